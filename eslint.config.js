@@ -1,0 +1,37 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'cdk.out/**', '.data/**', 'dist/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-non-null-assertion': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-console': ['error', { allow: ['warn', 'error'] }],
+    },
+  },
+  {
+    // The local host, the CLI, benchmarks and scripts talk to a person on the terminal.
+    files: ['bin/**', 'bench/**'],
+    rules: { 'no-console': 'off' },
+  },
+  {
+    // Lambda code lives in functions/ and must never import the CDK app.
+    files: ['functions/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/lib/**', 'aws-cdk-lib*', 'constructs'], message: 'functions/ must not import lib/ or the CDK.' }] }],
+    },
+  },
+  {
+    // The domain core does no I/O and knows no AWS.
+    files: ['functions/core/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['@aws-sdk/*', 'aws-lambda', 'node:fs*', 'node:http*', 'node:net', '**/adapters/**', '**/handlers/**', '**/lib/**', 'aws-cdk-lib*'], message: 'functions/core is pure: no AWS SDK, no I/O, no adapters.' }] }],
+    },
+  },
+);

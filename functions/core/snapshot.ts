@@ -1,0 +1,188 @@
+/**
+ * The decision snapshot: what a client records, what the service stores, and the hashes that make
+ * it tamper-evident. See DESIGN §3.
+ */
+import * as z from 'zod/mini';
+import { canonicalHash, type JsonObject, type JsonValue } from './json.js';
+
+/** The schema version written into every stored snapshot. */
+export const SNAPSHOT_SCHEMA_VERSION = 1;
+
+/** Function names appear in keys and URL paths, so they are kept to a safe alphabet. */
+export const FunctionNameSchema = z.string().check(
+  z.minLength(1, 'functionName must not be empty'),
+  z.maxLength(200, 'functionName must be at most 200 characters'),
+  z.regex(/^[A-Za-z0-9][A-Za-z0-9_.:\-]*$/, 'functionName may contain letters, digits, _ . : - and must start with a letter or digit'),
+);
+
+/** DynamoDB numbers: 38 significant digits, magnitude 1e-130..9.99e125; JS loses integers beyond 2^53. */
+function jsonValueProblem(value: unknown, depth = 0): string | undefined {
+  if (depth > 32) return 'nested deeper than 32 levels';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return 'numbers must be finite';
+    if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
+      return `integer ${value} is beyond 2^53-1 and cannot be kept exactly; send it as a string`;
+    }
+    const abs = Math.abs(value);
+    if (abs !== 0 && (abs < 1e-130 || abs >= 1e126)) return `number ${value} is outside the storable range (1e-130 to 9.99e125)`;
+    return undefined;
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) {
+      const p = jsonValueProblem(v, depth + 1);
+      if (p) return p;
+    }
+  } else if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) {
+      const p = jsonValueProblem(v, depth + 1);
+      if (p) return p;
+    }
+  }
+  return undefined;
+}
+
+/** Any JSON value that DynamoDB can store and give back unchanged. */
+export const JsonValueSchema = z.json().check(
+  z.superRefine((value, ctx) => {
+    const problem = jsonValueProblem(value);
+    if (problem) ctx.issues.push({ code: 'custom', message: problem, input: value });
+  }),
+) as unknown as z.ZodMiniType<JsonValue>;
+
+export const JsonObjectSchema = z.record(z.string(), JsonValueSchema) as unknown as z.ZodMiniType<JsonObject>;
+
+/** One named input or output of a decision. `type` is metadata only. */
+export const NamedValueSchema = z.strictObject({
+  name: z.string().check(z.minLength(1, 'name must not be empty'), z.maxLength(256)),
+  value: JsonValueSchema,
+  type: z.optional(z.string().check(z.maxLength(64))),
+});
+export type NamedValue = z.infer<typeof NamedValueSchema>;
+
+function uniqueNames(kind: string) {
+  return z.superRefine((entries: NamedValue[], ctx) => {
+    const seen = new Set<string>();
+    entries.forEach((entry, index) => {
+      if (seen.has(entry.name)) {
+        ctx.issues.push({ code: 'custom', message: `duplicate ${kind} name '${entry.name}' (names address values in field paths)`, input: entry.name, path: [index, 'name'] });
+      }
+      seen.add(entry.name);
+    });
+  });
+}
+
+export const ModelParametersSchema = z.strictObject({
+  modelName: z.string().check(z.minLength(1, 'modelName must not be empty'), z.maxLength(256)),
+  modelVersion: z.optional(z.string().check(z.maxLength(256))),
+  temperature: z.optional(z.number().check(z.gte(0), z.lte(100))),
+  maxTokens: z.optional(z.int().check(z.gte(0))),
+  topP: z.optional(z.number().check(z.gte(0), z.lte(1))),
+  seed: z.optional(z.int()),
+  extra: z.optional(JsonObjectSchema),
+});
+export type ModelParameters = z.infer<typeof ModelParametersSchema>;
+
+/** The body of `POST /snapshots`: a decision as the client recorded it. */
+export const RecordSnapshotSchema = z.strictObject({
+  functionName: FunctionNameSchema,
+  inputs: z.array(NamedValueSchema).check(z.maxLength(1000), uniqueNames('input')),
+  outputs: z.array(NamedValueSchema).check(z.minLength(1, 'a decision needs at least one output'), z.maxLength(1000), uniqueNames('output')),
+  modelParameters: z.optional(ModelParametersSchema),
+  context: z.optional(JsonObjectSchema),
+  executionTimeMs: z.optional(z.number().check(z.gte(0, 'executionTimeMs must be >= 0'))),
+  tags: z.optional(z.record(z.string().check(z.maxLength(128)), z.string().check(z.maxLength(256)))),
+});
+export type RecordSnapshot = z.infer<typeof RecordSnapshotSchema>;
+
+/** A snapshot as stored and as `GET /snapshots/{id}` returns it. */
+export const SnapshotSchema = z.strictObject({
+  snapshotId: z.string(),
+  createdAt: z.string(),
+  schemaVersion: z.number(),
+  functionName: z.string(),
+  inputs: z.array(NamedValueSchema),
+  outputs: z.array(NamedValueSchema),
+  modelParameters: z.optional(ModelParametersSchema),
+  context: z.optional(JsonObjectSchema),
+  executionTimeMs: z.optional(z.number()),
+  tags: z.optional(z.record(z.string(), z.string())),
+  inputsHash: z.string(),
+  contentHash: z.string(),
+});
+export type Snapshot = z.infer<typeof SnapshotSchema>;
+
+/** `inputsHash`: SHA-256 of the JCS form of `{functionName, inputs}` exactly as recorded. */
+export function computeInputsHash(functionName: string, inputs: readonly NamedValue[]): string {
+  return canonicalHash({ functionName, inputs });
+}
+
+/** `contentHash`: SHA-256 of the JCS form of the stored snapshot without its `contentHash` field. */
+export function computeContentHash(snapshot: Omit<Snapshot, 'contentHash'> & { contentHash?: string }): string {
+  const { contentHash: _ignored, ...rest } = snapshot;
+  return canonicalHash(rest);
+}
+
+/** True when the snapshot's recorded `contentHash` matches its content. */
+export function verifyContentHash(snapshot: Snapshot): boolean {
+  return computeContentHash(snapshot) === snapshot.contentHash;
+}
+
+/** Builds the stored snapshot from a recorded one, with its id, creation time and hashes. */
+export function buildSnapshot(recorded: RecordSnapshot, snapshotId: string, createdAt: string): Snapshot {
+  const base: Omit<Snapshot, 'contentHash'> = {
+    snapshotId,
+    createdAt,
+    schemaVersion: SNAPSHOT_SCHEMA_VERSION,
+    functionName: recorded.functionName,
+    inputs: recorded.inputs.map(cleanNamedValue),
+    outputs: recorded.outputs.map(cleanNamedValue),
+    ...(recorded.modelParameters !== undefined && { modelParameters: recorded.modelParameters }),
+    ...(recorded.context !== undefined && { context: recorded.context }),
+    ...(recorded.executionTimeMs !== undefined && { executionTimeMs: recorded.executionTimeMs }),
+    ...(recorded.tags !== undefined && { tags: recorded.tags }),
+    inputsHash: computeInputsHash(recorded.functionName, recorded.inputs.map(cleanNamedValue)),
+  };
+  return { ...base, contentHash: computeContentHash(base) };
+}
+
+function cleanNamedValue(entry: NamedValue): NamedValue {
+  return entry.type === undefined ? { name: entry.name, value: entry.value } : { name: entry.name, value: entry.value, type: entry.type };
+}
+
+/** The parts of a decision that field paths address; a recorded snapshot and a replayed decision both have them. */
+export interface DecisionView {
+  functionName: string;
+  inputs: readonly NamedValue[];
+  outputs: readonly NamedValue[];
+  modelParameters?: ModelParameters | undefined;
+  context?: JsonObject | undefined;
+  executionTimeMs?: number | undefined;
+  tags?: Record<string, string> | undefined;
+}
+
+/**
+ * The JSON document field paths are read from: top-level fields as they are, and `inputs` /
+ * `outputs` as objects keyed by entry name whose values are the entries' values. Ids, timestamps
+ * and hashes are not part of it (they are never "changes").
+ */
+export function toPathDocument(decision: DecisionView): JsonObject {
+  const doc: JsonObject = {
+    functionName: decision.functionName,
+    inputs: namedValuesToObject(decision.inputs),
+    outputs: namedValuesToObject(decision.outputs),
+  };
+  if (decision.modelParameters !== undefined) doc.modelParameters = decision.modelParameters as JsonObject;
+  if (decision.context !== undefined) doc.context = decision.context;
+  if (decision.executionTimeMs !== undefined) doc.executionTimeMs = decision.executionTimeMs;
+  if (decision.tags !== undefined) doc.tags = decision.tags;
+  return doc;
+}
+
+export function namedValuesToObject(entries: readonly NamedValue[]): JsonObject {
+  const out: JsonObject = {};
+  for (const e of entries) out[e.name] = e.value;
+  return out;
+}
+
+/** The top-level keys a field path may start with. */
+export const PATH_ROOTS = ['functionName', 'inputs', 'outputs', 'modelParameters', 'context', 'executionTimeMs', 'tags'] as const;

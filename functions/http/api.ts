@@ -1,0 +1,122 @@
+/**
+ * The HTTP edge shared by every API Lambda: parse the API Gateway v2 envelope once, dispatch on the
+ * route key, map domain errors to `{error: {code, message, details?}}` with `instanceof`, and turn
+ * anything else into a 500 that leaks nothing.
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { DomainError, NotFoundError, ValidationError } from '../core/errors.js';
+import { errorStatus } from './status.js';
+
+/** Largest request body accepted (API Gateway's own limit is 10 MB; a snapshot item tops out at 400 KB). */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** A parsed HTTP request, as route implementations see it. */
+export interface ApiRequest {
+  routeKey: string;
+  method: string;
+  path: string;
+  pathParameters: Readonly<Record<string, string>>;
+  query: Readonly<Record<string, string>>;
+  /** Header names in lower case. */
+  headers: Readonly<Record<string, string>>;
+  /** The raw body text ('' when none). */
+  rawBody: string;
+  /** The body parsed as JSON; throws a 400 ValidationError when it is missing or malformed. */
+  json(): unknown;
+  requestId: string;
+}
+
+export interface ApiResponse {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export type RouteHandler = (req: ApiRequest) => Promise<ApiResponse>;
+export type RouteMap = Readonly<Record<string, RouteHandler>>;
+
+/** What the edge logs through; Powertools Logger fits, so does a test spy. */
+export interface ErrorLogger {
+  error(message: string, ...extra: unknown[]): void;
+}
+
+/** The JSON error body every route answers with. */
+export function errorBody(code: string, message: string, details?: unknown): { error: { code: string; message: string; details?: unknown } } {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+/** Maps any thrown value to a response: domain errors by class, everything else a bare 500. */
+export function errorResponse(err: unknown, logger: ErrorLogger, requestId: string): ApiResponse {
+  if (err instanceof DomainError) {
+    return { status: errorStatus(err), body: errorBody(err.code, err.message, err.details) };
+  }
+  logger.error('unhandled error', { requestId, error: err });
+  return { status: 500, body: errorBody('INTERNAL_ERROR', `internal error (request ${requestId})`) };
+}
+
+function header(headers: APIGatewayProxyEventV2['headers'], name: string): string | undefined {
+  return headers?.[name] ?? headers?.[name.toLowerCase()];
+}
+
+/** Decodes the event into an {@link ApiRequest}. */
+export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
+  const rawBody = event.body === undefined || event.body === null ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
+  const query: Record<string, string> = {};
+  for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) query[k] = v;
+  const pathParameters: Record<string, string> = {};
+  for (const [k, v] of Object.entries(event.pathParameters ?? {})) if (v !== undefined) pathParameters[k] = v;
+  let parsed: { value: unknown } | undefined;
+  return {
+    routeKey: event.routeKey,
+    method: event.requestContext?.http?.method ?? event.routeKey.split(' ')[0] ?? 'GET',
+    path: event.rawPath ?? event.requestContext?.http?.path ?? '/',
+    pathParameters,
+    query,
+    headers,
+    rawBody,
+    requestId: event.requestContext?.requestId ?? 'unknown',
+    json() {
+      if (parsed) return parsed.value;
+      if (rawBody.trim() === '') throw new ValidationError('request body is required (JSON)', { code: 'MALFORMED_JSON' });
+      const type = header(event.headers, 'content-type');
+      if (type !== undefined && !/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
+        throw new ValidationError(`content-type must be application/json, got '${type}'`, { code: 'UNSUPPORTED_CONTENT_TYPE' });
+      }
+      try {
+        parsed = { value: JSON.parse(rawBody) as unknown };
+      } catch (err) {
+        throw new ValidationError(`request body is not valid JSON: ${(err as Error).message}`, { code: 'MALFORMED_JSON' });
+      }
+      return parsed.value;
+    },
+  };
+}
+
+/** Encodes a response for API Gateway (payload format 2.0). */
+export function toResult(res: ApiResponse): APIGatewayProxyStructuredResultV2 {
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', ...res.headers };
+  return { statusCode: res.status, headers, body: res.body === undefined ? '' : JSON.stringify(res.body) };
+}
+
+/**
+ * Builds a Lambda handler for API Gateway HTTP API events from a map of route key → implementation.
+ * A route key the map does not hold answers 404 in the error shape.
+ */
+export function makeHttpHandler(routes: RouteMap, logger: ErrorLogger): (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2> {
+  return async (event) => {
+    const requestId = event.requestContext?.requestId ?? 'unknown';
+    try {
+      if (typeof event.body === 'string' && Buffer.byteLength(event.body, 'utf8') > MAX_BODY_BYTES * (event.isBase64Encoded ? 1.34 : 1)) {
+        return toResult({ status: 413, body: errorBody('PAYLOAD_TOO_LARGE', `request body exceeds ${MAX_BODY_BYTES} bytes`) });
+      }
+      const req = toApiRequest(event);
+      const route = routes[event.routeKey];
+      if (!route) throw new NotFoundError('route', `${req.method} ${req.path}`, { code: 'ROUTE_NOT_FOUND', message: `no route for ${req.method} ${req.path}` });
+      return toResult(await route(req));
+    } catch (err) {
+      return toResult(errorResponse(err, logger, requestId));
+    }
+  };
+}

@@ -1,0 +1,2 @@
+// Runs before every test file.
+import '../../functions/local/polyfills.js';
