@@ -1,0 +1,206 @@
+/**
+ * Batch statistics (DESIGN §6): a constant-memory, mergeable accumulator of replay results.
+ *
+ * The batch stats step reads every result item of a batch (never the Map's output, which is bounded
+ * by the 256 KiB state payload) and folds each one into a {@link StatsAccumulator}. Memory does not
+ * grow with the number of results: counters, a DDSketch for the latency quantiles, and two key→count
+ * maps bounded by {@link STATS_TOP_KEYS}. Accumulators over disjoint pages (e.g. parallel segments)
+ * merge into exactly what one accumulator over all results would hold.
+ */
+import { LogCollapsingLowestDenseDDSketch } from '@datadog/sketches-js';
+import { ValidationError } from './errors.js';
+
+/** Replay status (DESIGN §5): `Error` means the replay could not run at all. */
+export type ReplayStatus = 'Success' | 'Failed' | 'Error';
+
+/** What the stats need from one replay result. */
+export interface ResultSummary {
+  status: ReplayStatus;
+  /** Whether the replayed outputs matched under the batch's mode (ignored for `Error`). */
+  outputsMatch: boolean;
+  /** Duration of the replay in milliseconds, finite and ≥ 0 (ignored for `Error`). */
+  executionTimeMs: number;
+  /** Field paths whose comparison did not match (e.g. `outputs.decision`). */
+  mismatchedPaths: readonly string[];
+  /** Names of the policy rules this replay violated. */
+  violatedRules: readonly string[];
+}
+
+/**
+ * The statistics of a batch (DESIGN §6), a plain JSON object.
+ *
+ * - `failedReplays`: results with status `Error`; `successfulReplays` = `totalReplays − failedReplays`.
+ * - `matches`: successful results whose outputs matched; `mismatches` = `successfulReplays − matches`.
+ * - `matchRate` = `matches / successfulReplays`, **0 when there is no successful replay**.
+ * - Latency figures are over successful replays only and are **0 when there is none**.
+ *   `pXXExecutionTimeMs` come from a DDSketch: within {@link STATS_RELATIVE_ACCURACY} of the exact
+ *   value at rank ⌊q·(n−1)⌋ of the sorted latencies, and never outside the observed min..max.
+ * - `fieldMismatches` / `policyViolations`: at most {@link STATS_TOP_KEYS} keys each, the largest
+ *   counts (ties by key); every occurrence not shown is counted in `fieldMismatchesOther` /
+ *   `policyViolationsOther`, so shown counts + other = all occurrences. Counts are exact while a
+ *   batch has at most 2 × {@link STATS_TOP_KEYS} distinct keys; beyond that the retained counts are
+ *   lower bounds (see {@link BoundedCounter}).
+ */
+export interface ReplayStats {
+  totalReplays: number;
+  successfulReplays: number;
+  failedReplays: number;
+  matches: number;
+  mismatches: number;
+  matchRate: number;
+  totalExecutionTimeMs: number;
+  averageExecutionTimeMs: number;
+  p50ExecutionTimeMs: number;
+  p95ExecutionTimeMs: number;
+  p99ExecutionTimeMs: number;
+  fieldMismatches: Record<string, number>;
+  fieldMismatchesOther: number;
+  policyViolations: Record<string, number>;
+  policyViolationsOther: number;
+}
+
+/** Relative accuracy of the latency quantiles: half the 1 % the design asks for, as margin. */
+export const STATS_RELATIVE_ACCURACY = 0.005;
+
+/**
+ * Bins the sketch may use before it collapses its lowest bins. At 0.5 % accuracy 4,096 bins span a
+ * ratio of e^41 between the smallest and largest latency, far beyond any real spread; the bound
+ * is there so that memory is constant even for absurd inputs (≈ 32 KB).
+ */
+const SKETCH_BIN_LIMIT = 4096;
+
+/** How many keys `fieldMismatches` and `policyViolations` report at most. */
+export const STATS_TOP_KEYS = 1000;
+
+/**
+ * A key→count map that never holds more than `2 × top` keys. When it fills up, the `top` largest
+ * counts are kept and the rest is folded into `other`. Until the first prune every count is exact;
+ * after it, a dropped key that reappears starts again from zero, so retained counts are lower
+ * bounds. The invariant `sum(counts) + other = all occurrences` always holds.
+ */
+export class BoundedCounter {
+  private counts = new Map<string, number>();
+  private otherCount = 0;
+
+  constructor(private readonly top: number = STATS_TOP_KEYS) {
+    if (!Number.isInteger(top) || top < 1) throw new RangeError(`top must be a positive integer, got ${top}`);
+  }
+
+  /** How many keys are held right now (never more than `2 × top`). */
+  get size(): number {
+    return this.counts.size;
+  }
+
+  /** Adds `n` occurrences of `key`. */
+  add(key: string, n = 1): void {
+    this.counts.set(key, (this.counts.get(key) ?? 0) + n);
+    if (this.counts.size >= 2 * this.top) this.prune(this.top);
+  }
+
+  /** Adds every count of `other` to this counter. */
+  merge(other: BoundedCounter): void {
+    for (const [key, n] of other.counts) this.add(key, n);
+    this.otherCount += other.otherCount;
+  }
+
+  /** The `top` largest counts (ties by key, ascending) and the count of every other occurrence. */
+  snapshot(): { counts: Record<string, number>; other: number } {
+    const sorted = this.sorted();
+    const counts: Record<string, number> = {};
+    let other = this.otherCount;
+    sorted.forEach(([key, n], i) => {
+      if (i < this.top) counts[key] = n;
+      else other += n;
+    });
+    return { counts, other };
+  }
+
+  private sorted(): Array<[string, number]> {
+    return [...this.counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  }
+
+  private prune(keep: number): void {
+    const sorted = this.sorted();
+    this.counts = new Map(sorted.slice(0, keep));
+    for (const [, n] of sorted.slice(keep)) this.otherCount += n;
+  }
+}
+
+/** Folds replay results into {@link ReplayStats} in constant memory; mergeable. */
+export class StatsAccumulator {
+  private total = 0;
+  private failed = 0;
+  private matched = 0;
+  private latencySum = 0;
+  private readonly sketch = new LogCollapsingLowestDenseDDSketch({ relativeAccuracy: STATS_RELATIVE_ACCURACY, binLimit: SKETCH_BIN_LIMIT });
+  private readonly fields = new BoundedCounter();
+  private readonly rules = new BoundedCounter();
+
+  /**
+   * Adds one result. Throws a {@link ValidationError} when a non-`Error` result has a latency that
+   * is negative or not finite: such a value would silently corrupt every latency figure.
+   */
+  add(r: ResultSummary): void {
+    if (r.status !== 'Error' && !(Number.isFinite(r.executionTimeMs) && r.executionTimeMs >= 0)) {
+      throw new ValidationError(`executionTimeMs must be a finite number ≥ 0, got ${r.executionTimeMs}`, {
+        details: { issues: [{ path: 'executionTimeMs', message: 'must be a finite number ≥ 0' }] },
+      });
+    }
+    this.total++;
+    if (r.status === 'Error') {
+      this.failed++;
+    } else {
+      if (r.outputsMatch) this.matched++;
+      this.latencySum += r.executionTimeMs;
+      this.sketch.accept(r.executionTimeMs);
+    }
+    for (const path of r.mismatchedPaths) this.fields.add(path);
+    for (const rule of r.violatedRules) this.rules.add(rule);
+  }
+
+  /**
+   * Adds everything `other` has seen, as if each of its results had been added here. The result is
+   * exactly that of adding every result to one accumulator while the latencies span less than the
+   * sketch's range (a ratio of e^41) and the distinct keys fit (2 × {@link STATS_TOP_KEYS});
+   * beyond either bound both remain within their documented guarantees.
+   */
+  merge(other: StatsAccumulator): void {
+    this.total += other.total;
+    this.failed += other.failed;
+    this.matched += other.matched;
+    this.latencySum += other.latencySum;
+    this.sketch.merge(other.sketch);
+    this.fields.merge(other.fields);
+    this.rules.merge(other.rules);
+  }
+
+  /** The statistics so far (see {@link ReplayStats} for each definition). */
+  toJSON(): ReplayStats {
+    const successful = this.total - this.failed;
+    const fields = this.fields.snapshot();
+    const rules = this.rules.snapshot();
+    return {
+      totalReplays: this.total,
+      successfulReplays: successful,
+      failedReplays: this.failed,
+      matches: this.matched,
+      mismatches: successful - this.matched,
+      matchRate: successful === 0 ? 0 : this.matched / successful,
+      totalExecutionTimeMs: this.latencySum,
+      averageExecutionTimeMs: successful === 0 ? 0 : this.latencySum / successful,
+      p50ExecutionTimeMs: this.quantile(0.5),
+      p95ExecutionTimeMs: this.quantile(0.95),
+      p99ExecutionTimeMs: this.quantile(0.99),
+      fieldMismatches: fields.counts,
+      fieldMismatchesOther: fields.other,
+      policyViolations: rules.counts,
+      policyViolationsOther: rules.other,
+    };
+  }
+
+  private quantile(q: number): number {
+    if (this.sketch.count === 0) return 0;
+    // A bin's representative value may lie just outside the observed range; clamping only helps.
+    return Math.min(this.sketch.max, Math.max(this.sketch.min, this.sketch.getValueAtQuantile(q)));
+  }
+}
