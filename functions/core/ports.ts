@@ -2,6 +2,7 @@
  * Ports: what the core needs from the outside world. Adapters (DynamoDB, executors, Step Functions,
  * EventBridge) implement them; tests pass fakes or real local services.
  */
+import type { Snapshot } from './snapshot.js';
 
 /** Wall-clock time, injectable so tests and the local cron can control it. */
 export interface Clock {
@@ -14,4 +15,47 @@ export const systemClock: Clock = { now: () => Date.now() };
 /** Produces identifiers (ULIDs in production: time-sortable). */
 export interface IdGenerator {
   next(): string;
+}
+
+/** A page of a list route: `{items, nextCursor?}`. */
+export interface Page<T> {
+  items: T[];
+  nextCursor?: string;
+}
+
+/** A function's snapshots between two instants, oldest first unless `order` is 'desc'. */
+export interface SnapshotQuery {
+  functionName: string;
+  /** Inclusive, ISO-8601 UTC. */
+  from?: string;
+  /** Inclusive, ISO-8601 UTC. */
+  to?: string;
+  limit: number;
+  cursor?: string;
+  order?: 'asc' | 'desc';
+}
+
+/** What a claimed Idempotency-Key remembers. */
+export interface IdempotencyRecord {
+  key: string;
+  requestHash: string;
+  snapshotId: string;
+  createdAt: string;
+}
+
+/** Storage of snapshots. Snapshots are immutable: written once, never updated or deleted. */
+export interface SnapshotStore {
+  /**
+   * Throws PayloadTooLargeError when the snapshot would not fit in one item. Called before anything
+   * is written so an oversized request leaves no trace.
+   */
+  assertStorable(snapshot: Snapshot): void;
+  /** Writes a new snapshot; returns false (and writes nothing) when that id is already stored. */
+  putIfAbsent(snapshot: Snapshot): Promise<boolean>;
+  get(snapshotId: string): Promise<Snapshot | undefined>;
+  list(query: SnapshotQuery): Promise<Page<Snapshot>>;
+  /** The latest snapshot of the same function with the same inputsHash recorded before `snapshot`. */
+  findPreviousWithSameInputs(snapshot: Snapshot): Promise<Snapshot | undefined>;
+  /** Claims an Idempotency-Key; when it was claimed before, returns that earlier claim instead. */
+  claimIdempotencyKey(record: IdempotencyRecord): Promise<{ claimed: true } | { claimed: false; existing: IdempotencyRecord }>;
 }

@@ -54,10 +54,6 @@ export function errorResponse(err: unknown, logger: ErrorLogger, requestId: stri
   return { status: 500, body: errorBody('INTERNAL_ERROR', `internal error (request ${requestId})`) };
 }
 
-function header(headers: APIGatewayProxyEventV2['headers'], name: string): string | undefined {
-  return headers?.[name] ?? headers?.[name.toLowerCase()];
-}
-
 /** Decodes the event into an {@link ApiRequest}. */
 export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
   const rawBody = event.body === undefined || event.body === null ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
@@ -80,10 +76,7 @@ export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
     json() {
       if (parsed) return parsed.value;
       if (rawBody.trim() === '') throw new ValidationError('request body is required (JSON)', { code: 'MALFORMED_JSON' });
-      const type = header(event.headers, 'content-type');
-      if (type !== undefined && !/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
-        throw new ValidationError(`content-type must be application/json, got '${type}'`, { code: 'UNSUPPORTED_CONTENT_TYPE' });
-      }
+      // The body is JSON whatever Content-Type says: curl's -d sends form-urlencoded by default.
       try {
         parsed = { value: JSON.parse(rawBody) as unknown };
       } catch (err) {

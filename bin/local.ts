@@ -1,0 +1,59 @@
+/**
+ * `npm start`: decision-replay on one machine, no AWS account needed.
+ *
+ *   PORT (3000)  DYNAMODB_PORT (8000)  DATA_DIR (.data)  TABLE_NAME (decision-replay)
+ *   --in-memory  keep nothing on disk
+ */
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const { startLocalHost } = await import('../functions/local/host.js');
+
+function port(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    console.error(`${name} must be a port number (0-65535), got '${raw}'`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const args = process.argv.slice(2);
+for (const a of args) {
+  if (a !== '--in-memory') {
+    console.error(`unknown option ${a}; usage: npm start [-- --in-memory]`);
+    process.exit(2);
+  }
+}
+const inMemory = args.includes('--in-memory');
+const dataDir = inMemory ? undefined : (process.env.DATA_DIR || '.data');
+
+let host: Awaited<ReturnType<typeof startLocalHost>>;
+try {
+  host = await startLocalHost({
+    port: port('PORT', 3000),
+    dynamoPort: port('DYNAMODB_PORT', 8000),
+    tableName: process.env.TABLE_NAME || 'decision-replay',
+    ...(dataDir !== undefined && { dataDir }),
+  });
+} catch (err) {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'EADDRINUSE') console.error(`cannot start: port in use (${e.message}); set PORT / DYNAMODB_PORT`);
+  else console.error('cannot start:', err);
+  process.exit(1);
+}
+console.log(`DynamoDB API (dynalite) on ${host.dynamoEndpoint}, table ${host.tableName}, ${dataDir === undefined ? 'in memory' : `data in ${dataDir}/`}`);
+console.log(`decision-replay listening on ${host.url}`);
+
+let stopping = false;
+async function stop(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  console.log(`${signal}: shutting down`);
+  const timer = setTimeout(() => process.exit(1), 10_000);
+  timer.unref();
+  await host.close();
+  process.exit(0);
+}
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));

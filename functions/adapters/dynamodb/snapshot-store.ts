@@ -1,0 +1,146 @@
+/**
+ * SnapshotStore over DynamoDB (lib-dynamodb). Snapshot attributes are stored as native maps and
+ * lists under their own names, next to the keys, so any DynamoDB tool can read them.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PayloadTooLargeError } from '../../core/errors.js';
+import type { IdempotencyRecord, Page, SnapshotQuery, SnapshotStore } from '../../core/ports.js';
+import type { Snapshot } from '../../core/snapshot.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { itemSize, MAX_ITEM_BYTES } from './item-size.js';
+import { keys } from './keys.js';
+import { GSI1, GSI2 } from './table-definition.js';
+import { translateWriteError } from './errors.js';
+
+const KEY_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'itemType', 'expiresAt'];
+
+/** How long an Idempotency-Key is remembered. */
+const IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600;
+
+export class DynamoSnapshotStore implements SnapshotStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  /** The item written for a snapshot: keys, index keys and the snapshot's own attributes. */
+  static toItem(snapshot: Snapshot): Record<string, unknown> {
+    return {
+      ...keys.snapshot(snapshot.snapshotId),
+      ...keys.snapshotGsi1(snapshot.functionName, snapshot.createdAt, snapshot.snapshotId),
+      ...keys.snapshotGsi2(snapshot.functionName, snapshot.inputsHash, snapshot.createdAt, snapshot.snapshotId),
+      itemType: 'snapshot',
+      ...snapshot,
+    };
+  }
+
+  /** The snapshot held by an item: everything but the keys. */
+  static fromItem(item: Record<string, unknown>): Snapshot {
+    const snapshot: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(item)) if (!KEY_ATTRIBUTES.includes(k)) snapshot[k] = v;
+    return snapshot as unknown as Snapshot;
+  }
+
+  assertStorable(snapshot: Snapshot): void {
+    const size = itemSize(DynamoSnapshotStore.toItem(snapshot));
+    if (size > MAX_ITEM_BYTES) {
+      throw new PayloadTooLargeError(
+        `snapshot is ${size} bytes as a DynamoDB item; the limit is ${MAX_ITEM_BYTES} bytes (400 KB). Store large payloads elsewhere and record a reference.`,
+        MAX_ITEM_BYTES,
+        size,
+      );
+    }
+  }
+
+  async putIfAbsent(snapshot: Snapshot): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: DynamoSnapshotStore.toItem(snapshot),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw translateWriteError(err, 'snapshot');
+    }
+  }
+
+  async get(snapshotId: string): Promise<Snapshot | undefined> {
+    const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.snapshot(snapshotId), ConsistentRead: true }));
+    return res.Item ? DynamoSnapshotStore.fromItem(res.Item) : undefined;
+  }
+
+  async list(query: SnapshotQuery): Promise<Page<Snapshot>> {
+    const binding = `snapshots:${query.functionName}:${query.from ?? ''}:${query.to ?? ''}:${query.order ?? 'asc'}`;
+    let startKey = query.cursor === undefined ? undefined : decodeCursor(query.cursor, binding);
+    const pk = keys.snapshotGsi1(query.functionName, '', '').gsi1pk;
+    const lower = query.from ?? '';
+    const upper = `${query.to ?? '9999'}#\uffff`;
+    const items: Snapshot[] = [];
+    let lastKey: Record<string, unknown> | undefined;
+    // DynamoDB pages at 1 MB; keep reading until the page is full or the range is exhausted.
+    do {
+      const res = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: GSI1.indexName,
+          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
+          ExpressionAttributeNames: { '#pk': GSI1.partitionKey, '#sk': GSI1.sortKey },
+          ExpressionAttributeValues: { ':pk': pk, ':lo': lower, ':hi': upper },
+          ScanIndexForward: query.order !== 'desc',
+          Limit: query.limit - items.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of res.Items ?? []) items.push(DynamoSnapshotStore.fromItem(item));
+      lastKey = res.LastEvaluatedKey;
+      startKey = lastKey;
+    } while (lastKey && items.length < query.limit);
+    return lastKey ? { items, nextCursor: encodeCursor(lastKey, binding) } : { items };
+  }
+
+  async findPreviousWithSameInputs(snapshot: Snapshot): Promise<Snapshot | undefined> {
+    const k = keys.snapshotGsi2(snapshot.functionName, snapshot.inputsHash, snapshot.createdAt, snapshot.snapshotId);
+    const res = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: GSI2.indexName,
+        KeyConditionExpression: '#pk = :pk AND #sk < :sk',
+        ExpressionAttributeNames: { '#pk': GSI2.partitionKey, '#sk': GSI2.sortKey },
+        ExpressionAttributeValues: { ':pk': k.gsi2pk, ':sk': k.gsi2sk },
+        ScanIndexForward: false,
+        Limit: 1,
+      }),
+    );
+    const hit = res.Items?.[0];
+    if (!hit || typeof hit.pk !== 'string') return undefined;
+    return this.get(hit.pk.slice('SNAP#'.length));
+  }
+
+  async claimIdempotencyKey(record: IdempotencyRecord): Promise<{ claimed: true } | { claimed: false; existing: IdempotencyRecord }> {
+    const key = keys.idempotency(record.key);
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...key, itemType: 'idempotency', ...record, expiresAt: Math.floor(Date.parse(record.createdAt) / 1000) + IDEMPOTENCY_TTL_SECONDS },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return { claimed: true };
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw translateWriteError(err, 'idempotency record');
+    }
+    const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+    const item = res.Item;
+    if (!item) return this.claimIdempotencyKey(record); // expired and deleted in between: claim again
+    return {
+      claimed: false,
+      existing: { key: record.key, requestHash: String(item.requestHash), snapshotId: String(item.snapshotId), createdAt: String(item.createdAt) },
+    };
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Routes over snapshots: record, read, list, diff (DESIGN §3, §4).
+ */
+import { NotFoundError, ValidationError } from '../core/errors.js';
+import type { Clock, IdGenerator, SnapshotStore } from '../core/ports.js';
+import { recordSnapshot } from '../core/recording.js';
+import { FunctionNameSchema } from '../core/snapshot.js';
+import type { RouteMap } from '../http/api.js';
+import { parseListParams, parseTimeRange, ulidParam } from '../http/params.js';
+
+export interface SnapshotRoutesDeps {
+  store: SnapshotStore;
+  clock: Clock;
+  ids: IdGenerator;
+}
+
+/** Loads a snapshot or throws 404 naming the id (and which one, for routes taking two). */
+export async function loadSnapshot(store: SnapshotStore, id: string, role?: string) {
+  const snapshot = await store.get(id);
+  if (!snapshot) {
+    throw new NotFoundError('snapshot', id, { message: `${role ? `${role} ` : ''}snapshot '${id}' does not exist` });
+  }
+  return snapshot;
+}
+
+export function snapshotRoutes(deps: SnapshotRoutesDeps): RouteMap {
+  return {
+    'POST /snapshots': async (req) => {
+      const outcome = await recordSnapshot(deps, req.json(), req.headers['idempotency-key']);
+      return {
+        status: outcome.created ? 201 : 200,
+        body: outcome.snapshot,
+        headers: { location: `/snapshots/${outcome.snapshot.snapshotId}`, ...(outcome.created ? {} : { 'idempotent-replayed': 'true' }) },
+      };
+    },
+
+    'GET /snapshots/{id}': async (req) => {
+      const id = ulidParam(req.pathParameters, 'id', 'snapshot');
+      return { status: 200, body: await loadSnapshot(deps.store, id) };
+    },
+
+    'GET /snapshots': async (req) => {
+      const functionName = req.query.functionName;
+      if (functionName === undefined) {
+        throw new ValidationError('query parameter functionName is required (snapshots are listed per function)', { details: { issues: [{ path: 'functionName', message: 'Required' }] } });
+      }
+      const parsed = FunctionNameSchema.safeParse(functionName);
+      if (!parsed.success) {
+        throw new ValidationError(`functionName: ${parsed.error.issues[0]?.message ?? 'invalid'}`, { details: { issues: [{ path: 'functionName', message: parsed.error.issues[0]?.message ?? 'invalid' }] } });
+      }
+      const order = req.query.order ?? 'asc';
+      if (order !== 'asc' && order !== 'desc') throw new ValidationError(`order must be 'asc' or 'desc', got '${order}'`);
+      const page = await deps.store.list({ functionName, ...parseTimeRange(req.query), ...parseListParams(req.query), order });
+      return { status: 200, body: page };
+    },
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * Recording a decision: validate, stamp with id, time and hashes, write once.
+ * With an Idempotency-Key, a retry of the same request returns the first snapshot and a reuse of
+ * the key with a different body is a conflict.
+ */
+import { ConflictError, ValidationError } from './errors.js';
+import { canonicalHash } from './json.js';
+import type { Clock, IdGenerator, SnapshotStore } from './ports.js';
+import { parseOrThrow } from './schema-util.js';
+import { buildSnapshot, RecordSnapshotSchema, type Snapshot } from './snapshot.js';
+
+export interface RecordingDeps {
+  store: SnapshotStore;
+  clock: Clock;
+  ids: IdGenerator;
+}
+
+export interface RecordOutcome {
+  snapshot: Snapshot;
+  /** false when an Idempotency-Key replay returned the snapshot recorded by the first request. */
+  created: boolean;
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** Records a decision from an untrusted request body. */
+export async function recordSnapshot(deps: RecordingDeps, body: unknown, idempotencyKey?: string): Promise<RecordOutcome> {
+  const recorded = parseOrThrow(RecordSnapshotSchema, body, 'snapshot');
+  const snapshotId = deps.ids.next();
+  const createdAt = new Date(deps.clock.now()).toISOString();
+  const fresh = buildSnapshot(recorded, snapshotId, createdAt);
+  deps.store.assertStorable(fresh);
+
+  if (idempotencyKey === undefined) {
+    await writeNew(deps.store, fresh);
+    return { snapshot: fresh, created: true };
+  }
+  if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
+    throw new ValidationError('Idempotency-Key must be 1 to 255 printable ASCII characters without spaces', { code: 'INVALID_IDEMPOTENCY_KEY' });
+  }
+  const requestHash = canonicalHash(recorded);
+  const claim = await deps.store.claimIdempotencyKey({ key: idempotencyKey, requestHash, snapshotId, createdAt });
+  if (claim.claimed) {
+    await writeNew(deps.store, fresh);
+    return { snapshot: fresh, created: true };
+  }
+  const first = claim.existing;
+  if (first.requestHash !== requestHash) {
+    throw new ConflictError(`Idempotency-Key '${idempotencyKey}' was already used with a different request body`, {
+      code: 'IDEMPOTENCY_KEY_REUSED',
+      details: { snapshotId: first.snapshotId },
+    });
+  }
+  // The same request again. Rebuild the first request's snapshot (deterministic from body, id and
+  // time) and write it if the first attempt died between claiming the key and writing.
+  const original = buildSnapshot(recorded, first.snapshotId, first.createdAt);
+  await deps.store.putIfAbsent(original);
+  const stored = await deps.store.get(first.snapshotId);
+  return { snapshot: stored ?? original, created: false };
+}
+
+async function writeNew(store: SnapshotStore, snapshot: Snapshot): Promise<void> {
+  const written = await store.putIfAbsent(snapshot);
+  if (!written) throw new ConflictError(`snapshot ${snapshot.snapshotId} already exists`, { code: 'SNAPSHOT_EXISTS' });
+}

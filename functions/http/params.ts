@@ -1,0 +1,75 @@
+/**
+ * Query-string parameters shared by the list routes: `limit` (default 50, max 1000), an opaque
+ * `cursor`, and optional `from` / `to` instants (ISO-8601, normalised to UTC with milliseconds).
+ */
+import { NotFoundError, ValidationError } from '../core/errors.js';
+
+export const DEFAULT_LIMIT = 50;
+export const MAX_LIMIT = 1000;
+
+export interface ListParams {
+  limit: number;
+  cursor?: string;
+}
+
+/** Parses `limit` and `cursor`. */
+export function parseListParams(query: Readonly<Record<string, string>>): ListParams {
+  const out: ListParams = { limit: DEFAULT_LIMIT };
+  if (query.limit !== undefined) {
+    if (!/^\d+$/.test(query.limit) || Number(query.limit) < 1 || Number(query.limit) > MAX_LIMIT) {
+      throw new ValidationError(`limit must be an integer from 1 to ${MAX_LIMIT}, got '${query.limit}'`, { details: { issues: [{ path: 'limit', message: `must be 1..${MAX_LIMIT}` }] } });
+    }
+    out.limit = Number(query.limit);
+  }
+  if (query.cursor !== undefined) out.cursor = query.cursor;
+  return out;
+}
+
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+
+/** Parses an ISO-8601 date or date-time into canonical UTC (`2026-11-26T10:00:00.000Z`). */
+export function parseInstant(name: string, value: string): string {
+  const ms = ISO_INSTANT.test(value) ? Date.parse(value) : NaN;
+  if (Number.isNaN(ms)) {
+    throw new ValidationError(`${name} must be an ISO-8601 date or date-time such as 2026-11-26T10:00:00Z, got '${value}'`, { details: { issues: [{ path: name, message: 'not an ISO-8601 instant' }] } });
+  }
+  return new Date(ms).toISOString();
+}
+
+/** Parses optional `from` / `to` and checks their order. */
+export function parseTimeRange(query: Readonly<Record<string, string>>): { from?: string; to?: string } {
+  const range: { from?: string; to?: string } = {};
+  if (query.from !== undefined) range.from = parseInstant('from', query.from);
+  if (query.to !== undefined) range.to = parseInstant('to', query.to);
+  if (range.from !== undefined && range.to !== undefined && range.from > range.to) {
+    throw new ValidationError(`from (${range.from}) is after to (${range.to})`, { details: { issues: [{ path: 'from', message: 'after to' }] } });
+  }
+  return range;
+}
+
+/** A path parameter that must be present and non-empty. */
+export function pathParam(params: Readonly<Record<string, string>>, name: string): string {
+  const value = params[name];
+  if (value === undefined || value === '') throw new ValidationError(`path parameter ${name} is missing`);
+  return decodeURIComponentSafe(value);
+}
+
+function decodeURIComponentSafe(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw new ValidationError(`path parameter '${value}' is not valid percent-encoding`);
+  }
+}
+
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/**
+ * An id path parameter. Ids are ULIDs; one that is not cannot name anything, so it is a 404 that
+ * says what ids look like (without a lookup).
+ */
+export function ulidParam(params: Readonly<Record<string, string>>, name: string, resource: string): string {
+  const value = pathParam(params, name);
+  if (!ULID.test(value)) throw new NotFoundError(resource, value, { message: `${resource} '${value}' does not exist (ids are 26-character ULIDs)` });
+  return value;
+}

@@ -1,0 +1,120 @@
+/**
+ * The one-machine host (`npm start`): dynalite for DynamoDB, the same handler code behind a local
+ * HTTP front door, the batch state machine on aws-local-stepfunctions, stream delivery and
+ * schedules — with local adapters injected through the same ports. No handler knows it is local.
+ */
+import './polyfills.js';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClientOptions } from '../adapters/dynamodb/client.js';
+import { DynamoSnapshotStore } from '../adapters/dynamodb/snapshot-store.js';
+import { ulidGenerator } from '../adapters/ids.js';
+import { snapshotRoutes } from '../api/snapshot-routes.js';
+import { openApiRoutes } from '../api/openapi-routes.js';
+import { systemClock, type Clock } from '../core/ports.js';
+import { makeHttpHandler, type ErrorLogger, type RouteMap } from '../http/api.js';
+import { ROUTES, type LambdaName } from '../handlers/manifest.js';
+import { LOCAL_AWS, startLocalDynamo, type LocalDynamo } from './dynalite.js';
+import { startHttpHost, type EventHandler } from './http-host.js';
+import { LocalStream } from './stream.js';
+
+export interface LocalHostOptions {
+  /** HTTP port; 0 picks a free one. */
+  port: number;
+  /** DynamoDB endpoint port; 0 picks a free one. */
+  dynamoPort: number;
+  tableName: string;
+  /** Folder for persistent data; undefined keeps everything in memory. */
+  dataDir?: string;
+  clock?: Clock;
+  logger?: ErrorLogger & { info(message: string, ...extra: unknown[]): void };
+}
+
+export interface LocalHost {
+  url: string;
+  port: number;
+  dynamoEndpoint: string;
+  tableName: string;
+  stream: LocalStream;
+  close(): Promise<void>;
+}
+
+const consoleLogger = {
+  error: (message: string, ...extra: unknown[]) => console.error(message, ...extra),
+  info: (_message: string, ..._extra: unknown[]) => undefined,
+};
+
+export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
+  const logger = options.logger ?? consoleLogger;
+  const clock = options.clock ?? systemClock;
+  let dynamoPath: string | undefined;
+  if (options.dataDir !== undefined) {
+    dynamoPath = join(options.dataDir, 'dynamodb');
+    mkdirSync(dynamoPath, { recursive: true });
+  }
+  const dynamo: LocalDynamo = await startLocalDynamo({ port: options.dynamoPort, tableName: options.tableName, ...(dynamoPath !== undefined && { path: dynamoPath }) });
+
+  const stream = new LocalStream({
+    batchSize: 100,
+    batchingWindowMs: 10,
+    maxRetries: 3,
+    retryDelayMs: 200,
+    tableArn: `arn:aws:dynamodb:local:000000000000:table/${options.tableName}`,
+    onError: (err) => logger.error('stream handler failed', err),
+  });
+  const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint });
+  stream.attach(client);
+  const doc = DynamoDBDocumentClient.from(client, documentClientOptions);
+  const ids = ulidGenerator();
+  const snapshots = new DynamoSnapshotStore(doc, options.tableName);
+
+  const routes: Record<LambdaName, RouteMap | undefined> = {
+    snapshots: snapshotRoutes({ store: snapshots, clock, ids }),
+    openapi: openApiRoutes(),
+    validation: undefined,
+    replay: undefined,
+    batches: undefined,
+    'batch-plan': undefined,
+    'batch-replay': undefined,
+    'batch-stats': undefined,
+    'on-write': undefined,
+  };
+  const handlers = new Map<string, EventHandler>();
+  for (const { routeKey, lambda } of ROUTES) {
+    const map = routes[lambda];
+    if (map) handlers.set(routeKey, makeHttpHandler(map, logger));
+  }
+  const fallback = handlers.get('$default') ?? makeHttpHandler({}, logger);
+
+  const http = await startHttpHost({
+    port: options.port,
+    routeKeys: ROUTES.map((r) => r.routeKey),
+    handlerFor: (routeKey) => handlers.get(routeKey) ?? fallback,
+    onError: (err) => logger.error('local host error', err),
+  });
+  const url = `http://127.0.0.1:${http.port}`;
+
+  return {
+    url,
+    port: http.port,
+    dynamoEndpoint: dynamo.endpoint,
+    tableName: options.tableName,
+    stream,
+    async close() {
+      await closeServer(http.server);
+      await stream.close();
+      client.destroy();
+      await dynamo.close();
+    },
+  };
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}

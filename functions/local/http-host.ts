@@ -1,0 +1,144 @@
+/**
+ * The local HTTP front door: turns Node HTTP requests into API Gateway HTTP API (payload 2.0)
+ * events, matches them against the same route keys the CDK stack deploys, and hands them to the
+ * same handler code. It plays API Gateway's part, nothing more.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { errorBody, MAX_BODY_BYTES } from '../http/api.js';
+
+export type EventHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+
+interface CompiledRoute {
+  routeKey: string;
+  method: string;
+  pattern: RegExp;
+  params: string[];
+}
+
+/** Compiles route keys like `GET /snapshots/{id}` into matchers. `$default` is the fallback. */
+export function compileRoutes(routeKeys: readonly string[]): CompiledRoute[] {
+  return routeKeys
+    .filter((k) => k !== '$default')
+    .map((routeKey) => {
+      const [method = '', path = ''] = routeKey.split(' ');
+      const params: string[] = [];
+      const source = path
+        .split('/')
+        .map((seg) => {
+          const m = /^\{(\w+)\}$/.exec(seg);
+          if (!m) return seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+          params.push(m[1] as string);
+          return '([^/]+)';
+        })
+        .join('/');
+      return { routeKey, method, pattern: new RegExp(`^${source}$`), params };
+    });
+}
+
+/** Finds the route for a method and path, as API Gateway would. */
+export function matchRoute(routes: readonly CompiledRoute[], method: string, path: string): { routeKey: string; pathParameters: Record<string, string> } {
+  for (const r of routes) {
+    if (r.method !== method) continue;
+    const m = r.pattern.exec(path);
+    if (!m) continue;
+    const pathParameters: Record<string, string> = {};
+    r.params.forEach((name, i) => (pathParameters[name] = m[i + 1] as string));
+    return { routeKey: r.routeKey, pathParameters };
+  }
+  return { routeKey: '$default', pathParameters: {} };
+}
+
+class BodyTooLarge extends Error {}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new BodyTooLarge();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Builds the API Gateway v2 event for a request. */
+export function toEvent(req: IncomingMessage, body: string, routeKey: string, pathParameters: Record<string, string>): APIGatewayProxyEventV2 {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
+  const query: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
+  const now = new Date();
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    ...(Object.keys(query).length > 0 && { queryStringParameters: query }),
+    ...(Object.keys(pathParameters).length > 0 && { pathParameters }),
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: 'local',
+      http: { method: req.method ?? 'GET', path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      requestId: randomUUID(),
+      routeKey,
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+    ...(body !== '' && { body }),
+    isBase64Encoded: false,
+  };
+}
+
+/** Extra paths served beside the API (the demo model); answers undefined for paths it does not own. */
+export type SideRoute = (method: string, path: string, body: string) => Promise<{ status: number; body: unknown } | undefined>;
+
+export interface HttpHostOptions {
+  port: number;
+  routeKeys: readonly string[];
+  handlerFor(routeKey: string): EventHandler;
+  side?: SideRoute;
+  onError(err: unknown): void;
+}
+
+/** Starts the HTTP server on 127.0.0.1. */
+export async function startHttpHost(options: HttpHostOptions): Promise<{ server: Server; port: number }> {
+  const routes = compileRoutes(options.routeKeys);
+  const send = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+    res.end(body);
+  };
+  const server = createServer((req, res) => {
+    void (async () => {
+      try {
+        const body = await readBody(req, MAX_BODY_BYTES);
+        const method = req.method ?? 'GET';
+        const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+        const side = options.side ? await options.side(method, path, body) : undefined;
+        if (side) return send(res, side.status, JSON.stringify(side.body));
+        const { routeKey, pathParameters } = matchRoute(routes, method, path);
+        const result = await options.handlerFor(routeKey)(toEvent(req, body, routeKey, pathParameters));
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
+        send(res, result.statusCode ?? 200, result.body ?? '', headers);
+      } catch (err) {
+        if (err instanceof BodyTooLarge) return send(res, 413, JSON.stringify(errorBody('PAYLOAD_TOO_LARGE', `request body exceeds ${MAX_BODY_BYTES} bytes`)), { connection: 'close' });
+        options.onError(err);
+        send(res, 500, JSON.stringify(errorBody('INTERNAL_ERROR', 'internal error')));
+      }
+    })();
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, '127.0.0.1', () => resolve());
+  });
+  return { server, port: (server.address() as AddressInfo).port };
+}

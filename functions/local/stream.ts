@@ -1,0 +1,174 @@
+/**
+ * A local stand-in for the DynamoDB stream + Lambda event source mapping (dynalite has no streams).
+ *
+ * A middleware on the local DynamoDBClient sees every successful conditional PutItem of a snapshot
+ * (sk = "SNAP": what the CDK filter criteria let through) and queues a NEW_IMAGE INSERT record.
+ * Records are delivered asynchronously, in batches, to the same stream handler that runs on AWS.
+ * As on AWS with ReportBatchItemFailures, the failed records (and those after them) are retried, up
+ * to `maxRetries` times; after that they go to the failure sink, which a user can read.
+ */
+import { randomUUID } from 'node:crypto';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+
+export type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | void>;
+
+export interface StreamFailure {
+  failedAt: string;
+  attempts: number;
+  reason: string;
+  record: DynamoDBRecord;
+}
+
+export interface LocalStreamOptions {
+  batchSize: number;
+  /** How long to wait for more records before delivering a partial batch. */
+  batchingWindowMs: number;
+  /** Retries after the first attempt (AWS: retryAttempts). */
+  maxRetries: number;
+  retryDelayMs: number;
+  tableArn: string;
+  /** Called for each record that exhausted its retries (in addition to the in-memory sink). */
+  onFailure?: (failure: StreamFailure) => void;
+  onError?: (err: unknown) => void;
+}
+
+type AttributeMap = Record<string, { S?: string } & Record<string, unknown>>;
+
+export class LocalStream {
+  private readonly queue: { record: DynamoDBRecord; attempts: number }[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private delivering: Promise<void> | undefined;
+  private sequence = 0n;
+  private handler: StreamHandler | undefined;
+  /** Records that exhausted their retries, oldest first. */
+  readonly failures: StreamFailure[] = [];
+  private closed = false;
+
+  constructor(private readonly options: LocalStreamOptions) {}
+
+  /** Sets the stream consumer (the on-write Lambda's handler). */
+  setHandler(handler: StreamHandler): void {
+    this.handler = handler;
+  }
+
+  /** Taps a DynamoDBClient: every successful snapshot insert it sends becomes a stream record. */
+  attach(client: DynamoDBClient): void {
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (context.commandName === 'PutItemCommand') {
+          const input = args.input as { Item?: AttributeMap; ConditionExpression?: string };
+          const item = input.Item;
+          if (item?.sk?.S === 'SNAP' && /attribute_not_exists/.test(input.ConditionExpression ?? '')) this.push(item);
+        }
+        return result;
+      },
+      { step: 'build', name: 'localStreamTap' },
+    );
+  }
+
+  private push(item: AttributeMap): void {
+    if (this.closed) return;
+    this.sequence += 1n;
+    const record: DynamoDBRecord = {
+      eventID: randomUUID().replace(/-/g, ''),
+      eventName: 'INSERT',
+      eventVersion: '1.1',
+      eventSource: 'aws:dynamodb',
+      awsRegion: 'local',
+      eventSourceARN: `${this.options.tableArn}/stream/local`,
+      dynamodb: {
+        ApproximateCreationDateTime: Math.floor(Date.now() / 1000),
+        Keys: { pk: item.pk as never, sk: item.sk as never },
+        NewImage: item as never,
+        SequenceNumber: this.sequence.toString().padStart(21, '0'),
+        SizeBytes: JSON.stringify(item).length,
+        StreamViewType: 'NEW_IMAGE',
+      },
+    };
+    this.queue.push({ record, attempts: 0 });
+    this.schedule(this.queue.length >= this.options.batchSize ? 0 : this.options.batchingWindowMs);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.timer || this.delivering) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.delivering = this.deliverAll().finally(() => {
+        this.delivering = undefined;
+        if (this.queue.length > 0 && !this.closed) this.schedule(0);
+      });
+    }, delayMs);
+  }
+
+  private async deliverAll(): Promise<void> {
+    while (this.queue.length > 0 && this.handler) {
+      const batch = this.queue.splice(0, this.options.batchSize);
+      await this.deliver(batch);
+    }
+  }
+
+  /** Delivers one batch, retrying its failed tail as the event source mapping does. */
+  private async deliver(batch: { record: DynamoDBRecord; attempts: number }[]): Promise<void> {
+    let pending = batch;
+    while (pending.length > 0) {
+      let failedFrom = -1;
+      let reason = '';
+      try {
+        const handler = this.handler;
+        if (!handler) return;
+        const response = await handler({ Records: pending.map((p) => p.record) });
+        const failedIds = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+        if (failedIds.size > 0) {
+          failedFrom = pending.findIndex((p) => failedIds.has(p.record.dynamodb?.SequenceNumber ?? ''));
+          reason = 'reported in batchItemFailures';
+          if (failedFrom < 0) failedFrom = 0;
+        }
+      } catch (err) {
+        failedFrom = 0;
+        reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+        this.options.onError?.(err);
+      }
+      if (failedFrom < 0) return;
+      const retry: typeof pending = [];
+      for (const p of pending.slice(failedFrom)) {
+        p.attempts += 1;
+        if (p.attempts > this.options.maxRetries) {
+          const failure = { failedAt: new Date().toISOString(), attempts: p.attempts, reason, record: p.record };
+          this.failures.push(failure);
+          this.options.onFailure?.(failure);
+        } else {
+          retry.push(p);
+        }
+      }
+      pending = retry;
+      if (pending.length > 0) await new Promise((r) => setTimeout(r, this.options.retryDelayMs));
+    }
+  }
+
+  /** Resolves once every queued record has been delivered (or sunk). */
+  async drain(): Promise<void> {
+    for (;;) {
+      if (this.timer) {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+        this.delivering = this.deliverAll().finally(() => (this.delivering = undefined));
+      }
+      if (this.delivering) {
+        await this.delivering;
+        continue;
+      }
+      if (this.queue.length > 0 && this.handler) {
+        this.schedule(0);
+        continue;
+      }
+      return;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.drain();
+    this.closed = true;
+  }
+}
