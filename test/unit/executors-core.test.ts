@@ -1,0 +1,193 @@
+import { describe, expect, it } from 'vitest';
+import { UnprocessableError } from '../../functions/core/errors.js';
+import {
+  DEFAULT_EXECUTOR_TIMEOUT_MS,
+  ExecutorConfigSchema,
+  ExecutorError,
+  ExecutorMalformedResponseError,
+  NoExecutorError,
+  UnsupportedModelError,
+  assertSupportsModel,
+  buildModelPrompt,
+  executorTimeoutMs,
+  modelListAllows,
+  parseExecutorAnswer,
+  parseModelText,
+  redactExecutorConfig,
+  type ExecutionRequest,
+  type ExecutorConfig,
+} from '../../functions/core/executor.js';
+import { createExecutor } from '../../functions/adapters/executors/create-executor.js';
+
+function issuesOf(input: unknown): string[] {
+  const r = ExecutorConfigSchema.safeParse(input);
+  return r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+}
+
+describe('ExecutorConfigSchema', () => {
+  it('accepts each executor type in its documented shape', () => {
+    const configs: unknown[] = [
+      { type: 'http', url: 'http://127.0.0.1:3000/demo/credit/v2', timeoutMs: 5000, headers: { 'x-api-key': 'k' }, models: ['credit-llm'] },
+      { type: 'lambda', functionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:score-loan:live' },
+      { type: 'lambda', functionArn: 'score-loan' },
+      { type: 'bedrock', modelId: 'anthropic.claude-3-haiku-20240307-v1:0' },
+      { type: 'bedrock' },
+      { type: 'openai', baseUrl: 'https://api.openai.com/v1', model: 'gpt-4o-mini', headers: { authorization: 'Bearer sk-x' } },
+    ];
+    for (const c of configs) expect(issuesOf(c)).toEqual([]);
+  });
+
+  it('refuses an unknown type, an unknown field and a non-http URL, naming the field', () => {
+    expect(issuesOf({ type: 'grpc', url: 'x' })).toEqual(["type: type must be one of 'http', 'lambda', 'bedrock', 'openai'"]);
+    expect(issuesOf({ type: 'http', url: 'http://a.example', retries: 3 })).toEqual([': unknown field(s) for a http executor: retries']);
+    expect(issuesOf({ type: 'http' })).toEqual(['url: url must be a URL string']);
+    expect(issuesOf({ type: 'http', url: 'http://a.example', timeoutMs: 1.5 })).toEqual(['timeoutMs: timeoutMs must be an integer number of milliseconds']);
+    expect(issuesOf({ type: 'http', url: 'file:///etc/passwd' }).join()).toMatch(/^url: only http and https/);
+    expect(issuesOf({ type: 'http', url: 'not a url' }).join()).toMatch(/^url: .*not an absolute URL/);
+    expect(issuesOf({ type: 'openai', baseUrl: 'https://user:pw@api.example/v1' }).join()).toMatch(/credentials in the URL/);
+  });
+
+  it('bounds timeoutMs to 1..300000 and defaults it to 30000', () => {
+    expect(issuesOf({ type: 'http', url: 'http://a.example', timeoutMs: 300_001 }).join()).toMatch(/timeoutMs/);
+    expect(issuesOf({ type: 'http', url: 'http://a.example', timeoutMs: 0 }).join()).toMatch(/timeoutMs/);
+    expect(issuesOf({ type: 'http', url: 'http://a.example', timeoutMs: 300_000 })).toEqual([]);
+    expect(executorTimeoutMs({ type: 'bedrock' })).toBe(DEFAULT_EXECUTOR_TIMEOUT_MS);
+    expect(DEFAULT_EXECUTOR_TIMEOUT_MS).toBe(30_000);
+  });
+
+  it('refuses header injection and headers the executor sets itself', () => {
+    expect(issuesOf({ type: 'http', url: 'http://a.example', headers: { 'x-a': 'v\r\nHost: evil' } }).join()).toMatch(/CR, LF/);
+    expect(issuesOf({ type: 'http', url: 'http://a.example', headers: { 'Content-Type': 'text/plain' } }).join()).toMatch(/set by the executor/);
+    expect(issuesOf({ type: 'http', url: 'http://a.example', headers: { 'bad name': 'v' } }).join()).toMatch(/HTTP token/);
+  });
+
+  it('refuses a malformed Lambda function name and an empty models list', () => {
+    expect(issuesOf({ type: 'lambda', functionArn: 'arn:aws:s3:::bucket' }).join()).toMatch(/functionArn/);
+    expect(issuesOf({ type: 'lambda', functionArn: 'fn', models: [] }).join()).toMatch(/models/);
+  });
+});
+
+describe('redactExecutorConfig', () => {
+  it('masks credential-like header values and keeps the others', () => {
+    const config: ExecutorConfig = { type: 'openai', baseUrl: 'https://x.example/v1', headers: { authorization: 'Bearer sk-1', 'x-api-key': 'k', 'x-tenant': 'acme' } };
+    expect(redactExecutorConfig(config)).toEqual({ ...config, headers: { authorization: '***', 'x-api-key': '***', 'x-tenant': 'acme' } });
+    expect(config.headers?.authorization).toBe('Bearer sk-1');
+  });
+});
+
+describe('supportsModel', () => {
+  const deps = { allowPrivateNetworks: false };
+
+  it('accepts any model, or none, when no models are listed (http, lambda)', () => {
+    for (const config of [{ type: 'http', url: 'http://a.example' }, { type: 'lambda', functionArn: 'fn' }] as ExecutorConfig[]) {
+      const executor = createExecutor(config, deps);
+      expect(executor.supportsModel('credit-llm')).toBe(true);
+      expect(executor.supportsModel(undefined)).toBe(true);
+    }
+  });
+
+  it('accepts only listed models when models are listed, and not a decision without a model', () => {
+    const executor = createExecutor({ type: 'http', url: 'http://a.example', models: ['credit-llm', 'credit-llm-2'] }, deps);
+    expect(executor.supportsModel('credit-llm-2')).toBe(true);
+    expect(executor.supportsModel('other-llm')).toBe(false);
+    expect(executor.supportsModel(undefined)).toBe(false);
+  });
+
+  it('model executors need a model from the configuration or the decision', () => {
+    expect(createExecutor({ type: 'bedrock' }, deps).supportsModel(undefined)).toBe(false);
+    expect(createExecutor({ type: 'bedrock' }, deps).supportsModel('amazon.nova-lite-v1:0')).toBe(true);
+    expect(createExecutor({ type: 'bedrock', modelId: 'amazon.nova-lite-v1:0' }, deps).supportsModel(undefined)).toBe(true);
+    expect(createExecutor({ type: 'openai', baseUrl: 'https://x.example/v1' }, deps).supportsModel(undefined)).toBe(false);
+    expect(createExecutor({ type: 'openai', baseUrl: 'https://x.example/v1', model: 'gpt-4o-mini', models: ['credit-llm'] }, deps).supportsModel('other')).toBe(false);
+  });
+
+  it('assertSupportsModel throws a 422 UnsupportedModelError naming the model', () => {
+    const executor = createExecutor({ type: 'http', url: 'http://a.example', models: ['credit-llm'] }, deps);
+    expect(() => assertSupportsModel(executor, 'approve_loan', 'credit-llm')).not.toThrow();
+    let caught: unknown;
+    try {
+      assertSupportsModel(executor, 'approve_loan', 'gpt-x');
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(UnsupportedModelError);
+    expect(caught).toBeInstanceOf(UnprocessableError);
+    expect((caught as UnsupportedModelError).code).toBe('UNSUPPORTED_MODEL');
+    expect((caught as UnsupportedModelError).message).toMatch(/gpt-x/);
+  });
+
+  it('modelListAllows treats an absent list as "any"', () => {
+    expect(modelListAllows(undefined, undefined)).toBe(true);
+    expect(modelListAllows(['a'], 'a')).toBe(true);
+    expect(modelListAllows(['a'], 'b')).toBe(false);
+  });
+});
+
+describe('errors', () => {
+  it('executor errors are not domain errors (they become persisted Error results, not 4xx)', () => {
+    const err = new ExecutorMalformedResponseError('bad');
+    expect(err).toBeInstanceOf(ExecutorError);
+    expect(err).not.toBeInstanceOf(UnprocessableError);
+    expect(err.toResultError()).toEqual({ code: 'EXECUTOR_MALFORMED_RESPONSE', message: 'bad' });
+    expect(err.name).toBe('ExecutorMalformedResponseError');
+  });
+
+  it('no executor is a 422 with code NO_EXECUTOR', () => {
+    const err = new NoExecutorError('approve_loan');
+    expect(err).toBeInstanceOf(UnprocessableError);
+    expect(err.code).toBe('NO_EXECUTOR');
+    expect(err.message).toMatch(/approve_loan/);
+  });
+});
+
+describe('parseExecutorAnswer', () => {
+  it('keeps outputs and the reported time, dropping unknown top-level fields', () => {
+    const answer = parseExecutorAnswer({ outputs: [{ name: 'decision', value: 'approve', type: 'string' }, { name: 'score', value: 0.8 }], executionTimeMs: 12, model: 'x' }, 't');
+    expect(answer).toEqual({ outputs: [{ name: 'decision', value: 'approve', type: 'string' }, { name: 'score', value: 0.8 }], executionTimeMs: 12 });
+  });
+
+  it('says which field is wrong', () => {
+    expect(() => parseExecutorAnswer({ outputs: [{ value: 1 }] }, 'http POST x')).toThrow(/outputs\[0\]\.name/);
+    expect(() => parseExecutorAnswer({ result: 'approve' }, 'http POST x')).toThrow(/outputs: /);
+    expect(() => parseExecutorAnswer({ outputs: [] }, 'x')).toThrow(/at least one output/);
+    expect(() => parseExecutorAnswer({ outputs: [{ name: 'a', value: 1 }, { name: 'a', value: 2 }] }, 'x')).toThrow(/duplicate output name 'a'/);
+    expect(() => parseExecutorAnswer({ outputs: [{ name: 'a', value: 1 }], executionTimeMs: -1 }, 'x')).toThrow(/executionTimeMs/);
+    expect(() => parseExecutorAnswer([1, 2], 'x')).toThrow(ExecutorMalformedResponseError);
+  });
+});
+
+describe('model prompts and answers', () => {
+  const req: ExecutionRequest = {
+    functionName: 'approve_loan',
+    inputs: [{ name: 'applicant', value: { income: 52000, age: 41 } }],
+    modelParameters: { modelName: 'credit-llm', temperature: 0 },
+    expectedOutputs: ['decision', 'score'],
+  };
+
+  it('asks for the expected outputs as JSON when no system prompt was recorded', () => {
+    const prompt = buildModelPrompt(req);
+    expect(prompt.system).toContain('"decision", "score"');
+    expect(prompt.system).toContain('{"outputs":[{"name":"<output name>","value":<any JSON value>}]}');
+    expect(JSON.parse(prompt.user)).toEqual({ applicant: { income: 52000, age: 41 } });
+  });
+
+  it('uses the recorded context.systemPrompt as the system prompt', () => {
+    expect(buildModelPrompt({ ...req, context: { systemPrompt: 'You are a loan officer.' } }).system).toBe('You are a loan officer.');
+  });
+
+  it('reads a bare JSON answer, a fenced one, and one keyed by output name', () => {
+    const expected = [{ name: 'decision', value: 'approve' }, { name: 'score', value: 0.8 }];
+    expect(parseModelText('{"outputs":[{"name":"decision","value":"approve"},{"name":"score","value":0.8}]}', ['decision', 'score'], 't')).toEqual(expected);
+    expect(parseModelText('Here you go:\n```json\n{"outputs":[{"name":"decision","value":"approve"},{"name":"score","value":0.8}]}\n```\n', ['decision', 'score'], 't')).toEqual(expected);
+    expect(parseModelText('{"decision":"approve","score":0.8}', ['decision', 'score'], 't')).toEqual(expected);
+  });
+
+  it('takes plain text as the single expected output', () => {
+    expect(parseModelText('  Approve: income is high.  ', ['rationale'], 't')).toEqual([{ name: 'rationale', value: 'Approve: income is high.', type: 'string' }]);
+  });
+
+  it('refuses text that holds no outputs when several are expected, quoting the text', () => {
+    expect(() => parseModelText('I think approve.', ['decision', 'score'], 'bedrock converse m')).toThrow(/no JSON object of the outputs "decision", "score": "I think approve."/);
+    expect(() => parseModelText('{"outputs":[{"value":1}]}', ['decision'], 't')).toThrow(/outputs\[0\]\.name/);
+  });
+});
