@@ -1,0 +1,231 @@
+/**
+ * The batch-replay state machine definition (DESIGN §6), built once with CDK and used twice: the
+ * {@link BatchWorkflow} construct deploys it, and {@link renderBatchAsl} renders the very same ASL
+ * for the one-machine host, whose interpreter (aws-local-stepfunctions) runs it unchanged.
+ *
+ * Only JSONPath features that interpreter runs (DESIGN §9): InputPath/Parameters/ResultSelector/
+ * ResultPath/OutputPath, ItemsPath, ItemSelector, MaxConcurrencyPath, Retry/Catch, Fail CausePath.
+ * No JSONata, no `Assign`, no ItemReader/ResultWriter.
+ *
+ * Data flow (every Lambda is called through `arn:aws:states:::lambda:invoke`, so each receives
+ * exactly the `Payload` below and its return value is the invoke result's `Payload`):
+ *
+ * | state | function | receives | must return |
+ * |---|---|---|---|
+ * | {@link PLAN_STATE} | plan | the execution input, unchanged; it must be an object with `batchId` | `{batchId, snapshotIds: string[], maxConcurrency: 1..1000}` (other fields are dropped) |
+ * | {@link REPLAY_STATE} (per id) | replay | `{batchId, snapshotId}` | anything small (ignored); throw named errors |
+ * | {@link RECORD_ERROR_STATE} (per id, after a caught error) | replay | `{recordError: true, batchId, snapshotId, error: {Error, Cause}}` | anything small (ignored) |
+ * | {@link STATS_STATE} | stats | `{batchId}` | the execution's output (keep it under 256 KiB) |
+ * | {@link MARK_FAILED_STATE} | stats | `{failed: true, batchId, error: {Error, Cause}}` | ignored |
+ *
+ * `error.Cause` is a string: for an error thrown by a function, Lambda's JSON
+ * `{"errorType","errorMessage","trace"?}`; for a Step Functions error (e.g. `States.Timeout`) plain text.
+ */
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+
+/** Resolves the selection to snapshot ids. */
+export const PLAN_STATE = 'PlanBatch';
+/** The (distributed) Map over the snapshot ids. */
+export const REPLAY_MAP_STATE = 'ReplayEachSnapshot';
+/** Inside the Map: replay one snapshot and store its result item. */
+export const REPLAY_STATE = 'ReplaySnapshot';
+/** Inside the Map, after a caught error: store an `Error` result for that snapshot. */
+export const RECORD_ERROR_STATE = 'RecordReplayError';
+/** Computes the stats from the stored result items and marks the batch SUCCEEDED. */
+export const STATS_STATE = 'ComputeStats';
+/** After a caught error in plan, map or stats: marks the batch FAILED with the reason. */
+export const MARK_FAILED_STATE = 'MarkBatchFailed';
+/** Terminal success. */
+export const SUCCEEDED_STATE = 'BatchSucceeded';
+/** Terminal failure (after {@link MARK_FAILED_STATE}). */
+export const FAILED_STATE = 'BatchFailed';
+
+/** The `Error` of a failed execution; its `Cause` is the caught error's cause. */
+export const BATCH_FAILED_ERROR = 'BatchReplayFailed';
+
+/** The errors each Lambda task retries: Lambda service faults and throttling (DESIGN §6). */
+export const RETRYABLE_LAMBDA_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+] as const;
+
+/**
+ * Retry policy for those errors: 1 s, 2 s, 4 s, … capped at 20 s, full jitter, 6 retries (≈ 1 min in
+ * the worst case), so a throttled burst spreads out instead of failing the item.
+ */
+export const LAMBDA_RETRY: Readonly<sfn.RetryProps> = {
+  errors: [...RETRYABLE_LAMBDA_ERRORS],
+  interval: Duration.seconds(1),
+  backoffRate: 2,
+  maxAttempts: 6,
+  maxDelay: Duration.seconds(20),
+  jitterStrategy: sfn.JitterType.FULL,
+};
+
+/** Text of the ASL's top-level `Comment`. */
+export const BATCH_COMMENT = 'decision-replay batch: plan → replay each snapshot (Map) → stats';
+
+/** The three Lambda functions the workflow invokes. */
+export interface BatchFunctions {
+  plan: lambda.IFunction;
+  replay: lambda.IFunction;
+  stats: lambda.IFunction;
+}
+
+/** A `lambda:invoke` task with our Retry (CDK's own default retry is replaced, not added to). */
+function invoke(scope: Construct, stateName: string, fn: lambda.IFunction, props: Omit<tasks.LambdaInvokeProps, 'lambdaFunction'>): tasks.LambdaInvoke {
+  const task = new tasks.LambdaInvoke(scope, stateName, {
+    stateName,
+    lambdaFunction: fn,
+    // The default (not payloadResponseOnly) form hands the local interpreter `{FunctionName, Payload}`,
+    // so the local host can map the function by ARN exactly as AWS does (DESIGN §9).
+    payloadResponseOnly: false,
+    retryOnServiceExceptions: false,
+    ...props,
+  });
+  task.addRetry(LAMBDA_RETRY);
+  return task;
+}
+
+/**
+ * Builds the batch chain: Plan → Map(Replay, Catch → RecordError) → Stats → Succeed, with a Catch on
+ * Plan, Map and Stats to MarkFailed → Fail. Construct ids equal the exported state names, so call it
+ * once per scope.
+ */
+export function buildBatchChain(scope: Construct, fns: BatchFunctions): sfn.IChainable {
+  const markFailed = invoke(scope, MARK_FAILED_STATE, fns.stats, {
+    payload: sfn.TaskInput.fromObject({
+      failed: true,
+      batchId: sfn.JsonPath.stringAt('$.batchId'),
+      error: sfn.JsonPath.objectAt('$.error'),
+    }),
+    resultPath: sfn.JsonPath.DISCARD,
+  }).next(
+    new sfn.Fail(scope, FAILED_STATE, { stateName: FAILED_STATE, error: BATCH_FAILED_ERROR, causePath: '$.error.Cause' }),
+  );
+
+  const plan = invoke(scope, PLAN_STATE, fns.plan, {
+    payload: sfn.TaskInput.fromJsonPathAt('$'),
+    // Keep only what the Map needs: the state then stays far below the 256 KiB payload limit.
+    resultSelector: {
+      batchId: sfn.JsonPath.stringAt('$.Payload.batchId'),
+      snapshotIds: sfn.JsonPath.listAt('$.Payload.snapshotIds'),
+      maxConcurrency: sfn.JsonPath.numberAt('$.Payload.maxConcurrency'),
+    },
+  });
+  plan.addCatch(markFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+
+  // Each iteration's output is `{StatusCode}` whatever the function returns: the Map discards it,
+  // but a Distributed Map still gathers its children's outputs, so they must stay tiny.
+  const iterationOutput = { StatusCode: sfn.JsonPath.numberAt('$.StatusCode') };
+  const replay = invoke(scope, REPLAY_STATE, fns.replay, {
+    payload: sfn.TaskInput.fromObject({
+      batchId: sfn.JsonPath.stringAt('$.batchId'),
+      snapshotId: sfn.JsonPath.stringAt('$.snapshotId'),
+    }),
+    resultSelector: iterationOutput,
+  });
+  const recordError = invoke(scope, RECORD_ERROR_STATE, fns.replay, {
+    payload: sfn.TaskInput.fromObject({
+      recordError: true,
+      batchId: sfn.JsonPath.stringAt('$.batchId'),
+      snapshotId: sfn.JsonPath.stringAt('$.snapshotId'),
+      error: sfn.JsonPath.objectAt('$.error'),
+    }),
+    resultSelector: iterationOutput,
+  });
+  // Any error left after the retries becomes an Error result: results always equal snapshots.
+  replay.addCatch(recordError, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+
+  const map = new sfn.DistributedMap(scope, REPLAY_MAP_STATE, {
+    stateName: REPLAY_MAP_STATE,
+    itemsPath: sfn.JsonPath.stringAt('$.snapshotIds'),
+    itemSelector: {
+      batchId: sfn.JsonPath.stringAt('$.batchId'),
+      snapshotId: sfn.JsonPath.stringAt('$$.Map.Item.Value'),
+    },
+    maxConcurrencyPath: '$.maxConcurrency',
+    mapExecutionType: sfn.StateMachineType.EXPRESS,
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  map.itemProcessor(replay);
+  map.addCatch(markFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+
+  const stats = invoke(scope, STATS_STATE, fns.stats, {
+    payload: sfn.TaskInput.fromObject({ batchId: sfn.JsonPath.stringAt('$.batchId') }),
+    outputPath: '$.Payload',
+  });
+  stats.addCatch(markFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+
+  return sfn.Chain.start(plan)
+    .next(map)
+    .next(stats)
+    .next(new sfn.Succeed(scope, SUCCEEDED_STATE, { stateName: SUCCEEDED_STATE }));
+}
+
+/**
+ * The state-machine props that shape the ASL (definition and comment). {@link BatchWorkflow} and
+ * {@link renderBatchAsl} both use this, so the local host runs exactly what CDK deploys.
+ */
+export function batchDefinitionProps(scope: Construct, fns: BatchFunctions): Pick<sfn.StateMachineProps, 'definitionBody' | 'comment'> {
+  return { definitionBody: sfn.DefinitionBody.fromChainable(buildBatchChain(scope, fns)), comment: BATCH_COMMENT };
+}
+
+/** The fixed ARNs {@link renderBatchAsl} puts in the definition; the local host maps them to handlers. */
+export const LOCAL_FUNCTION_ARNS = {
+  plan: 'arn:aws:lambda:us-east-1:000000000000:function:decision-replay-batch-plan',
+  replay: 'arn:aws:lambda:us-east-1:000000000000:function:decision-replay-batch-replay',
+  stats: 'arn:aws:lambda:us-east-1:000000000000:function:decision-replay-batch-stats',
+} as const;
+
+/** A state-machine definition rendered to Amazon States Language JSON. */
+export interface RenderedBatchAsl {
+  /** The ASL object (`StartAt`, `States`, …), exactly as CDK deploys it. */
+  definition: Record<string, unknown>;
+  /** The function ARNs used in it, by role. */
+  functionArns: { plan: string; replay: string; stats: string };
+}
+
+/**
+ * Renders the batch definition to ASL JSON in a throwaway App/Stack, with functions imported by the
+ * fixed {@link LOCAL_FUNCTION_ARNS}, by resolving the deployed `DefinitionString` itself.
+ */
+export function renderBatchAsl(): RenderedBatchAsl {
+  const stack = new Stack(new App(), 'BatchAslRender');
+  const fns: BatchFunctions = {
+    plan: lambda.Function.fromFunctionArn(stack, 'Plan', LOCAL_FUNCTION_ARNS.plan),
+    replay: lambda.Function.fromFunctionArn(stack, 'Replay', LOCAL_FUNCTION_ARNS.replay),
+    stats: lambda.Function.fromFunctionArn(stack, 'Stats', LOCAL_FUNCTION_ARNS.stats),
+  };
+  const machine = new sfn.StateMachine(stack, 'BatchStateMachine', batchDefinitionProps(stack, fns));
+  const cfn = machine.node.defaultChild as sfn.CfnStateMachine;
+  const text = evaluateDeployString(stack.resolve(cfn.definitionString));
+  return { definition: JSON.parse(text) as Record<string, unknown>, functionArns: { ...LOCAL_FUNCTION_ARNS } };
+}
+
+/**
+ * Evaluates the resolved `DefinitionString` the way CloudFormation would in the `aws` partition.
+ * The only deploy-time value it may contain is `AWS::Partition` (in the `lambda:invoke` resource
+ * ARN); anything else means the definition grew a dependency the local host cannot honour.
+ */
+function evaluateDeployString(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (isRecord(value) && value.Ref === 'AWS::Partition') return LOCAL_PARTITION;
+  const join = isRecord(value) ? value['Fn::Join'] : undefined;
+  if (Array.isArray(join) && join.length === 2 && typeof join[0] === 'string' && Array.isArray(join[1])) {
+    return join[1].map(evaluateDeployString).join(join[0]);
+  }
+  throw new Error(`batch definition holds a deploy-time value the local host cannot evaluate: ${JSON.stringify(value).slice(0, 200)}`);
+}
+
+const LOCAL_PARTITION = 'aws';
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
