@@ -1,0 +1,532 @@
+/**
+ * Comparators (DESIGN §4): candidate vs baseline at one field path, for policy rules.
+ *
+ * Every comparator answers a {@link ComparatorVerdict}. A missing field, a value of the wrong type
+ * or a non-finite number is a `violated` verdict whose message says what happened — never a silent
+ * pass. `skipped` happens only when a comparator that needs a baseline is run without one
+ * (`reason: "no baseline"`); a baseline that exists but lacks the field is a violation.
+ */
+import { Validator, type Schema } from '@cfworker/json-schema';
+import { distance } from 'fastest-levenshtein';
+import type { PathRead } from './field-path.js';
+import { canonicalJson, jsonEquals, type JsonValue } from './json.js';
+import { SimilarityProviderError, type SimilarityProvider } from './similarity.js';
+
+/** Every comparator a rule may name. */
+export const COMPARATOR_NAMES = ['ExactMatch', 'SemanticSimilarity', 'MaxIncreasePercent', 'MaxDecreasePercent', 'WithinRange', 'Regex', 'Contains', 'JsonSchema', 'Levenshtein'] as const;
+export type ComparatorName = (typeof COMPARATOR_NAMES)[number];
+
+/** The parameters a rule can carry; which ones a comparator uses is in {@link comparatorParamIssues}. */
+export interface ComparatorParams {
+  threshold?: number | undefined;
+  min?: number | undefined;
+  max?: number | undefined;
+  pattern?: string | undefined;
+  value?: JsonValue | undefined;
+  schema?: JsonValue | undefined;
+}
+
+/** The outcome of one comparator at one field. `expected` and `actual` are human-readable. */
+export interface ComparatorVerdict {
+  status: 'passed' | 'violated' | 'skipped';
+  /** The measured quantity: similarity, 1/0 for ExactMatch, percent change, or the candidate number. */
+  score?: number;
+  /** The similarity provider that produced `score` (SemanticSimilarity only). */
+  provider?: string;
+  expected: string;
+  actual: string;
+  message: string;
+  /** Why the rule was skipped (only when `status` is `skipped`). */
+  reason?: string;
+}
+
+/** Longest regular expression a Regex rule may carry. */
+export const MAX_REGEX_PATTERN_LENGTH = 512;
+/** Longest candidate string a Regex rule matches (bounds the cost of any residual backtracking). */
+export const MAX_REGEX_INPUT_LENGTH = 10_000;
+/** Longest text Levenshtein compares (the distance is O(n·m/32)). */
+export const MAX_LEVENSHTEIN_LENGTH = 50_000;
+/** Longest rendering of a value in `expected` / `actual` (reports are stored in 400 KB items). */
+export const MAX_DISPLAY_LENGTH = 256;
+/**
+ * Percent changes within this many percentage points of the threshold count as at the threshold:
+ * binary floating point computes 0.3 → 0.33 as a 10.000000000000009 % increase.
+ */
+const PERCENT_EPSILON = 1e-9;
+
+const NO_BASELINE = 'no baseline';
+
+export function isComparatorName(name: string): name is ComparatorName {
+  return (COMPARATOR_NAMES as readonly string[]).includes(name);
+}
+
+/** True for comparators that compare the candidate with a baseline (skipped when there is none). */
+export function needsBaseline(comparator: ComparatorName): boolean {
+  return comparator === 'ExactMatch' || comparator === 'SemanticSimilarity' || comparator === 'MaxIncreasePercent' || comparator === 'MaxDecreasePercent' || comparator === 'Levenshtein';
+}
+
+type ParamName = keyof ComparatorParams;
+
+/** The parameters each comparator requires; any other parameter on the rule is a mistake. */
+const REQUIRED_PARAMS: Record<ComparatorName, readonly ParamName[]> = {
+  ExactMatch: [],
+  SemanticSimilarity: ['threshold'],
+  MaxIncreasePercent: ['threshold'],
+  MaxDecreasePercent: ['threshold'],
+  WithinRange: ['min', 'max'],
+  Regex: ['pattern'],
+  Contains: ['value'],
+  JsonSchema: ['schema'],
+  Levenshtein: ['threshold'],
+};
+
+const ALL_PARAMS: readonly ParamName[] = ['threshold', 'min', 'max', 'pattern', 'value', 'schema'];
+
+/** One problem with one parameter of a rule. */
+export interface ParamIssue {
+  param: ParamName;
+  message: string;
+}
+
+/**
+ * Checks a comparator's parameters: the ones it needs are present and in range, it carries none it
+ * does not use, a regex compiles and is safe, a JSON schema compiles. Empty when all is well.
+ */
+export function comparatorParamIssues(comparator: ComparatorName, params: ComparatorParams): ParamIssue[] {
+  const issues: ParamIssue[] = [];
+  const required = REQUIRED_PARAMS[comparator];
+  for (const p of ALL_PARAMS) {
+    const present = params[p] !== undefined;
+    if (required.includes(p) && !present) issues.push({ param: p, message: `${comparator} needs '${p}'` });
+    if (!required.includes(p) && present) issues.push({ param: p, message: `${comparator} does not use '${p}'` });
+  }
+  const { threshold, min, max, pattern, schema } = params;
+  if (threshold !== undefined && required.includes('threshold')) {
+    if (!Number.isFinite(threshold)) {
+      issues.push({ param: 'threshold', message: `threshold must be a finite number, got ${String(threshold)}` });
+    } else if (comparator === 'SemanticSimilarity' || comparator === 'Levenshtein') {
+      if (threshold < 0 || threshold > 1) issues.push({ param: 'threshold', message: `${comparator} threshold must be between 0 and 1, got ${threshold}` });
+    } else if (threshold < 0) {
+      issues.push({ param: 'threshold', message: `${comparator} threshold is a percentage and must be >= 0, got ${threshold}` });
+    }
+  }
+  if (comparator === 'WithinRange') {
+    if (min !== undefined && !Number.isFinite(min)) issues.push({ param: 'min', message: `min must be a finite number, got ${String(min)}` });
+    if (max !== undefined && !Number.isFinite(max)) issues.push({ param: 'max', message: `max must be a finite number, got ${String(max)}` });
+    if (min !== undefined && max !== undefined && min > max) issues.push({ param: 'min', message: `min (${min}) must not be greater than max (${max})` });
+  }
+  if (comparator === 'Regex' && pattern !== undefined) {
+    const problem = regexProblem(pattern);
+    if (problem) issues.push({ param: 'pattern', message: problem });
+  }
+  if (comparator === 'JsonSchema' && schema !== undefined) {
+    const problem = schemaProblem(schema);
+    if (problem) issues.push({ param: 'schema', message: problem });
+  }
+  return issues;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Regular expressions: compiled with the `u` flag, and refused when they are likely to backtrack
+// catastrophically (backreferences, a repeated group that itself contains a quantifier).
+
+/** Why `pattern` is not an acceptable Regex rule pattern, or undefined when it is. */
+export function regexProblem(pattern: string): string | undefined {
+  if (pattern.length > MAX_REGEX_PATTERN_LENGTH) return `pattern is longer than ${MAX_REGEX_PATTERN_LENGTH} characters`;
+  try {
+    new RegExp(pattern, 'u');
+  } catch (err) {
+    return `invalid regular expression: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  return unsafeRegexReason(pattern);
+}
+
+/** Reads a quantifier at `i`: its length and whether it repeats (more than once), or undefined. */
+function quantifierAt(p: string, i: number): { length: number; repeats: boolean } | undefined {
+  const ch = p[i];
+  let len: number;
+  let repeats = false;
+  if (ch === '*' || ch === '+') {
+    len = 1;
+    repeats = true;
+  } else if (ch === '?') {
+    len = 1;
+  } else if (ch === '{') {
+    const m = /^\{(\d+)(,(\d*))?\}/.exec(p.slice(i));
+    if (!m) return undefined;
+    len = m[0].length;
+    const lo = Number(m[1]);
+    repeats = m[2] === undefined ? lo > 1 : m[3] === '' || Number(m[3]) > 1;
+  } else {
+    return undefined;
+  }
+  if (p[i + len] === '?') len += 1; // lazy form
+  return { length: len, repeats };
+}
+
+function unsafeRegexReason(p: string): string | undefined {
+  // Each open group records whether something inside it is quantified.
+  const groups: boolean[] = [];
+  let i = 0;
+  while (i < p.length) {
+    const ch = p[i];
+    if (ch === '\\') {
+      const next = p[i + 1] ?? '';
+      if (/[1-9]/.test(next) || next === 'k') return 'backreferences are not allowed (they can backtrack catastrophically)';
+      i += 2;
+    } else if (ch === '[') {
+      i += 1;
+      while (i < p.length && p[i] !== ']') i += p[i] === '\\' ? 2 : 1;
+      i += 1;
+    } else if (ch === '(') {
+      groups.push(false);
+      i += p[i + 1] === '?' ? 2 : 1;
+      continue;
+    } else if (ch === ')') {
+      const inner = groups.pop() ?? false;
+      i += 1;
+      const q = quantifierAt(p, i);
+      if (q?.repeats && inner) {
+        return 'a repeated group contains a quantifier (like (a+)+), which can backtrack catastrophically';
+      }
+      if (q) i += q.length;
+      if (groups.length > 0 && (inner || q)) groups[groups.length - 1] = true;
+      continue;
+    } else {
+      i += 1;
+    }
+    const q = quantifierAt(p, i);
+    if (q) {
+      if (groups.length > 0) groups[groups.length - 1] = true;
+      i += q.length;
+    }
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON Schema (@cfworker/json-schema, draft 2020-12).
+
+const validatorCache = new Map<string, Validator>();
+const VALIDATOR_CACHE_SIZE = 64;
+
+function validatorFor(schema: JsonValue): Validator {
+  const key = canonicalJson(schema);
+  const hit = validatorCache.get(key);
+  if (hit) return hit;
+  const v = new Validator(schema as Schema | boolean, '2020-12', false);
+  if (validatorCache.size >= VALIDATOR_CACHE_SIZE) {
+    const oldest = validatorCache.keys().next();
+    if (!oldest.done) validatorCache.delete(oldest.value);
+  }
+  validatorCache.set(key, v);
+  return v;
+}
+
+function collectSchemaPatterns(node: JsonValue, out: string[], depth: number): void {
+  if (depth > 64 || node === null || typeof node !== 'object') return;
+  if (Array.isArray(node)) {
+    for (const v of node) collectSchemaPatterns(v, out, depth + 1);
+    return;
+  }
+  for (const [k, v] of Object.entries(node)) {
+    if (k === 'pattern' && typeof v === 'string') out.push(v);
+    if (k === 'patternProperties' && v !== null && typeof v === 'object' && !Array.isArray(v)) out.push(...Object.keys(v));
+    collectSchemaPatterns(v, out, depth + 1);
+  }
+}
+
+/** Why `schema` is not a usable JSON Schema, or undefined when it is. */
+export function schemaProblem(schema: JsonValue): string | undefined {
+  if (typeof schema !== 'boolean' && (schema === null || typeof schema !== 'object' || Array.isArray(schema))) {
+    return 'schema must be a JSON Schema object or a boolean';
+  }
+  const patterns: string[] = [];
+  collectSchemaPatterns(schema, patterns, 0);
+  for (const p of patterns) {
+    const problem = regexProblem(p);
+    if (problem) return `schema pattern ${JSON.stringify(p)}: ${problem}`;
+  }
+  try {
+    // Validating once resolves every $ref reachable from a null instance's point of view and
+    // surfaces schemas the validator cannot handle.
+    validatorFor(schema).validate(null);
+  } catch (err) {
+    return `schema cannot be used: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering and value helpers.
+
+/** A value as shown in `expected` / `actual`: canonical JSON, cut to {@link MAX_DISPLAY_LENGTH}. */
+export function display(value: JsonValue): string {
+  let text: string;
+  try {
+    text = canonicalJson(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > MAX_DISPLAY_LENGTH ? `${text.slice(0, MAX_DISPLAY_LENGTH - 1)}…` : text;
+}
+
+const MISSING = '(missing)';
+
+function kindOf(value: JsonValue): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  return `a ${typeof value}`;
+}
+
+/** The text a similarity comparator compares: strings as they are, anything else as canonical JSON. */
+export function comparableText(value: JsonValue): string {
+  return typeof value === 'string' ? value : canonicalJson(value);
+}
+
+function fmtNum(n: number): string {
+  return Number.isInteger(n) ? String(n) : String(Number(n.toPrecision(12)));
+}
+
+/** What every comparator gets. */
+export interface ComparatorInput {
+  /** The rule's field path (for messages). */
+  field: string;
+  params: ComparatorParams;
+  candidate: PathRead;
+  /** Undefined when there is no baseline decision at all; a baseline lacking the field is `found: false`. */
+  baseline: PathRead | undefined;
+  similarity: SimilarityProvider;
+}
+
+function missingCandidate(field: string, expected: string): ComparatorVerdict {
+  return { status: 'violated', expected, actual: MISSING, message: `${field} is missing from the candidate` };
+}
+
+function missingBaseline(field: string, candidate: JsonValue, comparator: ComparatorName): ComparatorVerdict {
+  return { status: 'violated', expected: `${field} present in the baseline`, actual: display(candidate), message: `${field} is missing from the baseline, so ${comparator} has nothing to compare with` };
+}
+
+function skippedNoBaseline(expected: string, candidate: PathRead): ComparatorVerdict {
+  return { status: 'skipped', reason: NO_BASELINE, expected, actual: candidate.found ? display(candidate.value) : MISSING, message: 'skipped: there is no baseline decision to compare with' };
+}
+
+/**
+ * Resolves the candidate and baseline reads shared by the baseline comparators: a verdict when one
+ * of them is absent, else both values.
+ */
+function bothValues(input: ComparatorInput, comparator: ComparatorName, expected: (baseline: JsonValue | undefined) => string): ComparatorVerdict | { candidate: JsonValue; baseline: JsonValue } {
+  const { field, candidate, baseline } = input;
+  if (baseline === undefined) return skippedNoBaseline(expected(undefined), candidate);
+  if (!candidate.found) return missingCandidate(field, expected(baseline.found ? baseline.value : undefined));
+  if (!baseline.found) return missingBaseline(field, candidate.value, comparator);
+  return { candidate: candidate.value, baseline: baseline.value };
+}
+
+function isVerdict(x: ComparatorVerdict | { candidate: JsonValue; baseline: JsonValue }): x is ComparatorVerdict {
+  return 'status' in x;
+}
+
+/** A finite number, or the problem with the value (for a message). */
+function numberProblem(value: JsonValue): string | undefined {
+  if (typeof value !== 'number') return `is ${kindOf(value)} (${display(value)}), not a number`;
+  if (!Number.isFinite(value)) return `is ${String(value)}, not a finite number`;
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The comparators.
+
+function exactMatch(input: ComparatorInput): ComparatorVerdict {
+  const r = bothValues(input, 'ExactMatch', (b) => (b === undefined ? 'equal to the baseline' : display(b)));
+  if (isVerdict(r)) return r;
+  const equal = jsonEquals(r.candidate, r.baseline);
+  return {
+    status: equal ? 'passed' : 'violated',
+    score: equal ? 1 : 0,
+    expected: display(r.baseline),
+    actual: display(r.candidate),
+    message: equal ? `${input.field} equals the baseline` : `${input.field} differs from the baseline`,
+  };
+}
+
+async function semanticSimilarity(input: ComparatorInput, threshold: number): Promise<ComparatorVerdict> {
+  const expected = `similarity >= ${fmtNum(threshold)}`;
+  const r = bothValues(input, 'SemanticSimilarity', () => expected);
+  if (isVerdict(r)) return r;
+  const provider = input.similarity;
+  const score = await provider.similarity(comparableText(r.baseline), comparableText(r.candidate));
+  if (!Number.isFinite(score) || score < 0 || score > 1) {
+    throw new SimilarityProviderError(provider.name, `similarity provider '${provider.name}' returned ${String(score)}, outside [0, 1]`);
+  }
+  const passed = score >= threshold;
+  return {
+    status: passed ? 'passed' : 'violated',
+    score,
+    provider: provider.name,
+    expected,
+    actual: `similarity ${fmtNum(score)} (${provider.name})`,
+    message: passed
+      ? `${input.field} is similar to the baseline (${fmtNum(score)} >= ${fmtNum(threshold)}, ${provider.name})`
+      : `${input.field} similarity to the baseline is ${fmtNum(score)}, below the threshold of ${fmtNum(threshold)} (${provider.name})`,
+  };
+}
+
+function percentChange(input: ComparatorInput, direction: 'increase' | 'decrease', threshold: number): ComparatorVerdict {
+  const comparator: ComparatorName = direction === 'increase' ? 'MaxIncreasePercent' : 'MaxDecreasePercent';
+  const expected = `${direction} <= ${fmtNum(threshold)}%`;
+  const r = bothValues(input, comparator, () => expected);
+  if (isVerdict(r)) return r;
+  const { field } = input;
+  const cProblem = numberProblem(r.candidate);
+  if (cProblem) return { status: 'violated', expected, actual: display(r.candidate), message: `candidate ${field} ${cProblem}` };
+  const bProblem = numberProblem(r.baseline);
+  if (bProblem) return { status: 'violated', expected, actual: display(r.candidate), message: `baseline ${field} ${bProblem}, so no percent change can be computed` };
+  const c = r.candidate as number;
+  const b = r.baseline as number;
+  const forbidden = direction === 'increase' ? c > b : c < b;
+  if (b === 0) {
+    // No percentage of zero exists: any move in the forbidden direction violates, any other passes.
+    const actual = `${fmtNum(c)} (baseline 0)`;
+    if (forbidden) {
+      return { status: 'violated', expected, actual, message: `baseline ${field} is 0, so any ${direction} violates; the candidate is ${fmtNum(c)}` };
+    }
+    return { status: 'passed', ...(c === 0 && { score: 0 }), expected, actual, message: `${field} did not ${direction} from a baseline of 0` };
+  }
+  const pct = ((c - b) * 100) / Math.abs(b);
+  const moved = direction === 'increase' ? pct : -pct;
+  const violated = moved > threshold + PERCENT_EPSILON;
+  const actual = `${pct >= 0 ? '+' : ''}${fmtNum(pct)}% (${fmtNum(b)} → ${fmtNum(c)})`;
+  return {
+    status: violated ? 'violated' : 'passed',
+    score: pct,
+    expected,
+    actual,
+    message: violated
+      ? `${field} changed by ${actual}, a ${direction} of more than ${fmtNum(threshold)}%`
+      : `${field} changed by ${actual}, within the allowed ${direction} of ${fmtNum(threshold)}%`,
+  };
+}
+
+function withinRange(input: ComparatorInput, min: number, max: number): ComparatorVerdict {
+  const { field, candidate } = input;
+  const expected = `within [${fmtNum(min)}, ${fmtNum(max)}]`;
+  if (!candidate.found) return missingCandidate(field, expected);
+  const problem = numberProblem(candidate.value);
+  if (problem) return { status: 'violated', expected, actual: display(candidate.value), message: `${field} ${problem}` };
+  const c = candidate.value as number;
+  const inside = c >= min && c <= max;
+  return {
+    status: inside ? 'passed' : 'violated',
+    score: c,
+    expected,
+    actual: fmtNum(c),
+    message: inside ? `${field} is ${fmtNum(c)}, within [${fmtNum(min)}, ${fmtNum(max)}]` : `${field} is ${fmtNum(c)}, ${c < min ? 'below the minimum' : 'above the maximum'} of ${fmtNum(c < min ? min : max)}`,
+  };
+}
+
+function regex(input: ComparatorInput, pattern: string): ComparatorVerdict {
+  const { field, candidate } = input;
+  const expected = `matches /${pattern}/u`;
+  if (!candidate.found) return missingCandidate(field, expected);
+  const v = candidate.value;
+  if (typeof v !== 'string') return { status: 'violated', expected, actual: display(v), message: `${field} is ${kindOf(v)}, not a string, so it cannot match a pattern` };
+  if (v.length > MAX_REGEX_INPUT_LENGTH) {
+    return { status: 'violated', expected, actual: display(v), message: `${field} is ${v.length} characters long, more than the ${MAX_REGEX_INPUT_LENGTH} a Regex rule matches` };
+  }
+  const matched = new RegExp(pattern, 'u').test(v);
+  return { status: matched ? 'passed' : 'violated', expected, actual: display(v), message: matched ? `${field} matches the pattern` : `${field} does not match the pattern` };
+}
+
+function contains(input: ComparatorInput, value: JsonValue): ComparatorVerdict {
+  const { field, candidate } = input;
+  const expected = `contains ${display(value)}`;
+  if (!candidate.found) return missingCandidate(field, expected);
+  const v = candidate.value;
+  if (typeof v === 'string') {
+    if (typeof value !== 'string') {
+      return { status: 'violated', expected, actual: display(v), message: `${field} is a string, and a string can only contain a string value, not ${kindOf(value)}` };
+    }
+    const ok = v.includes(value);
+    return { status: ok ? 'passed' : 'violated', expected, actual: display(v), message: ok ? `${field} contains ${display(value)}` : `${field} does not contain ${display(value)}` };
+  }
+  if (Array.isArray(v)) {
+    const ok = v.some((el) => jsonEquals(el, value));
+    return { status: ok ? 'passed' : 'violated', expected, actual: display(v), message: ok ? `${field} has an element equal to ${display(value)}` : `${field} has no element equal to ${display(value)}` };
+  }
+  return { status: 'violated', expected, actual: display(v), message: `${field} is ${kindOf(v)}; Contains needs a string or an array` };
+}
+
+function jsonSchema(input: ComparatorInput, schema: JsonValue): ComparatorVerdict {
+  const { field, candidate } = input;
+  const expected = 'valid against the rule schema';
+  if (!candidate.found) return missingCandidate(field, expected);
+  const result = validatorFor(schema).validate(candidate.value);
+  if (result.valid) return { status: 'passed', expected, actual: display(candidate.value), message: `${field} is valid against the schema` };
+  // cfworker reports the failing keyword and each enclosing one; the deepest errors come first.
+  const reasons = result.errors.slice(0, 3).map((e) => `${e.instanceLocation}: ${e.error}`);
+  return { status: 'violated', expected, actual: display(candidate.value), message: `${field} is not valid against the schema: ${reasons.join('; ')}` };
+}
+
+function levenshtein(input: ComparatorInput, threshold: number): ComparatorVerdict {
+  const expected = `levenshtein similarity >= ${fmtNum(threshold)}`;
+  const r = bothValues(input, 'Levenshtein', () => expected);
+  if (isVerdict(r)) return r;
+  const a = comparableText(r.baseline);
+  const b = comparableText(r.candidate);
+  const maxLen = Math.max(a.length, b.length);
+  if (maxLen > MAX_LEVENSHTEIN_LENGTH) {
+    return { status: 'violated', expected, actual: display(r.candidate), message: `${input.field} is longer than the ${MAX_LEVENSHTEIN_LENGTH} characters Levenshtein compares` };
+  }
+  const score = maxLen === 0 ? 1 : 1 - distance(a, b) / maxLen;
+  const passed = score >= threshold;
+  return {
+    status: passed ? 'passed' : 'violated',
+    score,
+    expected,
+    actual: `levenshtein similarity ${fmtNum(score)}`,
+    message: passed ? `${input.field} is within the allowed edit distance of the baseline (${fmtNum(score)})` : `${input.field} edit similarity to the baseline is ${fmtNum(score)}, below ${fmtNum(threshold)}`,
+  };
+}
+
+/** Thrown when a comparator is run with parameters policy validation would have refused. */
+export class ComparatorParamsError extends TypeError {
+  constructor(comparator: string, issues: readonly ParamIssue[]) {
+    super(`${comparator}: ${issues.map((i) => i.message).join('; ')}`);
+    this.name = 'ComparatorParamsError';
+  }
+}
+
+function required<T>(value: T | undefined, comparator: ComparatorName, param: ParamName): T {
+  if (value === undefined) throw new ComparatorParamsError(comparator, [{ param, message: `${comparator} needs '${param}'` }]);
+  return value;
+}
+
+/**
+ * Runs one comparator. Parameters are expected to have passed {@link comparatorParamIssues} (policy
+ * validation does this); a required one that is absent throws {@link ComparatorParamsError}.
+ */
+export async function runComparator(comparator: ComparatorName, input: ComparatorInput): Promise<ComparatorVerdict> {
+  const p = input.params;
+  switch (comparator) {
+    case 'ExactMatch':
+      return exactMatch(input);
+    case 'SemanticSimilarity':
+      return semanticSimilarity(input, required(p.threshold, comparator, 'threshold'));
+    case 'MaxIncreasePercent':
+      return percentChange(input, 'increase', required(p.threshold, comparator, 'threshold'));
+    case 'MaxDecreasePercent':
+      return percentChange(input, 'decrease', required(p.threshold, comparator, 'threshold'));
+    case 'WithinRange':
+      return withinRange(input, required(p.min, comparator, 'min'), required(p.max, comparator, 'max'));
+    case 'Regex':
+      return regex(input, required(p.pattern, comparator, 'pattern'));
+    case 'Contains':
+      return contains(input, required(p.value, comparator, 'value'));
+    case 'JsonSchema':
+      return jsonSchema(input, required(p.schema, comparator, 'schema'));
+    case 'Levenshtein':
+      return levenshtein(input, required(p.threshold, comparator, 'threshold'));
+  }
+}

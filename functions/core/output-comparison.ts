@@ -1,0 +1,172 @@
+/**
+ * Replay output comparison (DESIGN §5): the recorded outputs against the replayed ones, one
+ * comparison per output leaf (`outputs.decision`, `outputs.items[2].price`).
+ *
+ * - Strict: every leaf must be exactly equal (ExactMatch, threshold 1).
+ * - Tolerant: strings score by the similarity provider (SemanticSimilarity), numbers by
+ *   `1 − |a−b| / max(|a|,|b|)` (NumericCloseness; both 0 → 1, never below 0), and each must reach
+ *   `tolerance`; booleans, null and type changes are exact (ExactMatch, threshold 1).
+ * - In both modes a leaf present on one side only is a mismatch (comparator `Presence`, score 0);
+ *   the side it is missing from has no `original` / `replayed` key.
+ *
+ * A leaf is a primitive, or an empty array / object (so `{}` → `{"a": 1}` is visible).
+ */
+import { ValidationError } from './errors.js';
+import { appendSegment } from './field-path.js';
+import { jsonEquals, type JsonValue } from './json.js';
+import { namedValuesToObject, type NamedValue } from './snapshot.js';
+import { SimilarityProviderError, type SimilarityProvider } from './similarity.js';
+
+export type OutputComparisonMode = 'Strict' | 'Tolerant';
+export type OutputComparator = 'ExactMatch' | 'SemanticSimilarity' | 'NumericCloseness' | 'Presence';
+
+/** One output leaf compared. */
+export interface FieldComparison {
+  path: string;
+  comparator: OutputComparator;
+  /** In [0, 1]. */
+  score: number;
+  /** The score needed for a match: 1 for exact comparisons, `tolerance` for similarity / closeness. */
+  threshold: number;
+  match: boolean;
+  /** The recorded value; absent when the leaf was added by the replay. */
+  original?: JsonValue;
+  /** The replayed value; absent when the replay dropped the leaf. */
+  replayed?: JsonValue;
+  /** The similarity provider, for SemanticSimilarity comparisons. */
+  provider?: string;
+}
+
+export interface OutputComparison {
+  /** True when every leaf matched (and so when both sides have no outputs). */
+  outputsMatch: boolean;
+  fieldComparisons: FieldComparison[];
+}
+
+/** Similarity requests in flight at once (an embedding provider makes one HTTP call per pair). */
+const SIMILARITY_CONCURRENCY = 8;
+
+function isContainer(v: JsonValue): v is JsonValue[] | { [key: string]: JsonValue } {
+  return v !== null && typeof v === 'object';
+}
+
+function isEmptyContainer(v: JsonValue): boolean {
+  if (Array.isArray(v)) return v.length === 0;
+  if (v !== null && typeof v === 'object') {
+    for (const _ in v) return false;
+    return true;
+  }
+  return false;
+}
+
+/** Numeric closeness `1 − |a−b| / max(|a|,|b|)`, clamped to [0, 1]; equal numbers (incl. 0, 0) give 1. */
+export function numericCloseness(a: number, b: number): number {
+  if (a === b) return 1;
+  const score = 1 - Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b));
+  return Number.isFinite(score) && score > 0 ? score : 0;
+}
+
+interface Pending {
+  index: number;
+  a: string;
+  b: string;
+}
+
+class Collector {
+  readonly out: FieldComparison[] = [];
+  readonly pending: Pending[] = [];
+  constructor(
+    private readonly mode: OutputComparisonMode,
+    private readonly tolerance: number,
+    private readonly provider: string,
+  ) {}
+
+  /** Every leaf of a subtree present on one side only. */
+  oneSided(path: string, value: JsonValue, side: 'original' | 'replayed'): void {
+    if (isContainer(value) && !isEmptyContainer(value)) {
+      if (Array.isArray(value)) value.forEach((v, i) => this.oneSided(appendSegment(path, i), v, side));
+      else for (const key of Object.keys(value)) this.oneSided(appendSegment(path, key), value[key] as JsonValue, side);
+      return;
+    }
+    const threshold = this.mode === 'Strict' ? 1 : this.tolerance;
+    this.out.push({ path, comparator: 'Presence', score: 0, threshold, match: false, [side]: value });
+  }
+
+  walk(path: string, a: JsonValue, b: JsonValue): void {
+    if (isContainer(a) && isContainer(b) && Array.isArray(a) === Array.isArray(b) && !(isEmptyContainer(a) && isEmptyContainer(b))) {
+      if (Array.isArray(a) && Array.isArray(b)) {
+        const common = Math.min(a.length, b.length);
+        for (let i = 0; i < common; i++) this.walk(appendSegment(path, i), a[i] as JsonValue, b[i] as JsonValue);
+        for (let i = common; i < a.length; i++) this.oneSided(appendSegment(path, i), a[i] as JsonValue, 'original');
+        for (let i = common; i < b.length; i++) this.oneSided(appendSegment(path, i), b[i] as JsonValue, 'replayed');
+      } else {
+        const ao = a as { [key: string]: JsonValue };
+        const bo = b as { [key: string]: JsonValue };
+        for (const key of Object.keys(ao)) {
+          const p = appendSegment(path, key);
+          if (Object.hasOwn(bo, key)) this.walk(p, ao[key] as JsonValue, bo[key] as JsonValue);
+          else this.oneSided(p, ao[key] as JsonValue, 'original');
+        }
+        for (const key of Object.keys(bo)) if (!Object.hasOwn(ao, key)) this.oneSided(appendSegment(path, key), bo[key] as JsonValue, 'replayed');
+      }
+      return;
+    }
+    this.leaf(path, a, b);
+  }
+
+  private leaf(path: string, a: JsonValue, b: JsonValue): void {
+    if (this.mode === 'Tolerant') {
+      if (typeof a === 'string' && typeof b === 'string') {
+        // Scored later, together, so an embedding provider can work on several pairs at once.
+        const index = this.out.length;
+        this.out.push({ path, comparator: 'SemanticSimilarity', score: 0, threshold: this.tolerance, match: false, original: a, replayed: b, provider: this.provider });
+        this.pending.push({ index, a, b });
+        return;
+      }
+      if (typeof a === 'number' && typeof b === 'number') {
+        const score = numericCloseness(a, b);
+        this.out.push({ path, comparator: 'NumericCloseness', score, threshold: this.tolerance, match: score >= this.tolerance, original: a, replayed: b });
+        return;
+      }
+    }
+    const equal = jsonEquals(a, b);
+    this.out.push({ path, comparator: 'ExactMatch', score: equal ? 1 : 0, threshold: 1, match: equal, original: a, replayed: b });
+  }
+}
+
+/**
+ * Compares recorded outputs with replayed ones, entry by entry (matched by `name`), leaf by leaf.
+ * `tolerance` (0..1) applies to Tolerant mode only; outside that range it is a ValidationError.
+ * Similarity provider failures propagate.
+ */
+export async function compareOutputs(
+  original: readonly NamedValue[],
+  replayed: readonly NamedValue[],
+  mode: OutputComparisonMode,
+  tolerance: number,
+  similarity: SimilarityProvider,
+): Promise<OutputComparison> {
+  if (mode === 'Tolerant' && !(Number.isFinite(tolerance) && tolerance >= 0 && tolerance <= 1)) {
+    throw new ValidationError(`tolerance must be between 0 and 1, got ${String(tolerance)}`, { details: { issues: [{ path: 'tolerance', message: 'must be between 0 and 1' }] } });
+  }
+  const c = new Collector(mode, tolerance, similarity.name);
+  // Walked as one object keyed by entry name; with no entries on either side there is no leaf.
+  if (original.length > 0 || replayed.length > 0) c.walk('outputs', namedValuesToObject(original), namedValuesToObject(replayed));
+
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < c.pending.length) {
+      const job = c.pending[next++] as Pending;
+      const score = job.a === job.b ? 1 : await similarity.similarity(job.a, job.b);
+      if (!Number.isFinite(score) || score < 0 || score > 1) {
+        throw new SimilarityProviderError(similarity.name, `similarity provider '${similarity.name}' returned ${String(score)}, outside [0, 1]`);
+      }
+      const fc = c.out[job.index] as FieldComparison;
+      fc.score = score;
+      fc.match = score >= tolerance;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(SIMILARITY_CONCURRENCY, c.pending.length) }, worker));
+
+  return { outputsMatch: c.out.every((f) => f.match), fieldComparisons: c.out };
+}

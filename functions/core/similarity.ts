@@ -1,0 +1,93 @@
+/**
+ * Text similarity for `SemanticSimilarity` rules and Tolerant replay comparisons (DESIGN §4).
+ * The port is {@link SimilarityProvider}; the default provider, {@link LexicalSimilarity}, is local
+ * and deterministic. An embedding provider (Bedrock Titan) lives in adapters/bedrock.
+ */
+
+/** Scores how alike two texts are. */
+export interface SimilarityProvider {
+  /** Recorded with every verdict, e.g. `lexical` or `bedrock:amazon.titan-embed-text-v2:0`. */
+  readonly name: string;
+  /** A score in [0, 1]; identical texts score exactly 1. */
+  similarity(a: string, b: string): Promise<number>;
+}
+
+/** A similarity provider could not produce a score (e.g. the embedding service failed). */
+export class SimilarityProviderError extends Error {
+  readonly provider: string;
+  readonly code: string;
+  constructor(provider: string, message: string, options?: ErrorOptions & { code?: string }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.provider = provider;
+    this.code = options?.code ?? 'SIMILARITY_PROVIDER_ERROR';
+  }
+}
+
+// A token is a run of letters, combining marks (part of the letter in e.g. Devanagari) and digits.
+const TOKEN = /[\p{L}\p{M}\p{N}]+/gu;
+
+/** Term frequencies of a text after NFKC normalisation and lower-casing. */
+export function termFrequencies(text: string): Map<string, number> {
+  const normalized = text.normalize('NFKC').toLowerCase();
+  const tf = new Map<string, number>();
+  const re = new RegExp(TOKEN.source, TOKEN.flags);
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(normalized)) !== null) {
+    const term = m[0];
+    tf.set(term, (tf.get(term) ?? 0) + 1);
+  }
+  return tf;
+}
+
+/**
+ * Cosine similarity of two term-frequency vectors. The counts are integers, so the dot product and
+ * both squared norms are exact integers: equal vectors give exactly 1 and swapping the arguments
+ * gives exactly the same result.
+ */
+export function cosineOfCounts(x: Map<string, number>, y: Map<string, number>): number {
+  let small = x;
+  let large = y;
+  if (small.size > large.size) {
+    small = y;
+    large = x;
+  }
+  let dot = 0;
+  for (const [term, n] of small) {
+    const m = large.get(term);
+    if (m !== undefined) dot += n * m;
+  }
+  if (dot === 0) return 0;
+  let nx = 0;
+  for (const n of x.values()) nx += n * n;
+  let ny = 0;
+  for (const n of y.values()) ny += n * n;
+  const score = dot / Math.sqrt(nx * ny);
+  return score > 1 ? 1 : score;
+}
+
+/**
+ * Lexical similarity: normalise (Unicode NFKC, lower case), split on anything that is not a
+ * letter, mark or digit, and take the cosine of the term-frequency vectors. Identical texts score
+ * exactly 1.0; so do two texts without any token whose normalised forms are equal (e.g. both
+ * empty); two texts without tokens that differ score 0. Symmetric, in [0, 1], deterministic.
+ */
+export class LexicalSimilarity implements SimilarityProvider {
+  readonly name = 'lexical';
+
+  similarity(a: string, b: string): Promise<number> {
+    return Promise.resolve(lexicalSimilarity(a, b));
+  }
+}
+
+/** The synchronous core of {@link LexicalSimilarity}. */
+export function lexicalSimilarity(a: string, b: string): number {
+  if (a === b) return 1;
+  const ta = termFrequencies(a);
+  const tb = termFrequencies(b);
+  if (ta.size === 0 || tb.size === 0) {
+    if (ta.size !== tb.size) return 0;
+    return a.normalize('NFKC').toLowerCase() === b.normalize('NFKC').toLowerCase() ? 1 : 0;
+  }
+  return cosineOfCounts(ta, tb);
+}
