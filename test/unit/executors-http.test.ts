@@ -30,7 +30,7 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const text = Buffer.concat(chunks).toString('utf8');
-      let body: unknown = text;
+      let body: unknown;
       try {
         body = JSON.parse(text);
       } catch {
