@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 import type { IdGenerator } from '../core/ports.js';
 
@@ -5,4 +6,24 @@ import type { IdGenerator } from '../core/ports.js';
 export function ulidGenerator(): IdGenerator {
   const next = monotonicFactory();
   return { next: () => next() };
+}
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/**
+ * A ULID fixed by its inputs: the time part from `timeMs`, the rest from a hash of `seed`. Used
+ * where a retried or redelivered operation must produce the same id (on-write reports, scheduled
+ * batches), so a conditional put makes it idempotent.
+ */
+export function deterministicUlid(timeMs: number, seed: string): string {
+  let time = '';
+  let t = Math.max(0, Math.floor(timeMs));
+  for (let i = 0; i < 10; i++) {
+    time = CROCKFORD[t % 32] + time;
+    t = Math.floor(t / 32);
+  }
+  const hash = createHash('sha256').update(seed).digest();
+  let rand = '';
+  for (let i = 0; i < 16; i++) rand += CROCKFORD[(hash[i] as number) % 32];
+  return time + rand;
 }

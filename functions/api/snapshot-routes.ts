@@ -1,6 +1,7 @@
 /**
  * Routes over snapshots: record, read, list, diff (DESIGN §3, §4).
  */
+import { diffSnapshots } from '../core/diff.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import type { Clock, IdGenerator, SnapshotStore } from '../core/ports.js';
 import { recordSnapshot } from '../core/recording.js';
@@ -37,6 +38,15 @@ export function snapshotRoutes(deps: SnapshotRoutesDeps): RouteMap {
     'GET /snapshots/{id}': async (req) => {
       const id = ulidParam(req.pathParameters, 'id', 'snapshot');
       return { status: 200, body: await loadSnapshot(deps.store, id) };
+    },
+
+    'GET /snapshots/{id}/diff/{otherId}': async (req) => {
+      const id = ulidParam(req.pathParameters, 'id', 'snapshot');
+      const otherId = ulidParam(req.pathParameters, 'otherId', 'snapshot');
+      const [original, updated] = await Promise.all([deps.store.get(id), deps.store.get(otherId)]);
+      const missing = [!original && `original snapshot '${id}'`, !updated && `other snapshot '${otherId}'`].filter(Boolean);
+      if (!original || !updated) throw new NotFoundError('snapshot', original ? otherId : id, { message: `${missing.join(' and ')} ${missing.length > 1 ? 'do' : 'does'} not exist` });
+      return { status: 200, body: diffSnapshots(original, updated) };
     },
 
     'GET /snapshots': async (req) => {

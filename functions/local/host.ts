@@ -10,7 +10,11 @@ import type { Server } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClientOptions } from '../adapters/dynamodb/client.js';
+import { DynamoPolicyStore } from '../adapters/dynamodb/policy-store.js';
 import { DynamoSnapshotStore } from '../adapters/dynamodb/snapshot-store.js';
+import { DynamoValidationReportStore } from '../adapters/dynamodb/validation-report-store.js';
+import { validationRoutes } from '../api/validation-routes.js';
+import { LexicalSimilarity } from '../core/similarity.js';
 import { ulidGenerator } from '../adapters/ids.js';
 import { snapshotRoutes } from '../api/snapshot-routes.js';
 import { openApiRoutes } from '../api/openapi-routes.js';
@@ -70,11 +74,14 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const doc = DynamoDBDocumentClient.from(client, documentClientOptions);
   const ids = ulidGenerator();
   const snapshots = new DynamoSnapshotStore(doc, options.tableName);
+  const policies = new DynamoPolicyStore(doc, options.tableName);
+  const reports = new DynamoValidationReportStore(doc, options.tableName);
+  const similarity = new LexicalSimilarity();
 
   const routes: Record<LambdaName, RouteMap | undefined> = {
     snapshots: snapshotRoutes({ store: snapshots, clock, ids }),
     openapi: openApiRoutes(),
-    validation: undefined,
+    validation: validationRoutes({ snapshots, policies, reports, similarity, clock, ids }),
     replay: undefined,
     batches: undefined,
     'batch-plan': undefined,

@@ -1,0 +1,132 @@
+/**
+ * PolicyStore over DynamoDB. Versions are `POLICY#<name>` / `V#<version>` items written once with a
+ * conditional put; `LATEST` is a copy of the newest, and it carries the sparse GSI1 key that lists
+ * every policy. The next version number comes from the highest stored `V#` item, not from LATEST,
+ * so a writer that died between the two puts never blocks the next one.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConflictError } from '../../core/errors.js';
+import { buildStoredPolicy, type PolicyBody, type PolicyStore, type StoredPolicy } from '../../core/policy.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { translateWriteError } from './errors.js';
+import { keys, listKeys } from './keys.js';
+import { GSI1 } from './table-definition.js';
+
+const MAX_ATTEMPTS = 5;
+
+function toPolicy(item: Record<string, unknown>): StoredPolicy {
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, itemType: _t, ...policy } = item;
+  return policy as unknown as StoredPolicy;
+}
+
+export class DynamoPolicyStore implements PolicyStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  private async highestVersion(name: string): Promise<number> {
+    const res = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :v)',
+        ExpressionAttributeValues: { ':pk': keys.policyLatest(name).pk, ':v': 'V#' },
+        ScanIndexForward: false,
+        Limit: 1,
+        ConsistentRead: true,
+        ProjectionExpression: 'version',
+      }),
+    );
+    const version = res.Items?.[0]?.version;
+    return typeof version === 'number' ? version : 0;
+  }
+
+  async putNextVersion(body: PolicyBody & { name: string }, createdAt: string): Promise<StoredPolicy> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const policy = buildStoredPolicy(body, (await this.highestVersion(body.name)) + 1, createdAt);
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: { ...keys.policyVersion(policy.name, policy.version), itemType: 'policy', ...policy },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+      } catch (err) {
+        if (err instanceof ConditionalCheckFailedException) continue; // a concurrent writer took this version
+        throw translateWriteError(err, 'policy');
+      }
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: { ...keys.policyLatest(policy.name), ...listKeys.policy(policy.name), itemType: 'policy', ...policy },
+            ConditionExpression: 'attribute_not_exists(pk) OR version < :v',
+            ExpressionAttributeValues: { ':v': policy.version },
+          }),
+        );
+      } catch (err) {
+        // A newer version already moved LATEST: ours is stored, LATEST is right as it is.
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      }
+      return policy;
+    }
+    throw new ConflictError(`policy '${body.name}' is being changed concurrently; try again`, { code: 'POLICY_VERSION_CONFLICT' });
+  }
+
+  async getLatest(name: string): Promise<StoredPolicy | undefined> {
+    const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.policyLatest(name), ConsistentRead: true }));
+    return res.Item ? toPolicy(res.Item) : undefined;
+  }
+
+  async getVersion(name: string, version: number): Promise<StoredPolicy | undefined> {
+    const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.policyVersion(name, version), ConsistentRead: true }));
+    return res.Item ? toPolicy(res.Item) : undefined;
+  }
+
+  async list(limit: number, cursor?: string): Promise<{ items: StoredPolicy[]; nextCursor?: string }> {
+    const binding = 'policies';
+    const items: StoredPolicy[] = [];
+    let startKey = cursor === undefined ? undefined : decodeCursor(cursor, binding);
+    let lastKey: Record<string, unknown> | undefined;
+    do {
+      const res = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: GSI1.indexName,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': GSI1.partitionKey },
+          ExpressionAttributeValues: { ':pk': listKeys.policyPartition },
+          Limit: limit - items.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of res.Items ?? []) items.push(toPolicy(item));
+      lastKey = res.LastEvaluatedKey;
+      startKey = lastKey;
+    } while (lastKey && items.length < limit);
+    return lastKey ? { items, nextCursor: encodeCursor(lastKey, binding) } : { items };
+  }
+
+  async listAttachedTo(functionName: string): Promise<StoredPolicy[]> {
+    const out: StoredPolicy[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const res = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: GSI1.indexName,
+          KeyConditionExpression: '#pk = :pk',
+          FilterExpression: 'contains(functionNames, :fn)',
+          ExpressionAttributeNames: { '#pk': GSI1.partitionKey },
+          ExpressionAttributeValues: { ':pk': listKeys.policyPartition, ':fn': functionName },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of res.Items ?? []) out.push(toPolicy(item));
+      startKey = res.LastEvaluatedKey;
+    } while (startKey);
+    return out;
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Validation reports under their snapshot: `SNAP#<id>` / `VALIDATION#<createdAt>#<reportId>`, so a
+ * snapshot's reports read newest first with one Query.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Page } from '../../core/ports.js';
+import type { ValidationReport, ValidationReportStore } from '../../core/validation.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { translateWriteError } from './errors.js';
+import { keys } from './keys.js';
+
+export function validationReportKey(report: Pick<ValidationReport, 'snapshotId' | 'createdAt' | 'reportId'>) {
+  return { pk: keys.snapshot(report.snapshotId).pk, sk: `${keys.validationPrefix}${report.createdAt}#${report.reportId}` };
+}
+
+export class DynamoValidationReportStore implements ValidationReportStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async putIfAbsent(report: ValidationReport): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...validationReportKey(report), itemType: 'validation', ...report },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw translateWriteError(err, 'validation report');
+    }
+  }
+
+  async listForSnapshot(snapshotId: string, limit: number, cursor?: string): Promise<Page<ValidationReport>> {
+    return queryUnderSnapshot<ValidationReport>(this.doc, this.tableName, snapshotId, keys.validationPrefix, `validations:${snapshotId}`, limit, cursor);
+  }
+}
+
+/** Pages the items of one type under a snapshot's partition, newest first, stripping the keys. */
+export async function queryUnderSnapshot<T>(doc: DynamoDBDocumentClient, tableName: string, snapshotId: string, prefix: string, binding: string, limit: number, cursor?: string): Promise<Page<T>> {
+  const items: T[] = [];
+  let startKey = cursor === undefined ? undefined : decodeCursor(cursor, binding);
+  let lastKey: Record<string, unknown> | undefined;
+  do {
+    const res = await doc.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.snapshot(snapshotId).pk, ':prefix': prefix },
+        ScanIndexForward: false,
+        Limit: limit - items.length,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of res.Items ?? []) {
+      const { pk: _pk, sk: _sk, itemType: _t, ...rest } = item;
+      items.push(rest as T);
+    }
+    lastKey = res.LastEvaluatedKey;
+    startKey = lastKey;
+  } while (lastKey && items.length < limit);
+  return lastKey ? { items, nextCursor: encodeCursor(lastKey, binding) } : { items };
+}

@@ -1,0 +1,132 @@
+/**
+ * Validation of snapshots against policies (DESIGN §4): on demand (`POST /snapshots/{id}/validate`)
+ * and on every write (the stream consumer). Reports are stored; each lists every rule.
+ */
+import { NotFoundError, ValidationError } from './errors.js';
+import { evaluatePolicy, PolicyBodySchema, validatePolicyBody, type PolicyEvaluation, type PolicyStore, type StoredPolicy } from './policy.js';
+import type { Clock, IdGenerator, Page, SnapshotStore } from './ports.js';
+import { parseOrThrow } from './schema-util.js';
+import type { SimilarityProvider } from './similarity.js';
+import type { Snapshot } from './snapshot.js';
+import * as z from 'zod/mini';
+
+/** A stored validation report. `policy.version` is null for an inline policy. */
+export interface ValidationReport extends PolicyEvaluation {
+  reportId: string;
+  snapshotId: string;
+  baselineId: string | null;
+  policy: { name: string; version: number | null };
+  trigger: 'on-demand' | 'on-write';
+  createdAt: string;
+}
+
+/** Port: storage of validation reports. */
+export interface ValidationReportStore {
+  /** Writes a report; returns false (writing nothing) if a report with that id exists for the snapshot. */
+  putIfAbsent(report: ValidationReport): Promise<boolean>;
+  /** A snapshot's reports, newest first. */
+  listForSnapshot(snapshotId: string, limit: number, cursor?: string): Promise<Page<ValidationReport>>;
+}
+
+/** Body of `POST /snapshots/{id}/validate`. */
+export const ValidateRequestSchema = z.strictObject({
+  policy: z.optional(z.unknown()),
+  policyName: z.optional(z.string().check(z.minLength(1))),
+  baselineId: z.optional(z.string().check(z.minLength(1))),
+});
+export type ValidateRequest = z.infer<typeof ValidateRequestSchema>;
+
+/** For the OpenAPI document: the request as clients see it. */
+export const ValidateRequestDocSchema = z.object({ policy: z.optional(PolicyBodySchema), policyName: z.optional(z.string()), baselineId: z.optional(z.string()) });
+
+export interface ValidationDeps {
+  snapshots: SnapshotStore;
+  policies: PolicyStore;
+  reports: ValidationReportStore;
+  similarity: SimilarityProvider;
+  clock: Clock;
+  ids: IdGenerator;
+}
+
+/** Resolves `{policy} | {policyName}` (exactly one) to the policy to evaluate. */
+export async function resolvePolicy(policies: PolicyStore, request: { policy?: unknown; policyName?: string | undefined }): Promise<{ name: string; version: number | null; rules: StoredPolicy['rules'] }> {
+  const hasInline = request.policy !== undefined;
+  const hasName = request.policyName !== undefined;
+  if (hasInline === hasName) {
+    throw new ValidationError('give exactly one of policy (inline) and policyName', { details: { issues: [{ path: hasInline ? 'policyName' : 'policy', message: 'exactly one of policy and policyName' }] } });
+  }
+  if (hasInline) {
+    const body = validatePolicyBody(request.policy);
+    return { name: body.name ?? 'inline', version: null, rules: body.rules };
+  }
+  const name = request.policyName as string;
+  const stored = await policies.getLatest(name);
+  if (!stored) throw new NotFoundError('policy', name);
+  return { name: stored.name, version: stored.version, rules: stored.rules };
+}
+
+/** The baseline: the given one, or the latest earlier snapshot of the function with the same inputs. */
+async function resolveBaseline(snapshots: SnapshotStore, snapshot: Snapshot, baselineId: string | undefined): Promise<Snapshot | undefined> {
+  if (baselineId !== undefined) {
+    const baseline = await snapshots.get(baselineId);
+    if (!baseline) throw new NotFoundError('snapshot', baselineId, { message: `baseline snapshot '${baselineId}' does not exist` });
+    return baseline;
+  }
+  return snapshots.findPreviousWithSameInputs(snapshot);
+}
+
+/** Validates a stored snapshot on demand and stores the report. */
+export async function validateOnDemand(deps: ValidationDeps, snapshotId: string, body: unknown): Promise<ValidationReport> {
+  const request = parseOrThrow(ValidateRequestSchema, body, 'validate request');
+  const snapshot = await deps.snapshots.get(snapshotId);
+  if (!snapshot) throw new NotFoundError('snapshot', snapshotId);
+  const policy = await resolvePolicy(deps.policies, request);
+  const baseline = await resolveBaseline(deps.snapshots, snapshot, request.baselineId);
+  const evaluation = await evaluatePolicy({ name: policy.name, rules: policy.rules }, snapshot, baseline, deps.similarity);
+  const report: ValidationReport = {
+    reportId: deps.ids.next(),
+    snapshotId,
+    baselineId: baseline?.snapshotId ?? null,
+    policy: { name: policy.name, version: policy.version },
+    trigger: 'on-demand',
+    ...evaluation,
+    createdAt: new Date(deps.clock.now()).toISOString(),
+  };
+  await deps.reports.putIfAbsent(report);
+  return report;
+}
+
+/** Outcome of validating one new snapshot against one attached policy. */
+export interface OnWriteOutcome {
+  report: ValidationReport;
+  /** false when this report was already stored (a redelivered stream record). */
+  stored: boolean;
+}
+
+/**
+ * Validates a newly written snapshot against every policy attached to its function. Report ids are
+ * derived from (snapshot, policy, version), so a redelivered record stores nothing twice.
+ */
+export async function validateOnWrite(
+  deps: Omit<ValidationDeps, 'ids' | 'clock'> & { reportId: (snapshot: Snapshot, policy: StoredPolicy) => string },
+  snapshot: Snapshot,
+): Promise<OnWriteOutcome[]> {
+  const attached = await deps.policies.listAttachedTo(snapshot.functionName);
+  if (attached.length === 0) return [];
+  const baseline = await deps.snapshots.findPreviousWithSameInputs(snapshot);
+  const outcomes: OnWriteOutcome[] = [];
+  for (const policy of attached) {
+    const evaluation = await evaluatePolicy(policy, snapshot, baseline, deps.similarity);
+    const report: ValidationReport = {
+      reportId: deps.reportId(snapshot, policy),
+      snapshotId: snapshot.snapshotId,
+      baselineId: baseline?.snapshotId ?? null,
+      policy: { name: policy.name, version: policy.version },
+      trigger: 'on-write',
+      ...evaluation,
+      createdAt: snapshot.createdAt,
+    };
+    outcomes.push({ report, stored: await deps.reports.putIfAbsent(report) });
+  }
+  return outcomes;
+}
