@@ -1,0 +1,208 @@
+/**
+ * The one-machine stand-in for Step Functions (DESIGN §8): runs the batch state machine's ASL —
+ * the very definition CDK deploys, rendered by `renderBatchAsl()` in lib/ and passed in by the host —
+ * with aws-local-stepfunctions, mapping each `lambda:invoke` Task to a local JS function by the
+ * function ARN in its `Parameters.FunctionName`, as AWS would.
+ *
+ * What this emulates of a Lambda invocation: the payload crosses a JSON boundary both ways (no
+ * shared objects, no `undefined`), the result comes back as `{StatusCode: 200, Payload}`, and a
+ * thrown error reaches Retry/Catch under its `name`, with a `Cause` shaped like AWS's (see
+ * {@link toTaskError}).
+ */
+import './polyfills.js';
+import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { ConflictError } from '../core/errors.js';
+
+/** The local functions standing in for the three batch Lambdas: payload in, payload out. */
+export interface BatchHandlers {
+  plan(payload: unknown): Promise<unknown> | unknown;
+  replay(payload: unknown): Promise<unknown> | unknown;
+  stats(payload: unknown): Promise<unknown> | unknown;
+}
+
+type Role = keyof BatchHandlers;
+
+/** The rendered definition: what `renderBatchAsl()` returns (lib/ may not be imported here). */
+export interface BatchAsl {
+  definition: object;
+  functionArns: Record<Role, string>;
+}
+
+/** Options of {@link LocalStateMachine}. */
+export interface LocalStateMachineOptions {
+  /**
+   * Multiplies every Retry interval and max delay (default 1: as deployed). Tests pass e.g. 0.01 so
+   * a 1 s retry waits 10 ms; backoff and jitter keep their shape. Only timing changes.
+   */
+  retryIntervalScale?: number;
+}
+
+/** How an execution ended, in the terms of Step Functions' DescribeExecution. */
+export type LocalExecutionOutcome =
+  | { status: 'SUCCEEDED'; output: unknown }
+  | { status: 'FAILED'; error: { Error: string; Cause: string } };
+
+/** A started execution. */
+export interface LocalExecution {
+  executionName: string;
+  /** Settles when the execution ends; never rejects. */
+  done: Promise<LocalExecutionOutcome>;
+}
+
+/** Starting an execution under a name already used with a different input (as Step Functions' ExecutionAlreadyExists). */
+export class ExecutionAlreadyExistsError extends ConflictError {
+  readonly executionName: string;
+  constructor(executionName: string) {
+    super(`execution '${executionName}' already exists with a different input`, { code: 'EXECUTION_ALREADY_EXISTS' });
+    this.executionName = executionName;
+  }
+}
+
+const LAMBDA_INVOKE = /^arn:aws[a-z-]*:states:::lambda:invoke$/;
+
+type Json = Record<string, unknown>;
+
+function isRecord(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Every state of a definition, nested Map processors and Parallel branches included. */
+function* walkStates(definition: unknown): Generator<[string, Json]> {
+  if (!isRecord(definition) || !isRecord(definition.States)) return;
+  for (const [name, state] of Object.entries(definition.States)) {
+    if (!isRecord(state)) continue;
+    yield [name, state];
+    yield* walkStates(state.ItemProcessor ?? state.Iterator);
+    if (Array.isArray(state.Branches)) for (const b of state.Branches) yield* walkStates(b);
+  }
+}
+
+/** A copy of `definition` with every Retry interval and max delay multiplied by `scale`. */
+function scaleRetries(definition: object, scale: number): object {
+  const copy = structuredClone(definition);
+  for (const [, state] of walkStates(copy)) {
+    if (!Array.isArray(state.Retry)) continue;
+    for (const retrier of state.Retry as Json[]) {
+      // The ASL defaults (1 s interval) apply when a field is absent.
+      retrier.IntervalSeconds = (typeof retrier.IntervalSeconds === 'number' ? retrier.IntervalSeconds : 1) * scale;
+      if (typeof retrier.MaxDelaySeconds === 'number') retrier.MaxDelaySeconds *= scale;
+    }
+  }
+  return copy;
+}
+
+/** The JSON a value becomes on the wire (`undefined` → `null`, as a Lambda returning nothing). */
+function overTheWire(value: unknown): unknown {
+  const text = JSON.stringify(value);
+  return text === undefined ? null : (JSON.parse(text) as unknown);
+}
+
+/**
+ * What a thrown error looks like to Retry/Catch on AWS: `Error` is its `name`; `Cause` is Lambda's
+ * JSON `{errorType, errorMessage, trace}` for a function error, and the bare message for a Lambda
+ * service error (`Lambda.*`, e.g. `Lambda.TooManyRequestsException`).
+ */
+function toTaskError(thrown: unknown): Error {
+  const name = thrown instanceof Error ? thrown.name : 'Error';
+  const message = thrown instanceof Error ? thrown.message : String(thrown);
+  const cause = name.startsWith('Lambda.')
+    ? message
+    : JSON.stringify({ errorType: name, errorMessage: message, trace: thrown instanceof Error && thrown.stack ? thrown.stack.split('\n') : [] });
+  const error = new Error(cause, { cause: thrown });
+  error.name = name;
+  return error;
+}
+
+/** Runs the batch ASL locally; one instance per host, many concurrent executions. */
+export class LocalStateMachine {
+  private readonly machine: StateMachine;
+  private readonly taskHandlers: Record<string, (input: unknown) => Promise<unknown>>;
+  private readonly executions = new Map<string, { input: string; execution: LocalExecution }>();
+
+  /**
+   * @throws Error if a Task of the definition calls a function that is not one of the three ARNs,
+   *   or if the definition is not valid ASL.
+   */
+  constructor(asl: BatchAsl, handlers: BatchHandlers, options: LocalStateMachineOptions = {}) {
+    const scale = options.retryIntervalScale ?? 1;
+    if (!(Number.isFinite(scale) && scale >= 0)) throw new RangeError(`retryIntervalScale must be a finite number ≥ 0, got ${scale}`);
+    const roleByArn = new Map<string, Role>(Object.entries(asl.functionArns).map(([role, arn]) => [arn, role as Role]));
+
+    this.taskHandlers = {};
+    for (const [stateName, state] of walkStates(asl.definition)) {
+      if (state.Type !== 'Task') continue;
+      const resource = String(state.Resource);
+      const viaInvoke = LAMBDA_INVOKE.test(resource);
+      const arn = viaInvoke ? (isRecord(state.Parameters) ? state.Parameters.FunctionName : undefined) : resource;
+      const role = typeof arn === 'string' ? roleByArn.get(arn) : undefined;
+      if (role === undefined) throw new Error(`Task state '${stateName}' calls ${String(arn)}, which is none of the batch functions`);
+      const fn = handlers[role];
+      this.taskHandlers[stateName] = viaInvoke
+        ? async (input) => {
+            // lambda:invoke hands over {FunctionName, Payload} and expects the invoke response back.
+            const payload = isRecord(input) ? input.Payload : undefined;
+            try {
+              return { StatusCode: 200, Payload: overTheWire(await fn(overTheWire(payload))) };
+            } catch (e) {
+              throw toTaskError(e);
+            }
+          }
+        : async (input) => {
+            try {
+              return overTheWire(await fn(overTheWire(input)));
+            } catch (e) {
+              throw toTaskError(e);
+            }
+          };
+    }
+
+    const definition = asl.definition as StateMachineDefinition;
+    if (scale === 1) {
+      this.machine = new StateMachine(definition);
+    } else {
+      // Validate what is deployed; run the copy whose only difference is retry timing.
+      new StateMachine(definition);
+      this.machine = new StateMachine(scaleRetries(definition, scale) as StateMachineDefinition, { validationOptions: { noValidate: true } });
+    }
+  }
+
+  /**
+   * Starts an execution named `name`. Starting a name again with the same input returns the
+   * execution already started (Step Functions' idempotent StartExecution); with another input it
+   * throws {@link ExecutionAlreadyExistsError}. Names are remembered for the life of this object.
+   */
+  start(name: string, input: object): LocalExecution {
+    const inputText = JSON.stringify(input);
+    const existing = this.executions.get(name);
+    if (existing) {
+      if (existing.input !== inputText) throw new ExecutionAlreadyExistsError(name);
+      return existing.execution;
+    }
+    const run = this.machine.run(JSON.parse(inputText) as object, {
+      overrides: { taskResourceLocalHandlers: this.taskHandlers as Record<string, (input: never) => Promise<never>> },
+      context: { Execution: { Name: name } },
+    });
+    // The interpreter queues every event until someone reads them; nobody else does, so drain them.
+    void (async () => {
+      for await (const _event of run.eventLogs) {
+        // discarded: the outcome is reported through `done`
+      }
+    })();
+    const done = run.result.then(
+      (output): LocalExecutionOutcome => ({ status: 'SUCCEEDED', output }),
+      (e: unknown): LocalExecutionOutcome => {
+        // ExecutionError wraps the state's error in `cause`; its name/message are Error/Cause.
+        const inner = e instanceof Error && e.cause instanceof Error ? e.cause : e;
+        return { status: 'FAILED', error: { Error: inner instanceof Error ? inner.name : 'States.Runtime', Cause: inner instanceof Error ? inner.message : String(inner) } };
+      },
+    );
+    const execution: LocalExecution = { executionName: name, done };
+    this.executions.set(name, { input: inputText, execution });
+    return execution;
+  }
+
+  /** The execution started under `name`, if any. */
+  get(name: string): LocalExecution | undefined {
+    return this.executions.get(name)?.execution;
+  }
+}
