@@ -1,0 +1,62 @@
+/**
+ * Executor configurations in the table: one item per function at `FN#<functionName>` / `EXECUTOR`,
+ * replaced on each PUT (a configuration is current state, not history).
+ */
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  StoredExecutorConfigSchema,
+  type ExecutorConfig,
+  type ExecutorConfigStore,
+  type StoredExecutorConfig,
+} from '../../core/executor.js';
+import { systemClock, type Clock } from '../../core/ports.js';
+import { keys } from './keys.js';
+
+export interface DynamoExecutorConfigStoreOptions {
+  doc: DynamoDBDocumentClient;
+  tableName: string;
+  clock?: Clock;
+}
+
+/** Item type marker, so anyone scanning the table with a DynamoDB tool can tell items apart. */
+export const EXECUTOR_ITEM_TYPE = 'executor';
+
+/** Raised when a stored item no longer parses (written by hand or by an incompatible version): a fault, not a 4xx. */
+export class CorruptExecutorConfigError extends Error {
+  constructor(functionName: string, reason: string) {
+    super(`stored executor configuration of '${functionName}' is unreadable: ${reason}`);
+    this.name = 'CorruptExecutorConfigError';
+  }
+}
+
+export class DynamoExecutorConfigStore implements ExecutorConfigStore {
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly tableName: string;
+  private readonly clock: Clock;
+
+  constructor(options: DynamoExecutorConfigStoreOptions) {
+    this.doc = options.doc;
+    this.tableName = options.tableName;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  async put(functionName: string, config: ExecutorConfig): Promise<StoredExecutorConfig> {
+    const stored: StoredExecutorConfig = { functionName, executor: config, updatedAt: new Date(this.clock.now()).toISOString() };
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...keys.executor(functionName), type: EXECUTOR_ITEM_TYPE, ...stored },
+      }),
+    );
+    return stored;
+  }
+
+  async get(functionName: string): Promise<StoredExecutorConfig | undefined> {
+    // Strongly consistent: a replay right after a PUT must use the executor just registered.
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.executor(functionName), ConsistentRead: true }));
+    if (out.Item === undefined) return undefined;
+    const parsed = StoredExecutorConfigSchema.safeParse({ functionName: out.Item.functionName, executor: out.Item.executor, updatedAt: out.Item.updatedAt });
+    if (!parsed.success) throw new CorruptExecutorConfigError(functionName, parsed.error.issues.map((i) => i.message).join('; '));
+    return parsed.data;
+  }
+}
