@@ -10,7 +10,7 @@
  * {@link toTaskError}).
  */
 import './polyfills.js';
-import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { StateMachine, type RunOptions, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { ConflictError } from '../core/errors.js';
 
 /** The local functions standing in for the three batch Lambdas: payload in, payload out. */
@@ -61,6 +61,9 @@ export class ExecutionAlreadyExistsError extends ConflictError {
 const LAMBDA_INVOKE = /^arn:aws[a-z-]*:states:::lambda:invoke$/;
 
 type Json = Record<string, unknown>;
+/** The interpreter's JSON value type (not exported by name). */
+type JsonValue = Parameters<StateMachine['run']>[0];
+type TaskHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
 
 function isRecord(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -92,9 +95,9 @@ function scaleRetries(definition: object, scale: number): object {
 }
 
 /** The JSON a value becomes on the wire (`undefined` → `null`, as a Lambda returning nothing). */
-function overTheWire(value: unknown): unknown {
+function overTheWire(value: unknown): JsonValue {
   const text = JSON.stringify(value);
-  return text === undefined ? null : (JSON.parse(text) as unknown);
+  return text === undefined ? null : (JSON.parse(text) as JsonValue);
 }
 
 /**
@@ -116,7 +119,7 @@ function toTaskError(thrown: unknown): Error {
 /** Runs the batch ASL locally; one instance per host, many concurrent executions. */
 export class LocalStateMachine {
   private readonly machine: StateMachine;
-  private readonly taskHandlers: Record<string, (input: unknown) => Promise<unknown>>;
+  private readonly taskHandlers: TaskHandlers;
   private readonly executions = new Map<string, { input: string; execution: LocalExecution }>();
 
   /**
@@ -178,8 +181,8 @@ export class LocalStateMachine {
       if (existing.input !== inputText) throw new ExecutionAlreadyExistsError(name);
       return existing.execution;
     }
-    const run = this.machine.run(JSON.parse(inputText) as object, {
-      overrides: { taskResourceLocalHandlers: this.taskHandlers as Record<string, (input: never) => Promise<never>> },
+    const run = this.machine.run(overTheWire(input), {
+      overrides: { taskResourceLocalHandlers: this.taskHandlers },
       context: { Execution: { Name: name } },
     });
     // The interpreter queues every event until someone reads them; nobody else does, so drain them.
