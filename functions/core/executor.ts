@@ -174,14 +174,14 @@ export function redactExecutorConfig<T extends ExecutorConfig>(config: T): T {
 /** What an executor is asked to decide. */
 export interface ExecutionRequest {
   functionName: string;
-  inputs: NamedValue[];
+  inputs: readonly NamedValue[];
   modelParameters?: ModelParameters | undefined;
   context?: JsonObject | undefined;
   /**
    * The names of the outputs the original decision had. Model executors (bedrock, openai) use
    * them to tell the model what to answer; http and lambda executors ignore them.
    */
-  expectedOutputs?: string[] | undefined;
+  expectedOutputs?: readonly string[] | undefined;
 }
 
 /** What an executor decided. */
