@@ -14,6 +14,11 @@ import { DynamoPolicyStore } from '../adapters/dynamodb/policy-store.js';
 import { DynamoSnapshotStore } from '../adapters/dynamodb/snapshot-store.js';
 import { DynamoValidationReportStore } from '../adapters/dynamodb/validation-report-store.js';
 import { validationRoutes } from '../api/validation-routes.js';
+import { replayRoutes } from '../api/replay-routes.js';
+import { DynamoExecutorConfigStore } from '../adapters/dynamodb/executor-config-store.js';
+import { DynamoReplayResultStore } from '../adapters/dynamodb/replay-result-store.js';
+import { createExecutor } from '../adapters/executors/create-executor.js';
+import { handleDemoRequest } from './demo-model.js';
 import { LexicalSimilarity } from '../core/similarity.js';
 import { ulidGenerator } from '../adapters/ids.js';
 import { snapshotRoutes } from '../api/snapshot-routes.js';
@@ -77,12 +82,16 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const policies = new DynamoPolicyStore(doc, options.tableName);
   const reports = new DynamoValidationReportStore(doc, options.tableName);
   const similarity = new LexicalSimilarity();
+  const executors = new DynamoExecutorConfigStore({ doc, tableName: options.tableName, clock });
+  const results = new DynamoReplayResultStore(doc, options.tableName);
+  // Locally, executors may call loopback (the built-in demo model and your own services).
+  const replayDeps = { snapshots, executors, createExecutor: (config: Parameters<typeof createExecutor>[0]) => createExecutor(config, { allowPrivateNetworks: true }), policies, similarity, clock, ids };
 
   const routes: Record<LambdaName, RouteMap | undefined> = {
     snapshots: snapshotRoutes({ store: snapshots, clock, ids }),
     openapi: openApiRoutes(),
     validation: validationRoutes({ snapshots, policies, reports, similarity, clock, ids }),
-    replay: undefined,
+    replay: replayRoutes({ ...replayDeps, results }),
     batches: undefined,
     'batch-plan': undefined,
     'batch-replay': undefined,
@@ -100,6 +109,16 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     port: options.port,
     routeKeys: ROUTES.map((r) => r.routeKey),
     handlerFor: (routeKey) => handlers.get(routeKey) ?? fallback,
+    side: async (method, path, body) => {
+      if (!path.startsWith('/demo/')) return undefined;
+      let parsed: unknown;
+      try {
+        parsed = body === '' ? undefined : JSON.parse(body);
+      } catch {
+        return { status: 400, body: { error: { code: 'MALFORMED_JSON', message: 'request body is not valid JSON' } } };
+      }
+      return handleDemoRequest(method, path, parsed);
+    },
     onError: (err) => logger.error('local host error', err),
   });
   const url = `http://127.0.0.1:${http.port}`;

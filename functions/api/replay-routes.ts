@@ -1,0 +1,64 @@
+/**
+ * Replay (`POST /snapshots/{id}/replay`, `GET /snapshots/{id}/replays`) and executor registration
+ * (`PUT`/`GET /functions/{functionName}/executor`). DESIGN §5.
+ */
+import { NotFoundError, ValidationError } from '../core/errors.js';
+import { ExecutorConfigSchema, redactExecutorConfig, type ExecutorConfigStore, type StoredExecutorConfig } from '../core/executor.js';
+import { prepareReplay, replaySnapshot, type ReplayDeps, type ReplayResultStore } from '../core/replay.js';
+import { parseOrThrow } from '../core/schema-util.js';
+import { FunctionNameSchema } from '../core/snapshot.js';
+import type { RouteMap } from '../http/api.js';
+import { parseListParams, pathParam, ulidParam } from '../http/params.js';
+import { loadSnapshot } from './snapshot-routes.js';
+
+export interface ReplayRoutesDeps extends ReplayDeps {
+  executors: ExecutorConfigStore;
+  results: ReplayResultStore;
+}
+
+function functionNameParam(params: Readonly<Record<string, string>>): string {
+  const name = pathParam(params, 'functionName');
+  const parsed = FunctionNameSchema.safeParse(name);
+  if (!parsed.success) {
+    const message = parsed.error.issues[0]?.message ?? 'invalid function name';
+    throw new ValidationError(`functionName '${name}': ${message}`, { details: { issues: [{ path: 'functionName', message }] } });
+  }
+  return name;
+}
+
+/** The stored configuration as answered to readers: credential-like header values masked. */
+function redacted(stored: StoredExecutorConfig): StoredExecutorConfig {
+  return { ...stored, executor: redactExecutorConfig(stored.executor) };
+}
+
+export function replayRoutes(deps: ReplayRoutesDeps): RouteMap {
+  return {
+    'POST /snapshots/{id}/replay': async (req) => {
+      const id = ulidParam(req.pathParameters, 'id', 'snapshot');
+      const prepared = await prepareReplay(deps.policies, req.rawBody.trim() === '' ? {} : req.json());
+      const result = await replaySnapshot(deps, id, prepared);
+      await deps.results.put(result);
+      return { status: 200, body: result };
+    },
+
+    'GET /snapshots/{id}/replays': async (req) => {
+      const id = ulidParam(req.pathParameters, 'id', 'snapshot');
+      const { limit, cursor } = parseListParams(req.query);
+      await loadSnapshot(deps.snapshots, id);
+      return { status: 200, body: await deps.results.listForSnapshot(id, limit, cursor) };
+    },
+
+    'PUT /functions/{functionName}/executor': async (req) => {
+      const functionName = functionNameParam(req.pathParameters);
+      const config = parseOrThrow(ExecutorConfigSchema, req.json(), 'executor configuration');
+      return { status: 200, body: redacted(await deps.executors.put(functionName, config)) };
+    },
+
+    'GET /functions/{functionName}/executor': async (req) => {
+      const functionName = functionNameParam(req.pathParameters);
+      const stored = await deps.executors.get(functionName);
+      if (!stored) throw new NotFoundError('executor', functionName, { message: `no executor is registered for function '${functionName}'` });
+      return { status: 200, body: redacted(stored) };
+    },
+  };
+}

@@ -1,0 +1,247 @@
+/**
+ * The replay engine (DESIGN §5): re-read the snapshot, verify its content hash, re-execute the
+ * decision on the registered executor (with counterfactual overrides), compare the outputs
+ * leaf by leaf, evaluate an optional policy with the original as baseline, and persist the result.
+ *
+ * Never a fake success: a tampered snapshot is `Failed` and nothing runs; an executor without a
+ * usable answer is `Error` with its code; no executor, or one that does not serve the model, is a
+ * 422 before anything runs.
+ */
+import * as z from 'zod/mini';
+import { diffSnapshots, type SnapshotDiff } from './diff.js';
+import { NotFoundError, ValidationError } from './errors.js';
+import { ExecutorError, NoExecutorError, UnsupportedModelError, type Executor, type ExecutorConfig, type ExecutorConfigStore } from './executor.js';
+import type { JsonObject } from './json.js';
+import { compareOutputs, type FieldComparison } from './output-comparison.js';
+import { evaluatePolicy, type PolicyStore, type RuleResult, type Violation } from './policy.js';
+import type { Clock, IdGenerator, Page, SnapshotStore } from './ports.js';
+import { parseOrThrow } from './schema-util.js';
+import { SimilarityProviderError, type SimilarityProvider } from './similarity.js';
+import { JsonObjectSchema, ModelParametersSchema, verifyContentHash, type DecisionView, type ModelParameters, type NamedValue, type Snapshot } from './snapshot.js';
+import { resolvePolicy } from './validation.js';
+
+export const REPLAY_MODES = ['Strict', 'Tolerant', 'ValidationOnly'] as const;
+export type ReplayMode = (typeof REPLAY_MODES)[number];
+export const DEFAULT_TOLERANCE = 0.8;
+
+/** Counterfactual overrides merged over the recorded model parameters and context. */
+export const OverridesSchema = z.strictObject({
+  modelParameters: z.optional(z.partial(ModelParametersSchema)),
+  context: z.optional(JsonObjectSchema),
+});
+export type Overrides = z.infer<typeof OverridesSchema>;
+
+/** The replay options shared by `POST /snapshots/{id}/replay` and batch requests. */
+export const ReplayOptionsShape = {
+  mode: z.optional(z.enum(REPLAY_MODES, { error: `mode must be one of ${REPLAY_MODES.join(', ')}` })),
+  tolerance: z.optional(z.number().check(z.gte(0, 'tolerance must be between 0 and 1'), z.lte(1, 'tolerance must be between 0 and 1'))),
+  overrides: z.optional(OverridesSchema),
+};
+
+/** Body of `POST /snapshots/{id}/replay`. */
+export const ReplayRequestSchema = z.strictObject({
+  ...ReplayOptionsShape,
+  policy: z.optional(z.unknown()),
+  policyName: z.optional(z.string().check(z.minLength(1))),
+});
+export type ReplayRequest = z.infer<typeof ReplayRequestSchema>;
+
+export type ReplayStatus = 'Success' | 'Failed' | 'Error';
+
+/** A replay result, as persisted and returned. */
+export interface ReplayResult {
+  replayId: string;
+  snapshotId: string;
+  functionName: string;
+  mode: ReplayMode;
+  /** The tolerance applied (Tolerant mode), else null. */
+  tolerance: number | null;
+  status: ReplayStatus;
+  outputsMatch: boolean;
+  replayOutputs: NamedValue[] | null;
+  fieldComparisons: FieldComparison[];
+  /** The original decision against the replayed one (outputs, overridden parameters, timing); null when nothing ran. */
+  diff: SnapshotDiff | null;
+  policy: { name: string; version: number | null; rules: RuleResult[] } | null;
+  policyViolations: Violation[];
+  integrity: 'verified' | 'tampered';
+  error?: { code: string; message: string };
+  /** Wall time of the executor call (0 when nothing ran). */
+  executionTimeMs: number;
+  /** What ran the decision again (no secrets), or null when nothing ran. */
+  executor: string | null;
+  overrides: Overrides | null;
+  /** Set when the replay was part of a batch. */
+  batchId?: string;
+  createdAt: string;
+}
+
+/** Port: a snapshot's replay history. */
+export interface ReplayResultStore {
+  put(result: ReplayResult): Promise<void>;
+  /** Newest first. */
+  listForSnapshot(snapshotId: string, limit: number, cursor?: string): Promise<Page<ReplayResult>>;
+}
+
+export interface ReplayDeps {
+  snapshots: SnapshotStore;
+  executors: ExecutorConfigStore;
+  createExecutor: (config: ExecutorConfig) => Executor;
+  policies: PolicyStore;
+  similarity: SimilarityProvider;
+  clock: Clock;
+  ids: IdGenerator;
+}
+
+/** A replay request after validation, with its policy resolved. */
+export interface PreparedReplay {
+  mode: ReplayMode;
+  tolerance: number;
+  overrides: Overrides | undefined;
+  policy: { name: string; version: number | null; rules: Parameters<typeof evaluatePolicy>[0]['rules'] } | undefined;
+}
+
+/** Validates a replay request body and resolves its policy (400 / 404 before anything runs). */
+export async function prepareReplay(policies: PolicyStore, body: unknown): Promise<PreparedReplay> {
+  const request = parseOrThrow(ReplayRequestSchema, body ?? {}, 'replay request');
+  if (request.tolerance !== undefined && request.mode !== undefined && request.mode !== 'Tolerant') {
+    throw new ValidationError(`tolerance applies to Tolerant mode only, not ${request.mode}`, { details: { issues: [{ path: 'tolerance', message: 'only with mode Tolerant' }] } });
+  }
+  const wantsPolicy = request.policy !== undefined || request.policyName !== undefined;
+  return {
+    mode: request.mode ?? 'Tolerant',
+    tolerance: request.tolerance ?? DEFAULT_TOLERANCE,
+    overrides: request.overrides,
+    policy: wantsPolicy ? await resolvePolicy(policies, request) : undefined,
+  };
+}
+
+/** Recorded model parameters and context with the overrides merged over them. */
+export function applyOverrides(snapshot: Snapshot, overrides: Overrides | undefined): { modelParameters: ModelParameters | undefined; context: JsonObject | undefined } {
+  const mp = overrides?.modelParameters;
+  const modelParameters = mp === undefined ? snapshot.modelParameters : ({ ...snapshot.modelParameters, ...stripUndefined(mp) } as ModelParameters);
+  const context = overrides?.context === undefined ? snapshot.context : { ...snapshot.context, ...overrides.context };
+  return { modelParameters, context };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * Replays one snapshot. Throws 404 (snapshot), 422 (no executor / unsupported model); returns a
+ * result with status Error when the executor gave no usable answer. The caller persists it.
+ */
+export async function replaySnapshot(deps: ReplayDeps, snapshotId: string, prepared: PreparedReplay, replayId = deps.ids.next()): Promise<ReplayResult> {
+  // Always a fresh read: integrity is checked on what is in the table now.
+  const snapshot = await deps.snapshots.get(snapshotId);
+  if (!snapshot) throw new NotFoundError('snapshot', snapshotId);
+  const base = {
+    replayId,
+    snapshotId,
+    functionName: snapshot.functionName,
+    mode: prepared.mode,
+    tolerance: prepared.mode === 'Tolerant' ? prepared.tolerance : null,
+    overrides: prepared.overrides ?? null,
+  };
+  const now = () => new Date(deps.clock.now()).toISOString();
+  const nothingRan = { replayOutputs: null, fieldComparisons: [], diff: null, executionTimeMs: 0, executor: null };
+
+  if (!verifyContentHash(snapshot)) {
+    return {
+      ...base,
+      ...nothingRan,
+      status: 'Failed',
+      outputsMatch: false,
+      policy: null,
+      policyViolations: [],
+      integrity: 'tampered',
+      error: { code: 'SNAPSHOT_TAMPERED', message: `snapshot ${snapshotId} does not match its contentHash: it was altered after it was recorded; nothing was executed` },
+      createdAt: now(),
+    };
+  }
+
+  if (prepared.mode === 'ValidationOnly') {
+    const baseline = prepared.policy ? await deps.snapshots.findPreviousWithSameInputs(snapshot) : undefined;
+    const evaluation = prepared.policy ? await evaluatePolicy({ name: prepared.policy.name, rules: prepared.policy.rules }, snapshot, baseline, deps.similarity) : undefined;
+    return {
+      ...base,
+      ...nothingRan,
+      status: evaluation?.status === 'violated' ? 'Failed' : 'Success',
+      outputsMatch: true,
+      policy: prepared.policy && evaluation ? { name: prepared.policy.name, version: prepared.policy.version, rules: evaluation.rules } : null,
+      policyViolations: evaluation?.violations ?? [],
+      integrity: 'verified',
+      createdAt: now(),
+    };
+  }
+
+  const registered = await deps.executors.get(snapshot.functionName);
+  if (!registered) throw new NoExecutorError(snapshot.functionName);
+  const executor = deps.createExecutor(registered.executor);
+  const { modelParameters, context } = applyOverrides(snapshot, prepared.overrides);
+  if (!executor.supportsModel(modelParameters?.modelName)) throw new UnsupportedModelError(snapshot.functionName, modelParameters?.modelName, executor.description);
+
+  let outputs: NamedValue[];
+  let executionTimeMs: number;
+  try {
+    const answer = await executor.execute(
+      { functionName: snapshot.functionName, inputs: snapshot.inputs, modelParameters, context, expectedOutputs: snapshot.outputs.map((o) => o.name) },
+      { timeoutMs: executor.timeoutMs },
+    );
+    outputs = answer.outputs;
+    executionTimeMs = answer.executionTimeMs;
+  } catch (err) {
+    if (!(err instanceof ExecutorError)) throw err;
+    return {
+      ...base,
+      ...nothingRan,
+      executor: executor.description,
+      status: 'Error',
+      outputsMatch: false,
+      policy: null,
+      policyViolations: [],
+      integrity: 'verified',
+      error: err.toResultError(),
+      createdAt: now(),
+    };
+  }
+
+  const replayed: DecisionView = { functionName: snapshot.functionName, inputs: snapshot.inputs, outputs, modelParameters, context, executionTimeMs, tags: snapshot.tags };
+  try {
+    const comparison = await compareOutputs(snapshot.outputs, outputs, prepared.mode, prepared.tolerance, deps.similarity);
+    const evaluation = prepared.policy ? await evaluatePolicy({ name: prepared.policy.name, rules: prepared.policy.rules }, replayed, snapshot, deps.similarity) : undefined;
+    const violated = evaluation?.status === 'violated';
+    return {
+      ...base,
+      status: comparison.outputsMatch && !violated ? 'Success' : 'Failed',
+      outputsMatch: comparison.outputsMatch,
+      replayOutputs: outputs,
+      fieldComparisons: comparison.fieldComparisons,
+      diff: diffSnapshots(snapshot, replayed),
+      policy: prepared.policy && evaluation ? { name: prepared.policy.name, version: prepared.policy.version, rules: evaluation.rules } : null,
+      policyViolations: evaluation?.violations ?? [],
+      integrity: 'verified',
+      executionTimeMs,
+      executor: executor.description,
+      createdAt: now(),
+    };
+  } catch (err) {
+    // The decision ran but could not be scored (e.g. the embedding provider failed): no verdict.
+    if (!(err instanceof SimilarityProviderError)) throw err;
+    return {
+      ...base,
+      ...nothingRan,
+      replayOutputs: outputs,
+      executionTimeMs,
+      executor: executor.description,
+      status: 'Error',
+      outputsMatch: false,
+      policy: null,
+      policyViolations: [],
+      integrity: 'verified',
+      error: { code: 'SIMILARITY_FAILED', message: err.message },
+      createdAt: now(),
+    };
+  }
+}
