@@ -1,0 +1,116 @@
+/**
+ * The deploy-time configuration of decision-replay, read from the CDK context (`cdk.json` or
+ * `-c key=value`) and validated once at synth, so a typo fails `cdk synth` with a message that
+ * names the key instead of producing a stack that misbehaves at run time.
+ *
+ * Full `zod` is fine here: lib/ runs in the CDK app, it is never bundled into a Lambda.
+ */
+import type { Node } from 'constructs';
+import { z } from 'zod';
+
+/** The embedding model behind `similarityProvider: "bedrock-titan"` (DESIGN §4: Titan Text Embeddings V2). */
+export const TITAN_EMBEDDING_MODEL_ID = 'amazon.titan-embed-text-v2:0';
+
+/** Replay modes (DESIGN §5). */
+export const REPLAY_MODES = ['Strict', 'Tolerant', 'ValidationOnly'] as const;
+
+/** Similarity providers (DESIGN §4). */
+export const SIMILARITY_PROVIDERS = ['lexical', 'bedrock-titan'] as const;
+
+/**
+ * EventBridge schedule expressions: `rate(1 day)`, `rate(15 minutes)`, `cron(0 3 * * ? *)`.
+ * A rate needs a singular unit for 1 and a plural one otherwise (EventBridge rejects `rate(2 day)`).
+ */
+const RATE = /^rate\((?:1 (?:minute|hour|day)|(?:[2-9]|[1-9]\d+) (?:minutes|hours|days))\)$/;
+const CRON = /^cron\((?:\S+ ){5}\S+\)$/;
+
+const ScheduleSchema = z.strictObject({
+  /** Unique, used in construct ids and as `scheduleName` in the execution input. */
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'letters, digits, "-" and "_" (max 64), starting with a letter or digit'),
+  schedule: z.string().refine((s) => RATE.test(s) || CRON.test(s), 'must be "rate(<n> <unit>)" or "cron(<6 fields>)"'),
+  selector: z.strictObject({
+    functionName: z.string().min(1),
+    /** The window ends when the schedule fires; the plan step resolves it then. */
+    lastHours: z.number().int().positive().max(24 * 366),
+  }),
+  mode: z.enum(REPLAY_MODES).optional(),
+  maxConcurrency: z.number().int().min(1).max(1000).optional(),
+  policyName: z.string().min(1).optional(),
+  tolerance: z.number().min(0).max(1).optional(),
+});
+
+/** One scheduled regression replay. */
+export type ScheduleConfig = z.infer<typeof ScheduleSchema>;
+
+/** Lambda function ARN, optionally qualified with a version or alias. */
+const LAMBDA_ARN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(?::[A-Za-z0-9_$-]+)?$/;
+/** A Bedrock model id (`amazon.titan-embed-text-v2:0`) or a full Bedrock ARN (inference profiles). */
+const BEDROCK_MODEL = /^(?:arn:aws[a-z-]*:bedrock:[a-z0-9-]*:\d{0,12}:[a-z-]+\/\S+|[A-Za-z0-9][A-Za-z0-9._:-]{0,199})$/;
+
+export const AppConfigSchema = z.strictObject({
+  schedules: z
+    .array(ScheduleSchema)
+    .default([])
+    .refine((list) => new Set(list.map((s) => s.name)).size === list.length, 'schedule names must be unique'),
+  similarityProvider: z.enum(SIMILARITY_PROVIDERS).default('lexical'),
+  executorFunctionArns: z.array(z.string().regex(LAMBDA_ARN, 'must be a Lambda function ARN')).default([]),
+  bedrockModelIds: z.array(z.string().regex(BEDROCK_MODEL, 'must be a Bedrock model id or ARN')).default([]),
+  allowPrivateNetworkExecutors: z.boolean().default(false),
+  throttling: z
+    .strictObject({
+      rateLimit: z.number().positive().max(10_000),
+      burstLimit: z.number().int().positive().max(5_000),
+    })
+    .default({ rateLimit: 50, burstLimit: 100 }),
+  /** DynamoDB stream batches: 1..10,000 records (the event source mapping's limit). */
+  streamBatchSize: z.number().int().min(1).max(10_000).default(100),
+});
+
+/** Validated configuration, defaults applied. */
+export type AppConfig = z.infer<typeof AppConfigSchema>;
+
+/** The context keys this app reads; anything else in the context belongs to the CDK. */
+export const CONTEXT_KEYS = Object.keys(AppConfigSchema.shape) as ReadonlyArray<keyof AppConfig>;
+
+/** Raised at synth for a context that does not validate; the message names every bad key. */
+export class ConfigError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * `-c key=value` on the command line always yields a string; `cdk.json` yields JSON values.
+ * Accept both: a string that parses as JSON is used parsed, any other string stays a string.
+ */
+function fromContext(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
+}
+
+/** Validates a plain object of context values (defaults applied). Throws {@link ConfigError}. */
+export function parseConfig(raw: Record<string, unknown>): AppConfig {
+  const input: Record<string, unknown> = {};
+  for (const key of CONTEXT_KEYS) {
+    if (raw[key] !== undefined) input[key] = fromContext(raw[key]);
+  }
+  const result = AppConfigSchema.safeParse(input);
+  if (!result.success) {
+    throw new ConfigError(`Invalid decision-replay context (cdk.json "context" or -c):\n${z.prettifyError(result.error)}`, {
+      cause: result.error,
+    });
+  }
+  return result.data;
+}
+
+/** Reads and validates this app's keys from a construct's context. Throws {@link ConfigError}. */
+export function loadConfig(node: Node): AppConfig {
+  const raw: Record<string, unknown> = {};
+  for (const key of CONTEXT_KEYS) raw[key] = node.tryGetContext(key);
+  return parseConfig(raw);
+}

@@ -1,0 +1,250 @@
+/**
+ * The decision-replay stack: the table, one Lambda per manifest entry, the HTTP API, the batch
+ * workflow, the stream trigger, the violation bus and the scheduled replays, with each function
+ * granted exactly what its handler does.
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ArnFormat, CfnOutput, Fn, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { Construct } from 'constructs';
+import { LAMBDAS, ROUTES, type LambdaName } from '../functions/handlers/manifest.js';
+import { BatchWorkflow } from './batch-workflow.js';
+import { loadConfig, TITAN_EMBEDDING_MODEL_ID, type AppConfig } from './config.js';
+import { DecisionFunction } from './function-defaults.js';
+import { DecisionHttpApi } from './http-api.js';
+import { DecisionTable } from './table.js';
+import { ScheduledReplays, SnapshotStreamTrigger, ViolationEventBus } from './triggers.js';
+
+/** Where the handler entry files live: `<repo>/functions/handlers/<name>.handler.ts`. */
+export const HANDLERS_DIR = fileURLToPath(new URL('../functions/handlers/', import.meta.url));
+
+/**
+ * Table access per function. Every function but `openapi` writes: snapshots (conditional puts),
+ * validation (policies, reports), replay (results, executor configs), batches (the batch item),
+ * the three batch steps (plan/result/stats items) and on-write (validation reports).
+ */
+export const TABLE_ACCESS: Readonly<Record<LambdaName, 'none' | 'read' | 'readWrite'>> = {
+  snapshots: 'readWrite',
+  validation: 'readWrite',
+  replay: 'readWrite',
+  batches: 'readWrite',
+  openapi: 'none',
+  'batch-plan': 'readWrite',
+  'batch-replay': 'readWrite',
+  'batch-stats': 'readWrite',
+  'on-write': 'readWrite',
+};
+
+/** Functions that compare text and so use the similarity provider (DESIGN §4). */
+export const USES_SIMILARITY: ReadonlySet<LambdaName> = new Set<LambdaName>(['validation', 'replay', 'batch-replay', 'on-write']);
+
+/** Functions that run executors (DESIGN §5): they may invoke the configured Lambdas and Bedrock models. */
+export const RUNS_EXECUTORS: ReadonlySet<LambdaName> = new Set<LambdaName>(['replay', 'batch-replay']);
+
+export interface DecisionReplayStackProps extends StackProps {
+  /** Validated configuration; default: read from this stack's context ({@link loadConfig}). */
+  readonly config?: AppConfig;
+  /** Directory of the `<name>.handler.ts` entry files. Default {@link HANDLERS_DIR}. */
+  readonly handlersDir?: string;
+}
+
+/**
+ * The id cdk-nag gives a wildcard-resource finding (`AwsSolutions-IAM5[Resource::<flattened>]`):
+ * the resource resolved to CloudFormation and flattened the way cdk-nag does (`Fn::GetAtt` →
+ * `<Logical.Attr>`, `Ref` → `<Name>`, `Fn::Join` joined). Deriving it from the very ARN that is
+ * granted keeps each acknowledgement tied to that one resource, and it follows logical-id changes.
+ */
+export function iam5ResourceFinding(stack: Stack, resource: string): string {
+  const flatten = (node: unknown): string => {
+    if (node === undefined) return '';
+    if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/\}/g, '>');
+    if (typeof node === 'object' && node !== null) {
+      const obj = node as Record<string, unknown>;
+      const join = obj['Fn::Join'];
+      if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1])) {
+        return (join[1] as unknown[]).map(flatten).join(join[0]);
+      }
+      if ('Fn::Sub' in obj) return flatten(obj['Fn::Sub']);
+      const getAtt = obj['Fn::GetAtt'];
+      if (Array.isArray(getAtt)) return `<${flatten(getAtt[0])}.${flatten(getAtt[1])}>`;
+      if ('Ref' in obj) return `<${flatten(obj.Ref)}>`;
+    }
+    return JSON.stringify(node);
+  };
+  return `AwsSolutions-IAM5[Resource::${flatten(stack.resolve(resource))}]`;
+}
+
+/**
+ * The wildcards CDK itself puts into the batch state machine's policies, each acknowledged on the
+ * policy's own construct, with the finding id derived from the granted resource.
+ */
+function acknowledgeWorkflowFindings(stack: Stack, workflow: BatchWorkflow, taskFunctions: readonly IFunction[]): void {
+  const machine = workflow.stateMachine;
+  for (const fn of taskFunctions) {
+    Validations.of(machine.role).acknowledge({
+      id: iam5ResourceFinding(stack, `${fn.functionArn}:*`),
+      reason:
+        `The Lambda task grants lambda:InvokeFunction on ${fn.node.id} and on "<its ARN>:*", i.e. its versions ` +
+        'and aliases; the wildcard is over qualifiers of this one function.',
+    });
+  }
+  Validations.of(machine.role).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'Execution logging (level ALL) and X-Ray tracing: the CloudWatch Logs vended-delivery actions ' +
+      '(logs:CreateLogDelivery, logs:PutResourcePolicy, logs:DescribeLogGroups, ...) and the X-Ray actions ' +
+      'support no resource-level permissions, so Step Functions documents "*" for them.',
+  });
+  // The distributed Map runs each iteration as a child execution of this same state machine; their
+  // names (and the map runs' `<name>/<mapRunId>`) are generated at run time.
+  const distributedMapPolicy = machine.node.tryFindChild('DistributedMapPolicy');
+  if (distributedMapPolicy !== undefined) {
+    const machineName = Fn.select(6, Fn.split(':', machine.stateMachineArn));
+    for (const resourceName of [`${machineName}:*`, `${machineName}/*:*`]) {
+      const executions = stack.formatArn({ service: 'states', resource: 'execution', resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+      Validations.of(distributedMapPolicy).acknowledge({
+        id: iam5ResourceFinding(stack, executions),
+        reason:
+          'The distributed Map describes, stops and redrives the child executions (and map runs) it starts; their ' +
+          'names are generated at run time, so the grant covers the executions of this one state machine.',
+      });
+    }
+  }
+}
+
+function constructId(name: string): string {
+  return name.replace(/(^|-)([a-z])/g, (_m, _dash: string, c: string) => c.toUpperCase());
+}
+
+export class DecisionReplayStack extends Stack {
+  /** Every function, by manifest name. */
+  public readonly functions: Readonly<Record<LambdaName, DecisionFunction>>;
+  public readonly config: AppConfig;
+
+  constructor(scope: Construct, id: string, props: DecisionReplayStackProps = {}) {
+    super(scope, id, props);
+    const config = props.config ?? loadConfig(this.node);
+    this.config = config;
+
+    const table = new DecisionTable(this, 'Decisions').table;
+    const violations = new ViolationEventBus(this, 'Violations');
+
+    const functions = {} as Record<LambdaName, DecisionFunction>;
+    for (const name of Object.keys(LAMBDAS) as LambdaName[]) {
+      const { kind, description } = LAMBDAS[name];
+      const environment: Record<string, string> = {};
+      if (TABLE_ACCESS[name] !== 'none') environment.TABLE_NAME = table.tableName;
+      if (USES_SIMILARITY.has(name)) environment.SIMILARITY_PROVIDER = config.similarityProvider;
+      if (RUNS_EXECUTORS.has(name)) environment.EXECUTOR_ALLOW_PRIVATE_NETWORKS = String(config.allowPrivateNetworkExecutors);
+      functions[name] = new DecisionFunction(this, `${constructId(name)}Function`, {
+        entry: join(props.handlersDir ?? HANDLERS_DIR, `${name}.handler.ts`),
+        name,
+        kind,
+        description,
+        environment,
+      });
+    }
+    this.functions = functions;
+
+    // Table grants. grantReadWriteData also covers the GSIs as `<table>/index/*`.
+    const indexFinding = iam5ResourceFinding(this, `${table.tableArn}/index/*`);
+    for (const name of Object.keys(functions) as LambdaName[]) {
+      const fn = functions[name];
+      const access = TABLE_ACCESS[name];
+      if (access === 'none') continue;
+      if (access === 'read') table.grantReadData(fn);
+      else table.grantReadWriteData(fn);
+      Validations.of(fn.role ?? fn).acknowledge({
+        id: indexFinding,
+        reason:
+          'The grant covers the GSIs of the one table this function uses (<table>/index/*): GSI1 and GSI2 are ' +
+          'queried to list snapshots by function and to find the baseline with the same inputs; ' +
+          'the wildcard is over index names of this table only.',
+      });
+    }
+
+    // Executors: invoke only the configured Lambdas and Bedrock models.
+    const modelArn = (modelId: string): string =>
+      modelId.startsWith('arn:')
+        ? modelId
+        : this.formatArn({ service: 'bedrock', account: '', resource: 'foundation-model', resourceName: modelId, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    for (const name of RUNS_EXECUTORS) {
+      const fn = functions[name];
+      if (config.executorFunctionArns.length > 0) {
+        fn.addToRolePolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [...config.executorFunctionArns] }));
+      }
+      if (config.bedrockModelIds.length > 0) {
+        fn.addToRolePolicy(new PolicyStatement({ actions: ['bedrock:InvokeModel'], resources: config.bedrockModelIds.map(modelArn) }));
+      }
+    }
+    // The embedding similarity provider calls Titan Text Embeddings V2, and nothing else.
+    if (config.similarityProvider === 'bedrock-titan') {
+      for (const name of USES_SIMILARITY) {
+        functions[name].addToRolePolicy(new PolicyStatement({ actions: ['bedrock:InvokeModel'], resources: [modelArn(TITAN_EMBEDDING_MODEL_ID)] }));
+      }
+    }
+
+    // Batches.
+    const workflow = new BatchWorkflow(this, 'BatchWorkflow', {
+      plan: functions['batch-plan'],
+      replay: functions['batch-replay'],
+      stats: functions['batch-stats'],
+    });
+    const stateMachine = workflow.stateMachine;
+    acknowledgeWorkflowFindings(this, workflow, [functions['batch-plan'], functions['batch-replay'], functions['batch-stats']]);
+    functions.batches.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
+    stateMachine.grantStartExecution(functions.batches);
+    // Progress of one execution: `execution:<state machine name>:<execution name>`.
+    const executions = this.formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${stateMachine.stateMachineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    functions.batches.addToRolePolicy(new PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executions] }));
+    Validations.of(functions.batches.role ?? functions.batches).acknowledge({
+      id: iam5ResourceFinding(this, executions),
+      reason:
+        'states:DescribeExecution on the executions of the batch state machine only; execution names are ' +
+        'chosen at start time (the batch id), so they cannot be listed in advance.',
+    });
+
+    // Triggers.
+    const stream = new SnapshotStreamTrigger(this, 'OnWrite', {
+      table,
+      handler: functions['on-write'],
+      batchSize: config.streamBatchSize,
+    });
+    violations.grantPublish(functions['on-write']);
+    Validations.of(functions['on-write'].role ?? functions['on-write']).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Two actions that support no resource-level permissions: X-Ray tracing (xray:PutTraceSegments, ' +
+        'xray:PutTelemetryRecords) and dynamodb:ListStreams, which the stream event source needs to find ' +
+        'the table stream; test/infra asserts that no other action is granted on "*".',
+    });
+    Validations.of(stream.failureQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself the dead-letter destination of the on-write stream mapping: it only receives ' +
+        'descriptions of given-up stream batches, which an operator inspects and re-drives; a further DLQ ' +
+        'behind it would have nothing to catch.',
+    });
+    new ScheduledReplays(this, 'Schedules', { schedules: config.schedules, stateMachine });
+
+    // HTTP API.
+    const api = new DecisionHttpApi(this, 'Http', {
+      routes: ROUTES.map((route) => ({ routeKey: route.routeKey, handler: functions[route.lambda] })),
+      rateLimit: config.throttling.rateLimit,
+      burstLimit: config.throttling.burstLimit,
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: api.url, description: 'HTTP API base URL (IAM/SigV4 auth)' });
+    new CfnOutput(this, 'TableName', { value: table.tableName });
+    new CfnOutput(this, 'StateMachineArn', { value: stateMachine.stateMachineArn });
+    new CfnOutput(this, 'EventBusName', { value: violations.bus.eventBusName });
+    new CfnOutput(this, 'StreamFailureQueueUrl', { value: stream.failureQueue.queueUrl });
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * One construct holding every Lambda default of the project, so the nine functions cannot drift
+ * apart in runtime, architecture, bundling, logging or tracing.
+ */
+import { Duration, Validations } from 'aws-cdk-lib';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+
+/** What a function is for; sizes its memory and timeout. Mirrors `LAMBDAS[name].kind`. */
+export type FunctionKind = 'api' | 'task' | 'stream';
+
+/**
+ * Memory and timeout per kind.
+ * - api: below the HTTP API's 30 s integration timeout, so the function's own timeout fires (and is
+ *   logged) before API Gateway gives up on it.
+ * - task: a batch step replays one snapshot (executor call included) or reads a batch's results;
+ *   kept well under the 5-minute limit of the EXPRESS child executions of the distributed Map.
+ * - stream: one stream batch of snapshots, each checked against its policies.
+ * 1,024 MB for tasks buys CPU for the stats sketch and the parallel executor calls.
+ */
+export const KIND_DEFAULTS: Readonly<Record<FunctionKind, { memorySize: number; timeout: Duration }>> = {
+  api: { memorySize: 512, timeout: Duration.seconds(25) },
+  task: { memorySize: 1024, timeout: Duration.minutes(2) },
+  stream: { memorySize: 512, timeout: Duration.minutes(1) },
+};
+
+/**
+ * ESM bundles that contain CommonJS code (parts of the AWS SDK's dependency tree) call `require`,
+ * which ESM does not define; esbuild's shim then throws "Dynamic require is not supported". The
+ * banner defines it from `import.meta.url`. The alias avoids clashing with any bundled binding.
+ */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __decisionReplayCreateRequire } from 'node:module'; const require = __decisionReplayCreateRequire(import.meta.url);";
+
+export interface DecisionFunctionProps {
+  /** Entry file (`functions/handlers/<name>.handler.ts`); it exports `handler`. */
+  readonly entry: string;
+  /** Logical name from the manifest; also the Powertools service name suffix. */
+  readonly name: string;
+  readonly kind: FunctionKind;
+  readonly description?: string;
+  /** Extra environment; the defaults (service name, log level, source maps) are always set. */
+  readonly environment?: Record<string, string>;
+  /** Overrides the kind's memory (MB). */
+  readonly memorySize?: number;
+  /** Overrides the kind's timeout. */
+  readonly timeout?: Duration;
+  /** Powertools log level. Default INFO. */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** Log retention. Default one month: operational logs; the audit trail is the table. */
+  readonly logRetention?: RetentionDays;
+}
+
+/**
+ * A Node.js Lambda with the project's defaults: current Node runtime on arm64, an ESM bundle built
+ * by the local esbuild (no Docker), minified, with source maps and the AWS SDK bundled (one
+ * tree-shaken bundle imports faster than the runtime's SDK; AWS recommends it for cold starts),
+ * its own log group with retention (JSON log format), X-Ray tracing.
+ *
+ * The role is created here with only what the function itself needs (write to its own log group,
+ * plus what CDK adds for tracing), instead of the AWSLambdaBasicExecutionRole managed policy, which
+ * would allow writing to every log group in the account.
+ */
+export class DecisionFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: DecisionFunctionProps) {
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+    });
+    const role = new Role(scope, `${id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of the decision-replay ${props.name} function`,
+    });
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+    const sizing = KIND_DEFAULTS[props.kind];
+
+    super(scope, id, {
+      entry: props.entry,
+      handler: 'handler',
+      description: props.description,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? sizing.memorySize,
+      timeout: props.timeout ?? sizing.timeout,
+      tracing: Tracing.ACTIVE,
+      logGroup,
+      loggingFormat: LoggingFormat.JSON,
+      role,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: `decision-replay-${props.name}`,
+        LOG_LEVEL: props.logLevel ?? 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        // Prefer packages' ESM builds: they tree-shake (the SDK ships both).
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+        minify: true,
+        sourceMap: true,
+        // Only the handler's own code in the map; the SDK's sources would double the asset.
+        sourcesContent: false,
+        externalModules: [],
+        bundleAwsSDK: true,
+        forceDockerBundling: false,
+      },
+    });
+
+    // Tracing ACTIVE adds xray:PutTraceSegments/PutTelemetryRecords on "*" to this role: X-Ray has
+    // no resource-level permissions, so "*" is the only possible resource for these two actions.
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) supports no resource-level permissions; ' +
+        'test/infra asserts that every other statement of this role names its resources.',
+    });
+  }
+}
