@@ -141,31 +141,37 @@ export function regexProblem(pattern: string): string | undefined {
   return unsafeRegexReason(pattern);
 }
 
-/** Reads a quantifier at `i`: its length and whether it repeats (more than once), or undefined. */
-function quantifierAt(p: string, i: number): { length: number; repeats: boolean } | undefined {
+/**
+ * Reads a quantifier at `i`: its length, whether it can repeat (max > 1) and whether its count
+ * varies (min ≠ max: only a varying count inside a repeated group makes the match ambiguous).
+ */
+function quantifierAt(p: string, i: number): { length: number; repeats: boolean; varies: boolean } | undefined {
   const ch = p[i];
   let len: number;
-  let repeats = false;
+  let repeats = true;
+  let varies = true;
   if (ch === '*' || ch === '+') {
     len = 1;
-    repeats = true;
   } else if (ch === '?') {
     len = 1;
+    repeats = false;
   } else if (ch === '{') {
     const m = /^\{(\d+)(,(\d*))?\}/.exec(p.slice(i));
     if (!m) return undefined;
     len = m[0].length;
     const lo = Number(m[1]);
-    repeats = m[2] === undefined ? lo > 1 : m[3] === '' || Number(m[3]) > 1;
+    const hi = m[2] === undefined ? lo : m[3] === '' ? Number.POSITIVE_INFINITY : Number(m[3]);
+    repeats = hi > 1;
+    varies = hi !== lo;
   } else {
     return undefined;
   }
   if (p[i + len] === '?') len += 1; // lazy form
-  return { length: len, repeats };
+  return { length: len, repeats, varies };
 }
 
 function unsafeRegexReason(p: string): string | undefined {
-  // Each open group records whether something inside it is quantified.
+  // Each open group records whether something inside it has a varying quantifier.
   const groups: boolean[] = [];
   let i = 0;
   while (i < p.length) {
@@ -190,14 +196,14 @@ function unsafeRegexReason(p: string): string | undefined {
         return 'a repeated group contains a quantifier (like (a+)+), which can backtrack catastrophically';
       }
       if (q) i += q.length;
-      if (groups.length > 0 && (inner || q)) groups[groups.length - 1] = true;
+      if (groups.length > 0 && (inner || q?.varies)) groups[groups.length - 1] = true;
       continue;
     } else {
       i += 1;
     }
     const q = quantifierAt(p, i);
     if (q) {
-      if (groups.length > 0) groups[groups.length - 1] = true;
+      if (groups.length > 0 && q.varies) groups[groups.length - 1] = true;
       i += q.length;
     }
   }
