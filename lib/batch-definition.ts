@@ -12,11 +12,11 @@
  *
  * | state | function | receives | must return |
  * |---|---|---|---|
- * | {@link PLAN_STATE} | plan | the execution input, unchanged; it must be an object with `batchId` | `{batchId, snapshotIds: string[], maxConcurrency: 1..1000}` (other fields are dropped) |
+ * | {@link PLAN_STATE} | plan | `{input: <execution input>, executionName, executionStartTime}`; the input is `{batchId}` (API) or `{trigger: "schedule", scheduleName, request}` | `{batchId, snapshotIds: string[], maxConcurrency: 1..1000}` (other fields are dropped) |
  * | {@link REPLAY_STATE} (per id) | replay | `{batchId, snapshotId}` | anything small (ignored); throw named errors |
  * | {@link RECORD_ERROR_STATE} (per id, after a caught error) | replay | `{recordError: true, batchId, snapshotId, error: {Error, Cause}}` | anything small (ignored) |
  * | {@link STATS_STATE} | stats | `{batchId}` | the execution's output (keep it under 256 KiB) |
- * | {@link MARK_FAILED_STATE} | stats | `{failed: true, batchId, error: {Error, Cause}}` | ignored |
+ * | {@link MARK_FAILED_STATE} | stats | `{failed: true, input: <state, with batchId once planned>, executionName, executionStartTime, error: {Error, Cause}}` | ignored |
  *
  * `error.Cause` is a string: for an error thrown by a function, Lambda's JSON
  * `{"errorType","errorMessage","trace"?}`; for a Step Functions error (e.g. `States.Timeout`) plain text.
@@ -100,9 +100,13 @@ function invoke(scope: Construct, stateName: string, fn: lambda.IFunction, props
  */
 export function buildBatchChain(scope: Construct, fns: BatchFunctions): sfn.IChainable {
   const markFailed = invoke(scope, MARK_FAILED_STATE, fns.stats, {
+    // The whole state, not `$.batchId`: a scheduled execution that failed in Plan has no batchId
+    // yet, and a missing path would fail this state too. The handler derives the id as Plan does.
     payload: sfn.TaskInput.fromObject({
       failed: true,
-      batchId: sfn.JsonPath.stringAt('$.batchId'),
+      input: sfn.JsonPath.objectAt('$'),
+      executionName: sfn.JsonPath.stringAt('$$.Execution.Name'),
+      executionStartTime: sfn.JsonPath.stringAt('$$.Execution.StartTime'),
       error: sfn.JsonPath.objectAt('$.error'),
     }),
     resultPath: sfn.JsonPath.DISCARD,
@@ -111,7 +115,14 @@ export function buildBatchChain(scope: Construct, fns: BatchFunctions): sfn.ICha
   );
 
   const plan = invoke(scope, PLAN_STATE, fns.plan, {
-    payload: sfn.TaskInput.fromJsonPathAt('$'),
+    // The execution's name and start time let Plan give a scheduled execution (whose input has no
+    // batchId) a batch id that is the same on every retry, and resolve its relative time window
+    // at fire time.
+    payload: sfn.TaskInput.fromObject({
+      input: sfn.JsonPath.objectAt('$'),
+      executionName: sfn.JsonPath.stringAt('$$.Execution.Name'),
+      executionStartTime: sfn.JsonPath.stringAt('$$.Execution.StartTime'),
+    }),
     // Keep only what the Map needs: the state then stays far below the 256 KiB payload limit.
     resultSelector: {
       batchId: sfn.JsonPath.stringAt('$.Payload.batchId'),

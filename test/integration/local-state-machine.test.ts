@@ -26,12 +26,15 @@ function fakeBatch(ids: string[], maxConcurrency: number, behaviour: { replay?: 
   const attempts = new Map<string, number>();
   const received: unknown[] = [];
   const statsCalls: unknown[] = [];
+  const planCalls: { executionName: string; executionStartTime: string }[] = [];
   let inFlight = 0;
   let peak = 0;
   const handlers: BatchHandlers = {
     plan(payload) {
       behaviour.plan?.();
-      const { batchId } = payload as { batchId: string };
+      const { input, executionName, executionStartTime } = payload as { input: { batchId: string }; executionName: string; executionStartTime: string };
+      planCalls.push({ executionName, executionStartTime });
+      const { batchId } = input;
       return { batchId, snapshotIds: ids, maxConcurrency, ignoredExtra: 'dropped by ResultSelector' };
     },
     async replay(payload) {
@@ -62,7 +65,7 @@ function fakeBatch(ids: string[], maxConcurrency: number, behaviour: { replay?: 
       return { batchId: (payload as { batchId: string }).batchId, totalReplays: results.size };
     },
   };
-  return { handlers, results, attempts, received, statsCalls, peak: () => peak };
+  return { handlers, results, attempts, received, statsCalls, planCalls, peak: () => peak };
 }
 
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `SNAP${String(i).padStart(4, '0')}`);
@@ -95,6 +98,7 @@ describe('LocalStateMachine running the deployed batch ASL', () => {
     // No retry for an error outside the Retry list: one attempt each.
     expect(Math.max(...fake.attempts.values())).toBe(1);
     expect(fake.statsCalls).toEqual([{ batchId: 'B200' }]);
+    expect(fake.planCalls).toEqual([{ executionName: 'batch-200', executionStartTime: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/) }]);
   });
 
   it('hands the replay function exactly {batchId, snapshotId} per item', async () => {
@@ -151,8 +155,8 @@ describe('LocalStateMachine running the deployed batch ASL', () => {
     expect(outcome.status).toBe('FAILED');
     expect(fake.received).toEqual([]);
     expect(fake.statsCalls).toHaveLength(1);
-    const call = fake.statsCalls[0] as { failed: boolean; batchId: string; error: { Error: string; Cause: string } };
-    expect(call).toMatchObject({ failed: true, batchId: 'B4', error: { Error: 'SelectorInvalidError' } });
+    const call = fake.statsCalls[0] as { failed: boolean; input: { batchId: string }; executionName: string; error: { Error: string; Cause: string } };
+    expect(call).toMatchObject({ failed: true, input: { batchId: 'B4' }, executionName: 'plan-fails', error: { Error: 'SelectorInvalidError' } });
     expect(outcome).toEqual({ status: 'FAILED', error: { Error: BATCH_FAILED_ERROR, Cause: call.error.Cause } });
     expect(JSON.parse(call.error.Cause)).toMatchObject({ errorType: 'SelectorInvalidError', errorMessage: 'no such function' });
   });
@@ -171,7 +175,7 @@ describe('LocalStateMachine running the deployed batch ASL', () => {
     const outcome = await machine.start('record-fails', { batchId: 'B5' }).done;
 
     expect(outcome).toMatchObject({ status: 'FAILED', error: { Error: BATCH_FAILED_ERROR } });
-    expect(fake.statsCalls).toEqual([expect.objectContaining({ failed: true, batchId: 'B5', error: expect.objectContaining({ Error: 'TableUnavailableError' }) })]);
+    expect(fake.statsCalls).toEqual([expect.objectContaining({ failed: true, input: expect.objectContaining({ batchId: 'B5' }), error: expect.objectContaining({ Error: 'TableUnavailableError' }) })]);
   });
 
   it('does not start an execution twice under one name', async () => {

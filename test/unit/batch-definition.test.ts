@@ -112,7 +112,7 @@ describe('renderBatchAsl', () => {
       expect(obj(states[name]).Catch, name).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: MARK_FAILED_STATE }]);
     }
     const markFailed = obj(states[MARK_FAILED_STATE]);
-    expect(obj(markFailed.Parameters)).toEqual({ FunctionName: functionArns.stats, Payload: { failed: true, 'batchId.$': '$.batchId', 'error.$': '$.error' } });
+    expect(obj(markFailed.Parameters)).toEqual({ FunctionName: functionArns.stats, Payload: { failed: true, 'input.$': '$', 'executionName.$': '$$.Execution.Name', 'executionStartTime.$': '$$.Execution.StartTime', 'error.$': '$.error' } });
     expect(markFailed.Next).toBe(FAILED_STATE);
     expect(obj(states[FAILED_STATE])).toMatchObject({ Type: 'Fail', Error: BATCH_FAILED_ERROR, CausePath: '$.error.Cause' });
   });
