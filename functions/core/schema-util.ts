@@ -1,7 +1,7 @@
 /**
  * Helpers around zod/mini (the Lambda bundles use zod/mini: full zod adds ~450 KB to each bundle).
  */
-import * as z from 'zod/mini';
+import type * as z from 'zod/mini';
 import { ValidationError, type FieldIssue } from './errors.js';
 import { appendSegment, type PathSegment } from './field-path.js';
 
@@ -17,14 +17,46 @@ export function toFieldIssues(error: z.core.$ZodError): FieldIssue[] {
   return error.issues.map((issue) => ({ path: issuePath(issue.path), message: issue.message }));
 }
 
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  return typeof value;
+}
+
+/**
+ * Messages for issues whose schema sets none: zod/mini ships no locale, so its default is a bare
+ * "Invalid input" that does not tell a client what is wrong. Schema-set messages take precedence.
+ */
+function describeIssue(issue: z.core.$ZodRawIssue): string | undefined {
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.input === undefined ? `required (${issue.expected})` : `expected ${issue.expected}, got ${kindOf(issue.input)}`;
+    case 'invalid_union':
+      return typeof issue.input === 'number' ? 'numbers must be finite' : `not an allowed value (got ${kindOf(issue.input)})`;
+    case 'unrecognized_keys':
+      return 'unknown field';
+    case 'too_small':
+      return `must be at least ${String(issue.minimum)}${issue.origin === 'string' ? ' characters long' : issue.origin === 'array' ? ' items' : ''}`;
+    case 'too_big':
+      return `must be at most ${String(issue.maximum)}${issue.origin === 'string' ? ' characters long' : issue.origin === 'array' ? ' items' : ''}`;
+    default:
+      return undefined;
+  }
+}
+
 /**
  * Parses `input` with `schema`; on failure throws a {@link ValidationError} whose message names each
- * bad field and whose details list them.
+ * bad field and whose details list them (an unknown key is named by its own path).
  */
 export function parseOrThrow<S extends z.ZodMiniType>(schema: S, input: unknown, what: string): z.infer<S> {
-  const result = schema.safeParse(input);
+  const result = schema.safeParse(input, { error: describeIssue });
   if (result.success) return result.data;
-  const issues = toFieldIssues(result.error);
+  const issues = result.error.issues.flatMap((issue): FieldIssue[] =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ path: issuePath([...issue.path, key]), message: issue.message }))
+      : [{ path: issuePath(issue.path), message: issue.message }],
+  );
   const summary = issues.slice(0, 5).map((i) => `${i.path}: ${i.message}`).join('; ');
   const more = issues.length > 5 ? ` (and ${issues.length - 5} more)` : '';
   throw new ValidationError(`invalid ${what}: ${summary}${more}`, { details: { issues } });

@@ -12,7 +12,7 @@ export const SNAPSHOT_SCHEMA_VERSION = 1;
 export const FunctionNameSchema = z.string().check(
   z.minLength(1, 'functionName must not be empty'),
   z.maxLength(200, 'functionName must be at most 200 characters'),
-  z.regex(/^[A-Za-z0-9][A-Za-z0-9_.:\-]*$/, 'functionName may contain letters, digits, _ . : - and must start with a letter or digit'),
+  z.regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'functionName may contain letters, digits, _ . : - and must start with a letter or digit'),
 );
 
 /** DynamoDB numbers: 38 significant digits, magnitude 1e-130..9.99e125; JS loses integers beyond 2^53. */
@@ -82,6 +82,31 @@ export const ModelParametersSchema = z.strictObject({
 });
 export type ModelParameters = z.infer<typeof ModelParametersSchema>;
 
+/**
+ * A lone UTF-16 surrogate (JSON allows `"\ud800"`) has no UTF-8 form: JCS refuses to hash it and
+ * DynamoDB would store U+FFFD instead, so the stored snapshot would no longer match its hash.
+ */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+function loneSurrogatePaths(value: unknown, path: PropertyKey[], out: PropertyKey[][]): void {
+  if (typeof value === 'string') {
+    if (LONE_SURROGATE.test(value)) out.push(path);
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => loneSurrogatePaths(v, [...path, i], out));
+  } else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (LONE_SURROGATE.test(k)) out.push([...path, k]);
+      else loneSurrogatePaths(v, [...path, k], out);
+    }
+  }
+}
+
+const wellFormedText = z.superRefine((body: object, ctx) => {
+  const paths: PropertyKey[][] = [];
+  loneSurrogatePaths(body, [], paths);
+  for (const path of paths) ctx.issues.push({ code: 'custom', message: 'text is not valid Unicode (a lone UTF-16 surrogate)', input: body, path });
+});
+
 /** The body of `POST /snapshots`: a decision as the client recorded it. */
 export const RecordSnapshotSchema = z.strictObject({
   functionName: FunctionNameSchema,
@@ -91,7 +116,7 @@ export const RecordSnapshotSchema = z.strictObject({
   context: z.optional(JsonObjectSchema),
   executionTimeMs: z.optional(z.number().check(z.gte(0, 'executionTimeMs must be >= 0'))),
   tags: z.optional(z.record(z.string().check(z.maxLength(128)), z.string().check(z.maxLength(256)))),
-});
+}).check(wellFormedText);
 export type RecordSnapshot = z.infer<typeof RecordSnapshotSchema>;
 
 /** A snapshot as stored and as `GET /snapshots/{id}` returns it. */
