@@ -10,6 +10,24 @@ import { errorStatus } from './status.js';
 /** Largest request body accepted (API Gateway's own limit is 10 MB; a snapshot item tops out at 400 KB). */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+/**
+ * Deepest nesting a JSON body may have. Schemas walk values recursively, so a 1 MiB body of
+ * brackets would overflow the stack and turn a client's mistake into a 500.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** True when a parsed JSON value nests objects/arrays deeper than `max` (iterative: no recursion). */
+function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [v, depth] = top;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /** A parsed HTTP request, as route implementations see it. */
 export interface ApiRequest {
   routeKey: string;
@@ -77,11 +95,16 @@ export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
       if (parsed) return parsed.value;
       if (rawBody.trim() === '') throw new ValidationError('request body is required (JSON)', { code: 'MALFORMED_JSON' });
       // The body is JSON whatever Content-Type says: curl's -d sends form-urlencoded by default.
+      let value: unknown;
       try {
-        parsed = { value: JSON.parse(rawBody) as unknown };
+        value = JSON.parse(rawBody) as unknown;
       } catch (err) {
         throw new ValidationError(`request body is not valid JSON: ${(err as Error).message}`, { code: 'MALFORMED_JSON' });
       }
+      if (nestsDeeperThan(value, MAX_JSON_DEPTH)) {
+        throw new ValidationError(`request body nests deeper than ${MAX_JSON_DEPTH} levels`, { code: 'MALFORMED_JSON' });
+      }
+      parsed = { value };
       return parsed.value;
     },
   };

@@ -1,0 +1,188 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { describe, expect, it, vi } from 'vitest';
+import { ConflictError, NotFoundError, PayloadTooLargeError, UnprocessableError, ValidationError } from '../../functions/core/errors.js';
+import { FieldPathError } from '../../functions/core/field-path.js';
+import { makeHttpHandler, MAX_BODY_BYTES, type ErrorLogger, type RouteMap } from '../../functions/http/api.js';
+import { parseInstant, parseListParams, parseTimeRange, ulidParam } from '../../functions/http/params.js';
+
+/** An API Gateway HTTP API (payload 2.0) event with what the edge reads. */
+function event(routeKey: string, over: Partial<APIGatewayProxyEventV2> = {}): APIGatewayProxyEventV2 {
+  const [method = 'GET', path = '/'] = routeKey.split(' ');
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: path,
+    rawQueryString: '',
+    headers: {},
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'test',
+      domainName: 'test',
+      domainPrefix: 'test',
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'vitest' },
+      requestId: 'req-42',
+      routeKey,
+      stage: '$default',
+      time: '',
+      timeEpoch: 0,
+    },
+    ...over,
+  };
+}
+
+function parse(result: APIGatewayProxyStructuredResultV2): { status: number | undefined; body: { error?: { code: string; message: string; details?: unknown } } & Record<string, unknown> } {
+  return { status: result.statusCode, body: JSON.parse(result.body ?? '') as never };
+}
+
+function spyLogger() {
+  const logger = { error: vi.fn<ErrorLogger['error']>() };
+  return logger satisfies ErrorLogger;
+}
+
+const echo: RouteMap = {
+  'POST /echo': async (req) => ({ status: 200, body: { got: req.json(), idem: req.headers['idempotency-key'] ?? null } }),
+};
+
+describe('makeHttpHandler', () => {
+  it('hands the parsed JSON body and lower-cased headers to the route', async () => {
+    const handler = makeHttpHandler(echo, spyLogger());
+    const res = parse(await handler(event('POST /echo', { body: '{"a":[1,2]}', headers: { 'Idempotency-Key': 'k1' } })));
+    expect(res).toEqual({ status: 200, body: { got: { a: [1, 2] }, idem: 'k1' } });
+  });
+
+  it('decodes a base64-encoded body', async () => {
+    const handler = makeHttpHandler(echo, spyLogger());
+    const res = parse(await handler(event('POST /echo', { body: Buffer.from('{"b":"é"}').toString('base64'), isBase64Encoded: true })));
+    expect(res.body.got).toEqual({ b: 'é' });
+  });
+
+  it('answers 400 MALFORMED_JSON for a body that is not JSON', async () => {
+    const handler = makeHttpHandler(echo, spyLogger());
+    const res = parse(await handler(event('POST /echo', { body: '{"a":' })));
+    expect(res.status).toBe(400);
+    expect(res.body.error?.code).toBe('MALFORMED_JSON');
+  });
+
+  it('answers 400 MALFORMED_JSON for a missing or blank body', async () => {
+    const handler = makeHttpHandler(echo, spyLogger());
+    expect(parse(await handler(event('POST /echo'))).body.error?.code).toBe('MALFORMED_JSON');
+    expect(parse(await handler(event('POST /echo', { body: '  ' }))).status).toBe(400);
+  });
+
+  it('answers 400, not a stack overflow, for JSON nested far deeper than any schema allows', async () => {
+    const logger = spyLogger();
+    const handler = makeHttpHandler({ 'POST /echo': async (req) => ({ status: 200, body: JSON.stringify(req.json()).length }) }, logger);
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    const res = parse(await handler(event('POST /echo', { body: deep })));
+    expect(res.status).toBe(400);
+    expect(res.body.error?.code).toBe('MALFORMED_JSON');
+    expect(logger.error).not.toHaveBeenCalled();
+  });
+
+  it('answers 404 ROUTE_NOT_FOUND in the error shape for a route key it does not serve', async () => {
+    const handler = makeHttpHandler(echo, spyLogger());
+    const res = parse(await handler(event('DELETE /echo')));
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual({ error: { code: 'ROUTE_NOT_FOUND', message: 'no route for DELETE /echo' } });
+  });
+
+  it('answers 413 for a body over 1 MiB without calling the route', async () => {
+    const route = vi.fn();
+    const handler = makeHttpHandler({ 'POST /echo': route }, spyLogger());
+    const res = parse(await handler(event('POST /echo', { body: `"${'x'.repeat(MAX_BODY_BYTES)}"` })));
+    expect(res.status).toBe(413);
+    expect(res.body.error?.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(route).not.toHaveBeenCalled();
+  });
+
+  it('answers a plain Error with a bare 500 that leaks neither its message nor its stack, and logs it', async () => {
+    const logger = spyLogger();
+    const secret = new Error('connect ECONNREFUSED 10.0.0.7:5432 password=hunter2');
+    const handler = makeHttpHandler({ 'GET /boom': async () => { throw secret; } }, logger);
+
+    const result = await handler(event('GET /boom'));
+    const res = parse(result);
+
+    expect(res.status).toBe(500);
+    expect(res.body).toEqual({ error: { code: 'INTERNAL_ERROR', message: 'internal error (request req-42)' } });
+    expect(result.body).not.toMatch(/hunter2|ECONNREFUSED|\bat \S+ \(|\.ts:\d+/);
+    expect(logger.error).toHaveBeenCalledWith('unhandled error', { requestId: 'req-42', error: secret });
+  });
+
+  it('answers a thrown non-Error value with a bare 500 too', async () => {
+    const handler = makeHttpHandler({ 'GET /boom': async () => { throw 'a string'; } }, spyLogger());
+    expect(parse(await handler(event('GET /boom'))).status).toBe(500);
+  });
+
+  it.each([
+    [new ValidationError('bad', { details: { issues: [{ path: 'limit', message: 'must be 1..1000' }] } }), 400, 'INVALID_REQUEST'],
+    [new FieldPathError('outputs.', 'path ends with a dot'), 400, 'INVALID_FIELD_PATH'],
+    [new NotFoundError('snapshot', '01JDQ6Z3M4X5Y6Z7A8B9C0D1E2'), 404, 'SNAPSHOT_NOT_FOUND'],
+    [new ConflictError('reused', { code: 'IDEMPOTENCY_KEY_REUSED' }), 409, 'IDEMPOTENCY_KEY_REUSED'],
+    [new PayloadTooLargeError('too big', 409_600, 500_000), 413, 'PAYLOAD_TOO_LARGE'],
+    [new UnprocessableError('no executor', { code: 'NO_EXECUTOR' }), 422, 'NO_EXECUTOR'],
+  ])('maps %s to its status and code, with its message and details', async (err, status, code) => {
+    const logger = spyLogger();
+    const handler = makeHttpHandler({ 'GET /x': async () => { throw err; } }, logger);
+
+    const res = parse(await handler(event('GET /x')));
+
+    expect(res.status).toBe(status);
+    expect(res.body.error?.code).toBe(code);
+    expect(res.body.error?.message).toBe(err.message);
+    expect(res.body.error?.details).toEqual(err.details);
+    expect(logger.error).not.toHaveBeenCalled();
+  });
+
+  it('maps a subclass of a domain error by its base class', async () => {
+    class PolicyNotFoundError extends NotFoundError {
+      constructor(name: string) {
+        super('policy', name);
+      }
+    }
+    const handler = makeHttpHandler({ 'GET /x': async () => { throw new PolicyNotFoundError('p1'); } }, spyLogger());
+    const res = parse(await handler(event('GET /x')));
+    expect(res).toEqual({ status: 404, body: { error: { code: 'POLICY_NOT_FOUND', message: "policy 'p1' does not exist" } } });
+  });
+
+  it('sends JSON with the route headers merged over the content type', async () => {
+    const handler = makeHttpHandler({ 'GET /x': async () => ({ status: 201, body: { ok: true }, headers: { location: '/x/1' } }) }, spyLogger());
+    const result = await handler(event('GET /x'));
+    expect(result.headers).toEqual({ 'content-type': 'application/json; charset=utf-8', location: '/x/1' });
+  });
+});
+
+describe('list and id parameters', () => {
+  it('defaults limit to 50 and accepts 1..1000', () => {
+    expect(parseListParams({})).toEqual({ limit: 50 });
+    expect(parseListParams({ limit: '1000', cursor: 'abc' })).toEqual({ limit: 1000, cursor: 'abc' });
+  });
+
+  it.each(['0', '1001', '-1', '2.5', 'ten', ''])('refuses limit=%j naming limit', (limit) => {
+    expect(() => parseListParams({ limit })).toThrow(ValidationError);
+    try {
+      parseListParams({ limit });
+    } catch (err) {
+      expect((err as ValidationError).details).toEqual({ issues: [{ path: 'limit', message: 'must be 1..1000' }] });
+    }
+  });
+
+  it('normalises ISO-8601 instants to UTC with milliseconds', () => {
+    expect(parseInstant('from', '2026-11-26T11:00:00+01:00')).toBe('2026-11-26T10:00:00.000Z');
+    expect(parseInstant('from', '2026-11-26')).toBe('2026-11-26T00:00:00.000Z');
+  });
+
+  it.each(['yesterday', '2026-13-01', '1700000000', '2026-11-26 10:00'])('refuses from=%j', (from) => {
+    expect(() => parseTimeRange({ from })).toThrow(/from must be an ISO-8601/);
+  });
+
+  it('refuses a range whose from is after its to', () => {
+    expect(() => parseTimeRange({ from: '2026-11-27', to: '2026-11-26' })).toThrow(ValidationError);
+  });
+
+  it('answers 404 for an id that is not a ULID, without a lookup', () => {
+    expect(() => ulidParam({ id: 'nope' }, 'id', 'snapshot')).toThrow(NotFoundError);
+    expect(ulidParam({ id: '01JDQ6Z3M4X5Y6Z7A8B9C0D1E2' }, 'id', 'snapshot')).toBe('01JDQ6Z3M4X5Y6Z7A8B9C0D1E2');
+  });
+});
