@@ -115,15 +115,19 @@ export class LocalStream {
     while (pending.length > 0) {
       let failedFrom = -1;
       let reason = '';
+      // Which records of the retried tail failed themselves; undefined: all of them (a throw, or
+      // identifiers that match no record).
+      let failedIds: Set<string> | undefined;
       try {
         const handler = this.handler;
         if (!handler) return;
         const response = await handler({ Records: pending.map((p) => p.record) });
-        const failedIds = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
-        if (failedIds.size > 0) {
-          failedFrom = pending.findIndex((p) => failedIds.has(p.record.dynamodb?.SequenceNumber ?? ''));
+        const reported = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+        if (reported.size > 0) {
+          failedFrom = pending.findIndex((p) => reported.has(p.record.dynamodb?.SequenceNumber ?? ''));
           reason = 'reported in batchItemFailures';
           if (failedFrom < 0) failedFrom = 0;
+          else failedIds = reported;
         }
       } catch (err) {
         failedFrom = 0;
@@ -133,6 +137,13 @@ export class LocalStream {
       if (failedFrom < 0) return;
       const retry: typeof pending = [];
       for (const p of pending.slice(failedFrom)) {
+        // A record after a failed one is redelivered (the checkpoint stops at the first failure) but
+        // is charged an attempt only when it failed itself: a poison record must not drag the
+        // records behind it into the failure sink.
+        if (failedIds !== undefined && !failedIds.has(p.record.dynamodb?.SequenceNumber ?? '')) {
+          retry.push(p);
+          continue;
+        }
         p.attempts += 1;
         if (p.attempts > this.options.maxRetries) {
           const failure = { failedAt: new Date().toISOString(), attempts: p.attempts, reason, record: p.record };
