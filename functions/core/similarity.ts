@@ -25,13 +25,22 @@ export class SimilarityProviderError extends Error {
 }
 
 // A token is a run of letters, combining marks (part of the letter in e.g. Devanagari) and digits.
+// One shared global regex: safe because each exec loop resets lastIndex and runs to completion synchronously.
 const TOKEN = /[\p{L}\p{M}\p{N}]+/gu;
+// Characters from tab to '~' (ASCII text and whitespace) are unchanged by NFKC; anything else is normalised.
+const NEEDS_NFKC = /[^\t-~]/;
+
+/** NFKC then lower case; ASCII text skips the normaliser (it is already in NFKC). */
+function normalize(text: string): string {
+  return (NEEDS_NFKC.test(text) ? text.normalize('NFKC') : text).toLowerCase();
+}
 
 /** Term frequencies of a text after NFKC normalisation and lower-casing. */
 export function termFrequencies(text: string): Map<string, number> {
-  const normalized = text.normalize('NFKC').toLowerCase();
+  const normalized = normalize(text);
   const tf = new Map<string, number>();
-  const re = new RegExp(TOKEN.source, TOKEN.flags);
+  const re = TOKEN;
+  re.lastIndex = 0;
   let m: RegExpExecArray | null;
   while ((m = re.exec(normalized)) !== null) {
     const term = m[0];
@@ -87,7 +96,7 @@ export function lexicalSimilarity(a: string, b: string): number {
   const tb = termFrequencies(b);
   if (ta.size === 0 || tb.size === 0) {
     if (ta.size !== tb.size) return 0;
-    return a.normalize('NFKC').toLowerCase() === b.normalize('NFKC').toLowerCase() ? 1 : 0;
+    return normalize(a) === normalize(b) ? 1 : 0;
   }
   return cosineOfCounts(ta, tb);
 }
