@@ -1,0 +1,248 @@
+import { describe, expect, it } from 'vitest';
+import { NotFoundError, ValidationError } from '../../functions/core/errors.js';
+import { buildStoredPolicy, type PolicyBody, type PolicyStore, type StoredPolicy } from '../../functions/core/policy.js';
+import type { Clock, IdempotencyRecord, IdGenerator, Page, SnapshotQuery, SnapshotStore } from '../../functions/core/ports.js';
+import { LexicalSimilarity } from '../../functions/core/similarity.js';
+import { buildSnapshot, type RecordSnapshot, type Snapshot } from '../../functions/core/snapshot.js';
+import { validateOnDemand, validateOnWrite, type ValidationDeps, type ValidationReport, type ValidationReportStore } from '../../functions/core/validation.js';
+
+// In-memory ports (no module mocking).
+
+class MemorySnapshotStore implements SnapshotStore {
+  readonly items = new Map<string, Snapshot>();
+  assertStorable(): void {}
+  putIfAbsent(snapshot: Snapshot): Promise<boolean> {
+    if (this.items.has(snapshot.snapshotId)) return Promise.resolve(false);
+    this.items.set(snapshot.snapshotId, structuredClone(snapshot));
+    return Promise.resolve(true);
+  }
+  get(snapshotId: string): Promise<Snapshot | undefined> {
+    const s = this.items.get(snapshotId);
+    return Promise.resolve(s === undefined ? undefined : structuredClone(s));
+  }
+  list(query: SnapshotQuery): Promise<Page<Snapshot>> {
+    return Promise.resolve({ items: [...this.items.values()].filter((s) => s.functionName === query.functionName).slice(0, query.limit) });
+  }
+  findPreviousWithSameInputs(snapshot: Snapshot): Promise<Snapshot | undefined> {
+    const order = (s: Snapshot) => `${s.createdAt}#${s.snapshotId}`;
+    const earlier = [...this.items.values()]
+      .filter((s) => s.functionName === snapshot.functionName && s.inputsHash === snapshot.inputsHash && order(s) < order(snapshot))
+      .sort((a, b) => (order(a) < order(b) ? 1 : -1));
+    return Promise.resolve(earlier[0] === undefined ? undefined : structuredClone(earlier[0]));
+  }
+  claimIdempotencyKey(_record: IdempotencyRecord): Promise<{ claimed: true }> {
+    return Promise.resolve({ claimed: true });
+  }
+}
+
+class MemoryPolicyStore implements PolicyStore {
+  readonly versions = new Map<string, StoredPolicy[]>();
+  putNextVersion(body: PolicyBody & { name: string }, createdAt: string): Promise<StoredPolicy> {
+    const list = this.versions.get(body.name) ?? [];
+    const stored = buildStoredPolicy(body, list.length + 1, createdAt);
+    list.push(stored);
+    this.versions.set(body.name, list);
+    return Promise.resolve(stored);
+  }
+  getLatest(name: string): Promise<StoredPolicy | undefined> {
+    return Promise.resolve(this.versions.get(name)?.at(-1));
+  }
+  getVersion(name: string, version: number): Promise<StoredPolicy | undefined> {
+    return Promise.resolve(this.versions.get(name)?.[version - 1]);
+  }
+  list(limit: number): Promise<{ items: StoredPolicy[] }> {
+    return Promise.resolve({ items: [...this.versions.values()].flatMap((l) => l.slice(-1)).slice(0, limit) });
+  }
+  listAttachedTo(functionName: string): Promise<StoredPolicy[]> {
+    return Promise.resolve([...this.versions.values()].flatMap((l) => l.slice(-1)).filter((p) => p.functionNames.includes(functionName)));
+  }
+}
+
+/** Keyed like the DynamoDB store: (snapshotId, createdAt, reportId). */
+class MemoryReportStore implements ValidationReportStore {
+  readonly items = new Map<string, ValidationReport>();
+  putIfAbsent(report: ValidationReport): Promise<boolean> {
+    const key = `${report.snapshotId}#${report.createdAt}#${report.reportId}`;
+    if (this.items.has(key)) return Promise.resolve(false);
+    this.items.set(key, structuredClone(report));
+    return Promise.resolve(true);
+  }
+  listForSnapshot(snapshotId: string, limit: number): Promise<Page<ValidationReport>> {
+    return Promise.resolve({ items: [...this.items.values()].filter((r) => r.snapshotId === snapshotId).reverse().slice(0, limit) });
+  }
+}
+
+function recorded(score: number, rationale = 'Income is well above the threshold.', income = 52000): RecordSnapshot {
+  return {
+    functionName: 'approve_loan',
+    inputs: [{ name: 'applicant', value: { income, age: 41 } }],
+    outputs: [
+      { name: 'decision', value: 'approve' },
+      { name: 'score', value: score },
+      { name: 'rationale', value: rationale },
+    ],
+    modelParameters: { modelName: 'credit-llm' },
+  };
+}
+
+const ID = {
+  first: '01JBZ0000000000000000000A1',
+  second: '01JBZ0000000000000000000A2',
+  third: '01JBZ0000000000000000000A3',
+  otherInputs: '01JBZ0000000000000000000B1',
+};
+
+/** Loose enough to see a 20 % score drop, strict about the decision. */
+const REGRESSION: PolicyBody & { name: string } = {
+  name: 'loan-regression',
+  functionNames: ['approve_loan'],
+  rules: [
+    { name: 'same-decision', field: 'outputs.decision', comparator: 'ExactMatch' },
+    { name: 'score-drop', field: 'outputs.score', comparator: 'MaxDecreasePercent', threshold: 10 },
+    { name: 'score-range', field: 'outputs.score', comparator: 'WithinRange', min: 0, max: 1 },
+  ],
+};
+
+async function world(): Promise<{ deps: ValidationDeps; snapshots: MemorySnapshotStore; policies: MemoryPolicyStore; reports: MemoryReportStore }> {
+  const snapshots = new MemorySnapshotStore();
+  const policies = new MemoryPolicyStore();
+  const reports = new MemoryReportStore();
+  let n = 0;
+  const ids: IdGenerator = { next: () => `01JBZ00000000000000000V${String(++n).padStart(3, '0')}` };
+  const clock: Clock = { now: () => Date.parse('2026-11-02T12:00:00.000Z') };
+  await snapshots.putIfAbsent(buildSnapshot(recorded(0.82), ID.first, '2026-11-01T09:00:00.000Z'));
+  await snapshots.putIfAbsent(buildSnapshot(recorded(0.7), ID.second, '2026-11-01T10:00:00.000Z'));
+  await snapshots.putIfAbsent(buildSnapshot(recorded(0.5), ID.third, '2026-11-01T11:00:00.000Z'));
+  await snapshots.putIfAbsent(buildSnapshot(recorded(0.9, 'x', 99000), ID.otherInputs, '2026-11-01T12:00:00.000Z'));
+  await policies.putNextVersion(REGRESSION, '2026-10-01T00:00:00.000Z');
+  return { deps: { snapshots, policies, reports, similarity: new LexicalSimilarity(), clock, ids }, snapshots, policies, reports };
+}
+
+describe('validateOnDemand: baseline', () => {
+  it('uses the explicit baselineId', async () => {
+    const { deps } = await world();
+    const report = await validateOnDemand(deps, ID.third, { policyName: 'loan-regression', baselineId: ID.first });
+    expect(report.baselineId).toBe(ID.first);
+    // 0.82 → 0.5 is a 39 % drop.
+    expect(report.rules.find((r) => r.ruleName === 'score-drop')).toMatchObject({ status: 'violated' });
+    expect(report.status).toBe('violated');
+  });
+
+  it('defaults to the most recent earlier snapshot with the same inputs', async () => {
+    const { deps } = await world();
+    const report = await validateOnDemand(deps, ID.third, { policyName: 'loan-regression' });
+    expect(report.baselineId).toBe(ID.second);
+    // 0.7 → 0.5 is a 28.6 % drop.
+    expect(report.violations).toEqual([expect.objectContaining({ ruleName: 'score-drop', field: 'outputs.score' })]);
+  });
+
+  it('passes when the decision agrees with the previous same-inputs decision', async () => {
+    const { deps, snapshots } = await world();
+    await snapshots.putIfAbsent(buildSnapshot(recorded(0.68), '01JBZ0000000000000000000A4', '2026-11-01T11:30:00.000Z'));
+    const report = await validateOnDemand(deps, '01JBZ0000000000000000000A4', { policyName: 'loan-regression' });
+    expect(report.baselineId).toBe(ID.third);
+    // 0.5 → 0.68 is an increase, the decision is the same: every rule passes.
+    expect(report.rules.map((r) => r.status)).toEqual(['passed', 'passed', 'passed']);
+    expect(report.status).toBe('passed');
+  });
+
+  it('skips relative rules with a reason when there is no baseline, and still checks absolute ones', async () => {
+    const { deps } = await world();
+    const report = await validateOnDemand(deps, ID.first, { policyName: 'loan-regression' });
+    expect(report.baselineId).toBeNull();
+    expect(report.rules).toEqual([
+      expect.objectContaining({ ruleName: 'same-decision', status: 'skipped', reason: expect.stringMatching(/baseline/) }),
+      expect.objectContaining({ ruleName: 'score-drop', status: 'skipped', reason: expect.stringMatching(/baseline/) }),
+      expect.objectContaining({ ruleName: 'score-range', status: 'passed' }),
+    ]);
+    expect(report.status).toBe('passed');
+    expect(report.violations).toEqual([]);
+  });
+
+  it('does not take a snapshot with other inputs as the baseline', async () => {
+    const { deps } = await world();
+    const report = await validateOnDemand(deps, ID.otherInputs, { policyName: 'loan-regression' });
+    expect(report.baselineId).toBeNull();
+  });
+
+  it('answers 404 naming an unknown baselineId, storing nothing', async () => {
+    const { deps, reports } = await world();
+    const err = await validateOnDemand(deps, ID.third, { policyName: 'loan-regression', baselineId: '01JBZ0000000000000000000ZZ' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect((err as Error).message).toContain('01JBZ0000000000000000000ZZ');
+    expect(reports.items.size).toBe(0);
+  });
+});
+
+describe('validateOnDemand: request and report', () => {
+  it('stores the report with the policy name and version, trigger on-demand, and returns it', async () => {
+    const { deps, reports, policies } = await world();
+    await policies.putNextVersion({ ...REGRESSION, rules: [{ field: 'outputs.score', comparator: 'WithinRange', min: 0.6, max: 1 }] }, '2026-10-02T00:00:00.000Z');
+    const report = await validateOnDemand(deps, ID.third, { policyName: 'loan-regression' });
+    expect(report).toMatchObject({ snapshotId: ID.third, policy: { name: 'loan-regression', version: 2 }, trigger: 'on-demand', status: 'violated', createdAt: '2026-11-02T12:00:00.000Z' });
+    expect(report.violations).toEqual([{ ruleName: 'WithinRange(outputs.score)', field: 'outputs.score', expected: expect.any(String), actual: expect.any(String), message: expect.any(String) }]);
+    expect([...reports.items.values()]).toEqual([report]);
+  });
+
+  it('evaluates an inline policy with version null', async () => {
+    const { deps } = await world();
+    const report = await validateOnDemand(deps, ID.first, { policy: { name: 'adhoc', rules: [{ field: 'outputs.decision', comparator: 'Contains', value: 'appr' }] } });
+    expect(report).toMatchObject({ policy: { name: 'adhoc', version: null }, status: 'passed' });
+  });
+
+  it('scores a SemanticSimilarity rule with its provider', async () => {
+    const { deps, snapshots } = await world();
+    await snapshots.putIfAbsent(buildSnapshot(recorded(0.82, 'Denied because of an unrelated reason.'), '01JBZ0000000000000000000A5', '2026-11-01T11:45:00.000Z'));
+    const report = await validateOnDemand(deps, '01JBZ0000000000000000000A5', { policy: { rules: [{ field: 'outputs.rationale', comparator: 'SemanticSimilarity', threshold: 0.9 }] } });
+    expect(report.rules[0]).toMatchObject({ status: 'violated', provider: 'lexical' });
+    expect(report.rules[0]?.score).toBeLessThan(0.9);
+  });
+
+  it.each([
+    ['neither policy nor policyName', {}],
+    ['both policy and policyName', { policyName: 'loan-regression', policy: REGRESSION }],
+    ['an invalid inline policy', { policy: { rules: [{ field: 'outputs.score', comparator: 'WithinRange', min: 2, max: 1 }] } }],
+    ['an unknown field', { policyName: 'loan-regression', extra: 1 }],
+  ])('answers 400 for %s', async (_label, body) => {
+    const { deps, reports } = await world();
+    await expect(validateOnDemand(deps, ID.first, body)).rejects.toBeInstanceOf(ValidationError);
+    expect(reports.items.size).toBe(0);
+  });
+
+  it('answers 404 for an unknown policyName and for an unknown snapshot', async () => {
+    const { deps } = await world();
+    await expect(validateOnDemand(deps, ID.first, { policyName: 'nope' })).rejects.toMatchObject({ code: 'POLICY_NOT_FOUND' });
+    await expect(validateOnDemand(deps, '01JBZ0000000000000000000ZZ', { policyName: 'loan-regression' })).rejects.toMatchObject({ code: 'SNAPSHOT_NOT_FOUND' });
+  });
+});
+
+describe('validateOnWrite', () => {
+  const reportId = (snapshot: Snapshot, policy: StoredPolicy) => `${snapshot.snapshotId}:${policy.name}:${policy.version}`;
+
+  it('validates against every attached policy with the same-inputs baseline, and a second call stores nothing', async () => {
+    const { deps, policies, reports } = await world();
+    await policies.putNextVersion({ name: 'score-range', functionNames: ['approve_loan', 'other_fn'], rules: [{ field: 'outputs.score', comparator: 'WithinRange', min: 0.6, max: 1 }] }, '2026-10-01T00:00:00.000Z');
+    await policies.putNextVersion({ name: 'unattached', rules: [{ field: 'outputs.score', comparator: 'WithinRange', min: 0.99, max: 1 }] }, '2026-10-01T00:00:00.000Z');
+    const third = (await deps.snapshots.get(ID.third)) as Snapshot;
+
+    const first = await validateOnWrite({ ...deps, reportId }, third);
+    expect(first.map((o) => [o.report.policy.name, o.report.status, o.stored])).toEqual([
+      ['loan-regression', 'violated', true],
+      ['score-range', 'violated', true],
+    ]);
+    expect(first.every((o) => o.report.baselineId === ID.second && o.report.trigger === 'on-write' && o.report.createdAt === third.createdAt)).toBe(true);
+    expect(first.map((o) => o.report.reportId)).toEqual([`${ID.third}:loan-regression:1`, `${ID.third}:score-range:1`]);
+
+    const again = await validateOnWrite({ ...deps, reportId }, third);
+    expect(again.map((o) => o.stored)).toEqual([false, false]);
+    expect(again.map((o) => o.report)).toEqual(first.map((o) => o.report));
+    expect(reports.items.size).toBe(2);
+  });
+
+  it('does nothing for a function no policy attaches to', async () => {
+    const { deps, reports } = await world();
+    const snapshot = buildSnapshot({ ...recorded(0.1), functionName: 'score_claim' }, '01JBZ0000000000000000000C1', '2026-11-01T09:00:00.000Z');
+    expect(await validateOnWrite({ ...deps, reportId }, snapshot)).toEqual([]);
+    expect(reports.items.size).toBe(0);
+  });
+});
