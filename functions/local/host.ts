@@ -19,6 +19,12 @@ import { DynamoExecutorConfigStore } from '../adapters/dynamodb/executor-config-
 import { DynamoReplayResultStore } from '../adapters/dynamodb/replay-result-store.js';
 import { createExecutor } from '../adapters/executors/create-executor.js';
 import { handleDemoRequest } from './demo-model.js';
+import { renderBatchAsl } from '../../lib/batch-definition.js';
+import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
+import { batchIdForExecution, replayIdForBatchItem } from '../adapters/batch-ids.js';
+import { batchRoutes } from '../api/batch-routes.js';
+import { computeBatchStats, planBatch, replayBatchItem, type BatchStarter } from '../core/batch.js';
+import { LocalStateMachine } from './step-functions.js';
 import { LexicalSimilarity } from '../core/similarity.js';
 import { ulidGenerator } from '../adapters/ids.js';
 import { snapshotRoutes } from '../api/snapshot-routes.js';
@@ -87,12 +93,29 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   // Locally, executors may call loopback (the built-in demo model and your own services).
   const replayDeps = { snapshots, executors, createExecutor: (config: Parameters<typeof createExecutor>[0]) => createExecutor(config, { allowPrivateNetworks: true }), policies, similarity, clock, ids };
 
+  const batches = new DynamoBatchStore(doc, options.tableName);
+  // The same ASL the CDK stack deploys, run by aws-local-stepfunctions with the batch Lambdas'
+  // ARNs mapped to the same task functions.
+  const machine = new LocalStateMachine(renderBatchAsl(), {
+    plan: (payload) => planBatch({ snapshots, batches, batchIdFor: batchIdForExecution }, payload),
+    replay: (payload) => replayBatchItem({ ...replayDeps, batches, results, replayIdFor: (b, s) => replayIdForBatchItem(clock.now(), b, s) }, payload),
+    stats: (payload) => computeBatchStats({ batches, clock, batchIdFor: batchIdForExecution }, payload),
+  });
+  const starter: BatchStarter = {
+    async start(batchId, input) {
+      const execution = machine.get(batchId) ?? machine.start(batchId, input);
+      void execution.done.then((outcome) => {
+        if (outcome.status === 'FAILED') logger.error(`batch ${batchId} execution failed`, outcome.error);
+      });
+    },
+  };
+
   const routes: Record<LambdaName, RouteMap | undefined> = {
     snapshots: snapshotRoutes({ store: snapshots, clock, ids }),
     openapi: openApiRoutes(),
     validation: validationRoutes({ snapshots, policies, reports, similarity, clock, ids }),
     replay: replayRoutes({ ...replayDeps, results }),
-    batches: undefined,
+    batches: batchRoutes({ snapshots, batches, starter, policies, clock, ids }),
     'batch-plan': undefined,
     'batch-replay': undefined,
     'batch-stats': undefined,

@@ -1,0 +1,171 @@
+/**
+ * BatchStore over DynamoDB: `BATCH#<id>` holds `META` (status, counts, request, stats), `IDS` (the
+ * snapshot ids, kept apart so reading the status stays small) and one `RESULT#<snapshotId>` per
+ * snapshot, written once; the first write of a result adds 1 to META's `completed`.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Batch, BatchResult, BatchStore } from '../../core/batch.js';
+import type { Page } from '../../core/ports.js';
+import type { ReplayStats } from '../../core/stats.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { translateWriteError } from './errors.js';
+import { keys } from './keys.js';
+
+const IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600;
+
+function strip<T>(item: Record<string, unknown>): T {
+  const { pk: _pk, sk: _sk, itemType: _t, ...rest } = item;
+  return rest as T;
+}
+
+export class DynamoBatchStore implements BatchStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async create(batch: Batch, snapshotIds: readonly string[]): Promise<boolean> {
+    const pk = keys.batchMeta(batch.batchId).pk;
+    try {
+      // The ids first: a META without its IDS would be a batch Plan cannot run.
+      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { pk, sk: 'IDS', itemType: 'batch-ids', snapshotIds } }));
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...keys.batchMeta(batch.batchId), itemType: 'batch', ...batch },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw translateWriteError(err, 'batch');
+    }
+  }
+
+  async get(batchId: string): Promise<Batch | undefined> {
+    const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.batchMeta(batchId), ConsistentRead: true }));
+    return res.Item ? strip<Batch>(res.Item) : undefined;
+  }
+
+  async getSnapshotIds(batchId: string): Promise<string[]> {
+    const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: keys.batchMeta(batchId).pk, sk: 'IDS' }, ConsistentRead: true }));
+    const ids = res.Item?.snapshotIds;
+    return Array.isArray(ids) ? (ids as string[]) : [];
+  }
+
+  async getResult(batchId: string, snapshotId: string): Promise<BatchResult | undefined> {
+    const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.batchResult(batchId, snapshotId), ConsistentRead: true }));
+    return res.Item ? strip<BatchResult>(res.Item) : undefined;
+  }
+
+  async putResult(result: BatchResult): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...keys.batchResult(result.batchId, result.snapshotId), itemType: 'batch-result', ...result },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw translateWriteError(err, 'batch result');
+    }
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.batchMeta(result.batchId),
+        UpdateExpression: 'ADD completed :one',
+        ExpressionAttributeValues: { ':one': 1 },
+      }),
+    );
+    return true;
+  }
+
+  async listResults(batchId: string, limit: number, cursor?: string): Promise<Page<BatchResult>> {
+    const binding = `batch-results:${batchId}`;
+    const items: BatchResult[] = [];
+    let startKey = cursor === undefined ? undefined : decodeCursor(cursor, binding);
+    let lastKey: Record<string, unknown> | undefined;
+    do {
+      const res = await this.queryResults(batchId, limit - items.length, startKey);
+      for (const item of res.Items ?? []) items.push(strip<BatchResult>(item));
+      lastKey = res.LastEvaluatedKey;
+      startKey = lastKey;
+    } while (lastKey && items.length < limit);
+    return lastKey ? { items, nextCursor: encodeCursor(lastKey, binding) } : { items };
+  }
+
+  async forEachResult(batchId: string, visit: (result: BatchResult) => void): Promise<number> {
+    let count = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const res = await this.queryResults(batchId, undefined, startKey);
+      for (const item of res.Items ?? []) {
+        visit(strip<BatchResult>(item));
+        count += 1;
+      }
+      startKey = res.LastEvaluatedKey;
+    } while (startKey);
+    return count;
+  }
+
+  private queryResults(batchId: string, limit: number | undefined, startKey: Record<string, unknown> | undefined) {
+    return this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.batchMeta(batchId).pk, ':prefix': keys.batchResultPrefix },
+        ConsistentRead: true,
+        ...(limit !== undefined && { Limit: limit }),
+        ExclusiveStartKey: startKey,
+      }),
+    );
+  }
+
+  async complete(batchId: string, stats: ReplayStats, completedAt: string): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.batchMeta(batchId),
+        UpdateExpression: 'SET #status = :s, stats = :stats, completedAt = :at',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':s': 'SUCCEEDED', ':stats': stats, ':at': completedAt },
+      }),
+    );
+  }
+
+  async fail(batchId: string, reason: string, completedAt: string): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.batchMeta(batchId),
+        UpdateExpression: 'SET #status = :s, failureReason = :r, completedAt = :at',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':s': 'FAILED', ':r': reason, ':at': completedAt },
+      }),
+    );
+  }
+
+  async claimIdempotencyKey(key: string, requestHash: string, batchId: string): Promise<{ claimed: true } | { claimed: false; batchId: string; requestHash: string }> {
+    const k = keys.idempotency(`batch:${key}`);
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...k, itemType: 'idempotency', requestHash, batchId, expiresAt: Math.floor(Date.now() / 1000) + IDEMPOTENCY_TTL_SECONDS },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return { claimed: true };
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+    const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: k, ConsistentRead: true }));
+    if (!res.Item) return this.claimIdempotencyKey(key, requestHash, batchId);
+    return { claimed: false, batchId: String(res.Item.batchId), requestHash: String(res.Item.requestHash) };
+  }
+}

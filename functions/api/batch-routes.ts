@@ -1,0 +1,32 @@
+/**
+ * Batch replays over HTTP: `POST /batches` (202), `GET /batches/{id}`, `GET /batches/{id}/results`.
+ */
+import { startBatch, type StartBatchDeps } from '../core/batch.js';
+import { NotFoundError } from '../core/errors.js';
+import type { RouteMap } from '../http/api.js';
+import { parseListParams, ulidParam } from '../http/params.js';
+
+export function batchRoutes(deps: StartBatchDeps): RouteMap {
+  const load = async (id: string) => {
+    const batch = await deps.batches.get(id);
+    if (!batch) throw new NotFoundError('batch', id);
+    return batch;
+  };
+  return {
+    'POST /batches': async (req) => {
+      const { batch } = await startBatch(deps, req.json(), req.headers['idempotency-key']);
+      return { status: 202, body: { batchId: batch.batchId, status: batch.status, total: batch.total }, headers: { location: `/batches/${batch.batchId}` } };
+    },
+
+    'GET /batches/{id}': async (req) => {
+      return { status: 200, body: await load(ulidParam(req.pathParameters, 'id', 'batch')) };
+    },
+
+    'GET /batches/{id}/results': async (req) => {
+      const id = ulidParam(req.pathParameters, 'id', 'batch');
+      const { limit, cursor } = parseListParams(req.query);
+      await load(id);
+      return { status: 200, body: await deps.batches.listResults(id, limit, cursor) };
+    },
+  };
+}

@@ -1,0 +1,439 @@
+/**
+ * Batch replays (DESIGN §6). The API resolves the selection and records the batch, then starts the
+ * state machine; Plan hands the ids to the Map; each item replays one snapshot and writes exactly
+ * one result (idempotent under retries); Stats folds the stored results — never the Map's output —
+ * into the batch's statistics.
+ */
+import * as z from 'zod/mini';
+import { ConflictError, DomainError, NotFoundError, ValidationError } from './errors.js';
+import { canonicalHash } from './json.js';
+import type { Clock, IdGenerator, Page, SnapshotStore } from './ports.js';
+import { prepareReplay, replaySnapshot, ReplayOptionsShape, type PreparedReplay, type ReplayDeps, type ReplayResult, type ReplayResultStore } from './replay.js';
+import { parseOrThrow } from './schema-util.js';
+import { FunctionNameSchema } from './snapshot.js';
+import { StatsAccumulator, type ReplayStats } from './stats.js';
+
+/** Most snapshots one batch replays: the ids travel inline in the execution state (256 KiB). */
+export const MAX_BATCH_SNAPSHOTS = 8000;
+export const DEFAULT_MAX_CONCURRENCY = 10;
+export const MAX_CONCURRENCY = 1000;
+export const DEFAULT_SELECTOR_LIMIT = 1000;
+
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+const isoInstant = z.string().check(z.refine((v) => /^\d{4}-\d{2}-\d{2}/.test(v) && !Number.isNaN(Date.parse(v)), 'must be an ISO-8601 date-time'));
+
+/** Which snapshots a batch replays, when not listed by id. `lastHours` is resolved when the batch starts. */
+export const SelectorSchema = z.strictObject({
+  functionName: FunctionNameSchema,
+  from: z.optional(isoInstant),
+  to: z.optional(isoInstant),
+  lastHours: z.optional(z.number().check(z.gt(0, 'lastHours must be > 0'), z.lte(24 * 366, 'lastHours must be at most one year'))),
+  limit: z.optional(z.int().check(z.gte(1), z.lte(MAX_BATCH_SNAPSHOTS, `limit must be at most ${MAX_BATCH_SNAPSHOTS}`))),
+});
+export type Selector = z.infer<typeof SelectorSchema>;
+
+/** Body of `POST /batches` (and the `request` of a scheduled batch). */
+export const BatchRequestSchema = z.strictObject({
+  snapshotIds: z.optional(z.array(z.string().check(z.regex(ULID, 'snapshot ids are 26-character ULIDs'))).check(z.minLength(1, 'snapshotIds must not be empty'))),
+  selector: z.optional(SelectorSchema),
+  ...ReplayOptionsShape,
+  maxConcurrency: z.optional(z.int().check(z.gte(1, `maxConcurrency must be 1..${MAX_CONCURRENCY}`), z.lte(MAX_CONCURRENCY, `maxConcurrency must be 1..${MAX_CONCURRENCY}`))),
+  policyName: z.optional(z.string().check(z.minLength(1))),
+});
+export type BatchRequest = z.infer<typeof BatchRequestSchema>;
+
+export type BatchStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+
+/** The batch record: `GET /batches/{id}`. */
+export interface Batch {
+  batchId: string;
+  status: BatchStatus;
+  total: number;
+  completed: number;
+  maxConcurrency: number;
+  request: Omit<BatchRequest, 'snapshotIds'>;
+  trigger: 'api' | 'schedule';
+  scheduleName?: string;
+  stats?: ReplayStats;
+  failureReason?: string;
+  createdAt: string;
+  completedAt?: string;
+}
+
+/** One snapshot's outcome within a batch: `GET /batches/{id}/results`. */
+export interface BatchResult {
+  batchId: string;
+  snapshotId: string;
+  /** The full result in the snapshot's replay history (`GET /snapshots/{id}/replays`); null for an error recorded by the workflow. */
+  replayId: string | null;
+  status: 'Success' | 'Failed' | 'Error';
+  outputsMatch: boolean;
+  executionTimeMs: number;
+  mismatchedPaths: string[];
+  violatedRules: string[];
+  integrity?: 'verified' | 'tampered';
+  error?: { code: string; message: string };
+  createdAt: string;
+}
+
+/** Port: batches, their snapshot ids and their results. */
+export interface BatchStore {
+  /** Records a new batch with its ids; false when the id exists. */
+  create(batch: Batch, snapshotIds: readonly string[]): Promise<boolean>;
+  get(batchId: string): Promise<Batch | undefined>;
+  getSnapshotIds(batchId: string): Promise<string[]>;
+  getResult(batchId: string, snapshotId: string): Promise<BatchResult | undefined>;
+  /** Writes a snapshot's result once (false if it exists) and counts it in `completed`. */
+  putResult(result: BatchResult): Promise<boolean>;
+  listResults(batchId: string, limit: number, cursor?: string): Promise<Page<BatchResult>>;
+  /** Visits every result, page by page (constant memory). */
+  forEachResult(batchId: string, visit: (result: BatchResult) => void): Promise<number>;
+  complete(batchId: string, stats: ReplayStats, completedAt: string): Promise<void>;
+  fail(batchId: string, reason: string, completedAt: string): Promise<void>;
+  /** Claims an Idempotency-Key for a batch request; an earlier claim is returned instead. */
+  claimIdempotencyKey(key: string, requestHash: string, batchId: string): Promise<{ claimed: true } | { claimed: false; batchId: string; requestHash: string }>;
+}
+
+/** Port: starts the workflow for a batch; starting one twice starts it once. */
+export interface BatchStarter {
+  start(batchId: string, input: { batchId: string }): Promise<void>;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Errors the Step Functions tasks throw: Retry/Catch match on `name`.
+
+/** The batch record is missing (a task was invoked for a batch that was never created). */
+export class BatchNotFoundError extends NotFoundError {
+  constructor(batchId: string) {
+    super('batch', batchId);
+  }
+}
+
+/** The task payload is not what the state machine sends. */
+export class BatchPayloadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BatchPayloadError';
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+
+/** Resolves a request's selection to snapshot ids (a relative window against `nowMs`). */
+export async function resolveSelection(snapshots: SnapshotStore, request: BatchRequest, nowMs: number): Promise<string[]> {
+  if (request.snapshotIds) {
+    const seen = new Set<string>();
+    request.snapshotIds.forEach((id, i) => {
+      if (seen.has(id)) throw new ValidationError(`snapshotIds[${i}]: '${id}' is listed twice`, { details: { issues: [{ path: `snapshotIds[${i}]`, message: 'duplicate id' }] } });
+      seen.add(id);
+    });
+    return request.snapshotIds;
+  }
+  const selector = request.selector as Selector;
+  const to = selector.to !== undefined ? new Date(selector.to).toISOString() : selector.lastHours !== undefined ? new Date(nowMs).toISOString() : undefined;
+  const from = selector.from !== undefined ? new Date(selector.from).toISOString() : selector.lastHours !== undefined ? new Date(nowMs - selector.lastHours * 3_600_000).toISOString() : undefined;
+  const limit = selector.limit ?? DEFAULT_SELECTOR_LIMIT;
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await snapshots.list({ functionName: selector.functionName, ...(from && { from }), ...(to && { to }), limit: Math.min(1000, limit - ids.length), ...(cursor && { cursor }), order: 'desc' });
+    for (const s of page.items) ids.push(s.snapshotId);
+    cursor = page.nextCursor;
+  } while (cursor && ids.length < limit);
+  return ids;
+}
+
+/** Checks a batch request beyond its schema: exactly one selection, a sane window, options that fit together. */
+export function parseBatchRequest(body: unknown): BatchRequest {
+  const request = parseOrThrow(BatchRequestSchema, body, 'batch request');
+  if ((request.snapshotIds === undefined) === (request.selector === undefined)) {
+    throw new ValidationError('give exactly one of snapshotIds and selector', { details: { issues: [{ path: request.snapshotIds ? 'selector' : 'snapshotIds', message: 'exactly one of snapshotIds and selector' }] } });
+  }
+  if (request.snapshotIds && request.snapshotIds.length > MAX_BATCH_SNAPSHOTS) {
+    throw new ValidationError(`a batch replays at most ${MAX_BATCH_SNAPSHOTS} snapshots (the ids travel in one Step Functions execution, whose state is limited to 256 KiB); got ${request.snapshotIds.length} — split it into several batches`, {
+      code: 'BATCH_TOO_LARGE',
+      details: { issues: [{ path: 'snapshotIds', message: `at most ${MAX_BATCH_SNAPSHOTS}` }] },
+    });
+  }
+  const s = request.selector;
+  if (s && s.lastHours !== undefined && (s.from !== undefined || s.to !== undefined)) {
+    throw new ValidationError('selector: give lastHours or from/to, not both', { details: { issues: [{ path: 'selector.lastHours', message: 'not with from/to' }] } });
+  }
+  if (s?.from !== undefined && s.to !== undefined && Date.parse(s.from) > Date.parse(s.to)) {
+    throw new ValidationError('selector: from is after to', { details: { issues: [{ path: 'selector.from', message: 'after to' }] } });
+  }
+  if (request.tolerance !== undefined && request.mode !== undefined && request.mode !== 'Tolerant') {
+    throw new ValidationError(`tolerance applies to Tolerant mode only, not ${request.mode}`, { details: { issues: [{ path: 'tolerance', message: 'only with mode Tolerant' }] } });
+  }
+  return request;
+}
+
+export interface StartBatchDeps {
+  snapshots: SnapshotStore;
+  batches: BatchStore;
+  starter: BatchStarter;
+  policies: ReplayDeps['policies'];
+  clock: Clock;
+  ids: IdGenerator;
+}
+
+/** `POST /batches`: validate, resolve, record, start. Returns the batch as recorded. */
+export async function startBatch(deps: StartBatchDeps, body: unknown, idempotencyKey?: string): Promise<{ batch: Batch; created: boolean }> {
+  const request = parseBatchRequest(body);
+  // Resolve the policy now, so an unknown policyName is a 404 here rather than N error results.
+  await prepareReplay(deps.policies, { mode: request.mode, tolerance: request.tolerance, policyName: request.policyName, overrides: request.overrides });
+  let batchId = deps.ids.next();
+  if (idempotencyKey !== undefined) {
+    if (!/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) throw new ValidationError('Idempotency-Key must be 1 to 255 printable ASCII characters without spaces', { code: 'INVALID_IDEMPOTENCY_KEY' });
+    const requestHash = canonicalHash(request);
+    const claim = await deps.batches.claimIdempotencyKey(idempotencyKey, requestHash, batchId);
+    if (!claim.claimed) {
+      if (claim.requestHash !== requestHash) throw new ConflictError(`Idempotency-Key '${idempotencyKey}' was already used with a different batch request`, { code: 'IDEMPOTENCY_KEY_REUSED', details: { batchId: claim.batchId } });
+      batchId = claim.batchId;
+      const existing = await deps.batches.get(batchId);
+      if (existing) {
+        await deps.starter.start(batchId, { batchId }); // starts nothing if it already runs
+        return { batch: existing, created: false };
+      }
+    }
+  }
+  const snapshotIds = await resolveSelection(deps.snapshots, request, deps.clock.now());
+  if (snapshotIds.length > MAX_BATCH_SNAPSHOTS) throw new ValidationError(`the selection holds ${snapshotIds.length} snapshots; a batch replays at most ${MAX_BATCH_SNAPSHOTS}`, { code: 'BATCH_TOO_LARGE' });
+  const { snapshotIds: _ids, ...rest } = request;
+  const batch: Batch = {
+    batchId,
+    status: 'RUNNING',
+    total: snapshotIds.length,
+    completed: 0,
+    maxConcurrency: request.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
+    request: rest,
+    trigger: 'api',
+    createdAt: new Date(deps.clock.now()).toISOString(),
+  };
+  await deps.batches.create(batch, snapshotIds);
+  try {
+    await deps.starter.start(batchId, { batchId });
+  } catch (err) {
+    await deps.batches.fail(batchId, 'the workflow could not be started', new Date(deps.clock.now()).toISOString());
+    throw err;
+  }
+  return { batch, created: true };
+}
+
+// ------------------------------------------------------------------------------------------------
+// The Step Functions tasks.
+
+export const PlanPayloadSchema = z.object({
+  input: z.union([
+    z.object({ batchId: z.string().check(z.regex(ULID)) }),
+    z.object({ trigger: z.literal('schedule'), scheduleName: z.string(), request: z.unknown() }),
+  ]),
+  executionName: z.string(),
+  executionStartTime: z.string(),
+});
+
+export interface PlanDeps {
+  snapshots: SnapshotStore;
+  batches: BatchStore;
+  /** The batch id of an execution started without one (a schedule): stable across retries. */
+  batchIdFor(executionName: string, executionStartTime: string): string;
+}
+
+/** Plan: the batch's ids and concurrency; for a schedule, resolves its window and records the batch first. */
+export async function planBatch(deps: PlanDeps, payload: unknown): Promise<{ batchId: string; snapshotIds: string[]; maxConcurrency: number }> {
+  const parsed = PlanPayloadSchema.safeParse(payload);
+  if (!parsed.success) throw new BatchPayloadError(`plan payload: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  const { input, executionName, executionStartTime } = parsed.data;
+  if ('batchId' in input) {
+    const batch = await deps.batches.get(input.batchId);
+    if (!batch) throw new BatchNotFoundError(input.batchId);
+    return { batchId: batch.batchId, snapshotIds: await deps.batches.getSnapshotIds(batch.batchId), maxConcurrency: batch.maxConcurrency };
+  }
+  const batchId = deps.batchIdFor(executionName, executionStartTime);
+  const existing = await deps.batches.get(batchId);
+  if (existing) return { batchId, snapshotIds: await deps.batches.getSnapshotIds(batchId), maxConcurrency: existing.maxConcurrency };
+  const request = parseBatchRequest(input.request);
+  const snapshotIds = await resolveSelection(deps.snapshots, request, Date.parse(executionStartTime));
+  const { snapshotIds: _ids, ...rest } = request;
+  const batch: Batch = {
+    batchId,
+    status: 'RUNNING',
+    total: snapshotIds.length,
+    completed: 0,
+    maxConcurrency: request.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
+    request: rest,
+    trigger: 'schedule',
+    scheduleName: input.scheduleName,
+    createdAt: new Date(Date.parse(executionStartTime)).toISOString(),
+  };
+  await deps.batches.create(batch, snapshotIds);
+  return { batchId, snapshotIds, maxConcurrency: batch.maxConcurrency };
+}
+
+export const ReplayItemPayloadSchema = z.object({
+  batchId: z.string(),
+  snapshotId: z.string(),
+  recordError: z.optional(z.boolean()),
+  error: z.optional(z.object({ Error: z.optional(z.string()), Cause: z.optional(z.string()) })),
+});
+
+export interface ReplayItemDeps extends ReplayDeps {
+  batches: BatchStore;
+  results: ReplayResultStore;
+  replayIdFor(batchId: string, snapshotId: string): string;
+}
+
+/** Summary of one item: all the Map keeps. */
+export interface ItemSummary {
+  snapshotId: string;
+  status: BatchResult['status'];
+  outputsMatch: boolean;
+}
+
+function summarize(result: ReplayResult, batchId: string): BatchResult {
+  return {
+    batchId,
+    snapshotId: result.snapshotId,
+    replayId: result.replayId,
+    status: result.status,
+    outputsMatch: result.outputsMatch,
+    executionTimeMs: result.executionTimeMs,
+    mismatchedPaths: result.fieldComparisons.filter((c) => !c.match).map((c) => c.path),
+    violatedRules: result.policyViolations.map((v) => v.ruleName),
+    integrity: result.integrity,
+    ...(result.error && { error: result.error }),
+    createdAt: result.createdAt,
+  };
+}
+
+/** Per-batch replay settings, resolved once per warm function. */
+const preparedByBatch = new Map<string, Promise<PreparedReplay>>();
+
+async function preparedFor(deps: ReplayItemDeps, batchId: string): Promise<PreparedReplay> {
+  let p = preparedByBatch.get(batchId);
+  if (!p) {
+    p = (async () => {
+      const batch = await deps.batches.get(batchId);
+      if (!batch) throw new BatchNotFoundError(batchId);
+      const r = batch.request;
+      return prepareReplay(deps.policies, { mode: r.mode, tolerance: r.tolerance, policyName: r.policyName, overrides: r.overrides });
+    })();
+    preparedByBatch.set(batchId, p);
+    if (preparedByBatch.size > 100) preparedByBatch.delete(preparedByBatch.keys().next().value as string);
+    p.catch(() => preparedByBatch.delete(batchId));
+  }
+  return p;
+}
+
+/**
+ * Replays one snapshot of a batch and writes its result once. A retry after the result was written
+ * returns the stored outcome; a request error about this snapshot (gone, no executor, unsupported
+ * model) is recorded as its Error result; anything else is thrown for the workflow's Retry/Catch.
+ */
+export async function replayBatchItem(deps: ReplayItemDeps, payload: unknown): Promise<ItemSummary> {
+  const parsed = ReplayItemPayloadSchema.safeParse(payload);
+  if (!parsed.success) throw new BatchPayloadError(`replay payload: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  const { batchId, snapshotId } = parsed.data;
+  const done = await deps.batches.getResult(batchId, snapshotId);
+  if (done) return { snapshotId, status: done.status, outputsMatch: done.outputsMatch };
+  const now = () => new Date(deps.clock.now()).toISOString();
+
+  if (parsed.data.recordError) {
+    const error = parsed.data.error ?? {};
+    const result: BatchResult = {
+      batchId,
+      snapshotId,
+      replayId: null,
+      status: 'Error',
+      outputsMatch: false,
+      executionTimeMs: 0,
+      mismatchedPaths: [],
+      violatedRules: [],
+      error: { code: error.Error ?? 'UNKNOWN', message: causeMessage(error.Cause) },
+      createdAt: now(),
+    };
+    await deps.batches.putResult(result);
+    return { snapshotId, status: 'Error', outputsMatch: false };
+  }
+
+  const prepared = await preparedFor(deps, batchId);
+  let summary: BatchResult;
+  let full: ReplayResult | undefined;
+  try {
+    full = { ...(await replaySnapshot(deps, snapshotId, prepared, deps.replayIdFor(batchId, snapshotId))), batchId };
+    summary = summarize(full, batchId);
+  } catch (err) {
+    if (!(err instanceof DomainError)) throw err;
+    summary = { batchId, snapshotId, replayId: null, status: 'Error', outputsMatch: false, executionTimeMs: 0, mismatchedPaths: [], violatedRules: [], error: { code: err.code, message: err.message }, createdAt: now() };
+  }
+  if ((await deps.batches.putResult(summary)) && full) await deps.results.put(full);
+  return { snapshotId, status: summary.status, outputsMatch: summary.outputsMatch };
+}
+
+/** Lambda's error Cause is JSON `{errorType, errorMessage}`; a Step Functions one is plain text. */
+function causeMessage(cause: string | undefined): string {
+  if (cause === undefined || cause === '') return 'the replay failed after its retries';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown; errorType?: unknown };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage.slice(0, 1000);
+  } catch {
+    // not JSON: plain text
+  }
+  return cause.slice(0, 1000);
+}
+
+export const StatsPayloadSchema = z.union([
+  z.object({ batchId: z.string(), failed: z.optional(z.literal(false)) }),
+  z.object({
+    failed: z.literal(true),
+    input: z.object({ batchId: z.optional(z.string()) }),
+    executionName: z.string(),
+    executionStartTime: z.string(),
+    error: z.optional(z.object({ Error: z.optional(z.string()), Cause: z.optional(z.string()) })),
+  }),
+]);
+
+export interface StatsDeps {
+  batches: BatchStore;
+  clock: Clock;
+  batchIdFor(executionName: string, executionStartTime: string): string;
+}
+
+/** Small enough for the execution output: counts and latency, not the per-path maps. */
+export interface StatsOutcome {
+  batchId: string;
+  status: BatchStatus;
+  totalReplays?: number;
+  matches?: number;
+  mismatches?: number;
+  failedReplays?: number;
+  failureReason?: string;
+}
+
+/** Stats: folds the stored results into the batch statistics, or marks the batch FAILED. */
+export async function computeBatchStats(deps: StatsDeps, payload: unknown): Promise<StatsOutcome> {
+  const parsed = StatsPayloadSchema.safeParse(payload);
+  if (!parsed.success) throw new BatchPayloadError(`stats payload: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  const now = new Date(deps.clock.now()).toISOString();
+  const p = parsed.data;
+  if (p.failed === true) {
+    const batchId = p.input.batchId ?? deps.batchIdFor(p.executionName, p.executionStartTime);
+    const reason = `${p.error?.Error ?? 'Error'}: ${causeMessage(p.error?.Cause)}`;
+    if (await deps.batches.get(batchId)) await deps.batches.fail(batchId, reason, now);
+    return { batchId, status: 'FAILED', failureReason: reason };
+  }
+  const batch = await deps.batches.get(p.batchId);
+  if (!batch) throw new BatchNotFoundError(p.batchId);
+  const acc = new StatsAccumulator();
+  const count = await deps.batches.forEachResult(p.batchId, (r) =>
+    acc.add({ status: r.status, outputsMatch: r.outputsMatch, executionTimeMs: r.executionTimeMs, mismatchedPaths: r.mismatchedPaths, violatedRules: r.violatedRules }),
+  );
+  const stats = acc.toJSON();
+  if (count !== batch.total) {
+    const reason = `${count} results were stored for ${batch.total} snapshots`;
+    await deps.batches.fail(p.batchId, reason, now);
+    return { batchId: p.batchId, status: 'FAILED', failureReason: reason };
+  }
+  await deps.batches.complete(p.batchId, stats, now);
+  return { batchId: p.batchId, status: 'SUCCEEDED', totalReplays: stats.totalReplays, matches: stats.matches, mismatches: stats.mismatches, failedReplays: stats.failedReplays };
+}
