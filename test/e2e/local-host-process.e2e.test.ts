@@ -1,0 +1,148 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { LOCAL_AWS } from '../../functions/local/dynalite.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const TSX = join(ROOT, 'node_modules/.bin/tsx');
+
+/** A port nobody listens on right now (the OS picks it; we close and hand it over). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const address = server.address();
+  await new Promise<void>((r) => server.close(() => r()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+interface Running {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+  exit: Promise<number | null>;
+}
+
+const started: Running[] = [];
+
+/** Runs `tsx bin/local.ts` as `npm start` would and waits for its ready line. */
+async function startCli(env: Record<string, string>, args: string[] = []): Promise<Running> {
+  const child = spawn(TSX, ['bin/local.ts', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ready line within 15 s; output:\n${output}`)), 15_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      const m = /decision-replay listening on (http:\/\/127\.0\.0\.1:(\d+))\n/.exec(output);
+      if (m?.[1]) {
+        clearTimeout(timer);
+        resolveUrl(m[1]);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (c: Buffer) => (output += c.toString('utf8')));
+    void exit.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${String(code)} before it was ready; output:\n${output}`));
+    });
+  });
+  const running = { child, url, output: () => output, exit };
+  started.push(running);
+  return running;
+}
+
+/** SIGTERM, then the exit code (the host closes its servers and exits 0). */
+async function stop(running: Running): Promise<number | null> {
+  running.child.kill('SIGTERM');
+  return running.exit;
+}
+
+const decision = {
+  functionName: 'approve_loan',
+  inputs: [{ name: 'applicant', value: { income: 52000, age: 41 } }],
+  outputs: [{ name: 'decision', value: 'approve' }],
+};
+
+const tempDirs: string[] = [];
+afterEach(async () => {
+  for (const r of started.splice(0)) if (r.child.exitCode === null && r.child.signalCode === null) await stop(r);
+});
+afterAll(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('bin/local.ts (npm start)', () => {
+  it('keeps recorded snapshots in DATA_DIR across a SIGTERM and a restart on the same folder', async () => {
+    // Arrange
+    const dataDir = mkdtempSync(join(tmpdir(), 'decision-replay-e2e-'));
+    tempDirs.push(dataDir);
+    const env = { PORT: String(await freePort()), DYNAMODB_PORT: String(await freePort()), DATA_DIR: dataDir };
+    const first = await startCli(env);
+    expect(first.url).toBe(`http://127.0.0.1:${env.PORT}`);
+
+    const created = await fetch(`${first.url}/snapshots`, { method: 'POST', body: JSON.stringify(decision) });
+    expect(created.status).toBe(201);
+    const { snapshotId, contentHash } = (await created.json()) as { snapshotId: string; contentHash: string };
+
+    // Act: stop it, start it again on the same folder.
+    expect(await stop(first)).toBe(0);
+    expect(first.output()).toContain('SIGTERM: shutting down');
+    const second = await startCli(env);
+
+    // Assert
+    const read = await fetch(`${second.url}/snapshots/${snapshotId}`);
+    expect(read.status).toBe(200);
+    expect(((await read.json()) as { contentHash: string }).contentHash).toBe(contentHash);
+    const list = (await (await fetch(`${second.url}/snapshots?functionName=approve_loan`)).json()) as { items: { snapshotId: string }[] };
+    expect(list.items.map((s) => s.snapshotId)).toEqual([snapshotId]);
+    expect(await stop(second)).toBe(0);
+  });
+
+  it('with --in-memory writes nothing to disk, not even the data folder', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'decision-replay-e2e-'));
+    tempDirs.push(parent);
+    const dataDir = join(parent, 'data');
+    const env = { PORT: String(await freePort()), DYNAMODB_PORT: String(await freePort()), DATA_DIR: dataDir };
+
+    const running = await startCli(env, ['--in-memory']);
+    const created = await fetch(`${running.url}/snapshots`, { method: 'POST', body: JSON.stringify(decision) });
+    expect(created.status).toBe(201);
+    expect(running.output()).toContain('in memory');
+
+    expect(await stop(running)).toBe(0);
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
+  it('serves the DynamoDB API with its table on DYNAMODB_PORT', async () => {
+    // TABLE_NAME '' falls back to the default name, whatever the calling shell has set.
+    const env = { PORT: String(await freePort()), DYNAMODB_PORT: String(await freePort()), TABLE_NAME: '' };
+    const running = await startCli(env, ['--in-memory']);
+
+    const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: `http://127.0.0.1:${env.DYNAMODB_PORT}` });
+    try {
+      const tables = await client.send(new ListTablesCommand({}));
+      expect(tables.TableNames).toContain('decision-replay');
+    } finally {
+      client.destroy();
+    }
+    expect(running.output()).toContain(`DynamoDB API (dynalite) on http://127.0.0.1:${env.DYNAMODB_PORT}`);
+  });
+
+  it('exits with code 2 and a usage line for an unknown option', async () => {
+    const child = spawn(TSX, ['bin/local.ts', '--persist'], { cwd: ROOT, env: { ...process.env, PORT: '0', DYNAMODB_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    expect(code).toBe(2);
+    expect(stderr).toContain('unknown option --persist');
+  });
+});
