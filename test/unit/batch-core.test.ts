@@ -1,0 +1,579 @@
+/**
+ * The batch core with in-memory ports: request validation (400s before anything is recorded),
+ * selection, the per-item task's idempotency under retries and its recorded errors, and the stats
+ * task's verdicts (count mismatch, failed executions without a batch id).
+ */
+import { describe, expect, it } from 'vitest';
+import { batchIdForExecution } from '../../functions/adapters/batch-ids.js';
+import {
+  BatchNotFoundError,
+  BatchPayloadError,
+  computeBatchStats,
+  MAX_BATCH_SNAPSHOTS,
+  MAX_CONCURRENCY,
+  parseBatchRequest,
+  replayBatchItem,
+  resolveSelection,
+  startBatch,
+  type Batch,
+  type BatchResult,
+  type BatchStore,
+  type ReplayItemDeps,
+  type StartBatchDeps,
+} from '../../functions/core/batch.js';
+import { NotFoundError, ValidationError } from '../../functions/core/errors.js';
+import { modelListAllows, type ExecutionRequest, type ExecutionResult, type Executor, type ExecutorConfig, type ExecutorConfigStore, type StoredExecutorConfig } from '../../functions/core/executor.js';
+import type { PolicyBody, PolicyStore, StoredPolicy } from '../../functions/core/policy.js';
+import { buildStoredPolicy } from '../../functions/core/policy.js';
+import type { Clock, IdGenerator, Page, SnapshotQuery, SnapshotStore } from '../../functions/core/ports.js';
+import type { ReplayResult, ReplayResultStore } from '../../functions/core/replay.js';
+import { LexicalSimilarity } from '../../functions/core/similarity.js';
+import { buildSnapshot, type NamedValue, type Snapshot } from '../../functions/core/snapshot.js';
+import { StatsAccumulator, type ReplayStats } from '../../functions/core/stats.js';
+
+// ---------------------------------------------------------------------------------------------
+// In-memory ports (no module mocking).
+
+class MemoryBatchStore implements BatchStore {
+  readonly batches = new Map<string, Batch>();
+  readonly ids = new Map<string, string[]>();
+  readonly results = new Map<string, BatchResult>();
+  readonly claims = new Map<string, { requestHash: string; batchId: string }>();
+
+  create(batch: Batch, snapshotIds: readonly string[]): Promise<boolean> {
+    if (this.batches.has(batch.batchId)) return Promise.resolve(false);
+    this.batches.set(batch.batchId, structuredClone(batch));
+    this.ids.set(batch.batchId, [...snapshotIds]);
+    return Promise.resolve(true);
+  }
+  get(batchId: string): Promise<Batch | undefined> {
+    const b = this.batches.get(batchId);
+    return Promise.resolve(b && structuredClone(b));
+  }
+  getSnapshotIds(batchId: string): Promise<string[]> {
+    return Promise.resolve([...(this.ids.get(batchId) ?? [])]);
+  }
+  getResult(batchId: string, snapshotId: string): Promise<BatchResult | undefined> {
+    const r = this.results.get(`${batchId}#${snapshotId}`);
+    return Promise.resolve(r && structuredClone(r));
+  }
+  putResult(result: BatchResult): Promise<boolean> {
+    const key = `${result.batchId}#${result.snapshotId}`;
+    if (this.results.has(key)) return Promise.resolve(false);
+    this.results.set(key, structuredClone(result));
+    const batch = this.batches.get(result.batchId);
+    if (batch) batch.completed += 1;
+    return Promise.resolve(true);
+  }
+  listResults(batchId: string, limit: number): Promise<Page<BatchResult>> {
+    return Promise.resolve({ items: [...this.results.values()].filter((r) => r.batchId === batchId).slice(0, limit) });
+  }
+  forEachResult(batchId: string, visit: (result: BatchResult) => void): Promise<number> {
+    const mine = [...this.results.values()].filter((r) => r.batchId === batchId);
+    mine.forEach(visit);
+    return Promise.resolve(mine.length);
+  }
+  complete(batchId: string, stats: ReplayStats, completedAt: string): Promise<void> {
+    const b = this.batches.get(batchId);
+    if (b) Object.assign(b, { status: 'SUCCEEDED', stats, completedAt });
+    return Promise.resolve();
+  }
+  fail(batchId: string, reason: string, completedAt: string): Promise<void> {
+    const b = this.batches.get(batchId);
+    if (!b) return Promise.reject(new Error(`fail() on a missing batch ${batchId}`));
+    Object.assign(b, { status: 'FAILED', failureReason: reason, completedAt });
+    return Promise.resolve();
+  }
+  claimIdempotencyKey(key: string, requestHash: string, batchId: string): Promise<{ claimed: true } | { claimed: false; batchId: string; requestHash: string }> {
+    const existing = this.claims.get(key);
+    if (existing) return Promise.resolve({ claimed: false, ...existing });
+    this.claims.set(key, { requestHash, batchId });
+    return Promise.resolve({ claimed: true });
+  }
+}
+
+class MemorySnapshotStore implements SnapshotStore {
+  readonly items = new Map<string, Snapshot>();
+  assertStorable(): void {}
+  putIfAbsent(snapshot: Snapshot): Promise<boolean> {
+    if (this.items.has(snapshot.snapshotId)) return Promise.resolve(false);
+    this.items.set(snapshot.snapshotId, structuredClone(snapshot));
+    return Promise.resolve(true);
+  }
+  get(snapshotId: string): Promise<Snapshot | undefined> {
+    const s = this.items.get(snapshotId);
+    return Promise.resolve(s && structuredClone(s));
+  }
+  /** Newest first when asked, inclusive bounds, no cursor (the tests stay under one page). */
+  list(query: SnapshotQuery): Promise<Page<Snapshot>> {
+    const inRange = [...this.items.values()]
+      .filter((s) => s.functionName === query.functionName && (query.from === undefined || s.createdAt >= query.from) && (query.to === undefined || s.createdAt <= query.to))
+      .sort((a, b) => (a.createdAt < b.createdAt ? -1 : 1));
+    if (query.order === 'desc') inRange.reverse();
+    return Promise.resolve({ items: inRange.slice(0, query.limit) });
+  }
+  findPreviousWithSameInputs(): Promise<Snapshot | undefined> {
+    return Promise.resolve(undefined);
+  }
+  claimIdempotencyKey(): Promise<{ claimed: true }> {
+    return Promise.resolve({ claimed: true });
+  }
+}
+
+class MemoryExecutorConfigStore implements ExecutorConfigStore {
+  readonly items = new Map<string, StoredExecutorConfig>();
+  put(functionName: string, config: ExecutorConfig): Promise<StoredExecutorConfig> {
+    const stored = { functionName, executor: config, updatedAt: '2026-11-02T10:00:00.000Z' };
+    this.items.set(functionName, stored);
+    return Promise.resolve(stored);
+  }
+  get(functionName: string): Promise<StoredExecutorConfig | undefined> {
+    return Promise.resolve(this.items.get(functionName));
+  }
+}
+
+class MemoryPolicyStore implements PolicyStore {
+  readonly versions = new Map<string, StoredPolicy[]>();
+  putNextVersion(body: PolicyBody & { name: string }, createdAt: string): Promise<StoredPolicy> {
+    const list = this.versions.get(body.name) ?? [];
+    const stored = buildStoredPolicy(body, list.length + 1, createdAt);
+    list.push(stored);
+    this.versions.set(body.name, list);
+    return Promise.resolve(stored);
+  }
+  getLatest(name: string): Promise<StoredPolicy | undefined> {
+    return Promise.resolve(this.versions.get(name)?.at(-1));
+  }
+  getVersion(name: string, version: number): Promise<StoredPolicy | undefined> {
+    return Promise.resolve(this.versions.get(name)?.[version - 1]);
+  }
+  list(limit: number): Promise<{ items: StoredPolicy[] }> {
+    return Promise.resolve({ items: [...this.versions.values()].flatMap((l) => l.slice(-1)).slice(0, limit) });
+  }
+  listAttachedTo(): Promise<StoredPolicy[]> {
+    return Promise.resolve([]);
+  }
+}
+
+class MemoryReplayResultStore implements ReplayResultStore {
+  readonly results: ReplayResult[] = [];
+  put(result: ReplayResult): Promise<void> {
+    this.results.push(structuredClone(result));
+    return Promise.resolve();
+  }
+  listForSnapshot(snapshotId: string, limit: number): Promise<Page<ReplayResult>> {
+    return Promise.resolve({ items: this.results.filter((r) => r.snapshotId === snapshotId).reverse().slice(0, limit) });
+  }
+}
+
+/** Answers with fixed outputs after an optional wait, counting calls. */
+class CountingExecutor implements Executor {
+  calls = 0;
+  readonly timeoutMs = 1000;
+  readonly description = 'counting executor';
+  constructor(
+    private readonly outputs: NamedValue[] | Error,
+    private readonly waitMs = 0,
+  ) {}
+  supportsModel(modelName: string | undefined): boolean {
+    return modelListAllows(undefined, modelName);
+  }
+  async execute(_req: ExecutionRequest): Promise<ExecutionResult> {
+    this.calls += 1;
+    if (this.waitMs > 0) await new Promise((r) => setTimeout(r, this.waitMs));
+    if (this.outputs instanceof Error) throw this.outputs;
+    return { outputs: structuredClone(this.outputs), executionTimeMs: 17 };
+  }
+}
+
+const NOW = Date.parse('2026-11-02T12:00:00.000Z');
+const clock: Clock = { now: () => NOW };
+
+function sequentialIds(prefix = '01JC0000000000000000'): IdGenerator {
+  let n = 0;
+  return { next: () => `${prefix}${String(n++).padStart(6, '0')}` };
+}
+
+/** A ULID-shaped id unique to this file: 26 Crockford characters. */
+function ulid(n: number, prefix = '01JB'): string {
+  return `${prefix}${String(n).padStart(26 - prefix.length, '0')}`;
+}
+
+const OUTPUTS: NamedValue[] = [
+  { name: 'decision', value: 'approve', type: 'string' },
+  { name: 'score', value: 0.82, type: 'number' },
+];
+
+function snapshot(id: string, createdAt = '2026-11-02T10:00:00.000Z', functionName = 'approve_loan'): Snapshot {
+  return buildSnapshot({ functionName, inputs: [{ name: 'applicant', value: { income: 52000, age: 41 } }], outputs: OUTPUTS, modelParameters: { modelName: 'credit-llm' } }, id, createdAt);
+}
+
+function batchRecord(batchId: string, total: number, request: Batch['request'] = { mode: 'Strict' }): Batch {
+  return { batchId, status: 'RUNNING', total, completed: 0, maxConcurrency: 10, request, trigger: 'api', createdAt: new Date(NOW).toISOString() };
+}
+
+/** Everything `replayBatchItem` needs, in memory, with one registered executor. */
+function itemWorld(executor: CountingExecutor) {
+  const snapshots = new MemorySnapshotStore();
+  const executors = new MemoryExecutorConfigStore();
+  const batches = new MemoryBatchStore();
+  const results = new MemoryReplayResultStore();
+  const deps: ReplayItemDeps = {
+    snapshots,
+    executors,
+    createExecutor: () => executor,
+    policies: new MemoryPolicyStore(),
+    similarity: new LexicalSimilarity(),
+    clock,
+    ids: sequentialIds(),
+    batches,
+    results,
+    replayIdFor: (batchId, snapshotId) => `R-${batchId.slice(-4)}-${snapshotId.slice(-4)}`,
+  };
+  void executors.put('approve_loan', { type: 'http', url: 'https://model.example.com/decide' });
+  return { deps, snapshots, batches, results };
+}
+
+function expectValidation(body: unknown, pattern: RegExp, code = 'INVALID_REQUEST'): ValidationError {
+  let thrown: unknown;
+  try {
+    parseBatchRequest(body);
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown).toBeInstanceOf(ValidationError);
+  const err = thrown as ValidationError;
+  expect(err.code).toBe(code);
+  expect(err.message).toMatch(pattern);
+  return err;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe('parseBatchRequest', () => {
+  const ids = [ulid(1), ulid(2)];
+
+  it('accepts snapshotIds alone and a selector alone', () => {
+    expect(parseBatchRequest({ snapshotIds: ids })).toEqual({ snapshotIds: ids });
+    expect(parseBatchRequest({ selector: { functionName: 'approve_loan', lastHours: 24 } })).toEqual({ selector: { functionName: 'approve_loan', lastHours: 24 } });
+  });
+
+  it('refuses a request with both snapshotIds and a selector, and one with neither', () => {
+    expectValidation({ snapshotIds: ids, selector: { functionName: 'approve_loan' } }, /exactly one of snapshotIds and selector/);
+    expectValidation({ mode: 'Strict' }, /exactly one of snapshotIds and selector/);
+  });
+
+  it.each([0, 1001, 2.5, -1])('refuses maxConcurrency %s', (maxConcurrency) => {
+    const err = expectValidation({ snapshotIds: ids, maxConcurrency }, /maxConcurrency/);
+    expect(JSON.stringify(err.details)).toContain('maxConcurrency');
+  });
+
+  it.each([1, MAX_CONCURRENCY])('accepts maxConcurrency %s', (maxConcurrency) => {
+    expect(parseBatchRequest({ snapshotIds: ids, maxConcurrency }).maxConcurrency).toBe(maxConcurrency);
+  });
+
+  it(`accepts exactly ${MAX_BATCH_SNAPSHOTS} ids and refuses one more with BATCH_TOO_LARGE naming the limit`, () => {
+    const many = Array.from({ length: MAX_BATCH_SNAPSHOTS + 1 }, (_, i) => ulid(i));
+    expect(parseBatchRequest({ snapshotIds: many.slice(0, MAX_BATCH_SNAPSHOTS) }).snapshotIds).toHaveLength(MAX_BATCH_SNAPSHOTS);
+
+    const err = expectValidation({ snapshotIds: many }, new RegExp(`at most ${MAX_BATCH_SNAPSHOTS}\\b`), 'BATCH_TOO_LARGE');
+    expect(err.message).toContain(String(MAX_BATCH_SNAPSHOTS + 1));
+  });
+
+  it('refuses lastHours together with from or to', () => {
+    expectValidation({ selector: { functionName: 'approve_loan', lastHours: 24, from: '2026-11-01T00:00:00Z' } }, /lastHours or from\/to/);
+    expectValidation({ selector: { functionName: 'approve_loan', lastHours: 24, to: '2026-11-01T00:00:00Z' } }, /lastHours or from\/to/);
+  });
+
+  it('refuses a window whose from is after its to', () => {
+    expectValidation({ selector: { functionName: 'approve_loan', from: '2026-11-02T00:00:00Z', to: '2026-11-01T00:00:00Z' } }, /from is after to/);
+  });
+
+  it('refuses tolerance with Strict mode and accepts it with Tolerant', () => {
+    expectValidation({ snapshotIds: ids, mode: 'Strict', tolerance: 0.9 }, /tolerance applies to Tolerant mode only, not Strict/);
+    expect(parseBatchRequest({ snapshotIds: ids, mode: 'Tolerant', tolerance: 0.9 }).tolerance).toBe(0.9);
+  });
+
+  it('refuses ids that are not ULIDs, an empty list, and unknown fields', () => {
+    expectValidation({ snapshotIds: ['not-a-ulid'] }, /ULID/);
+    expectValidation({ snapshotIds: [] }, /must not be empty/);
+    expectValidation({ snapshotIds: ids, concurrency: 5 }, /concurrency/);
+  });
+});
+
+describe('resolveSelection and startBatch', () => {
+  function startWorld() {
+    const snapshots = new MemorySnapshotStore();
+    const batches = new MemoryBatchStore();
+    const started: string[] = [];
+    const deps: StartBatchDeps = { snapshots, batches, starter: { start: (id) => Promise.resolve(void started.push(id)) }, policies: new MemoryPolicyStore(), clock, ids: sequentialIds('01JD0000000000000000') };
+    return { deps, snapshots, batches, started };
+  }
+
+  it('refuses an id listed twice with 400, recording and starting nothing', async () => {
+    const { deps, batches, started } = startWorld();
+
+    await expect(startBatch(deps, { snapshotIds: [ulid(1), ulid(2), ulid(1)] })).rejects.toThrow(/snapshotIds\[2\]: '.+' is listed twice/);
+
+    expect(batches.batches.size).toBe(0);
+    expect(started).toEqual([]);
+  });
+
+  it('resolves lastHours against the given instant, newest first, within the limit', async () => {
+    const { snapshots } = startWorld();
+    const hour = 3_600_000;
+    for (const [i, ageHours] of [1, 5, 23, 25, 48].entries()) await snapshots.putIfAbsent(snapshot(ulid(i), new Date(NOW - ageHours * hour).toISOString()));
+    await snapshots.putIfAbsent(snapshot(ulid(9), new Date(NOW - hour).toISOString(), 'other_fn'));
+
+    const ids = await resolveSelection(snapshots, parseBatchRequest({ selector: { functionName: 'approve_loan', lastHours: 24 } }), NOW);
+    const limited = await resolveSelection(snapshots, parseBatchRequest({ selector: { functionName: 'approve_loan', lastHours: 24, limit: 2 } }), NOW);
+
+    expect(ids).toEqual([ulid(0), ulid(1), ulid(2)]);
+    expect(limited).toEqual([ulid(0), ulid(1)]);
+  });
+
+  it('records the batch RUNNING with its total and default concurrency, then starts it under its id', async () => {
+    const { deps, batches, started } = startWorld();
+
+    const { batch, created } = await startBatch(deps, { snapshotIds: [ulid(1), ulid(2)], mode: 'Strict' });
+
+    expect(created).toBe(true);
+    expect(batch).toMatchObject({ status: 'RUNNING', total: 2, completed: 0, maxConcurrency: 10, request: { mode: 'Strict' }, trigger: 'api' });
+    expect(batch.request).not.toHaveProperty('snapshotIds');
+    expect(started).toEqual([batch.batchId]);
+    expect(await batches.getSnapshotIds(batch.batchId)).toEqual([ulid(1), ulid(2)]);
+  });
+
+  it('returns the first batch for a repeated Idempotency-Key and refuses the key with another body', async () => {
+    const { deps, batches } = startWorld();
+
+    const first = await startBatch(deps, { snapshotIds: [ulid(1)] }, 'key-1');
+    const again = await startBatch(deps, { snapshotIds: [ulid(1)] }, 'key-1');
+
+    expect(again).toEqual({ batch: first.batch, created: false });
+    expect(batches.batches.size).toBe(1);
+    await expect(startBatch(deps, { snapshotIds: [ulid(2)] }, 'key-1')).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
+  });
+
+  it('answers 404 for an unknown policyName before recording anything', async () => {
+    const { deps, batches } = startWorld();
+
+    await expect(startBatch(deps, { snapshotIds: [ulid(1)], policyName: 'nope' })).rejects.toBeInstanceOf(NotFoundError);
+    expect(batches.batches.size).toBe(0);
+  });
+
+  it('marks the batch FAILED when the workflow cannot be started', async () => {
+    const { deps, batches } = startWorld();
+    deps.starter = { start: () => Promise.reject(new Error('states unavailable')) };
+
+    await expect(startBatch(deps, { snapshotIds: [ulid(1)] })).rejects.toThrow('states unavailable');
+
+    const [batch] = batches.batches.values();
+    expect(batch).toMatchObject({ status: 'FAILED', failureReason: 'the workflow could not be started' });
+  });
+});
+
+describe('replayBatchItem', () => {
+  it('replays once when called twice for the same item: one result, one history entry, same summary', async () => {
+    const executor = new CountingExecutor(OUTPUTS);
+    const { deps, snapshots, batches, results } = itemWorld(executor);
+    const batchId = ulid(100, '01JE');
+    await snapshots.putIfAbsent(snapshot(ulid(1)));
+    await batches.create(batchRecord(batchId, 1), [ulid(1)]);
+
+    const first = await replayBatchItem(deps, { batchId, snapshotId: ulid(1) });
+    const second = await replayBatchItem(deps, { batchId, snapshotId: ulid(1) });
+
+    expect(first).toEqual({ snapshotId: ulid(1), status: 'Success', outputsMatch: true });
+    expect(second).toEqual(first);
+    expect(executor.calls).toBe(1);
+    expect(batches.results.size).toBe(1);
+    expect(results.results).toHaveLength(1);
+    expect(results.results[0]).toMatchObject({ batchId, snapshotId: ulid(1), replayId: deps.replayIdFor(batchId, ulid(1)), mode: 'Strict' });
+    expect((await batches.get(batchId))?.completed).toBe(1);
+  });
+
+  it('keeps one result and one history entry when two invocations of an item race', async () => {
+    const executor = new CountingExecutor(OUTPUTS, 5);
+    const { deps, snapshots, batches, results } = itemWorld(executor);
+    const batchId = ulid(101, '01JE');
+    await snapshots.putIfAbsent(snapshot(ulid(1)));
+    await batches.create(batchRecord(batchId, 1), [ulid(1)]);
+
+    await Promise.all([replayBatchItem(deps, { batchId, snapshotId: ulid(1) }), replayBatchItem(deps, { batchId, snapshotId: ulid(1) })]);
+
+    expect(batches.results.size).toBe(1);
+    expect(results.results).toHaveLength(1);
+    expect((await batches.get(batchId))?.completed).toBe(1);
+  });
+
+  it('stores the mismatched paths of a replay whose outputs differ', async () => {
+    const executor = new CountingExecutor([{ name: 'decision', value: 'review' }, { name: 'score', value: 0.82 }]);
+    const { deps, snapshots, batches } = itemWorld(executor);
+    const batchId = ulid(102, '01JE');
+    await snapshots.putIfAbsent(snapshot(ulid(1)));
+    await batches.create(batchRecord(batchId, 1), [ulid(1)]);
+
+    const summary = await replayBatchItem(deps, { batchId, snapshotId: ulid(1) });
+
+    expect(summary).toEqual({ snapshotId: ulid(1), status: 'Failed', outputsMatch: false });
+    expect(await batches.getResult(batchId, ulid(1))).toMatchObject({ status: 'Failed', mismatchedPaths: ['outputs.decision'], executionTimeMs: 17, integrity: 'verified' });
+  });
+
+  it('records a recordError payload as an Error result carrying the Lambda Cause\'s errorMessage, without replaying', async () => {
+    const executor = new CountingExecutor(OUTPUTS);
+    const { deps, snapshots, batches, results } = itemWorld(executor);
+    const batchId = ulid(103, '01JE');
+    await snapshots.putIfAbsent(snapshot(ulid(1)));
+    await batches.create(batchRecord(batchId, 1), [ulid(1)]);
+    const cause = JSON.stringify({ errorType: 'TypeError', errorMessage: 'cannot read properties of undefined', trace: ['TypeError: …'] });
+
+    const summary = await replayBatchItem(deps, { recordError: true, batchId, snapshotId: ulid(1), error: { Error: 'TypeError', Cause: cause } });
+
+    expect(summary).toEqual({ snapshotId: ulid(1), status: 'Error', outputsMatch: false });
+    expect(await batches.getResult(batchId, ulid(1))).toEqual({
+      batchId,
+      snapshotId: ulid(1),
+      replayId: null,
+      status: 'Error',
+      outputsMatch: false,
+      executionTimeMs: 0,
+      mismatchedPaths: [],
+      violatedRules: [],
+      error: { code: 'TypeError', message: 'cannot read properties of undefined' },
+      createdAt: new Date(NOW).toISOString(),
+    });
+    expect(executor.calls).toBe(0);
+    expect(results.results).toEqual([]);
+    expect((await batches.get(batchId))?.completed).toBe(1);
+  });
+
+  it('keeps a plain-text Cause (a Step Functions error) as the message', async () => {
+    const { deps, batches } = itemWorld(new CountingExecutor(OUTPUTS));
+    const batchId = ulid(104, '01JE');
+    await batches.create(batchRecord(batchId, 1), [ulid(1)]);
+
+    await replayBatchItem(deps, { recordError: true, batchId, snapshotId: ulid(1), error: { Error: 'States.Timeout', Cause: 'Task timed out after 60 s' } });
+
+    expect((await batches.getResult(batchId, ulid(1)))?.error).toEqual({ code: 'States.Timeout', message: 'Task timed out after 60 s' });
+  });
+
+  it('keeps a stored success when a late recordError for the same item arrives', async () => {
+    const { deps, snapshots, batches } = itemWorld(new CountingExecutor(OUTPUTS));
+    const batchId = ulid(105, '01JE');
+    await snapshots.putIfAbsent(snapshot(ulid(1)));
+    await batches.create(batchRecord(batchId, 1), [ulid(1)]);
+    await replayBatchItem(deps, { batchId, snapshotId: ulid(1) });
+
+    const summary = await replayBatchItem(deps, { recordError: true, batchId, snapshotId: ulid(1), error: { Error: 'X', Cause: 'late' } });
+
+    expect(summary.status).toBe('Success');
+    expect((await batches.getResult(batchId, ulid(1)))?.status).toBe('Success');
+  });
+
+  it('records a snapshot that no longer exists as an Error result (no retry would help)', async () => {
+    const { deps, batches, results } = itemWorld(new CountingExecutor(OUTPUTS));
+    const batchId = ulid(106, '01JE');
+    await batches.create(batchRecord(batchId, 1), [ulid(7)]);
+
+    const summary = await replayBatchItem(deps, { batchId, snapshotId: ulid(7) });
+
+    expect(summary.status).toBe('Error');
+    expect((await batches.getResult(batchId, ulid(7)))?.error?.code).toBe('SNAPSHOT_NOT_FOUND');
+    expect(results.results).toEqual([]);
+  });
+
+  it('throws a fault that is not a domain error, storing nothing, so the workflow retries or catches it', async () => {
+    const { deps, snapshots, batches } = itemWorld(new CountingExecutor(new TypeError('socket exploded')));
+    const batchId = ulid(107, '01JE');
+    await snapshots.putIfAbsent(snapshot(ulid(1)));
+    await batches.create(batchRecord(batchId, 1), [ulid(1)]);
+
+    await expect(replayBatchItem(deps, { batchId, snapshotId: ulid(1) })).rejects.toThrow('socket exploded');
+    expect(batches.results.size).toBe(0);
+  });
+
+  it('throws named errors for a missing batch and a malformed payload', async () => {
+    const { deps } = itemWorld(new CountingExecutor(OUTPUTS));
+
+    await expect(replayBatchItem(deps, { batchId: ulid(199, '01JE'), snapshotId: ulid(1) })).rejects.toBeInstanceOf(BatchNotFoundError);
+    await expect(replayBatchItem(deps, { snapshotId: ulid(1) })).rejects.toBeInstanceOf(BatchPayloadError);
+  });
+});
+
+describe('computeBatchStats', () => {
+  function result(batchId: string, n: number, status: BatchResult['status'], executionTimeMs: number, mismatchedPaths: string[] = []): BatchResult {
+    return { batchId, snapshotId: ulid(n), replayId: status === 'Error' ? null : `R${n}`, status, outputsMatch: status === 'Success', executionTimeMs, mismatchedPaths, violatedRules: [], createdAt: new Date(NOW).toISOString() };
+  }
+  const deps = (batches: MemoryBatchStore) => ({ batches, clock, batchIdFor: batchIdForExecution });
+
+  it('stores the stats folded from the stored results and marks the batch SUCCEEDED', async () => {
+    const batches = new MemoryBatchStore();
+    const batchId = ulid(200, '01JF');
+    const stored = [result(batchId, 1, 'Success', 10), result(batchId, 2, 'Failed', 30, ['outputs.decision']), result(batchId, 3, 'Error', 0)];
+    await batches.create(batchRecord(batchId, 3), stored.map((r) => r.snapshotId));
+    for (const r of stored) await batches.putResult(r);
+
+    const outcome = await computeBatchStats(deps(batches), { batchId });
+
+    const acc = new StatsAccumulator();
+    for (const r of stored) acc.add(r);
+    expect(outcome).toEqual({ batchId, status: 'SUCCEEDED', totalReplays: 3, matches: 1, mismatches: 1, failedReplays: 1 });
+    expect(await batches.get(batchId)).toMatchObject({ status: 'SUCCEEDED', completed: 3, stats: acc.toJSON(), completedAt: new Date(NOW).toISOString() });
+  });
+
+  it('marks the batch FAILED, saying how many results were found, when results and snapshots differ in count', async () => {
+    const batches = new MemoryBatchStore();
+    const batchId = ulid(201, '01JF');
+    await batches.create(batchRecord(batchId, 3), [ulid(1), ulid(2), ulid(3)]);
+    await batches.putResult(result(batchId, 1, 'Success', 10));
+    await batches.putResult(result(batchId, 2, 'Success', 12));
+
+    const outcome = await computeBatchStats(deps(batches), { batchId });
+
+    expect(outcome).toEqual({ batchId, status: 'FAILED', failureReason: '2 results were stored for 3 snapshots' });
+    const batch = await batches.get(batchId);
+    expect(batch).toMatchObject({ status: 'FAILED', failureReason: '2 results were stored for 3 snapshots' });
+    expect(batch?.stats).toBeUndefined();
+  });
+
+  it('derives the batch id of a failed scheduled execution from its name and start time', async () => {
+    const batches = new MemoryBatchStore();
+    const executionName = 'nightly-2026-11-02';
+    const executionStartTime = '2026-11-02T02:00:00.123Z';
+    const batchId = batchIdForExecution(executionName, executionStartTime);
+    await batches.create({ ...batchRecord(batchId, 1), trigger: 'schedule', scheduleName: 'nightly' }, [ulid(1)]);
+    const cause = JSON.stringify({ errorType: 'ProvisionedThroughputExceededException', errorMessage: 'slow down' });
+
+    const outcome = await computeBatchStats(deps(batches), {
+      failed: true,
+      input: { trigger: 'schedule', scheduleName: 'nightly', request: {} },
+      executionName,
+      executionStartTime,
+      error: { Error: 'ProvisionedThroughputExceededException', Cause: cause },
+    });
+
+    expect(outcome).toEqual({ batchId, status: 'FAILED', failureReason: 'ProvisionedThroughputExceededException: slow down' });
+    expect(await batches.get(batchId)).toMatchObject({ status: 'FAILED', failureReason: 'ProvisionedThroughputExceededException: slow down' });
+  });
+
+  it('reports a failed execution whose batch was never recorded without touching the store', async () => {
+    const batches = new MemoryBatchStore();
+
+    const outcome = await computeBatchStats(deps(batches), { failed: true, input: {}, executionName: 'x', executionStartTime: '2026-11-02T02:00:00Z', error: { Error: 'States.Runtime', Cause: 'bad path' } });
+
+    expect(outcome).toEqual({ batchId: batchIdForExecution('x', '2026-11-02T02:00:00Z'), status: 'FAILED', failureReason: 'States.Runtime: bad path' });
+    expect(batches.batches.size).toBe(0);
+  });
+
+  it('uses the batch id in the failed state when Plan had set it', async () => {
+    const batches = new MemoryBatchStore();
+    const batchId = ulid(202, '01JF');
+    await batches.create(batchRecord(batchId, 1), [ulid(1)]);
+
+    const outcome = await computeBatchStats(deps(batches), { failed: true, input: { batchId }, executionName: batchId, executionStartTime: '2026-11-02T02:00:00Z' });
+
+    expect(outcome).toMatchObject({ batchId, status: 'FAILED', failureReason: 'Error: the replay failed after its retries' });
+    expect((await batches.get(batchId))?.status).toBe('FAILED');
+  });
+});
