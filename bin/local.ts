@@ -6,6 +6,19 @@
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { startLocalHost } = await import('../functions/local/host.js');
+const { readFileSync } = await import('node:fs');
+const { parseConfig } = await import('../lib/config.js');
+
+/** The same schedules the CDK app deploys: cdk.json's context, validated by the same schema. */
+function loadSchedules() {
+  const cdkJson = JSON.parse(readFileSync(new URL('../cdk.json', import.meta.url), 'utf8')) as { context?: Record<string, unknown> };
+  try {
+    return parseConfig(cdkJson.context ?? {}).schedules;
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(2);
+  }
+}
 
 function port(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -34,6 +47,11 @@ try {
     port: port('PORT', 3000),
     dynamoPort: port('DYNAMODB_PORT', 8000),
     tableName: process.env.TABLE_NAME || 'decision-replay',
+    schedules: loadSchedules(),
+    logger: {
+      info: (message: string) => console.log(message),
+      error: (message: string, ...extra: unknown[]) => console.error(message, ...extra),
+    },
     ...(dataDir !== undefined && { dataDir }),
   });
 } catch (err) {

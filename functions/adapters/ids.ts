@@ -27,3 +27,8 @@ export function deterministicUlid(timeMs: number, seed: string): string {
   for (let i = 0; i < 16; i++) rand += CROCKFORD[(hash[i] as number) % 32];
   return time + rand;
 }
+
+/** The id of the on-write report of a snapshot under one policy version: a redelivered record reuses it. */
+export function onWriteReportId(snapshot: { snapshotId: string; createdAt: string }, policy: { name: string; version: number }): string {
+  return deterministicUlid(Date.parse(snapshot.createdAt), `on-write:${snapshot.snapshotId}:${policy.name}:${policy.version}`);
+}

@@ -25,6 +25,11 @@ import { batchIdForExecution, replayIdForBatchItem } from '../adapters/batch-ids
 import { batchRoutes } from '../api/batch-routes.js';
 import { computeBatchStats, planBatch, replayBatchItem, type BatchStarter } from '../core/batch.js';
 import { LocalStateMachine } from './step-functions.js';
+import { appendFileSync } from 'node:fs';
+import { onWriteReportId } from '../adapters/ids.js';
+import { makeStreamHandler } from '../api/stream-consumer.js';
+import { LocalEventSink } from './event-sink.js';
+import { LocalScheduler, scheduleInput, type LocalSchedule } from './scheduler.js';
 import { LexicalSimilarity } from '../core/similarity.js';
 import { ulidGenerator } from '../adapters/ids.js';
 import { snapshotRoutes } from '../api/snapshot-routes.js';
@@ -45,6 +50,8 @@ export interface LocalHostOptions {
   /** Folder for persistent data; undefined keeps everything in memory. */
   dataDir?: string;
   clock?: Clock;
+  /** Scheduled regression replays (the CDK context's `schedules`). */
+  schedules?: readonly LocalSchedule[];
   logger?: ErrorLogger & { info(message: string, ...extra: unknown[]): void };
 }
 
@@ -54,6 +61,8 @@ export interface LocalHost {
   dynamoEndpoint: string;
   tableName: string;
   stream: LocalStream;
+  events: LocalEventSink;
+  scheduler: LocalScheduler;
   close(): Promise<void>;
 }
 
@@ -79,6 +88,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     retryDelayMs: 200,
     tableArn: `arn:aws:dynamodb:local:000000000000:table/${options.tableName}`,
     onError: (err) => logger.error('stream handler failed', err),
+    onFailure: (failure) => {
+      logger.error(`stream record ${failure.record.eventID ?? '?'} failed ${failure.attempts} times and went to the failure sink: ${failure.reason}`);
+      if (options.dataDir !== undefined) appendFileSync(join(options.dataDir, 'stream-failures.jsonl'), JSON.stringify(failure) + '\n');
+    },
   });
   const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint });
   stream.attach(client);
@@ -110,6 +123,23 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     },
   };
 
+  const events = new LocalEventSink(options.dataDir === undefined ? undefined : join(options.dataDir, 'events.jsonl'), (line) => logger.info(line));
+  stream.setHandler(makeStreamHandler({ snapshots, policies, reports, similarity, events, reportId: onWriteReportId, now: () => new Date(clock.now()).toISOString() }));
+
+  const scheduler = new LocalScheduler(
+    options.schedules ?? [],
+    (schedule, at) => {
+      const name = `${schedule.name}-${at.toISOString().replace(/[-:.]/g, '')}`;
+      logger.info(`schedule ${schedule.name} fired: starting batch execution ${name}`);
+      const execution = machine.get(name) ?? machine.start(name, scheduleInput(schedule));
+      void execution.done.then((outcome) => {
+        if (outcome.status === 'FAILED') logger.error(`scheduled batch ${name} failed`, outcome.error);
+      });
+    },
+    clock,
+  );
+  scheduler.start();
+
   const routes: Record<LambdaName, RouteMap | undefined> = {
     snapshots: snapshotRoutes({ store: snapshots, clock, ids }),
     openapi: openApiRoutes(),
@@ -119,7 +149,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     'batch-plan': undefined,
     'batch-replay': undefined,
     'batch-stats': undefined,
-    'on-write': undefined,
+    'on-write': undefined, // the stream consumer, fed by LocalStream above
   };
   const handlers = new Map<string, EventHandler>();
   for (const { routeKey, lambda } of ROUTES) {
@@ -133,6 +163,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     routeKeys: ROUTES.map((r) => r.routeKey),
     handlerFor: (routeKey) => handlers.get(routeKey) ?? fallback,
     side: async (method, path, body) => {
+      // Local-only windows onto what AWS keeps in EventBridge and the stream's failure queue.
+      if (method === 'GET' && path === '/_local/events') return { status: 200, body: { items: events.events } };
+      if (method === 'GET' && path === '/_local/stream-failures') return { status: 200, body: { items: stream.failures } };
+      if (method === 'GET' && path === '/_local/schedules') return { status: 200, body: { items: (options.schedules ?? []).map((s) => ({ ...s, nextFireAt: scheduler.upcoming()[s.name] })) } };
       if (!path.startsWith('/demo/')) return undefined;
       let parsed: unknown;
       try {
@@ -152,7 +186,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     dynamoEndpoint: dynamo.endpoint,
     tableName: options.tableName,
     stream,
+    events,
+    scheduler,
     async close() {
+      scheduler.stop();
       await closeServer(http.server);
       await stream.close();
       client.destroy();

@@ -3,7 +3,8 @@
  * snapshot's reports read newest first with one Query.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { OnWriteReportStore } from '../../core/on-write.js';
 import type { Page } from '../../core/ports.js';
 import type { ValidationReport, ValidationReportStore } from '../../core/validation.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
@@ -14,7 +15,7 @@ export function validationReportKey(report: Pick<ValidationReport, 'snapshotId' 
   return { pk: keys.snapshot(report.snapshotId).pk, sk: `${keys.validationPrefix}${report.createdAt}#${report.reportId}` };
 }
 
-export class DynamoValidationReportStore implements ValidationReportStore {
+export class DynamoValidationReportStore implements ValidationReportStore, OnWriteReportStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -34,6 +35,23 @@ export class DynamoValidationReportStore implements ValidationReportStore {
       if (err instanceof ConditionalCheckFailedException) return false;
       throw translateWriteError(err, 'validation report');
     }
+  }
+
+  async isEventPublished(report: ValidationReport): Promise<boolean> {
+    const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: validationReportKey(report), ConsistentRead: true, ProjectionExpression: 'eventPublishedAt' }));
+    return typeof res.Item?.eventPublishedAt === 'string';
+  }
+
+  async markEventPublished(report: ValidationReport, at: string): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: validationReportKey(report),
+        UpdateExpression: 'SET eventPublishedAt = if_not_exists(eventPublishedAt, :at)',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':at': at },
+      }),
+    );
   }
 
   async listForSnapshot(snapshotId: string, limit: number, cursor?: string): Promise<Page<ValidationReport>> {

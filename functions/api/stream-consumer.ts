@@ -1,0 +1,36 @@
+/**
+ * The DynamoDB stream consumer: each record is processed on its own (Powertools batch processor),
+ * failures are reported per record (`batchItemFailures`), and only INSERTs of snapshot items are
+ * handled — the CDK filter criteria let nothing else through, and this guard keeps it so.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { DynamoSnapshotStore } from '../adapters/dynamodb/snapshot-store.js';
+import { handleSnapshotWritten, type OnWriteDeps, type OnWriteSummary } from '../core/on-write.js';
+import { SnapshotSchema } from '../core/snapshot.js';
+
+/** A stream record that cannot be a snapshot: retrying will not help, so it goes to the failure destination. */
+export class MalformedStreamRecordError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MalformedStreamRecordError';
+  }
+}
+
+/** Handles one record; undefined when it is not a snapshot insert (skipped, not failed). */
+export async function processRecord(deps: OnWriteDeps, record: DynamoDBRecord): Promise<OnWriteSummary | undefined> {
+  const image = record.dynamodb?.NewImage;
+  if (record.eventName !== 'INSERT' || image?.sk?.S !== 'SNAP') return undefined;
+  const item = unmarshall(image as Record<string, AttributeValue>);
+  const parsed = SnapshotSchema.safeParse(DynamoSnapshotStore.fromItem(item));
+  if (!parsed.success) throw new MalformedStreamRecordError(`record ${record.eventID ?? '?'}: not a snapshot: ${parsed.error.issues[0]?.message ?? ''}`);
+  return handleSnapshotWritten(deps, parsed.data);
+}
+
+/** The Lambda handler over a DynamoDB stream event. */
+export function makeStreamHandler(deps: OnWriteDeps): (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse> {
+  const processor = new BatchProcessor(EventType.DynamoDBStreams);
+  return (event) => processPartialResponse(event, (record: DynamoDBRecord) => processRecord(deps, record), processor);
+}
