@@ -27,9 +27,18 @@ export class DynamoBatchStore implements BatchStore {
 
   async create(batch: Batch, snapshotIds: readonly string[]): Promise<boolean> {
     const pk = keys.batchMeta(batch.batchId).pk;
+    const ids = { TableName: this.tableName, Item: { pk, sk: 'IDS', itemType: 'batch-ids', snapshotIds } };
     try {
-      // The ids first: a META without its IDS would be a batch Plan cannot run.
-      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { pk, sk: 'IDS', itemType: 'batch-ids', snapshotIds } }));
+      // The ids first: a META without its IDS would be a batch Plan cannot run. Written only if
+      // absent, so a refused create never replaces a recorded batch's ids; ids left by a create
+      // that was interrupted before its META are replaced.
+      try {
+        await this.doc.send(new PutCommand({ ...ids, ConditionExpression: 'attribute_not_exists(pk)' }));
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        if (await this.get(batch.batchId)) return false;
+        await this.doc.send(new PutCommand(ids));
+      }
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
