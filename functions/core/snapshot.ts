@@ -17,7 +17,8 @@ export const FunctionNameSchema = z.string().check(
 
 /** DynamoDB numbers: 38 significant digits, magnitude 1e-130..9.99e125; JS loses integers beyond 2^53. */
 function jsonValueProblem(value: unknown, depth = 0): string | undefined {
-  if (depth > 32) return 'nested deeper than 32 levels';
+  // DynamoDB allows 32 levels per item; a value already sits three levels down (outputs[i].value).
+  if (depth > 28) return 'nested deeper than 28 levels (DynamoDB stores at most 32 per item)';
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) return 'numbers must be finite';
     if (Number.isInteger(value) && !Number.isSafeInteger(value)) {

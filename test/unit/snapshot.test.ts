@@ -70,6 +70,12 @@ describe('RecordSnapshotSchema', () => {
     expect(parseOrThrow(RecordSnapshotSchema, { ...valid, context: { big: 2 ** 53 - 1 } }, 'snapshot').context).toEqual({ big: 2 ** 53 - 1 });
   });
 
+  it('refuses values nested deeper than DynamoDB can store in one item, and accepts the deepest it can', () => {
+    const nest = (levels: number): unknown => (levels === 0 ? 'leaf' : { a: nest(levels - 1) });
+    expect(issuesOf({ ...valid, outputs: [{ name: 'd', value: nest(29) }] }).issues).toEqual([{ path: 'outputs[0].value', message: expect.stringContaining('nested deeper than 28 levels') }]);
+    expect(parseOrThrow(RecordSnapshotSchema, { ...valid, outputs: [{ name: 'd', value: nest(28) }] }, 'snapshot').outputs[0]?.value).toEqual(nest(28));
+  });
+
   it('refuses non-finite numbers', () => {
     const { issues } = issuesOf({ ...valid, context: { x: Number.POSITIVE_INFINITY }, outputs: [{ name: 'd', value: Number.NaN }] });
     expect(issues.map((i) => i.path).sort()).toEqual(['context.x', 'outputs[0].value']);
