@@ -7,15 +7,22 @@
  */
 import type { Node } from 'constructs';
 import { z } from 'zod';
+import { TITAN_EMBED_V2_MODEL_ID } from '../functions/adapters/bedrock/titan-similarity.js';
+import { SIMILARITY_PROVIDERS } from '../functions/adapters/similarity-provider.js';
+import { parseBatchRequest } from '../functions/core/batch.js';
+import { DomainError } from '../functions/core/errors.js';
 
-/** The embedding model behind `similarityProvider: "bedrock-titan"` (DESIGN §4: Titan Text Embeddings V2). */
-export const TITAN_EMBEDDING_MODEL_ID = 'amazon.titan-embed-text-v2:0';
+/**
+ * The embedding model behind `similarityProvider: "bedrock-titan"`, taken from the adapter that
+ * calls it, so the IAM grant and the call cannot name different models.
+ */
+export const TITAN_EMBEDDING_MODEL_ID: string = TITAN_EMBED_V2_MODEL_ID;
+
+/** Similarity providers (DESIGN §4), as the handlers accept them in SIMILARITY_PROVIDER. */
+export { SIMILARITY_PROVIDERS };
 
 /** Replay modes (DESIGN §5). */
 export const REPLAY_MODES = ['Strict', 'Tolerant', 'ValidationOnly'] as const;
-
-/** Similarity providers (DESIGN §4). */
-export const SIMILARITY_PROVIDERS = ['lexical', 'bedrock-titan'] as const;
 
 /**
  * EventBridge schedule expressions: `rate(1 day)`, `rate(15 minutes)`, `cron(0 3 * * ? *)`.
@@ -42,6 +49,46 @@ const ScheduleSchema = z.strictObject({
 /** One scheduled regression replay. */
 export type ScheduleConfig = z.infer<typeof ScheduleSchema>;
 
+/** The input a scheduled replay starts the batch state machine with. */
+export interface ScheduledBatchInput {
+  trigger: 'schedule';
+  scheduleName: string;
+  request: {
+    selector: { functionName: string; lastHours: number };
+    mode?: string;
+    maxConcurrency?: number;
+    policyName?: string;
+    tolerance?: number;
+  };
+}
+
+/** The execution input for one configured schedule (absent options stay absent: the plan step applies defaults). */
+export function scheduledBatchInput(schedule: ScheduleConfig): ScheduledBatchInput {
+  const request: ScheduledBatchInput['request'] = {
+    selector: { functionName: schedule.selector.functionName, lastHours: schedule.selector.lastHours },
+  };
+  if (schedule.mode !== undefined) request.mode = schedule.mode;
+  if (schedule.maxConcurrency !== undefined) request.maxConcurrency = schedule.maxConcurrency;
+  if (schedule.policyName !== undefined) request.policyName = schedule.policyName;
+  if (schedule.tolerance !== undefined) request.tolerance = schedule.tolerance;
+  return { trigger: 'schedule', scheduleName: schedule.name, request };
+}
+
+/**
+ * The plan step parses a schedule's request with the same function `POST /batches` uses; running it
+ * here turns a request it would reject at 3 a.m. (e.g. a tolerance with mode Strict) into a synth error.
+ */
+function checkScheduleRequests(schedules: readonly ScheduleConfig[], ctx: z.RefinementCtx): void {
+  schedules.forEach((schedule, index) => {
+    try {
+      parseBatchRequest(scheduledBatchInput(schedule).request);
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      ctx.addIssue({ code: 'custom', path: [index], message: `the batch request of "${schedule.name}" would be rejected when it fires: ${error.message}` });
+    }
+  });
+}
+
 /** Lambda function ARN, optionally qualified with a version or alias. */
 const LAMBDA_ARN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(?::[A-Za-z0-9_$-]+)?$/;
 /** A Bedrock model id (`amazon.titan-embed-text-v2:0`) or a full Bedrock ARN (inference profiles). */
@@ -51,7 +98,8 @@ export const AppConfigSchema = z.strictObject({
   schedules: z
     .array(ScheduleSchema)
     .default([])
-    .refine((list) => new Set(list.map((s) => s.name)).size === list.length, 'schedule names must be unique'),
+    .refine((list) => new Set(list.map((s) => s.name)).size === list.length, 'schedule names must be unique')
+    .superRefine(checkScheduleRequests),
   similarityProvider: z.enum(SIMILARITY_PROVIDERS).default('lexical'),
   executorFunctionArns: z.array(z.string().regex(LAMBDA_ARN, 'must be a Lambda function ARN')).default([]),
   bedrockModelIds: z.array(z.string().regex(BEDROCK_MODEL, 'must be a Bedrock model id or ARN')).default([]),

@@ -46,8 +46,6 @@ export const RUNS_EXECUTORS: ReadonlySet<LambdaName> = new Set<LambdaName>(['rep
 export interface DecisionReplayStackProps extends StackProps {
   /** Validated configuration; default: read from this stack's context ({@link loadConfig}). */
   readonly config?: AppConfig;
-  /** Directory of the `<name>.handler.ts` entry files. Default {@link HANDLERS_DIR}. */
-  readonly handlersDir?: string;
 }
 
 /**
@@ -139,7 +137,7 @@ export class DecisionReplayStack extends Stack {
       if (USES_SIMILARITY.has(name)) environment.SIMILARITY_PROVIDER = config.similarityProvider;
       if (RUNS_EXECUTORS.has(name)) environment.EXECUTOR_ALLOW_PRIVATE_NETWORKS = String(config.allowPrivateNetworkExecutors);
       functions[name] = new DecisionFunction(this, `${constructId(name)}Function`, {
-        entry: join(props.handlersDir ?? HANDLERS_DIR, `${name}.handler.ts`),
+        entry: join(HANDLERS_DIR, `${name}.handler.ts`),
         name,
         kind,
         description,

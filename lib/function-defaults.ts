@@ -35,6 +35,9 @@ export const KIND_DEFAULTS: Readonly<Record<FunctionKind, { memorySize: number; 
 export const ESM_REQUIRE_BANNER =
   "import { createRequire as __decisionReplayCreateRequire } from 'node:module'; const require = __decisionReplayCreateRequire(import.meta.url);";
 
+/** Optional modules that bundled code mentions but this project never loads (see the bundling note). */
+export const NEVER_LOADED_MODULES: readonly string[] = ['protobufjs/minimal'];
+
 export interface DecisionFunctionProps {
   /** Entry file (`functions/handlers/<name>.handler.ts`); it exports `handler`. */
   readonly entry: string;
@@ -108,7 +111,10 @@ export class DecisionFunction extends NodejsFunction {
         sourceMap: true,
         // Only the handler's own code in the map; the SDK's sources would double the asset.
         sourcesContent: false,
-        externalModules: [],
+        // Everything is bundled, the AWS SDK included. The one exception is never installed and never
+        // loaded: @datadog/sketches-js requires protobufjs only inside toProto/fromProto (lazily, via
+        // the banner's `require`), which this project does not call; it is not among its dependencies.
+        externalModules: [...NEVER_LOADED_MODULES],
         bundleAwsSDK: true,
         forceDockerBundling: false,
       },

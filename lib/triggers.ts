@@ -14,7 +14,7 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { keys } from '../functions/adapters/dynamodb/keys.js';
 import { TABLE_KEYS } from '../functions/adapters/dynamodb/table-definition.js';
-import type { ScheduleConfig } from './config.js';
+import { scheduledBatchInput, type ScheduleConfig } from './config.js';
 
 /** The sort key value of a snapshot item; the stream filter passes only these. */
 const SNAPSHOT_SK = keys.snapshot('-').sk;
@@ -87,31 +87,6 @@ export class ViolationEventBus extends Construct {
     this.bus.grantPutEventsTo(fn);
     fn.addEnvironment('EVENT_BUS_NAME', this.bus.eventBusName);
   }
-}
-
-/** The input a scheduled replay starts the batch state machine with. */
-export interface ScheduledBatchInput {
-  trigger: 'schedule';
-  scheduleName: string;
-  request: {
-    selector: { functionName: string; lastHours: number };
-    mode?: string;
-    maxConcurrency?: number;
-    policyName?: string;
-    tolerance?: number;
-  };
-}
-
-/** The execution input for one configured schedule (absent options stay absent: the plan step applies defaults). */
-export function scheduledBatchInput(schedule: ScheduleConfig): ScheduledBatchInput {
-  const request: ScheduledBatchInput['request'] = {
-    selector: { functionName: schedule.selector.functionName, lastHours: schedule.selector.lastHours },
-  };
-  if (schedule.mode !== undefined) request.mode = schedule.mode;
-  if (schedule.maxConcurrency !== undefined) request.maxConcurrency = schedule.maxConcurrency;
-  if (schedule.policyName !== undefined) request.policyName = schedule.policyName;
-  if (schedule.tolerance !== undefined) request.tolerance = schedule.tolerance;
-  return { trigger: 'schedule', scheduleName: schedule.name, request };
 }
 
 export interface ScheduledReplaysProps {
