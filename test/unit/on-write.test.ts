@@ -1,0 +1,345 @@
+/**
+ * handleSnapshotWritten (DESIGN §7) with in-memory ports: one report per attached policy, the
+ * same-inputs baseline, events only for violated policies, and what redelivery and a crash between
+ * publishing and remembering do.
+ */
+import { describe, expect, it } from 'vitest';
+import { onWriteReportId } from '../../functions/adapters/ids.js';
+import type { EventPublisher, PolicyViolationEvent } from '../../functions/core/events.js';
+import { handleSnapshotWritten, type OnWriteDeps, type OnWriteReportStore } from '../../functions/core/on-write.js';
+import { buildStoredPolicy, type PolicyBody, type PolicyStore, type StoredPolicy } from '../../functions/core/policy.js';
+import type { IdempotencyRecord, Page, SnapshotQuery, SnapshotStore } from '../../functions/core/ports.js';
+import { LexicalSimilarity } from '../../functions/core/similarity.js';
+import { buildSnapshot, type RecordSnapshot, type Snapshot } from '../../functions/core/snapshot.js';
+import type { ValidationReport } from '../../functions/core/validation.js';
+
+// In-memory ports (no module mocking).
+
+class MemorySnapshotStore implements SnapshotStore {
+  readonly items = new Map<string, Snapshot>();
+  assertStorable(): void {}
+  putIfAbsent(snapshot: Snapshot): Promise<boolean> {
+    if (this.items.has(snapshot.snapshotId)) return Promise.resolve(false);
+    this.items.set(snapshot.snapshotId, structuredClone(snapshot));
+    return Promise.resolve(true);
+  }
+  get(snapshotId: string): Promise<Snapshot | undefined> {
+    const s = this.items.get(snapshotId);
+    return Promise.resolve(s === undefined ? undefined : structuredClone(s));
+  }
+  list(query: SnapshotQuery): Promise<Page<Snapshot>> {
+    return Promise.resolve({ items: [...this.items.values()].filter((s) => s.functionName === query.functionName).slice(0, query.limit) });
+  }
+  /** As the GSI2 query does: same function and inputsHash, strictly earlier by (createdAt, id), latest first. */
+  findPreviousWithSameInputs(snapshot: Snapshot): Promise<Snapshot | undefined> {
+    const order = (s: Snapshot) => `${s.createdAt}#${s.snapshotId}`;
+    const earlier = [...this.items.values()]
+      .filter((s) => s.functionName === snapshot.functionName && s.inputsHash === snapshot.inputsHash && order(s) < order(snapshot))
+      .sort((a, b) => (order(a) < order(b) ? 1 : -1));
+    return Promise.resolve(earlier[0] === undefined ? undefined : structuredClone(earlier[0]));
+  }
+  claimIdempotencyKey(_record: IdempotencyRecord): Promise<{ claimed: true }> {
+    return Promise.resolve({ claimed: true });
+  }
+}
+
+class MemoryPolicyStore implements PolicyStore {
+  readonly versions = new Map<string, StoredPolicy[]>();
+  putNextVersion(body: PolicyBody & { name: string }, createdAt: string): Promise<StoredPolicy> {
+    const list = this.versions.get(body.name) ?? [];
+    const stored = buildStoredPolicy(body, list.length + 1, createdAt);
+    list.push(stored);
+    this.versions.set(body.name, list);
+    return Promise.resolve(stored);
+  }
+  getLatest(name: string): Promise<StoredPolicy | undefined> {
+    return Promise.resolve(this.versions.get(name)?.at(-1));
+  }
+  getVersion(name: string, version: number): Promise<StoredPolicy | undefined> {
+    return Promise.resolve(this.versions.get(name)?.[version - 1]);
+  }
+  list(limit: number): Promise<{ items: StoredPolicy[] }> {
+    return Promise.resolve({ items: [...this.versions.values()].flatMap((l) => l.slice(-1)).slice(0, limit) });
+  }
+  listAttachedTo(functionName: string): Promise<StoredPolicy[]> {
+    return Promise.resolve([...this.versions.values()].flatMap((l) => l.slice(-1)).filter((p) => p.functionNames.includes(functionName)));
+  }
+}
+
+/** Keyed like the DynamoDB store (snapshotId, createdAt, reportId); remembers published events. */
+class MemoryReportStore implements OnWriteReportStore {
+  readonly items = new Map<string, ValidationReport & { eventPublishedAt?: string }>();
+  /** Makes the next `markEventPublished` calls throw (a crash after publishing, before remembering). */
+  failMarks = 0;
+  markCalls = 0;
+  private key(r: ValidationReport): string {
+    return `${r.snapshotId}#${r.createdAt}#${r.reportId}`;
+  }
+  putIfAbsent(report: ValidationReport): Promise<boolean> {
+    if (this.items.has(this.key(report))) return Promise.resolve(false);
+    this.items.set(this.key(report), structuredClone(report));
+    return Promise.resolve(true);
+  }
+  listForSnapshot(snapshotId: string, limit: number): Promise<Page<ValidationReport>> {
+    return Promise.resolve({ items: [...this.items.values()].filter((r) => r.snapshotId === snapshotId).reverse().slice(0, limit) });
+  }
+  isEventPublished(report: ValidationReport): Promise<boolean> {
+    return Promise.resolve(this.items.get(this.key(report))?.eventPublishedAt !== undefined);
+  }
+  markEventPublished(report: ValidationReport, at: string): Promise<void> {
+    this.markCalls += 1;
+    if (this.failMarks > 0) {
+      this.failMarks -= 1;
+      return Promise.reject(new Error('process died before the mark was written'));
+    }
+    const item = this.items.get(this.key(report));
+    if (!item) return Promise.reject(new Error(`no report ${report.reportId} to mark`));
+    item.eventPublishedAt ??= at;
+    return Promise.resolve();
+  }
+}
+
+class RecordingPublisher implements EventPublisher {
+  readonly events: PolicyViolationEvent[] = [];
+  /** Makes the next publishes throw (EventBridge unavailable). */
+  failures = 0;
+  publishPolicyViolation(event: PolicyViolationEvent): Promise<void> {
+    if (this.failures > 0) {
+      this.failures -= 1;
+      return Promise.reject(new Error('EventBridge unavailable'));
+    }
+    this.events.push(structuredClone(event));
+    return Promise.resolve();
+  }
+}
+
+const FN = 'approve_loan';
+const POLICY_TIME = '2026-10-01T00:00:00.000Z';
+const NOW = '2026-11-02T12:00:00.000Z';
+
+function recorded(score: number, income = 52000, functionName = FN): RecordSnapshot {
+  return {
+    functionName,
+    inputs: [{ name: 'applicant', value: { income, age: 41 } }],
+    outputs: [
+      { name: 'decision', value: 'approve' },
+      { name: 'score', value: score },
+    ],
+    modelParameters: { modelName: 'credit-llm' },
+  };
+}
+
+/** Absolute: always evaluated. */
+const RANGE: PolicyBody & { name: string } = { name: 'score-range', functionNames: [FN], rules: [{ name: 'range', field: 'outputs.score', comparator: 'WithinRange', min: 0, max: 1 }] };
+/** Absolute, strict: a score under 0.6 violates it. */
+const FLOOR: PolicyBody & { name: string } = { name: 'score-floor', functionNames: [FN, 'other_fn'], rules: [{ name: 'floor', field: 'outputs.score', comparator: 'WithinRange', min: 0.6, max: 1 }] };
+/** Relative: skipped without a baseline, a drop of more than 10 % violates it. */
+const DRIFT: PolicyBody & { name: string } = {
+  name: 'score-drift',
+  functionNames: [FN],
+  rules: [
+    { name: 'same-decision', field: 'outputs.decision', comparator: 'ExactMatch' },
+    { name: 'drop', field: 'outputs.score', comparator: 'MaxDecreasePercent', threshold: 10 },
+  ],
+};
+/** Would be violated by everything, but attached to no function. */
+const UNATTACHED: PolicyBody & { name: string } = { name: 'unattached', rules: [{ field: 'outputs.score', comparator: 'WithinRange', min: 0.99, max: 1 }] };
+
+interface World {
+  deps: OnWriteDeps;
+  snapshots: MemorySnapshotStore;
+  policies: MemoryPolicyStore;
+  reports: MemoryReportStore;
+  events: RecordingPublisher;
+}
+
+async function world(bodies: readonly (PolicyBody & { name: string })[] = [RANGE, FLOOR, DRIFT, UNATTACHED]): Promise<World> {
+  const snapshots = new MemorySnapshotStore();
+  const policies = new MemoryPolicyStore();
+  const reports = new MemoryReportStore();
+  const events = new RecordingPublisher();
+  for (const body of bodies) await policies.putNextVersion(body, POLICY_TIME);
+  const deps: OnWriteDeps = { snapshots, policies, reports, similarity: new LexicalSimilarity(), events, reportId: onWriteReportId, now: () => NOW };
+  return { deps, snapshots, policies, reports, events };
+}
+
+/** Stores a snapshot as the write that triggers the stream record would. */
+async function write(w: World, data: RecordSnapshot, id: string, createdAt: string): Promise<Snapshot> {
+  const snapshot = buildSnapshot(data, id, createdAt);
+  await w.snapshots.putIfAbsent(snapshot);
+  return snapshot;
+}
+
+const byPolicy = (reports: Iterable<ValidationReport>) => Object.fromEntries([...reports].map((r) => [r.policy.name, r]));
+
+describe('handleSnapshotWritten', () => {
+  it('stores one on-write report per attached policy: passed, violated, and passed with relative rules skipped when there is no baseline', async () => {
+    // Arrange
+    const w = await world();
+    const snapshot = await write(w, recorded(0.5), '01JBZ0000000000000000000A1', '2026-11-01T09:00:00.000Z');
+
+    // Act
+    const summary = await handleSnapshotWritten(w.deps, snapshot);
+
+    // Assert
+    expect(summary).toEqual({ snapshotId: snapshot.snapshotId, reports: 3, violatedPolicies: ['score-floor'], eventsPublished: 1 });
+    const reports = byPolicy(w.reports.items.values());
+    expect(Object.keys(reports).sort()).toEqual(['score-drift', 'score-floor', 'score-range']);
+    for (const r of Object.values(reports)) {
+      expect(r).toMatchObject({ snapshotId: snapshot.snapshotId, baselineId: null, trigger: 'on-write', createdAt: snapshot.createdAt, policy: { version: 1 } });
+    }
+    expect(reports['score-range']).toMatchObject({ status: 'passed', violations: [], rules: [{ ruleName: 'range', status: 'passed' }] });
+    expect(reports['score-floor']).toMatchObject({ status: 'violated', rules: [{ ruleName: 'floor', status: 'violated' }], violations: [{ ruleName: 'floor', field: 'outputs.score' }] });
+    expect(reports['score-drift']?.status).toBe('passed');
+    expect(reports['score-drift']?.rules.map((r) => [r.ruleName, r.status, r.reason])).toEqual([
+      ['same-decision', 'skipped', 'no baseline'],
+      ['drop', 'skipped', 'no baseline'],
+    ]);
+  });
+
+  it('derives report ids from snapshot and policy version, so a redelivered record finds them', async () => {
+    const w = await world([FLOOR]);
+    const snapshot = await write(w, recorded(0.5), '01JBZ0000000000000000000A1', '2026-11-01T09:00:00.000Z');
+
+    await handleSnapshotWritten(w.deps, snapshot);
+
+    const [report] = w.reports.items.values();
+    const policy = (await w.policies.getLatest('score-floor')) as StoredPolicy;
+    expect(report?.reportId).toBe(onWriteReportId(snapshot, policy));
+    expect(report?.reportId).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+  });
+
+  it('takes the latest earlier snapshot with the same inputs as baseline, so relative rules are evaluated', async () => {
+    // Arrange: an older same-inputs decision, a newer one with other inputs (not a baseline), then the new one.
+    const w = await world();
+    const older = await write(w, recorded(0.9), '01JBZ0000000000000000000A1', '2026-11-01T08:00:00.000Z');
+    const previous = await write(w, recorded(0.82), '01JBZ0000000000000000000A2', '2026-11-01T09:00:00.000Z');
+    await write(w, recorded(0.95, 99000), '01JBZ0000000000000000000B1', '2026-11-01T09:30:00.000Z');
+    const snapshot = await write(w, recorded(0.65), '01JBZ0000000000000000000A3', '2026-11-01T10:00:00.000Z');
+
+    // Act
+    const summary = await handleSnapshotWritten(w.deps, snapshot);
+
+    // Assert: 0.82 → 0.65 is a 20.7 % drop; the floor of 0.6 holds.
+    expect(summary.violatedPolicies).toEqual(['score-drift']);
+    const reports = byPolicy(w.reports.items.values());
+    expect(Object.values(reports).map((r) => r.baselineId)).toEqual([previous.snapshotId, previous.snapshotId, previous.snapshotId]);
+    expect(reports['score-drift']?.rules.map((r) => [r.ruleName, r.status])).toEqual([
+      ['same-decision', 'passed'],
+      ['drop', 'violated'],
+    ]);
+    expect(reports['score-drift']?.rules.find((r) => r.ruleName === 'drop')?.score).toBeCloseTo(((0.65 - 0.82) * 100) / 0.82, 6);
+    expect(reports['score-floor']?.status).toBe('passed');
+    expect(older.snapshotId).not.toBe(reports['score-drift']?.baselineId);
+  });
+
+  it('publishes a PolicyViolation event for each violated policy only, carrying the report, baseline and violations', async () => {
+    const w = await world();
+    await write(w, recorded(0.82), '01JBZ0000000000000000000A1', '2026-11-01T09:00:00.000Z');
+    // Below the floor and a 39 % drop: two policies violated, score-range passes.
+    const snapshot = await write(w, recorded(0.5), '01JBZ0000000000000000000A2', '2026-11-01T10:00:00.000Z');
+
+    const summary = await handleSnapshotWritten(w.deps, snapshot);
+
+    expect(summary.eventsPublished).toBe(2);
+    const reports = byPolicy(w.reports.items.values());
+    expect(w.events.events.map((e) => e.policy.name).sort()).toEqual(['score-drift', 'score-floor']);
+    const drift = w.events.events.find((e) => e.policy.name === 'score-drift');
+    expect(drift).toEqual({
+      snapshotId: snapshot.snapshotId,
+      functionName: FN,
+      policy: { name: 'score-drift', version: 1 },
+      reportId: reports['score-drift']?.reportId,
+      baselineId: '01JBZ0000000000000000000A1',
+      violations: [expect.objectContaining({ ruleName: 'drop', field: 'outputs.score' })],
+      snapshotCreatedAt: snapshot.createdAt,
+    });
+    expect(w.reports.items.get(`${snapshot.snapshotId}#${snapshot.createdAt}#${reports['score-drift']?.reportId ?? ''}`)?.eventPublishedAt).toBe(NOW);
+    expect(w.reports.items.get(`${snapshot.snapshotId}#${snapshot.createdAt}#${reports['score-range']?.reportId ?? ''}`)?.eventPublishedAt).toBeUndefined();
+  });
+
+  it('publishes nothing and marks nothing when every attached policy passes', async () => {
+    const w = await world();
+    const snapshot = await write(w, recorded(0.9), '01JBZ0000000000000000000A1', '2026-11-01T09:00:00.000Z');
+
+    const summary = await handleSnapshotWritten(w.deps, snapshot);
+
+    expect(summary).toEqual({ snapshotId: snapshot.snapshotId, reports: 3, violatedPolicies: [], eventsPublished: 0 });
+    expect(w.events.events).toEqual([]);
+    expect(w.reports.markCalls).toBe(0);
+  });
+
+  it('stores no report and publishes nothing for a function no policy is attached to', async () => {
+    const w = await world();
+    const snapshot = await write(w, recorded(0.1, 52000, 'score_claim'), '01JBZ0000000000000000000C1', '2026-11-01T09:00:00.000Z');
+
+    const summary = await handleSnapshotWritten(w.deps, snapshot);
+
+    expect(summary).toEqual({ snapshotId: snapshot.snapshotId, reports: 0, violatedPolicies: [], eventsPublished: 0 });
+    expect(w.reports.items.size).toBe(0);
+    expect(w.events.events).toEqual([]);
+  });
+
+  it('under redelivery stores each report once and publishes each event once', async () => {
+    const w = await world();
+    const snapshot = await write(w, recorded(0.5), '01JBZ0000000000000000000A1', '2026-11-01T09:00:00.000Z');
+
+    const first = await handleSnapshotWritten(w.deps, snapshot);
+    const second = await handleSnapshotWritten(w.deps, snapshot);
+
+    expect(first.eventsPublished).toBe(1);
+    expect(second).toEqual({ ...first, eventsPublished: 0 });
+    expect(w.reports.items.size).toBe(3);
+    expect(w.events.events).toHaveLength(1);
+  });
+
+  it('after a crash between publishing and remembering, publishes the event again on redelivery (at-least-once) without a second report', async () => {
+    // Arrange
+    const w = await world([FLOOR]);
+    const snapshot = await write(w, recorded(0.5), '01JBZ0000000000000000000A1', '2026-11-01T09:00:00.000Z');
+    w.reports.failMarks = 1;
+
+    // Act + Assert: the first delivery publishes, then dies before the mark.
+    await expect(handleSnapshotWritten(w.deps, snapshot)).rejects.toThrow('process died');
+    expect(w.events.events).toHaveLength(1);
+    expect(w.reports.items.size).toBe(1);
+
+    // The redelivery cannot know the event went out: it publishes it again, and this time remembers.
+    const again = await handleSnapshotWritten(w.deps, snapshot);
+    expect(again.eventsPublished).toBe(1);
+    expect(w.events.events).toHaveLength(2);
+    expect(w.events.events[1]).toEqual(w.events.events[0]);
+    expect(w.reports.items.size).toBe(1);
+
+    // A third delivery finds the mark.
+    expect((await handleSnapshotWritten(w.deps, snapshot)).eventsPublished).toBe(0);
+    expect(w.events.events).toHaveLength(2);
+  });
+
+  it('does not lose the event when publishing fails after the report was stored: the redelivery publishes it', async () => {
+    const w = await world([FLOOR]);
+    const snapshot = await write(w, recorded(0.5), '01JBZ0000000000000000000A1', '2026-11-01T09:00:00.000Z');
+    w.events.failures = 1;
+
+    await expect(handleSnapshotWritten(w.deps, snapshot)).rejects.toThrow('EventBridge unavailable');
+    expect(w.reports.items.size).toBe(1);
+    expect(w.events.events).toHaveLength(0);
+
+    const again = await handleSnapshotWritten(w.deps, snapshot);
+    expect(again.eventsPublished).toBe(1);
+    expect(w.events.events).toHaveLength(1);
+    expect(w.reports.items.size).toBe(1);
+  });
+
+  it('writes a new report (and event) for a new version of a policy, keeping the old one', async () => {
+    const w = await world([FLOOR]);
+    const snapshot = await write(w, recorded(0.5), '01JBZ0000000000000000000A1', '2026-11-01T09:00:00.000Z');
+    await handleSnapshotWritten(w.deps, snapshot);
+    await w.policies.putNextVersion({ ...FLOOR, rules: [{ name: 'floor', field: 'outputs.score', comparator: 'WithinRange', min: 0.55, max: 1 }] }, POLICY_TIME);
+
+    await handleSnapshotWritten(w.deps, snapshot);
+
+    expect([...w.reports.items.values()].map((r) => r.policy.version).sort()).toEqual([1, 2]);
+    expect(w.events.events.map((e) => e.policy.version)).toEqual([1, 2]);
+  });
+});
