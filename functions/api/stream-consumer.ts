@@ -9,6 +9,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { DynamoSnapshotStore } from '../adapters/dynamodb/snapshot-store.js';
 import { handleSnapshotWritten, type OnWriteDeps, type OnWriteSummary } from '../core/on-write.js';
+import type { PolicyStore, StoredPolicy } from '../core/policy.js';
 import { SnapshotSchema } from '../core/snapshot.js';
 
 /** A stream record that cannot be a snapshot: retrying will not help, so it goes to the failure destination. */
@@ -29,8 +30,31 @@ export async function processRecord(deps: OnWriteDeps, record: DynamoDBRecord): 
   return handleSnapshotWritten(deps, parsed.data);
 }
 
+/**
+ * The policy store as seen during one stream event: a batch holds many snapshots of few functions,
+ * so each function's attached policies are read once per event (a policy changed mid-event applies
+ * from the next event on, as it would have a moment later anyway).
+ */
+function perEventPolicies(policies: PolicyStore): PolicyStore {
+  const attached = new Map<string, Promise<StoredPolicy[]>>();
+  return Object.assign(Object.create(policies) as PolicyStore, {
+    listAttachedTo(functionName: string): Promise<StoredPolicy[]> {
+      let p = attached.get(functionName);
+      if (!p) {
+        p = policies.listAttachedTo(functionName);
+        attached.set(functionName, p);
+        p.catch(() => attached.delete(functionName));
+      }
+      return p;
+    },
+  });
+}
+
 /** The Lambda handler over a DynamoDB stream event. */
 export function makeStreamHandler(deps: OnWriteDeps): (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse> {
   const processor = new BatchProcessor(EventType.DynamoDBStreams);
-  return (event) => processPartialResponse(event, (record: DynamoDBRecord) => processRecord(deps, record), processor);
+  return (event) => {
+    const eventDeps = { ...deps, policies: perEventPolicies(deps.policies) };
+    return processPartialResponse(event, (record: DynamoDBRecord) => processRecord(eventDeps, record), processor);
+  };
 }

@@ -5,10 +5,10 @@
  * |-------------------|------------------------|-------------------------------------|
  * | snapshot          | SNAP#<id>              | SNAP                                |
  * | replay result     | SNAP#<id>              | REPLAY#<createdAt>#<replayId>       |
- * | validation report | SNAP#<id>              | VALIDATION#<policy>#<createdAt>#<reportId> |
+ * | validation report | SNAP#<id>              | VALIDATION#<createdAt>#<reportId>   |
  * | policy            | POLICY#<name>          | V#<version, 10 digits> and LATEST   |
  * | executor config   | FN#<functionName>      | EXECUTOR                            |
- * | batch             | BATCH#<id>             | META / RESULT#<snapshotId>          |
+ * | batch             | BATCH#<id>             | META, IDS / RESULT#<snapshotId>     |
  * | idempotency       | IDEMP#<key>            | IDEMP                               |
  *
  * GSI1 (`gsi1pk`/`gsi1sk`): `FN#<functionName>` / `<createdAt>#<id>` on snapshots.
@@ -20,7 +20,6 @@ export const keys = {
   snapshotGsi2: (functionName: string, inputsHash: string, createdAt: string, id: string) => ({ gsi2pk: `IN#${functionName}#${inputsHash}`, gsi2sk: `${createdAt}#${id}` }),
   replay: (snapshotId: string, createdAt: string, replayId: string) => ({ pk: `SNAP#${snapshotId}`, sk: `REPLAY#${createdAt}#${replayId}` }),
   replayPrefix: 'REPLAY#',
-  validation: (snapshotId: string, policyName: string, createdAt: string, reportId: string) => ({ pk: `SNAP#${snapshotId}`, sk: `VALIDATION#${policyName}#${createdAt}#${reportId}` }),
   validationPrefix: 'VALIDATION#',
   policyVersion: (name: string, version: number) => ({ pk: `POLICY#${name}`, sk: `V#${String(version).padStart(10, '0')}` }),
   policyLatest: (name: string) => ({ pk: `POLICY#${name}`, sk: 'LATEST' }),

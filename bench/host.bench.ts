@@ -1,0 +1,61 @@
+/**
+ * Record + read through the local host (HTTP → API Gateway event → handler → DynamoDB) against the
+ * same Put + Get sent straight to its DynamoDB (dynalite) with the SDK. Target: ratio ≤ 1.5.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClientOptions } from '../functions/adapters/dynamodb/client.js';
+import { DynamoSnapshotStore } from '../functions/adapters/dynamodb/snapshot-store.js';
+import { ulidGenerator } from '../functions/adapters/ids.js';
+import { buildSnapshot, type RecordSnapshot } from '../functions/core/snapshot.js';
+import { LOCAL_AWS } from '../functions/local/dynalite.js';
+import { startLocalHost } from '../functions/local/host.js';
+import { paired, printFigures } from './report.js';
+import { renderBatchAsl } from '../lib/batch-definition.js';
+
+const ROUNDS = Number(process.env.BENCH_HOST_ROUNDS ?? 300);
+
+const decision: RecordSnapshot = {
+  functionName: 'approve_loan',
+  inputs: [{ name: 'applicant', value: { income: 52000, age: 41, debt: 12000 }, type: 'object' }],
+  outputs: [
+    { name: 'decision', value: 'approve', type: 'string' },
+    { name: 'score', value: 0.82, type: 'number' },
+    { name: 'rationale', value: 'Income is well above the threshold.', type: 'string' },
+  ],
+  modelParameters: { modelName: 'credit-llm', modelVersion: '2026-10', temperature: 0 },
+  context: { tenant: 'acme' },
+  executionTimeMs: 120.5,
+};
+
+export default async function hostBench(): Promise<void> {
+  void renderBatchAsl; // the host renders it itself; imported so the bench fails loudly if lib/ breaks
+  const host = await startLocalHost({ port: 0, dynamoPort: 0, tableName: 'bench-host' });
+  const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: host.dynamoEndpoint });
+  const doc = DynamoDBDocumentClient.from(client, documentClientOptions);
+  const ids = ulidGenerator();
+  const body = JSON.stringify(decision);
+  if (process.env.EXP_NO_STREAM) host.stream.setHandler(async () => ({ batchItemFailures: [] }));
+  try {
+    const viaHost = async () => {
+      const res = await fetch(`${host.url}/snapshots`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+      const created = (await res.json()) as { snapshotId: string };
+      if (res.status !== 201) throw new Error(`POST /snapshots answered ${res.status}`);
+      const got = await fetch(`${host.url}/snapshots/${created.snapshotId}`);
+      await got.json();
+      if (got.status !== 200) throw new Error(`GET answered ${got.status}`);
+    };
+    const direct = async () => {
+      const snapshot = buildSnapshot(decision, ids.next(), new Date().toISOString());
+      await doc.send(new PutCommand({ TableName: host.tableName, Item: DynamoSnapshotStore.toItem(snapshot), ConditionExpression: 'attribute_not_exists(pk)' }));
+      await doc.send(new GetCommand({ TableName: host.tableName, Key: { pk: `SNAP#${snapshot.snapshotId}`, sk: 'SNAP' }, ConsistentRead: true }));
+    };
+    const r = await paired(viaHost, direct, ROUNDS, 20);
+    printFigures(`Record + read: local host vs direct SDK calls (median of ${ROUNDS} paired rounds)`, [
+      { figure: 'POST + GET via host ÷ Put + Get direct', ours: r.a, baseline: r.b, unit: 'ms', ratio: r.ratio, target: '<= 1.5' },
+    ]);
+  } finally {
+    client.destroy();
+    await host.close();
+  }
+}
