@@ -11,7 +11,6 @@ import { buildSnapshot, type RecordSnapshot } from '../functions/core/snapshot.j
 import { LOCAL_AWS } from '../functions/local/dynalite.js';
 import { startLocalHost } from '../functions/local/host.js';
 import { paired, printFigures } from './report.js';
-import { renderBatchAsl } from '../lib/batch-definition.js';
 
 const ROUNDS = Number(process.env.BENCH_HOST_ROUNDS ?? 300);
 
@@ -29,13 +28,11 @@ const decision: RecordSnapshot = {
 };
 
 export default async function hostBench(): Promise<void> {
-  void renderBatchAsl; // the host renders it itself; imported so the bench fails loudly if lib/ breaks
   const host = await startLocalHost({ port: 0, dynamoPort: 0, tableName: 'bench-host' });
   const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: host.dynamoEndpoint });
   const doc = DynamoDBDocumentClient.from(client, documentClientOptions);
   const ids = ulidGenerator();
   const body = JSON.stringify(decision);
-  if (process.env.EXP_NO_STREAM) host.stream.setHandler(async () => ({ batchItemFailures: [] }));
   try {
     const viaHost = async () => {
       const res = await fetch(`${host.url}/snapshots`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
