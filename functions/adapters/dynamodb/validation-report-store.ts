@@ -55,7 +55,9 @@ export class DynamoValidationReportStore implements ValidationReportStore, OnWri
   }
 
   async listForSnapshot(snapshotId: string, limit: number, cursor?: string): Promise<Page<ValidationReport>> {
-    return queryUnderSnapshot<ValidationReport>(this.doc, this.tableName, snapshotId, keys.validationPrefix, `validations:${snapshotId}`, limit, cursor);
+    const page = await queryUnderSnapshot<ValidationReport & { eventPublishedAt?: string }>(this.doc, this.tableName, snapshotId, keys.validationPrefix, `validations:${snapshotId}`, limit, cursor);
+    // eventPublishedAt is the stream consumer's bookkeeping, not part of the report clients read.
+    return { ...page, items: page.items.map(({ eventPublishedAt: _published, ...report }) => report) };
   }
 }
 

@@ -1,0 +1,204 @@
+/**
+ * Validation on write over the real DynamoDB stores (dynalite): the report store remembers which
+ * reports' events went out, and handleSnapshotWritten finds attached policies, the same-inputs
+ * baseline (GSI2), stores one report per attached policy and survives redelivery.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoPolicyStore } from '../../functions/adapters/dynamodb/policy-store.js';
+import { DynamoSnapshotStore } from '../../functions/adapters/dynamodb/snapshot-store.js';
+import { DynamoValidationReportStore, validationReportKey } from '../../functions/adapters/dynamodb/validation-report-store.js';
+import { onWriteReportId } from '../../functions/adapters/ids.js';
+import type { PolicyViolationEvent } from '../../functions/core/events.js';
+import { handleSnapshotWritten, type OnWriteDeps } from '../../functions/core/on-write.js';
+import { LexicalSimilarity } from '../../functions/core/similarity.js';
+import { buildSnapshot, type RecordSnapshot, type Snapshot } from '../../functions/core/snapshot.js';
+import { validateOnWrite, type ValidationReport } from '../../functions/core/validation.js';
+import { startTestDynamo, type TestDynamo } from '../support/local-dynamo.js';
+
+function report(snapshotId: string, n: number, status: ValidationReport['status'] = 'violated'): ValidationReport {
+  return {
+    reportId: `01JBZ00000000000000000V${String(n).padStart(3, '0')}`,
+    snapshotId,
+    baselineId: null,
+    policy: { name: 'score-floor', version: 1 },
+    trigger: 'on-write',
+    status,
+    rules: [{ ruleName: 'floor', field: 'outputs.score', comparator: 'WithinRange', status }],
+    violations: status === 'violated' ? [{ ruleName: 'floor', field: 'outputs.score', expected: 'within [0.6, 1]', actual: '0.5', message: 'outputs.score is 0.5, below the minimum of 0.6' }] : [],
+    createdAt: `2026-11-02T10:${String(n).padStart(2, '0')}:00.000Z`,
+  };
+}
+
+describe('DynamoValidationReportStore: event bookkeeping (dynalite)', () => {
+  let dynamo: TestDynamo;
+  let store: DynamoValidationReportStore;
+
+  beforeAll(async () => {
+    dynamo = await startTestDynamo();
+    store = new DynamoValidationReportStore(dynamo.doc, dynamo.tableName);
+  });
+  afterAll(async () => {
+    await dynamo.close();
+  });
+
+  const rawItem = async (r: ValidationReport) => (await dynamo.doc.send(new GetCommand({ TableName: dynamo.tableName, Key: validationReportKey(r) }))).Item;
+
+  it('says a stored report has no published event until it is marked, then that it has', async () => {
+    const r = report('01JBZ0000000000000000000A1', 1);
+    await store.putIfAbsent(r);
+
+    expect(await store.isEventPublished(r)).toBe(false);
+    await store.markEventPublished(r, '2026-11-02T12:00:00.000Z');
+    expect(await store.isEventPublished(r)).toBe(true);
+    expect((await rawItem(r))?.eventPublishedAt).toBe('2026-11-02T12:00:00.000Z');
+  });
+
+  it('keeps the first publication time when marked again', async () => {
+    const r = report('01JBZ0000000000000000000A1', 2);
+    await store.putIfAbsent(r);
+
+    await store.markEventPublished(r, '2026-11-02T12:00:00.000Z');
+    await store.markEventPublished(r, '2026-11-02T12:05:00.000Z');
+
+    expect((await rawItem(r))?.eventPublishedAt).toBe('2026-11-02T12:00:00.000Z');
+  });
+
+  it('answers false for a report that was never stored', async () => {
+    expect(await store.isEventPublished(report('01JBZ0000000000000000000A9', 3))).toBe(false);
+  });
+
+  it('refuses to mark a report that was never stored, creating no item', async () => {
+    const r = report('01JBZ0000000000000000000A9', 4);
+
+    await expect(store.markEventPublished(r, '2026-11-02T12:00:00.000Z')).rejects.toBeInstanceOf(ConditionalCheckFailedException);
+    expect(await rawItem(r)).toBeUndefined();
+  });
+
+  it('lists a marked report exactly as it was stored: the bookkeeping field is not part of the report', async () => {
+    const snapshotId = '01JBZ0000000000000000000B1';
+    const r = report(snapshotId, 5);
+    await store.putIfAbsent(r);
+    await store.markEventPublished(r, '2026-11-02T12:00:00.000Z');
+
+    expect(await store.listForSnapshot(snapshotId, 10)).toEqual({ items: [r] });
+  });
+
+  it('keeps the mark when the same report is put again (a redelivery writes nothing)', async () => {
+    const r = report('01JBZ0000000000000000000B2', 6);
+    await store.putIfAbsent(r);
+    await store.markEventPublished(r, '2026-11-02T12:00:00.000Z');
+
+    expect(await store.putIfAbsent(r)).toBe(false);
+    expect(await store.isEventPublished(r)).toBe(true);
+  });
+});
+
+describe('validation on write over the DynamoDB stores (dynalite)', () => {
+  let dynamo: TestDynamo;
+  let snapshots: DynamoSnapshotStore;
+  let reports: DynamoValidationReportStore;
+  let deps: OnWriteDeps;
+  const events: PolicyViolationEvent[] = [];
+  const FN = 'approve_loan';
+
+  function recorded(score: number, income = 52000): RecordSnapshot {
+    return {
+      functionName: FN,
+      inputs: [{ name: 'applicant', value: { income, age: 41 } }],
+      outputs: [
+        { name: 'decision', value: 'approve' },
+        { name: 'score', value: score },
+      ],
+      modelParameters: { modelName: 'credit-llm' },
+    };
+  }
+
+  async function write(data: RecordSnapshot, id: string, createdAt: string): Promise<Snapshot> {
+    const s = buildSnapshot(data, id, createdAt);
+    expect(await snapshots.putIfAbsent(s)).toBe(true);
+    return s;
+  }
+
+  beforeAll(async () => {
+    dynamo = await startTestDynamo();
+    snapshots = new DynamoSnapshotStore(dynamo.doc, dynamo.tableName);
+    reports = new DynamoValidationReportStore(dynamo.doc, dynamo.tableName);
+    const policies = new DynamoPolicyStore(dynamo.doc, dynamo.tableName);
+    await policies.putNextVersion({ name: 'score-floor', functionNames: [FN, 'other_fn'], rules: [{ name: 'floor', field: 'outputs.score', comparator: 'WithinRange', min: 0.6, max: 1 }] }, '2026-10-01T00:00:00.000Z');
+    await policies.putNextVersion(
+      {
+        name: 'score-drift',
+        functionNames: [FN],
+        rules: [
+          { name: 'same-decision', field: 'outputs.decision', comparator: 'ExactMatch' },
+          { name: 'drop', field: 'outputs.score', comparator: 'MaxDecreasePercent', threshold: 10 },
+        ],
+      },
+      '2026-10-01T00:00:00.000Z',
+    );
+    await policies.putNextVersion({ name: 'unattached', rules: [{ name: 'impossible', field: 'outputs.score', comparator: 'WithinRange', min: 0.99, max: 1 }] }, '2026-10-01T00:00:00.000Z');
+    deps = {
+      snapshots,
+      policies,
+      reports,
+      similarity: new LexicalSimilarity(),
+      events: { publishPolicyViolation: (e) => Promise.resolve(void events.push(e)) },
+      reportId: onWriteReportId,
+      now: () => '2026-11-02T12:00:00.000Z',
+    };
+  });
+  afterAll(async () => {
+    await dynamo.close();
+  });
+
+  it('validateOnWrite evaluates the two attached policies (not the unattached one), without a baseline for a first decision', async () => {
+    const first = await write(recorded(0.82), '01JBZ0000000000000000000A1', '2026-11-01T09:00:00.000Z');
+
+    const outcomes = await validateOnWrite(deps, first);
+
+    expect(outcomes.map((o) => [o.report.policy.name, o.report.status, o.stored]).sort()).toEqual([
+      ['score-drift', 'passed', true],
+      ['score-floor', 'passed', true],
+    ]);
+    const drift = outcomes.find((o) => o.report.policy.name === 'score-drift')?.report;
+    expect(drift?.baselineId).toBeNull();
+    expect(drift?.rules.map((r) => r.status)).toEqual(['skipped', 'skipped']);
+    expect((await reports.listForSnapshot(first.snapshotId, 10)).items).toHaveLength(2);
+  });
+
+  it('handleSnapshotWritten finds the same-inputs baseline through the index, stores two reports and publishes one event per violated policy, once', async () => {
+    // Arrange: a decision with other inputs in between must not become the baseline.
+    await write(recorded(0.95, 99000), '01JBZ0000000000000000000B1', '2026-11-01T09:30:00.000Z');
+    const candidate = await write(recorded(0.5), '01JBZ0000000000000000000A2', '2026-11-01T10:00:00.000Z');
+
+    // Act: the record, then its redelivery.
+    const summary = await handleSnapshotWritten(deps, candidate);
+    const redelivered = await handleSnapshotWritten(deps, candidate);
+
+    // Assert
+    expect(summary).toEqual({ snapshotId: candidate.snapshotId, reports: 2, violatedPolicies: expect.arrayContaining(['score-floor', 'score-drift']), eventsPublished: 2 });
+    expect(redelivered.eventsPublished).toBe(0);
+    const stored = (await reports.listForSnapshot(candidate.snapshotId, 10)).items;
+    expect(stored).toHaveLength(2);
+    expect(stored.every((r) => r.baselineId === '01JBZ0000000000000000000A1' && r.trigger === 'on-write' && r.status === 'violated')).toBe(true);
+    expect(stored.find((r) => r.policy.name === 'score-drift')?.rules.map((r) => [r.ruleName, r.status])).toEqual([
+      ['same-decision', 'passed'],
+      ['drop', 'violated'],
+    ]);
+    const forCandidate = events.filter((e) => e.snapshotId === candidate.snapshotId);
+    expect(forCandidate.map((e) => e.policy.name).sort()).toEqual(['score-drift', 'score-floor']);
+    expect(forCandidate.map((e) => e.reportId).sort()).toEqual(stored.map((r) => r.reportId).sort());
+    for (const r of stored) expect(await reports.isEventPublished(r)).toBe(true);
+  });
+
+  it('publishes nothing for a snapshot of a function no policy is attached to', async () => {
+    const before = events.length;
+    const other = await write({ ...recorded(0.1), functionName: 'score_claim' }, '01JBZ0000000000000000000C1', '2026-11-01T11:00:00.000Z');
+
+    expect(await handleSnapshotWritten(deps, other)).toEqual({ snapshotId: other.snapshotId, reports: 0, violatedPolicies: [], eventsPublished: 0 });
+    expect((await reports.listForSnapshot(other.snapshotId, 10)).items).toEqual([]);
+    expect(events).toHaveLength(before);
+  });
+});
