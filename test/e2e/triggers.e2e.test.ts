@@ -1,0 +1,383 @@
+/**
+ * The triggers over HTTP on the one-machine host (DESIGN §7-§8): every snapshot write reaches the
+ * stream consumer by itself (no further call), which stores on-write reports and publishes
+ * PolicyViolation events; a poison record ends in the failure sink after bounded retries while its
+ * batch goes on; redelivery duplicates nothing; and the local cron starts a scheduled batch.
+ */
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AttributeValue as StreamAttributeValue, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { documentClientOptions } from '../../functions/adapters/dynamodb/client.js';
+import { DynamoPolicyStore } from '../../functions/adapters/dynamodb/policy-store.js';
+import { DynamoSnapshotStore } from '../../functions/adapters/dynamodb/snapshot-store.js';
+import { DynamoValidationReportStore } from '../../functions/adapters/dynamodb/validation-report-store.js';
+import { keys } from '../../functions/adapters/dynamodb/keys.js';
+import { onWriteReportId } from '../../functions/adapters/ids.js';
+import { makeStreamHandler } from '../../functions/api/stream-consumer.js';
+import type { Batch } from '../../functions/core/batch.js';
+import type { OnWriteDeps } from '../../functions/core/on-write.js';
+import type { ReplayResult } from '../../functions/core/replay.js';
+import { LexicalSimilarity } from '../../functions/core/similarity.js';
+import type { Snapshot } from '../../functions/core/snapshot.js';
+import type { ValidationReport } from '../../functions/core/validation.js';
+import { decideCredit, type Applicant } from '../../functions/local/demo-model.js';
+import { LOCAL_AWS } from '../../functions/local/dynalite.js';
+import type { LocalEvent } from '../../functions/local/event-sink.js';
+import type { StreamFailure } from '../../functions/local/stream.js';
+import { startTestHost, type TestHost } from '../support/host.js';
+
+interface Reply<T = unknown> {
+  status: number;
+  body: T;
+}
+interface Page<T> {
+  items: T[];
+  nextCursor?: string;
+}
+
+async function call<T = unknown>(base: string, method: string, path: string, body?: unknown): Promise<Reply<T>> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    ...(body !== undefined && { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text === '' ? undefined : JSON.parse(text)) as T };
+}
+
+/** Polls `probe` until it returns a value, or fails after `timeoutMs`. */
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function snapshotBody(functionName: string, income: number, score: number, decision = 'approve') {
+  return {
+    functionName,
+    inputs: [{ name: 'applicant', value: { income, age: 41 } }],
+    outputs: [
+      { name: 'decision', value: decision },
+      { name: 'score', value: score },
+    ],
+    modelParameters: { modelName: 'credit-llm' },
+  };
+}
+
+/** An absolute floor and a relative same-decision rule. */
+const FLOOR_GUARD = {
+  rules: [
+    { name: 'floor', field: 'outputs.score', comparator: 'WithinRange', min: 0.6, max: 1 },
+    { name: 'same-decision', field: 'outputs.decision', comparator: 'ExactMatch' },
+  ],
+};
+/** Relative only: at most a 10 % score drop from the same-inputs baseline. */
+const DRIFT_GUARD = { rules: [{ name: 'drop', field: 'outputs.score', comparator: 'MaxDecreasePercent', threshold: 10 }] };
+
+/** A stream handler like the host's: the same code over the host's table and event sink, on a client of its own. */
+function consumerDeps(t: TestHost, client: DynamoDBClient): OnWriteDeps {
+  const doc = DynamoDBDocumentClient.from(client, documentClientOptions);
+  return {
+    snapshots: new DynamoSnapshotStore(doc, t.host.tableName),
+    policies: new DynamoPolicyStore(doc, t.host.tableName),
+    reports: new DynamoValidationReportStore(doc, t.host.tableName),
+    similarity: new LexicalSimilarity(),
+    events: t.host.events,
+    reportId: onWriteReportId,
+    now: () => new Date().toISOString(),
+  };
+}
+
+const POISON_SCORE = 0.31;
+const snapshotIdOf = (r: DynamoDBRecord) => String(r.dynamodb?.NewImage?.snapshotId?.S);
+
+describe('validation on every write (local host)', () => {
+  let t: TestHost;
+  let client: DynamoDBClient;
+  const api = <T = unknown>(method: string, path: string, body?: unknown) => call<T>(t.url, method, path, body);
+
+  async function record(functionName: string, income: number, score: number): Promise<Snapshot> {
+    const res = await api<Snapshot>('POST', '/snapshots', snapshotBody(functionName, income, score));
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return res.body;
+  }
+
+  async function onWriteReports(id: string): Promise<ValidationReport[]> {
+    const res = await api<Page<ValidationReport>>('GET', `/snapshots/${id}/validations`);
+    expect(res.status).toBe(200);
+    return res.body.items.filter((r) => r.trigger === 'on-write');
+  }
+
+  /** Waits for `count` on-write reports of a snapshot, over HTTP only. */
+  const reportsOf = (id: string, count: number) => eventually(`${count} on-write reports of ${id}`, async () => ((await onWriteReports(id)).length >= count ? onWriteReports(id) : undefined));
+
+  async function violationEvents(id: string): Promise<LocalEvent[]> {
+    const res = await api<Page<LocalEvent>>('GET', '/_local/events');
+    expect(res.status).toBe(200);
+    return res.body.items.filter((e) => e.detail.snapshotId === id);
+  }
+
+  const byPolicy = (reports: ValidationReport[]) => Object.fromEntries(reports.map((r) => [r.policy.name, r]));
+
+  beforeAll(async () => {
+    t = await startTestHost();
+    client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: t.host.dynamoEndpoint });
+    for (const [name, body] of [
+      ['floor-guard', { ...FLOOR_GUARD, functionNames: ['approve_loan'] }],
+      ['drift-guard', { ...DRIFT_GUARD, functionNames: ['approve_loan'] }],
+      ['not-attached', { rules: [{ name: 'impossible', field: 'outputs.score', comparator: 'WithinRange', min: 0.99, max: 1 }] }],
+    ] as const) {
+      const res = await api('PUT', `/policies/${name}`, body);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+    }
+  });
+  afterAll(async () => {
+    client.destroy();
+    await t.close();
+  });
+
+  describe('a snapshot that breaks an attached policy', () => {
+    let first: Snapshot;
+    let second: Snapshot;
+
+    it('gets an on-write report per attached policy and one PolicyViolation event, with no further call', async () => {
+      // Arrange + Act: only the write.
+      first = await record('approve_loan', 52000, 0.5);
+
+      // Assert: poll what a user would read.
+      const reports = byPolicy(await reportsOf(first.snapshotId, 2));
+      expect(Object.keys(reports).sort()).toEqual(['drift-guard', 'floor-guard']);
+      expect(reports['floor-guard']).toMatchObject({ snapshotId: first.snapshotId, trigger: 'on-write', status: 'violated', baselineId: null, policy: { name: 'floor-guard', version: 1 }, createdAt: first.createdAt });
+      expect(reports['floor-guard']?.rules.map((r) => [r.ruleName, r.status])).toEqual([
+        ['floor', 'violated'],
+        ['same-decision', 'skipped'],
+      ]);
+      expect(reports['drift-guard']).toMatchObject({ status: 'passed', violations: [], rules: [{ ruleName: 'drop', status: 'skipped', reason: 'no baseline' }] });
+      // The report as clients read it has exactly the documented fields.
+      expect(Object.keys(reports['floor-guard'] ?? {}).sort()).toEqual(['baselineId', 'createdAt', 'policy', 'reportId', 'rules', 'snapshotId', 'status', 'trigger', 'violations']);
+
+      const events = await eventually('the PolicyViolation event', async () => ((await violationEvents(first.snapshotId)).length > 0 ? violationEvents(first.snapshotId) : undefined));
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({
+        source: 'decision-replay',
+        'detail-type': 'PolicyViolation',
+        detail: { snapshotId: first.snapshotId, functionName: 'approve_loan', policy: { name: 'floor-guard', version: 1 }, reportId: reports['floor-guard']?.reportId, baselineId: null, snapshotCreatedAt: first.createdAt, violations: [expect.objectContaining({ ruleName: 'floor', field: 'outputs.score' })] },
+      });
+    });
+
+    it('takes the first as baseline for a second snapshot with the same inputs, so the relative rules are evaluated', async () => {
+      // 0.5 → 0.4 is a 20 % drop; the decision is unchanged.
+      second = await record('approve_loan', 52000, 0.4);
+
+      const reports = byPolicy(await reportsOf(second.snapshotId, 2));
+      expect(reports['floor-guard']?.baselineId).toBe(first.snapshotId);
+      expect(reports['drift-guard']?.baselineId).toBe(first.snapshotId);
+      expect(reports['floor-guard']?.rules.map((r) => [r.ruleName, r.status])).toEqual([
+        ['floor', 'violated'],
+        ['same-decision', 'passed'],
+      ]);
+      expect(reports['drift-guard']).toMatchObject({ status: 'violated', rules: [{ ruleName: 'drop', status: 'violated' }] });
+      expect(reports['drift-guard']?.rules[0]?.score).toBeCloseTo(-20, 6);
+
+      const events = await eventually('two PolicyViolation events', async () => ((await violationEvents(second.snapshotId)).length >= 2 ? violationEvents(second.snapshotId) : undefined));
+      expect(events.map((e) => e.detail.policy.name).sort()).toEqual(['drift-guard', 'floor-guard']);
+      expect(events.every((e) => e.detail.baselineId === first.snapshotId)).toBe(true);
+    });
+
+    it('stores nothing twice and publishes nothing twice when the stream handler gets the same record again', async () => {
+      // Arrange: the record as the stream carries it (the item, as DynamoDB holds it), after the host processed it.
+      await t.host.stream.drain();
+      const item = (await client.send(new GetItemCommand({ TableName: t.host.tableName, Key: { pk: { S: keys.snapshot(second.snapshotId).pk }, sk: { S: 'SNAP' } } }))).Item;
+      expect(item).toBeDefined();
+      const event: DynamoDBStreamEvent = {
+        Records: [
+          {
+            eventID: 'redelivered-1',
+            eventName: 'INSERT',
+            eventSource: 'aws:dynamodb',
+            dynamodb: { Keys: { pk: item?.pk as StreamAttributeValue, sk: item?.sk as StreamAttributeValue }, NewImage: item as Record<string, StreamAttributeValue>, SequenceNumber: '900000000000000000001', StreamViewType: 'NEW_IMAGE' },
+          },
+        ],
+      };
+      const reportsBefore = await onWriteReports(second.snapshotId);
+      const eventsBefore = await violationEvents(second.snapshotId);
+      const handler = makeStreamHandler(consumerDeps(t, client));
+
+      // Act
+      const responses = [await handler(event), await handler(event)];
+
+      // Assert
+      expect(responses).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
+      expect(await onWriteReports(second.snapshotId)).toEqual(reportsBefore);
+      expect(await violationEvents(second.snapshotId)).toEqual(eventsBefore);
+      expect(eventsBefore).toHaveLength(2);
+    });
+  });
+
+  it('stores no report for a snapshot of a function no policy is attached to', async () => {
+    const lone = await record('score_claim', 52000, 0.1);
+
+    // The host hands every write to the stream; once it is drained, this record has been processed.
+    await t.host.stream.drain();
+
+    expect(await onWriteReports(lone.snapshotId)).toEqual([]);
+    expect(await violationEvents(lone.snapshotId)).toEqual([]);
+    expect((await api<Page<StreamFailure>>('GET', '/_local/stream-failures')).body.items).toEqual([]);
+  });
+});
+
+describe('a stream record that keeps failing (local host)', () => {
+  let t: TestHost;
+  let client: DynamoDBClient;
+  const api = <T = unknown>(method: string, path: string, body?: unknown) => call<T>(t.url, method, path, body);
+  /** The snapshot ids of each event the stream delivered, in order. */
+  const deliveries: string[][] = [];
+
+  beforeAll(async () => {
+    t = await startTestHost();
+    client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: t.host.dynamoEndpoint });
+    expect((await api('PUT', '/policies/floor-guard', { ...FLOOR_GUARD, functionNames: ['flaky_fn'] })).status).toBe(200);
+    // The host's consumer, except that looking up the baseline of the poison snapshot (score 0.31)
+    // fails every time (say, a throttled index): the real batch processor decides what is reported.
+    const deps = consumerDeps(t, client);
+    const snapshots = deps.snapshots;
+    const handler = makeStreamHandler({
+      ...deps,
+      snapshots: {
+        assertStorable: (s) => snapshots.assertStorable(s),
+        putIfAbsent: (s) => snapshots.putIfAbsent(s),
+        get: (id) => snapshots.get(id),
+        list: (q) => snapshots.list(q),
+        claimIdempotencyKey: (r) => snapshots.claimIdempotencyKey(r),
+        findPreviousWithSameInputs: (s) =>
+          s.outputs.some((o) => o.name === 'score' && o.value === POISON_SCORE) ? Promise.reject(new Error('ProvisionedThroughputExceededException: rate of requests exceeds the allowed throughput')) : snapshots.findPreviousWithSameInputs(s),
+      },
+    });
+    t.host.stream.setHandler((event) => {
+      deliveries.push(event.Records.map(snapshotIdOf));
+      return handler(event);
+    });
+  });
+  afterAll(async () => {
+    client.destroy();
+    await t.close();
+  });
+
+  it('goes to GET /_local/stream-failures after the bounded retries, while the other records are processed once', async () => {
+    // Arrange
+    const bodies = [snapshotBody('flaky_fn', 1000, 0.9), snapshotBody('flaky_fn', 2000, POISON_SCORE), snapshotBody('flaky_fn', 3000, 0.5)];
+    const posted: Snapshot[] = [];
+
+    // Act: three writes at once, so they travel in one batch; the middle one is the poison.
+    const replies = await Promise.all(bodies.map((b) => api<Snapshot>('POST', '/snapshots', b)));
+    for (const r of replies) {
+      expect(r.status).toBe(201);
+      posted.push(r.body);
+    }
+    const [good, poison, violating] = posted as [Snapshot, Snapshot, Snapshot];
+
+    // Assert: the failure sink, polled over HTTP.
+    const failures = await eventually('the poison record in the failure sink', async () => {
+      const res = await api<Page<StreamFailure>>('GET', '/_local/stream-failures');
+      return res.body.items.length > 0 ? res.body.items : undefined;
+    });
+    await t.host.stream.drain();
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ attempts: 4, reason: 'reported in batchItemFailures', record: { eventName: 'INSERT', dynamodb: { NewImage: { snapshotId: { S: poison.snapshotId } } } } });
+    // The first attempt plus maxRetries (3) retries, and no more.
+    expect(deliveries.filter((d) => d.includes(poison.snapshotId))).toHaveLength(4);
+
+    // The others were validated, each once, and the violating one published once despite riding along on the retries.
+    const good1 = (await api<Page<ValidationReport>>('GET', `/snapshots/${good.snapshotId}/validations`)).body.items;
+    const bad1 = (await api<Page<ValidationReport>>('GET', `/snapshots/${violating.snapshotId}/validations`)).body.items;
+    expect(good1.map((r) => [r.trigger, r.status])).toEqual([['on-write', 'passed']]);
+    expect(bad1.map((r) => [r.trigger, r.status])).toEqual([['on-write', 'violated']]);
+    expect((await api<Page<ValidationReport>>('GET', `/snapshots/${poison.snapshotId}/validations`)).body.items).toEqual([]);
+    const events = (await api<Page<LocalEvent>>('GET', '/_local/events')).body.items;
+    expect(events.map((e) => e.detail.snapshotId)).toEqual([violating.snapshotId]);
+    // Every record of the poison's first batch other than the poison was processed.
+    const firstBatch = deliveries.find((d) => d.includes(poison.snapshotId)) ?? [];
+    for (const id of firstBatch.filter((id) => id !== poison.snapshotId)) {
+      expect((await api<Page<ValidationReport>>('GET', `/snapshots/${id}/validations`)).body.items).toHaveLength(1);
+    }
+  });
+});
+
+describe('scheduled regression replays (local host, controlled clock)', () => {
+  let t: TestHost;
+  let offsetMs = 0;
+  const api = <T = unknown>(method: string, path: string, body?: unknown) => call<T>(t.url, method, path, body);
+  const APPLICANTS: Applicant[] = [
+    { income: 52000, age: 41 },
+    { income: 52000, age: 41, debt: 20000 },
+  ];
+
+  beforeAll(async () => {
+    t = await startTestHost({
+      clock: { now: () => Date.now() + offsetMs },
+      schedules: [{ name: 'nightly', schedule: 'rate(1 minute)', selector: { functionName: 'sched_fn', lastHours: 24 }, mode: 'Tolerant' }],
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('fires the configured schedule when its time comes and runs a batch with trigger "schedule" over the last 24 h of the function', async () => {
+    // Arrange: v1 decisions, replayed against the v2 demo model.
+    expect((await api('PUT', '/functions/sched_fn/executor', { type: 'http', url: `${t.url}/demo/credit/v2` })).status).toBe(200);
+    const recorded: Snapshot[] = [];
+    for (const applicant of APPLICANTS) {
+      const v1 = decideCredit('v1', applicant);
+      const res = await api<Snapshot>('POST', '/snapshots', {
+        functionName: 'sched_fn',
+        inputs: [{ name: 'applicant', value: applicant }],
+        outputs: [
+          { name: 'decision', value: v1.decision },
+          { name: 'score', value: v1.score },
+          { name: 'rationale', value: v1.rationale },
+        ],
+        modelParameters: { modelName: 'demo-credit', modelVersion: 'v1' },
+      });
+      expect(res.status).toBe(201);
+      recorded.push(res.body);
+    }
+    const schedules = await api<Page<{ name: string; nextFireAt: string }>>('GET', '/_local/schedules');
+    expect(schedules.body.items).toEqual([expect.objectContaining({ name: 'nightly', schedule: 'rate(1 minute)', nextFireAt: expect.any(String) })]);
+    const firesAt = Date.parse(schedules.body.items[0]?.nextFireAt ?? '');
+
+    // Not yet due: nothing fires.
+    expect(t.host.scheduler.tick()).toBe(0);
+
+    // Act: the clock passes the first fire time.
+    offsetMs = firesAt - Date.now() + 1_000;
+    expect(t.host.scheduler.tick()).toBe(1);
+
+    // Assert: the batch shows up in each snapshot's replay history, then completes.
+    const replayed = await eventually('a batch replay in the history', async () => {
+      const items = (await api<Page<ReplayResult>>('GET', `/snapshots/${recorded[0]?.snapshotId ?? ''}/replays`)).body.items;
+      return items.find((r) => r.batchId !== undefined);
+    });
+    const batchId = replayed.batchId ?? '';
+    const batch = await eventually(
+      'the scheduled batch to succeed',
+      async () => {
+        const res = await api<Batch>('GET', `/batches/${batchId}`);
+        return res.status === 200 && res.body.status !== 'RUNNING' ? res.body : undefined;
+      },
+      20_000,
+    );
+    expect(batch).toMatchObject({ batchId, status: 'SUCCEEDED', trigger: 'schedule', scheduleName: 'nightly', total: 2, completed: 2, request: { selector: { functionName: 'sched_fn', lastHours: 24 }, mode: 'Tolerant' } });
+    expect(batch.stats).toMatchObject({ totalReplays: 2, matches: 1, mismatches: 1 });
+    const second = (await api<Page<ReplayResult>>('GET', `/snapshots/${recorded[1]?.snapshotId ?? ''}/replays`)).body.items;
+    expect(second.map((r) => r.batchId)).toEqual([batchId]);
+
+    // The next fire time moved on, and ticking again now starts nothing new.
+    const after = await api<Page<{ name: string; nextFireAt: string }>>('GET', '/_local/schedules');
+    expect(Date.parse(after.body.items[0]?.nextFireAt ?? '')).toBe(firesAt + 60_000);
+    expect(t.host.scheduler.tick()).toBe(0);
+  });
+});
