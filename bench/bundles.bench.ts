@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { ESM_REQUIRE_BANNER } from '../lib/function-defaults.js';
+import { ESM_REQUIRE_BANNER, NEVER_LOADED_MODULES } from '../lib/function-defaults.js';
 import { LAMBDAS } from '../functions/handlers/manifest.js';
 import { median, printFigures, type Figure } from './report.js';
 
@@ -46,6 +46,7 @@ async function bundle(entry: string, outfile: string, stdin?: string): Promise<n
     mainFields: ['module', 'main'],
     banner: { js: ESM_REQUIRE_BANNER },
     minify: true,
+    external: [...NEVER_LOADED_MODULES],
     logLevel: 'error',
   });
   return statSync(outfile).size;

@@ -7,7 +7,7 @@
  */
 import type { Node } from 'constructs';
 import { z } from 'zod';
-import { TITAN_EMBED_V2_MODEL_ID } from '../functions/adapters/bedrock/titan-similarity.js';
+import { TITAN_EMBED_V2_MODEL_ID } from '../functions/adapters/bedrock/titan-model.js';
 import { SIMILARITY_PROVIDERS } from '../functions/adapters/similarity-provider.js';
 import { parseBatchRequest } from '../functions/core/batch.js';
 import { DomainError } from '../functions/core/errors.js';

@@ -7,7 +7,9 @@
 import { InvokeModelCommand, type BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { SimilarityProviderError, type SimilarityProvider } from '../../core/similarity.js';
 
-export const TITAN_EMBED_V2_MODEL_ID = 'amazon.titan-embed-text-v2:0';
+import { TITAN_EMBED_V2_MODEL_ID, TITAN_PROVIDER_NAME } from './titan-model.js';
+
+export { TITAN_EMBED_V2_MODEL_ID, TITAN_PROVIDER_NAME };
 
 /** Output sizes Titan Text Embeddings V2 supports. */
 export type TitanDimensions = 256 | 512 | 1024;
@@ -22,7 +24,7 @@ export interface TitanSimilarityOptions {
 /** Bedrock could not embed a text, or answered something that is not an embedding. */
 export class TitanSimilarityError extends SimilarityProviderError {
   constructor(message: string, options?: ErrorOptions & { code?: string }) {
-    super(`bedrock:${TITAN_EMBED_V2_MODEL_ID}`, message, options);
+    super(TITAN_PROVIDER_NAME, message, options);
   }
 }
 
@@ -52,7 +54,7 @@ export function cosine(a: readonly number[], b: readonly number[]): number {
 
 /** {@link SimilarityProvider} backed by Titan Text Embeddings V2 on Amazon Bedrock. */
 export class TitanEmbeddingSimilarity implements SimilarityProvider {
-  readonly name = `bedrock:${TITAN_EMBED_V2_MODEL_ID}`;
+  readonly name = TITAN_PROVIDER_NAME;
   private readonly client: BedrockRuntimeClient;
   private readonly dimensions: TitanDimensions | undefined;
   private readonly cacheSize: number;

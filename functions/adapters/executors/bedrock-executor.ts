@@ -9,13 +9,13 @@ import {
   UnsupportedModelError,
   buildModelPrompt,
   executorTimeoutMs,
-  modelListAllows,
   parseModelText,
   type BedrockExecutorConfig,
   type ExecutionRequest,
   type ExecutionResult,
   type Executor,
 } from '../../core/executor.js';
+import { bedrockDescription, bedrockSupportsModel } from './executor-descriptions.js';
 import { roundMs } from './http-executor.js';
 import { translateAwsError } from './lambda-executor.js';
 
@@ -52,14 +52,13 @@ export class BedrockExecutor implements Executor {
   constructor(config: BedrockExecutorConfig, options: BedrockExecutorOptions) {
     this.config = config;
     this.client = options.client;
-    this.description = `bedrock converse ${config.modelId ?? '(model from modelParameters.modelName)'}`;
+    this.description = bedrockDescription(config);
     this.timeoutMs = executorTimeoutMs(config);
   }
 
   /** A configured `modelId` serves any decision; otherwise the decision's modelName is the Bedrock model id. */
   supportsModel(modelName: string | undefined): boolean {
-    if (this.config.modelId === undefined && modelName === undefined) return false;
-    return modelListAllows(this.config.models, modelName);
+    return bedrockSupportsModel(this.config, modelName);
   }
 
   async execute(req: ExecutionRequest, options: { timeoutMs: number }): Promise<ExecutionResult> {

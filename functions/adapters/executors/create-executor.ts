@@ -3,12 +3,11 @@
  * (a replay Lambda that only ever calls http executors never constructs them) and at most once per
  * factory, so a warm Lambda reuses its connections across replays.
  */
-import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import type { ExecutorConfig, Executor } from '../../core/executor.js';
-import { BedrockExecutor } from './bedrock-executor.js';
+import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
+import { executorTimeoutMs, type ExecutionRequest, type ExecutionResult, type Executor, type ExecutorConfig } from '../../core/executor.js';
+import { bedrockDescription, bedrockSupportsModel, lambdaDescription, lambdaSupportsModel } from './executor-descriptions.js';
 import { HttpExecutor, type FetchFn } from './http-executor.js';
-import { LambdaExecutor } from './lambda-executor.js';
 import type { LookupFn } from './network-guard.js';
 import { OpenAiExecutor } from './openai-executor.js';
 
@@ -21,9 +20,9 @@ export interface CreateExecutorDeps {
   allowPrivateNetworks: boolean;
   /** Largest answer read from an http/openai/lambda executor (default 5 MB). */
   maxResponseBytes?: number;
-  /** Makes the Lambda client; called at most once (default: `new LambdaClient({})`). */
+  /** Makes the Lambda client; called at most once (default: `new LambdaClient({})`, loaded on first use). */
   lambdaClient?: () => LambdaClient;
-  /** Makes the Bedrock Runtime client; called at most once (default: `new BedrockRuntimeClient({})`). */
+  /** Makes the Bedrock Runtime client; called at most once (default: `new BedrockRuntimeClient({})`, loaded on first use). */
   bedrockClient?: () => BedrockRuntimeClient;
 }
 
@@ -39,8 +38,36 @@ function lazyOnce<T>(factory: () => T): () => T {
   };
 }
 
-const defaultLambdaClient = (): LambdaClient => new LambdaClient({});
-const defaultBedrockClient = (): BedrockRuntimeClient => new BedrockRuntimeClient({});
+/**
+ * An SDK-backed executor (Lambda, Bedrock) whose module — and SDK client — is loaded on its first
+ * execution. Its description, timeout and model support come from the configuration alone, so a
+ * function that only calls http executors never evaluates those clients at cold start.
+ */
+class DeferredExecutor implements Executor {
+  private instance: Promise<Executor> | undefined;
+
+  constructor(
+    readonly description: string,
+    readonly timeoutMs: number,
+    private readonly supports: (modelName: string | undefined) => boolean,
+    private readonly load: () => Promise<Executor>,
+  ) {}
+
+  supportsModel(modelName: string | undefined): boolean {
+    return this.supports(modelName);
+  }
+
+  async execute(req: ExecutionRequest, options: { timeoutMs: number }): Promise<ExecutionResult> {
+    this.instance ??= this.load();
+    this.instance.catch(() => (this.instance = undefined));
+    return (await this.instance).execute(req, options);
+  }
+}
+
+let defaultLambda: Promise<LambdaClient> | undefined;
+let defaultBedrock: Promise<BedrockRuntimeClient> | undefined;
+const defaultLambdaClient = (): Promise<LambdaClient> => (defaultLambda ??= import('@aws-sdk/client-lambda').then((m) => new m.LambdaClient({})));
+const defaultBedrockClient = (): Promise<BedrockRuntimeClient> => (defaultBedrock ??= import('@aws-sdk/client-bedrock-runtime').then((m) => new m.BedrockRuntimeClient({})));
 
 /** The executor for `config`. Cheap: nothing is connected or resolved until `execute`. */
 export function createExecutor(config: ExecutorConfig, deps: CreateExecutorDeps): Executor {
@@ -56,11 +83,14 @@ export function createExecutor(config: ExecutorConfig, deps: CreateExecutorDeps)
     case 'openai':
       return new OpenAiExecutor(config, http);
     case 'lambda':
-      return new LambdaExecutor(config, {
-        client: lazyOnce(deps.lambdaClient ?? defaultLambdaClient),
-        ...(deps.maxResponseBytes !== undefined && { maxResponseBytes: deps.maxResponseBytes }),
+      return new DeferredExecutor(lambdaDescription(config), executorTimeoutMs(config), (m) => lambdaSupportsModel(config, m), async () => {
+        const [{ LambdaExecutor }, client] = await Promise.all([import('./lambda-executor.js'), deps.lambdaClient ? lazyOnce(deps.lambdaClient)() : defaultLambdaClient()]);
+        return new LambdaExecutor(config, { client: () => client, ...(deps.maxResponseBytes !== undefined && { maxResponseBytes: deps.maxResponseBytes }) });
       });
     case 'bedrock':
-      return new BedrockExecutor(config, { client: lazyOnce(deps.bedrockClient ?? defaultBedrockClient) });
+      return new DeferredExecutor(bedrockDescription(config), executorTimeoutMs(config), (m) => bedrockSupportsModel(config, m), async () => {
+        const [{ BedrockExecutor }, client] = await Promise.all([import('./bedrock-executor.js'), deps.bedrockClient ? lazyOnce(deps.bedrockClient)() : defaultBedrockClient()]);
+        return new BedrockExecutor(config, { client: () => client });
+      });
   }
 }

@@ -14,7 +14,6 @@ import {
   ExecutorTimeoutError,
   ExecutorUnreachableError,
   executorTimeoutMs,
-  modelListAllows,
   parseExecutorAnswer,
   parseJsonAnswer,
   type ExecutionRequest,
@@ -22,6 +21,7 @@ import {
   type Executor,
   type LambdaExecutorConfig,
 } from '../../core/executor.js';
+import { lambdaDescription, lambdaSupportsModel } from './executor-descriptions.js';
 import { roundMs } from './http-executor.js';
 
 /**
@@ -62,12 +62,12 @@ export class LambdaExecutor implements Executor {
     this.config = config;
     this.client = options.client;
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
-    this.description = `lambda invoke ${config.functionArn}`;
+    this.description = lambdaDescription(config);
     this.timeoutMs = executorTimeoutMs(config);
   }
 
   supportsModel(modelName: string | undefined): boolean {
-    return modelListAllows(this.config.models, modelName);
+    return lambdaSupportsModel(this.config, modelName);
   }
 
   async execute(req: ExecutionRequest, options: { timeoutMs: number }): Promise<ExecutionResult> {
