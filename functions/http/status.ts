@@ -1,4 +1,5 @@
-import { ConflictError, DomainError, NotFoundError, PayloadTooLargeError, UnprocessableError, ValidationError } from '../core/errors.js';
+import type { DomainError} from '../core/errors.js';
+import { ConflictError, NotFoundError, PayloadTooLargeError, UnprocessableError, ValidationError } from '../core/errors.js';
 
 /** The HTTP status of a domain error, decided by its class. */
 export function errorStatus(err: DomainError): number {
