@@ -1,0 +1,339 @@
+/**
+ * Batch replays end to end below the HTTP edge: the REAL batch definition (`renderBatchAsl()`, what
+ * CDK deploys) run by `LocalStateMachine`, the REAL task functions (`planBatch`, `replayBatchItem`,
+ * `computeBatchStats`) over DynamoDB stores on dynalite, and an executor that is either a node:http
+ * stub on 127.0.0.1 called through the real http executor, or an in-process one.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderBatchAsl, LAMBDA_RETRY } from '../../lib/batch-definition.js';
+import { batchIdForExecution, replayIdForBatchItem } from '../../functions/adapters/batch-ids.js';
+import { DynamoBatchStore } from '../../functions/adapters/dynamodb/batch-store.js';
+import { DynamoExecutorConfigStore } from '../../functions/adapters/dynamodb/executor-config-store.js';
+import { DynamoPolicyStore } from '../../functions/adapters/dynamodb/policy-store.js';
+import { DynamoReplayResultStore } from '../../functions/adapters/dynamodb/replay-result-store.js';
+import { DynamoSnapshotStore } from '../../functions/adapters/dynamodb/snapshot-store.js';
+import { createExecutor } from '../../functions/adapters/executors/create-executor.js';
+import { ulidGenerator } from '../../functions/adapters/ids.js';
+import { computeBatchStats, planBatch, replayBatchItem, startBatch, type Batch, type BatchResult, type StatsOutcome } from '../../functions/core/batch.js';
+import type { ExecutionRequest, ExecutionResult, Executor, ExecutorConfig } from '../../functions/core/executor.js';
+import { systemClock } from '../../functions/core/ports.js';
+import { LexicalSimilarity } from '../../functions/core/similarity.js';
+import { buildSnapshot, type NamedValue, type Snapshot } from '../../functions/core/snapshot.js';
+import { StatsAccumulator } from '../../functions/core/stats.js';
+import { LocalStateMachine, type BatchHandlers, type LocalExecutionOutcome } from '../../functions/local/step-functions.js';
+import { startTestDynamo, type TestDynamo } from '../support/local-dynamo.js';
+
+const asl = renderBatchAsl();
+const ids = ulidGenerator();
+/** Executors registered under this URL prefix are served in process by {@link inProcess}. */
+const IN_PROCESS = 'http://in-process.invalid/';
+
+/** An error as a Lambda function would throw it: Retry/Catch see its name. */
+function named(name: string, message: string): Error {
+  const e = new Error(message);
+  e.name = name;
+  return e;
+}
+
+/** The in-process model: approves when income ≥ 50,000, answers at once; `boom` in the inputs throws a fault. */
+const inProcess: Executor & { calls: number } = {
+  calls: 0,
+  timeoutMs: 5000,
+  description: 'in-process test model',
+  supportsModel: () => true,
+  execute(req: ExecutionRequest): Promise<ExecutionResult> {
+    this.calls += 1;
+    const applicant = req.inputs[0]?.value as { income: number; boom?: boolean };
+    if (applicant.boom) return Promise.reject(new TypeError(`model crashed on income ${applicant.income}`));
+    return Promise.resolve({ outputs: decide(applicant.income), executionTimeMs: 1 + (applicant.income % 7) });
+  },
+};
+
+function decide(income: number): NamedValue[] {
+  return [
+    { name: 'decision', value: income >= 50_000 ? 'approve' : 'review' },
+    { name: 'score', value: income >= 50_000 ? 0.8 : 0.5 },
+  ];
+}
+
+/** A snapshot whose recorded decision is `decision` for an applicant with `income`. */
+function snapshotFor(functionName: string, income: number, recorded: NamedValue[], createdAt = new Date().toISOString(), extra: Record<string, unknown> = {}): Snapshot {
+  return buildSnapshot({ functionName, inputs: [{ name: 'applicant', value: { income, age: 40, ...extra } }], outputs: recorded, modelParameters: { modelName: 'credit' } }, ids.next(), createdAt);
+}
+
+describe('batch workflow: the deployed ASL over the real tasks and dynalite', () => {
+  let db: TestDynamo;
+  let snapshots: DynamoSnapshotStore;
+  let batches: DynamoBatchStore;
+  let results: DynamoReplayResultStore;
+  let executors: DynamoExecutorConfigStore;
+  let policies: DynamoPolicyStore;
+
+  beforeAll(async () => {
+    db = await startTestDynamo();
+    snapshots = new DynamoSnapshotStore(db.doc, db.tableName);
+    batches = new DynamoBatchStore(db.doc, db.tableName);
+    results = new DynamoReplayResultStore(db.doc, db.tableName);
+    executors = new DynamoExecutorConfigStore({ doc: db.doc, tableName: db.tableName });
+    policies = new DynamoPolicyStore(db.doc, db.tableName);
+  });
+  afterAll(async () => {
+    await db.close();
+  });
+
+  /** The three task functions exactly as the local host wires them, the replay one wrappable. */
+  function realHandlers(wrapReplay?: (payload: unknown, replay: (p: unknown) => Promise<unknown>) => Promise<unknown>): BatchHandlers {
+    const replayDeps = {
+      snapshots,
+      executors,
+      createExecutor: (config: ExecutorConfig) => (config.type === 'http' && config.url.startsWith(IN_PROCESS) ? inProcess : createExecutor(config, { allowPrivateNetworks: true })),
+      policies,
+      similarity: new LexicalSimilarity(),
+      clock: systemClock,
+      ids,
+      batches,
+      results,
+      replayIdFor: (b: string, s: string) => replayIdForBatchItem(Date.now(), b, s),
+    };
+    const replay = (payload: unknown) => replayBatchItem(replayDeps, payload);
+    return {
+      plan: (payload) => planBatch({ snapshots, batches, batchIdFor: batchIdForExecution }, payload),
+      replay: wrapReplay ? (payload) => wrapReplay(payload, replay) : replay,
+      stats: (payload) => computeBatchStats({ batches, clock: systemClock, batchIdFor: batchIdForExecution }, payload),
+    };
+  }
+
+  /** `POST /batches` below the edge: startBatch records the batch and starts it on `machine`; waits for the end. */
+  async function runBatch(machine: LocalStateMachine, body: unknown): Promise<{ batch: Batch; outcome: LocalExecutionOutcome }> {
+    const started = await startBatch({ snapshots, batches, policies, clock: systemClock, ids, starter: { start: (id, input) => Promise.resolve(void machine.start(id, input)) } }, body);
+    const execution = machine.get(started.batch.batchId);
+    if (!execution) throw new Error('startBatch did not start the execution');
+    const outcome = await execution.done;
+    const batch = await batches.get(started.batch.batchId);
+    if (!batch) throw new Error('batch record vanished');
+    return { batch, outcome };
+  }
+
+  async function allResults(batchId: string): Promise<BatchResult[]> {
+    const out: BatchResult[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await batches.listResults(batchId, 1000, cursor);
+      out.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor);
+    return out;
+  }
+
+  async function seed(list: Snapshot[]): Promise<void> {
+    for (let i = 0; i < list.length; i += 25) {
+      const chunk = list.slice(i, i + 25);
+      await db.doc.send(new BatchWriteCommand({ RequestItems: { [db.tableName]: chunk.map((s) => ({ PutRequest: { Item: DynamoSnapshotStore.toItem(s) } })) } }));
+    }
+  }
+
+  describe('200 snapshots at maxConcurrency 7 against an http stub failing 10 %', () => {
+    const FN = 'wf_http';
+    let stub: Server;
+    let inFlight = 0;
+    let peak = 0;
+    let stubCalls = 0;
+    let seeded: Snapshot[];
+    let run: { batch: Batch; outcome: LocalExecutionOutcome };
+    let stored: BatchResult[];
+
+    beforeAll(async () => {
+      // Answers after 20 ms so that calls overlap; HTTP 500 for applicants flagged `fail`.
+      stub = createServer((req, res) => {
+        inFlight += 1;
+        stubCalls += 1;
+        peak = Math.max(peak, inFlight);
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c.toString()));
+        req.on('end', () => {
+          setTimeout(() => {
+            inFlight -= 1;
+            const applicant = (JSON.parse(body) as { inputs: [{ value: { income: number; fail?: boolean } }] }).inputs[0].value;
+            if (applicant.fail) {
+              res.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"model exploded"}');
+              return;
+            }
+            res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ outputs: decide(applicant.income), executionTimeMs: 20 }));
+          }, 20);
+        });
+      });
+      await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', resolve));
+      const url = `http://127.0.0.1:${(stub.address() as AddressInfo).port}/model`;
+      await executors.put(FN, { type: 'http', url, timeoutMs: 10_000 });
+
+      // Incomes 40,000..59,900: the recorded decision is always 'approve', so the stub (which
+      // reviews incomes under 50,000) disagrees with the lower half; every 10th applicant fails.
+      seeded = Array.from({ length: 200 }, (_, i) => {
+        const income = 40_000 + i * 100;
+        return snapshotFor(FN, income, decide(60_000), undefined, i % 10 === 3 ? { fail: true } : {});
+      });
+      await seed(seeded);
+
+      const machine = new LocalStateMachine(asl, realHandlers(), { retryIntervalScale: 0.001 });
+      run = await runBatch(machine, { snapshotIds: seeded.map((s) => s.snapshotId), mode: 'Strict', maxConcurrency: 7 });
+      stored = await allResults(run.batch.batchId);
+    }, 60_000);
+    afterAll(async () => {
+      await new Promise<void>((resolve) => stub.close(() => resolve()));
+    });
+
+    it('keeps exactly 7 executor calls in flight at the peak, calling it once per snapshot', () => {
+      expect(peak).toBe(7);
+      expect(stubCalls).toBe(200);
+    });
+
+    it('stores 200 results, 20 of them Error results for the HTTP 500s, and succeeds', () => {
+      const expectedMismatches = seeded.filter((s, i) => i % 10 !== 3 && (s.inputs[0]?.value as { income: number }).income < 50_000).length;
+      expect(run.outcome).toEqual({
+        status: 'SUCCEEDED',
+        output: { batchId: run.batch.batchId, status: 'SUCCEEDED', totalReplays: 200, matches: 180 - expectedMismatches, mismatches: expectedMismatches, failedReplays: 20 },
+      });
+      expect(stored).toHaveLength(200);
+      expect(new Set(stored.map((r) => r.snapshotId))).toEqual(new Set(seeded.map((s) => s.snapshotId)));
+      const errors = stored.filter((r) => r.status === 'Error');
+      expect(errors).toHaveLength(20);
+      expect(new Set(errors.map((r) => r.error?.code))).toEqual(new Set(['EXECUTOR_HTTP_STATUS']));
+      expect(errors[0]?.error?.message).toMatch(/HTTP 500/);
+      expect(run.batch).toMatchObject({ status: 'SUCCEEDED', total: 200, completed: 200, maxConcurrency: 7 });
+    });
+
+    it('stores stats equal to those folded directly from the result items', () => {
+      const acc = new StatsAccumulator();
+      for (const r of stored) acc.add(r);
+
+      expect(run.batch.stats).toEqual(acc.toJSON());
+      expect(run.batch.stats).toMatchObject({ totalReplays: 200, failedReplays: 20, successfulReplays: 180 });
+      expect(run.batch.stats?.fieldMismatches['outputs.decision']).toBe(run.batch.stats?.mismatches);
+    });
+
+    it("puts each replay once into its snapshot's history, tagged with the batch", async () => {
+      for (const s of [seeded[0], seeded[3], seeded[199]]) {
+        const history = await results.listForSnapshot(s?.snapshotId ?? '', 10);
+        expect(history.items).toHaveLength(1);
+        expect(history.items[0]).toMatchObject({ batchId: run.batch.batchId, mode: 'Strict' });
+      }
+    });
+  });
+
+  it('retries an item throttled once (Lambda.TooManyRequestsException) and stores its success', async () => {
+    const FN = 'wf_throttle';
+    await executors.put(FN, { type: 'http', url: `${IN_PROCESS}throttle` });
+    const list = Array.from({ length: 10 }, (_, i) => snapshotFor(FN, 60_000 + i, decide(60_000)));
+    await seed(list);
+    const victim = list[4]?.snapshotId;
+    const attempts = new Map<string, number>();
+    const machine = new LocalStateMachine(
+      asl,
+      realHandlers(async (payload, replay) => {
+        const p = payload as { snapshotId: string; recordError?: boolean };
+        if (!p.recordError) attempts.set(p.snapshotId, (attempts.get(p.snapshotId) ?? 0) + 1);
+        if (p.snapshotId === victim && attempts.get(p.snapshotId) === 1) throw named('Lambda.TooManyRequestsException', 'Rate exceeded');
+        return replay(payload);
+      }),
+      { retryIntervalScale: 0.001 },
+    );
+
+    const { batch, outcome } = await runBatch(machine, { snapshotIds: list.map((s) => s.snapshotId), maxConcurrency: 3 });
+
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(attempts.get(victim ?? '')).toBe(2);
+    const stored = await allResults(batch.batchId);
+    expect(stored).toHaveLength(10);
+    expect(stored.every((r) => r.status === 'Success')).toBe(true);
+    expect(batch.stats).toMatchObject({ totalReplays: 10, failedReplays: 0, matches: 10 });
+  });
+
+  it('records an Error result through the Catch for an item that still fails after its retries, or fails without retry', async () => {
+    const FN = 'wf_catch';
+    await executors.put(FN, { type: 'http', url: `${IN_PROCESS}catch` });
+    const list = [
+      ...Array.from({ length: 6 }, (_, i) => snapshotFor(FN, 60_000 + i, decide(60_000))),
+      snapshotFor(FN, 61_000, decide(60_000), undefined, { boom: true }),
+    ];
+    await seed(list);
+    const unavailable = list[2]?.snapshotId;
+    const crashing = list[6]?.snapshotId;
+    const attempts = new Map<string, number>();
+    const machine = new LocalStateMachine(
+      asl,
+      realHandlers(async (payload, replay) => {
+        const p = payload as { snapshotId: string; recordError?: boolean };
+        if (p.recordError) return replay(payload);
+        attempts.set(p.snapshotId, (attempts.get(p.snapshotId) ?? 0) + 1);
+        if (p.snapshotId === unavailable) throw named('Lambda.ServiceException', 'Lambda is having a bad day');
+        return replay(payload);
+      }),
+      { retryIntervalScale: 0.0005 },
+    );
+
+    const { batch, outcome } = await runBatch(machine, { snapshotIds: list.map((s) => s.snapshotId), maxConcurrency: 4 });
+
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(attempts.get(unavailable ?? '')).toBe(1 + (LAMBDA_RETRY.maxAttempts ?? 0));
+    // A fault that is no Lambda service error is not retried: straight to the Catch.
+    expect(attempts.get(crashing ?? '')).toBe(1);
+    const stored = await allResults(batch.batchId);
+    expect(stored).toHaveLength(list.length);
+    const byId = new Map(stored.map((r) => [r.snapshotId, r]));
+    expect(byId.get(unavailable ?? '')).toMatchObject({ status: 'Error', replayId: null, error: { code: 'Lambda.ServiceException', message: 'Lambda is having a bad day' } });
+    expect(byId.get(crashing ?? '')).toMatchObject({ status: 'Error', replayId: null, error: { code: 'TypeError', message: 'model crashed on income 61000' } });
+    expect(batch).toMatchObject({ status: 'SUCCEEDED', total: 7, completed: 7 });
+    expect(batch.stats).toMatchObject({ totalReplays: 7, failedReplays: 2, successfulReplays: 5 });
+  });
+
+  it('creates a scheduled batch (trigger schedule) of only the last 24 h of snapshots before the execution started', async () => {
+    const FN = 'wf_schedule';
+    await executors.put(FN, { type: 'http', url: `${IN_PROCESS}schedule` });
+    const hour = 3_600_000;
+    const now = Date.now();
+    const at = (offsetHours: number) => new Date(now + offsetHours * hour).toISOString();
+    const inside = [-1, -12, -23].map((h) => snapshotFor(FN, 60_000, decide(60_000), at(h)));
+    const outside = [-25, -72, +2].map((h) => snapshotFor(FN, 60_000, decide(60_000), at(h)));
+    await seed([...inside, ...outside, snapshotFor('wf_other', 60_000, decide(60_000), at(-1))]);
+    const machine = new LocalStateMachine(asl, realHandlers(), { retryIntervalScale: 0.001 });
+    const name = `nightly-${now}`;
+
+    const before = Date.now();
+    const outcome = await machine.start(name, { trigger: 'schedule', scheduleName: 'nightly', request: { selector: { functionName: FN, lastHours: 24 } } }).done;
+    const after = Date.now();
+
+    expect(outcome.status).toBe('SUCCEEDED');
+    const batchId = (outcome as { output: StatsOutcome }).output.batchId;
+    const batch = await batches.get(batchId);
+    expect(batch).toMatchObject({ trigger: 'schedule', scheduleName: 'nightly', status: 'SUCCEEDED', total: 3, completed: 3, request: { selector: { functionName: FN, lastHours: 24 } } });
+    const createdAt = Date.parse(batch?.createdAt ?? '');
+    expect(createdAt).toBeGreaterThanOrEqual(before - 1000);
+    expect(createdAt).toBeLessThanOrEqual(after);
+    // The id is derived from the execution's name and start time, so a retried Plan finds the same batch.
+    expect(batchId).toBe(batchIdForExecution(name, batch?.createdAt ?? ''));
+    expect(new Set(await batches.getSnapshotIds(batchId))).toEqual(new Set(inside.map((s) => s.snapshotId)));
+    expect(batch?.stats).toMatchObject({ totalReplays: 3, matches: 3 });
+  });
+
+  // ~50 s on 2 cores: every item makes six DynamoDB round trips to dynalite (see bench/batch.bench.ts).
+  it('runs 5,000 snapshot ids in one batch end to end', async () => {
+    const FN = 'wf_large';
+    await executors.put(FN, { type: 'http', url: `${IN_PROCESS}large` });
+    const list = Array.from({ length: 5000 }, (_, i) => snapshotFor(FN, 45_000 + i * 2, decide(60_000)));
+    await seed(list);
+    const callsBefore = inProcess.calls;
+    const machine = new LocalStateMachine(asl, realHandlers(), { retryIntervalScale: 0.001 });
+
+    const { batch, outcome } = await runBatch(machine, { snapshotIds: list.map((s) => s.snapshotId), mode: 'Strict', maxConcurrency: 50 });
+
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(inProcess.calls - callsBefore).toBe(5000);
+    const expectedMismatches = list.filter((_, i) => 45_000 + i * 2 < 50_000).length;
+    expect(batch).toMatchObject({ status: 'SUCCEEDED', total: 5000, completed: 5000 });
+    expect(batch.stats).toMatchObject({ totalReplays: 5000, failedReplays: 0, mismatches: expectedMismatches, matches: 5000 - expectedMismatches });
+    expect(await batches.getSnapshotIds(batch.batchId)).toHaveLength(5000);
+  }, 120_000);
+});
