@@ -1,0 +1,236 @@
+/**
+ * Batch replays over HTTP on the in-memory local host: the demo credit model v2 re-decides what v1
+ * decided, through `POST /batches` → the deployed ASL on the local interpreter → `GET /batches/{id}`
+ * and its results.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Batch, BatchResult } from '../../functions/core/batch.js';
+import type { Page } from '../../functions/core/ports.js';
+import type { ReplayResult } from '../../functions/core/replay.js';
+import type { Snapshot } from '../../functions/core/snapshot.js';
+import { decideCredit, handleDemoRequest, type Applicant } from '../../functions/local/demo-model.js';
+import { startTestHost, type TestHost } from '../support/host.js';
+
+interface Reply<T = unknown> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+const FN = 'approve_loan_batch';
+const COUNTED_FN = 'approve_loan_counted';
+const UNKNOWN_ID = '01JZZZZZZZZZZZZZZZZZZZZZZZ';
+
+/** 20 applicants: the debt-free decide alike in v1 and v2; with debt, v2's heavier penalty flips some. */
+const APPLICANTS: Applicant[] = Array.from({ length: 20 }, (_, i) => ({ income: 30_000 + i * 2_500, age: 22 + i * 2, ...(i % 2 === 1 && { debt: 5_000 + i * 1_500 }) }));
+
+describe('batch replays over HTTP (local host)', () => {
+  let t: TestHost;
+  let counter: Server;
+  let counted = 0;
+  let recorded: Snapshot[] = [];
+
+  async function call<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply<T>> {
+    const res = await fetch(`${t.url}${path}`, {
+      method,
+      headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...headers },
+      ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text === '' ? undefined : JSON.parse(text)) as T, headers: res.headers };
+  }
+
+  async function record(functionName: string, applicant: Applicant): Promise<Snapshot> {
+    const v1 = decideCredit('v1', applicant);
+    const res = await call<Snapshot>('POST', '/snapshots', {
+      functionName,
+      inputs: [{ name: 'applicant', value: applicant, type: 'object' }],
+      outputs: [
+        { name: 'decision', value: v1.decision, type: 'string' },
+        { name: 'score', value: v1.score, type: 'number' },
+        { name: 'rationale', value: v1.rationale, type: 'string' },
+      ],
+      modelParameters: { modelName: 'demo-credit', modelVersion: 'v1', temperature: 0 },
+      executionTimeMs: 3,
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return res.body;
+  }
+
+  /** Polls `GET /batches/{id}` until it leaves RUNNING or the deadline passes. */
+  async function waitForBatch(batchId: string, deadlineMs = 30_000): Promise<Batch> {
+    const until = Date.now() + deadlineMs;
+    for (;;) {
+      const res = await call<Batch>('GET', `/batches/${batchId}`);
+      expect(res.status).toBe(200);
+      if (res.body.status !== 'RUNNING') return res.body;
+      if (Date.now() > until) throw new Error(`batch ${batchId} still RUNNING after ${deadlineMs} ms: ${JSON.stringify(res.body)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async function allResults(batchId: string, limit: number): Promise<{ pages: number; items: BatchResult[] }> {
+    const items: BatchResult[] = [];
+    let pages = 0;
+    let cursor: string | undefined;
+    do {
+      const res = await call<Page<BatchResult>>('GET', `/batches/${batchId}/results?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      expect(res.status).toBe(200);
+      items.push(...res.body.items);
+      cursor = res.body.nextCursor;
+      pages += 1;
+    } while (cursor);
+    return { pages, items };
+  }
+
+  beforeAll(async () => {
+    t = await startTestHost();
+    // The demo model v2 behind a counter, to see how often a batch calls its executor.
+    counter = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        counted += 1;
+        const answer = handleDemoRequest('POST', '/demo/credit/v2', JSON.parse(body));
+        res.writeHead(answer?.status ?? 500, { 'content-type': 'application/json' }).end(JSON.stringify(answer?.body));
+      });
+    });
+    await new Promise<void>((resolve) => counter.listen(0, '127.0.0.1', resolve));
+
+    expect((await call('PUT', `/functions/${FN}/executor`, { type: 'http', url: `${t.url}/demo/credit/v2` })).status).toBe(200);
+    expect((await call('PUT', `/functions/${COUNTED_FN}/executor`, { type: 'http', url: `http://127.0.0.1:${(counter.address() as AddressInfo).port}/v2` })).status).toBe(200);
+    recorded = [];
+    for (const a of APPLICANTS) recorded.push(await record(FN, a));
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => counter.close(() => resolve()));
+    await t.close();
+  });
+
+  describe('a batch of 20 recorded decisions', () => {
+    let started: Reply<{ batchId: string; status: string; total: number }>;
+    let batch: Batch;
+
+    beforeAll(async () => {
+      started = await call('POST', '/batches', { snapshotIds: recorded.map((s) => s.snapshotId), maxConcurrency: 4 });
+      batch = await waitForBatch(started.body.batchId);
+    });
+
+    it('answers 202 {batchId, status RUNNING, total} with the batch as Location', () => {
+      expect(started.status).toBe(202);
+      expect(started.body).toEqual({ batchId: expect.stringMatching(/^[0-9A-HJKMNP-TV-Z]{26}$/), status: 'RUNNING', total: 20 });
+      expect(started.headers.get('location')).toBe(`/batches/${started.body.batchId}`);
+    });
+
+    it('ends SUCCEEDED with every snapshot completed and consistent stats', () => {
+      const flips = APPLICANTS.filter((a) => decideCredit('v1', a).decision !== decideCredit('v2', a).decision).length;
+      expect(flips, 'the fixture must make v2 disagree somewhere').toBeGreaterThan(0);
+
+      expect(batch).toMatchObject({ batchId: started.body.batchId, status: 'SUCCEEDED', total: 20, completed: 20, maxConcurrency: 4, trigger: 'api' });
+      const stats = batch.stats;
+      expect(stats).toBeDefined();
+      expect(stats).toMatchObject({ totalReplays: 20, failedReplays: 0, successfulReplays: 20 });
+      expect((stats?.matches ?? -1) + (stats?.mismatches ?? -1)).toBe(stats?.successfulReplays);
+      expect(stats?.fieldMismatches['outputs.decision']).toBe(flips);
+      expect(stats?.matchRate).toBeCloseTo((stats?.matches ?? 0) / 20, 10);
+    });
+
+    it('pages the results, one per snapshot, each agreeing with a single replay of it', async () => {
+      const { pages, items } = await allResults(started.body.batchId, 7);
+
+      expect(pages).toBe(3);
+      expect(items.map((r) => r.snapshotId).sort()).toEqual(recorded.map((s) => s.snapshotId).sort());
+      for (const r of items) {
+        const single = await call<ReplayResult>('POST', `/snapshots/${r.snapshotId}/replay`, {});
+        expect(single.status).toBe(200);
+        expect({ snapshotId: r.snapshotId, outputsMatch: r.outputsMatch, status: r.status }).toEqual({ snapshotId: r.snapshotId, outputsMatch: single.body.outputsMatch, status: single.body.status });
+      }
+      const matched = items.filter((r) => r.outputsMatch).length;
+      expect(matched).toBe(batch.stats?.matches);
+    });
+
+    it("shows each batch replay in its snapshot's history", async () => {
+      const { items } = await allResults(started.body.batchId, 100);
+      const first = items[0];
+      const history = await call<Page<ReplayResult>>('GET', `/snapshots/${first?.snapshotId ?? ''}/replays`);
+
+      expect(history.status).toBe(200);
+      expect(history.body.items.filter((r) => r.batchId === started.body.batchId).map((r) => r.replayId)).toEqual([first?.replayId]);
+    });
+  });
+
+  it('replays a selector: the function’s snapshots of the last hour', async () => {
+    const res = await call<{ batchId: string; total: number }>('POST', '/batches', { selector: { functionName: FN, lastHours: 1 }, mode: 'Strict' });
+
+    expect(res.status).toBe(202);
+    expect(res.body.total).toBe(20);
+    const batch = await waitForBatch(res.body.batchId);
+    expect(batch).toMatchObject({ status: 'SUCCEEDED', completed: 20, request: { selector: { functionName: FN, lastHours: 1 }, mode: 'Strict' } });
+    // Strict: every v2 rationale is worded differently, so nothing matches.
+    expect(batch.stats).toMatchObject({ matches: 0, mismatches: 20, fieldMismatches: expect.objectContaining({ 'outputs.rationale': 20 }) });
+  });
+
+  it('returns the same batch for a repeated Idempotency-Key and runs it once', async () => {
+    const snaps = [await record(COUNTED_FN, { income: 40_000, age: 30 }), await record(COUNTED_FN, { income: 52_000, age: 41, debt: 20_000 }), await record(COUNTED_FN, { income: 90_000, age: 50 })];
+    const body = { snapshotIds: snaps.map((s) => s.snapshotId), maxConcurrency: 2 };
+    const before = counted;
+
+    const first = await call<{ batchId: string }>('POST', '/batches', body, { 'idempotency-key': 'nightly-2026-11-02' });
+    const second = await call<{ batchId: string }>('POST', '/batches', body, { 'idempotency-key': 'nightly-2026-11-02' });
+    const batch = await waitForBatch(first.body.batchId);
+    const third = await call<{ batchId: string }>('POST', '/batches', body, { 'idempotency-key': 'nightly-2026-11-02' });
+    await new Promise((r) => setTimeout(r, 200));
+
+    expect([first.status, second.status, third.status]).toEqual([202, 202, 202]);
+    expect(second.body.batchId).toBe(first.body.batchId);
+    expect(third.body.batchId).toBe(first.body.batchId);
+    expect(batch).toMatchObject({ status: 'SUCCEEDED', total: 3, completed: 3 });
+    expect(counted - before).toBe(3);
+    const reused = await call<{ error: { code: string } }>('POST', '/batches', { ...body, maxConcurrency: 3 }, { 'idempotency-key': 'nightly-2026-11-02' });
+    expect(reused.status).toBe(409);
+    expect(reused.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
+  });
+
+  it('answers 404 for an unknown batch and its results', async () => {
+    const one = await call<{ error: { code: string } }>('GET', `/batches/${UNKNOWN_ID}`);
+    const results = await call<{ error: { code: string } }>('GET', `/batches/${UNKNOWN_ID}/results`);
+
+    expect(one.status).toBe(404);
+    expect(one.body.error.code).toBe('BATCH_NOT_FOUND');
+    expect(results.status).toBe(404);
+  });
+
+  it('answers 404 for an unknown policyName and starts nothing', async () => {
+    const res = await call<{ error: { code: string; message: string } }>('POST', '/batches', { snapshotIds: [recorded[0]?.snapshotId], policyName: 'no-such-policy' });
+
+    expect(res.status).toBe(404);
+    expect(res.body.error.message).toContain('no-such-policy');
+  });
+
+  it.each([
+    ['maxConcurrency 0', { maxConcurrency: 0 }, /maxConcurrency/],
+    ['maxConcurrency 1001', { maxConcurrency: 1001 }, /maxConcurrency/],
+    ['both snapshotIds and a selector', { selector: { functionName: FN } }, /exactly one of snapshotIds and selector/],
+    ['an id listed twice', { snapshotIds: ['01JB0000000000000000000001', '01JB0000000000000000000001'] }, /listed twice/],
+    ['tolerance with Strict', { mode: 'Strict', tolerance: 0.5 }, /tolerance/],
+  ])('answers 400 for %s', async (_name, patch, message) => {
+    const res = await call<{ error: { code: string; message: string } }>('POST', '/batches', { snapshotIds: [recorded[0]?.snapshotId], ...patch });
+
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toMatch(message);
+  });
+
+  it('answers 400 MALFORMED_JSON for a body that is not JSON, and 400 BATCH_TOO_LARGE past 8,000 ids', async () => {
+    const malformed = await call<{ error: { code: string } }>('POST', '/batches', '{"snapshotIds": [');
+    const many = Array.from({ length: 8001 }, (_, i) => `01JB${String(i).padStart(22, '0')}`);
+    const tooMany = await call<{ error: { code: string; message: string } }>('POST', '/batches', { snapshotIds: many });
+
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.error.code).toBe('MALFORMED_JSON');
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.error.code).toBe('BATCH_TOO_LARGE');
+    expect(tooMany.body.error.message).toContain('8000');
+  });
+});
