@@ -191,6 +191,23 @@ describe('makeStreamHandler', () => {
     await expect(handler({ Records: [streamRecord(DynamoSnapshotStore.toItem(poison), 31)] })).rejects.toThrow(/All records failed processing/);
   });
 
+  it("reads each function's attached policies once per event, and again for the next event", async () => {
+    const { deps } = fakeDeps();
+    const calls: string[] = [];
+    const policies = deps.policies;
+    const handler = makeStreamHandler({
+      ...deps,
+      policies: { ...policies, listAttachedTo: (fn) => (calls.push(fn), policies.listAttachedTo(fn)) },
+    });
+    const other = { ...DynamoSnapshotStore.toItem(snapshot(3, 0.5)), functionName: 'score_claim' };
+    const event: DynamoDBStreamEvent = { Records: [streamRecord(DynamoSnapshotStore.toItem(snapshot(1, 0.5)), 51), streamRecord(DynamoSnapshotStore.toItem(snapshot(2, 0.7)), 52), streamRecord(other, 53)] };
+
+    await handler(event);
+    expect(calls.sort()).toEqual([FN, 'score_claim']);
+    await handler(event);
+    expect(calls).toHaveLength(4);
+  });
+
   it('stores and publishes nothing twice when the same event is delivered twice', async () => {
     const { deps, reports, events } = fakeDeps();
     const handler = makeStreamHandler(deps);
