@@ -245,3 +245,16 @@ export async function replaySnapshot(deps: ReplayDeps, snapshotId: string, prepa
     };
   }
 }
+
+/**
+ * A smaller form of a result, for storage when the full one does not fit in one item: level 1 drops
+ * the compared values from `fieldComparisons` and the diff (paths, scores and verdicts stay); level 2
+ * also drops `replayOutputs`. `truncated` says what was left out; the live response is never cut.
+ */
+export function compactReplayResult(result: ReplayResult, level: 1 | 2): ReplayResult & { truncated: string } {
+  const fieldComparisons = result.fieldComparisons.map(({ original: _o, replayed: _r, ...rest }) => rest);
+  const diff = result.diff && { ...result.diff, changes: result.diff.changes.map(({ oldValue: _o, newValue: _n, ...rest }) => rest) };
+  return level === 1
+    ? { ...result, fieldComparisons, diff, truncated: 'compared values left out to fit the 400 KB item limit' }
+    : { ...result, fieldComparisons, diff, replayOutputs: null, truncated: 'compared values and replayOutputs left out to fit the 400 KB item limit' };
+}

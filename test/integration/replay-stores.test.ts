@@ -137,4 +137,39 @@ describe('replay and validation stores (dynalite)', () => {
       await expect(reports.listForSnapshot(S, 1, replayPage.nextCursor)).rejects.toBeInstanceOf(ValidationError);
     });
   });
+
+  describe('DynamoReplayResultStore with results too large for one item', () => {
+    const BIG = '01JBZ0000000000000000000B1';
+    const text = (seed: string) => `${seed} `.repeat(30_000); // 4 bytes per repetition: 120 KB for a 3-letter seed
+
+    it('stores a compacted result (values left out, verdicts kept) instead of failing with 413', async () => {
+      const result: ReplayResult = {
+        ...replayResult(BIG, 30, 'Failed'),
+        outputsMatch: false,
+        replayOutputs: [{ name: 'answer', value: text('new') }],
+        fieldComparisons: [{ path: 'outputs.answer', comparator: 'SemanticSimilarity', score: 0, threshold: 0.8, match: false, original: text('old'), replayed: text('new') }],
+        diff: { changes: [{ path: 'outputs.answer', changeType: 'Modified', oldValue: text('old'), newValue: text('new') }], inputsChanged: false, outputsChanged: true, modelParamsChanged: false, executionTimeDeltaMs: 0 },
+      };
+
+      await replays.put(result);
+
+      const [stored] = (await replays.listForSnapshot(BIG, 10)).items as (ReplayResult & { truncated?: string })[];
+      expect(stored?.truncated).toContain('400 KB');
+      expect(stored?.fieldComparisons).toEqual([{ path: 'outputs.answer', comparator: 'SemanticSimilarity', score: 0, threshold: 0.8, match: false }]);
+      expect(stored?.diff?.changes).toEqual([{ path: 'outputs.answer', changeType: 'Modified' }]);
+      expect(stored?.replayOutputs).toEqual(result.replayOutputs);
+      expect(stored?.status).toBe('Failed');
+    });
+
+    it('also leaves out replayOutputs when the outputs alone are too large', async () => {
+      const result: ReplayResult = { ...replayResult(BIG, 31), replayOutputs: [{ name: 'a', value: text('xxxxxx') }, { name: 'b', value: text('yyyyyy') }, { name: 'c', value: text('zzzzzz') }] };
+
+      await replays.put(result);
+
+      const stored = (await replays.listForSnapshot(BIG, 10)).items.find((r) => r.replayId === result.replayId) as ReplayResult & { truncated?: string };
+      expect(stored.replayOutputs).toBeNull();
+      expect(stored.truncated).toContain('replayOutputs');
+    });
+  });
 });
+

@@ -3,7 +3,8 @@
  */
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Page } from '../../core/ports.js';
-import type { ReplayResult, ReplayResultStore } from '../../core/replay.js';
+import { compactReplayResult, type ReplayResult, type ReplayResultStore } from '../../core/replay.js';
+import { itemSize, MAX_ITEM_BYTES } from './item-size.js';
 import { translateWriteError } from './errors.js';
 import { keys } from './keys.js';
 import { queryUnderSnapshot } from './validation-report-store.js';
@@ -14,12 +15,19 @@ export class DynamoReplayResultStore implements ReplayResultStore {
     private readonly tableName: string,
   ) {}
 
+  /** Stores the result; one too large for an item is stored compacted (see compactReplayResult). */
   async put(result: ReplayResult): Promise<void> {
+    const key = { ...keys.replay(result.snapshotId, result.createdAt, result.replayId), itemType: 'replay' };
+    let item: Record<string, unknown> = { ...key, ...result };
+    for (const level of [1, 2] as const) {
+      if (itemSize(item) <= MAX_ITEM_BYTES) break;
+      item = { ...key, ...compactReplayResult(result, level) };
+    }
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...keys.replay(result.snapshotId, result.createdAt, result.replayId), itemType: 'replay', ...result },
+          Item: item,
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
