@@ -318,7 +318,8 @@ describe('batch workflow: the deployed ASL over the real tasks and dynalite', ()
     expect(batch?.stats).toMatchObject({ totalReplays: 3, matches: 3 });
   });
 
-  // ~50 s on 2 cores: every item makes six DynamoDB round trips to dynalite (see bench/batch.bench.ts).
+  // ~50 s alone on 2 cores (every item makes six DynamoDB round trips to dynalite; see
+  // bench/batch.bench.ts); the timeout leaves room for a full parallel test run.
   it('runs 5,000 snapshot ids in one batch end to end', async () => {
     const FN = 'wf_large';
     await executors.put(FN, { type: 'http', url: `${IN_PROCESS}large` });
@@ -335,5 +336,5 @@ describe('batch workflow: the deployed ASL over the real tasks and dynalite', ()
     expect(batch).toMatchObject({ status: 'SUCCEEDED', total: 5000, completed: 5000 });
     expect(batch.stats).toMatchObject({ totalReplays: 5000, failedReplays: 0, mismatches: expectedMismatches, matches: 5000 - expectedMismatches });
     expect(await batches.getSnapshotIds(batch.batchId)).toHaveLength(5000);
-  }, 120_000);
+  }, 240_000);
 });
