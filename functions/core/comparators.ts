@@ -229,17 +229,32 @@ function validatorFor(schema: JsonValue): Validator {
   return v;
 }
 
-function collectSchemaPatterns(node: JsonValue, out: string[], depth: number): void {
+function collectSchemaPatterns(node: JsonValue, out: string[], depth: number, refs: string[] = []): void {
   if (depth > 64 || node === null || typeof node !== 'object') return;
   if (Array.isArray(node)) {
-    for (const v of node) collectSchemaPatterns(v, out, depth + 1);
+    for (const v of node) collectSchemaPatterns(v, out, depth + 1, refs);
     return;
   }
   for (const [k, v] of Object.entries(node)) {
     if (k === 'pattern' && typeof v === 'string') out.push(v);
     if (k === 'patternProperties' && v !== null && typeof v === 'object' && !Array.isArray(v)) out.push(...Object.keys(v));
-    collectSchemaPatterns(v, out, depth + 1);
+    if (k === '$ref' && typeof v === 'string') refs.push(v);
+    collectSchemaPatterns(v, out, depth + 1, refs);
   }
+}
+
+/** Resolves a local JSON Pointer reference (`#`, `#/$defs/x`) inside `schema`; false when it names nothing. */
+function localRefResolves(schema: JsonValue, ref: string): boolean {
+  if (ref === '#') return true;
+  if (!ref.startsWith('#/')) return false;
+  let node: JsonValue | undefined = schema;
+  for (const raw of ref.slice(2).split('/')) {
+    const token = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
+    if (node === null || typeof node !== 'object') return false;
+    node = Array.isArray(node) ? node[Number(token)] : node[token];
+    if (node === undefined) return false;
+  }
+  return true;
 }
 
 /** Why `schema` is not a usable JSON Schema, or undefined when it is. */
@@ -248,7 +263,13 @@ export function schemaProblem(schema: JsonValue): string | undefined {
     return 'schema must be a JSON Schema object or a boolean';
   }
   const patterns: string[] = [];
-  collectSchemaPatterns(schema, patterns, 0);
+  const refs: string[] = [];
+  collectSchemaPatterns(schema, patterns, 0, refs);
+  // A reference the validator cannot resolve only fails when an instance reaches it, so check them
+  // all now: a rule that passes PUT must not fail every later evaluation.
+  for (const ref of refs) {
+    if (!localRefResolves(schema, ref)) return `schema $ref ${JSON.stringify(ref)} does not resolve (only references inside the schema, such as "#/$defs/name", are supported)`;
+  }
   for (const p of patterns) {
     const problem = regexProblem(p);
     if (problem) return `schema pattern ${JSON.stringify(p)}: ${problem}`;
@@ -468,7 +489,14 @@ function jsonSchema(input: ComparatorInput, schema: JsonValue): ComparatorVerdic
   const { field, candidate } = input;
   const expected = 'valid against the rule schema';
   if (!candidate.found) return missingCandidate(field, expected);
-  const result = validatorFor(schema).validate(candidate.value);
+  let result: ReturnType<Validator['validate']>;
+  try {
+    result = validatorFor(schema).validate(candidate.value);
+  } catch (err) {
+    // A schema stored before a check existed (or one the validator trips over): a violation that
+    // says so, never a 500 or a poison stream record.
+    return { status: 'violated', expected, actual: display(candidate.value), message: `${field} could not be checked: the rule's schema cannot be applied (${err instanceof Error ? err.message : String(err)})` };
+  }
   if (result.valid) return { status: 'passed', expected, actual: display(candidate.value), message: `${field} is valid against the schema` };
   // cfworker reports the failing keyword and each enclosing one; the deepest errors come first.
   const reasons = result.errors.slice(0, 3).map((e) => `${e.instanceLocation}: ${e.error}`);

@@ -249,6 +249,18 @@ describe('JsonSchema', () => {
     expect(schemaProblem({ patternProperties: { '([': {} } })).toMatch(/invalid regular expression/);
     expect(schemaProblem(schema)).toBeUndefined();
   });
+
+  it('refuses a $ref that resolves to nothing (it would only fail when a decision reached it), and accepts local ones that resolve', () => {
+    expect(schemaProblem({ properties: { x: { $ref: '#/$defs/missing' } } })).toMatch(/\$ref "#\/\$defs\/missing" does not resolve/);
+    expect(schemaProblem({ $ref: 'https://example.com/schema.json' })).toMatch(/does not resolve/);
+    expect(schemaProblem({ $defs: { code: { type: 'string' } }, properties: { x: { $ref: '#/$defs/code' } } })).toBeUndefined();
+  });
+
+  it('turns a schema the validator cannot apply into a violation that says so, not an exception', async () => {
+    const v = await run('JsonSchema', { schema: { properties: { x: { $ref: '#/$defs/missing' } } } }, found({ x: 1 }));
+    expect(v.status).toBe('violated');
+    expect(v.message).toContain('cannot be applied');
+  });
 });
 
 describe('Levenshtein', () => {
