@@ -8,6 +8,7 @@ import * as z from 'zod/mini';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from './errors.js';
 import { canonicalHash } from './json.js';
 import type { Clock, IdGenerator, Page, SnapshotStore } from './ports.js';
+import type { ExecutorConfigStore, StoredExecutorConfig } from './executor.js';
 import { prepareReplay, replaySnapshot, ReplayOptionsShape, type PreparedReplay, type ReplayDeps, type ReplayResult, type ReplayResultStore } from './replay.js';
 import { parseOrThrow } from './schema-util.js';
 import { FunctionNameSchema } from './snapshot.js';
@@ -281,6 +282,8 @@ export interface ReplayItemDeps extends ReplayDeps {
   batches: BatchStore;
   results: ReplayResultStore;
   replayIdFor(batchId: string, snapshotId: string): string;
+  /** Kept for the life of the function instance (module scope). */
+  cache: BatchItemCache;
 }
 
 /** Summary of one item: all the Map keeps. */
@@ -306,23 +309,46 @@ function summarize(result: ReplayResult, batchId: string): BatchResult {
   };
 }
 
-/** Per-batch replay settings, resolved once per warm function. */
-const preparedByBatch = new Map<string, Promise<PreparedReplay>>();
+/**
+ * What the per-item task resolves once per batch in a warm function instead of once per item: the
+ * replay settings (mode, policy, overrides) and each function's executor. A batch therefore replays
+ * with the executor registered when it first needed it; re-registering one mid-batch applies to
+ * the next batch (or to items a fresh function instance picks up).
+ */
+export class BatchItemCache {
+  private readonly prepared = new Map<string, Promise<PreparedReplay>>();
+  private readonly executors = new Map<string, Promise<StoredExecutorConfig | undefined>>();
 
-async function preparedFor(deps: ReplayItemDeps, batchId: string): Promise<PreparedReplay> {
-  let p = preparedByBatch.get(batchId);
-  if (!p) {
-    p = (async () => {
+  constructor(private readonly maxBatches = 100) {}
+
+  /** The batch's replay settings. */
+  preparedFor(deps: Pick<ReplayItemDeps, 'batches' | 'policies'>, batchId: string): Promise<PreparedReplay> {
+    return this.memo(this.prepared, batchId, async () => {
       const batch = await deps.batches.get(batchId);
       if (!batch) throw new BatchNotFoundError(batchId);
       const r = batch.request;
       return prepareReplay(deps.policies, { mode: r.mode, tolerance: r.tolerance, policyName: r.policyName, overrides: r.overrides });
-    })();
-    preparedByBatch.set(batchId, p);
-    if (preparedByBatch.size > 100) preparedByBatch.delete(preparedByBatch.keys().next().value as string);
-    p.catch(() => preparedByBatch.delete(batchId));
+    });
   }
-  return p;
+
+  /** An executor-config store that reads each function's executor once for this batch. */
+  executorsFor(store: ExecutorConfigStore, batchId: string): ExecutorConfigStore {
+    return {
+      put: (functionName, config) => store.put(functionName, config),
+      get: (functionName) => this.memo(this.executors, `${batchId}\0${functionName}`, () => store.get(functionName)),
+    };
+  }
+
+  private memo<T>(map: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
+    let p = map.get(key);
+    if (!p) {
+      p = load();
+      map.set(key, p);
+      if (map.size > this.maxBatches) map.delete(map.keys().next().value as string);
+      p.catch(() => map.delete(key));
+    }
+    return p;
+  }
 }
 
 /**
@@ -356,11 +382,12 @@ export async function replayBatchItem(deps: ReplayItemDeps, payload: unknown): P
     return { snapshotId, status: 'Error', outputsMatch: false };
   }
 
-  const prepared = await preparedFor(deps, batchId);
+  const prepared = await deps.cache.preparedFor(deps, batchId);
   let summary: BatchResult;
   let full: ReplayResult | undefined;
   try {
-    full = { ...(await replaySnapshot(deps, snapshotId, prepared, deps.replayIdFor(batchId, snapshotId))), batchId };
+    const replayDeps = { ...deps, executors: deps.cache.executorsFor(deps.executors, batchId) };
+    full = { ...(await replaySnapshot(replayDeps, snapshotId, prepared, deps.replayIdFor(batchId, snapshotId))), batchId };
     summary = summarize(full, batchId);
   } catch (err) {
     if (!(err instanceof DomainError)) throw err;

@@ -11,7 +11,7 @@ import { createExecutor } from '../adapters/executors/create-executor.js';
 import { ulidGenerator } from '../adapters/ids.js';
 import { createSimilarityProvider, SIMILARITY_PROVIDERS } from '../adapters/similarity-provider.js';
 import { flag, loadEnv, required } from '../config.js';
-import { replayBatchItem } from '../core/batch.js';
+import { BatchItemCache, replayBatchItem } from '../core/batch.js';
 import { systemClock } from '../core/ports.js';
 
 const env = loadEnv(
@@ -34,6 +34,7 @@ const deps = {
   clock: systemClock,
   ids: ulidGenerator(),
   replayIdFor: (batchId: string, snapshotId: string) => replayIdForBatchItem(Date.now(), batchId, snapshotId),
+  cache: new BatchItemCache(),
 };
 
 export const handler = (payload: unknown) => replayBatchItem(deps, payload);

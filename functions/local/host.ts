@@ -23,7 +23,7 @@ import { renderBatchAsl } from '../../lib/batch-definition.js';
 import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
 import { batchIdForExecution, replayIdForBatchItem } from '../adapters/batch-ids.js';
 import { batchRoutes } from '../api/batch-routes.js';
-import { computeBatchStats, planBatch, replayBatchItem, type BatchStarter } from '../core/batch.js';
+import { BatchItemCache, computeBatchStats, planBatch, replayBatchItem, type BatchStarter } from '../core/batch.js';
 import { LocalStateMachine } from './step-functions.js';
 import { appendFileSync } from 'node:fs';
 import { onWriteReportId } from '../adapters/ids.js';
@@ -109,9 +109,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const batches = new DynamoBatchStore(doc, options.tableName);
   // The same ASL the CDK stack deploys, run by aws-local-stepfunctions with the batch Lambdas'
   // ARNs mapped to the same task functions.
+  const batchItemCache = new BatchItemCache();
   const machine = new LocalStateMachine(renderBatchAsl(), {
     plan: (payload) => planBatch({ snapshots, batches, batchIdFor: batchIdForExecution }, payload),
-    replay: (payload) => replayBatchItem({ ...replayDeps, batches, results, replayIdFor: (b, s) => replayIdForBatchItem(clock.now(), b, s) }, payload),
+    replay: (payload) => replayBatchItem({ ...replayDeps, batches, results, replayIdFor: (b, s) => replayIdForBatchItem(clock.now(), b, s), cache: batchItemCache }, payload),
     stats: (payload) => computeBatchStats({ batches, clock, batchIdFor: batchIdForExecution }, payload),
   });
   const starter: BatchStarter = {

@@ -17,7 +17,7 @@ import { DynamoReplayResultStore } from '../../functions/adapters/dynamodb/repla
 import { DynamoSnapshotStore } from '../../functions/adapters/dynamodb/snapshot-store.js';
 import { createExecutor } from '../../functions/adapters/executors/create-executor.js';
 import { ulidGenerator } from '../../functions/adapters/ids.js';
-import { computeBatchStats, planBatch, replayBatchItem, startBatch, type Batch, type BatchResult, type StatsOutcome } from '../../functions/core/batch.js';
+import { BatchItemCache, computeBatchStats, planBatch, replayBatchItem, startBatch, type Batch, type BatchResult, type StatsOutcome } from '../../functions/core/batch.js';
 import type { ExecutionRequest, ExecutionResult, Executor, ExecutorConfig } from '../../functions/core/executor.js';
 import { systemClock } from '../../functions/core/ports.js';
 import { LexicalSimilarity } from '../../functions/core/similarity.js';
@@ -97,6 +97,7 @@ describe('batch workflow: the deployed ASL over the real tasks and dynalite', ()
       batches,
       results,
       replayIdFor: (b: string, s: string) => replayIdForBatchItem(Date.now(), b, s),
+      cache: new BatchItemCache(),
     };
     const replay = (payload: unknown) => replayBatchItem(replayDeps, payload);
     return {

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { batchIdForExecution } from '../../functions/adapters/batch-ids.js';
 import {
   BatchNotFoundError,
+  BatchItemCache,
   BatchPayloadError,
   computeBatchStats,
   MAX_BATCH_SNAPSHOTS,
@@ -229,6 +230,7 @@ function itemWorld(executor: CountingExecutor) {
     batches,
     results,
     replayIdFor: (batchId, snapshotId) => `R-${batchId.slice(-4)}-${snapshotId.slice(-4)}`,
+    cache: new BatchItemCache(),
   };
   void executors.put('approve_loan', { type: 'http', url: 'https://model.example.com/decide' });
   return { deps, snapshots, batches, results };
