@@ -4,6 +4,7 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { createTableInput } from '../adapters/dynamodb/table-definition.js';
@@ -21,18 +22,62 @@ export interface LocalDynamoOptions {
   tableName: string;
   /** A folder to persist to; in memory when absent. */
   path?: string;
+  /** Run dynalite in a worker thread (on another core) rather than on the caller's event loop. */
+  worker?: boolean;
+}
+
+interface Listening {
+  port: number;
+  close(): Promise<void>;
+}
+
+async function listenInProcess(options: LocalDynamoOptions): Promise<Listening> {
+  const server: Server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, '127.0.0.1', () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections?.();
+      }),
+  };
+}
+
+type WorkerMessage = { type: 'listening'; port: number } | { type: 'error'; message: string; code?: string } | { type: 'closed' };
+
+async function listenInWorker(options: LocalDynamoOptions): Promise<Listening> {
+  const worker = new Worker(new URL('./dynalite-worker.mjs', import.meta.url), { workerData: { port: options.port, path: options.path } });
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('message', (msg: WorkerMessage) => {
+      if (msg.type === 'listening') return resolve(msg.port);
+      if (msg.type === 'error') return reject(Object.assign(new Error(msg.message), { code: msg.code }));
+    });
+  }).catch(async (err: unknown) => {
+    await worker.terminate();
+    throw err;
+  });
+  return {
+    port,
+    async close() {
+      const closed = new Promise<void>((resolve) => worker.once('message', () => resolve()));
+      worker.postMessage('close');
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
+      await worker.terminate();
+    },
+  };
 }
 
 /** Credentials and region for talking to a local endpoint (dynalite checks neither). */
 export const LOCAL_AWS = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } as const;
 
 export async function startLocalDynamo(options: LocalDynamoOptions): Promise<LocalDynamo> {
-  const server: Server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const listening = options.worker ? await listenInWorker(options) : await listenInProcess(options);
+  const port = listening.port;
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint });
   try {
@@ -46,10 +91,6 @@ export async function startLocalDynamo(options: LocalDynamoOptions): Promise<Loc
     endpoint,
     port,
     tableName: options.tableName,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections?.();
-      }),
+    close: () => listening.close(),
   };
 }

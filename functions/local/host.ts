@@ -50,6 +50,8 @@ export interface LocalHostOptions {
   /** Folder for persistent data; undefined keeps everything in memory. */
   dataDir?: string;
   clock?: Clock;
+  /** Run dynalite in a worker thread (default true: the DynamoDB side gets the second core). */
+  dynamoInWorker?: boolean;
   /** Scheduled regression replays (the CDK context's `schedules`). */
   schedules?: readonly LocalSchedule[];
   logger?: ErrorLogger & { info(message: string, ...extra: unknown[]): void };
@@ -79,7 +81,9 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     dynamoPath = join(options.dataDir, 'dynamodb');
     mkdirSync(dynamoPath, { recursive: true });
   }
-  const dynamo: LocalDynamo = await startLocalDynamo({ port: options.dynamoPort, tableName: options.tableName, ...(dynamoPath !== undefined && { path: dynamoPath }) });
+  // dynalite runs in a worker thread: the DynamoDB side gets its own core, as a real table would
+  // be on other machines, instead of queueing behind the handlers on this event loop.
+  const dynamo: LocalDynamo = await startLocalDynamo({ port: options.dynamoPort, tableName: options.tableName, worker: options.dynamoInWorker ?? true, ...(dynamoPath !== undefined && { path: dynamoPath }) });
 
   const stream = new LocalStream({
     batchSize: 100,
