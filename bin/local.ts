@@ -75,3 +75,10 @@ async function stop(signal: string) {
 }
 process.on('SIGINT', () => void stop('SIGINT'));
 process.on('SIGTERM', () => void stop('SIGTERM'));
+
+// npm does not pass SIGTERM on to the script it runs: when `npm start` is stopped by its PID, this
+// process is re-parented. Shut down then too, rather than keep the ports bound with no owner.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) void stop('parent process exited');
+}, 500).unref();
