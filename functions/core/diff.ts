@@ -173,6 +173,7 @@ export function diffSnapshots(original: DecisionView, updated: DecisionView): Sn
     else if (under(c.path, 'outputs')) outputsChanged = true;
     else if (under(c.path, 'modelParameters')) modelParamsChanged = true;
   }
-  const executionTimeDeltaMs = original.executionTimeMs !== undefined && updated.executionTimeMs !== undefined ? updated.executionTimeMs - original.executionTimeMs : 0;
+  // Rounded to a nanosecond: 0.91 − 0.85 should read 0.06, not 0.06000000000000005.
+  const executionTimeDeltaMs = original.executionTimeMs !== undefined && updated.executionTimeMs !== undefined ? Math.round((updated.executionTimeMs - original.executionTimeMs) * 1e6) / 1e6 : 0;
   return { changes, inputsChanged, outputsChanged, modelParamsChanged, executionTimeDeltaMs };
 }

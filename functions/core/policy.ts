@@ -158,6 +158,12 @@ export function validatePolicyBody(body: unknown, nameFromPath?: string): Policy
         issues.push({ path: fi.path, message: `${fi.path}: ${fi.message}` });
       }
     }
+    // The rules that are well-formed on their own still get their semantic checks, so one bad rule
+    // does not hide the problems of the others until the next attempt.
+    rawRules.forEach((raw, index) => {
+      const rule = RuleSchema.safeParse(raw);
+      if (rule.success) issues.push(...ruleIssues(rule.data, index));
+    });
     throwIssues(issues);
   }
   const policy = parsed.data;

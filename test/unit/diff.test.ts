@@ -138,6 +138,10 @@ describe('diffSnapshots', () => {
     expect(diffSnapshots(decision({ executionTimeMs: 100 }), decision({ executionTimeMs: undefined })).executionTimeDeltaMs).toBe(0);
   });
 
+  it('reads 0.06 for 0.91 − 0.85, not the float noise 0.06000000000000005', () => {
+    expect(diffSnapshots(decision({ executionTimeMs: 0.85 }), decision({ executionTimeMs: 0.91 })).executionTimeDeltaMs).toBe(0.06);
+  });
+
   it('reports a changed function name (the seed test) at path functionName', () => {
     const d = diffSnapshots(decision(), decision({ functionName: 'different_function' }));
     expect(d.changes).toEqual([{ path: 'functionName', changeType: 'Modified', oldValue: 'approve_loan', newValue: 'different_function' }]);

@@ -56,6 +56,14 @@ describe('validatePolicyBody', () => {
     expect(err.details).toEqual({ issues: [expect.objectContaining({ path: 'rules[1].comparator' })] });
   });
 
+  it('reports the other rules\' problems alongside an unknown comparator, not one round at a time', () => {
+    const err = validationError(() =>
+      validatePolicyBody({ rules: [{ field: 'outputs.a', comparator: 'Fuzzy' }, { name: 'range', field: 'outputs.score', comparator: 'WithinRange', min: 3, max: 1 }, { field: 'bogus.x', comparator: 'ExactMatch' }] }),
+    );
+    const paths = (err.details as { issues: { path: string }[] }).issues.map((i) => i.path);
+    expect(paths).toEqual(expect.arrayContaining(['rules[0].comparator', 'rules[1].min', 'rules[2].field']));
+  });
+
   it('names an unnamed rule by index and comparator(field) for an out-of-range threshold', () => {
     const err = validationError(() => validatePolicyBody({ rules: [{ field: 'outputs.a', comparator: 'ExactMatch' }, { field: 'outputs.a', comparator: 'ExactMatch', name: 'x' }, { field: 'outputs.r', comparator: 'SemanticSimilarity', threshold: 1.5 }] }));
     expect(err.message).toContain('rules[2] (SemanticSimilarity(outputs.r)) threshold: SemanticSimilarity threshold must be between 0 and 1, got 1.5');
