@@ -37,6 +37,7 @@ const ReportSchema = z.object({
   baselineId: z.nullable(z.string()),
   policy: z.object({ name: z.string(), version: z.nullable(z.number()) }),
   trigger: z.enum(['on-demand', 'on-write']),
+  integrity: z.enum(['verified', 'tampered']),
   status: z.enum(['passed', 'violated']),
   rules: z.array(RuleResultSchema),
   violations: z.array(ViolationSchema),
@@ -69,7 +70,7 @@ const LIST_QUERY = { limit: 'Page size, 1..1000 (default 50)', cursor: 'nextCurs
 const operations: Record<string, Operation> = {
   'POST /snapshots': { summary: 'Record a decision snapshot', request: RecordSnapshotSchema, status: 201, response: SnapshotSchema, headers: { 'Idempotency-Key': 'Retries with the same key and body return the first snapshot (200); another body is 409' } },
   'GET /snapshots': { summary: "List a function's snapshots by time", status: 200, response: page(SnapshotSchema), query: { functionName: 'Required', from: 'ISO-8601, inclusive', to: 'ISO-8601, inclusive', order: 'asc (default) or desc', ...LIST_QUERY } },
-  'GET /snapshots/{id}': { summary: 'Read one snapshot', status: 200, response: SnapshotSchema },
+  'GET /snapshots/{id}': { summary: 'Read one snapshot, exactly as stored; the Content-Integrity header says whether it still matches its contentHash', status: 200, response: SnapshotSchema },
   'GET /snapshots/{id}/diff/{otherId}': { summary: 'Field-by-field diff of two snapshots ({id} the original, {otherId} the new)', status: 200, response: DiffSchema },
   'POST /snapshots/{id}/validate': { summary: 'Validate a snapshot against a policy (inline or by name); the report is stored', request: ValidateRequestDocSchema, status: 200, response: ReportSchema },
   'GET /snapshots/{id}/validations': { summary: "A snapshot's validation reports (on demand and on write), newest first", status: 200, response: page(ReportSchema), query: LIST_QUERY },

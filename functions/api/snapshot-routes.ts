@@ -5,7 +5,7 @@ import { diffSnapshots } from '../core/diff.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import type { Clock, IdGenerator, SnapshotStore } from '../core/ports.js';
 import { recordSnapshot } from '../core/recording.js';
-import { FunctionNameSchema } from '../core/snapshot.js';
+import { FunctionNameSchema, verifyContentHash } from '../core/snapshot.js';
 import type { RouteMap } from '../http/api.js';
 import { parseListParams, parseTimeRange, ulidParam } from '../http/params.js';
 
@@ -37,7 +37,10 @@ export function snapshotRoutes(deps: SnapshotRoutesDeps): RouteMap {
 
     'GET /snapshots/{id}': async (req) => {
       const id = ulidParam(req.pathParameters, 'id', 'snapshot');
-      return { status: 200, body: await loadSnapshot(deps.store, id) };
+      const snapshot = await loadSnapshot(deps.store, id);
+      // The body is the stored snapshot as it is (so anyone can recompute its hash); the header
+      // says whether it still matches its contentHash.
+      return { status: 200, body: snapshot, headers: { 'content-integrity': verifyContentHash(snapshot) ? 'verified' : 'tampered' } };
     },
 
     'GET /snapshots/{id}/diff/{otherId}': async (req) => {

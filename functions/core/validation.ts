@@ -7,11 +7,16 @@ import { evaluatePolicy, PolicyBodySchema, validatePolicyBody, type PolicyEvalua
 import type { Clock, IdGenerator, Page, SnapshotStore } from './ports.js';
 import { parseOrThrow } from './schema-util.js';
 import type { SimilarityProvider } from './similarity.js';
-import type { Snapshot } from './snapshot.js';
+import { computeContentHash, type Snapshot } from './snapshot.js';
 import * as z from 'zod/mini';
 
-/** A stored validation report. `policy.version` is null for an inline policy. */
+/**
+ * A stored validation report. `policy.version` is null for an inline policy. `integrity` says
+ * whether the snapshot still matched its contentHash when it was validated; a tampered snapshot's
+ * report is `violated` whatever its rules say, with an `integrity` violation first.
+ */
 export interface ValidationReport extends PolicyEvaluation {
+  integrity: 'verified' | 'tampered';
   reportId: string;
   snapshotId: string;
   baselineId: string | null;
@@ -75,6 +80,22 @@ async function resolveBaseline(snapshots: SnapshotStore, snapshot: Snapshot, bas
   return snapshots.findPreviousWithSameInputs(snapshot);
 }
 
+/** Evaluates a policy and folds the snapshot's integrity into the verdict. */
+async function evaluateWithIntegrity(policy: { name: string; rules: StoredPolicy['rules'] }, snapshot: Snapshot, baseline: Snapshot | undefined, similarity: SimilarityProvider): Promise<PolicyEvaluation & { integrity: 'verified' | 'tampered' }> {
+  const evaluation = await evaluatePolicy(policy, snapshot, baseline, similarity);
+  const actual = computeContentHash(snapshot);
+  if (actual === snapshot.contentHash) return { ...evaluation, integrity: 'verified' };
+  return {
+    ...evaluation,
+    integrity: 'tampered',
+    status: 'violated',
+    violations: [
+      { ruleName: 'integrity', field: 'contentHash', expected: snapshot.contentHash, actual, message: `snapshot ${snapshot.snapshotId} no longer matches its contentHash: it was altered after it was recorded` },
+      ...evaluation.violations,
+    ],
+  };
+}
+
 /** Validates a stored snapshot on demand and stores the report. */
 export async function validateOnDemand(deps: ValidationDeps, snapshotId: string, body: unknown): Promise<ValidationReport> {
   const request = parseOrThrow(ValidateRequestSchema, body, 'validate request');
@@ -82,7 +103,7 @@ export async function validateOnDemand(deps: ValidationDeps, snapshotId: string,
   if (!snapshot) throw new NotFoundError('snapshot', snapshotId);
   const policy = await resolvePolicy(deps.policies, request);
   const baseline = await resolveBaseline(deps.snapshots, snapshot, request.baselineId);
-  const evaluation = await evaluatePolicy({ name: policy.name, rules: policy.rules }, snapshot, baseline, deps.similarity);
+  const evaluation = await evaluateWithIntegrity({ name: policy.name, rules: policy.rules }, snapshot, baseline, deps.similarity);
   const report: ValidationReport = {
     reportId: deps.ids.next(),
     snapshotId,
@@ -116,7 +137,7 @@ export async function validateOnWrite(
   const baseline = await deps.snapshots.findPreviousWithSameInputs(snapshot);
   const outcomes: OnWriteOutcome[] = [];
   for (const policy of attached) {
-    const evaluation = await evaluatePolicy(policy, snapshot, baseline, deps.similarity);
+    const evaluation = await evaluateWithIntegrity(policy, snapshot, baseline, deps.similarity);
     const report: ValidationReport = {
       reportId: deps.reportId(snapshot, policy),
       snapshotId: snapshot.snapshotId,

@@ -20,6 +20,7 @@ import { startTestDynamo, type TestDynamo } from '../support/local-dynamo.js';
 function report(snapshotId: string, n: number, status: ValidationReport['status'] = 'violated'): ValidationReport {
   return {
     reportId: `01JBZ00000000000000000V${String(n).padStart(3, '0')}`,
+    integrity: 'verified',
     snapshotId,
     baselineId: null,
     policy: { name: 'score-floor', version: 1 },

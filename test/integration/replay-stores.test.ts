@@ -38,6 +38,7 @@ function replayResult(snapshotId: string, minute: number, status: ReplayResult['
 function report(snapshotId: string, minute: number): ValidationReport {
   return {
     reportId: `01JBZ00000000000000000V${String(minute).padStart(3, '0')}`,
+    integrity: 'verified',
     snapshotId,
     baselineId: null,
     policy: { name: 'loan-regression', version: 2 },

@@ -184,6 +184,19 @@ describe('validateOnDemand: request and report', () => {
     expect([...reports.items.values()]).toEqual([report]);
   });
 
+  it('marks a snapshot altered behind the service as tampered: violated, with an integrity violation first', async () => {
+    const { deps, snapshots } = await world();
+    const stored = snapshots.items.get(ID.first) as Snapshot;
+    snapshots.items.set(ID.first, { ...stored, outputs: stored.outputs.map((o) => (o.name === 'score' ? { ...o, value: 0.99 } : o)) });
+
+    const report = await validateOnDemand(deps, ID.first, { policy: { rules: [{ field: 'outputs.score', comparator: 'WithinRange', min: 0, max: 1 }] } });
+
+    expect(report).toMatchObject({ integrity: 'tampered', status: 'violated' });
+    expect(report.rules).toEqual([expect.objectContaining({ status: 'passed' })]);
+    expect(report.violations[0]).toMatchObject({ ruleName: 'integrity', field: 'contentHash', expected: stored.contentHash });
+    expect((await validateOnDemand(deps, ID.second, { policy: { rules: [{ field: 'outputs.score', comparator: 'WithinRange', min: 0, max: 1 }] } })).integrity).toBe('verified');
+  });
+
   it('evaluates an inline policy with version null', async () => {
     const { deps } = await world();
     const report = await validateOnDemand(deps, ID.first, { policy: { name: 'adhoc', rules: [{ field: 'outputs.decision', comparator: 'Contains', value: 'appr' }] } });

@@ -1,0 +1,49 @@
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_AWS } from '../../functions/local/dynalite.js';
+import { startTestHost, type TestHost } from '../support/host.js';
+
+describe('integrity of a snapshot altered behind the service (local host over HTTP)', () => {
+  let t: TestHost;
+  let id: string;
+
+  beforeAll(async () => {
+    t = await startTestHost();
+    const res = await fetch(`${t.url}/snapshots`, {
+      method: 'POST',
+      body: JSON.stringify({ functionName: 'approve_loan', inputs: [{ name: 'applicant', value: { income: 52000 } }], outputs: [{ name: 'decision', value: 'approve' }, { name: 'score', value: 0.82 }] }),
+    });
+    id = ((await res.json()) as { snapshotId: string }).snapshotId;
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('serves the stored body as it is and says in Content-Integrity whether it still matches its hash', async () => {
+    const before = await fetch(`${t.url}/snapshots/${id}`);
+    expect(before.headers.get('content-integrity')).toBe('verified');
+    await before.json();
+
+    const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: t.host.dynamoEndpoint });
+    await client.send(
+      new UpdateItemCommand({
+        TableName: t.host.tableName,
+        Key: { pk: { S: `SNAP#${id}` }, sk: { S: 'SNAP' } },
+        UpdateExpression: 'SET outputs[1].#v = :v',
+        ExpressionAttributeNames: { '#v': 'value' },
+        ExpressionAttributeValues: { ':v': { N: '0.99' } },
+      }),
+    );
+    client.destroy();
+
+    const after = await fetch(`${t.url}/snapshots/${id}`);
+    expect(after.headers.get('content-integrity')).toBe('tampered');
+    expect(((await after.json()) as { outputs: { value: unknown }[] }).outputs[1]?.value).toBe(0.99);
+
+    const validated = await fetch(`${t.url}/snapshots/${id}/validate`, { method: 'POST', body: JSON.stringify({ policy: { rules: [{ field: 'outputs.score', comparator: 'WithinRange', min: 0, max: 1 }] } }) });
+    const report = (await validated.json()) as { integrity: string; status: string; violations: { ruleName: string }[] };
+    expect(validated.status).toBe(200);
+    expect(report).toMatchObject({ integrity: 'tampered', status: 'violated' });
+    expect(report.violations[0]?.ruleName).toBe('integrity');
+  });
+});
