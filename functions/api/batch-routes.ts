@@ -19,7 +19,9 @@ export function batchRoutes(deps: StartBatchDeps): RouteMap {
     },
 
     'GET /batches/{id}': async (req) => {
-      return { status: 200, body: await load(ulidParam(req.pathParameters, 'id', 'batch')) };
+      const batch = await load(ulidParam(req.pathParameters, 'id', 'batch'));
+      // Until the stats are in, progress is the number of results stored so far.
+      return { status: 200, body: batch.status === 'SUCCEEDED' ? batch : { ...batch, completed: await deps.batches.countResults(batch.batchId) } };
     },
 
     'GET /batches/{id}/results': async (req) => {

@@ -79,13 +79,15 @@ export interface BatchResult {
 
 /** Port: batches, their snapshot ids and their results. */
 export interface BatchStore {
-  /** Records a new batch with its ids; false when the id exists. */
+  /** Records a new batch with its ids; false when the id exists. `completed` is final once the batch SUCCEEDED. */
   create(batch: Batch, snapshotIds: readonly string[]): Promise<boolean>;
   get(batchId: string): Promise<Batch | undefined>;
   getSnapshotIds(batchId: string): Promise<string[]>;
   getResult(batchId: string, snapshotId: string): Promise<BatchResult | undefined>;
-  /** Writes a snapshot's result once (false if it exists) and counts it in `completed`. */
+  /** Writes a snapshot's result once (false if it exists). */
   putResult(result: BatchResult): Promise<boolean>;
+  /** How many results are stored (the progress of a running batch). */
+  countResults(batchId: string): Promise<number>;
   listResults(batchId: string, limit: number, cursor?: string): Promise<Page<BatchResult>>;
   /** Visits every result, page by page (constant memory). */
   forEachResult(batchId: string, visit: (result: BatchResult) => void): Promise<number>;

@@ -62,9 +62,10 @@ class MemoryBatchStore implements BatchStore {
     const key = `${result.batchId}#${result.snapshotId}`;
     if (this.results.has(key)) return Promise.resolve(false);
     this.results.set(key, structuredClone(result));
-    const batch = this.batches.get(result.batchId);
-    if (batch) batch.completed += 1;
     return Promise.resolve(true);
+  }
+  countResults(batchId: string): Promise<number> {
+    return Promise.resolve([...this.results.values()].filter((r) => r.batchId === batchId).length);
   }
   listResults(batchId: string, limit: number): Promise<Page<BatchResult>> {
     return Promise.resolve({ items: [...this.results.values()].filter((r) => r.batchId === batchId).slice(0, limit) });
@@ -76,7 +77,7 @@ class MemoryBatchStore implements BatchStore {
   }
   complete(batchId: string, stats: ReplayStats, completedAt: string): Promise<void> {
     const b = this.batches.get(batchId);
-    if (b) Object.assign(b, { status: 'SUCCEEDED', stats, completedAt });
+    if (b) Object.assign(b, { status: 'SUCCEEDED', stats, completedAt, completed: stats.totalReplays });
     return Promise.resolve();
   }
   fail(batchId: string, reason: string, completedAt: string): Promise<void> {
@@ -392,7 +393,7 @@ describe('replayBatchItem', () => {
     expect(batches.results.size).toBe(1);
     expect(results.results).toHaveLength(1);
     expect(results.results[0]).toMatchObject({ batchId, snapshotId: ulid(1), replayId: deps.replayIdFor(batchId, ulid(1)), mode: 'Strict' });
-    expect((await batches.get(batchId))?.completed).toBe(1);
+    expect(await batches.countResults(batchId)).toBe(1);
   });
 
   it('keeps one result and one history entry when two invocations of an item race', async () => {
@@ -406,7 +407,7 @@ describe('replayBatchItem', () => {
 
     expect(batches.results.size).toBe(1);
     expect(results.results).toHaveLength(1);
-    expect((await batches.get(batchId))?.completed).toBe(1);
+    expect(await batches.countResults(batchId)).toBe(1);
   });
 
   it('stores the mismatched paths of a replay whose outputs differ', async () => {
@@ -447,7 +448,7 @@ describe('replayBatchItem', () => {
     });
     expect(executor.calls).toBe(0);
     expect(results.results).toEqual([]);
-    expect((await batches.get(batchId))?.completed).toBe(1);
+    expect(await batches.countResults(batchId)).toBe(1);
   });
 
   it('keeps a plain-text Cause (a Step Functions error) as the message', async () => {

@@ -1,7 +1,9 @@
 /**
  * BatchStore over DynamoDB: `BATCH#<id>` holds `META` (status, counts, request, stats), `IDS` (the
  * snapshot ids, kept apart so reading the status stays small) and one `RESULT#<snapshotId>` per
- * snapshot, written once; the first write of a result adds 1 to META's `completed`.
+ * snapshot, written once. Progress is counted from the RESULT items when asked for (a Query with
+ * Select COUNT) rather than kept as a counter on META: a counter would make every one of up to
+ * 1,000 concurrent items write the same item, a hot key that DynamoDB throttles.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -82,15 +84,27 @@ export class DynamoBatchStore implements BatchStore {
       if (err instanceof ConditionalCheckFailedException) return false;
       throw translateWriteError(err, 'batch result');
     }
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: keys.batchMeta(result.batchId),
-        UpdateExpression: 'ADD completed :one',
-        ExpressionAttributeValues: { ':one': 1 },
-      }),
-    );
     return true;
+  }
+
+  async countResults(batchId: string): Promise<number> {
+    let count = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const res = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': keys.batchMeta(batchId).pk, ':prefix': keys.batchResultPrefix },
+          Select: 'COUNT',
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      count += res.Count ?? 0;
+      startKey = res.LastEvaluatedKey;
+    } while (startKey);
+    return count;
   }
 
   async listResults(batchId: string, limit: number, cursor?: string): Promise<Page<BatchResult>> {
@@ -139,9 +153,9 @@ export class DynamoBatchStore implements BatchStore {
       new UpdateCommand({
         TableName: this.tableName,
         Key: keys.batchMeta(batchId),
-        UpdateExpression: 'SET #status = :s, stats = :stats, completedAt = :at',
+        UpdateExpression: 'SET #status = :s, stats = :stats, completedAt = :at, completed = :n',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':s': 'SUCCEEDED', ':stats': stats, ':at': completedAt },
+        ExpressionAttributeValues: { ':s': 'SUCCEEDED', ':stats': stats, ':at': completedAt, ':n': stats.totalReplays },
       }),
     );
   }
