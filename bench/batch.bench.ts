@@ -33,7 +33,7 @@ import { median, printFigures } from './report.js';
 const N = 1000;
 const CONCURRENCY = 40;
 const SLOW_MS = 200;
-const POLL_MS = 50;
+const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 50);
 const ROUNDS = 3;
 
 const OUTPUTS = [
