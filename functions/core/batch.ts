@@ -354,16 +354,18 @@ export class BatchItemCache {
 }
 
 /**
- * Replays one snapshot of a batch and writes its result once. A retry after the result was written
- * returns the stored outcome; a request error about this snapshot (gone, no executor, unsupported
- * model) is recorded as its Error result; anything else is thrown for the workflow's Retry/Catch.
+ * Replays one snapshot of a batch and writes its result once. The result is written with a
+ * conditional put, so a retried item never produces a second result (or history entry): a retry
+ * after the result was written replays again, keeps the first result and returns its outcome.
+ * Not reading first saves a read on every item for the price of a repeated executor call on the
+ * rare retry of an item that had already finished. A request error about this snapshot (gone, no
+ * executor, unsupported model) is recorded as its Error result; anything else is thrown for the
+ * workflow's Retry/Catch.
  */
 export async function replayBatchItem(deps: ReplayItemDeps, payload: unknown): Promise<ItemSummary> {
   const parsed = ReplayItemPayloadSchema.safeParse(payload);
   if (!parsed.success) throw new BatchPayloadError(`replay payload: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
   const { batchId, snapshotId } = parsed.data;
-  const done = await deps.batches.getResult(batchId, snapshotId);
-  if (done) return { snapshotId, status: done.status, outputsMatch: done.outputsMatch };
   const now = () => new Date(deps.clock.now()).toISOString();
 
   if (parsed.data.recordError) {
@@ -380,8 +382,8 @@ export async function replayBatchItem(deps: ReplayItemDeps, payload: unknown): P
       error: { code: error.Error ?? 'UNKNOWN', message: causeMessage(error.Cause) },
       createdAt: now(),
     };
-    await deps.batches.putResult(result);
-    return { snapshotId, status: 'Error', outputsMatch: false };
+    if (await deps.batches.putResult(result)) return { snapshotId, status: 'Error', outputsMatch: false };
+    return storedOutcome(deps.batches, batchId, snapshotId, result);
   }
 
   const prepared = await deps.cache.preparedFor(deps, batchId);
@@ -395,8 +397,17 @@ export async function replayBatchItem(deps: ReplayItemDeps, payload: unknown): P
     if (!(err instanceof DomainError)) throw err;
     summary = { batchId, snapshotId, replayId: null, status: 'Error', outputsMatch: false, executionTimeMs: 0, mismatchedPaths: [], violatedRules: [], error: { code: err.code, message: err.message }, createdAt: now() };
   }
-  if ((await deps.batches.putResult(summary)) && full) await deps.results.put(full);
-  return { snapshotId, status: summary.status, outputsMatch: summary.outputsMatch };
+  if (await deps.batches.putResult(summary)) {
+    if (full) await deps.results.put(full);
+    return { snapshotId, status: summary.status, outputsMatch: summary.outputsMatch };
+  }
+  return storedOutcome(deps.batches, batchId, snapshotId, summary);
+}
+
+/** The outcome of the result already stored for an item (the first attempt's), or `fallback`. */
+async function storedOutcome(batches: BatchStore, batchId: string, snapshotId: string, fallback: Pick<BatchResult, 'status' | 'outputsMatch'>): Promise<ItemSummary> {
+  const stored = (await batches.getResult(batchId, snapshotId)) ?? fallback;
+  return { snapshotId, status: stored.status, outputsMatch: stored.outputsMatch };
 }
 
 /** Lambda's error Cause is JSON `{errorType, errorMessage}`; a Step Functions one is plain text. */

@@ -11,6 +11,7 @@ import { createLogger } from '../adapters/logger.js';
 import { createSimilarityProvider, SIMILARITY_PROVIDERS } from '../adapters/similarity-provider.js';
 import { replayRoutes } from '../api/replay-routes.js';
 import { flag, loadEnv, required } from '../config.js';
+import { CachedExecutorConfigStore } from '../core/executor-config-cache.js';
 import { systemClock } from '../core/ports.js';
 import { makeHttpHandler } from '../http/api.js';
 
@@ -27,7 +28,7 @@ const executorDeps = { allowPrivateNetworks: env.EXECUTOR_ALLOW_PRIVATE_NETWORKS
 export const handler = makeHttpHandler(
   replayRoutes({
     snapshots: new DynamoSnapshotStore(doc, env.TABLE_NAME),
-    executors: new DynamoExecutorConfigStore({ doc, tableName: env.TABLE_NAME }),
+    executors: new CachedExecutorConfigStore(new DynamoExecutorConfigStore({ doc, tableName: env.TABLE_NAME }), systemClock),
     createExecutor: (config) => createExecutor(config, executorDeps),
     policies: new DynamoPolicyStore(doc, env.TABLE_NAME),
     results: new DynamoReplayResultStore(doc, env.TABLE_NAME),

@@ -15,6 +15,7 @@ import { DynamoSnapshotStore } from '../adapters/dynamodb/snapshot-store.js';
 import { DynamoValidationReportStore } from '../adapters/dynamodb/validation-report-store.js';
 import { validationRoutes } from '../api/validation-routes.js';
 import { replayRoutes } from '../api/replay-routes.js';
+import { CachedExecutorConfigStore } from '../core/executor-config-cache.js';
 import { DynamoExecutorConfigStore } from '../adapters/dynamodb/executor-config-store.js';
 import { DynamoReplayResultStore } from '../adapters/dynamodb/replay-result-store.js';
 import { createExecutor } from '../adapters/executors/create-executor.js';
@@ -105,7 +106,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const policies = new DynamoPolicyStore(doc, options.tableName);
   const reports = new DynamoValidationReportStore(doc, options.tableName);
   const similarity = new LexicalSimilarity();
-  const executors = new DynamoExecutorConfigStore({ doc, tableName: options.tableName, clock });
+  const executors = new CachedExecutorConfigStore(new DynamoExecutorConfigStore({ doc, tableName: options.tableName, clock }), clock);
   const results = new DynamoReplayResultStore(doc, options.tableName);
   // Locally, executors may call loopback (the built-in demo model and your own services).
   const replayDeps = { snapshots, executors, createExecutor: (config: Parameters<typeof createExecutor>[0]) => createExecutor(config, { allowPrivateNetworks: true }), policies, similarity, clock, ids };

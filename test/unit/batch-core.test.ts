@@ -377,7 +377,7 @@ describe('resolveSelection and startBatch', () => {
 });
 
 describe('replayBatchItem', () => {
-  it('replays once when called twice for the same item: one result, one history entry, same summary', async () => {
+  it('keeps one result and one history entry when an item is called twice, answering with the stored outcome', async () => {
     const executor = new CountingExecutor(OUTPUTS);
     const { deps, snapshots, batches, results } = itemWorld(executor);
     const batchId = ulid(100, '01JE');
@@ -389,7 +389,8 @@ describe('replayBatchItem', () => {
 
     expect(first).toEqual({ snapshotId: ulid(1), status: 'Success', outputsMatch: true });
     expect(second).toEqual(first);
-    expect(executor.calls).toBe(1);
+    // No read before replaying: a repeated item runs the executor again, and its result is dropped.
+    expect(executor.calls).toBe(2);
     expect(batches.results.size).toBe(1);
     expect(results.results).toHaveLength(1);
     expect(results.results[0]).toMatchObject({ batchId, snapshotId: ulid(1), replayId: deps.replayIdFor(batchId, ulid(1)), mode: 'Strict' });
