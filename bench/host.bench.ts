@@ -2,7 +2,6 @@
  * Record + read through the local host (HTTP → API Gateway event → handler → DynamoDB) against the
  * same Put + Get sent straight to its DynamoDB (dynalite) with the SDK. Target: ratio ≤ 1.5.
  */
-import { Agent, request as httpRequest } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClientOptions } from '../functions/adapters/dynamodb/client.js';
@@ -11,21 +10,8 @@ import { ulidGenerator } from '../functions/adapters/ids.js';
 import { buildSnapshot, type RecordSnapshot } from '../functions/core/snapshot.js';
 import { LOCAL_AWS } from '../functions/local/dynalite.js';
 import { startLocalHost } from '../functions/local/host.js';
+import { BenchClient } from './http-client.js';
 import { paired, printFigures } from './report.js';
-
-/** One HTTP request over a keep-alive agent; resolves with status and body text. */
-function request(agent: Agent, base: string, method: string, path: string, body?: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(new URL(path, base), { method, agent, headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 const ROUNDS = Number(process.env.BENCH_HOST_ROUNDS ?? 300);
 
@@ -47,16 +33,16 @@ export default async function hostBench(): Promise<void> {
   const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: host.dynamoEndpoint });
   const doc = DynamoDBDocumentClient.from(client, documentClientOptions);
   const ids = ulidGenerator();
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const http = new BenchClient(host.url);
   const body = JSON.stringify(decision);
   try {
     // The client side uses node:http with keep-alive, as the SDK's own handler does for the direct
     // calls, so both sides pay the same for their HTTP client.
     const viaHost = async () => {
-      const created = await request(agent, host.url, 'POST', '/snapshots', body);
+      const created = await http.request('POST', '/snapshots', body);
       if (created.status !== 201) throw new Error(`POST /snapshots answered ${created.status}`);
       const { snapshotId } = JSON.parse(created.body) as { snapshotId: string };
-      const got = await request(agent, host.url, 'GET', `/snapshots/${snapshotId}`);
+      const got = await http.request('GET', `/snapshots/${snapshotId}`);
       if (got.status !== 200) throw new Error(`GET answered ${got.status}`);
       JSON.parse(got.body);
     };
@@ -71,7 +57,7 @@ export default async function hostBench(): Promise<void> {
     ]);
   } finally {
     client.destroy();
-    agent.destroy();
+    http.close();
     await host.close();
   }
 }
