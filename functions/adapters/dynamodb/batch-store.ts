@@ -10,7 +10,7 @@ import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocum
 import type { Batch, BatchResult, BatchStore } from '../../core/batch.js';
 import type { Page } from '../../core/ports.js';
 import type { ReplayStats } from '../../core/stats.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { queryEach, queryPage, type QueryInput } from './paging.js';
 import { translateWriteError } from './errors.js';
 import { keys } from './keys.js';
 
@@ -87,65 +87,33 @@ export class DynamoBatchStore implements BatchStore {
     return true;
   }
 
+  listResults(batchId: string, limit: number, cursor?: string): Promise<Page<BatchResult>> {
+    return queryPage(this.doc, this.results(batchId), { limit, cursor, binding: `batch-results:${batchId}` }, strip<BatchResult>);
+  }
+
+  forEachResult(batchId: string, visit: (result: BatchResult) => void): Promise<number> {
+    return queryEach(this.doc, this.results(batchId), (item) => visit(strip<BatchResult>(item)));
+  }
+
   async countResults(batchId: string): Promise<number> {
     let count = 0;
     let startKey: Record<string, unknown> | undefined;
     do {
-      const res = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': keys.batchMeta(batchId).pk, ':prefix': keys.batchResultPrefix },
-          Select: 'COUNT',
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
+      const res = await this.doc.send(new QueryCommand({ ...this.results(batchId), Select: 'COUNT', ExclusiveStartKey: startKey }));
       count += res.Count ?? 0;
       startKey = res.LastEvaluatedKey;
     } while (startKey);
     return count;
   }
 
-  async listResults(batchId: string, limit: number, cursor?: string): Promise<Page<BatchResult>> {
-    const binding = `batch-results:${batchId}`;
-    const items: BatchResult[] = [];
-    let startKey = cursor === undefined ? undefined : decodeCursor(cursor, binding);
-    let lastKey: Record<string, unknown> | undefined;
-    do {
-      const res = await this.queryResults(batchId, limit - items.length, startKey);
-      for (const item of res.Items ?? []) items.push(strip<BatchResult>(item));
-      lastKey = res.LastEvaluatedKey;
-      startKey = lastKey;
-    } while (lastKey && items.length < limit);
-    return lastKey ? { items, nextCursor: encodeCursor(lastKey, binding) } : { items };
-  }
-
-  async forEachResult(batchId: string, visit: (result: BatchResult) => void): Promise<number> {
-    let count = 0;
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const res = await this.queryResults(batchId, undefined, startKey);
-      for (const item of res.Items ?? []) {
-        visit(strip<BatchResult>(item));
-        count += 1;
-      }
-      startKey = res.LastEvaluatedKey;
-    } while (startKey);
-    return count;
-  }
-
-  private queryResults(batchId: string, limit: number | undefined, startKey: Record<string, unknown> | undefined) {
-    return this.doc.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': keys.batchMeta(batchId).pk, ':prefix': keys.batchResultPrefix },
-        ConsistentRead: true,
-        ...(limit !== undefined && { Limit: limit }),
-        ExclusiveStartKey: startKey,
-      }),
-    );
+  /** A batch's result items, read consistently (the stats must see every one). */
+  private results(batchId: string): QueryInput {
+    return {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': keys.batchMeta(batchId).pk, ':prefix': keys.batchResultPrefix },
+      ConsistentRead: true,
+    };
   }
 
   async complete(batchId: string, stats: ReplayStats, completedAt: string): Promise<void> {

@@ -8,7 +8,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConflictError } from '../../core/errors.js';
 import { buildStoredPolicy, type PolicyBody, type PolicyStore, type StoredPolicy } from '../../core/policy.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { queryEach, queryPage, type QueryInput } from './paging.js';
 import { translateWriteError } from './errors.js';
 import { keys, listKeys } from './keys.js';
 import { GSI1 } from './table-definition.js';
@@ -86,47 +86,28 @@ export class DynamoPolicyStore implements PolicyStore {
   }
 
   async list(limit: number, cursor?: string): Promise<{ items: StoredPolicy[]; nextCursor?: string }> {
-    const binding = 'policies';
-    const items: StoredPolicy[] = [];
-    let startKey = cursor === undefined ? undefined : decodeCursor(cursor, binding);
-    let lastKey: Record<string, unknown> | undefined;
-    do {
-      const res = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: GSI1.indexName,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': GSI1.partitionKey },
-          ExpressionAttributeValues: { ':pk': listKeys.policyPartition },
-          Limit: limit - items.length,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of res.Items ?? []) items.push(toPolicy(item));
-      lastKey = res.LastEvaluatedKey;
-      startKey = lastKey;
-    } while (lastKey && items.length < limit);
-    return lastKey ? { items, nextCursor: encodeCursor(lastKey, binding) } : { items };
+    return queryPage(this.doc, this.allPolicies(), { limit, cursor, binding: 'policies' }, toPolicy);
   }
 
   async listAttachedTo(functionName: string): Promise<StoredPolicy[]> {
     const out: StoredPolicy[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const res = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: GSI1.indexName,
-          KeyConditionExpression: '#pk = :pk',
-          FilterExpression: 'contains(functionNames, :fn)',
-          ExpressionAttributeNames: { '#pk': GSI1.partitionKey },
-          ExpressionAttributeValues: { ':pk': listKeys.policyPartition, ':fn': functionName },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of res.Items ?? []) out.push(toPolicy(item));
-      startKey = res.LastEvaluatedKey;
-    } while (startKey);
+    await queryEach(
+      this.doc,
+      { ...this.allPolicies(), FilterExpression: 'contains(functionNames, :fn)', ExpressionAttributeValues: { ':pk': listKeys.policyPartition, ':fn': functionName } },
+      (item) => out.push(toPolicy(item)),
+    );
     return out;
   }
+
+  /** The latest version of every policy: the sparse GSI1 partition their LATEST items carry. */
+  private allPolicies(): QueryInput {
+    return {
+      TableName: this.tableName,
+      IndexName: GSI1.indexName,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': GSI1.partitionKey },
+      ExpressionAttributeValues: { ':pk': listKeys.policyPartition },
+    };
+  }
+
 }

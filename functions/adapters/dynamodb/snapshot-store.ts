@@ -7,8 +7,8 @@ import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } fro
 import { PayloadTooLargeError } from '../../core/errors.js';
 import type { IdempotencyRecord, Page, SnapshotQuery, SnapshotStore } from '../../core/ports.js';
 import type { Snapshot } from '../../core/snapshot.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
 import { itemSize, MAX_ITEM_BYTES } from './item-size.js';
+import { queryPage } from './paging.js';
 import { keys } from './keys.js';
 import { GSI1, GSI2 } from './table-definition.js';
 import { translateWriteError } from './errors.js';
@@ -75,32 +75,21 @@ export class DynamoSnapshotStore implements SnapshotStore {
   }
 
   async list(query: SnapshotQuery): Promise<Page<Snapshot>> {
-    const binding = `snapshots:${query.functionName}:${query.from ?? ''}:${query.to ?? ''}:${query.order ?? 'asc'}`;
-    let startKey = query.cursor === undefined ? undefined : decodeCursor(query.cursor, binding);
-    const pk = keys.snapshotGsi1(query.functionName, '', '').gsi1pk;
     const lower = query.from ?? '';
     const upper = `${query.to ?? '9999'}#\uffff`;
-    const items: Snapshot[] = [];
-    let lastKey: Record<string, unknown> | undefined;
-    // DynamoDB pages at 1 MB; keep reading until the page is full or the range is exhausted.
-    do {
-      const res = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: GSI1.indexName,
-          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
-          ExpressionAttributeNames: { '#pk': GSI1.partitionKey, '#sk': GSI1.sortKey },
-          ExpressionAttributeValues: { ':pk': pk, ':lo': lower, ':hi': upper },
-          ScanIndexForward: query.order !== 'desc',
-          Limit: query.limit - items.length,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of res.Items ?? []) items.push(DynamoSnapshotStore.fromItem(item));
-      lastKey = res.LastEvaluatedKey;
-      startKey = lastKey;
-    } while (lastKey && items.length < query.limit);
-    return lastKey ? { items, nextCursor: encodeCursor(lastKey, binding) } : { items };
+    return queryPage(
+      this.doc,
+      {
+        TableName: this.tableName,
+        IndexName: GSI1.indexName,
+        KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
+        ExpressionAttributeNames: { '#pk': GSI1.partitionKey, '#sk': GSI1.sortKey },
+        ExpressionAttributeValues: { ':pk': keys.snapshotGsi1(query.functionName, '', '').gsi1pk, ':lo': lower, ':hi': upper },
+        ScanIndexForward: query.order !== 'desc',
+      },
+      { limit: query.limit, cursor: query.cursor, binding: `snapshots:${query.functionName}:${query.from ?? ''}:${query.to ?? ''}:${query.order ?? 'asc'}` },
+      DynamoSnapshotStore.fromItem,
+    );
   }
 
   async findPreviousWithSameInputs(snapshot: Snapshot): Promise<Snapshot | undefined> {

@@ -3,11 +3,11 @@
  * snapshot's reports read newest first with one Query.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { OnWriteReportStore } from '../../core/on-write.js';
 import type { Page } from '../../core/ports.js';
 import type { ValidationReport, ValidationReportStore } from '../../core/validation.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { queryPage } from './paging.js';
 import { translateWriteError } from './errors.js';
 import { keys } from './keys.js';
 
@@ -62,27 +62,19 @@ export class DynamoValidationReportStore implements ValidationReportStore, OnWri
 }
 
 /** Pages the items of one type under a snapshot's partition, newest first, stripping the keys. */
-export async function queryUnderSnapshot<T>(doc: DynamoDBDocumentClient, tableName: string, snapshotId: string, prefix: string, binding: string, limit: number, cursor?: string): Promise<Page<T>> {
-  const items: T[] = [];
-  let startKey = cursor === undefined ? undefined : decodeCursor(cursor, binding);
-  let lastKey: Record<string, unknown> | undefined;
-  do {
-    const res = await doc.send(
-      new QueryCommand({
-        TableName: tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': keys.snapshot(snapshotId).pk, ':prefix': prefix },
-        ScanIndexForward: false,
-        Limit: limit - items.length,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const item of res.Items ?? []) {
+export function queryUnderSnapshot<T>(doc: DynamoDBDocumentClient, tableName: string, snapshotId: string, prefix: string, binding: string, limit: number, cursor?: string): Promise<Page<T>> {
+  return queryPage(
+    doc,
+    {
+      TableName: tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': keys.snapshot(snapshotId).pk, ':prefix': prefix },
+      ScanIndexForward: false,
+    },
+    { limit, cursor, binding },
+    (item) => {
       const { pk: _pk, sk: _sk, itemType: _t, ...rest } = item;
-      items.push(rest as T);
-    }
-    lastKey = res.LastEvaluatedKey;
-    startKey = lastKey;
-  } while (lastKey && items.length < limit);
-  return lastKey ? { items, nextCursor: encodeCursor(lastKey, binding) } : { items };
+      return rest as T;
+    },
+  );
 }

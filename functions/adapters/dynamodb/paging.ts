@@ -1,0 +1,43 @@
+/**
+ * Query paging shared by the stores. DynamoDB answers at most 1 MB per request, so a page of a
+ * list route may take several requests; the position after it travels as an opaque cursor bound to
+ * the query it belongs to.
+ */
+import { QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { Page } from '../../core/ports.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+
+type Item = Record<string, unknown>;
+export type QueryInput = Omit<QueryCommandInput, 'Limit' | 'ExclusiveStartKey'>;
+
+/**
+ * One page of up to `limit` items, starting after `cursor` (a cursor issued for the same
+ * `binding`, else 400 INVALID_CURSOR), with `nextCursor` when the query may hold more.
+ */
+export async function queryPage<T>(doc: DynamoDBDocumentClient, input: QueryInput, page: { limit: number; cursor?: string | undefined; binding: string }, map: (item: Item) => T): Promise<Page<T>> {
+  const items: T[] = [];
+  let startKey = page.cursor === undefined ? undefined : decodeCursor(page.cursor, page.binding);
+  let lastKey: Item | undefined;
+  do {
+    const res = await doc.send(new QueryCommand({ ...input, Limit: page.limit - items.length, ExclusiveStartKey: startKey }));
+    for (const item of res.Items ?? []) items.push(map(item));
+    lastKey = res.LastEvaluatedKey;
+    startKey = lastKey;
+  } while (lastKey && items.length < page.limit);
+  return lastKey ? { items, nextCursor: encodeCursor(lastKey, page.binding) } : { items };
+}
+
+/** Visits every item of a query, request by request (constant memory); returns how many. */
+export async function queryEach(doc: DynamoDBDocumentClient, input: QueryInput, visit: (item: Item) => void): Promise<number> {
+  let count = 0;
+  let startKey: Item | undefined;
+  do {
+    const res = await doc.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+    for (const item of res.Items ?? []) {
+      visit(item);
+      count += 1;
+    }
+    startKey = res.LastEvaluatedKey;
+  } while (startKey);
+  return count;
+}
