@@ -171,6 +171,22 @@ export function parseBatchRequest(body: unknown): BatchRequest {
   return request;
 }
 
+/** A new, running batch record (the ids themselves are stored apart). */
+function newBatch(batchId: string, request: BatchRequest, total: number, origin: Pick<Batch, 'trigger' | 'scheduleName' | 'createdAt'>): Batch {
+  const { snapshotIds: _ids, ...rest } = request;
+  return {
+    batchId,
+    status: 'RUNNING',
+    total,
+    completed: 0,
+    maxConcurrency: request.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
+    request: rest,
+    trigger: origin.trigger,
+    ...(origin.scheduleName !== undefined && { scheduleName: origin.scheduleName }),
+    createdAt: origin.createdAt,
+  };
+}
+
 export interface StartBatchDeps {
   snapshots: SnapshotStore;
   batches: BatchStore;
@@ -202,17 +218,7 @@ export async function startBatch(deps: StartBatchDeps, body: unknown, idempotenc
   }
   const snapshotIds = await resolveSelection(deps.snapshots, request, deps.clock.now());
   if (snapshotIds.length > MAX_BATCH_SNAPSHOTS) throw new ValidationError(`the selection holds ${snapshotIds.length} snapshots; a batch replays at most ${MAX_BATCH_SNAPSHOTS}`, { code: 'BATCH_TOO_LARGE' });
-  const { snapshotIds: _ids, ...rest } = request;
-  const batch: Batch = {
-    batchId,
-    status: 'RUNNING',
-    total: snapshotIds.length,
-    completed: 0,
-    maxConcurrency: request.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
-    request: rest,
-    trigger: 'api',
-    createdAt: new Date(deps.clock.now()).toISOString(),
-  };
+  const batch = newBatch(batchId, request, snapshotIds.length, { trigger: 'api', createdAt: new Date(deps.clock.now()).toISOString() });
   await deps.batches.create(batch, snapshotIds);
   try {
     await deps.starter.start(batchId, { batchId });
@@ -257,18 +263,7 @@ export async function planBatch(deps: PlanDeps, payload: unknown): Promise<{ bat
   if (existing) return { batchId, snapshotIds: await deps.batches.getSnapshotIds(batchId), maxConcurrency: existing.maxConcurrency };
   const request = parseBatchRequest(input.request);
   const snapshotIds = await resolveSelection(deps.snapshots, request, Date.parse(executionStartTime));
-  const { snapshotIds: _ids, ...rest } = request;
-  const batch: Batch = {
-    batchId,
-    status: 'RUNNING',
-    total: snapshotIds.length,
-    completed: 0,
-    maxConcurrency: request.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
-    request: rest,
-    trigger: 'schedule',
-    scheduleName: input.scheduleName,
-    createdAt: new Date(Date.parse(executionStartTime)).toISOString(),
-  };
+  const batch = newBatch(batchId, request, snapshotIds.length, { trigger: 'schedule', scheduleName: input.scheduleName, createdAt: new Date(Date.parse(executionStartTime)).toISOString() });
   await deps.batches.create(batch, snapshotIds);
   return { batchId, snapshotIds, maxConcurrency: batch.maxConcurrency };
 }
