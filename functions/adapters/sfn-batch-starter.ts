@@ -2,7 +2,7 @@
  * BatchStarter over Step Functions: the execution is named after the batch, so starting the same
  * batch twice (a retried request) starts one execution.
  */
-import type { SFNClient} from '@aws-sdk/client-sfn';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { BatchStarter } from '../core/batch.js';
 

@@ -12,7 +12,7 @@ import { TITAN_PROVIDER_NAME } from './bedrock/titan-model.js';
 export const SIMILARITY_PROVIDERS = ['lexical', 'bedrock-titan'] as const;
 export type SimilarityProviderName = (typeof SIMILARITY_PROVIDERS)[number];
 
-const defaultBedrockClient = async (): Promise<BedrockRuntimeClient> => new (await import('@aws-sdk/client-bedrock-runtime')).BedrockRuntimeClient({});
+const defaultBedrockClient = async (): Promise<BedrockRuntimeClient> => (await import('./sdk/bedrock-runtime-client.js')).createBedrockRuntimeClient();
 
 /** Titan similarity, constructed on the first comparison. */
 class DeferredTitanSimilarity implements SimilarityProvider {

@@ -66,8 +66,8 @@ class DeferredExecutor implements Executor {
 
 let defaultLambda: Promise<LambdaClient> | undefined;
 let defaultBedrock: Promise<BedrockRuntimeClient> | undefined;
-const defaultLambdaClient = (): Promise<LambdaClient> => (defaultLambda ??= import('@aws-sdk/client-lambda').then((m) => new m.LambdaClient({})));
-const defaultBedrockClient = (): Promise<BedrockRuntimeClient> => (defaultBedrock ??= import('@aws-sdk/client-bedrock-runtime').then((m) => new m.BedrockRuntimeClient({})));
+const defaultLambdaClient = (): Promise<LambdaClient> => (defaultLambda ??= import('../sdk/lambda-client.js').then((m) => m.createLambdaClient()));
+const defaultBedrockClient = (): Promise<BedrockRuntimeClient> => (defaultBedrock ??= import('../sdk/bedrock-runtime-client.js').then((m) => m.createBedrockRuntimeClient()));
 
 /** The executor for `config`. Cheap: nothing is connected or resolved until `execute`. */
 export function createExecutor(config: ExecutorConfig, deps: CreateExecutorDeps): Executor {

@@ -1,0 +1,4 @@
+/** The Bedrock Runtime client, loaded on first use (see lambda-client.ts for why a module of its own). */
+import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+
+export const createBedrockRuntimeClient = (): BedrockRuntimeClient => new BedrockRuntimeClient({});
