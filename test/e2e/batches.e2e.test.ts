@@ -11,13 +11,8 @@ import type { Page } from '../../functions/core/ports.js';
 import type { ReplayResult } from '../../functions/core/replay.js';
 import type { Snapshot } from '../../functions/core/snapshot.js';
 import { decideCredit, handleDemoRequest, type Applicant } from '../../functions/local/demo-model.js';
-import { startTestHost, type TestHost } from '../support/host.js';
-
-interface Reply<T = unknown> {
-  status: number;
-  body: T;
-  headers: Headers;
-}
+import { demoV1Decision, startTestHost, type TestHost } from '../support/host.js';
+import { requestWithHeaders, type ReplyWithHeaders } from '../support/http.js';
 
 const FN = 'approve_loan_batch';
 const COUNTED_FN = 'approve_loan_counted';
@@ -32,29 +27,12 @@ describe('batch replays over HTTP (local host)', () => {
   let counted = 0;
   let recorded: Snapshot[] = [];
 
-  async function call<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply<T>> {
-    const res = await fetch(`${t.url}${path}`, {
-      method,
-      headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...headers },
-      ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text === '' ? undefined : JSON.parse(text)) as T, headers: res.headers };
+  function call<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ReplyWithHeaders<T>> {
+    return requestWithHeaders<T>(t.url, method, path, body, headers);
   }
 
   async function record(functionName: string, applicant: Applicant): Promise<Snapshot> {
-    const v1 = decideCredit('v1', applicant);
-    const res = await call<Snapshot>('POST', '/snapshots', {
-      functionName,
-      inputs: [{ name: 'applicant', value: applicant, type: 'object' }],
-      outputs: [
-        { name: 'decision', value: v1.decision, type: 'string' },
-        { name: 'score', value: v1.score, type: 'number' },
-        { name: 'rationale', value: v1.rationale, type: 'string' },
-      ],
-      modelParameters: { modelName: 'demo-credit', modelVersion: 'v1', temperature: 0 },
-      executionTimeMs: 3,
-    });
+    const res = await call<Snapshot>('POST', '/snapshots', demoV1Decision(functionName, applicant));
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     return res.body;
   }
@@ -110,7 +88,7 @@ describe('batch replays over HTTP (local host)', () => {
   });
 
   describe('a batch of 20 recorded decisions', () => {
-    let started: Reply<{ batchId: string; status: string; total: number }>;
+    let started: ReplyWithHeaders<{ batchId: string; status: string; total: number }>;
     let batch: Batch;
 
     beforeAll(async () => {

@@ -12,12 +12,8 @@ import { decideCredit, type Applicant } from '../../functions/local/demo-model.j
 import { LOCAL_AWS } from '../../functions/local/dynalite.js';
 import type { ReplayResult } from '../../functions/core/replay.js';
 import type { Snapshot } from '../../functions/core/snapshot.js';
-import { startTestHost, type TestHost } from '../support/host.js';
-
-interface Reply<T = unknown> {
-  status: number;
-  body: T;
-}
+import { demoV1Decision, startTestHost, type TestHost } from '../support/host.js';
+import { requestJson, type Reply } from '../support/http.js';
 
 /** A debt-free applicant: v1 and v2 give the same decision and score, with a reworded rationale. */
 const AGREES: Applicant = { income: 52000, age: 41 };
@@ -31,30 +27,13 @@ describe('replay over HTTP (local host)', () => {
   let doc: DynamoDBDocumentClient;
   let rawClient: DynamoDBClient;
 
-  async function call<T = unknown>(method: string, path: string, body?: unknown): Promise<Reply<T>> {
-    const res = await fetch(`${t.url}${path}`, {
-      method,
-      ...(body !== undefined && { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text === '' ? undefined : JSON.parse(text)) as T };
+  function call<T = unknown>(method: string, path: string, body?: unknown): Promise<Reply<T>> {
+    return requestJson<T>(t.url, method, path, body);
   }
 
   /** Records what demo v1 decided for `applicant`. */
   async function recordV1(functionName: string, applicant: Applicant): Promise<Snapshot> {
-    const v1 = decideCredit('v1', applicant);
-    const res = await call<Snapshot>('POST', '/snapshots', {
-      functionName,
-      inputs: [{ name: 'applicant', value: applicant, type: 'object' }],
-      outputs: [
-        { name: 'decision', value: v1.decision, type: 'string' },
-        { name: 'score', value: v1.score, type: 'number' },
-        { name: 'rationale', value: v1.rationale, type: 'string' },
-      ],
-      modelParameters: { modelName: 'demo-credit', modelVersion: 'v1', temperature: 0 },
-      context: { tenant: 'acme' },
-      executionTimeMs: 3,
-    });
+    const res = await call<Snapshot>('POST', '/snapshots', demoV1Decision(functionName, applicant, { tenant: 'acme' }));
     expect(res.status).toBe(201);
     return res.body;
   }

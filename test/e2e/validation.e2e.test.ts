@@ -7,11 +7,8 @@ import type { StoredPolicy } from '../../functions/core/policy.js';
 import type { Snapshot } from '../../functions/core/snapshot.js';
 import type { ValidationReport } from '../../functions/core/validation.js';
 import { startTestHost, type TestHost } from '../support/host.js';
+import { requestJson, type Reply } from '../support/http.js';
 
-interface Reply<T = unknown> {
-  status: number;
-  body: T;
-}
 interface ErrorBody {
   error: { code: string; message: string; details?: { issues?: { path: string; message: string }[] } };
 }
@@ -19,13 +16,8 @@ interface ErrorBody {
 describe('policies and validation over HTTP (local host)', () => {
   let t: TestHost;
 
-  async function call<T = unknown>(method: string, path: string, body?: unknown): Promise<Reply<T>> {
-    const res = await fetch(`${t.url}${path}`, {
-      method,
-      ...(body !== undefined && { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text === '' ? undefined : JSON.parse(text)) as T };
+  function call<T = unknown>(method: string, path: string, body?: unknown): Promise<Reply<T>> {
+    return requestJson<T>(t.url, method, path, body);
   }
 
   async function record(functionName: string, income: number, outputs: Record<string, string | number>): Promise<Snapshot> {

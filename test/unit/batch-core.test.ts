@@ -23,17 +23,16 @@ import {
   type StartBatchDeps,
 } from '../../functions/core/batch.js';
 import { NotFoundError, ValidationError } from '../../functions/core/errors.js';
-import { modelListAllows, type ExecutionRequest, type ExecutionResult, type Executor, type ExecutorConfig, type ExecutorConfigStore, type StoredExecutorConfig } from '../../functions/core/executor.js';
-import type { PolicyBody, PolicyStore, StoredPolicy } from '../../functions/core/policy.js';
-import { buildStoredPolicy } from '../../functions/core/policy.js';
-import type { Clock, IdGenerator, Page, SnapshotQuery, SnapshotStore } from '../../functions/core/ports.js';
-import type { ReplayResult, ReplayResultStore } from '../../functions/core/replay.js';
+import { modelListAllows, type ExecutionRequest, type ExecutionResult, type Executor } from '../../functions/core/executor.js';
+import type { Page } from '../../functions/core/ports.js';
 import { LexicalSimilarity } from '../../functions/core/similarity.js';
 import { buildSnapshot, type NamedValue, type Snapshot } from '../../functions/core/snapshot.js';
 import { StatsAccumulator, type ReplayStats } from '../../functions/core/stats.js';
+import { fixedClock, MemoryExecutorConfigStore, MemoryPolicyStore, MemoryReplayResultStore, MemorySnapshotStore, sequentialIds } from '../support/memory-ports.js';
 
 // ---------------------------------------------------------------------------------------------
-// In-memory ports (no module mocking).
+// In-memory ports (no module mocking): the shared stores, plus the batch store and an executor
+// only this file needs.
 
 class MemoryBatchStore implements BatchStore {
   readonly batches = new Map<string, Batch>();
@@ -94,80 +93,6 @@ class MemoryBatchStore implements BatchStore {
   }
 }
 
-class MemorySnapshotStore implements SnapshotStore {
-  readonly items = new Map<string, Snapshot>();
-  assertStorable(): void {}
-  putIfAbsent(snapshot: Snapshot): Promise<boolean> {
-    if (this.items.has(snapshot.snapshotId)) return Promise.resolve(false);
-    this.items.set(snapshot.snapshotId, structuredClone(snapshot));
-    return Promise.resolve(true);
-  }
-  get(snapshotId: string): Promise<Snapshot | undefined> {
-    const s = this.items.get(snapshotId);
-    return Promise.resolve(s && structuredClone(s));
-  }
-  /** Newest first when asked, inclusive bounds, no cursor (the tests stay under one page). */
-  list(query: SnapshotQuery): Promise<Page<Snapshot>> {
-    const inRange = [...this.items.values()]
-      .filter((s) => s.functionName === query.functionName && (query.from === undefined || s.createdAt >= query.from) && (query.to === undefined || s.createdAt <= query.to))
-      .sort((a, b) => (a.createdAt < b.createdAt ? -1 : 1));
-    if (query.order === 'desc') inRange.reverse();
-    return Promise.resolve({ items: inRange.slice(0, query.limit) });
-  }
-  findPreviousWithSameInputs(): Promise<Snapshot | undefined> {
-    return Promise.resolve(undefined);
-  }
-  claimIdempotencyKey(): Promise<{ claimed: true }> {
-    return Promise.resolve({ claimed: true });
-  }
-}
-
-class MemoryExecutorConfigStore implements ExecutorConfigStore {
-  readonly items = new Map<string, StoredExecutorConfig>();
-  put(functionName: string, config: ExecutorConfig): Promise<StoredExecutorConfig> {
-    const stored = { functionName, executor: config, updatedAt: '2026-11-02T10:00:00.000Z' };
-    this.items.set(functionName, stored);
-    return Promise.resolve(stored);
-  }
-  get(functionName: string): Promise<StoredExecutorConfig | undefined> {
-    return Promise.resolve(this.items.get(functionName));
-  }
-}
-
-class MemoryPolicyStore implements PolicyStore {
-  readonly versions = new Map<string, StoredPolicy[]>();
-  putNextVersion(body: PolicyBody & { name: string }, createdAt: string): Promise<StoredPolicy> {
-    const list = this.versions.get(body.name) ?? [];
-    const stored = buildStoredPolicy(body, list.length + 1, createdAt);
-    list.push(stored);
-    this.versions.set(body.name, list);
-    return Promise.resolve(stored);
-  }
-  getLatest(name: string): Promise<StoredPolicy | undefined> {
-    return Promise.resolve(this.versions.get(name)?.at(-1));
-  }
-  getVersion(name: string, version: number): Promise<StoredPolicy | undefined> {
-    return Promise.resolve(this.versions.get(name)?.[version - 1]);
-  }
-  list(limit: number): Promise<{ items: StoredPolicy[] }> {
-    return Promise.resolve({ items: [...this.versions.values()].flatMap((l) => l.slice(-1)).slice(0, limit) });
-  }
-  listAttachedTo(): Promise<StoredPolicy[]> {
-    return Promise.resolve([]);
-  }
-}
-
-class MemoryReplayResultStore implements ReplayResultStore {
-  readonly results: ReplayResult[] = [];
-  put(result: ReplayResult): Promise<void> {
-    this.results.push(structuredClone(result));
-    return Promise.resolve();
-  }
-  listForSnapshot(snapshotId: string, limit: number): Promise<Page<ReplayResult>> {
-    return Promise.resolve({ items: this.results.filter((r) => r.snapshotId === snapshotId).reverse().slice(0, limit) });
-  }
-}
-
 /** Answers with fixed outputs after an optional wait, counting calls. */
 class CountingExecutor implements Executor {
   calls = 0;
@@ -189,12 +114,7 @@ class CountingExecutor implements Executor {
 }
 
 const NOW = Date.parse('2026-11-02T12:00:00.000Z');
-const clock: Clock = { now: () => NOW };
-
-function sequentialIds(prefix = '01JC0000000000000000'): IdGenerator {
-  let n = 0;
-  return { next: () => `${prefix}${String(n++).padStart(6, '0')}` };
-}
+const clock = fixedClock(NOW);
 
 /** A ULID-shaped id unique to this file: 26 Crockford characters. */
 function ulid(n: number, prefix = '01JB'): string {
@@ -227,7 +147,7 @@ function itemWorld(executor: CountingExecutor) {
     policies: new MemoryPolicyStore(),
     similarity: new LexicalSimilarity(),
     clock,
-    ids: sequentialIds(),
+    ids: sequentialIds('01JC0000000000000000'),
     batches,
     results,
     replayIdFor: (batchId, snapshotId) => `R-${batchId.slice(-4)}-${snapshotId.slice(-4)}`,

@@ -6,98 +6,14 @@
 import { describe, expect, it } from 'vitest';
 import { onWriteReportId } from '../../functions/adapters/ids.js';
 import type { EventPublisher, PolicyViolationEvent } from '../../functions/core/events.js';
-import { handleSnapshotWritten, type OnWriteDeps, type OnWriteReportStore } from '../../functions/core/on-write.js';
-import { buildStoredPolicy, type PolicyBody, type PolicyStore, type StoredPolicy } from '../../functions/core/policy.js';
-import type { IdempotencyRecord, Page, SnapshotQuery, SnapshotStore } from '../../functions/core/ports.js';
+import { handleSnapshotWritten, type OnWriteDeps } from '../../functions/core/on-write.js';
+import type { PolicyBody, StoredPolicy } from '../../functions/core/policy.js';
 import { LexicalSimilarity } from '../../functions/core/similarity.js';
 import { buildSnapshot, type RecordSnapshot, type Snapshot } from '../../functions/core/snapshot.js';
 import type { ValidationReport } from '../../functions/core/validation.js';
+import { MemoryPolicyStore, MemorySnapshotStore, MemoryValidationReportStore } from '../support/memory-ports.js';
 
-// In-memory ports (no module mocking).
-
-class MemorySnapshotStore implements SnapshotStore {
-  readonly items = new Map<string, Snapshot>();
-  assertStorable(): void {}
-  putIfAbsent(snapshot: Snapshot): Promise<boolean> {
-    if (this.items.has(snapshot.snapshotId)) return Promise.resolve(false);
-    this.items.set(snapshot.snapshotId, structuredClone(snapshot));
-    return Promise.resolve(true);
-  }
-  get(snapshotId: string): Promise<Snapshot | undefined> {
-    const s = this.items.get(snapshotId);
-    return Promise.resolve(s === undefined ? undefined : structuredClone(s));
-  }
-  list(query: SnapshotQuery): Promise<Page<Snapshot>> {
-    return Promise.resolve({ items: [...this.items.values()].filter((s) => s.functionName === query.functionName).slice(0, query.limit) });
-  }
-  /** As the GSI2 query does: same function and inputsHash, strictly earlier by (createdAt, id), latest first. */
-  findPreviousWithSameInputs(snapshot: Snapshot): Promise<Snapshot | undefined> {
-    const order = (s: Snapshot) => `${s.createdAt}#${s.snapshotId}`;
-    const earlier = [...this.items.values()]
-      .filter((s) => s.functionName === snapshot.functionName && s.inputsHash === snapshot.inputsHash && order(s) < order(snapshot))
-      .sort((a, b) => (order(a) < order(b) ? 1 : -1));
-    return Promise.resolve(earlier[0] === undefined ? undefined : structuredClone(earlier[0]));
-  }
-  claimIdempotencyKey(_record: IdempotencyRecord): Promise<{ claimed: true }> {
-    return Promise.resolve({ claimed: true });
-  }
-}
-
-class MemoryPolicyStore implements PolicyStore {
-  readonly versions = new Map<string, StoredPolicy[]>();
-  putNextVersion(body: PolicyBody & { name: string }, createdAt: string): Promise<StoredPolicy> {
-    const list = this.versions.get(body.name) ?? [];
-    const stored = buildStoredPolicy(body, list.length + 1, createdAt);
-    list.push(stored);
-    this.versions.set(body.name, list);
-    return Promise.resolve(stored);
-  }
-  getLatest(name: string): Promise<StoredPolicy | undefined> {
-    return Promise.resolve(this.versions.get(name)?.at(-1));
-  }
-  getVersion(name: string, version: number): Promise<StoredPolicy | undefined> {
-    return Promise.resolve(this.versions.get(name)?.[version - 1]);
-  }
-  list(limit: number): Promise<{ items: StoredPolicy[] }> {
-    return Promise.resolve({ items: [...this.versions.values()].flatMap((l) => l.slice(-1)).slice(0, limit) });
-  }
-  listAttachedTo(functionName: string): Promise<StoredPolicy[]> {
-    return Promise.resolve([...this.versions.values()].flatMap((l) => l.slice(-1)).filter((p) => p.functionNames.includes(functionName)));
-  }
-}
-
-/** Keyed like the DynamoDB store (snapshotId, createdAt, reportId); remembers published events. */
-class MemoryReportStore implements OnWriteReportStore {
-  readonly items = new Map<string, ValidationReport & { eventPublishedAt?: string }>();
-  /** Makes the next `markEventPublished` calls throw (a crash after publishing, before remembering). */
-  failMarks = 0;
-  markCalls = 0;
-  private key(r: ValidationReport): string {
-    return `${r.snapshotId}#${r.createdAt}#${r.reportId}`;
-  }
-  putIfAbsent(report: ValidationReport): Promise<boolean> {
-    if (this.items.has(this.key(report))) return Promise.resolve(false);
-    this.items.set(this.key(report), structuredClone(report));
-    return Promise.resolve(true);
-  }
-  listForSnapshot(snapshotId: string, limit: number): Promise<Page<ValidationReport>> {
-    return Promise.resolve({ items: [...this.items.values()].filter((r) => r.snapshotId === snapshotId).reverse().slice(0, limit) });
-  }
-  isEventPublished(report: ValidationReport): Promise<boolean> {
-    return Promise.resolve(this.items.get(this.key(report))?.eventPublishedAt !== undefined);
-  }
-  markEventPublished(report: ValidationReport, at: string): Promise<void> {
-    this.markCalls += 1;
-    if (this.failMarks > 0) {
-      this.failMarks -= 1;
-      return Promise.reject(new Error('process died before the mark was written'));
-    }
-    const item = this.items.get(this.key(report));
-    if (!item) return Promise.reject(new Error(`no report ${report.reportId} to mark`));
-    item.eventPublishedAt ??= at;
-    return Promise.resolve();
-  }
-}
+// In-memory ports (no module mocking): the shared fakes, plus a publisher only this file needs.
 
 class RecordingPublisher implements EventPublisher {
   readonly events: PolicyViolationEvent[] = [];
@@ -149,14 +65,14 @@ interface World {
   deps: OnWriteDeps;
   snapshots: MemorySnapshotStore;
   policies: MemoryPolicyStore;
-  reports: MemoryReportStore;
+  reports: MemoryValidationReportStore;
   events: RecordingPublisher;
 }
 
 async function world(bodies: readonly (PolicyBody & { name: string })[] = [RANGE, FLOOR, DRIFT, UNATTACHED]): Promise<World> {
   const snapshots = new MemorySnapshotStore();
   const policies = new MemoryPolicyStore();
-  const reports = new MemoryReportStore();
+  const reports = new MemoryValidationReportStore();
   const events = new RecordingPublisher();
   for (const body of bodies) await policies.putNextVersion(body, POLICY_TIME);
   const deps: OnWriteDeps = { snapshots, policies, reports, similarity: new LexicalSimilarity(), events, reportId: onWriteReportId, now: () => NOW };

@@ -11,94 +11,15 @@ import {
   type ExecutionRequest,
   type ExecutionResult,
   type Executor,
-  type ExecutorConfig,
-  type ExecutorConfigStore,
-  type StoredExecutorConfig,
 } from '../../functions/core/executor.js';
-import { buildStoredPolicy, type PolicyBody, type PolicyStore, type StoredPolicy } from '../../functions/core/policy.js';
-import type { Clock, IdempotencyRecord, IdGenerator, Page, SnapshotQuery, SnapshotStore } from '../../functions/core/ports.js';
-import { prepareReplay, replaySnapshot, type ReplayDeps, type ReplayResult, type ReplayResultStore } from '../../functions/core/replay.js';
+import { prepareReplay, replaySnapshot, type ReplayDeps, type ReplayResult } from '../../functions/core/replay.js';
 import { LexicalSimilarity } from '../../functions/core/similarity.js';
 import { buildSnapshot, verifyContentHash, type NamedValue, type RecordSnapshot, type Snapshot } from '../../functions/core/snapshot.js';
 import type { ApiRequest } from '../../functions/http/api.js';
+import { fixedClock, MemoryExecutorConfigStore, MemoryPolicyStore, MemoryReplayResultStore, MemorySnapshotStore, sequentialIds } from '../support/memory-ports.js';
 
 // ---------------------------------------------------------------------------------------------
-// Fakes of the ports: plain in-memory implementations, no module mocking.
-
-class MemorySnapshotStore implements SnapshotStore {
-  readonly items = new Map<string, Snapshot>();
-  reads = 0;
-  assertStorable(): void {}
-  putIfAbsent(snapshot: Snapshot): Promise<boolean> {
-    if (this.items.has(snapshot.snapshotId)) return Promise.resolve(false);
-    this.items.set(snapshot.snapshotId, structuredClone(snapshot));
-    return Promise.resolve(true);
-  }
-  get(snapshotId: string): Promise<Snapshot | undefined> {
-    this.reads += 1;
-    const s = this.items.get(snapshotId);
-    return Promise.resolve(s === undefined ? undefined : structuredClone(s));
-  }
-  list(query: SnapshotQuery): Promise<Page<Snapshot>> {
-    return Promise.resolve({ items: [...this.items.values()].filter((s) => s.functionName === query.functionName).slice(0, query.limit) });
-  }
-  findPreviousWithSameInputs(snapshot: Snapshot): Promise<Snapshot | undefined> {
-    const order = (s: Snapshot) => `${s.createdAt}#${s.snapshotId}`;
-    const earlier = [...this.items.values()]
-      .filter((s) => s.functionName === snapshot.functionName && s.inputsHash === snapshot.inputsHash && order(s) < order(snapshot))
-      .sort((a, b) => (order(a) < order(b) ? 1 : -1));
-    return Promise.resolve(earlier[0] === undefined ? undefined : structuredClone(earlier[0]));
-  }
-  claimIdempotencyKey(_record: IdempotencyRecord): Promise<{ claimed: true }> {
-    return Promise.resolve({ claimed: true });
-  }
-}
-
-class MemoryExecutorConfigStore implements ExecutorConfigStore {
-  readonly items = new Map<string, StoredExecutorConfig>();
-  put(functionName: string, config: ExecutorConfig): Promise<StoredExecutorConfig> {
-    const stored = { functionName, executor: config, updatedAt: '2026-11-02T10:00:00.000Z' };
-    this.items.set(functionName, stored);
-    return Promise.resolve(stored);
-  }
-  get(functionName: string): Promise<StoredExecutorConfig | undefined> {
-    return Promise.resolve(this.items.get(functionName));
-  }
-}
-
-class MemoryPolicyStore implements PolicyStore {
-  readonly versions = new Map<string, StoredPolicy[]>();
-  putNextVersion(body: PolicyBody & { name: string }, createdAt: string): Promise<StoredPolicy> {
-    const list = this.versions.get(body.name) ?? [];
-    const stored = buildStoredPolicy(body, list.length + 1, createdAt);
-    list.push(stored);
-    this.versions.set(body.name, list);
-    return Promise.resolve(stored);
-  }
-  getLatest(name: string): Promise<StoredPolicy | undefined> {
-    return Promise.resolve(this.versions.get(name)?.at(-1));
-  }
-  getVersion(name: string, version: number): Promise<StoredPolicy | undefined> {
-    return Promise.resolve(this.versions.get(name)?.[version - 1]);
-  }
-  list(limit: number): Promise<{ items: StoredPolicy[] }> {
-    return Promise.resolve({ items: [...this.versions.values()].flatMap((l) => l.slice(-1)).slice(0, limit) });
-  }
-  listAttachedTo(functionName: string): Promise<StoredPolicy[]> {
-    return Promise.resolve([...this.versions.values()].flatMap((l) => l.slice(-1)).filter((p) => p.functionNames.includes(functionName)));
-  }
-}
-
-class MemoryReplayResultStore implements ReplayResultStore {
-  readonly results: ReplayResult[] = [];
-  put(result: ReplayResult): Promise<void> {
-    this.results.push(result);
-    return Promise.resolve();
-  }
-  listForSnapshot(snapshotId: string, limit: number): Promise<Page<ReplayResult>> {
-    return Promise.resolve({ items: this.results.filter((r) => r.snapshotId === snapshotId).reverse().slice(0, limit) });
-  }
-}
+// Fakes of the ports: the shared in-memory stores, and an executor only this file needs.
 
 /** An executor that answers with `answer(request)` and remembers every request it was given. */
 class FakeExecutor implements Executor {
@@ -168,9 +89,8 @@ async function world(answer: (req: ExecutionRequest) => NamedValue[] | Error = (
   const policies = new MemoryPolicyStore();
   const made: FakeExecutor[] = [];
   let current = answer;
-  let n = 0;
-  const ids: IdGenerator = { next: () => `01JBZ00000000000000000R${String(++n).padStart(3, '0')}` };
-  const clock: Clock = { now: () => Date.parse('2026-11-02T12:00:00.000Z') };
+  const ids = sequentialIds('01JBZ00000000000000000R');
+  const clock = fixedClock('2026-11-02T12:00:00.000Z');
   await snapshots.putIfAbsent(buildSnapshot(RECORDED, SNAPSHOT_ID, '2026-11-01T09:00:00.000Z'));
   await executors.put('approve_loan', { type: 'http', url: 'http://executor.example/decide' });
   const deps: ReplayDeps = {

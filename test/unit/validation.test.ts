@@ -1,76 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { NotFoundError, ValidationError } from '../../functions/core/errors.js';
-import { buildStoredPolicy, type PolicyBody, type PolicyStore, type StoredPolicy } from '../../functions/core/policy.js';
-import type { Clock, IdempotencyRecord, IdGenerator, Page, SnapshotQuery, SnapshotStore } from '../../functions/core/ports.js';
+import type { PolicyBody, StoredPolicy } from '../../functions/core/policy.js';
 import { LexicalSimilarity } from '../../functions/core/similarity.js';
 import { buildSnapshot, type RecordSnapshot, type Snapshot } from '../../functions/core/snapshot.js';
-import { validateOnDemand, validateOnWrite, type ValidationDeps, type ValidationReport, type ValidationReportStore } from '../../functions/core/validation.js';
-
-// In-memory ports (no module mocking).
-
-class MemorySnapshotStore implements SnapshotStore {
-  readonly items = new Map<string, Snapshot>();
-  assertStorable(): void {}
-  putIfAbsent(snapshot: Snapshot): Promise<boolean> {
-    if (this.items.has(snapshot.snapshotId)) return Promise.resolve(false);
-    this.items.set(snapshot.snapshotId, structuredClone(snapshot));
-    return Promise.resolve(true);
-  }
-  get(snapshotId: string): Promise<Snapshot | undefined> {
-    const s = this.items.get(snapshotId);
-    return Promise.resolve(s === undefined ? undefined : structuredClone(s));
-  }
-  list(query: SnapshotQuery): Promise<Page<Snapshot>> {
-    return Promise.resolve({ items: [...this.items.values()].filter((s) => s.functionName === query.functionName).slice(0, query.limit) });
-  }
-  findPreviousWithSameInputs(snapshot: Snapshot): Promise<Snapshot | undefined> {
-    const order = (s: Snapshot) => `${s.createdAt}#${s.snapshotId}`;
-    const earlier = [...this.items.values()]
-      .filter((s) => s.functionName === snapshot.functionName && s.inputsHash === snapshot.inputsHash && order(s) < order(snapshot))
-      .sort((a, b) => (order(a) < order(b) ? 1 : -1));
-    return Promise.resolve(earlier[0] === undefined ? undefined : structuredClone(earlier[0]));
-  }
-  claimIdempotencyKey(_record: IdempotencyRecord): Promise<{ claimed: true }> {
-    return Promise.resolve({ claimed: true });
-  }
-}
-
-class MemoryPolicyStore implements PolicyStore {
-  readonly versions = new Map<string, StoredPolicy[]>();
-  putNextVersion(body: PolicyBody & { name: string }, createdAt: string): Promise<StoredPolicy> {
-    const list = this.versions.get(body.name) ?? [];
-    const stored = buildStoredPolicy(body, list.length + 1, createdAt);
-    list.push(stored);
-    this.versions.set(body.name, list);
-    return Promise.resolve(stored);
-  }
-  getLatest(name: string): Promise<StoredPolicy | undefined> {
-    return Promise.resolve(this.versions.get(name)?.at(-1));
-  }
-  getVersion(name: string, version: number): Promise<StoredPolicy | undefined> {
-    return Promise.resolve(this.versions.get(name)?.[version - 1]);
-  }
-  list(limit: number): Promise<{ items: StoredPolicy[] }> {
-    return Promise.resolve({ items: [...this.versions.values()].flatMap((l) => l.slice(-1)).slice(0, limit) });
-  }
-  listAttachedTo(functionName: string): Promise<StoredPolicy[]> {
-    return Promise.resolve([...this.versions.values()].flatMap((l) => l.slice(-1)).filter((p) => p.functionNames.includes(functionName)));
-  }
-}
-
-/** Keyed like the DynamoDB store: (snapshotId, createdAt, reportId). */
-class MemoryReportStore implements ValidationReportStore {
-  readonly items = new Map<string, ValidationReport>();
-  putIfAbsent(report: ValidationReport): Promise<boolean> {
-    const key = `${report.snapshotId}#${report.createdAt}#${report.reportId}`;
-    if (this.items.has(key)) return Promise.resolve(false);
-    this.items.set(key, structuredClone(report));
-    return Promise.resolve(true);
-  }
-  listForSnapshot(snapshotId: string, limit: number): Promise<Page<ValidationReport>> {
-    return Promise.resolve({ items: [...this.items.values()].filter((r) => r.snapshotId === snapshotId).reverse().slice(0, limit) });
-  }
-}
+import { validateOnDemand, validateOnWrite, type ValidationDeps } from '../../functions/core/validation.js';
+import { fixedClock, MemoryPolicyStore, MemorySnapshotStore, MemoryValidationReportStore, sequentialIds } from '../support/memory-ports.js';
 
 function recorded(score: number, rationale = 'Income is well above the threshold.', income = 52000): RecordSnapshot {
   return {
@@ -103,13 +37,12 @@ const REGRESSION: PolicyBody & { name: string } = {
   ],
 };
 
-async function world(): Promise<{ deps: ValidationDeps; snapshots: MemorySnapshotStore; policies: MemoryPolicyStore; reports: MemoryReportStore }> {
+async function world(): Promise<{ deps: ValidationDeps; snapshots: MemorySnapshotStore; policies: MemoryPolicyStore; reports: MemoryValidationReportStore }> {
   const snapshots = new MemorySnapshotStore();
   const policies = new MemoryPolicyStore();
-  const reports = new MemoryReportStore();
-  let n = 0;
-  const ids: IdGenerator = { next: () => `01JBZ00000000000000000V${String(++n).padStart(3, '0')}` };
-  const clock: Clock = { now: () => Date.parse('2026-11-02T12:00:00.000Z') };
+  const reports = new MemoryValidationReportStore();
+  const ids = sequentialIds('01JBZ00000000000000000V');
+  const clock = fixedClock('2026-11-02T12:00:00.000Z');
   await snapshots.putIfAbsent(buildSnapshot(recorded(0.82), ID.first, '2026-11-01T09:00:00.000Z'));
   await snapshots.putIfAbsent(buildSnapshot(recorded(0.7), ID.second, '2026-11-01T10:00:00.000Z'));
   await snapshots.putIfAbsent(buildSnapshot(recorded(0.5), ID.third, '2026-11-01T11:00:00.000Z'));
