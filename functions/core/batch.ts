@@ -12,7 +12,7 @@ import type { ExecutorConfigStore, StoredExecutorConfig } from './executor.js';
 import { prepareReplay, replaySnapshot, ReplayOptionsShape, type PreparedReplay, type ReplayDeps, type ReplayResult, type ReplayResultStore } from './replay.js';
 import { parseOrThrow } from './schema-util.js';
 import { FunctionNameSchema } from './snapshot.js';
-import { StatsAccumulator, type ReplayStats } from './stats.js';
+import type { ReplayStats } from './stats.js';
 
 /** Most snapshots one batch replays: the ids travel inline in the execution state (256 KiB). */
 export const MAX_BATCH_SNAPSHOTS = 8000;
@@ -406,7 +406,7 @@ async function storedOutcome(batches: BatchStore, batchId: string, snapshotId: s
 }
 
 /** Lambda's error Cause is JSON `{errorType, errorMessage}`; a Step Functions one is plain text. */
-function causeMessage(cause: string | undefined): string {
+export function causeMessage(cause: string | undefined): string {
   if (cause === undefined || cause === '') return 'the replay failed after its retries';
   try {
     const parsed = JSON.parse(cause) as { errorMessage?: unknown; errorType?: unknown };
@@ -415,60 +415,4 @@ function causeMessage(cause: string | undefined): string {
     // not JSON: plain text
   }
   return cause.slice(0, 1000);
-}
-
-export const StatsPayloadSchema = z.union([
-  z.object({ batchId: z.string(), failed: z.optional(z.literal(false)) }),
-  z.object({
-    failed: z.literal(true),
-    input: z.object({ batchId: z.optional(z.string()) }),
-    executionName: z.string(),
-    executionStartTime: z.string(),
-    error: z.optional(z.object({ Error: z.optional(z.string()), Cause: z.optional(z.string()) })),
-  }),
-]);
-
-export interface StatsDeps {
-  batches: BatchStore;
-  clock: Clock;
-  batchIdFor(executionName: string, executionStartTime: string): string;
-}
-
-/** Small enough for the execution output: counts and latency, not the per-path maps. */
-export interface StatsOutcome {
-  batchId: string;
-  status: BatchStatus;
-  totalReplays?: number;
-  matches?: number;
-  mismatches?: number;
-  failedReplays?: number;
-  failureReason?: string;
-}
-
-/** Stats: folds the stored results into the batch statistics, or marks the batch FAILED. */
-export async function computeBatchStats(deps: StatsDeps, payload: unknown): Promise<StatsOutcome> {
-  const parsed = StatsPayloadSchema.safeParse(payload);
-  if (!parsed.success) throw new BatchPayloadError(`stats payload: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-  const now = new Date(deps.clock.now()).toISOString();
-  const p = parsed.data;
-  if (p.failed === true) {
-    const batchId = p.input.batchId ?? deps.batchIdFor(p.executionName, p.executionStartTime);
-    const reason = `${p.error?.Error ?? 'Error'}: ${causeMessage(p.error?.Cause)}`;
-    if (await deps.batches.get(batchId)) await deps.batches.fail(batchId, reason, now);
-    return { batchId, status: 'FAILED', failureReason: reason };
-  }
-  const batch = await deps.batches.get(p.batchId);
-  if (!batch) throw new BatchNotFoundError(p.batchId);
-  const acc = new StatsAccumulator();
-  const count = await deps.batches.forEachResult(p.batchId, (r) =>
-    acc.add({ status: r.status, outputsMatch: r.outputsMatch, executionTimeMs: r.executionTimeMs, mismatchedPaths: r.mismatchedPaths, violatedRules: r.violatedRules }),
-  );
-  const stats = acc.toJSON();
-  if (count !== batch.total) {
-    const reason = `${count} results were stored for ${batch.total} snapshots`;
-    await deps.batches.fail(p.batchId, reason, now);
-    return { batchId: p.batchId, status: 'FAILED', failureReason: reason };
-  }
-  await deps.batches.complete(p.batchId, stats, now);
-  return { batchId: p.batchId, status: 'SUCCEEDED', totalReplays: stats.totalReplays, matches: stats.matches, mismatches: stats.mismatches, failedReplays: stats.failedReplays };
 }

@@ -4,7 +4,7 @@ import { createDocumentClient } from '../adapters/aws-clients.js';
 import { batchIdForExecution } from '../adapters/batch-ids.js';
 import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
 import { loadEnv, required } from '../config.js';
-import { computeBatchStats } from '../core/batch.js';
+import { computeBatchStats } from '../core/batch-stats.js';
 import { systemClock } from '../core/ports.js';
 
 const env = loadEnv(z.object({ TABLE_NAME: required() }));

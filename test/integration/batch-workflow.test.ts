@@ -17,7 +17,8 @@ import { DynamoReplayResultStore } from '../../functions/adapters/dynamodb/repla
 import { DynamoSnapshotStore } from '../../functions/adapters/dynamodb/snapshot-store.js';
 import { createExecutor } from '../../functions/adapters/executors/create-executor.js';
 import { ulidGenerator } from '../../functions/adapters/ids.js';
-import { BatchItemCache, computeBatchStats, planBatch, replayBatchItem, startBatch, type Batch, type BatchResult, type StatsOutcome } from '../../functions/core/batch.js';
+import { BatchItemCache, planBatch, replayBatchItem, startBatch, type Batch, type BatchResult } from '../../functions/core/batch.js';
+import { computeBatchStats, type StatsOutcome } from '../../functions/core/batch-stats.js';
 import type { ExecutionRequest, ExecutionResult, Executor, ExecutorConfig } from '../../functions/core/executor.js';
 import { systemClock } from '../../functions/core/ports.js';
 import { LexicalSimilarity } from '../../functions/core/similarity.js';

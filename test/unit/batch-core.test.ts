@@ -9,7 +9,6 @@ import {
   BatchNotFoundError,
   BatchItemCache,
   BatchPayloadError,
-  computeBatchStats,
   MAX_BATCH_SNAPSHOTS,
   MAX_CONCURRENCY,
   parseBatchRequest,
@@ -22,6 +21,7 @@ import {
   type ReplayItemDeps,
   type StartBatchDeps,
 } from '../../functions/core/batch.js';
+import { computeBatchStats } from '../../functions/core/batch-stats.js';
 import { NotFoundError, ValidationError } from '../../functions/core/errors.js';
 import { modelListAllows, type ExecutionRequest, type ExecutionResult, type Executor } from '../../functions/core/executor.js';
 import type { Page } from '../../functions/core/ports.js';

@@ -1,0 +1,65 @@
+/**
+ * The batch's last step (DESIGN §6): fold the stored results — never the Map's output — into the
+ * statistics, or mark the batch FAILED. Kept apart from batch.ts so the per-item replay function
+ * does not bundle the quantile sketch it never uses.
+ */
+import * as z from 'zod/mini';
+import { BatchNotFoundError, BatchPayloadError, causeMessage, type BatchStatus, type BatchStore } from './batch.js';
+import type { Clock } from './ports.js';
+import { StatsAccumulator } from './stats.js';
+
+export const StatsPayloadSchema = z.union([
+  z.object({ batchId: z.string(), failed: z.optional(z.literal(false)) }),
+  z.object({
+    failed: z.literal(true),
+    input: z.object({ batchId: z.optional(z.string()) }),
+    executionName: z.string(),
+    executionStartTime: z.string(),
+    error: z.optional(z.object({ Error: z.optional(z.string()), Cause: z.optional(z.string()) })),
+  }),
+]);
+
+export interface StatsDeps {
+  batches: BatchStore;
+  clock: Clock;
+  batchIdFor(executionName: string, executionStartTime: string): string;
+}
+
+/** Small enough for the execution output: counts and latency, not the per-path maps. */
+export interface StatsOutcome {
+  batchId: string;
+  status: BatchStatus;
+  totalReplays?: number;
+  matches?: number;
+  mismatches?: number;
+  failedReplays?: number;
+  failureReason?: string;
+}
+
+/** Stats: folds the stored results into the batch statistics, or marks the batch FAILED. */
+export async function computeBatchStats(deps: StatsDeps, payload: unknown): Promise<StatsOutcome> {
+  const parsed = StatsPayloadSchema.safeParse(payload);
+  if (!parsed.success) throw new BatchPayloadError(`stats payload: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  const now = new Date(deps.clock.now()).toISOString();
+  const p = parsed.data;
+  if (p.failed === true) {
+    const batchId = p.input.batchId ?? deps.batchIdFor(p.executionName, p.executionStartTime);
+    const reason = `${p.error?.Error ?? 'Error'}: ${causeMessage(p.error?.Cause)}`;
+    if (await deps.batches.get(batchId)) await deps.batches.fail(batchId, reason, now);
+    return { batchId, status: 'FAILED', failureReason: reason };
+  }
+  const batch = await deps.batches.get(p.batchId);
+  if (!batch) throw new BatchNotFoundError(p.batchId);
+  const acc = new StatsAccumulator();
+  const count = await deps.batches.forEachResult(p.batchId, (r) =>
+    acc.add({ status: r.status, outputsMatch: r.outputsMatch, executionTimeMs: r.executionTimeMs, mismatchedPaths: r.mismatchedPaths, violatedRules: r.violatedRules }),
+  );
+  const stats = acc.toJSON();
+  if (count !== batch.total) {
+    const reason = `${count} results were stored for ${batch.total} snapshots`;
+    await deps.batches.fail(p.batchId, reason, now);
+    return { batchId: p.batchId, status: 'FAILED', failureReason: reason };
+  }
+  await deps.batches.complete(p.batchId, stats, now);
+  return { batchId: p.batchId, status: 'SUCCEEDED', totalReplays: stats.totalReplays, matches: stats.matches, mismatches: stats.mismatches, failedReplays: stats.failedReplays };
+}
