@@ -278,7 +278,8 @@ export const ReplayItemPayloadSchema = z.object({
 export interface ReplayItemDeps extends ReplayDeps {
   batches: BatchStore;
   results: ReplayResultStore;
-  replayIdFor(batchId: string, snapshotId: string): string;
+  /** The replay id of a batch item: the same on every retry (`timeMs` is the batch's start). */
+  replayIdFor(batchId: string, snapshotId: string, timeMs: number): string;
   /** Kept for the life of the function instance (module scope). */
   cache: BatchItemCache;
 }
@@ -313,17 +314,25 @@ function summarize(result: ReplayResult, batchId: string): BatchResult {
  * the next batch (or to items a fresh function instance picks up).
  */
 export class BatchItemCache {
+  private readonly batches = new Map<string, Promise<Batch>>();
   private readonly prepared = new Map<string, Promise<PreparedReplay>>();
   private readonly executors = new Map<string, Promise<StoredExecutorConfig | undefined>>();
 
   constructor(private readonly maxBatches = 100) {}
 
+  /** The batch record as it was when the batch started (its request and start time do not change). */
+  batchFor(deps: Pick<ReplayItemDeps, 'batches'>, batchId: string): Promise<Batch> {
+    return this.memo(this.batches, batchId, async () => {
+      const batch = await deps.batches.get(batchId);
+      if (!batch) throw new BatchNotFoundError(batchId);
+      return batch;
+    });
+  }
+
   /** The batch's replay settings. */
   preparedFor(deps: Pick<ReplayItemDeps, 'batches' | 'policies'>, batchId: string): Promise<PreparedReplay> {
     return this.memo(this.prepared, batchId, async () => {
-      const batch = await deps.batches.get(batchId);
-      if (!batch) throw new BatchNotFoundError(batchId);
-      const r = batch.request;
+      const r = (await this.batchFor(deps, batchId)).request;
       return prepareReplay(deps.policies, { mode: r.mode, tolerance: r.tolerance, policyName: r.policyName, overrides: r.overrides });
     });
   }
@@ -349,9 +358,10 @@ export class BatchItemCache {
 }
 
 /**
- * Replays one snapshot of a batch and writes its result once. The result is written with a
- * conditional put, so a retried item never produces a second result (or history entry): a retry
- * after the result was written replays again, keeps the first result and returns its outcome.
+ * Replays one snapshot of a batch and writes its result once. The result and the history entry are
+ * written with conditional puts on keys fixed by batch and snapshot, so a retried item never
+ * produces a second result or history entry: a retry after they were written replays again, keeps
+ * the first ones and returns the first outcome.
  * Not reading first saves a read on every item for the price of a repeated executor call on the
  * rare retry of an item that had already finished. A request error about this snapshot (gone, no
  * executor, unsupported model) is recorded as its Error result; anything else is thrown for the
@@ -381,21 +391,22 @@ export async function replayBatchItem(deps: ReplayItemDeps, payload: unknown): P
     return storedOutcome(deps.batches, batchId, snapshotId, result);
   }
 
-  const prepared = await deps.cache.preparedFor(deps, batchId);
+  const [batch, prepared] = await Promise.all([deps.cache.batchFor(deps, batchId), deps.cache.preparedFor(deps, batchId)]);
   let summary: BatchResult;
   let full: ReplayResult | undefined;
   try {
     const replayDeps = { ...deps, executors: deps.cache.executorsFor(deps.executors, batchId) };
-    full = { ...(await replaySnapshot(replayDeps, snapshotId, prepared, deps.replayIdFor(batchId, snapshotId))), batchId };
+    full = { ...(await replaySnapshot(replayDeps, snapshotId, prepared, deps.replayIdFor(batchId, snapshotId, Date.parse(batch.createdAt)))), batchId };
     summary = summarize(full, batchId);
   } catch (err) {
     if (!(err instanceof DomainError)) throw err;
     summary = { batchId, snapshotId, replayId: null, status: 'Error', outputsMatch: false, executionTimeMs: 0, mismatchedPaths: [], violatedRules: [], error: { code: err.code, message: err.message }, createdAt: now() };
   }
-  if (await deps.batches.putResult(summary)) {
-    if (full) await deps.results.put(full);
-    return { snapshotId, status: summary.status, outputsMatch: summary.outputsMatch };
-  }
+  // Both writes are conditional on keys that are the same on every retry (the history entry is
+  // listed at the batch's start), so they can go out together: the first attempt's result and
+  // history entry win, and a retry writes neither again.
+  const [written] = await Promise.all([deps.batches.putResult(summary), full ? deps.results.put(full, { sortAt: batch.createdAt }) : false]);
+  if (written) return { snapshotId, status: summary.status, outputsMatch: summary.outputsMatch };
   return storedOutcome(deps.batches, batchId, snapshotId, summary);
 }
 

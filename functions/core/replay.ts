@@ -78,7 +78,12 @@ export interface ReplayResult {
 
 /** Port: a snapshot's replay history. */
 export interface ReplayResultStore {
-  put(result: ReplayResult): Promise<void>;
+  /**
+   * Stores a result once; false (nothing written) when that entry exists. It is listed at
+   * `sortAt` (default its createdAt): a batch lists its replays at the batch's start, which makes
+   * their entries' keys the same on every retry.
+   */
+  put(result: ReplayResult, options?: { sortAt?: string }): Promise<boolean>;
   /** Newest first. */
   listForSnapshot(snapshotId: string, limit: number, cursor?: string): Promise<Page<ReplayResult>>;
 }

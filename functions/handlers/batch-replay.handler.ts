@@ -33,7 +33,7 @@ const deps = {
   results: new DynamoReplayResultStore(doc, env.TABLE_NAME),
   clock: systemClock,
   ids: ulidGenerator(),
-  replayIdFor: (batchId: string, snapshotId: string) => replayIdForBatchItem(Date.now(), batchId, snapshotId),
+  replayIdFor: (batchId: string, snapshotId: string, timeMs: number) => replayIdForBatchItem(timeMs, batchId, snapshotId),
   cache: new BatchItemCache(),
 };
 

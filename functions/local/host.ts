@@ -118,7 +118,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const batchItemCache = new BatchItemCache();
   const machine = new LocalStateMachine(renderBatchAsl(), {
     plan: (payload) => planBatch({ snapshots, batches, batchIdFor: batchIdForExecution }, payload),
-    replay: (payload) => replayBatchItem({ ...replayDeps, batches, results, replayIdFor: (b, s) => replayIdForBatchItem(clock.now(), b, s), cache: batchItemCache }, payload),
+    replay: (payload) => replayBatchItem({ ...replayDeps, batches, results, replayIdFor: (b, s, t) => replayIdForBatchItem(t, b, s), cache: batchItemCache }, payload),
     stats: (payload) => computeBatchStats({ batches, clock, batchIdFor: batchIdForExecution }, payload),
   });
   const starter: BatchStarter = {

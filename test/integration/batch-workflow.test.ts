@@ -97,7 +97,7 @@ describe('batch workflow: the deployed ASL over the real tasks and dynalite', ()
       ids,
       batches,
       results,
-      replayIdFor: (b: string, s: string) => replayIdForBatchItem(Date.now(), b, s),
+      replayIdFor: (b: string, s: string, t: number) => replayIdForBatchItem(t, b, s),
       cache: new BatchItemCache(),
     };
     const replay = (payload: unknown) => replayBatchItem(replayDeps, payload);

@@ -174,10 +174,15 @@ export class MemoryValidationReportStore implements OnWriteReportStore {
 /** Replay history in write order (`results`); listed newest first. */
 export class MemoryReplayResultStore implements ReplayResultStore {
   readonly results: ReplayResult[] = [];
+  private readonly keys = new Set<string>();
 
-  put(result: ReplayResult): Promise<void> {
+  /** Keyed like the DynamoDB store: a second put of the same (snapshot, listing time, replay) writes nothing. */
+  put(result: ReplayResult, options: { sortAt?: string } = {}): Promise<boolean> {
+    const key = `${result.snapshotId}#${options.sortAt ?? result.createdAt}#${result.replayId}`;
+    if (this.keys.has(key)) return Promise.resolve(false);
+    this.keys.add(key);
     this.results.push(structuredClone(result));
-    return Promise.resolve();
+    return Promise.resolve(true);
   }
 
   listForSnapshot(snapshotId: string, limit: number, cursor?: string): Promise<Page<ReplayResult>> {

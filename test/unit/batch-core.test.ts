@@ -313,7 +313,7 @@ describe('replayBatchItem', () => {
     expect(executor.calls).toBe(2);
     expect(batches.results.size).toBe(1);
     expect(results.results).toHaveLength(1);
-    expect(results.results[0]).toMatchObject({ batchId, snapshotId: ulid(1), replayId: deps.replayIdFor(batchId, ulid(1)), mode: 'Strict' });
+    expect(results.results[0]).toMatchObject({ batchId, snapshotId: ulid(1), replayId: deps.replayIdFor(batchId, ulid(1), 0), mode: 'Strict' });
     expect(await batches.countResults(batchId)).toBe(1);
   });
 

@@ -1,6 +1,7 @@
 /**
  * A snapshot's replay history: `SNAP#<id>` / `REPLAY#<createdAt>#<replayId>`, newest first.
  */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Page } from '../../core/ports.js';
 import { compactReplayResult, type ReplayResult, type ReplayResultStore } from '../../core/replay.js';
@@ -16,8 +17,8 @@ export class DynamoReplayResultStore implements ReplayResultStore {
   ) {}
 
   /** Stores the result; one too large for an item is stored compacted (see compactReplayResult). */
-  async put(result: ReplayResult): Promise<void> {
-    const key = { ...keys.replay(result.snapshotId, result.createdAt, result.replayId), itemType: 'replay' };
+  async put(result: ReplayResult, options: { sortAt?: string } = {}): Promise<boolean> {
+    const key = { ...keys.replay(result.snapshotId, options.sortAt ?? result.createdAt, result.replayId), itemType: 'replay' };
     let item: Record<string, unknown> = { ...key, ...result };
     for (const level of [1, 2] as const) {
       if (itemSize(item) <= MAX_ITEM_BYTES) break;
@@ -31,7 +32,9 @@ export class DynamoReplayResultStore implements ReplayResultStore {
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
+      return true;
     } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
       throw translateWriteError(err, 'replay result');
     }
   }
