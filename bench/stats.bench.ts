@@ -115,7 +115,7 @@ async function interpreterFigures(): Promise<void> {
   const snapshotIds = Array.from({ length: items }, (_, i) => `S${i}`);
 
   const machine = new LocalStateMachine(renderBatchAsl(), {
-    plan: (p) => ({ batchId: (p as { batchId: string }).batchId, snapshotIds, maxConcurrency: concurrency }),
+    plan: (p) => ({ batchId: (p as { input: { batchId: string } }).input.batchId, snapshotIds, maxConcurrency: concurrency }),
     replay: async () => {
       await sleep(latencyMs);
       return { status: 'Success' };
