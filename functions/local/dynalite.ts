@@ -88,7 +88,7 @@ const unsignedLocalSigner: RequestSigner = {
 
 /**
  * Client settings for a local endpoint (spread into `new DynamoDBClient({...LOCAL_AWS, endpoint})`):
- * a region, placeholder credentials and the unsigned signer above. Never for a real AWS endpoint.
+ * a region, fixed local credentials and the unsigned signer above. Never for a real AWS endpoint.
  */
 export const LOCAL_AWS = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, signer: unsignedLocalSigner } as const;
 
