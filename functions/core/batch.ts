@@ -218,8 +218,10 @@ export async function startBatch(deps: StartBatchDeps, body: unknown, idempotenc
   }
   const snapshotIds = await resolveSelection(deps.snapshots, request, deps.clock.now());
   if (snapshotIds.length > MAX_BATCH_SNAPSHOTS) throw new ValidationError(`the selection holds ${snapshotIds.length} snapshots; a batch replays at most ${MAX_BATCH_SNAPSHOTS}`, { code: 'BATCH_TOO_LARGE' });
-  const batch = newBatch(batchId, request, snapshotIds.length, { trigger: 'api', createdAt: new Date(deps.clock.now()).toISOString() });
-  await deps.batches.create(batch, snapshotIds);
+  const fresh = newBatch(batchId, request, snapshotIds.length, { trigger: 'api', createdAt: new Date(deps.clock.now()).toISOString() });
+  // Refused only when a concurrent request with the same Idempotency-Key created it first: answer
+  // with that batch (its ids and total), not with this request's own view of the selection.
+  const batch = (await deps.batches.create(fresh, snapshotIds)) ? fresh : ((await deps.batches.get(batchId)) ?? fresh);
   try {
     await deps.starter.start(batchId, { batchId });
   } catch (err) {
@@ -264,7 +266,8 @@ export async function planBatch(deps: PlanDeps, payload: unknown): Promise<{ bat
   const request = parseBatchRequest(input.request);
   const snapshotIds = await resolveSelection(deps.snapshots, request, Date.parse(executionStartTime));
   const batch = newBatch(batchId, request, snapshotIds.length, { trigger: 'schedule', scheduleName: input.scheduleName, createdAt: new Date(Date.parse(executionStartTime)).toISOString() });
-  await deps.batches.create(batch, snapshotIds);
+  // A concurrent Plan of the same execution may have recorded it first: run with what it recorded.
+  if (!(await deps.batches.create(batch, snapshotIds))) return { batchId, snapshotIds: await deps.batches.getSnapshotIds(batchId), maxConcurrency: batch.maxConcurrency };
   return { batchId, snapshotIds, maxConcurrency: batch.maxConcurrency };
 }
 

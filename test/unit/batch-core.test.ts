@@ -278,6 +278,24 @@ describe('resolveSelection and startBatch', () => {
     await expect(startBatch(deps, { snapshotIds: [ulid(2)] }, 'key-1')).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
   });
 
+  it('answers with the batch a concurrent request under the same Idempotency-Key recorded first', async () => {
+    const { deps, batches, snapshots } = startWorld();
+    for (const i of [1, 2, 3]) await snapshots.putIfAbsent(snapshot(ulid(i), new Date(NOW - i * 1000).toISOString()));
+    // The other request claimed the key and recorded its batch (two snapshots) between this
+    // request's claim and its create: the claim hands this request the same batch id.
+    const realClaim = batches.claimIdempotencyKey.bind(batches);
+    batches.claimIdempotencyKey = async (key, hash, id) => {
+      const claim = await realClaim(key, hash, id);
+      await batches.create({ batchId: id, status: 'RUNNING', total: 2, completed: 0, maxConcurrency: 10, request: { selector: { functionName: 'approve_loan' } }, trigger: 'api', createdAt: new Date(NOW).toISOString() }, [ulid(1), ulid(2)]);
+      return claim;
+    };
+
+    const { batch } = await startBatch(deps, { selector: { functionName: 'approve_loan' } }, 'key-race');
+
+    expect(batch.total).toBe(2);
+    expect(await batches.getSnapshotIds(batch.batchId)).toEqual([ulid(1), ulid(2)]);
+  });
+
   it('answers 404 for an unknown policyName before recording anything', async () => {
     const { deps, batches } = startWorld();
 
