@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { ESM_REQUIRE_BANNER, NEVER_LOADED_MODULES } from '../lib/function-defaults.js';
-import { LAMBDAS } from '../functions/handlers/manifest.js';
+import { LAMBDAS } from '../functions/api/manifest.js';
 import { median, printFigures, type Figure } from './report.js';
 
 const ROUNDS = Number(process.env.BENCH_BUNDLE_ROUNDS ?? 15);

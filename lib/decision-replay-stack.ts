@@ -9,7 +9,7 @@ import { ArnFormat, CfnOutput, Fn, Stack, Validations, type StackProps } from 'a
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
-import { LAMBDAS, ROUTES, type LambdaName } from '../functions/handlers/manifest.js';
+import { LAMBDAS, ROUTES, type LambdaName } from '../functions/api/manifest.js';
 import { BatchWorkflow } from './batch-workflow.js';
 import { loadConfig, TITAN_EMBEDDING_MODEL_ID, type AppConfig } from './config.js';
 import { DecisionFunction } from './function-defaults.js';

@@ -3,7 +3,7 @@
  * description cannot drift from what the handlers accept.
  */
 import * as z from 'zod/mini';
-import { ROUTES } from '../handlers/manifest.js';
+import { ROUTES } from './manifest.js';
 import { RecordSnapshotSchema, SnapshotSchema } from '../core/snapshot.js';
 import { PolicyBodySchema, StoredPolicySchema } from '../core/policy.js';
 import { ValidateRequestDocSchema } from '../core/validation.js';

@@ -38,7 +38,7 @@ import { snapshotRoutes } from '../api/snapshot-routes.js';
 import { openApiRoutes } from '../api/openapi-routes.js';
 import { systemClock, type Clock } from '../core/ports.js';
 import { makeHttpHandler, type ErrorLogger, type RouteMap } from '../http/api.js';
-import { ROUTES, type LambdaName } from '../handlers/manifest.js';
+import { ROUTES, type LambdaName } from '../api/manifest.js';
 import { LOCAL_AWS, startLocalDynamo, type LocalDynamo } from './dynalite.js';
 import { startHttpHost, type EventHandler } from './http-host.js';
 import { LocalStream } from './stream.js';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../functions/core/json.js';
 import { verifyContentHash, type Snapshot } from '../../functions/core/snapshot.js';
-import { ROUTES } from '../../functions/handlers/manifest.js';
+import { ROUTES } from '../../functions/api/manifest.js';
 import { startTestHost, type TestHost } from '../support/host.js';
 
 interface Reply {

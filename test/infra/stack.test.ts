@@ -2,7 +2,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { INDEXES, TABLE_KEYS } from '../../functions/adapters/dynamodb/table-definition.js';
-import { LAMBDAS, ROUTES, type LambdaName } from '../../functions/handlers/manifest.js';
+import { LAMBDAS, ROUTES, type LambdaName } from '../../functions/api/manifest.js';
 import type { DecisionReplayStack } from '../../lib/decision-replay-stack.js';
 import { actionsOf, buildStack, logicalId, resourcesOf, statementsOfRole, synthStack, type Statement } from './synth.js';
 
