@@ -14,11 +14,10 @@
  *    (interpreter, replay logic, polling).
  *    A, B and C alternate, 3 rounds after a warm-up; medians.
  *
- * Everything (host, dynalite, interpreter, stub, this client) shares one Node process, as
- * `npm start` does.
+ * The host, the interpreter and this client share one event loop, as under `npm start`; dynalite
+ * runs on its own thread as the host runs it, and the executor stub on another (a model is a
+ * remote service, so its HTTP work is not charged to the host).
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClientOptions } from '../functions/adapters/dynamodb/client.js';
@@ -29,6 +28,7 @@ import { buildSnapshot, type Snapshot } from '../functions/core/snapshot.js';
 import { LOCAL_AWS } from '../functions/local/dynalite.js';
 import { startLocalHost, type LocalHost } from '../functions/local/host.js';
 import { median, printFigures } from './report.js';
+import { startStubExecutor } from './stub-executor.js';
 
 const N = 1000;
 const CONCURRENCY = 40;
@@ -43,20 +43,6 @@ const OUTPUTS = [
 ];
 
 /** Answers `{outputs}` after `delayMs` (0: at once). */
-async function startStub(delayMs: number): Promise<{ server: Server; url: string }> {
-  const answer = JSON.stringify({ outputs: OUTPUTS });
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      const send = () => res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) }).end(answer);
-      if (delayMs > 0) setTimeout(send, delayMs);
-      else send();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/decide` };
-}
-
 function snapshots(functionName: string, n: number): Snapshot[] {
   const ids = ulidGenerator();
   return Array.from({ length: n }, (_, i) =>
@@ -76,8 +62,8 @@ function snapshots(functionName: string, n: number): Snapshot[] {
 }
 
 export default async function (): Promise<void> {
-  const slow = await startStub(SLOW_MS);
-  const fast = await startStub(0);
+  const slow = await startStubExecutor(SLOW_MS, { outputs: OUTPUTS });
+  const fast = await startStubExecutor(0, { outputs: OUTPUTS });
   const host: LocalHost = await startLocalHost({ port: 0, dynamoPort: 0, tableName: 'bench-batch', logger: { error: (m, ...e) => console.error(m, ...e), info: () => undefined } });
   const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: host.dynamoEndpoint });
   const doc = DynamoDBDocumentClient.from(client, documentClientOptions);
@@ -218,7 +204,7 @@ export default async function (): Promise<void> {
   } finally {
     client.destroy();
     await host.close();
-    slow.server.close();
-    fast.server.close();
+    await slow.close();
+    await fast.close();
   }
 }

@@ -8,22 +8,22 @@
  * B: the bare work a replay cannot avoid: one GetCommand of that snapshot with a DocumentClient
  *    straight to the host's DynamoDB endpoint, plus one fetch POST of the executor request to the
  *    same executor.
- * The executor is a zero-latency stub (node:http on 127.0.0.1 answering a fixed `{outputs}` at
- * once), so the figure is the replay machinery's own overhead. A and B alternate (`paired`).
+ * The executor is a zero-latency stub (node:http on 127.0.0.1, in a worker thread, answering a
+ * fixed `{outputs}` at once), so the figure is the replay machinery's own overhead. A and B
+ * alternate (`paired`).
  *
  * A second, informational pair sets A against the I/O a replay does by design, sent straight from
  * here: Get snapshot → executor POST → Put result (the result must be stored before the answer).
  * The distance between the two rows is what the Put costs; the distance from 1 in the second row
  * is the host's own overhead (HTTP edge, parsing, hashing, comparing).
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClientOptions } from '../functions/adapters/dynamodb/client.js';
 import { LOCAL_AWS } from '../functions/local/dynalite.js';
 import { startLocalHost } from '../functions/local/host.js';
 import { BenchClient } from './http-client.js';
+import { startStubExecutor } from './stub-executor.js';
 import { paired, printFigures } from './report.js';
 
 const ROUNDS = 300;
@@ -36,13 +36,8 @@ const OUTPUTS = [
 ];
 
 export default async function (): Promise<void> {
-  const answer = JSON.stringify({ outputs: OUTPUTS });
-  const stub = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) }).end(answer));
-  });
-  await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', resolve));
-  const stubUrl = `http://127.0.0.1:${(stub.address() as AddressInfo).port}/decide`;
+  const stub = await startStubExecutor(0, { outputs: OUTPUTS });
+  const stubUrl = stub.url;
 
   const host = await startLocalHost({ port: 0, dynamoPort: 0, tableName: 'bench-replay', logger: { error: (m, ...e) => console.error(m, ...e), info: () => undefined } });
   const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: host.dynamoEndpoint });
@@ -110,7 +105,6 @@ export default async function (): Promise<void> {
     client.destroy();
     http.close();
     await host.close();
-    stub.closeAllConnections();
-    await new Promise<void>((resolve) => stub.close(() => resolve()));
+    await stub.close();
   }
 }
