@@ -14,18 +14,7 @@ import type { JsonObject, JsonValue } from '../functions/core/json.js';
 import { LexicalSimilarity } from '../functions/core/similarity.js';
 import { toPathDocument, type DecisionView } from '../functions/core/snapshot.js';
 import { paired, printFigures, type Figure } from './report.js';
-
-/** Deterministic PRNG (mulberry32) so every run diffs the same documents. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from './random.js';
 
 const WORDS = 'the applicant income exceeds threshold risk score model approve decline review manual credit history stable employment region segment offer limit rate term collateral'.split(' ');
 
@@ -50,7 +39,7 @@ function lineItem(r: () => number, i: number): JsonObject {
 
 /** A realistic decision whose outputs hold `items` line items (≈ 330 bytes each). */
 function decision(items: number, seed: number): DecisionView {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const list: JsonValue[] = [];
   for (let i = 0; i < items; i++) list.push(lineItem(r, i));
   return {
@@ -73,7 +62,7 @@ function decision(items: number, seed: number): DecisionView {
 
 /** A deep copy of `d` with about one leaf in 50 items changed, one item added and the score changed. */
 function mutated(d: DecisionView, seed: number): DecisionView {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const copy = JSON.parse(JSON.stringify(d)) as DecisionView;
   const items = copy.outputs.find((o) => o.name === 'items')?.value as JsonObject[];
   for (let i = 0; i < items.length; i++) {
@@ -141,7 +130,7 @@ export default async function (): Promise<void> {
   }
 
   // Lexical similarity of two ~2 KB texts.
-  const r = rng(3);
+  const r = seededRandom(3);
   let t1 = '';
   while (t1.length < 2048) t1 += sentence(r, 10) + '. ';
   let t2 = '';

@@ -35,6 +35,7 @@ import type { ValidationReport } from '../functions/core/validation.js';
 import { LOCAL_AWS, startLocalDynamo } from '../functions/local/dynalite.js';
 import { LocalEventSink } from '../functions/local/event-sink.js';
 import { median, paired, printFigures } from './report.js';
+import { seededRandom } from './random.js';
 
 const N = 1000;
 const APPLICANTS = 250;
@@ -70,21 +71,9 @@ const POLICIES: (PolicyBody & { name: string })[] = [
 
 const WORDS = 'the applicant income exceeds threshold risk score model approve decline review manual credit history stable employment region segment offer limit rate term collateral'.split(' ');
 
-/** Deterministic PRNG (mulberry32) so every run validates the same decisions. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** 1,000 decisions, oldest first: applicant i decides at rounds 0..3, so rounds 1..3 have a baseline. */
 function makeSnapshots(): Snapshot[] {
-  const r = rng(42);
+  const r = seededRandom(42);
   const out: Snapshot[] = [];
   const t0 = Date.parse('2026-11-01T00:00:00.000Z');
   for (let i = 0; i < N; i++) {

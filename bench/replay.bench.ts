@@ -63,6 +63,7 @@ export default async function (): Promise<void> {
       if (result.status !== 'Success') throw new Error(`replay ended ${JSON.stringify(result)}`);
       lastResult = result;
     };
+    // B: one consistent Get of the snapshot, then the executor call with the request the host sends.
     const direct = async () => {
       const got = await doc.send(new GetCommand({ TableName: host.tableName, Key: { pk: `SNAP#${snapshot.snapshotId}`, sk: 'SNAP' }, ConsistentRead: true }));
       if (!got.Item) throw new Error('snapshot not found');
@@ -75,15 +76,9 @@ export default async function (): Promise<void> {
     };
 
     let n = 0;
+    // C: B, then a Put of the result, as a replay must store it before answering.
     const sameIo = async () => {
-      const got = await doc.send(new GetCommand({ TableName: host.tableName, Key: { pk: `SNAP#${snapshot.snapshotId}`, sk: 'SNAP' }, ConsistentRead: true }));
-      if (!got.Item) throw new Error('snapshot not found');
-      const res = await fetch(stubUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify({ functionName: got.Item.functionName, inputs: got.Item.inputs, modelParameters: got.Item.modelParameters, context: got.Item.context }),
-      });
-      await res.json();
+      await direct();
       // A result item of the same size and shape as the host writes, under its own key.
       n += 1;
       await doc.send(

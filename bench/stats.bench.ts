@@ -16,20 +16,11 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StatsAccumulator, type ResultSummary, type ReplayStats } from '../functions/core/stats.js';
 import { printFigures } from './report.js';
+import { seededRandom } from './random.js';
 
 const N = 1_000_000;
 const SEED = 20_260_101;
 const CHILD_ENV = 'STATS_BENCH_CHILD';
-
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const RULES = Array.from({ length: 12 }, (_, i) => `rule-${i}`);
 const FIXED_PATHS = ['outputs.decision', 'outputs.score', 'outputs.rationale', 'outputs.limits.daily', 'outputs.reasons[0]'];
@@ -40,7 +31,7 @@ const FIXED_PATHS = ['outputs.decision', 'outputs.score', 'outputs.rationale', '
  * distinct i so the bounded key counts must prune.
  */
 function* syntheticResults(n: number): Generator<ResultSummary> {
-  const rand = mulberry32(SEED);
+  const rand = seededRandom(SEED);
   for (let i = 0; i < n; i++) {
     const error = rand() < 0.05;
     const gauss = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());

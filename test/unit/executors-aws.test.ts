@@ -10,10 +10,11 @@ import { BedrockRuntimeClient, ConverseCommand, ThrottlingException, type Conver
 import { InvokeCommand, LambdaClient, ResourceNotFoundException, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ExecutorError, UnsupportedModelError, type ExecutionRequest, type ExecutorErrorCode } from '../../functions/core/executor.js';
+import { UnsupportedModelError, type ExecutionRequest } from '../../functions/core/executor.js';
 import { BedrockExecutor, converseInput } from '../../functions/adapters/executors/bedrock-executor.js';
 import { createExecutor } from '../../functions/adapters/executors/create-executor.js';
 import { LambdaExecutor } from '../../functions/adapters/executors/lambda-executor.js';
+import { expectCode, failure } from '../support/executor-assertions.js';
 
 const request: ExecutionRequest = {
   functionName: 'approve_loan',
@@ -27,20 +28,6 @@ const LOCAL = { region: 'us-east-1', credentials: { accessKeyId: 'test', secretA
 
 function payload(value: unknown): InvokeCommandOutput['Payload'] {
   return new TextEncoder().encode(typeof value === 'string' ? value : JSON.stringify(value)) as InvokeCommandOutput['Payload'];
-}
-
-async function failure(promise: Promise<unknown>): Promise<ExecutorError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof ExecutorError) return err;
-    throw err;
-  }
-  throw new Error('expected the executor to fail');
-}
-
-function expectCode(err: ExecutorError, code: ExecutorErrorCode): void {
-  expect(err.code, err.message).toBe(code);
 }
 
 describe('LambdaExecutor (mocked SDK)', () => {

@@ -5,9 +5,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ExecutorError, type ExecutionRequest, type ExecutorErrorCode } from '../../functions/core/executor.js';
+import type { ExecutionRequest } from '../../functions/core/executor.js';
 import { HttpExecutor } from '../../functions/adapters/executors/http-executor.js';
 import { OpenAiExecutor, chatCompletionBody } from '../../functions/adapters/executors/openai-executor.js';
+import { expectCode, failure } from '../support/executor-assertions.js';
 
 interface Received {
   method: string;
@@ -69,20 +70,6 @@ const request: ExecutionRequest = {
 };
 
 const goodAnswer = { outputs: [{ name: 'decision', value: 'approve', type: 'string' }, { name: 'score', value: 0.82, type: 'number' }], executionTimeMs: 4.5 };
-
-async function failure(promise: Promise<unknown>): Promise<ExecutorError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof ExecutorError) return err;
-    throw err;
-  }
-  throw new Error('expected the executor to fail');
-}
-
-function expectCode(err: ExecutorError, code: ExecutorErrorCode): void {
-  expect(err.code, err.message).toBe(code);
-}
 
 const local = { allowPrivateNetworks: true };
 
