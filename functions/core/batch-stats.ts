@@ -1,12 +1,12 @@
 /**
- * The batch's last step (DESIGN §6): fold the stored results — never the Map's output — into the
- * statistics, or mark the batch FAILED. Kept apart from batch.ts so the per-item replay function
- * does not bundle the quantile sketch it never uses.
+ * The batch's last step (DESIGN §6): merge the chunks' stored accumulators — never the Map's output,
+ * never a read of every result — into the statistics, after reconciling their counts with a count
+ * of the stored results and with the batch's total; or mark the batch FAILED.
  */
 import * as z from 'zod/mini';
 import { BatchNotFoundError, BatchPayloadError, causeMessage, type BatchStatus, type BatchStore } from './batch.js';
 import type { Clock } from './ports.js';
-import { StatsAccumulator } from './stats.js';
+import { AccumulatorStateSchema, StatsAccumulator } from './stats.js';
 
 export const StatsPayloadSchema = z.union([
   z.object({ batchId: z.string(), failed: z.optional(z.literal(false)) }),
@@ -51,14 +51,24 @@ export async function computeBatchStats(deps: StatsDeps, payload: unknown): Prom
   const batch = await deps.batches.get(p.batchId);
   if (!batch) throw new BatchNotFoundError(p.batchId);
   const acc = new StatsAccumulator();
-  const count = await deps.batches.forEachResult(p.batchId, (r) =>
-    acc.add({ status: r.status, outputsMatch: r.outputsMatch, executionTimeMs: r.executionTimeMs, mismatchedPaths: r.mismatchedPaths, violatedRules: r.violatedRules }),
-  );
+  let folded = 0;
+  await deps.batches.forEachChunk(p.batchId, (chunk) => {
+    const state = AccumulatorStateSchema.safeParse(chunk.stats);
+    if (!state.success) throw new BatchPayloadError(`chunk ${chunk.chunkId} of batch ${p.batchId} holds no readable stats`);
+    acc.merge(StatsAccumulator.fromState(state.data));
+    folded += chunk.count;
+  });
+  const stored = await deps.batches.countResults(p.batchId);
   const stats = acc.toJSON();
-  if (count !== batch.total) {
-    const reason = `${count} results were stored for ${batch.total} snapshots`;
-    await deps.batches.fail(p.batchId, reason, now);
-    return { batchId: p.batchId, status: 'FAILED', failureReason: reason };
+  const disagreement =
+    stored !== batch.total
+      ? `${stored} results were stored for ${batch.total ?? 'an unplanned number of'} snapshots`
+      : folded !== stored || stats.totalReplays !== stored
+        ? `the chunks folded ${folded} results but ${stored} are stored`
+        : undefined;
+  if (disagreement !== undefined) {
+    await deps.batches.fail(p.batchId, disagreement, now);
+    return { batchId: p.batchId, status: 'FAILED', failureReason: disagreement };
   }
   await deps.batches.complete(p.batchId, stats, now);
   return { batchId: p.batchId, status: 'SUCCEEDED', totalReplays: stats.totalReplays, matches: stats.matches, mismatches: stats.mismatches, failedReplays: stats.failedReplays };

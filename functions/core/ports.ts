@@ -54,6 +54,8 @@ export interface SnapshotStore {
   putIfAbsent(snapshot: Snapshot): Promise<boolean>;
   get(snapshotId: string): Promise<Snapshot | undefined>;
   list(query: SnapshotQuery): Promise<Page<Snapshot>>;
+  /** As `list`, only the ids (what a batch selection needs). */
+  listIds(query: SnapshotQuery): Promise<Page<string>>;
   /** The latest snapshot of the same function with the same inputsHash recorded before `snapshot`. */
   findPreviousWithSameInputs(snapshot: Snapshot): Promise<Snapshot | undefined>;
   /** Claims an Idempotency-Key; when it was claimed before, returns that earlier claim instead. */

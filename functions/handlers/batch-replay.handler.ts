@@ -1,8 +1,8 @@
-/** Step Functions task: replay one snapshot of a batch and store its result (or record its error). */
+/** Step Functions task: replay one chunk of a batch (or one snapshot) and store the results (or record the errors). */
 import { replayIdForBatchItem } from '../adapters/batch-ids.js';
 import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
 import { composeReplayDeps } from '../adapters/replay-composition.js';
-import { BatchItemCache, replayBatchItem } from '../core/batch.js';
+import { BatchItemCache, replayBatchChunk, replayBatchItem } from '../core/batch.js';
 
 const replay = composeReplayDeps();
 const deps = {
@@ -12,4 +12,5 @@ const deps = {
   cache: new BatchItemCache(),
 };
 
-export const handler = (payload: unknown) => replayBatchItem(deps, payload);
+/** A chunk (`items`, what the workflow sends) or a single snapshot (`snapshotId`). */
+export const handler = (payload: unknown) => (typeof payload === 'object' && payload !== null && 'items' in payload ? replayBatchChunk(deps, payload) : replayBatchItem(deps, payload));

@@ -24,9 +24,12 @@ import { renderBatchAsl } from '../../lib/batch-definition.js';
 import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
 import { batchIdForExecution, replayIdForBatchItem } from '../adapters/batch-ids.js';
 import { batchRoutes } from '../api/batch-routes.js';
-import { BatchItemCache, planBatch, replayBatchItem, type BatchStarter } from '../core/batch.js';
+import { BatchItemCache, planBatch, replayBatchChunk, replayBatchItem, type BatchStarter } from '../core/batch.js';
 import { computeBatchStats } from '../core/batch-stats.js';
 import { LocalStateMachine } from './step-functions.js';
+import { S3Client } from '@aws-sdk/client-s3';
+import { S3ManifestStore } from '../adapters/s3/manifest-store.js';
+import { localS3ClientConfig, startLocalS3 } from './s3.js';
 import { appendFileSync } from 'node:fs';
 import { onWriteReportId } from '../adapters/ids.js';
 import { makeStreamHandler } from '../api/stream-consumer.js';
@@ -48,6 +51,10 @@ export interface LocalHostOptions {
   port: number;
   /** DynamoDB endpoint port; 0 picks a free one. */
   dynamoPort: number;
+  /** Local S3 (manifests) port; 0 (the default) picks a free one. */
+  s3Port?: number;
+  /** The manifest bucket (default `decision-replay-manifests`). */
+  manifestBucket?: string;
   tableName: string;
   /** Folder for persistent data; undefined keeps everything in memory. */
   dataDir?: string;
@@ -63,6 +70,8 @@ export interface LocalHost {
   url: string;
   port: number;
   dynamoEndpoint: string;
+  s3Endpoint: string;
+  manifestBucket: string;
   tableName: string;
   stream: LocalStream;
   events: LocalEventSink;
@@ -113,14 +122,23 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const replayDeps = { snapshots, executors, createExecutor: (config: Parameters<typeof createExecutor>[0]) => createExecutor(config, { allowPrivateNetworks: true }), policies, similarity, clock, ids };
 
   const batches = new DynamoBatchStore(doc, options.tableName);
+  // Manifests of snapshot ids in the local S3 stand-in, through the same adapter as on AWS.
+  const s3Server = await startLocalS3({ port: options.s3Port ?? 0, bucket: options.manifestBucket ?? 'decision-replay-manifests', ...(options.dataDir !== undefined && { path: join(options.dataDir, 's3') }) });
+  const s3 = new S3Client(localS3ClientConfig(s3Server.endpoint));
+  const manifests = new S3ManifestStore(s3, s3Server.bucket);
   // The same ASL the CDK stack deploys, run by aws-local-stepfunctions with the batch Lambdas'
   // ARNs mapped to the same task functions.
   const batchItemCache = new BatchItemCache();
-  const machine = new LocalStateMachine(renderBatchAsl(), {
-    plan: (payload) => planBatch({ snapshots, batches, batchIdFor: batchIdForExecution }, payload),
-    replay: (payload) => replayBatchItem({ ...replayDeps, batches, results, replayIdFor: (b, s, t) => replayIdForBatchItem(t, b, s), cache: batchItemCache }, payload),
-    stats: (payload) => computeBatchStats({ batches, clock, batchIdFor: batchIdForExecution }, payload),
-  });
+  const itemDeps = { ...replayDeps, batches, results, replayIdFor: (b: string, s: string, t: number) => replayIdForBatchItem(t, b, s), cache: batchItemCache };
+  const machine = new LocalStateMachine(
+    renderBatchAsl(),
+    {
+      plan: (payload) => planBatch({ snapshots, batches, manifests, batchIdFor: batchIdForExecution }, payload),
+      replay: (payload) => (typeof payload === 'object' && payload !== null && 'items' in payload ? replayBatchChunk(itemDeps, payload) : replayBatchItem(itemDeps, payload)),
+      stats: (payload) => computeBatchStats({ batches, clock, batchIdFor: batchIdForExecution }, payload),
+    },
+    { objects: manifests },
+  );
   const starter: BatchStarter = {
     async start(batchId, input) {
       const execution = machine.get(batchId) ?? machine.start(batchId, input);
@@ -152,7 +170,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     openapi: openApiRoutes(),
     validation: validationRoutes({ snapshots, policies, reports, similarity, clock, ids }),
     replay: replayRoutes({ ...replayDeps, results }),
-    batches: batchRoutes({ snapshots, batches, starter, policies, clock, ids }),
+    batches: batchRoutes({ snapshots, batches, manifests, starter, policies, clock, ids }),
     'batch-plan': undefined,
     'batch-replay': undefined,
     'batch-stats': undefined,
@@ -191,6 +209,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     url,
     port: http.port,
     dynamoEndpoint: dynamo.endpoint,
+    s3Endpoint: s3Server.endpoint,
+    manifestBucket: s3Server.bucket,
     tableName: options.tableName,
     stream,
     events,
@@ -200,6 +220,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       await closeServer(http.server);
       await stream.close();
       client.destroy();
+      s3.destroy();
+      await s3Server.close();
       await dynamo.close();
     },
   };

@@ -162,9 +162,9 @@ describe('DecisionReplayStack with the default context', () => {
         snapshots: ['TABLE_NAME'],
         validation: ['TABLE_NAME', 'SIMILARITY_PROVIDER'],
         replay: ['TABLE_NAME', 'SIMILARITY_PROVIDER', 'EXECUTOR_ALLOW_PRIVATE_NETWORKS'],
-        batches: ['TABLE_NAME', 'STATE_MACHINE_ARN'],
+        batches: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'MANIFEST_BUCKET'],
         openapi: [],
-        'batch-plan': ['TABLE_NAME'],
+        'batch-plan': ['TABLE_NAME', 'MANIFEST_BUCKET'],
         'batch-replay': ['TABLE_NAME', 'SIMILARITY_PROVIDER', 'EXECUTOR_ALLOW_PRIVATE_NETWORKS'],
         'batch-stats': ['TABLE_NAME'],
         'on-write': ['TABLE_NAME', 'SIMILARITY_PROVIDER', 'EVENT_BUS_NAME'],
@@ -181,6 +181,9 @@ describe('DecisionReplayStack with the default context', () => {
       expect(environmentOf(template, stack, 'replay').SIMILARITY_PROVIDER).toBe('lexical');
       expect(environmentOf(template, stack, 'replay').EXECUTOR_ALLOW_PRIVATE_NETWORKS).toBe('false');
       expect(environmentOf(template, stack, 'batches').STATE_MACHINE_ARN).toEqual({ Ref: machineId });
+      const bucketId = Object.keys(template.findResources('AWS::S3::Bucket'))[0];
+      expect(environmentOf(template, stack, 'batches').MANIFEST_BUCKET).toEqual({ Ref: bucketId });
+      expect(environmentOf(template, stack, 'batch-plan').MANIFEST_BUCKET).toEqual({ Ref: bucketId });
       expect(environmentOf(template, stack, 'on-write').EVENT_BUS_NAME).toEqual({ Ref: busId });
     });
   });
@@ -281,6 +284,44 @@ describe('DecisionReplayStack with the default context', () => {
       expect(maps[0]?.MaxConcurrencyPath).toMatch(/^\$\./);
       expect(maps[0]?.ItemProcessor?.ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'EXPRESS' });
     });
+
+    it('reads the ids from the manifest Plan wrote (ItemReader, CSV) and cuts them into chunks of Plan\'s size (ItemBatcher)', () => {
+      const machines = template.findResources('AWS::StepFunctions::StateMachine');
+      const machine = Object.values(machines)[0] as { Properties: { DefinitionString: unknown } };
+      const asl = parseDefinition(machine.Properties.DefinitionString) as { States: Record<string, AslState & { ItemReader?: unknown; ItemBatcher?: unknown }> };
+      const map = Object.values(asl.States).find((st) => st.Type === 'Map');
+      expect(map?.ItemsPath).toBeUndefined();
+      expect(map?.ItemReader).toMatchObject({ ReaderConfig: { InputType: 'CSV', CSVHeaderLocation: 'FIRST_ROW' }, Parameters: { 'Bucket.$': '$.manifest.bucket', 'Key.$': '$.manifest.key' } });
+      expect(map?.ItemBatcher).toEqual({ MaxItemsPerBatchPath: '$.itemsPerChunk', BatchInput: { 'batchId.$': '$.batchId' } });
+    });
+  });
+
+  describe('manifest bucket', () => {
+    it('is encrypted, private, TLS-only and expires its objects', () => {
+      template.resourceCountIs('AWS::S3::Bucket', 1);
+      template.hasResourceProperties('AWS::S3::Bucket', {
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 7, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' })] },
+      });
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      });
+    });
+
+    it('lets batches and batch-plan write manifests and the state machine read them; nobody else touches the bucket', () => {
+      const bucketId = Object.keys(template.findResources('AWS::S3::Bucket'))[0] as string;
+      const touching = (actions: string[]) => actions.some((a) => a.startsWith('s3:'));
+      for (const name of LAMBDA_NAMES) {
+        const s3Statements = statements(template, stack, name).filter((st: Statement) => touching(actionsOf(st)));
+        if (name === 'batches' || name === 'batch-plan') {
+          expect(s3Statements.flatMap(actionsOf).sort(), name).toEqual(['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject']);
+          expect(JSON.stringify(s3Statements), name).toContain(bucketId);
+        } else {
+          expect(s3Statements, name).toEqual([]);
+        }
+      }
+    });
   });
 
   describe('schedules', () => {
@@ -335,9 +376,9 @@ describe('DecisionReplayStack with the default context', () => {
     });
   });
 
-  it('outputs the API URL, table name, state machine ARN, bus name and failure queue URL', () => {
+  it('outputs the API URL, table name, state machine ARN, manifest bucket, bus name and failure queue URL', () => {
     const outputs = template.toJSON().Outputs as Record<string, unknown>;
-    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'EventBusName', 'StateMachineArn', 'StreamFailureQueueUrl', 'TableName']);
+    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'EventBusName', 'ManifestBucketName', 'StateMachineArn', 'StreamFailureQueueUrl', 'TableName']);
   });
 });
 

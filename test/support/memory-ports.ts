@@ -53,6 +53,12 @@ export class MemorySnapshotStore implements SnapshotStore {
     return Promise.resolve({ items: inRange.slice(0, query.limit).map((s) => structuredClone(s)) });
   }
 
+  /** As `list`, only the ids. */
+  async listIds(query: SnapshotQuery): Promise<Page<string>> {
+    const page = await this.list(query);
+    return { items: page.items.map((s) => s.snapshotId) };
+  }
+
   /** As the GSI2 query does: same function and inputsHash, strictly earlier by (createdAt, id), latest first. */
   findPreviousWithSameInputs(snapshot: Snapshot): Promise<Snapshot | undefined> {
     const earlier = [...this.items.values()]

@@ -1,13 +1,14 @@
 /**
- * BatchStore over DynamoDB: `BATCH#<id>` holds `META` (status, counts, request, stats), `IDS` (the
- * snapshot ids, kept apart so reading the status stays small) and one `RESULT#<snapshotId>` per
- * snapshot, written once. Progress is counted from the RESULT items when asked for (a Query with
- * Select COUNT) rather than kept as a counter on META: a counter would make every one of up to
- * 1,000 concurrent items write the same item, a hot key that DynamoDB throttles.
+ * BatchStore over DynamoDB: `BATCH#<id>` holds `META` (status, counts, request, plan, stats), one
+ * `RESULT#<snapshotId>` per snapshot and one `CHUNK#<firstSnapshotId>` per finished chunk (its
+ * results folded into a stats accumulator), each written once. The ids themselves live in the
+ * manifest object, not in the table. Progress is a counter on META that each chunk adds its count
+ * to once, right after its conditional put: one update per chunk (up to 20 results), not per result,
+ * so META is never a hot key, and reading the progress is one GetItem whatever the batch size.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Batch, BatchResult, BatchStore } from '../../core/batch.js';
+import type { Batch, BatchChunk, BatchPlan, BatchResult, BatchStore } from '../../core/batch.js';
 import type { Page } from '../../core/ports.js';
 import type { ReplayStats } from '../../core/stats.js';
 import { queryEach, queryPage, type QueryInput } from './paging.js';
@@ -27,20 +28,8 @@ export class DynamoBatchStore implements BatchStore {
     private readonly tableName: string,
   ) {}
 
-  async create(batch: Batch, snapshotIds: readonly string[]): Promise<boolean> {
-    const pk = keys.batchMeta(batch.batchId).pk;
-    const ids = { TableName: this.tableName, Item: { pk, sk: 'IDS', itemType: 'batch-ids', snapshotIds } };
+  async create(batch: Batch): Promise<boolean> {
     try {
-      // The ids first: a META without its IDS would be a batch Plan cannot run. Written only if
-      // absent, so a refused create never replaces a recorded batch's ids; ids left by a create
-      // that was interrupted before its META are replaced.
-      try {
-        await this.doc.send(new PutCommand({ ...ids, ConditionExpression: 'attribute_not_exists(pk)' }));
-      } catch (err) {
-        if (!(err instanceof ConditionalCheckFailedException)) throw err;
-        if (await this.get(batch.batchId)) return false;
-        await this.doc.send(new PutCommand(ids));
-      }
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
@@ -60,10 +49,48 @@ export class DynamoBatchStore implements BatchStore {
     return res.Item ? strip<Batch>(res.Item) : undefined;
   }
 
-  async getSnapshotIds(batchId: string): Promise<string[]> {
-    const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: keys.batchMeta(batchId).pk, sk: 'IDS' }, ConsistentRead: true }));
-    const ids = res.Item?.snapshotIds;
-    return Array.isArray(ids) ? (ids as string[]) : [];
+  async setPlan(batchId: string, plan: BatchPlan): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.batchMeta(batchId),
+        UpdateExpression: 'SET #total = :t, manifest = :m, itemsPerChunk = :c',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#total': 'total' },
+        ExpressionAttributeValues: { ':t': plan.total, ':m': plan.manifest, ':c': plan.itemsPerChunk },
+      }),
+    );
+  }
+
+  async putChunk(chunk: BatchChunk): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...keys.batchChunk(chunk.batchId, chunk.chunkId), itemType: 'batch-chunk', ...chunk },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw translateWriteError(err, 'batch chunk');
+    }
+    // Only the attempt that stored the chunk counts it. (Should this update be lost, the progress
+    // lags by one chunk until Stats sets `completed` from the reconciled count.)
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.batchMeta(chunk.batchId),
+        UpdateExpression: 'ADD completed :n',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':n': chunk.count },
+      }),
+    );
+    return true;
+  }
+
+  forEachChunk(batchId: string, visit: (chunk: BatchChunk) => void): Promise<number> {
+    return queryEach(this.doc, this.byPrefix(batchId, keys.batchChunkPrefix), (item) => visit(strip<BatchChunk>(item)));
   }
 
   async getResult(batchId: string, snapshotId: string): Promise<BatchResult | undefined> {
@@ -108,10 +135,14 @@ export class DynamoBatchStore implements BatchStore {
 
   /** A batch's result items, read consistently (the stats must see every one). */
   private results(batchId: string): QueryInput {
+    return this.byPrefix(batchId, keys.batchResultPrefix);
+  }
+
+  private byPrefix(batchId: string, prefix: string): QueryInput {
     return {
       TableName: this.tableName,
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':pk': keys.batchMeta(batchId).pk, ':prefix': keys.batchResultPrefix },
+      ExpressionAttributeValues: { ':pk': keys.batchMeta(batchId).pk, ':prefix': prefix },
       ConsistentRead: true,
     };
   }

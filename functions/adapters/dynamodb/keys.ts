@@ -8,7 +8,7 @@
  * | validation report | SNAP#<id>              | VALIDATION#<createdAt>#<reportId>   |
  * | policy            | POLICY#<name>          | V#<version, 10 digits> and LATEST   |
  * | executor config   | FN#<functionName>      | EXECUTOR                            |
- * | batch             | BATCH#<id>             | META, IDS / RESULT#<snapshotId>     |
+ * | batch             | BATCH#<id>             | META / RESULT#<snapshotId> / CHUNK#<firstSnapshotId> |
  * | idempotency       | IDEMP#<key>            | IDEMP                               |
  *
  * GSI1 (`gsi1pk`/`gsi1sk`): `FN#<functionName>` / `<createdAt>#<id>` on snapshots.
@@ -27,6 +27,8 @@ export const keys = {
   batchMeta: (batchId: string) => ({ pk: `BATCH#${batchId}`, sk: 'META' }),
   batchResult: (batchId: string, snapshotId: string) => ({ pk: `BATCH#${batchId}`, sk: `RESULT#${snapshotId}` }),
   batchResultPrefix: 'RESULT#',
+  batchChunk: (batchId: string, chunkId: string) => ({ pk: `BATCH#${batchId}`, sk: `CHUNK#${chunkId}` }),
+  batchChunkPrefix: 'CHUNK#',
   idempotency: (key: string) => ({ pk: `IDEMP#${key}`, sk: 'IDEMP' }),
 } as const;
 
