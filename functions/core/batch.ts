@@ -333,20 +333,25 @@ export async function startBatch(deps: StartBatchDeps, body: unknown, idempotenc
   // with that batch, and leave its planning to that request.
   if (!(await deps.batches.create(fresh))) return { batch: (await deps.batches.get(batchId)) ?? fresh, created: false };
   let batch = fresh;
-  try {
-    const ids = request.snapshotIds
-      ? pagesOf(request.snapshotIds)
-      : (request.selector?.limit ?? DEFAULT_SELECTOR_LIMIT) <= API_PLANNED_SELECTION_LIMIT
-        ? selectIds(deps.snapshots, request.selector as Selector, Date.parse(fresh.createdAt))
-        : undefined;
-    if (ids) {
+  const ids = request.snapshotIds
+    ? pagesOf(request.snapshotIds)
+    : (request.selector?.limit ?? DEFAULT_SELECTOR_LIMIT) <= API_PLANNED_SELECTION_LIMIT
+      ? selectIds(deps.snapshots, request.selector as Selector, Date.parse(fresh.createdAt))
+      : undefined;
+  if (ids) {
+    try {
       const plan = await writePlan(deps.manifests, fresh, ids);
       await deps.batches.setPlan(batchId, plan);
       batch = { ...fresh, ...plan };
+    } catch (err) {
+      await deps.batches.fail(batchId, 'the snapshot ids could not be written to the manifest', nowIso());
+      throw err;
     }
+  }
+  try {
     await deps.starter.start(batchId, { batchId });
   } catch (err) {
-    await deps.batches.fail(batchId, 'the batch could not be planned or its workflow could not be started', nowIso());
+    await deps.batches.fail(batchId, 'the workflow could not be started', nowIso());
     throw err;
   }
   return { batch, created: true };

@@ -18,6 +18,7 @@ import type { Clock, IdempotencyRecord, IdGenerator, Page, SnapshotQuery, Snapsh
 import type { ReplayResult, ReplayResultStore } from '../../functions/core/replay.js';
 import type { Snapshot } from '../../functions/core/snapshot.js';
 import type { ValidationReport } from '../../functions/core/validation.js';
+import type { ManifestRef, ManifestStore } from '../../functions/core/batch.js';
 
 function refuseCursor(store: string, cursor: string | undefined): void {
   if (cursor !== undefined) throw new Error(`${store}: the in-memory fake returns one page and never issued cursor '${cursor}'`);
@@ -219,4 +220,33 @@ export function fixedClock(at: string | number): Clock {
   const ms = typeof at === 'number' ? at : Date.parse(at);
   if (!Number.isFinite(ms)) throw new Error(`fixedClock: '${String(at)}' is not an instant`);
   return { now: () => ms };
+}
+
+/** Manifests in memory: the ids of each key, as written. */
+export class MemoryManifestStore implements ManifestStore {
+  readonly objects = new Map<string, string[]>();
+  constructor(readonly bucket = 'memory-manifests') {}
+
+  async write(key: string, pages: AsyncIterable<readonly string[]>): Promise<ManifestRef & { count: number }> {
+    const ids: string[] = [];
+    for await (const page of pages) ids.push(...page);
+    this.objects.set(key, ids);
+    return { bucket: this.bucket, key, count: ids.length };
+  }
+
+  async *read(ref: ManifestRef): AsyncGenerator<string[]> {
+    const ids = this.objects.get(ref.key);
+    if (ids === undefined || ref.bucket !== this.bucket) throw new Error(`no manifest ${ref.bucket}/${ref.key}`);
+    for (let i = 0; i < ids.length; i += 1000) {
+      await Promise.resolve();
+      yield ids.slice(i, i + 1000);
+    }
+  }
+
+  /** Every id of a manifest. */
+  async ids(ref: ManifestRef): Promise<string[]> {
+    const out: string[] = [];
+    for await (const page of this.read(ref)) out.push(...page);
+    return out;
+  }
 }
