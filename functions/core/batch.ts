@@ -10,7 +10,7 @@
 import * as z from 'zod/mini';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from './errors.js';
 import { canonicalHash } from './json.js';
-import type { Clock, IdGenerator, Page, SnapshotStore } from './ports.js';
+import type { Clock, IdGenerator, Page, SnapshotIdIndex } from './ports.js';
 import type { ExecutorConfigStore, StoredExecutorConfig } from './executor.js';
 import { prepareReplay, replaySnapshot, ReplayOptionsShape, type PreparedReplay, type ReplayDeps, type ReplayResult, type ReplayResultStore } from './replay.js';
 import { parseOrThrow } from './schema-util.js';
@@ -210,7 +210,7 @@ export function selectionWindow(selector: Selector, nowMs: number): { from?: str
  * The selected snapshot ids, newest first, page by page: paging through the function's index,
  * holding one page at a time. Snapshots recorded after `nowMs` (the batch's start) are not selected.
  */
-export async function* selectIds(snapshots: SnapshotStore, selector: Selector, nowMs: number): AsyncGenerator<string[]> {
+export async function* selectIds(snapshots: SnapshotIdIndex, selector: Selector, nowMs: number): AsyncGenerator<string[]> {
   const window = selectionWindow(selector, nowMs);
   const limit = selector.limit ?? DEFAULT_SELECTOR_LIMIT;
   let taken = 0;
@@ -224,7 +224,7 @@ export async function* selectIds(snapshots: SnapshotStore, selector: Selector, n
 }
 
 /** Resolves a request's selection to snapshot ids (a relative window against `nowMs`). Small selections only: it holds them all. */
-export async function resolveSelection(snapshots: SnapshotStore, request: BatchRequest, nowMs: number): Promise<string[]> {
+export async function resolveSelection(snapshots: SnapshotIdIndex, request: BatchRequest, nowMs: number): Promise<string[]> {
   if (request.snapshotIds) {
     assertDistinct(request.snapshotIds);
     return request.snapshotIds;
@@ -294,7 +294,7 @@ function newBatch(batchId: string, request: BatchRequest, origin: Pick<Batch, 't
 }
 
 export interface StartBatchDeps {
-  snapshots: SnapshotStore;
+  snapshots: SnapshotIdIndex;
   batches: BatchStore;
   manifests: ManifestStore;
   starter: BatchStarter;
@@ -370,7 +370,7 @@ export const PlanPayloadSchema = z.object({
 });
 
 export interface PlanDeps {
-  snapshots: SnapshotStore;
+  snapshots: SnapshotIdIndex;
   batches: BatchStore;
   manifests: ManifestStore;
   /** The batch id of an execution started without one (a schedule): stable across retries. */

@@ -35,6 +35,11 @@ export interface SnapshotQuery {
   order?: 'asc' | 'desc';
 }
 
+/** A function's snapshot ids by time: what a batch selection pages through (only ids come back). */
+export interface SnapshotIdIndex {
+  listIds(query: SnapshotQuery): Promise<Page<string>>;
+}
+
 /** What a claimed Idempotency-Key remembers. */
 export interface IdempotencyRecord {
   key: string;
@@ -54,8 +59,6 @@ export interface SnapshotStore {
   putIfAbsent(snapshot: Snapshot): Promise<boolean>;
   get(snapshotId: string): Promise<Snapshot | undefined>;
   list(query: SnapshotQuery): Promise<Page<Snapshot>>;
-  /** As `list`, only the ids (what a batch selection needs). */
-  listIds(query: SnapshotQuery): Promise<Page<string>>;
   /** The latest snapshot of the same function with the same inputsHash recorded before `snapshot`. */
   findPreviousWithSameInputs(snapshot: Snapshot): Promise<Snapshot | undefined>;
   /** Claims an Idempotency-Key; when it was claimed before, returns that earlier claim instead. */

@@ -14,7 +14,7 @@
 import type { ExecutorConfig, ExecutorConfigStore, StoredExecutorConfig } from '../../functions/core/executor.js';
 import type { OnWriteReportStore } from '../../functions/core/on-write.js';
 import { buildStoredPolicy, type PolicyBody, type PolicyStore, type StoredPolicy } from '../../functions/core/policy.js';
-import type { Clock, IdempotencyRecord, IdGenerator, Page, SnapshotQuery, SnapshotStore } from '../../functions/core/ports.js';
+import type { Clock, IdempotencyRecord, IdGenerator, Page, SnapshotIdIndex, SnapshotQuery, SnapshotStore } from '../../functions/core/ports.js';
 import type { ReplayResult, ReplayResultStore } from '../../functions/core/replay.js';
 import type { Snapshot } from '../../functions/core/snapshot.js';
 import type { ValidationReport } from '../../functions/core/validation.js';
@@ -25,7 +25,7 @@ function refuseCursor(store: string, cursor: string | undefined): void {
 }
 
 /** Snapshots by id; lists and finds baselines the way GSI1 and GSI2 order them (`createdAt#snapshotId`). */
-export class MemorySnapshotStore implements SnapshotStore {
+export class MemorySnapshotStore implements SnapshotStore, SnapshotIdIndex {
   readonly items = new Map<string, Snapshot>();
   /** How many times `get` was called: the replay engine must re-read a snapshot for its integrity check. */
   reads = 0;

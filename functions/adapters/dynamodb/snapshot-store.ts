@@ -5,7 +5,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { PayloadTooLargeError } from '../../core/errors.js';
-import type { IdempotencyRecord, Page, SnapshotQuery, SnapshotStore } from '../../core/ports.js';
+import type { IdempotencyRecord, Page, SnapshotIdIndex, SnapshotQuery, SnapshotStore } from '../../core/ports.js';
 import type { Snapshot } from '../../core/snapshot.js';
 import { itemSize, MAX_ITEM_BYTES } from './item-size.js';
 import { queryPage } from './paging.js';
@@ -18,7 +18,7 @@ const KEY_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'ite
 /** How long an Idempotency-Key is remembered. */
 const IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600;
 
-export class DynamoSnapshotStore implements SnapshotStore {
+export class DynamoSnapshotStore implements SnapshotStore, SnapshotIdIndex {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
