@@ -607,12 +607,6 @@ export async function replayBatchChunk(deps: ReplayItemDeps, payload: unknown): 
   return { chunkId, count: acc.count };
 }
 
-/** The outcome of the result already stored for an item (the first attempt's), or `fallback`. */
-async function storedOutcome(batches: BatchStore, batchId: string, snapshotId: string, fallback: Pick<BatchResult, 'status' | 'outputsMatch'>): Promise<ItemSummary> {
-  const stored = (await batches.getResult(batchId, snapshotId)) ?? fallback;
-  return { snapshotId, status: stored.status, outputsMatch: stored.outputsMatch };
-}
-
 /** Lambda's error Cause is JSON `{errorType, errorMessage}`; a Step Functions one is plain text. */
 export function causeMessage(cause: string | undefined): string {
   if (cause === undefined || cause === '') return 'the replay failed after its retries';
