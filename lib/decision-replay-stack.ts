@@ -31,6 +31,7 @@ export const TABLE_ACCESS: Readonly<Record<LambdaName, 'none' | 'read' | 'readWr
   replay: 'readWrite',
   batches: 'readWrite',
   openapi: 'none',
+  reports: 'read',
   'batch-plan': 'readWrite',
   'batch-replay': 'readWrite',
   'batch-stats': 'readWrite',

@@ -14,6 +14,8 @@ export const LAMBDAS = {
   replay: { kind: 'api', description: 'Replay snapshots against a registered executor' },
   /** Batch replays: start, progress, results. */
   batches: { kind: 'api', description: 'Start batch replays on Step Functions and report on them' },
+  /** HTML reports: batch report, diff view, replay view (read-only). */
+  reports: { kind: 'api', description: 'Self-contained HTML reports of batches, diffs and replays' },
   /** The OpenAPI document and the catch-all 404. */
   openapi: { kind: 'api', description: 'The OpenAPI document; 404 for unknown routes' },
   /** Step Functions task: resolve a batch request to snapshot ids. */
@@ -28,7 +30,10 @@ export const LAMBDAS = {
 
 export type LambdaName = keyof typeof LAMBDAS;
 
-/** HTTP API routes (API Gateway v2 route keys) and the Lambda that serves each. */
+/**
+ * HTTP API routes (API Gateway v2 route keys) and the Lambda that serves each. `contentType` names
+ * what a route answers on success when it is not JSON; its errors are JSON like every route's.
+ */
 export const ROUTES = [
   { routeKey: 'POST /snapshots', lambda: 'snapshots' },
   { routeKey: 'GET /snapshots', lambda: 'snapshots' },
@@ -46,8 +51,11 @@ export const ROUTES = [
   { routeKey: 'POST /batches', lambda: 'batches' },
   { routeKey: 'GET /batches/{id}', lambda: 'batches' },
   { routeKey: 'GET /batches/{id}/results', lambda: 'batches' },
+  { routeKey: 'GET /batches/{id}/report', lambda: 'reports', contentType: 'text/html' },
+  { routeKey: 'GET /snapshots/{id}/diff/{otherId}/report', lambda: 'reports', contentType: 'text/html' },
+  { routeKey: 'GET /snapshots/{id}/replays/{replayId}/report', lambda: 'reports', contentType: 'text/html' },
   { routeKey: 'GET /openapi.json', lambda: 'openapi' },
   { routeKey: '$default', lambda: 'openapi' },
-] as const satisfies ReadonlyArray<{ routeKey: string; lambda: LambdaName }>;
+] as const satisfies ReadonlyArray<{ routeKey: string; lambda: LambdaName; contentType?: 'text/html' }>;
 
 export type RouteKey = (typeof ROUTES)[number]['routeKey'];

@@ -84,6 +84,9 @@ const operations: Record<string, Operation> = {
   'POST /batches': { summary: 'Start a batch replay on Step Functions', request: BatchRequestSchema, status: 202, response: z.object({ batchId: z.string(), status: z.literal('RUNNING'), total: z.number() }), headers: { 'Idempotency-Key': 'Retries with the same key and body return the same batch and start nothing twice' } },
   'GET /batches/{id}': { summary: 'Batch status, progress and (when done) statistics', status: 200, response: BatchDocSchema },
   'GET /batches/{id}/results': { summary: 'Per-snapshot results of a batch', status: 200, response: page(BatchResultDocSchema), query: LIST_QUERY },
+  'GET /batches/{id}/report': { summary: 'The batch report: one self-contained HTML document (counts, latency, mismatched fields, mismatches, violations, errors)', status: 200 },
+  'GET /snapshots/{id}/diff/{otherId}/report': { summary: 'The diff view of two snapshots as one self-contained HTML document ({id} the original, {otherId} the new)', status: 200 },
+  'GET /snapshots/{id}/replays/{replayId}/report': { summary: "The replay view as one self-contained HTML document ({replayId} may be 'latest')", status: 200 },
   'GET /openapi.json': { summary: 'This document', status: 200 },
 };
 
@@ -98,8 +101,10 @@ function jsonSchema(schema: Schema, io: 'input' | 'output'): unknown {
 
 export function buildOpenApiDocument(): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const { routeKey } of ROUTES) {
+  for (const route of ROUTES) {
+    const { routeKey } = route;
     if (routeKey === '$default') continue;
+    const html = 'contentType' in route && route.contentType === 'text/html';
     const [method = 'GET', path = '/'] = routeKey.split(' ');
     const op = operations[routeKey] ?? { summary: routeKey, status: 200 };
     const parameters: unknown[] = [];
@@ -113,7 +118,9 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       ...(parameters.length > 0 && { parameters }),
       ...(op.request && { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(op.request, 'input') } } } }),
       responses: {
-        [String(op.status)]: { description: 'Success', ...(op.response && { content: { 'application/json': { schema: jsonSchema(op.response, 'output') } } }) },
+        [String(op.status)]: html
+          ? { description: 'Success: an HTML document', content: { 'text/html': { schema: { type: 'string' } } } }
+          : { description: 'Success', ...(op.response && { content: { 'application/json': { schema: jsonSchema(op.response, 'output') } } }) },
         '4XX': errorResponse,
         '500': errorResponse,
       },

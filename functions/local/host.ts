@@ -36,6 +36,8 @@ import { LexicalSimilarity } from '../core/similarity.js';
 import { ulidGenerator } from '../adapters/ids.js';
 import { snapshotRoutes } from '../api/snapshot-routes.js';
 import { openApiRoutes } from '../api/openapi-routes.js';
+import { reportRoutes } from '../api/report-routes.js';
+import { DynamoReportReader } from '../adapters/dynamodb/report-reader.js';
 import { systemClock, type Clock } from '../core/ports.js';
 import { makeHttpHandler, type ErrorLogger, type RouteMap } from '../http/api.js';
 import { ROUTES, type LambdaName } from '../api/manifest.js';
@@ -153,6 +155,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     validation: validationRoutes({ snapshots, policies, reports, similarity, clock, ids }),
     replay: replayRoutes({ ...replayDeps, results }),
     batches: batchRoutes({ snapshots, batches, starter, policies, clock, ids }),
+    reports: reportRoutes({ reader: new DynamoReportReader(doc, options.tableName, batches), snapshots, now: () => new Date(clock.now()).toISOString() }),
     'batch-plan': undefined,
     'batch-replay': undefined,
     'batch-stats': undefined,

@@ -164,6 +164,7 @@ describe('DecisionReplayStack with the default context', () => {
         replay: ['TABLE_NAME', 'SIMILARITY_PROVIDER', 'EXECUTOR_ALLOW_PRIVATE_NETWORKS'],
         batches: ['TABLE_NAME', 'STATE_MACHINE_ARN'],
         openapi: [],
+        reports: ['TABLE_NAME'],
         'batch-plan': ['TABLE_NAME'],
         'batch-replay': ['TABLE_NAME', 'SIMILARITY_PROVIDER', 'EXECUTOR_ALLOW_PRIVATE_NETWORKS'],
         'batch-stats': ['TABLE_NAME'],
