@@ -306,12 +306,14 @@ describe('DecisionReplayStack with the default context', () => {
       }
     });
 
-    it('grants table access to every function but openapi', () => {
+    it('grants table access to every function but openapi, and only reads to the reports', () => {
       for (const name of LAMBDA_NAMES) {
         const puts = grants(statements(template, stack, name), 'dynamodb:PutItem');
-        if (name === 'openapi') expect(puts).toEqual([]);
+        if (name === 'openapi' || name === 'reports') expect(puts, name).toEqual([]);
         else expect(puts, name).toHaveLength(1);
       }
+      expect(grants(statements(template, stack, 'reports'), 'dynamodb:BatchGetItem')).toHaveLength(1);
+      expect(grants(statements(template, stack, 'reports'), 'dynamodb:Query')).toHaveLength(1);
     });
 
     it('grants lambda:InvokeFunction and bedrock:InvokeModel to nobody when nothing is configured', () => {
