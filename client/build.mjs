@@ -19,6 +19,24 @@ const stampFile = join(dist, 'build-inputs.json');
 /** Packages left as imports (installed as the package's dependencies), everything else is bundled. */
 const EXTERNAL = ['@aws-sdk/credential-provider-node'];
 
+/**
+ * Server-only packages that core modules the client reaches import at their top, although nothing
+ * the client calls uses them (the batch stats' quantile sketch beside the stats schema). Each is
+ * replaced by a module that throws if it is ever used, instead of shipping it.
+ */
+const SERVER_ONLY = ['@datadog/sketches-js'];
+const serverOnly = {
+  name: 'server-only',
+  setup(build) {
+    const filter = new RegExp(`^(${SERVER_ONLY.map((p) => p.replace(/[/.]/g, '\\$&')).join('|')})$`);
+    build.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'server-only' }));
+    build.onLoad({ filter: /.*/, namespace: 'server-only' }, (args) => ({
+      contents: `const fail = () => { throw new Error(${JSON.stringify(`${args.path} is server-only code, not part of the client`)}); };\nexport const LogCollapsingLowestDenseDDSketch = fail;\nexport default fail;\n`,
+      loader: 'js',
+    }));
+  },
+};
+
 /** Writes a file through a temporary name and a rename, so a concurrent reader never sees half of it. */
 function writeAtomically(path, contents) {
   mkdirSync(dirname(path), { recursive: true });
@@ -46,6 +64,7 @@ export async function buildJs() {
     chunkNames: 'chunks/[name]-[hash]',
     metafile: true,
     write: false,
+    plugins: [serverOnly],
     logLevel: 'warning',
   });
   const written = new Set();
@@ -98,8 +117,15 @@ export async function ensureBuilt() {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  mkdirSync(join(dist, 'chunks'), { recursive: true });
-  const inputs = await buildJs();
-  if (!process.argv.includes('--js')) buildTypes();
-  console.error(`client: built dist/ from ${inputs.length} source files (${relative(process.cwd(), dist) || '.'})`);
+  const jsOnly = process.argv.includes('--js');
+  try {
+    const inputs = await buildJs();
+    if (!jsOnly) buildTypes();
+    console.error(`client: built ${relative(process.cwd(), dist) || '.'} from ${inputs.length} source files`);
+  } catch (err) {
+    // As `prepare` (--js), a failed build must not fail everyone's `npm install`: the bin rebuilds
+    // on its first run and reports the error there. A full build (pack) must fail.
+    console.error(`client: build failed: ${err.message}`);
+    if (!jsOnly) process.exit(1);
+  }
 }
