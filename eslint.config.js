@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   // functions/reports/vendor/chart-js.ts is Chart.js's own minified build, generated (npm run vendor:charts).
-  { ignores: ['node_modules/**', 'cdk.out/**', '.data/**', 'dist/**', 'coverage/**', 'test-artifacts/**', 'functions/reports/vendor/chart-js.ts'] },
+  { ignores: ['node_modules/**', 'cdk.out/**', '.data/**', 'dist/**', 'coverage/**', 'client/dist/**', 'test-artifacts/**', 'functions/reports/vendor/chart-js.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -19,6 +19,12 @@ export default tseslint.config(
   {
     // The local host, the CLI, benchmarks and scripts talk to a person on the terminal.
     files: ['bin/**', 'bench/**', 'scripts/**'],
+    rules: { 'no-console': 'off' },
+  },
+  {
+    // The client package's plain-JS launcher and build script run on Node.
+    files: ['client/bin/**/*.js', 'client/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
     rules: { 'no-console': 'off' },
   },
   {
