@@ -12,10 +12,10 @@ import { ConflictError, DomainError, NotFoundError, ValidationError } from './er
 import { canonicalHash } from './json.js';
 import type { Clock, IdGenerator, Page, SnapshotIdIndex } from './ports.js';
 import type { ExecutorConfigStore, StoredExecutorConfig } from './executor.js';
-import { prepareReplay, replaySnapshot, ReplayOptionsShape, type PreparedReplay, type ReplayDeps, type ReplayResult, type ReplayResultStore } from './replay.js';
+import { prepareReplay, replaySnapshot, ReplayOptionsShape, ReplayStatusSchema, ResultErrorSchema, type PreparedReplay, type ReplayDeps, type ReplayResult, type ReplayResultStore } from './replay.js';
 import { parseOrThrow } from './schema-util.js';
-import { FunctionNameSchema } from './snapshot.js';
-import { StatsAccumulator, type AccumulatorState, type ReplayStats } from './stats.js';
+import { FunctionNameSchema, IntegritySchema } from './snapshot.js';
+import { ReplayStatsSchema, StatsAccumulator, type AccumulatorState, type ReplayStats } from './stats.js';
 
 /** Most snapshots one batch selects by function and time window. */
 export const MAX_SELECTED_SNAPSHOTS = 1_000_000;
@@ -60,51 +60,66 @@ export const BatchRequestSchema = z.strictObject({
 });
 export type BatchRequest = z.infer<typeof BatchRequestSchema>;
 
-export type BatchStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+export const BatchStatusSchema = z.enum(['RUNNING', 'SUCCEEDED', 'FAILED']);
+export type BatchStatus = z.infer<typeof BatchStatusSchema>;
 
 /** Where a batch's snapshot ids are: an object of the manifest bucket, CSV `snapshotId` + one id a line. */
-export interface ManifestRef {
-  bucket: string;
-  key: string;
-}
+export const ManifestRefSchema = z.strictObject({ bucket: z.string(), key: z.string() });
+export type ManifestRef = z.infer<typeof ManifestRefSchema>;
 
-/** The batch record: `GET /batches/{id}`. */
-export interface Batch {
-  batchId: string;
-  status: BatchStatus;
-  /** Snapshots in the batch; null while a large selection is still being planned. */
-  total: number | null;
-  /** Results stored so far, counted per finished chunk (exact once the batch SUCCEEDED). */
-  completed: number;
-  /** The ids, once planned. */
-  manifest?: ManifestRef;
-  /** Snapshots per chunk (ItemBatcher's MaxItemsPerBatch), once planned. */
-  itemsPerChunk?: number;
-  maxConcurrency: number;
-  request: Omit<BatchRequest, 'snapshotIds'>;
-  trigger: 'api' | 'schedule';
-  scheduleName?: string;
-  stats?: ReplayStats;
-  failureReason?: string;
-  createdAt: string;
-  completedAt?: string;
-}
+/**
+ * The batch record: `GET /batches/{id}`. `request` is the batch request without its ids;
+ * `total` is null while a large selection is still being planned; `completed` counts the results
+ * of the chunks finished so far (one read, whatever the batch size; final once the batch
+ * SUCCEEDED); `manifest` and `itemsPerChunk` come once planned; `stats` come when it SUCCEEDED,
+ * `failureReason` when it FAILED, `completedAt` with either.
+ */
+export const BatchSchema = z.strictObject({
+  batchId: z.string(),
+  status: BatchStatusSchema,
+  total: z.nullable(z.int()),
+  completed: z.int(),
+  manifest: z.optional(ManifestRefSchema),
+  itemsPerChunk: z.optional(z.int()),
+  maxConcurrency: z.int(),
+  request: z.omit(BatchRequestSchema, { snapshotIds: true }),
+  trigger: z.enum(['api', 'schedule']),
+  scheduleName: z.optional(z.string()),
+  stats: z.optional(ReplayStatsSchema),
+  failureReason: z.optional(z.string()),
+  createdAt: z.string(),
+  completedAt: z.optional(z.string()),
+});
+export type Batch = z.infer<typeof BatchSchema>;
 
-/** One snapshot's outcome within a batch: `GET /batches/{id}/results`. */
-export interface BatchResult {
-  batchId: string;
-  snapshotId: string;
-  /** The full result in the snapshot's replay history (`GET /snapshots/{id}/replays`); null for an error recorded by the workflow. */
-  replayId: string | null;
-  status: 'Success' | 'Failed' | 'Error';
-  outputsMatch: boolean;
-  executionTimeMs: number;
-  mismatchedPaths: string[];
-  violatedRules: string[];
-  integrity?: 'verified' | 'tampered';
-  error?: { code: string; message: string };
-  createdAt: string;
-}
+/** The answer to `POST /batches` (202): the batch started, or the one an Idempotency-Key retry names. */
+export const BatchAcceptedSchema = z.strictObject({
+  batchId: z.string(),
+  status: BatchStatusSchema,
+  /** Null when the selection is planned by the workflow (a `limit` over 10,000). */
+  total: z.nullable(z.int()),
+});
+export type BatchAccepted = z.infer<typeof BatchAcceptedSchema>;
+
+/**
+ * One snapshot's outcome within a batch: `GET /batches/{id}/results`. `replayId` names the full
+ * result in the snapshot's replay history (`GET /snapshots/{id}/replays`); null for an error
+ * recorded by the workflow.
+ */
+export const BatchResultSchema = z.strictObject({
+  batchId: z.string(),
+  snapshotId: z.string(),
+  replayId: z.nullable(z.string()),
+  status: ReplayStatusSchema,
+  outputsMatch: z.boolean(),
+  executionTimeMs: z.number(),
+  mismatchedPaths: z.array(z.string()),
+  violatedRules: z.array(z.string()),
+  integrity: z.optional(IntegritySchema),
+  error: z.optional(ResultErrorSchema),
+  createdAt: z.string(),
+});
+export type BatchResult = z.infer<typeof BatchResultSchema>;
 
 /** One chunk's results folded together, stored once when the chunk is done. */
 export interface BatchChunk {

@@ -42,23 +42,24 @@ export interface ResultSummary {
  *   batch has at most 2 × {@link STATS_TOP_KEYS} distinct keys; beyond that the retained counts are
  *   lower bounds (see {@link BoundedCounter}).
  */
-export interface ReplayStats {
-  totalReplays: number;
-  successfulReplays: number;
-  failedReplays: number;
-  matches: number;
-  mismatches: number;
-  matchRate: number;
-  totalExecutionTimeMs: number;
-  averageExecutionTimeMs: number;
-  p50ExecutionTimeMs: number;
-  p95ExecutionTimeMs: number;
-  p99ExecutionTimeMs: number;
-  fieldMismatches: Record<string, number>;
-  fieldMismatchesOther: number;
-  policyViolations: Record<string, number>;
-  policyViolationsOther: number;
-}
+export const ReplayStatsSchema = z.strictObject({
+  totalReplays: z.int(),
+  successfulReplays: z.int(),
+  failedReplays: z.int(),
+  matches: z.int(),
+  mismatches: z.int(),
+  matchRate: z.number(),
+  totalExecutionTimeMs: z.number(),
+  averageExecutionTimeMs: z.number(),
+  p50ExecutionTimeMs: z.number(),
+  p95ExecutionTimeMs: z.number(),
+  p99ExecutionTimeMs: z.number(),
+  fieldMismatches: z.record(z.string(), z.int()),
+  fieldMismatchesOther: z.int(),
+  policyViolations: z.record(z.string(), z.int()),
+  policyViolationsOther: z.int(),
+});
+export type ReplayStats = z.infer<typeof ReplayStatsSchema>;
 
 const CounterStateSchema = z.object({ counts: z.record(z.string(), z.number()), other: z.number() });
 

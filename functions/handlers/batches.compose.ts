@@ -1,0 +1,25 @@
+/** The batches Lambda: start batch replays; report progress, stats and results. */
+import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
+import { DynamoPolicyStore } from '../adapters/dynamodb/policy-store.js';
+import { DynamoSnapshotStore } from '../adapters/dynamodb/snapshot-store.js';
+import { S3ManifestStore } from '../adapters/s3/manifest-store.js';
+import { batchRoutes } from '../api/batch-routes.js';
+import type { LambdaConfig } from '../config.js';
+import { makeHttpHandler } from '../http/api.js';
+import type { BatchStarterFactory, ManifestClients, TableClients } from './clients.js';
+
+export function compose(config: LambdaConfig<'batches'>, clients: TableClients & ManifestClients & { batchStarter: BatchStarterFactory }) {
+  const { doc, clock, ids } = clients;
+  return makeHttpHandler(
+    batchRoutes({
+      snapshots: new DynamoSnapshotStore(doc, config.TABLE_NAME),
+      batches: new DynamoBatchStore(doc, config.TABLE_NAME),
+      manifests: new S3ManifestStore(clients.s3, config.MANIFEST_BUCKET),
+      starter: clients.batchStarter(config.STATE_MACHINE_ARN),
+      policies: new DynamoPolicyStore(doc, config.TABLE_NAME),
+      clock,
+      ids,
+    }),
+    clients.logger,
+  );
+}
