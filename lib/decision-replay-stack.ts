@@ -15,6 +15,7 @@ import { loadConfig, TITAN_EMBEDDING_MODEL_ID, type AppConfig } from './config.j
 import { DecisionFunction } from './function-defaults.js';
 import { DecisionHttpApi } from './http-api.js';
 import { DecisionTable } from './table.js';
+import { CursorSecret, SIGNS_CURSORS } from './hardening.js';
 import { ScheduledReplays, SnapshotStreamTrigger, ViolationEventBus } from './triggers.js';
 
 /** Where the handler entry files live: `<repo>/functions/handlers/<name>.handler.ts`. */
@@ -145,6 +146,9 @@ export class DecisionReplayStack extends Stack {
       });
     }
     this.functions = functions;
+
+    const cursorSecret = new CursorSecret(this, 'Cursors');
+    for (const name of SIGNS_CURSORS) cursorSecret.grantTo(functions[name]);
 
     // Table grants. grantReadWriteData also covers the GSIs as `<table>/index/*`.
     const indexFinding = iam5ResourceFinding(this, `${table.tableArn}/index/*`);

@@ -1,4 +1,5 @@
 /** Lambda entry: start batch replays on Step Functions; report progress, stats and results. */
+import { useDeploymentCursorKey } from '../adapters/cursor-key.js';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import * as z from 'zod/mini';
 import { createDocumentClient } from '../adapters/aws-clients.js';
@@ -15,6 +16,8 @@ import { makeHttpHandler } from '../http/api.js';
 
 const env = loadEnv(z.object({ TABLE_NAME: required(), STATE_MACHINE_ARN: required() }));
 const doc = createDocumentClient();
+
+useDeploymentCursorKey();
 
 export const handler = makeHttpHandler(
   batchRoutes({

@@ -1,4 +1,5 @@
 /** Lambda entry: record, read, list and diff snapshots. */
+import { useDeploymentCursorKey } from '../adapters/cursor-key.js';
 import { DynamoSnapshotStore } from '../adapters/dynamodb/snapshot-store.js';
 import { createDocumentClient } from '../adapters/aws-clients.js';
 import { ulidGenerator } from '../adapters/ids.js';
@@ -11,5 +12,7 @@ import * as z from 'zod/mini';
 
 const env = loadEnv(z.object({ TABLE_NAME: required() }));
 const store = new DynamoSnapshotStore(createDocumentClient(), env.TABLE_NAME);
+
+useDeploymentCursorKey();
 
 export const handler = makeHttpHandler(snapshotRoutes({ store, clock: systemClock, ids: ulidGenerator() }), createLogger());

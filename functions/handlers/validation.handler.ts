@@ -1,4 +1,5 @@
 /** Lambda entry: versioned policies and validation of snapshots against them. */
+import { useDeploymentCursorKey } from '../adapters/cursor-key.js';
 import * as z from 'zod/mini';
 import { createDocumentClient } from '../adapters/aws-clients.js';
 import { DynamoPolicyStore } from '../adapters/dynamodb/policy-store.js';
@@ -14,6 +15,8 @@ import { makeHttpHandler } from '../http/api.js';
 
 const env = loadEnv(z.object({ TABLE_NAME: required(), SIMILARITY_PROVIDER: z._default(z.enum(SIMILARITY_PROVIDERS), 'lexical') }));
 const doc = createDocumentClient();
+
+useDeploymentCursorKey();
 
 export const handler = makeHttpHandler(
   validationRoutes({

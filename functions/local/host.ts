@@ -42,6 +42,8 @@ import { ROUTES, type LambdaName } from '../api/manifest.js';
 import { LOCAL_AWS, startLocalDynamo, type LocalDynamo } from './dynalite.js';
 import { startHttpHost, type EventHandler } from './http-host.js';
 import { LocalStream } from './stream.js';
+import { fileCursorKey } from './cursor-secret.js';
+import { useCursorKey } from '../adapters/dynamodb/cursor.js';
 
 export interface LocalHostOptions {
   /** HTTP port; 0 picks a free one. */
@@ -82,6 +84,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   if (options.dataDir !== undefined) {
     dynamoPath = join(options.dataDir, 'dynamodb');
     mkdirSync(dynamoPath, { recursive: true });
+    const cursorKey = fileCursorKey(options.dataDir);
+    useCursorKey(async () => cursorKey);
   }
   // dynalite runs in a worker thread: the DynamoDB side gets its own core, as a real table would
   // be on other machines, instead of queueing behind the handlers on this event loop.

@@ -159,10 +159,10 @@ describe('DecisionReplayStack with the default context', () => {
 
     it('sets exactly the environment each handler reads', () => {
       const expected: Record<LambdaName, string[]> = {
-        snapshots: ['TABLE_NAME'],
-        validation: ['TABLE_NAME', 'SIMILARITY_PROVIDER'],
-        replay: ['TABLE_NAME', 'SIMILARITY_PROVIDER', 'EXECUTOR_ALLOW_PRIVATE_NETWORKS'],
-        batches: ['TABLE_NAME', 'STATE_MACHINE_ARN'],
+        snapshots: ['TABLE_NAME', 'CURSOR_SECRET_ARN'],
+        validation: ['TABLE_NAME', 'SIMILARITY_PROVIDER', 'CURSOR_SECRET_ARN'],
+        replay: ['TABLE_NAME', 'SIMILARITY_PROVIDER', 'EXECUTOR_ALLOW_PRIVATE_NETWORKS', 'CURSOR_SECRET_ARN'],
+        batches: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'CURSOR_SECRET_ARN'],
         openapi: [],
         'batch-plan': ['TABLE_NAME'],
         'batch-replay': ['TABLE_NAME', 'SIMILARITY_PROVIDER', 'EXECUTOR_ALLOW_PRIVATE_NETWORKS'],
@@ -182,6 +182,19 @@ describe('DecisionReplayStack with the default context', () => {
       expect(environmentOf(template, stack, 'replay').EXECUTOR_ALLOW_PRIVATE_NETWORKS).toBe('false');
       expect(environmentOf(template, stack, 'batches').STATE_MACHINE_ARN).toEqual({ Ref: machineId });
       expect(environmentOf(template, stack, 'on-write').EVENT_BUS_NAME).toEqual({ Ref: busId });
+    });
+
+    it('creates one generated cursor secret and lets exactly the paging functions read it', () => {
+      const secrets = template.findResources('AWS::SecretsManager::Secret');
+      expect(Object.keys(secrets)).toHaveLength(1);
+      const secretId = Object.keys(secrets)[0] as string;
+      expect(secrets[secretId]?.Properties.GenerateSecretString).toMatchObject({ PasswordLength: 64 });
+      for (const name of LAMBDA_NAMES) {
+        const reads = grants(statements(template, stack, name), 'secretsmanager:GetSecretValue').filter((st) => JSON.stringify(resourcesOf(st)).includes(secretId));
+        const pages = ['snapshots', 'validation', 'replay', 'batches'].includes(name);
+        expect(reads.length > 0, name).toBe(pages);
+        if (pages) expect(environmentOf(template, stack, name).CURSOR_SECRET_ARN).toEqual({ Ref: secretId });
+      }
     });
   });
 
