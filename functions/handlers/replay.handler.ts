@@ -1,13 +1,12 @@
 /** Lambda entry: replay snapshots against their registered executor; register executors. */
-import { useDeploymentCursorKey } from '../adapters/cursor-key.js';
-import { createLogger } from '../adapters/logger.js';
-import { composeReplayDeps } from '../adapters/replay-composition.js';
-import { replayRoutes } from '../api/replay-routes.js';
-import { CachedExecutorConfigStore } from '../core/executor-config-cache.js';
-import { makeHttpHandler } from '../http/api.js';
+import { secretCursorKey } from '../adapters/cursor-key.js';
+import { useCursorKey } from '../adapters/dynamodb/cursor.js';
+import { secretsManagerReader } from '../adapters/secrets.js';
+import { awsTableClients } from '../adapters/aws/table-clients.js';
+import { lambdaEnv } from '../config.js';
+import { compose } from './replay.compose.js';
 
-const deps = composeReplayDeps();
+const config = lambdaEnv('replay');
+useCursorKey(secretCursorKey(secretsManagerReader(), config.CURSOR_SECRET_ARN));
 
-useDeploymentCursorKey();
-
-export const handler = makeHttpHandler(replayRoutes({ ...deps, executors: new CachedExecutorConfigStore(deps.executors, deps.clock) }), createLogger());
+export const handler = compose(config, awsTableClients());

@@ -1,18 +1,12 @@
 /** Lambda entry: record, read, list and diff snapshots. */
-import { useDeploymentCursorKey } from '../adapters/cursor-key.js';
-import { DynamoSnapshotStore } from '../adapters/dynamodb/snapshot-store.js';
-import { createDocumentClient } from '../adapters/aws-clients.js';
-import { ulidGenerator } from '../adapters/ids.js';
-import { createLogger } from '../adapters/logger.js';
-import { snapshotRoutes } from '../api/snapshot-routes.js';
-import { loadEnv, required } from '../config.js';
-import { systemClock } from '../core/ports.js';
-import { makeHttpHandler } from '../http/api.js';
-import * as z from 'zod/mini';
+import { secretCursorKey } from '../adapters/cursor-key.js';
+import { useCursorKey } from '../adapters/dynamodb/cursor.js';
+import { secretsManagerReader } from '../adapters/secrets.js';
+import { awsTableClients } from '../adapters/aws/table-clients.js';
+import { lambdaEnv } from '../config.js';
+import { compose } from './snapshots.compose.js';
 
-const env = loadEnv(z.object({ TABLE_NAME: required() }));
-const store = new DynamoSnapshotStore(createDocumentClient(), env.TABLE_NAME);
+const config = lambdaEnv('snapshots');
+useCursorKey(secretCursorKey(secretsManagerReader(), config.CURSOR_SECRET_ARN));
 
-useDeploymentCursorKey();
-
-export const handler = makeHttpHandler(snapshotRoutes({ store, clock: systemClock, ids: ulidGenerator() }), createLogger());
+export const handler = compose(config, awsTableClients());
