@@ -8,6 +8,7 @@ import * as z from 'zod/mini';
 import { batchIdForExecution } from '../adapters/batch-ids.js';
 import type { PlanCommand, ReplayItemCommand } from '../core/batch.js';
 import type { StatsCommand } from '../core/batch-stats.js';
+import type { ReplayMode } from '../core/replay.js';
 import { ULID } from '../core/ulid.js';
 
 /** The task payload is not what the state machine sends: thrown (by name) for the workflow to fail on. */
@@ -21,6 +22,36 @@ export class BatchPayloadError extends Error {
 /** A Catch's error output: `Error` is the error's name, `Cause` its description. */
 const CaughtErrorSchema = z.object({ Error: z.optional(z.string()), Cause: z.optional(z.string()) });
 type CaughtError = z.infer<typeof CaughtErrorSchema>;
+
+/** One scheduled regression replay, as configured in the CDK context (`schedules`). */
+export interface ScheduleSpec {
+  name: string;
+  selector: { functionName: string; lastHours: number };
+  mode?: ReplayMode | undefined;
+  maxConcurrency?: number | undefined;
+  policyName?: string | undefined;
+  tolerance?: number | undefined;
+}
+
+/** The input a schedule starts the batch state machine with (the deployed rule's and the local cron's). */
+export interface ScheduledExecutionInput {
+  trigger: 'schedule';
+  scheduleName: string;
+  request: { selector: { functionName: string; lastHours: number }; mode?: ReplayMode; maxConcurrency?: number; policyName?: string; tolerance?: number };
+}
+
+/**
+ * The execution input of one schedule: what Plan receives as `input` and turns into a batch.
+ * Absent options stay absent (Plan applies the defaults when the schedule fires).
+ */
+export function scheduledExecutionInput(schedule: ScheduleSpec): ScheduledExecutionInput {
+  const request: ScheduledExecutionInput['request'] = { selector: { functionName: schedule.selector.functionName, lastHours: schedule.selector.lastHours } };
+  if (schedule.mode !== undefined) request.mode = schedule.mode;
+  if (schedule.maxConcurrency !== undefined) request.maxConcurrency = schedule.maxConcurrency;
+  if (schedule.policyName !== undefined) request.policyName = schedule.policyName;
+  if (schedule.tolerance !== undefined) request.tolerance = schedule.tolerance;
+  return { trigger: 'schedule', scheduleName: schedule.name, request };
+}
 
 /** Plan's payload: the execution input, and the execution's name and start time (from the context object). */
 export const PlanPayloadSchema = z.object({

@@ -14,6 +14,7 @@ import { parseOrThrow } from './schema-util.js';
 import { FunctionNameSchema, IntegritySchema } from './snapshot.js';
 import { ReplayStatsSchema, type ReplayStats } from './stats.js';
 import { ULID } from './ulid.js';
+import { assertIdempotencyKey } from './idempotency.js';
 
 /** Most snapshots one batch replays: the ids travel inline in the execution state (256 KiB). */
 export const MAX_BATCH_SNAPSHOTS = 8000;
@@ -213,7 +214,7 @@ export async function startBatch(deps: StartBatchDeps, body: unknown, idempotenc
   await prepareReplay(deps.policies, { mode: request.mode, tolerance: request.tolerance, policyName: request.policyName, overrides: request.overrides });
   let batchId = deps.ids.next();
   if (idempotencyKey !== undefined) {
-    if (!/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) throw new ValidationError('Idempotency-Key must be 1 to 255 printable ASCII characters without spaces', { code: 'INVALID_IDEMPOTENCY_KEY' });
+    assertIdempotencyKey(idempotencyKey);
     const requestHash = canonicalHash(request);
     const claim = await deps.batches.claimIdempotencyKey(idempotencyKey, requestHash, batchId);
     if (!claim.claimed) {

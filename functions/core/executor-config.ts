@@ -138,7 +138,6 @@ export type HttpExecutorConfig = z.infer<typeof HttpExecutorConfigSchema>;
 export type LambdaExecutorConfig = z.infer<typeof LambdaExecutorConfigSchema>;
 export type BedrockExecutorConfig = z.infer<typeof BedrockExecutorConfigSchema>;
 export type OpenAiExecutorConfig = z.infer<typeof OpenAiExecutorConfigSchema>;
-export type ExecutorType = ExecutorConfig['type'];
 
 /** An executor configuration as stored and as `GET /functions/{functionName}/executor` returns it. */
 export const StoredExecutorConfigSchema = z.strictObject({

@@ -13,8 +13,8 @@ import type { ReplayStats } from '../../core/stats.js';
 import { queryEach, queryPage, type QueryInput } from './paging.js';
 import { translateWriteError } from './errors.js';
 import { keys } from './keys.js';
+import { IDEMPOTENCY_TTL_SECONDS } from '../../core/idempotency.js';
 
-const IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600;
 
 function strip<T>(item: Record<string, unknown>): T {
   const { pk: _pk, sk: _sk, itemType: _t, ...rest } = item;

@@ -12,11 +12,11 @@ import { queryPage } from './paging.js';
 import { keys } from './keys.js';
 import { GSI1, GSI2 } from './table-definition.js';
 import { translateWriteError } from './errors.js';
+import { IDEMPOTENCY_TTL_SECONDS } from '../../core/idempotency.js';
 
 const KEY_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'itemType', 'expiresAt'];
 
 /** How long an Idempotency-Key is remembered. */
-const IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600;
 
 export class DynamoSnapshotStore implements SnapshotStore {
   constructor(
