@@ -17,6 +17,7 @@ import * as z from 'zod/mini';
 import { JsonValueSchema, toPathDocument, type DecisionView } from './snapshot.js';
 
 export const ChangeTypeSchema = z.enum(['Added', 'Removed', 'Modified']);
+export type ChangeType = z.infer<typeof ChangeTypeSchema>;
 
 /**
  * One changed leaf (or the root of an added / removed subtree, or a place where the type changed,

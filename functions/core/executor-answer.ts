@@ -5,7 +5,7 @@
 import * as z from 'zod/mini';
 import { ExecutorMalformedResponseError } from './executor-errors.js';
 import { toFieldIssues } from './schema-util.js';
-import { NamedValueSchema, type NamedValue } from './snapshot.js';
+import { NamedValueSchema, StorableNumberSchema, type NamedValue } from './snapshot.js';
 
 /** What the http and lambda executors (and a model's JSON) answer: `{outputs:[{name, value, type?}], executionTimeMs?}`. */
 export const ExecutorAnswerSchema = z.object({
@@ -20,7 +20,7 @@ export const ExecutorAnswerSchema = z.object({
       });
     }),
   ),
-  executionTimeMs: z.optional(z.number().check(z.gte(0, 'executionTimeMs must be >= 0'))),
+  executionTimeMs: z.optional(StorableNumberSchema.check(z.gte(0, 'executionTimeMs must be >= 0'))),
 });
 export type ExecutorAnswer = z.infer<typeof ExecutorAnswerSchema>;
 

@@ -16,16 +16,37 @@ export const MAX_BODY_BYTES = 1024 * 1024;
  */
 export const MAX_JSON_DEPTH = 64;
 
-/** True when a parsed JSON value nests objects/arrays deeper than `max` (iterative: no recursion). */
-function nestsDeeperThan(value: unknown, max: number): boolean {
-  const stack: [unknown, number][] = [[value, 1]];
+/**
+ * Object keys that JavaScript treats specially on assignment: `JSON.parse` keeps `"__proto__"` as
+ * an own key, but every later copy (schema parsing, marshalling) would turn it into a prototype
+ * change and silently drop it, so a body holding one is refused, naming where.
+ */
+export const UNSTORABLE_KEYS: ReadonlySet<string> = new Set(['__proto__']);
+
+/**
+ * Why a parsed JSON body cannot be accepted as it is: nesting deeper than `max`, or a key from
+ * {@link UNSTORABLE_KEYS} (named by its path). Iterative: no recursion.
+ */
+function bodyShapeProblem(value: unknown, max: number): { code: string; message: string } | undefined {
+  const stack: [unknown, number, string][] = [[value, 1, '']];
   for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
-    const [v, depth] = top;
+    const [v, depth, path] = top;
     if (v === null || typeof v !== 'object') continue;
-    if (depth > max) return true;
-    for (const child of Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    if (depth > max) return { code: 'MALFORMED_JSON', message: `request body nests deeper than ${max} levels` };
+    if (Array.isArray(v)) {
+      v.forEach((child, i) => {
+        if (child !== null && typeof child === 'object') stack.push([child, depth + 1, `${path}[${i}]`]);
+      });
+      continue;
+    }
+    for (const key of Object.keys(v)) {
+      const at = path === '' ? key : `${path}.${key}`;
+      if (UNSTORABLE_KEYS.has(key)) return { code: 'UNSTORABLE_KEY', message: `request body holds the key "${key}" at ${at}; it cannot be stored and read back faithfully, rename it` };
+      const child = (v as Record<string, unknown>)[key];
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1, at]);
+    }
   }
-  return false;
+  return undefined;
 }
 
 /** A parsed HTTP request, as route implementations see it. */
@@ -48,6 +69,19 @@ export interface ApiResponse {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /**
+   * The media type of the answer. Absent: JSON, and `body` is serialized. Any other type (a route
+   * answering `text/html`): `body` is a string sent as it is.
+   */
+  contentType?: string;
+}
+
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+/** A 200 answer with an HTML document (reports). Errors on such routes stay JSON. */
+export function htmlResponse(document: string): ApiResponse {
+  // nosniff: the document is served as what it is; the page's own CSP forbids any fetch.
+  return { status: 200, body: document, contentType: 'text/html; charset=utf-8', headers: { 'x-content-type-options': 'nosniff' } };
 }
 
 export type RouteHandler = (req: ApiRequest) => Promise<ApiResponse>;
@@ -101,9 +135,8 @@ export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
       } catch (err) {
         throw new ValidationError(`request body is not valid JSON: ${(err as Error).message}`, { code: 'MALFORMED_JSON' });
       }
-      if (nestsDeeperThan(value, MAX_JSON_DEPTH)) {
-        throw new ValidationError(`request body nests deeper than ${MAX_JSON_DEPTH} levels`, { code: 'MALFORMED_JSON' });
-      }
+      const problem = bodyShapeProblem(value, MAX_JSON_DEPTH);
+      if (problem !== undefined) throw new ValidationError(problem.message, { code: problem.code });
       parsed = { value };
       return parsed.value;
     },
@@ -112,7 +145,11 @@ export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
 
 /** Encodes a response for API Gateway (payload format 2.0). */
 export function toResult(res: ApiResponse): APIGatewayProxyStructuredResultV2 {
-  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', ...res.headers };
+  if (res.contentType !== undefined && res.contentType !== JSON_CONTENT_TYPE) {
+    if (typeof res.body !== 'string') throw new TypeError(`a ${res.contentType} response needs a string body`);
+    return { statusCode: res.status, headers: { ...res.headers, 'content-type': res.contentType }, body: res.body };
+  }
+  const headers: Record<string, string> = { 'content-type': JSON_CONTENT_TYPE, ...res.headers };
   return { statusCode: res.status, headers, body: res.body === undefined ? '' : JSON.stringify(res.body) };
 }
 

@@ -30,11 +30,14 @@ import * as batchesApi from '../handlers/batches.compose.js';
 import * as onWrite from '../handlers/on-write.compose.js';
 import * as openapiApi from '../handlers/openapi.compose.js';
 import * as replayApi from '../handlers/replay.compose.js';
+import * as reportsApi from '../handlers/reports.compose.js';
 import * as snapshotsApi from '../handlers/snapshots.compose.js';
 import * as validationApi from '../handlers/validation.compose.js';
 import { LOCAL_AWS, startLocalDynamo, type LocalDynamo } from './dynalite.js';
 import { startHttpHost, type EventHandler } from './http-host.js';
 import { LocalStream } from './stream.js';
+import { fileCursorKey } from './cursor-secret.js';
+import { useCursorKey } from '../adapters/dynamodb/cursor.js';
 
 export interface LocalHostOptions {
   /** HTTP port; 0 picks a free one. */
@@ -85,6 +88,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   if (options.dataDir !== undefined) {
     dynamoPath = join(options.dataDir, 'dynamodb');
     mkdirSync(dynamoPath, { recursive: true });
+    const cursorKey = fileCursorKey(options.dataDir);
+    useCursorKey(async () => cursorKey);
   }
   // dynalite runs in a worker thread: the DynamoDB side gets its own core, as a real table would
   // be on other machines, instead of queueing behind the handlers on this event loop.
@@ -121,6 +126,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     STATE_MACHINE_ARN: LOCAL_STATE_MACHINE_ARN,
     EVENT_BUS_NAME: LOCAL_EVENT_BUS_NAME,
     EXECUTOR_ALLOW_PRIVATE_NETWORKS: outside.EXECUTOR_ALLOW_PRIVATE_NETWORKS ?? 'true',
+    // Locally the cursor secret is a file in DATA_DIR (or per process in memory), set above.
+    CURSOR_SECRET_ARN: 'local',
   };
 
   // The same ASL the CDK stack deploys, run by aws-local-stepfunctions with the batch Lambdas'
@@ -162,6 +169,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     validation: validationApi.compose(lambdaEnv('validation', env), clients),
     replay: replayApi.compose(lambdaEnv('replay', env), clients),
     batches: batchesApi.compose(lambdaEnv('batches', env), { ...clients, batchStarter: () => starter }),
+    reports: reportsApi.compose(lambdaEnv('reports', env), clients),
   };
   const handlers = new Map<string, EventHandler>();
   for (const { routeKey, lambda } of ROUTES) {
