@@ -16,6 +16,8 @@ import { prepareReplay, replaySnapshot, ReplayOptionsShape, ReplayStatusSchema, 
 import { parseOrThrow } from './schema-util.js';
 import { FunctionNameSchema, IntegritySchema } from './snapshot.js';
 import { ReplayStatsSchema, StatsAccumulator, type AccumulatorState, type ReplayStats } from './stats.js';
+import { ULID } from './ulid.js';
+import { assertIdempotencyKey } from './idempotency.js';
 
 /** Most snapshots one batch selects by function and time window. */
 export const MAX_SELECTED_SNAPSHOTS = 1_000_000;
@@ -37,7 +39,6 @@ export const DEFAULT_MAX_CONCURRENCY = 10;
 export const MAX_CONCURRENCY = 1000;
 export const DEFAULT_SELECTOR_LIMIT = 1000;
 
-const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const isoInstant = z.string().check(z.refine((v) => /^\d{4}-\d{2}-\d{2}/.test(v) && !Number.isNaN(Date.parse(v)), 'must be an ISO-8601 date-time'));
 
 /** Which snapshots a batch replays, when not listed by id. `lastHours` is resolved when the batch starts. */
@@ -203,14 +204,6 @@ export class BatchNotFoundError extends NotFoundError {
   }
 }
 
-/** The task payload is not what the state machine sends. */
-export class BatchPayloadError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BatchPayloadError';
-  }
-}
-
 // ------------------------------------------------------------------------------------------------
 
 /** The selector's window as absolute instants: a relative one against `nowMs`, an open end at `nowMs`. */
@@ -329,7 +322,7 @@ export async function startBatch(deps: StartBatchDeps, body: unknown, idempotenc
   await prepareReplay(deps.policies, { mode: request.mode, tolerance: request.tolerance, policyName: request.policyName, overrides: request.overrides });
   let batchId = deps.ids.next();
   if (idempotencyKey !== undefined) {
-    if (!/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) throw new ValidationError('Idempotency-Key must be 1 to 255 printable ASCII characters without spaces', { code: 'INVALID_IDEMPOTENCY_KEY' });
+    assertIdempotencyKey(idempotencyKey);
     const requestHash = canonicalHash(request);
     const claim = await deps.batches.claimIdempotencyKey(idempotencyKey, requestHash, batchId);
     if (!claim.claimed) {
@@ -375,21 +368,18 @@ export async function startBatch(deps: StartBatchDeps, body: unknown, idempotenc
 // ------------------------------------------------------------------------------------------------
 // The Step Functions tasks.
 
-export const PlanPayloadSchema = z.object({
-  input: z.union([
-    z.object({ batchId: z.string().check(z.regex(ULID)) }),
-    z.object({ trigger: z.literal('schedule'), scheduleName: z.string(), request: z.unknown() }),
-  ]),
-  executionName: z.string(),
-  executionStartTime: z.string(),
-});
+/**
+ * What Plan is asked (parsed from the Step Functions payload at the edge): the batch an API request
+ * recorded, or a schedule's request with the batch id and start time of its execution.
+ */
+export type PlanCommand =
+  | { batchId: string }
+  | { schedule: { batchId: string; scheduleName: string; request: unknown; startedAt: string } };
 
 export interface PlanDeps {
   snapshots: SnapshotIdIndex;
   batches: BatchStore;
   manifests: ManifestStore;
-  /** The batch id of an execution started without one (a schedule): stable across retries. */
-  batchIdFor(executionName: string, executionStartTime: string): string;
 }
 
 /** What Plan hands the Map: where the ids are, how to cut them, how many chunks at once. */
@@ -400,25 +390,30 @@ export interface PlanOutput {
   maxConcurrency: number;
 }
 
+/** A stored batch that cannot be planned (neither a manifest nor a selector): thrown by name. */
+export class BatchStateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BatchStateError';
+  }
+}
+
 /**
  * Plan: the batch's manifest and chunking. A batch the API planned is returned as recorded; any
  * other (a large selection, a schedule — recorded here first) is planned now by paging through the
  * index into the manifest, holding one page at a time. A retried Plan writes the same manifest again.
  */
-export async function planBatch(deps: PlanDeps, payload: unknown): Promise<PlanOutput> {
-  const parsed = PlanPayloadSchema.safeParse(payload);
-  if (!parsed.success) throw new BatchPayloadError(`plan payload: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-  const { input, executionName, executionStartTime } = parsed.data;
+export async function planBatch(deps: PlanDeps, command: PlanCommand): Promise<PlanOutput> {
   let batch: Batch | undefined;
-  if ('batchId' in input) {
-    batch = await deps.batches.get(input.batchId);
-    if (!batch) throw new BatchNotFoundError(input.batchId);
+  if (!('schedule' in command)) {
+    batch = await deps.batches.get(command.batchId);
+    if (!batch) throw new BatchNotFoundError(command.batchId);
   } else {
-    const batchId = deps.batchIdFor(executionName, executionStartTime);
-    const request = parseBatchRequest(input.request);
+    const { batchId, scheduleName, request: body, startedAt } = command.schedule;
+    const request = parseBatchRequest(body);
     batch = await deps.batches.get(batchId);
     if (!batch) {
-      const fresh = newBatch(batchId, request, { trigger: 'schedule', scheduleName: input.scheduleName, createdAt: new Date(Date.parse(executionStartTime)).toISOString() });
+      const fresh = newBatch(batchId, request, { trigger: 'schedule', scheduleName, createdAt: new Date(Date.parse(startedAt)).toISOString() });
       // A concurrent Plan of the same execution may have recorded it first: plan what it recorded.
       batch = (await deps.batches.create(fresh)) ? fresh : ((await deps.batches.get(batchId)) ?? fresh);
     }
@@ -430,7 +425,7 @@ export async function planBatch(deps: PlanDeps, payload: unknown): Promise<PlanO
   }
   if (!batch.manifest || batch.itemsPerChunk === undefined) {
     const selector = batch.request.selector;
-    if (!selector) throw new BatchPayloadError(`batch ${batch.batchId} has neither a manifest nor a selector`);
+    if (!selector) throw new BatchStateError(`batch ${batch.batchId} has neither a manifest nor a selector`);
     const plan = await writePlan(deps.manifests, batch, selectIds(deps.snapshots, selector, Date.parse(batch.createdAt)));
     await deps.batches.setPlan(batch.batchId, plan);
     batch = { ...batch, ...plan };
@@ -438,22 +433,25 @@ export async function planBatch(deps: PlanDeps, payload: unknown): Promise<PlanO
   return { batchId: batch.batchId, manifest: batch.manifest as ManifestRef, itemsPerChunk: batch.itemsPerChunk as number, maxConcurrency: batch.maxConcurrency };
 }
 
-const TaskErrorSchema = z.object({ Error: z.optional(z.string()), Cause: z.optional(z.string()) });
+/**
+ * One item of the Map (parsed from the Step Functions payload at the edge): replay the snapshot, or,
+ * after its retries were exhausted (the Catch), record `failure` as its Error result.
+ */
+export interface ReplayItemCommand {
+  batchId: string;
+  snapshotId: string;
+  failure?: { code: string; message: string } | undefined;
+}
 
-export const ReplayItemPayloadSchema = z.object({
-  batchId: z.string(),
-  snapshotId: z.string(),
-  recordError: z.optional(z.boolean()),
-  error: z.optional(TaskErrorSchema),
-});
-
-/** What a chunk task receives: ItemBatcher's `Items` (CSV rows `{snapshotId}`) and the batch id. */
-export const ReplayChunkPayloadSchema = z.object({
-  batchId: z.string(),
-  items: z.array(z.object({ snapshotId: z.string() })).check(z.minLength(1, 'a chunk has at least one item')),
-  recordError: z.optional(z.boolean()),
-  error: z.optional(TaskErrorSchema),
-});
+/**
+ * One chunk of the Map (ItemBatcher's `Items`, parsed at the edge): replay its snapshots one after
+ * another, or, after the chunk's retries were exhausted, record `failure` for each without a result.
+ */
+export interface ReplayChunkCommand {
+  batchId: string;
+  snapshotIds: string[];
+  failure?: { code: string; message: string } | undefined;
+}
 
 export interface ReplayItemDeps extends ReplayDeps {
   batches: BatchStore;
@@ -547,16 +545,14 @@ export class BatchItemCache {
  * executor, unsupported model) is recorded as its Error result; anything else is thrown for the
  * workflow's Retry/Catch.
  */
-export async function replayBatchItem(deps: ReplayItemDeps, payload: unknown): Promise<ItemSummary> {
-  const parsed = ReplayItemPayloadSchema.safeParse(payload);
-  if (!parsed.success) throw new BatchPayloadError(`replay payload: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-  const { batchId, snapshotId } = parsed.data;
-  const stored = parsed.data.recordError ? await recordItemError(deps, batchId, snapshotId, parsed.data.error ?? {}) : await replayItem(deps, batchId, snapshotId);
+export async function replayBatchItem(deps: ReplayItemDeps, command: ReplayItemCommand): Promise<ItemSummary> {
+  const { batchId, snapshotId, failure } = command;
+  const stored = failure ? await recordItemError(deps, batchId, snapshotId, failure) : await replayItem(deps, batchId, snapshotId);
   return { snapshotId, status: stored.status, outputsMatch: stored.outputsMatch };
 }
 
 /** Records an Error result for a snapshot whose replay failed after its retries; the stored result wins. */
-async function recordItemError(deps: Pick<ReplayItemDeps, 'batches' | 'clock'>, batchId: string, snapshotId: string, error: z.infer<typeof TaskErrorSchema>): Promise<BatchResult> {
+async function recordItemError(deps: Pick<ReplayItemDeps, 'batches' | 'clock'>, batchId: string, snapshotId: string, failure: { code: string; message: string }): Promise<BatchResult> {
   const result: BatchResult = {
     batchId,
     snapshotId,
@@ -566,7 +562,7 @@ async function recordItemError(deps: Pick<ReplayItemDeps, 'batches' | 'clock'>, 
     executionTimeMs: 0,
     mismatchedPaths: [],
     violatedRules: [],
-    error: { code: error.Error ?? 'UNKNOWN', message: causeMessage(error.Cause) },
+    error: failure,
     createdAt: new Date(deps.clock.now()).toISOString(),
   };
   if (await deps.batches.putResult(result)) return result;
@@ -608,28 +604,15 @@ export interface ChunkSummary {
  * without a result gets an Error result, and the chunk is folded the same way. A retried chunk folds
  * the results stored by the earlier attempt, so its accumulator always equals its stored results.
  */
-export async function replayBatchChunk(deps: ReplayItemDeps, payload: unknown): Promise<ChunkSummary> {
-  const parsed = ReplayChunkPayloadSchema.safeParse(payload);
-  if (!parsed.success) throw new BatchPayloadError(`chunk payload: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-  const { batchId, items } = parsed.data;
-  const chunkId = (items[0] as { snapshotId: string }).snapshotId;
+export async function replayBatchChunk(deps: ReplayItemDeps, command: ReplayChunkCommand): Promise<ChunkSummary> {
+  const { batchId, snapshotIds, failure } = command;
+  const chunkId = snapshotIds[0];
+  if (chunkId === undefined) throw new BatchStateError(`a chunk of batch ${batchId} without snapshots`);
   const acc = new StatsAccumulator();
-  for (const { snapshotId } of items) {
-    const stored = parsed.data.recordError ? await recordItemError(deps, batchId, snapshotId, parsed.data.error ?? {}) : await replayItem(deps, batchId, snapshotId);
+  for (const snapshotId of snapshotIds) {
+    const stored = failure ? await recordItemError(deps, batchId, snapshotId, failure) : await replayItem(deps, batchId, snapshotId);
     acc.add(stored);
   }
   await deps.batches.putChunk({ batchId, chunkId, count: acc.count, stats: acc.toState(), createdAt: new Date(deps.clock.now()).toISOString() });
   return { chunkId, count: acc.count };
-}
-
-/** Lambda's error Cause is JSON `{errorType, errorMessage}`; a Step Functions one is plain text. */
-export function causeMessage(cause: string | undefined): string {
-  if (cause === undefined || cause === '') return 'the replay failed after its retries';
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: unknown; errorType?: unknown };
-    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage.slice(0, 1000);
-  } catch {
-    // not JSON: plain text
-  }
-  return cause.slice(0, 1000);
 }

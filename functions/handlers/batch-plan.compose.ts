@@ -1,8 +1,8 @@
 /** The batch-plan task: plan a batch, its snapshot ids into the manifest (and record a scheduled batch). */
-import { batchIdForExecution } from '../adapters/batch-ids.js';
 import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
 import { DynamoSnapshotStore } from '../adapters/dynamodb/snapshot-store.js';
 import { S3ManifestStore } from '../adapters/s3/manifest-store.js';
+import { parsePlanPayload } from '../api/batch-tasks.js';
 import type { LambdaConfig } from '../config.js';
 import { planBatch } from '../core/batch.js';
 import type { ManifestClients, TableClients } from './clients.js';
@@ -12,7 +12,6 @@ export function compose(config: LambdaConfig<'batch-plan'>, clients: TableClient
     snapshots: new DynamoSnapshotStore(clients.doc, config.TABLE_NAME),
     batches: new DynamoBatchStore(clients.doc, config.TABLE_NAME),
     manifests: new S3ManifestStore(clients.s3, config.MANIFEST_BUCKET),
-    batchIdFor: batchIdForExecution,
   };
-  return (payload: unknown) => planBatch(deps, payload);
+  return (payload: unknown) => planBatch(deps, parsePlanPayload(payload));
 }

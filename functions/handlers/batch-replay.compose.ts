@@ -2,6 +2,7 @@
 import { replayIdForBatchItem } from '../adapters/batch-ids.js';
 import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
 import { composeReplayDeps } from '../adapters/replay-composition.js';
+import { parseReplayPayload } from '../api/batch-tasks.js';
 import type { LambdaConfig } from '../config.js';
 import { BatchItemCache, replayBatchChunk, replayBatchItem } from '../core/batch.js';
 import type { TableClients } from './clients.js';
@@ -16,5 +17,8 @@ export function compose(config: LambdaConfig<'batch-replay'>, clients: TableClie
     cache: new BatchItemCache(),
   };
   // A chunk (`items`, what the workflow sends) or a single snapshot (`snapshotId`).
-  return (payload: unknown) => (typeof payload === 'object' && payload !== null && 'items' in payload ? replayBatchChunk(deps, payload) : replayBatchItem(deps, payload));
+  return (payload: unknown) => {
+    const command = parseReplayPayload(payload);
+    return 'chunk' in command ? replayBatchChunk(deps, command.chunk) : replayBatchItem(deps, command.item);
+  };
 }

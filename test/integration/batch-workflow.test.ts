@@ -18,6 +18,7 @@ import { DynamoReplayResultStore } from '../../functions/adapters/dynamodb/repla
 import { DynamoSnapshotStore } from '../../functions/adapters/dynamodb/snapshot-store.js';
 import { createExecutor } from '../../functions/adapters/executors/create-executor.js';
 import { ulidGenerator } from '../../functions/adapters/ids.js';
+import { parsePlanPayload, parseReplayChunkPayload, parseStatsPayload } from '../../functions/api/batch-tasks.js';
 import { BatchItemCache, planBatch, replayBatchChunk, startBatch, type Batch, type BatchResult, type ManifestRef } from '../../functions/core/batch.js';
 import { S3Client } from '@aws-sdk/client-s3';
 import { S3ManifestStore } from '../../functions/adapters/s3/manifest-store.js';
@@ -135,11 +136,11 @@ describe('batch workflow: the deployed ASL over the real tasks and dynalite', ()
       replayIdFor: (b: string, s: string, t: number) => replayIdForBatchItem(t, b, s),
       cache: new BatchItemCache(),
     };
-    const replay = (payload: unknown) => replayBatchChunk(replayDeps, payload);
+    const replay = (payload: unknown) => replayBatchChunk(replayDeps, parseReplayChunkPayload(payload));
     return {
-      plan: (payload) => planBatch({ snapshots, batches, manifests, batchIdFor: batchIdForExecution }, payload),
+      plan: (payload) => planBatch({ snapshots, batches, manifests }, parsePlanPayload(payload)),
       replay: wrapReplay ? (payload) => wrapReplay(payload, replay) : replay,
-      stats: (payload) => computeBatchStats({ batches, clock: systemClock, batchIdFor: batchIdForExecution }, payload),
+      stats: (payload) => computeBatchStats({ batches, clock: systemClock }, parseStatsPayload(payload)),
     };
   }
 
@@ -399,7 +400,7 @@ describe('batch workflow: the deployed ASL over the real tasks and dynalite', ()
       replayIdFor: (b: string, s: string, t: number) => replayIdForBatchItem(t, b, s),
       cache: new BatchItemCache(),
     };
-    const machine = machineWith({ ...handlers, replay: (payload) => replayBatchChunk(replayDeps, payload) }, 0.001);
+    const machine = machineWith({ ...handlers, replay: (payload) => replayBatchChunk(replayDeps, parseReplayChunkPayload(payload)) }, 0.001);
 
     const { batch, outcome } = await runBatch(machine, { selector: { functionName: FN, limit: N }, mode: 'Strict', maxConcurrency: MAX_CONCURRENCY });
 

@@ -8,7 +8,6 @@ import { batchIdForExecution } from '../../functions/adapters/batch-ids.js';
 import {
   BatchNotFoundError,
   BatchItemCache,
-  BatchPayloadError,
   MAX_CONCURRENCY,
   MAX_LISTED_SNAPSHOTS,
   MAX_SELECTED_SNAPSHOTS,
@@ -27,6 +26,7 @@ import {
   type ReplayItemDeps,
   type StartBatchDeps,
 } from '../../functions/core/batch.js';
+import { BatchPayloadError, parseReplayChunkPayload, parseReplayItemPayload, parseReplayPayload, parseStatsPayload } from '../../functions/api/batch-tasks.js';
 import { computeBatchStats } from '../../functions/core/batch-stats.js';
 import { NotFoundError, ValidationError } from '../../functions/core/errors.js';
 import { API_PLANNED_SELECTION_LIMIT, type ManifestRef } from '../../functions/core/batch.js';
@@ -306,7 +306,7 @@ describe('resolveSelection and startBatch', () => {
     expect(batch.manifest).toBeUndefined();
     expect(manifests.objects.size).toBe(0);
 
-    const planned = await planBatch({ snapshots, batches, manifests, batchIdFor: batchIdForExecution }, { input: { batchId: batch.batchId }, executionName: batch.batchId, executionStartTime: batch.createdAt });
+    const planned = await planBatch({ snapshots, batches, manifests }, { batchId: batch.batchId });
     expect(planned).toEqual({ batchId: batch.batchId, manifest: { bucket: manifests.bucket, key: `batches/${batch.batchId}/snapshot-ids.csv` }, itemsPerChunk: 1, maxConcurrency: 2 });
     expect(await manifests.ids(planned.manifest)).toEqual([ulid(1), ulid(2), ulid(3)]);
     expect(await batches.get(batch.batchId)).toMatchObject({ total: 3, itemsPerChunk: 1, manifest: planned.manifest });
@@ -318,7 +318,7 @@ describe('resolveSelection and startBatch', () => {
     const { batch } = await startBatch(deps, { selector: { functionName: 'approve_loan', limit: API_PLANNED_SELECTION_LIMIT + 1 } });
     await snapshots.putIfAbsent(snapshot(ulid(2), new Date(NOW + 1000).toISOString()));
 
-    const planned = await planBatch({ snapshots, batches, manifests, batchIdFor: batchIdForExecution }, { input: { batchId: batch.batchId }, executionName: batch.batchId, executionStartTime: batch.createdAt });
+    const planned = await planBatch({ snapshots, batches, manifests }, { batchId: batch.batchId });
 
     expect(await manifests.ids(planned.manifest)).toEqual([ulid(1)]);
   });
@@ -428,7 +428,7 @@ describe('replayBatchItem', () => {
     await batches.create(batchRecord(batchId, 1));
     const cause = JSON.stringify({ errorType: 'TypeError', errorMessage: 'cannot read properties of undefined', trace: ['TypeError: …'] });
 
-    const summary = await replayBatchItem(deps, { recordError: true, batchId, snapshotId: ulid(1), error: { Error: 'TypeError', Cause: cause } });
+    const summary = await replayBatchItem(deps, parseReplayItemPayload({ recordError: true, batchId, snapshotId: ulid(1), error: { Error: 'TypeError', Cause: cause } }));
 
     expect(summary).toEqual({ snapshotId: ulid(1), status: 'Error', outputsMatch: false });
     expect(await batches.getResult(batchId, ulid(1))).toEqual({
@@ -453,7 +453,7 @@ describe('replayBatchItem', () => {
     const batchId = ulid(104, '01JE');
     await batches.create(batchRecord(batchId, 1));
 
-    await replayBatchItem(deps, { recordError: true, batchId, snapshotId: ulid(1), error: { Error: 'States.Timeout', Cause: 'Task timed out after 60 s' } });
+    await replayBatchItem(deps, parseReplayItemPayload({ recordError: true, batchId, snapshotId: ulid(1), error: { Error: 'States.Timeout', Cause: 'Task timed out after 60 s' } }));
 
     expect((await batches.getResult(batchId, ulid(1)))?.error).toEqual({ code: 'States.Timeout', message: 'Task timed out after 60 s' });
   });
@@ -465,7 +465,7 @@ describe('replayBatchItem', () => {
     await batches.create(batchRecord(batchId, 1));
     await replayBatchItem(deps, { batchId, snapshotId: ulid(1) });
 
-    const summary = await replayBatchItem(deps, { recordError: true, batchId, snapshotId: ulid(1), error: { Error: 'X', Cause: 'late' } });
+    const summary = await replayBatchItem(deps, parseReplayItemPayload({ recordError: true, batchId, snapshotId: ulid(1), error: { Error: 'X', Cause: 'late' } }));
 
     expect(summary.status).toBe('Success');
     expect((await batches.getResult(batchId, ulid(1)))?.status).toBe('Success');
@@ -497,7 +497,7 @@ describe('replayBatchItem', () => {
     const { deps } = itemWorld(new CountingExecutor(OUTPUTS));
 
     await expect(replayBatchItem(deps, { batchId: ulid(199, '01JE'), snapshotId: ulid(1) })).rejects.toBeInstanceOf(BatchNotFoundError);
-    await expect(replayBatchItem(deps, { snapshotId: ulid(1) })).rejects.toBeInstanceOf(BatchPayloadError);
+    expect(() => parseReplayItemPayload({ snapshotId: ulid(1) })).toThrow(BatchPayloadError);
   });
 });
 
@@ -520,7 +520,7 @@ describe('replayBatchChunk', () => {
       }
     };
 
-    const summary = await replayBatchChunk(deps, { batchId, items: [{ snapshotId: ulid(1) }, { snapshotId: ulid(2) }, { snapshotId: ulid(3) }] });
+    const summary = await replayBatchChunk(deps, { batchId, snapshotIds: [ulid(1), ulid(2), ulid(3)] });
 
     expect(summary).toEqual({ chunkId: ulid(1), count: 3 });
     expect(peak).toBe(1);
@@ -536,7 +536,7 @@ describe('replayBatchChunk', () => {
     const batchId = ulid(111, '01JE');
     for (const i of [1, 2]) await snapshots.putIfAbsent(snapshot(ulid(i)));
     await batches.create(batchRecord(batchId, 2));
-    const payload = { batchId, items: [{ snapshotId: ulid(1) }, { snapshotId: ulid(2) }] };
+    const payload = { batchId, snapshotIds: [ulid(1), ulid(2)] };
 
     await replayBatchChunk(deps, payload);
     await replayBatchChunk(deps, payload);
@@ -552,7 +552,7 @@ describe('replayBatchChunk', () => {
     await batches.create(batchRecord(batchId, 2));
     await replayBatchItem(deps, { batchId, snapshotId: ulid(1) });
 
-    const summary = await replayBatchChunk(deps, { recordError: true, batchId, items: [{ snapshotId: ulid(1) }, { snapshotId: ulid(2) }], error: { Error: 'States.Timeout', Cause: 'took too long' } });
+    const summary = await replayBatchChunk(deps, parseReplayChunkPayload({ recordError: true, batchId, items: [{ snapshotId: ulid(1) }, { snapshotId: ulid(2) }], error: { Error: 'States.Timeout', Cause: 'took too long' } }));
 
     expect(summary.count).toBe(2);
     expect((await batches.getResult(batchId, ulid(1)))?.status).toBe('Success');
@@ -561,10 +561,11 @@ describe('replayBatchChunk', () => {
     expect(StatsAccumulator.fromState((chunk as BatchChunk).stats).toJSON()).toMatchObject({ totalReplays: 2, failedReplays: 1, matches: 1 });
   });
 
-  it('refuses an empty chunk and a malformed payload with BatchPayloadError', async () => {
-    const { deps } = itemWorld(new CountingExecutor(OUTPUTS));
-    await expect(replayBatchChunk(deps, { batchId: ulid(113, '01JE'), items: [] })).rejects.toBeInstanceOf(BatchPayloadError);
-    await expect(replayBatchChunk(deps, { items: [{ snapshotId: ulid(1) }] })).rejects.toBeInstanceOf(BatchPayloadError);
+  it('refuses an empty chunk and a malformed payload at the edge with BatchPayloadError', () => {
+    expect(() => parseReplayChunkPayload({ batchId: ulid(113, '01JE'), items: [] })).toThrow(BatchPayloadError);
+    expect(() => parseReplayChunkPayload({ items: [{ snapshotId: ulid(1) }] })).toThrow(BatchPayloadError);
+    expect(parseReplayPayload({ batchId: 'B', items: [{ snapshotId: 'S' }] })).toEqual({ chunk: { batchId: 'B', snapshotIds: ['S'] } });
+    expect(parseReplayPayload({ batchId: 'B', snapshotId: 'S' })).toEqual({ item: { batchId: 'B', snapshotId: 'S' } });
   });
 });
 
@@ -593,7 +594,7 @@ describe('computeBatchStats', () => {
   function result(batchId: string, n: number, status: BatchResult['status'], executionTimeMs: number, mismatchedPaths: string[] = []): BatchResult {
     return { batchId, snapshotId: ulid(n), replayId: status === 'Error' ? null : `R${n}`, status, outputsMatch: status === 'Success', executionTimeMs, mismatchedPaths, violatedRules: [], createdAt: new Date(NOW).toISOString() };
   }
-  const deps = (batches: MemoryBatchStore) => ({ batches, clock, batchIdFor: batchIdForExecution });
+  const deps = (batches: MemoryBatchStore) => ({ batches, clock });
 
   /** Stores results and one chunk folding them, as a chunk task would. */
   async function storeChunk(batches: MemoryBatchStore, batchId: string, stored: BatchResult[], fold: BatchResult[] = stored): Promise<void> {
@@ -656,13 +657,16 @@ describe('computeBatchStats', () => {
     await batches.create({ ...batchRecord(batchId, 1), trigger: 'schedule', scheduleName: 'nightly' });
     const cause = JSON.stringify({ errorType: 'ProvisionedThroughputExceededException', errorMessage: 'slow down' });
 
-    const outcome = await computeBatchStats(deps(batches), {
-      failed: true,
-      input: { trigger: 'schedule', scheduleName: 'nightly', request: {} },
-      executionName,
-      executionStartTime,
-      error: { Error: 'ProvisionedThroughputExceededException', Cause: cause },
-    });
+    const outcome = await computeBatchStats(
+      deps(batches),
+      parseStatsPayload({
+        failed: true,
+        input: { trigger: 'schedule', scheduleName: 'nightly', request: {} },
+        executionName,
+        executionStartTime,
+        error: { Error: 'ProvisionedThroughputExceededException', Cause: cause },
+      }),
+    );
 
     expect(outcome).toEqual({ batchId, status: 'FAILED', failureReason: 'ProvisionedThroughputExceededException: slow down' });
     expect(await batches.get(batchId)).toMatchObject({ status: 'FAILED', failureReason: 'ProvisionedThroughputExceededException: slow down' });
@@ -671,7 +675,7 @@ describe('computeBatchStats', () => {
   it('reports a failed execution whose batch was never recorded without touching the store', async () => {
     const batches = new MemoryBatchStore();
 
-    const outcome = await computeBatchStats(deps(batches), { failed: true, input: {}, executionName: 'x', executionStartTime: '2026-11-02T02:00:00Z', error: { Error: 'States.Runtime', Cause: 'bad path' } });
+    const outcome = await computeBatchStats(deps(batches), parseStatsPayload({ failed: true, input: {}, executionName: 'x', executionStartTime: '2026-11-02T02:00:00Z', error: { Error: 'States.Runtime', Cause: 'bad path' } }));
 
     expect(outcome).toEqual({ batchId: batchIdForExecution('x', '2026-11-02T02:00:00Z'), status: 'FAILED', failureReason: 'States.Runtime: bad path' });
     expect(batches.batches.size).toBe(0);
@@ -682,7 +686,7 @@ describe('computeBatchStats', () => {
     const batchId = ulid(202, '01JF');
     await batches.create(batchRecord(batchId, 1));
 
-    const outcome = await computeBatchStats(deps(batches), { failed: true, input: { batchId }, executionName: batchId, executionStartTime: '2026-11-02T02:00:00Z' });
+    const outcome = await computeBatchStats(deps(batches), parseStatsPayload({ failed: true, input: { batchId }, executionName: batchId, executionStartTime: '2026-11-02T02:00:00Z' }));
 
     expect(outcome).toMatchObject({ batchId, status: 'FAILED', failureReason: 'Error: the replay failed after its retries' });
     expect((await batches.get(batchId))?.status).toBe('FAILED');

@@ -7,41 +7,24 @@
  * so META is never a hot key, and reading the progress is one GetItem whatever the batch size.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Batch, BatchChunk, BatchPlan, BatchResult, BatchStore } from '../../core/batch.js';
 import type { Page } from '../../core/ports.js';
 import type { ReplayStats } from '../../core/stats.js';
 import { queryEach, queryPage, type QueryInput } from './paging.js';
-import { translateWriteError } from './errors.js';
+import { DynamoStore } from './base-store.js';
 import { keys } from './keys.js';
+import { IDEMPOTENCY_TTL_SECONDS } from '../../core/idempotency.js';
 
-const IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600;
 
 function strip<T>(item: Record<string, unknown>): T {
-  const { pk: _pk, sk: _sk, itemType: _t, ...rest } = item;
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, itemType: _t, ...rest } = item;
   return rest as T;
 }
 
-export class DynamoBatchStore implements BatchStore {
-  constructor(
-    private readonly doc: DynamoDBDocumentClient,
-    private readonly tableName: string,
-  ) {}
-
+export class DynamoBatchStore extends DynamoStore implements BatchStore {
   async create(batch: Batch): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...keys.batchMeta(batch.batchId), itemType: 'batch', ...batch },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw translateWriteError(err, 'batch');
-    }
+    return this.putNew({ ...keys.batchMeta(batch.batchId), itemType: 'batch', ...batch }, 'batch');
   }
 
   async get(batchId: string): Promise<Batch | undefined> {
@@ -63,18 +46,7 @@ export class DynamoBatchStore implements BatchStore {
   }
 
   async putChunk(chunk: BatchChunk): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...keys.batchChunk(chunk.batchId, chunk.chunkId), itemType: 'batch-chunk', ...chunk },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw translateWriteError(err, 'batch chunk');
-    }
+    if (!(await this.putNew({ ...keys.batchChunk(chunk.batchId, chunk.chunkId), itemType: 'batch-chunk', ...chunk }, 'batch chunk'))) return false;
     // Only the attempt that stored the chunk counts it. (Should this update be lost, the progress
     // lags by one chunk until Stats sets `completed` from the reconciled count.)
     await this.doc.send(
@@ -99,19 +71,7 @@ export class DynamoBatchStore implements BatchStore {
   }
 
   async putResult(result: BatchResult): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...keys.batchResult(result.batchId, result.snapshotId), itemType: 'batch-result', ...result },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw translateWriteError(err, 'batch result');
-    }
-    return true;
+    return this.putNew({ ...keys.batchResult(result.batchId, result.snapshotId), itemType: 'batch-result', ...result }, 'batch result');
   }
 
   listResults(batchId: string, limit: number, cursor?: string): Promise<Page<BatchResult>> {
@@ -147,16 +107,22 @@ export class DynamoBatchStore implements BatchStore {
     };
   }
 
+  /** Only while RUNNING: a batch cancelled meanwhile keeps its CANCELLED status and statistics. */
   async complete(batchId: string, stats: ReplayStats, completedAt: string): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: keys.batchMeta(batchId),
-        UpdateExpression: 'SET #status = :s, stats = :stats, completedAt = :at, completed = :n',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':s': 'SUCCEEDED', ':stats': stats, ':at': completedAt, ':n': stats.totalReplays },
-      }),
-    );
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.batchMeta(batchId),
+          UpdateExpression: 'SET #status = :s, stats = :stats, completedAt = :at, completed = :n',
+          ConditionExpression: '#status = :running',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':s': 'SUCCEEDED', ':stats': stats, ':at': completedAt, ':n': stats.totalReplays, ':running': 'RUNNING' },
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
   }
 
   async fail(batchId: string, reason: string, completedAt: string): Promise<void> {
@@ -174,18 +140,7 @@ export class DynamoBatchStore implements BatchStore {
 
   async claimIdempotencyKey(key: string, requestHash: string, batchId: string): Promise<{ claimed: true } | { claimed: false; batchId: string; requestHash: string }> {
     const k = keys.idempotency(`batch:${key}`);
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...k, itemType: 'idempotency', requestHash, batchId, expiresAt: Math.floor(Date.now() / 1000) + IDEMPOTENCY_TTL_SECONDS },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return { claimed: true };
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-    }
+    if (await this.putNew({ ...k, itemType: 'idempotency', requestHash, batchId, expiresAt: Math.floor(Date.now() / 1000) + IDEMPOTENCY_TTL_SECONDS }, 'idempotency record')) return { claimed: true };
     const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: k, ConsistentRead: true }));
     if (!res.Item) return this.claimIdempotencyKey(key, requestHash, batchId);
     return { claimed: false, batchId: String(res.Item.batchId), requestHash: String(res.Item.requestHash) };
