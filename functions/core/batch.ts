@@ -61,7 +61,8 @@ export const BatchRequestSchema = z.strictObject({
 });
 export type BatchRequest = z.infer<typeof BatchRequestSchema>;
 
-export const BatchStatusSchema = z.enum(['RUNNING', 'SUCCEEDED', 'FAILED']);
+/** CANCELLED: stopped through `POST /batches/{id}/cancel`, with the statistics over the results stored by then. */
+export const BatchStatusSchema = z.enum(['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED']);
 export type BatchStatus = z.infer<typeof BatchStatusSchema>;
 
 /** Where a batch's snapshot ids are: an object of the manifest bucket, CSV `snapshotId` + one id a line. */
@@ -72,8 +73,8 @@ export type ManifestRef = z.infer<typeof ManifestRefSchema>;
  * The batch record: `GET /batches/{id}`. `request` is the batch request without its ids;
  * `total` is null while a large selection is still being planned; `completed` counts the results
  * of the chunks finished so far (one read, whatever the batch size; final once the batch
- * SUCCEEDED); `manifest` and `itemsPerChunk` come once planned; `stats` come when it SUCCEEDED,
- * `failureReason` when it FAILED, `completedAt` with either.
+ * SUCCEEDED); `manifest` and `itemsPerChunk` come once planned; `stats` come when it SUCCEEDED or
+ * was CANCELLED, `failureReason` when it FAILED, `completedAt` with any of them.
  */
 export const BatchSchema = z.strictObject({
   batchId: z.string(),

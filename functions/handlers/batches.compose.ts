@@ -10,12 +10,14 @@ import type { BatchStarterFactory, ManifestClients, TableClients } from './clien
 
 export function compose(config: LambdaConfig<'batches'>, clients: TableClients & ManifestClients & { batchStarter: BatchStarterFactory }) {
   const { doc, clock, ids } = clients;
+  const starter = clients.batchStarter(config.STATE_MACHINE_ARN);
   return makeHttpHandler(
     batchRoutes({
       snapshots: new DynamoSnapshotStore(doc, config.TABLE_NAME),
       batches: new DynamoBatchStore(doc, config.TABLE_NAME),
       manifests: new S3ManifestStore(clients.s3, config.MANIFEST_BUCKET),
-      starter: clients.batchStarter(config.STATE_MACHINE_ARN),
+      starter,
+      stopper: starter,
       policies: new DynamoPolicyStore(doc, config.TABLE_NAME),
       clock,
       ids,

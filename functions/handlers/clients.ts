@@ -7,6 +7,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { BatchStarter } from '../core/batch.js';
+import type { BatchStopper } from '../core/batch-control.js';
 import type { EventPublisher } from '../core/events.js';
 import type { Clock, IdGenerator } from '../core/ports.js';
 
@@ -34,8 +35,8 @@ export interface ManifestClients {
   s3: S3Client;
 }
 
-/** The batch starter of the state machine named in the configuration. */
-export type BatchStarterFactory = (stateMachineArn: string) => BatchStarter;
+/** The batch starter (and stopper: cancel) of the state machine named in the configuration. */
+export type BatchStarterFactory = (stateMachineArn: string) => BatchStarter & BatchStopper;
 
 /** The publisher onto the bus named in the configuration. */
 export type EventPublisherFactory = (eventBusName: string) => EventPublisher;

@@ -13,6 +13,7 @@ import { documentClientOptions } from '../adapters/dynamodb/client.js';
 import { handleDemoRequest } from './demo-model.js';
 import { renderBatchAsl } from '../../lib/batch-definition.js';
 import type { BatchStarter } from '../core/batch.js';
+import type { BatchStopper } from '../core/batch-control.js';
 import { LocalStateMachine } from './step-functions.js';
 import { S3Client } from '@aws-sdk/client-s3';
 import { S3ManifestStore } from '../adapters/s3/manifest-store.js';
@@ -156,12 +157,15 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     },
     { objects: new S3ManifestStore(s3, s3Server.bucket) },
   );
-  const starter: BatchStarter = {
+  const starter: BatchStarter & BatchStopper = {
     async start(batchId, input) {
       const execution = machine.get(batchId) ?? machine.start(batchId, input);
       void execution.done.then((outcome) => {
         if (outcome.status === 'FAILED') logger.error(`batch ${batchId} execution failed`, outcome.error);
       });
+    },
+    async stop(batchId) {
+      machine.stop(batchId);
     },
   };
 
