@@ -69,7 +69,7 @@ export const LAMBDAS = {
     executors: true,
     similarity: true,
   },
-  /** Batch replays: start, progress, results. */
+  /** Batch replays: start, progress, results; A/B comparisons of two batches. */
   batches: {
     kind: 'api',
     description: 'Start batch replays on Step Functions and report on them',
@@ -177,6 +177,8 @@ export const ROUTES = [
   { routeKey: 'GET /batches/{id}', lambda: 'batches' },
   { routeKey: 'POST /batches/{id}/cancel', lambda: 'batches' },
   { routeKey: 'GET /batches/{id}/results', lambda: 'batches' },
+  { routeKey: 'POST /comparisons', lambda: 'batches' },
+  { routeKey: 'GET /comparisons/{id}', lambda: 'batches' },
   { routeKey: 'GET /batches/{id}/report', lambda: 'reports', contentType: 'text/html' },
   { routeKey: 'GET /snapshots/{id}/diff/{otherId}/report', lambda: 'reports', contentType: 'text/html' },
   { routeKey: 'GET /snapshots/{id}/replays/{replayId}/report', lambda: 'reports', contentType: 'text/html' },

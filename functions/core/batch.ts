@@ -592,11 +592,15 @@ async function replayItem(deps: ReplayItemDeps, batchId: string, snapshotId: str
   return (await deps.batches.getResult(batchId, snapshotId)) ?? summary;
 }
 
-/** What a chunk task returns (the Map discards it). */
+/** What a chunk task returns (the Map discards it); `stopped` when the batch was no longer RUNNING. */
 export interface ChunkSummary {
   chunkId: string;
   count: number;
+  stopped?: true;
 }
+
+/** How often a chunk re-reads its batch's status between items. */
+export const STATUS_CHECK_MS = 200;
 
 /**
  * Replays a chunk's snapshots one after another (a chunk holds one executor call at a time, so
@@ -610,7 +614,16 @@ export async function replayBatchChunk(deps: ReplayItemDeps, command: ReplayChun
   const chunkId = snapshotIds[0];
   if (chunkId === undefined) throw new BatchStateError(`a chunk of batch ${batchId} without snapshots`);
   const acc = new StatsAccumulator();
+  let checkedAt = -Infinity;
   for (const snapshotId of snapshotIds) {
+    // A cancelled batch stops here: the workflow's stop does not reach a running invocation, so a
+    // chunk looks at the batch's status between items (at most every STATUS_CHECK_MS, to keep its
+    // META item from turning into a hot key) and replays nothing more once it is not RUNNING.
+    if (deps.clock.now() - checkedAt >= STATUS_CHECK_MS) {
+      checkedAt = deps.clock.now();
+      const current = await deps.batches.get(batchId);
+      if (current?.status !== 'RUNNING') return { chunkId, count: acc.count, stopped: true };
+    }
     const stored = failure ? await recordItemError(deps, batchId, snapshotId, failure) : await replayItem(deps, batchId, snapshotId);
     acc.add(stored);
   }

@@ -1,9 +1,11 @@
-/** The batches Lambda: start batch replays; report progress, stats and results. */
+/** The batches Lambda: start batch replays; report progress, stats and results; compare two batches. */
 import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
+import { DynamoComparisonStore } from '../adapters/dynamodb/comparison-store.js';
 import { DynamoPolicyStore } from '../adapters/dynamodb/policy-store.js';
 import { DynamoSnapshotStore } from '../adapters/dynamodb/snapshot-store.js';
 import { S3ManifestStore } from '../adapters/s3/manifest-store.js';
 import { batchRoutes } from '../api/batch-routes.js';
+import { comparisonRoutes } from '../api/comparison-routes.js';
 import type { LambdaConfig } from '../config.js';
 import { makeHttpHandler } from '../http/api.js';
 import type { BatchStarterFactory, ManifestClients, TableClients } from './clients.js';
@@ -11,17 +13,21 @@ import type { BatchStarterFactory, ManifestClients, TableClients } from './clien
 export function compose(config: LambdaConfig<'batches'>, clients: TableClients & ManifestClients & { batchStarter: BatchStarterFactory }) {
   const { doc, clock, ids } = clients;
   const starter = clients.batchStarter(config.STATE_MACHINE_ARN);
+  const batches = new DynamoBatchStore(doc, config.TABLE_NAME);
   return makeHttpHandler(
-    batchRoutes({
-      snapshots: new DynamoSnapshotStore(doc, config.TABLE_NAME),
-      batches: new DynamoBatchStore(doc, config.TABLE_NAME),
-      manifests: new S3ManifestStore(clients.s3, config.MANIFEST_BUCKET),
-      starter,
-      stopper: starter,
-      policies: new DynamoPolicyStore(doc, config.TABLE_NAME),
-      clock,
-      ids,
-    }),
+    {
+      ...batchRoutes({
+        snapshots: new DynamoSnapshotStore(doc, config.TABLE_NAME),
+        batches,
+        manifests: new S3ManifestStore(clients.s3, config.MANIFEST_BUCKET),
+        starter,
+        stopper: starter,
+        policies: new DynamoPolicyStore(doc, config.TABLE_NAME),
+        clock,
+        ids,
+      }),
+      ...comparisonRoutes({ batches, comparisons: new DynamoComparisonStore(doc, config.TABLE_NAME), clock, ids }),
+    },
     clients.logger,
   );
 }

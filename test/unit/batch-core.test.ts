@@ -561,6 +561,20 @@ describe('replayBatchChunk', () => {
     expect(StatsAccumulator.fromState((chunk as BatchChunk).stats).toJSON()).toMatchObject({ totalReplays: 2, failedReplays: 1, matches: 1 });
   });
 
+  it('replays nothing more, and stores no chunk, once its batch is no longer RUNNING (cancelled)', async () => {
+    const executor = new CountingExecutor(OUTPUTS);
+    const { deps, snapshots, batches } = itemWorld(executor);
+    const batchId = ulid(114, '01JE');
+    for (const i of [1, 2]) await snapshots.putIfAbsent(snapshot(ulid(i)));
+    await batches.create({ ...batchRecord(batchId, 2), status: 'CANCELLED' });
+
+    const summary = await replayBatchChunk(deps, { batchId, snapshotIds: [ulid(1), ulid(2)] });
+
+    expect(summary).toEqual({ chunkId: ulid(1), count: 0, stopped: true });
+    expect(executor.calls).toBe(0);
+    expect(batches.chunks.size).toBe(0);
+  });
+
   it('refuses an empty chunk and a malformed payload at the edge with BatchPayloadError', () => {
     expect(() => parseReplayChunkPayload({ batchId: ulid(113, '01JE'), items: [] })).toThrow(BatchPayloadError);
     expect(() => parseReplayChunkPayload({ items: [{ snapshotId: ulid(1) }] })).toThrow(BatchPayloadError);

@@ -9,6 +9,7 @@
  * | policy            | POLICY#<name>          | V#<version, 10 digits> and LATEST   |
  * | executor config   | FN#<functionName>      | EXECUTOR                            |
  * | batch             | BATCH#<id>             | META / RESULT#<snapshotId> / CHUNK#<firstSnapshotId> |
+ * | comparison        | COMPARISON#<id>        | COMPARISON                          |
  * | idempotency       | IDEMP#<key>            | IDEMP                               |
  *
  * GSI1 (`gsi1pk`/`gsi1sk`): `FN#<functionName>` / `<createdAt>#<id>` on snapshots; sparse entries
@@ -30,6 +31,7 @@ export const keys = {
   batchResultPrefix: 'RESULT#',
   batchChunk: (batchId: string, chunkId: string) => ({ pk: `BATCH#${batchId}`, sk: `CHUNK#${chunkId}` }),
   batchChunkPrefix: 'CHUNK#',
+  comparison: (comparisonId: string) => ({ pk: `COMPARISON#${comparisonId}`, sk: 'COMPARISON' }),
   idempotency: (key: string) => ({ pk: `IDEMP#${key}`, sk: 'IDEMP' }),
 } as const;
 
