@@ -34,6 +34,7 @@ const RuleResultSchema = z.object({ ruleName: z.string(), field: z.string(), com
 const ReportSchema = z.object({
   reportId: z.string(),
   snapshotId: z.string(),
+  functionName: z.string(),
   baselineId: z.nullable(z.string()),
   policy: z.object({ name: z.string(), version: z.nullable(z.number()) }),
   trigger: z.enum(['on-demand', 'on-write']),
@@ -42,6 +43,7 @@ const ReportSchema = z.object({
   rules: z.array(RuleResultSchema),
   violations: z.array(ViolationSchema),
   createdAt: z.string(),
+  contentHash: z.string(),
 });
 const ReplayRequestDocSchema = z.object({ mode: z.optional(z.enum(REPLAY_MODES)), tolerance: z.optional(z.number()), policy: z.optional(PolicyBodySchema), policyName: z.optional(z.string()), overrides: z.optional(OverridesSchema) });
 const ReplayResultDocSchema = z.object({
@@ -59,9 +61,10 @@ const ReplayResultDocSchema = z.object({
   executionTimeMs: z.number(),
   executor: z.nullable(z.string()),
   createdAt: z.string(),
+  contentHash: z.string(),
 });
 const BatchDocSchema = z.object({ batchId: z.string(), status: z.enum(['RUNNING', 'SUCCEEDED', 'FAILED']), total: z.number(), completed: z.number(), stats: z.optional(z.record(z.string(), z.unknown())), failureReason: z.optional(z.string()) });
-const BatchResultDocSchema = z.object({ batchId: z.string(), snapshotId: z.string(), replayId: z.nullable(z.string()), status: z.enum(['Success', 'Failed', 'Error']), outputsMatch: z.boolean(), executionTimeMs: z.number(), mismatchedPaths: z.array(z.string()), violatedRules: z.array(z.string()), error: z.optional(z.object({ code: z.string(), message: z.string() })) });
+const BatchResultDocSchema = z.object({ batchId: z.string(), snapshotId: z.string(), replayId: z.nullable(z.string()), status: z.enum(['Success', 'Failed', 'Error']), outputsMatch: z.boolean(), executionTimeMs: z.number(), mismatchedPaths: z.array(z.string()), violatedRules: z.array(z.string()), error: z.optional(z.object({ code: z.string(), message: z.string() })), contentHash: z.string() });
 
 const page = (item: Schema) => z.object({ items: z.array(item), nextCursor: z.optional(z.string()) });
 const LIST_QUERY = { limit: 'Page size, 1..1000 (default 50)', cursor: 'nextCursor of the previous page' };

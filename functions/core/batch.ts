@@ -75,6 +75,8 @@ export interface BatchResult {
   integrity?: 'verified' | 'tampered';
   error?: { code: string; message: string };
   createdAt: string;
+  /** SHA-256 of the stored result's canonical JSON without this field (see core/records.ts); set when stored. */
+  contentHash?: string;
 }
 
 /** Port: batches, their snapshot ids and their results. */

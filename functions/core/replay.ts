@@ -74,6 +74,8 @@ export interface ReplayResult {
   /** Set when the replay was part of a batch. */
   batchId?: string;
   createdAt: string;
+  /** SHA-256 of the stored result's canonical JSON without this field (see core/records.ts); set when stored. */
+  contentHash?: string;
 }
 
 /** Port: a snapshot's replay history. */

@@ -2,6 +2,7 @@
  * Validation of snapshots against policies (DESIGN §4): on demand (`POST /snapshots/{id}/validate`)
  * and on every write (the stream consumer). Reports are stored; each lists every rule.
  */
+import { sealRecord } from './records.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import { evaluatePolicy, PolicyBodySchema, validatePolicyBody, type PolicyEvaluation, type PolicyStore, type StoredPolicy } from './policy.js';
 import type { Clock, IdGenerator, Page, SnapshotStore } from './ports.js';
@@ -19,10 +20,14 @@ export interface ValidationReport extends PolicyEvaluation {
   integrity: 'verified' | 'tampered';
   reportId: string;
   snapshotId: string;
+  /** The snapshot's function: lets an audit of one function find its reports. */
+  functionName: string;
   baselineId: string | null;
   policy: { name: string; version: number | null };
   trigger: 'on-demand' | 'on-write';
   createdAt: string;
+  /** SHA-256 of the report's canonical JSON without this field (see core/records.ts); set when stored. */
+  contentHash?: string;
 }
 
 /** Port: storage of validation reports. */
@@ -107,14 +112,16 @@ export async function validateOnDemand(deps: ValidationDeps, snapshotId: string,
   const report: ValidationReport = {
     reportId: deps.ids.next(),
     snapshotId,
+    functionName: snapshot.functionName,
     baselineId: baseline?.snapshotId ?? null,
     policy: { name: policy.name, version: policy.version },
     trigger: 'on-demand',
     ...evaluation,
     createdAt: new Date(deps.clock.now()).toISOString(),
   };
-  await deps.reports.putIfAbsent(report);
-  return report;
+  const sealed = sealRecord(report);
+  await deps.reports.putIfAbsent(sealed);
+  return sealed;
 }
 
 /** Outcome of validating one new snapshot against one attached policy. */
@@ -141,6 +148,7 @@ export async function validateOnWrite(
     const report: ValidationReport = {
       reportId: deps.reportId(snapshot, policy),
       snapshotId: snapshot.snapshotId,
+      functionName: snapshot.functionName,
       baselineId: baseline?.snapshotId ?? null,
       policy: { name: policy.name, version: policy.version },
       trigger: 'on-write',

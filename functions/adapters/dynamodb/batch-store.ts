@@ -12,13 +12,13 @@ import type { Page } from '../../core/ports.js';
 import type { ReplayStats } from '../../core/stats.js';
 import { queryEach, queryPage, type QueryInput } from './paging.js';
 import { translateWriteError } from './errors.js';
-import { keys } from './keys.js';
+import { sealRecord } from '../../core/records.js';
+import { auditKeys, contentOf, keys } from './keys.js';
 
 const IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600;
 
 function strip<T>(item: Record<string, unknown>): T {
-  const { pk: _pk, sk: _sk, itemType: _t, ...rest } = item;
-  return rest as T;
+  return contentOf(item) as T;
 }
 
 export class DynamoBatchStore implements BatchStore {
@@ -76,7 +76,7 @@ export class DynamoBatchStore implements BatchStore {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...keys.batchResult(result.batchId, result.snapshotId), itemType: 'batch-result', ...result },
+          Item: { ...keys.batchResult(result.batchId, result.snapshotId), ...auditKeys('batch-result', `${result.batchId}/${result.snapshotId}`, result.createdAt), itemType: 'batch-result', ...sealRecord(result) },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
