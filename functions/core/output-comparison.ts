@@ -14,28 +14,32 @@
 import { ValidationError } from './errors.js';
 import { appendSegment } from './field-path.js';
 import { jsonEquals, type JsonValue } from './json.js';
-import { namedValuesToObject, type NamedValue } from './snapshot.js';
+import * as z from 'zod/mini';
+import { JsonValueSchema, namedValuesToObject, type NamedValue } from './snapshot.js';
 import { SimilarityProviderError, type SimilarityProvider } from './similarity.js';
 
 export type OutputComparisonMode = 'Strict' | 'Tolerant';
-export type OutputComparator = 'ExactMatch' | 'SemanticSimilarity' | 'NumericCloseness' | 'Presence';
+export const OutputComparatorSchema = z.enum(['ExactMatch', 'SemanticSimilarity', 'NumericCloseness', 'Presence']);
+export type OutputComparator = z.infer<typeof OutputComparatorSchema>;
 
-/** One output leaf compared. */
-export interface FieldComparison {
-  path: string;
-  comparator: OutputComparator;
-  /** In [0, 1]. */
-  score: number;
-  /** The score needed for a match: 1 for exact comparisons, `tolerance` for similarity / closeness. */
-  threshold: number;
-  match: boolean;
-  /** The recorded value; absent when the leaf was added by the replay. */
-  original?: JsonValue;
-  /** The replayed value; absent when the replay dropped the leaf. */
-  replayed?: JsonValue;
-  /** The similarity provider, for SemanticSimilarity comparisons. */
-  provider?: string;
-}
+/**
+ * One output leaf compared. `score` is in [0, 1]; `threshold` is the score needed for a match (1
+ * for exact comparisons, `tolerance` for similarity / closeness). `original` is absent when the
+ * replay added the leaf, `replayed` when it dropped it (and both when a stored result was
+ * compacted to fit an item). `provider` names the similarity provider of a SemanticSimilarity
+ * comparison.
+ */
+export const FieldComparisonSchema = z.strictObject({
+  path: z.string(),
+  comparator: OutputComparatorSchema,
+  score: z.number(),
+  threshold: z.number(),
+  match: z.boolean(),
+  original: z.optional(JsonValueSchema),
+  replayed: z.optional(JsonValueSchema),
+  provider: z.optional(z.string()),
+});
+export type FieldComparison = z.infer<typeof FieldComparisonSchema>;
 
 export interface OutputComparison {
   /** True when every leaf matched (and so when both sides have no outputs). */

@@ -42,13 +42,19 @@ function jsonValueProblem(value: unknown, depth = 0): string | undefined {
   return undefined;
 }
 
+/**
+ * Any JSON value, structurally. Recursive through itself by name, so the OpenAPI document describes
+ * it as one component (`JsonValue`) that refers to itself, not as an anonymous inline definition.
+ */
+export const JsonTreeSchema: z.ZodMiniType<JsonValue> = z.lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(JsonTreeSchema), z.record(z.string(), JsonTreeSchema)]));
+
 /** Any JSON value that DynamoDB can store and give back unchanged. */
-export const JsonValueSchema = z.json().check(
+export const JsonValueSchema = JsonTreeSchema.check(
   z.superRefine((value, ctx) => {
     const problem = jsonValueProblem(value);
     if (problem) ctx.issues.push({ code: 'custom', message: problem, input: value });
   }),
-) as unknown as z.ZodMiniType<JsonValue>;
+);
 
 export const JsonObjectSchema = z.record(z.string(), JsonValueSchema) as unknown as z.ZodMiniType<JsonObject>;
 
@@ -147,6 +153,10 @@ export function computeContentHash(snapshot: Omit<Snapshot, 'contentHash'> & { c
   const { contentHash: _ignored, ...rest } = snapshot;
   return canonicalHash(rest);
 }
+
+/** Whether a record's snapshot still matched its contentHash when it was read (DESIGN §5). */
+export const IntegritySchema = z.enum(['verified', 'tampered']);
+export type Integrity = z.infer<typeof IntegritySchema>;
 
 /** True when the snapshot's recorded `contentHash` matches its content. */
 export function verifyContentHash(snapshot: Snapshot): boolean {
