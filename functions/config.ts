@@ -31,6 +31,10 @@ export const ENV_VARS = {
   EVENT_BUS_NAME: required(),
   SIMILARITY_PROVIDER: z._default(z.enum(SIMILARITY_PROVIDERS), 'lexical'),
   EXECUTOR_ALLOW_PRIVATE_NETWORKS: flag(),
+  AUDIT_BUCKET: required(),
+  AUDIT_KEY_ID: required(),
+  /** Minutes per digest window (cdk.json `digestIntervalMinutes`). */
+  DIGEST_INTERVAL_MINUTES: z.pipe(z.string().check(z.regex(/^[1-9]\d{0,4}$/, 'must be a whole number of minutes')), z.transform(Number)),
 } as const satisfies Record<EnvVarName, z.ZodMiniType>;
 
 /** The validated configuration of one Lambda: the variables its manifest entry declares. */

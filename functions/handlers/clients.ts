@@ -33,3 +33,15 @@ export type BatchStarterFactory = (stateMachineArn: string) => BatchStarter;
 
 /** The publisher onto the bus named in the configuration. */
 export type EventPublisherFactory = (eventBusName: string) => EventPublisher;
+
+/** The audit digest store named in the configuration (an S3 bucket on AWS, a folder locally). */
+export type AuditStoreFactory = (bucket: string) => import('../core/audit/ports.js').AuditStore;
+
+/** The digest signer for the key named in the configuration (KMS on AWS, a local key pair locally). */
+export type DigestSignerFactory = (keyId: string) => import('../core/audit/ports.js').DigestSigner;
+
+/** What the audit functions get besides the table. */
+export interface AuditClients extends TableClients {
+  auditStore: AuditStoreFactory;
+  digestSigner: DigestSignerFactory;
+}

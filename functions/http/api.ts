@@ -47,6 +47,8 @@ export interface ApiRequest {
 export interface ApiResponse {
   status: number;
   body?: unknown;
+  /** A body sent as it is (with its own `content-type` header) instead of JSON. */
+  text?: string;
   headers?: Record<string, string>;
 }
 
@@ -113,6 +115,7 @@ export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
 /** Encodes a response for API Gateway (payload format 2.0). */
 export function toResult(res: ApiResponse): APIGatewayProxyStructuredResultV2 {
   const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', ...res.headers };
+  if (res.text !== undefined) return { statusCode: res.status, headers, body: res.text };
   return { statusCode: res.status, headers, body: res.body === undefined ? '' : JSON.stringify(res.body) };
 }
 

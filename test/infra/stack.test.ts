@@ -160,7 +160,18 @@ describe('DecisionReplayStack with the default context', () => {
       const tableId = Object.keys(template.findResources('AWS::DynamoDB::Table'))[0];
       const machineId = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'))[0];
       const busId = Object.keys(template.findResources('AWS::Events::EventBus'))[0];
-      const expectedValue = { TABLE_NAME: { Ref: tableId }, STATE_MACHINE_ARN: { Ref: machineId }, EVENT_BUS_NAME: { Ref: busId }, SIMILARITY_PROVIDER: 'lexical', EXECUTOR_ALLOW_PRIVATE_NETWORKS: 'false' };
+      const bucketId = Object.keys(template.findResources('AWS::S3::Bucket'))[0];
+      const signingKeyId = Object.keys(template.findResources('AWS::KMS::Key', { Properties: { KeySpec: 'ECC_NIST_P256' } }))[0] as string;
+      const expectedValue = {
+        TABLE_NAME: { Ref: tableId },
+        STATE_MACHINE_ARN: { Ref: machineId },
+        EVENT_BUS_NAME: { Ref: busId },
+        SIMILARITY_PROVIDER: 'lexical',
+        EXECUTOR_ALLOW_PRIVATE_NETWORKS: 'false',
+        AUDIT_BUCKET: { Ref: bucketId },
+        AUDIT_KEY_ID: { 'Fn::GetAtt': [signingKeyId, 'Arn'] },
+        DIGEST_INTERVAL_MINUTES: '60',
+      };
       for (const name of LAMBDA_NAMES) {
         const env = environmentOf(template, stack, name);
         expect(Object.keys(env).sort(), name).toEqual([...defaults, ...lambdaSpec(name).env].sort());

@@ -15,45 +15,51 @@
  * about how they were sealed, not a finding — a range with late records can still be clean.
  */
 import type { KeyObject } from 'node:crypto';
-import { recordContentHash, type RecordKind } from '../records.js';
+import * as z from 'zod/mini';
+import { RECORD_KINDS, recordContentHash, type RecordKind } from '../records.js';
 import { DigestSchema, leafHash, ManifestFormatError, merkleRoot, parseManifest, sha256, verifyDigestSignature, type Digest, type ManifestEntry } from './digest.js';
 
-export interface Finding {
-  /** The record's id, or the window start of a digest. */
-  id: string;
-  kind?: RecordKind | 'digest' | 'manifest';
-  /** The window whose digest the finding concerns. */
-  window?: string;
-  reason: string;
-}
+const FindingListSchema = () => z.array(FindingSchema);
 
-export interface VerificationReport {
+/** One finding: the record's id (or a digest's window start), what it is, and why it is reported. */
+export const FindingSchema = z.strictObject({
+  id: z.string(),
+  kind: z.optional(z.enum([...RECORD_KINDS, 'digest', 'manifest'])),
+  /** The window whose digest the finding concerns. */
+  window: z.optional(z.string()),
+  reason: z.string(),
+});
+export type Finding = z.infer<typeof FindingSchema>;
+
+/** The answer of `GET /audit/verify` and of the CLI's `verify`. */
+export const VerificationReportSchema = z.strictObject({
   /** True when there is no finding (late records are not findings). */
-  clean: boolean;
-  from: string;
-  to: string;
-  functionName?: string;
-  /** The part of the range that is sealed: first window start, last window end. */
-  sealed: { from: string; to: string } | null;
-  counts: {
-    digests: number;
-    records: number;
-    late: number;
-    altered: number;
-    missing: number;
-    unexpected: number;
-    chainBreaks: number;
-    badSignatures: number;
-    indexMismatches: number;
-  };
-  altered: Finding[];
-  missing: Finding[];
-  unexpected: Finding[];
-  late: Finding[];
-  chainBreaks: Finding[];
-  badSignatures: Finding[];
-  indexMismatches: Finding[];
-}
+  clean: z.boolean(),
+  from: z.string(),
+  to: z.string(),
+  functionName: z.optional(z.string()),
+  /** The part of the range that is sealed: first window start, last window end; null when nothing is. */
+  sealed: z.nullable(z.strictObject({ from: z.string(), to: z.string() })),
+  counts: z.strictObject({
+    digests: z.int(),
+    records: z.int(),
+    late: z.int(),
+    altered: z.int(),
+    missing: z.int(),
+    unexpected: z.int(),
+    chainBreaks: z.int(),
+    badSignatures: z.int(),
+    indexMismatches: z.int(),
+  }),
+  altered: FindingListSchema(),
+  missing: FindingListSchema(),
+  unexpected: FindingListSchema(),
+  late: FindingListSchema(),
+  chainBreaks: FindingListSchema(),
+  badSignatures: FindingListSchema(),
+  indexMismatches: FindingListSchema(),
+});
+export type VerificationReport = z.infer<typeof VerificationReportSchema>;
 
 /** A record as found by whoever re-reads it (the table or a bundle). */
 export interface FoundRecord {
