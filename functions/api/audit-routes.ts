@@ -52,8 +52,8 @@ export function auditRoutes(deps: AuditRoutesDeps): RouteMap {
   return {
     'GET /audit/public-key': async () => ({
       status: 200,
-      text: await deps.signer.publicKeyPem(),
-      headers: { 'content-type': 'application/x-pem-file' },
+      body: await deps.signer.publicKeyPem(),
+      contentType: 'application/x-pem-file',
     }),
 
     'GET /audit/verify': async (req) => {
@@ -87,7 +87,7 @@ export function auditRoutes(deps: AuditRoutesDeps): RouteMap {
       if (!WINDOW_START.test(windowStart)) throw new ValidationError(`windowStart must be a window start such as 2026-11-30T19:00:00.000Z, got '${windowStart}'`, { details: { issues: [{ path: 'windowStart', message: 'not a window start' }] } });
       const manifest = await deps.store.getObject(auditObjects.manifest(windowStart));
       if (!manifest) throw new NotFoundError('manifest', windowStart, { message: `no manifest for window ${windowStart}` });
-      return { status: 200, text: manifest.toString('utf8'), headers: { 'content-type': 'application/x-ndjson' } };
+      return { status: 200, body: manifest.toString('utf8'), contentType: 'application/x-ndjson' };
     },
   };
 }
