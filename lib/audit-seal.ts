@@ -63,16 +63,19 @@ export class AuditSeal extends Construct {
     );
   }
 
-  /** Read digests and the public key (the audit API). */
+  /** Read digests and the public key (the audit API): exactly the actions the store and signer use. */
   grantRead(grantee: IGrantable): void {
-    this.bucket.grantRead(grantee);
-    this.signingKey.grant(grantee, 'kms:GetPublicKey', 'kms:DescribeKey');
+    grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [this.bucket.arnForObjects('*')] }));
+    grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }));
+    this.bucketKey.grant(grantee, 'kms:Decrypt');
+    this.signingKey.grant(grantee, 'kms:GetPublicKey');
   }
 
-  /** Also write digests and sign them (the digester). */
+  /** Also write digests and sign them (the digester). No delete of any kind. */
   grantSeal(grantee: IGrantable): void {
     this.grantRead(grantee);
-    this.bucket.grantPut(grantee);
+    grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: [this.bucket.arnForObjects('*')] }));
+    this.bucketKey.grant(grantee, 'kms:GenerateDataKey');
     this.signingKey.grant(grantee, 'kms:Sign');
   }
 

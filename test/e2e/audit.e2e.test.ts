@@ -15,7 +15,7 @@ import { auditObjects } from '../../functions/core/audit/digest.js';
 import type { VerificationReport } from '../../functions/core/audit/verify.js';
 import { canonicalHash } from '../../functions/core/json.js';
 import { buildSnapshot } from '../../functions/core/snapshot.js';
-import { MemoryAuditStore } from '../../functions/adapters/audit/file-audit-store.js';
+import type { MemoryAuditStore } from '../../functions/adapters/audit/file-audit-store.js';
 import { LOCAL_AWS } from '../../functions/local/dynalite.js';
 import { requestJson } from '../support/http.js';
 import { startTestHost, type TestHost } from '../support/host.js';
