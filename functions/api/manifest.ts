@@ -7,20 +7,21 @@
  */
 
 /** Every environment variable a handler may read; `functions/config.ts` holds the schema of each. */
-export type EnvVarName = 'TABLE_NAME' | 'STATE_MACHINE_ARN' | 'EVENT_BUS_NAME' | 'SIMILARITY_PROVIDER' | 'EXECUTOR_ALLOW_PRIVATE_NETWORKS' | 'AUDIT_BUCKET' | 'AUDIT_KEY_ID' | 'DIGEST_INTERVAL_MINUTES';
+export type EnvVarName = 'TABLE_NAME' | 'STATE_MACHINE_ARN' | 'EVENT_BUS_NAME' | 'SIMILARITY_PROVIDER' | 'EXECUTOR_ALLOW_PRIVATE_NETWORKS' | 'CURSOR_SECRET_ARN' | 'AUDIT_BUCKET' | 'AUDIT_KEY_ID' | 'DIGEST_INTERVAL_MINUTES';
 
 /** What a function may do with the table (GSIs included). */
 export type TableAccess = 'none' | 'read' | 'readWrite';
 
 /**
  * Grants beyond the table:
- * - `startBatches`: start (and describe) executions of the batch state machine;
+ * - `startBatches`: start, describe and stop (cancel) executions of the batch state machine;
  * - `publishViolations`: put events on the violation bus;
  * - `snapshotStream`: be the consumer of the table's stream (snapshot inserts);
+ * - `readCursorSecret`: read the secret that signs pagination cursors (functions that page);
  * - `auditRead`: read the audit bucket and the signing key's public half;
  * - `auditSeal`: also write digests to the audit bucket and sign them with the KMS key.
  */
-export type Grant = 'startBatches' | 'publishViolations' | 'snapshotStream' | 'auditRead' | 'auditSeal';
+export type Grant = 'startBatches' | 'publishViolations' | 'snapshotStream' | 'readCursorSecret' | 'auditRead' | 'auditSeal';
 
 /** What one Lambda is and needs. */
 export interface LambdaSpec {
@@ -43,9 +44,9 @@ export const LAMBDAS = {
   snapshots: {
     kind: 'api',
     description: 'Record, read, list and diff decision snapshots',
-    env: ['TABLE_NAME'],
+    env: ['TABLE_NAME', 'CURSOR_SECRET_ARN'],
     table: 'readWrite',
-    grants: [],
+    grants: ['readCursorSecret'],
     executors: false,
     similarity: false,
   },
@@ -53,9 +54,9 @@ export const LAMBDAS = {
   validation: {
     kind: 'api',
     description: 'Versioned policies; validate snapshots against them',
-    env: ['TABLE_NAME', 'SIMILARITY_PROVIDER'],
+    env: ['TABLE_NAME', 'SIMILARITY_PROVIDER', 'CURSOR_SECRET_ARN'],
     table: 'readWrite',
-    grants: [],
+    grants: ['readCursorSecret'],
     executors: false,
     similarity: true,
   },
@@ -63,9 +64,9 @@ export const LAMBDAS = {
   replay: {
     kind: 'api',
     description: 'Replay snapshots against a registered executor',
-    env: ['TABLE_NAME', 'SIMILARITY_PROVIDER', 'EXECUTOR_ALLOW_PRIVATE_NETWORKS'],
+    env: ['TABLE_NAME', 'SIMILARITY_PROVIDER', 'EXECUTOR_ALLOW_PRIVATE_NETWORKS', 'CURSOR_SECRET_ARN'],
     table: 'readWrite',
-    grants: [],
+    grants: ['readCursorSecret'],
     executors: true,
     similarity: true,
   },
@@ -73,9 +74,9 @@ export const LAMBDAS = {
   batches: {
     kind: 'api',
     description: 'Start batch replays on Step Functions and report on them',
-    env: ['TABLE_NAME', 'STATE_MACHINE_ARN'],
+    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'CURSOR_SECRET_ARN'],
     table: 'readWrite',
-    grants: ['startBatches'],
+    grants: ['startBatches', 'readCursorSecret'],
     executors: false,
     similarity: false,
   },
@@ -193,7 +194,9 @@ export const ROUTES = [
   { routeKey: 'PUT /functions/{functionName}/executor', lambda: 'replay' },
   { routeKey: 'GET /functions/{functionName}/executor', lambda: 'replay' },
   { routeKey: 'POST /batches', lambda: 'batches' },
+  { routeKey: 'GET /batches', lambda: 'batches' },
   { routeKey: 'GET /batches/{id}', lambda: 'batches' },
+  { routeKey: 'POST /batches/{id}/cancel', lambda: 'batches' },
   { routeKey: 'GET /batches/{id}/results', lambda: 'batches' },
   { routeKey: 'GET /audit/public-key', lambda: 'audit', contentType: 'application/x-pem-file' },
   { routeKey: 'GET /audit/verify', lambda: 'audit' },

@@ -24,6 +24,7 @@ import { ValidateRequestDocSchema, ValidationReportSchema } from '../core/valida
 import { VerificationReportSchema } from '../core/audit/verify.js';
 import { StoredDigestListSchema } from './audit-routes.js';
 import type { RouteKey } from './manifest.js';
+import { IDEMPOTENCY_KEY_PATTERN } from '../core/idempotency.js';
 
 type Schema = z.ZodMiniType;
 
@@ -73,6 +74,7 @@ const StoredPolicyPageSchema = pageSchema(StoredPolicySchema);
 const ValidationReportPageSchema = pageSchema(ValidationReportSchema);
 const ReplayResultPageSchema = pageSchema(ReplayResultSchema);
 const BatchResultPageSchema = pageSchema(BatchResultSchema);
+const BatchPageSchema = pageSchema(BatchSchema);
 
 /** The document's named schemas (`#/components/schemas/<name>`). Every other body schema is named after its operation. */
 export const COMPONENTS: Readonly<Record<string, Schema>> = {
@@ -108,6 +110,7 @@ export const COMPONENTS: Readonly<Record<string, Schema>> = {
   Batch: BatchSchema,
   BatchResult: BatchResultSchema,
   BatchResultPage: BatchResultPageSchema,
+  BatchPage: BatchPageSchema,
   ErrorBody: ErrorBodySchema,
 };
 
@@ -123,7 +126,7 @@ const LIST_QUERY: Record<string, ParamSpec> = {
   limit: { description: 'Page size, 1..1000 (default 50)', schema: z.int().check(z.gte(1), z.lte(1000)) },
   cursor: { description: 'The nextCursor of the previous page; a cursor the service did not issue for this list is a 400' },
 };
-const IDEMPOTENCY_KEY: ParamSpec = { description: '1 to 255 printable ASCII characters without spaces', schema: z.string().check(z.regex(/^[\x21-\x7e]{1,255}$/)) };
+const IDEMPOTENCY_KEY: ParamSpec = { description: '1 to 255 printable ASCII characters without spaces', schema: z.string().check(z.regex(IDEMPOTENCY_KEY_PATTERN)) };
 const location = (what: string): Record<string, ParamSpec> => ({ Location: { description: `The path of the ${what}` } });
 
 /** Every route of the manifest but `$default` (which answers 404 in the ErrorBody shape for any other route). */
@@ -251,6 +254,24 @@ export const OPERATIONS = {
     body: { schema: BatchRequestSchema, required: true, description: 'Exactly one of snapshotIds and selector' },
     headers: { 'Idempotency-Key': { ...IDEMPOTENCY_KEY, description: `Retries with the same key and body answer with the same batch and start nothing twice; another body is 409. ${IDEMPOTENCY_KEY.description}` } },
     responses: { 202: { description: 'The batch, started (or, on an Idempotency-Key retry, the batch the first request started, in its current status)', json: BatchAcceptedSchema, headers: location('batch') } },
+    errors: [400, 404, 409],
+  },
+  'GET /batches': {
+    operationId: 'listBatches',
+    summary: 'Batches, newest first',
+    query: {
+      functionName: { description: 'Only batches whose selector named this function' },
+      status: { description: 'Only batches in this status', schema: BatchStatusSchema },
+      ...LIST_QUERY,
+    },
+    responses: { 200: { description: 'A page of batches, newest first', json: BatchPageSchema } },
+    errors: [400],
+  },
+  'POST /batches/{id}/cancel': {
+    operationId: 'cancelBatch',
+    summary: 'Stop a RUNNING batch: it ends CANCELLED with the statistics over the results stored so far',
+    path: { id: ulid('batch') },
+    responses: { 200: { description: 'The batch, CANCELLED', json: BatchSchema } },
     errors: [400, 404, 409],
   },
   'GET /batches/{id}': {

@@ -13,6 +13,7 @@ import { documentClientOptions } from '../adapters/dynamodb/client.js';
 import { handleDemoRequest } from './demo-model.js';
 import { renderBatchAsl } from '../../lib/batch-definition.js';
 import type { BatchStarter } from '../core/batch.js';
+import type { BatchStopper } from '../core/batch-control.js';
 import { LocalStateMachine } from './step-functions.js';
 import { appendFileSync } from 'node:fs';
 import { LocalEventSink } from './event-sink.js';
@@ -44,6 +45,8 @@ import { DigestTimer } from './digest-timer.js';
 import { LOCAL_AWS, startLocalDynamo, type LocalDynamo } from './dynalite.js';
 import { startHttpHost, type EventHandler } from './http-host.js';
 import { LocalStream } from './stream.js';
+import { fileCursorKey } from './cursor-secret.js';
+import { useCursorKey } from '../adapters/dynamodb/cursor.js';
 
 export interface LocalHostOptions {
   /** HTTP port; 0 picks a free one. */
@@ -100,6 +103,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   if (options.dataDir !== undefined) {
     dynamoPath = join(options.dataDir, 'dynamodb');
     mkdirSync(dynamoPath, { recursive: true });
+    const cursorKey = fileCursorKey(options.dataDir);
+    useCursorKey(async () => cursorKey);
   }
   // dynalite runs in a worker thread: the DynamoDB side gets its own core, as a real table would
   // be on other machines, instead of queueing behind the handlers on this event loop.
@@ -136,6 +141,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     STATE_MACHINE_ARN: LOCAL_STATE_MACHINE_ARN,
     EVENT_BUS_NAME: LOCAL_EVENT_BUS_NAME,
     EXECUTOR_ALLOW_PRIVATE_NETWORKS: outside.EXECUTOR_ALLOW_PRIVATE_NETWORKS ?? 'true',
+    // Locally the cursor secret is a file in DATA_DIR (or per process in memory), set above.
+    CURSOR_SECRET_ARN: 'local',
     AUDIT_BUCKET: options.dataDir === undefined ? 'memory' : join(options.dataDir, 'audit'),
     AUDIT_KEY_ID: options.dataDir === undefined ? 'memory' : join(options.dataDir, 'audit', 'keys'),
     DIGEST_INTERVAL_MINUTES: String(options.digestIntervalMinutes ?? 60),
@@ -161,12 +168,15 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     replay: batchReplay.compose(lambdaEnv('batch-replay', env), clients),
     stats: batchStats.compose(lambdaEnv('batch-stats', env), clients),
   });
-  const starter: BatchStarter = {
+  const starter: BatchStarter & BatchStopper = {
     async start(batchId, input) {
       const execution = machine.get(batchId) ?? machine.start(batchId, input);
       void execution.done.then((outcome) => {
         if (outcome.status === 'FAILED') logger.error(`batch ${batchId} execution failed`, outcome.error);
       });
+    },
+    async stop(batchId) {
+      machine.stop(batchId);
     },
   };
 

@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { INDEXES, TABLE_KEYS } from '../../functions/adapters/dynamodb/table-definition.js';
 import { LAMBDA_NAMES, LAMBDAS, lambdaSpec, ROUTES, type LambdaName } from '../../functions/api/manifest.js';
+import { flattenJoin } from '../../lib/cfn-join.js';
 import type { DecisionReplayStack } from '../../lib/decision-replay-stack.js';
 import { actionsOf, buildStack, logicalId, resourcesOf, statementsOfRole, synthStack, type Statement } from './synth.js';
 
@@ -51,13 +52,7 @@ function environmentOf(template: Template, stack: DecisionReplayStack, name: Lam
  * so each is replaced by a plain placeholder.
  */
 function parseDefinition(value: unknown): Record<string, unknown> {
-  const flatten = (node: unknown): string => {
-    if (typeof node === 'string') return node;
-    const join = (node as Record<string, unknown>)['Fn::Join'];
-    if (Array.isArray(join)) return (join[1] as unknown[]).map(flatten).join(join[0] as string);
-    return 'TOKEN';
-  };
-  return JSON.parse(flatten(value)) as Record<string, unknown>;
+  return JSON.parse(flattenJoin(value, { token: () => 'TOKEN' })) as Record<string, unknown>;
 }
 
 interface AslState {
@@ -162,12 +157,14 @@ describe('DecisionReplayStack with the default context', () => {
       const busId = Object.keys(template.findResources('AWS::Events::EventBus'))[0];
       const bucketId = Object.keys(template.findResources('AWS::S3::Bucket'))[0];
       const signingKeyId = Object.keys(template.findResources('AWS::KMS::Key', { Properties: { KeySpec: 'ECC_NIST_P256' } }))[0] as string;
+      const secretId = Object.keys(template.findResources('AWS::SecretsManager::Secret'))[0];
       const expectedValue = {
         TABLE_NAME: { Ref: tableId },
         STATE_MACHINE_ARN: { Ref: machineId },
         EVENT_BUS_NAME: { Ref: busId },
         SIMILARITY_PROVIDER: 'lexical',
         EXECUTOR_ALLOW_PRIVATE_NETWORKS: 'false',
+        CURSOR_SECRET_ARN: { Ref: secretId },
         AUDIT_BUCKET: { Ref: bucketId },
         AUDIT_KEY_ID: { 'Fn::GetAtt': [signingKeyId, 'Arn'] },
         DIGEST_INTERVAL_MINUTES: '60',
@@ -187,6 +184,20 @@ describe('DecisionReplayStack with the default context', () => {
         expect(spec.env.includes('EXECUTOR_ALLOW_PRIVATE_NETWORKS'), name).toBe(spec.executors);
         expect(spec.env.includes('STATE_MACHINE_ARN'), name).toBe(spec.grants.includes('startBatches'));
         expect(spec.env.includes('EVENT_BUS_NAME'), name).toBe(spec.grants.includes('publishViolations'));
+        expect(spec.env.includes('CURSOR_SECRET_ARN'), name).toBe(spec.grants.includes('readCursorSecret'));
+      }
+    });
+
+    it('creates one generated cursor secret and lets exactly the paging functions read it', () => {
+      const secrets = template.findResources('AWS::SecretsManager::Secret');
+      expect(Object.keys(secrets)).toHaveLength(1);
+      const secretId = Object.keys(secrets)[0] as string;
+      expect(secrets[secretId]?.Properties.GenerateSecretString).toMatchObject({ PasswordLength: 64 });
+      for (const name of LAMBDA_NAMES) {
+        const reads = grants(statements(template, stack, name), 'secretsmanager:GetSecretValue').filter((st) => JSON.stringify(resourcesOf(st)).includes(secretId));
+        const pages = ['snapshots', 'validation', 'replay', 'batches'].includes(name);
+        expect(reads.length > 0, name).toBe(pages);
+        if (pages) expect(environmentOf(template, stack, name).CURSOR_SECRET_ARN).toEqual({ Ref: secretId });
       }
     });
   });
@@ -297,15 +308,20 @@ describe('DecisionReplayStack with the default context', () => {
   });
 
   describe('IAM', () => {
-    it('lets the functions granted startBatches start and describe executions of the batch state machine; no other function may', () => {
+    it('lets the functions granted startBatches start, describe and stop executions of the batch state machine; no other function may', () => {
       const machineId = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'))[0];
       for (const name of LAMBDA_NAMES) {
         const list = statements(template, stack, name);
         const starts = grants(list, 'states:StartExecution');
         const describes = grants(list, 'states:DescribeExecution');
+        const stops = grants(list, 'states:StopExecution');
         if (lambdaSpec(name).grants.includes('startBatches')) {
           expect(starts.flatMap(resourcesOf)).toEqual([{ Ref: machineId }]);
           expect(JSON.stringify(describes.flatMap(resourcesOf))).toContain(`"${machineId}","Name"`);
+          // StopExecution (batch cancel) on this machine's executions only, never on "*".
+          expect(stops).toHaveLength(1);
+          expect(JSON.stringify(stops.flatMap(resourcesOf))).toContain(`"${machineId}","Name"`);
+          expect(stops.flatMap(resourcesOf)).not.toContain('*');
         } else {
           expect(list.filter((s) => actionsOf(s).some((a) => a.startsWith('states:'))), name).toEqual([]);
         }

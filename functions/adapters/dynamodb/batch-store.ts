@@ -6,53 +6,41 @@
  * 1,000 concurrent items write the same item, a hot key that DynamoDB throttles.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Batch, BatchResult, BatchStore } from '../../core/batch.js';
+import type { BatchControlStore, ListBatchesQuery } from '../../core/batch-control.js';
+import { GSI1 } from './table-definition.js';
 import type { Page } from '../../core/ports.js';
 import type { ReplayStats } from '../../core/stats.js';
 import { queryEach, queryPage, type QueryInput } from './paging.js';
+import { DynamoStore, type TableItem } from './base-store.js';
 import { translateWriteError } from './errors.js';
 import { sealRecord } from '../../core/records.js';
-import { auditKeys, contentOf, keys } from './keys.js';
+import { auditKeys, contentOf, keys, listKeys } from './keys.js';
+import { IDEMPOTENCY_TTL_SECONDS } from '../../core/idempotency.js';
 
-const IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600;
 
 function strip<T>(item: Record<string, unknown>): T {
   return contentOf(item) as T;
 }
 
-export class DynamoBatchStore implements BatchStore {
-  constructor(
-    private readonly doc: DynamoDBDocumentClient,
-    private readonly tableName: string,
-  ) {}
-
+export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchControlStore {
   async create(batch: Batch, snapshotIds: readonly string[]): Promise<boolean> {
     const pk = keys.batchMeta(batch.batchId).pk;
-    const ids = { TableName: this.tableName, Item: { pk, sk: 'IDS', itemType: 'batch-ids', snapshotIds } };
-    try {
-      // The ids first: a META without its IDS would be a batch Plan cannot run. Written only if
-      // absent, so a refused create never replaces a recorded batch's ids; ids left by a create
-      // that was interrupted before its META are replaced.
+    const ids: TableItem = { pk, sk: 'IDS', itemType: 'batch-ids', snapshotIds };
+    // The ids first: a META without its IDS would be a batch Plan cannot run. Written only if
+    // absent, so a refused create never replaces a recorded batch's ids; ids left by a create
+    // that was interrupted before its META are replaced.
+    if (!(await this.putNew(ids, 'batch'))) {
+      if (await this.get(batch.batchId)) return false;
       try {
-        await this.doc.send(new PutCommand({ ...ids, ConditionExpression: 'attribute_not_exists(pk)' }));
+        await this.doc.send(new PutCommand({ TableName: this.tableName, Item: ids }));
       } catch (err) {
-        if (!(err instanceof ConditionalCheckFailedException)) throw err;
-        if (await this.get(batch.batchId)) return false;
-        await this.doc.send(new PutCommand(ids));
+        throw translateWriteError(err, 'batch');
       }
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...keys.batchMeta(batch.batchId), itemType: 'batch', ...batch },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw translateWriteError(err, 'batch');
     }
+    // The GSI1 entry lists it in `GET /batches`, newest first.
+    return this.putNew({ ...keys.batchMeta(batch.batchId), ...listKeys.batch(batch.createdAt, batch.batchId), itemType: 'batch', ...batch }, 'batch');
   }
 
   async get(batchId: string): Promise<Batch | undefined> {
@@ -72,19 +60,7 @@ export class DynamoBatchStore implements BatchStore {
   }
 
   async putResult(result: BatchResult): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...keys.batchResult(result.batchId, result.snapshotId), ...auditKeys('batch-result', `${result.batchId}/${result.snapshotId}`, result.createdAt), itemType: 'batch-result', ...sealRecord(result) },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw translateWriteError(err, 'batch result');
-    }
-    return true;
+    return this.putNew({ ...keys.batchResult(result.batchId, result.snapshotId), ...auditKeys('batch-result', `${result.batchId}/${result.snapshotId}`, result.createdAt), itemType: 'batch-result', ...sealRecord(result) }, 'batch result');
   }
 
   listResults(batchId: string, limit: number, cursor?: string): Promise<Page<BatchResult>> {
@@ -116,15 +92,74 @@ export class DynamoBatchStore implements BatchStore {
     };
   }
 
+  /** Only while RUNNING: a batch cancelled meanwhile keeps its CANCELLED status and statistics. */
   async complete(batchId: string, stats: ReplayStats, completedAt: string): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.batchMeta(batchId),
+          UpdateExpression: 'SET #status = :s, stats = :stats, completedAt = :at, completed = :n',
+          ConditionExpression: '#status = :running',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':s': 'SUCCEEDED', ':stats': stats, ':at': completedAt, ':n': stats.totalReplays, ':running': 'RUNNING' },
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+  }
+
+  async cancel(batchId: string, stats: ReplayStats, completed: number, completedAt: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.batchMeta(batchId),
+          UpdateExpression: 'SET #status = :s, stats = :stats, completedAt = :at, completed = :n',
+          ConditionExpression: '#status = :running',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':s': 'CANCELLED', ':stats': stats, ':at': completedAt, ':n': completed, ':running': 'RUNNING' },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * A Query of the batches' GSI1 partition, newest first. The function and status filters are
+   * filter expressions on it: batches are few (runs, not decisions), and a page still holds up
+   * to `limit` matches (queryPage reads on until it does).
+   */
+  list(query: ListBatchesQuery & { limit: number; cursor?: string | undefined }): Promise<Page<Batch>> {
+    const filters: string[] = [];
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':pk': listKeys.batchPartition };
+    if (query.functionName !== undefined) {
+      filters.push('#request.#selector.#fn = :fn');
+      Object.assign(names, { '#request': 'request', '#selector': 'selector', '#fn': 'functionName' });
+      values[':fn'] = query.functionName;
+    }
+    if (query.status !== undefined) {
+      filters.push('#status = :status');
+      names['#status'] = 'status';
+      values[':status'] = query.status;
+    }
+    return queryPage(
+      this.doc,
+      {
         TableName: this.tableName,
-        Key: keys.batchMeta(batchId),
-        UpdateExpression: 'SET #status = :s, stats = :stats, completedAt = :at, completed = :n',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':s': 'SUCCEEDED', ':stats': stats, ':at': completedAt, ':n': stats.totalReplays },
-      }),
+        IndexName: GSI1.indexName,
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ScanIndexForward: false,
+        ExpressionAttributeValues: values,
+        ...(filters.length > 0 && { FilterExpression: filters.join(' AND '), ExpressionAttributeNames: names }),
+      },
+      { limit: query.limit, cursor: query.cursor, binding: `batches:${query.functionName ?? ''}:${query.status ?? ''}` },
+      strip<Batch>,
     );
   }
 
@@ -143,18 +178,7 @@ export class DynamoBatchStore implements BatchStore {
 
   async claimIdempotencyKey(key: string, requestHash: string, batchId: string): Promise<{ claimed: true } | { claimed: false; batchId: string; requestHash: string }> {
     const k = keys.idempotency(`batch:${key}`);
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...k, itemType: 'idempotency', requestHash, batchId, expiresAt: Math.floor(Date.now() / 1000) + IDEMPOTENCY_TTL_SECONDS },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return { claimed: true };
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-    }
+    if (await this.putNew({ ...k, itemType: 'idempotency', requestHash, batchId, expiresAt: Math.floor(Date.now() / 1000) + IDEMPOTENCY_TTL_SECONDS }, 'idempotency record')) return { claimed: true };
     const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: k, ConsistentRead: true }));
     if (!res.Item) return this.claimIdempotencyKey(key, requestHash, batchId);
     return { claimed: false, batchId: String(res.Item.batchId), requestHash: String(res.Item.requestHash) };

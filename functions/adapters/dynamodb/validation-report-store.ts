@@ -2,13 +2,12 @@
  * Validation reports under their snapshot: `SNAP#<id>` / `VALIDATION#<createdAt>#<reportId>`, so a
  * snapshot's reports read newest first with one Query.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { OnWriteReportStore } from '../../core/on-write.js';
 import type { Page } from '../../core/ports.js';
 import type { ValidationReport, ValidationReportStore } from '../../core/validation.js';
 import { queryPage } from './paging.js';
-import { translateWriteError } from './errors.js';
+import { DynamoStore } from './base-store.js';
 import { sealRecord } from '../../core/records.js';
 import { auditKeys, contentOf, keys } from './keys.js';
 
@@ -16,26 +15,9 @@ export function validationReportKey(report: Pick<ValidationReport, 'snapshotId' 
   return { pk: keys.snapshot(report.snapshotId).pk, sk: `${keys.validationPrefix}${report.createdAt}#${report.reportId}` };
 }
 
-export class DynamoValidationReportStore implements ValidationReportStore, OnWriteReportStore {
-  constructor(
-    private readonly doc: DynamoDBDocumentClient,
-    private readonly tableName: string,
-  ) {}
-
+export class DynamoValidationReportStore extends DynamoStore implements ValidationReportStore, OnWriteReportStore {
   async putIfAbsent(report: ValidationReport): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...validationReportKey(report), ...auditKeys('validation', report.reportId, report.createdAt), itemType: 'validation', ...sealRecord(report) },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw translateWriteError(err, 'validation report');
-    }
+    return this.putNew({ ...validationReportKey(report), ...auditKeys('validation', report.reportId, report.createdAt), itemType: 'validation', ...sealRecord(report) }, 'validation report');
   }
 
   /**
@@ -48,17 +30,8 @@ export class DynamoValidationReportStore implements ValidationReportStore, OnWri
   }
 
   async markEventPublished(report: ValidationReport, at: string): Promise<void> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...keys.eventPublished(report.snapshotId, validationReportKey(report).sk), itemType: 'event-published', publishedAt: at },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw translateWriteError(err, 'event marker');
-    }
+    // Written once: a second mark keeps the first publication time.
+    await this.putNew({ ...keys.eventPublished(report.snapshotId, validationReportKey(report).sk), itemType: 'event-published', publishedAt: at }, 'event marker');
   }
 
   listForSnapshot(snapshotId: string, limit: number, cursor?: string): Promise<Page<ValidationReport>> {
