@@ -21,6 +21,14 @@ export default tseslint.config(
     rules: { 'no-console': 'off' },
   },
   {
+    // E2E tests call the host through test/support/http.ts, which checks every answer against the
+    // OpenAPI document the host serves; a bare fetch would let an answer through unchecked.
+    files: ['test/e2e/**'],
+    rules: {
+      'no-restricted-globals': ['error', { name: 'fetch', message: 'Call the host through test/support/http.ts: it checks every answer against the served OpenAPI document.' }],
+    },
+  },
+  {
     // Lambda code lives in functions/ and must never import the CDK app. The one-machine host
     // (functions/local) is not Lambda code: it runs the batch definition rendered by lib/.
     files: ['functions/**'],
