@@ -50,3 +50,36 @@ export async function requestJson<T = unknown>(baseUrl: string, method: string, 
   const reply = await requestWithHeaders<T>(baseUrl, method, path, body, headers);
   return { status: reply.status, body: reply.body };
 }
+
+/**
+ * Runs `run` with the global fetch wrapped so that every answer from `baseUrl` that code under test
+ * fetches (the CLI run in-process, through its SDK) is checked against the document that host
+ * serves. Violations are collected rather than thrown into the caller's error handling (a CLI turns
+ * a failed request into exit code 3), then the first one is thrown once `run` is done.
+ */
+export async function withCheckedFetch<T>(baseUrl: string, run: () => Promise<T>): Promise<T> {
+  const original = globalThis.fetch;
+  const origin = new URL(baseUrl).origin;
+  const violations: unknown[] = [];
+  globalThis.fetch = async (input, init) => {
+    const res = await original(input, init);
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    if (url.origin === origin) {
+      const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
+      try {
+        await checkAnswer(baseUrl, method, `${url.pathname}${url.search}`, { status: res.status, headers: res.headers, text: await res.clone().text() });
+      } catch (err) {
+        violations.push(err);
+      }
+    }
+    return res;
+  };
+  let result: T;
+  try {
+    result = await run();
+  } finally {
+    globalThis.fetch = original;
+  }
+  if (violations.length > 0) throw violations[0];
+  return result;
+}

@@ -39,6 +39,9 @@ export class ContractViolation extends Error {
 
 const DOC_ID = 'https://decision-replay.local/openapi.json';
 
+/** The fetch of the platform, taken before a test may wrap the global one (see withCheckedFetch). */
+const platformFetch = globalThis.fetch.bind(globalThis);
+
 interface CompiledDocument {
   doc: Document;
   ajv: Ajv2020;
@@ -52,7 +55,7 @@ const documents = new Map<string, Promise<CompiledDocument>>();
 export const checkedAnswers = new Set<string>();
 
 async function loadDocument(baseUrl: string): Promise<CompiledDocument> {
-  const res = await fetch(`${baseUrl}/openapi.json`);
+  const res = await platformFetch(`${baseUrl}/openapi.json`);
   if (res.status !== 200) throw new ContractViolation(`GET ${baseUrl}/openapi.json answered ${res.status}: the document to check answers against is not served`);
   const doc = (await res.json()) as Document;
   // The whole document is one schema resource, so `#/components/schemas/X` refs resolve in it.
