@@ -22,9 +22,9 @@ export default tseslint.config(
     rules: { 'no-console': 'off' },
   },
   {
-    // E2E tests call the host through test/support/http.ts, which checks every answer against the
-    // OpenAPI document the host serves; a bare fetch would let an answer through unchecked.
-    files: ['test/e2e/**'],
+    // E2E and browser tests call the host through test/support/http.ts, which checks every answer
+    // against the OpenAPI document the host serves; a bare fetch would let an answer through unchecked.
+    files: ['test/e2e/**', 'test/browser/**'],
     rules: {
       'no-restricted-globals': ['error', { name: 'fetch', message: 'Call the host through test/support/http.ts: it checks every answer against the served OpenAPI document.' }],
     },

@@ -104,6 +104,15 @@ const STEPS = {
   'GET /batches/{id}/results': async ({ call, batchId }) => {
     await ok(call('GET', `/batches/${batchId}/results?limit=1`));
   },
+  'GET /batches/{id}/report': async ({ call, batchId }) => {
+    await ok(call('GET', `/batches/${batchId}/report`));
+  },
+  'GET /snapshots/{id}/diff/{otherId}/report': async ({ call, snapshots }) => {
+    await ok(call('GET', `/snapshots/${snapshots[0]?.snapshotId}/diff/${snapshots[1]?.snapshotId}/report`));
+  },
+  'GET /snapshots/{id}/replays/{replayId}/report': async ({ call, snapshots }) => {
+    await ok(call('GET', `/snapshots/${snapshots[0]?.snapshotId}/replays/latest/report`));
+  },
 } satisfies Record<Exclude<RouteKey, '$default'>, Step>;
 
 /** A well-formed id that names nothing. */
@@ -143,5 +152,14 @@ describe('the API against its OpenAPI document (local host)', () => {
     }
     const res = await ctx.call('GET', '/snapshots/not-a-ulid/replays?limit=0');
     expect(res.status).toBe(404);
+  });
+
+  it('describes the answer of every route to a path parameter that is not valid percent-encoding', async () => {
+    for (const { routeKey } of ROUTES) {
+      const [method = '', template = ''] = routeKey.split(' ');
+      if (routeKey === '$default' || !template.includes('{')) continue;
+      const res = await ctx.call(method, template.replace(/\{\w+\}/g, '%E0%A4%A'));
+      expect(res.status, `${routeKey}: ${res.text}`).toBe(400);
+    }
   });
 });
