@@ -6,16 +6,20 @@
  *
  * A new route in the manifest does not compile here until it has a step in {@link STEPS}.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES, type RouteKey } from '../../functions/api/manifest.js';
 import type { Batch } from '../../functions/core/batch.js';
 import type { Snapshot } from '../../functions/core/snapshot.js';
+import { decideCredit, type Applicant } from '../../functions/local/demo-model.js';
 import { demoV1Decision, startTestHost, type TestHost } from '../support/host.js';
 import { requestWithHeaders, type ReplyWithHeaders } from '../support/http.js';
 import { checkedAnswers } from '../support/openapi-check.js';
 
 const FN = 'contract_fn';
 const POLICY = 'contract-policy';
+const SLOW_FN = 'contract_slow_fn';
 
 interface Context {
   call<T = unknown>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ReplyWithHeaders<T>>;
@@ -103,6 +107,33 @@ const STEPS = {
   },
   'GET /batches/{id}/results': async ({ call, batchId }) => {
     await ok(call('GET', `/batches/${batchId}/results?limit=1`));
+  },
+  'GET /batches': async ({ call }) => {
+    await ok(call('GET', '/batches?limit=5'));
+  },
+  'POST /batches/{id}/cancel': async (ctx) => {
+    // A batch over a model that answers after 300 ms, one at a time: still running when cancelled.
+    const slow = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        const { inputs } = JSON.parse(body) as { inputs: { value: Applicant }[] };
+        const v1 = decideCredit('v1', inputs[0]?.value as Applicant);
+        const timer = setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ outputs: [{ name: 'decision', value: v1.decision }, { name: 'score', value: v1.score }, { name: 'rationale', value: v1.rationale }] })), 300);
+        res.on('close', () => clearTimeout(timer));
+      });
+    });
+    await new Promise<void>((ready) => slow.listen(0, '127.0.0.1', ready));
+    try {
+      await ok(ctx.call('PUT', `/functions/${SLOW_FN}/executor`, { type: 'http', url: `http://127.0.0.1:${(slow.address() as AddressInfo).port}/` }));
+      const ids: string[] = [];
+      for (const income of [30000, 40000, 50000, 60000]) ids.push((await ok(ctx.call<Snapshot>('POST', '/snapshots', demoV1Decision(SLOW_FN, { income, age: 40, existingDebt: 0 })), 201)).snapshotId);
+      const started = await ok(ctx.call<{ batchId: string }>('POST', '/batches', { snapshotIds: ids, maxConcurrency: 1 }), 202);
+      const cancelled = await ok(ctx.call<Batch>('POST', `/batches/${started.batchId}/cancel`));
+      expect(cancelled.status).toBe('CANCELLED');
+    } finally {
+      await new Promise<void>((closed) => slow.close(() => closed()));
+    }
   },
   'GET /batches/{id}/report': async ({ call, batchId }) => {
     await ok(call('GET', `/batches/${batchId}/report`));
