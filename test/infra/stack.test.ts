@@ -92,7 +92,7 @@ describe('DecisionReplayStack with the default context', () => {
           Projection: { ProjectionType: ix.projection },
         })),
       });
-      expect(INDEXES.map((ix) => ix.indexName)).toEqual(['GSI1', 'GSI2']);
+      expect(INDEXES.map((ix) => ix.indexName)).toEqual(['GSI1', 'GSI2', 'GSI3']);
     });
 
     it('streams new images, keeps point-in-time recovery and expires items by the TTL attribute', () => {
@@ -155,9 +155,22 @@ describe('DecisionReplayStack with the default context', () => {
       const tableId = Object.keys(template.findResources('AWS::DynamoDB::Table'))[0];
       const machineId = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'))[0];
       const busId = Object.keys(template.findResources('AWS::Events::EventBus'))[0];
-      const bucketId = Object.keys(template.findResources('AWS::S3::Bucket'))[0];
+      const bucketId = Object.keys(template.findResources('AWS::S3::Bucket')).find((id) => !id.startsWith('Manifests'));
+      const manifestBucketId = Object.keys(template.findResources('AWS::S3::Bucket')).find((id) => id.startsWith('Manifests'));
+      const signingKeyId = Object.keys(template.findResources('AWS::KMS::Key', { Properties: { KeySpec: 'ECC_NIST_P256' } }))[0] as string;
       const secretId = Object.keys(template.findResources('AWS::SecretsManager::Secret'))[0];
-      const expectedValue = { TABLE_NAME: { Ref: tableId }, STATE_MACHINE_ARN: { Ref: machineId }, EVENT_BUS_NAME: { Ref: busId }, SIMILARITY_PROVIDER: 'lexical', EXECUTOR_ALLOW_PRIVATE_NETWORKS: 'false', CURSOR_SECRET_ARN: { Ref: secretId }, MANIFEST_BUCKET: { Ref: bucketId } };
+      const expectedValue = {
+        TABLE_NAME: { Ref: tableId },
+        STATE_MACHINE_ARN: { Ref: machineId },
+        EVENT_BUS_NAME: { Ref: busId },
+        SIMILARITY_PROVIDER: 'lexical',
+        EXECUTOR_ALLOW_PRIVATE_NETWORKS: 'false',
+        CURSOR_SECRET_ARN: { Ref: secretId },
+        AUDIT_BUCKET: { Ref: bucketId },
+        AUDIT_KEY_ID: { 'Fn::GetAtt': [signingKeyId, 'Arn'] },
+        DIGEST_INTERVAL_MINUTES: '60',
+        MANIFEST_BUCKET: { Ref: manifestBucketId },
+      };
       for (const name of LAMBDA_NAMES) {
         const env = environmentOf(template, stack, name);
         expect(Object.keys(env).sort(), name).toEqual([...defaults, ...lambdaSpec(name).env].sort());
@@ -302,7 +315,6 @@ describe('DecisionReplayStack with the default context', () => {
 
   describe('manifest bucket', () => {
     it('is encrypted, private, TLS-only and expires its objects', () => {
-      template.resourceCountIs('AWS::S3::Bucket', 1);
       template.hasResourceProperties('AWS::S3::Bucket', {
         BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
         PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
@@ -313,11 +325,11 @@ describe('DecisionReplayStack with the default context', () => {
       });
     });
 
-    it('lets batches and batch-plan write manifests and the state machine read them; nobody else touches the bucket', () => {
-      const bucketId = Object.keys(template.findResources('AWS::S3::Bucket'))[0] as string;
-      const touching = (actions: string[]) => actions.some((a) => a.startsWith('s3:'));
+    it('lets batches and batch-plan write manifests; no other function touches the manifest bucket', () => {
+      const bucketId = Object.keys(template.findResources('AWS::S3::Bucket')).find((id) => id.startsWith('Manifests')) as string;
+      const touching = (st: Statement) => actionsOf(st).some((a) => a.startsWith('s3:')) && JSON.stringify(resourcesOf(st)).includes(bucketId);
       for (const name of LAMBDA_NAMES) {
-        const s3Statements = statements(template, stack, name).filter((st: Statement) => touching(actionsOf(st)));
+        const s3Statements = statements(template, stack, name).filter(touching);
         if (name === 'batches' || name === 'batch-plan') {
           expect(s3Statements.flatMap(actionsOf).sort(), name).toEqual(['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject']);
           expect(JSON.stringify(s3Statements), name).toContain(bucketId);
@@ -329,8 +341,9 @@ describe('DecisionReplayStack with the default context', () => {
   });
 
   describe('schedules', () => {
-    it('creates no rule and no role when no schedule is configured', () => {
-      template.resourceCountIs('AWS::Events::Rule', 0);
+    it('creates no batch rule and no role when no schedule is configured; the one rule runs the digester', () => {
+      template.resourceCountIs('AWS::Events::Rule', 1);
+      template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)', Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId(stack, 'digester'), 'Arn'] } })] });
     });
   });
 
@@ -393,7 +406,7 @@ describe('DecisionReplayStack with the default context', () => {
 
   it('outputs the API URL, table name, state machine ARN, manifest bucket, bus name and failure queue URL', () => {
     const outputs = template.toJSON().Outputs as Record<string, unknown>;
-    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'EventBusName', 'ManifestBucketName', 'StateMachineArn', 'StreamFailureQueueUrl', 'TableName']);
+    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'AuditBucketName', 'AuditSigningKeyArn', 'EventBusName', 'ManifestBucketName', 'StateMachineArn', 'StreamFailureQueueUrl', 'TableName']);
   });
 });
 
@@ -421,7 +434,7 @@ describe('DecisionReplayStack with a configured context', () => {
   it('creates one rule per schedule that starts the state machine with the batch request as input', () => {
     const machineId = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'))[0];
     const rules = Object.values(template.findResources('AWS::Events::Rule')) as Array<{ Properties: { ScheduleExpression: string; Targets: Array<{ Arn: unknown; Input: string; RoleArn: unknown }> } }>;
-    expect(rules.map((r) => r.Properties.ScheduleExpression).sort()).toEqual(['cron(0 3 * * ? *)', 'rate(1 hour)']);
+    expect(rules.map((r) => r.Properties.ScheduleExpression).sort()).toEqual(['cron(0 3 * * ? *)', 'rate(1 hour)', 'rate(5 minutes)']);
     const byExpression = new Map(rules.map((r) => [r.Properties.ScheduleExpression, r.Properties.Targets]));
     const nightly = byExpression.get('cron(0 3 * * ? *)');
     expect(nightly).toHaveLength(1);
