@@ -80,9 +80,9 @@ describe('the Lambda entry modules, composed from the synthesized template', () 
       [Object.keys(template.findResources('AWS::DynamoDB::Table'))[0] ?? '']: dynamo.tableName,
       [Object.keys(template.findResources('AWS::StepFunctions::StateMachine'))[0] ?? '']: STATE_MACHINE_ARN,
       [Object.keys(template.findResources('AWS::Events::EventBus'))[0] ?? '']: EVENT_BUS_NAME,
-      [Object.keys(template.findResources('AWS::S3::Bucket'))[0] ?? '']: MANIFEST_BUCKET,
+      [Object.keys(template.findResources('AWS::S3::Bucket')).find((id) => id.startsWith('Manifests')) ?? '']: MANIFEST_BUCKET,
       [Object.keys(template.findResources('AWS::SecretsManager::Secret'))[0] ?? '']: CURSOR_SECRET_ARN,
-      [Object.keys(template.findResources('AWS::S3::Bucket'))[0] ?? '']: 'decision-replay-audit',
+      [Object.keys(template.findResources('AWS::S3::Bucket')).find((id) => !id.startsWith('Manifests')) ?? '']: 'decision-replay-audit',
       [Object.keys(template.findResources('AWS::KMS::Key', { Properties: { KeySpec: 'ECC_NIST_P256' } }))[0] ?? '']: 'arn:aws:kms:us-east-1:123456789012:key/audit',
     };
     Object.assign(process.env, {
