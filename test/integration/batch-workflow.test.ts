@@ -368,15 +368,24 @@ describe('batch workflow: the deployed ASL over the real tasks and dynalite', ()
     let inFlight = 0;
     let peak = 0;
     let calls = 0;
+    let releaseFirstRound: () => void = () => undefined;
+    const firstRound = new Promise<void>((resolve) => (releaseFirstRound = resolve));
     const timed: Executor = {
       timeoutMs: 5000,
-      description: 'in-process model answering after 1 ms',
+      description: 'in-process model answering after 1 ms (the first round together)',
       supportsModel: () => true,
       async execute(req) {
         calls += 1;
         peak = Math.max(peak, ++inFlight);
         try {
-          await new Promise((r) => setTimeout(r, 1));
+          // The first calls wait (up to 10 s) until MAX_CONCURRENCY are in flight together, so the
+          // peak is reached whatever the machine's load; every later call answers after 1 ms.
+          if (calls <= MAX_CONCURRENCY) {
+            if (inFlight === MAX_CONCURRENCY) releaseFirstRound();
+            await Promise.race([firstRound, new Promise((r) => setTimeout(r, 10_000))]);
+          } else {
+            await new Promise((r) => setTimeout(r, 1));
+          }
           return { outputs: decide((req.inputs[0]?.value as { income: number }).income), executionTimeMs: 1 + (calls % 50) };
         } finally {
           inFlight -= 1;
