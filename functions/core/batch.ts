@@ -11,7 +11,7 @@ import type { Clock, IdGenerator, Page, SnapshotStore } from './ports.js';
 import type { ExecutorConfigStore, StoredExecutorConfig } from './executor.js';
 import { prepareReplay, replaySnapshot, ReplayOptionsShape, ReplayStatusSchema, ResultErrorSchema, type PreparedReplay, type ReplayDeps, type ReplayResult, type ReplayResultStore } from './replay.js';
 import { parseOrThrow } from './schema-util.js';
-import { FunctionNameSchema, IntegritySchema } from './snapshot.js';
+import { FunctionNameSchema, IntegritySchema, type Snapshot } from './snapshot.js';
 import { ReplayStatsSchema, type ReplayStats } from './stats.js';
 
 /** Most snapshots one batch replays: the ids travel inline in the execution state (256 KiB). */
@@ -91,9 +91,33 @@ export const BatchResultSchema = z.strictObject({
   violatedRules: z.array(z.string()),
   integrity: z.optional(IntegritySchema),
   error: z.optional(ResultErrorSchema),
+  /**
+   * What the replay is compared with, as recorded: the snapshot's function, execution time and
+   * model. Kept on the result so the batch report needs no read of every snapshot. Absent when the
+   * snapshot could not be read, and on results written before it was kept.
+   */
+  original: z.optional(
+    z.strictObject({
+      functionName: z.string(),
+      executionTimeMs: z.optional(z.number()),
+      modelName: z.optional(z.string()),
+      modelVersion: z.optional(z.string()),
+    }),
+  ),
   createdAt: z.string(),
 });
 export type BatchResult = z.infer<typeof BatchResultSchema>;
+
+/** The facts of a snapshot a batch result keeps (see `BatchResult.original`). */
+export function originalFacts(snapshot: Snapshot): NonNullable<BatchResult['original']> {
+  const mp = snapshot.modelParameters;
+  return {
+    functionName: snapshot.functionName,
+    ...(snapshot.executionTimeMs !== undefined && { executionTimeMs: snapshot.executionTimeMs }),
+    ...(mp?.modelName !== undefined && { modelName: mp.modelName }),
+    ...(mp?.modelVersion !== undefined && { modelVersion: mp.modelVersion }),
+  };
+}
 
 /** Port: batches, their snapshot ids and their results. */
 export interface BatchStore {
@@ -312,7 +336,7 @@ export interface ItemSummary {
   outputsMatch: boolean;
 }
 
-function summarize(result: ReplayResult, batchId: string): BatchResult {
+function summarize(result: ReplayResult, batchId: string, original: Snapshot | undefined): BatchResult {
   return {
     batchId,
     snapshotId: result.snapshotId,
@@ -324,6 +348,7 @@ function summarize(result: ReplayResult, batchId: string): BatchResult {
     violatedRules: result.policyViolations.map((v) => v.ruleName),
     integrity: result.integrity,
     ...(result.error && { error: result.error }),
+    ...(original && { original: originalFacts(original) }),
     createdAt: result.createdAt,
   };
 }
@@ -415,13 +440,14 @@ export async function replayBatchItem(deps: ReplayItemDeps, payload: unknown): P
   const [batch, prepared] = await Promise.all([deps.cache.batchFor(deps, batchId), deps.cache.preparedFor(deps, batchId)]);
   let summary: BatchResult;
   let full: ReplayResult | undefined;
+  let original: Snapshot | undefined;
   try {
     const replayDeps = { ...deps, executors: deps.cache.executorsFor(deps.executors, batchId) };
-    full = { ...(await replaySnapshot(replayDeps, snapshotId, prepared, deps.replayIdFor(batchId, snapshotId, Date.parse(batch.createdAt)))), batchId };
-    summary = summarize(full, batchId);
+    full = { ...(await replaySnapshot(replayDeps, snapshotId, prepared, deps.replayIdFor(batchId, snapshotId, Date.parse(batch.createdAt)), (read) => (original = read))), batchId };
+    summary = summarize(full, batchId, original);
   } catch (err) {
     if (!(err instanceof DomainError)) throw err;
-    summary = { batchId, snapshotId, replayId: null, status: 'Error', outputsMatch: false, executionTimeMs: 0, mismatchedPaths: [], violatedRules: [], error: { code: err.code, message: err.message }, createdAt: now() };
+    summary = { batchId, snapshotId, replayId: null, status: 'Error', outputsMatch: false, executionTimeMs: 0, mismatchedPaths: [], violatedRules: [], error: { code: err.code, message: err.message }, ...(original && { original: originalFacts(original) }), createdAt: now() };
   }
   // Both writes are conditional on keys that are the same on every retry (the history entry is
   // listed at the batch's start), so they can go out together: the first attempt's result and
