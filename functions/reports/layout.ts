@@ -40,6 +40,7 @@ td code, code.v { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, mo
 code { overflow-wrap: anywhere; }
 details > summary { cursor: pointer; }
 details .table-wrap { margin: 6px 0; }
+details td:first-child { min-width: 10em; }
 .badge { display: inline-block; border-radius: 10px; padding: 0 8px; font-size: .8rem; font-weight: 600; color: #fff; background: var(--muted); white-space: nowrap; }
 .badge.ok { background: var(--ok); } .badge.bad { background: var(--bad); } .badge.warn { background: var(--warn); }
 .note { background: #fff9db; border: 1px solid #ffe066; border-radius: 6px; padding: 8px 12px; }
