@@ -11,10 +11,12 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { LAMBDA_NAMES, lambdaSpec, ROUTES, type EnvVarName, type LambdaName } from '../functions/api/manifest.js';
 import { BatchWorkflow } from './batch-workflow.js';
+import { flattenJoin } from './cfn-join.js';
 import { loadConfig, TITAN_EMBEDDING_MODEL_ID, type AppConfig } from './config.js';
 import { DecisionFunction } from './function-defaults.js';
 import { DecisionHttpApi } from './http-api.js';
 import { DecisionTable } from './table.js';
+import { CursorSecret } from './hardening.js';
 import { ScheduledReplays, SnapshotStreamTrigger, ViolationEventBus } from './triggers.js';
 
 /** Where the handler entry files live: `<repo>/functions/handlers/<name>.handler.ts`. */
@@ -32,22 +34,21 @@ export interface DecisionReplayStackProps extends StackProps {
  * granted keeps each acknowledgement tied to that one resource, and it follows logical-id changes.
  */
 export function iam5ResourceFinding(stack: Stack, resource: string): string {
-  const flatten = (node: unknown): string => {
-    if (node === undefined) return '';
-    if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/\}/g, '>');
-    if (typeof node === 'object' && node !== null) {
-      const obj = node as Record<string, unknown>;
-      const join = obj['Fn::Join'];
-      if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1])) {
-        return (join[1] as unknown[]).map(flatten).join(join[0]);
-      }
-      if ('Fn::Sub' in obj) return flatten(obj['Fn::Sub']);
-      const getAtt = obj['Fn::GetAtt'];
-      if (Array.isArray(getAtt)) return `<${flatten(getAtt[0])}.${flatten(getAtt[1])}>`;
-      if ('Ref' in obj) return `<${flatten(obj.Ref)}>`;
-    }
-    return JSON.stringify(node);
-  };
+  const flatten = (node: unknown): string =>
+    flattenJoin(node, {
+      text: (s) => s.replace(/\$\{/g, '<').replace(/\}/g, '>'),
+      token: (token) => {
+        if (token === undefined) return '';
+        if (typeof token === 'object' && token !== null) {
+          const obj = token as Record<string, unknown>;
+          if ('Fn::Sub' in obj) return flatten(obj['Fn::Sub']);
+          const getAtt = obj['Fn::GetAtt'];
+          if (Array.isArray(getAtt)) return `<${flatten(getAtt[0])}.${flatten(getAtt[1])}>`;
+          if ('Ref' in obj) return `<${flatten(obj.Ref)}>`;
+        }
+        return JSON.stringify(token);
+      },
+    });
   return `AwsSolutions-IAM5[Resource::${flatten(stack.resolve(resource))}]`;
 }
 
@@ -119,6 +120,10 @@ export class DecisionReplayStack extends Stack {
     }
     this.functions = functions;
     const having = (test: (spec: ReturnType<typeof lambdaSpec>) => boolean): LambdaName[] => LAMBDA_NAMES.filter((name) => test(lambdaSpec(name)));
+
+    // Pagination cursors are signed with one generated secret, readable by the functions that page.
+    const cursorSecret = new CursorSecret(this, 'Cursors');
+    for (const name of having((spec) => spec.grants.includes('readCursorSecret'))) cursorSecret.secret.grantRead(functions[name]);
 
     // Table grants. grantReadWriteData also covers the GSIs as `<table>/index/*`.
     const indexFinding = iam5ResourceFinding(this, `${table.tableArn}/index/*`);
@@ -217,6 +222,7 @@ export class DecisionReplayStack extends Stack {
       EVENT_BUS_NAME: violations.bus.eventBusName,
       SIMILARITY_PROVIDER: config.similarityProvider,
       EXECUTOR_ALLOW_PRIVATE_NETWORKS: String(config.allowPrivateNetworkExecutors),
+      CURSOR_SECRET_ARN: cursorSecret.secret.secretArn,
     };
     for (const name of LAMBDA_NAMES) {
       for (const variable of lambdaSpec(name).env) functions[name].addEnvironment(variable, values[variable]);

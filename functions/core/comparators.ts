@@ -11,12 +11,10 @@ import { distance } from 'fastest-levenshtein';
 import type { PathRead } from './field-path.js';
 import { canonicalJson, jsonEquals, type JsonValue } from './json.js';
 import { SimilarityProviderError, type SimilarityProvider } from './similarity.js';
+import { MAX_SCHEMA_COST, schemaCost, schemaShape, type SchemaShape } from './schema-cost.js';
+import { linearRegex, MAX_REGEX_INPUT_LENGTH, regexProblem, RegexPatternError } from './linear-regex.js';
 
-/** Every comparator a rule may name. */
-export const COMPARATOR_NAMES = ['ExactMatch', 'SemanticSimilarity', 'MaxIncreasePercent', 'MaxDecreasePercent', 'WithinRange', 'Regex', 'Contains', 'JsonSchema', 'Levenshtein'] as const;
-export type ComparatorName = (typeof COMPARATOR_NAMES)[number];
-
-/** The parameters a rule can carry; which ones a comparator uses is in {@link comparatorParamIssues}. */
+/** The parameters a rule can carry; which ones a comparator uses is in its {@link COMPARATORS} entry. */
 export interface ComparatorParams {
   threshold?: number | undefined;
   min?: number | undefined;
@@ -40,12 +38,9 @@ export interface ComparatorVerdict {
   reason?: string;
 }
 
-/** Longest regular expression a Regex rule may carry. */
-export const MAX_REGEX_PATTERN_LENGTH = 512;
-/** Longest candidate string a Regex rule matches (bounds the cost of any residual backtracking). */
-export const MAX_REGEX_INPUT_LENGTH = 10_000;
-/** Longest text Levenshtein compares (the distance is O(n·m/32)). */
-export const MAX_LEVENSHTEIN_LENGTH = 50_000;
+export { MAX_REGEX_PATTERN_LENGTH, MAX_REGEX_INPUT_LENGTH, MAX_REGEX_PROGRAM_SIZE } from './linear-regex.js';
+/** Longest text Levenshtein compares: the distance is O(n·m/32), ~30 ms at 10,000 × 10,000 here and ~700 ms at 50,000. */
+export const MAX_LEVENSHTEIN_LENGTH = 10_000;
 /** Longest rendering of a value in `expected` / `actual` (reports are stored in 400 KB items). */
 export const MAX_DISPLAY_LENGTH = 256;
 /**
@@ -56,29 +51,7 @@ const PERCENT_EPSILON = 1e-9;
 
 const NO_BASELINE = 'no baseline';
 
-export function isComparatorName(name: string): name is ComparatorName {
-  return (COMPARATOR_NAMES as readonly string[]).includes(name);
-}
-
-/** True for comparators that compare the candidate with a baseline (skipped when there is none). */
-export function needsBaseline(comparator: ComparatorName): boolean {
-  return comparator === 'ExactMatch' || comparator === 'SemanticSimilarity' || comparator === 'MaxIncreasePercent' || comparator === 'MaxDecreasePercent' || comparator === 'Levenshtein';
-}
-
 type ParamName = keyof ComparatorParams;
-
-/** The parameters each comparator requires; any other parameter on the rule is a mistake. */
-const REQUIRED_PARAMS: Record<ComparatorName, readonly ParamName[]> = {
-  ExactMatch: [],
-  SemanticSimilarity: ['threshold'],
-  MaxIncreasePercent: ['threshold'],
-  MaxDecreasePercent: ['threshold'],
-  WithinRange: ['min', 'max'],
-  Regex: ['pattern'],
-  Contains: ['value'],
-  JsonSchema: ['schema'],
-  Levenshtein: ['threshold'],
-};
 
 const ALL_PARAMS: readonly ParamName[] = ['threshold', 'min', 'max', 'pattern', 'value', 'schema'];
 
@@ -88,127 +61,10 @@ export interface ParamIssue {
   message: string;
 }
 
-/**
- * Checks a comparator's parameters: the ones it needs are present and in range, it carries none it
- * does not use, a regex compiles and is safe, a JSON schema compiles. Empty when all is well.
- */
-export function comparatorParamIssues(comparator: ComparatorName, params: ComparatorParams): ParamIssue[] {
-  const issues: ParamIssue[] = [];
-  const required = REQUIRED_PARAMS[comparator];
-  for (const p of ALL_PARAMS) {
-    const present = params[p] !== undefined;
-    if (required.includes(p) && !present) issues.push({ param: p, message: `${comparator} needs '${p}'` });
-    if (!required.includes(p) && present) issues.push({ param: p, message: `${comparator} does not use '${p}'` });
-  }
-  const { threshold, min, max, pattern, schema } = params;
-  if (threshold !== undefined && required.includes('threshold')) {
-    if (!Number.isFinite(threshold)) {
-      issues.push({ param: 'threshold', message: `threshold must be a finite number, got ${String(threshold)}` });
-    } else if (comparator === 'SemanticSimilarity' || comparator === 'Levenshtein') {
-      if (threshold < 0 || threshold > 1) issues.push({ param: 'threshold', message: `${comparator} threshold must be between 0 and 1, got ${threshold}` });
-    } else if (threshold < 0) {
-      issues.push({ param: 'threshold', message: `${comparator} threshold is a percentage and must be >= 0, got ${threshold}` });
-    }
-  }
-  if (comparator === 'WithinRange') {
-    if (min !== undefined && !Number.isFinite(min)) issues.push({ param: 'min', message: `min must be a finite number, got ${String(min)}` });
-    if (max !== undefined && !Number.isFinite(max)) issues.push({ param: 'max', message: `max must be a finite number, got ${String(max)}` });
-    if (min !== undefined && max !== undefined && min > max) issues.push({ param: 'min', message: `min (${min}) must not be greater than max (${max})` });
-  }
-  if (comparator === 'Regex' && pattern !== undefined) {
-    const problem = regexProblem(pattern);
-    if (problem) issues.push({ param: 'pattern', message: problem });
-  }
-  if (comparator === 'JsonSchema' && schema !== undefined) {
-    const problem = schemaProblem(schema);
-    if (problem) issues.push({ param: 'schema', message: problem });
-  }
-  return issues;
-}
-
 // ---------------------------------------------------------------------------------------------
-// Regular expressions: compiled with the `u` flag, and refused when they are likely to backtrack
-// catastrophically (backreferences, a repeated group that itself contains a quantifier).
+// Regular expressions: RE2 semantics, linear in the input (./linear-regex.ts).
 
-/** Why `pattern` is not an acceptable Regex rule pattern, or undefined when it is. */
-export function regexProblem(pattern: string): string | undefined {
-  if (pattern.length > MAX_REGEX_PATTERN_LENGTH) return `pattern is longer than ${MAX_REGEX_PATTERN_LENGTH} characters`;
-  try {
-    new RegExp(pattern, 'u');
-  } catch (err) {
-    return `invalid regular expression: ${err instanceof Error ? err.message : String(err)}`;
-  }
-  return unsafeRegexReason(pattern);
-}
-
-/**
- * Reads a quantifier at `i`: its length, whether it can repeat (max > 1) and whether its count
- * varies (min ≠ max: only a varying count inside a repeated group makes the match ambiguous).
- */
-function quantifierAt(p: string, i: number): { length: number; repeats: boolean; varies: boolean } | undefined {
-  const ch = p[i];
-  let len: number;
-  let repeats = true;
-  let varies = true;
-  if (ch === '*' || ch === '+') {
-    len = 1;
-  } else if (ch === '?') {
-    len = 1;
-    repeats = false;
-  } else if (ch === '{') {
-    const m = /^\{(\d+)(,(\d*))?\}/.exec(p.slice(i));
-    if (!m) return undefined;
-    len = m[0].length;
-    const lo = Number(m[1]);
-    const hi = m[2] === undefined ? lo : m[3] === '' ? Number.POSITIVE_INFINITY : Number(m[3]);
-    repeats = hi > 1;
-    varies = hi !== lo;
-  } else {
-    return undefined;
-  }
-  if (p[i + len] === '?') len += 1; // lazy form
-  return { length: len, repeats, varies };
-}
-
-function unsafeRegexReason(p: string): string | undefined {
-  // Each open group records whether something inside it has a varying quantifier.
-  const groups: boolean[] = [];
-  let i = 0;
-  while (i < p.length) {
-    const ch = p[i];
-    if (ch === '\\') {
-      const next = p[i + 1] ?? '';
-      if (/[1-9]/.test(next) || next === 'k') return 'backreferences are not allowed (they can backtrack catastrophically)';
-      i += 2;
-    } else if (ch === '[') {
-      i += 1;
-      while (i < p.length && p[i] !== ']') i += p[i] === '\\' ? 2 : 1;
-      i += 1;
-    } else if (ch === '(') {
-      groups.push(false);
-      i += p[i + 1] === '?' ? 2 : 1;
-      continue;
-    } else if (ch === ')') {
-      const inner = groups.pop() ?? false;
-      i += 1;
-      const q = quantifierAt(p, i);
-      if (q?.repeats && inner) {
-        return 'a repeated group contains a quantifier (like (a+)+), which can backtrack catastrophically';
-      }
-      if (q) i += q.length;
-      if (groups.length > 0 && (inner || q?.varies)) groups[groups.length - 1] = true;
-      continue;
-    } else {
-      i += 1;
-    }
-    const q = quantifierAt(p, i);
-    if (q) {
-      if (groups.length > 0 && q.varies) groups[groups.length - 1] = true;
-      i += q.length;
-    }
-  }
-  return undefined;
-}
+export { regexProblem } from './linear-regex.js';
 
 // ---------------------------------------------------------------------------------------------
 // JSON Schema (@cfworker/json-schema, draft 2020-12).
@@ -229,32 +85,20 @@ function validatorFor(schema: JsonValue): Validator {
   return v;
 }
 
-function collectSchemaPatterns(node: JsonValue, out: string[], depth: number, refs: string[] = []): void {
-  if (depth > 64 || node === null || typeof node !== 'object') return;
-  if (Array.isArray(node)) {
-    for (const v of node) collectSchemaPatterns(v, out, depth + 1, refs);
-    return;
-  }
-  for (const [k, v] of Object.entries(node)) {
-    if (k === 'pattern' && typeof v === 'string') out.push(v);
-    if (k === 'patternProperties' && v !== null && typeof v === 'object' && !Array.isArray(v)) out.push(...Object.keys(v));
-    if (k === '$ref' && typeof v === 'string') refs.push(v);
-    collectSchemaPatterns(v, out, depth + 1, refs);
-  }
-}
+const shapeCache = new Map<string, SchemaShape>();
 
-/** Resolves a local JSON Pointer reference (`#`, `#/$defs/x`) inside `schema`; false when it names nothing. */
-function localRefResolves(schema: JsonValue, ref: string): boolean {
-  if (ref === '#') return true;
-  if (!ref.startsWith('#/')) return false;
-  let node: JsonValue | undefined = schema;
-  for (const raw of ref.slice(2).split('/')) {
-    const token = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
-    if (node === null || typeof node !== 'object') return false;
-    node = Array.isArray(node) ? node[Number(token)] : node[token];
-    if (node === undefined) return false;
+/** The schema's cost shape (cached like the validator: by canonical JSON). */
+function shapeOf(schema: JsonValue): SchemaShape {
+  const key = canonicalJson(schema);
+  const hit = shapeCache.get(key);
+  if (hit) return hit;
+  const shape = schemaShape(schema);
+  if (shapeCache.size >= VALIDATOR_CACHE_SIZE) {
+    const oldest = shapeCache.keys().next();
+    if (!oldest.done) shapeCache.delete(oldest.value);
   }
-  return true;
+  shapeCache.set(key, shape);
+  return shape;
 }
 
 /** Why `schema` is not a usable JSON Schema, or undefined when it is. */
@@ -262,21 +106,12 @@ export function schemaProblem(schema: JsonValue): string | undefined {
   if (typeof schema !== 'boolean' && (schema === null || typeof schema !== 'object' || Array.isArray(schema))) {
     return 'schema must be a JSON Schema object or a boolean';
   }
-  const patterns: string[] = [];
-  const refs: string[] = [];
-  collectSchemaPatterns(schema, patterns, 0, refs);
-  // A reference the validator cannot resolve only fails when an instance reaches it, so check them
-  // all now: a rule that passes PUT must not fail every later evaluation.
-  for (const ref of refs) {
-    if (!localRefResolves(schema, ref)) return `schema $ref ${JSON.stringify(ref)} does not resolve (only references inside the schema, such as "#/$defs/name", are supported)`;
-  }
-  for (const p of patterns) {
-    const problem = regexProblem(p);
-    if (problem) return `schema pattern ${JSON.stringify(p)}: ${problem}`;
-  }
+  // References, patterns and size are checked now: a rule that passes PUT must neither fail every
+  // later evaluation nor stall one (./schema-cost.ts).
+  const shape = shapeOf(schema);
+  if (shape.problem !== undefined) return shape.problem;
   try {
-    // Validating once resolves every $ref reachable from a null instance's point of view and
-    // surfaces schemas the validator cannot handle.
+    // Validating once surfaces schemas the validator cannot handle.
     validatorFor(schema).validate(null);
   } catch (err) {
     return `schema cannot be used: ${err instanceof Error ? err.message : String(err)}`;
@@ -331,7 +166,7 @@ function missingCandidate(field: string, expected: string): ComparatorVerdict {
   return { status: 'violated', expected, actual: MISSING, message: `${field} is missing from the candidate` };
 }
 
-function missingBaseline(field: string, candidate: JsonValue, comparator: ComparatorName): ComparatorVerdict {
+function missingBaseline(field: string, candidate: JsonValue, comparator: string): ComparatorVerdict {
   return { status: 'violated', expected: `${field} present in the baseline`, actual: display(candidate), message: `${field} is missing from the baseline, so ${comparator} has nothing to compare with` };
 }
 
@@ -343,7 +178,7 @@ function skippedNoBaseline(expected: string, candidate: PathRead): ComparatorVer
  * Resolves the candidate and baseline reads shared by the baseline comparators: a verdict when one
  * of them is absent, else both values.
  */
-function bothValues(input: ComparatorInput, comparator: ComparatorName, expected: (baseline: JsonValue | undefined) => string): ComparatorVerdict | { candidate: JsonValue; baseline: JsonValue } {
+function bothValues(input: ComparatorInput, comparator: string, expected: (baseline: JsonValue | undefined) => string): ComparatorVerdict | { candidate: JsonValue; baseline: JsonValue } {
   const { field, candidate, baseline } = input;
   if (baseline === undefined) return skippedNoBaseline(expected(undefined), candidate);
   if (!candidate.found) return missingCandidate(field, expected(baseline.found ? baseline.value : undefined));
@@ -401,7 +236,7 @@ async function semanticSimilarity(input: ComparatorInput, threshold: number): Pr
 }
 
 function percentChange(input: ComparatorInput, direction: 'increase' | 'decrease', threshold: number): ComparatorVerdict {
-  const comparator: ComparatorName = direction === 'increase' ? 'MaxIncreasePercent' : 'MaxDecreasePercent';
+  const comparator = direction === 'increase' ? 'MaxIncreasePercent' : 'MaxDecreasePercent';
   const expected = `${direction} <= ${fmtNum(threshold)}%`;
   const r = bothValues(input, comparator, () => expected);
   if (isVerdict(r)) return r;
@@ -455,14 +290,21 @@ function withinRange(input: ComparatorInput, min: number, max: number): Comparat
 
 function regex(input: ComparatorInput, pattern: string): ComparatorVerdict {
   const { field, candidate } = input;
-  const expected = `matches /${pattern}/u`;
+  const expected = `matches /${pattern}/ (RE2)`;
   if (!candidate.found) return missingCandidate(field, expected);
   const v = candidate.value;
   if (typeof v !== 'string') return { status: 'violated', expected, actual: display(v), message: `${field} is ${kindOf(v)}, not a string, so it cannot match a pattern` };
   if (v.length > MAX_REGEX_INPUT_LENGTH) {
     return { status: 'violated', expected, actual: display(v), message: `${field} is ${v.length} characters long, more than the ${MAX_REGEX_INPUT_LENGTH} a Regex rule matches` };
   }
-  const matched = new RegExp(pattern, 'u').test(v);
+  let matched: boolean;
+  try {
+    matched = linearRegex(pattern).test(v);
+  } catch (err) {
+    // A pattern stored before the RE2 check existed: a violation that says so, never a 500.
+    if (!(err instanceof RegexPatternError)) throw err;
+    return { status: 'violated', expected, actual: display(v), message: `${field} could not be checked: the rule's pattern cannot be run (${err.problem})` };
+  }
   return { status: matched ? 'passed' : 'violated', expected, actual: display(v), message: matched ? `${field} matches the pattern` : `${field} does not match the pattern` };
 }
 
@@ -489,6 +331,20 @@ function jsonSchema(input: ComparatorInput, schema: JsonValue): ComparatorVerdic
   const { field, candidate } = input;
   const expected = 'valid against the rule schema';
   if (!candidate.found) return missingCandidate(field, expected);
+  const shape = shapeOf(schema);
+  if (shape.problem !== undefined) {
+    // A schema stored before this check existed: a violation that says so, never a stall.
+    return { status: 'violated', expected, actual: display(candidate.value), message: `${field} could not be checked: the rule's schema cannot be applied (${shape.problem})` };
+  }
+  const cost = schemaCost(shape, candidate.value);
+  if (cost > MAX_SCHEMA_COST) {
+    return {
+      status: 'violated',
+      expected,
+      actual: display(candidate.value),
+      message: `${field} could not be checked: validating it against this schema${shape.usesUniqueItems ? ' (uniqueItems compares every pair of array elements)' : ''} would exceed the cost bound of ${MAX_SCHEMA_COST} steps`,
+    };
+  }
   let result: ReturnType<Validator['validate']>;
   try {
     result = validatorFor(schema).validate(candidate.value);
@@ -532,9 +388,136 @@ export class ComparatorParamsError extends TypeError {
   }
 }
 
-function required<T>(value: T | undefined, comparator: ComparatorName, param: ParamName): T {
+function required<T>(value: T | undefined, comparator: string, param: ParamName): T {
   if (value === undefined) throw new ComparatorParamsError(comparator, [{ param, message: `${comparator} needs '${param}'` }]);
   return value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The registry: everything about one comparator in one entry.
+
+/** One comparator: the parameters it takes and how they are checked, whether it needs a baseline, and its evaluation. */
+export interface ComparatorEntry {
+  /** Compares the candidate with a baseline (skipped when there is none). */
+  readonly needsBaseline: boolean;
+  /** The parameters it requires; any other parameter on a rule is a mistake. */
+  readonly params: readonly ParamName[];
+  /** Problems with the values of its (present) parameters: range, compilation, safety. */
+  check(params: ComparatorParams): ParamIssue[];
+  /** The verdict; its required parameters are present (see {@link runComparator}). */
+  evaluate(input: ComparatorInput): ComparatorVerdict | Promise<ComparatorVerdict>;
+}
+
+const noCheck = (): ParamIssue[] => [];
+
+const finiteThreshold = (threshold: number | undefined): ParamIssue[] =>
+  threshold !== undefined && !Number.isFinite(threshold) ? [{ param: 'threshold', message: `threshold must be a finite number, got ${String(threshold)}` }] : [];
+
+/** A threshold that is a score between 0 and 1. */
+const unitThreshold =
+  (comparator: string) =>
+  ({ threshold }: ComparatorParams): ParamIssue[] => {
+    const finite = finiteThreshold(threshold);
+    if (finite.length > 0 || threshold === undefined) return finite;
+    return threshold < 0 || threshold > 1 ? [{ param: 'threshold', message: `${comparator} threshold must be between 0 and 1, got ${threshold}` }] : [];
+  };
+
+/** A threshold that is a percentage. */
+const percentThreshold =
+  (comparator: string) =>
+  ({ threshold }: ComparatorParams): ParamIssue[] => {
+    const finite = finiteThreshold(threshold);
+    if (finite.length > 0 || threshold === undefined) return finite;
+    return threshold < 0 ? [{ param: 'threshold', message: `${comparator} threshold is a percentage and must be >= 0, got ${threshold}` }] : [];
+  };
+
+/** Every comparator a rule may name (DESIGN §4), one entry each. */
+export const COMPARATORS = {
+  ExactMatch: { needsBaseline: true, params: [], check: noCheck, evaluate: exactMatch },
+  SemanticSimilarity: {
+    needsBaseline: true,
+    params: ['threshold'],
+    check: unitThreshold('SemanticSimilarity'),
+    evaluate: (input) => semanticSimilarity(input, required(input.params.threshold, 'SemanticSimilarity', 'threshold')),
+  },
+  MaxIncreasePercent: {
+    needsBaseline: true,
+    params: ['threshold'],
+    check: percentThreshold('MaxIncreasePercent'),
+    evaluate: (input) => percentChange(input, 'increase', required(input.params.threshold, 'MaxIncreasePercent', 'threshold')),
+  },
+  MaxDecreasePercent: {
+    needsBaseline: true,
+    params: ['threshold'],
+    check: percentThreshold('MaxDecreasePercent'),
+    evaluate: (input) => percentChange(input, 'decrease', required(input.params.threshold, 'MaxDecreasePercent', 'threshold')),
+  },
+  WithinRange: {
+    needsBaseline: false,
+    params: ['min', 'max'],
+    check: ({ min, max }) => {
+      const issues: ParamIssue[] = [];
+      if (min !== undefined && !Number.isFinite(min)) issues.push({ param: 'min', message: `min must be a finite number, got ${String(min)}` });
+      if (max !== undefined && !Number.isFinite(max)) issues.push({ param: 'max', message: `max must be a finite number, got ${String(max)}` });
+      if (min !== undefined && max !== undefined && min > max) issues.push({ param: 'min', message: `min (${min}) must not be greater than max (${max})` });
+      return issues;
+    },
+    evaluate: (input) => withinRange(input, required(input.params.min, 'WithinRange', 'min'), required(input.params.max, 'WithinRange', 'max')),
+  },
+  Regex: {
+    needsBaseline: false,
+    params: ['pattern'],
+    check: ({ pattern }) => {
+      const problem = pattern === undefined ? undefined : regexProblem(pattern);
+      return problem ? [{ param: 'pattern', message: problem }] : [];
+    },
+    evaluate: (input) => regex(input, required(input.params.pattern, 'Regex', 'pattern')),
+  },
+  Contains: { needsBaseline: false, params: ['value'], check: noCheck, evaluate: (input) => contains(input, required(input.params.value, 'Contains', 'value')) },
+  JsonSchema: {
+    needsBaseline: false,
+    params: ['schema'],
+    check: ({ schema }) => {
+      const problem = schema === undefined ? undefined : schemaProblem(schema);
+      return problem ? [{ param: 'schema', message: problem }] : [];
+    },
+    evaluate: (input) => jsonSchema(input, required(input.params.schema, 'JsonSchema', 'schema')),
+  },
+  Levenshtein: {
+    needsBaseline: true,
+    params: ['threshold'],
+    check: unitThreshold('Levenshtein'),
+    evaluate: (input) => levenshtein(input, required(input.params.threshold, 'Levenshtein', 'threshold')),
+  },
+} as const satisfies Record<string, ComparatorEntry>;
+
+export type ComparatorName = keyof typeof COMPARATORS;
+
+/** Every comparator a rule may name, in registry order. */
+export const COMPARATOR_NAMES = Object.keys(COMPARATORS) as [ComparatorName, ...ComparatorName[]];
+
+export function isComparatorName(name: string): name is ComparatorName {
+  return Object.hasOwn(COMPARATORS, name);
+}
+
+/** True for comparators that compare the candidate with a baseline (skipped when there is none). */
+export function needsBaseline(comparator: ComparatorName): boolean {
+  return COMPARATORS[comparator].needsBaseline;
+}
+
+/**
+ * Checks a comparator's parameters: the ones it needs are present and in range, it carries none it
+ * does not use, a regex compiles and is safe, a JSON schema compiles. Empty when all is well.
+ */
+export function comparatorParamIssues(comparator: ComparatorName, params: ComparatorParams): ParamIssue[] {
+  const entry: ComparatorEntry = COMPARATORS[comparator];
+  const issues: ParamIssue[] = [];
+  for (const p of ALL_PARAMS) {
+    const present = params[p] !== undefined;
+    if (entry.params.includes(p) && !present) issues.push({ param: p, message: `${comparator} needs '${p}'` });
+    if (!entry.params.includes(p) && present) issues.push({ param: p, message: `${comparator} does not use '${p}'` });
+  }
+  return [...issues, ...entry.check(params)];
 }
 
 /**
@@ -542,25 +525,6 @@ function required<T>(value: T | undefined, comparator: ComparatorName, param: Pa
  * validation does this); a required one that is absent throws {@link ComparatorParamsError}.
  */
 export async function runComparator(comparator: ComparatorName, input: ComparatorInput): Promise<ComparatorVerdict> {
-  const p = input.params;
-  switch (comparator) {
-    case 'ExactMatch':
-      return exactMatch(input);
-    case 'SemanticSimilarity':
-      return semanticSimilarity(input, required(p.threshold, comparator, 'threshold'));
-    case 'MaxIncreasePercent':
-      return percentChange(input, 'increase', required(p.threshold, comparator, 'threshold'));
-    case 'MaxDecreasePercent':
-      return percentChange(input, 'decrease', required(p.threshold, comparator, 'threshold'));
-    case 'WithinRange':
-      return withinRange(input, required(p.min, comparator, 'min'), required(p.max, comparator, 'max'));
-    case 'Regex':
-      return regex(input, required(p.pattern, comparator, 'pattern'));
-    case 'Contains':
-      return contains(input, required(p.value, comparator, 'value'));
-    case 'JsonSchema':
-      return jsonSchema(input, required(p.schema, comparator, 'schema'));
-    case 'Levenshtein':
-      return levenshtein(input, required(p.threshold, comparator, 'threshold'));
-  }
+  const entry: ComparatorEntry = COMPARATORS[comparator];
+  return entry.evaluate(input);
 }

@@ -43,6 +43,18 @@ function jsonValueProblem(value: unknown, depth = 0): string | undefined {
 }
 
 /**
+ * A number DynamoDB can store and the DocumentClient can give back unchanged: finite, an integer
+ * only within ±(2^53−1), a magnitude within 1e-130..9.99e125 (else 0). `1e300` in a number field
+ * is refused with a 400 naming it, never sent to DynamoDB to come back as a 500.
+ */
+export const StorableNumberSchema = z.number().check(
+  z.superRefine((value, ctx) => {
+    const problem = jsonValueProblem(value);
+    if (problem) ctx.issues.push({ code: 'custom', message: problem, input: value });
+  }),
+);
+
+/**
  * Any JSON value, structurally. Recursive through itself by name, so the OpenAPI document describes
  * it as one component (`JsonValue`) that refers to itself, not as an anonymous inline definition.
  */
@@ -121,7 +133,7 @@ export const RecordSnapshotSchema = z.strictObject({
   outputs: z.array(NamedValueSchema).check(z.minLength(1, 'a decision needs at least one output'), z.maxLength(1000), uniqueNames('output')),
   modelParameters: z.optional(ModelParametersSchema),
   context: z.optional(JsonObjectSchema),
-  executionTimeMs: z.optional(z.number().check(z.gte(0, 'executionTimeMs must be >= 0'))),
+  executionTimeMs: z.optional(StorableNumberSchema.check(z.gte(0, 'executionTimeMs must be >= 0'))),
   tags: z.optional(z.record(z.string().check(z.maxLength(128)), z.string().check(z.maxLength(256)))),
 }).check(wellFormedText);
 export type RecordSnapshot = z.infer<typeof RecordSnapshotSchema>;
