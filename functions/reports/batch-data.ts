@@ -132,7 +132,6 @@ export async function assembleBatchReport(reader: BatchReportReader, batchId: st
   if (!batch) throw new NotFoundError('batch', batchId);
 
   const acc = new StatsAccumulator();
-  let tampered = 0;
   let successful = 0;
   /** Successful results that did not keep their snapshot's facts (written before they were kept). */
   const unknownFacts: string[] = [];
@@ -173,8 +172,7 @@ export async function assembleBatchReport(reader: BatchReportReader, batchId: st
     }
   };
   await reader.forEachResult(batchId, (r) => {
-    acc.add({ status: r.status, outputsMatch: r.outputsMatch, executionTimeMs: r.executionTimeMs, mismatchedPaths: r.mismatchedPaths, violatedRules: r.violatedRules });
-    if (r.integrity === 'tampered') tampered += 1;
+    acc.add({ status: r.status, outputsMatch: r.outputsMatch, executionTimeMs: r.executionTimeMs, mismatchedPaths: r.mismatchedPaths, violatedRules: r.violatedRules, integrity: r.integrity });
     for (const rule of r.violatedRules) bump(violatedRules, rule);
     if (r.violatedRules.length > 0) {
       violationTotal += 1;
@@ -195,6 +193,8 @@ export async function assembleBatchReport(reader: BatchReportReader, batchId: st
       errorGroups.set(code, group);
       return;
     }
+    // A tampered snapshot was not replayed: counted apart, neither a mismatch nor a latency (as in the stats).
+    if (r.integrity === 'tampered') return;
     successful += 1;
     if (r.original) countFacts(r.original);
     else unknownFacts.push(r.snapshotId);
@@ -214,7 +214,7 @@ export async function assembleBatchReport(reader: BatchReportReader, batchId: st
   await factsFor(reader, unknownFacts, (_id, facts) => {
     if (facts) countFacts(facts);
   });
-  const replayQuantiles: Quantiles = { count: stats.successfulReplays, p50: stats.p50ExecutionTimeMs, p95: stats.p95ExecutionTimeMs, p99: stats.p99ExecutionTimeMs };
+  const replayQuantiles: Quantiles = { count: replayLatency.length, p50: stats.p50ExecutionTimeMs, p95: stats.p95ExecutionTimeMs, p99: stats.p99ExecutionTimeMs };
 
   // The full replay results of the rows shown (requested while the scan went on).
   if (pendingRefs.length > 0) detailReads.push(reader.replayResults(pendingRefs.splice(0)));
@@ -238,7 +238,7 @@ export async function assembleBatchReport(reader: BatchReportReader, batchId: st
     batch,
     stats,
     statsSource: stats === computed ? 'results' : 'batch',
-    tampered,
+    tampered: stats.tampered,
     functions: tallies(functions),
     originalModels: tallies(originalModels),
     replayModels: tallies(replayModels),

@@ -113,7 +113,7 @@ function counts(data: BatchReportData): SafeHtml {
     { label: 'Errors', value: fmtNumber(s.failedReplays), testId: 'count-errors' },
     { label: 'Tampered', value: fmtNumber(data.tampered), testId: 'count-tampered' },
   ])}
-<p class="muted">Match rate = matches ÷ replays that ran (${fmtNumber(s.successfulReplays)}); errors are replays that could not run. ${data.statsSource === 'batch' ? 'Figures are the batch statistics.' : 'The batch has no final statistics yet: figures are computed from the results stored so far.'}</p>`;
+<p class="muted">Match rate = matches ÷ results that were not errors (${fmtNumber(s.successfulReplays)}); errors are replays that could not run; tampered snapshots were not replayed and are counted apart from mismatches. ${data.statsSource === 'batch' ? 'Figures are the batch statistics.' : 'The batch has no final statistics yet: figures are computed from the results stored so far.'}</p>`;
 }
 
 function latencySection(data: BatchReportData, chart: ChartSpec): SafeHtml {

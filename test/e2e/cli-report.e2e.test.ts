@@ -12,7 +12,7 @@ import type { ReplayResult } from '../../functions/core/replay.js';
 import type { Snapshot } from '../../functions/core/snapshot.js';
 import { cli } from '../support/cli.js';
 import { demoV1Decision, startTestHost, type TestHost } from '../support/host.js';
-import { requestJson } from '../support/http.js';
+import { requestJson, requestWithHeaders } from '../support/http.js';
 
 const FN = 'cli_report_loan';
 const UNKNOWN = '01JZZZZZZZZZZZZZZZZZZZZZZZ';
@@ -53,7 +53,7 @@ describe('decision-replay report (local host)', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/^wrote the report of batch \S+ to batch\.html \([\d,]+ bytes\)\n$/);
     const written = readFileSync(join(dir, 'batch.html'), 'utf8');
-    const served = await (await fetch(`${t.url}/batches/${batchId}/report`)).text();
+    const served = (await requestWithHeaders<string>(t.url, 'GET', `/batches/${batchId}/report`)).body;
     expect(stable(written)).toBe(stable(served));
     expect(written).toMatch(/^<!doctype html>/);
   });
