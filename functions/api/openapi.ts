@@ -10,6 +10,7 @@ import { ValidateRequestDocSchema } from '../core/validation.js';
 import { OverridesSchema, REPLAY_MODES } from '../core/replay.js';
 import { ExecutorConfigSchema, StoredExecutorConfigSchema } from '../core/executor.js';
 import { BatchRequestSchema } from '../core/batch.js';
+import { DEPENDENCY_KINDS, DEPENDENCY_MODES } from '../core/dependencies.js';
 
 type Schema = z.ZodMiniType;
 
@@ -28,7 +29,7 @@ const ErrorSchema = z.object({
 });
 
 const ChangeSchema = z.object({ path: z.string(), changeType: z.enum(['Added', 'Removed', 'Modified']), oldValue: z.optional(z.unknown()), newValue: z.optional(z.unknown()) });
-const DiffSchema = z.object({ changes: z.array(ChangeSchema), inputsChanged: z.boolean(), outputsChanged: z.boolean(), modelParamsChanged: z.boolean(), executionTimeDeltaMs: z.number() });
+const DiffSchema = z.object({ changes: z.array(ChangeSchema), inputsChanged: z.boolean(), outputsChanged: z.boolean(), modelParamsChanged: z.boolean(), dependenciesChanged: z.optional(z.boolean()), executionTimeDeltaMs: z.number() });
 const ViolationSchema = z.object({ ruleName: z.string(), field: z.string(), expected: z.string(), actual: z.string(), message: z.string() });
 const RuleResultSchema = z.object({ ruleName: z.string(), field: z.string(), comparator: z.string(), status: z.enum(['passed', 'violated', 'skipped']), score: z.optional(z.number()), provider: z.optional(z.string()), reason: z.optional(z.string()) });
 const ReportSchema = z.object({
@@ -43,7 +44,14 @@ const ReportSchema = z.object({
   violations: z.array(ViolationSchema),
   createdAt: z.string(),
 });
-const ReplayRequestDocSchema = z.object({ mode: z.optional(z.enum(REPLAY_MODES)), tolerance: z.optional(z.number()), policy: z.optional(PolicyBodySchema), policyName: z.optional(z.string()), overrides: z.optional(OverridesSchema) });
+const DEPENDENCY_STATUSES = ['unchanged', 'changed', 'new', 'missing'] as const;
+const DependencyReplayDocSchema = z.object({
+  mode: z.enum(DEPENDENCY_MODES),
+  reported: z.boolean(),
+  calls: z.array(z.object({ name: z.string(), kind: z.enum(DEPENDENCY_KINDS), status: z.enum(DEPENDENCY_STATUSES), recordedRequest: z.optional(z.unknown()), request: z.optional(z.unknown()) })),
+  counts: z.record(z.enum(DEPENDENCY_STATUSES), z.number()),
+});
+const ReplayRequestDocSchema = z.object({ mode: z.optional(z.enum(REPLAY_MODES)), tolerance: z.optional(z.number()), policy: z.optional(PolicyBodySchema), policyName: z.optional(z.string()), overrides: z.optional(OverridesSchema), dependencyMode: z.optional(z.enum(DEPENDENCY_MODES)) });
 const ReplayResultDocSchema = z.object({
   replayId: z.string(),
   snapshotId: z.string(),
@@ -54,6 +62,7 @@ const ReplayResultDocSchema = z.object({
   fieldComparisons: z.array(z.object({ path: z.string(), comparator: z.string(), score: z.number(), threshold: z.number(), match: z.boolean(), original: z.optional(z.unknown()), replayed: z.optional(z.unknown()) })),
   diff: z.nullable(DiffSchema),
   policyViolations: z.array(ViolationSchema),
+  dependencies: z.optional(z.nullable(DependencyReplayDocSchema)),
   integrity: z.enum(['verified', 'tampered']),
   error: z.optional(z.object({ code: z.string(), message: z.string() })),
   executionTimeMs: z.number(),

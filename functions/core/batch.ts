@@ -336,7 +336,7 @@ export class BatchItemCache {
   preparedFor(deps: Pick<ReplayItemDeps, 'batches' | 'policies'>, batchId: string): Promise<PreparedReplay> {
     return this.memo(this.prepared, batchId, async () => {
       const r = (await this.batchFor(deps, batchId)).request;
-      return prepareReplay(deps.policies, { mode: r.mode, tolerance: r.tolerance, policyName: r.policyName, overrides: r.overrides });
+      return prepareReplay(deps.policies, { mode: r.mode, tolerance: r.tolerance, policyName: r.policyName, overrides: r.overrides, dependencyMode: r.dependencyMode });
     });
   }
 

@@ -37,6 +37,8 @@ export interface SnapshotDiff {
   outputsChanged: boolean;
   /** Some change lies under `modelParameters` (including it appearing or disappearing). */
   modelParamsChanged: boolean;
+  /** Some change lies under `dependencies` (a recorded or reported dependency call). */
+  dependenciesChanged?: boolean;
   /**
    * `updated.executionTimeMs − original.executionTimeMs`; 0 when either snapshot did not record an
    * execution time (there is nothing to subtract, and the diff's `changes` then show the field as
@@ -168,12 +170,14 @@ export function diffSnapshots(original: DecisionView, updated: DecisionView): Sn
   let inputsChanged = false;
   let outputsChanged = false;
   let modelParamsChanged = false;
+  let dependenciesChanged = false;
   for (const c of changes) {
     if (under(c.path, 'inputs')) inputsChanged = true;
     else if (under(c.path, 'outputs')) outputsChanged = true;
     else if (under(c.path, 'modelParameters')) modelParamsChanged = true;
+    else if (under(c.path, 'dependencies')) dependenciesChanged = true;
   }
   // Rounded to a nanosecond: 0.91 − 0.85 should read 0.06, not 0.06000000000000005.
   const executionTimeDeltaMs = original.executionTimeMs !== undefined && updated.executionTimeMs !== undefined ? Math.round((updated.executionTimeMs - original.executionTimeMs) * 1e6) / 1e6 : 0;
-  return { changes, inputsChanged, outputsChanged, modelParamsChanged, executionTimeDeltaMs };
+  return { changes, inputsChanged, outputsChanged, modelParamsChanged, dependenciesChanged, executionTimeDeltaMs };
 }

@@ -8,6 +8,7 @@ import * as z from 'zod/mini';
 import { UnprocessableError } from './errors.js';
 import type { JsonObject, JsonValue } from './json.js';
 import { toFieldIssues } from './schema-util.js';
+import { ReportedDependenciesSchema, type Dependency, type DependencyMode, type ReportedDependency } from './dependencies.js';
 import { FunctionNameSchema, NamedValueSchema, namedValuesToObject, type ModelParameters, type NamedValue } from './snapshot.js';
 
 /** Timeout of one executor call when the configuration names none. */
@@ -182,6 +183,30 @@ export interface ExecutionRequest {
    * them to tell the model what to answer; http and lambda executors ignore them.
    */
   expectedOutputs?: readonly string[] | undefined;
+  /**
+   * How the decision's dependencies are served: `recorded` (the executor request carries
+   * `recordedDependencies`, to be answered from the recording) or `live`. Absent when the decision
+   * recorded none and none was asked for.
+   */
+  dependencyMode?: DependencyMode | undefined;
+  /** The calls the original decision made, in recorded mode. */
+  recordedDependencies?: readonly Dependency[] | undefined;
+}
+
+/**
+ * The JSON body the http and lambda executors send: `{functionName, inputs, modelParameters,
+ * context}`, plus `dependencyMode` and (in recorded mode) `recordedDependencies` when the replay has
+ * a dependency mode.
+ */
+export function executorRequestBody(req: ExecutionRequest): Record<string, unknown> {
+  return {
+    functionName: req.functionName,
+    inputs: req.inputs,
+    modelParameters: req.modelParameters,
+    context: req.context,
+    ...(req.dependencyMode !== undefined && { dependencyMode: req.dependencyMode }),
+    ...(req.recordedDependencies !== undefined && { recordedDependencies: req.recordedDependencies }),
+  };
 }
 
 /** What an executor decided. */
@@ -191,6 +216,8 @@ export interface ExecutionResult {
   executionTimeMs: number;
   /** The execution time the executor itself reported (`executionTimeMs` in its answer, a model's latency), if any. */
   reportedExecutionTimeMs?: number;
+  /** The dependency calls the candidate reported making (`dependencies` in its answer), if it reported any. */
+  dependencies?: ReportedDependency[];
 }
 
 /** The port: something that re-executes one decision. */
@@ -363,6 +390,8 @@ export const ExecutorAnswerSchema = z.object({
     }),
   ),
   executionTimeMs: z.optional(z.number().check(z.gte(0, 'executionTimeMs must be >= 0'))),
+  /** The dependency calls the candidate made (see dependencies.ts); optional. */
+  dependencies: z.optional(ReportedDependenciesSchema),
 });
 export type ExecutorAnswer = z.infer<typeof ExecutorAnswerSchema>;
 
@@ -372,11 +401,17 @@ export type ExecutorAnswer = z.infer<typeof ExecutorAnswerSchema>;
  */
 export function parseExecutorAnswer(answer: unknown, target: string): ExecutorAnswer {
   const result = ExecutorAnswerSchema.safeParse(answer);
-  if (result.success) return { outputs: result.data.outputs.map(cleanOutput), ...(result.data.executionTimeMs !== undefined && { executionTimeMs: result.data.executionTimeMs }) };
+  if (result.success) {
+    return {
+      outputs: result.data.outputs.map(cleanOutput),
+      ...(result.data.executionTimeMs !== undefined && { executionTimeMs: result.data.executionTimeMs }),
+      ...(result.data.dependencies !== undefined && { dependencies: result.data.dependencies }),
+    };
+  }
   const issues = toFieldIssues(result.error);
   const summary = issues.slice(0, 5).map((i) => `${i.path}: ${i.message}`).join('; ');
   const more = issues.length > 5 ? ` (and ${issues.length - 5} more)` : '';
-  throw new ExecutorMalformedResponseError(`${target} answered with an unexpected shape (expected {"outputs":[{"name","value","type"?}],"executionTimeMs"?}): ${summary}${more}`);
+  throw new ExecutorMalformedResponseError(`${target} answered with an unexpected shape (expected {"outputs":[{"name","value","type"?}],"executionTimeMs"?,"dependencies"?}): ${summary}${more}`);
 }
 
 function cleanOutput(entry: NamedValue): NamedValue {

@@ -7,6 +7,7 @@ import { ConflictError, ValidationError } from './errors.js';
 import { canonicalHash } from './json.js';
 import type { Clock, IdGenerator, SnapshotStore } from './ports.js';
 import { parseOrThrow } from './schema-util.js';
+import { assertDependencySizes } from './dependencies.js';
 import { buildSnapshot, RecordSnapshotSchema, type Snapshot } from './snapshot.js';
 
 export interface RecordingDeps {
@@ -26,6 +27,7 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 /** Records a decision from an untrusted request body. */
 export async function recordSnapshot(deps: RecordingDeps, body: unknown, idempotencyKey?: string): Promise<RecordOutcome> {
   const recorded = parseOrThrow(RecordSnapshotSchema, body, 'snapshot');
+  assertDependencySizes(recorded.dependencies);
   const snapshotId = deps.ids.next();
   const createdAt = new Date(deps.clock.now()).toISOString();
   const fresh = buildSnapshot(recorded, snapshotId, createdAt);

@@ -8,9 +8,10 @@
  * 422 before anything runs.
  */
 import * as z from 'zod/mini';
+import { compareDependencies, countDependencyStatuses, DEPENDENCY_MODES, type DependencyMode, type DependencyReplay } from './dependencies.js';
 import { diffSnapshots, type SnapshotDiff } from './diff.js';
 import { NotFoundError, ValidationError } from './errors.js';
-import { ExecutorError, NoExecutorError, UnsupportedModelError, type Executor, type ExecutorConfig, type ExecutorConfigStore } from './executor.js';
+import { ExecutorError, NoExecutorError, type ExecutionResult, UnsupportedModelError, type Executor, type ExecutorConfig, type ExecutorConfigStore } from './executor.js';
 import type { JsonObject } from './json.js';
 import { compareOutputs, type FieldComparison } from './output-comparison.js';
 import { evaluatePolicy, type PolicyStore, type RuleResult, type Violation } from './policy.js';
@@ -36,6 +37,8 @@ export const ReplayOptionsShape = {
   mode: z.optional(z.enum(REPLAY_MODES, { error: `mode must be one of ${REPLAY_MODES.join(', ')}` })),
   tolerance: z.optional(z.number().check(z.gte(0, 'tolerance must be between 0 and 1'), z.lte(1, 'tolerance must be between 0 and 1'))),
   overrides: z.optional(OverridesSchema),
+  /** How recorded dependencies are served; default `recorded` when the snapshot has dependencies (see dependencies.ts). */
+  dependencyMode: z.optional(z.enum(DEPENDENCY_MODES, { error: `dependencyMode must be one of ${DEPENDENCY_MODES.join(', ')}` })),
 };
 
 /** Body of `POST /snapshots/{id}/replay`. */
@@ -64,6 +67,12 @@ export interface ReplayResult {
   diff: SnapshotDiff | null;
   policy: { name: string; version: number | null; rules: RuleResult[] } | null;
   policyViolations: Violation[];
+  /**
+   * The dependency calls of the replay against the recorded ones (unchanged / changed / new /
+   * missing); null when the snapshot recorded none, no dependency mode was asked for and the
+   * executor reported none (or nothing ran).
+   */
+  dependencies?: DependencyReplay | null;
   integrity: 'verified' | 'tampered';
   error?: { code: string; message: string };
   /** Wall time of the executor call (0 when nothing ran). */
@@ -103,6 +112,8 @@ export interface PreparedReplay {
   mode: ReplayMode;
   tolerance: number;
   overrides: Overrides | undefined;
+  /** Asked for explicitly; undefined: `recorded` when the snapshot has dependencies, else none. */
+  dependencyMode?: DependencyMode | undefined;
   policy: { name: string; version: number | null; rules: Parameters<typeof evaluatePolicy>[0]['rules'] } | undefined;
 }
 
@@ -117,6 +128,7 @@ export async function prepareReplay(policies: PolicyStore, body: unknown): Promi
     mode: request.mode ?? 'Tolerant',
     tolerance: request.tolerance ?? DEFAULT_TOLERANCE,
     overrides: request.overrides,
+    dependencyMode: request.dependencyMode,
     policy: wantsPolicy ? await resolvePolicy(policies, request) : undefined,
   };
 }
@@ -187,15 +199,27 @@ export async function replaySnapshot(deps: ReplayDeps, snapshotId: string, prepa
   const { modelParameters, context } = applyOverrides(snapshot, prepared.overrides);
   if (!executor.supportsModel(modelParameters?.modelName)) throw new UnsupportedModelError(snapshot.functionName, modelParameters?.modelName, executor.description);
 
+  const recordedDependencies = snapshot.dependencies ?? [];
+  const dependencyMode = prepared.dependencyMode ?? (recordedDependencies.length > 0 ? 'recorded' : undefined);
   let outputs: NamedValue[];
   let executionTimeMs: number;
+  let reportedDependencies: ExecutionResult['dependencies'];
   try {
     const answer = await executor.execute(
-      { functionName: snapshot.functionName, inputs: snapshot.inputs, modelParameters, context, expectedOutputs: snapshot.outputs.map((o) => o.name) },
+      {
+        functionName: snapshot.functionName,
+        inputs: snapshot.inputs,
+        modelParameters,
+        context,
+        expectedOutputs: snapshot.outputs.map((o) => o.name),
+        ...(dependencyMode !== undefined && { dependencyMode }),
+        ...(dependencyMode === 'recorded' && { recordedDependencies }),
+      },
       { timeoutMs: executor.timeoutMs },
     );
     outputs = answer.outputs;
     executionTimeMs = answer.executionTimeMs;
+    reportedDependencies = answer.dependencies;
   } catch (err) {
     if (!(err instanceof ExecutorError)) throw err;
     return {
@@ -212,7 +236,15 @@ export async function replaySnapshot(deps: ReplayDeps, snapshotId: string, prepa
     };
   }
 
-  const replayed: DecisionView = { functionName: snapshot.functionName, inputs: snapshot.inputs, outputs, modelParameters, context, executionTimeMs, tags: snapshot.tags };
+  const replayed: DecisionView = { functionName: snapshot.functionName, inputs: snapshot.inputs, outputs, modelParameters, context, executionTimeMs, tags: snapshot.tags, dependencies: reportedDependencies };
+  // Unreported calls are unknown, not removed: the diff then leaves dependencies out on both sides.
+  const original: DecisionView = reportedDependencies === undefined ? { ...snapshot, dependencies: undefined } : snapshot;
+  const dependencies: DependencyReplay | null = dependencyMode === undefined && reportedDependencies === undefined
+    ? null
+    : (() => {
+        const calls = reportedDependencies === undefined ? [] : compareDependencies(recordedDependencies, reportedDependencies);
+        return { mode: dependencyMode ?? 'live', reported: reportedDependencies !== undefined, calls, counts: countDependencyStatuses(calls) };
+      })();
   try {
     const comparison = await compareOutputs(snapshot.outputs, outputs, prepared.mode, prepared.tolerance, deps.similarity);
     const evaluation = prepared.policy ? await evaluatePolicy({ name: prepared.policy.name, rules: prepared.policy.rules }, replayed, snapshot, deps.similarity) : undefined;
@@ -223,9 +255,10 @@ export async function replaySnapshot(deps: ReplayDeps, snapshotId: string, prepa
       outputsMatch: comparison.outputsMatch,
       replayOutputs: outputs,
       fieldComparisons: comparison.fieldComparisons,
-      diff: diffSnapshots(snapshot, replayed),
+      diff: diffSnapshots(original, replayed),
       policy: prepared.policy && evaluation ? { name: prepared.policy.name, version: prepared.policy.version, rules: evaluation.rules } : null,
       policyViolations: evaluation?.violations ?? [],
+      dependencies,
       integrity: 'verified',
       executionTimeMs,
       executor: executor.description,
