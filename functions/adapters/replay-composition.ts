@@ -9,6 +9,7 @@ import type { ReplayDeps, ReplayResultStore } from '../core/replay.js';
 import { systemClock } from '../core/ports.js';
 import { createDocumentClient } from './aws-clients.js';
 import { DynamoExecutorConfigStore } from './dynamodb/executor-config-store.js';
+import { DynamoNoiseProfileStore } from './dynamodb/noise-profile-store.js';
 import { DynamoPolicyStore } from './dynamodb/policy-store.js';
 import { DynamoReplayResultStore } from './dynamodb/replay-result-store.js';
 import { DynamoSnapshotStore } from './dynamodb/snapshot-store.js';
@@ -35,6 +36,7 @@ export function composeReplayDeps(): ReplayDeps & { results: ReplayResultStore; 
     createExecutor: (config) => createExecutor(config, executorDeps),
     policies: new DynamoPolicyStore(doc, env.TABLE_NAME),
     results: new DynamoReplayResultStore(doc, env.TABLE_NAME),
+    noiseProfiles: new DynamoNoiseProfileStore(doc, env.TABLE_NAME),
     similarity: createSimilarityProvider(env.SIMILARITY_PROVIDER),
     clock: systemClock,
     ids: ulidGenerator(),

@@ -12,7 +12,7 @@ export const LAMBDAS = {
   validation: { kind: 'api', description: 'Versioned policies; validate snapshots against them' },
   /** Replays and executor registration. */
   replay: { kind: 'api', description: 'Replay snapshots against a registered executor' },
-  /** Batch replays: start, progress, results. */
+  /** Batch replays: start, progress, results; learning noise profiles (a kind of batch). */
   batches: { kind: 'api', description: 'Start batch replays on Step Functions and report on them' },
   /** The OpenAPI document and the catch-all 404. */
   openapi: { kind: 'api', description: 'The OpenAPI document; 404 for unknown routes' },
@@ -46,6 +46,8 @@ export const ROUTES = [
   { routeKey: 'POST /batches', lambda: 'batches' },
   { routeKey: 'GET /batches/{id}', lambda: 'batches' },
   { routeKey: 'GET /batches/{id}/results', lambda: 'batches' },
+  { routeKey: 'POST /functions/{functionName}/noise-profile', lambda: 'batches' },
+  { routeKey: 'GET /functions/{functionName}/noise-profile', lambda: 'batches' },
   { routeKey: 'GET /openapi.json', lambda: 'openapi' },
   { routeKey: '$default', lambda: 'openapi' },
 ] as const satisfies ReadonlyArray<{ routeKey: string; lambda: LambdaName }>;

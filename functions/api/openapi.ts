@@ -7,7 +7,9 @@ import { ROUTES } from './manifest.js';
 import { RecordSnapshotSchema, SnapshotSchema } from '../core/snapshot.js';
 import { PolicyBodySchema, StoredPolicySchema } from '../core/policy.js';
 import { ValidateRequestDocSchema } from '../core/validation.js';
-import { OverridesSchema, REPLAY_MODES } from '../core/replay.js';
+import { NoiseProfileChoiceSchema, OverridesSchema, REPLAY_MODES } from '../core/replay.js';
+import { NoiseProfileSchema } from '../core/noise.js';
+import { NoiseProfileRequestSchema } from '../core/noise-profile-job.js';
 import { ExecutorConfigSchema, StoredExecutorConfigSchema } from '../core/executor.js';
 import { BatchRequestSchema } from '../core/batch.js';
 import { DEPENDENCY_KINDS, DEPENDENCY_MODES } from '../core/dependencies.js';
@@ -51,7 +53,7 @@ const DependencyReplayDocSchema = z.object({
   calls: z.array(z.object({ name: z.string(), kind: z.enum(DEPENDENCY_KINDS), status: z.enum(DEPENDENCY_STATUSES), recordedRequest: z.optional(z.unknown()), request: z.optional(z.unknown()) })),
   counts: z.record(z.enum(DEPENDENCY_STATUSES), z.number()),
 });
-const ReplayRequestDocSchema = z.object({ mode: z.optional(z.enum(REPLAY_MODES)), tolerance: z.optional(z.number()), policy: z.optional(PolicyBodySchema), policyName: z.optional(z.string()), overrides: z.optional(OverridesSchema), dependencyMode: z.optional(z.enum(DEPENDENCY_MODES)) });
+const ReplayRequestDocSchema = z.object({ mode: z.optional(z.enum(REPLAY_MODES)), tolerance: z.optional(z.number()), policy: z.optional(PolicyBodySchema), policyName: z.optional(z.string()), overrides: z.optional(OverridesSchema), dependencyMode: z.optional(z.enum(DEPENDENCY_MODES)), noiseProfile: z.optional(NoiseProfileChoiceSchema) });
 const ReplayResultDocSchema = z.object({
   replayId: z.string(),
   snapshotId: z.string(),
@@ -59,10 +61,11 @@ const ReplayResultDocSchema = z.object({
   status: z.enum(['Success', 'Failed', 'Error']),
   outputsMatch: z.boolean(),
   replayOutputs: z.nullable(z.array(z.object({ name: z.string(), value: z.unknown(), type: z.optional(z.string()) }))),
-  fieldComparisons: z.array(z.object({ path: z.string(), comparator: z.string(), score: z.number(), threshold: z.number(), match: z.boolean(), original: z.optional(z.unknown()), replayed: z.optional(z.unknown()) })),
+  fieldComparisons: z.array(z.object({ path: z.string(), comparator: z.string(), score: z.number(), threshold: z.number(), match: z.boolean(), original: z.optional(z.unknown()), replayed: z.optional(z.unknown()), noise: z.optional(z.enum(['suppressed', 'exceeded', 'stable'])), noiseReason: z.optional(z.string()) })),
   diff: z.nullable(DiffSchema),
   policyViolations: z.array(ViolationSchema),
   dependencies: z.optional(z.nullable(DependencyReplayDocSchema)),
+  noiseProfile: z.optional(z.nullable(z.object({ functionName: z.string(), version: z.number() }))),
   integrity: z.enum(['verified', 'tampered']),
   error: z.optional(z.object({ code: z.string(), message: z.string() })),
   executionTimeMs: z.number(),
@@ -93,6 +96,13 @@ const operations: Record<string, Operation> = {
   'POST /batches': { summary: 'Start a batch replay on Step Functions', request: BatchRequestSchema, status: 202, response: z.object({ batchId: z.string(), status: z.literal('RUNNING'), total: z.number() }), headers: { 'Idempotency-Key': 'Retries with the same key and body return the same batch and start nothing twice' } },
   'GET /batches/{id}': { summary: 'Batch status, progress and (when done) statistics', status: 200, response: BatchDocSchema },
   'GET /batches/{id}/results': { summary: 'Per-snapshot results of a batch', status: 200, response: page(BatchResultDocSchema), query: LIST_QUERY },
+  'POST /functions/{functionName}/noise-profile': {
+    summary: "Learn the next version of a function's noise profile: a batch executes a sample of its snapshots twice each (poll the batch; the profile is stored before it reads SUCCEEDED)",
+    request: NoiseProfileRequestSchema,
+    status: 202,
+    response: z.object({ batchId: z.string(), status: z.literal('RUNNING'), total: z.number(), functionName: z.string(), sampleSize: z.number(), batch: z.string(), profile: z.string() }),
+  },
+  'GET /functions/{functionName}/noise-profile': { summary: "A function's latest noise profile (or ?version=N)", status: 200, response: NoiseProfileSchema, query: { version: 'A specific version' } },
   'GET /openapi.json': { summary: 'This document', status: 200 },
 };
 

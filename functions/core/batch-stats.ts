@@ -5,6 +5,8 @@
  */
 import * as z from 'zod/mini';
 import { BatchNotFoundError, BatchPayloadError, causeMessage, type BatchStatus, type BatchStore } from './batch.js';
+import type { NoiseProfileStore } from './noise.js';
+import { NoiseProfileBuilder } from './noise-profile-job.js';
 import type { Clock } from './ports.js';
 import { StatsAccumulator } from './stats.js';
 
@@ -21,6 +23,8 @@ export const StatsPayloadSchema = z.union([
 
 export interface StatsDeps {
   batches: BatchStore;
+  /** Where a noise-profile batch stores the profile it learned. */
+  noiseProfiles?: NoiseProfileStore;
   clock: Clock;
   batchIdFor(executionName: string, executionStartTime: string): string;
 }
@@ -34,6 +38,8 @@ export interface StatsOutcome {
   mismatches?: number;
   failedReplays?: number;
   failureReason?: string;
+  /** The profile version a noise-profile batch stored. */
+  noiseProfileVersion?: number;
 }
 
 /** Stats: folds the stored results into the batch statistics, or marks the batch FAILED. */
@@ -51,15 +57,28 @@ export async function computeBatchStats(deps: StatsDeps, payload: unknown): Prom
   const batch = await deps.batches.get(p.batchId);
   if (!batch) throw new BatchNotFoundError(p.batchId);
   const acc = new StatsAccumulator();
-  const count = await deps.batches.forEachResult(p.batchId, (r) =>
-    acc.add({ status: r.status, outputsMatch: r.outputsMatch, executionTimeMs: r.executionTimeMs, mismatchedPaths: r.mismatchedPaths, violatedRules: r.violatedRules }),
-  );
+  const profile = batch.noiseProfile !== undefined ? new NoiseProfileBuilder({ ...batch, noiseProfile: batch.noiseProfile }) : undefined;
+  const count = await deps.batches.forEachResult(p.batchId, (r) => {
+    acc.add({ status: r.status, outputsMatch: r.outputsMatch, executionTimeMs: r.executionTimeMs, mismatchedPaths: r.mismatchedPaths, violatedRules: r.violatedRules });
+    profile?.add(r);
+  });
   const stats = acc.toJSON();
   if (count !== batch.total) {
     const reason = `${count} results were stored for ${batch.total} snapshots`;
     await deps.batches.fail(p.batchId, reason, now);
     return { batchId: p.batchId, status: 'FAILED', failureReason: reason };
   }
+  let noiseProfileVersion: number | undefined;
+  if (profile !== undefined) {
+    // Stored before the batch reads SUCCEEDED, so a client that saw SUCCEEDED finds the profile.
+    const built = profile.build(now);
+    if ('failure' in built) {
+      await deps.batches.fail(p.batchId, built.failure, now);
+      return { batchId: p.batchId, status: 'FAILED', failureReason: built.failure };
+    }
+    if (deps.noiseProfiles === undefined) throw new BatchPayloadError('a noise-profile batch reached a Stats step that has no noise profile store');
+    noiseProfileVersion = (await deps.noiseProfiles.putNextVersion(built)).version;
+  }
   await deps.batches.complete(p.batchId, stats, now);
-  return { batchId: p.batchId, status: 'SUCCEEDED', totalReplays: stats.totalReplays, matches: stats.matches, mismatches: stats.mismatches, failedReplays: stats.failedReplays };
+  return { batchId: p.batchId, status: 'SUCCEEDED', ...(noiseProfileVersion !== undefined && { noiseProfileVersion }), totalReplays: stats.totalReplays, matches: stats.matches, mismatches: stats.mismatches, failedReplays: stats.failedReplays };
 }

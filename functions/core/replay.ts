@@ -10,7 +10,8 @@
 import * as z from 'zod/mini';
 import { compareDependencies, countDependencyStatuses, DEPENDENCY_MODES, type DependencyMode, type DependencyReplay } from './dependencies.js';
 import { diffSnapshots, type SnapshotDiff } from './diff.js';
-import { NotFoundError, ValidationError } from './errors.js';
+import { NotFoundError, UnprocessableError, ValidationError } from './errors.js';
+import { noiseIndex, type NoiseProfile, type NoiseProfileStore } from './noise.js';
 import { ExecutorError, NoExecutorError, type ExecutionResult, UnsupportedModelError, type Executor, type ExecutorConfig, type ExecutorConfigStore } from './executor.js';
 import type { JsonObject } from './json.js';
 import { compareOutputs, type FieldComparison } from './output-comparison.js';
@@ -32,6 +33,11 @@ export const OverridesSchema = z.strictObject({
 });
 export type Overrides = z.infer<typeof OverridesSchema>;
 
+export const NoiseProfileChoiceSchema = z.union([z.literal('latest'), z.literal('none'), z.int().check(z.gte(1))], {
+  error: "noiseProfile must be 'latest', 'none' or a profile version number (1, 2, …)",
+});
+export type NoiseProfileChoice = z.infer<typeof NoiseProfileChoiceSchema>;
+
 /** The replay options shared by `POST /snapshots/{id}/replay` and batch requests. */
 export const ReplayOptionsShape = {
   mode: z.optional(z.enum(REPLAY_MODES, { error: `mode must be one of ${REPLAY_MODES.join(', ')}` })),
@@ -39,6 +45,8 @@ export const ReplayOptionsShape = {
   overrides: z.optional(OverridesSchema),
   /** How recorded dependencies are served; default `recorded` when the snapshot has dependencies (see dependencies.ts). */
   dependencyMode: z.optional(z.enum(DEPENDENCY_MODES, { error: `dependencyMode must be one of ${DEPENDENCY_MODES.join(', ')}` })),
+  /** A noise profile of the function for Tolerant mode: 'latest', a version number, or 'none' (the default). See noise.ts. */
+  noiseProfile: z.optional(NoiseProfileChoiceSchema),
 };
 
 /** Body of `POST /snapshots/{id}/replay`. */
@@ -67,6 +75,8 @@ export interface ReplayResult {
   diff: SnapshotDiff | null;
   policy: { name: string; version: number | null; rules: RuleResult[] } | null;
   policyViolations: Violation[];
+  /** The noise profile a noise-aware Tolerant replay compared with; null without one. */
+  noiseProfile?: { functionName: string; version: number } | null;
   /**
    * The dependency calls of the replay against the recorded ones (unchanged / changed / new /
    * missing); null when the snapshot recorded none, no dependency mode was asked for and the
@@ -105,6 +115,8 @@ export interface ReplayDeps {
   similarity: SimilarityProvider;
   clock: Clock;
   ids: IdGenerator;
+  /** Needed only for replays that ask for a noise profile. */
+  noiseProfiles?: NoiseProfileStore;
 }
 
 /** A replay request after validation, with its policy resolved. */
@@ -114,6 +126,10 @@ export interface PreparedReplay {
   overrides: Overrides | undefined;
   /** Asked for explicitly; undefined: `recorded` when the snapshot has dependencies, else none. */
   dependencyMode?: DependencyMode | undefined;
+  /** 'none' unless asked for (Tolerant mode only). */
+  noiseProfile?: NoiseProfileChoice | undefined;
+  /** Profiles already read for this prepared request (a batch reads each function's once). */
+  noiseProfiles?: Map<string, Promise<NoiseProfile | undefined>>;
   policy: { name: string; version: number | null; rules: Parameters<typeof evaluatePolicy>[0]['rules'] } | undefined;
 }
 
@@ -123,12 +139,17 @@ export async function prepareReplay(policies: PolicyStore, body: unknown): Promi
   if (request.tolerance !== undefined && request.mode !== undefined && request.mode !== 'Tolerant') {
     throw new ValidationError(`tolerance applies to Tolerant mode only, not ${request.mode}`, { details: { issues: [{ path: 'tolerance', message: 'only with mode Tolerant' }] } });
   }
+  if (request.noiseProfile !== undefined && request.noiseProfile !== 'none' && (request.mode ?? 'Tolerant') !== 'Tolerant') {
+    throw new ValidationError(`noiseProfile applies to Tolerant mode only, not ${String(request.mode)}`, { details: { issues: [{ path: 'noiseProfile', message: 'only with mode Tolerant' }] } });
+  }
   const wantsPolicy = request.policy !== undefined || request.policyName !== undefined;
   return {
     mode: request.mode ?? 'Tolerant',
     tolerance: request.tolerance ?? DEFAULT_TOLERANCE,
     overrides: request.overrides,
     dependencyMode: request.dependencyMode,
+    noiseProfile: request.noiseProfile ?? 'none',
+    noiseProfiles: new Map(),
     policy: wantsPolicy ? await resolvePolicy(policies, request) : undefined,
   };
 }
@@ -193,6 +214,7 @@ export async function replaySnapshot(deps: ReplayDeps, snapshotId: string, prepa
     };
   }
 
+  const noise = await resolveNoiseProfile(deps, prepared, snapshot.functionName);
   const registered = await deps.executors.get(snapshot.functionName);
   if (!registered) throw new NoExecutorError(snapshot.functionName);
   const executor = deps.createExecutor(registered.executor);
@@ -246,7 +268,8 @@ export async function replaySnapshot(deps: ReplayDeps, snapshotId: string, prepa
         return { mode: dependencyMode ?? 'live', reported: reportedDependencies !== undefined, calls, counts: countDependencyStatuses(calls) };
       })();
   try {
-    const comparison = await compareOutputs(snapshot.outputs, outputs, prepared.mode, prepared.tolerance, deps.similarity);
+    const rules = noise && { fields: noiseIndex(noise), numericSafetyFactor: noise.numericSafetyFactor };
+    const comparison = await compareOutputs(snapshot.outputs, outputs, prepared.mode, prepared.tolerance, deps.similarity, rules);
     const evaluation = prepared.policy ? await evaluatePolicy({ name: prepared.policy.name, rules: prepared.policy.rules }, replayed, snapshot, deps.similarity) : undefined;
     const violated = evaluation?.status === 'violated';
     return {
@@ -258,6 +281,7 @@ export async function replaySnapshot(deps: ReplayDeps, snapshotId: string, prepa
       diff: diffSnapshots(original, replayed),
       policy: prepared.policy && evaluation ? { name: prepared.policy.name, version: prepared.policy.version, rules: evaluation.rules } : null,
       policyViolations: evaluation?.violations ?? [],
+      noiseProfile: noise ? { functionName: noise.functionName, version: noise.version } : null,
       dependencies,
       integrity: 'verified',
       executionTimeMs,
@@ -282,6 +306,30 @@ export async function replaySnapshot(deps: ReplayDeps, snapshotId: string, prepa
       createdAt: now(),
     };
   }
+}
+
+/**
+ * The noise profile a replay asked for (undefined for 'none'). 'latest' with no profile learned is
+ * 422; an unknown version is 404 — both before anything runs.
+ */
+async function resolveNoiseProfile(deps: ReplayDeps, prepared: PreparedReplay, functionName: string): Promise<NoiseProfile | undefined> {
+  const choice = prepared.noiseProfile ?? 'none';
+  if (choice === 'none') return undefined;
+  const store = deps.noiseProfiles;
+  if (store === undefined) throw new UnprocessableError('noise profiles are not available to this replay', { code: 'NOISE_PROFILES_UNAVAILABLE' });
+  const cache = prepared.noiseProfiles ?? new Map<string, Promise<NoiseProfile | undefined>>();
+  let pending = cache.get(functionName);
+  if (pending === undefined) {
+    pending = choice === 'latest' ? store.getLatest(functionName) : store.getVersion(functionName, choice);
+    cache.set(functionName, pending);
+    pending.catch(() => cache.delete(functionName));
+  }
+  const profile = await pending;
+  if (profile !== undefined) return profile;
+  if (choice === 'latest') {
+    throw new UnprocessableError(`no noise profile has been learned for function '${functionName}'; POST /functions/${functionName}/noise-profile first, or replay with noiseProfile 'none'`, { code: 'NO_NOISE_PROFILE', details: { functionName } });
+  }
+  throw new NotFoundError('noise profile', `${functionName} version ${choice}`, { message: `function '${functionName}' has no noise profile version ${choice}` });
 }
 
 /**

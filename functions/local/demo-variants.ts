@@ -54,13 +54,12 @@ function parse(body: unknown): { request: VariantRequest; applicant: Applicant }
 // ------------------------------------------------------------------------------------------------
 // Noisy
 
-/** Ways the noisy model words the same rationale; the choice is random on every call. */
-const PARAPHRASES: readonly ((core: string) => string)[] = [
-  (core) => core,
-  (core) => `In short: ${core}`,
-  (core) => `${core} This assessment uses the application as submitted.`,
-  (core) => `Assessment result. ${core}`,
-];
+/**
+ * Ways the noisy model opens the same rationale; the choice is random on every call. Each opener is
+ * three words that share none with another opener or with a rationale, so any two differently worded
+ * answers are equally far apart (a lexical similarity of n / (n + 3) for a rationale of n words).
+ */
+const OPENERS: readonly string[] = ['Model decision follows.', 'Assessment outcome stated.', 'Result explained briefly.', 'Short summary here.'];
 
 /** The rationale core: the same words in both versions, so only real decision changes alter it. */
 const NOISY_CORE: Record<'approve' | 'review' | 'decline', (income: number) => string> = {
@@ -77,12 +76,12 @@ function jitter(): number {
 /** One noisy answer: the deterministic decision with a fresh id, a timestamp, a paraphrase and score jitter. */
 export function decideNoisy(version: DemoVersion, applicant: Applicant): { decision: string; score: number; rationale: string; requestId: string; generatedAt: string } {
   const base = decideCredit(version, applicant);
-  const paraphrase = PARAPHRASES[Math.floor(Math.random() * PARAPHRASES.length)] ?? PARAPHRASES[0];
+  const opener = OPENERS[Math.floor(Math.random() * OPENERS.length)] ?? '';
   const core = NOISY_CORE[base.decision](Math.round(applicant.income));
   return {
     decision: base.decision,
     score: Math.round((base.score + jitter()) * 10_000) / 10_000,
-    rationale: (paraphrase as (core: string) => string)(core),
+    rationale: `${opener} ${core}`,
     requestId: randomUUID(),
     generatedAt: new Date().toISOString(),
   };

@@ -24,6 +24,8 @@ import { renderBatchAsl } from '../../lib/batch-definition.js';
 import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
 import { batchIdForExecution, replayIdForBatchItem } from '../adapters/batch-ids.js';
 import { batchRoutes } from '../api/batch-routes.js';
+import { noiseProfileRoutes } from '../api/noise-profile-routes.js';
+import { DynamoNoiseProfileStore } from '../adapters/dynamodb/noise-profile-store.js';
 import { BatchItemCache, planBatch, replayBatchItem, type BatchStarter } from '../core/batch.js';
 import { computeBatchStats } from '../core/batch-stats.js';
 import { LocalStateMachine } from './step-functions.js';
@@ -110,7 +112,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const executors = new CachedExecutorConfigStore(new DynamoExecutorConfigStore({ doc, tableName: options.tableName, clock }), clock);
   const results = new DynamoReplayResultStore(doc, options.tableName);
   // Locally, executors may call loopback (the built-in demo model and your own services).
-  const replayDeps = { snapshots, executors, createExecutor: (config: Parameters<typeof createExecutor>[0]) => createExecutor(config, { allowPrivateNetworks: true }), policies, similarity, clock, ids };
+  const noiseProfiles = new DynamoNoiseProfileStore(doc, options.tableName);
+  const replayDeps = { snapshots, executors, createExecutor: (config: Parameters<typeof createExecutor>[0]) => createExecutor(config, { allowPrivateNetworks: true }), policies, similarity, clock, ids, noiseProfiles };
 
   const batches = new DynamoBatchStore(doc, options.tableName);
   // The same ASL the CDK stack deploys, run by aws-local-stepfunctions with the batch Lambdas'
@@ -119,7 +122,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const machine = new LocalStateMachine(renderBatchAsl(), {
     plan: (payload) => planBatch({ snapshots, batches, batchIdFor: batchIdForExecution }, payload),
     replay: (payload) => replayBatchItem({ ...replayDeps, batches, results, replayIdFor: (b, s, t) => replayIdForBatchItem(t, b, s), cache: batchItemCache }, payload),
-    stats: (payload) => computeBatchStats({ batches, clock, batchIdFor: batchIdForExecution }, payload),
+    stats: (payload) => computeBatchStats({ batches, noiseProfiles, clock, batchIdFor: batchIdForExecution }, payload),
   });
   const starter: BatchStarter = {
     async start(batchId, input) {
@@ -152,7 +155,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     openapi: openApiRoutes(),
     validation: validationRoutes({ snapshots, policies, reports, similarity, clock, ids }),
     replay: replayRoutes({ ...replayDeps, results }),
-    batches: batchRoutes({ snapshots, batches, starter, policies, clock, ids }),
+    batches: { ...batchRoutes({ snapshots, batches, starter, policies, clock, ids, noiseProfiles }), ...noiseProfileRoutes({ snapshots, batches, starter, policies, clock, ids, noiseProfiles, executors }) },
     'batch-plan': undefined,
     'batch-replay': undefined,
     'batch-stats': undefined,
