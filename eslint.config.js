@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'cdk.out/**', '.data/**', 'dist/**', 'coverage/**'] },
+  { ignores: ['node_modules/**', 'cdk.out/**', '.data/**', 'dist/**', 'coverage/**', 'client/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -18,6 +18,12 @@ export default tseslint.config(
   {
     // The local host, the CLI, benchmarks and scripts talk to a person on the terminal.
     files: ['bin/**', 'bench/**'],
+    rules: { 'no-console': 'off' },
+  },
+  {
+    // The client package's plain-JS launcher and build script run on Node.
+    files: ['client/bin/**/*.js', 'client/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
     rules: { 'no-console': 'off' },
   },
   {

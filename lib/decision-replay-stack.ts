@@ -9,7 +9,7 @@ import { ArnFormat, CfnOutput, Fn, Stack, Validations, type StackProps } from 'a
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
-import { LAMBDAS, ROUTES, type LambdaName } from '../functions/api/manifest.js';
+import { LAMBDA_NAMES, lambdaSpec, ROUTES, type EnvVarName, type LambdaName } from '../functions/api/manifest.js';
 import { BatchWorkflow } from './batch-workflow.js';
 import { loadConfig, TITAN_EMBEDDING_MODEL_ID, type AppConfig } from './config.js';
 import { DecisionFunction } from './function-defaults.js';
@@ -19,29 +19,6 @@ import { ScheduledReplays, SnapshotStreamTrigger, ViolationEventBus } from './tr
 
 /** Where the handler entry files live: `<repo>/functions/handlers/<name>.handler.ts`. */
 export const HANDLERS_DIR = fileURLToPath(new URL('../functions/handlers/', import.meta.url));
-
-/**
- * Table access per function. Every function but `openapi` writes: snapshots (conditional puts),
- * validation (policies, reports), replay (results, executor configs), batches (the batch item),
- * the three batch steps (plan/result/stats items) and on-write (validation reports).
- */
-export const TABLE_ACCESS: Readonly<Record<LambdaName, 'none' | 'read' | 'readWrite'>> = {
-  snapshots: 'readWrite',
-  validation: 'readWrite',
-  replay: 'readWrite',
-  batches: 'readWrite',
-  openapi: 'none',
-  'batch-plan': 'readWrite',
-  'batch-replay': 'readWrite',
-  'batch-stats': 'readWrite',
-  'on-write': 'readWrite',
-};
-
-/** Functions that compare text and so use the similarity provider (DESIGN §4). */
-export const USES_SIMILARITY: ReadonlySet<LambdaName> = new Set<LambdaName>(['validation', 'replay', 'batch-replay', 'on-write']);
-
-/** Functions that run executors (DESIGN §5): they may invoke the configured Lambdas and Bedrock models. */
-export const RUNS_EXECUTORS: ReadonlySet<LambdaName> = new Set<LambdaName>(['replay', 'batch-replay']);
 
 export interface DecisionReplayStackProps extends StackProps {
   /** Validated configuration; default: read from this stack's context ({@link loadConfig}). */
@@ -129,28 +106,25 @@ export class DecisionReplayStack extends Stack {
     const table = new DecisionTable(this, 'Decisions').table;
     const violations = new ViolationEventBus(this, 'Violations');
 
+    // One function per manifest entry; what each reads, may touch and may call is its manifest entry.
     const functions = {} as Record<LambdaName, DecisionFunction>;
-    for (const name of Object.keys(LAMBDAS) as LambdaName[]) {
-      const { kind, description } = LAMBDAS[name];
-      const environment: Record<string, string> = {};
-      if (TABLE_ACCESS[name] !== 'none') environment.TABLE_NAME = table.tableName;
-      if (USES_SIMILARITY.has(name)) environment.SIMILARITY_PROVIDER = config.similarityProvider;
-      if (RUNS_EXECUTORS.has(name)) environment.EXECUTOR_ALLOW_PRIVATE_NETWORKS = String(config.allowPrivateNetworkExecutors);
+    for (const name of LAMBDA_NAMES) {
+      const { kind, description } = lambdaSpec(name);
       functions[name] = new DecisionFunction(this, `${constructId(name)}Function`, {
         entry: join(HANDLERS_DIR, `${name}.handler.ts`),
         name,
         kind,
         description,
-        environment,
       });
     }
     this.functions = functions;
+    const having = (test: (spec: ReturnType<typeof lambdaSpec>) => boolean): LambdaName[] => LAMBDA_NAMES.filter((name) => test(lambdaSpec(name)));
 
     // Table grants. grantReadWriteData also covers the GSIs as `<table>/index/*`.
     const indexFinding = iam5ResourceFinding(this, `${table.tableArn}/index/*`);
-    for (const name of Object.keys(functions) as LambdaName[]) {
+    for (const name of LAMBDA_NAMES) {
       const fn = functions[name];
-      const access = TABLE_ACCESS[name];
+      const access = lambdaSpec(name).table;
       if (access === 'none') continue;
       if (access === 'read') table.grantReadData(fn);
       else table.grantReadWriteData(fn);
@@ -168,7 +142,7 @@ export class DecisionReplayStack extends Stack {
       modelId.startsWith('arn:')
         ? modelId
         : this.formatArn({ service: 'bedrock', account: '', resource: 'foundation-model', resourceName: modelId, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
-    for (const name of RUNS_EXECUTORS) {
+    for (const name of having((spec) => spec.executors)) {
       const fn = functions[name];
       if (config.executorFunctionArns.length > 0) {
         fn.addToRolePolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [...config.executorFunctionArns] }));
@@ -179,7 +153,7 @@ export class DecisionReplayStack extends Stack {
     }
     // The embedding similarity provider calls Titan Text Embeddings V2, and nothing else.
     if (config.similarityProvider === 'bedrock-titan') {
-      for (const name of USES_SIMILARITY) {
+      for (const name of having((spec) => spec.similarity)) {
         functions[name].addToRolePolicy(new PolicyStatement({ actions: ['bedrock:InvokeModel'], resources: [modelArn(TITAN_EMBEDDING_MODEL_ID)] }));
       }
     }
@@ -192,8 +166,6 @@ export class DecisionReplayStack extends Stack {
     });
     const stateMachine = workflow.stateMachine;
     acknowledgeWorkflowFindings(this, workflow, [functions['batch-plan'], functions['batch-replay'], functions['batch-stats']]);
-    functions.batches.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
-    stateMachine.grantStartExecution(functions.batches);
     // Progress of one execution: `execution:<state machine name>:<execution name>`.
     const executions = this.formatArn({
       service: 'states',
@@ -201,28 +173,34 @@ export class DecisionReplayStack extends Stack {
       resourceName: `${stateMachine.stateMachineName}:*`,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
-    functions.batches.addToRolePolicy(new PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executions] }));
-    Validations.of(functions.batches.role ?? functions.batches).acknowledge({
-      id: iam5ResourceFinding(this, executions),
-      reason:
-        'states:DescribeExecution on the executions of the batch state machine only; execution names are ' +
-        'chosen at start time (the batch id), so they cannot be listed in advance.',
-    });
+    for (const name of having((spec) => spec.grants.includes('startBatches'))) {
+      const fn = functions[name];
+      stateMachine.grantStartExecution(fn);
+      fn.addToRolePolicy(new PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executions] }));
+      Validations.of(fn.role ?? fn).acknowledge({
+        id: iam5ResourceFinding(this, executions),
+        reason:
+          'states:DescribeExecution on the executions of the batch state machine only; execution names are ' +
+          'chosen at start time (the batch id), so they cannot be listed in advance.',
+      });
+    }
 
-    // Triggers.
+    // Triggers. The stream has one consumer: the function whose manifest entry holds the grant.
+    const [streamConsumer, ...extraConsumers] = having((spec) => spec.grants.includes('snapshotStream'));
+    if (streamConsumer === undefined || extraConsumers.length > 0) throw new Error('the manifest must name exactly one snapshotStream consumer');
     const stream = new SnapshotStreamTrigger(this, 'OnWrite', {
       table,
-      handler: functions['on-write'],
+      handler: functions[streamConsumer],
       batchSize: config.streamBatchSize,
     });
-    violations.grantPublish(functions['on-write']);
-    Validations.of(functions['on-write'].role ?? functions['on-write']).acknowledge({
+    Validations.of(functions[streamConsumer].role ?? functions[streamConsumer]).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
         'Two actions that support no resource-level permissions: X-Ray tracing (xray:PutTraceSegments, ' +
         'xray:PutTelemetryRecords) and dynamodb:ListStreams, which the stream event source needs to find ' +
         'the table stream; test/infra asserts that no other action is granted on "*".',
     });
+    for (const name of having((spec) => spec.grants.includes('publishViolations'))) violations.grantPublish(functions[name]);
     Validations.of(stream.failureQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason:
@@ -231,6 +209,18 @@ export class DecisionReplayStack extends Stack {
         'behind it would have nothing to catch.',
     });
     new ScheduledReplays(this, 'Schedules', { schedules: config.schedules, stateMachine });
+
+    // Environment: exactly the variables each manifest entry declares, each from one source.
+    const values: Record<EnvVarName, string> = {
+      TABLE_NAME: table.tableName,
+      STATE_MACHINE_ARN: stateMachine.stateMachineArn,
+      EVENT_BUS_NAME: violations.bus.eventBusName,
+      SIMILARITY_PROVIDER: config.similarityProvider,
+      EXECUTOR_ALLOW_PRIVATE_NETWORKS: String(config.allowPrivateNetworkExecutors),
+    };
+    for (const name of LAMBDA_NAMES) {
+      for (const variable of lambdaSpec(name).env) functions[name].addEnvironment(variable, values[variable]);
+    }
 
     // HTTP API.
     const api = new DecisionHttpApi(this, 'Http', {

@@ -82,10 +82,9 @@ export class ViolationEventBus extends Construct {
     });
   }
 
-  /** Lets `fn` publish to this bus and no other, and tells it the bus's name (EVENT_BUS_NAME). */
-  grantPublish(fn: IFunction & { addEnvironment(key: string, value: string): unknown }): void {
+  /** Lets `fn` publish to this bus and no other (its name reaches `fn` as EVENT_BUS_NAME, per the manifest). */
+  grantPublish(fn: IFunction): void {
     this.bus.grantPutEventsTo(fn);
-    fn.addEnvironment('EVENT_BUS_NAME', this.bus.eventBusName);
   }
 }
 

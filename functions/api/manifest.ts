@@ -1,32 +1,146 @@
 /**
- * Every Lambda entry point and every HTTP route, in one place. The CDK stack creates one function
- * per entry and one HTTP API route per route key from this list; the local host matches requests
- * against the same route keys. Adding a route means adding it here and to its handler's route map.
+ * Every Lambda entry point and every HTTP route, in one place, with what each Lambda needs: its
+ * environment variables, its table access, its grants and its use of executors and similarity.
+ * The CDK stack creates, configures and grants each function from this list; the local host
+ * composes the same functions from it; the tests check the template and the handlers against it.
+ * Adding a route means adding it here and to its handler's route map.
  */
+
+/** Every environment variable a handler may read; `functions/config.ts` holds the schema of each. */
+export type EnvVarName = 'TABLE_NAME' | 'STATE_MACHINE_ARN' | 'EVENT_BUS_NAME' | 'SIMILARITY_PROVIDER' | 'EXECUTOR_ALLOW_PRIVATE_NETWORKS';
+
+/** What a function may do with the table (GSIs included). */
+export type TableAccess = 'none' | 'read' | 'readWrite';
+
+/**
+ * Grants beyond the table:
+ * - `startBatches`: start (and describe) executions of the batch state machine;
+ * - `publishViolations`: put events on the violation bus;
+ * - `snapshotStream`: be the consumer of the table's stream (snapshot inserts).
+ */
+export type Grant = 'startBatches' | 'publishViolations' | 'snapshotStream';
+
+/** What one Lambda is and needs. */
+export interface LambdaSpec {
+  /** Sizes memory and timeout (lib/function-defaults.ts). */
+  readonly kind: 'api' | 'task' | 'stream';
+  readonly description: string;
+  /** Exactly the variables its handler reads; the stack sets these and no others. */
+  readonly env: readonly EnvVarName[];
+  readonly table: TableAccess;
+  readonly grants: readonly Grant[];
+  /** Runs executors (DESIGN §5): may invoke the configured Lambdas and Bedrock models. */
+  readonly executors: boolean;
+  /** Compares text with the similarity provider (DESIGN §4): may call the embedding model. */
+  readonly similarity: boolean;
+}
 
 /** The Lambda functions of the system, by logical name. Entry files are `functions/handlers/<name>.handler.ts`. */
 export const LAMBDAS = {
   /** POST/GET /snapshots, GET /snapshots/{id}, diff. */
-  snapshots: { kind: 'api', description: 'Record, read, list and diff decision snapshots' },
+  snapshots: {
+    kind: 'api',
+    description: 'Record, read, list and diff decision snapshots',
+    env: ['TABLE_NAME'],
+    table: 'readWrite',
+    grants: [],
+    executors: false,
+    similarity: false,
+  },
   /** Policies and validation reports. */
-  validation: { kind: 'api', description: 'Versioned policies; validate snapshots against them' },
+  validation: {
+    kind: 'api',
+    description: 'Versioned policies; validate snapshots against them',
+    env: ['TABLE_NAME', 'SIMILARITY_PROVIDER'],
+    table: 'readWrite',
+    grants: [],
+    executors: false,
+    similarity: true,
+  },
   /** Replays and executor registration. */
-  replay: { kind: 'api', description: 'Replay snapshots against a registered executor' },
+  replay: {
+    kind: 'api',
+    description: 'Replay snapshots against a registered executor',
+    env: ['TABLE_NAME', 'SIMILARITY_PROVIDER', 'EXECUTOR_ALLOW_PRIVATE_NETWORKS'],
+    table: 'readWrite',
+    grants: [],
+    executors: true,
+    similarity: true,
+  },
   /** Batch replays: start, progress, results; learning noise profiles (a kind of batch). */
-  batches: { kind: 'api', description: 'Start batch replays on Step Functions and report on them' },
+  batches: {
+    kind: 'api',
+    description: 'Start batch replays on Step Functions and report on them',
+    env: ['TABLE_NAME', 'STATE_MACHINE_ARN'],
+    table: 'readWrite',
+    grants: ['startBatches'],
+    executors: false,
+    similarity: false,
+  },
   /** The OpenAPI document and the catch-all 404. */
-  openapi: { kind: 'api', description: 'The OpenAPI document; 404 for unknown routes' },
+  openapi: {
+    kind: 'api',
+    description: 'The OpenAPI document; 404 for unknown routes',
+    env: [],
+    table: 'none',
+    grants: [],
+    executors: false,
+    similarity: false,
+  },
   /** Step Functions task: resolve a batch request to snapshot ids. */
-  'batch-plan': { kind: 'task', description: 'Batch step: resolve the selection to snapshot ids' },
+  'batch-plan': {
+    kind: 'task',
+    description: 'Batch step: resolve the selection to snapshot ids',
+    env: ['TABLE_NAME'],
+    table: 'readWrite',
+    grants: [],
+    executors: false,
+    similarity: false,
+  },
   /** Step Functions task: replay one snapshot of a batch and store its result. */
-  'batch-replay': { kind: 'task', description: 'Batch step: replay one snapshot, store its result' },
+  'batch-replay': {
+    kind: 'task',
+    description: 'Batch step: replay one snapshot, store its result',
+    env: ['TABLE_NAME', 'SIMILARITY_PROVIDER', 'EXECUTOR_ALLOW_PRIVATE_NETWORKS'],
+    table: 'readWrite',
+    grants: [],
+    executors: true,
+    similarity: true,
+  },
   /** Step Functions task: compute the batch statistics from the stored results. */
-  'batch-stats': { kind: 'task', description: 'Batch step: compute statistics from the results' },
+  'batch-stats': {
+    kind: 'task',
+    description: 'Batch step: compute statistics from the results',
+    env: ['TABLE_NAME'],
+    table: 'readWrite',
+    grants: [],
+    executors: false,
+    similarity: false,
+  },
   /** DynamoDB stream consumer: validate each new snapshot against its attached policies. */
-  'on-write': { kind: 'stream', description: 'Validate each new snapshot against attached policies' },
-} as const;
+  'on-write': {
+    kind: 'stream',
+    description: 'Validate each new snapshot against attached policies',
+    env: ['TABLE_NAME', 'SIMILARITY_PROVIDER', 'EVENT_BUS_NAME'],
+    table: 'readWrite',
+    grants: ['publishViolations', 'snapshotStream'],
+    executors: false,
+    similarity: true,
+  },
+} as const satisfies Readonly<Record<string, LambdaSpec>>;
 
 export type LambdaName = keyof typeof LAMBDAS;
+
+/** The manifest names, in declaration order. */
+export const LAMBDA_NAMES = Object.keys(LAMBDAS) as LambdaName[];
+
+/** The spec of one Lambda, widened to {@link LambdaSpec} (for code that iterates over all of them). */
+export function lambdaSpec(name: LambdaName): LambdaSpec {
+  return LAMBDAS[name];
+}
+
+/** The environment variables a Lambda reads, as a type. */
+export type LambdaEnvNames<N extends LambdaName> = (typeof LAMBDAS)[N]['env'][number];
 
 /** HTTP API routes (API Gateway v2 route keys) and the Lambda that serves each. */
 export const ROUTES = [

@@ -1,146 +1,187 @@
 /**
- * The OpenAPI 3.1 document, generated from the zod schemas and the route manifest, so the
- * description cannot drift from what the handlers accept.
+ * The OpenAPI 3.1 document, generated from the route manifest and the operations table, whose
+ * bodies are the zod schemas of `functions/core`: the description cannot drift from the shapes the
+ * code builds. Named schemas become `#/components/schemas/<name>` and are referred to by `$ref`
+ * (the recursive JSON value among them); errors share one schema and one response per status; on
+ * AWS every route requires SigV4 (API Gateway IAM authorization), declared as a security scheme.
  */
 import * as z from 'zod/mini';
-import { ROUTES } from './manifest.js';
-import { RecordSnapshotSchema, SnapshotSchema } from '../core/snapshot.js';
-import { PolicyBodySchema, StoredPolicySchema } from '../core/policy.js';
-import { ValidateRequestDocSchema } from '../core/validation.js';
-import { NoiseProfileChoiceSchema, OverridesSchema, REPLAY_MODES } from '../core/replay.js';
-import { NoiseProfileSchema } from '../core/noise.js';
-import { NoiseProfileRequestSchema } from '../core/noise-profile-job.js';
-import { ExecutorConfigSchema, StoredExecutorConfigSchema } from '../core/executor.js';
-import { BatchRequestSchema } from '../core/batch.js';
-import { DEPENDENCY_KINDS, DEPENDENCY_MODES } from '../core/dependencies.js';
+import { LAMBDAS, ROUTES } from './manifest.js';
+import { COMMON_ERRORS, COMPONENTS, ERROR_STATUSES, OPERATIONS, type ErrorStatus, type Operation, type ParamSpec, type ResponseSpec } from './operations.js';
 
 type Schema = z.ZodMiniType;
+type JsonSchema = Record<string, unknown>;
 
-interface Operation {
-  summary: string;
-  request?: Schema;
-  /** Success status and body schema (undefined body: described in prose). */
-  status: number;
-  response?: Schema;
-  query?: Record<string, string>;
-  headers?: Record<string, string>;
-}
+const SCHEMA_REF = '#/components/schemas/';
 
-const ErrorSchema = z.object({
-  error: z.object({ code: z.string(), message: z.string(), details: z.optional(z.unknown()) }),
-});
+/** The name of the SigV4 security scheme every operation requires. */
+export const SECURITY_SCHEME = 'sigv4';
 
-const ChangeSchema = z.object({ path: z.string(), changeType: z.enum(['Added', 'Removed', 'Modified']), oldValue: z.optional(z.unknown()), newValue: z.optional(z.unknown()) });
-const DiffSchema = z.object({ changes: z.array(ChangeSchema), inputsChanged: z.boolean(), outputsChanged: z.boolean(), modelParamsChanged: z.boolean(), dependenciesChanged: z.optional(z.boolean()), executionTimeDeltaMs: z.number() });
-const ViolationSchema = z.object({ ruleName: z.string(), field: z.string(), expected: z.string(), actual: z.string(), message: z.string() });
-const RuleResultSchema = z.object({ ruleName: z.string(), field: z.string(), comparator: z.string(), status: z.enum(['passed', 'violated', 'skipped']), score: z.optional(z.number()), provider: z.optional(z.string()), reason: z.optional(z.string()) });
-const ReportSchema = z.object({
-  reportId: z.string(),
-  snapshotId: z.string(),
-  baselineId: z.nullable(z.string()),
-  policy: z.object({ name: z.string(), version: z.nullable(z.number()) }),
-  trigger: z.enum(['on-demand', 'on-write']),
-  integrity: z.enum(['verified', 'tampered']),
-  status: z.enum(['passed', 'violated']),
-  rules: z.array(RuleResultSchema),
-  violations: z.array(ViolationSchema),
-  createdAt: z.string(),
-});
-const DEPENDENCY_STATUSES = ['unchanged', 'changed', 'new', 'missing'] as const;
-const DependencyReplayDocSchema = z.object({
-  mode: z.enum(DEPENDENCY_MODES),
-  reported: z.boolean(),
-  calls: z.array(z.object({ name: z.string(), kind: z.enum(DEPENDENCY_KINDS), status: z.enum(DEPENDENCY_STATUSES), recordedRequest: z.optional(z.unknown()), request: z.optional(z.unknown()) })),
-  counts: z.record(z.enum(DEPENDENCY_STATUSES), z.number()),
-});
-const ReplayRequestDocSchema = z.object({ mode: z.optional(z.enum(REPLAY_MODES)), tolerance: z.optional(z.number()), policy: z.optional(PolicyBodySchema), policyName: z.optional(z.string()), overrides: z.optional(OverridesSchema), dependencyMode: z.optional(z.enum(DEPENDENCY_MODES)), noiseProfile: z.optional(NoiseProfileChoiceSchema) });
-const ReplayResultDocSchema = z.object({
-  replayId: z.string(),
-  snapshotId: z.string(),
-  mode: z.enum(REPLAY_MODES),
-  status: z.enum(['Success', 'Failed', 'Error']),
-  outputsMatch: z.boolean(),
-  replayOutputs: z.nullable(z.array(z.object({ name: z.string(), value: z.unknown(), type: z.optional(z.string()) }))),
-  fieldComparisons: z.array(z.object({ path: z.string(), comparator: z.string(), score: z.number(), threshold: z.number(), match: z.boolean(), original: z.optional(z.unknown()), replayed: z.optional(z.unknown()), noise: z.optional(z.enum(['suppressed', 'exceeded', 'stable'])), noiseReason: z.optional(z.string()) })),
-  diff: z.nullable(DiffSchema),
-  policyViolations: z.array(ViolationSchema),
-  dependencies: z.optional(z.nullable(DependencyReplayDocSchema)),
-  noiseProfile: z.optional(z.nullable(z.object({ functionName: z.string(), version: z.number() }))),
-  integrity: z.enum(['verified', 'tampered']),
-  error: z.optional(z.object({ code: z.string(), message: z.string() })),
-  executionTimeMs: z.number(),
-  executor: z.nullable(z.string()),
-  createdAt: z.string(),
-});
-const BatchDocSchema = z.object({ batchId: z.string(), status: z.enum(['RUNNING', 'SUCCEEDED', 'FAILED']), total: z.number(), completed: z.number(), stats: z.optional(z.record(z.string(), z.unknown())), failureReason: z.optional(z.string()) });
-const BatchResultDocSchema = z.object({ batchId: z.string(), snapshotId: z.string(), replayId: z.nullable(z.string()), status: z.enum(['Success', 'Failed', 'Error']), outputsMatch: z.boolean(), executionTimeMs: z.number(), mismatchedPaths: z.array(z.string()), violatedRules: z.array(z.string()), error: z.optional(z.object({ code: z.string(), message: z.string() })) });
-
-const page = (item: Schema) => z.object({ items: z.array(item), nextCursor: z.optional(z.string()) });
-const LIST_QUERY = { limit: 'Page size, 1..1000 (default 50)', cursor: 'nextCursor of the previous page' };
-
-/** Operations by route key. Schemas of later modules are registered with {@link registerOperation}. */
-const operations: Record<string, Operation> = {
-  'POST /snapshots': { summary: 'Record a decision snapshot', request: RecordSnapshotSchema, status: 201, response: SnapshotSchema, headers: { 'Idempotency-Key': 'Retries with the same key and body return the first snapshot (200); another body is 409' } },
-  'GET /snapshots': { summary: "List a function's snapshots by time", status: 200, response: page(SnapshotSchema), query: { functionName: 'Required', from: 'ISO-8601, inclusive', to: 'ISO-8601, inclusive', order: 'asc (default) or desc', ...LIST_QUERY } },
-  'GET /snapshots/{id}': { summary: 'Read one snapshot, exactly as stored; the Content-Integrity header says whether it still matches its contentHash', status: 200, response: SnapshotSchema },
-  'GET /snapshots/{id}/diff/{otherId}': { summary: 'Field-by-field diff of two snapshots ({id} the original, {otherId} the new)', status: 200, response: DiffSchema },
-  'POST /snapshots/{id}/validate': { summary: 'Validate a snapshot against a policy (inline or by name); the report is stored', request: ValidateRequestDocSchema, status: 200, response: ReportSchema },
-  'GET /snapshots/{id}/validations': { summary: "A snapshot's validation reports (on demand and on write), newest first", status: 200, response: page(ReportSchema), query: LIST_QUERY },
-  'PUT /policies/{name}': { summary: 'Store the next version of a policy', request: PolicyBodySchema, status: 200, response: StoredPolicySchema },
-  'GET /policies/{name}': { summary: 'The latest version of a policy (or ?version=N)', status: 200, response: StoredPolicySchema, query: { version: 'A specific version' } },
-  'GET /policies': { summary: 'The latest version of every policy', status: 200, response: page(StoredPolicySchema), query: LIST_QUERY },
-  'POST /snapshots/{id}/replay': { summary: 'Replay a snapshot on its registered executor and compare', request: ReplayRequestDocSchema, status: 200, response: ReplayResultDocSchema },
-  'GET /snapshots/{id}/replays': { summary: "A snapshot's replay history, newest first", status: 200, response: page(ReplayResultDocSchema), query: LIST_QUERY },
-  'PUT /functions/{functionName}/executor': { summary: "Register how to re-execute a function's decisions", request: ExecutorConfigSchema, status: 200, response: StoredExecutorConfigSchema },
-  'GET /functions/{functionName}/executor': { summary: "A function's executor (credential-like header values masked)", status: 200, response: StoredExecutorConfigSchema },
-  'POST /batches': { summary: 'Start a batch replay on Step Functions', request: BatchRequestSchema, status: 202, response: z.object({ batchId: z.string(), status: z.literal('RUNNING'), total: z.number() }), headers: { 'Idempotency-Key': 'Retries with the same key and body return the same batch and start nothing twice' } },
-  'GET /batches/{id}': { summary: 'Batch status, progress and (when done) statistics', status: 200, response: BatchDocSchema },
-  'GET /batches/{id}/results': { summary: 'Per-snapshot results of a batch', status: 200, response: page(BatchResultDocSchema), query: LIST_QUERY },
-  'POST /functions/{functionName}/noise-profile': {
-    summary: "Learn the next version of a function's noise profile: a batch executes a sample of its snapshots twice each (poll the batch; the profile is stored before it reads SUCCEEDED)",
-    request: NoiseProfileRequestSchema,
-    status: 202,
-    response: z.object({ batchId: z.string(), status: z.literal('RUNNING'), total: z.number(), functionName: z.string(), sampleSize: z.number(), batch: z.string(), profile: z.string() }),
-  },
-  'GET /functions/{functionName}/noise-profile': { summary: "A function's latest noise profile (or ?version=N)", status: 200, response: NoiseProfileSchema, query: { version: 'A specific version' } },
-  'GET /openapi.json': { summary: 'This document', status: 200 },
+/** Names of the shared error responses (`#/components/responses/<name>`). */
+const ERROR_RESPONSE_NAMES: Record<ErrorStatus, string> = {
+  400: 'BadRequest',
+  404: 'NotFound',
+  409: 'Conflict',
+  413: 'PayloadTooLarge',
+  422: 'Unprocessable',
+  500: 'InternalError',
 };
 
-/** Lets a route module describe its operations with its own schemas. */
-export function registerOperation(routeKey: string, op: Operation): void {
-  operations[routeKey] = op;
+/** API Gateway answers this itself on AWS when a request is not signed, or signed wrongly. */
+const AwsForbiddenSchema = z.strictObject({ message: z.string() });
+
+/** Thrown when the operations cannot be described (a programming error a unit test catches). */
+export class OpenApiGenerationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OpenApiGenerationError';
+  }
 }
 
-function jsonSchema(schema: Schema, io: 'input' | 'output'): unknown {
-  return z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' });
+function pascal(id: string): string {
+  return id.charAt(0).toUpperCase() + id.slice(1);
 }
 
-export function buildOpenApiDocument(): Record<string, unknown> {
+/** A standalone JSON Schema of a small schema (a parameter or header), without `$schema`. */
+function inlineSchema(schema: Schema | undefined): JsonSchema {
+  if (schema === undefined) return { type: 'string' };
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'output', target: 'draft-2020-12', unrepresentable: 'any' }) as JsonSchema;
+  return rest;
+}
+
+/**
+ * The JSON Schemas of the named components, and of every body schema an operation uses, as one
+ * registry, so shared and recursive schemas are `$ref`s to `#/components/schemas/<name>`.
+ *
+ * `io: 'output'` for requests too: no schema here transforms or defaults, so input and output are
+ * one shape, and every request schema is a strict object, which the output form states
+ * (`additionalProperties: false`).
+ */
+function componentSchemas(operations: Readonly<Record<string, Operation>>, components: Readonly<Record<string, Schema>>): { schemas: Record<string, JsonSchema>; nameOf: Map<Schema, string> } {
+  const registry = z.registry<{ id: string }>();
+  const nameOf = new Map<Schema, string>();
+  const name = (schema: Schema, id: string) => {
+    const known = nameOf.get(schema);
+    if (known !== undefined) return known;
+    if ([...nameOf.values()].includes(id)) throw new OpenApiGenerationError(`two schemas are named '${id}'`);
+    registry.add(schema, { id });
+    nameOf.set(schema, id);
+    return id;
+  };
+  for (const [id, schema] of Object.entries(components)) name(schema, id);
+  for (const op of Object.values(operations)) {
+    if (op.body) name(op.body.schema, `${pascal(op.operationId)}Request`);
+    for (const [status, response] of Object.entries(op.responses)) {
+      if ('json' in response) name(response.json, `${pascal(op.operationId)}${status}Response`);
+    }
+  }
+  const generated = z.toJSONSchema(registry, { io: 'output', target: 'draft-2020-12', unrepresentable: 'any', uri: (id) => `${SCHEMA_REF}${id}` }).schemas as Record<string, JsonSchema>;
+  const names = new Set(nameOf.values());
+  const schemas: Record<string, JsonSchema> = {};
+  for (const [id, schema] of Object.entries(generated)) {
+    // Definitions zod could not name: a recursive schema that is not a named component.
+    if (!names.has(id)) {
+      throw new OpenApiGenerationError(`schema '${id}' has no name: name every recursive schema in COMPONENTS (operations.ts) so it is a component, not an inline definition`);
+    }
+    const { $schema: _dialect, $id: _id, ...rest } = schema;
+    schemas[id] = rest;
+  }
+  return { schemas, nameOf };
+}
+
+function parameter(name: string, where: 'path' | 'query' | 'header', spec: ParamSpec): JsonSchema {
+  return { name, in: where, required: where === 'path' || spec.required === true, description: spec.description, schema: inlineSchema(spec.schema) };
+}
+
+function responseObject(spec: ResponseSpec, nameOf: ReadonlyMap<Schema, string>): JsonSchema {
+  const headers = spec.headers && Object.fromEntries(Object.entries(spec.headers).map(([h, p]) => [h, { description: p.description, ...(p.required === true && { required: true }), schema: inlineSchema(p.schema) }]));
+  let content: JsonSchema | undefined;
+  if ('json' in spec) content = { 'application/json': { schema: { $ref: `${SCHEMA_REF}${nameOf.get(spec.json) as string}` } } };
+  else if ('html' in spec) content = { 'text/html': { schema: { type: 'string', description: 'A self-contained HTML page' } } };
+  return { description: spec.description, ...(headers && { headers }), ...(content && { content }) };
+}
+
+/**
+ * Builds the document for the manifest's routes. Every route but `$default` must have an
+ * operation (the table's type already demands it; this guards callers passing their own).
+ */
+export function buildOpenApiDocument(operations: Readonly<Record<string, Operation>> = OPERATIONS, components: Readonly<Record<string, Schema>> = COMPONENTS): Record<string, unknown> {
+  const { schemas, nameOf } = componentSchemas(operations, components);
+  schemas.AwsForbidden = inlineSchema(AwsForbiddenSchema);
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const { routeKey } of ROUTES) {
+  for (const { routeKey, lambda } of ROUTES) {
     if (routeKey === '$default') continue;
-    const [method = 'GET', path = '/'] = routeKey.split(' ');
-    const op = operations[routeKey] ?? { summary: routeKey, status: 200 };
-    const parameters: unknown[] = [];
-    for (const m of path.matchAll(/\{(\w+)\}/g)) parameters.push({ name: m[1], in: 'path', required: true, schema: { type: 'string' } });
-    for (const [name, description] of Object.entries(op.query ?? {})) parameters.push({ name, in: 'query', required: description === 'Required', description, schema: { type: 'string' } });
-    for (const [name, description] of Object.entries(op.headers ?? {})) parameters.push({ name, in: 'header', required: false, description, schema: { type: 'string' } });
-    const errorResponse = { description: 'Error', content: { 'application/json': { schema: jsonSchema(ErrorSchema, 'output') } } };
+    const op = operations[routeKey];
+    if (!op) throw new OpenApiGenerationError(`route '${routeKey}' has no operation in operations.ts`);
+    const [method = '', path = ''] = routeKey.split(' ');
+    const pathNames = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string);
+    const stray = Object.keys(op.path ?? {}).filter((p) => !pathNames.includes(p));
+    if (stray.length > 0) throw new OpenApiGenerationError(`route '${routeKey}' describes path parameters it does not have: ${stray.join(', ')}`);
+    const parameters = [
+      ...pathNames.map((p) => parameter(p, 'path', op.path?.[p] ?? { description: p })),
+      ...Object.entries(op.query ?? {}).map(([q, spec]) => parameter(q, 'query', spec)),
+      ...Object.entries(op.headers ?? {}).map(([h, spec]) => parameter(h, 'header', spec)),
+    ];
+    const responses: Record<string, unknown> = {};
+    for (const [status, spec] of Object.entries(op.responses)) responses[status] = responseObject(spec, nameOf);
+    for (const status of [...new Set([...op.errors, ...COMMON_ERRORS])].sort((a, b) => a - b)) responses[String(status)] = { $ref: `#/components/responses/${ERROR_RESPONSE_NAMES[status]}` };
+    responses['403'] = { $ref: '#/components/responses/Forbidden' };
     (paths[path] ??= {})[method.toLowerCase()] = {
+      operationId: op.operationId,
       summary: op.summary,
-      operationId: routeKey.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, ''),
+      ...(op.description !== undefined && { description: op.description }),
+      tags: [lambda],
+      security: [{ [SECURITY_SCHEME]: [] }],
       ...(parameters.length > 0 && { parameters }),
-      ...(op.request && { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(op.request, 'input') } } } }),
-      responses: {
-        [String(op.status)]: { description: 'Success', ...(op.response && { content: { 'application/json': { schema: jsonSchema(op.response, 'output') } } }) },
-        '4XX': errorResponse,
-        '500': errorResponse,
-      },
+      ...(op.body && {
+        requestBody: {
+          required: op.body.required,
+          ...(op.body.description !== undefined && { description: op.body.description }),
+          content: { 'application/json': { schema: { $ref: `${SCHEMA_REF}${nameOf.get(op.body.schema) as string}` } } },
+        },
+      }),
+      responses,
     };
   }
+  const errorResponses: Record<string, unknown> = {};
+  for (const [status, description] of Object.entries(ERROR_STATUSES)) {
+    errorResponses[ERROR_RESPONSE_NAMES[Number(status) as ErrorStatus]] = { description, content: { 'application/json': { schema: { $ref: `${SCHEMA_REF}ErrorBody` } } } };
+  }
+  errorResponses.Forbidden = {
+    description: 'On AWS only: API Gateway refuses a request without a valid SigV4 signature (execute-api:Invoke) before any handler runs',
+    content: { 'application/json': { schema: { $ref: `${SCHEMA_REF}AwsForbidden` } } },
+  };
+  const usedTags = new Set(ROUTES.map((r) => r.lambda));
   return {
     openapi: '3.1.0',
-    info: { title: 'decision-replay', version: '1', description: 'Record, replay, diff and validate AI decisions. Errors are {error: {code, message, details?}}.' },
+    info: {
+      title: 'decision-replay',
+      version: '1',
+      description: 'Record, replay, diff and validate AI decisions. Errors are `{error: {code, message, details?}}`; any route not listed here answers 404 in that shape.',
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+    },
+    servers: [
+      // No `description` on the variables: swagger-parser 13.1 rejects it there, though OpenAPI allows it.
+      { url: 'https://{apiId}.execute-api.{region}.amazonaws.com', description: 'The HTTP API deployed by `cdk deploy`, {apiId} from its stack output (SigV4-signed requests)', variables: { apiId: { default: 'abcdef1234' }, region: { default: 'us-east-1' } } },
+      { url: 'http://127.0.0.1:3000', description: 'The one-machine host (`npm start`; no signature needed)' },
+    ],
+    security: [{ [SECURITY_SCHEME]: [] }],
+    tags: Object.entries(LAMBDAS)
+      .filter(([lambdaName]) => usedTags.has(lambdaName as never))
+      .map(([lambdaName, l]) => ({ name: lambdaName, description: l.description })),
     paths,
+    components: {
+      schemas,
+      responses: errorResponses,
+      securitySchemes: {
+        [SECURITY_SCHEME]: {
+          type: 'apiKey',
+          name: 'Authorization',
+          in: 'header',
+          description: 'AWS Signature Version 4 for the execute-api service (API Gateway IAM authorization): sign each request with credentials allowed execute-api:Invoke on the API.',
+          'x-amazon-apigateway-authtype': 'awsSigv4',
+        },
+      },
+    },
   };
 }

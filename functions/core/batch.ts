@@ -9,12 +9,12 @@ import { ConflictError, DomainError, NotFoundError, ValidationError } from './er
 import { canonicalHash } from './json.js';
 import type { Clock, IdGenerator, Page, SnapshotStore } from './ports.js';
 import type { ExecutorConfigStore, StoredExecutorConfig } from './executor.js';
-import { prepareReplay, replaySnapshot, ReplayOptionsShape, type PreparedReplay, type ReplayDeps, type ReplayResult, type ReplayResultStore } from './replay.js';
-import type { NoiseProfileStore } from './noise.js';
-import { noiseProfileItem, pinNoiseProfile, type NoiseRun } from './noise-profile-job.js';
+import { prepareReplay, replaySnapshot, ReplayOptionsShape, ReplayStatusSchema, ResultErrorSchema, type PreparedReplay, type ReplayDeps, type ReplayResult, type ReplayResultStore } from './replay.js';
+import { NoiseRunSchema, type NoiseProfileStore } from './noise.js';
+import { noiseProfileItem, pinNoiseProfile } from './noise-profile-job.js';
 import { parseOrThrow } from './schema-util.js';
-import { FunctionNameSchema } from './snapshot.js';
-import type { ReplayStats } from './stats.js';
+import { FunctionNameSchema, IntegritySchema } from './snapshot.js';
+import { ReplayStatsSchema, type ReplayStats } from './stats.js';
 
 /** Most snapshots one batch replays: the ids travel inline in the execution state (256 KiB). */
 export const MAX_BATCH_SNAPSHOTS = 8000;
@@ -45,43 +45,61 @@ export const BatchRequestSchema = z.strictObject({
 });
 export type BatchRequest = z.infer<typeof BatchRequestSchema>;
 
-export type BatchStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+export const BatchStatusSchema = z.enum(['RUNNING', 'SUCCEEDED', 'FAILED']);
+export type BatchStatus = z.infer<typeof BatchStatusSchema>;
 
-/** The batch record: `GET /batches/{id}`. */
-export interface Batch {
-  batchId: string;
-  status: BatchStatus;
-  total: number;
-  completed: number;
-  maxConcurrency: number;
-  request: Omit<BatchRequest, 'snapshotIds'>;
-  trigger: 'api' | 'schedule';
-  scheduleName?: string;
-  stats?: ReplayStats;
-  failureReason?: string;
+/**
+ * The batch record: `GET /batches/{id}`. `request` is the batch request without its ids;
+ * `completed` counts the results stored so far (final once the batch SUCCEEDED); `stats` come
+ * when it SUCCEEDED, `failureReason` when it FAILED, `completedAt` with either.
+ */
+export const BatchSchema = z.strictObject({
+  batchId: z.string(),
+  status: BatchStatusSchema,
+  total: z.int(),
+  completed: z.int(),
+  maxConcurrency: z.int(),
+  request: z.omit(BatchRequestSchema, { snapshotIds: true }),
+  trigger: z.enum(['api', 'schedule']),
+  scheduleName: z.optional(z.string()),
+  stats: z.optional(ReplayStatsSchema),
+  failureReason: z.optional(z.string()),
   /** Set on a batch that learns a noise profile (`POST /functions/{fn}/noise-profile`) instead of replaying. */
-  noiseProfile?: { functionName: string; sampleSize: number; version?: number };
-  createdAt: string;
-  completedAt?: string;
-}
+  noiseProfile: z.optional(z.strictObject({ functionName: z.string(), sampleSize: z.int() })),
+  createdAt: z.string(),
+  completedAt: z.optional(z.string()),
+});
+export type Batch = z.infer<typeof BatchSchema>;
 
-/** One snapshot's outcome within a batch: `GET /batches/{id}/results`. */
-export interface BatchResult {
-  batchId: string;
-  snapshotId: string;
-  /** The full result in the snapshot's replay history (`GET /snapshots/{id}/replays`); null for an error recorded by the workflow. */
-  replayId: string | null;
-  status: 'Success' | 'Failed' | 'Error';
-  outputsMatch: boolean;
-  executionTimeMs: number;
-  mismatchedPaths: string[];
-  violatedRules: string[];
-  integrity?: 'verified' | 'tampered';
-  error?: { code: string; message: string };
+/** The answer to `POST /batches` (202): the batch started, or the one an Idempotency-Key retry names. */
+export const BatchAcceptedSchema = z.strictObject({
+  batchId: z.string(),
+  status: BatchStatusSchema,
+  total: z.int(),
+});
+export type BatchAccepted = z.infer<typeof BatchAcceptedSchema>;
+
+/**
+ * One snapshot's outcome within a batch: `GET /batches/{id}/results`. `replayId` names the full
+ * result in the snapshot's replay history (`GET /snapshots/{id}/replays`); null for an error
+ * recorded by the workflow.
+ */
+export const BatchResultSchema = z.strictObject({
+  batchId: z.string(),
+  snapshotId: z.string(),
+  replayId: z.nullable(z.string()),
+  status: ReplayStatusSchema,
+  outputsMatch: z.boolean(),
+  executionTimeMs: z.number(),
+  mismatchedPaths: z.array(z.string()),
+  violatedRules: z.array(z.string()),
+  integrity: z.optional(IntegritySchema),
+  error: z.optional(ResultErrorSchema),
   /** In a noise-profile batch: what differed between the two runs of this snapshot. */
-  noise?: NoiseRun;
-  createdAt: string;
-}
+  noise: z.optional(NoiseRunSchema),
+  createdAt: z.string(),
+});
+export type BatchResult = z.infer<typeof BatchResultSchema>;
 
 /** Port: batches, their snapshot ids and their results. */
 export interface BatchStore {

@@ -19,7 +19,7 @@
  */
 import * as z from 'zod/mini';
 import { PayloadTooLargeError } from './errors.js';
-import { canonicalJson, jsonEquals, utf8Length, type JsonObject, type JsonValue } from './json.js';
+import { canonicalJson, jsonEquals, utf8Length, type JsonObject } from './json.js';
 import { JsonValueSchema } from './json-value-schema.js';
 
 export const DEPENDENCY_KINDS = ['tool', 'retrieval', 'http', 'model'] as const;
@@ -115,29 +115,35 @@ export function dependenciesToObject(dependencies: readonly (Dependency | Report
   return out;
 }
 
-export type DependencyCallStatus = 'unchanged' | 'changed' | 'new' | 'missing';
+export const DEPENDENCY_CALL_STATUSES = ['unchanged', 'changed', 'new', 'missing'] as const;
+export type DependencyCallStatus = (typeof DEPENDENCY_CALL_STATUSES)[number];
 
-/** One dependency call of a replay, set against the recorded call of the same name. */
-export interface DependencyCallComparison {
-  name: string;
-  kind: DependencyKind;
-  /** unchanged: asked the same; changed: the request (or kind) differs; new: not recorded; missing: recorded, not asked. */
-  status: DependencyCallStatus;
-  /** What the original decision asked (absent for `new`). */
-  recordedRequest?: JsonValue;
-  /** What the candidate asked (absent for `missing`). */
-  request?: JsonValue;
-}
+/**
+ * One dependency call of a replay, set against the recorded call of the same name. `status`:
+ * unchanged — asked the same; changed — the request (or kind) differs; new — not recorded;
+ * missing — recorded, not asked. `recordedRequest` is absent for `new`, `request` for `missing`.
+ */
+export const DependencyCallComparisonSchema = z.strictObject({
+  name: z.string(),
+  kind: KindSchema,
+  status: z.enum(DEPENDENCY_CALL_STATUSES),
+  recordedRequest: z.optional(JsonValueSchema),
+  request: z.optional(JsonValueSchema),
+});
+export type DependencyCallComparison = z.infer<typeof DependencyCallComparisonSchema>;
 
-/** The dependency part of a replay result. */
-export interface DependencyReplay {
-  mode: DependencyMode;
-  /** Whether the executor reported the calls the candidate made; when false, `calls` is empty (nothing is known). */
-  reported: boolean;
-  calls: DependencyCallComparison[];
-  /** Counts by status. */
-  counts: Record<DependencyCallStatus, number>;
-}
+/**
+ * The dependency part of a replay result: the mode the replay ran in, whether the executor reported
+ * the calls the candidate made (when false, `calls` is empty: nothing is known), the calls, and
+ * counts by status.
+ */
+export const DependencyReplaySchema = z.strictObject({
+  mode: z.enum(DEPENDENCY_MODES),
+  reported: z.boolean(),
+  calls: z.array(DependencyCallComparisonSchema),
+  counts: z.strictObject({ unchanged: z.int(), changed: z.int(), new: z.int(), missing: z.int() }),
+});
+export type DependencyReplay = z.infer<typeof DependencyReplaySchema>;
 
 /**
  * Sets the calls a candidate reported against the recorded ones, by name: recorded order first

@@ -13,39 +13,43 @@
  */
 import { appendSegment, type PathSegment } from './field-path.js';
 import type { JsonObject, JsonValue } from './json.js';
-import { toPathDocument, type DecisionView } from './snapshot.js';
+import * as z from 'zod/mini';
+import { JsonValueSchema, toPathDocument, type DecisionView } from './snapshot.js';
 
-export type ChangeType = 'Added' | 'Removed' | 'Modified';
+export const ChangeTypeSchema = z.enum(['Added', 'Removed', 'Modified']);
+export type ChangeType = z.infer<typeof ChangeTypeSchema>;
 
 /**
  * One changed leaf (or the root of an added / removed subtree, or a place where the type changed,
  * e.g. object → string). `oldValue` is absent for `Added`, `newValue` is absent for `Removed`.
  */
-export interface FieldChange {
-  path: string;
-  changeType: ChangeType;
-  oldValue?: JsonValue;
-  newValue?: JsonValue;
-}
+export const FieldChangeSchema = z.strictObject({
+  path: z.string(),
+  changeType: ChangeTypeSchema,
+  oldValue: z.optional(JsonValueSchema),
+  newValue: z.optional(JsonValueSchema),
+});
+export type FieldChange = z.infer<typeof FieldChangeSchema>;
 
-/** The result of `GET /snapshots/{id}/diff/{otherId}`. */
-export interface SnapshotDiff {
-  changes: FieldChange[];
-  /** Some change lies under `inputs`. */
-  inputsChanged: boolean;
-  /** Some change lies under `outputs`. */
-  outputsChanged: boolean;
-  /** Some change lies under `modelParameters` (including it appearing or disappearing). */
-  modelParamsChanged: boolean;
-  /** Some change lies under `dependencies` (a recorded or reported dependency call). */
-  dependenciesChanged?: boolean;
-  /**
-   * `updated.executionTimeMs − original.executionTimeMs`; 0 when either snapshot did not record an
-   * execution time (there is nothing to subtract, and the diff's `changes` then show the field as
-   * Added or Removed).
-   */
-  executionTimeDeltaMs: number;
-}
+/**
+ * The result of `GET /snapshots/{id}/diff/{otherId}`.
+ * - `inputsChanged` / `outputsChanged` / `modelParamsChanged` / `dependenciesChanged`: some change
+ *   lies under `inputs` / `outputs` / `modelParameters` / `dependencies` (including it appearing or
+ *   disappearing). `dependenciesChanged` is set by every diff this service computes; results stored
+ *   before dependencies existed lack it.
+ * - `executionTimeDeltaMs`: `updated.executionTimeMs − original.executionTimeMs`; 0 when either
+ *   snapshot did not record an execution time (there is nothing to subtract, and the diff's
+ *   `changes` then show the field as Added or Removed).
+ */
+export const SnapshotDiffSchema = z.strictObject({
+  changes: z.array(FieldChangeSchema),
+  inputsChanged: z.boolean(),
+  outputsChanged: z.boolean(),
+  modelParamsChanged: z.boolean(),
+  dependenciesChanged: z.optional(z.boolean()),
+  executionTimeDeltaMs: z.number(),
+});
+export type SnapshotDiff = z.infer<typeof SnapshotDiffSchema>;
 
 /** Mutable walk state: the output list, the path prefix and the segments below it. */
 interface Walk {

@@ -4,11 +4,22 @@
  * Anything that is not a DomainError is a fault: logged with its cause, answered with a bare 500.
  */
 
+import * as z from 'zod/mini';
+
 /** One problem with one field of a request, e.g. `{path: "outputs[0].name", message: "Required"}`. */
 export interface FieldIssue {
   path: string;
   message: string;
 }
+
+/**
+ * The body of every error answer: a stable machine-readable `code`, a message that names what is
+ * wrong, and optional structured `details` (e.g. `{issues: FieldIssue[]}`), never internals.
+ */
+export const ErrorBodySchema = z.strictObject({
+  error: z.strictObject({ code: z.string(), message: z.string(), details: z.optional(z.unknown()) }),
+});
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 
 export abstract class DomainError extends Error {
   /** Machine-readable code, stable across releases (`SNAPSHOT_NOT_FOUND`, `INVALID_REQUEST`, …). */

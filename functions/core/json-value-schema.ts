@@ -1,6 +1,7 @@
 /**
  * Schemas for JSON values that DynamoDB can store and give back unchanged (kept apart from
- * snapshot.ts so that modules the snapshot schema uses, such as dependencies.ts, can share them).
+ * snapshot.ts so that modules the snapshot schema uses, such as dependencies.ts, can share them;
+ * snapshot.ts re-exports them).
  */
 import * as z from 'zod/mini';
 import type { JsonObject, JsonValue } from './json.js';
@@ -32,13 +33,18 @@ function jsonValueProblem(value: unknown, depth = 0): string | undefined {
   return undefined;
 }
 
+/**
+ * Any JSON value, structurally. Recursive through itself by name, so the OpenAPI document describes
+ * it as one component (`JsonValue`) that refers to itself, not as an anonymous inline definition.
+ */
+export const JsonTreeSchema: z.ZodMiniType<JsonValue> = z.lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(JsonTreeSchema), z.record(z.string(), JsonTreeSchema)]));
+
 /** Any JSON value that DynamoDB can store and give back unchanged. */
-export const JsonValueSchema = z.json().check(
+export const JsonValueSchema = JsonTreeSchema.check(
   z.superRefine((value, ctx) => {
     const problem = jsonValueProblem(value);
     if (problem) ctx.issues.push({ code: 'custom', message: problem, input: value });
   }),
-) as unknown as z.ZodMiniType<JsonValue>;
+);
 
 export const JsonObjectSchema = z.record(z.string(), JsonValueSchema) as unknown as z.ZodMiniType<JsonObject>;
-

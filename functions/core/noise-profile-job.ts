@@ -9,7 +9,7 @@ import * as z from 'zod/mini';
 import { newBatch, resolveSelection, type Batch, type BatchResult, type ReplayItemDeps, type StartBatchDeps } from './batch.js';
 import { NotFoundError, UnprocessableError, ValidationError } from './errors.js';
 import { ExecutorError, NoExecutorError, UnsupportedModelError, type ExecutorConfigStore } from './executor.js';
-import { DEFAULT_NOISE_SAMPLE, MAX_NOISE_SAMPLE, NoiseAccumulator, NUMERIC_SAFETY_FACTOR, observeNoise, type NoiseObservation, type NoiseProfile, type NoiseProfileStore } from './noise.js';
+import { DEFAULT_NOISE_SAMPLE, MAX_NOISE_SAMPLE, NoiseAccumulator, NUMERIC_SAFETY_FACTOR, observeNoise, type NoiseProfile, type NoiseProfileStore, type NoiseRun } from './noise.js';
 import { parseOrThrow } from './schema-util.js';
 import { verifyContentHash } from './snapshot.js';
 
@@ -27,13 +27,17 @@ export const NoiseProfileRequestSchema = z.strictObject({
 });
 export type NoiseProfileRequest = z.infer<typeof NoiseProfileRequestSchema>;
 
-/** What a noise-profile batch stores on each result: the observations of one pair of runs. */
-export interface NoiseRun {
-  executor: string;
-  modelVersion: string | null;
-  similarityProvider: string;
-  observations: NoiseObservation[];
-}
+/** The answer to `POST /functions/{fn}/noise-profile` (202): the learning batch, and where to read the profile. */
+export const NoiseProfileAcceptedSchema = z.strictObject({
+  batchId: z.string(),
+  status: z.enum(['RUNNING', 'SUCCEEDED', 'FAILED']),
+  total: z.int(),
+  functionName: z.string(),
+  sampleSize: z.int(),
+  batch: z.string(),
+  profile: z.string(),
+});
+export type NoiseProfileAccepted = z.infer<typeof NoiseProfileAcceptedSchema>;
 
 export interface StartNoiseProfileDeps extends StartBatchDeps {
   executors: ExecutorConfigStore;

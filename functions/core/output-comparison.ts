@@ -14,11 +14,13 @@
 import { ValidationError } from './errors.js';
 import { appendSegment } from './field-path.js';
 import { jsonEquals, type JsonValue } from './json.js';
-import { namedValuesToObject, type NamedValue } from './snapshot.js';
+import * as z from 'zod/mini';
+import { JsonValueSchema, namedValuesToObject, type NamedValue } from './snapshot.js';
 import { SimilarityProviderError, type SimilarityProvider } from './similarity.js';
 
 export type OutputComparisonMode = 'Strict' | 'Tolerant';
-export type OutputComparator = 'ExactMatch' | 'SemanticSimilarity' | 'NumericCloseness' | 'Presence' | 'NoiseIgnored';
+export const OutputComparatorSchema = z.enum(['ExactMatch', 'SemanticSimilarity', 'NumericCloseness', 'Presence', 'NoiseIgnored']);
+export type OutputComparator = z.infer<typeof OutputComparatorSchema>;
 
 /**
  * What a noise profile knows about one output leaf (see noise.ts); declared here so this module
@@ -38,30 +40,32 @@ export interface NoiseRules {
   numericSafetyFactor: number;
 }
 
-/** One output leaf compared. */
-export interface FieldComparison {
-  path: string;
-  comparator: OutputComparator;
-  /** In [0, 1]. */
-  score: number;
-  /** The score needed for a match: 1 for exact comparisons, `tolerance` for similarity / closeness. */
-  threshold: number;
-  match: boolean;
-  /** The recorded value; absent when the leaf was added by the replay. */
-  original?: JsonValue;
-  /** The replayed value; absent when the replay dropped the leaf. */
-  replayed?: JsonValue;
-  /** The similarity provider, for SemanticSimilarity comparisons. */
-  provider?: string;
-  /**
-   * Set when a noise profile decided how this leaf was compared: `suppressed` — it differs, but
-   * within the noise the profile learned (or the field always differs), so it passes; `exceeded` —
-   * it differs beyond that noise; `stable` — the profile saw it equal in every pair, so it was
-   * compared exactly. `noiseReason` says which rule applied and with what figures.
-   */
-  noise?: 'suppressed' | 'exceeded' | 'stable';
-  noiseReason?: string;
-}
+/**
+ * One output leaf compared. `score` is in [0, 1]; `threshold` is the score needed for a match (1
+ * for exact comparisons, `tolerance` for similarity / closeness, the learned floor or spread under
+ * a noise profile). `original` is absent when the replay added the leaf, `replayed` when it dropped
+ * it (and both when a stored result was compacted to fit an item). `provider` names the similarity
+ * provider of a SemanticSimilarity comparison.
+ *
+ * `noise` is set when a noise profile decided how the leaf was compared: `suppressed` — it differs,
+ * but within the noise the profile learned (or the field always differs: comparator
+ * `NoiseIgnored`), so it passes; `exceeded` — it differs beyond that noise; `stable` — the profile
+ * saw it equal in every pair, so it was compared exactly. `noiseReason` says which rule applied,
+ * with its figures.
+ */
+export const FieldComparisonSchema = z.strictObject({
+  path: z.string(),
+  comparator: OutputComparatorSchema,
+  score: z.number(),
+  threshold: z.number(),
+  match: z.boolean(),
+  original: z.optional(JsonValueSchema),
+  replayed: z.optional(JsonValueSchema),
+  provider: z.optional(z.string()),
+  noise: z.optional(z.enum(['suppressed', 'exceeded', 'stable'])),
+  noiseReason: z.optional(z.string()),
+});
+export type FieldComparison = z.infer<typeof FieldComparisonSchema>;
 
 export interface OutputComparison {
   /** True when every leaf matched (and so when both sides have no outputs). */

@@ -198,33 +198,40 @@ export function buildStoredPolicy(body: PolicyBody & { name: string }, version: 
   };
 }
 
-/** The result of one rule, as it appears in a validation report's `rules`. */
-export interface RuleResult {
-  ruleName: string;
-  field: string;
-  comparator: ComparatorName;
-  status: 'passed' | 'violated' | 'skipped';
-  score?: number;
-  provider?: string;
-  /** Only when skipped, e.g. "no baseline". */
-  reason?: string;
-}
+/**
+ * The result of one rule, as it appears in a validation report's `rules`. `score` and `provider`
+ * come with scored comparators (a SemanticSimilarity rule names its provider); `reason` only when
+ * skipped, e.g. "no baseline".
+ */
+export const RuleResultSchema = z.strictObject({
+  ruleName: z.string(),
+  field: z.string(),
+  comparator: z.enum(COMPARATOR_NAMES),
+  status: z.enum(['passed', 'violated', 'skipped']),
+  score: z.optional(z.number()),
+  provider: z.optional(z.string()),
+  reason: z.optional(z.string()),
+});
+export type RuleResult = z.infer<typeof RuleResultSchema>;
 
 /** A violated rule, in the seed's shape. */
-export interface Violation {
-  ruleName: string;
-  field: string;
-  expected: string;
-  actual: string;
-  message: string;
-}
+export const ViolationSchema = z.strictObject({
+  ruleName: z.string(),
+  field: z.string(),
+  expected: z.string(),
+  actual: z.string(),
+  message: z.string(),
+});
+export type Violation = z.infer<typeof ViolationSchema>;
 
-export interface PolicyEvaluation {
-  status: 'passed' | 'violated';
-  /** Every rule, in policy order. */
-  rules: RuleResult[];
-  violations: Violation[];
-}
+/** The verdict of a policy: every rule, in policy order, and the violations among them. */
+export const PolicyEvaluationShape = {
+  status: z.enum(['passed', 'violated']),
+  rules: z.array(RuleResultSchema),
+  violations: z.array(ViolationSchema),
+};
+export const PolicyEvaluationSchema = z.strictObject(PolicyEvaluationShape);
+export type PolicyEvaluation = z.infer<typeof PolicyEvaluationSchema>;
 
 /**
  * Evaluates a policy on a candidate decision against an optional baseline decision. Every rule

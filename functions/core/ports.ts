@@ -2,6 +2,7 @@
  * Ports: what the core needs from the outside world. Adapters (DynamoDB, executors, Step Functions,
  * EventBridge) implement them; tests pass fakes or real local services.
  */
+import * as z from 'zod/mini';
 import type { Snapshot } from './snapshot.js';
 
 /** Wall-clock time, injectable so tests and the local cron can control it. */
@@ -21,6 +22,11 @@ export interface IdGenerator {
 export interface Page<T> {
   items: T[];
   nextCursor?: string;
+}
+
+/** The schema of a {@link Page} of `item`s: what every list route answers. */
+export function pageSchema<T extends z.ZodMiniType>(item: T) {
+  return z.strictObject({ items: z.array(item), nextCursor: z.optional(z.string()) });
 }
 
 /** A function's snapshots between two instants, oldest first unless `order` is 'desc'. */

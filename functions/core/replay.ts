@@ -8,18 +8,18 @@
  * 422 before anything runs.
  */
 import * as z from 'zod/mini';
-import { compareDependencies, countDependencyStatuses, DEPENDENCY_MODES, type DependencyMode, type DependencyReplay } from './dependencies.js';
-import { diffSnapshots, type SnapshotDiff } from './diff.js';
+import { compareDependencies, countDependencyStatuses, DEPENDENCY_MODES, DependencyReplaySchema, type DependencyMode, type DependencyReplay } from './dependencies.js';
+import { diffSnapshots, SnapshotDiffSchema } from './diff.js';
 import { NotFoundError, UnprocessableError, ValidationError } from './errors.js';
 import { noiseIndex, type NoiseProfile, type NoiseProfileStore } from './noise.js';
-import { ExecutorError, NoExecutorError, type ExecutionResult, UnsupportedModelError, type Executor, type ExecutorConfig, type ExecutorConfigStore } from './executor.js';
+import { ExecutorError, NoExecutorError, UnsupportedModelError, type ExecutionResult, type Executor, type ExecutorConfig, type ExecutorConfigStore } from './executor.js';
 import type { JsonObject } from './json.js';
-import { compareOutputs, type FieldComparison } from './output-comparison.js';
-import { evaluatePolicy, type PolicyStore, type RuleResult, type Violation } from './policy.js';
+import { compareOutputs, FieldComparisonSchema } from './output-comparison.js';
+import { evaluatePolicy, PolicyBodySchema, RuleResultSchema, ViolationSchema, type PolicyStore } from './policy.js';
 import type { Clock, IdGenerator, Page, SnapshotStore } from './ports.js';
 import { parseOrThrow } from './schema-util.js';
 import { SimilarityProviderError, type SimilarityProvider } from './similarity.js';
-import { JsonObjectSchema, ModelParametersSchema, verifyContentHash, type DecisionView, type ModelParameters, type NamedValue, type Snapshot } from './snapshot.js';
+import { IntegritySchema, JsonObjectSchema, ModelParametersSchema, NamedValueSchema, verifyContentHash, type DecisionView, type ModelParameters, type NamedValue, type Snapshot } from './snapshot.js';
 import { resolvePolicy } from './validation.js';
 
 export const REPLAY_MODES = ['Strict', 'Tolerant', 'ValidationOnly'] as const;
@@ -57,43 +57,62 @@ export const ReplayRequestSchema = z.strictObject({
 });
 export type ReplayRequest = z.infer<typeof ReplayRequestSchema>;
 
-export type ReplayStatus = 'Success' | 'Failed' | 'Error';
+/** For the OpenAPI document: the replay request as clients see it (`policy` is checked apart, for its messages). */
+export const ReplayRequestDocSchema = z.strictObject({
+  ...ReplayOptionsShape,
+  policy: z.optional(PolicyBodySchema),
+  policyName: z.optional(z.string().check(z.minLength(1))),
+});
 
-/** A replay result, as persisted and returned. */
-export interface ReplayResult {
-  replayId: string;
-  snapshotId: string;
-  functionName: string;
-  mode: ReplayMode;
-  /** The tolerance applied (Tolerant mode), else null. */
-  tolerance: number | null;
-  status: ReplayStatus;
-  outputsMatch: boolean;
-  replayOutputs: NamedValue[] | null;
-  fieldComparisons: FieldComparison[];
-  /** The original decision against the replayed one (outputs, overridden parameters, timing); null when nothing ran. */
-  diff: SnapshotDiff | null;
-  policy: { name: string; version: number | null; rules: RuleResult[] } | null;
-  policyViolations: Violation[];
-  /** The noise profile a noise-aware Tolerant replay compared with; null without one. */
-  noiseProfile?: { functionName: string; version: number } | null;
+/** `Success`: it ran (or was checked) and matched; `Failed`: a mismatch, a violated rule or a tampered snapshot; `Error`: no usable answer. */
+export const ReplayStatusSchema = z.enum(['Success', 'Failed', 'Error']);
+export type ReplayStatus = z.infer<typeof ReplayStatusSchema>;
+
+/** `{code, message}` of a replay that could not run, or of a snapshot that was tampered with. */
+export const ResultErrorSchema = z.strictObject({ code: z.string(), message: z.string() });
+
+/**
+ * A replay result, as persisted and returned (`POST /snapshots/{id}/replay`, `GET /snapshots/{id}/replays`).
+ * - `tolerance`: the tolerance applied (Tolerant mode), else null.
+ * - `diff`: the original decision against the replayed one (outputs, overridden parameters,
+ *   timing); null when nothing ran.
+ * - `policy`: the policy evaluated on the replayed decision with its rule results, else null.
+ * - `executionTimeMs`: wall time of the executor call (0 when nothing ran).
+ * - `executor`: what ran the decision again (no secrets), or null when nothing ran.
+ * - `batchId`: set when the replay was part of a batch.
+ * - `truncated`: set on a stored result compacted to fit one item, saying what was left out.
+ */
+export const ReplayResultSchema = z.strictObject({
+  replayId: z.string(),
+  snapshotId: z.string(),
+  functionName: z.string(),
+  mode: z.enum(REPLAY_MODES),
+  tolerance: z.nullable(z.number()),
+  status: ReplayStatusSchema,
+  outputsMatch: z.boolean(),
+  replayOutputs: z.nullable(z.array(NamedValueSchema)),
+  fieldComparisons: z.array(FieldComparisonSchema),
+  diff: z.nullable(SnapshotDiffSchema),
+  policy: z.nullable(z.strictObject({ name: z.string(), version: z.nullable(z.int()), rules: z.array(RuleResultSchema) })),
+  policyViolations: z.array(ViolationSchema),
+  /** The noise profile a noise-aware Tolerant replay compared with; null (or absent, on results stored before noise profiles) without one. */
+  noiseProfile: z.optional(z.nullable(z.strictObject({ functionName: z.string(), version: z.int() }))),
   /**
    * The dependency calls of the replay against the recorded ones (unchanged / changed / new /
    * missing); null when the snapshot recorded none, no dependency mode was asked for and the
    * executor reported none (or nothing ran).
    */
-  dependencies?: DependencyReplay | null;
-  integrity: 'verified' | 'tampered';
-  error?: { code: string; message: string };
-  /** Wall time of the executor call (0 when nothing ran). */
-  executionTimeMs: number;
-  /** What ran the decision again (no secrets), or null when nothing ran. */
-  executor: string | null;
-  overrides: Overrides | null;
-  /** Set when the replay was part of a batch. */
-  batchId?: string;
-  createdAt: string;
-}
+  dependencies: z.optional(z.nullable(DependencyReplaySchema)),
+  integrity: IntegritySchema,
+  error: z.optional(ResultErrorSchema),
+  executionTimeMs: z.number(),
+  executor: z.nullable(z.string()),
+  overrides: z.nullable(OverridesSchema),
+  batchId: z.optional(z.string()),
+  truncated: z.optional(z.string()),
+  createdAt: z.string(),
+});
+export type ReplayResult = z.infer<typeof ReplayResultSchema>;
 
 /** Port: a snapshot's replay history. */
 export interface ReplayResultStore {

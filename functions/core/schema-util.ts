@@ -28,7 +28,7 @@ function kindOf(value: unknown): string {
  * Messages for issues whose schema sets none: zod/mini ships no locale, so its default is a bare
  * "Invalid input" that does not tell a client what is wrong. Schema-set messages take precedence.
  */
-function describeIssue(issue: z.core.$ZodRawIssue): string | undefined {
+export function describeIssue(issue: z.core.$ZodRawIssue): string | undefined {
   switch (issue.code) {
     case 'invalid_type':
       return issue.input === undefined ? `required (${issue.expected})` : `expected ${issue.expected}, got ${kindOf(issue.input)}`;

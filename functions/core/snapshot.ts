@@ -17,7 +17,7 @@ export const FunctionNameSchema = z.string().check(
   z.regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'functionName may contain letters, digits, _ . : - and must start with a letter or digit'),
 );
 
-export { JsonObjectSchema, JsonValueSchema } from './json-value-schema.js';
+export { JsonObjectSchema, JsonTreeSchema, JsonValueSchema } from './json-value-schema.js';
 
 /** One named input or output of a decision. `type` is metadata only. */
 export const NamedValueSchema = z.strictObject({
@@ -117,6 +117,10 @@ export function computeContentHash(snapshot: Omit<Snapshot, 'contentHash'> & { c
   const { contentHash: _ignored, ...rest } = snapshot;
   return canonicalHash(rest);
 }
+
+/** Whether a record's snapshot still matched its contentHash when it was read (DESIGN §5). */
+export const IntegritySchema = z.enum(['verified', 'tampered']);
+export type Integrity = z.infer<typeof IntegritySchema>;
 
 /** True when the snapshot's recorded `contentHash` matches its content. */
 export function verifyContentHash(snapshot: Snapshot): boolean {

@@ -8,6 +8,7 @@
  * merge into exactly what one accumulator over all results would hold.
  */
 import { LogCollapsingLowestDenseDDSketch } from '@datadog/sketches-js';
+import * as z from 'zod/mini';
 import { ValidationError } from './errors.js';
 
 /** Replay status (DESIGN §5): `Error` means the replay could not run at all. */
@@ -41,23 +42,24 @@ export interface ResultSummary {
  *   batch has at most 2 × {@link STATS_TOP_KEYS} distinct keys; beyond that the retained counts are
  *   lower bounds (see {@link BoundedCounter}).
  */
-export interface ReplayStats {
-  totalReplays: number;
-  successfulReplays: number;
-  failedReplays: number;
-  matches: number;
-  mismatches: number;
-  matchRate: number;
-  totalExecutionTimeMs: number;
-  averageExecutionTimeMs: number;
-  p50ExecutionTimeMs: number;
-  p95ExecutionTimeMs: number;
-  p99ExecutionTimeMs: number;
-  fieldMismatches: Record<string, number>;
-  fieldMismatchesOther: number;
-  policyViolations: Record<string, number>;
-  policyViolationsOther: number;
-}
+export const ReplayStatsSchema = z.strictObject({
+  totalReplays: z.int(),
+  successfulReplays: z.int(),
+  failedReplays: z.int(),
+  matches: z.int(),
+  mismatches: z.int(),
+  matchRate: z.number(),
+  totalExecutionTimeMs: z.number(),
+  averageExecutionTimeMs: z.number(),
+  p50ExecutionTimeMs: z.number(),
+  p95ExecutionTimeMs: z.number(),
+  p99ExecutionTimeMs: z.number(),
+  fieldMismatches: z.record(z.string(), z.int()),
+  fieldMismatchesOther: z.int(),
+  policyViolations: z.record(z.string(), z.int()),
+  policyViolationsOther: z.int(),
+});
+export type ReplayStats = z.infer<typeof ReplayStatsSchema>;
 
 /** Relative accuracy of the latency quantiles: half the 1 % the design asks for, as margin. */
 export const STATS_RELATIVE_ACCURACY = 0.005;

@@ -3,11 +3,11 @@
  * and on every write (the stream consumer). Reports are stored; each lists every rule.
  */
 import { NotFoundError, ValidationError } from './errors.js';
-import { evaluatePolicy, PolicyBodySchema, validatePolicyBody, type PolicyEvaluation, type PolicyStore, type StoredPolicy } from './policy.js';
+import { evaluatePolicy, PolicyBodySchema, PolicyEvaluationShape, validatePolicyBody, type PolicyEvaluation, type PolicyStore, type StoredPolicy } from './policy.js';
 import type { Clock, IdGenerator, Page, SnapshotStore } from './ports.js';
 import { parseOrThrow } from './schema-util.js';
 import type { SimilarityProvider } from './similarity.js';
-import { computeContentHash, type Snapshot } from './snapshot.js';
+import { computeContentHash, IntegritySchema, type Snapshot } from './snapshot.js';
 import * as z from 'zod/mini';
 
 /**
@@ -15,15 +15,17 @@ import * as z from 'zod/mini';
  * whether the snapshot still matched its contentHash when it was validated; a tampered snapshot's
  * report is `violated` whatever its rules say, with an `integrity` violation first.
  */
-export interface ValidationReport extends PolicyEvaluation {
-  integrity: 'verified' | 'tampered';
-  reportId: string;
-  snapshotId: string;
-  baselineId: string | null;
-  policy: { name: string; version: number | null };
-  trigger: 'on-demand' | 'on-write';
-  createdAt: string;
-}
+export const ValidationReportSchema = z.strictObject({
+  reportId: z.string(),
+  snapshotId: z.string(),
+  baselineId: z.nullable(z.string()),
+  policy: z.strictObject({ name: z.string(), version: z.nullable(z.int()) }),
+  trigger: z.enum(['on-demand', 'on-write']),
+  integrity: IntegritySchema,
+  ...PolicyEvaluationShape,
+  createdAt: z.string(),
+});
+export type ValidationReport = z.infer<typeof ValidationReportSchema>;
 
 /** Port: storage of validation reports. */
 export interface ValidationReportStore {
@@ -42,7 +44,7 @@ export const ValidateRequestSchema = z.strictObject({
 export type ValidateRequest = z.infer<typeof ValidateRequestSchema>;
 
 /** For the OpenAPI document: the request as clients see it. */
-export const ValidateRequestDocSchema = z.object({ policy: z.optional(PolicyBodySchema), policyName: z.optional(z.string()), baselineId: z.optional(z.string()) });
+export const ValidateRequestDocSchema = z.strictObject({ policy: z.optional(PolicyBodySchema), policyName: z.optional(z.string().check(z.minLength(1))), baselineId: z.optional(z.string().check(z.minLength(1))) });
 
 export interface ValidationDeps {
   snapshots: SnapshotStore;

@@ -1,6 +1,6 @@
 /** Lambda entry: the OpenAPI document, and 404 for unknown routes. */
-import { createLogger } from '../adapters/logger.js';
-import { openApiRoutes } from '../api/openapi-routes.js';
-import { makeHttpHandler } from '../http/api.js';
+import { awsBaseClients } from '../adapters/aws/clients.js';
+import { lambdaEnv } from '../config.js';
+import { compose } from './openapi.compose.js';
 
-export const handler = makeHttpHandler(openApiRoutes(), createLogger());
+export const handler = compose(lambdaEnv('openapi'), awsBaseClients());

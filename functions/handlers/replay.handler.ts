@@ -1,10 +1,6 @@
 /** Lambda entry: replay snapshots against their registered executor; register executors. */
-import { createLogger } from '../adapters/logger.js';
-import { composeReplayDeps } from '../adapters/replay-composition.js';
-import { replayRoutes } from '../api/replay-routes.js';
-import { CachedExecutorConfigStore } from '../core/executor-config-cache.js';
-import { makeHttpHandler } from '../http/api.js';
+import { awsTableClients } from '../adapters/aws/table-clients.js';
+import { lambdaEnv } from '../config.js';
+import { compose } from './replay.compose.js';
 
-const deps = composeReplayDeps();
-
-export const handler = makeHttpHandler(replayRoutes({ ...deps, executors: new CachedExecutorConfigStore(deps.executors, deps.clock) }), createLogger());
+export const handler = compose(lambdaEnv('replay'), awsTableClients());

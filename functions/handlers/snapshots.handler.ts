@@ -1,15 +1,6 @@
 /** Lambda entry: record, read, list and diff snapshots. */
-import { DynamoSnapshotStore } from '../adapters/dynamodb/snapshot-store.js';
-import { createDocumentClient } from '../adapters/aws-clients.js';
-import { ulidGenerator } from '../adapters/ids.js';
-import { createLogger } from '../adapters/logger.js';
-import { snapshotRoutes } from '../api/snapshot-routes.js';
-import { loadEnv, required } from '../config.js';
-import { systemClock } from '../core/ports.js';
-import { makeHttpHandler } from '../http/api.js';
-import * as z from 'zod/mini';
+import { awsTableClients } from '../adapters/aws/table-clients.js';
+import { lambdaEnv } from '../config.js';
+import { compose } from './snapshots.compose.js';
 
-const env = loadEnv(z.object({ TABLE_NAME: required() }));
-const store = new DynamoSnapshotStore(createDocumentClient(), env.TABLE_NAME);
-
-export const handler = makeHttpHandler(snapshotRoutes({ store, clock: systemClock, ids: ulidGenerator() }), createLogger());
+export const handler = compose(lambdaEnv('snapshots'), awsTableClients());

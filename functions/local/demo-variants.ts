@@ -73,6 +73,13 @@ function jitter(): number {
   return Math.round((Math.random() * 2 - 1) * 10) / 10_000;
 }
 
+/** An ISO-8601 UTC timestamp with microseconds, as many model services stamp their answers. */
+function microsecondTimestamp(): string {
+  const micros = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000));
+  const iso = new Date(Number(micros / 1000n)).toISOString();
+  return `${iso.slice(0, -1)}${String(micros % 1000n).padStart(3, '0')}Z`;
+}
+
 /** One noisy answer: the deterministic decision with a fresh id, a timestamp, a paraphrase and score jitter. */
 export function decideNoisy(version: DemoVersion, applicant: Applicant): { decision: string; score: number; rationale: string; requestId: string; generatedAt: string } {
   const base = decideCredit(version, applicant);
@@ -83,7 +90,7 @@ export function decideNoisy(version: DemoVersion, applicant: Applicant): { decis
     score: Math.round((base.score + jitter()) * 10_000) / 10_000,
     rationale: `${opener} ${core}`,
     requestId: randomUUID(),
-    generatedAt: new Date().toISOString(),
+    generatedAt: microsecondTimestamp(),
   };
 }
 

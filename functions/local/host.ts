@@ -10,37 +10,28 @@ import type { Server } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClientOptions } from '../adapters/dynamodb/client.js';
-import { DynamoPolicyStore } from '../adapters/dynamodb/policy-store.js';
-import { DynamoSnapshotStore } from '../adapters/dynamodb/snapshot-store.js';
-import { DynamoValidationReportStore } from '../adapters/dynamodb/validation-report-store.js';
-import { validationRoutes } from '../api/validation-routes.js';
-import { replayRoutes } from '../api/replay-routes.js';
-import { CachedExecutorConfigStore } from '../core/executor-config-cache.js';
-import { DynamoExecutorConfigStore } from '../adapters/dynamodb/executor-config-store.js';
-import { DynamoReplayResultStore } from '../adapters/dynamodb/replay-result-store.js';
-import { createExecutor } from '../adapters/executors/create-executor.js';
 import { handleDemoRequest } from './demo-model.js';
 import { renderBatchAsl } from '../../lib/batch-definition.js';
-import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
-import { batchIdForExecution, replayIdForBatchItem } from '../adapters/batch-ids.js';
-import { batchRoutes } from '../api/batch-routes.js';
-import { noiseProfileRoutes } from '../api/noise-profile-routes.js';
-import { DynamoNoiseProfileStore } from '../adapters/dynamodb/noise-profile-store.js';
-import { BatchItemCache, planBatch, replayBatchItem, type BatchStarter } from '../core/batch.js';
-import { computeBatchStats } from '../core/batch-stats.js';
+import type { BatchStarter } from '../core/batch.js';
 import { LocalStateMachine } from './step-functions.js';
 import { appendFileSync } from 'node:fs';
-import { onWriteReportId } from '../adapters/ids.js';
-import { makeStreamHandler } from '../api/stream-consumer.js';
 import { LocalEventSink } from './event-sink.js';
 import { LocalScheduler, scheduleInput, type LocalSchedule } from './scheduler.js';
-import { LexicalSimilarity } from '../core/similarity.js';
 import { ulidGenerator } from '../adapters/ids.js';
-import { snapshotRoutes } from '../api/snapshot-routes.js';
-import { openApiRoutes } from '../api/openapi-routes.js';
 import { systemClock, type Clock } from '../core/ports.js';
-import { makeHttpHandler, type ErrorLogger, type RouteMap } from '../http/api.js';
-import { ROUTES, type LambdaName } from '../api/manifest.js';
+import { makeHttpHandler, type ErrorLogger } from '../http/api.js';
+import { ROUTES, type EnvVarName, type LambdaName } from '../api/manifest.js';
+import { lambdaEnv } from '../config.js';
+import type { TableClients } from '../handlers/clients.js';
+import * as batchPlan from '../handlers/batch-plan.compose.js';
+import * as batchReplay from '../handlers/batch-replay.compose.js';
+import * as batchStats from '../handlers/batch-stats.compose.js';
+import * as batchesApi from '../handlers/batches.compose.js';
+import * as onWrite from '../handlers/on-write.compose.js';
+import * as openapiApi from '../handlers/openapi.compose.js';
+import * as replayApi from '../handlers/replay.compose.js';
+import * as snapshotsApi from '../handlers/snapshots.compose.js';
+import * as validationApi from '../handlers/validation.compose.js';
 import { LOCAL_AWS, startLocalDynamo, type LocalDynamo } from './dynalite.js';
 import { startHttpHost, type EventHandler } from './http-host.js';
 import { LocalStream } from './stream.js';
@@ -58,7 +49,13 @@ export interface LocalHostOptions {
   dynamoInWorker?: boolean;
   /** Scheduled regression replays (the CDK context's `schedules`). */
   schedules?: readonly LocalSchedule[];
-  logger?: ErrorLogger & { info(message: string, ...extra: unknown[]): void };
+  logger?: ErrorLogger & { info(message: string, ...extra: unknown[]): void; warn?(message: string, ...extra: unknown[]): void };
+  /**
+   * The environment the functions' configuration is read from, as each Lambda reads its own
+   * (default `process.env`): `SIMILARITY_PROVIDER` and `EXECUTOR_ALLOW_PRIVATE_NETWORKS` apply
+   * here as on AWS. The names of local resources (table, state machine, bus) are the host's own.
+   */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface LocalHost {
@@ -72,10 +69,14 @@ export interface LocalHost {
   close(): Promise<void>;
 }
 
-const consoleLogger = {
+const consoleLogger: NonNullable<LocalHostOptions['logger']> = {
   error: (message: string, ...extra: unknown[]) => console.error(message, ...extra),
   info: (_message: string, ..._extra: unknown[]) => undefined,
 };
+
+/** The names the local stand-ins answer to (the state machine and bus are in-process). */
+export const LOCAL_STATE_MACHINE_ARN = 'arn:aws:states:local:000000000000:stateMachine:decision-replay-batches';
+export const LOCAL_EVENT_BUS_NAME = 'decision-replay';
 
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
   const logger = options.logger ?? consoleLogger;
@@ -104,25 +105,30 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint });
   stream.attach(client);
   const doc = DynamoDBDocumentClient.from(client, documentClientOptions);
-  const ids = ulidGenerator();
-  const snapshots = new DynamoSnapshotStore(doc, options.tableName);
-  const policies = new DynamoPolicyStore(doc, options.tableName);
-  const reports = new DynamoValidationReportStore(doc, options.tableName);
-  const similarity = new LexicalSimilarity();
-  const executors = new CachedExecutorConfigStore(new DynamoExecutorConfigStore({ doc, tableName: options.tableName, clock }), clock);
-  const results = new DynamoReplayResultStore(doc, options.tableName);
-  // Locally, executors may call loopback (the built-in demo model and your own services).
-  const noiseProfiles = new DynamoNoiseProfileStore(doc, options.tableName);
-  const replayDeps = { snapshots, executors, createExecutor: (config: Parameters<typeof createExecutor>[0]) => createExecutor(config, { allowPrivateNetworks: true }), policies, similarity, clock, ids, noiseProfiles };
+  const clients: TableClients = {
+    doc,
+    clock,
+    ids: ulidGenerator(),
+    logger: { info: logger.info, warn: logger.warn ?? logger.error, error: logger.error },
+  };
+  // Each function reads its configuration from this environment with the same schema as on AWS.
+  // Locally, executors may call loopback (the built-in demo model and your own services) unless
+  // the environment says otherwise.
+  const outside = options.env ?? process.env;
+  const env: Partial<Record<EnvVarName, string>> & NodeJS.ProcessEnv = {
+    ...outside,
+    TABLE_NAME: options.tableName,
+    STATE_MACHINE_ARN: LOCAL_STATE_MACHINE_ARN,
+    EVENT_BUS_NAME: LOCAL_EVENT_BUS_NAME,
+    EXECUTOR_ALLOW_PRIVATE_NETWORKS: outside.EXECUTOR_ALLOW_PRIVATE_NETWORKS ?? 'true',
+  };
 
-  const batches = new DynamoBatchStore(doc, options.tableName);
   // The same ASL the CDK stack deploys, run by aws-local-stepfunctions with the batch Lambdas'
-  // ARNs mapped to the same task functions.
-  const batchItemCache = new BatchItemCache();
+  // ARNs mapped to the same composed task functions.
   const machine = new LocalStateMachine(renderBatchAsl(), {
-    plan: (payload) => planBatch({ snapshots, batches, batchIdFor: batchIdForExecution }, payload),
-    replay: (payload) => replayBatchItem({ ...replayDeps, batches, results, replayIdFor: (b, s, t) => replayIdForBatchItem(t, b, s), cache: batchItemCache }, payload),
-    stats: (payload) => computeBatchStats({ batches, noiseProfiles, clock, batchIdFor: batchIdForExecution }, payload),
+    plan: batchPlan.compose(lambdaEnv('batch-plan', env), clients),
+    replay: batchReplay.compose(lambdaEnv('batch-replay', env), clients),
+    stats: batchStats.compose(lambdaEnv('batch-stats', env), clients),
   });
   const starter: BatchStarter = {
     async start(batchId, input) {
@@ -134,7 +140,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   };
 
   const events = new LocalEventSink(options.dataDir === undefined ? undefined : join(options.dataDir, 'events.jsonl'), (line) => logger.info(line));
-  stream.setHandler(makeStreamHandler({ snapshots, policies, reports, similarity, events, reportId: onWriteReportId, now: () => new Date(clock.now()).toISOString() }));
+  stream.setHandler(onWrite.compose(lambdaEnv('on-write', env), { ...clients, eventPublisher: () => events }));
 
   const scheduler = new LocalScheduler(
     options.schedules ?? [],
@@ -150,21 +156,18 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   );
   scheduler.start();
 
-  const routes: Record<LambdaName, RouteMap | undefined> = {
-    snapshots: snapshotRoutes({ store: snapshots, clock, ids }),
-    openapi: openApiRoutes(),
-    validation: validationRoutes({ snapshots, policies, reports, similarity, clock, ids }),
-    replay: replayRoutes({ ...replayDeps, results }),
-    batches: { ...batchRoutes({ snapshots, batches, starter, policies, clock, ids, noiseProfiles }), ...noiseProfileRoutes({ snapshots, batches, starter, policies, clock, ids, noiseProfiles, executors }) },
-    'batch-plan': undefined,
-    'batch-replay': undefined,
-    'batch-stats': undefined,
-    'on-write': undefined, // the stream consumer, fed by LocalStream above
+  const api: Partial<Record<LambdaName, EventHandler>> = {
+    snapshots: snapshotsApi.compose(lambdaEnv('snapshots', env), clients),
+    openapi: openapiApi.compose(lambdaEnv('openapi', env), clients),
+    validation: validationApi.compose(lambdaEnv('validation', env), clients),
+    replay: replayApi.compose(lambdaEnv('replay', env), clients),
+    batches: batchesApi.compose(lambdaEnv('batches', env), { ...clients, batchStarter: () => starter }),
   };
   const handlers = new Map<string, EventHandler>();
   for (const { routeKey, lambda } of ROUTES) {
-    const map = routes[lambda];
-    if (map) handlers.set(routeKey, makeHttpHandler(map, logger));
+    const handler = api[lambda];
+    if (handler === undefined) throw new Error(`route ${routeKey}: the local host composes no API function '${lambda}'`);
+    handlers.set(routeKey, handler);
   }
   const fallback = handlers.get('$default') ?? makeHttpHandler({}, logger);
 

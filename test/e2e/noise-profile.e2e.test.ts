@@ -84,7 +84,7 @@ describe('noise profiles over HTTP (noisy demo model)', () => {
 
     const latest = await call<NoiseProfile>('GET', '/functions/noisy_loan/noise-profile');
     expect(latest.status).toBe(200);
-    expect(latest.body).toMatchObject({ functionName: 'noisy_loan', version: 1, pairs: 10, sampleSize: 10, batchId: started.body.batchId, modelVersions: ['v1'], numericSafetyFactor: 2 });
+    expect(latest.body).toMatchObject({ functionName: 'noisy_loan', version: 1, pairs: 10, sampleSize: 10, batchId: started.body.batchId, modelVersions: ['v1'], numericSafetyFactor: 3 });
     const by = Object.fromEntries(latest.body.fields.map((f) => [f.path, f]));
     expect(by['outputs.decision']?.class).toBe('stable');
     expect(by['outputs.score']?.class).toBe('numeric-noise');

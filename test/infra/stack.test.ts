@@ -2,11 +2,9 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { INDEXES, TABLE_KEYS } from '../../functions/adapters/dynamodb/table-definition.js';
-import { LAMBDAS, ROUTES, type LambdaName } from '../../functions/api/manifest.js';
+import { LAMBDA_NAMES, LAMBDAS, lambdaSpec, ROUTES, type LambdaName } from '../../functions/api/manifest.js';
 import type { DecisionReplayStack } from '../../lib/decision-replay-stack.js';
 import { actionsOf, buildStack, logicalId, resourcesOf, statementsOfRole, synthStack, type Statement } from './synth.js';
-
-const LAMBDA_NAMES = Object.keys(LAMBDAS) as LambdaName[];
 
 function fnId(stack: DecisionReplayStack, name: LambdaName): string {
   return logicalId(stack, stack.functions[name]);
@@ -31,7 +29,7 @@ function unexpectedActionsOnStar(template: Template, stack: DecisionReplayStack)
   const allowedOnStar = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
   const found: Record<string, string[]> = {};
   for (const name of LAMBDA_NAMES) {
-    const extra = name === 'on-write' ? ['dynamodb:ListStreams'] : [];
+    const extra = lambdaSpec(name).grants.includes('snapshotStream') ? ['dynamodb:ListStreams'] : [];
     const onStar = statements(template, stack, name)
       .filter((s) => resourcesOf(s).includes('*'))
       .flatMap(actionsOf)
@@ -157,31 +155,28 @@ describe('DecisionReplayStack with the default context', () => {
       }
     });
 
-    it('sets exactly the environment each handler reads', () => {
-      const expected: Record<LambdaName, string[]> = {
-        snapshots: ['TABLE_NAME'],
-        validation: ['TABLE_NAME', 'SIMILARITY_PROVIDER'],
-        replay: ['TABLE_NAME', 'SIMILARITY_PROVIDER', 'EXECUTOR_ALLOW_PRIVATE_NETWORKS'],
-        batches: ['TABLE_NAME', 'STATE_MACHINE_ARN'],
-        openapi: [],
-        'batch-plan': ['TABLE_NAME'],
-        'batch-replay': ['TABLE_NAME', 'SIMILARITY_PROVIDER', 'EXECUTOR_ALLOW_PRIVATE_NETWORKS'],
-        'batch-stats': ['TABLE_NAME'],
-        'on-write': ['TABLE_NAME', 'SIMILARITY_PROVIDER', 'EVENT_BUS_NAME'],
-      };
+    it('sets exactly the environment each manifest entry declares, each from its resource or the context', () => {
       const defaults = ['POWERTOOLS_SERVICE_NAME', 'LOG_LEVEL', 'NODE_OPTIONS'];
       const tableId = Object.keys(template.findResources('AWS::DynamoDB::Table'))[0];
       const machineId = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'))[0];
       const busId = Object.keys(template.findResources('AWS::Events::EventBus'))[0];
+      const expectedValue = { TABLE_NAME: { Ref: tableId }, STATE_MACHINE_ARN: { Ref: machineId }, EVENT_BUS_NAME: { Ref: busId }, SIMILARITY_PROVIDER: 'lexical', EXECUTOR_ALLOW_PRIVATE_NETWORKS: 'false' };
       for (const name of LAMBDA_NAMES) {
         const env = environmentOf(template, stack, name);
-        expect(Object.keys(env).sort(), name).toEqual([...defaults, ...expected[name]].sort());
-        if ('TABLE_NAME' in env) expect(env.TABLE_NAME).toEqual({ Ref: tableId });
+        expect(Object.keys(env).sort(), name).toEqual([...defaults, ...lambdaSpec(name).env].sort());
+        for (const variable of lambdaSpec(name).env) expect(env[variable], `${name} ${variable}`).toEqual(expectedValue[variable]);
       }
-      expect(environmentOf(template, stack, 'replay').SIMILARITY_PROVIDER).toBe('lexical');
-      expect(environmentOf(template, stack, 'replay').EXECUTOR_ALLOW_PRIVATE_NETWORKS).toBe('false');
-      expect(environmentOf(template, stack, 'batches').STATE_MACHINE_ARN).toEqual({ Ref: machineId });
-      expect(environmentOf(template, stack, 'on-write').EVENT_BUS_NAME).toEqual({ Ref: busId });
+    });
+
+    it('declares the variables that go with each use: the table, similarity, executors, batches, violations', () => {
+      for (const name of LAMBDA_NAMES) {
+        const spec = lambdaSpec(name);
+        expect(spec.env.includes('TABLE_NAME'), name).toBe(spec.table !== 'none');
+        expect(spec.env.includes('SIMILARITY_PROVIDER'), name).toBe(spec.similarity);
+        expect(spec.env.includes('EXECUTOR_ALLOW_PRIVATE_NETWORKS'), name).toBe(spec.executors);
+        expect(spec.env.includes('STATE_MACHINE_ARN'), name).toBe(spec.grants.includes('startBatches'));
+        expect(spec.env.includes('EVENT_BUS_NAME'), name).toBe(spec.grants.includes('publishViolations'));
+      }
     });
   });
 
@@ -223,7 +218,7 @@ describe('DecisionReplayStack with the default context', () => {
     it('feeds only snapshot inserts to on-write, with bounded retries, bisect, max age and partial failures', () => {
       template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-        FunctionName: { Ref: fnId(stack, 'on-write') },
+        FunctionName: { Ref: fnId(stack, LAMBDA_NAMES.filter((n) => lambdaSpec(n).grants.includes('snapshotStream'))[0] ?? 'on-write') },
         EventSourceArn: { 'Fn::GetAtt': [Match.anyValue(), 'StreamArn'] },
         StartingPosition: 'LATEST',
         BatchSize: 100,
@@ -252,12 +247,12 @@ describe('DecisionReplayStack with the default context', () => {
   });
 
   describe('violation events', () => {
-    it('creates the decision-replay bus and lets only on-write put events on it', () => {
+    it('creates the decision-replay bus and lets only the functions granted publishViolations put events on it', () => {
       template.hasResourceProperties('AWS::Events::EventBus', { Name: 'decision-replay' });
       const busId = Object.keys(template.findResources('AWS::Events::EventBus'))[0];
       for (const name of LAMBDA_NAMES) {
         const puts = grants(statements(template, stack, name), 'events:PutEvents');
-        if (name === 'on-write') expect(puts.flatMap(resourcesOf)).toEqual([{ 'Fn::GetAtt': [busId, 'Arn'] }]);
+        if (lambdaSpec(name).grants.includes('publishViolations')) expect(puts.flatMap(resourcesOf)).toEqual([{ 'Fn::GetAtt': [busId, 'Arn'] }]);
         else expect(puts, name).toEqual([]);
       }
     });
@@ -290,13 +285,13 @@ describe('DecisionReplayStack with the default context', () => {
   });
 
   describe('IAM', () => {
-    it('lets batches start and describe executions of the batch state machine; no other function may', () => {
+    it('lets the functions granted startBatches start and describe executions of the batch state machine; no other function may', () => {
       const machineId = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'))[0];
       for (const name of LAMBDA_NAMES) {
         const list = statements(template, stack, name);
         const starts = grants(list, 'states:StartExecution');
         const describes = grants(list, 'states:DescribeExecution');
-        if (name === 'batches') {
+        if (lambdaSpec(name).grants.includes('startBatches')) {
           expect(starts.flatMap(resourcesOf)).toEqual([{ Ref: machineId }]);
           expect(JSON.stringify(describes.flatMap(resourcesOf))).toContain(`"${machineId}","Name"`);
         } else {
@@ -305,12 +300,15 @@ describe('DecisionReplayStack with the default context', () => {
       }
     });
 
-    it('grants table access to every function but openapi', () => {
+    it('grants each function the table access its manifest entry declares', () => {
       for (const name of LAMBDA_NAMES) {
-        const puts = grants(statements(template, stack, name), 'dynamodb:PutItem');
-        if (name === 'openapi') expect(puts).toEqual([]);
-        else expect(puts, name).toHaveLength(1);
+        const list = statements(template, stack, name);
+        const access = lambdaSpec(name).table;
+        expect(grants(list, 'dynamodb:GetItem'), name).toHaveLength(access === 'none' ? 0 : 1);
+        expect(grants(list, 'dynamodb:PutItem'), name).toHaveLength(access === 'readWrite' ? 1 : 0);
       }
+      expect(lambdaSpec('openapi').table).toBe('none');
+      expect(lambdaSpec('snapshots').table).toBe('readWrite');
     });
 
     it('grants lambda:InvokeFunction and bedrock:InvokeModel to nobody when nothing is configured', () => {
@@ -392,10 +390,11 @@ describe('DecisionReplayStack with a configured context', () => {
     expect(statementsOfRole(template, roleLogicalId)).toEqual([{ Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: machineId } }]);
   });
 
-  it('lets only replay and batch-replay invoke the configured executor Lambdas and Bedrock models', () => {
-    for (const name of Object.keys(LAMBDAS) as LambdaName[]) {
+  it('lets only the executor users (replay, batch-replay) invoke the configured executor Lambdas and Bedrock models', () => {
+    expect(LAMBDA_NAMES.filter((n) => lambdaSpec(n).executors)).toEqual(['replay', 'batch-replay']);
+    for (const name of LAMBDA_NAMES) {
       const invokes = grants(statements(template, stack, name), 'lambda:InvokeFunction');
-      if (name === 'replay' || name === 'batch-replay') expect(invokes.flatMap(resourcesOf), name).toEqual([executorArn]);
+      if (lambdaSpec(name).executors) expect(invokes.flatMap(resourcesOf), name).toEqual([executorArn]);
       else expect(invokes, name).toEqual([]);
     }
     const models = JSON.stringify(grants(statements(template, stack, 'replay'), 'bedrock:InvokeModel').flatMap(resourcesOf));
@@ -404,11 +403,10 @@ describe('DecisionReplayStack with a configured context', () => {
   });
 
   it('lets the similarity users (and only them) call the Titan embedding model when bedrock-titan is chosen', () => {
-    for (const name of Object.keys(LAMBDAS) as LambdaName[]) {
+    for (const name of LAMBDA_NAMES) {
       const models = JSON.stringify(grants(statements(template, stack, name), 'bedrock:InvokeModel').flatMap(resourcesOf));
-      const usesSimilarity = ['validation', 'replay', 'batch-replay', 'on-write'].includes(name);
-      expect(models.includes('foundation-model/amazon.titan-embed-text-v2:0'), name).toBe(usesSimilarity);
-      if (!['replay', 'batch-replay'].includes(name)) expect(models.includes('anthropic'), name).toBe(false);
+      expect(models.includes('foundation-model/amazon.titan-embed-text-v2:0'), name).toBe(lambdaSpec(name).similarity);
+      if (!lambdaSpec(name).executors) expect(models.includes('anthropic'), name).toBe(false);
     }
   });
 

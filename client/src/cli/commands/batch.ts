@@ -1,0 +1,276 @@
+/**
+ * `batch run|get|list|cancel`. `batch run` starts a batch replay, follows it (a live bar on a
+ * terminal, a plain line at most once a second otherwise), prints the summary and applies the
+ * gates: exit 1 when the batch ends FAILED or CANCELLED, or misses --min-match-rate or
+ * --max-error-rate.
+ */
+import { REPLAY_MODES, type Batch, type BatchRequest, type BatchStatus } from '../../schemas.js';
+import { asUsage, choiceFlag, durationHoursFlag, EXIT, instantFlag, intFlag, numberFlag, rateFlag, readTextArg, str, UsageError, type CommandContext, type CommandGroup } from '../framework.js';
+import { cell, columns, keyValues, percent } from '../table.js';
+
+const STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
+const TERMINAL: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+/** How many mismatching fields the summary shows. */
+const TOP_FIELDS = 5;
+
+/** A batch as the service reports it, with the running counts it adds while the batch runs. */
+type BatchView = Batch & { status: BatchStatus | 'CANCELLED'; progress?: { matches: number; successful: number; errors: number } };
+
+/** The gates of `batch run`, and whether the finished batch passes them. */
+interface Gate {
+  name: 'status' | 'min-match-rate' | 'max-error-rate';
+  threshold?: number;
+  actual: number | string;
+  passed: boolean;
+}
+
+export function evaluateGates(batch: BatchView, minMatchRate: number | undefined, maxErrorRate: number | undefined): Gate[] {
+  const gates: Gate[] = [{ name: 'status', actual: batch.status, passed: batch.status === 'SUCCEEDED' }];
+  const stats = batch.stats;
+  if (minMatchRate !== undefined) {
+    const actual = stats?.matchRate ?? 0;
+    gates.push({ name: 'min-match-rate', threshold: minMatchRate, actual, passed: stats !== undefined && actual >= minMatchRate });
+  }
+  if (maxErrorRate !== undefined) {
+    const actual = stats && stats.totalReplays > 0 ? stats.failedReplays / stats.totalReplays : 0;
+    gates.push({ name: 'max-error-rate', threshold: maxErrorRate, actual, passed: stats !== undefined && actual <= maxErrorRate });
+  }
+  return gates;
+}
+
+/** The summary: counts, match rate, latency quantiles, the top mismatching fields, the gates. */
+export function summaryTable(batch: BatchView, gates: readonly Gate[] = []): string {
+  const s = batch.stats;
+  const rows: [string, unknown][] = [
+    ['batchId', batch.batchId],
+    ['status', batch.status],
+    ['total', batch.total],
+    ['completed', batch.completed],
+  ];
+  if (batch.failureReason !== undefined) rows.push(['failureReason', batch.failureReason]);
+  if (s) {
+    rows.push(
+      ['successful', s.successfulReplays],
+      ['errors', s.failedReplays],
+      ['matches', s.matches],
+      ['mismatches', s.mismatches],
+      ['match rate', percent(s.matchRate)],
+      ['p50 / p95 / p99 ms', `${cell(s.p50ExecutionTimeMs)} / ${cell(s.p95ExecutionTimeMs)} / ${cell(s.p99ExecutionTimeMs)}`],
+    );
+  }
+  let text = keyValues(rows);
+  if (s) {
+    const top = Object.entries(s.fieldMismatches)
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .slice(0, TOP_FIELDS);
+    text += `\ntop mismatching fields:\n${columns(['field', 'mismatches'], top)}`;
+  }
+  if (gates.length > 0) {
+    text += `\ngates:\n${columns(['gate', 'threshold', 'actual', 'result'], gates.map((g) => [g.name, g.threshold, typeof g.actual === 'number' ? percent(g.actual) : g.actual, g.passed ? 'pass' : 'FAIL']))}`;
+  }
+  return text;
+}
+
+/** Reads `--ids FILE`: a JSON array of ids, or one id per line. */
+async function readIds(ctx: CommandContext, file: string): Promise<string[]> {
+  const text = (await readTextArg(ctx.io, '--ids file', file)).trim();
+  if (text.startsWith('[')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      throw new UsageError(`--ids file '${file}' is not valid JSON: ${(err as Error).message}`);
+    }
+    if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string')) throw new UsageError(`--ids file '${file}' must be a JSON array of snapshot ids`);
+    return parsed as string[];
+  }
+  const ids = text.split(/\s+/).filter((x) => x !== '');
+  if (ids.length === 0) throw new UsageError(`--ids file '${file}' lists no snapshot ids`);
+  return ids;
+}
+
+/** Formats seconds as `1m05s` / `12s`. */
+function duration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.max(0, Math.round(seconds));
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+/**
+ * Progress of a running batch: a bar redrawn in place on a terminal, else a plain line at most
+ * once per `lineIntervalMs` (and once at the end).
+ */
+export class ProgressReporter {
+  private lastLineAt = -Infinity;
+  private drawn = false;
+  constructor(
+    private readonly stream: CommandContext['io']['stderr'],
+    private readonly startedAt: number,
+    private readonly now: () => number = Date.now,
+    private readonly lineIntervalMs = 1000,
+  ) {}
+
+  update(batch: BatchView, final = false): void {
+    const elapsed = (this.now() - this.startedAt) / 1000;
+    const done = batch.completed;
+    const rate = elapsed > 0 ? done / elapsed : 0;
+    const eta = rate > 0 ? (batch.total - done) / rate : Infinity;
+    const p = batch.progress;
+    const match = batch.stats ? percent(batch.stats.matchRate) : p && p.successful > 0 ? percent(p.matches / p.successful) : '-';
+    const facts = `${done}/${batch.total}  ${rate.toFixed(1)}/s  ETA ${TERMINAL.has(batch.status) ? '0s' : duration(eta)}  match ${match}`;
+    if (this.stream.isTTY === true) {
+      const width = 30;
+      const filled = batch.total > 0 ? Math.round((done / batch.total) * width) : width;
+      this.stream.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${facts}  ${batch.status}\x1b[K`);
+      this.drawn = true;
+      if (final) this.stream.write('\n');
+      return;
+    }
+    const t = this.now();
+    if (!final && t - this.lastLineAt < this.lineIntervalMs) return;
+    this.lastLineAt = t;
+    this.stream.write(`batch ${batch.batchId} ${batch.status} ${facts}\n`);
+  }
+
+  /** Ends the bar's line (when interrupted). */
+  end(): void {
+    if (this.drawn) this.stream.write('\n');
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export const batchCommands: CommandGroup = {
+  name: 'batch',
+  summary: 'Batch replays: start one and gate on it, follow, list, cancel.',
+  commands: [
+    {
+      name: ['batch', 'run'],
+      summary: 'start a batch replay, follow it, print the summary and apply the gates',
+      positionals: { min: 0, max: 0 },
+      options: {
+        function: { type: 'string', short: 'f', value: 'NAME', description: "replay this function's snapshots (with --last or --from/--to)" },
+        last: { type: 'string', value: 'DURATION', description: 'the last 90m / 24h / 7d / 2w (resolved when the batch starts)' },
+        from: { type: 'string', value: 'TIME', description: 'ISO-8601 start' },
+        to: { type: 'string', value: 'TIME', description: 'ISO-8601 end' },
+        limit: { type: 'string', value: 'N', description: 'at most N snapshots of the function (newest first)' },
+        ids: { type: 'string', value: 'FILE', description: 'replay these snapshot ids (JSON array or one per line; - for stdin)' },
+        mode: { type: 'string', value: 'MODE', description: `${REPLAY_MODES.join(' | ')} (default Tolerant)` },
+        tolerance: { type: 'string', value: 'X', description: 'Tolerant mode: minimum score per output, 0..1' },
+        'max-concurrency': { type: 'string', value: 'N', description: 'replays at once, 1..1000 (default 10)' },
+        'model-version': { type: 'string', value: 'V', description: 'replay on this model version' },
+        policy: { type: 'string', value: 'NAME', description: 'evaluate this stored policy on each replay' },
+        'min-match-rate': { type: 'string', value: 'R', description: 'gate: exit 1 when the match rate is below R (0..1 or 95%)' },
+        'max-error-rate': { type: 'string', value: 'R', description: 'gate: exit 1 when errors / total exceed R (0..1 or 5%)' },
+        'no-wait': { type: 'boolean', description: 'print the batch id and return at once (no gates)' },
+        'poll-interval': { type: 'string', value: 'MS', description: 'how often to read progress (default 500)' },
+      },
+      details: 'Progress goes to stderr (a bar on a terminal, a line at most once a second otherwise); the result to stdout.',
+      async run(ctx, { values }) {
+        const functionName = str(values, 'function');
+        const idsFile = str(values, 'ids');
+        if ((functionName === undefined) === (idsFile === undefined)) throw new UsageError('give exactly one of --function and --ids');
+        const lastHours = durationHoursFlag('last', str(values, 'last'));
+        const from = instantFlag('from', str(values, 'from'));
+        const to = instantFlag('to', str(values, 'to'));
+        const limit = intFlag('limit', str(values, 'limit'), 1, 1_000_000);
+        if (idsFile !== undefined && (lastHours !== undefined || from !== undefined || to !== undefined || limit !== undefined)) throw new UsageError('--last, --from, --to and --limit select by function: not with --ids');
+        if (lastHours !== undefined && (from !== undefined || to !== undefined)) throw new UsageError('give --last or --from/--to, not both');
+        const mode = choiceFlag('mode', str(values, 'mode'), REPLAY_MODES);
+        const tolerance = numberFlag('tolerance', str(values, 'tolerance'), 0, 1);
+        const maxConcurrency = intFlag('max-concurrency', str(values, 'max-concurrency'), 1, 1000);
+        const modelVersion = str(values, 'model-version');
+        const policyName = str(values, 'policy');
+        const minMatchRate = rateFlag('min-match-rate', str(values, 'min-match-rate'));
+        const maxErrorRate = rateFlag('max-error-rate', str(values, 'max-error-rate'));
+        const pollMs = intFlag('poll-interval', str(values, 'poll-interval'), 10, 60_000) ?? 500;
+        const noWait = values['no-wait'] === true;
+        if (noWait && (minMatchRate !== undefined || maxErrorRate !== undefined)) throw new UsageError('--no-wait cannot apply --min-match-rate or --max-error-rate: they need the finished batch');
+
+        const request: BatchRequest = {
+          ...(idsFile !== undefined
+            ? { snapshotIds: await readIds(ctx, idsFile) }
+            : { selector: { functionName: functionName as string, ...(lastHours !== undefined && { lastHours }), ...(from !== undefined && { from }), ...(to !== undefined && { to }), ...(limit !== undefined && { limit }) } }),
+          ...(mode !== undefined && { mode }),
+          ...(tolerance !== undefined && { tolerance }),
+          ...(maxConcurrency !== undefined && { maxConcurrency }),
+          ...(modelVersion !== undefined && { overrides: { modelParameters: { modelVersion } } }),
+          ...(policyName !== undefined && { policyName }),
+        };
+        const started = await asUsage(() => ctx.client.startBatch(request));
+        if (noWait) {
+          ctx.out.result(started, (b) => keyValues(Object.entries(b)), started.batchId);
+          return EXIT.OK;
+        }
+        ctx.out.info(`batch ${started.batchId} started: ${started.total} snapshot${started.total === 1 ? '' : 's'}`);
+        const final = await follow(ctx, started.batchId, pollMs);
+        const gates = evaluateGates(final, minMatchRate, maxErrorRate);
+        ctx.out.result({ ...final, gates }, (b) => summaryTable(b, gates), final.batchId);
+        return gates.every((g) => g.passed) ? EXIT.OK : EXIT.GATED;
+      },
+    },
+    {
+      name: ['batch', 'get'],
+      summary: "show a batch's status, progress and statistics",
+      args: '<batchId>',
+      positionals: { min: 1, max: 1 },
+      async run(ctx, { positionals }) {
+        const batch = (await ctx.client.getBatch(positionals[0] as string)) as BatchView;
+        ctx.out.result(batch, (b) => summaryTable(b), batch.status);
+      },
+    },
+    {
+      name: ['batch', 'list'],
+      summary: 'list batches, newest first',
+      positionals: { min: 0, max: 0 },
+      options: {
+        function: { type: 'string', short: 'f', value: 'NAME', description: 'batches that selected this function' },
+        status: { type: 'string', value: 'STATUS', description: STATUSES.join(' | ') },
+        limit: { type: 'string', value: 'N', description: 'page size, 1..1000 (default 50)' },
+        cursor: { type: 'string', value: 'CURSOR', description: 'continue after a previous page' },
+      },
+      async run(ctx, { values }) {
+        const status = choiceFlag('status', str(values, 'status'), STATUSES);
+        const limit = intFlag('limit', str(values, 'limit'), 1, 1000);
+        const functionName = str(values, 'function');
+        const cursor = str(values, 'cursor');
+        const page = await ctx.client.listBatches({ ...(functionName !== undefined && { functionName }), ...(status !== undefined && { status }), ...(limit !== undefined && { limit }), ...(cursor !== undefined && { cursor }) });
+        ctx.out.result(
+          page,
+          (p) =>
+            columns(['batchId', 'status', 'total', 'completed', 'match rate', 'createdAt'], p.items.map((b) => [b.batchId, b.status, b.total, b.completed, b.stats ? percent(b.stats.matchRate) : '-', b.createdAt])) +
+            (p.nextCursor !== undefined ? `next page: --cursor ${p.nextCursor}\n` : ''),
+          page.items.map((b) => b.batchId).join('\n'),
+        );
+      },
+    },
+    {
+      name: ['batch', 'cancel'],
+      summary: 'stop a running batch (it ends CANCELLED with the results so far)',
+      args: '<batchId>',
+      positionals: { min: 1, max: 1 },
+      async run(ctx, { positionals }) {
+        const batch = (await ctx.client.cancelBatch(positionals[0] as string)) as BatchView;
+        ctx.out.result(batch, (b) => summaryTable(b), batch.status);
+      },
+    },
+  ],
+};
+
+/** Polls the batch until it ends, reporting progress on stderr; returns the final batch. */
+async function follow(ctx: CommandContext, batchId: string, pollMs: number): Promise<BatchView> {
+  const progress = ctx.out.quiet ? undefined : new ProgressReporter(ctx.io.stderr, Date.now());
+  try {
+    for (;;) {
+      const batch = (await ctx.client.getBatch(batchId)) as BatchView;
+      const done = TERMINAL.has(batch.status);
+      progress?.update(batch, done);
+      if (done) return batch;
+      await sleep(pollMs);
+    }
+  } catch (err) {
+    progress?.end();
+    throw err;
+  }
+}
+

@@ -1,0 +1,241 @@
+/**
+ * The CLI's small framework: commands declared as data, parsed with node:util `parseArgs`, one
+ * output path (JSON or a table), and the exit codes every command shares.
+ *
+ * A command group is one module in `commands/` exporting a {@link CommandGroup}; the registry
+ * (`registry.ts`) lists the groups. See registry.ts for how to add one.
+ */
+import type { DecisionReplayClient } from '../client.js';
+import { DecisionReplayValidationError } from '../errors.js';
+
+/** Exit codes, the same for every command (shown in `--help` and the README). */
+export const EXIT = {
+  /** Success. */
+  OK: 0,
+  /** A result the user asked to gate on failed (replay not Success, validation violated, batch gates, batch FAILED). */
+  GATED: 1,
+  /** Usage error: a bad flag or value, named in the message. */
+  USAGE: 2,
+  /** The service answered an error, or could not be reached. */
+  SERVICE: 3,
+} as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export const EXIT_CODES_HELP = `Exit codes:
+  0  success
+  1  a gated failure: a replay that is not Success, a violated validation, a batch below
+     --min-match-rate or above --max-error-rate, a batch that ended FAILED or CANCELLED
+  2  usage error (the message names the bad flag or value)
+  3  service or network error`;
+
+/** A usage error: exit 2 with a message naming the flag or value. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  /** Placeholder for the value in help (`--limit N`). */
+  value?: string;
+  description: string;
+  multiple?: boolean;
+}
+
+/** Values of parsed options, by long name. */
+export type OptionValues = Record<string, string | boolean | string[] | undefined>;
+
+export interface CommandInput {
+  positionals: string[];
+  values: OptionValues;
+}
+
+/** What a command runs with. */
+export interface CommandContext {
+  /** The client for the endpoint, region and signing chosen by the global flags. */
+  client: DecisionReplayClient;
+  out: Output;
+  io: CliIo;
+  globals: GlobalOptions;
+}
+
+export interface Command {
+  /** The words that invoke it: `['record']`, `['batch', 'run']`. */
+  name: readonly string[];
+  summary: string;
+  /** The positional part of the usage line, e.g. `<snapshotId>`. */
+  args?: string;
+  /** How many positionals it takes. */
+  positionals: { min: number; max: number };
+  options?: Readonly<Record<string, OptionSpec>>;
+  /** More help text, after the options. */
+  details?: string;
+  /** Runs the command; returns its exit code (0 when nothing is returned). */
+  run(ctx: CommandContext, input: CommandInput): Promise<ExitCode | void>;
+}
+
+export interface CommandGroup {
+  /** For `decision-replay <group> --help`; empty for top-level commands. */
+  name: string;
+  summary: string;
+  commands: readonly Command[];
+}
+
+/** The process around the CLI, injectable for tests. */
+export interface CliIo {
+  stdout: { write(chunk: string): unknown; isTTY?: boolean; columns?: number };
+  stderr: { write(chunk: string): unknown; isTTY?: boolean; columns?: number };
+  stdin: NodeJS.ReadableStream;
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+}
+
+export interface GlobalOptions {
+  endpoint: string;
+  region: string | undefined;
+  output: 'json' | 'table';
+  quiet: boolean;
+}
+
+/** Flags every command takes. */
+export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  endpoint: { type: 'string', value: 'URL', description: 'API base URL (else env DECISION_REPLAY_URL, else http://127.0.0.1:3000); execute-api URLs are signed with SigV4' },
+  region: { type: 'string', value: 'REGION', description: 'AWS region for SigV4 (default: from the execute-api URL, else AWS_REGION)' },
+  output: { type: 'string', short: 'o', value: 'json|table', description: 'output format (default: table on a terminal, json otherwise)' },
+  quiet: { type: 'boolean', short: 'q', description: 'print only the essential result (an id) and no progress' },
+  help: { type: 'boolean', short: 'h', description: 'show help' },
+};
+
+/** Renders results as JSON or as a table, honouring --quiet. */
+export class Output {
+  constructor(
+    private readonly io: CliIo,
+    readonly format: 'json' | 'table',
+    readonly quiet: boolean,
+  ) {}
+
+  /**
+   * Prints a command's result: JSON, or `table(value)` when the format is table. With --quiet only
+   * `essential` (e.g. the new id) is printed, or nothing.
+   */
+  result<T>(value: T, table: (value: T) => string, essential?: string): void {
+    if (this.quiet) {
+      if (essential !== undefined) this.io.stdout.write(`${essential}\n`);
+      return;
+    }
+    this.io.stdout.write(this.format === 'json' ? `${JSON.stringify(value, null, 2)}\n` : ensureNewline(table(value)));
+  }
+
+  /** An informational line on stderr (never with --quiet). */
+  info(line: string): void {
+    if (!this.quiet) this.io.stderr.write(`${line}\n`);
+  }
+}
+
+function ensureNewline(text: string): string {
+  return text.endsWith('\n') ? text : `${text}\n`;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Value parsers: each throws a UsageError naming the flag.
+
+/** An integer flag within [min, max]. */
+export function intFlag(flag: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new UsageError(`--${flag} must be an integer from ${min} to ${max}, got '${value}'`);
+  return Number(value);
+}
+
+/** A rate flag: a fraction 0..1 (`0.95`) or a percentage (`95%`). */
+export function rateFlag(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const percent = value.endsWith('%');
+  const n = Number(percent ? value.slice(0, -1) : value);
+  const rate = percent ? n / 100 : n;
+  if (value.trim() === '' || !Number.isFinite(rate) || rate < 0 || rate > 1) throw new UsageError(`--${flag} must be a fraction from 0 to 1 (or a percentage such as 95%), got '${value}'`);
+  return rate;
+}
+
+/** A number flag within [min, max]. */
+export function numberFlag(flag: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${flag} must be a number from ${min} to ${max}, got '${value}'`);
+  return n;
+}
+
+/** One of a fixed set of values. */
+export function choiceFlag<T extends string>(flag: string, value: string | undefined, choices: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(choices as readonly string[]).includes(value)) throw new UsageError(`--${flag} must be one of ${choices.join(', ')}, got '${value}'`);
+  return value as T;
+}
+
+/** An ISO-8601 date or date-time, normalised to UTC. */
+export function instantFlag(flag: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const ms = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : NaN;
+  if (Number.isNaN(ms)) throw new UsageError(`--${flag} must be an ISO-8601 date or date-time such as 2026-11-26T10:00:00Z, got '${value}'`);
+  return new Date(ms).toISOString();
+}
+
+/** A duration such as `90m`, `24h`, `7d`, `2w`, in hours. */
+export function durationHoursFlag(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)([mhdw])$/.exec(value);
+  const hours = m ? Number(m[1]) * { m: 1 / 60, h: 1, d: 24, w: 168 }[m[2] as 'm' | 'h' | 'd' | 'w'] : NaN;
+  if (!(hours > 0)) throw new UsageError(`--${flag} must be a duration such as 90m, 24h, 7d or 2w, got '${value}'`);
+  return hours;
+}
+
+/** Requires a string option. */
+export function requiredFlag(flag: string, value: string | boolean | string[] | undefined): string {
+  if (typeof value !== 'string' || value === '') throw new UsageError(`--${flag} is required`);
+  return value;
+}
+
+/** A string option's value (undefined when absent). */
+export function str(values: OptionValues, flag: string): string | undefined {
+  const v = values[flag];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/**
+ * Reads a JSON document from a file, or stdin for `-`. A missing file or malformed JSON is a usage
+ * error naming the argument.
+ */
+export async function readJsonArg(io: CliIo, what: string, file: string): Promise<unknown> {
+  const text = await readTextArg(io, what, file);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new UsageError(`${what} ${file === '-' ? '(stdin)' : `'${file}'`} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** Reads a text file, or stdin for `-`. */
+export async function readTextArg(io: CliIo, what: string, file: string): Promise<string> {
+  if (file === '-') {
+    const chunks: Buffer[] = [];
+    for await (const chunk of io.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+    return Buffer.concat(chunks).toString('utf8');
+  }
+  const { readFile } = await import('node:fs/promises');
+  const { resolve } = await import('node:path');
+  try {
+    return await readFile(resolve(io.cwd, file), 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${what} '${file}': ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+}
+
+/** Rethrows a client-side request validation as a usage error (the input the user gave is wrong). */
+export function asUsage<T>(fn: () => Promise<T>): Promise<T> {
+  return fn().catch((err: unknown) => {
+    if (err instanceof DecisionReplayValidationError) throw new UsageError(err.message);
+    throw err;
+  });
+}

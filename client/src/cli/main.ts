@@ -1,0 +1,191 @@
+/**
+ * `decision-replay`: finds the command in the registry, parses its flags and the global ones,
+ * builds the client, runs the command and maps what it throws to the shared exit codes.
+ */
+import { parseArgs } from 'node:util';
+import { DecisionReplayClient, DEFAULT_ENDPOINT } from '../client.js';
+import { DecisionReplayError, DecisionReplayValidationError } from '../errors.js';
+import { choiceFlag, EXIT, EXIT_CODES_HELP, GLOBAL_OPTIONS, Output, UsageError, type CliIo, type Command, type CommandGroup, type ExitCode, type OptionSpec } from './framework.js';
+import { COMMAND_GROUPS } from './registry.js';
+
+const BIN = 'decision-replay';
+const COMMANDS: readonly Command[] = COMMAND_GROUPS.flatMap((g) => g.commands);
+
+/** Runs the CLI on `argv` (without node and the script); resolves to the exit code. */
+export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  const words = commandWords(argv);
+  const command = findCommand(words);
+  const wantsHelp = argv.includes('--help') || argv.includes('-h');
+  if (!command) {
+    const group = COMMAND_GROUPS.find((g) => g.name !== '' && g.name === words[0]);
+    if (group) {
+      if (wantsHelp) return print(io.stdout, groupHelp(group), EXIT.OK);
+      const sub = words[1];
+      return usageError(io, sub === undefined ? `'${group.name}' needs a subcommand: ${group.commands.map((c) => c.name.at(-1)).join(', ')}` : `unknown command '${group.name} ${sub}'`, group.name);
+    }
+    if (words.length === 0) return print(wantsHelp ? io.stdout : io.stderr, topHelp(), wantsHelp ? EXIT.OK : EXIT.USAGE);
+    return usageError(io, `unknown command '${words[0] ?? ''}'`);
+  }
+
+  const name = command.name.join(' ');
+  let positionals: string[];
+  let values: Record<string, string | boolean | string[] | undefined>;
+  try {
+    const rest = withoutWords(argv, command.name);
+    ({ positionals, values } = parseArgs({ args: rest, options: toParseArgs({ ...GLOBAL_OPTIONS, ...command.options }), strict: true, allowPositionals: true }) as { positionals: string[]; values: Record<string, string | boolean | string[] | undefined> });
+  } catch (err) {
+    return usageError(io, (err as Error).message, name);
+  }
+  if (values.help === true) return print(io.stdout, commandHelp(command), EXIT.OK);
+  const { min, max } = command.positionals;
+  if (positionals.length < min || positionals.length > max) {
+    const expected = min === max ? `${min}` : `${min} to ${max}`;
+    return usageError(io, `'${name}' takes ${expected} argument${max === 1 ? '' : 's'} (${command.args ?? 'none'}), got ${positionals.length}${positionals.length > max ? `: unexpected '${positionals[max] ?? ''}'` : ''}`, name);
+  }
+
+  try {
+    const output = choiceFlag('output', values.output as string | undefined, ['json', 'table'] as const) ?? (io.stdout.isTTY === true ? 'table' : 'json');
+    const endpoint = (values.endpoint as string | undefined) ?? nonEmpty(io.env.DECISION_REPLAY_URL) ?? DEFAULT_ENDPOINT;
+    const region = (values.region as string | undefined) ?? undefined;
+    let client: DecisionReplayClient;
+    try {
+      client = new DecisionReplayClient({ endpoint, ...(region !== undefined && { region }) });
+    } catch (err) {
+      throw new UsageError(`${values.endpoint !== undefined ? '--endpoint' : io.env.DECISION_REPLAY_URL ? 'DECISION_REPLAY_URL' : 'endpoint'}: ${(err as Error).message}`);
+    }
+    const globals = { endpoint, region, output, quiet: values.quiet === true };
+    const code = await command.run({ client, out: new Output(io, output, globals.quiet), io, globals }, { positionals, values });
+    return code ?? EXIT.OK;
+  } catch (err) {
+    if (err instanceof UsageError) return usageError(io, err.message, name);
+    if (err instanceof DecisionReplayValidationError) return usageError(io, err.message, name);
+    if (err instanceof DecisionReplayError) {
+      const where = err.status === 0 ? '' : ` (HTTP ${err.status})`;
+      const details = err.details === undefined ? '' : `\n${JSON.stringify(err.details, null, 2)}`;
+      io.stderr.write(`${BIN}: ${err.code}${where}: ${err.message}${details}\n`);
+      return EXIT.SERVICE;
+    }
+    io.stderr.write(`${BIN}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return EXIT.SERVICE;
+  }
+}
+
+/** The process entry (bin/decision-replay.js). */
+export async function runCli(): Promise<void> {
+  const code = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() });
+  process.exitCode = code;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** The leading words of argv that are not flags (skipping the values of the global string flags). */
+function commandWords(argv: readonly string[]): string[] {
+  const words: string[] = [];
+  for (let i = 0; i < argv.length && words.length < 3; i++) {
+    const token = argv[i] as string;
+    if (token === '--') break;
+    if (token.startsWith('-')) {
+      const long = token.startsWith('--') ? token.slice(2) : Object.keys(GLOBAL_OPTIONS).find((k) => GLOBAL_OPTIONS[k]?.short === token.slice(1));
+      if (long !== undefined && !long.includes('=') && GLOBAL_OPTIONS[long]?.type === 'string') i++;
+      if (GLOBAL_OPTIONS[long ?? ''] === undefined) break; // a command's own flag: the words are over
+      continue;
+    }
+    words.push(token);
+  }
+  return words;
+}
+
+/** The longest command whose words start `words`. */
+function findCommand(words: readonly string[]): Command | undefined {
+  let best: Command | undefined;
+  for (const c of COMMANDS) {
+    if (c.name.every((w, i) => words[i] === w) && (!best || c.name.length > best.name.length)) best = c;
+  }
+  return best;
+}
+
+/** argv without the first occurrence of each of the command's words, in order. */
+function withoutWords(argv: readonly string[], name: readonly string[]): string[] {
+  const rest = [...argv];
+  let from = 0;
+  for (const word of name) {
+    const at = rest.indexOf(word, from);
+    rest.splice(at, 1);
+    from = at;
+  }
+  return rest;
+}
+
+function toParseArgs(options: Record<string, OptionSpec>) {
+  const out: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
+  for (const [k, o] of Object.entries(options)) out[k] = { type: o.type, ...(o.short !== undefined && { short: o.short }), ...(o.multiple === true && { multiple: true }) };
+  return out;
+}
+
+function print(stream: CliIo['stdout'], text: string, code: ExitCode): ExitCode {
+  stream.write(text.endsWith('\n') ? text : `${text}\n`);
+  return code;
+}
+
+function usageError(io: CliIo, message: string, command?: string): ExitCode {
+  io.stderr.write(`${BIN}: ${message}\nRun '${BIN} ${command ? `${command} ` : ''}--help' for usage.\n`);
+  return EXIT.USAGE;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Help, generated from the declarations.
+
+function optionLines(options: Readonly<Record<string, OptionSpec>>): string[] {
+  const rows = Object.entries(options).map(([k, o]) => [`${o.short !== undefined ? `-${o.short}, ` : '    '}--${k}${o.value !== undefined ? ` ${o.value}` : ''}`, o.description] as const);
+  const width = Math.max(...rows.map(([l]) => l.length));
+  return rows.map(([l, d]) => `  ${l.padEnd(width)}  ${d}`);
+}
+
+function usageLine(c: Command): string {
+  return `${BIN} ${c.name.join(' ')}${c.args !== undefined ? ` ${c.args}` : ''}${c.options && Object.keys(c.options).length > 0 ? ' [options]' : ''}`;
+}
+
+function commandList(commands: readonly Command[]): string[] {
+  const rows = commands.map((c) => [`${c.name.join(' ')}${c.args !== undefined ? ` ${c.args}` : ''}`, c.summary] as const);
+  const width = Math.max(...rows.map(([l]) => l.length));
+  return rows.map(([l, s]) => `  ${l.padEnd(width)}  ${s}`);
+}
+
+function topHelp(): string {
+  return [
+    `Usage: ${BIN} <command> [options]`,
+    '',
+    'Record decisions, replay them against a new model, diff and validate them, and gate releases on batch replays.',
+    '',
+    'Commands:',
+    ...commandList(COMMANDS),
+    '',
+    'Global options:',
+    ...optionLines(GLOBAL_OPTIONS),
+    '',
+    EXIT_CODES_HELP,
+    '',
+    `Run '${BIN} <command> --help' for a command's options.`,
+  ].join('\n');
+}
+
+function groupHelp(group: CommandGroup): string {
+  return [`Usage: ${BIN} ${group.name} <command> [options]`, '', group.summary, '', 'Commands:', ...commandList(group.commands), '', EXIT_CODES_HELP].join('\n');
+}
+
+function commandHelp(c: Command): string {
+  return [
+    `Usage: ${usageLine(c)}`,
+    '',
+    c.summary,
+    ...(c.options && Object.keys(c.options).length > 0 ? ['', 'Options:', ...optionLines(c.options)] : []),
+    '',
+    'Global options:',
+    ...optionLines(GLOBAL_OPTIONS),
+    ...(c.details !== undefined ? ['', c.details] : []),
+    '',
+    EXIT_CODES_HELP,
+  ].join('\n');
+}

@@ -1,0 +1,375 @@
+/**
+ * `DecisionReplayClient`: one typed method per route of the decision-replay API.
+ *
+ * - Requests are checked against the service's own zod schemas before they are sent; a bad one
+ *   throws {@link DecisionReplayValidationError} and sends nothing.
+ * - An error answer throws {@link DecisionReplayError} with the service's `status`, `code`,
+ *   `message` and `details`.
+ * - Network failures (refused, reset, DNS, timeout) and 429/502/503/504 answers are retried with
+ *   exponential backoff and full jitter. Every POST carries an `Idempotency-Key` (one per call,
+ *   the same on each retry) so that the service can recognise a retry: recording and starting a
+ *   batch are then safe to retry whatever happened. Replays, validations, cancellations and policy
+ *   versions are not deduplicated by the service, so those are retried only when the request
+ *   cannot have reached it (connection refused, DNS).
+ * - `signing: 'auto'` (the default) signs with SigV4 when the endpoint is an API Gateway
+ *   `execute-api` URL, and sends plain HTTP otherwise.
+ */
+import { randomUUID } from 'node:crypto';
+import { DecisionReplayError, DecisionReplayNetworkError } from './errors.js';
+import {
+  BatchRequestSchema,
+  checkRequest,
+  ExecutorConfigSchema,
+  PolicyBodySchema,
+  RecordSnapshotSchema,
+  ReplayRequestSchema,
+  ValidateRequestSchema,
+  type Batch,
+  type BatchRequest,
+  type BatchResult,
+  type BatchStatus,
+  type ExecutorConfig,
+  type Page,
+  type PolicyBody,
+  type RecordSnapshot,
+  type ReplayRequest,
+  type ReplayResult,
+  type Snapshot,
+  type SnapshotDiff,
+  type StoredExecutorConfig,
+  type StoredPolicy,
+  type ValidateRequest,
+  type ValidationReport,
+} from './schemas.js';
+import type { CredentialsOption, SignableRequest } from './sigv4.js';
+
+/** The default endpoint: the one-machine host (`npm start`). */
+export const DEFAULT_ENDPOINT = 'http://127.0.0.1:3000';
+
+export interface DecisionReplayClientOptions {
+  /** Base URL of the API, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com`. Default {@link DEFAULT_ENDPOINT}. */
+  endpoint?: string;
+  /** AWS region for SigV4; read from an `execute-api` endpoint when not given. */
+  region?: string;
+  /** AWS credentials for SigV4; default: the default AWS credential chain. */
+  credentials?: CredentialsOption;
+  /** `auto` (default): SigV4 for `execute-api` endpoints, plain HTTP otherwise. */
+  signing?: 'auto' | 'sigv4' | 'none';
+  /** Time limit of one attempt, in ms (default 30,000: API Gateway's own integration limit). */
+  timeoutMs?: number;
+  /** Retries after the first attempt (default 3). */
+  retries?: number;
+  /** First backoff delay in ms (default 100); doubles on each retry, capped at 5 s, with full jitter. */
+  retryBaseDelayMs?: number;
+  /** The fetch implementation (default the global one). */
+  fetch?: typeof fetch;
+}
+
+/** Paging of every list route: `limit` 1..1000 (service default 50) and an opaque `cursor`. */
+export interface PageOptions {
+  limit?: number;
+  cursor?: string;
+}
+
+export interface ListSnapshotsOptions extends PageOptions {
+  functionName: string;
+  /** ISO-8601 instants. */
+  from?: string;
+  to?: string;
+  order?: 'asc' | 'desc';
+}
+
+export interface ListBatchesOptions extends PageOptions {
+  functionName?: string;
+  status?: BatchStatus | 'CANCELLED';
+}
+
+/** Options of a single call. */
+export interface CallOptions {
+  /** For POSTs: the Idempotency-Key to send (default: a fresh UUID per call, the same on its retries). */
+  idempotencyKey?: string;
+  /** Aborts the call (and its retries). */
+  signal?: AbortSignal;
+}
+
+/** `POST /batches` answer. */
+export interface BatchStarted {
+  batchId: string;
+  status: BatchStatus;
+  total: number;
+}
+
+/** How a request may be retried. */
+type RetryPolicy =
+  /** Reads and idempotent writes: every network failure and 429/502/503/504. */
+  | 'safe'
+  /** Writes the service may have applied: only when the request cannot have reached it. */
+  | 'unsent-only';
+
+interface RequestSpec {
+  method: 'GET' | 'POST' | 'PUT';
+  path: string;
+  query?: Record<string, string | number | undefined>;
+  body?: unknown;
+  retry: RetryPolicy;
+  options?: CallOptions;
+}
+
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+/** Connection errors that mean the request never reached the service. */
+const UNSENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+const EXECUTE_API_HOST = /^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/;
+
+/** Percent-encodes one path segment. */
+const seg = (value: string) => encodeURIComponent(value);
+
+export class DecisionReplayClient {
+  readonly endpoint: string;
+  readonly signing: 'sigv4' | 'none';
+  readonly region: string | undefined;
+  private readonly timeoutMs: number;
+  private readonly retries: number;
+  private readonly retryBaseDelayMs: number;
+  private readonly fetchImpl: typeof fetch;
+  private readonly credentials: CredentialsOption | undefined;
+  private signer: Promise<(request: SignableRequest) => Promise<Record<string, string>>> | undefined;
+
+  constructor(options: DecisionReplayClientOptions = {}) {
+    const endpoint = options.endpoint ?? DEFAULT_ENDPOINT;
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      throw new TypeError(`endpoint '${endpoint}' is not a URL`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`endpoint '${endpoint}' must be http(s)`);
+    this.endpoint = endpoint.replace(/\/+$/, '');
+    const apiRegion = EXECUTE_API_HOST.exec(url.hostname)?.[1];
+    const signing = options.signing ?? 'auto';
+    this.signing = signing === 'auto' ? (apiRegion !== undefined ? 'sigv4' : 'none') : signing;
+    this.region = options.region ?? apiRegion ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+    if (this.signing === 'sigv4' && this.region === undefined) throw new TypeError('SigV4 signing needs a region: pass `region` (or set AWS_REGION)');
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.retries = options.retries ?? 3;
+    this.retryBaseDelayMs = options.retryBaseDelayMs ?? 100;
+    this.fetchImpl = options.fetch ?? globalThis.fetch;
+    this.credentials = options.credentials;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Snapshots
+
+  /** `POST /snapshots`: records a decision (201), or returns the first one recorded with the same Idempotency-Key. */
+  recordSnapshot(snapshot: RecordSnapshot, options?: CallOptions): Promise<Snapshot> {
+    const body = checkRequest(RecordSnapshotSchema, snapshot, 'snapshot');
+    return this.request({ method: 'POST', path: '/snapshots', body, retry: 'safe', options });
+  }
+
+  /** `GET /snapshots/{id}`. */
+  getSnapshot(snapshotId: string, options?: CallOptions): Promise<Snapshot> {
+    return this.request({ method: 'GET', path: `/snapshots/${seg(snapshotId)}`, retry: 'safe', options });
+  }
+
+  /** `GET /snapshots?functionName=&from=&to=`: one page of a function's snapshots by time. */
+  listSnapshots(query: ListSnapshotsOptions, options?: CallOptions): Promise<Page<Snapshot>> {
+    return this.request({ method: 'GET', path: '/snapshots', query: { ...query }, retry: 'safe', options });
+  }
+
+  /** Every snapshot matching `query`, page after page. */
+  async *iterateSnapshots(query: Omit<ListSnapshotsOptions, 'cursor'>, options?: CallOptions): AsyncGenerator<Snapshot> {
+    yield* this.iterate((cursor) => this.listSnapshots({ ...query, ...(cursor !== undefined && { cursor }) }, options));
+  }
+
+  /** `GET /snapshots/{id}/diff/{otherId}`: what changed from `snapshotId` (the original) to `otherId`. */
+  diffSnapshots(snapshotId: string, otherId: string, options?: CallOptions): Promise<SnapshotDiff> {
+    return this.request({ method: 'GET', path: `/snapshots/${seg(snapshotId)}/diff/${seg(otherId)}`, retry: 'safe', options });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Validation and policies
+
+  /** `POST /snapshots/{id}/validate`: validates against a stored (`policyName`) or inline (`policy`) policy. */
+  validateSnapshot(snapshotId: string, request: ValidateRequest, options?: CallOptions): Promise<ValidationReport> {
+    const body = checkRequest(ValidateRequestSchema, request, 'validation request');
+    return this.request({ method: 'POST', path: `/snapshots/${seg(snapshotId)}/validate`, body, retry: 'unsent-only', options });
+  }
+
+  /** `GET /snapshots/{id}/validations`: stored reports, on write and on demand. */
+  listValidations(snapshotId: string, page: PageOptions = {}, options?: CallOptions): Promise<Page<ValidationReport>> {
+    return this.request({ method: 'GET', path: `/snapshots/${seg(snapshotId)}/validations`, query: { ...page }, retry: 'safe', options });
+  }
+
+  /** `PUT /policies/{name}`: stores the policy's next version. */
+  putPolicy(name: string, policy: PolicyBody, options?: CallOptions): Promise<StoredPolicy> {
+    const body = checkRequest(PolicyBodySchema, policy, 'policy');
+    return this.request({ method: 'PUT', path: `/policies/${seg(name)}`, body, retry: 'unsent-only', options });
+  }
+
+  /** `GET /policies/{name}`: the latest version. */
+  getPolicy(name: string, options?: CallOptions): Promise<StoredPolicy> {
+    return this.request({ method: 'GET', path: `/policies/${seg(name)}`, retry: 'safe', options });
+  }
+
+  /** `GET /policies`. */
+  listPolicies(page: PageOptions = {}, options?: CallOptions): Promise<Page<StoredPolicy>> {
+    return this.request({ method: 'GET', path: '/policies', query: { ...page }, retry: 'safe', options });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Replay and executors
+
+  /** `POST /snapshots/{id}/replay`. */
+  replaySnapshot(snapshotId: string, request: ReplayRequest = {}, options?: CallOptions): Promise<ReplayResult> {
+    const body = checkRequest(ReplayRequestSchema, request, 'replay request');
+    return this.request({ method: 'POST', path: `/snapshots/${seg(snapshotId)}/replay`, body, retry: 'unsent-only', options });
+  }
+
+  /** `GET /snapshots/{id}/replays`: replay history, newest first. */
+  listReplays(snapshotId: string, page: PageOptions = {}, options?: CallOptions): Promise<Page<ReplayResult>> {
+    return this.request({ method: 'GET', path: `/snapshots/${seg(snapshotId)}/replays`, query: { ...page }, retry: 'safe', options });
+  }
+
+  /** `PUT /functions/{functionName}/executor`: how to re-execute a function's decisions. */
+  putExecutor(functionName: string, config: ExecutorConfig, options?: CallOptions): Promise<StoredExecutorConfig> {
+    const body = checkRequest(ExecutorConfigSchema, config, 'executor config');
+    return this.request({ method: 'PUT', path: `/functions/${seg(functionName)}/executor`, body, retry: 'safe', options });
+  }
+
+  /** `GET /functions/{functionName}/executor`. */
+  getExecutor(functionName: string, options?: CallOptions): Promise<StoredExecutorConfig> {
+    return this.request({ method: 'GET', path: `/functions/${seg(functionName)}/executor`, retry: 'safe', options });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Batches
+
+  /** `POST /batches` (202): starts a batch replay on Step Functions. */
+  startBatch(request: BatchRequest, options?: CallOptions): Promise<BatchStarted> {
+    const body = checkRequest(BatchRequestSchema, request, 'batch request');
+    return this.request({ method: 'POST', path: '/batches', body, retry: 'safe', options });
+  }
+
+  /** `GET /batches/{id}`: status, progress and (once finished) statistics. */
+  getBatch(batchId: string, options?: CallOptions): Promise<Batch> {
+    return this.request({ method: 'GET', path: `/batches/${seg(batchId)}`, retry: 'safe', options });
+  }
+
+  /** `GET /batches/{id}/results`: one page of per-snapshot results. */
+  listBatchResults(batchId: string, page: PageOptions = {}, options?: CallOptions): Promise<Page<BatchResult>> {
+    return this.request({ method: 'GET', path: `/batches/${seg(batchId)}/results`, query: { ...page }, retry: 'safe', options });
+  }
+
+  /** `GET /batches?functionName=&status=`: batches, newest first. */
+  listBatches(query: ListBatchesOptions = {}, options?: CallOptions): Promise<Page<Batch>> {
+    return this.request({ method: 'GET', path: '/batches', query: { ...query }, retry: 'safe', options });
+  }
+
+  /** `POST /batches/{id}/cancel`: stops a RUNNING batch (409 when it is not running). */
+  cancelBatch(batchId: string, options?: CallOptions): Promise<Batch> {
+    return this.request({ method: 'POST', path: `/batches/${seg(batchId)}/cancel`, retry: 'unsent-only', options });
+  }
+
+  /** `GET /openapi.json`: the API description. */
+  getOpenApi(options?: CallOptions): Promise<Record<string, unknown>> {
+    return this.request({ method: 'GET', path: '/openapi.json', retry: 'safe', options });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  /** Yields every item of a paged list route. */
+  async *iterate<T>(fetchPage: (cursor: string | undefined) => Promise<Page<T>>): AsyncGenerator<T> {
+    let cursor: string | undefined;
+    do {
+      const page = await fetchPage(cursor);
+      yield* page.items;
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+  }
+
+  private async request<T>(spec: RequestSpec): Promise<T> {
+    const url = new URL(this.endpoint + spec.path);
+    for (const [k, v] of Object.entries(spec.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = { accept: 'application/json' };
+    let body: string | undefined;
+    if (spec.body !== undefined) {
+      body = JSON.stringify(spec.body);
+      headers['content-type'] = 'application/json';
+    }
+    if (spec.method === 'POST') headers['idempotency-key'] = spec.options?.idempotencyKey ?? randomUUID();
+    const signal = spec.options?.signal;
+
+    for (let attempt = 0; ; attempt++) {
+      signal?.throwIfAborted();
+      let res: Response;
+      try {
+        const sent = this.signing === 'sigv4' ? { ...headers, ...(await this.sign({ method: spec.method, url, headers, ...(body !== undefined && { body }) })) } : headers;
+        const timeout = AbortSignal.timeout(this.timeoutMs);
+        res = await this.fetchImpl(url, { method: spec.method, headers: sent, ...(body !== undefined && { body }), signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        const retryable = spec.retry === 'safe' || UNSENT_CODES.has(networkCode(err));
+        if (!retryable || attempt >= this.retries) throw new DecisionReplayNetworkError(`${spec.method} ${url.origin}${url.pathname}: ${describeNetworkError(err)}${attempt > 0 ? ` (after ${attempt + 1} attempts)` : ''}`, { cause: err });
+        await this.backoff(attempt, signal);
+        continue;
+      }
+      const text = await res.text();
+      if (res.ok) return (text === '' ? undefined : JSON.parse(text)) as T;
+      if (spec.retry === 'safe' && RETRYABLE_STATUS.has(res.status) && attempt < this.retries) {
+        await this.backoff(attempt, signal, retryAfterMs(res.headers.get('retry-after')));
+        continue;
+      }
+      throw toServiceError(res.status, text);
+    }
+  }
+
+  private sign(request: SignableRequest): Promise<Record<string, string>> {
+    this.signer ??= import('./sigv4.js').then((m) => m.createSigner({ region: this.region as string, ...(this.credentials !== undefined && { credentials: this.credentials }) }));
+    return this.signer.then((sign) => sign(request));
+  }
+
+  private backoff(attempt: number, signal: AbortSignal | undefined, atLeastMs = 0): Promise<void> {
+    const cap = Math.min(5000, this.retryBaseDelayMs * 2 ** attempt);
+    const ms = Math.max(atLeastMs, Math.random() * cap);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(resolve, ms);
+      signal?.addEventListener('abort', () => {
+        clearTimeout(timer);
+        reject(signal.reason as Error);
+      }, { once: true });
+    });
+  }
+}
+
+/** The service's error body, or a generic one for an answer that is not in that shape (a proxy's). */
+function toServiceError(status: number, text: string): DecisionReplayError {
+  try {
+    const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; details?: unknown }; message?: unknown };
+    if (parsed.error && typeof parsed.error.code === 'string' && typeof parsed.error.message === 'string') {
+      return new DecisionReplayError(status, parsed.error.code, parsed.error.message, parsed.error.details);
+    }
+    // API Gateway's own refusals (e.g. a missing or wrong signature) are `{"message": "..."}`.
+    if (typeof parsed.message === 'string') return new DecisionReplayError(status, `HTTP_${status}`, parsed.message);
+  } catch {
+    // not JSON
+  }
+  return new DecisionReplayError(status, `HTTP_${status}`, `the service answered ${status}${text === '' ? '' : `: ${text.slice(0, 200)}`}`);
+}
+
+function networkCode(err: unknown): string {
+  const cause = (err as { cause?: { code?: unknown } } | undefined)?.cause;
+  return typeof cause?.code === 'string' ? cause.code : '';
+}
+
+function describeNetworkError(err: unknown): string {
+  if (err instanceof DOMException && err.name === 'TimeoutError') return 'timed out';
+  const code = networkCode(err);
+  const cause = (err as { cause?: { message?: unknown } }).cause;
+  const detail = typeof cause?.message === 'string' ? cause.message : err instanceof Error ? err.message : String(err);
+  return code !== '' && !detail.includes(code) ? `${code} ${detail}` : detail;
+}
+
+function retryAfterMs(header: string | null): number {
+  if (header === null) return 0;
+  const seconds = Number(header);
+  return Number.isFinite(seconds) ? Math.min(5000, seconds * 1000) : 0;
+}

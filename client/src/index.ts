@@ -1,0 +1,10 @@
+/**
+ * decision-replay client SDK: `DecisionReplayClient` (one typed method per route) and
+ * `createRecorder` (record decisions from application code without ever getting in its way).
+ */
+export { DecisionReplayClient, DEFAULT_ENDPOINT, type DecisionReplayClientOptions, type CallOptions, type PageOptions, type ListSnapshotsOptions, type ListBatchesOptions, type BatchStarted } from './client.js';
+export { DecisionReplayError, DecisionReplayNetworkError, DecisionReplayValidationError } from './errors.js';
+export { createRecorder, type Recorder, type RecorderOptions, type RecorderStats, type WrapOptions, type NamedValues } from './recorder.js';
+export type { AwsCredentials, CredentialsOption } from './sigv4.js';
+export type * from './schemas.js';
+export { RecordSnapshotSchema, PolicyBodySchema, ExecutorConfigSchema, ReplayRequestSchema, ValidateRequestSchema, BatchRequestSchema, REPLAY_MODES } from './schemas.js';

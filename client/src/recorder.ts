@@ -1,0 +1,260 @@
+/**
+ * `createRecorder`: records the decisions a function makes, from application code, without ever
+ * getting in its way.
+ *
+ * `recorder.wrap(fn, options)` returns a function with the same signature that calls `fn`, measures
+ * it, and hands the decision to a bounded queue; a background sender posts it. The caller gets
+ * `fn`'s own result (the very same promise for an async `fn`) or `fn`'s own error, unchanged. The
+ * recorder never throws into the caller and never waits for the service:
+ * - the decision is turned into JSON at call time (so later mutations of the arguments or the
+ *   result do not change what is recorded); a mapper that throws or a value that is not JSON
+ *   counts as `failed` and is reported to `onError`;
+ * - when `maxQueue` decisions are waiting, new ones are dropped and counted (`dropped`);
+ * - each decision gets one Idempotency-Key at call time, and every retry of it (the client's
+ *   retries with backoff) sends the same key, so the service records it once;
+ * - `recorded + failed + dropped + pending` always equals the number of decisions captured.
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { DecisionReplayClient } from './client.js';
+import type { JsonObject, JsonValue, ModelParameters, NamedValue, RecordSnapshot } from './schemas.js';
+
+/** Inputs or outputs: a list of `{name, value, type?}` entries, or an object whose keys are the names. */
+export type NamedValues = NamedValue[] | Record<string, JsonValue>;
+
+export interface WrapOptions<A extends unknown[], R> {
+  functionName: string;
+  /** The decision's inputs, from the call's arguments. */
+  inputs: (...args: A) => NamedValues;
+  /** The decision's outputs, from `fn`'s (awaited) result. */
+  outputs: (result: Awaited<R>) => NamedValues;
+  /** Fixed, or computed from the arguments. */
+  modelParameters?: ModelParameters | ((...args: A) => ModelParameters | undefined);
+  /** Fixed, or computed from the arguments. */
+  context?: JsonObject | ((...args: A) => JsonObject | undefined);
+  tags?: Record<string, string>;
+  /** Also record calls whose `fn` threw or rejected (default false); their outputs come from `errorOutputs`. */
+  recordErrors?: boolean;
+  /** Outputs of a failed call (default `{ error: { name, message } }`). */
+  errorOutputs?: (error: unknown) => NamedValues;
+}
+
+export interface RecorderOptions {
+  client: DecisionReplayClient;
+  /** Most decisions waiting to be sent (default 1,000); beyond it new ones are dropped and counted. */
+  maxQueue?: number;
+  /** How long a decision may wait before the sender starts (default 50 ms; flush() sends at once). */
+  flushIntervalMs?: number;
+  /** Records sent at once (default 4). */
+  concurrency?: number;
+  /** Told about each decision that could not be recorded (never about dropped ones: see stats). */
+  onError?: (error: unknown, decision: { functionName: string }) => void;
+}
+
+export interface RecorderStats {
+  /** Stored by the service. */
+  recorded: number;
+  /** Given up on: refused by the service, unreachable after every retry, or not serialisable. */
+  failed: number;
+  /** Not queued because the queue was full (or the recorder closed). */
+  dropped: number;
+  /** Queued or being sent. */
+  pending: number;
+}
+
+export interface Recorder {
+  /** `fn` with the same signature and result, recording each call's decision in the background. */
+  wrap<A extends unknown[], R>(fn: (...args: A) => R, options: WrapOptions<A, R>): (...args: A) => R;
+  /** Sends everything queued now and resolves when nothing is pending. */
+  flush(): Promise<void>;
+  /** Stops accepting decisions (later ones are dropped), then flushes. */
+  close(): Promise<void>;
+  stats(): RecorderStats;
+}
+
+interface Pending {
+  functionName: string;
+  json: string;
+  key: string;
+}
+
+function toNamed(values: NamedValues): NamedValue[] {
+  return Array.isArray(values) ? values : Object.entries(values).map(([name, value]) => ({ name, value }));
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
+}
+
+function defaultErrorOutputs(error: unknown): NamedValues {
+  return { error: error instanceof Error ? { name: error.name, message: error.message } : { name: 'Error', message: String(error) } };
+}
+
+export function createRecorder(options: RecorderOptions): Recorder {
+  const client = options.client;
+  const maxQueue = options.maxQueue ?? 1000;
+  const flushIntervalMs = options.flushIntervalMs ?? 50;
+  const concurrency = options.concurrency ?? 4;
+  if (!(maxQueue >= 1) || !(concurrency >= 1) || !(flushIntervalMs >= 0)) throw new RangeError('maxQueue and concurrency must be ≥ 1, flushIntervalMs ≥ 0');
+
+  // A FIFO on an array with a moving head (no shift(): O(1) per item).
+  let queue: Pending[] = [];
+  let head = 0;
+  let inFlight = 0;
+  let closed = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let idleWaiters: (() => void)[] = [];
+  const counts = { recorded: 0, failed: 0, dropped: 0 };
+
+  const report = (error: unknown, functionName: string) => {
+    if (!options.onError) return;
+    try {
+      options.onError(error, { functionName });
+    } catch {
+      // the caller's own handler must not break recording either
+    }
+  };
+
+  const queued = () => queue.length - head;
+
+  const settleIdle = () => {
+    if (queued() === 0 && inFlight === 0 && idleWaiters.length > 0) {
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  };
+
+  const send = (item: Pending) => {
+    inFlight++;
+    let body: RecordSnapshot;
+    try {
+      body = JSON.parse(item.json) as RecordSnapshot;
+    } catch (err) {
+      inFlight--;
+      counts.failed++;
+      report(err, item.functionName);
+      return;
+    }
+    client.recordSnapshot(body, { idempotencyKey: item.key }).then(
+      () => {
+        counts.recorded++;
+      },
+      (err: unknown) => {
+        counts.failed++;
+        report(err, item.functionName);
+      },
+    ).finally(() => {
+      inFlight--;
+      pump();
+    });
+  };
+
+  const pump = () => {
+    while (inFlight < concurrency && queued() > 0) {
+      const item = queue[head] as Pending;
+      queue[head] = undefined as unknown as Pending;
+      head++;
+      if (head > 1024 && head * 2 > queue.length) {
+        queue = queue.slice(head);
+        head = 0;
+      }
+      send(item);
+    }
+    settleIdle();
+  };
+
+  const schedule = () => {
+    if (timer !== undefined) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      pump();
+    }, flushIntervalMs);
+    // A waiting decision alone does not keep the process alive; flush()/close() send it at once.
+    timer.unref?.();
+  };
+
+  const enqueue = (functionName: string, build: () => RecordSnapshot) => {
+    if (closed || queued() >= maxQueue) {
+      counts.dropped++;
+      return;
+    }
+    let json: string;
+    try {
+      json = JSON.stringify(build());
+    } catch (err) {
+      counts.failed++;
+      report(err, functionName);
+      return;
+    }
+    queue.push({ functionName, json, key: randomUUID() });
+    schedule();
+  };
+
+  return {
+    wrap<A extends unknown[], R>(fn: (...args: A) => R, wrapOptions: WrapOptions<A, R>): (...args: A) => R {
+      const { functionName, inputs, outputs, modelParameters, context, tags, recordErrors = false, errorOutputs = defaultErrorOutputs } = wrapOptions;
+      const decision = (args: A, outs: NamedValues, ms: number): RecordSnapshot => {
+        const mp = typeof modelParameters === 'function' ? modelParameters(...args) : modelParameters;
+        const ctx = typeof context === 'function' ? context(...args) : context;
+        return {
+          functionName,
+          inputs: toNamed(inputs(...args)),
+          outputs: toNamed(outs),
+          ...(mp !== undefined && { modelParameters: mp }),
+          ...(ctx !== undefined && { context: ctx }),
+          ...(tags !== undefined && { tags }),
+          executionTimeMs: Math.round(ms * 1000) / 1000,
+        };
+      };
+      const onResult = (args: A, result: unknown, ms: number) => enqueue(functionName, () => decision(args, outputs(result as Awaited<R>), ms));
+      const onError = (args: A, error: unknown, ms: number) => {
+        if (recordErrors) enqueue(functionName, () => decision(args, errorOutputs(error), ms));
+      };
+
+      return function recorded(this: unknown, ...args: A): R {
+        const start = performance.now();
+        let result: R;
+        try {
+          result = fn.apply(this, args);
+        } catch (err) {
+          onError(args, err, performance.now() - start);
+          throw err;
+        }
+        if (isThenable(result)) {
+          // The caller gets `result` itself; recording hangs off a branch of it.
+          try {
+            result.then(
+              (value) => onResult(args, value, performance.now() - start),
+              (err: unknown) => onError(args, err, performance.now() - start),
+            );
+          } catch {
+            // a thenable whose then() throws: the caller's business, not the recorder's
+          }
+          return result;
+        }
+        onResult(args, result, performance.now() - start);
+        return result;
+      };
+    },
+
+    flush(): Promise<void> {
+      if (timer !== undefined) {
+        clearTimeout(timer);
+        timer = undefined;
+      }
+      pump();
+      if (queued() === 0 && inFlight === 0) return Promise.resolve();
+      return new Promise((resolve) => idleWaiters.push(resolve));
+    },
+
+    close(): Promise<void> {
+      closed = true;
+      return this.flush();
+    },
+
+    stats(): RecorderStats {
+      return { ...counts, pending: queued() + inFlight };
+    },
+  };
+}

@@ -1,0 +1,37 @@
+/**
+ * The wire shapes, from the server's own zod schemas and types in functions/core. This is the one
+ * place the client reaches into the server's code: esbuild bundles what it uses into dist/ and tsc
+ * emits the declarations beside the client's, so the package never imports server code at run time
+ * and there is no second, hand-written copy of any shape to drift.
+ */
+import type * as z from 'zod/mini';
+import { describeIssue, issuePath } from '../../functions/core/schema-util.js';
+import { DecisionReplayValidationError } from './errors.js';
+
+export { RecordSnapshotSchema, type RecordSnapshot, type Snapshot, type NamedValue, type ModelParameters } from '../../functions/core/snapshot.js';
+export type { JsonObject, JsonValue } from '../../functions/core/json.js';
+export { PolicyBodySchema, PolicyNameSchema, type PolicyBody, type StoredPolicy, type Rule, type Violation, type RuleResult } from '../../functions/core/policy.js';
+export { ExecutorConfigSchema, type ExecutorConfig, type StoredExecutorConfig } from '../../functions/core/executor.js';
+export { ReplayRequestSchema, REPLAY_MODES, type ReplayRequest, type ReplayResult, type ReplayMode, type Overrides } from '../../functions/core/replay.js';
+export { ValidateRequestSchema, type ValidateRequest, type ValidationReport } from '../../functions/core/validation.js';
+export { BatchRequestSchema, type BatchRequest, type Batch, type BatchResult, type BatchStatus } from '../../functions/core/batch.js';
+export type { SnapshotDiff, FieldChange } from '../../functions/core/diff.js';
+export type { ReplayStats } from '../../functions/core/stats.js';
+export type { Page } from '../../functions/core/ports.js';
+
+/**
+ * Parses `input` with `schema` or throws a {@link DecisionReplayValidationError} naming each bad
+ * field, before anything is sent.
+ */
+export function checkRequest<S extends z.ZodMiniType>(schema: S, input: unknown, what: string): z.infer<S> {
+  const result = schema.safeParse(input, { error: describeIssue });
+  if (result.success) return result.data;
+  const issues = result.error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys' ? issue.keys.map((key) => ({ path: issuePath([...issue.path, key]), message: 'unknown field' })) : [{ path: issuePath(issue.path), message: issue.message }],
+  );
+  const summary = issues
+    .slice(0, 5)
+    .map((i) => `${i.path}: ${i.message}`)
+    .join('; ');
+  throw new DecisionReplayValidationError(`invalid ${what}: ${summary}${issues.length > 5 ? ` (and ${issues.length - 5} more)` : ''}`, issues);
+}

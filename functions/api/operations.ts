@@ -1,0 +1,296 @@
+/**
+ * What each HTTP route takes and answers, for the OpenAPI document (`GET /openapi.json`). The
+ * bodies are the very zod schemas of `functions/core` whose `z.infer` types the code uses, so the
+ * document cannot describe a shape the code does not produce.
+ *
+ * Adding a route: add it to the manifest, then here. {@link OPERATIONS} is typed by the manifest's
+ * route keys, so a route without its operation (or an operation without its route) does not
+ * compile; give each success status its body schema (`json`, or `html` for a page), list the
+ * error statuses it answers with, and name new reusable schemas in {@link COMPONENTS}. The e2e
+ * suite validates every answer it receives against the served document.
+ */
+import * as z from 'zod/mini';
+import { BatchAcceptedSchema, BatchRequestSchema, BatchResultSchema, BatchSchema, BatchStatusSchema, SelectorSchema } from '../core/batch.js';
+import { DependencyReplaySchema, DependencySchema } from '../core/dependencies.js';
+import { FieldChangeSchema, SnapshotDiffSchema } from '../core/diff.js';
+import { NoiseProfileSchema, NoiseRunSchema } from '../core/noise.js';
+import { NoiseProfileAcceptedSchema, NoiseProfileRequestSchema } from '../core/noise-profile-job.js';
+import { ErrorBodySchema } from '../core/errors.js';
+import { ExecutorConfigSchema, StoredExecutorConfigSchema } from '../core/executor.js';
+import { FieldComparisonSchema } from '../core/output-comparison.js';
+import { PolicyBodySchema, RuleResultSchema, RuleSchema, StoredPolicySchema, ViolationSchema } from '../core/policy.js';
+import { pageSchema } from '../core/ports.js';
+import { OverridesSchema, ReplayRequestDocSchema, ReplayResultSchema } from '../core/replay.js';
+import { JsonTreeSchema, ModelParametersSchema, NamedValueSchema, RecordSnapshotSchema, SnapshotSchema } from '../core/snapshot.js';
+import { ReplayStatsSchema } from '../core/stats.js';
+import { ValidateRequestDocSchema, ValidationReportSchema } from '../core/validation.js';
+import type { RouteKey } from './manifest.js';
+
+type Schema = z.ZodMiniType;
+
+/** A path, query or header parameter, or a response header. The schema defaults to a string. */
+export interface ParamSpec {
+  description: string;
+  required?: boolean;
+  schema?: Schema;
+}
+
+/** One answer of an operation: a JSON body, an HTML page, or no body at all. */
+export type ResponseSpec = { description: string; headers?: Record<string, ParamSpec> } & ({ json: Schema } | { html: true } | { empty: true });
+
+/** Error statuses, each answered with {@link ErrorBodySchema}. */
+export const ERROR_STATUSES = {
+  400: 'The request is malformed or invalid; `details.issues` names each bad field',
+  404: 'The resource (or one the request names) does not exist',
+  409: 'The request conflicts with what is stored (e.g. an Idempotency-Key reused with another body)',
+  413: 'The request body, or the item it would store, is too large',
+  422: 'The request is valid but cannot be served as asked (e.g. no executor registered)',
+  500: 'A fault; the body names the request id and leaks nothing else',
+} as const;
+export type ErrorStatus = keyof typeof ERROR_STATUSES;
+
+/** Statuses every route may answer with, whatever it declares. */
+export const COMMON_ERRORS: readonly ErrorStatus[] = [413, 500];
+
+export interface Operation {
+  /** Stable and unique: SDKs name their methods after it. */
+  operationId: string;
+  summary: string;
+  description?: string;
+  /** The JSON request body. `required: false` when an empty body is accepted. */
+  body?: { schema: Schema; required: boolean; description?: string };
+  /** Path parameters; each `{name}` of the path not listed here is a plain string. */
+  path?: Record<string, ParamSpec>;
+  query?: Record<string, ParamSpec>;
+  headers?: Record<string, ParamSpec>;
+  /** Success answers by status. */
+  responses: Record<number, ResponseSpec>;
+  /** Error statuses beyond {@link COMMON_ERRORS}. */
+  errors: readonly ErrorStatus[];
+}
+
+const SnapshotPageSchema = pageSchema(SnapshotSchema);
+const StoredPolicyPageSchema = pageSchema(StoredPolicySchema);
+const ValidationReportPageSchema = pageSchema(ValidationReportSchema);
+const ReplayResultPageSchema = pageSchema(ReplayResultSchema);
+const BatchResultPageSchema = pageSchema(BatchResultSchema);
+
+/** The document's named schemas (`#/components/schemas/<name>`). Every other body schema is named after its operation. */
+export const COMPONENTS: Readonly<Record<string, Schema>> = {
+  JsonValue: JsonTreeSchema,
+  NamedValue: NamedValueSchema,
+  ModelParameters: ModelParametersSchema,
+  RecordSnapshot: RecordSnapshotSchema,
+  Snapshot: SnapshotSchema,
+  SnapshotPage: SnapshotPageSchema,
+  FieldChange: FieldChangeSchema,
+  SnapshotDiff: SnapshotDiffSchema,
+  Rule: RuleSchema,
+  PolicyBody: PolicyBodySchema,
+  StoredPolicy: StoredPolicySchema,
+  StoredPolicyPage: StoredPolicyPageSchema,
+  RuleResult: RuleResultSchema,
+  Violation: ViolationSchema,
+  ValidateRequest: ValidateRequestDocSchema,
+  ValidationReport: ValidationReportSchema,
+  ValidationReportPage: ValidationReportPageSchema,
+  Overrides: OverridesSchema,
+  ReplayRequest: ReplayRequestDocSchema,
+  FieldComparison: FieldComparisonSchema,
+  ReplayResult: ReplayResultSchema,
+  ReplayResultPage: ReplayResultPageSchema,
+  ExecutorConfig: ExecutorConfigSchema,
+  StoredExecutorConfig: StoredExecutorConfigSchema,
+  Selector: SelectorSchema,
+  BatchRequest: BatchRequestSchema,
+  BatchStatus: BatchStatusSchema,
+  BatchAccepted: BatchAcceptedSchema,
+  ReplayStats: ReplayStatsSchema,
+  Batch: BatchSchema,
+  BatchResult: BatchResultSchema,
+  BatchResultPage: BatchResultPageSchema,
+  ErrorBody: ErrorBodySchema,
+  Dependency: DependencySchema,
+  DependencyReplay: DependencyReplaySchema,
+  NoiseProfileRequest: NoiseProfileRequestSchema,
+  NoiseProfile: NoiseProfileSchema,
+  NoiseRun: NoiseRunSchema,
+};
+
+/** `GET /openapi.json` answers an OpenAPI 3.1 document; only its frame is described here. */
+export const OpenApiDocumentSchema = z.looseObject({
+  openapi: z.string(),
+  info: z.looseObject({ title: z.string(), version: z.string() }),
+  paths: z.record(z.string(), z.record(z.string(), z.unknown())),
+});
+
+const ulid = (what: string): ParamSpec => ({ description: `The ${what} id (a 26-character ULID); anything else is a 404`, schema: z.string() });
+const LIST_QUERY: Record<string, ParamSpec> = {
+  limit: { description: 'Page size, 1..1000 (default 50)', schema: z.int().check(z.gte(1), z.lte(1000)) },
+  cursor: { description: 'The nextCursor of the previous page; a cursor the service did not issue for this list is a 400' },
+};
+const IDEMPOTENCY_KEY: ParamSpec = { description: '1 to 255 printable ASCII characters without spaces', schema: z.string().check(z.regex(/^[\x21-\x7e]{1,255}$/)) };
+const location = (what: string): Record<string, ParamSpec> => ({ Location: { description: `The path of the ${what}` } });
+
+/** Every route of the manifest but `$default` (which answers 404 in the ErrorBody shape for any other route). */
+export const OPERATIONS = {
+  'POST /snapshots': {
+    operationId: 'recordSnapshot',
+    summary: 'Record a decision snapshot',
+    body: { schema: RecordSnapshotSchema, required: true },
+    headers: { 'Idempotency-Key': { ...IDEMPOTENCY_KEY, description: `Retries with the same key and body return the first snapshot (200); another body is 409. ${IDEMPOTENCY_KEY.description}` } },
+    responses: {
+      201: { description: 'The snapshot as stored', json: SnapshotSchema, headers: location('snapshot') },
+      200: {
+        description: 'A retry with an Idempotency-Key already used with this body: the snapshot the first request recorded',
+        json: SnapshotSchema,
+        headers: { ...location('snapshot'), 'Idempotent-Replayed': { description: 'Always `true`: this answer repeats an earlier one', schema: z.literal('true') } },
+      },
+    },
+    errors: [400, 409],
+  },
+  'GET /snapshots': {
+    operationId: 'listSnapshots',
+    summary: "List a function's snapshots by time",
+    query: {
+      functionName: { description: 'The function whose snapshots to list', required: true },
+      from: { description: 'ISO-8601 date or date-time, inclusive' },
+      to: { description: 'ISO-8601 date or date-time, inclusive' },
+      order: { description: 'asc (oldest first, the default) or desc', schema: z.enum(['asc', 'desc']) },
+      ...LIST_QUERY,
+    },
+    responses: { 200: { description: 'A page of snapshots', json: SnapshotPageSchema } },
+    errors: [400],
+  },
+  'GET /snapshots/{id}': {
+    operationId: 'getSnapshot',
+    summary: 'Read one snapshot, exactly as stored',
+    description: 'The body is the stored snapshot as it is, so anyone can recompute its contentHash; the Content-Integrity header says whether it still matches.',
+    path: { id: ulid('snapshot') },
+    responses: { 200: { description: 'The snapshot', json: SnapshotSchema, headers: { 'Content-Integrity': { description: 'Whether the snapshot still matches its contentHash', schema: z.enum(['verified', 'tampered']) } } } },
+    errors: [400, 404],
+  },
+  'GET /snapshots/{id}/diff/{otherId}': {
+    operationId: 'diffSnapshots',
+    summary: 'Field-by-field diff of two snapshots ({id} the original, {otherId} the new)',
+    path: { id: ulid('original snapshot'), otherId: ulid('new snapshot') },
+    responses: { 200: { description: 'One change per changed leaf', json: SnapshotDiffSchema } },
+    errors: [400, 404],
+  },
+  'POST /snapshots/{id}/validate': {
+    operationId: 'validateSnapshot',
+    summary: 'Validate a snapshot against a policy (inline or by name); the report is stored',
+    path: { id: ulid('snapshot') },
+    body: { schema: ValidateRequestDocSchema, required: true, description: 'Exactly one of policy and policyName' },
+    responses: { 200: { description: 'The stored validation report', json: ValidationReportSchema } },
+    errors: [400, 404],
+  },
+  'GET /snapshots/{id}/validations': {
+    operationId: 'listValidations',
+    summary: "A snapshot's validation reports (on demand and on write), newest first",
+    path: { id: ulid('snapshot') },
+    query: LIST_QUERY,
+    responses: { 200: { description: 'A page of validation reports', json: ValidationReportPageSchema } },
+    errors: [400, 404],
+  },
+  'PUT /policies/{name}': {
+    operationId: 'putPolicy',
+    summary: 'Store the next version of a policy',
+    path: { name: { description: 'The policy name; a different name in the body is a 400' } },
+    body: { schema: PolicyBodySchema, required: true },
+    responses: { 200: { description: 'The stored policy with its new version', json: StoredPolicySchema } },
+    errors: [400],
+  },
+  'GET /policies/{name}': {
+    operationId: 'getPolicy',
+    summary: 'The latest version of a policy (or ?version=N)',
+    path: { name: { description: 'The policy name' } },
+    query: { version: { description: 'A specific version (1, 2, …)', schema: z.int().check(z.gte(1)) } },
+    responses: { 200: { description: 'The stored policy', json: StoredPolicySchema } },
+    errors: [400, 404],
+  },
+  'GET /policies': {
+    operationId: 'listPolicies',
+    summary: 'The latest version of every policy',
+    query: LIST_QUERY,
+    responses: { 200: { description: 'A page of policies', json: StoredPolicyPageSchema } },
+    errors: [400],
+  },
+  'POST /snapshots/{id}/replay': {
+    operationId: 'replaySnapshot',
+    summary: 'Replay a snapshot on its registered executor and compare',
+    path: { id: ulid('snapshot') },
+    body: { schema: ReplayRequestDocSchema, required: false, description: 'At most one of policy and policyName; an empty body replays in Tolerant mode' },
+    responses: { 200: { description: 'The replay result, also stored in the history', json: ReplayResultSchema } },
+    errors: [400, 404, 422],
+  },
+  'GET /snapshots/{id}/replays': {
+    operationId: 'listReplays',
+    summary: "A snapshot's replay history, newest first",
+    path: { id: ulid('snapshot') },
+    query: LIST_QUERY,
+    responses: { 200: { description: 'A page of replay results', json: ReplayResultPageSchema } },
+    errors: [400, 404],
+  },
+  'PUT /functions/{functionName}/executor': {
+    operationId: 'putExecutor',
+    summary: "Register how to re-execute a function's decisions",
+    path: { functionName: { description: 'The function name' } },
+    body: { schema: ExecutorConfigSchema, required: true },
+    responses: { 200: { description: 'The stored configuration (credential-like header values masked)', json: StoredExecutorConfigSchema } },
+    errors: [400],
+  },
+  'GET /functions/{functionName}/executor': {
+    operationId: 'getExecutor',
+    summary: "A function's executor (credential-like header values masked)",
+    path: { functionName: { description: 'The function name' } },
+    responses: { 200: { description: 'The stored configuration', json: StoredExecutorConfigSchema } },
+    errors: [400, 404],
+  },
+  'POST /batches': {
+    operationId: 'startBatch',
+    summary: 'Start a batch replay on Step Functions',
+    body: { schema: BatchRequestSchema, required: true, description: 'Exactly one of snapshotIds and selector' },
+    headers: { 'Idempotency-Key': { ...IDEMPOTENCY_KEY, description: `Retries with the same key and body answer with the same batch and start nothing twice; another body is 409. ${IDEMPOTENCY_KEY.description}` } },
+    responses: { 202: { description: 'The batch, started (or, on an Idempotency-Key retry, the batch the first request started, in its current status)', json: BatchAcceptedSchema, headers: location('batch') } },
+    errors: [400, 404, 409, 422],
+  },
+  'GET /batches/{id}': {
+    operationId: 'getBatch',
+    summary: 'Batch status, progress and (when done) statistics',
+    path: { id: ulid('batch') },
+    responses: { 200: { description: 'The batch', json: BatchSchema } },
+    errors: [400, 404],
+  },
+  'GET /batches/{id}/results': {
+    operationId: 'listBatchResults',
+    summary: 'Per-snapshot results of a batch',
+    path: { id: ulid('batch') },
+    query: LIST_QUERY,
+    responses: { 200: { description: 'A page of per-snapshot results', json: BatchResultPageSchema } },
+    errors: [400, 404],
+  },
+  'POST /functions/{functionName}/noise-profile': {
+    operationId: 'learnNoiseProfile',
+    summary: "Learn the next version of a function's noise profile",
+    description: 'Runs as a batch: each sampled snapshot is executed twice on the current executor, as recorded, and what differed between the two runs is stored; the batch stores the profile before it reads SUCCEEDED. Poll the batch.',
+    path: { functionName: { description: 'The function name' } },
+    body: { schema: NoiseProfileRequestSchema, required: false, description: 'An empty body samples the newest 50 snapshots' },
+    responses: { 202: { description: 'The learning batch, started', json: NoiseProfileAcceptedSchema, headers: location('batch') } },
+    errors: [400, 422],
+  },
+  'GET /functions/{functionName}/noise-profile': {
+    operationId: 'getNoiseProfile',
+    summary: "A function's latest noise profile (or one version)",
+    path: { functionName: { description: 'The function name' } },
+    query: { version: { description: 'A specific version (1, 2, …)', schema: z.int().check(z.gte(1)) } },
+    responses: { 200: { description: 'The stored profile', json: NoiseProfileSchema } },
+    errors: [400, 404],
+  },
+  'GET /openapi.json': {
+    operationId: 'getOpenApiDocument',
+    summary: 'This document',
+    responses: { 200: { description: 'The OpenAPI 3.1 document, generated from the zod schemas', json: OpenApiDocumentSchema } },
+    errors: [],
+  },
+} satisfies Record<Exclude<RouteKey, '$default'>, Operation>;

@@ -1,0 +1,35 @@
+/**
+ * What every composition function receives besides its configuration: ready-made clients and the
+ * few outside-world ports that differ between AWS and the one-machine host. The Lambda entries pass
+ * AWS clients (`functions/adapters/aws/`); the local host passes local ones (dynalite's endpoint,
+ * its clock, its state machine and event sink). Nothing else differs between the two.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { BatchStarter } from '../core/batch.js';
+import type { EventPublisher } from '../core/events.js';
+import type { Clock, IdGenerator } from '../core/ports.js';
+
+/** Structured logging as the handlers use it; Powertools' Logger fits, so does a test spy. */
+export interface AppLogger {
+  info(message: string, ...extra: unknown[]): void;
+  warn(message: string, ...extra: unknown[]): void;
+  error(message: string, ...extra: unknown[]): void;
+}
+
+/** What every function gets. */
+export interface BaseClients {
+  clock: Clock;
+  ids: IdGenerator;
+  logger: AppLogger;
+}
+
+/** What a function that uses the table gets. */
+export interface TableClients extends BaseClients {
+  doc: DynamoDBDocumentClient;
+}
+
+/** The batch starter of the state machine named in the configuration. */
+export type BatchStarterFactory = (stateMachineArn: string) => BatchStarter;
+
+/** The publisher onto the bus named in the configuration. */
+export type EventPublisherFactory = (eventBusName: string) => EventPublisher;

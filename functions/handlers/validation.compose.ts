@@ -1,0 +1,24 @@
+/** The validation Lambda: versioned policies and validation of snapshots against them. */
+import { DynamoPolicyStore } from '../adapters/dynamodb/policy-store.js';
+import { DynamoSnapshotStore } from '../adapters/dynamodb/snapshot-store.js';
+import { DynamoValidationReportStore } from '../adapters/dynamodb/validation-report-store.js';
+import { createSimilarityProvider } from '../adapters/similarity-provider.js';
+import { validationRoutes } from '../api/validation-routes.js';
+import type { LambdaConfig } from '../config.js';
+import { makeHttpHandler } from '../http/api.js';
+import type { TableClients } from './clients.js';
+
+export function compose(config: LambdaConfig<'validation'>, clients: TableClients) {
+  const { doc, clock, ids } = clients;
+  return makeHttpHandler(
+    validationRoutes({
+      snapshots: new DynamoSnapshotStore(doc, config.TABLE_NAME),
+      policies: new DynamoPolicyStore(doc, config.TABLE_NAME),
+      reports: new DynamoValidationReportStore(doc, config.TABLE_NAME),
+      similarity: createSimilarityProvider(config.SIMILARITY_PROVIDER),
+      clock,
+      ids,
+    }),
+    clients.logger,
+  );
+}
