@@ -77,6 +77,16 @@ export const LAMBDAS = {
     executors: false,
     similarity: false,
   },
+  /** HTML reports: batch report, diff view, replay view. Reads the table, writes nothing. */
+  reports: {
+    kind: 'api',
+    description: 'Self-contained HTML reports of batches, diffs and replays',
+    env: ['TABLE_NAME'],
+    table: 'read',
+    grants: [],
+    executors: false,
+    similarity: false,
+  },
   /** The OpenAPI document and the catch-all 404. */
   openapi: {
     kind: 'api',
@@ -142,7 +152,10 @@ export function lambdaSpec(name: LambdaName): LambdaSpec {
 /** The environment variables a Lambda reads, as a type. */
 export type LambdaEnvNames<N extends LambdaName> = (typeof LAMBDAS)[N]['env'][number];
 
-/** HTTP API routes (API Gateway v2 route keys) and the Lambda that serves each. */
+/**
+ * HTTP API routes (API Gateway v2 route keys) and the Lambda that serves each. `contentType` names
+ * what a route answers on success when it is not JSON; its errors are JSON like every route's.
+ */
 export const ROUTES = [
   { routeKey: 'POST /snapshots', lambda: 'snapshots' },
   { routeKey: 'GET /snapshots', lambda: 'snapshots' },
@@ -162,8 +175,11 @@ export const ROUTES = [
   { routeKey: 'GET /batches/{id}/results', lambda: 'batches' },
   { routeKey: 'POST /functions/{functionName}/noise-profile', lambda: 'batches' },
   { routeKey: 'GET /functions/{functionName}/noise-profile', lambda: 'batches' },
+  { routeKey: 'GET /batches/{id}/report', lambda: 'reports', contentType: 'text/html' },
+  { routeKey: 'GET /snapshots/{id}/diff/{otherId}/report', lambda: 'reports', contentType: 'text/html' },
+  { routeKey: 'GET /snapshots/{id}/replays/{replayId}/report', lambda: 'reports', contentType: 'text/html' },
   { routeKey: 'GET /openapi.json', lambda: 'openapi' },
   { routeKey: '$default', lambda: 'openapi' },
-] as const satisfies ReadonlyArray<{ routeKey: string; lambda: LambdaName }>;
+] as const satisfies ReadonlyArray<{ routeKey: string; lambda: LambdaName; contentType?: 'text/html' }>;
 
 export type RouteKey = (typeof ROUTES)[number]['routeKey'];

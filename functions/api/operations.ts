@@ -287,6 +287,28 @@ export const OPERATIONS = {
     responses: { 200: { description: 'The stored profile', json: NoiseProfileSchema } },
     errors: [400, 404],
   },
+  'GET /batches/{id}/report': {
+    operationId: 'getBatchReport',
+    summary: 'The batch report as one self-contained HTML page',
+    description: 'Header, counts and match rate, latency of original vs replay (p50/p95/p99), mismatches per field path, mismatched snapshots with their field-level comparison, policy violations and errors by code. Above 2,000 results the tables list the first 2,000; the charts cover all.',
+    path: { id: ulid('batch') },
+    responses: { 200: { description: 'A self-contained HTML document (no network access at view time)', html: true } },
+    errors: [404],
+  },
+  'GET /snapshots/{id}/diff/{otherId}/report': {
+    operationId: 'getDiffReport',
+    summary: 'The diff view of two snapshots as one self-contained HTML page ({id} the original, {otherId} the new)',
+    path: { id: ulid('snapshot'), otherId: ulid('snapshot') },
+    responses: { 200: { description: 'A self-contained HTML document (no network access at view time)', html: true } },
+    errors: [404],
+  },
+  'GET /snapshots/{id}/replays/{replayId}/report': {
+    operationId: 'getReplayReport',
+    summary: "The replay view (original vs replayed outputs, field by field) as one self-contained HTML page; {replayId} may be 'latest'",
+    path: { id: ulid('snapshot'), replayId: { description: "The replay's id (a ULID), or `latest` for the snapshot's most recent replay", schema: z.string() } },
+    responses: { 200: { description: 'A self-contained HTML document (no network access at view time)', html: true } },
+    errors: [404],
+  },
   'GET /openapi.json': {
     operationId: 'getOpenApiDocument',
     summary: 'This document',

@@ -48,6 +48,19 @@ export interface ApiResponse {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /**
+   * The media type of the answer. Absent: JSON, and `body` is serialized. Any other type (a route
+   * answering `text/html`): `body` is a string sent as it is.
+   */
+  contentType?: string;
+}
+
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+/** A 200 answer with an HTML document (reports). Errors on such routes stay JSON. */
+export function htmlResponse(document: string): ApiResponse {
+  // nosniff: the document is served as what it is; the page's own CSP forbids any fetch.
+  return { status: 200, body: document, contentType: 'text/html; charset=utf-8', headers: { 'x-content-type-options': 'nosniff' } };
 }
 
 export type RouteHandler = (req: ApiRequest) => Promise<ApiResponse>;
@@ -112,7 +125,11 @@ export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
 
 /** Encodes a response for API Gateway (payload format 2.0). */
 export function toResult(res: ApiResponse): APIGatewayProxyStructuredResultV2 {
-  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', ...res.headers };
+  if (res.contentType !== undefined && res.contentType !== JSON_CONTENT_TYPE) {
+    if (typeof res.body !== 'string') throw new TypeError(`a ${res.contentType} response needs a string body`);
+    return { statusCode: res.status, headers: { ...res.headers, 'content-type': res.contentType }, body: res.body };
+  }
+  const headers: Record<string, string> = { 'content-type': JSON_CONTENT_TYPE, ...res.headers };
   return { statusCode: res.status, headers, body: res.body === undefined ? '' : JSON.stringify(res.body) };
 }
 

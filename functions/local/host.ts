@@ -30,6 +30,7 @@ import * as batchesApi from '../handlers/batches.compose.js';
 import * as onWrite from '../handlers/on-write.compose.js';
 import * as openapiApi from '../handlers/openapi.compose.js';
 import * as replayApi from '../handlers/replay.compose.js';
+import * as reportsApi from '../handlers/reports.compose.js';
 import * as snapshotsApi from '../handlers/snapshots.compose.js';
 import * as validationApi from '../handlers/validation.compose.js';
 import { LOCAL_AWS, startLocalDynamo, type LocalDynamo } from './dynalite.js';
@@ -162,6 +163,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     validation: validationApi.compose(lambdaEnv('validation', env), clients),
     replay: replayApi.compose(lambdaEnv('replay', env), clients),
     batches: batchesApi.compose(lambdaEnv('batches', env), { ...clients, batchStarter: () => starter }),
+    reports: reportsApi.compose(lambdaEnv('reports', env), clients),
   };
   const handlers = new Map<string, EventHandler>();
   for (const { routeKey, lambda } of ROUTES) {

@@ -309,6 +309,9 @@ describe('DecisionReplayStack with the default context', () => {
       }
       expect(lambdaSpec('openapi').table).toBe('none');
       expect(lambdaSpec('snapshots').table).toBe('readWrite');
+      // The reports only read: BatchGet and Query, never a write.
+      expect(lambdaSpec('reports').table).toBe('read');
+      expect(grants(statements(template, stack, 'reports'), 'dynamodb:BatchGetItem')).toHaveLength(1);
     });
 
     it('grants lambda:InvokeFunction and bedrock:InvokeModel to nobody when nothing is configured', () => {

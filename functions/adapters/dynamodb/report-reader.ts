@@ -1,0 +1,100 @@
+/**
+ * What the reports read from the table, in bulk: a batch and its results (through the batch
+ * store), the recorded facts of many snapshots (BatchGet, only the attributes a report shows), the
+ * full replay results of the rows a report lists (BatchGet by key) and one replay of a snapshot.
+ */
+import { BatchGetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Batch, BatchResult, BatchStore } from '../../core/batch.js';
+import type { ReplayResult } from '../../core/replay.js';
+import type { BatchReportReader, ReplayLookup, ReplayRef, SnapshotFacts } from '../../reports/index.js';
+import { keys } from './keys.js';
+
+type Item = Record<string, unknown>;
+
+/** BatchGet answers at most 100 keys per request. */
+const BATCH_GET_KEYS = 100;
+/** Rounds of retrying UnprocessedKeys (throttling) before giving up. */
+const MAX_UNPROCESSED_ROUNDS = 8;
+
+export class DynamoReportReader implements BatchReportReader, ReplayLookup {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly batches: Pick<BatchStore, 'get' | 'forEachResult'>,
+  ) {}
+
+  getBatch(batchId: string): Promise<Batch | undefined> {
+    return this.batches.get(batchId);
+  }
+
+  forEachResult(batchId: string, visit: (result: BatchResult) => void): Promise<number> {
+    return this.batches.forEachResult(batchId, visit);
+  }
+
+  async snapshotFacts(snapshotIds: readonly string[]): Promise<Map<string, SnapshotFacts>> {
+    const found = new Map<string, SnapshotFacts>();
+    const items = await this.batchGet(
+      snapshotIds.map((id) => keys.snapshot(id)),
+      { ProjectionExpression: 'snapshotId, functionName, executionTimeMs, modelParameters.modelName, modelParameters.modelVersion' },
+    );
+    for (const item of items) {
+      const mp = item.modelParameters as { modelName?: unknown; modelVersion?: unknown } | undefined;
+      found.set(String(item.snapshotId), {
+        functionName: String(item.functionName),
+        ...(typeof item.executionTimeMs === 'number' && { executionTimeMs: item.executionTimeMs }),
+        ...(typeof mp?.modelName === 'string' && { modelName: mp.modelName }),
+        ...(typeof mp?.modelVersion === 'string' && { modelVersion: mp.modelVersion }),
+      });
+    }
+    return found;
+  }
+
+  async replayResults(refs: readonly ReplayRef[]): Promise<Map<string, ReplayResult>> {
+    const items = await this.batchGet(refs.map((r) => keys.replay(r.snapshotId, r.sortAt, r.replayId)));
+    return new Map(items.map((item) => [String(item.replayId), strip<ReplayResult>(item)]));
+  }
+
+  async findReplay(snapshotId: string, replayId: string): Promise<ReplayResult | undefined> {
+    // A replay's key holds its history position (its time, or its batch's start), not known from
+    // the id alone: read the snapshot's history newest first until the id turns up.
+    let startKey: Item | undefined;
+    do {
+      const res = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': keys.snapshot(snapshotId).pk, ':prefix': keys.replayPrefix, ...(replayId !== 'latest' && { ':id': replayId }) },
+          ...(replayId !== 'latest' && { FilterExpression: 'replayId = :id' }),
+          ScanIndexForward: false,
+          ...(replayId === 'latest' && { Limit: 1 }),
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      const item = res.Items?.[0];
+      if (item) return strip<ReplayResult>(item);
+      startKey = replayId === 'latest' ? undefined : res.LastEvaluatedKey;
+    } while (startKey);
+    return undefined;
+  }
+
+  /** Every item found for `keyList`, in chunks of 100, retrying what DynamoDB left unprocessed. */
+  private async batchGet(keyList: readonly Item[], extra: { ProjectionExpression?: string } = {}): Promise<Item[]> {
+    const out: Item[] = [];
+    for (let i = 0; i < keyList.length; i += BATCH_GET_KEYS) {
+      let pending: Item[] | undefined = keyList.slice(i, i + BATCH_GET_KEYS);
+      for (let round = 0; pending && pending.length > 0; round++) {
+        if (round > MAX_UNPROCESSED_ROUNDS) throw new Error(`BatchGet left ${pending.length} keys unprocessed after ${MAX_UNPROCESSED_ROUNDS} retries`);
+        if (round > 0) await new Promise((r) => setTimeout(r, 25 * 2 ** round));
+        const res = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ...extra } } }));
+        out.push(...(res.Responses?.[this.tableName] ?? []));
+        pending = res.UnprocessedKeys?.[this.tableName]?.Keys as Item[] | undefined;
+      }
+    }
+    return out;
+  }
+}
+
+function strip<T>(item: Item): T {
+  const { pk: _pk, sk: _sk, itemType: _t, ...rest } = item;
+  return rest as T;
+}

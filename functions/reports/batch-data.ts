@@ -1,0 +1,230 @@
+/**
+ * Assembles a batch report from the stores (through ports; no I/O of its own). One pass over the
+ * batch's results collects the counts, both latency series and the first rows of each table; the
+ * snapshots' recorded facts (function, model, original execution time) and the full replay results
+ * of the rows shown are then read in bulk. Memory grows with the number of results only by two
+ * numbers per result (the latencies); the tables are bounded by {@link REPORT_TABLE_LIMIT}.
+ */
+import type { Batch, BatchResult } from '../core/batch.js';
+import { NotFoundError } from '../core/errors.js';
+import type { ReplayResult } from '../core/replay.js';
+import { StatsAccumulator } from '../core/stats.js';
+import { REPORT_TABLE_LIMIT, type BatchReportData, type ErrorGroup, type LatencyDistribution, type MismatchRow, type Quantiles, type SnapshotFacts, type Tally, type ViolationRow } from './model.js';
+
+/** Where a replay of a batch is stored in its snapshot's history. */
+export interface ReplayRef {
+  snapshotId: string;
+  replayId: string;
+  /** The history position the batch listed it at (the batch's start). */
+  sortAt: string;
+}
+
+/** Port: what the batch report reads. */
+export interface BatchReportReader {
+  getBatch(batchId: string): Promise<Batch | undefined>;
+  /** Visits every result of the batch, page by page; returns how many. */
+  forEachResult(batchId: string, visit: (result: BatchResult) => void): Promise<number>;
+  /** The recorded facts of each snapshot found (absent ids are left out). */
+  snapshotFacts(snapshotIds: readonly string[]): Promise<Map<string, SnapshotFacts>>;
+  /** The full replay results found, by replayId. */
+  replayResults(refs: readonly ReplayRef[]): Promise<Map<string, ReplayResult>>;
+}
+
+/** Number of latency bins in the distribution chart. */
+const LATENCY_BINS = 40;
+
+function tallies(counts: Map<string, number>): Tally[] {
+  return [...counts].map(([value, count]) => ({ value, count })).sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+}
+
+function bump(counts: Map<string, number>, key: string, n = 1): void {
+  counts.set(key, (counts.get(key) ?? 0) + n);
+}
+
+function modelLabel(name: string | undefined, version: string | undefined): string {
+  if (name === undefined && version === undefined) return '(no model recorded)';
+  return `${name ?? '(unnamed)'}${version === undefined ? '' : ` @ ${version}`}`;
+}
+
+/** p50/p95/p99 by the same quantile sketch as the batch statistics, so both series are summarized alike. */
+function quantilesOf(values: Float64Array): Quantiles {
+  const acc = new StatsAccumulator();
+  for (const v of values) acc.add({ status: 'Success', outputsMatch: true, executionTimeMs: v, mismatchedPaths: [], violatedRules: [] });
+  const s = acc.toJSON();
+  return { count: values.length, p50: s.p50ExecutionTimeMs, p95: s.p95ExecutionTimeMs, p99: s.p99ExecutionTimeMs };
+}
+
+/**
+ * Bins both series over one common range: logarithmic when the positive values span more than a
+ * factor of 20 (latencies are usually long-tailed), linear otherwise. On a logarithmic scale a
+ * value of 0 is counted in the first bin.
+ */
+export function latencyDistribution(original: Float64Array, replay: Float64Array, replayQuantiles: Quantiles, originalMissing: number): LatencyDistribution {
+  let min = Infinity;
+  let minPositive = Infinity;
+  let max = -Infinity;
+  for (const series of [original, replay]) {
+    for (const v of series) {
+      if (v < min) min = v;
+      if (v > max) max = v;
+      if (v > 0 && v < minPositive) minPositive = v;
+    }
+  }
+  const empty = { scale: 'linear' as const, edges: [], original: [], replay: [], originalQuantiles: quantilesOf(original), replayQuantiles, originalMissing };
+  if (max === -Infinity) return empty;
+  const logarithmic = minPositive !== Infinity && max / minPositive > 20;
+  const lo = logarithmic ? minPositive : min;
+  const hi = max > lo ? max : lo + 1;
+  const edges = Array.from({ length: LATENCY_BINS + 1 }, (_, i) => (logarithmic ? lo * Math.pow(hi / lo, i / LATENCY_BINS) : lo + ((hi - lo) * i) / LATENCY_BINS));
+  const bin = (v: number): number => {
+    const t = logarithmic ? (v <= lo ? 0 : Math.log(v / lo) / Math.log(hi / lo)) : (v - lo) / (hi - lo);
+    return Math.min(LATENCY_BINS - 1, Math.max(0, Math.floor(t * LATENCY_BINS)));
+  };
+  const count = (series: Float64Array): number[] => {
+    const counts = new Array<number>(LATENCY_BINS).fill(0);
+    for (const v of series) counts[bin(v)] = (counts[bin(v)] ?? 0) + 1;
+    return counts;
+  };
+  return { ...empty, scale: logarithmic ? 'logarithmic' : 'linear', edges, original: count(original), replay: count(replay) };
+}
+
+/** A growable list of numbers, two per result at most. */
+class Numbers {
+  private buf = new Float64Array(1024);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.buf.length) {
+      const next = new Float64Array(this.buf.length * 2);
+      next.set(this.buf);
+      this.buf = next;
+    }
+    this.buf[this.length++] = v;
+  }
+  values(): Float64Array {
+    return this.buf.subarray(0, this.length);
+  }
+}
+
+/** Reads snapshot facts for `ids` in chunks, a few chunks at a time. */
+async function factsFor(reader: BatchReportReader, ids: readonly string[], visit: (id: string, facts: SnapshotFacts | undefined) => void): Promise<void> {
+  const CHUNK = 100;
+  const PARALLEL = 4;
+  const chunks: string[][] = [];
+  for (let i = 0; i < ids.length; i += CHUNK) chunks.push(ids.slice(i, i + CHUNK));
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < chunks.length) {
+      const chunk = chunks[next++] as string[];
+      const found = await reader.snapshotFacts(chunk);
+      for (const id of chunk) visit(id, found.get(id));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, chunks.length) }, worker));
+}
+
+/** Builds everything the batch report shows. 404 when the batch does not exist. */
+export async function assembleBatchReport(reader: BatchReportReader, batchId: string, now: () => string): Promise<BatchReportData> {
+  const batch = await reader.getBatch(batchId);
+  if (!batch) throw new NotFoundError('batch', batchId);
+
+  const acc = new StatsAccumulator();
+  let tampered = 0;
+  const successfulIds: string[] = [];
+  const replayLatency = new Numbers();
+  const mismatchRows: BatchResult[] = [];
+  let mismatchTotal = 0;
+  const violationResults: BatchResult[] = [];
+  let violationTotal = 0;
+  const violatedRules = new Map<string, number>();
+  const errorGroups = new Map<string, ErrorGroup>();
+  let errorsShown = 0;
+  let errorTotal = 0;
+
+  await reader.forEachResult(batchId, (r) => {
+    acc.add({ status: r.status, outputsMatch: r.outputsMatch, executionTimeMs: r.executionTimeMs, mismatchedPaths: r.mismatchedPaths, violatedRules: r.violatedRules });
+    if (r.integrity === 'tampered') tampered += 1;
+    for (const rule of r.violatedRules) bump(violatedRules, rule);
+    if (r.violatedRules.length > 0) {
+      violationTotal += 1;
+      if (violationResults.length < REPORT_TABLE_LIMIT) violationResults.push(r);
+    }
+    if (r.status === 'Error') {
+      errorTotal += 1;
+      const code = r.error?.code ?? 'UNKNOWN';
+      const group = errorGroups.get(code) ?? { code, count: 0, rows: [] };
+      group.count += 1;
+      if (errorsShown < REPORT_TABLE_LIMIT) {
+        group.rows.push({ snapshotId: r.snapshotId, message: r.error?.message ?? '' });
+        errorsShown += 1;
+      }
+      errorGroups.set(code, group);
+      return;
+    }
+    successfulIds.push(r.snapshotId);
+    replayLatency.push(r.executionTimeMs);
+    if (!r.outputsMatch) {
+      mismatchTotal += 1;
+      if (mismatchRows.length < REPORT_TABLE_LIMIT) mismatchRows.push(r);
+    }
+  });
+  const computed = acc.toJSON();
+  const stats = batch.status === 'SUCCEEDED' && batch.stats ? batch.stats : computed;
+
+  // The snapshots' side: functions, models, original execution times (same order as the replays).
+  const functions = new Map<string, number>();
+  const originalModels = new Map<string, number>();
+  const replayModels = new Map<string, number>();
+  const originalAt = new Map<string, number>();
+  const override = batch.request.overrides?.modelParameters;
+  await factsFor(reader, successfulIds, (id, facts) => {
+    if (!facts) return;
+    bump(functions, facts.functionName);
+    bump(originalModels, modelLabel(facts.modelName, facts.modelVersion));
+    bump(replayModels, modelLabel(override?.modelName ?? facts.modelName, override?.modelVersion ?? facts.modelVersion));
+    if (facts.executionTimeMs !== undefined) originalAt.set(id, facts.executionTimeMs);
+  });
+  const originalLatency = new Numbers();
+  for (const id of successfulIds) {
+    const v = originalAt.get(id);
+    if (v !== undefined) originalLatency.push(v);
+  }
+  const replayQuantiles: Quantiles = { count: stats.successfulReplays, p50: stats.p50ExecutionTimeMs, p95: stats.p95ExecutionTimeMs, p99: stats.p99ExecutionTimeMs };
+
+  // The full replay results of the rows shown: field-level comparisons and violation details.
+  const refs = new Map<string, { snapshotId: string; replayId: string; sortAt: string }>();
+  for (const r of [...mismatchRows, ...violationResults]) if (r.replayId) refs.set(r.replayId, { snapshotId: r.snapshotId, replayId: r.replayId, sortAt: batch.createdAt });
+  const full = new Map<string, ReplayResult>();
+  const refList = [...refs.values()];
+  for (let i = 0; i < refList.length; i += 100) for (const [id, result] of await reader.replayResults(refList.slice(i, i + 100))) full.set(id, result);
+
+  const executors = new Set<string>();
+  for (const result of full.values()) if (result.executor) executors.add(result.executor);
+  const mismatches: MismatchRow[] = mismatchRows.map((result) => {
+    const replay = result.replayId ? full.get(result.replayId) : undefined;
+    return { result, comparisons: replay ? replay.fieldComparisons : null, executor: replay?.executor ?? null };
+  });
+  const violations: ViolationRow[] = [];
+  for (const r of violationResults) {
+    const replay = r.replayId ? full.get(r.replayId) : undefined;
+    if (replay && replay.policyViolations.length > 0) for (const v of replay.policyViolations) violations.push({ snapshotId: r.snapshotId, ruleName: v.ruleName, detail: v });
+    else for (const rule of r.violatedRules) violations.push({ snapshotId: r.snapshotId, ruleName: rule, detail: null });
+  }
+
+  return {
+    batch,
+    stats,
+    statsSource: stats === computed ? 'results' : 'batch',
+    tampered,
+    functions: tallies(functions),
+    originalModels: tallies(originalModels),
+    replayModels: tallies(replayModels),
+    executors: [...executors].sort(),
+    latency: latencyDistribution(originalLatency.values(), replayLatency.values(), replayQuantiles, successfulIds.length - originalLatency.length),
+    fieldMismatches: Object.entries(stats.fieldMismatches).map(([value, count]) => ({ value, count })).sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : 1)),
+    fieldMismatchesOther: stats.fieldMismatchesOther,
+    mismatches: { rows: mismatches, total: mismatchTotal },
+    violations: { rows: violations, total: violationTotal, byRule: tallies(violatedRules) },
+    errors: { groups: [...errorGroups.values()].sort((a, b) => b.count - a.count || (a.code < b.code ? -1 : 1)), shown: errorsShown, total: errorTotal },
+    generatedAt: now(),
+  };
+}

@@ -1,0 +1,229 @@
+/**
+ * The batch report view: header, counts with the match rate shown large, the latency distribution
+ * of original vs replay (p50/p95/p99 marked), mismatches per field path, and the tables of
+ * mismatched snapshots (each expandable to its field-level comparison), policy violations and
+ * errors by code.
+ */
+import { baseOptions, chartFigure, COLORS, markerDataset, type ChartSpec } from './charts.js';
+import { badge, cards, facts, moreNote, statusBadge, table, value } from './components.js';
+import { fmtMs, fmtNumber, fmtPercent, html, type SafeHtml } from './html.js';
+import { renderPage } from './layout.js';
+import type { BatchReportData, LatencyDistribution, MismatchRow, Tally } from './model.js';
+
+/** Field paths drawn in the bar chart; every path is listed in the table below it. */
+const CHART_FIELDS = 25;
+
+function tallyText(items: readonly Tally[], none: string): string {
+  if (items.length === 0) return none;
+  return items.map((t) => (items.length === 1 ? t.value : `${t.value} (${fmtNumber(t.count)})`)).join(', ');
+}
+
+function binCenters(d: LatencyDistribution): number[] {
+  return d.original.map((_, i) => {
+    const lo = d.edges[i] ?? 0;
+    const hi = d.edges[i + 1] ?? lo;
+    return d.scale === 'logarithmic' ? Math.sqrt(lo * hi) : (lo + hi) / 2;
+  });
+}
+
+function latencyChart(d: LatencyDistribution): ChartSpec {
+  const centers = binCenters(d);
+  const top = Math.max(1, ...d.original, ...d.replay);
+  const series = (label: string, counts: number[], color: string) => ({ type: 'line', label, data: counts.map((y, i) => ({ x: centers[i], y })), borderColor: color, backgroundColor: `${color}33`, fill: true, stepped: 'middle', pointRadius: 0, borderWidth: 2, order: 0 });
+  const o = d.originalQuantiles;
+  const r = d.replayQuantiles;
+  const markers = [
+    ...(o.count > 0 ? (['p50', 'p95', 'p99'] as const).map((q, i) => markerDataset(`original ${q} ${fmtMs(o[q])}`, o[q], top, COLORS.original, [2, 3 + i])) : []),
+    ...(r.count > 0 ? (['p50', 'p95', 'p99'] as const).map((q, i) => markerDataset(`replay ${q} ${fmtMs(r[q])}`, r[q], top, COLORS.replay, [6, 3 + i])) : []),
+  ];
+  const summary =
+    d.edges.length === 0
+      ? 'No successful replay, so there is no execution time to show.'
+      : `Distribution of execution times over ${fmtNumber(r.count)} successful replays in ${d.original.length} ${d.scale} bins from ${fmtMs(d.edges[0] ?? 0)} to ${fmtMs(d.edges[d.edges.length - 1] ?? 0)}. ` +
+        `Original (recorded): p50 ${fmtMs(o.p50)}, p95 ${fmtMs(o.p95)}, p99 ${fmtMs(o.p99)} over ${fmtNumber(o.count)} snapshots${d.originalMissing > 0 ? ` (${fmtNumber(d.originalMissing)} recorded no execution time)` : ''}. ` +
+        `Replay: p50 ${fmtMs(r.p50)}, p95 ${fmtMs(r.p95)}, p99 ${fmtMs(r.p99)}. Dashed vertical lines mark the quantiles.`;
+  return {
+    id: 'chart-latency',
+    title: 'Execution time: original vs replay',
+    summary,
+    heightPx: 340,
+    config: {
+      type: 'line',
+      data: { datasets: [series('original (recorded)', d.original, COLORS.original), series('replay', d.replay, COLORS.replay), ...markers] },
+      options: baseOptions({
+        parsing: true,
+        scales: {
+          x: { type: d.scale, title: { display: true, text: `execution time (ms, ${d.scale} scale)` } },
+          y: { beginAtZero: true, title: { display: true, text: 'replays' } },
+        },
+        plugins: { legend: { position: 'bottom', labels: { boxWidth: 14, font: { size: 11 } } } },
+      }),
+    },
+  };
+}
+
+function fieldChart(data: BatchReportData): ChartSpec {
+  const shown = data.fieldMismatches.slice(0, CHART_FIELDS);
+  const rest = data.fieldMismatches.length - shown.length;
+  const summary =
+    shown.length === 0
+      ? 'No field mismatched.'
+      : `Mismatches per field path over all results: ${shown.map((t) => `${t.value} ${fmtNumber(t.count)}`).join('; ')}${rest > 0 ? `; ${rest} more paths in the table below` : ''}.`;
+  return {
+    id: 'chart-fields',
+    title: 'Mismatches per field path',
+    summary,
+    heightPx: Math.max(120, 60 + shown.length * 26),
+    config: {
+      type: 'bar',
+      data: { labels: shown.map((t) => t.value), datasets: [{ label: 'mismatches', data: shown.map((t) => t.count), backgroundColor: COLORS.mismatch }] },
+      options: baseOptions({ indexAxis: 'y', scales: { x: { beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: 'results mismatched on this field' } } }, plugins: { legend: { display: false } } }),
+    },
+  };
+}
+
+function header(data: BatchReportData): SafeHtml {
+  const { batch } = data;
+  const req = batch.request;
+  return facts([
+    ['Batch', html`<code>${batch.batchId}</code>`],
+    ['Status', statusBadge(batch.status)],
+    ['Function', tallyText(data.functions, req.selector?.functionName ?? '(no snapshot found)')],
+    ['Original model', tallyText(data.originalModels, '(none)')],
+    ['Replay model', tallyText(data.replayModels, '(none)')],
+    ['Executor', data.executors.length === 0 ? '(not read)' : data.executors.join(', ')],
+    ['Mode', req.mode ?? 'Tolerant'],
+    ['Tolerance', (req.mode ?? 'Tolerant') === 'Tolerant' ? String(req.tolerance ?? 0.8) : 'n/a (not Tolerant)'],
+    ['Policy', req.policyName ?? '(none)'],
+    ['Trigger', batch.trigger === 'schedule' ? `schedule ${batch.scheduleName ?? ''}` : 'API request'],
+    ['Started', batch.createdAt],
+    ['Ended', batch.completedAt ?? '(still running)'],
+    ...(req.overrides ? ([['Overrides', html`<code>${JSON.stringify(req.overrides)}</code>`]] as const) : []),
+    ...(batch.failureReason ? ([['Failure', batch.failureReason]] as const) : []),
+  ]);
+}
+
+function counts(data: BatchReportData): SafeHtml {
+  const s = data.stats;
+  return html`${cards([
+    { label: 'Match rate', value: fmtPercent(s.matchRate), testId: 'match-rate', big: true },
+    { label: 'Total', value: fmtNumber(s.totalReplays), testId: 'count-total' },
+    { label: 'Matches', value: fmtNumber(s.matches), testId: 'count-matches' },
+    { label: 'Mismatches', value: fmtNumber(s.mismatches), testId: 'count-mismatches' },
+    { label: 'Errors', value: fmtNumber(s.failedReplays), testId: 'count-errors' },
+    { label: 'Tampered', value: fmtNumber(data.tampered), testId: 'count-tampered' },
+  ])}
+<p class="muted">Match rate = matches ÷ replays that ran (${fmtNumber(s.successfulReplays)}); errors are replays that could not run. ${data.statsSource === 'batch' ? 'Figures are the batch statistics.' : 'The batch has no final statistics yet: figures are computed from the results stored so far.'}</p>`;
+}
+
+function latencySection(data: BatchReportData, chart: ChartSpec): SafeHtml {
+  const d = data.latency;
+  const o = d.originalQuantiles;
+  const r = d.replayQuantiles;
+  return html`${chartFigure(chart)}
+${table(
+  'Execution time quantiles (successful replays)',
+  [{ header: 'series' }, { header: 'count', numeric: true }, { header: 'p50', numeric: true }, { header: 'p95', numeric: true }, { header: 'p99', numeric: true }],
+  [
+    ['original (recorded)', fmtNumber(o.count), fmtMs(o.p50), fmtMs(o.p95), fmtMs(o.p99)],
+    ['replay', fmtNumber(r.count), html`<span data-testid="replay-p50">${fmtMs(r.p50)}</span>`, html`<span data-testid="replay-p95">${fmtMs(r.p95)}</span>`, html`<span data-testid="replay-p99">${fmtMs(r.p99)}</span>`],
+  ],
+  { testId: 'latency-table' },
+)}`;
+}
+
+function fieldSection(data: BatchReportData, chart: ChartSpec): SafeHtml {
+  return html`${chartFigure(chart)}
+${table(
+  'Every mismatched field path',
+  [{ header: 'field path' }, { header: 'mismatches', numeric: true }],
+  data.fieldMismatches.map((t) => [html`<code>${t.value}</code>`, fmtNumber(t.count)]),
+  { testId: 'field-table' },
+)}${data.fieldMismatchesOther > 0 ? html`<p class="muted">${fmtNumber(data.fieldMismatchesOther)} further mismatches on paths beyond the ${fmtNumber(data.fieldMismatches.length)} most frequent are not itemized.</p>` : ''}`;
+}
+
+function comparisonTable(row: MismatchRow): SafeHtml {
+  if (row.comparisons === null) return html`<p class="muted">The full replay result is not available${row.result.error ? html`: ${row.result.error.code} — ${row.result.error.message}` : ''}. Mismatched fields: ${row.result.mismatchedPaths.join(', ') || '(none recorded)'}.</p>`;
+  if (row.comparisons.length === 0) return html`<p class="muted">No field was compared${row.result.error ? html` (${row.result.error.code}: ${row.result.error.message})` : ''}.</p>`;
+  return table(
+    `Field-level comparison of ${row.result.snapshotId}`,
+    [{ header: 'field' }, { header: 'match' }, { header: 'original' }, { header: 'replay' }, { header: 'comparator' }, { header: 'score', numeric: true }, { header: 'threshold', numeric: true }, { header: 'provider' }],
+    row.comparisons.map((c) => [
+      html`<code>${c.path}</code>`,
+      c.match ? badge('match', 'ok') : badge('mismatch', 'bad'),
+      value(c.original),
+      value(c.replayed),
+      c.comparator,
+      fmtNumber(c.score, 4),
+      fmtNumber(c.threshold, 4),
+      c.provider ?? '',
+    ]),
+    { rowClass: (i) => (row.comparisons?.[i]?.match ? '' : 'change-Modified') },
+  );
+}
+
+function mismatchSection(data: BatchReportData): SafeHtml {
+  const { rows, total } = data.mismatches;
+  if (total === 0) return html`<p>No replay mismatched its original.</p>`;
+  return html`${table(
+    'Mismatched snapshots — expand a row for its field-level comparison',
+    [{ header: 'snapshot' }, { header: 'status' }, { header: 'integrity' }, { header: 'mismatched fields' }, { header: 'replay time', numeric: true }],
+    rows.map((row) => [
+      html`<details data-testid="mismatch-row"><summary><code>${row.result.snapshotId}</code></summary>${comparisonTable(row)}</details>`,
+      statusBadge(row.result.status),
+      statusBadge(row.result.integrity ?? 'verified'),
+      html`${row.result.mismatchedPaths.map((p, i) => html`${i > 0 ? ', ' : ''}<code>${p}</code>`)}`,
+      fmtMs(row.result.executionTimeMs),
+    ]),
+    { testId: 'mismatch-table' },
+  )}${moreNote(rows.length, total, 'mismatched snapshots')}`;
+}
+
+function violationSection(data: BatchReportData): SafeHtml {
+  const v = data.violations;
+  if (v.total === 0) return html`<p>No policy rule was violated${data.batch.request.policyName ? '' : ' (the batch ran without a policy)'}.</p>`;
+  const shownResults = new Set(v.rows.map((r) => r.snapshotId)).size;
+  return html`${table('Violations per rule (all results)', [{ header: 'rule' }, { header: 'violations', numeric: true }], v.byRule.map((t) => [t.value, fmtNumber(t.count)]), { testId: 'violation-rules' })}
+${table(
+  'Policy violations',
+  [{ header: 'snapshot' }, { header: 'rule' }, { header: 'field' }, { header: 'expected' }, { header: 'actual' }, { header: 'message' }],
+  v.rows.map((r) => [html`<code>${r.snapshotId}</code>`, r.ruleName, r.detail ? html`<code>${r.detail.field}</code>` : '', r.detail?.expected ?? '', r.detail?.actual ?? '', r.detail?.message ?? '(details not available)']),
+  { testId: 'violation-table' },
+)}${moreNote(shownResults, v.total, 'snapshots with violations')}`;
+}
+
+function errorSection(data: BatchReportData): SafeHtml {
+  const e = data.errors;
+  if (e.total === 0) return html`<p>Every replay ran.</p>`;
+  return html`${table('Errors by code', [{ header: 'code' }, { header: 'results', numeric: true }], e.groups.map((g) => [html`<code>${g.code}</code>`, fmtNumber(g.count)]), { testId: 'error-codes' })}
+${e.groups
+  .filter((g) => g.rows.length > 0)
+  .map(
+    (g) => html`<details${e.groups.length === 1 ? html` open` : ''}><summary><code>${g.code}</code> — ${fmtNumber(g.count)} result${g.count === 1 ? '' : 's'}</summary>${table(
+      `Errors with code ${g.code}`,
+      [{ header: 'snapshot' }, { header: 'message' }],
+      g.rows.map((r) => [html`<code>${r.snapshotId}</code>`, r.message]),
+    )}</details>`,
+  )}${moreNote(e.shown, e.total, 'errors')}`;
+}
+
+/** The batch report as one self-contained HTML document. */
+export function renderBatchReport(data: BatchReportData): string {
+  const latency = latencyChart(data.latency);
+  const fields = fieldChart(data);
+  const fn = data.functions[0]?.value ?? data.batch.request.selector?.functionName;
+  const main = html`<section aria-labelledby="s-counts"><h2 id="s-counts">Outcome</h2>${header(data)}${counts(data)}</section>
+<section aria-labelledby="s-latency"><h2 id="s-latency">Latency</h2>${latencySection(data, latency)}</section>
+<section aria-labelledby="s-fields"><h2 id="s-fields">Mismatched fields</h2>${fieldSection(data, fields)}</section>
+<section aria-labelledby="s-mismatches"><h2 id="s-mismatches">Mismatched snapshots</h2>${mismatchSection(data)}</section>
+<section aria-labelledby="s-violations"><h2 id="s-violations">Policy violations</h2>${violationSection(data)}</section>
+<section aria-labelledby="s-errors"><h2 id="s-errors">Errors</h2>${errorSection(data)}</section>`;
+  return renderPage({
+    title: `Batch ${data.batch.batchId}${fn ? ` — ${fn}` : ''} — decision-replay report`,
+    heading: `Batch replay report${fn ? `: ${fn}` : ''}`,
+    subtitle: `Batch ${data.batch.batchId} · ${data.batch.status} · ${fmtNumber(data.stats.totalReplays)} results`,
+    main,
+    charts: [latency, fields],
+    generatedAt: data.generatedAt,
+  });
+}

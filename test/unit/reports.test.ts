@@ -1,0 +1,238 @@
+/**
+ * The report renderers and their assembly, without a browser: escaping, the inlined data block,
+ * the page's Content-Security-Policy, the table limit on large batches and the latency bins.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Batch, BatchResult } from '../../functions/core/batch.js';
+import type { ReplayResult } from '../../functions/core/replay.js';
+import { buildSnapshot, type Snapshot } from '../../functions/core/snapshot.js';
+import { toResult, htmlResponse } from '../../functions/http/api.js';
+import { latencyDistribution } from '../../functions/reports/batch-data.js';
+import { esc, html, inlineScript, jsonForScript, raw } from '../../functions/reports/html.js';
+import { assembleBatchReport, assembleDiffReport, renderBatchReport, renderDiffReport, renderReplayReport, REPORT_TABLE_LIMIT, type BatchReportReader, type SnapshotFacts } from '../../functions/reports/index.js';
+import { CHART_JS_SOURCE, CHART_JS_VERSION } from '../../functions/reports/vendor/chart-js.js';
+import { chartJsModuleText } from '../../functions/reports/vendor/chart-js-source.js';
+
+const PROBE = '</script><script>alert(1)</script>"><img src=x onerror=alert(2)>\u2028';
+const NOW = () => '2026-11-30T12:00:00.000Z';
+const BATCH_ID = '01JBATCH000000000000000000';
+
+function ulid(n: number): string {
+  return `01J${String(n).padStart(23, '0')}`;
+}
+
+function batchOf(overrides: Partial<Batch> = {}): Batch {
+  return { batchId: BATCH_ID, status: 'RUNNING', total: 0, completed: 0, maxConcurrency: 10, request: { mode: 'Tolerant' }, trigger: 'api', createdAt: '2026-11-30T10:00:00.000Z', ...overrides };
+}
+
+function result(n: number, kind: 'match' | 'mismatch' | 'error', extra: Partial<BatchResult> = {}): BatchResult {
+  const base = { batchId: BATCH_ID, snapshotId: ulid(n), replayId: kind === 'error' ? null : ulid(100_000 + n), createdAt: NOW(), violatedRules: [], integrity: 'verified' as const };
+  if (kind === 'error') return { ...base, status: 'Error', outputsMatch: false, executionTimeMs: 0, mismatchedPaths: [], error: { code: n % 2 ? 'EXECUTOR_TIMEOUT' : 'NO_EXECUTOR', message: `error ${n}` }, ...extra };
+  return { ...base, status: kind === 'match' ? 'Success' : 'Failed', outputsMatch: kind === 'match', executionTimeMs: 10 + (n % 50), mismatchedPaths: kind === 'match' ? [] : ['outputs.decision'], ...extra };
+}
+
+/** An in-memory reader over a list of results; replay results are made up for the refs asked. */
+function readerOf(batch: Batch, results: BatchResult[], facts: (id: string) => SnapshotFacts | undefined): BatchReportReader & { factCalls: number; replayKeys: number } {
+  const reader = {
+    factCalls: 0,
+    replayKeys: 0,
+    getBatch: async (id: string) => (id === batch.batchId ? batch : undefined),
+    forEachResult: async (_id: string, visit: (r: BatchResult) => void) => {
+      results.forEach(visit);
+      return results.length;
+    },
+    snapshotFacts: async (ids: readonly string[]) => {
+      reader.factCalls += 1;
+      expect(ids.length).toBeLessThanOrEqual(100);
+      const out = new Map<string, SnapshotFacts>();
+      for (const id of ids) {
+        const f = facts(id);
+        if (f) out.set(id, f);
+      }
+      return out;
+    },
+    replayResults: async (refs: readonly { snapshotId: string; replayId: string; sortAt: string }[]) => {
+      reader.replayKeys += refs.length;
+      expect(refs.length).toBeLessThanOrEqual(100);
+      for (const r of refs) expect(r.sortAt).toBe(batch.createdAt);
+      return new Map(
+        refs.map((r) => [
+          r.replayId,
+          {
+            replayId: r.replayId,
+            snapshotId: r.snapshotId,
+            executor: 'http POST http://model/v2',
+            fieldComparisons: [{ path: 'outputs.decision', comparator: 'SemanticSimilarity', score: 0.1, threshold: 0.8, match: false, original: PROBE, replayed: 'approve', provider: 'lexical' }],
+            policyViolations: [],
+          } as unknown as ReplayResult,
+        ]),
+      );
+    },
+  };
+  return reader;
+}
+
+function snapshotWith(id: string, rationale: string, version = 'v1'): Snapshot {
+  return buildSnapshot(
+    {
+      functionName: 'approve_loan',
+      inputs: [{ name: 'applicant', value: { income: 1 } }],
+      outputs: [
+        { name: 'decision', value: 'approve' },
+        { name: 'rationale', value: rationale },
+      ],
+      modelParameters: { modelName: 'credit', modelVersion: version },
+      executionTimeMs: 12,
+    },
+    id,
+    NOW(),
+  );
+}
+
+describe('html escaping', () => {
+  it('escapes the five markup characters and interpolations, but not SafeHtml', () => {
+    expect(esc(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+    expect(html`<p title="${PROBE}">${PROBE}${raw('<b>ok</b>')}${['<i>', html`<i>`]}${null}${undefined}${false}</p>`.text).toBe(`<p title="${esc(PROBE)}">${esc(PROBE)}<b>ok</b>&lt;i&gt;<i></p>`);
+  });
+
+  it('writes JSON that cannot close its script element and reads back the same values', () => {
+    const value = { label: PROBE, amp: 'a&b', nested: ['<!--', '-->'] };
+    const text = jsonForScript(value);
+    expect(text).not.toMatch(/[<>&\u2028\u2029]/);
+    expect(JSON.parse(text)).toEqual(value);
+  });
+
+  it('keeps inline code from ending its script element', () => {
+    expect(inlineScript('var s = "</script><!--";')).toBe('var s = "<\\/script><\\!--";');
+  });
+});
+
+describe('the inlined chart library', () => {
+  it('is the installed chart.js build, regenerated by npm run vendor:charts', () => {
+    const dist = dirname(createRequire(import.meta.url).resolve('chart.js'));
+    const pkg = JSON.parse(readFileSync(join(dist, '..', 'package.json'), 'utf8')) as { version: string };
+    const generated = readFileSync(new URL('../../functions/reports/vendor/chart-js.ts', import.meta.url), 'utf8');
+    expect(generated).toBe(chartJsModuleText(readFileSync(join(dist, 'chart.umd.min.js'), 'utf8'), pkg.version));
+    expect(CHART_JS_VERSION).toBe(pkg.version);
+    expect(CHART_JS_SOURCE).not.toMatch(/sourceMappingURL|<\/script/i);
+  });
+});
+
+describe('report pages', () => {
+  it('allow exactly their own inline scripts by hash and nothing from the network', async () => {
+    const page = renderDiffReport(await assembleDiffReport({ get: async (id) => snapshotWith(id, id.endsWith('1') ? 'a' : PROBE) }, ulid(1), ulid(2), NOW));
+    const csp = (/<meta http-equiv="Content-Security-Policy" content="([^"]+)">/.exec(page)?.[1] ?? '').replace(/&#39;/g, "'");
+    expect(csp).toMatch(/^default-src 'none'; /);
+    const scripts = [...page.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1] ?? '');
+    expect(scripts).toHaveLength(2);
+    for (const code of scripts) expect(csp).toContain(`'sha256-${createHash('sha256').update(code).digest('base64')}'`);
+    // The probe is text wherever it appears: in the tables and in the data block.
+    expect(page).not.toContain('<script>alert(1)');
+    expect(page).not.toContain('<img src=x');
+    expect(page).toContain(esc(JSON.stringify(PROBE)).slice(0, 60));
+    expect(page.match(/<script/g)).toHaveLength(3);
+  });
+
+  it('escapes field paths, error messages and values of a batch report, in tables and chart data alike', async () => {
+    const batch = batchOf({ status: 'SUCCEEDED' });
+    const results = [result(1, 'mismatch', { mismatchedPaths: [`outputs["${PROBE}"]`] }), result(2, 'error', { error: { code: '<b>CODE</b>', message: PROBE } })];
+    const page = renderBatchReport(await assembleBatchReport(readerOf(batch, results, () => ({ functionName: '<i>fn</i>', executionTimeMs: 5 })), BATCH_ID, NOW));
+    expect(page.match(/<script/g)).toHaveLength(3);
+    expect(page).not.toMatch(/<script>alert|<img |<b>CODE|<i>fn/);
+    expect(page).toContain('&lt;b&gt;CODE&lt;/b&gt;');
+    const data = /<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(page)?.[1] ?? '';
+    expect(JSON.parse(data).charts['chart-fields'].data.labels).toEqual([`outputs["${PROBE}"]`]);
+  });
+
+  it('renders the replay view with each field comparison', () => {
+    const snapshot = snapshotWith(ulid(5), 'original');
+    const replay = { replayId: ulid(6), snapshotId: snapshot.snapshotId, functionName: 'approve_loan', mode: 'Tolerant', tolerance: 0.8, status: 'Failed', outputsMatch: false, replayOutputs: [{ name: 'decision', value: PROBE }], fieldComparisons: [{ path: 'outputs.decision', comparator: 'SemanticSimilarity', score: 0.25, threshold: 0.8, match: false, original: 'approve', replayed: PROBE, provider: 'lexical' }], diff: null, policy: null, policyViolations: [], integrity: 'verified', executionTimeMs: 20, executor: 'http POST x', overrides: null, createdAt: NOW() } satisfies ReplayResult;
+    const page = renderReplayReport({ original: { snapshot, integrity: 'verified' }, replay, generatedAt: NOW() });
+    expect(page).toContain('<code>outputs.decision</code>');
+    expect(page).toContain('SemanticSimilarity');
+    expect(page).toContain('0.25');
+    expect(page).not.toContain('<img src=x');
+  });
+});
+
+describe('batch report assembly', () => {
+  it(`lists at most ${REPORT_TABLE_LIMIT} mismatches and errors with a note of how many more, while charts and counts cover all`, async () => {
+    const results: BatchResult[] = [];
+    for (let n = 0; n < 2_100; n++) results.push(result(n, 'mismatch'));
+    for (let n = 2_100; n < 4_150; n++) results.push(result(n, 'error'));
+    for (let n = 4_150; n < 4_400; n++) results.push(result(n, 'match'));
+    const reader = readerOf(batchOf(), results, (id) => ({ functionName: 'approve_loan', executionTimeMs: 7, modelName: 'credit', modelVersion: id < ulid(3000) ? 'v1' : 'v2' }));
+    const data = await assembleBatchReport(reader, BATCH_ID, NOW);
+
+    expect(data.statsSource).toBe('results');
+    expect(data.stats).toMatchObject({ totalReplays: 4_400, failedReplays: 2_050, mismatches: 2_100, matches: 250 });
+    expect(data.mismatches.rows).toHaveLength(REPORT_TABLE_LIMIT);
+    expect(data.mismatches.total).toBe(2_100);
+    expect(data.errors.shown).toBe(REPORT_TABLE_LIMIT);
+    expect(data.errors.total).toBe(2_050);
+    expect(data.errors.groups.map((g) => [g.code, g.count])).toEqual([
+      ['EXECUTOR_TIMEOUT', 1_025],
+      ['NO_EXECUTOR', 1_025],
+    ]);
+    // Charts: every successful replay, both series.
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    expect(sum(data.latency.replay)).toBe(2_350);
+    expect(sum(data.latency.original)).toBe(2_350);
+    expect(data.fieldMismatches).toEqual([{ value: 'outputs.decision', count: 2_100 }]);
+    // Only the listed rows' full replay results are read; snapshot facts in chunks of 100.
+    expect(reader.replayKeys).toBe(REPORT_TABLE_LIMIT);
+    expect(reader.factCalls).toBe(Math.ceil(2_350 / 100));
+    expect(data.originalModels).toEqual([
+      { value: 'credit @ v1', count: 2_100 },
+      { value: 'credit @ v2', count: 250 },
+    ]);
+
+    const page = renderBatchReport(data);
+    expect(page).toContain(`Showing the first 2,000 of 2,100 mismatched snapshots; 100 more are not listed.`);
+    expect(page).toContain(`Showing the first 2,000 of 2,050 errors; 50 more are not listed.`);
+    expect(page.match(/data-testid="mismatch-row"/g)).toHaveLength(REPORT_TABLE_LIMIT);
+  });
+
+  it('shows the replay model with the batch overrides applied, and the stored stats once the batch succeeded', async () => {
+    const stats = { totalReplays: 1, successfulReplays: 1, failedReplays: 0, matches: 1, mismatches: 0, matchRate: 1, totalExecutionTimeMs: 10, averageExecutionTimeMs: 10, p50ExecutionTimeMs: 10, p95ExecutionTimeMs: 10, p99ExecutionTimeMs: 10, fieldMismatches: {}, fieldMismatchesOther: 0, policyViolations: {}, policyViolationsOther: 0 };
+    const batch = batchOf({ status: 'SUCCEEDED', stats, request: { mode: 'Strict', overrides: { modelParameters: { modelVersion: 'v3' } } } });
+    const data = await assembleBatchReport(readerOf(batch, [result(1, 'match')], () => ({ functionName: 'f', modelName: 'credit', modelVersion: 'v1', executionTimeMs: 4 })), BATCH_ID, NOW);
+    expect(data.statsSource).toBe('batch');
+    expect(data.stats).toBe(stats);
+    expect(data.originalModels).toEqual([{ value: 'credit @ v1', count: 1 }]);
+    expect(data.replayModels).toEqual([{ value: 'credit @ v3', count: 1 }]);
+  });
+
+  it('answers 404 for an unknown batch', async () => {
+    await expect(assembleBatchReport(readerOf(batchOf(), [], () => undefined), ulid(9), NOW)).rejects.toMatchObject({ code: 'BATCH_NOT_FOUND' });
+  });
+});
+
+describe('latency bins', () => {
+  it('bins both series over one range, logarithmic for long tails, counting every value', () => {
+    const original = Float64Array.from([1, 2, 3, 1000]);
+    const replay = Float64Array.from([0, 5, 50, 500, 5000]);
+    const d = latencyDistribution(original, replay, { count: 5, p50: 50, p95: 5000, p99: 5000 }, 0);
+    expect(d.scale).toBe('logarithmic');
+    expect(d.edges[0]).toBe(1);
+    expect(d.edges[d.edges.length - 1]).toBeCloseTo(5000);
+    expect(d.original.reduce((a, b) => a + b, 0)).toBe(4);
+    expect(d.replay.reduce((a, b) => a + b, 0)).toBe(5);
+    expect(d.replay[0]).toBe(1); // the 0 ms replay lands in the first bin
+    expect(d.originalQuantiles.count).toBe(4);
+    const linear = latencyDistribution(Float64Array.from([10, 12]), Float64Array.from([11, 15]), { count: 2, p50: 11, p95: 15, p99: 15 }, 0);
+    expect(linear.scale).toBe('linear');
+    expect(linear.replay[linear.replay.length - 1]).toBe(1); // the maximum is in the last bin
+  });
+});
+
+describe('HTML responses', () => {
+  it('are sent as text/html, unserialized, with nosniff', () => {
+    expect(toResult(htmlResponse('<!doctype html><p>x</p>'))).toEqual({ statusCode: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'x-content-type-options': 'nosniff' }, body: '<!doctype html><p>x</p>' });
+    expect(() => toResult({ status: 200, body: { a: 1 }, contentType: 'text/html' })).toThrow(/string body/);
+  });
+});
