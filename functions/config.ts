@@ -31,6 +31,7 @@ export const ENV_VARS = {
   EVENT_BUS_NAME: required(),
   SIMILARITY_PROVIDER: z._default(z.enum(SIMILARITY_PROVIDERS), 'lexical'),
   EXECUTOR_ALLOW_PRIVATE_NETWORKS: flag(),
+  CURSOR_SECRET_ARN: required(),
 } as const satisfies Record<EnvVarName, z.ZodMiniType>;
 
 /** The validated configuration of one Lambda: the variables its manifest entry declares. */

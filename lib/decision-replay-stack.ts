@@ -15,6 +15,7 @@ import { loadConfig, TITAN_EMBEDDING_MODEL_ID, type AppConfig } from './config.j
 import { DecisionFunction } from './function-defaults.js';
 import { DecisionHttpApi } from './http-api.js';
 import { DecisionTable } from './table.js';
+import { CursorSecret } from './hardening.js';
 import { ScheduledReplays, SnapshotStreamTrigger, ViolationEventBus } from './triggers.js';
 
 /** Where the handler entry files live: `<repo>/functions/handlers/<name>.handler.ts`. */
@@ -120,6 +121,10 @@ export class DecisionReplayStack extends Stack {
     this.functions = functions;
     const having = (test: (spec: ReturnType<typeof lambdaSpec>) => boolean): LambdaName[] => LAMBDA_NAMES.filter((name) => test(lambdaSpec(name)));
 
+    // Pagination cursors are signed with one generated secret, readable by the functions that page.
+    const cursorSecret = new CursorSecret(this, 'Cursors');
+    for (const name of having((spec) => spec.grants.includes('readCursorSecret'))) cursorSecret.secret.grantRead(functions[name]);
+
     // Table grants. grantReadWriteData also covers the GSIs as `<table>/index/*`.
     const indexFinding = iam5ResourceFinding(this, `${table.tableArn}/index/*`);
     for (const name of LAMBDA_NAMES) {
@@ -217,6 +222,7 @@ export class DecisionReplayStack extends Stack {
       EVENT_BUS_NAME: violations.bus.eventBusName,
       SIMILARITY_PROVIDER: config.similarityProvider,
       EXECUTOR_ALLOW_PRIVATE_NETWORKS: String(config.allowPrivateNetworkExecutors),
+      CURSOR_SECRET_ARN: cursorSecret.secret.secretArn,
     };
     for (const name of LAMBDA_NAMES) {
       for (const variable of lambdaSpec(name).env) functions[name].addEnvironment(variable, values[variable]);

@@ -14,8 +14,8 @@ import { DynamoSnapshotStore } from './dynamodb/snapshot-store.js';
 import { createExecutor } from './executors/create-executor.js';
 import { createSimilarityProvider } from './similarity-provider.js';
 
-/** The configuration both replaying Lambdas read (their manifest entries declare the same variables). */
-export type ReplayConfig = LambdaConfig<'replay'> & LambdaConfig<'batch-replay'>;
+/** The configuration both replaying Lambdas read (the variables their manifest entries share). */
+export type ReplayConfig = Pick<LambdaConfig<'replay'>, keyof LambdaConfig<'batch-replay'>>;
 
 /** Replay dependencies from a replaying Lambda's configuration and clients (call once, at composition). */
 export function composeReplayDeps(config: ReplayConfig, clients: TableClients): ReplayDeps & { results: ReplayResultStore } {

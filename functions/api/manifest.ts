@@ -7,7 +7,7 @@
  */
 
 /** Every environment variable a handler may read; `functions/config.ts` holds the schema of each. */
-export type EnvVarName = 'TABLE_NAME' | 'STATE_MACHINE_ARN' | 'EVENT_BUS_NAME' | 'SIMILARITY_PROVIDER' | 'EXECUTOR_ALLOW_PRIVATE_NETWORKS';
+export type EnvVarName = 'TABLE_NAME' | 'STATE_MACHINE_ARN' | 'EVENT_BUS_NAME' | 'SIMILARITY_PROVIDER' | 'EXECUTOR_ALLOW_PRIVATE_NETWORKS' | 'CURSOR_SECRET_ARN';
 
 /** What a function may do with the table (GSIs included). */
 export type TableAccess = 'none' | 'read' | 'readWrite';
@@ -16,9 +16,10 @@ export type TableAccess = 'none' | 'read' | 'readWrite';
  * Grants beyond the table:
  * - `startBatches`: start (and describe) executions of the batch state machine;
  * - `publishViolations`: put events on the violation bus;
- * - `snapshotStream`: be the consumer of the table's stream (snapshot inserts).
+ * - `snapshotStream`: be the consumer of the table's stream (snapshot inserts);
+ * - `readCursorSecret`: read the secret that signs pagination cursors (functions that page).
  */
-export type Grant = 'startBatches' | 'publishViolations' | 'snapshotStream';
+export type Grant = 'startBatches' | 'publishViolations' | 'snapshotStream' | 'readCursorSecret';
 
 /** What one Lambda is and needs. */
 export interface LambdaSpec {
@@ -41,9 +42,9 @@ export const LAMBDAS = {
   snapshots: {
     kind: 'api',
     description: 'Record, read, list and diff decision snapshots',
-    env: ['TABLE_NAME'],
+    env: ['TABLE_NAME', 'CURSOR_SECRET_ARN'],
     table: 'readWrite',
-    grants: [],
+    grants: ['readCursorSecret'],
     executors: false,
     similarity: false,
   },
@@ -51,9 +52,9 @@ export const LAMBDAS = {
   validation: {
     kind: 'api',
     description: 'Versioned policies; validate snapshots against them',
-    env: ['TABLE_NAME', 'SIMILARITY_PROVIDER'],
+    env: ['TABLE_NAME', 'SIMILARITY_PROVIDER', 'CURSOR_SECRET_ARN'],
     table: 'readWrite',
-    grants: [],
+    grants: ['readCursorSecret'],
     executors: false,
     similarity: true,
   },
@@ -61,9 +62,9 @@ export const LAMBDAS = {
   replay: {
     kind: 'api',
     description: 'Replay snapshots against a registered executor',
-    env: ['TABLE_NAME', 'SIMILARITY_PROVIDER', 'EXECUTOR_ALLOW_PRIVATE_NETWORKS'],
+    env: ['TABLE_NAME', 'SIMILARITY_PROVIDER', 'EXECUTOR_ALLOW_PRIVATE_NETWORKS', 'CURSOR_SECRET_ARN'],
     table: 'readWrite',
-    grants: [],
+    grants: ['readCursorSecret'],
     executors: true,
     similarity: true,
   },
@@ -71,9 +72,9 @@ export const LAMBDAS = {
   batches: {
     kind: 'api',
     description: 'Start batch replays on Step Functions and report on them',
-    env: ['TABLE_NAME', 'STATE_MACHINE_ARN'],
+    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'CURSOR_SECRET_ARN'],
     table: 'readWrite',
-    grants: ['startBatches'],
+    grants: ['startBatches', 'readCursorSecret'],
     executors: false,
     similarity: false,
   },

@@ -20,7 +20,7 @@
 import * as z from 'zod/mini';
 import { PayloadTooLargeError } from './errors.js';
 import { canonicalJson, jsonEquals, utf8Length, type JsonObject } from './json.js';
-import { JsonValueSchema } from './json-value-schema.js';
+import { JsonValueSchema, StorableNumberSchema } from './json-value-schema.js';
 
 export const DEPENDENCY_KINDS = ['tool', 'retrieval', 'http', 'model'] as const;
 export type DependencyKind = (typeof DEPENDENCY_KINDS)[number];
@@ -40,7 +40,7 @@ export const DependencyNameSchema = z.string().check(
 );
 
 const KindSchema = z.enum(DEPENDENCY_KINDS, { error: `kind must be one of ${DEPENDENCY_KINDS.join(', ')}` });
-const LatencySchema = z.number().check(z.gte(0, 'latencyMs must be >= 0'), z.lte(86_400_000, 'latencyMs must be at most a day'));
+const LatencySchema = StorableNumberSchema.check(z.gte(0, 'latencyMs must be >= 0'), z.lte(86_400_000, 'latencyMs must be at most a day'));
 
 /** One recorded dependency call. */
 export const DependencySchema = z.strictObject({

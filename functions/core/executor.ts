@@ -9,7 +9,7 @@ import { UnprocessableError } from './errors.js';
 import type { JsonObject, JsonValue } from './json.js';
 import { toFieldIssues } from './schema-util.js';
 import { ReportedDependenciesSchema, type Dependency, type DependencyMode, type ReportedDependency } from './dependencies.js';
-import { FunctionNameSchema, NamedValueSchema, namedValuesToObject, type ModelParameters, type NamedValue } from './snapshot.js';
+import { FunctionNameSchema, NamedValueSchema, StorableNumberSchema, namedValuesToObject, type ModelParameters, type NamedValue } from './snapshot.js';
 
 /** Timeout of one executor call when the configuration names none. */
 export const DEFAULT_EXECUTOR_TIMEOUT_MS = 30_000;
@@ -389,7 +389,7 @@ export const ExecutorAnswerSchema = z.object({
       });
     }),
   ),
-  executionTimeMs: z.optional(z.number().check(z.gte(0, 'executionTimeMs must be >= 0'))),
+  executionTimeMs: z.optional(StorableNumberSchema.check(z.gte(0, 'executionTimeMs must be >= 0'))),
   /** The dependency calls the candidate made (see dependencies.ts); optional. */
   dependencies: z.optional(ReportedDependenciesSchema),
 });

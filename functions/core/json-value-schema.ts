@@ -1,7 +1,7 @@
 /**
- * Schemas for JSON values that DynamoDB can store and give back unchanged (kept apart from
- * snapshot.ts so that modules the snapshot schema uses, such as dependencies.ts, can share them;
- * snapshot.ts re-exports them).
+ * Schemas for JSON values and numbers that DynamoDB can store and give back unchanged (kept apart
+ * from snapshot.ts so that modules the snapshot schema uses, such as dependencies.ts, can share
+ * them; snapshot.ts re-exports them).
  */
 import * as z from 'zod/mini';
 import type { JsonObject, JsonValue } from './json.js';
@@ -32,6 +32,18 @@ function jsonValueProblem(value: unknown, depth = 0): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * A number DynamoDB can store and the DocumentClient can give back unchanged: finite, an integer
+ * only within ±(2^53−1), a magnitude within 1e-130..9.99e125 (else 0). `1e300` in a number field
+ * is refused with a 400 naming it, never sent to DynamoDB to come back as a 500.
+ */
+export const StorableNumberSchema = z.number().check(
+  z.superRefine((value, ctx) => {
+    const problem = jsonValueProblem(value);
+    if (problem) ctx.issues.push({ code: 'custom', message: problem, input: value });
+  }),
+);
 
 /**
  * Any JSON value, structurally. Recursive through itself by name, so the OpenAPI document describes

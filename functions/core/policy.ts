@@ -10,7 +10,7 @@ import { appendSegment, parsePath, readSegments, type PathSegment } from './fiel
 import { isJsonObject, type JsonValue } from './json.js';
 import { issuePath, toFieldIssues } from './schema-util.js';
 import type { SimilarityProvider } from './similarity.js';
-import { FunctionNameSchema, JsonValueSchema, PATH_ROOTS, toPathDocument, type DecisionView } from './snapshot.js';
+import { FunctionNameSchema, JsonValueSchema, StorableNumberSchema, PATH_ROOTS, toPathDocument, type DecisionView } from './snapshot.js';
 
 /** Policy names appear in keys and URL paths, so they are kept to a safe alphabet. */
 export const PolicyNameSchema = z.string().check(
@@ -27,9 +27,9 @@ export const RuleSchema = z.strictObject({
   name: z.optional(z.string().check(z.minLength(1, 'rule name must not be empty'), z.maxLength(128, 'rule name must be at most 128 characters'))),
   field: z.string().check(z.minLength(1, 'field must not be empty'), z.maxLength(1024, 'field must be at most 1024 characters')),
   comparator: z.enum(COMPARATOR_NAMES, { error: (iss) => `unknown comparator ${JSON.stringify(iss.input)}; expected one of ${COMPARATOR_NAMES.join(', ')}` }),
-  threshold: z.optional(z.number()),
-  min: z.optional(z.number()),
-  max: z.optional(z.number()),
+  threshold: z.optional(StorableNumberSchema),
+  min: z.optional(StorableNumberSchema),
+  max: z.optional(StorableNumberSchema),
   pattern: z.optional(z.string()),
   value: z.optional(JsonValueSchema),
   schema: z.optional(JsonValueSchema),

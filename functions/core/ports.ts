@@ -64,4 +64,9 @@ export interface SnapshotStore {
   findPreviousWithSameInputs(snapshot: Snapshot): Promise<Snapshot | undefined>;
   /** Claims an Idempotency-Key; when it was claimed before, returns that earlier claim instead. */
   claimIdempotencyKey(record: IdempotencyRecord): Promise<{ claimed: true } | { claimed: false; existing: IdempotencyRecord }>;
+  /**
+   * Gives back a key this request claimed, when its write failed: a key is only used up by a
+   * request that succeeded. Removes the claim only while it still names `record.snapshotId`.
+   */
+  releaseIdempotencyKey(record: IdempotencyRecord): Promise<void>;
 }

@@ -41,10 +41,23 @@ export async function recordSnapshot(deps: RecordingDeps, body: unknown, idempot
     throw new ValidationError('Idempotency-Key must be 1 to 255 printable ASCII characters without spaces', { code: 'INVALID_IDEMPOTENCY_KEY' });
   }
   const requestHash = canonicalHash(recorded);
-  const claim = await deps.store.claimIdempotencyKey({ key: idempotencyKey, requestHash, snapshotId, createdAt });
+  const record = { key: idempotencyKey, requestHash, snapshotId, createdAt };
+  const claim = await deps.store.claimIdempotencyKey(record);
   if (claim.claimed) {
-    await writeNew(deps.store, fresh);
-    return { snapshot: fresh, created: true };
+    let written: boolean;
+    try {
+      written = await deps.store.putIfAbsent(fresh);
+    } catch (err) {
+      // The write was refused or failed: the key was not used, so a corrected retry may use it.
+      await deps.store.releaseIdempotencyKey(record).catch(() => undefined);
+      throw err;
+    }
+    if (written) return { snapshot: fresh, created: true };
+    // A concurrent retry of this same request saw our claim and wrote our snapshot first (it
+    // rebuilds it from the same body, id and time): that is our snapshot, not a conflict.
+    const stored = await deps.store.get(snapshotId);
+    if (stored !== undefined && stored.contentHash === fresh.contentHash) return { snapshot: stored, created: true };
+    throw new ConflictError(`snapshot ${snapshotId} already exists`, { code: 'SNAPSHOT_EXISTS' });
   }
   const first = claim.existing;
   if (first.requestHash !== requestHash) {

@@ -8,7 +8,7 @@
  * 422 before anything runs.
  */
 import * as z from 'zod/mini';
-import { compareDependencies, countDependencyStatuses, DEPENDENCY_MODES, DependencyReplaySchema, type DependencyMode, type DependencyReplay } from './dependencies.js';
+import { compareDependencies, countDependencyStatuses, DEPENDENCY_MODES, DependencyReplaySchema, type Dependency, type DependencyMode, type DependencyReplay, type ReportedDependency } from './dependencies.js';
 import { diffSnapshots, SnapshotDiffSchema } from './diff.js';
 import { NotFoundError, UnprocessableError, ValidationError } from './errors.js';
 import { noiseIndex, type NoiseProfile, type NoiseProfileStore } from './noise.js';
@@ -278,8 +278,11 @@ export async function replaySnapshot(deps: ReplayDeps, snapshotId: string, prepa
   }
 
   const replayed: DecisionView = { functionName: snapshot.functionName, inputs: snapshot.inputs, outputs, modelParameters, context, executionTimeMs, tags: snapshot.tags, dependencies: reportedDependencies };
+  // The replay's diff sets the calls side by side without their latencies (timing, like
+  // executionTimeMs, is not a change of the decision; a recorded-mode call has no real latency).
   // Unreported calls are unknown, not removed: the diff then leaves dependencies out on both sides.
-  const original: DecisionView = reportedDependencies === undefined ? { ...snapshot, dependencies: undefined } : snapshot;
+  const original: DecisionView = { ...snapshot, dependencies: reportedDependencies === undefined ? undefined : withoutLatency(recordedDependencies) };
+  const replayedForDiff: DecisionView = { ...replayed, dependencies: reportedDependencies === undefined ? undefined : withoutLatency(reportedDependencies) };
   const dependencies: DependencyReplay | null = dependencyMode === undefined && reportedDependencies === undefined
     ? null
     : (() => {
@@ -297,7 +300,7 @@ export async function replaySnapshot(deps: ReplayDeps, snapshotId: string, prepa
       outputsMatch: comparison.outputsMatch,
       replayOutputs: outputs,
       fieldComparisons: comparison.fieldComparisons,
-      diff: diffSnapshots(original, replayed),
+      diff: diffSnapshots(original, replayedForDiff),
       policy: prepared.policy && evaluation ? { name: prepared.policy.name, version: prepared.policy.version, rules: evaluation.rules } : null,
       policyViolations: evaluation?.violations ?? [],
       noiseProfile: noise ? { functionName: noise.functionName, version: noise.version } : null,
@@ -325,6 +328,10 @@ export async function replaySnapshot(deps: ReplayDeps, snapshotId: string, prepa
       createdAt: now(),
     };
   }
+}
+
+function withoutLatency(calls: readonly (Dependency | ReportedDependency)[]): ReportedDependency[] {
+  return calls.map(({ latencyMs: _latency, ...call }) => call);
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import * as z from 'zod/mini';
 import { canonicalHash, type JsonObject } from './json.js';
-import { JsonObjectSchema, JsonValueSchema } from './json-value-schema.js';
+import { JsonObjectSchema, JsonValueSchema, StorableNumberSchema } from './json-value-schema.js';
 import { DependenciesSchema, dependenciesToObject, type Dependency, type ReportedDependency } from './dependencies.js';
 
 /** The schema version written into every stored snapshot. */
@@ -17,7 +17,7 @@ export const FunctionNameSchema = z.string().check(
   z.regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'functionName may contain letters, digits, _ . : - and must start with a letter or digit'),
 );
 
-export { JsonObjectSchema, JsonTreeSchema, JsonValueSchema } from './json-value-schema.js';
+export { JsonObjectSchema, JsonTreeSchema, JsonValueSchema, StorableNumberSchema } from './json-value-schema.js';
 
 /** One named input or output of a decision. `type` is metadata only. */
 export const NamedValueSchema = z.strictObject({
@@ -82,7 +82,7 @@ export const RecordSnapshotSchema = z.strictObject({
   outputs: z.array(NamedValueSchema).check(z.minLength(1, 'a decision needs at least one output'), z.maxLength(1000), uniqueNames('output')),
   modelParameters: z.optional(ModelParametersSchema),
   context: z.optional(JsonObjectSchema),
-  executionTimeMs: z.optional(z.number().check(z.gte(0, 'executionTimeMs must be >= 0'))),
+  executionTimeMs: z.optional(StorableNumberSchema.check(z.gte(0, 'executionTimeMs must be >= 0'))),
   tags: z.optional(z.record(z.string().check(z.maxLength(128)), z.string().check(z.maxLength(256)))),
   /** The tool / retrieval / http / model calls the decision made (see dependencies.ts). */
   dependencies: z.optional(DependenciesSchema),

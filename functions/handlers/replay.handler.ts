@@ -1,6 +1,12 @@
 /** Lambda entry: replay snapshots against their registered executor; register executors. */
+import { secretCursorKey } from '../adapters/cursor-key.js';
+import { useCursorKey } from '../adapters/dynamodb/cursor.js';
+import { secretsManagerReader } from '../adapters/secrets.js';
 import { awsTableClients } from '../adapters/aws/table-clients.js';
 import { lambdaEnv } from '../config.js';
 import { compose } from './replay.compose.js';
 
-export const handler = compose(lambdaEnv('replay'), awsTableClients());
+const config = lambdaEnv('replay');
+useCursorKey(secretCursorKey(secretsManagerReader(), config.CURSOR_SECRET_ARN));
+
+export const handler = compose(config, awsTableClients());

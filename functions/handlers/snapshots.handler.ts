@@ -1,6 +1,12 @@
 /** Lambda entry: record, read, list and diff snapshots. */
+import { secretCursorKey } from '../adapters/cursor-key.js';
+import { useCursorKey } from '../adapters/dynamodb/cursor.js';
+import { secretsManagerReader } from '../adapters/secrets.js';
 import { awsTableClients } from '../adapters/aws/table-clients.js';
 import { lambdaEnv } from '../config.js';
 import { compose } from './snapshots.compose.js';
 
-export const handler = compose(lambdaEnv('snapshots'), awsTableClients());
+const config = lambdaEnv('snapshots');
+useCursorKey(secretCursorKey(secretsManagerReader(), config.CURSOR_SECRET_ARN));
+
+export const handler = compose(config, awsTableClients());

@@ -16,16 +16,37 @@ export const MAX_BODY_BYTES = 1024 * 1024;
  */
 export const MAX_JSON_DEPTH = 64;
 
-/** True when a parsed JSON value nests objects/arrays deeper than `max` (iterative: no recursion). */
-function nestsDeeperThan(value: unknown, max: number): boolean {
-  const stack: [unknown, number][] = [[value, 1]];
+/**
+ * Object keys that JavaScript treats specially on assignment: `JSON.parse` keeps `"__proto__"` as
+ * an own key, but every later copy (schema parsing, marshalling) would turn it into a prototype
+ * change and silently drop it, so a body holding one is refused, naming where.
+ */
+export const UNSTORABLE_KEYS: ReadonlySet<string> = new Set(['__proto__']);
+
+/**
+ * Why a parsed JSON body cannot be accepted as it is: nesting deeper than `max`, or a key from
+ * {@link UNSTORABLE_KEYS} (named by its path). Iterative: no recursion.
+ */
+function bodyShapeProblem(value: unknown, max: number): { code: string; message: string } | undefined {
+  const stack: [unknown, number, string][] = [[value, 1, '']];
   for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
-    const [v, depth] = top;
+    const [v, depth, path] = top;
     if (v === null || typeof v !== 'object') continue;
-    if (depth > max) return true;
-    for (const child of Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    if (depth > max) return { code: 'MALFORMED_JSON', message: `request body nests deeper than ${max} levels` };
+    if (Array.isArray(v)) {
+      v.forEach((child, i) => {
+        if (child !== null && typeof child === 'object') stack.push([child, depth + 1, `${path}[${i}]`]);
+      });
+      continue;
+    }
+    for (const key of Object.keys(v)) {
+      const at = path === '' ? key : `${path}.${key}`;
+      if (UNSTORABLE_KEYS.has(key)) return { code: 'UNSTORABLE_KEY', message: `request body holds the key "${key}" at ${at}; it cannot be stored and read back faithfully, rename it` };
+      const child = (v as Record<string, unknown>)[key];
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1, at]);
+    }
   }
-  return false;
+  return undefined;
 }
 
 /** A parsed HTTP request, as route implementations see it. */
@@ -114,9 +135,8 @@ export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
       } catch (err) {
         throw new ValidationError(`request body is not valid JSON: ${(err as Error).message}`, { code: 'MALFORMED_JSON' });
       }
-      if (nestsDeeperThan(value, MAX_JSON_DEPTH)) {
-        throw new ValidationError(`request body nests deeper than ${MAX_JSON_DEPTH} levels`, { code: 'MALFORMED_JSON' });
-      }
+      const problem = bodyShapeProblem(value, MAX_JSON_DEPTH);
+      if (problem !== undefined) throw new ValidationError(problem.message, { code: problem.code });
       parsed = { value };
       return parsed.value;
     },

@@ -36,6 +36,8 @@ import * as validationApi from '../handlers/validation.compose.js';
 import { LOCAL_AWS, startLocalDynamo, type LocalDynamo } from './dynalite.js';
 import { startHttpHost, type EventHandler } from './http-host.js';
 import { LocalStream } from './stream.js';
+import { fileCursorKey } from './cursor-secret.js';
+import { useCursorKey } from '../adapters/dynamodb/cursor.js';
 
 export interface LocalHostOptions {
   /** HTTP port; 0 picks a free one. */
@@ -86,6 +88,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   if (options.dataDir !== undefined) {
     dynamoPath = join(options.dataDir, 'dynamodb');
     mkdirSync(dynamoPath, { recursive: true });
+    const cursorKey = fileCursorKey(options.dataDir);
+    useCursorKey(async () => cursorKey);
   }
   // dynalite runs in a worker thread: the DynamoDB side gets its own core, as a real table would
   // be on other machines, instead of queueing behind the handlers on this event loop.
@@ -122,6 +126,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     STATE_MACHINE_ARN: LOCAL_STATE_MACHINE_ARN,
     EVENT_BUS_NAME: LOCAL_EVENT_BUS_NAME,
     EXECUTOR_ALLOW_PRIVATE_NETWORKS: outside.EXECUTOR_ALLOW_PRIVATE_NETWORKS ?? 'true',
+    // Locally the cursor secret is a file in DATA_DIR (or per process in memory), set above.
+    CURSOR_SECRET_ARN: 'local',
   };
 
   // The same ASL the CDK stack deploys, run by aws-local-stepfunctions with the batch Lambdas'

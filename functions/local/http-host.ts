@@ -4,7 +4,7 @@
  * same handler code. It plays API Gateway's part, nothing more.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { errorBody, MAX_BODY_BYTES } from '../http/api.js';
@@ -53,6 +53,32 @@ export function matchRoute(routes: readonly CompiledRoute[], method: string, pat
 
 class BodyTooLarge extends Error {}
 
+/**
+ * The request target as a URL. Only origin-form targets (`/path?query`) are accepted; parsing
+ * them against a base would read `//x` as a protocol-relative URL naming host `x` (and `//` as
+ * no URL at all), so the path is prefixed, never resolved.
+ */
+export function requestUrl(target: string | undefined): URL | undefined {
+  if (target === undefined || !target.startsWith('/')) return undefined;
+  try {
+    return new URL(`http://localhost${target}`);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Node answers requests its parser refuses (an unknown method, malformed headers) with a bare 400
+ * before any handler runs; this writes that answer in the API's error shape instead.
+ */
+export function clientErrorResponse(err: NodeJS.ErrnoException): string {
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const message =
+    err.code === 'HPE_INVALID_METHOD' ? 'unknown HTTP method' : err.code === 'HPE_HEADER_OVERFLOW' ? 'request headers are too large' : 'malformed HTTP request';
+  const body = JSON.stringify(errorBody(status === 431 ? 'HEADERS_TOO_LARGE' : 'BAD_REQUEST', message));
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+}
+
 async function readBody(req: IncomingMessage, limit: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -66,7 +92,7 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string> {
 
 /** Builds the API Gateway v2 event for a request. */
 export function toEvent(req: IncomingMessage, body: string, routeKey: string, pathParameters: Record<string, string>): APIGatewayProxyEventV2 {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  const url = requestUrl(req.url) ?? new URL('http://localhost/');
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
   const query: Record<string, string> = {};
@@ -120,7 +146,9 @@ export async function startHttpHost(options: HttpHostOptions): Promise<{ server:
       try {
         const body = await readBody(req, MAX_BODY_BYTES);
         const method = req.method ?? 'GET';
-        const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+        const url = requestUrl(req.url);
+        if (url === undefined) return send(res, 400, JSON.stringify(errorBody('BAD_REQUEST', 'the request target must be a path starting with /')));
+        const path = url.pathname;
         const side = options.side ? await options.side(method, path, body) : undefined;
         if (side) return send(res, side.status, JSON.stringify(side.body));
         const { routeKey, pathParameters } = matchRoute(routes, method, path);
@@ -134,6 +162,13 @@ export async function startHttpHost(options: HttpHostOptions): Promise<{ server:
         send(res, 500, JSON.stringify(errorBody('INTERNAL_ERROR', 'internal error')));
       }
     })();
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    socket.end(clientErrorResponse(err));
   });
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {

@@ -253,6 +253,7 @@ describe('a stream record that keeps failing (local host)', () => {
         get: (id) => snapshots.get(id),
         list: (q) => snapshots.list(q),
         claimIdempotencyKey: (r) => snapshots.claimIdempotencyKey(r),
+        releaseIdempotencyKey: (r) => snapshots.releaseIdempotencyKey(r),
         findPreviousWithSameInputs: (s) =>
           s.outputs.some((o) => o.name === 'score' && o.value === POISON_SCORE) ? Promise.reject(new Error('ProvisionedThroughputExceededException: rate of requests exceeds the allowed throughput')) : snapshots.findPreviousWithSameInputs(s),
       },

@@ -160,7 +160,8 @@ describe('DecisionReplayStack with the default context', () => {
       const tableId = Object.keys(template.findResources('AWS::DynamoDB::Table'))[0];
       const machineId = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'))[0];
       const busId = Object.keys(template.findResources('AWS::Events::EventBus'))[0];
-      const expectedValue = { TABLE_NAME: { Ref: tableId }, STATE_MACHINE_ARN: { Ref: machineId }, EVENT_BUS_NAME: { Ref: busId }, SIMILARITY_PROVIDER: 'lexical', EXECUTOR_ALLOW_PRIVATE_NETWORKS: 'false' };
+      const secretId = Object.keys(template.findResources('AWS::SecretsManager::Secret'))[0];
+      const expectedValue = { TABLE_NAME: { Ref: tableId }, STATE_MACHINE_ARN: { Ref: machineId }, EVENT_BUS_NAME: { Ref: busId }, SIMILARITY_PROVIDER: 'lexical', EXECUTOR_ALLOW_PRIVATE_NETWORKS: 'false', CURSOR_SECRET_ARN: { Ref: secretId } };
       for (const name of LAMBDA_NAMES) {
         const env = environmentOf(template, stack, name);
         expect(Object.keys(env).sort(), name).toEqual([...defaults, ...lambdaSpec(name).env].sort());
@@ -176,6 +177,20 @@ describe('DecisionReplayStack with the default context', () => {
         expect(spec.env.includes('EXECUTOR_ALLOW_PRIVATE_NETWORKS'), name).toBe(spec.executors);
         expect(spec.env.includes('STATE_MACHINE_ARN'), name).toBe(spec.grants.includes('startBatches'));
         expect(spec.env.includes('EVENT_BUS_NAME'), name).toBe(spec.grants.includes('publishViolations'));
+        expect(spec.env.includes('CURSOR_SECRET_ARN'), name).toBe(spec.grants.includes('readCursorSecret'));
+      }
+    });
+
+    it('creates one generated cursor secret and lets exactly the paging functions read it', () => {
+      const secrets = template.findResources('AWS::SecretsManager::Secret');
+      expect(Object.keys(secrets)).toHaveLength(1);
+      const secretId = Object.keys(secrets)[0] as string;
+      expect(secrets[secretId]?.Properties.GenerateSecretString).toMatchObject({ PasswordLength: 64 });
+      for (const name of LAMBDA_NAMES) {
+        const reads = grants(statements(template, stack, name), 'secretsmanager:GetSecretValue').filter((st) => JSON.stringify(resourcesOf(st)).includes(secretId));
+        const pages = ['snapshots', 'validation', 'replay', 'batches'].includes(name);
+        expect(reads.length > 0, name).toBe(pages);
+        if (pages) expect(environmentOf(template, stack, name).CURSOR_SECRET_ARN).toEqual({ Ref: secretId });
       }
     });
   });

@@ -22,6 +22,7 @@ type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchRespon
 
 const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:BatchWorkflow';
 const EVENT_BUS_NAME = 'decision-replay';
+const CURSOR_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:CursorsSecret-AbCdEf';
 
 let dynamo: TestDynamo;
 let aws: FakeAws;
@@ -75,6 +76,7 @@ describe('the Lambda entry modules, composed from the synthesized template', () 
       [Object.keys(template.findResources('AWS::DynamoDB::Table'))[0] ?? '']: dynamo.tableName,
       [Object.keys(template.findResources('AWS::StepFunctions::StateMachine'))[0] ?? '']: STATE_MACHINE_ARN,
       [Object.keys(template.findResources('AWS::Events::EventBus'))[0] ?? '']: EVENT_BUS_NAME,
+      [Object.keys(template.findResources('AWS::SecretsManager::Secret'))[0] ?? '']: CURSOR_SECRET_ARN,
     };
     Object.assign(process.env, {
       AWS_REGION: 'us-east-1',
@@ -83,6 +85,7 @@ describe('the Lambda entry modules, composed from the synthesized template', () 
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_SFN: aws.endpoint,
       AWS_ENDPOINT_URL_EVENTBRIDGE: aws.endpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.endpoint,
       POWERTOOLS_LOG_LEVEL: 'ERROR',
     });
     for (const name of LAMBDA_NAMES) modules[name] = await importEntry(name);
@@ -127,6 +130,15 @@ describe('the Lambda entry modules, composed from the synthesized template', () 
     const read = await http('snapshots')(apiEvent('GET /snapshots/{id}', `/snapshots/${snapshotId}`, { pathParameters: { id: snapshotId } }));
     expect(read.statusCode).toBe(200);
     expect(body(read).functionName).toBe('approve_loan');
+  });
+
+  it('snapshots: pages with a cursor signed by the secret the template names, read from Secrets Manager', async () => {
+    const first = await http('snapshots')(apiEvent('GET /snapshots', '/snapshots', { query: { functionName: 'approve_loan', limit: '1' } }));
+    expect(first.statusCode, first.body).toBe(200);
+    const cursor = String(body(first).nextCursor);
+    const next = await http('snapshots')(apiEvent('GET /snapshots', '/snapshots', { query: { functionName: 'approve_loan', limit: '1', cursor } }));
+    expect(next.statusCode, next.body).toBe(200);
+    expect(aws.calls.filter((c) => c.target === 'secretsmanager.GetSecretValue').map((c) => c.body.SecretId)).toEqual([CURSOR_SECRET_ARN]);
   });
 
   it('validation: stores a policy attached to the function', async () => {

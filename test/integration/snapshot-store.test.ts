@@ -214,6 +214,19 @@ describe('DynamoSnapshotStore against dynalite', () => {
       expect(await store.claimIdempotencyKey({ ...first, key: 'req-2' })).toEqual({ claimed: true });
     });
 
+    it('gives a claim back only while it still names the releasing request\'s snapshot', async () => {
+      const { store } = await freshStore();
+      const mine = { key: 'req-r', requestHash: 'h1', snapshotId: ulid(), createdAt: '2026-11-26T10:00:00.000Z' };
+      await store.claimIdempotencyKey(mine);
+
+      await store.releaseIdempotencyKey({ ...mine, snapshotId: ulid() });
+      expect(await store.claimIdempotencyKey({ ...mine, snapshotId: ulid() })).toEqual({ claimed: false, existing: mine });
+
+      await store.releaseIdempotencyKey(mine);
+      const next = { ...mine, requestHash: 'h2', snapshotId: ulid() };
+      expect(await store.claimIdempotencyKey(next)).toEqual({ claimed: true });
+    });
+
     it('gives the claim an expiry (epoch seconds) so only idempotency records age out', async () => {
       const { store, tableName } = await freshStore();
       await store.claimIdempotencyKey({ key: 'req-ttl', requestHash: 'h', snapshotId: ulid(), createdAt: '2026-11-26T10:00:00.000Z' });

@@ -1,8 +1,8 @@
 /**
  * A stand-in for the AWS JSON-protocol services the handlers call besides DynamoDB (Step Functions'
- * StartExecution, EventBridge's PutEvents): records each call by its `X-Amz-Target` and answers
+ * StartExecution, EventBridge's PutEvents, Secrets Manager's GetSecretValue): records each call by its `X-Amz-Target` and answers
  * the way the service does. Point the SDK at it with `AWS_ENDPOINT_URL_SFN` /
- * `AWS_ENDPOINT_URL_EVENTBRIDGE`.
+ * `AWS_ENDPOINT_URL_EVENTBRIDGE` / `AWS_ENDPOINT_URL_SECRETS_MANAGER`.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +21,7 @@ export interface FakeAws {
 const ANSWERS: Record<string, (body: Record<string, unknown>) => unknown> = {
   'AWSStepFunctions.StartExecution': (body) => ({ executionArn: `${String(body.stateMachineArn).replace(':stateMachine:', ':execution:')}:${String(body.name)}`, startDate: Date.now() / 1000 }),
   'AWSEvents.PutEvents': (body) => ({ FailedEntryCount: 0, Entries: (body.Entries as unknown[]).map((_e, i) => ({ EventId: `event-${i}` })) }),
+  'secretsmanager.GetSecretValue': (body) => ({ ARN: String(body.SecretId), Name: 'fake', SecretString: `fake-secret-of-${String(body.SecretId)}`, VersionId: 'v1' }),
 };
 
 export async function startFakeAws(): Promise<FakeAws> {

@@ -62,8 +62,19 @@ export class MemorySnapshotStore implements SnapshotStore {
   }
 
   /** Every key is claimed: the recording path's idempotency is tested against the real store. */
-  claimIdempotencyKey(_record: IdempotencyRecord): Promise<{ claimed: true }> {
+  readonly idempotency = new Map<string, IdempotencyRecord>();
+
+  /** As the conditional put does: the first claim wins, later ones see it. */
+  claimIdempotencyKey(record: IdempotencyRecord): Promise<{ claimed: true } | { claimed: false; existing: IdempotencyRecord }> {
+    const existing = this.idempotency.get(record.key);
+    if (existing) return Promise.resolve({ claimed: false, existing: { ...existing } });
+    this.idempotency.set(record.key, { ...record });
     return Promise.resolve({ claimed: true });
+  }
+
+  releaseIdempotencyKey(record: IdempotencyRecord): Promise<void> {
+    if (this.idempotency.get(record.key)?.snapshotId === record.snapshotId) this.idempotency.delete(record.key);
+    return Promise.resolve();
   }
 }
 

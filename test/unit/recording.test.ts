@@ -45,6 +45,9 @@ class FakeStore implements SnapshotStore {
     this.claims.set(record.key, { ...record });
     return { claimed: true };
   }
+  async releaseIdempotencyKey(record: IdempotencyRecord): Promise<void> {
+    if (this.claims.get(record.key)?.snapshotId === record.snapshotId) this.claims.delete(record.key);
+  }
 }
 
 /** A clock that moves 1 s per reading and ids that count up, so every attempt differs from the last. */
@@ -110,24 +113,57 @@ describe('recordSnapshot', () => {
   });
 
   it('heals a crash between claiming the key and writing: the retry writes the snapshot the first attempt promised', async () => {
-    // Arrange: the first attempt claims the key, then its write fails.
+    // Arrange: a process claimed the key and died before writing (so it never gave the key back).
     const store = new FakeStore();
     const d = deps(store);
-    store.failNextPut = true;
-    await expect(recordSnapshot(d, body, 'req-1')).rejects.toThrow('connection reset');
-    const claim = store.claims.get('req-1');
-    expect(claim).toBeDefined();
-    expect(store.snapshots.size).toBe(0);
+    const claim = { key: 'req-1', requestHash: (await import('../../functions/core/json.js')).canonicalHash(body), snapshotId: '01JDQ6Z3M4X5Y6Z7A8B9C0D999', createdAt: '2026-11-26T09:00:00.000Z' };
+    store.claims.set('req-1', claim);
 
     // Act
     const retry = await recordSnapshot(d, body, 'req-1');
 
     // Assert: the id and time are the first attempt's, the snapshot is stored and verifies.
     expect(retry.created).toBe(false);
-    expect(retry.snapshot.snapshotId).toBe(claim?.snapshotId);
-    expect(retry.snapshot.createdAt).toBe(claim?.createdAt);
+    expect(retry.snapshot.snapshotId).toBe(claim.snapshotId);
+    expect(retry.snapshot.createdAt).toBe(claim.createdAt);
     expect(verifyContentHash(retry.snapshot)).toBe(true);
     expect(await store.get(retry.snapshot.snapshotId)).toEqual(retry.snapshot);
+    expect(store.snapshots.size).toBe(1);
+  });
+
+  it('gives the key back when the write after the claim fails, so a corrected retry is recorded (defect: 409 naming a snapshot that does not exist)', async () => {
+    const store = new FakeStore();
+    const d = deps(store);
+    store.failNextPut = true;
+    await expect(recordSnapshot(d, body, 'req-1')).rejects.toThrow('connection reset');
+    expect(store.claims.size).toBe(0);
+
+    const corrected = await recordSnapshot(d, { ...body, outputs: [{ name: 'decision', value: 'deny' }] }, 'req-1');
+
+    expect(corrected.created).toBe(true);
+    expect(await store.get(corrected.snapshot.snapshotId)).toEqual(corrected.snapshot);
+  });
+
+  it('answers the first request with its own snapshot when a concurrent retry wrote it first (defect: 409 SNAPSHOT_EXISTS)', async () => {
+    // Arrange: the first request's write is held until the retry, which sees the claim, has
+    // written the same snapshot (rebuilt from the same body, id and time).
+    const store = new FakeStore();
+    const d = deps(store);
+    const realPut = store.putIfAbsent.bind(store);
+    let retry: Promise<Awaited<ReturnType<typeof recordSnapshot>>> | undefined;
+    store.putIfAbsent = async (snapshot) => {
+      store.putIfAbsent = realPut;
+      retry = recordSnapshot(d, body, 'req-race');
+      await retry;
+      return realPut(snapshot);
+    };
+
+    // Act
+    const first = await recordSnapshot(d, body, 'req-race');
+
+    // Assert: one snapshot, both answers name it, the first as created.
+    expect(first.created).toBe(true);
+    expect((await retry)?.snapshot).toEqual(first.snapshot);
     expect(store.snapshots.size).toBe(1);
   });
 

@@ -47,8 +47,11 @@ async function setup(recorded: RecordSnapshot, report: (req: ExecutionRequest) =
 
 describe('replay with recorded dependencies', () => {
   it('defaults to recorded mode when the snapshot has dependencies and sends them to the executor', async () => {
-    const { executor, replay } = await setup(WITH_DEPS, (req) => (req.recordedDependencies ?? []).map((d) => ({ name: d.name, kind: d.kind, request: d.request })));
+    const { executor, replay } = await setup(WITH_DEPS, (req) => (req.recordedDependencies ?? []).map((d) => ({ name: d.name, kind: d.kind, request: d.request, response: d.response, latencyMs: 99 })));
     const result = await replay({});
+    // Same call, same answer: its latency is timing, not a change of the decision.
+    expect(result.diff?.changes.filter((c) => c.path.startsWith('dependencies'))).toEqual([]);
+    expect(result.diff?.dependenciesChanged).toBe(false);
     expect(executor.calls[0]?.dependencyMode).toBe('recorded');
     expect(executor.calls[0]?.recordedDependencies).toEqual([RATES]);
     expect(result.dependencies).toEqual({ mode: 'recorded', reported: true, calls: [{ name: 'rates', kind: 'tool', status: 'unchanged', recordedRequest: RATES.request, request: RATES.request }], counts: { unchanged: 1, changed: 0, new: 0, missing: 0 } });

@@ -1,21 +1,52 @@
 /**
  * Opaque pagination cursors. A cursor wraps DynamoDB's LastEvaluatedKey together with the query it
- * belongs to and a checksum, base64url encoded. A cursor that does not decode, fails its checksum or
- * belongs to another query was not issued for this request: 400 INVALID_CURSOR.
+ * belongs to and an HMAC-SHA256 tag under a per-deployment secret, base64url encoded. A cursor that
+ * does not decode, fails its tag or belongs to another query was not issued by this deployment for
+ * this request: 400 INVALID_CURSOR. Without the secret nobody can mint a cursor, so no crafted
+ * ExclusiveStartKey ever reaches DynamoDB (it answered those with a ValidationException, a 500).
+ *
+ * The secret comes from a {@link CursorKeySource} chosen where the process is composed: on AWS a
+ * Secrets Manager secret the stack creates, locally a file in DATA_DIR, and otherwise (in memory,
+ * tests) 32 random bytes for the life of the process.
  */
-import { createHash } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ValidationError } from '../../core/errors.js';
 
 type Key = Record<string, unknown>;
 
-function checksum(binding: string, key: string): string {
-  return createHash('sha256').update(`decision-replay-cursor\0${binding}\0${key}`).digest('base64url').slice(0, 16);
+/** Supplies the signing secret; called once (again only after a failure). */
+export type CursorKeySource = () => Promise<Uint8Array>;
+
+function once(source: CursorKeySource): CursorKeySource {
+  let pending: Promise<Uint8Array> | undefined;
+  return () => {
+    pending ??= source().catch((err: unknown) => {
+      pending = undefined;
+      throw err;
+    });
+    return pending;
+  };
+}
+
+let keySource: CursorKeySource = once(async () => randomBytes(32));
+
+/**
+ * Sets where this process's cursor secret comes from. Composition code calls it once at start;
+ * every process of a deployment must use the same secret, or cursors break across them.
+ */
+export function useCursorKey(source: CursorKeySource): void {
+  keySource = once(source);
+}
+
+async function tag(binding: string, key: string): Promise<Buffer> {
+  const secret = await keySource();
+  return createHmac('sha256', secret).update(`decision-replay-cursor\0${binding}\0${key}`).digest().subarray(0, 16);
 }
 
 /** Encodes a LastEvaluatedKey for the query identified by `binding` (e.g. "snapshots:FN#approve_loan"). */
-export function encodeCursor(lastKey: Key, binding: string): string {
+export async function encodeCursor(lastKey: Key, binding: string): Promise<string> {
   const k = JSON.stringify(lastKey);
-  return Buffer.from(JSON.stringify({ v: 1, k, c: checksum(binding, k) }), 'utf8').toString('base64url');
+  return Buffer.from(JSON.stringify({ v: 2, k, t: (await tag(binding, k)).toString('base64url') }), 'utf8').toString('base64url');
 }
 
 function invalid(reason: string): never {
@@ -23,7 +54,7 @@ function invalid(reason: string): never {
 }
 
 /** Decodes a cursor issued by {@link encodeCursor} for the same `binding`; throws 400 otherwise. */
-export function decodeCursor(cursor: string, binding: string): Key {
+export async function decodeCursor(cursor: string, binding: string): Promise<Key> {
   if (cursor.length === 0 || cursor.length > 4096 || !/^[A-Za-z0-9_-]+$/.test(cursor)) invalid('not a cursor this service issued');
   let parsed: unknown;
   try {
@@ -32,9 +63,11 @@ export function decodeCursor(cursor: string, binding: string): Key {
     invalid('not a cursor this service issued');
   }
   if (typeof parsed !== 'object' || parsed === null) invalid('not a cursor this service issued');
-  const { v, k, c } = parsed as { v?: unknown; k?: unknown; c?: unknown };
-  if (v !== 1 || typeof k !== 'string' || typeof c !== 'string') invalid('not a cursor this service issued');
-  if (checksum(binding, k) !== c) invalid('it belongs to another query or was altered');
+  const { v, k, t } = parsed as { v?: unknown; k?: unknown; t?: unknown };
+  if (v !== 2 || typeof k !== 'string' || typeof t !== 'string') invalid('not a cursor this service issued');
+  const given = Buffer.from(t, 'base64url');
+  const expected = await tag(binding, k);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) invalid('it belongs to another query, was altered, or was not issued by this deployment');
   let key: unknown;
   try {
     key = JSON.parse(k);

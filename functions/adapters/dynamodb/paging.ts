@@ -16,7 +16,7 @@ export type QueryInput = Omit<QueryCommandInput, 'Limit' | 'ExclusiveStartKey'>;
  */
 export async function queryPage<T>(doc: DynamoDBDocumentClient, input: QueryInput, page: { limit: number; cursor?: string | undefined; binding: string }, map: (item: Item) => T): Promise<Page<T>> {
   const items: T[] = [];
-  let startKey = page.cursor === undefined ? undefined : decodeCursor(page.cursor, page.binding);
+  let startKey = page.cursor === undefined ? undefined : await decodeCursor(page.cursor, page.binding);
   let lastKey: Item | undefined;
   do {
     const res = await doc.send(new QueryCommand({ ...input, Limit: page.limit - items.length, ExclusiveStartKey: startKey }));
@@ -24,7 +24,7 @@ export async function queryPage<T>(doc: DynamoDBDocumentClient, input: QueryInpu
     lastKey = res.LastEvaluatedKey;
     startKey = lastKey;
   } while (lastKey && items.length < page.limit);
-  return lastKey ? { items, nextCursor: encodeCursor(lastKey, page.binding) } : { items };
+  return lastKey ? { items, nextCursor: await encodeCursor(lastKey, page.binding) } : { items };
 }
 
 /** Visits every item of a query, request by request (constant memory); returns how many. */

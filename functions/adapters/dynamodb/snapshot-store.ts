@@ -3,7 +3,7 @@
  * lists under their own names, next to the keys, so any DynamoDB tool can read them.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { PayloadTooLargeError } from '../../core/errors.js';
 import type { IdempotencyRecord, Page, SnapshotQuery, SnapshotStore } from '../../core/ports.js';
 import type { Snapshot } from '../../core/snapshot.js';
@@ -131,5 +131,22 @@ export class DynamoSnapshotStore implements SnapshotStore {
       claimed: false,
       existing: { key: record.key, requestHash: String(item.requestHash), snapshotId: String(item.snapshotId), createdAt: String(item.createdAt) },
     };
+  }
+
+  async releaseIdempotencyKey(record: IdempotencyRecord): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: keys.idempotency(record.key),
+          ConditionExpression: '#sid = :sid',
+          ExpressionAttributeNames: { '#sid': 'snapshotId' },
+          ExpressionAttributeValues: { ':sid': record.snapshotId },
+        }),
+      );
+    } catch (err) {
+      // Already gone, or claimed since by another request: nothing of ours to give back.
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
   }
 }
