@@ -19,7 +19,7 @@
  */
 import * as z from 'zod/mini';
 import { PayloadTooLargeError } from './errors.js';
-import { canonicalJson, jsonEquals, utf8Length, type JsonObject } from './json.js';
+import { canonicalJson, jsonEquals, type JsonObject } from './json.js';
 import { JsonValueSchema, StorableNumberSchema } from './json-value-schema.js';
 
 export const DEPENDENCY_KINDS = ['tool', 'retrieval', 'http', 'model'] as const;
@@ -92,7 +92,7 @@ export const ReportedDependenciesSchema = z.array(ReportedDependencySchema).chec
 export function assertDependencySizes(dependencies: readonly Dependency[] | undefined): void {
   if (dependencies === undefined) return;
   dependencies.forEach((dep, index) => {
-    const bytes = utf8Length(canonicalJson(dep));
+    const bytes = Buffer.byteLength(canonicalJson(dep), 'utf8');
     if (bytes > MAX_DEPENDENCY_BYTES) {
       throw new PayloadTooLargeError(
         `dependencies[${index}] ('${dep.name}') is ${bytes} bytes as canonical JSON; one dependency call may record at most ${MAX_DEPENDENCY_BYTES} bytes — record a summary of the response instead`,

@@ -20,7 +20,6 @@ import { SimilarityProviderError, type SimilarityProvider } from './similarity.j
 
 export type OutputComparisonMode = 'Strict' | 'Tolerant';
 export const OutputComparatorSchema = z.enum(['ExactMatch', 'SemanticSimilarity', 'NumericCloseness', 'Presence', 'NoiseIgnored']);
-export type OutputComparator = z.infer<typeof OutputComparatorSchema>;
 
 /**
  * What a noise profile knows about one output leaf (see noise.ts); declared here so this module

@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { isSnapshotItem } from '../adapters/dynamodb/snapshot-stream.js';
 
 export type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | void>;
 
@@ -60,7 +61,7 @@ export class LocalStream {
         if (context.commandName === 'PutItemCommand') {
           const input = args.input as { Item?: AttributeMap; ConditionExpression?: string };
           const item = input.Item;
-          if (item?.sk?.S === 'SNAP' && /attribute_not_exists/.test(input.ConditionExpression ?? '')) this.push(item);
+          if (isSnapshotItem(item) && item !== undefined && /attribute_not_exists/.test(input.ConditionExpression ?? '')) this.push(item);
         }
         return result;
       },

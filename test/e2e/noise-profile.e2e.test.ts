@@ -4,6 +4,7 @@
  * decision change.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DecisionReplayClient } from '../../client/src/client.js';
 import type { NoiseProfile } from '../../functions/core/noise.js';
 import type { ReplayResult } from '../../functions/core/replay.js';
 import type { Snapshot } from '../../functions/core/snapshot.js';
@@ -92,6 +93,8 @@ describe('noise profiles over HTTP (noisy demo model)', () => {
     expect(by['outputs.generatedAt']?.class).toBe('always-different');
     expect(['text-noise', 'stable']).toContain(by['outputs.rationale']?.class);
     expect((await call<NoiseProfile>('GET', '/functions/noisy_loan/noise-profile?version=1')).body).toEqual(latest.body);
+    // The SDK reads the same profile.
+    await expect(new DecisionReplayClient({ endpoint: t.url }).getNoiseProfile('noisy_loan', { version: 1 })).resolves.toEqual(latest.body);
     expect((await call('GET', '/functions/noisy_loan/noise-profile?version=2')).status).toBe(404);
     expect((await call('GET', '/functions/noisy_loan/noise-profile?version=x')).status).toBe(400);
   });
