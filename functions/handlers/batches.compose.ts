@@ -12,10 +12,12 @@ import type { BatchStarterFactory, TableClients } from './clients.js';
 
 export function compose(config: LambdaConfig<'batches'>, clients: TableClients & { batchStarter: BatchStarterFactory }) {
   const { doc, clock, ids } = clients;
+  const starter = clients.batchStarter(config.STATE_MACHINE_ARN);
   const deps = {
     snapshots: new DynamoSnapshotStore(doc, config.TABLE_NAME),
     batches: new DynamoBatchStore(doc, config.TABLE_NAME),
-    starter: clients.batchStarter(config.STATE_MACHINE_ARN),
+    starter,
+    stopper: starter,
     policies: new DynamoPolicyStore(doc, config.TABLE_NAME),
     executors: new DynamoExecutorConfigStore({ doc, tableName: config.TABLE_NAME, clock }),
     noiseProfiles: new DynamoNoiseProfileStore(doc, config.TABLE_NAME),

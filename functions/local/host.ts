@@ -13,6 +13,7 @@ import { documentClientOptions } from '../adapters/dynamodb/client.js';
 import { handleDemoRequest } from './demo-model.js';
 import { renderBatchAsl } from '../../lib/batch-definition.js';
 import type { BatchStarter } from '../core/batch.js';
+import type { BatchStopper } from '../core/batch-control.js';
 import { LocalStateMachine } from './step-functions.js';
 import { appendFileSync } from 'node:fs';
 import { LocalEventSink } from './event-sink.js';
@@ -137,12 +138,15 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     replay: batchReplay.compose(lambdaEnv('batch-replay', env), clients),
     stats: batchStats.compose(lambdaEnv('batch-stats', env), clients),
   });
-  const starter: BatchStarter = {
+  const starter: BatchStarter & BatchStopper = {
     async start(batchId, input) {
       const execution = machine.get(batchId) ?? machine.start(batchId, input);
       void execution.done.then((outcome) => {
         if (outcome.status === 'FAILED') logger.error(`batch ${batchId} execution failed`, outcome.error);
       });
+    },
+    async stop(batchId) {
+      machine.stop(batchId);
     },
   };
 
