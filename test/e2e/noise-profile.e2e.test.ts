@@ -75,17 +75,17 @@ describe('noise profiles over HTTP (noisy demo model)', () => {
   });
 
   it('learns a profile as a batch (202, pollable) and reads it by latest and by version', async () => {
-    const started = await requestWithHeaders<{ batchId: string; status: string; total: number; profile: string }>(t.url, 'POST', '/functions/noisy_loan/noise-profile', { sampleSize: 10 });
+    const started = await requestWithHeaders<{ batchId: string; status: string; total: number; profile: string }>(t.url, 'POST', '/functions/noisy_loan/noise-profile', { sampleSize: 13 });
     expect(started.status, JSON.stringify(started.body)).toBe(202);
-    expect(started.body).toMatchObject({ status: 'RUNNING', total: 10, profile: '/functions/noisy_loan/noise-profile' });
+    expect(started.body).toMatchObject({ status: 'RUNNING', total: 13, profile: '/functions/noisy_loan/noise-profile' });
     expect(started.headers.get('location')).toBe(`/batches/${started.body.batchId}`);
     const batch = await waitForBatch(started.body.batchId);
     expect(batch.status).toBe('SUCCEEDED');
-    expect(batch.stats?.totalReplays).toBe(10);
+    expect(batch.stats?.totalReplays).toBe(13);
 
     const latest = await call<NoiseProfile>('GET', '/functions/noisy_loan/noise-profile');
     expect(latest.status).toBe(200);
-    expect(latest.body).toMatchObject({ functionName: 'noisy_loan', version: 1, pairs: 10, sampleSize: 10, batchId: started.body.batchId, modelVersions: ['v1'], numericSafetyFactor: 3 });
+    expect(latest.body).toMatchObject({ functionName: 'noisy_loan', version: 1, pairs: 13, sampleSize: 13, batchId: started.body.batchId, modelVersions: ['v1'], numericSafetyFactor: 3 });
     const by = Object.fromEntries(latest.body.fields.map((f) => [f.path, f]));
     expect(by['outputs.decision']?.class).toBe('stable');
     expect(by['outputs.score']?.class).toBe('numeric-noise');
