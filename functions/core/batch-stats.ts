@@ -58,7 +58,7 @@ export async function computeBatchStats(deps: StatsDeps, command: StatsCommand):
   const acc = new StatsAccumulator();
   const profile = batch.noiseProfile !== undefined ? new NoiseProfileBuilder({ ...batch, noiseProfile: batch.noiseProfile }) : undefined;
   const count = await deps.batches.forEachResult(p.batchId, (r) => {
-    acc.add({ status: r.status, outputsMatch: r.outputsMatch, executionTimeMs: r.executionTimeMs, mismatchedPaths: r.mismatchedPaths, violatedRules: r.violatedRules });
+    acc.add({ status: r.status, outputsMatch: r.outputsMatch, executionTimeMs: r.executionTimeMs, mismatchedPaths: r.mismatchedPaths, violatedRules: r.violatedRules, integrity: r.integrity });
     profile?.add(r);
   });
   const stats = acc.toJSON();

@@ -100,6 +100,8 @@ export const BatchResultSchema = z.strictObject({
   /** In a noise-profile batch: what differed between the two runs of this snapshot. */
   noise: z.optional(NoiseRunSchema),
   createdAt: z.string(),
+  /** SHA-256 of the stored result's canonical JSON without this field (see core/records.ts); set when stored. */
+  contentHash: z.optional(z.string()),
 });
 export type BatchResult = z.infer<typeof BatchResultSchema>;
 
