@@ -20,6 +20,7 @@ import { policyCommands } from './commands/policy.js';
 import { executorCommands } from './commands/executor.js';
 import { batchCommands } from './commands/batch.js';
 import { reportCommands } from './commands/report.js';
+import { noiseCommands } from './commands/noise.js';
 
 export const COMMAND_GROUPS: readonly CommandGroup[] = [
   snapshotCommands,
@@ -29,4 +30,5 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   executorCommands,
   batchCommands,
   reportCommands,
+  noiseCommands,
 ];
