@@ -66,6 +66,8 @@ export const BatchSchema = z.strictObject({
   failureReason: z.optional(z.string()),
   createdAt: z.string(),
   completedAt: z.optional(z.string()),
+  /** While it runs (and once FAILED): results so far, the successful replays and the matches among them. */
+  progress: z.optional(z.strictObject({ completed: z.int(), successful: z.int(), matches: z.int() })),
 });
 export type Batch = z.infer<typeof BatchSchema>;
 

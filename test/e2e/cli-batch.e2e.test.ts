@@ -187,6 +187,8 @@ describe('decision-replay batch commands (local host)', () => {
       // Wait until at least one result is in.
       for (let i = 0; i < 200; i++) {
         const b = await requestJson<Batch>(t.url, 'GET', `/batches/${batchId}`);
+        // While it runs: the counts behind the match rate so far (the slow model answers as v1 did).
+        expect(b.body.progress).toEqual({ completed: b.body.completed, successful: b.body.completed, matches: b.body.completed });
         if (b.body.completed >= 1) break;
         await new Promise((r) => setTimeout(r, 25));
       }

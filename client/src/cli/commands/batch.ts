@@ -4,7 +4,7 @@
  * gates: exit 1 when the batch ends FAILED or CANCELLED, or misses --min-match-rate or
  * --max-error-rate.
  */
-import { REPLAY_MODES, type Batch, type BatchRequest, type BatchStatus } from '../../schemas.js';
+import { REPLAY_MODES, type Batch, type BatchRequest } from '../../schemas.js';
 import { asUsage, choiceFlag, durationHoursFlag, EXIT, instantFlag, intFlag, numberFlag, rateFlag, readTextArg, str, UsageError, type CommandContext, type CommandGroup } from '../framework.js';
 import { cell, columns, keyValues, percent } from '../table.js';
 
@@ -13,8 +13,8 @@ const TERMINAL: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED
 /** How many mismatching fields the summary shows. */
 const TOP_FIELDS = 5;
 
-/** A batch as the service reports it, with the running counts it adds while the batch runs. */
-type BatchView = Batch & { status: BatchStatus | 'CANCELLED'; progress?: { matches: number; successful: number; errors: number } };
+/** A batch as the service reports it (with `progress` while it runs). */
+type BatchView = Batch;
 
 /** The gates of `batch run`, and whether the finished batch passes them. */
 interface Gate {
