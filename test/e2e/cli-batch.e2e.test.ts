@@ -99,7 +99,7 @@ describe('decision-replay batch commands (local host)', () => {
     it('exits 1 when the match rate is below --min-match-rate, and says which gate failed', async () => {
       const run = await cli(['batch', 'run', '--function', FN, '--min-match-rate', '100%', '--poll-interval', '20', '-o', 'table'], { env });
       expect(run.code).toBe(1);
-      expect(run.stdout).toMatch(/^min-match-rate\s+1\s+\d+\.\d%\s+FAIL$/m);
+      expect(run.stdout).toMatch(/^min-match-rate\s+100\.0%\s+\d+\.\d%\s+FAIL$/m);
       expect(run.stdout).toMatch(/^status\s+SUCCEEDED$/m);
     });
 

@@ -66,7 +66,7 @@ export function summaryTable(batch: BatchView, gates: readonly Gate[] = []): str
     text += `\ntop mismatching fields:\n${columns(['field', 'mismatches'], top)}`;
   }
   if (gates.length > 0) {
-    text += `\ngates:\n${columns(['gate', 'threshold', 'actual', 'result'], gates.map((g) => [g.name, g.threshold, typeof g.actual === 'number' ? percent(g.actual) : g.actual, g.passed ? 'pass' : 'FAIL']))}`;
+    text += `\ngates:\n${columns(['gate', 'threshold', 'actual', 'result'], gates.map((g) => [g.name, g.threshold === undefined ? undefined : percent(g.threshold), typeof g.actual === 'number' ? percent(g.actual) : g.actual, g.passed ? 'pass' : 'FAIL']))}`;
   }
   return text;
 }
