@@ -124,7 +124,9 @@ export function buildOpenApiDocument(operations: Readonly<Record<string, Operati
     ];
     const responses: Record<string, unknown> = {};
     for (const [status, spec] of Object.entries(op.responses)) responses[status] = responseObject(spec, nameOf);
-    for (const status of [...new Set([...op.errors, ...COMMON_ERRORS])].sort((a, b) => a - b)) responses[String(status)] = { $ref: `#/components/responses/${ERROR_RESPONSE_NAMES[status]}` };
+    // The edge answers 400 to a path parameter that is not valid percent-encoding and to a body that is not JSON.
+    const edgeErrors: ErrorStatus[] = pathNames.length > 0 || op.body ? [400] : [];
+    for (const status of [...new Set([...op.errors, ...edgeErrors, ...COMMON_ERRORS])].sort((a, b) => a - b)) responses[String(status)] = { $ref: `#/components/responses/${ERROR_RESPONSE_NAMES[status]}` };
     responses['403'] = { $ref: '#/components/responses/Forbidden' };
     (paths[path] ??= {})[method.toLowerCase()] = {
       operationId: op.operationId,

@@ -47,7 +47,7 @@ export const ERROR_STATUSES = {
 } as const;
 export type ErrorStatus = keyof typeof ERROR_STATUSES;
 
-/** Statuses every route may answer with, whatever it declares. */
+/** Statuses every route may answer with, whatever it declares (and 400 where it has path parameters or a body). */
 export const COMMON_ERRORS: readonly ErrorStatus[] = [413, 500];
 
 export interface Operation {

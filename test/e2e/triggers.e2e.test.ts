@@ -26,23 +26,15 @@ import { LOCAL_AWS } from '../../functions/local/dynalite.js';
 import type { LocalEvent } from '../../functions/local/event-sink.js';
 import type { StreamFailure } from '../../functions/local/stream.js';
 import { startTestHost, type TestHost } from '../support/host.js';
+import { requestJson, type Reply } from '../support/http.js';
 
-interface Reply<T = unknown> {
-  status: number;
-  body: T;
-}
 interface Page<T> {
   items: T[];
   nextCursor?: string;
 }
 
-async function call<T = unknown>(base: string, method: string, path: string, body?: unknown): Promise<Reply<T>> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    ...(body !== undefined && { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text === '' ? undefined : JSON.parse(text)) as T };
+function call<T = unknown>(base: string, method: string, path: string, body?: unknown): Promise<Reply<T>> {
+  return requestJson<T>(base, method, path, body);
 }
 
 /** Polls `probe` until it returns a value, or fails after `timeoutMs`. */
