@@ -98,6 +98,7 @@ function responseObject(spec: ResponseSpec, nameOf: ReadonlyMap<Schema, string>)
   let content: JsonSchema | undefined;
   if ('json' in spec) content = { 'application/json': { schema: { $ref: `${SCHEMA_REF}${nameOf.get(spec.json) as string}` } } };
   else if ('html' in spec) content = { 'text/html': { schema: { type: 'string', description: 'A self-contained HTML page' } } };
+  else if ('text' in spec) content = { [spec.text.mediaType]: { schema: { type: 'string', description: spec.text.description } } };
   return { description: spec.description, ...(headers && { headers }), ...(content && { content }) };
 }
 

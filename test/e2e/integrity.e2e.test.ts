@@ -43,4 +43,30 @@ describe('integrity of a snapshot altered behind the service (local host over HT
     expect(report).toMatchObject({ integrity: 'tampered', status: 'violated' });
     expect(report.violations[0]?.ruleName).toBe('integrity');
   });
+
+  it('answers an idempotent repeat of POST /snapshots like a read: the stored body with its Content-Integrity', async () => {
+    const body = { functionName: 'approve_loan', inputs: [{ name: 'applicant', value: { income: 1 } }], outputs: [{ name: 'decision', value: 'deny' }] };
+    const first = await fetch(`${t.url}/snapshots`, { method: 'POST', headers: { 'idempotency-key': 'integrity-repeat-1' }, body: JSON.stringify(body) });
+    const repeatId = ((await first.json()) as { snapshotId: string }).snapshotId;
+    const clean = await fetch(`${t.url}/snapshots`, { method: 'POST', headers: { 'idempotency-key': 'integrity-repeat-1' }, body: JSON.stringify(body) });
+    expect(clean.headers.get('content-integrity')).toBe('verified');
+    await clean.json();
+
+    const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: t.host.dynamoEndpoint });
+    await client.send(
+      new UpdateItemCommand({
+        TableName: t.host.tableName,
+        Key: { pk: { S: `SNAP#${repeatId}` }, sk: { S: 'SNAP' } },
+        UpdateExpression: 'SET outputs[0].#v = :v',
+        ExpressionAttributeNames: { '#v': 'value' },
+        ExpressionAttributeValues: { ':v': { S: 'approve' } },
+      }),
+    );
+    client.destroy();
+
+    const repeated = await fetch(`${t.url}/snapshots`, { method: 'POST', headers: { 'idempotency-key': 'integrity-repeat-1' }, body: JSON.stringify(body) });
+    expect(repeated.status).toBe(200);
+    expect(repeated.headers.get('content-integrity')).toBe('tampered');
+    expect(((await repeated.json()) as { outputs: { value: unknown }[] }).outputs[0]?.value).toBe('approve');
+  });
 });

@@ -150,7 +150,7 @@ describe('validation on every write (local host)', () => {
       ]);
       expect(reports['drift-guard']).toMatchObject({ status: 'passed', violations: [], rules: [{ ruleName: 'drop', status: 'skipped', reason: 'no baseline' }] });
       // The report as clients read it has exactly the documented fields.
-      expect(Object.keys(reports['floor-guard'] ?? {}).sort()).toEqual(['baselineId', 'createdAt', 'integrity', 'policy', 'reportId', 'rules', 'snapshotId', 'status', 'trigger', 'violations']);
+      expect(Object.keys(reports['floor-guard'] ?? {}).sort()).toEqual(['baselineId', 'contentHash', 'createdAt', 'functionName', 'integrity', 'policy', 'reportId', 'rules', 'snapshotId', 'status', 'trigger', 'violations']);
 
       const events = await eventually('the PolicyViolation event', async () => ((await violationEvents(first.snapshotId)).length > 0 ? violationEvents(first.snapshotId) : undefined));
       expect(events).toHaveLength(1);
