@@ -23,6 +23,8 @@ import { makeHttpHandler, type ErrorLogger } from '../http/api.js';
 import { ROUTES, type EnvVarName, type LambdaName } from '../api/manifest.js';
 import { lambdaEnv } from '../config.js';
 import type { TableClients } from '../handlers/clients.js';
+import { METRICS_NAMESPACE } from '../adapters/telemetry.js';
+import { LocalMetricsStore, localTelemetry } from './metrics.js';
 import * as batchPlan from '../handlers/batch-plan.compose.js';
 import * as batchReplay from '../handlers/batch-replay.compose.js';
 import * as batchStats from '../handlers/batch-stats.compose.js';
@@ -69,6 +71,8 @@ export interface LocalHost {
   stream: LocalStream;
   events: LocalEventSink;
   scheduler: LocalScheduler;
+  /** The metrics the functions emitted (their EMF lines, parsed). */
+  metrics: LocalMetricsStore;
   close(): Promise<void>;
 }
 
@@ -110,12 +114,11 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint });
   stream.attach(client);
   const doc = DynamoDBDocumentClient.from(client, documentClientOptions);
-  const clients: TableClients = {
-    doc,
-    clock,
-    ids: ulidGenerator(),
-    logger: { info: logger.info, warn: logger.warn ?? logger.error, error: logger.error },
-  };
+  const shared = { doc, clock, ids: ulidGenerator(), logger: { info: logger.info, warn: logger.warn ?? logger.error, error: logger.error } };
+  // Each function's metrics under its own service name, as on AWS; their EMF lines are read into
+  // one store (GET /_local/metrics).
+  const metrics = new LocalMetricsStore();
+  const clients = (name: LambdaName): TableClients => ({ ...shared, telemetry: localTelemetry(`decision-replay-${name}`, metrics) });
   // Each function reads its configuration from this environment with the same schema as on AWS.
   // Locally, executors may call loopback (the built-in demo model and your own services) unless
   // the environment says otherwise.
@@ -133,9 +136,9 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   // The same ASL the CDK stack deploys, run by aws-local-stepfunctions with the batch Lambdas'
   // ARNs mapped to the same composed task functions.
   const machine = new LocalStateMachine(renderBatchAsl(), {
-    plan: batchPlan.compose(lambdaEnv('batch-plan', env), clients),
-    replay: batchReplay.compose(lambdaEnv('batch-replay', env), clients),
-    stats: batchStats.compose(lambdaEnv('batch-stats', env), clients),
+    plan: batchPlan.compose(lambdaEnv('batch-plan', env), clients('batch-plan')),
+    replay: batchReplay.compose(lambdaEnv('batch-replay', env), clients('batch-replay')),
+    stats: batchStats.compose(lambdaEnv('batch-stats', env), clients('batch-stats')),
   });
   const starter: BatchStarter = {
     async start(batchId, input) {
@@ -147,7 +150,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   };
 
   const events = new LocalEventSink(options.dataDir === undefined ? undefined : join(options.dataDir, 'events.jsonl'), (line) => logger.info(line));
-  stream.setHandler(onWrite.compose(lambdaEnv('on-write', env), { ...clients, eventPublisher: () => events }));
+  stream.setHandler(onWrite.compose(lambdaEnv('on-write', env), { ...clients('on-write'), eventPublisher: () => events }));
 
   const scheduler = new LocalScheduler(
     options.schedules ?? [],
@@ -164,12 +167,12 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   scheduler.start();
 
   const api: Partial<Record<LambdaName, EventHandler>> = {
-    snapshots: snapshotsApi.compose(lambdaEnv('snapshots', env), clients),
-    openapi: openapiApi.compose(lambdaEnv('openapi', env), clients),
-    validation: validationApi.compose(lambdaEnv('validation', env), clients),
-    replay: replayApi.compose(lambdaEnv('replay', env), clients),
-    batches: batchesApi.compose(lambdaEnv('batches', env), { ...clients, batchStarter: () => starter }),
-    reports: reportsApi.compose(lambdaEnv('reports', env), clients),
+    snapshots: snapshotsApi.compose(lambdaEnv('snapshots', env), clients('snapshots')),
+    openapi: openapiApi.compose(lambdaEnv('openapi', env), clients('openapi')),
+    validation: validationApi.compose(lambdaEnv('validation', env), clients('validation')),
+    replay: replayApi.compose(lambdaEnv('replay', env), clients('replay')),
+    batches: batchesApi.compose(lambdaEnv('batches', env), { ...clients('batches'), batchStarter: () => starter }),
+    reports: reportsApi.compose(lambdaEnv('reports', env), clients('reports')),
   };
   const handlers = new Map<string, EventHandler>();
   for (const { routeKey, lambda } of ROUTES) {
@@ -186,6 +189,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     side: async (method, path, body) => {
       // Local-only windows onto what AWS keeps in EventBridge and the stream's failure queue.
       if (method === 'GET' && path === '/_local/events') return { status: 200, body: { items: events.events } };
+      if (method === 'GET' && path === '/_local/metrics') return { status: 200, body: { namespace: METRICS_NAMESPACE, emfLines: metrics.lines, items: metrics.items() } };
       if (method === 'GET' && path === '/_local/stream-failures') return { status: 200, body: { items: stream.failures } };
       if (method === 'GET' && path === '/_local/schedules') return { status: 200, body: { items: (options.schedules ?? []).map((s) => ({ ...s, nextFireAt: scheduler.upcoming()[s.name] })) } };
       if (!path.startsWith('/demo/')) return undefined;
@@ -209,6 +213,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     stream,
     events,
     scheduler,
+    metrics,
     async close() {
       scheduler.stop();
       await closeServer(http.server);
