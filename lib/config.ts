@@ -90,6 +90,8 @@ export const AppConfigSchema = z.strictObject({
       burstLimit: z.number().int().positive().max(5_000),
     })
     .default({ rateLimit: 50, burstLimit: 100 }),
+  /** Where alarm notifications go: an e-mail address subscribed to the alarm topic (optional). */
+  alarmEmail: z.email('must be an e-mail address').optional(),
   /** DynamoDB stream batches: 1..10,000 records (the event source mapping's limit). */
   streamBatchSize: z.number().int().min(1).max(10_000).default(100),
 });
