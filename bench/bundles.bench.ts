@@ -24,6 +24,9 @@ const FUNCTION_ENV: Record<EnvVarName, string> = {
   SIMILARITY_PROVIDER: 'lexical',
   EXECUTOR_ALLOW_PRIVATE_NETWORKS: 'false',
   CURSOR_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:bench',
+  AUDIT_BUCKET: 'bench',
+  AUDIT_KEY_ID: 'arn:aws:kms:us-east-1:000000000000:key/bench',
+  DIGEST_INTERVAL_MINUTES: '60',
 };
 
 const ENV = {

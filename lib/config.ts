@@ -92,6 +92,16 @@ export const AppConfigSchema = z.strictObject({
     .default({ rateLimit: 50, burstLimit: 100 }),
   /** Where alarm notifications go: an e-mail address subscribed to the alarm topic (optional). */
   alarmEmail: z.email('must be an e-mail address').optional(),
+  /** Minutes per audit digest window; windows are aligned to the epoch, so it must divide a day. */
+  digestIntervalMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(1440)
+    .refine((n) => 1440 % n === 0, 'must divide 1440 (windows are aligned to the day)')
+    .default(60),
+  /** Days each digest is locked in the audit bucket (Object Lock COMPLIANCE). EU AI Act Art. 12/19: at least six months. */
+  auditRetentionDays: z.number().int().min(1).max(36_500).default(400),
   /** DynamoDB stream batches: 1..10,000 records (the event source mapping's limit). */
   streamBatchSize: z.number().int().min(1).max(10_000).default(100),
 });

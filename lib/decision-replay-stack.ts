@@ -16,6 +16,7 @@ import { loadConfig, TITAN_EMBEDDING_MODEL_ID, type AppConfig } from './config.j
 import { DecisionFunction, serviceNameOf } from './function-defaults.js';
 import { DecisionObservability } from './observability.js';
 import { DecisionHttpApi } from './http-api.js';
+import { AuditSeal } from './audit-seal.js';
 import { DecisionTable } from './table.js';
 import { CursorSecret } from './hardening.js';
 import { ScheduledReplays, SnapshotStreamTrigger, ViolationEventBus } from './triggers.js';
@@ -182,12 +183,13 @@ export class DecisionReplayStack extends Stack {
     for (const name of having((spec) => spec.grants.includes('startBatches'))) {
       const fn = functions[name];
       stateMachine.grantStartExecution(fn);
-      fn.addToRolePolicy(new PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executions] }));
+      // Describe one batch's execution, and stop it (POST /batches/{id}/cancel).
+      fn.addToRolePolicy(new PolicyStatement({ actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [executions] }));
       Validations.of(fn.role ?? fn).acknowledge({
         id: iam5ResourceFinding(this, executions),
         reason:
-          'states:DescribeExecution on the executions of the batch state machine only; execution names are ' +
-          'chosen at start time (the batch id), so they cannot be listed in advance.',
+          'states:DescribeExecution and states:StopExecution on the executions of the batch state machine only; ' +
+          'execution names are chosen at start time (the batch id), so they cannot be listed in advance.',
       });
     }
 
@@ -216,6 +218,26 @@ export class DecisionReplayStack extends Stack {
     });
     new ScheduledReplays(this, 'Schedules', { schedules: config.schedules, stateMachine });
 
+    // The audit seal: digests signed with KMS, kept in a write-once bucket.
+    const seal = new AuditSeal(this, 'AuditSeal', { digestIntervalMinutes: config.digestIntervalMinutes, retentionDays: config.auditRetentionDays });
+    for (const name of having((spec) => spec.grants.includes('auditRead'))) seal.grantRead(functions[name]);
+    for (const name of having((spec) => spec.grants.includes('auditSeal'))) {
+      seal.grantSeal(functions[name]);
+      seal.schedule(functions[name], config.digestIntervalMinutes);
+    }
+    Validations.of(seal.bucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'The digest bucket holds write-once, signed objects; every write is by the digester role and every read is ' +
+        'verified against the signature. Record S3 data events in CloudTrail for an access trail if required.',
+    });
+    for (const name of having((spec) => spec.grants.includes('auditRead') || spec.grants.includes('auditSeal'))) {
+      Validations.of(functions[name].role ?? functions[name]).acknowledge({
+        id: iam5ResourceFinding(this, seal.bucket.arnForObjects('*')),
+        reason: 'Digests, signatures and manifests are objects named by their window; the grant covers the objects of the one audit bucket.',
+      });
+    }
+
     // Environment: exactly the variables each manifest entry declares, each from one source.
     const values: Record<EnvVarName, string> = {
       TABLE_NAME: table.tableName,
@@ -224,6 +246,9 @@ export class DecisionReplayStack extends Stack {
       SIMILARITY_PROVIDER: config.similarityProvider,
       EXECUTOR_ALLOW_PRIVATE_NETWORKS: String(config.allowPrivateNetworkExecutors),
       CURSOR_SECRET_ARN: cursorSecret.secret.secretArn,
+      AUDIT_BUCKET: seal.bucket.bucketName,
+      AUDIT_KEY_ID: seal.signingKey.keyArn,
+      DIGEST_INTERVAL_MINUTES: String(config.digestIntervalMinutes),
     };
     for (const name of LAMBDA_NAMES) {
       for (const variable of lambdaSpec(name).env) functions[name].addEnvironment(variable, values[variable]);
@@ -253,5 +278,7 @@ export class DecisionReplayStack extends Stack {
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: observability.topic.topicArn, description: 'SNS topic the alarms notify' });
     new CfnOutput(this, 'DashboardName', { value: observability.dashboard.dashboardName });
+    new CfnOutput(this, 'AuditBucketName', { value: seal.bucket.bucketName });
+    new CfnOutput(this, 'AuditSigningKeyArn', { value: seal.signingKey.keyArn });
   }
 }

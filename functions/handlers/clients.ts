@@ -7,7 +7,9 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import type { Telemetry } from '../adapters/telemetry.js';
+import type { AuditStore, DigestSigner } from '../core/audit/ports.js';
 import type { BatchStarter } from '../core/batch.js';
+import type { BatchStopper } from '../core/batch-control.js';
 import type { EventPublisher } from '../core/events.js';
 import type { Clock, IdGenerator } from '../core/ports.js';
 
@@ -46,8 +48,20 @@ export interface TableClients extends BaseClients {
   doc: DynamoDBDocumentClient;
 }
 
-/** The batch starter of the state machine named in the configuration. */
-export type BatchStarterFactory = (stateMachineArn: string) => BatchStarter;
+/** The batch starter (and stopper: cancel) of the state machine named in the configuration. */
+export type BatchStarterFactory = (stateMachineArn: string) => BatchStarter & BatchStopper;
 
 /** The publisher onto the bus named in the configuration. */
 export type EventPublisherFactory = (eventBusName: string) => EventPublisher;
+
+/** The audit digest store named in the configuration (an S3 bucket on AWS, a folder locally). */
+export type AuditStoreFactory = (bucket: string) => AuditStore;
+
+/** The digest signer for the key named in the configuration (KMS on AWS, a local key pair locally). */
+export type DigestSignerFactory = (keyId: string) => DigestSigner;
+
+/** What the audit functions get besides the table. */
+export interface AuditClients extends TableClients {
+  auditStore: AuditStoreFactory;
+  digestSigner: DigestSignerFactory;
+}
