@@ -127,20 +127,36 @@ export class DecisionReplayStack extends Stack {
     const cursorSecret = new CursorSecret(this, 'Cursors');
     for (const name of having((spec) => spec.grants.includes('readCursorSecret'))) cursorSecret.secret.grantRead(functions[name]);
 
-    // Table grants. grantReadWriteData also covers the GSIs as `<table>/index/*`.
+    // Table grants: exactly the actions the stores use, never table-wide write access. Reads on the
+    // table and its GSIs; PutItem for functions that write (conditional puts of new items);
+    // UpdateItem and DeleteItem only on the key prefixes the manifest names (dynamodb:LeadingKeys),
+    // which never include a snapshot's partition: records are put once, never updated or deleted.
     const indexFinding = iam5ResourceFinding(this, `${table.tableArn}/index/*`);
+    const tableResources = [table.tableArn, `${table.tableArn}/index/*`];
     for (const name of LAMBDA_NAMES) {
       const fn = functions[name];
-      const access = lambdaSpec(name).table;
-      if (access === 'none') continue;
-      if (access === 'read') table.grantReadData(fn);
-      else table.grantReadWriteData(fn);
+      const spec = lambdaSpec(name);
+      if (spec.table === 'none') continue;
+      const actions = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', ...(spec.table === 'readWrite' ? ['dynamodb:PutItem'] : [])];
+      fn.addToRolePolicy(new PolicyStatement({ actions, resources: tableResources }));
+      const byPrefix = (action: string, prefixes: readonly string[] | undefined) => {
+        if (prefixes === undefined || prefixes.length === 0) return;
+        fn.addToRolePolicy(
+          new PolicyStatement({
+            actions: [action],
+            resources: [table.tableArn],
+            conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((p) => `${p}*`) } },
+          }),
+        );
+      };
+      byPrefix('dynamodb:UpdateItem', spec.tableUpdates);
+      byPrefix('dynamodb:DeleteItem', spec.tableDeletes);
       Validations.of(fn.role ?? fn).acknowledge({
         id: indexFinding,
         reason:
           'The grant covers the GSIs of the one table this function uses (<table>/index/*): GSI1 and GSI2 are ' +
-          'queried to list snapshots by function and to find the baseline with the same inputs; ' +
-          'the wildcard is over index names of this table only.',
+          'queried to list snapshots by function and to find the baseline with the same inputs, GSI3 to find a ' +
+          "window's records; the wildcard is over index names of this table only.",
       });
     }
 

@@ -31,6 +31,13 @@ export interface LambdaSpec {
   /** Exactly the variables its handler reads; the stack sets these and no others. */
   readonly env: readonly EnvVarName[];
   readonly table: TableAccess;
+  /**
+   * Partition-key prefixes whose items it may UpdateItem (`dynamodb:LeadingKeys`); none by default.
+   * Immutable records (`SNAP#…`) are never among them: records are put once and never updated.
+   */
+  readonly tableUpdates?: readonly string[];
+  /** Partition-key prefixes whose items it may DeleteItem; none by default (never `SNAP#`). */
+  readonly tableDeletes?: readonly string[];
   readonly grants: readonly Grant[];
   /** Runs executors (DESIGN §5): may invoke the configured Lambdas and Bedrock models. */
   readonly executors: boolean;
@@ -46,6 +53,7 @@ export const LAMBDAS = {
     description: 'Record, read, list and diff decision snapshots',
     env: ['TABLE_NAME', 'CURSOR_SECRET_ARN'],
     table: 'readWrite',
+    tableDeletes: ['IDEMP#'],
     grants: ['readCursorSecret'],
     executors: false,
     similarity: false,
@@ -70,12 +78,13 @@ export const LAMBDAS = {
     executors: true,
     similarity: true,
   },
-  /** Batch replays: start, progress, results. */
+  /** Batch replays: start, progress, results; learning noise profiles (a kind of batch). */
   batches: {
     kind: 'api',
     description: 'Start batch replays on Step Functions and report on them',
     env: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'CURSOR_SECRET_ARN'],
     table: 'readWrite',
+    tableUpdates: ['BATCH#'],
     grants: ['startBatches', 'readCursorSecret'],
     executors: false,
     similarity: false,
@@ -106,6 +115,7 @@ export const LAMBDAS = {
     description: 'Batch step: resolve the selection to snapshot ids',
     env: ['TABLE_NAME'],
     table: 'readWrite',
+    tableUpdates: ['BATCH#'],
     grants: [],
     executors: false,
     similarity: false,
@@ -126,6 +136,7 @@ export const LAMBDAS = {
     description: 'Batch step: compute statistics from the results',
     env: ['TABLE_NAME'],
     table: 'readWrite',
+    tableUpdates: ['BATCH#'],
     grants: [],
     executors: false,
     similarity: false,
@@ -198,6 +209,8 @@ export const ROUTES = [
   { routeKey: 'GET /batches/{id}', lambda: 'batches' },
   { routeKey: 'POST /batches/{id}/cancel', lambda: 'batches' },
   { routeKey: 'GET /batches/{id}/results', lambda: 'batches' },
+  { routeKey: 'POST /functions/{functionName}/noise-profile', lambda: 'batches' },
+  { routeKey: 'GET /functions/{functionName}/noise-profile', lambda: 'batches' },
   { routeKey: 'GET /audit/public-key', lambda: 'audit', contentType: 'application/x-pem-file' },
   { routeKey: 'GET /audit/verify', lambda: 'audit' },
   { routeKey: 'GET /audit/digests', lambda: 'audit' },
