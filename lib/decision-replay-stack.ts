@@ -13,7 +13,8 @@ import { LAMBDA_NAMES, lambdaSpec, ROUTES, type EnvVarName, type LambdaName } fr
 import { BatchWorkflow } from './batch-workflow.js';
 import { flattenJoin } from './cfn-join.js';
 import { loadConfig, TITAN_EMBEDDING_MODEL_ID, type AppConfig } from './config.js';
-import { DecisionFunction } from './function-defaults.js';
+import { DecisionFunction, serviceNameOf } from './function-defaults.js';
+import { DecisionObservability } from './observability.js';
 import { DecisionHttpApi } from './http-api.js';
 import { AuditSeal } from './audit-seal.js';
 import { DecisionTable } from './table.js';
@@ -281,6 +282,18 @@ export class DecisionReplayStack extends Stack {
     new CfnOutput(this, 'StateMachineArn', { value: stateMachine.stateMachineArn });
     new CfnOutput(this, 'EventBusName', { value: violations.bus.eventBusName });
     new CfnOutput(this, 'StreamFailureQueueUrl', { value: stream.failureQueue.queueUrl });
+
+    // What an operator watches: a dashboard, and alarms on the alarm topic (alarmEmail subscribes).
+    const observability = new DecisionObservability(this, 'Observability', {
+      functions,
+      serviceNameOf,
+      streamConsumer,
+      stateMachine,
+      failureQueue: stream.failureQueue,
+      alarmEmail: config.alarmEmail,
+    });
+    new CfnOutput(this, 'AlarmTopicArn', { value: observability.topic.topicArn, description: 'SNS topic the alarms notify' });
+    new CfnOutput(this, 'DashboardName', { value: observability.dashboard.dashboardName });
     new CfnOutput(this, 'AuditBucketName', { value: seal.bucket.bucketName });
     new CfnOutput(this, 'AuditSigningKeyArn', { value: seal.signingKey.keyArn });
   }

@@ -408,9 +408,9 @@ describe('DecisionReplayStack with the default context', () => {
     });
   });
 
-  it('outputs the API URL, table name, state machine ARN, bus name and failure queue URL', () => {
+  it('outputs the API URL, table name, state machine ARN, bus name, failure queue URL, alarm topic and dashboard', () => {
     const outputs = template.toJSON().Outputs as Record<string, unknown>;
-    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'AuditBucketName', 'AuditSigningKeyArn', 'EventBusName', 'StateMachineArn', 'StreamFailureQueueUrl', 'TableName']);
+    expect(Object.keys(outputs).sort()).toEqual(['AlarmTopicArn', 'ApiUrl', 'AuditBucketName', 'AuditSigningKeyArn', 'DashboardName', 'EventBusName', 'StateMachineArn', 'StreamFailureQueueUrl', 'TableName']);
   });
 });
 
