@@ -70,6 +70,8 @@ export const BatchSchema = z.strictObject({
   noiseProfile: z.optional(z.strictObject({ functionName: z.string(), sampleSize: z.int() })),
   createdAt: z.string(),
   completedAt: z.optional(z.string()),
+  /** While it runs (and once FAILED): results so far, the successful replays and the matches among them. */
+  progress: z.optional(z.strictObject({ completed: z.int(), successful: z.int(), matches: z.int() })),
 });
 export type Batch = z.infer<typeof BatchSchema>;
 
