@@ -7,10 +7,12 @@ import type { LambdaConfig } from '../config.js';
 import type { ReplayDeps, ReplayResultStore } from '../core/replay.js';
 import type { TableClients } from '../handlers/clients.js';
 import { DynamoExecutorConfigStore } from './dynamodb/executor-config-store.js';
+import { DynamoNoiseProfileStore } from './dynamodb/noise-profile-store.js';
 import { DynamoPolicyStore } from './dynamodb/policy-store.js';
 import { DynamoReplayResultStore } from './dynamodb/replay-result-store.js';
 import { DynamoSnapshotStore } from './dynamodb/snapshot-store.js';
 import { createExecutor } from './executors/create-executor.js';
+import { observeExecutors, observeReplayResults } from './observability.js';
 import { createSimilarityProvider } from './similarity-provider.js';
 
 /** The configuration both replaying Lambdas read (the variables their manifest entries share). */
@@ -23,9 +25,10 @@ export function composeReplayDeps(config: ReplayConfig, clients: TableClients): 
   return {
     snapshots: new DynamoSnapshotStore(doc, config.TABLE_NAME),
     executors: new DynamoExecutorConfigStore({ doc, tableName: config.TABLE_NAME, clock }),
-    createExecutor: (executor) => createExecutor(executor, executorDeps),
+    createExecutor: observeExecutors((executor) => createExecutor(executor, executorDeps), clients, clock),
     policies: new DynamoPolicyStore(doc, config.TABLE_NAME),
-    results: new DynamoReplayResultStore(doc, config.TABLE_NAME),
+    results: observeReplayResults(new DynamoReplayResultStore(doc, config.TABLE_NAME), clients),
+    noiseProfiles: new DynamoNoiseProfileStore(doc, config.TABLE_NAME),
     similarity: createSimilarityProvider(config.SIMILARITY_PROVIDER),
     clock,
     ids,

@@ -24,7 +24,8 @@ export function batchRoutes(deps: BatchRoutesDeps): RouteMap {
     },
 
     'GET /batches/{id}': async (req) => {
-      // One read whatever the batch size: progress is the counter each finished chunk adds to.
+      // One read whatever the batch size: while it runs (and once FAILED) `progress` holds the
+      // counters each finished chunk adds to (completed, successful, matches: the match rate so far).
       return { status: 200, body: await load(ulidParam(req.pathParameters, 'id', 'batch')) };
     },
 

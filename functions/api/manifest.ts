@@ -32,6 +32,13 @@ export interface LambdaSpec {
   /** Exactly the variables its handler reads; the stack sets these and no others. */
   readonly env: readonly EnvVarName[];
   readonly table: TableAccess;
+  /**
+   * Partition-key prefixes whose items it may UpdateItem (`dynamodb:LeadingKeys`); none by default.
+   * Immutable records (`SNAP#…`) are never among them: records are put once and never updated.
+   */
+  readonly tableUpdates?: readonly string[];
+  /** Partition-key prefixes whose items it may DeleteItem; none by default (never `SNAP#`). */
+  readonly tableDeletes?: readonly string[];
   readonly grants: readonly Grant[];
   /** Runs executors (DESIGN §5): may invoke the configured Lambdas and Bedrock models. */
   readonly executors: boolean;
@@ -47,6 +54,7 @@ export const LAMBDAS = {
     description: 'Record, read, list and diff decision snapshots',
     env: ['TABLE_NAME', 'CURSOR_SECRET_ARN'],
     table: 'readWrite',
+    tableDeletes: ['IDEMP#'],
     grants: ['readCursorSecret'],
     executors: false,
     similarity: false,
@@ -71,12 +79,13 @@ export const LAMBDAS = {
     executors: true,
     similarity: true,
   },
-  /** Batch replays: start, progress, results; A/B comparisons of two batches. */
+  /** Batch replays: start, progress, results; A/B comparisons of two batches; learning noise profiles (a kind of batch). */
   batches: {
     kind: 'api',
     description: 'Start batch replays on Step Functions and report on them',
     env: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'CURSOR_SECRET_ARN', 'MANIFEST_BUCKET'],
     table: 'readWrite',
+    tableUpdates: ['BATCH#'],
     grants: ['startBatches', 'readCursorSecret', 'writeManifests'],
     executors: false,
     similarity: false,
@@ -107,6 +116,7 @@ export const LAMBDAS = {
     description: 'Batch step: plan a batch, its snapshot ids into the manifest',
     env: ['TABLE_NAME', 'MANIFEST_BUCKET'],
     table: 'readWrite',
+    tableUpdates: ['BATCH#'],
     grants: ['writeManifests'],
     executors: false,
     similarity: false,
@@ -117,6 +127,8 @@ export const LAMBDAS = {
     description: 'Batch step: replay one chunk of snapshots, store the results',
     env: ['TABLE_NAME', 'SIMILARITY_PROVIDER', 'EXECUTOR_ALLOW_PRIVATE_NETWORKS'],
     table: 'readWrite',
+    // A finished chunk adds its counts to the batch's progress (META).
+    tableUpdates: ['BATCH#'],
     grants: [],
     executors: true,
     similarity: true,
@@ -127,6 +139,7 @@ export const LAMBDAS = {
     description: 'Batch step: compute statistics from the results',
     env: ['TABLE_NAME'],
     table: 'readWrite',
+    tableUpdates: ['BATCH#'],
     grants: [],
     executors: false,
     similarity: false,
@@ -199,6 +212,8 @@ export const ROUTES = [
   { routeKey: 'GET /batches/{id}', lambda: 'batches' },
   { routeKey: 'POST /batches/{id}/cancel', lambda: 'batches' },
   { routeKey: 'GET /batches/{id}/results', lambda: 'batches' },
+  { routeKey: 'POST /functions/{functionName}/noise-profile', lambda: 'batches' },
+  { routeKey: 'GET /functions/{functionName}/noise-profile', lambda: 'batches' },
   { routeKey: 'POST /comparisons', lambda: 'batches' },
   { routeKey: 'GET /comparisons/{id}', lambda: 'batches' },
   { routeKey: 'GET /audit/public-key', lambda: 'audit', contentType: 'application/x-pem-file' },

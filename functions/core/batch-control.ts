@@ -26,6 +26,9 @@ export const ListBatchesQuerySchema = z.strictObject({
 });
 export type ListBatchesQuery = z.infer<typeof ListBatchesQuerySchema>;
 
+/** The counts of a batch's results so far: `completed` results, `successful` replays (not Error), `matches` among them. */
+export type BatchProgress = NonNullable<Batch['progress']>;
+
 /** Port: what listing and cancelling need from the batch store (DynamoBatchStore implements both ports). */
 export interface BatchControlStore extends Pick<BatchStore, 'get' | 'forEachResult'> {
   /** Newest first; `functionName` matches batches that selected that function. */

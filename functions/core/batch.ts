@@ -13,8 +13,10 @@ import { canonicalHash } from './json.js';
 import type { Clock, IdGenerator, Page, SnapshotIdIndex } from './ports.js';
 import type { ExecutorConfigStore, StoredExecutorConfig } from './executor.js';
 import { prepareReplay, replaySnapshot, ReplayOptionsShape, ReplayStatusSchema, ResultErrorSchema, type PreparedReplay, type ReplayDeps, type ReplayResult, type ReplayResultStore } from './replay.js';
+import { NoiseRunSchema, type NoiseProfileStore } from './noise.js';
+import { noiseProfileItem, pinNoiseProfile } from './noise-profile-job.js';
 import { parseOrThrow } from './schema-util.js';
-import { FunctionNameSchema, IntegritySchema } from './snapshot.js';
+import { FunctionNameSchema, IntegritySchema, type Snapshot } from './snapshot.js';
 import { ReplayStatsSchema, StatsAccumulator, type AccumulatorState, type ReplayStats } from './stats.js';
 import { ULID } from './ulid.js';
 import { assertIdempotencyKey } from './idempotency.js';
@@ -89,8 +91,12 @@ export const BatchSchema = z.strictObject({
   scheduleName: z.optional(z.string()),
   stats: z.optional(ReplayStatsSchema),
   failureReason: z.optional(z.string()),
+  /** Set on a batch that learns a noise profile (`POST /functions/{fn}/noise-profile`) instead of replaying. */
+  noiseProfile: z.optional(z.strictObject({ functionName: z.string(), sampleSize: z.int() })),
   createdAt: z.string(),
   completedAt: z.optional(z.string()),
+  /** While it runs (and once FAILED): results so far, the successful replays and the matches among them. */
+  progress: z.optional(z.strictObject({ completed: z.int(), successful: z.int(), matches: z.int() })),
 });
 export type Batch = z.infer<typeof BatchSchema>;
 
@@ -119,6 +125,21 @@ export const BatchResultSchema = z.strictObject({
   violatedRules: z.array(z.string()),
   integrity: z.optional(IntegritySchema),
   error: z.optional(ResultErrorSchema),
+  /**
+   * What the replay is compared with, as recorded: the snapshot's function, execution time and
+   * model. Kept on the result so the batch report needs no read of every snapshot. Absent when the
+   * snapshot could not be read, and on results written before it was kept.
+   */
+  original: z.optional(
+    z.strictObject({
+      functionName: z.string(),
+      executionTimeMs: z.optional(z.number()),
+      modelName: z.optional(z.string()),
+      modelVersion: z.optional(z.string()),
+    }),
+  ),
+  /** In a noise-profile batch: what differed between the two runs of this snapshot. */
+  noise: z.optional(NoiseRunSchema),
   createdAt: z.string(),
   /** SHA-256 of the stored result's canonical JSON without this field (see core/records.ts); set when stored. */
   contentHash: z.optional(z.string()),
@@ -132,6 +153,9 @@ export interface BatchChunk {
   chunkId: string;
   /** Results folded (= the chunk's snapshots). */
   count: number;
+  /** Of those, the replays that ran (not Error), and the matches among them: the batch's progress counters. */
+  successful: number;
+  matches: number;
   stats: AccumulatorState;
   createdAt: string;
 }
@@ -143,6 +167,17 @@ export interface BatchPlan {
   itemsPerChunk: number;
 }
 
+/** The facts of a snapshot a batch result keeps (see `BatchResult.original`). */
+export function originalFacts(snapshot: Snapshot): NonNullable<BatchResult['original']> {
+  const mp = snapshot.modelParameters;
+  return {
+    functionName: snapshot.functionName,
+    ...(snapshot.executionTimeMs !== undefined && { executionTimeMs: snapshot.executionTimeMs }),
+    ...(mp?.modelName !== undefined && { modelName: mp.modelName }),
+    ...(mp?.modelVersion !== undefined && { modelVersion: mp.modelVersion }),
+  };
+}
+
 /** Port: batches, their chunks and their results. */
 export interface BatchStore {
   /** Records a new batch; false when the id exists. `completed` is final once the batch SUCCEEDED. */
@@ -150,7 +185,7 @@ export interface BatchStore {
   get(batchId: string): Promise<Batch | undefined>;
   /** Records where the planned ids are and how many. */
   setPlan(batchId: string, plan: BatchPlan): Promise<void>;
-  /** Stores a finished chunk once (false if stored before) and adds its count to `completed`. */
+  /** Stores a finished chunk once (false if stored before) and adds its counts to the batch's progress. */
   putChunk(chunk: BatchChunk): Promise<boolean>;
   /** Visits every stored chunk, page by page (constant memory); returns how many. */
   forEachChunk(batchId: string, visit: (chunk: BatchChunk) => void): Promise<number>;
@@ -253,7 +288,8 @@ function assertDistinct(ids: readonly string[]): void {
   });
 }
 
-async function* pagesOf(ids: readonly string[], size = 1000): AsyncGenerator<string[]> {
+/** A list of ids as pages, the shape a manifest is written from. */
+export async function* pagesOf(ids: readonly string[], size = 1000): AsyncGenerator<string[]> {
   for (let i = 0; i < ids.length; i += size) yield ids.slice(i, i + size);
 }
 
@@ -289,7 +325,7 @@ export function parseBatchRequest(body: unknown): BatchRequest {
 }
 
 /** A new, running batch record, not yet planned (its ids are written to a manifest apart). */
-function newBatch(batchId: string, request: BatchRequest, origin: Pick<Batch, 'trigger' | 'scheduleName' | 'createdAt'>): Batch {
+export function newBatch(batchId: string, request: BatchRequest, origin: Pick<Batch, 'trigger' | 'scheduleName' | 'createdAt'>): Batch {
   const { snapshotIds: _ids, ...rest } = request;
   return {
     batchId,
@@ -312,6 +348,8 @@ export interface StartBatchDeps {
   policies: ReplayDeps['policies'];
   clock: Clock;
   ids: IdGenerator;
+  /** Needed only for batches that ask for a noise profile. */
+  noiseProfiles?: NoiseProfileStore;
 }
 
 /**
@@ -322,7 +360,10 @@ export async function startBatch(deps: StartBatchDeps, body: unknown, idempotenc
   const request = parseBatchRequest(body);
   if (request.snapshotIds) assertDistinct(request.snapshotIds);
   // Resolve the policy now, so an unknown policyName is a 404 here rather than N error results.
-  await prepareReplay(deps.policies, { mode: request.mode, tolerance: request.tolerance, policyName: request.policyName, overrides: request.overrides });
+  await prepareReplay(deps.policies, { mode: request.mode, tolerance: request.tolerance, policyName: request.policyName, overrides: request.overrides, dependencyMode: request.dependencyMode, noiseProfile: request.noiseProfile });
+  // A selector names the function: its profile is checked now and 'latest' pinned to a version.
+  // (The batch records the pinned version; the Idempotency-Key compares the request as sent.)
+  const pinned = request.selector ? await pinNoiseProfile(deps.noiseProfiles, request.selector.functionName, request.noiseProfile) : undefined;
   let batchId = deps.ids.next();
   if (idempotencyKey !== undefined) {
     assertIdempotencyKey(idempotencyKey);
@@ -339,7 +380,7 @@ export async function startBatch(deps: StartBatchDeps, body: unknown, idempotenc
     }
   }
   const nowIso = () => new Date(deps.clock.now()).toISOString();
-  const fresh = newBatch(batchId, request, { trigger: 'api', createdAt: nowIso() });
+  const fresh = newBatch(batchId, pinned === undefined ? request : { ...request, noiseProfile: pinned }, { trigger: 'api', createdAt: nowIso() });
   // Refused only when a concurrent request with the same Idempotency-Key created it first: answer
   // with that batch, and leave its planning to that request.
   if (!(await deps.batches.create(fresh))) return { batch: (await deps.batches.get(batchId)) ?? fresh, created: false };
@@ -472,7 +513,7 @@ export interface ItemSummary {
   outputsMatch: boolean;
 }
 
-function summarize(result: ReplayResult, batchId: string): BatchResult {
+function summarize(result: ReplayResult, batchId: string, original: Snapshot | undefined): BatchResult {
   return {
     batchId,
     snapshotId: result.snapshotId,
@@ -484,6 +525,7 @@ function summarize(result: ReplayResult, batchId: string): BatchResult {
     violatedRules: result.policyViolations.map((v) => v.ruleName),
     integrity: result.integrity,
     ...(result.error && { error: result.error }),
+    ...(original && { original: originalFacts(original) }),
     createdAt: result.createdAt,
   };
 }
@@ -514,7 +556,7 @@ export class BatchItemCache {
   preparedFor(deps: Pick<ReplayItemDeps, 'batches' | 'policies'>, batchId: string): Promise<PreparedReplay> {
     return this.memo(this.prepared, batchId, async () => {
       const r = (await this.batchFor(deps, batchId)).request;
-      return prepareReplay(deps.policies, { mode: r.mode, tolerance: r.tolerance, policyName: r.policyName, overrides: r.overrides });
+      return prepareReplay(deps.policies, { mode: r.mode, tolerance: r.tolerance, policyName: r.policyName, overrides: r.overrides, dependencyMode: r.dependencyMode, noiseProfile: r.noiseProfile });
     });
   }
 
@@ -576,15 +618,27 @@ async function recordItemError(deps: Pick<ReplayItemDeps, 'batches' | 'clock'>, 
 async function replayItem(deps: ReplayItemDeps, batchId: string, snapshotId: string): Promise<BatchResult> {
   const now = () => new Date(deps.clock.now()).toISOString();
   const [batch, prepared] = await Promise.all([deps.cache.batchFor(deps, batchId), deps.cache.preparedFor(deps, batchId)]);
+  if (batch.noiseProfile !== undefined) {
+    let measured: BatchResult;
+    try {
+      measured = await noiseProfileItem(deps, batchId, snapshotId);
+    } catch (err) {
+      if (!(err instanceof DomainError)) throw err;
+      measured = { batchId, snapshotId, replayId: null, status: 'Error', outputsMatch: false, executionTimeMs: 0, mismatchedPaths: [], violatedRules: [], error: { code: err.code, message: err.message }, createdAt: now() };
+    }
+    if (await deps.batches.putResult(measured)) return measured;
+    return (await deps.batches.getResult(batchId, snapshotId)) ?? measured;
+  }
   let summary: BatchResult;
   let full: ReplayResult | undefined;
+  let original: Snapshot | undefined;
   try {
     const replayDeps = { ...deps, executors: deps.cache.executorsFor(deps.executors, batchId) };
-    full = { ...(await replaySnapshot(replayDeps, snapshotId, prepared, deps.replayIdFor(batchId, snapshotId, Date.parse(batch.createdAt)))), batchId };
-    summary = summarize(full, batchId);
+    full = { ...(await replaySnapshot(replayDeps, snapshotId, prepared, deps.replayIdFor(batchId, snapshotId, Date.parse(batch.createdAt)), (read) => (original = read))), batchId };
+    summary = summarize(full, batchId, original);
   } catch (err) {
     if (!(err instanceof DomainError)) throw err;
-    summary = { batchId, snapshotId, replayId: null, status: 'Error', outputsMatch: false, executionTimeMs: 0, mismatchedPaths: [], violatedRules: [], error: { code: err.code, message: err.message }, createdAt: now() };
+    summary = { batchId, snapshotId, replayId: null, status: 'Error', outputsMatch: false, executionTimeMs: 0, mismatchedPaths: [], violatedRules: [], error: { code: err.code, message: err.message }, ...(original && { original: originalFacts(original) }), createdAt: now() };
   }
   // Both writes are conditional on keys that are the same on every retry (the history entry is
   // listed at the batch's start), so they can go out together: the first attempt's result and
@@ -598,6 +652,8 @@ async function replayItem(deps: ReplayItemDeps, batchId: string, snapshotId: str
 export interface ChunkSummary {
   chunkId: string;
   count: number;
+  /** Of `count`, the Error results. */
+  failed: number;
   stopped?: true;
 }
 
@@ -616,6 +672,8 @@ export async function replayBatchChunk(deps: ReplayItemDeps, command: ReplayChun
   const chunkId = snapshotIds[0];
   if (chunkId === undefined) throw new BatchStateError(`a chunk of batch ${batchId} without snapshots`);
   const acc = new StatsAccumulator();
+  let successful = 0;
+  let matches = 0;
   let checkedAt = -Infinity;
   for (const snapshotId of snapshotIds) {
     // A cancelled batch stops here: the workflow's stop does not reach a running invocation, so a
@@ -624,11 +682,15 @@ export async function replayBatchChunk(deps: ReplayItemDeps, command: ReplayChun
     if (deps.clock.now() - checkedAt >= STATUS_CHECK_MS) {
       checkedAt = deps.clock.now();
       const current = await deps.batches.get(batchId);
-      if (current?.status !== 'RUNNING') return { chunkId, count: acc.count, stopped: true };
+      if (current?.status !== 'RUNNING') return { chunkId, count: acc.count, failed: acc.count - successful, stopped: true };
     }
     const stored = failure ? await recordItemError(deps, batchId, snapshotId, failure) : await replayItem(deps, batchId, snapshotId);
     acc.add(stored);
+    if (stored.status !== 'Error') {
+      successful += 1;
+      if (stored.outputsMatch) matches += 1;
+    }
   }
-  await deps.batches.putChunk({ batchId, chunkId, count: acc.count, stats: acc.toState(), createdAt: new Date(deps.clock.now()).toISOString() });
-  return { chunkId, count: acc.count };
+  await deps.batches.putChunk({ batchId, chunkId, count: acc.count, successful, matches, stats: acc.toState(), createdAt: new Date(deps.clock.now()).toISOString() });
+  return { chunkId, count: acc.count, failed: acc.count - successful };
 }

@@ -5,7 +5,7 @@ import { S3ManifestStore } from '../adapters/s3/manifest-store.js';
 import { parsePlanPayload } from '../api/batch-tasks.js';
 import type { LambdaConfig } from '../config.js';
 import { planBatch } from '../core/batch.js';
-import type { ManifestClients, TableClients } from './clients.js';
+import { withLambdaContext, type ManifestClients, type TableClients } from './clients.js';
 
 export function compose(config: LambdaConfig<'batch-plan'>, clients: TableClients & ManifestClients) {
   const deps = {
@@ -13,5 +13,5 @@ export function compose(config: LambdaConfig<'batch-plan'>, clients: TableClient
     batches: new DynamoBatchStore(clients.doc, config.TABLE_NAME),
     manifests: new S3ManifestStore(clients.s3, config.MANIFEST_BUCKET),
   };
-  return (payload: unknown) => planBatch(deps, parsePlanPayload(payload));
+  return withLambdaContext(clients.logger, (payload: unknown) => planBatch(deps, parsePlanPayload(payload)));
 }

@@ -5,7 +5,7 @@ import { composeReplayDeps } from '../adapters/replay-composition.js';
 import { parseReplayPayload } from '../api/batch-tasks.js';
 import type { LambdaConfig } from '../config.js';
 import { BatchItemCache, replayBatchChunk, replayBatchItem } from '../core/batch.js';
-import type { TableClients } from './clients.js';
+import { withLambdaContext, type TableClients } from './clients.js';
 
 export function compose(config: LambdaConfig<'batch-replay'>, clients: TableClients) {
   // No executor-config cache in front of the store: the BatchItemCache reads each function's
@@ -16,9 +16,22 @@ export function compose(config: LambdaConfig<'batch-replay'>, clients: TableClie
     replayIdFor: (batchId: string, snapshotId: string, timeMs: number) => replayIdForBatchItem(timeMs, batchId, snapshotId),
     cache: new BatchItemCache(),
   };
+  const { logger } = clients;
   // A chunk (`items`, what the workflow sends) or a single snapshot (`snapshotId`).
-  return (payload: unknown) => {
+  return withLambdaContext(logger, async (payload: unknown) => {
     const command = parseReplayPayload(payload);
-    return 'chunk' in command ? replayBatchChunk(deps, command.chunk) : replayBatchItem(deps, command.item);
-  };
+    if ('chunk' in command) {
+      const { batchId, snapshotIds, failure } = command.chunk;
+      const summary = await replayBatchChunk(deps, command.chunk);
+      // A stored replay logs its own outcome; these are the items that never produced one.
+      if (failure) logger.error('batch chunk failure: its retries are exhausted', { batchId, chunkId: summary.chunkId, snapshots: snapshotIds.length, code: failure.code });
+      else if (summary.failed > 0) logger.warn('batch item failures', { batchId, chunkId: summary.chunkId, failed: summary.failed });
+      return summary;
+    }
+    const { item } = command;
+    const summary = await replayBatchItem(deps, item);
+    if (item.failure) logger.error('batch item failure: its retries are exhausted', { batchId: item.batchId, snapshotId: item.snapshotId, code: item.failure.code });
+    else if (summary.status === 'Error') logger.warn('batch item failure', { batchId: item.batchId, snapshotId: item.snapshotId, status: summary.status });
+    return summary;
+  });
 }

@@ -113,6 +113,19 @@ const STEPS = {
   'GET /batches/{id}/results': async ({ call, batchId }) => {
     await ok(call('GET', `/batches/${batchId}/results?limit=1`));
   },
+  'POST /functions/{functionName}/noise-profile': async ({ call }) => {
+    const started = await ok(call<{ batchId: string }>('POST', `/functions/${FN}/noise-profile`, { sampleSize: 2 }), 202);
+    const until = Date.now() + 20_000;
+    let batch = await ok(call<Batch>('GET', `/batches/${started.batchId}`));
+    while (batch.status === 'RUNNING' && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 50));
+      batch = await ok(call<Batch>('GET', `/batches/${started.batchId}`));
+    }
+    expect(batch.status).toBe('SUCCEEDED');
+  },
+  'GET /functions/{functionName}/noise-profile': async ({ call }) => {
+    await ok(call('GET', `/functions/${FN}/noise-profile?version=1`));
+  },
   'POST /comparisons': async (ctx) => {
     // The finished batch compared with itself: the same snapshots, no difference.
     const comparison = await ok(ctx.call<{ comparisonId: string; verdict: string }>('POST', '/comparisons', { baselineBatchId: ctx.batchId, candidateBatchId: ctx.batchId }), 201);

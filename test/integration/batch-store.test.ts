@@ -79,13 +79,15 @@ describe('DynamoBatchStore', () => {
     await store.create(batch(id, 5));
     const acc = new StatsAccumulator();
     acc.add(result(id, 1));
-    const chunk = { batchId: id, chunkId: snap(1), count: 3, stats: acc.toState(), createdAt: '2026-11-02T10:02:00.000Z' };
+    const chunk = { batchId: id, chunkId: snap(1), count: 3, successful: 2, matches: 1, stats: acc.toState(), createdAt: '2026-11-02T10:02:00.000Z' };
 
     expect(await store.putChunk(chunk)).toBe(true);
     expect(await store.putChunk(chunk)).toBe(false);
-    expect(await store.putChunk({ ...chunk, chunkId: snap(4), count: 2 })).toBe(true);
+    expect(await store.putChunk({ ...chunk, chunkId: snap(4), count: 2, successful: 2, matches: 2 })).toBe(true);
 
+    // One read answers the progress: the counters of the two chunks, each counted once.
     expect((await store.get(id))?.completed).toBe(5);
+    expect((await store.get(id))?.progress).toEqual({ completed: 5, successful: 4, matches: 3 });
     const seen: string[] = [];
     expect(await store.forEachChunk(id, (c) => seen.push(`${c.chunkId}:${c.count}`))).toBe(2);
     expect(seen).toEqual([`${snap(1)}:3`, `${snap(4)}:2`]);

@@ -67,7 +67,11 @@ class MemoryBatchStore implements BatchStore {
     if (this.chunks.has(key)) return Promise.resolve(false);
     this.chunks.set(key, structuredClone(chunk));
     const b = this.batches.get(chunk.batchId);
-    if (b) b.completed += chunk.count;
+    if (b) {
+      b.completed += chunk.count;
+      const p = b.progress ?? { completed: 0, successful: 0, matches: 0 };
+      b.progress = { completed: b.completed, successful: p.successful + chunk.successful, matches: p.matches + chunk.matches };
+    }
     return Promise.resolve(true);
   }
   forEachChunk(batchId: string, visit: (chunk: BatchChunk) => void): Promise<number> {
@@ -420,6 +424,19 @@ describe('replayBatchItem', () => {
     expect(await batches.getResult(batchId, ulid(1))).toMatchObject({ status: 'Failed', mismatchedPaths: ['outputs.decision'], executionTimeMs: 17, integrity: 'verified' });
   });
 
+  it("keeps the snapshot's function, model and recorded execution time on the result, for the batch report", async () => {
+    const executor = new CountingExecutor([{ name: 'decision', value: 'review' }, { name: 'score', value: 0.82 }]);
+    const { deps, snapshots, batches } = itemWorld(executor);
+    const batchId = ulid(103, '01JE');
+    const recorded = buildSnapshot({ functionName: 'approve_loan', inputs: [{ name: 'applicant', value: { income: 1 } }], outputs: OUTPUTS, modelParameters: { modelName: 'credit-llm', modelVersion: '2026-10' }, executionTimeMs: 42.5 }, ulid(1), new Date(NOW).toISOString());
+    await snapshots.putIfAbsent(recorded);
+    await batches.create(batchRecord(batchId, 1));
+
+    await replayBatchItem(deps, { batchId, snapshotId: ulid(1) });
+
+    expect((await batches.getResult(batchId, ulid(1)))?.original).toEqual({ functionName: 'approve_loan', executionTimeMs: 42.5, modelName: 'credit-llm', modelVersion: '2026-10' });
+  });
+
   it('records a recordError payload as an Error result carrying the Lambda Cause\'s errorMessage, without replaying', async () => {
     const executor = new CountingExecutor(OUTPUTS);
     const { deps, snapshots, batches, results } = itemWorld(executor);
@@ -615,7 +632,8 @@ describe('computeBatchStats', () => {
     for (const r of stored) await batches.putResult(r);
     const acc = new StatsAccumulator();
     for (const r of fold) acc.add(r);
-    await batches.putChunk({ batchId, chunkId: (fold[0] ?? stored[0] as BatchResult).snapshotId, count: acc.count, stats: acc.toState(), createdAt: new Date(NOW).toISOString() });
+    const successful = fold.filter((r) => r.status !== 'Error');
+    await batches.putChunk({ batchId, chunkId: (fold[0] ?? stored[0] as BatchResult).snapshotId, count: acc.count, successful: successful.length, matches: successful.filter((r) => r.outputsMatch).length, stats: acc.toState(), createdAt: new Date(NOW).toISOString() });
   }
 
   it('merges the chunks\' stored stats, reconciled with the count of stored results, and marks the batch SUCCEEDED', async () => {

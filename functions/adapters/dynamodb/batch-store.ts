@@ -4,7 +4,8 @@
  * results folded into a stats accumulator), each written once. The ids themselves live in the
  * manifest object, not in the table. Progress is a counter on META that each chunk adds its count
  * to once, right after its conditional put: one update per chunk (up to 20 results), not per result,
- * so META is never a hot key, and reading the progress is one GetItem whatever the batch size.
+ * so META is never a hot key, and reading the progress (completed, successful, matches) is one
+ * GetItem whatever the batch size.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -19,9 +20,18 @@ import { sealRecord } from '../../core/records.js';
 import { auditKeys, contentOf, keys, listKeys } from './keys.js';
 import { IDEMPOTENCY_TTL_SECONDS } from '../../core/idempotency.js';
 
-
 function strip<T>(item: Record<string, unknown>): T {
   return contentOf(item) as T;
+}
+
+/**
+ * A META item as the batch it records: the chunk counters `successful` and `matches` become the
+ * `progress` a running (or failed) batch reports with `completed`; a finished one reports its stats.
+ */
+function batchOf(item: Record<string, unknown>): Batch {
+  const { successful, matches, ...batch } = strip<Batch & { successful?: number; matches?: number }>(item);
+  if (batch.status !== 'RUNNING' && batch.status !== 'FAILED') return batch;
+  return { ...batch, progress: { completed: batch.completed, successful: successful ?? 0, matches: matches ?? 0 } };
 }
 
 export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchControlStore {
@@ -32,7 +42,7 @@ export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchCo
 
   async get(batchId: string): Promise<Batch | undefined> {
     const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.batchMeta(batchId), ConsistentRead: true }));
-    return res.Item ? strip<Batch>(res.Item) : undefined;
+    return res.Item ? batchOf(res.Item) : undefined;
   }
 
   async setPlan(batchId: string, plan: BatchPlan): Promise<void> {
@@ -56,9 +66,9 @@ export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchCo
       new UpdateCommand({
         TableName: this.tableName,
         Key: keys.batchMeta(chunk.batchId),
-        UpdateExpression: 'ADD completed :n',
+        UpdateExpression: 'ADD completed :n, successful :s, matches :m',
         ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':n': chunk.count },
+        ExpressionAttributeValues: { ':n': chunk.count, ':s': chunk.successful, ':m': chunk.matches },
       }),
     );
     return true;
@@ -177,7 +187,7 @@ export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchCo
         ...(filters.length > 0 && { FilterExpression: filters.join(' AND '), ExpressionAttributeNames: names }),
       },
       { limit: query.limit, cursor: query.cursor, binding: `batches:${query.functionName ?? ''}:${query.status ?? ''}` },
-      strip<Batch>,
+      batchOf,
     );
   }
 
