@@ -62,7 +62,8 @@ describe('DynamoBatchStore', () => {
     expect(await store.create(batch(id, 3))).toBe(true);
     expect(await store.create({ ...batch(id, 1), maxConcurrency: 99 })).toBe(false);
 
-    expect(await store.get(id)).toEqual(batch(id, 3));
+    // A running batch reads with its progress counters (none yet).
+    expect(await store.get(id)).toEqual({ ...batch(id, 3), progress: { completed: 0, successful: 0, matches: 0 } });
   });
 
   it('records the plan (total, manifest, chunk size) on the batch', async () => {
@@ -181,7 +182,7 @@ describe('DynamoBatchStore', () => {
     await store.fail(failed, '0 results were stored for 1 snapshots', '2026-11-02T10:06:00.000Z');
 
     expect(await store.get(done)).toEqual({ ...batch(done, 1), completed: 1, status: 'SUCCEEDED', stats: acc.toJSON(), completedAt: '2026-11-02T10:05:00.000Z' });
-    expect(await store.get(failed)).toEqual({ ...batch(failed, 1), status: 'FAILED', failureReason: '0 results were stored for 1 snapshots', completedAt: '2026-11-02T10:06:00.000Z' });
+    expect(await store.get(failed)).toEqual({ ...batch(failed, 1), status: 'FAILED', failureReason: '0 results were stored for 1 snapshots', completedAt: '2026-11-02T10:06:00.000Z', progress: { completed: 0, successful: 0, matches: 0 } });
   });
 
   it('refuses to fail a batch that does not exist instead of creating a stray record', async () => {

@@ -228,7 +228,7 @@ describe('the Lambda entry modules, composed from the synthesized template', () 
     const plan = await task('batch-plan')({ input: { batchId }, executionName: batchId, executionStartTime: new Date().toISOString() });
     expect(plan).toEqual({ batchId, manifest: { bucket: MANIFEST_BUCKET, key: `batches/${batchId}/snapshot-ids.csv` }, itemsPerChunk: 1, maxConcurrency: 10 });
     const chunk = await task('batch-replay')({ batchId, items: [{ snapshotId }] });
-    expect(chunk).toEqual({ chunkId: snapshotId, count: 1 });
+    expect(chunk).toEqual({ chunkId: snapshotId, count: 1, failed: 0 });
     const stats = await task('batch-stats')({ batchId });
     expect(stats).toMatchObject({ batchId, status: 'SUCCEEDED', totalReplays: 1, matches: 1 });
     const read = await http('batches')(apiEvent('GET /batches/{id}', `/batches/${batchId}`, { pathParameters: { id: batchId } }));

@@ -539,13 +539,14 @@ describe('replayBatchChunk', () => {
 
     const summary = await replayBatchChunk(deps, { batchId, snapshotIds: [ulid(1), ulid(2), ulid(3)] });
 
-    expect(summary).toEqual({ chunkId: ulid(1), count: 3 });
+    expect(summary).toEqual({ chunkId: ulid(1), count: 3, failed: 0 });
     expect(peak).toBe(1);
     expect(batches.results.size).toBe(3);
     const [chunk] = batches.chunks.values();
-    expect(chunk).toMatchObject({ batchId, chunkId: ulid(1), count: 3 });
+    expect(chunk).toMatchObject({ batchId, chunkId: ulid(1), count: 3, successful: 3, matches: 3 });
     expect(StatsAccumulator.fromState((chunk as BatchChunk).stats).toJSON()).toMatchObject({ totalReplays: 3, matches: 3, p50ExecutionTimeMs: expect.closeTo(17, 0) });
     expect((await batches.get(batchId))?.completed).toBe(3);
+    expect((await batches.get(batchId))?.progress).toEqual({ completed: 3, successful: 3, matches: 3 });
   });
 
   it('counts a retried chunk once and folds the results the first attempt stored', async () => {
@@ -587,7 +588,7 @@ describe('replayBatchChunk', () => {
 
     const summary = await replayBatchChunk(deps, { batchId, snapshotIds: [ulid(1), ulid(2)] });
 
-    expect(summary).toEqual({ chunkId: ulid(1), count: 0, stopped: true });
+    expect(summary).toEqual({ chunkId: ulid(1), count: 0, failed: 0, stopped: true });
     expect(executor.calls).toBe(0);
     expect(batches.chunks.size).toBe(0);
   });
