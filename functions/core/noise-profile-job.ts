@@ -65,7 +65,7 @@ export async function startNoiseProfile(deps: StartNoiseProfileDeps, functionNam
     noiseProfile: { functionName, sampleSize },
   };
   await deps.batches.create(fresh);
-  let batch = fresh;
+  let batch: Batch;
   try {
     // The sample is small (at most MAX_NOISE_SAMPLE ids): planned here, like a listed batch.
     const plan = await writePlan(deps.manifests, fresh, pagesOf(snapshotIds));
