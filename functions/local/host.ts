@@ -36,6 +36,9 @@ import * as validationApi from '../handlers/validation.compose.js';
 import { LOCAL_AWS, startLocalDynamo, type LocalDynamo } from './dynalite.js';
 import { startHttpHost, type EventHandler } from './http-host.js';
 import { LocalStream } from './stream.js';
+import { Journal } from './journal.js';
+import { recoverBatches, tapBatchRecords } from './batch-recovery.js';
+import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
 import { fileCursorKey } from './cursor-secret.js';
 import { useCursorKey } from '../adapters/dynamodb/cursor.js';
 
@@ -95,7 +98,12 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   // be on other machines, instead of queueing behind the handlers on this event loop.
   const dynamo: LocalDynamo = await startLocalDynamo({ port: options.dynamoPort, tableName: options.tableName, worker: options.dynamoInWorker ?? true, ...(dynamoPath !== undefined && { path: dynamoPath }) });
 
+  // With a data dir, what a crash must not lose is journaled: acknowledged snapshot writes not yet
+  // validated (the stream outbox) and batches not yet finished (./journal.ts, ./batch-recovery.ts).
+  const streamJournal = options.dataDir === undefined ? undefined : new Journal(join(options.dataDir, 'stream-outbox.journal'));
+  const batchJournal = options.dataDir === undefined ? undefined : new Journal(join(options.dataDir, 'batches.journal'));
   const stream = new LocalStream({
+    ...(streamJournal !== undefined && { journal: streamJournal }),
     batchSize: 100,
     batchingWindowMs: 10,
     maxRetries: 3,
@@ -109,6 +117,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   });
   const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint });
   stream.attach(client);
+  if (batchJournal !== undefined) tapBatchRecords(client, batchJournal);
   const doc = DynamoDBDocumentClient.from(client, documentClientOptions);
   const clients: TableClients = {
     doc,
@@ -137,17 +146,34 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     replay: batchReplay.compose(lambdaEnv('batch-replay', env), clients),
     stats: batchStats.compose(lambdaEnv('batch-stats', env), clients),
   });
+  const batchStore = new DynamoBatchStore(doc, options.tableName);
+  const startExecution = (batchId: string, input: { batchId: string }) => {
+    const execution = machine.get(batchId) ?? machine.start(batchId, input);
+    void execution.done.then(async (outcome) => {
+      if (outcome.status === 'FAILED') {
+        logger.error(`batch ${batchId} execution failed`, outcome.error);
+        // As the execution-end rule does on AWS: an execution that ended outside its Catch leaves
+        // no batch RUNNING.
+        await batchStore.failIfRunning(batchId, `the batch execution failed: ${outcome.error.Error}: ${outcome.error.Cause.slice(0, 500)}`, new Date(clock.now()).toISOString()).catch((err: unknown) => logger.error(`batch ${batchId} could not be marked FAILED`, err));
+      }
+      batchJournal?.finish(`BATCH#${batchId}`);
+    });
+  };
   const starter: BatchStarter = {
     async start(batchId, input) {
-      const execution = machine.get(batchId) ?? machine.start(batchId, input);
-      void execution.done.then((outcome) => {
-        if (outcome.status === 'FAILED') logger.error(`batch ${batchId} execution failed`, outcome.error);
-      });
+      startExecution(batchId, input);
     },
   };
 
   const events = new LocalEventSink(options.dataDir === undefined ? undefined : join(options.dataDir, 'events.jsonl'), (line) => logger.info(line));
   stream.setHandler(onWrite.compose(lambdaEnv('on-write', env), { ...clients, eventPublisher: () => events }));
+  // Recovery from a crash of the previous process: redeliver acknowledged writes that were not yet
+  // validated, and resume (or fail) the batches that were running.
+  const redelivered = await stream.recover(client, options.tableName);
+  if (redelivered > 0) logger.info(`redelivering ${redelivered} snapshot write(s) that were not validated before the host stopped`);
+  if (batchJournal !== undefined) {
+    await recoverBatches({ journal: batchJournal, batches: batchStore, start: (batchId) => startExecution(batchId, { batchId }), now: () => new Date(clock.now()).toISOString(), log: (m) => logger.info(m) });
+  }
 
   const scheduler = new LocalScheduler(
     options.schedules ?? [],
@@ -214,6 +240,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       await closeServer(http.server);
       await stream.close();
       client.destroy();
+      batchJournal?.close();
       await dynamo.close();
     },
   };
