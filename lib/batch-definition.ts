@@ -26,6 +26,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
+import { flattenJoin } from './cfn-join.js';
 
 /** Resolves the selection to snapshot ids. */
 export const PLAN_STATE = 'PlanBatch';
@@ -226,13 +227,12 @@ export function renderBatchAsl(): RenderedBatchAsl {
  * ARN); anything else means the definition grew a dependency the local host cannot honour.
  */
 function evaluateDeployString(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (isRecord(value) && value.Ref === 'AWS::Partition') return LOCAL_PARTITION;
-  const join = isRecord(value) ? value['Fn::Join'] : undefined;
-  if (Array.isArray(join) && join.length === 2 && typeof join[0] === 'string' && Array.isArray(join[1])) {
-    return join[1].map(evaluateDeployString).join(join[0]);
-  }
-  throw new Error(`batch definition holds a deploy-time value the local host cannot evaluate: ${JSON.stringify(value).slice(0, 200)}`);
+  return flattenJoin(value, {
+    token: (node) => {
+      if (isRecord(node) && node.Ref === 'AWS::Partition') return LOCAL_PARTITION;
+      throw new Error(`batch definition holds a deploy-time value the local host cannot evaluate: ${JSON.stringify(node).slice(0, 200)}`);
+    },
+  });
 }
 
 const LOCAL_PARTITION = 'aws';

@@ -9,7 +9,9 @@ import type { Node } from 'constructs';
 import { z } from 'zod';
 import { TITAN_EMBED_V2_MODEL_ID } from '../functions/adapters/bedrock/titan-model.js';
 import { SIMILARITY_PROVIDERS } from '../functions/adapters/similarity-provider.js';
+import { scheduledExecutionInput, type ScheduledExecutionInput } from '../functions/api/batch-tasks.js';
 import { parseBatchRequest } from '../functions/core/batch.js';
+import { REPLAY_MODES } from '../functions/core/replay.js';
 import { DomainError } from '../functions/core/errors.js';
 
 /**
@@ -21,8 +23,8 @@ export const TITAN_EMBEDDING_MODEL_ID: string = TITAN_EMBED_V2_MODEL_ID;
 /** Similarity providers (DESIGN §4), as the handlers accept them in SIMILARITY_PROVIDER. */
 export { SIMILARITY_PROVIDERS };
 
-/** Replay modes (DESIGN §5). */
-export const REPLAY_MODES = ['Strict', 'Tolerant', 'ValidationOnly'] as const;
+/** Replay modes (DESIGN §5), as the replay engine defines them. */
+export { REPLAY_MODES };
 
 /**
  * EventBridge schedule expressions: `rate(1 day)`, `rate(15 minutes)`, `cron(0 3 * * ? *)`.
@@ -49,30 +51,8 @@ const ScheduleSchema = z.strictObject({
 /** One scheduled regression replay. */
 export type ScheduleConfig = z.infer<typeof ScheduleSchema>;
 
-/** The input a scheduled replay starts the batch state machine with. */
-export interface ScheduledBatchInput {
-  trigger: 'schedule';
-  scheduleName: string;
-  request: {
-    selector: { functionName: string; lastHours: number };
-    mode?: string;
-    maxConcurrency?: number;
-    policyName?: string;
-    tolerance?: number;
-  };
-}
-
-/** The execution input for one configured schedule (absent options stay absent: the plan step applies defaults). */
-export function scheduledBatchInput(schedule: ScheduleConfig): ScheduledBatchInput {
-  const request: ScheduledBatchInput['request'] = {
-    selector: { functionName: schedule.selector.functionName, lastHours: schedule.selector.lastHours },
-  };
-  if (schedule.mode !== undefined) request.mode = schedule.mode;
-  if (schedule.maxConcurrency !== undefined) request.maxConcurrency = schedule.maxConcurrency;
-  if (schedule.policyName !== undefined) request.policyName = schedule.policyName;
-  if (schedule.tolerance !== undefined) request.tolerance = schedule.tolerance;
-  return { trigger: 'schedule', scheduleName: schedule.name, request };
-}
+/** The execution input for one configured schedule, as the plan step reads it. */
+export const scheduledBatchInput = (schedule: ScheduleConfig): ScheduledExecutionInput => scheduledExecutionInput(schedule);
 
 /**
  * The plan step parses a schedule's request with the same function `POST /batches` uses; running it

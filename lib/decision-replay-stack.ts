@@ -11,6 +11,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { LAMBDA_NAMES, lambdaSpec, ROUTES, type EnvVarName, type LambdaName } from '../functions/api/manifest.js';
 import { BatchWorkflow } from './batch-workflow.js';
+import { flattenJoin } from './cfn-join.js';
 import { loadConfig, TITAN_EMBEDDING_MODEL_ID, type AppConfig } from './config.js';
 import { DecisionFunction } from './function-defaults.js';
 import { DecisionHttpApi } from './http-api.js';
@@ -33,22 +34,21 @@ export interface DecisionReplayStackProps extends StackProps {
  * granted keeps each acknowledgement tied to that one resource, and it follows logical-id changes.
  */
 export function iam5ResourceFinding(stack: Stack, resource: string): string {
-  const flatten = (node: unknown): string => {
-    if (node === undefined) return '';
-    if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/\}/g, '>');
-    if (typeof node === 'object' && node !== null) {
-      const obj = node as Record<string, unknown>;
-      const join = obj['Fn::Join'];
-      if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1])) {
-        return (join[1] as unknown[]).map(flatten).join(join[0]);
-      }
-      if ('Fn::Sub' in obj) return flatten(obj['Fn::Sub']);
-      const getAtt = obj['Fn::GetAtt'];
-      if (Array.isArray(getAtt)) return `<${flatten(getAtt[0])}.${flatten(getAtt[1])}>`;
-      if ('Ref' in obj) return `<${flatten(obj.Ref)}>`;
-    }
-    return JSON.stringify(node);
-  };
+  const flatten = (node: unknown): string =>
+    flattenJoin(node, {
+      text: (s) => s.replace(/\$\{/g, '<').replace(/\}/g, '>'),
+      token: (token) => {
+        if (token === undefined) return '';
+        if (typeof token === 'object' && token !== null) {
+          const obj = token as Record<string, unknown>;
+          if ('Fn::Sub' in obj) return flatten(obj['Fn::Sub']);
+          const getAtt = obj['Fn::GetAtt'];
+          if (Array.isArray(getAtt)) return `<${flatten(getAtt[0])}.${flatten(getAtt[1])}>`;
+          if ('Ref' in obj) return `<${flatten(obj.Ref)}>`;
+        }
+        return JSON.stringify(token);
+      },
+    });
   return `AwsSolutions-IAM5[Resource::${flatten(stack.resolve(resource))}]`;
 }
 

@@ -12,12 +12,8 @@ import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources'
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { keys } from '../functions/adapters/dynamodb/keys.js';
-import { TABLE_KEYS } from '../functions/adapters/dynamodb/table-definition.js';
+import { SNAPSHOT_INSERT } from '../functions/adapters/dynamodb/snapshot-stream.js';
 import { scheduledBatchInput, type ScheduleConfig } from './config.js';
-
-/** The sort key value of a snapshot item; the stream filter passes only these. */
-const SNAPSHOT_SK = keys.snapshot('-').sk;
 
 /**
  * Only inserts of snapshot items reach the on-write Lambda: replay results, validation reports,
@@ -25,8 +21,8 @@ const SNAPSHOT_SK = keys.snapshot('-').sk;
  * report writes would feed back into the stream).
  */
 export const SNAPSHOT_INSERT_FILTER = FilterCriteria.filter({
-  eventName: FilterRule.isEqual('INSERT'),
-  dynamodb: { NewImage: { [TABLE_KEYS.sortKey]: { S: FilterRule.isEqual(SNAPSHOT_SK) } } },
+  eventName: FilterRule.isEqual(SNAPSHOT_INSERT.eventName),
+  dynamodb: { NewImage: { [SNAPSHOT_INSERT.sortKeyAttribute]: { S: FilterRule.isEqual(SNAPSHOT_INSERT.sortKey) } } },
 });
 
 export interface SnapshotStreamTriggerProps {

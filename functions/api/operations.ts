@@ -22,6 +22,7 @@ import { JsonTreeSchema, ModelParametersSchema, NamedValueSchema, RecordSnapshot
 import { ReplayStatsSchema } from '../core/stats.js';
 import { ValidateRequestDocSchema, ValidationReportSchema } from '../core/validation.js';
 import type { RouteKey } from './manifest.js';
+import { IDEMPOTENCY_KEY_PATTERN } from '../core/idempotency.js';
 
 type Schema = z.ZodMiniType;
 
@@ -121,7 +122,7 @@ const LIST_QUERY: Record<string, ParamSpec> = {
   limit: { description: 'Page size, 1..1000 (default 50)', schema: z.int().check(z.gte(1), z.lte(1000)) },
   cursor: { description: 'The nextCursor of the previous page; a cursor the service did not issue for this list is a 400' },
 };
-const IDEMPOTENCY_KEY: ParamSpec = { description: '1 to 255 printable ASCII characters without spaces', schema: z.string().check(z.regex(/^[\x21-\x7e]{1,255}$/)) };
+const IDEMPOTENCY_KEY: ParamSpec = { description: '1 to 255 printable ASCII characters without spaces', schema: z.string().check(z.regex(IDEMPOTENCY_KEY_PATTERN)) };
 const location = (what: string): Record<string, ParamSpec> => ({ Location: { description: `The path of the ${what}` } });
 
 /** Every route of the manifest but `$default` (which answers 404 in the ErrorBody shape for any other route). */

@@ -8,6 +8,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { DynamoSnapshotStore } from '../adapters/dynamodb/snapshot-store.js';
+import { isSnapshotInsert } from '../adapters/dynamodb/snapshot-stream.js';
 import { handleSnapshotWritten, type OnWriteDeps, type OnWriteSummary } from '../core/on-write.js';
 import type { PolicyStore, StoredPolicy } from '../core/policy.js';
 import { SnapshotSchema } from '../core/snapshot.js';
@@ -22,9 +23,8 @@ export class MalformedStreamRecordError extends Error {
 
 /** Handles one record; undefined when it is not a snapshot insert (skipped, not failed). */
 export async function processRecord(deps: OnWriteDeps, record: DynamoDBRecord): Promise<OnWriteSummary | undefined> {
-  const image = record.dynamodb?.NewImage;
-  if (record.eventName !== 'INSERT' || image?.sk?.S !== 'SNAP') return undefined;
-  const item = unmarshall(image as Record<string, AttributeValue>);
+  if (!isSnapshotInsert(record)) return undefined;
+  const item = unmarshall(record.dynamodb?.NewImage as Record<string, AttributeValue>);
   const parsed = SnapshotSchema.safeParse(DynamoSnapshotStore.fromItem(item));
   if (!parsed.success) throw new MalformedStreamRecordError(`record ${record.eventID ?? '?'}: not a snapshot: ${parsed.error.issues[0]?.message ?? ''}`);
   return handleSnapshotWritten(deps, parsed.data);

@@ -3,26 +3,19 @@
  * statistics, or mark the batch FAILED. Kept apart from batch.ts so the per-item replay function
  * does not bundle the quantile sketch it never uses.
  */
-import * as z from 'zod/mini';
-import { BatchNotFoundError, BatchPayloadError, causeMessage, type BatchStatus, type BatchStore } from './batch.js';
+import { BatchNotFoundError, type BatchStatus, type BatchStore } from './batch.js';
 import type { Clock } from './ports.js';
 import { StatsAccumulator } from './stats.js';
 
-export const StatsPayloadSchema = z.union([
-  z.object({ batchId: z.string(), failed: z.optional(z.literal(false)) }),
-  z.object({
-    failed: z.literal(true),
-    input: z.object({ batchId: z.optional(z.string()) }),
-    executionName: z.string(),
-    executionStartTime: z.string(),
-    error: z.optional(z.object({ Error: z.optional(z.string()), Cause: z.optional(z.string()) })),
-  }),
-]);
+/**
+ * What Stats is asked (parsed from the Step Functions payload at the edge): fold a batch's results,
+ * or, when the execution failed before that (the workflow's Catch), mark it FAILED with `reason`.
+ */
+export type StatsCommand = { batchId: string; failed?: undefined } | { batchId: string; failed: { reason: string } };
 
 export interface StatsDeps {
   batches: BatchStore;
   clock: Clock;
-  batchIdFor(executionName: string, executionStartTime: string): string;
 }
 
 /** Small enough for the execution output: counts and latency, not the per-path maps. */
@@ -37,14 +30,12 @@ export interface StatsOutcome {
 }
 
 /** Stats: folds the stored results into the batch statistics, or marks the batch FAILED. */
-export async function computeBatchStats(deps: StatsDeps, payload: unknown): Promise<StatsOutcome> {
-  const parsed = StatsPayloadSchema.safeParse(payload);
-  if (!parsed.success) throw new BatchPayloadError(`stats payload: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+export async function computeBatchStats(deps: StatsDeps, command: StatsCommand): Promise<StatsOutcome> {
   const now = new Date(deps.clock.now()).toISOString();
-  const p = parsed.data;
-  if (p.failed === true) {
-    const batchId = p.input.batchId ?? deps.batchIdFor(p.executionName, p.executionStartTime);
-    const reason = `${p.error?.Error ?? 'Error'}: ${causeMessage(p.error?.Cause)}`;
+  const p = command;
+  if (p.failed !== undefined) {
+    const { batchId } = p;
+    const { reason } = p.failed;
     if (await deps.batches.get(batchId)) await deps.batches.fail(batchId, reason, now);
     return { batchId, status: 'FAILED', failureReason: reason };
   }

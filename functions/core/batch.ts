@@ -13,6 +13,8 @@ import { prepareReplay, replaySnapshot, ReplayOptionsShape, ReplayStatusSchema, 
 import { parseOrThrow } from './schema-util.js';
 import { FunctionNameSchema, IntegritySchema } from './snapshot.js';
 import { ReplayStatsSchema, type ReplayStats } from './stats.js';
+import { ULID } from './ulid.js';
+import { assertIdempotencyKey } from './idempotency.js';
 
 /** Most snapshots one batch replays: the ids travel inline in the execution state (256 KiB). */
 export const MAX_BATCH_SNAPSHOTS = 8000;
@@ -20,7 +22,6 @@ export const DEFAULT_MAX_CONCURRENCY = 10;
 export const MAX_CONCURRENCY = 1000;
 export const DEFAULT_SELECTOR_LIMIT = 1000;
 
-const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const isoInstant = z.string().check(z.refine((v) => /^\d{4}-\d{2}-\d{2}/.test(v) && !Number.isNaN(Date.parse(v)), 'must be an ISO-8601 date-time'));
 
 /** Which snapshots a batch replays, when not listed by id. `lastHours` is resolved when the batch starts. */
@@ -136,14 +137,6 @@ export class BatchNotFoundError extends NotFoundError {
   }
 }
 
-/** The task payload is not what the state machine sends. */
-export class BatchPayloadError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BatchPayloadError';
-  }
-}
-
 // ------------------------------------------------------------------------------------------------
 
 /** Resolves a request's selection to snapshot ids (a relative window against `nowMs`). */
@@ -227,7 +220,7 @@ export async function startBatch(deps: StartBatchDeps, body: unknown, idempotenc
   await prepareReplay(deps.policies, { mode: request.mode, tolerance: request.tolerance, policyName: request.policyName, overrides: request.overrides });
   let batchId = deps.ids.next();
   if (idempotencyKey !== undefined) {
-    if (!/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) throw new ValidationError('Idempotency-Key must be 1 to 255 printable ASCII characters without spaces', { code: 'INVALID_IDEMPOTENCY_KEY' });
+    assertIdempotencyKey(idempotencyKey);
     const requestHash = canonicalHash(request);
     const claim = await deps.batches.claimIdempotencyKey(idempotencyKey, requestHash, batchId);
     if (!claim.claimed) {
@@ -258,49 +251,46 @@ export async function startBatch(deps: StartBatchDeps, body: unknown, idempotenc
 // ------------------------------------------------------------------------------------------------
 // The Step Functions tasks.
 
-export const PlanPayloadSchema = z.object({
-  input: z.union([
-    z.object({ batchId: z.string().check(z.regex(ULID)) }),
-    z.object({ trigger: z.literal('schedule'), scheduleName: z.string(), request: z.unknown() }),
-  ]),
-  executionName: z.string(),
-  executionStartTime: z.string(),
-});
+/**
+ * What Plan is asked (parsed from the Step Functions payload at the edge): the batch an API request
+ * recorded, or a schedule's request with the batch id and start time of its execution.
+ */
+export type PlanCommand =
+  | { batchId: string }
+  | { schedule: { batchId: string; scheduleName: string; request: unknown; startedAt: string } };
 
 export interface PlanDeps {
   snapshots: SnapshotStore;
   batches: BatchStore;
-  /** The batch id of an execution started without one (a schedule): stable across retries. */
-  batchIdFor(executionName: string, executionStartTime: string): string;
 }
 
 /** Plan: the batch's ids and concurrency; for a schedule, resolves its window and records the batch first. */
-export async function planBatch(deps: PlanDeps, payload: unknown): Promise<{ batchId: string; snapshotIds: string[]; maxConcurrency: number }> {
-  const parsed = PlanPayloadSchema.safeParse(payload);
-  if (!parsed.success) throw new BatchPayloadError(`plan payload: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-  const { input, executionName, executionStartTime } = parsed.data;
-  if ('batchId' in input) {
-    const batch = await deps.batches.get(input.batchId);
-    if (!batch) throw new BatchNotFoundError(input.batchId);
+export async function planBatch(deps: PlanDeps, command: PlanCommand): Promise<{ batchId: string; snapshotIds: string[]; maxConcurrency: number }> {
+  if (!('schedule' in command)) {
+    const batch = await deps.batches.get(command.batchId);
+    if (!batch) throw new BatchNotFoundError(command.batchId);
     return { batchId: batch.batchId, snapshotIds: await deps.batches.getSnapshotIds(batch.batchId), maxConcurrency: batch.maxConcurrency };
   }
-  const batchId = deps.batchIdFor(executionName, executionStartTime);
+  const { batchId, scheduleName, request: body, startedAt: executionStartTime } = command.schedule;
   const existing = await deps.batches.get(batchId);
   if (existing) return { batchId, snapshotIds: await deps.batches.getSnapshotIds(batchId), maxConcurrency: existing.maxConcurrency };
-  const request = parseBatchRequest(input.request);
+  const request = parseBatchRequest(body);
   const snapshotIds = await resolveSelection(deps.snapshots, request, Date.parse(executionStartTime));
-  const batch = newBatch(batchId, request, snapshotIds.length, { trigger: 'schedule', scheduleName: input.scheduleName, createdAt: new Date(Date.parse(executionStartTime)).toISOString() });
+  const batch = newBatch(batchId, request, snapshotIds.length, { trigger: 'schedule', scheduleName, createdAt: new Date(Date.parse(executionStartTime)).toISOString() });
   // A concurrent Plan of the same execution may have recorded it first: run with what it recorded.
   if (!(await deps.batches.create(batch, snapshotIds))) return { batchId, snapshotIds: await deps.batches.getSnapshotIds(batchId), maxConcurrency: batch.maxConcurrency };
   return { batchId, snapshotIds, maxConcurrency: batch.maxConcurrency };
 }
 
-export const ReplayItemPayloadSchema = z.object({
-  batchId: z.string(),
-  snapshotId: z.string(),
-  recordError: z.optional(z.boolean()),
-  error: z.optional(z.object({ Error: z.optional(z.string()), Cause: z.optional(z.string()) })),
-});
+/**
+ * One item of the Map (parsed from the Step Functions payload at the edge): replay the snapshot, or,
+ * after its retries were exhausted (the Catch), record `failure` as its Error result.
+ */
+export interface ReplayItemCommand {
+  batchId: string;
+  snapshotId: string;
+  failure?: { code: string; message: string } | undefined;
+}
 
 export interface ReplayItemDeps extends ReplayDeps {
   batches: BatchStore;
@@ -394,14 +384,11 @@ export class BatchItemCache {
  * executor, unsupported model) is recorded as its Error result; anything else is thrown for the
  * workflow's Retry/Catch.
  */
-export async function replayBatchItem(deps: ReplayItemDeps, payload: unknown): Promise<ItemSummary> {
-  const parsed = ReplayItemPayloadSchema.safeParse(payload);
-  if (!parsed.success) throw new BatchPayloadError(`replay payload: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-  const { batchId, snapshotId } = parsed.data;
+export async function replayBatchItem(deps: ReplayItemDeps, command: ReplayItemCommand): Promise<ItemSummary> {
+  const { batchId, snapshotId, failure } = command;
   const now = () => new Date(deps.clock.now()).toISOString();
 
-  if (parsed.data.recordError) {
-    const error = parsed.data.error ?? {};
+  if (failure) {
     const result: BatchResult = {
       batchId,
       snapshotId,
@@ -411,7 +398,7 @@ export async function replayBatchItem(deps: ReplayItemDeps, payload: unknown): P
       executionTimeMs: 0,
       mismatchedPaths: [],
       violatedRules: [],
-      error: { code: error.Error ?? 'UNKNOWN', message: causeMessage(error.Cause) },
+      error: failure,
       createdAt: now(),
     };
     if (await deps.batches.putResult(result)) return { snapshotId, status: 'Error', outputsMatch: false };
@@ -445,16 +432,4 @@ export async function replayBatchItem(deps: ReplayItemDeps, payload: unknown): P
 async function storedOutcome(batches: BatchStore, batchId: string, snapshotId: string, fallback: Pick<BatchResult, 'status' | 'outputsMatch'>): Promise<ItemSummary> {
   const stored = (await batches.getResult(batchId, snapshotId)) ?? fallback;
   return { snapshotId, status: stored.status, outputsMatch: stored.outputsMatch };
-}
-
-/** Lambda's error Cause is JSON `{errorType, errorMessage}`; a Step Functions one is plain text. */
-export function causeMessage(cause: string | undefined): string {
-  if (cause === undefined || cause === '') return 'the replay failed after its retries';
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: unknown; errorType?: unknown };
-    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage.slice(0, 1000);
-  } catch {
-    // not JSON: plain text
-  }
-  return cause.slice(0, 1000);
 }

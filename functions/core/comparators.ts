@@ -14,11 +14,7 @@ import { SimilarityProviderError, type SimilarityProvider } from './similarity.j
 import { MAX_SCHEMA_COST, schemaCost, schemaShape, type SchemaShape } from './schema-cost.js';
 import { linearRegex, MAX_REGEX_INPUT_LENGTH, regexProblem, RegexPatternError } from './linear-regex.js';
 
-/** Every comparator a rule may name. */
-export const COMPARATOR_NAMES = ['ExactMatch', 'SemanticSimilarity', 'MaxIncreasePercent', 'MaxDecreasePercent', 'WithinRange', 'Regex', 'Contains', 'JsonSchema', 'Levenshtein'] as const;
-export type ComparatorName = (typeof COMPARATOR_NAMES)[number];
-
-/** The parameters a rule can carry; which ones a comparator uses is in {@link comparatorParamIssues}. */
+/** The parameters a rule can carry; which ones a comparator uses is in its {@link COMPARATORS} entry. */
 export interface ComparatorParams {
   threshold?: number | undefined;
   min?: number | undefined;
@@ -55,29 +51,7 @@ const PERCENT_EPSILON = 1e-9;
 
 const NO_BASELINE = 'no baseline';
 
-export function isComparatorName(name: string): name is ComparatorName {
-  return (COMPARATOR_NAMES as readonly string[]).includes(name);
-}
-
-/** True for comparators that compare the candidate with a baseline (skipped when there is none). */
-export function needsBaseline(comparator: ComparatorName): boolean {
-  return comparator === 'ExactMatch' || comparator === 'SemanticSimilarity' || comparator === 'MaxIncreasePercent' || comparator === 'MaxDecreasePercent' || comparator === 'Levenshtein';
-}
-
 type ParamName = keyof ComparatorParams;
-
-/** The parameters each comparator requires; any other parameter on the rule is a mistake. */
-const REQUIRED_PARAMS: Record<ComparatorName, readonly ParamName[]> = {
-  ExactMatch: [],
-  SemanticSimilarity: ['threshold'],
-  MaxIncreasePercent: ['threshold'],
-  MaxDecreasePercent: ['threshold'],
-  WithinRange: ['min', 'max'],
-  Regex: ['pattern'],
-  Contains: ['value'],
-  JsonSchema: ['schema'],
-  Levenshtein: ['threshold'],
-};
 
 const ALL_PARAMS: readonly ParamName[] = ['threshold', 'min', 'max', 'pattern', 'value', 'schema'];
 
@@ -85,44 +59,6 @@ const ALL_PARAMS: readonly ParamName[] = ['threshold', 'min', 'max', 'pattern', 
 export interface ParamIssue {
   param: ParamName;
   message: string;
-}
-
-/**
- * Checks a comparator's parameters: the ones it needs are present and in range, it carries none it
- * does not use, a regex compiles and is safe, a JSON schema compiles. Empty when all is well.
- */
-export function comparatorParamIssues(comparator: ComparatorName, params: ComparatorParams): ParamIssue[] {
-  const issues: ParamIssue[] = [];
-  const required = REQUIRED_PARAMS[comparator];
-  for (const p of ALL_PARAMS) {
-    const present = params[p] !== undefined;
-    if (required.includes(p) && !present) issues.push({ param: p, message: `${comparator} needs '${p}'` });
-    if (!required.includes(p) && present) issues.push({ param: p, message: `${comparator} does not use '${p}'` });
-  }
-  const { threshold, min, max, pattern, schema } = params;
-  if (threshold !== undefined && required.includes('threshold')) {
-    if (!Number.isFinite(threshold)) {
-      issues.push({ param: 'threshold', message: `threshold must be a finite number, got ${String(threshold)}` });
-    } else if (comparator === 'SemanticSimilarity' || comparator === 'Levenshtein') {
-      if (threshold < 0 || threshold > 1) issues.push({ param: 'threshold', message: `${comparator} threshold must be between 0 and 1, got ${threshold}` });
-    } else if (threshold < 0) {
-      issues.push({ param: 'threshold', message: `${comparator} threshold is a percentage and must be >= 0, got ${threshold}` });
-    }
-  }
-  if (comparator === 'WithinRange') {
-    if (min !== undefined && !Number.isFinite(min)) issues.push({ param: 'min', message: `min must be a finite number, got ${String(min)}` });
-    if (max !== undefined && !Number.isFinite(max)) issues.push({ param: 'max', message: `max must be a finite number, got ${String(max)}` });
-    if (min !== undefined && max !== undefined && min > max) issues.push({ param: 'min', message: `min (${min}) must not be greater than max (${max})` });
-  }
-  if (comparator === 'Regex' && pattern !== undefined) {
-    const problem = regexProblem(pattern);
-    if (problem) issues.push({ param: 'pattern', message: problem });
-  }
-  if (comparator === 'JsonSchema' && schema !== undefined) {
-    const problem = schemaProblem(schema);
-    if (problem) issues.push({ param: 'schema', message: problem });
-  }
-  return issues;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -230,7 +166,7 @@ function missingCandidate(field: string, expected: string): ComparatorVerdict {
   return { status: 'violated', expected, actual: MISSING, message: `${field} is missing from the candidate` };
 }
 
-function missingBaseline(field: string, candidate: JsonValue, comparator: ComparatorName): ComparatorVerdict {
+function missingBaseline(field: string, candidate: JsonValue, comparator: string): ComparatorVerdict {
   return { status: 'violated', expected: `${field} present in the baseline`, actual: display(candidate), message: `${field} is missing from the baseline, so ${comparator} has nothing to compare with` };
 }
 
@@ -242,7 +178,7 @@ function skippedNoBaseline(expected: string, candidate: PathRead): ComparatorVer
  * Resolves the candidate and baseline reads shared by the baseline comparators: a verdict when one
  * of them is absent, else both values.
  */
-function bothValues(input: ComparatorInput, comparator: ComparatorName, expected: (baseline: JsonValue | undefined) => string): ComparatorVerdict | { candidate: JsonValue; baseline: JsonValue } {
+function bothValues(input: ComparatorInput, comparator: string, expected: (baseline: JsonValue | undefined) => string): ComparatorVerdict | { candidate: JsonValue; baseline: JsonValue } {
   const { field, candidate, baseline } = input;
   if (baseline === undefined) return skippedNoBaseline(expected(undefined), candidate);
   if (!candidate.found) return missingCandidate(field, expected(baseline.found ? baseline.value : undefined));
@@ -300,7 +236,7 @@ async function semanticSimilarity(input: ComparatorInput, threshold: number): Pr
 }
 
 function percentChange(input: ComparatorInput, direction: 'increase' | 'decrease', threshold: number): ComparatorVerdict {
-  const comparator: ComparatorName = direction === 'increase' ? 'MaxIncreasePercent' : 'MaxDecreasePercent';
+  const comparator = direction === 'increase' ? 'MaxIncreasePercent' : 'MaxDecreasePercent';
   const expected = `${direction} <= ${fmtNum(threshold)}%`;
   const r = bothValues(input, comparator, () => expected);
   if (isVerdict(r)) return r;
@@ -452,9 +388,136 @@ export class ComparatorParamsError extends TypeError {
   }
 }
 
-function required<T>(value: T | undefined, comparator: ComparatorName, param: ParamName): T {
+function required<T>(value: T | undefined, comparator: string, param: ParamName): T {
   if (value === undefined) throw new ComparatorParamsError(comparator, [{ param, message: `${comparator} needs '${param}'` }]);
   return value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The registry: everything about one comparator in one entry.
+
+/** One comparator: the parameters it takes and how they are checked, whether it needs a baseline, and its evaluation. */
+export interface ComparatorEntry {
+  /** Compares the candidate with a baseline (skipped when there is none). */
+  readonly needsBaseline: boolean;
+  /** The parameters it requires; any other parameter on a rule is a mistake. */
+  readonly params: readonly ParamName[];
+  /** Problems with the values of its (present) parameters: range, compilation, safety. */
+  check(params: ComparatorParams): ParamIssue[];
+  /** The verdict; its required parameters are present (see {@link runComparator}). */
+  evaluate(input: ComparatorInput): ComparatorVerdict | Promise<ComparatorVerdict>;
+}
+
+const noCheck = (): ParamIssue[] => [];
+
+const finiteThreshold = (threshold: number | undefined): ParamIssue[] =>
+  threshold !== undefined && !Number.isFinite(threshold) ? [{ param: 'threshold', message: `threshold must be a finite number, got ${String(threshold)}` }] : [];
+
+/** A threshold that is a score between 0 and 1. */
+const unitThreshold =
+  (comparator: string) =>
+  ({ threshold }: ComparatorParams): ParamIssue[] => {
+    const finite = finiteThreshold(threshold);
+    if (finite.length > 0 || threshold === undefined) return finite;
+    return threshold < 0 || threshold > 1 ? [{ param: 'threshold', message: `${comparator} threshold must be between 0 and 1, got ${threshold}` }] : [];
+  };
+
+/** A threshold that is a percentage. */
+const percentThreshold =
+  (comparator: string) =>
+  ({ threshold }: ComparatorParams): ParamIssue[] => {
+    const finite = finiteThreshold(threshold);
+    if (finite.length > 0 || threshold === undefined) return finite;
+    return threshold < 0 ? [{ param: 'threshold', message: `${comparator} threshold is a percentage and must be >= 0, got ${threshold}` }] : [];
+  };
+
+/** Every comparator a rule may name (DESIGN §4), one entry each. */
+export const COMPARATORS = {
+  ExactMatch: { needsBaseline: true, params: [], check: noCheck, evaluate: exactMatch },
+  SemanticSimilarity: {
+    needsBaseline: true,
+    params: ['threshold'],
+    check: unitThreshold('SemanticSimilarity'),
+    evaluate: (input) => semanticSimilarity(input, required(input.params.threshold, 'SemanticSimilarity', 'threshold')),
+  },
+  MaxIncreasePercent: {
+    needsBaseline: true,
+    params: ['threshold'],
+    check: percentThreshold('MaxIncreasePercent'),
+    evaluate: (input) => percentChange(input, 'increase', required(input.params.threshold, 'MaxIncreasePercent', 'threshold')),
+  },
+  MaxDecreasePercent: {
+    needsBaseline: true,
+    params: ['threshold'],
+    check: percentThreshold('MaxDecreasePercent'),
+    evaluate: (input) => percentChange(input, 'decrease', required(input.params.threshold, 'MaxDecreasePercent', 'threshold')),
+  },
+  WithinRange: {
+    needsBaseline: false,
+    params: ['min', 'max'],
+    check: ({ min, max }) => {
+      const issues: ParamIssue[] = [];
+      if (min !== undefined && !Number.isFinite(min)) issues.push({ param: 'min', message: `min must be a finite number, got ${String(min)}` });
+      if (max !== undefined && !Number.isFinite(max)) issues.push({ param: 'max', message: `max must be a finite number, got ${String(max)}` });
+      if (min !== undefined && max !== undefined && min > max) issues.push({ param: 'min', message: `min (${min}) must not be greater than max (${max})` });
+      return issues;
+    },
+    evaluate: (input) => withinRange(input, required(input.params.min, 'WithinRange', 'min'), required(input.params.max, 'WithinRange', 'max')),
+  },
+  Regex: {
+    needsBaseline: false,
+    params: ['pattern'],
+    check: ({ pattern }) => {
+      const problem = pattern === undefined ? undefined : regexProblem(pattern);
+      return problem ? [{ param: 'pattern', message: problem }] : [];
+    },
+    evaluate: (input) => regex(input, required(input.params.pattern, 'Regex', 'pattern')),
+  },
+  Contains: { needsBaseline: false, params: ['value'], check: noCheck, evaluate: (input) => contains(input, required(input.params.value, 'Contains', 'value')) },
+  JsonSchema: {
+    needsBaseline: false,
+    params: ['schema'],
+    check: ({ schema }) => {
+      const problem = schema === undefined ? undefined : schemaProblem(schema);
+      return problem ? [{ param: 'schema', message: problem }] : [];
+    },
+    evaluate: (input) => jsonSchema(input, required(input.params.schema, 'JsonSchema', 'schema')),
+  },
+  Levenshtein: {
+    needsBaseline: true,
+    params: ['threshold'],
+    check: unitThreshold('Levenshtein'),
+    evaluate: (input) => levenshtein(input, required(input.params.threshold, 'Levenshtein', 'threshold')),
+  },
+} as const satisfies Record<string, ComparatorEntry>;
+
+export type ComparatorName = keyof typeof COMPARATORS;
+
+/** Every comparator a rule may name, in registry order. */
+export const COMPARATOR_NAMES = Object.keys(COMPARATORS) as [ComparatorName, ...ComparatorName[]];
+
+export function isComparatorName(name: string): name is ComparatorName {
+  return Object.hasOwn(COMPARATORS, name);
+}
+
+/** True for comparators that compare the candidate with a baseline (skipped when there is none). */
+export function needsBaseline(comparator: ComparatorName): boolean {
+  return COMPARATORS[comparator].needsBaseline;
+}
+
+/**
+ * Checks a comparator's parameters: the ones it needs are present and in range, it carries none it
+ * does not use, a regex compiles and is safe, a JSON schema compiles. Empty when all is well.
+ */
+export function comparatorParamIssues(comparator: ComparatorName, params: ComparatorParams): ParamIssue[] {
+  const entry: ComparatorEntry = COMPARATORS[comparator];
+  const issues: ParamIssue[] = [];
+  for (const p of ALL_PARAMS) {
+    const present = params[p] !== undefined;
+    if (entry.params.includes(p) && !present) issues.push({ param: p, message: `${comparator} needs '${p}'` });
+    if (!entry.params.includes(p) && present) issues.push({ param: p, message: `${comparator} does not use '${p}'` });
+  }
+  return [...issues, ...entry.check(params)];
 }
 
 /**
@@ -462,25 +525,6 @@ function required<T>(value: T | undefined, comparator: ComparatorName, param: Pa
  * validation does this); a required one that is absent throws {@link ComparatorParamsError}.
  */
 export async function runComparator(comparator: ComparatorName, input: ComparatorInput): Promise<ComparatorVerdict> {
-  const p = input.params;
-  switch (comparator) {
-    case 'ExactMatch':
-      return exactMatch(input);
-    case 'SemanticSimilarity':
-      return semanticSimilarity(input, required(p.threshold, comparator, 'threshold'));
-    case 'MaxIncreasePercent':
-      return percentChange(input, 'increase', required(p.threshold, comparator, 'threshold'));
-    case 'MaxDecreasePercent':
-      return percentChange(input, 'decrease', required(p.threshold, comparator, 'threshold'));
-    case 'WithinRange':
-      return withinRange(input, required(p.min, comparator, 'min'), required(p.max, comparator, 'max'));
-    case 'Regex':
-      return regex(input, required(p.pattern, comparator, 'pattern'));
-    case 'Contains':
-      return contains(input, required(p.value, comparator, 'value'));
-    case 'JsonSchema':
-      return jsonSchema(input, required(p.schema, comparator, 'schema'));
-    case 'Levenshtein':
-      return levenshtein(input, required(p.threshold, comparator, 'threshold'));
-  }
+  const entry: ComparatorEntry = COMPARATORS[comparator];
+  return entry.evaluate(input);
 }

@@ -38,8 +38,3 @@ export function jsonEquals(a: unknown, b: unknown): boolean {
 export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
-
-/** Byte length of a string in UTF-8. */
-export function utf8Length(text: string): number {
-  return Buffer.byteLength(text, 'utf8');
-}

@@ -20,7 +20,6 @@ import { SimilarityProviderError, type SimilarityProvider } from './similarity.j
 
 export type OutputComparisonMode = 'Strict' | 'Tolerant';
 export const OutputComparatorSchema = z.enum(['ExactMatch', 'SemanticSimilarity', 'NumericCloseness', 'Presence']);
-export type OutputComparator = z.infer<typeof OutputComparatorSchema>;
 
 /**
  * One output leaf compared. `score` is in [0, 1]; `threshold` is the score needed for a match (1

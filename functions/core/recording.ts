@@ -3,11 +3,12 @@
  * With an Idempotency-Key, a retry of the same request returns the first snapshot and a reuse of
  * the key with a different body is a conflict.
  */
-import { ConflictError, ValidationError } from './errors.js';
+import { ConflictError } from './errors.js';
 import { canonicalHash } from './json.js';
 import type { Clock, IdGenerator, SnapshotStore } from './ports.js';
 import { parseOrThrow } from './schema-util.js';
 import { buildSnapshot, RecordSnapshotSchema, type Snapshot } from './snapshot.js';
+import { assertIdempotencyKey } from './idempotency.js';
 
 export interface RecordingDeps {
   store: SnapshotStore;
@@ -21,7 +22,6 @@ export interface RecordOutcome {
   created: boolean;
 }
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** Records a decision from an untrusted request body. */
 export async function recordSnapshot(deps: RecordingDeps, body: unknown, idempotencyKey?: string): Promise<RecordOutcome> {
@@ -35,9 +35,7 @@ export async function recordSnapshot(deps: RecordingDeps, body: unknown, idempot
     await writeNew(deps.store, fresh);
     return { snapshot: fresh, created: true };
   }
-  if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
-    throw new ValidationError('Idempotency-Key must be 1 to 255 printable ASCII characters without spaces', { code: 'INVALID_IDEMPOTENCY_KEY' });
-  }
+  assertIdempotencyKey(idempotencyKey);
   const requestHash = canonicalHash(recorded);
   const record = { key: idempotencyKey, requestHash, snapshotId, createdAt };
   const claim = await deps.store.claimIdempotencyKey(record);

@@ -10,9 +10,7 @@
 import { LogCollapsingLowestDenseDDSketch } from '@datadog/sketches-js';
 import * as z from 'zod/mini';
 import { ValidationError } from './errors.js';
-
-/** Replay status (DESIGN §5): `Error` means the replay could not run at all. */
-export type ReplayStatus = 'Success' | 'Failed' | 'Error';
+import type { ReplayStatus } from './replay.js';
 
 /** What the stats need from one replay result. */
 export interface ResultSummary {

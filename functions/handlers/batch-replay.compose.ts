@@ -2,6 +2,7 @@
 import { replayIdForBatchItem } from '../adapters/batch-ids.js';
 import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
 import { composeReplayDeps } from '../adapters/replay-composition.js';
+import { parseReplayItemPayload } from '../api/batch-tasks.js';
 import type { LambdaConfig } from '../config.js';
 import { BatchItemCache, replayBatchItem } from '../core/batch.js';
 import type { TableClients } from './clients.js';
@@ -15,5 +16,5 @@ export function compose(config: LambdaConfig<'batch-replay'>, clients: TableClie
     replayIdFor: (batchId: string, snapshotId: string, timeMs: number) => replayIdForBatchItem(timeMs, batchId, snapshotId),
     cache: new BatchItemCache(),
   };
-  return (payload: unknown) => replayBatchItem(deps, payload);
+  return (payload: unknown) => replayBatchItem(deps, parseReplayItemPayload(payload));
 }

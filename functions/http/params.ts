@@ -3,6 +3,7 @@
  * `cursor`, and optional `from` / `to` instants (ISO-8601, normalised to UTC with milliseconds).
  */
 import { NotFoundError, ValidationError } from '../core/errors.js';
+import { ULID } from '../core/ulid.js';
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 1000;
@@ -61,8 +62,6 @@ function decodeURIComponentSafe(value: string): string {
     throw new ValidationError(`path parameter '${value}' is not valid percent-encoding`);
   }
 }
-
-const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
 /**
  * An id path parameter. Ids are ULIDs; one that is not cannot name anything, so it is a 404 that

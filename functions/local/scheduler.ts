@@ -7,32 +7,13 @@
  * with `*`, `?`, numbers, names (JAN-DEC, SUN-SAT), ranges, lists and steps. The `L`, `W` and `#`
  * forms are refused at start-up rather than misread.
  */
+import { scheduledExecutionInput, type ScheduleSpec } from '../api/batch-tasks.js';
 
 /** One scheduled regression replay, as configured in the CDK context. */
-export interface LocalSchedule {
-  name: string;
-  schedule: string;
-  selector: { functionName: string; lastHours: number };
-  mode?: 'Strict' | 'Tolerant' | 'ValidationOnly' | undefined;
-  maxConcurrency?: number | undefined;
-  policyName?: string | undefined;
-  tolerance?: number | undefined;
-}
+export type LocalSchedule = ScheduleSpec & { schedule: string };
 
-/** The execution input a schedule sends (the same as the deployed EventBridge target's). */
-export function scheduleInput(s: LocalSchedule) {
-  return {
-    trigger: 'schedule' as const,
-    scheduleName: s.name,
-    request: {
-      selector: s.selector,
-      ...(s.mode !== undefined && { mode: s.mode }),
-      ...(s.maxConcurrency !== undefined && { maxConcurrency: s.maxConcurrency }),
-      ...(s.policyName !== undefined && { policyName: s.policyName }),
-      ...(s.tolerance !== undefined && { tolerance: s.tolerance }),
-    },
-  };
-}
+/** The execution input a schedule sends (the same function builds the deployed EventBridge target's). */
+export const scheduleInput = (s: LocalSchedule) => scheduledExecutionInput(s);
 
 const UNIT_MS: Record<string, number> = { minute: 60_000, minutes: 60_000, hour: 3_600_000, hours: 3_600_000, day: 86_400_000, days: 86_400_000 };
 const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];

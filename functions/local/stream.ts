@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Journal } from './journal.js';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { isSnapshotItem } from '../adapters/dynamodb/snapshot-stream.js';
 
 export type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | void>;
 
@@ -69,7 +70,7 @@ export class LocalStream {
         if (context.commandName === 'PutItemCommand') {
           const input = args.input as { Item?: AttributeMap; ConditionExpression?: string };
           const item = input.Item;
-          if (item?.sk?.S === 'SNAP' && /attribute_not_exists/.test(input.ConditionExpression ?? '')) this.push(item);
+          if (isSnapshotItem(item) && item !== undefined && /attribute_not_exists/.test(input.ConditionExpression ?? '')) this.push(item);
         }
         return result;
       },

@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { INDEXES, TABLE_KEYS } from '../../functions/adapters/dynamodb/table-definition.js';
 import { LAMBDA_NAMES, LAMBDAS, lambdaSpec, ROUTES, type LambdaName } from '../../functions/api/manifest.js';
+import { flattenJoin } from '../../lib/cfn-join.js';
 import type { DecisionReplayStack } from '../../lib/decision-replay-stack.js';
 import { actionsOf, buildStack, logicalId, resourcesOf, statementsOfRole, synthStack, type Statement } from './synth.js';
 
@@ -51,13 +52,7 @@ function environmentOf(template: Template, stack: DecisionReplayStack, name: Lam
  * so each is replaced by a plain placeholder.
  */
 function parseDefinition(value: unknown): Record<string, unknown> {
-  const flatten = (node: unknown): string => {
-    if (typeof node === 'string') return node;
-    const join = (node as Record<string, unknown>)['Fn::Join'];
-    if (Array.isArray(join)) return (join[1] as unknown[]).map(flatten).join(join[0] as string);
-    return 'TOKEN';
-  };
-  return JSON.parse(flatten(value)) as Record<string, unknown>;
+  return JSON.parse(flattenJoin(value, { token: () => 'TOKEN' })) as Record<string, unknown>;
 }
 
 interface AslState {

@@ -17,6 +17,7 @@ import { DynamoReplayResultStore } from '../../functions/adapters/dynamodb/repla
 import { DynamoSnapshotStore } from '../../functions/adapters/dynamodb/snapshot-store.js';
 import { createExecutor } from '../../functions/adapters/executors/create-executor.js';
 import { ulidGenerator } from '../../functions/adapters/ids.js';
+import { parsePlanPayload, parseReplayItemPayload, parseStatsPayload } from '../../functions/api/batch-tasks.js';
 import { BatchItemCache, planBatch, replayBatchItem, startBatch, type Batch, type BatchResult } from '../../functions/core/batch.js';
 import { computeBatchStats, type StatsOutcome } from '../../functions/core/batch-stats.js';
 import type { ExecutionRequest, ExecutionResult, Executor, ExecutorConfig } from '../../functions/core/executor.js';
@@ -100,11 +101,11 @@ describe('batch workflow: the deployed ASL over the real tasks and dynalite', ()
       replayIdFor: (b: string, s: string, t: number) => replayIdForBatchItem(t, b, s),
       cache: new BatchItemCache(),
     };
-    const replay = (payload: unknown) => replayBatchItem(replayDeps, payload);
+    const replay = (payload: unknown) => replayBatchItem(replayDeps, parseReplayItemPayload(payload));
     return {
-      plan: (payload) => planBatch({ snapshots, batches, batchIdFor: batchIdForExecution }, payload),
+      plan: (payload) => planBatch({ snapshots, batches }, parsePlanPayload(payload)),
       replay: wrapReplay ? (payload) => wrapReplay(payload, replay) : replay,
-      stats: (payload) => computeBatchStats({ batches, clock: systemClock, batchIdFor: batchIdForExecution }, payload),
+      stats: (payload) => computeBatchStats({ batches, clock: systemClock }, parseStatsPayload(payload)),
     };
   }
 

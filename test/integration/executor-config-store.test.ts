@@ -31,7 +31,8 @@ describe('DynamoExecutorConfigStore (dynalite)', () => {
     expect(stored).toEqual({ functionName: 'approve_loan', executor: config, updatedAt: '2026-11-02T10:00:00.000Z' });
     expect(await store.get('approve_loan')).toEqual(stored);
     const raw = await dynamo.doc.send(new GetCommand({ TableName: dynamo.tableName, Key: keys.executor('approve_loan') }));
-    expect(raw.Item).toMatchObject({ pk: 'FN#approve_loan', sk: 'EXECUTOR', type: 'executor', functionName: 'approve_loan', executor: config });
+    expect(raw.Item).toMatchObject({ pk: 'FN#approve_loan', sk: 'EXECUTOR', itemType: 'executor', functionName: 'approve_loan', executor: config });
+    expect(raw.Item).not.toHaveProperty('type');
   });
 
   it('replaces the configuration on the next put, with a new updatedAt', async () => {
@@ -52,7 +53,7 @@ describe('DynamoExecutorConfigStore (dynalite)', () => {
   });
 
   it('refuses to hand out an item that no longer parses as a configuration', async () => {
-    await dynamo.doc.send(new PutCommand({ TableName: dynamo.tableName, Item: { ...keys.executor('broken'), type: 'executor', functionName: 'broken', executor: { type: 'smtp' }, updatedAt: 'x' } }));
+    await dynamo.doc.send(new PutCommand({ TableName: dynamo.tableName, Item: { ...keys.executor('broken'), itemType: 'executor', functionName: 'broken', executor: { type: 'smtp' }, updatedAt: 'x' } }));
     await expect(store.get('broken')).rejects.toBeInstanceOf(CorruptExecutorConfigError);
   });
 });

@@ -159,10 +159,12 @@ export class MemoryValidationReportStore implements OnWriteReportStore {
     return Promise.resolve(true);
   }
 
-  /** Newest first (the latest written first). */
+  /** Newest first by the table's sort key (`createdAt#reportId`), whatever the write order. */
   listForSnapshot(snapshotId: string, limit: number, cursor?: string): Promise<Page<ValidationReport>> {
     refuseCursor('MemoryValidationReportStore.listForSnapshot', cursor);
-    return Promise.resolve({ items: [...this.items.values()].filter((r) => r.snapshotId === snapshotId).reverse().slice(0, limit).map((r) => structuredClone(r)) });
+    const sortKey = (r: ValidationReport) => `${r.createdAt}#${r.reportId}`;
+    const mine = [...this.items.values()].filter((r) => r.snapshotId === snapshotId).sort((a, b) => (sortKey(a) < sortKey(b) ? 1 : -1));
+    return Promise.resolve({ items: mine.slice(0, limit).map((r) => structuredClone(r)) });
   }
 
   isEventPublished(report: ValidationReport): Promise<boolean> {
@@ -182,23 +184,30 @@ export class MemoryValidationReportStore implements OnWriteReportStore {
   }
 }
 
-/** Replay history in write order (`results`); listed newest first. */
+/** Replay history in write order (`results`); listed newest first by the table's sort key. */
 export class MemoryReplayResultStore implements ReplayResultStore {
   readonly results: ReplayResult[] = [];
+  /** The sort key (`<listing time>#<replayId>`) of each result in `results`, by position. */
+  private readonly sortKeys: string[] = [];
   private readonly keys = new Set<string>();
 
   /** Keyed like the DynamoDB store: a second put of the same (snapshot, listing time, replay) writes nothing. */
   put(result: ReplayResult, options: { sortAt?: string } = {}): Promise<boolean> {
-    const key = `${result.snapshotId}#${options.sortAt ?? result.createdAt}#${result.replayId}`;
+    const sortKey = `${options.sortAt ?? result.createdAt}#${result.replayId}`;
+    const key = `${result.snapshotId}#${sortKey}`;
     if (this.keys.has(key)) return Promise.resolve(false);
     this.keys.add(key);
     this.results.push(structuredClone(result));
+    this.sortKeys.push(sortKey);
     return Promise.resolve(true);
   }
 
+  /** Newest first by listing time, whatever the write order (as the table's `REPLAY#<time>#<id>` keys sort). */
   listForSnapshot(snapshotId: string, limit: number, cursor?: string): Promise<Page<ReplayResult>> {
     refuseCursor('MemoryReplayResultStore.listForSnapshot', cursor);
-    return Promise.resolve({ items: this.results.filter((r) => r.snapshotId === snapshotId).reverse().slice(0, limit).map((r) => structuredClone(r)) });
+    const mine = this.results.map((r, i) => ({ r, key: this.sortKeys[i] ?? '' })).filter(({ r }) => r.snapshotId === snapshotId);
+    mine.sort((a, b) => (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
+    return Promise.resolve({ items: mine.slice(0, limit).map(({ r }) => structuredClone(r)) });
   }
 }
 

@@ -8,7 +8,6 @@ import { batchIdForExecution } from '../../functions/adapters/batch-ids.js';
 import {
   BatchNotFoundError,
   BatchItemCache,
-  BatchPayloadError,
   MAX_BATCH_SNAPSHOTS,
   MAX_CONCURRENCY,
   parseBatchRequest,
@@ -21,6 +20,7 @@ import {
   type ReplayItemDeps,
   type StartBatchDeps,
 } from '../../functions/core/batch.js';
+import { BatchPayloadError, parseReplayItemPayload, parseStatsPayload } from '../../functions/api/batch-tasks.js';
 import { computeBatchStats } from '../../functions/core/batch-stats.js';
 import { NotFoundError, ValidationError } from '../../functions/core/errors.js';
 import { modelListAllows, type ExecutionRequest, type ExecutionResult, type Executor } from '../../functions/core/executor.js';
@@ -376,7 +376,7 @@ describe('replayBatchItem', () => {
     await batches.create(batchRecord(batchId, 1), [ulid(1)]);
     const cause = JSON.stringify({ errorType: 'TypeError', errorMessage: 'cannot read properties of undefined', trace: ['TypeError: …'] });
 
-    const summary = await replayBatchItem(deps, { recordError: true, batchId, snapshotId: ulid(1), error: { Error: 'TypeError', Cause: cause } });
+    const summary = await replayBatchItem(deps, parseReplayItemPayload({ recordError: true, batchId, snapshotId: ulid(1), error: { Error: 'TypeError', Cause: cause } }));
 
     expect(summary).toEqual({ snapshotId: ulid(1), status: 'Error', outputsMatch: false });
     expect(await batches.getResult(batchId, ulid(1))).toEqual({
@@ -401,7 +401,7 @@ describe('replayBatchItem', () => {
     const batchId = ulid(104, '01JE');
     await batches.create(batchRecord(batchId, 1), [ulid(1)]);
 
-    await replayBatchItem(deps, { recordError: true, batchId, snapshotId: ulid(1), error: { Error: 'States.Timeout', Cause: 'Task timed out after 60 s' } });
+    await replayBatchItem(deps, parseReplayItemPayload({ recordError: true, batchId, snapshotId: ulid(1), error: { Error: 'States.Timeout', Cause: 'Task timed out after 60 s' } }));
 
     expect((await batches.getResult(batchId, ulid(1)))?.error).toEqual({ code: 'States.Timeout', message: 'Task timed out after 60 s' });
   });
@@ -413,7 +413,7 @@ describe('replayBatchItem', () => {
     await batches.create(batchRecord(batchId, 1), [ulid(1)]);
     await replayBatchItem(deps, { batchId, snapshotId: ulid(1) });
 
-    const summary = await replayBatchItem(deps, { recordError: true, batchId, snapshotId: ulid(1), error: { Error: 'X', Cause: 'late' } });
+    const summary = await replayBatchItem(deps, parseReplayItemPayload({ recordError: true, batchId, snapshotId: ulid(1), error: { Error: 'X', Cause: 'late' } }));
 
     expect(summary.status).toBe('Success');
     expect((await batches.getResult(batchId, ulid(1)))?.status).toBe('Success');
@@ -445,7 +445,7 @@ describe('replayBatchItem', () => {
     const { deps } = itemWorld(new CountingExecutor(OUTPUTS));
 
     await expect(replayBatchItem(deps, { batchId: ulid(199, '01JE'), snapshotId: ulid(1) })).rejects.toBeInstanceOf(BatchNotFoundError);
-    await expect(replayBatchItem(deps, { snapshotId: ulid(1) })).rejects.toBeInstanceOf(BatchPayloadError);
+    expect(() => parseReplayItemPayload({ snapshotId: ulid(1) })).toThrow(BatchPayloadError);
   });
 });
 
@@ -453,7 +453,7 @@ describe('computeBatchStats', () => {
   function result(batchId: string, n: number, status: BatchResult['status'], executionTimeMs: number, mismatchedPaths: string[] = []): BatchResult {
     return { batchId, snapshotId: ulid(n), replayId: status === 'Error' ? null : `R${n}`, status, outputsMatch: status === 'Success', executionTimeMs, mismatchedPaths, violatedRules: [], createdAt: new Date(NOW).toISOString() };
   }
-  const deps = (batches: MemoryBatchStore) => ({ batches, clock, batchIdFor: batchIdForExecution });
+  const deps = (batches: MemoryBatchStore) => ({ batches, clock });
 
   it('stores the stats folded from the stored results and marks the batch SUCCEEDED', async () => {
     const batches = new MemoryBatchStore();
@@ -493,13 +493,16 @@ describe('computeBatchStats', () => {
     await batches.create({ ...batchRecord(batchId, 1), trigger: 'schedule', scheduleName: 'nightly' }, [ulid(1)]);
     const cause = JSON.stringify({ errorType: 'ProvisionedThroughputExceededException', errorMessage: 'slow down' });
 
-    const outcome = await computeBatchStats(deps(batches), {
-      failed: true,
-      input: { trigger: 'schedule', scheduleName: 'nightly', request: {} },
-      executionName,
-      executionStartTime,
-      error: { Error: 'ProvisionedThroughputExceededException', Cause: cause },
-    });
+    const outcome = await computeBatchStats(
+      deps(batches),
+      parseStatsPayload({
+        failed: true,
+        input: { trigger: 'schedule', scheduleName: 'nightly', request: {} },
+        executionName,
+        executionStartTime,
+        error: { Error: 'ProvisionedThroughputExceededException', Cause: cause },
+      }),
+    );
 
     expect(outcome).toEqual({ batchId, status: 'FAILED', failureReason: 'ProvisionedThroughputExceededException: slow down' });
     expect(await batches.get(batchId)).toMatchObject({ status: 'FAILED', failureReason: 'ProvisionedThroughputExceededException: slow down' });
@@ -508,7 +511,7 @@ describe('computeBatchStats', () => {
   it('reports a failed execution whose batch was never recorded without touching the store', async () => {
     const batches = new MemoryBatchStore();
 
-    const outcome = await computeBatchStats(deps(batches), { failed: true, input: {}, executionName: 'x', executionStartTime: '2026-11-02T02:00:00Z', error: { Error: 'States.Runtime', Cause: 'bad path' } });
+    const outcome = await computeBatchStats(deps(batches), parseStatsPayload({ failed: true, input: {}, executionName: 'x', executionStartTime: '2026-11-02T02:00:00Z', error: { Error: 'States.Runtime', Cause: 'bad path' } }));
 
     expect(outcome).toEqual({ batchId: batchIdForExecution('x', '2026-11-02T02:00:00Z'), status: 'FAILED', failureReason: 'States.Runtime: bad path' });
     expect(batches.batches.size).toBe(0);
@@ -519,7 +522,7 @@ describe('computeBatchStats', () => {
     const batchId = ulid(202, '01JF');
     await batches.create(batchRecord(batchId, 1), [ulid(1)]);
 
-    const outcome = await computeBatchStats(deps(batches), { failed: true, input: { batchId }, executionName: batchId, executionStartTime: '2026-11-02T02:00:00Z' });
+    const outcome = await computeBatchStats(deps(batches), parseStatsPayload({ failed: true, input: { batchId }, executionName: batchId, executionStartTime: '2026-11-02T02:00:00Z' }));
 
     expect(outcome).toMatchObject({ batchId, status: 'FAILED', failureReason: 'Error: the replay failed after its retries' });
     expect((await batches.get(batchId))?.status).toBe('FAILED');

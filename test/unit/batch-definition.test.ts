@@ -18,6 +18,7 @@ import {
   renderBatchAsl,
 } from '../../lib/batch-definition.js';
 import { BatchWorkflow } from '../../lib/batch-workflow.js';
+import { flattenJoin } from '../../lib/cfn-join.js';
 
 // asl-validator ships no types; this is the shape its README documents.
 const aslValidator = createRequire(import.meta.url)('asl-validator') as (definition: unknown) => { isValid: boolean; errorsText: (separator?: string) => string };
@@ -150,11 +151,12 @@ describe('BatchWorkflow', () => {
 
   /** CloudFormation's Fn::Join over strings and the partition, as deployed in `aws`. */
   function evaluate(v: unknown): string {
-    if (typeof v === 'string') return v;
-    const o = obj(v);
-    if (o.Ref === 'AWS::Partition') return 'aws';
-    const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
-    return parts.map(evaluate).join(sep);
+    return flattenJoin(v, {
+      token: (node) => {
+        if (obj(node).Ref === 'AWS::Partition') return 'aws';
+        throw new Error(`unexpected token ${JSON.stringify(node)}`);
+      },
+    });
   }
 
   it('deploys exactly the definition the local host runs', () => {

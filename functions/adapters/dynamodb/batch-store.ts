@@ -5,54 +5,38 @@
  * Select COUNT) rather than kept as a counter on META: a counter would make every one of up to
  * 1,000 concurrent items write the same item, a hot key that DynamoDB throttles.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Batch, BatchResult, BatchStore } from '../../core/batch.js';
 import type { Page } from '../../core/ports.js';
 import type { ReplayStats } from '../../core/stats.js';
 import { queryEach, queryPage, type QueryInput } from './paging.js';
+import { DynamoStore, type TableItem } from './base-store.js';
 import { translateWriteError } from './errors.js';
 import { keys } from './keys.js';
+import { IDEMPOTENCY_TTL_SECONDS } from '../../core/idempotency.js';
 
-const IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600;
 
 function strip<T>(item: Record<string, unknown>): T {
   const { pk: _pk, sk: _sk, itemType: _t, ...rest } = item;
   return rest as T;
 }
 
-export class DynamoBatchStore implements BatchStore {
-  constructor(
-    private readonly doc: DynamoDBDocumentClient,
-    private readonly tableName: string,
-  ) {}
-
+export class DynamoBatchStore extends DynamoStore implements BatchStore {
   async create(batch: Batch, snapshotIds: readonly string[]): Promise<boolean> {
     const pk = keys.batchMeta(batch.batchId).pk;
-    const ids = { TableName: this.tableName, Item: { pk, sk: 'IDS', itemType: 'batch-ids', snapshotIds } };
-    try {
-      // The ids first: a META without its IDS would be a batch Plan cannot run. Written only if
-      // absent, so a refused create never replaces a recorded batch's ids; ids left by a create
-      // that was interrupted before its META are replaced.
+    const ids: TableItem = { pk, sk: 'IDS', itemType: 'batch-ids', snapshotIds };
+    // The ids first: a META without its IDS would be a batch Plan cannot run. Written only if
+    // absent, so a refused create never replaces a recorded batch's ids; ids left by a create
+    // that was interrupted before its META are replaced.
+    if (!(await this.putNew(ids, 'batch'))) {
+      if (await this.get(batch.batchId)) return false;
       try {
-        await this.doc.send(new PutCommand({ ...ids, ConditionExpression: 'attribute_not_exists(pk)' }));
+        await this.doc.send(new PutCommand({ TableName: this.tableName, Item: ids }));
       } catch (err) {
-        if (!(err instanceof ConditionalCheckFailedException)) throw err;
-        if (await this.get(batch.batchId)) return false;
-        await this.doc.send(new PutCommand(ids));
+        throw translateWriteError(err, 'batch');
       }
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...keys.batchMeta(batch.batchId), itemType: 'batch', ...batch },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw translateWriteError(err, 'batch');
     }
+    return this.putNew({ ...keys.batchMeta(batch.batchId), itemType: 'batch', ...batch }, 'batch');
   }
 
   async get(batchId: string): Promise<Batch | undefined> {
@@ -72,19 +56,7 @@ export class DynamoBatchStore implements BatchStore {
   }
 
   async putResult(result: BatchResult): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...keys.batchResult(result.batchId, result.snapshotId), itemType: 'batch-result', ...result },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw translateWriteError(err, 'batch result');
-    }
-    return true;
+    return this.putNew({ ...keys.batchResult(result.batchId, result.snapshotId), itemType: 'batch-result', ...result }, 'batch result');
   }
 
   listResults(batchId: string, limit: number, cursor?: string): Promise<Page<BatchResult>> {
@@ -162,18 +134,7 @@ export class DynamoBatchStore implements BatchStore {
 
   async claimIdempotencyKey(key: string, requestHash: string, batchId: string): Promise<{ claimed: true } | { claimed: false; batchId: string; requestHash: string }> {
     const k = keys.idempotency(`batch:${key}`);
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...k, itemType: 'idempotency', requestHash, batchId, expiresAt: Math.floor(Date.now() / 1000) + IDEMPOTENCY_TTL_SECONDS },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return { claimed: true };
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-    }
+    if (await this.putNew({ ...k, itemType: 'idempotency', requestHash, batchId, expiresAt: Math.floor(Date.now() / 1000) + IDEMPOTENCY_TTL_SECONDS }, 'idempotency record')) return { claimed: true };
     const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: k, ConsistentRead: true }));
     if (!res.Item) return this.claimIdempotencyKey(key, requestHash, batchId);
     return { claimed: false, batchId: String(res.Item.batchId), requestHash: String(res.Item.requestHash) };

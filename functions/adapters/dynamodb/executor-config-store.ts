@@ -3,6 +3,7 @@
  * replaced on each PUT (a configuration is current state, not history).
  */
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ItemType } from './base-store.js';
 import {
   StoredExecutorConfigSchema,
   type ExecutorConfig,
@@ -18,8 +19,8 @@ export interface DynamoExecutorConfigStoreOptions {
   clock?: Clock;
 }
 
-/** Item type marker, so anyone scanning the table with a DynamoDB tool can tell items apart. */
-export const EXECUTOR_ITEM_TYPE = 'executor';
+/** Item type marker (the `itemType` attribute every item carries), so anyone scanning the table can tell items apart. */
+export const EXECUTOR_ITEM_TYPE: ItemType = 'executor';
 
 /** Raised when a stored item no longer parses (written by hand or by an incompatible version): a fault, not a 4xx. */
 export class CorruptExecutorConfigError extends Error {
@@ -45,7 +46,7 @@ export class DynamoExecutorConfigStore implements ExecutorConfigStore {
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { ...keys.executor(functionName), type: EXECUTOR_ITEM_TYPE, ...stored },
+        Item: { ...keys.executor(functionName), itemType: EXECUTOR_ITEM_TYPE, ...stored },
       }),
     );
     return stored;

@@ -4,12 +4,11 @@
  * every policy. The next version number comes from the highest stored `V#` item, not from LATEST,
  * so a writer that died between the two puts never blocks the next one.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ConflictError } from '../../core/errors.js';
 import { buildStoredPolicy, type PolicyBody, type PolicyStore, type StoredPolicy } from '../../core/policy.js';
 import { queryEach, queryPage, type QueryInput } from './paging.js';
-import { translateWriteError } from './errors.js';
+import { DynamoStore } from './base-store.js';
 import { keys, listKeys } from './keys.js';
 import { GSI1 } from './table-definition.js';
 
@@ -20,12 +19,7 @@ function toPolicy(item: Record<string, unknown>): StoredPolicy {
   return policy as unknown as StoredPolicy;
 }
 
-export class DynamoPolicyStore implements PolicyStore {
-  constructor(
-    private readonly doc: DynamoDBDocumentClient,
-    private readonly tableName: string,
-  ) {}
-
+export class DynamoPolicyStore extends DynamoStore implements PolicyStore {
   private async highestVersion(name: string): Promise<number> {
     const res = await this.doc.send(
       new QueryCommand({
@@ -45,31 +39,13 @@ export class DynamoPolicyStore implements PolicyStore {
   async putNextVersion(body: PolicyBody & { name: string }, createdAt: string): Promise<StoredPolicy> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const policy = buildStoredPolicy(body, (await this.highestVersion(body.name)) + 1, createdAt);
-      try {
-        await this.doc.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: { ...keys.policyVersion(policy.name, policy.version), itemType: 'policy', ...policy },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          }),
-        );
-      } catch (err) {
-        if (err instanceof ConditionalCheckFailedException) continue; // a concurrent writer took this version
-        throw translateWriteError(err, 'policy');
-      }
-      try {
-        await this.doc.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: { ...keys.policyLatest(policy.name), ...listKeys.policy(policy.name), itemType: 'policy', ...policy },
-            ConditionExpression: 'attribute_not_exists(pk) OR version < :v',
-            ExpressionAttributeValues: { ':v': policy.version },
-          }),
-        );
-      } catch (err) {
-        // A newer version already moved LATEST: ours is stored, LATEST is right as it is.
-        if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      }
+      // A concurrent writer may have taken this version: read the highest again and retry.
+      if (!(await this.putNew({ ...keys.policyVersion(policy.name, policy.version), itemType: 'policy', ...policy }, 'policy'))) continue;
+      // False when a newer version already moved LATEST: ours is stored, LATEST is right as it is.
+      await this.putNew({ ...keys.policyLatest(policy.name), ...listKeys.policy(policy.name), itemType: 'policy', ...policy }, 'policy', {
+        expression: 'attribute_not_exists(pk) OR version < :v',
+        values: { ':v': policy.version },
+      });
       return policy;
     }
     throw new ConflictError(`policy '${body.name}' is being changed concurrently; try again`, { code: 'POLICY_VERSION_CONFLICT' });

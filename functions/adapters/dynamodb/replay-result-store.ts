@@ -1,42 +1,23 @@
 /**
  * A snapshot's replay history: `SNAP#<id>` / `REPLAY#<createdAt>#<replayId>`, newest first.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Page } from '../../core/ports.js';
 import { compactReplayResult, type ReplayResult, type ReplayResultStore } from '../../core/replay.js';
 import { itemSize, MAX_ITEM_BYTES } from './item-size.js';
-import { translateWriteError } from './errors.js';
+import { DynamoStore, type TableItem } from './base-store.js';
 import { keys } from './keys.js';
 import { queryUnderSnapshot } from './validation-report-store.js';
 
-export class DynamoReplayResultStore implements ReplayResultStore {
-  constructor(
-    private readonly doc: DynamoDBDocumentClient,
-    private readonly tableName: string,
-  ) {}
-
+export class DynamoReplayResultStore extends DynamoStore implements ReplayResultStore {
   /** Stores the result; one too large for an item is stored compacted (see compactReplayResult). */
   async put(result: ReplayResult, options: { sortAt?: string } = {}): Promise<boolean> {
-    const key = { ...keys.replay(result.snapshotId, options.sortAt ?? result.createdAt, result.replayId), itemType: 'replay' };
-    let item: Record<string, unknown> = { ...key, ...result };
+    const key = { ...keys.replay(result.snapshotId, options.sortAt ?? result.createdAt, result.replayId), itemType: 'replay' as const };
+    let item: TableItem = { ...key, ...result };
     for (const level of [1, 2] as const) {
       if (itemSize(item) <= MAX_ITEM_BYTES) break;
       item = { ...key, ...compactReplayResult(result, level) };
     }
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: item,
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw translateWriteError(err, 'replay result');
-    }
+    return this.putNew(item, 'replay result');
   }
 
   listForSnapshot(snapshotId: string, limit: number, cursor?: string): Promise<Page<ReplayResult>> {

@@ -3,7 +3,7 @@
  * lists under their own names, next to the keys, so any DynamoDB tool can read them.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { PayloadTooLargeError } from '../../core/errors.js';
 import type { IdempotencyRecord, Page, SnapshotQuery, SnapshotStore } from '../../core/ports.js';
 import type { Snapshot } from '../../core/snapshot.js';
@@ -11,21 +11,14 @@ import { itemSize, MAX_ITEM_BYTES } from './item-size.js';
 import { queryPage } from './paging.js';
 import { keys } from './keys.js';
 import { GSI1, GSI2 } from './table-definition.js';
-import { translateWriteError } from './errors.js';
+import { DynamoStore, type TableItem } from './base-store.js';
+import { IDEMPOTENCY_TTL_SECONDS } from '../../core/idempotency.js';
 
 const KEY_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'itemType', 'expiresAt'];
 
-/** How long an Idempotency-Key is remembered. */
-const IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600;
-
-export class DynamoSnapshotStore implements SnapshotStore {
-  constructor(
-    private readonly doc: DynamoDBDocumentClient,
-    private readonly tableName: string,
-  ) {}
-
+export class DynamoSnapshotStore extends DynamoStore implements SnapshotStore {
   /** The item written for a snapshot: keys, index keys and the snapshot's own attributes. */
-  static toItem(snapshot: Snapshot): Record<string, unknown> {
+  static toItem(snapshot: Snapshot): TableItem {
     return {
       ...keys.snapshot(snapshot.snapshotId),
       ...keys.snapshotGsi1(snapshot.functionName, snapshot.createdAt, snapshot.snapshotId),
@@ -54,19 +47,7 @@ export class DynamoSnapshotStore implements SnapshotStore {
   }
 
   async putIfAbsent(snapshot: Snapshot): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: DynamoSnapshotStore.toItem(snapshot),
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw translateWriteError(err, 'snapshot');
-    }
+    return this.putNew(DynamoSnapshotStore.toItem(snapshot), 'snapshot');
   }
 
   async get(snapshotId: string): Promise<Snapshot | undefined> {
@@ -112,18 +93,8 @@ export class DynamoSnapshotStore implements SnapshotStore {
 
   async claimIdempotencyKey(record: IdempotencyRecord): Promise<{ claimed: true } | { claimed: false; existing: IdempotencyRecord }> {
     const key = keys.idempotency(record.key);
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...key, itemType: 'idempotency', ...record, expiresAt: Math.floor(Date.parse(record.createdAt) / 1000) + IDEMPOTENCY_TTL_SECONDS },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return { claimed: true };
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw translateWriteError(err, 'idempotency record');
-    }
+    const expiresAt = Math.floor(Date.parse(record.createdAt) / 1000) + IDEMPOTENCY_TTL_SECONDS;
+    if (await this.putNew({ ...key, itemType: 'idempotency', ...record, expiresAt }, 'idempotency record')) return { claimed: true };
     const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
     const item = res.Item;
     if (!item) return this.claimIdempotencyKey(record); // expired and deleted in between: claim again

@@ -2,39 +2,21 @@
  * Validation reports under their snapshot: `SNAP#<id>` / `VALIDATION#<createdAt>#<reportId>`, so a
  * snapshot's reports read newest first with one Query.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { OnWriteReportStore } from '../../core/on-write.js';
 import type { Page } from '../../core/ports.js';
 import type { ValidationReport, ValidationReportStore } from '../../core/validation.js';
 import { queryPage } from './paging.js';
-import { translateWriteError } from './errors.js';
+import { DynamoStore } from './base-store.js';
 import { keys } from './keys.js';
 
 export function validationReportKey(report: Pick<ValidationReport, 'snapshotId' | 'createdAt' | 'reportId'>) {
   return { pk: keys.snapshot(report.snapshotId).pk, sk: `${keys.validationPrefix}${report.createdAt}#${report.reportId}` };
 }
 
-export class DynamoValidationReportStore implements ValidationReportStore, OnWriteReportStore {
-  constructor(
-    private readonly doc: DynamoDBDocumentClient,
-    private readonly tableName: string,
-  ) {}
-
+export class DynamoValidationReportStore extends DynamoStore implements ValidationReportStore, OnWriteReportStore {
   async putIfAbsent(report: ValidationReport): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...validationReportKey(report), itemType: 'validation', ...report },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw translateWriteError(err, 'validation report');
-    }
+    return this.putNew({ ...validationReportKey(report), itemType: 'validation', ...report }, 'validation report');
   }
 
   async isEventPublished(report: ValidationReport): Promise<boolean> {

@@ -1,0 +1,50 @@
+/**
+ * What every DynamoDB store shares (after Powertools' BasePersistenceLayer): the client and table
+ * it writes to, the `itemType` every item carries, and the one write this project's immutable
+ * records all use — a conditional put that answers `false` on a conflict instead of throwing.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { translateWriteError } from './errors.js';
+
+/** The `itemType` attribute of each kind of item in the one table (readable with any DynamoDB tool). */
+export type ItemType = 'snapshot' | 'replay' | 'validation' | 'policy' | 'executor' | 'batch' | 'batch-ids' | 'batch-result' | 'idempotency';
+
+/** An item as written: its keys, its type, its attributes. */
+export type TableItem = { pk: string; sk: string; itemType: ItemType } & Record<string, unknown>;
+
+/** A condition other than "the key does not exist yet". */
+export interface PutCondition {
+  expression: string;
+  values?: Record<string, unknown>;
+}
+
+export abstract class DynamoStore {
+  constructor(
+    protected readonly doc: DynamoDBDocumentClient,
+    protected readonly tableName: string,
+  ) {}
+
+  /**
+   * Puts `item` only if its key is not stored yet (or `condition` holds): true when written, false
+   * when the condition failed (nothing written). A write error that is the caller's fault (item
+   * over 400 KB, an unstorable number) becomes its domain error naming `what`; anything else is
+   * rethrown.
+   */
+  protected async putNew(item: TableItem, what: string, condition?: PutCondition): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: condition?.expression ?? 'attribute_not_exists(pk)',
+          ...(condition?.values !== undefined && { ExpressionAttributeValues: condition.values }),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw translateWriteError(err, what);
+    }
+  }
+}

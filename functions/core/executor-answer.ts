@@ -1,0 +1,58 @@
+/**
+ * Reading an executor's answer (http, lambda, a model's JSON): `{outputs:[{name, value, type?}],
+ * executionTimeMs?}`, validated, or an {@link ExecutorMalformedResponseError} naming what is wrong.
+ */
+import * as z from 'zod/mini';
+import { ExecutorMalformedResponseError } from './executor-errors.js';
+import { toFieldIssues } from './schema-util.js';
+import { NamedValueSchema, StorableNumberSchema, type NamedValue } from './snapshot.js';
+
+/** What the http and lambda executors (and a model's JSON) answer: `{outputs:[{name, value, type?}], executionTimeMs?}`. */
+export const ExecutorAnswerSchema = z.object({
+  outputs: z.array(NamedValueSchema).check(
+    z.minLength(1, 'an answer needs at least one output'),
+    z.maxLength(1000),
+    z.superRefine((entries: NamedValue[], ctx) => {
+      const seen = new Set<string>();
+      entries.forEach((entry, index) => {
+        if (seen.has(entry.name)) ctx.issues.push({ code: 'custom', message: `duplicate output name '${entry.name}'`, input: entry.name, path: [index, 'name'] });
+        seen.add(entry.name);
+      });
+    }),
+  ),
+  executionTimeMs: z.optional(StorableNumberSchema.check(z.gte(0, 'executionTimeMs must be >= 0'))),
+});
+export type ExecutorAnswer = z.infer<typeof ExecutorAnswerSchema>;
+
+/**
+ * Validates a parsed answer. Throws {@link ExecutorMalformedResponseError} naming each bad field
+ * (`outputs[0].name: …`).
+ */
+export function parseExecutorAnswer(answer: unknown, target: string): ExecutorAnswer {
+  const result = ExecutorAnswerSchema.safeParse(answer);
+  if (result.success) return { outputs: result.data.outputs.map(cleanOutput), ...(result.data.executionTimeMs !== undefined && { executionTimeMs: result.data.executionTimeMs }) };
+  const issues = toFieldIssues(result.error);
+  const summary = issues.slice(0, 5).map((i) => `${i.path}: ${i.message}`).join('; ');
+  const more = issues.length > 5 ? ` (and ${issues.length - 5} more)` : '';
+  throw new ExecutorMalformedResponseError(`${target} answered with an unexpected shape (expected {"outputs":[{"name","value","type"?}],"executionTimeMs"?}): ${summary}${more}`);
+}
+
+function cleanOutput(entry: NamedValue): NamedValue {
+  return entry.type === undefined ? { name: entry.name, value: entry.value } : { name: entry.name, value: entry.value, type: entry.type };
+}
+
+/** Parses JSON text from an executor; throws {@link ExecutorMalformedResponseError} when it is not JSON. */
+export function parseJsonAnswer(text: string, target: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new ExecutorMalformedResponseError(`${target} answered with something that is not JSON (${reason}): ${excerpt(text)}`);
+  }
+}
+
+/** The first characters of a text, for error messages. */
+export function excerpt(text: string, max = 200): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length <= max ? JSON.stringify(flat) : `${JSON.stringify(flat.slice(0, max))}…`;
+}
