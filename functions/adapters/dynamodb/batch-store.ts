@@ -6,6 +6,7 @@
  * 1,000 concurrent items write the same item, a hot key that DynamoDB throttles.
  */
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { Batch, BatchResult, BatchStore } from '../../core/batch.js';
 import type { Page } from '../../core/ports.js';
 import type { ReplayStats } from '../../core/stats.js';
