@@ -181,12 +181,13 @@ export class DecisionReplayStack extends Stack {
     for (const name of having((spec) => spec.grants.includes('startBatches'))) {
       const fn = functions[name];
       stateMachine.grantStartExecution(fn);
-      fn.addToRolePolicy(new PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executions] }));
+      // Describe one batch's execution, and stop it (POST /batches/{id}/cancel).
+      fn.addToRolePolicy(new PolicyStatement({ actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [executions] }));
       Validations.of(fn.role ?? fn).acknowledge({
         id: iam5ResourceFinding(this, executions),
         reason:
-          'states:DescribeExecution on the executions of the batch state machine only; execution names are ' +
-          'chosen at start time (the batch id), so they cannot be listed in advance.',
+          'states:DescribeExecution and states:StopExecution on the executions of the batch state machine only; ' +
+          'execution names are chosen at start time (the batch id), so they cannot be listed in advance.',
       });
     }
 

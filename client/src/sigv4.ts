@@ -65,7 +65,7 @@ export interface SignerOptions {
 /** Returns a function that adds `authorization`, `x-amz-date` (and the session token) to a request's headers. */
 export function createSigner(options: SignerOptions): (request: SignableRequest) => Promise<Record<string, string>> {
   const credentials = options.credentials ?? defaultCredentialChain();
-  const signer = new SignatureV4({ service: options.service ?? 'execute-api', region: options.region, credentials, sha256: NodeSha256, applyChecksum: true, uriEscapePath: true });
+  const signer = new SignatureV4({ service: options.service ?? 'execute-api', region: options.region, credentials, sha256: NodeSha256, applyChecksum: false, uriEscapePath: true });
   return async (request) => {
     const query: Record<string, string | string[]> = {};
     for (const [k, v] of request.url.searchParams) {

@@ -1,12 +1,17 @@
 /**
- * Batch replays over HTTP: `POST /batches` (202), `GET /batches/{id}`, `GET /batches/{id}/results`.
+ * Batch replays over HTTP: `POST /batches` (202), `GET /batches` (newest first), `GET /batches/{id}`,
+ * `GET /batches/{id}/results`, `POST /batches/{id}/cancel`.
  */
 import { startBatch, type StartBatchDeps } from '../core/batch.js';
+import { cancelBatch, listBatches, ListBatchesQuerySchema, type BatchControlStore, type BatchStopper } from '../core/batch-control.js';
 import { NotFoundError } from '../core/errors.js';
+import { parseOrThrow } from '../core/schema-util.js';
 import type { RouteMap } from '../http/api.js';
 import { parseListParams, ulidParam } from '../http/params.js';
 
-export function batchRoutes(deps: StartBatchDeps): RouteMap {
+export type BatchRoutesDeps = StartBatchDeps & { batches: StartBatchDeps['batches'] & BatchControlStore; stopper: BatchStopper };
+
+export function batchRoutes(deps: BatchRoutesDeps): RouteMap {
   const load = async (id: string) => {
     const batch = await deps.batches.get(id);
     if (!batch) throw new NotFoundError('batch', id);
@@ -21,7 +26,20 @@ export function batchRoutes(deps: StartBatchDeps): RouteMap {
     'GET /batches/{id}': async (req) => {
       const batch = await load(ulidParam(req.pathParameters, 'id', 'batch'));
       // Until the stats are in, progress is the number of results stored so far.
-      return { status: 200, body: batch.status === 'SUCCEEDED' ? batch : { ...batch, completed: await deps.batches.countResults(batch.batchId) } };
+      // A SUCCEEDED or CANCELLED batch reports what its statistics cover.
+      return { status: 200, body: batch.status === 'SUCCEEDED' || batch.status === 'CANCELLED' ? batch : { ...batch, completed: await deps.batches.countResults(batch.batchId) } };
+    },
+
+    'GET /batches': async (req) => {
+      const { limit, cursor } = parseListParams(req.query);
+      const { functionName, status } = req.query;
+      const filters = parseOrThrow(ListBatchesQuerySchema, { ...(functionName !== undefined && { functionName }), ...(status !== undefined && { status }) }, 'batch list query');
+      return { status: 200, body: await listBatches(deps.batches, { ...filters, limit, cursor }) };
+    },
+
+    'POST /batches/{id}/cancel': async (req) => {
+      const id = ulidParam(req.pathParameters, 'id', 'batch');
+      return { status: 200, body: await cancelBatch(deps, id) };
     },
 
     'GET /batches/{id}/results': async (req) => {

@@ -14,7 +14,7 @@ export type TableAccess = 'none' | 'read' | 'readWrite';
 
 /**
  * Grants beyond the table:
- * - `startBatches`: start (and describe) executions of the batch state machine;
+ * - `startBatches`: start, describe and stop (cancel) executions of the batch state machine;
  * - `publishViolations`: put events on the violation bus;
  * - `snapshotStream`: be the consumer of the table's stream (snapshot inserts);
  * - `readCursorSecret`: read the secret that signs pagination cursors (functions that page).
@@ -172,7 +172,9 @@ export const ROUTES = [
   { routeKey: 'PUT /functions/{functionName}/executor', lambda: 'replay' },
   { routeKey: 'GET /functions/{functionName}/executor', lambda: 'replay' },
   { routeKey: 'POST /batches', lambda: 'batches' },
+  { routeKey: 'GET /batches', lambda: 'batches' },
   { routeKey: 'GET /batches/{id}', lambda: 'batches' },
+  { routeKey: 'POST /batches/{id}/cancel', lambda: 'batches' },
   { routeKey: 'GET /batches/{id}/results', lambda: 'batches' },
   { routeKey: 'GET /batches/{id}/report', lambda: 'reports', contentType: 'text/html' },
   { routeKey: 'GET /snapshots/{id}/diff/{otherId}/report', lambda: 'reports', contentType: 'text/html' },

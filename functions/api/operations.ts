@@ -72,6 +72,7 @@ const StoredPolicyPageSchema = pageSchema(StoredPolicySchema);
 const ValidationReportPageSchema = pageSchema(ValidationReportSchema);
 const ReplayResultPageSchema = pageSchema(ReplayResultSchema);
 const BatchResultPageSchema = pageSchema(BatchResultSchema);
+const BatchPageSchema = pageSchema(BatchSchema);
 
 /** The document's named schemas (`#/components/schemas/<name>`). Every other body schema is named after its operation. */
 export const COMPONENTS: Readonly<Record<string, Schema>> = {
@@ -107,6 +108,7 @@ export const COMPONENTS: Readonly<Record<string, Schema>> = {
   Batch: BatchSchema,
   BatchResult: BatchResultSchema,
   BatchResultPage: BatchResultPageSchema,
+  BatchPage: BatchPageSchema,
   ErrorBody: ErrorBodySchema,
 };
 
@@ -246,6 +248,24 @@ export const OPERATIONS = {
     body: { schema: BatchRequestSchema, required: true, description: 'Exactly one of snapshotIds and selector' },
     headers: { 'Idempotency-Key': { ...IDEMPOTENCY_KEY, description: `Retries with the same key and body answer with the same batch and start nothing twice; another body is 409. ${IDEMPOTENCY_KEY.description}` } },
     responses: { 202: { description: 'The batch, started (or, on an Idempotency-Key retry, the batch the first request started, in its current status)', json: BatchAcceptedSchema, headers: location('batch') } },
+    errors: [400, 404, 409],
+  },
+  'GET /batches': {
+    operationId: 'listBatches',
+    summary: 'Batches, newest first',
+    query: {
+      functionName: { description: 'Only batches whose selector named this function' },
+      status: { description: 'Only batches in this status', schema: BatchStatusSchema },
+      ...LIST_QUERY,
+    },
+    responses: { 200: { description: 'A page of batches, newest first', json: BatchPageSchema } },
+    errors: [400],
+  },
+  'POST /batches/{id}/cancel': {
+    operationId: 'cancelBatch',
+    summary: 'Stop a RUNNING batch: it ends CANCELLED with the statistics over the results stored so far',
+    path: { id: ulid('batch') },
+    responses: { 200: { description: 'The batch, CANCELLED', json: BatchSchema } },
     errors: [400, 404, 409],
   },
   'GET /batches/{id}': {

@@ -44,13 +44,14 @@ export const BatchRequestSchema = z.strictObject({
 });
 export type BatchRequest = z.infer<typeof BatchRequestSchema>;
 
-export const BatchStatusSchema = z.enum(['RUNNING', 'SUCCEEDED', 'FAILED']);
+/** CANCELLED: stopped through `POST /batches/{id}/cancel`, with the statistics over the results stored by then. */
+export const BatchStatusSchema = z.enum(['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED']);
 export type BatchStatus = z.infer<typeof BatchStatusSchema>;
 
 /**
  * The batch record: `GET /batches/{id}`. `request` is the batch request without its ids;
  * `completed` counts the results stored so far (final once the batch SUCCEEDED); `stats` come
- * when it SUCCEEDED, `failureReason` when it FAILED, `completedAt` with either.
+ * when it SUCCEEDED or was CANCELLED, `failureReason` when it FAILED, `completedAt` with any of them.
  */
 export const BatchSchema = z.strictObject({
   batchId: z.string(),

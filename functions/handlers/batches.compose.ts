@@ -9,11 +9,13 @@ import type { BatchStarterFactory, TableClients } from './clients.js';
 
 export function compose(config: LambdaConfig<'batches'>, clients: TableClients & { batchStarter: BatchStarterFactory }) {
   const { doc, clock, ids } = clients;
+  const starter = clients.batchStarter(config.STATE_MACHINE_ARN);
   return makeHttpHandler(
     batchRoutes({
       snapshots: new DynamoSnapshotStore(doc, config.TABLE_NAME),
       batches: new DynamoBatchStore(doc, config.TABLE_NAME),
-      starter: clients.batchStarter(config.STATE_MACHINE_ARN),
+      starter,
+      stopper: starter,
       policies: new DynamoPolicyStore(doc, config.TABLE_NAME),
       clock,
       ids,

@@ -6,6 +6,7 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { BatchStarter } from '../core/batch.js';
+import type { BatchStopper } from '../core/batch-control.js';
 import type { EventPublisher } from '../core/events.js';
 import type { Clock, IdGenerator } from '../core/ports.js';
 
@@ -28,8 +29,8 @@ export interface TableClients extends BaseClients {
   doc: DynamoDBDocumentClient;
 }
 
-/** The batch starter of the state machine named in the configuration. */
-export type BatchStarterFactory = (stateMachineArn: string) => BatchStarter;
+/** The batch starter (and stopper: cancel) of the state machine named in the configuration. */
+export type BatchStarterFactory = (stateMachineArn: string) => BatchStarter & BatchStopper;
 
 /** The publisher onto the bus named in the configuration. */
 export type EventPublisherFactory = (eventBusName: string) => EventPublisher;

@@ -13,6 +13,7 @@ import { documentClientOptions } from '../adapters/dynamodb/client.js';
 import { handleDemoRequest } from './demo-model.js';
 import { renderBatchAsl } from '../../lib/batch-definition.js';
 import type { BatchStarter } from '../core/batch.js';
+import type { BatchStopper } from '../core/batch-control.js';
 import { LocalStateMachine } from './step-functions.js';
 import { appendFileSync } from 'node:fs';
 import { LocalEventSink } from './event-sink.js';
@@ -159,9 +160,12 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       batchJournal?.finish(`BATCH#${batchId}`);
     });
   };
-  const starter: BatchStarter = {
+  const starter: BatchStarter & BatchStopper = {
     async start(batchId, input) {
       startExecution(batchId, input);
+    },
+    async stop(batchId) {
+      machine.stop(batchId);
     },
   };
 

@@ -10,7 +10,7 @@
  * {@link toTaskError}).
  */
 import './polyfills.js';
-import { StateMachine, type RunOptions, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { ExecutionAbortedError, StateMachine, type RunOptions, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { ConflictError } from '../core/errors.js';
 
 /** The local functions standing in for the three batch Lambdas: payload in, payload out. */
@@ -40,7 +40,8 @@ export interface LocalStateMachineOptions {
 /** How an execution ended, in the terms of Step Functions' DescribeExecution. */
 export type LocalExecutionOutcome =
   | { status: 'SUCCEEDED'; output: unknown }
-  | { status: 'FAILED'; error: { Error: string; Cause: string } };
+  | { status: 'FAILED'; error: { Error: string; Cause: string } }
+  | { status: 'ABORTED' };
 
 /** A started execution. */
 export interface LocalExecution {
@@ -120,7 +121,7 @@ function toTaskError(thrown: unknown): Error {
 export class LocalStateMachine {
   private readonly machine: StateMachine;
   private readonly taskHandlers: TaskHandlers;
-  private readonly executions = new Map<string, { input: string; execution: LocalExecution }>();
+  private readonly executions = new Map<string, { input: string; execution: LocalExecution; abort: () => void; ended: boolean }>();
 
   /**
    * @throws Error if a Task of the definition calls a function that is not one of the three ARNs,
@@ -181,8 +182,18 @@ export class LocalStateMachine {
       if (existing.input !== inputText) throw new ExecutionAlreadyExistsError(name);
       return existing.execution;
     }
+    // The interpreter's abort settles the run but lets a Map keep starting its iterations; as
+    // Step Functions schedules nothing after StopExecution, each task of a stopped run refuses.
+    let stopped = false;
+    const gated: TaskHandlers = {};
+    for (const [state, handler] of Object.entries(this.taskHandlers)) {
+      gated[state] = (taskInput) => {
+        if (stopped) return Promise.reject(Object.assign(new Error(`execution '${name}' was stopped`), { name: 'States.Aborted' }));
+        return handler(taskInput);
+      };
+    }
     const run = this.machine.run(overTheWire(input), {
-      overrides: { taskResourceLocalHandlers: this.taskHandlers },
+      overrides: { taskResourceLocalHandlers: gated },
       context: { Execution: { Name: name } },
     });
     // The interpreter queues every event until someone reads them; nobody else does, so drain them.
@@ -194,14 +205,35 @@ export class LocalStateMachine {
     const done = run.result.then(
       (output): LocalExecutionOutcome => ({ status: 'SUCCEEDED', output }),
       (e: unknown): LocalExecutionOutcome => {
+        if (e instanceof ExecutionAbortedError) return { status: 'ABORTED' };
         // ExecutionError wraps the state's error in `cause`; its name/message are Error/Cause.
         const inner = e instanceof Error && e.cause instanceof Error ? e.cause : e;
         return { status: 'FAILED', error: { Error: inner instanceof Error ? inner.name : 'States.Runtime', Cause: inner instanceof Error ? inner.message : String(inner) } };
       },
     );
     const execution: LocalExecution = { executionName: name, done };
-    this.executions.set(name, { input: inputText, execution });
+    const entry = {
+      input: inputText,
+      execution,
+      abort: () => {
+        stopped = true;
+        run.abort();
+      },
+      ended: false,
+    };
+    void done.then(() => (entry.ended = true));
+    this.executions.set(name, entry);
     return execution;
+  }
+
+  /**
+   * Stops a running execution (Step Functions' StopExecution): no further state starts, tasks
+   * already running finish on their own, and `done` settles ABORTED. Stopping one that ended, or
+   * a name never started, does nothing.
+   */
+  stop(name: string): void {
+    const entry = this.executions.get(name);
+    if (entry && !entry.ended) entry.abort();
   }
 
   /** The execution started under `name`, if any. */

@@ -295,15 +295,20 @@ describe('DecisionReplayStack with the default context', () => {
   });
 
   describe('IAM', () => {
-    it('lets the functions granted startBatches start and describe executions of the batch state machine; no other function may', () => {
+    it('lets the functions granted startBatches start, describe and stop executions of the batch state machine; no other function may', () => {
       const machineId = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'))[0];
       for (const name of LAMBDA_NAMES) {
         const list = statements(template, stack, name);
         const starts = grants(list, 'states:StartExecution');
         const describes = grants(list, 'states:DescribeExecution');
+        const stops = grants(list, 'states:StopExecution');
         if (lambdaSpec(name).grants.includes('startBatches')) {
           expect(starts.flatMap(resourcesOf)).toEqual([{ Ref: machineId }]);
           expect(JSON.stringify(describes.flatMap(resourcesOf))).toContain(`"${machineId}","Name"`);
+          // StopExecution (batch cancel) on this machine's executions only, never on "*".
+          expect(stops).toHaveLength(1);
+          expect(JSON.stringify(stops.flatMap(resourcesOf))).toContain(`"${machineId}","Name"`);
+          expect(stops.flatMap(resourcesOf)).not.toContain('*');
         } else {
           expect(list.filter((s) => actionsOf(s).some((a) => a.startsWith('states:'))), name).toEqual([]);
         }

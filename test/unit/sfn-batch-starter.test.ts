@@ -1,5 +1,5 @@
 /** The Step Functions batch starter with a mocked SFN client: one execution per batch, named after it. */
-import { ExecutionAlreadyExists, InvalidArn, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { ExecutionAlreadyExists, ExecutionDoesNotExist, InvalidArn, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SfnBatchStarter } from '../../functions/adapters/sfn-batch-starter.js';
@@ -45,5 +45,24 @@ describe('SfnBatchStarter', () => {
     const starter = new SfnBatchStarter(new SFNClient({ region: 'eu-west-1' }), ARN);
 
     await expect(starter.start(BATCH_ID, { batchId: BATCH_ID })).rejects.toThrow('Rate exceeded');
+  });
+
+  it('stops the execution named after the batch (StopExecution on execution:<machine>:<batch id>)', async () => {
+    sfnMock.on(StopExecutionCommand).resolves({ stopDate: new Date() });
+    const starter = new SfnBatchStarter(new SFNClient({ region: 'eu-west-1' }), ARN);
+
+    await starter.stop(BATCH_ID, 'cancelled through the API');
+
+    const calls = sfnMock.commandCalls(StopExecutionCommand);
+    expect(calls.map((c) => c.args[0].input)).toEqual([{ executionArn: `arn:aws:states:eu-west-1:123456789012:execution:decision-replay-batch:${BATCH_ID}`, cause: 'cancelled through the API' }]);
+  });
+
+  it('treats a missing execution as nothing to stop, and rethrows any other error', async () => {
+    const starter = new SfnBatchStarter(new SFNClient({ region: 'eu-west-1' }), ARN);
+    sfnMock.on(StopExecutionCommand).rejectsOnce(new ExecutionDoesNotExist({ message: 'Execution Does Not Exist', $metadata: {} }));
+    await expect(starter.stop(BATCH_ID, 'x')).resolves.toBeUndefined();
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    sfnMock.on(StopExecutionCommand).rejects(throttled);
+    await expect(starter.stop(BATCH_ID, 'x')).rejects.toThrow('Rate exceeded');
   });
 });

@@ -5,24 +5,26 @@
  * Select COUNT) rather than kept as a counter on META: a counter would make every one of up to
  * 1,000 concurrent items write the same item, a hot key that DynamoDB throttles.
  */
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Batch, BatchResult, BatchStore } from '../../core/batch.js';
+import type { BatchControlStore, ListBatchesQuery } from '../../core/batch-control.js';
+import { GSI1 } from './table-definition.js';
 import type { Page } from '../../core/ports.js';
 import type { ReplayStats } from '../../core/stats.js';
 import { queryEach, queryPage, type QueryInput } from './paging.js';
 import { DynamoStore, type TableItem } from './base-store.js';
 import { translateWriteError } from './errors.js';
-import { keys } from './keys.js';
+import { keys, listKeys } from './keys.js';
 import { IDEMPOTENCY_TTL_SECONDS } from '../../core/idempotency.js';
 
 
 function strip<T>(item: Record<string, unknown>): T {
-  const { pk: _pk, sk: _sk, itemType: _t, ...rest } = item;
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, itemType: _t, ...rest } = item;
   return rest as T;
 }
 
-export class DynamoBatchStore extends DynamoStore implements BatchStore {
+export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchControlStore {
   async create(batch: Batch, snapshotIds: readonly string[]): Promise<boolean> {
     const pk = keys.batchMeta(batch.batchId).pk;
     const ids: TableItem = { pk, sk: 'IDS', itemType: 'batch-ids', snapshotIds };
@@ -37,7 +39,8 @@ export class DynamoBatchStore extends DynamoStore implements BatchStore {
         throw translateWriteError(err, 'batch');
       }
     }
-    return this.putNew({ ...keys.batchMeta(batch.batchId), itemType: 'batch', ...batch }, 'batch');
+    // The GSI1 entry lists it in `GET /batches`, newest first.
+    return this.putNew({ ...keys.batchMeta(batch.batchId), ...listKeys.batch(batch.createdAt, batch.batchId), itemType: 'batch', ...batch }, 'batch');
   }
 
   async get(batchId: string): Promise<Batch | undefined> {
@@ -89,15 +92,74 @@ export class DynamoBatchStore extends DynamoStore implements BatchStore {
     };
   }
 
+  /** Only while RUNNING: a batch cancelled meanwhile keeps its CANCELLED status and statistics. */
   async complete(batchId: string, stats: ReplayStats, completedAt: string): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.batchMeta(batchId),
+          UpdateExpression: 'SET #status = :s, stats = :stats, completedAt = :at, completed = :n',
+          ConditionExpression: '#status = :running',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':s': 'SUCCEEDED', ':stats': stats, ':at': completedAt, ':n': stats.totalReplays, ':running': 'RUNNING' },
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+  }
+
+  async cancel(batchId: string, stats: ReplayStats, completed: number, completedAt: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.batchMeta(batchId),
+          UpdateExpression: 'SET #status = :s, stats = :stats, completedAt = :at, completed = :n',
+          ConditionExpression: '#status = :running',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':s': 'CANCELLED', ':stats': stats, ':at': completedAt, ':n': completed, ':running': 'RUNNING' },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * A Query of the batches' GSI1 partition, newest first. The function and status filters are
+   * filter expressions on it: batches are few (runs, not decisions), and a page still holds up
+   * to `limit` matches (queryPage reads on until it does).
+   */
+  list(query: ListBatchesQuery & { limit: number; cursor?: string | undefined }): Promise<Page<Batch>> {
+    const filters: string[] = [];
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':pk': listKeys.batchPartition };
+    if (query.functionName !== undefined) {
+      filters.push('#request.#selector.#fn = :fn');
+      Object.assign(names, { '#request': 'request', '#selector': 'selector', '#fn': 'functionName' });
+      values[':fn'] = query.functionName;
+    }
+    if (query.status !== undefined) {
+      filters.push('#status = :status');
+      names['#status'] = 'status';
+      values[':status'] = query.status;
+    }
+    return queryPage(
+      this.doc,
+      {
         TableName: this.tableName,
-        Key: keys.batchMeta(batchId),
-        UpdateExpression: 'SET #status = :s, stats = :stats, completedAt = :at, completed = :n',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':s': 'SUCCEEDED', ':stats': stats, ':at': completedAt, ':n': stats.totalReplays },
-      }),
+        IndexName: GSI1.indexName,
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ScanIndexForward: false,
+        ExpressionAttributeValues: values,
+        ...(filters.length > 0 && { FilterExpression: filters.join(' AND '), ExpressionAttributeNames: names }),
+      },
+      { limit: query.limit, cursor: query.cursor, binding: `batches:${query.functionName ?? ''}:${query.status ?? ''}` },
+      strip<Batch>,
     );
   }
 

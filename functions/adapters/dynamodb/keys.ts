@@ -11,7 +11,8 @@
  * | batch             | BATCH#<id>             | META, IDS / RESULT#<snapshotId>     |
  * | idempotency       | IDEMP#<key>            | IDEMP                               |
  *
- * GSI1 (`gsi1pk`/`gsi1sk`): `FN#<functionName>` / `<createdAt>#<id>` on snapshots.
+ * GSI1 (`gsi1pk`/`gsi1sk`): `FN#<functionName>` / `<createdAt>#<id>` on snapshots; sparse entries
+ * list policies (`POLICIES` / name) and batches (`BATCHES` / `<createdAt>#<batchId>`).
  * GSI2 (`gsi2pk`/`gsi2sk`): `IN#<functionName>#<inputsHash>` / `<createdAt>#<id>` on snapshots.
  */
 export const keys = {
@@ -35,4 +36,7 @@ export const listKeys = {
   /** On each policy's LATEST item: lists every policy by name. */
   policy: (name: string) => ({ gsi1pk: 'POLICIES', gsi1sk: name }),
   policyPartition: 'POLICIES',
+  /** On each batch's META item: lists every batch, newest first (`GET /batches`). */
+  batch: (createdAt: string, batchId: string) => ({ gsi1pk: 'BATCHES', gsi1sk: `${createdAt}#${batchId}` }),
+  batchPartition: 'BATCHES',
 } as const;

@@ -1,0 +1,79 @@
+/**
+ * Listing and cancelling batches: `GET /batches` (newest first, paged) and
+ * `POST /batches/{id}/cancel` (RUNNING → CANCELLED, with the statistics over the results stored so
+ * far).
+ *
+ * Cancelling writes CANCELLED first, conditionally on the batch still being RUNNING, and only then
+ * stops the workflow. So whatever the workflow does afterwards cannot undo it: the Stats step's
+ * completion and the execution-end handler's FAILED are both written only while the batch is
+ * RUNNING, and the ABORTED end of the stopped execution finds it CANCELLED. A batch that finished
+ * before the cancel landed keeps its outcome and the cancel answers 409.
+ */
+import * as z from 'zod/mini';
+import type { Batch, BatchStatus, BatchStore } from './batch.js';
+import { ConflictError, NotFoundError } from './errors.js';
+import type { Clock, Page } from './ports.js';
+import { FunctionNameSchema } from './snapshot.js';
+import { StatsAccumulator, type ReplayStats } from './stats.js';
+
+/** Every status a batch can have, for filters. */
+export const BATCH_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const satisfies readonly BatchStatus[];
+
+/** Query of `GET /batches`. */
+export const ListBatchesQuerySchema = z.strictObject({
+  functionName: z.optional(FunctionNameSchema),
+  status: z.optional(z.enum(BATCH_STATUSES, { error: `status must be one of ${BATCH_STATUSES.join(', ')}` })),
+});
+export type ListBatchesQuery = z.infer<typeof ListBatchesQuerySchema>;
+
+/** Port: what listing and cancelling need from the batch store (DynamoBatchStore implements both ports). */
+export interface BatchControlStore extends Pick<BatchStore, 'get' | 'forEachResult'> {
+  /** Newest first; `functionName` matches batches that selected that function. */
+  list(query: ListBatchesQuery & { limit: number; cursor?: string | undefined }): Promise<Page<Batch>>;
+  /** RUNNING → CANCELLED with these statistics; false (nothing written) when the batch is not RUNNING. */
+  cancel(batchId: string, stats: ReplayStats, completed: number, completedAt: string): Promise<boolean>;
+}
+
+/** Port: stops a batch's workflow (Step Functions StopExecution; locally, the local run). */
+export interface BatchStopper {
+  /** Stops the batch's execution; stopping one that already ended does nothing. */
+  stop(batchId: string, reason: string): Promise<void>;
+}
+
+/** The batch is not RUNNING: there is nothing to cancel. */
+export class BatchNotRunningError extends ConflictError {
+  constructor(batchId: string, status: string) {
+    super(`batch '${batchId}' is ${status}: only a RUNNING batch can be cancelled`, { code: 'BATCH_NOT_RUNNING', details: { status } });
+  }
+}
+
+export interface CancelBatchDeps {
+  batches: BatchControlStore;
+  stopper: BatchStopper;
+  clock: Clock;
+}
+
+/** `POST /batches/{id}/cancel`: the batch as cancelled, with the statistics over its results so far. */
+export async function cancelBatch(deps: CancelBatchDeps, batchId: string): Promise<Batch> {
+  const batch = await deps.batches.get(batchId);
+  if (!batch) throw new NotFoundError('batch', batchId);
+  if (batch.status !== 'RUNNING') throw new BatchNotRunningError(batchId, batch.status);
+  const acc = new StatsAccumulator();
+  const completed = await deps.batches.forEachResult(batchId, (r) =>
+    acc.add({ status: r.status, outputsMatch: r.outputsMatch, executionTimeMs: r.executionTimeMs, mismatchedPaths: r.mismatchedPaths, violatedRules: r.violatedRules }),
+  );
+  const stats = acc.toJSON();
+  const completedAt = new Date(deps.clock.now()).toISOString();
+  if (!(await deps.batches.cancel(batchId, stats, completed, completedAt))) {
+    // It ended (or was cancelled) between the read and the write.
+    const now = await deps.batches.get(batchId);
+    throw new BatchNotRunningError(batchId, now?.status ?? 'gone');
+  }
+  await deps.stopper.stop(batchId, `cancelled through the API at ${completedAt}`);
+  return { ...batch, status: 'CANCELLED', stats, completed, completedAt };
+}
+
+/** `GET /batches`: newest first, optionally one function's and/or one status. */
+export function listBatches(batches: BatchControlStore, query: ListBatchesQuery & { limit: number; cursor?: string | undefined }): Promise<Page<Batch>> {
+  return batches.list(query);
+}

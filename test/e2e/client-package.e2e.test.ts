@@ -1,0 +1,96 @@
+/**
+ * The client package as a user gets it: `npm pack -w client`, installed with `npm install
+ * ./tarball.tgz` into an empty project, then used with plain `node` (no tsx, no server code): a
+ * decision recorded through `createRecorder` lands in the local host, the installed
+ * `decision-replay` bin reads it back, and a TypeScript consumer type-checks against the shipped
+ * .d.ts files.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestHost, type TestHost } from '../support/host.js';
+import { requestJson } from '../support/http.js';
+
+const run = promisify(execFile);
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const NPM_ENV = { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
+
+describe('the packed client installed into an empty project', () => {
+  let t: TestHost;
+  let dir: string;
+
+  beforeAll(async () => {
+    t = await startTestHost();
+    dir = mkdtempSync(join(tmpdir(), 'client-pack-'));
+    await run('npm', ['pack', '-w', 'client', '--pack-destination', dir], { cwd: REPO, env: NPM_ENV, maxBuffer: 16 * 1024 * 1024 });
+    const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'));
+    if (tarball === undefined) throw new Error(`npm pack wrote no tarball into ${dir}`);
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }));
+    await run('npm', ['install', `./${tarball}`], { cwd: dir, env: NPM_ENV, maxBuffer: 16 * 1024 * 1024 });
+  }, 240_000);
+
+  afterAll(async () => {
+    await t?.close();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('ships compiled JS, .d.ts and the bin, and neither TypeScript sources nor server code', async () => {
+    const { stdout } = await run('tar', ['-tzf', readdirSync(dir).find((f) => f.endsWith('.tgz')) as string], { cwd: dir });
+    const files = stdout.trim().split('\n');
+    expect(files).toEqual(expect.arrayContaining(['package/bin/decision-replay.js', 'package/dist/index.js', 'package/dist/cli.js', 'package/dist/types/client/src/index.d.ts']));
+    expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
+    expect(files.filter((f) => f.startsWith('package/functions') || f.startsWith('package/src'))).toEqual([]);
+  });
+
+  it('records a decision through createRecorder with plain node, and the installed bin reads it back', async () => {
+    const script = `
+      import { DecisionReplayClient, createRecorder } from '@decision-replay/client';
+      const client = new DecisionReplayClient({ endpoint: process.argv[2] });
+      const recorder = createRecorder({ client });
+      const approve = recorder.wrap((applicant) => ({ decision: applicant.income > 40000 ? 'approve' : 'review' }), {
+        functionName: 'packed_client',
+        inputs: (applicant) => ({ applicant }),
+        outputs: (result) => result,
+      });
+      const result = approve({ income: 52000 });
+      await recorder.close();
+      const page = await client.listSnapshots({ functionName: 'packed_client' });
+      console.log(JSON.stringify({ result, stats: recorder.stats(), ids: page.items.map((s) => s.snapshotId) }));
+    `;
+    writeFileSync(join(dir, 'record.mjs'), script);
+    const { stdout } = await run(process.execPath, ['record.mjs', t.url], { cwd: dir });
+    const out = JSON.parse(stdout) as { result: unknown; stats: unknown; ids: string[] };
+    expect(out.result).toEqual({ decision: 'approve' });
+    expect(out.stats).toEqual({ recorded: 1, failed: 0, dropped: 0, pending: 0 });
+    expect(out.ids).toHaveLength(1);
+    const stored = await requestJson<{ outputs: unknown }>(t.url, 'GET', `/snapshots/${out.ids[0] as string}`);
+    expect(stored.body.outputs).toEqual([{ name: 'decision', value: 'approve' }]);
+
+    const bin = await run(join(dir, 'node_modules', '.bin', 'decision-replay'), ['get', out.ids[0] as string, '--quiet', '--endpoint', t.url], { cwd: dir });
+    expect(bin.stdout).toBe(`${out.ids[0] as string}\n`);
+  });
+
+  it('type-checks a TypeScript consumer against the shipped declarations', { timeout: 120_000 }, async () => {
+    writeFileSync(
+      join(dir, 'consumer.ts'),
+      `import { DecisionReplayClient, DecisionReplayError, createRecorder, type Snapshot, type RecordSnapshot } from '@decision-replay/client';
+       const client = new DecisionReplayClient({ endpoint: 'http://127.0.0.1:3000', retries: 2 });
+       const body: RecordSnapshot = { functionName: 'f', inputs: [], outputs: [{ name: 'x', value: 1 }] };
+       export const recorded: Promise<Snapshot> = client.recordSnapshot(body);
+       const recorder = createRecorder({ client, maxQueue: 10 });
+       const wrapped: (a: number, b: number) => number = recorder.wrap((a: number, b: number) => a + b, { functionName: 'add', inputs: (a, b) => ({ a, b }), outputs: (sum) => ({ sum }) });
+       export const n: number = wrapped(1, 2);
+       export const isError = (e: unknown) => e instanceof DecisionReplayError && e.status === 404;
+       // @ts-expect-error a typo in a route parameter is caught
+       client.listSnapshots({ functionNam: 'f' });
+      `,
+    );
+    const tsc = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
+    const result = await run(process.execPath, [tsc, '--noEmit', '--strict', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--types', 'node', '--typeRoots', join(REPO, 'node_modules', '@types'), 'consumer.ts'], { cwd: dir }).catch((err: { stdout: string }) => ({ stdout: err.stdout, failed: true }));
+    expect(result.stdout).toBe('');
+  });
+});

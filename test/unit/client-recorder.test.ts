@@ -1,0 +1,181 @@
+/**
+ * createRecorder: the wrapped function behaves exactly as the unwrapped one (same result, the same
+ * promise, the same error), decisions are recorded in the background with one Idempotency-Key
+ * each, the queue is bounded (drops are counted), and the counts always add up.
+ */
+import { describe, expect, it } from 'vitest';
+import type { DecisionReplayClient } from '../../client/src/client.js';
+import { DecisionReplayError, DecisionReplayNetworkError } from '../../client/src/errors.js';
+import { createRecorder } from '../../client/src/recorder.js';
+import type { RecordSnapshot } from '../../client/src/schemas.js';
+
+interface Sent {
+  body: RecordSnapshot;
+  key: string | undefined;
+}
+
+/** A stand-in client whose recordSnapshot answers with `answer(call number)`. */
+function fakeClient(answer: (n: number, sent: Sent) => Promise<unknown> = async () => ({})) {
+  const sent: Sent[] = [];
+  const client = {
+    recordSnapshot(body: RecordSnapshot, options?: { idempotencyKey?: string }) {
+      const entry = { body, key: options?.idempotencyKey };
+      sent.push(entry);
+      return answer(sent.length, entry);
+    },
+  } as unknown as DecisionReplayClient;
+  return { client, sent };
+}
+
+const score = (applicant: { income: number }) => ({ decision: applicant.income > 40000 ? 'approve' : 'review', score: applicant.income / 100000 });
+const wrapOptions = {
+  functionName: 'approve_loan',
+  inputs: (applicant: { income: number }) => ({ applicant }),
+  outputs: (r: { decision: string; score: number }) => r,
+  modelParameters: { modelName: 'credit', modelVersion: 'v1' },
+};
+
+describe('createRecorder', () => {
+  it('returns the same result and records the decision with its inputs, outputs and execution time', async () => {
+    const { client, sent } = fakeClient();
+    const recorder = createRecorder({ client });
+    const wrapped = recorder.wrap(score, wrapOptions);
+    expect(wrapped({ income: 52000 })).toEqual({ decision: 'approve', score: 0.52 });
+    expect(sent).toHaveLength(0); // nothing sent while the caller runs
+    await recorder.flush();
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.body).toMatchObject({
+      functionName: 'approve_loan',
+      inputs: [{ name: 'applicant', value: { income: 52000 } }],
+      outputs: [{ name: 'decision', value: 'approve' }, { name: 'score', value: 0.52 }],
+      modelParameters: { modelName: 'credit', modelVersion: 'v1' },
+    });
+    expect(sent[0]?.body.executionTimeMs).toBeGreaterThanOrEqual(0);
+    expect(sent[0]?.key).toMatch(/^[0-9a-f-]{36}$/);
+    expect(recorder.stats()).toEqual({ recorded: 1, failed: 0, dropped: 0, pending: 0 });
+  });
+
+  it('returns the very promise of an async function and measures until it settles', async () => {
+    const { client, sent } = fakeClient();
+    const recorder = createRecorder({ client });
+    let promise: Promise<{ decision: string; score: number }> | undefined;
+    const slow = (a: { income: number }) => (promise = new Promise((r) => setTimeout(() => r(score(a)), 30)));
+    const wrapped = recorder.wrap(slow, wrapOptions);
+    const returned = wrapped({ income: 10000 });
+    expect(returned).toBe(promise);
+    expect(await returned).toEqual({ decision: 'review', score: 0.1 });
+    await recorder.flush();
+    expect(sent[0]?.body.executionTimeMs).toBeGreaterThanOrEqual(25);
+  });
+
+  it('rethrows the function’s error unchanged and records it only when asked to', async () => {
+    const boom = new RangeError('no model');
+    const failing = (_a: { income: number }): { decision: string; score: number } => {
+      throw boom;
+    };
+    const { client, sent } = fakeClient();
+    const recorder = createRecorder({ client });
+    expect(() => recorder.wrap(failing, wrapOptions)({ income: 1 })).toThrow(boom);
+    const rejecting = async (_a: { income: number }): Promise<{ decision: string; score: number }> => Promise.reject(boom);
+    await expect(recorder.wrap(rejecting, wrapOptions)({ income: 1 })).rejects.toBe(boom);
+    await recorder.flush();
+    expect(sent).toHaveLength(0);
+
+    const withErrors = recorder.wrap(failing, { ...wrapOptions, recordErrors: true });
+    expect(() => withErrors({ income: 2 })).toThrow(boom);
+    await expect(recorder.wrap(rejecting, { ...wrapOptions, recordErrors: true })({ income: 3 })).rejects.toBe(boom);
+    await recorder.flush();
+    expect(sent.map((s) => s.body.outputs)).toEqual([
+      [{ name: 'error', value: { name: 'RangeError', message: 'no model' } }],
+      [{ name: 'error', value: { name: 'RangeError', message: 'no model' } }],
+    ]);
+  });
+
+  it('never throws into the caller when a mapper throws or the decision is not JSON: it counts a failure and tells onError', async () => {
+    const { client } = fakeClient();
+    const errors: unknown[] = [];
+    const recorder = createRecorder({ client, onError: (err) => errors.push(err) });
+    const badMapper = recorder.wrap(score, { ...wrapOptions, inputs: () => { throw new Error('mapper bug'); } });
+    expect(badMapper({ income: 5 })).toEqual(score({ income: 5 }));
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    const notJson = recorder.wrap(score, { ...wrapOptions, context: () => circular as never });
+    expect(notJson({ income: 5 })).toEqual(score({ income: 5 }));
+    await recorder.flush();
+    expect(recorder.stats()).toEqual({ recorded: 0, failed: 2, dropped: 0, pending: 0 });
+    expect(errors.map((e) => (e as Error).message)).toEqual(['mapper bug', expect.stringContaining('circular')]);
+  });
+
+  it('records what the arguments were at call time, not after the caller mutates them', async () => {
+    const { client, sent } = fakeClient();
+    const recorder = createRecorder({ client });
+    const wrapped = recorder.wrap(score, wrapOptions);
+    const applicant = { income: 52000 };
+    wrapped(applicant);
+    applicant.income = 1;
+    await recorder.flush();
+    expect(sent[0]?.body.inputs).toEqual([{ name: 'applicant', value: { income: 52000 } }]);
+  });
+
+  it('drops and counts beyond maxQueue, and recorded + failed + dropped + pending always equals the calls', async () => {
+    const gate: (() => void)[] = [];
+    const { client, sent } = fakeClient((n) => (n % 3 === 0 ? Promise.reject(new DecisionReplayError(400, 'VALIDATION_ERROR', 'bad')) : new Promise((r) => gate.push(() => r({})))));
+    const recorder = createRecorder({ client, maxQueue: 10, concurrency: 2, flushIntervalMs: 0 });
+    const wrapped = recorder.wrap(score, wrapOptions);
+    for (let i = 0; i < 100; i++) wrapped({ income: i });
+    const s1 = recorder.stats();
+    expect(s1.dropped).toBe(90);
+    expect(s1.recorded + s1.failed + s1.dropped + s1.pending).toBe(100);
+    const flushed = recorder.flush();
+    while (recorder.stats().pending > 0) {
+      gate.splice(0).forEach((release) => release());
+      await new Promise((r) => setImmediate(r));
+    }
+    await flushed;
+    const s2 = recorder.stats();
+    expect(s2).toEqual({ recorded: 7, failed: 3, dropped: 90, pending: 0 });
+    expect(sent).toHaveLength(10);
+  });
+
+  it('keeps one Idempotency-Key per decision across the client’s retries', async () => {
+    // The real client retries a network failure with the same key: count the keys it sends.
+    const { DecisionReplayClient } = await import('../../client/src/client.js');
+    const keys: string[] = [];
+    let calls = 0;
+    const fakeFetch = (async (_url: URL, init: RequestInit) => {
+      keys.push((init.headers as Record<string, string>)['idempotency-key'] as string);
+      if (++calls < 3) throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNRESET'), { code: 'ECONNRESET' }) });
+      return new Response('{}', { status: 201 });
+    }) as unknown as typeof fetch;
+    const client = new DecisionReplayClient({ endpoint: 'http://127.0.0.1:1', fetch: fakeFetch, retryBaseDelayMs: 1 });
+    const recorder = createRecorder({ client });
+    recorder.wrap(score, wrapOptions)({ income: 1 });
+    await recorder.flush();
+    expect(keys).toHaveLength(3);
+    expect(new Set(keys).size).toBe(1);
+    expect(recorder.stats()).toEqual({ recorded: 1, failed: 0, dropped: 0, pending: 0 });
+  });
+
+  it('after close() new decisions are dropped, and close waits for what was pending', async () => {
+    const { client, sent } = fakeClient(() => new Promise((r) => setTimeout(() => r({}), 20)));
+    const recorder = createRecorder({ client });
+    const wrapped = recorder.wrap(score, wrapOptions);
+    wrapped({ income: 1 });
+    wrapped({ income: 2 });
+    await recorder.close();
+    expect(recorder.stats()).toEqual({ recorded: 2, failed: 0, dropped: 0, pending: 0 });
+    expect(wrapped({ income: 3 })).toEqual(score({ income: 3 }));
+    expect(recorder.stats().dropped).toBe(1);
+    expect(sent).toHaveLength(2);
+  });
+
+  it('reports a failure that outlasted the client’s retries to onError, with the function name', async () => {
+    const { client } = fakeClient(() => Promise.reject(new DecisionReplayNetworkError('unreachable')));
+    const seen: string[] = [];
+    const recorder = createRecorder({ client, onError: (err, d) => seen.push(`${d.functionName}: ${(err as Error).message}`) });
+    recorder.wrap(score, wrapOptions)({ income: 1 });
+    await recorder.flush();
+    expect(seen).toEqual(['approve_loan: unreachable']);
+    expect(recorder.stats().failed).toBe(1);
+  });
+});
