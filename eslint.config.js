@@ -22,6 +22,14 @@ export default tseslint.config(
     rules: { 'no-console': 'off' },
   },
   {
+    // E2E and browser tests call the host through test/support/http.ts, which checks every answer
+    // against the OpenAPI document the host serves; a bare fetch would let an answer through unchecked.
+    files: ['test/e2e/**', 'test/browser/**'],
+    rules: {
+      'no-restricted-globals': ['error', { name: 'fetch', message: 'Call the host through test/support/http.ts: it checks every answer against the served OpenAPI document.' }],
+    },
+  },
+  {
     // The client package's plain-JS launcher and build script run on Node.
     files: ['client/bin/**/*.js', 'client/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },

@@ -10,10 +10,10 @@ const { readFileSync } = await import('node:fs');
 const { parseConfig } = await import('../lib/config.js');
 
 /** The same schedules the CDK app deploys: cdk.json's context, validated by the same schema. */
-function loadSchedules() {
+function loadAppConfig() {
   const cdkJson = JSON.parse(readFileSync(new URL('../cdk.json', import.meta.url), 'utf8')) as { context?: Record<string, unknown> };
   try {
-    return parseConfig(cdkJson.context ?? {}).schedules;
+    return parseConfig(cdkJson.context ?? {});
   } catch (err) {
     console.error((err as Error).message);
     process.exit(2);
@@ -41,13 +41,15 @@ for (const a of args) {
 const inMemory = args.includes('--in-memory');
 const dataDir = inMemory ? undefined : (process.env.DATA_DIR || '.data');
 
+const appConfig = loadAppConfig();
 let host: Awaited<ReturnType<typeof startLocalHost>>;
 try {
   host = await startLocalHost({
     port: port('PORT', 3000),
     dynamoPort: port('DYNAMODB_PORT', 8000),
     tableName: process.env.TABLE_NAME || 'decision-replay',
-    schedules: loadSchedules(),
+    schedules: appConfig.schedules,
+    digestIntervalMinutes: appConfig.digestIntervalMinutes,
     logger: {
       info: (message: string) => console.log(message),
       error: (message: string, ...extra: unknown[]) => console.error(message, ...extra),

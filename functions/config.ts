@@ -32,6 +32,10 @@ export const ENV_VARS = {
   SIMILARITY_PROVIDER: z._default(z.enum(SIMILARITY_PROVIDERS), 'lexical'),
   EXECUTOR_ALLOW_PRIVATE_NETWORKS: flag(),
   CURSOR_SECRET_ARN: required(),
+  AUDIT_BUCKET: required(),
+  AUDIT_KEY_ID: required(),
+  /** Minutes per digest window (cdk.json `digestIntervalMinutes`). */
+  DIGEST_INTERVAL_MINUTES: z.pipe(z.string().check(z.regex(/^[1-9]\d{0,4}$/, 'must be a whole number of minutes')), z.transform(Number)),
 } as const satisfies Record<EnvVarName, z.ZodMiniType>;
 
 /** The validated configuration of one Lambda: the variables its manifest entry declares. */

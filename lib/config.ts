@@ -90,6 +90,16 @@ export const AppConfigSchema = z.strictObject({
       burstLimit: z.number().int().positive().max(5_000),
     })
     .default({ rateLimit: 50, burstLimit: 100 }),
+  /** Minutes per audit digest window; windows are aligned to the epoch, so it must divide a day. */
+  digestIntervalMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(1440)
+    .refine((n) => 1440 % n === 0, 'must divide 1440 (windows are aligned to the day)')
+    .default(60),
+  /** Days each digest is locked in the audit bucket (Object Lock COMPLIANCE). EU AI Act Art. 12/19: at least six months. */
+  auditRetentionDays: z.number().int().min(1).max(36_500).default(400),
   /** DynamoDB stream batches: 1..10,000 records (the event source mapping's limit). */
   streamBatchSize: z.number().int().min(1).max(10_000).default(100),
 });

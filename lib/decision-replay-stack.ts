@@ -15,6 +15,7 @@ import { flattenJoin } from './cfn-join.js';
 import { loadConfig, TITAN_EMBEDDING_MODEL_ID, type AppConfig } from './config.js';
 import { DecisionFunction } from './function-defaults.js';
 import { DecisionHttpApi } from './http-api.js';
+import { AuditSeal } from './audit-seal.js';
 import { DecisionTable } from './table.js';
 import { CursorSecret } from './hardening.js';
 import { ScheduledReplays, SnapshotStreamTrigger, ViolationEventBus } from './triggers.js';
@@ -216,6 +217,26 @@ export class DecisionReplayStack extends Stack {
     });
     new ScheduledReplays(this, 'Schedules', { schedules: config.schedules, stateMachine });
 
+    // The audit seal: digests signed with KMS, kept in a write-once bucket.
+    const seal = new AuditSeal(this, 'AuditSeal', { digestIntervalMinutes: config.digestIntervalMinutes, retentionDays: config.auditRetentionDays });
+    for (const name of having((spec) => spec.grants.includes('auditRead'))) seal.grantRead(functions[name]);
+    for (const name of having((spec) => spec.grants.includes('auditSeal'))) {
+      seal.grantSeal(functions[name]);
+      seal.schedule(functions[name], config.digestIntervalMinutes);
+    }
+    Validations.of(seal.bucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'The digest bucket holds write-once, signed objects; every write is by the digester role and every read is ' +
+        'verified against the signature. Record S3 data events in CloudTrail for an access trail if required.',
+    });
+    for (const name of having((spec) => spec.grants.includes('auditRead') || spec.grants.includes('auditSeal'))) {
+      Validations.of(functions[name].role ?? functions[name]).acknowledge({
+        id: iam5ResourceFinding(this, seal.bucket.arnForObjects('*')),
+        reason: 'Digests, signatures and manifests are objects named by their window; the grant covers the objects of the one audit bucket.',
+      });
+    }
+
     // Environment: exactly the variables each manifest entry declares, each from one source.
     const values: Record<EnvVarName, string> = {
       TABLE_NAME: table.tableName,
@@ -224,6 +245,9 @@ export class DecisionReplayStack extends Stack {
       SIMILARITY_PROVIDER: config.similarityProvider,
       EXECUTOR_ALLOW_PRIVATE_NETWORKS: String(config.allowPrivateNetworkExecutors),
       CURSOR_SECRET_ARN: cursorSecret.secret.secretArn,
+      AUDIT_BUCKET: seal.bucket.bucketName,
+      AUDIT_KEY_ID: seal.signingKey.keyArn,
+      DIGEST_INTERVAL_MINUTES: String(config.digestIntervalMinutes),
     };
     for (const name of LAMBDA_NAMES) {
       for (const variable of lambdaSpec(name).env) functions[name].addEnvironment(variable, values[variable]);
@@ -241,5 +265,7 @@ export class DecisionReplayStack extends Stack {
     new CfnOutput(this, 'StateMachineArn', { value: stateMachine.stateMachineArn });
     new CfnOutput(this, 'EventBusName', { value: violations.bus.eventBusName });
     new CfnOutput(this, 'StreamFailureQueueUrl', { value: stream.failureQueue.queueUrl });
+    new CfnOutput(this, 'AuditBucketName', { value: seal.bucket.bucketName });
+    new CfnOutput(this, 'AuditSigningKeyArn', { value: seal.signingKey.keyArn });
   }
 }

@@ -7,7 +7,7 @@
  */
 
 /** Every environment variable a handler may read; `functions/config.ts` holds the schema of each. */
-export type EnvVarName = 'TABLE_NAME' | 'STATE_MACHINE_ARN' | 'EVENT_BUS_NAME' | 'SIMILARITY_PROVIDER' | 'EXECUTOR_ALLOW_PRIVATE_NETWORKS' | 'CURSOR_SECRET_ARN';
+export type EnvVarName = 'TABLE_NAME' | 'STATE_MACHINE_ARN' | 'EVENT_BUS_NAME' | 'SIMILARITY_PROVIDER' | 'EXECUTOR_ALLOW_PRIVATE_NETWORKS' | 'CURSOR_SECRET_ARN' | 'AUDIT_BUCKET' | 'AUDIT_KEY_ID' | 'DIGEST_INTERVAL_MINUTES';
 
 /** What a function may do with the table (GSIs included). */
 export type TableAccess = 'none' | 'read' | 'readWrite';
@@ -17,9 +17,11 @@ export type TableAccess = 'none' | 'read' | 'readWrite';
  * - `startBatches`: start, describe and stop (cancel) executions of the batch state machine;
  * - `publishViolations`: put events on the violation bus;
  * - `snapshotStream`: be the consumer of the table's stream (snapshot inserts);
- * - `readCursorSecret`: read the secret that signs pagination cursors (functions that page).
+ * - `readCursorSecret`: read the secret that signs pagination cursors (functions that page);
+ * - `auditRead`: read the audit bucket and the signing key's public half;
+ * - `auditSeal`: also write digests to the audit bucket and sign them with the KMS key.
  */
-export type Grant = 'startBatches' | 'publishViolations' | 'snapshotStream' | 'readCursorSecret';
+export type Grant = 'startBatches' | 'publishViolations' | 'snapshotStream' | 'readCursorSecret' | 'auditRead' | 'auditSeal';
 
 /** What one Lambda is and needs. */
 export interface LambdaSpec {
@@ -138,6 +140,26 @@ export const LAMBDAS = {
     executors: false,
     similarity: true,
   },
+  /** The audit seal over HTTP: public key, digests, manifests, verification of a range. */
+  audit: {
+    kind: 'api',
+    description: 'Audit seal: public key, digests and verification of a time range',
+    env: ['TABLE_NAME', 'AUDIT_BUCKET', 'AUDIT_KEY_ID', 'DIGEST_INTERVAL_MINUTES'],
+    table: 'read',
+    grants: ['auditRead'],
+    executors: false,
+    similarity: false,
+  },
+  /** Scheduled: seals every closed window of immutable records in a signed digest. */
+  digester: {
+    kind: 'task',
+    description: 'Audit seal: sign a digest of every closed window of records',
+    env: ['TABLE_NAME', 'AUDIT_BUCKET', 'AUDIT_KEY_ID', 'DIGEST_INTERVAL_MINUTES'],
+    table: 'read',
+    grants: ['auditSeal'],
+    executors: false,
+    similarity: false,
+  },
 } as const satisfies Readonly<Record<string, LambdaSpec>>;
 
 export type LambdaName = keyof typeof LAMBDAS;
@@ -176,11 +198,15 @@ export const ROUTES = [
   { routeKey: 'GET /batches/{id}', lambda: 'batches' },
   { routeKey: 'POST /batches/{id}/cancel', lambda: 'batches' },
   { routeKey: 'GET /batches/{id}/results', lambda: 'batches' },
+  { routeKey: 'GET /audit/public-key', lambda: 'audit', contentType: 'application/x-pem-file' },
+  { routeKey: 'GET /audit/verify', lambda: 'audit' },
+  { routeKey: 'GET /audit/digests', lambda: 'audit' },
+  { routeKey: 'GET /audit/manifests/{windowStart}', lambda: 'audit', contentType: 'application/x-ndjson' },
   { routeKey: 'GET /batches/{id}/report', lambda: 'reports', contentType: 'text/html' },
   { routeKey: 'GET /snapshots/{id}/diff/{otherId}/report', lambda: 'reports', contentType: 'text/html' },
   { routeKey: 'GET /snapshots/{id}/replays/{replayId}/report', lambda: 'reports', contentType: 'text/html' },
   { routeKey: 'GET /openapi.json', lambda: 'openapi' },
   { routeKey: '$default', lambda: 'openapi' },
-] as const satisfies ReadonlyArray<{ routeKey: string; lambda: LambdaName; contentType?: 'text/html' }>;
+] as const satisfies ReadonlyArray<{ routeKey: string; lambda: LambdaName; contentType?: 'text/html' | 'application/x-pem-file' | 'application/x-ndjson' }>;
 
 export type RouteKey = (typeof ROUTES)[number]['routeKey'];

@@ -98,6 +98,7 @@ function responseObject(spec: ResponseSpec, nameOf: ReadonlyMap<Schema, string>)
   let content: JsonSchema | undefined;
   if ('json' in spec) content = { 'application/json': { schema: { $ref: `${SCHEMA_REF}${nameOf.get(spec.json) as string}` } } };
   else if ('html' in spec) content = { 'text/html': { schema: { type: 'string', description: 'A self-contained HTML page' } } };
+  else if ('text' in spec) content = { [spec.text.mediaType]: { schema: { type: 'string', description: spec.text.description } } };
   return { description: spec.description, ...(headers && { headers }), ...(content && { content }) };
 }
 
@@ -124,7 +125,9 @@ export function buildOpenApiDocument(operations: Readonly<Record<string, Operati
     ];
     const responses: Record<string, unknown> = {};
     for (const [status, spec] of Object.entries(op.responses)) responses[status] = responseObject(spec, nameOf);
-    for (const status of [...new Set([...op.errors, ...COMMON_ERRORS])].sort((a, b) => a - b)) responses[String(status)] = { $ref: `#/components/responses/${ERROR_RESPONSE_NAMES[status]}` };
+    // The edge answers 400 to a path parameter that is not valid percent-encoding and to a body that is not JSON.
+    const edgeErrors: ErrorStatus[] = pathNames.length > 0 || op.body ? [400] : [];
+    for (const status of [...new Set([...op.errors, ...edgeErrors, ...COMMON_ERRORS])].sort((a, b) => a - b)) responses[String(status)] = { $ref: `#/components/responses/${ERROR_RESPONSE_NAMES[status]}` };
     responses['403'] = { $ref: '#/components/responses/Forbidden' };
     (paths[path] ??= {})[method.toLowerCase()] = {
       operationId: op.operationId,

@@ -21,6 +21,8 @@ import { OverridesSchema, ReplayRequestDocSchema, ReplayResultSchema } from '../
 import { JsonTreeSchema, ModelParametersSchema, NamedValueSchema, RecordSnapshotSchema, SnapshotSchema } from '../core/snapshot.js';
 import { ReplayStatsSchema } from '../core/stats.js';
 import { ValidateRequestDocSchema, ValidationReportSchema } from '../core/validation.js';
+import { VerificationReportSchema } from '../core/audit/verify.js';
+import { StoredDigestListSchema } from './audit-routes.js';
 import type { RouteKey } from './manifest.js';
 import { IDEMPOTENCY_KEY_PATTERN } from '../core/idempotency.js';
 
@@ -34,7 +36,7 @@ export interface ParamSpec {
 }
 
 /** One answer of an operation: a JSON body, an HTML page, or no body at all. */
-export type ResponseSpec = { description: string; headers?: Record<string, ParamSpec> } & ({ json: Schema } | { html: true } | { empty: true });
+export type ResponseSpec = { description: string; headers?: Record<string, ParamSpec> } & ({ json: Schema } | { html: true } | { text: { mediaType: string; description: string } } | { empty: true });
 
 /** Error statuses, each answered with {@link ErrorBodySchema}. */
 export const ERROR_STATUSES = {
@@ -47,7 +49,7 @@ export const ERROR_STATUSES = {
 } as const;
 export type ErrorStatus = keyof typeof ERROR_STATUSES;
 
-/** Statuses every route may answer with, whatever it declares. */
+/** Statuses every route may answer with, whatever it declares (and 400 where it has path parameters or a body). */
 export const COMMON_ERRORS: readonly ErrorStatus[] = [413, 500];
 
 export interface Operation {
@@ -139,7 +141,11 @@ export const OPERATIONS = {
       200: {
         description: 'A retry with an Idempotency-Key already used with this body: the snapshot the first request recorded',
         json: SnapshotSchema,
-        headers: { ...location('snapshot'), 'Idempotent-Replayed': { description: 'Always `true`: this answer repeats an earlier one', schema: z.literal('true') } },
+        headers: {
+          ...location('snapshot'),
+          'Idempotent-Replayed': { description: 'Always `true`: this answer repeats an earlier one', schema: z.literal('true') },
+          'Content-Integrity': { description: 'Whether the stored snapshot still matches its contentHash, as on a read', schema: z.enum(['verified', 'tampered']) },
+        },
       },
     },
     errors: [400, 409],
@@ -281,6 +287,36 @@ export const OPERATIONS = {
     path: { id: ulid('batch') },
     query: LIST_QUERY,
     responses: { 200: { description: 'A page of per-snapshot results', json: BatchResultPageSchema } },
+    errors: [400, 404],
+  },
+  'GET /audit/public-key': {
+    operationId: 'getAuditPublicKey',
+    summary: 'The public key audit digests are signed with (PEM, SPKI; ECDSA P-256, signatures over SHA-256)',
+    responses: { 200: { description: 'The PEM', text: { mediaType: 'application/x-pem-file', description: 'A PEM public key' } } },
+    errors: [],
+  },
+  'GET /audit/verify': {
+    operationId: 'verifyAudit',
+    summary: 'Verify the sealed records of a time range: content hashes, Merkle roots, signatures, the digest chain, index keys, and records no digest names',
+    query: {
+      from: { description: 'ISO-8601 instant, inclusive (whole windows are verified)', required: true },
+      to: { description: 'ISO-8601 instant, exclusive', required: true },
+      functionName: { description: "Only this function's records (digests are still checked whole)" },
+    },
+    responses: { 200: { description: 'The findings by category; `clean` when there are none', json: VerificationReportSchema } },
+    errors: [400, 413],
+  },
+  'GET /audit/digests': {
+    operationId: 'listAuditDigests',
+    summary: 'The signed digests of the windows overlapping a time range, with their exact bytes and signatures',
+    query: { from: { description: 'ISO-8601 instant', required: true }, to: { description: 'ISO-8601 instant', required: true } },
+    responses: { 200: { description: 'The digests, oldest first', json: StoredDigestListSchema } },
+    errors: [400],
+  },
+  'GET /audit/manifests/{windowStart}': {
+    operationId: 'getAuditManifest',
+    summary: "One window's manifest: the (id, kind, contentHash) of every record its digest seals, one JSON line each",
+    responses: { 200: { description: 'The manifest bytes whose SHA-256 the digest names', text: { mediaType: 'application/x-ndjson', description: 'Canonical JSON lines' } } },
     errors: [400, 404],
   },
   'GET /batches/{id}/report': {

@@ -2,6 +2,7 @@
  * Replay (`POST /snapshots/{id}/replay`, `GET /snapshots/{id}/replays`) and executor registration
  * (`PUT`/`GET /functions/{functionName}/executor`). DESIGN §5.
  */
+import { sealRecord } from '../core/records.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { ExecutorConfigSchema, redactExecutorConfig, type ExecutorConfigStore, type StoredExecutorConfig } from '../core/executor.js';
 import { prepareReplay, replaySnapshot, type ReplayDeps, type ReplayResultStore } from '../core/replay.js';
@@ -36,7 +37,7 @@ export function replayRoutes(deps: ReplayRoutesDeps): RouteMap {
     'POST /snapshots/{id}/replay': async (req) => {
       const id = ulidParam(req.pathParameters, 'id', 'snapshot');
       const prepared = await prepareReplay(deps.policies, req.rawBody.trim() === '' ? {} : req.json());
-      const result = await replaySnapshot(deps, id, prepared);
+      const result = sealRecord(await replaySnapshot(deps, id, prepared));
       await deps.results.put(result);
       return { status: 200, body: result };
     },

@@ -31,7 +31,11 @@ export function snapshotRoutes(deps: SnapshotRoutesDeps): RouteMap {
       return {
         status: outcome.created ? 201 : 200,
         body: outcome.snapshot,
-        headers: { location: `/snapshots/${outcome.snapshot.snapshotId}`, ...(outcome.created ? {} : { 'idempotent-replayed': 'true' }) },
+        // A repeat answers the stored snapshot as a read does: with whether it still matches its hash.
+        headers: {
+          location: `/snapshots/${outcome.snapshot.snapshotId}`,
+          ...(outcome.created ? {} : { 'idempotent-replayed': 'true', 'content-integrity': verifyContentHash(outcome.snapshot) ? 'verified' : 'tampered' }),
+        },
       };
     },
 

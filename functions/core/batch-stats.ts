@@ -43,7 +43,7 @@ export async function computeBatchStats(deps: StatsDeps, command: StatsCommand):
   if (!batch) throw new BatchNotFoundError(p.batchId);
   const acc = new StatsAccumulator();
   const count = await deps.batches.forEachResult(p.batchId, (r) =>
-    acc.add({ status: r.status, outputsMatch: r.outputsMatch, executionTimeMs: r.executionTimeMs, mismatchedPaths: r.mismatchedPaths, violatedRules: r.violatedRules }),
+    acc.add({ status: r.status, outputsMatch: r.outputsMatch, executionTimeMs: r.executionTimeMs, mismatchedPaths: r.mismatchedPaths, violatedRules: r.violatedRules, integrity: r.integrity }),
   );
   const stats = acc.toJSON();
   if (count !== batch.total) {

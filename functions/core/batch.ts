@@ -94,6 +94,8 @@ export const BatchResultSchema = z.strictObject({
   integrity: z.optional(IntegritySchema),
   error: z.optional(ResultErrorSchema),
   createdAt: z.string(),
+  /** SHA-256 of the stored result's canonical JSON without this field (see core/records.ts); set when stored. */
+  contentHash: z.optional(z.string()),
 });
 export type BatchResult = z.infer<typeof BatchResultSchema>;
 

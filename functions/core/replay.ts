@@ -92,6 +92,8 @@ export const ReplayResultSchema = z.strictObject({
   batchId: z.optional(z.string()),
   truncated: z.optional(z.string()),
   createdAt: z.string(),
+  /** SHA-256 of the stored result's canonical JSON without this field (see core/records.ts); set when stored. */
+  contentHash: z.optional(z.string()),
 });
 export type ReplayResult = z.infer<typeof ReplayResultSchema>;
 

@@ -23,13 +23,17 @@ export interface ResultSummary {
   mismatchedPaths: readonly string[];
   /** Names of the policy rules this replay violated. */
   violatedRules: readonly string[];
+  /** `tampered` when the snapshot no longer matched its contentHash (nothing ran). */
+  integrity?: 'verified' | 'tampered' | undefined;
 }
 
 /**
  * The statistics of a batch (DESIGN §6), a plain JSON object.
  *
  * - `failedReplays`: results with status `Error`; `successfulReplays` = `totalReplays − failedReplays`.
- * - `matches`: successful results whose outputs matched; `mismatches` = `successfulReplays − matches`.
+ * - `matches`: successful results whose outputs matched; `tampered`: results whose snapshot no
+ *   longer matched its contentHash (nothing was executed; counted apart, not as mismatches);
+ *   `mismatches` = `successfulReplays − matches − tampered`.
  * - `matchRate` = `matches / successfulReplays`, **0 when there is no successful replay**.
  * - Latency figures are over successful replays only and are **0 when there is none**.
  *   `pXXExecutionTimeMs` come from a DDSketch: within {@link STATS_RELATIVE_ACCURACY} of the exact
@@ -46,6 +50,7 @@ export const ReplayStatsSchema = z.strictObject({
   failedReplays: z.int(),
   matches: z.int(),
   mismatches: z.int(),
+  tampered: z.int(),
   matchRate: z.number(),
   totalExecutionTimeMs: z.number(),
   averageExecutionTimeMs: z.number(),
@@ -131,6 +136,7 @@ export class StatsAccumulator {
   private total = 0;
   private failed = 0;
   private matched = 0;
+  private tamperedCount = 0;
   private latencySum = 0;
   private readonly sketch = new LogCollapsingLowestDenseDDSketch({ relativeAccuracy: STATS_RELATIVE_ACCURACY, binLimit: SKETCH_BIN_LIMIT });
   private readonly fields = new BoundedCounter();
@@ -149,6 +155,9 @@ export class StatsAccumulator {
     this.total++;
     if (r.status === 'Error') {
       this.failed++;
+    } else if (r.integrity === 'tampered') {
+      // Nothing ran: neither a mismatch nor a latency.
+      this.tamperedCount++;
     } else {
       if (r.outputsMatch) this.matched++;
       this.latencySum += r.executionTimeMs;
@@ -168,6 +177,7 @@ export class StatsAccumulator {
     this.total += other.total;
     this.failed += other.failed;
     this.matched += other.matched;
+    this.tamperedCount += other.tamperedCount;
     this.latencySum += other.latencySum;
     this.sketch.merge(other.sketch);
     this.fields.merge(other.fields);
@@ -184,10 +194,11 @@ export class StatsAccumulator {
       successfulReplays: successful,
       failedReplays: this.failed,
       matches: this.matched,
-      mismatches: successful - this.matched,
+      mismatches: successful - this.matched - this.tamperedCount,
+      tampered: this.tamperedCount,
       matchRate: successful === 0 ? 0 : this.matched / successful,
       totalExecutionTimeMs: this.latencySum,
-      averageExecutionTimeMs: successful === 0 ? 0 : this.latencySum / successful,
+      averageExecutionTimeMs: successful - this.tamperedCount === 0 ? 0 : this.latencySum / (successful - this.tamperedCount),
       p50ExecutionTimeMs: this.quantile(0.5),
       p95ExecutionTimeMs: this.quantile(0.95),
       p99ExecutionTimeMs: this.quantile(0.99),

@@ -2,6 +2,7 @@
  * Validation of snapshots against policies (DESIGN §4): on demand (`POST /snapshots/{id}/validate`)
  * and on every write (the stream consumer). Reports are stored; each lists every rule.
  */
+import { sealRecord } from './records.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import { evaluatePolicy, PolicyBodySchema, PolicyEvaluationShape, validatePolicyBody, type PolicyEvaluation, type PolicyStore, type StoredPolicy } from './policy.js';
 import type { Clock, IdGenerator, Page, SnapshotStore } from './ports.js';
@@ -18,12 +19,16 @@ import * as z from 'zod/mini';
 export const ValidationReportSchema = z.strictObject({
   reportId: z.string(),
   snapshotId: z.string(),
+  /** The snapshot's function: lets an audit of one function find its reports. */
+  functionName: z.string(),
   baselineId: z.nullable(z.string()),
   policy: z.strictObject({ name: z.string(), version: z.nullable(z.int()) }),
   trigger: z.enum(['on-demand', 'on-write']),
   integrity: IntegritySchema,
   ...PolicyEvaluationShape,
   createdAt: z.string(),
+  /** SHA-256 of the report's canonical JSON without this field (see core/records.ts); set when stored. */
+  contentHash: z.optional(z.string()),
 });
 export type ValidationReport = z.infer<typeof ValidationReportSchema>;
 
@@ -109,14 +114,16 @@ export async function validateOnDemand(deps: ValidationDeps, snapshotId: string,
   const report: ValidationReport = {
     reportId: deps.ids.next(),
     snapshotId,
+    functionName: snapshot.functionName,
     baselineId: baseline?.snapshotId ?? null,
     policy: { name: policy.name, version: policy.version },
     trigger: 'on-demand',
     ...evaluation,
     createdAt: new Date(deps.clock.now()).toISOString(),
   };
-  await deps.reports.putIfAbsent(report);
-  return report;
+  const sealed = sealRecord(report);
+  await deps.reports.putIfAbsent(sealed);
+  return sealed;
 }
 
 /** Outcome of validating one new snapshot against one attached policy. */
@@ -143,6 +150,7 @@ export async function validateOnWrite(
     const report: ValidationReport = {
       reportId: deps.reportId(snapshot, policy),
       snapshotId: snapshot.snapshotId,
+      functionName: snapshot.functionName,
       baselineId: baseline?.snapshotId ?? null,
       policy: { name: policy.name, version: policy.version },
       trigger: 'on-write',

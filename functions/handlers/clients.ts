@@ -5,6 +5,7 @@
  * its clock, its state machine and event sink). Nothing else differs between the two.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AuditStore, DigestSigner } from '../core/audit/ports.js';
 import type { BatchStarter } from '../core/batch.js';
 import type { BatchStopper } from '../core/batch-control.js';
 import type { EventPublisher } from '../core/events.js';
@@ -34,3 +35,15 @@ export type BatchStarterFactory = (stateMachineArn: string) => BatchStarter & Ba
 
 /** The publisher onto the bus named in the configuration. */
 export type EventPublisherFactory = (eventBusName: string) => EventPublisher;
+
+/** The audit digest store named in the configuration (an S3 bucket on AWS, a folder locally). */
+export type AuditStoreFactory = (bucket: string) => AuditStore;
+
+/** The digest signer for the key named in the configuration (KMS on AWS, a local key pair locally). */
+export type DigestSignerFactory = (keyId: string) => DigestSigner;
+
+/** What the audit functions get besides the table. */
+export interface AuditClients extends TableClients {
+  auditStore: AuditStoreFactory;
+  digestSigner: DigestSignerFactory;
+}

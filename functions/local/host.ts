@@ -34,6 +34,14 @@ import * as replayApi from '../handlers/replay.compose.js';
 import * as reportsApi from '../handlers/reports.compose.js';
 import * as snapshotsApi from '../handlers/snapshots.compose.js';
 import * as validationApi from '../handlers/validation.compose.js';
+import * as auditApi from '../handlers/audit.compose.js';
+import * as digester from '../handlers/digester.compose.js';
+import type { AuditClients } from '../handlers/clients.js';
+import type { AuditStore, DigestSigner } from '../core/audit/ports.js';
+import { DEFAULT_SETTLE_MS } from '../core/audit/service.js';
+import { FileAuditStore, MemoryAuditStore } from '../adapters/audit/file-audit-store.js';
+import { LocalDigestSigner } from '../adapters/audit/local-signer.js';
+import { DigestTimer } from './digest-timer.js';
 import { LOCAL_AWS, startLocalDynamo, type LocalDynamo } from './dynalite.js';
 import { startHttpHost, type EventHandler } from './http-host.js';
 import { LocalStream } from './stream.js';
@@ -63,6 +71,10 @@ export interface LocalHostOptions {
    * here as on AWS. The names of local resources (table, state machine, bus) are the host's own.
    */
   env?: NodeJS.ProcessEnv;
+  /** Minutes per audit digest window (the CDK context's `digestIntervalMinutes`, default 60). */
+  digestIntervalMinutes?: number;
+  /** How long after a window's end the digester seals it (default 5 s). */
+  digestSettleMs?: number;
 }
 
 export interface LocalHost {
@@ -73,6 +85,8 @@ export interface LocalHost {
   stream: LocalStream;
   events: LocalEventSink;
   scheduler: LocalScheduler;
+  /** The audit seal: where digests are kept (`DATA_DIR/audit/`, or memory) and the digester's schedule. */
+  audit: { store: AuditStore; signer: DigestSigner; timer: DigestTimer<{ sealed: Array<{ windowStart: string; recordCount: number; lateCount: number }> }> };
   close(): Promise<void>;
 }
 
@@ -138,7 +152,23 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     EXECUTOR_ALLOW_PRIVATE_NETWORKS: outside.EXECUTOR_ALLOW_PRIVATE_NETWORKS ?? 'true',
     // Locally the cursor secret is a file in DATA_DIR (or per process in memory), set above.
     CURSOR_SECRET_ARN: 'local',
+    AUDIT_BUCKET: options.dataDir === undefined ? 'memory' : join(options.dataDir, 'audit'),
+    AUDIT_KEY_ID: options.dataDir === undefined ? 'memory' : join(options.dataDir, 'audit', 'keys'),
+    DIGEST_INTERVAL_MINUTES: String(options.digestIntervalMinutes ?? 60),
   };
+  // The audit seal: digests in DATA_DIR/audit/ (or memory), signed with a local P-256 key pair
+  // generated on first start (or per process in memory), through the same ports as on AWS.
+  const auditStore: AuditStore = options.dataDir === undefined ? new MemoryAuditStore() : new FileAuditStore(join(options.dataDir, 'audit'));
+  const signer: DigestSigner = options.dataDir === undefined ? LocalDigestSigner.inMemory() : LocalDigestSigner.inDirectory(join(options.dataDir, 'audit', 'keys'));
+  const auditClients: AuditClients = { ...clients, auditStore: () => auditStore, digestSigner: () => signer };
+  const seal = digester.compose(lambdaEnv('digester', env), auditClients);
+  const digestTimer = new DigestTimer(
+    seal,
+    clock,
+    Number(env.DIGEST_INTERVAL_MINUTES) * 60_000,
+    options.digestSettleMs ?? DEFAULT_SETTLE_MS,
+    (err) => logger.error('digester failed', err),
+  );
 
   // The same ASL the CDK stack deploys, run by aws-local-stepfunctions with the batch Lambdas'
   // ARNs mapped to the same composed task functions.
@@ -199,6 +229,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     validation: validationApi.compose(lambdaEnv('validation', env), clients),
     replay: replayApi.compose(lambdaEnv('replay', env), clients),
     batches: batchesApi.compose(lambdaEnv('batches', env), { ...clients, batchStarter: () => starter }),
+    audit: auditApi.compose(lambdaEnv('audit', env), auditClients),
     reports: reportsApi.compose(lambdaEnv('reports', env), clients),
   };
   const handlers = new Map<string, EventHandler>();
@@ -217,6 +248,9 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       // Local-only windows onto what AWS keeps in EventBridge and the stream's failure queue.
       if (method === 'GET' && path === '/_local/events') return { status: 200, body: { items: events.events } };
       if (method === 'GET' && path === '/_local/stream-failures') return { status: 200, body: { items: stream.failures } };
+      if (method === 'POST' && path === '/_local/digest') {
+        return { status: 200, body: await digestTimer.runNow() };
+      }
       if (method === 'GET' && path === '/_local/schedules') return { status: 200, body: { items: (options.schedules ?? []).map((s) => ({ ...s, nextFireAt: scheduler.upcoming()[s.name] })) } };
       if (!path.startsWith('/demo/')) return undefined;
       let parsed: unknown;
@@ -230,6 +264,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     onError: (err) => logger.error('local host error', err),
   });
   const url = `http://127.0.0.1:${http.port}`;
+  digestTimer.start();
 
   return {
     url,
@@ -239,8 +274,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     stream,
     events,
     scheduler,
+    audit: { store: auditStore, signer, timer: digestTimer },
     async close() {
       scheduler.stop();
+      await digestTimer.stop();
       await closeServer(http.server);
       await stream.close();
       client.destroy();

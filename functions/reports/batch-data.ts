@@ -141,7 +141,7 @@ export async function assembleBatchReport(reader: BatchReportReader, batchId: st
   let errorTotal = 0;
 
   await reader.forEachResult(batchId, (r) => {
-    acc.add({ status: r.status, outputsMatch: r.outputsMatch, executionTimeMs: r.executionTimeMs, mismatchedPaths: r.mismatchedPaths, violatedRules: r.violatedRules });
+    acc.add({ status: r.status, outputsMatch: r.outputsMatch, executionTimeMs: r.executionTimeMs, mismatchedPaths: r.mismatchedPaths, violatedRules: r.violatedRules, integrity: r.integrity });
     if (r.integrity === 'tampered') tampered += 1;
     for (const rule of r.violatedRules) bump(violatedRules, rule);
     if (r.violatedRules.length > 0) {
@@ -160,6 +160,8 @@ export async function assembleBatchReport(reader: BatchReportReader, batchId: st
       errorGroups.set(code, group);
       return;
     }
+    // A tampered snapshot was not replayed: counted apart, neither a mismatch nor a latency (as in the stats).
+    if (r.integrity === 'tampered') return;
     successfulIds.push(r.snapshotId);
     replayLatency.push(r.executionTimeMs);
     if (!r.outputsMatch) {

@@ -17,7 +17,7 @@ import type { Snapshot } from '../../functions/core/snapshot.js';
 import { LOCAL_AWS } from '../../functions/local/dynalite.js';
 import { expandAll, launchBrowser, openReport, paintedPixels, screenshot, XSS_BREAKOUT, XSS_IMG, XSS_SCRIPT, xssState, type LoadedReport } from '../support/browser.js';
 import { demoV1Decision, startTestHost, type TestHost } from '../support/host.js';
-import { requestJson } from '../support/http.js';
+import { requestJson, requestWithHeaders } from '../support/http.js';
 
 const FN = 'approve_loan_report';
 const NO_EXECUTOR_FN = 'approve_loan_report_unregistered';
@@ -119,10 +119,10 @@ describe('HTML reports in headless Chromium', () => {
       if (Date.now() > until) throw new Error('batch still running');
       await new Promise((r) => setTimeout(r, 100));
     }
-    const res = await fetch(`${t.url}/batches/${batch.batchId}/report`);
+    const res = await requestWithHeaders(t.url, 'GET', `/batches/${batch.batchId}/report`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
-    batchHtml = await res.text();
+    batchHtml = res.text;
   });
 
   afterAll(async () => {
@@ -166,9 +166,9 @@ describe('HTML reports in headless Chromium', () => {
   it('diff view: both sides with changed leaves marked by kind, the figures of GET /snapshots/{a}/diff/{b}', async () => {
     const [a, b] = [snapshots[0] as Snapshot, snapshots[3] as Snapshot];
     const api = await requestJson<SnapshotDiff>(t.url, 'GET', `/snapshots/${a.snapshotId}/diff/${b.snapshotId}`);
-    const res = await fetch(`${t.url}/snapshots/${a.snapshotId}/diff/${b.snapshotId}/report`);
+    const res = await requestWithHeaders(t.url, 'GET', `/snapshots/${a.snapshotId}/diff/${b.snapshotId}/report`);
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
-    const loaded = await openReport(browser, 'diff-report', await res.text());
+    const loaded = await openReport(browser, 'diff-report', res.text);
     await expectCleanLoad(loaded, 2);
     expect(figure(await text(loaded, 'change-count'))).toBe(api.body.changes.length);
     const rows = await loaded.page.$$eval('[data-testid="change-table"] tbody tr', (trs) => trs.map((tr) => ({ cls: tr.className, path: tr.querySelector('td')?.textContent })));
@@ -185,11 +185,11 @@ describe('HTML reports in headless Chromium', () => {
     const target = snapshots[5] as Snapshot;
     const replayed = await requestJson<ReplayResult>(t.url, 'POST', `/snapshots/${target.snapshotId}/replay`, {});
     expect(replayed.status).toBe(200);
-    const latest = await fetch(`${t.url}/snapshots/${target.snapshotId}/replays/latest/report`);
-    const byId = await fetch(`${t.url}/snapshots/${target.snapshotId}/replays/${replayed.body.replayId}/report`);
+    const latest = await requestWithHeaders(t.url, 'GET', `/snapshots/${target.snapshotId}/replays/latest/report`);
+    const byId = await requestWithHeaders(t.url, 'GET', `/snapshots/${target.snapshotId}/replays/${replayed.body.replayId}/report`);
     expect([latest.status, byId.status]).toEqual([200, 200]);
-    const html = await byId.text();
-    expect((await latest.text()).replace(/Generated \S+/g, '')).toBe(html.replace(/Generated \S+/g, ''));
+    const html = byId.text;
+    expect(latest.text.replace(/Generated \S+/g, '')).toBe(html.replace(/Generated \S+/g, ''));
 
     const loaded = await openReport(browser, 'replay-report', html);
     await expectCleanLoad(loaded, 2);

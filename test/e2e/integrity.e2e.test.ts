@@ -2,6 +2,7 @@ import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_AWS } from '../../functions/local/dynalite.js';
 import { startTestHost, type TestHost } from '../support/host.js';
+import { requestWithHeaders } from '../support/http.js';
 
 describe('integrity of a snapshot altered behind the service (local host over HTTP)', () => {
   let t: TestHost;
@@ -9,20 +10,16 @@ describe('integrity of a snapshot altered behind the service (local host over HT
 
   beforeAll(async () => {
     t = await startTestHost();
-    const res = await fetch(`${t.url}/snapshots`, {
-      method: 'POST',
-      body: JSON.stringify({ functionName: 'approve_loan', inputs: [{ name: 'applicant', value: { income: 52000 } }], outputs: [{ name: 'decision', value: 'approve' }, { name: 'score', value: 0.82 }] }),
-    });
-    id = ((await res.json()) as { snapshotId: string }).snapshotId;
+    const res = await requestWithHeaders<{ snapshotId: string }>(t.url, 'POST', '/snapshots', { functionName: 'approve_loan', inputs: [{ name: 'applicant', value: { income: 52000 } }], outputs: [{ name: 'decision', value: 'approve' }, { name: 'score', value: 0.82 }] });
+    id = res.body.snapshotId;
   });
   afterAll(async () => {
     await t.close();
   });
 
   it('serves the stored body as it is and says in Content-Integrity whether it still matches its hash', async () => {
-    const before = await fetch(`${t.url}/snapshots/${id}`);
+    const before = await requestWithHeaders(t.url, 'GET', `/snapshots/${id}`);
     expect(before.headers.get('content-integrity')).toBe('verified');
-    await before.json();
 
     const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: t.host.dynamoEndpoint });
     await client.send(
@@ -36,14 +33,40 @@ describe('integrity of a snapshot altered behind the service (local host over HT
     );
     client.destroy();
 
-    const after = await fetch(`${t.url}/snapshots/${id}`);
+    const after = await requestWithHeaders<{ outputs: { value: unknown }[] }>(t.url, 'GET', `/snapshots/${id}`);
     expect(after.headers.get('content-integrity')).toBe('tampered');
-    expect(((await after.json()) as { outputs: { value: unknown }[] }).outputs[1]?.value).toBe(0.99);
+    expect(after.body.outputs[1]?.value).toBe(0.99);
 
-    const validated = await fetch(`${t.url}/snapshots/${id}/validate`, { method: 'POST', body: JSON.stringify({ policy: { rules: [{ field: 'outputs.score', comparator: 'WithinRange', min: 0, max: 1 }] } }) });
-    const report = (await validated.json()) as { integrity: string; status: string; violations: { ruleName: string }[] };
+    const validated = await requestWithHeaders<{ integrity: string; status: string; violations: { ruleName: string }[] }>(t.url, 'POST', `/snapshots/${id}/validate`, { policy: { rules: [{ field: 'outputs.score', comparator: 'WithinRange', min: 0, max: 1 }] } });
+    const report = validated.body;
     expect(validated.status).toBe(200);
     expect(report).toMatchObject({ integrity: 'tampered', status: 'violated' });
     expect(report.violations[0]?.ruleName).toBe('integrity');
+  });
+
+  it('answers an idempotent repeat of POST /snapshots like a read: the stored body with its Content-Integrity', async () => {
+    const body = { functionName: 'approve_loan', inputs: [{ name: 'applicant', value: { income: 1 } }], outputs: [{ name: 'decision', value: 'deny' }] };
+    const first = await fetch(`${t.url}/snapshots`, { method: 'POST', headers: { 'idempotency-key': 'integrity-repeat-1' }, body: JSON.stringify(body) });
+    const repeatId = ((await first.json()) as { snapshotId: string }).snapshotId;
+    const clean = await fetch(`${t.url}/snapshots`, { method: 'POST', headers: { 'idempotency-key': 'integrity-repeat-1' }, body: JSON.stringify(body) });
+    expect(clean.headers.get('content-integrity')).toBe('verified');
+    await clean.json();
+
+    const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: t.host.dynamoEndpoint });
+    await client.send(
+      new UpdateItemCommand({
+        TableName: t.host.tableName,
+        Key: { pk: { S: `SNAP#${repeatId}` }, sk: { S: 'SNAP' } },
+        UpdateExpression: 'SET outputs[0].#v = :v',
+        ExpressionAttributeNames: { '#v': 'value' },
+        ExpressionAttributeValues: { ':v': { S: 'approve' } },
+      }),
+    );
+    client.destroy();
+
+    const repeated = await fetch(`${t.url}/snapshots`, { method: 'POST', headers: { 'idempotency-key': 'integrity-repeat-1' }, body: JSON.stringify(body) });
+    expect(repeated.status).toBe(200);
+    expect(repeated.headers.get('content-integrity')).toBe('tampered');
+    expect(((await repeated.json()) as { outputs: { value: unknown }[] }).outputs[0]?.value).toBe('approve');
   });
 });

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { LOCAL_AWS } from '../../functions/local/dynalite.js';
+import { requestJson } from '../support/http.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
@@ -89,9 +90,9 @@ describe('bin/local.ts (npm start)', () => {
     const first = await startCli(env);
     expect(first.url).toBe(`http://127.0.0.1:${env.PORT}`);
 
-    const created = await fetch(`${first.url}/snapshots`, { method: 'POST', body: JSON.stringify(decision) });
+    const created = await requestJson<{ snapshotId: string; contentHash: string }>(first.url, 'POST', '/snapshots', decision);
     expect(created.status).toBe(201);
-    const { snapshotId, contentHash } = (await created.json()) as { snapshotId: string; contentHash: string };
+    const { snapshotId, contentHash } = created.body;
 
     // Act: stop it, start it again on the same folder.
     expect(await stop(first)).toBe(0);
@@ -99,11 +100,11 @@ describe('bin/local.ts (npm start)', () => {
     const second = await startCli(env);
 
     // Assert
-    const read = await fetch(`${second.url}/snapshots/${snapshotId}`);
+    const read = await requestJson<{ contentHash: string }>(second.url, 'GET', `/snapshots/${snapshotId}`);
     expect(read.status).toBe(200);
-    expect(((await read.json()) as { contentHash: string }).contentHash).toBe(contentHash);
-    const list = (await (await fetch(`${second.url}/snapshots?functionName=approve_loan`)).json()) as { items: { snapshotId: string }[] };
-    expect(list.items.map((s) => s.snapshotId)).toEqual([snapshotId]);
+    expect(read.body.contentHash).toBe(contentHash);
+    const list = await requestJson<{ items: { snapshotId: string }[] }>(second.url, 'GET', '/snapshots?functionName=approve_loan');
+    expect(list.body.items.map((s) => s.snapshotId)).toEqual([snapshotId]);
     expect(await stop(second)).toBe(0);
   });
 
@@ -114,7 +115,7 @@ describe('bin/local.ts (npm start)', () => {
     const env = { PORT: String(await freePort()), DYNAMODB_PORT: String(await freePort()), DATA_DIR: dataDir };
 
     const running = await startCli(env, ['--in-memory']);
-    const created = await fetch(`${running.url}/snapshots`, { method: 'POST', body: JSON.stringify(decision) });
+    const created = await requestJson(running.url, 'POST', '/snapshots', decision);
     expect(created.status).toBe(201);
     expect(running.output()).toContain('in memory');
 

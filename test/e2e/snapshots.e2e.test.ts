@@ -4,6 +4,7 @@ import { canonicalJson } from '../../functions/core/json.js';
 import { verifyContentHash, type Snapshot } from '../../functions/core/snapshot.js';
 import { ROUTES } from '../../functions/api/manifest.js';
 import { startTestHost, type TestHost } from '../support/host.js';
+import { requestWithHeaders } from '../support/http.js';
 
 interface Reply {
   status: number;
@@ -26,14 +27,9 @@ afterAll(async () => {
 });
 
 async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
-  const res = await fetch(`${host.url}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...headers },
-    ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  bodies.push(text);
-  return { status: res.status, headers: res.headers, text, json: text === '' ? {} : (JSON.parse(text) as Reply['json']) };
+  const res = await requestWithHeaders<Reply['json'] | undefined>(host.url, method, path, body, headers, { jsonContentType: true });
+  bodies.push(res.text);
+  return { status: res.status, headers: res.headers, text: res.text, json: res.body ?? {} };
 }
 
 function decision(functionName: string, income = 52000): Record<string, unknown> {

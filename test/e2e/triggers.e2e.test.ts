@@ -26,23 +26,15 @@ import { LOCAL_AWS } from '../../functions/local/dynalite.js';
 import type { LocalEvent } from '../../functions/local/event-sink.js';
 import type { StreamFailure } from '../../functions/local/stream.js';
 import { startTestHost, type TestHost } from '../support/host.js';
+import { requestJson, type Reply } from '../support/http.js';
 
-interface Reply<T = unknown> {
-  status: number;
-  body: T;
-}
 interface Page<T> {
   items: T[];
   nextCursor?: string;
 }
 
-async function call<T = unknown>(base: string, method: string, path: string, body?: unknown): Promise<Reply<T>> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    ...(body !== undefined && { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text === '' ? undefined : JSON.parse(text)) as T };
+function call<T = unknown>(base: string, method: string, path: string, body?: unknown): Promise<Reply<T>> {
+  return requestJson<T>(base, method, path, body);
 }
 
 /** Polls `probe` until it returns a value, or fails after `timeoutMs`. */
@@ -158,7 +150,7 @@ describe('validation on every write (local host)', () => {
       ]);
       expect(reports['drift-guard']).toMatchObject({ status: 'passed', violations: [], rules: [{ ruleName: 'drop', status: 'skipped', reason: 'no baseline' }] });
       // The report as clients read it has exactly the documented fields.
-      expect(Object.keys(reports['floor-guard'] ?? {}).sort()).toEqual(['baselineId', 'createdAt', 'integrity', 'policy', 'reportId', 'rules', 'snapshotId', 'status', 'trigger', 'violations']);
+      expect(Object.keys(reports['floor-guard'] ?? {}).sort()).toEqual(['baselineId', 'contentHash', 'createdAt', 'functionName', 'integrity', 'policy', 'reportId', 'rules', 'snapshotId', 'status', 'trigger', 'violations']);
 
       const events = await eventually('the PolicyViolation event', async () => ((await violationEvents(first.snapshotId)).length > 0 ? violationEvents(first.snapshotId) : undefined));
       expect(events).toHaveLength(1);

@@ -14,6 +14,8 @@ describe('parseConfig', () => {
       allowPrivateNetworkExecutors: false,
       throttling: { rateLimit: 50, burstLimit: 100 },
       streamBatchSize: 100,
+      digestIntervalMinutes: 60,
+      auditRetentionDays: 400,
     });
   });
 

@@ -92,7 +92,7 @@ describe('DecisionReplayStack with the default context', () => {
           Projection: { ProjectionType: ix.projection },
         })),
       });
-      expect(INDEXES.map((ix) => ix.indexName)).toEqual(['GSI1', 'GSI2']);
+      expect(INDEXES.map((ix) => ix.indexName)).toEqual(['GSI1', 'GSI2', 'GSI3']);
     });
 
     it('streams new images, keeps point-in-time recovery and expires items by the TTL attribute', () => {
@@ -155,8 +155,20 @@ describe('DecisionReplayStack with the default context', () => {
       const tableId = Object.keys(template.findResources('AWS::DynamoDB::Table'))[0];
       const machineId = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'))[0];
       const busId = Object.keys(template.findResources('AWS::Events::EventBus'))[0];
+      const bucketId = Object.keys(template.findResources('AWS::S3::Bucket'))[0];
+      const signingKeyId = Object.keys(template.findResources('AWS::KMS::Key', { Properties: { KeySpec: 'ECC_NIST_P256' } }))[0] as string;
       const secretId = Object.keys(template.findResources('AWS::SecretsManager::Secret'))[0];
-      const expectedValue = { TABLE_NAME: { Ref: tableId }, STATE_MACHINE_ARN: { Ref: machineId }, EVENT_BUS_NAME: { Ref: busId }, SIMILARITY_PROVIDER: 'lexical', EXECUTOR_ALLOW_PRIVATE_NETWORKS: 'false', CURSOR_SECRET_ARN: { Ref: secretId } };
+      const expectedValue = {
+        TABLE_NAME: { Ref: tableId },
+        STATE_MACHINE_ARN: { Ref: machineId },
+        EVENT_BUS_NAME: { Ref: busId },
+        SIMILARITY_PROVIDER: 'lexical',
+        EXECUTOR_ALLOW_PRIVATE_NETWORKS: 'false',
+        CURSOR_SECRET_ARN: { Ref: secretId },
+        AUDIT_BUCKET: { Ref: bucketId },
+        AUDIT_KEY_ID: { 'Fn::GetAtt': [signingKeyId, 'Arn'] },
+        DIGEST_INTERVAL_MINUTES: '60',
+      };
       for (const name of LAMBDA_NAMES) {
         const env = environmentOf(template, stack, name);
         expect(Object.keys(env).sort(), name).toEqual([...defaults, ...lambdaSpec(name).env].sort());
@@ -289,8 +301,9 @@ describe('DecisionReplayStack with the default context', () => {
   });
 
   describe('schedules', () => {
-    it('creates no rule and no role when no schedule is configured', () => {
-      template.resourceCountIs('AWS::Events::Rule', 0);
+    it('creates no batch rule and no role when no schedule is configured; the one rule runs the digester', () => {
+      template.resourceCountIs('AWS::Events::Rule', 1);
+      template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)', Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId(stack, 'digester'), 'Arn'] } })] });
     });
   });
 
@@ -353,7 +366,7 @@ describe('DecisionReplayStack with the default context', () => {
 
   it('outputs the API URL, table name, state machine ARN, bus name and failure queue URL', () => {
     const outputs = template.toJSON().Outputs as Record<string, unknown>;
-    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'EventBusName', 'StateMachineArn', 'StreamFailureQueueUrl', 'TableName']);
+    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'AuditBucketName', 'AuditSigningKeyArn', 'EventBusName', 'StateMachineArn', 'StreamFailureQueueUrl', 'TableName']);
   });
 });
 
@@ -381,7 +394,7 @@ describe('DecisionReplayStack with a configured context', () => {
   it('creates one rule per schedule that starts the state machine with the batch request as input', () => {
     const machineId = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'))[0];
     const rules = Object.values(template.findResources('AWS::Events::Rule')) as Array<{ Properties: { ScheduleExpression: string; Targets: Array<{ Arn: unknown; Input: string; RoleArn: unknown }> } }>;
-    expect(rules.map((r) => r.Properties.ScheduleExpression).sort()).toEqual(['cron(0 3 * * ? *)', 'rate(1 hour)']);
+    expect(rules.map((r) => r.Properties.ScheduleExpression).sort()).toEqual(['cron(0 3 * * ? *)', 'rate(1 hour)', 'rate(5 minutes)']);
     const byExpression = new Map(rules.map((r) => [r.Properties.ScheduleExpression, r.Properties.Targets]));
     const nightly = byExpression.get('cron(0 3 * * ? *)');
     expect(nightly).toHaveLength(1);

@@ -1,4 +1,5 @@
 /** The DynamoDB batch store against dynalite: META/IDS/RESULT# items, written-once results, paging. */
+import { sealRecord } from '../../functions/core/records.js';
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoBatchStore } from '../../functions/adapters/dynamodb/batch-store.js';
@@ -104,7 +105,7 @@ describe('DynamoBatchStore', () => {
 
     expect(first).toBe(true);
     expect(second).toBe(false);
-    expect(await store.getResult(id, snap(1))).toEqual(result(id, 1));
+    expect(await store.getResult(id, snap(1))).toEqual(sealRecord(result(id, 1)));
     expect(await store.countResults(id)).toBe(1);
   });
 
@@ -135,7 +136,7 @@ describe('DynamoBatchStore', () => {
     expect(p2.items.map((r) => r.snapshotId)).toEqual([snap(4), snap(5), snap(6)]);
     expect(p3.items.map((r) => r.snapshotId)).toEqual([snap(7)]);
     expect(p3.nextCursor).toBeUndefined();
-    expect(p1.items[0]).toEqual(result(id, 1));
+    expect(p1.items[0]).toEqual(sealRecord(result(id, 1)));
     // Neither META nor IDS is a result; nor is another batch's result.
     expect([...p1.items, ...p2.items, ...p3.items].every((r) => r.batchId === id)).toBe(true);
     await expect(store.listResults(other, 3, p1.nextCursor)).rejects.toBeInstanceOf(ValidationError);

@@ -33,7 +33,7 @@ const modules = {} as Record<LambdaName, { handler: unknown }>;
 /** The template's value of a variable, with the resources it refers to replaced by the local ones. */
 function resolve(name: LambdaName, variable: string, value: unknown): string {
   if (typeof value === 'string') return value;
-  const ref = (value as { Ref?: string }).Ref;
+  const ref = (value as { Ref?: string }).Ref ?? (value as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt']?.[0];
   const local = ref === undefined ? undefined : refs[ref];
   if (local === undefined) throw new Error(`${name}: ${variable} is ${JSON.stringify(value)}, which this test cannot resolve to a local resource`);
   return local;
@@ -77,6 +77,8 @@ describe('the Lambda entry modules, composed from the synthesized template', () 
       [Object.keys(template.findResources('AWS::StepFunctions::StateMachine'))[0] ?? '']: STATE_MACHINE_ARN,
       [Object.keys(template.findResources('AWS::Events::EventBus'))[0] ?? '']: EVENT_BUS_NAME,
       [Object.keys(template.findResources('AWS::SecretsManager::Secret'))[0] ?? '']: CURSOR_SECRET_ARN,
+      [Object.keys(template.findResources('AWS::S3::Bucket'))[0] ?? '']: 'decision-replay-audit',
+      [Object.keys(template.findResources('AWS::KMS::Key', { Properties: { KeySpec: 'ECC_NIST_P256' } }))[0] ?? '']: 'arn:aws:kms:us-east-1:123456789012:key/audit',
     };
     Object.assign(process.env, {
       AWS_REGION: 'us-east-1',

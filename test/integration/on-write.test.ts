@@ -3,7 +3,6 @@
  * reports' events went out, and handleSnapshotWritten finds attached policies, the same-inputs
  * baseline (GSI2), stores one report per attached policy and survives redelivery.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoPolicyStore } from '../../functions/adapters/dynamodb/policy-store.js';
@@ -15,6 +14,8 @@ import { handleSnapshotWritten, type OnWriteDeps } from '../../functions/core/on
 import { LexicalSimilarity } from '../../functions/core/similarity.js';
 import { buildSnapshot, type RecordSnapshot, type Snapshot } from '../../functions/core/snapshot.js';
 import { validateOnWrite, type ValidationReport } from '../../functions/core/validation.js';
+import { recordContentHash, sealRecord } from '../../functions/core/records.js';
+import { keys } from '../../functions/adapters/dynamodb/keys.js';
 import { startTestDynamo, type TestDynamo } from '../support/local-dynamo.js';
 
 function report(snapshotId: string, n: number, status: ValidationReport['status'] = 'violated'): ValidationReport {
@@ -22,6 +23,7 @@ function report(snapshotId: string, n: number, status: ValidationReport['status'
     reportId: `01JBZ00000000000000000V${String(n).padStart(3, '0')}`,
     integrity: 'verified',
     snapshotId,
+    functionName: 'approve_loan',
     baselineId: null,
     policy: { name: 'score-floor', version: 1 },
     trigger: 'on-write',
@@ -45,6 +47,7 @@ describe('DynamoValidationReportStore: event bookkeeping (dynalite)', () => {
   });
 
   const rawItem = async (r: ValidationReport) => (await dynamo.doc.send(new GetCommand({ TableName: dynamo.tableName, Key: validationReportKey(r) }))).Item;
+  const rawMarker = async (r: ValidationReport) => (await dynamo.doc.send(new GetCommand({ TableName: dynamo.tableName, Key: keys.eventPublished(r.snapshotId, validationReportKey(r).sk) }))).Item;
 
   it('says a stored report has no published event until it is marked, then that it has', async () => {
     const r = report('01JBZ0000000000000000000A1', 1);
@@ -53,7 +56,7 @@ describe('DynamoValidationReportStore: event bookkeeping (dynalite)', () => {
     expect(await store.isEventPublished(r)).toBe(false);
     await store.markEventPublished(r, '2026-11-02T12:00:00.000Z');
     expect(await store.isEventPublished(r)).toBe(true);
-    expect((await rawItem(r))?.eventPublishedAt).toBe('2026-11-02T12:00:00.000Z');
+    expect((await rawMarker(r))?.publishedAt).toBe('2026-11-02T12:00:00.000Z');
   });
 
   it('keeps the first publication time when marked again', async () => {
@@ -63,18 +66,22 @@ describe('DynamoValidationReportStore: event bookkeeping (dynalite)', () => {
     await store.markEventPublished(r, '2026-11-02T12:00:00.000Z');
     await store.markEventPublished(r, '2026-11-02T12:05:00.000Z');
 
-    expect((await rawItem(r))?.eventPublishedAt).toBe('2026-11-02T12:00:00.000Z');
+    expect((await rawMarker(r))?.publishedAt).toBe('2026-11-02T12:00:00.000Z');
   });
 
   it('answers false for a report that was never stored', async () => {
     expect(await store.isEventPublished(report('01JBZ0000000000000000000A9', 3))).toBe(false);
   });
 
-  it('refuses to mark a report that was never stored, creating no item', async () => {
+  it('never updates the sealed report itself: the mark is an item of its own', async () => {
     const r = report('01JBZ0000000000000000000A9', 4);
+    await store.putIfAbsent(r);
+    const before = await rawItem(r);
 
-    await expect(store.markEventPublished(r, '2026-11-02T12:00:00.000Z')).rejects.toBeInstanceOf(ConditionalCheckFailedException);
-    expect(await rawItem(r)).toBeUndefined();
+    await store.markEventPublished(r, '2026-11-02T12:00:00.000Z');
+
+    expect(await rawItem(r)).toEqual(before);
+    expect(before?.contentHash).toBe(recordContentHash(r));
   });
 
   it('lists a marked report exactly as it was stored: the bookkeeping field is not part of the report', async () => {
@@ -83,7 +90,7 @@ describe('DynamoValidationReportStore: event bookkeeping (dynalite)', () => {
     await store.putIfAbsent(r);
     await store.markEventPublished(r, '2026-11-02T12:00:00.000Z');
 
-    expect(await store.listForSnapshot(snapshotId, 10)).toEqual({ items: [r] });
+    expect(await store.listForSnapshot(snapshotId, 10)).toEqual({ items: [sealRecord(r)] });
   });
 
   it('keeps the mark when the same report is put again (a redelivery writes nothing)', async () => {

@@ -73,6 +73,7 @@ function report(snapshotId: string, minute: number, tag: string): ValidationRepo
     reportId: ulid(`V${tag}`, minute),
     integrity: 'verified',
     snapshotId,
+    functionName: 'approve_loan',
     baselineId: null,
     policy: { name: 'p', version: 1 },
     trigger: 'on-demand',

@@ -1,3 +1,4 @@
+import { sealRecord } from '../../functions/core/records.js';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../functions/adapters/dynamodb/keys.js';
@@ -40,6 +41,7 @@ function report(snapshotId: string, minute: number): ValidationReport {
     reportId: `01JBZ00000000000000000V${String(minute).padStart(3, '0')}`,
     integrity: 'verified',
     snapshotId,
+    functionName: 'approve_loan',
     baselineId: null,
     policy: { name: 'loan-regression', version: 2 },
     trigger: 'on-demand',
@@ -75,7 +77,7 @@ describe('replay and validation stores (dynalite)', () => {
       const raw = await dynamo.doc.send(new GetCommand({ TableName: dynamo.tableName, Key: keys.replay(SNAP, '2026-11-02T10:04:00.000Z', '01JBZ00000000000000000R004') }));
       expect(raw.Item).toMatchObject({ pk: `SNAP#${SNAP}`, itemType: 'replay', status: 'Error', error: { code: 'EXECUTOR_TIMEOUT' } });
       const page = await replays.listForSnapshot(SNAP, 50);
-      expect(page.items.find((r) => r.replayId === '01JBZ00000000000000000R004')).toEqual(replayResult(SNAP, 4, 'Error'));
+      expect(page.items.find((r) => r.replayId === '01JBZ00000000000000000R004')).toEqual(sealRecord(replayResult(SNAP, 4, 'Error')));
     });
 
     it('lists a snapshot’s replays newest first, only that snapshot’s', async () => {
@@ -129,7 +131,7 @@ describe('replay and validation stores (dynalite)', () => {
       expect(first.items.map((r) => r.createdAt.slice(14, 16))).toEqual(['14', '13', '12']);
       expect(second.items.map((r) => r.createdAt.slice(14, 16))).toEqual(['11', '10']);
       expect(second.nextCursor).toBeUndefined();
-      expect(first.items[0]).toEqual(report(S, 14));
+      expect(first.items[0]).toEqual(sealRecord(report(S, 14)));
     });
 
     it('refuses a replay-history cursor for the validation list', async () => {

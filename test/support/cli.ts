@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../client/src/cli/main.js';
+import { withCheckedFetch } from './http.js';
 
 export interface CliRun {
   code: number;
@@ -23,8 +24,20 @@ export interface CliRunOptions {
   cwd?: string;
 }
 
-/** Runs the CLI in this process. */
+/** The endpoint a CLI run talks to, as the CLI picks it: `--endpoint`, else DECISION_REPLAY_URL. */
+function endpointOf(args: readonly string[], env: Record<string, string>): string | undefined {
+  const flag = args.indexOf('--endpoint');
+  const value = flag >= 0 ? args[flag + 1] : (args.find((a) => a.startsWith('--endpoint='))?.slice('--endpoint='.length) ?? env.DECISION_REPLAY_URL);
+  return value !== undefined && /^https?:\/\//.test(value) ? value : undefined;
+}
+
+/** Runs the CLI in this process; every answer it gets from the host is checked against the host's OpenAPI document. */
 export async function cli(args: readonly string[], options: CliRunOptions = {}): Promise<CliRun> {
+  const endpoint = endpointOf(args, options.env ?? {});
+  return endpoint === undefined ? runCli(args, options) : withCheckedFetch(endpoint, () => runCli(args, options));
+}
+
+async function runCli(args: readonly string[], options: CliRunOptions): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const tty = options.tty ?? false;

@@ -1,7 +1,10 @@
 /**
- * E2E helpers: one JSON request against the local host's HTTP API, so each e2e file states only
- * what it asks and what it expects.
+ * E2E helpers: one request against a host's HTTP API, so each e2e file states only what it asks
+ * and what it expects. Every answer is checked against the OpenAPI document that host serves
+ * (see openapi-check.ts) before the test sees it, and a mismatch fails the test: e2e tests call
+ * the host only through these helpers (lint forbids a bare `fetch` in test/e2e).
  */
+import { checkAnswer } from './openapi-check.js';
 
 /** An HTTP answer with its JSON body parsed (`undefined` when the body is empty). */
 export interface Reply<T = unknown> {
@@ -9,24 +12,34 @@ export interface Reply<T = unknown> {
   body: T;
 }
 
-/** A {@link Reply} with the response headers, for tests that read one (e.g. `location`). */
+/** A {@link Reply} with the response headers and the raw body text, for tests that read them. */
 export interface ReplyWithHeaders<T = unknown> extends Reply<T> {
   headers: Headers;
+  /** The body exactly as it came. */
+  text: string;
+}
+
+export interface RequestOptions {
+  /** Send `content-type: application/json` even without a body (as some clients do). */
+  jsonContentType?: boolean;
 }
 
 /**
  * Sends `method path` to `baseUrl`. A string `body` is sent as it is (to send malformed JSON);
  * any other defined body is sent as JSON, with `content-type: application/json` in both cases.
- * A non-JSON answer body throws: the API answers JSON or nothing.
+ * A JSON answer is parsed into `body` (malformed JSON throws); any other answer's `body` is its
+ * text. The answer must match the host's OpenAPI document, or this throws a ContractViolation.
  */
-export async function requestWithHeaders<T = unknown>(baseUrl: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ReplyWithHeaders<T>> {
+export async function requestWithHeaders<T = unknown>(baseUrl: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}, options: RequestOptions = {}): Promise<ReplyWithHeaders<T>> {
   const res = await fetch(`${baseUrl}${path}`, {
     method,
-    headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...headers },
+    headers: { ...((body !== undefined || options.jsonContentType === true) && { 'content-type': 'application/json' }), ...headers },
     ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   const text = await res.text();
-  return { status: res.status, body: (text === '' ? undefined : JSON.parse(text)) as T, headers: res.headers };
+  await checkAnswer(baseUrl, method, path, { status: res.status, headers: res.headers, text });
+  const json = /^application\/(.+\+)?json\b/.test(res.headers.get('content-type') ?? '');
+  return { status: res.status, body: (text === '' ? undefined : json ? JSON.parse(text) : text) as T, headers: res.headers, text };
 }
 
 /**
@@ -36,4 +49,37 @@ export async function requestWithHeaders<T = unknown>(baseUrl: string, method: s
 export async function requestJson<T = unknown>(baseUrl: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply<T>> {
   const reply = await requestWithHeaders<T>(baseUrl, method, path, body, headers);
   return { status: reply.status, body: reply.body };
+}
+
+/**
+ * Runs `run` with the global fetch wrapped so that every answer from `baseUrl` that code under test
+ * fetches (the CLI run in-process, through its SDK) is checked against the document that host
+ * serves. Violations are collected rather than thrown into the caller's error handling (a CLI turns
+ * a failed request into exit code 3), then the first one is thrown once `run` is done.
+ */
+export async function withCheckedFetch<T>(baseUrl: string, run: () => Promise<T>): Promise<T> {
+  const original = globalThis.fetch;
+  const origin = new URL(baseUrl).origin;
+  const violations: unknown[] = [];
+  globalThis.fetch = async (input, init) => {
+    const res = await original(input, init);
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    if (url.origin === origin) {
+      const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
+      try {
+        await checkAnswer(baseUrl, method, `${url.pathname}${url.search}`, { status: res.status, headers: res.headers, text: await res.clone().text() });
+      } catch (err) {
+        violations.push(err);
+      }
+    }
+    return res;
+  };
+  let result: T;
+  try {
+    result = await run();
+  } finally {
+    globalThis.fetch = original;
+  }
+  if (violations.length > 0) throw violations[0];
+  return result;
 }

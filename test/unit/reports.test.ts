@@ -198,7 +198,7 @@ describe('batch report assembly', () => {
   });
 
   it('shows the replay model with the batch overrides applied, and the stored stats once the batch succeeded', async () => {
-    const stats = { totalReplays: 1, successfulReplays: 1, failedReplays: 0, matches: 1, mismatches: 0, matchRate: 1, totalExecutionTimeMs: 10, averageExecutionTimeMs: 10, p50ExecutionTimeMs: 10, p95ExecutionTimeMs: 10, p99ExecutionTimeMs: 10, fieldMismatches: {}, fieldMismatchesOther: 0, policyViolations: {}, policyViolationsOther: 0 };
+    const stats = { totalReplays: 1, successfulReplays: 1, failedReplays: 0, matches: 1, mismatches: 0, tampered: 0, matchRate: 1, totalExecutionTimeMs: 10, averageExecutionTimeMs: 10, p50ExecutionTimeMs: 10, p95ExecutionTimeMs: 10, p99ExecutionTimeMs: 10, fieldMismatches: {}, fieldMismatchesOther: 0, policyViolations: {}, policyViolationsOther: 0 };
     const batch = batchOf({ status: 'SUCCEEDED', stats, request: { mode: 'Strict', overrides: { modelParameters: { modelVersion: 'v3' } } } });
     const data = await assembleBatchReport(readerOf(batch, [result(1, 'match')], () => ({ functionName: 'f', modelName: 'credit', modelVersion: 'v1', executionTimeMs: 4 })), BATCH_ID, NOW);
     expect(data.statsSource).toBe('batch');

@@ -71,10 +71,22 @@ describe('StatsAccumulator', () => {
 
   it('reports all zeros and empty maps when nothing was added', () => {
     expect(new StatsAccumulator().toJSON()).toEqual({
-      totalReplays: 0, successfulReplays: 0, failedReplays: 0, matches: 0, mismatches: 0, matchRate: 0,
+      totalReplays: 0, successfulReplays: 0, failedReplays: 0, matches: 0, mismatches: 0, tampered: 0, matchRate: 0,
       totalExecutionTimeMs: 0, averageExecutionTimeMs: 0, p50ExecutionTimeMs: 0, p95ExecutionTimeMs: 0, p99ExecutionTimeMs: 0,
       fieldMismatches: {}, fieldMismatchesOther: 0, policyViolations: {}, policyViolationsOther: 0,
     });
+  });
+
+  it('counts results of tampered snapshots apart: not as mismatches, and without a latency (nothing ran)', () => {
+    const acc = new StatsAccumulator();
+    acc.add(result({ executionTimeMs: 10 }));
+    acc.add(result({ status: 'Failed', outputsMatch: false, executionTimeMs: 20, mismatchedPaths: ['outputs.score'] }));
+    acc.add(result({ status: 'Failed', outputsMatch: false, executionTimeMs: 0, integrity: 'tampered' }));
+    const other = new StatsAccumulator();
+    other.add(result({ status: 'Failed', outputsMatch: false, executionTimeMs: 0, integrity: 'tampered' }));
+    acc.merge(other);
+
+    expect(acc.toJSON()).toMatchObject({ totalReplays: 4, successfulReplays: 4, matches: 1, mismatches: 1, tampered: 2, totalExecutionTimeMs: 30, averageExecutionTimeMs: 15 });
   });
 
   it('counts a Failed result whose outputs matched (a violated rule) as a match', () => {

@@ -15,13 +15,13 @@ import type { ReplayStats } from '../../core/stats.js';
 import { queryEach, queryPage, type QueryInput } from './paging.js';
 import { DynamoStore, type TableItem } from './base-store.js';
 import { translateWriteError } from './errors.js';
-import { keys, listKeys } from './keys.js';
+import { sealRecord } from '../../core/records.js';
+import { auditKeys, contentOf, keys, listKeys } from './keys.js';
 import { IDEMPOTENCY_TTL_SECONDS } from '../../core/idempotency.js';
 
 
 function strip<T>(item: Record<string, unknown>): T {
-  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, itemType: _t, ...rest } = item;
-  return rest as T;
+  return contentOf(item) as T;
 }
 
 export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchControlStore {
@@ -60,7 +60,7 @@ export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchCo
   }
 
   async putResult(result: BatchResult): Promise<boolean> {
-    return this.putNew({ ...keys.batchResult(result.batchId, result.snapshotId), itemType: 'batch-result', ...result }, 'batch result');
+    return this.putNew({ ...keys.batchResult(result.batchId, result.snapshotId), ...auditKeys('batch-result', `${result.batchId}/${result.snapshotId}`, result.createdAt), itemType: 'batch-result', ...sealRecord(result) }, 'batch result');
   }
 
   listResults(batchId: string, limit: number, cursor?: string): Promise<Page<BatchResult>> {

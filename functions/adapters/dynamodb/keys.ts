@@ -14,6 +14,10 @@
  * GSI1 (`gsi1pk`/`gsi1sk`): `FN#<functionName>` / `<createdAt>#<id>` on snapshots; sparse entries
  * list policies (`POLICIES` / name) and batches (`BATCHES` / `<createdAt>#<batchId>`).
  * GSI2 (`gsi2pk`/`gsi2sk`): `IN#<functionName>#<inputsHash>` / `<createdAt>#<id>` on snapshots.
+ * GSI3 (`auditpk`/`auditsk`): `AUDIT#<shard>` / `<createdAt>#<kind>#<id>` on every immutable record
+ * (snapshot, replay result, validation report, batch result), written in the record's own put: the
+ * audit digester finds a window's records with a range query per shard, adding nothing to the
+ * write path. The 16 shards spread a busy window's writes over 16 index partitions.
  */
 export const keys = {
   snapshot: (id: string) => ({ pk: `SNAP#${id}`, sk: 'SNAP' }),
@@ -29,7 +33,37 @@ export const keys = {
   batchResult: (batchId: string, snapshotId: string) => ({ pk: `BATCH#${batchId}`, sk: `RESULT#${snapshotId}` }),
   batchResultPrefix: 'RESULT#',
   idempotency: (key: string) => ({ pk: `IDEMP#${key}`, sk: 'IDEMP' }),
+  /** Marks that a validation report's PolicyViolation event went out (kept apart: reports are never updated). */
+  eventPublished: (snapshotId: string, reportSk: string) => ({ pk: `PUBLISHED#${snapshotId}`, sk: reportSk }),
 } as const;
+
+/** Partitions of the audit index (GSI3). */
+export const AUDIT_SHARDS = 16;
+
+/** The audit index shard of a record id: a cheap, stable spread (FNV-1a), not a security property. */
+export function auditShard(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % AUDIT_SHARDS;
+}
+
+/** The audit index keys of an immutable record (see GSI3 above). */
+export function auditKeys(kind: string, id: string, createdAt: string) {
+  return { auditpk: `AUDIT#${auditShard(id).toString(16)}`, auditsk: `${createdAt}#${kind}#${id}` };
+}
+
+/** Attributes of an item that are keys or bookkeeping, not part of the record's content. */
+export const NON_CONTENT_ATTRIBUTES: ReadonlySet<string> = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'auditpk', 'auditsk', 'itemType', 'expiresAt']);
+
+/** The record an item holds: everything but its keys and bookkeeping attributes. */
+export function contentOf(item: Record<string, unknown>): Record<string, unknown> {
+  const content: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(item)) if (!NON_CONTENT_ATTRIBUTES.has(k)) content[k] = v;
+  return content;
+}
 
 /** Sparse GSI1 entries that list things other than snapshots (GSI1 is projected ALL). */
 export const listKeys = {

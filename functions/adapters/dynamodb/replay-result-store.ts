@@ -5,17 +5,21 @@ import type { Page } from '../../core/ports.js';
 import { compactReplayResult, type ReplayResult, type ReplayResultStore } from '../../core/replay.js';
 import { itemSize, MAX_ITEM_BYTES } from './item-size.js';
 import { DynamoStore, type TableItem } from './base-store.js';
-import { keys } from './keys.js';
+import { sealRecord } from '../../core/records.js';
+import { auditKeys, keys } from './keys.js';
 import { queryUnderSnapshot } from './validation-report-store.js';
 
 export class DynamoReplayResultStore extends DynamoStore implements ReplayResultStore {
-  /** Stores the result; one too large for an item is stored compacted (see compactReplayResult). */
+  /**
+   * Stores the result, sealed with the contentHash of exactly what is stored; one too large for an
+   * item is stored compacted (see compactReplayResult) and sealed as compacted.
+   */
   async put(result: ReplayResult, options: { sortAt?: string } = {}): Promise<boolean> {
-    const key = { ...keys.replay(result.snapshotId, options.sortAt ?? result.createdAt, result.replayId), itemType: 'replay' as const };
-    let item: TableItem = { ...key, ...result };
+    const key = { ...keys.replay(result.snapshotId, options.sortAt ?? result.createdAt, result.replayId), ...auditKeys('replay', result.replayId, result.createdAt), itemType: 'replay' as const };
+    let item: TableItem = { ...key, ...sealRecord(result) };
     for (const level of [1, 2] as const) {
       if (itemSize(item) <= MAX_ITEM_BYTES) break;
-      item = { ...key, ...compactReplayResult(result, level) };
+      item = { ...key, ...sealRecord(compactReplayResult(result, level)) };
     }
     return this.putNew(item, 'replay result');
   }

@@ -9,12 +9,10 @@ import type { IdempotencyRecord, Page, SnapshotQuery, SnapshotStore } from '../.
 import type { Snapshot } from '../../core/snapshot.js';
 import { itemSize, MAX_ITEM_BYTES } from './item-size.js';
 import { queryPage } from './paging.js';
-import { keys } from './keys.js';
+import { auditKeys, contentOf, keys } from './keys.js';
 import { GSI1, GSI2 } from './table-definition.js';
 import { DynamoStore, type TableItem } from './base-store.js';
 import { IDEMPOTENCY_TTL_SECONDS } from '../../core/idempotency.js';
-
-const KEY_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'itemType', 'expiresAt'];
 
 export class DynamoSnapshotStore extends DynamoStore implements SnapshotStore {
   /** The item written for a snapshot: keys, index keys and the snapshot's own attributes. */
@@ -23,6 +21,7 @@ export class DynamoSnapshotStore extends DynamoStore implements SnapshotStore {
       ...keys.snapshot(snapshot.snapshotId),
       ...keys.snapshotGsi1(snapshot.functionName, snapshot.createdAt, snapshot.snapshotId),
       ...keys.snapshotGsi2(snapshot.functionName, snapshot.inputsHash, snapshot.createdAt, snapshot.snapshotId),
+      ...auditKeys('snapshot', snapshot.snapshotId, snapshot.createdAt),
       itemType: 'snapshot',
       ...snapshot,
     };
@@ -30,9 +29,7 @@ export class DynamoSnapshotStore extends DynamoStore implements SnapshotStore {
 
   /** The snapshot held by an item: everything but the keys. */
   static fromItem(item: Record<string, unknown>): Snapshot {
-    const snapshot: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(item)) if (!KEY_ATTRIBUTES.includes(k)) snapshot[k] = v;
-    return snapshot as unknown as Snapshot;
+    return contentOf(item) as unknown as Snapshot;
   }
 
   assertStorable(snapshot: Snapshot): void {

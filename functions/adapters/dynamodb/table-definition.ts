@@ -22,7 +22,13 @@ export interface IndexDefinition {
 export const GSI1: IndexDefinition = { indexName: 'GSI1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk', projection: 'ALL' };
 export const GSI2: IndexDefinition = { indexName: 'GSI2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk', projection: 'KEYS_ONLY' };
 
-export const INDEXES: readonly IndexDefinition[] = [GSI1, GSI2];
+/**
+ * GSI3: the immutable records of a time window, for the audit digester and verifier (see keys.ts).
+ * Projected ALL so that verifying a window re-reads its records with range queries, not one Get each.
+ */
+export const GSI3: IndexDefinition = { indexName: 'GSI3', partitionKey: 'auditpk', sortKey: 'auditsk', projection: 'ALL' };
+
+export const INDEXES: readonly IndexDefinition[] = [GSI1, GSI2, GSI3];
 
 /** The CreateTable request for this definition (used by the local host and integration tests). */
 export function createTableInput(tableName: string) {

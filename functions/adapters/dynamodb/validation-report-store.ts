@@ -2,13 +2,14 @@
  * Validation reports under their snapshot: `SNAP#<id>` / `VALIDATION#<createdAt>#<reportId>`, so a
  * snapshot's reports read newest first with one Query.
  */
-import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { OnWriteReportStore } from '../../core/on-write.js';
 import type { Page } from '../../core/ports.js';
 import type { ValidationReport, ValidationReportStore } from '../../core/validation.js';
 import { queryPage } from './paging.js';
 import { DynamoStore } from './base-store.js';
-import { keys } from './keys.js';
+import { sealRecord } from '../../core/records.js';
+import { auditKeys, contentOf, keys } from './keys.js';
 
 export function validationReportKey(report: Pick<ValidationReport, 'snapshotId' | 'createdAt' | 'reportId'>) {
   return { pk: keys.snapshot(report.snapshotId).pk, sk: `${keys.validationPrefix}${report.createdAt}#${report.reportId}` };
@@ -16,30 +17,25 @@ export function validationReportKey(report: Pick<ValidationReport, 'snapshotId' 
 
 export class DynamoValidationReportStore extends DynamoStore implements ValidationReportStore, OnWriteReportStore {
   async putIfAbsent(report: ValidationReport): Promise<boolean> {
-    return this.putNew({ ...validationReportKey(report), itemType: 'validation', ...report }, 'validation report');
+    return this.putNew({ ...validationReportKey(report), ...auditKeys('validation', report.reportId, report.createdAt), itemType: 'validation', ...sealRecord(report) }, 'validation report');
   }
 
+  /**
+   * Whether the report's event went out is kept in a marker item of its own, not on the report: a
+   * report is an immutable, sealed record that no role may update.
+   */
   async isEventPublished(report: ValidationReport): Promise<boolean> {
-    const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: validationReportKey(report), ConsistentRead: true, ProjectionExpression: 'eventPublishedAt' }));
-    return typeof res.Item?.eventPublishedAt === 'string';
+    const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.eventPublished(report.snapshotId, validationReportKey(report).sk), ConsistentRead: true }));
+    return res.Item !== undefined;
   }
 
   async markEventPublished(report: ValidationReport, at: string): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: validationReportKey(report),
-        UpdateExpression: 'SET eventPublishedAt = if_not_exists(eventPublishedAt, :at)',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':at': at },
-      }),
-    );
+    // Written once: a second mark keeps the first publication time.
+    await this.putNew({ ...keys.eventPublished(report.snapshotId, validationReportKey(report).sk), itemType: 'event-published', publishedAt: at }, 'event marker');
   }
 
-  async listForSnapshot(snapshotId: string, limit: number, cursor?: string): Promise<Page<ValidationReport>> {
-    const page = await queryUnderSnapshot<ValidationReport & { eventPublishedAt?: string }>(this.doc, this.tableName, snapshotId, keys.validationPrefix, `validations:${snapshotId}`, limit, cursor);
-    // eventPublishedAt is the stream consumer's bookkeeping, not part of the report clients read.
-    return { ...page, items: page.items.map(({ eventPublishedAt: _published, ...report }) => report) };
+  listForSnapshot(snapshotId: string, limit: number, cursor?: string): Promise<Page<ValidationReport>> {
+    return queryUnderSnapshot<ValidationReport>(this.doc, this.tableName, snapshotId, keys.validationPrefix, `validations:${snapshotId}`, limit, cursor);
   }
 }
 
@@ -54,9 +50,6 @@ export function queryUnderSnapshot<T>(doc: DynamoDBDocumentClient, tableName: st
       ScanIndexForward: false,
     },
     { limit, cursor, binding },
-    (item) => {
-      const { pk: _pk, sk: _sk, itemType: _t, ...rest } = item;
-      return rest as T;
-    },
+    (item) => contentOf(item) as T,
   );
 }

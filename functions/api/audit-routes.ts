@@ -1,0 +1,101 @@
+/**
+ * The audit seal over HTTP: the public key digests are signed with, the digests themselves (for
+ * an export an auditor verifies offline), and the verification of a time range.
+ */
+import * as z from 'zod/mini';
+import { auditObjects, DigestSchema } from '../core/audit/digest.js';
+import type { AuditRecordSource, AuditStore, DigestSigner } from '../core/audit/ports.js';
+import { MAX_SYNC_VERIFY_RECORDS, verifyRange } from '../core/audit/service.js';
+import { NotFoundError, ValidationError } from '../core/errors.js';
+import type { Clock } from '../core/ports.js';
+import { FunctionNameSchema } from '../core/snapshot.js';
+import type { RouteMap } from '../http/api.js';
+import { parseInstant, pathParam } from '../http/params.js';
+
+export interface AuditRoutesDeps {
+  records: AuditRecordSource;
+  store: AuditStore;
+  signer: Pick<DigestSigner, 'publicKeyPem'>;
+  clock: Clock;
+  intervalMs: number;
+}
+
+/** One stored digest as `GET /audit/digests` lists it: its exact bytes, its signature (base64). */
+export const StoredDigestSchema = z.strictObject({
+  windowStart: z.string(),
+  /** The digest's exact bytes (UTF-8 canonical JSON): what the signature covers. */
+  digest: z.string(),
+  /** DER-encoded ECDSA P-256 signature over SHA-256 of `digest`, base64. */
+  signature: z.nullable(z.string()),
+  manifestObject: z.nullable(z.string()),
+});
+export type StoredDigest = z.infer<typeof StoredDigestSchema>;
+
+export const StoredDigestListSchema = z.strictObject({ items: z.array(StoredDigestSchema) });
+
+const WINDOW_START = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+function requiredRange(query: Readonly<Record<string, string>>): { from: string; to: string } {
+  const missing = (['from', 'to'] as const).filter((k) => query[k] === undefined);
+  if (missing.length > 0) {
+    throw new ValidationError(`query parameter${missing.length > 1 ? 's' : ''} ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} required (ISO-8601 instants)`, {
+      details: { issues: missing.map((path) => ({ path, message: 'Required' })) },
+    });
+  }
+  const from = parseInstant('from', query.from as string);
+  const to = parseInstant('to', query.to as string);
+  if (from >= to) throw new ValidationError(`from (${from}) must be before to (${to})`, { details: { issues: [{ path: 'from', message: 'not before to' }] } });
+  return { from, to };
+}
+
+export function auditRoutes(deps: AuditRoutesDeps): RouteMap {
+  return {
+    'GET /audit/public-key': async () => ({
+      status: 200,
+      body: await deps.signer.publicKeyPem(),
+      contentType: 'application/x-pem-file',
+    }),
+
+    'GET /audit/verify': async (req) => {
+      const range = requiredRange(req.query);
+      let functionName: string | undefined;
+      if (req.query.functionName !== undefined) {
+        const parsed = FunctionNameSchema.safeParse(req.query.functionName);
+        if (!parsed.success) throw new ValidationError(`functionName: ${parsed.error.issues[0]?.message ?? 'invalid'}`, { details: { issues: [{ path: 'functionName', message: parsed.error.issues[0]?.message ?? 'invalid' }] } });
+        functionName = parsed.data;
+      }
+      const report = await verifyRange(deps, { ...range, functionName, maxRecords: MAX_SYNC_VERIFY_RECORDS });
+      return { status: 200, body: report };
+    },
+
+    'GET /audit/digests': async (req) => {
+      const { from, to } = requiredRange(req.query);
+      // Windows that overlap [from, to): those starting up to one interval before `from`.
+      const starts = await deps.store.listDigests(new Date(Date.parse(from) - deps.intervalMs + 1).toISOString(), to);
+      const items: StoredDigest[] = [];
+      for (const windowStart of starts) {
+        const [bytes, signature] = await Promise.all([deps.store.getObject(auditObjects.digest(windowStart)), deps.store.getObject(auditObjects.signature(windowStart))]);
+        if (!bytes) continue;
+        const parsed = DigestSchema.safeParse(safeJson(bytes.toString('utf8')));
+        items.push({ windowStart, digest: bytes.toString('utf8'), signature: signature ? signature.toString('base64') : null, manifestObject: parsed.success ? parsed.data.manifestObject : null });
+      }
+      return { status: 200, body: { items } };
+    },
+
+    'GET /audit/manifests/{windowStart}': async (req) => {
+      const windowStart = decodeURIComponent(pathParam(req.pathParameters, 'windowStart'));
+      if (!WINDOW_START.test(windowStart)) throw new ValidationError(`windowStart must be a window start such as 2026-11-30T19:00:00.000Z, got '${windowStart}'`, { details: { issues: [{ path: 'windowStart', message: 'not a window start' }] } });
+      const manifest = await deps.store.getObject(auditObjects.manifest(windowStart));
+      if (!manifest) throw new NotFoundError('manifest', windowStart, { message: `no manifest for window ${windowStart}` });
+      return { status: 200, body: manifest.toString('utf8'), contentType: 'application/x-ndjson' };
+    },
+  };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Ports of the audit seal: where digests are kept, who signs them, and how the records of a window
+ * are found and re-read.
+ */
+import type { RecordKind } from '../records.js';
+import type { ManifestEntry } from './digest.js';
+import type { FoundRecord } from './verify.js';
+
+/** Write-once storage of digests, their signatures and manifests (S3 Object Lock on AWS, files locally). */
+export interface AuditStore {
+  /**
+   * Stores one window's manifest, signature and digest, the digest last (a digest present means the
+   * window is complete). Throws {@link AuditObjectExistsError} if that window's digest exists.
+   */
+  putDigest(windowStart: string, parts: { digest: Buffer; signature: Buffer; manifest: Buffer; manifestObject: string }): Promise<void>;
+  /** An object's bytes, or undefined when it is not there. */
+  getObject(name: string): Promise<Buffer | undefined>;
+  /** Window starts of the stored digests with `from <= start < to` (either bound optional), ascending. */
+  listDigests(from?: string, to?: string): Promise<string[]>;
+  /** The window start of the newest digest. */
+  latestDigest(): Promise<string | undefined>;
+}
+
+/** Signs digests: DER-encoded ECDSA P-256 over SHA-256 of the bytes. */
+export interface DigestSigner {
+  sign(bytes: Buffer): Promise<Buffer>;
+  /** The public key, PEM (SPKI). */
+  publicKeyPem(): Promise<string>;
+}
+
+/** A record as the digester lists it. */
+export type ListedRecord = Omit<ManifestEntry, 'late'>;
+
+/** Finds and re-reads the immutable records of a window. Reads only: nothing on the write path. */
+export interface AuditRecordSource {
+  /** Every record created in [start, end), for a manifest (stored contentHash, no re-hashing). */
+  listIn(start: string, end: string): Promise<ListedRecord[]>;
+  /** Visits every record created in [start, end) with its content, for verification. Returns the count. */
+  forEachIn(start: string, end: string, visit: (record: FoundRecord) => void): Promise<number>;
+  /** Re-reads one record at its locator; undefined when nothing is there. */
+  get(kind: RecordKind, pk: string, sk: string): Promise<FoundRecord | undefined>;
+  /** The createdAt of the oldest record, if any. */
+  earliestCreatedAt(): Promise<string | undefined>;
+}
+
+export class AuditObjectExistsError extends Error {
+  constructor(readonly objectName: string) {
+    super(`audit object ${objectName} already exists (audit objects are written once)`);
+    this.name = 'AuditObjectExistsError';
+  }
+}

@@ -1,0 +1,306 @@
+/**
+ * Verification of sealed records: pure, so the service (`GET /audit/verify`), the CLI and the
+ * offline bundle verifier all run this same code. A run is fed the digests of a range in window
+ * order, then every record it can find; it answers what no longer matches the seal.
+ *
+ * Findings (each with the record or window it concerns and the reason):
+ * - `altered`: a record whose content no longer matches its contentHash, or whose contentHash is
+ *   not the one its digest sealed; a manifest or digest that no longer matches what was signed.
+ * - `missing`: a record a digest names that is gone.
+ * - `unexpected`: a record in a sealed window that no digest names (e.g. a back-dated insert).
+ * - `chainBreaks`: a digest missing from the chain, or one whose previous-digest hash is wrong.
+ * - `badSignatures`: a digest whose signature does not verify with the public key.
+ * - `indexMismatches`: a record whose index keys no longer match its content.
+ * `late` lists records sealed in the digest after their window (clock skew, a slow writer): a fact
+ * about how they were sealed, not a finding — a range with late records can still be clean.
+ */
+import type { KeyObject } from 'node:crypto';
+import * as z from 'zod/mini';
+import { RECORD_KINDS, recordContentHash, type RecordKind } from '../records.js';
+import { DigestSchema, leafHash, ManifestFormatError, merkleRoot, parseManifest, sha256, verifyDigestSignature, type Digest, type ManifestEntry } from './digest.js';
+
+const FindingListSchema = () => z.array(FindingSchema);
+
+/** One finding: the record's id (or a digest's window start), what it is, and why it is reported. */
+export const FindingSchema = z.strictObject({
+  id: z.string(),
+  kind: z.optional(z.enum([...RECORD_KINDS, 'digest', 'manifest'])),
+  /** The window whose digest the finding concerns. */
+  window: z.optional(z.string()),
+  reason: z.string(),
+});
+export type Finding = z.infer<typeof FindingSchema>;
+
+/** The answer of `GET /audit/verify` and of the CLI's `verify`. */
+export const VerificationReportSchema = z.strictObject({
+  /** True when there is no finding (late records are not findings). */
+  clean: z.boolean(),
+  from: z.string(),
+  to: z.string(),
+  functionName: z.optional(z.string()),
+  /** The part of the range that is sealed: first window start, last window end; null when nothing is. */
+  sealed: z.nullable(z.strictObject({ from: z.string(), to: z.string() })),
+  counts: z.strictObject({
+    digests: z.int(),
+    records: z.int(),
+    late: z.int(),
+    altered: z.int(),
+    missing: z.int(),
+    unexpected: z.int(),
+    chainBreaks: z.int(),
+    badSignatures: z.int(),
+    indexMismatches: z.int(),
+  }),
+  altered: FindingListSchema(),
+  missing: FindingListSchema(),
+  unexpected: FindingListSchema(),
+  late: FindingListSchema(),
+  chainBreaks: FindingListSchema(),
+  badSignatures: FindingListSchema(),
+  indexMismatches: FindingListSchema(),
+});
+export type VerificationReport = z.infer<typeof VerificationReportSchema>;
+
+/** A record as found by whoever re-reads it (the table or a bundle). */
+export interface FoundRecord {
+  kind: RecordKind;
+  id: string;
+  createdAt: string;
+  functionName?: string | undefined;
+  content: Record<string, unknown>;
+  /** Index keys that do not match the content (table reads only), each a reason. */
+  indexProblems?: readonly string[];
+}
+
+interface Expected {
+  entry: ManifestEntry;
+  window: string;
+  seen: boolean;
+}
+
+const entryKey = (kind: string, id: string) => `${kind}\u0000${id}`;
+
+export class VerificationRun {
+  private readonly expected = new Map<string, Expected>();
+  private readonly findings = { altered: [] as Finding[], missing: [] as Finding[], unexpected: [] as Finding[], late: [] as Finding[], chainBreaks: [] as Finding[], badSignatures: [] as Finding[], indexMismatches: [] as Finding[] };
+  private previous: { windowStart: string; windowEnd: string; bytes: Buffer } | undefined;
+  private first: Digest | undefined;
+  private lastEnd: string | undefined;
+  private digests = 0;
+  private records = 0;
+  /** Set once a digest of the range was missing or unreadable: the chain there is already reported. */
+  private gap = false;
+
+  constructor(
+    private readonly publicKey: KeyObject | string,
+    private readonly range: { from: string; to: string; functionName?: string | undefined },
+  ) {}
+
+  /** Whether a record (by its function) is in scope of this run. */
+  inScope(functionName: string | undefined): boolean {
+    return this.range.functionName === undefined || functionName === this.range.functionName;
+  }
+
+  /**
+   * The digest just before the range, when there is one: only its bytes matter (the first digest
+   * of the range must name their hash). Call before the first {@link addDigest}.
+   */
+  setPredecessor(windowStart: string, bytes: Buffer): void {
+    const parsed = this.parse(windowStart, bytes);
+    this.previous = { windowStart, windowEnd: parsed?.windowEnd ?? windowStart, bytes };
+  }
+
+  /** A window of the range whose digest is gone. */
+  digestMissing(windowStart: string, windowEnd: string): void {
+    this.findings.chainBreaks.push({ id: windowStart, kind: 'digest', window: windowStart, reason: `no digest for window ${windowStart} – ${windowEnd}: it was deleted or never written` });
+    this.previous = undefined;
+    this.gap = true;
+    this.lastEnd = windowEnd;
+  }
+
+  /**
+   * One digest of the range, in window order, with its signature and manifest (undefined when that
+   * object is gone). Checks signature, chain, manifest hash and Merkle root; the entries it names
+   * become the records this run expects to find. Returns the digest when it could be read.
+   */
+  addDigest(windowStart: string, bytes: Buffer, signature: Buffer | undefined, manifest: Buffer | undefined): Digest | undefined {
+    this.digests += 1;
+    const digest = this.parse(windowStart, bytes);
+    if (signature === undefined) this.findings.badSignatures.push({ id: windowStart, kind: 'digest', window: windowStart, reason: 'the signature of this digest is missing' });
+    else if (!verifyDigestSignature(bytes, signature, this.publicKey)) {
+      this.findings.badSignatures.push({ id: windowStart, kind: 'digest', window: windowStart, reason: 'the signature does not verify with the public key: the digest or its signature was changed' });
+    }
+    if (!digest) {
+      this.previous = undefined;
+      this.gap = true;
+      return undefined;
+    }
+    this.first ??= digest;
+    this.checkChain(windowStart, digest);
+    this.previous = { windowStart, windowEnd: digest.windowEnd, bytes };
+    this.lastEnd = digest.windowEnd;
+    const entries = this.readManifest(windowStart, digest, manifest);
+    for (const entry of entries) {
+      if (entry.late === true) {
+        this.findings.late.push({ id: entry.id, kind: entry.kind, window: windowStart, reason: `created at ${entry.createdAt}, after its window was sealed; sealed in the digest of ${windowStart}` });
+      }
+      if (!this.inScope(entry.functionName)) continue;
+      this.expected.set(entryKey(entry.kind, entry.id), { entry, window: windowStart, seen: false });
+    }
+    return digest;
+  }
+
+  /**
+   * The digest after the range: records created late in the range's last window are sealed there.
+   * Its signature and manifest are checked; only its late entries become expected.
+   */
+  addFollower(windowStart: string, bytes: Buffer, signature: Buffer | undefined, manifest: Buffer | undefined): void {
+    const digest = this.parse(windowStart, bytes);
+    if (!digest) return;
+    if (signature === undefined || !verifyDigestSignature(bytes, signature, this.publicKey)) {
+      this.findings.badSignatures.push({ id: windowStart, kind: 'digest', window: windowStart, reason: 'the signature of the digest after the range does not verify (it seals late records of the range)' });
+    }
+    if (this.previous && digest.previousDigestHash !== sha256(this.previous.bytes).toString('hex')) {
+      this.findings.chainBreaks.push({ id: windowStart, kind: 'digest', window: windowStart, reason: `the digest after the range does not name the hash of the digest of ${this.previous.windowStart}` });
+    }
+    for (const entry of this.readManifest(windowStart, digest, manifest)) {
+      if (entry.late === true && this.inScope(entry.functionName)) this.expected.set(entryKey(entry.kind, entry.id), { entry, window: windowStart, seen: false });
+    }
+  }
+
+  /** The digests of the range should reach `expectedEnd` (all windows closed by then); say so when they stop short. */
+  expectSealedUntil(expectedEnd: string): void {
+    if (this.lastEnd !== undefined && this.lastEnd < expectedEnd) {
+      this.findings.chainBreaks.push({ id: this.lastEnd, kind: 'digest', window: this.lastEnd, reason: `no digest for the windows from ${this.lastEnd} to ${expectedEnd}, which are closed: digests were deleted or the digester is not running` });
+    }
+  }
+
+  /** A record found in a sealed window (or by a digest's locator). */
+  seeRecord(record: FoundRecord): void {
+    if (!this.inScope(record.functionName)) return;
+    this.records += 1;
+    const stored = record.content.contentHash;
+    const recomputed = recordContentHash(record.content);
+    const expected = this.expected.get(entryKey(record.kind, record.id));
+    for (const problem of record.indexProblems ?? []) this.findings.indexMismatches.push({ id: record.id, kind: record.kind, reason: problem });
+    if (!expected) {
+      this.findings.unexpected.push({ id: record.id, kind: record.kind, reason: `created at ${record.createdAt} in a sealed window, but no digest names it (inserted behind the service, e.g. back-dated)` });
+      return;
+    }
+    if (expected.seen) return;
+    expected.seen = true;
+    if (stored !== recomputed) {
+      this.findings.altered.push({ id: record.id, kind: record.kind, window: expected.window, reason: `its content no longer matches its contentHash (recomputed ${recomputed})` });
+    } else if (stored !== expected.entry.contentHash) {
+      this.findings.altered.push({ id: record.id, kind: record.kind, window: expected.window, reason: `its contentHash ${String(stored)} is not the ${expected.entry.contentHash} sealed in the digest of ${expected.window}: content and hash were both rewritten` });
+    }
+  }
+
+  /** Expected records not seen so far (to be looked up by their locator, then reported). */
+  unseen(): ManifestEntry[] {
+    return [...this.expected.values()].filter((e) => !e.seen).map((e) => e.entry);
+  }
+
+  /** A named record that could not be found at all. */
+  recordMissing(entry: ManifestEntry, where: string): void {
+    const e = this.expected.get(entryKey(entry.kind, entry.id));
+    if (e) e.seen = true;
+    this.findings.missing.push({ id: entry.id, kind: entry.kind, ...(e && { window: e.window }), reason: `named by the digest of ${e?.window ?? '?'} but not found ${where}: deleted` });
+  }
+
+  /** A named record found only by its locator, not where its index keys should list it. */
+  recordMisindexed(entry: ManifestEntry, reason: string): void {
+    this.findings.indexMismatches.push({ id: entry.id, kind: entry.kind, reason });
+  }
+
+  report(): VerificationReport {
+    const f = this.findings;
+    for (const e of this.expected.values()) {
+      if (!e.seen) this.recordMissing(e.entry, 'where the digest says it is');
+    }
+    const findingCount = f.altered.length + f.missing.length + f.unexpected.length + f.chainBreaks.length + f.badSignatures.length + f.indexMismatches.length;
+    return {
+      clean: findingCount === 0,
+      from: this.range.from,
+      to: this.range.to,
+      ...(this.range.functionName !== undefined && { functionName: this.range.functionName }),
+      sealed: this.first && this.lastEnd ? { from: this.first.windowStart, to: this.lastEnd } : null,
+      counts: {
+        digests: this.digests,
+        records: this.records,
+        late: f.late.length,
+        altered: f.altered.length,
+        missing: f.missing.length,
+        unexpected: f.unexpected.length,
+        chainBreaks: f.chainBreaks.length,
+        badSignatures: f.badSignatures.length,
+        indexMismatches: f.indexMismatches.length,
+      },
+      ...f,
+    };
+  }
+
+  private parse(windowStart: string, bytes: Buffer): Digest | undefined {
+    let json: unknown;
+    try {
+      json = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      this.findings.altered.push({ id: windowStart, kind: 'digest', window: windowStart, reason: 'the digest is not JSON' });
+      return undefined;
+    }
+    const parsed = DigestSchema.safeParse(json);
+    if (!parsed.success) {
+      this.findings.altered.push({ id: windowStart, kind: 'digest', window: windowStart, reason: `the digest is not a digest: ${parsed.error.issues[0]?.message ?? ''}` });
+      return undefined;
+    }
+    if (parsed.data.windowStart !== windowStart) {
+      this.findings.altered.push({ id: windowStart, kind: 'digest', window: windowStart, reason: `the digest stored for ${windowStart} states window ${parsed.data.windowStart}` });
+    }
+    return parsed.data;
+  }
+
+  private checkChain(windowStart: string, digest: Digest): void {
+    const prev = this.previous;
+    if (prev === undefined) {
+      if (digest.previousWindowStart !== null && !this.gap) {
+        this.findings.chainBreaks.push({ id: windowStart, kind: 'digest', window: windowStart, reason: `names the digest of ${digest.previousWindowStart} as its previous, which is missing` });
+      }
+      return;
+    }
+    if (digest.previousWindowStart !== prev.windowStart || digest.previousDigestHash !== sha256(prev.bytes).toString('hex')) {
+      this.findings.chainBreaks.push({
+        id: windowStart,
+        kind: 'digest',
+        window: windowStart,
+        reason: `does not name the digest of ${prev.windowStart} as its previous (names ${digest.previousWindowStart ?? 'none'}${digest.previousWindowStart === prev.windowStart ? ' with another hash: that digest was changed' : ''})`,
+      });
+    } else if (digest.windowStart !== prev.windowEnd) {
+      this.findings.chainBreaks.push({ id: windowStart, kind: 'digest', window: windowStart, reason: `starts at ${digest.windowStart}, not where the previous window ended (${prev.windowEnd})` });
+    }
+  }
+
+  private readManifest(windowStart: string, digest: Digest, manifest: Buffer | undefined): ManifestEntry[] {
+    if (manifest === undefined) {
+      this.findings.missing.push({ id: `manifest:${windowStart}`, kind: 'manifest', window: windowStart, reason: 'the manifest of this digest is missing' });
+      return [];
+    }
+    if (sha256(manifest).toString('hex') !== digest.manifestHash) {
+      this.findings.altered.push({ id: `manifest:${windowStart}`, kind: 'manifest', window: windowStart, reason: 'the manifest does not match the manifestHash its digest signed' });
+    }
+    let entries: ManifestEntry[];
+    try {
+      entries = parseManifest(manifest);
+    } catch (err) {
+      if (!(err instanceof ManifestFormatError)) throw err;
+      this.findings.altered.push({ id: `manifest:${windowStart}`, kind: 'manifest', window: windowStart, reason: err.message });
+      return [];
+    }
+    if (entries.length !== digest.recordCount) {
+      this.findings.altered.push({ id: `manifest:${windowStart}`, kind: 'manifest', window: windowStart, reason: `the manifest names ${entries.length} records, the digest ${digest.recordCount}` });
+    }
+    if (merkleRoot(entries.map(leafHash)) !== digest.merkleRoot) {
+      this.findings.altered.push({ id: `digest:${windowStart}`, kind: 'digest', window: windowStart, reason: 'the Merkle root of the manifest is not the one the digest signed' });
+    }
+    return entries;
+  }
+}

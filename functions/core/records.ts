@@ -1,0 +1,60 @@
+/**
+ * The immutable records of the system and their content hashes. Snapshots, replay results,
+ * validation reports and batch results are each written once and carry a `contentHash`: SHA-256
+ * hex over the RFC 8785 (JCS) canonical JSON of the record as stored and returned, minus the
+ * `contentHash` field itself — the rule snapshots have always followed (DESIGN §3), so any JCS
+ * implementation and `sha256sum` can check any record without this code.
+ */
+import { canonicalHash } from './json.js';
+
+/** The kinds of immutable record the audit digests cover. */
+export const RECORD_KINDS = ['snapshot', 'replay', 'validation', 'batch-result'] as const;
+export type RecordKind = (typeof RECORD_KINDS)[number];
+
+export function isRecordKind(value: unknown): value is RecordKind {
+  return typeof value === 'string' && (RECORD_KINDS as readonly string[]).includes(value);
+}
+
+/** The content hash of a record: SHA-256 of its canonical JSON without `contentHash`. */
+export function recordContentHash(content: object): string {
+  const { contentHash: _ignored, ...rest } = content as Record<string, unknown>;
+  return canonicalHash(rest);
+}
+
+/** The record with its `contentHash` (re)computed over everything else it holds. */
+export function sealRecord<T extends object>(content: T): T & { contentHash: string } {
+  const { contentHash: _ignored, ...rest } = content as T & { contentHash?: string };
+  return { ...(rest as T), contentHash: canonicalHash(rest) };
+}
+
+/** True when a record's stored `contentHash` matches its content. */
+export function hasIntactHash(content: object): boolean {
+  const stored = (content as { contentHash?: unknown }).contentHash;
+  return typeof stored === 'string' && stored === recordContentHash(content);
+}
+
+/**
+ * A record's id within its kind, as digests name it: the snapshot id, the replay id, the report id,
+ * or `<batchId>/<snapshotId>` for a batch result (a batch holds one result per snapshot).
+ */
+export function recordId(kind: RecordKind, content: Record<string, unknown>): string {
+  const field = (name: string): string => {
+    const v = content[name];
+    return typeof v === 'string' ? v : '';
+  };
+  switch (kind) {
+    case 'snapshot':
+      return field('snapshotId');
+    case 'replay':
+      return field('replayId');
+    case 'validation':
+      return field('reportId');
+    case 'batch-result':
+      return `${field('batchId')}/${field('snapshotId')}`;
+  }
+}
+
+/** The function a record belongs to, when its content says (batch results do not). */
+export function recordFunctionName(content: Record<string, unknown>): string | undefined {
+  return typeof content.functionName === 'string' ? content.functionName : undefined;
+}

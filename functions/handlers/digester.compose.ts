@@ -1,0 +1,23 @@
+/**
+ * The digester: on each scheduled run, seals every closed window of records in a signed digest.
+ * Runs that overlap are harmless: a window's digest is written only if absent.
+ */
+import { DynamoAuditRecordSource } from '../adapters/dynamodb/audit-record-source.js';
+import type { LambdaConfig } from '../config.js';
+import { sealClosedWindows } from '../core/audit/service.js';
+import type { AuditClients } from './clients.js';
+
+export function compose(config: LambdaConfig<'digester'>, clients: AuditClients) {
+  const deps = {
+    records: new DynamoAuditRecordSource(clients.doc, config.TABLE_NAME),
+    store: clients.auditStore(config.AUDIT_BUCKET),
+    signer: clients.digestSigner(config.AUDIT_KEY_ID),
+    clock: clients.clock,
+    intervalMs: config.DIGEST_INTERVAL_MINUTES * 60_000,
+    log: (message: string) => clients.logger.info(message),
+  };
+  return async (): Promise<{ sealed: Array<{ windowStart: string; recordCount: number; lateCount: number }> }> => {
+    const digests = await sealClosedWindows(deps);
+    return { sealed: digests.map((d) => ({ windowStart: d.windowStart, recordCount: d.recordCount, lateCount: d.lateCount })) };
+  };
+}

@@ -1,0 +1,196 @@
+/**
+ * The API against its own OpenAPI document, route by route, on the local host. Every answer passes
+ * through test/support/http.ts, which checks it against the served document; this file makes sure
+ * each route of the manifest is answered at least once with success, and probes every route with
+ * ids that name nothing and a body that is wrong, whose error answers must be described too.
+ *
+ * A new route in the manifest does not compile here until it has a step in {@link STEPS}.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROUTES, type RouteKey } from '../../functions/api/manifest.js';
+import type { Batch } from '../../functions/core/batch.js';
+import type { Snapshot } from '../../functions/core/snapshot.js';
+import { decideCredit, type Applicant } from '../../functions/local/demo-model.js';
+import { demoV1Decision, startTestHost, type TestHost } from '../support/host.js';
+import { requestWithHeaders, type ReplyWithHeaders } from '../support/http.js';
+import { checkedAnswers } from '../support/openapi-check.js';
+
+const FN = 'contract_fn';
+const POLICY = 'contract-policy';
+const SLOW_FN = 'contract_slow_fn';
+
+interface Context {
+  call<T = unknown>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ReplyWithHeaders<T>>;
+  url: string;
+  snapshots: Snapshot[];
+  batchId?: string;
+}
+
+type Step = (ctx: Context) => Promise<void>;
+
+async function ok<T>(reply: Promise<ReplyWithHeaders<T>>, status = 200): Promise<T> {
+  const res = await reply;
+  expect(res.status, res.text).toBe(status);
+  return res.body;
+}
+
+/** One step per route, in this order; each leaves what later steps need in the context. */
+const STEPS = {
+  'GET /openapi.json': async ({ call }) => {
+    await ok(call('GET', '/openapi.json'));
+  },
+  'PUT /functions/{functionName}/executor': async ({ call, url }) => {
+    await ok(call('PUT', `/functions/${FN}/executor`, { type: 'http', url: `${url}/demo/credit/v2`, headers: { authorization: 'Bearer secret' } }));
+  },
+  'GET /functions/{functionName}/executor': async ({ call }) => {
+    await ok(call('GET', `/functions/${FN}/executor`));
+  },
+  'POST /snapshots': async (ctx) => {
+    const first = await ok(ctx.call<Snapshot>('POST', '/snapshots', demoV1Decision(FN, { income: 52000, age: 41, existingDebt: 1000 }), { 'idempotency-key': 'contract-1' }), 201);
+    const repeat = await ok(ctx.call<Snapshot>('POST', '/snapshots', demoV1Decision(FN, { income: 52000, age: 41, existingDebt: 1000 }), { 'idempotency-key': 'contract-1' }), 200);
+    expect(repeat.snapshotId).toBe(first.snapshotId);
+    const second = await ok(ctx.call<Snapshot>('POST', '/snapshots', demoV1Decision(FN, { income: 18000, age: 23, existingDebt: 9000 }, { tenant: 'acme' })), 201);
+    ctx.snapshots.push(first, second);
+  },
+  'GET /snapshots/{id}': async ({ call, snapshots }) => {
+    await ok(call('GET', `/snapshots/${snapshots[0]?.snapshotId}`));
+  },
+  'GET /snapshots': async ({ call }) => {
+    await ok(call('GET', `/snapshots?functionName=${FN}&order=desc&limit=1`));
+  },
+  'GET /snapshots/{id}/diff/{otherId}': async ({ call, snapshots }) => {
+    await ok(call('GET', `/snapshots/${snapshots[0]?.snapshotId}/diff/${snapshots[1]?.snapshotId}`));
+  },
+  'PUT /policies/{name}': async ({ call }) => {
+    const rules = [
+      { name: 'score in range', field: 'outputs.score', comparator: 'WithinRange', min: 0, max: 1 },
+      { field: 'outputs.rationale', comparator: 'SemanticSimilarity', threshold: 0.5 },
+      { field: 'outputs.score', comparator: 'MaxDecreasePercent', threshold: 10 },
+    ];
+    await ok(call('PUT', `/policies/${POLICY}`, { description: 'contract walk', functionNames: [FN], rules }));
+  },
+  'GET /policies/{name}': async ({ call }) => {
+    await ok(call('GET', `/policies/${POLICY}?version=1`));
+  },
+  'GET /policies': async ({ call }) => {
+    await ok(call('GET', '/policies'));
+  },
+  'POST /snapshots/{id}/validate': async ({ call, snapshots }) => {
+    await ok(call('POST', `/snapshots/${snapshots[1]?.snapshotId}/validate`, { policyName: POLICY, baselineId: snapshots[0]?.snapshotId }));
+  },
+  'GET /snapshots/{id}/validations': async ({ call, snapshots }) => {
+    await ok(call('GET', `/snapshots/${snapshots[1]?.snapshotId}/validations`));
+  },
+  'POST /snapshots/{id}/replay': async ({ call, snapshots }) => {
+    await ok(call('POST', `/snapshots/${snapshots[0]?.snapshotId}/replay`, { mode: 'Tolerant', tolerance: 0.6, policyName: POLICY, overrides: { modelParameters: { modelVersion: 'v2' }, context: { promptVersion: 'p9' } } }));
+    await ok(call('POST', `/snapshots/${snapshots[0]?.snapshotId}/replay`, { mode: 'ValidationOnly' }));
+    await ok(call('POST', `/snapshots/${snapshots[1]?.snapshotId}/replay`));
+  },
+  'GET /snapshots/{id}/replays': async ({ call, snapshots }) => {
+    await ok(call('GET', `/snapshots/${snapshots[0]?.snapshotId}/replays`));
+  },
+  'POST /batches': async (ctx) => {
+    const body = { snapshotIds: ctx.snapshots.map((s) => s.snapshotId), mode: 'Strict', maxConcurrency: 2, policyName: POLICY };
+    const started = await ok(ctx.call<{ batchId: string }>('POST', '/batches', body, { 'idempotency-key': 'contract-batch' }), 202);
+    ctx.batchId = started.batchId;
+  },
+  'GET /batches/{id}': async ({ call, batchId }) => {
+    const until = Date.now() + 20_000;
+    let batch = await ok(call<Batch>('GET', `/batches/${batchId}`));
+    while (batch.status === 'RUNNING' && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 50));
+      batch = await ok(call<Batch>('GET', `/batches/${batchId}`));
+    }
+    expect(batch.status).toBe('SUCCEEDED');
+  },
+  'GET /batches/{id}/results': async ({ call, batchId }) => {
+    await ok(call('GET', `/batches/${batchId}/results?limit=1`));
+  },
+  'GET /batches': async ({ call }) => {
+    await ok(call('GET', '/batches?limit=5'));
+  },
+  'POST /batches/{id}/cancel': async (ctx) => {
+    // A batch over a model that answers after 300 ms, one at a time: still running when cancelled.
+    const slow = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        const { inputs } = JSON.parse(body) as { inputs: { value: Applicant }[] };
+        const v1 = decideCredit('v1', inputs[0]?.value as Applicant);
+        const timer = setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ outputs: [{ name: 'decision', value: v1.decision }, { name: 'score', value: v1.score }, { name: 'rationale', value: v1.rationale }] })), 300);
+        res.on('close', () => clearTimeout(timer));
+      });
+    });
+    await new Promise<void>((ready) => slow.listen(0, '127.0.0.1', ready));
+    try {
+      await ok(ctx.call('PUT', `/functions/${SLOW_FN}/executor`, { type: 'http', url: `http://127.0.0.1:${(slow.address() as AddressInfo).port}/` }));
+      const ids: string[] = [];
+      for (const income of [30000, 40000, 50000, 60000]) ids.push((await ok(ctx.call<Snapshot>('POST', '/snapshots', demoV1Decision(SLOW_FN, { income, age: 40, existingDebt: 0 })), 201)).snapshotId);
+      const started = await ok(ctx.call<{ batchId: string }>('POST', '/batches', { snapshotIds: ids, maxConcurrency: 1 }), 202);
+      const cancelled = await ok(ctx.call<Batch>('POST', `/batches/${started.batchId}/cancel`));
+      expect(cancelled.status).toBe('CANCELLED');
+    } finally {
+      await new Promise<void>((closed) => slow.close(() => closed()));
+    }
+  },
+  'GET /batches/{id}/report': async ({ call, batchId }) => {
+    await ok(call('GET', `/batches/${batchId}/report`));
+  },
+  'GET /snapshots/{id}/diff/{otherId}/report': async ({ call, snapshots }) => {
+    await ok(call('GET', `/snapshots/${snapshots[0]?.snapshotId}/diff/${snapshots[1]?.snapshotId}/report`));
+  },
+  'GET /snapshots/{id}/replays/{replayId}/report': async ({ call, snapshots }) => {
+    await ok(call('GET', `/snapshots/${snapshots[0]?.snapshotId}/replays/latest/report`));
+  },
+} satisfies Record<Exclude<RouteKey, '$default'>, Step>;
+
+/** A well-formed id that names nothing. */
+const NO_SUCH_ID = '01JDQ6Z3M4X5Y6Z7A8B9C0D1E2';
+
+describe('the API against its OpenAPI document (local host)', () => {
+  let t: TestHost;
+  let ctx: Context;
+
+  beforeAll(async () => {
+    t = await startTestHost();
+    ctx = { url: t.url, snapshots: [], call: (method, path, body, headers = {}) => requestWithHeaders(t.url, method, path, body, headers) };
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('answers every route of the manifest with success, each answer as the document describes it', async () => {
+    for (const step of Object.values(STEPS)) await step(ctx);
+    const answered = [...checkedAnswers].filter((a) => /\s2\d\d$/.test(a)).map((a) => a.replace(/\s\d{3}$/, ''));
+    const routeKeys = ROUTES.map((r) => r.routeKey).filter((k) => k !== '$default');
+    expect(routeKeys.filter((k) => !answered.includes(k))).toEqual([]);
+    // The idempotent repeat's 200 is part of the contract too.
+    expect(checkedAnswers).toContain('POST /snapshots 200');
+  });
+
+  it('describes the error answers of every route to ids that name nothing and bodies that are wrong', async () => {
+    for (const { routeKey } of ROUTES) {
+      if (routeKey === '$default') continue;
+      const [method = '', template = ''] = routeKey.split(' ');
+      const path = template.replace(/\{(\w+)\}/g, (_m, name: string) => (/id$/i.test(name) ? NO_SUCH_ID : 'no-such-thing'));
+      const withBody = method === 'POST' || method === 'PUT';
+      for (const body of withBody ? [{ unexpected: true }, '{"truncated":', undefined] : [undefined]) {
+        const res = await ctx.call(method, path, body);
+        expect(res.status, `${routeKey}: ${res.text}`).toBeLessThan(500);
+      }
+    }
+    const res = await ctx.call('GET', '/snapshots/not-a-ulid/replays?limit=0');
+    expect(res.status).toBe(404);
+  });
+
+  it('describes the answer of every route to a path parameter that is not valid percent-encoding', async () => {
+    for (const { routeKey } of ROUTES) {
+      const [method = '', template = ''] = routeKey.split(' ');
+      if (routeKey === '$default' || !template.includes('{')) continue;
+      const res = await ctx.call(method, template.replace(/\{\w+\}/g, '%E0%A4%A'));
+      expect(res.status, `${routeKey}: ${res.text}`).toBe(400);
+    }
+  });
+});
