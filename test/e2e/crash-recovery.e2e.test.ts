@@ -51,6 +51,7 @@ async function startHost(dataDir: string): Promise<{ child: ChildProcess; url: s
 }
 
 async function json<T>(url: string, method = 'GET', body?: unknown): Promise<{ status: number; body: T }> {
+  // eslint-disable-next-line no-restricted-globals -- a separate `npm start` process that this test kills mid-request; the OpenAPI-checked helper is for the in-process host
   const res = await fetch(url, { method, ...(body !== undefined && { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
   const text = await res.text();
   return { status: res.status, body: (text === '' ? undefined : JSON.parse(text)) as T };
