@@ -20,6 +20,7 @@ import {
   BatchRequestSchema,
   checkRequest,
   ExecutorConfigSchema,
+  NoiseProfileRequestSchema,
   PolicyBodySchema,
   RecordSnapshotSchema,
   ReplayRequestSchema,
@@ -29,6 +30,9 @@ import {
   type BatchResult,
   type BatchStatus,
   type ExecutorConfig,
+  type NoiseProfile,
+  type NoiseProfileAccepted,
+  type NoiseProfileRequest,
   type Page,
   type PolicyBody,
   type RecordSnapshot,
@@ -267,6 +271,20 @@ export class DecisionReplayClient {
   /** `POST /batches/{id}/cancel`: stops a RUNNING batch (409 when it is not running). */
   cancelBatch(batchId: string, options?: CallOptions): Promise<Batch> {
     return this.request({ method: 'POST', path: `/batches/${seg(batchId)}/cancel`, retry: 'unsent-only', options });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Noise profiles
+
+  /** `POST /functions/{fn}/noise-profile` (202): starts learning the function's next noise profile, as a batch (poll it with getBatch). */
+  learnNoiseProfile(functionName: string, request: NoiseProfileRequest = {}, options?: CallOptions): Promise<NoiseProfileAccepted> {
+    const body = checkRequest(NoiseProfileRequestSchema, request, 'noise profile request');
+    return this.request({ method: 'POST', path: `/functions/${seg(functionName)}/noise-profile`, body, retry: 'unsent-only', options });
+  }
+
+  /** `GET /functions/{fn}/noise-profile[?version=N]`: the latest profile, or one version. */
+  getNoiseProfile(functionName: string, query: { version?: number } = {}, options?: CallOptions): Promise<NoiseProfile> {
+    return this.request({ method: 'GET', path: `/functions/${seg(functionName)}/noise-profile`, query: { ...query }, retry: 'safe', options });
   }
 
   /** `GET /openapi.json`: the API description. */

@@ -4,6 +4,7 @@
  */
 export { DecisionReplayClient, DEFAULT_ENDPOINT, type DecisionReplayClientOptions, type CallOptions, type PageOptions, type ListSnapshotsOptions, type ListBatchesOptions, type BatchStarted } from './client.js';
 export { DecisionReplayError, DecisionReplayNetworkError, DecisionReplayValidationError } from './errors.js';
+export { DEPENDENCY_KINDS, type DependencyCall, type DependencyKind, type ExecutorRequestLike } from './dependencies.js';
 export { createRecorder, type Recorder, type RecorderOptions, type RecorderStats, type WrapOptions, type NamedValues } from './recorder.js';
 export type { AwsCredentials, CredentialsOption } from './sigv4.js';
 export type * from './schemas.js';

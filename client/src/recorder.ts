@@ -17,6 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { DecisionReplayClient } from './client.js';
+import { dependency, inReplay, recordingScope, replay, type DependencyCall, type DependencyKind, type ExecutorRequestLike } from './dependencies.js';
 import type { JsonObject, JsonValue, ModelParameters, NamedValue, RecordSnapshot } from './schemas.js';
 
 /** Inputs or outputs: a list of `{name, value, type?}` entries, or an object whose keys are the names. */
@@ -70,6 +71,14 @@ export interface Recorder {
   /** Stops accepting decisions (later ones are dropped), then flushes. */
   close(): Promise<void>;
   stats(): RecorderStats;
+  /**
+   * One call to a tool, retrieval index, http API or model (see dependencies.ts): `liveFn`'s answer,
+   * recorded into the current wrapped decision's snapshot; inside {@link Recorder.replay} with a
+   * recording, the recorded answer instead.
+   */
+  dependency<T>(name: string, kind: DependencyKind, request: unknown, liveFn: () => T | Promise<T>): Promise<T>;
+  /** Answers an executor request with `fn`: its dependency calls are served as the request asks, and returned for the answer's `dependencies`. */
+  replay<R>(executorRequest: ExecutorRequestLike, fn: () => R | Promise<R>): Promise<{ result: Awaited<R>; dependencies: DependencyCall[] }>;
 }
 
 interface Pending {
@@ -194,7 +203,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
   return {
     wrap<A extends unknown[], R>(fn: (...args: A) => R, wrapOptions: WrapOptions<A, R>): (...args: A) => R {
       const { functionName, inputs, outputs, modelParameters, context, tags, recordErrors = false, errorOutputs = defaultErrorOutputs } = wrapOptions;
-      const decision = (args: A, outs: NamedValues, ms: number): RecordSnapshot => {
+      const decision = (args: A, outs: NamedValues, ms: number, calls: readonly DependencyCall[]): RecordSnapshot => {
         const mp = typeof modelParameters === 'function' ? modelParameters(...args) : modelParameters;
         const ctx = typeof context === 'function' ? context(...args) : context;
         return {
@@ -205,35 +214,40 @@ export function createRecorder(options: RecorderOptions): Recorder {
           ...(ctx !== undefined && { context: ctx }),
           ...(tags !== undefined && { tags }),
           executionTimeMs: Math.round(ms * 1000) / 1000,
+          ...(calls.length > 0 && { dependencies: [...calls] }),
         };
       };
-      const onResult = (args: A, result: unknown, ms: number) => enqueue(functionName, () => decision(args, outputs(result as Awaited<R>), ms));
-      const onError = (args: A, error: unknown, ms: number) => {
-        if (recordErrors) enqueue(functionName, () => decision(args, errorOutputs(error), ms));
+      // Each call's dependency calls are gathered in its own scope (concurrent calls never mix).
+      const onResult = (args: A, result: unknown, ms: number, made: readonly DependencyCall[]) => enqueue(functionName, () => decision(args, outputs(result as Awaited<R>), ms, made));
+      const onError = (args: A, error: unknown, ms: number, made: readonly DependencyCall[]) => {
+        if (recordErrors) enqueue(functionName, () => decision(args, errorOutputs(error), ms, made));
       };
 
       return function recorded(this: unknown, ...args: A): R {
+        // Answering an executor request is a replay, not a production decision: nothing is recorded.
+        if (inReplay()) return fn.apply(this, args);
         const start = performance.now();
+        const scope = recordingScope();
         let result: R;
         try {
-          result = fn.apply(this, args);
+          result = scope.run(() => fn.apply(this, args));
         } catch (err) {
-          onError(args, err, performance.now() - start);
+          onError(args, err, performance.now() - start, scope.calls);
           throw err;
         }
         if (isThenable(result)) {
           // The caller gets `result` itself; recording hangs off a branch of it.
           try {
             result.then(
-              (value) => onResult(args, value, performance.now() - start),
-              (err: unknown) => onError(args, err, performance.now() - start),
+              (value) => onResult(args, value, performance.now() - start, scope.calls),
+              (err: unknown) => onError(args, err, performance.now() - start, scope.calls),
             );
           } catch {
             // a thenable whose then() throws: the caller's business, not the recorder's
           }
           return result;
         }
-        onResult(args, result, performance.now() - start);
+        onResult(args, result, performance.now() - start, scope.calls);
         return result;
       };
     },
@@ -256,5 +270,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
     stats(): RecorderStats {
       return { ...counts, pending: queued() + inFlight };
     },
+
+    dependency,
+    replay,
   };
 }

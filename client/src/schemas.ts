@@ -14,6 +14,9 @@ export { PolicyBodySchema, PolicyNameSchema, type PolicyBody, type StoredPolicy,
 export { ExecutorConfigSchema, type ExecutorConfig, type StoredExecutorConfig } from '../../functions/core/executor.js';
 export { ReplayRequestSchema, REPLAY_MODES, type ReplayRequest, type ReplayResult, type ReplayMode, type Overrides } from '../../functions/core/replay.js';
 export { ValidateRequestSchema, type ValidateRequest, type ValidationReport } from '../../functions/core/validation.js';
+export { NoiseProfileRequestSchema, type NoiseProfileRequest, type NoiseProfileAccepted } from '../../functions/core/noise-profile-job.js';
+export type { NoiseProfile, FieldNoise } from '../../functions/core/noise.js';
+export type { Dependency, DependencyReplay } from '../../functions/core/dependencies.js';
 export { BatchRequestSchema, type BatchRequest, type Batch, type BatchResult, type BatchStatus } from '../../functions/core/batch.js';
 export type { SnapshotDiff, FieldChange } from '../../functions/core/diff.js';
 export type { ReplayStats } from '../../functions/core/stats.js';

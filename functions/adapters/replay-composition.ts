@@ -7,6 +7,7 @@ import type { LambdaConfig } from '../config.js';
 import type { ReplayDeps, ReplayResultStore } from '../core/replay.js';
 import type { TableClients } from '../handlers/clients.js';
 import { DynamoExecutorConfigStore } from './dynamodb/executor-config-store.js';
+import { DynamoNoiseProfileStore } from './dynamodb/noise-profile-store.js';
 import { DynamoPolicyStore } from './dynamodb/policy-store.js';
 import { DynamoReplayResultStore } from './dynamodb/replay-result-store.js';
 import { DynamoSnapshotStore } from './dynamodb/snapshot-store.js';
@@ -26,6 +27,7 @@ export function composeReplayDeps(config: ReplayConfig, clients: TableClients): 
     createExecutor: (executor) => createExecutor(executor, executorDeps),
     policies: new DynamoPolicyStore(doc, config.TABLE_NAME),
     results: new DynamoReplayResultStore(doc, config.TABLE_NAME),
+    noiseProfiles: new DynamoNoiseProfileStore(doc, config.TABLE_NAME),
     similarity: createSimilarityProvider(config.SIMILARITY_PROVIDER),
     clock,
     ids,

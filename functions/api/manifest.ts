@@ -70,7 +70,7 @@ export const LAMBDAS = {
     executors: true,
     similarity: true,
   },
-  /** Batch replays: start, progress, results. */
+  /** Batch replays: start, progress, results; learning noise profiles (a kind of batch). */
   batches: {
     kind: 'api',
     description: 'Start batch replays on Step Functions and report on them',
@@ -198,6 +198,8 @@ export const ROUTES = [
   { routeKey: 'GET /batches/{id}', lambda: 'batches' },
   { routeKey: 'POST /batches/{id}/cancel', lambda: 'batches' },
   { routeKey: 'GET /batches/{id}/results', lambda: 'batches' },
+  { routeKey: 'POST /functions/{functionName}/noise-profile', lambda: 'batches' },
+  { routeKey: 'GET /functions/{functionName}/noise-profile', lambda: 'batches' },
   { routeKey: 'GET /audit/public-key', lambda: 'audit', contentType: 'application/x-pem-file' },
   { routeKey: 'GET /audit/verify', lambda: 'audit' },
   { routeKey: 'GET /audit/digests', lambda: 'audit' },

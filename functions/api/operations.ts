@@ -11,7 +11,10 @@
  */
 import * as z from 'zod/mini';
 import { BatchAcceptedSchema, BatchRequestSchema, BatchResultSchema, BatchSchema, BatchStatusSchema, SelectorSchema } from '../core/batch.js';
+import { DependencyReplaySchema, DependencySchema } from '../core/dependencies.js';
 import { FieldChangeSchema, SnapshotDiffSchema } from '../core/diff.js';
+import { NoiseProfileSchema, NoiseRunSchema } from '../core/noise.js';
+import { NoiseProfileAcceptedSchema, NoiseProfileRequestSchema } from '../core/noise-profile-job.js';
 import { ErrorBodySchema } from '../core/errors.js';
 import { ExecutorConfigSchema, StoredExecutorConfigSchema } from '../core/executor.js';
 import { FieldComparisonSchema } from '../core/output-comparison.js';
@@ -112,6 +115,11 @@ export const COMPONENTS: Readonly<Record<string, Schema>> = {
   BatchResultPage: BatchResultPageSchema,
   BatchPage: BatchPageSchema,
   ErrorBody: ErrorBodySchema,
+  Dependency: DependencySchema,
+  DependencyReplay: DependencyReplaySchema,
+  NoiseProfileRequest: NoiseProfileRequestSchema,
+  NoiseProfile: NoiseProfileSchema,
+  NoiseRun: NoiseRunSchema,
 };
 
 /** `GET /openapi.json` answers an OpenAPI 3.1 document; only its frame is described here. */
@@ -254,7 +262,7 @@ export const OPERATIONS = {
     body: { schema: BatchRequestSchema, required: true, description: 'Exactly one of snapshotIds and selector' },
     headers: { 'Idempotency-Key': { ...IDEMPOTENCY_KEY, description: `Retries with the same key and body answer with the same batch and start nothing twice; another body is 409. ${IDEMPOTENCY_KEY.description}` } },
     responses: { 202: { description: 'The batch, started (or, on an Idempotency-Key retry, the batch the first request started, in its current status)', json: BatchAcceptedSchema, headers: location('batch') } },
-    errors: [400, 404, 409],
+    errors: [400, 404, 409, 422],
   },
   'GET /batches': {
     operationId: 'listBatches',
@@ -287,6 +295,23 @@ export const OPERATIONS = {
     path: { id: ulid('batch') },
     query: LIST_QUERY,
     responses: { 200: { description: 'A page of per-snapshot results', json: BatchResultPageSchema } },
+    errors: [400, 404],
+  },
+  'POST /functions/{functionName}/noise-profile': {
+    operationId: 'learnNoiseProfile',
+    summary: "Learn the next version of a function's noise profile",
+    description: 'Runs as a batch: each sampled snapshot is executed twice on the current executor, as recorded, and what differed between the two runs is stored; the batch stores the profile before it reads SUCCEEDED. Poll the batch.',
+    path: { functionName: { description: 'The function name' } },
+    body: { schema: NoiseProfileRequestSchema, required: false, description: 'An empty body samples the newest 50 snapshots' },
+    responses: { 202: { description: 'The learning batch, started', json: NoiseProfileAcceptedSchema, headers: location('batch') } },
+    errors: [400, 422],
+  },
+  'GET /functions/{functionName}/noise-profile': {
+    operationId: 'getNoiseProfile',
+    summary: "A function's latest noise profile (or one version)",
+    path: { functionName: { description: 'The function name' } },
+    query: { version: { description: 'A specific version (1, 2, …)', schema: z.int().check(z.gte(1)) } },
+    responses: { 200: { description: 'The stored profile', json: NoiseProfileSchema } },
     errors: [400, 404],
   },
   'GET /audit/public-key': {

@@ -10,6 +10,8 @@ import { canonicalHash } from './json.js';
 import type { Clock, IdGenerator, Page, SnapshotStore } from './ports.js';
 import type { ExecutorConfigStore, StoredExecutorConfig } from './executor.js';
 import { prepareReplay, replaySnapshot, ReplayOptionsShape, ReplayStatusSchema, ResultErrorSchema, type PreparedReplay, type ReplayDeps, type ReplayResult, type ReplayResultStore } from './replay.js';
+import { NoiseRunSchema, type NoiseProfileStore } from './noise.js';
+import { noiseProfileItem, pinNoiseProfile } from './noise-profile-job.js';
 import { parseOrThrow } from './schema-util.js';
 import { FunctionNameSchema, IntegritySchema } from './snapshot.js';
 import { ReplayStatsSchema, type ReplayStats } from './stats.js';
@@ -64,6 +66,8 @@ export const BatchSchema = z.strictObject({
   scheduleName: z.optional(z.string()),
   stats: z.optional(ReplayStatsSchema),
   failureReason: z.optional(z.string()),
+  /** Set on a batch that learns a noise profile (`POST /functions/{fn}/noise-profile`) instead of replaying. */
+  noiseProfile: z.optional(z.strictObject({ functionName: z.string(), sampleSize: z.int() })),
   createdAt: z.string(),
   completedAt: z.optional(z.string()),
 });
@@ -93,6 +97,8 @@ export const BatchResultSchema = z.strictObject({
   violatedRules: z.array(z.string()),
   integrity: z.optional(IntegritySchema),
   error: z.optional(ResultErrorSchema),
+  /** In a noise-profile batch: what differed between the two runs of this snapshot. */
+  noise: z.optional(NoiseRunSchema),
   createdAt: z.string(),
   /** SHA-256 of the stored result's canonical JSON without this field (see core/records.ts); set when stored. */
   contentHash: z.optional(z.string()),
@@ -192,7 +198,7 @@ export function parseBatchRequest(body: unknown): BatchRequest {
 }
 
 /** A new, running batch record (the ids themselves are stored apart). */
-function newBatch(batchId: string, request: BatchRequest, total: number, origin: Pick<Batch, 'trigger' | 'scheduleName' | 'createdAt'>): Batch {
+export function newBatch(batchId: string, request: BatchRequest, total: number, origin: Pick<Batch, 'trigger' | 'scheduleName' | 'createdAt'>): Batch {
   const { snapshotIds: _ids, ...rest } = request;
   return {
     batchId,
@@ -214,13 +220,18 @@ export interface StartBatchDeps {
   policies: ReplayDeps['policies'];
   clock: Clock;
   ids: IdGenerator;
+  /** Needed only for batches that ask for a noise profile. */
+  noiseProfiles?: NoiseProfileStore;
 }
 
 /** `POST /batches`: validate, resolve, record, start. Returns the batch as recorded. */
 export async function startBatch(deps: StartBatchDeps, body: unknown, idempotencyKey?: string): Promise<{ batch: Batch; created: boolean }> {
   const request = parseBatchRequest(body);
   // Resolve the policy now, so an unknown policyName is a 404 here rather than N error results.
-  await prepareReplay(deps.policies, { mode: request.mode, tolerance: request.tolerance, policyName: request.policyName, overrides: request.overrides });
+  await prepareReplay(deps.policies, { mode: request.mode, tolerance: request.tolerance, policyName: request.policyName, overrides: request.overrides, dependencyMode: request.dependencyMode, noiseProfile: request.noiseProfile });
+  // A selector names the function: its profile is checked now and 'latest' pinned to a version.
+  // (The batch records the pinned version; the Idempotency-Key compares the request as sent.)
+  const pinned = request.selector ? await pinNoiseProfile(deps.noiseProfiles, request.selector.functionName, request.noiseProfile) : undefined;
   let batchId = deps.ids.next();
   if (idempotencyKey !== undefined) {
     assertIdempotencyKey(idempotencyKey);
@@ -238,7 +249,7 @@ export async function startBatch(deps: StartBatchDeps, body: unknown, idempotenc
   }
   const snapshotIds = await resolveSelection(deps.snapshots, request, deps.clock.now());
   if (snapshotIds.length > MAX_BATCH_SNAPSHOTS) throw new ValidationError(`the selection holds ${snapshotIds.length} snapshots; a batch replays at most ${MAX_BATCH_SNAPSHOTS}`, { code: 'BATCH_TOO_LARGE' });
-  const fresh = newBatch(batchId, request, snapshotIds.length, { trigger: 'api', createdAt: new Date(deps.clock.now()).toISOString() });
+  const fresh = newBatch(batchId, pinned === undefined ? request : { ...request, noiseProfile: pinned }, snapshotIds.length, { trigger: 'api', createdAt: new Date(deps.clock.now()).toISOString() });
   // Refused only when a concurrent request with the same Idempotency-Key created it first: answer
   // with that batch (its ids and total), not with this request's own view of the selection.
   const batch = (await deps.batches.create(fresh, snapshotIds)) ? fresh : ((await deps.batches.get(batchId)) ?? fresh);
@@ -353,7 +364,7 @@ export class BatchItemCache {
   preparedFor(deps: Pick<ReplayItemDeps, 'batches' | 'policies'>, batchId: string): Promise<PreparedReplay> {
     return this.memo(this.prepared, batchId, async () => {
       const r = (await this.batchFor(deps, batchId)).request;
-      return prepareReplay(deps.policies, { mode: r.mode, tolerance: r.tolerance, policyName: r.policyName, overrides: r.overrides });
+      return prepareReplay(deps.policies, { mode: r.mode, tolerance: r.tolerance, policyName: r.policyName, overrides: r.overrides, dependencyMode: r.dependencyMode, noiseProfile: r.noiseProfile });
     });
   }
 
@@ -413,6 +424,17 @@ export async function replayBatchItem(deps: ReplayItemDeps, command: ReplayItemC
   // attempt's result and calls no executor again (executor calls never exceed items).
   const [existing, batch, prepared] = await Promise.all([deps.batches.getResult(batchId, snapshotId), deps.cache.batchFor(deps, batchId), deps.cache.preparedFor(deps, batchId)]);
   if (existing !== undefined) return { snapshotId, status: existing.status, outputsMatch: existing.outputsMatch };
+  if (batch.noiseProfile !== undefined) {
+    let measured: BatchResult;
+    try {
+      measured = await noiseProfileItem(deps, batchId, snapshotId);
+    } catch (err) {
+      if (!(err instanceof DomainError)) throw err;
+      measured = { batchId, snapshotId, replayId: null, status: 'Error', outputsMatch: false, executionTimeMs: 0, mismatchedPaths: [], violatedRules: [], error: { code: err.code, message: err.message }, createdAt: now() };
+    }
+    if (await deps.batches.putResult(measured)) return { snapshotId, status: measured.status, outputsMatch: measured.outputsMatch };
+    return storedOutcome(deps.batches, batchId, snapshotId, measured);
+  }
   let summary: BatchResult;
   let full: ReplayResult | undefined;
   try {

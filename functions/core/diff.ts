@@ -33,8 +33,10 @@ export type FieldChange = z.infer<typeof FieldChangeSchema>;
 
 /**
  * The result of `GET /snapshots/{id}/diff/{otherId}`.
- * - `inputsChanged` / `outputsChanged` / `modelParamsChanged`: some change lies under `inputs` /
- *   `outputs` / `modelParameters` (including it appearing or disappearing).
+ * - `inputsChanged` / `outputsChanged` / `modelParamsChanged` / `dependenciesChanged`: some change
+ *   lies under `inputs` / `outputs` / `modelParameters` / `dependencies` (including it appearing or
+ *   disappearing). `dependenciesChanged` is set by every diff this service computes; results stored
+ *   before dependencies existed lack it.
  * - `executionTimeDeltaMs`: `updated.executionTimeMs − original.executionTimeMs`; 0 when either
  *   snapshot did not record an execution time (there is nothing to subtract, and the diff's
  *   `changes` then show the field as Added or Removed).
@@ -44,6 +46,7 @@ export const SnapshotDiffSchema = z.strictObject({
   inputsChanged: z.boolean(),
   outputsChanged: z.boolean(),
   modelParamsChanged: z.boolean(),
+  dependenciesChanged: z.optional(z.boolean()),
   executionTimeDeltaMs: z.number(),
 });
 export type SnapshotDiff = z.infer<typeof SnapshotDiffSchema>;
@@ -171,12 +174,14 @@ export function diffSnapshots(original: DecisionView, updated: DecisionView): Sn
   let inputsChanged = false;
   let outputsChanged = false;
   let modelParamsChanged = false;
+  let dependenciesChanged = false;
   for (const c of changes) {
     if (under(c.path, 'inputs')) inputsChanged = true;
     else if (under(c.path, 'outputs')) outputsChanged = true;
     else if (under(c.path, 'modelParameters')) modelParamsChanged = true;
+    else if (under(c.path, 'dependencies')) dependenciesChanged = true;
   }
   // Rounded to a nanosecond: 0.91 − 0.85 should read 0.06, not 0.06000000000000005.
   const executionTimeDeltaMs = original.executionTimeMs !== undefined && updated.executionTimeMs !== undefined ? Math.round((updated.executionTimeMs - original.executionTimeMs) * 1e6) / 1e6 : 0;
-  return { changes, inputsChanged, outputsChanged, modelParamsChanged, executionTimeDeltaMs };
+  return { changes, inputsChanged, outputsChanged, modelParamsChanged, dependenciesChanged, executionTimeDeltaMs };
 }

@@ -1,8 +1,9 @@
 /**
  * Reading an executor's answer (http, lambda, a model's JSON): `{outputs:[{name, value, type?}],
- * executionTimeMs?}`, validated, or an {@link ExecutorMalformedResponseError} naming what is wrong.
+ * executionTimeMs?, dependencies?}`, validated, or an {@link ExecutorMalformedResponseError} naming what is wrong.
  */
 import * as z from 'zod/mini';
+import { ReportedDependenciesSchema } from './dependencies.js';
 import { ExecutorMalformedResponseError } from './executor-errors.js';
 import { toFieldIssues } from './schema-util.js';
 import { NamedValueSchema, StorableNumberSchema, type NamedValue } from './snapshot.js';
@@ -21,6 +22,8 @@ export const ExecutorAnswerSchema = z.object({
     }),
   ),
   executionTimeMs: z.optional(StorableNumberSchema.check(z.gte(0, 'executionTimeMs must be >= 0'))),
+  /** The dependency calls the candidate made (see dependencies.ts); optional. */
+  dependencies: z.optional(ReportedDependenciesSchema),
 });
 export type ExecutorAnswer = z.infer<typeof ExecutorAnswerSchema>;
 
@@ -30,11 +33,17 @@ export type ExecutorAnswer = z.infer<typeof ExecutorAnswerSchema>;
  */
 export function parseExecutorAnswer(answer: unknown, target: string): ExecutorAnswer {
   const result = ExecutorAnswerSchema.safeParse(answer);
-  if (result.success) return { outputs: result.data.outputs.map(cleanOutput), ...(result.data.executionTimeMs !== undefined && { executionTimeMs: result.data.executionTimeMs }) };
+  if (result.success) {
+    return {
+      outputs: result.data.outputs.map(cleanOutput),
+      ...(result.data.executionTimeMs !== undefined && { executionTimeMs: result.data.executionTimeMs }),
+      ...(result.data.dependencies !== undefined && { dependencies: result.data.dependencies }),
+    };
+  }
   const issues = toFieldIssues(result.error);
   const summary = issues.slice(0, 5).map((i) => `${i.path}: ${i.message}`).join('; ');
   const more = issues.length > 5 ? ` (and ${issues.length - 5} more)` : '';
-  throw new ExecutorMalformedResponseError(`${target} answered with an unexpected shape (expected {"outputs":[{"name","value","type"?}],"executionTimeMs"?}): ${summary}${more}`);
+  throw new ExecutorMalformedResponseError(`${target} answered with an unexpected shape (expected {"outputs":[{"name","value","type"?}],"executionTimeMs"?,"dependencies"?}): ${summary}${more}`);
 }
 
 function cleanOutput(entry: NamedValue): NamedValue {

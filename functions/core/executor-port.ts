@@ -4,6 +4,7 @@
  */
 import type { ExecutorConfig, StoredExecutorConfig } from './executor-config.js';
 import { UnsupportedModelError } from './executor-errors.js';
+import type { Dependency, DependencyMode, ReportedDependency } from './dependencies.js';
 import type { JsonObject } from './json.js';
 import type { ModelParameters, NamedValue } from './snapshot.js';
 
@@ -18,6 +19,30 @@ export interface ExecutionRequest {
    * them to tell the model what to answer; http and lambda executors ignore them.
    */
   expectedOutputs?: readonly string[] | undefined;
+  /**
+   * How the decision's dependencies are served: `recorded` (the executor request carries
+   * `recordedDependencies`, to be answered from the recording) or `live`. Absent when the decision
+   * recorded none and none was asked for.
+   */
+  dependencyMode?: DependencyMode | undefined;
+  /** The calls the original decision made, in recorded mode. */
+  recordedDependencies?: readonly Dependency[] | undefined;
+}
+
+/**
+ * The JSON body the http and lambda executors send: `{functionName, inputs, modelParameters,
+ * context}`, plus `dependencyMode` and (in recorded mode) `recordedDependencies` when the replay has
+ * a dependency mode.
+ */
+export function executorRequestBody(req: ExecutionRequest): Record<string, unknown> {
+  return {
+    functionName: req.functionName,
+    inputs: req.inputs,
+    modelParameters: req.modelParameters,
+    context: req.context,
+    ...(req.dependencyMode !== undefined && { dependencyMode: req.dependencyMode }),
+    ...(req.recordedDependencies !== undefined && { recordedDependencies: req.recordedDependencies }),
+  };
 }
 
 /** What an executor decided. */
@@ -27,6 +52,8 @@ export interface ExecutionResult {
   executionTimeMs: number;
   /** The execution time the executor itself reported (`executionTimeMs` in its answer, a model's latency), if any. */
   reportedExecutionTimeMs?: number;
+  /** The dependency calls the candidate reported making (`dependencies` in its answer), if it reported any. */
+  dependencies?: ReportedDependency[];
 }
 
 /** The port: something that re-executes one decision. */

@@ -19,14 +19,38 @@ import { JsonValueSchema, namedValuesToObject, type NamedValue } from './snapsho
 import { SimilarityProviderError, type SimilarityProvider } from './similarity.js';
 
 export type OutputComparisonMode = 'Strict' | 'Tolerant';
-export const OutputComparatorSchema = z.enum(['ExactMatch', 'SemanticSimilarity', 'NumericCloseness', 'Presence']);
+export const OutputComparatorSchema = z.enum(['ExactMatch', 'SemanticSimilarity', 'NumericCloseness', 'Presence', 'NoiseIgnored']);
+
+/**
+ * What a noise profile knows about one output leaf (see noise.ts); declared here so this module
+ * does not depend on the profile's storage shape.
+ */
+export interface LeafNoise {
+  class: 'stable' | 'numeric-noise' | 'text-noise' | 'always-different';
+  pairs: number;
+  differed: number;
+  spreadPercent?: number | undefined;
+  similarityFloor?: number | undefined;
+}
+
+/** A noise profile as the comparison uses it: leaves by path, and the numeric safety factor. */
+export interface NoiseRules {
+  fields: ReadonlyMap<string, LeafNoise>;
+  numericSafetyFactor: number;
+}
 
 /**
  * One output leaf compared. `score` is in [0, 1]; `threshold` is the score needed for a match (1
- * for exact comparisons, `tolerance` for similarity / closeness). `original` is absent when the
- * replay added the leaf, `replayed` when it dropped it (and both when a stored result was
- * compacted to fit an item). `provider` names the similarity provider of a SemanticSimilarity
- * comparison.
+ * for exact comparisons, `tolerance` for similarity / closeness, the learned floor or spread under
+ * a noise profile). `original` is absent when the replay added the leaf, `replayed` when it dropped
+ * it (and both when a stored result was compacted to fit an item). `provider` names the similarity
+ * provider of a SemanticSimilarity comparison.
+ *
+ * `noise` is set when a noise profile decided how the leaf was compared: `suppressed` — it differs,
+ * but within the noise the profile learned (or the field always differs: comparator
+ * `NoiseIgnored`), so it passes; `exceeded` — it differs beyond that noise; `stable` — the profile
+ * saw it equal in every pair, so it was compared exactly. `noiseReason` says which rule applied,
+ * with its figures.
  */
 export const FieldComparisonSchema = z.strictObject({
   path: z.string(),
@@ -37,6 +61,8 @@ export const FieldComparisonSchema = z.strictObject({
   original: z.optional(JsonValueSchema),
   replayed: z.optional(JsonValueSchema),
   provider: z.optional(z.string()),
+  noise: z.optional(z.enum(['suppressed', 'exceeded', 'stable'])),
+  noiseReason: z.optional(z.string()),
 });
 export type FieldComparison = z.infer<typeof FieldComparisonSchema>;
 
@@ -73,6 +99,12 @@ interface Pending {
   index: number;
   a: string;
   b: string;
+  /** The learned text floor, when a noise profile decides this leaf. */
+  noise?: LeafNoise;
+}
+
+function pct(x: number): string {
+  return `${Math.round(x * 10_000) / 10_000}%`;
 }
 
 class Collector {
@@ -82,6 +114,7 @@ class Collector {
     private readonly mode: OutputComparisonMode,
     private readonly tolerance: number,
     private readonly provider: string,
+    private readonly noise?: NoiseRules,
   ) {}
 
   /** Every leaf of a subtree present on one side only. */
@@ -118,6 +151,8 @@ class Collector {
   }
 
   private leaf(path: string, a: JsonValue, b: JsonValue): void {
+    const learned = this.mode === 'Tolerant' ? this.noise?.fields.get(path) : undefined;
+    if (learned !== undefined && this.noiseLeaf(path, a, b, learned)) return;
     if (this.mode === 'Tolerant') {
       if (typeof a === 'string' && typeof b === 'string') {
         // Scored later, together, so an embedding provider can work on several pairs at once.
@@ -135,6 +170,52 @@ class Collector {
     const equal = jsonEquals(a, b);
     this.out.push({ path, comparator: 'ExactMatch', score: equal ? 1 : 0, threshold: 1, match: equal, original: a, replayed: b });
   }
+
+  /** Compares a leaf by what the noise profile learned about it; false when the rule does not fit the values (then the default applies). */
+  private noiseLeaf(path: string, a: JsonValue, b: JsonValue, n: LeafNoise): boolean {
+    const seen = `${n.differed}/${n.pairs} pairs`;
+    switch (n.class) {
+      case 'always-different':
+        this.out.push({ path, comparator: 'NoiseIgnored', score: 1, threshold: 0, match: true, original: a, replayed: b, noise: 'suppressed', noiseReason: `always-different: two runs of the same model differed here in ${seen}; ignored` });
+        return true;
+      case 'stable': {
+        const equal = jsonEquals(a, b);
+        this.out.push({ path, comparator: 'ExactMatch', score: equal ? 1 : 0, threshold: 1, match: equal, original: a, replayed: b, noise: 'stable', noiseReason: `stable: two runs of the same model were equal here in all ${n.pairs} pairs; compared exactly` });
+        return true;
+      }
+      case 'numeric-noise': {
+        if (typeof a !== 'number' || typeof b !== 'number') return false;
+        const factor = this.noise?.numericSafetyFactor ?? 1;
+        const allowed = (n.spreadPercent ?? 0) * factor;
+        const score = numericCloseness(a, b);
+        const diff = (1 - score) * 100;
+        const match = diff <= allowed + 1e-9;
+        this.out.push({
+          path,
+          comparator: 'NumericCloseness',
+          score,
+          threshold: Math.max(0, 1 - allowed / 100),
+          match,
+          original: a,
+          replayed: b,
+          // Equal values needed no noise allowance: nothing to say.
+          ...(a !== b && {
+            noise: match ? 'suppressed' : 'exceeded',
+            noiseReason: `numeric-noise: differs by ${pct(diff)}; learned spread ±${pct(n.spreadPercent ?? 0)} (${seen}) × safety factor ${factor} allows ${pct(allowed)}`,
+          }),
+        });
+        return true;
+      }
+      case 'text-noise': {
+        if (typeof a !== 'string' || typeof b !== 'string') return false;
+        const floor = n.similarityFloor ?? 1;
+        const index = this.out.length;
+        this.out.push({ path, comparator: 'SemanticSimilarity', score: 0, threshold: floor, match: false, original: a, replayed: b, provider: this.provider });
+        this.pending.push({ index, a, b, noise: n });
+        return true;
+      }
+    }
+  }
 }
 
 /**
@@ -148,11 +229,12 @@ export async function compareOutputs(
   mode: OutputComparisonMode,
   tolerance: number,
   similarity: SimilarityProvider,
+  noise?: NoiseRules,
 ): Promise<OutputComparison> {
   if (mode === 'Tolerant' && !(Number.isFinite(tolerance) && tolerance >= 0 && tolerance <= 1)) {
     throw new ValidationError(`tolerance must be between 0 and 1, got ${String(tolerance)}`, { details: { issues: [{ path: 'tolerance', message: 'must be between 0 and 1' }] } });
   }
-  const c = new Collector(mode, tolerance, similarity.name);
+  const c = new Collector(mode, tolerance, similarity.name, noise);
   // Walked as one object keyed by entry name; with no entries on either side there is no leaf.
   if (original.length > 0 || replayed.length > 0) c.walk('outputs', namedValuesToObject(original), namedValuesToObject(replayed));
 
@@ -166,7 +248,12 @@ export async function compareOutputs(
       }
       const fc = c.out[job.index] as FieldComparison;
       fc.score = score;
-      fc.match = score >= tolerance;
+      // The threshold is the tolerance, or the learned floor of a text-noise leaf.
+      fc.match = score >= fc.threshold;
+      if (job.noise !== undefined && job.a !== job.b) {
+        fc.noise = fc.match ? 'suppressed' : 'exceeded';
+        fc.noiseReason = `text-noise: similarity ${Math.round(score * 10_000) / 10_000}; learned floor ${Math.round(fc.threshold * 10_000) / 10_000} (${job.noise.differed}/${job.noise.pairs} pairs)`;
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(SIMILARITY_CONCURRENCY, c.pending.length) }, worker));

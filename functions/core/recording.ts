@@ -7,6 +7,7 @@ import { ConflictError } from './errors.js';
 import { canonicalHash } from './json.js';
 import type { Clock, IdGenerator, SnapshotStore } from './ports.js';
 import { parseOrThrow } from './schema-util.js';
+import { assertDependencySizes } from './dependencies.js';
 import { buildSnapshot, RecordSnapshotSchema, type Snapshot } from './snapshot.js';
 import { assertIdempotencyKey } from './idempotency.js';
 
@@ -26,6 +27,7 @@ export interface RecordOutcome {
 /** Records a decision from an untrusted request body. */
 export async function recordSnapshot(deps: RecordingDeps, body: unknown, idempotencyKey?: string): Promise<RecordOutcome> {
   const recorded = parseOrThrow(RecordSnapshotSchema, body, 'snapshot');
+  assertDependencySizes(recorded.dependencies);
   const snapshotId = deps.ids.next();
   const createdAt = new Date(deps.clock.now()).toISOString();
   const fresh = buildSnapshot(recorded, snapshotId, createdAt);

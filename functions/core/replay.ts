@@ -8,9 +8,11 @@
  * 422 before anything runs.
  */
 import * as z from 'zod/mini';
+import { compareDependencies, countDependencyStatuses, DEPENDENCY_MODES, DependencyReplaySchema, type Dependency, type DependencyMode, type DependencyReplay, type ReportedDependency } from './dependencies.js';
 import { diffSnapshots, SnapshotDiffSchema } from './diff.js';
-import { NotFoundError, ValidationError } from './errors.js';
-import { ExecutorError, NoExecutorError, UnsupportedModelError, type Executor, type ExecutorConfig, type ExecutorConfigStore } from './executor.js';
+import { NotFoundError, UnprocessableError, ValidationError } from './errors.js';
+import { noiseIndex, type NoiseProfile, type NoiseProfileStore } from './noise.js';
+import { ExecutorError, NoExecutorError, UnsupportedModelError, type ExecutionResult, type Executor, type ExecutorConfig, type ExecutorConfigStore } from './executor.js';
 import type { JsonObject } from './json.js';
 import { compareOutputs, FieldComparisonSchema } from './output-comparison.js';
 import { evaluatePolicy, PolicyBodySchema, RuleResultSchema, ViolationSchema, type PolicyStore } from './policy.js';
@@ -31,11 +33,20 @@ export const OverridesSchema = z.strictObject({
 });
 export type Overrides = z.infer<typeof OverridesSchema>;
 
+export const NoiseProfileChoiceSchema = z.union([z.literal('latest'), z.literal('none'), z.int().check(z.gte(1))], {
+  error: "noiseProfile must be 'latest', 'none' or a profile version number (1, 2, …)",
+});
+export type NoiseProfileChoice = z.infer<typeof NoiseProfileChoiceSchema>;
+
 /** The replay options shared by `POST /snapshots/{id}/replay` and batch requests. */
 export const ReplayOptionsShape = {
   mode: z.optional(z.enum(REPLAY_MODES, { error: `mode must be one of ${REPLAY_MODES.join(', ')}` })),
   tolerance: z.optional(z.number().check(z.gte(0, 'tolerance must be between 0 and 1'), z.lte(1, 'tolerance must be between 0 and 1'))),
   overrides: z.optional(OverridesSchema),
+  /** How recorded dependencies are served; default `recorded` when the snapshot has dependencies (see dependencies.ts). */
+  dependencyMode: z.optional(z.enum(DEPENDENCY_MODES, { error: `dependencyMode must be one of ${DEPENDENCY_MODES.join(', ')}` })),
+  /** A noise profile of the function for Tolerant mode: 'latest', a version number, or 'none' (the default). See noise.ts. */
+  noiseProfile: z.optional(NoiseProfileChoiceSchema),
 };
 
 /** Body of `POST /snapshots/{id}/replay`. */
@@ -84,6 +95,14 @@ export const ReplayResultSchema = z.strictObject({
   diff: z.nullable(SnapshotDiffSchema),
   policy: z.nullable(z.strictObject({ name: z.string(), version: z.nullable(z.int()), rules: z.array(RuleResultSchema) })),
   policyViolations: z.array(ViolationSchema),
+  /** The noise profile a noise-aware Tolerant replay compared with; null (or absent, on results stored before noise profiles) without one. */
+  noiseProfile: z.optional(z.nullable(z.strictObject({ functionName: z.string(), version: z.int() }))),
+  /**
+   * The dependency calls of the replay against the recorded ones (unchanged / changed / new /
+   * missing); null when the snapshot recorded none, no dependency mode was asked for and the
+   * executor reported none (or nothing ran).
+   */
+  dependencies: z.optional(z.nullable(DependencyReplaySchema)),
   integrity: IntegritySchema,
   error: z.optional(ResultErrorSchema),
   executionTimeMs: z.number(),
@@ -117,6 +136,8 @@ export interface ReplayDeps {
   similarity: SimilarityProvider;
   clock: Clock;
   ids: IdGenerator;
+  /** Needed only for replays that ask for a noise profile. */
+  noiseProfiles?: NoiseProfileStore;
 }
 
 /** A replay request after validation, with its policy resolved. */
@@ -124,6 +145,12 @@ export interface PreparedReplay {
   mode: ReplayMode;
   tolerance: number;
   overrides: Overrides | undefined;
+  /** Asked for explicitly; undefined: `recorded` when the snapshot has dependencies, else none. */
+  dependencyMode?: DependencyMode | undefined;
+  /** 'none' unless asked for (Tolerant mode only). */
+  noiseProfile?: NoiseProfileChoice | undefined;
+  /** Profiles already read for this prepared request (a batch reads each function's once). */
+  noiseProfiles?: Map<string, Promise<NoiseProfile | undefined>>;
   policy: { name: string; version: number | null; rules: Parameters<typeof evaluatePolicy>[0]['rules'] } | undefined;
 }
 
@@ -133,11 +160,17 @@ export async function prepareReplay(policies: PolicyStore, body: unknown): Promi
   if (request.tolerance !== undefined && request.mode !== undefined && request.mode !== 'Tolerant') {
     throw new ValidationError(`tolerance applies to Tolerant mode only, not ${request.mode}`, { details: { issues: [{ path: 'tolerance', message: 'only with mode Tolerant' }] } });
   }
+  if (request.noiseProfile !== undefined && request.noiseProfile !== 'none' && (request.mode ?? 'Tolerant') !== 'Tolerant') {
+    throw new ValidationError(`noiseProfile applies to Tolerant mode only, not ${String(request.mode)}`, { details: { issues: [{ path: 'noiseProfile', message: 'only with mode Tolerant' }] } });
+  }
   const wantsPolicy = request.policy !== undefined || request.policyName !== undefined;
   return {
     mode: request.mode ?? 'Tolerant',
     tolerance: request.tolerance ?? DEFAULT_TOLERANCE,
     overrides: request.overrides,
+    dependencyMode: request.dependencyMode,
+    noiseProfile: request.noiseProfile ?? 'none',
+    noiseProfiles: new Map(),
     policy: wantsPolicy ? await resolvePolicy(policies, request) : undefined,
   };
 }
@@ -202,21 +235,34 @@ export async function replaySnapshot(deps: ReplayDeps, snapshotId: string, prepa
     };
   }
 
+  const noise = await resolveNoiseProfile(deps, prepared, snapshot.functionName);
   const registered = await deps.executors.get(snapshot.functionName);
   if (!registered) throw new NoExecutorError(snapshot.functionName);
   const executor = deps.createExecutor(registered.executor);
   const { modelParameters, context } = applyOverrides(snapshot, prepared.overrides);
   if (!executor.supportsModel(modelParameters?.modelName)) throw new UnsupportedModelError(snapshot.functionName, modelParameters?.modelName, executor.description);
 
+  const recordedDependencies = snapshot.dependencies ?? [];
+  const dependencyMode = prepared.dependencyMode ?? (recordedDependencies.length > 0 ? 'recorded' : undefined);
   let outputs: NamedValue[];
   let executionTimeMs: number;
+  let reportedDependencies: ExecutionResult['dependencies'];
   try {
     const answer = await executor.execute(
-      { functionName: snapshot.functionName, inputs: snapshot.inputs, modelParameters, context, expectedOutputs: snapshot.outputs.map((o) => o.name) },
+      {
+        functionName: snapshot.functionName,
+        inputs: snapshot.inputs,
+        modelParameters,
+        context,
+        expectedOutputs: snapshot.outputs.map((o) => o.name),
+        ...(dependencyMode !== undefined && { dependencyMode }),
+        ...(dependencyMode === 'recorded' && { recordedDependencies }),
+      },
       { timeoutMs: executor.timeoutMs },
     );
     outputs = answer.outputs;
     executionTimeMs = answer.executionTimeMs;
+    reportedDependencies = answer.dependencies;
   } catch (err) {
     if (!(err instanceof ExecutorError)) throw err;
     return {
@@ -233,9 +279,21 @@ export async function replaySnapshot(deps: ReplayDeps, snapshotId: string, prepa
     };
   }
 
-  const replayed: DecisionView = { functionName: snapshot.functionName, inputs: snapshot.inputs, outputs, modelParameters, context, executionTimeMs, tags: snapshot.tags };
+  const replayed: DecisionView = { functionName: snapshot.functionName, inputs: snapshot.inputs, outputs, modelParameters, context, executionTimeMs, tags: snapshot.tags, dependencies: reportedDependencies };
+  // The replay's diff sets the calls side by side without their latencies (timing, like
+  // executionTimeMs, is not a change of the decision; a recorded-mode call has no real latency).
+  // Unreported calls are unknown, not removed: the diff then leaves dependencies out on both sides.
+  const original: DecisionView = { ...snapshot, dependencies: reportedDependencies === undefined ? undefined : withoutLatency(recordedDependencies) };
+  const replayedForDiff: DecisionView = { ...replayed, dependencies: reportedDependencies === undefined ? undefined : withoutLatency(reportedDependencies) };
+  const dependencies: DependencyReplay | null = dependencyMode === undefined && reportedDependencies === undefined
+    ? null
+    : (() => {
+        const calls = reportedDependencies === undefined ? [] : compareDependencies(recordedDependencies, reportedDependencies);
+        return { mode: dependencyMode ?? 'live', reported: reportedDependencies !== undefined, calls, counts: countDependencyStatuses(calls) };
+      })();
   try {
-    const comparison = await compareOutputs(snapshot.outputs, outputs, prepared.mode, prepared.tolerance, deps.similarity);
+    const rules = noise && { fields: noiseIndex(noise), numericSafetyFactor: noise.numericSafetyFactor };
+    const comparison = await compareOutputs(snapshot.outputs, outputs, prepared.mode, prepared.tolerance, deps.similarity, rules);
     const evaluation = prepared.policy ? await evaluatePolicy({ name: prepared.policy.name, rules: prepared.policy.rules }, replayed, snapshot, deps.similarity) : undefined;
     const violated = evaluation?.status === 'violated';
     return {
@@ -244,9 +302,11 @@ export async function replaySnapshot(deps: ReplayDeps, snapshotId: string, prepa
       outputsMatch: comparison.outputsMatch,
       replayOutputs: outputs,
       fieldComparisons: comparison.fieldComparisons,
-      diff: diffSnapshots(snapshot, replayed),
+      diff: diffSnapshots(original, replayedForDiff),
       policy: prepared.policy && evaluation ? { name: prepared.policy.name, version: prepared.policy.version, rules: evaluation.rules } : null,
       policyViolations: evaluation?.violations ?? [],
+      noiseProfile: noise ? { functionName: noise.functionName, version: noise.version } : null,
+      dependencies,
       integrity: 'verified',
       executionTimeMs,
       executor: executor.description,
@@ -270,6 +330,34 @@ export async function replaySnapshot(deps: ReplayDeps, snapshotId: string, prepa
       createdAt: now(),
     };
   }
+}
+
+function withoutLatency(calls: readonly (Dependency | ReportedDependency)[]): ReportedDependency[] {
+  return calls.map(({ latencyMs: _latency, ...call }) => call);
+}
+
+/**
+ * The noise profile a replay asked for (undefined for 'none'). 'latest' with no profile learned is
+ * 422; an unknown version is 404 — both before anything runs.
+ */
+async function resolveNoiseProfile(deps: ReplayDeps, prepared: PreparedReplay, functionName: string): Promise<NoiseProfile | undefined> {
+  const choice = prepared.noiseProfile ?? 'none';
+  if (choice === 'none') return undefined;
+  const store = deps.noiseProfiles;
+  if (store === undefined) throw new UnprocessableError('noise profiles are not available to this replay', { code: 'NOISE_PROFILES_UNAVAILABLE' });
+  const cache = prepared.noiseProfiles ?? new Map<string, Promise<NoiseProfile | undefined>>();
+  let pending = cache.get(functionName);
+  if (pending === undefined) {
+    pending = choice === 'latest' ? store.getLatest(functionName) : store.getVersion(functionName, choice);
+    cache.set(functionName, pending);
+    pending.catch(() => cache.delete(functionName));
+  }
+  const profile = await pending;
+  if (profile !== undefined) return profile;
+  if (choice === 'latest') {
+    throw new UnprocessableError(`no noise profile has been learned for function '${functionName}'; POST /functions/${functionName}/noise-profile first, or replay with noiseProfile 'none'`, { code: 'NO_NOISE_PROFILE', details: { functionName } });
+  }
+  throw new NotFoundError('noise profile', `${functionName} version ${choice}`, { message: `function '${functionName}' has no noise profile version ${choice}` });
 }
 
 /**

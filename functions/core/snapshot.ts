@@ -3,7 +3,9 @@
  * it tamper-evident. See DESIGN §3.
  */
 import * as z from 'zod/mini';
-import { canonicalHash, type JsonObject, type JsonValue } from './json.js';
+import { canonicalHash, type JsonObject } from './json.js';
+import { JsonObjectSchema, JsonValueSchema, StorableNumberSchema } from './json-value-schema.js';
+import { DependenciesSchema, dependenciesToObject, type Dependency, type ReportedDependency } from './dependencies.js';
 
 /** The schema version written into every stored snapshot. */
 export const SNAPSHOT_SCHEMA_VERSION = 1;
@@ -15,60 +17,7 @@ export const FunctionNameSchema = z.string().check(
   z.regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'functionName may contain letters, digits, _ . : - and must start with a letter or digit'),
 );
 
-/** DynamoDB numbers: 38 significant digits, magnitude 1e-130..9.99e125; JS loses integers beyond 2^53. */
-function jsonValueProblem(value: unknown, depth = 0): string | undefined {
-  // DynamoDB allows 32 levels per item; a value already sits three levels down (outputs[i].value).
-  if (depth > 28) return 'nested deeper than 28 levels (DynamoDB stores at most 32 per item)';
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) return 'numbers must be finite';
-    if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
-      return `integer ${value} is beyond 2^53-1 and cannot be kept exactly; send it as a string`;
-    }
-    const abs = Math.abs(value);
-    if (abs !== 0 && (abs < 1e-130 || abs >= 1e126)) return `number ${value} is outside the storable range (1e-130 to 9.99e125)`;
-    return undefined;
-  }
-  if (Array.isArray(value)) {
-    for (const v of value) {
-      const p = jsonValueProblem(v, depth + 1);
-      if (p) return p;
-    }
-  } else if (value !== null && typeof value === 'object') {
-    for (const v of Object.values(value)) {
-      const p = jsonValueProblem(v, depth + 1);
-      if (p) return p;
-    }
-  }
-  return undefined;
-}
-
-/**
- * A number DynamoDB can store and the DocumentClient can give back unchanged: finite, an integer
- * only within ±(2^53−1), a magnitude within 1e-130..9.99e125 (else 0). `1e300` in a number field
- * is refused with a 400 naming it, never sent to DynamoDB to come back as a 500.
- */
-export const StorableNumberSchema = z.number().check(
-  z.superRefine((value, ctx) => {
-    const problem = jsonValueProblem(value);
-    if (problem) ctx.issues.push({ code: 'custom', message: problem, input: value });
-  }),
-);
-
-/**
- * Any JSON value, structurally. Recursive through itself by name, so the OpenAPI document describes
- * it as one component (`JsonValue`) that refers to itself, not as an anonymous inline definition.
- */
-export const JsonTreeSchema: z.ZodMiniType<JsonValue> = z.lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(JsonTreeSchema), z.record(z.string(), JsonTreeSchema)]));
-
-/** Any JSON value that DynamoDB can store and give back unchanged. */
-export const JsonValueSchema = JsonTreeSchema.check(
-  z.superRefine((value, ctx) => {
-    const problem = jsonValueProblem(value);
-    if (problem) ctx.issues.push({ code: 'custom', message: problem, input: value });
-  }),
-);
-
-export const JsonObjectSchema = z.record(z.string(), JsonValueSchema) as unknown as z.ZodMiniType<JsonObject>;
+export { JsonObjectSchema, JsonTreeSchema, JsonValueSchema, StorableNumberSchema } from './json-value-schema.js';
 
 /** One named input or output of a decision. `type` is metadata only. */
 export const NamedValueSchema = z.strictObject({
@@ -135,6 +84,8 @@ export const RecordSnapshotSchema = z.strictObject({
   context: z.optional(JsonObjectSchema),
   executionTimeMs: z.optional(StorableNumberSchema.check(z.gte(0, 'executionTimeMs must be >= 0'))),
   tags: z.optional(z.record(z.string().check(z.maxLength(128)), z.string().check(z.maxLength(256)))),
+  /** The tool / retrieval / http / model calls the decision made (see dependencies.ts). */
+  dependencies: z.optional(DependenciesSchema),
 }).check(wellFormedText);
 export type RecordSnapshot = z.infer<typeof RecordSnapshotSchema>;
 
@@ -150,6 +101,7 @@ export const SnapshotSchema = z.strictObject({
   context: z.optional(JsonObjectSchema),
   executionTimeMs: z.optional(z.number()),
   tags: z.optional(z.record(z.string(), z.string())),
+  dependencies: z.optional(DependenciesSchema),
   inputsHash: z.string(),
   contentHash: z.string(),
 });
@@ -188,9 +140,15 @@ export function buildSnapshot(recorded: RecordSnapshot, snapshotId: string, crea
     ...(recorded.context !== undefined && { context: recorded.context }),
     ...(recorded.executionTimeMs !== undefined && { executionTimeMs: recorded.executionTimeMs }),
     ...(recorded.tags !== undefined && { tags: recorded.tags }),
+    // Absent (not []) when there are none: snapshots without dependencies keep their exact hashes.
+    ...(recorded.dependencies !== undefined && recorded.dependencies.length > 0 && { dependencies: recorded.dependencies.map(cleanDependency) }),
     inputsHash: computeInputsHash(recorded.functionName, recorded.inputs.map(cleanNamedValue)),
   };
   return { ...base, contentHash: computeContentHash(base) };
+}
+
+function cleanDependency(d: Dependency): Dependency {
+  return { name: d.name, kind: d.kind, request: d.request, response: d.response, latencyMs: d.latencyMs };
 }
 
 function cleanNamedValue(entry: NamedValue): NamedValue {
@@ -206,6 +164,8 @@ export interface DecisionView {
   context?: JsonObject | undefined;
   executionTimeMs?: number | undefined;
   tags?: Record<string, string> | undefined;
+  /** Recorded calls (a snapshot) or the calls a candidate reported (a replayed decision). */
+  dependencies?: readonly (Dependency | ReportedDependency)[] | undefined;
 }
 
 /**
@@ -223,6 +183,7 @@ export function toPathDocument(decision: DecisionView): JsonObject {
   if (decision.context !== undefined) doc.context = decision.context;
   if (decision.executionTimeMs !== undefined) doc.executionTimeMs = decision.executionTimeMs;
   if (decision.tags !== undefined) doc.tags = decision.tags;
+  if (decision.dependencies !== undefined) doc.dependencies = dependenciesToObject(decision.dependencies);
   return doc;
 }
 
@@ -233,4 +194,4 @@ export function namedValuesToObject(entries: readonly NamedValue[]): JsonObject 
 }
 
 /** The top-level keys a field path may start with. */
-export const PATH_ROOTS = ['functionName', 'inputs', 'outputs', 'modelParameters', 'context', 'executionTimeMs', 'tags'] as const;
+export const PATH_ROOTS = ['functionName', 'inputs', 'outputs', 'modelParameters', 'context', 'executionTimeMs', 'tags', 'dependencies'] as const;

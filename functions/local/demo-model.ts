@@ -12,12 +12,13 @@
  */
 import * as z from 'zod/mini';
 import { toFieldIssues } from '../core/schema-util.js';
+import { handleDemoVariantRequest } from './demo-variants.js';
 
 export type DemoVersion = 'v1' | 'v2';
 export type Decision = 'approve' | 'review' | 'decline';
 
 /** The applicant a demo decision is about; other fields are allowed and ignored. */
-const ApplicantSchema = z.looseObject({
+export const ApplicantSchema = z.looseObject({
   income: z.number().check(z.gte(0, 'income must be >= 0'), z.lte(1e12, 'income is implausibly large')),
   age: z.number().check(z.gte(0, 'age must be >= 0'), z.lte(150, 'age must be <= 150')),
   debt: z.optional(z.number().check(z.gte(0, 'debt must be >= 0'), z.lte(1e12, 'debt is implausibly large'))),
@@ -112,6 +113,8 @@ function demoDescription(version: DemoVersion): unknown {
  * `/demo/credit/v1` and `/demo/credit/v2` (the caller then routes the request elsewhere).
  */
 export function handleDemoRequest(method: string, path: string, body: unknown): { status: number; body: unknown } | undefined {
+  const variant = handleDemoVariantRequest(method, path, body);
+  if (variant !== undefined) return variant;
   const match = /^\/demo\/credit\/(v1|v2)\/?(?:\?.*)?$/.exec(path);
   const version = match?.[1] as DemoVersion | undefined;
   if (version === undefined) return undefined;

@@ -17,7 +17,7 @@ import { canonicalHash } from '../../functions/core/json.js';
 import { buildSnapshot } from '../../functions/core/snapshot.js';
 import type { MemoryAuditStore } from '../../functions/adapters/audit/file-audit-store.js';
 import { LOCAL_AWS } from '../../functions/local/dynalite.js';
-import { requestJson } from '../support/http.js';
+import { requestJson, requestWithHeaders } from '../support/http.js';
 import { startTestHost, type TestHost } from '../support/host.js';
 
 const T0 = Date.parse('2026-11-30T10:00:10.000Z');
@@ -116,10 +116,10 @@ describe('audit seal over HTTP (local host)', () => {
 
   it('serves the public key as PEM, and the exact openssl command of the README verifies a digest with it', async () => {
     const s = await sealedHost();
-    const res = await fetch(`${s.t.url}/audit/public-key`);
+    const res = await requestWithHeaders<string>(s.t.url, 'GET', '/audit/public-key');
     expect(res.headers.get('content-type')).toBe('application/x-pem-file');
     const dir = mkdtempSync(join(tmpdir(), 'audit-openssl-'));
-    writeFileSync(join(dir, 'public-key.pem'), await res.text());
+    writeFileSync(join(dir, 'public-key.pem'), res.body);
     const digests = await requestJson<{ items: Array<{ windowStart: string; digest: string; signature: string }> }>(s.t.url, 'GET', '/audit/digests?from=2026-11-30T10:00:00Z&to=2026-11-30T10:01:00Z');
     const first = digests.body.items[0];
     expect(first?.windowStart).toBe('2026-11-30T10:00:00.000Z');

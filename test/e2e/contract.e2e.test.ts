@@ -6,10 +6,12 @@
  *
  * A new route in the manifest does not compile here until it has a step in {@link STEPS}.
  */
+import { createPublicKey } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES, type RouteKey } from '../../functions/api/manifest.js';
+import { auditObjects, buildDigest, keyFingerprint } from '../../functions/core/audit/digest.js';
 import type { Batch } from '../../functions/core/batch.js';
 import type { Snapshot } from '../../functions/core/snapshot.js';
 import { decideCredit, type Applicant } from '../../functions/local/demo-model.js';
@@ -26,6 +28,8 @@ interface Context {
   url: string;
   snapshots: Snapshot[];
   batchId?: string;
+  /** Seals one (empty) window of the year 2000 in the host's audit store, so the digest routes have one to serve. */
+  sealOldWindow(): Promise<string>;
 }
 
 type Step = (ctx: Context) => Promise<void>;
@@ -108,6 +112,19 @@ const STEPS = {
   'GET /batches/{id}/results': async ({ call, batchId }) => {
     await ok(call('GET', `/batches/${batchId}/results?limit=1`));
   },
+  'POST /functions/{functionName}/noise-profile': async ({ call }) => {
+    const started = await ok(call<{ batchId: string }>('POST', `/functions/${FN}/noise-profile`, { sampleSize: 2 }), 202);
+    const until = Date.now() + 20_000;
+    let batch = await ok(call<Batch>('GET', `/batches/${started.batchId}`));
+    while (batch.status === 'RUNNING' && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 50));
+      batch = await ok(call<Batch>('GET', `/batches/${started.batchId}`));
+    }
+    expect(batch.status).toBe('SUCCEEDED');
+  },
+  'GET /functions/{functionName}/noise-profile': async ({ call }) => {
+    await ok(call('GET', `/functions/${FN}/noise-profile?version=1`));
+  },
   'GET /batches': async ({ call }) => {
     await ok(call('GET', '/batches?limit=5'));
   },
@@ -144,6 +161,21 @@ const STEPS = {
   'GET /snapshots/{id}/replays/{replayId}/report': async ({ call, snapshots }) => {
     await ok(call('GET', `/snapshots/${snapshots[0]?.snapshotId}/replays/latest/report`));
   },
+  'GET /audit/public-key': async ({ call }) => {
+    const pem = await ok(call<string>('GET', '/audit/public-key'));
+    expect(pem).toContain('BEGIN PUBLIC KEY');
+  },
+  'GET /audit/verify': async ({ call }) => {
+    await ok(call('GET', `/audit/verify?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z&functionName=${FN}`));
+  },
+  'GET /audit/digests': async ({ call, sealOldWindow }) => {
+    const windowStart = await sealOldWindow();
+    const listed = await ok(call<{ items: Array<{ windowStart: string }> }>('GET', '/audit/digests?from=2000-01-01T00:00:00Z&to=2000-01-01T02:00:00Z'));
+    expect(listed.items.map((d) => d.windowStart)).toEqual([windowStart]);
+  },
+  'GET /audit/manifests/{windowStart}': async ({ call }) => {
+    await ok(call('GET', '/audit/manifests/2000-01-01T00:00:00.000Z'));
+  },
 } satisfies Record<Exclude<RouteKey, '$default'>, Step>;
 
 /** A well-formed id that names nothing. */
@@ -155,7 +187,18 @@ describe('the API against its OpenAPI document (local host)', () => {
 
   beforeAll(async () => {
     t = await startTestHost();
-    ctx = { url: t.url, snapshots: [], call: (method, path, body, headers = {}) => requestWithHeaders(t.url, method, path, body, headers) };
+    ctx = {
+      url: t.url,
+      snapshots: [],
+      call: (method, path, body, headers = {}) => requestWithHeaders(t.url, method, path, body, headers),
+      async sealOldWindow() {
+        const windowStart = '2000-01-01T00:00:00.000Z';
+        const manifestObject = auditObjects.manifest(windowStart);
+        const built = buildDigest({ windowStart, windowEnd: '2000-01-01T01:00:00.000Z', entries: [], manifestObject, previous: undefined, createdAt: new Date().toISOString(), keyFingerprint: keyFingerprint(createPublicKey(await t.host.audit.signer.publicKeyPem())) });
+        await t.host.audit.store.putDigest(windowStart, { digest: built.bytes, signature: await t.host.audit.signer.sign(built.bytes), manifest: built.manifest, manifestObject });
+        return windowStart;
+      },
+    };
   });
   afterAll(async () => {
     await t?.close();

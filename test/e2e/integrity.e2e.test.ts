@@ -46,11 +46,11 @@ describe('integrity of a snapshot altered behind the service (local host over HT
 
   it('answers an idempotent repeat of POST /snapshots like a read: the stored body with its Content-Integrity', async () => {
     const body = { functionName: 'approve_loan', inputs: [{ name: 'applicant', value: { income: 1 } }], outputs: [{ name: 'decision', value: 'deny' }] };
-    const first = await fetch(`${t.url}/snapshots`, { method: 'POST', headers: { 'idempotency-key': 'integrity-repeat-1' }, body: JSON.stringify(body) });
-    const repeatId = ((await first.json()) as { snapshotId: string }).snapshotId;
-    const clean = await fetch(`${t.url}/snapshots`, { method: 'POST', headers: { 'idempotency-key': 'integrity-repeat-1' }, body: JSON.stringify(body) });
+    const key = { 'idempotency-key': 'integrity-repeat-1' };
+    const first = await requestWithHeaders<{ snapshotId: string }>(t.url, 'POST', '/snapshots', body, key);
+    const repeatId = first.body.snapshotId;
+    const clean = await requestWithHeaders(t.url, 'POST', '/snapshots', body, key);
     expect(clean.headers.get('content-integrity')).toBe('verified');
-    await clean.json();
 
     const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: t.host.dynamoEndpoint });
     await client.send(
@@ -64,9 +64,9 @@ describe('integrity of a snapshot altered behind the service (local host over HT
     );
     client.destroy();
 
-    const repeated = await fetch(`${t.url}/snapshots`, { method: 'POST', headers: { 'idempotency-key': 'integrity-repeat-1' }, body: JSON.stringify(body) });
+    const repeated = await requestWithHeaders<{ outputs: { value: unknown }[] }>(t.url, 'POST', '/snapshots', body, key);
     expect(repeated.status).toBe(200);
     expect(repeated.headers.get('content-integrity')).toBe('tampered');
-    expect(((await repeated.json()) as { outputs: { value: unknown }[] }).outputs[0]?.value).toBe('approve');
+    expect(repeated.body.outputs[0]?.value).toBe('approve');
   });
 });

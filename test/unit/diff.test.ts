@@ -25,7 +25,7 @@ function decision(overrides: Partial<DecisionView> = {}): DecisionView {
 describe('diffSnapshots', () => {
   it('reports nothing and no flags for two equal decisions', () => {
     const d = diffSnapshots(decision(), decision());
-    expect(d).toEqual({ changes: [], inputsChanged: false, outputsChanged: false, modelParamsChanged: false, executionTimeDeltaMs: 0 });
+    expect(d).toEqual({ changes: [], inputsChanged: false, outputsChanged: false, modelParamsChanged: false, dependenciesChanged: false, executionTimeDeltaMs: 0 });
   });
 
   it('reports one Modified change per changed leaf, with leaf paths and values', () => {

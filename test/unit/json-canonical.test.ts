@@ -139,6 +139,7 @@ describe('snapshot hashes', () => {
       context: { tenant: 'acme' },
       executionTimeMs: 120.5,
       tags: { env: 'prod' },
+      dependencies: [{ name: 'rates', kind: 'tool', request: { currency: 'EUR' }, response: { rate: 0.0412 }, latencyMs: 12 }],
     },
     id,
     createdAt,
@@ -156,6 +157,7 @@ describe('snapshot hashes', () => {
     context: (s) => ({ ...s, context: { tenant: 'other' } }),
     executionTimeMs: (s) => ({ ...s, executionTimeMs: 120.6 }),
     tags: (s) => ({ ...s, tags: { env: 'dev' } }),
+    dependencies: (s) => ({ ...s, dependencies: [{ name: 'rates', kind: 'tool', request: { currency: 'EUR' }, response: { rate: 0.0413 }, latencyMs: 12 }] }),
     inputsHash: (s) => ({ ...s, inputsHash: '0'.repeat(64) }),
   };
 

@@ -8,6 +8,7 @@
  * | validation report | SNAP#<id>              | VALIDATION#<createdAt>#<reportId>   |
  * | policy            | POLICY#<name>          | V#<version, 10 digits> and LATEST   |
  * | executor config   | FN#<functionName>      | EXECUTOR                            |
+ * | noise profile     | NOISE#<functionName>   | V#<version, 10 digits> and LATEST   |
  * | batch             | BATCH#<id>             | META, IDS / RESULT#<snapshotId>     |
  * | idempotency       | IDEMP#<key>            | IDEMP                               |
  *
@@ -29,6 +30,8 @@ export const keys = {
   policyVersion: (name: string, version: number) => ({ pk: `POLICY#${name}`, sk: `V#${String(version).padStart(10, '0')}` }),
   policyLatest: (name: string) => ({ pk: `POLICY#${name}`, sk: 'LATEST' }),
   executor: (functionName: string) => ({ pk: `FN#${functionName}`, sk: 'EXECUTOR' }),
+  noiseProfileVersion: (functionName: string, version: number) => ({ pk: `NOISE#${functionName}`, sk: `V#${String(version).padStart(10, '0')}` }),
+  noiseProfileLatest: (functionName: string) => ({ pk: `NOISE#${functionName}`, sk: 'LATEST' }),
   batchMeta: (batchId: string) => ({ pk: `BATCH#${batchId}`, sk: 'META' }),
   batchResult: (batchId: string, snapshotId: string) => ({ pk: `BATCH#${batchId}`, sk: `RESULT#${snapshotId}` }),
   batchResultPrefix: 'RESULT#',

@@ -14,6 +14,7 @@ import {
   ExecutorTimeoutError,
   ExecutorUnreachableError,
   excerpt,
+  executorRequestBody,
   executorTimeoutMs,
   modelListAllows,
   parseExecutorAnswer,
@@ -209,13 +210,14 @@ export class HttpExecutor implements Executor {
 
   async execute(req: ExecutionRequest, options: { timeoutMs: number }): Promise<ExecutionResult> {
     const started = performance.now();
-    const body = { functionName: req.functionName, inputs: req.inputs, modelParameters: req.modelParameters, context: req.context };
+    const body = executorRequestBody(req);
     const json = await postJson(this.config.url, body, this.config.headers, options.timeoutMs, this.plumbing, this.description);
     const answer = parseExecutorAnswer(json, this.description);
     return {
       outputs: answer.outputs,
       executionTimeMs: roundMs(performance.now() - started),
       ...(answer.executionTimeMs !== undefined && { reportedExecutionTimeMs: answer.executionTimeMs }),
+      ...(answer.dependencies !== undefined && { dependencies: answer.dependencies }),
     };
   }
 }

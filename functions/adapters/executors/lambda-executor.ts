@@ -13,6 +13,7 @@ import {
   ExecutorResponseTooLargeError,
   ExecutorTimeoutError,
   ExecutorUnreachableError,
+  executorRequestBody,
   executorTimeoutMs,
   parseExecutorAnswer,
   parseJsonAnswer,
@@ -73,7 +74,7 @@ export class LambdaExecutor implements Executor {
   async execute(req: ExecutionRequest, options: { timeoutMs: number }): Promise<ExecutionResult> {
     const started = performance.now();
     const signal = AbortSignal.timeout(options.timeoutMs);
-    const body = { functionName: req.functionName, inputs: req.inputs, modelParameters: req.modelParameters, context: req.context };
+    const body = executorRequestBody(req);
     let out;
     try {
       // The abort signal bounds the SDK's own retries too.
@@ -101,6 +102,7 @@ export class LambdaExecutor implements Executor {
       outputs: answer.outputs,
       executionTimeMs: roundMs(performance.now() - started),
       ...(answer.executionTimeMs !== undefined && { reportedExecutionTimeMs: answer.executionTimeMs }),
+      ...(answer.dependencies !== undefined && { dependencies: answer.dependencies }),
     };
   }
 }

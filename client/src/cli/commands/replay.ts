@@ -2,7 +2,7 @@
  * `replay <snapshotId>`: re-executes a decision; exit 1 unless the replay is `Success`.
  */
 import { REPLAY_MODES, type ReplayRequest, type ReplayResult } from '../../schemas.js';
-import { asUsage, choiceFlag, EXIT, numberFlag, str, UsageError, type CommandGroup } from '../framework.js';
+import { asUsage, choiceFlag, EXIT, intFlag, numberFlag, str, UsageError, type CommandGroup } from '../framework.js';
 import { columns, keyValues } from '../table.js';
 
 function replayTable(r: ReplayResult): string {
@@ -38,6 +38,8 @@ export const replayCommands: CommandGroup = {
         tolerance: { type: 'string', value: 'X', description: 'Tolerant mode: minimum score per output, 0..1 (default 0.8)' },
         'model-version': { type: 'string', value: 'V', description: 'replay on this model version (overrides modelParameters.modelVersion)' },
         policy: { type: 'string', value: 'NAME', description: 'also evaluate this stored policy, the original as baseline' },
+        'noise-profile': { type: 'string', value: 'latest|N|none', description: "Tolerant mode: compare with the function's noise profile (default none)" },
+        'dependency-mode': { type: 'string', value: 'recorded|live', description: 'serve recorded dependency calls from the recording (default when recorded) or live' },
       },
       async run(ctx, { positionals, values }) {
         const mode = choiceFlag('mode', str(values, 'mode'), REPLAY_MODES);
@@ -45,7 +47,12 @@ export const replayCommands: CommandGroup = {
         if (tolerance !== undefined && mode !== undefined && mode !== 'Tolerant') throw new UsageError(`--tolerance applies to --mode Tolerant only, not ${mode}`);
         const modelVersion = str(values, 'model-version');
         const policyName = str(values, 'policy');
+        const noise = str(values, 'noise-profile');
+        const noiseProfile = noise === undefined || noise === 'latest' || noise === 'none' ? noise : intFlag('noise-profile', noise, 1, 1_000_000_000);
+        const dependencyMode = choiceFlag('dependency-mode', str(values, 'dependency-mode'), ['recorded', 'live'] as const);
         const request: ReplayRequest = {
+          ...(noiseProfile !== undefined && { noiseProfile }),
+          ...(dependencyMode !== undefined && { dependencyMode }),
           ...(mode !== undefined && { mode }),
           ...(tolerance !== undefined && { tolerance }),
           ...(modelVersion !== undefined && { overrides: { modelParameters: { modelVersion } } }),

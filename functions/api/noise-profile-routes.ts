@@ -1,0 +1,50 @@
+/**
+ * Noise profiles over HTTP: `POST /functions/{functionName}/noise-profile` starts learning one (a
+ * batch: 202, poll `GET /batches/{id}`), `GET /functions/{functionName}/noise-profile[?version=N]`
+ * reads the latest (or one) version. See core/noise.ts.
+ */
+import type { StartBatchDeps } from '../core/batch.js';
+import { ValidationError } from '../core/errors.js';
+import type { ExecutorConfigStore } from '../core/executor.js';
+import type { NoiseProfileStore } from '../core/noise.js';
+import { readNoiseProfile, startNoiseProfile } from '../core/noise-profile-job.js';
+import { FunctionNameSchema } from '../core/snapshot.js';
+import type { RouteMap } from '../http/api.js';
+import { pathParam } from '../http/params.js';
+
+export interface NoiseProfileRoutesDeps extends StartBatchDeps {
+  executors: ExecutorConfigStore;
+  noiseProfiles: NoiseProfileStore;
+}
+
+function functionNameParam(params: Readonly<Record<string, string>>): string {
+  const name = pathParam(params, 'functionName');
+  const parsed = FunctionNameSchema.safeParse(name);
+  if (!parsed.success) {
+    const message = parsed.error.issues[0]?.message ?? 'invalid function name';
+    throw new ValidationError(`functionName '${name}': ${message}`, { details: { issues: [{ path: 'functionName', message }] } });
+  }
+  return name;
+}
+
+export function noiseProfileRoutes(deps: NoiseProfileRoutesDeps): RouteMap {
+  return {
+    'POST /functions/{functionName}/noise-profile': async (req) => {
+      const functionName = functionNameParam(req.pathParameters);
+      const batch = await startNoiseProfile(deps, functionName, req.rawBody.trim() === '' ? {} : req.json());
+      return {
+        status: 202,
+        body: { batchId: batch.batchId, status: batch.status, total: batch.total, functionName, sampleSize: batch.noiseProfile?.sampleSize ?? batch.total, batch: `/batches/${batch.batchId}`, profile: `/functions/${functionName}/noise-profile` },
+        headers: { location: `/batches/${batch.batchId}` },
+      };
+    },
+
+    'GET /functions/{functionName}/noise-profile': async (req) => {
+      const functionName = functionNameParam(req.pathParameters);
+      for (const key of Object.keys(req.query)) {
+        if (key !== 'version') throw new ValidationError(`unknown query parameter '${key}'; only 'version' is accepted`, { details: { issues: [{ path: key, message: 'unknown query parameter' }] } });
+      }
+      return { status: 200, body: await readNoiseProfile(deps.noiseProfiles, functionName, req.query.version) };
+    },
+  };
+}

@@ -1,0 +1,208 @@
+/**
+ * Noise profiles (after Twitter's Diffy): run the SAME model twice on the same recorded inputs and
+ * learn which output fields differ even though nothing changed. Only differences beyond that noise
+ * count in a noise-aware Tolerant replay.
+ *
+ * Learning (`POST /functions/{fn}/noise-profile`, run as a batch): each sampled snapshot is
+ * executed twice with its recorded model parameters (and, when it has them, its recorded
+ * dependencies), and the two answers are compared leaf by leaf. Per field path the profile keeps how
+ * many pairs it saw, in how many the two runs differed, and a class:
+ *
+ * - `stable` — equal in every pair. A noise-aware replay compares it exactly (ExactMatch), however
+ *   lenient the tolerance: the model is deterministic there, so any difference is real.
+ * - `numeric-noise` — numbers that differed; `spreadPercent` is the largest relative difference
+ *   seen, `|a − b| / max(|a|, |b|) × 100`. A replay passes when its relative difference is at most
+ *   `spreadPercent × NUMERIC_SAFETY_FACTOR` (a sample's largest spread underestimates the largest
+ *   the model can produce, and the recorded value and the replayed one each carry noise).
+ * - `text-noise` — text that differed; `similarityFloor` is the lowest similarity (the replay's
+ *   similarity provider) seen between two runs. A replay passes at or above that floor.
+ * - `always-different` — values that (almost) always differ and carry no measure of "how much":
+ *   single-token strings such as request ids and timestamps (no whitespace in any observed value)
+ *   that differed in at least {@link ALWAYS_DIFFERENT_SHARE} of the pairs (two quick runs can share
+ *   a millisecond timestamp), and values of other kinds (booleans, null, objects that change shape)
+ *   that differed at all. A noise-aware replay ignores them.
+ *
+ * A text field that differed in every pair but holds words (whitespace) stays `text-noise`: a
+ * rationale that is always reworded is still compared against its floor, not ignored.
+ */
+import * as z from 'zod/mini';
+import { compareOutputs, type FieldComparison } from './output-comparison.js';
+import type { NamedValue } from './snapshot.js';
+import type { SimilarityProvider } from './similarity.js';
+
+export const NOISE_CLASSES = ['stable', 'numeric-noise', 'text-noise', 'always-different'] as const;
+export type NoiseClass = (typeof NOISE_CLASSES)[number];
+
+/**
+ * How far beyond its learned spread a numeric field may move in a noise-aware replay (documented in
+ * the README): 3, because (1) a sample's largest spread underestimates the largest the model
+ * produces, (2) a replay compares two noisy values (the recording and the new run) as the profile
+ * did, and (3) a relative spread learned on larger values is tighter than the same absolute noise
+ * on smaller ones. Measured on the noisy demo model (bench/noise.bench.ts): with 2, up to 1 % of
+ * unchanged decisions were flagged on the score alone; with 3, none.
+ */
+export const NUMERIC_SAFETY_FACTOR = 3;
+
+/** A single-token text field is `always-different` when it differed in at least this share of pairs (two runs can fall in the same millisecond). */
+export const ALWAYS_DIFFERENT_SHARE = 0.9;
+
+/** Snapshots a profile samples when the request names no `sampleSize`. */
+export const DEFAULT_NOISE_SAMPLE = 50;
+/** Most snapshots one profile samples (each is executed twice). */
+export const MAX_NOISE_SAMPLE = 1000;
+
+/**
+ * What one pair of runs showed at one output leaf (stored on the profile batch's result item):
+ * `equal` — the two runs gave equal values; `kind` — number (both numbers), text (both strings) or
+ * other (anything else, incl. present in one run only); `relDiffPercent` (numbers) — relative
+ * difference in percent; `similarity` (text) — of the two values; `singleToken` (text) — neither
+ * value contains whitespace (an id, a timestamp, a code).
+ */
+export const NoiseObservationSchema = z.strictObject({
+  path: z.string(),
+  equal: z.boolean(),
+  kind: z.enum(['number', 'text', 'other']),
+  relDiffPercent: z.optional(z.number()),
+  similarity: z.optional(z.number()),
+  singleToken: z.optional(z.boolean()),
+});
+export type NoiseObservation = z.infer<typeof NoiseObservationSchema>;
+
+/** What a noise-profile batch stores on each result: the executor, the recorded model version, the similarity provider and the observations of one pair of runs. */
+export const NoiseRunSchema = z.strictObject({
+  executor: z.string(),
+  modelVersion: z.nullable(z.string()),
+  similarityProvider: z.string(),
+  observations: z.array(NoiseObservationSchema),
+});
+export type NoiseRun = z.infer<typeof NoiseRunSchema>;
+
+const WHITESPACE = /\s/;
+
+function toObservation(fc: FieldComparison): NoiseObservation {
+  const { path, original: a, replayed: b } = fc;
+  if (fc.comparator === 'NumericCloseness') {
+    return { path, equal: a === b, kind: 'number', relDiffPercent: roundPercent((1 - fc.score) * 100) };
+  }
+  if (fc.comparator === 'SemanticSimilarity') {
+    const singleToken = typeof a === 'string' && typeof b === 'string' && !WHITESPACE.test(a) && !WHITESPACE.test(b);
+    return { path, equal: a === b, kind: 'text', similarity: fc.score, singleToken };
+  }
+  return { path, equal: fc.match, kind: 'other' };
+}
+
+function roundPercent(p: number): number {
+  return Math.round(p * 1e6) / 1e6;
+}
+
+/** Compares two runs of the same decision leaf by leaf and says what differed and by how much. */
+export async function observeNoise(first: readonly NamedValue[], second: readonly NamedValue[], similarity: SimilarityProvider): Promise<NoiseObservation[]> {
+  // Tolerant with tolerance 0 scores every leaf by its kind (similarity, closeness, exact) and never fails one.
+  const { fieldComparisons } = await compareOutputs(first, second, 'Tolerant', 0, similarity);
+  return fieldComparisons.map(toObservation);
+}
+
+/** One field of a profile. */
+export const FieldNoiseSchema = z.strictObject({
+  path: z.string(),
+  class: z.enum(NOISE_CLASSES),
+  /** Pairs of runs that had this field. */
+  pairs: z.number(),
+  /** Pairs whose two runs differed here. */
+  differed: z.number(),
+  spreadPercent: z.optional(z.number()),
+  similarityFloor: z.optional(z.number()),
+});
+export type FieldNoise = z.infer<typeof FieldNoiseSchema>;
+
+/** A stored profile: `GET /functions/{fn}/noise-profile`. */
+export const NoiseProfileSchema = z.strictObject({
+  functionName: z.string(),
+  version: z.int(),
+  /** The executor the runs went to (its description, no secrets). */
+  executor: z.string(),
+  /** The recorded model versions of the sampled snapshots (the profile is for those). */
+  modelVersions: z.array(z.string()),
+  /** The similarity provider text floors were measured with. */
+  similarityProvider: z.string(),
+  /** Snapshots sampled, and how many of them gave two usable runs. */
+  sampleSize: z.number(),
+  pairs: z.number(),
+  numericSafetyFactor: z.number(),
+  fields: z.array(FieldNoiseSchema),
+  /** The batch that learned it. */
+  batchId: z.string(),
+  createdAt: z.string(),
+});
+export type NoiseProfile = z.infer<typeof NoiseProfileSchema>;
+
+interface FieldTally {
+  pairs: number;
+  differed: number;
+  kinds: Set<NoiseObservation['kind']>;
+  maxRel: number;
+  minSim: number;
+  allSingleToken: boolean;
+}
+
+/** Folds the observations of many pairs into the fields of a profile (constant memory per field path). */
+export class NoiseAccumulator {
+  private readonly tallies = new Map<string, FieldTally>();
+  pairs = 0;
+  readonly modelVersions = new Set<string>();
+  executor: string | undefined;
+  similarityProvider: string | undefined;
+
+  addPair(observations: readonly NoiseObservation[]): void {
+    this.pairs += 1;
+    for (const o of observations) {
+      let t = this.tallies.get(o.path);
+      if (t === undefined) {
+        t = { pairs: 0, differed: 0, kinds: new Set(), maxRel: 0, minSim: 1, allSingleToken: true };
+        this.tallies.set(o.path, t);
+      }
+      t.pairs += 1;
+      t.kinds.add(o.kind);
+      if (o.kind === 'text') {
+        t.minSim = Math.min(t.minSim, o.similarity ?? 0);
+        if (o.singleToken !== true) t.allSingleToken = false;
+      }
+      if (o.equal) continue;
+      t.differed += 1;
+      if (o.kind === 'number') t.maxRel = Math.max(t.maxRel, o.relDiffPercent ?? 100);
+    }
+  }
+
+  fields(): FieldNoise[] {
+    const out: FieldNoise[] = [];
+    for (const [path, t] of [...this.tallies].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      out.push(classify(path, t));
+    }
+    return out;
+  }
+}
+
+function classify(path: string, t: FieldTally): FieldNoise {
+  const base = { path, pairs: t.pairs, differed: t.differed };
+  if (t.differed === 0) return { ...base, class: 'stable' };
+  const only = t.kinds.size === 1 ? [...t.kinds][0] : undefined;
+  if (only === 'number') return { ...base, class: 'numeric-noise', spreadPercent: t.maxRel };
+  if (only === 'text') {
+    if (t.allSingleToken && t.differed >= ALWAYS_DIFFERENT_SHARE * t.pairs) return { ...base, class: 'always-different' };
+    return { ...base, class: 'text-noise', similarityFloor: t.minSim };
+  }
+  return { ...base, class: 'always-different' };
+}
+
+/** The profile's fields by path, for comparing one replay. */
+export function noiseIndex(profile: NoiseProfile): ReadonlyMap<string, FieldNoise> {
+  return new Map(profile.fields.map((f) => [f.path, f]));
+}
+
+/** Port: versioned profiles per function (like policies: each learned profile is the next version). */
+export interface NoiseProfileStore {
+  /** Stores the next version; a profile of a batch already stored (a retried step) is returned as it is. */
+  putNextVersion(profile: Omit<NoiseProfile, 'version'>): Promise<NoiseProfile>;
+  getLatest(functionName: string): Promise<NoiseProfile | undefined>;
+  getVersion(functionName: string, version: number): Promise<NoiseProfile | undefined>;
+}

@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { NoiseAccumulator, noiseIndex, NUMERIC_SAFETY_FACTOR, observeNoise, type NoiseProfile } from '../../functions/core/noise.js';
+import { compareOutputs } from '../../functions/core/output-comparison.js';
+import { LexicalSimilarity } from '../../functions/core/similarity.js';
+import type { NamedValue } from '../../functions/core/snapshot.js';
+
+const similarity = new LexicalSimilarity();
+
+function run(score: number, rationale: string, requestId: string, approved = true, decision = 'approve'): NamedValue[] {
+  return [
+    { name: 'decision', value: decision },
+    { name: 'score', value: score },
+    { name: 'rationale', value: rationale },
+    { name: 'requestId', value: requestId },
+    { name: 'approved', value: approved },
+  ];
+}
+
+async function learn(pairs: [NamedValue[], NamedValue[]][]) {
+  const acc = new NoiseAccumulator();
+  for (const [a, b] of pairs) acc.addPair(await observeNoise(a, b, similarity));
+  return acc.fields();
+}
+
+function profileOf(fields: NoiseProfile['fields']): NoiseProfile {
+  return { functionName: 'f', version: 1, executor: 'x', modelVersions: [], similarityProvider: 'lexical', sampleSize: fields.length, pairs: 3, numericSafetyFactor: NUMERIC_SAFETY_FACTOR, fields, batchId: 'b', createdAt: 't' };
+}
+
+const RATIONALE = 'Approved: an income of 52000 covers the requested credit.';
+const REWORDED = `In short: ${RATIONALE}`;
+
+describe('learning a noise profile from pairs of runs', () => {
+  it('classifies each field: stable, numeric-noise with its spread, text-noise with its floor, always-different ids', async () => {
+    const fields = await learn([
+      [run(0.8, RATIONALE, 'id-1'), run(0.801, REWORDED, 'id-2')],
+      [run(0.5, RATIONALE, 'id-3'), run(0.4995, RATIONALE, 'id-4')],
+      [run(0.7, REWORDED, 'id-5'), run(0.7, RATIONALE, 'id-6')],
+    ]);
+    const by = Object.fromEntries(fields.map((f) => [f.path, f]));
+    expect(by['outputs.decision']).toEqual({ path: 'outputs.decision', class: 'stable', pairs: 3, differed: 0 });
+    expect(by['outputs.approved']?.class).toBe('stable');
+    expect(by['outputs.score']).toMatchObject({ class: 'numeric-noise', pairs: 3, differed: 2 });
+    // 0.8 vs 0.801 differs by 0.1248 %; 0.5 vs 0.4995 by exactly 0.1 %: the spread is the largest.
+    expect(by['outputs.score']?.spreadPercent).toBeCloseTo(0.12484, 4);
+    expect(by['outputs.rationale']).toMatchObject({ class: 'text-noise', pairs: 3, differed: 2 });
+    expect(by['outputs.rationale']?.similarityFloor).toBeCloseTo(await similarity.similarity(RATIONALE, REWORDED), 10);
+    expect(by['outputs.requestId']).toEqual({ path: 'outputs.requestId', class: 'always-different', pairs: 3, differed: 3 });
+  });
+
+  it('keeps words that always change as text-noise, not ignored, and a sometimes-equal id as text-noise', async () => {
+    const fields = await learn([
+      [run(1, 'low risk overall', 'same'), run(1, 'overall low risk', 'same')],
+      [run(1, 'low risk overall', 'a1'), run(1, 'risk is low overall', 'b2')],
+    ]);
+    const by = Object.fromEntries(fields.map((f) => [f.path, f]));
+    expect(by['outputs.rationale']?.class).toBe('text-noise');
+    expect(by['outputs.requestId']?.class).toBe('text-noise');
+  });
+
+  it('calls a boolean that flips between runs always-different', async () => {
+    const fields = await learn([[run(1, 'x', 'i', true), run(1, 'x', 'i', false)], [run(1, 'x', 'i', true), run(1, 'x', 'i', true)]]);
+    expect(fields.find((f) => f.path === 'outputs.approved')).toMatchObject({ class: 'always-different', pairs: 2, differed: 1 });
+  });
+});
+
+describe('noise-aware Tolerant comparison', () => {
+  const profile = profileOf([
+    { path: 'outputs.decision', class: 'stable', pairs: 3, differed: 0 },
+    { path: 'outputs.score', class: 'numeric-noise', pairs: 3, differed: 2, spreadPercent: 0.25 },
+    { path: 'outputs.rationale', class: 'text-noise', pairs: 3, differed: 2, similarityFloor: 0.8 },
+    { path: 'outputs.requestId', class: 'always-different', pairs: 3, differed: 3 },
+  ]);
+  const rules = { fields: noiseIndex(profile), numericSafetyFactor: NUMERIC_SAFETY_FACTOR };
+  const compare = (a: NamedValue[], b: NamedValue[], tolerance = 0.8) => compareOutputs(a, b, 'Tolerant', tolerance, similarity, rules);
+  const at = (r: Awaited<ReturnType<typeof compare>>, path: string) => r.fieldComparisons.find((f) => f.path === path);
+
+  it('suppresses noise within what was learned, and says so and why', async () => {
+    const r = await compare(run(0.8, RATIONALE, 'id-1'), run(0.8032, REWORDED, 'id-2'));
+    expect(r.outputsMatch).toBe(true);
+    expect(at(r, 'outputs.requestId')).toMatchObject({ comparator: 'NoiseIgnored', match: true, noise: 'suppressed' });
+    expect(at(r, 'outputs.requestId')?.noiseReason).toContain('always-different');
+    // 0.8 → 0.8032 is 0.398 %: within 0.25 % × 3.
+    expect(at(r, 'outputs.score')).toMatchObject({ comparator: 'NumericCloseness', match: true, noise: 'suppressed' });
+    expect(at(r, 'outputs.score')?.noiseReason).toContain('× safety factor 3 allows 0.75%');
+    expect(at(r, 'outputs.rationale')).toMatchObject({ comparator: 'SemanticSimilarity', match: true, noise: 'suppressed', threshold: 0.8 });
+    expect(at(r, 'outputs.decision')).toMatchObject({ comparator: 'ExactMatch', match: true, noise: 'stable' });
+  });
+
+  it('flags a numeric move beyond spread × safety factor that plain Tolerant would pass', async () => {
+    const a = run(0.8, RATIONALE, 'id-1');
+    const b = run(0.81, RATIONALE, 'id-1');
+    expect((await compareOutputs(a, b, 'Tolerant', 0.8, similarity)).outputsMatch).toBe(true);
+    const r = await compare(a, b);
+    expect(r.outputsMatch).toBe(false);
+    expect(at(r, 'outputs.score')).toMatchObject({ match: false, noise: 'exceeded' });
+  });
+
+  it('compares a stable field exactly, even where the tolerance would accept a similar text', async () => {
+    const r = await compare(run(0.8, RATIONALE, 'i', true, 'approve'), run(0.8, RATIONALE, 'i', true, 'approved'), 0);
+    expect(at(r, 'outputs.decision')).toMatchObject({ comparator: 'ExactMatch', match: false, noise: 'stable' });
+  });
+
+  it('flags text below its learned floor even when the tolerance is lower', async () => {
+    const r = await compare(run(0.8, RATIONALE, 'i'), run(0.8, 'Declined: the income does not support the requested credit.', 'i'), 0.1);
+    expect(at(r, 'outputs.rationale')).toMatchObject({ match: false, noise: 'exceeded', threshold: 0.8 });
+  });
+
+  it('compares fields the profile does not know with the plain tolerance, and applies nothing in Strict mode', async () => {
+    const extra = (v: string): NamedValue[] => [...run(0.8, RATIONALE, 'i'), { name: 'note', value: v }];
+    const r = await compare(extra('a b c d e'), extra('a b c d x'), 0.7);
+    expect(at(r, 'outputs.note')).toMatchObject({ comparator: 'SemanticSimilarity', threshold: 0.7, match: true });
+    expect(at(r, 'outputs.note')).not.toHaveProperty('noise');
+    const strict = await compareOutputs(run(0.8, RATIONALE, 'id-1'), run(0.8, RATIONALE, 'id-2'), 'Strict', 1, similarity, rules);
+    expect(strict.outputsMatch).toBe(false);
+  });
+});
