@@ -11,19 +11,30 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { ESM_REQUIRE_BANNER, NEVER_LOADED_MODULES } from '../lib/function-defaults.js';
-import { LAMBDAS } from '../functions/api/manifest.js';
+import { LAMBDAS, type EnvVarName } from '../functions/api/manifest.js';
 import { median, printFigures, type Figure } from './report.js';
 
 const ROUNDS = Number(process.env.BENCH_BUNDLE_ROUNDS ?? 15);
+
+/** A value for every variable a handler may read (typed by the manifest, so a new one cannot be forgotten). */
+const FUNCTION_ENV: Record<EnvVarName, string> = {
+  TABLE_NAME: 'bench',
+  STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:bench',
+  EVENT_BUS_NAME: 'bench',
+  SIMILARITY_PROVIDER: 'lexical',
+  EXECUTOR_ALLOW_PRIVATE_NETWORKS: 'false',
+  CURSOR_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:bench',
+  AUDIT_BUCKET: 'bench',
+  AUDIT_KEY_ID: 'arn:aws:kms:us-east-1:000000000000:key/bench',
+  DIGEST_INTERVAL_MINUTES: '60',
+};
 
 const ENV = {
   ...process.env,
   AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'bench',
   AWS_SECRET_ACCESS_KEY: 'bench',
-  TABLE_NAME: 'bench',
-  STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:bench',
-  EVENT_BUS_NAME: 'bench',
+  ...FUNCTION_ENV,
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 };
 

@@ -90,6 +90,8 @@ export const AppConfigSchema = z.strictObject({
       burstLimit: z.number().int().positive().max(5_000),
     })
     .default({ rateLimit: 50, burstLimit: 100 }),
+  /** Where alarm notifications go: an e-mail address subscribed to the alarm topic (optional). */
+  alarmEmail: z.email('must be an e-mail address').optional(),
   /** Minutes per audit digest window; windows are aligned to the epoch, so it must divide a day. */
   digestIntervalMinutes: z
     .number()

@@ -13,7 +13,8 @@ import { LAMBDA_NAMES, lambdaSpec, ROUTES, type EnvVarName, type LambdaName } fr
 import { BatchWorkflow } from './batch-workflow.js';
 import { flattenJoin } from './cfn-join.js';
 import { loadConfig, TITAN_EMBEDDING_MODEL_ID, type AppConfig } from './config.js';
-import { DecisionFunction } from './function-defaults.js';
+import { DecisionFunction, serviceNameOf } from './function-defaults.js';
+import { DecisionObservability } from './observability.js';
 import { DecisionHttpApi } from './http-api.js';
 import { AuditSeal } from './audit-seal.js';
 import { DecisionTable } from './table.js';
@@ -126,20 +127,36 @@ export class DecisionReplayStack extends Stack {
     const cursorSecret = new CursorSecret(this, 'Cursors');
     for (const name of having((spec) => spec.grants.includes('readCursorSecret'))) cursorSecret.secret.grantRead(functions[name]);
 
-    // Table grants. grantReadWriteData also covers the GSIs as `<table>/index/*`.
+    // Table grants: exactly the actions the stores use, never table-wide write access. Reads on the
+    // table and its GSIs; PutItem for functions that write (conditional puts of new items);
+    // UpdateItem and DeleteItem only on the key prefixes the manifest names (dynamodb:LeadingKeys),
+    // which never include a snapshot's partition: records are put once, never updated or deleted.
     const indexFinding = iam5ResourceFinding(this, `${table.tableArn}/index/*`);
+    const tableResources = [table.tableArn, `${table.tableArn}/index/*`];
     for (const name of LAMBDA_NAMES) {
       const fn = functions[name];
-      const access = lambdaSpec(name).table;
-      if (access === 'none') continue;
-      if (access === 'read') table.grantReadData(fn);
-      else table.grantReadWriteData(fn);
+      const spec = lambdaSpec(name);
+      if (spec.table === 'none') continue;
+      const actions = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', ...(spec.table === 'readWrite' ? ['dynamodb:PutItem'] : [])];
+      fn.addToRolePolicy(new PolicyStatement({ actions, resources: tableResources }));
+      const byPrefix = (action: string, prefixes: readonly string[] | undefined) => {
+        if (prefixes === undefined || prefixes.length === 0) return;
+        fn.addToRolePolicy(
+          new PolicyStatement({
+            actions: [action],
+            resources: [table.tableArn],
+            conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((p) => `${p}*`) } },
+          }),
+        );
+      };
+      byPrefix('dynamodb:UpdateItem', spec.tableUpdates);
+      byPrefix('dynamodb:DeleteItem', spec.tableDeletes);
       Validations.of(fn.role ?? fn).acknowledge({
         id: indexFinding,
         reason:
           'The grant covers the GSIs of the one table this function uses (<table>/index/*): GSI1 and GSI2 are ' +
-          'queried to list snapshots by function and to find the baseline with the same inputs; ' +
-          'the wildcard is over index names of this table only.',
+          'queried to list snapshots by function and to find the baseline with the same inputs, GSI3 to find a ' +
+          "window's records; the wildcard is over index names of this table only.",
       });
     }
 
@@ -265,6 +282,18 @@ export class DecisionReplayStack extends Stack {
     new CfnOutput(this, 'StateMachineArn', { value: stateMachine.stateMachineArn });
     new CfnOutput(this, 'EventBusName', { value: violations.bus.eventBusName });
     new CfnOutput(this, 'StreamFailureQueueUrl', { value: stream.failureQueue.queueUrl });
+
+    // What an operator watches: a dashboard, and alarms on the alarm topic (alarmEmail subscribes).
+    const observability = new DecisionObservability(this, 'Observability', {
+      functions,
+      serviceNameOf,
+      streamConsumer,
+      stateMachine,
+      failureQueue: stream.failureQueue,
+      alarmEmail: config.alarmEmail,
+    });
+    new CfnOutput(this, 'AlarmTopicArn', { value: observability.topic.topicArn, description: 'SNS topic the alarms notify' });
+    new CfnOutput(this, 'DashboardName', { value: observability.dashboard.dashboardName });
     new CfnOutput(this, 'AuditBucketName', { value: seal.bucket.bucketName });
     new CfnOutput(this, 'AuditSigningKeyArn', { value: seal.signingKey.keyArn });
   }

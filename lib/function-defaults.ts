@@ -9,6 +9,9 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 
+/** The Powertools service name of a function: its logs' `service` and its metrics' `service` dimension. */
+export const serviceNameOf = (name: string): string => `decision-replay-${name}`;
+
 /** What a function is for; sizes its memory and timeout. Mirrors `LAMBDAS[name].kind`. */
 export type FunctionKind = 'api' | 'task' | 'stream';
 
@@ -97,7 +100,7 @@ export class DecisionFunction extends NodejsFunction {
       loggingFormat: LoggingFormat.JSON,
       role,
       environment: {
-        POWERTOOLS_SERVICE_NAME: `decision-replay-${props.name}`,
+        POWERTOOLS_SERVICE_NAME: serviceNameOf(props.name),
         LOG_LEVEL: props.logLevel ?? 'INFO',
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,

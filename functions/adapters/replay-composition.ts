@@ -12,6 +12,7 @@ import { DynamoPolicyStore } from './dynamodb/policy-store.js';
 import { DynamoReplayResultStore } from './dynamodb/replay-result-store.js';
 import { DynamoSnapshotStore } from './dynamodb/snapshot-store.js';
 import { createExecutor } from './executors/create-executor.js';
+import { observeExecutors, observeReplayResults } from './observability.js';
 import { createSimilarityProvider } from './similarity-provider.js';
 
 /** The configuration both replaying Lambdas read (the variables their manifest entries share). */
@@ -24,9 +25,9 @@ export function composeReplayDeps(config: ReplayConfig, clients: TableClients): 
   return {
     snapshots: new DynamoSnapshotStore(doc, config.TABLE_NAME),
     executors: new DynamoExecutorConfigStore({ doc, tableName: config.TABLE_NAME, clock }),
-    createExecutor: (executor) => createExecutor(executor, executorDeps),
+    createExecutor: observeExecutors((executor) => createExecutor(executor, executorDeps), clients, clock),
     policies: new DynamoPolicyStore(doc, config.TABLE_NAME),
-    results: new DynamoReplayResultStore(doc, config.TABLE_NAME),
+    results: observeReplayResults(new DynamoReplayResultStore(doc, config.TABLE_NAME), clients),
     noiseProfiles: new DynamoNoiseProfileStore(doc, config.TABLE_NAME),
     similarity: createSimilarityProvider(config.SIMILARITY_PROVIDER),
     clock,

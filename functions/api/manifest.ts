@@ -31,6 +31,13 @@ export interface LambdaSpec {
   /** Exactly the variables its handler reads; the stack sets these and no others. */
   readonly env: readonly EnvVarName[];
   readonly table: TableAccess;
+  /**
+   * Partition-key prefixes whose items it may UpdateItem (`dynamodb:LeadingKeys`); none by default.
+   * Immutable records (`SNAP#…`) are never among them: records are put once and never updated.
+   */
+  readonly tableUpdates?: readonly string[];
+  /** Partition-key prefixes whose items it may DeleteItem; none by default (never `SNAP#`). */
+  readonly tableDeletes?: readonly string[];
   readonly grants: readonly Grant[];
   /** Runs executors (DESIGN §5): may invoke the configured Lambdas and Bedrock models. */
   readonly executors: boolean;
@@ -46,6 +53,7 @@ export const LAMBDAS = {
     description: 'Record, read, list and diff decision snapshots',
     env: ['TABLE_NAME', 'CURSOR_SECRET_ARN'],
     table: 'readWrite',
+    tableDeletes: ['IDEMP#'],
     grants: ['readCursorSecret'],
     executors: false,
     similarity: false,
@@ -76,6 +84,7 @@ export const LAMBDAS = {
     description: 'Start batch replays on Step Functions and report on them',
     env: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'CURSOR_SECRET_ARN'],
     table: 'readWrite',
+    tableUpdates: ['BATCH#'],
     grants: ['startBatches', 'readCursorSecret'],
     executors: false,
     similarity: false,
@@ -106,6 +115,7 @@ export const LAMBDAS = {
     description: 'Batch step: resolve the selection to snapshot ids',
     env: ['TABLE_NAME'],
     table: 'readWrite',
+    tableUpdates: ['BATCH#'],
     grants: [],
     executors: false,
     similarity: false,
@@ -126,6 +136,7 @@ export const LAMBDAS = {
     description: 'Batch step: compute statistics from the results',
     env: ['TABLE_NAME'],
     table: 'readWrite',
+    tableUpdates: ['BATCH#'],
     grants: [],
     executors: false,
     similarity: false,

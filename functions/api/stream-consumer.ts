@@ -11,7 +11,7 @@ import { DynamoSnapshotStore } from '../adapters/dynamodb/snapshot-store.js';
 import { isSnapshotInsert } from '../adapters/dynamodb/snapshot-stream.js';
 import { handleSnapshotWritten, type OnWriteDeps, type OnWriteSummary } from '../core/on-write.js';
 import type { PolicyStore, StoredPolicy } from '../core/policy.js';
-import { SnapshotSchema } from '../core/snapshot.js';
+import { SnapshotSchema, type Snapshot } from '../core/snapshot.js';
 
 /** A stream record that cannot be a snapshot: retrying will not help, so it goes to the failure destination. */
 export class MalformedStreamRecordError extends Error {
@@ -22,12 +22,25 @@ export class MalformedStreamRecordError extends Error {
 }
 
 /** Handles one record; undefined when it is not a snapshot insert (skipped, not failed). */
-export async function processRecord(deps: OnWriteDeps, record: DynamoDBRecord): Promise<OnWriteSummary | undefined> {
+export async function processRecord(deps: OnWriteDeps, record: DynamoDBRecord, observer?: StreamObserver): Promise<OnWriteSummary | undefined> {
   if (!isSnapshotInsert(record)) return undefined;
-  const item = unmarshall(record.dynamodb?.NewImage as Record<string, AttributeValue>);
-  const parsed = SnapshotSchema.safeParse(DynamoSnapshotStore.fromItem(item));
-  if (!parsed.success) throw new MalformedStreamRecordError(`record ${record.eventID ?? '?'}: not a snapshot: ${parsed.error.issues[0]?.message ?? ''}`);
-  return handleSnapshotWritten(deps, parsed.data);
+  try {
+    const item = unmarshall(record.dynamodb?.NewImage as Record<string, AttributeValue>);
+    const parsed = SnapshotSchema.safeParse(DynamoSnapshotStore.fromItem(item));
+    if (!parsed.success) throw new MalformedStreamRecordError(`record ${record.eventID ?? '?'}: not a snapshot: ${parsed.error.issues[0]?.message ?? ''}`);
+    const summary = await handleSnapshotWritten(deps, parsed.data);
+    observer?.processed(parsed.data, summary);
+    return summary;
+  } catch (err) {
+    observer?.failed(record, err);
+    throw err;
+  }
+}
+
+/** Told about each snapshot insert the consumer handled, and each it failed (logging, metrics). */
+export interface StreamObserver {
+  processed(snapshot: Snapshot, summary: OnWriteSummary): void;
+  failed(record: DynamoDBRecord, error: unknown): void;
 }
 
 /**
@@ -51,10 +64,10 @@ function perEventPolicies(policies: PolicyStore): PolicyStore {
 }
 
 /** The Lambda handler over a DynamoDB stream event. */
-export function makeStreamHandler(deps: OnWriteDeps): (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse> {
+export function makeStreamHandler(deps: OnWriteDeps, observer?: StreamObserver): (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse> {
   const processor = new BatchProcessor(EventType.DynamoDBStreams);
   return (event) => {
     const eventDeps = { ...deps, policies: perEventPolicies(deps.policies) };
-    return processPartialResponse(event, (record: DynamoDBRecord) => processRecord(eventDeps, record), processor);
+    return processPartialResponse(event, (record: DynamoDBRecord) => processRecord(eventDeps, record, observer), processor);
   };
 }

@@ -4,9 +4,9 @@ import { DynamoSnapshotStore } from '../adapters/dynamodb/snapshot-store.js';
 import { parsePlanPayload } from '../api/batch-tasks.js';
 import type { LambdaConfig } from '../config.js';
 import { planBatch } from '../core/batch.js';
-import type { TableClients } from './clients.js';
+import { withLambdaContext, type TableClients } from './clients.js';
 
 export function compose(config: LambdaConfig<'batch-plan'>, clients: TableClients) {
   const deps = { snapshots: new DynamoSnapshotStore(clients.doc, config.TABLE_NAME), batches: new DynamoBatchStore(clients.doc, config.TABLE_NAME) };
-  return (payload: unknown) => planBatch(deps, parsePlanPayload(payload));
+  return withLambdaContext(clients.logger, (payload: unknown) => planBatch(deps, parsePlanPayload(payload)));
 }

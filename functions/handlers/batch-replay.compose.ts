@@ -5,7 +5,7 @@ import { composeReplayDeps } from '../adapters/replay-composition.js';
 import { parseReplayItemPayload } from '../api/batch-tasks.js';
 import type { LambdaConfig } from '../config.js';
 import { BatchItemCache, replayBatchItem } from '../core/batch.js';
-import type { TableClients } from './clients.js';
+import { withLambdaContext, type TableClients } from './clients.js';
 
 export function compose(config: LambdaConfig<'batch-replay'>, clients: TableClients) {
   // No executor-config cache in front of the store: the BatchItemCache reads each function's
@@ -16,5 +16,13 @@ export function compose(config: LambdaConfig<'batch-replay'>, clients: TableClie
     replayIdFor: (batchId: string, snapshotId: string, timeMs: number) => replayIdForBatchItem(timeMs, batchId, snapshotId),
     cache: new BatchItemCache(),
   };
-  return (payload: unknown) => replayBatchItem(deps, parseReplayItemPayload(payload));
+  const { logger } = clients;
+  return withLambdaContext(logger, async (payload: unknown) => {
+    const command = parseReplayItemPayload(payload);
+    const summary = await replayBatchItem(deps, command);
+    // A stored replay logs its own outcome; these are the items that never produced one.
+    if (command.failure) logger.error('batch item failure: its retries are exhausted', { batchId: command.batchId, snapshotId: command.snapshotId, code: command.failure.code });
+    else if (summary.status === 'Error') logger.warn('batch item failure', { batchId: command.batchId, snapshotId: command.snapshotId, status: summary.status });
+    return summary;
+  });
 }

@@ -4,9 +4,19 @@ import { DynamoNoiseProfileStore } from '../adapters/dynamodb/noise-profile-stor
 import { parseStatsPayload } from '../api/batch-tasks.js';
 import type { LambdaConfig } from '../config.js';
 import { computeBatchStats } from '../core/batch-stats.js';
-import type { TableClients } from './clients.js';
+import { METRIC } from '../adapters/telemetry.js';
+import { withLambdaContext, type TableClients } from './clients.js';
 
 export function compose(config: LambdaConfig<'batch-stats'>, clients: TableClients) {
   const deps = { batches: new DynamoBatchStore(clients.doc, config.TABLE_NAME), noiseProfiles: new DynamoNoiseProfileStore(clients.doc, config.TABLE_NAME), clock: clients.clock };
-  return (payload: unknown) => computeBatchStats(deps, parseStatsPayload(payload));
+  const { logger, telemetry } = clients;
+  return withLambdaContext(logger, async (payload: unknown) => {
+    const outcome = await computeBatchStats(deps, parseStatsPayload(payload));
+    telemetry.record(METRIC.batches, 'Count', 1, { status: outcome.status });
+    const successful = (outcome.totalReplays ?? 0) - (outcome.failedReplays ?? 0);
+    if (outcome.status === 'SUCCEEDED' && successful > 0) telemetry.record(METRIC.batchMatchRate, 'Percent', ((outcome.matches ?? 0) / successful) * 100);
+    if (outcome.status === 'SUCCEEDED') logger.info('batch outcome', outcome);
+    else logger.error('batch outcome', outcome);
+    return outcome;
+  });
 }

@@ -5,6 +5,8 @@
  * its clock, its state machine and event sink). Nothing else differs between the two.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
+import type { Telemetry } from '../adapters/telemetry.js';
 import type { AuditStore, DigestSigner } from '../core/audit/ports.js';
 import type { BatchStarter } from '../core/batch.js';
 import type { BatchStopper } from '../core/batch-control.js';
@@ -16,13 +18,29 @@ export interface AppLogger {
   info(message: string, ...extra: unknown[]): void;
   warn(message: string, ...extra: unknown[]): void;
   error(message: string, ...extra: unknown[]): void;
+  /** Adds the Lambda context (request id, function name, cold start) to every following line. */
+  addContext?(context: Context): void;
 }
 
 /** What every function gets. */
 export interface BaseClients {
   clock: Clock;
   ids: IdGenerator;
+  /** The function's own logger (its service name is the function's). */
   logger: AppLogger;
+  /** The function's metrics (EMF, one namespace). */
+  telemetry: Telemetry;
+}
+
+/**
+ * Wraps a handler so each invocation's log lines carry its Lambda context (when there is one: the
+ * local host and tests call handlers without it).
+ */
+export function withLambdaContext<E, R>(logger: AppLogger, handler: (event: E) => Promise<R>): (event: E, context?: Context) => Promise<R> {
+  return (event, context) => {
+    if (context !== undefined) logger.addContext?.(context);
+    return handler(event);
+  };
 }
 
 /** What a function that uses the table gets. */

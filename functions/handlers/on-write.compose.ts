@@ -3,20 +3,37 @@ import { DynamoPolicyStore } from '../adapters/dynamodb/policy-store.js';
 import { DynamoSnapshotStore } from '../adapters/dynamodb/snapshot-store.js';
 import { DynamoValidationReportStore } from '../adapters/dynamodb/validation-report-store.js';
 import { onWriteReportId } from '../adapters/ids.js';
+import { observeViolations } from '../adapters/observability.js';
 import { createSimilarityProvider } from '../adapters/similarity-provider.js';
-import { makeStreamHandler } from '../api/stream-consumer.js';
+import { METRIC } from '../adapters/telemetry.js';
+import { makeStreamHandler, type StreamObserver } from '../api/stream-consumer.js';
 import type { LambdaConfig } from '../config.js';
-import type { EventPublisherFactory, TableClients } from './clients.js';
+import { withLambdaContext, type EventPublisherFactory, type TableClients } from './clients.js';
 
 export function compose(config: LambdaConfig<'on-write'>, clients: TableClients & { eventPublisher: EventPublisherFactory }) {
-  const { doc, clock } = clients;
-  return makeStreamHandler({
-    snapshots: new DynamoSnapshotStore(doc, config.TABLE_NAME),
-    policies: new DynamoPolicyStore(doc, config.TABLE_NAME),
-    reports: new DynamoValidationReportStore(doc, config.TABLE_NAME),
-    similarity: createSimilarityProvider(config.SIMILARITY_PROVIDER),
-    events: clients.eventPublisher(config.EVENT_BUS_NAME),
-    reportId: onWriteReportId,
-    now: () => new Date(clock.now()).toISOString(),
-  });
+  const { doc, clock, logger, telemetry } = clients;
+  const observer: StreamObserver = {
+    // From the write to its validation: the stream's delay plus this function's work.
+    processed: (snapshot) => telemetry.record(METRIC.onWriteLag, 'Milliseconds', Math.max(0, clock.now() - Date.parse(snapshot.createdAt))),
+    // Reported to the stream as a batch item failure: retried, bisected, then sent to the failure queue.
+    failed: (record, error) =>
+      logger.error('stream record failed', {
+        eventID: record.eventID,
+        sequenceNumber: record.dynamodb?.SequenceNumber,
+        error: error instanceof Error ? { name: error.name, message: error.message.slice(0, 500) } : String(error),
+      }),
+  };
+  const handler = makeStreamHandler(
+    {
+      snapshots: new DynamoSnapshotStore(doc, config.TABLE_NAME),
+      policies: new DynamoPolicyStore(doc, config.TABLE_NAME),
+      reports: new DynamoValidationReportStore(doc, config.TABLE_NAME),
+      similarity: createSimilarityProvider(config.SIMILARITY_PROVIDER),
+      events: observeViolations(clients.eventPublisher(config.EVENT_BUS_NAME), clients),
+      reportId: onWriteReportId,
+      now: () => new Date(clock.now()).toISOString(),
+    },
+    observer,
+  );
+  return withLambdaContext(logger, handler);
 }

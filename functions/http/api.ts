@@ -3,7 +3,7 @@
  * route key, map domain errors to `{error: {code, message, details?}}` with `instanceof`, and turn
  * anything else into a 500 that leaks nothing.
  */
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { DomainError, NotFoundError, ValidationError } from '../core/errors.js';
 import { errorStatus } from './status.js';
 
@@ -90,6 +90,8 @@ export type RouteMap = Readonly<Record<string, RouteHandler>>;
 /** What the edge logs through; Powertools Logger fits, so does a test spy. */
 export interface ErrorLogger {
   error(message: string, ...extra: unknown[]): void;
+  /** Adds the Lambda context to the following lines (Powertools Logger). */
+  addContext?(context: Context): void;
 }
 
 /** The JSON error body every route answers with. */
@@ -157,8 +159,9 @@ export function toResult(res: ApiResponse): APIGatewayProxyStructuredResultV2 {
  * Builds a Lambda handler for API Gateway HTTP API events from a map of route key → implementation.
  * A route key the map does not hold answers 404 in the error shape.
  */
-export function makeHttpHandler(routes: RouteMap, logger: ErrorLogger): (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2> {
-  return async (event) => {
+export function makeHttpHandler(routes: RouteMap, logger: ErrorLogger): (event: APIGatewayProxyEventV2, context?: Context) => Promise<APIGatewayProxyStructuredResultV2> {
+  return async (event, context) => {
+    if (context !== undefined) logger.addContext?.(context);
     const requestId = event.requestContext?.requestId ?? 'unknown';
     try {
       if (typeof event.body === 'string' && Buffer.byteLength(event.body, 'utf8') > MAX_BODY_BYTES * (event.isBase64Encoded ? 1.34 : 1)) {

@@ -24,6 +24,8 @@ import { makeHttpHandler, type ErrorLogger } from '../http/api.js';
 import { ROUTES, type EnvVarName, type LambdaName } from '../api/manifest.js';
 import { lambdaEnv } from '../config.js';
 import type { TableClients } from '../handlers/clients.js';
+import { METRICS_NAMESPACE } from '../adapters/telemetry.js';
+import { LocalMetricsStore, localTelemetry } from './metrics.js';
 import * as batchPlan from '../handlers/batch-plan.compose.js';
 import * as batchReplay from '../handlers/batch-replay.compose.js';
 import * as batchStats from '../handlers/batch-stats.compose.js';
@@ -85,6 +87,8 @@ export interface LocalHost {
   stream: LocalStream;
   events: LocalEventSink;
   scheduler: LocalScheduler;
+  /** The metrics the functions emitted (their EMF lines, parsed). */
+  metrics: LocalMetricsStore;
   /** The audit seal: where digests are kept (`DATA_DIR/audit/`, or memory) and the digester's schedule. */
   audit: { store: AuditStore; signer: DigestSigner; timer: DigestTimer<{ sealed: Array<{ windowStart: string; recordCount: number; lateCount: number }> }> };
   close(): Promise<void>;
@@ -134,12 +138,11 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   stream.attach(client);
   if (batchJournal !== undefined) tapBatchRecords(client, batchJournal);
   const doc = DynamoDBDocumentClient.from(client, documentClientOptions);
-  const clients: TableClients = {
-    doc,
-    clock,
-    ids: ulidGenerator(),
-    logger: { info: logger.info, warn: logger.warn ?? logger.error, error: logger.error },
-  };
+  const shared = { doc, clock, ids: ulidGenerator(), logger: { info: logger.info, warn: logger.warn ?? logger.error, error: logger.error } };
+  // Each function's metrics under its own service name, as on AWS; their EMF lines are read into
+  // one store (GET /_local/metrics).
+  const metrics = new LocalMetricsStore();
+  const clients = (name: LambdaName): TableClients => ({ ...shared, telemetry: localTelemetry(`decision-replay-${name}`, metrics) });
   // Each function reads its configuration from this environment with the same schema as on AWS.
   // Locally, executors may call loopback (the built-in demo model and your own services) unless
   // the environment says otherwise.
@@ -160,8 +163,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   // generated on first start (or per process in memory), through the same ports as on AWS.
   const auditStore: AuditStore = options.dataDir === undefined ? new MemoryAuditStore() : new FileAuditStore(join(options.dataDir, 'audit'));
   const signer: DigestSigner = options.dataDir === undefined ? LocalDigestSigner.inMemory() : LocalDigestSigner.inDirectory(join(options.dataDir, 'audit', 'keys'));
-  const auditClients: AuditClients = { ...clients, auditStore: () => auditStore, digestSigner: () => signer };
-  const seal = digester.compose(lambdaEnv('digester', env), auditClients);
+  const auditClients = (name: LambdaName): AuditClients => ({ ...clients(name), auditStore: () => auditStore, digestSigner: () => signer });
+  const seal = digester.compose(lambdaEnv('digester', env), auditClients('digester'));
   const digestTimer = new DigestTimer(
     seal,
     clock,
@@ -173,9 +176,9 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   // The same ASL the CDK stack deploys, run by aws-local-stepfunctions with the batch Lambdas'
   // ARNs mapped to the same composed task functions.
   const machine = new LocalStateMachine(renderBatchAsl(), {
-    plan: batchPlan.compose(lambdaEnv('batch-plan', env), clients),
-    replay: batchReplay.compose(lambdaEnv('batch-replay', env), clients),
-    stats: batchStats.compose(lambdaEnv('batch-stats', env), clients),
+    plan: batchPlan.compose(lambdaEnv('batch-plan', env), clients('batch-plan')),
+    replay: batchReplay.compose(lambdaEnv('batch-replay', env), clients('batch-replay')),
+    stats: batchStats.compose(lambdaEnv('batch-stats', env), clients('batch-stats')),
   });
   const batchStore = new DynamoBatchStore(doc, options.tableName);
   const startExecution = (batchId: string, input: { batchId: string }) => {
@@ -200,7 +203,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   };
 
   const events = new LocalEventSink(options.dataDir === undefined ? undefined : join(options.dataDir, 'events.jsonl'), (line) => logger.info(line));
-  stream.setHandler(onWrite.compose(lambdaEnv('on-write', env), { ...clients, eventPublisher: () => events }));
+  stream.setHandler(onWrite.compose(lambdaEnv('on-write', env), { ...clients('on-write'), eventPublisher: () => events }));
   // Recovery from a crash of the previous process: redeliver acknowledged writes that were not yet
   // validated, and resume (or fail) the batches that were running.
   const redelivered = await stream.recover(client, options.tableName);
@@ -224,13 +227,13 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   scheduler.start();
 
   const api: Partial<Record<LambdaName, EventHandler>> = {
-    snapshots: snapshotsApi.compose(lambdaEnv('snapshots', env), clients),
-    openapi: openapiApi.compose(lambdaEnv('openapi', env), clients),
-    validation: validationApi.compose(lambdaEnv('validation', env), clients),
-    replay: replayApi.compose(lambdaEnv('replay', env), clients),
-    batches: batchesApi.compose(lambdaEnv('batches', env), { ...clients, batchStarter: () => starter }),
-    audit: auditApi.compose(lambdaEnv('audit', env), auditClients),
-    reports: reportsApi.compose(lambdaEnv('reports', env), clients),
+    snapshots: snapshotsApi.compose(lambdaEnv('snapshots', env), clients('snapshots')),
+    openapi: openapiApi.compose(lambdaEnv('openapi', env), clients('openapi')),
+    validation: validationApi.compose(lambdaEnv('validation', env), clients('validation')),
+    replay: replayApi.compose(lambdaEnv('replay', env), clients('replay')),
+    batches: batchesApi.compose(lambdaEnv('batches', env), { ...clients('batches'), batchStarter: () => starter }),
+    audit: auditApi.compose(lambdaEnv('audit', env), auditClients('audit')),
+    reports: reportsApi.compose(lambdaEnv('reports', env), clients('reports')),
   };
   const handlers = new Map<string, EventHandler>();
   for (const { routeKey, lambda } of ROUTES) {
@@ -247,6 +250,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     side: async (method, path, body) => {
       // Local-only windows onto what AWS keeps in EventBridge and the stream's failure queue.
       if (method === 'GET' && path === '/_local/events') return { status: 200, body: { items: events.events } };
+      if (method === 'GET' && path === '/_local/metrics') return { status: 200, body: { namespace: METRICS_NAMESPACE, emfLines: metrics.lines, items: metrics.items() } };
       if (method === 'GET' && path === '/_local/stream-failures') return { status: 200, body: { items: stream.failures } };
       if (method === 'POST' && path === '/_local/digest') {
         return { status: 200, body: await digestTimer.runNow() };
@@ -274,6 +278,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     stream,
     events,
     scheduler,
+    metrics,
     audit: { store: auditStore, signer, timer: digestTimer },
     async close() {
       scheduler.stop();

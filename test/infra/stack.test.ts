@@ -328,6 +328,50 @@ describe('DecisionReplayStack with the default context', () => {
       }
     });
 
+    it('least privilege on the table: no table-wide write grant, no update or delete of a snapshot partition, bookkeeping updates only on BATCH#', () => {
+      const forbidden = ['dynamodb:*', 'dynamodb:BatchWriteItem', 'dynamodb:Scan', 'dynamodb:TransactWriteItems', 'dynamodb:DeleteTable', 'dynamodb:UpdateTable', 'dynamodb:PartiQLUpdate', 'dynamodb:PartiQLDelete'];
+      const leadingKeys = (st: Statement) => (st as Statement & { Condition?: { 'ForAllValues:StringLike'?: { 'dynamodb:LeadingKeys'?: string[] } } }).Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'];
+      const seen: Record<string, Record<string, string[]>> = {};
+      for (const name of LAMBDA_NAMES) {
+        const list = statements(template, stack, name);
+        for (const action of forbidden) expect(grants(list, action), `${name} ${action}`).toEqual([]);
+        for (const action of ['dynamodb:UpdateItem', 'dynamodb:DeleteItem']) {
+          for (const st of grants(list, action)) {
+            const prefixes = leadingKeys(st);
+            // Only ever with a LeadingKeys condition, alone in its statement, and never on a snapshot's partition.
+            expect(prefixes, `${name} ${action} without dynamodb:LeadingKeys`).toBeDefined();
+            expect(actionsOf(st), name).toEqual([action]);
+            expect(prefixes?.some((p) => p.startsWith('SNAP#') || p === '*'), `${name} ${action} ${String(prefixes)}`).toBe(false);
+            (seen[action] ??= {})[name] = prefixes ?? [];
+          }
+        }
+      }
+      expect(seen['dynamodb:UpdateItem']).toEqual({ batches: ['BATCH#*'], 'batch-plan': ['BATCH#*'], 'batch-stats': ['BATCH#*'] });
+      expect(seen['dynamodb:DeleteItem']).toEqual({ snapshots: ['IDEMP#*'] });
+      // The audit functions only read the table.
+      for (const name of ['audit', 'digester'] as const) expect(grants(statements(template, stack, name), 'dynamodb:PutItem'), name).toEqual([]);
+    });
+
+    it('lets only the digester sign digests and write to the audit bucket; nobody may delete a digest', () => {
+      for (const name of LAMBDA_NAMES) {
+        const list = statements(template, stack, name);
+        expect(grants(list, 'kms:Sign').length > 0, name).toBe(name === 'digester');
+        expect(grants(list, 's3:PutObject').length > 0, name).toBe(name === 'digester');
+        expect(list.flatMap(actionsOf).filter((a) => a.startsWith('s3:Delete')), name).toEqual([]);
+      }
+      template.hasResourceProperties('AWS::KMS::Key', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+      template.hasResourceProperties('AWS::S3::Bucket', {
+        ObjectLockEnabled: true,
+        ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 400 } } },
+        VersioningConfiguration: { Status: 'Enabled' },
+        BucketEncryption: { ServerSideEncryptionConfiguration: [Match.objectLike({ ServerSideEncryptionByDefault: Match.objectLike({ SSEAlgorithm: 'aws:kms' }) })] },
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      });
+      const policy = JSON.stringify(template.findResources('AWS::S3::BucketPolicy'));
+      expect(policy).toContain('"aws:SecureTransport":"false"');
+      expect(policy).toMatch(/"Effect":"Deny"[^}]*"s3:DeleteObjectVersion"|"s3:DeleteObjectVersion"[^}]*"Effect":"Deny"/);
+    });
+
     it('grants each function the table access its manifest entry declares', () => {
       for (const name of LAMBDA_NAMES) {
         const list = statements(template, stack, name);
@@ -364,9 +408,9 @@ describe('DecisionReplayStack with the default context', () => {
     });
   });
 
-  it('outputs the API URL, table name, state machine ARN, bus name and failure queue URL', () => {
+  it('outputs the API URL, table name, state machine ARN, bus name, failure queue URL, alarm topic and dashboard', () => {
     const outputs = template.toJSON().Outputs as Record<string, unknown>;
-    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'AuditBucketName', 'AuditSigningKeyArn', 'EventBusName', 'StateMachineArn', 'StreamFailureQueueUrl', 'TableName']);
+    expect(Object.keys(outputs).sort()).toEqual(['AlarmTopicArn', 'ApiUrl', 'AuditBucketName', 'AuditSigningKeyArn', 'DashboardName', 'EventBusName', 'StateMachineArn', 'StreamFailureQueueUrl', 'TableName']);
   });
 });
 

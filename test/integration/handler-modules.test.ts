@@ -8,7 +8,7 @@
  */
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LAMBDA_NAMES, type EnvVarName, type LambdaName } from '../../functions/api/manifest.js';
 import { ENV_VARS, lambdaEnv } from '../../functions/config.js';
 import { synthStack } from '../infra/synth.js';
@@ -64,8 +64,24 @@ describe('the Lambda entry modules, composed from the synthesized template', () 
   let batchId: string;
 
   const savedEnv = { ...process.env };
+  /** What the functions print: Powertools' JSON log lines and EMF metric lines. */
+  const printed: Record<string, unknown>[] = [];
+  const linesWhere = (test: (line: Record<string, unknown>) => boolean) => printed.filter(test);
 
   beforeAll(async () => {
+    // Powertools prints INFO and EMF lines to stdout, WARN and ERROR to stderr.
+    for (const stream of [process.stdout, process.stderr]) {
+      vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        for (const line of String(chunk).split('\n')) {
+          try {
+            if (line.startsWith('{')) printed.push(JSON.parse(line) as Record<string, unknown>);
+          } catch {
+            // not a JSON line
+          }
+        }
+        return true;
+      });
+    }
     const { stack, template } = synthStack();
     templateEnv = {} as Record<LambdaName, Record<string, unknown>>;
     const resources = template.toJSON().Resources as Record<string, { Properties: { Environment?: { Variables: Record<string, unknown> } } }>;
@@ -88,12 +104,12 @@ describe('the Lambda entry modules, composed from the synthesized template', () 
       AWS_ENDPOINT_URL_SFN: aws.endpoint,
       AWS_ENDPOINT_URL_EVENTBRIDGE: aws.endpoint,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.endpoint,
-      POWERTOOLS_LOG_LEVEL: 'ERROR',
     });
     for (const name of LAMBDA_NAMES) modules[name] = await importEntry(name);
   }, 120_000);
 
   afterAll(async () => {
+    vi.restoreAllMocks();
     process.env = savedEnv;
     await aws?.close();
     await dynamo?.close();
@@ -177,6 +193,19 @@ describe('the Lambda entry modules, composed from the synthesized template', () 
     const replayed = await http('replay')(apiEvent('POST /snapshots/{id}/replay', `/snapshots/${snapshotId}/replay`, { pathParameters: { id: snapshotId }, body: { mode: 'ValidationOnly', policyName: 'score-floor' } }));
     expect(replayed.statusCode, replayed.body).toBe(200);
     expect(body(replayed)).toMatchObject({ snapshotId, mode: 'ValidationOnly', status: 'Failed', integrity: 'verified' });
+  });
+
+  it('logs as the function itself (its POWERTOOLS_SERVICE_NAME), with the decision, and counts it in EMF under one namespace', () => {
+    const outcome = linesWhere((l) => l.message === 'replay outcome');
+    expect(outcome).toHaveLength(1);
+    expect(outcome[0]).toMatchObject({ level: 'INFO', service: 'decision-replay-replay', snapshotId, mode: 'ValidationOnly', status: 'Failed', policyViolations: 1 });
+    expect(JSON.stringify(outcome[0])).not.toContain('52000'); // no snapshot payload
+    const emf = linesWhere((l) => typeof l._aws === 'object' && 'Replays' in l);
+    expect(emf).toHaveLength(1);
+    expect(emf[0]).toMatchObject({ service: 'decision-replay-replay', status: 'Failed', mode: 'ValidationOnly', Replays: 1 });
+    expect((emf[0]?._aws as { CloudWatchMetrics: Array<{ Namespace: string }> }).CloudWatchMetrics[0]?.Namespace).toBe('DecisionReplay');
+    const violation = linesWhere((l) => l.message === 'on-write violation');
+    expect(violation[0]).toMatchObject({ service: 'decision-replay-on-write', snapshotId, rules: ['WithinRange(outputs.score)'] });
   });
 
   it('batches: records a batch and starts its execution on the state machine the template names', async () => {

@@ -4,7 +4,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TableClients } from '../../handlers/clients.js';
 import { documentClientOptions } from '../dynamodb/client.js';
 import { awsBaseClients } from './clients.js';
+import { traced } from './tracer.js';
 
 export function awsTableClients(): TableClients {
-  return { ...awsBaseClients(), doc: DynamoDBDocumentClient.from(new DynamoDBClient({}), documentClientOptions) };
+  return { ...awsBaseClients(), doc: DynamoDBDocumentClient.from(traced(new DynamoDBClient({})), documentClientOptions) };
 }

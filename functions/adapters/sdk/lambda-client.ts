@@ -5,5 +5,6 @@
  * it can use.
  */
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { traced } from '../aws/tracer.js';
 
-export const createLambdaClient = (): LambdaClient => new LambdaClient({});
+export const createLambdaClient = (): LambdaClient => traced(new LambdaClient({}));
