@@ -79,7 +79,8 @@ export async function buildJs() {
     const path = join(chunks, name.name);
     if (name.isFile() && !written.has(path) && !name.name.endsWith('.tmp')) rmSync(path, { force: true });
   }
-  const inputs = Object.keys(result.metafile.inputs).filter((p) => !p.includes('node_modules'));
+  // Files only: not the packages (node_modules) nor the server-only stand-ins (`server-only:<name>`).
+  const inputs = Object.keys(result.metafile.inputs).filter((p) => !p.includes('node_modules') && !p.includes(':'));
   writeAtomically(stampFile, JSON.stringify({ builtAt: Date.now(), inputs: inputs.map((p) => resolve(root, p)) }, null, 1));
   return inputs;
 }

@@ -117,6 +117,8 @@ interface RequestSpec {
   body?: unknown;
   retry: RetryPolicy;
   options?: CallOptions;
+  /** What a success answers: JSON (default, parsed) or an HTML document (returned as text). */
+  accept?: 'json' | 'html';
 }
 
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
@@ -273,6 +275,21 @@ export class DecisionReplayClient {
     return this.request({ method: 'POST', path: `/batches/${seg(batchId)}/cancel`, retry: 'unsent-only', options });
   }
 
+  /** `GET /batches/{id}/report`: the batch report, one self-contained HTML document. */
+  getBatchReport(batchId: string, options?: CallOptions): Promise<string> {
+    return this.request({ method: 'GET', path: `/batches/${seg(batchId)}/report`, retry: 'safe', options, accept: 'html' });
+  }
+
+  /** `GET /snapshots/{id}/diff/{otherId}/report`: the diff view, one self-contained HTML document. */
+  getDiffReport(snapshotId: string, otherId: string, options?: CallOptions): Promise<string> {
+    return this.request({ method: 'GET', path: `/snapshots/${seg(snapshotId)}/diff/${seg(otherId)}/report`, retry: 'safe', options, accept: 'html' });
+  }
+
+  /** `GET /snapshots/{id}/replays/{replayId}/report`: the replay view (`replayId` default `latest`), one self-contained HTML document. */
+  getReplayReport(snapshotId: string, replayId = 'latest', options?: CallOptions): Promise<string> {
+    return this.request({ method: 'GET', path: `/snapshots/${seg(snapshotId)}/replays/${seg(replayId)}/report`, retry: 'safe', options, accept: 'html' });
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Noise profiles
 
@@ -307,7 +324,7 @@ export class DecisionReplayClient {
   private async request<T>(spec: RequestSpec): Promise<T> {
     const url = new URL(this.endpoint + spec.path);
     for (const [k, v] of Object.entries(spec.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: spec.accept === 'html' ? 'text/html, application/json' : 'application/json' };
     let body: string | undefined;
     if (spec.body !== undefined) {
       body = JSON.stringify(spec.body);
@@ -331,7 +348,7 @@ export class DecisionReplayClient {
         continue;
       }
       const text = await res.text();
-      if (res.ok) return (text === '' ? undefined : JSON.parse(text)) as T;
+      if (res.ok) return (spec.accept === 'html' ? text : text === '' ? undefined : JSON.parse(text)) as T;
       if (spec.retry === 'safe' && RETRYABLE_STATUS.has(res.status) && attempt < this.retries) {
         await this.backoff(attempt, signal, retryAfterMs(res.headers.get('retry-after')));
         continue;

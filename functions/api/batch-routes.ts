@@ -27,7 +27,10 @@ export function batchRoutes(deps: BatchRoutesDeps): RouteMap {
       const batch = await load(ulidParam(req.pathParameters, 'id', 'batch'));
       // Until the stats are in, progress is the number of results stored so far.
       // A SUCCEEDED or CANCELLED batch reports what its statistics cover.
-      return { status: 200, body: batch.status === 'SUCCEEDED' || batch.status === 'CANCELLED' ? batch : { ...batch, completed: await deps.batches.countResults(batch.batchId) } };
+      if (batch.status === 'SUCCEEDED' || batch.status === 'CANCELLED') return { status: 200, body: batch };
+      // Running (or FAILED): the results so far, with the counts behind the match rate so far.
+      const progress = await deps.batches.progress(batch.batchId);
+      return { status: 200, body: { ...batch, completed: progress.completed, progress } };
     },
 
     'GET /batches': async (req) => {

@@ -26,12 +26,17 @@ export const ListBatchesQuerySchema = z.strictObject({
 });
 export type ListBatchesQuery = z.infer<typeof ListBatchesQuerySchema>;
 
+/** The counts of a batch's results so far: `completed` results, `successful` replays (not Error), `matches` among them. */
+export type BatchProgress = NonNullable<Batch['progress']>;
+
 /** Port: what listing and cancelling need from the batch store (DynamoBatchStore implements both ports). */
 export interface BatchControlStore extends Pick<BatchStore, 'get' | 'forEachResult'> {
   /** Newest first; `functionName` matches batches that selected that function. */
   list(query: ListBatchesQuery & { limit: number; cursor?: string | undefined }): Promise<Page<Batch>>;
   /** RUNNING → CANCELLED with these statistics; false (nothing written) when the batch is not RUNNING. */
   cancel(batchId: string, stats: ReplayStats, completed: number, completedAt: string): Promise<boolean>;
+  /** The running counts, for `GET /batches/{id}` while the batch runs (the match rate so far). */
+  progress(batchId: string): Promise<BatchProgress>;
 }
 
 /** Port: stops a batch's workflow (Step Functions StopExecution; locally, the local run). */

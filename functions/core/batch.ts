@@ -13,7 +13,7 @@ import { prepareReplay, replaySnapshot, ReplayOptionsShape, ReplayStatusSchema, 
 import { NoiseRunSchema, type NoiseProfileStore } from './noise.js';
 import { noiseProfileItem, pinNoiseProfile } from './noise-profile-job.js';
 import { parseOrThrow } from './schema-util.js';
-import { FunctionNameSchema, IntegritySchema } from './snapshot.js';
+import { FunctionNameSchema, IntegritySchema, type Snapshot } from './snapshot.js';
 import { ReplayStatsSchema, type ReplayStats } from './stats.js';
 import { ULID } from './ulid.js';
 import { assertIdempotencyKey } from './idempotency.js';
@@ -70,6 +70,8 @@ export const BatchSchema = z.strictObject({
   noiseProfile: z.optional(z.strictObject({ functionName: z.string(), sampleSize: z.int() })),
   createdAt: z.string(),
   completedAt: z.optional(z.string()),
+  /** While it runs (and once FAILED): results so far, the successful replays and the matches among them. */
+  progress: z.optional(z.strictObject({ completed: z.int(), successful: z.int(), matches: z.int() })),
 });
 export type Batch = z.infer<typeof BatchSchema>;
 
@@ -97,6 +99,19 @@ export const BatchResultSchema = z.strictObject({
   violatedRules: z.array(z.string()),
   integrity: z.optional(IntegritySchema),
   error: z.optional(ResultErrorSchema),
+  /**
+   * What the replay is compared with, as recorded: the snapshot's function, execution time and
+   * model. Kept on the result so the batch report needs no read of every snapshot. Absent when the
+   * snapshot could not be read, and on results written before it was kept.
+   */
+  original: z.optional(
+    z.strictObject({
+      functionName: z.string(),
+      executionTimeMs: z.optional(z.number()),
+      modelName: z.optional(z.string()),
+      modelVersion: z.optional(z.string()),
+    }),
+  ),
   /** In a noise-profile batch: what differed between the two runs of this snapshot. */
   noise: z.optional(NoiseRunSchema),
   createdAt: z.string(),
@@ -104,6 +119,17 @@ export const BatchResultSchema = z.strictObject({
   contentHash: z.optional(z.string()),
 });
 export type BatchResult = z.infer<typeof BatchResultSchema>;
+
+/** The facts of a snapshot a batch result keeps (see `BatchResult.original`). */
+export function originalFacts(snapshot: Snapshot): NonNullable<BatchResult['original']> {
+  const mp = snapshot.modelParameters;
+  return {
+    functionName: snapshot.functionName,
+    ...(snapshot.executionTimeMs !== undefined && { executionTimeMs: snapshot.executionTimeMs }),
+    ...(mp?.modelName !== undefined && { modelName: mp.modelName }),
+    ...(mp?.modelVersion !== undefined && { modelVersion: mp.modelVersion }),
+  };
+}
 
 /** Port: batches, their snapshot ids and their results. */
 export interface BatchStore {
@@ -322,7 +348,7 @@ export interface ItemSummary {
   outputsMatch: boolean;
 }
 
-function summarize(result: ReplayResult, batchId: string): BatchResult {
+function summarize(result: ReplayResult, batchId: string, original: Snapshot | undefined): BatchResult {
   return {
     batchId,
     snapshotId: result.snapshotId,
@@ -334,6 +360,7 @@ function summarize(result: ReplayResult, batchId: string): BatchResult {
     violatedRules: result.policyViolations.map((v) => v.ruleName),
     integrity: result.integrity,
     ...(result.error && { error: result.error }),
+    ...(original && { original: originalFacts(original) }),
     createdAt: result.createdAt,
   };
 }
@@ -437,13 +464,14 @@ export async function replayBatchItem(deps: ReplayItemDeps, command: ReplayItemC
   }
   let summary: BatchResult;
   let full: ReplayResult | undefined;
+  let original: Snapshot | undefined;
   try {
     const replayDeps = { ...deps, executors: deps.cache.executorsFor(deps.executors, batchId) };
-    full = { ...(await replaySnapshot(replayDeps, snapshotId, prepared, deps.replayIdFor(batchId, snapshotId, Date.parse(batch.createdAt)))), batchId };
-    summary = summarize(full, batchId);
+    full = { ...(await replaySnapshot(replayDeps, snapshotId, prepared, deps.replayIdFor(batchId, snapshotId, Date.parse(batch.createdAt)), (read) => (original = read))), batchId };
+    summary = summarize(full, batchId, original);
   } catch (err) {
     if (!(err instanceof DomainError)) throw err;
-    summary = { batchId, snapshotId, replayId: null, status: 'Error', outputsMatch: false, executionTimeMs: 0, mismatchedPaths: [], violatedRules: [], error: { code: err.code, message: err.message }, createdAt: now() };
+    summary = { batchId, snapshotId, replayId: null, status: 'Error', outputsMatch: false, executionTimeMs: 0, mismatchedPaths: [], violatedRules: [], error: { code: err.code, message: err.message }, ...(original && { original: originalFacts(original) }), createdAt: now() };
   }
   // Both writes are conditional on keys that are the same on every retry (the history entry is
   // listed at the batch's start), so they can go out together: the first attempt's result and

@@ -190,11 +190,14 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 /**
  * Replays one snapshot. Throws 404 (snapshot), 422 (no executor / unsupported model); returns a
  * result with status Error when the executor gave no usable answer. The caller persists it.
+ * `seen` is handed the snapshot as read (so a caller needs no second read to know it).
  */
-export async function replaySnapshot(deps: ReplayDeps, snapshotId: string, prepared: PreparedReplay, replayId = deps.ids.next()): Promise<ReplayResult> {
+export async function replaySnapshot(deps: ReplayDeps, snapshotId: string, prepared: PreparedReplay, replayId = deps.ids.next(), seen?: (snapshot: Snapshot) => void): Promise<ReplayResult> {
   // Always a fresh read: integrity is checked on what is in the table now.
   const snapshot = await deps.snapshots.get(snapshotId);
   if (!snapshot) throw new NotFoundError('snapshot', snapshotId);
+  // A batch item keeps what its report needs of the original (see BatchResult.original).
+  seen?.(snapshot);
   const base = {
     replayId,
     snapshotId,

@@ -5,7 +5,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
-import { CreateTableCommand, DynamoDBClient, ResourceInUseException, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { createTableInput } from '../adapters/dynamodb/table-definition.js';
 
@@ -98,9 +98,7 @@ export async function startLocalDynamo(options: LocalDynamoOptions): Promise<Loc
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint });
   try {
-    await client.send(new CreateTableCommand(createTableInput(options.tableName)));
-  } catch (err) {
-    if (!(err instanceof ResourceInUseException)) throw err;
+    await createActiveTable(client, options.tableName);
   } finally {
     client.destroy();
   }
@@ -110,4 +108,23 @@ export async function startLocalDynamo(options: LocalDynamoOptions): Promise<Loc
     tableName: options.tableName,
     close: () => listening.close(),
   };
+}
+
+/**
+ * Creates the table from the shared definition (an existing one is kept) and waits until it is
+ * ACTIVE: dynalite answers CreateTable while the table is still CREATING, even with
+ * `createTableMs: 0`, and a write in that gap fails with ResourceNotFoundException.
+ */
+export async function createActiveTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  try {
+    await client.send(new CreateTableCommand(createTableInput(tableName)));
+  } catch (err) {
+    if (!(err instanceof ResourceInUseException)) throw err;
+  }
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`table ${tableName} did not become ACTIVE within 2 s`);
 }

@@ -1,8 +1,9 @@
 /**
  * Assembles a batch report from the stores (through ports; no I/O of its own). One pass over the
- * batch's results collects the counts, both latency series and the first rows of each table; the
- * snapshots' recorded facts (function, model, original execution time) and the full replay results
- * of the rows shown are then read in bulk. Memory grows with the number of results only by two
+ * batch's results collects the counts, both latency series (each result keeps its snapshot's
+ * recorded function, model and execution time) and the first rows of each table; the full replay
+ * results of the rows shown are then read in bulk, and the snapshots of results written before
+ * they kept those facts. Memory grows with the number of results only by two
  * numbers per result (the latencies); the tables are bounded by {@link REPORT_TABLE_LIMIT}.
  */
 import type { Batch, BatchResult } from '../core/batch.js';
@@ -19,6 +20,9 @@ export interface ReplayRef {
   sortAt: string;
 }
 
+/** What the batch report shows of a full replay result. */
+export type ReplayDetail = Pick<ReplayResult, 'replayId' | 'snapshotId' | 'fieldComparisons' | 'policyViolations' | 'executor'>;
+
 /** Port: what the batch report reads. */
 export interface BatchReportReader {
   getBatch(batchId: string): Promise<Batch | undefined>;
@@ -26,8 +30,8 @@ export interface BatchReportReader {
   forEachResult(batchId: string, visit: (result: BatchResult) => void): Promise<number>;
   /** The recorded facts of each snapshot found (absent ids are left out). */
   snapshotFacts(snapshotIds: readonly string[]): Promise<Map<string, SnapshotFacts>>;
-  /** The full replay results found, by replayId. */
-  replayResults(refs: readonly ReplayRef[]): Promise<Map<string, ReplayResult>>;
+  /** What the report shows of the replay results found (comparisons, violations, executor), by replayId. */
+  replayResults(refs: readonly ReplayRef[]): Promise<Map<string, ReplayDetail>>;
 }
 
 /** Number of latency bins in the distribution chart. */
@@ -128,8 +132,20 @@ export async function assembleBatchReport(reader: BatchReportReader, batchId: st
   if (!batch) throw new NotFoundError('batch', batchId);
 
   const acc = new StatsAccumulator();
-  let tampered = 0;
-  const successfulIds: string[] = [];
+  let successful = 0;
+  /** Successful results that did not keep their snapshot's facts (written before they were kept). */
+  const unknownFacts: string[] = [];
+  const functions = new Map<string, number>();
+  const originalModels = new Map<string, number>();
+  const replayModels = new Map<string, number>();
+  const originalLatency = new Numbers();
+  const override = batch.request.overrides?.modelParameters;
+  const countFacts = (facts: SnapshotFacts): void => {
+    bump(functions, facts.functionName);
+    bump(originalModels, modelLabel(facts.modelName, facts.modelVersion));
+    bump(replayModels, modelLabel(override?.modelName ?? facts.modelName, override?.modelVersion ?? facts.modelVersion));
+    if (facts.executionTimeMs !== undefined) originalLatency.push(facts.executionTimeMs);
+  };
   const replayLatency = new Numbers();
   const mismatchRows: BatchResult[] = [];
   let mismatchTotal = 0;
@@ -140,13 +156,30 @@ export async function assembleBatchReport(reader: BatchReportReader, batchId: st
   let errorsShown = 0;
   let errorTotal = 0;
 
+  // The rows a table lists need their replay's details: read them in chunks of 100 while the scan
+  // goes on (at most 2 × REPORT_TABLE_LIMIT refs, so at most 40 reads).
+  const requested = new Set<string>();
+  const pendingRefs: ReplayRef[] = [];
+  const detailReads: Promise<Map<string, ReplayDetail>>[] = [];
+  const wantDetail = (r: BatchResult): void => {
+    if (!r.replayId || requested.has(r.replayId)) return;
+    requested.add(r.replayId);
+    pendingRefs.push({ snapshotId: r.snapshotId, replayId: r.replayId, sortAt: batch.createdAt });
+    if (pendingRefs.length === 100) {
+      const read = reader.replayResults(pendingRefs.splice(0));
+      read.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+      detailReads.push(read);
+    }
+  };
   await reader.forEachResult(batchId, (r) => {
     acc.add({ status: r.status, outputsMatch: r.outputsMatch, executionTimeMs: r.executionTimeMs, mismatchedPaths: r.mismatchedPaths, violatedRules: r.violatedRules, integrity: r.integrity });
-    if (r.integrity === 'tampered') tampered += 1;
     for (const rule of r.violatedRules) bump(violatedRules, rule);
     if (r.violatedRules.length > 0) {
       violationTotal += 1;
-      if (violationResults.length < REPORT_TABLE_LIMIT) violationResults.push(r);
+      if (violationResults.length < REPORT_TABLE_LIMIT) {
+        violationResults.push(r);
+        wantDetail(r);
+      }
     }
     if (r.status === 'Error') {
       errorTotal += 1;
@@ -162,42 +195,31 @@ export async function assembleBatchReport(reader: BatchReportReader, batchId: st
     }
     // A tampered snapshot was not replayed: counted apart, neither a mismatch nor a latency (as in the stats).
     if (r.integrity === 'tampered') return;
-    successfulIds.push(r.snapshotId);
+    successful += 1;
+    if (r.original) countFacts(r.original);
+    else unknownFacts.push(r.snapshotId);
     replayLatency.push(r.executionTimeMs);
     if (!r.outputsMatch) {
       mismatchTotal += 1;
-      if (mismatchRows.length < REPORT_TABLE_LIMIT) mismatchRows.push(r);
+      if (mismatchRows.length < REPORT_TABLE_LIMIT) {
+        mismatchRows.push(r);
+        wantDetail(r);
+      }
     }
   });
   const computed = acc.toJSON();
   const stats = batch.status === 'SUCCEEDED' && batch.stats ? batch.stats : computed;
 
-  // The snapshots' side: functions, models, original execution times (same order as the replays).
-  const functions = new Map<string, number>();
-  const originalModels = new Map<string, number>();
-  const replayModels = new Map<string, number>();
-  const originalAt = new Map<string, number>();
-  const override = batch.request.overrides?.modelParameters;
-  await factsFor(reader, successfulIds, (id, facts) => {
-    if (!facts) return;
-    bump(functions, facts.functionName);
-    bump(originalModels, modelLabel(facts.modelName, facts.modelVersion));
-    bump(replayModels, modelLabel(override?.modelName ?? facts.modelName, override?.modelVersion ?? facts.modelVersion));
-    if (facts.executionTimeMs !== undefined) originalAt.set(id, facts.executionTimeMs);
+  // The snapshots' side for results that did not keep it: read from the snapshots themselves.
+  await factsFor(reader, unknownFacts, (_id, facts) => {
+    if (facts) countFacts(facts);
   });
-  const originalLatency = new Numbers();
-  for (const id of successfulIds) {
-    const v = originalAt.get(id);
-    if (v !== undefined) originalLatency.push(v);
-  }
-  const replayQuantiles: Quantiles = { count: stats.successfulReplays, p50: stats.p50ExecutionTimeMs, p95: stats.p95ExecutionTimeMs, p99: stats.p99ExecutionTimeMs };
+  const replayQuantiles: Quantiles = { count: replayLatency.length, p50: stats.p50ExecutionTimeMs, p95: stats.p95ExecutionTimeMs, p99: stats.p99ExecutionTimeMs };
 
-  // The full replay results of the rows shown: field-level comparisons and violation details.
-  const refs = new Map<string, { snapshotId: string; replayId: string; sortAt: string }>();
-  for (const r of [...mismatchRows, ...violationResults]) if (r.replayId) refs.set(r.replayId, { snapshotId: r.snapshotId, replayId: r.replayId, sortAt: batch.createdAt });
-  const full = new Map<string, ReplayResult>();
-  const refList = [...refs.values()];
-  for (let i = 0; i < refList.length; i += 100) for (const [id, result] of await reader.replayResults(refList.slice(i, i + 100))) full.set(id, result);
+  // The full replay results of the rows shown (requested while the scan went on).
+  if (pendingRefs.length > 0) detailReads.push(reader.replayResults(pendingRefs.splice(0)));
+  const full = new Map<string, ReplayDetail>();
+  for (const found of await Promise.all(detailReads)) for (const [id, result] of found) full.set(id, result);
 
   const executors = new Set<string>();
   for (const result of full.values()) if (result.executor) executors.add(result.executor);
@@ -216,12 +238,12 @@ export async function assembleBatchReport(reader: BatchReportReader, batchId: st
     batch,
     stats,
     statsSource: stats === computed ? 'results' : 'batch',
-    tampered,
+    tampered: stats.tampered,
     functions: tallies(functions),
     originalModels: tallies(originalModels),
     replayModels: tallies(replayModels),
     executors: [...executors].sort(),
-    latency: latencyDistribution(originalLatency.values(), replayLatency.values(), replayQuantiles, successfulIds.length - originalLatency.length),
+    latency: latencyDistribution(originalLatency.values(), replayLatency.values(), replayQuantiles, successful - originalLatency.length),
     fieldMismatches: Object.entries(stats.fieldMismatches).map(([value, count]) => ({ value, count })).sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : 1)),
     fieldMismatchesOther: stats.fieldMismatchesOther,
     mismatches: { rows: mismatches, total: mismatchTotal },

@@ -5,7 +5,7 @@
  * errors by code.
  */
 import { baseOptions, chartFigure, COLORS, markerDataset, type ChartSpec } from './charts.js';
-import { badge, cards, facts, moreNote, statusBadge, table, value } from './components.js';
+import { cards, facts, moreNote, statusBadge, table, value } from './components.js';
 import { fmtMs, fmtNumber, fmtPercent, html, type SafeHtml } from './html.js';
 import { renderPage } from './layout.js';
 import type { BatchReportData, LatencyDistribution, MismatchRow, Tally } from './model.js';
@@ -113,7 +113,7 @@ function counts(data: BatchReportData): SafeHtml {
     { label: 'Errors', value: fmtNumber(s.failedReplays), testId: 'count-errors' },
     { label: 'Tampered', value: fmtNumber(data.tampered), testId: 'count-tampered' },
   ])}
-<p class="muted">Match rate = matches ÷ replays that ran (${fmtNumber(s.successfulReplays)}); errors are replays that could not run. ${data.statsSource === 'batch' ? 'Figures are the batch statistics.' : 'The batch has no final statistics yet: figures are computed from the results stored so far.'}</p>`;
+<p class="muted">Match rate = matches ÷ results that were not errors (${fmtNumber(s.successfulReplays)}); errors are replays that could not run; tampered snapshots were not replayed and are counted apart from mismatches. ${data.statsSource === 'batch' ? 'Figures are the batch statistics.' : 'The batch has no final statistics yet: figures are computed from the results stored so far.'}</p>`;
 }
 
 function latencySection(data: BatchReportData, chart: ChartSpec): SafeHtml {
@@ -142,24 +142,19 @@ ${table(
 )}${data.fieldMismatchesOther > 0 ? html`<p class="muted">${fmtNumber(data.fieldMismatchesOther)} further mismatches on paths beyond the ${fmtNumber(data.fieldMismatches.length)} most frequent are not itemized.</p>` : ''}`;
 }
 
+/**
+ * The field-level diff of one mismatched snapshot: its mismatched fields with both values,
+ * comparator, score against threshold and provider (the fields that matched are counted, not
+ * listed, which keeps 2,000 rows within the report's size).
+ */
 function comparisonTable(row: MismatchRow): SafeHtml {
   if (row.comparisons === null) return html`<p class="muted">The full replay result is not available${row.result.error ? html`: ${row.result.error.code} — ${row.result.error.message}` : ''}. Mismatched fields: ${row.result.mismatchedPaths.join(', ') || '(none recorded)'}.</p>`;
-  if (row.comparisons.length === 0) return html`<p class="muted">No field was compared${row.result.error ? html` (${row.result.error.code}: ${row.result.error.message})` : ''}.</p>`;
-  return table(
-    `Field-level comparison of ${row.result.snapshotId}`,
-    [{ header: 'field' }, { header: 'match' }, { header: 'original' }, { header: 'replay' }, { header: 'comparator' }, { header: 'score', numeric: true }, { header: 'threshold', numeric: true }, { header: 'provider' }],
-    row.comparisons.map((c) => [
-      html`<code>${c.path}</code>`,
-      c.match ? badge('match', 'ok') : badge('mismatch', 'bad'),
-      value(c.original),
-      value(c.replayed),
-      c.comparator,
-      fmtNumber(c.score, 4),
-      fmtNumber(c.threshold, 4),
-      c.provider ?? '',
-    ]),
-    { rowClass: (i) => (row.comparisons?.[i]?.match ? '' : 'change-Modified') },
-  );
+  const mismatched = row.comparisons.filter((c) => !c.match);
+  const matched = row.comparisons.length - mismatched.length;
+  if (mismatched.length === 0) return html`<p class="muted">No output field mismatched${row.result.integrity === 'tampered' ? ': the snapshot was tampered with and nothing ran' : row.result.error ? html` (${row.result.error.code}: ${row.result.error.message})` : ''}.</p>`;
+  return html`<div class="table-wrap"><table><thead><tr><th scope="col">field</th><th scope="col">original</th><th scope="col">replay</th><th scope="col">comparator</th><th scope="col">score / threshold</th><th scope="col">provider</th></tr></thead><tbody>${mismatched.map(
+    (c) => html`<tr><td><code>${c.path}</code></td><td>${value(c.original)}</td><td>${value(c.replayed)}</td><td>${c.comparator}</td><td>${fmtNumber(c.score, 4)} / ${fmtNumber(c.threshold, 4)}</td><td>${c.provider ?? ''}</td></tr>`,
+  )}</tbody></table></div>${matched > 0 ? html`<p class="muted">${matched} other compared field${matched === 1 ? '' : 's'} matched.</p>` : ''}`;
 }
 
 function mismatchSection(data: BatchReportData): SafeHtml {
@@ -167,12 +162,11 @@ function mismatchSection(data: BatchReportData): SafeHtml {
   if (total === 0) return html`<p>No replay mismatched its original.</p>`;
   return html`${table(
     'Mismatched snapshots — expand a row for its field-level comparison',
-    [{ header: 'snapshot' }, { header: 'status' }, { header: 'integrity' }, { header: 'mismatched fields' }, { header: 'replay time', numeric: true }],
+    [{ header: 'snapshot (expand for the field-level diff)' }, { header: 'mismatched fields' }, { header: 'integrity' }, { header: 'replay time', numeric: true }],
     rows.map((row) => [
       html`<details data-testid="mismatch-row"><summary><code>${row.result.snapshotId}</code></summary>${comparisonTable(row)}</details>`,
-      statusBadge(row.result.status),
-      statusBadge(row.result.integrity ?? 'verified'),
-      html`${row.result.mismatchedPaths.map((p, i) => html`${i > 0 ? ', ' : ''}<code>${p}</code>`)}`,
+      row.result.mismatchedPaths.join(', '),
+      row.result.integrity === 'tampered' ? statusBadge('tampered') : 'verified',
       fmtMs(row.result.executionTimeMs),
     ]),
     { testId: 'mismatch-table' },

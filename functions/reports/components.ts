@@ -41,7 +41,7 @@ export function statusBadge(status: string): SafeHtml {
 
 /** A stored JSON value as escaped monospace text (absent shown as such). */
 export function value(v: JsonValue | undefined): SafeHtml {
-  return html`<code class="value-text">${showValue(v)}</code>`;
+  return html`<code class="v">${showValue(v)}</code>`;
 }
 
 /** A note under a table that lists only the first rows of more. */

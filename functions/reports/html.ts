@@ -72,11 +72,19 @@ export function showValue(value: unknown, maxChars = 600): string {
   return text.length > maxChars ? `${text.slice(0, maxChars)}… (${text.length - maxChars} more characters)` : text;
 }
 
-/** A number for people: integers as they are with thousands separators, others to `digits` places. */
+const INTEGER = new Intl.NumberFormat('en-US');
+const DECIMALS = new Map<number, Intl.NumberFormat>();
+
+/** A number for people: integers with thousands separators, others to `digits` places at most. */
 export function fmtNumber(n: number, digits = 2): string {
   if (!Number.isFinite(n)) return String(n);
-  if (Number.isInteger(n)) return n.toLocaleString('en-US');
-  return n.toLocaleString('en-US', { minimumFractionDigits: 0, maximumFractionDigits: digits });
+  if (Number.isInteger(n)) return INTEGER.format(n);
+  let format = DECIMALS.get(digits);
+  if (!format) {
+    format = new Intl.NumberFormat('en-US', { minimumFractionDigits: 0, maximumFractionDigits: digits });
+    DECIMALS.set(digits, format);
+  }
+  return format.format(n);
 }
 
 /** A ratio in [0, 1] as a percentage with one decimal. */

@@ -36,10 +36,11 @@ caption { text-align: left; padding: 6px 10px; color: var(--muted); caption-side
 th, td { text-align: left; vertical-align: top; padding: 6px 10px; border-bottom: 1px solid var(--line); }
 th { background: var(--panel); font-weight: 600; white-space: nowrap; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-td code, .value-text { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .86rem; overflow-wrap: anywhere; white-space: pre-wrap; }
+td code, code.v { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .86rem; overflow-wrap: anywhere; white-space: pre-wrap; }
 code { overflow-wrap: anywhere; }
 details > summary { cursor: pointer; }
 details .table-wrap { margin: 6px 0; }
+details td:first-child { min-width: 10em; }
 .badge { display: inline-block; border-radius: 10px; padding: 0 8px; font-size: .8rem; font-weight: 600; color: #fff; background: var(--muted); white-space: nowrap; }
 .badge.ok { background: var(--ok); } .badge.bad { background: var(--bad); } .badge.warn { background: var(--warn); }
 .note { background: #fff9db; border: 1px solid #ffe066; border-radius: 6px; padding: 8px 12px; }
@@ -49,7 +50,7 @@ figure.chart { margin: 12px 0 24px; }
 figcaption { color: var(--muted); font-size: .88rem; margin-top: 6px; }
 .grid2 { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 16px; }
 .grid2 > * { min-width: 0; }
-td .value-text { display: inline-block; min-width: 9em; }
+td code.v { display: inline-block; min-width: 9em; }
 th, td { min-width: 3.5em; }
 @media (max-width: 820px) { .grid2 { grid-template-columns: 1fr; } }
 .change-Added { background: #ebfbee; } .change-Removed { background: #fff5f5; } .change-Modified { background: #fff4e6; }

@@ -1,8 +1,8 @@
-import { CreateTableCommand, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoSnapshotStore } from '../../functions/adapters/dynamodb/snapshot-store.js';
-import { createTableInput } from '../../functions/adapters/dynamodb/table-definition.js';
+import { createActiveTable } from '../../functions/local/dynalite.js';
 import { PayloadTooLargeError, ValidationError } from '../../functions/core/errors.js';
 import { buildSnapshot, verifyContentHash, type RecordSnapshot, type Snapshot } from '../../functions/core/snapshot.js';
 import { recordSnapshot } from '../../functions/core/recording.js';
@@ -20,7 +20,7 @@ afterAll(async () => {
 let tables = 0;
 async function freshStore(): Promise<{ store: DynamoSnapshotStore; tableName: string }> {
   const tableName = `snapshots-${++tables}`;
-  await dynamo.client.send(new CreateTableCommand(createTableInput(tableName)));
+  await createActiveTable(dynamo.client, tableName);
   return { store: new DynamoSnapshotStore(dynamo.doc, tableName), tableName };
 }
 

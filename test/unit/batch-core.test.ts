@@ -368,6 +368,19 @@ describe('replayBatchItem', () => {
     expect(await batches.getResult(batchId, ulid(1))).toMatchObject({ status: 'Failed', mismatchedPaths: ['outputs.decision'], executionTimeMs: 17, integrity: 'verified' });
   });
 
+  it("keeps the snapshot's function, model and recorded execution time on the result, for the batch report", async () => {
+    const executor = new CountingExecutor([{ name: 'decision', value: 'review' }, { name: 'score', value: 0.82 }]);
+    const { deps, snapshots, batches } = itemWorld(executor);
+    const batchId = ulid(103, '01JE');
+    const recorded = buildSnapshot({ functionName: 'approve_loan', inputs: [{ name: 'applicant', value: { income: 1 } }], outputs: OUTPUTS, modelParameters: { modelName: 'credit-llm', modelVersion: '2026-10' }, executionTimeMs: 42.5 }, ulid(1), new Date(NOW).toISOString());
+    await snapshots.putIfAbsent(recorded);
+    await batches.create(batchRecord(batchId, 1), [ulid(1)]);
+
+    await replayBatchItem(deps, { batchId, snapshotId: ulid(1) });
+
+    expect((await batches.getResult(batchId, ulid(1)))?.original).toEqual({ functionName: 'approve_loan', executionTimeMs: 42.5, modelName: 'credit-llm', modelVersion: '2026-10' });
+  });
+
   it('records a recordError payload as an Error result carrying the Lambda Cause\'s errorMessage, without replaying', async () => {
     const executor = new CountingExecutor(OUTPUTS);
     const { deps, snapshots, batches, results } = itemWorld(executor);

@@ -207,6 +207,15 @@ describe('batch report assembly', () => {
     expect(data.replayModels).toEqual([{ value: 'credit @ v3', count: 1 }]);
   });
 
+  it('reads no snapshot for results that kept their original facts', async () => {
+    const original = { functionName: 'approve_loan', executionTimeMs: 30, modelName: 'credit', modelVersion: 'v1' };
+    const reader = readerOf(batchOf(), [result(1, 'match', { original }), result(2, 'mismatch', { original }), result(3, 'match')], () => ({ functionName: 'approve_loan', executionTimeMs: 50 }));
+    const data = await assembleBatchReport(reader, BATCH_ID, NOW);
+    expect(reader.factCalls).toBe(1); // only for the result written before results kept them
+    expect(data.latency.originalQuantiles.count).toBe(3);
+    expect(data.functions).toEqual([{ value: 'approve_loan', count: 3 }]);
+  });
+
   it('answers 404 for an unknown batch', async () => {
     await expect(assembleBatchReport(readerOf(batchOf(), [], () => undefined), ulid(9), NOW)).rejects.toMatchObject({ code: 'BATCH_NOT_FOUND' });
   });

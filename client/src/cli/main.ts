@@ -32,7 +32,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
   let values: Record<string, string | boolean | string[] | undefined>;
   try {
     const rest = withoutWords(argv, command.name);
-    ({ positionals, values } = parseArgs({ args: rest, options: toParseArgs({ ...GLOBAL_OPTIONS, ...command.options }), strict: true, allowPositionals: true }) as { positionals: string[]; values: Record<string, string | boolean | string[] | undefined> });
+    ({ positionals, values } = parseArgs({ args: rest, options: toParseArgs(optionsOf(command)), strict: true, allowPositionals: true }) as { positionals: string[]; values: Record<string, string | boolean | string[] | undefined> });
   } catch (err) {
     return usageError(io, (err as Error).message, name);
   }
@@ -118,6 +118,23 @@ function withoutWords(argv: readonly string[], name: readonly string[]): string[
   return rest;
 }
 
+/**
+ * The global flags and the command's own. A command flag that claims a global flag's short letter
+ * takes it (`report batch <id> -o report.html`); the global flag keeps its long form.
+ */
+export function optionsOf(command: Command): Record<string, OptionSpec> {
+  const own = command.options ?? {};
+  const claimed = new Set(Object.values(own).map((o) => o.short));
+  const globals: Record<string, OptionSpec> = {};
+  for (const [k, o] of Object.entries(GLOBAL_OPTIONS)) {
+    if (o.short !== undefined && claimed.has(o.short) && !(k in own)) {
+      const { short: _short, ...rest } = o;
+      globals[k] = rest;
+    } else globals[k] = o;
+  }
+  return { ...globals, ...own };
+}
+
 function toParseArgs(options: Record<string, OptionSpec>) {
   const out: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
   for (const [k, o] of Object.entries(options)) out[k] = { type: o.type, ...(o.short !== undefined && { short: o.short }), ...(o.multiple === true && { multiple: true }) };
@@ -183,7 +200,7 @@ function commandHelp(c: Command): string {
     ...(c.options && Object.keys(c.options).length > 0 ? ['', 'Options:', ...optionLines(c.options)] : []),
     '',
     'Global options:',
-    ...optionLines(GLOBAL_OPTIONS),
+    ...optionLines(Object.fromEntries(Object.keys(GLOBAL_OPTIONS).map((k) => [k, optionsOf(c)[k] ?? (GLOBAL_OPTIONS[k] as OptionSpec)]))),
     ...(c.details !== undefined ? ['', c.details] : []),
     '',
     EXIT_CODES_HELP,

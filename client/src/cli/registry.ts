@@ -19,6 +19,7 @@ import { replayCommands } from './commands/replay.js';
 import { policyCommands } from './commands/policy.js';
 import { executorCommands } from './commands/executor.js';
 import { batchCommands } from './commands/batch.js';
+import { reportCommands } from './commands/report.js';
 import { noiseCommands } from './commands/noise.js';
 
 export const COMMAND_GROUPS: readonly CommandGroup[] = [
@@ -28,5 +29,6 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   policyCommands,
   executorCommands,
   batchCommands,
+  reportCommands,
   noiseCommands,
 ];

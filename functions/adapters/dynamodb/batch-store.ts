@@ -8,7 +8,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Batch, BatchResult, BatchStore } from '../../core/batch.js';
-import type { BatchControlStore, ListBatchesQuery } from '../../core/batch-control.js';
+import type { BatchControlStore, BatchProgress, ListBatchesQuery } from '../../core/batch-control.js';
 import { GSI1 } from './table-definition.js';
 import type { Page } from '../../core/ports.js';
 import type { ReplayStats } from '../../core/stats.js';
@@ -18,7 +18,6 @@ import { translateWriteError } from './errors.js';
 import { sealRecord } from '../../core/records.js';
 import { auditKeys, contentOf, keys, listKeys } from './keys.js';
 import { IDEMPOTENCY_TTL_SECONDS } from '../../core/idempotency.js';
-
 
 function strip<T>(item: Record<string, unknown>): T {
   return contentOf(item) as T;
@@ -108,6 +107,27 @@ export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchCo
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
     }
+  }
+
+  /**
+   * The running counts of a batch, in one pass over its result items (the same reads as counting
+   * them, with only two small attributes returned).
+   */
+  async progress(batchId: string): Promise<BatchProgress> {
+    const progress: BatchProgress = { completed: 0, successful: 0, matches: 0 };
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const res = await this.doc.send(new QueryCommand({ ...this.results(batchId), ProjectionExpression: '#status, outputsMatch', ExpressionAttributeNames: { '#status': 'status' }, ExclusiveStartKey: startKey }));
+      for (const item of res.Items ?? []) {
+        progress.completed += 1;
+        if (item.status !== 'Error') {
+          progress.successful += 1;
+          if (item.outputsMatch === true) progress.matches += 1;
+        }
+      }
+      startKey = res.LastEvaluatedKey;
+    } while (startKey);
+    return progress;
   }
 
   async cancel(batchId: string, stats: ReplayStats, completed: number, completedAt: string): Promise<boolean> {

@@ -49,8 +49,12 @@ export class DynamoReportReader implements BatchReportReader, ReplayLookup {
     return found;
   }
 
-  async replayResults(refs: readonly ReplayRef[]): Promise<Map<string, ReplayResult>> {
-    const items = await this.batchGet(refs.map((r) => keys.replay(r.snapshotId, r.sortAt, r.replayId)));
+  async replayResults(refs: readonly ReplayRef[]): Promise<Map<string, Pick<ReplayResult, 'replayId' | 'snapshotId' | 'fieldComparisons' | 'policyViolations' | 'executor'>>> {
+    // Only what the report shows of a replay: its comparisons, violations and executor.
+    const items = await this.batchGet(refs.map((r) => keys.replay(r.snapshotId, r.sortAt, r.replayId)), {
+      ProjectionExpression: '#id, #snap, #fc, #pv, #ex',
+      ExpressionAttributeNames: { '#id': 'replayId', '#snap': 'snapshotId', '#fc': 'fieldComparisons', '#pv': 'policyViolations', '#ex': 'executor' },
+    });
     return new Map(items.map((item) => [String(item.replayId), strip<ReplayResult>(item)]));
   }
 
@@ -78,7 +82,7 @@ export class DynamoReportReader implements BatchReportReader, ReplayLookup {
   }
 
   /** Every item found for `keyList`, in chunks of 100, retrying what DynamoDB left unprocessed. */
-  private async batchGet(keyList: readonly Item[], extra: { ProjectionExpression?: string } = {}): Promise<Item[]> {
+  private async batchGet(keyList: readonly Item[], extra: { ProjectionExpression?: string; ExpressionAttributeNames?: Record<string, string> } = {}): Promise<Item[]> {
     const out: Item[] = [];
     for (let i = 0; i < keyList.length; i += BATCH_GET_KEYS) {
       let pending: Item[] | undefined = keyList.slice(i, i + BATCH_GET_KEYS);

@@ -4,7 +4,7 @@
  * gates: exit 1 when the batch ends FAILED or CANCELLED, or misses --min-match-rate or
  * --max-error-rate.
  */
-import { REPLAY_MODES, type Batch, type BatchRequest, type BatchStatus } from '../../schemas.js';
+import { REPLAY_MODES, type Batch, type BatchRequest } from '../../schemas.js';
 import { asUsage, choiceFlag, durationHoursFlag, EXIT, instantFlag, intFlag, numberFlag, rateFlag, readTextArg, str, UsageError, type CommandContext, type CommandGroup } from '../framework.js';
 import { cell, columns, keyValues, percent } from '../table.js';
 
@@ -13,8 +13,8 @@ const TERMINAL: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED
 /** How many mismatching fields the summary shows. */
 const TOP_FIELDS = 5;
 
-/** A batch as the service reports it, with the running counts it adds while the batch runs. */
-type BatchView = Batch & { status: BatchStatus | 'CANCELLED'; progress?: { matches: number; successful: number; errors: number } };
+/** A batch as the service reports it (with `progress` while it runs). */
+type BatchView = Batch;
 
 /** The gates of `batch run`, and whether the finished batch passes them. */
 interface Gate {
@@ -66,7 +66,7 @@ export function summaryTable(batch: BatchView, gates: readonly Gate[] = []): str
     text += `\ntop mismatching fields:\n${columns(['field', 'mismatches'], top)}`;
   }
   if (gates.length > 0) {
-    text += `\ngates:\n${columns(['gate', 'threshold', 'actual', 'result'], gates.map((g) => [g.name, g.threshold, typeof g.actual === 'number' ? percent(g.actual) : g.actual, g.passed ? 'pass' : 'FAIL']))}`;
+    text += `\ngates:\n${columns(['gate', 'threshold', 'actual', 'result'], gates.map((g) => [g.name, g.threshold === undefined ? undefined : percent(g.threshold), typeof g.actual === 'number' ? percent(g.actual) : g.actual, g.passed ? 'pass' : 'FAIL']))}`;
   }
   return text;
 }
