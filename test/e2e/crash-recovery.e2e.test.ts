@@ -1,7 +1,8 @@
 /**
- * Issue 9, defects 2 and 3: the real `npm start` (tsx bin/local.ts) with a data dir is killed with
- * SIGKILL in the middle of a batch and of a burst of writes, then started again on the same data
- * dir. After the restart the batch finishes (SUCCEEDED, one result per item), the executor is
+ * Issue 9, defects 2 and 3: the real `npm start` with a data dir is killed with SIGKILL in the
+ * middle of a batch and of a burst of writes (the whole process group: npm, its shell and the node
+ * process running bin/local.ts, so nothing of the killed host lives on), then started again on the
+ * same data dir. After the restart the batch finishes (SUCCEEDED, one result per item), the executor is
  * asked again only for items without a stored result (so executor calls ≤ items, plus the calls
  * that were in flight when the process was killed), and every write the killed process
  * acknowledged has exactly one on-write validation report.
@@ -15,7 +16,6 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const TSX = join(ROOT, 'node_modules/.bin/tsx');
 const ITEMS = 40;
 const MAX_CONCURRENCY = 4;
 
@@ -24,13 +24,35 @@ const dirs: string[] = [];
 let executor: Server | undefined;
 
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const c of children) if (c.pid !== undefined && groupAlive(c.pid)) process.kill(-c.pid, 'SIGKILL');
   await new Promise<void>((r) => (executor ? executor.close(() => r()) : r()));
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
+/** Whether any process of the group `pgid` is still alive (a killed process is gone once ESRCH). */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * SIGKILL to every process of the `npm start` group at once, then wait until all of them are gone:
+ * killing only npm (or tsx's launcher) leaves the node process that holds DATA_DIR running, and a
+ * restart would then find the data dir's DynamoDB store locked.
+ */
+async function killGroup(child: ChildProcess): Promise<void> {
+  if (child.pid === undefined) throw new Error('the host has no pid');
+  process.kill(-child.pid, 'SIGKILL');
+  await until('the killed process group to be gone', async () => (groupAlive(child.pid ?? 0) ? undefined : true), 10_000);
+}
+
 async function startHost(dataDir: string): Promise<{ child: ChildProcess; url: string; exited: Promise<void> }> {
-  const child = spawn(TSX, ['bin/local.ts'], { cwd: ROOT, env: { ...process.env, DATA_DIR: dataDir, PORT: '0', DYNAMODB_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // `npm start` itself, in its own process group so the test can kill all of it.
+  const child = spawn('npm', ['start', '--silent'], { cwd: ROOT, detached: true, env: { ...process.env, DATA_DIR: dataDir, PORT: '0', DYNAMODB_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let output = '';
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -116,8 +138,7 @@ describe('SIGKILL of npm start mid-batch and mid-write-burst', () => {
       ),
     );
     await until('some writes to be acknowledged', async () => (acknowledged.length >= 40 ? true : undefined));
-    first.child.kill('SIGKILL');
-    await first.exited;
+    await killGroup(first.child);
     const receivedAtKill = received;
     await Promise.all(burst);
     expect(acknowledged.length).toBeGreaterThanOrEqual(40);
@@ -146,7 +167,7 @@ describe('SIGKILL of npm start mid-batch and mid-write-burst', () => {
       }, 60_000);
       expect(reports.filter((r) => r.policy.name === 'crash-floor'), id).toHaveLength(1);
     }
-    second.child.kill('SIGTERM');
+    if (second.child.pid !== undefined) process.kill(-second.child.pid, 'SIGTERM');
     await second.exited;
   });
 });
