@@ -199,6 +199,12 @@ export interface BatchStore {
   forEachResult(batchId: string, visit: (result: BatchResult) => void): Promise<number>;
   complete(batchId: string, stats: ReplayStats, completedAt: string): Promise<void>;
   fail(batchId: string, reason: string, completedAt: string): Promise<void>;
+  /**
+   * Marks the batch FAILED only while it is still RUNNING (an execution that ended abnormally, a
+   * batch the local host could not resume); a batch already SUCCEEDED, FAILED or CANCELLED keeps
+   * its status. True when this call changed it.
+   */
+  failIfRunning(batchId: string, reason: string, completedAt: string): Promise<boolean>;
   /** Claims an Idempotency-Key for a batch request; an earlier claim is returned instead. */
   claimIdempotencyKey(key: string, requestHash: string, batchId: string): Promise<{ claimed: true } | { claimed: false; batchId: string; requestHash: string }>;
 }
@@ -583,10 +589,9 @@ export class BatchItemCache {
 /**
  * Replays one snapshot of a batch and writes its result once. The result and the history entry are
  * written with conditional puts on keys fixed by batch and snapshot, so a retried item never
- * produces a second result or history entry: a retry after they were written replays again, keeps
- * the first ones and returns the first outcome.
- * Not reading first saves a read on every item for the price of a repeated executor call on the
- * rare retry of an item that had already finished. A request error about this snapshot (gone, no
+ * produces a second result or history entry; and an item reads its stored result first, so a
+ * retried chunk, a redrive or a batch resumed after a crash calls no executor for a snapshot that
+ * already has its result (executor calls never exceed items). A request error about this snapshot (gone, no
  * executor, unsupported model) is recorded as its Error result; anything else is thrown for the
  * workflow's Retry/Catch.
  */
@@ -617,7 +622,11 @@ async function recordItemError(deps: Pick<ReplayItemDeps, 'batches' | 'clock'>, 
 /** Replays one snapshot and returns its result as stored (this attempt's, or an earlier one's). */
 async function replayItem(deps: ReplayItemDeps, batchId: string, snapshotId: string): Promise<BatchResult> {
   const now = () => new Date(deps.clock.now()).toISOString();
-  const [batch, prepared] = await Promise.all([deps.cache.batchFor(deps, batchId), deps.cache.preparedFor(deps, batchId)]);
+  // An item looks for its stored result before anything is executed: a Step Functions retry or
+  // redrive, a resumed execution after a crash or an idempotent repeat of the batch finds the first
+  // attempt's result and calls no executor again (executor calls never exceed items).
+  const [existing, batch, prepared] = await Promise.all([deps.batches.getResult(batchId, snapshotId), deps.cache.batchFor(deps, batchId), deps.cache.preparedFor(deps, batchId)]);
+  if (existing !== undefined) return existing;
   if (batch.noiseProfile !== undefined) {
     let measured: BatchResult;
     try {
