@@ -76,6 +76,19 @@ export interface FoundRecord {
   indexProblems?: readonly string[];
 }
 
+/** A record as `GET /audit/records` answers it: its content exactly as stored, and what is wrong with its index keys. */
+export const AuditRecordSchema = z.strictObject({
+  kind: z.enum(RECORD_KINDS),
+  id: z.string(),
+  createdAt: z.string(),
+  functionName: z.optional(z.string()),
+  /** The record as stored (its contentHash included), without the table's key attributes. */
+  content: z.record(z.string(), z.unknown()),
+  /** Each index key that does not match the content, as a reason; empty when all match. */
+  indexProblems: z.array(z.string()),
+});
+export type AuditRecord = z.infer<typeof AuditRecordSchema>;
+
 interface Expected {
   entry: ManifestEntry;
   window: string;
