@@ -110,7 +110,7 @@ export function auditRoutes(deps: AuditRoutesDeps): RouteMap {
         ...(sk === undefined || sk === '' ? [{ path: 'sk', message: 'Required' }] : []),
       ];
       if (issues.length > 0) throw new ValidationError(`query parameters: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')} (a record's locator, as its manifest entry names it)`, { details: { issues } });
-      const found = await deps.records.get(kind as AuditRecord['kind'], pk as string, sk as string);
+      const found = await deps.records.get({ kind: kind as AuditRecord['kind'], id: '', pk: pk as string, sk: sk as string });
       if (!found || found.kind !== kind) throw new NotFoundError('record', `${pk as string} ${sk as string}`, { message: `no ${kind as string} record at pk '${pk as string}', sk '${sk as string}'` });
       return { status: 200, body: toWire(found) };
     },

@@ -4,7 +4,7 @@
  * key. Reads only — the index keys are written in each record's own put.
  */
 import { GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AuditRecordSource, ListedRecord } from '../../core/audit/ports.js';
+import type { AuditRecordSource, ListedRecord, RecordLocator } from '../../core/audit/ports.js';
 import type { Page } from '../../core/ports.js';
 import type { FoundRecord } from '../../core/audit/verify.js';
 import { isRecordKind, recordFunctionName, recordId, type RecordKind } from '../../core/records.js';
@@ -125,7 +125,7 @@ export class DynamoAuditRecordSource implements AuditRecordSource {
     return { items };
   }
 
-  async get(_kind: RecordKind, pk: string, sk: string): Promise<FoundRecord | undefined> {
+  async get({ pk, sk }: RecordLocator): Promise<FoundRecord | undefined> {
     const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk, sk }, ConsistentRead: true }));
     return res.Item ? toFoundRecord(res.Item) : undefined;
   }

@@ -29,6 +29,14 @@ export interface DigestSigner {
   publicKeyPem(): Promise<string>;
 }
 
+/** Where a manifest entry says its record is. */
+export interface RecordLocator {
+  kind: RecordKind;
+  id: string;
+  pk: string;
+  sk: string;
+}
+
 /** A record as the digester lists it. */
 export type ListedRecord = Omit<ManifestEntry, 'late'>;
 
@@ -43,8 +51,8 @@ export interface AuditRecordSource {
    * (the CLI over HTTP): at most `limit` records and about `maxBytes` of JSON, in no particular order.
    */
   pageIn(start: string, end: string, page: { limit: number; cursor?: string | undefined; maxBytes: number }): Promise<Page<FoundRecord>>;
-  /** Re-reads one record at its locator; undefined when nothing is there. */
-  get(kind: RecordKind, pk: string, sk: string): Promise<FoundRecord | undefined>;
+  /** Re-reads one record at its locator (a manifest entry's pk and sk; a bundle finds it by id); undefined when nothing is there. */
+  get(locator: RecordLocator): Promise<FoundRecord | undefined>;
   /** The createdAt of the oldest record, if any. */
   earliestCreatedAt(): Promise<string | undefined>;
 }

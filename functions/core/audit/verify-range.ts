@@ -58,21 +58,33 @@ export async function verifyRange(deps: VerifyDeps, range: VerifyRange): Promise
   const settle = deps.settleMs ?? DEFAULT_SETTLE_MS;
   const interval = deps.intervalMs;
   const run = new VerificationRun(publicKey(await deps.signer.publicKeyPem()), range);
-  const genesis = (await deps.store.listDigests())[0];
   const now = deps.clock.now();
   const closedUntil = windowOf(now - settle, interval).start;
-  if (genesis === undefined) return run.report();
+  const fromWindow = windowOf(Date.parse(range.from), interval).start;
+  const last = Math.max(fromWindow, Math.min(Date.parse(range.to), closedUntil));
+  const stored = await deps.store.listDigests(iso(fromWindow), iso(last));
+  // Where sealing starts within the range: at the first digest if it is the first of the chain
+  // (the windows before it predate the seal), else at the range's start (the windows without a
+  // digest lost it). A range without any digest is sealed if the chain runs on around it.
+  let first = fromWindow;
+  const firstStored = stored[0];
+  if (firstStored === undefined) {
+    const [before, after] = await Promise.all([iso(fromWindow - interval), iso(last)].map((w) => deps.store.getObject(auditObjects.digest(w))));
+    const chainRunsOn = before !== undefined || (after !== undefined && parseDigest(after)?.previousWindowStart !== null);
+    if (!chainRunsOn) return run.report();
+  } else {
+    const bytes = await deps.store.getObject(auditObjects.digest(firstStored));
+    if (bytes && parseDigest(bytes)?.previousWindowStart === null) first = Date.parse(firstStored);
+  }
 
   // The windows that overlap the range and should be sealed by now. Their digests are small (one
   // JSON object each) and read first: the record count of a range is known before any record is.
-  const first = Math.max(windowOf(Date.parse(range.from), interval).start, Date.parse(genesis));
-  const last = Math.max(first, Math.min(Date.parse(range.to), closedUntil));
-  const stored = new Set(await deps.store.listDigests(iso(first), iso(last)));
+  const present = new Set(stored);
   const loaded: Array<{ windowStart: string; bytes: Buffer | undefined; digest: Digest | undefined }> = [];
   let total = 0;
   for (let w = first; w < last; w += interval) {
     const windowStart = iso(w);
-    const bytes = stored.has(windowStart) ? await deps.store.getObject(auditObjects.digest(windowStart)) : undefined;
+    const bytes = present.has(windowStart) ? await deps.store.getObject(auditObjects.digest(windowStart)) : undefined;
     const digest = bytes && parseDigest(bytes);
     total += digest?.recordCount ?? 0;
     loaded.push({ windowStart, bytes, digest });
@@ -113,7 +125,7 @@ export async function verifyRange(deps: VerifyDeps, range: VerifyRange): Promise
   // Named records not found in their windows: gone, or moved out of the index. A late entry for a
   // window before the range was never scanned for: read where it is and checked like any other.
   for (const entry of run.unseen()) {
-    const found = await deps.records.get(entry.kind, entry.pk, entry.sk);
+    const found = await deps.records.get(entry);
     if (!found) {
       run.recordMissing(entry, 'in the table');
       continue;

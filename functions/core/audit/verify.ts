@@ -28,7 +28,7 @@ const FindingListSchema = () => z.array(FindingSchema);
 /** One finding: the record's id (or a digest's window start), what it is, and why it is reported. */
 export const FindingSchema = z.strictObject({
   id: z.string(),
-  kind: z.optional(z.enum([...RECORD_KINDS, 'digest', 'manifest'])),
+  kind: z.optional(z.enum([...RECORD_KINDS, 'digest', 'manifest', 'bundle-file'])),
   /** The window whose digest the finding concerns. */
   window: z.optional(z.string()),
   reason: z.string(),
