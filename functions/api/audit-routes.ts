@@ -83,7 +83,7 @@ export function auditRoutes(deps: AuditRoutesDeps): RouteMap {
     },
 
     'GET /audit/manifests/{windowStart}': async (req) => {
-      const windowStart = decodeURIComponent(pathParam(req.pathParameters, 'windowStart'));
+      const windowStart = pathParam(req.pathParameters, 'windowStart'); // pathParam decodes once; decoding again turned '%25' into a 500
       if (!WINDOW_START.test(windowStart)) throw new ValidationError(`windowStart must be a window start such as 2026-11-30T19:00:00.000Z, got '${windowStart}'`, { details: { issues: [{ path: 'windowStart', message: 'not a window start' }] } });
       const manifest = await deps.store.getObject(auditObjects.manifest(windowStart));
       if (!manifest) throw new NotFoundError('manifest', windowStart, { message: `no manifest for window ${windowStart}` });

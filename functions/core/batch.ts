@@ -147,6 +147,12 @@ export interface BatchStore {
   forEachResult(batchId: string, visit: (result: BatchResult) => void): Promise<number>;
   complete(batchId: string, stats: ReplayStats, completedAt: string): Promise<void>;
   fail(batchId: string, reason: string, completedAt: string): Promise<void>;
+  /**
+   * Marks the batch FAILED only while it is still RUNNING (an execution that ended abnormally, a
+   * batch the local host could not resume); a batch already SUCCEEDED, FAILED or CANCELLED keeps
+   * its status. True when this call changed it.
+   */
+  failIfRunning(batchId: string, reason: string, completedAt: string): Promise<boolean>;
   /** Claims an Idempotency-Key for a batch request; an earlier claim is returned instead. */
   claimIdempotencyKey(key: string, requestHash: string, batchId: string): Promise<{ claimed: true } | { claimed: false; batchId: string; requestHash: string }>;
 }
@@ -440,7 +446,11 @@ export async function replayBatchItem(deps: ReplayItemDeps, command: ReplayItemC
     return storedOutcome(deps.batches, batchId, snapshotId, result);
   }
 
-  const [batch, prepared] = await Promise.all([deps.cache.batchFor(deps, batchId), deps.cache.preparedFor(deps, batchId)]);
+  // An item looks for its stored result before anything is executed: a Step Functions retry or
+  // redrive, a resumed execution after a crash or an idempotent repeat of the batch finds the first
+  // attempt's result and calls no executor again (executor calls never exceed items).
+  const [existing, batch, prepared] = await Promise.all([deps.batches.getResult(batchId, snapshotId), deps.cache.batchFor(deps, batchId), deps.cache.preparedFor(deps, batchId)]);
+  if (existing !== undefined) return { snapshotId, status: existing.status, outputsMatch: existing.outputsMatch };
   if (batch.noiseProfile !== undefined) {
     let measured: BatchResult;
     try {

@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
+// dynalite's queries leave their LevelDB iterators open; this closes them (see the file).
+import './dynalite-store.mjs';
 import { createTableInput } from '../adapters/dynamodb/table-definition.js';
 
 export interface LocalDynamo {
@@ -28,6 +30,8 @@ export interface LocalDynamoOptions {
 
 interface Listening {
   port: number;
+  /** Why the DynamoDB side stopped answering, if it died (a worker's uncaught error). */
+  failure(): Error | undefined;
   close(): Promise<void>;
 }
 
@@ -39,6 +43,7 @@ async function listenInProcess(options: LocalDynamoOptions): Promise<Listening> 
   });
   return {
     port: (server.address() as AddressInfo).port,
+    failure: () => undefined,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
@@ -61,8 +66,13 @@ async function listenInWorker(options: LocalDynamoOptions): Promise<Listening> {
     await worker.terminate();
     throw err;
   });
+  // dynalite opens its LevelDB store on the first request; when that fails (the store is locked by
+  // another process on the same DATA_DIR) the worker dies and every request is ECONNREFUSED.
+  let failure: Error | undefined;
+  worker.on('error', (err) => (failure ??= err));
   return {
     port,
+    failure: () => failure,
     async close() {
       const closed = new Promise<void>((resolve) => worker.once('message', () => resolve()));
       worker.postMessage('close');
@@ -99,6 +109,16 @@ export async function startLocalDynamo(options: LocalDynamoOptions): Promise<Loc
   const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint });
   try {
     await createActiveTable(client, options.tableName);
+  } catch (err) {
+    const died = listening.failure();
+    if (died === undefined) throw err;
+    await listening.close();
+    throw new Error(
+      options.path === undefined
+        ? `the local DynamoDB (dynalite) stopped: ${died.message}`
+        : `the local DynamoDB (dynalite) could not use its store in ${options.path} (${died.message}); is another \`npm start\` running on the same DATA_DIR?`,
+      { cause: err },
+    );
   } finally {
     client.destroy();
   }

@@ -47,6 +47,9 @@ import { DigestTimer } from './digest-timer.js';
 import { LOCAL_AWS, startLocalDynamo, type LocalDynamo } from './dynalite.js';
 import { startHttpHost, type EventHandler } from './http-host.js';
 import { LocalStream } from './stream.js';
+import { Journal } from './journal.js';
+import { recoverBatches, tapBatchRecords } from './batch-recovery.js';
+import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
 import { fileCursorKey } from './cursor-secret.js';
 import { environmentHeaders } from '../adapters/executors/secret-headers.js';
 import { useCursorKey } from '../adapters/dynamodb/cursor.js';
@@ -115,7 +118,12 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   // be on other machines, instead of queueing behind the handlers on this event loop.
   const dynamo: LocalDynamo = await startLocalDynamo({ port: options.dynamoPort, tableName: options.tableName, worker: options.dynamoInWorker ?? true, ...(dynamoPath !== undefined && { path: dynamoPath }) });
 
+  // With a data dir, what a crash must not lose is journaled: acknowledged snapshot writes not yet
+  // validated (the stream outbox) and batches not yet finished (./journal.ts, ./batch-recovery.ts).
+  const streamJournal = options.dataDir === undefined ? undefined : new Journal(join(options.dataDir, 'stream-outbox.journal'));
+  const batchJournal = options.dataDir === undefined ? undefined : new Journal(join(options.dataDir, 'batches.journal'));
   const stream = new LocalStream({
+    ...(streamJournal !== undefined && { journal: streamJournal }),
     batchSize: 100,
     batchingWindowMs: 10,
     maxRetries: 3,
@@ -129,6 +137,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   });
   const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint });
   stream.attach(client);
+  if (batchJournal !== undefined) tapBatchRecords(client, batchJournal);
   const doc = DynamoDBDocumentClient.from(client, documentClientOptions);
   const shared = { doc, clock, ids: ulidGenerator(), logger: { info: logger.info, warn: logger.warn ?? logger.error, error: logger.error } };
   // Each function's metrics under its own service name, as on AWS; their EMF lines are read into
@@ -174,12 +183,22 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     replay: batchReplay.compose(lambdaEnv('batch-replay', env), { ...clients('batch-replay'), executorSecrets: () => environmentHeaders(outside) }),
     stats: batchStats.compose(lambdaEnv('batch-stats', env), clients('batch-stats')),
   });
+  const batchStore = new DynamoBatchStore(doc, options.tableName);
+  const startExecution = (batchId: string, input: { batchId: string }) => {
+    const execution = machine.get(batchId) ?? machine.start(batchId, input);
+    void execution.done.then(async (outcome) => {
+      if (outcome.status === 'FAILED') {
+        logger.error(`batch ${batchId} execution failed`, outcome.error);
+        // As the execution-end rule does on AWS: an execution that ended outside its Catch leaves
+        // no batch RUNNING.
+        await batchStore.failIfRunning(batchId, `the batch execution failed: ${outcome.error.Error}: ${outcome.error.Cause.slice(0, 500)}`, new Date(clock.now()).toISOString()).catch((err: unknown) => logger.error(`batch ${batchId} could not be marked FAILED`, err));
+      }
+      batchJournal?.finish(`BATCH#${batchId}`);
+    });
+  };
   const starter: BatchStarter & BatchStopper = {
     async start(batchId, input) {
-      const execution = machine.get(batchId) ?? machine.start(batchId, input);
-      void execution.done.then((outcome) => {
-        if (outcome.status === 'FAILED') logger.error(`batch ${batchId} execution failed`, outcome.error);
-      });
+      startExecution(batchId, input);
     },
     async stop(batchId) {
       machine.stop(batchId);
@@ -188,6 +207,13 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
 
   const events = new LocalEventSink(options.dataDir === undefined ? undefined : join(options.dataDir, 'events.jsonl'), (line) => logger.info(line));
   stream.setHandler(onWrite.compose(lambdaEnv('on-write', env), { ...clients('on-write'), eventPublisher: () => events }));
+  // Recovery from a crash of the previous process: redeliver acknowledged writes that were not yet
+  // validated, and resume (or fail) the batches that were running.
+  const redelivered = await stream.recover(client, options.tableName);
+  if (redelivered > 0) logger.info(`redelivering ${redelivered} snapshot write(s) that were not validated before the host stopped`);
+  if (batchJournal !== undefined) {
+    await recoverBatches({ journal: batchJournal, batches: batchStore, start: (batchId) => startExecution(batchId, { batchId }), now: () => new Date(clock.now()).toISOString(), log: (m) => logger.info(m) });
+  }
 
   const scheduler = new LocalScheduler(
     options.schedules ?? [],
@@ -263,6 +289,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       await closeServer(http.server);
       await stream.close();
       client.destroy();
+      batchJournal?.close();
       await dynamo.close();
     },
   };

@@ -8,7 +8,8 @@
  * to `maxRetries` times; after that they go to the failure sink, which a user can read.
  */
 import { randomUUID } from 'node:crypto';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Journal } from './journal.js';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { isSnapshotItem } from '../adapters/dynamodb/snapshot-stream.js';
 
@@ -32,6 +33,14 @@ export interface LocalStreamOptions {
   /** Called for each record that exhausted its retries (in addition to the in-memory sink). */
   onFailure?: (failure: StreamFailure) => void;
   onError?: (err: unknown) => void;
+  /**
+   * Durable delivery (with a data dir): each captured write is journaled before the write is
+   * acknowledged, and finished once delivered or sunk, so {@link LocalStream.recover} redelivers
+   * after a crash what was acknowledged but not yet validated.
+   */
+  journal?: Journal;
+  /** How many failures the in-memory sink keeps (the newest; all go to `onFailure`). */
+  maxFailuresKept?: number;
 }
 
 type AttributeMap = Record<string, { S?: string } & Record<string, unknown>>;
@@ -69,8 +78,36 @@ export class LocalStream {
     );
   }
 
+  /**
+   * Redelivers the writes the journal holds as begun and not finished (a previous process was
+   * killed before delivering them): each snapshot is read back from the table and queued again.
+   * The consumer is idempotent, so a record that was in fact delivered is validated only once.
+   * Returns how many were queued.
+   */
+  async recover(client: DynamoDBClient, tableName: string): Promise<number> {
+    const journal = this.options.journal;
+    if (!journal) return 0;
+    let queued = 0;
+    for (const pk of journal.pending().keys()) {
+      const res = await client.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: pk }, sk: { S: 'SNAP' } }, ConsistentRead: true }));
+      if (res.Item === undefined) {
+        journal.finish(pk);
+        continue;
+      }
+      this.push(res.Item as AttributeMap);
+      queued += 1;
+    }
+    return queued;
+  }
+
+  private finish(p: { record: DynamoDBRecord }): void {
+    const pk = (p.record.dynamodb?.Keys?.pk as { S?: string } | undefined)?.S;
+    if (pk !== undefined) this.options.journal?.finish(pk);
+  }
+
   private push(item: AttributeMap): void {
     if (this.closed) return;
+    if (typeof item.pk?.S === 'string') this.options.journal?.begin(item.pk.S, '');
     this.sequence += 1n;
     const record: DynamoDBRecord = {
       eventID: randomUUID().replace(/-/g, ''),
@@ -135,7 +172,11 @@ export class LocalStream {
         reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
         this.options.onError?.(err);
       }
-      if (failedFrom < 0) return;
+      if (failedFrom < 0) {
+        for (const p of pending) this.finish(p);
+        return;
+      }
+      for (const p of pending.slice(0, failedFrom)) this.finish(p);
       const retry: typeof pending = [];
       for (const p of pending.slice(failedFrom)) {
         // A record after a failed one is redelivered (the checkpoint stops at the first failure) but
@@ -149,7 +190,9 @@ export class LocalStream {
         if (p.attempts > this.options.maxRetries) {
           const failure = { failedAt: new Date().toISOString(), attempts: p.attempts, reason, record: p.record };
           this.failures.push(failure);
+          if (this.failures.length > (this.options.maxFailuresKept ?? 1_000)) this.failures.shift();
           this.options.onFailure?.(failure);
+          this.finish(p);
         } else {
           retry.push(p);
         }
@@ -182,5 +225,6 @@ export class LocalStream {
   async close(): Promise<void> {
     await this.drain();
     this.closed = true;
+    this.options.journal?.close();
   }
 }

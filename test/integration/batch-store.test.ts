@@ -188,6 +188,24 @@ describe('DynamoBatchStore', () => {
     expect(await store.get(id)).toBeUndefined();
   });
 
+  it('fails a batch only while it is RUNNING: a finished (or cancelled) batch keeps its status, a missing one is not created', async () => {
+    const running = newBatchId();
+    const done = newBatchId();
+    await store.create(batch(running, 1), [snap(1)]);
+    await store.create(batch(done, 1), [snap(1)]);
+    await store.complete(done, new StatsAccumulator().toJSON(), '2026-11-02T10:05:00.000Z');
+
+    expect(await store.failIfRunning(running, 'execution TIMED_OUT', '2026-11-02T10:06:00.000Z')).toBe(true);
+    expect(await store.failIfRunning(running, 'again', '2026-11-02T10:07:00.000Z')).toBe(false);
+    expect(await store.failIfRunning(done, 'late event', '2026-11-02T10:07:00.000Z')).toBe(false);
+    const missing = newBatchId();
+    expect(await store.failIfRunning(missing, 'nope', '2026-11-02T10:07:00.000Z')).toBe(false);
+
+    expect(await store.get(running)).toMatchObject({ status: 'FAILED', failureReason: 'execution TIMED_OUT' });
+    expect((await store.get(done))?.status).toBe('SUCCEEDED');
+    expect(await store.get(missing)).toBeUndefined();
+  });
+
   it('claims an Idempotency-Key once and returns the first claim afterwards', async () => {
     const a = newBatchId();
     const b = newBatchId();

@@ -2,8 +2,6 @@
  * The same cases against the in-memory port fakes the unit tests use (test/support/memory-ports.ts)
  * and against the DynamoDB stores on dynalite: a unit test passing against a fake means something
  * only if the fake behaves as the store does — copies in and out, write-once keys, orders, ranges.
- * (The memory snapshot store claims every Idempotency-Key by design; claims are tested on the real
- * store in snapshot-store.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoExecutorConfigStore } from '../../functions/adapters/dynamodb/executor-config-store.js';
@@ -121,6 +119,18 @@ describe.each(implementations)('port contract: %s', (_label, make) => {
       if (read) read.functionName = 'mutated';
       expect((await snapshots.get(s.snapshotId))?.functionName).toBe(fn);
       expect(await snapshots.get(ulid(fn, 999))).toBeUndefined();
+    });
+
+    it('lets the first Idempotency-Key claim win, and gives a claim back only to the request that holds it', async () => {
+      const { snapshots } = make();
+      const key = `key-${unique()}`;
+      const mine = { key, requestHash: 'h1', snapshotId: ulid(key, 1), createdAt: '2026-11-02T10:00:00.000Z' };
+      expect(await snapshots.claimIdempotencyKey(mine)).toEqual({ claimed: true });
+      expect(await snapshots.claimIdempotencyKey({ ...mine, requestHash: 'h2', snapshotId: ulid(key, 2) })).toEqual({ claimed: false, existing: mine });
+      await snapshots.releaseIdempotencyKey({ ...mine, snapshotId: ulid(key, 2) });
+      expect((await snapshots.claimIdempotencyKey({ ...mine, snapshotId: ulid(key, 3) })).claimed).toBe(false);
+      await snapshots.releaseIdempotencyKey(mine);
+      expect(await snapshots.claimIdempotencyKey({ ...mine, snapshotId: ulid(key, 4) })).toEqual({ claimed: true });
     });
 
     it('lists one function\'s snapshots by time, from/to inclusive, oldest first or newest first, up to limit', async () => {

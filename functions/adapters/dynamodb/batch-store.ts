@@ -196,6 +196,25 @@ export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchCo
     );
   }
 
+  async failIfRunning(batchId: string, reason: string, completedAt: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.batchMeta(batchId),
+          UpdateExpression: 'SET #status = :s, failureReason = :r, completedAt = :at',
+          ConditionExpression: '#status = :running',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':s': 'FAILED', ':r': reason, ':at': completedAt, ':running': 'RUNNING' },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
   async claimIdempotencyKey(key: string, requestHash: string, batchId: string): Promise<{ claimed: true } | { claimed: false; batchId: string; requestHash: string }> {
     const k = keys.idempotency(`batch:${key}`);
     if (await this.putNew({ ...k, itemType: 'idempotency', requestHash, batchId, expiresAt: Math.floor(Date.now() / 1000) + IDEMPOTENCY_TTL_SECONDS }, 'idempotency record')) return { claimed: true };

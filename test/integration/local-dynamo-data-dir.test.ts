@@ -1,0 +1,34 @@
+/**
+ * Two local hosts on one DATA_DIR: the second cannot open the DynamoDB store the first holds. It
+ * must say so, naming the folder, instead of failing later with an unexplained ECONNREFUSED (what
+ * the crash e2e saw when the killed host's node process outlived its launcher).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startLocalDynamo, type LocalDynamo } from '../../functions/local/dynalite.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'dr-dynamo-lock-'));
+const started: LocalDynamo[] = [];
+afterAll(async () => {
+  for (const d of started) await d.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('local DynamoDB store in a data dir', () => {
+  it('refuses a second host on the same store with a message naming the folder', { timeout: 30_000 }, async () => {
+    const path = join(dir, 'dynamodb');
+    started.push(await startLocalDynamo({ port: 0, tableName: 'locked', path, worker: true }));
+    await expect(startLocalDynamo({ port: 0, tableName: 'locked', path, worker: true })).rejects.toThrow(`could not use its store in ${path}`);
+  });
+
+  it('is usable again by a new host once the one holding it has closed', { timeout: 30_000 }, async () => {
+    const path = join(dir, 'reopened');
+    const first = await startLocalDynamo({ port: 0, tableName: 'reopened', path, worker: true });
+    await first.close();
+    const second = await startLocalDynamo({ port: 0, tableName: 'reopened', path, worker: true });
+    started.push(second);
+    expect(second.port).toBeGreaterThan(0);
+  });
+});
