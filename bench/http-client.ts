@@ -6,9 +6,15 @@
 import { Agent, request as httpRequest } from 'node:http';
 
 export class BenchClient {
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 8 });
+  private readonly agent: Agent;
 
-  constructor(private readonly base: string) {}
+  /** `connections`: how many keep-alive sockets at most (8 by default). */
+  constructor(
+    private readonly base: string,
+    connections = 8,
+  ) {
+    this.agent = new Agent({ keepAlive: true, maxSockets: connections });
+  }
 
   /** One request; resolves with the status and the body text. */
   request(method: string, path: string, body?: string): Promise<{ status: number; body: string }> {

@@ -3,6 +3,8 @@
 // not go through the TypeScript loader the host runs under.
 import { parentPort, workerData } from 'node:worker_threads';
 import dynalite from 'dynalite';
+// dynalite's queries leave their LevelDB iterators open; this closes them (see the file).
+import './dynalite-store.mjs';
 
 const server = dynalite({ path: workerData.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
 server.once('error', (err) => parentPort.postMessage({ type: 'error', message: err.message, code: err.code }));

@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
+// dynalite's queries leave their LevelDB iterators open; this closes them (see the file).
+import './dynalite-store.mjs';
 import { createTableInput } from '../adapters/dynamodb/table-definition.js';
 
 export interface LocalDynamo {
