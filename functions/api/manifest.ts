@@ -234,6 +234,8 @@ export const ROUTES = [
   { routeKey: 'GET /audit/verify', lambda: 'audit' },
   { routeKey: 'GET /audit/digests', lambda: 'audit' },
   { routeKey: 'GET /audit/manifests/{windowStart}', lambda: 'audit', contentType: 'application/x-ndjson' },
+  { routeKey: 'GET /audit/records', lambda: 'audit' },
+  { routeKey: 'GET /audit/records/at', lambda: 'audit' },
   { routeKey: 'GET /batches/{id}/report', lambda: 'reports', contentType: 'text/html' },
   { routeKey: 'GET /snapshots/{id}/diff/{otherId}/report', lambda: 'reports', contentType: 'text/html' },
   { routeKey: 'GET /snapshots/{id}/replays/{replayId}/report', lambda: 'reports', contentType: 'text/html' },
