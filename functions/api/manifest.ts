@@ -20,9 +20,11 @@ export type TableAccess = 'none' | 'read' | 'readWrite';
  * - `readCursorSecret`: read the secret that signs pagination cursors (functions that page);
  * - `auditRead`: read the audit bucket and the signing key's public half;
  * - `auditSeal`: also write digests to the audit bucket and sign them with the KMS key;
- * - `writeManifests`: write (and read back) batch manifests in the manifest bucket.
+ * - `writeManifests`: write (and read back) batch manifests in the manifest bucket;
+ * - `batchExecutionEnds`: be the target of the rule on the batch state machine's abnormal
+ *   execution ends (EventBridge "Step Functions Execution Status Change").
  */
-export type Grant = 'startBatches' | 'publishViolations' | 'snapshotStream' | 'readCursorSecret' | 'auditRead' | 'auditSeal' | 'writeManifests';
+export type Grant = 'startBatches' | 'publishViolations' | 'snapshotStream' | 'readCursorSecret' | 'auditRead' | 'auditSeal' | 'writeManifests' | 'batchExecutionEnds';
 
 /** What one Lambda is and needs. */
 export interface LambdaSpec {
@@ -144,6 +146,20 @@ export const LAMBDAS = {
     table: 'readWrite',
     tableUpdates: ['BATCH#'],
     grants: [],
+    executors: false,
+    similarity: false,
+  },
+  /**
+   * EventBridge target: a batch execution that ended FAILED, TIMED_OUT or ABORTED marks its batch
+   * FAILED while it is RUNNING (one conditional UpdateItem of its `BATCH#` record; it reads nothing).
+   */
+  'execution-end': {
+    kind: 'task',
+    description: 'Mark the batch of an abnormally ended execution FAILED',
+    env: ['TABLE_NAME', 'STATE_MACHINE_ARN'],
+    table: 'none',
+    tableUpdates: ['BATCH#'],
+    grants: ['batchExecutionEnds'],
     executors: false,
     similarity: false,
   },
