@@ -424,7 +424,7 @@ export async function verifyBundle(dir: string, options: { trustedKeyPem?: strin
   const interval = bundle.intervalMinutes * 60_000;
   const exportedAt = Date.parse(bundle.exportedAt);
   const report = await verifyRange(
-    { records, store: new FileAuditStore(dir), signer: { publicKeyPem: async () => keyUsed }, clock: { now: () => exportedAt }, intervalMs: interval },
+    { records, store: new FileAuditStore(dir), signer: { publicKeyPem: async () => keyUsed }, clock: { now: () => exportedAt }, intervalMs: interval, recordsLabel: 'in the bundle' },
     { from: options.from ?? bundle.from, to: options.to ?? bundle.to, functionName: bundle.functionName },
   );
   const outside: Finding[] = [];
