@@ -25,9 +25,11 @@ import { JsonTreeSchema, ModelParametersSchema, NamedValueSchema, RecordSnapshot
 import { ReplayStatsSchema } from '../core/stats.js';
 import { ValidateRequestDocSchema, ValidationReportSchema } from '../core/validation.js';
 import { VerificationReportSchema } from '../core/audit/verify.js';
-import { StoredDigestListSchema } from './audit-routes.js';
+import { AuditRecordPageSchema, StoredDigestListSchema } from './audit-routes.js';
+import { AuditRecordSchema } from '../core/audit/verify.js';
 import type { RouteKey } from './manifest.js';
 import { IDEMPOTENCY_KEY_PATTERN } from '../core/idempotency.js';
+import { RECORD_KINDS } from '../core/records.js';
 
 type Schema = z.ZodMiniType;
 
@@ -244,14 +246,18 @@ export const OPERATIONS = {
   'PUT /functions/{functionName}/executor': {
     operationId: 'putExecutor',
     summary: "Register how to re-execute a function's decisions",
+    description:
+      'Credentials go in secretHeaders (header name → a Secrets Manager secret ARN under the deployment\'s prefix on AWS, env:NAME on the local host), ' +
+      'read at call time and never stored or answered. Refused with 400: a URL with user:password@ or a credential-like query parameter ' +
+      '(token, key, sig, code, secret, password, … — see the README), a secret reference this deployment cannot read, and a header value of \'***\'.',
     path: { functionName: { description: 'The function name' } },
     body: { schema: ExecutorConfigSchema, required: true },
-    responses: { 200: { description: 'The stored configuration (credential-like header values masked)', json: StoredExecutorConfigSchema } },
+    responses: { 200: { description: "The stored configuration: every plain header value reads '***'; secretHeaders are answered as the references they are", json: StoredExecutorConfigSchema } },
     errors: [400],
   },
   'GET /functions/{functionName}/executor': {
     operationId: 'getExecutor',
-    summary: "A function's executor (credential-like header values masked)",
+    summary: "A function's executor (every plain header value masked as '***')",
     path: { functionName: { description: 'The function name' } },
     responses: { 200: { description: 'The stored configuration', json: StoredExecutorConfigSchema } },
     errors: [400, 404],
@@ -342,6 +348,29 @@ export const OPERATIONS = {
     operationId: 'getAuditManifest',
     summary: "One window's manifest: the (id, kind, contentHash) of every record its digest seals, one JSON line each",
     responses: { 200: { description: 'The manifest bytes whose SHA-256 the digest names', text: { mediaType: 'application/x-ndjson', description: 'Canonical JSON lines' } } },
+    errors: [400, 404],
+  },
+  'GET /audit/records': {
+    operationId: 'listAuditRecords',
+    summary: 'The immutable records created in a time range, with their content as stored and their index-key problems: what a verifier re-hashes (the CLI pages through it window by window)',
+    query: {
+      from: { description: 'ISO-8601 instant, inclusive', required: true },
+      to: { description: 'ISO-8601 instant, exclusive', required: true },
+      limit: { description: 'Records per page, 1..1000 (default 50); a page also ends at about 4 MB', schema: z.int().check(z.gte(1), z.lte(1000)) },
+      cursor: { description: 'The nextCursor of the previous page of the same range' },
+    },
+    responses: { 200: { description: 'One page of records, in no particular order', json: AuditRecordPageSchema } },
+    errors: [400],
+  },
+  'GET /audit/records/at': {
+    operationId: 'getAuditRecord',
+    summary: "One immutable record at its locator (the pk and sk its manifest entry names): how a verifier finds a record gone from its window's index",
+    query: {
+      kind: { description: `The record kind: ${RECORD_KINDS.join(', ')}`, required: true },
+      pk: { description: 'The partition key named by the manifest entry', required: true },
+      sk: { description: 'The sort key named by the manifest entry', required: true },
+    },
+    responses: { 200: { description: 'The record', json: AuditRecordSchema } },
     errors: [400, 404],
   },
   'GET /batches/{id}/report': {
