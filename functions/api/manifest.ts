@@ -19,9 +19,11 @@ export type TableAccess = 'none' | 'read' | 'readWrite';
  * - `snapshotStream`: be the consumer of the table's stream (snapshot inserts);
  * - `readCursorSecret`: read the secret that signs pagination cursors (functions that page);
  * - `auditRead`: read the audit bucket and the signing key's public half;
- * - `auditSeal`: also write digests to the audit bucket and sign them with the KMS key.
+ * - `auditSeal`: also write digests to the audit bucket and sign them with the KMS key;
+ * - `batchExecutionEnds`: be the target of the rule on the batch state machine's abnormal
+ *   execution ends (EventBridge "Step Functions Execution Status Change").
  */
-export type Grant = 'startBatches' | 'publishViolations' | 'snapshotStream' | 'readCursorSecret' | 'auditRead' | 'auditSeal';
+export type Grant = 'startBatches' | 'publishViolations' | 'snapshotStream' | 'readCursorSecret' | 'auditRead' | 'auditSeal' | 'batchExecutionEnds';
 
 /** What one Lambda is and needs. */
 export interface LambdaSpec {
@@ -141,6 +143,20 @@ export const LAMBDAS = {
     table: 'readWrite',
     tableUpdates: ['BATCH#'],
     grants: [],
+    executors: false,
+    similarity: false,
+  },
+  /**
+   * EventBridge target: a batch execution that ended FAILED, TIMED_OUT or ABORTED marks its batch
+   * FAILED while it is RUNNING (one conditional UpdateItem of its `BATCH#` record; it reads nothing).
+   */
+  'execution-end': {
+    kind: 'task',
+    description: 'Mark the batch of an abnormally ended execution FAILED',
+    env: ['TABLE_NAME', 'STATE_MACHINE_ARN'],
+    table: 'none',
+    tableUpdates: ['BATCH#'],
+    grants: ['batchExecutionEnds'],
     executors: false,
     similarity: false,
   },
