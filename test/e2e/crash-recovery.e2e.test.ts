@@ -158,6 +158,10 @@ describe('SIGKILL of npm start mid-batch and mid-write-burst', () => {
     // the progress was last read before the kill). The only repeats are the calls in flight at the
     // kill, whose answers the killed process never read.
     expect(received - receivedAtKill).toBeLessThanOrEqual(ITEMS - completedBeforeKill);
+    // Over both processes: one call per item, plus at most one repeat per call in flight at the
+    // kill (a batch runs at most maxConcurrency items at once, a chunk's items one after another).
+    expect(received).toBeGreaterThanOrEqual(ITEMS);
+    expect(received).toBeLessThanOrEqual(ITEMS + MAX_CONCURRENCY);
 
     // Every acknowledged write has exactly one on-write report (a redelivered one is not doubled).
     for (const id of acknowledged) {
