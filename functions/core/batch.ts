@@ -666,8 +666,12 @@ export interface ChunkSummary {
   stopped?: true;
 }
 
-/** How often a chunk re-reads its batch's status between items. */
-export const STATUS_CHECK_MS = 200;
+/**
+ * How often a chunk re-reads its batch's status between items: a cancelled batch's chunks stop
+ * within about a second, and a chunk of 200 ms replays reads the batch record once every five
+ * items instead of before each one (a read less per snapshot on the batch's critical path).
+ */
+export const STATUS_CHECK_MS = 1000;
 
 /**
  * Replays a chunk's snapshots one after another (a chunk holds one executor call at a time, so
