@@ -19,6 +19,7 @@ import { DecisionReplayError, DecisionReplayNetworkError } from './errors.js';
 import {
   BatchRequestSchema,
   checkRequest,
+  ComparisonRequestSchema,
   ExecutorConfigSchema,
   NoiseProfileRequestSchema,
   PolicyBodySchema,
@@ -29,6 +30,8 @@ import {
   type BatchRequest,
   type BatchResult,
   type BatchStatus,
+  type Comparison,
+  type ComparisonRequest,
   type ExecutorConfig,
   type NoiseProfile,
   type NoiseProfileAccepted,
@@ -291,6 +294,30 @@ export class DecisionReplayClient {
   /** `GET /snapshots/{id}/replays/{replayId}/report`: the replay view (`replayId` default `latest`), one self-contained HTML document. */
   getReplayReport(snapshotId: string, replayId = 'latest', options?: CallOptions): Promise<string> {
     return this.request({ method: 'GET', path: `/snapshots/${seg(snapshotId)}/replays/${seg(replayId)}/report`, retry: 'safe', options, accept: 'html' });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Comparisons
+
+  /**
+   * `POST /comparisons` (201): compares two SUCCEEDED batches snapshot by snapshot (match rate with
+   * McNemar's exact test, per-field and error rates, latency with bootstrap intervals) and stores
+   * the verdict. 422 `BATCHES_DIFFER` when they replayed different snapshots, unless `intersectionOnly`.
+   * Retried safely: the same request gives the same numbers (seeded bootstrap).
+   */
+  compareBatches(request: ComparisonRequest, options?: CallOptions): Promise<Comparison> {
+    const body = checkRequest(ComparisonRequestSchema, request, 'comparison request');
+    return this.request({ method: 'POST', path: '/comparisons', body, retry: 'safe', options });
+  }
+
+  /** `GET /comparisons/{id}`: a stored comparison. */
+  getComparison(comparisonId: string, options?: CallOptions): Promise<Comparison> {
+    return this.request({ method: 'GET', path: `/comparisons/${seg(comparisonId)}`, retry: 'safe', options });
+  }
+
+  /** `GET /comparisons/{id}/report`: the comparison view, one self-contained HTML document. */
+  getComparisonReport(comparisonId: string, options?: CallOptions): Promise<string> {
+    return this.request({ method: 'GET', path: `/comparisons/${seg(comparisonId)}/report`, retry: 'safe', options, accept: 'html' });
   }
 
   // ---------------------------------------------------------------------------------------------

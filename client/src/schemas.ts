@@ -19,6 +19,7 @@ export type { NoiseProfile, FieldNoise } from '../../functions/core/noise.js';
 export type { Dependency, DependencyReplay } from '../../functions/core/dependencies.js';
 export { BatchRequestSchema, type BatchRequest, type Batch, type BatchResult, type BatchStatus } from '../../functions/core/batch.js';
 export type { SnapshotDiff, FieldChange } from '../../functions/core/diff.js';
+export { ComparisonRequestSchema, type ComparisonRequest, type Comparison } from '../../functions/core/comparison.js';
 export type { ReplayStats } from '../../functions/core/stats.js';
 export type { Page } from '../../functions/core/ports.js';
 export type { VerificationReport, Finding, AuditRecord } from '../../functions/core/audit/verify.js';

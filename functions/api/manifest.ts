@@ -235,6 +235,7 @@ export const ROUTES = [
   { routeKey: 'GET /functions/{functionName}/noise-profile', lambda: 'batches' },
   { routeKey: 'POST /comparisons', lambda: 'batches' },
   { routeKey: 'GET /comparisons/{id}', lambda: 'batches' },
+  { routeKey: 'GET /comparisons/{id}/report', lambda: 'reports' },
   { routeKey: 'GET /audit/public-key', lambda: 'audit', contentType: 'application/x-pem-file' },
   { routeKey: 'GET /audit/verify', lambda: 'audit' },
   { routeKey: 'GET /audit/digests', lambda: 'audit' },

@@ -391,6 +391,14 @@ export const OPERATIONS = {
     responses: { 200: { description: 'The comparison', json: ComparisonSchema } },
     errors: [400, 404],
   },
+  'GET /comparisons/{id}/report': {
+    operationId: 'getComparisonReport',
+    summary: 'The comparison view of an A/B comparison as one self-contained HTML page',
+    description: 'The verdict, the paired match-rate and error-rate tests (McNemar exact, Holm-corrected), the mismatch rate of each field with Holm-adjusted p-values, and the p50/p95 latency differences with their bootstrap 95 % intervals.',
+    path: { id: ulid('comparison') },
+    responses: { 200: { description: 'A self-contained HTML document (no network access at view time)', html: true } },
+    errors: [400, 404],
+  },
   'GET /batches/{id}/report': {
     operationId: 'getBatchReport',
     summary: 'The batch report as one self-contained HTML page',

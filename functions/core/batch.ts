@@ -620,12 +620,21 @@ async function recordItemError(deps: Pick<ReplayItemDeps, 'batches' | 'clock'>, 
 }
 
 /** Replays one snapshot and returns its result as stored (this attempt's, or an earlier one's). */
-async function replayItem(deps: ReplayItemDeps, batchId: string, snapshotId: string): Promise<BatchResult> {
+async function replayItem(deps: ReplayItemDeps, batchId: string, snapshotId: string): Promise<BatchResult>;
+async function replayItem(deps: ReplayItemDeps, batchId: string, snapshotId: string, checkRunning: boolean): Promise<BatchResult | undefined>;
+/** With `checkRunning`, the batch's status is read with the item's first reads: undefined (nothing done) when it is no longer RUNNING. */
+async function replayItem(deps: ReplayItemDeps, batchId: string, snapshotId: string, checkRunning = false): Promise<BatchResult | undefined> {
   const now = () => new Date(deps.clock.now()).toISOString();
   // An item looks for its stored result before anything is executed: a Step Functions retry or
   // redrive, a resumed execution after a crash or an idempotent repeat of the batch finds the first
   // attempt's result and calls no executor again (executor calls never exceed items).
-  const [existing, batch, prepared] = await Promise.all([deps.batches.getResult(batchId, snapshotId), deps.cache.batchFor(deps, batchId), deps.cache.preparedFor(deps, batchId)]);
+  const [current, existing, batch, prepared] = await Promise.all([
+    checkRunning ? deps.batches.get(batchId) : undefined,
+    deps.batches.getResult(batchId, snapshotId),
+    deps.cache.batchFor(deps, batchId),
+    deps.cache.preparedFor(deps, batchId),
+  ]);
+  if (checkRunning && current?.status !== 'RUNNING') return undefined;
   if (existing !== undefined) return existing;
   if (batch.noiseProfile !== undefined) {
     let measured: BatchResult;
@@ -688,12 +697,17 @@ export async function replayBatchChunk(deps: ReplayItemDeps, command: ReplayChun
     // A cancelled batch stops here: the workflow's stop does not reach a running invocation, so a
     // chunk looks at the batch's status between items (at most every STATUS_CHECK_MS, to keep its
     // META item from turning into a hot key) and replays nothing more once it is not RUNNING.
-    if (deps.clock.now() - checkedAt >= STATUS_CHECK_MS) {
-      checkedAt = deps.clock.now();
-      const current = await deps.batches.get(batchId);
-      if (current?.status !== 'RUNNING') return { chunkId, count: acc.count, failed: acc.count - successful, stopped: true };
+    // The read goes out with the item's own first reads, so it costs no round trip of its own.
+    const check = deps.clock.now() - checkedAt >= STATUS_CHECK_MS;
+    if (check) checkedAt = deps.clock.now();
+    let stored: BatchResult | undefined;
+    if (failure) {
+      if (check && (await deps.batches.get(batchId))?.status !== 'RUNNING') stored = undefined;
+      else stored = await recordItemError(deps, batchId, snapshotId, failure);
+    } else {
+      stored = await replayItem(deps, batchId, snapshotId, check);
     }
-    const stored = failure ? await recordItemError(deps, batchId, snapshotId, failure) : await replayItem(deps, batchId, snapshotId);
+    if (stored === undefined) return { chunkId, count: acc.count, failed: acc.count - successful, stopped: true };
     acc.add(stored);
     if (stored.status !== 'Error') {
       successful += 1;

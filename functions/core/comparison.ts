@@ -123,7 +123,7 @@ export async function compareBatches(deps: ComparisonDeps, body: unknown): Promi
 }
 
 /** `GET /comparisons/{id}`. */
-export async function getComparison(deps: Pick<ComparisonDeps, 'comparisons'>, comparisonId: string): Promise<Comparison> {
+export async function getComparison(deps: { comparisons: Pick<ComparisonStore, 'get'> }, comparisonId: string): Promise<Comparison> {
   const comparison = await deps.comparisons.get(comparisonId);
   if (!comparison) throw new NotFoundError('comparison', comparisonId);
   return comparison;

@@ -1,5 +1,6 @@
-/** The reports Lambda: self-contained HTML reports of batches, diffs and replays (reads only). */
+/** The reports Lambda: self-contained HTML reports of batches, diffs, replays and comparisons (reads only). */
 import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
+import { DynamoComparisonStore } from '../adapters/dynamodb/comparison-store.js';
 import { DynamoReportReader } from '../adapters/dynamodb/report-reader.js';
 import { DynamoSnapshotStore } from '../adapters/dynamodb/snapshot-store.js';
 import { reportRoutes } from '../api/report-routes.js';
@@ -13,6 +14,7 @@ export function compose(config: LambdaConfig<'reports'>, clients: TableClients) 
     reportRoutes({
       reader: new DynamoReportReader(clients.doc, config.TABLE_NAME, batches),
       snapshots: new DynamoSnapshotStore(clients.doc, config.TABLE_NAME),
+      comparisons: new DynamoComparisonStore(clients.doc, config.TABLE_NAME),
       now: () => new Date(clients.clock.now()).toISOString(),
     }),
     clients.logger,

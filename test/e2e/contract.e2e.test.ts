@@ -135,6 +135,9 @@ const STEPS = {
   'GET /comparisons/{id}': async ({ call, comparisonId }) => {
     await ok(call('GET', `/comparisons/${comparisonId}`));
   },
+  'GET /comparisons/{id}/report': async ({ call, comparisonId }) => {
+    await ok(call('GET', `/comparisons/${comparisonId}/report`));
+  },
   'GET /batches': async ({ call }) => {
     await ok(call('GET', '/batches?limit=5'));
   },

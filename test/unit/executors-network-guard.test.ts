@@ -276,6 +276,21 @@ describe('DNS rebinding: the connection goes to the address the guard checked', 
     expect(lookup.calls).toBe(1);
   });
 
+  it('reaches an IPv6 literal (brackets stripped) and a name pinned to an IPv6 address', async () => {
+    const v6 = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"outputs":[{"name":"y","value":"v6"}]}'));
+    await new Promise<void>((resolve) => v6.listen(0, '::1', resolve));
+    try {
+      const v6port = (v6.address() as AddressInfo).port;
+      const literal = new HttpExecutor({ type: 'http', url: `http://[::1]:${v6port}/x` }, { allowPrivateNetworks: true });
+      expect((await literal.execute(request, { timeoutMs: 2000 })).outputs).toEqual([{ name: 'y', value: 'v6' }]);
+      const named = new HttpExecutor({ type: 'http', url: `http://v6-only.test:${v6port}/x` }, { lookup: dns({ 'v6-only.test': ['::1'] }), allowPrivateNetworks: true });
+      expect((await named.execute(request, { timeoutMs: 2000 })).outputs).toEqual([{ name: 'y', value: 'v6' }]);
+    } finally {
+      v6.closeAllConnections();
+      await new Promise<void>((resolve) => v6.close(() => resolve()));
+    }
+  });
+
   it('the pinned lookup answers only with the checked addresses, by family, in both callback forms', () => {
     const lookup = pinnedLookup([{ address: '192.0.2.1', family: 4 }, { address: '2001:db8::1', family: 6 }]);
     const answers: unknown[] = [];

@@ -25,6 +25,7 @@ export const EXIT_CODES_HELP = `Exit codes:
   0  success
   1  a gated failure: a replay that is not Success, a violated validation, a batch below
      --min-match-rate or above --max-error-rate, a batch that ended FAILED or CANCELLED,
+     a comparison whose verdict is worse under --fail-if-worse,
      a verify with any finding
   2  usage error (the message names the bad flag or value)
   3  service or network error`;

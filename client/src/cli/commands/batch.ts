@@ -1,5 +1,5 @@
 /**
- * `batch run|get|list|cancel`. `batch run` starts a batch replay, follows it (a live bar on a
+ * `batch run|get|list|cancel|compare` (compare: ./batch-compare.ts). `batch run` starts a batch replay, follows it (a live bar on a
  * terminal, a plain line at most once a second otherwise), prints the summary and applies the
  * gates: exit 1 when the batch ends FAILED or CANCELLED, or misses --min-match-rate or
  * --max-error-rate.
@@ -7,6 +7,7 @@
 import { REPLAY_MODES, type Batch, type BatchRequest } from '../../schemas.js';
 import { asUsage, choiceFlag, durationHoursFlag, EXIT, instantFlag, intFlag, numberFlag, rateFlag, readTextArg, str, UsageError, type CommandContext, type CommandGroup } from '../framework.js';
 import { cell, columns, keyValues, percent } from '../table.js';
+import { batchCompareCommand } from './batch-compare.js';
 
 const STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
 const TERMINAL: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
@@ -144,7 +145,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export const batchCommands: CommandGroup = {
   name: 'batch',
-  summary: 'Batch replays: start one and gate on it, follow, list, cancel.',
+  summary: 'Batch replays: start one and gate on it, follow, list, cancel, compare two (A/B).',
   commands: [
     {
       name: ['batch', 'run'],
@@ -256,6 +257,7 @@ export const batchCommands: CommandGroup = {
         ctx.out.result(batch, (b) => summaryTable(b), batch.status);
       },
     },
+    batchCompareCommand,
   ],
 };
 

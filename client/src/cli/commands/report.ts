@@ -1,5 +1,5 @@
 /**
- * `report batch|diff|replay`: writes a self-contained HTML report (no network access at view time)
+ * `report batch|diff|replay|compare`: writes a self-contained HTML report (no network access at view time)
  * rendered by the service's report renderer — the same one `GET …/report` answers with — to a
  * file (`-o FILE`) or to stdout.
  */
@@ -28,7 +28,7 @@ async function deliver(ctx: CommandContext, out: string | undefined, document: s
 
 export const reportCommands: CommandGroup = {
   name: 'report',
-  summary: 'Self-contained HTML reports of batches, diffs and replays: open the file in any browser, offline.',
+  summary: 'Self-contained HTML reports of batches, diffs, replays and comparisons: open the file in any browser, offline.',
   commands: [
     {
       name: ['report', 'batch'],
@@ -67,6 +67,17 @@ export const reportCommands: CommandGroup = {
         const snapshot = str(values, 'snapshot');
         const document = await asUsage(() => (snapshot === undefined ? ctx.client.getReplayReport(id) : ctx.client.getReplayReport(snapshot, id)));
         return deliver(ctx, str(values, 'out'), document, snapshot === undefined ? `the latest replay of ${id}` : `replay ${id}`);
+      },
+    },
+    {
+      name: ['report', 'compare'],
+      summary: 'the comparison view of an A/B comparison (batch compare prints its id): verdict, paired tests, fields, latency',
+      args: '<comparisonId>',
+      positionals: { min: 1, max: 1 },
+      options: { out: OUT },
+      async run(ctx, { positionals, values }) {
+        const id = positionals[0] as string;
+        return deliver(ctx, str(values, 'out'), await asUsage(() => ctx.client.getComparisonReport(id)), `the comparison ${id}`);
       },
     },
   ],

@@ -1,0 +1,83 @@
+/**
+ * `batch compare <baseline> <candidate>`: the A/B comparison of two finished batches
+ * (`POST /comparisons`), printed as a table of the paired tests and the verdict. With
+ * `--fail-if-worse` it is a release gate: exit 1 when the candidate is significantly worse.
+ * Batches that replayed different snapshots are refused (exit 3, naming how many differ) unless
+ * `--intersection` compares only the snapshots both replayed.
+ */
+import type { Comparison } from '../../schemas.js';
+import { DecisionReplayError } from '../../errors.js';
+import { asUsage, EXIT, numberFlag, str, UsageError, type Command } from '../framework.js';
+import { cell, columns, keyValues, percent } from '../table.js';
+
+/** How many fields the table lists (the most significant first). */
+const TOP_FIELDS = 10;
+
+function signedPercent(d: number): string {
+  return `${d > 0 ? '+' : ''}${percent(d)}`;
+}
+
+function pValue(p: number): string {
+  return p < 0.0001 ? '<0.0001' : p.toFixed(4);
+}
+
+function ms(d: number): string {
+  return `${d > 0 ? '+' : ''}${cell(Math.round(d * 100) / 100)}`;
+}
+
+/** The comparison as the CLI prints it: the verdict, then one row per test. */
+export function comparisonTable(c: Comparison): string {
+  const rows: [string, unknown][] = [
+    ['comparisonId', c.comparisonId],
+    ['baseline', c.baselineBatchId],
+    ['candidate', c.candidateBatchId],
+    ['pairs', c.pairs],
+    ['alpha', c.alpha],
+  ];
+  if (c.intersectionOnly) rows.push(['left out', `${c.excluded.baselineOnly} only in the baseline, ${c.excluded.candidateOnly} only in the candidate`]);
+  rows.push(['verdict', c.verdict]);
+  let text = keyValues(rows);
+  const rate = (name: string, t: Comparison['matchRate'], test: string) => [name, percent(t.baseline), percent(t.candidate), signedPercent(t.difference), `${t.baselineOnly} / ${t.candidateOnly}`, pValue(t.adjustedPValue), t.significant ? 'yes' : 'no', test];
+  text += `\n${columns(
+    ['test', 'baseline', 'candidate', 'difference', 'discordant b/c', 'p', 'significant', ''],
+    [rate('match rate', c.matchRate, 'McNemar exact'), rate('error rate', c.errorRate, 'McNemar exact')],
+  )}`;
+  const fields = [...c.fields].sort((a, b) => a.adjustedPValue - b.adjustedPValue || a.path.localeCompare(b.path)).slice(0, TOP_FIELDS);
+  if (fields.length > 0) {
+    text += `\nmismatch rate per field (Holm-adjusted p${c.fields.length > TOP_FIELDS ? `, ${TOP_FIELDS} of ${c.fields.length}` : ''}):\n`;
+    text += columns(['field', 'baseline', 'candidate', 'difference', 'p (Holm)', 'significant'], fields.map((f) => [f.path, percent(f.baseline), percent(f.candidate), signedPercent(f.difference), pValue(f.adjustedPValue), f.significant ? 'yes' : 'no']));
+  }
+  const q = (name: string, d: Comparison['latency']['p50']) => (d === null ? [name, '-', '-', '-', '-'] : [name, cell(d.baselineMs), cell(d.candidateMs), ms(d.differenceMs), `[${ms(d.ci95[0])}, ${ms(d.ci95[1])}]`]);
+  text += `\nlatency (ms, bootstrap 95% CI, ${c.latency.resamples} resamples, seed ${c.latency.seed}):\n`;
+  text += columns(['quantile', 'baseline', 'candidate', 'difference', '95% CI'], [q('p50', c.latency.p50), q('p95', c.latency.p95)]);
+  return text;
+}
+
+export const batchCompareCommand: Command = {
+  name: ['batch', 'compare'],
+  summary: 'compare two finished batches snapshot by snapshot: better, worse or no significant difference',
+  args: '<baselineBatchId> <candidateBatchId>',
+  positionals: { min: 2, max: 2 },
+  options: {
+    alpha: { type: 'string', value: 'A', description: 'significance level, in (0, 0.5] (default 0.05)' },
+    'fail-if-worse': { type: 'boolean', description: 'gate: exit 1 when the verdict is worse (the release gate for CI)' },
+    intersection: { type: 'boolean', description: 'compare only the snapshots both batches replayed (else batches that differ are refused)' },
+  },
+  details: 'Paired per snapshot: match rate and error rate with McNemar\'s exact test, per-field mismatch rates with Holm-adjusted p-values, p50/p95 latency differences with seeded bootstrap 95% intervals.',
+  async run(ctx, { positionals, values }) {
+    const [baselineBatchId, candidateBatchId] = positionals as [string, string];
+    const alpha = numberFlag('alpha', str(values, 'alpha'), 0, 0.5);
+    if (alpha === 0) throw new UsageError("--alpha must be greater than 0, got '0'");
+    const intersectionOnly = values.intersection === true;
+    let comparison: Comparison;
+    try {
+      comparison = await asUsage(() => ctx.client.compareBatches({ baselineBatchId, candidateBatchId, ...(alpha !== undefined && { alpha }), ...(intersectionOnly && { intersectionOnly }) }));
+    } catch (err) {
+      // Name the CLI's own flag, not the API field, in the service's refusal.
+      if (err instanceof DecisionReplayError && err.code === 'BATCHES_DIFFER') throw new DecisionReplayError(err.status, err.code, err.message.replace('with intersectionOnly: true', 'with --intersection'), err.details);
+      throw err;
+    }
+    ctx.out.result(comparison, comparisonTable, comparison.verdict);
+    return values['fail-if-worse'] === true && comparison.verdict === 'worse' ? EXIT.GATED : EXIT.OK;
+  },
+};
