@@ -11,7 +11,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClientOptions } from '../adapters/dynamodb/client.js';
 import { handleDemoRequest } from './demo-model.js';
-import { renderBatchAsl } from '../../lib/batch-definition.js';
+import { batchAsl } from './batch-asl.js';
 import type { BatchStarter } from '../core/batch.js';
 import type { BatchStopper } from '../core/batch-control.js';
 import { LocalStateMachine, type LocalExecution, type LocalExecutionOutcome } from './step-functions.js';
@@ -119,6 +119,9 @@ export const LOCAL_EVENT_BUS_NAME = 'decision-replay';
 
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
   const logger = options.logger ?? consoleLogger;
+  // Rendered on its own thread meanwhile (./batch-asl.ts), awaited where the state machine is built.
+  const asl = batchAsl();
+  asl.catch(() => undefined);
   const clock = options.clock ?? systemClock;
   let dynamoPath: string | undefined;
   if (options.dataDir !== undefined) {
@@ -198,7 +201,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   // ARNs mapped to the same composed task functions. The Map's ItemReader reads the manifests
   // from the local S3 (the runner's documented pre-step).
   const machine = new LocalStateMachine(
-    renderBatchAsl(),
+    await asl,
     {
       plan: batchPlan.compose(lambdaEnv('batch-plan', env), clients('batch-plan')),
       replay: batchReplay.compose(lambdaEnv('batch-replay', env), { ...clients('batch-replay'), executorSecrets: () => environmentHeaders(outside) }),
