@@ -164,7 +164,7 @@ export default async function auditBench(): Promise<void> {
     console.log(`(process RSS ${(memoryBefore / 2 ** 20).toFixed(0)} MB before the CLI rounds, ${(cliRss / 2 ** 20).toFixed(0)} MB after; host, dynalite's client side and CLI share it)`);
     printFigures(`Audit digest: sealing one window of ${N.toLocaleString('en-US')} records (median of ${ROUNDS} rounds)`, [
       { figure: 'seal the window (list, sort, Merkle, sign, store)', ours: median(sealRuns), unit: 's', target: '<= 10' },
-      { figure: `seal the next window (its late check lists the ${N.toLocaleString('en-US')} again)`, ours: median(lateRuns), unit: 's', target: '<= 10' },
+      { figure: `seal the next window (its late check lists the ${N.toLocaleString('en-US')} keys again)`, ours: median(lateRuns), unit: 's', target: '<= 10' },
       { figure: 'both: a window after a full one, worst case', ours: median(sealRuns) + median(lateRuns), unit: 's', target: '<= 10' },
     ]);
 
