@@ -66,7 +66,7 @@ export class DynamoAuditRecordSource implements AuditRecordSource {
 
   async listIn(start: string, end: string): Promise<ListedRecord[]> {
     const out: ListedRecord[] = [];
-    await this.eachShard(start, end, true, (item) => {
+    await this.eachShard(start, end, 'listing', (item) => {
       const kind = item.itemType;
       if (!isRecordKind(kind)) return;
       const fn = recordFunctionName(item);
@@ -75,9 +75,20 @@ export class DynamoAuditRecordSource implements AuditRecordSource {
     return out;
   }
 
+  /** Only the index sort key (`<createdAt>#<kind>#<id>`) and the item key: the late check's cheap listing. */
+  async keysIn(start: string, end: string): Promise<RecordLocator[]> {
+    const out: RecordLocator[] = [];
+    await this.eachShard(start, end, 'keys', (item) => {
+      const m = /^[^#]+#([^#]+)#(.+)$/.exec(str(item[GSI3.sortKey]));
+      const kind = m?.[1];
+      if (m && isRecordKind(kind)) out.push({ kind, id: m[2] as string, pk: str(item.pk), sk: str(item.sk) });
+    });
+    return out;
+  }
+
   async forEachIn(start: string, end: string, visit: (record: FoundRecord) => void): Promise<number> {
     let count = 0;
-    await this.eachShard(start, end, false, (item) => {
+    await this.eachShard(start, end, 'all', (item) => {
       const record = toFoundRecord(item);
       if (!record) return;
       count += 1;
@@ -155,7 +166,8 @@ export class DynamoAuditRecordSource implements AuditRecordSource {
   }
 
   /** Range-queries every shard of the audit index for createdAt in [start, end), in parallel. */
-  private async eachShard(start: string, end: string, listing: boolean, visit: (item: Item) => void): Promise<void> {
+  private async eachShard(start: string, end: string, what: 'all' | 'listing' | 'keys', visit: (item: Item) => void): Promise<void> {
+    const attributes = what === 'listing' ? LISTING_ATTRIBUTES : what === 'keys' ? ['pk', 'sk', GSI3.sortKey] : undefined;
     // Index sort keys are `<createdAt>#<kind>#<id>`. BETWEEN is inclusive; `<end>#` is a proper
     // prefix of every key created exactly at `end`, so those (the next window's) sort after it.
     await Promise.all(
@@ -166,9 +178,9 @@ export class DynamoAuditRecordSource implements AuditRecordSource {
             TableName: this.tableName,
             IndexName: GSI3.indexName,
             KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
-            ExpressionAttributeNames: { '#pk': GSI3.partitionKey, '#sk': GSI3.sortKey, ...(listing && Object.fromEntries(LISTING_ATTRIBUTES.map((a, i) => [`#a${i}`, a]))) },
+            ExpressionAttributeNames: { '#pk': GSI3.partitionKey, '#sk': GSI3.sortKey, ...(attributes && Object.fromEntries(attributes.map((a, i) => [`#a${i}`, a]))) },
             ExpressionAttributeValues: { ':pk': `AUDIT#${shard.toString(16)}`, ':lo': start, ':hi': `${end}#` },
-            ...(listing && { ProjectionExpression: LISTING_ATTRIBUTES.map((_a, i) => `#a${i}`).join(', ') }),
+            ...(attributes && { ProjectionExpression: attributes.map((_a, i) => `#a${i}`).join(', ') }),
           },
           visit,
         ),

@@ -44,6 +44,8 @@ export type ListedRecord = Omit<ManifestEntry, 'late'>;
 export interface AuditRecordSource {
   /** Every record created in [start, end), for a manifest (stored contentHash, no re-hashing). */
   listIn(start: string, end: string): Promise<ListedRecord[]>;
+  /** The kind, id and locator of every record created in [start, end): the late check's cheap listing. */
+  keysIn(start: string, end: string): Promise<RecordLocator[]>;
   /** Visits every record created in [start, end) with its content, for verification. Returns the count. */
   forEachIn(start: string, end: string, visit: (record: FoundRecord) => void): Promise<number>;
   /**
