@@ -33,6 +33,7 @@ const FUNCTION_ENV: Record<EnvVarName, string> = {
   EVENT_BUS_NAME: 'bench',
   SIMILARITY_PROVIDER: 'lexical',
   EXECUTOR_ALLOW_PRIVATE_NETWORKS: 'false',
+  EXECUTOR_SECRET_ARN_PREFIX: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:decision-replay/executors/',
   CURSOR_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:bench',
   AUDIT_BUCKET: 'bench',
   AUDIT_KEY_ID: 'arn:aws:kms:us-east-1:000000000000:key/bench',

@@ -31,6 +31,8 @@ export const ENV_VARS = {
   EVENT_BUS_NAME: required(),
   SIMILARITY_PROVIDER: z._default(z.enum(SIMILARITY_PROVIDERS), 'lexical'),
   EXECUTOR_ALLOW_PRIVATE_NETWORKS: flag(),
+  /** The ARN prefix of the secrets `secretHeaders` may name (what the replaying functions may read). */
+  EXECUTOR_SECRET_ARN_PREFIX: required(),
   CURSOR_SECRET_ARN: required(),
   AUDIT_BUCKET: required(),
   AUDIT_KEY_ID: required(),

@@ -84,6 +84,15 @@ export const AppConfigSchema = z.strictObject({
   executorFunctionArns: z.array(z.string().regex(LAMBDA_ARN, 'must be a Lambda function ARN')).default([]),
   bedrockModelIds: z.array(z.string().regex(BEDROCK_MODEL, 'must be a Bedrock model id or ARN')).default([]),
   allowPrivateNetworkExecutors: z.boolean().default(false),
+  /**
+   * The name prefix of the Secrets Manager secrets executors' `secretHeaders` may name: the replaying
+   * functions may read exactly `secret:<prefix>*` of this account and region. A "folder" ending in
+   * `/`, never empty (an empty prefix would grant every secret of the account).
+   */
+  executorSecretNamePrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_+=.@-][A-Za-z0-9/_+=.@-]{0,254}\/$/, 'must be a secret name prefix ending in "/", e.g. "decision-replay/executors/"')
+    .default('decision-replay/executors/'),
   throttling: z
     .strictObject({
       rateLimit: z.number().positive().max(10_000),

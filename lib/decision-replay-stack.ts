@@ -168,8 +168,22 @@ export class DecisionReplayStack extends Stack {
       modelId.startsWith('arn:')
         ? modelId
         : this.formatArn({ service: 'bedrock', account: '', resource: 'foundation-model', resourceName: modelId, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    // Secret headers (`secretHeaders`): executor configurations are runtime data, so the grant cannot
+    // list their ARNs; it is every secret under one name prefix, which the API also enforces at
+    // registration. Nothing else of the account is readable, so a registered header cannot send,
+    // say, the cursor secret to a URL of the caller's choosing.
+    const executorSecretArnPrefix = this.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: config.executorSecretNamePrefix, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const executorSecrets = `${executorSecretArnPrefix}*`;
     for (const name of having((spec) => spec.executors)) {
       const fn = functions[name];
+      fn.addToRolePolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [executorSecrets] }));
+      Validations.of(fn.role ?? fn).acknowledge({
+        id: iam5ResourceFinding(this, executorSecrets),
+        reason:
+          `Executor secret headers name their secrets at run time (PUT /functions/{fn}/executor), so the grant is the name prefix ` +
+          `"${config.executorSecretNamePrefix}" (context executorSecretNamePrefix) of this account and region, GetSecretValue only; ` +
+          'the API refuses references outside it at registration.',
+      });
       if (config.executorFunctionArns.length > 0) {
         fn.addToRolePolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [...config.executorFunctionArns] }));
       }
@@ -264,6 +278,7 @@ export class DecisionReplayStack extends Stack {
       EVENT_BUS_NAME: violations.bus.eventBusName,
       SIMILARITY_PROVIDER: config.similarityProvider,
       EXECUTOR_ALLOW_PRIVATE_NETWORKS: String(config.allowPrivateNetworkExecutors),
+      EXECUTOR_SECRET_ARN_PREFIX: executorSecretArnPrefix,
       CURSOR_SECRET_ARN: cursorSecret.secret.secretArn,
       AUDIT_BUCKET: seal.bucket.bucketName,
       AUDIT_KEY_ID: seal.signingKey.keyArn,

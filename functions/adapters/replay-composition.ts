@@ -4,6 +4,7 @@
  * executor factory and the similarity provider.
  */
 import type { LambdaConfig } from '../config.js';
+import type { SecretHeaderSource } from '../core/executor.js';
 import type { ReplayDeps, ReplayResultStore } from '../core/replay.js';
 import type { TableClients } from '../handlers/clients.js';
 import { DynamoExecutorConfigStore } from './dynamodb/executor-config-store.js';
@@ -18,11 +19,21 @@ import { createSimilarityProvider } from './similarity-provider.js';
 /** The configuration both replaying Lambdas read (the variables their manifest entries share). */
 export type ReplayConfig = Pick<LambdaConfig<'replay'>, keyof LambdaConfig<'batch-replay'>>;
 
+/**
+ * What a replaying Lambda gets besides the table: where secret header values are read, given the
+ * configured ARN prefix (Secrets Manager on AWS; the local host reads its environment instead).
+ */
+export interface ReplayClients extends TableClients {
+  executorSecrets: (arnPrefix: string) => SecretHeaderSource;
+}
+
 /** Replay dependencies from a replaying Lambda's configuration and clients (call once, at composition). */
-export function composeReplayDeps(config: ReplayConfig, clients: TableClients): ReplayDeps & { results: ReplayResultStore } {
+export function composeReplayDeps(config: ReplayConfig, clients: ReplayClients): ReplayDeps & { results: ReplayResultStore; secretHeaders: SecretHeaderSource } {
   const { doc, clock, ids } = clients;
-  const executorDeps = { allowPrivateNetworks: config.EXECUTOR_ALLOW_PRIVATE_NETWORKS };
+  const secretHeaders = clients.executorSecrets(config.EXECUTOR_SECRET_ARN_PREFIX);
+  const executorDeps = { allowPrivateNetworks: config.EXECUTOR_ALLOW_PRIVATE_NETWORKS, secrets: secretHeaders };
   return {
+    secretHeaders,
     snapshots: new DynamoSnapshotStore(doc, config.TABLE_NAME),
     executors: new DynamoExecutorConfigStore({ doc, tableName: config.TABLE_NAME, clock }),
     createExecutor: observeExecutors((executor) => createExecutor(executor, executorDeps), clients, clock),

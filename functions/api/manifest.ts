@@ -7,7 +7,7 @@
  */
 
 /** Every environment variable a handler may read; `functions/config.ts` holds the schema of each. */
-export type EnvVarName = 'TABLE_NAME' | 'STATE_MACHINE_ARN' | 'EVENT_BUS_NAME' | 'SIMILARITY_PROVIDER' | 'EXECUTOR_ALLOW_PRIVATE_NETWORKS' | 'CURSOR_SECRET_ARN' | 'AUDIT_BUCKET' | 'AUDIT_KEY_ID' | 'DIGEST_INTERVAL_MINUTES';
+export type EnvVarName = 'TABLE_NAME' | 'STATE_MACHINE_ARN' | 'EVENT_BUS_NAME' | 'SIMILARITY_PROVIDER' | 'EXECUTOR_ALLOW_PRIVATE_NETWORKS' | 'EXECUTOR_SECRET_ARN_PREFIX' | 'CURSOR_SECRET_ARN' | 'AUDIT_BUCKET' | 'AUDIT_KEY_ID' | 'DIGEST_INTERVAL_MINUTES';
 
 /** What a function may do with the table (GSIs included). */
 export type TableAccess = 'none' | 'read' | 'readWrite';
@@ -39,7 +39,10 @@ export interface LambdaSpec {
   /** Partition-key prefixes whose items it may DeleteItem; none by default (never `SNAP#`). */
   readonly tableDeletes?: readonly string[];
   readonly grants: readonly Grant[];
-  /** Runs executors (DESIGN §5): may invoke the configured Lambdas and Bedrock models. */
+  /**
+   * Runs executors (DESIGN §5): may invoke the configured Lambdas and Bedrock models, and read the
+   * secrets under the stack's executor-secret prefix (`secretHeaders`, EXECUTOR_SECRET_ARN_PREFIX).
+   */
   readonly executors: boolean;
   /** Compares text with the similarity provider (DESIGN §4): may call the embedding model. */
   readonly similarity: boolean;
@@ -72,7 +75,7 @@ export const LAMBDAS = {
   replay: {
     kind: 'api',
     description: 'Replay snapshots against a registered executor',
-    env: ['TABLE_NAME', 'SIMILARITY_PROVIDER', 'EXECUTOR_ALLOW_PRIVATE_NETWORKS', 'CURSOR_SECRET_ARN'],
+    env: ['TABLE_NAME', 'SIMILARITY_PROVIDER', 'EXECUTOR_ALLOW_PRIVATE_NETWORKS', 'EXECUTOR_SECRET_ARN_PREFIX', 'CURSOR_SECRET_ARN'],
     table: 'readWrite',
     grants: ['readCursorSecret'],
     executors: true,
@@ -124,7 +127,7 @@ export const LAMBDAS = {
   'batch-replay': {
     kind: 'task',
     description: 'Batch step: replay one snapshot, store its result',
-    env: ['TABLE_NAME', 'SIMILARITY_PROVIDER', 'EXECUTOR_ALLOW_PRIVATE_NETWORKS'],
+    env: ['TABLE_NAME', 'SIMILARITY_PROVIDER', 'EXECUTOR_ALLOW_PRIVATE_NETWORKS', 'EXECUTOR_SECRET_ARN_PREFIX'],
     table: 'readWrite',
     grants: [],
     executors: true,

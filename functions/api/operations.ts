@@ -244,14 +244,18 @@ export const OPERATIONS = {
   'PUT /functions/{functionName}/executor': {
     operationId: 'putExecutor',
     summary: "Register how to re-execute a function's decisions",
+    description:
+      'Credentials go in secretHeaders (header name → a Secrets Manager secret ARN under the deployment\'s prefix on AWS, env:NAME on the local host), ' +
+      'read at call time and never stored or answered. Refused with 400: a URL with user:password@ or a credential-like query parameter ' +
+      '(token, key, sig, code, secret, password, … — see the README), a secret reference this deployment cannot read, and a header value of \'***\'.',
     path: { functionName: { description: 'The function name' } },
     body: { schema: ExecutorConfigSchema, required: true },
-    responses: { 200: { description: 'The stored configuration (credential-like header values masked)', json: StoredExecutorConfigSchema } },
+    responses: { 200: { description: "The stored configuration: every plain header value reads '***'; secretHeaders are answered as the references they are", json: StoredExecutorConfigSchema } },
     errors: [400],
   },
   'GET /functions/{functionName}/executor': {
     operationId: 'getExecutor',
-    summary: "A function's executor (credential-like header values masked)",
+    summary: "A function's executor (every plain header value masked as '***')",
     path: { functionName: { description: 'The function name' } },
     responses: { 200: { description: 'The stored configuration', json: StoredExecutorConfigSchema } },
     errors: [400, 404],

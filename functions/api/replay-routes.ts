@@ -4,7 +4,7 @@
  */
 import { sealRecord } from '../core/records.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
-import { ExecutorConfigSchema, redactExecutorConfig, type ExecutorConfigStore, type StoredExecutorConfig } from '../core/executor.js';
+import { ExecutorConfigSchema, redactExecutorConfig, registrationIssues, type ExecutorConfigStore, type SecretHeaderSource, type StoredExecutorConfig } from '../core/executor.js';
 import { prepareReplay, replaySnapshot, type ReplayDeps, type ReplayResultStore } from '../core/replay.js';
 import { parseOrThrow } from '../core/schema-util.js';
 import { FunctionNameSchema } from '../core/snapshot.js';
@@ -15,6 +15,8 @@ import { loadSnapshot } from './snapshot-routes.js';
 export interface ReplayRoutesDeps extends ReplayDeps {
   executors: ExecutorConfigStore;
   results: ReplayResultStore;
+  /** Where this deployment reads secret header values: a reference it cannot read is refused at PUT. */
+  secretHeaders: SecretHeaderSource;
 }
 
 function functionNameParam(params: Readonly<Record<string, string>>): string {
@@ -27,7 +29,7 @@ function functionNameParam(params: Readonly<Record<string, string>>): string {
   return name;
 }
 
-/** The stored configuration as answered to readers: credential-like header values masked. */
+/** The stored configuration as answered to readers: every plain header value masked. */
 function redacted(stored: StoredExecutorConfig): StoredExecutorConfig {
   return { ...stored, executor: redactExecutorConfig(stored.executor) };
 }
@@ -52,6 +54,10 @@ export function replayRoutes(deps: ReplayRoutesDeps): RouteMap {
     'PUT /functions/{functionName}/executor': async (req) => {
       const functionName = functionNameParam(req.pathParameters);
       const config = parseOrThrow(ExecutorConfigSchema, req.json(), 'executor configuration');
+      const issues = registrationIssues(config, (ref) => deps.secretHeaders.refuses(ref));
+      if (issues.length > 0) {
+        throw new ValidationError(`invalid executor configuration: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { details: { issues } });
+      }
       return { status: 200, body: redacted(await deps.executors.put(functionName, config)) };
     },
 

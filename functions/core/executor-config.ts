@@ -3,6 +3,7 @@
  * `PUT /functions/{functionName}/executor`, validated, and the configuration as stored.
  */
 import * as z from 'zod/mini';
+import type { FieldIssue } from './errors.js';
 import { FunctionNameSchema } from './snapshot.js';
 
 /** Timeout of one executor call when the configuration names none. */
@@ -26,7 +27,7 @@ const ModelsSchema = z.optional(
 
 const HTTP_URL_MAX = 2048;
 
-/** An absolute http(s) URL without credentials (those belong in headers, which are not echoed in descriptions). */
+/** An absolute http(s) URL without userinfo (credentials belong in `secretHeaders`; see {@link credentialQueryParameters} for the query). */
 const httpUrl = (field: string) => z.string({ error: `${field} must be a URL string` }).check(
   z.maxLength(HTTP_URL_MAX, `URL must be at most ${HTTP_URL_MAX} characters`),
   z.superRefine((value, ctx) => {
@@ -41,7 +42,7 @@ const httpUrl = (field: string) => z.string({ error: `${field} must be a URL str
       ctx.issues.push({ code: 'custom', message: `only http and https URLs are allowed, not ${url.protocol}`, input: value });
     }
     if (url.username !== '' || url.password !== '') {
-      ctx.issues.push({ code: 'custom', message: 'credentials in the URL are not allowed; send them in headers', input: value });
+      ctx.issues.push({ code: 'custom', message: 'credentials in the URL (user:password@) are not allowed; send them as a header named in secretHeaders', input: value });
     }
   }),
 );
@@ -51,25 +52,51 @@ const RESERVED_HEADERS = new Set(['host', 'content-length', 'content-type', 'tra
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
 
+/** Header names: HTTP tokens, at most 50, none the adapter sets itself. */
+function checkHeaderNames(headers: Record<string, string>, ctx: { issues: z.core.$ZodRawIssue[] }, kind: string): void {
+  const names = Object.keys(headers);
+  if (names.length > 50) ctx.issues.push({ code: 'custom', message: `at most 50 ${kind}`, input: headers });
+  for (const name of names) {
+    if (!HEADER_NAME.test(name)) {
+      ctx.issues.push({ code: 'custom', message: `header name '${name.slice(0, 60)}' is not an HTTP token`, input: name, path: [name] });
+    } else if (RESERVED_HEADERS.has(name.toLowerCase())) {
+      ctx.issues.push({ code: 'custom', message: `header '${name}' is set by the executor itself`, input: name, path: [name] });
+    }
+  }
+}
+
 const HeadersSchema = z.optional(
   z.record(
     // Names are checked in the refinement below: a record key's own issues come out as a bare "Invalid input".
     z.string(),
     z.string({ error: 'a header value must be a string' }).check(z.maxLength(8192), z.regex(/^[^\r\n\0]*$/, 'a header value must not contain CR, LF or NUL')),
     { error: 'headers must be an object of header name to string value' },
-  ).check(
-    z.superRefine((headers, ctx) => {
-      const names = Object.keys(headers);
-      if (names.length > 50) ctx.issues.push({ code: 'custom', message: 'at most 50 headers', input: headers });
-      for (const name of names) {
-        if (!HEADER_NAME.test(name)) {
-          ctx.issues.push({ code: 'custom', message: `header name '${name.slice(0, 60)}' is not an HTTP token`, input: name, path: [name] });
-        } else if (RESERVED_HEADERS.has(name.toLowerCase())) {
-          ctx.issues.push({ code: 'custom', message: `header '${name}' is set by the executor itself`, input: name, path: [name] });
-        }
-      }
-    }),
-  ),
+  ).check(z.superRefine((headers, ctx) => checkHeaderNames(headers, ctx, 'headers'))),
+);
+
+/** `env:NAME`: a variable of the local host's environment. */
+const ENV_REF = /^env:[A-Za-z_][A-Za-z0-9_]{0,254}$/;
+/** A Secrets Manager secret ARN (any partition), with its 6-character suffix or without. */
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]{1,32}:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$/;
+
+/** Whether `ref` is a secret reference by its syntax (which ones a deployment can read is its own check). */
+export function isSecretReference(ref: string): boolean {
+  return ENV_REF.test(ref) || SECRET_ARN.test(ref);
+}
+
+/**
+ * Where each secret header's value lives: header name → a Secrets Manager secret ARN
+ * (`arn:aws:secretsmanager:<region>:<account>:secret:<name>`, on AWS) or `env:NAME` (a variable of
+ * the local host's environment). The value is read at call time, never stored, never answered.
+ */
+const SecretHeadersSchema = z.optional(
+  z.record(
+    z.string(),
+    z.string({ error: 'a secret header must name where its value lives (a Secrets Manager secret ARN, or env:NAME)' }).check(
+      z.refine(isSecretReference, 'must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>) or env:NAME'),
+    ),
+    { error: 'secretHeaders must be an object of header name to secret reference' },
+  ).check(z.superRefine((headers, ctx) => checkHeaderNames(headers, ctx, 'secret headers'))),
 );
 
 /** A Lambda function name, name:qualifier, partial or full ARN (what InvokeCommand's FunctionName accepts). */
@@ -96,6 +123,7 @@ export const HttpExecutorConfigSchema = z.strictObject({
   url: httpUrl('url'),
   timeoutMs: TimeoutMsSchema,
   headers: HeadersSchema,
+  secretHeaders: SecretHeadersSchema,
   models: ModelsSchema,
 }, objectError('http'));
 
@@ -120,8 +148,10 @@ export const OpenAiExecutorConfigSchema = z.strictObject({
   baseUrl: httpUrl('baseUrl'),
   /** Absent: the snapshot's `modelParameters.modelName`. */
   model: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
-  /** e.g. `{"authorization": "Bearer …"}`. */
+  /** Headers sent as given, e.g. `{"OpenAI-Organization": "org-…"}`; masked on read. */
   headers: HeadersSchema,
+  /** e.g. `{"authorization": "env:OPENAI_AUTHORIZATION"}`: the value, `Bearer …`, read at call time. */
+  secretHeaders: SecretHeadersSchema,
   timeoutMs: TimeoutMsSchema,
   models: ModelsSchema,
 }, objectError('openai'));
@@ -152,15 +182,98 @@ export function executorTimeoutMs(config: ExecutorConfig): number {
   return config.timeoutMs ?? DEFAULT_EXECUTOR_TIMEOUT_MS;
 }
 
-const SENSITIVE_HEADER = /authorization|cookie|token|secret|key|password|credential|signature/i;
+/** What every plain header value reads as in API responses, CLI output and reports. */
+export const MASKED_VALUE = '***';
 
 /**
- * The configuration with the values of credential-like headers masked, for answering reads:
- * whoever can read the API should not learn the API key the executor uses.
+ * Query parameters that carry credentials, by name: compared case-insensitively with `-`, `_` and
+ * `.` removed (`API_KEY`, `api-key` and `apiKey` are all `apikey`). A name is credential-like when
+ * it is one of {@link CREDENTIAL_QUERY_NAMES}, or ends with `key`, or contains one of
+ * {@link CREDENTIAL_QUERY_PARTS}.
+ */
+export const CREDENTIAL_QUERY_NAMES: readonly string[] = ['code', 'sig', 'sas', 'auth', 'authorization', 'jwt', 'pass', 'pwd', 'session', 'sessionid', 'sid', 'bearer', 'hash', 'hmac'];
+export const CREDENTIAL_QUERY_PARTS: readonly string[] = ['token', 'secret', 'password', 'passwd', 'signature', 'credential', 'apikey', 'accesskey'];
+
+/** Whether a query parameter name is credential-like (see {@link CREDENTIAL_QUERY_NAMES}). */
+export function isCredentialQueryName(name: string): boolean {
+  const n = name.toLowerCase().replace(/[-_.]/g, '');
+  return CREDENTIAL_QUERY_NAMES.includes(n) || n.endsWith('key') || CREDENTIAL_QUERY_PARTS.some((part) => n.includes(part));
+}
+
+/** The credential-like query parameter names of a URL, as written (none for a URL that does not parse). */
+export function credentialQueryParameters(url: string): string[] {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return [];
+  }
+  return [...new Set([...parsed.searchParams.keys()].filter(isCredentialQueryName))];
+}
+
+/**
+ * A URL as it may be stored on results, logged or shown in errors: origin and path only, never the
+ * query (it may hold a token) or fragment. A string that does not parse is reduced to what precedes `?`/`#`.
+ */
+export function urlWithoutQuery(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return url.replace(/[?#].*$/s, '');
+  }
+}
+
+/**
+ * What `PUT /functions/{functionName}/executor` refuses beyond the schema, one issue per field:
+ * - a URL whose query carries a credential-like parameter (send it as a secret header instead);
+ * - a plain header whose value is the mask {@link MASKED_VALUE} (a configuration read back and PUT
+ *   again would otherwise replace the real value with the mask);
+ * - a header named both in `headers` and `secretHeaders`;
+ * - a secret reference this deployment cannot read (`checkSecretRef` answers why, or undefined).
+ */
+export function registrationIssues(config: ExecutorConfig, checkSecretRef: (ref: string) => string | undefined): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const urlField = config.type === 'http' ? 'url' : config.type === 'openai' ? 'baseUrl' : undefined;
+  if (urlField !== undefined && (config.type === 'http' || config.type === 'openai')) {
+    const url = config.type === 'http' ? config.url : config.baseUrl;
+    const names = credentialQueryParameters(url);
+    if (names.length > 0) {
+      issues.push({
+        path: urlField,
+        message: `the query carries credential-like parameter(s) ${names.map((n) => `'${n}'`).join(', ')}; results and logs keep URLs, so send the credential as a header named in secretHeaders instead`,
+      });
+    }
+  }
+  if (config.type !== 'http' && config.type !== 'openai') return issues;
+  const plain = new Set(Object.keys(config.headers ?? {}).map((n) => n.toLowerCase()));
+  for (const [name, value] of Object.entries(config.headers ?? {})) {
+    if (value === MASKED_VALUE) issues.push({ path: `headers.${name}`, message: `'${MASKED_VALUE}' is how header values read back, not a value; send the real value (or name a secret in secretHeaders)` });
+  }
+  for (const [name, ref] of Object.entries(config.secretHeaders ?? {})) {
+    if (plain.has(name.toLowerCase())) issues.push({ path: `secretHeaders.${name}`, message: `header '${name}' is also in headers; name it in one of them only` });
+    const why = checkSecretRef(ref);
+    if (why !== undefined) issues.push({ path: `secretHeaders.${name}`, message: why });
+  }
+  return issues;
+}
+
+/**
+ * The configuration as answered to readers: every plain header value reads `***`, whatever the
+ * header's name (no name-based guess decides what is secret), and a credential-like query
+ * parameter's value in a URL stored before such URLs were refused reads `***` too. Secret header
+ * references are answered as they are: they say where a value lives, not the value.
  */
 export function redactExecutorConfig<T extends ExecutorConfig>(config: T): T {
-  if ((config.type !== 'http' && config.type !== 'openai') || config.headers === undefined) return config;
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(config.headers)) headers[name] = SENSITIVE_HEADER.test(name) ? '***' : value;
-  return { ...config, headers };
+  const headers = (h: Record<string, string> | undefined) => h === undefined ? {} : { headers: Object.fromEntries(Object.keys(h).map((name) => [name, MASKED_VALUE])) };
+  if (config.type === 'http') return { ...config, ...headers(config.headers), url: maskCredentialQuery(config.url) };
+  if (config.type === 'openai') return { ...config, ...headers(config.headers), baseUrl: maskCredentialQuery(config.baseUrl) };
+  return config;
+}
+
+function maskCredentialQuery(url: string): string {
+  if (credentialQueryParameters(url).length === 0) return url;
+  const parsed = new URL(url);
+  for (const name of [...parsed.searchParams.keys()]) if (isCredentialQueryName(name)) parsed.searchParams.set(name, MASKED_VALUE);
+  return parsed.href;
 }

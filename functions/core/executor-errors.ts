@@ -11,6 +11,7 @@ export type ExecutorErrorCode =
   | 'EXECUTOR_RESPONSE_TOO_LARGE'
   | 'EXECUTOR_UNREACHABLE'
   | 'EXECUTOR_FORBIDDEN_ADDRESS'
+  | 'EXECUTOR_SECRET_UNAVAILABLE'
   | 'EXECUTOR_FAILED'
   | 'EXECUTOR_NOT_DEPLOYED';
 
@@ -81,6 +82,20 @@ export class ExecutorForbiddenAddressError extends ExecutorError {
     super('EXECUTOR_FORBIDDEN_ADDRESS', `executor host '${host}' resolves to ${address} (${reason}); calls to it are not allowed`, options);
     this.host = host;
     this.address = address;
+  }
+}
+
+/**
+ * A secret header's value could not be read (a missing secret or variable, no permission): nothing
+ * was sent. The message names the header and where its value should live, never a value.
+ */
+export class ExecutorSecretUnavailableError extends ExecutorError {
+  readonly header: string;
+  readonly ref: string;
+  constructor(header: string, ref: string, reason: string, options?: ErrorOptions) {
+    super('EXECUTOR_SECRET_UNAVAILABLE', `secret header '${header}' could not be read from ${ref}: ${reason}; nothing was sent`, options);
+    this.header = header;
+    this.ref = ref;
   }
 }
 

@@ -75,6 +75,17 @@ export interface Executor {
   execute(req: ExecutionRequest, options: { timeoutMs: number }): Promise<ExecutionResult>;
 }
 
+/**
+ * Where secret header values come from (`secretHeaders`): Secrets Manager on AWS, the host's
+ * environment locally. `refuses` is asked at registration, `read` at call time.
+ */
+export interface SecretHeaderSource {
+  /** Why this deployment cannot read `ref` (wrong kind, outside the allowed secrets), or undefined when it can. */
+  refuses(ref: string): string | undefined;
+  /** The current value; rejects with an error whose message names `ref` and never a value. */
+  read(ref: string): Promise<string>;
+}
+
 /** The port for the registered configurations (`PUT`/`GET /functions/{functionName}/executor`). */
 export interface ExecutorConfigStore {
   /** Stores (replaces) the function's configuration and returns it as stored. */

@@ -1,13 +1,13 @@
 /** The batch-replay task: replay one snapshot of a batch and store its result (or record its error). */
 import { replayIdForBatchItem } from '../adapters/batch-ids.js';
 import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
-import { composeReplayDeps } from '../adapters/replay-composition.js';
+import { composeReplayDeps, type ReplayClients } from '../adapters/replay-composition.js';
 import { parseReplayItemPayload } from '../api/batch-tasks.js';
 import type { LambdaConfig } from '../config.js';
 import { BatchItemCache, replayBatchItem } from '../core/batch.js';
-import { withLambdaContext, type TableClients } from './clients.js';
+import { withLambdaContext } from './clients.js';
 
-export function compose(config: LambdaConfig<'batch-replay'>, clients: TableClients) {
+export function compose(config: LambdaConfig<'batch-replay'>, clients: ReplayClients) {
   // No executor-config cache in front of the store: the BatchItemCache reads each function's
   // executor once per batch, which is what a batch needs (the same executor for all its items).
   const deps = {

@@ -51,6 +51,7 @@ import { Journal } from './journal.js';
 import { recoverBatches, tapBatchRecords } from './batch-recovery.js';
 import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
 import { fileCursorKey } from './cursor-secret.js';
+import { environmentHeaders } from '../adapters/executors/secret-headers.js';
 import { useCursorKey } from '../adapters/dynamodb/cursor.js';
 
 export interface LocalHostOptions {
@@ -155,6 +156,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     EXECUTOR_ALLOW_PRIVATE_NETWORKS: outside.EXECUTOR_ALLOW_PRIVATE_NETWORKS ?? 'true',
     // Locally the cursor secret is a file in DATA_DIR (or per process in memory), set above.
     CURSOR_SECRET_ARN: 'local',
+    // Locally secret headers are env:NAME references into this environment; no ARN is readable.
+    EXECUTOR_SECRET_ARN_PREFIX: 'local',
     AUDIT_BUCKET: options.dataDir === undefined ? 'memory' : join(options.dataDir, 'audit'),
     AUDIT_KEY_ID: options.dataDir === undefined ? 'memory' : join(options.dataDir, 'audit', 'keys'),
     DIGEST_INTERVAL_MINUTES: String(options.digestIntervalMinutes ?? 60),
@@ -177,7 +180,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   // ARNs mapped to the same composed task functions.
   const machine = new LocalStateMachine(renderBatchAsl(), {
     plan: batchPlan.compose(lambdaEnv('batch-plan', env), clients('batch-plan')),
-    replay: batchReplay.compose(lambdaEnv('batch-replay', env), clients('batch-replay')),
+    replay: batchReplay.compose(lambdaEnv('batch-replay', env), { ...clients('batch-replay'), executorSecrets: () => environmentHeaders(outside) }),
     stats: batchStats.compose(lambdaEnv('batch-stats', env), clients('batch-stats')),
   });
   const batchStore = new DynamoBatchStore(doc, options.tableName);
@@ -230,7 +233,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     snapshots: snapshotsApi.compose(lambdaEnv('snapshots', env), clients('snapshots')),
     openapi: openapiApi.compose(lambdaEnv('openapi', env), clients('openapi')),
     validation: validationApi.compose(lambdaEnv('validation', env), clients('validation')),
-    replay: replayApi.compose(lambdaEnv('replay', env), clients('replay')),
+    replay: replayApi.compose(lambdaEnv('replay', env), { ...clients('replay'), executorSecrets: () => environmentHeaders(outside) }),
     batches: batchesApi.compose(lambdaEnv('batches', env), { ...clients('batches'), batchStarter: () => starter }),
     audit: auditApi.compose(lambdaEnv('audit', env), auditClients('audit')),
     reports: reportsApi.compose(lambdaEnv('reports', env), clients('reports')),

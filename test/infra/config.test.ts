@@ -12,6 +12,7 @@ describe('parseConfig', () => {
       executorFunctionArns: [],
       bedrockModelIds: [],
       allowPrivateNetworkExecutors: false,
+      executorSecretNamePrefix: 'decision-replay/executors/',
       throttling: { rateLimit: 50, burstLimit: 100 },
       streamBatchSize: 100,
       digestIntervalMinutes: 60,
@@ -50,6 +51,9 @@ describe('parseConfig', () => {
     ['a stream batch above the mapping limit', { streamBatchSize: 20_000 }, /streamBatchSize/],
     ['a schedule the plan step would reject (tolerance with Strict)', { schedules: [{ name: 'a', schedule: 'rate(1 day)', selector: { functionName: 'f', lastHours: 1 }, mode: 'Strict', tolerance: 0.9 }] }, /"a" would be rejected when it fires: tolerance applies to Tolerant mode only[\s\S]*schedules\[0\]/],
     ['a throttling without burst', { throttling: { rateLimit: 10 } }, /throttling\.burstLimit/],
+    ['an empty executor secret prefix (every secret of the account)', { executorSecretNamePrefix: '' }, /executorSecretNamePrefix/],
+    ['an executor secret prefix that is not a folder', { executorSecretNamePrefix: 'decision-replay' }, /executorSecretNamePrefix/],
+    ['an executor secret prefix with a wildcard', { executorSecretNamePrefix: '*/' }, /executorSecretNamePrefix/],
   ])('rejects %s with a message naming the key', (_label, context, message) => {
     expect(() => parseConfig(context)).toThrow(ConfigError);
     expect(() => parseConfig(context)).toThrow(message);

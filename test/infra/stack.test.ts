@@ -164,6 +164,7 @@ describe('DecisionReplayStack with the default context', () => {
         EVENT_BUS_NAME: { Ref: busId },
         SIMILARITY_PROVIDER: 'lexical',
         EXECUTOR_ALLOW_PRIVATE_NETWORKS: 'false',
+        EXECUTOR_SECRET_ARN_PREFIX: stack.resolve(`arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:decision-replay/executors/`),
         CURSOR_SECRET_ARN: { Ref: secretId },
         AUDIT_BUCKET: { Ref: bucketId },
         AUDIT_KEY_ID: { 'Fn::GetAtt': [signingKeyId, 'Arn'] },
@@ -182,6 +183,7 @@ describe('DecisionReplayStack with the default context', () => {
         expect(spec.env.includes('TABLE_NAME'), name).toBe(spec.table !== 'none');
         expect(spec.env.includes('SIMILARITY_PROVIDER'), name).toBe(spec.similarity);
         expect(spec.env.includes('EXECUTOR_ALLOW_PRIVATE_NETWORKS'), name).toBe(spec.executors);
+        expect(spec.env.includes('EXECUTOR_SECRET_ARN_PREFIX'), name).toBe(spec.executors);
         expect(spec.env.includes('STATE_MACHINE_ARN'), name).toBe(spec.grants.includes('startBatches'));
         expect(spec.env.includes('EVENT_BUS_NAME'), name).toBe(spec.grants.includes('publishViolations'));
         expect(spec.env.includes('CURSOR_SECRET_ARN'), name).toBe(spec.grants.includes('readCursorSecret'));
@@ -308,6 +310,17 @@ describe('DecisionReplayStack with the default context', () => {
   });
 
   describe('IAM', () => {
+    it('lets exactly the executor users read executor secrets, only GetSecretValue under the configured name prefix, never "*"', () => {
+      const prefix = stack.resolve(`arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:decision-replay/executors/*`);
+      for (const name of LAMBDA_NAMES) {
+        const reads = grants(statements(template, stack, name), 'secretsmanager:GetSecretValue');
+        const underPrefix = reads.filter((st) => JSON.stringify(resourcesOf(st)) === JSON.stringify([prefix]));
+        expect(underPrefix.length, name).toBe(lambdaSpec(name).executors ? 1 : 0);
+        for (const st of underPrefix) expect(actionsOf(st), name).toEqual(['secretsmanager:GetSecretValue']);
+        expect(reads.flatMap(resourcesOf), name).not.toContain('*');
+      }
+    });
+
     it('lets the functions granted startBatches start, describe and stop executions of the batch state machine; no other function may', () => {
       const machineId = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'))[0];
       for (const name of LAMBDA_NAMES) {
@@ -486,6 +499,16 @@ describe('DecisionReplayStack with a configured context', () => {
       expect(defines[off('BEDROCK_SIMILARITY')], name).toBe(spec.similarity ? undefined : '"off"');
     }
     expect(stack.functions.replay.bundleDefines).toEqual({});
+  });
+
+  it('grants executor secrets under the configured executorSecretNamePrefix and hands the functions that prefix', () => {
+    const custom = synthStack({ executorSecretNamePrefix: 'models/prod/' });
+    const arnPrefix = custom.stack.resolve(`arn:${custom.stack.partition}:secretsmanager:${custom.stack.region}:${custom.stack.account}:secret:models/prod/`);
+    for (const name of ['replay', 'batch-replay'] as const) {
+      const resources = grants(statements(custom.template, custom.stack, name), 'secretsmanager:GetSecretValue').flatMap(resourcesOf);
+      expect(JSON.stringify(resources)).toContain('secret:models/prod/*');
+      expect(environmentOf(custom.template, custom.stack, name).EXECUTOR_SECRET_ARN_PREFIX).toEqual(arnPrefix);
+    }
   });
 
   it('lets only the executor users (replay, batch-replay) invoke the configured executor Lambdas and Bedrock models', () => {

@@ -11,6 +11,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, DynamoD
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LAMBDA_NAMES, type EnvVarName, type LambdaName } from '../../functions/api/manifest.js';
 import { ENV_VARS, lambdaEnv } from '../../functions/config.js';
+import { flattenJoin } from '../../lib/cfn-join.js';
 import { synthStack } from '../infra/synth.js';
 import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
 import { apiEvent, streamInsertEvent } from '../support/lambda-events.js';
@@ -30,9 +31,15 @@ let templateEnv: Record<LambdaName, Record<string, unknown>>;
 let refs: Record<string, string>;
 const modules = {} as Record<LambdaName, { handler: unknown }>;
 
+/** The pseudo parameters an ARN built with `formatArn` joins, as this test's account has them. */
+const PSEUDO: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': 'us-east-1', 'AWS::AccountId': '123456789012' };
+
 /** The template's value of a variable, with the resources it refers to replaced by the local ones. */
 function resolve(name: LambdaName, variable: string, value: unknown): string {
   if (typeof value === 'string') return value;
+  if (typeof value === 'object' && value !== null && 'Fn::Join' in value) return flattenJoin(value, { token: (token) => resolve(name, variable, token) });
+  const pseudo = (value as { Ref?: string }).Ref;
+  if (pseudo !== undefined && PSEUDO[pseudo] !== undefined) return PSEUDO[pseudo];
   const ref = (value as { Ref?: string }).Ref ?? (value as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt']?.[0];
   const local = ref === undefined ? undefined : refs[ref];
   if (local === undefined) throw new Error(`${name}: ${variable} is ${JSON.stringify(value)}, which this test cannot resolve to a local resource`);

@@ -14,6 +14,11 @@ import {
   parseExecutorAnswer,
   parseModelText,
   redactExecutorConfig,
+  MASKED_VALUE,
+  credentialQueryParameters,
+  isCredentialQueryName,
+  registrationIssues,
+  urlWithoutQuery,
   type ExecutionRequest,
   type ExecutorConfig,
 } from '../../functions/core/executor.js';
@@ -68,10 +73,85 @@ describe('ExecutorConfigSchema', () => {
 });
 
 describe('redactExecutorConfig', () => {
-  it('masks credential-like header values and keeps the others', () => {
-    const config: ExecutorConfig = { type: 'openai', baseUrl: 'https://x.example/v1', headers: { authorization: 'Bearer sk-1', 'x-api-key': 'k', 'x-tenant': 'acme' } };
-    expect(redactExecutorConfig(config)).toEqual({ ...config, headers: { authorization: '***', 'x-api-key': '***', 'x-tenant': 'acme' } });
+  it('masks every plain header value, whatever its name, and keeps secret header references', () => {
+    const config: ExecutorConfig = {
+      type: 'openai',
+      baseUrl: 'https://x.example/v1',
+      headers: { authorization: 'Bearer sk-1', 'X-Auth': 'a', 'X-Api-Auth': 'b', 'Ocp-Apim-Subscription': 'c', 'x-tenant': 'acme' },
+      secretHeaders: { 'api-key': 'env:OPENAI_KEY' },
+    };
+    expect(redactExecutorConfig(config)).toEqual({
+      ...config,
+      headers: { authorization: '***', 'X-Auth': '***', 'X-Api-Auth': '***', 'Ocp-Apim-Subscription': '***', 'x-tenant': '***' },
+    });
     expect(config.headers?.authorization).toBe('Bearer sk-1');
+    expect(MASKED_VALUE).toBe('***');
+  });
+
+  it('masks the value of a credential-like query parameter in a URL stored before such URLs were refused', () => {
+    const stored: ExecutorConfig = { type: 'http', url: 'https://m.example/decide?version=2&token=abc' };
+    expect(redactExecutorConfig(stored)).toEqual({ type: 'http', url: 'https://m.example/decide?version=2&token=***' });
+    expect(redactExecutorConfig({ type: 'http', url: 'https://m.example/decide?version=2' })).toEqual({ type: 'http', url: 'https://m.example/decide?version=2' });
+  });
+});
+
+describe('credential-like query parameters', () => {
+  it.each(['token', 'access_token', 'id-token', 'api_key', 'apiKey', 'API-KEY', 'key', 'subscription-key', 'sig', 'signature', 'X-Amz-Signature', 'X-Amz-Credential', 'X-Amz-Security-Token', 'code', 'secret', 'client_secret', 'password', 'pwd', 'auth', 'sas', 'jwt', 'session'])(
+    '%s is credential-like',
+    (name) => {
+      expect(isCredentialQueryName(name)).toBe(true);
+    },
+  );
+
+  it.each(['version', 'api-version', 'region', 'model', 'format', 'lang', 'author', 'page'])('%s is not', (name) => {
+    expect(isCredentialQueryName(name)).toBe(false);
+  });
+
+  it('lists them as written, once each', () => {
+    expect(credentialQueryParameters('https://m.example/x?Token=a&v=1&token=b&SIG=c')).toEqual(['Token', 'token', 'SIG']);
+    expect(credentialQueryParameters('https://m.example/x?v=1')).toEqual([]);
+  });
+
+  it('urlWithoutQuery keeps origin and path only', () => {
+    expect(urlWithoutQuery('https://m.example:8443/a/b?token=x#frag')).toBe('https://m.example:8443/a/b');
+    expect(urlWithoutQuery('http://127.0.0.1:3000/demo/credit/v2')).toBe('http://127.0.0.1:3000/demo/credit/v2');
+  });
+});
+
+describe('registrationIssues', () => {
+  const accept = () => undefined;
+
+  it('refuses a credential query (pointing to secretHeaders), the mask as a value, a header both plain and secret, and a reference the deployment refuses', () => {
+    const issues = registrationIssues(
+      { type: 'http', url: 'https://m.example/x?api_key=1', headers: { 'X-Auth': '***', 'x-key': 'v' }, secretHeaders: { 'X-Key': 'env:K', 'X-Other': 'env:O' } },
+      (ref) => (ref === 'env:O' ? 'not here' : undefined),
+    );
+    expect(issues.map((i) => i.path)).toEqual(['url', 'headers.X-Auth', 'secretHeaders.X-Key', 'secretHeaders.X-Other']);
+    expect(issues[0]?.message).toMatch(/'api_key'.*secretHeaders/);
+    expect(issues[3]?.message).toBe('not here');
+  });
+
+  it('has nothing to say about a clean configuration', () => {
+    expect(registrationIssues({ type: 'http', url: 'https://m.example/x?version=2', headers: { 'X-Tenant': 'acme' }, secretHeaders: { 'X-Key': 'env:K' } }, accept)).toEqual([]);
+    expect(registrationIssues({ type: 'lambda', functionArn: 'fn' }, accept)).toEqual([]);
+  });
+});
+
+describe('secretHeaders in the schema', () => {
+  it('accepts a Secrets Manager ARN (with or without suffix, any partition) and env:NAME', () => {
+    for (const ref of ['arn:aws:secretsmanager:eu-west-1:123456789012:secret:decision-replay/executors/model-AbCdEf', 'arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:x', 'env:MODEL_KEY', 'env:_k1']) {
+      expect(issuesOf({ type: 'http', url: 'https://m.example', secretHeaders: { 'X-Key': ref } }), ref).toEqual([]);
+    }
+  });
+
+  it('refuses anything else, naming the header', () => {
+    for (const ref of ['sk-live-123', 'env:', 'env:1A', 'arn:aws:ssm:eu-west-1:123456789012:parameter/x', 'arn:aws:secretsmanager:eu-west-1:12345:secret:x']) {
+      expect(issuesOf({ type: 'http', url: 'https://m.example', secretHeaders: { 'X-Key': ref } }), ref).toEqual([
+        'secretHeaders.X-Key: must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>) or env:NAME',
+      ]);
+    }
+    expect(issuesOf({ type: 'http', url: 'https://m.example', secretHeaders: { Host: 'env:H' } }).join()).toMatch(/set by the executor/);
+    expect(issuesOf({ type: 'lambda', functionArn: 'fn', secretHeaders: { 'X-Key': 'env:K' } }).join()).toMatch(/unknown field/);
   });
 });
 

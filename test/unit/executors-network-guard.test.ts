@@ -1,7 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExecutorError, type ExecutionRequest } from '../../functions/core/executor.js';
-import { HttpExecutor, type FetchFn } from '../../functions/adapters/executors/http-executor.js';
-import { assertAllowedUrl, classifyAddress, type LookupFn } from '../../functions/adapters/executors/network-guard.js';
+import { HttpExecutor, type Transport } from '../../functions/adapters/executors/http-executor.js';
+import { assertAllowedUrl, classifyAddress, embeddedIpv4s, ipv6Bytes, type LookupFn } from '../../functions/adapters/executors/network-guard.js';
+import { pinnedLookup } from '../../functions/adapters/executors/pinned-transport.js';
 
 /** DNS as the test says it is. */
 function dns(table: Record<string, string[]>): LookupFn {
@@ -37,7 +40,8 @@ describe('classifyAddress', () => {
     ['100.64.0.1', 'private'],
     ['0.0.0.0', 'private'],
     ['fd00::1', 'private'],
-    ['64:ff9b::a9fe:a9fe', 'private'],
+    ['64:ff9b::a9fe:a9fe', 'link-local'], // NAT64 of 169.254.169.254: judged by the address it leads to
+    ['64:ff9b::808:808', 'private'], // NAT64 of a public address: the prefix itself stays refused
     ['224.0.0.1', 'unusable'],
     ['255.255.255.255', 'unusable'],
   ])('%s is %s', (address, category) => {
@@ -111,29 +115,180 @@ describe('assertAllowedUrl', () => {
   });
 });
 
-describe('HttpExecutor with the guard', () => {
-  const request: ExecutionRequest = { functionName: 'f', inputs: [{ name: 'x', value: 1 }] };
-  const okFetch = (): { fetch: FetchFn; calls: string[] } => {
-    const calls: string[] = [];
-    const fetch: FetchFn = async (input) => {
-      calls.push(String(input));
-      return new Response(JSON.stringify({ outputs: [{ name: 'y', value: 2 }] }), { status: 200, headers: { 'content-type': 'application/json' } });
-    };
-    return { fetch, calls };
-  };
-
-  it('calls a public host (on AWS, private networks are off by default)', async () => {
-    const { fetch, calls } = okFetch();
-    const executor = new HttpExecutor({ type: 'http', url: 'https://model.example.com/decide' }, { fetch, lookup: dns({ 'model.example.com': ['93.184.216.34'] }), allowPrivateNetworks: false });
-    const result = await executor.execute(request, { timeoutMs: 1000 });
-    expect(result.outputs).toEqual([{ name: 'y', value: 2 }]);
-    expect(calls).toEqual(['https://model.example.com/decide']);
+describe('IPv6 forms that carry a blocked IPv4 address', () => {
+  it.each([
+    // IPv4-compatible (::/96, deprecated): the low 32 bits.
+    ['::7f00:1', 'loopback'],
+    ['::127.0.0.1', 'loopback'],
+    ['::a9fe:a9fe', 'link-local'],
+    ['::10.0.0.1', 'private'],
+    ['::8.8.8.8', 'unusable'], // deprecated form: refused even for a public address
+    // IPv4-mapped (::ffff:0:0/96), dotted and hex.
+    ['::ffff:7f00:1', 'loopback'],
+    ['0:0:0:0:0:ffff:a9fe:a9fe', 'link-local'],
+    // 6to4 (2002::/16): bits 16–47.
+    ['2002:7f00:1::', 'loopback'],
+    ['2002:a9fe:a9fe::1', 'link-local'],
+    ['2002:c0a8:0101::', 'private'],
+    ['2002:e000:1::', 'unusable'], // 224.0.0.1
+    // Teredo (2001::/32): the client address is the low 32 bits inverted; the server's, bits 32–63.
+    ['2001:0:4136:e378:8000:63bf:80ff:fffe', 'loopback'], // client 127.0.0.1
+    ['2001:0:4136:e378:8000:63bf:5601:5601', 'link-local'], // client ~5601:5601 = 169.254.169.254
+    ['2001:0:7f00:1:8000:63bf:3fff:fdd2', 'loopback'], // server 127.0.0.1
+    // NAT64 well-known prefix (64:ff9b::/96): the low 32 bits.
+    ['64:ff9b::7f00:1', 'loopback'],
+    ['64:ff9b::127.0.0.1', 'loopback'],
+    ['64:ff9b::a9fe:a9fe', 'link-local'],
+    // NAT64 local-use prefix (64:ff9b:1::/48): refused whole.
+    ['64:ff9b:1::a9fe:a9fe', 'private'],
+    ['64:ff9b:1:7f00:1::', 'private'],
+  ])('%s is %s', (address, category) => {
+    expect(classifyAddress(address)).toBe(category);
   });
 
-  it('never fetches a host that resolves to the metadata service', async () => {
-    const { fetch, calls } = okFetch();
-    const executor = new HttpExecutor({ type: 'http', url: 'http://rebind.attacker.example/' }, { fetch, lookup: dns({ 'rebind.attacker.example': ['169.254.169.254'] }), allowPrivateNetworks: false });
+  it.each([
+    '2002:0808:0808::1', // 6to4 of 8.8.8.8
+    '2001:0:4136:e378:8000:63bf:f7f7:f7f7', // Teredo: server 65.54.227.120, client 8.8.8.8
+    '2606:4700:4700::1111',
+  ])('%s (a public IPv4 inside, or none) is public', (address) => {
+    expect(classifyAddress(address)).toBeUndefined();
+  });
+
+  it('decodes each form to the IPv4 address it carries', () => {
+    expect(embeddedIpv4s('::7f00:1')).toEqual([{ kind: 'ipv4-compatible', ipv4: '127.0.0.1' }]);
+    expect(embeddedIpv4s('::ffff:127.0.0.1')).toEqual([{ kind: 'ipv4-mapped', ipv4: '127.0.0.1' }]);
+    expect(embeddedIpv4s('2002:7f00:1::')).toEqual([{ kind: '6to4', ipv4: '127.0.0.1' }]);
+    expect(embeddedIpv4s('2001:0:4136:e378:8000:63bf:3f57:fefd')).toEqual([
+      { kind: 'teredo-client', ipv4: '192.168.1.2' },
+      { kind: 'teredo-server', ipv4: '65.54.227.120' },
+    ]);
+    expect(embeddedIpv4s('64:ff9b::c000:221')).toEqual([{ kind: 'nat64', ipv4: '192.0.2.33' }]);
+    expect(embeddedIpv4s('::')).toEqual([]);
+    expect(embeddedIpv4s('::1')).toEqual([]);
+    expect(embeddedIpv4s('2606:4700:4700::1111')).toEqual([]);
+  });
+
+  it('reads every textual form of an IPv6 address', () => {
+    expect(Array.from(ipv6Bytes('::1') ?? [])).toEqual([...new Array<number>(15).fill(0), 1]);
+    expect(Array.from(ipv6Bytes('fe80::1%eth0') ?? []).slice(0, 2)).toEqual([0xfe, 0x80]);
+    expect(Array.from(ipv6Bytes('::ffff:1.2.3.4') ?? []).slice(10)).toEqual([0xff, 0xff, 1, 2, 3, 4]);
+    expect(ipv6Bytes('1.2.3.4')).toBeUndefined();
+  });
+
+  it('refuses URLs with those literals on AWS, before any connection', async () => {
+    const noDns: LookupFn = async () => {
+      throw new Error('must not be called for an IP literal');
+    };
+    for (const url of ['http://[::7f00:1]/', 'http://[::127.0.0.1]:3000/', 'http://[2002:a9fe:a9fe::]/latest/meta-data', 'http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/', 'http://[64:ff9b::a9fe:a9fe]/', 'http://[64:ff9b:1::1]/']) {
+      expect((await guardError(url, noDns, false))?.code, url).toBe('EXECUTOR_FORBIDDEN_ADDRESS');
+    }
+  });
+
+  it('refuses a host name that resolves to one of those forms', async () => {
+    const err = await guardError('http://sneaky.attacker.example/', dns({ 'sneaky.attacker.example': ['2002:a9fe:a9fe::'] }), false);
+    expect(err?.code).toBe('EXECUTOR_FORBIDDEN_ADDRESS');
+    expect(err?.message).toMatch(/2002:a9fe:a9fe:: \(a link-local address\)/);
+  });
+});
+
+describe('HttpExecutor with the guard', () => {
+  const request: ExecutionRequest = { functionName: 'f', inputs: [{ name: 'x', value: 1 }] };
+  const okTransport = (): { transport: Transport; calls: Array<{ url: string; addresses: string[] }> } => {
+    const calls: Array<{ url: string; addresses: string[] }> = [];
+    const transport: Transport = async (url, _request, addresses) => {
+      calls.push({ url: String(url), addresses: addresses.map((a) => a.address) });
+      return new Response(JSON.stringify({ outputs: [{ name: 'y', value: 2 }] }), { status: 200, headers: { 'content-type': 'application/json' } });
+    };
+    return { transport, calls };
+  };
+
+  it('calls a public host, handing the transport exactly the addresses it checked', async () => {
+    const { transport, calls } = okTransport();
+    const executor = new HttpExecutor({ type: 'http', url: 'https://model.example.com/decide' }, { transport, lookup: dns({ 'model.example.com': ['93.184.216.34'] }), allowPrivateNetworks: false });
+    const result = await executor.execute(request, { timeoutMs: 1000 });
+    expect(result.outputs).toEqual([{ name: 'y', value: 2 }]);
+    expect(calls).toEqual([{ url: 'https://model.example.com/decide', addresses: ['93.184.216.34'] }]);
+  });
+
+  it('never calls a host that resolves to the metadata service', async () => {
+    const { transport, calls } = okTransport();
+    const executor = new HttpExecutor({ type: 'http', url: 'http://rebind.attacker.example/' }, { transport, lookup: dns({ 'rebind.attacker.example': ['169.254.169.254'] }), allowPrivateNetworks: false });
     await expect(executor.execute(request, { timeoutMs: 1000 })).rejects.toMatchObject({ code: 'EXECUTOR_FORBIDDEN_ADDRESS' });
     expect(calls).toEqual([]);
+  });
+});
+
+describe('DNS rebinding: the connection goes to the address the guard checked', () => {
+  let server: Server;
+  let port: number;
+  let hits = 0;
+  const request: ExecutionRequest = { functionName: 'f', inputs: [{ name: 'x', value: 1 }] };
+
+  beforeAll(async () => {
+    server = createServer((_req, res) => {
+      hits += 1;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ outputs: [{ name: 'y', value: 'from 127.0.0.1' }] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  /** A resolver that answers `first` once, then `then` forever (a rebinding DNS server). */
+  function rebinding(first: string, then: string): LookupFn & { calls: number } {
+    const lookup = Object.assign(
+      async () => {
+        lookup.calls += 1;
+        const address = lookup.calls === 1 ? first : then;
+        return [{ address, family: 4 }];
+      },
+      { calls: 0 },
+    );
+    return lookup;
+  }
+
+  it('a public first answer and 127.0.0.1 second: nothing reaches 127.0.0.1 and the resolver is asked once', async () => {
+    hits = 0;
+    const lookup = rebinding('192.0.2.10', '127.0.0.1');
+    const executor = new HttpExecutor({ type: 'http', url: `http://rebind-a.attacker.test:${port}/decide` }, { lookup, allowPrivateNetworks: false, maxRetries: 0 });
+    const err = await executor.execute(request, { timeoutMs: 300 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ExecutorError);
+    expect(['EXECUTOR_UNREACHABLE', 'EXECUTOR_TIMEOUT']).toContain((err as ExecutorError).code);
+    expect(hits).toBe(0);
+    expect(lookup.calls).toBe(1);
+  });
+
+  it('connects to the checked first answer even when the resolver would now say otherwise', async () => {
+    hits = 0;
+    // Private networks allowed (the local host): 127.0.0.1 is checked and used; the second answer,
+    // an unroutable documentation address, is never asked for. An unpinned client would resolve the
+    // name itself and fail.
+    const lookup = rebinding('127.0.0.1', '192.0.2.10');
+    const executor = new HttpExecutor({ type: 'http', url: `http://rebind-b.attacker.test:${port}/decide` }, { lookup, allowPrivateNetworks: true });
+    const result = await executor.execute(request, { timeoutMs: 2000 });
+    expect(result.outputs).toEqual([{ name: 'y', value: 'from 127.0.0.1' }]);
+    expect(hits).toBe(1);
+    expect(lookup.calls).toBe(1);
+  });
+
+  it('the pinned lookup answers only with the checked addresses, by family, in both callback forms', () => {
+    const lookup = pinnedLookup([{ address: '192.0.2.1', family: 4 }, { address: '2001:db8::1', family: 6 }]);
+    const answers: unknown[] = [];
+    lookup('anything.example', { all: true }, (_err, address) => answers.push(address));
+    lookup('anything.example', { family: 6 }, (_err, address, family) => answers.push([address, family]));
+    lookup('anything.example', { family: 4, all: true }, (_err, address) => answers.push(address));
+    expect(answers).toEqual([
+      [{ address: '192.0.2.1', family: 4 }, { address: '2001:db8::1', family: 6 }],
+      ['2001:db8::1', 6],
+      [{ address: '192.0.2.1', family: 4 }],
+    ]);
+    let error: NodeJS.ErrnoException | null = null;
+    pinnedLookup([{ address: '192.0.2.1', family: 4 }])('v6only.example', { family: 6 }, (err) => (error = err));
+    expect(error).toMatchObject({ code: 'ENOTFOUND' });
   });
 });

@@ -270,6 +270,9 @@ describe('replaySnapshot: integrity', () => {
   });
 });
 
+/** This world reads no secret headers (none of its executors has any). */
+const NO_SECRET_HEADERS = { refuses: () => 'no secret headers here', read: () => Promise.reject(new Error('no secret headers here')) };
+
 describe('replaySnapshot: executors', () => {
   it('throws 422 NoExecutorError when the function has no executor, and the route persists nothing', async () => {
     const w = await world();
@@ -278,7 +281,7 @@ describe('replaySnapshot: executors', () => {
     expect(w.made).toHaveLength(0);
 
     const results = new MemoryReplayResultStore();
-    const route = replayRoutes({ ...w.deps, executors: w.executors, results })['POST /snapshots/{id}/replay'];
+    const route = replayRoutes({ ...w.deps, executors: w.executors, results, secretHeaders: NO_SECRET_HEADERS })['POST /snapshots/{id}/replay'];
     if (route === undefined) throw new Error('route missing');
     await expect(route(apiRequest({ mode: 'Tolerant' }))).rejects.toMatchObject({ code: 'NO_EXECUTOR' });
     expect(results.results).toHaveLength(0);
@@ -287,7 +290,7 @@ describe('replaySnapshot: executors', () => {
   it('persists the result through the route when the replay ran', async () => {
     const w = await world(() => IDENTICAL);
     const results = new MemoryReplayResultStore();
-    const route = replayRoutes({ ...w.deps, executors: w.executors, results })['POST /snapshots/{id}/replay'];
+    const route = replayRoutes({ ...w.deps, executors: w.executors, results, secretHeaders: NO_SECRET_HEADERS })['POST /snapshots/{id}/replay'];
     if (route === undefined) throw new Error('route missing');
     const res = await route(apiRequest({ mode: 'Strict' }));
     expect(res.status).toBe(200);

@@ -5,20 +5,22 @@
  */
 import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
-import { ExecutorNotDeployedError, executorTimeoutMs, type ExecutionRequest, type ExecutionResult, type Executor, type ExecutorConfig } from '../../core/executor.js';
+import { ExecutorNotDeployedError, executorTimeoutMs, type ExecutionRequest, type ExecutionResult, type Executor, type ExecutorConfig, type SecretHeaderSource } from '../../core/executor.js';
 import { bedrockDescription, bedrockSupportsModel, lambdaDescription, lambdaSupportsModel } from './executor-descriptions.js';
-import { HttpExecutor, type FetchFn } from './http-executor.js';
+import { HttpExecutor, type Transport } from './http-executor.js';
 import type { LookupFn } from './network-guard.js';
 import { OpenAiExecutor } from './openai-executor.js';
 import { OPTIONAL_CLIENT_CONTEXT_KEY } from '../optional-clients.js';
 
 export interface CreateExecutorDeps {
-  /** Defaults to the global fetch. */
-  fetch?: FetchFn;
+  /** Defaults to the pinned node:http(s) transport. */
+  transport?: Transport;
   /** Defaults to the system resolver. */
   lookup?: LookupFn;
   /** Allow http/openai executors to call loopback, private and link-local addresses (local host: true; AWS: false). */
   allowPrivateNetworks: boolean;
+  /** Where `secretHeaders` values are read (Secrets Manager on AWS, the environment locally). */
+  secrets?: SecretHeaderSource;
   /** Largest answer read from an http/openai/lambda executor (default 5 MB). */
   maxResponseBytes?: number;
   /** Makes the Lambda client; called at most once (default: `new LambdaClient({})`, loaded on first use). */
@@ -95,8 +97,9 @@ async function loadBedrockExecutor(config: Extract<ExecutorConfig, { type: 'bedr
 export function createExecutor(config: ExecutorConfig, deps: CreateExecutorDeps): Executor {
   const http = {
     allowPrivateNetworks: deps.allowPrivateNetworks,
-    ...(deps.fetch !== undefined && { fetch: deps.fetch }),
+    ...(deps.transport !== undefined && { transport: deps.transport }),
     ...(deps.lookup !== undefined && { lookup: deps.lookup }),
+    ...(deps.secrets !== undefined && { secrets: deps.secrets }),
     ...(deps.maxResponseBytes !== undefined && { maxResponseBytes: deps.maxResponseBytes }),
   };
   switch (config.type) {

@@ -11,6 +11,7 @@ import {
   ExecutorHttpStatusError,
   ExecutorMalformedResponseError,
   ExecutorResponseTooLargeError,
+  ExecutorSecretUnavailableError,
   ExecutorTimeoutError,
   ExecutorUnreachableError,
   excerpt,
@@ -23,18 +24,23 @@ import {
   type ExecutionResult,
   type Executor,
   type HttpExecutorConfig,
+  type SecretHeaderSource,
+  urlWithoutQuery,
 } from '../../core/executor.js';
 import { assertAllowedUrl, systemLookup, type LookupFn } from './network-guard.js';
+import { pinnedTransport, type Transport } from './pinned-transport.js';
 
-/** The fetch the executors call (global fetch by default; tests and hosts may pass their own). */
-export type FetchFn = (input: string | URL, init: RequestInit) => Promise<Response>;
+export type { Transport } from './pinned-transport.js';
 
 /** What an http-based executor may be given; everything but `allowPrivateNetworks` has a default. */
 export interface HttpPlumbingOptions {
-  fetch?: FetchFn;
+  /** Sends one request to the checked addresses (default: {@link pinnedTransport}). */
+  transport?: Transport;
   lookup?: LookupFn;
   /** Allow loopback, private and link-local targets. The local host sets it; on AWS it is off. */
   allowPrivateNetworks: boolean;
+  /** Where `secretHeaders` values are read (default: none can be read, so a secret header fails the call). */
+  secrets?: SecretHeaderSource;
   /** Largest answer read, in bytes (default 5 MB). */
   maxResponseBytes?: number;
   /** Retries after a dropped connection or a 429/502/503/504 (default 1), all within the one timeout. */
@@ -45,9 +51,10 @@ export interface HttpPlumbingOptions {
 
 /** {@link HttpPlumbingOptions} with the defaults filled in. */
 export interface HttpPlumbing {
-  fetch: FetchFn;
+  transport: Transport;
   lookup: LookupFn;
   allowPrivateNetworks: boolean;
+  secrets: SecretHeaderSource;
   maxResponseBytes: number;
   maxRetries: number;
   retryBaseDelayMs: number;
@@ -55,13 +62,44 @@ export interface HttpPlumbing {
 
 export function resolvePlumbing(options: HttpPlumbingOptions): HttpPlumbing {
   return {
-    fetch: options.fetch ?? ((input, init) => fetch(input, init)),
+    transport: options.transport ?? pinnedTransport,
     lookup: options.lookup ?? systemLookup,
     allowPrivateNetworks: options.allowPrivateNetworks,
+    secrets: options.secrets ?? NO_SECRETS,
     maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
     maxRetries: options.maxRetries ?? 1,
     retryBaseDelayMs: options.retryBaseDelayMs ?? 100,
   };
+}
+
+/** The source of a host that reads no secrets. */
+const NO_SECRETS: SecretHeaderSource = {
+  refuses: () => 'this host reads no secret headers',
+  read: (ref) => Promise.reject(new Error(`this host reads no secret headers (${ref})`)),
+};
+
+/** The headers of one call: plain ones, and secret ones whose values are read now. */
+export interface CallHeaders {
+  headers?: Readonly<Record<string, string>> | undefined;
+  secretHeaders?: Readonly<Record<string, string>> | undefined;
+}
+
+/** Reads every secret header's value (in parallel); the first that cannot be read fails the call, naming it. */
+async function readSecretHeaders(secretHeaders: Readonly<Record<string, string>> | undefined, secrets: SecretHeaderSource): Promise<Record<string, string>> {
+  const entries = Object.entries(secretHeaders ?? {});
+  const values = await Promise.all(entries.map(async ([name, ref]) => {
+    // Checked again at call time: a configuration stored before the deployment's rules changed.
+    const refused = secrets.refuses(ref);
+    if (refused !== undefined) throw new ExecutorSecretUnavailableError(name, ref, refused);
+    try {
+      return [name, await secrets.read(ref)] as const;
+    } catch (err) {
+      // The reader's message names the reference and why (never a value); it is the reason given.
+      const reason = err instanceof Error ? err.message.replace(/^secret \S+ could not be read: /, '') : 'unreadable';
+      throw new ExecutorSecretUnavailableError(name, ref, reason, { cause: err });
+    }
+  }));
+  return Object.fromEntries(values);
 }
 
 /** Statuses that say "try again shortly" rather than "this request is wrong". */
@@ -84,7 +122,7 @@ function networkErrorCode(err: unknown): string | undefined {
 export async function postJson(
   url: string,
   body: unknown,
-  headers: Readonly<Record<string, string>> | undefined,
+  callHeaders: CallHeaders,
   timeoutMs: number,
   plumbing: HttpPlumbing,
   target: string,
@@ -93,15 +131,17 @@ export async function postJson(
   const deadline = performance.now() + timeoutMs;
   try {
     const parsedUrl = new URL(url);
-    await assertAllowedUrl(parsedUrl, { lookup: plumbing.lookup, allowPrivateNetworks: plumbing.allowPrivateNetworks, signal, timeoutMs });
+    // The connection goes to exactly the addresses checked here: the transport never resolves again.
+    const addresses = await assertAllowedUrl(parsedUrl, { lookup: plumbing.lookup, allowPrivateNetworks: plumbing.allowPrivateNetworks, signal, timeoutMs });
     const payload = JSON.stringify(body);
-    const requestHeaders = { ...headers, 'content-type': 'application/json', accept: 'application/json' };
+    const secretValues = await abortable(readSecretHeaders(callHeaders.secretHeaders, plumbing.secrets), signal);
+    const requestHeaders = { ...callHeaders.headers, ...secretValues, 'content-type': 'application/json', accept: 'application/json' };
     for (let attempt = 0; ; attempt += 1) {
       const backoff = plumbing.retryBaseDelayMs * 2 ** attempt;
       const canRetry = attempt < plumbing.maxRetries && performance.now() + backoff < deadline;
       let res: Response;
       try {
-        res = await plumbing.fetch(parsedUrl, { method: 'POST', headers: requestHeaders, body: payload, redirect: 'manual', signal });
+        res = await plumbing.transport(parsedUrl, { method: 'POST', headers: requestHeaders, body: payload, signal }, addresses);
       } catch (err) {
         if (signal.aborted) throw err;
         const code = networkErrorCode(err);
@@ -127,10 +167,21 @@ export async function postJson(
   }
 }
 
+/** `promise`, or the signal's reason once it fires (a Secrets Manager call cannot be told the deadline). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 async function statusError(res: Response, target: string): Promise<ExecutorHttpStatusError> {
   if (res.status >= 300 && res.status < 400) {
     await res.body?.cancel().catch(() => undefined);
-    const location = res.headers.get('location');
+    // The location may carry someone's token in its query: only its origin and path are kept.
+    const location = safeLocation(res.headers.get('location'));
     return new ExecutorHttpStatusError(res.status, `${target} answered ${res.status} (a redirect${location ? ` to ${location}` : ''}); executors do not follow redirects`);
   }
   // A short excerpt of the error body helps whoever owns the executor; the rest is not read.
@@ -143,6 +194,15 @@ async function statusError(res: Response, target: string): Promise<ExecutorHttpS
     detail = '';
   }
   return new ExecutorHttpStatusError(res.status, `${target} answered HTTP ${res.status}${detail}`);
+}
+
+function safeLocation(location: string | null): string | null {
+  if (location === null || location === '') return null;
+  try {
+    return urlWithoutQuery(new URL(location, 'http://relative.invalid').href).replace(/^http:\/\/relative\.invalid/, '');
+  } catch {
+    return '(unreadable)';
+  }
 }
 
 /**
@@ -200,7 +260,8 @@ export class HttpExecutor implements Executor {
   constructor(config: HttpExecutorConfig, options: HttpPlumbingOptions) {
     this.config = config;
     this.plumbing = resolvePlumbing(options);
-    this.description = `http POST ${config.url}`;
+    // The description is stored on every replay result and logged: never the URL's query.
+    this.description = `http POST ${urlWithoutQuery(config.url)}`;
     this.timeoutMs = executorTimeoutMs(config);
   }
 
@@ -211,7 +272,7 @@ export class HttpExecutor implements Executor {
   async execute(req: ExecutionRequest, options: { timeoutMs: number }): Promise<ExecutionResult> {
     const started = performance.now();
     const body = executorRequestBody(req);
-    const json = await postJson(this.config.url, body, this.config.headers, options.timeoutMs, this.plumbing, this.description);
+    const json = await postJson(this.config.url, body, this.config, options.timeoutMs, this.plumbing, this.description);
     const answer = parseExecutorAnswer(json, this.description);
     return {
       outputs: answer.outputs,

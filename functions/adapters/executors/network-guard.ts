@@ -5,9 +5,10 @@
  * refused unless the host explicitly allows private networks (the one-machine host does: its demo
  * model and the user's models live on 127.0.0.1).
  *
- * The check resolves the host itself and then lets fetch resolve it again, so a DNS server that
- * answers differently the second time (rebinding) is not caught; the redirect policy of the
- * callers (never follow) and the short time between the two lookups narrow that window.
+ * IPv6 forms that carry an IPv4 address (IPv4-mapped and -compatible, 6to4, Teredo, NAT64) are
+ * judged by the IPv4 address they lead to. The addresses checked are the ones the connection uses:
+ * the transport connects through a lookup pinned to them (pinned-transport.ts), so a DNS server
+ * that answers differently the second time (rebinding) reaches nothing new.
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
@@ -77,33 +78,108 @@ const RANGES: ReadonlyArray<[Category, BlockList]> = [
 export function classifyAddress(address: string): Category | undefined {
   const family = isIP(address);
   if (family === 0) return 'unusable';
+  if (family === 6) {
+    // An IPv6 address that carries an IPv4 address is judged by the IPv4 address(es) it leads to
+    // (the worst of them: a Teredo address carries two).
+    const inner = embeddedIpv4s(address).map((e) => ({ kind: e.kind, category: classifyAddress(e.ipv4) }));
+    const blocked = inner.find((e) => e.category === 'unusable') ?? inner.find((e) => e.category !== undefined);
+    if (blocked?.category !== undefined) return blocked.category;
+    // IPv4-compatible addresses are deprecated (RFC 4291 §2.5.5.1): no real service answers on one.
+    if (inner.some((e) => e.kind === 'ipv4-compatible')) return 'unusable';
+  }
   const type = family === 4 ? 'ipv4' : 'ipv6';
   for (const [category, list] of RANGES) if (list.check(address, type)) return category;
   return undefined;
 }
 
+/** The ways an IPv6 address can carry an IPv4 address (RFC 4291, 3056, 4380, 6052). */
+export type EmbeddingKind = 'ipv4-mapped' | 'ipv4-compatible' | '6to4' | 'teredo-client' | 'teredo-server' | 'nat64';
+
+/**
+ * Every IPv4 address an IPv6 address embeds, by the first rule that applies (in this order):
+ * - IPv4-mapped `::ffff:0:0/96` (`::ffff:127.0.0.1`, `::ffff:7f00:1`): the low 32 bits;
+ * - IPv4-compatible `::/96`, except `::` and `::1` (`::127.0.0.1`, `::7f00:1`; deprecated by RFC 4291): the low 32 bits;
+ * - 6to4 `2002::/16` (`2002:7f00:1::`): bits 16–47;
+ * - Teredo `2001::/32`: the client's address is the low 32 bits inverted (`2001::…:80ff:fefe` → 127.0.1.1);
+ *   the server's, bits 32–63, is returned too;
+ * - NAT64 `64:ff9b::/96` (RFC 6052 well-known prefix): the low 32 bits. The local-use prefix
+ *   `64:ff9b:1::/48` places the IPv4 address by a prefix length the address does not tell, so it is
+ *   refused as a whole (see RANGES) rather than decoded.
+ */
+export function embeddedIpv4s(address: string): Array<{ kind: EmbeddingKind; ipv4: string }> {
+  const bytes = ipv6Bytes(address);
+  if (bytes === undefined) return [];
+  const v4 = (at: number, invert = false) => Array.from(bytes.subarray(at, at + 4), (b) => (invert ? b ^ 0xff : b)).join('.');
+  const zeros = (from: number, to: number) => bytes.subarray(from, to).every((b) => b === 0);
+  if (zeros(0, 10) && bytes[10] === 0xff && bytes[11] === 0xff) return [{ kind: 'ipv4-mapped', ipv4: v4(12) }];
+  if (zeros(0, 12)) {
+    // :: (unspecified) and ::1 (loopback) are their own ranges, not IPv4-compatible addresses.
+    if (zeros(12, 15) && (bytes[15] ?? 0) <= 1) return [];
+    return [{ kind: 'ipv4-compatible', ipv4: v4(12) }];
+  }
+  if (bytes[0] === 0x20 && bytes[1] === 0x02) return [{ kind: '6to4', ipv4: v4(2) }];
+  if (bytes[0] === 0x20 && bytes[1] === 0x01 && bytes[2] === 0 && bytes[3] === 0) {
+    return [{ kind: 'teredo-client', ipv4: v4(12, true) }, { kind: 'teredo-server', ipv4: v4(4) }];
+  }
+  if (bytes[0] === 0x00 && bytes[1] === 0x64 && bytes[2] === 0xff && bytes[3] === 0x9b && zeros(4, 12)) return [{ kind: 'nat64', ipv4: v4(12) }];
+  return [];
+}
+
+/** The 16 bytes of an IPv6 address in any textual form (`::`, embedded dotted quad, zone id), or undefined. */
+export function ipv6Bytes(address: string): Uint8Array | undefined {
+  const text = address.replace(/%.*$/, '');
+  if (isIP(text) !== 6) return undefined;
+  const parse = (part: string): number[] => {
+    if (part === '') return [];
+    const out: number[] = [];
+    for (const piece of part.split(':')) {
+      if (piece.includes('.')) {
+        const [a = 0, b = 0, c = 0, d = 0] = piece.split('.').map(Number);
+        out.push((a << 8) | b, (c << 8) | d);
+      } else {
+        out.push(parseInt(piece, 16));
+      }
+    }
+    return out;
+  };
+  const gap = text.indexOf('::');
+  const head = parse(gap === -1 ? text : text.slice(0, gap));
+  const tail = gap === -1 ? [] : parse(text.slice(gap + 2));
+  const groups = gap === -1 ? head : [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
+  if (groups.length !== 8) return undefined;
+  const bytes = new Uint8Array(16);
+  groups.forEach((g, i) => {
+    bytes[i * 2] = g >> 8;
+    bytes[i * 2 + 1] = g & 0xff;
+  });
+  return bytes;
+}
+
 /**
  * Refuses a URL whose scheme is not http(s) or whose host resolves to any address outside the
  * public internet (unless private networks are allowed; multicast and reserved are always refused).
- * Every address of the host is checked, since the HTTP client may pick any of them.
+ * Every address of the host is checked, since the HTTP client may pick any of them; they are
+ * returned so that the connection is made to exactly those (no second lookup).
  */
-export async function assertAllowedUrl(url: URL, options: NetworkGuardOptions): Promise<void> {
+export async function assertAllowedUrl(url: URL, options: NetworkGuardOptions): Promise<ResolvedAddress[]> {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ExecutorForbiddenAddressError(url.host, url.protocol, 'only http and https are allowed');
   }
   // URL keeps brackets around IPv6 literals.
   const host = url.hostname.startsWith('[') && url.hostname.endsWith(']') ? url.hostname.slice(1, -1) : url.hostname;
-  const addresses = isIP(host) !== 0 ? [host] : await resolve(host, options);
+  const literal = isIP(host);
+  const addresses = literal !== 0 ? [{ address: host, family: literal }] : await resolve(host, options);
   if (addresses.length === 0) throw new ExecutorUnreachableError(`executor host '${host}' has no address`);
-  for (const address of addresses) {
+  for (const { address } of addresses) {
     const category = classifyAddress(address);
     if (category === undefined) continue;
     if (category === 'unusable') throw new ExecutorForbiddenAddressError(host, address, 'not a unicast address');
     if (!options.allowPrivateNetworks) throw new ExecutorForbiddenAddressError(host, address, `a ${category} address`);
   }
+  return addresses;
 }
 
-async function resolve(host: string, options: NetworkGuardOptions): Promise<string[]> {
+async function resolve(host: string, options: NetworkGuardOptions): Promise<ResolvedAddress[]> {
   const { signal } = options;
   signal?.throwIfAborted();
   let onAbort: (() => void) | undefined;
@@ -115,7 +191,7 @@ async function resolve(host: string, options: NetworkGuardOptions): Promise<stri
   aborted.catch(() => undefined);
   try {
     const found = await Promise.race([options.lookup(host), aborted]);
-    return found.map((a) => a.address);
+    return found.map((a) => ({ address: a.address, family: a.family }));
   } catch (err) {
     if (err instanceof ExecutorError) throw err;
     if (signal?.aborted) throw new ExecutorTimeoutError(options.timeoutMs ?? 0, `looking up '${host}'`, { cause: err });

@@ -15,6 +15,7 @@ import {
   type ExecutionResult,
   type Executor,
   type OpenAiExecutorConfig,
+  urlWithoutQuery,
 } from '../../core/executor.js';
 import { toFieldIssues } from '../../core/schema-util.js';
 import { postJson, resolvePlumbing, roundMs, type HttpPlumbing, type HttpPlumbingOptions } from './http-executor.js';
@@ -58,8 +59,11 @@ export class OpenAiExecutor implements Executor {
   constructor(config: OpenAiExecutorConfig, options: HttpPlumbingOptions) {
     this.config = config;
     this.plumbing = resolvePlumbing(options);
-    this.url = `${config.baseUrl.replace(/\/+$/, '')}/chat/completions`;
-    this.description = `openai POST ${this.url} (model ${config.model ?? 'from modelParameters.modelName'})`;
+    // {baseUrl}/chat/completions, keeping a query the base URL may have (e.g. `?api-version=…`).
+    const url = new URL(config.baseUrl);
+    url.pathname = `${url.pathname.replace(/\/+$/, '')}/chat/completions`;
+    this.url = url.href;
+    this.description = `openai POST ${urlWithoutQuery(this.url)} (model ${config.model ?? 'from modelParameters.modelName'})`;
     this.timeoutMs = executorTimeoutMs(config);
   }
 
@@ -73,7 +77,7 @@ export class OpenAiExecutor implements Executor {
     const started = performance.now();
     const model = this.config.model ?? req.modelParameters?.modelName;
     if (model === undefined) throw new UnsupportedModelError(req.functionName, undefined, this.description);
-    const json = await postJson(this.url, chatCompletionBody(req, model), this.config.headers, options.timeoutMs, this.plumbing, this.description);
+    const json = await postJson(this.url, chatCompletionBody(req, model), this.config, options.timeoutMs, this.plumbing, this.description);
     const parsed = ChatCompletionSchema.safeParse(json);
     if (!parsed.success) {
       const summary = toFieldIssues(parsed.error).slice(0, 5).map((i) => `${i.path}: ${i.message}`).join('; ');

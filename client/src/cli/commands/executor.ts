@@ -18,7 +18,10 @@ export const executorCommands: CommandGroup = {
       summary: 'register how to re-execute a function, from a JSON file (- for stdin)',
       args: '<functionName> <file|->',
       positionals: { min: 2, max: 2 },
-      details: 'The file holds one of {type:"http", url, timeoutMs?, headers?}, {type:"lambda", functionArn}, {type:"bedrock", modelId?}, {type:"openai", baseUrl, model?}.',
+      details:
+        'The file holds one of {type:"http", url, timeoutMs?, headers?, secretHeaders?}, {type:"lambda", functionArn}, {type:"bedrock", modelId?}, ' +
+        '{type:"openai", baseUrl, model?, headers?, secretHeaders?}. secretHeaders maps a header to where its value lives: a Secrets Manager ' +
+        'secret ARN on AWS, env:NAME on the local host. Plain header values read back as ***.',
       async run(ctx, { positionals }) {
         const [functionName, file] = positionals as [string, string];
         const config = await readJsonArg(ctx.io, 'executor file', file);

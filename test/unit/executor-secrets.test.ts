@@ -1,0 +1,133 @@
+/**
+ * Secret headers: where their values come from (Secrets Manager through a 60 s cache on AWS, the
+ * environment locally), which references a deployment accepts, and how the http executor sends
+ * them at call time without ever putting a value into an error.
+ */
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { environmentHeaders, secretsManagerHeaders } from '../../functions/adapters/executors/secret-headers.js';
+import { HttpExecutor } from '../../functions/adapters/executors/http-executor.js';
+import { SECRET_CACHE_MS, secretsManagerReader } from '../../functions/adapters/secrets.js';
+import { ExecutorError, type ExecutionRequest, type SecretHeaderSource } from '../../functions/core/executor.js';
+
+const PREFIX = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:decision-replay/executors/';
+const MODEL_SECRET = `${PREFIX}model-AbCdEf`;
+
+describe('secretsManagerHeaders', () => {
+  const source = secretsManagerHeaders(PREFIX, async () => 'v');
+
+  it('accepts ARNs under the granted prefix only', () => {
+    expect(source.refuses(MODEL_SECRET)).toBeUndefined();
+    expect(source.refuses('arn:aws:secretsmanager:eu-west-1:123456789012:secret:CursorsSecret-AbCdEf')).toMatch(/only from secrets whose ARN starts with arn:aws:secretsmanager:eu-west-1:123456789012:secret:decision-replay\/executors\//);
+    expect(source.refuses('arn:aws:secretsmanager:eu-west-1:999999999999:secret:decision-replay/executors/model')).toMatch(/starts with/);
+    expect(source.refuses('env:MODEL_KEY')).toMatch(/read only by the local host/);
+  });
+
+  it('reads through Secrets Manager, reusing a value for 60 s and reading it again after', async () => {
+    const sm = mockClient(SecretsManagerClient);
+    let version = 1;
+    sm.on(GetSecretValueCommand).callsFake(() => ({ SecretString: `value-${version++}` }));
+    let now = 1_000_000;
+    const client = new SecretsManagerClient({ region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    const read = secretsManagerReader({ get: async (id) => (await client.send(new GetSecretValueCommand({ SecretId: id }))).SecretString, clock: { now: () => now } });
+    const headers = secretsManagerHeaders(PREFIX, read);
+    expect(await headers.read(MODEL_SECRET)).toBe('value-1');
+    now += SECRET_CACHE_MS - 1;
+    expect(await headers.read(MODEL_SECRET)).toBe('value-1');
+    now += 1;
+    expect(await headers.read(MODEL_SECRET)).toBe('value-2');
+    expect(sm.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input.SecretId)).toEqual([MODEL_SECRET, MODEL_SECRET]);
+    expect(SECRET_CACHE_MS).toBe(60_000);
+    sm.restore();
+  });
+
+  it('a missing secret rejects naming the reference and the reason, never a value', async () => {
+    const sm = mockClient(SecretsManagerClient);
+    sm.on(GetSecretValueCommand).rejects(new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret.", $metadata: {} }));
+    const client = new SecretsManagerClient({ region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    const headers = secretsManagerHeaders(PREFIX, secretsManagerReader({ get: async (id) => (await client.send(new GetSecretValueCommand({ SecretId: id }))).SecretString }));
+    await expect(headers.read(MODEL_SECRET)).rejects.toThrow(`secret ${MODEL_SECRET} could not be read: ResourceNotFoundException`);
+    sm.restore();
+  });
+});
+
+describe('environmentHeaders', () => {
+  it('reads env:NAME from the given environment at each call and refuses ARNs', async () => {
+    const env: NodeJS.ProcessEnv = { MODEL_KEY: 'one' };
+    const source = environmentHeaders(env);
+    expect(source.refuses('env:MODEL_KEY')).toBeUndefined();
+    expect(source.refuses(MODEL_SECRET)).toMatch(/local host has no Secrets Manager/);
+    expect(await source.read('env:MODEL_KEY')).toBe('one');
+    env.MODEL_KEY = 'two';
+    expect(await source.read('env:MODEL_KEY')).toBe('two');
+    await expect(source.read('env:NOT_SET')).rejects.toThrow('the environment variable NOT_SET is not set');
+  });
+});
+
+describe('HttpExecutor with secret headers', () => {
+  let server: Server;
+  let base: string;
+  const received: IncomingHttpHeaders[] = [];
+  const request: ExecutionRequest = { functionName: 'f', inputs: [{ name: 'x', value: 1 }] };
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        received.push(req.headers);
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"outputs":[{"name":"y","value":2}]}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it('reads each secret at call time, so a changed value is sent on the next call', async () => {
+    const env: NodeJS.ProcessEnv = { MODEL_KEY: 'k-1' };
+    const executor = new HttpExecutor({ type: 'http', url: `${base}/x`, headers: { 'X-Tenant': 'acme' }, secretHeaders: { 'X-Api-Key': 'env:MODEL_KEY' } }, { allowPrivateNetworks: true, secrets: environmentHeaders(env) });
+    received.length = 0;
+    await executor.execute(request, { timeoutMs: 2000 });
+    env.MODEL_KEY = 'k-2';
+    await executor.execute(request, { timeoutMs: 2000 });
+    expect(received.map((h) => [h['x-api-key'], h['x-tenant']])).toEqual([['k-1', 'acme'], ['k-2', 'acme']]);
+  });
+
+  it('an unreadable secret fails the call with EXECUTOR_SECRET_UNAVAILABLE, naming header and reference; nothing is sent', async () => {
+    const executor = new HttpExecutor({ type: 'http', url: `${base}/x`, secretHeaders: { 'X-Api-Key': 'env:GONE' } }, { allowPrivateNetworks: true, secrets: environmentHeaders({}) });
+    received.length = 0;
+    const err = await executor.execute(request, { timeoutMs: 2000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ExecutorError);
+    expect((err as ExecutorError).toResultError()).toEqual({
+      code: 'EXECUTOR_SECRET_UNAVAILABLE',
+      message: "secret header 'X-Api-Key' could not be read from env:GONE: the environment variable GONE is not set; nothing was sent",
+    });
+    expect(received).toHaveLength(0);
+  });
+
+  it('a reference the deployment no longer accepts fails the call the same way, without reading it', async () => {
+    let reads = 0;
+    const source: SecretHeaderSource = { refuses: () => 'outside the granted prefix', read: async () => `value-${++reads}` };
+    const executor = new HttpExecutor({ type: 'http', url: `${base}/x`, secretHeaders: { 'X-Api-Key': MODEL_SECRET } }, { allowPrivateNetworks: true, secrets: source });
+    await expect(executor.execute(request, { timeoutMs: 2000 })).rejects.toMatchObject({ code: 'EXECUTOR_SECRET_UNAVAILABLE', message: expect.stringContaining('outside the granted prefix') });
+    expect(reads).toBe(0);
+  });
+
+  it('a secret read that hangs is cut off by the call timeout', async () => {
+    const source: SecretHeaderSource = { refuses: () => undefined, read: () => new Promise(() => undefined) };
+    const executor = new HttpExecutor({ type: 'http', url: `${base}/x`, secretHeaders: { 'X-Api-Key': MODEL_SECRET } }, { allowPrivateNetworks: true, secrets: source });
+    await expect(executor.execute(request, { timeoutMs: 100 })).rejects.toMatchObject({ code: 'EXECUTOR_TIMEOUT' });
+  });
+
+  it('the description, recorded on results and logs, has no query', () => {
+    const executor = new HttpExecutor({ type: 'http', url: `${base}/x?variant=b&region=eu` }, { allowPrivateNetworks: true });
+    expect(executor.description).toBe(`http POST ${base}/x`);
+  });
+});
