@@ -20,6 +20,7 @@ import { AuditSeal } from './audit-seal.js';
 import { DecisionTable } from './table.js';
 import { CursorSecret } from './hardening.js';
 import { ScheduledReplays, SnapshotStreamTrigger, ViolationEventBus } from './triggers.js';
+import { BatchExecutionEnds } from './execution-end.js';
 
 /** Where the handler entry files live: `<repo>/functions/handlers/<name>.handler.ts`. */
 export const HANDLERS_DIR = fileURLToPath(new URL('../functions/handlers/', import.meta.url));
@@ -139,9 +140,18 @@ export class DecisionReplayStack extends Stack {
     for (const name of LAMBDA_NAMES) {
       const fn = functions[name];
       const spec = lambdaSpec(name);
-      if (spec.table === 'none') continue;
-      const actions = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', ...(spec.table === 'readWrite' ? ['dynamodb:PutItem'] : [])];
-      fn.addToRolePolicy(new PolicyStatement({ actions, resources: tableResources }));
+      if (spec.table !== 'none') {
+        const actions = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', ...(spec.table === 'readWrite' ? ['dynamodb:PutItem'] : [])];
+        fn.addToRolePolicy(new PolicyStatement({ actions, resources: tableResources }));
+        Validations.of(fn.role ?? fn).acknowledge({
+          id: indexFinding,
+          reason:
+            'The grant covers the GSIs of the one table this function uses (<table>/index/*): GSI1 and GSI2 are ' +
+            'queried to list snapshots by function and to find the baseline with the same inputs, GSI3 to find a ' +
+            "window's records; the wildcard is over index names of this table only.",
+        });
+      }
+      // A function with no read access may still update its own bookkeeping records (execution-end).
       const byPrefix = (action: string, prefixes: readonly string[] | undefined) => {
         if (prefixes === undefined || prefixes.length === 0) return;
         fn.addToRolePolicy(
@@ -154,13 +164,6 @@ export class DecisionReplayStack extends Stack {
       };
       byPrefix('dynamodb:UpdateItem', spec.tableUpdates);
       byPrefix('dynamodb:DeleteItem', spec.tableDeletes);
-      Validations.of(fn.role ?? fn).acknowledge({
-        id: indexFinding,
-        reason:
-          'The grant covers the GSIs of the one table this function uses (<table>/index/*): GSI1 and GSI2 are ' +
-          'queried to list snapshots by function and to find the baseline with the same inputs, GSI3 to find a ' +
-          "window's records; the wildcard is over index names of this table only.",
-      });
     }
 
     // Executors: invoke only the configured Lambdas and Bedrock models.
@@ -250,6 +253,17 @@ export class DecisionReplayStack extends Stack {
         'behind it would have nothing to catch.',
     });
     new ScheduledReplays(this, 'Schedules', { schedules: config.schedules, stateMachine });
+    // An execution that ends abnormally (outside its Catch) leaves no batch RUNNING: the one function
+    // holding the grant marks it FAILED.
+    const [executionEndHandler, ...extraEndHandlers] = having((spec) => spec.grants.includes('batchExecutionEnds'));
+    if (executionEndHandler === undefined || extraEndHandlers.length > 0) throw new Error('the manifest must name exactly one batchExecutionEnds function');
+    const executionEnds = new BatchExecutionEnds(this, 'BatchExecutionEnds', { stateMachine, handler: functions[executionEndHandler] });
+    Validations.of(executionEnds.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself the dead-letter queue of the execution-end rule target: it only receives events ' +
+        'EventBridge could not deliver, which an operator inspects; a further DLQ behind it would have nothing to catch.',
+    });
 
     // The audit seal: digests signed with KMS, kept in a write-once bucket.
     const seal = new AuditSeal(this, 'AuditSeal', { digestIntervalMinutes: config.digestIntervalMinutes, retentionDays: config.auditRetentionDays });

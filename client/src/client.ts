@@ -44,6 +44,9 @@ import {
   type StoredPolicy,
   type ValidateRequest,
   type ValidationReport,
+  type AuditRecord,
+  type StoredDigest,
+  type VerificationReport,
 } from './schemas.js';
 import type { CredentialsOption, SignableRequest } from './sigv4.js';
 
@@ -118,7 +121,7 @@ interface RequestSpec {
   retry: RetryPolicy;
   options?: CallOptions;
   /** What a success answers: JSON (default, parsed) or an HTML document (returned as text). */
-  accept?: 'json' | 'html';
+  accept?: 'json' | 'html' | 'text';
 }
 
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
@@ -304,6 +307,39 @@ export class DecisionReplayClient {
     return this.request({ method: 'GET', path: `/functions/${seg(functionName)}/noise-profile`, query: { ...query }, retry: 'safe', options });
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // The audit seal
+
+  /** `GET /audit/public-key`: the PEM (SPKI) key the digests are signed with. */
+  getAuditPublicKey(options?: CallOptions): Promise<string> {
+    return this.request({ method: 'GET', path: '/audit/public-key', retry: 'safe', options, accept: 'text' });
+  }
+
+  /** `GET /audit/digests?from=&to=`: the signed digests of the windows overlapping the range, with the window length. */
+  listAuditDigests(query: { from: string; to: string }, options?: CallOptions): Promise<{ items: StoredDigest[]; intervalMinutes: number }> {
+    return this.request({ method: 'GET', path: '/audit/digests', query: { ...query }, retry: 'safe', options });
+  }
+
+  /** `GET /audit/manifests/{windowStart}`: one window's manifest, its exact bytes (JSON lines). */
+  getAuditManifest(windowStart: string, options?: CallOptions): Promise<string> {
+    return this.request({ method: 'GET', path: `/audit/manifests/${seg(windowStart)}`, retry: 'safe', options, accept: 'text' });
+  }
+
+  /** `GET /audit/verify?from=&to=&functionName=`: the service verifies the range (413 beyond 100,000 records: use the CLI's verify). */
+  verifyAudit(query: { from: string; to: string; functionName?: string }, options?: CallOptions): Promise<VerificationReport> {
+    return this.request({ method: 'GET', path: '/audit/verify', query: { ...query }, retry: 'safe', options });
+  }
+
+  /** `GET /audit/records?from=&to=`: one page of the records created in the range, content as stored. */
+  listAuditRecords(query: { from: string; to: string } & PageOptions, options?: CallOptions): Promise<Page<AuditRecord>> {
+    return this.request({ method: 'GET', path: '/audit/records', query: { ...query }, retry: 'safe', options });
+  }
+
+  /** `GET /audit/records/at?kind=&pk=&sk=`: one record at the locator its manifest entry names. */
+  getAuditRecord(locator: { kind: string; pk: string; sk: string }, options?: CallOptions): Promise<AuditRecord> {
+    return this.request({ method: 'GET', path: '/audit/records/at', query: { ...locator }, retry: 'safe', options });
+  }
+
   /** `GET /openapi.json`: the API description. */
   getOpenApi(options?: CallOptions): Promise<Record<string, unknown>> {
     return this.request({ method: 'GET', path: '/openapi.json', retry: 'safe', options });
@@ -324,7 +360,7 @@ export class DecisionReplayClient {
   private async request<T>(spec: RequestSpec): Promise<T> {
     const url = new URL(this.endpoint + spec.path);
     for (const [k, v] of Object.entries(spec.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const headers: Record<string, string> = { accept: spec.accept === 'html' ? 'text/html, application/json' : 'application/json' };
+    const headers: Record<string, string> = { accept: spec.accept === 'html' ? 'text/html, application/json' : spec.accept === 'text' ? '*/*' : 'application/json' };
     let body: string | undefined;
     if (spec.body !== undefined) {
       body = JSON.stringify(spec.body);
@@ -348,7 +384,7 @@ export class DecisionReplayClient {
         continue;
       }
       const text = await res.text();
-      if (res.ok) return (spec.accept === 'html' ? text : text === '' ? undefined : JSON.parse(text)) as T;
+      if (res.ok) return (spec.accept === 'html' || spec.accept === 'text' ? text : text === '' ? undefined : JSON.parse(text)) as T;
       if (spec.retry === 'safe' && RETRYABLE_STATUS.has(res.status) && attempt < this.retries) {
         await this.backoff(attempt, signal, retryAfterMs(res.headers.get('retry-after')));
         continue;

@@ -21,6 +21,8 @@ export { BatchRequestSchema, type BatchRequest, type Batch, type BatchResult, ty
 export type { SnapshotDiff, FieldChange } from '../../functions/core/diff.js';
 export type { ReplayStats } from '../../functions/core/stats.js';
 export type { Page } from '../../functions/core/ports.js';
+export type { VerificationReport, Finding, AuditRecord } from '../../functions/core/audit/verify.js';
+export type { StoredDigest } from '../../functions/api/audit-routes.js';
 
 /**
  * Parses `input` with `schema` or throws a {@link DecisionReplayValidationError} naming each bad

@@ -6,11 +6,14 @@ import * as z from 'zod/mini';
 import { auditObjects, DigestSchema } from '../core/audit/digest.js';
 import type { AuditRecordSource, AuditStore, DigestSigner } from '../core/audit/ports.js';
 import { MAX_SYNC_VERIFY_RECORDS, verifyRange } from '../core/audit/service.js';
+import { AuditRecordSchema, type AuditRecord, type FoundRecord } from '../core/audit/verify.js';
+import { pageSchema } from '../core/ports.js';
+import { isRecordKind, RECORD_KINDS } from '../core/records.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import type { Clock } from '../core/ports.js';
 import { FunctionNameSchema } from '../core/snapshot.js';
 import type { RouteMap } from '../http/api.js';
-import { parseInstant, pathParam } from '../http/params.js';
+import { parseInstant, parseListParams, pathParam } from '../http/params.js';
 
 export interface AuditRoutesDeps {
   records: AuditRecordSource;
@@ -31,7 +34,17 @@ export const StoredDigestSchema = z.strictObject({
 });
 export type StoredDigest = z.infer<typeof StoredDigestSchema>;
 
-export const StoredDigestListSchema = z.strictObject({ items: z.array(StoredDigestSchema) });
+export const StoredDigestListSchema = z.strictObject({
+  items: z.array(StoredDigestSchema),
+  /** Minutes per window (`digestIntervalMinutes`): what a verifier needs to walk the windows. */
+  intervalMinutes: z.int(),
+});
+
+/** A page of `GET /audit/records`. */
+export const AuditRecordPageSchema = pageSchema(AuditRecordSchema);
+
+/** What one page of records may weigh: a Lambda answers at most 6 MB. */
+export const AUDIT_RECORDS_PAGE_BYTES = 4 * 1024 * 1024;
 
 const WINDOW_START = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
@@ -79,7 +92,27 @@ export function auditRoutes(deps: AuditRoutesDeps): RouteMap {
         const parsed = DigestSchema.safeParse(safeJson(bytes.toString('utf8')));
         items.push({ windowStart, digest: bytes.toString('utf8'), signature: signature ? signature.toString('base64') : null, manifestObject: parsed.success ? parsed.data.manifestObject : null });
       }
-      return { status: 200, body: { items } };
+      return { status: 200, body: { items, intervalMinutes: deps.intervalMs / 60_000 } };
+    },
+
+    'GET /audit/records': async (req) => {
+      const { from, to } = requiredRange(req.query);
+      const { limit, cursor } = parseListParams(req.query);
+      const page = await deps.records.pageIn(from, to, { limit, cursor, maxBytes: AUDIT_RECORDS_PAGE_BYTES });
+      return { status: 200, body: { items: page.items.map(toWire), ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }) } };
+    },
+
+    'GET /audit/records/at': async (req) => {
+      const { kind, pk, sk } = req.query;
+      const issues = [
+        ...(isRecordKind(kind) ? [] : [{ path: 'kind', message: `must be one of ${RECORD_KINDS.join(', ')}` }]),
+        ...(pk === undefined || pk === '' ? [{ path: 'pk', message: 'Required' }] : []),
+        ...(sk === undefined || sk === '' ? [{ path: 'sk', message: 'Required' }] : []),
+      ];
+      if (issues.length > 0) throw new ValidationError(`query parameters: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')} (a record's locator, as its manifest entry names it)`, { details: { issues } });
+      const found = await deps.records.get({ kind: kind as AuditRecord['kind'], id: '', pk: pk as string, sk: sk as string });
+      if (!found || found.kind !== kind) throw new NotFoundError('record', `${pk as string} ${sk as string}`, { message: `no ${kind as string} record at pk '${pk as string}', sk '${sk as string}'` });
+      return { status: 200, body: toWire(found) };
     },
 
     'GET /audit/manifests/{windowStart}': async (req) => {
@@ -90,6 +123,10 @@ export function auditRoutes(deps: AuditRoutesDeps): RouteMap {
       return { status: 200, body: manifest.toString('utf8'), contentType: 'application/x-ndjson' };
     },
   };
+}
+
+function toWire(record: FoundRecord): AuditRecord {
+  return { kind: record.kind, id: record.id, createdAt: record.createdAt, ...(record.functionName !== undefined && { functionName: record.functionName }), content: record.content, indexProblems: [...(record.indexProblems ?? [])] };
 }
 
 function safeJson(text: string): unknown {

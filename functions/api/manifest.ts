@@ -19,9 +19,11 @@ export type TableAccess = 'none' | 'read' | 'readWrite';
  * - `snapshotStream`: be the consumer of the table's stream (snapshot inserts);
  * - `readCursorSecret`: read the secret that signs pagination cursors (functions that page);
  * - `auditRead`: read the audit bucket and the signing key's public half;
- * - `auditSeal`: also write digests to the audit bucket and sign them with the KMS key.
+ * - `auditSeal`: also write digests to the audit bucket and sign them with the KMS key;
+ * - `batchExecutionEnds`: be the target of the rule on the batch state machine's abnormal
+ *   execution ends (EventBridge "Step Functions Execution Status Change").
  */
-export type Grant = 'startBatches' | 'publishViolations' | 'snapshotStream' | 'readCursorSecret' | 'auditRead' | 'auditSeal';
+export type Grant = 'startBatches' | 'publishViolations' | 'snapshotStream' | 'readCursorSecret' | 'auditRead' | 'auditSeal' | 'batchExecutionEnds';
 
 /** What one Lambda is and needs. */
 export interface LambdaSpec {
@@ -144,6 +146,20 @@ export const LAMBDAS = {
     executors: false,
     similarity: false,
   },
+  /**
+   * EventBridge target: a batch execution that ended FAILED, TIMED_OUT or ABORTED marks its batch
+   * FAILED while it is RUNNING (one conditional UpdateItem of its `BATCH#` record; it reads nothing).
+   */
+  'execution-end': {
+    kind: 'task',
+    description: 'Mark the batch of an abnormally ended execution FAILED',
+    env: ['TABLE_NAME', 'STATE_MACHINE_ARN'],
+    table: 'none',
+    tableUpdates: ['BATCH#'],
+    grants: ['batchExecutionEnds'],
+    executors: false,
+    similarity: false,
+  },
   /** DynamoDB stream consumer: validate each new snapshot against its attached policies. */
   'on-write': {
     kind: 'stream',
@@ -218,6 +234,8 @@ export const ROUTES = [
   { routeKey: 'GET /audit/verify', lambda: 'audit' },
   { routeKey: 'GET /audit/digests', lambda: 'audit' },
   { routeKey: 'GET /audit/manifests/{windowStart}', lambda: 'audit', contentType: 'application/x-ndjson' },
+  { routeKey: 'GET /audit/records', lambda: 'audit' },
+  { routeKey: 'GET /audit/records/at', lambda: 'audit' },
   { routeKey: 'GET /batches/{id}/report', lambda: 'reports', contentType: 'text/html' },
   { routeKey: 'GET /snapshots/{id}/diff/{otherId}/report', lambda: 'reports', contentType: 'text/html' },
   { routeKey: 'GET /snapshots/{id}/replays/{replayId}/report', lambda: 'reports', contentType: 'text/html' },

@@ -25,9 +25,11 @@ import { JsonTreeSchema, ModelParametersSchema, NamedValueSchema, RecordSnapshot
 import { ReplayStatsSchema } from '../core/replay-stats.js';
 import { ValidateRequestDocSchema, ValidationReportSchema } from '../core/validation.js';
 import { VerificationReportSchema } from '../core/audit/verify.js';
-import { StoredDigestListSchema } from './audit-routes.js';
+import { AuditRecordPageSchema, StoredDigestListSchema } from './audit-routes.js';
+import { AuditRecordSchema } from '../core/audit/verify.js';
 import type { RouteKey } from './manifest.js';
 import { IDEMPOTENCY_KEY_PATTERN } from '../core/idempotency.js';
+import { RECORD_KINDS } from '../core/records.js';
 
 type Schema = z.ZodMiniType;
 
@@ -346,6 +348,29 @@ export const OPERATIONS = {
     operationId: 'getAuditManifest',
     summary: "One window's manifest: the (id, kind, contentHash) of every record its digest seals, one JSON line each",
     responses: { 200: { description: 'The manifest bytes whose SHA-256 the digest names', text: { mediaType: 'application/x-ndjson', description: 'Canonical JSON lines' } } },
+    errors: [400, 404],
+  },
+  'GET /audit/records': {
+    operationId: 'listAuditRecords',
+    summary: 'The immutable records created in a time range, with their content as stored and their index-key problems: what a verifier re-hashes (the CLI pages through it window by window)',
+    query: {
+      from: { description: 'ISO-8601 instant, inclusive', required: true },
+      to: { description: 'ISO-8601 instant, exclusive', required: true },
+      limit: { description: 'Records per page, 1..1000 (default 50); a page also ends at about 4 MB', schema: z.int().check(z.gte(1), z.lte(1000)) },
+      cursor: { description: 'The nextCursor of the previous page of the same range' },
+    },
+    responses: { 200: { description: 'One page of records, in no particular order', json: AuditRecordPageSchema } },
+    errors: [400],
+  },
+  'GET /audit/records/at': {
+    operationId: 'getAuditRecord',
+    summary: "One immutable record at its locator (the pk and sk its manifest entry names): how a verifier finds a record gone from its window's index",
+    query: {
+      kind: { description: `The record kind: ${RECORD_KINDS.join(', ')}`, required: true },
+      pk: { description: 'The partition key named by the manifest entry', required: true },
+      sk: { description: 'The sort key named by the manifest entry', required: true },
+    },
+    responses: { 200: { description: 'The record', json: AuditRecordSchema } },
     errors: [400, 404],
   },
   'GET /batches/{id}/report': {

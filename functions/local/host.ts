@@ -14,7 +14,7 @@ import { handleDemoRequest } from './demo-model.js';
 import { renderBatchAsl } from '../../lib/batch-definition.js';
 import type { BatchStarter } from '../core/batch.js';
 import type { BatchStopper } from '../core/batch-control.js';
-import { LocalStateMachine } from './step-functions.js';
+import { LocalStateMachine, type LocalExecution, type LocalExecutionOutcome } from './step-functions.js';
 import { appendFileSync } from 'node:fs';
 import { LocalEventSink } from './event-sink.js';
 import { LocalScheduler, scheduleInput, type LocalSchedule } from './scheduler.js';
@@ -38,6 +38,8 @@ import * as snapshotsApi from '../handlers/snapshots.compose.js';
 import * as validationApi from '../handlers/validation.compose.js';
 import * as auditApi from '../handlers/audit.compose.js';
 import * as digester from '../handlers/digester.compose.js';
+import * as executionEndFn from '../handlers/execution-end.compose.js';
+import { localExecutionStatusChange } from './execution-events.js';
 import type { AuditClients } from '../handlers/clients.js';
 import type { AuditStore, DigestSigner } from '../core/audit/ports.js';
 import { DEFAULT_SETTLE_MS } from '../core/audit/service.js';
@@ -88,6 +90,8 @@ export interface LocalHost {
   stream: LocalStream;
   events: LocalEventSink;
   scheduler: LocalScheduler;
+  /** The batch state machine's executions: stopping one here is a StopExecution from outside the API (as in the console). */
+  stateMachine: Pick<LocalStateMachine, 'get' | 'stop'>;
   /** The metrics the functions emitted (their EMF lines, parsed). */
   metrics: LocalMetricsStore;
   /** The audit seal: where digests are kept (`DATA_DIR/audit/`, or memory) and the digester's schedule. */
@@ -184,16 +188,24 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     stats: batchStats.compose(lambdaEnv('batch-stats', env), clients('batch-stats')),
   });
   const batchStore = new DynamoBatchStore(doc, options.tableName);
+  // As the execution-end rule does on AWS: an execution that ended FAILED or ABORTED goes, as its
+  // status-change event, to the execution-end function, which marks its batch FAILED while it is
+  // RUNNING. Not while the host shuts down: the executions it leaves unfinished are resumed on the
+  // next start (./batch-recovery.ts), not failed.
+  const executionEnd = executionEndFn.compose(lambdaEnv('execution-end', env), clients('execution-end'));
+  let closing = false;
+  const executionEnded = async (execution: LocalExecution, input: object, outcome: LocalExecutionOutcome): Promise<void> => {
+    if (closing) return;
+    if (outcome.status === 'FAILED') logger.error(`batch execution ${execution.executionName} failed`, outcome.error);
+    const event = localExecutionStatusChange(LOCAL_STATE_MACHINE_ARN, execution, input, outcome, clock.now());
+    if (event === undefined) return;
+    await executionEnd(event).catch((err: unknown) => logger.error(`the end of batch execution ${execution.executionName} could not be handled`, err));
+  };
   const startExecution = (batchId: string, input: { batchId: string }) => {
     const execution = machine.get(batchId) ?? machine.start(batchId, input);
     void execution.done.then(async (outcome) => {
-      if (outcome.status === 'FAILED') {
-        logger.error(`batch ${batchId} execution failed`, outcome.error);
-        // As the execution-end rule does on AWS: an execution that ended outside its Catch leaves
-        // no batch RUNNING.
-        await batchStore.failIfRunning(batchId, `the batch execution failed: ${outcome.error.Error}: ${outcome.error.Cause.slice(0, 500)}`, new Date(clock.now()).toISOString()).catch((err: unknown) => logger.error(`batch ${batchId} could not be marked FAILED`, err));
-      }
-      batchJournal?.finish(`BATCH#${batchId}`);
+      await executionEnded(execution, input, outcome);
+      if (!closing) batchJournal?.finish(`BATCH#${batchId}`);
     });
   };
   const starter: BatchStarter & BatchStopper = {
@@ -220,10 +232,9 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     (schedule, at) => {
       const name = `${schedule.name}-${at.toISOString().replace(/[-:.]/g, '')}`;
       logger.info(`schedule ${schedule.name} fired: starting batch execution ${name}`);
-      const execution = machine.get(name) ?? machine.start(name, scheduleInput(schedule));
-      void execution.done.then((outcome) => {
-        if (outcome.status === 'FAILED') logger.error(`scheduled batch ${name} failed`, outcome.error);
-      });
+      const input = scheduleInput(schedule);
+      const execution = machine.get(name) ?? machine.start(name, input);
+      void execution.done.then((outcome) => executionEnded(execution, input, outcome));
     },
     clock,
   );
@@ -281,9 +292,11 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     stream,
     events,
     scheduler,
+    stateMachine: machine,
     metrics,
     audit: { store: auditStore, signer, timer: digestTimer },
     async close() {
+      closing = true;
       scheduler.stop();
       await digestTimer.stop();
       await closeServer(http.server);

@@ -46,6 +46,11 @@ export type LocalExecutionOutcome =
 /** A started execution. */
 export interface LocalExecution {
   executionName: string;
+  /**
+   * When it started (epoch ms): the interpreter's ExecutionStarted event, which it logs as it sets
+   * `$$.Execution.StartTime` (what a scheduled batch's id is derived from).
+   */
+  readonly startDate: number;
   /** Settles when the execution ends; never rejects. */
   done: Promise<LocalExecutionOutcome>;
 }
@@ -197,9 +202,11 @@ export class LocalStateMachine {
       context: { Execution: { Name: name } },
     });
     // The interpreter queues every event until someone reads them; nobody else does, so drain them.
+    let startDate = Date.now();
     void (async () => {
-      for await (const _event of run.eventLogs) {
-        // discarded: the outcome is reported through `done`
+      for await (const event of run.eventLogs) {
+        // the start time is kept; the rest is reported through `done`
+        if (event.type === 'ExecutionStarted') startDate = event.timestamp;
       }
     })();
     const done = run.result.then(
@@ -211,7 +218,13 @@ export class LocalStateMachine {
         return { status: 'FAILED', error: { Error: inner instanceof Error ? inner.name : 'States.Runtime', Cause: inner instanceof Error ? inner.message : String(inner) } };
       },
     );
-    const execution: LocalExecution = { executionName: name, done };
+    const execution: LocalExecution = {
+      executionName: name,
+      done,
+      get startDate() {
+        return startDate;
+      },
+    };
     const entry = {
       input: inputText,
       execution,

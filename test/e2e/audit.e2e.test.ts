@@ -157,14 +157,22 @@ describe('audit seal over HTTP (local host)', () => {
     expect(report.counts.missing).toBe(1);
   });
 
-  it('names a back-dated insert into a sealed window: unexpected', async () => {
+  it('names a back-dated insert into a sealed window, older than any writer can be late: unexpected', async () => {
     const s = await sealedHost();
+    // 20 minutes on: beyond the 15-minute late horizon, no writer of the service can still be
+    // putting a record created at 10:00, so the digests after it do not seal it as late.
+    s.clock.now = T0 + 20 * MINUTE;
+    await s.t.host.audit.timer.runNow();
     const forged = buildSnapshot(decision(0.95), '01KB0000000000000000000000', '2026-11-30T10:00:30.000Z');
     await putRaw(s, DynamoSnapshotStore.toItem(forged));
+    s.clock.now = T0 + 21 * MINUTE;
+    await s.t.host.audit.timer.runNow();
 
     const report = await s.verify();
 
     expect(report.unexpected).toEqual([expect.objectContaining({ id: forged.snapshotId, kind: 'snapshot', reason: expect.stringContaining('no digest names it') })]);
+    expect(report.late).toEqual([]);
+    expect(report.clean).toBe(false);
   });
 
   it('names a snapshot whose index keys were changed (it vanishes from its function list): indexMismatches', async () => {
@@ -235,6 +243,27 @@ describe('audit seal over HTTP (local host)', () => {
 
     expect(report.late).toEqual([expect.objectContaining({ id: late, kind: 'snapshot', window: '2026-11-30T10:04:00.000Z' })]);
     expect(report.clean).toBe(true);
+  });
+
+  it('seals a record that lands several windows after its own (within the 15-minute horizon) into the next digest, flagged late, not lost', async () => {
+    const s = await sealedHost();
+    // Created at 10:01:30 (its window sealed at 10:04), put when the digester next runs at 10:07.
+    s.clock.now = Date.parse('2026-11-30T10:01:30.000Z');
+    const snapshot = buildSnapshot(decision(0.85), '01KB0000000000000000000001', new Date(s.clock.now).toISOString());
+    s.clock.now = T0 + 7 * MINUTE;
+    await putRaw(s, DynamoSnapshotStore.toItem(snapshot));
+    await s.t.host.audit.timer.runNow();
+
+    const report = await s.verify('from=2026-11-30T10:00:00Z&to=2026-11-30T10:04:00Z');
+
+    // Sealed by the first digest written after the put (window 10:04), three windows after its own.
+    expect(report.late).toEqual([expect.objectContaining({ id: snapshot.snapshotId, kind: 'snapshot', window: '2026-11-30T10:04:00.000Z' })]);
+    expect(report.unexpected).toEqual([]);
+    expect(report.clean).toBe(true);
+    // A later range that starts with that digest checks it too, without claiming its index moved.
+    const later = await s.verify('from=2026-11-30T10:04:00Z&to=2026-11-30T10:06:00Z');
+    expect(later.late).toEqual([expect.objectContaining({ id: snapshot.snapshotId })]);
+    expect(later.clean).toBe(true);
   });
 
   it("verifies one function's records only, and answers 400 naming a missing or bad range", async () => {

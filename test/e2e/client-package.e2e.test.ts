@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPublicKey } from 'node:crypto';
+import { auditObjects, buildDigest, keyFingerprint } from '../../functions/core/audit/digest.js';
 import { startTestHost, type TestHost } from '../support/host.js';
 import { requestJson } from '../support/http.js';
 
@@ -72,6 +74,24 @@ describe('the packed client installed into an empty project', () => {
 
     const bin = await run(join(dir, 'node_modules', '.bin', 'decision-replay'), ['get', out.ids[0] as string, '--quiet', '--endpoint', t.url], { cwd: dir });
     expect(bin.stdout).toBe(`${out.ids[0] as string}\n`);
+  });
+
+  it('exports an audit bundle with the installed bin and verifies it offline with the verification code the package ships', async () => {
+    // One sealed (empty) window of the year 2000 in the host's audit store.
+    const windowStart = '2000-01-01T00:00:00.000Z';
+    const manifestObject = auditObjects.manifest(windowStart);
+    const built = buildDigest({ windowStart, windowEnd: '2000-01-01T01:00:00.000Z', entries: [], manifestObject, previous: undefined, createdAt: new Date().toISOString(), keyFingerprint: keyFingerprint(createPublicKey(await t.host.audit.signer.publicKeyPem())) });
+    await t.host.audit.store.putDigest(windowStart, { digest: built.bytes, signature: await t.host.audit.signer.sign(built.bytes), manifest: built.manifest, manifestObject });
+    const bin = join(dir, 'node_modules', '.bin', 'decision-replay');
+    await run(bin, ['export', '--function', 'packed_client', '--from', '2000-01-01T00:00:00Z', '--to', '2000-01-01T01:00:00Z', '-o', 'bundle', '--endpoint', t.url], { cwd: dir });
+
+    const clean = await run(bin, ['verify', '--bundle', 'bundle', '--output', 'json', '--endpoint', 'http://127.0.0.1:9'], { cwd: dir });
+    expect(JSON.parse(clean.stdout)).toMatchObject({ clean: true, counts: { digests: 1, records: 0 } });
+
+    writeFileSync(join(dir, 'bundle', 'digests', `${windowStart}.json`), built.bytes.toString('utf8').replace('"recordCount":0', '"recordCount":1'));
+    const tampered = await run(bin, ['verify', '--bundle', 'bundle', '--output', 'json'], { cwd: dir }).catch((err: { code: number; stdout: string }) => err);
+    expect((tampered as { code?: number }).code).toBe(1);
+    expect(JSON.parse(tampered.stdout)).toMatchObject({ clean: false, badSignatures: [expect.objectContaining({ id: windowStart })] });
   });
 
   it('type-checks a TypeScript consumer against the shipped declarations', { timeout: 120_000 }, async () => {

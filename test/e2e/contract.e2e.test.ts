@@ -176,6 +176,21 @@ const STEPS = {
   'GET /audit/manifests/{windowStart}': async ({ call }) => {
     await ok(call('GET', '/audit/manifests/2000-01-01T00:00:00.000Z'));
   },
+  'GET /audit/records': async ({ call, snapshots }) => {
+    const first = snapshots[0] as Snapshot;
+    const from = new Date(Date.parse(first.createdAt) - 60_000).toISOString();
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const page = await ok(call<{ items: Array<{ id: string; kind: string; indexProblems: string[] }>; nextCursor?: string }>('GET', `/audit/records?from=${from}&to=${to}&limit=1`));
+    expect(page.items).toHaveLength(1);
+    expect(page.nextCursor).toBeDefined();
+    const rest = await ok(call<{ items: Array<{ id: string }> }>('GET', `/audit/records?from=${from}&to=${to}&limit=1000&cursor=${page.nextCursor ?? ''}`));
+    expect([...page.items, ...rest.items].map((r) => r.id)).toContain(first.snapshotId);
+  },
+  'GET /audit/records/at': async ({ call, snapshots }) => {
+    const id = (snapshots[0] as Snapshot).snapshotId;
+    const record = await ok(call<{ id: string; kind: string; indexProblems: string[] }>('GET', `/audit/records/at?kind=snapshot&pk=SNAP%23${id}&sk=SNAP`));
+    expect(record).toMatchObject({ id, kind: 'snapshot', indexProblems: [] });
+  },
 } satisfies Record<Exclude<RouteKey, '$default'>, Step>;
 
 /** A well-formed id that names nothing. */

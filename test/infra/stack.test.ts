@@ -180,11 +180,13 @@ describe('DecisionReplayStack with the default context', () => {
     it('declares the variables that go with each use: the table, similarity, executors, batches, violations', () => {
       for (const name of LAMBDA_NAMES) {
         const spec = lambdaSpec(name);
-        expect(spec.env.includes('TABLE_NAME'), name).toBe(spec.table !== 'none');
+        const updatesOnly = (spec.tableUpdates?.length ?? 0) > 0 || (spec.tableDeletes?.length ?? 0) > 0;
+        expect(spec.env.includes('TABLE_NAME'), name).toBe(spec.table !== 'none' || updatesOnly);
         expect(spec.env.includes('SIMILARITY_PROVIDER'), name).toBe(spec.similarity);
         expect(spec.env.includes('EXECUTOR_ALLOW_PRIVATE_NETWORKS'), name).toBe(spec.executors);
         expect(spec.env.includes('EXECUTOR_SECRET_ARN_PREFIX'), name).toBe(spec.executors);
-        expect(spec.env.includes('STATE_MACHINE_ARN'), name).toBe(spec.grants.includes('startBatches'));
+        // Started batches, or the ends of their executions (execution-end only accepts this machine's).
+        expect(spec.env.includes('STATE_MACHINE_ARN'), name).toBe(spec.grants.includes('startBatches') || spec.grants.includes('batchExecutionEnds'));
         expect(spec.env.includes('EVENT_BUS_NAME'), name).toBe(spec.grants.includes('publishViolations'));
         expect(spec.env.includes('CURSOR_SECRET_ARN'), name).toBe(spec.grants.includes('readCursorSecret'));
       }
@@ -303,9 +305,62 @@ describe('DecisionReplayStack with the default context', () => {
   });
 
   describe('schedules', () => {
-    it('creates no batch rule and no role when no schedule is configured; the one rule runs the digester', () => {
-      template.resourceCountIs('AWS::Events::Rule', 1);
+    it('creates no batch rule and no role when no schedule is configured; the only scheduled rule runs the digester', () => {
+      template.resourceCountIs('AWS::Events::Rule', 2);
+      const scheduled = Object.values(template.findResources('AWS::Events::Rule')).filter((r) => r.Properties.ScheduleExpression !== undefined);
+      expect(scheduled).toHaveLength(1);
       template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)', Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId(stack, 'digester'), 'Arn'] } })] });
+    });
+  });
+
+  describe('batch execution ends (issue 9)', () => {
+    const machineId = () => Object.keys(template.findResources('AWS::StepFunctions::StateMachine'))[0] as string;
+    const endRules = () => Object.entries(template.findResources('AWS::Events::Rule')).filter(([, r]) => r.Properties.EventPattern !== undefined);
+
+    it('has one rule matching only the abnormal ends of this stack\'s batch state machine', () => {
+      const rules = endRules();
+      expect(rules).toHaveLength(1);
+      expect(rules[0]?.[1].Properties.EventPattern).toEqual({
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: { stateMachineArn: [{ Ref: machineId() }], status: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
+      });
+      expect(rules[0]?.[1].Properties.State).toBe('ENABLED');
+      // The default bus: Step Functions puts its status changes there.
+      expect(rules[0]?.[1].Properties.EventBusName).toBeUndefined();
+    });
+
+    it('targets the execution-end function only, with bounded retries, a maximum age and an encrypted TLS-only dead-letter queue', () => {
+      const targets = endRules()[0]?.[1].Properties.Targets as { Arn: unknown; RetryPolicy: unknown; DeadLetterConfig: { Arn: { 'Fn::GetAtt': [string, string] } } }[];
+      expect(targets).toHaveLength(1);
+      expect(targets[0]?.Arn).toEqual({ 'Fn::GetAtt': [fnId(stack, 'execution-end'), 'Arn'] });
+      expect(targets[0]?.RetryPolicy).toEqual({ MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 21_600 });
+      const dlqId = targets[0]?.DeadLetterConfig.Arn['Fn::GetAtt'][0] as string;
+      const dlq = template.toJSON().Resources[dlqId] as { Type: string; Properties: Record<string, unknown> };
+      expect(dlq.Type).toBe('AWS::SQS::Queue');
+      expect(dlq.Properties.SqsManagedSseEnabled).toBe(true);
+      const queuePolicies = JSON.stringify(Object.values(template.findResources('AWS::SQS::QueuePolicy')).filter((p) => JSON.stringify(p).includes(dlqId)));
+      expect(queuePolicies).toContain('"aws:SecureTransport":"false"');
+      // Only this rule may send to it.
+      expect(queuePolicies).toContain('"aws:SourceArn"');
+    });
+
+    it('lets only EventBridge, from this rule, invoke the function', () => {
+      const ruleId = endRules()[0]?.[0] as string;
+      const permissions = Object.values(template.findResources('AWS::Lambda::Permission')).filter((p) => JSON.stringify(p.Properties.FunctionName).includes(fnId(stack, 'execution-end')));
+      expect(permissions.map((p) => p.Properties)).toEqual([
+        { Action: 'lambda:InvokeFunction', FunctionName: { 'Fn::GetAtt': [fnId(stack, 'execution-end'), 'Arn'] }, Principal: 'events.amazonaws.com', SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] } },
+      ]);
+    });
+
+    it('grants the function one conditional UpdateItem on BATCH# records and nothing else on the table, no Step Functions, no bus', () => {
+      const list = statements(template, stack, 'execution-end');
+      const tableActions = list.flatMap(actionsOf).filter((a) => a.startsWith('dynamodb:'));
+      expect(tableActions).toEqual(['dynamodb:UpdateItem']);
+      // Besides: its own log stream (logs:*, scoped by CDK to its log group) and X-Ray.
+      expect(list.flatMap(actionsOf).filter((a) => !a.startsWith('dynamodb:') && !a.startsWith('xray:') && !a.startsWith('logs:'))).toEqual([]);
+      expect(grants(list, 'dynamodb:UpdateItem').flatMap(resourcesOf)).toEqual([{ 'Fn::GetAtt': [Object.keys(template.findResources('AWS::DynamoDB::Table'))[0], 'Arn'] }]);
+      expect(environmentOf(template, stack, 'execution-end').STATE_MACHINE_ARN).toEqual({ Ref: machineId() });
     });
   });
 
@@ -359,7 +414,7 @@ describe('DecisionReplayStack with the default context', () => {
           }
         }
       }
-      expect(seen['dynamodb:UpdateItem']).toEqual({ batches: ['BATCH#*'], 'batch-plan': ['BATCH#*'], 'batch-stats': ['BATCH#*'] });
+      expect(seen['dynamodb:UpdateItem']).toEqual({ batches: ['BATCH#*'], 'batch-plan': ['BATCH#*'], 'batch-stats': ['BATCH#*'], 'execution-end': ['BATCH#*'] });
       expect(seen['dynamodb:DeleteItem']).toEqual({ snapshots: ['IDEMP#*'] });
       // The audit functions only read the table.
       for (const name of ['audit', 'digester'] as const) expect(grants(statements(template, stack, name), 'dynamodb:PutItem'), name).toEqual([]);
@@ -461,7 +516,8 @@ describe('DecisionReplayStack with a configured context', () => {
 
   it('creates one rule per schedule that starts the state machine with the batch request as input', () => {
     const machineId = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'))[0];
-    const rules = Object.values(template.findResources('AWS::Events::Rule')) as Array<{ Properties: { ScheduleExpression: string; Targets: Array<{ Arn: unknown; Input: string; RoleArn: unknown }> } }>;
+    // The scheduled rules (the execution-end rule matches an event pattern instead).
+    const rules = (Object.values(template.findResources('AWS::Events::Rule')) as Array<{ Properties: { ScheduleExpression?: string; Targets: Array<{ Arn: unknown; Input: string; RoleArn: unknown }> } }>).filter((r) => r.Properties.ScheduleExpression !== undefined);
     expect(rules.map((r) => r.Properties.ScheduleExpression).sort()).toEqual(['cron(0 3 * * ? *)', 'rate(1 hour)', 'rate(5 minutes)']);
     const byExpression = new Map(rules.map((r) => [r.Properties.ScheduleExpression, r.Properties.Targets]));
     const nightly = byExpression.get('cron(0 3 * * ? *)');

@@ -234,6 +234,34 @@ describe('the Lambda entry modules, composed from the synthesized template', () 
     expect(body(read)).toMatchObject({ batchId, status: 'SUCCEEDED', total: 1 });
   });
 
+  it('execution-end: the status-change event of a timed-out execution fails its RUNNING batch; a finished batch keeps its status', async () => {
+    const started = await http('batches')(apiEvent('POST /batches', '/batches', { body: { snapshotIds: [snapshotId], mode: 'ValidationOnly' } }));
+    expect(started.statusCode, started.body).toBe(202);
+    const runningId = String(body(started).batchId);
+    const executions = STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:');
+    const event = (id: string, status: string) => ({
+      version: '0',
+      id: `event-${id}`,
+      'detail-type': 'Step Functions Execution Status Change',
+      source: 'aws.states',
+      account: '123456789012',
+      time: new Date().toISOString(),
+      region: 'us-east-1',
+      resources: [`${executions}:${id}`],
+      detail: { executionArn: `${executions}:${id}`, stateMachineArn: STATE_MACHINE_ARN, name: id, status, startDate: Date.now() - 60_000, stopDate: Date.now(), input: JSON.stringify({ batchId: id }), inputDetails: { included: true }, output: null, outputDetails: null, error: null, cause: null },
+    });
+    const end = modules['execution-end'].handler as (event: unknown) => Promise<Record<string, unknown>>;
+
+    expect(await end(event(runningId, 'TIMED_OUT'))).toMatchObject({ batchId: runningId, outcome: 'failed' });
+    expect(await end(event(batchId, 'ABORTED'))).toMatchObject({ batchId, outcome: 'unchanged' });
+
+    const failed = body(await http('batches')(apiEvent('GET /batches/{id}', `/batches/${runningId}`, { pathParameters: { id: runningId } })));
+    expect(failed).toMatchObject({ batchId: runningId, status: 'FAILED', failureReason: `the batch execution ended TIMED_OUT: ${executions}:${runningId}` });
+    const kept = body(await http('batches')(apiEvent('GET /batches/{id}', `/batches/${batchId}`, { pathParameters: { id: batchId } })));
+    expect(kept).toMatchObject({ batchId, status: 'SUCCEEDED' });
+    expect(linesWhere((l) => l.message === 'batch marked FAILED: its execution ended abnormally')[0]).toMatchObject({ level: 'ERROR', service: 'decision-replay-execution-end', batchId: runningId, status: 'TIMED_OUT' });
+  });
+
   it('openapi: serves the document and answers unknown routes with 404 in the error shape', async () => {
     const doc = await http('openapi')(apiEvent('GET /openapi.json', '/openapi.json'));
     expect(doc.statusCode).toBe(200);

@@ -126,6 +126,40 @@ describe('HttpExecutor with secret headers', () => {
     await expect(executor.execute(request, { timeoutMs: 100 })).rejects.toMatchObject({ code: 'EXECUTOR_TIMEOUT' });
   });
 
+  it('an executor that echoes the key in its error body does not get it onto the result', async () => {
+    const echo = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(401, { 'content-type': 'text/plain' }).end(`invalid key ${String(req.headers['x-api-key'])} for tenant ${String(req.headers['x-tenant'])}`));
+    });
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(echo.address() as AddressInfo).port}/x`;
+      const executor = new HttpExecutor({ type: 'http', url, headers: { 'X-Tenant': 'acme-corp' }, secretHeaders: { 'X-Api-Key': 'env:K' } }, { allowPrivateNetworks: true, secrets: environmentHeaders({ K: 'sk-echoed-991' }) });
+      const err = await executor.execute(request, { timeoutMs: 2000 }).catch((e: unknown) => e);
+      expect((err as ExecutorError).toResultError()).toEqual({ code: 'EXECUTOR_HTTP_STATUS', message: `http POST ${url} answered HTTP 401: "invalid key *** for tenant ***"` });
+    } finally {
+      echo.closeAllConnections();
+      await new Promise<void>((resolve) => echo.close(() => resolve()));
+    }
+  });
+
+  it('a redirect is reported without the query of its location', async () => {
+    const redirect = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(302, { location: 'https://login.example/callback?code=abc&state=1' }).end());
+    });
+    await new Promise<void>((resolve) => redirect.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(redirect.address() as AddressInfo).port}/x`;
+      const executor = new HttpExecutor({ type: 'http', url }, { allowPrivateNetworks: true });
+      const err = await executor.execute(request, { timeoutMs: 2000 }).catch((e: unknown) => e);
+      expect((err as ExecutorError).message).toBe(`http POST ${url} answered 302 (a redirect to https://login.example/callback); executors do not follow redirects`);
+    } finally {
+      redirect.closeAllConnections();
+      await new Promise<void>((resolve) => redirect.close(() => resolve()));
+    }
+  });
+
   it('the description, recorded on results and logs, has no query', () => {
     const executor = new HttpExecutor({ type: 'http', url: `${base}/x?variant=b&region=eu` }, { allowPrivateNetworks: true });
     expect(executor.description).toBe(`http POST ${base}/x`);

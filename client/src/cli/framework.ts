@@ -12,7 +12,7 @@ import { DecisionReplayValidationError } from '../errors.js';
 export const EXIT = {
   /** Success. */
   OK: 0,
-  /** A result the user asked to gate on failed (replay not Success, validation violated, batch gates, batch FAILED). */
+  /** A result the user asked to gate on failed (replay not Success, validation violated, batch gates, batch FAILED, audit findings). */
   GATED: 1,
   /** Usage error: a bad flag or value, named in the message. */
   USAGE: 2,
@@ -24,7 +24,8 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 export const EXIT_CODES_HELP = `Exit codes:
   0  success
   1  a gated failure: a replay that is not Success, a violated validation, a batch below
-     --min-match-rate or above --max-error-rate, a batch that ended FAILED or CANCELLED
+     --min-match-rate or above --max-error-rate, a batch that ended FAILED or CANCELLED,
+     a verify with any finding
   2  usage error (the message names the bad flag or value)
   3  service or network error`;
 

@@ -21,6 +21,7 @@ import { executorCommands } from './commands/executor.js';
 import { batchCommands } from './commands/batch.js';
 import { reportCommands } from './commands/report.js';
 import { noiseCommands } from './commands/noise.js';
+import { auditCommands } from './commands/audit.js';
 
 export const COMMAND_GROUPS: readonly CommandGroup[] = [
   snapshotCommands,
@@ -31,4 +32,5 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   batchCommands,
   reportCommands,
   noiseCommands,
+  auditCommands,
 ];

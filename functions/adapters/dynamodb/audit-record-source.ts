@@ -4,10 +4,12 @@
  * key. Reads only — the index keys are written in each record's own put.
  */
 import { GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AuditRecordSource, ListedRecord } from '../../core/audit/ports.js';
+import type { AuditRecordSource, ListedRecord, RecordLocator } from '../../core/audit/ports.js';
+import type { Page } from '../../core/ports.js';
 import type { FoundRecord } from '../../core/audit/verify.js';
 import { isRecordKind, recordFunctionName, recordId, type RecordKind } from '../../core/records.js';
 import { AUDIT_SHARDS, auditKeys, contentOf, keys } from './keys.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
 import { queryEach } from './paging.js';
 import { GSI3 } from './table-definition.js';
 
@@ -83,7 +85,47 @@ export class DynamoAuditRecordSource implements AuditRecordSource {
     return count;
   }
 
-  async get(_kind: RecordKind, pk: string, sk: string): Promise<FoundRecord | undefined> {
+  /**
+   * The shards one after the other; the cursor is the index key of the last record answered (its
+   * `auditpk` names the shard), bound to the window, so a page can end after any record.
+   */
+  async pageIn(start: string, end: string, page: { limit: number; cursor?: string | undefined; maxBytes: number }): Promise<Page<FoundRecord>> {
+    const binding = `audit-records:${start}:${end}`;
+    let startKey = page.cursor === undefined ? undefined : await decodeCursor(page.cursor, binding);
+    let shard = startKey === undefined ? 0 : Number.parseInt(str(startKey.auditpk).slice('AUDIT#'.length), 16);
+    const items: FoundRecord[] = [];
+    let bytes = 0;
+    for (; shard < AUDIT_SHARDS; shard++, startKey = undefined) {
+      do {
+        const res = await this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: GSI3.indexName,
+            KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
+            ExpressionAttributeNames: { '#pk': GSI3.partitionKey, '#sk': GSI3.sortKey },
+            ExpressionAttributeValues: { ':pk': `AUDIT#${shard.toString(16)}`, ':lo': start, ':hi': `${end}#` },
+            Limit: page.limit - items.length,
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        for (const item of res.Items ?? []) {
+          const record = toFoundRecord(item);
+          if (record) {
+            items.push(record);
+            bytes += JSON.stringify(record).length;
+          }
+          if (items.length >= page.limit || bytes >= page.maxBytes) {
+            const last = { pk: str(item.pk), sk: str(item.sk), [GSI3.partitionKey]: str(item[GSI3.partitionKey]), [GSI3.sortKey]: str(item[GSI3.sortKey]) };
+            return { items, nextCursor: await encodeCursor(last, binding) };
+          }
+        }
+        startKey = res.LastEvaluatedKey;
+      } while (startKey);
+    }
+    return { items };
+  }
+
+  async get({ pk, sk }: RecordLocator): Promise<FoundRecord | undefined> {
     const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk, sk }, ConsistentRead: true }));
     return res.Item ? toFoundRecord(res.Item) : undefined;
   }

@@ -9,6 +9,7 @@ import {
   DEFAULT_MAX_RESPONSE_BYTES,
   ExecutorError,
   ExecutorHttpStatusError,
+  MASKED_VALUE,
   ExecutorMalformedResponseError,
   ExecutorResponseTooLargeError,
   ExecutorSecretUnavailableError,
@@ -129,12 +130,15 @@ export async function postJson(
 ): Promise<unknown> {
   const signal = AbortSignal.timeout(timeoutMs);
   const deadline = performance.now() + timeoutMs;
+  // Header values sent on this call: scrubbed from any error message (an executor may echo them).
+  let sent: string[] = [];
   try {
     const parsedUrl = new URL(url);
     // The connection goes to exactly the addresses checked here: the transport never resolves again.
     const addresses = await assertAllowedUrl(parsedUrl, { lookup: plumbing.lookup, allowPrivateNetworks: plumbing.allowPrivateNetworks, signal, timeoutMs });
     const payload = JSON.stringify(body);
     const secretValues = await abortable(readSecretHeaders(callHeaders.secretHeaders, plumbing.secrets), signal);
+    sent = [...Object.values(secretValues), ...Object.values(callHeaders.headers ?? {})];
     const requestHeaders = { ...callHeaders.headers, ...secretValues, 'content-type': 'application/json', accept: 'application/json' };
     for (let attempt = 0; ; attempt += 1) {
       const backoff = plumbing.retryBaseDelayMs * 2 ** attempt;
@@ -162,9 +166,21 @@ export async function postJson(
     }
   } catch (err) {
     if (signal.aborted) throw new ExecutorTimeoutError(timeoutMs, target, { cause: err });
-    if (err instanceof ExecutorError) throw err;
-    throw new ExecutorUnreachableError(`${target} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    if (err instanceof ExecutorError) throw scrubbed(err, sent);
+    throw scrubbed(new ExecutorUnreachableError(`${target} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err }), sent);
   }
+}
+
+/**
+ * The error with every header value of the call replaced by `***` in its message: the message is
+ * stored on the replay result, and an executor's error body may echo what it was sent (a 401 that
+ * quotes the key). Values shorter than 4 characters are left alone (they would mangle the text).
+ */
+function scrubbed(err: ExecutorError, values: readonly string[]): ExecutorError {
+  let message = err.message;
+  for (const value of [...values].filter((v) => v.length >= 4).sort((a, b) => b.length - a.length)) message = message.split(value).join(MASKED_VALUE);
+  if (message !== err.message) err.message = message;
+  return err;
 }
 
 /** `promise`, or the signal's reason once it fires (a Secrets Manager call cannot be told the deadline). */

@@ -174,6 +174,24 @@ export function verifyDigestSignature(bytes: Buffer, signature: Buffer, publicKe
   }
 }
 
+/** How long after a window's end the digester waits before sealing it (writes in flight land first). */
+export const DEFAULT_SETTLE_MS = 5_000;
+
+/**
+ * The longest a writer can hold a record's createdAt before its put lands: a Lambda runs at most
+ * 15 minutes. A record that lands after its window was sealed is sealed, flagged `late`, by a later
+ * digest; the digester looks back far enough to cover this horizon whatever the window length.
+ */
+export const LATE_HORIZON_MS = 15 * 60_000;
+
+/**
+ * How many windows back a digest looks for late records, and so how many digests after a window
+ * may seal its late records: the horizon in windows, at least one.
+ */
+export function lateWindows(intervalMs: number): number {
+  return Math.max(1, Math.ceil(LATE_HORIZON_MS / intervalMs));
+}
+
 /** The window [start, end) holding an instant, windows aligned to the epoch. */
 export function windowOf(instantMs: number, intervalMs: number): { start: number; end: number } {
   const start = Math.floor(instantMs / intervalMs) * intervalMs;

@@ -2,6 +2,7 @@
  * Ports of the audit seal: where digests are kept, who signs them, and how the records of a window
  * are found and re-read.
  */
+import type { Page } from '../ports.js';
 import type { RecordKind } from '../records.js';
 import type { ManifestEntry } from './digest.js';
 import type { FoundRecord } from './verify.js';
@@ -28,6 +29,14 @@ export interface DigestSigner {
   publicKeyPem(): Promise<string>;
 }
 
+/** Where a manifest entry says its record is. */
+export interface RecordLocator {
+  kind: RecordKind;
+  id: string;
+  pk: string;
+  sk: string;
+}
+
 /** A record as the digester lists it. */
 export type ListedRecord = Omit<ManifestEntry, 'late'>;
 
@@ -37,8 +46,13 @@ export interface AuditRecordSource {
   listIn(start: string, end: string): Promise<ListedRecord[]>;
   /** Visits every record created in [start, end) with its content, for verification. Returns the count. */
   forEachIn(start: string, end: string, visit: (record: FoundRecord) => void): Promise<number>;
-  /** Re-reads one record at its locator; undefined when nothing is there. */
-  get(kind: RecordKind, pk: string, sk: string): Promise<FoundRecord | undefined>;
+  /**
+   * One page of the records created in [start, end) with their content, for a verifier that pages
+   * (the CLI over HTTP): at most `limit` records and about `maxBytes` of JSON, in no particular order.
+   */
+  pageIn(start: string, end: string, page: { limit: number; cursor?: string | undefined; maxBytes: number }): Promise<Page<FoundRecord>>;
+  /** Re-reads one record at its locator (a manifest entry's pk and sk; a bundle finds it by id); undefined when nothing is there. */
+  get(locator: RecordLocator): Promise<FoundRecord | undefined>;
   /** The createdAt of the oldest record, if any. */
   earliestCreatedAt(): Promise<string | undefined>;
 }

@@ -2,17 +2,11 @@
  * The digester (seals each closed window) and range verification over the audit ports.
  */
 import { createPublicKey } from 'node:crypto';
-import { DomainError } from '../errors.js';
 import type { Clock } from '../ports.js';
-import { auditObjects, buildDigest, DigestSchema, keyFingerprint, parseManifest, sortManifest, windowOf, type Digest, type ManifestEntry } from './digest.js';
+import { auditObjects, buildDigest, DEFAULT_SETTLE_MS, DigestSchema, keyFingerprint, lateWindows, parseManifest, sortManifest, windowOf, type Digest, type ManifestEntry } from './digest.js';
 import { AuditObjectExistsError, type AuditRecordSource, type AuditStore, type DigestSigner } from './ports.js';
-import { VerificationRun, type VerificationReport } from './verify.js';
 
-/** How long after a window's end the digester waits before sealing it (writes in flight land first). */
-export const DEFAULT_SETTLE_MS = 5_000;
-
-/** The most records `GET /audit/verify` checks in one request; beyond, the CLI (which streams) is the tool. */
-export const MAX_SYNC_VERIFY_RECORDS = 100_000;
+export { DEFAULT_SETTLE_MS };
 
 export interface DigesterDeps {
   records: AuditRecordSource;
@@ -33,10 +27,28 @@ async function readDigest(store: AuditStore, windowStart: string): Promise<{ dig
 }
 
 /**
+ * The records created in the sealed windows of the late horizon before `start` that none of their
+ * digests names (the on-time entries of their window and the late entries of the digests after it).
+ */
+async function lateRecords(deps: DigesterDeps, start: number, windowStart: string): Promise<ManifestEntry[]> {
+  const sealed = await deps.store.listDigests(iso(start - lateWindows(deps.intervalMs) * deps.intervalMs), windowStart);
+  if (sealed.length === 0) return [];
+  const known = new Set<string>();
+  for (const sealedStart of sealed) {
+    const digest = await readDigest(deps.store, sealedStart);
+    const manifest = digest && (await deps.store.getObject(digest.digest.manifestObject));
+    for (const e of manifest ? parseManifest(manifest) : []) known.add(`${e.kind}\u0000${e.id}`);
+  }
+  const late = (await deps.records.listIn(sealed[0] as string, windowStart)).filter((r) => !known.has(`${r.kind}\u0000${r.id}`));
+  return sortManifest(late.map((r) => ({ ...r, late: true as const })));
+}
+
+/**
  * Seals every window that has closed (its end + the settle time has passed) and has no digest yet,
  * oldest first; returns the digests written. The first digest ever starts at the window of the
- * oldest record (or of now). Records created in the window just sealed before but missing from its
- * manifest (they arrived after it was sealed) go into the next digest, flagged `late`.
+ * oldest record (or of now). Records created in the sealed windows of the late horizon
+ * ({@link lateWindows}: 15 minutes, at least one window) that no digest names yet — they arrived
+ * after their window was sealed — go into the next digest, flagged `late`.
  */
 export async function sealClosedWindows(deps: DigesterDeps): Promise<Digest[]> {
   const settle = deps.settleMs ?? DEFAULT_SETTLE_MS;
@@ -56,12 +68,7 @@ export async function sealClosedWindows(deps: DigesterDeps): Promise<Digest[]> {
     const end = start + deps.intervalMs;
     const windowStart = iso(start);
     const entries: ManifestEntry[] = sortManifest(await deps.records.listIn(windowStart, iso(end)));
-    if (previous) {
-      const sealedBefore = await deps.store.getObject(previous.digest.manifestObject);
-      const known = new Set((sealedBefore ? parseManifest(sealedBefore) : []).filter((e) => e.late !== true).map((e) => `${e.kind}\u0000${e.id}`));
-      const late = (await deps.records.listIn(previous.digest.windowStart, previous.digest.windowEnd)).filter((r) => !known.has(`${r.kind}\u0000${r.id}`));
-      entries.push(...sortManifest(late.map((r) => ({ ...r, late: true as const }))));
-    }
+    if (previous) entries.push(...(await lateRecords(deps, start, windowStart)));
     const manifestObject = auditObjects.manifest(windowStart);
     const built = buildDigest({
       windowStart,
@@ -90,110 +97,4 @@ export async function sealClosedWindows(deps: DigesterDeps): Promise<Digest[]> {
   return written;
 }
 
-/** 413: the range holds more records than one request verifies. */
-export class VerifyRangeTooLargeError extends DomainError {
-  readonly code = 'VERIFY_RANGE_TOO_LARGE';
-  constructor(records: number, limit: number) {
-    super(`the range holds ${records} sealed records; GET /audit/verify checks at most ${limit} per request. Use the CLI, which streams: decision-replay verify --from <T> --to <T>`, {
-      details: { records, limit, hint: 'decision-replay verify --from <T> --to <T> [--function <F>]' },
-    });
-    this.name = 'VerifyRangeTooLargeError';
-  }
-}
-
-export interface VerifyDeps {
-  records: AuditRecordSource;
-  store: AuditStore;
-  signer: Pick<DigestSigner, 'publicKeyPem'>;
-  clock: Clock;
-  intervalMs: number;
-  settleMs?: number;
-}
-
-export interface VerifyRange {
-  from: string;
-  to: string;
-  functionName?: string | undefined;
-  /** Refuse (VerifyRangeTooLargeError) when the digests name more records than this. */
-  maxRecords?: number;
-}
-
-/**
- * Verifies the records created in [from, to): every digest of the windows overlapping it
- * (signature, chain, manifest, Merkle root), every record they name (re-read and re-hashed, index
- * keys checked), and every record in those windows that no digest names.
- */
-export async function verifyRange(deps: VerifyDeps, range: VerifyRange): Promise<VerificationReport> {
-  const settle = deps.settleMs ?? DEFAULT_SETTLE_MS;
-  const run = new VerificationRun(createPublicKey(await deps.signer.publicKeyPem()), range);
-  const fromMs = Date.parse(range.from);
-  const toMs = Date.parse(range.to);
-  const genesis = (await deps.store.listDigests())[0];
-  const closedUntil = windowOf(deps.clock.now() - settle, deps.intervalMs).start;
-  if (genesis === undefined) return run.report();
-
-  // The windows that overlap the range and should be sealed by now.
-  const first = Math.max(windowOf(fromMs, deps.intervalMs).start, Date.parse(genesis));
-  const last = Math.min(toMs, closedUntil);
-  const stored = new Set(await deps.store.listDigests(iso(first), iso(last)));
-  const loaded: Array<{ windowStart: string; bytes: Buffer; digest: Digest | undefined }> = [];
-  let total = 0;
-  for (let w = first; w < last; w += deps.intervalMs) {
-    const windowStart = iso(w);
-    const bytes = stored.has(windowStart) ? await deps.store.getObject(auditObjects.digest(windowStart)) : undefined;
-    let digest: Digest | undefined;
-    if (bytes) {
-      const parsed = DigestSchema.safeParse(safeJson(bytes));
-      digest = parsed.success ? parsed.data : undefined;
-      total += digest?.recordCount ?? 0;
-    }
-    loaded.push({ windowStart, bytes: bytes ?? Buffer.alloc(0), digest });
-  }
-  if (range.maxRecords !== undefined && total > range.maxRecords) throw new VerifyRangeTooLargeError(total, range.maxRecords);
-
-  const firstDigest = loaded.find((l) => l.digest)?.digest;
-  if (firstDigest?.previousWindowStart && loaded[0]?.digest === firstDigest) {
-    const predecessor = await deps.store.getObject(auditObjects.digest(firstDigest.previousWindowStart));
-    if (predecessor) run.setPredecessor(firstDigest.previousWindowStart, predecessor);
-  }
-  for (const l of loaded) {
-    if (l.bytes.length === 0) {
-      run.digestMissing(l.windowStart, iso(Date.parse(l.windowStart) + deps.intervalMs));
-      continue;
-    }
-    const digest = l.digest;
-    const [signature, manifest] = await Promise.all([deps.store.getObject(auditObjects.signature(l.windowStart)), digest ? deps.store.getObject(digest.manifestObject) : Promise.resolve(undefined)]);
-    run.addDigest(l.windowStart, l.bytes, signature, manifest);
-  }
-  if (loaded.length > 0) {
-    const followerStart = iso(first + loaded.length * deps.intervalMs);
-    const follower = await deps.store.getObject(auditObjects.digest(followerStart));
-    if (follower) {
-      const digest = DigestSchema.safeParse(safeJson(follower));
-      const [signature, manifest] = await Promise.all([deps.store.getObject(auditObjects.signature(followerStart)), digest.success ? deps.store.getObject(digest.data.manifestObject) : Promise.resolve(undefined)]);
-      run.addFollower(followerStart, follower, signature, manifest);
-    }
-    run.expectSealedUntil(iso(last));
-    // Every record in the sealed windows, named or not.
-    await deps.records.forEachIn(iso(first), iso(first + loaded.length * deps.intervalMs), (record) => run.seeRecord(record));
-  }
-  // Named records not found in their windows: gone, or moved out of the index.
-  for (const entry of run.unseen()) {
-    const found = await deps.records.get(entry.kind, entry.pk, entry.sk);
-    if (!found) {
-      run.recordMissing(entry, 'in the table');
-      continue;
-    }
-    run.recordMisindexed(entry, `not listed in the audit index for its window (created at ${entry.createdAt}): its index keys were changed`);
-    run.seeRecord(found);
-  }
-  return run.report();
-}
-
-function safeJson(bytes: Buffer): unknown {
-  try {
-    return JSON.parse(bytes.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
+export { MAX_SYNC_VERIFY_RECORDS, VerifyRangeTooLargeError, verifyRange, type VerifyDeps, type VerifyRange } from './verify-range.js';

@@ -13,6 +13,10 @@
  * - `indexMismatches`: a record whose index keys no longer match its content.
  * `late` lists records sealed in the digest after their window (clock skew, a slow writer): a fact
  * about how they were sealed, not a finding — a range with late records can still be clean.
+ *
+ * Memory: a run holds the manifest entries it still expects to see and the records it saw before
+ * any digest named them, not the records: fed window by window (a window's digest, then that
+ * window's records), it holds about one manifest at a time, whatever the length of the range.
  */
 import type { KeyObject } from 'node:crypto';
 import * as z from 'zod/mini';
@@ -24,7 +28,7 @@ const FindingListSchema = () => z.array(FindingSchema);
 /** One finding: the record's id (or a digest's window start), what it is, and why it is reported. */
 export const FindingSchema = z.strictObject({
   id: z.string(),
-  kind: z.optional(z.enum([...RECORD_KINDS, 'digest', 'manifest'])),
+  kind: z.optional(z.enum([...RECORD_KINDS, 'digest', 'manifest', 'bundle-file'])),
   /** The window whose digest the finding concerns. */
   window: z.optional(z.string()),
   reason: z.string(),
@@ -72,16 +76,40 @@ export interface FoundRecord {
   indexProblems?: readonly string[];
 }
 
+/** A record as `GET /audit/records` answers it: its content exactly as stored, and what is wrong with its index keys. */
+export const AuditRecordSchema = z.strictObject({
+  kind: z.enum(RECORD_KINDS),
+  id: z.string(),
+  createdAt: z.string(),
+  functionName: z.optional(z.string()),
+  /** The record as stored (its contentHash included), without the table's key attributes. */
+  content: z.record(z.string(), z.unknown()),
+  /** Each index key that does not match the content, as a reason; empty when all match. */
+  indexProblems: z.array(z.string()),
+});
+export type AuditRecord = z.infer<typeof AuditRecordSchema>;
+
 interface Expected {
   entry: ManifestEntry;
   window: string;
-  seen: boolean;
+}
+
+/** A record seen before any digest named it: it may still be a late entry of a later digest. */
+interface Pending {
+  id: string;
+  kind: RecordKind;
+  createdAt: string;
+  stored: unknown;
+  recomputed: string;
 }
 
 const entryKey = (kind: string, id: string) => `${kind}\u0000${id}`;
 
 export class VerificationRun {
+  /** Named by a digest, not seen yet. */
   private readonly expected = new Map<string, Expected>();
+  /** Seen, not named by any digest read so far. */
+  private readonly pending = new Map<string, Pending>();
   private readonly findings = { altered: [] as Finding[], missing: [] as Finding[], unexpected: [] as Finding[], late: [] as Finding[], chainBreaks: [] as Finding[], badSignatures: [] as Finding[], indexMismatches: [] as Finding[] };
   private previous: { windowStart: string; windowEnd: string; bytes: Buffer } | undefined;
   private first: Digest | undefined;
@@ -141,30 +169,32 @@ export class VerificationRun {
     this.lastEnd = digest.windowEnd;
     const entries = this.readManifest(windowStart, digest, manifest);
     for (const entry of entries) {
-      if (entry.late === true) {
-        this.findings.late.push({ id: entry.id, kind: entry.kind, window: windowStart, reason: `created at ${entry.createdAt}, after its window was sealed; sealed in the digest of ${windowStart}` });
-      }
       if (!this.inScope(entry.functionName)) continue;
-      this.expected.set(entryKey(entry.kind, entry.id), { entry, window: windowStart, seen: false });
+      if (entry.late === true) this.noteLate(entry, windowStart);
+      this.expect(entry, windowStart);
     }
     return digest;
   }
 
   /**
-   * The digest after the range: records created late in the range's last window are sealed there.
-   * Its signature and manifest are checked; only its late entries become expected.
+   * A digest after the range, in window order (up to {@link lateWindows} of them): records created
+   * late in the range's windows [`scannedFrom`, `scannedTo`) are sealed there. Its signature, chain
+   * and manifest are checked; only its late entries for those windows become expected.
    */
-  addFollower(windowStart: string, bytes: Buffer, signature: Buffer | undefined, manifest: Buffer | undefined): void {
+  addFollower(windowStart: string, bytes: Buffer, signature: Buffer | undefined, manifest: Buffer | undefined, scanned: { from: string; to: string }): void {
     const digest = this.parse(windowStart, bytes);
     if (!digest) return;
     if (signature === undefined || !verifyDigestSignature(bytes, signature, this.publicKey)) {
-      this.findings.badSignatures.push({ id: windowStart, kind: 'digest', window: windowStart, reason: 'the signature of the digest after the range does not verify (it seals late records of the range)' });
+      this.findings.badSignatures.push({ id: windowStart, kind: 'digest', window: windowStart, reason: 'the signature of a digest after the range does not verify (it seals late records of the range)' });
     }
     if (this.previous && digest.previousDigestHash !== sha256(this.previous.bytes).toString('hex')) {
       this.findings.chainBreaks.push({ id: windowStart, kind: 'digest', window: windowStart, reason: `the digest after the range does not name the hash of the digest of ${this.previous.windowStart}` });
     }
+    this.previous = { windowStart, windowEnd: digest.windowEnd, bytes };
     for (const entry of this.readManifest(windowStart, digest, manifest)) {
-      if (entry.late === true && this.inScope(entry.functionName)) this.expected.set(entryKey(entry.kind, entry.id), { entry, window: windowStart, seen: false });
+      if (entry.late !== true || !this.inScope(entry.functionName) || entry.createdAt < scanned.from || entry.createdAt >= scanned.to) continue;
+      this.noteLate(entry, windowStart);
+      this.expect(entry, windowStart);
     }
   }
 
@@ -179,32 +209,65 @@ export class VerificationRun {
   seeRecord(record: FoundRecord): void {
     if (!this.inScope(record.functionName)) return;
     this.records += 1;
-    const stored = record.content.contentHash;
-    const recomputed = recordContentHash(record.content);
-    const expected = this.expected.get(entryKey(record.kind, record.id));
     for (const problem of record.indexProblems ?? []) this.findings.indexMismatches.push({ id: record.id, kind: record.kind, reason: problem });
+    const key = entryKey(record.kind, record.id);
+    const seen: Pending = { id: record.id, kind: record.kind, createdAt: record.createdAt, stored: record.content.contentHash, recomputed: recordContentHash(record.content) };
+    const expected = this.expected.get(key);
     if (!expected) {
-      this.findings.unexpected.push({ id: record.id, kind: record.kind, reason: `created at ${record.createdAt} in a sealed window, but no digest names it (inserted behind the service, e.g. back-dated)` });
+      // A later digest may still name it (late); judged when one does, or when the run ends.
+      this.pending.set(key, seen);
       return;
     }
-    if (expected.seen) return;
-    expected.seen = true;
-    if (stored !== recomputed) {
-      this.findings.altered.push({ id: record.id, kind: record.kind, window: expected.window, reason: `its content no longer matches its contentHash (recomputed ${recomputed})` });
-    } else if (stored !== expected.entry.contentHash) {
-      this.findings.altered.push({ id: record.id, kind: record.kind, window: expected.window, reason: `its contentHash ${String(stored)} is not the ${expected.entry.contentHash} sealed in the digest of ${expected.window}: content and hash were both rewritten` });
-    }
+    this.expected.delete(key);
+    this.judge(seen, expected);
   }
 
   /** Expected records not seen so far (to be looked up by their locator, then reported). */
   unseen(): ManifestEntry[] {
-    return [...this.expected.values()].filter((e) => !e.seen).map((e) => e.entry);
+    return [...this.expected.values()].map((e) => e.entry);
+  }
+
+  /**
+   * Records seen that no digest read names. Those a digest not written yet may still seal late
+   * (`awaitingSeal(createdAt)`: a window of the late horizon after theirs is not sealed yet) are
+   * listed as late; the others are `unexpected`.
+   */
+  settlePending(awaitingSeal: (createdAt: string) => boolean): void {
+    for (const p of this.pending.values()) {
+      if (awaitingSeal(p.createdAt)) {
+        this.findings.late.push({ id: p.id, kind: p.kind, reason: `created at ${p.createdAt}, after its window was sealed; not sealed yet: a digest still to be written seals it as late` });
+      } else {
+        this.findings.unexpected.push({ id: p.id, kind: p.kind, reason: `created at ${p.createdAt} in a sealed window, but no digest names it (inserted behind the service, e.g. back-dated)` });
+      }
+    }
+    this.pending.clear();
+  }
+
+  private expect(entry: ManifestEntry, window: string): void {
+    const key = entryKey(entry.kind, entry.id);
+    const seen = this.pending.get(key);
+    if (seen) {
+      this.pending.delete(key);
+      this.judge(seen, { entry, window });
+    } else this.expected.set(key, { entry, window });
+  }
+
+  private judge(seen: Pending, expected: Expected): void {
+    if (seen.stored !== seen.recomputed) {
+      this.findings.altered.push({ id: seen.id, kind: seen.kind, window: expected.window, reason: `its content no longer matches its contentHash (recomputed ${seen.recomputed})` });
+    } else if (seen.stored !== expected.entry.contentHash) {
+      this.findings.altered.push({ id: seen.id, kind: seen.kind, window: expected.window, reason: `its contentHash ${String(seen.stored)} is not the ${expected.entry.contentHash} sealed in the digest of ${expected.window}: content and hash were both rewritten` });
+    }
+  }
+
+  private noteLate(entry: ManifestEntry, window: string): void {
+    this.findings.late.push({ id: entry.id, kind: entry.kind, window, reason: `created at ${entry.createdAt}, after its window was sealed; sealed in the digest of ${window}` });
   }
 
   /** A named record that could not be found at all. */
   recordMissing(entry: ManifestEntry, where: string): void {
     const e = this.expected.get(entryKey(entry.kind, entry.id));
-    if (e) e.seen = true;
+    this.expected.delete(entryKey(entry.kind, entry.id));
     this.findings.missing.push({ id: entry.id, kind: entry.kind, ...(e && { window: e.window }), reason: `named by the digest of ${e?.window ?? '?'} but not found ${where}: deleted` });
   }
 
@@ -215,9 +278,8 @@ export class VerificationRun {
 
   report(): VerificationReport {
     const f = this.findings;
-    for (const e of this.expected.values()) {
-      if (!e.seen) this.recordMissing(e.entry, 'where the digest says it is');
-    }
+    for (const e of [...this.expected.values()]) this.recordMissing(e.entry, 'where the digest says it is');
+    this.settlePending(() => false);
     const findingCount = f.altered.length + f.missing.length + f.unexpected.length + f.chainBreaks.length + f.badSignatures.length + f.indexMismatches.length;
     return {
       clean: findingCount === 0,

@@ -1,0 +1,455 @@
+/**
+ * The audit bundle: everything an auditor needs to verify a function's records of a time range
+ * with no service running — the records as stored (JSON lines, one file per kind), the digests
+ * that seal them with their signatures and manifests (the audit store's own layout), the public
+ * key, and `bundle.json` naming the range and the SHA-256 of every file. `verify --bundle` runs the
+ * service's own verification code over these files.
+ *
+ *   DIR/bundle.json                 what the bundle holds: range, function, window length, export time, file hashes
+ *   DIR/README.md                   how to verify it (with this CLI, or one digest with openssl)
+ *   DIR/public-key.pem              the key the digests are signed with (ECDSA P-256, SPKI PEM)
+ *   DIR/digests/<window>.json|.sig  the digests (exact bytes) and their DER signatures
+ *   DIR/manifests/<window>.jsonl    what each digest seals: (id, kind, contentHash, …) per line
+ *   DIR/records/<kind>.jsonl        the records, one canonical JSON object per line, in window order
+ *   DIR/records/index-problems.jsonl  index keys that did not match their record at export time
+ *
+ * Memory: both directions stream. The export holds one page of records and the ids of the last
+ * windows of the late horizon; the verifier holds what the verification run holds (about one
+ * manifest) and one look-ahead line per record file.
+ */
+import { createHash, createPublicKey } from 'node:crypto';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { access, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import * as z from 'zod/mini';
+import { FileAuditStore } from '../../../functions/adapters/audit/file-audit-store.js';
+import { auditObjects, DigestSchema, keyFingerprint, lateWindows, parseManifest, windowOf, type ManifestEntry } from '../../../functions/core/audit/digest.js';
+import type { AuditRecordSource, RecordLocator } from '../../../functions/core/audit/ports.js';
+import { verifyRange } from '../../../functions/core/audit/verify-range.js';
+import type { Finding, FoundRecord, VerificationReport } from '../../../functions/core/audit/verify.js';
+import { canonicalJson } from '../../../functions/core/json.js';
+import { isRecordKind, RECORD_KINDS, recordFunctionName, recordId, type RecordKind } from '../../../functions/core/records.js';
+import type { DecisionReplayClient } from '../client.js';
+import { HttpAuditStore, HttpRecordSource } from './http-sources.js';
+
+export const BUNDLE_FORMAT = 'decision-replay-audit-bundle/1';
+
+/** The record file of each kind. */
+export const RECORD_FILES: Readonly<Record<RecordKind, string>> = {
+  snapshot: 'records/snapshots.jsonl',
+  replay: 'records/replays.jsonl',
+  validation: 'records/validations.jsonl',
+  'batch-result': 'records/batch-results.jsonl',
+};
+const INDEX_PROBLEMS_FILE = 'records/index-problems.jsonl';
+
+export const BundleManifestSchema = z.strictObject({
+  format: z.literal(BUNDLE_FORMAT),
+  /** The range asked for, and the windows it covers (whole windows are exported). */
+  from: z.string(),
+  to: z.string(),
+  functionName: z.optional(z.string()),
+  intervalMinutes: z.int(),
+  /** When the export ran: the "now" of the offline verification (which windows had to be sealed). */
+  exportedAt: z.string(),
+  /** The service it was exported from. */
+  source: z.string(),
+  /** SHA-256 hex of the public key's DER (SPKI): compare it with the key you trust. */
+  keyFingerprint: z.string(),
+  counts: z.strictObject({ digests: z.int(), records: z.int(), snapshots: z.int(), replays: z.int(), validations: z.int(), batchResults: z.int() }),
+  /** SHA-256 hex of every other file of the bundle, by path. */
+  files: z.record(z.string(), z.string()),
+});
+export type BundleManifest = z.infer<typeof BundleManifestSchema>;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** A file written once, hashed as it is written. */
+class HashedFile {
+  private readonly hash = createHash('sha256');
+  private readonly stream: WriteStream;
+
+  constructor(path: string) {
+    this.stream = createWriteStream(path, { flags: 'wx' });
+  }
+
+  async write(text: string): Promise<void> {
+    this.hash.update(text);
+    if (!this.stream.write(text)) await new Promise<void>((resolve) => this.stream.once('drain', resolve));
+  }
+
+  async close(): Promise<string> {
+    await new Promise<void>((resolve, reject) => this.stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    return this.hash.digest('hex');
+  }
+}
+
+export interface ExportOptions {
+  from: string;
+  to: string;
+  functionName: string;
+  dir: string;
+  intervalMs: number;
+  /** Progress, one line per window with records. */
+  onWindow?: (windowStart: string, records: number) => void;
+}
+
+/**
+ * Writes a bundle of `functionName`'s records created in [from, to) into `dir` (which must not
+ * exist or be empty): the windows of the range, the digest before them (the chain's anchor) and
+ * those of the late horizon after them (they seal the range's late records).
+ */
+export async function exportBundle(client: DecisionReplayClient, options: ExportOptions): Promise<BundleManifest> {
+  const { dir, intervalMs: interval, functionName } = options;
+  const files: Record<string, string> = {};
+  const exportedAt = new Date().toISOString();
+  await mkdir(join(dir, 'records'), { recursive: true });
+  await mkdir(join(dir, 'digests'), { recursive: true });
+  await mkdir(join(dir, 'manifests'), { recursive: true });
+  const put = async (name: string, bytes: Buffer | string) => {
+    await writeFile(join(dir, name), bytes, { flag: 'wx' });
+    files[name] = createHash('sha256').update(bytes).digest('hex');
+  };
+
+  const pem = await client.getAuditPublicKey();
+  await put('public-key.pem', pem);
+
+  // Digests: the range's windows, then those of the late horizon after it; the one before the
+  // range (its first digest names that one's hash) too.
+  const store = new HttpAuditStore(client, interval);
+  const fromWindow = windowOf(Date.parse(options.from), interval).start;
+  const rangeEnd = Math.min(Date.parse(options.to), windowOf(Date.now(), interval).start);
+  const starts = await store.listDigests(iso(fromWindow), iso(Math.max(fromWindow, rangeEnd) + lateWindows(interval) * interval));
+  const firstBytes = starts[0] === undefined ? undefined : await store.getObject(auditObjects.digest(starts[0]));
+  const previous = firstBytes && DigestSchema.safeParse(JSON.parse(firstBytes.toString('utf8'))).data?.previousWindowStart;
+  const manifests = new Map<string, ManifestEntry[]>();
+  for (const windowStart of previous ? [previous, ...starts] : starts) {
+    const digest = await store.getObject(auditObjects.digest(windowStart));
+    if (!digest) continue;
+    await put(auditObjects.digest(windowStart), digest);
+    const signature = await store.getObject(auditObjects.signature(windowStart));
+    if (signature) await put(auditObjects.signature(windowStart), signature);
+    const manifest = await store.getObject(auditObjects.manifest(windowStart));
+    if (manifest) {
+      await put(auditObjects.manifest(windowStart), manifest);
+      // Kept only for the range's windows and its followers, and only this function's entries.
+      if (windowStart >= iso(fromWindow)) manifests.set(windowStart, parseManifest(manifest).filter((e) => e.functionName === functionName));
+    }
+  }
+
+  // Records, window by window in order: those the window's index lists, then those its digest
+  // names that were not listed (moved out of the index, or late records of an earlier window).
+  const source = new HttpRecordSource(client);
+  const out = Object.fromEntries(RECORD_KINDS.map((k) => [k, new HashedFile(join(dir, RECORD_FILES[k]))])) as Record<RecordKind, HashedFile>;
+  const problems = new HashedFile(join(dir, INDEX_PROBLEMS_FILE));
+  const counts = { snapshot: 0, replay: 0, validation: 0, 'batch-result': 0 } as Record<RecordKind, number>;
+  const recent: Array<Set<string>> = [];
+  const write = async (record: { kind: RecordKind; id: string; content: Record<string, unknown>; indexProblems: readonly string[] }, written: Set<string>) => {
+    await out[record.kind].write(`${canonicalJson(record.content)}\n`);
+    if (record.indexProblems.length > 0) await problems.write(`${canonicalJson({ kind: record.kind, id: record.id, problems: record.indexProblems })}\n`);
+    counts[record.kind] += 1;
+    written.add(`${record.kind}\u0000${record.id}`);
+  };
+  const followerEntries = [...manifests.entries()].filter(([w]) => Date.parse(w) >= rangeEnd).flatMap(([, entries]) => entries.filter((e) => e.late === true));
+  for (let w = fromWindow; w < rangeEnd; w += interval) {
+    const windowStart = iso(w);
+    const written = new Set<string>();
+    await source.eachPage(windowStart, iso(w + interval), async (records) => {
+      for (const record of records) if (recordFunctionName(record.content) === functionName) await write(record, written);
+    });
+    recent.push(written);
+    if (recent.length > lateWindows(interval) + 1) recent.shift();
+    const named = [...(manifests.get(windowStart) ?? []), ...(w + interval >= rangeEnd ? followerEntries : [])];
+    manifests.delete(windowStart);
+    for (const entry of named) {
+      const key = `${entry.kind}\u0000${entry.id}`;
+      if (recent.some((s) => s.has(key))) continue;
+      const found = await source.get(entry);
+      if (found) await write({ kind: found.kind, id: found.id, content: found.content, indexProblems: found.indexProblems ?? [] }, written);
+    }
+    options.onWindow?.(windowStart, written.size);
+  }
+  for (const kind of RECORD_KINDS) files[RECORD_FILES[kind]] = await out[kind].close();
+  files[INDEX_PROBLEMS_FILE] = await problems.close();
+
+  const manifest: BundleManifest = {
+    format: BUNDLE_FORMAT,
+    from: options.from,
+    to: options.to,
+    functionName,
+    intervalMinutes: interval / 60_000,
+    exportedAt,
+    source: client.endpoint,
+    keyFingerprint: keyFingerprint(createPublicKey(pem)),
+    counts: {
+      digests: Object.keys(files).filter((f) => f.startsWith('digests/') && f.endsWith('.json')).length,
+      records: counts.snapshot + counts.replay + counts.validation + counts['batch-result'],
+      snapshots: counts.snapshot,
+      replays: counts.replay,
+      validations: counts.validation,
+      batchResults: counts['batch-result'],
+    },
+    files: Object.fromEntries(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : 1))),
+  };
+  await writeFile(join(dir, 'bundle.json'), `${JSON.stringify(manifest, null, 2)}\n`, { flag: 'wx' });
+  await writeFile(join(dir, 'README.md'), readme(manifest), { flag: 'wx' });
+  return manifest;
+}
+
+function readme(m: BundleManifest): string {
+  return `# Audit bundle: ${m.functionName ?? 'all functions'}, ${m.from} to ${m.to}
+
+Exported ${m.exportedAt} from ${m.source}: ${m.counts.records} records (${m.counts.snapshots} snapshots, ${m.counts.replays} replay results, ${m.counts.validations} validation reports, ${m.counts.batchResults} batch results) sealed by ${m.counts.digests} signed digests of ${m.intervalMinutes}-minute windows.
+
+## Verify it, offline
+
+    npx -p @decision-replay/client decision-replay verify --bundle . --public-key <the key you trust>.pem
+
+This re-hashes every record (RFC 8785 canonical JSON, SHA-256, without its contentHash field), checks
+each manifest against its digest (SHA-256, RFC 6962 Merkle root), each digest's ECDSA P-256 signature
+and the chain of digests (each names the SHA-256 of the one before), and looks for records that no
+digest names. Exit status 0: no finding; 1: findings, each named with its reason.
+
+Get the key you trust from the operator, not from this bundle (it is here for convenience): its
+SHA-256 fingerprint (of the DER SPKI) is ${m.keyFingerprint}.
+On AWS it is the KMS key's public half: \`aws kms get-public-key --key-id <key> --query PublicKey --output text | base64 -d | sha256sum\`.
+
+## Verify one digest with openssl alone
+
+    openssl dgst -sha256 -verify public-key.pem -signature digests/<window>.sig digests/<window>.json
+
+## Files
+
+- \`bundle.json\`: the range, the window length, the export time and the SHA-256 of every file below.
+- \`public-key.pem\`: the signing key's public half.
+- \`digests/<window>.json\` and \`.sig\`: each window's digest (exact bytes) and its DER signature.
+- \`manifests/<window>.jsonl\`: the (id, kind, contentHash) of every record a digest seals.
+- \`records/*.jsonl\`: the records as stored, one JSON object per line, in window order.
+- \`records/index-problems.jsonl\`: table index keys that did not match their record at export time.
+
+Index keys are a property of the table, not of the records: the bundle carries what the export saw.
+`;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Reading a bundle
+
+/** A bundle's record files as a record source: each file read once, front to back, window by window. */
+class BundleRecordSource implements Pick<AuditRecordSource, 'forEachIn' | 'get'> {
+  private readonly readers: Array<{ kind: RecordKind; file: string; lines: AsyncIterator<string>; line: number; ahead: FoundRecord | undefined; done: boolean }>;
+
+  constructor(
+    private readonly dir: string,
+    private readonly indexProblems: ReadonlyMap<string, string[]>,
+    private readonly findings: Finding[],
+  ) {
+    this.readers = RECORD_KINDS.map((kind) => ({ kind, file: RECORD_FILES[kind], lines: lineIterator(join(dir, RECORD_FILES[kind])), line: 0, ahead: undefined, done: false }));
+  }
+
+  async forEachIn(_start: string, end: string, visit: (record: FoundRecord) => void): Promise<number> {
+    let count = 0;
+    for (const r of this.readers) {
+      for (;;) {
+        r.ahead ??= await this.next(r);
+        if (r.ahead === undefined || r.ahead.createdAt >= end) break;
+        visit(r.ahead);
+        r.ahead = undefined;
+        count += 1;
+      }
+    }
+    return count;
+  }
+
+  /** Every record not visited yet: in the bundle, after its sealed range. */
+  async rest(visit: (record: FoundRecord) => void): Promise<void> {
+    await this.forEachIn('', '\uffff', visit);
+  }
+
+  async get(locator: RecordLocator): Promise<FoundRecord | undefined> {
+    for await (const line of lineIterator(join(this.dir, RECORD_FILES[locator.kind]))) {
+      const record = this.toRecord(locator.kind, line);
+      if (record?.id === locator.id) return record;
+    }
+    return undefined;
+  }
+
+  private async next(r: (typeof this.readers)[number]): Promise<FoundRecord | undefined> {
+    while (!r.done) {
+      const { value, done } = await r.lines.next();
+      if (done === true) {
+        r.done = true;
+        return undefined;
+      }
+      r.line += 1;
+      if (value === '') continue;
+      const record = this.toRecord(r.kind, value);
+      if (record) return record;
+      this.findings.push({ id: `${r.file}:${r.line}`, kind: 'bundle-file', reason: `line ${r.line} of ${r.file} is not a ${r.kind} record (not a JSON object with an id and a createdAt)` });
+    }
+    return undefined;
+  }
+
+  private toRecord(kind: RecordKind, line: string): FoundRecord | undefined {
+    let content: unknown;
+    try {
+      content = JSON.parse(line);
+    } catch {
+      return undefined;
+    }
+    if (typeof content !== 'object' || content === null || Array.isArray(content)) return undefined;
+    const c = content as Record<string, unknown>;
+    const id = recordId(kind, c);
+    if (id === '' || id === '/' || typeof c.createdAt !== 'string') return undefined;
+    const problems = this.indexProblems.get(`${kind}\u0000${id}`);
+    return { kind, id, createdAt: c.createdAt, functionName: recordFunctionName(c), content: c, ...(problems && { indexProblems: problems }) };
+  }
+}
+
+/** The lines of a text file, streamed; a missing file has none (bundle.json's file list names it). */
+async function* lineIterator(path: string): AsyncGenerator<string> {
+  try {
+    await access(path);
+  } catch {
+    return;
+  }
+  yield* createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+}
+
+async function sha256File(path: string): Promise<string | undefined> {
+  try {
+    const hash = createHash('sha256');
+    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+    return hash.digest('hex');
+  } catch {
+    return undefined;
+  }
+}
+
+async function listFiles(dir: string, under = ''): Promise<string[]> {
+  const out: string[] = [];
+  let entries;
+  try {
+    entries = await readdir(join(dir, under), { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    const path = under === '' ? e.name : `${under}/${e.name}`;
+    if (e.isDirectory()) out.push(...(await listFiles(dir, path)));
+    else out.push(path);
+  }
+  return out;
+}
+
+export interface BundleVerification {
+  report: VerificationReport;
+  bundle: BundleManifest;
+  /** The fingerprint of the key the digests were verified with. */
+  keyFingerprint: string;
+}
+
+/** A bundle that cannot be read at all (no bundle.json, or not one): a usage error for the CLI. */
+export class BundleFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BundleFormatError';
+  }
+}
+
+/**
+ * Verifies a bundle offline: the service's verification over the bundle's files, plus the bundle's
+ * own file list (every file listed, none changed, none added). With `trustedKeyPem`, the digests
+ * must verify with that key, not only with the one the bundle carries.
+ */
+export async function verifyBundle(dir: string, options: { trustedKeyPem?: string; from?: string; to?: string } = {}): Promise<BundleVerification> {
+  let bundle: BundleManifest;
+  try {
+    const parsed = BundleManifestSchema.safeParse(JSON.parse(await readFile(join(dir, 'bundle.json'), 'utf8')));
+    if (!parsed.success) throw new BundleFormatError(`${join(dir, 'bundle.json')} is not an audit bundle manifest: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}`);
+    bundle = parsed.data;
+  } catch (err) {
+    if (err instanceof BundleFormatError) throw err;
+    throw new BundleFormatError(`cannot read ${join(dir, 'bundle.json')}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file (is this an audit bundle directory?)' : (err as Error).message}`);
+  }
+  const fileFindings: Finding[] = [];
+  const bundleFile = (id: string, reason: string) => fileFindings.push({ id, kind: 'bundle-file', reason });
+
+  // The file list: what was exported is what is here.
+  const present = new Set((await listFiles(dir)).filter((f) => f !== 'bundle.json' && f !== 'README.md'));
+  for (const [file, hash] of Object.entries(bundle.files)) {
+    const actual = present.has(file) ? await sha256File(join(dir, file)) : undefined;
+    present.delete(file);
+    if (actual === undefined) bundleFile(file, 'listed in bundle.json but missing from the bundle');
+    else if (actual !== hash) bundleFile(file, `its SHA-256 is ${actual}, bundle.json lists ${hash}: the file was changed after the export`);
+  }
+  for (const file of present) bundleFile(file, 'in the bundle but not listed in bundle.json: added after the export');
+
+  // The key: the bundle's, unless the auditor brought the one they trust.
+  let pem: string;
+  try {
+    pem = await readFile(join(dir, 'public-key.pem'), 'utf8');
+  } catch {
+    pem = '';
+  }
+  const fingerprintOf = (key: string) => {
+    try {
+      return keyFingerprint(createPublicKey(key));
+    } catch {
+      return undefined;
+    }
+  };
+  const keyUsed = options.trustedKeyPem ?? pem;
+  const trusted = fingerprintOf(keyUsed) ?? 'not a public key';
+  const extraSignatureFindings: Finding[] = [];
+  if (options.trustedKeyPem !== undefined && fingerprintOf(pem) !== trusted) {
+    extraSignatureFindings.push({ id: 'public-key.pem', kind: 'bundle-file', reason: `the bundle's public key (fingerprint ${fingerprintOf(pem) ?? 'unreadable'}) is not the trusted key (${trusted}): digests were verified with the trusted key` });
+  }
+  if (fingerprintOf(pem) !== bundle.keyFingerprint) {
+    extraSignatureFindings.push({ id: 'public-key.pem', kind: 'bundle-file', reason: `the bundle's public key has fingerprint ${fingerprintOf(pem) ?? '(unreadable)'}, bundle.json names ${bundle.keyFingerprint}` });
+  }
+
+  const problems = new Map<string, string[]>();
+  for await (const line of lineIterator(join(dir, INDEX_PROBLEMS_FILE))) {
+    if (line === '') continue;
+    try {
+      const p = JSON.parse(line) as { kind?: unknown; id?: unknown; problems?: unknown };
+      if (isRecordKind(p.kind) && typeof p.id === 'string' && Array.isArray(p.problems)) problems.set(`${p.kind}\u0000${p.id}`, p.problems.map(String));
+    } catch {
+      bundleFile(INDEX_PROBLEMS_FILE, 'a line is not JSON');
+    }
+  }
+  const recordFindings: Finding[] = [];
+  const records = new BundleRecordSource(dir, problems, recordFindings);
+  const interval = bundle.intervalMinutes * 60_000;
+  const exportedAt = Date.parse(bundle.exportedAt);
+  const report = await verifyRange(
+    { records, store: new FileAuditStore(dir), signer: { publicKeyPem: async () => keyUsed }, clock: { now: () => exportedAt }, intervalMs: interval },
+    { from: options.from ?? bundle.from, to: options.to ?? bundle.to, functionName: bundle.functionName },
+  );
+  const outside: Finding[] = [];
+  await records.rest((r) => {
+    if (bundle.functionName === undefined || r.functionName === bundle.functionName) outside.push({ id: r.id, kind: r.kind, reason: `in the bundle, created at ${r.createdAt}, outside the windows it seals: no digest of the bundle names it` });
+  });
+  const merged: VerificationReport = {
+    ...report,
+    altered: [...report.altered, ...fileFindings, ...recordFindings],
+    unexpected: [...report.unexpected, ...outside],
+    badSignatures: [...report.badSignatures, ...extraSignatureFindings],
+  };
+  const c = merged.counts;
+  merged.counts = { ...c, altered: merged.altered.length, unexpected: merged.unexpected.length, badSignatures: merged.badSignatures.length };
+  merged.clean = merged.clean && fileFindings.length + recordFindings.length + outside.length + extraSignatureFindings.length === 0;
+  return { report: merged, bundle, keyFingerprint: trusted };
+}
+
+/** True when `dir` does not exist or is an empty directory. */
+export async function isFreshDirectory(dir: string): Promise<boolean> {
+  try {
+    const s = await stat(dir);
+    return s.isDirectory() && (await readdir(dir)).length === 0;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+}
+

@@ -1,0 +1,121 @@
+/**
+ * The audit ports over the service's HTTP API, for verification outside the service: the digests,
+ * signatures and manifests of `GET /audit/digests` and `/audit/manifests/{windowStart}`, and the
+ * records of `GET /audit/records` (paged) and `/audit/records/at`. The verification itself is the
+ * service's own pure code (functions/core/audit), bundled into the CLI.
+ */
+import type { AuditRecordSource, AuditStore, RecordLocator } from '../../../functions/core/audit/ports.js';
+import type { AuditRecord, FoundRecord } from '../../../functions/core/audit/verify.js';
+import type { DecisionReplayClient } from '../client.js';
+import { DecisionReplayError } from '../errors.js';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** How many windows one `GET /audit/digests` asks for (a digest is about 700 bytes). */
+const DIGESTS_PER_REQUEST = 1000;
+/** Records per `GET /audit/records` page (the service also ends a page at about 4 MB). */
+const RECORDS_PER_PAGE = 1000;
+
+const DIGEST = /^digests\/(.+)\.(json|sig)$/;
+const MANIFEST = /^manifests\/(.+)\.jsonl$/;
+
+/** The window length the service seals with (minutes → ms), from a digest listing. */
+export async function auditIntervalMs(client: DecisionReplayClient): Promise<number> {
+  const now = Date.now();
+  const probe = await client.listAuditDigests({ from: iso(now), to: iso(now + 1) });
+  return probe.intervalMinutes * 60_000;
+}
+
+/**
+ * The digest store, read through the API. Digests and signatures come in batches from a listing
+ * and are kept only until their signature is read (the last use), so memory follows the windows
+ * of the range, not its records.
+ */
+export class HttpAuditStore implements Pick<AuditStore, 'getObject' | 'listDigests'> {
+  private readonly cache = new Map<string, { digest: Buffer; signature: Buffer | undefined }>();
+
+  constructor(
+    private readonly client: DecisionReplayClient,
+    private readonly intervalMs: number,
+  ) {}
+
+  async listDigests(from?: string, to?: string): Promise<string[]> {
+    if (from === undefined || to === undefined) throw new Error('HttpAuditStore.listDigests needs a bounded range');
+    const out: string[] = [];
+    const end = Date.parse(to);
+    for (let a = Date.parse(from); a < end; a += DIGESTS_PER_REQUEST * this.intervalMs) {
+      const b = Math.min(end, a + DIGESTS_PER_REQUEST * this.intervalMs);
+      const page = await this.client.listAuditDigests({ from: iso(a), to: iso(b) });
+      for (const item of page.items) {
+        if (item.windowStart < iso(a) || item.windowStart >= iso(b)) continue;
+        this.cache.set(item.windowStart, { digest: Buffer.from(item.digest, 'utf8'), signature: item.signature === null ? undefined : Buffer.from(item.signature, 'base64') });
+        out.push(item.windowStart);
+      }
+    }
+    return out;
+  }
+
+  async getObject(name: string): Promise<Buffer | undefined> {
+    const digest = DIGEST.exec(name);
+    if (digest) {
+      const [, windowStart = '', type] = digest;
+      if (!this.cache.has(windowStart)) await this.listDigests(windowStart, iso(Date.parse(windowStart) + 1));
+      const entry = this.cache.get(windowStart);
+      if (type === 'json') return entry?.digest;
+      this.cache.delete(windowStart);
+      return entry?.signature;
+    }
+    const manifest = MANIFEST.exec(name);
+    if (manifest) {
+      try {
+        return Buffer.from(await this.client.getAuditManifest(manifest[1] as string), 'utf8');
+      } catch (err) {
+        if (err instanceof DecisionReplayError && err.status === 404) return undefined;
+        throw err;
+      }
+    }
+    return undefined;
+  }
+}
+
+function found(record: AuditRecord): FoundRecord {
+  return { kind: record.kind, id: record.id, createdAt: record.createdAt, functionName: record.functionName, content: record.content, indexProblems: record.indexProblems };
+}
+
+/** The records of a window page by page, and one record at its locator, through the API. */
+export class HttpRecordSource implements Pick<AuditRecordSource, 'forEachIn' | 'get'> {
+  constructor(private readonly client: DecisionReplayClient) {}
+
+  async forEachIn(start: string, end: string, visit: (record: FoundRecord) => void): Promise<number> {
+    let count = 0;
+    let cursor: string | undefined;
+    do {
+      const page = await this.client.listAuditRecords({ from: start, to: end, limit: RECORDS_PER_PAGE, ...(cursor !== undefined && { cursor }) });
+      for (const record of page.items) {
+        visit(found(record));
+        count += 1;
+      }
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    return count;
+  }
+
+  /** Visits the raw records of a window page by page (the export writes them as they come). */
+  async eachPage(start: string, end: string, visit: (records: AuditRecord[]) => Promise<void>): Promise<void> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.client.listAuditRecords({ from: start, to: end, limit: RECORDS_PER_PAGE, ...(cursor !== undefined && { cursor }) });
+      await visit(page.items);
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+  }
+
+  async get(locator: RecordLocator): Promise<FoundRecord | undefined> {
+    try {
+      return found(await this.client.getAuditRecord({ kind: locator.kind, pk: locator.pk, sk: locator.sk }));
+    } catch (err) {
+      if (err instanceof DecisionReplayError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+}

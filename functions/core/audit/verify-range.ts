@@ -1,0 +1,164 @@
+/**
+ * Verification of a time range over the audit ports, window by window. The service
+ * (`GET /audit/verify`), the CLI (`decision-replay verify`, over HTTP) and the offline bundle
+ * verifier (`verify --bundle`, over files) all run this code, each with its own reader of digests
+ * and records; none of them holds the range's records, only about one window's manifest at a time.
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { DomainError } from '../errors.js';
+import type { Clock } from '../ports.js';
+import { auditObjects, DEFAULT_SETTLE_MS, DigestSchema, lateWindows, windowOf, type Digest } from './digest.js';
+import type { AuditRecordSource, AuditStore, DigestSigner } from './ports.js';
+import { VerificationRun, type VerificationReport } from './verify.js';
+
+/** The most records `GET /audit/verify` checks in one request; beyond, the CLI (which streams) is the tool. */
+export const MAX_SYNC_VERIFY_RECORDS = 100_000;
+
+/** 413: the range holds more records than one request verifies. */
+export class VerifyRangeTooLargeError extends DomainError {
+  readonly code = 'VERIFY_RANGE_TOO_LARGE';
+  constructor(records: number, limit: number) {
+    super(`the range holds ${records} sealed records; GET /audit/verify checks at most ${limit} per request. Use the CLI, which streams: decision-replay verify --from <T> --to <T>`, {
+      details: { records, limit, hint: 'decision-replay verify --from <T> --to <T> [--function <F>]' },
+    });
+    this.name = 'VerifyRangeTooLargeError';
+  }
+}
+
+export interface VerifyDeps {
+  /** Reads only: the window listing and the locator read. */
+  records: Pick<AuditRecordSource, 'forEachIn' | 'get'>;
+  store: Pick<AuditStore, 'getObject' | 'listDigests'>;
+  signer: Pick<DigestSigner, 'publicKeyPem'>;
+  /** "Now": windows closed by then (plus the settle time) must be sealed. A bundle passes its export time. */
+  clock: Clock;
+  intervalMs: number;
+  settleMs?: number;
+}
+
+export interface VerifyRange {
+  from: string;
+  to: string;
+  functionName?: string | undefined;
+  /** Refuse (VerifyRangeTooLargeError) when the digests name more records than this. */
+  maxRecords?: number;
+  /** Called after each window is verified (progress for a long range). */
+  onWindow?: (windowStart: string, done: number, total: number) => void;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * Verifies the records created in [from, to): every digest of the windows overlapping it
+ * (signature, chain, manifest, Merkle root), every record they name (re-read and re-hashed, index
+ * keys checked), and every record in those windows that no digest names. The digests after the
+ * range that may seal its late records (the late horizon) are read too.
+ */
+export async function verifyRange(deps: VerifyDeps, range: VerifyRange): Promise<VerificationReport> {
+  const settle = deps.settleMs ?? DEFAULT_SETTLE_MS;
+  const interval = deps.intervalMs;
+  const run = new VerificationRun(publicKey(await deps.signer.publicKeyPem()), range);
+  const now = deps.clock.now();
+  const closedUntil = windowOf(now - settle, interval).start;
+  const fromWindow = windowOf(Date.parse(range.from), interval).start;
+  const last = Math.max(fromWindow, Math.min(Date.parse(range.to), closedUntil));
+  const stored = await deps.store.listDigests(iso(fromWindow), iso(last));
+  // Where sealing starts within the range: at the first digest if it is the first of the chain
+  // (the windows before it predate the seal), else at the range's start (the windows without a
+  // digest lost it). A range without any digest is sealed if the chain runs on around it.
+  let first = fromWindow;
+  const firstStored = stored[0];
+  if (firstStored === undefined) {
+    const [before, after] = await Promise.all([iso(fromWindow - interval), iso(last)].map((w) => deps.store.getObject(auditObjects.digest(w))));
+    const chainRunsOn = before !== undefined || (after !== undefined && parseDigest(after)?.previousWindowStart !== null);
+    if (!chainRunsOn) return run.report();
+  } else {
+    const bytes = await deps.store.getObject(auditObjects.digest(firstStored));
+    if (bytes && parseDigest(bytes)?.previousWindowStart === null) first = Date.parse(firstStored);
+  }
+
+  // The windows that overlap the range and should be sealed by now. Their digests are small (one
+  // JSON object each) and read first: the record count of a range is known before any record is.
+  const present = new Set(stored);
+  const loaded: Array<{ windowStart: string; bytes: Buffer | undefined; digest: Digest | undefined }> = [];
+  let total = 0;
+  for (let w = first; w < last; w += interval) {
+    const windowStart = iso(w);
+    const bytes = present.has(windowStart) ? await deps.store.getObject(auditObjects.digest(windowStart)) : undefined;
+    const digest = bytes && parseDigest(bytes);
+    total += digest?.recordCount ?? 0;
+    loaded.push({ windowStart, bytes, digest });
+  }
+  if (range.maxRecords !== undefined && total > range.maxRecords) throw new VerifyRangeTooLargeError(total, range.maxRecords);
+
+  const firstDigest = loaded[0]?.digest;
+  if (firstDigest?.previousWindowStart) {
+    const predecessor = await deps.store.getObject(auditObjects.digest(firstDigest.previousWindowStart));
+    if (predecessor) run.setPredecessor(firstDigest.previousWindowStart, predecessor);
+  }
+  // Window by window: its digest (the records it expects), then its records.
+  for (const [i, l] of loaded.entries()) {
+    const windowEnd = iso(Date.parse(l.windowStart) + interval);
+    if (l.bytes === undefined) run.digestMissing(l.windowStart, windowEnd);
+    else {
+      const [signature, manifest] = await Promise.all([deps.store.getObject(auditObjects.signature(l.windowStart)), l.digest ? deps.store.getObject(l.digest.manifestObject) : Promise.resolve(undefined)]);
+      run.addDigest(l.windowStart, l.bytes, signature, manifest);
+    }
+    await deps.records.forEachIn(l.windowStart, windowEnd, (record) => run.seeRecord(record));
+    range.onWindow?.(l.windowStart, i + 1, loaded.length);
+  }
+  const scanned = { from: iso(first), to: iso(last) };
+  // The digests after the range that may seal its late records; the first one missing ends them.
+  let sealedUntil = last;
+  if (loaded.length > 0) {
+    for (let k = 0, w = last; k < lateWindows(interval); k++, w += interval) {
+      const windowStart = iso(w);
+      const bytes = await deps.store.getObject(auditObjects.digest(windowStart));
+      if (!bytes) break;
+      const digest = parseDigest(bytes);
+      const [signature, manifest] = await Promise.all([deps.store.getObject(auditObjects.signature(windowStart)), digest ? deps.store.getObject(digest.manifestObject) : Promise.resolve(undefined)]);
+      run.addFollower(windowStart, bytes, signature, manifest, scanned);
+      sealedUntil = w + interval;
+    }
+    run.expectSealedUntil(iso(last));
+  }
+  // Named records not found in their windows: gone, or moved out of the index. A late entry for a
+  // window before the range was never scanned for: read where it is and checked like any other.
+  for (const entry of run.unseen()) {
+    const found = await deps.records.get(entry);
+    if (!found) {
+      run.recordMissing(entry, 'in the table');
+      continue;
+    }
+    if (entry.createdAt >= scanned.from && entry.createdAt < scanned.to) {
+      run.recordMisindexed(entry, `not listed in the audit index for its window (created at ${entry.createdAt}): its index keys were changed`);
+    }
+    run.seeRecord(found);
+  }
+  // Seen, named by no digest: late records a digest not written yet will seal (a window of the late
+  // horizon after theirs is not sealed yet, and not closed either), or inserted behind the service.
+  const horizon = lateWindows(interval) * interval;
+  run.settlePending((createdAt) => {
+    const window = windowOf(Date.parse(createdAt), interval).start;
+    return window + horizon >= sealedUntil && sealedUntil + interval + settle > now;
+  });
+  return run.report();
+}
+
+/** The key as a KeyObject (parsed once); a PEM that is not a key stays a string, and no signature verifies with it. */
+function publicKey(pem: string): KeyObject | string {
+  try {
+    return createPublicKey(pem);
+  } catch {
+    return pem;
+  }
+}
+
+function parseDigest(bytes: Buffer): Digest | undefined {
+  try {
+    const parsed = DigestSchema.safeParse(JSON.parse(bytes.toString('utf8')));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}

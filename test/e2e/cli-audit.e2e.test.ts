@@ -1,0 +1,269 @@
+/**
+ * `decision-replay verify` and `export` against the local host, and `verify --bundle` offline: the
+ * CLI re-reads digests, manifests and records through the API and runs the service's own
+ * verification on them; the bundle it exports verifies with no service at all, and every edit of
+ * the bundle an insider could try is named, with exit status 1.
+ */
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoSnapshotStore } from '../../functions/adapters/dynamodb/snapshot-store.js';
+import type { VerificationReport } from '../../functions/core/audit/verify.js';
+import { canonicalJson } from '../../functions/core/json.js';
+import { recordContentHash } from '../../functions/core/records.js';
+import { buildSnapshot } from '../../functions/core/snapshot.js';
+import { LOCAL_AWS } from '../../functions/local/dynalite.js';
+import { cli, unreachableUrl } from '../support/cli.js';
+import { requestJson } from '../support/http.js';
+import { startTestHost, type TestHost } from '../support/host.js';
+
+const T0 = Date.parse('2026-11-30T10:00:10.000Z');
+const MINUTE = 60_000;
+const FN = 'cli_audit_loan';
+const RANGE = ['--from', '2026-11-30T10:00:00Z', '--to', '2026-11-30T10:04:00Z'];
+
+const decision = (score: number, functionName = FN) => ({ functionName, inputs: [{ name: 'applicant', value: { income: 52000 + score } }], outputs: [{ name: 'decision', value: 'approve' }, { name: 'score', value: score }] });
+
+type Shown = VerificationReport & { keyFingerprint: string; source: string };
+
+describe('decision-replay verify / export / verify --bundle (local host)', () => {
+  let t: TestHost;
+  let db: DynamoDBClient;
+  let env: Record<string, string>;
+  let work: string;
+  let bundle: string;
+  const snapshotIds: string[] = [];
+
+  /** A host on one-minute windows and a controlled clock: records at 10:00 and 10:03, windows 10:00–10:03 sealed. */
+  beforeAll(async () => {
+    const clock = { now: T0 };
+    t = await startTestHost({ clock: { now: () => clock.now }, digestIntervalMinutes: 1 });
+    db = new DynamoDBClient({ ...LOCAL_AWS, endpoint: t.host.dynamoEndpoint });
+    env = { DECISION_REPLAY_URL: t.url };
+    work = mkdtempSync(join(tmpdir(), 'cli-audit-'));
+    for (const score of [0.5, 0.6, 0.7]) {
+      clock.now += 1000;
+      snapshotIds.push((await requestJson<{ snapshotId: string }>(t.url, 'POST', '/snapshots', decision(score))).body.snapshotId);
+    }
+    await requestJson(t.url, 'POST', '/snapshots', decision(0.4, 'other_fn'));
+    expect((await requestJson(t.url, 'POST', `/snapshots/${snapshotIds[0]}/replay`, { mode: 'ValidationOnly' })).status).toBe(200);
+    expect((await requestJson(t.url, 'POST', `/snapshots/${snapshotIds[0]}/validate`, { policy: { rules: [{ name: 'floor', field: 'outputs.score', comparator: 'WithinRange', min: 0.55, max: 1 }] } })).status).toBe(200);
+    clock.now = T0 + 3 * MINUTE;
+    snapshotIds.push((await requestJson<{ snapshotId: string }>(t.url, 'POST', '/snapshots', decision(0.9))).body.snapshotId);
+    clock.now = T0 + 4 * MINUTE;
+    await t.host.audit.timer.runNow();
+
+    bundle = join(work, 'bundle');
+    const exported = await cli(['export', '--function', FN, ...RANGE, '-o', bundle, '--output', 'json'], { env });
+    expect(exported.code, exported.stderr).toBe(0);
+  });
+
+  afterAll(async () => {
+    db?.destroy();
+    await t?.close();
+  });
+
+  /** A fresh copy of the exported bundle to tamper with. */
+  function copyOfBundle(name: string): string {
+    const dir = join(work, name);
+    cpSync(bundle, dir, { recursive: true });
+    return dir;
+  }
+
+  async function verifyJson(args: string[], options: { env?: Record<string, string> } = {}): Promise<{ code: number; report: Shown; stderr: string }> {
+    const run = await cli(['verify', ...args, '--output', 'json'], { env: options.env ?? env });
+    return { code: run.code, report: JSON.parse(run.stdout === '' ? '{}' : run.stdout) as Shown, stderr: run.stderr };
+  }
+
+  it('verifies a clean range through the API with zero findings and its counts, exit 0', async () => {
+    const { code, report } = await verifyJson(RANGE);
+
+    expect(code).toBe(0);
+    expect(report.clean).toBe(true);
+    // 5 snapshots (one of another function), 1 replay result, 1 validation report.
+    expect(report.counts).toEqual({ digests: 4, records: 7, late: 0, altered: 0, missing: 0, unexpected: 0, chainBreaks: 0, badSignatures: 0, indexMismatches: 0 });
+    expect(report.source).toBe(t.url);
+    expect(report.keyFingerprint).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("verifies one function's records with --function, and prints a table that says CLEAN", async () => {
+    const run = await cli(['verify', ...RANGE, '--function', FN, '--output', 'table'], { env });
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/records\s+6\n/);
+    expect(run.stdout).toContain('CLEAN: no findings');
+  });
+
+  it('answers the same verdict as GET /audit/verify', async () => {
+    const { report } = await verifyJson(RANGE);
+    const served = await requestJson<VerificationReport>(t.url, 'GET', '/audit/verify?from=2026-11-30T10:00:00Z&to=2026-11-30T10:04:00Z');
+    const { keyFingerprint: _k, source: _s, ...own } = report;
+    expect(own).toEqual(served.body);
+  });
+
+  it('exits 2 naming a missing or bad flag, and 3 when the service cannot be reached', async () => {
+    const missing = await cli(['verify', '--from', '2026-11-30T10:00:00Z'], { env });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--to is required');
+    const reversed = await cli(['verify', '--from', '2026-11-30T11:00:00Z', '--to', '2026-11-30T10:00:00Z'], { env });
+    expect(reversed.code).toBe(2);
+    const badKey = await cli(['verify', ...RANGE, '--public-key', join(work, 'nope.pem')], { env });
+    expect(badKey.code).toBe(2);
+    expect(badKey.stderr).toContain('--public-key');
+    const notBundle = await cli(['verify', '--bundle', work], { env });
+    expect(notBundle.code).toBe(2);
+    expect(notBundle.stderr).toContain('bundle.json');
+    const down = await cli(['verify', ...RANGE], { env: { DECISION_REPLAY_URL: await unreachableUrl() } });
+    expect(down.code).toBe(3);
+  });
+
+  it('refuses to export into a directory that is not empty (exit 2), and needs --function', async () => {
+    const again = await cli(['export', '--function', FN, ...RANGE, '-o', bundle], { env });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('not empty');
+    const noFunction = await cli(['export', ...RANGE, '-o', join(work, 'x')], { env });
+    expect(noFunction.code).toBe(2);
+    expect(noFunction.stderr).toContain('--function is required');
+  });
+
+  it('exports a self-contained bundle: records per kind, digests with signatures, manifests, the key, bundle.json and a README', () => {
+    const manifest = JSON.parse(readFileSync(join(bundle, 'bundle.json'), 'utf8')) as { counts: Record<string, number>; functionName: string; files: Record<string, string> };
+    expect(manifest.functionName).toBe(FN);
+    expect(manifest.counts).toMatchObject({ records: 6, snapshots: 4, replays: 1, validations: 1, batchResults: 0 });
+    expect(readFileSync(join(bundle, 'records/snapshots.jsonl'), 'utf8').trim().split('\n')).toHaveLength(4);
+    expect(readdirSync(join(bundle, 'digests')).filter((f) => f.endsWith('.json')).length).toBeGreaterThanOrEqual(4);
+    expect(readFileSync(join(bundle, 'README.md'), 'utf8')).toContain('verify --bundle');
+    // One digest verifies with openssl alone, as the bundle's README says.
+    const out = execFileSync('openssl', ['dgst', '-sha256', '-verify', 'public-key.pem', '-signature', 'digests/2026-11-30T10:00:00.000Z.sig', 'digests/2026-11-30T10:00:00.000Z.json'], { cwd: bundle }).toString();
+    expect(out.trim()).toBe('Verified OK');
+  });
+
+  it('verifies the bundle offline, with no service running, with zero findings, exit 0', async () => {
+    const { code, report } = await verifyJson(['--bundle', bundle], { env: { DECISION_REPLAY_URL: await unreachableUrl() } });
+
+    expect(code).toBe(0);
+    expect(report.clean).toBe(true);
+    expect(report.counts).toMatchObject({ digests: 4, records: 6, altered: 0, missing: 0, unexpected: 0, chainBreaks: 0, badSignatures: 0 });
+  });
+
+  it('names a record altered in the bundle (content and contentHash both rewritten): altered, exit 1', async () => {
+    const dir = copyOfBundle('altered');
+    const file = join(dir, 'records/snapshots.jsonl');
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    const record = JSON.parse(lines[1] as string) as Record<string, unknown> & { outputs: Array<{ name: string; value: unknown }> };
+    record.outputs = record.outputs.map((o) => (o.name === 'decision' ? { ...o, value: 'reject' } : o));
+    record.contentHash = recordContentHash(record);
+    lines[1] = canonicalJson(record);
+    writeFileSync(file, `${lines.join('\n')}\n`);
+
+    const { code, report } = await verifyJson(['--bundle', dir]);
+
+    expect(code).toBe(1);
+    expect(report.altered).toEqual(expect.arrayContaining([expect.objectContaining({ id: record.snapshotId, kind: 'snapshot', reason: expect.stringContaining('both rewritten') })]));
+    expect(report.altered).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'records/snapshots.jsonl', kind: 'bundle-file' })]));
+  });
+
+  it('names a record dropped from the bundle: missing, exit 1', async () => {
+    const dir = copyOfBundle('dropped');
+    const file = join(dir, 'records/snapshots.jsonl');
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    const dropped = JSON.parse(lines[0] as string) as { snapshotId: string };
+    writeFileSync(file, `${lines.slice(1).join('\n')}\n`);
+
+    const { code, report } = await verifyJson(['--bundle', dir]);
+
+    expect(code).toBe(1);
+    expect(report.missing).toEqual([expect.objectContaining({ id: dropped.snapshotId, kind: 'snapshot', reason: expect.stringContaining('deleted') })]);
+  });
+
+  it('names a record inserted into the bundle: unexpected, exit 1', async () => {
+    const dir = copyOfBundle('inserted');
+    const forged = buildSnapshot(decision(0.99), '01KB0000000000000000000009', '2026-11-30T10:01:30.000Z');
+    writeFileSync(join(dir, 'records/snapshots.jsonl'), `${readFileSync(join(dir, 'records/snapshots.jsonl'), 'utf8')}${canonicalJson(forged)}\n`);
+
+    const { code, report } = await verifyJson(['--bundle', dir]);
+
+    expect(code).toBe(1);
+    expect(report.unexpected).toEqual([expect.objectContaining({ id: forged.snapshotId, kind: 'snapshot' })]);
+  });
+
+  it('names a digest changed in the bundle: badSignatures and a chain break, exit 1', async () => {
+    const dir = copyOfBundle('digest');
+    const name = join(dir, 'digests/2026-11-30T10:01:00.000Z.json');
+    writeFileSync(name, readFileSync(name, 'utf8').replace('"lateCount":0', '"lateCount":1'));
+
+    const { code, report } = await verifyJson(['--bundle', dir]);
+
+    expect(code).toBe(1);
+    expect(report.badSignatures).toEqual([expect.objectContaining({ id: '2026-11-30T10:01:00.000Z', kind: 'digest' })]);
+    expect(report.chainBreaks).toEqual([expect.objectContaining({ id: '2026-11-30T10:02:00.000Z', reason: expect.stringContaining('another hash') })]);
+  });
+
+  it('names a swapped public key: no signature verifies with it, exit 1', async () => {
+    const dir = copyOfBundle('key');
+    const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    writeFileSync(join(dir, 'public-key.pem'), other);
+
+    const { code, report } = await verifyJson(['--bundle', dir]);
+
+    expect(code).toBe(1);
+    expect(report.badSignatures.filter((f) => f.kind === 'digest').length).toBeGreaterThanOrEqual(4);
+    expect(report.badSignatures).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'public-key.pem', kind: 'bundle-file' })]));
+  });
+
+  it('names a bundle re-sealed end to end with another key (records, manifests, digests, signatures, key, bundle.json) once the trusted key is given', async () => {
+    const dir = copyOfBundle('resealed');
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    for (const f of readdirSync(join(dir, 'digests')).filter((n) => n.endsWith('.json'))) {
+      writeFileSync(join(dir, 'digests', f.replace(/\.json$/, '.sig')), sign('sha256', readFileSync(join(dir, 'digests', f)), { key: privateKey, dsaEncoding: 'der' }));
+    }
+    writeFileSync(join(dir, 'public-key.pem'), publicKey.export({ type: 'spki', format: 'pem' }));
+    const trusted = join(work, 'trusted.pem');
+    writeFileSync(trusted, readFileSync(join(bundle, 'public-key.pem')));
+
+    const unpinned = await verifyJson(['--bundle', dir]);
+    const pinned = await verifyJson(['--bundle', dir, '--public-key', trusted]);
+
+    // Without a trusted key, the edited files still differ from what bundle.json lists.
+    expect(unpinned.code).toBe(1);
+    expect(pinned.code).toBe(1);
+    expect(pinned.report.badSignatures).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'public-key.pem', reason: expect.stringContaining('not the trusted key') }), expect.objectContaining({ id: '2026-11-30T10:00:00.000Z', kind: 'digest' })]));
+  });
+
+  it('names a record edited in the table with its hash recomputed, through the API: altered, exit 1, the table naming it', async () => {
+    const id = snapshotIds[1] as string;
+    const key = marshall({ pk: `SNAP#${id}`, sk: 'SNAP' });
+    const item = unmarshall((await db.send(new GetItemCommand({ TableName: t.host.tableName, Key: key }))).Item ?? {});
+    const original = { ...item };
+    item.outputs = (item.outputs as Array<{ name: string; value: unknown }>).map((o) => (o.name === 'score' ? { ...o, value: 0.99 } : o));
+    const content = Object.fromEntries(Object.entries(item).filter(([k]) => !['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'auditpk', 'auditsk', 'itemType', 'contentHash'].includes(k)));
+    await db.send(new PutItemCommand({ TableName: t.host.tableName, Item: marshall({ ...item, contentHash: recordContentHash(content) }) }));
+    try {
+      const run = await cli(['verify', ...RANGE, '--output', 'table'], { env });
+
+      expect(run.code).toBe(1);
+      expect(run.stdout).toMatch(new RegExp(`altered\\s+snapshot\\s+${id}\\s+2026-11-30T10:00:00.000Z\\s+.*both rewritten`));
+      expect(run.stdout).toContain('NOT CLEAN: 1 finding');
+    } finally {
+      await db.send(new PutItemCommand({ TableName: t.host.tableName, Item: marshall(original) }));
+    }
+  });
+
+  it('names a back-dated insert in the table and a trusted key the service does not use: exit 1', async () => {
+    const forged = buildSnapshot(decision(0.95), '01KB0000000000000000000008', '2026-11-30T10:02:30.000Z');
+    await db.send(new PutItemCommand({ TableName: t.host.tableName, Item: marshall(DynamoSnapshotStore.toItem(forged), { removeUndefinedValues: true }) }));
+    const other = join(work, 'other.pem');
+    writeFileSync(other, generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'pem' }));
+
+    const { code, report } = await verifyJson([...RANGE, '--public-key', other]);
+
+    expect(code).toBe(1);
+    expect(report.unexpected).toEqual([expect.objectContaining({ id: forged.snapshotId })]);
+    expect(report.badSignatures).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'GET /audit/public-key', reason: expect.stringContaining('not the trusted key') })]));
+  });
+});
