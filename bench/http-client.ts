@@ -16,10 +16,10 @@ export class BenchClient {
     this.agent = new Agent({ keepAlive: true, maxSockets: connections });
   }
 
-  /** One request; resolves with the status and the body text. */
-  request(method: string, path: string, body?: string): Promise<{ status: number; body: string }> {
+  /** One request (`extraHeaders` added or overriding); resolves with the status and the body text. */
+  request(method: string, path: string, body?: string, extraHeaders?: Record<string, string>): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
-      const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+      const headers = { ...(body !== undefined && { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }), ...extraHeaders };
       const req = httpRequest(new URL(path, this.base), { method, agent: this.agent, headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

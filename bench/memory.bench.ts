@@ -15,12 +15,11 @@
  * BENCH_MEMORY_IDLE_MS (5000), BENCH_MEMORY_NODE_OPTIONS (extra node flags for the host, e.g.
  * `--heapsnapshot-signal=SIGUSR2` when looking for a leak), BENCH_MEMORY_KEEP_DIR=1 (keep DATA_DIR).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { BenchClient } from './http-client.js';
+import { startHostProcess } from './local-process.js';
 import { printFigures } from './report.js';
 
 const BURSTS = Number(process.env.BENCH_MEMORY_BURSTS ?? 3);
@@ -29,8 +28,6 @@ const CONNECTIONS = Number(process.env.BENCH_MEMORY_CONNECTIONS ?? 16);
 const IDLE_MS = Number(process.env.BENCH_MEMORY_IDLE_MS ?? 5_000);
 const SAMPLE_MS = 250;
 const MB = 1024 * 1024;
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** A ~1 KB decision; `i` makes each one different (inputs, outputs, context). */
 function decision(i: number): string {
@@ -69,43 +66,10 @@ function du(dir: string): number {
   return total;
 }
 
-async function startHost(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const extra = (process.env.BENCH_MEMORY_NODE_OPTIONS ?? '').split(' ').filter((s) => s !== '');
-  const child = spawn(process.execPath, [...extra, '--import', 'tsx', 'bin/local.ts'], {
-    cwd: root,
-    env: { ...process.env, PORT: '0', DYNAMODB_PORT: '0', DATA_DIR: dataDir, TABLE_NAME: 'bench-memory' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stderr?.on('data', (d: Buffer) => process.stderr.write(`[host] ${d.toString()}`));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = /decision-replay listening on (http:\/\/\S+)/.exec(out);
-      if (m?.[1]) {
-        child.stdout?.off('data', onData);
-        child.stdout?.resume();
-        resolve(m[1]);
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`host exited with ${code} before listening: ${out}`)));
-  });
-  return { child, url };
-}
-
-function stopHost(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
-
 export default async function memoryBench(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-memory-'));
-  const { child, url } = await startHost(dataDir);
-  const pid = child.pid as number;
+  const host = await startHostProcess({ dataDir, tableName: 'bench-memory', nodeOptions: (process.env.BENCH_MEMORY_NODE_OPTIONS ?? '').split(' ').filter((s) => s !== '') });
+  const { pid, url } = host;
   const http = new BenchClient(url, CONNECTIONS);
   let peak = 0;
   const sampler = setInterval(() => {
@@ -153,7 +117,7 @@ export default async function memoryBench(): Promise<void> {
   } finally {
     clearInterval(sampler);
     http.close();
-    await stopHost(child);
+    await host.stop();
     if (process.env.BENCH_MEMORY_KEEP_DIR !== '1') rmSync(dataDir, { recursive: true, force: true });
   }
 }

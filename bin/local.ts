@@ -1,7 +1,8 @@
 /**
  * `npm start`: decision-replay on one machine, no AWS account needed.
  *
- *   PORT (3000)  DYNAMODB_PORT (8000)  DATA_DIR (.data)  TABLE_NAME (decision-replay)
+ *   PORT (3000)  DYNAMODB_PORT (8000)  S3_PORT (4568)  DATA_DIR (.data)  TABLE_NAME (decision-replay)
+ *   MANIFEST_BUCKET (decision-replay-manifests)
  *   --in-memory  keep nothing on disk
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -47,6 +48,8 @@ try {
   host = await startLocalHost({
     port: port('PORT', 3000),
     dynamoPort: port('DYNAMODB_PORT', 8000),
+    s3Port: port('S3_PORT', 4568),
+    manifestBucket: process.env.MANIFEST_BUCKET || 'decision-replay-manifests',
     tableName: process.env.TABLE_NAME || 'decision-replay',
     schedules: appConfig.schedules,
     digestIntervalMinutes: appConfig.digestIntervalMinutes,
@@ -63,6 +66,7 @@ try {
   process.exit(1);
 }
 console.log(`DynamoDB API (dynalite) on ${host.dynamoEndpoint}, table ${host.tableName}, ${dataDir === undefined ? 'in memory' : `data in ${dataDir}/`}`);
+console.log(`S3 API (s3rver) on ${host.s3Endpoint}, bucket ${host.manifestBucket}${dataDir === undefined ? ' (temporary folder, removed on exit)' : `, data in ${dataDir}/s3/`}`);
 console.log(`decision-replay listening on ${host.url}`);
 
 let stopping = false;

@@ -38,6 +38,7 @@ export const ENV_VARS = {
   AUDIT_KEY_ID: required(),
   /** Minutes per digest window (cdk.json `digestIntervalMinutes`). */
   DIGEST_INTERVAL_MINUTES: z.pipe(z.string().check(z.regex(/^[1-9]\d{0,4}$/, 'must be a whole number of minutes')), z.transform(Number)),
+  MANIFEST_BUCKET: required(),
 } as const satisfies Record<EnvVarName, z.ZodMiniType>;
 
 /** The validated configuration of one Lambda: the variables its manifest entry declares. */

@@ -1,20 +1,23 @@
 /**
  * The batch-replay state machine definition (DESIGN §6), built once with CDK and used twice: the
  * {@link BatchWorkflow} construct deploys it, and {@link renderBatchAsl} renders the very same ASL
- * for the one-machine host, whose interpreter (aws-local-stepfunctions) runs it unchanged.
+ * for the one-machine host, whose interpreter (aws-local-stepfunctions) runs it with one documented
+ * pre-step: that interpreter ignores ItemReader and ItemBatcher, so functions/local/step-functions.ts
+ * reads the manifest and cuts it into chunks in a Task it inserts before the Map (tested to be the
+ * only difference).
  *
  * Only JSONPath features that interpreter runs (DESIGN §9): InputPath/Parameters/ResultSelector/
- * ResultPath/OutputPath, ItemsPath, ItemSelector, MaxConcurrencyPath, Retry/Catch, Fail CausePath.
- * No JSONata, no `Assign`, no ItemReader/ResultWriter.
+ * ResultPath/OutputPath, ItemsPath, ItemSelector, MaxConcurrencyPath, Retry/Catch, Fail CausePath,
+ * plus ItemReader (S3 CSV) and ItemBatcher as above. No JSONata, no `Assign`, no ResultWriter.
  *
  * Data flow (every Lambda is called through `arn:aws:states:::lambda:invoke`, so each receives
  * exactly the `Payload` below and its return value is the invoke result's `Payload`):
  *
  * | state | function | receives | must return |
  * |---|---|---|---|
- * | {@link PLAN_STATE} | plan | `{input: <execution input>, executionName, executionStartTime}`; the input is `{batchId}` (API) or `{trigger: "schedule", scheduleName, request}` | `{batchId, snapshotIds: string[], maxConcurrency: 1..1000}` (other fields are dropped) |
- * | {@link REPLAY_STATE} (per id) | replay | `{batchId, snapshotId}` | anything small (ignored); throw named errors |
- * | {@link RECORD_ERROR_STATE} (per id, after a caught error) | replay | `{recordError: true, batchId, snapshotId, error: {Error, Cause}}` | anything small (ignored) |
+ * | {@link PLAN_STATE} | plan | `{input: <execution input>, executionName, executionStartTime}`; the input is `{batchId}` (API) or `{trigger: "schedule", scheduleName, request}` | `{batchId, manifest: {bucket, key}, itemsPerChunk, maxConcurrency: 1..1000}` (other fields are dropped) |
+ * | {@link REPLAY_STATE} (per chunk) | replay | `{batchId, items: [{snapshotId}, …]}` | anything small (ignored); throw named errors |
+ * | {@link RECORD_ERROR_STATE} (per chunk, after a caught error) | replay | `{recordError: true, batchId, items, error: {Error, Cause}}` | anything small (ignored) |
  * | {@link STATS_STATE} | stats | `{batchId}` | the execution's output (keep it under 256 KiB) |
  * | {@link MARK_FAILED_STATE} | stats | `{failed: true, input: <state, with batchId once planned>, executionName, executionStartTime, error: {Error, Cause}}` | ignored |
  *
@@ -31,11 +34,11 @@ import { flattenJoin } from './cfn-join.js';
 /** Resolves the selection to snapshot ids. */
 export const PLAN_STATE = 'PlanBatch';
 /** The (distributed) Map over the snapshot ids. */
-export const REPLAY_MAP_STATE = 'ReplayEachSnapshot';
-/** Inside the Map: replay one snapshot and store its result item. */
-export const REPLAY_STATE = 'ReplaySnapshot';
-/** Inside the Map, after a caught error: store an `Error` result for that snapshot. */
-export const RECORD_ERROR_STATE = 'RecordReplayError';
+export const REPLAY_MAP_STATE = 'ReplayEachChunk';
+/** Inside the Map: replay one chunk of snapshots and store their result items and the chunk's stats. */
+export const REPLAY_STATE = 'ReplayChunk';
+/** Inside the Map, after a caught error: store an `Error` result for each snapshot of the chunk without one. */
+export const RECORD_ERROR_STATE = 'RecordChunkError';
 /** Computes the stats from the stored result items and marks the batch SUCCEEDED. */
 export const STATS_STATE = 'ComputeStats';
 /** After a caught error in plan, map or stats: marks the batch FAILED with the reason. */
@@ -124,44 +127,55 @@ export function buildBatchChain(scope: Construct, fns: BatchFunctions): sfn.ICha
       executionName: sfn.JsonPath.stringAt('$$.Execution.Name'),
       executionStartTime: sfn.JsonPath.stringAt('$$.Execution.StartTime'),
     }),
-    // Keep only what the Map needs: the state then stays far below the 256 KiB payload limit.
+    // Keep only what the Map needs: where the ids are, how to cut them, how many chunks at once.
     resultSelector: {
       batchId: sfn.JsonPath.stringAt('$.Payload.batchId'),
-      snapshotIds: sfn.JsonPath.listAt('$.Payload.snapshotIds'),
+      manifest: { bucket: sfn.JsonPath.stringAt('$.Payload.manifest.bucket'), key: sfn.JsonPath.stringAt('$.Payload.manifest.key') },
+      itemsPerChunk: sfn.JsonPath.numberAt('$.Payload.itemsPerChunk'),
       maxConcurrency: sfn.JsonPath.numberAt('$.Payload.maxConcurrency'),
     },
   });
   plan.addCatch(markFailed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
 
-  // Each iteration's output is `{StatusCode}` whatever the function returns: the Map discards it,
-  // but a Distributed Map still gathers its children's outputs, so they must stay tiny.
+  // Each child's output is `{StatusCode}` whatever the function returns: the Map discards it, but a
+  // Distributed Map still gathers its children's outputs, so they must stay tiny.
   const iterationOutput = { StatusCode: sfn.JsonPath.numberAt('$.StatusCode') };
+  // A child execution receives ItemBatcher's `{BatchInput: {batchId}, Items: [{snapshotId}, …]}`
+  // and hands the whole chunk to one invocation, which replays its items one after another.
   const replay = invoke(scope, REPLAY_STATE, fns.replay, {
     payload: sfn.TaskInput.fromObject({
-      batchId: sfn.JsonPath.stringAt('$.batchId'),
-      snapshotId: sfn.JsonPath.stringAt('$.snapshotId'),
+      batchId: sfn.JsonPath.stringAt('$.BatchInput.batchId'),
+      items: sfn.JsonPath.listAt('$.Items'),
     }),
     resultSelector: iterationOutput,
   });
   const recordError = invoke(scope, RECORD_ERROR_STATE, fns.replay, {
     payload: sfn.TaskInput.fromObject({
       recordError: true,
-      batchId: sfn.JsonPath.stringAt('$.batchId'),
-      snapshotId: sfn.JsonPath.stringAt('$.snapshotId'),
+      batchId: sfn.JsonPath.stringAt('$.BatchInput.batchId'),
+      items: sfn.JsonPath.listAt('$.Items'),
       error: sfn.JsonPath.objectAt('$.error'),
     }),
     resultSelector: iterationOutput,
   });
-  // Any error left after the retries becomes an Error result: results always equal snapshots.
+  // Any error left after the retries becomes Error results: results always equal snapshots.
   replay.addCatch(recordError, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
 
   const map = new sfn.DistributedMap(scope, REPLAY_MAP_STATE, {
     stateName: REPLAY_MAP_STATE,
-    itemsPath: sfn.JsonPath.stringAt('$.snapshotIds'),
-    itemSelector: {
-      batchId: sfn.JsonPath.stringAt('$.batchId'),
-      snapshotId: sfn.JsonPath.stringAt('$$.Map.Item.Value'),
-    },
+    // The manifest Plan wrote: CSV with a `snapshotId` header, so each item is `{snapshotId}`.
+    itemReader: new sfn.S3CsvItemReader({
+      bucketNamePath: sfn.JsonPath.stringAt('$.manifest.bucket'),
+      key: sfn.JsonPath.stringAt('$.manifest.key'),
+      csvHeaders: sfn.CsvHeaders.useFirstRow(),
+    }),
+    // Chunks: one child execution and one Lambda invocation per chunk instead of per snapshot.
+    // MaxConcurrency bounds the chunks in flight; a chunk runs one executor call at a time, so
+    // executor calls in flight never exceed maxConcurrency.
+    itemBatcher: new sfn.ItemBatcher({
+      maxItemsPerBatchPath: '$.itemsPerChunk',
+      batchInput: { 'batchId.$': '$.batchId' },
+    }),
     maxConcurrencyPath: '$.maxConcurrency',
     mapExecutionType: sfn.StateMachineType.EXPRESS,
     resultPath: sfn.JsonPath.DISCARD,

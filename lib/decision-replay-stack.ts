@@ -17,6 +17,7 @@ import { DecisionFunction, optionalClientDefines, serviceNameOf } from './functi
 import { DecisionObservability } from './observability.js';
 import { DecisionHttpApi } from './http-api.js';
 import { AuditSeal } from './audit-seal.js';
+import { ManifestBucket } from './manifest-bucket.js';
 import { DecisionTable } from './table.js';
 import { CursorSecret } from './hardening.js';
 import { ScheduledReplays, SnapshotStreamTrigger, ViolationEventBus } from './triggers.js';
@@ -201,7 +202,17 @@ export class DecisionReplayStack extends Stack {
       }
     }
 
-    // Batches.
+    // Batches. The snapshot ids of a batch travel as a manifest in S3: the API (listed ids and small
+    // selections) and Plan (large selections, schedules) write it, the Distributed Map reads it.
+    const manifests = new ManifestBucket(this, 'Manifests').bucket;
+    for (const name of having((spec) => spec.grants.includes('writeManifests'))) {
+      // Put (multipart included), Get/Head to read one back, Abort to clean up a failed upload.
+      functions[name].addToRolePolicy(new PolicyStatement({ actions: ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'], resources: [manifests.arnForObjects('*')] }));
+      Validations.of(functions[name].role ?? functions[name]).acknowledge({
+        id: iam5ResourceFinding(this, `${manifests.bucketArn}/*`),
+        reason: 'Writes (and reads back) the manifest objects of batches in the one manifest bucket; object keys are batch ids chosen at run time.',
+      });
+    }
     const workflow = new BatchWorkflow(this, 'BatchWorkflow', {
       plan: functions['batch-plan'],
       replay: functions['batch-replay'],
@@ -209,6 +220,12 @@ export class DecisionReplayStack extends Stack {
     });
     const stateMachine = workflow.stateMachine;
     acknowledgeWorkflowFindings(this, workflow, [functions['batch-plan'], functions['batch-replay'], functions['batch-stats']]);
+    // The Distributed Map's ItemReader reads the manifest with the state machine's role.
+    stateMachine.addToRolePolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [manifests.arnForObjects('*')] }));
+    Validations.of(stateMachine.role).acknowledge({
+      id: iam5ResourceFinding(this, `${manifests.bucketArn}/*`),
+      reason: 'The Distributed Map reads each batch manifest (ItemReader) from the one manifest bucket; keys are batch ids chosen at run time.',
+    });
     // Progress of one execution: `execution:<state machine name>:<execution name>`.
     const executions = this.formatArn({
       service: 'states',
@@ -297,6 +314,7 @@ export class DecisionReplayStack extends Stack {
       AUDIT_BUCKET: seal.bucket.bucketName,
       AUDIT_KEY_ID: seal.signingKey.keyArn,
       DIGEST_INTERVAL_MINUTES: String(config.digestIntervalMinutes),
+      MANIFEST_BUCKET: manifests.bucketName,
     };
     for (const name of LAMBDA_NAMES) {
       for (const variable of lambdaSpec(name).env) functions[name].addEnvironment(variable, values[variable]);
@@ -312,6 +330,7 @@ export class DecisionReplayStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: api.url, description: 'HTTP API base URL (IAM/SigV4 auth)' });
     new CfnOutput(this, 'TableName', { value: table.tableName });
     new CfnOutput(this, 'StateMachineArn', { value: stateMachine.stateMachineArn });
+    new CfnOutput(this, 'ManifestBucketName', { value: manifests.bucketName });
     new CfnOutput(this, 'EventBusName', { value: violations.bus.eventBusName });
     new CfnOutput(this, 'StreamFailureQueueUrl', { value: stream.failureQueue.queueUrl });
 

@@ -6,7 +6,7 @@
  */
 import * as z from 'zod/mini';
 import { batchIdForExecution } from '../adapters/batch-ids.js';
-import type { PlanCommand, ReplayItemCommand } from '../core/batch.js';
+import type { PlanCommand, ReplayChunkCommand, ReplayItemCommand } from '../core/batch.js';
 import type { StatsCommand } from '../core/batch-stats.js';
 import type { ReplayMode } from '../core/replay.js';
 import { ULID } from '../core/ulid.js';
@@ -71,6 +71,14 @@ export const ReplayItemPayloadSchema = z.object({
   error: z.optional(CaughtErrorSchema),
 });
 
+/** One chunk's payload (ItemBatcher's `Items`, CSV rows `{snapshotId}`); with `recordError`, the Catch's error for the chunk. */
+export const ReplayChunkPayloadSchema = z.object({
+  batchId: z.string(),
+  items: z.array(z.object({ snapshotId: z.string() })).check(z.minLength(1, 'a chunk has at least one item')),
+  recordError: z.optional(z.boolean()),
+  error: z.optional(CaughtErrorSchema),
+});
+
 /** Stats' payload: the batch id, or (`failed`) the execution's input, name, start time and the Catch's error. */
 export const StatsPayloadSchema = z.union([
   z.object({ batchId: z.string(), failed: z.optional(z.literal(false)) }),
@@ -120,6 +128,18 @@ export function parsePlanPayload(payload: unknown): PlanCommand {
 export function parseReplayItemPayload(payload: unknown): ReplayItemCommand {
   const p = parse(ReplayItemPayloadSchema, payload, 'replay');
   return p.recordError ? { batchId: p.batchId, snapshotId: p.snapshotId, failure: caught(p.error) } : { batchId: p.batchId, snapshotId: p.snapshotId };
+}
+
+/** A Map chunk: replay its snapshots, or record the error its retries ended with for each. */
+export function parseReplayChunkPayload(payload: unknown): ReplayChunkCommand {
+  const p = parse(ReplayChunkPayloadSchema, payload, 'chunk');
+  const snapshotIds = p.items.map((i) => i.snapshotId);
+  return p.recordError ? { batchId: p.batchId, snapshotIds, failure: caught(p.error) } : { batchId: p.batchId, snapshotIds };
+}
+
+/** What the replay task receives: a chunk (`items`, what the workflow sends) or a single snapshot. */
+export function parseReplayPayload(payload: unknown): { chunk: ReplayChunkCommand } | { item: ReplayItemCommand } {
+  return typeof payload === 'object' && payload !== null && 'items' in payload ? { chunk: parseReplayChunkPayload(payload) } : { item: parseReplayItemPayload(payload) };
 }
 
 /** Stats: fold a batch's results, or mark the batch of a failed execution FAILED with the caught error as reason. */

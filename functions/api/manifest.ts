@@ -7,7 +7,7 @@
  */
 
 /** Every environment variable a handler may read; `functions/config.ts` holds the schema of each. */
-export type EnvVarName = 'TABLE_NAME' | 'STATE_MACHINE_ARN' | 'EVENT_BUS_NAME' | 'SIMILARITY_PROVIDER' | 'EXECUTOR_ALLOW_PRIVATE_NETWORKS' | 'EXECUTOR_SECRET_ARN_PREFIX' | 'CURSOR_SECRET_ARN' | 'AUDIT_BUCKET' | 'AUDIT_KEY_ID' | 'DIGEST_INTERVAL_MINUTES';
+export type EnvVarName = 'TABLE_NAME' | 'STATE_MACHINE_ARN' | 'EVENT_BUS_NAME' | 'SIMILARITY_PROVIDER' | 'EXECUTOR_ALLOW_PRIVATE_NETWORKS' | 'EXECUTOR_SECRET_ARN_PREFIX' | 'CURSOR_SECRET_ARN' | 'AUDIT_BUCKET' | 'AUDIT_KEY_ID' | 'DIGEST_INTERVAL_MINUTES' | 'MANIFEST_BUCKET';
 
 /** What a function may do with the table (GSIs included). */
 export type TableAccess = 'none' | 'read' | 'readWrite';
@@ -20,10 +20,11 @@ export type TableAccess = 'none' | 'read' | 'readWrite';
  * - `readCursorSecret`: read the secret that signs pagination cursors (functions that page);
  * - `auditRead`: read the audit bucket and the signing key's public half;
  * - `auditSeal`: also write digests to the audit bucket and sign them with the KMS key;
+ * - `writeManifests`: write (and read back) batch manifests in the manifest bucket;
  * - `batchExecutionEnds`: be the target of the rule on the batch state machine's abnormal
  *   execution ends (EventBridge "Step Functions Execution Status Change").
  */
-export type Grant = 'startBatches' | 'publishViolations' | 'snapshotStream' | 'readCursorSecret' | 'auditRead' | 'auditSeal' | 'batchExecutionEnds';
+export type Grant = 'startBatches' | 'publishViolations' | 'snapshotStream' | 'readCursorSecret' | 'auditRead' | 'auditSeal' | 'writeManifests' | 'batchExecutionEnds';
 
 /** What one Lambda is and needs. */
 export interface LambdaSpec {
@@ -83,14 +84,14 @@ export const LAMBDAS = {
     executors: true,
     similarity: true,
   },
-  /** Batch replays: start, progress, results; learning noise profiles (a kind of batch). */
+  /** Batch replays: start, progress, results; A/B comparisons of two batches; learning noise profiles (a kind of batch). */
   batches: {
     kind: 'api',
     description: 'Start batch replays on Step Functions and report on them',
-    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'CURSOR_SECRET_ARN'],
+    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'CURSOR_SECRET_ARN', 'MANIFEST_BUCKET'],
     table: 'readWrite',
     tableUpdates: ['BATCH#'],
-    grants: ['startBatches', 'readCursorSecret'],
+    grants: ['startBatches', 'readCursorSecret', 'writeManifests'],
     executors: false,
     similarity: false,
   },
@@ -117,20 +118,22 @@ export const LAMBDAS = {
   /** Step Functions task: resolve a batch request to snapshot ids. */
   'batch-plan': {
     kind: 'task',
-    description: 'Batch step: resolve the selection to snapshot ids',
-    env: ['TABLE_NAME'],
+    description: 'Batch step: plan a batch, its snapshot ids into the manifest',
+    env: ['TABLE_NAME', 'MANIFEST_BUCKET'],
     table: 'readWrite',
     tableUpdates: ['BATCH#'],
-    grants: [],
+    grants: ['writeManifests'],
     executors: false,
     similarity: false,
   },
-  /** Step Functions task: replay one snapshot of a batch and store its result. */
+  /** Step Functions task: replay one chunk of a batch and store its results and its folded stats. */
   'batch-replay': {
     kind: 'task',
-    description: 'Batch step: replay one snapshot, store its result',
+    description: 'Batch step: replay one chunk of snapshots, store the results',
     env: ['TABLE_NAME', 'SIMILARITY_PROVIDER', 'EXECUTOR_ALLOW_PRIVATE_NETWORKS', 'EXECUTOR_SECRET_ARN_PREFIX'],
     table: 'readWrite',
+    // A finished chunk adds its counts to the batch's progress (META).
+    tableUpdates: ['BATCH#'],
     grants: [],
     executors: true,
     similarity: true,
@@ -230,6 +233,8 @@ export const ROUTES = [
   { routeKey: 'GET /batches/{id}/results', lambda: 'batches' },
   { routeKey: 'POST /functions/{functionName}/noise-profile', lambda: 'batches' },
   { routeKey: 'GET /functions/{functionName}/noise-profile', lambda: 'batches' },
+  { routeKey: 'POST /comparisons', lambda: 'batches' },
+  { routeKey: 'GET /comparisons/{id}', lambda: 'batches' },
   { routeKey: 'GET /audit/public-key', lambda: 'audit', contentType: 'application/x-pem-file' },
   { routeKey: 'GET /audit/verify', lambda: 'audit' },
   { routeKey: 'GET /audit/digests', lambda: 'audit' },

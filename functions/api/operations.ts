@@ -11,6 +11,7 @@
  */
 import * as z from 'zod/mini';
 import { BatchAcceptedSchema, BatchRequestSchema, BatchResultSchema, BatchSchema, BatchStatusSchema, SelectorSchema } from '../core/batch.js';
+import { ComparisonRequestSchema, ComparisonSchema } from '../core/comparison.js';
 import { DependencyReplaySchema, DependencySchema } from '../core/dependencies.js';
 import { FieldChangeSchema, SnapshotDiffSchema } from '../core/diff.js';
 import { NoiseProfileSchema, NoiseRunSchema } from '../core/noise.js';
@@ -83,6 +84,7 @@ const BatchPageSchema = pageSchema(BatchSchema);
 
 /** The document's named schemas (`#/components/schemas/<name>`). Every other body schema is named after its operation. */
 export const COMPONENTS: Readonly<Record<string, Schema>> = {
+  Comparison: ComparisonSchema,
   JsonValue: JsonTreeSchema,
   NamedValue: NamedValueSchema,
   ModelParameters: ModelParametersSchema,
@@ -371,6 +373,22 @@ export const OPERATIONS = {
       sk: { description: 'The sort key named by the manifest entry', required: true },
     },
     responses: { 200: { description: 'The record', json: AuditRecordSchema } },
+    errors: [400, 404],
+  },
+  'POST /comparisons': {
+    operationId: 'compareBatches',
+    summary: 'Compare two SUCCEEDED batches over the same snapshots (A/B), paired per snapshot',
+    description:
+      "Match rate (McNemar's exact test on discordant pairs), per-field mismatch rates (Holm-corrected), error rate, latency p50/p95 differences with seeded bootstrap 95 % intervals, and a verdict at alpha. Batches that replayed different snapshots are 422 BATCHES_DIFFER (naming how many) unless intersectionOnly.",
+    body: { schema: ComparisonRequestSchema, required: true },
+    responses: { 201: { description: 'The comparison, stored', json: ComparisonSchema, headers: location('comparison') } },
+    errors: [400, 404, 422],
+  },
+  'GET /comparisons/{id}': {
+    operationId: 'getComparison',
+    summary: 'A stored comparison',
+    path: { id: ulid('comparison') },
+    responses: { 200: { description: 'The comparison', json: ComparisonSchema } },
     errors: [400, 404],
   },
   'GET /batches/{id}/report': {

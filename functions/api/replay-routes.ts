@@ -54,7 +54,7 @@ export function replayRoutes(deps: ReplayRoutesDeps): RouteMap {
     'PUT /functions/{functionName}/executor': async (req) => {
       const functionName = functionNameParam(req.pathParameters);
       const config = parseOrThrow(ExecutorConfigSchema, req.json(), 'executor configuration');
-      const issues = registrationIssues(config, (ref) => deps.secretHeaders.refuses(ref));
+      const issues = registrationIssues(config, (ref, target) => deps.secretHeaders.refuses(ref, target));
       if (issues.length > 0) {
         throw new ValidationError(`invalid executor configuration: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { details: { issues } });
       }

@@ -35,8 +35,6 @@ export interface BatchControlStore extends Pick<BatchStore, 'get' | 'forEachResu
   list(query: ListBatchesQuery & { limit: number; cursor?: string | undefined }): Promise<Page<Batch>>;
   /** RUNNING → CANCELLED with these statistics; false (nothing written) when the batch is not RUNNING. */
   cancel(batchId: string, stats: ReplayStats, completed: number, completedAt: string): Promise<boolean>;
-  /** The running counts, for `GET /batches/{id}` while the batch runs (the match rate so far). */
-  progress(batchId: string): Promise<BatchProgress>;
 }
 
 /** Port: stops a batch's workflow (Step Functions StopExecution; locally, the local run). */

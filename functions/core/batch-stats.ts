@@ -1,13 +1,13 @@
 /**
- * The batch's last step (DESIGN §6): fold the stored results — never the Map's output — into the
- * statistics, or mark the batch FAILED. Kept apart from batch.ts so the per-item replay function
- * does not bundle the quantile sketch it never uses.
+ * The batch's last step (DESIGN §6): merge the chunks' stored accumulators — never the Map's output,
+ * never a read of every result — into the statistics, after reconciling their counts with a count
+ * of the stored results and with the batch's total; or mark the batch FAILED.
  */
-import { BatchNotFoundError, type BatchStatus, type BatchStore } from './batch.js';
+import { BatchNotFoundError, BatchStateError, type BatchStatus, type BatchStore } from './batch.js';
 import type { NoiseProfileStore } from './noise.js';
 import { NoiseProfileBuilder } from './noise-profile-job.js';
 import type { Clock } from './ports.js';
-import { StatsAccumulator } from './stats.js';
+import { AccumulatorStateSchema, StatsAccumulator } from './stats.js';
 
 /**
  * What Stats is asked (parsed from the Step Functions payload at the edge): fold a batch's results,
@@ -56,19 +56,31 @@ export async function computeBatchStats(deps: StatsDeps, command: StatsCommand):
   const batch = await deps.batches.get(p.batchId);
   if (!batch) throw new BatchNotFoundError(p.batchId);
   const acc = new StatsAccumulator();
-  const profile = batch.noiseProfile !== undefined ? new NoiseProfileBuilder({ ...batch, noiseProfile: batch.noiseProfile }) : undefined;
-  const count = await deps.batches.forEachResult(p.batchId, (r) => {
-    acc.add({ status: r.status, outputsMatch: r.outputsMatch, executionTimeMs: r.executionTimeMs, mismatchedPaths: r.mismatchedPaths, violatedRules: r.violatedRules, integrity: r.integrity });
-    profile?.add(r);
+  let folded = 0;
+  await deps.batches.forEachChunk(p.batchId, (chunk) => {
+    const state = AccumulatorStateSchema.safeParse(chunk.stats);
+    if (!state.success) throw new BatchStateError(`chunk ${chunk.chunkId} of batch ${p.batchId} holds no readable stats`);
+    acc.merge(StatsAccumulator.fromState(state.data));
+    folded += chunk.count;
   });
+  const stored = await deps.batches.countResults(p.batchId);
   const stats = acc.toJSON();
-  if (count !== batch.total) {
-    const reason = `${count} results were stored for ${batch.total} snapshots`;
-    await deps.batches.fail(p.batchId, reason, now);
-    return { batchId: p.batchId, status: 'FAILED', failureReason: reason };
+  const disagreement =
+    stored !== batch.total
+      ? `${stored} results were stored for ${batch.total ?? 'an unplanned number of'} snapshots`
+      : folded !== stored || stats.totalReplays !== stored
+        ? `the chunks folded ${folded} results but ${stored} are stored`
+        : undefined;
+  if (disagreement !== undefined) {
+    await deps.batches.fail(p.batchId, disagreement, now);
+    return { batchId: p.batchId, status: 'FAILED', failureReason: disagreement };
   }
   let noiseProfileVersion: number | undefined;
-  if (profile !== undefined) {
+  if (batch.noiseProfile !== undefined) {
+    // A noise-profile batch learns from each pair of runs, so it reads its results; it is a sample
+    // (at most the profile's sampleSize snapshots), never a large batch.
+    const profile = new NoiseProfileBuilder({ ...batch, noiseProfile: batch.noiseProfile });
+    await deps.batches.forEachResult(p.batchId, (r) => profile.add(r));
     // Stored before the batch reads SUCCEEDED, so a client that saw SUCCEEDED finds the profile.
     const built = profile.build(now);
     if ('failure' in built) {

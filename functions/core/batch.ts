@@ -1,13 +1,16 @@
 /**
- * Batch replays (DESIGN §6). The API resolves the selection and records the batch, then starts the
- * state machine; Plan hands the ids to the Map; each item replays one snapshot and writes exactly
- * one result (idempotent under retries); Stats folds the stored results — never the Map's output —
- * into the batch's statistics.
+ * Batch replays (DESIGN §6). The API records the batch and starts the state machine; the snapshot
+ * ids travel as a manifest object (one id a line) that the Distributed Map reads with ItemReader and
+ * cuts into chunks with ItemBatcher. Each chunk replays its snapshots one after another (so executor
+ * calls in flight never exceed the batch's maxConcurrency, the Map's bound on chunks in flight),
+ * writes exactly one result per snapshot (idempotent under retries) and stores its results folded
+ * into a mergeable stats accumulator; Stats merges those and reconciles them with a count of the
+ * stored results — never reading the results, never the Map's output.
  */
 import * as z from 'zod/mini';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from './errors.js';
 import { canonicalHash } from './json.js';
-import type { Clock, IdGenerator, Page, SnapshotStore } from './ports.js';
+import type { Clock, IdGenerator, Page, SnapshotIdIndex } from './ports.js';
 import type { ExecutorConfigStore, StoredExecutorConfig } from './executor.js';
 import { prepareReplay, replaySnapshot, ReplayOptionsShape, ReplayStatusSchema, ResultErrorSchema, type PreparedReplay, type ReplayDeps, type ReplayResult, type ReplayResultStore } from './replay.js';
 import { NoiseRunSchema, type NoiseProfileStore } from './noise.js';
@@ -15,11 +18,26 @@ import { noiseProfileItem, pinNoiseProfile } from './noise-profile-job.js';
 import { parseOrThrow } from './schema-util.js';
 import { FunctionNameSchema, IntegritySchema, type Snapshot } from './snapshot.js';
 import { ReplayStatsSchema, type ReplayStats } from './replay-stats.js';
+import { StatsAccumulator, type AccumulatorState } from './stats.js';
 import { ULID } from './ulid.js';
 import { assertIdempotencyKey } from './idempotency.js';
 
-/** Most snapshots one batch replays: the ids travel inline in the execution state (256 KiB). */
-export const MAX_BATCH_SNAPSHOTS = 8000;
+/** Most snapshots one batch selects by function and time window. */
+export const MAX_SELECTED_SNAPSHOTS = 1_000_000;
+/** Most snapshot ids one batch request lists explicitly. */
+export const MAX_LISTED_SNAPSHOTS = 100_000;
+/**
+ * Selections whose `limit` is at most this are resolved by the API itself, so the 202 carries the
+ * total; larger ones are resolved by the workflow's Plan step (the API has 30 s), and `total` is
+ * null until Plan has written the manifest.
+ */
+export const API_PLANNED_SELECTION_LIMIT = 10_000;
+/**
+ * Most snapshots one chunk (one child execution of the Distributed Map, one Lambda invocation)
+ * replays, one after another. It bounds a chunk's duration (an Express child runs at most 5 min;
+ * 20 items at ≤ 15 s each fit) and the cost of a retried chunk.
+ */
+export const MAX_ITEMS_PER_CHUNK = 20;
 export const DEFAULT_MAX_CONCURRENCY = 10;
 export const MAX_CONCURRENCY = 1000;
 export const DEFAULT_SELECTOR_LIMIT = 1000;
@@ -32,7 +50,7 @@ export const SelectorSchema = z.strictObject({
   from: z.optional(isoInstant),
   to: z.optional(isoInstant),
   lastHours: z.optional(z.number().check(z.gt(0, 'lastHours must be > 0'), z.lte(24 * 366, 'lastHours must be at most one year'))),
-  limit: z.optional(z.int().check(z.gte(1), z.lte(MAX_BATCH_SNAPSHOTS, `limit must be at most ${MAX_BATCH_SNAPSHOTS}`))),
+  limit: z.optional(z.int().check(z.gte(1), z.lte(MAX_SELECTED_SNAPSHOTS, `limit must be at most ${MAX_SELECTED_SNAPSHOTS} (the most snapshots one batch selects)`))),
 });
 export type Selector = z.infer<typeof SelectorSchema>;
 
@@ -50,16 +68,24 @@ export type BatchRequest = z.infer<typeof BatchRequestSchema>;
 export const BatchStatusSchema = z.enum(['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED']);
 export type BatchStatus = z.infer<typeof BatchStatusSchema>;
 
+/** Where a batch's snapshot ids are: an object of the manifest bucket, CSV `snapshotId` + one id a line. */
+export const ManifestRefSchema = z.strictObject({ bucket: z.string(), key: z.string() });
+export type ManifestRef = z.infer<typeof ManifestRefSchema>;
+
 /**
  * The batch record: `GET /batches/{id}`. `request` is the batch request without its ids;
- * `completed` counts the results stored so far (final once the batch SUCCEEDED); `stats` come
- * when it SUCCEEDED or was CANCELLED, `failureReason` when it FAILED, `completedAt` with any of them.
+ * `total` is null while a large selection is still being planned; `completed` counts the results
+ * of the chunks finished so far (one read, whatever the batch size; final once the batch
+ * SUCCEEDED); `manifest` and `itemsPerChunk` come once planned; `stats` come when it SUCCEEDED or
+ * was CANCELLED, `failureReason` when it FAILED, `completedAt` with any of them.
  */
 export const BatchSchema = z.strictObject({
   batchId: z.string(),
   status: BatchStatusSchema,
-  total: z.int(),
+  total: z.nullable(z.int()),
   completed: z.int(),
+  manifest: z.optional(ManifestRefSchema),
+  itemsPerChunk: z.optional(z.int()),
   maxConcurrency: z.int(),
   request: z.omit(BatchRequestSchema, { snapshotIds: true }),
   trigger: z.enum(['api', 'schedule']),
@@ -79,7 +105,8 @@ export type Batch = z.infer<typeof BatchSchema>;
 export const BatchAcceptedSchema = z.strictObject({
   batchId: z.string(),
   status: BatchStatusSchema,
-  total: z.int(),
+  /** Null when the selection is planned by the workflow (a `limit` over 10,000). */
+  total: z.nullable(z.int()),
 });
 export type BatchAccepted = z.infer<typeof BatchAcceptedSchema>;
 
@@ -120,6 +147,27 @@ export const BatchResultSchema = z.strictObject({
 });
 export type BatchResult = z.infer<typeof BatchResultSchema>;
 
+/** One chunk's results folded together, stored once when the chunk is done. */
+export interface BatchChunk {
+  batchId: string;
+  /** The chunk's first snapshot id: chunks are disjoint, so it names the chunk on every retry. */
+  chunkId: string;
+  /** Results folded (= the chunk's snapshots). */
+  count: number;
+  /** Of those, the replays that ran (not Error), and the matches among them: the batch's progress counters. */
+  successful: number;
+  matches: number;
+  stats: AccumulatorState;
+  createdAt: string;
+}
+
+/** The outcome of planning: what the Map reads and how it cuts it. */
+export interface BatchPlan {
+  total: number;
+  manifest: ManifestRef;
+  itemsPerChunk: number;
+}
+
 /** The facts of a snapshot a batch result keeps (see `BatchResult.original`). */
 export function originalFacts(snapshot: Snapshot): NonNullable<BatchResult['original']> {
   const mp = snapshot.modelParameters;
@@ -131,16 +179,21 @@ export function originalFacts(snapshot: Snapshot): NonNullable<BatchResult['orig
   };
 }
 
-/** Port: batches, their snapshot ids and their results. */
+/** Port: batches, their chunks and their results. */
 export interface BatchStore {
-  /** Records a new batch with its ids; false when the id exists. `completed` is final once the batch SUCCEEDED. */
-  create(batch: Batch, snapshotIds: readonly string[]): Promise<boolean>;
+  /** Records a new batch; false when the id exists. `completed` is final once the batch SUCCEEDED. */
+  create(batch: Batch): Promise<boolean>;
   get(batchId: string): Promise<Batch | undefined>;
-  getSnapshotIds(batchId: string): Promise<string[]>;
+  /** Records where the planned ids are and how many. */
+  setPlan(batchId: string, plan: BatchPlan): Promise<void>;
+  /** Stores a finished chunk once (false if stored before) and adds its counts to the batch's progress. */
+  putChunk(chunk: BatchChunk): Promise<boolean>;
+  /** Visits every stored chunk, page by page (constant memory); returns how many. */
+  forEachChunk(batchId: string, visit: (chunk: BatchChunk) => void): Promise<number>;
   getResult(batchId: string, snapshotId: string): Promise<BatchResult | undefined>;
   /** Writes a snapshot's result once (false if it exists). */
   putResult(result: BatchResult): Promise<boolean>;
-  /** How many results are stored (the progress of a running batch). */
+  /** How many results are stored: a count query, reading no result (the stats' reconciliation). */
   countResults(batchId: string): Promise<number>;
   listResults(batchId: string, limit: number, cursor?: string): Promise<Page<BatchResult>>;
   /** Visits every result, page by page (constant memory). */
@@ -155,6 +208,30 @@ export interface BatchStore {
   failIfRunning(batchId: string, reason: string, completedAt: string): Promise<boolean>;
   /** Claims an Idempotency-Key for a batch request; an earlier claim is returned instead. */
   claimIdempotencyKey(key: string, requestHash: string, batchId: string): Promise<{ claimed: true } | { claimed: false; batchId: string; requestHash: string }>;
+}
+
+/** Port: manifests of snapshot ids in the manifest bucket. */
+export interface ManifestStore {
+  /** Writes `ids` (pages of them, streamed: memory stays bounded) as the object `key`. */
+  write(key: string, ids: AsyncIterable<readonly string[]>): Promise<ManifestRef & { count: number }>;
+  /** The ids of a manifest, page by page. */
+  read(ref: ManifestRef): AsyncIterable<string[]>;
+}
+
+/** The manifest object of a batch. */
+export function manifestKey(batchId: string): string {
+  return `batches/${batchId}/snapshot-ids.csv`;
+}
+
+/**
+ * Snapshots per chunk: at least two rounds of chunks per concurrency slot (so a slow chunk does not
+ * leave the others idle at the end), at most {@link MAX_ITEMS_PER_CHUNK}, and never fewer chunks
+ * than slots when there are enough snapshots.
+ */
+export function itemsPerChunkFor(total: number, maxConcurrency: number): number {
+  if (total <= maxConcurrency) return 1;
+  const rounds = Math.max(2, Math.ceil(total / (maxConcurrency * MAX_ITEMS_PER_CHUNK)));
+  return Math.min(MAX_ITEMS_PER_CHUNK, Math.max(1, Math.ceil(total / (maxConcurrency * rounds))));
 }
 
 /** Port: starts the workflow for a batch; starting one twice starts it once. */
@@ -174,28 +251,59 @@ export class BatchNotFoundError extends NotFoundError {
 
 // ------------------------------------------------------------------------------------------------
 
-/** Resolves a request's selection to snapshot ids (a relative window against `nowMs`). */
-export async function resolveSelection(snapshots: SnapshotStore, request: BatchRequest, nowMs: number): Promise<string[]> {
-  if (request.snapshotIds) {
-    const seen = new Set<string>();
-    request.snapshotIds.forEach((id, i) => {
-      if (seen.has(id)) throw new ValidationError(`snapshotIds[${i}]: '${id}' is listed twice`, { details: { issues: [{ path: `snapshotIds[${i}]`, message: 'duplicate id' }] } });
-      seen.add(id);
-    });
-    return request.snapshotIds;
-  }
-  const selector = request.selector as Selector;
-  const to = selector.to !== undefined ? new Date(selector.to).toISOString() : selector.lastHours !== undefined ? new Date(nowMs).toISOString() : undefined;
-  const from = selector.from !== undefined ? new Date(selector.from).toISOString() : selector.lastHours !== undefined ? new Date(nowMs - selector.lastHours * 3_600_000).toISOString() : undefined;
+/** The selector's window as absolute instants: a relative one against `nowMs`, an open end at `nowMs`. */
+export function selectionWindow(selector: Selector, nowMs: number): { from?: string; to: string } {
+  const iso = (v: string) => new Date(v).toISOString();
+  const to = selector.to !== undefined ? iso(selector.to) : new Date(nowMs).toISOString();
+  const from = selector.from !== undefined ? iso(selector.from) : selector.lastHours !== undefined ? new Date(nowMs - selector.lastHours * 3_600_000).toISOString() : undefined;
+  return from === undefined ? { to } : { from, to };
+}
+
+/**
+ * The selected snapshot ids, newest first, page by page: paging through the function's index,
+ * holding one page at a time. Snapshots recorded after `nowMs` (the batch's start) are not selected.
+ */
+export async function* selectIds(snapshots: SnapshotIdIndex, selector: Selector, nowMs: number): AsyncGenerator<string[]> {
+  const window = selectionWindow(selector, nowMs);
   const limit = selector.limit ?? DEFAULT_SELECTOR_LIMIT;
-  const ids: string[] = [];
+  let taken = 0;
   let cursor: string | undefined;
   do {
-    const page = await snapshots.list({ functionName: selector.functionName, ...(from && { from }), ...(to && { to }), limit: Math.min(1000, limit - ids.length), ...(cursor && { cursor }), order: 'desc' });
-    for (const s of page.items) ids.push(s.snapshotId);
+    const page = await snapshots.listIds({ functionName: selector.functionName, ...window, limit: Math.min(1000, limit - taken), ...(cursor && { cursor }), order: 'desc' });
+    taken += page.items.length;
+    if (page.items.length > 0) yield page.items;
     cursor = page.nextCursor;
-  } while (cursor && ids.length < limit);
+  } while (cursor && taken < limit);
+}
+
+/** Resolves a request's selection to snapshot ids (a relative window against `nowMs`). Small selections only: it holds them all. */
+export async function resolveSelection(snapshots: SnapshotIdIndex, request: BatchRequest, nowMs: number): Promise<string[]> {
+  if (request.snapshotIds) {
+    assertDistinct(request.snapshotIds);
+    return request.snapshotIds;
+  }
+  const ids: string[] = [];
+  for await (const page of selectIds(snapshots, request.selector as Selector, nowMs)) ids.push(...page);
   return ids;
+}
+
+function assertDistinct(ids: readonly string[]): void {
+  const seen = new Set<string>();
+  ids.forEach((id, i) => {
+    if (seen.has(id)) throw new ValidationError(`snapshotIds[${i}]: '${id}' is listed twice`, { details: { issues: [{ path: `snapshotIds[${i}]`, message: 'duplicate id' }] } });
+    seen.add(id);
+  });
+}
+
+/** A list of ids as pages, the shape a manifest is written from. */
+export async function* pagesOf(ids: readonly string[], size = 1000): AsyncGenerator<string[]> {
+  for (let i = 0; i < ids.length; i += size) yield ids.slice(i, i + size);
+}
+
+/** Writes a batch's manifest from a selection (streamed) and works out the chunking. */
+export async function writePlan(manifests: ManifestStore, batch: Pick<Batch, 'batchId' | 'maxConcurrency'>, ids: AsyncIterable<readonly string[]>): Promise<BatchPlan> {
+  const written = await manifests.write(manifestKey(batch.batchId), ids);
+  return { total: written.count, manifest: { bucket: written.bucket, key: written.key }, itemsPerChunk: itemsPerChunkFor(written.count, batch.maxConcurrency) };
 }
 
 /** Checks a batch request beyond its schema: exactly one selection, a sane window, options that fit together. */
@@ -204,10 +312,10 @@ export function parseBatchRequest(body: unknown): BatchRequest {
   if ((request.snapshotIds === undefined) === (request.selector === undefined)) {
     throw new ValidationError('give exactly one of snapshotIds and selector', { details: { issues: [{ path: request.snapshotIds ? 'selector' : 'snapshotIds', message: 'exactly one of snapshotIds and selector' }] } });
   }
-  if (request.snapshotIds && request.snapshotIds.length > MAX_BATCH_SNAPSHOTS) {
-    throw new ValidationError(`a batch replays at most ${MAX_BATCH_SNAPSHOTS} snapshots (the ids travel in one Step Functions execution, whose state is limited to 256 KiB); got ${request.snapshotIds.length} — split it into several batches`, {
+  if (request.snapshotIds && request.snapshotIds.length > MAX_LISTED_SNAPSHOTS) {
+    throw new ValidationError(`a batch lists at most ${MAX_LISTED_SNAPSHOTS} snapshot ids; got ${request.snapshotIds.length} — select by function and time window (up to ${MAX_SELECTED_SNAPSHOTS}) or split it into several batches`, {
       code: 'BATCH_TOO_LARGE',
-      details: { issues: [{ path: 'snapshotIds', message: `at most ${MAX_BATCH_SNAPSHOTS}` }] },
+      details: { issues: [{ path: 'snapshotIds', message: `at most ${MAX_LISTED_SNAPSHOTS}` }] },
     });
   }
   const s = request.selector;
@@ -223,13 +331,13 @@ export function parseBatchRequest(body: unknown): BatchRequest {
   return request;
 }
 
-/** A new, running batch record (the ids themselves are stored apart). */
-export function newBatch(batchId: string, request: BatchRequest, total: number, origin: Pick<Batch, 'trigger' | 'scheduleName' | 'createdAt'>): Batch {
+/** A new, running batch record, not yet planned (its ids are written to a manifest apart). */
+export function newBatch(batchId: string, request: BatchRequest, origin: Pick<Batch, 'trigger' | 'scheduleName' | 'createdAt'>): Batch {
   const { snapshotIds: _ids, ...rest } = request;
   return {
     batchId,
     status: 'RUNNING',
-    total,
+    total: null,
     completed: 0,
     maxConcurrency: request.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
     request: rest,
@@ -240,8 +348,9 @@ export function newBatch(batchId: string, request: BatchRequest, total: number, 
 }
 
 export interface StartBatchDeps {
-  snapshots: SnapshotStore;
+  snapshots: SnapshotIdIndex;
   batches: BatchStore;
+  manifests: ManifestStore;
   starter: BatchStarter;
   policies: ReplayDeps['policies'];
   clock: Clock;
@@ -250,9 +359,13 @@ export interface StartBatchDeps {
   noiseProfiles?: NoiseProfileStore;
 }
 
-/** `POST /batches`: validate, resolve, record, start. Returns the batch as recorded. */
+/**
+ * `POST /batches`: validate, record, plan (listed ids, and selections of at most
+ * {@link API_PLANNED_SELECTION_LIMIT}), start. Returns the batch as recorded.
+ */
 export async function startBatch(deps: StartBatchDeps, body: unknown, idempotencyKey?: string): Promise<{ batch: Batch; created: boolean }> {
   const request = parseBatchRequest(body);
+  if (request.snapshotIds) assertDistinct(request.snapshotIds);
   // Resolve the policy now, so an unknown policyName is a 404 here rather than N error results.
   await prepareReplay(deps.policies, { mode: request.mode, tolerance: request.tolerance, policyName: request.policyName, overrides: request.overrides, dependencyMode: request.dependencyMode, noiseProfile: request.noiseProfile });
   // A selector names the function: its profile is checked now and 'latest' pinned to a version.
@@ -273,16 +386,31 @@ export async function startBatch(deps: StartBatchDeps, body: unknown, idempotenc
       }
     }
   }
-  const snapshotIds = await resolveSelection(deps.snapshots, request, deps.clock.now());
-  if (snapshotIds.length > MAX_BATCH_SNAPSHOTS) throw new ValidationError(`the selection holds ${snapshotIds.length} snapshots; a batch replays at most ${MAX_BATCH_SNAPSHOTS}`, { code: 'BATCH_TOO_LARGE' });
-  const fresh = newBatch(batchId, pinned === undefined ? request : { ...request, noiseProfile: pinned }, snapshotIds.length, { trigger: 'api', createdAt: new Date(deps.clock.now()).toISOString() });
+  const nowIso = () => new Date(deps.clock.now()).toISOString();
+  const fresh = newBatch(batchId, pinned === undefined ? request : { ...request, noiseProfile: pinned }, { trigger: 'api', createdAt: nowIso() });
   // Refused only when a concurrent request with the same Idempotency-Key created it first: answer
-  // with that batch (its ids and total), not with this request's own view of the selection.
-  const batch = (await deps.batches.create(fresh, snapshotIds)) ? fresh : ((await deps.batches.get(batchId)) ?? fresh);
+  // with that batch, and leave its planning to that request.
+  if (!(await deps.batches.create(fresh))) return { batch: (await deps.batches.get(batchId)) ?? fresh, created: false };
+  let batch = fresh;
+  const ids = request.snapshotIds
+    ? pagesOf(request.snapshotIds)
+    : (request.selector?.limit ?? DEFAULT_SELECTOR_LIMIT) <= API_PLANNED_SELECTION_LIMIT
+      ? selectIds(deps.snapshots, request.selector as Selector, Date.parse(fresh.createdAt))
+      : undefined;
+  if (ids) {
+    try {
+      const plan = await writePlan(deps.manifests, fresh, ids);
+      await deps.batches.setPlan(batchId, plan);
+      batch = { ...fresh, ...plan };
+    } catch (err) {
+      await deps.batches.fail(batchId, 'the snapshot ids could not be written to the manifest', nowIso());
+      throw err;
+    }
+  }
   try {
     await deps.starter.start(batchId, { batchId });
   } catch (err) {
-    await deps.batches.fail(batchId, 'the workflow could not be started', new Date(deps.clock.now()).toISOString());
+    await deps.batches.fail(batchId, 'the workflow could not be started', nowIso());
     throw err;
   }
   return { batch, created: true };
@@ -300,26 +428,60 @@ export type PlanCommand =
   | { schedule: { batchId: string; scheduleName: string; request: unknown; startedAt: string } };
 
 export interface PlanDeps {
-  snapshots: SnapshotStore;
+  snapshots: SnapshotIdIndex;
   batches: BatchStore;
+  manifests: ManifestStore;
 }
 
-/** Plan: the batch's ids and concurrency; for a schedule, resolves its window and records the batch first. */
-export async function planBatch(deps: PlanDeps, command: PlanCommand): Promise<{ batchId: string; snapshotIds: string[]; maxConcurrency: number }> {
-  if (!('schedule' in command)) {
-    const batch = await deps.batches.get(command.batchId);
-    if (!batch) throw new BatchNotFoundError(command.batchId);
-    return { batchId: batch.batchId, snapshotIds: await deps.batches.getSnapshotIds(batch.batchId), maxConcurrency: batch.maxConcurrency };
+/** What Plan hands the Map: where the ids are, how to cut them, how many chunks at once. */
+export interface PlanOutput {
+  batchId: string;
+  manifest: ManifestRef;
+  itemsPerChunk: number;
+  maxConcurrency: number;
+}
+
+/** A stored batch that cannot be planned (neither a manifest nor a selector): thrown by name. */
+export class BatchStateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BatchStateError';
   }
-  const { batchId, scheduleName, request: body, startedAt: executionStartTime } = command.schedule;
-  const existing = await deps.batches.get(batchId);
-  if (existing) return { batchId, snapshotIds: await deps.batches.getSnapshotIds(batchId), maxConcurrency: existing.maxConcurrency };
-  const request = parseBatchRequest(body);
-  const snapshotIds = await resolveSelection(deps.snapshots, request, Date.parse(executionStartTime));
-  const batch = newBatch(batchId, request, snapshotIds.length, { trigger: 'schedule', scheduleName, createdAt: new Date(Date.parse(executionStartTime)).toISOString() });
-  // A concurrent Plan of the same execution may have recorded it first: run with what it recorded.
-  if (!(await deps.batches.create(batch, snapshotIds))) return { batchId, snapshotIds: await deps.batches.getSnapshotIds(batchId), maxConcurrency: batch.maxConcurrency };
-  return { batchId, snapshotIds, maxConcurrency: batch.maxConcurrency };
+}
+
+/**
+ * Plan: the batch's manifest and chunking. A batch the API planned is returned as recorded; any
+ * other (a large selection, a schedule — recorded here first) is planned now by paging through the
+ * index into the manifest, holding one page at a time. A retried Plan writes the same manifest again.
+ */
+export async function planBatch(deps: PlanDeps, command: PlanCommand): Promise<PlanOutput> {
+  let batch: Batch | undefined;
+  if (!('schedule' in command)) {
+    batch = await deps.batches.get(command.batchId);
+    if (!batch) throw new BatchNotFoundError(command.batchId);
+  } else {
+    const { batchId, scheduleName, request: body, startedAt } = command.schedule;
+    const request = parseBatchRequest(body);
+    batch = await deps.batches.get(batchId);
+    if (!batch) {
+      const fresh = newBatch(batchId, request, { trigger: 'schedule', scheduleName, createdAt: new Date(Date.parse(startedAt)).toISOString() });
+      // A concurrent Plan of the same execution may have recorded it first: plan what it recorded.
+      batch = (await deps.batches.create(fresh)) ? fresh : ((await deps.batches.get(batchId)) ?? fresh);
+    }
+    if (request.snapshotIds && !batch.manifest) {
+      const plan = await writePlan(deps.manifests, batch, pagesOf(request.snapshotIds));
+      await deps.batches.setPlan(batchId, plan);
+      batch = { ...batch, ...plan };
+    }
+  }
+  if (!batch.manifest || batch.itemsPerChunk === undefined) {
+    const selector = batch.request.selector;
+    if (!selector) throw new BatchStateError(`batch ${batch.batchId} has neither a manifest nor a selector`);
+    const plan = await writePlan(deps.manifests, batch, selectIds(deps.snapshots, selector, Date.parse(batch.createdAt)));
+    await deps.batches.setPlan(batch.batchId, plan);
+    batch = { ...batch, ...plan };
+  }
+  return { batchId: batch.batchId, manifest: batch.manifest as ManifestRef, itemsPerChunk: batch.itemsPerChunk as number, maxConcurrency: batch.maxConcurrency };
 }
 
 /**
@@ -329,6 +491,16 @@ export async function planBatch(deps: PlanDeps, command: PlanCommand): Promise<{
 export interface ReplayItemCommand {
   batchId: string;
   snapshotId: string;
+  failure?: { code: string; message: string } | undefined;
+}
+
+/**
+ * One chunk of the Map (ItemBatcher's `Items`, parsed at the edge): replay its snapshots one after
+ * another, or, after the chunk's retries were exhausted, record `failure` for each without a result.
+ */
+export interface ReplayChunkCommand {
+  batchId: string;
+  snapshotIds: string[];
   failure?: { code: string; message: string } | undefined;
 }
 
@@ -418,39 +590,44 @@ export class BatchItemCache {
 /**
  * Replays one snapshot of a batch and writes its result once. The result and the history entry are
  * written with conditional puts on keys fixed by batch and snapshot, so a retried item never
- * produces a second result or history entry: a retry after they were written replays again, keeps
- * the first ones and returns the first outcome.
- * Not reading first saves a read on every item for the price of a repeated executor call on the
- * rare retry of an item that had already finished. A request error about this snapshot (gone, no
+ * produces a second result or history entry; and an item reads its stored result first, so a
+ * retried chunk, a redrive or a batch resumed after a crash calls no executor for a snapshot that
+ * already has its result (executor calls never exceed items). A request error about this snapshot (gone, no
  * executor, unsupported model) is recorded as its Error result; anything else is thrown for the
  * workflow's Retry/Catch.
  */
 export async function replayBatchItem(deps: ReplayItemDeps, command: ReplayItemCommand): Promise<ItemSummary> {
   const { batchId, snapshotId, failure } = command;
+  const stored = failure ? await recordItemError(deps, batchId, snapshotId, failure) : await replayItem(deps, batchId, snapshotId);
+  return { snapshotId, status: stored.status, outputsMatch: stored.outputsMatch };
+}
+
+/** Records an Error result for a snapshot whose replay failed after its retries; the stored result wins. */
+async function recordItemError(deps: Pick<ReplayItemDeps, 'batches' | 'clock'>, batchId: string, snapshotId: string, failure: { code: string; message: string }): Promise<BatchResult> {
+  const result: BatchResult = {
+    batchId,
+    snapshotId,
+    replayId: null,
+    status: 'Error',
+    outputsMatch: false,
+    executionTimeMs: 0,
+    mismatchedPaths: [],
+    violatedRules: [],
+    error: failure,
+    createdAt: new Date(deps.clock.now()).toISOString(),
+  };
+  if (await deps.batches.putResult(result)) return result;
+  return (await deps.batches.getResult(batchId, snapshotId)) ?? result;
+}
+
+/** Replays one snapshot and returns its result as stored (this attempt's, or an earlier one's). */
+async function replayItem(deps: ReplayItemDeps, batchId: string, snapshotId: string): Promise<BatchResult> {
   const now = () => new Date(deps.clock.now()).toISOString();
-
-  if (failure) {
-    const result: BatchResult = {
-      batchId,
-      snapshotId,
-      replayId: null,
-      status: 'Error',
-      outputsMatch: false,
-      executionTimeMs: 0,
-      mismatchedPaths: [],
-      violatedRules: [],
-      error: failure,
-      createdAt: now(),
-    };
-    if (await deps.batches.putResult(result)) return { snapshotId, status: 'Error', outputsMatch: false };
-    return storedOutcome(deps.batches, batchId, snapshotId, result);
-  }
-
   // An item looks for its stored result before anything is executed: a Step Functions retry or
   // redrive, a resumed execution after a crash or an idempotent repeat of the batch finds the first
   // attempt's result and calls no executor again (executor calls never exceed items).
   const [existing, batch, prepared] = await Promise.all([deps.batches.getResult(batchId, snapshotId), deps.cache.batchFor(deps, batchId), deps.cache.preparedFor(deps, batchId)]);
-  if (existing !== undefined) return { snapshotId, status: existing.status, outputsMatch: existing.outputsMatch };
+  if (existing !== undefined) return existing;
   if (batch.noiseProfile !== undefined) {
     let measured: BatchResult;
     try {
@@ -459,8 +636,8 @@ export async function replayBatchItem(deps: ReplayItemDeps, command: ReplayItemC
       if (!(err instanceof DomainError)) throw err;
       measured = { batchId, snapshotId, replayId: null, status: 'Error', outputsMatch: false, executionTimeMs: 0, mismatchedPaths: [], violatedRules: [], error: { code: err.code, message: err.message }, createdAt: now() };
     }
-    if (await deps.batches.putResult(measured)) return { snapshotId, status: measured.status, outputsMatch: measured.outputsMatch };
-    return storedOutcome(deps.batches, batchId, snapshotId, measured);
+    if (await deps.batches.putResult(measured)) return measured;
+    return (await deps.batches.getResult(batchId, snapshotId)) ?? measured;
   }
   let summary: BatchResult;
   let full: ReplayResult | undefined;
@@ -477,12 +654,53 @@ export async function replayBatchItem(deps: ReplayItemDeps, command: ReplayItemC
   // listed at the batch's start), so they can go out together: the first attempt's result and
   // history entry win, and a retry writes neither again.
   const [written] = await Promise.all([deps.batches.putResult(summary), full ? deps.results.put(full, { sortAt: batch.createdAt }) : false]);
-  if (written) return { snapshotId, status: summary.status, outputsMatch: summary.outputsMatch };
-  return storedOutcome(deps.batches, batchId, snapshotId, summary);
+  if (written) return summary;
+  return (await deps.batches.getResult(batchId, snapshotId)) ?? summary;
 }
 
-/** The outcome of the result already stored for an item (the first attempt's), or `fallback`. */
-async function storedOutcome(batches: BatchStore, batchId: string, snapshotId: string, fallback: Pick<BatchResult, 'status' | 'outputsMatch'>): Promise<ItemSummary> {
-  const stored = (await batches.getResult(batchId, snapshotId)) ?? fallback;
-  return { snapshotId, status: stored.status, outputsMatch: stored.outputsMatch };
+/** What a chunk task returns (the Map discards it); `stopped` when the batch was no longer RUNNING. */
+export interface ChunkSummary {
+  chunkId: string;
+  count: number;
+  /** Of `count`, the Error results. */
+  failed: number;
+  stopped?: true;
+}
+
+/** How often a chunk re-reads its batch's status between items. */
+export const STATUS_CHECK_MS = 200;
+
+/**
+ * Replays a chunk's snapshots one after another (a chunk holds one executor call at a time, so
+ * chunks in flight bound calls in flight), folds each stored result into a stats accumulator and
+ * stores it with the chunk. With `recordError` (the chunk failed after its retries) every snapshot
+ * without a result gets an Error result, and the chunk is folded the same way. A retried chunk folds
+ * the results stored by the earlier attempt, so its accumulator always equals its stored results.
+ */
+export async function replayBatchChunk(deps: ReplayItemDeps, command: ReplayChunkCommand): Promise<ChunkSummary> {
+  const { batchId, snapshotIds, failure } = command;
+  const chunkId = snapshotIds[0];
+  if (chunkId === undefined) throw new BatchStateError(`a chunk of batch ${batchId} without snapshots`);
+  const acc = new StatsAccumulator();
+  let successful = 0;
+  let matches = 0;
+  let checkedAt = -Infinity;
+  for (const snapshotId of snapshotIds) {
+    // A cancelled batch stops here: the workflow's stop does not reach a running invocation, so a
+    // chunk looks at the batch's status between items (at most every STATUS_CHECK_MS, to keep its
+    // META item from turning into a hot key) and replays nothing more once it is not RUNNING.
+    if (deps.clock.now() - checkedAt >= STATUS_CHECK_MS) {
+      checkedAt = deps.clock.now();
+      const current = await deps.batches.get(batchId);
+      if (current?.status !== 'RUNNING') return { chunkId, count: acc.count, failed: acc.count - successful, stopped: true };
+    }
+    const stored = failure ? await recordItemError(deps, batchId, snapshotId, failure) : await replayItem(deps, batchId, snapshotId);
+    acc.add(stored);
+    if (stored.status !== 'Error') {
+      successful += 1;
+      if (stored.outputsMatch) matches += 1;
+    }
+  }
+  await deps.batches.putChunk({ batchId, chunkId, count: acc.count, successful, matches, stats: acc.toState(), createdAt: new Date(deps.clock.now()).toISOString() });
+  return { chunkId, count: acc.count, failed: acc.count - successful };
 }

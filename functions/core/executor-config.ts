@@ -230,29 +230,28 @@ export function urlWithoutQuery(url: string): string {
  * - a plain header whose value is the mask {@link MASKED_VALUE} (a configuration read back and PUT
  *   again would otherwise replace the real value with the mask);
  * - a header named both in `headers` and `secretHeaders`;
- * - a secret reference this deployment cannot read (`checkSecretRef` answers why, or undefined).
+ * - a secret reference this deployment cannot read, or not send to this URL (`checkSecretRef`
+ *   answers why, or undefined).
  */
-export function registrationIssues(config: ExecutorConfig, checkSecretRef: (ref: string) => string | undefined): FieldIssue[] {
+export function registrationIssues(config: ExecutorConfig, checkSecretRef: (ref: string, target: URL) => string | undefined): FieldIssue[] {
+  if (config.type !== 'http' && config.type !== 'openai') return [];
   const issues: FieldIssue[] = [];
-  const urlField = config.type === 'http' ? 'url' : config.type === 'openai' ? 'baseUrl' : undefined;
-  if (urlField !== undefined && (config.type === 'http' || config.type === 'openai')) {
-    const url = config.type === 'http' ? config.url : config.baseUrl;
-    const names = credentialQueryParameters(url);
-    if (names.length > 0) {
-      issues.push({
-        path: urlField,
-        message: `the query carries credential-like parameter(s) ${names.map((n) => `'${n}'`).join(', ')}; results and logs keep URLs, so send the credential as a header named in secretHeaders instead`,
-      });
-    }
+  const [urlField, url] = config.type === 'http' ? ['url', config.url] : ['baseUrl', config.baseUrl];
+  const names = credentialQueryParameters(url);
+  if (names.length > 0) {
+    issues.push({
+      path: urlField,
+      message: `the query carries credential-like parameter(s) ${names.map((n) => `'${n}'`).join(', ')}; results and logs keep URLs, so send the credential as a header named in secretHeaders instead`,
+    });
   }
-  if (config.type !== 'http' && config.type !== 'openai') return issues;
+  const target = new URL(url);
   const plain = new Set(Object.keys(config.headers ?? {}).map((n) => n.toLowerCase()));
   for (const [name, value] of Object.entries(config.headers ?? {})) {
     if (value === MASKED_VALUE) issues.push({ path: `headers.${name}`, message: `'${MASKED_VALUE}' is how header values read back, not a value; send the real value (or name a secret in secretHeaders)` });
   }
   for (const [name, ref] of Object.entries(config.secretHeaders ?? {})) {
     if (plain.has(name.toLowerCase())) issues.push({ path: `secretHeaders.${name}`, message: `header '${name}' is also in headers; name it in one of them only` });
-    const why = checkSecretRef(ref);
+    const why = checkSecretRef(ref, target);
     if (why !== undefined) issues.push({ path: `secretHeaders.${name}`, message: why });
   }
   return issues;

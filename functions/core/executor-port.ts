@@ -80,8 +80,11 @@ export interface Executor {
  * environment locally. `refuses` is asked at registration, `read` at call time.
  */
 export interface SecretHeaderSource {
-  /** Why this deployment cannot read `ref` (wrong kind, outside the allowed secrets), or undefined when it can. */
-  refuses(ref: string): string | undefined;
+  /**
+   * Why this deployment cannot read `ref` (wrong kind, outside the allowed secrets) or will not send
+   * its value to `target` (e.g. over plain http), or undefined when it can.
+   */
+  refuses(ref: string, target: URL): string | undefined;
   /** The current value; rejects with an error whose message names `ref` and never a value. */
   read(ref: string): Promise<string>;
 }

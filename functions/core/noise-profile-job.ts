@@ -6,7 +6,7 @@
  * before it marks the batch SUCCEEDED. See noise.ts for what a profile holds.
  */
 import * as z from 'zod/mini';
-import { newBatch, resolveSelection, type Batch, type BatchResult, type ReplayItemDeps, type StartBatchDeps } from './batch.js';
+import { newBatch, pagesOf, resolveSelection, writePlan, type Batch, type BatchResult, type ReplayItemDeps, type StartBatchDeps } from './batch.js';
 import { NotFoundError, UnprocessableError, ValidationError } from './errors.js';
 import { ExecutorError, NoExecutorError, UnsupportedModelError, type ExecutorConfigStore } from './executor.js';
 import { DEFAULT_NOISE_SAMPLE, MAX_NOISE_SAMPLE, NoiseAccumulator, NUMERIC_SAFETY_FACTOR, observeNoise, type NoiseProfile, type NoiseProfileStore, type NoiseRun } from './noise.js';
@@ -60,11 +60,21 @@ export async function startNoiseProfile(deps: StartNoiseProfileDeps, functionNam
   if (snapshotIds.length < 2) {
     throw new UnprocessableError(`function '${functionName}' has ${snapshotIds.length} snapshot(s) in the selection; a noise profile needs at least 2`, { code: 'NOT_ENOUGH_SNAPSHOTS', details: { functionName, found: snapshotIds.length } });
   }
-  const batch: Batch = {
-    ...newBatch(deps.ids.next(), batchRequest, snapshotIds.length, { trigger: 'api', createdAt: new Date(deps.clock.now()).toISOString() }),
+  const fresh: Batch = {
+    ...newBatch(deps.ids.next(), batchRequest, { trigger: 'api', createdAt: new Date(deps.clock.now()).toISOString() }),
     noiseProfile: { functionName, sampleSize },
   };
-  await deps.batches.create(batch, snapshotIds);
+  await deps.batches.create(fresh);
+  let batch: Batch;
+  try {
+    // The sample is small (at most MAX_NOISE_SAMPLE ids): planned here, like a listed batch.
+    const plan = await writePlan(deps.manifests, fresh, pagesOf(snapshotIds));
+    await deps.batches.setPlan(fresh.batchId, plan);
+    batch = { ...fresh, ...plan };
+  } catch (err) {
+    await deps.batches.fail(fresh.batchId, 'the snapshot ids could not be written to the manifest', new Date(deps.clock.now()).toISOString());
+    throw err;
+  }
   try {
     await deps.starter.start(batch.batchId, { batchId: batch.batchId });
   } catch (err) {
@@ -153,7 +163,7 @@ export class NoiseProfileBuilder {
       executor: this.executor,
       modelVersions: [...this.acc.modelVersions].sort(),
       similarityProvider: this.similarityProvider,
-      sampleSize: this.batch.total,
+      sampleSize: this.batch.total ?? this.batch.noiseProfile.sampleSize,
       pairs: this.acc.pairs,
       numericSafetyFactor: NUMERIC_SAFETY_FACTOR,
       fields: this.acc.fields(),

@@ -41,6 +41,11 @@ export interface SnapshotQuery {
   order?: 'asc' | 'desc';
 }
 
+/** A function's snapshot ids by time: what a batch selection pages through (only ids come back). */
+export interface SnapshotIdIndex {
+  listIds(query: SnapshotQuery): Promise<Page<string>>;
+}
+
 /** What a claimed Idempotency-Key remembers. */
 export interface IdempotencyRecord {
   key: string;

@@ -8,6 +8,7 @@
  * merge into exactly what one accumulator over all results would hold.
  */
 import { LogCollapsingLowestDenseDDSketch } from '@datadog/sketches-js';
+import * as z from 'zod/mini';
 import { ValidationError } from './errors.js';
 import type { ReplayStatus } from './replay.js';
 
@@ -30,6 +31,24 @@ export interface ResultSummary {
 // carry or describe them do not bundle the sketch library.
 export { ReplayStatsSchema, type ReplayStats } from './replay-stats.js';
 import type { ReplayStats } from './replay-stats.js';
+
+const CounterStateSchema = z.object({ counts: z.record(z.string(), z.number()), other: z.number() });
+
+/** A {@link StatsAccumulator} as stored with a chunk of a batch (mergeable, exact). */
+export const AccumulatorStateSchema = z.object({
+  total: z.number(),
+  failed: z.number(),
+  matched: z.number(),
+  tampered: z.number(),
+  latencySum: z.number(),
+  /** The latency DDSketch: its zero count and its non-empty bins as [key, count]. */
+  sketch: z.object({ zero: z.number(), bins: z.array(z.tuple([z.number(), z.number()])) }),
+  latencyMin: z.number(),
+  latencyMax: z.number(),
+  fields: CounterStateSchema,
+  rules: CounterStateSchema,
+});
+export type AccumulatorState = z.infer<typeof AccumulatorStateSchema>;
 
 /** Relative accuracy of the latency quantiles: half the 1 % the design asks for, as margin. */
 export const STATS_RELATIVE_ACCURACY = 0.005;
@@ -75,6 +94,19 @@ export class BoundedCounter {
     this.otherCount += other.otherCount;
   }
 
+  /** Everything held, for storing; {@link BoundedCounter.fromState} restores it exactly. */
+  toState(): { counts: Record<string, number>; other: number } {
+    return { counts: Object.fromEntries(this.counts), other: this.otherCount };
+  }
+
+  /** A counter holding exactly what `state` describes. */
+  static fromState(state: { counts: Record<string, number>; other: number }, top: number = STATS_TOP_KEYS): BoundedCounter {
+    const c = new BoundedCounter(top);
+    for (const [key, n] of Object.entries(state.counts)) c.add(key, n);
+    c.otherCount += state.other;
+    return c;
+  }
+
   /** The `top` largest counts (ties by key, ascending) and the count of every other occurrence. */
   snapshot(): { counts: Record<string, number>; other: number } {
     const sorted = this.sorted();
@@ -98,6 +130,18 @@ export class BoundedCounter {
   }
 }
 
+/** The non-empty bins of a sketch's (positive) store as [key, count]. */
+function sketchBins(sketch: LogCollapsingLowestDenseDDSketch): Array<[number, number]> {
+  const { bins, offset, minKey, maxKey } = sketch.store;
+  const out: Array<[number, number]> = [];
+  if (sketch.store.count === 0) return out;
+  for (let key = minKey; key <= maxKey; key++) {
+    const n = bins[key - offset] ?? 0;
+    if (n > 0) out.push([key, n]);
+  }
+  return out;
+}
+
 /** Folds replay results into {@link ReplayStats} in constant memory; mergeable. */
 export class StatsAccumulator {
   private total = 0;
@@ -106,8 +150,51 @@ export class StatsAccumulator {
   private tamperedCount = 0;
   private latencySum = 0;
   private readonly sketch = new LogCollapsingLowestDenseDDSketch({ relativeAccuracy: STATS_RELATIVE_ACCURACY, binLimit: SKETCH_BIN_LIMIT });
-  private readonly fields = new BoundedCounter();
-  private readonly rules = new BoundedCounter();
+  private fields = new BoundedCounter();
+  private rules = new BoundedCounter();
+
+  /** How many results were added (merged ones included). */
+  get count(): number {
+    return this.total;
+  }
+
+  /**
+   * Everything this accumulator holds as plain JSON (the sketch as its non-empty bins, with the
+   * observed min/max), to be stored with a chunk of a batch and merged later.
+   */
+  toState(): AccumulatorState {
+    return {
+      total: this.total,
+      failed: this.failed,
+      matched: this.matched,
+      tampered: this.tamperedCount,
+      latencySum: this.latencySum,
+      sketch: { zero: this.sketch.zeroCount, bins: sketchBins(this.sketch) },
+      latencyMin: this.sketch.count === 0 ? 0 : this.sketch.min,
+      latencyMax: this.sketch.count === 0 ? 0 : this.sketch.max,
+      fields: this.fields.toState(),
+      rules: this.rules.toState(),
+    };
+  }
+
+  /** An accumulator equal to the one whose {@link toState} gave `state`. */
+  static fromState(state: AccumulatorState): StatsAccumulator {
+    const acc = new StatsAccumulator();
+    acc.total = state.total;
+    acc.failed = state.failed;
+    acc.matched = state.matched;
+    acc.tamperedCount = state.tampered;
+    acc.latencySum = state.latencySum;
+    // Each bin back at its key: a bin's representative value maps to that same key.
+    const s = acc.sketch;
+    if (state.sketch.zero > 0) s.accept(0, state.sketch.zero);
+    for (const [key, n] of state.sketch.bins) s.accept(s.mapping.value(key), n);
+    // The representatives are not the observed extremes; the quantiles clamp to the real ones.
+    if (s.count > 0) Object.assign(s, { min: state.latencyMin, max: state.latencyMax });
+    acc.fields = BoundedCounter.fromState(state.fields);
+    acc.rules = BoundedCounter.fromState(state.rules);
+    return acc;
+  }
 
   /**
    * Adds one result. Throws a {@link ValidationError} when a non-`Error` result has a latency that

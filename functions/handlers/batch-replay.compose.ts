@@ -1,10 +1,10 @@
-/** The batch-replay task: replay one snapshot of a batch and store its result (or record its error). */
+/** The batch-replay task: replay one chunk of a batch (or one snapshot) and store the results (or record the errors). */
 import { replayIdForBatchItem } from '../adapters/batch-ids.js';
 import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
 import { composeReplayDeps, type ReplayClients } from '../adapters/replay-composition.js';
-import { parseReplayItemPayload } from '../api/batch-tasks.js';
+import { parseReplayPayload } from '../api/batch-tasks.js';
 import type { LambdaConfig } from '../config.js';
-import { BatchItemCache, replayBatchItem } from '../core/batch.js';
+import { BatchItemCache, replayBatchChunk, replayBatchItem } from '../core/batch.js';
 import { withLambdaContext } from './clients.js';
 
 export function compose(config: LambdaConfig<'batch-replay'>, clients: ReplayClients) {
@@ -17,12 +17,21 @@ export function compose(config: LambdaConfig<'batch-replay'>, clients: ReplayCli
     cache: new BatchItemCache(),
   };
   const { logger } = clients;
+  // A chunk (`items`, what the workflow sends) or a single snapshot (`snapshotId`).
   return withLambdaContext(logger, async (payload: unknown) => {
-    const command = parseReplayItemPayload(payload);
-    const summary = await replayBatchItem(deps, command);
-    // A stored replay logs its own outcome; these are the items that never produced one.
-    if (command.failure) logger.error('batch item failure: its retries are exhausted', { batchId: command.batchId, snapshotId: command.snapshotId, code: command.failure.code });
-    else if (summary.status === 'Error') logger.warn('batch item failure', { batchId: command.batchId, snapshotId: command.snapshotId, status: summary.status });
+    const command = parseReplayPayload(payload);
+    if ('chunk' in command) {
+      const { batchId, snapshotIds, failure } = command.chunk;
+      const summary = await replayBatchChunk(deps, command.chunk);
+      // A stored replay logs its own outcome; these are the items that never produced one.
+      if (failure) logger.error('batch chunk failure: its retries are exhausted', { batchId, chunkId: summary.chunkId, snapshots: snapshotIds.length, code: failure.code });
+      else if (summary.failed > 0) logger.warn('batch item failures', { batchId, chunkId: summary.chunkId, failed: summary.failed });
+      return summary;
+    }
+    const { item } = command;
+    const summary = await replayBatchItem(deps, item);
+    if (item.failure) logger.error('batch item failure: its retries are exhausted', { batchId: item.batchId, snapshotId: item.snapshotId, code: item.failure.code });
+    else if (summary.status === 'Error') logger.warn('batch item failure', { batchId: item.batchId, snapshotId: item.snapshotId, status: summary.status });
     return summary;
   });
 }

@@ -1,21 +1,25 @@
-/** The batches Lambda: start batch replays; report progress, stats and results; start learning noise profiles and read them. */
+/** The batches Lambda: start batch replays; report progress, stats and results; compare two batches; start learning noise profiles and read them. */
 import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
+import { DynamoComparisonStore } from '../adapters/dynamodb/comparison-store.js';
 import { DynamoPolicyStore } from '../adapters/dynamodb/policy-store.js';
 import { DynamoSnapshotStore } from '../adapters/dynamodb/snapshot-store.js';
 import { DynamoExecutorConfigStore } from '../adapters/dynamodb/executor-config-store.js';
 import { DynamoNoiseProfileStore } from '../adapters/dynamodb/noise-profile-store.js';
+import { S3ManifestStore } from '../adapters/s3/manifest-store.js';
 import { batchRoutes } from '../api/batch-routes.js';
+import { comparisonRoutes } from '../api/comparison-routes.js';
 import { noiseProfileRoutes } from '../api/noise-profile-routes.js';
 import type { LambdaConfig } from '../config.js';
 import { makeHttpHandler } from '../http/api.js';
-import type { BatchStarterFactory, TableClients } from './clients.js';
+import type { BatchStarterFactory, ManifestClients, TableClients } from './clients.js';
 
-export function compose(config: LambdaConfig<'batches'>, clients: TableClients & { batchStarter: BatchStarterFactory }) {
+export function compose(config: LambdaConfig<'batches'>, clients: TableClients & ManifestClients & { batchStarter: BatchStarterFactory }) {
   const { doc, clock, ids } = clients;
   const starter = clients.batchStarter(config.STATE_MACHINE_ARN);
   const deps = {
     snapshots: new DynamoSnapshotStore(doc, config.TABLE_NAME),
     batches: new DynamoBatchStore(doc, config.TABLE_NAME),
+    manifests: new S3ManifestStore(clients.s3, config.MANIFEST_BUCKET),
     starter,
     stopper: starter,
     policies: new DynamoPolicyStore(doc, config.TABLE_NAME),
@@ -24,5 +28,12 @@ export function compose(config: LambdaConfig<'batches'>, clients: TableClients &
     clock,
     ids,
   };
-  return makeHttpHandler({ ...batchRoutes(deps), ...noiseProfileRoutes(deps) }, clients.logger);
+  return makeHttpHandler(
+    {
+      ...batchRoutes(deps),
+      ...noiseProfileRoutes(deps),
+      ...comparisonRoutes({ batches: deps.batches, comparisons: new DynamoComparisonStore(doc, config.TABLE_NAME), clock, ids }),
+    },
+    clients.logger,
+  );
 }

@@ -4,6 +4,7 @@
  * AWS clients (`functions/adapters/aws/`); the local host passes local ones (dynalite's endpoint,
  * its clock, its state machine and event sink). Nothing else differs between the two.
  */
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import type { Telemetry } from '../adapters/telemetry.js';
@@ -46,6 +47,11 @@ export function withLambdaContext<E, R>(logger: AppLogger, handler: (event: E) =
 /** What a function that uses the table gets. */
 export interface TableClients extends BaseClients {
   doc: DynamoDBDocumentClient;
+}
+
+/** What a function that writes batch manifests gets besides the table: an S3 client. */
+export interface ManifestClients {
+  s3: S3Client;
 }
 
 /** The batch starter (and stopper: cancel) of the state machine named in the configuration. */

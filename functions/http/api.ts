@@ -11,6 +11,17 @@ import { errorStatus } from './status.js';
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 /**
+ * Routes that take larger bodies: `POST /batches` lists up to 100,000 snapshot ids (~2.9 MB of
+ * JSON), under Lambda's 6 MB synchronous payload limit.
+ */
+export const LARGE_BODY_ROUTES: Readonly<Record<string, number>> = { 'POST /batches': 4 * 1024 * 1024 };
+
+/** The body limit of a route key. */
+export function maxBodyBytes(routeKey: string): number {
+  return LARGE_BODY_ROUTES[routeKey] ?? MAX_BODY_BYTES;
+}
+
+/**
  * Deepest nesting a JSON body may have. Schemas walk values recursively, so a 1 MiB body of
  * brackets would overflow the stack and turn a client's mistake into a 500.
  */
@@ -164,8 +175,9 @@ export function makeHttpHandler(routes: RouteMap, logger: ErrorLogger): (event: 
     if (context !== undefined) logger.addContext?.(context);
     const requestId = event.requestContext?.requestId ?? 'unknown';
     try {
-      if (typeof event.body === 'string' && Buffer.byteLength(event.body, 'utf8') > MAX_BODY_BYTES * (event.isBase64Encoded ? 1.34 : 1)) {
-        return toResult({ status: 413, body: errorBody('PAYLOAD_TOO_LARGE', `request body exceeds ${MAX_BODY_BYTES} bytes`) });
+      const limit = maxBodyBytes(event.routeKey);
+      if (typeof event.body === 'string' && Buffer.byteLength(event.body, 'utf8') > limit * (event.isBase64Encoded ? 1.34 : 1)) {
+        return toResult({ status: 413, body: errorBody('PAYLOAD_TOO_LARGE', `request body exceeds ${limit} bytes`) });
       }
       const req = toApiRequest(event);
       const route = routes[event.routeKey];

@@ -15,6 +15,9 @@ import { renderBatchAsl } from '../../lib/batch-definition.js';
 import type { BatchStarter } from '../core/batch.js';
 import type { BatchStopper } from '../core/batch-control.js';
 import { LocalStateMachine, type LocalExecution, type LocalExecutionOutcome } from './step-functions.js';
+import { S3Client } from '@aws-sdk/client-s3';
+import { S3ManifestStore } from '../adapters/s3/manifest-store.js';
+import { localS3ClientConfig, startLocalS3 } from './s3.js';
 import { appendFileSync } from 'node:fs';
 import { LocalEventSink } from './event-sink.js';
 import { LocalScheduler, scheduleInput, type LocalSchedule } from './scheduler.js';
@@ -23,7 +26,7 @@ import { systemClock, type Clock } from '../core/ports.js';
 import { makeHttpHandler, type ErrorLogger } from '../http/api.js';
 import { ROUTES, type EnvVarName, type LambdaName } from '../api/manifest.js';
 import { lambdaEnv } from '../config.js';
-import type { TableClients } from '../handlers/clients.js';
+import type { ManifestClients, TableClients } from '../handlers/clients.js';
 import { METRICS_NAMESPACE } from '../adapters/telemetry.js';
 import { LocalMetricsStore, localTelemetry } from './metrics.js';
 import * as batchPlan from '../handlers/batch-plan.compose.js';
@@ -61,6 +64,10 @@ export interface LocalHostOptions {
   port: number;
   /** DynamoDB endpoint port; 0 picks a free one. */
   dynamoPort: number;
+  /** Local S3 (manifests) port; 0 (the default) picks a free one. */
+  s3Port?: number;
+  /** The manifest bucket (default `decision-replay-manifests`). */
+  manifestBucket?: string;
   tableName: string;
   /** Folder for persistent data; undefined keeps everything in memory. */
   dataDir?: string;
@@ -86,6 +93,8 @@ export interface LocalHost {
   url: string;
   port: number;
   dynamoEndpoint: string;
+  s3Endpoint: string;
+  manifestBucket: string;
   tableName: string;
   stream: LocalStream;
   events: LocalEventSink;
@@ -139,15 +148,19 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       if (options.dataDir !== undefined) appendFileSync(join(options.dataDir, 'stream-failures.jsonl'), JSON.stringify(failure) + '\n');
     },
   });
-  const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint });
+  // The host's own client reaches dynalite without a socket (it also listens on TCP for other tools).
+  const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint, requestHandler: dynamo.requestHandler });
   stream.attach(client);
   if (batchJournal !== undefined) tapBatchRecords(client, batchJournal);
   const doc = DynamoDBDocumentClient.from(client, documentClientOptions);
-  const shared = { doc, clock, ids: ulidGenerator(), logger: { info: logger.info, warn: logger.warn ?? logger.error, error: logger.error } };
+  // Manifests of snapshot ids live in the local S3 stand-in, reached through the same adapter as on AWS.
+  const s3Server = await startLocalS3({ port: options.s3Port ?? 0, bucket: options.manifestBucket ?? 'decision-replay-manifests', ...(options.dataDir !== undefined && { path: join(options.dataDir, 's3') }) });
+  const s3 = new S3Client(localS3ClientConfig(s3Server.endpoint));
+  const shared = { doc, s3, clock, ids: ulidGenerator(), logger: { info: logger.info, warn: logger.warn ?? logger.error, error: logger.error } };
   // Each function's metrics under its own service name, as on AWS; their EMF lines are read into
   // one store (GET /_local/metrics).
   const metrics = new LocalMetricsStore();
-  const clients = (name: LambdaName): TableClients => ({ ...shared, telemetry: localTelemetry(`decision-replay-${name}`, metrics) });
+  const clients = (name: LambdaName): TableClients & ManifestClients => ({ ...shared, telemetry: localTelemetry(`decision-replay-${name}`, metrics) });
   // Each function reads its configuration from this environment with the same schema as on AWS.
   // Locally, executors may call loopback (the built-in demo model and your own services) unless
   // the environment says otherwise.
@@ -165,6 +178,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     AUDIT_BUCKET: options.dataDir === undefined ? 'memory' : join(options.dataDir, 'audit'),
     AUDIT_KEY_ID: options.dataDir === undefined ? 'memory' : join(options.dataDir, 'audit', 'keys'),
     DIGEST_INTERVAL_MINUTES: String(options.digestIntervalMinutes ?? 60),
+    MANIFEST_BUCKET: s3Server.bucket,
   };
   // The audit seal: digests in DATA_DIR/audit/ (or memory), signed with a local P-256 key pair
   // generated on first start (or per process in memory), through the same ports as on AWS.
@@ -181,12 +195,17 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   );
 
   // The same ASL the CDK stack deploys, run by aws-local-stepfunctions with the batch Lambdas'
-  // ARNs mapped to the same composed task functions.
-  const machine = new LocalStateMachine(renderBatchAsl(), {
-    plan: batchPlan.compose(lambdaEnv('batch-plan', env), clients('batch-plan')),
-    replay: batchReplay.compose(lambdaEnv('batch-replay', env), { ...clients('batch-replay'), executorSecrets: () => environmentHeaders(outside) }),
-    stats: batchStats.compose(lambdaEnv('batch-stats', env), clients('batch-stats')),
-  });
+  // ARNs mapped to the same composed task functions. The Map's ItemReader reads the manifests
+  // from the local S3 (the runner's documented pre-step).
+  const machine = new LocalStateMachine(
+    renderBatchAsl(),
+    {
+      plan: batchPlan.compose(lambdaEnv('batch-plan', env), clients('batch-plan')),
+      replay: batchReplay.compose(lambdaEnv('batch-replay', env), { ...clients('batch-replay'), executorSecrets: () => environmentHeaders(outside) }),
+      stats: batchStats.compose(lambdaEnv('batch-stats', env), clients('batch-stats')),
+    },
+    { objects: new S3ManifestStore(s3, s3Server.bucket) },
+  );
   const batchStore = new DynamoBatchStore(doc, options.tableName);
   // As the execution-end rule does on AWS: an execution that ended FAILED or ABORTED goes, as its
   // status-change event, to the execution-end function, which marks its batch FAILED while it is
@@ -288,6 +307,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     url,
     port: http.port,
     dynamoEndpoint: dynamo.endpoint,
+    s3Endpoint: s3Server.endpoint,
+    manifestBucket: s3Server.bucket,
     tableName: options.tableName,
     stream,
     events,
@@ -303,6 +324,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       await stream.close();
       client.destroy();
       batchJournal?.close();
+      s3.destroy();
+      await s3Server.close();
       await dynamo.close();
     },
   };

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { errorBody, MAX_BODY_BYTES } from '../http/api.js';
+import { errorBody, MAX_BODY_BYTES, maxBodyBytes } from '../http/api.js';
 
 export type EventHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -143,21 +143,23 @@ export async function startHttpHost(options: HttpHostOptions): Promise<{ server:
   };
   const server = createServer((req, res) => {
     void (async () => {
+      let limit = MAX_BODY_BYTES;
       try {
-        const body = await readBody(req, MAX_BODY_BYTES);
         const method = req.method ?? 'GET';
         const url = requestUrl(req.url);
         if (url === undefined) return send(res, 400, JSON.stringify(errorBody('BAD_REQUEST', 'the request target must be a path starting with /')));
         const path = url.pathname;
+        const { routeKey, pathParameters } = matchRoute(routes, method, path);
+        limit = maxBodyBytes(routeKey);
+        const body = await readBody(req, limit);
         const side = options.side ? await options.side(method, path, body) : undefined;
         if (side) return send(res, side.status, JSON.stringify(side.body));
-        const { routeKey, pathParameters } = matchRoute(routes, method, path);
         const result = await options.handlerFor(routeKey)(toEvent(req, body, routeKey, pathParameters));
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
         send(res, result.statusCode ?? 200, result.body ?? '', headers);
       } catch (err) {
-        if (err instanceof BodyTooLarge) return send(res, 413, JSON.stringify(errorBody('PAYLOAD_TOO_LARGE', `request body exceeds ${MAX_BODY_BYTES} bytes`)), { connection: 'close' });
+        if (err instanceof BodyTooLarge) return send(res, 413, JSON.stringify(errorBody('PAYLOAD_TOO_LARGE', `request body exceeds ${limit} bytes`)), { connection: 'close' });
         options.onError(err);
         send(res, 500, JSON.stringify(errorBody('INTERNAL_ERROR', 'internal error')));
       }

@@ -8,6 +8,12 @@
  * shared objects, no `undefined`), the result comes back as `{StatusCode: 200, Payload}`, and a
  * thrown error reaches Retry/Catch under its `name`, with a `Cause` shaped like AWS's (see
  * {@link toTaskError}).
+ *
+ * One pre-step, because the interpreter ignores the Distributed Map's ItemReader and ItemBatcher:
+ * {@link withLocalItemReaders} gives each Map with an ItemReader a Task state just before it that
+ * reads the object (through {@link LocalObjectReader}, i.e. the local S3) and cuts it into
+ * ItemBatcher's `{BatchInput, Items}` chunks, and points the Map's ItemsPath at them. Nothing else
+ * of the definition changes (tested).
  */
 import './polyfills.js';
 import { ExecutionAbortedError, StateMachine, type RunOptions, type StateMachineDefinition } from 'aws-local-stepfunctions';
@@ -22,6 +28,11 @@ export interface BatchHandlers {
 
 type Role = keyof BatchHandlers;
 
+/** Reads the lines of an object of the local S3 (header included), page by page. */
+export interface LocalObjectReader {
+  readLines(bucket: string, key: string): AsyncIterable<string[]>;
+}
+
 /** The rendered definition: what `renderBatchAsl()` returns (lib/ may not be imported here). */
 export interface BatchAsl {
   definition: object;
@@ -35,6 +46,8 @@ export interface LocalStateMachineOptions {
    * a 1 s retry waits 10 ms; backoff and jitter keep their shape. Only timing changes.
    */
   retryIntervalScale?: number;
+  /** Where ItemReader reads from; required when the definition has one. */
+  objects?: LocalObjectReader;
 }
 
 /** How an execution ended, in the terms of Step Functions' DescribeExecution. */
@@ -122,6 +135,123 @@ function toTaskError(thrown: unknown): Error {
   return error;
 }
 
+/** The resource of the inserted reader states (a name the Task handlers map, never called on AWS). */
+export const LOCAL_ITEM_READER_RESOURCE = 'arn:aws:lambda:us-east-1:000000000000:function:local-item-reader';
+/** Where an inserted reader state puts the chunks for its Map (`ItemsPath`). */
+export const LOCAL_ITEMS_PATH = '$.localItemReader';
+/** The name of the reader state inserted before the Map `mapName`. */
+export const localReaderStateName = (mapName: string) => `${mapName}LocalItemReader`;
+
+/** Every `States` object of a definition (top level, Map processors, Parallel branches), with its `StartAt` holder. */
+function* walkMachines(machine: unknown): Generator<Json> {
+  if (!isRecord(machine) || !isRecord(machine.States)) return;
+  yield machine;
+  for (const state of Object.values(machine.States)) {
+    if (!isRecord(state)) continue;
+    yield* walkMachines(state.ItemProcessor ?? state.Iterator);
+    if (Array.isArray(state.Branches)) for (const b of state.Branches) yield* walkMachines(b);
+  }
+}
+
+/** Points every transition to `from` (Next, Default, Choices, Catch, StartAt) at `to`, except `to`'s own. */
+function redirect(machine: Json, from: string, to: string): void {
+  if (machine.StartAt === from) machine.StartAt = to;
+  for (const [name, state] of Object.entries(machine.States as Json)) {
+    if (name === to || !isRecord(state)) continue;
+    if (state.Next === from) state.Next = to;
+    if (state.Default === from) state.Default = to;
+    for (const list of [state.Choices, state.Catch]) {
+      if (Array.isArray(list)) for (const c of list as Json[]) if (c.Next === from) c.Next = to;
+    }
+  }
+}
+
+/**
+ * The definition the local interpreter runs: a copy of `definition` where each Map with an
+ * ItemReader is preceded by a reader Task (same Catch as the Map) that returns ItemBatcher's chunks
+ * (or the bare items without an ItemBatcher) at {@link LOCAL_ITEMS_PATH}, the Map's `ItemsPath`;
+ * the Map loses ItemReader and ItemBatcher; transitions into the Map go to the reader.
+ */
+export function withLocalItemReaders(definition: object): { definition: object; readerStates: string[] } {
+  const copy = structuredClone(definition) as Json;
+  const readerStates: string[] = [];
+  for (const machine of walkMachines(copy)) {
+    const states = machine.States as Json;
+    for (const [mapName, state] of Object.entries(states)) {
+      if (!isRecord(state) || state.Type !== 'Map' || !isRecord(state.ItemReader)) continue;
+      const reader = state.ItemReader;
+      const batcher = isRecord(state.ItemBatcher) ? state.ItemBatcher : undefined;
+      const readerName = localReaderStateName(mapName);
+      const parameters: Json = { reader: reader.Parameters ?? {}, readerConfig: reader.ReaderConfig ?? {}, resource: reader.Resource };
+      if (batcher) {
+        for (const field of Object.keys(batcher)) {
+          if (!['MaxItemsPerBatch', 'MaxItemsPerBatchPath', 'BatchInput'].includes(field)) throw new Error(`Map '${mapName}': the local ItemBatcher does not support ${field}`);
+        }
+        if (batcher.MaxItemsPerBatchPath !== undefined) parameters['maxItemsPerBatch.$'] = batcher.MaxItemsPerBatchPath;
+        else if (batcher.MaxItemsPerBatch !== undefined) parameters.maxItemsPerBatch = batcher.MaxItemsPerBatch;
+        parameters.batchInput = batcher.BatchInput ?? {};
+      }
+      states[readerName] = {
+        Type: 'Task',
+        Resource: LOCAL_ITEM_READER_RESOURCE,
+        Parameters: parameters,
+        ResultPath: LOCAL_ITEMS_PATH,
+        Next: mapName,
+        ...(Array.isArray(state.Catch) && { Catch: structuredClone(state.Catch) }),
+      };
+      delete state.ItemReader;
+      delete state.ItemBatcher;
+      state.ItemsPath = LOCAL_ITEMS_PATH;
+      redirect(machine, mapName, readerName);
+      readerStates.push(readerName);
+    }
+  }
+  return { definition: copy, readerStates };
+}
+
+/** Parses one CSV line without quoting (what the manifests hold); quoted fields are refused. */
+function csvFields(line: string): string[] {
+  if (line.includes('"')) throw new Error('the local ItemReader reads unquoted CSV only');
+  return line.split(',');
+}
+
+/**
+ * Reads an ItemReader's object and cuts it as ItemBatcher would: CSV (header from the first row or
+ * given) or JSONL items; chunks of `maxItemsPerBatch` as `{BatchInput, Items}`.
+ */
+async function readItems(objects: LocalObjectReader, input: unknown): Promise<JsonValue> {
+  if (!isRecord(input) || !isRecord(input.reader) || !isRecord(input.readerConfig)) throw new Error('local item reader: malformed parameters');
+  const { Bucket, Key } = input.reader;
+  if (typeof Bucket !== 'string' || typeof Key !== 'string') throw new Error('local item reader: Bucket and Key must be strings');
+  if (input.resource !== undefined && !String(input.resource).endsWith(':states:::s3:getObject')) throw new Error(`local item reader: only s3:getObject, not ${String(input.resource)}`);
+  const config = input.readerConfig;
+  const items: JsonValue[] = [];
+  let headers: string[] | undefined = config.CSVHeaderLocation === 'GIVEN' && Array.isArray(config.CSVHeaders) ? config.CSVHeaders.map(String) : undefined;
+  for await (const lines of objects.readLines(Bucket, Key)) {
+    for (const line of lines) {
+      if (line === '') continue;
+      if (config.InputType === 'JSONL') {
+        items.push(JSON.parse(line) as JsonValue);
+      } else if (config.InputType === 'CSV') {
+        const fields = csvFields(line);
+        if (headers === undefined) {
+          headers = fields;
+          continue;
+        }
+        items.push(Object.fromEntries(headers.map((h, i) => [h, fields[i] ?? ''])) as JsonValue);
+      } else {
+        throw new Error(`local item reader: InputType ${String(config.InputType)} is not supported`);
+      }
+    }
+  }
+  if (input.maxItemsPerBatch === undefined) return items as JsonValue;
+  const size = Number(input.maxItemsPerBatch);
+  if (!(Number.isInteger(size) && size >= 1)) throw new Error(`local item batcher: MaxItemsPerBatch must be a positive integer, got ${String(input.maxItemsPerBatch)}`);
+  const chunks: JsonValue[] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push({ BatchInput: (input.batchInput ?? {}) as JsonValue, Items: items.slice(i, i + size) } as JsonValue);
+  return chunks as JsonValue;
+}
+
 /** Runs the batch ASL locally; one instance per host, many concurrent executions. */
 export class LocalStateMachine {
   private readonly machine: StateMachine;
@@ -137,7 +267,13 @@ export class LocalStateMachine {
     if (!(Number.isFinite(scale) && scale >= 0)) throw new RangeError(`retryIntervalScale must be a finite number ≥ 0, got ${scale}`);
     const roleByArn = new Map<string, Role>(Object.entries(asl.functionArns).map(([role, arn]) => [arn, role as Role]));
 
+    const local = withLocalItemReaders(asl.definition);
     this.taskHandlers = {};
+    for (const readerState of local.readerStates) {
+      const objects = options.objects;
+      if (!objects) throw new Error(`the definition reads items from S3 (state '${readerState}'): pass options.objects`);
+      this.taskHandlers[readerState] = (input) => readItems(objects, input);
+    }
     for (const [stateName, state] of walkStates(asl.definition)) {
       if (state.Type !== 'Task') continue;
       const resource = String(state.Resource);
@@ -165,11 +301,11 @@ export class LocalStateMachine {
           };
     }
 
-    const definition = asl.definition as StateMachineDefinition;
+    const definition = local.definition as StateMachineDefinition;
     if (scale === 1) {
       this.machine = new StateMachine(definition);
     } else {
-      // Validate what is deployed; run the copy whose only difference is retry timing.
+      // Validate what runs; run the copy whose only further difference is retry timing.
       new StateMachine(definition);
       this.machine = new StateMachine(scaleRetries(definition, scale) as StateMachineDefinition, { validationOptions: { noValidate: true } });
     }

@@ -200,15 +200,18 @@ describe('batch replays over HTTP (local host)', () => {
     expect(res.body.error.message).toMatch(message);
   });
 
-  it('answers 400 MALFORMED_JSON for a body that is not JSON, and 400 BATCH_TOO_LARGE past 8,000 ids', async () => {
+  it('answers 400 MALFORMED_JSON for a body that is not JSON, 400 BATCH_TOO_LARGE past 100,000 listed ids and 400 past a 1,000,000 selection, naming the limit', async () => {
     const malformed = await call<{ error: { code: string } }>('POST', '/batches', '{"snapshotIds": [');
-    const many = Array.from({ length: 8001 }, (_, i) => `01JB${String(i).padStart(22, '0')}`);
+    const many = Array.from({ length: 100_001 }, (_, i) => `01JB${String(i).padStart(22, '0')}`);
     const tooMany = await call<{ error: { code: string; message: string } }>('POST', '/batches', { snapshotIds: many });
+    const tooWide = await call<{ error: { code: string; message: string } }>('POST', '/batches', { selector: { functionName: 'approve_loan', limit: 1_000_001 } });
 
     expect(malformed.status).toBe(400);
     expect(malformed.body.error.code).toBe('MALFORMED_JSON');
     expect(tooMany.status).toBe(400);
     expect(tooMany.body.error.code).toBe('BATCH_TOO_LARGE');
-    expect(tooMany.body.error.message).toContain('8000');
+    expect(tooMany.body.error.message).toContain('at most 100000 snapshot ids');
+    expect(tooWide.status).toBe(400);
+    expect(tooWide.body.error.message).toContain('limit must be at most 1000000');
   });
 });

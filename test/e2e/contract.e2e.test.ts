@@ -28,6 +28,7 @@ interface Context {
   url: string;
   snapshots: Snapshot[];
   batchId?: string;
+  comparisonId?: string;
   /** Seals one (empty) window of the year 2000 in the host's audit store, so the digest routes have one to serve. */
   sealOldWindow(): Promise<string>;
 }
@@ -124,6 +125,15 @@ const STEPS = {
   },
   'GET /functions/{functionName}/noise-profile': async ({ call }) => {
     await ok(call('GET', `/functions/${FN}/noise-profile?version=1`));
+  },
+  'POST /comparisons': async (ctx) => {
+    // The finished batch compared with itself: the same snapshots, no difference.
+    const comparison = await ok(ctx.call<{ comparisonId: string; verdict: string }>('POST', '/comparisons', { baselineBatchId: ctx.batchId, candidateBatchId: ctx.batchId }), 201);
+    expect(comparison.verdict).toBe('no significant difference');
+    ctx.comparisonId = comparison.comparisonId;
+  },
+  'GET /comparisons/{id}': async ({ call, comparisonId }) => {
+    await ok(call('GET', `/comparisons/${comparisonId}`));
   },
   'GET /batches': async ({ call }) => {
     await ok(call('GET', '/batches?limit=5'));

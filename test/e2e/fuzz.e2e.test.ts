@@ -50,8 +50,8 @@ const VALID_BODIES: Record<string, unknown> = {
   'POST /batches': { snapshotIds: [], mode: 'ValidationOnly' },
 };
 
-/** Item keys written by asynchronous workers, which may appear while a refused request is served. */
-const ASYNC_SK = /^(VALIDATION#|RESULT#|REPLAY#)/;
+/** Item keys written by asynchronous workers (validations, batch results and chunks, replays), which may appear while a refused request is served. */
+const ASYNC_SK = /^(VALIDATION#|RESULT#|REPLAY#|CHUNK#)/;
 
 async function tableKeys(): Promise<Set<string>> {
   const keys = new Set<string>();

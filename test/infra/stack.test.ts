@@ -155,7 +155,8 @@ describe('DecisionReplayStack with the default context', () => {
       const tableId = Object.keys(template.findResources('AWS::DynamoDB::Table'))[0];
       const machineId = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'))[0];
       const busId = Object.keys(template.findResources('AWS::Events::EventBus'))[0];
-      const bucketId = Object.keys(template.findResources('AWS::S3::Bucket'))[0];
+      const bucketId = Object.keys(template.findResources('AWS::S3::Bucket')).find((id) => !id.startsWith('Manifests'));
+      const manifestBucketId = Object.keys(template.findResources('AWS::S3::Bucket')).find((id) => id.startsWith('Manifests'));
       const signingKeyId = Object.keys(template.findResources('AWS::KMS::Key', { Properties: { KeySpec: 'ECC_NIST_P256' } }))[0] as string;
       const secretId = Object.keys(template.findResources('AWS::SecretsManager::Secret'))[0];
       const expectedValue = {
@@ -169,6 +170,7 @@ describe('DecisionReplayStack with the default context', () => {
         AUDIT_BUCKET: { Ref: bucketId },
         AUDIT_KEY_ID: { 'Fn::GetAtt': [signingKeyId, 'Arn'] },
         DIGEST_INTERVAL_MINUTES: '60',
+        MANIFEST_BUCKET: { Ref: manifestBucketId },
       };
       for (const name of LAMBDA_NAMES) {
         const env = environmentOf(template, stack, name);
@@ -188,6 +190,7 @@ describe('DecisionReplayStack with the default context', () => {
         // Started batches, or the ends of their executions (execution-end only accepts this machine's).
         expect(spec.env.includes('STATE_MACHINE_ARN'), name).toBe(spec.grants.includes('startBatches') || spec.grants.includes('batchExecutionEnds'));
         expect(spec.env.includes('EVENT_BUS_NAME'), name).toBe(spec.grants.includes('publishViolations'));
+        expect(spec.env.includes('MANIFEST_BUCKET'), name).toBe(spec.grants.includes('writeManifests'));
         expect(spec.env.includes('CURSOR_SECRET_ARN'), name).toBe(spec.grants.includes('readCursorSecret'));
       }
     });
@@ -302,6 +305,43 @@ describe('DecisionReplayStack with the default context', () => {
       expect(maps[0]?.MaxConcurrencyPath).toMatch(/^\$\./);
       expect(maps[0]?.ItemProcessor?.ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'EXPRESS' });
     });
+
+    it('reads the ids from the manifest Plan wrote (ItemReader, CSV) and cuts them into chunks of Plan\'s size (ItemBatcher)', () => {
+      const machines = template.findResources('AWS::StepFunctions::StateMachine');
+      const machine = Object.values(machines)[0] as { Properties: { DefinitionString: unknown } };
+      const asl = parseDefinition(machine.Properties.DefinitionString) as { States: Record<string, AslState & { ItemReader?: unknown; ItemBatcher?: unknown }> };
+      const map = Object.values(asl.States).find((st) => st.Type === 'Map');
+      expect(map?.ItemsPath).toBeUndefined();
+      expect(map?.ItemReader).toMatchObject({ ReaderConfig: { InputType: 'CSV', CSVHeaderLocation: 'FIRST_ROW' }, Parameters: { 'Bucket.$': '$.manifest.bucket', 'Key.$': '$.manifest.key' } });
+      expect(map?.ItemBatcher).toEqual({ MaxItemsPerBatchPath: '$.itemsPerChunk', BatchInput: { 'batchId.$': '$.batchId' } });
+    });
+  });
+
+  describe('manifest bucket', () => {
+    it('is encrypted, private, TLS-only and expires its objects', () => {
+      template.hasResourceProperties('AWS::S3::Bucket', {
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 7, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' })] },
+      });
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      });
+    });
+
+    it('lets batches and batch-plan write manifests; no other function touches the manifest bucket', () => {
+      const bucketId = Object.keys(template.findResources('AWS::S3::Bucket')).find((id) => id.startsWith('Manifests')) as string;
+      const touching = (st: Statement) => actionsOf(st).some((a) => a.startsWith('s3:')) && JSON.stringify(resourcesOf(st)).includes(bucketId);
+      for (const name of LAMBDA_NAMES) {
+        const s3Statements = statements(template, stack, name).filter(touching);
+        if (name === 'batches' || name === 'batch-plan') {
+          expect(s3Statements.flatMap(actionsOf).sort(), name).toEqual(['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject']);
+          expect(JSON.stringify(s3Statements), name).toContain(bucketId);
+        } else {
+          expect(s3Statements, name).toEqual([]);
+        }
+      }
+    });
   });
 
   describe('schedules', () => {
@@ -414,17 +454,21 @@ describe('DecisionReplayStack with the default context', () => {
           }
         }
       }
-      expect(seen['dynamodb:UpdateItem']).toEqual({ batches: ['BATCH#*'], 'batch-plan': ['BATCH#*'], 'batch-stats': ['BATCH#*'], 'execution-end': ['BATCH#*'] });
+      // batch-replay: a finished chunk adds its counts to the batch's progress.
+      expect(seen['dynamodb:UpdateItem']).toEqual({ batches: ['BATCH#*'], 'batch-plan': ['BATCH#*'], 'batch-replay': ['BATCH#*'], 'batch-stats': ['BATCH#*'], 'execution-end': ['BATCH#*'] });
       expect(seen['dynamodb:DeleteItem']).toEqual({ snapshots: ['IDEMP#*'] });
       // The audit functions only read the table.
       for (const name of ['audit', 'digester'] as const) expect(grants(statements(template, stack, name), 'dynamodb:PutItem'), name).toEqual([]);
     });
 
     it('lets only the digester sign digests and write to the audit bucket; nobody may delete a digest', () => {
+      // (Writes to the manifest bucket are the batch functions', checked with that bucket.)
+      const manifestBucketId = Object.keys(template.findResources('AWS::S3::Bucket')).find((id) => id.startsWith('Manifests')) as string;
+      const beyondManifests = (st: Statement) => !JSON.stringify(resourcesOf(st)).includes(manifestBucketId);
       for (const name of LAMBDA_NAMES) {
         const list = statements(template, stack, name);
         expect(grants(list, 'kms:Sign').length > 0, name).toBe(name === 'digester');
-        expect(grants(list, 's3:PutObject').length > 0, name).toBe(name === 'digester');
+        expect(grants(list, 's3:PutObject').filter(beyondManifests).length > 0, name).toBe(name === 'digester');
         expect(list.flatMap(actionsOf).filter((a) => a.startsWith('s3:Delete')), name).toEqual([]);
       }
       template.hasResourceProperties('AWS::KMS::Key', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
@@ -487,9 +531,9 @@ describe('DecisionReplayStack with the default context', () => {
     });
   });
 
-  it('outputs the API URL, table name, state machine ARN, bus name, failure queue URL, alarm topic and dashboard', () => {
+  it('outputs the API URL, table name, state machine ARN, manifest bucket, bus name, failure queue URL, alarm topic and dashboard', () => {
     const outputs = template.toJSON().Outputs as Record<string, unknown>;
-    expect(Object.keys(outputs).sort()).toEqual(['AlarmTopicArn', 'ApiUrl', 'AuditBucketName', 'AuditSigningKeyArn', 'DashboardName', 'EventBusName', 'StateMachineArn', 'StreamFailureQueueUrl', 'TableName']);
+    expect(Object.keys(outputs).sort()).toEqual(['AlarmTopicArn', 'ApiUrl', 'AuditBucketName', 'AuditSigningKeyArn', 'DashboardName', 'EventBusName', 'ManifestBucketName', 'StateMachineArn', 'StreamFailureQueueUrl', 'TableName']);
   });
 });
 

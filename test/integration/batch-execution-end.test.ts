@@ -43,7 +43,7 @@ describe('execution-end against dynalite', () => {
 
   it('fails a RUNNING batch, naming the status, the execution and the error', async () => {
     const id = newBatchId();
-    await store.create(batch(id), ['01JS0000000000000000000001']);
+    await store.create(batch(id));
 
     expect(await end(statusChange(id, 'FAILED', { error: 'Lambda.ServiceException', cause: 'The Lambda service is unavailable' }))).toMatchObject({ outcome: 'failed' });
 
@@ -61,7 +61,7 @@ describe('execution-end against dynalite', () => {
     const succeeded = newBatchId();
     const cancelled = newBatchId();
     const caught = newBatchId();
-    for (const id of [succeeded, cancelled, caught]) await store.create(batch(id), ['01JS0000000000000000000001']);
+    for (const id of [succeeded, cancelled, caught]) await store.create(batch(id));
     const stats = new StatsAccumulator().toJSON();
     await store.complete(succeeded, stats, '2026-11-30T22:10:00.000Z');
     expect(await store.cancel(cancelled, stats, 0, '2026-11-30T22:11:00.000Z')).toBe(true);

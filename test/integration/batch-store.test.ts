@@ -1,9 +1,8 @@
-/** The DynamoDB batch store against dynalite: META/IDS/RESULT# items, written-once results, paging. */
+/** The DynamoDB batch store against dynalite: META/RESULT#/CHUNK# items, written-once results and chunks, paging. */
 import { sealRecord } from '../../functions/core/records.js';
-import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoBatchStore } from '../../functions/adapters/dynamodb/batch-store.js';
-import { keys } from '../../functions/adapters/dynamodb/keys.js';
 import type { Batch, BatchResult } from '../../functions/core/batch.js';
 import { ValidationError } from '../../functions/core/errors.js';
 import { StatsAccumulator } from '../../functions/core/stats.js';
@@ -57,48 +56,54 @@ describe('DynamoBatchStore', () => {
     await db.close();
   });
 
-  it('creates a batch with its ids and reads both back; a second create of the id is refused and keeps the record', async () => {
+  it('creates a batch and reads it back; a second create of the id is refused and keeps the record', async () => {
     const id = newBatchId();
-    const ids = [snap(1), snap(2), snap(3)];
 
-    expect(await store.create(batch(id, 3), ids)).toBe(true);
-    expect(await store.create({ ...batch(id, 1), maxConcurrency: 99 }, [snap(1)])).toBe(false);
+    expect(await store.create(batch(id, 3))).toBe(true);
+    expect(await store.create({ ...batch(id, 1), maxConcurrency: 99 })).toBe(false);
 
-    expect(await store.get(id)).toEqual(batch(id, 3));
-    expect(await store.getSnapshotIds(id)).toEqual(ids);
-    // The META item holds no ids: reading the status stays small whatever the batch size.
-    const meta = await db.doc.send(new GetCommand({ TableName: db.tableName, Key: keys.batchMeta(id) }));
-    expect(meta.Item).not.toHaveProperty('snapshotIds');
+    // A running batch reads with its progress counters (none yet).
+    expect(await store.get(id)).toEqual({ ...batch(id, 3), progress: { completed: 0, successful: 0, matches: 0 } });
   });
 
-  it('replaces the ids an interrupted create left behind without its META', async () => {
+  it('records the plan (total, manifest, chunk size) on the batch', async () => {
     const id = newBatchId();
-    await db.doc.send(new PutCommand({ TableName: db.tableName, Item: { pk: keys.batchMeta(id).pk, sk: 'IDS', itemType: 'batch-ids', snapshotIds: [snap(9)] } }));
+    await store.create({ ...batch(id, 0), total: null });
 
-    expect(await store.create(batch(id, 2), [snap(1), snap(2)])).toBe(true);
+    await store.setPlan(id, { total: 250_000, manifest: { bucket: 'b', key: `batches/${id}/snapshot-ids.csv` }, itemsPerChunk: 20 });
 
-    expect(await store.getSnapshotIds(id)).toEqual([snap(1), snap(2)]);
-    expect((await store.get(id))?.total).toBe(2);
+    expect(await store.get(id)).toMatchObject({ total: 250_000, manifest: { bucket: 'b', key: `batches/${id}/snapshot-ids.csv` }, itemsPerChunk: 20 });
   });
 
-  it('keeps thousands of ids in order in one item', async () => {
+  it('stores a chunk once and adds its count to the progress once, whatever the retries', async () => {
     const id = newBatchId();
-    const ids = Array.from({ length: 8000 }, (_, i) => snap(i));
+    await store.create(batch(id, 5));
+    const acc = new StatsAccumulator();
+    acc.add(result(id, 1));
+    const chunk = { batchId: id, chunkId: snap(1), count: 3, successful: 2, matches: 1, stats: acc.toState(), createdAt: '2026-11-02T10:02:00.000Z' };
 
-    await store.create(batch(id, ids.length), ids);
+    expect(await store.putChunk(chunk)).toBe(true);
+    expect(await store.putChunk(chunk)).toBe(false);
+    expect(await store.putChunk({ ...chunk, chunkId: snap(4), count: 2, successful: 2, matches: 2 })).toBe(true);
 
-    expect(await store.getSnapshotIds(id)).toEqual(ids);
+    // One read answers the progress: the counters of the two chunks, each counted once.
+    expect((await store.get(id))?.completed).toBe(5);
+    expect((await store.get(id))?.progress).toEqual({ completed: 5, successful: 4, matches: 3 });
+    const seen: string[] = [];
+    expect(await store.forEachChunk(id, (c) => seen.push(`${c.chunkId}:${c.count}`))).toBe(2);
+    expect(seen).toEqual([`${snap(1)}:3`, `${snap(4)}:2`]);
+    // Chunks are not results: neither the count nor the result pages include them.
+    expect(await store.countResults(id)).toBe(0);
   });
 
-  it('answers undefined and [] for a batch that does not exist', async () => {
+  it('answers undefined for a batch that does not exist', async () => {
     expect(await store.get(newBatchId())).toBeUndefined();
-    expect(await store.getSnapshotIds(newBatchId())).toEqual([]);
     expect(await store.getResult(newBatchId(), snap(1))).toBeUndefined();
   });
 
   it('writes a result once: the second put is refused, keeps the first and does not count again', async () => {
     const id = newBatchId();
-    await store.create(batch(id, 2), [snap(1), snap(2)]);
+    await store.create(batch(id, 2));
 
     const first = await store.putResult(result(id, 1));
     const second = await store.putResult(result(id, 1, { status: 'Error', replayId: null, error: { code: 'X', message: 'late duplicate' } }));
@@ -111,7 +116,7 @@ describe('DynamoBatchStore', () => {
 
   it('counts concurrent first writes of distinct results exactly', async () => {
     const id = newBatchId();
-    await store.create(batch(id, 40), []);
+    await store.create(batch(id, 40));
 
     const written = await Promise.all(Array.from({ length: 40 }, (_, i) => store.putResult(result(id, i))));
     await Promise.all(Array.from({ length: 40 }, (_, i) => store.putResult(result(id, i))));
@@ -123,8 +128,8 @@ describe('DynamoBatchStore', () => {
   it('pages results by snapshot id with cursors bound to the batch', async () => {
     const id = newBatchId();
     const other = newBatchId();
-    await store.create(batch(id, 7), []);
-    await store.create(batch(other, 1), []);
+    await store.create(batch(id, 7));
+    await store.create(batch(other, 1));
     for (const n of [5, 1, 7, 3, 2, 6, 4]) await store.putResult(result(id, n));
     await store.putResult(result(other, 9));
 
@@ -144,7 +149,7 @@ describe('DynamoBatchStore', () => {
 
   it('visits every result once across DynamoDB pages of 1 MB and returns the count', async () => {
     const id = newBatchId();
-    await store.create(batch(id, 150), []);
+    await store.create(batch(id, 150));
     // ~10 KB per result, so 150 results span two 1 MB query pages.
     const longPaths = Array.from({ length: 100 }, (_, i) => `outputs.items[${i}].${'description'.repeat(8)}`);
     const written = Array.from({ length: 150 }, (_, i) => result(id, i, { status: 'Failed', outputsMatch: false, mismatchedPaths: longPaths }));
@@ -167,8 +172,8 @@ describe('DynamoBatchStore', () => {
   it('completes a batch with its stats, and fails another with its reason', async () => {
     const done = newBatchId();
     const failed = newBatchId();
-    await store.create(batch(done, 1), [snap(1)]);
-    await store.create(batch(failed, 1), [snap(1)]);
+    await store.create(batch(done, 1));
+    await store.create(batch(failed, 1));
     await store.putResult(result(done, 1));
     const acc = new StatsAccumulator();
     acc.add(result(done, 1));
@@ -177,7 +182,7 @@ describe('DynamoBatchStore', () => {
     await store.fail(failed, '0 results were stored for 1 snapshots', '2026-11-02T10:06:00.000Z');
 
     expect(await store.get(done)).toEqual({ ...batch(done, 1), completed: 1, status: 'SUCCEEDED', stats: acc.toJSON(), completedAt: '2026-11-02T10:05:00.000Z' });
-    expect(await store.get(failed)).toEqual({ ...batch(failed, 1), status: 'FAILED', failureReason: '0 results were stored for 1 snapshots', completedAt: '2026-11-02T10:06:00.000Z' });
+    expect(await store.get(failed)).toEqual({ ...batch(failed, 1), status: 'FAILED', failureReason: '0 results were stored for 1 snapshots', completedAt: '2026-11-02T10:06:00.000Z', progress: { completed: 0, successful: 0, matches: 0 } });
   });
 
   it('refuses to fail a batch that does not exist instead of creating a stray record', async () => {
@@ -191,8 +196,8 @@ describe('DynamoBatchStore', () => {
   it('fails a batch only while it is RUNNING: a finished (or cancelled) batch keeps its status, a missing one is not created', async () => {
     const running = newBatchId();
     const done = newBatchId();
-    await store.create(batch(running, 1), [snap(1)]);
-    await store.create(batch(done, 1), [snap(1)]);
+    await store.create(batch(running, 1));
+    await store.create(batch(done, 1));
     await store.complete(done, new StatsAccumulator().toJSON(), '2026-11-02T10:05:00.000Z');
 
     expect(await store.failIfRunning(running, 'execution TIMED_OUT', '2026-11-02T10:06:00.000Z')).toBe(true);

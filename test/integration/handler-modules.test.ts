@@ -16,6 +16,7 @@ import { synthStack } from '../infra/synth.js';
 import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
 import { apiEvent, streamInsertEvent } from '../support/lambda-events.js';
 import { startTestDynamo, type TestDynamo } from '../support/local-dynamo.js';
+import { startLocalS3, type LocalS3 } from '../../functions/local/s3.js';
 
 type HttpHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 type TaskHandler = (payload: unknown) => Promise<Record<string, unknown>>;
@@ -23,10 +24,12 @@ type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchRespon
 
 const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:BatchWorkflow';
 const EVENT_BUS_NAME = 'decision-replay';
+const MANIFEST_BUCKET = 'handler-modules-manifests';
 const CURSOR_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:CursorsSecret-AbCdEf';
 
 let dynamo: TestDynamo;
 let aws: FakeAws;
+let s3: LocalS3;
 let templateEnv: Record<LambdaName, Record<string, unknown>>;
 let refs: Record<string, string>;
 const modules = {} as Record<LambdaName, { handler: unknown }>;
@@ -95,21 +98,25 @@ describe('the Lambda entry modules, composed from the synthesized template', () 
     for (const name of LAMBDA_NAMES) templateEnv[name] = resources[stack.getLogicalId(stack.functions[name].node.defaultChild as never)]?.Properties.Environment?.Variables ?? {};
     dynamo = await startTestDynamo();
     aws = await startFakeAws();
+    s3 = await startLocalS3({ port: 0, bucket: MANIFEST_BUCKET });
     refs = {
       [Object.keys(template.findResources('AWS::DynamoDB::Table'))[0] ?? '']: dynamo.tableName,
       [Object.keys(template.findResources('AWS::StepFunctions::StateMachine'))[0] ?? '']: STATE_MACHINE_ARN,
       [Object.keys(template.findResources('AWS::Events::EventBus'))[0] ?? '']: EVENT_BUS_NAME,
+      [Object.keys(template.findResources('AWS::S3::Bucket')).find((id) => id.startsWith('Manifests')) ?? '']: MANIFEST_BUCKET,
       [Object.keys(template.findResources('AWS::SecretsManager::Secret'))[0] ?? '']: CURSOR_SECRET_ARN,
-      [Object.keys(template.findResources('AWS::S3::Bucket'))[0] ?? '']: 'decision-replay-audit',
+      [Object.keys(template.findResources('AWS::S3::Bucket')).find((id) => !id.startsWith('Manifests')) ?? '']: 'decision-replay-audit',
       [Object.keys(template.findResources('AWS::KMS::Key', { Properties: { KeySpec: 'ECC_NIST_P256' } }))[0] ?? '']: 'arn:aws:kms:us-east-1:123456789012:key/audit',
     };
     Object.assign(process.env, {
       AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
+      // The local S3 (s3rver) knows only its own default key; dynalite and the fake accept any.
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_SFN: aws.endpoint,
       AWS_ENDPOINT_URL_EVENTBRIDGE: aws.endpoint,
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.endpoint,
     });
     for (const name of LAMBDA_NAMES) modules[name] = await importEntry(name);
@@ -119,6 +126,7 @@ describe('the Lambda entry modules, composed from the synthesized template', () 
     vi.restoreAllMocks();
     process.env = savedEnv;
     await aws?.close();
+    await s3?.close();
     await dynamo?.close();
   });
 
@@ -225,9 +233,9 @@ describe('the Lambda entry modules, composed from the synthesized template', () 
 
   it('batch-plan, batch-replay, batch-stats: run the batch the way the state machine calls them', async () => {
     const plan = await task('batch-plan')({ input: { batchId }, executionName: batchId, executionStartTime: new Date().toISOString() });
-    expect(plan).toEqual({ batchId, snapshotIds: [snapshotId], maxConcurrency: 10 });
-    const item = await task('batch-replay')({ batchId, snapshotId });
-    expect(item).toEqual({ snapshotId, status: 'Success', outputsMatch: true });
+    expect(plan).toEqual({ batchId, manifest: { bucket: MANIFEST_BUCKET, key: `batches/${batchId}/snapshot-ids.csv` }, itemsPerChunk: 1, maxConcurrency: 10 });
+    const chunk = await task('batch-replay')({ batchId, items: [{ snapshotId }] });
+    expect(chunk).toEqual({ chunkId: snapshotId, count: 1, failed: 0 });
     const stats = await task('batch-stats')({ batchId });
     expect(stats).toMatchObject({ batchId, status: 'SUCCEEDED', totalReplays: 1, matches: 1 });
     const read = await http('batches')(apiEvent('GET /batches/{id}', `/batches/${batchId}`, { pathParameters: { id: batchId } }));

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { BATCH_FAILED_ERROR, LAMBDA_RETRY, renderBatchAsl } from '../../lib/batch-definition.js';
-import { ExecutionAlreadyExistsError, LocalStateMachine, type BatchHandlers } from '../../functions/local/step-functions.js';
+import { ExecutionAlreadyExistsError, LocalStateMachine, type BatchHandlers, type LocalObjectReader } from '../../functions/local/step-functions.js';
 
 const asl = renderBatchAsl();
 
@@ -21,7 +21,7 @@ interface Recorded {
  * Fake batch functions over an in-memory "table": plan returns the given ids, replay records a
  * result per snapshot (or an error result when called with recordError), stats counts results.
  */
-function fakeBatch(ids: string[], maxConcurrency: number, behaviour: { replay?: (snapshotId: string, attempt: number) => Promise<void> | void; plan?: () => void; recordError?: () => void } = {}) {
+function fakeBatch(ids: string[], maxConcurrency: number, behaviour: { replay?: (snapshotId: string, attempt: number) => Promise<void> | void; plan?: () => void; recordError?: () => void; itemsPerChunk?: number } = {}) {
   const results = new Map<string, Recorded>();
   const attempts = new Map<string, number>();
   const received: unknown[] = [];
@@ -35,29 +35,32 @@ function fakeBatch(ids: string[], maxConcurrency: number, behaviour: { replay?: 
       const { input, executionName, executionStartTime } = payload as { input: { batchId: string }; executionName: string; executionStartTime: string };
       planCalls.push({ executionName, executionStartTime });
       const { batchId } = input;
-      return { batchId, snapshotIds: ids, maxConcurrency, ignoredExtra: 'dropped by ResultSelector' };
+      return { batchId, manifest: { bucket: MANIFEST.bucket, key: MANIFEST.key }, itemsPerChunk: behaviour.itemsPerChunk ?? 1, maxConcurrency, ignoredExtra: 'dropped by ResultSelector' };
     },
     async replay(payload) {
       received.push(payload);
-      const p = payload as { batchId: string; snapshotId: string; recordError?: boolean; error?: { Error: string; Cause: string } };
-      inFlight++;
-      peak = Math.max(peak, inFlight);
-      try {
-        await sleep(1 + (p.snapshotId.length % 3));
-        if (p.recordError) {
-          behaviour.recordError?.();
-          if (p.error === undefined) throw new Error('recordError without error');
-          results.set(p.snapshotId, { status: 'Error', error: p.error });
-          return { status: 'Error' };
+      const p = payload as { batchId: string; items: Array<{ snapshotId: string }>; recordError?: boolean; error?: { Error: string; Cause: string } };
+      // A chunk: its items one after another.
+      for (const { snapshotId } of p.items) {
+        inFlight++;
+        peak = Math.max(peak, inFlight);
+        try {
+          await sleep(1 + (snapshotId.length % 3));
+          if (p.recordError) {
+            behaviour.recordError?.();
+            if (p.error === undefined) throw new Error('recordError without error');
+            results.set(snapshotId, { status: 'Error', error: p.error });
+            continue;
+          }
+          const attempt = (attempts.get(snapshotId) ?? 0) + 1;
+          attempts.set(snapshotId, attempt);
+          await behaviour.replay?.(snapshotId, attempt);
+          results.set(snapshotId, { status: 'Success' });
+        } finally {
+          inFlight--;
         }
-        const attempt = (attempts.get(p.snapshotId) ?? 0) + 1;
-        attempts.set(p.snapshotId, attempt);
-        await behaviour.replay?.(p.snapshotId, attempt);
-        results.set(p.snapshotId, { status: 'Success' });
-        return { status: 'Success' };
-      } finally {
-        inFlight--;
       }
+      return { status: 'done' };
     },
     stats(payload) {
       statsCalls.push(payload);
@@ -65,7 +68,22 @@ function fakeBatch(ids: string[], maxConcurrency: number, behaviour: { replay?: 
       return { batchId: (payload as { batchId: string }).batchId, totalReplays: results.size };
     },
   };
-  return { handlers, results, attempts, received, statsCalls, planCalls, peak: () => peak };
+  // The manifest Plan "wrote": the ids as CSV, served to the local ItemReader.
+  const objects: LocalObjectReader = {
+    async *readLines(bucket, key) {
+      if (bucket !== MANIFEST.bucket || key !== MANIFEST.key) throw new Error(`no object ${bucket}/${key}`);
+      await Promise.resolve();
+      yield ['snapshotId', ...ids];
+    },
+  };
+  return { handlers, objects, results, attempts, received, statsCalls, planCalls, peak: () => peak };
+}
+
+const MANIFEST = { bucket: 'manifests', key: 'batches/B/snapshot-ids.csv' };
+
+/** The deployed ASL over a fake batch, reading the fake's manifest. */
+function machineFor(fake: ReturnType<typeof fakeBatch>, options: { retryIntervalScale?: number } = {}): LocalStateMachine {
+  return new LocalStateMachine(asl, fake.handlers, { ...options, objects: fake.objects });
 }
 
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `SNAP${String(i).padStart(4, '0')}`);
@@ -80,7 +98,7 @@ describe('LocalStateMachine running the deployed batch ASL', () => {
         if (failing.has(id)) throw named('ExecutorUnavailableError', `executor down for ${id}`);
       },
     });
-    const machine = new LocalStateMachine(asl, fake.handlers, { retryIntervalScale: 0.01 });
+    const machine = machineFor(fake, { retryIntervalScale: 0.01 });
 
     // Act
     const outcome = await machine.start('batch-200', { batchId: 'B200' }).done;
@@ -101,13 +119,27 @@ describe('LocalStateMachine running the deployed batch ASL', () => {
     expect(fake.planCalls).toEqual([{ executionName: 'batch-200', executionStartTime: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/) }]);
   });
 
-  it('hands the replay function exactly {batchId, snapshotId} per item', async () => {
-    const fake = fakeBatch(['A', 'B'], 1);
-    const machine = new LocalStateMachine(asl, fake.handlers);
+  it('hands the replay function exactly {batchId, items} per chunk of Plan\'s size', async () => {
+    const fake = fakeBatch(['A', 'B', 'C'], 1, { itemsPerChunk: 2 });
+    const machine = machineFor(fake);
 
     await machine.start('shape', { batchId: 'B1' }).done;
 
-    expect(fake.received).toEqual([{ batchId: 'B1', snapshotId: 'A' }, { batchId: 'B1', snapshotId: 'B' }]);
+    expect(fake.received).toEqual([
+      { batchId: 'B1', items: [{ snapshotId: 'A' }, { snapshotId: 'B' }] },
+      { batchId: 'B1', items: [{ snapshotId: 'C' }] },
+    ]);
+  });
+
+  it('keeps exactly maxConcurrency items in flight with chunks of several items each', async () => {
+    const fake = fakeBatch(ids(120), 5, { itemsPerChunk: 4 });
+
+    const outcome = await machineFor(fake).start('chunked', { batchId: 'B7' }).done;
+
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(fake.peak()).toBe(5);
+    expect(fake.results.size).toBe(120);
+    expect(fake.received).toHaveLength(30);
   });
 
   it('retries a replay throttled once and then stores its success', async () => {
@@ -116,7 +148,7 @@ describe('LocalStateMachine running the deployed batch ASL', () => {
         if (id === 'S2' && attempt === 1) throw named('Lambda.TooManyRequestsException', 'Rate exceeded');
       },
     });
-    const machine = new LocalStateMachine(asl, fake.handlers, { retryIntervalScale: 0.01 });
+    const machine = machineFor(fake, { retryIntervalScale: 0.01 });
 
     const outcome = await machine.start('throttled', { batchId: 'B2' }).done;
 
@@ -132,7 +164,7 @@ describe('LocalStateMachine running the deployed batch ASL', () => {
         throw named('Lambda.TooManyRequestsException', 'Rate exceeded');
       },
     });
-    const machine = new LocalStateMachine(asl, fake.handlers, { retryIntervalScale: 0.001 });
+    const machine = machineFor(fake, { retryIntervalScale: 0.001 });
 
     const outcome = await machine.start('always-throttled', { batchId: 'B3' }).done;
 
@@ -148,7 +180,7 @@ describe('LocalStateMachine running the deployed batch ASL', () => {
         throw named('SelectorInvalidError', 'no such function');
       },
     });
-    const machine = new LocalStateMachine(asl, fake.handlers);
+    const machine = machineFor(fake);
 
     const outcome = await machine.start('plan-fails', { batchId: 'B4' }).done;
 
@@ -170,7 +202,7 @@ describe('LocalStateMachine running the deployed batch ASL', () => {
         throw named('TableUnavailableError', 'cannot write');
       },
     });
-    const machine = new LocalStateMachine(asl, fake.handlers);
+    const machine = machineFor(fake);
 
     const outcome = await machine.start('record-fails', { batchId: 'B5' }).done;
 
@@ -186,7 +218,7 @@ describe('LocalStateMachine running the deployed batch ASL', () => {
       plans++;
       return plan(p);
     };
-    const machine = new LocalStateMachine(asl, fake.handlers);
+    const machine = machineFor(fake);
 
     const first = machine.start('once', { batchId: 'B6' });
     const second = machine.start('once', { batchId: 'B6' });
@@ -201,6 +233,7 @@ describe('LocalStateMachine running the deployed batch ASL', () => {
   it('refuses a definition whose task calls a function it has no handler for', () => {
     const foreign = { definition: asl.definition, functionArns: { ...asl.functionArns, stats: 'arn:aws:lambda:us-east-1:000000000000:function:elsewhere' } };
 
-    expect(() => new LocalStateMachine(foreign, fakeBatch([], 1).handlers)).toThrow(/none of the batch functions/);
+    const fake = fakeBatch([], 1);
+    expect(() => new LocalStateMachine(foreign, fake.handlers, { objects: fake.objects })).toThrow(/none of the batch functions/);
   });
 });

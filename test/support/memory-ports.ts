@@ -14,17 +14,18 @@
 import type { ExecutorConfig, ExecutorConfigStore, StoredExecutorConfig } from '../../functions/core/executor.js';
 import type { OnWriteReportStore } from '../../functions/core/on-write.js';
 import { buildStoredPolicy, type PolicyBody, type PolicyStore, type StoredPolicy } from '../../functions/core/policy.js';
-import type { Clock, IdempotencyRecord, IdGenerator, Page, SnapshotQuery, SnapshotStore } from '../../functions/core/ports.js';
+import type { Clock, IdempotencyRecord, IdGenerator, Page, SnapshotIdIndex, SnapshotQuery, SnapshotStore } from '../../functions/core/ports.js';
 import type { ReplayResult, ReplayResultStore } from '../../functions/core/replay.js';
 import type { Snapshot } from '../../functions/core/snapshot.js';
 import type { ValidationReport } from '../../functions/core/validation.js';
+import type { ManifestRef, ManifestStore } from '../../functions/core/batch.js';
 
 function refuseCursor(store: string, cursor: string | undefined): void {
   if (cursor !== undefined) throw new Error(`${store}: the in-memory fake returns one page and never issued cursor '${cursor}'`);
 }
 
 /** Snapshots by id; lists and finds baselines the way GSI1 and GSI2 order them (`createdAt#snapshotId`). */
-export class MemorySnapshotStore implements SnapshotStore {
+export class MemorySnapshotStore implements SnapshotStore, SnapshotIdIndex {
   readonly items = new Map<string, Snapshot>();
   /** How many times `get` was called: the replay engine must re-read a snapshot for its integrity check. */
   reads = 0;
@@ -51,6 +52,12 @@ export class MemorySnapshotStore implements SnapshotStore {
       .sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
     if (query.order === 'desc') inRange.reverse();
     return Promise.resolve({ items: inRange.slice(0, query.limit).map((s) => structuredClone(s)) });
+  }
+
+  /** As `list`, only the ids. */
+  async listIds(query: SnapshotQuery): Promise<Page<string>> {
+    const page = await this.list(query);
+    return { items: page.items.map((s) => s.snapshotId) };
   }
 
   /** As the GSI2 query does: same function and inputsHash, strictly earlier by (createdAt, id), latest first. */
@@ -233,4 +240,33 @@ export function fixedClock(at: string | number): Clock {
   const ms = typeof at === 'number' ? at : Date.parse(at);
   if (!Number.isFinite(ms)) throw new Error(`fixedClock: '${String(at)}' is not an instant`);
   return { now: () => ms };
+}
+
+/** Manifests in memory: the ids of each key, as written. */
+export class MemoryManifestStore implements ManifestStore {
+  readonly objects = new Map<string, string[]>();
+  constructor(readonly bucket = 'memory-manifests') {}
+
+  async write(key: string, pages: AsyncIterable<readonly string[]>): Promise<ManifestRef & { count: number }> {
+    const ids: string[] = [];
+    for await (const page of pages) ids.push(...page);
+    this.objects.set(key, ids);
+    return { bucket: this.bucket, key, count: ids.length };
+  }
+
+  async *read(ref: ManifestRef): AsyncGenerator<string[]> {
+    const ids = this.objects.get(ref.key);
+    if (ids === undefined || ref.bucket !== this.bucket) throw new Error(`no manifest ${ref.bucket}/${ref.key}`);
+    for (let i = 0; i < ids.length; i += 1000) {
+      await Promise.resolve();
+      yield ids.slice(i, i + 1000);
+    }
+  }
+
+  /** Every id of a manifest. */
+  async ids(ref: ManifestRef): Promise<string[]> {
+    const out: string[] = [];
+    for await (const page of this.read(ref)) out.push(...page);
+    return out;
+  }
 }

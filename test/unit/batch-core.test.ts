@@ -8,27 +8,34 @@ import { batchIdForExecution } from '../../functions/adapters/batch-ids.js';
 import {
   BatchNotFoundError,
   BatchItemCache,
-  MAX_BATCH_SNAPSHOTS,
   MAX_CONCURRENCY,
+  MAX_LISTED_SNAPSHOTS,
+  MAX_SELECTED_SNAPSHOTS,
+  itemsPerChunkFor,
+  planBatch,
+  replayBatchChunk,
   parseBatchRequest,
   replayBatchItem,
   resolveSelection,
   startBatch,
   type Batch,
+  type BatchChunk,
+  type BatchPlan,
   type BatchResult,
   type BatchStore,
   type ReplayItemDeps,
   type StartBatchDeps,
 } from '../../functions/core/batch.js';
-import { BatchPayloadError, parseReplayItemPayload, parseStatsPayload } from '../../functions/api/batch-tasks.js';
+import { BatchPayloadError, parseReplayChunkPayload, parseReplayItemPayload, parseReplayPayload, parseStatsPayload } from '../../functions/api/batch-tasks.js';
 import { computeBatchStats } from '../../functions/core/batch-stats.js';
 import { NotFoundError, ValidationError } from '../../functions/core/errors.js';
+import { API_PLANNED_SELECTION_LIMIT, type ManifestRef } from '../../functions/core/batch.js';
 import { modelListAllows, type ExecutionRequest, type ExecutionResult, type Executor } from '../../functions/core/executor.js';
 import type { Page } from '../../functions/core/ports.js';
 import { LexicalSimilarity } from '../../functions/core/similarity.js';
 import { buildSnapshot, type NamedValue, type Snapshot } from '../../functions/core/snapshot.js';
 import { StatsAccumulator, type ReplayStats } from '../../functions/core/stats.js';
-import { fixedClock, MemoryExecutorConfigStore, MemoryPolicyStore, MemoryReplayResultStore, MemorySnapshotStore, sequentialIds } from '../support/memory-ports.js';
+import { fixedClock, MemoryManifestStore, MemoryExecutorConfigStore, MemoryPolicyStore, MemoryReplayResultStore, MemorySnapshotStore, sequentialIds } from '../support/memory-ports.js';
 
 // ---------------------------------------------------------------------------------------------
 // In-memory ports (no module mocking): the shared stores, plus the batch store and an executor
@@ -36,22 +43,41 @@ import { fixedClock, MemoryExecutorConfigStore, MemoryPolicyStore, MemoryReplayR
 
 class MemoryBatchStore implements BatchStore {
   readonly batches = new Map<string, Batch>();
-  readonly ids = new Map<string, string[]>();
+  readonly chunks = new Map<string, BatchChunk>();
   readonly results = new Map<string, BatchResult>();
   readonly claims = new Map<string, { requestHash: string; batchId: string }>();
 
-  create(batch: Batch, snapshotIds: readonly string[]): Promise<boolean> {
+  create(batch: Batch): Promise<boolean> {
     if (this.batches.has(batch.batchId)) return Promise.resolve(false);
     this.batches.set(batch.batchId, structuredClone(batch));
-    this.ids.set(batch.batchId, [...snapshotIds]);
     return Promise.resolve(true);
   }
   get(batchId: string): Promise<Batch | undefined> {
     const b = this.batches.get(batchId);
     return Promise.resolve(b && structuredClone(b));
   }
-  getSnapshotIds(batchId: string): Promise<string[]> {
-    return Promise.resolve([...(this.ids.get(batchId) ?? [])]);
+  setPlan(batchId: string, plan: BatchPlan): Promise<void> {
+    const b = this.batches.get(batchId);
+    if (!b) return Promise.reject(new Error(`setPlan() on a missing batch ${batchId}`));
+    Object.assign(b, structuredClone(plan));
+    return Promise.resolve();
+  }
+  putChunk(chunk: BatchChunk): Promise<boolean> {
+    const key = `${chunk.batchId}#${chunk.chunkId}`;
+    if (this.chunks.has(key)) return Promise.resolve(false);
+    this.chunks.set(key, structuredClone(chunk));
+    const b = this.batches.get(chunk.batchId);
+    if (b) {
+      b.completed += chunk.count;
+      const p = b.progress ?? { completed: 0, successful: 0, matches: 0 };
+      b.progress = { completed: b.completed, successful: p.successful + chunk.successful, matches: p.matches + chunk.matches };
+    }
+    return Promise.resolve(true);
+  }
+  forEachChunk(batchId: string, visit: (chunk: BatchChunk) => void): Promise<number> {
+    const mine = [...this.chunks.values()].filter((c) => c.batchId === batchId);
+    mine.forEach((c) => visit(structuredClone(c)));
+    return Promise.resolve(mine.length);
   }
   getResult(batchId: string, snapshotId: string): Promise<BatchResult | undefined> {
     const r = this.results.get(`${batchId}#${snapshotId}`);
@@ -201,12 +227,18 @@ describe('parseBatchRequest', () => {
     expect(parseBatchRequest({ snapshotIds: ids, maxConcurrency }).maxConcurrency).toBe(maxConcurrency);
   });
 
-  it(`accepts exactly ${MAX_BATCH_SNAPSHOTS} ids and refuses one more with BATCH_TOO_LARGE naming the limit`, () => {
-    const many = Array.from({ length: MAX_BATCH_SNAPSHOTS + 1 }, (_, i) => ulid(i));
-    expect(parseBatchRequest({ snapshotIds: many.slice(0, MAX_BATCH_SNAPSHOTS) }).snapshotIds).toHaveLength(MAX_BATCH_SNAPSHOTS);
+  it(`accepts exactly ${MAX_LISTED_SNAPSHOTS} listed ids and refuses one more with BATCH_TOO_LARGE naming the limit`, () => {
+    const many = Array.from({ length: MAX_LISTED_SNAPSHOTS + 1 }, (_, i) => ulid(i));
+    expect(parseBatchRequest({ snapshotIds: many.slice(0, MAX_LISTED_SNAPSHOTS) }).snapshotIds).toHaveLength(MAX_LISTED_SNAPSHOTS);
 
-    const err = expectValidation({ snapshotIds: many }, new RegExp(`at most ${MAX_BATCH_SNAPSHOTS}\\b`), 'BATCH_TOO_LARGE');
-    expect(err.message).toContain(String(MAX_BATCH_SNAPSHOTS + 1));
+    const err = expectValidation({ snapshotIds: many }, new RegExp(`at most ${MAX_LISTED_SNAPSHOTS}\\b`), 'BATCH_TOO_LARGE');
+    expect(err.message).toContain(String(MAX_LISTED_SNAPSHOTS + 1));
+  });
+
+  it(`accepts a selector limit of ${MAX_SELECTED_SNAPSHOTS} and refuses one more, naming the limit`, () => {
+    expect(parseBatchRequest({ selector: { functionName: 'approve_loan', limit: MAX_SELECTED_SNAPSHOTS } }).selector?.limit).toBe(MAX_SELECTED_SNAPSHOTS);
+    const err = expectValidation({ selector: { functionName: 'approve_loan', limit: MAX_SELECTED_SNAPSHOTS + 1 } }, new RegExp(`limit must be at most ${MAX_SELECTED_SNAPSHOTS}\\b`));
+    expect(JSON.stringify(err.details)).toContain('selector.limit');
   });
 
   it('refuses lastHours together with from or to', () => {
@@ -234,9 +266,10 @@ describe('resolveSelection and startBatch', () => {
   function startWorld() {
     const snapshots = new MemorySnapshotStore();
     const batches = new MemoryBatchStore();
+    const manifests = new MemoryManifestStore();
     const started: string[] = [];
-    const deps: StartBatchDeps = { snapshots, batches, starter: { start: (id) => Promise.resolve(void started.push(id)) }, policies: new MemoryPolicyStore(), clock, ids: sequentialIds('01JD0000000000000000') };
-    return { deps, snapshots, batches, started };
+    const deps: StartBatchDeps = { snapshots, batches, manifests, starter: { start: (id) => Promise.resolve(void started.push(id)) }, policies: new MemoryPolicyStore(), clock, ids: sequentialIds('01JD0000000000000000') };
+    return { deps, snapshots, batches, manifests, started };
   }
 
   it('refuses an id listed twice with 400, recording and starting nothing', async () => {
@@ -262,15 +295,42 @@ describe('resolveSelection and startBatch', () => {
   });
 
   it('records the batch RUNNING with its total and default concurrency, then starts it under its id', async () => {
-    const { deps, batches, started } = startWorld();
+    const { deps, batches, manifests, started } = startWorld();
 
     const { batch, created } = await startBatch(deps, { snapshotIds: [ulid(1), ulid(2)], mode: 'Strict' });
 
     expect(created).toBe(true);
-    expect(batch).toMatchObject({ status: 'RUNNING', total: 2, completed: 0, maxConcurrency: 10, request: { mode: 'Strict' }, trigger: 'api' });
+    expect(batch).toMatchObject({ status: 'RUNNING', total: 2, completed: 0, maxConcurrency: 10, request: { mode: 'Strict' }, trigger: 'api', itemsPerChunk: 1 });
     expect(batch.request).not.toHaveProperty('snapshotIds');
     expect(started).toEqual([batch.batchId]);
-    expect(await batches.getSnapshotIds(batch.batchId)).toEqual([ulid(1), ulid(2)]);
+    expect(await batches.get(batch.batchId)).toEqual(batch);
+    expect(await manifests.ids(batch.manifest as ManifestRef)).toEqual([ulid(1), ulid(2)]);
+  });
+
+  it('leaves a selection larger than the API plans to Plan: total null until Plan has written the manifest', async () => {
+    const { deps, batches, manifests, snapshots } = startWorld();
+    for (const i of [1, 2, 3]) await snapshots.putIfAbsent(snapshot(ulid(i), new Date(NOW - i * 1000).toISOString()));
+
+    const { batch } = await startBatch(deps, { selector: { functionName: 'approve_loan', limit: API_PLANNED_SELECTION_LIMIT + 1 }, maxConcurrency: 2 });
+    expect(batch).toMatchObject({ total: null, completed: 0 });
+    expect(batch.manifest).toBeUndefined();
+    expect(manifests.objects.size).toBe(0);
+
+    const planned = await planBatch({ snapshots, batches, manifests }, { batchId: batch.batchId });
+    expect(planned).toEqual({ batchId: batch.batchId, manifest: { bucket: manifests.bucket, key: `batches/${batch.batchId}/snapshot-ids.csv` }, itemsPerChunk: 1, maxConcurrency: 2 });
+    expect(await manifests.ids(planned.manifest)).toEqual([ulid(1), ulid(2), ulid(3)]);
+    expect(await batches.get(batch.batchId)).toMatchObject({ total: 3, itemsPerChunk: 1, manifest: planned.manifest });
+  });
+
+  it('selects nothing recorded after the batch started, even when Plan runs later', async () => {
+    const { deps, batches, manifests, snapshots } = startWorld();
+    await snapshots.putIfAbsent(snapshot(ulid(1), new Date(NOW - 1000).toISOString()));
+    const { batch } = await startBatch(deps, { selector: { functionName: 'approve_loan', limit: API_PLANNED_SELECTION_LIMIT + 1 } });
+    await snapshots.putIfAbsent(snapshot(ulid(2), new Date(NOW + 1000).toISOString()));
+
+    const planned = await planBatch({ snapshots, batches, manifests }, { batchId: batch.batchId });
+
+    expect(await manifests.ids(planned.manifest)).toEqual([ulid(1)]);
   });
 
   it('returns the first batch for a repeated Idempotency-Key and refuses the key with another body', async () => {
@@ -285,21 +345,23 @@ describe('resolveSelection and startBatch', () => {
   });
 
   it('answers with the batch a concurrent request under the same Idempotency-Key recorded first', async () => {
-    const { deps, batches, snapshots } = startWorld();
+    const { deps, batches, snapshots, manifests } = startWorld();
     for (const i of [1, 2, 3]) await snapshots.putIfAbsent(snapshot(ulid(i), new Date(NOW - i * 1000).toISOString()));
     // The other request claimed the key and recorded its batch (two snapshots) between this
     // request's claim and its create: the claim hands this request the same batch id.
     const realClaim = batches.claimIdempotencyKey.bind(batches);
     batches.claimIdempotencyKey = async (key, hash, id) => {
       const claim = await realClaim(key, hash, id);
-      await batches.create({ batchId: id, status: 'RUNNING', total: 2, completed: 0, maxConcurrency: 10, request: { selector: { functionName: 'approve_loan' } }, trigger: 'api', createdAt: new Date(NOW).toISOString() }, [ulid(1), ulid(2)]);
+      await batches.create({ batchId: id, status: 'RUNNING', total: 2, completed: 0, maxConcurrency: 10, request: { selector: { functionName: 'approve_loan' } }, trigger: 'api', createdAt: new Date(NOW).toISOString() });
       return claim;
     };
 
-    const { batch } = await startBatch(deps, { selector: { functionName: 'approve_loan' } }, 'key-race');
+    const { batch, created } = await startBatch(deps, { selector: { functionName: 'approve_loan' } }, 'key-race');
 
+    expect(created).toBe(false);
     expect(batch.total).toBe(2);
-    expect(await batches.getSnapshotIds(batch.batchId)).toEqual([ulid(1), ulid(2)]);
+    // The winner plans its batch; this request writes no manifest of its own view of the selection.
+    expect(manifests.objects.size).toBe(0);
   });
 
   it('answers 404 for an unknown policyName before recording anything', async () => {
@@ -326,7 +388,7 @@ describe('replayBatchItem', () => {
     const { deps, snapshots, batches, results } = itemWorld(executor);
     const batchId = ulid(100, '01JE');
     await snapshots.putIfAbsent(snapshot(ulid(1)));
-    await batches.create(batchRecord(batchId, 1), [ulid(1)]);
+    await batches.create(batchRecord(batchId, 1));
 
     const first = await replayBatchItem(deps, { batchId, snapshotId: ulid(1) });
     const second = await replayBatchItem(deps, { batchId, snapshotId: ulid(1) });
@@ -346,7 +408,7 @@ describe('replayBatchItem', () => {
     const { deps, snapshots, batches, results } = itemWorld(executor);
     const batchId = ulid(101, '01JE');
     await snapshots.putIfAbsent(snapshot(ulid(1)));
-    await batches.create(batchRecord(batchId, 1), [ulid(1)]);
+    await batches.create(batchRecord(batchId, 1));
 
     await Promise.all([replayBatchItem(deps, { batchId, snapshotId: ulid(1) }), replayBatchItem(deps, { batchId, snapshotId: ulid(1) })]);
 
@@ -360,7 +422,7 @@ describe('replayBatchItem', () => {
     const { deps, snapshots, batches } = itemWorld(executor);
     const batchId = ulid(102, '01JE');
     await snapshots.putIfAbsent(snapshot(ulid(1)));
-    await batches.create(batchRecord(batchId, 1), [ulid(1)]);
+    await batches.create(batchRecord(batchId, 1));
 
     const summary = await replayBatchItem(deps, { batchId, snapshotId: ulid(1) });
 
@@ -374,7 +436,7 @@ describe('replayBatchItem', () => {
     const batchId = ulid(103, '01JE');
     const recorded = buildSnapshot({ functionName: 'approve_loan', inputs: [{ name: 'applicant', value: { income: 1 } }], outputs: OUTPUTS, modelParameters: { modelName: 'credit-llm', modelVersion: '2026-10' }, executionTimeMs: 42.5 }, ulid(1), new Date(NOW).toISOString());
     await snapshots.putIfAbsent(recorded);
-    await batches.create(batchRecord(batchId, 1), [ulid(1)]);
+    await batches.create(batchRecord(batchId, 1));
 
     await replayBatchItem(deps, { batchId, snapshotId: ulid(1) });
 
@@ -386,7 +448,7 @@ describe('replayBatchItem', () => {
     const { deps, snapshots, batches, results } = itemWorld(executor);
     const batchId = ulid(103, '01JE');
     await snapshots.putIfAbsent(snapshot(ulid(1)));
-    await batches.create(batchRecord(batchId, 1), [ulid(1)]);
+    await batches.create(batchRecord(batchId, 1));
     const cause = JSON.stringify({ errorType: 'TypeError', errorMessage: 'cannot read properties of undefined', trace: ['TypeError: …'] });
 
     const summary = await replayBatchItem(deps, parseReplayItemPayload({ recordError: true, batchId, snapshotId: ulid(1), error: { Error: 'TypeError', Cause: cause } }));
@@ -412,7 +474,7 @@ describe('replayBatchItem', () => {
   it('keeps a plain-text Cause (a Step Functions error) as the message', async () => {
     const { deps, batches } = itemWorld(new CountingExecutor(OUTPUTS));
     const batchId = ulid(104, '01JE');
-    await batches.create(batchRecord(batchId, 1), [ulid(1)]);
+    await batches.create(batchRecord(batchId, 1));
 
     await replayBatchItem(deps, parseReplayItemPayload({ recordError: true, batchId, snapshotId: ulid(1), error: { Error: 'States.Timeout', Cause: 'Task timed out after 60 s' } }));
 
@@ -423,7 +485,7 @@ describe('replayBatchItem', () => {
     const { deps, snapshots, batches } = itemWorld(new CountingExecutor(OUTPUTS));
     const batchId = ulid(105, '01JE');
     await snapshots.putIfAbsent(snapshot(ulid(1)));
-    await batches.create(batchRecord(batchId, 1), [ulid(1)]);
+    await batches.create(batchRecord(batchId, 1));
     await replayBatchItem(deps, { batchId, snapshotId: ulid(1) });
 
     const summary = await replayBatchItem(deps, parseReplayItemPayload({ recordError: true, batchId, snapshotId: ulid(1), error: { Error: 'X', Cause: 'late' } }));
@@ -435,7 +497,7 @@ describe('replayBatchItem', () => {
   it('records a snapshot that no longer exists as an Error result (no retry would help)', async () => {
     const { deps, batches, results } = itemWorld(new CountingExecutor(OUTPUTS));
     const batchId = ulid(106, '01JE');
-    await batches.create(batchRecord(batchId, 1), [ulid(7)]);
+    await batches.create(batchRecord(batchId, 1));
 
     const summary = await replayBatchItem(deps, { batchId, snapshotId: ulid(7) });
 
@@ -448,7 +510,7 @@ describe('replayBatchItem', () => {
     const { deps, snapshots, batches } = itemWorld(new CountingExecutor(new TypeError('socket exploded')));
     const batchId = ulid(107, '01JE');
     await snapshots.putIfAbsent(snapshot(ulid(1)));
-    await batches.create(batchRecord(batchId, 1), [ulid(1)]);
+    await batches.create(batchRecord(batchId, 1));
 
     await expect(replayBatchItem(deps, { batchId, snapshotId: ulid(1) })).rejects.toThrow('socket exploded');
     expect(batches.results.size).toBe(0);
@@ -462,18 +524,133 @@ describe('replayBatchItem', () => {
   });
 });
 
+describe('replayBatchChunk', () => {
+  it('replays a chunk\'s snapshots one at a time and stores their results folded with the chunk', async () => {
+    const executor = new CountingExecutor(OUTPUTS, 2);
+    const { deps, snapshots, batches } = itemWorld(executor);
+    const batchId = ulid(110, '01JE');
+    for (const i of [1, 2, 3]) await snapshots.putIfAbsent(snapshot(ulid(i)));
+    await batches.create(batchRecord(batchId, 3));
+    let inFlight = 0;
+    let peak = 0;
+    const execute = executor.execute.bind(executor);
+    executor.execute = async (req) => {
+      peak = Math.max(peak, ++inFlight);
+      try {
+        return await execute(req);
+      } finally {
+        inFlight--;
+      }
+    };
+
+    const summary = await replayBatchChunk(deps, { batchId, snapshotIds: [ulid(1), ulid(2), ulid(3)] });
+
+    expect(summary).toEqual({ chunkId: ulid(1), count: 3, failed: 0 });
+    expect(peak).toBe(1);
+    expect(batches.results.size).toBe(3);
+    const [chunk] = batches.chunks.values();
+    expect(chunk).toMatchObject({ batchId, chunkId: ulid(1), count: 3, successful: 3, matches: 3 });
+    expect(StatsAccumulator.fromState((chunk as BatchChunk).stats).toJSON()).toMatchObject({ totalReplays: 3, matches: 3, p50ExecutionTimeMs: expect.closeTo(17, 0) });
+    expect((await batches.get(batchId))?.completed).toBe(3);
+    expect((await batches.get(batchId))?.progress).toEqual({ completed: 3, successful: 3, matches: 3 });
+  });
+
+  it('counts a retried chunk once and folds the results the first attempt stored', async () => {
+    const { deps, snapshots, batches } = itemWorld(new CountingExecutor(OUTPUTS));
+    const batchId = ulid(111, '01JE');
+    for (const i of [1, 2]) await snapshots.putIfAbsent(snapshot(ulid(i)));
+    await batches.create(batchRecord(batchId, 2));
+    const payload = { batchId, snapshotIds: [ulid(1), ulid(2)] };
+
+    await replayBatchChunk(deps, payload);
+    await replayBatchChunk(deps, payload);
+
+    expect(batches.chunks.size).toBe(1);
+    expect((await batches.get(batchId))?.completed).toBe(2);
+  });
+
+  it('records an Error result for each snapshot of a failed chunk that has none, keeping the stored ones', async () => {
+    const { deps, snapshots, batches } = itemWorld(new CountingExecutor(OUTPUTS));
+    const batchId = ulid(112, '01JE');
+    await snapshots.putIfAbsent(snapshot(ulid(1)));
+    await batches.create(batchRecord(batchId, 2));
+    await replayBatchItem(deps, { batchId, snapshotId: ulid(1) });
+
+    const summary = await replayBatchChunk(deps, parseReplayChunkPayload({ recordError: true, batchId, items: [{ snapshotId: ulid(1) }, { snapshotId: ulid(2) }], error: { Error: 'States.Timeout', Cause: 'took too long' } }));
+
+    expect(summary.count).toBe(2);
+    expect((await batches.getResult(batchId, ulid(1)))?.status).toBe('Success');
+    expect(await batches.getResult(batchId, ulid(2))).toMatchObject({ status: 'Error', error: { code: 'States.Timeout', message: 'took too long' } });
+    const [chunk] = batches.chunks.values();
+    expect(StatsAccumulator.fromState((chunk as BatchChunk).stats).toJSON()).toMatchObject({ totalReplays: 2, failedReplays: 1, matches: 1 });
+  });
+
+  it('replays nothing more, and stores no chunk, once its batch is no longer RUNNING (cancelled)', async () => {
+    const executor = new CountingExecutor(OUTPUTS);
+    const { deps, snapshots, batches } = itemWorld(executor);
+    const batchId = ulid(114, '01JE');
+    for (const i of [1, 2]) await snapshots.putIfAbsent(snapshot(ulid(i)));
+    await batches.create({ ...batchRecord(batchId, 2), status: 'CANCELLED' });
+
+    const summary = await replayBatchChunk(deps, { batchId, snapshotIds: [ulid(1), ulid(2)] });
+
+    expect(summary).toEqual({ chunkId: ulid(1), count: 0, failed: 0, stopped: true });
+    expect(executor.calls).toBe(0);
+    expect(batches.chunks.size).toBe(0);
+  });
+
+  it('refuses an empty chunk and a malformed payload at the edge with BatchPayloadError', () => {
+    expect(() => parseReplayChunkPayload({ batchId: ulid(113, '01JE'), items: [] })).toThrow(BatchPayloadError);
+    expect(() => parseReplayChunkPayload({ items: [{ snapshotId: ulid(1) }] })).toThrow(BatchPayloadError);
+    expect(parseReplayPayload({ batchId: 'B', items: [{ snapshotId: 'S' }] })).toEqual({ chunk: { batchId: 'B', snapshotIds: ['S'] } });
+    expect(parseReplayPayload({ batchId: 'B', snapshotId: 'S' })).toEqual({ item: { batchId: 'B', snapshotId: 'S' } });
+  });
+});
+
+describe('itemsPerChunkFor', () => {
+  it.each([
+    [5, 10, 1],
+    [50, 7, 4],
+    [1000, 40, 13],
+    [20_000, 10, 20],
+    [1_000_000, 1000, 20],
+  ])('cuts %i snapshots at maxConcurrency %i into chunks of %i', (total, concurrency, expected) => {
+    expect(itemsPerChunkFor(total, concurrency)).toBe(expected);
+  });
+
+  it('never leaves a concurrency slot without a chunk when there are enough snapshots', () => {
+    for (const concurrency of [1, 3, 10, 40, 1000]) {
+      for (const total of [concurrency, concurrency + 1, 2 * concurrency + 3, 997, 20_000]) {
+        if (total < concurrency) continue;
+        expect(Math.ceil(total / itemsPerChunkFor(total, concurrency)), `${total}/${concurrency}`).toBeGreaterThanOrEqual(concurrency);
+      }
+    }
+  });
+});
+
 describe('computeBatchStats', () => {
   function result(batchId: string, n: number, status: BatchResult['status'], executionTimeMs: number, mismatchedPaths: string[] = []): BatchResult {
     return { batchId, snapshotId: ulid(n), replayId: status === 'Error' ? null : `R${n}`, status, outputsMatch: status === 'Success', executionTimeMs, mismatchedPaths, violatedRules: [], createdAt: new Date(NOW).toISOString() };
   }
   const deps = (batches: MemoryBatchStore) => ({ batches, clock });
 
-  it('stores the stats folded from the stored results and marks the batch SUCCEEDED', async () => {
+  /** Stores results and one chunk folding them, as a chunk task would. */
+  async function storeChunk(batches: MemoryBatchStore, batchId: string, stored: BatchResult[], fold: BatchResult[] = stored): Promise<void> {
+    for (const r of stored) await batches.putResult(r);
+    const acc = new StatsAccumulator();
+    for (const r of fold) acc.add(r);
+    const successful = fold.filter((r) => r.status !== 'Error');
+    await batches.putChunk({ batchId, chunkId: (fold[0] ?? stored[0] as BatchResult).snapshotId, count: acc.count, successful: successful.length, matches: successful.filter((r) => r.outputsMatch).length, stats: acc.toState(), createdAt: new Date(NOW).toISOString() });
+  }
+
+  it('merges the chunks\' stored stats, reconciled with the count of stored results, and marks the batch SUCCEEDED', async () => {
     const batches = new MemoryBatchStore();
     const batchId = ulid(200, '01JF');
     const stored = [result(batchId, 1, 'Success', 10), result(batchId, 2, 'Failed', 30, ['outputs.decision']), result(batchId, 3, 'Error', 0)];
-    await batches.create(batchRecord(batchId, 3), stored.map((r) => r.snapshotId));
-    for (const r of stored) await batches.putResult(r);
+    await batches.create(batchRecord(batchId, 3));
+    await storeChunk(batches, batchId, stored.slice(0, 2));
+    await storeChunk(batches, batchId, stored.slice(2));
+    expect((await batches.get(batchId))?.completed).toBe(3);
 
     const outcome = await computeBatchStats(deps(batches), { batchId });
 
@@ -486,9 +663,8 @@ describe('computeBatchStats', () => {
   it('marks the batch FAILED, saying how many results were found, when results and snapshots differ in count', async () => {
     const batches = new MemoryBatchStore();
     const batchId = ulid(201, '01JF');
-    await batches.create(batchRecord(batchId, 3), [ulid(1), ulid(2), ulid(3)]);
-    await batches.putResult(result(batchId, 1, 'Success', 10));
-    await batches.putResult(result(batchId, 2, 'Success', 12));
+    await batches.create(batchRecord(batchId, 3));
+    await storeChunk(batches, batchId, [result(batchId, 1, 'Success', 10), result(batchId, 2, 'Success', 12)]);
 
     const outcome = await computeBatchStats(deps(batches), { batchId });
 
@@ -498,12 +674,26 @@ describe('computeBatchStats', () => {
     expect(batch?.stats).toBeUndefined();
   });
 
+  it('marks the batch FAILED when the chunks folded other results than are stored', async () => {
+    const batches = new MemoryBatchStore();
+    const batchId = ulid(203, '01JF');
+    await batches.create(batchRecord(batchId, 3));
+    const stored = [result(batchId, 1, 'Success', 10), result(batchId, 2, 'Success', 12), result(batchId, 3, 'Success', 12)];
+    // A chunk that folded only two of the three results it stored.
+    await storeChunk(batches, batchId, stored, stored.slice(0, 2));
+
+    const outcome = await computeBatchStats(deps(batches), { batchId });
+
+    expect(outcome).toEqual({ batchId, status: 'FAILED', failureReason: 'the chunks folded 2 results but 3 are stored' });
+    expect((await batches.get(batchId))?.stats).toBeUndefined();
+  });
+
   it('derives the batch id of a failed scheduled execution from its name and start time', async () => {
     const batches = new MemoryBatchStore();
     const executionName = 'nightly-2026-11-02';
     const executionStartTime = '2026-11-02T02:00:00.123Z';
     const batchId = batchIdForExecution(executionName, executionStartTime);
-    await batches.create({ ...batchRecord(batchId, 1), trigger: 'schedule', scheduleName: 'nightly' }, [ulid(1)]);
+    await batches.create({ ...batchRecord(batchId, 1), trigger: 'schedule', scheduleName: 'nightly' });
     const cause = JSON.stringify({ errorType: 'ProvisionedThroughputExceededException', errorMessage: 'slow down' });
 
     const outcome = await computeBatchStats(
@@ -533,7 +723,7 @@ describe('computeBatchStats', () => {
   it('uses the batch id in the failed state when Plan had set it', async () => {
     const batches = new MemoryBatchStore();
     const batchId = ulid(202, '01JF');
-    await batches.create(batchRecord(batchId, 1), [ulid(1)]);
+    await batches.create(batchRecord(batchId, 1));
 
     const outcome = await computeBatchStats(deps(batches), parseStatsPayload({ failed: true, input: { batchId }, executionName: batchId, executionStartTime: '2026-11-02T02:00:00Z' }));
 

@@ -70,15 +70,26 @@ describe('renderBatchAsl', () => {
     expect(obj(states[SUCCEEDED_STATE]).Type).toBe('Succeed');
   });
 
-  it('maps over the snapshot ids in distributed mode with the concurrency taken from the state', () => {
+  it('reads the manifest with ItemReader, cuts it into chunks with ItemBatcher, in distributed mode with the concurrency taken from the state', () => {
     expect(map).toMatchObject({
       Type: 'Map',
-      ItemsPath: '$.snapshotIds',
+      ItemReader: {
+        Resource: 'arn:aws:states:::s3:getObject',
+        ReaderConfig: { InputType: 'CSV', CSVHeaderLocation: 'FIRST_ROW' },
+        Parameters: { 'Bucket.$': '$.manifest.bucket', 'Key.$': '$.manifest.key' },
+      },
+      ItemBatcher: { MaxItemsPerBatchPath: '$.itemsPerChunk', BatchInput: { 'batchId.$': '$.batchId' } },
       MaxConcurrencyPath: '$.maxConcurrency',
-      ItemSelector: { 'batchId.$': '$.batchId', 'snapshotId.$': '$$.Map.Item.Value' },
       ResultPath: null,
     });
     expect(map).not.toHaveProperty('MaxConcurrency');
+    expect(map).not.toHaveProperty('ItemsPath');
+    expect(obj(states[PLAN_STATE]).ResultSelector).toEqual({
+      'batchId.$': '$.Payload.batchId',
+      manifest: { 'bucket.$': '$.Payload.manifest.bucket', 'key.$': '$.Payload.manifest.key' },
+      'itemsPerChunk.$': '$.Payload.itemsPerChunk',
+      'maxConcurrency.$': '$.Payload.maxConcurrency',
+    });
     expect(processor.ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'EXPRESS' });
     expect(processor.StartAt).toBe(REPLAY_STATE);
   });
@@ -97,14 +108,15 @@ describe('renderBatchAsl', () => {
     }
   });
 
-  it('catches any replay error into an error-recording call of the same replay function', () => {
+  it('hands each chunk to one call of the replay function and catches any error into an error-recording call of it', () => {
     const replay = obj(innerStates[REPLAY_STATE]);
     const record = obj(innerStates[RECORD_ERROR_STATE]);
 
     expect(replay.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: RECORD_ERROR_STATE }]);
     expect(obj(replay.Parameters).FunctionName).toBe(functionArns.replay);
+    expect(obj(replay.Parameters).Payload).toEqual({ 'batchId.$': '$.BatchInput.batchId', 'items.$': '$.Items' });
     expect(obj(record.Parameters).FunctionName).toBe(functionArns.replay);
-    expect(obj(record.Parameters).Payload).toEqual({ recordError: true, 'batchId.$': '$.batchId', 'snapshotId.$': '$.snapshotId', 'error.$': '$.error' });
+    expect(obj(record.Parameters).Payload).toEqual({ recordError: true, 'batchId.$': '$.BatchInput.batchId', 'items.$': '$.Items', 'error.$': '$.error' });
     expect(record.End).toBe(true);
   });
 
@@ -127,10 +139,10 @@ describe('renderBatchAsl', () => {
     }
   });
 
-  it('uses none of the features the local interpreter cannot run', () => {
+  it('uses none of the features the local interpreter cannot run (ItemReader and ItemBatcher get its documented pre-step)', () => {
     const keys = allKeys(definition);
 
-    for (const forbidden of ['QueryLanguage', 'Assign', 'Arguments', 'Output', 'ItemReader', 'ResultWriter', 'ItemBatcher', 'ToleratedFailurePercentage']) {
+    for (const forbidden of ['QueryLanguage', 'Assign', 'Arguments', 'Output', 'ResultWriter', 'ToleratedFailurePercentage']) {
       expect(keys.has(forbidden), forbidden).toBe(false);
     }
     expect(JSON.stringify(definition)).not.toContain('{%');

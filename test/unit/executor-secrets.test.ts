@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { environmentHeaders, secretsManagerHeaders } from '../../functions/adapters/executors/secret-headers.js';
 import { HttpExecutor } from '../../functions/adapters/executors/http-executor.js';
 import { SECRET_CACHE_MS, secretsManagerReader } from '../../functions/adapters/secrets.js';
-import { ExecutorError, type ExecutionRequest, type SecretHeaderSource } from '../../functions/core/executor.js';
+import { ExecutorError, registrationIssues, type ExecutionRequest, type SecretHeaderSource } from '../../functions/core/executor.js';
 
 const PREFIX = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:decision-replay/executors/';
 const MODEL_SECRET = `${PREFIX}model-AbCdEf`;
@@ -20,10 +20,18 @@ describe('secretsManagerHeaders', () => {
   const source = secretsManagerHeaders(PREFIX, async () => 'v');
 
   it('accepts ARNs under the granted prefix only', () => {
-    expect(source.refuses(MODEL_SECRET)).toBeUndefined();
-    expect(source.refuses('arn:aws:secretsmanager:eu-west-1:123456789012:secret:CursorsSecret-AbCdEf')).toMatch(/only from secrets whose ARN starts with arn:aws:secretsmanager:eu-west-1:123456789012:secret:decision-replay\/executors\//);
-    expect(source.refuses('arn:aws:secretsmanager:eu-west-1:999999999999:secret:decision-replay/executors/model')).toMatch(/starts with/);
-    expect(source.refuses('env:MODEL_KEY')).toMatch(/read only by the local host/);
+    const https = new URL('https://models.example.com/credit');
+    expect(source.refuses(MODEL_SECRET, https)).toBeUndefined();
+    expect(source.refuses('arn:aws:secretsmanager:eu-west-1:123456789012:secret:CursorsSecret-AbCdEf', https)).toMatch(/only from secrets whose ARN starts with arn:aws:secretsmanager:eu-west-1:123456789012:secret:decision-replay\/executors\//);
+    expect(source.refuses('arn:aws:secretsmanager:eu-west-1:999999999999:secret:decision-replay/executors/model', https)).toMatch(/starts with/);
+    expect(source.refuses('env:MODEL_KEY', https)).toMatch(/read only by the local host/);
+  });
+
+  it('sends a secret only over https: PUT refuses an http URL with a Secrets Manager header, naming the header', () => {
+    expect(source.refuses(MODEL_SECRET, new URL('http://models.example.com/credit'))).toMatch(/only over https on AWS; http:\/\/ would send the value in clear text/);
+    const issues = registrationIssues({ type: 'http', url: 'http://models.example.com/credit', secretHeaders: { 'X-Api-Key': MODEL_SECRET } }, (ref, target) => source.refuses(ref, target));
+    expect(issues.map((i) => i.path)).toEqual(['secretHeaders.X-Api-Key']);
+    expect(registrationIssues({ type: 'openai', baseUrl: 'https://llm.example/v1', secretHeaders: { Authorization: MODEL_SECRET } }, (ref, target) => source.refuses(ref, target))).toEqual([]);
   });
 
   it('reads through Secrets Manager, reusing a value for 60 s and reading it again after', async () => {
@@ -58,8 +66,9 @@ describe('environmentHeaders', () => {
   it('reads env:NAME from the given environment at each call and refuses ARNs', async () => {
     const env: NodeJS.ProcessEnv = { MODEL_KEY: 'one' };
     const source = environmentHeaders(env);
-    expect(source.refuses('env:MODEL_KEY')).toBeUndefined();
-    expect(source.refuses(MODEL_SECRET)).toMatch(/local host has no Secrets Manager/);
+    const local = new URL('http://127.0.0.1:3000/demo/credit/v2');
+    expect(source.refuses('env:MODEL_KEY', local)).toBeUndefined();
+    expect(source.refuses(MODEL_SECRET, local)).toMatch(/local host has no Secrets Manager/);
     expect(await source.read('env:MODEL_KEY')).toBe('one');
     env.MODEL_KEY = 'two';
     expect(await source.read('env:MODEL_KEY')).toBe('two');

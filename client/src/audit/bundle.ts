@@ -13,8 +13,8 @@
  *   DIR/records/<kind>.jsonl        the records, one canonical JSON object per line, in window order
  *   DIR/records/index-problems.jsonl  index keys that did not match their record at export time
  *
- * Memory: both directions stream. The export holds one page of records and the ids of the last
- * windows of the late horizon; the verifier holds what the verification run holds (about one
+ * Memory: both directions stream. The export holds one page of records, one window's manifest
+ * and the ids of the last windows of the late horizon; the verifier holds what the verification run holds (about one
  * manifest) and one look-ahead line per record file.
  */
 import { createHash, createPublicKey } from 'node:crypto';
@@ -123,7 +123,8 @@ export async function exportBundle(client: DecisionReplayClient, options: Export
   const starts = await store.listDigests(iso(fromWindow), iso(Math.max(fromWindow, rangeEnd) + lateWindows(interval) * interval));
   const firstBytes = starts[0] === undefined ? undefined : await store.getObject(auditObjects.digest(starts[0]));
   const previous = firstBytes && DigestSchema.safeParse(JSON.parse(firstBytes.toString('utf8'))).data?.previousWindowStart;
-  const manifests = new Map<string, ManifestEntry[]>();
+  // What the digests of the late horizon after the range seal late for this function (few).
+  const followerEntries: ManifestEntry[] = [];
   for (const windowStart of previous ? [previous, ...starts] : starts) {
     const digest = await store.getObject(auditObjects.digest(windowStart));
     if (!digest) continue;
@@ -133,8 +134,7 @@ export async function exportBundle(client: DecisionReplayClient, options: Export
     const manifest = await store.getObject(auditObjects.manifest(windowStart));
     if (manifest) {
       await put(auditObjects.manifest(windowStart), manifest);
-      // Kept only for the range's windows and its followers, and only this function's entries.
-      if (windowStart >= iso(fromWindow)) manifests.set(windowStart, parseManifest(manifest).filter((e) => e.functionName === functionName));
+      if (Date.parse(windowStart) >= rangeEnd) followerEntries.push(...manifestEntries(manifest).filter((e) => e.late === true && e.functionName === functionName));
     }
   }
 
@@ -151,7 +151,6 @@ export async function exportBundle(client: DecisionReplayClient, options: Export
     counts[record.kind] += 1;
     written.add(`${record.kind}\u0000${record.id}`);
   };
-  const followerEntries = [...manifests.entries()].filter(([w]) => Date.parse(w) >= rangeEnd).flatMap(([, entries]) => entries.filter((e) => e.late === true));
   for (let w = fromWindow; w < rangeEnd; w += interval) {
     const windowStart = iso(w);
     const written = new Set<string>();
@@ -160,8 +159,9 @@ export async function exportBundle(client: DecisionReplayClient, options: Export
     });
     recent.push(written);
     if (recent.length > lateWindows(interval) + 1) recent.shift();
-    const named = [...(manifests.get(windowStart) ?? []), ...(w + interval >= rangeEnd ? followerEntries : [])];
-    manifests.delete(windowStart);
+    // The window's manifest as exported (one window's entries in memory at a time).
+    const sealed = await readFile(join(dir, auditObjects.manifest(windowStart))).catch(() => undefined);
+    const named = [...(sealed ? manifestEntries(sealed).filter((e) => e.functionName === functionName) : []), ...(w + interval >= rangeEnd ? followerEntries : [])];
     for (const entry of named) {
       const key = `${entry.kind}\u0000${entry.id}`;
       if (recent.some((s) => s.has(key))) continue;
@@ -195,6 +195,15 @@ export async function exportBundle(client: DecisionReplayClient, options: Export
   await writeFile(join(dir, 'bundle.json'), `${JSON.stringify(manifest, null, 2)}\n`, { flag: 'wx' });
   await writeFile(join(dir, 'README.md'), readme(manifest), { flag: 'wx' });
   return manifest;
+}
+
+/** A manifest's entries; none when it does not parse (the verification names that manifest). */
+function manifestEntries(bytes: Buffer): ManifestEntry[] {
+  try {
+    return parseManifest(bytes);
+  } catch {
+    return [];
+  }
 }
 
 function readme(m: BundleManifest): string {
@@ -424,7 +433,7 @@ export async function verifyBundle(dir: string, options: { trustedKeyPem?: strin
   const interval = bundle.intervalMinutes * 60_000;
   const exportedAt = Date.parse(bundle.exportedAt);
   const report = await verifyRange(
-    { records, store: new FileAuditStore(dir), signer: { publicKeyPem: async () => keyUsed }, clock: { now: () => exportedAt }, intervalMs: interval },
+    { records, store: new FileAuditStore(dir), signer: { publicKeyPem: async () => keyUsed }, clock: { now: () => exportedAt }, intervalMs: interval, recordsLabel: 'in the bundle' },
     { from: options.from ?? bundle.from, to: options.to ?? bundle.to, functionName: bundle.functionName },
   );
   const outside: Finding[] = [];

@@ -1,20 +1,21 @@
 /**
- * BatchStore over DynamoDB: `BATCH#<id>` holds `META` (status, counts, request, stats), `IDS` (the
- * snapshot ids, kept apart so reading the status stays small) and one `RESULT#<snapshotId>` per
- * snapshot, written once. Progress is counted from the RESULT items when asked for (a Query with
- * Select COUNT) rather than kept as a counter on META: a counter would make every one of up to
- * 1,000 concurrent items write the same item, a hot key that DynamoDB throttles.
+ * BatchStore over DynamoDB: `BATCH#<id>` holds `META` (status, counts, request, plan, stats), one
+ * `RESULT#<snapshotId>` per snapshot and one `CHUNK#<firstSnapshotId>` per finished chunk (its
+ * results folded into a stats accumulator), each written once. The ids themselves live in the
+ * manifest object, not in the table. Progress is a counter on META that each chunk adds its count
+ * to once, right after its conditional put: one update per chunk (up to 20 results), not per result,
+ * so META is never a hot key, and reading the progress (completed, successful, matches) is one
+ * GetItem whatever the batch size.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { Batch, BatchResult, BatchStore } from '../../core/batch.js';
-import type { BatchControlStore, BatchProgress, ListBatchesQuery } from '../../core/batch-control.js';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Batch, BatchChunk, BatchPlan, BatchResult, BatchStore } from '../../core/batch.js';
+import type { BatchControlStore, ListBatchesQuery } from '../../core/batch-control.js';
 import { GSI1 } from './table-definition.js';
 import type { Page } from '../../core/ports.js';
 import type { ReplayStats } from '../../core/stats.js';
 import { queryEach, queryPage, type QueryInput } from './paging.js';
-import { DynamoStore, type TableItem } from './base-store.js';
-import { translateWriteError } from './errors.js';
+import { DynamoStore } from './base-store.js';
 import { sealRecord } from '../../core/records.js';
 import { auditKeys, contentOf, keys, listKeys } from './keys.js';
 import { IDEMPOTENCY_TTL_SECONDS } from '../../core/idempotency.js';
@@ -23,34 +24,58 @@ function strip<T>(item: Record<string, unknown>): T {
   return contentOf(item) as T;
 }
 
+/**
+ * A META item as the batch it records: the chunk counters `successful` and `matches` become the
+ * `progress` a running (or failed) batch reports with `completed`; a finished one reports its stats.
+ */
+function batchOf(item: Record<string, unknown>): Batch {
+  const { successful, matches, ...batch } = strip<Batch & { successful?: number; matches?: number }>(item);
+  if (batch.status !== 'RUNNING' && batch.status !== 'FAILED') return batch;
+  return { ...batch, progress: { completed: batch.completed, successful: successful ?? 0, matches: matches ?? 0 } };
+}
+
 export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchControlStore {
-  async create(batch: Batch, snapshotIds: readonly string[]): Promise<boolean> {
-    const pk = keys.batchMeta(batch.batchId).pk;
-    const ids: TableItem = { pk, sk: 'IDS', itemType: 'batch-ids', snapshotIds };
-    // The ids first: a META without its IDS would be a batch Plan cannot run. Written only if
-    // absent, so a refused create never replaces a recorded batch's ids; ids left by a create
-    // that was interrupted before its META are replaced.
-    if (!(await this.putNew(ids, 'batch'))) {
-      if (await this.get(batch.batchId)) return false;
-      try {
-        await this.doc.send(new PutCommand({ TableName: this.tableName, Item: ids }));
-      } catch (err) {
-        throw translateWriteError(err, 'batch');
-      }
-    }
+  async create(batch: Batch): Promise<boolean> {
     // The GSI1 entry lists it in `GET /batches`, newest first.
     return this.putNew({ ...keys.batchMeta(batch.batchId), ...listKeys.batch(batch.createdAt, batch.batchId), itemType: 'batch', ...batch }, 'batch');
   }
 
   async get(batchId: string): Promise<Batch | undefined> {
     const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.batchMeta(batchId), ConsistentRead: true }));
-    return res.Item ? strip<Batch>(res.Item) : undefined;
+    return res.Item ? batchOf(res.Item) : undefined;
   }
 
-  async getSnapshotIds(batchId: string): Promise<string[]> {
-    const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: keys.batchMeta(batchId).pk, sk: 'IDS' }, ConsistentRead: true }));
-    const ids = res.Item?.snapshotIds;
-    return Array.isArray(ids) ? (ids as string[]) : [];
+  async setPlan(batchId: string, plan: BatchPlan): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.batchMeta(batchId),
+        UpdateExpression: 'SET #total = :t, manifest = :m, itemsPerChunk = :c',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#total': 'total' },
+        ExpressionAttributeValues: { ':t': plan.total, ':m': plan.manifest, ':c': plan.itemsPerChunk },
+      }),
+    );
+  }
+
+  async putChunk(chunk: BatchChunk): Promise<boolean> {
+    if (!(await this.putNew({ ...keys.batchChunk(chunk.batchId, chunk.chunkId), itemType: 'batch-chunk', ...chunk }, 'batch chunk'))) return false;
+    // Only the attempt that stored the chunk counts it. (Should this update be lost, the progress
+    // lags by one chunk until Stats sets `completed` from the reconciled count.)
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.batchMeta(chunk.batchId),
+        UpdateExpression: 'ADD completed :n, successful :s, matches :m',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':n': chunk.count, ':s': chunk.successful, ':m': chunk.matches },
+      }),
+    );
+    return true;
+  }
+
+  forEachChunk(batchId: string, visit: (chunk: BatchChunk) => void): Promise<number> {
+    return queryEach(this.doc, this.byPrefix(batchId, keys.batchChunkPrefix), (item) => visit(strip<BatchChunk>(item)));
   }
 
   async getResult(batchId: string, snapshotId: string): Promise<BatchResult | undefined> {
@@ -83,10 +108,14 @@ export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchCo
 
   /** A batch's result items, read consistently (the stats must see every one). */
   private results(batchId: string): QueryInput {
+    return this.byPrefix(batchId, keys.batchResultPrefix);
+  }
+
+  private byPrefix(batchId: string, prefix: string): QueryInput {
     return {
       TableName: this.tableName,
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':pk': keys.batchMeta(batchId).pk, ':prefix': keys.batchResultPrefix },
+      ExpressionAttributeValues: { ':pk': keys.batchMeta(batchId).pk, ':prefix': prefix },
       ConsistentRead: true,
     };
   }
@@ -107,27 +136,6 @@ export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchCo
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
     }
-  }
-
-  /**
-   * The running counts of a batch, in one pass over its result items (the same reads as counting
-   * them, with only two small attributes returned).
-   */
-  async progress(batchId: string): Promise<BatchProgress> {
-    const progress: BatchProgress = { completed: 0, successful: 0, matches: 0 };
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const res = await this.doc.send(new QueryCommand({ ...this.results(batchId), ProjectionExpression: '#status, outputsMatch', ExpressionAttributeNames: { '#status': 'status' }, ExclusiveStartKey: startKey }));
-      for (const item of res.Items ?? []) {
-        progress.completed += 1;
-        if (item.status !== 'Error') {
-          progress.successful += 1;
-          if (item.outputsMatch === true) progress.matches += 1;
-        }
-      }
-      startKey = res.LastEvaluatedKey;
-    } while (startKey);
-    return progress;
   }
 
   async cancel(batchId: string, stats: ReplayStats, completed: number, completedAt: string): Promise<boolean> {
@@ -179,7 +187,7 @@ export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchCo
         ...(filters.length > 0 && { FilterExpression: filters.join(' AND '), ExpressionAttributeNames: names }),
       },
       { limit: query.limit, cursor: query.cursor, binding: `batches:${query.functionName ?? ''}:${query.status ?? ''}` },
-      strip<Batch>,
+      batchOf,
     );
   }
 

@@ -9,7 +9,8 @@
  * | policy            | POLICY#<name>          | V#<version, 10 digits> and LATEST   |
  * | executor config   | FN#<functionName>      | EXECUTOR                            |
  * | noise profile     | NOISE#<functionName>   | V#<version, 10 digits> and LATEST   |
- * | batch             | BATCH#<id>             | META, IDS / RESULT#<snapshotId>     |
+ * | batch             | BATCH#<id>             | META / RESULT#<snapshotId> / CHUNK#<firstSnapshotId> |
+ * | comparison        | COMPARISON#<id>        | COMPARISON                          |
  * | idempotency       | IDEMP#<key>            | IDEMP                               |
  *
  * GSI1 (`gsi1pk`/`gsi1sk`): `FN#<functionName>` / `<createdAt>#<id>` on snapshots; sparse entries
@@ -35,6 +36,9 @@ export const keys = {
   batchMeta: (batchId: string) => ({ pk: `BATCH#${batchId}`, sk: 'META' }),
   batchResult: (batchId: string, snapshotId: string) => ({ pk: `BATCH#${batchId}`, sk: `RESULT#${snapshotId}` }),
   batchResultPrefix: 'RESULT#',
+  batchChunk: (batchId: string, chunkId: string) => ({ pk: `BATCH#${batchId}`, sk: `CHUNK#${chunkId}` }),
+  batchChunkPrefix: 'CHUNK#',
+  comparison: (comparisonId: string) => ({ pk: `COMPARISON#${comparisonId}`, sk: 'COMPARISON' }),
   idempotency: (key: string) => ({ pk: `IDEMP#${key}`, sk: 'IDEMP' }),
   /** Marks that a validation report's PolicyViolation event went out (kept apart: reports are never updated). */
   eventPublished: (snapshotId: string, reportSk: string) => ({ pk: `PUBLISHED#${snapshotId}`, sk: reportSk }),

@@ -5,7 +5,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { PayloadTooLargeError } from '../../core/errors.js';
-import type { IdempotencyRecord, Page, SnapshotQuery, SnapshotStore } from '../../core/ports.js';
+import type { IdempotencyRecord, Page, SnapshotIdIndex, SnapshotQuery, SnapshotStore } from '../../core/ports.js';
 import type { Snapshot } from '../../core/snapshot.js';
 import { itemSize, MAX_ITEM_BYTES } from './item-size.js';
 import { queryPage } from './paging.js';
@@ -14,7 +14,8 @@ import { GSI1, GSI2 } from './table-definition.js';
 import { DynamoStore, type TableItem } from './base-store.js';
 import { IDEMPOTENCY_TTL_SECONDS } from '../../core/idempotency.js';
 
-export class DynamoSnapshotStore extends DynamoStore implements SnapshotStore {
+
+export class DynamoSnapshotStore extends DynamoStore implements SnapshotStore, SnapshotIdIndex {
   /** The item written for a snapshot: keys, index keys and the snapshot's own attributes. */
   static toItem(snapshot: Snapshot): TableItem {
     return {
@@ -53,21 +54,29 @@ export class DynamoSnapshotStore extends DynamoStore implements SnapshotStore {
   }
 
   async list(query: SnapshotQuery): Promise<Page<Snapshot>> {
-    const lower = query.from ?? '';
-    const upper = `${query.to ?? '9999'}#\uffff`;
+    return queryPage(this.doc, this.byFunction(query), { limit: query.limit, cursor: query.cursor, binding: `snapshots:${query.functionName}:${query.from ?? ''}:${query.to ?? ''}:${query.order ?? 'asc'}` }, DynamoSnapshotStore.fromItem);
+  }
+
+  /** As {@link list}, returning only the ids: the index is read the same, but only `snapshotId` comes back. */
+  async listIds(query: SnapshotQuery): Promise<Page<string>> {
     return queryPage(
       this.doc,
-      {
-        TableName: this.tableName,
-        IndexName: GSI1.indexName,
-        KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
-        ExpressionAttributeNames: { '#pk': GSI1.partitionKey, '#sk': GSI1.sortKey },
-        ExpressionAttributeValues: { ':pk': keys.snapshotGsi1(query.functionName, '', '').gsi1pk, ':lo': lower, ':hi': upper },
-        ScanIndexForward: query.order !== 'desc',
-      },
-      { limit: query.limit, cursor: query.cursor, binding: `snapshots:${query.functionName}:${query.from ?? ''}:${query.to ?? ''}:${query.order ?? 'asc'}` },
-      DynamoSnapshotStore.fromItem,
+      { ...this.byFunction(query), ProjectionExpression: 'snapshotId' },
+      { limit: query.limit, cursor: query.cursor, binding: `snapshot-ids:${query.functionName}:${query.from ?? ''}:${query.to ?? ''}:${query.order ?? 'asc'}` },
+      (item) => String(item.snapshotId),
     );
+  }
+
+  /** GSI1: one function's snapshots between two instants, inclusive. */
+  private byFunction(query: SnapshotQuery) {
+    return {
+      TableName: this.tableName,
+      IndexName: GSI1.indexName,
+      KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
+      ExpressionAttributeNames: { '#pk': GSI1.partitionKey, '#sk': GSI1.sortKey },
+      ExpressionAttributeValues: { ':pk': keys.snapshotGsi1(query.functionName, '', '').gsi1pk, ':lo': query.from ?? '', ':hi': `${query.to ?? '9999'}#\uffff` },
+      ScanIndexForward: query.order !== 'desc',
+    };
   }
 
   async findPreviousWithSameInputs(snapshot: Snapshot): Promise<Snapshot | undefined> {

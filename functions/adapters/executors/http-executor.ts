@@ -86,11 +86,11 @@ export interface CallHeaders {
 }
 
 /** Reads every secret header's value (in parallel); the first that cannot be read fails the call, naming it. */
-async function readSecretHeaders(secretHeaders: Readonly<Record<string, string>> | undefined, secrets: SecretHeaderSource): Promise<Record<string, string>> {
+async function readSecretHeaders(secretHeaders: Readonly<Record<string, string>> | undefined, secrets: SecretHeaderSource, target: URL): Promise<Record<string, string>> {
   const entries = Object.entries(secretHeaders ?? {});
   const values = await Promise.all(entries.map(async ([name, ref]) => {
     // Checked again at call time: a configuration stored before the deployment's rules changed.
-    const refused = secrets.refuses(ref);
+    const refused = secrets.refuses(ref, target);
     if (refused !== undefined) throw new ExecutorSecretUnavailableError(name, ref, refused);
     try {
       return [name, await secrets.read(ref)] as const;
@@ -137,7 +137,7 @@ export async function postJson(
     // The connection goes to exactly the addresses checked here: the transport never resolves again.
     const addresses = await assertAllowedUrl(parsedUrl, { lookup: plumbing.lookup, allowPrivateNetworks: plumbing.allowPrivateNetworks, signal, timeoutMs });
     const payload = JSON.stringify(body);
-    const secretValues = await abortable(readSecretHeaders(callHeaders.secretHeaders, plumbing.secrets), signal);
+    const secretValues = await abortable(readSecretHeaders(callHeaders.secretHeaders, plumbing.secrets, parsedUrl), signal);
     sent = [...Object.values(secretValues), ...Object.values(callHeaders.headers ?? {})];
     const requestHeaders = { ...callHeaders.headers, ...secretValues, 'content-type': 'application/json', accept: 'application/json' };
     for (let attempt = 0; ; attempt += 1) {

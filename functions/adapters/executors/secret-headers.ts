@@ -8,7 +8,7 @@ import type { SecretHeaderSource } from '../../core/executor.js';
 import { environmentReader, secretsManagerReader, type SecretReader } from '../secrets.js';
 
 /**
- * Secrets Manager secrets whose ARN starts with `arnPrefix` (the stack's
+ * Secrets Manager secrets whose ARN starts with `arnPrefix`, sent only to https URLs (the stack's
  * `EXECUTOR_SECRET_ARN_PREFIX`, e.g. `arn:aws:secretsmanager:eu-west-1:123456789012:secret:decision-replay/executors/`):
  * exactly what the replaying functions' IAM policy lets them read. Refusing others at registration
  * means an API caller cannot point a header at another secret of the account (the cursor key, a
@@ -16,9 +16,11 @@ import { environmentReader, secretsManagerReader, type SecretReader } from '../s
  */
 export function secretsManagerHeaders(arnPrefix: string, read: SecretReader = secretsManagerReader()): SecretHeaderSource {
   return {
-    refuses(ref) {
+    refuses(ref, target) {
       if (ref.startsWith('env:')) return `${ref} is read only by the local host (npm start); on AWS name a Secrets Manager secret ARN starting with ${arnPrefix}`;
       if (!ref.startsWith(arnPrefix)) return `this deployment reads secret headers only from secrets whose ARN starts with ${arnPrefix} (what the replaying functions are granted)`;
+      // A Lambda outside any VPC reaches executors over the internet: a credential goes over TLS only.
+      if (target.protocol !== 'https:') return `secret headers are sent only over https on AWS; ${target.protocol}// would send the value in clear text`;
       return undefined;
     },
     read,

@@ -34,6 +34,8 @@ export interface VerifyDeps {
   clock: Clock;
   intervalMs: number;
   settleMs?: number;
+  /** Where the records are read from, for the reasons of `missing` ("in the table", "in the bundle"). */
+  recordsLabel?: string;
 }
 
 export interface VerifyRange {
@@ -127,7 +129,7 @@ export async function verifyRange(deps: VerifyDeps, range: VerifyRange): Promise
   for (const entry of run.unseen()) {
     const found = await deps.records.get(entry);
     if (!found) {
-      run.recordMissing(entry, 'in the table');
+      run.recordMissing(entry, deps.recordsLabel ?? 'in the table');
       continue;
     }
     if (entry.createdAt >= scanned.from && entry.createdAt < scanned.to) {

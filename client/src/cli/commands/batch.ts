@@ -114,13 +114,15 @@ export class ProgressReporter {
     const elapsed = (this.now() - this.startedAt) / 1000;
     const done = batch.completed;
     const rate = elapsed > 0 ? done / elapsed : 0;
-    const eta = rate > 0 ? (batch.total - done) / rate : Infinity;
+    // A large selection has no total until the workflow has planned it.
+    const total = batch.total;
+    const eta = rate > 0 && total !== null ? (total - done) / rate : Infinity;
     const p = batch.progress;
     const match = batch.stats ? percent(batch.stats.matchRate) : p && p.successful > 0 ? percent(p.matches / p.successful) : '-';
-    const facts = `${done}/${batch.total}  ${rate.toFixed(1)}/s  ETA ${TERMINAL.has(batch.status) ? '0s' : duration(eta)}  match ${match}`;
+    const facts = `${done}/${total ?? '?'}  ${rate.toFixed(1)}/s  ETA ${TERMINAL.has(batch.status) ? '0s' : duration(eta)}  match ${match}`;
     if (this.stream.isTTY === true) {
       const width = 30;
-      const filled = batch.total > 0 ? Math.round((done / batch.total) * width) : width;
+      const filled = total === null ? 0 : total > 0 ? Math.round((done / total) * width) : width;
       this.stream.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${facts}  ${batch.status}\x1b[K`);
       this.drawn = true;
       if (final) this.stream.write('\n');

@@ -1,0 +1,193 @@
+/**
+ * The audit seal, measured side by side in one run on the local host (dynalite in a worker thread,
+ * the host, the CLI and the baseline all on this machine).
+ *
+ * 1. Verify 100,000 snapshots of one sealed window (target: at most 2× the baseline).
+ *    - Baseline: what a user would compare with — query the same records straight from DynamoDB
+ *      (the audit index, one range query per shard, all shards in parallel, as the verifier does)
+ *      and SHA-256 the canonical content of each (RFC 8785, without contentHash).
+ *    - `decision-replay verify` (the CLI, in this process, through the host's HTTP API: digests,
+ *      manifest, then the records page by page) and `verifyRange` in-process (what
+ *      GET /audit/verify runs, without HTTP). Rounds alternate baseline and ours; medians.
+ * 2. Seal a window of 100,000 records (target: at most 10 s): the digester lists the window,
+ *    sorts the manifest, builds the Merkle tree, signs and stores — and the next digest's late check,
+ *    which lists those 100,000 records again. Each round seals into a fresh in-memory store.
+ * 3. Record + read with and without the seal's part of the write: Put + Get of a snapshot item with
+ *    its audit index keys (GSI3) against the same item without them, paired; and the same item
+ *    against itself (A/A) for the noise band. The digester itself only reads: it is off the write
+ *    path by construction.
+ *
+ * Sizes: BENCH_AUDIT_N (default 100000), BENCH_AUDIT_ROUNDS (default 3), BENCH_AUDIT_WRITE_ROUNDS (default 300).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { MemoryAuditStore } from '../functions/adapters/audit/file-audit-store.js';
+import { LocalDigestSigner } from '../functions/adapters/audit/local-signer.js';
+import { DynamoAuditRecordSource } from '../functions/adapters/dynamodb/audit-record-source.js';
+import { documentClientOptions } from '../functions/adapters/dynamodb/client.js';
+import { AUDIT_SHARDS, contentOf } from '../functions/adapters/dynamodb/keys.js';
+import { queryEach } from '../functions/adapters/dynamodb/paging.js';
+import { DynamoSnapshotStore } from '../functions/adapters/dynamodb/snapshot-store.js';
+import { GSI3 } from '../functions/adapters/dynamodb/table-definition.js';
+import { deterministicUlid } from '../functions/adapters/ids.js';
+import { sealClosedWindows } from '../functions/core/audit/service.js';
+import { verifyRange } from '../functions/core/audit/verify-range.js';
+import { recordContentHash } from '../functions/core/records.js';
+import { buildSnapshot, type RecordSnapshot } from '../functions/core/snapshot.js';
+import { LOCAL_AWS } from '../functions/local/dynalite.js';
+import { startLocalHost } from '../functions/local/host.js';
+import { main } from '../client/src/cli/main.js';
+import { median, paired, printFigures } from './report.js';
+import { Readable } from 'node:stream';
+
+const N = Number(process.env.BENCH_AUDIT_N ?? 100_000);
+const ROUNDS = Number(process.env.BENCH_AUDIT_ROUNDS ?? 3);
+const WRITE_ROUNDS = Number(process.env.BENCH_AUDIT_WRITE_ROUNDS ?? 300);
+const HOUR = 3_600_000;
+const WINDOW = Date.parse('2026-11-30T10:00:00.000Z');
+const FN = 'approve_loan';
+
+const decision = (i: number): RecordSnapshot => ({
+  functionName: FN,
+  inputs: [{ name: 'applicant', value: { income: 30000 + (i % 5000) * 7, age: 20 + (i % 50), debt: (i * 37) % 20000 }, type: 'object' }],
+  outputs: [
+    { name: 'decision', value: i % 3 === 0 ? 'review' : 'approve', type: 'string' },
+    { name: 'score', value: (i % 1000) / 1000, type: 'number' },
+    { name: 'rationale', value: 'Income is well above the threshold.', type: 'string' },
+  ],
+  modelParameters: { modelName: 'credit-llm', modelVersion: '2026-10', temperature: 0 },
+  context: { tenant: 'acme' },
+  executionTimeMs: 120.5,
+});
+
+async function seconds<T>(fn: () => Promise<T>): Promise<{ s: number; value: T }> {
+  const t = performance.now();
+  const value = await fn();
+  return { s: (performance.now() - t) / 1000, value };
+}
+
+export default async function auditBench(): Promise<void> {
+  const clock = { now: WINDOW + 10_000 };
+  const host = await startLocalHost({ port: 0, dynamoPort: 0, tableName: 'bench-audit', clock: { now: () => clock.now }, digestIntervalMinutes: 60 });
+  const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: host.dynamoEndpoint });
+  const doc = DynamoDBDocumentClient.from(client, documentClientOptions);
+  try {
+    // N snapshots created in the window 10:00–11:00, written straight into the host's table.
+    const load = await seconds(async () => {
+      const items = Array.from({ length: N }, (_, i) => DynamoSnapshotStore.toItem(buildSnapshot(decision(i), deterministicUlid(WINDOW + Math.floor((i * HOUR) / N), `bench-audit-${i}`), new Date(WINDOW + Math.floor((i * HOUR) / N)).toISOString())));
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          for (let at = next; at < items.length; at = next) {
+            next += 25;
+            let batch: Record<string, unknown>[] = items.slice(at, at + 25);
+            while (batch.length > 0) {
+              const res = await doc.send(new BatchWriteCommand({ RequestItems: { [host.tableName]: batch.map((Item) => ({ PutRequest: { Item } })) } }));
+              batch = (res.UnprocessedItems?.[host.tableName] ?? []).map((r) => r.PutRequest?.Item as Record<string, unknown>);
+            }
+          }
+        }),
+      );
+    });
+    console.log(`\n(audit bench: loaded ${N.toLocaleString('en-US')} snapshots into one 60-minute window in ${load.s.toFixed(1)} s)`);
+
+    // 2. Sealing. Fresh stores each round, so every round seals the window anew.
+    const records = new DynamoAuditRecordSource(doc, host.tableName);
+    const signer = LocalDigestSigner.inMemory();
+    const sealRuns: number[] = [];
+    const lateRuns: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const store = new MemoryAuditStore();
+      const deps = { records, store, signer, intervalMs: HOUR };
+      const sealed = await seconds(() => sealClosedWindows({ ...deps, clock: { now: () => WINDOW + HOUR + 10_000 } }));
+      if (sealed.value[0]?.recordCount !== N) throw new Error(`sealed ${sealed.value[0]?.recordCount} records, expected ${N}`);
+      sealRuns.push(sealed.s);
+      const next = await seconds(() => sealClosedWindows({ ...deps, clock: { now: () => WINDOW + 2 * HOUR + 10_000 } }));
+      if (next.value.length !== 1 || next.value[0]?.lateCount !== 0) throw new Error('the next window was not sealed as expected');
+      lateRuns.push(next.s);
+    }
+
+    // The host's own digester seals the window for the verification below.
+    clock.now = WINDOW + HOUR + 10_000;
+    await host.audit.timer.runNow();
+
+    // 1. Verification vs the physical baseline.
+    const baseline = async () => {
+      let n = 0;
+      await Promise.all(
+        Array.from({ length: AUDIT_SHARDS }, (_, shard) =>
+          queryEach(
+            doc,
+            {
+              TableName: host.tableName,
+              IndexName: GSI3.indexName,
+              KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
+              ExpressionAttributeNames: { '#pk': GSI3.partitionKey, '#sk': GSI3.sortKey },
+              ExpressionAttributeValues: { ':pk': `AUDIT#${shard.toString(16)}`, ':lo': new Date(WINDOW).toISOString(), ':hi': `${new Date(WINDOW + HOUR).toISOString()}#` },
+            },
+            (item) => {
+              recordContentHash(contentOf(item));
+              n += 1;
+            },
+          ),
+        ),
+      );
+      if (n !== N) throw new Error(`the baseline read ${n} records, expected ${N}`);
+    };
+    const range = { from: new Date(WINDOW).toISOString(), to: new Date(WINDOW + HOUR).toISOString() };
+    const inProcess = async () => {
+      const report = await verifyRange({ records, store: host.audit.store, signer: host.audit.signer, clock: { now: () => clock.now }, intervalMs: HOUR }, range);
+      if (!report.clean || report.counts.records !== N) throw new Error(`verifyRange: clean ${report.clean}, ${report.counts.records} records`);
+    };
+    const viaCli = async () => {
+      let stdout = '';
+      let stderr = '';
+      const code = await main(['verify', '--from', range.from, '--to', range.to, '--output', 'json', '--endpoint', host.url], {
+        stdout: { write: (s: string) => (stdout += s) },
+        stderr: { write: (s: string) => (stderr += s) },
+        stdin: Readable.from([]),
+        env: {},
+        cwd: process.cwd(),
+      });
+      const report = JSON.parse(stdout) as { clean: boolean; counts: { records: number } };
+      if (code !== 0 || report.counts.records !== N) throw new Error(`decision-replay verify exited ${code}: ${stderr} ${stdout.slice(0, 300)}`);
+    };
+    const memoryBefore = process.memoryUsage().rss;
+    const cliVsBase = await paired(viaCli, baseline, ROUNDS, 1);
+    const cliRss = process.memoryUsage().rss;
+    const procVsBase = await paired(inProcess, baseline, ROUNDS, 1);
+
+    printFigures(`Audit verify: ${N.toLocaleString('en-US')} snapshots of one sealed window (medians of ${ROUNDS} paired rounds)`, [
+      { figure: 'decision-replay verify (CLI over HTTP) ÷ query + hash', ours: cliVsBase.a / 1000, baseline: cliVsBase.b / 1000, unit: 's', ratio: cliVsBase.ratio, target: '<= 2' },
+      { figure: 'verifyRange in-process (GET /audit/verify) ÷ query + hash', ours: procVsBase.a / 1000, baseline: procVsBase.b / 1000, unit: 's', ratio: procVsBase.ratio, target: '<= 2' },
+    ]);
+    console.log(`(process RSS ${(memoryBefore / 2 ** 20).toFixed(0)} MB before the CLI rounds, ${(cliRss / 2 ** 20).toFixed(0)} MB after; host, dynalite's client side and CLI share it)`);
+    printFigures(`Audit digest: sealing one window of ${N.toLocaleString('en-US')} records (median of ${ROUNDS} rounds)`, [
+      { figure: 'seal the window (list, sort, Merkle, sign, store)', ours: median(sealRuns), unit: 's', target: '<= 10' },
+      { figure: `seal the next window (its late check lists the ${N.toLocaleString('en-US')} again)`, ours: median(lateRuns), unit: 's', target: '<= 10' },
+      { figure: 'both: a window after a full one, worst case', ours: median(sealRuns) + median(lateRuns), unit: 's', target: '<= 10' },
+    ]);
+
+    // 3. The write path with and without the seal's index keys.
+    let written = 0;
+    const write = (withAuditKeys: boolean) => async () => {
+      const snapshot = buildSnapshot(decision(7), deterministicUlid(WINDOW + 5 * HOUR, `bench-write-${++written}`), new Date(WINDOW + 5 * HOUR).toISOString());
+      const item: Record<string, unknown> = DynamoSnapshotStore.toItem(snapshot);
+      if (!withAuditKeys) {
+        delete item[GSI3.partitionKey];
+        delete item[GSI3.sortKey];
+      }
+      await doc.send(new PutCommand({ TableName: host.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+      await doc.send(new GetCommand({ TableName: host.tableName, Key: { pk: `SNAP#${snapshot.snapshotId}`, sk: 'SNAP' }, ConsistentRead: true }));
+    };
+    const sealOnOff = await paired(write(true), write(false), WRITE_ROUNDS, 20);
+    const noise = await paired(write(false), write(false), WRITE_ROUNDS, 20);
+    printFigures(`Record + read with and without the seal's write (median of ${WRITE_ROUNDS} paired rounds)`, [
+      { figure: 'Put + Get with audit index keys ÷ without', ours: sealOnOff.a, baseline: sealOnOff.b, unit: 'ms', ratio: sealOnOff.ratio, target: '<= 1.05' },
+      { figure: 'noise band: the same Put + Get ÷ itself (A/A)', ours: noise.a, baseline: noise.b, unit: 'ms', ratio: noise.ratio },
+    ]);
+  } finally {
+    client.destroy();
+    await host.close();
+  }
+}

@@ -1,0 +1,8 @@
+/** The S3 client of the functions that write and read batch manifests (traced like every SDK client). */
+import { S3Client } from '@aws-sdk/client-s3';
+import type { ManifestClients } from '../../handlers/clients.js';
+import { traced } from './tracer.js';
+
+export function awsManifestClients(): ManifestClients {
+  return { s3: traced(new S3Client({})) };
+}

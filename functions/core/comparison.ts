@@ -1,0 +1,130 @@
+/**
+ * A/B comparison of two batches (`POST /comparisons`, `GET /comparisons/{id}`): pairs the two
+ * batches' results snapshot by snapshot and answers with the paired statistics of
+ * comparison-stats.ts and a verdict. Both result lists are ordered by snapshot id, so pairing is a
+ * merge of two paged streams: memory holds two pages, the counters and the paired latencies.
+ */
+import * as z from 'zod/mini';
+import type { BatchResult, BatchStore } from './batch.js';
+import { ComparisonStatsSchema, PairedComparison, seedFrom } from './comparison-stats.js';
+import { NotFoundError, UnprocessableError } from './errors.js';
+import { parseOrThrow } from './schema-util.js';
+import type { Clock, IdGenerator } from './ports.js';
+import { ULID } from './ulid.js';
+
+export const DEFAULT_ALPHA = 0.05;
+
+/** Body of `POST /comparisons`. */
+export const ComparisonRequestSchema = z.strictObject({
+  baselineBatchId: z.string().check(z.regex(ULID, 'baselineBatchId must be a 26-character ULID')),
+  candidateBatchId: z.string().check(z.regex(ULID, 'candidateBatchId must be a 26-character ULID')),
+  alpha: z.optional(z.number().check(z.gt(0, 'alpha must be in (0, 0.5]'), z.lte(0.5, 'alpha must be in (0, 0.5]'))),
+  /** Compare only the snapshots both batches replayed (otherwise differing snapshot sets are 422). */
+  intersectionOnly: z.optional(z.boolean()),
+});
+export type ComparisonRequest = z.infer<typeof ComparisonRequestSchema>;
+
+/** A stored comparison: `POST /comparisons` (201) and `GET /comparisons/{id}`. */
+export const ComparisonSchema = z.strictObject({
+  comparisonId: z.string(),
+  baselineBatchId: z.string(),
+  candidateBatchId: z.string(),
+  alpha: z.number(),
+  intersectionOnly: z.boolean(),
+  /** Snapshots only one batch replayed (left out: `intersectionOnly`). */
+  excluded: z.strictObject({ baselineOnly: z.int(), candidateOnly: z.int() }),
+  ...ComparisonStatsSchema.shape,
+  createdAt: z.string(),
+});
+export type Comparison = z.infer<typeof ComparisonSchema>;
+
+/** Port: stored comparisons (written once). */
+export interface ComparisonStore {
+  put(comparison: Comparison): Promise<void>;
+  get(comparisonId: string): Promise<Comparison | undefined>;
+}
+
+export interface ComparisonDeps {
+  batches: Pick<BatchStore, 'get' | 'listResults'>;
+  comparisons: ComparisonStore;
+  clock: Clock;
+  ids: IdGenerator;
+}
+
+/** The results of a batch, page by page, in snapshot-id order. */
+async function* resultsOf(batches: ComparisonDeps['batches'], batchId: string): AsyncGenerator<BatchResult> {
+  let cursor: string | undefined;
+  do {
+    const page = await batches.listResults(batchId, 1000, cursor);
+    yield* page.items;
+    cursor = page.nextCursor;
+  } while (cursor !== undefined);
+}
+
+/** Both batches must exist and have SUCCEEDED: only then is every snapshot's result final. */
+async function finishedBatch(batches: ComparisonDeps['batches'], batchId: string, role: string): Promise<void> {
+  const batch = await batches.get(batchId);
+  if (!batch) throw new NotFoundError('batch', batchId, { message: `${role} batch '${batchId}' does not exist` });
+  if (batch.status !== 'SUCCEEDED') throw new UnprocessableError(`${role} batch '${batchId}' is ${batch.status}: only SUCCEEDED batches can be compared`, { code: 'BATCH_NOT_SUCCEEDED', details: { batchId, status: batch.status } });
+}
+
+/**
+ * `POST /comparisons`: pairs the two batches' results by snapshot and stores the comparison.
+ * Batches that replayed different snapshots are 422 (naming how many differ) unless
+ * `intersectionOnly`; nothing is stored on a refused request.
+ */
+export async function compareBatches(deps: ComparisonDeps, body: unknown): Promise<Comparison> {
+  const request = parseOrThrow(ComparisonRequestSchema, body, 'comparison request');
+  const alpha = request.alpha ?? DEFAULT_ALPHA;
+  await finishedBatch(deps.batches, request.baselineBatchId, 'baseline');
+  await finishedBatch(deps.batches, request.candidateBatchId, 'candidate');
+
+  const pairs = new PairedComparison();
+  let baselineOnly = 0;
+  let candidateOnly = 0;
+  const base = resultsOf(deps.batches, request.baselineBatchId);
+  const cand = resultsOf(deps.batches, request.candidateBatchId);
+  let b = await base.next();
+  let c = await cand.next();
+  while (!b.done || !c.done) {
+    if (c.done || (!b.done && b.value.snapshotId < c.value.snapshotId)) {
+      baselineOnly++;
+      b = await base.next();
+    } else if (b.done || c.value.snapshotId < b.value.snapshotId) {
+      candidateOnly++;
+      c = await cand.next();
+    } else {
+      pairs.add(b.value, c.value);
+      b = await base.next();
+      c = await cand.next();
+    }
+  }
+  if ((baselineOnly > 0 || candidateOnly > 0) && request.intersectionOnly !== true) {
+    throw new UnprocessableError(
+      `the batches replayed different snapshots: ${baselineOnly} only in the baseline, ${candidateOnly} only in the candidate (${pairs.pairs} in both); compare the intersection with intersectionOnly: true`,
+      { code: 'BATCHES_DIFFER', details: { baselineOnly, candidateOnly, common: pairs.pairs } },
+    );
+  }
+  if (pairs.pairs === 0) throw new UnprocessableError('the batches have no snapshot in common', { code: 'NOTHING_TO_COMPARE', details: { baselineOnly, candidateOnly } });
+
+  const comparison: Comparison = {
+    comparisonId: deps.ids.next(),
+    baselineBatchId: request.baselineBatchId,
+    candidateBatchId: request.candidateBatchId,
+    alpha,
+    intersectionOnly: request.intersectionOnly === true,
+    excluded: { baselineOnly, candidateOnly },
+    // Seeded by the pair of batches: comparing them again draws the same bootstrap resamples.
+    ...pairs.result(alpha, seedFrom(`${request.baselineBatchId}/${request.candidateBatchId}`)),
+    createdAt: new Date(deps.clock.now()).toISOString(),
+  };
+  await deps.comparisons.put(comparison);
+  return comparison;
+}
+
+/** `GET /comparisons/{id}`. */
+export async function getComparison(deps: Pick<ComparisonDeps, 'comparisons'>, comparisonId: string): Promise<Comparison> {
+  const comparison = await deps.comparisons.get(comparisonId);
+  if (!comparison) throw new NotFoundError('comparison', comparisonId);
+  return comparison;
+}

@@ -1,0 +1,103 @@
+/**
+ * The CLI's audit ports over HTTP, against a fake client: records are paged with the cursor the
+ * service hands out, digests are fetched in bounded listings and kept only until their signature is
+ * read, and a 404 is "not there" while any other error is not.
+ */
+import { describe, expect, it } from 'vitest';
+import { HttpAuditStore, HttpRecordSource } from '../../client/src/audit/http-sources.js';
+import type { DecisionReplayClient } from '../../client/src/client.js';
+import { DecisionReplayError } from '../../client/src/errors.js';
+import type { AuditRecord } from '../../functions/core/audit/verify.js';
+
+const HOUR = 3_600_000;
+const record = (id: string): AuditRecord => ({ kind: 'snapshot', id, createdAt: '2026-11-30T10:00:01.000Z', functionName: 'fn', content: { snapshotId: id }, indexProblems: [] });
+
+describe('HttpRecordSource', () => {
+  it('visits every record of a window page after page, passing back each nextCursor', async () => {
+    const calls: Array<Record<string, unknown>> = [];
+    const pages: Record<string, { items: AuditRecord[]; nextCursor?: string }> = {
+      first: { items: [record('a'), record('b')], nextCursor: 'c1' },
+      c1: { items: [record('c')], nextCursor: 'c2' },
+      c2: { items: [] },
+    };
+    const client = {
+      listAuditRecords: async (query: { cursor?: string }) => {
+        calls.push(query);
+        return pages[query.cursor ?? 'first'];
+      },
+    } as unknown as DecisionReplayClient;
+    const seen: string[] = [];
+
+    const count = await new HttpRecordSource(client).forEachIn('2026-11-30T10:00:00.000Z', '2026-11-30T11:00:00.000Z', (r) => seen.push(r.id));
+
+    expect(seen).toEqual(['a', 'b', 'c']);
+    expect(count).toBe(3);
+    expect(calls.map((c) => c.cursor)).toEqual([undefined, 'c1', 'c2']);
+    expect(calls[0]).toMatchObject({ from: '2026-11-30T10:00:00.000Z', to: '2026-11-30T11:00:00.000Z', limit: 1000 });
+  });
+
+  it('answers undefined for a record the service does not have (404), and fails on any other error', async () => {
+    const locator = { kind: 'snapshot' as const, id: 'x', pk: 'SNAP#x', sk: 'SNAP' };
+    const gone = { getAuditRecord: async () => Promise.reject(new DecisionReplayError(404, 'NOT_FOUND', 'no record')) } as unknown as DecisionReplayClient;
+    const broken = { getAuditRecord: async () => Promise.reject(new DecisionReplayError(500, 'INTERNAL', 'boom')) } as unknown as DecisionReplayClient;
+
+    expect(await new HttpRecordSource(gone).get(locator)).toBeUndefined();
+    await expect(new HttpRecordSource(broken).get(locator)).rejects.toThrow('boom');
+  });
+});
+
+describe('HttpAuditStore', () => {
+  const digest = (windowStart: string) => ({ windowStart, digest: `{"w":"${windowStart}"}`, signature: Buffer.from(`sig ${windowStart}`).toString('base64'), manifestObject: `manifests/${windowStart}.jsonl` });
+
+  it('lists digests in listings of at most 1,000 windows, keeping only the windows asked for', async () => {
+    const calls: Array<{ from: string; to: string }> = [];
+    const client = {
+      listAuditDigests: async (q: { from: string; to: string }) => {
+        calls.push(q);
+        // The service also answers the window that overlaps `from` from before.
+        return { items: [digest(new Date(Date.parse(q.from) - HOUR).toISOString()), digest(q.from)], intervalMinutes: 60 };
+      },
+    } as unknown as DecisionReplayClient;
+    const from = Date.parse('2026-01-01T00:00:00.000Z');
+
+    const starts = await new HttpAuditStore(client, HOUR).listDigests(new Date(from).toISOString(), new Date(from + 2500 * HOUR).toISOString());
+
+    expect(calls.map((c) => [c.from, c.to])).toEqual([
+      [new Date(from).toISOString(), new Date(from + 1000 * HOUR).toISOString()],
+      [new Date(from + 1000 * HOUR).toISOString(), new Date(from + 2000 * HOUR).toISOString()],
+      [new Date(from + 2000 * HOUR).toISOString(), new Date(from + 2500 * HOUR).toISOString()],
+    ]);
+    expect(starts).toEqual(calls.map((c) => c.from));
+  });
+
+  it('serves a listed digest and its signature from the listing, then forgets it; fetches one it has not listed', async () => {
+    let listings = 0;
+    const client = {
+      listAuditDigests: async (q: { from: string }) => {
+        listings += 1;
+        return { items: [digest(q.from)], intervalMinutes: 60 };
+      },
+    } as unknown as DecisionReplayClient;
+    const store = new HttpAuditStore(client, HOUR);
+    const w = '2026-11-30T10:00:00.000Z';
+    await store.listDigests(w, '2026-11-30T11:00:00.000Z');
+
+    expect((await store.getObject(`digests/${w}.json`))?.toString()).toBe(`{"w":"${w}"}`);
+    expect((await store.getObject(`digests/${w}.sig`))?.toString()).toBe(`sig ${w}`);
+    expect(listings).toBe(1);
+    // Read again after its signature: fetched anew, not kept for the whole range.
+    expect((await store.getObject(`digests/${w}.json`))?.toString()).toBe(`{"w":"${w}"}`);
+    expect(listings).toBe(2);
+  });
+
+  it('reads a manifest by its window, a missing one as undefined, and refuses an unbounded listing', async () => {
+    const client = {
+      getAuditManifest: async (w: string) => (w === 'gone' ? Promise.reject(new DecisionReplayError(404, 'NOT_FOUND', 'no manifest')) : `{"manifest":"${w}"}\n`),
+    } as unknown as DecisionReplayClient;
+    const store = new HttpAuditStore(client, HOUR);
+
+    expect((await store.getObject('manifests/2026-11-30T10:00:00.000Z.jsonl'))?.toString()).toBe('{"manifest":"2026-11-30T10:00:00.000Z"}\n');
+    expect(await store.getObject('manifests/gone.jsonl')).toBeUndefined();
+    await expect(store.listDigests()).rejects.toThrow('bounded range');
+  });
+});
