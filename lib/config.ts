@@ -99,6 +99,11 @@ export const AppConfigSchema = z.strictObject({
       burstLimit: z.number().int().positive().max(5_000),
     })
     .default({ rateLimit: 50, burstLimit: 100 }),
+  /**
+   * Ship source maps and apply them to stack traces (`--enable-source-maps`). Off by default: it
+   * costs every cold start the parse of the whole map (lib/function-defaults.ts); turn it on to debug.
+   */
+  sourceMaps: z.boolean().default(false),
   /** Where alarm notifications go: an e-mail address subscribed to the alarm topic (optional). */
   alarmEmail: z.email('must be an e-mail address').optional(),
   /** Minutes per audit digest window; windows are aligned to the epoch, so it must divide a day. */

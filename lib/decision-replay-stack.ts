@@ -13,7 +13,7 @@ import { LAMBDA_NAMES, lambdaSpec, ROUTES, type EnvVarName, type LambdaName } fr
 import { BatchWorkflow } from './batch-workflow.js';
 import { flattenJoin } from './cfn-join.js';
 import { loadConfig, TITAN_EMBEDDING_MODEL_ID, type AppConfig } from './config.js';
-import { DecisionFunction, serviceNameOf } from './function-defaults.js';
+import { DecisionFunction, optionalClientDefines, serviceNameOf } from './function-defaults.js';
 import { DecisionObservability } from './observability.js';
 import { DecisionHttpApi } from './http-api.js';
 import { AuditSeal } from './audit-seal.js';
@@ -114,12 +114,15 @@ export class DecisionReplayStack extends Stack {
     // One function per manifest entry; what each reads, may touch and may call is its manifest entry.
     const functions = {} as Record<LambdaName, DecisionFunction>;
     for (const name of LAMBDA_NAMES) {
-      const { kind, description } = lambdaSpec(name);
+      const spec = lambdaSpec(name);
       functions[name] = new DecisionFunction(this, `${constructId(name)}Function`, {
         entry: join(HANDLERS_DIR, `${name}.handler.ts`),
         name,
-        kind,
-        description,
+        kind: spec.kind,
+        description: spec.description,
+        // Only the AWS clients this deployment lets the function call are bundled.
+        define: optionalClientDefines(spec, config),
+        sourceMaps: config.sourceMaps,
       });
     }
     this.functions = functions;

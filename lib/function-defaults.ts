@@ -8,6 +8,9 @@ import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-l
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import type { BuildOptions } from 'esbuild';
+import type { LambdaSpec } from '../functions/api/manifest.js';
+import { OPTIONAL_CLIENT_SWITCHES } from '../functions/adapters/optional-clients.js';
 
 /** The Powertools service name of a function: its logs' `service` and its metrics' `service` dimension. */
 export const serviceNameOf = (name: string): string => `decision-replay-${name}`;
@@ -41,6 +44,51 @@ export const ESM_REQUIRE_BANNER =
 /** Optional modules that bundled code mentions but this project never loads (see the bundling note). */
 export const NEVER_LOADED_MODULES: readonly string[] = ['protobufjs/minimal'];
 
+/**
+ * The esbuild options {@link DecisionFunction}'s bundling amounts to, for what calls esbuild itself
+ * (the bundles benchmark and test): ESM, minified, packages' ESM builds first, the require banner,
+ * the never-loaded modules external, the given defines. The stack targets its runtime (Node 24);
+ * `target` is left to the caller so bundles can also run on this machine's Node.
+ */
+export function stackEsbuildOptions(define: Record<string, string> = {}): BuildOptions {
+  return {
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    mainFields: ['module', 'main'],
+    banner: { js: ESM_REQUIRE_BANNER },
+    minify: true,
+    external: [...NEVER_LOADED_MODULES],
+    define,
+  };
+}
+
+/** What of the deployment's configuration decides which optional clients a bundle carries. */
+export interface OptionalClientConfig {
+  readonly executorFunctionArns: readonly string[];
+  readonly bedrockModelIds: readonly string[];
+  readonly similarityProvider: string;
+}
+
+/**
+ * The esbuild `define`s that leave out of a function's bundle the AWS clients its deployment gives
+ * it nothing to call with (functions/adapters/optional-clients.ts): the Lambda client without
+ * `executorFunctionArns`, the Bedrock Runtime client without `bedrockModelIds` or Titan similarity.
+ * The same configuration grants the IAM actions, so a bundled client is always one the role may use.
+ */
+export function optionalClientDefines(spec: Pick<LambdaSpec, 'executors' | 'similarity'>, config: OptionalClientConfig): Record<string, string> {
+  const on = {
+    lambdaExecutors: spec.executors && config.executorFunctionArns.length > 0,
+    bedrockExecutors: spec.executors && config.bedrockModelIds.length > 0,
+    bedrockSimilarity: spec.similarity && config.similarityProvider === 'bedrock-titan',
+  };
+  const defines: Record<string, string> = {};
+  for (const [client, name] of Object.entries(OPTIONAL_CLIENT_SWITCHES)) {
+    if (!on[client as keyof typeof on]) defines[`process.env.${name}`] = JSON.stringify('off');
+  }
+  return defines;
+}
+
 export interface DecisionFunctionProps {
   /** Entry file (`functions/handlers/<name>.handler.ts`); it exports `handler`. */
   readonly entry: string;
@@ -48,7 +96,7 @@ export interface DecisionFunctionProps {
   readonly name: string;
   readonly kind: FunctionKind;
   readonly description?: string;
-  /** Extra environment; the defaults (service name, log level, source maps) are always set. */
+  /** Extra environment; the defaults (service name, log level; source maps when on) are always set. */
   readonly environment?: Record<string, string>;
   /** Overrides the kind's memory (MB). */
   readonly memorySize?: number;
@@ -58,12 +106,21 @@ export interface DecisionFunctionProps {
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** Log retention. Default one month: operational logs; the audit trail is the table. */
   readonly logRetention?: RetentionDays;
+  /** Build-time constants ({@link optionalClientDefines}). */
+  readonly define?: Record<string, string>;
+  /**
+   * Source maps: emitted with the bundle and applied to stack traces (`--enable-source-maps`).
+   * Default off: Node parses a bundle's whole map (~1.1 MB for 700 KB of code) when it loads it,
+   * which cost +12 % CPU at every cold start here; stack traces then name minified functions.
+   */
+  readonly sourceMaps?: boolean;
 }
 
 /**
  * A Node.js Lambda with the project's defaults: current Node runtime on arm64, an ESM bundle built
- * by the local esbuild (no Docker), minified, with source maps and the AWS SDK bundled (one
- * tree-shaken bundle imports faster than the runtime's SDK; AWS recommends it for cold starts),
+ * by the local esbuild (no Docker), minified, with the AWS SDK bundled (one tree-shaken bundle
+ * imports faster than the runtime's SDK; AWS recommends it for cold starts, and the version that
+ * runs is the one tested) but only the clients the deployment lets it call, source maps on request,
  * its own log group with retention (JSON log format), X-Ray tracing.
  *
  * The role is created here with only what the function itself needs (write to its own log group,
@@ -71,6 +128,9 @@ export interface DecisionFunctionProps {
  * would allow writing to every log group in the account.
  */
 export class DecisionFunction extends NodejsFunction {
+  /** The build-time constants its bundle was built with (which optional clients it leaves out). */
+  public readonly bundleDefines: Readonly<Record<string, string>>;
+
   constructor(scope: Construct, id: string, props: DecisionFunctionProps) {
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
@@ -102,7 +162,7 @@ export class DecisionFunction extends NodejsFunction {
       environment: {
         POWERTOOLS_SERVICE_NAME: serviceNameOf(props.name),
         LOG_LEVEL: props.logLevel ?? 'INFO',
-        NODE_OPTIONS: '--enable-source-maps',
+        ...(props.sourceMaps === true && { NODE_OPTIONS: '--enable-source-maps' }),
         ...props.environment,
       },
       bundling: {
@@ -111,9 +171,10 @@ export class DecisionFunction extends NodejsFunction {
         mainFields: ['module', 'main'],
         banner: ESM_REQUIRE_BANNER,
         minify: true,
-        sourceMap: true,
+        sourceMap: props.sourceMaps === true,
         // Only the handler's own code in the map; the SDK's sources would double the asset.
         sourcesContent: false,
+        ...(props.define !== undefined && { define: props.define }),
         // Everything is bundled, the AWS SDK included. The one exception is never installed and never
         // loaded: @datadog/sketches-js requires protobufjs only inside toProto/fromProto (lazily, via
         // the banner's `require`), which this project does not call; it is not among its dependencies.
@@ -122,6 +183,8 @@ export class DecisionFunction extends NodejsFunction {
         forceDockerBundling: false,
       },
     });
+
+    this.bundleDefines = { ...props.define };
 
     // Tracing ACTIVE adds xray:PutTraceSegments/PutTelemetryRecords on "*" to this role: X-Ray has
     // no resource-level permissions, so "*" is the only possible resource for these two actions.

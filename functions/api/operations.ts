@@ -23,7 +23,7 @@ import { PolicyBodySchema, RuleResultSchema, RuleSchema, StoredPolicySchema, Vio
 import { pageSchema } from '../core/ports.js';
 import { OverridesSchema, ReplayRequestDocSchema, ReplayResultSchema } from '../core/replay.js';
 import { JsonTreeSchema, ModelParametersSchema, NamedValueSchema, RecordSnapshotSchema, SnapshotSchema } from '../core/snapshot.js';
-import { ReplayStatsSchema } from '../core/stats.js';
+import { ReplayStatsSchema } from '../core/replay-stats.js';
 import { ValidateRequestDocSchema, ValidationReportSchema } from '../core/validation.js';
 import { VerificationReportSchema } from '../core/audit/verify.js';
 import { AuditRecordPageSchema, StoredDigestListSchema } from './audit-routes.js';

@@ -17,7 +17,8 @@ import { NoiseRunSchema, type NoiseProfileStore } from './noise.js';
 import { noiseProfileItem, pinNoiseProfile } from './noise-profile-job.js';
 import { parseOrThrow } from './schema-util.js';
 import { FunctionNameSchema, IntegritySchema, type Snapshot } from './snapshot.js';
-import { ReplayStatsSchema, StatsAccumulator, type AccumulatorState, type ReplayStats } from './stats.js';
+import { ReplayStatsSchema, type ReplayStats } from './replay-stats.js';
+import { StatsAccumulator, type AccumulatorState } from './stats.js';
 import { ULID } from './ulid.js';
 import { assertIdempotencyKey } from './idempotency.js';
 

@@ -12,7 +12,8 @@ export type ExecutorErrorCode =
   | 'EXECUTOR_UNREACHABLE'
   | 'EXECUTOR_FORBIDDEN_ADDRESS'
   | 'EXECUTOR_SECRET_UNAVAILABLE'
-  | 'EXECUTOR_FAILED';
+  | 'EXECUTOR_FAILED'
+  | 'EXECUTOR_NOT_DEPLOYED';
 
 /**
  * The executor gave no usable answer. NOT a DomainError: the request was fine, so it is not a 4xx;
@@ -104,6 +105,19 @@ export class ExecutorFailedError extends ExecutorError {
   constructor(message: string, errorType?: string, options?: ErrorOptions) {
     super('EXECUTOR_FAILED', message, options);
     this.errorType = errorType;
+  }
+}
+
+/**
+ * This deployment cannot call that kind of executor: its role may invoke no Lambda (cdk.json
+ * `executorFunctionArns` is empty) or no Bedrock model (`bedrockModelIds` is empty), so its bundle
+ * was built without that client (functions/adapters/optional-clients.ts).
+ */
+export class ExecutorNotDeployedError extends ExecutorError {
+  readonly executorType: string;
+  constructor(executorType: string, contextKey: string) {
+    super('EXECUTOR_NOT_DEPLOYED', `${executorType} executors are not deployed: cdk.json ${contextKey} names nothing this function may call; add it there and deploy again`);
+    this.executorType = executorType;
   }
 }
 

@@ -27,42 +27,10 @@ export interface ResultSummary {
   integrity?: 'verified' | 'tampered' | undefined;
 }
 
-/**
- * The statistics of a batch (DESIGN §6), a plain JSON object.
- *
- * - `failedReplays`: results with status `Error`; `successfulReplays` = `totalReplays − failedReplays`.
- * - `matches`: successful results whose outputs matched; `tampered`: results whose snapshot no
- *   longer matched its contentHash (nothing was executed; counted apart, not as mismatches);
- *   `mismatches` = `successfulReplays − matches − tampered`.
- * - `matchRate` = `matches / successfulReplays`, **0 when there is no successful replay**.
- * - Latency figures are over successful replays only and are **0 when there is none**.
- *   `pXXExecutionTimeMs` come from a DDSketch: within {@link STATS_RELATIVE_ACCURACY} of the exact
- *   value at rank ⌊q·(n−1)⌋ of the sorted latencies, and never outside the observed min..max.
- * - `fieldMismatches` / `policyViolations`: at most {@link STATS_TOP_KEYS} keys each, the largest
- *   counts (ties by key); every occurrence not shown is counted in `fieldMismatchesOther` /
- *   `policyViolationsOther`, so shown counts + other = all occurrences. Counts are exact while a
- *   batch has at most 2 × {@link STATS_TOP_KEYS} distinct keys; beyond that the retained counts are
- *   lower bounds (see {@link BoundedCounter}).
- */
-export const ReplayStatsSchema = z.strictObject({
-  totalReplays: z.int(),
-  successfulReplays: z.int(),
-  failedReplays: z.int(),
-  matches: z.int(),
-  mismatches: z.int(),
-  tampered: z.int(),
-  matchRate: z.number(),
-  totalExecutionTimeMs: z.number(),
-  averageExecutionTimeMs: z.number(),
-  p50ExecutionTimeMs: z.number(),
-  p95ExecutionTimeMs: z.number(),
-  p99ExecutionTimeMs: z.number(),
-  fieldMismatches: z.record(z.string(), z.int()),
-  fieldMismatchesOther: z.int(),
-  policyViolations: z.record(z.string(), z.int()),
-  policyViolationsOther: z.int(),
-});
-export type ReplayStats = z.infer<typeof ReplayStatsSchema>;
+// The schema of the statistics lives apart (./replay-stats.ts), so that the functions that only
+// carry or describe them do not bundle the sketch library.
+export { ReplayStatsSchema, type ReplayStats } from './replay-stats.js';
+import type { ReplayStats } from './replay-stats.js';
 
 const CounterStateSchema = z.object({ counts: z.record(z.string(), z.number()), other: z.number() });
 

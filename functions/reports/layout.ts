@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { CHART_BOOT_SCRIPT, chartConfigs, type ChartSpec } from './charts.js';
 import { html, inlineScript, jsonForScript, raw, type SafeHtml } from './html.js';
-import { CHART_JS_SOURCE, CHART_JS_VERSION } from './vendor/chart-js.js';
+import { chartJsSource, CHART_JS_VERSION } from './vendor/chart-js.js';
 
 const STYLES = `
 :root { --fg: #1d2125; --muted: #5c636a; --line: #dee2e6; --bg: #ffffff; --panel: #f8f9fa; --ok: #2b8a3e; --bad: #c92a2a; --warn: #e67700; --accent: #364fc7; }
@@ -79,7 +79,7 @@ export interface PageInput {
 /** The complete HTML document of a report view. */
 export function renderPage(input: PageInput): string {
   const data = `{"charts":${jsonForScript(chartConfigs(input.charts))}}`;
-  const library = inlineScript(CHART_JS_SOURCE);
+  const library = inlineScript(chartJsSource());
   const boot = inlineScript(CHART_BOOT_SCRIPT);
   const csp = ["default-src 'none'", `script-src 'sha256-${sha256Base64(library)}' 'sha256-${sha256Base64(boot)}'`, "style-src 'unsafe-inline'", 'img-src data:', "base-uri 'none'", "form-action 'none'"].join('; ');
   return html`<!doctype html>

@@ -17,6 +17,7 @@ describe('parseConfig', () => {
       streamBatchSize: 100,
       digestIntervalMinutes: 60,
       auditRetentionDays: 400,
+      sourceMaps: false,
     });
   });
 

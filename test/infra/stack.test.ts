@@ -151,7 +151,7 @@ describe('DecisionReplayStack with the default context', () => {
     });
 
     it('sets exactly the environment each manifest entry declares, each from its resource or the context', () => {
-      const defaults = ['POWERTOOLS_SERVICE_NAME', 'LOG_LEVEL', 'NODE_OPTIONS'];
+      const defaults = ['POWERTOOLS_SERVICE_NAME', 'LOG_LEVEL'];
       const tableId = Object.keys(template.findResources('AWS::DynamoDB::Table'))[0];
       const machineId = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'))[0];
       const busId = Object.keys(template.findResources('AWS::Events::EventBus'))[0];
@@ -506,6 +506,17 @@ describe('DecisionReplayStack with the default context', () => {
       }
     });
 
+    it('bundles neither the Lambda nor the Bedrock Runtime client into any function when nothing is configured', () => {
+      const off = { 'process.env.DECISION_REPLAY_LAMBDA_EXECUTORS': '"off"', 'process.env.DECISION_REPLAY_BEDROCK_EXECUTORS': '"off"', 'process.env.DECISION_REPLAY_BEDROCK_SIMILARITY': '"off"' };
+      for (const name of LAMBDA_NAMES) expect(stack.functions[name].bundleDefines, name).toEqual(off);
+    });
+
+    it('ships no source maps and leaves NODE_OPTIONS unset (each cold start would parse the whole map)', () => {
+      for (const name of LAMBDA_NAMES) expect(environmentOf(template, stack, name).NODE_OPTIONS, name).toBeUndefined();
+      const withMaps = synthStack({ sourceMaps: true });
+      for (const name of LAMBDA_NAMES) expect(environmentOf(withMaps.template, withMaps.stack, name).NODE_OPTIONS, name).toBe('--enable-source-maps');
+    });
+
     // cdk-nag cannot tell one "*" resource from another (the finding id is AwsSolutions-IAM5[Resource::*]
     // whatever the action), so the X-Ray acknowledgement on each role would hide a new "*" grant: this
     // test is the guard.
@@ -576,6 +587,18 @@ describe('DecisionReplayStack with a configured context', () => {
       AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'events.amazonaws.com' } })] },
     });
     expect(statementsOfRole(template, roleLogicalId)).toEqual([{ Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: machineId } }]);
+  });
+
+  it('bundles the Lambda and Bedrock Runtime clients into exactly the functions that may call them', () => {
+    const off = (name: string) => `process.env.DECISION_REPLAY_${name}`;
+    for (const name of LAMBDA_NAMES) {
+      const defines = stack.functions[name].bundleDefines;
+      const spec = lambdaSpec(name);
+      expect(defines[off('LAMBDA_EXECUTORS')], name).toBe(spec.executors ? undefined : '"off"');
+      expect(defines[off('BEDROCK_EXECUTORS')], name).toBe(spec.executors ? undefined : '"off"');
+      expect(defines[off('BEDROCK_SIMILARITY')], name).toBe(spec.similarity ? undefined : '"off"');
+    }
+    expect(stack.functions.replay.bundleDefines).toEqual({});
   });
 
   it('grants executor secrets under the configured executorSecretNamePrefix and hands the functions that prefix', () => {

@@ -5,6 +5,7 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { translateWriteError } from './errors.js';
 
 /** The `itemType` attribute of each kind of item in the one table (readable with any DynamoDB tool). */
@@ -32,6 +33,21 @@ export abstract class DynamoStore {
    * rethrown.
    */
   protected async putNew(item: TableItem, what: string, condition?: PutCondition): Promise<boolean> {
+    const outcome = await this.conditionalPut(item, what, condition, false);
+    return outcome.written;
+  }
+
+  /**
+   * {@link putNew} for a key whose stored item the caller reads on a conflict (an idempotency claim):
+   * the put asks DynamoDB to return that item with the conflict (`ReturnValuesOnConditionCheckFailure:
+   * ALL_OLD`), so no second read is needed. `existing` is undefined when the answer carries no item
+   * (dynalite does not implement the option); the caller then reads it.
+   */
+  protected async putNewOrGetExisting(item: TableItem, what: string): Promise<{ written: true } | { written: false; existing: Record<string, unknown> | undefined }> {
+    return this.conditionalPut(item, what, undefined, true);
+  }
+
+  private async conditionalPut(item: TableItem, what: string, condition: PutCondition | undefined, returnOld: boolean): Promise<{ written: true } | { written: false; existing: Record<string, unknown> | undefined }> {
     try {
       await this.doc.send(
         new PutCommand({
@@ -39,11 +55,13 @@ export abstract class DynamoStore {
           Item: item,
           ConditionExpression: condition?.expression ?? 'attribute_not_exists(pk)',
           ...(condition?.values !== undefined && { ExpressionAttributeValues: condition.values }),
+          ...(returnOld && { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const }),
         }),
       );
-      return true;
+      return { written: true };
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
+      // The exception's Item is in DynamoDB's wire format: the DocumentClient converts only outputs.
+      if (err instanceof ConditionalCheckFailedException) return { written: false, existing: err.Item ? unmarshall(err.Item) : undefined };
       throw translateWriteError(err, what);
     }
   }

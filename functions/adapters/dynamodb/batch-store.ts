@@ -225,9 +225,10 @@ export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchCo
 
   async claimIdempotencyKey(key: string, requestHash: string, batchId: string): Promise<{ claimed: true } | { claimed: false; batchId: string; requestHash: string }> {
     const k = keys.idempotency(`batch:${key}`);
-    if (await this.putNew({ ...k, itemType: 'idempotency', requestHash, batchId, expiresAt: Math.floor(Date.now() / 1000) + IDEMPOTENCY_TTL_SECONDS }, 'idempotency record')) return { claimed: true };
-    const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: k, ConsistentRead: true }));
-    if (!res.Item) return this.claimIdempotencyKey(key, requestHash, batchId);
-    return { claimed: false, batchId: String(res.Item.batchId), requestHash: String(res.Item.requestHash) };
+    const put = await this.putNewOrGetExisting({ ...k, itemType: 'idempotency', requestHash, batchId, expiresAt: Math.floor(Date.now() / 1000) + IDEMPOTENCY_TTL_SECONDS }, 'idempotency record');
+    if (put.written) return { claimed: true };
+    const item = put.existing ?? (await this.doc.send(new GetCommand({ TableName: this.tableName, Key: k, ConsistentRead: true }))).Item;
+    if (!item) return this.claimIdempotencyKey(key, requestHash, batchId);
+    return { claimed: false, batchId: String(item.batchId), requestHash: String(item.requestHash) };
   }
 }

@@ -100,9 +100,9 @@ export class DynamoSnapshotStore extends DynamoStore implements SnapshotStore, S
   async claimIdempotencyKey(record: IdempotencyRecord): Promise<{ claimed: true } | { claimed: false; existing: IdempotencyRecord }> {
     const key = keys.idempotency(record.key);
     const expiresAt = Math.floor(Date.parse(record.createdAt) / 1000) + IDEMPOTENCY_TTL_SECONDS;
-    if (await this.putNew({ ...key, itemType: 'idempotency', ...record, expiresAt }, 'idempotency record')) return { claimed: true };
-    const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
-    const item = res.Item;
+    const put = await this.putNewOrGetExisting({ ...key, itemType: 'idempotency', ...record, expiresAt }, 'idempotency record');
+    if (put.written) return { claimed: true };
+    const item = put.existing ?? (await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }))).Item;
     if (!item) return this.claimIdempotencyKey(record); // expired and deleted in between: claim again
     return {
       claimed: false,

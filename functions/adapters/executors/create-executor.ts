@@ -5,11 +5,12 @@
  */
 import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
-import { executorTimeoutMs, type ExecutionRequest, type ExecutionResult, type Executor, type ExecutorConfig, type SecretHeaderSource } from '../../core/executor.js';
+import { ExecutorNotDeployedError, executorTimeoutMs, type ExecutionRequest, type ExecutionResult, type Executor, type ExecutorConfig, type SecretHeaderSource } from '../../core/executor.js';
 import { bedrockDescription, bedrockSupportsModel, lambdaDescription, lambdaSupportsModel } from './executor-descriptions.js';
 import { HttpExecutor, type Transport } from './http-executor.js';
 import type { LookupFn } from './network-guard.js';
 import { OpenAiExecutor } from './openai-executor.js';
+import { OPTIONAL_CLIENT_CONTEXT_KEY } from '../optional-clients.js';
 
 export interface CreateExecutorDeps {
   /** Defaults to the pinned node:http(s) transport. */
@@ -68,8 +69,29 @@ class DeferredExecutor implements Executor {
 
 let defaultLambda: Promise<LambdaClient> | undefined;
 let defaultBedrock: Promise<BedrockRuntimeClient> | undefined;
-const defaultLambdaClient = (): Promise<LambdaClient> => (defaultLambda ??= import('../sdk/lambda-client.js').then((m) => m.createLambdaClient()));
-const defaultBedrockClient = (): Promise<BedrockRuntimeClient> => (defaultBedrock ??= import('../sdk/bedrock-runtime-client.js').then((m) => m.createBedrockRuntimeClient()));
+
+/**
+ * The Lambda executor, or the refusal of a deployment bundled without the Lambda client. The
+ * switch is tested here, around the imports, so that esbuild drops them when it is "off".
+ */
+async function loadLambdaExecutor(config: Extract<ExecutorConfig, { type: 'lambda' }>, deps: CreateExecutorDeps): Promise<Executor> {
+  if (process.env.DECISION_REPLAY_LAMBDA_EXECUTORS !== 'off') {
+    const client = deps.lambdaClient ? lazyOnce(deps.lambdaClient)() : (defaultLambda ??= import('../sdk/lambda-client.js').then((m) => m.createLambdaClient()));
+    const [{ LambdaExecutor }, resolved] = await Promise.all([import('./lambda-executor.js'), client]);
+    return new LambdaExecutor(config, { client: () => resolved, ...(deps.maxResponseBytes !== undefined && { maxResponseBytes: deps.maxResponseBytes }) });
+  }
+  throw new ExecutorNotDeployedError('lambda', OPTIONAL_CLIENT_CONTEXT_KEY.lambdaExecutors);
+}
+
+/** The Bedrock executor, or the refusal of a deployment bundled without the Bedrock Runtime client. */
+async function loadBedrockExecutor(config: Extract<ExecutorConfig, { type: 'bedrock' }>, deps: CreateExecutorDeps): Promise<Executor> {
+  if (process.env.DECISION_REPLAY_BEDROCK_EXECUTORS !== 'off') {
+    const client = deps.bedrockClient ? lazyOnce(deps.bedrockClient)() : (defaultBedrock ??= import('../sdk/bedrock-runtime-client.js').then((m) => m.createBedrockRuntimeClient()));
+    const [{ BedrockExecutor }, resolved] = await Promise.all([import('./bedrock-executor.js'), client]);
+    return new BedrockExecutor(config, { client: () => resolved });
+  }
+  throw new ExecutorNotDeployedError('bedrock', OPTIONAL_CLIENT_CONTEXT_KEY.bedrockExecutors);
+}
 
 /** The executor for `config`. Cheap: nothing is connected or resolved until `execute`. */
 export function createExecutor(config: ExecutorConfig, deps: CreateExecutorDeps): Executor {
@@ -86,14 +108,8 @@ export function createExecutor(config: ExecutorConfig, deps: CreateExecutorDeps)
     case 'openai':
       return new OpenAiExecutor(config, http);
     case 'lambda':
-      return new DeferredExecutor(lambdaDescription(config), executorTimeoutMs(config), (m) => lambdaSupportsModel(config, m), async () => {
-        const [{ LambdaExecutor }, client] = await Promise.all([import('./lambda-executor.js'), deps.lambdaClient ? lazyOnce(deps.lambdaClient)() : defaultLambdaClient()]);
-        return new LambdaExecutor(config, { client: () => client, ...(deps.maxResponseBytes !== undefined && { maxResponseBytes: deps.maxResponseBytes }) });
-      });
+      return new DeferredExecutor(lambdaDescription(config), executorTimeoutMs(config), (m) => lambdaSupportsModel(config, m), () => loadLambdaExecutor(config, deps));
     case 'bedrock':
-      return new DeferredExecutor(bedrockDescription(config), executorTimeoutMs(config), (m) => bedrockSupportsModel(config, m), async () => {
-        const [{ BedrockExecutor }, client] = await Promise.all([import('./bedrock-executor.js'), deps.bedrockClient ? lazyOnce(deps.bedrockClient)() : defaultBedrockClient()]);
-        return new BedrockExecutor(config, { client: () => client });
-      });
+      return new DeferredExecutor(bedrockDescription(config), executorTimeoutMs(config), (m) => bedrockSupportsModel(config, m), () => loadBedrockExecutor(config, deps));
   }
 }
