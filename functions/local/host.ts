@@ -68,6 +68,8 @@ export interface LocalHostOptions {
   s3Port?: number;
   /** The manifest bucket (default `decision-replay-manifests`). */
   manifestBucket?: string;
+  /** Buckets `snapshotManifest` may name besides `uploads/` of the manifest bucket (cdk.json `idManifestBuckets`); created in the local S3. */
+  idManifestBuckets?: readonly string[];
   tableName: string;
   /** Folder for persistent data; undefined keeps everything in memory. */
   dataDir?: string;
@@ -162,7 +164,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   if (batchJournal !== undefined) tapBatchRecords(client, batchJournal);
   const doc = DynamoDBDocumentClient.from(client, documentClientOptions);
   // Manifests of snapshot ids live in the local S3 stand-in, reached through the same adapter as on AWS.
-  const s3Server = await startLocalS3({ port: options.s3Port ?? 0, bucket: options.manifestBucket ?? 'decision-replay-manifests', ...(options.dataDir !== undefined && { path: join(options.dataDir, 's3') }) });
+  const s3Server = await startLocalS3({ port: options.s3Port ?? 0, bucket: options.manifestBucket ?? 'decision-replay-manifests', extraBuckets: options.idManifestBuckets ?? [], ...(options.dataDir !== undefined && { path: join(options.dataDir, 's3') }) });
   const s3 = new S3Client(localS3ClientConfig(s3Server.endpoint));
   const shared = { doc, s3, clock, ids: ulidGenerator(), logger: { info: logger.info, warn: logger.warn ?? logger.error, error: logger.error } };
   // Each function's metrics under its own service name, as on AWS; their EMF lines are read into
@@ -187,6 +189,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     AUDIT_KEY_ID: options.dataDir === undefined ? 'memory' : join(options.dataDir, 'audit', 'keys'),
     DIGEST_INTERVAL_MINUTES: String(options.digestIntervalMinutes ?? 60),
     MANIFEST_BUCKET: s3Server.bucket,
+    // snapshotManifest may name uploads/ of the local bucket, and the configured buckets (created above).
+    ID_MANIFEST_BUCKETS: (options.idManifestBuckets ?? []).join(','),
   };
   // The audit seal: digests in DATA_DIR/audit/ (or memory), signed with a local P-256 key pair
   // generated on first start (or per process in memory), through the same ports as on AWS.

@@ -4,5 +4,6 @@ import type { ManifestClients } from '../../handlers/clients.js';
 import { traced } from './tracer.js';
 
 export function awsManifestClients(): ManifestClients {
-  return { s3: traced(new S3Client({})) };
+  // A bucket named in idManifestBuckets may live in another region: follow S3's redirect to it.
+  return { s3: traced(new S3Client({ followRegionRedirects: true })) };
 }
