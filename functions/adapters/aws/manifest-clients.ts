@@ -3,6 +3,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { ManifestClients } from '../../handlers/clients.js';
 import { traced } from './tracer.js';
 
+/** The S3 client of a function that writes or reads a manifest on every invocation (batch-plan). */
 export function awsManifestClients(): ManifestClients {
   return { s3: traced(new S3Client({})) };
 }
