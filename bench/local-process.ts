@@ -37,7 +37,7 @@ export async function startHostProcess(options: { dataDir?: string; tableName: s
   const args = [...(options.nodeOptions ?? []), ...startArgs(), ...(options.dataDir === undefined ? ['--in-memory'] : [])];
   const child = spawn(process.execPath, args, {
     cwd: root,
-    env: { ...process.env, ...options.env, PORT: '0', DYNAMODB_PORT: '0', TABLE_NAME: options.tableName, ...(options.dataDir !== undefined && { DATA_DIR: options.dataDir }) },
+    env: { ...process.env, ...options.env, PORT: '0', DYNAMODB_PORT: '0', S3_PORT: '0', TABLE_NAME: options.tableName, ...(options.dataDir !== undefined && { DATA_DIR: options.dataDir }) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stderr?.on('data', (d: Buffer) => process.stderr.write(`[host] ${d.toString()}`));

@@ -61,7 +61,7 @@ try {
   });
 } catch (err) {
   const e = err as NodeJS.ErrnoException;
-  if (e.code === 'EADDRINUSE') console.error(`cannot start: port in use (${e.message}); set PORT / DYNAMODB_PORT`);
+  if (e.code === 'EADDRINUSE') console.error(`cannot start: port in use (${e.message}); set PORT / DYNAMODB_PORT / S3_PORT`);
   else console.error('cannot start:', err);
   process.exit(1);
 }

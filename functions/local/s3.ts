@@ -6,6 +6,8 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import S3rver from 's3rver';
 
@@ -32,14 +34,30 @@ export function localS3ClientConfig(endpoint: string) {
 export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const temporary = options.path === undefined ? mkdtempSync(join(tmpdir(), 'decision-replay-s3-')) : undefined;
   const server = new S3rver({ port: options.port, address: '127.0.0.1', silent: true, directory: options.path ?? (temporary as string), configureBuckets: [{ name: options.bucket }] });
-  const address = await server.run();
-  const port = address.port;
+  // s3rver's own run() passes a callback to listen() expecting an error argument Node never gives:
+  // a port in use becomes an unhandled 'error' event that kills the process. Listen here instead,
+  // with s3rver's request handler (it is a Koa application), so the failure rejects like any other.
+  // Both are public (S3rver extends Koa; configureBuckets is what run() calls first) but untyped.
+  const app = server as unknown as { configureBuckets(): Promise<void>; callback(): RequestListener };
+  await app.configureBuckets();
+  const httpServer = createServer(app.callback());
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(options.port, '127.0.0.1', () => {
+      httpServer.off('error', reject);
+      resolve();
+    });
+  }).catch((err: unknown) => {
+    if (temporary !== undefined) rmSync(temporary, { recursive: true, force: true });
+    throw err;
+  });
+  const port = (httpServer.address() as AddressInfo).port;
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
     bucket: options.bucket,
     async close() {
-      await server.close();
+      await new Promise<void>((resolve, reject) => httpServer.close((err) => (err ? reject(err) : resolve())));
       if (temporary !== undefined) rmSync(temporary, { recursive: true, force: true });
     },
   };

@@ -52,7 +52,7 @@ async function killGroup(child: ChildProcess): Promise<void> {
 
 async function startHost(dataDir: string): Promise<{ child: ChildProcess; url: string; exited: Promise<void> }> {
   // `npm start` itself, in its own process group so the test can kill all of it.
-  const child = spawn('npm', ['start', '--silent'], { cwd: ROOT, detached: true, env: { ...process.env, DATA_DIR: dataDir, PORT: '0', DYNAMODB_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('npm', ['start', '--silent'], { cwd: ROOT, detached: true, env: { ...process.env, DATA_DIR: dataDir, PORT: '0', DYNAMODB_PORT: '0', S3_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let output = '';
   const exited = new Promise<void>((r) => child.once('exit', () => r()));

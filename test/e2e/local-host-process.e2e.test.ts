@@ -86,7 +86,7 @@ describe('bin/local.ts (npm start)', () => {
     // Arrange
     const dataDir = mkdtempSync(join(tmpdir(), 'decision-replay-e2e-'));
     tempDirs.push(dataDir);
-    const env = { PORT: String(await freePort()), DYNAMODB_PORT: String(await freePort()), DATA_DIR: dataDir };
+    const env = { PORT: String(await freePort()), DYNAMODB_PORT: String(await freePort()), S3_PORT: String(await freePort()), DATA_DIR: dataDir };
     const first = await startCli(env);
     expect(first.url).toBe(`http://127.0.0.1:${env.PORT}`);
 
@@ -112,7 +112,7 @@ describe('bin/local.ts (npm start)', () => {
     const parent = mkdtempSync(join(tmpdir(), 'decision-replay-e2e-'));
     tempDirs.push(parent);
     const dataDir = join(parent, 'data');
-    const env = { PORT: String(await freePort()), DYNAMODB_PORT: String(await freePort()), DATA_DIR: dataDir };
+    const env = { PORT: String(await freePort()), DYNAMODB_PORT: String(await freePort()), S3_PORT: String(await freePort()), DATA_DIR: dataDir };
 
     const running = await startCli(env, ['--in-memory']);
     const created = await requestJson(running.url, 'POST', '/snapshots', decision);
@@ -139,7 +139,7 @@ describe('bin/local.ts (npm start)', () => {
   });
 
   it('exits with code 2 and a usage line for an unknown option', async () => {
-    const child = spawn(TSX, ['bin/local.ts', '--persist'], { cwd: ROOT, env: { ...process.env, PORT: '0', DYNAMODB_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(TSX, ['bin/local.ts', '--persist'], { cwd: ROOT, env: { ...process.env, PORT: '0', DYNAMODB_PORT: '0', S3_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
     const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
