@@ -44,6 +44,7 @@ const FUNCTION_ENV: Record<EnvVarName, string> = {
   AUDIT_BUCKET: 'bench',
   AUDIT_KEY_ID: 'arn:aws:kms:us-east-1:000000000000:key/bench',
   DIGEST_INTERVAL_MINUTES: '60',
+  ID_MANIFEST_BUCKETS: '',
   MANIFEST_BUCKET: 'bench',
 };
 

@@ -9,6 +9,7 @@ import { batchRoutes } from '../api/batch-routes.js';
 import { comparisonRoutes } from '../api/comparison-routes.js';
 import { noiseProfileRoutes } from '../api/noise-profile-routes.js';
 import type { LambdaConfig } from '../config.js';
+import { manifestSources } from '../core/id-manifest.js';
 import { makeHttpHandler } from '../http/api.js';
 import type { BatchStarterFactory, ManifestStoreFactory, TableClients } from './clients.js';
 
@@ -24,6 +25,7 @@ export function compose(config: LambdaConfig<'batches'>, clients: TableClients &
     policies: new DynamoPolicyStore(doc, config.TABLE_NAME),
     executors: new DynamoExecutorConfigStore({ doc, tableName: config.TABLE_NAME, clock }),
     noiseProfiles: new DynamoNoiseProfileStore(doc, config.TABLE_NAME),
+    manifestSources: manifestSources(config.MANIFEST_BUCKET, config.ID_MANIFEST_BUCKETS),
     clock,
     ids,
   };

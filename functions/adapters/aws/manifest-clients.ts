@@ -5,5 +5,6 @@ import { traced } from './tracer.js';
 
 /** The S3 client of a function that writes or reads a manifest on every invocation (batch-plan). */
 export function awsManifestClients(): ManifestClients {
-  return { s3: traced(new S3Client({})) };
+  // A bucket named in idManifestBuckets may live in another region: follow S3's redirect to it.
+  return { s3: traced(new S3Client({ followRegionRedirects: true })) };
 }
