@@ -7,7 +7,8 @@ import { onFirstUse } from './on-first-use.js';
 
 /**
  * The manifest store of a function that needs it on some requests only: `batches` writes a manifest
- * when a batch is started from listed ids, while most of its calls read progress and results. The
+ * when a batch is started and reads one when a request names a `snapshotManifest`, while most of
+ * its calls read progress and results. The
  * S3 client, its commands and the store (~150 KiB of bundle: S3's schemas, checksums, XML) load on
  * the first write or read.
  */
@@ -20,6 +21,9 @@ export const awsManifestStoreOnFirstUse: ManifestStoreFactory = (bucket) => {
     write: async (key, ids) => (await store()).write(key, ids),
     async *read(ref) {
       yield* (await store()).read(ref);
+    },
+    async *readSource(loc, maxBytes) {
+      yield* (await store()).readSource(loc, maxBytes);
     },
   };
 };
