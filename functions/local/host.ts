@@ -298,7 +298,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     openapi: openapiApi.compose(lambdaEnv('openapi', env), clients('openapi')),
     validation: validationApi.compose(lambdaEnv('validation', env), clients('validation')),
     replay: replayApi.compose(lambdaEnv('replay', env), { ...clients('replay'), executorSecrets: () => environmentHeaders(outside) }),
-    batches: batchesApi.compose(lambdaEnv('batches', env), { ...clients('batches'), batchStarter: () => starter }),
+    batches: batchesApi.compose(lambdaEnv('batches', env), { ...clients('batches'), manifestStore: (bucket) => new S3ManifestStore(s3, bucket), batchStarter: () => starter }),
     audit: auditApi.compose(lambdaEnv('audit', env), auditClients('audit')),
     reports: reportsApi.compose(lambdaEnv('reports', env), clients('reports')),
   };
