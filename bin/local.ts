@@ -52,6 +52,7 @@ try {
     manifestBucket: process.env.MANIFEST_BUCKET || 'decision-replay-manifests',
     tableName: process.env.TABLE_NAME || 'decision-replay',
     schedules: appConfig.schedules,
+    idManifestBuckets: appConfig.idManifestBuckets,
     digestIntervalMinutes: appConfig.digestIntervalMinutes,
     logger: {
       info: (message: string) => console.log(message),
@@ -66,7 +67,7 @@ try {
   process.exit(1);
 }
 console.log(`DynamoDB API (dynalite) on ${host.dynamoEndpoint}, table ${host.tableName}, ${dataDir === undefined ? 'in memory' : `data in ${dataDir}/`}`);
-console.log(`S3 API (s3rver) on ${host.s3Endpoint}, bucket ${host.manifestBucket}${dataDir === undefined ? ' (temporary folder, removed on exit)' : `, data in ${dataDir}/s3/`}`);
+console.log(`S3 API (s3rver) on ${host.s3Endpoint}, bucket ${host.manifestBucket}${appConfig.idManifestBuckets.length > 0 ? ` (+ ${appConfig.idManifestBuckets.join(', ')} for id manifests)` : ''}${dataDir === undefined ? ' (temporary folder, removed on exit)' : `, data in ${dataDir}/s3/`}`);
 console.log(`decision-replay listening on ${host.url}`);
 
 let stopping = false;

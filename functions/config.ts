@@ -39,6 +39,11 @@ export const ENV_VARS = {
   /** Minutes per digest window (cdk.json `digestIntervalMinutes`). */
   DIGEST_INTERVAL_MINUTES: z.pipe(z.string().check(z.regex(/^[1-9]\d{0,4}$/, 'must be a whole number of minutes')), z.transform(Number)),
   MANIFEST_BUCKET: required(),
+  /** Buckets (comma-separated, possibly none) whose objects `snapshotManifest` may name (cdk.json `idManifestBuckets`). */
+  ID_MANIFEST_BUCKETS: z.pipe(
+    z.optional(z.string().check(z.regex(/^(?:[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](?:,[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])*)?$/, 'must be bucket names separated by commas (or empty)'))),
+    z.transform((v) => (v === undefined || v === '' ? [] : v.split(','))),
+  ),
 } as const satisfies Record<EnvVarName, z.ZodMiniType>;
 
 /** The validated configuration of one Lambda: the variables its manifest entry declares. */

@@ -116,6 +116,15 @@ export const AppConfigSchema = z.strictObject({
     .default(60),
   /** Days each digest is locked in the audit bucket (Object Lock COMPLIANCE). EU AI Act Art. 12/19: at least six months. */
   auditRetentionDays: z.number().int().min(1).max(36_500).default(400),
+  /**
+   * Buckets (names, in this account or granting it read access) whose objects `POST /batches` may
+   * name as `snapshotManifest`, besides `uploads/` of the stack's manifest bucket. The batches
+   * function gets s3:GetObject on each bucket's objects and nothing else.
+   */
+  idManifestBuckets: z
+    .array(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name (3-63 lowercase letters, digits, dots and hyphens)'))
+    .default([])
+    .refine((list) => new Set(list).size === list.length, 'bucket names must be unique'),
   /** DynamoDB stream batches: 1..10,000 records (the event source mapping's limit). */
   streamBatchSize: z.number().int().min(1).max(10_000).default(100),
 });

@@ -18,6 +18,8 @@ import { DecisionObservability } from './observability.js';
 import { DecisionHttpApi } from './http-api.js';
 import { AuditSeal } from './audit-seal.js';
 import { ManifestBucket } from './manifest-bucket.js';
+import { BATCH_MANIFEST_PREFIX } from '../functions/core/batch.js';
+import { UPLOADS_PREFIX } from '../functions/core/id-manifest.js';
 import { DecisionTable } from './table.js';
 import { CursorSecret } from './hardening.js';
 import { ScheduledReplays, SnapshotStreamTrigger, ViolationEventBus } from './triggers.js';
@@ -206,12 +208,35 @@ export class DecisionReplayStack extends Stack {
     // selections) and Plan (large selections, schedules) write it, the Distributed Map reads it.
     const manifests = new ManifestBucket(this, 'Manifests').bucket;
     for (const name of having((spec) => spec.grants.includes('writeManifests'))) {
-      // Put (multipart included), Get/Head to read one back, Abort to clean up a failed upload.
-      functions[name].addToRolePolicy(new PolicyStatement({ actions: ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'], resources: [manifests.arnForObjects('*')] }));
+      // Put (multipart included), Get/Head to read one back, Abort to clean up a failed upload; only
+      // under batches/ (users' uploads/ are read, never written, by the service).
+      functions[name].addToRolePolicy(new PolicyStatement({ actions: ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'], resources: [manifests.arnForObjects(`${BATCH_MANIFEST_PREFIX}*`)] }));
       Validations.of(functions[name].role ?? functions[name]).acknowledge({
-        id: iam5ResourceFinding(this, `${manifests.bucketArn}/*`),
-        reason: 'Writes (and reads back) the manifest objects of batches in the one manifest bucket; object keys are batch ids chosen at run time.',
+        id: iam5ResourceFinding(this, `${manifests.bucketArn}/${BATCH_MANIFEST_PREFIX}*`),
+        reason: `Writes (and reads back) the manifest objects of batches under ${BATCH_MANIFEST_PREFIX} of the one manifest bucket; object keys are batch ids chosen at run time.`,
       });
+    }
+    // Users' id manifests (`snapshotManifest`): `uploads/` of the manifest bucket, and the objects
+    // of the buckets the context names. Listing the own bucket lets S3 answer a missing key with
+    // 404 rather than AccessDenied (it names only keys: the batches' manifests and users' uploads).
+    for (const name of having((spec) => spec.grants.includes('readIdManifests'))) {
+      const fn = functions[name];
+      const role = fn.role ?? fn;
+      const uploads = manifests.arnForObjects(`${UPLOADS_PREFIX}*`);
+      fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [uploads] }));
+      fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:ListBucket'], resources: [manifests.bucketArn] }));
+      Validations.of(role).acknowledge({
+        id: iam5ResourceFinding(this, `${manifests.bucketArn}/${UPLOADS_PREFIX}*`),
+        reason: `POST /batches reads the id manifest a user names (snapshotManifest) under ${UPLOADS_PREFIX} of the one manifest bucket; its key is chosen by the user at run time.`,
+      });
+      for (const bucket of config.idManifestBuckets) {
+        const objects = this.formatArn({ service: 's3', region: '', account: '', resource: bucket, resourceName: '*' });
+        fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [objects] }));
+        Validations.of(role).acknowledge({
+          id: iam5ResourceFinding(this, objects),
+          reason: `POST /batches reads id manifests (snapshotManifest) from the bucket ${bucket}, named for that in cdk.json idManifestBuckets; object keys are chosen by the user at run time. Read only, no listing.`,
+        });
+      }
     }
     const workflow = new BatchWorkflow(this, 'BatchWorkflow', {
       plan: functions['batch-plan'],
@@ -221,9 +246,9 @@ export class DecisionReplayStack extends Stack {
     const stateMachine = workflow.stateMachine;
     acknowledgeWorkflowFindings(this, workflow, [functions['batch-plan'], functions['batch-replay'], functions['batch-stats']]);
     // The Distributed Map's ItemReader reads the manifest with the state machine's role.
-    stateMachine.addToRolePolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [manifests.arnForObjects('*')] }));
+    stateMachine.addToRolePolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [manifests.arnForObjects(`${BATCH_MANIFEST_PREFIX}*`)] }));
     Validations.of(stateMachine.role).acknowledge({
-      id: iam5ResourceFinding(this, `${manifests.bucketArn}/*`),
+      id: iam5ResourceFinding(this, `${manifests.bucketArn}/${BATCH_MANIFEST_PREFIX}*`),
       reason: 'The Distributed Map reads each batch manifest (ItemReader) from the one manifest bucket; keys are batch ids chosen at run time.',
     });
     // Progress of one execution: `execution:<state machine name>:<execution name>`.
@@ -315,6 +340,7 @@ export class DecisionReplayStack extends Stack {
       AUDIT_KEY_ID: seal.signingKey.keyArn,
       DIGEST_INTERVAL_MINUTES: String(config.digestIntervalMinutes),
       MANIFEST_BUCKET: manifests.bucketName,
+      ID_MANIFEST_BUCKETS: config.idManifestBuckets.join(','),
     };
     for (const name of LAMBDA_NAMES) {
       for (const variable of lambdaSpec(name).env) functions[name].addEnvironment(variable, values[variable]);

@@ -106,7 +106,8 @@ export interface CallOptions {
 export interface BatchStarted {
   batchId: string;
   status: BatchStatus;
-  total: number;
+  /** How many snapshots it replays; null while the workflow plans a selection of over 10,000. */
+  total: number | null;
 }
 
 /** How a request may be retried. */

@@ -17,6 +17,8 @@ export { ValidateRequestSchema, type ValidateRequest, type ValidationReport } fr
 export { NoiseProfileRequestSchema, type NoiseProfileRequest, type NoiseProfileAccepted } from '../../functions/core/noise-profile-job.js';
 export type { NoiseProfile, FieldNoise } from '../../functions/core/noise.js';
 export type { Dependency, DependencyReplay } from '../../functions/core/dependencies.js';
+export { parseIdManifestText, MAX_LISTED_SNAPSHOTS } from '../../functions/core/id-manifest.js';
+export { ValidationError } from '../../functions/core/errors.js';
 export { BatchRequestSchema, type BatchRequest, type Batch, type BatchResult, type BatchStatus } from '../../functions/core/batch.js';
 export type { SnapshotDiff, FieldChange } from '../../functions/core/diff.js';
 export { ComparisonRequestSchema, type ComparisonRequest, type Comparison } from '../../functions/core/comparison.js';

@@ -7,7 +7,7 @@
  */
 
 /** Every environment variable a handler may read; `functions/config.ts` holds the schema of each. */
-export type EnvVarName = 'TABLE_NAME' | 'STATE_MACHINE_ARN' | 'EVENT_BUS_NAME' | 'SIMILARITY_PROVIDER' | 'EXECUTOR_ALLOW_PRIVATE_NETWORKS' | 'EXECUTOR_SECRET_ARN_PREFIX' | 'CURSOR_SECRET_ARN' | 'AUDIT_BUCKET' | 'AUDIT_KEY_ID' | 'DIGEST_INTERVAL_MINUTES' | 'MANIFEST_BUCKET';
+export type EnvVarName = 'TABLE_NAME' | 'STATE_MACHINE_ARN' | 'EVENT_BUS_NAME' | 'SIMILARITY_PROVIDER' | 'EXECUTOR_ALLOW_PRIVATE_NETWORKS' | 'EXECUTOR_SECRET_ARN_PREFIX' | 'CURSOR_SECRET_ARN' | 'AUDIT_BUCKET' | 'AUDIT_KEY_ID' | 'DIGEST_INTERVAL_MINUTES' | 'MANIFEST_BUCKET' | 'ID_MANIFEST_BUCKETS';
 
 /** What a function may do with the table (GSIs included). */
 export type TableAccess = 'none' | 'read' | 'readWrite';
@@ -21,10 +21,13 @@ export type TableAccess = 'none' | 'read' | 'readWrite';
  * - `auditRead`: read the audit bucket and the signing key's public half;
  * - `auditSeal`: also write digests to the audit bucket and sign them with the KMS key;
  * - `writeManifests`: write (and read back) batch manifests in the manifest bucket;
+ * - `readIdManifests`: read users' id manifests (`snapshotManifest`): objects under `uploads/` of
+ *   the manifest bucket (and list that bucket, so a missing key is a 404, not an AccessDenied), and
+ *   objects of the buckets named in cdk.json `idManifestBuckets` (ID_MANIFEST_BUCKETS);
  * - `batchExecutionEnds`: be the target of the rule on the batch state machine's abnormal
  *   execution ends (EventBridge "Step Functions Execution Status Change").
  */
-export type Grant = 'startBatches' | 'publishViolations' | 'snapshotStream' | 'readCursorSecret' | 'auditRead' | 'auditSeal' | 'writeManifests' | 'batchExecutionEnds';
+export type Grant = 'startBatches' | 'publishViolations' | 'snapshotStream' | 'readCursorSecret' | 'auditRead' | 'auditSeal' | 'writeManifests' | 'readIdManifests' | 'batchExecutionEnds';
 
 /** What one Lambda is and needs. */
 export interface LambdaSpec {
@@ -88,10 +91,10 @@ export const LAMBDAS = {
   batches: {
     kind: 'api',
     description: 'Start batch replays on Step Functions and report on them',
-    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'CURSOR_SECRET_ARN', 'MANIFEST_BUCKET'],
+    env: ['TABLE_NAME', 'STATE_MACHINE_ARN', 'CURSOR_SECRET_ARN', 'MANIFEST_BUCKET', 'ID_MANIFEST_BUCKETS'],
     table: 'readWrite',
     tableUpdates: ['BATCH#'],
-    grants: ['startBatches', 'readCursorSecret', 'writeManifests'],
+    grants: ['startBatches', 'readCursorSecret', 'writeManifests', 'readIdManifests'],
     executors: false,
     similarity: false,
   },

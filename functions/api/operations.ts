@@ -267,10 +267,12 @@ export const OPERATIONS = {
   'POST /batches': {
     operationId: 'startBatch',
     summary: 'Start a batch replay on Step Functions',
-    body: { schema: BatchRequestSchema, required: true, description: 'Exactly one of snapshotIds and selector' },
+    description:
+      'The ids: exactly one of snapshotIds (≤ 100,000, in the body), snapshotManifest (an s3://bucket/key URI or {bucket, key}: CSV with a snapshotId header, JSON Lines of {"snapshotId": …} or one id a line, ≤ 100,000 ids; under uploads/ of the manifest bucket or in a bucket cdk.json idManifestBuckets names; read and validated before anything is written: 400 INVALID_MANIFEST names the line, 400 BATCH_TOO_LARGE the limit, 400 MANIFEST_NOT_ALLOWED the allowed locations, 404 MANIFEST_NOT_FOUND, 413 over 16 MiB, 422 MANIFEST_UNREADABLE when S3 refuses the read) and selector (by function and time window, ≤ 1,000,000).',
+    body: { schema: BatchRequestSchema, required: true, description: 'Exactly one of snapshotIds, snapshotManifest and selector' },
     headers: { 'Idempotency-Key': { ...IDEMPOTENCY_KEY, description: `Retries with the same key and body answer with the same batch and start nothing twice; another body is 409. ${IDEMPOTENCY_KEY.description}` } },
     responses: { 202: { description: 'The batch, started (or, on an Idempotency-Key retry, the batch the first request started, in its current status)', json: BatchAcceptedSchema, headers: location('batch') } },
-    errors: [400, 404, 409, 422],
+    errors: [400, 404, 409, 413, 422],
   },
   'GET /batches': {
     operationId: 'listBatches',

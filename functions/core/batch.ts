@@ -21,11 +21,12 @@ import { ReplayStatsSchema, type ReplayStats } from './replay-stats.js';
 import { StatsAccumulator, type AccumulatorState } from './stats.js';
 import { ULID } from './ulid.js';
 import { assertIdempotencyKey } from './idempotency.js';
+import { assertAllowedManifest, manifestLocation, MAX_LISTED_SNAPSHOTS, MAX_MANIFEST_BYTES, parseIdManifest, s3Uri, SnapshotManifestSchema, type ManifestSource, type S3Location } from './id-manifest.js';
+
+export { MAX_LISTED_SNAPSHOTS };
 
 /** Most snapshots one batch selects by function and time window. */
 export const MAX_SELECTED_SNAPSHOTS = 1_000_000;
-/** Most snapshot ids one batch request lists explicitly. */
-export const MAX_LISTED_SNAPSHOTS = 100_000;
 /**
  * Selections whose `limit` is at most this are resolved by the API itself, so the 202 carries the
  * total; larger ones are resolved by the workflow's Plan step (the API has 30 s), and `total` is
@@ -57,6 +58,12 @@ export type Selector = z.infer<typeof SelectorSchema>;
 /** Body of `POST /batches` (and the `request` of a scheduled batch). */
 export const BatchRequestSchema = z.strictObject({
   snapshotIds: z.optional(z.array(z.string().check(z.regex(ULID, 'snapshot ids are 26-character ULIDs'))).check(z.minLength(1, 'snapshotIds must not be empty'))),
+  /**
+   * The ids as an object in S3 (`s3://bucket/key` or `{bucket, key}`): CSV with a `snapshotId`
+   * header, JSON Lines of `{"snapshotId": …}`, or one id a line (see core/id-manifest.ts). Read and
+   * validated when the batch is created; the batch replays the ids as they were then.
+   */
+  snapshotManifest: z.optional(SnapshotManifestSchema),
   selector: z.optional(SelectorSchema),
   ...ReplayOptionsShape,
   maxConcurrency: z.optional(z.int().check(z.gte(1, `maxConcurrency must be 1..${MAX_CONCURRENCY}`), z.lte(MAX_CONCURRENCY, `maxConcurrency must be 1..${MAX_CONCURRENCY}`))),
@@ -216,11 +223,21 @@ export interface ManifestStore {
   write(key: string, ids: AsyncIterable<readonly string[]>): Promise<ManifestRef & { count: number }>;
   /** The ids of a manifest, page by page. */
   read(ref: ManifestRef): AsyncIterable<string[]>;
+  /**
+   * Every line of a user's id manifest (`snapshotManifest`), page by page, without the `\n`s.
+   * Throws a NotFoundError (MANIFEST_NOT_FOUND) for a missing object or bucket, a
+   * PayloadTooLargeError for an object over `maxBytes` (nothing read), an UnprocessableError
+   * (MANIFEST_UNREADABLE) when S3 refuses the read.
+   */
+  readSource(loc: S3Location, maxBytes: number): AsyncIterable<string[]>;
 }
+
+/** Where batch manifests live in the manifest bucket (the workflow's grants cover only this prefix). */
+export const BATCH_MANIFEST_PREFIX = 'batches/';
 
 /** The manifest object of a batch. */
 export function manifestKey(batchId: string): string {
-  return `batches/${batchId}/snapshot-ids.csv`;
+  return `${BATCH_MANIFEST_PREFIX}${batchId}/snapshot-ids.csv`;
 }
 
 /**
@@ -309,8 +326,11 @@ export async function writePlan(manifests: ManifestStore, batch: Pick<Batch, 'ba
 /** Checks a batch request beyond its schema: exactly one selection, a sane window, options that fit together. */
 export function parseBatchRequest(body: unknown): BatchRequest {
   const request = parseOrThrow(BatchRequestSchema, body, 'batch request');
-  if ((request.snapshotIds === undefined) === (request.selector === undefined)) {
-    throw new ValidationError('give exactly one of snapshotIds and selector', { details: { issues: [{ path: request.snapshotIds ? 'selector' : 'snapshotIds', message: 'exactly one of snapshotIds and selector' }] } });
+  const given = (['snapshotIds', 'snapshotManifest', 'selector'] as const).filter((k) => request[k] !== undefined);
+  if (given.length !== 1) {
+    throw new ValidationError(`give exactly one of snapshotIds, snapshotManifest and selector${given.length > 1 ? `, not ${given.join(' and ')}` : ''}`, {
+      details: { issues: [{ path: given[1] ?? 'snapshotIds', message: 'exactly one of snapshotIds, snapshotManifest and selector' }] },
+    });
   }
   if (request.snapshotIds && request.snapshotIds.length > MAX_LISTED_SNAPSHOTS) {
     throw new ValidationError(`a batch lists at most ${MAX_LISTED_SNAPSHOTS} snapshot ids; got ${request.snapshotIds.length} — select by function and time window (up to ${MAX_SELECTED_SNAPSHOTS}) or split it into several batches`, {
@@ -357,6 +377,19 @@ export interface StartBatchDeps {
   ids: IdGenerator;
   /** Needed only for batches that ask for a noise profile. */
   noiseProfiles?: NoiseProfileStore;
+  /** Where `snapshotManifest` may point (the deployment's grants); none: every manifest is refused. */
+  manifestSources?: readonly ManifestSource[];
+}
+
+/**
+ * Reads and validates a request's `snapshotManifest` in full before anything is written: a refused
+ * manifest (not allowed, missing, malformed, over the limit) leaves no trace. Memory: the ids
+ * (≤ {@link MAX_LISTED_SNAPSHOTS}) and one ranged GET.
+ */
+export async function readSnapshotManifest(deps: Pick<StartBatchDeps, 'manifests' | 'manifestSources'>, manifest: NonNullable<BatchRequest['snapshotManifest']>): Promise<string[]> {
+  const loc = manifestLocation(manifest);
+  assertAllowedManifest(loc, deps.manifestSources ?? []);
+  return parseIdManifest(deps.manifests.readSource(loc, MAX_MANIFEST_BYTES), `snapshotManifest ${s3Uri(loc)}`);
 }
 
 /**
@@ -366,8 +399,12 @@ export interface StartBatchDeps {
 export async function startBatch(deps: StartBatchDeps, body: unknown, idempotencyKey?: string): Promise<{ batch: Batch; created: boolean }> {
   const request = parseBatchRequest(body);
   if (request.snapshotIds) assertDistinct(request.snapshotIds);
+  if (request.snapshotManifest) assertAllowedManifest(manifestLocation(request.snapshotManifest), deps.manifestSources ?? []);
   // Resolve the policy now, so an unknown policyName is a 404 here rather than N error results.
   await prepareReplay(deps.policies, { mode: request.mode, tolerance: request.tolerance, policyName: request.policyName, overrides: request.overrides, dependencyMode: request.dependencyMode, noiseProfile: request.noiseProfile });
+  // A manifest is read in full and validated before anything is written (a retry with the same
+  // Idempotency-Key reads it again: the key is claimed only for a request that is accepted).
+  const listed = request.snapshotManifest ? await readSnapshotManifest(deps, request.snapshotManifest) : request.snapshotIds;
   // A selector names the function: its profile is checked now and 'latest' pinned to a version.
   // (The batch records the pinned version; the Idempotency-Key compares the request as sent.)
   const pinned = request.selector ? await pinNoiseProfile(deps.noiseProfiles, request.selector.functionName, request.noiseProfile) : undefined;
@@ -392,8 +429,8 @@ export async function startBatch(deps: StartBatchDeps, body: unknown, idempotenc
   // with that batch, and leave its planning to that request.
   if (!(await deps.batches.create(fresh))) return { batch: (await deps.batches.get(batchId)) ?? fresh, created: false };
   let batch = fresh;
-  const ids = request.snapshotIds
-    ? pagesOf(request.snapshotIds)
+  const ids = listed
+    ? pagesOf(listed)
     : (request.selector?.limit ?? DEFAULT_SELECTOR_LIMIT) <= API_PLANNED_SELECTION_LIMIT
       ? selectIds(deps.snapshots, request.selector as Selector, Date.parse(fresh.createdAt))
       : undefined;
@@ -476,6 +513,8 @@ export async function planBatch(deps: PlanDeps, command: PlanCommand): Promise<P
   }
   if (!batch.manifest || batch.itemsPerChunk === undefined) {
     const selector = batch.request.selector;
+    // A snapshotManifest is read and copied into the batch's manifest by the API (a schedule names
+    // a selector): a batch without a plan here was not created through either.
     if (!selector) throw new BatchStateError(`batch ${batch.batchId} has neither a manifest nor a selector`);
     const plan = await writePlan(deps.manifests, batch, selectIds(deps.snapshots, selector, Date.parse(batch.createdAt)));
     await deps.batches.setPlan(batch.batchId, plan);

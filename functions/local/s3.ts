@@ -22,6 +22,8 @@ export interface LocalS3Options {
   /** 0 picks a free port. */
   port: number;
   bucket: string;
+  /** More buckets to create (cdk.json `idManifestBuckets`: where users' id manifests may be). */
+  extraBuckets?: readonly string[];
   /** A folder to persist to; a temporary one, removed on close, when absent. */
   path?: string;
 }
@@ -33,7 +35,7 @@ export function localS3ClientConfig(endpoint: string) {
 
 export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const temporary = options.path === undefined ? mkdtempSync(join(tmpdir(), 'decision-replay-s3-')) : undefined;
-  const server = new S3rver({ port: options.port, address: '127.0.0.1', silent: true, directory: options.path ?? (temporary as string), configureBuckets: [{ name: options.bucket }] });
+  const server = new S3rver({ port: options.port, address: '127.0.0.1', silent: true, directory: options.path ?? (temporary as string), configureBuckets: [options.bucket, ...(options.extraBuckets ?? [])].map((name) => ({ name })) });
   // s3rver's own run() passes a callback to listen() expecting an error argument Node never gives:
   // a port in use becomes an unhandled 'error' event that kills the process. Listen here instead,
   // with s3rver's request handler (it is a Koa application), so the failure rejects like any other.

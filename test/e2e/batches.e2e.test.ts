@@ -190,7 +190,7 @@ describe('batch replays over HTTP (local host)', () => {
   it.each([
     ['maxConcurrency 0', { maxConcurrency: 0 }, /maxConcurrency/],
     ['maxConcurrency 1001', { maxConcurrency: 1001 }, /maxConcurrency/],
-    ['both snapshotIds and a selector', { selector: { functionName: FN } }, /exactly one of snapshotIds and selector/],
+    ['both snapshotIds and a selector', { selector: { functionName: FN } }, /exactly one of snapshotIds, snapshotManifest and selector/],
     ['an id listed twice', { snapshotIds: ['01JB0000000000000000000001', '01JB0000000000000000000001'] }, /listed twice/],
     ['tolerance with Strict', { mode: 'Strict', tolerance: 0.5 }, /tolerance/],
   ])('answers 400 for %s', async (_name, patch, message) => {

@@ -9,10 +9,12 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Batch } from '../../functions/core/batch.js';
 import type { Snapshot } from '../../functions/core/snapshot.js';
 import { decideCredit, type Applicant } from '../../functions/local/demo-model.js';
+import { localS3ClientConfig } from '../../functions/local/s3.js';
 import { cli } from '../support/cli.js';
 import { demoV1Decision, startTestHost, type TestHost } from '../support/host.js';
 import { requestJson } from '../support/http.js';
@@ -126,6 +128,44 @@ describe('decision-replay batch commands (local host)', () => {
       expect(JSON.parse(got.stdout)).toMatchObject({ status: 'SUCCEEDED', total: 3, request: { mode: 'Strict' } });
     });
 
+    it('replays the ids of a CSV with --ids-file (sent in the body), and exits 2 naming the line of a bad one, starting nothing', async () => {
+      const file = join(dir, 'ids.csv');
+      writeFileSync(file, `snapshotId,note\n${ids.slice(0, 2).map((id) => `${id},x`).join('\n')}\n`);
+      const run = await cli(['batch', 'run', '--ids-file', file, '--poll-interval', '20'], { env });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr.split('\n')[0]).toMatch(/^batch [0-9A-Z]{26} started: 2 snapshots$/);
+      expect(JSON.parse(run.stdout)).toMatchObject({ status: 'SUCCEEDED', total: 2 });
+      expect(JSON.parse(run.stdout).request).not.toHaveProperty('snapshotManifest');
+
+      const before = (await requestJson<{ items: Batch[] }>(t.url, 'GET', '/batches?limit=1000')).body.items.length;
+      writeFileSync(file, `${ids[0]}\n${ids[1]}\n${ids[0]}\n`);
+      const bad = await cli(['batch', 'run', '--ids-file', file], { env });
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain(`--ids-file '${file}' line 3: '${ids[0]}' is listed twice (first on line 1)`);
+      expect((await requestJson<{ items: Batch[] }>(t.url, 'GET', '/batches?limit=1000')).body.items).toHaveLength(before);
+    });
+
+    it('replays the ids of an object in S3 with --ids-manifest; a missing one is exit 3 with the service\'s 404', async () => {
+      const s3 = new S3Client(localS3ClientConfig(t.host.s3Endpoint));
+      await s3.send(new PutObjectCommand({ Bucket: t.host.manifestBucket, Key: 'uploads/cli-ids.txt', Body: ids.slice(0, 4).join('\n') }));
+      s3.destroy();
+      const run = await cli(['batch', 'run', '--ids-manifest', `s3://${t.host.manifestBucket}/uploads/cli-ids.txt`, '--poll-interval', '20'], { env });
+      expect(run.code, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({ status: 'SUCCEEDED', total: 4, request: { snapshotManifest: `s3://${t.host.manifestBucket}/uploads/cli-ids.txt` } });
+
+      const missing = await cli(['batch', 'run', '--ids-manifest', `s3://${t.host.manifestBucket}/uploads/none.txt`], { env });
+      expect(missing.code).toBe(3);
+      expect(missing.stderr).toContain('does not exist');
+    });
+
+    it('says the snapshots are being planned when the workflow plans the selection (no "null snapshots")', async () => {
+      const run = await cli(['batch', 'run', '--function', FN, '--limit', '20000', '--poll-interval', '20'], { env });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr.split('\n')[0]).toMatch(/^batch [0-9A-Z]{26} started: its snapshots are being planned by the workflow \(the count follows\)$/);
+      expect(run.stderr).not.toContain('null');
+      expect(JSON.parse(run.stdout)).toMatchObject({ status: 'SUCCEEDED', total: 12 });
+    });
+
     it('--no-wait returns the started batch at once', async () => {
       const run = await cli(['batch', 'run', '--function', FN, '--no-wait', '--model-version', 'v2'], { env });
       expect(run.code).toBe(0);
@@ -134,7 +174,10 @@ describe('decision-replay batch commands (local host)', () => {
 
     it('exits 2 naming the flag for bad or conflicting flags, before starting anything', async () => {
       const cases: [string[], string][] = [
-        [['--function', FN, '--ids', 'x'], 'give exactly one of --function and --ids'],
+        [['--function', FN, '--ids', 'x'], 'give exactly one of --function, --ids-file and --ids-manifest'],
+        [['--ids-file', 'x', '--ids-manifest', 's3://b/k'], 'give exactly one of --function, --ids-file and --ids-manifest'],
+        [['--ids-manifest', 'https://b/k'], "--ids-manifest must be an s3://bucket/key URI, got 'https://b/k'"],
+        [['--ids-manifest', 's3://b/k', '--last', '1d'], '--last, --from, --to and --limit select by function: not with --ids-manifest'],
         [['--function', FN, '--min-match-rate', '1.5'], "--min-match-rate must be a fraction from 0 to 1 (or a percentage such as 95%), got '1.5'"],
         [['--function', FN, '--last', 'a week'], "--last must be a duration such as 90m, 24h, 7d or 2w, got 'a week'"],
         [['--function', FN, '--max-concurrency', '0'], "--max-concurrency must be an integer from 1 to 1000, got '0'"],

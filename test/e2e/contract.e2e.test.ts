@@ -9,12 +9,14 @@
 import { createPublicKey } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES, type RouteKey } from '../../functions/api/manifest.js';
 import { auditObjects, buildDigest, keyFingerprint } from '../../functions/core/audit/digest.js';
 import type { Batch } from '../../functions/core/batch.js';
 import type { Snapshot } from '../../functions/core/snapshot.js';
 import { decideCredit, type Applicant } from '../../functions/local/demo-model.js';
+import { localS3ClientConfig } from '../../functions/local/s3.js';
 import { demoV1Decision, startTestHost, type TestHost } from '../support/host.js';
 import { requestWithHeaders, type ReplyWithHeaders } from '../support/http.js';
 import { checkedAnswers } from '../support/openapi-check.js';
@@ -31,6 +33,8 @@ interface Context {
   comparisonId?: string;
   /** Seals one (empty) window of the year 2000 in the host's audit store, so the digest routes have one to serve. */
   sealOldWindow(): Promise<string>;
+  /** Puts an id manifest under uploads/ of the host's manifest bucket (s3rver); returns its s3:// URI. */
+  uploadManifest(name: string, text: string): Promise<string>;
 }
 
 type Step = (ctx: Context) => Promise<void>;
@@ -100,6 +104,14 @@ const STEPS = {
     const body = { snapshotIds: ctx.snapshots.map((s) => s.snapshotId), mode: 'Strict', maxConcurrency: 2, policyName: POLICY };
     const started = await ok(ctx.call<{ batchId: string }>('POST', '/batches', body, { 'idempotency-key': 'contract-batch' }), 202);
     ctx.batchId = started.batchId;
+    // The same ids as a manifest in S3 (snapshotManifest): validated when created, so the 202 has the total.
+    const uri = await ctx.uploadManifest('contract-ids.csv', `snapshotId\n${ctx.snapshots.map((s) => s.snapshotId).join('\n')}\n`);
+    const fromManifest = await ok(ctx.call<{ total: number }>('POST', '/batches', { snapshotManifest: uri, mode: 'Strict', maxConcurrency: 1 }), 202);
+    expect(fromManifest.total).toBe(ctx.snapshots.length);
+    // A malformed one is a 400 naming the line, in the documented error shape.
+    const bad = await ctx.call<{ error: { code: string; message: string } }>('POST', '/batches', { snapshotManifest: await ctx.uploadManifest('contract-bad.csv', 'snapshotId\nnot-an-id\n') });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/line 2/);
   },
   'GET /batches/{id}': async ({ call, batchId }) => {
     const until = Date.now() + 20_000;
@@ -219,6 +231,15 @@ describe('the API against its OpenAPI document (local host)', () => {
       url: t.url,
       snapshots: [],
       call: (method, path, body, headers = {}) => requestWithHeaders(t.url, method, path, body, headers),
+      async uploadManifest(name, text) {
+        const s3 = new S3Client(localS3ClientConfig(t.host.s3Endpoint));
+        try {
+          await s3.send(new PutObjectCommand({ Bucket: t.host.manifestBucket, Key: `uploads/${name}`, Body: text }));
+        } finally {
+          s3.destroy();
+        }
+        return `s3://${t.host.manifestBucket}/uploads/${name}`;
+      },
       async sealOldWindow() {
         const windowStart = '2000-01-01T00:00:00.000Z';
         const manifestObject = auditObjects.manifest(windowStart);

@@ -18,6 +18,7 @@ describe('parseConfig', () => {
       digestIntervalMinutes: 60,
       auditRetentionDays: 400,
       sourceMaps: false,
+      idManifestBuckets: [],
     });
   });
 
@@ -54,6 +55,9 @@ describe('parseConfig', () => {
     ['an empty executor secret prefix (every secret of the account)', { executorSecretNamePrefix: '' }, /executorSecretNamePrefix/],
     ['an executor secret prefix that is not a folder', { executorSecretNamePrefix: 'decision-replay' }, /executorSecretNamePrefix/],
     ['an executor secret prefix with a wildcard', { executorSecretNamePrefix: '*/' }, /executorSecretNamePrefix/],
+    ['an id manifest bucket given as an ARN', { idManifestBuckets: ['arn:aws:s3:::acme-ids'] }, /idManifestBuckets\[0\]/],
+    ['an id manifest bucket with a wildcard', { idManifestBuckets: ['acme-*'] }, /idManifestBuckets\[0\]/],
+    ['an id manifest bucket listed twice', { idManifestBuckets: ['acme-ids', 'acme-ids'] }, /idManifestBuckets/],
   ])('rejects %s with a message naming the key', (_label, context, message) => {
     expect(() => parseConfig(context)).toThrow(ConfigError);
     expect(() => parseConfig(context)).toThrow(message);

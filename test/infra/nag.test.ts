@@ -14,6 +14,7 @@ const CONFIGURED = {
   executorFunctionArns: ['arn:aws:lambda:us-east-1:123456789012:function:scorer'],
   bedrockModelIds: ['anthropic.claude-3-haiku-20240307-v1:0'],
   similarityProvider: 'bedrock-titan',
+  idManifestBuckets: ['acme-replay-ids', 'acme.exports'],
 };
 
 const outdirs: string[] = [];

@@ -41,6 +41,14 @@ function unexpectedActionsOnStar(template: Template, stack: DecisionReplayStack)
 }
 
 /** Environment variables of one function, as in the template. */
+type Grant = [action: string, resource: unknown];
+const byPair = (a: Grant, b: Grant) => (a[0] + JSON.stringify(a[1])).localeCompare(b[0] + JSON.stringify(b[1]));
+
+/** The s3 actions of statements as (action, resource) pairs, sorted: independent of how CDK merges statements. */
+function s3Grants(list: Statement[]): Grant[] {
+  return list.flatMap((st) => actionsOf(st).filter((a) => a.startsWith('s3:')).flatMap((a) => resourcesOf(st).map((r): Grant => [a, r]))).sort(byPair);
+}
+
 function environmentOf(template: Template, stack: DecisionReplayStack, name: LambdaName): Record<string, unknown> {
   const fn = template.toJSON().Resources[fnId(stack, name)] as { Properties: { Environment: { Variables: Record<string, unknown> } } };
   return fn.Properties.Environment.Variables;
@@ -171,6 +179,7 @@ describe('DecisionReplayStack with the default context', () => {
         AUDIT_KEY_ID: { 'Fn::GetAtt': [signingKeyId, 'Arn'] },
         DIGEST_INTERVAL_MINUTES: '60',
         MANIFEST_BUCKET: { Ref: manifestBucketId },
+        ID_MANIFEST_BUCKETS: '',
       };
       for (const name of LAMBDA_NAMES) {
         const env = environmentOf(template, stack, name);
@@ -191,6 +200,7 @@ describe('DecisionReplayStack with the default context', () => {
         expect(spec.env.includes('STATE_MACHINE_ARN'), name).toBe(spec.grants.includes('startBatches') || spec.grants.includes('batchExecutionEnds'));
         expect(spec.env.includes('EVENT_BUS_NAME'), name).toBe(spec.grants.includes('publishViolations'));
         expect(spec.env.includes('MANIFEST_BUCKET'), name).toBe(spec.grants.includes('writeManifests'));
+        expect(spec.env.includes('ID_MANIFEST_BUCKETS'), name).toBe(spec.grants.includes('readIdManifests'));
         expect(spec.env.includes('CURSOR_SECRET_ARN'), name).toBe(spec.grants.includes('readCursorSecret'));
       }
     });
@@ -329,18 +339,33 @@ describe('DecisionReplayStack with the default context', () => {
       });
     });
 
-    it('lets batches and batch-plan write manifests; no other function touches the manifest bucket', () => {
+    it('lets batches and batch-plan write manifests under batches/ only; batches also reads uploads/; no other function touches the bucket', () => {
       const bucketId = Object.keys(template.findResources('AWS::S3::Bucket')).find((id) => id.startsWith('Manifests')) as string;
-      const touching = (st: Statement) => actionsOf(st).some((a) => a.startsWith('s3:')) && JSON.stringify(resourcesOf(st)).includes(bucketId);
+      const objects = (prefix: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, `/${prefix}*`]] });
+      const bucket = { 'Fn::GetAtt': [bucketId, 'Arn'] };
+      const onBucket = (list: Statement[]) => s3Grants(list).filter(([, r]) => JSON.stringify(r).includes(bucketId));
+      const writes = ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'].map((a): Grant => [a, objects('batches/')]);
       for (const name of LAMBDA_NAMES) {
-        const s3Statements = statements(template, stack, name).filter(touching);
-        if (name === 'batches' || name === 'batch-plan') {
-          expect(s3Statements.flatMap(actionsOf).sort(), name).toEqual(['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject']);
-          expect(JSON.stringify(s3Statements), name).toContain(bucketId);
-        } else {
-          expect(s3Statements, name).toEqual([]);
-        }
+        const granted = onBucket(statements(template, stack, name));
+        if (name === 'batch-plan') expect(granted, name).toEqual(writes);
+        else if (name === 'batches') expect(granted, name).toEqual([...writes, ['s3:GetObject', objects('uploads/')] as Grant, ['s3:ListBucket', bucket] as Grant].sort(byPair));
+        else expect(granted, name).toEqual([]);
       }
+      // The Distributed Map (ItemReader) reads batch manifests only.
+      const machineRole = Object.keys(template.findResources('AWS::IAM::Role')).find((id) => id.startsWith('BatchWorkflow')) as string;
+      expect(onBucket(statementsOfRole(template, machineRole))).toEqual([['s3:GetObject', objects('batches/')]]);
+    });
+
+    it('reads id manifests from the buckets cdk.json idManifestBuckets names, get only, and names them to the function', () => {
+      const configured = synthStack({ idManifestBuckets: ['acme-replay-ids', 'acme.exports'] });
+      const external = (list: Statement[]) => s3Grants(list).filter(([, r]) => JSON.stringify(r).includes(':s3:::'));
+      const objectsOf = (b: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::${b}/*`]] });
+      expect(external(statements(configured.template, configured.stack, 'batches'))).toEqual(['acme-replay-ids', 'acme.exports'].map((b): Grant => ['s3:GetObject', objectsOf(b)]).sort(byPair));
+      expect(environmentOf(configured.template, configured.stack, 'batches').ID_MANIFEST_BUCKETS).toBe('acme-replay-ids,acme.exports');
+      // No other function (nor the state machine) may read them; the default context grants no other bucket.
+      for (const name of LAMBDA_NAMES.filter((n) => n !== 'batches')) expect(external(statements(configured.template, configured.stack, name)), name).toEqual([]);
+      expect(JSON.stringify(configured.template.findResources('AWS::IAM::Policy')).match(/acme-replay-ids/g)).toHaveLength(1);
+      expect(external(statements(template, stack, 'batches'))).toEqual([]);
     });
   });
 

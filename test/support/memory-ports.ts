@@ -19,6 +19,7 @@ import type { ReplayResult, ReplayResultStore } from '../../functions/core/repla
 import type { Snapshot } from '../../functions/core/snapshot.js';
 import type { ValidationReport } from '../../functions/core/validation.js';
 import type { ManifestRef, ManifestStore } from '../../functions/core/batch.js';
+import { NotFoundError, PayloadTooLargeError } from '../../functions/core/errors.js';
 
 function refuseCursor(store: string, cursor: string | undefined): void {
   if (cursor !== undefined) throw new Error(`${store}: the in-memory fake returns one page and never issued cursor '${cursor}'`);
@@ -260,6 +261,20 @@ export class MemoryManifestStore implements ManifestStore {
     for (let i = 0; i < ids.length; i += 1000) {
       await Promise.resolve();
       yield ids.slice(i, i + 1000);
+    }
+  }
+
+  /** Users' id manifests, as text by `bucket/key` (what `readSource` reads). */
+  readonly sources = new Map<string, string>();
+
+  async *readSource(loc: { bucket: string; key: string }, maxBytes: number): AsyncGenerator<string[]> {
+    const text = this.sources.get(`${loc.bucket}/${loc.key}`);
+    if (text === undefined) throw new NotFoundError('manifest', `s3://${loc.bucket}/${loc.key}`, { code: 'MANIFEST_NOT_FOUND' });
+    if (Buffer.byteLength(text) > maxBytes) throw new PayloadTooLargeError(`manifest over ${maxBytes} bytes`, maxBytes, Buffer.byteLength(text));
+    const lines = text.split('\n');
+    for (let i = 0; i < lines.length; i += 1000) {
+      await Promise.resolve();
+      yield lines.slice(i, i + 1000);
     }
   }
 

@@ -30,6 +30,7 @@ import { BatchPayloadError, parseReplayChunkPayload, parseReplayItemPayload, par
 import { computeBatchStats } from '../../functions/core/batch-stats.js';
 import { NotFoundError, ValidationError } from '../../functions/core/errors.js';
 import { API_PLANNED_SELECTION_LIMIT, type ManifestRef } from '../../functions/core/batch.js';
+import { manifestSources } from '../../functions/core/id-manifest.js';
 import { modelListAllows, type ExecutionRequest, type ExecutionResult, type Executor } from '../../functions/core/executor.js';
 import type { Page } from '../../functions/core/ports.js';
 import { LexicalSimilarity } from '../../functions/core/similarity.js';
@@ -214,8 +215,9 @@ describe('parseBatchRequest', () => {
   });
 
   it('refuses a request with both snapshotIds and a selector, and one with neither', () => {
-    expectValidation({ snapshotIds: ids, selector: { functionName: 'approve_loan' } }, /exactly one of snapshotIds and selector/);
-    expectValidation({ mode: 'Strict' }, /exactly one of snapshotIds and selector/);
+    expectValidation({ snapshotIds: ids, selector: { functionName: 'approve_loan' } }, /exactly one of snapshotIds, snapshotManifest and selector/);
+    expectValidation({ mode: 'Strict' }, /exactly one of snapshotIds, snapshotManifest and selector/);
+    expectValidation({ snapshotManifest: 's3://b-ucket/uploads/ids.csv', snapshotIds: ids }, /exactly one of snapshotIds, snapshotManifest and selector, not snapshotIds and snapshotManifest/);
   });
 
   it.each([0, 1001, 2.5, -1])('refuses maxConcurrency %s', (maxConcurrency) => {
@@ -729,5 +731,51 @@ describe('computeBatchStats', () => {
 
     expect(outcome).toMatchObject({ batchId, status: 'FAILED', failureReason: 'Error: the replay failed after its retries' });
     expect((await batches.get(batchId))?.status).toBe('FAILED');
+  });
+});
+
+describe('startBatch with a snapshotManifest', () => {
+  function world() {
+    const manifests = new MemoryManifestStore('stack-manifests');
+    const batches = new MemoryBatchStore();
+    const started: string[] = [];
+    const deps: StartBatchDeps = {
+      snapshots: new MemorySnapshotStore(),
+      batches,
+      manifests,
+      starter: { start: (batchId) => Promise.resolve(void started.push(batchId)) },
+      policies: new MemoryPolicyStore(),
+      clock,
+      ids: sequentialIds('01JD0000000000000000'),
+      manifestSources: manifestSources('stack-manifests', []),
+    };
+    return { deps, manifests, batches, started };
+  }
+
+  it('copies the validated ids into the batch manifest and answers the total', async () => {
+    const { deps, manifests, started } = world();
+    manifests.sources.set('stack-manifests/uploads/ids.csv', `snapshotId\n${ulid(2)}\n${ulid(1)}\n`);
+
+    const { batch } = await startBatch(deps, { snapshotManifest: 's3://stack-manifests/uploads/ids.csv', mode: 'Strict' });
+
+    expect(batch).toMatchObject({ total: 2, request: { snapshotManifest: 's3://stack-manifests/uploads/ids.csv', mode: 'Strict' } });
+    expect(await manifests.ids(batch.manifest as { bucket: string; key: string })).toEqual([ulid(2), ulid(1)]);
+    expect(started).toEqual([batch.batchId]);
+  });
+
+  it.each([
+    ['a malformed manifest', 'stack-manifests/uploads/bad.csv', `${ulid(1)}\nnope\n`, ValidationError],
+    ['a missing object', 'stack-manifests/uploads/none.csv', undefined, NotFoundError],
+    ['a location not allowed', 'stack-manifests/batches/x.csv', `${ulid(1)}\n`, ValidationError],
+  ])('refuses %s and writes nothing: no batch, no manifest, no Idempotency-Key claimed, nothing started', async (_name, path, text, type) => {
+    const { deps, manifests, batches, started } = world();
+    if (text !== undefined) manifests.sources.set(path, text);
+
+    await expect(startBatch(deps, { snapshotManifest: `s3://${path}` }, 'retry-key')).rejects.toBeInstanceOf(type);
+
+    expect(batches.batches.size).toBe(0);
+    expect(batches.claims.size).toBe(0);
+    expect(manifests.objects.size).toBe(0);
+    expect(started).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@
  * gates: exit 1 when the batch ends FAILED or CANCELLED, or misses --min-match-rate or
  * --max-error-rate.
  */
-import { REPLAY_MODES, type Batch, type BatchRequest } from '../../schemas.js';
+import { parseIdManifestText, REPLAY_MODES, ValidationError, type Batch, type BatchRequest } from '../../schemas.js';
 import { asUsage, choiceFlag, durationHoursFlag, EXIT, instantFlag, intFlag, numberFlag, rateFlag, readTextArg, str, UsageError, type CommandContext, type CommandGroup } from '../framework.js';
 import { cell, columns, keyValues, percent } from '../table.js';
 import { batchCompareCommand } from './batch-compare.js';
@@ -72,22 +72,36 @@ export function summaryTable(batch: BatchView, gates: readonly Gate[] = []): str
   return text;
 }
 
-/** Reads `--ids FILE`: a JSON array of ids, or one id per line. */
-async function readIds(ctx: CommandContext, file: string): Promise<string[]> {
-  const text = (await readTextArg(ctx.io, '--ids file', file)).trim();
-  if (text.startsWith('[')) {
+/**
+ * Reads `--ids-file FILE` (the ids are sent in the request body): a JSON array of ids, or what a
+ * `snapshotManifest` may hold — one id a line, a CSV with a `snapshotId` header, JSON Lines of
+ * `{"snapshotId": …}` — checked here the same way the service checks a manifest (line numbers,
+ * duplicates, at most 100,000), so a bad file is exit 2 naming the line before anything starts.
+ */
+async function readIds(ctx: CommandContext, flag: string, file: string): Promise<string[]> {
+  const what = `${flag} ${file === '-' ? '(stdin)' : `'${file}'`}`;
+  const text = await readTextArg(ctx.io, `${flag} file`, file);
+  if (text.trim().startsWith('[')) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch (err) {
-      throw new UsageError(`--ids file '${file}' is not valid JSON: ${(err as Error).message}`);
+      throw new UsageError(`${what} is not valid JSON: ${(err as Error).message}`);
     }
-    if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string')) throw new UsageError(`--ids file '${file}' must be a JSON array of snapshot ids`);
+    if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string')) throw new UsageError(`${what} must be a JSON array of snapshot ids`);
     return parsed as string[];
   }
-  const ids = text.split(/\s+/).filter((x) => x !== '');
-  if (ids.length === 0) throw new UsageError(`--ids file '${file}' lists no snapshot ids`);
-  return ids;
+  try {
+    return parseIdManifestText(text, what);
+  } catch (err) {
+    if (err instanceof ValidationError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/** How many snapshots a started batch replays; null while the workflow plans a large selection. */
+export function startedCount(total: number | null): string {
+  return total === null ? 'its snapshots are being planned by the workflow (the count follows)' : `${total} snapshot${total === 1 ? '' : 's'}`;
 }
 
 /** Formats seconds as `1m05s` / `12s`. */
@@ -157,7 +171,9 @@ export const batchCommands: CommandGroup = {
         from: { type: 'string', value: 'TIME', description: 'ISO-8601 start' },
         to: { type: 'string', value: 'TIME', description: 'ISO-8601 end' },
         limit: { type: 'string', value: 'N', description: 'at most N snapshots of the function (newest first)' },
-        ids: { type: 'string', value: 'FILE', description: 'replay these snapshot ids (JSON array or one per line; - for stdin)' },
+        'ids-file': { type: 'string', value: 'FILE', description: 'replay the ids of a file, sent in the request (one a line, CSV with a snapshotId header, JSON Lines or a JSON array; - for stdin; at most 100,000)' },
+        ids: { type: 'string', value: 'FILE', description: 'the same as --ids-file' },
+        'ids-manifest': { type: 'string', value: 'S3URI', description: 'replay the ids of an object in S3 the service reads (s3://bucket/key: uploads/ of its manifest bucket or a bucket in cdk.json idManifestBuckets; at most 100,000)' },
         mode: { type: 'string', value: 'MODE', description: `${REPLAY_MODES.join(' | ')} (default Tolerant)` },
         tolerance: { type: 'string', value: 'X', description: 'Tolerant mode: minimum score per output, 0..1' },
         'max-concurrency': { type: 'string', value: 'N', description: 'replays at once, 1..1000 (default 10)' },
@@ -171,13 +187,17 @@ export const batchCommands: CommandGroup = {
       details: 'Progress goes to stderr (a bar on a terminal, a line at most once a second otherwise); the result to stdout.',
       async run(ctx, { values }) {
         const functionName = str(values, 'function');
-        const idsFile = str(values, 'ids');
-        if ((functionName === undefined) === (idsFile === undefined)) throw new UsageError('give exactly one of --function and --ids');
+        if (str(values, 'ids') !== undefined && str(values, 'ids-file') !== undefined) throw new UsageError('give --ids-file or --ids (the same flag), not both');
+        const idsFlag = str(values, 'ids-file') !== undefined ? '--ids-file' : '--ids';
+        const idsFile = str(values, 'ids-file') ?? str(values, 'ids');
+        const idsManifest = str(values, 'ids-manifest');
+        if ([functionName, idsFile, idsManifest].filter((v) => v !== undefined).length !== 1) throw new UsageError('give exactly one of --function, --ids-file and --ids-manifest');
+        if (idsManifest !== undefined && !/^s3:\/\/[^/]+\/.+$/.test(idsManifest)) throw new UsageError(`--ids-manifest must be an s3://bucket/key URI, got '${idsManifest}'`);
         const lastHours = durationHoursFlag('last', str(values, 'last'));
         const from = instantFlag('from', str(values, 'from'));
         const to = instantFlag('to', str(values, 'to'));
         const limit = intFlag('limit', str(values, 'limit'), 1, 1_000_000);
-        if (idsFile !== undefined && (lastHours !== undefined || from !== undefined || to !== undefined || limit !== undefined)) throw new UsageError('--last, --from, --to and --limit select by function: not with --ids');
+        if (functionName === undefined && (lastHours !== undefined || from !== undefined || to !== undefined || limit !== undefined)) throw new UsageError(`--last, --from, --to and --limit select by function: not with ${idsManifest !== undefined ? '--ids-manifest' : idsFlag}`);
         if (lastHours !== undefined && (from !== undefined || to !== undefined)) throw new UsageError('give --last or --from/--to, not both');
         const mode = choiceFlag('mode', str(values, 'mode'), REPLAY_MODES);
         const tolerance = numberFlag('tolerance', str(values, 'tolerance'), 0, 1);
@@ -192,8 +212,10 @@ export const batchCommands: CommandGroup = {
 
         const request: BatchRequest = {
           ...(idsFile !== undefined
-            ? { snapshotIds: await readIds(ctx, idsFile) }
-            : { selector: { functionName: functionName as string, ...(lastHours !== undefined && { lastHours }), ...(from !== undefined && { from }), ...(to !== undefined && { to }), ...(limit !== undefined && { limit }) } }),
+            ? { snapshotIds: await readIds(ctx, idsFlag, idsFile) }
+            : idsManifest !== undefined
+              ? { snapshotManifest: idsManifest }
+              : { selector: { functionName: functionName as string, ...(lastHours !== undefined && { lastHours }), ...(from !== undefined && { from }), ...(to !== undefined && { to }), ...(limit !== undefined && { limit }) } }),
           ...(mode !== undefined && { mode }),
           ...(tolerance !== undefined && { tolerance }),
           ...(maxConcurrency !== undefined && { maxConcurrency }),
@@ -205,7 +227,7 @@ export const batchCommands: CommandGroup = {
           ctx.out.result(started, (b) => keyValues(Object.entries(b)), started.batchId);
           return EXIT.OK;
         }
-        ctx.out.info(`batch ${started.batchId} started: ${started.total} snapshot${started.total === 1 ? '' : 's'}`);
+        ctx.out.info(`batch ${started.batchId} started: ${startedCount(started.total)}`);
         const final = await follow(ctx, started.batchId, pollMs);
         const gates = evaluateGates(final, minMatchRate, maxErrorRate);
         ctx.out.result({ ...final, gates }, (b) => summaryTable(b, gates), final.batchId);
