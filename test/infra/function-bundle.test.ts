@@ -59,6 +59,17 @@ describe('a function bundle', () => {
     }
   });
 
+  it('leaves S3 and KMS out of what the audit API loads at start (each serves some routes), and keeps both in the digester (every run seals)', () => {
+    const audit = built('audit');
+    const digester = built('digester');
+
+    for (const pkg of ['@aws-sdk/client-s3', '@aws-sdk/client-kms']) {
+      expect(has(audit.atStart, pkg), pkg).toBe(false);
+      expect(has(audit.all, pkg), pkg).toBe(true);
+      expect(has(digester.atStart, pkg), pkg).toBe(true);
+    }
+  });
+
   it('keeps the S3 client in what batch-plan loads at start: every invocation writes a manifest', () => {
     expect(has(built('batch-plan').atStart, '@aws-sdk/client-s3')).toBe(true);
   });
