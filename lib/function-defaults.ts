@@ -2,15 +2,23 @@
  * One construct holding every Lambda default of the project, so the nine functions cannot drift
  * apart in runtime, architecture, bundling, logging or tracing.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AssetHashType, Duration, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Architecture, Code, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { BuildOptions } from 'esbuild';
 import type { LambdaSpec } from '../functions/api/manifest.js';
 import { OPTIONAL_CLIENT_SWITCHES } from '../functions/adapters/optional-clients.js';
+import { buildFunctionBundle, ENTRY_FILE, type FunctionBundleOptions } from './function-bundle.js';
+import type { ILocalBundling } from 'aws-cdk-lib';
+
+/** The project's root: esbuild resolves the handlers' imports from here. */
+const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** The runtime every function runs on; its bundles target it. */
+const RUNTIME = Runtime.NODEJS_24_X;
 
 /** The Powertools service name of a function: its logs' `service` and its metrics' `service` dimension. */
 export const serviceNameOf = (name: string): string => `decision-replay-${name}`;
@@ -33,35 +41,7 @@ export const KIND_DEFAULTS: Readonly<Record<FunctionKind, { memorySize: number; 
   stream: { memorySize: 512, timeout: Duration.minutes(1) },
 };
 
-/**
- * ESM bundles that contain CommonJS code (parts of the AWS SDK's dependency tree) call `require`,
- * which ESM does not define; esbuild's shim then throws "Dynamic require is not supported". The
- * banner defines it from `import.meta.url`. The alias avoids clashing with any bundled binding.
- */
-export const ESM_REQUIRE_BANNER =
-  "import { createRequire as __decisionReplayCreateRequire } from 'node:module'; const require = __decisionReplayCreateRequire(import.meta.url);";
-
-/** Optional modules that bundled code mentions but this project never loads (see the bundling note). */
-export const NEVER_LOADED_MODULES: readonly string[] = ['protobufjs/minimal'];
-
-/**
- * The esbuild options {@link DecisionFunction}'s bundling amounts to, for what calls esbuild itself
- * (the bundles benchmark and test): ESM, minified, packages' ESM builds first, the require banner,
- * the never-loaded modules external, the given defines. The stack targets its runtime (Node 24);
- * `target` is left to the caller so bundles can also run on this machine's Node.
- */
-export function stackEsbuildOptions(define: Record<string, string> = {}): BuildOptions {
-  return {
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    mainFields: ['module', 'main'],
-    banner: { js: ESM_REQUIRE_BANNER },
-    minify: true,
-    external: [...NEVER_LOADED_MODULES],
-    define,
-  };
-}
+export { ESM_REQUIRE_BANNER, NEVER_LOADED_MODULES, stackEsbuildOptions } from './function-bundle.js';
 
 /** What of the deployment's configuration decides which optional clients a bundle carries. */
 export interface OptionalClientConfig {
@@ -87,6 +67,20 @@ export function optionalClientDefines(spec: Pick<LambdaSpec, 'executors' | 'simi
     if (!on[client as keyof typeof on]) defines[`process.env.${name}`] = JSON.stringify('off');
   }
   return defines;
+}
+
+/**
+ * Builds a function's asset on this machine (lib/function-bundle.ts). Its options are a field, not
+ * only captured by `tryBundle`: CDK caches bundles by their serialized bundling options, and a
+ * function would not tell one handler's build from another's.
+ */
+export class LocalFunctionBundler implements ILocalBundling {
+  constructor(public readonly options: FunctionBundleOptions) {}
+
+  tryBundle(outputDir: string): boolean {
+    buildFunctionBundle({ ...this.options, entry: join(PROJECT_ROOT, this.options.entry) }, outputDir);
+    return true;
+  }
 }
 
 export interface DecisionFunctionProps {
@@ -117,8 +111,8 @@ export interface DecisionFunctionProps {
 }
 
 /**
- * A Node.js Lambda with the project's defaults: current Node runtime on arm64, an ESM bundle built
- * by the local esbuild (no Docker), minified, with the AWS SDK bundled (one tree-shaken bundle
+ * A Node.js Lambda with the project's defaults: current Node runtime on arm64, an ESM bundle with
+ * code splitting built by the local esbuild (no Docker; lib/function-bundle.ts), minified, with the AWS SDK bundled (one tree-shaken bundle
  * imports faster than the runtime's SDK; AWS recommends it for cold starts, and the version that
  * runs is the one tested) but only the clients the deployment lets it call, source maps on request,
  * its own log group with retention (JSON log format), X-Ray tracing.
@@ -147,11 +141,22 @@ export class DecisionFunction extends NodejsFunction {
     );
     const sizing = KIND_DEFAULTS[props.kind];
 
+    const define = props.define ?? {};
+    const sourceMaps = props.sourceMaps === true;
     super(scope, id, {
-      entry: props.entry,
-      handler: 'handler',
+      // The asset is the directory lib/function-bundle.ts builds (entry + chunks), the very build the
+      // bundles benchmark measures; NodejsFunction's own bundling writes one file and cannot split.
+      code: Code.fromAsset(PROJECT_ROOT, {
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: {
+          // Never used: local bundling always succeeds or throws (no Docker on this project's hosts).
+          image: RUNTIME.bundlingImage,
+          local: new LocalFunctionBundler({ entry: relative(PROJECT_ROOT, props.entry), define, target: 'node24', sourceMaps }),
+        },
+      }),
+      handler: `${ENTRY_FILE.replace(/\.mjs$/, '')}.handler`,
       description: props.description,
-      runtime: Runtime.NODEJS_24_X,
+      runtime: RUNTIME,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? sizing.memorySize,
       timeout: props.timeout ?? sizing.timeout,
@@ -162,25 +167,8 @@ export class DecisionFunction extends NodejsFunction {
       environment: {
         POWERTOOLS_SERVICE_NAME: serviceNameOf(props.name),
         LOG_LEVEL: props.logLevel ?? 'INFO',
-        ...(props.sourceMaps === true && { NODE_OPTIONS: '--enable-source-maps' }),
+        ...(sourceMaps && { NODE_OPTIONS: '--enable-source-maps' }),
         ...props.environment,
-      },
-      bundling: {
-        format: OutputFormat.ESM,
-        // Prefer packages' ESM builds: they tree-shake (the SDK ships both).
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        minify: true,
-        sourceMap: props.sourceMaps === true,
-        // Only the handler's own code in the map; the SDK's sources would double the asset.
-        sourcesContent: false,
-        ...(props.define !== undefined && { define: props.define }),
-        // Everything is bundled, the AWS SDK included. The one exception is never installed and never
-        // loaded: @datadog/sketches-js requires protobufjs only inside toProto/fromProto (lazily, via
-        // the banner's `require`), which this project does not call; it is not among its dependencies.
-        externalModules: [...NEVER_LOADED_MODULES],
-        bundleAwsSDK: true,
-        forceDockerBundling: false,
       },
     });
 

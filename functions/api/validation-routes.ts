@@ -3,7 +3,7 @@
  * (`POST /snapshots/{id}/validate`, `GET /snapshots/{id}/validations`). DESIGN §4.
  */
 import { NotFoundError, ValidationError } from '../core/errors.js';
-import { PolicyNameSchema, validatePolicyBody, type PolicyStore } from '../core/policy.js';
+import { PolicyNameSchema, parsePolicyBody, type PolicyStore } from '../core/policy.js';
 import type { Clock, IdGenerator, SnapshotStore } from '../core/ports.js';
 import type { SimilarityProvider } from '../core/similarity.js';
 import { validateOnDemand, type ValidationReportStore } from '../core/validation.js';
@@ -37,7 +37,7 @@ export function validationRoutes(deps: ValidationRoutesDeps): RouteMap {
         const message = parsedName.error.issues[0]?.message ?? 'invalid policy name';
         throw new ValidationError(`policy name '${name}': ${message}`, { details: { issues: [{ path: 'name', message }] } });
       }
-      const body = validatePolicyBody(req.json(), name);
+      const body = await parsePolicyBody(req.json(), name);
       const stored = await deps.policies.putNextVersion({ ...body, name }, new Date(deps.clock.now()).toISOString());
       return { status: 200, body: stored };
     },

@@ -6,13 +6,14 @@
  * pass. `skipped` happens only when a comparator that needs a baseline is run without one
  * (`reason: "no baseline"`); a baseline that exists but lacks the field is a violation.
  */
-import { Validator, type Schema } from '@cfworker/json-schema';
+import type { Schema, Validator } from '@cfworker/json-schema';
 import { distance } from 'fastest-levenshtein';
 import type { PathRead } from './field-path.js';
 import { canonicalJson, jsonEquals, type JsonValue } from './json.js';
 import { SimilarityProviderError, type SimilarityProvider } from './similarity.js';
 import { MAX_SCHEMA_COST, schemaCost, schemaShape, type SchemaShape } from './schema-cost.js';
-import { linearRegex, MAX_REGEX_INPUT_LENGTH, regexProblem, RegexPatternError } from './linear-regex.js';
+import { linearRegex, loadRegexEngine, MAX_REGEX_INPUT_LENGTH, regexProblem, RegexPatternError } from './linear-regex.js';
+import { EngineNotLoadedError } from './errors.js';
 
 /** The parameters a rule can carry; which ones a comparator uses is in its {@link COMPARATORS} entry. */
 export interface ComparatorParams {
@@ -67,7 +68,23 @@ export interface ParamIssue {
 export { regexProblem } from './linear-regex.js';
 
 // ---------------------------------------------------------------------------------------------
-// JSON Schema (@cfworker/json-schema, draft 2020-12).
+// JSON Schema (@cfworker/json-schema, draft 2020-12). Like RE2, loaded on first need (only
+// JsonSchema rules use it): {@link loadJsonSchemaEngine}, then the synchronous code below.
+
+let validatorClass: typeof Validator | undefined;
+let validatorLoading: Promise<typeof Validator> | undefined;
+
+/** Loads the JSON Schema validator (once; later calls return at once). */
+export async function loadJsonSchemaEngine(): Promise<void> {
+  if (validatorClass !== undefined) return;
+  validatorLoading ??= import('@cfworker/json-schema').then((m) => m.Validator);
+  try {
+    validatorClass = await validatorLoading;
+  } catch (err) {
+    validatorLoading = undefined;
+    throw err;
+  }
+}
 
 const validatorCache = new Map<string, Validator>();
 const VALIDATOR_CACHE_SIZE = 64;
@@ -76,7 +93,8 @@ function validatorFor(schema: JsonValue): Validator {
   const key = canonicalJson(schema);
   const hit = validatorCache.get(key);
   if (hit) return hit;
-  const v = new Validator(schema as Schema | boolean, '2020-12', false);
+  if (validatorClass === undefined) throw new EngineNotLoadedError('the JSON Schema validator (JsonSchema rules)', 'loadJsonSchemaEngine');
+  const v = new validatorClass(schema as Schema | boolean, '2020-12', false);
   if (validatorCache.size >= VALIDATOR_CACHE_SIZE) {
     const oldest = validatorCache.keys().next();
     if (!oldest.done) validatorCache.delete(oldest.value);
@@ -114,6 +132,7 @@ export function schemaProblem(schema: JsonValue): string | undefined {
     // Validating once surfaces schemas the validator cannot handle.
     validatorFor(schema).validate(null);
   } catch (err) {
+    if (err instanceof EngineNotLoadedError) throw err;
     return `schema cannot be used: ${err instanceof Error ? err.message : String(err)}`;
   }
   return undefined;
@@ -349,6 +368,7 @@ function jsonSchema(input: ComparatorInput, schema: JsonValue): ComparatorVerdic
   try {
     result = validatorFor(schema).validate(candidate.value);
   } catch (err) {
+    if (err instanceof EngineNotLoadedError) throw err;
     // A schema stored before a check existed (or one the validator trips over): a violation that
     // says so, never a 500 or a poison stream record.
     return { status: 'violated', expected, actual: display(candidate.value), message: `${field} could not be checked: the rule's schema cannot be applied (${err instanceof Error ? err.message : String(err)})` };
@@ -406,6 +426,11 @@ export interface ComparatorEntry {
   check(params: ComparatorParams): ParamIssue[];
   /** The verdict; its required parameters are present (see {@link runComparator}). */
   evaluate(input: ComparatorInput): ComparatorVerdict | Promise<ComparatorVerdict>;
+  /**
+   * Loads the library its `check` and `evaluate` run on, when it has one that is loaded on first
+   * need rather than with the function (RE2, the JSON Schema validator).
+   */
+  readonly load?: () => Promise<void>;
 }
 
 const noCheck = (): ParamIssue[] => [];
@@ -467,6 +492,7 @@ export const COMPARATORS = {
   Regex: {
     needsBaseline: false,
     params: ['pattern'],
+    load: loadRegexEngine,
     check: ({ pattern }) => {
       const problem = pattern === undefined ? undefined : regexProblem(pattern);
       return problem ? [{ param: 'pattern', message: problem }] : [];
@@ -477,6 +503,7 @@ export const COMPARATORS = {
   JsonSchema: {
     needsBaseline: false,
     params: ['schema'],
+    load: loadJsonSchemaEngine,
     check: ({ schema }) => {
       const problem = schema === undefined ? undefined : schemaProblem(schema);
       return problem ? [{ param: 'schema', message: problem }] : [];
@@ -506,8 +533,24 @@ export function needsBaseline(comparator: ComparatorName): boolean {
 }
 
 /**
+ * Loads what the named comparators check and evaluate with (see {@link ComparatorEntry.load});
+ * names that are not comparators are ignored (validation reports them). Call it before
+ * {@link comparatorParamIssues}; {@link runComparator} calls it itself.
+ */
+export async function loadComparatorEngines(comparators: Iterable<unknown>): Promise<void> {
+  const loads = new Set<() => Promise<void>>();
+  for (const name of comparators) {
+    if (typeof name !== 'string' || !isComparatorName(name)) continue;
+    const load = (COMPARATORS[name] as ComparatorEntry).load;
+    if (load !== undefined) loads.add(load);
+  }
+  await Promise.all([...loads].map((load) => load()));
+}
+
+/**
  * Checks a comparator's parameters: the ones it needs are present and in range, it carries none it
  * does not use, a regex compiles and is safe, a JSON schema compiles. Empty when all is well.
+ * Synchronous: the comparator's engine is loaded first ({@link loadComparatorEngines}).
  */
 export function comparatorParamIssues(comparator: ComparatorName, params: ComparatorParams): ParamIssue[] {
   const entry: ComparatorEntry = COMPARATORS[comparator];
@@ -526,5 +569,6 @@ export function comparatorParamIssues(comparator: ComparatorName, params: Compar
  */
 export async function runComparator(comparator: ComparatorName, input: ComparatorInput): Promise<ComparatorVerdict> {
   const entry: ComparatorEntry = COMPARATORS[comparator];
+  if (entry.load !== undefined) await entry.load();
   return entry.evaluate(input);
 }

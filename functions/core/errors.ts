@@ -85,3 +85,15 @@ export class UnprocessableError extends DomainError {
     this.code = options?.code ?? 'UNPROCESSABLE';
   }
 }
+
+/**
+ * A fault, not a domain error (so a bare 500): code that runs synchronously on a library loaded on
+ * first need (RE2, the JSON Schema validator) ran before anything loaded it. Every path that
+ * checks or evaluates rules loads what they need first; this names the one that did not.
+ */
+export class EngineNotLoadedError extends Error {
+  constructor(readonly engine: string, loader: string) {
+    super(`${engine} is used before it was loaded; await ${loader}() first`);
+    this.name = 'EngineNotLoadedError';
+  }
+}

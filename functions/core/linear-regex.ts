@@ -8,8 +8,15 @@
  * repetitions blow that up (`(?:[a-z]?){500}` is ~1,000 instructions), so the program size is
  * bounded too: at {@link MAX_REGEX_PROGRAM_SIZE} and {@link MAX_REGEX_INPUT_LENGTH} characters a
  * match takes tens of milliseconds on this machine's slowest case.
+ *
+ * re2js is 147 KiB of code, more than a third of a minimal DynamoDB Lambda bundle, and only
+ * policies with Regex rules need it: it is loaded on first need ({@link loadRegexEngine}, a chunk
+ * of its own in the Lambda bundles: lib/function-bundle.ts), not when a function starts. The
+ * synchronous functions below run after it: policy checks and rule evaluation load it first
+ * (comparators.ts, `loadComparatorEngines` and `runComparator`).
  */
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
+import { EngineNotLoadedError } from './errors.js';
 
 /** Longest regular expression a Regex rule may carry. */
 export const MAX_REGEX_PATTERN_LENGTH = 512;
@@ -23,15 +30,38 @@ export interface LinearRegex {
   test(text: string): boolean;
 }
 
+let engine: typeof RE2JS | undefined;
+let loading: Promise<typeof RE2JS> | undefined;
+
+/** Loads the RE2 engine (once; later calls return at once). */
+export async function loadRegexEngine(): Promise<void> {
+  if (engine !== undefined) return;
+  loading ??= import('re2js').then((m) => m.RE2JS);
+  try {
+    engine = await loading;
+  } catch (err) {
+    // A failed load (it cannot fail short of a broken deployment) is retried by the next caller.
+    loading = undefined;
+    throw err;
+  }
+}
+
+function re2(): typeof RE2JS {
+  if (engine === undefined) throw new EngineNotLoadedError('RE2 (Regex rules)', 'loadRegexEngine');
+  return engine;
+}
+
 const cache = new Map<string, LinearRegex>();
 const CACHE_SIZE = 128;
 
 /** Why `pattern` is refused, or the compiled program. */
-function compile(pattern: string): { problem: string } | { re: RE2JS } {
+function compile(pattern: string): { problem: string } | { re: InstanceType<typeof RE2JS> } {
   if (pattern.length > MAX_REGEX_PATTERN_LENGTH) return { problem: `pattern is longer than ${MAX_REGEX_PATTERN_LENGTH} characters` };
-  let re: RE2JS;
+  // Outside the try: an engine not loaded is a fault of the caller, never a pattern problem.
+  const engine = re2();
+  let re: InstanceType<typeof RE2JS>;
   try {
-    re = RE2JS.compile(pattern);
+    re = engine.compile(pattern);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const hint = /\\[1-9]|\\k|\(\?<?[=!]/.test(pattern) ? ' (backreferences and lookaround cannot run in linear time and are not supported)' : '';

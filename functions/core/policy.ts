@@ -4,7 +4,7 @@
  * only when there is no baseline decision, and turns each violated rule into a violation.
  */
 import * as z from 'zod/mini';
-import { COMPARATOR_NAMES, comparatorParamIssues, isComparatorName, needsBaseline as comparatorNeedsBaseline, runComparator, type ComparatorName } from './comparators.js';
+import { COMPARATOR_NAMES, comparatorParamIssues, isComparatorName, loadComparatorEngines, needsBaseline as comparatorNeedsBaseline, runComparator, type ComparatorName } from './comparators.js';
 import { ValidationError, type FieldIssue } from './errors.js';
 import { appendSegment, parsePath, readSegments, type PathSegment } from './field-path.js';
 import { isJsonObject, type JsonValue } from './json.js';
@@ -138,6 +138,7 @@ function throwIssues(issues: FieldIssue[]): never {
  * — and the bad field: an unknown comparator, a threshold out of range, a bad field path, min >
  * max, a parameter the comparator needs or does not use, an invalid or unsafe regex, a schema
  * that does not compile, duplicate rule names, or a body name that differs from `nameFromPath`.
+ * Synchronous: the engines of Regex and JsonSchema rules must be loaded ({@link parsePolicyBody}).
  */
 export function validatePolicyBody(body: unknown, nameFromPath?: string): PolicyBody {
   const issues: FieldIssue[] = [];
@@ -184,6 +185,17 @@ export function validatePolicyBody(body: unknown, nameFromPath?: string): Policy
   if (issues.length > 0) throwIssues(issues);
   const name = policy.name ?? nameFromPath;
   return name === undefined ? policy : { ...policy, name };
+}
+
+/**
+ * {@link validatePolicyBody} after loading what its rules' comparators are checked with (RE2 for
+ * Regex rules, the JSON Schema validator for JsonSchema rules: libraries a function loads on first
+ * need, not at start). Every request body goes through this one.
+ */
+export async function parsePolicyBody(body: unknown, nameFromPath?: string): Promise<PolicyBody> {
+  const rules = isJsonObject(body) && Array.isArray(body.rules) ? body.rules : [];
+  await loadComparatorEngines(rules.map((rule) => (isJsonObject(rule) ? rule.comparator : undefined)));
+  return validatePolicyBody(body, nameFromPath);
 }
 
 /** The stored form of a validated body: `functionNames` defaults to none and is de-duplicated. */
@@ -246,6 +258,7 @@ export async function evaluatePolicy(
   baseline: DecisionView | undefined,
   similarity: SimilarityProvider,
 ): Promise<PolicyEvaluation> {
+  await loadComparatorEngines(policy.rules.map((rule) => rule.comparator));
   const issues = policy.rules.flatMap((rule, index) => (isComparatorName(rule.comparator) ? ruleIssues(rule, index) : [{ path: `rules[${index}].comparator`, message: `${ruleLabel(index, rule)} comparator: unknown comparator ${JSON.stringify(rule.comparator)}` }]));
   if (issues.length > 0) throwIssues(issues);
 

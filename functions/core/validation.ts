@@ -4,7 +4,7 @@
  */
 import { sealRecord } from './records.js';
 import { NotFoundError, ValidationError } from './errors.js';
-import { evaluatePolicy, PolicyBodySchema, PolicyEvaluationShape, validatePolicyBody, type PolicyEvaluation, type PolicyStore, type StoredPolicy } from './policy.js';
+import { evaluatePolicy, PolicyBodySchema, PolicyEvaluationShape, parsePolicyBody, type PolicyEvaluation, type PolicyStore, type StoredPolicy } from './policy.js';
 import type { Clock, IdGenerator, Page, SnapshotStore } from './ports.js';
 import { parseOrThrow } from './schema-util.js';
 import type { SimilarityProvider } from './similarity.js';
@@ -68,7 +68,7 @@ export async function resolvePolicy(policies: PolicyStore, request: { policy?: u
     throw new ValidationError('give exactly one of policy (inline) and policyName', { details: { issues: [{ path: hasInline ? 'policyName' : 'policy', message: 'exactly one of policy and policyName' }] } });
   }
   if (hasInline) {
-    const body = validatePolicyBody(request.policy);
+    const body = await parsePolicyBody(request.policy);
     return { name: body.name ?? 'inline', version: null, rules: body.rules };
   }
   const name = request.policyName as string;

@@ -5,22 +5,21 @@ import { DynamoPolicyStore } from '../adapters/dynamodb/policy-store.js';
 import { DynamoSnapshotStore } from '../adapters/dynamodb/snapshot-store.js';
 import { DynamoExecutorConfigStore } from '../adapters/dynamodb/executor-config-store.js';
 import { DynamoNoiseProfileStore } from '../adapters/dynamodb/noise-profile-store.js';
-import { S3ManifestStore } from '../adapters/s3/manifest-store.js';
 import { batchRoutes } from '../api/batch-routes.js';
 import { comparisonRoutes } from '../api/comparison-routes.js';
 import { noiseProfileRoutes } from '../api/noise-profile-routes.js';
 import type { LambdaConfig } from '../config.js';
 import { manifestSources } from '../core/id-manifest.js';
 import { makeHttpHandler } from '../http/api.js';
-import type { BatchStarterFactory, ManifestClients, TableClients } from './clients.js';
+import type { BatchStarterFactory, ManifestStoreFactory, TableClients } from './clients.js';
 
-export function compose(config: LambdaConfig<'batches'>, clients: TableClients & ManifestClients & { batchStarter: BatchStarterFactory }) {
+export function compose(config: LambdaConfig<'batches'>, clients: TableClients & { manifestStore: ManifestStoreFactory; batchStarter: BatchStarterFactory }) {
   const { doc, clock, ids } = clients;
   const starter = clients.batchStarter(config.STATE_MACHINE_ARN);
   const deps = {
     snapshots: new DynamoSnapshotStore(doc, config.TABLE_NAME),
     batches: new DynamoBatchStore(doc, config.TABLE_NAME),
-    manifests: new S3ManifestStore(clients.s3, config.MANIFEST_BUCKET),
+    manifests: clients.manifestStore(config.MANIFEST_BUCKET),
     starter,
     stopper: starter,
     policies: new DynamoPolicyStore(doc, config.TABLE_NAME),

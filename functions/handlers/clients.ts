@@ -9,7 +9,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import type { Telemetry } from '../adapters/telemetry.js';
 import type { AuditStore, DigestSigner } from '../core/audit/ports.js';
-import type { BatchStarter } from '../core/batch.js';
+import type { BatchStarter, ManifestStore } from '../core/batch.js';
 import type { BatchStopper } from '../core/batch-control.js';
 import type { EventPublisher } from '../core/events.js';
 import type { Clock, IdGenerator } from '../core/ports.js';
@@ -53,6 +53,9 @@ export interface TableClients extends BaseClients {
 export interface ManifestClients {
   s3: S3Client;
 }
+
+/** The manifest store over the bucket named in the configuration (S3 on AWS, the local S3 stand-in locally). */
+export type ManifestStoreFactory = (bucket: string) => ManifestStore;
 
 /** The batch starter (and stopper: cancel) of the state machine named in the configuration. */
 export type BatchStarterFactory = (stateMachineArn: string) => BatchStarter & BatchStopper;

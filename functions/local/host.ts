@@ -89,6 +89,11 @@ export interface LocalHostOptions {
   digestIntervalMinutes?: number;
   /** How long after a window's end the digester seals it (default 5 s). */
   digestSettleMs?: number;
+  /**
+   * How many ended batch executions the local state machine remembers by name (default 10,000;
+   * within 90 days). See {@link LocalStateMachine}.
+   */
+  maxEndedExecutions?: number;
 }
 
 export interface LocalHost {
@@ -211,7 +216,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       replay: batchReplay.compose(lambdaEnv('batch-replay', env), { ...clients('batch-replay'), executorSecrets: () => environmentHeaders(outside) }),
       stats: batchStats.compose(lambdaEnv('batch-stats', env), clients('batch-stats')),
     },
-    { objects: new S3ManifestStore(s3, s3Server.bucket) },
+    { objects: new S3ManifestStore(s3, s3Server.bucket), ...(options.maxEndedExecutions !== undefined && { maxEndedExecutions: options.maxEndedExecutions }) },
   );
   const batchStore = new DynamoBatchStore(doc, options.tableName);
   // As the execution-end rule does on AWS: an execution that ended FAILED or ABORTED goes, as its
@@ -228,7 +233,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     await executionEnd(event).catch((err: unknown) => logger.error(`the end of batch execution ${execution.executionName} could not be handled`, err));
   };
   const startExecution = (batchId: string, input: { batchId: string }) => {
-    const execution = machine.get(batchId) ?? machine.start(batchId, input);
+    // Started already (running, or ended within the state machine's bound): nothing to start, as
+    // Step Functions' StartExecution of a known name.
+    if (machine.get(batchId) !== undefined) return;
+    const execution = machine.start(batchId, input);
     void execution.done.then(async (outcome) => {
       await executionEnded(execution, input, outcome);
       if (!closing) batchJournal?.finish(`BATCH#${batchId}`);
@@ -236,6 +244,13 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   };
   const starter: BatchStarter & BatchStopper = {
     async start(batchId, input) {
+      // The state machine forgets ended executions beyond its bound, where Step Functions keeps a
+      // name taken for 90 days: a batch that has ended is not run again under a forgotten name (a
+      // repeated POST /batches with its Idempotency-Key asks to start it).
+      if (machine.get(batchId) === undefined) {
+        const batch = await batchStore.get(batchId);
+        if (batch !== undefined && batch.status !== 'RUNNING') return;
+      }
       startExecution(batchId, input);
     },
     async stop(batchId) {
@@ -271,7 +286,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     openapi: openapiApi.compose(lambdaEnv('openapi', env), clients('openapi')),
     validation: validationApi.compose(lambdaEnv('validation', env), clients('validation')),
     replay: replayApi.compose(lambdaEnv('replay', env), { ...clients('replay'), executorSecrets: () => environmentHeaders(outside) }),
-    batches: batchesApi.compose(lambdaEnv('batches', env), { ...clients('batches'), batchStarter: () => starter }),
+    batches: batchesApi.compose(lambdaEnv('batches', env), { ...clients('batches'), manifestStore: (bucket) => new S3ManifestStore(s3, bucket), batchStarter: () => starter }),
     audit: auditApi.compose(lambdaEnv('audit', env), auditClients('audit')),
     reports: reportsApi.compose(lambdaEnv('reports', env), clients('reports')),
   };

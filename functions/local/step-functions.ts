@@ -48,7 +48,27 @@ export interface LocalStateMachineOptions {
   retryIntervalScale?: number;
   /** Where ItemReader reads from; required when the definition has one. */
   objects?: LocalObjectReader;
+  /**
+   * How long an ended execution's name stays taken (default {@link DEFAULT_EXECUTION_RETENTION_MS},
+   * 90 days: Step Functions keeps a Standard workflow's closed executions, and their names, that long).
+   */
+  retentionMs?: number;
+  /**
+   * How many ended executions are kept at most (default {@link DEFAULT_MAX_ENDED_EXECUTIONS}); the
+   * oldest-ended is forgotten first. Running executions are never forgotten.
+   */
+  maxEndedExecutions?: number;
+  /** The clock retention is measured with (epoch ms; default `Date.now`). */
+  now?: () => number;
 }
+
+/** Step Functions' retention of a Standard workflow's closed executions: 90 days. */
+export const DEFAULT_EXECUTION_RETENTION_MS = 90 * 24 * 60 * 60 * 1000;
+/**
+ * The local bound on ended executions remembered. Each holds its name, input and outcome (a few
+ * hundred bytes), so 10,000 of them stay around a few MB in a long-running `npm start`.
+ */
+export const DEFAULT_MAX_ENDED_EXECUTIONS = 10_000;
 
 /** How an execution ended, in the terms of Step Functions' DescribeExecution. */
 export type LocalExecutionOutcome =
@@ -252,11 +272,23 @@ async function readItems(objects: LocalObjectReader, input: unknown): Promise<Js
   return chunks as JsonValue;
 }
 
-/** Runs the batch ASL locally; one instance per host, many concurrent executions. */
+/**
+ * Runs the batch ASL locally; one instance per host, many concurrent executions.
+ *
+ * Execution names are remembered as Step Functions remembers them: a running execution's name for as
+ * long as it runs, an ended one's for a retention period (90 days by default) and, locally, for at
+ * most the latest {@link DEFAULT_MAX_ENDED_EXECUTIONS} ended executions, so a long-running host does
+ * not keep every name it ever started. A forgotten name can be started again.
+ */
 export class LocalStateMachine {
   private readonly machine: StateMachine;
   private readonly taskHandlers: TaskHandlers;
   private readonly executions = new Map<string, { input: string; execution: LocalExecution; abort: () => void; ended: boolean }>();
+  /** The ended executions' names, oldest-ended first, with when each ended (epoch ms). */
+  private readonly endedAt = new Map<string, number>();
+  private readonly retentionMs: number;
+  private readonly maxEnded: number;
+  private readonly now: () => number;
 
   /**
    * @throws Error if a Task of the definition calls a function that is not one of the three ARNs,
@@ -265,6 +297,11 @@ export class LocalStateMachine {
   constructor(asl: BatchAsl, handlers: BatchHandlers, options: LocalStateMachineOptions = {}) {
     const scale = options.retryIntervalScale ?? 1;
     if (!(Number.isFinite(scale) && scale >= 0)) throw new RangeError(`retryIntervalScale must be a finite number ≥ 0, got ${scale}`);
+    this.retentionMs = options.retentionMs ?? DEFAULT_EXECUTION_RETENTION_MS;
+    this.maxEnded = options.maxEndedExecutions ?? DEFAULT_MAX_ENDED_EXECUTIONS;
+    if (!(this.retentionMs >= 0)) throw new RangeError(`retentionMs must be ≥ 0, got ${this.retentionMs}`);
+    if (!(Number.isInteger(this.maxEnded) && this.maxEnded >= 0)) throw new RangeError(`maxEndedExecutions must be an integer ≥ 0, got ${this.maxEnded}`);
+    this.now = options.now ?? Date.now;
     const roleByArn = new Map<string, Role>(Object.entries(asl.functionArns).map(([role, arn]) => [arn, role as Role]));
 
     const local = withLocalItemReaders(asl.definition);
@@ -314,9 +351,11 @@ export class LocalStateMachine {
   /**
    * Starts an execution named `name`. Starting a name again with the same input returns the
    * execution already started (Step Functions' idempotent StartExecution); with another input it
-   * throws {@link ExecutionAlreadyExistsError}. Names are remembered for the life of this object.
+   * throws {@link ExecutionAlreadyExistsError}. Names are remembered while the execution runs and,
+   * after it ended, within the retention bound (see the class).
    */
   start(name: string, input: object): LocalExecution {
+    this.forgetExpired();
     const inputText = JSON.stringify(input);
     const existing = this.executions.get(name);
     if (existing) {
@@ -370,9 +409,28 @@ export class LocalStateMachine {
       },
       ended: false,
     };
-    void done.then(() => (entry.ended = true));
+    void done.then(() => {
+      entry.ended = true;
+      this.endedAt.set(name, this.now());
+      this.forgetExpired();
+    });
     this.executions.set(name, entry);
     return execution;
+  }
+
+  /** Forgets the ended executions beyond the retention period or the count bound, oldest-ended first. */
+  private forgetExpired(): void {
+    const horizon = this.now() - this.retentionMs;
+    for (const [name, at] of this.endedAt) {
+      if (this.endedAt.size <= this.maxEnded && at >= horizon) break;
+      this.endedAt.delete(name);
+      this.executions.delete(name);
+    }
+  }
+
+  /** How many executions are remembered (running, and ended within the retention bound). */
+  get size(): number {
+    return this.executions.size;
   }
 
   /**
@@ -385,7 +443,7 @@ export class LocalStateMachine {
     if (entry && !entry.ended) entry.abort();
   }
 
-  /** The execution started under `name`, if any. */
+  /** The execution started under `name`, if it is still remembered (running, or ended within the bound). */
   get(name: string): LocalExecution | undefined {
     return this.executions.get(name)?.execution;
   }

@@ -125,7 +125,7 @@ describe('bin/local.ts (npm start)', () => {
 
   it('serves the DynamoDB API with its table on DYNAMODB_PORT', async () => {
     // TABLE_NAME '' falls back to the default name, whatever the calling shell has set.
-    const env = { PORT: String(await freePort()), DYNAMODB_PORT: String(await freePort()), TABLE_NAME: '' };
+    const env = { PORT: String(await freePort()), DYNAMODB_PORT: String(await freePort()), S3_PORT: String(await freePort()), TABLE_NAME: '' };
     const running = await startCli(env, ['--in-memory']);
 
     const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: `http://127.0.0.1:${env.DYNAMODB_PORT}` });

@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { MAX_LEVENSHTEIN_LENGTH, MAX_REGEX_INPUT_LENGTH, runComparator, schemaProblem, type ComparatorName, type ComparatorParams } from '../../functions/core/comparators.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { COMPARATOR_NAMES, loadComparatorEngines, MAX_LEVENSHTEIN_LENGTH, MAX_REGEX_INPUT_LENGTH, runComparator, schemaProblem, type ComparatorName, type ComparatorParams } from '../../functions/core/comparators.js';
+
+// regexProblem and schemaProblem run on engines loaded on first need; policy checks load them first.
+beforeAll(() => loadComparatorEngines(COMPARATOR_NAMES));
 import type { JsonValue } from '../../functions/core/json.js';
 import { LexicalSimilarity } from '../../functions/core/similarity.js';
 

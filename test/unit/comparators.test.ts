@@ -1,7 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  COMPARATOR_NAMES,
   comparatorParamIssues,
   display,
+  loadComparatorEngines,
   MAX_DISPLAY_LENGTH,
   MAX_REGEX_INPUT_LENGTH,
   needsBaseline,
@@ -12,6 +14,9 @@ import {
   type ComparatorParams,
   type ComparatorVerdict,
 } from '../../functions/core/comparators.js';
+
+// regexProblem and schemaProblem run on engines loaded on first need; policy checks load them first.
+beforeAll(() => loadComparatorEngines(COMPARATOR_NAMES));
 import type { PathRead } from '../../functions/core/field-path.js';
 import type { JsonValue } from '../../functions/core/json.js';
 import { LexicalSimilarity, type SimilarityProvider } from '../../functions/core/similarity.js';

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../functions/core/errors.js';
-import { buildStoredPolicy, evaluatePolicy, needsBaseline, ruleName, StoredPolicySchema, validatePolicyBody, type Rule } from '../../functions/core/policy.js';
+import { describe, expect, it, vi } from 'vitest';
+import { EngineNotLoadedError, ValidationError } from '../../functions/core/errors.js';
+import { buildStoredPolicy, evaluatePolicy, needsBaseline, parsePolicyBody, ruleName, StoredPolicySchema, validatePolicyBody, type Rule } from '../../functions/core/policy.js';
 import { LexicalSimilarity, type SimilarityProvider } from '../../functions/core/similarity.js';
 import type { DecisionView } from '../../functions/core/snapshot.js';
 
@@ -28,6 +28,17 @@ function validationError(fn: () => unknown): ValidationError {
   throw new Error('expected a ValidationError');
 }
 
+/** The ValidationError `promise` rejects with (fails the test when it resolves). */
+async function rejection(promise: Promise<unknown>): Promise<ValidationError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(ValidationError);
+    return err as ValidationError;
+  }
+  throw new Error('expected a ValidationError');
+}
+
 describe('validatePolicyBody', () => {
   it('accepts a valid policy and fills the name from the path', () => {
     const body = { description: 'loan checks', functionNames: ['approve_loan'], rules: [{ name: 'score-range', field: 'outputs.score', comparator: 'WithinRange', min: 0, max: 1 }, { field: 'outputs.decision', comparator: 'ExactMatch' }] };
@@ -35,7 +46,7 @@ describe('validatePolicyBody', () => {
     expect(policy).toEqual({ ...body, name: 'loan-regression' });
   });
 
-  it('accepts every comparator with its parameters', () => {
+  it('accepts every comparator with its parameters', async () => {
     const rules = [
       { field: 'outputs.a', comparator: 'ExactMatch' },
       { field: 'outputs.a', comparator: 'SemanticSimilarity', threshold: 0.8 },
@@ -47,7 +58,7 @@ describe('validatePolicyBody', () => {
       { field: 'outputs.a', comparator: 'JsonSchema', schema: { type: 'string' } },
       { field: 'outputs["a.b"][0]', comparator: 'Levenshtein', threshold: 0.5 },
     ];
-    expect(validatePolicyBody({ rules }).rules).toHaveLength(9);
+    expect((await parsePolicyBody({ rules })).rules).toHaveLength(9);
   });
 
   it('names the rule (by name) and the field for an unknown comparator', () => {
@@ -105,9 +116,9 @@ describe('validatePolicyBody', () => {
     expect(err.message).toContain("rules[0] (r0) max: WithinRange needs 'max'");
   });
 
-  it('refuses an invalid regex or one the linear-time engine cannot run', () => {
-    expect(validationError(() => validatePolicyBody({ rules: [{ name: 'rx', field: 'outputs.a', comparator: 'Regex', pattern: '([' }] })).message).toContain('rules[0] (rx) pattern: invalid regular expression');
-    expect(validationError(() => validatePolicyBody({ rules: [{ name: 'rx', field: 'outputs.a', comparator: 'Regex', pattern: '(x+)\\1' }] })).message).toContain('rules[0] (rx) pattern: invalid regular expression for the linear-time (RE2) engine');
+  it('refuses an invalid regex or one the linear-time engine cannot run', async () => {
+    expect((await rejection(parsePolicyBody({ rules: [{ name: 'rx', field: 'outputs.a', comparator: 'Regex', pattern: '([' }] }))).message).toContain('rules[0] (rx) pattern: invalid regular expression');
+    expect((await rejection(parsePolicyBody({ rules: [{ name: 'rx', field: 'outputs.a', comparator: 'Regex', pattern: '(x+)\\1' }] }))).message).toContain('rules[0] (rx) pattern: invalid regular expression for the linear-time (RE2) engine');
   });
 
   it('refuses a body name that differs from the path name', () => {
@@ -128,6 +139,39 @@ describe('validatePolicyBody', () => {
 
   it('refuses a parameter the comparator does not use', () => {
     expect(validationError(() => validatePolicyBody({ rules: [{ name: 'e', field: 'outputs.a', comparator: 'ExactMatch', threshold: 1 }] })).message).toContain("rules[0] (e) threshold: ExactMatch does not use 'threshold'");
+  });
+});
+
+describe('the rule engines loaded on first need (RE2, the JSON Schema validator)', () => {
+  // A fresh copy of the modules: nothing in it has loaded an engine yet.
+  const fresh = async () => {
+    vi.resetModules();
+    return import('../../functions/core/policy.js');
+  };
+  const regexAndSchema = { rules: [{ name: 'rx', field: 'outputs.a', comparator: 'Regex', pattern: '^[a-z]+$' }, { name: 'js', field: 'outputs.a', comparator: 'JsonSchema', schema: { type: 'string' } }] };
+
+  it('are loaded by parsePolicyBody before its checks run', async () => {
+    const policy = await fresh();
+    expect((await policy.parsePolicyBody(regexAndSchema)).rules).toHaveLength(2);
+  });
+
+  it('are loaded by evaluatePolicy before a rule runs', async () => {
+    const policy = await fresh();
+    const evaluation = await policy.evaluatePolicy({ name: 'p', rules: regexAndSchema.rules as Rule[] }, decision({ a: 'abc' }), undefined, new LexicalSimilarity());
+    expect(evaluation.rules.map((r) => r.status)).toEqual(['passed', 'passed']);
+  });
+
+  it('fail loudly when a check runs before its engine was loaded, never as a bad pattern (a 400)', async () => {
+    const policy = await fresh();
+    let thrown: unknown;
+    try {
+      policy.validatePolicyBody(regexAndSchema);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(Error);
+    expect((thrown as Error).name).toBe(EngineNotLoadedError.name);
+    expect(thrown).not.toBeInstanceOf(ValidationError);
   });
 });
 

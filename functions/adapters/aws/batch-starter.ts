@@ -1,7 +1,14 @@
-/** Batches start on the deployed state machine through Step Functions. */
-import { SFNClient } from '@aws-sdk/client-sfn';
+/**
+ * Batches start on the deployed state machine through Step Functions. The client (and its
+ * commands) load with the first start or cancel, not with the function: see lib/function-bundle.ts.
+ */
 import type { BatchStarterFactory } from '../../handlers/clients.js';
-import { SfnBatchStarter } from '../sfn-batch-starter.js';
-import { traced } from './tracer.js';
+import { onFirstUse } from './on-first-use.js';
 
-export const awsBatchStarter: BatchStarterFactory = (stateMachineArn) => new SfnBatchStarter(traced(new SFNClient({})), stateMachineArn);
+export const awsBatchStarter: BatchStarterFactory = (stateMachineArn) => {
+  const starter = onFirstUse(async () => (await import('../sdk/sfn-batch-starter.js')).createSfnBatchStarter(stateMachineArn));
+  return {
+    start: async (batchId, input) => (await starter()).start(batchId, input),
+    stop: async (batchId, reason) => (await starter()).stop(batchId, reason),
+  };
+};

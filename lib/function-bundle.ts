@@ -1,0 +1,124 @@
+/**
+ * How a function's code is built: esbuild with code splitting, one ESM entry (`index.mjs`) and the
+ * chunks it imports (`chunks/`). The stack deploys exactly this directory as the function's asset,
+ * and the bundles benchmark builds and times exactly this directory, so the figures are about what
+ * runs on AWS.
+ *
+ * Why splitting: a cold start pays to compile and evaluate every byte of the modules it loads. Code
+ * that only some requests need — RE2 for Regex rules, the JSON Schema validator, the Step Functions
+ * client of a batch start or cancel, DDSketch for a cancelled batch's statistics, the Secrets
+ * Manager client of a cursor — is reached through `import()`, so esbuild puts it in a chunk of its
+ * own that Node loads the first time a request needs it, not at start. Everything else (what every
+ * invocation of the function runs) stays in the entry and the chunks it imports statically.
+ */
+import { statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { buildSync, type BuildOptions, type Metafile } from 'esbuild';
+
+/**
+ * ESM bundles that contain CommonJS code (parts of the AWS SDK's dependency tree) call `require`,
+ * which ESM does not define; esbuild's shim then throws "Dynamic require is not supported". The
+ * banner defines it from `import.meta.url`. The alias avoids clashing with any bundled binding.
+ */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __decisionReplayCreateRequire } from 'node:module'; const require = __decisionReplayCreateRequire(import.meta.url);";
+
+/**
+ * Everything is bundled, the AWS SDK included. The one exception is never installed and never
+ * loaded: @datadog/sketches-js requires protobufjs only inside toProto/fromProto (lazily, via the
+ * banner's `require`), which this project does not call; it is not among its dependencies.
+ */
+export const NEVER_LOADED_MODULES: readonly string[] = ['protobufjs/minimal'];
+
+/**
+ * The esbuild options every function's bundle is built with (lib/function-bundle.ts adds code
+ * splitting, the output layout and the target): ESM, minified, packages' ESM builds first, the
+ * require banner, the never-loaded modules external, the given defines.
+ */
+export function stackEsbuildOptions(define: Record<string, string> = {}): BuildOptions {
+  return {
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    mainFields: ['module', 'main'],
+    banner: { js: ESM_REQUIRE_BANNER },
+    minify: true,
+    external: [...NEVER_LOADED_MODULES],
+    define,
+  };
+}
+
+/** The file of the entry in a function's asset; the Lambda handler is `index.handler`. */
+export const ENTRY_FILE = 'index.mjs';
+
+export interface FunctionBundleOptions {
+  /** The handler entry (`functions/handlers/<name>.handler.ts`). */
+  readonly entry: string;
+  /** Build-time constants (optional clients). */
+  readonly define?: Record<string, string>;
+  /** esbuild target: the stack targets its runtime; the benchmark this machine's Node. */
+  readonly target: string;
+  readonly sourceMaps?: boolean;
+}
+
+/** The esbuild options of a function's asset directory (written to `outdir`). */
+export function functionBundleOptions(options: FunctionBundleOptions, outdir: string): BuildOptions {
+  return {
+    ...stackEsbuildOptions(options.define ?? {}),
+    entryPoints: { index: options.entry },
+    outdir,
+    splitting: true,
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunks/[name]-[hash]',
+    target: options.target,
+    sourcemap: options.sourceMaps === true,
+    // Only the project's own code in the map; the SDK's sources would double the asset.
+    sourcesContent: false,
+    metafile: true,
+    logLevel: 'error',
+  };
+}
+
+/** Builds a function's asset directory into `outdir` (synchronously: CDK's local bundling is). */
+export function buildFunctionBundle(options: FunctionBundleOptions, outdir: string): Metafile {
+  const result = buildSync(functionBundleOptions(options, outdir));
+  if (result.metafile === undefined) throw new Error(`esbuild returned no metafile for ${options.entry}`);
+  return result.metafile;
+}
+
+/** What a function's asset weighs: all of it, and what a cold start loads before the handler runs. */
+export interface BundleWeight {
+  /** Every `.mjs` file of the asset (entry and all chunks): what is deployed. */
+  totalBytes: number;
+  /** The entry and the chunks it imports statically, transitively: what Node loads at start. */
+  startBytes: number;
+  /** The files loaded at start, relative to the asset directory. */
+  startFiles: string[];
+  /** Every `.mjs` file of the asset. */
+  files: string[];
+}
+
+/**
+ * Weighs a built asset directory from its metafile: `import-statement` edges are loaded with the
+ * entry; `dynamic-import` edges only when that code runs.
+ */
+export function bundleWeight(metafile: Metafile, outdir: string): BundleWeight {
+  const outputs = new Map(Object.entries(metafile.outputs).map(([path, out]) => [relative(outdir, path), out]));
+  const files = [...outputs.keys()].filter((f) => f.endsWith('.mjs'));
+  const loaded = new Set<string>();
+  const visit = (file: string): void => {
+    if (loaded.has(file)) return;
+    const out = outputs.get(file);
+    if (out === undefined) throw new Error(`${file} is not an output of this build`);
+    loaded.add(file);
+    for (const imp of out.imports) if (imp.kind === 'import-statement' && !imp.external) visit(relative(outdir, imp.path));
+  };
+  visit(ENTRY_FILE);
+  const size = (f: string): number => statSync(join(outdir, f)).size;
+  return {
+    totalBytes: files.reduce((sum, f) => sum + size(f), 0),
+    startBytes: [...loaded].reduce((sum, f) => sum + size(f), 0),
+    startFiles: [...loaded].sort(),
+    files: files.sort(),
+  };
+}

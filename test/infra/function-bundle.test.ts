@@ -1,0 +1,100 @@
+/**
+ * The functions' code (lib/function-bundle.ts): what a cold start loads is the entry and the chunks
+ * it imports statically, and the libraries only some requests need are in chunks of their own; the
+ * stack deploys exactly the directory the bundles benchmark builds and times.
+ */
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { App, Stack, type CfnResource } from 'aws-cdk-lib';
+import type { Metafile } from 'esbuild';
+import { afterAll, describe, expect, it } from 'vitest';
+import { lambdaSpec, type LambdaName } from '../../functions/api/manifest.js';
+import { AppConfigSchema } from '../../lib/config.js';
+import { buildFunctionBundle, bundleWeight, ENTRY_FILE } from '../../lib/function-bundle.js';
+import { DecisionFunction, optionalClientDefines } from '../../lib/function-defaults.js';
+
+const dirs: string[] = [];
+const tempDir = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'dr-fn-bundle-'));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const DEFAULTS = AppConfigSchema.parse({});
+
+/** The packages (and own modules) in the files a cold start loads, and in all files. */
+function built(name: LambdaName): { atStart: string[]; all: string[] } {
+  const outdir = tempDir();
+  const metafile: Metafile = buildFunctionBundle({ entry: `functions/handlers/${name}.handler.ts`, define: optionalClientDefines(lambdaSpec(name), DEFAULTS), target: 'node20' }, outdir);
+  const weight = bundleWeight(metafile, outdir);
+  const inputsOf = (files: string[]) =>
+    Object.entries(metafile.outputs)
+      .filter(([path]) => files.includes(relative(outdir, path)))
+      .flatMap(([, out]) => Object.entries(out.inputs).filter(([, i]) => i.bytesInOutput > 0).map(([path]) => path));
+  return { atStart: inputsOf(weight.startFiles), all: inputsOf(weight.files) };
+}
+const has = (inputs: string[], pkg: string) => inputs.some((p) => p.includes(`node_modules/${pkg}/`));
+
+describe('a function bundle', () => {
+  it('leaves RE2 and the JSON Schema validator out of what replay loads at start, and ships them as chunks', () => {
+    const replay = built('replay');
+
+    for (const pkg of ['re2js', '@cfworker/json-schema']) {
+      expect(has(replay.atStart, pkg), pkg).toBe(false);
+      expect(has(replay.all, pkg), pkg).toBe(true);
+    }
+    expect(has(replay.atStart, '@aws-sdk/client-dynamodb')).toBe(true);
+  });
+
+  it('leaves the S3 and Step Functions clients out of what batches loads at start (they serve POST /batches and cancel)', () => {
+    const batches = built('batches');
+
+    for (const pkg of ['@aws-sdk/client-s3', '@aws-sdk/client-sfn', 're2js']) {
+      expect(has(batches.atStart, pkg), pkg).toBe(false);
+      expect(has(batches.all, pkg), pkg).toBe(true);
+    }
+  });
+
+  it('keeps the S3 client in what batch-plan loads at start: every invocation writes a manifest', () => {
+    expect(has(built('batch-plan').atStart, '@aws-sdk/client-s3')).toBe(true);
+  });
+});
+
+describe('the stack', () => {
+  it('deploys, per function, exactly the directory lib/function-bundle.ts builds for it', () => {
+    const app = new App({ outdir: tempDir(), context: { 'aws:cdk:enable-asset-metadata': true } });
+    const stack = new Stack(app, 'Bundles');
+    const names = ['openapi', 'snapshots'] as const;
+    const fns = names.map(
+      (name) =>
+        new DecisionFunction(stack, name, {
+          entry: join(process.cwd(), `functions/handlers/${name}.handler.ts`),
+          name,
+          kind: 'api',
+          define: optionalClientDefines(lambdaSpec(name), DEFAULTS),
+        }),
+    );
+    const assembly = app.synth();
+    const template = assembly.getStackByName('Bundles').template as { Resources: Record<string, { Type: string; Metadata?: Record<string, string>; Properties: { Handler?: string } }> };
+    const lambdas = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+    expect(lambdas).toHaveLength(2);
+    const assetDirs = lambdas.map((r) => join(assembly.directory, r.Metadata?.['aws:asset:path'] ?? ''));
+    expect(new Set(assetDirs).size).toBe(2);
+
+    names.forEach((name, i) => {
+      const resource = template.Resources[stack.getLogicalId(fns[i]?.node.defaultChild as CfnResource)];
+      const deployed = join(assembly.directory, resource?.Metadata?.['aws:asset:path'] ?? 'missing');
+      const expected = tempDir();
+      buildFunctionBundle({ entry: `functions/handlers/${name}.handler.ts`, define: optionalClientDefines(lambdaSpec(name), DEFAULTS), target: 'node24' }, expected);
+      const files = (dir: string) => readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => relative(dir, join(d.parentPath, d.name))).sort();
+      expect(files(deployed), name).toEqual(files(expected));
+      expect(files(deployed)).toContain(ENTRY_FILE);
+      for (const f of files(expected)) expect(readFileSync(join(deployed, f)).equals(readFileSync(join(expected, f))), `${name}/${f}`).toBe(true);
+    });
+    for (const r of lambdas) expect(r.Properties.Handler).toBe('index.handler');
+  });
+});
