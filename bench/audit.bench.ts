@@ -16,10 +16,19 @@
  *    its audit index keys (GSI3) against the same item without them, paired; and the same item
  *    against itself (A/A) for the noise band. The digester itself only reads: it is off the write
  *    path by construction.
+ * 4. The same question as users see it: record + read through the local host's API (POST
+ *    /snapshots, GET /snapshots/{id}) on a table with the audit index, against a second host whose
+ *    table was created without it (so DynamoDB has no index to maintain; everything else, on-write
+ *    validation and the stream included, is the same code), and the first host against itself (A/A).
  *
- * Sizes: BENCH_AUDIT_N (default 100000), BENCH_AUDIT_ROUNDS (default 3), BENCH_AUDIT_WRITE_ROUNDS (default 1000).
+ * Sizes: BENCH_AUDIT_N (default 100000), BENCH_AUDIT_ROUNDS (default 3), BENCH_AUDIT_WRITE_ROUNDS
+ * (default 1000), BENCH_AUDIT_HOST_ROUNDS (default 600).
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { MemoryAuditStore } from '../functions/adapters/audit/file-audit-store.js';
 import { LocalDigestSigner } from '../functions/adapters/audit/local-signer.js';
@@ -28,7 +37,7 @@ import { documentClientOptions } from '../functions/adapters/dynamodb/client.js'
 import { AUDIT_SHARDS, contentOf } from '../functions/adapters/dynamodb/keys.js';
 import { queryEach } from '../functions/adapters/dynamodb/paging.js';
 import { DynamoSnapshotStore } from '../functions/adapters/dynamodb/snapshot-store.js';
-import { GSI3 } from '../functions/adapters/dynamodb/table-definition.js';
+import { createTableInput, GSI3 } from '../functions/adapters/dynamodb/table-definition.js';
 import { deterministicUlid } from '../functions/adapters/ids.js';
 import { sealClosedWindows } from '../functions/core/audit/service.js';
 import { verifyRange } from '../functions/core/audit/verify-range.js';
@@ -37,12 +46,14 @@ import { buildSnapshot, type RecordSnapshot } from '../functions/core/snapshot.j
 import { LOCAL_AWS } from '../functions/local/dynalite.js';
 import { startLocalHost } from '../functions/local/host.js';
 import { main } from '../client/src/cli/main.js';
+import { BenchClient } from './http-client.js';
 import { median, paired, printFigures } from './report.js';
 import { Readable } from 'node:stream';
 
 const N = Number(process.env.BENCH_AUDIT_N ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_AUDIT_ROUNDS ?? 3);
 const WRITE_ROUNDS = Number(process.env.BENCH_AUDIT_WRITE_ROUNDS ?? 1000);
+const HOST_ROUNDS = Number(process.env.BENCH_AUDIT_HOST_ROUNDS ?? 600);
 const HOUR = 3_600_000;
 const WINDOW = Date.parse('2026-11-30T10:00:00.000Z');
 const FN = 'approve_loan';
@@ -210,5 +221,103 @@ export default async function auditBench(): Promise<void> {
   } finally {
     client.destroy();
     await host.close();
+  }
+  await recordReadThroughHosts();
+}
+
+/**
+ * Creates, in a data folder the host will open, the table of `createTableInput` without the audit
+ * index (GSI3): the host keeps an existing table as it is.
+ */
+async function tableWithoutAuditIndex(dataDir: string, tableName: string): Promise<void> {
+  const server = dynalite({ path: join(dataDir, 'dynamodb'), createTableMs: 0 });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as { port: number };
+  const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: `http://127.0.0.1:${port}` });
+  try {
+    const full = createTableInput(tableName);
+    const kept = new Set<string>();
+    const GlobalSecondaryIndexes = full.GlobalSecondaryIndexes.filter((ix) => ix.IndexName !== GSI3.indexName);
+    for (const ix of GlobalSecondaryIndexes) for (const k of ix.KeySchema) kept.add(k.AttributeName);
+    for (const k of full.KeySchema) kept.add(k.AttributeName);
+    await client.send(new CreateTableCommand({ ...full, GlobalSecondaryIndexes, AttributeDefinitions: full.AttributeDefinitions.filter((a) => kept.has(a.AttributeName)) }));
+    for (let i = 0; i < 200; i++) {
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+      if (Table?.TableStatus === 'ACTIVE') {
+        if (Table.GlobalSecondaryIndexes?.some((ix) => ix.IndexName === GSI3.indexName)) throw new Error('the table still has the audit index');
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error('the table without the audit index did not become ACTIVE');
+  } finally {
+    client.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+async function recordReadThroughHosts(): Promise<void> {
+  // Three hosts: two on tables with the audit index, one on a table without it. The second host
+  // with the index gives the A/A band between two hosts, so what separates "with" from "without"
+  // is compared with what separates two identical hosts; the order of the three rotates every round.
+  const dirs = { with: mkdtempSync(join(tmpdir(), 'bench-audit-with-')), without: mkdtempSync(join(tmpdir(), 'bench-audit-without-')), again: mkdtempSync(join(tmpdir(), 'bench-audit-again-')) };
+  const tableName = 'bench-audit-host';
+  await tableWithoutAuditIndex(dirs.without, tableName);
+  const quiet = { info: () => undefined, error: (message: string, ...extra: unknown[]) => console.error(message, ...extra) };
+  const hosts = {
+    with: await startLocalHost({ port: 0, dynamoPort: 0, tableName, dataDir: dirs.with, logger: quiet }),
+    without: await startLocalHost({ port: 0, dynamoPort: 0, tableName, dataDir: dirs.without, logger: quiet }),
+    again: await startLocalHost({ port: 0, dynamoPort: 0, tableName, dataDir: dirs.again, logger: quiet }),
+  };
+  const body = JSON.stringify(decision(7));
+  const clients = { with: new BenchClient(hosts.with.url, 1), without: new BenchClient(hosts.without.url, 1), again: new BenchClient(hosts.again.url, 1) };
+  const recordRead = async (side: keyof typeof clients) => {
+    const api = clients[side];
+    const created = await api.request('POST', '/snapshots', body);
+    if (created.status !== 201) throw new Error(`POST /snapshots answered ${created.status}: ${created.body}`);
+    const { snapshotId } = JSON.parse(created.body) as { snapshotId: string };
+    const got = await api.request('GET', `/snapshots/${snapshotId}`);
+    if (got.status !== 200) throw new Error(`GET answered ${got.status}`);
+    return snapshotId;
+  };
+  const orders = [
+    ['with', 'without', 'again'],
+    ['again', 'with', 'without'],
+    ['without', 'again', 'with'],
+    ['again', 'without', 'with'],
+    ['with', 'again', 'without'],
+    ['without', 'with', 'again'],
+  ] as const;
+  try {
+    for (let i = 0; i < 30; i++) for (const side of orders[0]) await recordRead(side);
+    // The host without the index stores the same audit keys: only the index maintenance differs.
+    const probe = new DynamoDBClient({ ...LOCAL_AWS, endpoint: hosts.without.dynamoEndpoint });
+    const probeDoc = DynamoDBDocumentClient.from(probe, documentClientOptions);
+    const id = await recordRead('without');
+    const stored = await probeDoc.send(new GetCommand({ TableName: tableName, Key: { pk: `SNAP#${id}`, sk: 'SNAP' } }));
+    probe.destroy();
+    if (typeof stored.Item?.[GSI3.partitionKey] !== 'string') throw new Error('the record without the index lacks its audit keys: the comparison would not be like for like');
+    const t = { with: [] as number[], without: [] as number[], again: [] as number[], ab: [] as number[], aa: [] as number[] };
+    for (let i = 0; i < HOST_ROUNDS; i++) {
+      const took: Record<string, number> = {};
+      for (const side of orders[i % orders.length] as readonly (keyof typeof clients)[]) {
+        const start = performance.now();
+        await recordRead(side);
+        took[side] = performance.now() - start;
+      }
+      t.with.push(took.with as number);
+      t.without.push(took.without as number);
+      t.again.push(took.again as number);
+      t.ab.push((took.with as number) / (took.without as number));
+      t.aa.push((took.with as number) / (took.again as number));
+    }
+    printFigures(`Record + read through the local host's API: a table with the audit index, one without, and a second with (median of ${HOST_ROUNDS} rounds, order rotated)`, [
+      { figure: 'POST /snapshots + GET, with the audit index ÷ without', ours: median(t.with), baseline: median(t.without), unit: 'ms', ratio: median(t.ab), target: 'within A/A' },
+      { figure: 'noise band: host with the index ÷ a second one (A/A)', ours: median(t.with), baseline: median(t.again), unit: 'ms', ratio: median(t.aa) },
+    ]);
+  } finally {
+    for (const c of Object.values(clients)) c.close();
+    for (const h of Object.values(hosts)) await h.close();
+    for (const d of Object.values(dirs)) rmSync(d, { recursive: true, force: true });
   }
 }

@@ -3,6 +3,7 @@
  *
  *   PORT (3000)  DYNAMODB_PORT (8000)  S3_PORT (4568)  DATA_DIR (.data)  TABLE_NAME (decision-replay)
  *   MANIFEST_BUCKET (decision-replay-manifests)
+ *   DYNAMODB_TRANSPORT (direct): how the host's own client reaches dynalite, `direct` or `socket`
  *   --in-memory  keep nothing on disk
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -42,6 +43,12 @@ for (const a of args) {
 const inMemory = args.includes('--in-memory');
 const dataDir = inMemory ? undefined : (process.env.DATA_DIR || '.data');
 
+const transport = process.env.DYNAMODB_TRANSPORT || 'direct';
+if (transport !== 'direct' && transport !== 'socket') {
+  console.error(`DYNAMODB_TRANSPORT must be 'direct' or 'socket', got '${transport}'`);
+  process.exit(2);
+}
+
 const appConfig = loadAppConfig();
 let host: Awaited<ReturnType<typeof startLocalHost>>;
 try {
@@ -51,6 +58,7 @@ try {
     s3Port: port('S3_PORT', 4568),
     manifestBucket: process.env.MANIFEST_BUCKET || 'decision-replay-manifests',
     tableName: process.env.TABLE_NAME || 'decision-replay',
+    dynamoTransport: transport,
     schedules: appConfig.schedules,
     idManifestBuckets: appConfig.idManifestBuckets,
     digestIntervalMinutes: appConfig.digestIntervalMinutes,

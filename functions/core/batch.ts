@@ -10,7 +10,7 @@
 import * as z from 'zod/mini';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from './errors.js';
 import { canonicalHash } from './json.js';
-import type { Clock, IdGenerator, Page, SnapshotIdIndex } from './ports.js';
+import type { Clock, IdGenerator, Page, SnapshotIdIndex, SnapshotStore } from './ports.js';
 import type { ExecutorConfigStore, StoredExecutorConfig } from './executor.js';
 import { prepareReplay, replaySnapshot, ReplayOptionsShape, ReplayStatusSchema, ResultErrorSchema, type PreparedReplay, type ReplayDeps, type ReplayResult, type ReplayResultStore } from './replay.js';
 import { NoiseRunSchema, type NoiseProfileStore } from './noise.js';
@@ -241,14 +241,34 @@ export function manifestKey(batchId: string): string {
 }
 
 /**
+ * The items the busiest concurrency slot replays when `total` snapshots go in chunks of `size`,
+ * `maxConcurrency` chunks at a time: its rounds of chunks times their size. Items take about the same
+ * time, so this is the batch's wall time in items (the ideal is `ceil(total / maxConcurrency)`).
+ */
+export function busiestSlotItems(total: number, maxConcurrency: number, size: number): number {
+  return Math.ceil(Math.ceil(total / size) / maxConcurrency) * size;
+}
+
+/** How far (as a fraction) a chunk size may leave the busiest slot above the best one, for fewer chunks. */
+export const CHUNK_BALANCE_TOLERANCE = 0.01;
+
+/**
  * Snapshots per chunk: at least two rounds of chunks per concurrency slot (so a slow chunk does not
  * leave the others idle at the end), at most {@link MAX_ITEMS_PER_CHUNK}, and never fewer chunks
- * than slots when there are enough snapshots.
+ * than slots when there are enough snapshots. Among those sizes, the largest (fewest chunks: each
+ * costs a task invocation and a write) whose busiest slot ({@link busiestSlotItems}) replays at
+ * most {@link CHUNK_BALANCE_TOLERANCE} more items than the best size's. 1,000 at 40 go in chunks
+ * of 5, 25 items per slot (the ideal), where a plain "two rounds" cut of 13 gave one slot 26 items
+ * while others sat idle for the last 13.
  */
 export function itemsPerChunkFor(total: number, maxConcurrency: number): number {
   if (total <= maxConcurrency) return 1;
-  const rounds = Math.max(2, Math.ceil(total / (maxConcurrency * MAX_ITEMS_PER_CHUNK)));
-  return Math.min(MAX_ITEMS_PER_CHUNK, Math.max(1, Math.ceil(total / (maxConcurrency * rounds))));
+  const minRounds = Math.max(2, Math.ceil(total / (maxConcurrency * MAX_ITEMS_PER_CHUNK)));
+  const sizes = [1];
+  for (let size = 2; size <= MAX_ITEMS_PER_CHUNK && Math.ceil(Math.ceil(total / size) / maxConcurrency) >= minRounds; size++) sizes.push(size);
+  const fewest = Math.min(...sizes.map((size) => busiestSlotItems(total, maxConcurrency, size)));
+  const acceptable = sizes.filter((size) => busiestSlotItems(total, maxConcurrency, size) <= fewest * (1 + CHUNK_BALANCE_TOLERANCE));
+  return Math.max(...acceptable);
 }
 
 /** Port: starts the workflow for a batch; starting one twice starts it once. */
@@ -670,23 +690,63 @@ async function recordItemError(deps: Pick<ReplayItemDeps, 'batches' | 'clock'>, 
   return (await deps.batches.getResult(batchId, snapshotId)) ?? result;
 }
 
+/**
+ * An item's two reads, started ahead of its turn: its stored result (if any) and its snapshot. A
+ * chunk starts the next item's reads while the current item waits for its executor, so an item's
+ * turn begins with its executor call. Reads only: an unused read-ahead (the chunk stopped or failed)
+ * changes nothing, and the snapshot is still read from the table for this replay, one item early.
+ */
+interface ItemReads {
+  existing: Promise<BatchResult | undefined>;
+  /** Absent where the item reads its snapshot its own way (a noise-profile batch). */
+  snapshot?: Promise<Snapshot | undefined>;
+}
+
+function readAhead(deps: ReplayItemDeps, batchId: string, snapshotId: string, withSnapshot: boolean): ItemReads {
+  const reads: ItemReads = { existing: deps.batches.getResult(batchId, snapshotId), ...(withSnapshot && { snapshot: deps.snapshots.get(snapshotId) }) };
+  // Awaited when the item's turn comes; until then a failure must not be an unhandled rejection.
+  reads.existing.catch(() => undefined);
+  reads.snapshot?.catch(() => undefined);
+  return reads;
+}
+
+/** `snapshots` whose `get` of `snapshotId` answers the read already started for it. */
+function withSnapshotRead(snapshots: SnapshotStore, snapshotId: string, read: Promise<Snapshot | undefined>): SnapshotStore {
+  let used = false;
+  return Object.assign(Object.create(snapshots) as SnapshotStore, {
+    get(id: string): Promise<Snapshot | undefined> {
+      if (id !== snapshotId || used) return snapshots.get(id);
+      used = true;
+      return read;
+    },
+  });
+}
+
 /** Replays one snapshot and returns its result as stored (this attempt's, or an earlier one's). */
-async function replayItem(deps: ReplayItemDeps, batchId: string, snapshotId: string): Promise<BatchResult>;
-async function replayItem(deps: ReplayItemDeps, batchId: string, snapshotId: string, checkRunning: boolean): Promise<BatchResult | undefined>;
-/** With `checkRunning`, the batch's status is read with the item's first reads: undefined (nothing done) when it is no longer RUNNING. */
-async function replayItem(deps: ReplayItemDeps, batchId: string, snapshotId: string, checkRunning = false): Promise<BatchResult | undefined> {
+async function replayItem(deps: ReplayItemDeps, batchId: string, snapshotId: string): Promise<BatchResult> {
+  const started = (await startItem(deps, batchId, snapshotId)) as { stored: Promise<BatchResult> };
+  return started.stored;
+}
+
+/**
+ * Replays one snapshot up to its executor's answer; `stored` settles once its result is stored (this
+ * attempt's, or an earlier one's), so a chunk can start its next item meanwhile. With `checkRunning`,
+ * the batch's status is read with the item's first reads: undefined (nothing done) when it is no
+ * longer RUNNING. `reads`: the item's reads, started ahead ({@link readAhead}).
+ */
+async function startItem(deps: ReplayItemDeps, batchId: string, snapshotId: string, checkRunning = false, reads?: ItemReads): Promise<{ stored: Promise<BatchResult> } | undefined> {
   const now = () => new Date(deps.clock.now()).toISOString();
   // An item looks for its stored result before anything is executed: a Step Functions retry or
   // redrive, a resumed execution after a crash or an idempotent repeat of the batch finds the first
   // attempt's result and calls no executor again (executor calls never exceed items).
   const [current, existing, batch, prepared] = await Promise.all([
     checkRunning ? deps.batches.get(batchId) : undefined,
-    deps.batches.getResult(batchId, snapshotId),
+    reads?.existing ?? deps.batches.getResult(batchId, snapshotId),
     deps.cache.batchFor(deps, batchId),
     deps.cache.preparedFor(deps, batchId),
   ]);
   if (checkRunning && current?.status !== 'RUNNING') return undefined;
-  if (existing !== undefined) return existing;
+  if (existing !== undefined) return { stored: Promise.resolve(existing) };
   if (batch.noiseProfile !== undefined) {
     let measured: BatchResult;
     try {
@@ -695,14 +755,14 @@ async function replayItem(deps: ReplayItemDeps, batchId: string, snapshotId: str
       if (!(err instanceof DomainError)) throw err;
       measured = { batchId, snapshotId, replayId: null, status: 'Error', outputsMatch: false, executionTimeMs: 0, mismatchedPaths: [], violatedRules: [], error: { code: err.code, message: err.message }, createdAt: now() };
     }
-    if (await deps.batches.putResult(measured)) return measured;
-    return (await deps.batches.getResult(batchId, snapshotId)) ?? measured;
+    const written = deps.batches.putResult(measured);
+    return { stored: written.then(async (ok) => (ok ? measured : ((await deps.batches.getResult(batchId, snapshotId)) ?? measured))) };
   }
   let summary: BatchResult;
   let full: ReplayResult | undefined;
   let original: Snapshot | undefined;
   try {
-    const replayDeps = { ...deps, executors: deps.cache.executorsFor(deps.executors, batchId) };
+    const replayDeps = { ...deps, executors: deps.cache.executorsFor(deps.executors, batchId), ...(reads?.snapshot !== undefined && { snapshots: withSnapshotRead(deps.snapshots, snapshotId, reads.snapshot) }) };
     full = { ...(await replaySnapshot(replayDeps, snapshotId, prepared, deps.replayIdFor(batchId, snapshotId, Date.parse(batch.createdAt)), (read) => (original = read))), batchId };
     summary = summarize(full, batchId, original);
   } catch (err) {
@@ -712,9 +772,8 @@ async function replayItem(deps: ReplayItemDeps, batchId: string, snapshotId: str
   // Both writes are conditional on keys that are the same on every retry (the history entry is
   // listed at the batch's start), so they can go out together: the first attempt's result and
   // history entry win, and a retry writes neither again.
-  const [written] = await Promise.all([deps.batches.putResult(summary), full ? deps.results.put(full, { sortAt: batch.createdAt }) : false]);
-  if (written) return summary;
-  return (await deps.batches.getResult(batchId, snapshotId)) ?? summary;
+  const writes = Promise.all([deps.batches.putResult(summary), full ? deps.results.put(full, { sortAt: batch.createdAt }) : false]);
+  return { stored: writes.then(async ([written]) => (written ? summary : ((await deps.batches.getResult(batchId, snapshotId)) ?? summary))) };
 }
 
 /** What a chunk task returns (the Map discards it); `stopped` when the batch was no longer RUNNING. */
@@ -743,28 +802,49 @@ export async function replayBatchChunk(deps: ReplayItemDeps, command: ReplayChun
   const acc = new StatsAccumulator();
   let successful = 0;
   let matches = 0;
+  const fold = (stored: BatchResult) => {
+    acc.add(stored);
+    if (stored.status !== 'Error') {
+      successful += 1;
+      if (stored.outputsMatch) matches += 1;
+    }
+  };
+  // The item before's writes, still going out while this item runs (its executor call included:
+  // still one executor call at a time per chunk). Folded once they have settled.
+  let writing: Promise<BatchResult> | undefined;
+  const settle = async () => {
+    if (writing === undefined) return;
+    const stored = await writing;
+    writing = undefined;
+    fold(stored);
+  };
   let checkedAt = -Infinity;
-  for (const snapshotId of snapshotIds) {
+  // Each item's reads start while the item before it waits for its executor (see readAhead).
+  const readSnapshots = failure === undefined && (await deps.cache.batchFor(deps, batchId)).noiseProfile === undefined;
+  let next: ItemReads | undefined = failure ? undefined : readAhead(deps, batchId, chunkId, readSnapshots);
+  for (const [index, snapshotId] of snapshotIds.entries()) {
+    const reads = next;
+    const following = snapshotIds[index + 1];
+    next = failure || following === undefined ? undefined : readAhead(deps, batchId, following, readSnapshots);
     // A cancelled batch stops here: the workflow's stop does not reach a running invocation, so a
     // chunk looks at the batch's status between items (at most every STATUS_CHECK_MS, to keep its
     // META item from turning into a hot key) and replays nothing more once it is not RUNNING.
     // The read goes out with the item's own first reads, so it costs no round trip of its own.
     const check = deps.clock.now() - checkedAt >= STATUS_CHECK_MS;
     if (check) checkedAt = deps.clock.now();
-    let stored: BatchResult | undefined;
     if (failure) {
-      if (check && (await deps.batches.get(batchId))?.status !== 'RUNNING') stored = undefined;
-      else stored = await recordItemError(deps, batchId, snapshotId, failure);
-    } else {
-      stored = await replayItem(deps, batchId, snapshotId, check);
+      if (check && (await deps.batches.get(batchId))?.status !== 'RUNNING') return { chunkId, count: acc.count, failed: acc.count - successful, stopped: true };
+      fold(await recordItemError(deps, batchId, snapshotId, failure));
+      continue;
     }
-    if (stored === undefined) return { chunkId, count: acc.count, failed: acc.count - successful, stopped: true };
-    acc.add(stored);
-    if (stored.status !== 'Error') {
-      successful += 1;
-      if (stored.outputsMatch) matches += 1;
-    }
+    const started = await startItem(deps, batchId, snapshotId, check, reads);
+    await settle();
+    if (started === undefined) return { chunkId, count: acc.count, failed: acc.count - successful, stopped: true };
+    writing = started.stored;
+    // Awaited by settle(); a failure meanwhile must not be an unhandled rejection.
+    writing.catch(() => undefined);
   }
+  await settle();
   await deps.batches.putChunk({ batchId, chunkId, count: acc.count, successful, matches, stats: acc.toState(), createdAt: new Date(deps.clock.now()).toISOString() });
   return { chunkId, count: acc.count, failed: acc.count - successful };
 }

@@ -12,3 +12,6 @@ export function closingStream(iterator: LevelIterator): Readable;
 
 /** Replaces `db`'s key and value streams with ones that close their iterators. */
 export function closeIteratorsOf<T extends { values(options?: unknown): LevelIterator; keys(options?: unknown): LevelIterator }>(db: T): T;
+
+/** The LevelDB database of the store `dynalite(options)` created for this very `options` object. */
+export function databaseOf(options: object): { open(): Promise<void>; close(): Promise<void> } | undefined;

@@ -54,11 +54,24 @@ export function closeIteratorsOf(db) {
   return db;
 }
 
+// The store dynalite created for each options object it was given (`dynalite(options)` creates one).
+const storesByOptions = new WeakMap();
+
+/**
+ * The LevelDB database of the store `dynalite(options)` created, for that same `options` object.
+ * Opening it before serving lets a caller report a store it cannot open (locked by another process)
+ * as a startup error: dynalite itself opens it on the first request and throws from a callback.
+ */
+export function databaseOf(options) {
+  return storesByOptions.get(options)?.db;
+}
+
 if (dynaliteDb.create.closesIterators !== true) {
   const create = dynaliteDb.create;
   const patched = (options) => {
     const store = create(options);
     closeIteratorsOf(store.db);
+    if (options !== null && typeof options === 'object') storesByOptions.set(options, store);
     return store;
   };
   patched.closesIterators = true;

@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 // dynalite's queries leave their LevelDB iterators open; this closes them (see the file).
-import './dynalite-store.mjs';
+import { databaseOf } from './dynalite-store.mjs';
 import { serveDirect, type DirectRequest, type DirectResponse } from './dynalite-direct.mjs';
 import { createTableInput } from '../adapters/dynamodb/table-definition.js';
 
@@ -44,7 +44,19 @@ interface Listening {
 }
 
 async function listenInProcess(options: LocalDynamoOptions): Promise<Listening> {
-  const server: Server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const dynaliteOptions = { path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 };
+  const server: Server = dynalite(dynaliteOptions);
+  if (options.path !== undefined) {
+    // dynalite opens its store on the first request and throws from a callback when it cannot (the
+    // store is locked by another process on the same DATA_DIR), which would end this process with
+    // a bare 'Database is closed'. Opened here, that is a startup error naming the folder.
+    try {
+      await databaseOf(dynaliteOptions)?.open();
+    } catch (err) {
+      const reason = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+      throw new Error(lockedStoreMessage(options.path, reason), { cause: err });
+    }
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, '127.0.0.1', () => resolve());
@@ -181,6 +193,10 @@ const unsignedLocalSigner: RequestSigner = {
  */
 export const LOCAL_AWS = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, signer: unsignedLocalSigner } as const;
 
+function lockedStoreMessage(path: string, reason: string): string {
+  return `the local DynamoDB (dynalite) could not use its store in ${path} (${reason}); is another \`npm start\` running on the same DATA_DIR?`;
+}
+
 export async function startLocalDynamo(options: LocalDynamoOptions): Promise<LocalDynamo> {
   const listening = options.worker ? await listenInWorker(options) : await listenInProcess(options);
   const port = listening.port;
@@ -192,12 +208,7 @@ export async function startLocalDynamo(options: LocalDynamoOptions): Promise<Loc
     const died = listening.failure();
     if (died === undefined) throw err;
     await listening.close();
-    throw new Error(
-      options.path === undefined
-        ? `the local DynamoDB (dynalite) stopped: ${died.message}`
-        : `the local DynamoDB (dynalite) could not use its store in ${options.path} (${died.message}); is another \`npm start\` running on the same DATA_DIR?`,
-      { cause: err },
-    );
+    throw new Error(options.path === undefined ? `the local DynamoDB (dynalite) stopped: ${died.message}` : lockedStoreMessage(options.path, died.message), { cause: err });
   } finally {
     client.destroy();
   }

@@ -74,8 +74,20 @@ export interface LocalHostOptions {
   /** Folder for persistent data; undefined keeps everything in memory. */
   dataDir?: string;
   clock?: Clock;
-  /** Run dynalite in a worker thread (default true: the DynamoDB side gets the second core). */
+  /**
+   * Run dynalite in a worker thread (default true). The DynamoDB side gets a core of its own when
+   * one is free, and a second thread's share of a busy machine, at the price of a thread handoff
+   * each way on every call: measured, on 2 shared cores, the handoff costs a record + read ~10–15 %
+   * while the thread makes a 1,000-item batch ~40 % faster (README, Benchmarks).
+   */
   dynamoInWorker?: boolean;
+  /**
+   * How the host's own DynamoDB client reaches dynalite (default `direct`): `direct` hands each
+   * request (the SDK's serialised wire request) to dynalite's request handler without a socket;
+   * `socket` sends it over dynalite's TCP port as any other tool does (keep-alive). The real SDK
+   * runs in both; `npm run bench host-wire` measures both. dynalite's port is served either way.
+   */
+  dynamoTransport?: 'direct' | 'socket';
   /** Scheduled regression replays (the CDK context's `schedules`). */
   schedules?: readonly LocalSchedule[];
   logger?: ErrorLogger & { info(message: string, ...extra: unknown[]): void; warn?(message: string, ...extra: unknown[]): void };
@@ -137,8 +149,6 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     const cursorKey = fileCursorKey(options.dataDir);
     useCursorKey(async () => cursorKey);
   }
-  // dynalite runs in a worker thread: the DynamoDB side gets its own core, as a real table would
-  // be on other machines, instead of queueing behind the handlers on this event loop.
   const dynamo: LocalDynamo = await startLocalDynamo({ port: options.dynamoPort, tableName: options.tableName, worker: options.dynamoInWorker ?? true, ...(dynamoPath !== undefined && { path: dynamoPath }) });
 
   // With a data dir, what a crash must not lose is journaled: acknowledged snapshot writes not yet
@@ -158,8 +168,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       if (options.dataDir !== undefined) appendFileSync(join(options.dataDir, 'stream-failures.jsonl'), JSON.stringify(failure) + '\n');
     },
   });
-  // The host's own client reaches dynalite without a socket (it also listens on TCP for other tools).
-  const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint, requestHandler: dynamo.requestHandler });
+  // The host's own client reaches dynalite without a socket by default (dynalite also listens on TCP
+  // for other tools); with `socket`, through that port like any other client (the SDK's default
+  // handler keeps its connections alive).
+  const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint, ...(options.dynamoTransport !== 'socket' && { requestHandler: dynamo.requestHandler }) });
   stream.attach(client);
   if (batchJournal !== undefined) tapBatchRecords(client, batchJournal);
   const doc = DynamoDBDocumentClient.from(client, documentClientOptions);

@@ -90,9 +90,8 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Builds the API Gateway v2 event for a request. */
-export function toEvent(req: IncomingMessage, body: string, routeKey: string, pathParameters: Record<string, string>): APIGatewayProxyEventV2 {
-  const url = requestUrl(req.url) ?? new URL('http://localhost/');
+/** Builds the API Gateway v2 event for a request (`url`: its target, when already parsed). */
+export function toEvent(req: IncomingMessage, body: string, routeKey: string, pathParameters: Record<string, string>, url: URL = requestUrl(req.url) ?? new URL('http://localhost/')): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
   const query: Record<string, string> = {};
@@ -137,8 +136,9 @@ export interface HttpHostOptions {
 /** Starts the HTTP server on 127.0.0.1. */
 export async function startHttpHost(options: HttpHostOptions): Promise<{ server: Server; port: number }> {
   const routes = compileRoutes(options.routeKeys);
+  // With its length known, the answer is one write (head and body), not chunked transfer coding.
   const send = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers, 'content-length': String(Buffer.byteLength(body)) });
     res.end(body);
   };
   const server = createServer((req, res) => {
@@ -154,7 +154,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<{ server:
         const body = await readBody(req, limit);
         const side = options.side ? await options.side(method, path, body) : undefined;
         if (side) return send(res, side.status, JSON.stringify(side.body));
-        const result = await options.handlerFor(routeKey)(toEvent(req, body, routeKey, pathParameters));
+        const result = await options.handlerFor(routeKey)(toEvent(req, body, routeKey, pathParameters, url));
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
         send(res, result.statusCode ?? 200, result.body ?? '', headers);

@@ -23,12 +23,20 @@ describe('local DynamoDB store in a data dir', () => {
     await expect(startLocalDynamo({ port: 0, tableName: 'locked', path, worker: true })).rejects.toThrow(`could not use its store in ${path}`);
   });
 
+  it('refuses it the same way when dynalite runs on the caller’s thread (no worker)', { timeout: 30_000 }, async () => {
+    const path = join(dir, 'in-process');
+    started.push(await startLocalDynamo({ port: 0, tableName: 'locked', path, worker: false }));
+    await expect(startLocalDynamo({ port: 0, tableName: 'locked', path, worker: false })).rejects.toThrow(`could not use its store in ${path}`);
+  });
+
   it('is usable again by a new host once the one holding it has closed', { timeout: 30_000 }, async () => {
     const path = join(dir, 'reopened');
     const first = await startLocalDynamo({ port: 0, tableName: 'reopened', path, worker: true });
     await first.close();
-    const second = await startLocalDynamo({ port: 0, tableName: 'reopened', path, worker: true });
-    started.push(second);
-    expect(second.port).toBeGreaterThan(0);
+    const second = await startLocalDynamo({ port: 0, tableName: 'reopened', path, worker: false });
+    await second.close();
+    const third = await startLocalDynamo({ port: 0, tableName: 'reopened', path, worker: false });
+    started.push(third);
+    expect(third.port).toBeGreaterThan(0);
   });
 });

@@ -11,6 +11,7 @@ import {
   MAX_CONCURRENCY,
   MAX_LISTED_SNAPSHOTS,
   MAX_SELECTED_SNAPSHOTS,
+  busiestSlotItems,
   itemsPerChunkFor,
   planBatch,
   replayBatchChunk,
@@ -613,11 +614,28 @@ describe('itemsPerChunkFor', () => {
   it.each([
     [5, 10, 1],
     [50, 7, 4],
-    [1000, 40, 13],
+    [1000, 40, 5],
     [20_000, 10, 20],
     [1_000_000, 1000, 20],
   ])('cuts %i snapshots at maxConcurrency %i into chunks of %i', (total, concurrency, expected) => {
     expect(itemsPerChunkFor(total, concurrency)).toBe(expected);
+  });
+
+  it('keeps the busiest slot within 1 % of the fewest items any allowed chunk size gives (the ideal for 1,000 at 40)', () => {
+    expect(busiestSlotItems(1000, 40, itemsPerChunkFor(1000, 40))).toBe(25);
+    for (const concurrency of [3, 7, 40, 100]) {
+      for (const total of [concurrency + 1, 97, 1000, 1234, 20_000]) {
+        if (total <= concurrency) continue;
+        const chosen = itemsPerChunkFor(total, concurrency);
+        const rounds = (size: number) => Math.ceil(Math.ceil(total / size) / concurrency);
+        const allowed = Array.from({ length: 20 }, (_, i) => i + 1).filter((size) => size === 1 || rounds(size) >= Math.max(2, Math.ceil(total / (concurrency * 20))));
+        const fewest = Math.min(...allowed.map((size) => busiestSlotItems(total, concurrency, size)));
+        expect(busiestSlotItems(total, concurrency, chosen), `${total}/${concurrency}`).toBeLessThanOrEqual(fewest * 1.01);
+        // and no larger allowed size would do as well
+        for (const size of allowed.filter((s) => s > chosen)) expect(busiestSlotItems(total, concurrency, size), `${total}/${concurrency} size ${size}`).toBeGreaterThan(fewest * 1.01);
+        expect(rounds(chosen) >= 2 || chosen === 1, `${total}/${concurrency}`).toBe(true);
+      }
+    }
   });
 
   it('never leaves a concurrency slot without a chunk when there are enough snapshots', () => {

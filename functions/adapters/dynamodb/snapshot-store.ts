@@ -29,6 +29,18 @@ function isUnreadableIndex(err: unknown, indexName: string): boolean {
 }
 
 export class DynamoSnapshotStore extends DynamoStore implements SnapshotStore, SnapshotIdIndex {
+  /** The item of each snapshot being recorded: built once for its size check and its write. */
+  private readonly items = new WeakMap<Snapshot, TableItem>();
+
+  private itemOf(snapshot: Snapshot): TableItem {
+    let item = this.items.get(snapshot);
+    if (item === undefined) {
+      item = DynamoSnapshotStore.toItem(snapshot);
+      this.items.set(snapshot, item);
+    }
+    return item;
+  }
+
   /** The item written for a snapshot: keys, index keys and the snapshot's own attributes. */
   static toItem(snapshot: Snapshot): TableItem {
     return {
@@ -47,7 +59,7 @@ export class DynamoSnapshotStore extends DynamoStore implements SnapshotStore, S
   }
 
   assertStorable(snapshot: Snapshot): void {
-    const size = itemSize(DynamoSnapshotStore.toItem(snapshot));
+    const size = itemSize(this.itemOf(snapshot));
     if (size > MAX_ITEM_BYTES) {
       throw new PayloadTooLargeError(
         `snapshot is ${size} bytes as a DynamoDB item; the limit is ${MAX_ITEM_BYTES} bytes (400 KB). Store large payloads elsewhere and record a reference.`,
@@ -58,7 +70,7 @@ export class DynamoSnapshotStore extends DynamoStore implements SnapshotStore, S
   }
 
   async putIfAbsent(snapshot: Snapshot): Promise<boolean> {
-    return this.putNew(DynamoSnapshotStore.toItem(snapshot), 'snapshot');
+    return this.putNew(this.itemOf(snapshot), 'snapshot');
   }
 
   async get(snapshotId: string): Promise<Snapshot | undefined> {
