@@ -3,7 +3,8 @@
  * it imports statically, and the libraries only some requests need are in chunks of their own; the
  * stack deploys exactly the directory the bundles benchmark builds and times.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { App, Stack, type CfnResource } from 'aws-cdk-lib';
@@ -13,6 +14,7 @@ import { lambdaSpec, type LambdaName } from '../../functions/api/manifest.js';
 import { AppConfigSchema } from '../../lib/config.js';
 import { buildFunctionBundle, bundleWeight, ENTRY_FILE } from '../../lib/function-bundle.js';
 import { DecisionFunction, optionalClientDefines } from '../../lib/function-defaults.js';
+import { apiEvent } from '../support/lambda-events.js';
 
 const dirs: string[] = [];
 const tempDir = (): string => {
@@ -59,8 +61,39 @@ describe('a function bundle', () => {
     }
   });
 
+  it('leaves S3 and KMS out of what the audit API loads at start (each serves some routes), and keeps both in the digester (every run seals)', () => {
+    const audit = built('audit');
+    const digester = built('digester');
+
+    for (const pkg of ['@aws-sdk/client-s3', '@aws-sdk/client-kms']) {
+      expect(has(audit.atStart, pkg), pkg).toBe(false);
+      expect(has(audit.all, pkg), pkg).toBe(true);
+      expect(has(digester.atStart, pkg), pkg).toBe(true);
+    }
+  });
+
   it('keeps the S3 client in what batch-plan loads at start: every invocation writes a manifest', () => {
     expect(has(built('batch-plan').atStart, '@aws-sdk/client-s3')).toBe(true);
+  });
+});
+
+describe('a built function', () => {
+  it('loads a chunk when a request first needs it: validation refuses a bad Regex pattern with RE2 loaded from its chunk', () => {
+    const outdir = tempDir();
+    buildFunctionBundle({ entry: 'functions/handlers/validation.handler.ts', define: optionalClientDefines(lambdaSpec('validation'), DEFAULTS), target: 'node20' }, outdir);
+    const event = apiEvent('PUT /policies/{name}', '/policies/p', { pathParameters: { name: 'p' }, body: { rules: [{ name: 'rx', field: 'outputs.a', comparator: 'Regex', pattern: '(x+)\\1' }] } });
+    // A process of its own, as on Lambda: only the asset directory, no node_modules next to it.
+    const invoke = join(outdir, 'invoke.mjs');
+    writeFileSync(invoke, `const { handler } = await import('./${ENTRY_FILE}'); process.stdout.write(JSON.stringify(await handler(${JSON.stringify(event)})));`);
+    const run = spawnSync(process.execPath, [invoke], {
+      cwd: outdir,
+      env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', TABLE_NAME: 'unused', SIMILARITY_PROVIDER: 'lexical', CURSOR_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:c' },
+      encoding: 'utf8',
+    });
+    expect(run.status, run.stderr).toBe(0);
+    const response = JSON.parse(run.stdout) as { statusCode: number; body: string };
+    expect(response.statusCode).toBe(400);
+    expect(response.body).toContain('invalid regular expression for the linear-time (RE2) engine');
   });
 });
 
