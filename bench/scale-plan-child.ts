@@ -11,17 +11,28 @@
  */
 import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { documentClientOptions } from '../functions/adapters/dynamodb/client.js';
 import { DynamoBatchStore } from '../functions/adapters/dynamodb/batch-store.js';
 import { DynamoSnapshotStore } from '../functions/adapters/dynamodb/snapshot-store.js';
 import { S3ManifestStore } from '../functions/adapters/s3/manifest-store.js';
-import { newBatch, planBatch } from '../functions/core/batch.js';
+import { newBatch, planBatch, SELECT_PAGE_IDS } from '../functions/core/batch.js';
+import { keys } from '../functions/adapters/dynamodb/keys.js';
+import { GSI1, GSI1K, type IndexDefinition } from '../functions/adapters/dynamodb/table-definition.js';
 import { LOCAL_AWS } from '../functions/local/dynalite.js';
 import { localS3ClientConfig } from '../functions/local/s3.js';
 
+/**
+ * `plan`: planBatch as the Lambda runs it. `bare-keys` / `bare-all`: the baselines, in a process of
+ * the same kind — the index paged bare the way a user would page it with the SDK (one Query after
+ * another, nothing written): the keys-only GSI1K Plan reads (the key only, Plan's page size), or
+ * GSI1 (ALL) as Plan read it before (ids only, 1,000 a page).
+ */
+type Mode = 'plan' | 'bare-keys' | 'bare-all';
+
 interface Args {
+  mode?: Mode;
   dynamoEndpoint: string;
   tableName: string;
   s3Endpoint: string;
@@ -37,6 +48,38 @@ const doc = DynamoDBDocumentClient.from(client, documentClientOptions);
 const s3 = new S3Client(localS3ClientConfig(args.s3Endpoint));
 const batches = new DynamoBatchStore(doc, args.tableName);
 const deps = { snapshots: new DynamoSnapshotStore(doc, args.tableName), batches, manifests: new S3ManifestStore(s3, args.bucket) };
+
+async function pageBare(index: IndexDefinition, projection: string, limit: number): Promise<number> {
+  let paged = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const res = await doc.send(
+      new QueryCommand({
+        TableName: args.tableName,
+        IndexName: index.indexName,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': index.partitionKey },
+        ExpressionAttributeValues: { ':pk': keys.snapshotGsi1(args.functionName, '', '').gsi1pk },
+        ProjectionExpression: projection,
+        ScanIndexForward: false,
+        Limit: limit,
+        ExclusiveStartKey: start,
+      }),
+    );
+    paged += res.Items?.length ?? 0;
+    start = res.LastEvaluatedKey;
+  } while (start);
+  return paged;
+}
+
+if (args.mode === 'bare-keys' || args.mode === 'bare-all') {
+  const t0 = performance.now();
+  const total = args.mode === 'bare-keys' ? await pageBare(GSI1K, 'pk', SELECT_PAGE_IDS) : await pageBare(GSI1, 'snapshotId', 1000);
+  console.log(JSON.stringify({ ms: performance.now() - t0, total }));
+  client.destroy();
+  s3.destroy();
+  process.exit(0);
+}
 
 await batches.create(newBatch(args.batchId, { selector: { functionName: args.functionName, limit: args.limit }, mode: 'Strict', maxConcurrency: 40 }, { trigger: 'api', createdAt: new Date().toISOString() }));
 /** VmHWM (peak resident set of this process image), in KB; undefined where /proc is absent. */

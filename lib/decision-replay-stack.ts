@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ArnFormat, CfnOutput, Fn, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, Fn, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
@@ -125,6 +125,7 @@ export class DecisionReplayStack extends Stack {
         // Only the AWS clients this deployment lets the function call are bundled.
         define: optionalClientDefines(spec, config),
         sourceMaps: config.sourceMaps,
+        ...(spec.timeoutSeconds !== undefined && { timeout: Duration.seconds(spec.timeoutSeconds) }),
       });
     }
     this.functions = functions;
@@ -150,7 +151,7 @@ export class DecisionReplayStack extends Stack {
           id: indexFinding,
           reason:
             'The grant covers the GSIs of the one table this function uses (<table>/index/*): GSI1 and GSI2 are ' +
-            'queried to list snapshots by function and to find the baseline with the same inputs, GSI3 to find a ' +
+            'queried to list snapshots by function and to find the baseline with the same inputs, GSI1K to list their ids, GSI3 to find a ' +
             "window's records; the wildcard is over index names of this table only.",
         });
       }

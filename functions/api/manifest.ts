@@ -52,6 +52,8 @@ export interface LambdaSpec {
   readonly executors: boolean;
   /** Compares text with the similarity provider (DESIGN §4): may call the embedding model. */
   readonly similarity: boolean;
+  /** Seconds, overriding its kind's timeout (lib/function-defaults.ts) where the kind's is too short. */
+  readonly timeoutSeconds?: number;
 }
 
 /** The Lambda functions of the system, by logical name. Entry files are `functions/handlers/<name>.handler.ts`. */
@@ -128,6 +130,12 @@ export const LAMBDAS = {
     grants: ['writeManifests'],
     executors: false,
     similarity: false,
+    // Plan pages up to 1,000,000 ids into the manifest. On the keys-only GSI1K that is ~110 Query
+    // pages of 1 MB; but while GSI1K backfills after an upgrade it reads GSI1, where a 1 MB page
+    // holds ~900 snapshots: ~1,110 sequential pages at up to ~200 ms each is ~220 s, plus the
+    // manifest's multipart upload (27 MB) — over the tasks' 2 minutes. It runs in the Standard
+    // workflow (not in an Express child's 5 minutes), so 10 minutes leaves room for that worst case.
+    timeoutSeconds: 600,
   },
   /** Step Functions task: replay one chunk of a batch and store its results and its folded stats. */
   'batch-replay': {

@@ -307,15 +307,26 @@ export function selectionWindow(selector: Selector, nowMs: number): { from?: str
 export async function* selectIds(snapshots: SnapshotIdIndex, selector: Selector, nowMs: number): AsyncGenerator<string[]> {
   const window = selectionWindow(selector, nowMs);
   const limit = selector.limit ?? DEFAULT_SELECTOR_LIMIT;
+  const fetch = (taken: number, cursor: string | undefined) => snapshots.listIds({ functionName: selector.functionName, ...window, limit: Math.min(SELECT_PAGE_IDS, limit - taken), ...(cursor && { cursor }), order: 'desc' });
   let taken = 0;
-  let cursor: string | undefined;
-  do {
-    const page = await snapshots.listIds({ functionName: selector.functionName, ...window, limit: Math.min(1000, limit - taken), ...(cursor && { cursor }), order: 'desc' });
+  let next: Promise<Page<string>> | undefined = fetch(0, undefined);
+  while (next) {
+    const page: Page<string> = await next;
     taken += page.items.length;
+    // The next page is asked for before this one is handed on, so paging the index overlaps with
+    // what the consumer does with it (building and uploading the manifest). At most two pages are held.
+    next = page.nextCursor && taken < limit ? fetch(taken, page.nextCursor) : undefined;
+    // A consumer that stops early leaves the prefetched page unread; its failure is not an error here.
+    next?.catch(() => undefined);
     if (page.items.length > 0) yield page.items;
-    cursor = page.nextCursor;
-  } while (cursor && taken < limit);
+  }
 }
+
+/**
+ * Ids one selection page asks for: a 1 MB page of the keys-only index holds ~9,000 (DynamoDB ends a
+ * page at 1 MB whatever the Limit), so one request brings about that many.
+ */
+export const SELECT_PAGE_IDS = 10_000;
 
 /** Resolves a request's selection to snapshot ids (a relative window against `nowMs`). Small selections only: it holds them all. */
 export async function resolveSelection(snapshots: SnapshotIdIndex, request: BatchRequest, nowMs: number): Promise<string[]> {

@@ -1,4 +1,5 @@
-import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { createTableInput, GSI1K } from '../../functions/adapters/dynamodb/table-definition.js';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoSnapshotStore } from '../../functions/adapters/dynamodb/snapshot-store.js';
@@ -279,5 +280,50 @@ describe('DynamoSnapshotStore against dynalite', () => {
       expect(await store.putIfAbsent(s)).toBe(true);
       expect((await store.get(s.snapshotId))?.contentHash).toBe(s.contentHash);
     });
+  });
+});
+
+describe('DynamoSnapshotStore.listIds (the ids a batch selects)', () => {
+  async function seeded(tableName: string): Promise<{ store: DynamoSnapshotStore; ids: string[] }> {
+    const store = new DynamoSnapshotStore(dynamo.doc, tableName);
+    const ids: string[] = [];
+    for (let m = 0; m < 7; m++) {
+      const s = snap('list_ids_fn', m);
+      await store.putIfAbsent(s);
+      ids.push(s.snapshotId);
+    }
+    await store.putIfAbsent(snap('other_fn', 3));
+    return { store, ids };
+  }
+
+  it('pages the ids of one function newest first from the keys-only index, within the window', async () => {
+    const { tableName } = await freshStore();
+    const { store, ids } = await seeded(tableName);
+
+    const first = await store.listIds({ functionName: 'list_ids_fn', limit: 4, order: 'desc' });
+    const rest = await store.listIds({ functionName: 'list_ids_fn', limit: 4, order: 'desc', ...(first.nextCursor !== undefined && { cursor: first.nextCursor }) });
+    const window = await store.listIds({ functionName: 'list_ids_fn', limit: 10, from: new Date(T0 + 2 * 60_000).toISOString(), to: new Date(T0 + 4 * 60_000).toISOString() });
+
+    expect([...first.items, ...rest.items]).toEqual([...ids].reverse());
+    expect(rest.nextCursor).toBeUndefined();
+    expect(window.items).toEqual(ids.slice(2, 5));
+  });
+
+  it('reads GSI1 instead, with the same answers and cursors, on a table without GSI1K (created before it, or while it backfills)', async () => {
+    const tableName = `snapshots-${++tables}-no-gsi1k`;
+    const input = createTableInput(tableName);
+    await dynamo.client.send(new CreateTableCommand({ ...input, GlobalSecondaryIndexes: input.GlobalSecondaryIndexes.filter((ix) => ix.IndexName !== GSI1K.indexName) }));
+    await new Promise((r) => setTimeout(r, 50));
+    const { store, ids } = await seeded(tableName);
+
+    const first = await store.listIds({ functionName: 'list_ids_fn', limit: 4, order: 'desc' });
+    const rest = await store.listIds({ functionName: 'list_ids_fn', limit: 4, order: 'desc', ...(first.nextCursor !== undefined && { cursor: first.nextCursor }) });
+
+    expect([...first.items, ...rest.items]).toEqual([...ids].reverse());
+  });
+
+  it('answers other query errors as they are (only an unreadable GSI1K falls back)', async () => {
+    const store = new DynamoSnapshotStore(dynamo.doc, 'no-such-table');
+    await expect(store.listIds({ functionName: 'f', limit: 1 })).rejects.toThrow(/non-existent table|not found/i);
   });
 });

@@ -10,10 +10,23 @@ import type { Snapshot } from '../../core/snapshot.js';
 import { itemSize, MAX_ITEM_BYTES } from './item-size.js';
 import { queryPage } from './paging.js';
 import { auditKeys, contentOf, keys } from './keys.js';
-import { GSI1, GSI2 } from './table-definition.js';
+import { GSI1, GSI1K, GSI2, type IndexDefinition } from './table-definition.js';
 import { DynamoStore, type TableItem } from './base-store.js';
 import { IDEMPOTENCY_TTL_SECONDS } from '../../core/idempotency.js';
 
+/** How long a store keeps to GSI1 after GSI1K answered that it cannot be read (a backfill takes minutes to hours). */
+const KEYS_INDEX_RETRY_MS = 60_000;
+
+const idOfKey = (item: Record<string, unknown>) => String(item.pk).slice('SNAP#'.length);
+
+/**
+ * DynamoDB's answer to a Query of an index that does not exist (yet) or is still backfilling: a
+ * ValidationException naming the index ("The table does not have the specified index: GSI1K",
+ * "Cannot read from backfilling global secondary index: GSI1K"). The SDK gives no finer type.
+ */
+function isUnreadableIndex(err: unknown, indexName: string): boolean {
+  return err instanceof Error && err.name === 'ValidationException' && err.message.includes(indexName) && /specified index|backfilling/i.test(err.message);
+}
 
 export class DynamoSnapshotStore extends DynamoStore implements SnapshotStore, SnapshotIdIndex {
   /** The item of each snapshot being recorded: built once for its size check and its write. */
@@ -69,21 +82,33 @@ export class DynamoSnapshotStore extends DynamoStore implements SnapshotStore, S
     return queryPage(this.doc, this.byFunction(query), { limit: query.limit, cursor: query.cursor, binding: `snapshots:${query.functionName}:${query.from ?? ''}:${query.to ?? ''}:${query.order ?? 'asc'}` }, DynamoSnapshotStore.fromItem);
   }
 
-  /** As {@link list}, returning only the ids: the index is read the same, but only `snapshotId` comes back. */
+  /**
+   * As {@link list}, returning only the ids, from the keys-only GSI1K (a 1 MB page holds ~9,000 of
+   * them): the id is the table key `SNAP#<id>`. While GSI1K is not readable — a stack upgraded to it
+   * backfills the index for a while, a local data dir created before it has none (dynalite cannot
+   * add one) — the same query goes to GSI1, whose keys, and so cursors, are the same.
+   */
   async listIds(query: SnapshotQuery): Promise<Page<string>> {
-    return queryPage(
-      this.doc,
-      { ...this.byFunction(query), ProjectionExpression: 'snapshotId' },
-      { limit: query.limit, cursor: query.cursor, binding: `snapshot-ids:${query.functionName}:${query.from ?? ''}:${query.to ?? ''}:${query.order ?? 'asc'}` },
-      (item) => String(item.snapshotId),
-    );
+    const page = { limit: query.limit, cursor: query.cursor, binding: `snapshot-ids:${query.functionName}:${query.from ?? ''}:${query.to ?? ''}:${query.order ?? 'asc'}` };
+    const ids = (index: IndexDefinition) => queryPage(this.doc, { ...this.byFunction(query, index), ProjectionExpression: 'pk' }, page, idOfKey);
+    if (Date.now() < this.keysIndexUnreadableUntil) return ids(GSI1);
+    try {
+      return await ids(GSI1K);
+    } catch (err) {
+      if (!isUnreadableIndex(err, GSI1K.indexName)) throw err;
+      this.keysIndexUnreadableUntil = Date.now() + KEYS_INDEX_RETRY_MS;
+      return ids(GSI1);
+    }
   }
 
-  /** GSI1: one function's snapshots between two instants, inclusive. */
-  private byFunction(query: SnapshotQuery) {
+  /** Until when {@link listIds} reads GSI1 because GSI1K answered that it cannot be read. */
+  private keysIndexUnreadableUntil = 0;
+
+  /** One function's snapshots between two instants, inclusive, on GSI1 or its keys-only twin. */
+  private byFunction(query: SnapshotQuery, index: IndexDefinition = GSI1) {
     return {
       TableName: this.tableName,
-      IndexName: GSI1.indexName,
+      IndexName: index.indexName,
       KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
       ExpressionAttributeNames: { '#pk': GSI1.partitionKey, '#sk': GSI1.sortKey },
       ExpressionAttributeValues: { ':pk': keys.snapshotGsi1(query.functionName, '', '').gsi1pk, ':lo': query.from ?? '', ':hi': `${query.to ?? '9999'}#\uffff` },

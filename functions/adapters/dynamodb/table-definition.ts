@@ -28,7 +28,17 @@ export const GSI2: IndexDefinition = { indexName: 'GSI2', partitionKey: 'gsi2pk'
  */
 export const GSI3: IndexDefinition = { indexName: 'GSI3', partitionKey: 'auditpk', sortKey: 'auditsk', projection: 'ALL' };
 
-export const INDEXES: readonly IndexDefinition[] = [GSI1, GSI2, GSI3];
+/**
+ * GSI1K: GSI1's keys again, projected KEYS_ONLY — what a batch's Plan pages through to list a
+ * function's snapshot ids by time. An entry holds only the four key attributes (~110 bytes against
+ * a snapshot's ~1.1 KB in GSI1), so a 1 MB Query page holds ~9,000 ids instead of ~900: a tenth of
+ * the requests and read units, and locally dynalite decodes a tenth of the bytes. It costs one more
+ * index write (1 WRU) per snapshot recorded, and ~210 bytes of storage each (see the README).
+ * Updates of non-key attributes (a batch's progress) do not write to it.
+ */
+export const GSI1K: IndexDefinition = { indexName: 'GSI1K', partitionKey: 'gsi1pk', sortKey: 'gsi1sk', projection: 'KEYS_ONLY' };
+
+export const INDEXES: readonly IndexDefinition[] = [GSI1, GSI2, GSI3, GSI1K];
 
 /** The CreateTable request for this definition (used by the local host and integration tests). */
 export function createTableInput(tableName: string) {
