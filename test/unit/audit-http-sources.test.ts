@@ -36,6 +36,39 @@ describe('HttpRecordSource', () => {
     expect(calls[0]).toMatchObject({ from: '2026-11-30T10:00:00.000Z', to: '2026-11-30T11:00:00.000Z', limit: 1000 });
   });
 
+  it('asks for the next page before visiting the current one, and still visits in order', async () => {
+    const events: string[] = [];
+    const pages: Record<string, { items: AuditRecord[]; nextCursor?: string }> = {
+      first: { items: [record('a')], nextCursor: 'c1' },
+      c1: { items: [record('b')], nextCursor: 'c2' },
+      c2: { items: [record('c')] },
+    };
+    const client = {
+      listAuditRecords: async (query: { cursor?: string }) => {
+        events.push(`request ${query.cursor ?? 'first'}`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return pages[query.cursor ?? 'first'];
+      },
+    } as unknown as DecisionReplayClient;
+
+    await new HttpRecordSource(client).forEachIn('2026-11-30T10:00:00.000Z', '2026-11-30T11:00:00.000Z', (r) => events.push(`visit ${r.id}`));
+
+    expect(events).toEqual(['request first', 'request c1', 'visit a', 'request c2', 'visit b', 'visit c']);
+  });
+
+  it('fails with the error of a page asked for ahead, after visiting the pages before it', async () => {
+    const seen: string[] = [];
+    const client = {
+      listAuditRecords: async (query: { cursor?: string }) => {
+        if (query.cursor === 'c1') throw new DecisionReplayError(503, 'UNAVAILABLE', 'try later');
+        return { items: [record('a')], nextCursor: 'c1' };
+      },
+    } as unknown as DecisionReplayClient;
+
+    await expect(new HttpRecordSource(client).forEachIn('2026-11-30T10:00:00.000Z', '2026-11-30T11:00:00.000Z', (r) => seen.push(r.id))).rejects.toMatchObject({ status: 503 });
+    expect(seen).toEqual(['a']);
+  });
+
   it('answers undefined for a record the service does not have (404), and fails on any other error', async () => {
     const locator = { kind: 'snapshot' as const, id: 'x', pk: 'SNAP#x', sk: 'SNAP' };
     const gone = { getAuditRecord: async () => Promise.reject(new DecisionReplayError(404, 'NOT_FOUND', 'no record')) } as unknown as DecisionReplayClient;

@@ -15,6 +15,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const DIGESTS_PER_REQUEST = 1000;
 /** Records per `GET /audit/records` page (the service also ends a page at about 4 MB). */
 const RECORDS_PER_PAGE = 1000;
+/** Records hashed between two turns of the event loop while a page is visited. */
+const YIELD_EVERY = 100;
 
 const DIGEST = /^digests\/(.+)\.(json|sig)$/;
 const MANIFEST = /^manifests\/(.+)\.jsonl$/;
@@ -88,26 +90,34 @@ export class HttpRecordSource implements Pick<AuditRecordSource, 'forEachIn' | '
 
   async forEachIn(start: string, end: string, visit: (record: FoundRecord) => void): Promise<number> {
     let count = 0;
-    let cursor: string | undefined;
-    do {
-      const page = await this.client.listAuditRecords({ from: start, to: end, limit: RECORDS_PER_PAGE, ...(cursor !== undefined && { cursor }) });
-      for (const record of page.items) {
-        visit(found(record));
+    await this.eachPage(start, end, async (records) => {
+      for (let i = 0; i < records.length; i++) {
+        visit(found(records[i] as AuditRecord));
         count += 1;
+        // Let the next page's request go out and its answer come in while this page is hashed.
+        if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((resolve) => setImmediate(resolve));
       }
-      cursor = page.nextCursor;
-    } while (cursor !== undefined);
+    });
     return count;
   }
 
-  /** Visits the raw records of a window page by page (the export writes them as they come). */
+  /**
+   * Visits the raw records of a window page by page, in order (the export writes them as they
+   * come). The next page is requested before the current one is visited, so the service reads it
+   * while this side hashes or writes: a range is read in about the time of the slower of the two,
+   * not their sum.
+   */
   async eachPage(start: string, end: string, visit: (records: AuditRecord[]) => Promise<void>): Promise<void> {
-    let cursor: string | undefined;
-    do {
-      const page = await this.client.listAuditRecords({ from: start, to: end, limit: RECORDS_PER_PAGE, ...(cursor !== undefined && { cursor }) });
+    const fetchPage = (cursor: string | undefined) => this.client.listAuditRecords({ from: start, to: end, limit: RECORDS_PER_PAGE, ...(cursor !== undefined && { cursor }) });
+    let page = await fetchPage(undefined);
+    for (;;) {
+      const next = page.nextCursor === undefined ? undefined : fetchPage(page.nextCursor);
+      // Its failure is seen when it is awaited below; until then it must not count as unhandled.
+      next?.catch(() => undefined);
       await visit(page.items);
-      cursor = page.nextCursor;
-    } while (cursor !== undefined);
+      if (next === undefined) return;
+      page = await next;
+    }
   }
 
   async get(locator: RecordLocator): Promise<FoundRecord | undefined> {
