@@ -14,6 +14,7 @@ import { SimilarityProviderError, type SimilarityProvider } from './similarity.j
 import { MAX_SCHEMA_COST, schemaCost, schemaShape, type SchemaShape } from './schema-cost.js';
 import { linearRegex, loadRegexEngine, MAX_REGEX_INPUT_LENGTH, regexProblem, RegexPatternError } from './linear-regex.js';
 import { EngineNotLoadedError } from './errors.js';
+import { onFirstUse } from './on-first-use.js';
 
 /** The parameters a rule can carry; which ones a comparator uses is in its {@link COMPARATORS} entry. */
 export interface ComparatorParams {
@@ -72,18 +73,11 @@ export { regexProblem } from './linear-regex.js';
 // JsonSchema rules use it): {@link loadJsonSchemaEngine}, then the synchronous code below.
 
 let validatorClass: typeof Validator | undefined;
-let validatorLoading: Promise<typeof Validator> | undefined;
+const importValidator = onFirstUse(async () => (await import('@cfworker/json-schema')).Validator);
 
 /** Loads the JSON Schema validator (once; later calls return at once). */
 export async function loadJsonSchemaEngine(): Promise<void> {
-  if (validatorClass !== undefined) return;
-  validatorLoading ??= import('@cfworker/json-schema').then((m) => m.Validator);
-  try {
-    validatorClass = await validatorLoading;
-  } catch (err) {
-    validatorLoading = undefined;
-    throw err;
-  }
+  if (validatorClass === undefined) validatorClass = await importValidator();
 }
 
 const validatorCache = new Map<string, Validator>();

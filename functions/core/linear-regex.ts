@@ -17,6 +17,7 @@
  */
 import type { RE2JS } from 're2js';
 import { EngineNotLoadedError } from './errors.js';
+import { onFirstUse } from './on-first-use.js';
 
 /** Longest regular expression a Regex rule may carry. */
 export const MAX_REGEX_PATTERN_LENGTH = 512;
@@ -31,19 +32,12 @@ export interface LinearRegex {
 }
 
 let engine: typeof RE2JS | undefined;
-let loading: Promise<typeof RE2JS> | undefined;
+// A failed load (it cannot fail short of a broken deployment) is retried by the next caller.
+const importEngine = onFirstUse(async () => (await import('re2js')).RE2JS);
 
 /** Loads the RE2 engine (once; later calls return at once). */
 export async function loadRegexEngine(): Promise<void> {
-  if (engine !== undefined) return;
-  loading ??= import('re2js').then((m) => m.RE2JS);
-  try {
-    engine = await loading;
-  } catch (err) {
-    // A failed load (it cannot fail short of a broken deployment) is retried by the next caller.
-    loading = undefined;
-    throw err;
-  }
+  if (engine === undefined) engine = await importEngine();
 }
 
 function re2(): typeof RE2JS {

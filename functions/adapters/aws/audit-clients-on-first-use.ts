@@ -6,7 +6,7 @@
  * import of either client here: a module that imports one keeps it in what a cold start loads.
  */
 import type { AuditClients } from '../../handlers/clients.js';
-import { onFirstUse } from './on-first-use.js';
+import { onFirstUse } from '../../core/on-first-use.js';
 import { awsTableClients } from './table-clients.js';
 
 export function awsAuditClientsOnFirstUse(): AuditClients {

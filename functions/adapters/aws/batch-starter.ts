@@ -3,7 +3,7 @@
  * commands) load with the first start or cancel, not with the function: see lib/function-bundle.ts.
  */
 import type { BatchStarterFactory } from '../../handlers/clients.js';
-import { onFirstUse } from './on-first-use.js';
+import { onFirstUse } from '../../core/on-first-use.js';
 
 export const awsBatchStarter: BatchStarterFactory = (stateMachineArn) => {
   const starter = onFirstUse(async () => (await import('../sdk/sfn-batch-starter.js')).createSfnBatchStarter(stateMachineArn));

@@ -3,7 +3,7 @@
  * the S3 client here: a module that imports it, even unused, keeps it in the code a cold start loads.
  */
 import type { ManifestStoreFactory } from '../../handlers/clients.js';
-import { onFirstUse } from './on-first-use.js';
+import { onFirstUse } from '../../core/on-first-use.js';
 
 /**
  * The manifest store of a function that needs it on some requests only: `batches` writes a manifest

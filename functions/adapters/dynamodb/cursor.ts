@@ -11,31 +11,21 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ValidationError } from '../../core/errors.js';
+import { onFirstUse } from '../../core/on-first-use.js';
 
 type Key = Record<string, unknown>;
 
 /** Supplies the signing secret; called once (again only after a failure). */
 export type CursorKeySource = () => Promise<Uint8Array>;
 
-function once(source: CursorKeySource): CursorKeySource {
-  let pending: Promise<Uint8Array> | undefined;
-  return () => {
-    pending ??= source().catch((err: unknown) => {
-      pending = undefined;
-      throw err;
-    });
-    return pending;
-  };
-}
-
-let keySource: CursorKeySource = once(async () => randomBytes(32));
+let keySource: CursorKeySource = onFirstUse(async () => randomBytes(32));
 
 /**
  * Sets where this process's cursor secret comes from. Composition code calls it once at start;
  * every process of a deployment must use the same secret, or cursors break across them.
  */
 export function useCursorKey(source: CursorKeySource): void {
-  keySource = once(source);
+  keySource = onFirstUse(source);
 }
 
 async function tag(binding: string, key: string): Promise<Buffer> {
