@@ -283,8 +283,8 @@ async function readItems(objects: LocalObjectReader, input: unknown): Promise<Js
 export class LocalStateMachine {
   private readonly machine: StateMachine;
   private readonly taskHandlers: TaskHandlers;
-  private readonly executions = new Map<string, { input: string; execution: LocalExecution; abort: () => void; ended: boolean }>();
-  /** The ended executions' names, oldest-ended first, with when each ended (epoch ms). */
+  private readonly executions = new Map<string, { input: string; execution: LocalExecution; abort: () => void }>();
+  /** The ended executions' names, oldest-ended first, with when each ended (epoch ms): a remembered name not here is running. */
   private readonly endedAt = new Map<string, number>();
   private readonly retentionMs: number;
   private readonly maxEnded: number;
@@ -407,10 +407,8 @@ export class LocalStateMachine {
         stopped = true;
         run.abort();
       },
-      ended: false,
     };
     void done.then(() => {
-      entry.ended = true;
       this.endedAt.set(name, this.now());
       this.forgetExpired();
     });
@@ -440,7 +438,7 @@ export class LocalStateMachine {
    */
   stop(name: string): void {
     const entry = this.executions.get(name);
-    if (entry && !entry.ended) entry.abort();
+    if (entry && !this.endedAt.has(name)) entry.abort();
   }
 
   /** The execution started under `name`, if it is still remembered (running, or ended within the bound). */
