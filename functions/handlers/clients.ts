@@ -11,6 +11,7 @@ import type { Telemetry } from '../adapters/telemetry.js';
 import type { AuditStore, DigestSigner } from '../core/audit/ports.js';
 import type { BatchStarter, ManifestStore } from '../core/batch.js';
 import type { BatchStopper } from '../core/batch-control.js';
+import type { AttachedPoliciesCache } from '../core/policy-cache.js';
 import type { EventPublisher } from '../core/events.js';
 import type { Clock, IdGenerator } from '../core/ports.js';
 
@@ -47,6 +48,17 @@ export function withLambdaContext<E, R>(logger: AppLogger, handler: (event: E) =
 /** What a function that uses the table gets. */
 export interface TableClients extends BaseClients {
   doc: DynamoDBDocumentClient;
+}
+
+/**
+ * What the functions that read or store policies may get: the cache of which policies are attached
+ * to each function (on-write reads through it, the policy routes clear it when they store a
+ * version). Where one process serves both, pass the same cache to both, so a policy PUT applies to
+ * the next write at once; absent, on-write keeps its own (core/policy-cache.ts states how stale it
+ * may be).
+ */
+export interface PolicyClients {
+  policyCache?: AttachedPoliciesCache;
 }
 
 /** What a function that writes batch manifests gets besides the table: an S3 client. */

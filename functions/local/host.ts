@@ -23,6 +23,7 @@ import { LocalEventSink } from './event-sink.js';
 import { LocalScheduler, scheduleInput, type LocalSchedule } from './scheduler.js';
 import { ulidGenerator } from '../adapters/ids.js';
 import { systemClock, type Clock } from '../core/ports.js';
+import { AttachedPoliciesCache } from '../core/policy-cache.js';
 import { makeHttpHandler, type ErrorLogger } from '../http/api.js';
 import { ROUTES, type EnvVarName, type LambdaName } from '../api/manifest.js';
 import { lambdaEnv } from '../config.js';
@@ -271,7 +272,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   };
 
   const events = new LocalEventSink(options.dataDir === undefined ? undefined : join(options.dataDir, 'events.jsonl'), (line) => logger.info(line));
-  stream.setHandler(onWrite.compose(lambdaEnv('on-write', env), { ...clients('on-write'), eventPublisher: () => events }));
+  // One attached-policies cache for the policy routes and on-write: a policy PUT clears it, so the
+  // next write is validated under the new version (core/policy-cache.ts).
+  const policyCache = new AttachedPoliciesCache(clock);
+  stream.setHandler(onWrite.compose(lambdaEnv('on-write', env), { ...clients('on-write'), policyCache, eventPublisher: () => events }));
   // Recovery from a crash of the previous process: redeliver acknowledged writes that were not yet
   // validated, and resume (or fail) the batches that were running.
   const redelivered = await stream.recover(client, options.tableName);
@@ -296,7 +300,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const api: Partial<Record<LambdaName, EventHandler>> = {
     snapshots: snapshotsApi.compose(lambdaEnv('snapshots', env), clients('snapshots')),
     openapi: openapiApi.compose(lambdaEnv('openapi', env), clients('openapi')),
-    validation: validationApi.compose(lambdaEnv('validation', env), clients('validation')),
+    validation: validationApi.compose(lambdaEnv('validation', env), { ...clients('validation'), policyCache }),
     replay: replayApi.compose(lambdaEnv('replay', env), { ...clients('replay'), executorSecrets: () => environmentHeaders(outside) }),
     batches: batchesApi.compose(lambdaEnv('batches', env), { ...clients('batches'), manifestStore: (bucket) => new S3ManifestStore(s3, bucket), batchStarter: () => starter }),
     audit: auditApi.compose(lambdaEnv('audit', env), auditClients('audit')),

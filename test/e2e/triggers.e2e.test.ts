@@ -220,6 +220,24 @@ describe('validation on every write (local host)', () => {
     expect(await violationEvents(lone.snapshotId)).toEqual([]);
     expect((await api<Page<StreamFailure>>('GET', '/_local/stream-failures')).body.items).toEqual([]);
   });
+
+  it('validates the next write under a policy attached by a PUT right after a write that found none (the attached-policies cache is cleared)', async () => {
+    const before = await record('score_fraud', 52000, 0.1);
+    await t.host.stream.drain();
+    expect(await onWriteReports(before.snapshotId)).toEqual([]);
+
+    expect((await api('PUT', '/policies/fraud-floor', { ...FLOOR_GUARD, functionNames: ['score_fraud'] })).status).toBe(200);
+    const after = await record('score_fraud', 52000, 0.1);
+    await t.host.stream.drain();
+
+    expect((await onWriteReports(after.snapshotId)).map((r) => [r.policy.name, r.status])).toEqual([['fraud-floor', 'violated']]);
+
+    // And detaching applies at once too.
+    expect((await api('PUT', '/policies/fraud-floor', { ...FLOOR_GUARD, functionNames: ['other_fn'] })).status).toBe(200);
+    const detached = await record('score_fraud', 52000, 0.1);
+    await t.host.stream.drain();
+    expect(await onWriteReports(detached.snapshotId)).toEqual([]);
+  });
 });
 
 describe('a stream record that keeps failing (local host)', () => {
