@@ -5,8 +5,8 @@
  * its clock, its state machine and event sink). Nothing else differs between the two.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
+import type { DocumentClient } from '../adapters/dynamodb/document-client.js';
 import type { Telemetry } from '../adapters/telemetry.js';
 import type { AuditStore, DigestSigner } from '../core/audit/ports.js';
 import type { BatchStarter, ManifestStore } from '../core/batch.js';
@@ -47,7 +47,8 @@ export function withLambdaContext<E, R>(logger: AppLogger, handler: (event: E) =
 
 /** What a function that uses the table gets. */
 export interface TableClients extends BaseClients {
-  doc: DynamoDBDocumentClient;
+  /** The table's document layer, over a DynamoDBClient created with `DYNAMODB_CLIENT_SETTINGS`. */
+  doc: DocumentClient;
 }
 
 /**

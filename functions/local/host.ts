@@ -8,8 +8,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { documentClientOptions } from '../adapters/dynamodb/client.js';
+import { DYNAMODB_CLIENT_SETTINGS } from '../adapters/dynamodb/client.js';
+import { DocumentClient } from '../adapters/dynamodb/document-client.js';
 import { handleDemoRequest } from './demo-model.js';
 import { batchAsl } from './batch-asl.js';
 import type { BatchStarter } from '../core/batch.js';
@@ -172,10 +172,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   // The host's own client reaches dynalite without a socket by default (dynalite also listens on TCP
   // for other tools); with `socket`, through that port like any other client (the SDK's default
   // handler keeps its connections alive).
-  const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint, ...(options.dynamoTransport !== 'socket' && { requestHandler: dynamo.requestHandler }) });
+  const client = new DynamoDBClient({ ...LOCAL_AWS, ...DYNAMODB_CLIENT_SETTINGS, endpoint: dynamo.endpoint, ...(options.dynamoTransport !== 'socket' && { requestHandler: dynamo.requestHandler }) });
   stream.attach(client);
   if (batchJournal !== undefined) tapBatchRecords(client, batchJournal);
-  const doc = DynamoDBDocumentClient.from(client, documentClientOptions);
+  const doc = new DocumentClient(client);
   // Manifests of snapshot ids live in the local S3 stand-in, reached through the same adapter as on AWS.
   const s3Server = await startLocalS3({ port: options.s3Port ?? 0, bucket: options.manifestBucket ?? 'decision-replay-manifests', extraBuckets: options.idManifestBuckets ?? [], ...(options.dataDir !== undefined && { path: join(options.dataDir, 's3') }) });
   const s3 = new S3Client(localS3ClientConfig(s3Server.endpoint));

@@ -5,10 +5,9 @@
  * batch goes on; redelivery duplicates nothing; and the local cron starts a scheduled batch.
  */
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AttributeValue as StreamAttributeValue, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { documentClientOptions } from '../../functions/adapters/dynamodb/client.js';
+import { DocumentClient } from '../../functions/adapters/dynamodb/document-client.js';
 import { DynamoPolicyStore } from '../../functions/adapters/dynamodb/policy-store.js';
 import { DynamoSnapshotStore } from '../../functions/adapters/dynamodb/snapshot-store.js';
 import { DynamoValidationReportStore } from '../../functions/adapters/dynamodb/validation-report-store.js';
@@ -72,7 +71,7 @@ const DRIFT_GUARD = { rules: [{ name: 'drop', field: 'outputs.score', comparator
 
 /** A stream handler like the host's: the same code over the host's table and event sink, on a client of its own. */
 function consumerDeps(t: TestHost, client: DynamoDBClient): OnWriteDeps {
-  const doc = DynamoDBDocumentClient.from(client, documentClientOptions);
+  const doc = new DocumentClient(client);
   return {
     snapshots: new DynamoSnapshotStore(doc, t.host.tableName),
     policies: new DynamoPolicyStore(doc, t.host.tableName),
