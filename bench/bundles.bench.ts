@@ -23,7 +23,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { optionalClientDefines, type OptionalClientConfig } from '../lib/function-defaults.js';
-import { buildFunctionBundle, bundleWeight, ENTRY_FILE, functionBundleOptions, stackEsbuildOptions } from '../lib/function-bundle.js';
+import { buildFunctionBundle, bundleWeight, ENTRY_FILE, functionBundleOptions, pruneUnreachableChunks, stackEsbuildOptions } from '../lib/function-bundle.js';
+import { functionBundlePlugins } from '../lib/function-bundle-build.mjs';
 import { AppConfigSchema } from '../lib/config.js';
 import { LAMBDAS, lambdaSpec, type EnvVarName, type LambdaName } from '../functions/api/manifest.js';
 import { median, printFigures, type Figure } from './report.js';
@@ -114,8 +115,8 @@ export default async function bundlesBench(): Promise<void> {
     mkdirSync(minimalSplit);
     writeFileSync(join(minimalSplit, 'minimal.mjs'), MINIMAL);
     const splitOut = join(minimalSplit, 'out');
-    const split = await build({ ...functionBundleOptions({ entry: join(minimalSplit, 'minimal.mjs'), target: TARGET }, splitOut), nodePaths: [resolve('node_modules')] });
-    const minimalSplitWeight = bundleWeight(split.metafile ?? { inputs: {}, outputs: {} }, splitOut);
+    const split = await build({ ...functionBundleOptions({ entry: join(minimalSplit, 'minimal.mjs'), target: TARGET }, splitOut), nodePaths: [resolve('node_modules')], plugins: functionBundlePlugins });
+    const minimalSplitWeight = bundleWeight(pruneUnreachableChunks(split.metafile ?? { inputs: {}, outputs: {} }, splitOut), splitOut);
     const variants: Variant[] = [];
     for (const name of Object.keys(LAMBDAS) as LambdaName[]) {
       if (ONLY !== undefined && !ONLY.includes(name)) continue;

@@ -10,10 +10,17 @@
  * Manager client of a cursor — is reached through `import()`, so esbuild puts it in a chunk of its
  * own that Node loads the first time a request needs it, not at start. Everything else (what every
  * invocation of the function runs) stays in the entry and the chunks it imports statically.
+ *
+ * Two things keep the deployed asset to what the function can run: the AWS SDK's schema modules
+ * are transformed so that esbuild can drop the schemas of operations no command of the function
+ * uses (./function-bundle-build.mjs), and chunks that nothing imports are removed
+ * ({@link pruneUnreachableChunks}).
  */
-import { statSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { buildSync, type BuildOptions, type Metafile } from 'esbuild';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BuildOptions, Metafile } from 'esbuild';
 
 /**
  * ESM bundles that contain CommonJS code (parts of the AWS SDK's dependency tree) call `require`,
@@ -79,11 +86,53 @@ export function functionBundleOptions(options: FunctionBundleOptions, outdir: st
   };
 }
 
-/** Builds a function's asset directory into `outdir` (synchronously: CDK's local bundling is). */
+/** The build process (esbuild runs plugins only asynchronously; CDK's local bundling is synchronous). */
+const BUILD_SCRIPT = fileURLToPath(new URL('./function-bundle-build.mjs', import.meta.url));
+
+/**
+ * Builds a function's asset directory into `outdir` (synchronously: CDK's local bundling is), with
+ * the plugins of ./function-bundle-build.mjs, then removes the chunks nothing in it can load.
+ */
 export function buildFunctionBundle(options: FunctionBundleOptions, outdir: string): Metafile {
-  const result = buildSync(functionBundleOptions(options, outdir));
-  if (result.metafile === undefined) throw new Error(`esbuild returned no metafile for ${options.entry}`);
-  return result.metafile;
+  const run = spawnSync(process.execPath, [BUILD_SCRIPT], { input: JSON.stringify(functionBundleOptions(options, outdir)), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (run.status !== 0) throw new Error(`esbuild failed for ${options.entry}: ${run.stderr || run.error?.message || `exit ${String(run.status)}`}`);
+  return pruneUnreachableChunks(JSON.parse(run.stdout) as Metafile, outdir);
+}
+
+/**
+ * Removes the chunks of a built asset that no code in it imports. With code splitting, esbuild
+ * makes every `import()` target of every module it visits an entry of its own before tree shaking,
+ * and keeps that chunk even when tree shaking then drops the only code that imported it: the AWS
+ * SDK's browser user-agent parser (bowser, 35 KiB) ships in every function that way. Such a chunk
+ * can never load, and Lambda would store and download it with every cold start of a new
+ * environment. Reachability is followed over every import of the outputs (static and dynamic)
+ * from the entry; a removed file's name must appear in no file that stays, or the build fails.
+ */
+export function pruneUnreachableChunks(metafile: Metafile, outdir: string): Metafile {
+  const outputs = new Map(Object.entries(metafile.outputs).map(([path, out]) => [relative(outdir, path), { path, out }]));
+  const reached = new Set<string>();
+  const pending = [ENTRY_FILE];
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    if (reached.has(file)) continue;
+    const output = outputs.get(file);
+    if (output === undefined) throw new Error(`${file} is not an output of this build`);
+    reached.add(file);
+    for (const imp of output.out.imports) if (!imp.external) pending.push(relative(outdir, imp.path));
+  }
+  const unreached = [...outputs.keys()].filter((f) => f.endsWith('.mjs') && !reached.has(f));
+  if (unreached.length === 0) return metafile;
+  const kept = [...reached].map((f) => readFileSync(join(outdir, f), 'utf8'));
+  const keptOutputs: Metafile['outputs'] = {};
+  for (const [file, { path, out }] of outputs) {
+    const owner = file.endsWith('.map') ? file.slice(0, -'.map'.length) : file;
+    if (!unreached.includes(owner)) {
+      keptOutputs[path] = out;
+      continue;
+    }
+    if (owner === file && kept.some((text) => text.includes(basename(file)))) throw new Error(`${file} is named by a file that stays, though no import of it was recorded`);
+    rmSync(join(outdir, file));
+  }
+  return { inputs: metafile.inputs, outputs: keptOutputs };
 }
 
 /** What a function's asset weighs: all of it, and what a cold start loads before the handler runs. */

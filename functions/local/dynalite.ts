@@ -144,6 +144,15 @@ async function listenInWorker(options: LocalDynamoOptions): Promise<Listening> {
 }
 
 /**
+ * The text of a request body the SDK serialised into bytes, read through a Buffer view of the same
+ * memory: the SDK's JSON body is a Uint8Array subclass whose string conversion (`valueOf`, which
+ * `Buffer.from(object)` calls) logs a deprecation warning and is to throw in a later version.
+ */
+function utf8Of(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+}
+
+/**
  * An SDK request handler that hands each request to dynalite in this process (the same wire
  * protocol: method, path, headers and JSON body), without a socket. Requests are never aborted
  * halfway: dynalite answers each at once.
@@ -156,7 +165,7 @@ export class LocalDynamoRequestHandler {
   async handle(request: { method: string; path: string; query?: Record<string, unknown>; headers: Record<string, string>; body?: unknown }): Promise<{ response: { statusCode: number; headers: Record<string, string>; body: Uint8Array } }> {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = value;
-    const body = request.body === undefined || request.body === null ? '' : typeof request.body === 'string' ? request.body : Buffer.from(request.body as Uint8Array).toString('utf8');
+    const body = request.body === undefined || request.body === null ? '' : typeof request.body === 'string' ? request.body : utf8Of(request.body as Uint8Array);
     const query = new URLSearchParams();
     for (const [name, value] of Object.entries(request.query ?? {})) for (const v of Array.isArray(value) ? value : [value]) if (v != null) query.append(name, String(v));
     const path = query.size > 0 ? `${request.path}?${query.toString()}` : request.path;

@@ -8,11 +8,12 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { App, Stack, type CfnResource } from 'aws-cdk-lib';
-import type { Metafile } from 'esbuild';
+import { buildSync, type Metafile } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import { lambdaSpec, type LambdaName } from '../../functions/api/manifest.js';
 import { AppConfigSchema } from '../../lib/config.js';
-import { buildFunctionBundle, bundleWeight, ENTRY_FILE } from '../../lib/function-bundle.js';
+import { literalSchemaKeys } from '../../lib/function-bundle-build.mjs';
+import { buildFunctionBundle, bundleWeight, ENTRY_FILE, functionBundleOptions } from '../../lib/function-bundle.js';
 import { DecisionFunction, optionalClientDefines } from '../../lib/function-defaults.js';
 import { apiEvent } from '../support/lambda-events.js';
 
@@ -74,6 +75,46 @@ describe('a function bundle', () => {
 
   it('keeps the S3 client in what batch-plan loads at start: every invocation writes a manifest', () => {
     expect(has(built('batch-plan').atStart, '@aws-sdk/client-s3')).toBe(true);
+  });
+
+  it('ships no chunk that nothing in it imports (the SDK\'s browser user-agent parser was one)', () => {
+    const outdir = tempDir();
+    const metafile = buildFunctionBundle({ entry: 'functions/handlers/snapshots.handler.ts', define: optionalClientDefines(lambdaSpec('snapshots'), DEFAULTS), target: 'node20' }, outdir);
+    const files = readdirSync(outdir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => relative(outdir, join(d.parentPath, d.name)));
+    const texts = files.map((f) => readFileSync(join(outdir, f), 'utf8'));
+
+    for (const file of files.filter((f) => f !== ENTRY_FILE)) expect(texts.some((text) => text.includes(file.split('/').pop() ?? file)), file).toBe(true);
+    expect(Object.keys(metafile.outputs).map((p) => relative(outdir, p)).sort()).toEqual([...files].sort());
+    expect(Object.keys(metafile.inputs).some((p) => p.includes('node_modules/bowser/'))).toBe(true);
+    expect(texts.some((text) => text.includes('bowser'))).toBe(false);
+  });
+});
+
+describe('the SDK schema transform of the build', () => {
+  it('rewrites computed keys that name a string constant of the module, and nothing else', () => {
+    const source = ['const _h = "http";', 'const _e = "error";', 'let _x = "no";', 'export var A$ = [9, n0, { [_h]: ["POST", "/"], [_e]: _c, [_x]: 1, [other]: 2 }];', 'const s = "[_h]: in a string";'].join('\n');
+
+    expect(literalSchemaKeys(source).split('\n')[3]).toBe('export var A$ = [9, n0, { "http": ["POST", "/"], "error": _c, [_x]: 1, [other]: 2 }];');
+  });
+
+  it('leaves what the clients send and what they make of the answers as they were, and drops the schemas no command uses', () => {
+    const options = { entry: 'test/support/sdk-wire.entry.ts', target: 'node20' };
+    const transformed = tempDir();
+    const plain = tempDir();
+    const transformedMeta = buildFunctionBundle(options, transformed);
+    const plainMeta = buildSync(functionBundleOptions(options, plain)).metafile;
+    const run = (dir: string) => spawnSync(process.execPath, [join(dir, ENTRY_FILE)], { encoding: 'utf8', env: { PATH: process.env.PATH, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
+
+    const [ours, theirs] = [run(transformed), run(plain)];
+
+    expect(ours.status, ours.stderr).toBe(0);
+    expect(theirs.status, theirs.stderr).toBe(0);
+    const printed = JSON.parse(ours.stdout) as { requests: unknown[]; results: unknown[] };
+    expect(printed.requests).toHaveLength(12);
+    expect(JSON.stringify(printed.results)).toContain('"name":"NoSuchKey"');
+    expect(ours.stdout).toBe(theirs.stdout);
+    if (plainMeta === undefined) throw new Error('no metafile');
+    expect(bundleWeight(transformedMeta, transformed).totalBytes).toBeLessThan(0.85 * bundleWeight(plainMeta, plain).totalBytes);
   });
 });
 

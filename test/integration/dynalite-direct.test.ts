@@ -39,4 +39,37 @@ describe('LocalDynamoRequestHandler', () => {
       await expect(viaDirect.send(new GetCommand({ TableName: 'no-such-table', Key: { pk: 'x', sk: 'y' } }))).rejects.toBeInstanceOf(ResourceNotFoundException);
     });
   }
+
+  it('reads the request body as bytes, never through its string conversion', async () => {
+    dynamo = await startLocalDynamo({ port: 0, tableName: 'direct', worker: false });
+    // The SDK serialises JSON bodies into a Uint8Array subclass whose string conversion (valueOf,
+    // as Buffer.from(object) calls it) logs a deprecation warning and will throw in a later version.
+    class StrictBytes extends Uint8Array {
+      override valueOf(): never {
+        throw new Error('the body was used as a string');
+      }
+      override toString(): never {
+        throw new Error('the body was used as a string');
+      }
+    }
+    const json = JSON.stringify({ TableName: 'direct', Item: { pk: { S: 'a' }, sk: { S: 'héllo ✓' } } });
+    const bytes = Buffer.from(json, 'utf8');
+    const body = new StrictBytes(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const answer = await dynamo.requestHandler.handle({
+      method: 'POST',
+      path: '/',
+      headers: {
+        'Content-Type': 'application/x-amz-json-1.0',
+        'X-Amz-Target': 'DynamoDB_20120810.PutItem',
+        'X-Amz-Date': '20260101T000000Z',
+        Authorization: 'AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=local',
+      },
+      body,
+    });
+    expect({ status: answer.response.statusCode, body: Buffer.from(answer.response.body).toString('utf8') }).toEqual({ status: 200, body: '{}' });
+    const direct = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint, requestHandler: dynamo.requestHandler });
+    clients.push(direct);
+    const doc = DynamoDBDocumentClient.from(direct, documentClientOptions);
+    expect((await doc.send(new GetCommand({ TableName: 'direct', Key: { pk: 'a', sk: 'héllo ✓' } }))).Item).toEqual({ pk: 'a', sk: 'héllo ✓' });
+  });
 });

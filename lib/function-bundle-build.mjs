@@ -1,0 +1,69 @@
+// The esbuild build of a function's asset, with the plugins lib/function-bundle.ts needs. Plain
+// JavaScript run as a process of its own: esbuild runs plugins only in its asynchronous API, and
+// CDK's local bundling (lib/function-defaults.ts) is synchronous, so lib/function-bundle.ts runs
+// this file with spawnSync. Given the build options as JSON on stdin, it builds and writes the
+// metafile as JSON on stdout.
+import { Buffer } from 'node:buffer';
+import { readFile } from 'node:fs/promises';
+import process from 'node:process';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+
+/**
+ * The AWS SDK's schema modules (`schemas/schemas_0.js` of each client) describe every operation
+ * and structure of a service as array literals, with traits in object literals whose keys are
+ * computed from module constants: `{ [_hH]: "x-amz-meta" }`, where `const _hH = "httpHeader";`.
+ * esbuild cannot prove that a computed key has no side effect (a key's conversion to a string may
+ * run code), so it keeps every such schema, and the strings it names, whether or not a command
+ * uses it: the whole service model (S3: ~50 KiB, Lambda: ~45 KiB minified) ships for one command.
+ * Replacing each computed key whose name is a string constant of the same module by that string
+ * literal changes nothing at run time (the same property, with the same value) and lets esbuild
+ * drop the schemas no command of the bundle reaches. Only keys naming a top-level
+ * `const X = "...";` of the very file are rewritten; anything else is left as it is.
+ *
+ * @type {import('esbuild').Plugin}
+ */
+export const sdkSchemaKeysPlugin = {
+  name: 'sdk-schema-literal-keys',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]@aws-sdk[\\/].+[\\/]schemas[\\/]schemas_\d+\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      return { contents: literalSchemaKeys(source), loader: 'js' };
+    });
+  },
+};
+
+/**
+ * `source` with each computed object key `[name]:` whose `name` is a top-level string constant of
+ * `source` (`const name = "…";` on a line of its own) replaced by that string literal.
+ *
+ * @param {string} source
+ * @returns {string}
+ */
+export function literalSchemaKeys(source) {
+  /** @type {Map<string, string>} */
+  const strings = new Map();
+  for (const m of source.matchAll(/^const ([A-Za-z_$][\w$]*) = ("(?:[^"\\\n]|\\.)*");$/gm)) strings.set(m[1], m[2]);
+  return source.replace(/\[([A-Za-z_$][\w$]*)\]:/g, (key, name) => {
+    const literal = strings.get(name);
+    return literal === undefined ? key : `${literal}:`;
+  });
+}
+
+/** The plugins every function's asset is built with. */
+export const functionBundlePlugins = [sdkSchemaKeysPlugin];
+
+async function main() {
+  const chunks = [];
+  for await (const chunk of process.stdin) chunks.push(chunk);
+  const options = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  const result = await build({ ...options, plugins: functionBundlePlugins });
+  process.stdout.write(JSON.stringify(result.metafile));
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((err) => {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}
