@@ -56,7 +56,7 @@ describe('a function bundle', () => {
   it('leaves the S3 and Step Functions clients out of what batches loads at start (they serve POST /batches and cancel)', () => {
     const batches = built('batches');
 
-    for (const pkg of ['@aws-sdk/client-s3', '@aws-sdk/client-sfn', 're2js']) {
+    for (const pkg of ['@aws-sdk/client-s3', '@aws-sdk/client-sfn']) {
       expect(has(batches.atStart, pkg), pkg).toBe(false);
       expect(has(batches.all, pkg), pkg).toBe(true);
     }
@@ -71,6 +71,16 @@ describe('a function bundle', () => {
       expect(has(audit.all, pkg), pkg).toBe(true);
       expect(has(digester.atStart, pkg), pkg).toBe(true);
     }
+  });
+
+  it('ships RE2 and the JSON Schema validator only in the functions that check or evaluate policy rules', () => {
+    // A batch's start, plan and statistics name a stored policy or none: they never run a comparator.
+    for (const name of ['batches', 'batch-plan', 'batch-stats', 'execution-end', 'reports', 'snapshots'] as const) {
+      const fn = built(name);
+      for (const pkg of ['re2js', '@cfworker/json-schema']) expect(has(fn.all, pkg), `${name}: ${pkg}`).toBe(false);
+      expect(fn.all.some((p) => p.endsWith('functions/core/comparators.ts')), name).toBe(false);
+    }
+    for (const name of ['validation', 'replay', 'batch-replay', 'on-write'] as const) expect(has(built(name).all, 're2js'), name).toBe(true);
   });
 
   it('keeps the S3 client in what batch-plan loads at start: every invocation writes a manifest', () => {

@@ -6,7 +6,7 @@
  */
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ConflictError } from '../../core/errors.js';
-import { buildStoredPolicy, type PolicyBody, type PolicyStore, type StoredPolicy } from '../../core/policy.js';
+import { buildStoredPolicy, type PolicyBody, type PolicyStore, type StoredPolicy } from '../../core/policy-model.js';
 import { queryEach, queryPage, type QueryInput } from './paging.js';
 import { DynamoStore } from './base-store.js';
 import { keys, listKeys } from './keys.js';
