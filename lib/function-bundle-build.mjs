@@ -6,7 +6,7 @@
 import { Buffer } from 'node:buffer';
 import { readFile } from 'node:fs/promises';
 import process from 'node:process';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 /**
@@ -50,8 +50,27 @@ export function literalSchemaKeys(source) {
   });
 }
 
+/** The module the functions' SDK clients take their credentials from on Lambda. */
+export const LAMBDA_CREDENTIAL_PROVIDER = fileURLToPath(new globalThis.URL('../functions/adapters/aws/lambda-credential-provider.ts', import.meta.url));
+
+/**
+ * Every AWS SDK client's runtime configuration imports the SDK's default credential chain
+ * (`@aws-sdk/credential-provider-node`); in a function's asset that import resolves to
+ * functions/adapters/aws/lambda-credential-provider.ts, which says why: on Lambda the chain's first
+ * link (the environment) always answers, and its other links would be ~90 KiB of chunks no cold
+ * start can load.
+ *
+ * @type {import('esbuild').Plugin}
+ */
+export const lambdaCredentialsPlugin = {
+  name: 'lambda-credential-provider',
+  setup(b) {
+    b.onResolve({ filter: /^@aws-sdk\/credential-provider-node$/ }, () => ({ path: LAMBDA_CREDENTIAL_PROVIDER }));
+  },
+};
+
 /** The plugins every function's asset is built with. */
-export const functionBundlePlugins = [sdkSchemaKeysPlugin];
+export const functionBundlePlugins = [sdkSchemaKeysPlugin, lambdaCredentialsPlugin];
 
 async function main() {
   const chunks = [];

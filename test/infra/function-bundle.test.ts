@@ -83,6 +83,17 @@ describe('a function bundle', () => {
     for (const name of ['validation', 'replay', 'batch-replay', 'on-write'] as const) expect(has(built(name).all, 're2js'), name).toBe(true);
   });
 
+  it('carries none of the SDK credential chain links that cannot apply on Lambda (the environment answers there)', () => {
+    for (const name of ['snapshots', 'replay', 'batches', 'audit'] as const) {
+      const fn = built(name);
+      for (const pkg of ['@aws-sdk/credential-provider-node', '@aws-sdk/credential-provider-sso', '@aws-sdk/credential-provider-ini', '@aws-sdk/credential-provider-process', '@aws-sdk/credential-provider-web-identity', '@aws-sdk/credential-provider-login', '@aws-sdk/nested-clients']) {
+        expect(has(fn.all, pkg), `${name}: ${pkg}`).toBe(false);
+      }
+      expect(has(fn.all, '@aws-sdk/credential-provider-env'), name).toBe(true);
+      expect(fn.all.some((p) => p.endsWith('functions/adapters/aws/lambda-credential-provider.ts')), name).toBe(true);
+    }
+  });
+
   it('keeps the S3 client in what batch-plan loads at start: every invocation writes a manifest', () => {
     expect(has(built('batch-plan').atStart, '@aws-sdk/client-s3')).toBe(true);
   });
@@ -100,27 +111,29 @@ describe('a function bundle', () => {
   });
 });
 
-describe('the SDK schema transform of the build', () => {
+describe('the SDK transforms of the build', () => {
   it('rewrites computed keys that name a string constant of the module, and nothing else', () => {
     const source = ['const _h = "http";', 'const _e = "error";', 'let _x = "no";', 'export var A$ = [9, n0, { [_h]: ["POST", "/"], [_e]: _c, [_x]: 1, [other]: 2 }];', 'const s = "[_h]: in a string";'].join('\n');
 
     expect(literalSchemaKeys(source).split('\n')[3]).toBe('export var A$ = [9, n0, { "http": ["POST", "/"], "error": _c, [_x]: 1, [other]: 2 }];');
   });
 
-  it('leaves what the clients send and what they make of the answers as they were, and drops the schemas no command uses', () => {
+  it('leaves what the clients send and what they make of the answers as they were (credentials from the environment included), and drops the schemas no command uses', () => {
     const options = { entry: 'test/support/sdk-wire.entry.ts', target: 'node20' };
     const transformed = tempDir();
     const plain = tempDir();
     const transformedMeta = buildFunctionBundle(options, transformed);
     const plainMeta = buildSync(functionBundleOptions(options, plain)).metafile;
-    const run = (dir: string) => spawnSync(process.execPath, [join(dir, ENTRY_FILE)], { encoding: 'utf8', env: { PATH: process.env.PATH, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
+    const env = { PATH: process.env.PATH, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_ACCESS_KEY_ID: 'AKIDFROMENV', AWS_SECRET_ACCESS_KEY: 'secret', AWS_SESSION_TOKEN: 'session' };
+    const run = (dir: string) => spawnSync(process.execPath, [join(dir, ENTRY_FILE)], { encoding: 'utf8', env });
 
     const [ours, theirs] = [run(transformed), run(plain)];
 
     expect(ours.status, ours.stderr).toBe(0);
     expect(theirs.status, theirs.stderr).toBe(0);
     const printed = JSON.parse(ours.stdout) as { requests: unknown[]; results: unknown[] };
-    expect(printed.requests).toHaveLength(12);
+    expect(printed.requests).toHaveLength(13);
+    expect(printed.requests.at(-1)).toMatchObject({ signedBy: 'AKIDFROMENV', headers: { 'x-amz-security-token': 'session' } });
     expect(JSON.stringify(printed.results)).toContain('"name":"NoSuchKey"');
     expect(ours.stdout).toBe(theirs.stdout);
     if (plainMeta === undefined) throw new Error('no metafile');
