@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { lambdaSpec, type LambdaName } from '../../functions/api/manifest.js';
 import { AppConfigSchema } from '../../lib/config.js';
 import { literalSchemaKeys } from '../../lib/function-bundle-build.mjs';
+import { sketchFigures } from '../support/sketch.entry.js';
 import { buildFunctionBundle, bundleWeight, ENTRY_FILE, functionBundleOptions } from '../../lib/function-bundle.js';
 import { DecisionFunction, optionalClientDefines } from '../../lib/function-defaults.js';
 import { apiEvent } from '../support/lambda-events.js';
@@ -28,11 +29,12 @@ afterAll(() => {
 });
 
 const DEFAULTS = AppConfigSchema.parse({});
+const ALL_CLIENTS = AppConfigSchema.parse({ executorFunctionArns: ['arn:aws:lambda:us-east-1:123456789012:function:f'], bedrockModelIds: ['amazon.nova-lite-v1:0'], similarityProvider: 'bedrock-titan' });
 
 /** The packages (and own modules) in the files a cold start loads, and in all files. */
-function built(name: LambdaName): { atStart: string[]; all: string[] } {
+function built(name: LambdaName, config = DEFAULTS): { atStart: string[]; all: string[] } {
   const outdir = tempDir();
-  const metafile: Metafile = buildFunctionBundle({ entry: `functions/handlers/${name}.handler.ts`, define: optionalClientDefines(lambdaSpec(name), DEFAULTS), target: 'node20' }, outdir);
+  const metafile: Metafile = buildFunctionBundle({ entry: `functions/handlers/${name}.handler.ts`, define: optionalClientDefines(lambdaSpec(name), config), target: 'node20' }, outdir);
   const weight = bundleWeight(metafile, outdir);
   const inputsOf = (files: string[]) =>
     Object.entries(metafile.outputs)
@@ -84,14 +86,16 @@ describe('a function bundle', () => {
   });
 
   it('carries none of the SDK credential chain links that cannot apply on Lambda (the environment answers there)', () => {
-    for (const name of ['snapshots', 'replay', 'batches', 'audit'] as const) {
-      const fn = built(name);
+    for (const [name, config] of [['snapshots', DEFAULTS], ['batches', DEFAULTS], ['audit', DEFAULTS], ['replay', ALL_CLIENTS]] as const) {
+      const fn = built(name, config);
+      // With every client, replay carries Bedrock Runtime, whose bearer-token fallback reads SSO token files.
       for (const pkg of ['@aws-sdk/credential-provider-node', '@aws-sdk/credential-provider-sso', '@aws-sdk/credential-provider-ini', '@aws-sdk/credential-provider-process', '@aws-sdk/credential-provider-web-identity', '@aws-sdk/credential-provider-login', '@aws-sdk/nested-clients']) {
         expect(has(fn.all, pkg), `${name}: ${pkg}`).toBe(false);
       }
       expect(has(fn.all, '@aws-sdk/credential-provider-env'), name).toBe(true);
       expect(fn.all.some((p) => p.endsWith('functions/adapters/aws/lambda-credential-provider.ts')), name).toBe(true);
     }
+    expect(has(built('replay', ALL_CLIENTS).all, '@aws-sdk/client-bedrock-runtime')).toBe(true);
   });
 
   it('keeps the S3 client in what batch-plan loads at start: every invocation writes a manifest', () => {
@@ -112,6 +116,33 @@ describe('a function bundle', () => {
 });
 
 describe('the SDK transforms of the build', () => {
+  it('reads nothing of an SDK package.json but its version, so the build hands the packages name and version only', () => {
+    const files = readdirSync('node_modules/@aws-sdk', { recursive: true, withFileTypes: true })
+      .filter((d) => d.isFile() && d.name.endsWith('.js') && /[\\/]dist-es([\\/]|$)/.test(d.parentPath))
+      .map((d) => join(d.parentPath, d.name));
+    let imports = 0;
+    for (const file of files) {
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/^import (\w+) from "(?:\.\.\/)+package\.json";$/gm)) {
+        imports += 1;
+        const uses = [...text.matchAll(new RegExp(`\\b${m[1] ?? ''}\\b(.?\\w*)`, 'g'))].map((u) => u[1]).slice(1);
+        expect(uses.every((use) => use === '.version'), `${file}: ${uses.join(', ')}`).toBe(true);
+      }
+    }
+    expect(imports).toBeGreaterThan(5);
+  });
+
+  it('leaves the sketch library\'s never-loaded protobuf definitions out, and the statistics as they were', () => {
+    const outdir = tempDir();
+    const metafile = buildFunctionBundle({ entry: 'test/support/sketch.entry.ts', target: 'node20' }, outdir);
+
+    const run = spawnSync(process.execPath, [join(outdir, ENTRY_FILE)], { encoding: 'utf8' });
+
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual(JSON.parse(JSON.stringify(sketchFigures())));
+    expect(Object.keys(metafile.inputs).some((p) => p.includes('sketches-js/dist/ddsketch/proto/'))).toBe(false);
+  });
+
   it('rewrites computed keys that name a string constant of the module, and nothing else', () => {
     const source = ['const _h = "http";', 'const _e = "error";', 'let _x = "no";', 'export var A$ = [9, n0, { [_h]: ["POST", "/"], [_e]: _c, [_x]: 1, [other]: 2 }];', 'const s = "[_h]: in a string";'].join('\n');
 
