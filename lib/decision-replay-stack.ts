@@ -126,6 +126,7 @@ export class DecisionReplayStack extends Stack {
         define: optionalClientDefines(spec, config),
         sourceMaps: config.sourceMaps,
         ...(spec.timeoutSeconds !== undefined && { timeout: Duration.seconds(spec.timeoutSeconds) }),
+        ...(spec.memorySize !== undefined && { memorySize: spec.memorySize }),
       });
     }
     this.functions = functions;

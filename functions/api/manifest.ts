@@ -54,6 +54,8 @@ export interface LambdaSpec {
   readonly similarity: boolean;
   /** Seconds, overriding its kind's timeout (lib/function-defaults.ts) where the kind's is too short. */
   readonly timeoutSeconds?: number;
+  /** MB, overriding its kind's memory (lib/function-defaults.ts) where its work needs the CPU that memory buys. */
+  readonly memorySize?: number;
 }
 
 /** The Lambda functions of the system, by logical name. Entry files are `functions/handlers/<name>.handler.ts`. */
@@ -193,6 +195,10 @@ export const LAMBDAS = {
     grants: ['auditRead'],
     executors: false,
     similarity: false,
+    // GET /audit/verify re-hashes up to 100,000 records within the API's 25 s. That is ~5 s of one
+    // core locally (`npm run bench audit`); at the api kind's 512 MB Lambda gives ~0.3 of a vCPU,
+    // which would leave no margin. 1,769 MB is one full vCPU. The route is called rarely.
+    memorySize: 1769,
   },
   /** Scheduled: seals every closed window of immutable records in a signed digest. */
   digester: {

@@ -159,6 +159,9 @@ describe('DecisionReplayStack with the default context', () => {
       }
       // Plan's 1,000,000 ids may be read from GSI1 while GSI1K backfills (~1,110 pages): 10 minutes.
       expect(resources[fnId(stack, 'batch-plan')]?.Properties.Timeout).toBe(600);
+      // GET /audit/verify re-hashes up to 100,000 records synchronously: one full vCPU, not the api kind's share.
+      expect(resources[fnId(stack, 'audit')]?.Properties.MemorySize).toBe(1769);
+      for (const name of LAMBDA_NAMES) if (name !== 'audit') expect(resources[fnId(stack, name)]?.Properties.MemorySize, name).toBeLessThanOrEqual(1024);
     });
 
     it('sets exactly the environment each manifest entry declares, each from its resource or the context', () => {

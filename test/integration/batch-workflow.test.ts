@@ -7,7 +7,6 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderBatchAsl, LAMBDA_RETRY } from '../../lib/batch-definition.js';
 import { batchIdForExecution, replayIdForBatchItem } from '../../functions/adapters/batch-ids.js';
@@ -170,7 +169,7 @@ describe('batch workflow: the deployed ASL over the real tasks and dynalite', ()
   async function seed(list: Snapshot[]): Promise<void> {
     for (let i = 0; i < list.length; i += 25) {
       const chunk = list.slice(i, i + 25);
-      await db.doc.send(new BatchWriteCommand({ RequestItems: { [db.tableName]: chunk.map((s) => ({ PutRequest: { Item: DynamoSnapshotStore.toItem(s) } })) } }));
+      await db.doc.batchWrite({ RequestItems: { [db.tableName]: chunk.map((s) => ({ PutRequest: { Item: DynamoSnapshotStore.toItem(s) } })) } });
     }
   }
 
