@@ -35,7 +35,8 @@ import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } fro
 import { MemoryAuditStore } from '../functions/adapters/audit/file-audit-store.js';
 import { LocalDigestSigner } from '../functions/adapters/audit/local-signer.js';
 import { DynamoAuditRecordSource } from '../functions/adapters/dynamodb/audit-record-source.js';
-import { documentClientOptions } from '../functions/adapters/dynamodb/client.js';
+import { documentClientOptions, DYNAMODB_CLIENT_SETTINGS } from '../functions/adapters/dynamodb/client.js';
+import { DocumentClient } from '../functions/adapters/dynamodb/document-client.js';
 import { AUDIT_SHARDS, contentOf } from '../functions/adapters/dynamodb/keys.js';
 import { queryEach } from '../functions/adapters/dynamodb/paging.js';
 import { DynamoSnapshotStore } from '../functions/adapters/dynamodb/snapshot-store.js';
@@ -84,6 +85,8 @@ export default async function auditBench(): Promise<void> {
   const host = await startLocalHost({ port: 0, dynamoPort: 0, tableName: 'bench-audit', clock: { now: () => clock.now }, digestIntervalMinutes: 60 });
   const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: host.dynamoEndpoint });
   const doc = DynamoDBDocumentClient.from(client, documentClientOptions);
+  // The project's document layer, for its stores and paging.
+  const table = new DocumentClient(new DynamoDBClient({ ...LOCAL_AWS, ...DYNAMODB_CLIENT_SETTINGS, endpoint: host.dynamoEndpoint }));
   try {
     // N snapshots created in the window 10:00–11:00, written straight into the host's table.
     const load = await seconds(async () => {
@@ -105,7 +108,7 @@ export default async function auditBench(): Promise<void> {
     console.log(`\n(audit bench: loaded ${N.toLocaleString('en-US')} snapshots into one 60-minute window in ${load.s.toFixed(1)} s)`);
 
     // 2. Sealing. Fresh stores each round, so every round seals the window anew.
-    const records = new DynamoAuditRecordSource(doc, host.tableName);
+    const records = new DynamoAuditRecordSource(table, host.tableName);
     const signer = LocalDigestSigner.inMemory();
     const sealRuns: number[] = [];
     const lateRuns: number[] = [];
@@ -130,7 +133,7 @@ export default async function auditBench(): Promise<void> {
       await Promise.all(
         Array.from({ length: AUDIT_SHARDS }, (_, shard) =>
           queryEach(
-            doc,
+            table,
             {
               TableName: host.tableName,
               IndexName: GSI3.indexName,

@@ -17,10 +17,10 @@
  * Everything (dynalite, the SDK client, the handler) shares one Node process on this machine.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue as StreamAttributeValue, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { documentClientOptions } from '../functions/adapters/dynamodb/client.js';
+import { DYNAMODB_CLIENT_SETTINGS } from '../functions/adapters/dynamodb/client.js';
+import { DocumentClient } from '../functions/adapters/dynamodb/document-client.js';
 import { DynamoPolicyStore } from '../functions/adapters/dynamodb/policy-store.js';
 import { DynamoSnapshotStore } from '../functions/adapters/dynamodb/snapshot-store.js';
 import { DynamoValidationReportStore } from '../functions/adapters/dynamodb/validation-report-store.js';
@@ -146,7 +146,7 @@ function memoryPorts(policies: StoredPolicy[], baselines: Map<string, Snapshot |
 
 export default async function (): Promise<void> {
   const dynamo = await startLocalDynamo({ port: 0, tableName: 'bench-on-write' });
-  const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint });
+  const client = new DynamoDBClient({ ...LOCAL_AWS, ...DYNAMODB_CLIENT_SETTINGS, endpoint: dynamo.endpoint });
   // Counts the requests A sends, by command, to say where its time goes.
   const requests = new Map<string, { count: number; ms: number }>();
   let counting = false;
@@ -168,7 +168,7 @@ export default async function (): Promise<void> {
     },
     { step: 'initialize', name: 'benchRequestCounter' },
   );
-  const doc = DynamoDBDocumentClient.from(client, documentClientOptions);
+  const doc = new DocumentClient(client);
   try {
     const snapshotStore = new DynamoSnapshotStore(doc, dynamo.tableName);
     const policyStore = new DynamoPolicyStore(doc, dynamo.tableName);
@@ -231,7 +231,7 @@ export default async function (): Promise<void> {
     const sample = { ...(await evaluatePolicy(stored[1] as StoredPolicy, snapshots[N - 1] as Snapshot, baselines.get((snapshots[N - 1] as Snapshot).snapshotId), similarity)), policy: { name: 'drift', version: 1 } };
     const bare = async () => {
       for (let i = 0; i < N; i += BATCH) {
-        await Promise.all(Array.from({ length: BATCH }, (_, j) => doc.send(new PutCommand({ TableName: dynamo.tableName, Item: { pk: `BENCH#${round}`, sk: `R#${i + j}`, ...sample } }))));
+        await Promise.all(Array.from({ length: BATCH }, (_, j) => doc.put({ TableName: dynamo.tableName, Item: { pk: `BENCH#${round}`, sk: `R#${i + j}`, ...sample } })));
       }
       round += 1;
     };

@@ -11,9 +11,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { documentClientOptions } from '../functions/adapters/dynamodb/client.js';
+import { DYNAMODB_CLIENT_SETTINGS } from '../functions/adapters/dynamodb/client.js';
+import { DocumentClient } from '../functions/adapters/dynamodb/document-client.js';
 import { DynamoBatchStore } from '../functions/adapters/dynamodb/batch-store.js';
 import { DynamoSnapshotStore } from '../functions/adapters/dynamodb/snapshot-store.js';
 import { S3ManifestStore } from '../functions/adapters/s3/manifest-store.js';
@@ -43,8 +43,8 @@ interface Args {
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as Args;
-const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: args.dynamoEndpoint });
-const doc = DynamoDBDocumentClient.from(client, documentClientOptions);
+const client = new DynamoDBClient({ ...LOCAL_AWS, ...DYNAMODB_CLIENT_SETTINGS, endpoint: args.dynamoEndpoint });
+const doc = new DocumentClient(client);
 const s3 = new S3Client(localS3ClientConfig(args.s3Endpoint));
 const batches = new DynamoBatchStore(doc, args.tableName);
 const deps = { snapshots: new DynamoSnapshotStore(doc, args.tableName), batches, manifests: new S3ManifestStore(s3, args.bucket) };
@@ -53,19 +53,17 @@ async function pageBare(index: IndexDefinition, projection: string, limit: numbe
   let paged = 0;
   let start: Record<string, unknown> | undefined;
   do {
-    const res = await doc.send(
-      new QueryCommand({
-        TableName: args.tableName,
-        IndexName: index.indexName,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': index.partitionKey },
-        ExpressionAttributeValues: { ':pk': keys.snapshotGsi1(args.functionName, '', '').gsi1pk },
-        ProjectionExpression: projection,
-        ScanIndexForward: false,
-        Limit: limit,
-        ExclusiveStartKey: start,
-      }),
-    );
+    const res = await doc.query({
+      TableName: args.tableName,
+      IndexName: index.indexName,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': index.partitionKey },
+      ExpressionAttributeValues: { ':pk': keys.snapshotGsi1(args.functionName, '', '').gsi1pk },
+      ProjectionExpression: projection,
+      ScanIndexForward: false,
+      Limit: limit,
+      ExclusiveStartKey: start,
+    });
     paged += res.Items?.length ?? 0;
     start = res.LastEvaluatedKey;
   } while (start);

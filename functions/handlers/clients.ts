@@ -5,12 +5,13 @@
  * its clock, its state machine and event sink). Nothing else differs between the two.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
+import type { DocumentClient } from '../adapters/dynamodb/document-client.js';
 import type { Telemetry } from '../adapters/telemetry.js';
 import type { AuditStore, DigestSigner } from '../core/audit/ports.js';
 import type { BatchStarter, ManifestStore } from '../core/batch.js';
 import type { BatchStopper } from '../core/batch-control.js';
+import type { AttachedPoliciesCache } from '../core/policy-cache.js';
 import type { EventPublisher } from '../core/events.js';
 import type { Clock, IdGenerator } from '../core/ports.js';
 
@@ -46,7 +47,19 @@ export function withLambdaContext<E, R>(logger: AppLogger, handler: (event: E) =
 
 /** What a function that uses the table gets. */
 export interface TableClients extends BaseClients {
-  doc: DynamoDBDocumentClient;
+  /** The table's document layer, over a DynamoDBClient created with `DYNAMODB_CLIENT_SETTINGS`. */
+  doc: DocumentClient;
+}
+
+/**
+ * What the functions that read or store policies may get: the cache of which policies are attached
+ * to each function (on-write reads through it, the policy routes clear it when they store a
+ * version). Where one process serves both, pass the same cache to both, so a policy PUT applies to
+ * the next write at once; absent, on-write keeps its own (core/policy-cache.ts states how stale it
+ * may be).
+ */
+export interface PolicyClients {
+  policyCache?: AttachedPoliciesCache;
 }
 
 /** What a function that writes batch manifests gets besides the table: an S3 client. */

@@ -8,9 +8,10 @@ import { createSimilarityProvider } from '../adapters/similarity-provider.js';
 import { METRIC } from '../adapters/telemetry.js';
 import { makeStreamHandler, type StreamObserver } from '../api/stream-consumer.js';
 import type { LambdaConfig } from '../config.js';
-import { withLambdaContext, type EventPublisherFactory, type TableClients } from './clients.js';
+import { AttachedPoliciesCache } from '../core/policy-cache.js';
+import { withLambdaContext, type EventPublisherFactory, type PolicyClients, type TableClients } from './clients.js';
 
-export function compose(config: LambdaConfig<'on-write'>, clients: TableClients & { eventPublisher: EventPublisherFactory }) {
+export function compose(config: LambdaConfig<'on-write'>, clients: TableClients & PolicyClients & { eventPublisher: EventPublisherFactory }) {
   const { doc, clock, logger, telemetry } = clients;
   const observer: StreamObserver = {
     // From the write to its validation: the stream's delay plus this function's work.
@@ -26,7 +27,8 @@ export function compose(config: LambdaConfig<'on-write'>, clients: TableClients 
   const handler = makeStreamHandler(
     {
       snapshots: new DynamoSnapshotStore(doc, config.TABLE_NAME),
-      policies: new DynamoPolicyStore(doc, config.TABLE_NAME),
+      // Which policies are attached is read through a short cache: most writes then need no policy query.
+      policies: (clients.policyCache ?? new AttachedPoliciesCache(clock)).readThrough(new DynamoPolicyStore(doc, config.TABLE_NAME)),
       reports: new DynamoValidationReportStore(doc, config.TABLE_NAME),
       similarity: createSimilarityProvider(config.SIMILARITY_PROVIDER),
       events: observeViolations(clients.eventPublisher(config.EVENT_BUS_NAME), clients),

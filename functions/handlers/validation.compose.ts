@@ -6,14 +6,16 @@ import { createSimilarityProvider } from '../adapters/similarity-provider.js';
 import { validationRoutes } from '../api/validation-routes.js';
 import type { LambdaConfig } from '../config.js';
 import { makeHttpHandler } from '../http/api.js';
-import type { TableClients } from './clients.js';
+import type { PolicyClients, TableClients } from './clients.js';
 
-export function compose(config: LambdaConfig<'validation'>, clients: TableClients) {
+export function compose(config: LambdaConfig<'validation'>, clients: TableClients & PolicyClients) {
   const { doc, clock, ids } = clients;
+  const policies = new DynamoPolicyStore(doc, config.TABLE_NAME);
   return makeHttpHandler(
     validationRoutes({
       snapshots: new DynamoSnapshotStore(doc, config.TABLE_NAME),
-      policies: new DynamoPolicyStore(doc, config.TABLE_NAME),
+      // A stored version clears the attached-policies cache on-write reads (when this process shares one).
+      policies: clients.policyCache?.invalidatedBy(policies) ?? policies,
       reports: new DynamoValidationReportStore(doc, config.TABLE_NAME),
       similarity: createSimilarityProvider(config.SIMILARITY_PROVIDER),
       clock,

@@ -8,8 +8,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { documentClientOptions } from '../adapters/dynamodb/client.js';
+import { DYNAMODB_CLIENT_SETTINGS } from '../adapters/dynamodb/client.js';
+import { DocumentClient } from '../adapters/dynamodb/document-client.js';
 import { handleDemoRequest } from './demo-model.js';
 import { batchAsl } from './batch-asl.js';
 import type { BatchStarter } from '../core/batch.js';
@@ -23,6 +23,7 @@ import { LocalEventSink } from './event-sink.js';
 import { LocalScheduler, scheduleInput, type LocalSchedule } from './scheduler.js';
 import { ulidGenerator } from '../adapters/ids.js';
 import { systemClock, type Clock } from '../core/ports.js';
+import { AttachedPoliciesCache } from '../core/policy-cache.js';
 import { makeHttpHandler, type ErrorLogger } from '../http/api.js';
 import { ROUTES, type EnvVarName, type LambdaName } from '../api/manifest.js';
 import { lambdaEnv } from '../config.js';
@@ -171,10 +172,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   // The host's own client reaches dynalite without a socket by default (dynalite also listens on TCP
   // for other tools); with `socket`, through that port like any other client (the SDK's default
   // handler keeps its connections alive).
-  const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint, ...(options.dynamoTransport !== 'socket' && { requestHandler: dynamo.requestHandler }) });
+  const client = new DynamoDBClient({ ...LOCAL_AWS, ...DYNAMODB_CLIENT_SETTINGS, endpoint: dynamo.endpoint, ...(options.dynamoTransport !== 'socket' && { requestHandler: dynamo.requestHandler }) });
   stream.attach(client);
   if (batchJournal !== undefined) tapBatchRecords(client, batchJournal);
-  const doc = DynamoDBDocumentClient.from(client, documentClientOptions);
+  const doc = new DocumentClient(client);
   // Manifests of snapshot ids live in the local S3 stand-in, reached through the same adapter as on AWS.
   const s3Server = await startLocalS3({ port: options.s3Port ?? 0, bucket: options.manifestBucket ?? 'decision-replay-manifests', extraBuckets: options.idManifestBuckets ?? [], ...(options.dataDir !== undefined && { path: join(options.dataDir, 's3') }) });
   const s3 = new S3Client(localS3ClientConfig(s3Server.endpoint));
@@ -271,7 +272,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   };
 
   const events = new LocalEventSink(options.dataDir === undefined ? undefined : join(options.dataDir, 'events.jsonl'), (line) => logger.info(line));
-  stream.setHandler(onWrite.compose(lambdaEnv('on-write', env), { ...clients('on-write'), eventPublisher: () => events }));
+  // One attached-policies cache for the policy routes and on-write: a policy PUT clears it, so the
+  // next write is validated under the new version (core/policy-cache.ts).
+  const policyCache = new AttachedPoliciesCache(clock);
+  stream.setHandler(onWrite.compose(lambdaEnv('on-write', env), { ...clients('on-write'), policyCache, eventPublisher: () => events }));
   // Recovery from a crash of the previous process: redeliver acknowledged writes that were not yet
   // validated, and resume (or fail) the batches that were running.
   const redelivered = await stream.recover(client, options.tableName);
@@ -296,7 +300,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const api: Partial<Record<LambdaName, EventHandler>> = {
     snapshots: snapshotsApi.compose(lambdaEnv('snapshots', env), clients('snapshots')),
     openapi: openapiApi.compose(lambdaEnv('openapi', env), clients('openapi')),
-    validation: validationApi.compose(lambdaEnv('validation', env), clients('validation')),
+    validation: validationApi.compose(lambdaEnv('validation', env), { ...clients('validation'), policyCache }),
     replay: replayApi.compose(lambdaEnv('replay', env), { ...clients('replay'), executorSecrets: () => environmentHeaders(outside) }),
     batches: batchesApi.compose(lambdaEnv('batches', env), { ...clients('batches'), manifestStore: (bucket) => new S3ManifestStore(s3, bucket), batchStarter: () => starter }),
     audit: auditApi.compose(lambdaEnv('audit', env), auditClients('audit')),

@@ -5,10 +5,9 @@
  * batch goes on; redelivery duplicates nothing; and the local cron starts a scheduled batch.
  */
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AttributeValue as StreamAttributeValue, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { documentClientOptions } from '../../functions/adapters/dynamodb/client.js';
+import { DocumentClient } from '../../functions/adapters/dynamodb/document-client.js';
 import { DynamoPolicyStore } from '../../functions/adapters/dynamodb/policy-store.js';
 import { DynamoSnapshotStore } from '../../functions/adapters/dynamodb/snapshot-store.js';
 import { DynamoValidationReportStore } from '../../functions/adapters/dynamodb/validation-report-store.js';
@@ -72,7 +71,7 @@ const DRIFT_GUARD = { rules: [{ name: 'drop', field: 'outputs.score', comparator
 
 /** A stream handler like the host's: the same code over the host's table and event sink, on a client of its own. */
 function consumerDeps(t: TestHost, client: DynamoDBClient): OnWriteDeps {
-  const doc = DynamoDBDocumentClient.from(client, documentClientOptions);
+  const doc = new DocumentClient(client);
   return {
     snapshots: new DynamoSnapshotStore(doc, t.host.tableName),
     policies: new DynamoPolicyStore(doc, t.host.tableName),
@@ -219,6 +218,24 @@ describe('validation on every write (local host)', () => {
     expect(await onWriteReports(lone.snapshotId)).toEqual([]);
     expect(await violationEvents(lone.snapshotId)).toEqual([]);
     expect((await api<Page<StreamFailure>>('GET', '/_local/stream-failures')).body.items).toEqual([]);
+  });
+
+  it('validates the next write under a policy attached by a PUT right after a write that found none (the attached-policies cache is cleared)', async () => {
+    const before = await record('score_fraud', 52000, 0.1);
+    await t.host.stream.drain();
+    expect(await onWriteReports(before.snapshotId)).toEqual([]);
+
+    expect((await api('PUT', '/policies/fraud-floor', { ...FLOOR_GUARD, functionNames: ['score_fraud'] })).status).toBe(200);
+    const after = await record('score_fraud', 52000, 0.1);
+    await t.host.stream.drain();
+
+    expect((await onWriteReports(after.snapshotId)).map((r) => [r.policy.name, r.status])).toEqual([['fraud-floor', 'violated']]);
+
+    // And detaching applies at once too.
+    expect((await api('PUT', '/policies/fraud-floor', { ...FLOOR_GUARD, functionNames: ['other_fn'] })).status).toBe(200);
+    const detached = await record('score_fraud', 52000, 0.1);
+    await t.host.stream.drain();
+    expect(await onWriteReports(detached.snapshotId)).toEqual([]);
   });
 });
 

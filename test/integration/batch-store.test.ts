@@ -1,6 +1,5 @@
 /** The DynamoDB batch store against dynalite: META/RESULT#/CHUNK# items, written-once results and chunks, paging. */
 import { sealRecord } from '../../functions/core/records.js';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoBatchStore } from '../../functions/adapters/dynamodb/batch-store.js';
 import type { Batch, BatchResult } from '../../functions/core/batch.js';
@@ -154,7 +153,7 @@ describe('DynamoBatchStore', () => {
     const longPaths = Array.from({ length: 100 }, (_, i) => `outputs.items[${i}].${'description'.repeat(8)}`);
     const written = Array.from({ length: 150 }, (_, i) => result(id, i, { status: 'Failed', outputsMatch: false, mismatchedPaths: longPaths }));
     for (let i = 0; i < written.length; i += 25) await Promise.all(written.slice(i, i + 25).map((r) => store.putResult(r)));
-    const firstPage = await db.doc.send(new QueryCommand({ TableName: db.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `BATCH#${id}` } }));
+    const firstPage = await db.doc.query({ TableName: db.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `BATCH#${id}` } });
     expect(firstPage.LastEvaluatedKey, 'the data must span more than one page').toBeDefined();
 
     const seen: string[] = [];

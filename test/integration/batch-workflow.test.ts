@@ -7,7 +7,6 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderBatchAsl, LAMBDA_RETRY } from '../../lib/batch-definition.js';
 import { batchIdForExecution, replayIdForBatchItem } from '../../functions/adapters/batch-ids.js';
@@ -19,7 +18,8 @@ import { DynamoSnapshotStore } from '../../functions/adapters/dynamodb/snapshot-
 import { createExecutor } from '../../functions/adapters/executors/create-executor.js';
 import { ulidGenerator } from '../../functions/adapters/ids.js';
 import { parsePlanPayload, parseReplayChunkPayload, parseStatsPayload } from '../../functions/api/batch-tasks.js';
-import { BatchItemCache, planBatch, replayBatchChunk, startBatch, type Batch, type BatchResult, type ManifestRef } from '../../functions/core/batch.js';
+import { planBatch, startBatch, type Batch, type BatchResult, type ManifestRef } from '../../functions/core/batch.js';
+import { BatchItemCache, replayBatchChunk } from '../../functions/core/batch-replay.js';
 import { S3Client } from '@aws-sdk/client-s3';
 import { S3ManifestStore } from '../../functions/adapters/s3/manifest-store.js';
 import { localS3ClientConfig, startLocalS3, type LocalS3 } from '../../functions/local/s3.js';
@@ -169,7 +169,7 @@ describe('batch workflow: the deployed ASL over the real tasks and dynalite', ()
   async function seed(list: Snapshot[]): Promise<void> {
     for (let i = 0; i < list.length; i += 25) {
       const chunk = list.slice(i, i + 25);
-      await db.doc.send(new BatchWriteCommand({ RequestItems: { [db.tableName]: chunk.map((s) => ({ PutRequest: { Item: DynamoSnapshotStore.toItem(s) } })) } }));
+      await db.doc.batchWrite({ RequestItems: { [db.tableName]: chunk.map((s) => ({ PutRequest: { Item: DynamoSnapshotStore.toItem(s) } })) } });
     }
   }
 

@@ -1,4 +1,3 @@
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CorruptExecutorConfigError, DynamoExecutorConfigStore } from '../../functions/adapters/dynamodb/executor-config-store.js';
 import { keys } from '../../functions/adapters/dynamodb/keys.js';
@@ -30,7 +29,7 @@ describe('DynamoExecutorConfigStore (dynalite)', () => {
 
     expect(stored).toEqual({ functionName: 'approve_loan', executor: config, updatedAt: '2026-11-02T10:00:00.000Z' });
     expect(await store.get('approve_loan')).toEqual(stored);
-    const raw = await dynamo.doc.send(new GetCommand({ TableName: dynamo.tableName, Key: keys.executor('approve_loan') }));
+    const raw = await dynamo.doc.get({ TableName: dynamo.tableName, Key: keys.executor('approve_loan') });
     expect(raw.Item).toMatchObject({ pk: 'FN#approve_loan', sk: 'EXECUTOR', itemType: 'executor', functionName: 'approve_loan', executor: config });
     expect(raw.Item).not.toHaveProperty('type');
   });
@@ -53,7 +52,7 @@ describe('DynamoExecutorConfigStore (dynalite)', () => {
   });
 
   it('refuses to hand out an item that no longer parses as a configuration', async () => {
-    await dynamo.doc.send(new PutCommand({ TableName: dynamo.tableName, Item: { ...keys.executor('broken'), itemType: 'executor', functionName: 'broken', executor: { type: 'smtp' }, updatedAt: 'x' } }));
+    await dynamo.doc.put({ TableName: dynamo.tableName, Item: { ...keys.executor('broken'), itemType: 'executor', functionName: 'broken', executor: { type: 'smtp' }, updatedAt: 'x' } });
     await expect(store.get('broken')).rejects.toBeInstanceOf(CorruptExecutorConfigError);
   });
 });

@@ -3,7 +3,6 @@
  * reports' events went out, and handleSnapshotWritten finds attached policies, the same-inputs
  * baseline (GSI2), stores one report per attached policy and survives redelivery.
  */
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoPolicyStore } from '../../functions/adapters/dynamodb/policy-store.js';
 import { DynamoSnapshotStore } from '../../functions/adapters/dynamodb/snapshot-store.js';
@@ -46,8 +45,8 @@ describe('DynamoValidationReportStore: event bookkeeping (dynalite)', () => {
     await dynamo.close();
   });
 
-  const rawItem = async (r: ValidationReport) => (await dynamo.doc.send(new GetCommand({ TableName: dynamo.tableName, Key: validationReportKey(r) }))).Item;
-  const rawMarker = async (r: ValidationReport) => (await dynamo.doc.send(new GetCommand({ TableName: dynamo.tableName, Key: keys.eventPublished(r.snapshotId, validationReportKey(r).sk) }))).Item;
+  const rawItem = async (r: ValidationReport) => (await dynamo.doc.get({ TableName: dynamo.tableName, Key: validationReportKey(r) })).Item;
+  const rawMarker = async (r: ValidationReport) => (await dynamo.doc.get({ TableName: dynamo.tableName, Key: keys.eventPublished(r.snapshotId, validationReportKey(r).sk) })).Item;
 
   it('says a stored report has no published event until it is marked, then that it has', async () => {
     const r = report('01JBZ0000000000000000000A1', 1);

@@ -1,4 +1,3 @@
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../functions/adapters/dynamodb/keys.js';
 import { DynamoPolicyStore } from '../../functions/adapters/dynamodb/policy-store.js';
@@ -41,7 +40,7 @@ describe('DynamoPolicyStore (dynalite)', () => {
   });
 
   it('stores each version at V#<10-digit version> and LATEST, keys stripped when read', async () => {
-    const raw = await dynamo.doc.send(new GetCommand({ TableName: dynamo.tableName, Key: { pk: 'POLICY#loan-regression', sk: 'V#0000000002' } }));
+    const raw = await dynamo.doc.get({ TableName: dynamo.tableName, Key: { pk: 'POLICY#loan-regression', sk: 'V#0000000002' } });
     expect(raw.Item).toMatchObject({ itemType: 'policy', name: 'loan-regression', version: 2 });
     const latest = await store.getLatest('loan-regression');
     expect(Object.keys(latest ?? {}).sort()).toEqual(['createdAt', 'description', 'functionNames', 'name', 'rules', 'version']);
@@ -61,7 +60,7 @@ describe('DynamoPolicyStore (dynalite)', () => {
     await store.putNextVersion(body('crashy', 0.1), '2026-11-01T00:00:00.000Z');
     // A writer stored V#2 and died before moving LATEST.
     const orphan: StoredPolicy = buildStoredPolicy(body('crashy', 0.2), 2, '2026-11-01T00:01:00.000Z');
-    await dynamo.doc.send(new PutCommand({ TableName: dynamo.tableName, Item: { ...keys.policyVersion('crashy', 2), itemType: 'policy', ...orphan } }));
+    await dynamo.doc.put({ TableName: dynamo.tableName, Item: { ...keys.policyVersion('crashy', 2), itemType: 'policy', ...orphan } });
     expect((await store.getLatest('crashy'))?.version).toBe(1);
 
     const next = await store.putNextVersion(body('crashy', 0.3), '2026-11-01T00:02:00.000Z');

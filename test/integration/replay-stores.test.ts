@@ -1,5 +1,4 @@
 import { sealRecord } from '../../functions/core/records.js';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../functions/adapters/dynamodb/keys.js';
 import { DynamoReplayResultStore } from '../../functions/adapters/dynamodb/replay-result-store.js';
@@ -74,7 +73,7 @@ describe('replay and validation stores (dynalite)', () => {
     });
 
     it('stores a result under its snapshot at REPLAY#<createdAt>#<replayId> and reads it back unchanged', async () => {
-      const raw = await dynamo.doc.send(new GetCommand({ TableName: dynamo.tableName, Key: keys.replay(SNAP, '2026-11-02T10:04:00.000Z', '01JBZ00000000000000000R004') }));
+      const raw = await dynamo.doc.get({ TableName: dynamo.tableName, Key: keys.replay(SNAP, '2026-11-02T10:04:00.000Z', '01JBZ00000000000000000R004') });
       expect(raw.Item).toMatchObject({ pk: `SNAP#${SNAP}`, itemType: 'replay', status: 'Error', error: { code: 'EXECUTOR_TIMEOUT' } });
       const page = await replays.listForSnapshot(SNAP, 50);
       expect(page.items.find((r) => r.replayId === '01JBZ00000000000000000R004')).toEqual(sealRecord(replayResult(SNAP, 4, 'Error')));
@@ -121,7 +120,7 @@ describe('replay and validation stores (dynalite)', () => {
 
     it('writes a report once: the same id and time again stores nothing', async () => {
       expect(await reports.putIfAbsent({ ...report(S, 10), status: 'violated' })).toBe(false);
-      const raw = await dynamo.doc.send(new GetCommand({ TableName: dynamo.tableName, Key: validationReportKey(report(S, 10)) }));
+      const raw = await dynamo.doc.get({ TableName: dynamo.tableName, Key: validationReportKey(report(S, 10)) });
       expect(raw.Item).toMatchObject({ itemType: 'validation', status: 'passed' });
     });
 

@@ -135,7 +135,7 @@ describe('traced SDK clients', () => {
   });
 
   it('is on every client the Lambda entries create', async () => {
-    const clients = [awsTableClients().doc, createSecretsManagerClient(), createLambdaClient(), createBedrockRuntimeClient()];
+    const clients = [awsTableClients().doc.client, createSecretsManagerClient(), createLambdaClient(), createBedrockRuntimeClient()];
     const audit = awsAuditClients();
     // The audit clients live inside their stores; the stores are built on demand.
     const store = audit.auditStore('bucket') as unknown as { s3: { middlewareStack: DynamoDBClient['middlewareStack'] } };

@@ -4,19 +4,20 @@
  * UpdateItem of its batch (FAILED only while RUNNING, a reason naming the status and the
  * execution); anything else is ignored or refused.
  */
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { batchIdForExecution } from '../../functions/adapters/batch-ids.js';
-import { documentClientOptions } from '../../functions/adapters/dynamodb/client.js';
+import { DYNAMODB_CLIENT_SETTINGS } from '../../functions/adapters/dynamodb/client.js';
+import { DocumentClient } from '../../functions/adapters/dynamodb/document-client.js';
 import { parseExecutionEnd } from '../../functions/api/execution-end.js';
 import { BatchPayloadError, parsePlanPayload } from '../../functions/api/batch-tasks.js';
 import { executionEndReason } from '../../functions/core/batch-execution-end.js';
 import { compose } from '../../functions/handlers/execution-end.compose.js';
 import { LocalMetricsStore, localTelemetry } from '../../functions/local/metrics.js';
 
-const ddbMock = mockClient(DynamoDBDocumentClient);
+const ddbMock = mockClient(DynamoDBClient);
 const MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:BatchWorkflowBatchReplays-AbC123';
 const BATCH_ID = '01JG0000000000000000000001';
 const NOW = Date.parse('2026-11-30T23:00:00.000Z');
@@ -60,7 +61,7 @@ function spyLogger() {
 function handler() {
   const { lines, logger } = spyLogger();
   const metrics = new LocalMetricsStore();
-  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }), documentClientOptions);
+  const doc = new DocumentClient(new DynamoDBClient({ region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, ...DYNAMODB_CLIENT_SETTINGS }));
   const fn = compose({ TABLE_NAME: 'decisions', STATE_MACHINE_ARN: MACHINE }, { doc, clock: { now: () => NOW }, ids: { next: () => 'unused' } as never, logger, telemetry: localTelemetry('decision-replay-execution-end', metrics) });
   return { fn, lines, metrics };
 }
@@ -119,34 +120,32 @@ describe('the execution-end function (mocked DynamoDB)', () => {
   afterEach(() => ddbMock.reset());
 
   it('marks the batch FAILED with one UpdateItem conditional on RUNNING, and counts it', async () => {
-    ddbMock.on(UpdateCommand).resolves({});
+    ddbMock.on(UpdateItemCommand).resolves({});
     const { fn, lines, metrics } = handler();
 
     const out = await fn(statusChange({}));
 
     const execution = `${MACHINE.replace(':stateMachine:', ':execution:')}:${BATCH_ID}`;
     expect(out).toEqual({ batchId: BATCH_ID, outcome: 'failed', reason: `the batch execution ended TIMED_OUT: ${execution}` });
-    const calls = ddbMock.commandCalls(UpdateCommand);
+    const calls = ddbMock.commandCalls(UpdateItemCommand);
     expect(calls).toHaveLength(1);
-    expect(calls[0]?.args[0].input).toMatchObject({
-      TableName: 'decisions',
-      Key: { pk: `BATCH#${BATCH_ID}`, sk: 'META' },
-      ConditionExpression: '#status = :running',
-      ExpressionAttributeValues: { ':s': 'FAILED', ':r': `the batch execution ended TIMED_OUT: ${execution}`, ':at': new Date(NOW - 1_000).toISOString(), ':running': 'RUNNING' },
-    });
+    const input = calls[0]?.args[0].input;
+    expect(input).toMatchObject({ TableName: 'decisions', ConditionExpression: '#status = :running' });
+    expect(unmarshall(input?.Key ?? {})).toEqual({ pk: `BATCH#${BATCH_ID}`, sk: 'META' });
+    expect(unmarshall(input?.ExpressionAttributeValues ?? {})).toEqual({ ':s': 'FAILED', ':r': `the batch execution ended TIMED_OUT: ${execution}`, ':at': new Date(NOW - 1_000).toISOString(), ':running': 'RUNNING' });
     expect(ddbMock.calls()).toHaveLength(1); // nothing read, nothing else written
     expect(lines.filter((l) => l.level === 'ERROR').map((l) => l.message)).toEqual(['batch marked FAILED: its execution ended abnormally']);
     expect(metrics.items().map((s) => [s.name, s.dimensions.status, s.sum])).toEqual([['Batches', 'FAILED', 1]]);
   });
 
   it('leaves a batch that is no longer RUNNING as it is (SUCCEEDED, CANCELLED, or FAILED by the Catch)', async () => {
-    ddbMock.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+    ddbMock.on(UpdateItemCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
     const { fn, lines, metrics } = handler();
 
     const out = await fn(statusChange({ status: 'ABORTED' }));
 
     expect(out).toMatchObject({ batchId: BATCH_ID, outcome: 'unchanged' });
-    expect(ddbMock.commandCalls(UpdateCommand)).toHaveLength(1);
+    expect(ddbMock.commandCalls(UpdateItemCommand)).toHaveLength(1);
     expect(lines.filter((l) => l.level === 'ERROR')).toEqual([]);
     expect(metrics.items()).toEqual([]);
   });
@@ -158,7 +157,7 @@ describe('the execution-end function (mocked DynamoDB)', () => {
   });
 
   it('rethrows any other DynamoDB error, so EventBridge and Lambda retry the event', async () => {
-    ddbMock.on(UpdateCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException' }));
+    ddbMock.on(UpdateItemCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException' }));
     const { fn } = handler();
     await expect(fn(statusChange({}))).rejects.toThrow('Rate exceeded');
   });

@@ -3,7 +3,7 @@
  * found through the audit index (GSI3, one range query per shard), and one record re-read at its
  * key. Reads only — the index keys are written in each record's own put.
  */
-import { GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DocumentClient } from './document-client.js';
 import type { AuditRecordSource, ListedRecord, RecordLocator } from '../../core/audit/ports.js';
 import type { Page } from '../../core/ports.js';
 import type { FoundRecord } from '../../core/audit/verify.js';
@@ -59,7 +59,7 @@ export function toFoundRecord(item: Item): FoundRecord | undefined {
 
 export class DynamoAuditRecordSource implements AuditRecordSource {
   constructor(
-    private readonly doc: DynamoDBDocumentClient,
+    private readonly doc: DocumentClient,
     private readonly tableName: string,
   ) {}
 
@@ -108,17 +108,15 @@ export class DynamoAuditRecordSource implements AuditRecordSource {
     let bytes = 0;
     for (; shard < AUDIT_SHARDS; shard++, startKey = undefined) {
       do {
-        const res = await this.doc.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: GSI3.indexName,
-            KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
-            ExpressionAttributeNames: { '#pk': GSI3.partitionKey, '#sk': GSI3.sortKey },
-            ExpressionAttributeValues: { ':pk': `AUDIT#${shard.toString(16)}`, ':lo': start, ':hi': `${end}#` },
-            Limit: page.limit - items.length,
-            ExclusiveStartKey: startKey,
-          }),
-        );
+        const res = await this.doc.query({
+          TableName: this.tableName,
+          IndexName: GSI3.indexName,
+          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
+          ExpressionAttributeNames: { '#pk': GSI3.partitionKey, '#sk': GSI3.sortKey },
+          ExpressionAttributeValues: { ':pk': `AUDIT#${shard.toString(16)}`, ':lo': start, ':hi': `${end}#` },
+          Limit: page.limit - items.length,
+          ExclusiveStartKey: startKey,
+        });
         for (const item of res.Items ?? []) {
           const record = toFoundRecord(item);
           if (record) {
@@ -139,7 +137,7 @@ export class DynamoAuditRecordSource implements AuditRecordSource {
   }
 
   async get({ pk, sk }: RecordLocator): Promise<FoundRecord | undefined> {
-    const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk, sk }, ConsistentRead: true }));
+    const res = await this.doc.get({ TableName: this.tableName, Key: { pk, sk }, ConsistentRead: true });
     return res.Item ? toFoundRecord(res.Item) : undefined;
   }
 
@@ -147,16 +145,14 @@ export class DynamoAuditRecordSource implements AuditRecordSource {
     let earliest: string | undefined;
     await Promise.all(
       Array.from({ length: AUDIT_SHARDS }, async (_, shard) => {
-        const res = await this.doc.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: GSI3.indexName,
-            KeyConditionExpression: '#pk = :pk',
-            ExpressionAttributeNames: { '#pk': GSI3.partitionKey },
-            ExpressionAttributeValues: { ':pk': `AUDIT#${shard.toString(16)}` },
-            Limit: 1,
-          }),
-        );
+        const res = await this.doc.query({
+          TableName: this.tableName,
+          IndexName: GSI3.indexName,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': GSI3.partitionKey },
+          ExpressionAttributeValues: { ':pk': `AUDIT#${shard.toString(16)}` },
+          Limit: 1,
+        });
         const createdAt = res.Items?.[0]?.createdAt;
         if (typeof createdAt === 'string' && (earliest === undefined || createdAt < earliest)) earliest = createdAt;
       }),

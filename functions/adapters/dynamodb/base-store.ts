@@ -4,7 +4,7 @@
  * records all use — a conditional put that answers `false` on a conflict instead of throwing.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DocumentClient } from './document-client.js';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { translateWriteError } from './errors.js';
 
@@ -22,7 +22,7 @@ export interface PutCondition {
 
 export abstract class DynamoStore {
   constructor(
-    protected readonly doc: DynamoDBDocumentClient,
+    protected readonly doc: DocumentClient,
     protected readonly tableName: string,
   ) {}
 
@@ -49,15 +49,13 @@ export abstract class DynamoStore {
 
   private async conditionalPut(item: TableItem, what: string, condition: PutCondition | undefined, returnOld: boolean): Promise<{ written: true } | { written: false; existing: Record<string, unknown> | undefined }> {
     try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: item,
-          ConditionExpression: condition?.expression ?? 'attribute_not_exists(pk)',
-          ...(condition?.values !== undefined && { ExpressionAttributeValues: condition.values }),
-          ...(returnOld && { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const }),
-        }),
-      );
+      await this.doc.put({
+        TableName: this.tableName,
+        Item: item,
+        ConditionExpression: condition?.expression ?? 'attribute_not_exists(pk)',
+        ...(condition?.values !== undefined && { ExpressionAttributeValues: condition.values }),
+        ...(returnOld && { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const }),
+      });
       return { written: true };
     } catch (err) {
       // The exception's Item is in DynamoDB's wire format: the DocumentClient converts only outputs.

@@ -8,7 +8,6 @@
  * GetItem whatever the batch size.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Batch, BatchChunk, BatchPlan, BatchResult, BatchStore } from '../../core/batch.js';
 import type { BatchControlStore, ListBatchesQuery } from '../../core/batch-control.js';
 import { GSI1 } from './table-definition.js';
@@ -41,36 +40,32 @@ export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchCo
   }
 
   async get(batchId: string): Promise<Batch | undefined> {
-    const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.batchMeta(batchId), ConsistentRead: true }));
+    const res = await this.doc.get({ TableName: this.tableName, Key: keys.batchMeta(batchId), ConsistentRead: true });
     return res.Item ? batchOf(res.Item) : undefined;
   }
 
   async setPlan(batchId: string, plan: BatchPlan): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: keys.batchMeta(batchId),
-        UpdateExpression: 'SET #total = :t, manifest = :m, itemsPerChunk = :c',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: { '#total': 'total' },
-        ExpressionAttributeValues: { ':t': plan.total, ':m': plan.manifest, ':c': plan.itemsPerChunk },
-      }),
-    );
+    await this.doc.update({
+      TableName: this.tableName,
+      Key: keys.batchMeta(batchId),
+      UpdateExpression: 'SET #total = :t, manifest = :m, itemsPerChunk = :c',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: { '#total': 'total' },
+      ExpressionAttributeValues: { ':t': plan.total, ':m': plan.manifest, ':c': plan.itemsPerChunk },
+    });
   }
 
   async putChunk(chunk: BatchChunk): Promise<boolean> {
     if (!(await this.putNew({ ...keys.batchChunk(chunk.batchId, chunk.chunkId), itemType: 'batch-chunk', ...chunk }, 'batch chunk'))) return false;
     // Only the attempt that stored the chunk counts it. (Should this update be lost, the progress
     // lags by one chunk until Stats sets `completed` from the reconciled count.)
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: keys.batchMeta(chunk.batchId),
-        UpdateExpression: 'ADD completed :n, successful :s, matches :m',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':n': chunk.count, ':s': chunk.successful, ':m': chunk.matches },
-      }),
-    );
+    await this.doc.update({
+      TableName: this.tableName,
+      Key: keys.batchMeta(chunk.batchId),
+      UpdateExpression: 'ADD completed :n, successful :s, matches :m',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':n': chunk.count, ':s': chunk.successful, ':m': chunk.matches },
+    });
     return true;
   }
 
@@ -79,7 +74,7 @@ export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchCo
   }
 
   async getResult(batchId: string, snapshotId: string): Promise<BatchResult | undefined> {
-    const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.batchResult(batchId, snapshotId), ConsistentRead: true }));
+    const res = await this.doc.get({ TableName: this.tableName, Key: keys.batchResult(batchId, snapshotId), ConsistentRead: true });
     return res.Item ? strip<BatchResult>(res.Item) : undefined;
   }
 
@@ -99,7 +94,7 @@ export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchCo
     let count = 0;
     let startKey: Record<string, unknown> | undefined;
     do {
-      const res = await this.doc.send(new QueryCommand({ ...this.results(batchId), Select: 'COUNT', ExclusiveStartKey: startKey }));
+      const res = await this.doc.query({ ...this.results(batchId), Select: 'COUNT', ExclusiveStartKey: startKey });
       count += res.Count ?? 0;
       startKey = res.LastEvaluatedKey;
     } while (startKey);
@@ -123,16 +118,14 @@ export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchCo
   /** Only while RUNNING: a batch cancelled meanwhile keeps its CANCELLED status and statistics. */
   async complete(batchId: string, stats: ReplayStats, completedAt: string): Promise<void> {
     try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.batchMeta(batchId),
-          UpdateExpression: 'SET #status = :s, stats = :stats, completedAt = :at, completed = :n',
-          ConditionExpression: '#status = :running',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':s': 'SUCCEEDED', ':stats': stats, ':at': completedAt, ':n': stats.totalReplays, ':running': 'RUNNING' },
-        }),
-      );
+      await this.doc.update({
+        TableName: this.tableName,
+        Key: keys.batchMeta(batchId),
+        UpdateExpression: 'SET #status = :s, stats = :stats, completedAt = :at, completed = :n',
+        ConditionExpression: '#status = :running',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':s': 'SUCCEEDED', ':stats': stats, ':at': completedAt, ':n': stats.totalReplays, ':running': 'RUNNING' },
+      });
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
     }
@@ -140,16 +133,14 @@ export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchCo
 
   async cancel(batchId: string, stats: ReplayStats, completed: number, completedAt: string): Promise<boolean> {
     try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.batchMeta(batchId),
-          UpdateExpression: 'SET #status = :s, stats = :stats, completedAt = :at, completed = :n',
-          ConditionExpression: '#status = :running',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':s': 'CANCELLED', ':stats': stats, ':at': completedAt, ':n': completed, ':running': 'RUNNING' },
-        }),
-      );
+      await this.doc.update({
+        TableName: this.tableName,
+        Key: keys.batchMeta(batchId),
+        UpdateExpression: 'SET #status = :s, stats = :stats, completedAt = :at, completed = :n',
+        ConditionExpression: '#status = :running',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':s': 'CANCELLED', ':stats': stats, ':at': completedAt, ':n': completed, ':running': 'RUNNING' },
+      });
       return true;
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) return false;
@@ -192,30 +183,26 @@ export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchCo
   }
 
   async fail(batchId: string, reason: string, completedAt: string): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: keys.batchMeta(batchId),
-        UpdateExpression: 'SET #status = :s, failureReason = :r, completedAt = :at',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':s': 'FAILED', ':r': reason, ':at': completedAt },
-      }),
-    );
+    await this.doc.update({
+      TableName: this.tableName,
+      Key: keys.batchMeta(batchId),
+      UpdateExpression: 'SET #status = :s, failureReason = :r, completedAt = :at',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':s': 'FAILED', ':r': reason, ':at': completedAt },
+    });
   }
 
   async failIfRunning(batchId: string, reason: string, completedAt: string): Promise<boolean> {
     try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.batchMeta(batchId),
-          UpdateExpression: 'SET #status = :s, failureReason = :r, completedAt = :at',
-          ConditionExpression: '#status = :running',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':s': 'FAILED', ':r': reason, ':at': completedAt, ':running': 'RUNNING' },
-        }),
-      );
+      await this.doc.update({
+        TableName: this.tableName,
+        Key: keys.batchMeta(batchId),
+        UpdateExpression: 'SET #status = :s, failureReason = :r, completedAt = :at',
+        ConditionExpression: '#status = :running',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':s': 'FAILED', ':r': reason, ':at': completedAt, ':running': 'RUNNING' },
+      });
       return true;
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) return false;
@@ -227,7 +214,7 @@ export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchCo
     const k = keys.idempotency(`batch:${key}`);
     const put = await this.putNewOrGetExisting({ ...k, itemType: 'idempotency', requestHash, batchId, expiresAt: Math.floor(Date.now() / 1000) + IDEMPOTENCY_TTL_SECONDS }, 'idempotency record');
     if (put.written) return { claimed: true };
-    const item = put.existing ?? (await this.doc.send(new GetCommand({ TableName: this.tableName, Key: k, ConsistentRead: true }))).Item;
+    const item = put.existing ?? (await this.doc.get({ TableName: this.tableName, Key: k, ConsistentRead: true })).Item;
     if (!item) return this.claimIdempotencyKey(key, requestHash, batchId);
     return { claimed: false, batchId: String(item.batchId), requestHash: String(item.requestHash) };
   }

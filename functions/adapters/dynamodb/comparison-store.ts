@@ -1,5 +1,4 @@
 /** Comparisons in the table: one item per comparison at `COMPARISON#<id>` / `COMPARISON`, written once. */
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Comparison, ComparisonStore } from '../../core/comparison.js';
 import { DynamoStore } from './base-store.js';
 import { keys } from './keys.js';
@@ -13,7 +12,7 @@ export class DynamoComparisonStore extends DynamoStore implements ComparisonStor
   }
 
   async get(comparisonId: string): Promise<Comparison | undefined> {
-    const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.comparison(comparisonId), ConsistentRead: true }));
+    const res = await this.doc.get({ TableName: this.tableName, Key: keys.comparison(comparisonId), ConsistentRead: true });
     if (!res.Item) return undefined;
     const { pk: _pk, sk: _sk, itemType: _t, ...rest } = res.Item;
     return rest as Comparison;

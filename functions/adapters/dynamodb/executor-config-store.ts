@@ -2,7 +2,7 @@
  * Executor configurations in the table: one item per function at `FN#<functionName>` / `EXECUTOR`,
  * replaced on each PUT (a configuration is current state, not history).
  */
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DocumentClient } from './document-client.js';
 import type { ItemType } from './base-store.js';
 import {
   StoredExecutorConfigSchema,
@@ -14,7 +14,7 @@ import { systemClock, type Clock } from '../../core/ports.js';
 import { keys } from './keys.js';
 
 export interface DynamoExecutorConfigStoreOptions {
-  doc: DynamoDBDocumentClient;
+  doc: DocumentClient;
   tableName: string;
   clock?: Clock;
 }
@@ -31,7 +31,7 @@ export class CorruptExecutorConfigError extends Error {
 }
 
 export class DynamoExecutorConfigStore implements ExecutorConfigStore {
-  private readonly doc: DynamoDBDocumentClient;
+  private readonly doc: DocumentClient;
   private readonly tableName: string;
   private readonly clock: Clock;
 
@@ -43,18 +43,16 @@ export class DynamoExecutorConfigStore implements ExecutorConfigStore {
 
   async put(functionName: string, config: ExecutorConfig): Promise<StoredExecutorConfig> {
     const stored: StoredExecutorConfig = { functionName, executor: config, updatedAt: new Date(this.clock.now()).toISOString() };
-    await this.doc.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...keys.executor(functionName), itemType: EXECUTOR_ITEM_TYPE, ...stored },
-      }),
-    );
+    await this.doc.put({
+      TableName: this.tableName,
+      Item: { ...keys.executor(functionName), itemType: EXECUTOR_ITEM_TYPE, ...stored },
+    });
     return stored;
   }
 
   async get(functionName: string): Promise<StoredExecutorConfig | undefined> {
     // Strongly consistent: a replay right after a PUT must use the executor just registered.
-    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.executor(functionName), ConsistentRead: true }));
+    const out = await this.doc.get({ TableName: this.tableName, Key: keys.executor(functionName), ConsistentRead: true });
     if (out.Item === undefined) return undefined;
     const parsed = StoredExecutorConfigSchema.safeParse({ functionName: out.Item.functionName, executor: out.Item.executor, updatedAt: out.Item.updatedAt });
     if (!parsed.success) throw new CorruptExecutorConfigError(functionName, parsed.error.issues.map((i) => i.message).join('; '));

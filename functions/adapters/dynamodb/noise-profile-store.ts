@@ -5,7 +5,7 @@
  * Stats step) is not stored twice.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DocumentClient } from './document-client.js';
 import { ConflictError } from '../../core/errors.js';
 import type { NoiseProfile, NoiseProfileStore } from '../../core/noise.js';
 import { translateWriteError } from './errors.js';
@@ -20,21 +20,19 @@ function toProfile(item: Record<string, unknown>): NoiseProfile {
 
 export class DynamoNoiseProfileStore implements NoiseProfileStore {
   constructor(
-    private readonly doc: DynamoDBDocumentClient,
+    private readonly doc: DocumentClient,
     private readonly tableName: string,
   ) {}
 
   private async highest(functionName: string): Promise<NoiseProfile | undefined> {
-    const res = await this.doc.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :v)',
-        ExpressionAttributeValues: { ':pk': keys.noiseProfileLatest(functionName).pk, ':v': 'V#' },
-        ScanIndexForward: false,
-        Limit: 1,
-        ConsistentRead: true,
-      }),
-    );
+    const res = await this.doc.query({
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :v)',
+      ExpressionAttributeValues: { ':pk': keys.noiseProfileLatest(functionName).pk, ':v': 'V#' },
+      ScanIndexForward: false,
+      Limit: 1,
+      ConsistentRead: true,
+    });
     const item = res.Items?.[0];
     return item ? toProfile(item) : undefined;
   }
@@ -45,20 +43,18 @@ export class DynamoNoiseProfileStore implements NoiseProfileStore {
       if (highest?.batchId === body.batchId) return highest;
       const profile: NoiseProfile = { ...body, version: (highest?.version ?? 0) + 1 };
       try {
-        await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...keys.noiseProfileVersion(profile.functionName, profile.version), itemType: 'noise-profile', ...profile }, ConditionExpression: 'attribute_not_exists(pk)' }));
+        await this.doc.put({ TableName: this.tableName, Item: { ...keys.noiseProfileVersion(profile.functionName, profile.version), itemType: 'noise-profile', ...profile }, ConditionExpression: 'attribute_not_exists(pk)' });
       } catch (err) {
         if (err instanceof ConditionalCheckFailedException) continue; // a concurrent writer took this version
         throw translateWriteError(err, 'noise profile');
       }
       try {
-        await this.doc.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: { ...keys.noiseProfileLatest(profile.functionName), itemType: 'noise-profile', ...profile },
-            ConditionExpression: 'attribute_not_exists(pk) OR version < :v',
-            ExpressionAttributeValues: { ':v': profile.version },
-          }),
-        );
+        await this.doc.put({
+          TableName: this.tableName,
+          Item: { ...keys.noiseProfileLatest(profile.functionName), itemType: 'noise-profile', ...profile },
+          ConditionExpression: 'attribute_not_exists(pk) OR version < :v',
+          ExpressionAttributeValues: { ':v': profile.version },
+        });
       } catch (err) {
         // A newer version already moved LATEST: ours is stored, LATEST is right as it is.
         if (!(err instanceof ConditionalCheckFailedException)) throw err;
@@ -69,12 +65,12 @@ export class DynamoNoiseProfileStore implements NoiseProfileStore {
   }
 
   async getLatest(functionName: string): Promise<NoiseProfile | undefined> {
-    const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.noiseProfileLatest(functionName), ConsistentRead: true }));
+    const res = await this.doc.get({ TableName: this.tableName, Key: keys.noiseProfileLatest(functionName), ConsistentRead: true });
     return res.Item ? toProfile(res.Item) : undefined;
   }
 
   async getVersion(functionName: string, version: number): Promise<NoiseProfile | undefined> {
-    const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.noiseProfileVersion(functionName, version), ConsistentRead: true }));
+    const res = await this.doc.get({ TableName: this.tableName, Key: keys.noiseProfileVersion(functionName, version), ConsistentRead: true });
     return res.Item ? toProfile(res.Item) : undefined;
   }
 }

@@ -3,7 +3,8 @@
  * list route may take several requests; the position after it travels as an opaque cursor bound to
  * the query it belongs to.
  */
-import { QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { DocumentClient } from './document-client.js';
 import type { Page } from '../../core/ports.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
@@ -14,12 +15,12 @@ export type QueryInput = Omit<QueryCommandInput, 'Limit' | 'ExclusiveStartKey'>;
  * One page of up to `limit` items, starting after `cursor` (a cursor issued for the same
  * `binding`, else 400 INVALID_CURSOR), with `nextCursor` when the query may hold more.
  */
-export async function queryPage<T>(doc: DynamoDBDocumentClient, input: QueryInput, page: { limit: number; cursor?: string | undefined; binding: string }, map: (item: Item) => T): Promise<Page<T>> {
+export async function queryPage<T>(doc: DocumentClient, input: QueryInput, page: { limit: number; cursor?: string | undefined; binding: string }, map: (item: Item) => T): Promise<Page<T>> {
   const items: T[] = [];
   let startKey = page.cursor === undefined ? undefined : await decodeCursor(page.cursor, page.binding);
   let lastKey: Item | undefined;
   do {
-    const res = await doc.send(new QueryCommand({ ...input, Limit: page.limit - items.length, ExclusiveStartKey: startKey }));
+    const res = await doc.query({ ...input, Limit: page.limit - items.length, ExclusiveStartKey: startKey });
     for (const item of res.Items ?? []) items.push(map(item));
     lastKey = res.LastEvaluatedKey;
     startKey = lastKey;
@@ -28,11 +29,11 @@ export async function queryPage<T>(doc: DynamoDBDocumentClient, input: QueryInpu
 }
 
 /** Visits every item of a query, request by request (constant memory); returns how many. */
-export async function queryEach(doc: DynamoDBDocumentClient, input: QueryInput, visit: (item: Item) => void): Promise<number> {
+export async function queryEach(doc: DocumentClient, input: QueryInput, visit: (item: Item) => void): Promise<number> {
   let count = 0;
   let startKey: Item | undefined;
   do {
-    const res = await doc.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+    const res = await doc.query({ ...input, ExclusiveStartKey: startKey });
     for (const item of res.Items ?? []) {
       visit(item);
       count += 1;

@@ -4,9 +4,8 @@
  * every policy. The next version number comes from the highest stored `V#` item, not from LATEST,
  * so a writer that died between the two puts never blocks the next one.
  */
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ConflictError } from '../../core/errors.js';
-import { buildStoredPolicy, type PolicyBody, type PolicyStore, type StoredPolicy } from '../../core/policy.js';
+import { buildStoredPolicy, type PolicyBody, type PolicyStore, type StoredPolicy } from '../../core/policy-model.js';
 import { queryEach, queryPage, type QueryInput } from './paging.js';
 import { DynamoStore } from './base-store.js';
 import { keys, listKeys } from './keys.js';
@@ -21,17 +20,15 @@ function toPolicy(item: Record<string, unknown>): StoredPolicy {
 
 export class DynamoPolicyStore extends DynamoStore implements PolicyStore {
   private async highestVersion(name: string): Promise<number> {
-    const res = await this.doc.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :v)',
-        ExpressionAttributeValues: { ':pk': keys.policyLatest(name).pk, ':v': 'V#' },
-        ScanIndexForward: false,
-        Limit: 1,
-        ConsistentRead: true,
-        ProjectionExpression: 'version',
-      }),
-    );
+    const res = await this.doc.query({
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :v)',
+      ExpressionAttributeValues: { ':pk': keys.policyLatest(name).pk, ':v': 'V#' },
+      ScanIndexForward: false,
+      Limit: 1,
+      ConsistentRead: true,
+      ProjectionExpression: 'version',
+    });
     const version = res.Items?.[0]?.version;
     return typeof version === 'number' ? version : 0;
   }
@@ -52,12 +49,12 @@ export class DynamoPolicyStore extends DynamoStore implements PolicyStore {
   }
 
   async getLatest(name: string): Promise<StoredPolicy | undefined> {
-    const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.policyLatest(name), ConsistentRead: true }));
+    const res = await this.doc.get({ TableName: this.tableName, Key: keys.policyLatest(name), ConsistentRead: true });
     return res.Item ? toPolicy(res.Item) : undefined;
   }
 
   async getVersion(name: string, version: number): Promise<StoredPolicy | undefined> {
-    const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.policyVersion(name, version), ConsistentRead: true }));
+    const res = await this.doc.get({ TableName: this.tableName, Key: keys.policyVersion(name, version), ConsistentRead: true });
     return res.Item ? toPolicy(res.Item) : undefined;
   }
 

@@ -3,7 +3,7 @@
  * store), the recorded facts of many snapshots (BatchGet, only the attributes a report shows), the
  * full replay results of the rows a report lists (BatchGet by key) and one replay of a snapshot.
  */
-import { BatchGetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DocumentClient } from './document-client.js';
 import type { Batch, BatchResult, BatchStore } from '../../core/batch.js';
 import type { ReplayResult } from '../../core/replay.js';
 import type { BatchReportReader, ReplayLookup, ReplayRef, SnapshotFacts } from '../../reports/index.js';
@@ -18,7 +18,7 @@ const MAX_UNPROCESSED_ROUNDS = 8;
 
 export class DynamoReportReader implements BatchReportReader, ReplayLookup {
   constructor(
-    private readonly doc: DynamoDBDocumentClient,
+    private readonly doc: DocumentClient,
     private readonly tableName: string,
     private readonly batches: Pick<BatchStore, 'get' | 'forEachResult'>,
   ) {}
@@ -63,17 +63,15 @@ export class DynamoReportReader implements BatchReportReader, ReplayLookup {
     // the id alone: read the snapshot's history newest first until the id turns up.
     let startKey: Item | undefined;
     do {
-      const res = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': keys.snapshot(snapshotId).pk, ':prefix': keys.replayPrefix, ...(replayId !== 'latest' && { ':id': replayId }) },
-          ...(replayId !== 'latest' && { FilterExpression: 'replayId = :id' }),
-          ScanIndexForward: false,
-          ...(replayId === 'latest' && { Limit: 1 }),
-          ExclusiveStartKey: startKey,
-        }),
-      );
+      const res = await this.doc.query({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.snapshot(snapshotId).pk, ':prefix': keys.replayPrefix, ...(replayId !== 'latest' && { ':id': replayId }) },
+        ...(replayId !== 'latest' && { FilterExpression: 'replayId = :id' }),
+        ScanIndexForward: false,
+        ...(replayId === 'latest' && { Limit: 1 }),
+        ExclusiveStartKey: startKey,
+      });
       const item = res.Items?.[0];
       if (item) return strip<ReplayResult>(item);
       startKey = replayId === 'latest' ? undefined : res.LastEvaluatedKey;
@@ -89,7 +87,7 @@ export class DynamoReportReader implements BatchReportReader, ReplayLookup {
       for (let round = 0; pending && pending.length > 0; round++) {
         if (round > MAX_UNPROCESSED_ROUNDS) throw new Error(`BatchGet left ${pending.length} keys unprocessed after ${MAX_UNPROCESSED_ROUNDS} retries`);
         if (round > 0) await new Promise((r) => setTimeout(r, 25 * 2 ** round));
-        const res = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ...extra } } }));
+        const res = await this.doc.batchGet({ RequestItems: { [this.tableName]: { Keys: pending, ...extra } } });
         out.push(...(res.Responses?.[this.tableName] ?? []));
         pending = res.UnprocessedKeys?.[this.tableName]?.Keys as Item[] | undefined;
       }

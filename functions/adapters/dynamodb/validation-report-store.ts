@@ -2,7 +2,7 @@
  * Validation reports under their snapshot: `SNAP#<id>` / `VALIDATION#<createdAt>#<reportId>`, so a
  * snapshot's reports read newest first with one Query.
  */
-import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DocumentClient } from './document-client.js';
 import type { OnWriteReportStore } from '../../core/on-write.js';
 import type { Page } from '../../core/ports.js';
 import type { ValidationReport, ValidationReportStore } from '../../core/validation.js';
@@ -25,7 +25,7 @@ export class DynamoValidationReportStore extends DynamoStore implements Validati
    * report is an immutable, sealed record that no role may update.
    */
   async isEventPublished(report: ValidationReport): Promise<boolean> {
-    const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.eventPublished(report.snapshotId, validationReportKey(report).sk), ConsistentRead: true }));
+    const res = await this.doc.get({ TableName: this.tableName, Key: keys.eventPublished(report.snapshotId, validationReportKey(report).sk), ConsistentRead: true });
     return res.Item !== undefined;
   }
 
@@ -40,7 +40,7 @@ export class DynamoValidationReportStore extends DynamoStore implements Validati
 }
 
 /** Pages the items of one type under a snapshot's partition, newest first, stripping the keys. */
-export function queryUnderSnapshot<T>(doc: DynamoDBDocumentClient, tableName: string, snapshotId: string, prefix: string, binding: string, limit: number, cursor?: string): Promise<Page<T>> {
+export function queryUnderSnapshot<T>(doc: DocumentClient, tableName: string, snapshotId: string, prefix: string, binding: string, limit: number, cursor?: string): Promise<Page<T>> {
   return queryPage(
     doc,
     {
