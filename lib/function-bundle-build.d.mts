@@ -4,5 +4,17 @@ import type { Plugin } from 'esbuild';
 export declare const sdkSchemaKeysPlugin: Plugin;
 /** `source` with each computed key naming a top-level string constant of it replaced by the literal. */
 export declare function literalSchemaKeys(source: string): string;
+/** The module the functions' SDK clients take their credentials from on Lambda. */
+export declare const LAMBDA_CREDENTIAL_PROVIDER: string;
+/** Resolves the SDK's default credential chain to {@link LAMBDA_CREDENTIAL_PROVIDER} in function assets. */
+export declare const lambdaCredentialsPlugin: Plugin;
+/** The module the Bedrock Runtime client takes its bearer-token providers from on Lambda. */
+export declare const LAMBDA_TOKEN_PROVIDER: string;
+/** Resolves `@aws-sdk/token-providers` to {@link LAMBDA_TOKEN_PROVIDER} in function assets. */
+export declare const lambdaTokenProviderPlugin: Plugin;
+/** Hands the SDK packages' package.json imports `name` and `version` only. */
+export declare const sdkPackageInfoPlugin: Plugin;
+/** Leaves @datadog/sketches-js's never-loaded protobuf definitions out of the asset. */
+export declare const sketchProtoPlugin: Plugin;
 /** The plugins every function's asset is built with. */
 export declare const functionBundlePlugins: Plugin[];

@@ -6,7 +6,7 @@
 import { Buffer } from 'node:buffer';
 import { readFile } from 'node:fs/promises';
 import process from 'node:process';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 /**
@@ -50,8 +50,79 @@ export function literalSchemaKeys(source) {
   });
 }
 
+/** The module the functions' SDK clients take their credentials from on Lambda. */
+export const LAMBDA_CREDENTIAL_PROVIDER = fileURLToPath(new globalThis.URL('../functions/adapters/aws/lambda-credential-provider.ts', import.meta.url));
+
+/**
+ * Every AWS SDK client's runtime configuration imports the SDK's default credential chain
+ * (`@aws-sdk/credential-provider-node`); in a function's asset that import resolves to
+ * functions/adapters/aws/lambda-credential-provider.ts, which says why: on Lambda the chain's first
+ * link (the environment) always answers, and its other links would be ~90 KiB of chunks no cold
+ * start can load.
+ *
+ * @type {import('esbuild').Plugin}
+ */
+export const lambdaCredentialsPlugin = {
+  name: 'lambda-credential-provider',
+  setup(b) {
+    b.onResolve({ filter: /^@aws-sdk\/credential-provider-node$/ }, () => ({ path: LAMBDA_CREDENTIAL_PROVIDER }));
+  },
+};
+
+/** The module the Bedrock Runtime client takes its bearer-token providers from on Lambda. */
+export const LAMBDA_TOKEN_PROVIDER = fileURLToPath(new globalThis.URL('../functions/adapters/aws/lambda-token-provider.ts', import.meta.url));
+
+/**
+ * The Bedrock Runtime client's runtime configuration imports `@aws-sdk/token-providers` for bearer
+ * auth; in a function's asset that import resolves to functions/adapters/aws/lambda-token-provider.ts
+ * (which says why), and only that module's own import reaches the SDK's.
+ *
+ * @type {import('esbuild').Plugin}
+ */
+export const lambdaTokenProviderPlugin = {
+  name: 'lambda-token-provider',
+  setup(b) {
+    b.onResolve({ filter: /^@aws-sdk\/token-providers$/ }, (args) => (args.importer === LAMBDA_TOKEN_PROVIDER ? undefined : { path: LAMBDA_TOKEN_PROVIDER }));
+  },
+};
+
+/**
+ * Each AWS SDK client imports its whole package.json to read one field, `version` (its user agent
+ * names it): esbuild bundles the JSON as one object, description, scripts and dependency lists
+ * included (2 – 4 KiB a client). The build hands those imports `name` and `version` only; the
+ * packages' code reads nothing else of them (a test checks that).
+ *
+ * @type {import('esbuild').Plugin}
+ */
+export const sdkPackageInfoPlugin = {
+  name: 'sdk-package-info',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]@aws-sdk[\\/][^\\/]+[\\/]package\.json$/ }, async (args) => {
+      const { name, version } = JSON.parse(await readFile(args.path, 'utf8'));
+      return { contents: JSON.stringify({ name, version }), loader: 'json' };
+    });
+  },
+};
+
+/**
+ * @datadog/sketches-js requires its compiled protobuf definitions (10 KiB) only inside
+ * `toProto` / `fromProto`, which this project never calls; that module in turn requires
+ * `protobufjs`, which is not installed (lib/function-bundle.ts NEVER_LOADED_MODULES). Left out of
+ * the asset like protobufjs: a call would fail the same way, on a module that is not there.
+ *
+ * @type {import('esbuild').Plugin}
+ */
+export const sketchProtoPlugin = {
+  name: 'sketches-proto-never-loaded',
+  setup(b) {
+    b.onResolve({ filter: /^(\.\.?\/)+proto\/compiled$/ }, (args) =>
+      /[\\/]node_modules[\\/]@datadog[\\/]sketches-js[\\/]/.test(args.importer) ? { path: '@datadog/sketches-js/dist/ddsketch/proto/compiled', external: true } : undefined,
+    );
+  },
+};
+
 /** The plugins every function's asset is built with. */
-export const functionBundlePlugins = [sdkSchemaKeysPlugin];
+export const functionBundlePlugins = [sdkSchemaKeysPlugin, lambdaCredentialsPlugin, lambdaTokenProviderPlugin, sdkPackageInfoPlugin, sketchProtoPlugin];
 
 async function main() {
   const chunks = [];

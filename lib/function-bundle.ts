@@ -17,7 +17,7 @@
  * ({@link pruneUnreachableChunks}).
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions, Metafile } from 'esbuild';
@@ -96,7 +96,35 @@ const BUILD_SCRIPT = fileURLToPath(new URL('./function-bundle-build.mjs', import
 export function buildFunctionBundle(options: FunctionBundleOptions, outdir: string): Metafile {
   const run = spawnSync(process.execPath, [BUILD_SCRIPT], { input: JSON.stringify(functionBundleOptions(options, outdir)), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (run.status !== 0) throw new Error(`esbuild failed for ${options.entry}: ${run.stderr || run.error?.message || `exit ${String(run.status)}`}`);
-  return pruneUnreachableChunks(JSON.parse(run.stdout) as Metafile, outdir);
+  return dropUnusedRequireBanners(pruneUnreachableChunks(JSON.parse(run.stdout) as Metafile, outdir), outdir);
+}
+
+/**
+ * Removes the require banner ({@link ESM_REQUIRE_BANNER}) from the files of a built asset that do
+ * not use `require`. esbuild writes the banner at the top of every file it emits, and only the code
+ * that esbuild's CommonJS shim runs in (and, where it sits, the shim itself) refers to `require`:
+ * dozens of chunks a function has carried it for nothing. The banner is replaced by nothing on its
+ * own line, so the lines (and a source map's mappings) stay where they were. A file that mentions
+ * the word `require` anywhere else keeps it.
+ */
+export function dropUnusedRequireBanners(metafile: Metafile, outdir: string): Metafile {
+  const outputs: Metafile['outputs'] = {};
+  for (const [path, out] of Object.entries(metafile.outputs)) {
+    const file = join(outdir, relative(outdir, path));
+    if (!file.endsWith('.mjs')) {
+      outputs[path] = out;
+      continue;
+    }
+    const text = readFileSync(file, 'utf8');
+    if (!text.startsWith(ESM_REQUIRE_BANNER) || /\brequire\b/.test(text.slice(ESM_REQUIRE_BANNER.length))) {
+      outputs[path] = out;
+      continue;
+    }
+    const trimmed = text.slice(ESM_REQUIRE_BANNER.length);
+    writeFileSync(file, trimmed);
+    outputs[path] = { ...out, bytes: Buffer.byteLength(trimmed) };
+  }
+  return { inputs: metafile.inputs, outputs };
 }
 
 /**

@@ -6,9 +6,10 @@
  */
 import * as z from 'zod/mini';
 import { batchIdForExecution } from '../adapters/batch-ids.js';
-import type { PlanCommand, ReplayChunkCommand, ReplayItemCommand } from '../core/batch.js';
+import type { PlanCommand } from '../core/batch.js';
+import type { ReplayChunkCommand, ReplayItemCommand } from '../core/batch-replay.js';
 import type { StatsCommand } from '../core/batch-stats.js';
-import type { ReplayMode } from '../core/replay.js';
+import type { ReplayMode } from '../core/replay-model.js';
 import { ULID } from '../core/ulid.js';
 
 /** The task payload is not what the state machine sends: thrown (by name) for the workflow to fail on. */

@@ -15,6 +15,7 @@ import { MAX_SCHEMA_COST, schemaCost, schemaShape, type SchemaShape } from './sc
 import { linearRegex, loadRegexEngine, MAX_REGEX_INPUT_LENGTH, regexProblem, RegexPatternError } from './linear-regex.js';
 import { EngineNotLoadedError } from './errors.js';
 import { onFirstUse } from './on-first-use.js';
+import { COMPARATOR_NAMES, isComparatorName, type ComparatorName } from './comparator-names.js';
 
 /** The parameters a rule can carry; which ones a comparator uses is in its {@link COMPARATORS} entry. */
 export interface ComparatorParams {
@@ -510,16 +511,9 @@ export const COMPARATORS = {
     check: unitThreshold('Levenshtein'),
     evaluate: (input) => levenshtein(input, required(input.params.threshold, 'Levenshtein', 'threshold')),
   },
-} as const satisfies Record<string, ComparatorEntry>;
+} as const satisfies Record<ComparatorName, ComparatorEntry>;
 
-export type ComparatorName = keyof typeof COMPARATORS;
-
-/** Every comparator a rule may name, in registry order. */
-export const COMPARATOR_NAMES = Object.keys(COMPARATORS) as [ComparatorName, ...ComparatorName[]];
-
-export function isComparatorName(name: string): name is ComparatorName {
-  return Object.hasOwn(COMPARATORS, name);
-}
+export { COMPARATOR_NAMES, isComparatorName, type ComparatorName };
 
 /** True for comparators that compare the candidate with a baseline (skipped when there is none). */
 export function needsBaseline(comparator: ComparatorName): boolean {

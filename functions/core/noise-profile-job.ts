@@ -6,7 +6,8 @@
  * before it marks the batch SUCCEEDED. See noise.ts for what a profile holds.
  */
 import * as z from 'zod/mini';
-import { newBatch, pagesOf, resolveSelection, writePlan, type Batch, type BatchResult, type ReplayItemDeps, type StartBatchDeps } from './batch.js';
+import { newBatch, pagesOf, resolveSelection, writePlan, type Batch, type BatchResult, type StartBatchDeps } from './batch.js';
+import type { ReplayItemDeps } from './batch-replay.js';
 import { NotFoundError, UnprocessableError, ValidationError } from './errors.js';
 import { ExecutorError, NoExecutorError, UnsupportedModelError, type ExecutorConfigStore } from './executor.js';
 import { DEFAULT_NOISE_SAMPLE, MAX_NOISE_SAMPLE, NoiseAccumulator, NUMERIC_SAFETY_FACTOR, observeNoise, type NoiseProfile, type NoiseProfileStore, type NoiseRun } from './noise.js';

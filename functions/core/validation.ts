@@ -4,7 +4,8 @@
  */
 import { sealRecord } from './records.js';
 import { NotFoundError, ValidationError } from './errors.js';
-import { evaluatePolicy, PolicyBodySchema, PolicyEvaluationShape, parsePolicyBody, type PolicyEvaluation, type PolicyStore, type StoredPolicy } from './policy.js';
+import { evaluatePolicy, parsePolicyBody } from './policy.js';
+import { PolicyBodySchema, PolicyEvaluationShape, resolveNamedPolicy, type PolicyEvaluation, type PolicyStore, type StoredPolicy } from './policy-model.js';
 import type { Clock, IdGenerator, Page, SnapshotStore } from './ports.js';
 import { parseOrThrow } from './schema-util.js';
 import type { SimilarityProvider } from './similarity.js';
@@ -71,10 +72,7 @@ export async function resolvePolicy(policies: PolicyStore, request: { policy?: u
     const body = await parsePolicyBody(request.policy);
     return { name: body.name ?? 'inline', version: null, rules: body.rules };
   }
-  const name = request.policyName as string;
-  const stored = await policies.getLatest(name);
-  if (!stored) throw new NotFoundError('policy', name);
-  return { name: stored.name, version: stored.version, rules: stored.rules };
+  return resolveNamedPolicy(policies, request.policyName as string);
 }
 
 /** The baseline: the given one, or the latest earlier snapshot of the function with the same inputs. */

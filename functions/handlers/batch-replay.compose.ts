@@ -4,7 +4,7 @@ import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
 import { composeReplayDeps, type ReplayClients } from '../adapters/replay-composition.js';
 import { parseReplayPayload } from '../api/batch-tasks.js';
 import type { LambdaConfig } from '../config.js';
-import { BatchItemCache, replayBatchChunk, replayBatchItem } from '../core/batch.js';
+import { BatchItemCache, replayBatchChunk, replayBatchItem } from '../core/batch-replay.js';
 import { withLambdaContext } from './clients.js';
 
 export function compose(config: LambdaConfig<'batch-replay'>, clients: ReplayClients) {

@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { lambdaSpec, type LambdaName } from '../../functions/api/manifest.js';
 import { AppConfigSchema } from '../../lib/config.js';
 import { literalSchemaKeys } from '../../lib/function-bundle-build.mjs';
+import { sketchFigures } from '../support/sketch.entry.js';
 import { buildFunctionBundle, bundleWeight, ENTRY_FILE, functionBundleOptions } from '../../lib/function-bundle.js';
 import { DecisionFunction, optionalClientDefines } from '../../lib/function-defaults.js';
 import { apiEvent } from '../support/lambda-events.js';
@@ -28,11 +29,12 @@ afterAll(() => {
 });
 
 const DEFAULTS = AppConfigSchema.parse({});
+const ALL_CLIENTS = AppConfigSchema.parse({ executorFunctionArns: ['arn:aws:lambda:us-east-1:123456789012:function:f'], bedrockModelIds: ['amazon.nova-lite-v1:0'], similarityProvider: 'bedrock-titan' });
 
 /** The packages (and own modules) in the files a cold start loads, and in all files. */
-function built(name: LambdaName): { atStart: string[]; all: string[] } {
+function built(name: LambdaName, config = DEFAULTS): { atStart: string[]; all: string[] } {
   const outdir = tempDir();
-  const metafile: Metafile = buildFunctionBundle({ entry: `functions/handlers/${name}.handler.ts`, define: optionalClientDefines(lambdaSpec(name), DEFAULTS), target: 'node20' }, outdir);
+  const metafile: Metafile = buildFunctionBundle({ entry: `functions/handlers/${name}.handler.ts`, define: optionalClientDefines(lambdaSpec(name), config), target: 'node20' }, outdir);
   const weight = bundleWeight(metafile, outdir);
   const inputsOf = (files: string[]) =>
     Object.entries(metafile.outputs)
@@ -56,7 +58,7 @@ describe('a function bundle', () => {
   it('leaves the S3 and Step Functions clients out of what batches loads at start (they serve POST /batches and cancel)', () => {
     const batches = built('batches');
 
-    for (const pkg of ['@aws-sdk/client-s3', '@aws-sdk/client-sfn', 're2js']) {
+    for (const pkg of ['@aws-sdk/client-s3', '@aws-sdk/client-sfn']) {
       expect(has(batches.atStart, pkg), pkg).toBe(false);
       expect(has(batches.all, pkg), pkg).toBe(true);
     }
@@ -71,6 +73,29 @@ describe('a function bundle', () => {
       expect(has(audit.all, pkg), pkg).toBe(true);
       expect(has(digester.atStart, pkg), pkg).toBe(true);
     }
+  });
+
+  it('ships RE2 and the JSON Schema validator only in the functions that check or evaluate policy rules', () => {
+    // A batch's start, plan and statistics name a stored policy or none: they never run a comparator.
+    for (const name of ['batches', 'batch-plan', 'batch-stats', 'execution-end', 'reports', 'snapshots'] as const) {
+      const fn = built(name);
+      for (const pkg of ['re2js', '@cfworker/json-schema']) expect(has(fn.all, pkg), `${name}: ${pkg}`).toBe(false);
+      expect(fn.all.some((p) => p.endsWith('functions/core/comparators.ts')), name).toBe(false);
+    }
+    for (const name of ['validation', 'replay', 'batch-replay', 'on-write'] as const) expect(has(built(name).all, 're2js'), name).toBe(true);
+  });
+
+  it('carries none of the SDK credential chain links that cannot apply on Lambda (the environment answers there)', () => {
+    for (const [name, config] of [['snapshots', DEFAULTS], ['batches', DEFAULTS], ['audit', DEFAULTS], ['replay', ALL_CLIENTS]] as const) {
+      const fn = built(name, config);
+      // With every client, replay carries Bedrock Runtime, whose bearer-token fallback reads SSO token files.
+      for (const pkg of ['@aws-sdk/credential-provider-node', '@aws-sdk/credential-provider-sso', '@aws-sdk/credential-provider-ini', '@aws-sdk/credential-provider-process', '@aws-sdk/credential-provider-web-identity', '@aws-sdk/credential-provider-login', '@aws-sdk/nested-clients']) {
+        expect(has(fn.all, pkg), `${name}: ${pkg}`).toBe(false);
+      }
+      expect(has(fn.all, '@aws-sdk/credential-provider-env'), name).toBe(true);
+      expect(fn.all.some((p) => p.endsWith('functions/adapters/aws/lambda-credential-provider.ts')), name).toBe(true);
+    }
+    expect(has(built('replay', ALL_CLIENTS).all, '@aws-sdk/client-bedrock-runtime')).toBe(true);
   });
 
   it('keeps the S3 client in what batch-plan loads at start: every invocation writes a manifest', () => {
@@ -90,27 +115,56 @@ describe('a function bundle', () => {
   });
 });
 
-describe('the SDK schema transform of the build', () => {
+describe('the SDK transforms of the build', () => {
+  it('reads nothing of an SDK package.json but its version, so the build hands the packages name and version only', () => {
+    const files = readdirSync('node_modules/@aws-sdk', { recursive: true, withFileTypes: true })
+      .filter((d) => d.isFile() && d.name.endsWith('.js') && /[\\/]dist-es([\\/]|$)/.test(d.parentPath))
+      .map((d) => join(d.parentPath, d.name));
+    let imports = 0;
+    for (const file of files) {
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/^import (\w+) from "(?:\.\.\/)+package\.json";$/gm)) {
+        imports += 1;
+        const uses = [...text.matchAll(new RegExp(`\\b${m[1] ?? ''}\\b(.?\\w*)`, 'g'))].map((u) => u[1]).slice(1);
+        expect(uses.every((use) => use === '.version'), `${file}: ${uses.join(', ')}`).toBe(true);
+      }
+    }
+    expect(imports).toBeGreaterThan(5);
+  });
+
+  it('leaves the sketch library\'s never-loaded protobuf definitions out, and the statistics as they were', () => {
+    const outdir = tempDir();
+    const metafile = buildFunctionBundle({ entry: 'test/support/sketch.entry.ts', target: 'node20' }, outdir);
+
+    const run = spawnSync(process.execPath, [join(outdir, ENTRY_FILE)], { encoding: 'utf8' });
+
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual(JSON.parse(JSON.stringify(sketchFigures())));
+    expect(Object.keys(metafile.inputs).some((p) => p.includes('sketches-js/dist/ddsketch/proto/'))).toBe(false);
+  });
+
   it('rewrites computed keys that name a string constant of the module, and nothing else', () => {
     const source = ['const _h = "http";', 'const _e = "error";', 'let _x = "no";', 'export var A$ = [9, n0, { [_h]: ["POST", "/"], [_e]: _c, [_x]: 1, [other]: 2 }];', 'const s = "[_h]: in a string";'].join('\n');
 
     expect(literalSchemaKeys(source).split('\n')[3]).toBe('export var A$ = [9, n0, { "http": ["POST", "/"], "error": _c, [_x]: 1, [other]: 2 }];');
   });
 
-  it('leaves what the clients send and what they make of the answers as they were, and drops the schemas no command uses', () => {
+  it('leaves what the clients send and what they make of the answers as they were (credentials from the environment included), and drops the schemas no command uses', () => {
     const options = { entry: 'test/support/sdk-wire.entry.ts', target: 'node20' };
     const transformed = tempDir();
     const plain = tempDir();
     const transformedMeta = buildFunctionBundle(options, transformed);
     const plainMeta = buildSync(functionBundleOptions(options, plain)).metafile;
-    const run = (dir: string) => spawnSync(process.execPath, [join(dir, ENTRY_FILE)], { encoding: 'utf8', env: { PATH: process.env.PATH, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
+    const env = { PATH: process.env.PATH, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_ACCESS_KEY_ID: 'AKIDFROMENV', AWS_SECRET_ACCESS_KEY: 'secret', AWS_SESSION_TOKEN: 'session' };
+    const run = (dir: string) => spawnSync(process.execPath, [join(dir, ENTRY_FILE)], { encoding: 'utf8', env });
 
     const [ours, theirs] = [run(transformed), run(plain)];
 
     expect(ours.status, ours.stderr).toBe(0);
     expect(theirs.status, theirs.stderr).toBe(0);
     const printed = JSON.parse(ours.stdout) as { requests: unknown[]; results: unknown[] };
-    expect(printed.requests).toHaveLength(12);
+    expect(printed.requests).toHaveLength(13);
+    expect(printed.requests.at(-1)).toMatchObject({ signedBy: 'AKIDFROMENV', headers: { 'x-amz-security-token': 'session' } });
     expect(JSON.stringify(printed.results)).toContain('"name":"NoSuchKey"');
     expect(ours.stdout).toBe(theirs.stdout);
     if (plainMeta === undefined) throw new Error('no metafile');

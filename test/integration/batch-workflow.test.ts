@@ -18,7 +18,8 @@ import { DynamoSnapshotStore } from '../../functions/adapters/dynamodb/snapshot-
 import { createExecutor } from '../../functions/adapters/executors/create-executor.js';
 import { ulidGenerator } from '../../functions/adapters/ids.js';
 import { parsePlanPayload, parseReplayChunkPayload, parseStatsPayload } from '../../functions/api/batch-tasks.js';
-import { BatchItemCache, planBatch, replayBatchChunk, startBatch, type Batch, type BatchResult, type ManifestRef } from '../../functions/core/batch.js';
+import { planBatch, startBatch, type Batch, type BatchResult, type ManifestRef } from '../../functions/core/batch.js';
+import { BatchItemCache, replayBatchChunk } from '../../functions/core/batch-replay.js';
 import { S3Client } from '@aws-sdk/client-s3';
 import { S3ManifestStore } from '../../functions/adapters/s3/manifest-store.js';
 import { localS3ClientConfig, startLocalS3, type LocalS3 } from '../../functions/local/s3.js';

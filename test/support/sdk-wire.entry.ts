@@ -2,7 +2,8 @@
  * Bundled by test/infra/function-bundle.test.ts twice, with and without the build's SDK schema
  * transform (lib/function-bundle-build.mjs), and run: it prints what the clients the functions use
  * put on the wire and what they make of canned answers, errors included, through a request handler
- * that answers without a network. Both builds must print the same.
+ * that answers without a network. Both builds must print the same. One client takes its credentials
+ * from the environment (the SDK's default chain; in a function's build, the Lambda provider).
  */
 import { Readable } from 'node:stream';
 import { InvokeModelCommand, BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
@@ -26,7 +27,9 @@ const requestHandler = {
   handle: async (request: { method: string; hostname: string; path: string; query?: Record<string, unknown>; headers: Record<string, string>; body?: unknown }) => {
     const headers = Object.fromEntries(Object.entries(request.headers).filter(([k]) => !/^(authorization|x-amz-date|amz-sdk-invocation-id|x-amz-user-agent|user-agent|x-amz-content-sha256)$/i.test(k)).sort());
     const body = typeof request.body === 'string' ? request.body : request.body instanceof Uint8Array ? Buffer.from(request.body).toString('utf8') : request.body === undefined ? '' : '(stream)';
-    seen.push({ method: request.method, hostname: request.hostname, path: request.path, query: request.query, headers, body });
+    // Whose keys signed it (the date and signature differ from run to run; the key id does not).
+    const signedBy = /Credential=([^/]+)\//.exec(request.headers.authorization ?? '')?.[1];
+    seen.push({ method: request.method, hostname: request.hostname, path: request.path, query: request.query, headers, body, signedBy });
     const { statusCode, headers: answerHeaders, body: answer } = next;
     return { response: { statusCode, headers: answerHeaders, body: Readable.from([Buffer.from(answer)]) } };
   },
@@ -55,6 +58,8 @@ const kms = new KMSClient(config);
 const bedrock = new BedrockRuntimeClient(config);
 const secrets = new SecretsManagerClient(config);
 const sfn = new SFNClient(config);
+// No credentials given: the default provider reads the environment the test sets.
+const sfnFromEnv = new SFNClient({ region: 'us-east-1', requestHandler, maxAttempts: 1 });
 
 const results = [
   await call(xml('', 200), () => s3.send(new PutObjectCommand({ Bucket: 'b', Key: 'k/1.json', Body: '{"a":1}', ContentType: 'application/json', Metadata: { sealed: 'yes' }, ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: new Date(Date.UTC(2030, 0, 1)) }))),
@@ -69,6 +74,7 @@ const results = [
   await call(json({ ARN: 'arn:s', Name: 'n', SecretString: '{"k":"v"}', VersionId: 'v1' }), () => secrets.send(new GetSecretValueCommand({ SecretId: 'arn:s' }))),
   await call(json({ executionArn: 'arn:e', startDate: 1767225600 }), () => sfn.send(new StartExecutionCommand({ stateMachineArn: 'arn:m', name: 'b1', input: '{}' }))),
   await call(json({ __type: 'ExecutionAlreadyExists', message: 'exists' }, 400), () => sfn.send(new StartExecutionCommand({ stateMachineArn: 'arn:m', name: 'b1', input: '{}' }))),
+  await call(json({ executionArn: 'arn:e2', startDate: 1767225600 }), () => sfnFromEnv.send(new StartExecutionCommand({ stateMachineArn: 'arn:m', name: 'b2', input: '{}' }))),
 ];
 
 process.stdout.write(JSON.stringify({ requests: seen, results }, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v), 2));

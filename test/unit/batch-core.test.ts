@@ -7,16 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { batchIdForExecution } from '../../functions/adapters/batch-ids.js';
 import {
   BatchNotFoundError,
-  BatchItemCache,
   MAX_CONCURRENCY,
   MAX_LISTED_SNAPSHOTS,
   MAX_SELECTED_SNAPSHOTS,
   busiestSlotItems,
   itemsPerChunkFor,
   planBatch,
-  replayBatchChunk,
   parseBatchRequest,
-  replayBatchItem,
   resolveSelection,
   startBatch,
   type Batch,
@@ -24,9 +21,9 @@ import {
   type BatchPlan,
   type BatchResult,
   type BatchStore,
-  type ReplayItemDeps,
   type StartBatchDeps,
 } from '../../functions/core/batch.js';
+import { BatchItemCache, replayBatchChunk, replayBatchItem, type ReplayItemDeps } from '../../functions/core/batch-replay.js';
 import { BatchPayloadError, parseReplayChunkPayload, parseReplayItemPayload, parseReplayPayload, parseStatsPayload } from '../../functions/api/batch-tasks.js';
 import { computeBatchStats } from '../../functions/core/batch-stats.js';
 import { NotFoundError, ValidationError } from '../../functions/core/errors.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BatchItemCache, type Batch, type BatchStore } from '../../functions/core/batch.js';
+import type { Batch, BatchStore } from '../../functions/core/batch.js';
+import { BatchItemCache } from '../../functions/core/batch-replay.js';
 import type { ExecutorConfigStore, StoredExecutorConfig } from '../../functions/core/executor.js';
 import type { PolicyStore } from '../../functions/core/policy.js';
 

@@ -1,0 +1,129 @@
+/**
+ * What a policy is (DESIGN §4), apart from how its rules are checked and evaluated (policy.ts): its
+ * schemas, the stored form, a rule's result and a violation, and the store port. A replay result,
+ * a batch and a stored policy need these only; checking and evaluating rules needs the comparator
+ * registry and the engines it loads on first need (RE2, the JSON Schema validator), which a
+ * function that never checks or evaluates a rule should not ship (lib/function-bundle.ts).
+ */
+import * as z from 'zod/mini';
+import { COMPARATOR_NAMES } from './comparator-names.js';
+import { NotFoundError } from './errors.js';
+import { FunctionNameSchema, JsonValueSchema, StorableNumberSchema } from './snapshot.js';
+
+/** Policy names appear in keys and URL paths, so they are kept to a safe alphabet. */
+export const PolicyNameSchema = z.string().check(
+  z.minLength(1, 'policy name must not be empty'),
+  z.maxLength(128, 'policy name must be at most 128 characters'),
+  z.regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'policy name may contain letters, digits, _ . : - and must start with a letter or digit'),
+);
+
+/** The most rules one policy may hold. */
+export const MAX_RULES = 100;
+
+/** One rule: a comparator applied at a field path, with the parameters that comparator uses. */
+export const RuleSchema = z.strictObject({
+  name: z.optional(z.string().check(z.minLength(1, 'rule name must not be empty'), z.maxLength(128, 'rule name must be at most 128 characters'))),
+  field: z.string().check(z.minLength(1, 'field must not be empty'), z.maxLength(1024, 'field must be at most 1024 characters')),
+  comparator: z.enum(COMPARATOR_NAMES, { error: (iss) => `unknown comparator ${JSON.stringify(iss.input)}; expected one of ${COMPARATOR_NAMES.join(', ')}` }),
+  threshold: z.optional(StorableNumberSchema),
+  min: z.optional(StorableNumberSchema),
+  max: z.optional(StorableNumberSchema),
+  pattern: z.optional(z.string()),
+  value: z.optional(JsonValueSchema),
+  schema: z.optional(JsonValueSchema),
+});
+export type Rule = z.infer<typeof RuleSchema>;
+
+/** The body of `PUT /policies/{name}` (and an inline `policy` in validate / replay requests). */
+export const PolicyBodySchema = z.strictObject({
+  name: z.optional(PolicyNameSchema),
+  description: z.optional(z.string().check(z.maxLength(2048, 'description must be at most 2048 characters'))),
+  functionNames: z.optional(z.array(FunctionNameSchema).check(z.maxLength(100, 'a policy attaches to at most 100 functions'))),
+  rules: z.array(RuleSchema).check(z.minLength(1, 'a policy needs at least one rule'), z.maxLength(MAX_RULES, `a policy holds at most ${MAX_RULES} rules`)),
+});
+export type PolicyBody = z.infer<typeof PolicyBodySchema>;
+
+/** A policy as stored and as `GET /policies/{name}` returns it. */
+export const StoredPolicySchema = z.strictObject({
+  name: z.string(),
+  version: z.int().check(z.gte(1)),
+  description: z.optional(z.string()),
+  functionNames: z.array(z.string()),
+  rules: z.array(RuleSchema),
+  createdAt: z.string(),
+});
+export type StoredPolicy = z.infer<typeof StoredPolicySchema>;
+
+/** The name a rule is reported under: its own, or `<comparator>(<field>)`. */
+export function ruleName(rule: Pick<Rule, 'name' | 'comparator' | 'field'>): string {
+  return rule.name ?? `${rule.comparator}(${rule.field})`;
+}
+
+/** The stored form of a validated body: `functionNames` defaults to none and is de-duplicated. */
+export function buildStoredPolicy(body: PolicyBody & { name: string }, version: number, createdAt: string): StoredPolicy {
+  return {
+    name: body.name,
+    version,
+    ...(body.description !== undefined && { description: body.description }),
+    functionNames: [...new Set(body.functionNames ?? [])],
+    rules: body.rules,
+    createdAt,
+  };
+}
+
+/**
+ * The result of one rule, as it appears in a validation report's `rules`. `score` and `provider`
+ * come with scored comparators (a SemanticSimilarity rule names its provider); `reason` only when
+ * skipped, e.g. "no baseline".
+ */
+export const RuleResultSchema = z.strictObject({
+  ruleName: z.string(),
+  field: z.string(),
+  comparator: z.enum(COMPARATOR_NAMES),
+  status: z.enum(['passed', 'violated', 'skipped']),
+  score: z.optional(z.number()),
+  provider: z.optional(z.string()),
+  reason: z.optional(z.string()),
+});
+export type RuleResult = z.infer<typeof RuleResultSchema>;
+
+/** A violated rule, in the seed's shape. */
+export const ViolationSchema = z.strictObject({
+  ruleName: z.string(),
+  field: z.string(),
+  expected: z.string(),
+  actual: z.string(),
+  message: z.string(),
+});
+export type Violation = z.infer<typeof ViolationSchema>;
+
+/** The verdict of a policy: every rule, in policy order, and the violations among them. */
+export const PolicyEvaluationShape = {
+  status: z.enum(['passed', 'violated']),
+  rules: z.array(RuleResultSchema),
+  violations: z.array(ViolationSchema),
+};
+export const PolicyEvaluationSchema = z.strictObject(PolicyEvaluationShape);
+export type PolicyEvaluation = z.infer<typeof PolicyEvaluationSchema>;
+
+/**
+ * Port: versioned policy storage. Each put stores the next version (1, 2, …) and moves LATEST;
+ * implemented over DynamoDB in adapters/dynamodb.
+ */
+export interface PolicyStore {
+  /** Stores `body` as the next version of `body.name` and returns the stored policy. */
+  putNextVersion(body: PolicyBody & { name: string }, createdAt: string): Promise<StoredPolicy>;
+  getLatest(name: string): Promise<StoredPolicy | undefined>;
+  getVersion(name: string, version: number): Promise<StoredPolicy | undefined>;
+  /** Latest versions, by name; `cursor` is an opaque token this store issued. */
+  list(limit: number, cursor?: string): Promise<{ items: StoredPolicy[]; nextCursor?: string }>;
+  /** Latest versions of the policies whose `functionNames` include `functionName`. */
+  listAttachedTo(functionName: string): Promise<StoredPolicy[]>;
+}
+
+/** The latest version of the stored policy `name`; 404 when there is none. */
+export async function resolveNamedPolicy(policies: PolicyStore, name: string): Promise<{ name: string; version: number; rules: StoredPolicy['rules'] }> {
+  const stored = await policies.getLatest(name);
+  if (!stored) throw new NotFoundError('policy', name);
+  return { name: stored.name, version: stored.version, rules: stored.rules };
+}
