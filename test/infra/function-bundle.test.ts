@@ -85,6 +85,15 @@ describe('a function bundle', () => {
     for (const name of ['validation', 'replay', 'batch-replay', 'on-write'] as const) expect(has(built(name).all, 're2js'), name).toBe(true);
   });
 
+  it('builds no replay-result or policy schemas, and no executor configuration, in the functions that start, plan or total batches', () => {
+    for (const name of ['batches', 'batch-plan', 'batch-stats'] as const) {
+      const fn = built(name);
+      for (const module of ['functions/core/replay-model.ts', 'functions/core/policy-model.ts']) expect(fn.all.some((p) => p.endsWith(module)), `${name}: ${module}`).toBe(false);
+      expect(fn.atStart.some((p) => p.endsWith('functions/core/replay-request.ts')) || name === 'batch-stats', name).toBe(true);
+    }
+    expect(built('batch-plan').all.some((p) => p.endsWith('functions/core/executor-config.ts'))).toBe(false);
+  });
+
   it('carries none of the SDK credential chain links that cannot apply on Lambda (the environment answers there)', () => {
     for (const [name, config] of [['snapshots', DEFAULTS], ['batches', DEFAULTS], ['audit', DEFAULTS], ['replay', ALL_CLIENTS]] as const) {
       const fn = built(name, config);
