@@ -12,7 +12,7 @@ import { isRecordKind, RECORD_KINDS } from '../core/records.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import type { Clock } from '../core/ports.js';
 import { FunctionNameSchema } from '../core/snapshot.js';
-import type { RouteMap } from '../http/api.js';
+import { JsonText, type RouteMap } from '../http/api.js';
 import { parseInstant, parseListParams, pathParam } from '../http/params.js';
 
 export interface AuditRoutesDeps {
@@ -98,8 +98,10 @@ export function auditRoutes(deps: AuditRoutesDeps): RouteMap {
     'GET /audit/records': async (req) => {
       const { from, to } = requiredRange(req.query);
       const { limit, cursor } = parseListParams(req.query);
-      const page = await deps.records.pageIn(from, to, { limit, cursor, maxBytes: AUDIT_RECORDS_PAGE_BYTES });
-      return { status: 200, body: { items: page.items.map(toWire), ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }) } };
+      const page = await deps.records.pageIn(from, to, { limit, cursor, maxBytes: AUDIT_RECORDS_PAGE_BYTES }, (record) => JSON.stringify(toWire(record)));
+      // The records arrive encoded (each serialised once, which also measured the page): the body
+      // is written around them, in the shape of AuditRecordPageSchema.
+      return { status: 200, body: new JsonText(`{"items":[${page.items.join(',')}]${page.nextCursor === undefined ? '' : `,"nextCursor":${JSON.stringify(page.nextCursor)}`}}`) };
     },
 
     'GET /audit/records/at': async (req) => {

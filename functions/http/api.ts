@@ -89,6 +89,14 @@ export interface ApiResponse {
 
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
+/**
+ * A JSON body a route has already serialised (a large page built from records encoded one by
+ * one): sent as it is, as `application/json`, instead of being serialised again.
+ */
+export class JsonText {
+  constructor(readonly text: string) {}
+}
+
 /** A 200 answer with an HTML document (reports). Errors on such routes stay JSON. */
 export function htmlResponse(document: string): ApiResponse {
   // nosniff: the document is served as what it is; the page's own CSP forbids any fetch.
@@ -163,7 +171,7 @@ export function toResult(res: ApiResponse): APIGatewayProxyStructuredResultV2 {
     return { statusCode: res.status, headers: { ...res.headers, 'content-type': res.contentType }, body: res.body };
   }
   const headers: Record<string, string> = { 'content-type': JSON_CONTENT_TYPE, ...res.headers };
-  return { statusCode: res.status, headers, body: res.body === undefined ? '' : JSON.stringify(res.body) };
+  return { statusCode: res.status, headers, body: res.body === undefined ? '' : res.body instanceof JsonText ? res.body.text : JSON.stringify(res.body) };
 }
 
 /**

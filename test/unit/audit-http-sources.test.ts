@@ -4,7 +4,7 @@
  * read, and a 404 is "not there" while any other error is not.
  */
 import { describe, expect, it } from 'vitest';
-import { HttpAuditStore, HttpRecordSource } from '../../client/src/audit/http-sources.js';
+import { HttpAuditStore, HttpRecordSource, slices } from '../../client/src/audit/http-sources.js';
 import type { DecisionReplayClient } from '../../client/src/client.js';
 import { DecisionReplayError } from '../../client/src/errors.js';
 import type { AuditRecord } from '../../functions/core/audit/verify.js';
@@ -28,7 +28,7 @@ describe('HttpRecordSource', () => {
     } as unknown as DecisionReplayClient;
     const seen: string[] = [];
 
-    const count = await new HttpRecordSource(client).forEachIn('2026-11-30T10:00:00.000Z', '2026-11-30T11:00:00.000Z', (r) => seen.push(r.id));
+    const count = await new HttpRecordSource(client, 1).forEachIn('2026-11-30T10:00:00.000Z', '2026-11-30T11:00:00.000Z', (r) => seen.push(r.id));
 
     expect(seen).toEqual(['a', 'b', 'c']);
     expect(count).toBe(3);
@@ -51,7 +51,7 @@ describe('HttpRecordSource', () => {
       },
     } as unknown as DecisionReplayClient;
 
-    await new HttpRecordSource(client).forEachIn('2026-11-30T10:00:00.000Z', '2026-11-30T11:00:00.000Z', (r) => events.push(`visit ${r.id}`));
+    await new HttpRecordSource(client, 1).forEachIn('2026-11-30T10:00:00.000Z', '2026-11-30T11:00:00.000Z', (r) => events.push(`visit ${r.id}`));
 
     expect(events).toEqual(['request first', 'request c1', 'visit a', 'request c2', 'visit b', 'visit c']);
   });
@@ -65,8 +65,42 @@ describe('HttpRecordSource', () => {
       },
     } as unknown as DecisionReplayClient;
 
-    await expect(new HttpRecordSource(client).forEachIn('2026-11-30T10:00:00.000Z', '2026-11-30T11:00:00.000Z', (r) => seen.push(r.id))).rejects.toMatchObject({ status: 503 });
+    await expect(new HttpRecordSource(client, 1).forEachIn('2026-11-30T10:00:00.000Z', '2026-11-30T11:00:00.000Z', (r) => seen.push(r.id))).rejects.toMatchObject({ status: 503 });
     expect(seen).toEqual(['a']);
+  });
+
+  it('reads a window as sub-ranges at once, each page by page, and visits every record of each', async () => {
+    const events: string[] = [];
+    const client = {
+      listAuditRecords: async (query: { from: string; to: string; cursor?: string }) => {
+        events.push(`request ${query.from.slice(11, 16)} ${query.cursor ?? 'first'}`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        const tag = query.from.slice(11, 16);
+        return query.cursor === undefined ? { items: [record(`${tag}-a`)], nextCursor: `${tag}-c1` } : { items: [record(`${tag}-b`)] };
+      },
+    } as unknown as DecisionReplayClient;
+    const seen: string[] = [];
+
+    const count = await new HttpRecordSource(client, 4).forEachIn('2026-11-30T10:00:00.000Z', '2026-11-30T11:00:00.000Z', (r) => seen.push(r.id));
+
+    expect(count).toBe(8);
+    expect(seen.sort()).toEqual(['10:00-a', '10:00-b', '10:15-a', '10:15-b', '10:30-a', '10:30-b', '10:45-a', '10:45-b']);
+    // All four sub-ranges are asked for before any record is visited.
+    expect(events.slice(0, 4).sort()).toEqual(['request 10:00 first', 'request 10:15 first', 'request 10:30 first', 'request 10:45 first']);
+  });
+
+  it('cuts a range into consecutive sub-ranges of whole milliseconds, never more than it has milliseconds', () => {
+    expect(slices('2026-11-30T10:00:00.000Z', '2026-11-30T11:00:00.000Z', 4)).toEqual([
+      ['2026-11-30T10:00:00.000Z', '2026-11-30T10:15:00.000Z'],
+      ['2026-11-30T10:15:00.000Z', '2026-11-30T10:30:00.000Z'],
+      ['2026-11-30T10:30:00.000Z', '2026-11-30T10:45:00.000Z'],
+      ['2026-11-30T10:45:00.000Z', '2026-11-30T11:00:00.000Z'],
+    ]);
+    expect(slices('2026-11-30T10:00:00.000Z', '2026-11-30T10:00:00.003Z', 4)).toEqual([
+      ['2026-11-30T10:00:00.000Z', '2026-11-30T10:00:00.001Z'],
+      ['2026-11-30T10:00:00.001Z', '2026-11-30T10:00:00.002Z'],
+      ['2026-11-30T10:00:00.002Z', '2026-11-30T10:00:00.003Z'],
+    ]);
   });
 
   it('answers undefined for a record the service does not have (404), and fails on any other error', async () => {

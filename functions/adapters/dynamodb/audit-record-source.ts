@@ -10,7 +10,6 @@ import type { FoundRecord } from '../../core/audit/verify.js';
 import { isRecordKind, recordFunctionName, recordId, type RecordKind } from '../../core/records.js';
 import { AUDIT_SHARDS, auditKeys, contentOf, keys } from './keys.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { itemSize } from './item-size.js';
 import { queryEach } from './paging.js';
 import { GSI3 } from './table-definition.js';
 
@@ -101,11 +100,11 @@ export class DynamoAuditRecordSource implements AuditRecordSource {
    * The shards one after the other; the cursor is the index key of the last record answered (its
    * `auditpk` names the shard), bound to the window, so a page can end after any record.
    */
-  async pageIn(start: string, end: string, page: { limit: number; cursor?: string | undefined; maxBytes: number }): Promise<Page<FoundRecord>> {
+  async pageIn(start: string, end: string, page: { limit: number; cursor?: string | undefined; maxBytes: number }, encode: (record: FoundRecord) => string): Promise<Page<string>> {
     const binding = `audit-records:${start}:${end}`;
     let startKey = page.cursor === undefined ? undefined : await decodeCursor(page.cursor, binding);
     let shard = startKey === undefined ? 0 : Number.parseInt(str(startKey.auditpk).slice('AUDIT#'.length), 16);
-    const items: FoundRecord[] = [];
+    const items: string[] = [];
     let bytes = 0;
     for (; shard < AUDIT_SHARDS; shard++, startKey = undefined) {
       do {
@@ -121,10 +120,10 @@ export class DynamoAuditRecordSource implements AuditRecordSource {
         for (const item of res.Items ?? []) {
           const record = toFoundRecord(item);
           if (record) {
-            items.push(record);
-            // DynamoDB's own measure of the item (its JSON is about as large): cheaper than
-            // serialising every record twice.
-            bytes += itemSize(item);
+            // The page is measured by what it will send: each record is encoded once, here.
+            const text = encode(record);
+            items.push(text);
+            bytes += Buffer.byteLength(text, 'utf8');
           }
           if (items.length >= page.limit || bytes >= page.maxBytes) {
             const last = { pk: str(item.pk), sk: str(item.sk), [GSI3.partitionKey]: str(item[GSI3.partitionKey]), [GSI3.sortKey]: str(item[GSI3.sortKey]) };

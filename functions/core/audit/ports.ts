@@ -50,9 +50,11 @@ export interface AuditRecordSource {
   forEachIn(start: string, end: string, visit: (record: FoundRecord) => void): Promise<number>;
   /**
    * One page of the records created in [start, end) with their content, for a verifier that pages
-   * (the CLI over HTTP): at most `limit` records and about `maxBytes` of JSON, in no particular order.
+   * (the CLI over HTTP), each already encoded by `encode` (its wire JSON): at most `limit` records
+   * and about `maxBytes` of encoded text (UTF-8), in no particular order. Encoding here, once, both
+   * measures the page and gives its body, so a record is never serialised twice.
    */
-  pageIn(start: string, end: string, page: { limit: number; cursor?: string | undefined; maxBytes: number }): Promise<Page<FoundRecord>>;
+  pageIn(start: string, end: string, page: { limit: number; cursor?: string | undefined; maxBytes: number }, encode: (record: FoundRecord) => string): Promise<Page<string>>;
   /** Re-reads one record at its locator (a manifest entry's pk and sk; a bundle finds it by id); undefined when nothing is there. */
   get(locator: RecordLocator): Promise<FoundRecord | undefined>;
   /** The createdAt of the oldest record, if any. */
