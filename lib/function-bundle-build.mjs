@@ -5,6 +5,7 @@
 // metafile as JSON on stdout.
 import { Buffer } from 'node:buffer';
 import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
@@ -121,8 +122,89 @@ export const sketchProtoPlugin = {
   },
 };
 
+/**
+ * The AWS SDK's modules import from barrels (`@smithy/core/protocols`, `@smithy/node-http-handler`,
+ * a client's `./commands`), modules that only re-export others. esbuild tree-shakes statements, but
+ * it places whole files in chunks by which entries can reach them through imports, and a barrel
+ * makes every file it re-exports reachable from every module that imports it. So a function's
+ * start chunks carried code only its lazily loaded clients use: DynamoDB's runtime configuration
+ * imports `NodeHttpHandler` from the barrel that also re-exports the HTTP/2 handler of Bedrock's,
+ * and the protocol barrel holds the REST-JSON, REST-XML and Query protocols with DynamoDB's JSON
+ * one. This rewrites each named import of an SDK module from a barrel into imports from the files
+ * that define the names (what bundlers call optimizing package imports): the same bindings, and
+ * the packages declare no side effects, so only which files are reachable from where changes. An
+ * import whose names cannot all be traced to a defining file is left as it is.
+ *
+ * @type {import('esbuild').Plugin}
+ */
+export const sdkBarrelImportsPlugin = {
+  name: 'sdk-barrel-imports',
+  setup(b) {
+    /** @type {Map<string, Promise<Map<string, { file: string; name: string }>>>} */
+    const exportsCache = new Map();
+    /** The names a module exports, each traced through re-exports to the file that defines it. */
+    const exportsOf = (file) => {
+      let cached = exportsCache.get(file);
+      if (cached === undefined) {
+        cached = traceExports(file);
+        exportsCache.set(file, cached);
+      }
+      return cached;
+    };
+    const resolveFrom = async (spec, importer) => {
+      const r = await b.resolve(spec, { kind: 'import-statement', resolveDir: dirname(importer) });
+      return r.errors.length > 0 || r.external || !/\.m?js$/.test(r.path) ? undefined : r.path;
+    };
+    async function traceExports(file) {
+      /** @type {Map<string, { file: string; name: string }>} */
+      const names = new Map();
+      let source;
+      try {
+        source = await readFile(file, 'utf8');
+      } catch {
+        return names;
+      }
+      for (const m of source.matchAll(/^export (?:const|let|var|function\*?|async function|class) ([A-Za-z_$][\w$]*)/gm)) names.set(m[1], { file, name: m[1] });
+      for (const m of source.matchAll(/^export \{([^}]*)\} from "([^"]+)";$/gm)) {
+        const target = await resolveFrom(m[2], file);
+        if (target === undefined) continue;
+        const targetNames = await exportsOf(target);
+        for (const item of m[1].split(',').map((x) => x.trim()).filter(Boolean)) {
+          const [original, exported = original] = item.split(/\s+as\s+/);
+          names.set(exported, targetNames.get(original) ?? { file: target, name: original });
+        }
+      }
+      for (const m of source.matchAll(/^export \* from "([^"]+)";$/gm)) {
+        const target = await resolveFrom(m[1], file);
+        if (target === undefined) continue;
+        for (const [name, where] of await exportsOf(target)) if (!names.has(name) && name !== 'default') names.set(name, where);
+      }
+      return names;
+    }
+    b.onLoad({ filter: /[\\/]node_modules[\\/]@(?:aws-sdk|smithy)[\\/].+[\\/]dist-es[\\/].+\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const imports = [...source.matchAll(/^import \{([^}]*)\} from "([^"]+)";$/gm)];
+      if (imports.length === 0) return undefined;
+      let out = source;
+      for (const m of imports) {
+        const target = await resolveFrom(m[2], args.path);
+        if (target === undefined) continue;
+        const targetNames = await exportsOf(target);
+        const items = m[1].split(',').map((x) => x.trim()).filter(Boolean).map((item) => {
+          const [imported, local = imported] = item.split(/\s+as\s+/);
+          return { imported, local, where: targetNames.get(imported) };
+        });
+        if (items.some((i) => i.where === undefined) || items.every((i) => i.where?.file === target)) continue;
+        const rewritten = items.map((i) => `import { ${i.where.name} as ${i.local} } from ${JSON.stringify(i.where.file)};`).join(' ');
+        out = out.replace(m[0], rewritten);
+      }
+      return out === source ? undefined : { contents: out, loader: 'js', resolveDir: dirname(args.path) };
+    });
+  },
+};
+
 /** The plugins every function's asset is built with. */
-export const functionBundlePlugins = [sdkSchemaKeysPlugin, lambdaCredentialsPlugin, lambdaTokenProviderPlugin, sdkPackageInfoPlugin, sketchProtoPlugin];
+export const functionBundlePlugins = [sdkSchemaKeysPlugin, lambdaCredentialsPlugin, lambdaTokenProviderPlugin, sdkPackageInfoPlugin, sketchProtoPlugin, sdkBarrelImportsPlugin];
 
 async function main() {
   const chunks = [];

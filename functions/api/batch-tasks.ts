@@ -9,7 +9,7 @@ import { batchIdForExecution } from '../adapters/batch-ids.js';
 import type { PlanCommand } from '../core/batch.js';
 import type { ReplayChunkCommand, ReplayItemCommand } from '../core/batch-replay.js';
 import type { StatsCommand } from '../core/batch-stats.js';
-import type { ReplayMode } from '../core/replay-model.js';
+import type { ReplayMode } from '../core/replay-request.js';
 import { ULID } from '../core/ulid.js';
 
 /** The task payload is not what the state machine sends: thrown (by name) for the workflow to fail on. */

@@ -186,13 +186,3 @@ export async function readNoiseProfile(store: NoiseProfileStore, functionName: s
   if (!found) throw new NotFoundError('noise profile', `${functionName} version ${version}`, { message: `function '${functionName}' has no noise profile version ${version}` });
   return found;
 }
-
-/** Pins `noiseProfile: 'latest'` of a batch to the version that is latest now, so every item compares with the same one. 422 when there is none. */
-export async function pinNoiseProfile(store: NoiseProfileStore | undefined, functionName: string, choice: 'latest' | 'none' | number | undefined): Promise<number | undefined> {
-  if (choice === undefined || choice === 'none') return undefined;
-  if (store === undefined) throw new UnprocessableError('noise profiles are not available here', { code: 'NOISE_PROFILES_UNAVAILABLE' });
-  const profile = choice === 'latest' ? await store.getLatest(functionName) : await store.getVersion(functionName, choice);
-  if (profile) return profile.version;
-  if (choice === 'latest') throw new UnprocessableError(`no noise profile has been learned for function '${functionName}'; POST /functions/${functionName}/noise-profile first`, { code: 'NO_NOISE_PROFILE', details: { functionName } });
-  throw new NotFoundError('noise profile', `${functionName} version ${choice}`, { message: `function '${functionName}' has no noise profile version ${choice}` });
-}

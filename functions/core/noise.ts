@@ -26,6 +26,7 @@
  * rationale that is always reworded is still compared against its floor, not ignored.
  */
 import * as z from 'zod/mini';
+import { NotFoundError, UnprocessableError } from './errors.js';
 import { compareOutputs, type FieldComparison } from './output-comparison.js';
 import type { NamedValue } from './snapshot.js';
 import type { SimilarityProvider } from './similarity.js';
@@ -205,4 +206,18 @@ export interface NoiseProfileStore {
   putNextVersion(profile: Omit<NoiseProfile, 'version'>): Promise<NoiseProfile>;
   getLatest(functionName: string): Promise<NoiseProfile | undefined>;
   getVersion(functionName: string, version: number): Promise<NoiseProfile | undefined>;
+}
+
+/**
+ * Pins `noiseProfile: 'latest'` of a batch to the version that is latest now, so every item compares
+ * with the same one. 422 when there is none. (Here, not with the noise-profile batch job: starting
+ * a batch needs it, and the job brings the executors' errors into what the plan step ships.)
+ */
+export async function pinNoiseProfile(store: NoiseProfileStore | undefined, functionName: string, choice: 'latest' | 'none' | number | undefined): Promise<number | undefined> {
+  if (choice === undefined || choice === 'none') return undefined;
+  if (store === undefined) throw new UnprocessableError('noise profiles are not available here', { code: 'NOISE_PROFILES_UNAVAILABLE' });
+  const profile = choice === 'latest' ? await store.getLatest(functionName) : await store.getVersion(functionName, choice);
+  if (profile) return profile.version;
+  if (choice === 'latest') throw new UnprocessableError(`no noise profile has been learned for function '${functionName}'; POST /functions/${functionName}/noise-profile first`, { code: 'NO_NOISE_PROFILE', details: { functionName } });
+  throw new NotFoundError('noise profile', `${functionName} version ${choice}`, { message: `function '${functionName}' has no noise profile version ${choice}` });
 }

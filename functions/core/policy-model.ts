@@ -7,7 +7,6 @@
  */
 import * as z from 'zod/mini';
 import { COMPARATOR_NAMES } from './comparator-names.js';
-import { NotFoundError } from './errors.js';
 import { FunctionNameSchema, JsonValueSchema, StorableNumberSchema } from './snapshot.js';
 
 /** Policy names appear in keys and URL paths, so they are kept to a safe alphabet. */
@@ -59,17 +58,6 @@ export function ruleName(rule: Pick<Rule, 'name' | 'comparator' | 'field'>): str
   return rule.name ?? `${rule.comparator}(${rule.field})`;
 }
 
-/** The stored form of a validated body: `functionNames` defaults to none and is de-duplicated. */
-export function buildStoredPolicy(body: PolicyBody & { name: string }, version: number, createdAt: string): StoredPolicy {
-  return {
-    name: body.name,
-    version,
-    ...(body.description !== undefined && { description: body.description }),
-    functionNames: [...new Set(body.functionNames ?? [])],
-    rules: body.rules,
-    createdAt,
-  };
-}
 
 /**
  * The result of one rule, as it appears in a validation report's `rules`. `score` and `provider`
@@ -106,24 +94,4 @@ export const PolicyEvaluationShape = {
 export const PolicyEvaluationSchema = z.strictObject(PolicyEvaluationShape);
 export type PolicyEvaluation = z.infer<typeof PolicyEvaluationSchema>;
 
-/**
- * Port: versioned policy storage. Each put stores the next version (1, 2, …) and moves LATEST;
- * implemented over DynamoDB in adapters/dynamodb.
- */
-export interface PolicyStore {
-  /** Stores `body` as the next version of `body.name` and returns the stored policy. */
-  putNextVersion(body: PolicyBody & { name: string }, createdAt: string): Promise<StoredPolicy>;
-  getLatest(name: string): Promise<StoredPolicy | undefined>;
-  getVersion(name: string, version: number): Promise<StoredPolicy | undefined>;
-  /** Latest versions, by name; `cursor` is an opaque token this store issued. */
-  list(limit: number, cursor?: string): Promise<{ items: StoredPolicy[]; nextCursor?: string }>;
-  /** Latest versions of the policies whose `functionNames` include `functionName`. */
-  listAttachedTo(functionName: string): Promise<StoredPolicy[]>;
-}
-
-/** The latest version of the stored policy `name`; 404 when there is none. */
-export async function resolveNamedPolicy(policies: PolicyStore, name: string): Promise<{ name: string; version: number; rules: StoredPolicy['rules'] }> {
-  const stored = await policies.getLatest(name);
-  if (!stored) throw new NotFoundError('policy', name);
-  return { name: stored.name, version: stored.version, rules: stored.rules };
-}
+export { buildStoredPolicy, resolveNamedPolicy, type PolicyStore } from './policy-port.js';

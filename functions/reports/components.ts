@@ -1,6 +1,6 @@
 /** Building blocks shared by the report views: facts, counters, tables, badges, values. */
 import type { JsonValue } from '../core/json.js';
-import { html, showValue, type SafeHtml } from './html.js';
+import { fmtInteger, html, showValue, type SafeHtml } from './html.js';
 
 type Cell = SafeHtml | string | number;
 
@@ -47,5 +47,5 @@ export function value(v: JsonValue | undefined): SafeHtml {
 /** A note under a table that lists only the first rows of more. */
 export function moreNote(shown: number, total: number, what: string): SafeHtml {
   if (total <= shown) return html``;
-  return html`<p class="note" data-testid="more-note">Showing the first ${shown.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} ${what}; ${(total - shown).toLocaleString('en-US')} more are not listed. The charts and counts cover all of them.</p>`;
+  return html`<p class="note" data-testid="more-note">Showing the first ${fmtInteger(shown)} of ${fmtInteger(total)} ${what}; ${fmtInteger(total - shown)} more are not listed. The charts and counts cover all of them.</p>`;
 }

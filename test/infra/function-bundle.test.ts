@@ -85,6 +85,15 @@ describe('a function bundle', () => {
     for (const name of ['validation', 'replay', 'batch-replay', 'on-write'] as const) expect(has(built(name).all, 're2js'), name).toBe(true);
   });
 
+  it('builds no replay-result or policy schemas, and no executor configuration, in the functions that start, plan or total batches', () => {
+    for (const name of ['batches', 'batch-plan', 'batch-stats'] as const) {
+      const fn = built(name);
+      for (const module of ['functions/core/replay-model.ts', 'functions/core/policy-model.ts']) expect(fn.all.some((p) => p.endsWith(module)), `${name}: ${module}`).toBe(false);
+      expect(fn.atStart.some((p) => p.endsWith('functions/core/replay-request.ts')) || name === 'batch-stats', name).toBe(true);
+    }
+    expect(built('batch-plan').all.some((p) => p.endsWith('functions/core/executor-config.ts'))).toBe(false);
+  });
+
   it('carries none of the SDK credential chain links that cannot apply on Lambda (the environment answers there)', () => {
     for (const [name, config] of [['snapshots', DEFAULTS], ['batches', DEFAULTS], ['audit', DEFAULTS], ['replay', ALL_CLIENTS]] as const) {
       const fn = built(name, config);
@@ -98,20 +107,42 @@ describe('a function bundle', () => {
     expect(has(built('replay', ALL_CLIENTS).all, '@aws-sdk/client-bedrock-runtime')).toBe(true);
   });
 
+  it('loads at start none of the SDK code that only its lazily loaded clients use, though barrels re-export it beside what the start needs', () => {
+    const replay = built('replay', ALL_CLIENTS);
+    const batches = built('batches');
+    const file = (inputs: string[], path: string) => inputs.some((p) => p.endsWith(path));
+
+    // Bedrock Runtime's HTTP/2 handler sits in the barrel DynamoDB takes its HTTP/1 handler from.
+    expect(file(replay.atStart, '@smithy/node-http-handler/dist-es/node-http2-handler.js')).toBe(false);
+    expect(file(replay.all, '@smithy/node-http-handler/dist-es/node-http2-handler.js')).toBe(true);
+    // S3's REST-XML protocol sits in the protocol barrel DynamoDB takes its JSON protocol from.
+    expect(file(batches.atStart, '@aws-sdk/core/dist-es/submodules/protocols/xml/AwsRestXmlProtocol.js')).toBe(false);
+    expect(file(batches.all, '@aws-sdk/core/dist-es/submodules/protocols/xml/AwsRestXmlProtocol.js')).toBe(true);
+    expect(file(batches.atStart, '@aws-sdk/core/dist-es/submodules/protocols/json/AwsJson1_0Protocol.js')).toBe(true);
+  });
+
   it('keeps the S3 client in what batch-plan loads at start: every invocation writes a manifest', () => {
     expect(has(built('batch-plan').atStart, '@aws-sdk/client-s3')).toBe(true);
   });
 
-  it('ships no chunk that nothing in it imports (the SDK\'s browser user-agent parser was one)', () => {
+  it('ships no chunk that nothing in it imports (esbuild emits the target of an import() that tree shaking dropped)', () => {
     const outdir = tempDir();
-    const metafile = buildFunctionBundle({ entry: 'functions/handlers/snapshots.handler.ts', define: optionalClientDefines(lambdaSpec('snapshots'), DEFAULTS), target: 'node20' }, outdir);
+    const metafile = buildFunctionBundle({ entry: 'test/support/dead-import/entry.ts', target: 'node20' }, outdir);
     const files = readdirSync(outdir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => relative(outdir, join(d.parentPath, d.name)));
-    const texts = files.map((f) => readFileSync(join(outdir, f), 'utf8'));
 
-    for (const file of files.filter((f) => f !== ENTRY_FILE)) expect(texts.some((text) => text.includes(file.split('/').pop() ?? file)), file).toBe(true);
-    expect(Object.keys(metafile.outputs).map((p) => relative(outdir, p)).sort()).toEqual([...files].sort());
-    expect(Object.keys(metafile.inputs).some((p) => p.includes('node_modules/bowser/'))).toBe(true);
-    expect(texts.some((text) => text.includes('bowser'))).toBe(false);
+    expect(Object.keys(metafile.inputs)).toContain('test/support/dead-import/target.ts');
+    expect(files).toEqual([ENTRY_FILE]);
+    expect(Object.keys(metafile.outputs).map((p) => relative(outdir, p))).toEqual([ENTRY_FILE]);
+  });
+
+  it('ships, in every function, only files that another file of it imports', () => {
+    for (const name of ['snapshots', 'batches', 'audit'] as const) {
+      const outdir = tempDir();
+      buildFunctionBundle({ entry: `functions/handlers/${name}.handler.ts`, define: optionalClientDefines(lambdaSpec(name), DEFAULTS), target: 'node20' }, outdir);
+      const files = readdirSync(outdir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => relative(outdir, join(d.parentPath, d.name)));
+      const texts = files.map((f) => readFileSync(join(outdir, f), 'utf8'));
+      for (const file of files.filter((f) => f !== ENTRY_FILE)) expect(texts.some((text) => text.includes(`/${file.split('/').pop() ?? file}"`)), `${name}: ${file}`).toBe(true);
+    }
   });
 });
 

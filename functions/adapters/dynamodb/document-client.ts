@@ -13,7 +13,9 @@
  * Marshalling, as lib-dynamodb does it: items, keys and expression attribute values go in as native
  * values (`undefined` attributes dropped, numbers as JS numbers, any object as a map, `Set`s as
  * DynamoDB sets, `Uint8Array`s as binary); items and keys come back as native values. What is not
- * an item, key or value (expressions, names, options) passes through untouched.
+ * an item, key or value (expressions, names, options) passes through untouched. The legacy
+ * parameters that hold values outside expressions (`Expected`, `AttributeUpdates`, `KeyConditions`,
+ * `QueryFilter`, `ScanFilter`) are not marshalled: this project writes expressions only.
  */
 import {
   BatchGetItemCommand,

@@ -5,7 +5,8 @@
  * so a writer that died between the two puts never blocks the next one.
  */
 import { ConflictError } from '../../core/errors.js';
-import { buildStoredPolicy, type PolicyBody, type PolicyStore, type StoredPolicy } from '../../core/policy-model.js';
+import type { PolicyBody, StoredPolicy } from '../../core/policy-model.js';
+import { buildStoredPolicy, type PolicyStore } from '../../core/policy-port.js';
 import { queryEach, queryPage, type QueryInput } from './paging.js';
 import { DynamoStore } from './base-store.js';
 import { keys, listKeys } from './keys.js';

@@ -1,0 +1,41 @@
+/**
+ * The policy store port, the stored form of a policy and its lookup by name, apart from the
+ * policy's schemas (./policy-model.ts): a function that starts batches naming a policy, or that
+ * composes the policy store, needs none of them.
+ */
+import { NotFoundError } from './errors.js';
+import type { PolicyBody, StoredPolicy } from './policy-model.js';
+
+/**
+ * Port: versioned policy storage. Each put stores the next version (1, 2, …) and moves LATEST;
+ * implemented over DynamoDB in adapters/dynamodb.
+ */
+export interface PolicyStore {
+  /** Stores `body` as the next version of `body.name` and returns the stored policy. */
+  putNextVersion(body: PolicyBody & { name: string }, createdAt: string): Promise<StoredPolicy>;
+  getLatest(name: string): Promise<StoredPolicy | undefined>;
+  getVersion(name: string, version: number): Promise<StoredPolicy | undefined>;
+  /** Latest versions, by name; `cursor` is an opaque token this store issued. */
+  list(limit: number, cursor?: string): Promise<{ items: StoredPolicy[]; nextCursor?: string }>;
+  /** Latest versions of the policies whose `functionNames` include `functionName`. */
+  listAttachedTo(functionName: string): Promise<StoredPolicy[]>;
+}
+
+/** The latest version of the stored policy `name`; 404 when there is none. */
+export async function resolveNamedPolicy(policies: PolicyStore, name: string): Promise<{ name: string; version: number; rules: StoredPolicy['rules'] }> {
+  const stored = await policies.getLatest(name);
+  if (!stored) throw new NotFoundError('policy', name);
+  return { name: stored.name, version: stored.version, rules: stored.rules };
+}
+
+/** The stored form of a validated body: `functionNames` defaults to none and is de-duplicated. */
+export function buildStoredPolicy(body: PolicyBody & { name: string }, version: number, createdAt: string): StoredPolicy {
+  return {
+    name: body.name,
+    version,
+    ...(body.description !== undefined && { description: body.description }),
+    functionNames: [...new Set(body.functionNames ?? [])],
+    rules: body.rules,
+    createdAt,
+  };
+}

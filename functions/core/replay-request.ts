@@ -1,0 +1,97 @@
+/**
+ * A replay request (DESIGN §5) as a batch and a single replay both take it: its options, its
+ * validation, the outcome vocabulary (status, error) and the prepared form. Apart from the result's
+ * schema (./replay-model.ts) so that the functions that only start, plan or report on batches
+ * build none of the result's and the policy's schemas when they load.
+ */
+import * as z from 'zod/mini';
+import { DEPENDENCY_MODES, type DependencyMode } from './dependencies.js';
+import { ValidationError } from './errors.js';
+import type { NoiseProfile } from './noise.js';
+import type { Rule } from './policy-model.js';
+import { parseOrThrow } from './schema-util.js';
+import { JsonObjectSchema, ModelParametersSchema } from './snapshot.js';
+
+export const REPLAY_MODES = ['Strict', 'Tolerant', 'ValidationOnly'] as const;
+export type ReplayMode = (typeof REPLAY_MODES)[number];
+export const DEFAULT_TOLERANCE = 0.8;
+
+/** Counterfactual overrides merged over the recorded model parameters and context. */
+export const OverridesSchema = z.strictObject({
+  modelParameters: z.optional(z.partial(ModelParametersSchema)),
+  context: z.optional(JsonObjectSchema),
+});
+export type Overrides = z.infer<typeof OverridesSchema>;
+
+export const NoiseProfileChoiceSchema = z.union([z.literal('latest'), z.literal('none'), z.int().check(z.gte(1))], {
+  error: "noiseProfile must be 'latest', 'none' or a profile version number (1, 2, …)",
+});
+export type NoiseProfileChoice = z.infer<typeof NoiseProfileChoiceSchema>;
+
+/** The replay options shared by `POST /snapshots/{id}/replay` and batch requests. */
+export const ReplayOptionsShape = {
+  mode: z.optional(z.enum(REPLAY_MODES, { error: `mode must be one of ${REPLAY_MODES.join(', ')}` })),
+  tolerance: z.optional(z.number().check(z.gte(0, 'tolerance must be between 0 and 1'), z.lte(1, 'tolerance must be between 0 and 1'))),
+  overrides: z.optional(OverridesSchema),
+  /** How recorded dependencies are served; default `recorded` when the snapshot has dependencies (see dependencies.ts). */
+  dependencyMode: z.optional(z.enum(DEPENDENCY_MODES, { error: `dependencyMode must be one of ${DEPENDENCY_MODES.join(', ')}` })),
+  /** A noise profile of the function for Tolerant mode: 'latest', a version number, or 'none' (the default). See noise.ts. */
+  noiseProfile: z.optional(NoiseProfileChoiceSchema),
+};
+
+/** Body of `POST /snapshots/{id}/replay`. */
+export const ReplayRequestSchema = z.strictObject({
+  ...ReplayOptionsShape,
+  policy: z.optional(z.unknown()),
+  policyName: z.optional(z.string().check(z.minLength(1))),
+});
+export type ReplayRequest = z.infer<typeof ReplayRequestSchema>;
+
+/** `Success`: it ran (or was checked) and matched; `Failed`: a mismatch, a violated rule or a tampered snapshot; `Error`: no usable answer. */
+export const ReplayStatusSchema = z.enum(['Success', 'Failed', 'Error']);
+export type ReplayStatus = z.infer<typeof ReplayStatusSchema>;
+
+/** `{code, message}` of a replay that could not run, or of a snapshot that was tampered with. */
+export const ResultErrorSchema = z.strictObject({ code: z.string(), message: z.string() });
+
+/** A replay request after validation, with its policy resolved. */
+export interface PreparedReplay {
+  mode: ReplayMode;
+  tolerance: number;
+  overrides: Overrides | undefined;
+  /** Asked for explicitly; undefined: `recorded` when the snapshot has dependencies, else none. */
+  dependencyMode?: DependencyMode | undefined;
+  /** 'none' unless asked for (Tolerant mode only). */
+  noiseProfile?: NoiseProfileChoice | undefined;
+  /** Profiles already read for this prepared request (a batch reads each function's once). */
+  noiseProfiles?: Map<string, Promise<NoiseProfile | undefined>>;
+  policy: { name: string; version: number | null; rules: readonly Rule[] } | undefined;
+}
+
+/**
+ * Validates a replay request body (400 before anything runs): its schema, and the options that
+ * apply to Tolerant mode only. Its policy, if it names one, is resolved by the caller.
+ */
+export function parseReplayRequest(body: unknown): ReplayRequest {
+  const request = parseOrThrow(ReplayRequestSchema, body ?? {}, 'replay request');
+  if (request.tolerance !== undefined && request.mode !== undefined && request.mode !== 'Tolerant') {
+    throw new ValidationError(`tolerance applies to Tolerant mode only, not ${request.mode}`, { details: { issues: [{ path: 'tolerance', message: 'only with mode Tolerant' }] } });
+  }
+  if (request.noiseProfile !== undefined && request.noiseProfile !== 'none' && (request.mode ?? 'Tolerant') !== 'Tolerant') {
+    throw new ValidationError(`noiseProfile applies to Tolerant mode only, not ${String(request.mode)}`, { details: { issues: [{ path: 'noiseProfile', message: 'only with mode Tolerant' }] } });
+  }
+  return request;
+}
+
+/** A parsed request (see {@link parseReplayRequest}) with its defaults and its resolved policy. */
+export function preparedReplay(request: ReplayRequest, policy: PreparedReplay['policy']): PreparedReplay {
+  return {
+    mode: request.mode ?? 'Tolerant',
+    tolerance: request.tolerance ?? DEFAULT_TOLERANCE,
+    overrides: request.overrides,
+    dependencyMode: request.dependencyMode,
+    noiseProfile: request.noiseProfile ?? 'none',
+    noiseProfiles: new Map(),
+    policy,
+  };
+}
