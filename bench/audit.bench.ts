@@ -17,6 +17,8 @@
  *    its audit index keys (GSI3) against the same item without them, paired; and the same item
  *    against itself (A/A) for the noise band. The digester itself only reads: it is off the write
  *    path by construction.
+ *    Then the same Put + Get into fresh tables whose GSI3 is projected ALL, INCLUDE or KEYS_ONLY, or
+ *    absent: what the index costs dynalite by projection.
  * 4. The same question as users see it: record + read through the local host's API (POST
  *    /snapshots, GET /snapshots/{id}) on a table with the audit index, against a second host whose
  *    table was created without it (so DynamoDB has no index to maintain; everything else, on-write
@@ -34,7 +36,7 @@ import dynalite from 'dynalite';
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { MemoryAuditStore } from '../functions/adapters/audit/file-audit-store.js';
 import { LocalDigestSigner } from '../functions/adapters/audit/local-signer.js';
-import { DynamoAuditRecordSource } from '../functions/adapters/dynamodb/audit-record-source.js';
+import { DynamoAuditRecordSource, LISTING_ATTRIBUTES } from '../functions/adapters/dynamodb/audit-record-source.js';
 import { documentClientOptions, DYNAMODB_CLIENT_SETTINGS } from '../functions/adapters/dynamodb/client.js';
 import { DocumentClient } from '../functions/adapters/dynamodb/document-client.js';
 import { AUDIT_SHARDS, contentOf } from '../functions/adapters/dynamodb/keys.js';
@@ -223,6 +225,11 @@ export default async function auditBench(): Promise<void> {
       { figure: 'Put + Get with audit index keys ÷ without', ours: median(t.with), baseline: median(t.without), unit: 'ms', ratio: median(perRound(t.with, t.without)), target: '<= 1.05' },
       { figure: 'noise band: the same Put + Get ÷ itself (A/A)', ours: median(t.again), baseline: median(t.without), unit: 'ms', ratio: median(perRound(t.again, t.without)) },
     ]);
+
+    // 3b. Why the projection does not decide it locally: the same Put + Get into fresh tables of the
+    // same size whose GSI3 is projected ALL, INCLUDE (what the digester lists) or KEYS_ONLY, or
+    // absent (twice: the A/A band).
+    await indexCostByProjection(client, doc);
   } finally {
     client.destroy();
     await host.close();
@@ -230,15 +237,46 @@ export default async function auditBench(): Promise<void> {
   await recordReadThroughHosts();
 }
 
-type Side = 'with' | 'without' | 'again';
+async function indexCostByProjection(client: DynamoDBClient, doc: DynamoDBDocumentClient): Promise<void> {
+  const variants = { none: undefined, again: undefined, all: { ProjectionType: 'ALL' }, include: { ProjectionType: 'INCLUDE', NonKeyAttributes: LISTING_ATTRIBUTES.filter((a) => a !== 'pk' && a !== 'sk') }, keysOnly: { ProjectionType: 'KEYS_ONLY' } } as const;
+  type Variant = keyof typeof variants;
+  const table = (v: Variant) => `bench-audit-projection-${v}`;
+  for (const [v, projection] of Object.entries(variants) as Array<[Variant, (typeof variants)[Variant]]>) {
+    const full = createTableInput(table(v));
+    const GlobalSecondaryIndexes = full.GlobalSecondaryIndexes.flatMap((ix) => (ix.IndexName !== GSI3.indexName ? [ix] : projection === undefined ? [] : [{ ...ix, Projection: projection }]));
+    const used = new Set([...full.KeySchema, ...GlobalSecondaryIndexes.flatMap((ix) => ix.KeySchema)].map((k) => k.AttributeName));
+    await client.send(new CreateTableCommand({ ...full, GlobalSecondaryIndexes: GlobalSecondaryIndexes as never, AttributeDefinitions: full.AttributeDefinitions.filter((a) => used.has(a.AttributeName)) }));
+    for (let i = 0; i < 200 && (await client.send(new DescribeTableCommand({ TableName: table(v) }))).Table?.TableStatus !== 'ACTIVE'; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  let written = 0;
+  const putGet = (v: Variant) => async () => {
+    const snapshot = buildSnapshot(decision(7), deterministicUlid(WINDOW + 5 * HOUR, `bench-projection-${++written}`), new Date(WINDOW + 5 * HOUR).toISOString());
+    await doc.send(new PutCommand({ TableName: table(v), Item: DynamoSnapshotStore.toItem(snapshot), ConditionExpression: 'attribute_not_exists(pk)' }));
+    await doc.send(new GetCommand({ TableName: table(v), Key: { pk: `SNAP#${snapshot.snapshotId}`, sk: 'SNAP' }, ConsistentRead: true }));
+  };
+  const sides = Object.keys(variants) as Variant[];
+  const run = Object.fromEntries(sides.map((v) => [v, putGet(v)])) as Record<Variant, () => Promise<void>>;
+  const orders = sides.map((_, i) => [...sides.slice(i), ...sides.slice(0, i)]);
+  for (let i = 0; i < 20; i++) for (const v of sides) await run[v]();
+  const t = await timeRounds(run, [...orders, ...orders.map((o) => [...o].reverse())], WRITE_ROUNDS);
+  const vsNone = (v: Variant) => ({ ours: median(t[v]), baseline: median(t.none), unit: 'ms', ratio: median(perRound(t[v], t.none)) });
+  printFigures(`Put + Get of a snapshot item (with its audit keys) into same-size tables, by GSI3 projection (median of ${WRITE_ROUNDS} rounds, order rotated)`, [
+    { figure: 'GSI3 projected ALL ÷ no GSI3', ...vsNone('all') },
+    { figure: 'GSI3 projected INCLUDE (the listing attributes) ÷ no GSI3', ...vsNone('include') },
+    { figure: 'GSI3 projected KEYS_ONLY ÷ no GSI3', ...vsNone('keysOnly') },
+    { figure: 'noise band: no GSI3 ÷ a second table without it (A/A)', ...vsNone('again') },
+  ]);
+}
+
+
 
 /**
  * Runs every side once a round, in the round's order (rotating through `orders`, each holding
  * every side), so that the sides of one round share the same moment of a shared machine; answers
  * each side's times in ms, round by round.
  */
-async function timeRounds(run: Record<Side, () => Promise<unknown>>, orders: readonly (readonly Side[])[], rounds: number): Promise<Record<Side, number[]>> {
-  const times: Record<Side, number[]> = { with: [], without: [], again: [] };
+async function timeRounds<Side extends string>(run: Record<Side, () => Promise<unknown>>, orders: readonly (readonly Side[])[], rounds: number): Promise<Record<Side, number[]>> {
+  const times = Object.fromEntries(Object.keys(run).map((side) => [side, [] as number[]])) as Record<Side, number[]>;
   for (let i = 0; i < rounds; i++) {
     for (const side of orders[i % orders.length] as readonly Side[]) {
       const start = performance.now();

@@ -16,7 +16,7 @@ import { GSI3 } from './table-definition.js';
 type Item = Record<string, unknown>;
 
 /** Attributes the digester needs: enough for a manifest entry, not the record's content. */
-const LISTING_ATTRIBUTES = ['pk', 'sk', 'itemType', 'contentHash', 'createdAt', 'functionName', 'snapshotId', 'replayId', 'reportId', 'batchId'];
+export const LISTING_ATTRIBUTES = ['pk', 'sk', 'itemType', 'contentHash', 'createdAt', 'functionName', 'snapshotId', 'replayId', 'reportId', 'batchId'];
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
