@@ -3,8 +3,10 @@
  * by the very function the CDK stack deploys with (lib/function-bundle.ts `buildFunctionBundle`:
  * esbuild, minified ESM with code splitting, AWS SDK bundled, the same mainFields and require
  * banner, and the defines that leave out the clients the deployment cannot use) against a minimal
- * bundle holding only DynamoDBClient + DocumentClient + GetCommand, built with the same esbuild
- * options (one file: it has nothing to split) and timed in the same run.
+ * bundle holding only DynamoDBClient + DocumentClient + GetCommand, built with the project's plain
+ * esbuild options (`stackEsbuildOptions`: one file, it has nothing to split, and none of the
+ * function build's transforms, lib/function-bundle-build.mjs, so the baseline stays the bundle the
+ * target names) and timed in the same run.
  *
  * - Size, target ≤ 2× the minimal bundle, for the default configuration (cdk.json as shipped: no
  *   executor Lambdas, no Bedrock models, lexical similarity). Two figures per function, both

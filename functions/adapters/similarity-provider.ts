@@ -17,8 +17,8 @@ export type SimilarityProviderName = (typeof SIMILARITY_PROVIDERS)[number];
 /** Titan similarity over `client`; the switch is tested around the imports so esbuild can drop them. */
 async function loadTitan(client: () => Promise<BedrockRuntimeClient> | undefined): Promise<SimilarityProvider> {
   if (process.env.DECISION_REPLAY_BEDROCK_SIMILARITY !== 'off') {
-    const { TitanEmbeddingSimilarity } = await import('./bedrock/titan-similarity.js');
-    return new TitanEmbeddingSimilarity(await (client() ?? import('./sdk/bedrock-runtime-client.js').then((m) => m.createBedrockRuntimeClient())));
+    const { TitanEmbeddingSimilarity, createBedrockRuntimeClient } = await import('./sdk/bedrock-similarity-runtime.js');
+    return new TitanEmbeddingSimilarity(await (client() ?? createBedrockRuntimeClient()));
   }
   throw new BedrockSimilarityNotBundledError();
 }

@@ -38,7 +38,7 @@ export class LambdaCredentialsError extends Error {
 export const defaultProvider = (init: EnvInit = {}): CredentialProvider => {
   const env = fromEnv(init);
   const container = onFirstUse(async () => {
-    const [{ fromHttp }, { fromContainerMetadata }] = await Promise.all([import('@aws-sdk/credential-provider-http'), import('@smithy/credential-provider-imds')]);
+    const { fromHttp, fromContainerMetadata } = await import('./container-credentials.js');
     const viaHttp = fromHttp(init);
     const viaMetadata = fromContainerMetadata(init);
     // The SDK's order: the HTTP provider (full URI with its token), then the ECS metadata form.

@@ -76,8 +76,9 @@ let defaultBedrock: Promise<BedrockRuntimeClient> | undefined;
  */
 async function loadLambdaExecutor(config: Extract<ExecutorConfig, { type: 'lambda' }>, deps: CreateExecutorDeps): Promise<Executor> {
   if (process.env.DECISION_REPLAY_LAMBDA_EXECUTORS !== 'off') {
-    const client = deps.lambdaClient ? lazyOnce(deps.lambdaClient)() : (defaultLambda ??= import('../sdk/lambda-client.js').then((m) => m.createLambdaClient()));
-    const [{ LambdaExecutor }, resolved] = await Promise.all([import('./lambda-executor.js'), client]);
+    const runtime = import('../sdk/lambda-runtime.js');
+    const client = deps.lambdaClient ? lazyOnce(deps.lambdaClient)() : (defaultLambda ??= runtime.then((m) => m.createLambdaClient()));
+    const [{ LambdaExecutor }, resolved] = await Promise.all([runtime, client]);
     return new LambdaExecutor(config, { client: () => resolved, ...(deps.maxResponseBytes !== undefined && { maxResponseBytes: deps.maxResponseBytes }) });
   }
   throw new ExecutorNotDeployedError('lambda', OPTIONAL_CLIENT_CONTEXT_KEY.lambdaExecutors);
@@ -86,8 +87,9 @@ async function loadLambdaExecutor(config: Extract<ExecutorConfig, { type: 'lambd
 /** The Bedrock executor, or the refusal of a deployment bundled without the Bedrock Runtime client. */
 async function loadBedrockExecutor(config: Extract<ExecutorConfig, { type: 'bedrock' }>, deps: CreateExecutorDeps): Promise<Executor> {
   if (process.env.DECISION_REPLAY_BEDROCK_EXECUTORS !== 'off') {
-    const client = deps.bedrockClient ? lazyOnce(deps.bedrockClient)() : (defaultBedrock ??= import('../sdk/bedrock-runtime-client.js').then((m) => m.createBedrockRuntimeClient()));
-    const [{ BedrockExecutor }, resolved] = await Promise.all([import('./bedrock-executor.js'), client]);
+    const runtime = import('../sdk/bedrock-runtime.js');
+    const client = deps.bedrockClient ? lazyOnce(deps.bedrockClient)() : (defaultBedrock ??= runtime.then((m) => m.createBedrockRuntimeClient()));
+    const [{ BedrockExecutor }, resolved] = await Promise.all([runtime, client]);
     return new BedrockExecutor(config, { client: () => resolved });
   }
   throw new ExecutorNotDeployedError('bedrock', OPTIONAL_CLIENT_CONTEXT_KEY.bedrockExecutors);
