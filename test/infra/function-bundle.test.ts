@@ -31,8 +31,21 @@ afterAll(() => {
 const DEFAULTS = AppConfigSchema.parse({});
 const ALL_CLIENTS = AppConfigSchema.parse({ executorFunctionArns: ['arn:aws:lambda:us-east-1:123456789012:function:f'], bedrockModelIds: ['amazon.nova-lite-v1:0'], similarityProvider: 'bedrock-titan' });
 
+/** Each function's bundle per config, built once for the whole file (a build takes seconds on a busy 2-core machine). */
+const builds = new Map<string, { atStart: string[]; all: string[] }>();
+
 /** The packages (and own modules) in the files a cold start loads, and in all files. */
 function built(name: LambdaName, config = DEFAULTS): { atStart: string[]; all: string[] } {
+  const key = `${name} ${config === DEFAULTS ? 'defaults' : JSON.stringify(config)}`;
+  let result = builds.get(key);
+  if (result === undefined) {
+    result = build(name, config);
+    builds.set(key, result);
+  }
+  return result;
+}
+
+function build(name: LambdaName, config: typeof DEFAULTS): { atStart: string[]; all: string[] } {
   const outdir = tempDir();
   const metafile: Metafile = buildFunctionBundle({ entry: `functions/handlers/${name}.handler.ts`, define: optionalClientDefines(lambdaSpec(name), config), target: 'node20' }, outdir);
   const weight = bundleWeight(metafile, outdir);
@@ -44,7 +57,8 @@ function built(name: LambdaName, config = DEFAULTS): { atStart: string[]; all: s
 }
 const has = (inputs: string[], pkg: string) => inputs.some((p) => p.includes(`node_modules/${pkg}/`));
 
-describe('a function bundle', () => {
+// Several tests here build up to ten functions' bundles, ~3 s each on CI's 2 cores while other files run.
+describe('a function bundle', { timeout: 120_000 }, () => {
   it('leaves RE2 and the JSON Schema validator out of what replay loads at start, and ships them as chunks', () => {
     const replay = built('replay');
 
