@@ -18,20 +18,25 @@
  *    against itself (A/A) for the noise band. The digester itself only reads: it is off the write
  *    path by construction.
  *    Then the same Put + Get into fresh tables whose GSI3 is projected ALL, INCLUDE or KEYS_ONLY, or
- *    absent: what the index costs dynalite by projection.
+ *    absent: what the index costs dynalite by projection; and the item without its audit keys into a
+ *    table without GSI3, which splits the seal's cost into the index entry and the keys' bytes.
+ *    Then the same split inside dynalite, without HTTP: its own PutItem + GetItem actions in this
+ *    process, in memory and on disk, in µs; and what building the two keys costs.
  * 4. The same question as users see it: record + read through the local host's API (POST
  *    /snapshots, GET /snapshots/{id}) on a table with the audit index, against a second host whose
  *    table was created without it (so DynamoDB has no index to maintain; everything else, on-write
  *    validation and the stream included, is the same code), and the first host against itself (A/A).
  *
  * Sizes: BENCH_AUDIT_N (default 100000), BENCH_AUDIT_ROUNDS (default 3), BENCH_AUDIT_WRITE_ROUNDS
- * (default 1000), BENCH_AUDIT_HOST_ROUNDS (default 600).
+ * (default 1000), BENCH_AUDIT_HOST_ROUNDS (default 600), BENCH_AUDIT_OWN_ROUNDS (default 3000).
  */
 import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import dynalite from 'dynalite';
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { MemoryAuditStore } from '../functions/adapters/audit/file-audit-store.js';
@@ -39,7 +44,7 @@ import { LocalDigestSigner } from '../functions/adapters/audit/local-signer.js';
 import { DynamoAuditRecordSource, LISTING_ATTRIBUTES } from '../functions/adapters/dynamodb/audit-record-source.js';
 import { documentClientOptions, DYNAMODB_CLIENT_SETTINGS } from '../functions/adapters/dynamodb/client.js';
 import { DocumentClient } from '../functions/adapters/dynamodb/document-client.js';
-import { AUDIT_SHARDS, contentOf } from '../functions/adapters/dynamodb/keys.js';
+import { AUDIT_SHARDS, auditKeys, contentOf } from '../functions/adapters/dynamodb/keys.js';
 import { queryEach } from '../functions/adapters/dynamodb/paging.js';
 import { DynamoSnapshotStore } from '../functions/adapters/dynamodb/snapshot-store.js';
 import { createTableInput, GSI3 } from '../functions/adapters/dynamodb/table-definition.js';
@@ -59,6 +64,7 @@ const N = Number(process.env.BENCH_AUDIT_N ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_AUDIT_ROUNDS ?? 3);
 const WRITE_ROUNDS = Number(process.env.BENCH_AUDIT_WRITE_ROUNDS ?? 1000);
 const HOST_ROUNDS = Number(process.env.BENCH_AUDIT_HOST_ROUNDS ?? 600);
+const OWN_ROUNDS = Number(process.env.BENCH_AUDIT_OWN_ROUNDS ?? 3000);
 const HOUR = 3_600_000;
 const WINDOW = Date.parse('2026-11-30T10:00:00.000Z');
 const FN = 'approve_loan';
@@ -205,10 +211,7 @@ export default async function auditBench(): Promise<void> {
     const write = (withAuditKeys: boolean) => async () => {
       const snapshot = buildSnapshot(decision(7), deterministicUlid(WINDOW + 5 * HOUR, `bench-write-${++written}`), new Date(WINDOW + 5 * HOUR).toISOString());
       const item: Record<string, unknown> = DynamoSnapshotStore.toItem(snapshot);
-      if (!withAuditKeys) {
-        delete item[GSI3.partitionKey];
-        delete item[GSI3.sortKey];
-      }
+      if (!withAuditKeys) withoutAuditKeys(item);
       await doc.send(new PutCommand({ TableName: host.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
       await doc.send(new GetCommand({ TableName: host.tableName, Key: { pk: `SNAP#${snapshot.snapshotId}`, sk: 'SNAP' }, ConsistentRead: true }));
     };
@@ -234,11 +237,14 @@ export default async function auditBench(): Promise<void> {
     client.destroy();
     await host.close();
   }
+  await dynaliteOwnCost();
   await recordReadThroughHosts();
 }
 
 async function indexCostByProjection(client: DynamoDBClient, doc: DynamoDBDocumentClient): Promise<void> {
-  const variants = { none: undefined, again: undefined, all: { ProjectionType: 'ALL' }, include: { ProjectionType: 'INCLUDE', NonKeyAttributes: LISTING_ATTRIBUTES.filter((a) => a !== 'pk' && a !== 'sk') }, keysOnly: { ProjectionType: 'KEYS_ONLY' } } as const;
+  // `bare`: no GSI3 either, and the item is written without its audit keys (what the seal adds to
+  // the item's bytes, apart from the index entry).
+  const variants = { none: undefined, again: undefined, bare: undefined, all: { ProjectionType: 'ALL' }, include: { ProjectionType: 'INCLUDE', NonKeyAttributes: LISTING_ATTRIBUTES.filter((a) => a !== 'pk' && a !== 'sk') }, keysOnly: { ProjectionType: 'KEYS_ONLY' } } as const;
   type Variant = keyof typeof variants;
   const table = (v: Variant) => `bench-audit-projection-${v}`;
   for (const [v, projection] of Object.entries(variants) as Array<[Variant, (typeof variants)[Variant]]>) {
@@ -251,7 +257,9 @@ async function indexCostByProjection(client: DynamoDBClient, doc: DynamoDBDocume
   let written = 0;
   const putGet = (v: Variant) => async () => {
     const snapshot = buildSnapshot(decision(7), deterministicUlid(WINDOW + 5 * HOUR, `bench-projection-${++written}`), new Date(WINDOW + 5 * HOUR).toISOString());
-    await doc.send(new PutCommand({ TableName: table(v), Item: DynamoSnapshotStore.toItem(snapshot), ConditionExpression: 'attribute_not_exists(pk)' }));
+    const item: Record<string, unknown> = DynamoSnapshotStore.toItem(snapshot);
+    if (v === 'bare') withoutAuditKeys(item);
+    await doc.send(new PutCommand({ TableName: table(v), Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
     await doc.send(new GetCommand({ TableName: table(v), Key: { pk: `SNAP#${snapshot.snapshotId}`, sk: 'SNAP' }, ConsistentRead: true }));
   };
   const sides = Object.keys(variants) as Variant[];
@@ -265,10 +273,105 @@ async function indexCostByProjection(client: DynamoDBClient, doc: DynamoDBDocume
     { figure: 'GSI3 projected INCLUDE (the listing attributes) ÷ no GSI3', ...vsNone('include') },
     { figure: 'GSI3 projected KEYS_ONLY ÷ no GSI3', ...vsNone('keysOnly') },
     { figure: 'noise band: no GSI3 ÷ a second table without it (A/A)', ...vsNone('again') },
+    { figure: "the audit keys' bytes alone: no GSI3, the item with them ÷ without them", ours: median(t.none), baseline: median(t.bare), unit: 'ms', ratio: median(perRound(t.none, t.bare)) },
   ]);
 }
 
+/** Removes the audit index keys from an item, in place. */
+function withoutAuditKeys(item: Record<string, unknown>): void {
+  delete item[GSI3.partitionKey];
+  delete item[GSI3.sortKey];
+}
 
+/** dynalite's own request handlers (actions/*.js) and store (db/index.js): CommonJS, untyped. */
+type DynaliteCallback = (err: unknown, value?: unknown) => void;
+interface DynaliteInternals {
+  store: { db: { close(): Promise<void> } };
+  createTable(store: unknown, data: unknown, cb: DynaliteCallback): void;
+  putItem(store: unknown, data: unknown, cb: DynaliteCallback): void;
+  getItem(store: unknown, data: unknown, cb: DynaliteCallback): void;
+}
+
+function dynaliteInProcess(path: string | undefined): DynaliteInternals {
+  const require = createRequire(import.meta.url);
+  const db = require('dynalite/db/index.js') as { create(options: object): DynaliteInternals['store'] };
+  return {
+    store: db.create({ createTableMs: 0, ...(path !== undefined && { path }) }),
+    createTable: require('dynalite/actions/createTable.js') as DynaliteInternals['createTable'],
+    putItem: require('dynalite/actions/putItem.js') as DynaliteInternals['putItem'],
+    getItem: require('dynalite/actions/getItem.js') as DynaliteInternals['getItem'],
+  };
+}
+
+/**
+ * The seal's write cost where dynalite spends it, without HTTP, the SDK or the worker: dynalite's
+ * own PutItem (conditional) + GetItem (consistent) actions called in this process, on one store:
+ * - `entry`: the table with GSI3, the item with its audit keys (what every record write does);
+ * - `keys`: a table without GSI3, the same item (its bytes, no index entry);
+ * - `bare` and `again`: tables without GSI3, the item without its audit keys (the A/A band).
+ * Items are marshalled before the clock starts. In memory, then on disk (what `npm start` uses).
+ */
+async function dynaliteOwnCost(): Promise<void> {
+  const call = (f: (cb: DynaliteCallback) => void) => new Promise<unknown>((resolve, reject) => f((err, value) => (err ? reject(err instanceof Error ? err : new Error(JSON.stringify(err))) : resolve(value))));
+  for (const where of ['memory', 'disk'] as const) {
+    const dir = where === 'disk' ? mkdtempSync(join(tmpdir(), 'bench-audit-dynalite-')) : undefined;
+    const dyn = dynaliteInProcess(dir);
+    try {
+      const sides = { entry: true, keys: false, bare: false, again: false } as const;
+      type Side = keyof typeof sides;
+      for (const [side, gsi3] of Object.entries(sides) as Array<[Side, boolean]>) {
+        const full = createTableInput(`own-${side}`);
+        const GlobalSecondaryIndexes = full.GlobalSecondaryIndexes.filter((ix) => gsi3 || ix.IndexName !== GSI3.indexName);
+        const used = new Set([...full.KeySchema, ...GlobalSecondaryIndexes.flatMap((ix) => ix.KeySchema)].map((k) => k.AttributeName));
+        await call((cb) => dyn.createTable(dyn.store, { ...full, GlobalSecondaryIndexes, AttributeDefinitions: full.AttributeDefinitions.filter((a) => used.has(a.AttributeName)) }, cb));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      let written = 0;
+      const names = Object.keys(sides) as Side[];
+      // One marshalled item per side and round, built before the clock starts: only dynalite's work is timed.
+      const itemFor = (side: Side) => {
+        const snapshot = buildSnapshot(decision(7), deterministicUlid(WINDOW + 5 * HOUR, `bench-own-${++written}`), new Date(WINDOW + 5 * HOUR).toISOString());
+        const item: Record<string, unknown> = DynamoSnapshotStore.toItem(snapshot);
+        if (side === 'bare' || side === 'again') withoutAuditKeys(item);
+        return marshall(item);
+      };
+      const putGet = async (side: Side, Item: Record<string, unknown>) => {
+        const TableName = `own-${side}`;
+        await call((cb) => dyn.putItem(dyn.store, { TableName, Item, ConditionExpression: 'attribute_not_exists(pk)' }, cb));
+        await call((cb) => dyn.getItem(dyn.store, { TableName, Key: { pk: Item.pk, sk: Item.sk }, ConsistentRead: true }, cb));
+      };
+      const orders = names.map((_, i) => [...names.slice(i), ...names.slice(0, i)]);
+      const allOrders = [...orders, ...orders.map((o) => [...o].reverse())];
+      const times = Object.fromEntries(names.map((side) => [side, [] as number[]])) as Record<Side, number[]>;
+      for (let i = -200; i < OWN_ROUNDS; i++) {
+        const items = Object.fromEntries(names.map((side) => [side, itemFor(side)])) as Record<Side, Record<string, unknown>>;
+        for (const side of allOrders[(i + 200) % allOrders.length] as Side[]) {
+          const start = performance.now();
+          await putGet(side, items[side]);
+          if (i >= 0) times[side].push(performance.now() - start);
+        }
+      }
+      const us = (side: Side) => median(times[side]) * 1000;
+      printFigures(`dynalite's own PutItem + GetItem in this process (${where}, no HTTP): where the seal's write cost goes (median of ${OWN_ROUNDS} rounds, order rotated)`, [
+        { figure: 'the item with its audit keys, table with GSI3 ÷ the item without them, no GSI3', ours: us('entry'), baseline: us('bare'), unit: 'µs', ratio: median(perRound(times.entry, times.bare)) },
+        { figure: '… of which the GSI3 entry: the same item, table with GSI3 ÷ without', ours: us('entry'), baseline: us('keys'), unit: 'µs', ratio: median(perRound(times.entry, times.keys)) },
+        { figure: "… of which the keys' bytes: no GSI3, the item with them ÷ without", ours: us('keys'), baseline: us('bare'), unit: 'µs', ratio: median(perRound(times.keys, times.bare)) },
+        { figure: 'noise band: the item without them ÷ itself, another table (A/A)', ours: us('again'), baseline: us('bare'), unit: 'µs', ratio: median(perRound(times.again, times.bare)) },
+      ]);
+    } finally {
+      await dyn.store.db.close();
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const ids = Array.from({ length: 10_000 }, (_, i) => deterministicUlid(WINDOW, `bench-keys-${i}`));
+  const createdAt = new Date(WINDOW).toISOString();
+  let sink = 0;
+  const start = performance.now();
+  for (let r = 0; r < 20; r++) for (const id of ids) sink += auditKeys('snapshot', id, createdAt).auditsk.length;
+  const keyUs = ((performance.now() - start) * 1000) / (20 * ids.length);
+  if (sink === 0) throw new Error('no audit keys were built');
+  printFigures('Building the two audit keys of a record (FNV-1a shard, two strings)', [{ figure: 'auditKeys() per record', ours: keyUs, unit: 'µs' }]);
+}
 
 /**
  * Runs every side once a round, in the round's order (rotating through `orders`, each holding
