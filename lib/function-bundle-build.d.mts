@@ -12,6 +12,10 @@ export declare const lambdaCredentialsPlugin: Plugin;
 export declare const LAMBDA_TOKEN_PROVIDER: string;
 /** Resolves `@aws-sdk/token-providers` to {@link LAMBDA_TOKEN_PROVIDER} in function assets. */
 export declare const lambdaTokenProviderPlugin: Plugin;
+/** The module the functions' SDK clients take their (unused) event stream configuration from on Lambda. */
+export declare const LAMBDA_EVENT_STREAMS: string;
+/** Resolves `@smithy/core/event-streams` and `@aws-sdk/eventstream-handler-node` to {@link LAMBDA_EVENT_STREAMS} in function assets. */
+export declare const lambdaEventStreamsPlugin: Plugin;
 /** Hands the SDK packages' package.json imports `name` and `version` only. */
 export declare const sdkPackageInfoPlugin: Plugin;
 /** Leaves @datadog/sketches-js's never-loaded protobuf definitions out of the asset. */

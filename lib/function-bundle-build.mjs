@@ -87,6 +87,26 @@ export const lambdaTokenProviderPlugin = {
   },
 };
 
+/** The module the functions' SDK clients take their (unused) event stream configuration from on Lambda. */
+export const LAMBDA_EVENT_STREAMS = fileURLToPath(new globalThis.URL('../functions/adapters/aws/lambda-event-streams.ts', import.meta.url));
+
+/**
+ * The Lambda, Bedrock Runtime and S3 clients build an event stream marshaller and payload handler
+ * when constructed, though only commands with an event-stream member use them, and no command the
+ * functions send has one; in a function's asset `@smithy/core/event-streams` and
+ * `@aws-sdk/eventstream-handler-node` resolve to functions/adapters/aws/lambda-event-streams.ts,
+ * which says why (and throws a named error if one is ever used). Resolved before the barrel
+ * rewrite looks at them, so no import of the SDK's event stream files is left.
+ *
+ * @type {import('esbuild').Plugin}
+ */
+export const lambdaEventStreamsPlugin = {
+  name: 'lambda-event-streams',
+  setup(b) {
+    b.onResolve({ filter: /^(?:@smithy\/core\/event-streams|@aws-sdk\/eventstream-handler-node)$/ }, () => ({ path: LAMBDA_EVENT_STREAMS }));
+  },
+};
+
 /**
  * Each AWS SDK client imports its whole package.json to read one field, `version` (its user agent
  * names it): esbuild bundles the JSON as one object, description, scripts and dependency lists
@@ -299,7 +319,7 @@ export const sdkErrorClassesPlugin = {
 };
 
 /** The plugins every function's asset is built with. */
-export const functionBundlePlugins = [sdkSchemaKeysPlugin, lambdaCredentialsPlugin, lambdaTokenProviderPlugin, sdkPackageInfoPlugin, sketchProtoPlugin, sdkErrorClassesPlugin, sdkBarrelImportsPlugin];
+export const functionBundlePlugins = [sdkSchemaKeysPlugin, lambdaCredentialsPlugin, lambdaTokenProviderPlugin, lambdaEventStreamsPlugin, sdkPackageInfoPlugin, sketchProtoPlugin, sdkErrorClassesPlugin, sdkBarrelImportsPlugin];
 
 async function main() {
   const chunks = [];

@@ -121,6 +121,18 @@ describe('a function bundle', { timeout: 120_000 }, () => {
     expect(has(built('replay', ALL_CLIENTS).all, '@aws-sdk/client-bedrock-runtime')).toBe(true);
   });
 
+  it('carries none of the SDK\'s event stream code, which no command the functions send uses (test/unit/lambda-event-streams.test.ts)', () => {
+    // replay with every client: Lambda and Bedrock Runtime; batch-plan and audit: S3 (all three clients build event stream configuration).
+    for (const [name, config] of [['replay', ALL_CLIENTS], ['batch-replay', ALL_CLIENTS], ['batch-plan', DEFAULTS], ['audit', DEFAULTS]] as const) {
+      const fn = built(name, config);
+      expect(fn.all.some((p) => p.includes('@smithy/core/dist-es/submodules/event-streams/')), name).toBe(false);
+      expect(has(fn.all, '@aws-sdk/eventstream-handler-node'), name).toBe(false);
+      expect(fn.all.some((p) => p.endsWith('functions/adapters/aws/lambda-event-streams.ts')), name).toBe(true);
+    }
+    expect(has(built('replay', ALL_CLIENTS).all, '@aws-sdk/client-lambda')).toBe(true);
+    expect(has(built('audit').all, '@aws-sdk/client-s3')).toBe(true);
+  });
+
   it('loads at start none of the SDK code that only its lazily loaded clients use, though barrels re-export it beside what the start needs', () => {
     const replay = built('replay', ALL_CLIENTS);
     const batches = built('batches');
@@ -160,7 +172,7 @@ describe('a function bundle', { timeout: 120_000 }, () => {
   });
 });
 
-describe('the SDK transforms of the build', () => {
+describe('the SDK transforms of the build', { timeout: 120_000 }, () => {
   it('reads nothing of an SDK package.json but its version, so the build hands the packages name and version only', () => {
     const files = readdirSync('node_modules/@aws-sdk', { recursive: true, withFileTypes: true })
       .filter((d) => d.isFile() && d.name.endsWith('.js') && /[\\/]dist-es([\\/]|$)/.test(d.parentPath))
@@ -278,7 +290,7 @@ describe('the SDK transforms of the build', () => {
   });
 });
 
-describe('a built function', () => {
+describe('a built function', { timeout: 120_000 }, () => {
   it('loads a chunk when a request first needs it: validation refuses a bad Regex pattern with RE2 loaded from its chunk', () => {
     const outdir = tempDir();
     buildFunctionBundle({ entry: 'functions/handlers/validation.handler.ts', define: optionalClientDefines(lambdaSpec('validation'), DEFAULTS), target: 'node20' }, outdir);
@@ -298,7 +310,7 @@ describe('a built function', () => {
   });
 });
 
-describe('the stack', () => {
+describe('the stack', { timeout: 120_000 }, () => {
   it('deploys, per function, exactly the directory lib/function-bundle.ts builds for it', () => {
     const app = new App({ outdir: tempDir(), context: { 'aws:cdk:enable-asset-metadata': true } });
     const stack = new Stack(app, 'Bundles');
