@@ -227,8 +227,10 @@ export const sdkBarrelImportsPlugin = {
 export const SDK_ERROR_CLASS_MODULE = 'decision-replay:sdk-error-class';
 
 /**
- * The source of {@link SDK_ERROR_CLASS_MODULE}: `errorClass(Base, namespace, name, fault,
- * retryable, fields)` is the class the SDK's code generator writes for one modelled error,
+ * The source of {@link SDK_ERROR_CLASS_MODULE}: `errorClass(Base, namespace, name, server, fields,
+ * retryable)` is the class the SDK's code generator writes for one modelled error (`server`: 1
+ * for a server fault, 0 for a client one; `retryable`: a function making the `$retryable` value,
+ * or nothing),
  *
  *     export class Name extends Base {
  *         static shapeId = "namespace#Name";
@@ -248,7 +250,8 @@ export const SDK_ERROR_CLASS_MODULE = 'decision-replay:sdk-error-class';
  * object per instance, and the class's `name` (which the SDK's `instanceof` falls back on).
  */
 export const SDK_ERROR_CLASS_SOURCE = `const field = (o, k, value) => Object.defineProperty(o, k, { value, writable: true, enumerable: true, configurable: true });
-export function errorClass(Base, namespace, name, fault, retryable, fields) {
+export function errorClass(Base, namespace, name, server, fields, retryable) {
+  const fault = server ? "server" : "client";
   const C = class extends Base {
     constructor(opts) {
       super({ name, $fault: fault, ...opts });
@@ -270,8 +273,8 @@ export function errorClass(Base, namespace, name, fault, retryable, fields) {
  * `source` (a client's `models/errors.js`) with each generated error class written as one call of
  * {@link SDK_ERROR_CLASS_SOURCE}'s `errorClass`, or `undefined` when any part of the file is not
  * exactly the generated shape (then it is left as it is). The Lambda client's 56 classes are
- * ~17 KiB minified, each spelling its name three times and its constructor in full; as calls they
- * are ~4 KiB.
+ * ~17 KiB minified, each spelling its name three times, its namespace and its constructor in
+ * full; as calls naming the file's one namespace once they are ~3 KiB.
  *
  * @param {string} source
  * @returns {string | undefined}
@@ -282,6 +285,8 @@ export function compactErrorClasses(source) {
   const classPattern =
     /export class (\w+) extends __BaseException \{\n {4}static shapeId = "([\w.]+)#\1";\n {4}name = "\1";\n {4}\$fault = "(client|server)";\n(?: {4}\$retryable = (\{[^\n]*\});\n)?((?: {4}\w+;\n)*) {4}constructor\(opts\) \{\n {8}super\(\{\n {12}name: "\1",\n {12}\$fault: "\3",\n {12}\.\.\.opts,\n {8}\}\);\n {8}Object\.setPrototypeOf\(this, \1\.prototype\);\n((?: {8}this\.\w+ = opts\.\w+;\n)*) {4}\}\n\}\n/y;
   const calls = [];
+  /** @type {Set<string>} */
+  const namespaces = new Set();
   classPattern.lastIndex = head[1].length;
   while (classPattern.lastIndex < source.length) {
     const m = classPattern.exec(source);
@@ -290,10 +295,13 @@ export function compactErrorClasses(source) {
     const fields = [...declared.matchAll(/^ {4}(\w+);$/gm)].map((f) => f[1]);
     const assignments = [...assigned.matchAll(/^ {8}this\.(\w+) = opts\.(\w+);$/gm)];
     if (assignments.length !== fields.length || assignments.some((a, i) => a[1] !== fields[i] || a[2] !== fields[i])) return undefined;
-    const retry = retryable === undefined ? 'undefined' : `() => (${retryable})`;
-    calls.push(`export const ${name} = /* @__PURE__ */ errorClass(__BaseException, ${JSON.stringify(namespace)}, ${JSON.stringify(name)}, ${JSON.stringify(fault)}, ${retry}, ${JSON.stringify(fields)});`);
+    namespaces.add(namespace);
+    const args = [JSON.stringify(name), fault === 'server' ? '1' : '0', JSON.stringify(fields), ...(retryable === undefined ? [] : [`() => (${retryable})`])];
+    calls.push(`export const ${name} = /* @__PURE__ */ errorClass(__BaseException, namespace, ${args.join(', ')});`);
   }
-  return `${head[1]}import { errorClass } from ${JSON.stringify(SDK_ERROR_CLASS_MODULE)};\n${calls.join('\n')}\n`;
+  // One namespace a file (the service's), written once.
+  if (namespaces.size !== 1) return undefined;
+  return `${head[1]}import { errorClass } from ${JSON.stringify(SDK_ERROR_CLASS_MODULE)};\nconst namespace = ${JSON.stringify([...namespaces][0])};\n${calls.join('\n')}\n`;
 }
 
 /**

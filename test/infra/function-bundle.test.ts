@@ -247,7 +247,8 @@ describe('the SDK transforms of the build', { timeout: 120_000 }, () => {
   it('leaves an errors module that is not exactly in the generated shape as it is', () => {
     const generated = readFileSync('node_modules/@aws-sdk/client-lambda/dist-es/models/errors.js', 'utf8');
 
-    expect(compactErrorClasses(generated)).toContain('export const TooManyRequestsException = /* @__PURE__ */ errorClass(__BaseException, "com.amazonaws.lambda", "TooManyRequestsException", "client", undefined, ["retryAfterSeconds","Type","Reason"]);');
+    expect(compactErrorClasses(generated)).toContain('const namespace = "com.amazonaws.lambda";');
+    expect(compactErrorClasses(generated)).toContain('export const TooManyRequestsException = /* @__PURE__ */ errorClass(__BaseException, namespace, "TooManyRequestsException", 0, ["retryAfterSeconds","Type","Reason"]);');
     expect(compactErrorClasses(generated.replace('this.Reason = opts.Reason;', 'this.Reason = opts.Reason ?? "x";'))).toBeUndefined();
     expect(compactErrorClasses(`${generated}export const extra = 1;\n`)).toBeUndefined();
   });
