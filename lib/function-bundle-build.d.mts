@@ -20,6 +20,12 @@ export declare const lambdaEventStreamsPlugin: Plugin;
 export declare const sdkPackageInfoPlugin: Plugin;
 /** Leaves @datadog/sketches-js's never-loaded protobuf definitions out of the asset. */
 export declare const sketchProtoPlugin: Plugin;
+/** Per index file of @datadog/sketches-js/dist/ddsketch, the modules no function can reach. */
+export declare const SKETCH_UNREACHABLE_MODULES: Record<string, readonly string[]>;
+/** A CommonJS index of the sketch library with `names` no longer required (their getters throw); undefined when not in that form. */
+export declare function withoutSketchModules(source: string, names: readonly string[]): string | undefined;
+/** Leaves {@link SKETCH_UNREACHABLE_MODULES} out of function assets. */
+export declare const sketchUnreachablePlugin: Plugin;
 /** The module the build's compact SDK error classes are made by. */
 export declare const SDK_ERROR_CLASS_MODULE: string;
 /** The source of {@link SDK_ERROR_CLASS_MODULE}: `errorClass(...)` makes one generated SDK error class. */

@@ -143,6 +143,66 @@ export const sketchProtoPlugin = {
 };
 
 /**
+ * Parts of @datadog/sketches-js (CommonJS, so esbuild keeps every module its index files require)
+ * that no function can reach, each with the only code that refers to it:
+ * - `LinearlyInterpolatedMapping`, `CubicallyInterpolatedMapping`: `KeyMapping.fromProto`, after
+ *   it requires the protobuf definitions that are not in the asset ({@link sketchProtoPlugin}), so
+ *   it fails before it gets there;
+ * - `CollapsingHighestDenseStore`: `LogCollapsingHighestDenseDDSketch`, which the functions do not
+ *   use (functions/core/stats.ts takes `LogCollapsingLowestDenseDDSketch`; a test keeps it so).
+ * The index files name them as before, with a getter that throws a named error instead of the
+ * module (5 KiB in every function that keeps statistics).
+ *
+ * @type {Record<string, readonly string[]>}
+ */
+export const SKETCH_UNREACHABLE_MODULES = {
+  'mapping/index.js': ['LinearlyInterpolatedMapping', 'CubicallyInterpolatedMapping'],
+  'store/index.js': ['CollapsingHighestDenseStore'],
+};
+
+/**
+ * `source` (a CommonJS index: `var X_1 = require("./X");` then an `exports.X` getter on its own
+ * line) with each of `names` no longer required: its getter throws. `undefined` when a name is not
+ * in exactly that form.
+ *
+ * @param {string} source
+ * @param {readonly string[]} names
+ * @returns {string | undefined}
+ */
+export function withoutSketchModules(source, names) {
+  let out = source;
+  for (const name of names) {
+    const req = `var ${name}_1 = require("./${name}");\n`;
+    const getter = `Object.defineProperty(exports, "${name}", { enumerable: true, get: function () { return ${name}_1.${name}; } });`;
+    if (out.split(req).length !== 2 || out.split(getter).length !== 2) return undefined;
+    out = out
+      .replace(req, '')
+      .replace(getter, `Object.defineProperty(exports, "${name}", { enumerable: true, get: function () { throw new Error("${name} is not in this function bundle (no function can reach it: lib/function-bundle-build.mjs)"); } });`);
+  }
+  return out;
+}
+
+/**
+ * Leaves {@link SKETCH_UNREACHABLE_MODULES} out of a function's asset (a change of the library's
+ * form fails the build rather than keep them silently).
+ *
+ * @type {import('esbuild').Plugin}
+ */
+export const sketchUnreachablePlugin = {
+  name: 'sketches-unreachable-modules',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]@datadog[\\/]sketches-js[\\/]dist[\\/]ddsketch[\\/](?:mapping|store)[\\/]index\.js$/ }, async (args) => {
+      const key = Object.keys(SKETCH_UNREACHABLE_MODULES).find((k) => args.path.replaceAll('\\', '/').endsWith(`/ddsketch/${k}`));
+      if (key === undefined) return undefined;
+      const source = await readFile(args.path, 'utf8');
+      const out = withoutSketchModules(source, SKETCH_UNREACHABLE_MODULES[key]);
+      if (out === undefined) throw new Error(`${args.path} is no longer in the form lib/function-bundle-build.mjs expects`);
+      return { contents: out, loader: 'js', resolveDir: dirname(args.path) };
+    });
+  },
+};
+
+/**
  * The AWS SDK's modules import from barrels (`@smithy/core/protocols`, `@smithy/node-http-handler`,
  * a client's `./commands`), modules that only re-export others. esbuild tree-shakes statements, but
  * it places whole files in chunks by which entries can reach them through imports, and a barrel
@@ -327,7 +387,7 @@ export const sdkErrorClassesPlugin = {
 };
 
 /** The plugins every function's asset is built with. */
-export const functionBundlePlugins = [sdkSchemaKeysPlugin, lambdaCredentialsPlugin, lambdaTokenProviderPlugin, lambdaEventStreamsPlugin, sdkPackageInfoPlugin, sketchProtoPlugin, sdkErrorClassesPlugin, sdkBarrelImportsPlugin];
+export const functionBundlePlugins = [sdkSchemaKeysPlugin, lambdaCredentialsPlugin, lambdaTokenProviderPlugin, lambdaEventStreamsPlugin, sdkPackageInfoPlugin, sketchProtoPlugin, sketchUnreachablePlugin, sdkErrorClassesPlugin, sdkBarrelImportsPlugin];
 
 async function main() {
   const chunks = [];

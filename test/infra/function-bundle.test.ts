@@ -12,7 +12,7 @@ import { build as esbuild, buildSync, type Metafile } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import { lambdaSpec, type LambdaName } from '../../functions/api/manifest.js';
 import { AppConfigSchema } from '../../lib/config.js';
-import { compactErrorClasses, literalSchemaKeys, sdkErrorClassesPlugin } from '../../lib/function-bundle-build.mjs';
+import { compactErrorClasses, literalSchemaKeys, sdkErrorClassesPlugin, SKETCH_UNREACHABLE_MODULES, withoutSketchModules } from '../../lib/function-bundle-build.mjs';
 import { sketchFigures } from '../support/sketch.entry.js';
 import { buildFunctionBundle, bundleWeight, ENTRY_FILE, functionBundleOptions } from '../../lib/function-bundle.js';
 import { DecisionFunction, optionalClientDefines } from '../../lib/function-defaults.js';
@@ -198,6 +198,35 @@ describe('the SDK transforms of the build', { timeout: 120_000 }, () => {
     expect(run.status, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual(JSON.parse(JSON.stringify(sketchFigures())));
     expect(Object.keys(metafile.inputs).some((p) => p.includes('sketches-js/dist/ddsketch/proto/'))).toBe(false);
+    for (const name of Object.values(SKETCH_UNREACHABLE_MODULES).flat()) expect(Object.keys(metafile.inputs).some((p) => p.endsWith(`/${name}.js`)), name).toBe(false);
+  });
+
+  it('leaves out the sketch library\'s modules no function can reach: each is referred to only where a function cannot get', () => {
+    const dist = 'node_modules/@datadog/sketches-js/dist/ddsketch';
+    const names = Object.values(SKETCH_UNREACHABLE_MODULES).flat();
+    const mentioning = readdirSync(dist, { recursive: true, withFileTypes: true })
+      .filter((d) => d.isFile() && d.name.endsWith('.js'))
+      .map((d) => relative(dist, join(d.parentPath, d.name)))
+      .filter((f) => names.some((n) => readFileSync(join(dist, f), 'utf8').includes(n)))
+      .sort();
+    const keyMapping = readFileSync(join(dist, 'mapping/KeyMapping.js'), 'utf8');
+    const fromProto = /KeyMapping\.fromProto = function[\s\S]*?\n {4}\};/.exec(keyMapping)?.[0] ?? '';
+    const sketch = readFileSync(join(dist, 'DDSketch.js'), 'utf8');
+    const highestSketch = /var LogCollapsingHighestDenseDDSketch = [\s\S]*?\nexports\.LogCollapsingHighestDenseDDSketch = LogCollapsingHighestDenseDDSketch;/.exec(sketch)?.[0] ?? '';
+    const sketchImports = readdirSync('functions', { recursive: true, withFileTypes: true })
+      .filter((d) => d.isFile() && d.name.endsWith('.ts'))
+      .flatMap((d) => [...readFileSync(join(d.parentPath, d.name), 'utf8').matchAll(/import\s*\{([^}]*)\}\s*from\s*'@datadog\/sketches-js[^']*'/g)].flatMap((m) => (m[1] ?? '').split(',').map((x) => x.trim())));
+
+    // Beyond the modules themselves and the index files that name them:
+    expect(mentioning).toEqual(['DDSketch.js', 'mapping/CubicallyInterpolatedMapping.js', 'mapping/KeyMapping.js', 'mapping/LinearlyInterpolatedMapping.js', 'mapping/index.js', 'store/CollapsingHighestDenseStore.js', 'store/index.js']);
+    // the interpolated mappings only in fromProto, after the protobuf definitions it requires (not in any asset) ...
+    expect(keyMapping.split(/LinearlyInterpolatedMapping|CubicallyInterpolatedMapping/).length - 1).toBe(fromProto.split(/LinearlyInterpolatedMapping|CubicallyInterpolatedMapping/).length - 1);
+    expect(fromProto.indexOf("require('../proto/compiled')")).toBeGreaterThan(0);
+    expect(fromProto.indexOf("require('../proto/compiled')")).toBeLessThan(fromProto.indexOf('LinearlyInterpolatedMapping'));
+    // ... and the highest-collapsing store only in the sketch class the functions do not import.
+    expect(sketch.split('CollapsingHighestDenseStore').length).toBe(highestSketch.split('CollapsingHighestDenseStore').length);
+    expect(new Set(sketchImports)).toEqual(new Set(['LogCollapsingLowestDenseDDSketch']));
+    for (const [file, dropped] of Object.entries(SKETCH_UNREACHABLE_MODULES)) expect(withoutSketchModules(readFileSync(join(dist, file), 'utf8'), dropped), file).toBeDefined();
   });
 
   it('writes every installed client\'s error classes as calls that make the same classes: statics, own properties in order, prototypes, instanceof', async () => {
