@@ -87,6 +87,26 @@ export const lambdaTokenProviderPlugin = {
   },
 };
 
+/** The module the functions' SDK clients take their (unused) event stream configuration from on Lambda. */
+export const LAMBDA_EVENT_STREAMS = fileURLToPath(new globalThis.URL('../functions/adapters/aws/lambda-event-streams.ts', import.meta.url));
+
+/**
+ * The Lambda, Bedrock Runtime and S3 clients build an event stream marshaller and payload handler
+ * when constructed, though only commands with an event-stream member use them, and no command the
+ * functions send has one; in a function's asset `@smithy/core/event-streams` and
+ * `@aws-sdk/eventstream-handler-node` resolve to functions/adapters/aws/lambda-event-streams.ts,
+ * which says why (and throws a named error if one is ever used). Resolved before the barrel
+ * rewrite looks at them, so no import of the SDK's event stream files is left.
+ *
+ * @type {import('esbuild').Plugin}
+ */
+export const lambdaEventStreamsPlugin = {
+  name: 'lambda-event-streams',
+  setup(b) {
+    b.onResolve({ filter: /^(?:@smithy\/core\/event-streams|@aws-sdk\/eventstream-handler-node)$/ }, () => ({ path: LAMBDA_EVENT_STREAMS }));
+  },
+};
+
 /**
  * Each AWS SDK client imports its whole package.json to read one field, `version` (its user agent
  * names it): esbuild bundles the JSON as one object, description, scripts and dependency lists
@@ -119,6 +139,66 @@ export const sketchProtoPlugin = {
     b.onResolve({ filter: /^(\.\.?\/)+proto\/compiled$/ }, (args) =>
       /[\\/]node_modules[\\/]@datadog[\\/]sketches-js[\\/]/.test(args.importer) ? { path: '@datadog/sketches-js/dist/ddsketch/proto/compiled', external: true } : undefined,
     );
+  },
+};
+
+/**
+ * Parts of @datadog/sketches-js (CommonJS, so esbuild keeps every module its index files require)
+ * that no function can reach, each with the only code that refers to it:
+ * - `LinearlyInterpolatedMapping`, `CubicallyInterpolatedMapping`: `KeyMapping.fromProto`, after
+ *   it requires the protobuf definitions that are not in the asset ({@link sketchProtoPlugin}), so
+ *   it fails before it gets there;
+ * - `CollapsingHighestDenseStore`: `LogCollapsingHighestDenseDDSketch`, which the functions do not
+ *   use (functions/core/stats.ts takes `LogCollapsingLowestDenseDDSketch`; a test keeps it so).
+ * The index files name them as before, with a getter that throws a named error instead of the
+ * module (5 KiB in every function that keeps statistics).
+ *
+ * @type {Record<string, readonly string[]>}
+ */
+export const SKETCH_UNREACHABLE_MODULES = {
+  'mapping/index.js': ['LinearlyInterpolatedMapping', 'CubicallyInterpolatedMapping'],
+  'store/index.js': ['CollapsingHighestDenseStore'],
+};
+
+/**
+ * `source` (a CommonJS index: `var X_1 = require("./X");` then an `exports.X` getter on its own
+ * line) with each of `names` no longer required: its getter throws. `undefined` when a name is not
+ * in exactly that form.
+ *
+ * @param {string} source
+ * @param {readonly string[]} names
+ * @returns {string | undefined}
+ */
+export function withoutSketchModules(source, names) {
+  let out = source;
+  for (const name of names) {
+    const req = `var ${name}_1 = require("./${name}");\n`;
+    const getter = `Object.defineProperty(exports, "${name}", { enumerable: true, get: function () { return ${name}_1.${name}; } });`;
+    if (out.split(req).length !== 2 || out.split(getter).length !== 2) return undefined;
+    out = out
+      .replace(req, '')
+      .replace(getter, `Object.defineProperty(exports, "${name}", { enumerable: true, get: function () { throw new Error("${name} is not in this function bundle (no function can reach it: lib/function-bundle-build.mjs)"); } });`);
+  }
+  return out;
+}
+
+/**
+ * Leaves {@link SKETCH_UNREACHABLE_MODULES} out of a function's asset (a change of the library's
+ * form fails the build rather than keep them silently).
+ *
+ * @type {import('esbuild').Plugin}
+ */
+export const sketchUnreachablePlugin = {
+  name: 'sketches-unreachable-modules',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]@datadog[\\/]sketches-js[\\/]dist[\\/]ddsketch[\\/](?:mapping|store)[\\/]index\.js$/ }, async (args) => {
+      const key = Object.keys(SKETCH_UNREACHABLE_MODULES).find((k) => args.path.replaceAll('\\', '/').endsWith(`/ddsketch/${k}`));
+      if (key === undefined) return undefined;
+      const source = await readFile(args.path, 'utf8');
+      const out = withoutSketchModules(source, SKETCH_UNREACHABLE_MODULES[key]);
+      if (out === undefined) throw new Error(`${args.path} is no longer in the form lib/function-bundle-build.mjs expects`);
+      return { contents: out, loader: 'js', resolveDir: dirname(args.path) };
+    });
   },
 };
 
@@ -203,8 +283,111 @@ export const sdkBarrelImportsPlugin = {
   },
 };
 
+/** The module {@link sdkErrorClassesPlugin} makes each client's error classes with. */
+export const SDK_ERROR_CLASS_MODULE = 'decision-replay:sdk-error-class';
+
+/**
+ * The source of {@link SDK_ERROR_CLASS_MODULE}: `errorClass(Base, namespace, name, server, fields,
+ * retryable)` is the class the SDK's code generator writes for one modelled error (`server`: 1
+ * for a server fault, 0 for a client one; `retryable`: a function making the `$retryable` value,
+ * or nothing),
+ *
+ *     export class Name extends Base {
+ *         static shapeId = "namespace#Name";
+ *         name = "Name";
+ *         $fault = "client";
+ *         $retryable = {};          (only some errors)
+ *         Field1;
+ *         constructor(opts) {
+ *             super({ name: "Name", $fault: "client", ...opts });
+ *             Object.setPrototypeOf(this, Name.prototype);
+ *             this.Field1 = opts.Field1;
+ *         }
+ *     }
+ *
+ * made by one function: the same static `shapeId`, the same own properties defined in the same
+ * order (class fields are defined, not assigned, hence `defineProperty`), a fresh `$retryable`
+ * object per instance, and the class's `name` (which the SDK's `instanceof` falls back on).
+ */
+export const SDK_ERROR_CLASS_SOURCE = `const field = (o, k, value) => Object.defineProperty(o, k, { value, writable: true, enumerable: true, configurable: true });
+export function errorClass(Base, namespace, name, server, fields, retryable) {
+  const fault = server ? "server" : "client";
+  const C = class extends Base {
+    constructor(opts) {
+      super({ name, $fault: fault, ...opts });
+      field(this, "name", name);
+      field(this, "$fault", fault);
+      if (retryable) field(this, "$retryable", retryable());
+      for (const f of fields) field(this, f, undefined);
+      Object.setPrototypeOf(this, C.prototype);
+      for (const f of fields) this[f] = opts[f];
+    }
+  };
+  field(C, "shapeId", namespace + "#" + name);
+  Object.defineProperty(C, "name", { value: name, configurable: true });
+  return C;
+}
+`;
+
+/**
+ * `source` (a client's `models/errors.js`) with each generated error class written as one call of
+ * {@link SDK_ERROR_CLASS_SOURCE}'s `errorClass`, or `undefined` when any part of the file is not
+ * exactly the generated shape (then it is left as it is). The Lambda client's 56 classes are
+ * ~17 KiB minified, each spelling its name three times, its namespace and its constructor in
+ * full; as calls naming the file's one namespace once they are ~3 KiB.
+ *
+ * @param {string} source
+ * @returns {string | undefined}
+ */
+export function compactErrorClasses(source) {
+  const head = /^(import \{ \w+ as __BaseException \} from "[^"]+";\n)/.exec(source);
+  if (head === null) return undefined;
+  const classPattern =
+    /export class (\w+) extends __BaseException \{\n {4}static shapeId = "([\w.]+)#\1";\n {4}name = "\1";\n {4}\$fault = "(client|server)";\n(?: {4}\$retryable = (\{[^\n]*\});\n)?((?: {4}\w+;\n)*) {4}constructor\(opts\) \{\n {8}super\(\{\n {12}name: "\1",\n {12}\$fault: "\3",\n {12}\.\.\.opts,\n {8}\}\);\n {8}Object\.setPrototypeOf\(this, \1\.prototype\);\n((?: {8}this\.\w+ = opts\.\w+;\n)*) {4}\}\n\}\n/y;
+  const calls = [];
+  /** @type {Set<string>} */
+  const namespaces = new Set();
+  classPattern.lastIndex = head[1].length;
+  while (classPattern.lastIndex < source.length) {
+    const m = classPattern.exec(source);
+    if (m === null) return undefined;
+    const [, name, namespace, fault, retryable, declared, assigned] = m;
+    const fields = [...declared.matchAll(/^ {4}(\w+);$/gm)].map((f) => f[1]);
+    const assignments = [...assigned.matchAll(/^ {8}this\.(\w+) = opts\.(\w+);$/gm)];
+    if (assignments.length !== fields.length || assignments.some((a, i) => a[1] !== fields[i] || a[2] !== fields[i])) return undefined;
+    namespaces.add(namespace);
+    const args = [JSON.stringify(name), fault === 'server' ? '1' : '0', JSON.stringify(fields), ...(retryable === undefined ? [] : [`() => (${retryable})`])];
+    calls.push(`export const ${name} = /* @__PURE__ */ errorClass(__BaseException, namespace, ${args.join(', ')});`);
+  }
+  // One namespace a file (the service's), written once.
+  if (namespaces.size !== 1) return undefined;
+  return `${head[1]}import { errorClass } from ${JSON.stringify(SDK_ERROR_CLASS_MODULE)};\nconst namespace = ${JSON.stringify([...namespaces][0])};\n${calls.join('\n')}\n`;
+}
+
+/**
+ * Each AWS SDK client defines a class per modelled error (`models/errors.js`) and registers every
+ * one, so that an error answer is thrown as its class with its modelled fields. A function's asset
+ * keeps them all (the registry references them), and they are the largest part of the clients it
+ * uses after their schemas: the Lambda client's 56 classes are 17 KiB for `Invoke`. The build
+ * writes each generated class as one call of a shared function that makes the same class
+ * ({@link SDK_ERROR_CLASS_SOURCE}); a file not exactly in the generated shape is left as it is.
+ *
+ * @type {import('esbuild').Plugin}
+ */
+export const sdkErrorClassesPlugin = {
+  name: 'sdk-error-classes',
+  setup(b) {
+    b.onResolve({ filter: /^decision-replay:sdk-error-class$/ }, (args) => ({ path: args.path, namespace: 'sdk-error-class' }));
+    b.onLoad({ filter: /.*/, namespace: 'sdk-error-class' }, () => ({ contents: SDK_ERROR_CLASS_SOURCE, loader: 'js' }));
+    b.onLoad({ filter: /[\\/]node_modules[\\/]@aws-sdk[\\/]client-[^\\/]+[\\/]dist-es[\\/]models[\\/]errors\.js$/ }, async (args) => {
+      const compact = compactErrorClasses(await readFile(args.path, 'utf8'));
+      return compact === undefined ? undefined : { contents: compact, loader: 'js', resolveDir: dirname(args.path) };
+    });
+  },
+};
+
 /** The plugins every function's asset is built with. */
-export const functionBundlePlugins = [sdkSchemaKeysPlugin, lambdaCredentialsPlugin, lambdaTokenProviderPlugin, sdkPackageInfoPlugin, sketchProtoPlugin, sdkBarrelImportsPlugin];
+export const functionBundlePlugins = [sdkSchemaKeysPlugin, lambdaCredentialsPlugin, lambdaTokenProviderPlugin, lambdaEventStreamsPlugin, sdkPackageInfoPlugin, sketchProtoPlugin, sketchUnreachablePlugin, sdkErrorClassesPlugin, sdkBarrelImportsPlugin];
 
 async function main() {
   const chunks = [];

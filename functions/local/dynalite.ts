@@ -202,6 +202,24 @@ const unsignedLocalSigner: RequestSigner = {
  */
 export const LOCAL_AWS = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, signer: unsignedLocalSigner } as const;
 
+/** The name under which the SDK's user-agent middleware sits in every client's middleware stack. */
+const USER_AGENT_MIDDLEWARE = 'getUserAgentMiddleware';
+
+/**
+ * The local host's own DynamoDB client: `config` (with {@link LOCAL_AWS} and the local endpoint)
+ * and no SDK user-agent. The SDK rebuilds its `user-agent` and `x-amz-user-agent` headers on every
+ * call (each section escaped by regular expressions, the features the call used encoded), about
+ * 10 % of the SDK's CPU per Put + Get measured with an instant in-process answer; dynalite
+ * ignores both headers, and this client talks only to the host's own dynalite. Every other
+ * middleware (serialisation, endpoint, retries, the signer's slot, logging) runs as on AWS. Lambda
+ * clients are never built here: on AWS every call carries its user-agent.
+ */
+export function createLocalDynamoClient(config: DynamoDBClientConfig): DynamoDBClient {
+  const client = new DynamoDBClient({ ...LOCAL_AWS, ...config });
+  if (!client.middlewareStack.remove(USER_AGENT_MIDDLEWARE)) throw new Error(`the SDK's DynamoDBClient has no '${USER_AGENT_MIDDLEWARE}' to leave out of the local client`);
+  return client;
+}
+
 function lockedStoreMessage(path: string, reason: string): string {
   return `the local DynamoDB (dynalite) could not use its store in ${path} (${reason}); is another \`npm start\` running on the same DATA_DIR?`;
 }

@@ -7,7 +7,6 @@ import './polyfills.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DYNAMODB_CLIENT_SETTINGS } from '../adapters/dynamodb/client.js';
 import { DocumentClient } from '../adapters/dynamodb/document-client.js';
 import { handleDemoRequest } from './demo-model.js';
@@ -50,7 +49,7 @@ import { DEFAULT_SETTLE_MS } from '../core/audit/service.js';
 import { FileAuditStore, MemoryAuditStore } from '../adapters/audit/file-audit-store.js';
 import { LocalDigestSigner } from '../adapters/audit/local-signer.js';
 import { DigestTimer } from './digest-timer.js';
-import { LOCAL_AWS, startLocalDynamo, type LocalDynamo } from './dynalite.js';
+import { createLocalDynamoClient, startLocalDynamo, type LocalDynamo } from './dynalite.js';
 import { startHttpHost, type EventHandler } from './http-host.js';
 import { LocalStream } from './stream.js';
 import { Journal } from './journal.js';
@@ -172,7 +171,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   // The host's own client reaches dynalite without a socket by default (dynalite also listens on TCP
   // for other tools); with `socket`, through that port like any other client (the SDK's default
   // handler keeps its connections alive).
-  const client = new DynamoDBClient({ ...LOCAL_AWS, ...DYNAMODB_CLIENT_SETTINGS, endpoint: dynamo.endpoint, ...(options.dynamoTransport !== 'socket' && { requestHandler: dynamo.requestHandler }) });
+  const client = createLocalDynamoClient({ ...DYNAMODB_CLIENT_SETTINGS, endpoint: dynamo.endpoint, ...(options.dynamoTransport !== 'socket' && { requestHandler: dynamo.requestHandler }) });
   stream.attach(client);
   if (batchJournal !== undefined) tapBatchRecords(client, batchJournal);
   const doc = new DocumentClient(client);

@@ -4,7 +4,7 @@
  * process running bin/local.ts, so nothing of the killed host lives on), then started again on the
  * same data dir. After the restart the batch finishes (SUCCEEDED, one result per item), the executor is
  * asked again only for items without a stored result (so executor calls ≤ items, plus the calls
- * that were in flight when the process was killed), and every write the killed process
+ * whose results were not stored when the process was killed), and every write the killed process
  * acknowledged has exactly one on-write validation report.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -155,13 +155,16 @@ describe('SIGKILL of npm start mid-batch and mid-write-burst', () => {
     expect(results.body.items).toHaveLength(ITEMS);
     // A resumed item finds its stored result before calling the executor: after the restart the
     // executor is asked only for items without a result (at most the items not yet completed when
-    // the progress was last read before the kill). The only repeats are the calls in flight at the
-    // kill, whose answers the killed process never read.
+    // the progress was last read before the kill). The only repeats are the calls whose results
+    // were not stored at the kill.
     expect(received - receivedAtKill).toBeLessThanOrEqual(ITEMS - completedBeforeKill);
-    // Over both processes: one call per item, plus at most one repeat per call in flight at the
-    // kill (a batch runs at most maxConcurrency items at once, a chunk's items one after another).
+    // Over both processes: one call per item, plus one repeat per call whose result was not stored
+    // at the kill. A batch runs at most maxConcurrency chunks at once, and a chunk has at most two
+    // such calls: the one in flight, and the one before it, answered, whose result was still being
+    // written (a chunk starts the next call while the previous result goes out). Seen in CI: 45
+    // calls, 5 repeats, against a bound of one per chunk.
     expect(received).toBeGreaterThanOrEqual(ITEMS);
-    expect(received).toBeLessThanOrEqual(ITEMS + MAX_CONCURRENCY);
+    expect(received).toBeLessThanOrEqual(ITEMS + 2 * MAX_CONCURRENCY);
 
     // Every acknowledged write has exactly one on-write report (a redelivered one is not doubled).
     for (const id of acknowledged) {

@@ -8,11 +8,11 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { App, Stack, type CfnResource } from 'aws-cdk-lib';
-import { buildSync, type Metafile } from 'esbuild';
+import { build as esbuild, buildSync, type Metafile } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import { lambdaSpec, type LambdaName } from '../../functions/api/manifest.js';
 import { AppConfigSchema } from '../../lib/config.js';
-import { literalSchemaKeys } from '../../lib/function-bundle-build.mjs';
+import { compactErrorClasses, literalSchemaKeys, sdkErrorClassesPlugin, SKETCH_UNREACHABLE_MODULES, withoutSketchModules } from '../../lib/function-bundle-build.mjs';
 import { sketchFigures } from '../support/sketch.entry.js';
 import { buildFunctionBundle, bundleWeight, ENTRY_FILE, functionBundleOptions } from '../../lib/function-bundle.js';
 import { DecisionFunction, optionalClientDefines } from '../../lib/function-defaults.js';
@@ -121,6 +121,18 @@ describe('a function bundle', { timeout: 120_000 }, () => {
     expect(has(built('replay', ALL_CLIENTS).all, '@aws-sdk/client-bedrock-runtime')).toBe(true);
   });
 
+  it('carries none of the SDK\'s event stream code, which no command the functions send uses (test/unit/lambda-event-streams.test.ts)', () => {
+    // replay with every client: Lambda and Bedrock Runtime; batch-plan and audit: S3 (all three clients build event stream configuration).
+    for (const [name, config] of [['replay', ALL_CLIENTS], ['batch-replay', ALL_CLIENTS], ['batch-plan', DEFAULTS], ['audit', DEFAULTS]] as const) {
+      const fn = built(name, config);
+      expect(fn.all.some((p) => p.includes('@smithy/core/dist-es/submodules/event-streams/')), name).toBe(false);
+      expect(has(fn.all, '@aws-sdk/eventstream-handler-node'), name).toBe(false);
+      expect(fn.all.some((p) => p.endsWith('functions/adapters/aws/lambda-event-streams.ts')), name).toBe(true);
+    }
+    expect(has(built('replay', ALL_CLIENTS).all, '@aws-sdk/client-lambda')).toBe(true);
+    expect(has(built('audit').all, '@aws-sdk/client-s3')).toBe(true);
+  });
+
   it('loads at start none of the SDK code that only its lazily loaded clients use, though barrels re-export it beside what the start needs', () => {
     const replay = built('replay', ALL_CLIENTS);
     const batches = built('batches');
@@ -160,7 +172,7 @@ describe('a function bundle', { timeout: 120_000 }, () => {
   });
 });
 
-describe('the SDK transforms of the build', () => {
+describe('the SDK transforms of the build', { timeout: 120_000 }, () => {
   it('reads nothing of an SDK package.json but its version, so the build hands the packages name and version only', () => {
     const files = readdirSync('node_modules/@aws-sdk', { recursive: true, withFileTypes: true })
       .filter((d) => d.isFile() && d.name.endsWith('.js') && /[\\/]dist-es([\\/]|$)/.test(d.parentPath))
@@ -186,6 +198,88 @@ describe('the SDK transforms of the build', () => {
     expect(run.status, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual(JSON.parse(JSON.stringify(sketchFigures())));
     expect(Object.keys(metafile.inputs).some((p) => p.includes('sketches-js/dist/ddsketch/proto/'))).toBe(false);
+    for (const name of Object.values(SKETCH_UNREACHABLE_MODULES).flat()) expect(Object.keys(metafile.inputs).some((p) => p.endsWith(`/${name}.js`)), name).toBe(false);
+  });
+
+  it('leaves out the sketch library\'s modules no function can reach: each is referred to only where a function cannot get', () => {
+    const dist = 'node_modules/@datadog/sketches-js/dist/ddsketch';
+    const names = Object.values(SKETCH_UNREACHABLE_MODULES).flat();
+    const mentioning = readdirSync(dist, { recursive: true, withFileTypes: true })
+      .filter((d) => d.isFile() && d.name.endsWith('.js'))
+      .map((d) => relative(dist, join(d.parentPath, d.name)))
+      .filter((f) => names.some((n) => readFileSync(join(dist, f), 'utf8').includes(n)))
+      .sort();
+    const keyMapping = readFileSync(join(dist, 'mapping/KeyMapping.js'), 'utf8');
+    const fromProto = /KeyMapping\.fromProto = function[\s\S]*?\n {4}\};/.exec(keyMapping)?.[0] ?? '';
+    const sketch = readFileSync(join(dist, 'DDSketch.js'), 'utf8');
+    const highestSketch = /var LogCollapsingHighestDenseDDSketch = [\s\S]*?\nexports\.LogCollapsingHighestDenseDDSketch = LogCollapsingHighestDenseDDSketch;/.exec(sketch)?.[0] ?? '';
+    const sketchImports = readdirSync('functions', { recursive: true, withFileTypes: true })
+      .filter((d) => d.isFile() && d.name.endsWith('.ts'))
+      .flatMap((d) => [...readFileSync(join(d.parentPath, d.name), 'utf8').matchAll(/import\s*\{([^}]*)\}\s*from\s*'@datadog\/sketches-js[^']*'/g)].flatMap((m) => (m[1] ?? '').split(',').map((x) => x.trim())));
+
+    // Beyond the modules themselves and the index files that name them:
+    expect(mentioning).toEqual(['DDSketch.js', 'mapping/CubicallyInterpolatedMapping.js', 'mapping/KeyMapping.js', 'mapping/LinearlyInterpolatedMapping.js', 'mapping/index.js', 'store/CollapsingHighestDenseStore.js', 'store/index.js']);
+    // the interpolated mappings only in fromProto, after the protobuf definitions it requires (not in any asset) ...
+    expect(keyMapping.split(/LinearlyInterpolatedMapping|CubicallyInterpolatedMapping/).length - 1).toBe(fromProto.split(/LinearlyInterpolatedMapping|CubicallyInterpolatedMapping/).length - 1);
+    expect(fromProto.indexOf("require('../proto/compiled')")).toBeGreaterThan(0);
+    expect(fromProto.indexOf("require('../proto/compiled')")).toBeLessThan(fromProto.indexOf('LinearlyInterpolatedMapping'));
+    // ... and the highest-collapsing store only in the sketch class the functions do not import.
+    expect(sketch.split('CollapsingHighestDenseStore').length).toBe(highestSketch.split('CollapsingHighestDenseStore').length);
+    expect(new Set(sketchImports)).toEqual(new Set(['LogCollapsingLowestDenseDDSketch']));
+    for (const [file, dropped] of Object.entries(SKETCH_UNREACHABLE_MODULES)) expect(withoutSketchModules(readFileSync(join(dist, file), 'utf8'), dropped), file).toBeDefined();
+  });
+
+  it('writes every installed client\'s error classes as calls that make the same classes: statics, own properties in order, prototypes, instanceof', async () => {
+    const clients = readdirSync('node_modules/@aws-sdk').filter((d) => d.startsWith('client-'));
+    const files = clients.map((c) => join(process.cwd(), 'node_modules/@aws-sdk', c, 'dist-es/models/errors.js'));
+    const dir = tempDir();
+    const entry = join(dir, 'entry.mjs');
+    writeFileSync(
+      entry,
+      [
+        ...files.map((f, i) => `import * as m${i} from ${JSON.stringify(f)};`),
+        `const modules = [${files.map((_f, i) => `m${i}`).join(', ')}];`,
+        // Every field the constructor copies reads `opts[field]`: a proxy answers each with its name.
+        `const opts = () => new Proxy({ message: 'm', $metadata: { httpStatusCode: 400 } }, { get: (t, k) => (k in t ? t[k] : typeof k === 'string' ? 'value of ' + k : undefined) });`,
+        `const flags = (d) => [d.writable, d.enumerable, d.configurable, typeof d.value === 'function' || (typeof d.value === 'object' && d.value !== null && !Array.isArray(d.value) && Object.keys(d.value).length > 0 && k !== '$retryable') ? typeof d.value : d.value];`,
+        `var k;`,
+        `const describe = (C) => {`,
+        `  const a = new C(opts()), b = new C(opts());`,
+        `  const own = Reflect.ownKeys(a).filter((key) => key !== 'stack').map((key) => { k = key; return [String(key), flags(Object.getOwnPropertyDescriptor(a, key))]; });`,
+        `  const statics = Object.getOwnPropertyNames(C).map((key) => { k = key; const d = Object.getOwnPropertyDescriptor(C, key); return [key, key === 'prototype' ? [d.writable, d.enumerable, d.configurable] : flags(d)]; });`,
+        `  const base = Object.getPrototypeOf(C);`,
+        `  return { name: C.name, length: C.length, statics, own, protoKeys: Reflect.ownKeys(C.prototype), ofSelf: a instanceof C, ofBase: a instanceof base, ofError: a instanceof Error, baseOfSelf: new base({ name: C.name, $fault: 'client', $metadata: {} }) instanceof C, freshRetryable: a.$retryable === undefined || a.$retryable !== b.$retryable };`,
+        `};`,
+        `const out = modules.map((m) => Object.entries(m).map(([name, C]) => [name, describe(C)]));`,
+        `process.stdout.write(JSON.stringify(out));`,
+      ].join('\n'),
+    );
+    const run = async (plugins: typeof sdkErrorClassesPlugin[], outfile: string) => {
+      // keepNames: esbuild renames classes whose names collide across modules (ValidationException).
+      await esbuild({ entryPoints: [entry], outfile, bundle: true, keepNames: true, platform: 'node', format: 'esm', mainFields: ['module', 'main'], plugins, logLevel: 'error' });
+      return spawnSync(process.execPath, [outfile], { encoding: 'utf8' });
+    };
+
+    const [ours, theirs] = [await run([sdkErrorClassesPlugin], join(dir, 'ours.mjs')), await run([], join(dir, 'theirs.mjs'))];
+
+    expect(clients.length).toBeGreaterThanOrEqual(8);
+    for (const file of files) expect(compactErrorClasses(readFileSync(file, 'utf8')), file).toBeDefined();
+    expect(ours.status, ours.stderr).toBe(0);
+    expect(theirs.status, theirs.stderr).toBe(0);
+    const described = JSON.parse(ours.stdout) as [string, { ofSelf: boolean; own: [string, unknown[]][] }][][];
+    expect(described.flat().length).toBeGreaterThan(200);
+    expect(described.flat().every(([, d]) => d.ofSelf)).toBe(true);
+    expect(ours.stdout).toBe(theirs.stdout);
+    expect(readFileSync(join(dir, 'ours.mjs'), 'utf8').length).toBeLessThan(0.8 * readFileSync(join(dir, 'theirs.mjs'), 'utf8').length);
+  });
+
+  it('leaves an errors module that is not exactly in the generated shape as it is', () => {
+    const generated = readFileSync('node_modules/@aws-sdk/client-lambda/dist-es/models/errors.js', 'utf8');
+
+    expect(compactErrorClasses(generated)).toContain('const namespace = "com.amazonaws.lambda";');
+    expect(compactErrorClasses(generated)).toContain('export const TooManyRequestsException = /* @__PURE__ */ errorClass(__BaseException, namespace, "TooManyRequestsException", 0, ["retryAfterSeconds","Type","Reason"]);');
+    expect(compactErrorClasses(generated.replace('this.Reason = opts.Reason;', 'this.Reason = opts.Reason ?? "x";'))).toBeUndefined();
+    expect(compactErrorClasses(`${generated}export const extra = 1;\n`)).toBeUndefined();
   });
 
   it('rewrites computed keys that name a string constant of the module, and nothing else', () => {
@@ -194,7 +288,7 @@ describe('the SDK transforms of the build', () => {
     expect(literalSchemaKeys(source).split('\n')[3]).toBe('export var A$ = [9, n0, { "http": ["POST", "/"], "error": _c, [_x]: 1, [other]: 2 }];');
   });
 
-  it('leaves what the clients send and what they make of the answers as they were (credentials from the environment included), and drops the schemas no command uses', () => {
+  it('leaves what the clients send and what they make of the answers as they were (credentials from the environment included, service errors as their classes), and drops the schemas no command uses', () => {
     const options = { entry: 'test/support/sdk-wire.entry.ts', target: 'node20' };
     const transformed = tempDir();
     const plain = tempDir();
@@ -208,16 +302,25 @@ describe('the SDK transforms of the build', () => {
     expect(ours.status, ours.stderr).toBe(0);
     expect(theirs.status, theirs.stderr).toBe(0);
     const printed = JSON.parse(ours.stdout) as { requests: unknown[]; results: unknown[] };
-    expect(printed.requests).toHaveLength(13);
-    expect(printed.requests.at(-1)).toMatchObject({ signedBy: 'AKIDFROMENV', headers: { 'x-amz-security-token': 'session' } });
+    expect(printed.requests).toHaveLength(20);
+    expect(printed.requests.at(12)).toMatchObject({ signedBy: 'AKIDFROMENV', headers: { 'x-amz-security-token': 'session' } });
     expect(JSON.stringify(printed.results)).toContain('"name":"NoSuchKey"');
+    // Service errors arrive with their names, classes and modelled fields (Lambda, Bedrock, DynamoDB, Secrets Manager).
+    const errors = (printed.results as { error?: { name: string; own: Record<string, unknown>; classes: Record<string, boolean> } }[]).slice(13).map((r) => r.error);
+    expect(errors.map((e) => e?.name)).toEqual(['TooManyRequestsException', 'ThrottlingException', 'ModelErrorException', 'ConditionalCheckFailedException', 'ReplicatedWriteConflictException', 'ResourceNotFoundException', 'SomeFutureException']);
+    expect(errors[0]).toMatchObject({ own: { retryAfterSeconds: '7', Reason: 'ConcurrentInvocationLimitExceeded' }, classes: { TooManyRequestsException: true, LambdaServiceException: true, LambdaResourceNotFound: false } });
+    expect(errors[1]?.classes).toMatchObject({ ThrottlingException: true, BedrockRuntimeServiceException: true, ModelErrorException: false });
+    expect(errors[3]).toMatchObject({ own: { Item: { pk: { S: 'SNAP#1' } } }, classes: { ConditionalCheckFailedException: true, DynamoDBServiceException: true } });
+    expect(errors[4]).toMatchObject({ retryable: {}, classes: { ReplicatedWriteConflictException: true } });
+    expect(errors[5]?.classes).toMatchObject({ SecretNotFound: true, LambdaResourceNotFound: false });
+    expect(errors[6]?.classes).toMatchObject({ LambdaServiceException: true, TooManyRequestsException: false });
     expect(ours.stdout).toBe(theirs.stdout);
     if (plainMeta === undefined) throw new Error('no metafile');
     expect(bundleWeight(transformedMeta, transformed).totalBytes).toBeLessThan(0.85 * bundleWeight(plainMeta, plain).totalBytes);
   });
 });
 
-describe('a built function', () => {
+describe('a built function', { timeout: 120_000 }, () => {
   it('loads a chunk when a request first needs it: validation refuses a bad Regex pattern with RE2 loaded from its chunk', () => {
     const outdir = tempDir();
     buildFunctionBundle({ entry: 'functions/handlers/validation.handler.ts', define: optionalClientDefines(lambdaSpec('validation'), DEFAULTS), target: 'node20' }, outdir);
@@ -237,7 +340,7 @@ describe('a built function', () => {
   });
 });
 
-describe('the stack', () => {
+describe('the stack', { timeout: 120_000 }, () => {
   it('deploys, per function, exactly the directory lib/function-bundle.ts builds for it', () => {
     const app = new App({ outdir: tempDir(), context: { 'aws:cdk:enable-asset-metadata': true } });
     const stack = new Stack(app, 'Bundles');

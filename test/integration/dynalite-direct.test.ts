@@ -7,7 +7,7 @@ import { ConditionalCheckFailedException, DynamoDBClient, ResourceNotFoundExcept
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { documentClientOptions } from '../../functions/adapters/dynamodb/client.js';
-import { LOCAL_AWS, startLocalDynamo, type LocalDynamo } from '../../functions/local/dynalite.js';
+import { createLocalDynamoClient, LOCAL_AWS, startLocalDynamo, type LocalDynamo } from '../../functions/local/dynalite.js';
 
 describe('LocalDynamoRequestHandler', () => {
   let dynamo: LocalDynamo | undefined;
@@ -71,5 +71,31 @@ describe('LocalDynamoRequestHandler', () => {
     clients.push(direct);
     const doc = DynamoDBDocumentClient.from(direct, documentClientOptions);
     expect((await doc.send(new GetCommand({ TableName: 'direct', Key: { pk: 'a', sk: 'héllo ✓' } }))).Item).toEqual({ pk: 'a', sk: 'héllo ✓' });
+  });
+
+  it("the local host's client sends no SDK user-agent, and still signs, serialises and answers as the SDK does", async () => {
+    dynamo = await startLocalDynamo({ port: 0, tableName: 'direct', worker: false });
+    const sent: Record<string, string>[] = [];
+    const handler = dynamo.requestHandler;
+    const seen = { ...handler, handle: (request: Parameters<typeof handler.handle>[0]) => (sent.push({ ...request.headers }), handler.handle(request)) } as typeof handler;
+    const local = createLocalDynamoClient({ endpoint: dynamo.endpoint, requestHandler: seen });
+    const standard = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint, requestHandler: seen });
+    clients.push(local, standard);
+    const item = { pk: 'SNAP#ua', sk: 'SNAP', n: 2 };
+
+    await DynamoDBDocumentClient.from(local, documentClientOptions).send(new PutCommand({ TableName: 'direct', Item: item }));
+    const got = await DynamoDBDocumentClient.from(local, documentClientOptions).send(new GetCommand({ TableName: 'direct', Key: { pk: 'SNAP#ua', sk: 'SNAP' } }));
+    await DynamoDBDocumentClient.from(standard, documentClientOptions).send(new GetCommand({ TableName: 'direct', Key: { pk: 'SNAP#ua', sk: 'SNAP' } }));
+
+    expect(got.Item).toEqual(item);
+    const [put, get, standardGet] = sent.map((headers) => Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])));
+    for (const headers of [put, get]) {
+      expect(headers).not.toHaveProperty('user-agent');
+      expect(headers).not.toHaveProperty('x-amz-user-agent');
+      expect(headers).toHaveProperty('authorization');
+      expect(headers).toHaveProperty('amz-sdk-invocation-id');
+    }
+    // A client built the ordinary way (as every Lambda's is) keeps it.
+    expect(standardGet?.['user-agent']).toMatch(/aws-sdk-js/);
   });
 });
