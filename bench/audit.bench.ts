@@ -225,7 +225,7 @@ export default async function auditBench(): Promise<void> {
     }
     const t = await timeRounds({ with: withKeys, without, again: without }, [['with', 'without', 'again'], ['again', 'without', 'with']], WRITE_ROUNDS);
     printFigures(`Record + read with and without the seal's write (median of ${WRITE_ROUNDS} rounds of with / without / without)`, [
-      { figure: 'Put + Get with audit index keys ÷ without', ours: median(t.with), baseline: median(t.without), unit: 'ms', ratio: median(perRound(t.with, t.without)), target: '<= 1.05' },
+      { figure: 'Put + Get with audit index keys ÷ without', ours: median(t.with), baseline: median(t.without), unit: 'ms', ratio: median(perRound(t.with, t.without)), target: 'within A/A' },
       { figure: 'noise band: the same Put + Get ÷ itself (A/A)', ours: median(t.again), baseline: median(t.without), unit: 'ms', ratio: median(perRound(t.again, t.without)) },
     ]);
 
