@@ -17,31 +17,30 @@
  * that for the whole story, the run is made twice, once per transport (`DYNAMODB_TRANSPORT=direct`,
  * then `socket`: the SDK over dynalite's TCP port, keep-alive), and both are printed, each against
  * its own raw baseline. The real SDK (serialisation, middleware) runs in both.
+ *
+ * Where the floor is: a second process (./sdk-floor-server.ts, started with `npm start`'s flags,
+ * dynalite in a worker, the host's own client and transport) answers the same two requests with
+ * nothing but node:http and the SDK's PutItem + GetItem of a pre-built item (`floor`), and with
+ * nothing but node:http and the same pre-serialised wire bodies handed to dynalite without the SDK
+ * (`hop`). Each is timed against raw calls to its own dynalite, in the same rounds as the host (the
+ * five sides rotate their order). hop ÷ raw is what one more HTTP server costs, floor ÷ raw what any
+ * host that stores through the SDK costs at the least, and host ÷ floor what this host's own work
+ * (validation, hashing, idempotency, the stream, metrics) adds to that.
  */
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { documentClientOptions } from '../functions/adapters/dynamodb/client.js';
 import { DynamoSnapshotStore } from '../functions/adapters/dynamodb/snapshot-store.js';
 import { ulidGenerator } from '../functions/adapters/ids.js';
-import { buildSnapshot, type RecordSnapshot } from '../functions/core/snapshot.js';
+import { buildSnapshot } from '../functions/core/snapshot.js';
 import { BenchClient } from './http-client.js';
 import { startHostProcess } from './local-process.js';
+import { floorDecision, startFloorProcess } from './sdk-floor.js';
 import { median, printFigures } from './report.js';
 
 const ROUNDS = Number(process.env.BENCH_WIRE_ROUNDS ?? 300);
 const WARMUP = 30;
 
-const decision: RecordSnapshot = {
-  functionName: 'approve_loan',
-  inputs: [{ name: 'applicant', value: { income: 52000, age: 41, debt: 12000 }, type: 'object' }],
-  outputs: [
-    { name: 'decision', value: 'approve', type: 'string' },
-    { name: 'score', value: 0.82, type: 'number' },
-    { name: 'rationale', value: 'Income is well above the threshold.', type: 'string' },
-  ],
-  modelParameters: { modelName: 'credit-llm', modelVersion: '2026-10', temperature: 0 },
-  context: { tenant: 'acme' },
-  executionTimeMs: 120.5,
-};
+const decision = floorDecision;
 
 /** dynalite wants these headers; it checks no signature (the host's own client sends the same). */
 const wireHeaders = (target: string) => ({
@@ -59,33 +58,36 @@ export default async function hostWireBench(): Promise<void> {
 
 async function measure(transport: 'direct' | 'socket') {
   const host = await startHostProcess({ tableName: 'bench-wire', env: { DYNAMODB_TRANSPORT: transport }, nodeOptions: (process.env.BENCH_WIRE_NODE_OPTIONS ?? '').split(' ').filter((s) => s !== '') });
+  const floor = await startFloorProcess({ transport, pool: (ROUNDS + WARMUP) * 8 + 100 });
   const api = new BenchClient(host.url, 8);
   const wire = new BenchClient(host.dynamoEndpoint, 8);
+  const floorApi = new BenchClient(floor.url, 8);
+  const floorWire = new BenchClient(floor.dynamoEndpoint, 8);
   const ids = ulidGenerator();
   const body = JSON.stringify(decision);
-  /** The raw Put and Get bodies of one operation, serialised ahead of time. */
-  const rawBodies = (n: number) =>
+  /** The raw Put and Get bodies of one operation for `table`, serialised ahead of time. */
+  const rawBodies = (n: number, table: string) =>
     Array.from({ length: n }, () => {
       const item = DynamoSnapshotStore.toItem(buildSnapshot(decision, ids.next(), new Date().toISOString()));
       const marshalled = marshall(item, documentClientOptions.marshallOptions);
       return {
-        put: JSON.stringify({ TableName: host.tableName, Item: marshalled, ConditionExpression: 'attribute_not_exists(pk)' }),
-        get: JSON.stringify({ TableName: host.tableName, Key: { pk: marshalled.pk, sk: marshalled.sk }, ConsistentRead: true }),
+        put: JSON.stringify({ TableName: table, Item: marshalled, ConditionExpression: 'attribute_not_exists(pk)' }),
+        get: JSON.stringify({ TableName: table, Key: { pk: marshalled.pk, sk: marshalled.sk }, ConsistentRead: true }),
       };
     });
   try {
-    const viaHost = async () => {
-      const created = await api.request('POST', '/snapshots', body);
+    const viaApi = (client: BenchClient, prefix = '') => async () => {
+      const created = await client.request('POST', `${prefix}/snapshots`, body);
       if (created.status !== 201) throw new Error(`POST /snapshots answered ${created.status}: ${created.body}`);
       const { snapshotId } = JSON.parse(created.body) as { snapshotId: string };
-      const got = await api.request('GET', `/snapshots/${snapshotId}`);
+      const got = await client.request('GET', `${prefix}/snapshots/${snapshotId}`);
       if (got.status !== 200) throw new Error(`GET answered ${got.status}`);
       JSON.parse(got.body);
     };
-    const viaWire = async (raw: { put: string; get: string }) => {
-      const put = await wire.request('POST', '/', raw.put, wireHeaders('PutItem'));
+    const viaWire = (client: BenchClient) => async (raw: { put: string; get: string }) => {
+      const put = await client.request('POST', '/', raw.put, wireHeaders('PutItem'));
       if (put.status !== 200) throw new Error(`PutItem answered ${put.status}: ${put.body}`);
-      const got = await wire.request('POST', '/', raw.get, wireHeaders('GetItem'));
+      const got = await client.request('POST', '/', raw.get, wireHeaders('GetItem'));
       if (got.status !== 200) throw new Error(`GetItem answered ${got.status}: ${got.body}`);
       if ((JSON.parse(got.body) as { Item?: unknown }).Item === undefined) throw new Error('GetItem found no item');
     };
@@ -93,39 +95,53 @@ async function measure(transport: 'direct' | 'socket') {
     const figures = [];
     for (const concurrency of [1, 8]) {
       const rounds = concurrency === 1 ? ROUNDS : Math.ceil(ROUNDS / 3);
-      const raws = rawBodies((rounds + WARMUP) * concurrency);
+      const hostRaws = rawBodies((rounds + WARMUP) * concurrency, host.tableName);
+      const floorRaws = rawBodies((rounds + WARMUP) * concurrency, floor.tableName);
       let r = 0;
-      const a = () => Promise.all(Array.from({ length: concurrency }, () => viaHost()));
-      const b = () => Promise.all(Array.from({ length: concurrency }, () => viaWire(raws[r++] as { put: string; get: string })));
-      const ta: number[] = [];
-      const tb: number[] = [];
-      const ratios: number[] = [];
+      let f = 0;
+      const all = (op: () => Promise<void>) => () => Promise.all(Array.from({ length: concurrency }, op));
+      const sides = {
+        host: all(viaApi(api)),
+        raw: all(() => viaWire(wire)(hostRaws[r++] as { put: string; get: string })),
+        floor: all(viaApi(floorApi)),
+        hop: all(viaApi(floorApi, '/wire')),
+        floorRaw: all(() => viaWire(floorWire)(floorRaws[f++] as { put: string; get: string })),
+      };
+      type Side = keyof typeof sides;
+      // Each pair alternates which goes first, and the pairs alternate which goes first.
+      const orders: Side[][] = [
+        ['host', 'raw', 'floor', 'hop', 'floorRaw'],
+        ['floorRaw', 'hop', 'floor', 'raw', 'host'],
+        ['floor', 'hop', 'floorRaw', 'host', 'raw'],
+        ['raw', 'host', 'floorRaw', 'hop', 'floor'],
+      ];
+      const t: Record<Side, number[]> = { host: [], raw: [], floor: [], hop: [], floorRaw: [] };
       for (let i = 0; i < rounds + WARMUP; i++) {
-        const time = async (f: () => Promise<unknown>) => {
-          const t = performance.now();
-          await f();
-          return performance.now() - t;
-        };
-        let da: number;
-        let db: number;
-        if (i % 2 === 0) {
-          da = await time(a);
-          db = await time(b);
-        } else {
-          db = await time(b);
-          da = await time(a);
+        const d: Partial<Record<Side, number>> = {};
+        for (const side of orders[i % orders.length] as Side[]) {
+          const start = performance.now();
+          await sides[side]();
+          d[side] = performance.now() - start;
         }
         if (i < WARMUP) continue;
-        ta.push(da);
-        tb.push(db);
-        ratios.push(da / db);
+        for (const side of Object.keys(t) as Side[]) t[side].push(d[side] as number);
       }
-      figures.push({ figure: `${transport} transport, concurrency ${concurrency}: POST + GET via host ÷ raw PutItem + GetItem (${rounds} rounds)`, ours: median(ta), baseline: median(tb), unit: 'ms', ratio: median(ratios), target: '<= 1.5' });
+      const ratio = (a: Side, b: Side) => median(t[a].map((x, i) => x / (t[b][i] as number)));
+      const label = `${transport} transport, concurrency ${concurrency}`;
+      figures.push(
+        { figure: `${label}: POST + GET via host ÷ raw PutItem + GetItem (${rounds} rounds)`, ours: median(t.host), baseline: median(t.raw), unit: 'ms', ratio: ratio('host', 'raw'), target: '<= 1.5' },
+        { figure: `${label}: floor — POST + GET via a bare node:http + SDK server ÷ raw to its dynalite`, ours: median(t.floor), baseline: median(t.floorRaw), unit: 'ms', ratio: ratio('floor', 'floorRaw') },
+        { figure: `${label}: hop — the same server without the SDK (pre-serialised bodies, same transport) ÷ raw`, ours: median(t.hop), baseline: median(t.floorRaw), unit: 'ms', ratio: ratio('hop', 'floorRaw') },
+        { figure: `${label}: host ÷ floor`, ours: median(t.host), baseline: median(t.floor), unit: 'ms', ratio: ratio('host', 'floor') },
+      );
     }
     return figures;
   } finally {
     api.close();
     wire.close();
+    floorApi.close();
+    floorWire.close();
     await host.stop();
+    await floor.stop();
   }
 }
