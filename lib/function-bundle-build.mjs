@@ -51,6 +51,34 @@ export function literalSchemaKeys(source) {
   });
 }
 
+/**
+ * An esbuild filter matching exactly one of `names`: filters are regular expressions, and written
+ * by hand they repeat the name they match (a `.` in it would match any character).
+ *
+ * @param {...string} names
+ * @returns {RegExp}
+ */
+function exactly(...names) {
+  return new RegExp(`^(?:${names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`);
+}
+
+/**
+ * A plugin resolving every import of `modules` to `path`, a module of this repo that stands in for
+ * them in a function's asset, except the imports `path` itself makes: a substitute that still needs
+ * part of the module it replaces (lambda-token-provider.ts) reaches the real one, not itself.
+ *
+ * @param {{ name: string; modules: readonly string[]; path: string }} substitute
+ * @returns {import('esbuild').Plugin}
+ */
+function substituteModule({ name, modules, path }) {
+  return {
+    name,
+    setup(b) {
+      b.onResolve({ filter: exactly(...modules) }, (args) => (args.importer === path ? undefined : { path }));
+    },
+  };
+}
+
 /** The module the functions' SDK clients take their credentials from on Lambda. */
 export const LAMBDA_CREDENTIAL_PROVIDER = fileURLToPath(new globalThis.URL('../functions/adapters/aws/lambda-credential-provider.ts', import.meta.url));
 
@@ -63,12 +91,7 @@ export const LAMBDA_CREDENTIAL_PROVIDER = fileURLToPath(new globalThis.URL('../f
  *
  * @type {import('esbuild').Plugin}
  */
-export const lambdaCredentialsPlugin = {
-  name: 'lambda-credential-provider',
-  setup(b) {
-    b.onResolve({ filter: /^@aws-sdk\/credential-provider-node$/ }, () => ({ path: LAMBDA_CREDENTIAL_PROVIDER }));
-  },
-};
+export const lambdaCredentialsPlugin = substituteModule({ name: 'lambda-credential-provider', modules: ['@aws-sdk/credential-provider-node'], path: LAMBDA_CREDENTIAL_PROVIDER });
 
 /** The module the Bedrock Runtime client takes its bearer-token providers from on Lambda. */
 export const LAMBDA_TOKEN_PROVIDER = fileURLToPath(new globalThis.URL('../functions/adapters/aws/lambda-token-provider.ts', import.meta.url));
@@ -80,12 +103,7 @@ export const LAMBDA_TOKEN_PROVIDER = fileURLToPath(new globalThis.URL('../functi
  *
  * @type {import('esbuild').Plugin}
  */
-export const lambdaTokenProviderPlugin = {
-  name: 'lambda-token-provider',
-  setup(b) {
-    b.onResolve({ filter: /^@aws-sdk\/token-providers$/ }, (args) => (args.importer === LAMBDA_TOKEN_PROVIDER ? undefined : { path: LAMBDA_TOKEN_PROVIDER }));
-  },
-};
+export const lambdaTokenProviderPlugin = substituteModule({ name: 'lambda-token-provider', modules: ['@aws-sdk/token-providers'], path: LAMBDA_TOKEN_PROVIDER });
 
 /** The module the functions' SDK clients take their (unused) event stream configuration from on Lambda. */
 export const LAMBDA_EVENT_STREAMS = fileURLToPath(new globalThis.URL('../functions/adapters/aws/lambda-event-streams.ts', import.meta.url));
@@ -100,12 +118,11 @@ export const LAMBDA_EVENT_STREAMS = fileURLToPath(new globalThis.URL('../functio
  *
  * @type {import('esbuild').Plugin}
  */
-export const lambdaEventStreamsPlugin = {
+export const lambdaEventStreamsPlugin = substituteModule({
   name: 'lambda-event-streams',
-  setup(b) {
-    b.onResolve({ filter: /^(?:@smithy\/core\/event-streams|@aws-sdk\/eventstream-handler-node)$/ }, () => ({ path: LAMBDA_EVENT_STREAMS }));
-  },
-};
+  modules: ['@smithy/core/event-streams', '@aws-sdk/eventstream-handler-node'],
+  path: LAMBDA_EVENT_STREAMS,
+});
 
 /**
  * Each AWS SDK client imports its whole package.json to read one field, `version` (its user agent
@@ -377,7 +394,7 @@ export function compactErrorClasses(source) {
 export const sdkErrorClassesPlugin = {
   name: 'sdk-error-classes',
   setup(b) {
-    b.onResolve({ filter: /^decision-replay:sdk-error-class$/ }, (args) => ({ path: args.path, namespace: 'sdk-error-class' }));
+    b.onResolve({ filter: exactly(SDK_ERROR_CLASS_MODULE) }, (args) => ({ path: args.path, namespace: 'sdk-error-class' }));
     b.onLoad({ filter: /.*/, namespace: 'sdk-error-class' }, () => ({ contents: SDK_ERROR_CLASS_SOURCE, loader: 'js' }));
     b.onLoad({ filter: /[\\/]node_modules[\\/]@aws-sdk[\\/]client-[^\\/]+[\\/]dist-es[\\/]models[\\/]errors\.js$/ }, async (args) => {
       const compact = compactErrorClasses(await readFile(args.path, 'utf8'));
