@@ -10,6 +10,7 @@ import { ConflictError } from '../../core/errors.js';
 import type { NoiseProfile, NoiseProfileStore } from '../../core/noise.js';
 import { translateWriteError } from './errors.js';
 import { keys } from './keys.js';
+import { newestVersionItem } from './paging.js';
 
 const MAX_ATTEMPTS = 5;
 
@@ -25,15 +26,7 @@ export class DynamoNoiseProfileStore implements NoiseProfileStore {
   ) {}
 
   private async highest(functionName: string): Promise<NoiseProfile | undefined> {
-    const res = await this.doc.query({
-      TableName: this.tableName,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :v)',
-      ExpressionAttributeValues: { ':pk': keys.noiseProfileLatest(functionName).pk, ':v': 'V#' },
-      ScanIndexForward: false,
-      Limit: 1,
-      ConsistentRead: true,
-    });
-    const item = res.Items?.[0];
+    const item = await newestVersionItem(this.doc, this.tableName, keys.noiseProfileLatest(functionName).pk);
     return item ? toProfile(item) : undefined;
   }
 

@@ -1,7 +1,7 @@
 /**
- * Query paging shared by the stores. DynamoDB answers at most 1 MB per request, so a page of a
- * list route may take several requests; the position after it travels as an opaque cursor bound to
- * the query it belongs to.
+ * Queries shared by the stores: paging, and the newest version of a versioned record. DynamoDB
+ * answers at most 1 MB per request, so a page of a list route may take several requests; the
+ * position after it travels as an opaque cursor bound to the query it belongs to.
  */
 import type { QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { DocumentClient } from './document-client.js';
@@ -41,4 +41,23 @@ export async function queryEach(doc: DocumentClient, input: QueryInput, visit: (
     startKey = res.LastEvaluatedKey;
   } while (startKey);
   return count;
+}
+
+/**
+ * The newest `V#<version>` item of a versioned record (policies, noise profiles) under `pk`, read
+ * consistently: versions are written once with conditional puts, so the next version number comes
+ * from this item, never from a `LATEST` copy a writer may have died before updating.
+ * `projection`: the attributes to read (all when absent).
+ */
+export async function newestVersionItem(doc: DocumentClient, tableName: string, pk: string, projection?: string): Promise<Item | undefined> {
+  const res = await doc.query({
+    TableName: tableName,
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :v)',
+    ExpressionAttributeValues: { ':pk': pk, ':v': 'V#' },
+    ScanIndexForward: false,
+    Limit: 1,
+    ConsistentRead: true,
+    ...(projection !== undefined && { ProjectionExpression: projection }),
+  });
+  return res.Items?.[0];
 }

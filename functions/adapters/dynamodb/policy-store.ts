@@ -7,7 +7,7 @@
 import { ConflictError } from '../../core/errors.js';
 import type { PolicyBody, StoredPolicy } from '../../core/policy-model.js';
 import { buildStoredPolicy, type PolicyStore } from '../../core/policy-port.js';
-import { queryEach, queryPage, type QueryInput } from './paging.js';
+import { newestVersionItem, queryEach, queryPage, type QueryInput } from './paging.js';
 import { DynamoStore } from './base-store.js';
 import { keys, listKeys } from './keys.js';
 import { GSI1 } from './table-definition.js';
@@ -21,16 +21,7 @@ function toPolicy(item: Record<string, unknown>): StoredPolicy {
 
 export class DynamoPolicyStore extends DynamoStore implements PolicyStore {
   private async highestVersion(name: string): Promise<number> {
-    const res = await this.doc.query({
-      TableName: this.tableName,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :v)',
-      ExpressionAttributeValues: { ':pk': keys.policyLatest(name).pk, ':v': 'V#' },
-      ScanIndexForward: false,
-      Limit: 1,
-      ConsistentRead: true,
-      ProjectionExpression: 'version',
-    });
-    const version = res.Items?.[0]?.version;
+    const version = (await newestVersionItem(this.doc, this.tableName, keys.policyLatest(name).pk, 'version'))?.version;
     return typeof version === 'number' ? version : 0;
   }
 
