@@ -11,6 +11,7 @@ import dynalite from 'dynalite';
 import { databaseOf } from './dynalite-store.mjs';
 import { serveDirect, type DirectRequest, type DirectResponse } from './dynalite-direct.mjs';
 import { createTableInput } from '../adapters/dynamodb/table-definition.js';
+import { withFastConfig } from '../adapters/sdk/fast-config.js';
 
 export interface LocalDynamo {
   endpoint: string;
@@ -212,12 +213,14 @@ const USER_AGENT_MIDDLEWARE = 'getUserAgentMiddleware';
  * 10 % of the SDK's CPU per Put + Get measured with an instant in-process answer; dynalite
  * ignores both headers, and this client talks only to the host's own dynalite. Every other
  * middleware (serialisation, endpoint, retries, the signer's slot, logging) runs as on AWS. Lambda
- * clients are never built here: on AWS every call carries its user-agent.
+ * clients are never built here: on AWS every call carries its user-agent. Its configuration gets
+ * fast properties back, as every Lambda client's does ({@link withFastConfig}).
  */
 export function createLocalDynamoClient(config: DynamoDBClientConfig): DynamoDBClient {
   const client = new DynamoDBClient({ ...LOCAL_AWS, ...config });
   if (!client.middlewareStack.remove(USER_AGENT_MIDDLEWARE)) throw new Error(`the SDK's DynamoDBClient has no '${USER_AGENT_MIDDLEWARE}' to leave out of the local client`);
-  return client;
+  // As every client on Lambda gets in `traced` (the local host's is not traced: no X-Ray here).
+  return withFastConfig(client);
 }
 
 function lockedStoreMessage(path: string, reason: string): string {

@@ -19,6 +19,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
+import { withFastConfig } from '../sdk/fast-config.js';
 
 /** The middleware's name in each client's stack (adding it twice replaces it). */
 export const XRAY_MIDDLEWARE_NAME = 'decisionReplayXRay';
@@ -191,9 +192,12 @@ interface TraceableClient {
 
 /**
  * `client`, traced: its middleware stack gains {@link XRAY_MIDDLEWARE_NAME}. `emit` is for tests;
- * on Lambda subsegments go to the daemon.
+ * on Lambda subsegments go to the daemon. Every client a Lambda creates comes through here, so this
+ * is also where its configuration gets fast properties back ({@link withFastConfig}), which every
+ * call of it copies several times.
  */
 export function traced<C extends TraceableClient>(client: C, emit: SegmentEmitter = udpEmitter): C {
+  withFastConfig(client);
   const configured = client.config.region;
   const region = async (): Promise<string> => String(typeof configured === 'function' ? await (configured as () => unknown)() : configured);
   client.middlewareStack.add(xrayMiddleware(region, emit) as never, { step: 'build', name: XRAY_MIDDLEWARE_NAME, override: true });
