@@ -34,21 +34,13 @@ import { ulidGenerator } from '../functions/adapters/ids.js';
 import { buildSnapshot } from '../functions/core/snapshot.js';
 import { BenchClient } from './http-client.js';
 import { startHostProcess } from './local-process.js';
-import { floorDecision, startFloorProcess } from './sdk-floor.js';
+import { benchDecision, startFloorProcess, wireHeaders } from './sdk-floor.js';
 import { median, printFigures } from './report.js';
 
 const ROUNDS = Number(process.env.BENCH_WIRE_ROUNDS ?? 300);
 const WARMUP = 30;
 
-const decision = floorDecision;
-
-/** dynalite wants these headers; it checks no signature (the host's own client sends the same). */
-const wireHeaders = (target: string) => ({
-  'content-type': 'application/x-amz-json-1.0',
-  'x-amz-target': `DynamoDB_20120810.${target}`,
-  'x-amz-date': '20260101T000000Z',
-  authorization: 'AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=local',
-});
+const decision = benchDecision;
 
 export default async function hostWireBench(): Promise<void> {
   const figures = [];

@@ -7,26 +7,16 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dyn
 import { documentClientOptions } from '../functions/adapters/dynamodb/client.js';
 import { DynamoSnapshotStore } from '../functions/adapters/dynamodb/snapshot-store.js';
 import { ulidGenerator } from '../functions/adapters/ids.js';
-import { buildSnapshot, type RecordSnapshot } from '../functions/core/snapshot.js';
+import { buildSnapshot } from '../functions/core/snapshot.js';
 import { LOCAL_AWS } from '../functions/local/dynalite.js';
 import { startLocalHost } from '../functions/local/host.js';
 import { BenchClient } from './http-client.js';
 import { paired, printFigures } from './report.js';
+import { benchDecision } from './sdk-floor.js';
 
 const ROUNDS = Number(process.env.BENCH_HOST_ROUNDS ?? 300);
 
-const decision: RecordSnapshot = {
-  functionName: 'approve_loan',
-  inputs: [{ name: 'applicant', value: { income: 52000, age: 41, debt: 12000 }, type: 'object' }],
-  outputs: [
-    { name: 'decision', value: 'approve', type: 'string' },
-    { name: 'score', value: 0.82, type: 'number' },
-    { name: 'rationale', value: 'Income is well above the threshold.', type: 'string' },
-  ],
-  modelParameters: { modelName: 'credit-llm', modelVersion: '2026-10', temperature: 0 },
-  context: { tenant: 'acme' },
-  executionTimeMs: 120.5,
-};
+const decision = benchDecision;
 
 export default async function hostBench(): Promise<void> {
   const host = await startLocalHost({ port: 0, dynamoPort: 0, tableName: 'bench-host', dynamoInWorker: process.env.BENCH_DYNAMO_IN_PROCESS !== '1' });

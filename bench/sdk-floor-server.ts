@@ -17,16 +17,17 @@
  * Prints one line, `{"url": ..., "dynamoEndpoint": ...}`, once it listens. Environment: POOL (items
  * to build ahead), DYNAMODB_TRANSPORT (`direct` or `socket`, as the host).
  */
-import { Agent, createServer, request as httpRequest, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { DYNAMODB_CLIENT_SETTINGS, documentClientOptions } from '../functions/adapters/dynamodb/client.js';
 import { DocumentClient } from '../functions/adapters/dynamodb/document-client.js';
 import { DynamoSnapshotStore } from '../functions/adapters/dynamodb/snapshot-store.js';
 import { ulidGenerator } from '../functions/adapters/ids.js';
-import { buildSnapshot, type RecordSnapshot } from '../functions/core/snapshot.js';
+import { buildSnapshot } from '../functions/core/snapshot.js';
 import { createLocalDynamoClient, startLocalDynamo } from '../functions/local/dynalite.js';
-import { floorDecision } from './sdk-floor.js';
+import { BenchClient } from './http-client.js';
+import { benchDecision, wireHeaders } from './sdk-floor.js';
 
 const tableName = process.env.TABLE_NAME ?? 'bench-floor';
 const pool = Number(process.env.POOL ?? 20_000);
@@ -37,36 +38,21 @@ const dynamo = await startLocalDynamo({ port: 0, tableName, worker: true });
 const doc = new DocumentClient(createLocalDynamoClient({ ...DYNAMODB_CLIENT_SETTINGS, endpoint: dynamo.endpoint, ...(transport === 'direct' && { requestHandler: dynamo.requestHandler }) }));
 
 const ids = ulidGenerator();
-const items = Array.from({ length: pool }, () => DynamoSnapshotStore.toItem(buildSnapshot(floorDecision as RecordSnapshot, ids.next(), new Date().toISOString())));
+const items = Array.from({ length: pool }, () => DynamoSnapshotStore.toItem(buildSnapshot(benchDecision, ids.next(), new Date().toISOString())));
 let next = 0;
 const wireItems = Array.from({ length: pool }, () => {
-  const item = DynamoSnapshotStore.toItem(buildSnapshot(floorDecision as RecordSnapshot, ids.next(), new Date().toISOString()));
+  const item = DynamoSnapshotStore.toItem(buildSnapshot(benchDecision, ids.next(), new Date().toISOString()));
   return { id: String(item.pk).slice('SNAP#'.length), put: JSON.stringify({ TableName: tableName, Item: marshall(item, documentClientOptions.marshallOptions), ConditionExpression: 'attribute_not_exists(pk)' }) };
 });
 let nextWire = 0;
-const wireHeaders = (target: string) => ({
-  'content-type': 'application/x-amz-json-1.0',
-  'x-amz-target': `DynamoDB_20120810.${target}`,
-  'x-amz-date': '20260101T000000Z',
-  authorization: 'AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=local',
-});
-const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+const dynamoSocket = new BenchClient(dynamo.endpoint, 16);
 /** One wire-protocol call to dynalite without the SDK; its status and body. */
 async function wireCall(target: string, body: string): Promise<{ status: number; body: string }> {
   if (transport === 'direct') {
     const { response } = await dynamo.requestHandler.handle({ method: 'POST', path: '/', headers: wireHeaders(target), body });
     return { status: response.statusCode, body: Buffer.from(response.body).toString('utf8') };
   }
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(dynamo.endpoint, { method: 'POST', agent, headers: { ...wireHeaders(target), 'content-length': Buffer.byteLength(body) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+  return dynamoSocket.request('POST', '/', body, wireHeaders(target));
 }
 
 const bodyOf = (req: IncomingMessage) =>

@@ -1,6 +1,7 @@
 /**
- * The decision the host-wire benchmark records, and the process that measures the floor under its
- * target (./sdk-floor-server.ts), started the way `npm start` starts the host.
+ * What the record + read benchmarks share: the decision they record, the headers of a raw
+ * wire-protocol call to dynalite, and the process that measures the floor under host-wire's target
+ * (./sdk-floor-server.ts), started the way `npm start` starts the host.
  */
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -8,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import type { RecordSnapshot } from '../functions/core/snapshot.js';
 import { startArgs } from './local-process.js';
 
-export const floorDecision: RecordSnapshot = {
+/** The decision `host` and `host-wire` record. */
+export const benchDecision: RecordSnapshot = {
   functionName: 'approve_loan',
   inputs: [{ name: 'applicant', value: { income: 52000, age: 41, debt: 12000 }, type: 'object' }],
   outputs: [
@@ -20,6 +22,14 @@ export const floorDecision: RecordSnapshot = {
   context: { tenant: 'acme' },
   executionTimeMs: 120.5,
 };
+
+/** dynalite wants these headers on a raw call; it checks no signature (the host's own client sends the same). */
+export const wireHeaders = (target: string): Record<string, string> => ({
+  'content-type': 'application/x-amz-json-1.0',
+  'x-amz-target': `DynamoDB_20120810.${target}`,
+  'x-amz-date': '20260101T000000Z',
+  authorization: 'AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=local',
+});
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
