@@ -184,7 +184,12 @@ describe('batch workflow: the deployed ASL over the real tasks and dynalite', ()
     let stored: BatchResult[];
 
     beforeAll(async () => {
-      // Answers after 20 ms so that calls overlap; HTTP 500 for applicants flagged `fail`.
+      // Answers after 20 ms so that calls overlap; HTTP 500 for applicants flagged `fail`. Until 7
+      // calls have been in flight at once, the first answers are held (each at most 2 s) and all let
+      // go when the 7th call arrives: a batch that keeps 7 calls going reaches the peak however slow
+      // the machine, and one that keeps fewer leaves it under 7 (a 20 ms answer alone let a loaded
+      // machine finish a call before the 7th started).
+      const held = new Set<() => void>();
       stub = createServer((req, res) => {
         inFlight += 1;
         stubCalls += 1;
@@ -192,7 +197,7 @@ describe('batch workflow: the deployed ASL over the real tasks and dynalite', ()
         let body = '';
         req.on('data', (c: Buffer) => (body += c.toString()));
         req.on('end', () => {
-          setTimeout(() => {
+          const answer = () => setTimeout(() => {
             inFlight -= 1;
             const applicant = (JSON.parse(body) as { inputs: [{ value: { income: number; fail?: boolean } }] }).inputs[0].value;
             if (applicant.fail) {
@@ -201,6 +206,18 @@ describe('batch workflow: the deployed ASL over the real tasks and dynalite', ()
             }
             res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ outputs: decide(applicant.income), executionTimeMs: 20 }));
           }, 20);
+          if (peak >= 7 || stubCalls > 21) {
+            for (const release of [...held]) release();
+            answer();
+            return;
+          }
+          const release = () => {
+            if (!held.delete(release)) return;
+            clearTimeout(timer);
+            answer();
+          };
+          const timer = setTimeout(release, 2_000);
+          held.add(release);
         });
       });
       await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', resolve));
