@@ -40,8 +40,6 @@ import { median, printFigures } from './report.js';
 const ROUNDS = Number(process.env.BENCH_WIRE_ROUNDS ?? 300);
 const WARMUP = 30;
 
-const decision = benchDecision;
-
 export default async function hostWireBench(): Promise<void> {
   const figures = [];
   for (const transport of ['direct', 'socket'] as const) figures.push(...(await measure(transport)));
@@ -56,11 +54,11 @@ async function measure(transport: 'direct' | 'socket') {
   const floorApi = new BenchClient(floor.url, 8);
   const floorWire = new BenchClient(floor.dynamoEndpoint, 8);
   const ids = ulidGenerator();
-  const body = JSON.stringify(decision);
+  const body = JSON.stringify(benchDecision);
   /** The raw Put and Get bodies of one operation for `table`, serialised ahead of time. */
   const rawBodies = (n: number, table: string) =>
     Array.from({ length: n }, () => {
-      const item = DynamoSnapshotStore.toItem(buildSnapshot(decision, ids.next(), new Date().toISOString()));
+      const item = DynamoSnapshotStore.toItem(buildSnapshot(benchDecision, ids.next(), new Date().toISOString()));
       const marshalled = marshall(item, documentClientOptions.marshallOptions);
       return {
         put: JSON.stringify({ TableName: table, Item: marshalled, ConditionExpression: 'attribute_not_exists(pk)' }),

@@ -1,3 +1,6 @@
+/** Loads through the configuration as a prototype: V8 optimises it after nine; a margin above. */
+const PROTOTYPE_LOADS = 32;
+
 /**
  * Gives an AWS SDK client's resolved configuration V8's fast properties back, once per client.
  *
@@ -15,8 +18,6 @@
  * nothing the SDK does with it changes. On a V8 that stopped doing so, calls would only stay as
  * slow as before; `test/unit/fast-config.test.ts` checks it still happens.
  */
-/** Loads through the configuration as a prototype: V8 optimises it after nine; a margin above. */
-const PROTOTYPE_LOADS = 32;
 
 export function withFastConfig<C extends { config: object }>(client: C): C {
   const Probe = function () {} as unknown as new () => { runtime?: unknown };
@@ -25,4 +26,3 @@ export function withFastConfig<C extends { config: object }>(client: C): C {
   for (let i = 0; i < PROTOTYPE_LOADS; i++) void probe.runtime;
   return client;
 }
-
