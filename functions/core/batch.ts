@@ -201,6 +201,8 @@ export interface BatchStore {
   /** Visits every stored chunk, page by page (constant memory); returns how many. */
   forEachChunk(batchId: string, visit: (chunk: BatchChunk) => void): Promise<number>;
   getResult(batchId: string, snapshotId: string): Promise<BatchResult | undefined>;
+  /** The batch's stored results for `snapshotIds`, by snapshot id, read as `getResult` reads them (none: absent). */
+  getResults(batchId: string, snapshotIds: readonly string[]): Promise<Map<string, BatchResult>>;
   /** Writes a snapshot's result once (false if it exists). */
   putResult(result: BatchResult): Promise<boolean>;
   /** How many results are stored: a count query, reading no result (the stats' reconciliation). */

@@ -64,6 +64,8 @@ export interface SnapshotStore {
   /** Writes a new snapshot; returns false (and writes nothing) when that id is already stored. */
   putIfAbsent(snapshot: Snapshot): Promise<boolean>;
   get(snapshotId: string): Promise<Snapshot | undefined>;
+  /** The stored snapshots among `snapshotIds`, by id, read as `get` reads them (an id not stored is absent). */
+  getMany(snapshotIds: readonly string[]): Promise<Map<string, Snapshot>>;
   list(query: SnapshotQuery): Promise<Page<Snapshot>>;
   /** The latest snapshot of the same function with the same inputsHash recorded before `snapshot`. */
   findPreviousWithSameInputs(snapshot: Snapshot): Promise<Snapshot | undefined>;

@@ -260,6 +260,7 @@ describe('a stream record that keeps failing (local host)', () => {
         assertStorable: (s) => snapshots.assertStorable(s),
         putIfAbsent: (s) => snapshots.putIfAbsent(s),
         get: (id) => snapshots.get(id),
+        getMany: (ids) => snapshots.getMany(ids),
         list: (q) => snapshots.list(q),
         claimIdempotencyKey: (r) => snapshots.claimIdempotencyKey(r),
         releaseIdempotencyKey: (r) => snapshots.releaseIdempotencyKey(r),

@@ -113,6 +113,22 @@ describe('DynamoBatchStore', () => {
     expect(await store.countResults(id)).toBe(1);
   });
 
+  it("reads a batch's results for many snapshots at once as getResult reads each, over 100 and with one listed twice", async () => {
+    const id = newBatchId();
+    await store.create(batch(id, 120));
+    for (let i = 0; i < 120; i += 1) if (i % 3 !== 0) await store.putResult(result(id, i));
+    // Another batch's result for the same snapshot is not this batch's.
+    const other = newBatchId();
+    await store.create(batch(other, 1));
+    await store.putResult(result(other, 0));
+
+    const found = await store.getResults(id, [snap(1), ...Array.from({ length: 120 }, (_, i) => snap(i))]);
+
+    expect(found.size).toBe(80);
+    for (let i = 0; i < 120; i += 1) expect(found.get(snap(i))).toEqual(await store.getResult(id, snap(i)));
+    expect(await store.getResults(id, [])).toEqual(new Map());
+  });
+
   it('counts concurrent first writes of distinct results exactly', async () => {
     const id = newBatchId();
     await store.create(batch(id, 40));

@@ -121,6 +121,20 @@ describe.each(implementations)('port contract: %s', (_label, make) => {
       expect(await snapshots.get(ulid(fn, 999))).toBeUndefined();
     });
 
+    it('reads many snapshots at once as get reads each, over 100 ids and with one listed twice, leaving out those not stored', async () => {
+      const { snapshots } = make();
+      const fn = unique();
+      const stored = Array.from({ length: 130 }, (_, i) => snapshot(fn, ulid(fn, i), i % 60, i));
+      for (const s of stored) await snapshots.putIfAbsent(s);
+      const asked = [stored[1]?.snapshotId ?? '', ...stored.map((s) => s.snapshotId), ulid(fn, 998), ulid(fn, 999)];
+
+      const found = await snapshots.getMany(asked);
+
+      expect([...found.keys()].sort()).toEqual(stored.map((s) => s.snapshotId).sort());
+      for (const s of stored) expect(found.get(s.snapshotId)).toEqual(await snapshots.get(s.snapshotId));
+      expect(await snapshots.getMany([])).toEqual(new Map());
+    });
+
     it('lets the first Idempotency-Key claim win, and gives a claim back only to the request that holds it', async () => {
       const { snapshots } = make();
       const key = `key-${unique()}`;

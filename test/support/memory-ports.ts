@@ -45,6 +45,19 @@ export class MemorySnapshotStore implements SnapshotStore, SnapshotIdIndex {
     return Promise.resolve(s === undefined ? undefined : structuredClone(s));
   }
 
+  /** How many times `getMany` was called (one request, whatever the number of ids). */
+  manyReads = 0;
+
+  getMany(snapshotIds: readonly string[]): Promise<Map<string, Snapshot>> {
+    this.manyReads += 1;
+    const found = new Map<string, Snapshot>();
+    for (const id of snapshotIds) {
+      const s = this.items.get(id);
+      if (s !== undefined) found.set(id, structuredClone(s));
+    }
+    return Promise.resolve(found);
+  }
+
   /** As the GSI1 query does: one function, inclusive `from`/`to`, oldest first unless `order` is 'desc'. */
   list(query: SnapshotQuery): Promise<Page<Snapshot>> {
     refuseCursor('MemorySnapshotStore.list', query.cursor);

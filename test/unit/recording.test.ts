@@ -33,6 +33,9 @@ class FakeStore implements SnapshotStore {
     const text = this.snapshots.get(snapshotId);
     return text === undefined ? undefined : (JSON.parse(text) as Snapshot);
   }
+  async getMany(_snapshotIds: readonly string[]): Promise<Map<string, Snapshot>> {
+    throw new Error('not used by recording');
+  }
   async list(_query: SnapshotQuery): Promise<Page<Snapshot>> {
     throw new Error('not used by recording');
   }

@@ -13,6 +13,7 @@ import type { BatchControlStore, ListBatchesQuery } from '../../core/batch-contr
 import { GSI1 } from './table-definition.js';
 import type { Page } from '../../core/ports.js';
 import type { ReplayStats } from '../../core/stats.js';
+import { batchGetItems } from './batch-get.js';
 import { queryEach, queryPage, type QueryInput } from './paging.js';
 import { DynamoStore } from './base-store.js';
 import { sealRecord } from '../../core/records.js';
@@ -76,6 +77,12 @@ export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchCo
   async getResult(batchId: string, snapshotId: string): Promise<BatchResult | undefined> {
     const res = await this.doc.get({ TableName: this.tableName, Key: keys.batchResult(batchId, snapshotId), ConsistentRead: true });
     return res.Item ? strip<BatchResult>(res.Item) : undefined;
+  }
+
+  /** As {@link getResult} for each snapshot (strongly consistent), in BatchGetItem requests of up to 100 (which refuse a key listed twice). */
+  async getResults(batchId: string, snapshotIds: readonly string[]): Promise<Map<string, BatchResult>> {
+    const items = await batchGetItems(this.doc, this.tableName, [...new Set(snapshotIds)].map((id) => keys.batchResult(batchId, id)), { ConsistentRead: true });
+    return new Map(items.map((item) => [String(item.snapshotId), strip<BatchResult>(item)]));
   }
 
   async putResult(result: BatchResult): Promise<boolean> {

@@ -7,14 +7,10 @@ import type { DocumentClient } from './document-client.js';
 import type { Batch, BatchResult, BatchStore } from '../../core/batch.js';
 import type { ReplayResult } from '../../core/replay.js';
 import type { BatchReportReader, ReplayLookup, ReplayRef, SnapshotFacts } from '../../reports/index.js';
+import { batchGetItems } from './batch-get.js';
 import { keys } from './keys.js';
 
 type Item = Record<string, unknown>;
-
-/** BatchGet answers at most 100 keys per request. */
-const BATCH_GET_KEYS = 100;
-/** Rounds of retrying UnprocessedKeys (throttling) before giving up. */
-const MAX_UNPROCESSED_ROUNDS = 8;
 
 export class DynamoReportReader implements BatchReportReader, ReplayLookup {
   constructor(
@@ -33,7 +29,9 @@ export class DynamoReportReader implements BatchReportReader, ReplayLookup {
 
   async snapshotFacts(snapshotIds: readonly string[]): Promise<Map<string, SnapshotFacts>> {
     const found = new Map<string, SnapshotFacts>();
-    const items = await this.batchGet(
+    const items = await batchGetItems(
+      this.doc,
+      this.tableName,
       snapshotIds.map((id) => keys.snapshot(id)),
       { ProjectionExpression: 'snapshotId, functionName, executionTimeMs, modelParameters.modelName, modelParameters.modelVersion' },
     );
@@ -51,7 +49,7 @@ export class DynamoReportReader implements BatchReportReader, ReplayLookup {
 
   async replayResults(refs: readonly ReplayRef[]): Promise<Map<string, Pick<ReplayResult, 'replayId' | 'snapshotId' | 'fieldComparisons' | 'policyViolations' | 'executor'>>> {
     // Only what the report shows of a replay: its comparisons, violations and executor.
-    const items = await this.batchGet(refs.map((r) => keys.replay(r.snapshotId, r.sortAt, r.replayId)), {
+    const items = await batchGetItems(this.doc, this.tableName, refs.map((r) => keys.replay(r.snapshotId, r.sortAt, r.replayId)), {
       ProjectionExpression: '#id, #snap, #fc, #pv, #ex',
       ExpressionAttributeNames: { '#id': 'replayId', '#snap': 'snapshotId', '#fc': 'fieldComparisons', '#pv': 'policyViolations', '#ex': 'executor' },
     });
@@ -77,22 +75,6 @@ export class DynamoReportReader implements BatchReportReader, ReplayLookup {
       startKey = replayId === 'latest' ? undefined : res.LastEvaluatedKey;
     } while (startKey);
     return undefined;
-  }
-
-  /** Every item found for `keyList`, in chunks of 100, retrying what DynamoDB left unprocessed. */
-  private async batchGet(keyList: readonly Item[], extra: { ProjectionExpression?: string; ExpressionAttributeNames?: Record<string, string> } = {}): Promise<Item[]> {
-    const out: Item[] = [];
-    for (let i = 0; i < keyList.length; i += BATCH_GET_KEYS) {
-      let pending: Item[] | undefined = keyList.slice(i, i + BATCH_GET_KEYS);
-      for (let round = 0; pending && pending.length > 0; round++) {
-        if (round > MAX_UNPROCESSED_ROUNDS) throw new Error(`BatchGet left ${pending.length} keys unprocessed after ${MAX_UNPROCESSED_ROUNDS} retries`);
-        if (round > 0) await new Promise((r) => setTimeout(r, 25 * 2 ** round));
-        const res = await this.doc.batchGet({ RequestItems: { [this.tableName]: { Keys: pending, ...extra } } });
-        out.push(...(res.Responses?.[this.tableName] ?? []));
-        pending = res.UnprocessedKeys?.[this.tableName]?.Keys as Item[] | undefined;
-      }
-    }
-    return out;
   }
 }
 

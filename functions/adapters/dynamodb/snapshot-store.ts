@@ -7,6 +7,7 @@ import { PayloadTooLargeError } from '../../core/errors.js';
 import type { IdempotencyRecord, Page, SnapshotIdIndex, SnapshotQuery, SnapshotStore } from '../../core/ports.js';
 import type { Snapshot } from '../../core/snapshot.js';
 import { itemSize, MAX_ITEM_BYTES } from './item-size.js';
+import { batchGetItems } from './batch-get.js';
 import { queryPage } from './paging.js';
 import { auditKeys, contentOf, keys } from './keys.js';
 import { GSI1, GSI1K, GSI2, type IndexDefinition } from './table-definition.js';
@@ -75,6 +76,12 @@ export class DynamoSnapshotStore extends DynamoStore implements SnapshotStore, S
   async get(snapshotId: string): Promise<Snapshot | undefined> {
     const res = await this.doc.get({ TableName: this.tableName, Key: keys.snapshot(snapshotId), ConsistentRead: true });
     return res.Item ? DynamoSnapshotStore.fromItem(res.Item) : undefined;
+  }
+
+  /** As {@link get} for each id (strongly consistent), in BatchGetItem requests of up to 100 (which refuse a key listed twice). */
+  async getMany(snapshotIds: readonly string[]): Promise<Map<string, Snapshot>> {
+    const items = await batchGetItems(this.doc, this.tableName, [...new Set(snapshotIds)].map((id) => keys.snapshot(id)), { ConsistentRead: true });
+    return new Map(items.map((item) => [String(item.snapshotId), DynamoSnapshotStore.fromItem(item)]));
   }
 
   async list(query: SnapshotQuery): Promise<Page<Snapshot>> {
