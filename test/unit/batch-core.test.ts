@@ -23,7 +23,7 @@ import {
   type BatchStore,
   type StartBatchDeps,
 } from '../../functions/core/batch.js';
-import { BatchItemCache, replayBatchChunk, replayBatchItem, type ReplayItemDeps } from '../../functions/core/batch-replay.js';
+import { BatchItemCache, replayBatchChunk, replayBatchItem, STATUS_CHECK_MS, type ReplayItemDeps } from '../../functions/core/batch-replay.js';
 import { BatchPayloadError, parseReplayChunkPayload, parseReplayItemPayload, parseReplayPayload, parseStatsPayload } from '../../functions/api/batch-tasks.js';
 import { computeBatchStats } from '../../functions/core/batch-stats.js';
 import { NotFoundError, ValidationError } from '../../functions/core/errors.js';
@@ -79,8 +79,21 @@ class MemoryBatchStore implements BatchStore {
     return Promise.resolve(mine.length);
   }
   getResult(batchId: string, snapshotId: string): Promise<BatchResult | undefined> {
+    this.resultReads += 1;
     const r = this.results.get(`${batchId}#${snapshotId}`);
     return Promise.resolve(r && structuredClone(r));
+  }
+  /** Calls of `getResult` and of `getResults` (one request each). */
+  resultReads = 0;
+  resultBatchReads = 0;
+  getResults(batchId: string, snapshotIds: readonly string[]): Promise<Map<string, BatchResult>> {
+    this.resultBatchReads += 1;
+    const found = new Map<string, BatchResult>();
+    for (const id of snapshotIds) {
+      const r = this.results.get(`${batchId}#${id}`);
+      if (r) found.set(id, structuredClone(r));
+    }
+    return Promise.resolve(found);
   }
   putResult(result: BatchResult): Promise<boolean> {
     const key = `${result.batchId}#${result.snapshotId}`;
@@ -555,6 +568,33 @@ describe('replayBatchChunk', () => {
     expect((await batches.get(batchId))?.progress).toEqual({ completed: 3, successful: 3, matches: 3 });
   });
 
+  it("reads its items' stored results and snapshots in one request each before the first executor call, and calls none for a stored result", async () => {
+    const executor = new CountingExecutor(OUTPUTS);
+    const { deps, snapshots, batches } = itemWorld(executor);
+    const batchId = ulid(112, '01JE');
+    for (const i of [1, 2, 3, 4]) await snapshots.putIfAbsent(snapshot(ulid(i)));
+    await batches.create(batchRecord(batchId, 4));
+    // A first attempt stored snapshot 3's result before it stopped.
+    const earlier: BatchResult = { batchId, snapshotId: ulid(3), replayId: 'R-earlier', status: 'Success', outputsMatch: true, executionTimeMs: 5, mismatchedPaths: [], violatedRules: [], createdAt: '2026-11-02T11:00:00.000Z' };
+    await batches.putResult(earlier);
+    const readsAtFirstCall: number[] = [];
+    const execute = executor.execute.bind(executor);
+    executor.execute = (req) => {
+      if (executor.calls === 0) readsAtFirstCall.push(snapshots.manyReads, batches.resultBatchReads);
+      return execute(req);
+    };
+
+    const summary = await replayBatchChunk(deps, { batchId, snapshotIds: [ulid(1), ulid(2), ulid(3), ulid(4)] });
+
+    expect(summary).toEqual({ chunkId: ulid(1), count: 4, failed: 0 });
+    expect(readsAtFirstCall).toEqual([1, 1]);
+    expect({ manyReads: snapshots.manyReads, resultBatchReads: batches.resultBatchReads }).toEqual({ manyReads: 1, resultBatchReads: 1 });
+    // No item read its snapshot or its stored result on its own.
+    expect({ reads: snapshots.reads, resultReads: batches.resultReads }).toEqual({ reads: 0, resultReads: 0 });
+    expect(executor.calls).toBe(3);
+    expect(await batches.getResult(batchId, ulid(3))).toEqual(earlier);
+  });
+
   it('counts a retried chunk once and folds the results the first attempt stored', async () => {
     const { deps, snapshots, batches } = itemWorld(new CountingExecutor(OUTPUTS));
     const batchId = ulid(111, '01JE');
@@ -597,6 +637,50 @@ describe('replayBatchChunk', () => {
     expect(summary).toEqual({ chunkId: ulid(1), count: 0, failed: 0, stopped: true });
     expect(executor.calls).toBe(0);
     expect(batches.chunks.size).toBe(0);
+  });
+
+  /** A chunk of `n` snapshots whose executor moves a manual clock by `itemMs` per call and cancels the batch during call `cancelAt`. */
+  async function cancelledDuring(n: number, itemMs: number, cancelAt: number) {
+    const executor = new CountingExecutor(OUTPUTS);
+    const { deps, snapshots, batches } = itemWorld(executor);
+    let now = NOW;
+    const batchId = ulid(115, '01JE');
+    const ids = Array.from({ length: n }, (_, i) => ulid(i + 1));
+    for (const id of ids) await snapshots.putIfAbsent(snapshot(id));
+    await batches.create(batchRecord(batchId, n));
+    // The first read is the batch record the cache keeps for the whole batch (its request); the rest are status reads.
+    const readsAt: number[] = [];
+    const get = batches.get.bind(batches);
+    batches.get = (id) => (readsAt.push(now - NOW), get(id));
+    const execute = executor.execute.bind(executor);
+    executor.execute = async (req) => {
+      if (executor.calls + 1 === cancelAt) (batches.batches.get(batchId) as Batch).status = 'CANCELLED';
+      now += itemMs;
+      return execute(req);
+    };
+    const summary = await replayBatchChunk({ ...deps, clock: { now: () => now } }, { batchId, snapshotIds: ids });
+    return { summary, calls: executor.calls, statusReadsAt: readsAt, chunks: batches.chunks.size };
+  }
+
+  it(`starts no item after a cancel made while the item before it ran (status read at most every ${STATUS_CHECK_MS} ms)`, async () => {
+    for (const itemMs of [600, 250]) {
+      const { summary, calls, statusReadsAt, chunks } = await cancelledDuring(4, itemMs, 2);
+
+      expect(calls, `${itemMs} ms items`).toBe(2);
+      expect(summary).toMatchObject({ count: 2, stopped: true });
+      expect(chunks).toBe(0);
+      // Item 1 read before it started, item 2 too; the read before item 3 came after item 2's
+      // executor answered, and so after the cancel: item 3 did not start.
+      expect(statusReadsAt).toEqual([0, 0, itemMs, 2 * itemMs]);
+    }
+  });
+
+  it(`reads the status at most every ${STATUS_CHECK_MS} ms`, async () => {
+    const fast = await cancelledDuring(12, 50, 0);
+
+    expect(fast.calls).toBe(12);
+    // 50 ms items: one read before the first, then before the first item 200 ms or more after the last read.
+    expect(fast.statusReadsAt).toEqual([0, 0, 200, 400]);
   });
 
   it('refuses an empty chunk and a malformed payload at the edge with BatchPayloadError', () => {
