@@ -3,7 +3,8 @@
  *
  * 1. A 200 ms executor: 1,000 snapshots at maxConcurrency 40 through `POST /batches` on the
  *    in-memory local host, wall time from the POST until `GET /batches/{id}` shows SUCCEEDED,
- *    over the ideal 1,000 × 200 ms ÷ 40 = 5 s (target ≤ 1.3). The executor is a node:http stub on
+ *    over the ideal 1,000 × 200 ms ÷ 40 = 5 s (target ≤ 1.3); the median of 3 batches after a
+ *    warm-up batch (a single one varied 1.31 – 1.50 from one batch to the next in one process). The executor is a node:http stub on
  *    127.0.0.1 that answers after 200 ms; GET is polled every 50 ms (1 % of the ideal).
  * 2. A zero-latency executor: replays/s through a batch of 1,000 at maxConcurrency 40 ÷ the bare
  *    per-item work per second at the same concurrency 40 — one GetCommand of the snapshot, one
@@ -99,8 +100,13 @@ export default async function (): Promise<void> {
     // Warm-up (JIT, connection pools) with a smaller batch, as the zero-latency side below has.
     await runBatch(slowSet.slice(0, CONCURRENCY * 2).map((s) => s.snapshotId));
     const ideal = (N * SLOW_MS) / CONCURRENCY;
-    const slowRun = await runBatch(slowSet.map((s) => s.snapshotId));
-    if (slowRun.batch.stats?.successfulReplays !== N) throw new Error(`slow batch: ${JSON.stringify(slowRun.batch.stats)}`);
+    // ROUNDS whole batches of the same snapshots (each batch replays all of them anew); the median.
+    const slowMs: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const slowRun = await runBatch(slowSet.map((s) => s.snapshotId));
+      if (slowRun.batch.stats?.successfulReplays !== N) throw new Error(`slow batch: ${JSON.stringify(slowRun.batch.stats)}`);
+      slowMs.push(slowRun.ms);
+    }
 
     // 2. The zero-latency executor: a whole batch against the bare per-item work, alternating.
     await json('PUT', '/functions/bench_fast/executor', { type: 'http', url: fast.url });
@@ -196,10 +202,11 @@ export default async function (): Promise<void> {
     const vsDesign = median(ta.map((a, i) => (tc[i] as number) / a));
 
     printFigures(`batch replays on the local host: ${N} snapshots at maxConcurrency ${CONCURRENCY}`, [
-      { figure: `${SLOW_MS} ms executor: POST → SUCCEEDED wall ÷ ideal ${N}×${SLOW_MS}÷${CONCURRENCY}`, ours: slowRun.ms, baseline: ideal, unit: 'ms', ratio: slowRun.ms / ideal, target: '<= 1.3' },
+      { figure: `${SLOW_MS} ms executor: POST → SUCCEEDED wall ÷ ideal ${N}×${SLOW_MS}÷${CONCURRENCY}`, ours: median(slowMs), baseline: ideal, unit: 'ms', ratio: median(slowMs) / ideal, target: '<= 1.3' },
       { figure: 'zero-latency executor: batch replays/s ÷ bare Get+POST+Put/s', ours: batchRate, baseline: bareRate, unit: '/s', ratio: vsBare, target: '>= 0.5' },
       { figure: '  diagnostic: batch replays/s ÷ its 4 DynamoDB round trips + POST sent bare', ours: batchRate, baseline: designRate, unit: '/s', ratio: vsDesign },
     ]);
+    console.log(`  ${SLOW_MS} ms batches, in turn: ${slowMs.map((ms) => (ms / ideal).toFixed(2)).join(', ')} × ideal`);
     if (lastBatch) console.log(`  last zero-latency batch: p50 executor ${lastBatch.stats?.p50ExecutionTimeMs.toFixed(2)} ms, ${lastBatch.stats?.matches} matches`);
   } finally {
     client.destroy();
