@@ -32,10 +32,16 @@ const DEFAULTS = AppConfigSchema.parse({});
 const ALL_CLIENTS = AppConfigSchema.parse({ executorFunctionArns: ['arn:aws:lambda:us-east-1:123456789012:function:f'], bedrockModelIds: ['amazon.nova-lite-v1:0'], similarityProvider: 'bedrock-titan' });
 
 /** Each function's bundle per config, built once for the whole file (a build takes seconds on a busy 2-core machine). */
-const builds = new Map<string, { atStart: string[]; all: string[] }>();
+const builds = new Map<string, Built>();
 
-/** The packages (and own modules) in the files a cold start loads, and in all files. */
-function built(name: LambdaName, config = DEFAULTS): { atStart: string[]; all: string[] } {
+/** A built bundle: the packages (and own modules) in the files a cold start loads and in all files, and where it was written. */
+interface Built {
+  atStart: string[];
+  all: string[];
+  outdir: string;
+}
+
+function built(name: LambdaName, config = DEFAULTS): Built {
   const key = `${name} ${config === DEFAULTS ? 'defaults' : JSON.stringify(config)}`;
   let result = builds.get(key);
   if (result === undefined) {
@@ -45,7 +51,7 @@ function built(name: LambdaName, config = DEFAULTS): { atStart: string[]; all: s
   return result;
 }
 
-function build(name: LambdaName, config: typeof DEFAULTS): { atStart: string[]; all: string[] } {
+function build(name: LambdaName, config: typeof DEFAULTS): Built {
   const outdir = tempDir();
   const metafile: Metafile = buildFunctionBundle({ entry: `functions/handlers/${name}.handler.ts`, define: optionalClientDefines(lambdaSpec(name), config), target: 'node20' }, outdir);
   const weight = bundleWeight(metafile, outdir);
@@ -53,7 +59,7 @@ function build(name: LambdaName, config: typeof DEFAULTS): { atStart: string[]; 
     Object.entries(metafile.outputs)
       .filter(([path]) => files.includes(relative(outdir, path)))
       .flatMap(([, out]) => Object.entries(out.inputs).filter(([, i]) => i.bytesInOutput > 0).map(([path]) => path));
-  return { atStart: inputsOf(weight.startFiles), all: inputsOf(weight.files) };
+  return { atStart: inputsOf(weight.startFiles), all: inputsOf(weight.files), outdir };
 }
 const has = (inputs: string[], pkg: string) => inputs.some((p) => p.includes(`node_modules/${pkg}/`));
 
@@ -163,8 +169,7 @@ describe('a function bundle', { timeout: 120_000 }, () => {
 
   it('ships, in every function, only files that another file of it imports', () => {
     for (const name of ['snapshots', 'batches', 'audit'] as const) {
-      const outdir = tempDir();
-      buildFunctionBundle({ entry: `functions/handlers/${name}.handler.ts`, define: optionalClientDefines(lambdaSpec(name), DEFAULTS), target: 'node20' }, outdir);
+      const { outdir } = built(name);
       const files = readdirSync(outdir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => relative(outdir, join(d.parentPath, d.name)));
       const texts = files.map((f) => readFileSync(join(outdir, f), 'utf8'));
       for (const file of files.filter((f) => f !== ENTRY_FILE)) expect(texts.some((text) => text.includes(`/${file.split('/').pop() ?? file}"`)), `${name}: ${file}`).toBe(true);
