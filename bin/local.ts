@@ -62,6 +62,8 @@ try {
     schedules: appConfig.schedules,
     idManifestBuckets: appConfig.idManifestBuckets,
     digestIntervalMinutes: appConfig.digestIntervalMinutes,
+    // Within the 10 s a shutdown gets below, so a part that hangs is named before the exit.
+    closeTimeoutMs: 3_000,
     logger: {
       info: (message: string) => console.log(message),
       error: (message: string, ...extra: unknown[]) => console.error(message, ...extra),
@@ -85,7 +87,12 @@ async function stop(signal: string) {
   console.log(`${signal}: shutting down`);
   const timer = setTimeout(() => process.exit(1), 10_000);
   timer.unref();
-  await host.close();
+  try {
+    await host.close();
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(1);
+  }
   process.exit(0);
 }
 process.on('SIGINT', () => void stop('SIGINT'));

@@ -106,7 +106,16 @@ export interface LocalHostOptions {
    * within 90 days). See {@link LocalStateMachine}.
    */
   maxEndedExecutions?: number;
+  /**
+   * How long `close()` waits for each part of the host (default 15 s): past it, close goes on with
+   * the rest and then fails, naming the parts still pending (a hung stream delivery, a digest run).
+   * Connections still busy {@link HTTP_CLOSE_GRACE_MS} after close began are cut.
+   */
+  closeTimeoutMs?: number;
 }
+
+/** How long `close()` lets HTTP requests in flight finish before it cuts their connections. */
+export const HTTP_CLOSE_GRACE_MS = 2_000;
 
 export interface LocalHost {
   url: string;
@@ -124,6 +133,11 @@ export interface LocalHost {
   metrics: LocalMetricsStore;
   /** The audit seal: where digests are kept (`DATA_DIR/audit/`, or memory) and the digester's schedule. */
   audit: { store: AuditStore; signer: DigestSigner; timer: DigestTimer<{ sealed: Array<{ windowStart: string; recordCount: number; lateCount: number }> }> };
+  /**
+   * Stops the schedules and the digester, the HTTP API (requests still in flight after
+   * {@link HTTP_CLOSE_GRACE_MS} have their connections cut), the stream, S3 and DynamoDB. Rejects,
+   * once everything else is closed, naming any part that did not finish within `closeTimeoutMs`.
+   */
   close(): Promise<void>;
 }
 
@@ -356,21 +370,45 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     async close() {
       closing = true;
       scheduler.stop();
-      await digestTimer.stop();
-      await closeServer(http.server);
-      await stream.close();
+      const limitMs = options.closeTimeoutMs ?? 15_000;
+      const problems: string[] = [];
+      const part = async (name: string, closed: Promise<unknown>) => {
+        const outcome = await within(closed, limitMs);
+        if (outcome === 'pending') problems.push(`${name} did not finish within ${limitMs} ms`);
+        else if (outcome !== 'done') problems.push(`${name} failed to close: ${outcome.failed instanceof Error ? outcome.failed.message : String(outcome.failed)}`);
+      };
+      await part('the audit digester (a digest run)', digestTimer.stop());
+      await part('the HTTP API', closeServer(http.server));
+      await part('the DynamoDB stream (an on-write delivery)', stream.close());
       client.destroy();
       batchJournal?.close();
       s3.destroy();
-      await s3Server.close();
-      await dynamo.close();
+      await part('the local S3', s3Server.close());
+      await part('the local DynamoDB', dynamo.close());
+      if (problems.length > 0) throw new Error(`the local host closed everything it could, but ${problems.join('; ')}`);
     },
   };
 }
 
+/** How `work` ended within `ms`: done, failed (with its error), or still pending. */
+async function within(work: Promise<unknown>, ms: number): Promise<'done' | 'pending' | { failed: unknown }> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<'pending'>((resolve) => (timer = setTimeout(() => resolve('pending'), ms)));
+  try {
+    return await Promise.race([work.then(() => 'done' as const, (failed: unknown) => ({ failed })), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Stops accepting connections; idle ones close now, busy ones after {@link HTTP_CLOSE_GRACE_MS}. */
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
-    server.close(() => resolve());
+    const cut = setTimeout(() => server.closeAllConnections(), HTTP_CLOSE_GRACE_MS);
+    server.close(() => {
+      clearTimeout(cut);
+      resolve();
+    });
     server.closeIdleConnections();
   });
 }
