@@ -82,13 +82,22 @@ export function clientErrorResponse(err: NodeJS.ErrnoException): string {
 async function readBody(req: IncomingMessage, limit: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new BodyTooLarge();
-    chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) throw new BodyTooLarge();
+      chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    // The client closed the connection before its body was complete (or close() cut it).
+    if ((err as NodeJS.ErrnoException).code === 'ECONNRESET') throw new ClientGone();
+    throw err;
   }
   return Buffer.concat(chunks).toString('utf8');
 }
+
+/** The client went away mid-request: nobody is left to answer, and the server did nothing wrong. */
+class ClientGone extends Error {}
 
 /** Builds the API Gateway v2 event for a request (`url`: its target, when already parsed). */
 export function toEvent(req: IncomingMessage, body: string, routeKey: string, pathParameters: Record<string, string>, url: URL = requestUrl(req.url) ?? new URL('http://localhost/')): APIGatewayProxyEventV2 {
@@ -160,6 +169,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<{ server:
         send(res, result.statusCode ?? 200, result.body ?? '', headers);
       } catch (err) {
         if (err instanceof BodyTooLarge) return send(res, 413, JSON.stringify(errorBody('PAYLOAD_TOO_LARGE', `request body exceeds ${limit} bytes`)), { connection: 'close' });
+        if (err instanceof ClientGone) return;
         options.onError(err);
         send(res, 500, JSON.stringify(errorBody('INTERNAL_ERROR', 'internal error')));
       }
