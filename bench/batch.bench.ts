@@ -4,8 +4,9 @@
  * 1. A 200 ms executor: 1,000 snapshots at maxConcurrency 40 through `POST /batches` on the
  *    in-memory local host, wall time from the POST until `GET /batches/{id}` shows SUCCEEDED,
  *    over the ideal 1,000 × 200 ms ÷ 40 = 5 s (target ≤ 1.3); the median of 3 batches after a
- *    warm-up batch (a single one varied 1.31 – 1.50 from one batch to the next in one process). The executor is a node:http stub on
- *    127.0.0.1 that answers after 200 ms; GET is polled every 50 ms (1 % of the ideal).
+ *    warm-up batch (a single one varied 1.31 – 1.50 from one batch to the next in one process).
+ *    The executor is a node:http stub on 127.0.0.1 that answers after 200 ms; GET is polled every
+ *    50 ms (1 % of the ideal).
  * 2. A zero-latency executor: replays/s through a batch of 1,000 at maxConcurrency 40 ÷ the bare
  *    per-item work per second at the same concurrency 40 — one GetCommand of the snapshot, one
  *    fetch POST of the executor request to the same stub, one PutCommand of a result-sized item,

@@ -16,7 +16,6 @@ import { benchDecision } from './sdk-floor.js';
 
 const ROUNDS = Number(process.env.BENCH_HOST_ROUNDS ?? 300);
 
-const decision = benchDecision;
 
 export default async function hostBench(): Promise<void> {
   const host = await startLocalHost({ port: 0, dynamoPort: 0, tableName: 'bench-host', dynamoInWorker: process.env.BENCH_DYNAMO_IN_PROCESS !== '1' });
@@ -24,7 +23,7 @@ export default async function hostBench(): Promise<void> {
   const doc = DynamoDBDocumentClient.from(client, documentClientOptions);
   const ids = ulidGenerator();
   const http = new BenchClient(host.url);
-  const body = JSON.stringify(decision);
+  const body = JSON.stringify(benchDecision);
   try {
     // The client side uses node:http with keep-alive, as the SDK's own handler does for the direct
     // calls, so both sides pay the same for their HTTP client.
@@ -37,7 +36,7 @@ export default async function hostBench(): Promise<void> {
       JSON.parse(got.body);
     };
     const direct = async () => {
-      const snapshot = buildSnapshot(decision, ids.next(), new Date().toISOString());
+      const snapshot = buildSnapshot(benchDecision, ids.next(), new Date().toISOString());
       await doc.send(new PutCommand({ TableName: host.tableName, Item: DynamoSnapshotStore.toItem(snapshot), ConditionExpression: 'attribute_not_exists(pk)' }));
       await doc.send(new GetCommand({ TableName: host.tableName, Key: { pk: `SNAP#${snapshot.snapshotId}`, sk: 'SNAP' }, ConsistentRead: true }));
     };

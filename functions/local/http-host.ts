@@ -53,6 +53,9 @@ export function matchRoute(routes: readonly CompiledRoute[], method: string, pat
 
 class BodyTooLarge extends Error {}
 
+/** The client went away mid-request: nobody is left to answer, and the server did nothing wrong. */
+class ClientGone extends Error {}
+
 /**
  * The request target as a URL. Only origin-form targets (`/path?query`) are accepted; parsing
  * them against a base would read `//x` as a protocol-relative URL naming host `x` (and `//` as
@@ -95,9 +98,6 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string> {
   }
   return Buffer.concat(chunks).toString('utf8');
 }
-
-/** The client went away mid-request: nobody is left to answer, and the server did nothing wrong. */
-class ClientGone extends Error {}
 
 /** Builds the API Gateway v2 event for a request (`url`: its target, when already parsed). */
 export function toEvent(req: IncomingMessage, body: string, routeKey: string, pathParameters: Record<string, string>, url: URL = requestUrl(req.url) ?? new URL('http://localhost/')): APIGatewayProxyEventV2 {

@@ -18,7 +18,6 @@ const PROTOTYPE_LOADS = 32;
  * nothing the SDK does with it changes. On a V8 that stopped doing so, calls would only stay as
  * slow as before; `test/unit/fast-config.test.ts` checks it still happens.
  */
-
 export function withFastConfig<C extends { config: object }>(client: C): C {
   const Probe = function () {} as unknown as new () => { runtime?: unknown };
   Probe.prototype = client.config;
