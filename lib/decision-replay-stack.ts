@@ -296,7 +296,15 @@ export class DecisionReplayStack extends Stack {
         'descriptions of given-up stream batches, which an operator inspects and re-drives; a further DLQ ' +
         'behind it would have nothing to catch.',
     });
-    new ScheduledReplays(this, 'Schedules', { schedules: config.schedules, stateMachine });
+    const schedules = new ScheduledReplays(this, 'Schedules', { schedules: config.schedules, stateMachine });
+    if (schedules.deadLetterQueue !== undefined) {
+      Validations.of(schedules.deadLetterQueue).acknowledge({
+        id: 'AwsSolutions-SQS3',
+        reason:
+          'This queue is itself the dead-letter queue of the schedule rules\' targets: it only receives firings ' +
+          'EventBridge could not deliver to the state machine, which an operator inspects; a further DLQ behind it would have nothing to catch.',
+      });
+    }
     // An execution that ends abnormally (outside its Catch) leaves no batch RUNNING: the one function
     // holding the grant marks it FAILED.
     const [executionEndHandler, ...extraEndHandlers] = having((spec) => spec.grants.includes('batchExecutionEnds'));
@@ -369,6 +377,10 @@ export class DecisionReplayStack extends Stack {
       streamConsumer,
       stateMachine,
       failureQueue: stream.failureQueue,
+      deadLetterQueues: [
+        { id: 'BatchExecutionEndsDeadLetter', what: 'a batch execution ended abnormally and its batch could not be marked FAILED', label: 'execution-end DLQ', queue: executionEnds.deadLetterQueue },
+        ...(schedules.deadLetterQueue === undefined ? [] : [{ id: 'ScheduledReplaysDeadLetter', what: 'a scheduled replay could not start its batch', label: 'schedules DLQ', queue: schedules.deadLetterQueue }]),
+      ],
       alarmEmail: config.alarmEmail,
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: observability.topic.topicArn, description: 'SNS topic the alarms notify' });

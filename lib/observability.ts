@@ -1,8 +1,9 @@
 /**
  * What an operator watches (DESIGN §7, issue 10): one CloudWatch dashboard over the functions'
  * EMF metrics and the AWS metrics of the pieces around them, and alarms that notify an SNS topic —
- * messages in the stream failure queue, Lambda errors and throttles, batch executions that failed,
- * timed out or were aborted, and on-write lag. An optional e-mail address (`alarmEmail`) is
+ * messages in the stream failure queue and in the dead-letter queues of the EventBridge targets,
+ * Lambda errors and throttles, batch executions that failed, timed out or were aborted, and on-write
+ * lag. An optional e-mail address (`alarmEmail`) is
  * subscribed to the topic.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
@@ -30,7 +31,20 @@ export interface DecisionObservabilityProps {
   readonly streamConsumer: string;
   readonly stateMachine: IStateMachine;
   readonly failureQueue: IQueue;
+  /**
+   * Dead-letter queues of EventBridge rule targets (batch execution ends, scheduled replays): a
+   * message in one is an event that was never acted on. Each gets an alarm and a dashboard line.
+   */
+  readonly deadLetterQueues?: readonly DeadLetterQueueWatch[];
   readonly alarmEmail?: string | undefined;
+}
+
+/** A dead-letter queue to watch: `id` names its alarm (`<id>Messages`), `what` says what a message in it means. */
+export interface DeadLetterQueueWatch {
+  readonly id: string;
+  readonly what: string;
+  readonly label: string;
+  readonly queue: IQueue;
 }
 
 /** A SEARCH over one of the project's EMF metrics, across the dimension set it is emitted with. */
@@ -72,6 +86,8 @@ export class DecisionObservability extends Construct {
     };
 
     alarm('StreamFailureQueueMessages', 'on-write gave up on stream records (messages in the failure queue)', props.failureQueue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' }), 1);
+    const deadLetterQueues = props.deadLetterQueues ?? [];
+    for (const dlq of deadLetterQueues) alarm(`${dlq.id}Messages`, `${dlq.what} (messages in its dead-letter queue)`, dlq.queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' }), 1);
     for (const [name, fn] of Object.entries(props.functions)) {
       const cid = name.replace(/(^|-)([a-z])/g, (_m, _d: string, c: string) => c.toUpperCase());
       alarm(`${cid}Errors`, `the ${name} function failed`, fn.metricErrors({ period: PERIOD, statistic: 'Sum' }), 1);
@@ -110,7 +126,10 @@ export class DecisionObservability extends Construct {
           props.stateMachine.metricTimedOut({ period: PERIOD, statistic: 'Sum', label: 'timed out' }),
           props.stateMachine.metricAborted({ period: PERIOD, statistic: 'Sum', label: 'aborted' }),
         ],
-        right: [props.failureQueue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum', label: 'stream failure queue' })],
+        right: [
+          props.failureQueue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum', label: 'stream failure queue' }),
+          ...deadLetterQueues.map((dlq) => dlq.queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum', label: dlq.label })),
+        ],
         width: 8,
       }),
     );

@@ -93,17 +93,23 @@ export interface ScheduledReplaysProps {
  * One EventBridge rule per configured schedule, each starting the batch state machine. The window
  * is relative (`lastHours`): the plan step resolves it when the execution starts, so every firing
  * replays the hours before it. All rules share one role that may only start this state machine.
+ * A firing EventBridge cannot deliver (StartExecution refused or throttled through its retries)
+ * goes to a dead-letter queue, where an alarm sees it, instead of a regression replay silently not
+ * happening.
  */
 export class ScheduledReplays extends Construct {
   public readonly rules: readonly Rule[];
   /** Undefined when no schedule is configured (no role is created for nothing). */
   public readonly role: Role | undefined;
+  /** Firings that could not start their batch; encrypted, TLS-only, kept 14 days. Undefined without schedules. */
+  public readonly deadLetterQueue: Queue | undefined;
 
   constructor(scope: Construct, id: string, props: ScheduledReplaysProps) {
     super(scope, id);
     if (props.schedules.length === 0) {
       this.rules = [];
       this.role = undefined;
+      this.deadLetterQueue = undefined;
       return;
     }
     const role = new Role(this, 'StartExecutionRole', {
@@ -112,6 +118,12 @@ export class ScheduledReplays extends Construct {
     });
     props.stateMachine.grantStartExecution(role);
     this.role = role;
+    const deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.deadLetterQueue = deadLetterQueue;
     this.rules = props.schedules.map(
       (schedule) =>
         new Rule(this, `Schedule-${schedule.name}`, {
@@ -123,6 +135,7 @@ export class ScheduledReplays extends Construct {
               input: RuleTargetInput.fromObject(scheduledBatchInput(schedule)),
               retryAttempts: 3,
               maxEventAge: Duration.hours(1),
+              deadLetterQueue,
             }),
           ],
         }),

@@ -43,6 +43,15 @@ describe('observability with the default context', () => {
     }
   });
 
+  it('alarms on messages in the execution-end dead-letter queue (a batch whose abnormal end could not be recorded)', () => {
+    const rule = Object.values(template.findResources('AWS::Events::Rule')).find((r) => JSON.stringify(r).includes('Step Functions Execution Status Change')) as { Properties: { Targets: Array<{ DeadLetterConfig: { Arn: { 'Fn::GetAtt': [string, string] } } }> } };
+    const dlqId = rule.Properties.Targets[0]?.DeadLetterConfig.Arn['Fn::GetAtt'][0] as string;
+    const onDlq = alarms.filter((a) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible' && JSON.stringify(a.Properties.Dimensions).includes(dlqId));
+    expect(onDlq).toHaveLength(1);
+    expect(onDlq[0]?.Properties).toMatchObject({ Namespace: 'AWS/SQS', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    expect(String(onDlq[0]?.Properties.AlarmDescription)).toContain('could not be marked FAILED');
+  });
+
   it('alarms on the on-write lag the on-write function emits: same namespace, metric name and service dimension', () => {
     const lag = alarms.filter((a) => a.Properties.MetricName === METRIC.onWriteLag);
     expect(lag).toHaveLength(1);
@@ -52,7 +61,9 @@ describe('observability with the default context', () => {
   });
 
   it('sends every alarm to the alarm topic, which refuses plain-text transport and has no subscriber by default', () => {
-    expect(alarms.length).toBe(2 * LAMBDA_NAMES.length + 1 + 3 + 1);
+    // Per function errors and throttles; the stream failure queue and the execution-end DLQ; failed,
+    // timed-out and aborted executions; on-write lag. (No schedules configured: no schedules DLQ.)
+    expect(alarms.length).toBe(2 * LAMBDA_NAMES.length + 2 + 3 + 1);
     for (const a of alarms) expect(a.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
     template.resourceCountIs('AWS::SNS::Subscription', 0);
     template.hasResourceProperties('AWS::SNS::TopicPolicy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) } });
@@ -65,6 +76,19 @@ describe('observability with the default context', () => {
     for (const name of Object.values(METRIC)) expect(body, name).toContain(name);
     expect(body).toContain(METRICS_NAMESPACE);
     expect(body).toContain('ExecutionsFailed');
+  });
+});
+
+describe('observability with schedules', () => {
+  it('alarms on messages in the schedules\' dead-letter queue, the queue their rule targets name', () => {
+    const { template } = synthStack({ schedules: [{ name: 'nightly', schedule: 'cron(0 3 * * ? *)', selector: { functionName: 'approve_loan', lastHours: 24 } }] });
+    const rule = Object.values(template.findResources('AWS::Events::Rule')).find((r) => JSON.stringify(r).includes('cron(0 3')) as { Properties: { Targets: Array<{ DeadLetterConfig: { Arn: { 'Fn::GetAtt': [string, string] } } }> } };
+    const dlqId = rule.Properties.Targets[0]?.DeadLetterConfig.Arn['Fn::GetAtt'][0] as string;
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Alarm[];
+    const onDlq = alarms.filter((a) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible' && JSON.stringify(a.Properties.Dimensions).includes(dlqId));
+    expect(onDlq).toHaveLength(1);
+    expect(String(onDlq[0]?.Properties.AlarmDescription)).toContain('a scheduled replay could not start its batch');
+    expect(alarms.length).toBe(2 * LAMBDA_NAMES.length + 3 + 3 + 1);
   });
 });
 

@@ -610,6 +610,23 @@ describe('DecisionReplayStack with a configured context', () => {
     });
   });
 
+  it('sends firings the state machine did not take to an encrypted, TLS-only dead-letter queue only these rules may send to', () => {
+    const rules = (Object.entries(template.findResources('AWS::Events::Rule')) as Array<[string, { Properties: { ScheduleExpression?: string; Targets: Array<{ RetryPolicy: unknown; DeadLetterConfig?: { Arn: { 'Fn::GetAtt': [string, string] } } }> } }]>).filter(([, r]) => r.Properties.ScheduleExpression?.startsWith('cron(0 3') || r.Properties.ScheduleExpression === 'rate(1 hour)');
+    expect(rules).toHaveLength(2);
+    const dlqIds = new Set(rules.map(([, r]) => r.Properties.Targets[0]?.DeadLetterConfig?.Arn['Fn::GetAtt'][0]));
+    // One queue for all schedules.
+    expect(dlqIds.size).toBe(1);
+    const dlqId = [...dlqIds][0] as string;
+    for (const [, r] of rules) expect(r.Properties.Targets[0]?.RetryPolicy).toEqual({ MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 });
+    const dlq = template.toJSON().Resources[dlqId] as { Type: string; Properties: Record<string, unknown> };
+    expect(dlq.Type).toBe('AWS::SQS::Queue');
+    expect(dlq.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+    const policies = Object.values(template.findResources('AWS::SQS::QueuePolicy')).filter((p) => JSON.stringify(p).includes(dlqId));
+    const text = JSON.stringify(policies);
+    expect(text).toContain('"aws:SecureTransport":"false"');
+    for (const [ruleId] of rules) expect(text).toContain(ruleId);
+  });
+
   it('gives the schedules a role that may only start this state machine', () => {
     const machineId = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'))[0];
     const rule = Object.values(template.findResources('AWS::Events::Rule'))[0] as { Properties: { Targets: Array<{ RoleArn: { 'Fn::GetAtt': [string, string] } }> } };
