@@ -125,6 +125,16 @@ export const AppConfigSchema = z.strictObject({
     .array(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name (3-63 lowercase letters, digits, dots and hyphens)'))
     .default([])
     .refine((list) => new Set(list).size === list.length, 'bucket names must be unique'),
+  /**
+   * The name of the EventBridge bus `PolicyViolation` events go to, which your own rules are written
+   * against. Bus names are unique per account and region: give another name to deploy a second copy
+   * of the stack beside the first.
+   */
+  eventBusName: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,256}$/, 'must be 1-256 letters, digits, ".", "-" and "_"')
+    .refine((name) => name !== 'default', 'must not be "default" (the account\'s default bus; violations get a bus of their own)')
+    .default('decision-replay'),
   /** DynamoDB stream batches: 1..10,000 records (the event source mapping's limit). */
   streamBatchSize: z.number().int().min(1).max(10_000).default(100),
 });

@@ -111,7 +111,7 @@ export class DecisionReplayStack extends Stack {
     this.config = config;
 
     const table = new DecisionTable(this, 'Decisions').table;
-    const violations = new ViolationEventBus(this, 'Violations');
+    const violations = new ViolationEventBus(this, 'Violations', { eventBusName: config.eventBusName });
 
     // One function per manifest entry; what each reads, may touch and may call is its manifest entry.
     const functions = {} as Record<LambdaName, DecisionFunction>;

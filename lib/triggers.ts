@@ -66,14 +66,17 @@ export class SnapshotStreamTrigger extends Construct {
   }
 }
 
-/** The bus `PolicyViolation` events are published to. Its name is fixed so rules can be written against it. */
+/**
+ * The bus `PolicyViolation` events are published to. Its name is set (the `eventBusName` context
+ * key, `decision-replay` unless changed) so rules can be written against it.
+ */
 export class ViolationEventBus extends Construct {
   public readonly bus: EventBus;
 
-  constructor(scope: Construct, id: string, props: { readonly eventBusName?: string } = {}) {
+  constructor(scope: Construct, id: string, props: { readonly eventBusName: string }) {
     super(scope, id);
     this.bus = new EventBus(this, 'Bus', {
-      eventBusName: props.eventBusName ?? 'decision-replay',
+      eventBusName: props.eventBusName,
       description: 'decision-replay: PolicyViolation events from on-write validation',
     });
   }

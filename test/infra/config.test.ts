@@ -15,6 +15,7 @@ describe('parseConfig', () => {
       executorSecretNamePrefix: 'decision-replay/executors/',
       throttling: { rateLimit: 50, burstLimit: 100 },
       streamBatchSize: 100,
+      eventBusName: 'decision-replay',
       digestIntervalMinutes: 60,
       auditRetentionDays: 400,
       sourceMaps: false,
@@ -58,6 +59,9 @@ describe('parseConfig', () => {
     ['an id manifest bucket given as an ARN', { idManifestBuckets: ['arn:aws:s3:::acme-ids'] }, /idManifestBuckets\[0\]/],
     ['an id manifest bucket with a wildcard', { idManifestBuckets: ['acme-*'] }, /idManifestBuckets\[0\]/],
     ['an id manifest bucket listed twice', { idManifestBuckets: ['acme-ids', 'acme-ids'] }, /idManifestBuckets/],
+    ['the default bus as the violations bus', { eventBusName: 'default' }, /must not be "default"[\s\S]*eventBusName/],
+    ['a bus name with a slash (a partner bus)', { eventBusName: 'aws.partner/x' }, /eventBusName/],
+    ['an empty bus name', { eventBusName: '' }, /eventBusName/],
   ])('rejects %s with a message naming the key', (_label, context, message) => {
     expect(() => parseConfig(context)).toThrow(ConfigError);
     expect(() => parseConfig(context)).toThrow(message);

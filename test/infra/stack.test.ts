@@ -586,7 +586,17 @@ describe('DecisionReplayStack with a configured context', () => {
       allowPrivateNetworkExecutors: true,
       throttling: { rateLimit: 7, burstLimit: 9 },
       streamBatchSize: 25,
+      eventBusName: 'decision-replay-staging',
     }));
+  });
+
+  it('names the violations bus eventBusName, tells on-write that name and outputs it', () => {
+    template.resourceCountIs('AWS::Events::EventBus', 1);
+    template.hasResourceProperties('AWS::Events::EventBus', { Name: 'decision-replay-staging' });
+    const busId = Object.keys(template.findResources('AWS::Events::EventBus'))[0] as string;
+    const onWrite = template.toJSON().Resources[logicalId(stack, stack.functions['on-write'])] as { Properties: { Environment: { Variables: Record<string, unknown> } } };
+    expect(onWrite.Properties.Environment.Variables.EVENT_BUS_NAME).toEqual({ Ref: busId });
+    expect((template.toJSON().Outputs as Record<string, { Value: unknown }>).EventBusName?.Value).toEqual({ Ref: busId });
   });
 
   it('creates one rule per schedule that starts the state machine with the batch request as input', () => {
