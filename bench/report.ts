@@ -1,7 +1,8 @@
 /**
  * Shared printing for the benchmarks: every figure is a ratio measured side by side in one run,
- * printed with its target and whether it met it.
+ * printed with its target and whether it met it, and with the machine's load while it ran.
  */
+import { availableParallelism, loadavg } from 'node:os';
 
 export interface Figure {
   /** What is measured, e.g. "record + read via host ÷ direct Put + Get". */
@@ -41,6 +42,18 @@ export function printFigures(title: string, figures: readonly Figure[]): void {
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   console.log(line(head));
   for (const r of rows) console.log(line(r));
+  console.log(`  measured at ${machineLoad()}`);
+}
+
+/**
+ * The machine's load averages (1, 5 and 15 minutes) and its cores. Ratios are paired, so load
+ * affects both sides, but not always alike: a batch waits on one event loop that a busy machine
+ * shares, its baseline less so. A figure printed at a load above the core count says so.
+ */
+export function machineLoad(): string {
+  return `load ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' / ')} (1 / 5 / 15 min) on ${availableParallelism()} cores`;
 }
 
 /** Median of a list of numbers. */

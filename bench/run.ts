@@ -5,6 +5,7 @@
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { machineLoad } from './report.js';
 
 // The locked SDK versions support Node 20; their warning about later releases is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -20,7 +21,7 @@ if (files.length === 0) {
   console.error(`no benchmark matches ${wanted.join(', ')}`);
   process.exit(2);
 }
-console.log(`decision-replay benchmarks — node ${process.version}, ${new Date().toISOString()}`);
+console.log(`decision-replay benchmarks — node ${process.version}, ${new Date().toISOString()}, ${machineLoad()}`);
 for (const f of files) {
   const mod = (await import(join(here, f))) as { default: () => Promise<void> };
   await mod.default();
