@@ -2,6 +2,7 @@
  * Shared printing for the benchmarks: every figure is a ratio measured side by side in one run,
  * printed with its target and whether it met it, and with the machine's load while it ran.
  */
+import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 
 export interface Figure {
@@ -45,15 +46,34 @@ export function printFigures(title: string, figures: readonly Figure[]): void {
   console.log(`  measured at ${machineLoad()}`);
 }
 
+/** The machine-wide CPU times of /proc/stat's `cpu` line (Linux), in clock ticks; undefined elsewhere. */
+function cpuTimes(): { steal: number; total: number } | undefined {
+  try {
+    const fields = /^cpu\s+(.*)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]?.trim().split(/\s+/).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is already counted in user).
+    if (fields === undefined || fields.length < 8 || fields.some((n) => !Number.isFinite(n))) return undefined;
+    return { steal: fields[7] as number, total: fields.slice(0, 8).reduce((a, b) => a + b, 0) };
+  } catch {
+    return undefined;
+  }
+}
+
+let lastCpu = cpuTimes();
+
 /**
- * The machine's load averages (1, 5 and 15 minutes) and its cores. Ratios are paired, so load
- * affects both sides, but not always alike: a batch waits on one event loop that a busy machine
- * shares, its baseline less so. A figure printed at a load above the core count says so.
+ * The machine's load averages (1, 5 and 15 minutes), its cores and, on a Linux VM, the share of CPU
+ * time the hypervisor stole since the previous call (or since this module loaded). Ratios are
+ * paired, so load affects both sides, but not always alike: a batch waits on one event loop that
+ * a busy machine shares, its baseline less so. A figure printed at a load above the core count, or
+ * with CPU stolen, says so.
  */
 export function machineLoad(): string {
+  const now = cpuTimes();
+  const stolen = now !== undefined && lastCpu !== undefined && now.total > lastCpu.total ? `, CPU stolen by the hypervisor ${((100 * (now.steal - lastCpu.steal)) / (now.total - lastCpu.total)).toFixed(1)} %` : '';
+  lastCpu = now;
   return `load ${loadavg()
     .map((l) => l.toFixed(2))
-    .join(' / ')} (1 / 5 / 15 min) on ${availableParallelism()} cores`;
+    .join(' / ')} (1 / 5 / 15 min) on ${availableParallelism()} cores${stolen}`;
 }
 
 /** Median of a list of numbers. */
