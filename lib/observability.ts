@@ -3,8 +3,7 @@
  * EMF metrics and the AWS metrics of the pieces around them, and alarms that notify an SNS topic —
  * messages in the stream failure queue and in the dead-letter queues of the EventBridge targets,
  * Lambda errors and throttles, batch executions that failed, timed out or were aborted, and on-write
- * lag. An optional e-mail address (`alarmEmail`) is
- * subscribed to the topic.
+ * lag. An optional e-mail address (`alarmEmail`) is subscribed to the topic.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Dashboard, GraphWidget, MathExpression, Metric, AlarmStatusWidget, TextWidget, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
