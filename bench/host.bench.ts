@@ -16,7 +16,6 @@ import { benchDecision } from './sdk-floor.js';
 
 const ROUNDS = Number(process.env.BENCH_HOST_ROUNDS ?? 300);
 
-
 export default async function hostBench(): Promise<void> {
   const host = await startLocalHost({ port: 0, dynamoPort: 0, tableName: 'bench-host', dynamoInWorker: process.env.BENCH_DYNAMO_IN_PROCESS !== '1' });
   const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: host.dynamoEndpoint });

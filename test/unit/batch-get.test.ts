@@ -40,6 +40,17 @@ describe('batchGetItems', () => {
     expect(items.map((i) => i.n).sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: 250 }, (_, i) => i).filter((i) => i % 7 !== 0));
   });
 
+  it('asks for a key listed twice once (BatchGetItem refuses a request that repeats a key)', async () => {
+    ddb.on(BatchGetItemCommand).callsFake((input: { RequestItems: Record<string, { Keys: WireKeys }> }) => ({
+      Responses: { t: (input.RequestItems.t?.Keys ?? []).map((k) => marshall(itemOf(unmarshall(k)))) },
+    }));
+
+    const items = await batchGetItems(doc, 't', [key(1), key(2), key(1), { pk: 'K#2', sk: 'S' }]);
+
+    expect(keysAsked(0)).toEqual([key(1), key(2)]);
+    expect(items.map((i) => i.n)).toEqual([1, 2]);
+  });
+
   it('asks again, after a backoff, for the keys DynamoDB left unprocessed', async () => {
     ddb
       .on(BatchGetItemCommand)

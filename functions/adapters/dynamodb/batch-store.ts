@@ -79,9 +79,9 @@ export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchCo
     return res.Item ? strip<BatchResult>(res.Item) : undefined;
   }
 
-  /** As {@link getResult} for each snapshot (strongly consistent), in BatchGetItem requests of up to 100 (which refuse a key listed twice). */
+  /** As {@link getResult} for each snapshot (strongly consistent), in BatchGetItem requests of up to 100. */
   async getResults(batchId: string, snapshotIds: readonly string[]): Promise<Map<string, BatchResult>> {
-    const items = await batchGetItems(this.doc, this.tableName, [...new Set(snapshotIds)].map((id) => keys.batchResult(batchId, id)), { ConsistentRead: true });
+    const items = await batchGetItems(this.doc, this.tableName, snapshotIds.map((id) => keys.batchResult(batchId, id)), { ConsistentRead: true });
     return new Map(items.map((item) => [String(item.snapshotId), strip<BatchResult>(item)]));
   }
 

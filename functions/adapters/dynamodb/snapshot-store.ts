@@ -78,9 +78,9 @@ export class DynamoSnapshotStore extends DynamoStore implements SnapshotStore, S
     return res.Item ? DynamoSnapshotStore.fromItem(res.Item) : undefined;
   }
 
-  /** As {@link get} for each id (strongly consistent), in BatchGetItem requests of up to 100 (which refuse a key listed twice). */
+  /** As {@link get} for each id (strongly consistent), in BatchGetItem requests of up to 100. */
   async getMany(snapshotIds: readonly string[]): Promise<Map<string, Snapshot>> {
-    const items = await batchGetItems(this.doc, this.tableName, [...new Set(snapshotIds)].map((id) => keys.snapshot(id)), { ConsistentRead: true });
+    const items = await batchGetItems(this.doc, this.tableName, snapshotIds.map((id) => keys.snapshot(id)), { ConsistentRead: true });
     return new Map(items.map((item) => [String(item.snapshotId), DynamoSnapshotStore.fromItem(item)]));
   }
 
