@@ -88,6 +88,7 @@ class Bash {
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         HOME: process.env.HOME ?? cwd,
+        TMPDIR: cwd,
         LANG: 'C.UTF-8',
         PYTHONIOENCODING: 'utf-8',
         npm_config_update_notifier: 'false',
@@ -136,7 +137,7 @@ describe('README "A tour", run against npm start -- --in-memory', () => {
   let bash: Bash;
   let dir: string;
   const subs = new Substitutions();
-  /** The README's ports → this host's, in commands and in the outputs the README shows. */
+  /** The README's ports → this host's (and /tmp → the session's folder), in commands and in the outputs the README shows. */
   let ports: (text: string) => string = (t) => t;
   let unports: (text: string) => string = (t) => t;
 
@@ -150,7 +151,8 @@ describe('README "A tour", run against npm start -- --in-memory', () => {
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
     host = await startHost();
     const { port, dynamoPort } = host;
-    ports = (t) => t.replaceAll('127.0.0.1:3000', `127.0.0.1:${port}`).replaceAll('127.0.0.1:8000', `127.0.0.1:${dynamoPort}`);
+    // The README's files under /tmp go to this session's folder, so two runs at once do not share them.
+    ports = (t) => t.replaceAll('127.0.0.1:3000', `127.0.0.1:${port}`).replaceAll('127.0.0.1:8000', `127.0.0.1:${dynamoPort}`).replaceAll(' /tmp/', ` ${dir}/`);
     unports = (t) => t.replaceAll(`127.0.0.1:${port}`, '127.0.0.1:3000').replaceAll(`127.0.0.1:${dynamoPort}`, '127.0.0.1:8000');
     bash = new Bash(dir);
   }, 120_000);
