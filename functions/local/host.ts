@@ -78,7 +78,7 @@ export interface LocalHostOptions {
    * Run dynalite in a worker thread (default true). The DynamoDB side gets a core of its own when
    * one is free, and a second thread's share of a busy machine, at the price of a thread handoff
    * each way on every call: measured, on 2 shared cores, the handoff costs a record + read ~10–15 %
-   * while the thread makes a 1,000-item batch ~40 % faster (README, Benchmarks).
+   * while the thread makes a 1,000-item batch ~40 % faster (bench/README.md).
    */
   dynamoInWorker?: boolean;
   /**

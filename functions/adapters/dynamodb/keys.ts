@@ -20,8 +20,8 @@
  * (snapshot, replay result, validation report, batch result), written in the record's own put: the
  * audit digester finds a window's records with a range query per shard, adding no request to the
  * write path. The index entry itself is DynamoDB's work: asynchronous on AWS, but dynalite does it
- * inside the PutItem (~45–90 µs a write measured, whatever the key's length; see the README's audit
- * benchmark). The 16 shards spread a busy window's writes over 16 index partitions.
+ * inside the PutItem (~45–90 µs a write measured, whatever the key's length; see the audit section
+ * of bench/README.md). The 16 shards spread a busy window's writes over 16 index partitions.
  */
 export const keys = {
   snapshot: (id: string) => ({ pk: `SNAP#${id}`, sk: 'SNAP' }),
