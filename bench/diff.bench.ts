@@ -14,7 +14,7 @@ import type { JsonObject, JsonValue } from '../functions/core/json.js';
 import { LexicalSimilarity } from '../functions/core/similarity.js';
 import { toPathDocument, type DecisionView } from '../functions/core/snapshot.js';
 import { paired, printFigures, type Figure } from './report.js';
-import { seededRandom } from './random.js';
+import { seededRandom } from '../functions/core/significance.js';
 
 const WORDS = 'the applicant income exceeds threshold risk score model approve decline review manual credit history stable employment region segment offer limit rate term collateral'.split(' ');
 

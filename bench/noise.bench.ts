@@ -19,7 +19,7 @@
 import { decideCredit, type Applicant } from '../functions/local/demo-model.js';
 import { startLocalHost } from '../functions/local/host.js';
 import { BenchClient } from './http-client.js';
-import { seededRandom } from './random.js';
+import { seededRandom } from '../functions/core/significance.js';
 import { printFigures } from './report.js';
 
 const TOTAL = 500;

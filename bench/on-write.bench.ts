@@ -35,7 +35,7 @@ import type { ValidationReport } from '../functions/core/validation.js';
 import { LOCAL_AWS, startLocalDynamo } from '../functions/local/dynalite.js';
 import { LocalEventSink } from '../functions/local/event-sink.js';
 import { median, paired, printFigures } from './report.js';
-import { seededRandom } from './random.js';
+import { seededRandom } from '../functions/core/significance.js';
 
 const N = 1000;
 const APPLICANTS = 250;

@@ -29,7 +29,7 @@ import { StatsAccumulator } from '../functions/core/stats.js';
 import { LOCAL_AWS } from '../functions/local/dynalite.js';
 import { startLocalHost } from '../functions/local/host.js';
 import { BenchClient } from './http-client.js';
-import { seededRandom } from './random.js';
+import { seededRandom } from '../functions/core/significance.js';
 import { median, paired, printFigures } from './report.js';
 
 const N = 10_000;

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StatsAccumulator, type ResultSummary, type ReplayStats } from '../functions/core/stats.js';
 import { printFigures } from './report.js';
-import { seededRandom } from './random.js';
+import { seededRandom } from '../functions/core/significance.js';
 
 const N = 1_000_000;
 const SEED = 20_260_101;

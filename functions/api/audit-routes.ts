@@ -11,9 +11,8 @@ import { pageSchema } from '../core/ports.js';
 import { isRecordKind, RECORD_KINDS } from '../core/records.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import type { Clock } from '../core/ports.js';
-import { FunctionNameSchema } from '../core/snapshot.js';
 import { JsonText, type RouteMap } from '../http/api.js';
-import { parseInstant, parseListParams, pathParam } from '../http/params.js';
+import { parseFunctionName, parseInstant, parseListParams, pathParam } from '../http/params.js';
 
 export interface AuditRoutesDeps {
   records: AuditRecordSource;
@@ -71,12 +70,7 @@ export function auditRoutes(deps: AuditRoutesDeps): RouteMap {
 
     'GET /audit/verify': async (req) => {
       const range = requiredRange(req.query);
-      let functionName: string | undefined;
-      if (req.query.functionName !== undefined) {
-        const parsed = FunctionNameSchema.safeParse(req.query.functionName);
-        if (!parsed.success) throw new ValidationError(`functionName: ${parsed.error.issues[0]?.message ?? 'invalid'}`, { details: { issues: [{ path: 'functionName', message: parsed.error.issues[0]?.message ?? 'invalid' }] } });
-        functionName = parsed.data;
-      }
+      const functionName = req.query.functionName === undefined ? undefined : parseFunctionName(req.query.functionName);
       const report = await verifyRange(deps, { ...range, functionName, maxRecords: MAX_SYNC_VERIFY_RECORDS });
       return { status: 200, body: report };
     },

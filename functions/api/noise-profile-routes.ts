@@ -8,23 +8,12 @@ import { ValidationError } from '../core/errors.js';
 import type { ExecutorConfigStore } from '../core/executor.js';
 import type { NoiseProfileStore } from '../core/noise.js';
 import { readNoiseProfile, startNoiseProfile } from '../core/noise-profile-job.js';
-import { FunctionNameSchema } from '../core/snapshot.js';
 import type { RouteMap } from '../http/api.js';
-import { pathParam } from '../http/params.js';
+import { functionNameParam } from '../http/params.js';
 
 export interface NoiseProfileRoutesDeps extends StartBatchDeps {
   executors: ExecutorConfigStore;
   noiseProfiles: NoiseProfileStore;
-}
-
-function functionNameParam(params: Readonly<Record<string, string>>): string {
-  const name = pathParam(params, 'functionName');
-  const parsed = FunctionNameSchema.safeParse(name);
-  if (!parsed.success) {
-    const message = parsed.error.issues[0]?.message ?? 'invalid function name';
-    throw new ValidationError(`functionName '${name}': ${message}`, { details: { issues: [{ path: 'functionName', message }] } });
-  }
-  return name;
 }
 
 export function noiseProfileRoutes(deps: NoiseProfileRoutesDeps): RouteMap {

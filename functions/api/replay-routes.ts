@@ -7,9 +7,8 @@ import { NotFoundError, ValidationError } from '../core/errors.js';
 import { ExecutorConfigSchema, redactExecutorConfig, registrationIssues, type ExecutorConfigStore, type SecretHeaderSource, type StoredExecutorConfig } from '../core/executor.js';
 import { prepareReplay, replaySnapshot, type ReplayDeps, type ReplayResultStore } from '../core/replay.js';
 import { parseOrThrow } from '../core/schema-util.js';
-import { FunctionNameSchema } from '../core/snapshot.js';
 import type { RouteMap } from '../http/api.js';
-import { parseListParams, pathParam, ulidParam } from '../http/params.js';
+import { functionNameParam, parseListParams, ulidParam } from '../http/params.js';
 import { loadSnapshot } from './snapshot-routes.js';
 
 export interface ReplayRoutesDeps extends ReplayDeps {
@@ -17,16 +16,6 @@ export interface ReplayRoutesDeps extends ReplayDeps {
   results: ReplayResultStore;
   /** Where this deployment reads secret header values: a reference it cannot read is refused at PUT. */
   secretHeaders: SecretHeaderSource;
-}
-
-function functionNameParam(params: Readonly<Record<string, string>>): string {
-  const name = pathParam(params, 'functionName');
-  const parsed = FunctionNameSchema.safeParse(name);
-  if (!parsed.success) {
-    const message = parsed.error.issues[0]?.message ?? 'invalid function name';
-    throw new ValidationError(`functionName '${name}': ${message}`, { details: { issues: [{ path: 'functionName', message }] } });
-  }
-  return name;
 }
 
 /** The stored configuration as answered to readers: every plain header value masked. */

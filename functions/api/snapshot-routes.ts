@@ -5,9 +5,9 @@ import { diffSnapshots } from '../core/diff.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import type { Clock, IdGenerator, SnapshotStore } from '../core/ports.js';
 import { recordSnapshot } from '../core/recording.js';
-import { FunctionNameSchema, verifyContentHash } from '../core/snapshot.js';
+import { verifyContentHash } from '../core/snapshot.js';
 import type { RouteMap } from '../http/api.js';
-import { parseListParams, parseTimeRange, ulidParam } from '../http/params.js';
+import { parseFunctionName, parseListParams, parseTimeRange, ulidParam } from '../http/params.js';
 
 export interface SnapshotRoutesDeps {
   store: SnapshotStore;
@@ -61,10 +61,7 @@ export function snapshotRoutes(deps: SnapshotRoutesDeps): RouteMap {
       if (functionName === undefined) {
         throw new ValidationError('query parameter functionName is required (snapshots are listed per function)', { details: { issues: [{ path: 'functionName', message: 'Required' }] } });
       }
-      const parsed = FunctionNameSchema.safeParse(functionName);
-      if (!parsed.success) {
-        throw new ValidationError(`functionName: ${parsed.error.issues[0]?.message ?? 'invalid'}`, { details: { issues: [{ path: 'functionName', message: parsed.error.issues[0]?.message ?? 'invalid' }] } });
-      }
+      parseFunctionName(functionName);
       const order = req.query.order ?? 'asc';
       if (order !== 'asc' && order !== 'desc') throw new ValidationError(`order must be 'asc' or 'desc', got '${order}'`);
       const page = await deps.store.list({ functionName, ...parseTimeRange(req.query), ...parseListParams(req.query), order });

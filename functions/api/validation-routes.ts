@@ -3,22 +3,14 @@
  * (`POST /snapshots/{id}/validate`, `GET /snapshots/{id}/validations`). DESIGN §4.
  */
 import { NotFoundError, ValidationError } from '../core/errors.js';
-import { PolicyNameSchema, parsePolicyBody, type PolicyStore } from '../core/policy.js';
-import type { Clock, IdGenerator, SnapshotStore } from '../core/ports.js';
-import type { SimilarityProvider } from '../core/similarity.js';
-import { validateOnDemand, type ValidationReportStore } from '../core/validation.js';
+import { PolicyNameSchema, parsePolicyBody } from '../core/policy.js';
+import { validateOnDemand, type ValidationDeps } from '../core/validation.js';
 import type { RouteMap } from '../http/api.js';
 import { parseListParams, pathParam, ulidParam } from '../http/params.js';
 import { loadSnapshot } from './snapshot-routes.js';
 
-export interface ValidationRoutesDeps {
-  snapshots: SnapshotStore;
-  policies: PolicyStore;
-  reports: ValidationReportStore;
-  similarity: SimilarityProvider;
-  clock: Clock;
-  ids: IdGenerator;
-}
+/** The routes read and store through the same ports as on-demand validation. */
+export type ValidationRoutesDeps = ValidationDeps;
 
 /** A policy name from the path; a name that cannot exist is a 404 that says why. */
 function policyNameParam(params: Readonly<Record<string, string>>): string {

@@ -3,6 +3,7 @@
  * `cursor`, and optional `from` / `to` instants (ISO-8601, normalised to UTC with milliseconds).
  */
 import { NotFoundError, ValidationError } from '../core/errors.js';
+import { FunctionNameSchema } from '../core/snapshot.js';
 import { ULID } from '../core/ulid.js';
 
 export const DEFAULT_LIMIT = 50;
@@ -71,4 +72,21 @@ export function ulidParam(params: Readonly<Record<string, string>>, name: string
   const value = pathParam(params, name);
   if (!ULID.test(value)) throw new NotFoundError(resource, value, { message: `${resource} '${value}' does not exist (ids are 26-character ULIDs)` });
   return value;
+}
+
+/**
+ * A function name from a path or a query parameter: a 400 that says what a name may contain and
+ * shows the value (or, for one too long to quote, its length).
+ */
+export function parseFunctionName(value: string): string {
+  const parsed = FunctionNameSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const reason = parsed.error.issues[0]?.message ?? 'functionName is not valid';
+  const got = value.length <= 200 ? `'${value}'` : `${value.length} characters`;
+  throw new ValidationError(`${reason}, got ${got}`, { details: { issues: [{ path: 'functionName', message: reason }] } });
+}
+
+/** The `functionName` path parameter (see {@link parseFunctionName}). */
+export function functionNameParam(params: Readonly<Record<string, string>>): string {
+  return parseFunctionName(pathParam(params, 'functionName'));
 }

@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { ConflictError, NotFoundError, PayloadTooLargeError, UnprocessableError, ValidationError } from '../../functions/core/errors.js';
 import { FieldPathError } from '../../functions/core/field-path.js';
 import { makeHttpHandler, MAX_BODY_BYTES, type ErrorLogger, type RouteMap } from '../../functions/http/api.js';
-import { parseInstant, parseListParams, parseTimeRange, ulidParam } from '../../functions/http/params.js';
+import { functionNameParam, parseFunctionName, parseInstant, parseListParams, parseTimeRange, ulidParam } from '../../functions/http/params.js';
 
 /** An API Gateway HTTP API (payload 2.0) event with what the edge reads. */
 function event(routeKey: string, over: Partial<APIGatewayProxyEventV2> = {}): APIGatewayProxyEventV2 {
@@ -184,5 +184,25 @@ describe('list and id parameters', () => {
   it('answers 404 for an id that is not a ULID, without a lookup', () => {
     expect(() => ulidParam({ id: 'nope' }, 'id', 'snapshot')).toThrow(NotFoundError);
     expect(ulidParam({ id: '01JDQ6Z3M4X5Y6Z7A8B9C0D1E2' }, 'id', 'snapshot')).toBe('01JDQ6Z3M4X5Y6Z7A8B9C0D1E2');
+  });
+
+  it('checks a function name from a path or a query the same way: a 400 with the rule and the value', () => {
+    expect(parseFunctionName('approve_loan')).toBe('approve_loan');
+    expect(functionNameParam({ functionName: 'approve%3Aloan' })).toBe('approve:loan');
+    const refused = (f: () => unknown): ValidationError => {
+      try {
+        f();
+      } catch (err) {
+        if (err instanceof ValidationError) return err;
+        throw err;
+      }
+      throw new Error('accepted');
+    };
+    const bad = refused(() => parseFunctionName('-loan'));
+    expect(bad.message).toBe("functionName may contain letters, digits, _ . : - and must start with a letter or digit, got '-loan'");
+    expect(bad.details).toEqual({ issues: [{ path: 'functionName', message: 'functionName may contain letters, digits, _ . : - and must start with a letter or digit' }] });
+    expect(refused(() => functionNameParam({ functionName: 'a%20b' })).message).toMatch(/got 'a b'$/);
+    // A value too long to be a name is not echoed back whole.
+    expect(refused(() => parseFunctionName('x'.repeat(5000))).message).toBe('functionName must be at most 200 characters, got 5000 characters');
   });
 });
