@@ -20,8 +20,14 @@ import type { DecisionReplayClient } from './client.js';
 import { dependency, inReplay, recordingScope, replay, type DependencyCall, type DependencyKind, type ExecutorRequestLike } from './dependencies.js';
 import type { JsonObject, JsonValue, ModelParameters, NamedValue, RecordSnapshot } from './schemas.js';
 
-/** Inputs or outputs: a list of `{name, value, type?}` entries, or an object whose keys are the names. */
-export type NamedValues = NamedValue[] | Record<string, JsonValue>;
+/**
+ * Inputs or outputs: a list of `{name, value, type?}` entries, or an object whose own enumerable
+ * keys are the names. Any object type is accepted, interfaces and class instances included (an
+ * interface has no index signature, so `Record<string, JsonValue>` would refuse the types
+ * applications declare); its values are recorded as `JSON.stringify` writes them, and a value
+ * JSON cannot hold makes the decision `failed`, reported to `onError`, never thrown.
+ */
+export type NamedValues = readonly NamedValue[] | object;
 
 export interface WrapOptions<A extends unknown[], R> {
   functionName: string;
@@ -88,7 +94,9 @@ interface Pending {
 }
 
 function toNamed(values: NamedValues): NamedValue[] {
-  return Array.isArray(values) ? values : Object.entries(values).map(([name, value]) => ({ name, value }));
+  if (Array.isArray(values)) return values as NamedValue[];
+  // The values are checked where they become JSON (enqueue), not by their static type.
+  return Object.entries(values).map(([name, value]) => ({ name, value: value as JsonValue }));
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -2,15 +2,17 @@
  * The client package as a user gets it: `npm pack -w client`, installed with `npm install
  * ./tarball.tgz` into an empty project, then used with plain `node` (no tsx, no server code): a
  * decision recorded through `createRecorder` lands in the local host, the installed
- * `decision-replay` bin reads it back, and a TypeScript consumer type-checks against the shipped
- * .d.ts files.
+ * `decision-replay` bin reads it back, a TypeScript consumer type-checks against the shipped
+ * .d.ts files, and the README's recorder example, as printed there, compiles and prints what the
+ * README says it prints.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPublicKey } from 'node:crypto';
 import { auditObjects, buildDigest, keyFingerprint } from '../../functions/core/audit/digest.js';
@@ -20,6 +22,20 @@ import { requestJson } from '../support/http.js';
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const NPM_ENV = { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
+const TSC_FLAGS = ['--noEmit', '--strict', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--types', 'node', '--typeRoots', join(REPO, 'node_modules', '@types')];
+
+/**
+ * The README's recorder example: the first ```ts block of "## Use it from your code" and the
+ * output block right after it, as a user copies them (no second copy of the example here).
+ */
+function readmeRecorderExample(): { code: string; output: string; line: number } {
+  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+  const section = readme.indexOf('\n## Use it from your code\n');
+  if (section < 0) throw new Error("README.md has no '## Use it from your code' section");
+  const found = /```ts\n([\s\S]*?)```\n+```\n([\s\S]*?)```/.exec(readme.slice(section));
+  if (found?.[1] === undefined || found[2] === undefined) throw new Error("README.md's '## Use it from your code' has no ```ts block followed by its output");
+  return { code: found[1], output: found[2], line: readme.slice(0, section + found.index).split('\n').length + 1 };
+}
 
 describe('the packed client installed into an empty project', () => {
   let t: TestHost;
@@ -110,7 +126,34 @@ describe('the packed client installed into an empty project', () => {
       `,
     );
     const tsc = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
-    const result = await run(process.execPath, [tsc, '--noEmit', '--strict', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--types', 'node', '--typeRoots', join(REPO, 'node_modules', '@types'), 'consumer.ts'], { cwd: dir }).catch((err: { stdout: string }) => ({ stdout: err.stdout, failed: true }));
+    const result = await run(process.execPath, [tsc, ...TSC_FLAGS, 'consumer.ts'], { cwd: dir }).catch((err: { stdout: string }) => ({ stdout: err.stdout, failed: true }));
     expect(result.stdout).toBe('');
+  });
+
+  it("runs the README's recorder example as printed: it type-checks strictly and prints the README's output", { timeout: 120_000 }, async () => {
+    const example = readmeRecorderExample();
+    const where = `README.md line ${example.line}`;
+    writeFileSync(join(dir, 'readme-example.ts'), example.code);
+    const tsc = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
+    const checked = await run(process.execPath, [tsc, ...TSC_FLAGS, 'readme-example.ts'], { cwd: dir }).catch((err: { stdout: string }) => ({ stdout: err.stdout }));
+    expect(checked.stdout, `${where}: the example does not type-check`).toBe('');
+
+    // Run as the user would after compiling it: plain node, the endpoint from DECISION_REPLAY_URL.
+    const js = ts.transpileModule(example.code, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } }).outputText;
+    writeFileSync(join(dir, 'readme-example.mjs'), js);
+    const { stdout } = await run(process.execPath, ['readme-example.mjs'], { cwd: dir, env: { ...process.env, DECISION_REPLAY_URL: t.url } });
+    expect(stdout, `${where}: the example's output differs from the README's`).toBe(example.output);
+
+    const page = await requestJson<{ items: Array<{ outputs: unknown; modelParameters: unknown; context: unknown }> }>(t.url, 'GET', '/snapshots?functionName=approve_loan');
+    expect(page.body.items).toEqual([
+      expect.objectContaining({
+        outputs: [
+          { name: 'decision', value: 'review' },
+          { name: 'score', value: 0.458 },
+        ],
+        modelParameters: { modelName: 'demo-credit', modelVersion: 'v1', temperature: 0 },
+        context: { tenant: 'acme' },
+      }),
+    ]);
   });
 });

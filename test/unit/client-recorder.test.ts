@@ -106,6 +106,42 @@ describe('createRecorder', () => {
     expect(errors.map((e) => (e as Error).message)).toEqual(['mapper bug', expect.stringContaining('circular')]);
   });
 
+  it('takes the interfaces and classes applications declare as inputs and outputs, recorded as JSON writes them', async () => {
+    // An interface has no index signature: these types are what the README's example uses, and
+    // this file is type-checked by `npm test`, so a narrower NamedValues type fails here.
+    interface Applicant {
+      income: number;
+      debt?: number;
+    }
+    interface Decision {
+      decision: 'approve' | 'review';
+      decidedAt: Date;
+    }
+    class Verdict {
+      constructor(readonly decision: string) {}
+      describe(): string {
+        return `decided: ${this.decision}`;
+      }
+    }
+    const decide = (applicant: Applicant): Decision => ({ decision: applicant.income > 40000 ? 'approve' : 'review', decidedAt: new Date('2026-12-01T10:00:00Z') });
+    const { client, sent } = fakeClient();
+    const errors: unknown[] = [];
+    const recorder = createRecorder({ client, onError: (err) => errors.push(err) });
+    const byInterface = recorder.wrap(decide, { functionName: 'f', inputs: (applicant) => ({ applicant }), outputs: (result) => result });
+    const byClass = recorder.wrap((applicant: Applicant) => new Verdict(applicant.income > 0 ? 'approve' : 'review'), { functionName: 'g', inputs: (applicant) => ({ applicant }), outputs: (verdict) => verdict });
+    const notJson = recorder.wrap(decide, { functionName: 'h', inputs: (applicant) => ({ applicant, id: BigInt(applicant.income) }), outputs: (result) => result });
+    byInterface({ income: 52000 });
+    byClass({ income: 1 });
+    expect(notJson({ income: 7 })).toEqual(decide({ income: 7 }));
+    await recorder.flush();
+    expect(sent.map((s) => [s.body.inputs, s.body.outputs])).toEqual([
+      [[{ name: 'applicant', value: { income: 52000 } }], [{ name: 'decision', value: 'approve' }, { name: 'decidedAt', value: '2026-12-01T10:00:00.000Z' }]],
+      [[{ name: 'applicant', value: { income: 1 } }], [{ name: 'decision', value: 'approve' }]],
+    ]);
+    expect(recorder.stats()).toEqual({ recorded: 2, failed: 1, dropped: 0, pending: 0 });
+    expect(errors.map((e) => (e as Error).message)).toEqual([expect.stringContaining('BigInt')]);
+  });
+
   it('records what the arguments were at call time, not after the caller mutates them', async () => {
     const { client, sent } = fakeClient();
     const recorder = createRecorder({ client });

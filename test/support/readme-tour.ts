@@ -1,0 +1,413 @@
+/**
+ * The README's "A tour", read as a script: its ```sh blocks in order, the output block(s) shown
+ * right after each, and the files it asks the reader to save. test/e2e/readme-tour.e2e.test.ts runs
+ * the commands against a live `npm start -- --in-memory` and compares what they print with what the
+ * README shows, so the README stays the one copy of the tour and cannot drift from the host.
+ *
+ * What legitimately differs from run to run is unified, never ignored wholesale:
+ * - ULIDs and SHA-256 hex: the README's value X must map to the same real value Y everywhere (and no
+ *   two README values to one real one); later commands get X replaced by Y, so `S1=01M8…` sets the
+ *   real id.
+ * - ISO-8601 timestamps and UUIDs: any value of that form.
+ * - timings: a number under a timing key (`executionTimeMs`, `…ExecutionTimeMs`, `executionTimeDeltaMs`,
+ *   `latencyMs`), or the old/new value of a diff change on the path `executionTimeMs`.
+ * - `nextCursor`: any string (it encodes ids and a random nonce).
+ *
+ * A README output shown partly (a line `…` or `… what was left out …`) is compared as a subset: an
+ * object with such a line may have more keys, an array may have more items at that place.
+ *
+ * Marks, an HTML comment on the line before a ```sh block (invisible on GitHub), each with a reason:
+ * - `<!-- tour: skip: why -->` the command is not run (e.g. an alternative that needs another tool);
+ * - `<!-- tour: skip-output: why -->` it runs and must exit 0, but its output is not compared;
+ * - `<!-- tour: ignore .a[*].b .c: why -->` values at those paths (of each JSON value in the
+ *   output) are not compared, only their type: for values a random model picks.
+ */
+import { z } from 'zod';
+
+export type Mark =
+  | { kind: 'compare' }
+  | { kind: 'skip' | 'skip-output'; reason: string }
+  | { kind: 'ignore'; paths: string[]; reason: string };
+
+export interface ExpectedBlock {
+  /** 1-based README line of the block's opening fence. */
+  line: number;
+  lang: 'json' | 'text';
+  text: string;
+}
+
+export type TourItem =
+  | { kind: 'command'; line: number; script: string; mark: Mark; expected: ExpectedBlock[] }
+  | { kind: 'file'; line: number; name: string; content: string };
+
+interface Fence {
+  line: number;
+  lang: string;
+  text: string;
+  /** The README text between the previous fence (or the section's start) and this one. */
+  before: string;
+}
+
+const MARK = /^<!--\s*tour:\s*(skip|skip-output|ignore((?:\s+[.[][^\s:]*)+)):\s*(\S[^]*?)\s*-->$/;
+const SAVE_AS = /Save (?:this|it) as `([^`]+)`/;
+
+/** The fenced blocks of the section `## <heading>` (up to the next `## `), in order. */
+function fences(markdown: string, heading: string): Fence[] {
+  const lines = markdown.split('\n');
+  const start = lines.findIndex((l) => l.trim() === `## ${heading}`);
+  if (start < 0) throw new Error(`README has no section '## ${heading}'`);
+  const out: Fence[] = [];
+  let before: string[] = [];
+  for (let i = start + 1; i < lines.length; i++) {
+    const line = lines[i] ?? '';
+    if (/^## /.test(line)) break;
+    const open = /^```(\w*)\s*$/.exec(line);
+    if (!open) {
+      before.push(line);
+      continue;
+    }
+    const body: string[] = [];
+    let j = i + 1;
+    for (; j < lines.length && !/^```\s*$/.test(lines[j] ?? ''); j++) body.push(lines[j] ?? '');
+    if (j >= lines.length) throw new Error(`README line ${i + 1}: a code block that never closes`);
+    out.push({ line: i + 1, lang: open[1] ?? '', text: body.join('\n'), before: before.join('\n') });
+    before = [];
+    i = j;
+  }
+  return out;
+}
+
+function markOf(before: string, line: number): Mark {
+  const last = before.trimEnd().split('\n').at(-1)?.trim() ?? '';
+  if (!last.startsWith('<!--') || !/tour:/.test(last)) return { kind: 'compare' };
+  const m = MARK.exec(last);
+  const reason = m?.[3];
+  if (!m?.[1] || reason === undefined) throw new Error(`README line ${line}: the tour mark '${last}' is not '<!-- tour: skip|skip-output|ignore <paths>: reason -->'`);
+  if (m[2] !== undefined) return { kind: 'ignore', paths: m[2].trim().split(/\s+/), reason };
+  return { kind: z.enum(['skip', 'skip-output']).parse(m[1]), reason };
+}
+
+/**
+ * The tour as items: each ```sh block with the output blocks that directly follow it (nothing but
+ * blank lines between), and each block the prose asks to save as a file. Other blocks (a snapshot
+ * shown for illustration, TypeScript) are not part of the script.
+ */
+export function parseTour(markdown: string, heading = 'A tour'): TourItem[] {
+  const all = fences(markdown, heading);
+  const items: TourItem[] = [];
+  for (let i = 0; i < all.length; i++) {
+    const f = all[i];
+    if (f === undefined) continue;
+    if (f.lang === 'sh') {
+      const expected: ExpectedBlock[] = [];
+      for (let j = i + 1; j < all.length; j++) {
+        const next = all[j];
+        if (next === undefined || next.before.trim() !== '' || (next.lang !== 'json' && next.lang !== '')) break;
+        expected.push({ line: next.line, lang: next.lang === 'json' ? 'json' : 'text', text: next.text });
+        i = j;
+      }
+      items.push({ kind: 'command', line: f.line, script: f.text, mark: markOf(f.before, f.line), expected });
+      continue;
+    }
+    const save = SAVE_AS.exec(f.before.trim().split('\n').at(-1) ?? '');
+    if (save?.[1]) items.push({ kind: 'file', line: f.line, name: save[1], content: `${f.text}\n` });
+  }
+  return items;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unifying run-dependent values
+
+const ULID = '(?<![0-9A-Za-z])[0-9A-HJKMNP-TV-Z]{26}(?![0-9A-Za-z])';
+const SHA256 = '(?<![0-9a-zA-Z])[0-9a-f]{64}(?![0-9a-zA-Z])';
+const ISO = '\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?Z';
+const UUID = '(?<![0-9a-zA-Z])[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?![0-9a-zA-Z])';
+const TOKEN = new RegExp(`(${ULID})|(${SHA256})|(${ISO})|(${UUID})`, 'g');
+const CLASS_PATTERN = [ULID, SHA256, ISO, UUID];
+
+const TIMING_KEY = /^(?:executionTimeMs|executionTimeDeltaMs|latencyMs|[a-z0-9]+ExecutionTimeMs)$/;
+
+/**
+ * README id/hash → real id/hash, learned as outputs are compared; one-to-one both ways. A
+ * mismatch is reported, and nothing is learned from it.
+ */
+export class Substitutions {
+  private readonly forward = new Map<string, string>();
+  private readonly backward = new Map<string, string>();
+
+  /** True when `expected` may stand for `actual` (and remembers it). */
+  unify(expected: string, actual: string): boolean {
+    const known = this.forward.get(expected);
+    if (known !== undefined) return known === actual;
+    const taken = this.backward.get(actual);
+    if (taken !== undefined) return false;
+    this.forward.set(expected, actual);
+    this.backward.set(actual, expected);
+    return true;
+  }
+
+  /** `text` with every README value learned so far replaced by its real value. */
+  apply(text: string): string {
+    return replaceAll(text, this.forward);
+  }
+
+  /** `text` (real output) with every learned real value put back to the README's, for messages. */
+  revert(text: string): string {
+    return replaceAll(text, this.backward);
+  }
+}
+
+function replaceAll(text: string, map: Map<string, string>): string {
+  if (map.size === 0) return text;
+  const keys = [...map.keys()].sort((a, b) => b.length - a.length).map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return text.replace(new RegExp(keys.join('|'), 'g'), (k) => map.get(k) ?? k);
+}
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Whether the line/string `actual` is `expected` with its ULIDs, hashes, timestamps and UUIDs
+ * replaced by values of the same kind (ULIDs and hashes consistently with `subs`).
+ */
+export function unifyText(expected: string, actual: string, subs: Substitutions): boolean {
+  const kinds: { kind: number; value: string }[] = [];
+  let pattern = '';
+  let last = 0;
+  for (const m of expected.matchAll(TOKEN)) {
+    const kind = m.slice(1).findIndex((g) => g !== undefined);
+    pattern += escape(expected.slice(last, m.index)) + `(${CLASS_PATTERN[kind] ?? ''})`;
+    kinds.push({ kind, value: m[0] });
+    last = m.index + m[0].length;
+  }
+  if (kinds.length === 0) return expected === actual;
+  pattern += escape(expected.slice(last));
+  const match = new RegExp(`^${pattern}$`).exec(actual);
+  if (!match) return false;
+  const pairs = kinds.map((k, i) => ({ ...k, actual: match[i + 1] ?? '' }));
+  // Check before learning anything, so a failed line teaches nothing.
+  const trial = new Map<string, string>();
+  for (const p of pairs) {
+    if (p.kind > 1) continue;
+    const seen = trial.get(p.value);
+    if (seen !== undefined && seen !== p.actual) return false;
+    trial.set(p.value, p.actual);
+  }
+  return pairs.every((p) => p.kind > 1 || subs.unify(p.value, p.actual));
+}
+
+// ---------------------------------------------------------------------------------------------
+// README JSON with elisions
+
+/** Stands for a `…` line: in an object a key that makes it partial, in an array an item. */
+export const ELIDED = '\u2026elided\u2026';
+
+/**
+ * Parses a README JSON block, in which a line that starts with `…` stands for what was left out.
+ * Such a line becomes `"…elided…": true` in an object and the item `"…elided…"` in an array.
+ */
+export function parseReadmeJson(text: string): unknown {
+  const lines = text.split('\n');
+  const out: string[] = [];
+  const stack: string[] = [];
+  for (const line of lines) {
+    if (line.trim().startsWith('\u2026')) {
+      const inObject = stack.at(-1) === '{';
+      const prev = out.findLastIndex((l) => l.trim() !== '');
+      const prevLine = out[prev];
+      if (prevLine !== undefined && !/[[{,]\s*$/.test(prevLine)) out[prev] = `${prevLine},`;
+      out.push(inObject ? `"${ELIDED}": true,` : `"${ELIDED}",`);
+      continue;
+    }
+    // A comma we added before a closing bracket is not JSON: drop it.
+    if (/^\s*[\]}]/.test(line)) {
+      const prev = out.findLastIndex((l) => l.trim() !== '');
+      const prevLine = out[prev];
+      if (prevLine?.endsWith(`"${ELIDED}": true,`) || prevLine?.endsWith(`"${ELIDED}",`)) out[prev] = prevLine.slice(0, -1);
+    }
+    out.push(line);
+    let inString = false;
+    for (let i = 0; i < line.length; i++) {
+      const c = line[i];
+      if (inString) {
+        if (c === '\\') i++;
+        else if (c === '"') inString = false;
+      } else if (c === '"') inString = true;
+      else if (c === '{' || c === '[') stack.push(c);
+      else if (c === '}' || c === ']') stack.pop();
+    }
+  }
+  return JSON.parse(out.join('\n'));
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const typeName = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
+const show = (v: unknown) => JSON.stringify(v);
+
+export interface CompareOptions {
+  /**
+   * Paths whose values are not compared (only their type): `.a.b`, `[2].c`, `[*]` for any index,
+   * relative to each JSON value of the output (an `ignore` mark).
+   */
+  ignore?: string[];
+}
+
+/** `$.a[3].b` or `value 2[3].b` → `.a[3].b` / `[3].b`: the path below its JSON value. */
+const relative = (path: string) => path.replace(/^[^.[]*/, '');
+
+function ignored(path: string, options: CompareOptions): boolean {
+  const rel = relative(path);
+  return (options.ignore ?? []).some((p) => p === rel || (p.includes('[*]') && new RegExp(`^${escape(p).replaceAll('\\[\\*\\]', '\\[\\d+\\]')}$`).test(rel)));
+}
+
+/**
+ * The differences between a README JSON value (from {@link parseReadmeJson}) and the real one, as
+ * `path: expected …, got …` lines; empty when they agree.
+ */
+export function compareJson(expected: unknown, actual: unknown, subs: Substitutions, options: CompareOptions = {}, path = '$'): string[] {
+  const key = path.slice(path.lastIndexOf('.') + 1);
+  if (typeof expected === 'number' && typeof actual === 'number' && TIMING_KEY.test(key)) return [];
+  if (key === 'nextCursor' && typeof expected === 'string' && typeof actual === 'string') return [];
+  if (typeName(expected) !== typeName(actual)) return [`${path}: expected ${show(expected)}, got ${show(actual)}`];
+  if (ignored(path, options)) return [];
+  if (Array.isArray(expected) && Array.isArray(actual)) return compareArrays(expected, actual, subs, options, path);
+  if (isRecord(expected) && isRecord(actual)) {
+    const diffs: string[] = [];
+    const partial = ELIDED in expected;
+    // The old/new value of a diff change on executionTimeMs is a timing.
+    const timingChange = expected.path === 'executionTimeMs' && actual.path === 'executionTimeMs';
+    for (const [k, v] of Object.entries(expected)) {
+      if (k === ELIDED) continue;
+      if (!(k in actual)) {
+        diffs.push(`${path}.${k}: expected ${show(v)}, missing`);
+        continue;
+      }
+      if (timingChange && (k === 'oldValue' || k === 'newValue') && typeof v === 'number' && typeof actual[k] === 'number') continue;
+      diffs.push(...compareJson(v, actual[k], subs, options, `${path}.${k}`));
+    }
+    if (!partial) for (const k of Object.keys(actual)) if (!(k in expected)) diffs.push(`${path}.${k}: not in the README, got ${show(actual[k])}`);
+    return diffs;
+  }
+  if (typeof expected === 'string' && typeof actual === 'string') return unifyText(expected, actual, subs) ? [] : [`${path}: expected ${show(expected)}, got ${show(actual)}`];
+  return expected === actual ? [] : [`${path}: expected ${show(expected)}, got ${show(actual)}`];
+}
+
+function compareArrays(expected: unknown[], actual: unknown[], subs: Substitutions, options: CompareOptions, path: string): string[] {
+  const cut = expected.indexOf(ELIDED);
+  if (cut < 0) {
+    if (expected.length !== actual.length) return [`${path}: expected ${expected.length} items, got ${actual.length}: ${show(actual)}`];
+    return expected.flatMap((e, i) => compareJson(e, actual[i], subs, options, `${path}[${i}]`));
+  }
+  const head = expected.slice(0, cut);
+  const tail = expected.slice(cut + 1);
+  if (tail.includes(ELIDED)) throw new Error(`${path}: one elision per array`);
+  if (actual.length < head.length + tail.length) return [`${path}: expected at least ${head.length + tail.length} items, got ${actual.length}`];
+  const offset = actual.length - tail.length;
+  return [...head.flatMap((e, i) => compareJson(e, actual[i], subs, options, `${path}[${i}]`)), ...tail.flatMap((e, i) => compareJson(e, actual[offset + i], subs, options, `${path}[${offset + i}]`))];
+}
+
+// ---------------------------------------------------------------------------------------------
+// A command's whole output
+
+/** A piece of output: a line of text, or a JSON value (which may span lines). */
+export type Segment = { kind: 'text'; text: string } | { kind: 'json'; text: string };
+
+/**
+ * Splits output into JSON values and text lines. A line that starts with `{` or `[` opens a JSON
+ * value that runs until its brackets balance (a README value may contain `…` lines); a line that
+ * does not balance or parse stays text. Trailing whitespace is dropped from every line: the README
+ * cannot show it, and curl prints header lines with `\r`.
+ */
+export function segments(text: string, parse: (json: string) => unknown): Segment[] {
+  const lines = text.replace(/\n$/, '').split('\n').map((l) => l.trimEnd());
+  if (lines.length === 1 && lines[0] === '') return [];
+  const out: Segment[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] ?? '';
+    if (/^\s*[[{]/.test(line)) {
+      let depth = 0;
+      let inString = false;
+      for (let j = i; j < lines.length; j++) {
+        for (let k = 0, l = lines[j] ?? ''; k < l.length; k++) {
+          const c = l[k];
+          if (inString) {
+            if (c === '\\') k++;
+            else if (c === '"') inString = false;
+          } else if (c === '"') inString = true;
+          else if (c === '{' || c === '[') depth++;
+          else if (c === '}' || c === ']') depth--;
+        }
+        if (depth <= 0) {
+          const candidate = lines.slice(i, j + 1).join('\n');
+          try {
+            parse(candidate);
+            out.push({ kind: 'json', text: candidate });
+            i = j;
+          } catch {
+            out.push({ kind: 'text', text: line });
+          }
+          break;
+        }
+        if (j === lines.length - 1) out.push({ kind: 'text', text: line });
+      }
+      continue;
+    }
+    out.push({ kind: 'text', text: line });
+  }
+  return out;
+}
+
+/** Splits `HTTP/1.1 …` + headers + blank line + body (curl -i); the header part is undefined otherwise. */
+function splitHttp(text: string): { head: string[] | undefined; body: string } {
+  if (!text.startsWith('HTTP/')) return { head: undefined, body: text };
+  const normal = text.replace(/\r\n/g, '\n');
+  const end = normal.indexOf('\n\n');
+  if (end < 0) return { head: normal.split('\n'), body: '' };
+  return { head: normal.slice(0, end).split('\n'), body: normal.slice(end + 2) };
+}
+
+/**
+ * The differences between what the README shows after a command and what it printed.
+ * - An expected `HTTP/…` status line and headers (curl -i): the status line must be equal and each
+ *   header shown must be there with that value; the rest is compared as the body.
+ * - Then both are split into {@link segments}: the same number of each, in the same order; JSON
+ *   values compare structurally (key order and whitespace do not matter), text lines after
+ *   unifying ids, hashes and timestamps.
+ */
+export function compareOutput(expected: ExpectedBlock[], actualText: string, subs: Substitutions, options: CompareOptions = {}): string[] {
+  let blocks = expected.map((b) => ({ ...b }));
+  let actual = actualText;
+  const diffs: string[] = [];
+  const first = blocks[0];
+  if (first?.text.startsWith('HTTP/')) {
+    const { head, body } = splitHttp(actual);
+    const lines = first.text.split('\n');
+    const headerEnd = lines.findIndex((l, i) => i > 0 && !/^[A-Za-z0-9-]+: /.test(l));
+    const shownHead = headerEnd < 0 ? lines : lines.slice(0, headerEnd);
+    const rest = headerEnd < 0 ? '' : lines.slice(headerEnd).join('\n');
+    if (head === undefined) return [`expected an HTTP status line '${shownHead[0] ?? ''}', got ${show(actual.slice(0, 200))}`];
+    if (head[0]?.trim() !== shownHead[0]) diffs.push(`status line: expected '${shownHead[0] ?? ''}', got '${head[0] ?? ''}'`);
+    for (const h of shownHead.slice(1)) {
+      const name = h.slice(0, h.indexOf(':')).toLowerCase();
+      const value = h.slice(h.indexOf(':') + 1).trim();
+      const got = head.slice(1).find((l) => l.toLowerCase().startsWith(`${name}:`));
+      const gotValue = got?.slice(got.indexOf(':') + 1).trim();
+      if (gotValue === undefined) diffs.push(`header ${name}: expected '${value}', missing`);
+      else if (!unifyText(value, gotValue, subs)) diffs.push(`header ${name}: expected '${value}', got '${gotValue}'`);
+    }
+    blocks = [...(rest.trim() === '' ? [] : [{ ...first, text: rest }]), ...blocks.slice(1)];
+    actual = body;
+  }
+  const want = segments(blocks.map((b) => b.text).join('\n'), parseReadmeJson);
+  const got = segments(actual, (t) => JSON.parse(t));
+  if (want.length !== got.length) {
+    return [...diffs, `expected ${want.length} lines/JSON values, got ${got.length}`];
+  }
+  want.forEach((w, i) => {
+    const g = got[i];
+    if (g === undefined) return;
+    if (w.kind === 'json' && g.kind === 'json') diffs.push(...compareJson(parseReadmeJson(w.text), JSON.parse(g.text), subs, options, `value ${i + 1}`));
+    else if (w.kind !== g.kind) diffs.push(`line/value ${i + 1}: expected ${show(w.text)}, got ${show(g.text)}`);
+    else if (!unifyText(w.text, g.text, subs)) diffs.push(`line ${i + 1}: expected ${show(w.text)}, got ${show(g.text)}`);
+  });
+  return diffs;
+}

@@ -1,0 +1,223 @@
+import { describe, expect, it } from 'vitest';
+import { compareJson, compareOutput, ELIDED, parseReadmeJson, parseTour, segments, Substitutions, unifyText, type ExpectedBlock } from '../support/readme-tour.js';
+
+const A = '01M8BT663P81BTSCPETA5YKNX3';
+const B = '01M8BT6BH0GFNHSV2E3KV9VTVR';
+const REAL_A = '01M8SNGGZ4JZ8NA4P87FRZN5YD';
+const REAL_B = '01M8SNQ4K9JABDYGPCCE6Q82AC';
+const HASH = '22dd44309159a810e4293f98d6015eabe112872e8935a7c991f79925ea355fe7';
+const REAL_HASH = '1f8e90e3590e733b2409a286e9ea4e7617cbbc330218e3640fb42bbe269eb8f9';
+
+const fence = '```';
+const json = (text: string): ExpectedBlock[] => [{ line: 1, lang: 'json', text }];
+const plain = (text: string): ExpectedBlock[] => [{ line: 1, lang: 'text', text }];
+
+describe('parseTour', () => {
+  const readme = [
+    '# x',
+    '## A tour',
+    'Save this as `d.json`:',
+    `${fence}json`,
+    '{"a": 1}',
+    fence,
+    `${fence}sh`,
+    'curl -s http://127.0.0.1:3000/x',
+    fence,
+    `${fence}`,
+    'HTTP/1.1 201 Created',
+    fence,
+    `${fence}json`,
+    '{"b": 2}',
+    fence,
+    'A snapshot, for illustration:',
+    `${fence}json`,
+    '{"c": 3}',
+    fence,
+    '<!-- tour: ignore .outputs[*].value .score: random -->',
+    `${fence}sh`,
+    'S1=X',
+    fence,
+    '<!-- tour: skip: another tool -->',
+    `${fence}sh`,
+    'aws dynamodb update-item',
+    fence,
+    '## Reports',
+    `${fence}sh`,
+    'not in the tour',
+    fence,
+  ].join('\n');
+
+  it('reads commands with the output blocks right after them, files to save, and marks', () => {
+    const items = parseTour(readme);
+
+    expect(items).toEqual([
+      { kind: 'file', line: 4, name: 'd.json', content: '{"a": 1}\n' },
+      {
+        kind: 'command',
+        line: 7,
+        script: 'curl -s http://127.0.0.1:3000/x',
+        mark: { kind: 'compare' },
+        expected: [
+          { line: 10, lang: 'text', text: 'HTTP/1.1 201 Created' },
+          { line: 13, lang: 'json', text: '{"b": 2}' },
+        ],
+      },
+      { kind: 'command', line: 21, script: 'S1=X', mark: { kind: 'ignore', paths: ['.outputs[*].value', '.score'], reason: 'random' }, expected: [] },
+      { kind: 'command', line: 25, script: 'aws dynamodb update-item', mark: { kind: 'skip', reason: 'another tool' }, expected: [] },
+    ]);
+  });
+
+  it('refuses a tour mark it does not know, or one without a reason', () => {
+    expect(() => parseTour(['## A tour', '<!-- tour: shape-only -->', `${fence}sh`, 'x', fence].join('\n'))).toThrow(/line 3: the tour mark/);
+    expect(() => parseTour(['## A tour', '<!-- tour: skip -->', `${fence}sh`, 'x', fence].join('\n'))).toThrow(/line 3/);
+  });
+});
+
+describe('Substitutions and unifyText', () => {
+  it('maps a README id to the real one once, then holds it to that', () => {
+    const subs = new Substitutions();
+
+    expect(unifyText(`id ${A}`, `id ${REAL_A}`, subs)).toBe(true);
+    expect(unifyText(`again ${A}`, `again ${REAL_B}`, subs)).toBe(false);
+    // One-to-one: another README id cannot stand for the same real id.
+    expect(unifyText(`other ${B}`, `other ${REAL_A}`, subs)).toBe(false);
+    expect(subs.apply(`S1=${A}  # the snapshotId you got`)).toBe(`S1=${REAL_A}  # the snapshotId you got`);
+    expect(subs.revert(`{"snapshotId":"${REAL_A}"}`)).toBe(`{"snapshotId":"${A}"}`);
+  });
+
+  it('learns nothing from a line that does not match', () => {
+    const subs = new Substitutions();
+
+    expect(unifyText(`${A} approve`, `${REAL_A} review`, subs)).toBe(false);
+    expect(subs.apply(A)).toBe(A);
+    // Nor from a line that maps one README id to two real ones.
+    expect(unifyText(`${A} ${A}`, `${REAL_A} ${REAL_B}`, subs)).toBe(false);
+    expect(subs.apply(A)).toBe(A);
+  });
+
+  it('accepts any timestamp or UUID, maps hashes like ids, and compares the rest exactly', () => {
+    const subs = new Substitutions();
+
+    expect(unifyText(`${A} 2026-11-26T11:34:59.872Z`, `${REAL_A} 2026-12-01T20:42:32.292Z`, subs)).toBe(true);
+    expect(unifyText('generatedAt 2026-11-30T20:30:48.848117Z', 'generatedAt 2026-12-01T09:00:00.000001Z', subs)).toBe(true);
+    expect(unifyText('e330a84f-9c48-4a63-b2f3-9d703495e242', 'd5b73de8-590b-49a5-891f-2f3f0b311fe2', subs)).toBe(true);
+    expect(unifyText(`${HASH}  -`, `${REAL_HASH}  -`, subs)).toBe(true);
+    expect(unifyText(HASH, HASH, subs)).toBe(false);
+    expect(unifyText('content-integrity: verified', 'content-integrity: tampered', subs)).toBe(false);
+    // A ULID inside a longer word is not an id.
+    expect(unifyText(`x${A}`, `x${REAL_B}`, subs)).toBe(false);
+  });
+});
+
+describe('parseReadmeJson', () => {
+  it('reads a `…` line as "the object has more keys" or "the array has more items"', () => {
+    const value = parseReadmeJson(['{', '  "a": 1,', '  …  the whole snapshot, as above  …', '  "b": [', '    1,', '    …', '  ]', '}'].join('\n'));
+
+    expect(value).toEqual({ a: 1, [ELIDED]: true, b: [1, ELIDED] });
+  });
+
+  it('reads a `…` as the last entry after a value without a comma', () => {
+    expect(parseReadmeJson(['{', '  "status": "Failed",', '  "x": {}', '  …', '}'].join('\n'))).toEqual({ status: 'Failed', x: {}, [ELIDED]: true });
+  });
+});
+
+describe('compareJson', () => {
+  it('unifies ids, hashes and timestamps, and lets timings and cursors differ', () => {
+    const subs = new Substitutions();
+    const expected = {
+      snapshotId: A,
+      createdAt: '2026-11-26T11:34:54.327Z',
+      contentHash: HASH,
+      executionTimeMs: 0.85,
+      stats: { p50ExecutionTimeMs: 22.9 },
+      diff: { changes: [{ path: 'executionTimeMs', changeType: 'Modified', oldValue: 0.85, newValue: 41.96 }], executionTimeDeltaMs: 41.11 },
+      nextCursor: 'eyJ2IjoxfQ',
+    };
+    const actual = {
+      snapshotId: REAL_A,
+      createdAt: '2026-12-01T20:42:32.292Z',
+      contentHash: REAL_HASH,
+      executionTimeMs: 100.3,
+      stats: { p50ExecutionTimeMs: 57.1 },
+      diff: { changes: [{ path: 'executionTimeMs', changeType: 'Modified', oldValue: 0.85, newValue: 100.3 }], executionTimeDeltaMs: 99.45 },
+      nextCursor: 'eyJ2IjoyfQ',
+    };
+
+    expect(compareJson(expected, actual, subs)).toEqual([]);
+  });
+
+  it('does not let a number under another key differ, nor a diff change on another path', () => {
+    const subs = new Substitutions();
+
+    expect(compareJson({ score: 0.674 }, { score: 0.7 }, subs)).toEqual(['$.score: expected 0.674, got 0.7']);
+    expect(compareJson({ path: 'outputs.score', oldValue: 1, newValue: 2 }, { path: 'outputs.score', oldValue: 1, newValue: 3 }, subs)).toEqual(['$.newValue: expected 2, got 3']);
+    expect(compareJson({ executionTimeMs: 1 }, { executionTimeMs: '1' }, subs)).toEqual(['$.executionTimeMs: expected 1, got "1"']);
+  });
+
+  it('names a key the README lacks, unless the README elided some', () => {
+    const subs = new Substitutions();
+
+    expect(compareJson({ a: 1 }, { a: 1, contentHash: REAL_HASH }, subs)).toEqual([`$.contentHash: not in the README, got "${REAL_HASH}"`]);
+    expect(compareJson({ a: 1, [ELIDED]: true }, { a: 1, contentHash: REAL_HASH }, subs)).toEqual([]);
+    expect(compareJson({ a: 1, b: 2 }, { a: 1 }, subs)).toEqual(['$.b: expected 2, missing']);
+  });
+
+  it('compares an elided array by its shown head and tail', () => {
+    const subs = new Substitutions();
+
+    expect(compareJson([1, ELIDED], [1, 2, 3], subs)).toEqual([]);
+    expect(compareJson([1, ELIDED, 3], [1, 2, 3], subs)).toEqual([]);
+    expect(compareJson([1, ELIDED, 4], [1, 2, 3], subs)).toEqual(['$[2]: expected 4, got 3']);
+    expect(compareJson([1, 2], [1, 2, 3], subs)).toEqual(['$: expected 2 items, got 3: [1,2,3]']);
+  });
+
+  it('skips the values at ignored paths, but not their type', () => {
+    const subs = new Substitutions();
+    const options = { ignore: ['.outputs[*].value'] };
+
+    expect(compareJson({ outputs: [{ name: 'score', value: 0.7706 }] }, { outputs: [{ name: 'score', value: 0.7712 }] }, subs, options)).toEqual([]);
+    expect(compareJson({ outputs: [{ name: 'score', value: 0.7706 }] }, { outputs: [{ name: 'scores', value: 0.7712 }] }, subs, options)).toEqual(['$.outputs[0].name: expected "score", got "scores"']);
+    expect(compareJson({ outputs: [{ value: 0.7706 }] }, { outputs: [{ value: 'x' }] }, subs, options)).toEqual(['$.outputs[0].value: expected 0.7706, got "x"']);
+  });
+});
+
+describe('segments', () => {
+  it('splits output into text lines and JSON values that may span lines, without trailing whitespace', () => {
+    const text = ['Success recorded', '{"a": 1}', '[', '  {"b": 2}', ']', '{"snapshotId":"x","inputs":[{"name":', 'HTTP/1.1 200 OK\r', ''].join('\n');
+
+    expect(segments(text, (t) => JSON.parse(t))).toEqual([
+      { kind: 'text', text: 'Success recorded' },
+      { kind: 'json', text: '{"a": 1}' },
+      { kind: 'json', text: '[\n  {"b": 2}\n]' },
+      { kind: 'text', text: '{"snapshotId":"x","inputs":[{"name":' },
+      { kind: 'text', text: 'HTTP/1.1 200 OK' },
+    ]);
+  });
+});
+
+describe('compareOutput', () => {
+  it('checks a curl -i status line and the headers shown, then the body', () => {
+    const subs = new Substitutions();
+    const expected: ExpectedBlock[] = [
+      { line: 1, lang: 'text', text: `HTTP/1.1 201 Created\nlocation: /snapshots/${A}` },
+      { line: 5, lang: 'json', text: `{\n  "snapshotId": "${A}"\n}` },
+    ];
+    const actual = `HTTP/1.1 201 Created\r\ncontent-type: application/json\r\nLocation: /snapshots/${REAL_A}\r\ndate: x\r\n\r\n{"snapshotId":"${REAL_A}"}`;
+
+    expect(compareOutput(expected, actual, subs)).toEqual([]);
+    expect(compareOutput(expected, actual.replace('201 Created', '200 OK'), new Substitutions())).toEqual(["status line: expected 'HTTP/1.1 201 Created', got 'HTTP/1.1 200 OK'"]);
+  });
+
+  it('compares JSON structurally whatever the whitespace, and text line by line', () => {
+    const subs = new Substitutions();
+
+    expect(compareOutput(json('{ "a": [ 1, 2 ], "b": "x" }'), '{\n  "b": "x",\n  "a": [\n    1,\n    2\n  ]\n}\n', subs)).toEqual([]);
+    expect(compareOutput(plain('201 201\n{"error":{"code":"X"}}\n409'), '201 201 \n{"error": {"code": "X"}}\n409\n', subs)).toEqual([]);
+    expect(compareOutput(plain('200'), '200\n201\n', subs)).toEqual(['expected 1 lines/JSON values, got 2']);
+    expect(compareOutput(plain('content-integrity: verified'), 'content-integrity: tampered\r\n', subs)).toEqual(['line 1: expected "content-integrity: verified", got "content-integrity: tampered"']);
+  });
+
+  it('says when the README shows JSON and the command printed something else', () => {
+    expect(compareOutput(json('{"a": 1}'), 'curl: (7) Failed to connect\n', new Substitutions())).toEqual(['line/value 1: expected "{\\"a\\": 1}", got "curl: (7) Failed to connect"']);
+  });
+});
