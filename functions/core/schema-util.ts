@@ -33,6 +33,7 @@ export function describeIssue(issue: z.core.$ZodRawIssue): string | undefined {
     case 'invalid_type':
       return issue.input === undefined ? `required (${issue.expected})` : `expected ${issue.expected}, got ${kindOf(issue.input)}`;
     case 'invalid_union':
+      if (issue.input === undefined) return 'required';
       return typeof issue.input === 'number' ? 'numbers must be finite' : `not an allowed value (got ${kindOf(issue.input)})`;
     case 'unrecognized_keys':
       return 'unknown field';

@@ -9,24 +9,14 @@
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
+import { freePort } from '../support/ports.js';
 import { compareOutput, parseTour, Substitutions, type TourItem } from '../support/readme-tour.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const items: TourItem[] = parseTour(readFileSync(join(ROOT, 'README.md'), 'utf8'));
-
-/** A port nobody listens on right now (the OS picks it; we close and hand it over). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const address = server.address();
-  await new Promise<void>((r) => server.close(() => r()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 interface Host {
   port: number;

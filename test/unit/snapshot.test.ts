@@ -33,6 +33,18 @@ function pathsOf(body: unknown): string[] {
 }
 
 describe('RecordSnapshotSchema', () => {
+  it("says 'required' for a missing JSON value (an output's value, a dependency's request or response)", () => {
+    const dependency = { name: 'credit_bureau', kind: 'tool', request: { id: 1 }, response: { score: 700 }, latencyMs: 12 };
+    const { response: _response, ...withoutResponse } = dependency;
+    const { issues } = issuesOf({ ...valid, outputs: [{ name: 'decision' }], dependencies: [withoutResponse] });
+    expect(issues).toEqual([
+      { path: 'outputs[0].value', message: 'required' },
+      { path: 'dependencies[0].response', message: 'required' },
+    ]);
+    // A value that is there but not JSON still says what it is.
+    expect(issuesOf({ ...valid, outputs: [{ name: 'decision', value: 'x' }], dependencies: [{ ...dependency, response: Number.NaN }] }).issues).toEqual([{ path: 'dependencies[0].response', message: 'numbers must be finite' }]);
+  });
+
   it('accepts the DESIGN §3 example and a minimal decision (inputs may be empty, type optional)', () => {
     expect(parseOrThrow(RecordSnapshotSchema, valid, 'snapshot')).toEqual(valid);
     const minimal = { functionName: 'f', inputs: [], outputs: [{ name: 'y', value: null }] };
