@@ -40,7 +40,7 @@ export type TourItem =
   | { kind: 'command'; line: number; script: string; mark: Mark; expected: ExpectedBlock[] }
   | { kind: 'file'; line: number; name: string; content: string };
 
-interface Fence {
+export interface Fence {
   line: number;
   lang: string;
   text: string;
@@ -52,7 +52,7 @@ const MARK = /^<!--\s*tour:\s*(skip|skip-output|ignore((?:\s+[.[][^\s:]*)+)):\s*
 const SAVE_AS = /Save (?:this|it) as `([^`]+)`/;
 
 /** The fenced blocks of the section `## <heading>` (up to the next `## `), in order. */
-function fences(markdown: string, heading: string): Fence[] {
+export function fences(markdown: string, heading: string): Fence[] {
   const lines = markdown.split('\n');
   const start = lines.findIndex((l) => l.trim() === `## ${heading}`);
   if (start < 0) throw new Error(`README has no section '## ${heading}'`);
@@ -157,13 +157,13 @@ export class Substitutions {
   }
 }
 
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 function replaceAll(text: string, map: Map<string, string>): string {
   if (map.size === 0) return text;
-  const keys = [...map.keys()].sort((a, b) => b.length - a.length).map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  const keys = [...map.keys()].sort((a, b) => b.length - a.length).map(escape);
   return text.replace(new RegExp(keys.join('|'), 'g'), (k) => map.get(k) ?? k);
 }
-
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * Whether the line/string `actual` is `expected` with its ULIDs, hashes, timestamps and UUIDs
@@ -198,6 +198,19 @@ export function unifyText(expected: string, actual: string, subs: Substitutions)
 // ---------------------------------------------------------------------------------------------
 // README JSON with elisions
 
+/** Calls `on` for each bracket of a JSON line outside its strings (a JSON string never spans lines). */
+function forEachBracket(line: string, on: (bracket: '{' | '[' | '}' | ']') => void): void {
+  let inString = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{' || c === '[' || c === '}' || c === ']') on(c);
+  }
+}
+
 /** Stands for a `…` line: in an object a key that makes it partial, in an array an item. */
 export const ELIDED = '\u2026elided\u2026';
 
@@ -225,16 +238,7 @@ export function parseReadmeJson(text: string): unknown {
       if (prevLine?.endsWith(`"${ELIDED}": true,`) || prevLine?.endsWith(`"${ELIDED}",`)) out[prev] = prevLine.slice(0, -1);
     }
     out.push(line);
-    let inString = false;
-    for (let i = 0; i < line.length; i++) {
-      const c = line[i];
-      if (inString) {
-        if (c === '\\') i++;
-        else if (c === '"') inString = false;
-      } else if (c === '"') inString = true;
-      else if (c === '{' || c === '[') stack.push(c);
-      else if (c === '}' || c === ']') stack.pop();
-    }
+    forEachBracket(line, (c) => (c === '{' || c === '[' ? stack.push(c) : stack.pop()));
   }
   return JSON.parse(out.join('\n'));
 }
@@ -325,17 +329,8 @@ export function segments(text: string, parse: (json: string) => unknown): Segmen
     const line = lines[i] ?? '';
     if (/^\s*[[{]/.test(line)) {
       let depth = 0;
-      let inString = false;
       for (let j = i; j < lines.length; j++) {
-        for (let k = 0, l = lines[j] ?? ''; k < l.length; k++) {
-          const c = l[k];
-          if (inString) {
-            if (c === '\\') k++;
-            else if (c === '"') inString = false;
-          } else if (c === '"') inString = true;
-          else if (c === '{' || c === '[') depth++;
-          else if (c === '}' || c === ']') depth--;
-        }
+        forEachBracket(lines[j] ?? '', (c) => (depth += c === '{' || c === '[' ? 1 : -1));
         if (depth <= 0) {
           const candidate = lines.slice(i, j + 1).join('\n');
           try {
@@ -374,7 +369,7 @@ function splitHttp(text: string): { head: string[] | undefined; body: string } {
  *   unifying ids, hashes and timestamps.
  */
 export function compareOutput(expected: ExpectedBlock[], actualText: string, subs: Substitutions, options: CompareOptions = {}): string[] {
-  let blocks = expected.map((b) => ({ ...b }));
+  let blocks = expected;
   let actual = actualText;
   const diffs: string[] = [];
   const first = blocks[0];
