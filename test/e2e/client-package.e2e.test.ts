@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPublicKey } from 'node:crypto';
 import { auditObjects, buildDigest, keyFingerprint } from '../../functions/core/audit/digest.js';
 import { startTestHost, type TestHost } from '../support/host.js';
+import { fences } from '../support/readme-tour.js';
 import { requestJson } from '../support/http.js';
 
 const run = promisify(execFile);
@@ -29,12 +30,12 @@ const TSC_FLAGS = ['--noEmit', '--strict', '--target', 'es2022', '--module', 'no
  * output block right after it, as a user copies them (no second copy of the example here).
  */
 function readmeRecorderExample(): { code: string; output: string; line: number } {
-  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
-  const section = readme.indexOf('\n## Use it from your code\n');
-  if (section < 0) throw new Error("README.md has no '## Use it from your code' section");
-  const found = /```ts\n([\s\S]*?)```\n+```\n([\s\S]*?)```/.exec(readme.slice(section));
-  if (found?.[1] === undefined || found[2] === undefined) throw new Error("README.md's '## Use it from your code' has no ```ts block followed by its output");
-  return { code: found[1], output: found[2], line: readme.slice(0, section + found.index).split('\n').length + 1 };
+  const blocks = fences(readFileSync(join(REPO, 'README.md'), 'utf8'), 'Use it from your code');
+  const at = blocks.findIndex((b) => b.lang === 'ts');
+  const code = blocks[at];
+  const output = blocks[at + 1];
+  if (code === undefined || output === undefined || output.lang !== '' || output.before.trim() !== '') throw new Error("README.md's '## Use it from your code' has no ```ts block followed by its output");
+  return { code: `${code.text}\n`, output: `${output.text}\n`, line: code.line };
 }
 
 describe('the packed client installed into an empty project', () => {
