@@ -112,6 +112,20 @@ export async function replaySnapshot(deps: ReplayDeps, snapshotId: string, prepa
   const { modelParameters, context } = applyOverrides(snapshot, prepared.overrides);
   if (!executor.supportsModel(modelParameters?.modelName)) throw new UnsupportedModelError(snapshot.functionName, modelParameters?.modelName, executor.description);
 
+  /** A replay that reached this executor but has no verdict: `error` says why. */
+  const errorResult = (error: ReplayResult['error']): ReplayResult => ({
+    ...base,
+    ...nothingRan,
+    executor: executor.description,
+    status: 'Error',
+    outputsMatch: false,
+    policy: null,
+    policyViolations: [],
+    integrity: 'verified',
+    error,
+    createdAt: now(),
+  });
+
   const recordedDependencies = snapshot.dependencies ?? [];
   const dependencyMode = prepared.dependencyMode ?? (recordedDependencies.length > 0 ? 'recorded' : undefined);
   let outputs: NamedValue[];
@@ -135,18 +149,7 @@ export async function replaySnapshot(deps: ReplayDeps, snapshotId: string, prepa
     reportedDependencies = answer.dependencies;
   } catch (err) {
     if (!(err instanceof ExecutorError)) throw err;
-    return {
-      ...base,
-      ...nothingRan,
-      executor: executor.description,
-      status: 'Error',
-      outputsMatch: false,
-      policy: null,
-      policyViolations: [],
-      integrity: 'verified',
-      error: err.toResultError(),
-      createdAt: now(),
-    };
+    return errorResult(err.toResultError());
   }
 
   const replayed: DecisionView = { functionName: snapshot.functionName, inputs: snapshot.inputs, outputs, modelParameters, context, executionTimeMs, tags: snapshot.tags, dependencies: reportedDependencies };
@@ -185,20 +188,7 @@ export async function replaySnapshot(deps: ReplayDeps, snapshotId: string, prepa
   } catch (err) {
     // The decision ran but could not be scored (e.g. the embedding provider failed): no verdict.
     if (!(err instanceof SimilarityProviderError)) throw err;
-    return {
-      ...base,
-      ...nothingRan,
-      replayOutputs: outputs,
-      executionTimeMs,
-      executor: executor.description,
-      status: 'Error',
-      outputsMatch: false,
-      policy: null,
-      policyViolations: [],
-      integrity: 'verified',
-      error: { code: 'SIMILARITY_FAILED', message: err.message },
-      createdAt: now(),
-    };
+    return { ...errorResult({ code: 'SIMILARITY_FAILED', message: err.message }), replayOutputs: outputs, executionTimeMs };
   }
 }
 

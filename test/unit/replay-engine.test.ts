@@ -13,7 +13,7 @@ import {
   type Executor,
 } from '../../functions/core/executor.js';
 import { prepareReplay, replaySnapshot, type ReplayDeps, type ReplayResult } from '../../functions/core/replay.js';
-import { LexicalSimilarity } from '../../functions/core/similarity.js';
+import { LexicalSimilarity, SimilarityProviderError } from '../../functions/core/similarity.js';
 import { buildSnapshot, verifyContentHash, type NamedValue, type RecordSnapshot, type Snapshot } from '../../functions/core/snapshot.js';
 import type { ApiRequest } from '../../functions/http/api.js';
 import { fixedClock, MemoryExecutorConfigStore, MemoryPolicyStore, MemoryReplayResultStore, MemorySnapshotStore, sequentialIds } from '../support/memory-ports.js';
@@ -350,6 +350,25 @@ describe('replaySnapshot: executors', () => {
   it('lets an error that is not an executor error propagate (a fault, not a result)', async () => {
     const w = await world(() => new TypeError('bug'));
     await expect(replay(w, {})).rejects.toBeInstanceOf(TypeError);
+  });
+
+  it('turns a similarity provider that fails into status Error SIMILARITY_FAILED, keeping what the executor answered', async () => {
+    const w = await world(() => SLIGHTLY_DIFFERENT);
+    w.deps.similarity = { name: 'failing-embeddings', similarity: () => Promise.reject(new SimilarityProviderError('failing-embeddings', 'embeddings endpoint answered 503')) };
+    const result = await replay(w, { mode: 'Tolerant' });
+    expect(result).toMatchObject({
+      status: 'Error',
+      outputsMatch: false,
+      integrity: 'verified',
+      replayOutputs: SLIGHTLY_DIFFERENT,
+      error: { code: 'SIMILARITY_FAILED', message: 'embeddings endpoint answered 503' },
+      executor: 'fake executor',
+      policy: null,
+      policyViolations: [],
+      fieldComparisons: [],
+      diff: null,
+    });
+    expect(result.executionTimeMs).toBeGreaterThanOrEqual(0);
   });
 });
 

@@ -124,29 +124,27 @@ export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchCo
 
   /** Only while RUNNING: a batch cancelled meanwhile keeps its CANCELLED status and statistics. */
   async complete(batchId: string, stats: ReplayStats, completedAt: string): Promise<void> {
-    try {
-      await this.doc.update({
-        TableName: this.tableName,
-        Key: keys.batchMeta(batchId),
-        UpdateExpression: 'SET #status = :s, stats = :stats, completedAt = :at, completed = :n',
-        ConditionExpression: '#status = :running',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':s': 'SUCCEEDED', ':stats': stats, ':at': completedAt, ':n': stats.totalReplays, ':running': 'RUNNING' },
-      });
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-    }
+    await this.endIfRunning(batchId, 'stats = :stats, completed = :n', { ':s': 'SUCCEEDED', ':stats': stats, ':n': stats.totalReplays, ':at': completedAt });
   }
 
-  async cancel(batchId: string, stats: ReplayStats, completed: number, completedAt: string): Promise<boolean> {
+  cancel(batchId: string, stats: ReplayStats, completed: number, completedAt: string): Promise<boolean> {
+    return this.endIfRunning(batchId, 'stats = :stats, completed = :n', { ':s': 'CANCELLED', ':stats': stats, ':n': completed, ':at': completedAt });
+  }
+
+  /**
+   * Sets the batch's end status (`:s`), `completedAt` (`:at`) and `set`, only while it is RUNNING:
+   * whichever ending comes first (stats, cancel, an abnormal execution end) is the one kept.
+   * False when the batch was no longer RUNNING.
+   */
+  private async endIfRunning(batchId: string, set: string, values: Record<string, unknown> & { ':s': Batch['status']; ':at': string }): Promise<boolean> {
     try {
       await this.doc.update({
         TableName: this.tableName,
         Key: keys.batchMeta(batchId),
-        UpdateExpression: 'SET #status = :s, stats = :stats, completedAt = :at, completed = :n',
+        UpdateExpression: `SET #status = :s, completedAt = :at, ${set}`,
         ConditionExpression: '#status = :running',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':s': 'CANCELLED', ':stats': stats, ':at': completedAt, ':n': completed, ':running': 'RUNNING' },
+        ExpressionAttributeValues: { ...values, ':running': 'RUNNING' },
       });
       return true;
     } catch (err) {
@@ -200,21 +198,8 @@ export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchCo
     });
   }
 
-  async failIfRunning(batchId: string, reason: string, completedAt: string): Promise<boolean> {
-    try {
-      await this.doc.update({
-        TableName: this.tableName,
-        Key: keys.batchMeta(batchId),
-        UpdateExpression: 'SET #status = :s, failureReason = :r, completedAt = :at',
-        ConditionExpression: '#status = :running',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':s': 'FAILED', ':r': reason, ':at': completedAt, ':running': 'RUNNING' },
-      });
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+  failIfRunning(batchId: string, reason: string, completedAt: string): Promise<boolean> {
+    return this.endIfRunning(batchId, 'failureReason = :r', { ':s': 'FAILED', ':r': reason, ':at': completedAt });
   }
 
   async claimIdempotencyKey(key: string, requestHash: string, batchId: string): Promise<{ claimed: true } | { claimed: false; batchId: string; requestHash: string }> {
