@@ -39,7 +39,7 @@ export function evaluateGates(batch: BatchView, minMatchRate: number | undefined
   return gates;
 }
 
-/** The summary: counts, match rate, latency quantiles, the top mismatching fields, the gates. */
+/** The summary: counts (tampered snapshots apart), match rate, latency quantiles, the top mismatching fields, the gates. */
 export function summaryTable(batch: BatchView, gates: readonly Gate[] = []): string {
   const s = batch.stats;
   const rows: [string, unknown][] = [
@@ -55,6 +55,8 @@ export function summaryTable(batch: BatchView, gates: readonly Gate[] = []): str
       ['errors', s.failedReplays],
       ['matches', s.matches],
       ['mismatches', s.mismatches],
+      // Snapshots that failed their integrity check were not replayed: neither a match nor a mismatch.
+      ['tampered', s.tampered],
       ['match rate', percent(s.matchRate)],
       ['p50 / p95 / p99 ms', `${cell(s.p50ExecutionTimeMs)} / ${cell(s.p95ExecutionTimeMs)} / ${cell(s.p99ExecutionTimeMs)}`],
     );

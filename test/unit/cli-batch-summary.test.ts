@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { evaluateGates, summaryTable } from '../../client/src/cli/commands/batch.js';
+import type { Batch } from '../../client/src/schemas.js';
+import { StatsAccumulator } from '../../functions/core/stats.js';
+
+/** A finished batch whose stats are folded from results, as the service computes them. */
+function finished(results: { outputsMatch: boolean; integrity?: 'verified' | 'tampered'; mismatchedPaths?: string[] }[]): Batch {
+  const acc = new StatsAccumulator();
+  for (const r of results) acc.add({ status: r.outputsMatch ? 'Success' : 'Failed', outputsMatch: r.outputsMatch, executionTimeMs: 10, mismatchedPaths: r.mismatchedPaths ?? [], violatedRules: [], integrity: r.integrity ?? 'verified' });
+  return {
+    batchId: '01M8Q3ZK6GD0ZBFZGZAB8FEEM2',
+    status: 'SUCCEEDED',
+    total: results.length,
+    completed: results.length,
+    stats: acc.toJSON(),
+  } as Batch;
+}
+
+const row = (text: string, key: string) => new RegExp(`^${key}\\s+(.*)$`, 'm').exec(text)?.[1];
+
+describe('batch run summary', () => {
+  it('counts tampered snapshots on their own row: matches + mismatches + tampered = successful', () => {
+    const batch = finished([
+      { outputsMatch: true },
+      { outputsMatch: true },
+      { outputsMatch: false, mismatchedPaths: ['outputs.score'] },
+      { outputsMatch: false, integrity: 'tampered' },
+    ]);
+    const text = summaryTable(batch, evaluateGates(batch, 0.9, undefined));
+    expect(row(text, 'successful')).toBe('4');
+    expect(row(text, 'matches')).toBe('2');
+    expect(row(text, 'mismatches')).toBe('1');
+    expect(row(text, 'tampered')).toBe('1');
+    expect(row(text, 'match rate')).toBe('50.0%');
+    expect(text).toMatch(/^outputs\.score\s+1$/m);
+    expect(text).toMatch(/^min-match-rate\s+90\.0%\s+50\.0%\s+FAIL$/m);
+  });
+
+  it('shows tampered 0 for a clean batch', () => {
+    expect(row(summaryTable(finished([{ outputsMatch: true }])), 'tampered')).toBe('0');
+  });
+});
