@@ -3,7 +3,9 @@
  * `npm start -- --in-memory`. This runs the tour's own ```sh blocks, in order, in one bash session
  * against a real `npm start -- --in-memory` on free ports, and compares what each prints with the
  * output the README shows after it (test/support/readme-tour.ts says what may differ). The README is
- * the only copy of the commands: a drift fails here, naming the README line of the block.
+ * the only copy of the commands: a drift fails here, naming the README line of the block. Then,
+ * in the same session, it runs the CLI transcript of "Use it from your code" command by command
+ * (test/support/readme-tour.ts, parseTranscripts) and compares each command's output the same way.
  *
  * Needs bash, curl and python3 (the tour's `pp` helper); .ci/run installs curl when it is missing.
  */
@@ -13,10 +15,16 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { freePort } from '../support/ports.js';
-import { compareOutput, parseTour, Substitutions, type TourItem } from '../support/readme-tour.js';
+import { compareOutput, compareTranscript, parseTour, parseTranscripts, Substitutions, type TourItem } from '../support/readme-tour.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const items: TourItem[] = parseTour(readFileSync(join(ROOT, 'README.md'), 'utf8'));
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const items: TourItem[] = parseTour(README);
+/** "Use it from your code" shows the tour's main steps from a terminal, with the CLI, on the tour's host after the tour. */
+const CLI_SECTION = 'Use it from your code';
+const transcripts = parseTranscripts(README, CLI_SECTION);
+/** The policy file the CLI transcript uses, given inline in the README's prose. */
+const POLICY_JSON = /`policy\.json` is `([^`]+)`/.exec(README.split(`## ${CLI_SECTION}`)[1] ?? '')?.[1];
 
 interface Host {
   port: number;
@@ -186,6 +194,44 @@ describe('README "A tour", run against npm start -- --in-memory', () => {
             '  README shows:',
             indent(shown),
             '  the host printed (its ids put back to the README\'s):',
+            indent(unports(subs.revert(run.stdout))),
+          ].join('\n'),
+        );
+      }
+    }, 120_000);
+  }
+
+  // The CLI transcript: each `$ command` in the same session, after the tour, against the same
+  // host. The README shows it as a terminal prints it (tables); piped, the CLI prints JSON unless
+  // told `-o table`, so the session's `decision-replay` is the CLI with `-o table` first (a later
+  // `-o` in the command still wins). stderr goes where stdout goes, as on a terminal. Each command
+  // starts with the previous one's exit status in `$?`, so `$ echo $?` prints it.
+  let lastStatus = 0;
+  it(`README section "${CLI_SECTION}": the CLI on PATH, DECISION_REPLAY_URL set, policy.json saved`, async () => {
+    if (transcripts.length === 0) throw new Error(`README section "${CLI_SECTION}" has no $ transcript`);
+    if (POLICY_JSON === undefined) throw new Error(`README section "${CLI_SECTION}" no longer says what policy.json is`);
+    writeFileSync(join(dir, 'policy.json'), `${JSON.stringify(JSON.parse(POLICY_JSON))}\n`);
+    const setup = await bash.run(
+      [`export PATH="${join(ROOT, 'node_modules/.bin')}:$PATH"`, `export DECISION_REPLAY_URL=http://127.0.0.1:${host.port}`, 'decision-replay() { command decision-replay -o table "$@"; }'].join('\n'),
+    );
+    if (setup.status !== 0) throw new Error(`session setup failed: ${setup.stderr}`);
+  });
+  for (const step of transcripts.flat()) {
+    it(`README line ${step.line}: $ ${step.command.slice(0, 90)}`, async () => {
+      const command = ports(subs.apply(step.command));
+      const run = await bash.run(`(exit ${lastStatus}); { ${command}\n} 2>&1`);
+      lastStatus = run.status;
+      const problems = compareTranscript(step.expected.map(ports), run.stdout, subs);
+      if (problems.length > 0) {
+        throw new Error(
+          [
+            `The README's CLI transcript at line ${step.line} no longer matches (exit status ${run.status}):`,
+            ...problems.map((p) => `  - ${p}`),
+            '  command (as run):',
+            indent(command),
+            '  README shows:',
+            indent(step.expected.join('\n')),
+            "  the CLI printed (its ids put back to the README's):",
             indent(unports(subs.revert(run.stdout))),
           ].join('\n'),
         );

@@ -2,7 +2,8 @@
  * The README's "A tour", read as a script: its ```sh blocks in order, the output block(s) shown
  * right after each, and the files it asks the reader to save. test/e2e/readme-tour.e2e.test.ts runs
  * the commands against a live `npm start -- --in-memory` and compares what they print with what the
- * README shows, so the README stays the one copy of the tour and cannot drift from the host.
+ * README shows, so the README stays the one copy of the tour and cannot drift from the host. It
+ * then runs the CLI transcript of "Use it from your code" the same way ({@link parseTranscripts}).
  *
  * What legitimately differs from run to run is unified, never ignored wholesale:
  * - ULIDs and SHA-256 hex: the README's value X must map to the same real value Y everywhere (and no
@@ -404,5 +405,71 @@ export function compareOutput(expected: ExpectedBlock[], actualText: string, sub
     else if (w.kind !== g.kind) diffs.push(`line/value ${i + 1}: expected ${show(w.text)}, got ${show(g.text)}`);
     else if (!unifyText(w.text, g.text, subs)) diffs.push(`line ${i + 1}: expected ${show(w.text)}, got ${show(g.text)}`);
   });
+  return diffs;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Terminal transcripts: `$ command` lines, each followed by what it printed
+
+/** One `$ command` of a transcript and the lines the README shows it printing. */
+export interface TranscriptStep {
+  /** 1-based README line of the command. */
+  line: number;
+  command: string;
+  expected: string[];
+}
+
+/**
+ * The terminal transcripts of the section `## <heading>`: its ```sh blocks whose first line starts
+ * with `$ `. Each `$ ` line is a command; the lines up to the next one are what it printed (stdout
+ * and stderr, as a terminal shows them). Other ```sh blocks (commands without a prompt) are not
+ * transcripts.
+ */
+export function parseTranscripts(markdown: string, heading: string): TranscriptStep[][] {
+  return fences(markdown, heading)
+    .filter((f) => f.lang === 'sh' && f.text.startsWith('$ '))
+    .map((f) => {
+      const steps: TranscriptStep[] = [];
+      f.text.split('\n').forEach((line, i) => {
+        if (line.startsWith('$ ')) steps.push({ line: f.line + 1 + i, command: line.slice(2), expected: [] });
+        else steps.at(-1)?.expected.push(line);
+      });
+      return steps;
+    });
+}
+
+/** A row whose numbers are timings (a key/value row or a diff row of `executionTimeMs`, the batch's percentiles). */
+const TIMING_ROW = /^(?:executionTimeMs|executionTimeDeltaMs|p50 \/ p95 \/ p99 ms) /;
+/** A batch's progress line while it runs: how many a follower prints depends on timing. */
+const PROGRESS_LINE = /^batch [0-9A-Z]{26} RUNNING /;
+
+/**
+ * A transcript line as compared: tables are padded to their widest value, so runs of spaces are
+ * one space and a rule of dashes is `--`; timings (see {@link TIMING_ROW}) and rates (`7.3/s`) are
+ * `#`.
+ */
+export function normalizeTranscriptLine(line: string): string {
+  let l = line.trim().replace(/\s+/g, ' ').replace(/-{2,}/g, '--');
+  if (TIMING_ROW.test(l)) l = l.replace(/-?\d+(?:\.\d+)?/g, '#');
+  return l.replace(/(?<![\w.])\d+(?:\.\d+)?\/s\b/g, '#/s');
+}
+
+/**
+ * The differences between the lines the README shows after a `$ command` and what it printed:
+ * line by line after {@link normalizeTranscriptLine}, ids, hashes and timestamps unified as in the
+ * tour; progress lines of a running batch are left out on both sides.
+ */
+export function compareTranscript(expected: readonly string[], actualText: string, subs: Substitutions): string[] {
+  const lines = (text: readonly string[]) => text.map(normalizeTranscriptLine).filter((l) => l !== '' && !PROGRESS_LINE.test(l));
+  const want = lines(expected);
+  const got = lines(actualText.split('\n'));
+  const diffs: string[] = [];
+  for (let i = 0; i < Math.max(want.length, got.length); i++) {
+    const w = want[i];
+    const g = got[i];
+    if (w === undefined) diffs.push(`line ${i + 1}: not in the README, printed ${show(g)}`);
+    else if (g === undefined) diffs.push(`line ${i + 1}: expected ${show(w)}, not printed`);
+    else if (!unifyText(w, g, subs)) diffs.push(`line ${i + 1}: expected ${show(w)}, got ${show(g)}`);
+  }
   return diffs;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareJson, compareOutput, ELIDED, parseReadmeJson, parseTour, segments, Substitutions, unifyText, type ExpectedBlock } from '../support/readme-tour.js';
+import { compareJson, compareOutput, compareTranscript, ELIDED, normalizeTranscriptLine, parseReadmeJson, parseTour, parseTranscripts, segments, Substitutions, unifyText, type ExpectedBlock } from '../support/readme-tour.js';
 
 const A = '01M8BT663P81BTSCPETA5YKNX3';
 const B = '01M8BT6BH0GFNHSV2E3KV9VTVR';
@@ -219,5 +219,56 @@ describe('compareOutput', () => {
 
   it('says when the README shows JSON and the command printed something else', () => {
     expect(compareOutput(json('{"a": 1}'), 'curl: (7) Failed to connect\n', new Substitutions())).toEqual(['line/value 1: expected "{\\"a\\": 1}", got "curl: (7) Failed to connect"']);
+  });
+});
+
+describe('CLI transcripts', () => {
+  const md = [
+    '## Use it',
+    '```sh',
+    'npx decision-replay list --function f',
+    '```',
+    '```sh',
+    '$ decision-replay record d.json -q',
+    '01M8Q3YCM0RZBF1SZQK6N0N7RS',
+    '$ decision-replay get 01M8Q3YCM0RZBF1SZQK6N0N7RS',
+    'snapshotId       01M8Q3YCM0RZBF1SZQK6N0N7RS',
+    'executionTimeMs  3.2',
+    '$ echo $?',
+    '0',
+    '```',
+    '## Next',
+  ].join('\n');
+
+  it('reads each $ command of a ```sh block that starts with a prompt, with its README line and the lines after it', () => {
+    expect(parseTranscripts(md, 'Use it')).toEqual([
+      [
+        { line: 6, command: 'decision-replay record d.json -q', expected: ['01M8Q3YCM0RZBF1SZQK6N0N7RS'] },
+        { line: 8, command: 'decision-replay get 01M8Q3YCM0RZBF1SZQK6N0N7RS', expected: ['snapshotId       01M8Q3YCM0RZBF1SZQK6N0N7RS', 'executionTimeMs  3.2'] },
+        { line: 11, command: 'echo $?', expected: ['0'] },
+      ],
+    ]);
+  });
+
+  it('folds table padding and rules, and makes timings and rates any number, but nothing else', () => {
+    expect(normalizeTranscriptLine('outputs.score      ExactMatch  0      false')).toBe('outputs.score ExactMatch 0 false');
+    expect(normalizeTranscriptLine('-----------------  ----------  -')).toBe('-- -- -');
+    expect(normalizeTranscriptLine('executionTimeMs  103.126')).toBe('executionTimeMs #');
+    expect(normalizeTranscriptLine('executionTimeMs        Modified  3.2   0.285')).toBe('executionTimeMs Modified # #');
+    expect(normalizeTranscriptLine('p50 / p95 / p99 ms  348.988 / 552.824 / 552.824')).toBe('p# / p# / p# ms # / # / #');
+    expect(normalizeTranscriptLine('batch X SUCCEEDED 10/10  7.3/s  ETA 0s  match 70.0%')).toBe('batch X SUCCEEDED 10/10 #/s ETA 0s match 70.0%');
+    expect(normalizeTranscriptLine('output  score      0.674')).toBe('output score 0.674');
+  });
+
+  it('compares line by line, unifying ids, leaving out progress lines, and names what differs', () => {
+    const subs = new Substitutions();
+    const id = '01M8Q3ZK6GD0ZBFZGZAB8FEEM2';
+    const real = '01KB2C9YQ6T0F8W1Z3RX5V7N9P';
+    const expected = [`batch ${id} started: 10 snapshots`, `batch ${id} RUNNING 3/10  2.0/s  ETA 4s  match 100.0%`, `batchId             ${id}`, 'matches             7'];
+    expect(compareTranscript(expected, `batch ${real} started: 10 snapshots\nbatchId  ${real}\nmatches  7\n`, subs)).toEqual([]);
+    expect(subs.apply(id)).toBe(real);
+    expect(compareTranscript(['matches  7'], 'matches  6\n', subs)).toEqual(["line 1: expected \"matches 7\", got \"matches 6\""]);
+    expect(compareTranscript(['a', 'b'], 'a\n', subs)).toEqual(['line 2: expected "b", not printed']);
+    expect(compareTranscript(['a'], 'a\nb\n', subs)).toEqual(['line 2: not in the README, printed "b"']);
   });
 });
