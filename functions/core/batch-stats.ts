@@ -47,12 +47,7 @@ export interface StatsOutcome {
 export async function computeBatchStats(deps: StatsDeps, command: StatsCommand): Promise<StatsOutcome> {
   const now = new Date(deps.clock.now()).toISOString();
   const p = command;
-  if (p.failed !== undefined) {
-    const { batchId } = p;
-    const { reason } = p.failed;
-    if (await deps.batches.get(batchId)) await deps.batches.fail(batchId, reason, now);
-    return { batchId, status: 'FAILED', failureReason: reason };
-  }
+  if (p.failed !== undefined) return failUnlessEnded(deps, p.batchId, p.failed.reason, now);
   const batch = await deps.batches.get(p.batchId);
   if (!batch) throw new BatchNotFoundError(p.batchId);
   const acc = new StatsAccumulator();
@@ -71,10 +66,7 @@ export async function computeBatchStats(deps: StatsDeps, command: StatsCommand):
       : folded !== stored || stats.totalReplays !== stored
         ? `the chunks folded ${folded} results but ${stored} are stored`
         : undefined;
-  if (disagreement !== undefined) {
-    await deps.batches.fail(p.batchId, disagreement, now);
-    return { batchId: p.batchId, status: 'FAILED', failureReason: disagreement };
-  }
+  if (disagreement !== undefined) return failUnlessEnded(deps, p.batchId, disagreement, now);
   let noiseProfileVersion: number | undefined;
   if (batch.noiseProfile !== undefined) {
     // A noise-profile batch learns from each pair of runs, so it reads its results; it is a sample
@@ -83,13 +75,33 @@ export async function computeBatchStats(deps: StatsDeps, command: StatsCommand):
     await deps.batches.forEachResult(p.batchId, (r) => profile.add(r));
     // Stored before the batch reads SUCCEEDED, so a client that saw SUCCEEDED finds the profile.
     const built = profile.build(now);
-    if ('failure' in built) {
-      await deps.batches.fail(p.batchId, built.failure, now);
-      return { batchId: p.batchId, status: 'FAILED', failureReason: built.failure };
-    }
+    if ('failure' in built) return failUnlessEnded(deps, p.batchId, built.failure, now);
     if (deps.noiseProfiles === undefined) throw new NoiseProfileStoreMissingError();
     noiseProfileVersion = (await deps.noiseProfiles.putNextVersion(built)).version;
   }
-  await deps.batches.complete(p.batchId, stats, now);
+  if (!(await deps.batches.complete(p.batchId, stats, now))) return endedAs(deps, p.batchId);
   return { batchId: p.batchId, status: 'SUCCEEDED', ...(noiseProfileVersion !== undefined && { noiseProfileVersion }), totalReplays: stats.totalReplays, matches: stats.matches, mismatches: stats.mismatches, failedReplays: stats.failedReplays };
+}
+
+/**
+ * Marks the batch FAILED with `reason` unless it has already ended: a cancel made while the workflow
+ * ran (its chunks then stop early, so results are missing) is the batch's ending, not a failure. The
+ * outcome names the status the batch has.
+ */
+async function failUnlessEnded(deps: StatsDeps, batchId: string, reason: string, now: string): Promise<StatsOutcome> {
+  if (await deps.batches.failIfRunning(batchId, reason, now)) return { batchId, status: 'FAILED', failureReason: reason };
+  return endedAs(deps, batchId, reason);
+}
+
+/** The outcome of a Stats step that found its batch already ended (or gone: then FAILED with `reason`). */
+async function endedAs(deps: StatsDeps, batchId: string, reason = 'the batch record is gone'): Promise<StatsOutcome> {
+  const current = await deps.batches.get(batchId);
+  if (current === undefined) return { batchId, status: 'FAILED', failureReason: reason };
+  const s = current.stats;
+  return {
+    batchId,
+    status: current.status,
+    ...(s && { totalReplays: s.totalReplays, matches: s.matches, mismatches: s.mismatches, failedReplays: s.failedReplays }),
+    ...(current.failureReason !== undefined && { failureReason: current.failureReason }),
+  };
 }

@@ -210,12 +210,13 @@ export interface BatchStore {
   listResults(batchId: string, limit: number, cursor?: string): Promise<Page<BatchResult>>;
   /** Visits every result, page by page (constant memory). */
   forEachResult(batchId: string, visit: (result: BatchResult) => void): Promise<number>;
-  complete(batchId: string, stats: ReplayStats, completedAt: string): Promise<void>;
-  fail(batchId: string, reason: string, completedAt: string): Promise<void>;
+  /** Marks the batch SUCCEEDED with its stats, only while it is RUNNING. True when this call changed it. */
+  complete(batchId: string, stats: ReplayStats, completedAt: string): Promise<boolean>;
   /**
-   * Marks the batch FAILED only while it is still RUNNING (an execution that ended abnormally, a
-   * batch the local host could not resume); a batch already SUCCEEDED, FAILED or CANCELLED keeps
-   * its status. True when this call changed it.
+   * Marks the batch FAILED only while it is still RUNNING (a batch that could not be planned or
+   * started, a workflow that failed, an execution that ended abnormally, a batch the local host could
+   * not resume); a batch already SUCCEEDED, FAILED or CANCELLED keeps its status, and a missing one
+   * is not created. True when this call changed it.
    */
   failIfRunning(batchId: string, reason: string, completedAt: string): Promise<boolean>;
   /** Claims an Idempotency-Key for a batch request; an earlier claim is returned instead. */
@@ -482,14 +483,14 @@ export async function startBatch(deps: StartBatchDeps, body: unknown, idempotenc
       await deps.batches.setPlan(batchId, plan);
       batch = { ...fresh, ...plan };
     } catch (err) {
-      await deps.batches.fail(batchId, 'the snapshot ids could not be written to the manifest', nowIso());
+      await deps.batches.failIfRunning(batchId, 'the snapshot ids could not be written to the manifest', nowIso());
       throw err;
     }
   }
   try {
     await deps.starter.start(batchId, { batchId });
   } catch (err) {
-    await deps.batches.fail(batchId, 'the workflow could not be started', nowIso());
+    await deps.batches.failIfRunning(batchId, 'the workflow could not be started', nowIso());
     throw err;
   }
   return { batch, created: true };

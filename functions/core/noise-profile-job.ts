@@ -73,13 +73,13 @@ export async function startNoiseProfile(deps: StartNoiseProfileDeps, functionNam
     await deps.batches.setPlan(fresh.batchId, plan);
     batch = { ...fresh, ...plan };
   } catch (err) {
-    await deps.batches.fail(fresh.batchId, 'the snapshot ids could not be written to the manifest', new Date(deps.clock.now()).toISOString());
+    await deps.batches.failIfRunning(fresh.batchId, 'the snapshot ids could not be written to the manifest', new Date(deps.clock.now()).toISOString());
     throw err;
   }
   try {
     await deps.starter.start(batch.batchId, { batchId: batch.batchId });
   } catch (err) {
-    await deps.batches.fail(batch.batchId, 'the workflow could not be started', new Date(deps.clock.now()).toISOString());
+    await deps.batches.failIfRunning(batch.batchId, 'the workflow could not be started', new Date(deps.clock.now()).toISOString());
     throw err;
   }
   return batch;

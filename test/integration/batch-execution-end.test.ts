@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoBatchStore } from '../../functions/adapters/dynamodb/batch-store.js';
 import type { Batch } from '../../functions/core/batch.js';
+import { computeBatchStats } from '../../functions/core/batch-stats.js';
 import { StatsAccumulator } from '../../functions/core/stats.js';
 import { compose } from '../../functions/handlers/execution-end.compose.js';
 import { LocalMetricsStore, localTelemetry } from '../../functions/local/metrics.js';
@@ -65,7 +66,7 @@ describe('execution-end against dynalite', () => {
     const stats = new StatsAccumulator().toJSON();
     await store.complete(succeeded, stats, '2026-11-30T22:10:00.000Z');
     expect(await store.cancel(cancelled, stats, 0, '2026-11-30T22:11:00.000Z')).toBe(true);
-    await store.fail(caught, 'States.TaskFailed: the executor is unreachable', '2026-11-30T22:12:00.000Z');
+    expect(await store.failIfRunning(caught, 'States.TaskFailed: the executor is unreachable', '2026-11-30T22:12:00.000Z')).toBe(true);
     const before = await Promise.all([succeeded, cancelled, caught].map((id) => store.get(id)));
 
     for (const [id, status] of [[succeeded, 'TIMED_OUT'], [cancelled, 'ABORTED'], [caught, 'FAILED']] as const) {
@@ -74,6 +75,27 @@ describe('execution-end against dynalite', () => {
 
     expect(await Promise.all([succeeded, cancelled, caught].map((id) => store.get(id)))).toEqual(before);
     expect(before.map((b) => b?.status)).toEqual(['SUCCEEDED', 'CANCELLED', 'FAILED']);
+  });
+
+  // A cancel sets CANCELLED and then stops the execution; a workflow that reaches its Stats step in
+  // between (its chunks saw CANCELLED and stopped early) must not turn the batch FAILED.
+  it('keeps a batch cancelled before its Stats step CANCELLED, whether the step finds results missing or the Catch reports a failure', async () => {
+    const stats = new StatsAccumulator().toJSON();
+    const clock = { now: () => Date.parse('2026-11-30T22:20:00.000Z') };
+    const short = newBatchId();
+    const caught = newBatchId();
+    for (const id of [short, caught]) {
+      await store.create({ ...batch(id), total: 3 });
+      expect(await store.cancel(id, stats, 0, '2026-11-30T22:11:00.000Z')).toBe(true);
+    }
+    const before = await Promise.all([short, caught].map((id) => store.get(id)));
+
+    // No result stored for 3 snapshots: the Stats step's reconciliation disagrees.
+    expect(await computeBatchStats({ batches: store, clock }, { batchId: short })).toEqual({ batchId: short, status: 'CANCELLED', totalReplays: 0, matches: 0, mismatches: 0, failedReplays: 0 });
+    expect(await computeBatchStats({ batches: store, clock }, { batchId: caught, failed: { reason: 'States.TaskFailed: a chunk failed' } })).toMatchObject({ status: 'CANCELLED' });
+
+    expect(await Promise.all([short, caught].map((id) => store.get(id)))).toEqual(before);
+    expect(before.map((b) => b?.status)).toEqual(['CANCELLED', 'CANCELLED']);
   });
 
   it('creates no batch record for an execution whose batch does not exist', async () => {

@@ -193,22 +193,14 @@ describe('DynamoBatchStore', () => {
     const acc = new StatsAccumulator();
     acc.add(result(done, 1));
 
-    await store.complete(done, acc.toJSON(), '2026-11-02T10:05:00.000Z');
-    await store.fail(failed, '0 results were stored for 1 snapshots', '2026-11-02T10:06:00.000Z');
+    expect(await store.complete(done, acc.toJSON(), '2026-11-02T10:05:00.000Z')).toBe(true);
+    expect(await store.failIfRunning(failed, '0 results were stored for 1 snapshots', '2026-11-02T10:06:00.000Z')).toBe(true);
 
     expect(await store.get(done)).toEqual({ ...batch(done, 1), completed: 1, status: 'SUCCEEDED', stats: acc.toJSON(), completedAt: '2026-11-02T10:05:00.000Z' });
     expect(await store.get(failed)).toEqual({ ...batch(failed, 1), status: 'FAILED', failureReason: '0 results were stored for 1 snapshots', completedAt: '2026-11-02T10:06:00.000Z', progress: { completed: 0, successful: 0, matches: 0 } });
   });
 
-  it('refuses to fail a batch that does not exist instead of creating a stray record', async () => {
-    const id = newBatchId();
-
-    await expect(store.fail(id, 'nope', '2026-11-02T10:06:00.000Z')).rejects.toThrow();
-
-    expect(await store.get(id)).toBeUndefined();
-  });
-
-  it('fails a batch only while it is RUNNING: a finished (or cancelled) batch keeps its status, a missing one is not created', async () => {
+  it('fails or completes a batch only while it is RUNNING: a finished (or cancelled) batch keeps its status, a missing one is not created', async () => {
     const running = newBatchId();
     const done = newBatchId();
     await store.create(batch(running, 1));
@@ -218,6 +210,7 @@ describe('DynamoBatchStore', () => {
     expect(await store.failIfRunning(running, 'execution TIMED_OUT', '2026-11-02T10:06:00.000Z')).toBe(true);
     expect(await store.failIfRunning(running, 'again', '2026-11-02T10:07:00.000Z')).toBe(false);
     expect(await store.failIfRunning(done, 'late event', '2026-11-02T10:07:00.000Z')).toBe(false);
+    expect(await store.complete(running, new StatsAccumulator().toJSON(), '2026-11-02T10:08:00.000Z')).toBe(false);
     const missing = newBatchId();
     expect(await store.failIfRunning(missing, 'nope', '2026-11-02T10:07:00.000Z')).toBe(false);
 

@@ -112,16 +112,11 @@ class MemoryBatchStore implements BatchStore {
     mine.forEach(visit);
     return Promise.resolve(mine.length);
   }
-  complete(batchId: string, stats: ReplayStats, completedAt: string): Promise<void> {
+  complete(batchId: string, stats: ReplayStats, completedAt: string): Promise<boolean> {
     const b = this.batches.get(batchId);
-    if (b) Object.assign(b, { status: 'SUCCEEDED', stats, completedAt, completed: stats.totalReplays });
-    return Promise.resolve();
-  }
-  fail(batchId: string, reason: string, completedAt: string): Promise<void> {
-    const b = this.batches.get(batchId);
-    if (!b) return Promise.reject(new Error(`fail() on a missing batch ${batchId}`));
-    Object.assign(b, { status: 'FAILED', failureReason: reason, completedAt });
-    return Promise.resolve();
+    if (b?.status !== 'RUNNING') return Promise.resolve(false);
+    Object.assign(b, { status: 'SUCCEEDED', stats, completedAt, completed: stats.totalReplays });
+    return Promise.resolve(true);
   }
   failIfRunning(batchId: string, reason: string, completedAt: string): Promise<boolean> {
     const b = this.batches.get(batchId);

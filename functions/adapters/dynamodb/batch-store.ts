@@ -123,8 +123,8 @@ export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchCo
   }
 
   /** Only while RUNNING: a batch cancelled meanwhile keeps its CANCELLED status and statistics. */
-  async complete(batchId: string, stats: ReplayStats, completedAt: string): Promise<void> {
-    await this.endIfRunning(batchId, 'stats = :stats, completed = :n', { ':s': 'SUCCEEDED', ':stats': stats, ':n': stats.totalReplays, ':at': completedAt });
+  complete(batchId: string, stats: ReplayStats, completedAt: string): Promise<boolean> {
+    return this.endIfRunning(batchId, 'stats = :stats, completed = :n', { ':s': 'SUCCEEDED', ':stats': stats, ':n': stats.totalReplays, ':at': completedAt });
   }
 
   cancel(batchId: string, stats: ReplayStats, completed: number, completedAt: string): Promise<boolean> {
@@ -133,7 +133,8 @@ export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchCo
 
   /**
    * Sets the batch's end status (`:s`), `completedAt` (`:at`) and `set`, only while it is RUNNING:
-   * whichever ending comes first (stats, cancel, an abnormal execution end) is the one kept.
+   * whichever ending comes first (stats, a failure, a cancel, an abnormal execution end) is the one
+   * kept, and a batch that does not exist is not created.
    * False when the batch was no longer RUNNING.
    */
   private async endIfRunning(batchId: string, set: string, values: Record<string, unknown> & { ':s': Batch['status']; ':at': string }): Promise<boolean> {
@@ -185,17 +186,6 @@ export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchCo
       { limit: query.limit, cursor: query.cursor, binding: `batches:${query.functionName ?? ''}:${query.status ?? ''}` },
       batchOf,
     );
-  }
-
-  async fail(batchId: string, reason: string, completedAt: string): Promise<void> {
-    await this.doc.update({
-      TableName: this.tableName,
-      Key: keys.batchMeta(batchId),
-      UpdateExpression: 'SET #status = :s, failureReason = :r, completedAt = :at',
-      ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ':s': 'FAILED', ':r': reason, ':at': completedAt },
-    });
   }
 
   failIfRunning(batchId: string, reason: string, completedAt: string): Promise<boolean> {
