@@ -51,6 +51,22 @@ async function startCli(env: Record<string, string>, args: string[] = []): Promi
   return running;
 }
 
+/**
+ * {@link startCli} on three free ports. freePort() hands over a port it has just closed, so another
+ * test file running alongside can take it before the host listens; the host then exits naming the
+ * port in use, and this starts it again on new ports (three tries).
+ */
+async function startOnFreePorts(extra: Record<string, string>, args: string[] = []): Promise<{ running: Running; env: Record<string, string> }> {
+  for (let attempt = 1; ; attempt++) {
+    const env = { PORT: String(await freePort()), DYNAMODB_PORT: String(await freePort()), S3_PORT: String(await freePort()), ...extra };
+    try {
+      return { running: await startCli(env, args), env };
+    } catch (err) {
+      if (attempt >= 3 || !String(err).includes('port in use')) throw err;
+    }
+  }
+}
+
 /** SIGTERM, then the exit code (the host closes its servers and exits 0). */
 async function stop(running: Running): Promise<number | null> {
   running.child.kill('SIGTERM');
@@ -76,8 +92,7 @@ describe('bin/local.ts (npm start)', () => {
     // Arrange
     const dataDir = mkdtempSync(join(tmpdir(), 'decision-replay-e2e-'));
     tempDirs.push(dataDir);
-    const env = { PORT: String(await freePort()), DYNAMODB_PORT: String(await freePort()), S3_PORT: String(await freePort()), DATA_DIR: dataDir };
-    const first = await startCli(env);
+    const { running: first, env } = await startOnFreePorts({ DATA_DIR: dataDir });
     expect(first.url).toBe(`http://127.0.0.1:${env.PORT}`);
 
     const created = await requestJson<{ snapshotId: string; contentHash: string }>(first.url, 'POST', '/snapshots', decision);
@@ -102,9 +117,8 @@ describe('bin/local.ts (npm start)', () => {
     const parent = mkdtempSync(join(tmpdir(), 'decision-replay-e2e-'));
     tempDirs.push(parent);
     const dataDir = join(parent, 'data');
-    const env = { PORT: String(await freePort()), DYNAMODB_PORT: String(await freePort()), S3_PORT: String(await freePort()), DATA_DIR: dataDir };
 
-    const running = await startCli(env, ['--in-memory']);
+    const { running } = await startOnFreePorts({ DATA_DIR: dataDir }, ['--in-memory']);
     const created = await requestJson(running.url, 'POST', '/snapshots', decision);
     expect(created.status).toBe(201);
     expect(running.output()).toContain('in memory');
@@ -115,8 +129,7 @@ describe('bin/local.ts (npm start)', () => {
 
   it('serves the DynamoDB API with its table on DYNAMODB_PORT', async () => {
     // TABLE_NAME '' falls back to the default name, whatever the calling shell has set.
-    const env = { PORT: String(await freePort()), DYNAMODB_PORT: String(await freePort()), S3_PORT: String(await freePort()), TABLE_NAME: '' };
-    const running = await startCli(env, ['--in-memory']);
+    const { running, env } = await startOnFreePorts({ TABLE_NAME: '' }, ['--in-memory']);
 
     const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: `http://127.0.0.1:${env.DYNAMODB_PORT}` });
     try {

@@ -32,9 +32,22 @@ interface Host {
   stop(): Promise<void>;
 }
 
-/** `npm start -- --in-memory`, as the tour says, on free ports; resolves on its ready line. */
+/**
+ * `npm start -- --in-memory`, as the tour says, on free ports; resolves on its ready line. A port
+ * another test file took between freePort() and the host's listen ends the host with "port in
+ * use": then it starts again on new ports (three tries).
+ */
 async function startHost(): Promise<Host> {
-  const [port, dynamoPort, s3Port] = [await freePort(), await freePort(), await freePort()];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startHostOn(await freePort(), await freePort(), await freePort());
+    } catch (err) {
+      if (attempt >= 3 || !String(err).includes('port in use')) throw err;
+    }
+  }
+}
+
+async function startHostOn(port: number, dynamoPort: number, s3Port: number): Promise<Host> {
   // Its own process group, so stopping it reaches npm and the node process npm started.
   const child = spawn('npm', ['start', '--', '--in-memory'], {
     cwd: ROOT,
