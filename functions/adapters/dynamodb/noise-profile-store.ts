@@ -1,8 +1,9 @@
 /**
  * NoiseProfileStore over DynamoDB, versioned like policies: `NOISE#<functionName>` / `V#<version>`
  * items written once with a conditional put, and `LATEST` a copy of the newest. The next version
- * comes from the highest stored `V#` item. A profile whose batch already stored one (a retried
- * Stats step) is not stored twice.
+ * comes from the highest stored `V#` item. A batch stores at most one version: a retried Stats step
+ * finds the version its earlier attempt stored (whatever versions other batches stored since) and
+ * returns it, first moving `LATEST` to it if that attempt died between the two writes.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { DocumentClient } from './document-client.js';
@@ -10,7 +11,7 @@ import { ConflictError } from '../../core/errors.js';
 import type { NoiseProfile, NoiseProfileStore } from '../../core/noise.js';
 import { translateWriteError } from './errors.js';
 import { keys } from './keys.js';
-import { newestVersionItem } from './paging.js';
+import { newestVersionItem, queryEach } from './paging.js';
 
 const MAX_ATTEMPTS = 5;
 
@@ -30,10 +31,56 @@ export class DynamoNoiseProfileStore implements NoiseProfileStore {
     return item ? toProfile(item) : undefined;
   }
 
+  /**
+   * The version `batchId` stored, if any. A function has one version per learning batch (a handful,
+   * each asked for by a user), so reading them all is cheap; only the matching one is returned.
+   */
+  private async storedBy(functionName: string, batchId: string): Promise<NoiseProfile | undefined> {
+    let found: NoiseProfile | undefined;
+    await queryEach(
+      this.doc,
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :v)',
+        FilterExpression: 'batchId = :b',
+        ExpressionAttributeValues: { ':pk': keys.noiseProfileLatest(functionName).pk, ':v': 'V#', ':b': batchId },
+        ConsistentRead: true,
+      },
+      (item) => {
+        found ??= toProfile(item);
+      },
+    );
+    return found;
+  }
+
+  /** Moves `LATEST` to `profile` unless it already holds it or a newer version. */
+  private async moveLatest(profile: NoiseProfile): Promise<void> {
+    try {
+      await this.doc.put({
+        TableName: this.tableName,
+        Item: { ...keys.noiseProfileLatest(profile.functionName), itemType: 'noise-profile', ...profile },
+        ConditionExpression: 'attribute_not_exists(pk) OR version < :v',
+        ExpressionAttributeValues: { ':v': profile.version },
+      });
+    } catch (err) {
+      // LATEST already holds this version or a newer one: it is right as it is.
+      if (!(err instanceof ConditionalCheckFailedException)) throw translateWriteError(err, 'noise profile');
+    }
+  }
+
   async putNextVersion(body: Omit<NoiseProfile, 'version'>): Promise<NoiseProfile> {
+    const earlier = await this.storedBy(body.functionName, body.batchId);
+    if (earlier !== undefined) {
+      await this.moveLatest(earlier);
+      return earlier;
+    }
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const highest = await this.highest(body.functionName);
-      if (highest?.batchId === body.batchId) return highest;
+      if (highest?.batchId === body.batchId) {
+        // Another attempt for the same batch stored it meanwhile.
+        await this.moveLatest(highest);
+        return highest;
+      }
       const profile: NoiseProfile = { ...body, version: (highest?.version ?? 0) + 1 };
       try {
         await this.doc.put({ TableName: this.tableName, Item: { ...keys.noiseProfileVersion(profile.functionName, profile.version), itemType: 'noise-profile', ...profile }, ConditionExpression: 'attribute_not_exists(pk)' });
@@ -41,17 +88,7 @@ export class DynamoNoiseProfileStore implements NoiseProfileStore {
         if (err instanceof ConditionalCheckFailedException) continue; // a concurrent writer took this version
         throw translateWriteError(err, 'noise profile');
       }
-      try {
-        await this.doc.put({
-          TableName: this.tableName,
-          Item: { ...keys.noiseProfileLatest(profile.functionName), itemType: 'noise-profile', ...profile },
-          ConditionExpression: 'attribute_not_exists(pk) OR version < :v',
-          ExpressionAttributeValues: { ':v': profile.version },
-        });
-      } catch (err) {
-        // A newer version already moved LATEST: ours is stored, LATEST is right as it is.
-        if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      }
+      await this.moveLatest(profile);
       return profile;
     }
     throw new ConflictError(`the noise profile of '${body.functionName}' is being changed concurrently; try again`, { code: 'NOISE_PROFILE_VERSION_CONFLICT' });
