@@ -9,7 +9,7 @@ import type { ExecutorConfigStore, StoredExecutorConfig } from './executor.js';
 import { noiseProfileItem } from './noise-profile-job.js';
 import type { SnapshotStore } from './ports.js';
 import { prepareReplay, replaySnapshot, type PreparedReplay, type ReplayDeps, type ReplayResult, type ReplayResultStore } from './replay.js';
-import type { Snapshot } from './snapshot.js';
+import { readableSnapshot, type Snapshot } from './snapshot.js';
 import { StatsAccumulator } from './stats.js';
 import { BatchNotFoundError, BatchStateError, originalFacts, type Batch, type BatchResult, type BatchStore } from './batch.js';
 
@@ -231,7 +231,7 @@ async function startItem(deps: ReplayItemDeps, batchId: string, snapshotId: stri
       executors: deps.cache.executorsFor(deps.executors, batchId),
       ...(reads?.snapshot !== undefined && { snapshots: withSnapshotRead(deps.snapshots, snapshotId, reads.snapshot) }),
     };
-    full = { ...(await replaySnapshot(replayDeps, snapshotId, prepared, deps.replayIdFor(batchId, snapshotId, Date.parse(batch.createdAt)), (read) => (original = read))), batchId };
+    full = { ...(await replaySnapshot(replayDeps, snapshotId, prepared, deps.replayIdFor(batchId, snapshotId, Date.parse(batch.createdAt)), (read) => (original = readableSnapshot(read)))), batchId };
     summary = summarize(full, batchId, original);
   } catch (err) {
     if (!(err instanceof DomainError)) throw err;
