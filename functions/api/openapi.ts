@@ -151,8 +151,9 @@ export function buildOpenApiDocument(operations: Readonly<Record<string, Operati
     errorResponses[ERROR_RESPONSE_NAMES[Number(status) as ErrorStatus]] = { description, content: { 'application/json': { schema: { $ref: `${SCHEMA_REF}ErrorBody` } } } };
   }
   errorResponses.Forbidden = {
-    description: 'On AWS only: API Gateway refuses a request without a valid SigV4 signature (execute-api:Invoke) before any handler runs',
-    content: { 'application/json': { schema: { $ref: `${SCHEMA_REF}AwsForbidden` } } },
+    description:
+      'Refused before any handler runs. On AWS, API Gateway refuses a request without a valid SigV4 signature (execute-api:Invoke): `{message}`. On the local host (`npm start`), a request whose Host is not one the host serves (HOST_NOT_ALLOWED: DNS rebinding) or whose Origin is not the host\'s own (CROSS_ORIGIN_REQUEST: a web page of another site), in the error shape',
+    content: { 'application/json': { schema: { oneOf: [{ $ref: `${SCHEMA_REF}AwsForbidden` }, { $ref: `${SCHEMA_REF}ErrorBody` }] } } },
   };
   const usedTags = new Set(ROUTES.map((r) => r.lambda));
   return {

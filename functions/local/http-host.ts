@@ -134,8 +134,42 @@ export function toEvent(req: IncomingMessage, body: string, routeKey: string, pa
 /** Extra paths served beside the API (the demo model); answers undefined for paths it does not own. */
 export type SideRoute = (method: string, path: string, body: string) => Promise<{ status: number; body: unknown } | undefined>;
 
+/**
+ * The names the host answers to: the loopback address it listens on and the loopback names that
+ * reach it. A request naming any other host in `Host` reached it through a name it does not own:
+ * DNS rebinding, where a web page's own host name is made to resolve to 127.0.0.1.
+ */
+export const SERVED_HOST_NAMES = ['127.0.0.1', 'localhost', '[::1]'] as const;
+
+/** The `Host` values the host serves on `port`: each name with the port, and bare on port 80. */
+export function servedAuthorities(port: number, names: readonly string[] = SERVED_HOST_NAMES): ReadonlySet<string> {
+  return new Set(names.flatMap((name) => [`${name.toLowerCase()}:${port}`, ...(port === 80 ? [name.toLowerCase()] : [])]));
+}
+
+/**
+ * Why a request is refused before it is routed, or undefined: a `Host` the host does not serve
+ * (DNS rebinding), or an `Origin` that is not the host's own (a page of another site: browsers
+ * name the page's origin on every cross-origin request but a top-level GET navigation, and on
+ * same-origin ones other than GET and HEAD). Clients outside a browser (curl, the SDK on Node's
+ * fetch) send no `Origin`, whatever their `Content-Type`; this check, not the media type, is what
+ * keeps a web page's forms and `fetch` (`text/plain` needs no preflight) off the local API.
+ */
+export function foreignRequest(headers: IncomingMessage['headers'], authorities: ReadonlySet<string>): { code: string; message: string } | undefined {
+  const host = headers.host?.toLowerCase();
+  if (host === undefined || !authorities.has(host)) {
+    return { code: 'HOST_NOT_ALLOWED', message: `the local host serves only ${[...authorities].join(', ')}; Host ${host === undefined ? 'is missing' : `'${headers.host}' is refused`} (DNS rebinding protection)` };
+  }
+  const origin = headers.origin;
+  if (origin !== undefined && !authorities.has(origin.toLowerCase().replace(/^http:\/\//, ''))) {
+    return { code: 'CROSS_ORIGIN_REQUEST', message: `requests from web pages of other origins are refused; Origin '${origin}' is not this host's own (http://${host})` };
+  }
+  return undefined;
+}
+
 export interface HttpHostOptions {
   port: number;
+  /** The host names served (default {@link SERVED_HOST_NAMES}); a request naming another in `Host` is refused. */
+  hostNames?: readonly string[];
   routeKeys: readonly string[];
   handlerFor(routeKey: string): EventHandler;
   side?: SideRoute;
@@ -150,10 +184,15 @@ export async function startHttpHost(options: HttpHostOptions): Promise<{ server:
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers, 'content-length': String(Buffer.byteLength(body)) });
     res.end(body);
   };
+  // Known once listening (port 0 picks one).
+  let authorities: ReadonlySet<string> = new Set();
   const server = createServer((req, res) => {
     void (async () => {
       let limit = MAX_BODY_BYTES;
       try {
+        const foreign = foreignRequest(req.headers, authorities);
+        // Refused before its body is read; the connection closes rather than wait for the body.
+        if (foreign !== undefined) return send(res, 403, JSON.stringify(errorBody(foreign.code, foreign.message)), { connection: 'close' });
         const method = req.method ?? 'GET';
         const url = requestUrl(req.url);
         if (url === undefined) return send(res, 400, JSON.stringify(errorBody('BAD_REQUEST', 'the request target must be a path starting with /')));
@@ -187,5 +226,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<{ server:
     server.once('error', reject);
     server.listen(options.port, '127.0.0.1', () => resolve());
   });
-  return { server, port: (server.address() as AddressInfo).port };
+  const { port } = server.address() as AddressInfo;
+  authorities = servedAuthorities(port, options.hostNames);
+  return { server, port };
 }
