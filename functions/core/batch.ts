@@ -12,6 +12,7 @@
  * comparators): the functions that start, plan or report on batches do not ship that code.
  */
 import * as z from 'zod/mini';
+import { IsoInstantSchema } from './instant.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
 import { canonicalHash } from './json.js';
 import type { Clock, IdGenerator, Page, SnapshotIdIndex } from './ports.js';
@@ -46,13 +47,12 @@ export const DEFAULT_MAX_CONCURRENCY = 10;
 export const MAX_CONCURRENCY = 1000;
 export const DEFAULT_SELECTOR_LIMIT = 1000;
 
-const isoInstant = z.string().check(z.refine((v) => /^\d{4}-\d{2}-\d{2}/.test(v) && !Number.isNaN(Date.parse(v)), 'must be an ISO-8601 date-time'));
 
 /** Which snapshots a batch replays, when not listed by id. `lastHours` is resolved when the batch starts. */
 export const SelectorSchema = z.strictObject({
   functionName: FunctionNameSchema,
-  from: z.optional(isoInstant),
-  to: z.optional(isoInstant),
+  from: z.optional(IsoInstantSchema),
+  to: z.optional(IsoInstantSchema),
   lastHours: z.optional(z.number().check(z.gt(0, 'lastHours must be > 0'), z.lte(24 * 366, 'lastHours must be at most one year'))),
   limit: z.optional(z.int().check(z.gte(1), z.lte(MAX_SELECTED_SNAPSHOTS, `limit must be at most ${MAX_SELECTED_SNAPSHOTS} (the most snapshots one batch selects)`))),
 });

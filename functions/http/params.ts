@@ -4,6 +4,7 @@
  */
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { FunctionNameSchema } from '../core/snapshot.js';
+import { isCalendarInstant } from '../core/instant.js';
 import { ULID } from '../core/ulid.js';
 
 export const DEFAULT_LIMIT = 50;
@@ -29,9 +30,12 @@ export function parseListParams(query: Readonly<Record<string, string>>): ListPa
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
-/** Parses an ISO-8601 date or date-time into canonical UTC (`2026-11-26T10:00:00.000Z`). */
+/**
+ * Parses an ISO-8601 date or date-time into canonical UTC (`2026-11-26T10:00:00.000Z`). A date the
+ * calendar does not have (`2026-02-30`) is refused, not rolled over into the next month.
+ */
 export function parseInstant(name: string, value: string): string {
-  const ms = ISO_INSTANT.test(value) ? Date.parse(value) : NaN;
+  const ms = ISO_INSTANT.test(value) && isCalendarInstant(value) ? Date.parse(value) : NaN;
   if (Number.isNaN(ms)) {
     throw new ValidationError(`${name} must be an ISO-8601 date or date-time such as 2026-11-26T10:00:00Z, got '${value}'`, { details: { issues: [{ path: name, message: 'not an ISO-8601 instant' }] } });
   }

@@ -177,6 +177,19 @@ describe('list and id parameters', () => {
     expect(() => parseTimeRange({ from })).toThrow(/from must be an ISO-8601/);
   });
 
+  it.each(['2026-02-30T00:00:00Z', '2026-02-29', '2026-04-31T10:00:00Z', '2026-00-10', '2026-01-00', '2026-01-01T24:00:00Z', '2026-01-01T23:60:00Z', '2026-01-01T23:59:60Z'])(
+    'refuses from=%j, a date or time the calendar does not have (Date.parse rolls it over)',
+    (from) => {
+      expect(() => parseTimeRange({ from })).toThrow(/from must be an ISO-8601/);
+    },
+  );
+
+  it('accepts the last day of each month, February 29th of a leap year and 23:59:59', () => {
+    expect(parseInstant('from', '2028-02-29T23:59:59Z')).toBe('2028-02-29T23:59:59.000Z');
+    expect(parseInstant('to', '2026-04-30')).toBe('2026-04-30T00:00:00.000Z');
+    expect(parseInstant('to', '2026-12-31T23:59:59.999+00:00')).toBe('2026-12-31T23:59:59.999Z');
+  });
+
   it('refuses a range whose from is after its to', () => {
     expect(() => parseTimeRange({ from: '2026-11-27', to: '2026-11-26' })).toThrow(ValidationError);
   });
