@@ -45,3 +45,17 @@ describe('a date the calendar does not have', () => {
     expect(res.body.error.message).toMatch(/calendar/);
   });
 });
+
+describe('a lambda executor', () => {
+  it('is refused at PUT with a 400 when its ARN names no AWS region, and nothing is stored', async () => {
+    const res = await requestJson<ErrorReply>(t.url, 'PUT', '/functions/edge_lambda_fn/executor', { type: 'lambda', functionArn: 'arn:aws:lambda:not-a-region:123456789012:function:score' });
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toMatch(/functionArn must be a Lambda function name/);
+    expect((await requestJson(t.url, 'GET', '/functions/edge_lambda_fn/executor')).status).toBe(404);
+  });
+
+  it('is stored when functionArn is a plain function name, a form Lambda accepts (resolved in the caller’s region)', async () => {
+    const res = await requestJson(t.url, 'PUT', '/functions/edge_lambda_fn/executor', { type: 'lambda', functionArn: 'not-an-arn' });
+    expect(res.status).toBe(200);
+  });
+});
