@@ -23,6 +23,7 @@ const ERROR_RESPONSE_NAMES: Record<ErrorStatus, string> = {
   404: 'NotFound',
   409: 'Conflict',
   413: 'PayloadTooLarge',
+  415: 'UnsupportedMediaType',
   422: 'Unprocessable',
   500: 'InternalError',
 };
@@ -125,8 +126,9 @@ export function buildOpenApiDocument(operations: Readonly<Record<string, Operati
     ];
     const responses: Record<string, unknown> = {};
     for (const [status, spec] of Object.entries(op.responses)) responses[status] = responseObject(spec, nameOf);
-    // The edge answers 400 to a path parameter that is not valid percent-encoding and to a body that is not JSON.
-    const edgeErrors: ErrorStatus[] = pathNames.length > 0 || op.body ? [400] : [];
+    // The edge answers 400 to a path parameter that is not valid percent-encoding and to a body that is
+    // not JSON (or not UTF-8), and 415 to a body with a Content-Encoding.
+    const edgeErrors: ErrorStatus[] = [...(pathNames.length > 0 || op.body ? [400 as const] : []), ...(op.body ? [415 as const] : [])];
     for (const status of [...new Set([...op.errors, ...edgeErrors, ...COMMON_ERRORS])].sort((a, b) => a - b)) responses[String(status)] = { $ref: `#/components/responses/${ERROR_RESPONSE_NAMES[status]}` };
     responses['403'] = { $ref: '#/components/responses/Forbidden' };
     (paths[path] ??= {})[method.toLowerCase()] = {

@@ -82,7 +82,7 @@ export function clientErrorResponse(err: NodeJS.ErrnoException): string {
   return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   try {
@@ -96,11 +96,27 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string> {
     if ((err as NodeJS.ErrnoException).code === 'ECONNRESET') throw new ClientGone();
     throw err;
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The body as API Gateway hands it to a Lambda: text when it is UTF-8, else base64 with
+ * `isBase64Encoded` (as for any binary body), so the handler sees the bytes that came and can refuse
+ * them, instead of text in which each invalid byte was silently replaced by U+FFFD.
+ */
+export function eventBody(bytes: Buffer): { body: string; isBase64Encoded: boolean } {
+  try {
+    return { body: strictUtf8.decode(bytes), isBase64Encoded: false };
+  } catch {
+    return { body: bytes.toString('base64'), isBase64Encoded: true };
+  }
 }
 
 /** Builds the API Gateway v2 event for a request (`url`: its target, when already parsed). */
-export function toEvent(req: IncomingMessage, body: string, routeKey: string, pathParameters: Record<string, string>, url: URL = requestUrl(req.url) ?? new URL('http://localhost/')): APIGatewayProxyEventV2 {
+export function toEvent(req: IncomingMessage, bytes: Buffer, routeKey: string, pathParameters: Record<string, string>, url: URL = requestUrl(req.url) ?? new URL('http://localhost/')): APIGatewayProxyEventV2 {
+  const { body, isBase64Encoded } = eventBody(bytes);
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
   const query: Record<string, string> = {};
@@ -127,7 +143,7 @@ export function toEvent(req: IncomingMessage, body: string, routeKey: string, pa
       timeEpoch: now.getTime(),
     },
     ...(body !== '' && { body }),
-    isBase64Encoded: false,
+    isBase64Encoded,
   };
 }
 
@@ -200,7 +216,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<{ server:
         const { routeKey, pathParameters } = matchRoute(routes, method, path);
         limit = maxBodyBytes(routeKey);
         const body = await readBody(req, limit);
-        const side = options.side ? await options.side(method, path, body) : undefined;
+        const side = options.side ? await options.side(method, path, body.toString('utf8')) : undefined;
         if (side) return send(res, side.status, JSON.stringify(side.body));
         const result = await options.handlerFor(routeKey)(toEvent(req, body, routeKey, pathParameters, url));
         const headers: Record<string, string> = {};

@@ -4,9 +4,12 @@
  * a body the API cannot read is refused rather than stored altered (invalid UTF-8, a content
  * coding), and ids are read as ULIDs are defined (case-insensitively).
  */
+import { request } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestHost, type TestHost } from '../support/host.js';
 import { requestJson } from '../support/http.js';
+import { checkAnswer } from '../support/openapi-check.js';
 
 let t: TestHost;
 beforeAll(async () => {
@@ -17,6 +20,26 @@ afterAll(async () => {
 });
 
 type ErrorReply = { error: { code: string; message: string } };
+
+/** Sends these exact body bytes (fetch would re-encode a string), the answer checked against the served document. */
+function sendBytes(method: string, path: string, headers: Record<string, string>, body: Buffer): Promise<{ status: number; body: ErrorReply }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${t.url}${path}`, { method, headers: { 'content-length': String(body.length), ...headers } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => {
+        const answerHeaders = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') answerHeaders.set(k, v);
+        checkAnswer(t.url, method, path, { status: res.statusCode ?? 0, headers: answerHeaders, text }).then(() => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as ErrorReply }), reject);
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const decision = (functionName: string, rationale: string) => JSON.stringify({ functionName, inputs: [{ name: 'applicant', value: { income: 52000 } }], outputs: [{ name: 'rationale', value: rationale }] });
 
 describe('a date the calendar does not have', () => {
   const impossible = '2026-02-30T00:00:00Z';
@@ -57,5 +80,34 @@ describe('a lambda executor', () => {
   it('is stored when functionArn is a plain function name, a form Lambda accepts (resolved in the caller’s region)', async () => {
     const res = await requestJson(t.url, 'PUT', '/functions/edge_lambda_fn/executor', { type: 'lambda', functionArn: 'not-an-arn' });
     expect(res.status).toBe(200);
+  });
+});
+
+describe('a body the API cannot read as it came', () => {
+  it('is a 400 MALFORMED_JSON when it is not valid UTF-8, and nothing is stored with U+FFFD in its place', async () => {
+    const [head, tail] = decision('edge_utf8_fn', 'XX').split('XX') as [string, string];
+    const body = Buffer.concat([Buffer.from(head), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from(tail)]);
+    const res = await sendBytes('POST', '/snapshots', { 'content-type': 'application/json' }, body);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'MALFORMED_JSON', message: expect.stringMatching(/UTF-8/) });
+    expect((await requestJson<{ items: unknown[] }>(t.url, 'GET', '/snapshots?functionName=edge_utf8_fn')).body.items).toEqual([]);
+  });
+
+  it('is stored when it is UTF-8, multi-byte characters included', async () => {
+    const res = await sendBytes('POST', '/snapshots', { 'content-type': 'application/json' }, Buffer.from(decision('edge_utf8_fn', 'approuvé ✓ 😀')));
+    expect(res.status).toBe(201);
+    expect((res.body as unknown as { outputs: { value: string }[] }).outputs[0]?.value).toBe('approuvé ✓ 😀');
+  });
+
+  it.each(['gzip', 'br'])('is a 415 UNSUPPORTED_MEDIA_TYPE naming the coding when it has Content-Encoding %s', async (coding) => {
+    const res = await sendBytes('POST', '/snapshots', { 'content-type': 'application/json', 'content-encoding': coding }, gzipSync(decision('edge_gzip_fn', 'compressed')));
+    expect(res.status).toBe(415);
+    expect(res.body.error).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', message: expect.stringContaining(coding) });
+    expect((await requestJson<{ items: unknown[] }>(t.url, 'GET', '/snapshots?functionName=edge_gzip_fn')).body.items).toEqual([]);
+  });
+
+  it('is a 415 on PUT routes too (an executor configuration)', async () => {
+    const res = await sendBytes('PUT', '/functions/edge_gzip_fn/executor', { 'content-type': 'application/json', 'content-encoding': 'gzip' }, gzipSync(JSON.stringify({ type: 'http', url: 'http://127.0.0.1:1/' })));
+    expect(res.status).toBe(415);
   });
 });

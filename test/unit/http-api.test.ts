@@ -57,6 +57,27 @@ describe('makeHttpHandler', () => {
     expect(res.body.got).toEqual({ b: 'é' });
   });
 
+  it('answers 400 MALFORMED_JSON for a base64 body that is not valid UTF-8, instead of reading U+FFFD in its place', async () => {
+    const handler = makeHttpHandler(echo, spyLogger());
+    const bytes = Buffer.concat([Buffer.from('{"b":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
+    const res = parse(await handler(event('POST /echo', { body: bytes.toString('base64'), isBase64Encoded: true })));
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'MALFORMED_JSON', message: expect.stringMatching(/UTF-8/) });
+  });
+
+  it.each(['gzip', 'br', 'deflate', 'GZIP', 'gzip, identity'])('answers 415 UNSUPPORTED_MEDIA_TYPE naming the coding for a body with Content-Encoding %j', async (coding) => {
+    const handler = makeHttpHandler(echo, spyLogger());
+    const res = parse(await handler(event('POST /echo', { body: '{"a":1}', headers: { 'Content-Encoding': coding } })));
+    expect(res.status).toBe(415);
+    expect(res.body.error).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', message: expect.stringContaining(coding.toLowerCase()) });
+  });
+
+  it('reads a body with Content-Encoding identity as any other', async () => {
+    const handler = makeHttpHandler(echo, spyLogger());
+    const res = parse(await handler(event('POST /echo', { body: '{"a":1}', headers: { 'content-encoding': 'identity' } })));
+    expect(res.body.got).toEqual({ a: 1 });
+  });
+
   it('answers 400 MALFORMED_JSON for a body that is not JSON', async () => {
     const handler = makeHttpHandler(echo, spyLogger());
     const res = parse(await handler(event('POST /echo', { body: '{"a":' })));
