@@ -212,7 +212,9 @@ export function makeHttpHandler(routes: RouteMap, logger: ErrorLogger): (event: 
         return toResult({ status: 413, body: errorBody('PAYLOAD_TOO_LARGE', `request body exceeds ${limit} bytes`) });
       }
       const req = toApiRequest(event);
-      const route = routes[event.routeKey];
+      // A HEAD route (the twin of a GET, manifest.ts DEPLOYED_ROUTES) is answered as its GET; the
+      // transport sends that answer's headers without its body.
+      const route = routes[event.routeKey] ?? (event.routeKey.startsWith('HEAD ') ? routes[`GET ${event.routeKey.slice('HEAD '.length)}`] : undefined);
       if (!route) throw new NotFoundError('route', `${req.method} ${req.path}`, { code: 'ROUTE_NOT_FOUND', message: `no route for ${req.method} ${req.path}` });
       return toResult(await route(req));
     } catch (err) {

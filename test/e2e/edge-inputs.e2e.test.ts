@@ -21,22 +21,34 @@ afterAll(async () => {
 
 type ErrorReply = { error: { code: string; message: string } };
 
-/** Sends these exact body bytes (fetch would re-encode a string), the answer checked against the served document. */
-function sendBytes(method: string, path: string, headers: Record<string, string>, body: Buffer): Promise<{ status: number; body: ErrorReply }> {
+interface RawReply {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+/** Sends these exact body bytes (fetch would re-encode a string; HEAD's answer is read as it came), the answer checked against the served document. */
+function send(method: string, path: string, headers: Record<string, string> = {}, body?: Buffer): Promise<RawReply> {
   return new Promise((resolve, reject) => {
-    const req = request(`${t.url}${path}`, { method, headers: { 'content-length': String(body.length), ...headers } }, (res) => {
+    const req = request(`${t.url}${path}`, { method, headers: { ...(body !== undefined && { 'content-length': String(body.length) }), ...headers } }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (text += c));
       res.on('end', () => {
         const answerHeaders = new Headers();
         for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') answerHeaders.set(k, v);
-        checkAnswer(t.url, method, path, { status: res.statusCode ?? 0, headers: answerHeaders, text }).then(() => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as ErrorReply }), reject);
+        const reply = { status: res.statusCode ?? 0, headers: answerHeaders, text };
+        checkAnswer(t.url, method, path, reply).then(() => resolve(reply), reject);
       });
     });
     req.on('error', reject);
     req.end(body);
   });
+}
+
+async function sendBytes(method: string, path: string, headers: Record<string, string>, body: Buffer): Promise<{ status: number; body: ErrorReply }> {
+  const reply = await send(method, path, headers, body);
+  return { status: reply.status, body: JSON.parse(reply.text) as ErrorReply };
 }
 
 const decision = (functionName: string, rationale: string) => JSON.stringify({ functionName, inputs: [{ name: 'applicant', value: { income: 52000 } }], outputs: [{ name: 'rationale', value: rationale }] });
@@ -109,5 +121,31 @@ describe('a body the API cannot read as it came', () => {
   it('is a 415 on PUT routes too (an executor configuration)', async () => {
     const res = await sendBytes('PUT', '/functions/edge_gzip_fn/executor', { 'content-type': 'application/json', 'content-encoding': 'gzip' }, gzipSync(JSON.stringify({ type: 'http', url: 'http://127.0.0.1:1/' })));
     expect(res.status).toBe(415);
+  });
+});
+
+describe('HEAD', () => {
+  it('answers wherever GET does, with the headers GET sends and no body', async () => {
+    const created = await requestJson<{ snapshotId: string }>(t.url, 'POST', '/snapshots', JSON.parse(decision('edge_head_fn', 'head')) as unknown);
+    expect(created.status).toBe(201);
+    for (const path of [`/snapshots/${created.body.snapshotId}`, '/snapshots?functionName=edge_head_fn', '/openapi.json', '/functions/edge_head_fn/noise-profile?version=1']) {
+      const get = await send('GET', path);
+      const head = await send('HEAD', path);
+      expect(head.status, path).toBe(get.status);
+      expect(head.text, path).toBe('');
+      expect(head.headers.get('content-type'), path).toBe(get.headers.get('content-type'));
+      expect(head.headers.get('content-length'), path).toBe(String(Buffer.byteLength(get.text)));
+    }
+  });
+
+  it('answers 404 in the error shape’s headers for what does not exist, as GET does', async () => {
+    const head = await send('HEAD', '/snapshots/01M8T5HJ6AM2YXZ7Q0FVAWQ9A0');
+    expect(head.status).toBe(404);
+    expect(head.text).toBe('');
+    expect(head.headers.get('content-type')).toMatch(/^application\/json/);
+  });
+
+  it('is still refused where there is no GET (POST-only routes)', async () => {
+    expect((await send('HEAD', '/snapshots/01M8T5HJ6AM2YXZ7Q0FVAWQ9A0/replay')).status).toBe(404);
   });
 });
