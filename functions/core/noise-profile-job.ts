@@ -175,14 +175,13 @@ export class NoiseProfileBuilder {
 }
 
 /** `GET /functions/{fn}/noise-profile[?version=N]`: the latest profile or one version; 404 when none. */
-export async function readNoiseProfile(store: NoiseProfileStore, functionName: string, version: string | undefined): Promise<NoiseProfile> {
+export async function readNoiseProfile(store: NoiseProfileStore, functionName: string, version: number | undefined): Promise<NoiseProfile> {
   if (version === undefined) {
     const latest = await store.getLatest(functionName);
     if (!latest) throw new NotFoundError('noise profile', functionName, { message: `no noise profile has been learned for function '${functionName}'; POST /functions/${functionName}/noise-profile to learn one` });
     return latest;
   }
-  if (!/^[1-9]\d{0,8}$/.test(version)) throw new ValidationError(`version must be a positive integer, got '${version.slice(0, 20)}'`, { details: { issues: [{ path: 'version', message: 'a positive integer' }] } });
-  const found = await store.getVersion(functionName, Number(version));
+  const found = await store.getVersion(functionName, version);
   if (!found) throw new NotFoundError('noise profile', `${functionName} version ${version}`, { message: `function '${functionName}' has no noise profile version ${version}` });
   return found;
 }

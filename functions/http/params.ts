@@ -53,6 +53,23 @@ export function parseTimeRange(query: Readonly<Record<string, string>>): { from?
   return range;
 }
 
+/**
+ * The `version` query parameter of the routes that read one version of something (a policy, a noise
+ * profile): absent, or a positive integer. Anything else (`0`, `1.5`, `-1`, `x`) is the same 400 on
+ * every such route, not a 404 on one and a 400 on another; a well-formed version that was never
+ * stored is the route's 404.
+ */
+export function parseVersionParam(query: Readonly<Record<string, string>>): number | undefined {
+  const value = query.version;
+  if (value === undefined) return undefined;
+  const n = /^[1-9]\d*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n)) {
+    const got = value.length <= 40 ? `'${value}'` : `${value.length} characters`;
+    throw new ValidationError(`version must be a positive integer (1, 2, …), got ${got}`, { details: { issues: [{ path: 'version', message: 'a positive integer' }] } });
+  }
+  return n;
+}
+
 /** A path parameter that must be present and non-empty. */
 export function pathParam(params: Readonly<Record<string, string>>, name: string): string {
   const value = params[name];

@@ -149,3 +149,22 @@ describe('HEAD', () => {
     expect((await send('HEAD', '/snapshots/01M8T5HJ6AM2YXZ7Q0FVAWQ9A0/replay')).status).toBe(404);
   });
 });
+
+describe('the version parameter', () => {
+  it.each(['1.5', '0', '-1', 'x'])('version=%s is the same 400 on every route that takes one', async (version) => {
+    const policy = await requestJson<ErrorReply>(t.url, 'GET', `/policies/edge-policy?version=${version}`);
+    const noise = await requestJson<ErrorReply>(t.url, 'GET', `/functions/edge_fn/noise-profile?version=${version}`);
+    expect(policy.status).toBe(400);
+    expect(noise.status).toBe(400);
+    expect(policy.body).toEqual(noise.body);
+    expect(policy.body.error.message).toContain(`got '${version}'`);
+  });
+
+  it('a well-formed version that was never stored is a 404 on both', async () => {
+    const stored = await requestJson(t.url, 'PUT', '/policies/edge-policy', { rules: [{ field: 'outputs.score', comparator: 'WithinRange', min: 0, max: 1 }] });
+    expect(stored.status).toBe(200);
+    expect((await requestJson(t.url, 'GET', '/policies/edge-policy?version=1')).status).toBe(200);
+    expect((await requestJson<ErrorReply>(t.url, 'GET', '/policies/edge-policy?version=2')).body.error.code).toBe('POLICY_NOT_FOUND');
+    expect((await requestJson<ErrorReply>(t.url, 'GET', '/functions/edge_fn/noise-profile?version=2')).body.error.code).toBe('NOISE_PROFILE_NOT_FOUND');
+  });
+});

@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { ConflictError, NotFoundError, PayloadTooLargeError, UnprocessableError, ValidationError } from '../../functions/core/errors.js';
 import { FieldPathError } from '../../functions/core/field-path.js';
 import { makeHttpHandler, MAX_BODY_BYTES, type ErrorLogger, type RouteMap } from '../../functions/http/api.js';
-import { functionNameParam, parseFunctionName, parseInstant, parseListParams, parseTimeRange, ulidParam } from '../../functions/http/params.js';
+import { functionNameParam, parseFunctionName, parseInstant, parseListParams, parseTimeRange, parseVersionParam, ulidParam } from '../../functions/http/params.js';
 
 /** An API Gateway HTTP API (payload 2.0) event with what the edge reads. */
 function event(routeKey: string, over: Partial<APIGatewayProxyEventV2> = {}): APIGatewayProxyEventV2 {
@@ -209,6 +209,16 @@ describe('list and id parameters', () => {
     expect(parseInstant('from', '2028-02-29T23:59:59Z')).toBe('2028-02-29T23:59:59.000Z');
     expect(parseInstant('to', '2026-04-30')).toBe('2026-04-30T00:00:00.000Z');
     expect(parseInstant('to', '2026-12-31T23:59:59.999+00:00')).toBe('2026-12-31T23:59:59.999Z');
+  });
+
+  it('reads version as a positive integer, absent as undefined', () => {
+    expect(parseVersionParam({})).toBeUndefined();
+    expect(parseVersionParam({ version: '1' })).toBe(1);
+    expect(parseVersionParam({ version: '12345678901' })).toBe(12345678901);
+  });
+
+  it.each(['0', '1.5', '-1', '01', '1e3', 'x', '', ' 1', '99999999999999999999'])('refuses version=%j with a 400 naming version', (version) => {
+    expect(() => parseVersionParam({ version })).toThrow(/version must be a positive integer/);
   });
 
   it('refuses a range whose from is after its to', () => {
