@@ -23,7 +23,7 @@ import { parseOrThrow } from './schema-util.js';
 import { FunctionNameSchema, IntegritySchema, type Snapshot } from './snapshot.js';
 import { ReplayStatsSchema, type ReplayStats } from './replay-stats.js';
 import type { AccumulatorState } from './stats.js';
-import { ULID } from './ulid.js';
+import { ulidField } from './ulid.js';
 import { assertIdempotencyKey } from './idempotency.js';
 import { assertAllowedManifest, manifestLocation, MAX_LISTED_SNAPSHOTS, MAX_MANIFEST_BYTES, parseIdManifest, s3Uri, SnapshotManifestSchema, type ManifestSource, type S3Location } from './id-manifest.js';
 
@@ -60,7 +60,7 @@ export type Selector = z.infer<typeof SelectorSchema>;
 
 /** Body of `POST /batches` (and the `request` of a scheduled batch). */
 export const BatchRequestSchema = z.strictObject({
-  snapshotIds: z.optional(z.array(z.string().check(z.regex(ULID, 'snapshot ids are 26-character ULIDs'))).check(z.minLength(1, 'snapshotIds must not be empty'))),
+  snapshotIds: z.optional(z.array(ulidField('snapshot ids are 26-character ULIDs')).check(z.minLength(1, 'snapshotIds must not be empty'))),
   /**
    * The ids as an object in S3 (`s3://bucket/key` or `{bucket, key}`): CSV with a `snapshotId`
    * header, JSON Lines of `{"snapshotId": …}`, or one id a line (see core/id-manifest.ts). Read and

@@ -10,14 +10,14 @@ import { ComparisonStatsSchema, PairedComparison, seedFrom } from './comparison-
 import { NotFoundError, UnprocessableError } from './errors.js';
 import { parseOrThrow } from './schema-util.js';
 import type { Clock, IdGenerator } from './ports.js';
-import { ULID } from './ulid.js';
+import { ulidField } from './ulid.js';
 
 export const DEFAULT_ALPHA = 0.05;
 
 /** Body of `POST /comparisons`. */
 export const ComparisonRequestSchema = z.strictObject({
-  baselineBatchId: z.string().check(z.regex(ULID, 'baselineBatchId must be a 26-character ULID')),
-  candidateBatchId: z.string().check(z.regex(ULID, 'candidateBatchId must be a 26-character ULID')),
+  baselineBatchId: ulidField('baselineBatchId must be a 26-character ULID'),
+  candidateBatchId: ulidField('candidateBatchId must be a 26-character ULID'),
   alpha: z.optional(z.number().check(z.gt(0, 'alpha must be in (0, 0.5]'), z.lte(0.5, 'alpha must be in (0, 0.5]'))),
   /** Compare only the snapshots both batches replayed (otherwise differing snapshot sets are 422). */
   intersectionOnly: z.optional(z.boolean()),

@@ -5,7 +5,7 @@
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { FunctionNameSchema } from '../core/snapshot.js';
 import { isCalendarInstant } from '../core/instant.js';
-import { ULID } from '../core/ulid.js';
+import { ULID_ANY_CASE } from '../core/ulid.js';
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 1000;
@@ -87,12 +87,13 @@ function decodeURIComponentSafe(value: string): string {
 
 /**
  * An id path parameter. Ids are ULIDs; one that is not cannot name anything, so it is a 404 that
- * says what ids look like (without a lookup).
+ * says what ids look like (without a lookup). A ULID in lower (or mixed) case names the same id
+ * (Crockford base 32 is case-insensitive) and is answered in the stored upper case.
  */
 export function ulidParam(params: Readonly<Record<string, string>>, name: string, resource: string): string {
   const value = pathParam(params, name);
-  if (!ULID.test(value)) throw new NotFoundError(resource, value, { message: `${resource} '${value}' does not exist (ids are 26-character ULIDs)` });
-  return value;
+  if (!ULID_ANY_CASE.test(value)) throw new NotFoundError(resource, value, { message: `${resource} '${value}' does not exist (ids are 26-character ULIDs)` });
+  return value.toUpperCase();
 }
 
 /**

@@ -168,3 +168,34 @@ describe('the version parameter', () => {
     expect((await requestJson<ErrorReply>(t.url, 'GET', '/functions/edge_fn/noise-profile?version=2')).body.error.code).toBe('NOISE_PROFILE_NOT_FOUND');
   });
 });
+
+describe('ids in lower case (ULIDs are case-insensitive)', () => {
+  it('name the same snapshot in a path, answered with its stored upper-case id', async () => {
+    const created = await requestJson<{ snapshotId: string }>(t.url, 'POST', '/snapshots', JSON.parse(decision('edge_case_fn', 'lower')) as unknown);
+    const id = created.body.snapshotId;
+    const lower = id.toLowerCase();
+    const res = await requestJson<{ snapshotId: string }>(t.url, 'GET', `/snapshots/${lower}`);
+    expect(res.status).toBe(200);
+    expect(res.body.snapshotId).toBe(id);
+    expect((await requestJson(t.url, 'GET', `/snapshots/${lower}/diff/${id}`)).status).toBe(200);
+    const validated = await requestJson<{ baselineId: string | null }>(t.url, 'POST', `/snapshots/${lower}/validate`, { policy: { rules: [{ field: 'outputs.rationale', comparator: 'ExactMatch' }] }, baselineId: lower });
+    expect(validated.status, JSON.stringify(validated.body)).toBe(200);
+    expect(validated.body.baselineId).toBe(id);
+  });
+
+  it('name the same snapshots in POST /batches, where an id and its lower-case twin are one id listed twice', async () => {
+    const created = await requestJson<{ snapshotId: string }>(t.url, 'POST', '/snapshots', JSON.parse(decision('edge_case_fn', 'batch')) as unknown);
+    const id = created.body.snapshotId;
+    expect((await requestJson(t.url, 'PUT', '/functions/edge_case_fn/executor', { type: 'http', url: `${t.url}/demo/credit/v1` })).status).toBe(200);
+    const twice = await requestJson<ErrorReply>(t.url, 'POST', '/batches', { snapshotIds: [id, id.toLowerCase()] });
+    expect(twice.status).toBe(400);
+    expect(twice.body.error.message).toMatch(/listed twice/);
+    const started = await requestJson<{ batchId: string; total: number }>(t.url, 'POST', '/batches', { snapshotIds: [id.toLowerCase()] }, { 'idempotency-key': 'edge-lower-1' });
+    expect(started.status).toBe(202);
+    expect(started.body.total).toBe(1);
+    // The same request with the id in upper case is the same request for its Idempotency-Key.
+    const repeat = await requestJson<{ batchId: string }>(t.url, 'POST', '/batches', { snapshotIds: [id] }, { 'idempotency-key': 'edge-lower-1' });
+    expect(repeat.body.batchId).toBe(started.body.batchId);
+    expect((await requestJson<{ batchId: string }>(t.url, 'GET', `/batches/${started.body.batchId.toLowerCase()}`)).body.batchId).toBe(started.body.batchId);
+  });
+});

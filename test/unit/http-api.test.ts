@@ -228,6 +228,12 @@ describe('list and id parameters', () => {
   it('answers 404 for an id that is not a ULID, without a lookup', () => {
     expect(() => ulidParam({ id: 'nope' }, 'id', 'snapshot')).toThrow(NotFoundError);
     expect(ulidParam({ id: '01JDQ6Z3M4X5Y6Z7A8B9C0D1E2' }, 'id', 'snapshot')).toBe('01JDQ6Z3M4X5Y6Z7A8B9C0D1E2');
+    expect(() => ulidParam({ id: '01JDQ6Z3M4X5Y6Z7A8B9C0D1EU' }, 'id', 'snapshot')).toThrow(NotFoundError);
+  });
+
+  it('reads a ULID in lower or mixed case as the same id, in its stored upper case (Crockford base 32 is case-insensitive)', () => {
+    expect(ulidParam({ id: '01jdq6z3m4x5y6z7a8b9c0d1e2' }, 'id', 'snapshot')).toBe('01JDQ6Z3M4X5Y6Z7A8B9C0D1E2');
+    expect(ulidParam({ id: '01Jdq6Z3m4X5y6Z7a8B9c0D1e2' }, 'id', 'snapshot')).toBe('01JDQ6Z3M4X5Y6Z7A8B9C0D1E2');
   });
 
   it('checks a function name from a path or a query the same way: a 400 with the rule and the value', () => {
