@@ -158,8 +158,8 @@ export type SideRoute = (method: string, path: string, body: string) => Promise<
 export const SERVED_HOST_NAMES = ['127.0.0.1', 'localhost', '[::1]'] as const;
 
 /** The `Host` values the host serves on `port`: each name with the port, and bare on port 80. */
-export function servedAuthorities(port: number, names: readonly string[] = SERVED_HOST_NAMES): ReadonlySet<string> {
-  return new Set(names.flatMap((name) => [`${name.toLowerCase()}:${port}`, ...(port === 80 ? [name.toLowerCase()] : [])]));
+export function servedAuthorities(port: number): ReadonlySet<string> {
+  return new Set(SERVED_HOST_NAMES.flatMap((name) => [`${name.toLowerCase()}:${port}`, ...(port === 80 ? [name.toLowerCase()] : [])]));
 }
 
 /**
@@ -184,8 +184,6 @@ export function foreignRequest(headers: IncomingMessage['headers'], authorities:
 
 export interface HttpHostOptions {
   port: number;
-  /** The host names served (default {@link SERVED_HOST_NAMES}); a request naming another in `Host` is refused. */
-  hostNames?: readonly string[];
   routeKeys: readonly string[];
   handlerFor(routeKey: string): EventHandler;
   side?: SideRoute;
@@ -243,6 +241,6 @@ export async function startHttpHost(options: HttpHostOptions): Promise<{ server:
     server.listen(options.port, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  authorities = servedAuthorities(port, options.hostNames);
+  authorities = servedAuthorities(port);
   return { server, port };
 }
