@@ -15,7 +15,7 @@
  *   `execute-api` URL, and sends plain HTTP otherwise.
  */
 import { randomUUID } from 'node:crypto';
-import { DecisionReplayError, DecisionReplayNetworkError } from './errors.js';
+import { DecisionReplayError, DecisionReplayNetworkError, DecisionReplayValidationError } from './errors.js';
 import {
   BatchRequestSchema,
   checkRequest,
@@ -102,6 +102,22 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** Options of {@link DecisionReplayClient.getPolicy}. */
+export interface GetPolicyOptions extends CallOptions {
+  /** A stored version (1, 2, …); default the latest. */
+  version?: number;
+}
+
+/** The service's verdict on a stored snapshot (header `content-integrity`); `unknown` when it sent none. */
+export type SnapshotIntegrity = 'verified' | 'tampered' | 'unknown';
+
+/** `GET /snapshots/{id}` with its integrity. */
+export interface SnapshotRead {
+  /** As stored: when `integrity` is `tampered`, fields may be missing or of another type. */
+  snapshot: Snapshot;
+  integrity: SnapshotIntegrity;
+}
+
 /** `POST /batches` answer. */
 export interface BatchStarted {
   batchId: string;
@@ -133,8 +149,17 @@ const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 const UNSENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 const EXECUTE_API_HOST = /^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/;
 
-/** Percent-encodes one path segment. */
-const seg = (value: string) => encodeURIComponent(value);
+/**
+ * Percent-encodes one path segment. An empty one is refused before sending: `GET /snapshots/` is
+ * another route (or none), so the service would answer about something the caller did not ask.
+ */
+function seg(what: string, value: string): string {
+  if (typeof value !== 'string' || value === '') {
+    const message = typeof value !== 'string' ? `must be a string, got ${value === null ? 'null' : typeof value}` : 'must not be empty';
+    throw new DecisionReplayValidationError(`invalid ${what}: ${message}`, [{ path: what, message }]);
+  }
+  return encodeURIComponent(value);
+}
 
 export class DecisionReplayClient {
   readonly endpoint: string;
@@ -173,18 +198,33 @@ export class DecisionReplayClient {
   // Snapshots
 
   /** `POST /snapshots`: records a decision (201), or returns the first one recorded with the same Idempotency-Key. */
-  recordSnapshot(snapshot: RecordSnapshot, options?: CallOptions): Promise<Snapshot> {
+  async recordSnapshot(snapshot: RecordSnapshot, options?: CallOptions): Promise<Snapshot> {
     const body = checkRequest(RecordSnapshotSchema, snapshot, 'snapshot');
     return this.request({ method: 'POST', path: '/snapshots', body, retry: 'safe', options });
   }
 
-  /** `GET /snapshots/{id}`. */
-  getSnapshot(snapshotId: string, options?: CallOptions): Promise<Snapshot> {
-    return this.request({ method: 'GET', path: `/snapshots/${seg(snapshotId)}`, retry: 'safe', options });
+  /**
+   * `GET /snapshots/{id}`: the snapshot as stored. Its integrity (the service's
+   * `content-integrity` header) is not in the body: use {@link getSnapshotWithIntegrity} to see
+   * whether it still matches its `contentHash`.
+   */
+  async getSnapshot(snapshotId: string, options?: CallOptions): Promise<Snapshot> {
+    return (await this.getSnapshotWithIntegrity(snapshotId, options)).snapshot;
+  }
+
+  /**
+   * `GET /snapshots/{id}` with the service's verdict on it: `integrity` is `tampered` when the
+   * stored content no longer matches its `contentHash` (then `snapshot` is whatever is stored, and
+   * may not even have the snapshot's shape), `verified` when it does, `unknown` when the answer
+   * carried no `content-integrity` header.
+   */
+  async getSnapshotWithIntegrity(snapshotId: string, options?: CallOptions): Promise<SnapshotRead> {
+    const { body, headers } = await this.requestWithHeaders<Snapshot>({ method: 'GET', path: `/snapshots/${seg('snapshotId', snapshotId)}`, retry: 'safe', options });
+    return { snapshot: body, integrity: integrityOf(headers.get('content-integrity')) };
   }
 
   /** `GET /snapshots?functionName=&from=&to=`: one page of a function's snapshots by time. */
-  listSnapshots(query: ListSnapshotsOptions, options?: CallOptions): Promise<Page<Snapshot>> {
+  async listSnapshots(query: ListSnapshotsOptions, options?: CallOptions): Promise<Page<Snapshot>> {
     return this.request({ method: 'GET', path: '/snapshots', query: { ...query }, retry: 'safe', options });
   }
 
@@ -194,37 +234,38 @@ export class DecisionReplayClient {
   }
 
   /** `GET /snapshots/{id}/diff/{otherId}`: what changed from `snapshotId` (the original) to `otherId`. */
-  diffSnapshots(snapshotId: string, otherId: string, options?: CallOptions): Promise<SnapshotDiff> {
-    return this.request({ method: 'GET', path: `/snapshots/${seg(snapshotId)}/diff/${seg(otherId)}`, retry: 'safe', options });
+  async diffSnapshots(snapshotId: string, otherId: string, options?: CallOptions): Promise<SnapshotDiff> {
+    return this.request({ method: 'GET', path: `/snapshots/${seg('snapshotId', snapshotId)}/diff/${seg('otherId', otherId)}`, retry: 'safe', options });
   }
 
   // ---------------------------------------------------------------------------------------------
   // Validation and policies
 
   /** `POST /snapshots/{id}/validate`: validates against a stored (`policyName`) or inline (`policy`) policy. */
-  validateSnapshot(snapshotId: string, request: ValidateRequest, options?: CallOptions): Promise<ValidationReport> {
+  async validateSnapshot(snapshotId: string, request: ValidateRequest, options?: CallOptions): Promise<ValidationReport> {
     const body = checkRequest(ValidateRequestSchema, request, 'validation request');
-    return this.request({ method: 'POST', path: `/snapshots/${seg(snapshotId)}/validate`, body, retry: 'unsent-only', options });
+    return this.request({ method: 'POST', path: `/snapshots/${seg('snapshotId', snapshotId)}/validate`, body, retry: 'unsent-only', options });
   }
 
   /** `GET /snapshots/{id}/validations`: stored reports, on write and on demand. */
-  listValidations(snapshotId: string, page: PageOptions = {}, options?: CallOptions): Promise<Page<ValidationReport>> {
-    return this.request({ method: 'GET', path: `/snapshots/${seg(snapshotId)}/validations`, query: { ...page }, retry: 'safe', options });
+  async listValidations(snapshotId: string, page: PageOptions = {}, options?: CallOptions): Promise<Page<ValidationReport>> {
+    return this.request({ method: 'GET', path: `/snapshots/${seg('snapshotId', snapshotId)}/validations`, query: { ...page }, retry: 'safe', options });
   }
 
   /** `PUT /policies/{name}`: stores the policy's next version. */
-  putPolicy(name: string, policy: PolicyBody, options?: CallOptions): Promise<StoredPolicy> {
+  async putPolicy(name: string, policy: PolicyBody, options?: CallOptions): Promise<StoredPolicy> {
     const body = checkRequest(PolicyBodySchema, policy, 'policy');
-    return this.request({ method: 'PUT', path: `/policies/${seg(name)}`, body, retry: 'unsent-only', options });
+    return this.request({ method: 'PUT', path: `/policies/${seg('name', name)}`, body, retry: 'unsent-only', options });
   }
 
-  /** `GET /policies/{name}`: the latest version. */
-  getPolicy(name: string, options?: CallOptions): Promise<StoredPolicy> {
-    return this.request({ method: 'GET', path: `/policies/${seg(name)}`, retry: 'safe', options });
+  /** `GET /policies/{name}[?version=N]`: the latest version, or version `options.version`. */
+  async getPolicy(name: string, options?: GetPolicyOptions): Promise<StoredPolicy> {
+    const { version, ...call } = options ?? {};
+    return this.request({ method: 'GET', path: `/policies/${seg('name', name)}`, query: { version }, retry: 'safe', options: call });
   }
 
   /** `GET /policies`. */
-  listPolicies(page: PageOptions = {}, options?: CallOptions): Promise<Page<StoredPolicy>> {
+  async listPolicies(page: PageOptions = {}, options?: CallOptions): Promise<Page<StoredPolicy>> {
     return this.request({ method: 'GET', path: '/policies', query: { ...page }, retry: 'safe', options });
   }
 
@@ -232,69 +273,69 @@ export class DecisionReplayClient {
   // Replay and executors
 
   /** `POST /snapshots/{id}/replay`. */
-  replaySnapshot(snapshotId: string, request: ReplayRequest = {}, options?: CallOptions): Promise<ReplayResult> {
+  async replaySnapshot(snapshotId: string, request: ReplayRequest = {}, options?: CallOptions): Promise<ReplayResult> {
     const body = checkRequest(ReplayRequestSchema, request, 'replay request');
-    return this.request({ method: 'POST', path: `/snapshots/${seg(snapshotId)}/replay`, body, retry: 'unsent-only', options });
+    return this.request({ method: 'POST', path: `/snapshots/${seg('snapshotId', snapshotId)}/replay`, body, retry: 'unsent-only', options });
   }
 
   /** `GET /snapshots/{id}/replays`: replay history, newest first. */
-  listReplays(snapshotId: string, page: PageOptions = {}, options?: CallOptions): Promise<Page<ReplayResult>> {
-    return this.request({ method: 'GET', path: `/snapshots/${seg(snapshotId)}/replays`, query: { ...page }, retry: 'safe', options });
+  async listReplays(snapshotId: string, page: PageOptions = {}, options?: CallOptions): Promise<Page<ReplayResult>> {
+    return this.request({ method: 'GET', path: `/snapshots/${seg('snapshotId', snapshotId)}/replays`, query: { ...page }, retry: 'safe', options });
   }
 
   /** `PUT /functions/{functionName}/executor`: how to re-execute a function's decisions. */
-  putExecutor(functionName: string, config: ExecutorConfig, options?: CallOptions): Promise<StoredExecutorConfig> {
+  async putExecutor(functionName: string, config: ExecutorConfig, options?: CallOptions): Promise<StoredExecutorConfig> {
     const body = checkRequest(ExecutorConfigSchema, config, 'executor config');
-    return this.request({ method: 'PUT', path: `/functions/${seg(functionName)}/executor`, body, retry: 'safe', options });
+    return this.request({ method: 'PUT', path: `/functions/${seg('functionName', functionName)}/executor`, body, retry: 'safe', options });
   }
 
   /** `GET /functions/{functionName}/executor`. */
-  getExecutor(functionName: string, options?: CallOptions): Promise<StoredExecutorConfig> {
-    return this.request({ method: 'GET', path: `/functions/${seg(functionName)}/executor`, retry: 'safe', options });
+  async getExecutor(functionName: string, options?: CallOptions): Promise<StoredExecutorConfig> {
+    return this.request({ method: 'GET', path: `/functions/${seg('functionName', functionName)}/executor`, retry: 'safe', options });
   }
 
   // ---------------------------------------------------------------------------------------------
   // Batches
 
   /** `POST /batches` (202): starts a batch replay on Step Functions. */
-  startBatch(request: BatchRequest, options?: CallOptions): Promise<BatchStarted> {
+  async startBatch(request: BatchRequest, options?: CallOptions): Promise<BatchStarted> {
     const body = checkRequest(BatchRequestSchema, request, 'batch request');
     return this.request({ method: 'POST', path: '/batches', body, retry: 'safe', options });
   }
 
   /** `GET /batches/{id}`: status, progress and (once finished) statistics. */
-  getBatch(batchId: string, options?: CallOptions): Promise<Batch> {
-    return this.request({ method: 'GET', path: `/batches/${seg(batchId)}`, retry: 'safe', options });
+  async getBatch(batchId: string, options?: CallOptions): Promise<Batch> {
+    return this.request({ method: 'GET', path: `/batches/${seg('batchId', batchId)}`, retry: 'safe', options });
   }
 
   /** `GET /batches/{id}/results`: one page of per-snapshot results. */
-  listBatchResults(batchId: string, page: PageOptions = {}, options?: CallOptions): Promise<Page<BatchResult>> {
-    return this.request({ method: 'GET', path: `/batches/${seg(batchId)}/results`, query: { ...page }, retry: 'safe', options });
+  async listBatchResults(batchId: string, page: PageOptions = {}, options?: CallOptions): Promise<Page<BatchResult>> {
+    return this.request({ method: 'GET', path: `/batches/${seg('batchId', batchId)}/results`, query: { ...page }, retry: 'safe', options });
   }
 
   /** `GET /batches?functionName=&status=`: batches, newest first. */
-  listBatches(query: ListBatchesOptions = {}, options?: CallOptions): Promise<Page<Batch>> {
+  async listBatches(query: ListBatchesOptions = {}, options?: CallOptions): Promise<Page<Batch>> {
     return this.request({ method: 'GET', path: '/batches', query: { ...query }, retry: 'safe', options });
   }
 
   /** `POST /batches/{id}/cancel`: stops a RUNNING batch (409 when it is not running). */
-  cancelBatch(batchId: string, options?: CallOptions): Promise<Batch> {
-    return this.request({ method: 'POST', path: `/batches/${seg(batchId)}/cancel`, retry: 'unsent-only', options });
+  async cancelBatch(batchId: string, options?: CallOptions): Promise<Batch> {
+    return this.request({ method: 'POST', path: `/batches/${seg('batchId', batchId)}/cancel`, retry: 'unsent-only', options });
   }
 
   /** `GET /batches/{id}/report`: the batch report, one self-contained HTML document. */
-  getBatchReport(batchId: string, options?: CallOptions): Promise<string> {
-    return this.request({ method: 'GET', path: `/batches/${seg(batchId)}/report`, retry: 'safe', options, accept: 'html' });
+  async getBatchReport(batchId: string, options?: CallOptions): Promise<string> {
+    return this.request({ method: 'GET', path: `/batches/${seg('batchId', batchId)}/report`, retry: 'safe', options, accept: 'html' });
   }
 
   /** `GET /snapshots/{id}/diff/{otherId}/report`: the diff view, one self-contained HTML document. */
-  getDiffReport(snapshotId: string, otherId: string, options?: CallOptions): Promise<string> {
-    return this.request({ method: 'GET', path: `/snapshots/${seg(snapshotId)}/diff/${seg(otherId)}/report`, retry: 'safe', options, accept: 'html' });
+  async getDiffReport(snapshotId: string, otherId: string, options?: CallOptions): Promise<string> {
+    return this.request({ method: 'GET', path: `/snapshots/${seg('snapshotId', snapshotId)}/diff/${seg('otherId', otherId)}/report`, retry: 'safe', options, accept: 'html' });
   }
 
   /** `GET /snapshots/{id}/replays/{replayId}/report`: the replay view (`replayId` default `latest`), one self-contained HTML document. */
-  getReplayReport(snapshotId: string, replayId = 'latest', options?: CallOptions): Promise<string> {
-    return this.request({ method: 'GET', path: `/snapshots/${seg(snapshotId)}/replays/${seg(replayId)}/report`, retry: 'safe', options, accept: 'html' });
+  async getReplayReport(snapshotId: string, replayId = 'latest', options?: CallOptions): Promise<string> {
+    return this.request({ method: 'GET', path: `/snapshots/${seg('snapshotId', snapshotId)}/replays/${seg('replayId', replayId)}/report`, retry: 'safe', options, accept: 'html' });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -306,70 +347,70 @@ export class DecisionReplayClient {
    * the verdict. 422 `BATCHES_DIFFER` when they replayed different snapshots, unless `intersectionOnly`.
    * Retried safely: the same request gives the same numbers (seeded bootstrap).
    */
-  compareBatches(request: ComparisonRequest, options?: CallOptions): Promise<Comparison> {
+  async compareBatches(request: ComparisonRequest, options?: CallOptions): Promise<Comparison> {
     const body = checkRequest(ComparisonRequestSchema, request, 'comparison request');
     return this.request({ method: 'POST', path: '/comparisons', body, retry: 'safe', options });
   }
 
   /** `GET /comparisons/{id}`: a stored comparison. */
-  getComparison(comparisonId: string, options?: CallOptions): Promise<Comparison> {
-    return this.request({ method: 'GET', path: `/comparisons/${seg(comparisonId)}`, retry: 'safe', options });
+  async getComparison(comparisonId: string, options?: CallOptions): Promise<Comparison> {
+    return this.request({ method: 'GET', path: `/comparisons/${seg('comparisonId', comparisonId)}`, retry: 'safe', options });
   }
 
   /** `GET /comparisons/{id}/report`: the comparison view, one self-contained HTML document. */
-  getComparisonReport(comparisonId: string, options?: CallOptions): Promise<string> {
-    return this.request({ method: 'GET', path: `/comparisons/${seg(comparisonId)}/report`, retry: 'safe', options, accept: 'html' });
+  async getComparisonReport(comparisonId: string, options?: CallOptions): Promise<string> {
+    return this.request({ method: 'GET', path: `/comparisons/${seg('comparisonId', comparisonId)}/report`, retry: 'safe', options, accept: 'html' });
   }
 
   // ---------------------------------------------------------------------------------------------
   // Noise profiles
 
   /** `POST /functions/{fn}/noise-profile` (202): starts learning the function's next noise profile, as a batch (poll it with getBatch). */
-  learnNoiseProfile(functionName: string, request: NoiseProfileRequest = {}, options?: CallOptions): Promise<NoiseProfileAccepted> {
+  async learnNoiseProfile(functionName: string, request: NoiseProfileRequest = {}, options?: CallOptions): Promise<NoiseProfileAccepted> {
     const body = checkRequest(NoiseProfileRequestSchema, request, 'noise profile request');
-    return this.request({ method: 'POST', path: `/functions/${seg(functionName)}/noise-profile`, body, retry: 'unsent-only', options });
+    return this.request({ method: 'POST', path: `/functions/${seg('functionName', functionName)}/noise-profile`, body, retry: 'unsent-only', options });
   }
 
   /** `GET /functions/{fn}/noise-profile[?version=N]`: the latest profile, or one version. */
-  getNoiseProfile(functionName: string, query: { version?: number } = {}, options?: CallOptions): Promise<NoiseProfile> {
-    return this.request({ method: 'GET', path: `/functions/${seg(functionName)}/noise-profile`, query: { ...query }, retry: 'safe', options });
+  async getNoiseProfile(functionName: string, query: { version?: number } = {}, options?: CallOptions): Promise<NoiseProfile> {
+    return this.request({ method: 'GET', path: `/functions/${seg('functionName', functionName)}/noise-profile`, query: { ...query }, retry: 'safe', options });
   }
 
   // ---------------------------------------------------------------------------------------------
   // The audit seal
 
   /** `GET /audit/public-key`: the PEM (SPKI) key the digests are signed with. */
-  getAuditPublicKey(options?: CallOptions): Promise<string> {
+  async getAuditPublicKey(options?: CallOptions): Promise<string> {
     return this.request({ method: 'GET', path: '/audit/public-key', retry: 'safe', options, accept: 'text' });
   }
 
   /** `GET /audit/digests?from=&to=`: the signed digests of the windows overlapping the range, with the window length. */
-  listAuditDigests(query: { from: string; to: string }, options?: CallOptions): Promise<{ items: StoredDigest[]; intervalMinutes: number }> {
+  async listAuditDigests(query: { from: string; to: string }, options?: CallOptions): Promise<{ items: StoredDigest[]; intervalMinutes: number }> {
     return this.request({ method: 'GET', path: '/audit/digests', query: { ...query }, retry: 'safe', options });
   }
 
   /** `GET /audit/manifests/{windowStart}`: one window's manifest, its exact bytes (JSON lines). */
-  getAuditManifest(windowStart: string, options?: CallOptions): Promise<string> {
-    return this.request({ method: 'GET', path: `/audit/manifests/${seg(windowStart)}`, retry: 'safe', options, accept: 'text' });
+  async getAuditManifest(windowStart: string, options?: CallOptions): Promise<string> {
+    return this.request({ method: 'GET', path: `/audit/manifests/${seg('windowStart', windowStart)}`, retry: 'safe', options, accept: 'text' });
   }
 
   /** `GET /audit/verify?from=&to=&functionName=`: the service verifies the range (413 beyond 100,000 records: use the CLI's verify). */
-  verifyAudit(query: { from: string; to: string; functionName?: string }, options?: CallOptions): Promise<VerificationReport> {
+  async verifyAudit(query: { from: string; to: string; functionName?: string }, options?: CallOptions): Promise<VerificationReport> {
     return this.request({ method: 'GET', path: '/audit/verify', query: { ...query }, retry: 'safe', options });
   }
 
   /** `GET /audit/records?from=&to=`: one page of the records created in the range, content as stored. */
-  listAuditRecords(query: { from: string; to: string } & PageOptions, options?: CallOptions): Promise<Page<AuditRecord>> {
+  async listAuditRecords(query: { from: string; to: string } & PageOptions, options?: CallOptions): Promise<Page<AuditRecord>> {
     return this.request({ method: 'GET', path: '/audit/records', query: { ...query }, retry: 'safe', options });
   }
 
   /** `GET /audit/records/at?kind=&pk=&sk=`: one record at the locator its manifest entry names. */
-  getAuditRecord(locator: { kind: string; pk: string; sk: string }, options?: CallOptions): Promise<AuditRecord> {
+  async getAuditRecord(locator: { kind: string; pk: string; sk: string }, options?: CallOptions): Promise<AuditRecord> {
     return this.request({ method: 'GET', path: '/audit/records/at', query: { ...locator }, retry: 'safe', options });
   }
 
   /** `GET /openapi.json`: the API description. */
-  getOpenApi(options?: CallOptions): Promise<Record<string, unknown>> {
+  async getOpenApi(options?: CallOptions): Promise<Record<string, unknown>> {
     return this.request({ method: 'GET', path: '/openapi.json', retry: 'safe', options });
   }
 
@@ -386,6 +427,10 @@ export class DecisionReplayClient {
   }
 
   private async request<T>(spec: RequestSpec): Promise<T> {
+    return (await this.requestWithHeaders<T>(spec)).body;
+  }
+
+  private async requestWithHeaders<T>(spec: RequestSpec): Promise<{ body: T; headers: Headers }> {
     const url = new URL(this.endpoint + spec.path);
     for (const [k, v] of Object.entries(spec.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { accept: spec.accept === 'html' ? 'text/html, application/json' : spec.accept === 'text' ? '*/*' : 'application/json' };
@@ -412,7 +457,7 @@ export class DecisionReplayClient {
         continue;
       }
       const text = await res.text();
-      if (res.ok) return (spec.accept === 'html' || spec.accept === 'text' ? text : text === '' ? undefined : JSON.parse(text)) as T;
+      if (res.ok) return { body: (spec.accept === 'html' || spec.accept === 'text' ? text : text === '' ? undefined : JSON.parse(text)) as T, headers: res.headers };
       if (spec.retry === 'safe' && RETRYABLE_STATUS.has(res.status) && attempt < this.retries) {
         await this.backoff(attempt, signal, retryAfterMs(res.headers.get('retry-after')));
         continue;
@@ -452,6 +497,11 @@ function toServiceError(status: number, text: string): DecisionReplayError {
     // not JSON
   }
   return new DecisionReplayError(status, `HTTP_${status}`, `the service answered ${status}${text === '' ? '' : `: ${text.slice(0, 200)}`}`);
+}
+
+function integrityOf(header: string | null): SnapshotIntegrity {
+  const value = header?.trim().toLowerCase();
+  return value === 'verified' || value === 'tampered' ? value : 'unknown';
 }
 
 function networkCode(err: unknown): string {

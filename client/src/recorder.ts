@@ -7,8 +7,10 @@
  * `fn`'s own result (the very same promise for an async `fn`) or `fn`'s own error, unchanged. The
  * recorder never throws into the caller and never waits for the service:
  * - the decision is turned into JSON at call time (so later mutations of the arguments or the
- *   result do not change what is recorded); a mapper that throws or a value that is not JSON
- *   counts as `failed` and is reported to `onError`;
+ *   result do not change what is recorded); a property JSON leaves out of an object (`undefined`,
+ *   a function, a symbol) is left out of the inputs and outputs as well; a mapper that throws, a
+ *   value that is not JSON, or a decision the service's schema refuses (checked by the client
+ *   before sending) counts as `failed` and is reported to `onError`;
  * - when `maxQueue` decisions are waiting, new ones are dropped and counted (`dropped`);
  * - each decision gets one Idempotency-Key at call time, and every retry of it (the client's
  *   retries with backoff) sends the same key, so the service records it once;
@@ -24,8 +26,9 @@ import type { JsonObject, JsonValue, ModelParameters, NamedValue, RecordSnapshot
  * Inputs or outputs: a list of `{name, value, type?}` entries, or an object whose own enumerable
  * keys are the names. Any object type is accepted, interfaces and class instances included (an
  * interface has no index signature, so `Record<string, JsonValue>` would refuse the types
- * applications declare); its values are recorded as `JSON.stringify` writes them, and a value
- * JSON cannot hold makes the decision `failed`, reported to `onError`, never thrown.
+ * applications declare); its values are recorded as `JSON.stringify` writes them (a property JSON
+ * leaves out — `undefined`, a function, a symbol — is not recorded), and a value JSON cannot hold
+ * makes the decision `failed`, reported to `onError`, never thrown.
  */
 export type NamedValues = readonly NamedValue[] | object;
 
@@ -93,10 +96,22 @@ interface Pending {
   key: string;
 }
 
+/**
+ * True for a property value `JSON.stringify` leaves out of an object (`undefined`, a function, a
+ * symbol): `{reason: undefined}` is `{}` as JSON, so such a property is not an input or output.
+ */
+function omittedByJson(value: unknown): boolean {
+  return value === undefined || typeof value === 'function' || typeof value === 'symbol';
+}
+
 function toNamed(values: NamedValues): NamedValue[] {
   if (Array.isArray(values)) return values as NamedValue[];
-  // The values are checked where they become JSON (enqueue), not by their static type.
-  return Object.entries(values).map(([name, value]) => ({ name, value: value as JsonValue }));
+  // Object form: recorded as JSON writes the object, so a property JSON leaves out is left out
+  // (an entry without a value would make the service refuse the whole decision). The values are
+  // checked where they become JSON (enqueue), not by their static type.
+  return Object.entries(values)
+    .filter(([, value]) => !omittedByJson(value))
+    .map(([name, value]) => ({ name, value: value as JsonValue }));
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -144,27 +159,26 @@ export function createRecorder(options: RecorderOptions): Recorder {
 
   const send = (item: Pending) => {
     inFlight++;
-    let body: RecordSnapshot;
-    try {
-      body = JSON.parse(item.json) as RecordSnapshot;
-    } catch (err) {
-      inFlight--;
-      counts.failed++;
-      report(err, item.functionName);
-      return;
-    }
-    client.recordSnapshot(body, { idempotencyKey: item.key }).then(
-      () => {
-        counts.recorded++;
-      },
-      (err: unknown) => {
-        counts.failed++;
-        report(err, item.functionName);
-      },
-    ).finally(() => {
-      inFlight--;
-      pump();
-    });
+    // Every way a send can fail lands in the one rejection handler: a promise executor turns a
+    // synchronous throw (the client refusing the body before sending it, a body that does not parse)
+    // into a rejection, so nothing escapes into the timer that runs the sender and `inFlight` always
+    // comes back down.
+    new Promise<unknown>((resolve) => {
+      resolve(client.recordSnapshot(JSON.parse(item.json) as RecordSnapshot, { idempotencyKey: item.key }));
+    })
+      .then(
+        () => {
+          counts.recorded++;
+        },
+        (err: unknown) => {
+          counts.failed++;
+          report(err, item.functionName);
+        },
+      )
+      .finally(() => {
+        inFlight--;
+        pump();
+      });
   };
 
   const pump = () => {

@@ -33,7 +33,10 @@ export type { StoredDigest } from '../../functions/api/audit-routes.js';
  */
 export function checkRequest<S extends z.ZodMiniType>(schema: S, input: unknown, what: string): z.infer<S> {
   const result = schema.safeParse(input, { error: describeIssue });
-  if (result.success) return result.data;
+  // What is sent is the input itself, not zod's copy of it: the schemas transform nothing, and the
+  // copy would silently lose what a plain object cannot hold (an own `__proto__` key from
+  // JSON.parse becomes a prototype change), which the service refuses as UNSTORABLE_KEY.
+  if (result.success) return input as z.infer<S>;
   const issues = result.error.issues.flatMap((issue) =>
     issue.code === 'unrecognized_keys' ? issue.keys.map((key) => ({ path: issuePath([...issue.path, key]), message: 'unknown field' })) : [{ path: issuePath(issue.path), message: issue.message }],
   );

@@ -165,6 +165,7 @@ export const OPERATIONS = {
   'GET /snapshots': {
     operationId: 'listSnapshots',
     summary: "List a function's snapshots by time",
+    description: 'Each item is a snapshot as stored: one altered behind the service is listed as altered, and so may not match this schema (GET /snapshots/{id} says which in its Content-Integrity header).',
     query: {
       functionName: { description: 'The function whose snapshots to list', required: true },
       from: { description: 'ISO-8601 date or date-time, inclusive' },
@@ -178,7 +179,7 @@ export const OPERATIONS = {
   'GET /snapshots/{id}': {
     operationId: 'getSnapshot',
     summary: 'Read one snapshot, exactly as stored',
-    description: 'The body is the stored snapshot as it is, so anyone can recompute its contentHash; the Content-Integrity header says whether it still matches.',
+    description: 'The body is the stored snapshot as it is, so anyone can recompute its contentHash; the Content-Integrity header says whether it still matches. A snapshot altered behind the service (Content-Integrity: tampered) is returned as altered, and so may not match this schema.',
     path: { id: ulid('snapshot') },
     responses: { 200: { description: 'The snapshot', json: SnapshotSchema, headers: { 'Content-Integrity': { description: 'Whether the snapshot still matches its contentHash', schema: z.enum(['verified', 'tampered']) } } } },
     errors: [400, 404],

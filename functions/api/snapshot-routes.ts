@@ -5,7 +5,7 @@ import { diffSnapshots } from '../core/diff.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import type { Clock, IdGenerator, SnapshotStore } from '../core/ports.js';
 import { recordSnapshot } from '../core/recording.js';
-import { verifyContentHash } from '../core/snapshot.js';
+import { readableSnapshot, verifyContentHash } from '../core/snapshot.js';
 import type { RouteMap } from '../http/api.js';
 import { parseFunctionName, parseListParams, parseTimeRange, ulidParam } from '../http/params.js';
 
@@ -53,7 +53,8 @@ export function snapshotRoutes(deps: SnapshotRoutesDeps): RouteMap {
       const [original, updated] = await Promise.all([deps.store.get(id), deps.store.get(otherId)]);
       const missing = [!original && `original snapshot '${id}'`, !updated && `other snapshot '${otherId}'`].filter(Boolean);
       if (!original || !updated) throw new NotFoundError('snapshot', original ? otherId : id, { message: `${missing.join(' and ')} ${missing.length > 1 ? 'do' : 'does'} not exist` });
-      return { status: 200, body: diffSnapshots(original, updated) };
+      // Stored content as it is, as far as it parses (a tampered snapshot may not; GET shows it whole).
+      return { status: 200, body: diffSnapshots(readableSnapshot(original), readableSnapshot(updated)) };
     },
 
     'GET /snapshots': async (req) => {

@@ -9,7 +9,7 @@ import type { ExecutorConfigStore, StoredExecutorConfig } from './executor.js';
 import { noiseProfileItem } from './noise-profile-job.js';
 import type { SnapshotStore } from './ports.js';
 import { prepareReplay, replaySnapshot, type PreparedReplay, type ReplayDeps, type ReplayResult, type ReplayResultStore } from './replay.js';
-import type { Snapshot } from './snapshot.js';
+import { readableSnapshot, type Snapshot } from './snapshot.js';
 import { StatsAccumulator } from './stats.js';
 import { BatchNotFoundError, BatchStateError, originalFacts, type Batch, type BatchResult, type BatchStore } from './batch.js';
 
@@ -232,10 +232,11 @@ async function startItem(deps: ReplayItemDeps, batchId: string, snapshotId: stri
       ...(reads?.snapshot !== undefined && { snapshots: withSnapshotRead(deps.snapshots, snapshotId, reads.snapshot) }),
     };
     full = { ...(await replaySnapshot(replayDeps, snapshotId, prepared, deps.replayIdFor(batchId, snapshotId, Date.parse(batch.createdAt)), (read) => (original = read))), batchId };
-    summary = summarize(full, batchId, original);
+    // A tampered snapshot's fields may not parse: its facts as far as they do.
+    summary = summarize(full, batchId, original && full.integrity === 'tampered' ? readableSnapshot(original) : original);
   } catch (err) {
     if (!(err instanceof DomainError)) throw err;
-    summary = { batchId, snapshotId, replayId: null, status: 'Error', outputsMatch: false, executionTimeMs: 0, mismatchedPaths: [], violatedRules: [], error: { code: err.code, message: err.message }, ...(original && { original: originalFacts(original) }), createdAt: now() };
+    summary = { batchId, snapshotId, replayId: null, status: 'Error', outputsMatch: false, executionTimeMs: 0, mismatchedPaths: [], violatedRules: [], error: { code: err.code, message: err.message }, ...(original && { original: originalFacts(readableSnapshot(original)) }), createdAt: now() };
   }
   // Both writes are conditional on keys that are the same on every retry (the history entry is
   // listed at the batch's start), so they can go out together: the first attempt's result and

@@ -8,6 +8,7 @@ import type { NoiseProfileStore } from './noise.js';
 import { NoiseProfileBuilder } from './noise-profile-job.js';
 import type { Clock } from './ports.js';
 import { AccumulatorStateSchema, StatsAccumulator } from './stats.js';
+import { storableNumbers } from './storable.js';
 
 /**
  * What Stats is asked (parsed from the Step Functions payload at the edge): fold a batch's results,
@@ -77,7 +78,7 @@ export async function computeBatchStats(deps: StatsDeps, command: StatsCommand):
     const built = profile.build(now);
     if ('failure' in built) return failUnlessEnded(deps, p.batchId, built.failure, now);
     if (deps.noiseProfiles === undefined) throw new NoiseProfileStoreMissingError();
-    noiseProfileVersion = (await deps.noiseProfiles.putNextVersion(built)).version;
+    noiseProfileVersion = (await deps.noiseProfiles.putNextVersion(storableNumbers(built))).version;
   }
   if (!(await deps.batches.complete(p.batchId, stats, now))) return endedAs(deps, p.batchId);
   return { batchId: p.batchId, status: 'SUCCEEDED', ...(noiseProfileVersion !== undefined && { noiseProfileVersion }), totalReplays: stats.totalReplays, matches: stats.matches, mismatches: stats.mismatches, failedReplays: stats.failedReplays };

@@ -10,6 +10,7 @@ import { ComparisonStatsSchema, PairedComparison, seedFrom } from './comparison-
 import { NotFoundError, UnprocessableError } from './errors.js';
 import { parseOrThrow } from './schema-util.js';
 import type { Clock, IdGenerator } from './ports.js';
+import { MIN_STORABLE_MAGNITUDE, storableNumbers } from './storable.js';
 import { ULID } from './ulid.js';
 
 export const DEFAULT_ALPHA = 0.05;
@@ -18,7 +19,8 @@ export const DEFAULT_ALPHA = 0.05;
 export const ComparisonRequestSchema = z.strictObject({
   baselineBatchId: z.string().check(z.regex(ULID, 'baselineBatchId must be a 26-character ULID')),
   candidateBatchId: z.string().check(z.regex(ULID, 'candidateBatchId must be a 26-character ULID')),
-  alpha: z.optional(z.number().check(z.gt(0, 'alpha must be in (0, 0.5]'), z.lte(0.5, 'alpha must be in (0, 0.5]'))),
+  /** At least 1e-130: the comparison stores it, and DynamoDB keeps no smaller positive number. */
+  alpha: z.optional(z.number().check(z.gte(MIN_STORABLE_MAGNITUDE, 'alpha must be in [1e-130, 0.5]: DynamoDB stores no positive number below 1e-130'), z.lte(0.5, 'alpha must be in [1e-130, 0.5]'))),
   /** Compare only the snapshots both batches replayed (otherwise differing snapshot sets are 422). */
   intersectionOnly: z.optional(z.boolean()),
 });
@@ -107,7 +109,9 @@ export async function compareBatches(deps: ComparisonDeps, body: unknown): Promi
   }
   if (pairs.pairs === 0) throw new UnprocessableError('the batches have no snapshot in common', { code: 'NOTHING_TO_COMPARE', details: { baselineOnly, candidateOnly } });
 
-  const comparison: Comparison = {
+  // Verdicts are decided on the exact figures; the record holds each as DynamoDB can store it
+  // (storable.ts): a p-value below 1e-130 is 0 at DynamoDB's precision, and is answered as 0.
+  const comparison: Comparison = storableNumbers({
     comparisonId: deps.ids.next(),
     baselineBatchId: request.baselineBatchId,
     candidateBatchId: request.candidateBatchId,
@@ -117,7 +121,7 @@ export async function compareBatches(deps: ComparisonDeps, body: unknown): Promi
     // Seeded by the pair of batches: comparing them again draws the same bootstrap resamples.
     ...pairs.result(alpha, seedFrom(`${request.baselineBatchId}/${request.candidateBatchId}`)),
     createdAt: new Date(deps.clock.now()).toISOString(),
-  };
+  });
   await deps.comparisons.put(comparison);
   return comparison;
 }

@@ -5,6 +5,7 @@
 import * as z from 'zod/mini';
 import { ReportedDependenciesSchema } from './dependencies.js';
 import { ExecutorMalformedResponseError } from './executor-errors.js';
+import { jsonShapeProblem } from './json-shape.js';
 import { toFieldIssues } from './schema-util.js';
 import { NamedValueSchema, StorableNumberSchema, type NamedValue } from './snapshot.js';
 
@@ -29,9 +30,14 @@ export type ExecutorAnswer = z.infer<typeof ExecutorAnswerSchema>;
 
 /**
  * Validates a parsed answer. Throws {@link ExecutorMalformedResponseError} naming each bad field
- * (`outputs[0].name: …`).
+ * (`outputs[0].name: …`). An answer is held to the shape limits of a request body first
+ * (json-shape.ts): nested deeper than 64 levels, or holding a `__proto__` key (which every copy
+ * would silently drop, recording `{}` for what the model answered), it is malformed, named where.
  */
 export function parseExecutorAnswer(answer: unknown, target: string): ExecutorAnswer {
+  const shape = jsonShapeProblem(answer);
+  if (shape?.kind === 'too-deep') throw new ExecutorMalformedResponseError(`${target} answered with JSON nested deeper than ${shape.max} levels (at ${shape.at}); answers are held to the limits of request bodies`);
+  if (shape?.kind === 'unstorable-key') throw new ExecutorMalformedResponseError(`${target} answered with the key "${shape.key}" at ${shape.at}; it cannot be stored and read back faithfully, so the answer is not recorded as something else`);
   const result = ExecutorAnswerSchema.safeParse(answer);
   if (result.success) {
     return {

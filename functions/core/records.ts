@@ -6,6 +6,7 @@
  * implementation and `sha256sum` can check any record without this code.
  */
 import { canonicalHash } from './json.js';
+import { storableNumbers } from './storable.js';
 
 /** The kinds of immutable record the audit digests cover. */
 export const RECORD_KINDS = ['snapshot', 'replay', 'validation', 'batch-result'] as const;
@@ -21,9 +22,13 @@ export function recordContentHash(content: object): string {
   return canonicalHash(rest);
 }
 
-/** The record with its `contentHash` (re)computed over everything else it holds. */
+/**
+ * The record with its `contentHash` (re)computed over everything else it holds. Every number in it
+ * is made storable first (storable.ts: the nearest value DynamoDB can keep), so the record answered,
+ * the record stored and the hash over it agree, and no computed score can make the write fail.
+ */
 export function sealRecord<T extends object>(content: T): T & { contentHash: string } {
-  const { contentHash: _ignored, ...rest } = content as T & { contentHash?: string };
+  const { contentHash: _ignored, ...rest } = storableNumbers(content) as T & { contentHash?: string };
   return { ...(rest as T), contentHash: canonicalHash(rest) };
 }
 

@@ -17,7 +17,7 @@ import { compareOutputs } from './output-comparison.js';
 import { evaluatePolicy, type PolicyStore } from './policy.js';
 import type { Clock, IdGenerator, SnapshotStore } from './ports.js';
 import { SimilarityProviderError, type SimilarityProvider } from './similarity.js';
-import { verifyContentHash, type DecisionView, type ModelParameters, type NamedValue, type Snapshot } from './snapshot.js';
+import { readableSnapshot, verifyContentHash, type DecisionView, type ModelParameters, type NamedValue, type Snapshot } from './snapshot.js';
 import { resolvePolicy } from './validation.js';
 import { parseReplayRequest, preparedReplay, type Overrides, type PreparedReplay, type ReplayResult } from './replay-model.js';
 
@@ -65,10 +65,12 @@ export async function replaySnapshot(deps: ReplayDeps, snapshotId: string, prepa
   if (!snapshot) throw new NotFoundError('snapshot', snapshotId);
   // A batch item keeps what its report needs of the original (see BatchResult.original).
   seen?.(snapshot);
+  const intact = verifyContentHash(snapshot);
   const base = {
     replayId,
     snapshotId,
-    functionName: snapshot.functionName,
+    // A tampered snapshot's fields may not parse: its function as far as it does.
+    functionName: intact ? snapshot.functionName : readableSnapshot(snapshot).functionName,
     mode: prepared.mode,
     tolerance: prepared.mode === 'Tolerant' ? prepared.tolerance : null,
     overrides: prepared.overrides ?? null,
@@ -76,7 +78,7 @@ export async function replaySnapshot(deps: ReplayDeps, snapshotId: string, prepa
   const now = () => new Date(deps.clock.now()).toISOString();
   const nothingRan = { replayOutputs: null, fieldComparisons: [], diff: null, executionTimeMs: 0, executor: null };
 
-  if (!verifyContentHash(snapshot)) {
+  if (!intact) {
     return {
       ...base,
       ...nothingRan,

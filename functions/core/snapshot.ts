@@ -5,6 +5,7 @@
 import * as z from 'zod/mini';
 import { canonicalHash, type JsonObject } from './json.js';
 import { JsonObjectSchema, JsonValueSchema, StorableNumberSchema } from './json-value-schema.js';
+import { toFieldIssues } from './schema-util.js';
 import { DependenciesSchema, dependenciesToObject, type Dependency, type ReportedDependency } from './dependencies.js';
 
 /** The schema version written into every stored snapshot. */
@@ -122,9 +123,93 @@ export function computeContentHash(snapshot: Omit<Snapshot, 'contentHash'> & { c
 export const IntegritySchema = z.enum(['verified', 'tampered']);
 export type Integrity = z.infer<typeof IntegritySchema>;
 
-/** True when the snapshot's recorded `contentHash` matches its content. */
+/**
+ * What is wrong with a stored snapshot as a snapshot (`outputs: required (array)`, …), or
+ * undefined when it parses. Every snapshot the service writes parses; one that does not was altered
+ * behind the service (an `UpdateItem REMOVE outputs`, a value of a type JSON has not), so it is
+ * tampered whatever its `contentHash` says.
+ */
+export function storedSnapshotProblems(stored: Snapshot): string[] | undefined {
+  const parsed = SnapshotSchema.safeParse(stored);
+  if (parsed.success) return undefined;
+  return toFieldIssues(parsed.error).map((i) => `${i.path}: ${i.message}`);
+}
+
+const SNAPSHOT_KEYS: ReadonlySet<string> = new Set(Object.keys(SnapshotSchema.shape));
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isEntryList = (v: unknown): boolean => Array.isArray(v) && v.every((e) => isObject(e) && typeof e.name === 'string' && e.value !== undefined && (e.type === undefined || typeof e.type === 'string'));
+
+/**
+ * The shape every route reads a snapshot by, checked cheaply (this runs on every read and replay;
+ * the full schema costs about as much again as the hash): only snapshot attributes, ids and
+ * hashes as strings, named entries, model parameters with a name, and so on. A record the service
+ * wrote always has it; values themselves are covered by the content hash.
+ */
+function hasSnapshotShape(s: Snapshot): boolean {
+  const r = s as unknown as Record<string, unknown>;
+  if (!isObject(r) || !Object.keys(r).every((k) => SNAPSHOT_KEYS.has(k))) return false;
+  const optional = (v: unknown, test: (v: unknown) => boolean) => v === undefined || test(v);
+  return (
+    typeof r.snapshotId === 'string' &&
+    typeof r.createdAt === 'string' &&
+    typeof r.schemaVersion === 'number' &&
+    typeof r.functionName === 'string' &&
+    typeof r.inputsHash === 'string' &&
+    typeof r.contentHash === 'string' &&
+    isEntryList(r.inputs) &&
+    isEntryList(r.outputs) &&
+    optional(r.modelParameters, (m) => isObject(m) && typeof m.modelName === 'string') &&
+    optional(r.context, isObject) &&
+    optional(r.executionTimeMs, (n) => typeof n === 'number') &&
+    optional(r.tags, isObject) &&
+    optional(r.dependencies, Array.isArray)
+  );
+}
+
+/**
+ * True when the stored snapshot has a snapshot's shape and its recorded `contentHash` matches its
+ * content: the one integrity check of every route (the `content-integrity` header, replay,
+ * validation, reports, noise profiles). A record that is no snapshot any more is tampered even if
+ * whoever altered it recomputed the hash.
+ */
 export function verifyContentHash(snapshot: Snapshot): boolean {
-  return computeContentHash(snapshot) === snapshot.contentHash;
+  return hasSnapshotShape(snapshot) && contentHashOf(snapshot) === snapshot.contentHash;
+}
+
+/** The content hash of a stored snapshot, or undefined when its content has no JSON form. */
+export function contentHashOf(snapshot: Snapshot): string | undefined {
+  try {
+    return computeContentHash(snapshot);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A stored snapshot as the routes that read its fields (diff, validation, reports) see it: the
+ * snapshot itself when it parses; otherwise (a tampered one, see {@link storedSnapshotProblems})
+ * the parts that still parse — each top-level field that parses by its own schema, the input and
+ * output entries that parse — so those routes answer about what is readable instead of failing.
+ * Its integrity is reported apart ({@link verifyContentHash}); this view is never stored or hashed.
+ */
+export function readableSnapshot(stored: Snapshot): Snapshot {
+  if (SnapshotSchema.safeParse(stored).success) return stored;
+  const raw = (stored !== null && typeof stored === 'object' ? stored : {}) as Record<string, unknown>;
+  const view: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(SnapshotSchema.shape) as [string, z.ZodMiniType][]) {
+    const value = raw[key];
+    if (key === 'inputs' || key === 'outputs') {
+      const entries = Array.isArray(value) ? value.filter((e) => NamedValueSchema.safeParse(e).success) : [];
+      const seen = new Set<string>();
+      view[key] = (entries as NamedValue[]).filter((e) => !seen.has(e.name) && seen.add(e.name));
+    } else if (value !== undefined && schema.safeParse(value).success) {
+      view[key] = value;
+    }
+  }
+  for (const key of ['snapshotId', 'createdAt', 'functionName', 'inputsHash', 'contentHash'] as const) if (typeof view[key] !== 'string') view[key] = '';
+  if (typeof view.schemaVersion !== 'number') view.schemaVersion = SNAPSHOT_SCHEMA_VERSION;
+  return view as Snapshot;
 }
 
 /** Builds the stored snapshot from a recorded one, with its id, creation time and hashes. */

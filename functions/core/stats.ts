@@ -11,6 +11,7 @@ import { LogCollapsingLowestDenseDDSketch } from '@datadog/sketches-js';
 import * as z from 'zod/mini';
 import { ValidationError } from './errors.js';
 import type { ReplayStatus } from './replay.js';
+import { storableNumbers } from './storable.js';
 
 /** What the stats need from one replay result. */
 export interface ResultSummary {
@@ -238,12 +239,12 @@ export class StatsAccumulator {
     this.rules.merge(other.rules);
   }
 
-  /** The statistics so far (see {@link ReplayStats} for each definition). */
+  /** The statistics so far (see {@link ReplayStats} for each definition), each number storable (storable.ts). */
   toJSON(): ReplayStats {
     const successful = this.total - this.failed;
     const fields = this.fields.snapshot();
     const rules = this.rules.snapshot();
-    return {
+    return storableNumbers({
       totalReplays: this.total,
       successfulReplays: successful,
       failedReplays: this.failed,
@@ -260,7 +261,7 @@ export class StatsAccumulator {
       fieldMismatchesOther: fields.other,
       policyViolations: rules.counts,
       policyViolationsOther: rules.other,
-    };
+    });
   }
 
   private quantile(q: number): number {

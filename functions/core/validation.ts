@@ -9,7 +9,7 @@ import { PolicyBodySchema, PolicyEvaluationShape, resolveNamedPolicy, type Polic
 import type { Clock, IdGenerator, Page, SnapshotStore } from './ports.js';
 import { parseOrThrow } from './schema-util.js';
 import type { SimilarityProvider } from './similarity.js';
-import { computeContentHash, IntegritySchema, type Snapshot } from './snapshot.js';
+import { contentHashOf, IntegritySchema, readableSnapshot, storedSnapshotProblems, verifyContentHash, type Snapshot } from './snapshot.js';
 import * as z from 'zod/mini';
 
 /**
@@ -85,17 +85,36 @@ async function resolveBaseline(snapshots: SnapshotStore, snapshot: Snapshot, bas
   return snapshots.findPreviousWithSameInputs(snapshot);
 }
 
-/** Evaluates a policy and folds the snapshot's integrity into the verdict. */
+/**
+ * Evaluates a policy and folds the snapshot's integrity into the verdict. Rules read the snapshots
+ * as far as they parse ({@link readableSnapshot}): a tampered snapshot that no longer parses is
+ * still validated, `violated` with the integrity violation first naming what no longer parses.
+ */
 async function evaluateWithIntegrity(policy: { name: string; rules: StoredPolicy['rules'] }, snapshot: Snapshot, baseline: Snapshot | undefined, similarity: SimilarityProvider): Promise<PolicyEvaluation & { integrity: 'verified' | 'tampered' }> {
-  const evaluation = await evaluatePolicy(policy, snapshot, baseline, similarity);
-  const actual = computeContentHash(snapshot);
-  if (actual === snapshot.contentHash) return { ...evaluation, integrity: 'verified' };
+  const intact = verifyContentHash(snapshot);
+  const view = intact ? snapshot : readableSnapshot(snapshot);
+  const evaluation = await evaluatePolicy(policy, view, baseline === undefined ? undefined : readableSnapshot(baseline), similarity);
+  if (intact) return { ...evaluation, integrity: 'verified' };
+  const actual = contentHashOf(snapshot);
+  const recorded = (snapshot as { contentHash?: unknown }).contentHash;
+  const hashMatches = actual !== undefined && actual === recorded;
+  const problems = storedSnapshotProblems(snapshot);
+  const reasons = [
+    ...(hashMatches ? [] : [`no longer matches its contentHash`]),
+    ...(problems === undefined ? [] : [`no longer parses as a snapshot (${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''})`]),
+  ];
   return {
     ...evaluation,
     integrity: 'tampered',
     status: 'violated',
     violations: [
-      { ruleName: 'integrity', field: 'contentHash', expected: snapshot.contentHash, actual, message: `snapshot ${snapshot.snapshotId} no longer matches its contentHash: it was altered after it was recorded` },
+      {
+        ruleName: 'integrity',
+        field: 'contentHash',
+        expected: typeof recorded === 'string' ? recorded : '(no contentHash recorded)',
+        actual: actual ?? '(the stored content has no JSON form)',
+        message: `snapshot ${view.snapshotId} ${reasons.join(' and ')}: it was altered after it was recorded`,
+      },
       ...evaluation.violations,
     ],
   };
@@ -107,13 +126,15 @@ export async function validateOnDemand(deps: ValidationDeps, snapshotId: string,
   const snapshot = await deps.snapshots.get(snapshotId);
   if (!snapshot) throw new NotFoundError('snapshot', snapshotId);
   const policy = await resolvePolicy(deps.policies, request);
-  const baseline = await resolveBaseline(deps.snapshots, snapshot, request.baselineId);
+  // Ids, function and inputs as far as the stored snapshot parses (a tampered one may not).
+  const view = readableSnapshot(snapshot);
+  const baseline = await resolveBaseline(deps.snapshots, view, request.baselineId);
   const evaluation = await evaluateWithIntegrity({ name: policy.name, rules: policy.rules }, snapshot, baseline, deps.similarity);
   const report: ValidationReport = {
     reportId: deps.ids.next(),
     snapshotId,
-    functionName: snapshot.functionName,
-    baselineId: baseline?.snapshotId ?? null,
+    functionName: view.functionName,
+    baselineId: baseline === undefined ? null : (request.baselineId ?? readableSnapshot(baseline).snapshotId),
     policy: { name: policy.name, version: policy.version },
     trigger: 'on-demand',
     ...evaluation,

@@ -3,7 +3,7 @@ import { diffSnapshots } from '../core/diff.js';
 import { NotFoundError } from '../core/errors.js';
 import type { SnapshotStore } from '../core/ports.js';
 import type { ReplayResult } from '../core/replay.js';
-import { verifyContentHash, type Snapshot } from '../core/snapshot.js';
+import { readableSnapshot, verifyContentHash, type Snapshot } from '../core/snapshot.js';
 import type { DiffReportData, DiffSide, ReplayReportData } from './model.js';
 
 /** Port: one replay result of a snapshot's history. */
@@ -13,7 +13,8 @@ export interface ReplayLookup {
 }
 
 function side(snapshot: Snapshot): DiffSide {
-  return { snapshot, integrity: verifyContentHash(snapshot) ? 'verified' : 'tampered' };
+  // Shown as far as it parses (a tampered snapshot may not), with its integrity.
+  return { snapshot: readableSnapshot(snapshot), integrity: verifyContentHash(snapshot) ? 'verified' : 'tampered' };
 }
 
 /** Both snapshots (404 naming whichever is missing), each with its integrity, and their diff. */
@@ -21,7 +22,7 @@ export async function assembleDiffReport(snapshots: Pick<SnapshotStore, 'get'>, 
   const [original, updated] = await Promise.all([snapshots.get(originalId), snapshots.get(updatedId)]);
   const missing = [!original && `original snapshot '${originalId}'`, !updated && `other snapshot '${updatedId}'`].filter(Boolean);
   if (!original || !updated) throw new NotFoundError('snapshot', original ? updatedId : originalId, { message: `${missing.join(' and ')} ${missing.length > 1 ? 'do' : 'does'} not exist` });
-  return { original: side(original), updated: side(updated), diff: diffSnapshots(original, updated), generatedAt: now() };
+  return { original: side(original), updated: side(updated), diff: diffSnapshots(readableSnapshot(original), readableSnapshot(updated)), generatedAt: now() };
 }
 
 /** The snapshot (404) and its replay (404 when it has no such replay, or none at all for `latest`). */

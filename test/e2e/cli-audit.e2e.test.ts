@@ -99,6 +99,21 @@ describe('decision-replay verify / export / verify --bundle (local host)', () =>
     expect(run.stdout).toContain('CLEAN: no findings');
   });
 
+  it('says NOTHING VERIFIED and exits 4 (not 0, not 1) for a range in which no window is sealed', async () => {
+    // Before, the report {clean: true, sealed: null, counts all 0} printed CLEAN and exited 0: a CI gate passed vacuously.
+    const before = ['--from', '2026-11-29T00:00:00Z', '--to', '2026-11-29T01:00:00Z'];
+    const table = await cli(['verify', ...before, '--output', 'table'], { env });
+    expect(table.code, table.stderr).toBe(4);
+    expect(table.stdout).not.toContain('CLEAN');
+    expect(table.stdout).toContain('NOTHING VERIFIED: no digest window in 2026-11-29T00:00:00.000Z – 2026-11-29T01:00:00.000Z is sealed, so no record was checked');
+    const { code, report, stderr } = await verifyJson([...before, '--function', FN]);
+    expect(code).toBe(4);
+    expect(report).toMatchObject({ clean: true, sealed: null, counts: { digests: 0, records: 0 } }); // the API's shape, unchanged
+    expect(stderr).toContain(`NOTHING VERIFIED: no digest window in 2026-11-29T00:00:00.000Z – 2026-11-29T01:00:00.000Z (function ${FN}) is sealed`);
+    const quiet = await cli(['verify', ...before, '-q'], { env });
+    expect(quiet).toMatchObject({ code: 4, stdout: 'nothing verified\n' });
+  });
+
   it('answers the same verdict as GET /audit/verify', async () => {
     const { report } = await verifyJson(RANGE);
     const served = await requestJson<VerificationReport>(t.url, 'GET', '/audit/verify?from=2026-11-30T10:00:00Z&to=2026-11-30T10:04:00Z');

@@ -109,7 +109,7 @@ describe('A/B comparisons over HTTP (local host)', () => {
     const unknown = '01JZZZZZZZZZZZZZZZZZZZZZZZ';
     const badAlpha = await call<{ error: { code: string; message: string } }>('POST', '/comparisons', { baselineBatchId: baseline.batchId, candidateBatchId: candidate.batchId, alpha: 0.9 });
     expect(badAlpha.status).toBe(400);
-    expect(badAlpha.body.error.message).toContain('alpha must be in (0, 0.5]');
+    expect(badAlpha.body.error.message).toContain('alpha must be in [1e-130, 0.5]');
     const missing = await call<{ error: { code: string } }>('POST', '/comparisons', { baselineBatchId: baseline.batchId });
     expect(missing.status).toBe(400);
     const noBatch = await call<{ error: { code: string; message: string } }>('POST', '/comparisons', { baselineBatchId: unknown, candidateBatchId: candidate.batchId });

@@ -65,6 +65,10 @@ describe('replay over HTTP (local host)', () => {
           res.writeHead(200, { 'content-type': 'text/html' }).end('<html>hello</html>');
         } else if (req.url === '/wrong-shape') {
           res.writeHead(200, { 'content-type': 'application/json' }).end('{"result":"approve"}');
+        } else if (req.url === '/deep') {
+          res.writeHead(200, { 'content-type': 'application/json' }).end(`{"outputs":[{"name":"decision","value":${'['.repeat(3000)}"approve"${']'.repeat(3000)}}]}`);
+        } else if (req.url === '/proto') {
+          res.writeHead(200, { 'content-type': 'application/json' }).end('{"outputs":[{"name":"decision","value":{"__proto__":{"polluted":1}}}]}');
         } else if (req.url === '/slow') {
           const timer = setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"outputs":[{"name":"decision","value":"approve"}]}'), 3000);
           res.on('close', () => clearTimeout(timer));
@@ -291,6 +295,8 @@ describe('replay over HTTP (local host)', () => {
       ['answers 500', '/500', {}, 'EXECUTOR_HTTP_STATUS', /500/],
       ['answers something that is not JSON', '/not-json', {}, 'EXECUTOR_MALFORMED_RESPONSE', /not JSON/],
       ['answers JSON without outputs', '/wrong-shape', {}, 'EXECUTOR_MALFORMED_RESPONSE', /outputs/],
+      ['answers JSON nested 3,000 levels deep', '/deep', {}, 'EXECUTOR_MALFORMED_RESPONSE', /nested deeper than 64 levels/],
+      ['answers a value holding a __proto__ key', '/proto', {}, 'EXECUTOR_MALFORMED_RESPONSE', /"__proto__" at outputs\[0\]\.value\.__proto__/],
       ['answers after its 200 ms timeout', '/slow', { timeoutMs: 200 }, 'EXECUTOR_TIMEOUT', /200 ms/],
     ])('persists status Error for an executor that %s', async (_label, path, extra, code, message) => {
       const fn = `stub${path.replace(/[^a-z0-9]/g, '_')}`;

@@ -205,6 +205,69 @@ describe('createRecorder', () => {
     expect(sent).toHaveLength(2);
   });
 
+  it('leaves out of the record an output property JSON leaves out (undefined, a function, a symbol), as JSON.stringify would', async () => {
+    // The real client checks the body against the service's schema before sending it: an entry
+    // `{name: 'reason'}` without a value would be refused, so the property must be dropped first.
+    const { DecisionReplayClient } = await import('../../client/src/client.js');
+    const bodies: unknown[] = [];
+    const fakeFetch = (async (_url: URL, init: RequestInit) => {
+      bodies.push(JSON.parse(init.body as string));
+      return new Response('{}', { status: 201 });
+    }) as unknown as typeof fetch;
+    const errors: unknown[] = [];
+    const recorder = createRecorder({ client: new DecisionReplayClient({ endpoint: 'http://127.0.0.1:1', fetch: fakeFetch }), onError: (err) => errors.push(err) });
+    const decide = recorder.wrap((a: { vip?: boolean }) => ({ decision: 'approve', reason: a.vip === true ? 'vip' : undefined, explain: () => 'x', tag: Symbol('t') }), {
+      functionName: 'approve_loan_app',
+      inputs: (a) => ({ applicant: a, note: undefined }),
+      outputs: (r) => r,
+    });
+    decide({});
+    decide({ vip: true });
+    await recorder.close();
+    expect(errors).toEqual([]);
+    expect(recorder.stats()).toEqual({ recorded: 2, failed: 0, dropped: 0, pending: 0 });
+    expect(bodies.map((b) => [(b as RecordSnapshot).inputs, (b as RecordSnapshot).outputs])).toEqual([
+      [[{ name: 'applicant', value: {} }], [{ name: 'decision', value: 'approve' }]],
+      [[{ name: 'applicant', value: { vip: true } }], [{ name: 'decision', value: 'approve' }, { name: 'reason', value: 'vip' }]],
+    ]);
+  });
+
+  it('counts a decision the client refuses before sending as failed, tells onError, and never throws from its timer', async () => {
+    // The client's schema check throws synchronously; before, that escaped the flush timer as an
+    // uncaught exception (killing the process), onError was never told, and pending stayed 1.
+    const { DecisionReplayClient } = await import('../../client/src/client.js');
+    const { DecisionReplayValidationError } = await import('../../client/src/errors.js');
+    const fakeFetch = (async () => new Response('{}', { status: 201 })) as unknown as typeof fetch;
+    let told: (value: { err: unknown; functionName: string }) => void = () => undefined;
+    const reported = new Promise<{ err: unknown; functionName: string }>((resolve) => (told = resolve));
+    const recorder = createRecorder({ client: new DecisionReplayClient({ endpoint: 'http://127.0.0.1:1', fetch: fakeFetch }), flushIntervalMs: 1, onError: (err, d) => told({ err, functionName: d.functionName }) });
+    // A list entry without a value: as JSON it is {"name":"reason"}, which the schema refuses.
+    const decide = recorder.wrap(() => 'approve', { functionName: 'approve_loan_app', inputs: () => ({ a: 1 }), outputs: () => [{ name: 'reason', value: undefined as unknown as string }] });
+    expect(decide()).toBe('approve');
+    const { err, functionName } = await reported; // sent by the timer, not by flush()
+    expect(err).toBeInstanceOf(DecisionReplayValidationError);
+    expect((err as Error).message).toContain('outputs[0].value');
+    expect(functionName).toBe('approve_loan_app');
+    await recorder.close();
+    expect(recorder.stats()).toEqual({ recorded: 0, failed: 1, dropped: 0, pending: 0 });
+  });
+
+  it('counts a client that throws synchronously as a failure and close() still resolves', async () => {
+    const client = {
+      recordSnapshot() {
+        throw new TypeError('broken client');
+      },
+    } as unknown as DecisionReplayClient;
+    const seen: string[] = [];
+    const recorder = createRecorder({ client, onError: (err) => seen.push((err as Error).message) });
+    const wrapped = recorder.wrap(score, wrapOptions);
+    wrapped({ income: 1 });
+    wrapped({ income: 2 });
+    await recorder.close();
+    expect(recorder.stats()).toEqual({ recorded: 0, failed: 2, dropped: 0, pending: 0 });
+    expect(seen).toEqual(['broken client', 'broken client']);
+  });
+
   it('reports a failure that outlasted the client’s retries to onError, with the function name', async () => {
     const { client } = fakeClient(() => Promise.reject(new DecisionReplayNetworkError('unreachable')));
     const seen: string[] = [];

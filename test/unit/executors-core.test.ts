@@ -234,6 +234,25 @@ describe('parseExecutorAnswer', () => {
     expect(() => parseExecutorAnswer({ outputs: [{ name: 'a', value: 1 }], executionTimeMs: -1 }, 'x')).toThrow(/executionTimeMs/);
     expect(() => parseExecutorAnswer([1, 2], 'x')).toThrow(ExecutorMalformedResponseError);
   });
+
+  it('refuses an answer nested deeper than a request body may be (64 levels) as malformed, not a stack overflow', () => {
+    const deep = JSON.parse(`{"outputs":[{"name":"decision","value":${'['.repeat(5000)}1${']'.repeat(5000)}}]}`) as unknown;
+    expect(() => parseExecutorAnswer(deep, 'http POST x')).toThrow(ExecutorMalformedResponseError);
+    expect(() => parseExecutorAnswer(deep, 'http POST x')).toThrow(/nested deeper than 64 levels \(at outputs\[0\]\.value(\[0\])+\)/);
+    const atLimit = JSON.parse(`{"outputs":[{"name":"decision","value":${'['.repeat(20)}1${']'.repeat(20)}}]}`) as unknown;
+    expect(parseExecutorAnswer(atLimit, 'x').outputs).toHaveLength(1);
+  });
+
+  it('refuses an answer holding a __proto__ key, naming where, instead of recording {}', () => {
+    const answer = JSON.parse('{"outputs":[{"name":"decision","value":{"__proto__":{"polluted":1}}}]}') as unknown;
+    expect(() => parseExecutorAnswer(answer, 'http POST x')).toThrow(ExecutorMalformedResponseError);
+    expect(() => parseExecutorAnswer(answer, 'http POST x')).toThrow(/the key "__proto__" at outputs\[0\]\.value\.__proto__/);
+  });
+
+  it('holds a model text answer to the same limits (bedrock, openai)', () => {
+    expect(() => parseModelText('{"decision":{"__proto__":{"polluted":1}}}', ['decision'], 'bedrock m')).toThrow(/"__proto__" at outputs\[0\]\.value\.__proto__/);
+    expect(() => parseModelText(`{"outputs":[{"name":"decision","value":${'['.repeat(3000)}${']'.repeat(3000)}}]}`, ['decision'], 'openai m')).toThrow(/nested deeper than 64 levels/);
+  });
 });
 
 describe('model prompts and answers', () => {

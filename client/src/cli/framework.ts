@@ -12,12 +12,14 @@ import { DecisionReplayValidationError } from '../errors.js';
 export const EXIT = {
   /** Success. */
   OK: 0,
-  /** A result the user asked to gate on failed (replay not Success, validation violated, batch gates, batch FAILED, audit findings). */
+  /** A result the user asked to gate on failed (replay not Success, validation violated, batch gates, batch FAILED, audit findings, a tampered snapshot read). */
   GATED: 1,
   /** Usage error: a bad flag or value, named in the message. */
   USAGE: 2,
   /** The service answered an error, or could not be reached. */
   SERVICE: 3,
+  /** Nothing was checked: `verify` over a range where no digest window is sealed. Not a pass (0), not a finding (1). */
+  UNVERIFIED: 4,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
@@ -26,9 +28,10 @@ export const EXIT_CODES_HELP = `Exit codes:
   1  a gated failure: a replay that is not Success, a violated validation, a batch below
      --min-match-rate or above --max-error-rate, a batch that ended FAILED or CANCELLED,
      a comparison whose verdict is worse under --fail-if-worse,
-     a verify with any finding
+     a verify with any finding, a snapshot read (get) that is TAMPERED
   2  usage error (the message names the bad flag or value)
-  3  service or network error`;
+  3  service or network error
+  4  verify checked nothing: no digest window in the range is sealed`;
 
 /** A usage error: exit 2 with a message naming the flag or value. */
 export class UsageError extends Error {
@@ -134,6 +137,11 @@ export class Output {
   /** An informational line on stderr (never with --quiet). */
   info(line: string): void {
     if (!this.quiet) this.io.stderr.write(`${line}\n`);
+  }
+
+  /** A warning on stderr that goes with a non-zero exit: printed whatever the format, even with --quiet. */
+  warn(line: string): void {
+    this.io.stderr.write(`decision-replay: ${line}\n`);
   }
 }
 

@@ -72,8 +72,18 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
 
 /** The process entry (bin/decision-replay.js). */
 export async function runCli(): Promise<void> {
+  // `decision-replay … | head`: once the reader has gone, writes fail with EPIPE, which Node
+  // raises as an 'error' event that would crash with a stack trace. Output nobody reads is
+  // dropped quietly; the command still finishes and exits with its own code (a gate piped into
+  // `head` must not pass because its summary went unread).
+  // Any other write failure (a full disk behind a redirect) makes a successful run exit 3.
+  let lostOutput = false;
+  const onWriteError = (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') lostOutput = true;
+  };
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', onWriteError);
   const code = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() });
-  process.exitCode = code;
+  process.exitCode = lostOutput && code === EXIT.OK ? EXIT.SERVICE : code;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -57,7 +57,15 @@ type Attributes = Record<string, AttributeValue>;
 
 /** A copy taken once: marshalling a map must answer its attributes, never `{M: ...}`. */
 const marshallOptions = { ...documentClientOptions.marshallOptions, convertTopLevelContainer: false };
-const unmarshallOptions = { ...documentClientOptions.unmarshallOptions };
+/**
+ * Every number comes back as a JS number. The service never writes one beyond ±(2^53 − 1)
+ * (requests are refused, computed numbers are made storable), but DynamoDB holds up to 38 digits,
+ * and an item altered behind the service may carry one: util-dynamodb would answer a BigInt, which
+ * no JSON answer or content hash can hold (every read of that item was a 500). As the nearest
+ * double it is readable, and the record it sits in no longer matches its contentHash: tampered.
+ */
+const readNumber = (text: string): number => Number(text);
+const unmarshallOptions = { ...documentClientOptions.unmarshallOptions, wrapNumbers: readNumber };
 
 /** A map of native values as DynamoDB attributes (an item, a key, expression attribute values). */
 function toAttributes(value: Native): Attributes {

@@ -63,14 +63,32 @@ function reportTable(r: VerificationReport & { keyFingerprint: string; source: s
     ]),
     findingCount > 0 ? `Findings (${findingCount}):\n${columns(['finding', 'kind', 'id', 'window', 'reason'], findings)}` : '',
     r.late.length > 0 ? `Late records (sealed after their window; not findings unless --fail-on-late):\n${columns(['kind', 'id', 'window', 'reason'], r.late.map((f) => [f.kind ?? '-', f.id, f.window ?? '-', f.reason]))}` : '',
-    `${findingCount === 0 ? 'CLEAN: no findings' : `NOT CLEAN: ${findingCount} finding${findingCount === 1 ? '' : 's'}`} (altered ${c.altered}, missing ${c.missing}, unexpected ${c.unexpected}, chain breaks ${c.chainBreaks}, bad signatures ${c.badSignatures}, index mismatches ${c.indexMismatches})`,
+    `${findingCount === 0 ? (r.sealed === null ? `NOTHING VERIFIED: ${nothingSealed(r)}` : 'CLEAN: no findings') : `NOT CLEAN: ${findingCount} finding${findingCount === 1 ? '' : 's'}`} (altered ${c.altered}, missing ${c.missing}, unexpected ${c.unexpected}, chain breaks ${c.chainBreaks}, bad signatures ${c.badSignatures}, index mismatches ${c.indexMismatches})`,
   ]
     .filter((part) => part !== '')
     .join('\n');
 }
 
-function verdict(report: VerificationReport, failOnLate: boolean): ExitCode {
-  return report.clean && !(failOnLate && report.late.length > 0) ? EXIT.OK : EXIT.GATED;
+/** What a range with no sealed window means, naming the range asked. */
+function nothingSealed(r: Pick<VerificationReport, 'from' | 'to' | 'functionName'>): string {
+  return `no digest window in ${r.from} – ${r.to}${r.functionName !== undefined ? ` (function ${r.functionName})` : ''} is sealed, so no record was checked`;
+}
+
+/**
+ * Findings (and late records with --fail-on-late) → 1; no finding but nothing sealed in the range
+ * → 4: a range with nothing to verify is not a pass, or a CI gate would pass vacuously.
+ */
+function verdict(ctx: CommandContext, report: VerificationReport, failOnLate: boolean): ExitCode {
+  if (!report.clean || (failOnLate && report.late.length > 0)) return EXIT.GATED;
+  if (report.sealed !== null) return EXIT.OK;
+  // The table says so in its verdict line; JSON and --quiet say it on stderr.
+  if (ctx.out.format === 'json' || ctx.out.quiet) ctx.out.warn(`NOTHING VERIFIED: ${nothingSealed(report)}`);
+  return EXIT.UNVERIFIED;
+}
+
+/** The --quiet word: clean, not clean, or nothing verified. */
+function essential(report: VerificationReport): string {
+  return !report.clean ? 'not clean' : report.sealed === null ? 'nothing verified' : 'clean';
 }
 
 export const auditCommands: CommandGroup = {
@@ -79,7 +97,7 @@ export const auditCommands: CommandGroup = {
   commands: [
     {
       name: ['verify'],
-      summary: 'verify the sealed records of a time range (or an audit bundle, offline); exit 1 on any finding',
+      summary: 'verify the sealed records of a time range (or an audit bundle, offline); exit 1 on any finding, 4 when nothing in the range is sealed',
       positionals: { min: 0, max: 0 },
       options: {
         from: { type: 'string', value: 'TIME', description: 'ISO-8601 start, inclusive (whole digest windows are verified); required unless --bundle' },
@@ -95,6 +113,7 @@ export const auditCommands: CommandGroup = {
         'every record in the windows that no digest names. Records are paged through the API, never held',
         'all at once: the range has no size limit. Findings: altered, missing, unexpected, chainBreaks,',
         'badSignatures, indexMismatches; late records are listed (not findings unless --fail-on-late).',
+        'A range in which no digest window is sealed verifies nothing: NOTHING VERIFIED, exit 4.',
         '',
         'Examples:',
         '  decision-replay verify --from 2026-11-30T00:00Z --to 2026-12-01T00:00Z',
@@ -120,8 +139,8 @@ export const auditCommands: CommandGroup = {
             throw err;
           }
           const shown = { ...result.report, keyFingerprint: result.keyFingerprint, source: `bundle ${bundleDir} (exported ${result.bundle.exportedAt} from ${result.bundle.source})` };
-          ctx.out.result(shown, reportTable, result.report.clean ? 'clean' : 'not clean');
-          return verdict(result.report, failOnLate);
+          ctx.out.result(shown, reportTable, essential(result.report));
+          return verdict(ctx, result.report, failOnLate);
         }
 
         if (from === undefined) throw new UsageError('--from is required (or --bundle DIR)');
@@ -149,8 +168,8 @@ export const auditCommands: CommandGroup = {
           report.clean = false;
         }
         const shown = { ...report, keyFingerprint: fingerprint(key), source: ctx.globals.endpoint };
-        ctx.out.result(shown, reportTable, report.clean ? 'clean' : 'not clean');
-        return verdict(report, failOnLate);
+        ctx.out.result(shown, reportTable, essential(report));
+        return verdict(ctx, report, failOnLate);
       },
     },
     {

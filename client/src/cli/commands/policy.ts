@@ -37,11 +37,13 @@ export const policyCommands: CommandGroup = {
     },
     {
       name: ['policy', 'get'],
-      summary: "show a policy's latest version",
+      summary: "show a policy's latest version (or --version N)",
       args: '<name>',
       positionals: { min: 1, max: 1 },
-      async run(ctx, { positionals }) {
-        const policy = await ctx.client.getPolicy(positionals[0] as string);
+      options: { version: { type: 'string', value: 'N', description: 'a stored version (1, 2, …) instead of the latest' } },
+      async run(ctx, { positionals, values }) {
+        const version = intFlag('version', str(values, 'version'), 1, Number.MAX_SAFE_INTEGER);
+        const policy = await ctx.client.getPolicy(positionals[0] as string, version !== undefined ? { version } : undefined);
         ctx.out.result(policy, policyTable, `${policy.name} v${policy.version}`);
       },
     },

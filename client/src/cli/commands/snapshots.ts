@@ -2,9 +2,35 @@
  * Snapshot commands: `record`, `get`, `list`, `diff`.
  */
 import type { Snapshot, SnapshotDiff } from '../../schemas.js';
-import { asUsage, instantFlag, intFlag, readJsonArg, requiredFlag, str, type CommandGroup } from '../framework.js';
+import { asUsage, EXIT, instantFlag, intFlag, readJsonArg, requiredFlag, str, type CommandGroup } from '../framework.js';
 import { cell, columns, keyValues } from '../table.js';
 import type { RecordSnapshot } from '../../schemas.js';
+
+/**
+ * `name value` rows of a snapshot's inputs or outputs. A tampered snapshot is shown as stored, and
+ * what is stored may not have the shape of one (a list gone or replaced, an entry without a name):
+ * whatever is there is printed, never dereferenced blindly.
+ */
+function namedRows(kind: string, values: unknown): unknown[][] {
+  if (values === undefined) return [[kind, '(missing)', undefined]];
+  if (!Array.isArray(values)) return [[kind, '(not a list)', values]];
+  return values.map((v: unknown) => (v !== null && typeof v === 'object' && !Array.isArray(v) && typeof (v as { name?: unknown }).name === 'string' ? [kind, (v as { name: string }).name, (v as { value?: unknown }).value] : [kind, '(malformed)', v]));
+}
+
+function modelLabel(mp: unknown): string | undefined {
+  if (mp === undefined || mp === null) return undefined;
+  if (typeof mp !== 'object' || Array.isArray(mp)) return cell(mp);
+  const { modelName, modelVersion } = mp as { modelName?: unknown; modelVersion?: unknown };
+  return `${cell(modelName)}${modelVersion !== undefined ? ` ${cell(modelVersion)}` : ''}`;
+}
+
+/** `name=value …` of a listed snapshot's outputs, at most 60 characters. */
+function outputsSummary(outputs: unknown): string {
+  return namedRows('', outputs)
+    .map(([, name, value]) => `${cell(name)}=${cell(value)}`)
+    .join(' ')
+    .slice(0, 60);
+}
 
 function snapshotTable(s: Snapshot): string {
   return (
@@ -12,15 +38,12 @@ function snapshotTable(s: Snapshot): string {
       ['snapshotId', s.snapshotId],
       ['functionName', s.functionName],
       ['createdAt', s.createdAt],
-      ['model', s.modelParameters ? `${s.modelParameters.modelName}${s.modelParameters.modelVersion !== undefined ? ` ${s.modelParameters.modelVersion}` : ''}` : undefined],
+      ['model', modelLabel(s.modelParameters)],
       ['executionTimeMs', s.executionTimeMs],
       ['contentHash', s.contentHash],
     ]) +
     '\n' +
-    columns(
-      ['', 'name', 'value'],
-      [...s.inputs.map((i) => ['input', i.name, i.value]), ...s.outputs.map((o) => ['output', o.name, o.value])],
-    )
+    columns(['', 'name', 'value'], [...namedRows('input', s.inputs), ...namedRows('output', s.outputs)])
   );
 }
 
@@ -57,9 +80,14 @@ export const snapshotCommands: CommandGroup = {
       summary: 'show a snapshot',
       args: '<snapshotId>',
       positionals: { min: 1, max: 1 },
+      details: 'A snapshot whose stored content no longer matches its contentHash (the service answers content-integrity: tampered) is printed as stored, with a TAMPERED warning on stderr, and exits 1.',
       async run(ctx, { positionals }) {
-        const snapshot = await ctx.client.getSnapshot(positionals[0] as string);
-        ctx.out.result(snapshot, snapshotTable, snapshot.snapshotId);
+        const id = positionals[0] as string;
+        const { snapshot, integrity } = await ctx.client.getSnapshotWithIntegrity(id);
+        ctx.out.result(snapshot, snapshotTable, cell(snapshot.snapshotId ?? id));
+        if (integrity !== 'tampered') return EXIT.OK;
+        ctx.out.warn(`TAMPERED: snapshot ${id} no longer matches its contentHash (content-integrity: tampered); what is shown is what is stored now, not what was recorded`);
+        return EXIT.GATED;
       },
     },
     {
@@ -92,7 +120,7 @@ export const snapshotCommands: CommandGroup = {
         }
         ctx.out.result(
           page,
-          (p) => columns(['snapshotId', 'createdAt', 'model', 'outputs'], p.items.map((s) => [s.snapshotId, s.createdAt, s.modelParameters ? `${s.modelParameters.modelName} ${cell(s.modelParameters.modelVersion)}` : '-', s.outputs.map((o) => `${o.name}=${cell(o.value)}`).join(' ').slice(0, 60)])) + (p.nextCursor !== undefined ? `next page: --cursor ${p.nextCursor}\n` : ''),
+          (p) => columns(['snapshotId', 'createdAt', 'model', 'outputs'], p.items.map((s) => [s.snapshotId, s.createdAt, s.modelParameters ? `${cell(s.modelParameters.modelName)} ${cell(s.modelParameters.modelVersion)}` : '-', outputsSummary(s.outputs)])) + (p.nextCursor !== undefined ? `next page: --cursor ${p.nextCursor}\n` : ''),
           page.items.map((s) => s.snapshotId).join('\n'),
         );
       },

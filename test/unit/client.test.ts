@@ -1,0 +1,73 @@
+/**
+ * DecisionReplayClient against a stand-in fetch: what it sends (exactly the body it was given,
+ * never a rewritten copy), what it refuses before sending (empty path segments), and what it reads
+ * from the answer besides the body (the snapshot's `content-integrity`).
+ */
+import { describe, expect, it } from 'vitest';
+import { DecisionReplayClient } from '../../client/src/client.js';
+import { DecisionReplayValidationError } from '../../client/src/errors.js';
+import type { RecordSnapshot } from '../../client/src/schemas.js';
+
+interface Call {
+  method: string;
+  url: URL;
+  body: string | undefined;
+}
+
+/** A client whose fetch records each call and answers `answer(call)`. */
+function clientWith(answer: (call: Call) => Response = () => new Response('{}', { status: 200 })) {
+  const calls: Call[] = [];
+  const fetch = (async (url: URL, init: RequestInit) => {
+    const call = { method: init.method as string, url: new URL(url), body: init.body as string | undefined };
+    calls.push(call);
+    return answer(call);
+  }) as unknown as typeof globalThis.fetch;
+  return { client: new DecisionReplayClient({ endpoint: 'http://127.0.0.1:1', fetch, retries: 0 }), calls };
+}
+
+describe('DecisionReplayClient', () => {
+  it('sends a "__proto__" key as it was given, so the service can refuse it, instead of silently dropping it', async () => {
+    const { client, calls } = clientWith(() => new Response(JSON.stringify({ error: { code: 'UNSTORABLE_KEY', message: 'request body holds the key "__proto__" at context.__proto__' } }), { status: 400 }));
+    const body = JSON.parse('{"functionName":"f","inputs":[{"name":"a","value":1}],"outputs":[{"name":"b","value":2}],"context":{"__proto__":{"a":1}}}') as RecordSnapshot;
+    await expect(client.recordSnapshot(body)).rejects.toMatchObject({ status: 400, code: 'UNSTORABLE_KEY' });
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.body).toContain('"context":{"__proto__":{"a":1}}');
+  });
+
+  it('refuses an empty or missing id before sending anything, with a rejection that names it', async () => {
+    const { client, calls } = clientWith();
+    const empty = client.getSnapshot('');
+    await expect(empty).rejects.toBeInstanceOf(DecisionReplayValidationError);
+    await expect(empty).rejects.toThrow('invalid snapshotId: must not be empty');
+    await expect(client.diffSnapshots('01JZZZZZZZZZZZZZZZZZZZZZZZ', '')).rejects.toThrow('invalid otherId: must not be empty');
+    await expect(client.getBatch(undefined as unknown as string)).rejects.toThrow('invalid batchId: must be a string, got undefined');
+    await expect(client.getPolicy('')).rejects.toThrow('invalid name: must not be empty');
+    expect(calls).toEqual([]);
+  });
+
+  it('rejects (never throws synchronously) when a request body fails the schema', async () => {
+    const { client, calls } = clientWith();
+    let returned: Promise<unknown> | undefined;
+    expect(() => {
+      returned = client.recordSnapshot({ functionName: 'f', inputs: [], outputs: [] } as unknown as RecordSnapshot);
+    }).not.toThrow();
+    await expect(returned).rejects.toBeInstanceOf(DecisionReplayValidationError);
+    expect(calls).toEqual([]);
+  });
+
+  it('reads the snapshot’s content-integrity header: tampered, verified, or unknown when absent', async () => {
+    const stored = { snapshotId: '01JZZZZZZZZZZZZZZZZZZZZZZZ', functionName: 'f', inputs: [] };
+    for (const [header, integrity] of [['tampered', 'tampered'], ['verified', 'verified'], [undefined, 'unknown']] as const) {
+      const { client } = clientWith(() => new Response(JSON.stringify(stored), { status: 200, headers: header === undefined ? {} : { 'content-integrity': header } }));
+      await expect(client.getSnapshotWithIntegrity(stored.snapshotId)).resolves.toEqual({ snapshot: stored, integrity });
+      await expect(client.getSnapshot(stored.snapshotId)).resolves.toEqual(stored);
+    }
+  });
+
+  it('asks for one version of a policy with ?version=N, and the latest without it', async () => {
+    const { client, calls } = clientWith(() => new Response('{"name":"p","version":2}', { status: 200 }));
+    await client.getPolicy('p', { version: 2 });
+    await client.getPolicy('p');
+    expect(calls.map((c) => `${c.url.pathname}${c.url.search}`)).toEqual(['/policies/p?version=2', '/policies/p']);
+  });
+});
