@@ -9,7 +9,7 @@ import { ArnFormat, CfnOutput, Duration, Fn, Stack, Validations, type StackProps
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
-import { LAMBDA_NAMES, lambdaSpec, ROUTES, type EnvVarName, type LambdaName } from '../functions/api/manifest.js';
+import { DEPLOYED_ROUTES, LAMBDA_NAMES, lambdaSpec, type EnvVarName, type LambdaName } from '../functions/api/manifest.js';
 import { BatchWorkflow } from './batch-workflow.js';
 import { flattenJoin } from './cfn-join.js';
 import { loadConfig, TITAN_EMBEDDING_MODEL_ID, type AppConfig } from './config.js';
@@ -358,7 +358,8 @@ export class DecisionReplayStack extends Stack {
 
     // HTTP API.
     const api = new DecisionHttpApi(this, 'Http', {
-      routes: ROUTES.map((route) => ({ routeKey: route.routeKey, handler: functions[route.lambda] })),
+      // The manifest's routes and the HEAD twin of each GET route (manifest.ts DEPLOYED_ROUTES).
+      routes: DEPLOYED_ROUTES.map((route) => ({ routeKey: route.routeKey, handler: functions[route.lambda] })),
       rateLimit: config.throttling.rateLimit,
       burstLimit: config.throttling.burstLimit,
     });

@@ -12,6 +12,7 @@ import { isRecordKind, RECORD_KINDS } from '../core/records.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import type { Clock } from '../core/ports.js';
 import { JsonText, type RouteMap } from '../http/api.js';
+import { isCalendarInstant } from '../core/instant.js';
 import { parseFunctionName, parseInstant, parseListParams, pathParam } from '../http/params.js';
 
 export interface AuditRoutesDeps {
@@ -113,7 +114,7 @@ export function auditRoutes(deps: AuditRoutesDeps): RouteMap {
 
     'GET /audit/manifests/{windowStart}': async (req) => {
       const windowStart = pathParam(req.pathParameters, 'windowStart'); // pathParam decodes once; decoding again turned '%25' into a 500
-      if (!WINDOW_START.test(windowStart)) throw new ValidationError(`windowStart must be a window start such as 2026-11-30T19:00:00.000Z, got '${windowStart}'`, { details: { issues: [{ path: 'windowStart', message: 'not a window start' }] } });
+      if (!WINDOW_START.test(windowStart) || !isCalendarInstant(windowStart)) throw new ValidationError(`windowStart must be a window start such as 2026-11-30T19:00:00.000Z, got '${windowStart}'`, { details: { issues: [{ path: 'windowStart', message: 'not a window start' }] } });
       const manifest = await deps.store.getObject(auditObjects.manifest(windowStart));
       if (!manifest) throw new NotFoundError('manifest', windowStart, { message: `no manifest for window ${windowStart}` });
       return { status: 200, body: manifest.toString('utf8'), contentType: 'application/x-ndjson' };

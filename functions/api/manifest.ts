@@ -267,3 +267,25 @@ export const ROUTES = [
 ] as const satisfies ReadonlyArray<{ routeKey: string; lambda: LambdaName; contentType?: 'text/html' | 'application/x-pem-file' | 'application/x-ndjson' }>;
 
 export type RouteKey = (typeof ROUTES)[number]['routeKey'];
+
+/**
+ * The route key answering HEAD wherever `routeKey` answers GET (RFC 9110 §9.3.2), or undefined for
+ * a route that is not a GET. API Gateway HTTP API matches methods exactly (a HEAD would fall to
+ * `$default` and be a 404), so each GET route has a HEAD twin of its own.
+ */
+export function headTwin(routeKey: string): string | undefined {
+  return routeKey.startsWith('GET ') ? `HEAD ${routeKey.slice('GET '.length)}` : undefined;
+}
+
+/**
+ * Every route deployed, the local host's included: the manifest's {@link ROUTES} and the HEAD twin
+ * of each GET route, served by the same Lambda, which answers it as the GET (the HTTP transport
+ * sends the GET's headers and no body).
+ */
+export const DEPLOYED_ROUTES: ReadonlyArray<{ routeKey: string; lambda: LambdaName }> = [
+  ...ROUTES,
+  ...ROUTES.flatMap(({ routeKey, lambda }) => {
+    const head = headTwin(routeKey);
+    return head === undefined ? [] : [{ routeKey: head, lambda }];
+  }),
+];

@@ -9,7 +9,7 @@ import type { ExecutorConfigStore } from '../core/executor.js';
 import type { NoiseProfileStore } from '../core/noise.js';
 import { readNoiseProfile, startNoiseProfile } from '../core/noise-profile-job.js';
 import type { RouteMap } from '../http/api.js';
-import { functionNameParam } from '../http/params.js';
+import { functionNameParam, parseVersionParam } from '../http/params.js';
 
 export interface NoiseProfileRoutesDeps extends StartBatchDeps {
   executors: ExecutorConfigStore;
@@ -33,7 +33,7 @@ export function noiseProfileRoutes(deps: NoiseProfileRoutesDeps): RouteMap {
       for (const key of Object.keys(req.query)) {
         if (key !== 'version') throw new ValidationError(`unknown query parameter '${key}'; only 'version' is accepted`, { details: { issues: [{ path: key, message: 'unknown query parameter' }] } });
       }
-      return { status: 200, body: await readNoiseProfile(deps.noiseProfiles, functionName, req.query.version) };
+      return { status: 200, body: await readNoiseProfile(deps.noiseProfiles, functionName, parseVersionParam(req.query)) };
     },
   };
 }

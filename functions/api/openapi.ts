@@ -23,6 +23,7 @@ const ERROR_RESPONSE_NAMES: Record<ErrorStatus, string> = {
   404: 'NotFound',
   409: 'Conflict',
   413: 'PayloadTooLarge',
+  415: 'UnsupportedMediaType',
   422: 'Unprocessable',
   500: 'InternalError',
 };
@@ -102,6 +103,16 @@ function responseObject(spec: ResponseSpec, nameOf: ReadonlyMap<Schema, string>)
   return { description: spec.description, ...(headers && { headers }), ...(content && { content }) };
 }
 
+/** A GET's responses as a HEAD answers them: the same statuses and headers, and no content. */
+function headResponses(responses: Readonly<Record<string, JsonSchema>>, shared: Readonly<Record<string, JsonSchema>>): Record<string, JsonSchema> {
+  return Object.fromEntries(
+    Object.entries(responses).map(([status, response]) => {
+      const full = typeof response.$ref === 'string' ? (shared[response.$ref.slice('#/components/responses/'.length)] ?? {}) : response;
+      return [status, { description: `${String(full.description)} (HEAD: the headers only)`, ...(full.headers !== undefined && { headers: full.headers }) }];
+    }),
+  );
+}
+
 /**
  * Builds the document for the manifest's routes. Every route but `$default` must have an
  * operation (the table's type already demands it; this guards callers passing their own).
@@ -109,6 +120,15 @@ function responseObject(spec: ResponseSpec, nameOf: ReadonlyMap<Schema, string>)
 export function buildOpenApiDocument(operations: Readonly<Record<string, Operation>> = OPERATIONS, components: Readonly<Record<string, Schema>> = COMPONENTS): Record<string, unknown> {
   const { schemas, nameOf } = componentSchemas(operations, components);
   schemas.AwsForbidden = inlineSchema(AwsForbiddenSchema);
+  const errorResponses: Record<string, JsonSchema> = {};
+  for (const [status, description] of Object.entries(ERROR_STATUSES)) {
+    errorResponses[ERROR_RESPONSE_NAMES[Number(status) as ErrorStatus]] = { description, content: { 'application/json': { schema: { $ref: `${SCHEMA_REF}ErrorBody` } } } };
+  }
+  errorResponses.Forbidden = {
+    description:
+      'Refused before any handler runs. On AWS, API Gateway refuses a request without a valid SigV4 signature (execute-api:Invoke): `{message}`. On the local host (`npm start`), a request whose Host is not one the host serves (HOST_NOT_ALLOWED: DNS rebinding) or whose Origin is not the host\'s own (CROSS_ORIGIN_REQUEST: a web page of another site), in the error shape',
+    content: { 'application/json': { schema: { oneOf: [{ $ref: `${SCHEMA_REF}AwsForbidden` }, { $ref: `${SCHEMA_REF}ErrorBody` }] } } },
+  };
   const paths: Record<string, Record<string, unknown>> = {};
   for (const { routeKey, lambda } of ROUTES) {
     if (routeKey === '$default') continue;
@@ -123,13 +143,14 @@ export function buildOpenApiDocument(operations: Readonly<Record<string, Operati
       ...Object.entries(op.query ?? {}).map(([q, spec]) => parameter(q, 'query', spec)),
       ...Object.entries(op.headers ?? {}).map(([h, spec]) => parameter(h, 'header', spec)),
     ];
-    const responses: Record<string, unknown> = {};
+    const responses: Record<string, JsonSchema> = {};
     for (const [status, spec] of Object.entries(op.responses)) responses[status] = responseObject(spec, nameOf);
-    // The edge answers 400 to a path parameter that is not valid percent-encoding and to a body that is not JSON.
-    const edgeErrors: ErrorStatus[] = pathNames.length > 0 || op.body ? [400] : [];
+    // The edge answers 400 to a path parameter that is not valid percent-encoding and to a body that is
+    // not JSON (or not UTF-8), and 415 to a body with a Content-Encoding.
+    const edgeErrors: ErrorStatus[] = [...(pathNames.length > 0 || op.body ? [400 as const] : []), ...(op.body ? [415 as const] : [])];
     for (const status of [...new Set([...op.errors, ...edgeErrors, ...COMMON_ERRORS])].sort((a, b) => a - b)) responses[String(status)] = { $ref: `#/components/responses/${ERROR_RESPONSE_NAMES[status]}` };
     responses['403'] = { $ref: '#/components/responses/Forbidden' };
-    (paths[path] ??= {})[method.toLowerCase()] = {
+    const described = {
       operationId: op.operationId,
       summary: op.summary,
       ...(op.description !== undefined && { description: op.description }),
@@ -145,15 +166,10 @@ export function buildOpenApiDocument(operations: Readonly<Record<string, Operati
       }),
       responses,
     };
+    (paths[path] ??= {})[method.toLowerCase()] = described;
+    // HEAD wherever GET (manifest.ts DEPLOYED_ROUTES): the GET's statuses and headers, no body.
+    if (method === 'GET') paths[path].head = { ...described, operationId: `${op.operationId}Head`, summary: `Headers only: ${op.summary}`, responses: headResponses(responses, errorResponses) };
   }
-  const errorResponses: Record<string, unknown> = {};
-  for (const [status, description] of Object.entries(ERROR_STATUSES)) {
-    errorResponses[ERROR_RESPONSE_NAMES[Number(status) as ErrorStatus]] = { description, content: { 'application/json': { schema: { $ref: `${SCHEMA_REF}ErrorBody` } } } };
-  }
-  errorResponses.Forbidden = {
-    description: 'On AWS only: API Gateway refuses a request without a valid SigV4 signature (execute-api:Invoke) before any handler runs',
-    content: { 'application/json': { schema: { $ref: `${SCHEMA_REF}AwsForbidden` } } },
-  };
   const usedTags = new Set(ROUTES.map((r) => r.lambda));
   return {
     openapi: '3.1.0',

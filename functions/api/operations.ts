@@ -50,6 +50,7 @@ export const ERROR_STATUSES = {
   404: 'The resource (or one the request names) does not exist',
   409: 'The request conflicts with what is stored (e.g. an Idempotency-Key reused with another body)',
   413: 'The request body, or the item it would store, is too large',
+  415: 'The request body has a Content-Encoding (gzip, br, …): send JSON uncompressed',
   422: 'The request is valid but cannot be served as asked (e.g. no executor registered)',
   500: 'A fault; the body names the request id and leaks nothing else',
 } as const;

@@ -6,7 +6,7 @@ import { NotFoundError, ValidationError } from '../core/errors.js';
 import { PolicyNameSchema, parsePolicyBody } from '../core/policy.js';
 import { validateOnDemand, type ValidationDeps } from '../core/validation.js';
 import type { RouteMap } from '../http/api.js';
-import { parseListParams, pathParam, ulidParam } from '../http/params.js';
+import { parseListParams, parseVersionParam, pathParam, ulidParam } from '../http/params.js';
 import { loadSnapshot } from './snapshot-routes.js';
 
 /** The routes read and store through the same ports as on-demand validation. */
@@ -36,11 +36,10 @@ export function validationRoutes(deps: ValidationRoutesDeps): RouteMap {
 
     'GET /policies/{name}': async (req) => {
       const name = policyNameParam(req.pathParameters);
-      const version = req.query.version;
+      const version = parseVersionParam(req.query);
       if (version !== undefined) {
-        const n = /^[1-9]\d{0,9}$/.test(version) ? Number(version) : NaN;
-        const stored = Number.isNaN(n) ? undefined : await deps.policies.getVersion(name, n);
-        if (!stored) throw new NotFoundError('policy', name, { message: `policy '${name}' has no version '${version}'` });
+        const stored = await deps.policies.getVersion(name, version);
+        if (!stored) throw new NotFoundError('policy', name, { message: `policy '${name}' has no version ${version}` });
         return { status: 200, body: stored };
       }
       const stored = await deps.policies.getLatest(name);

@@ -73,7 +73,9 @@ export async function cancelBatch(deps: CancelBatchDeps, batchId: string): Promi
     throw new BatchNotRunningError(batchId, now?.status ?? 'gone');
   }
   await deps.stopper.stop(batchId, `cancelled through the API at ${completedAt}`);
-  return { ...batch, status: 'CANCELLED', stats, completed, completedAt };
+  // As `GET /batches/{id}` then answers: an ended batch reports its statistics, not running progress.
+  const { progress: _progress, ...running } = batch;
+  return { ...running, status: 'CANCELLED', stats, completed, completedAt };
 }
 
 /** `GET /batches`: newest first, optionally one function's and/or one status. */

@@ -12,6 +12,7 @@
  * comparators): the functions that start, plan or report on batches do not ship that code.
  */
 import * as z from 'zod/mini';
+import { IsoInstantSchema } from './instant.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
 import { canonicalHash } from './json.js';
 import type { Clock, IdGenerator, Page, SnapshotIdIndex } from './ports.js';
@@ -22,7 +23,7 @@ import { parseOrThrow } from './schema-util.js';
 import { FunctionNameSchema, IntegritySchema, type Snapshot } from './snapshot.js';
 import { ReplayStatsSchema, type ReplayStats } from './replay-stats.js';
 import type { AccumulatorState } from './stats.js';
-import { ULID } from './ulid.js';
+import { ulidField } from './ulid.js';
 import { assertIdempotencyKey } from './idempotency.js';
 import { assertAllowedManifest, manifestLocation, MAX_LISTED_SNAPSHOTS, MAX_MANIFEST_BYTES, parseIdManifest, s3Uri, SnapshotManifestSchema, type ManifestSource, type S3Location } from './id-manifest.js';
 
@@ -46,13 +47,12 @@ export const DEFAULT_MAX_CONCURRENCY = 10;
 export const MAX_CONCURRENCY = 1000;
 export const DEFAULT_SELECTOR_LIMIT = 1000;
 
-const isoInstant = z.string().check(z.refine((v) => /^\d{4}-\d{2}-\d{2}/.test(v) && !Number.isNaN(Date.parse(v)), 'must be an ISO-8601 date-time'));
 
 /** Which snapshots a batch replays, when not listed by id. `lastHours` is resolved when the batch starts. */
 export const SelectorSchema = z.strictObject({
   functionName: FunctionNameSchema,
-  from: z.optional(isoInstant),
-  to: z.optional(isoInstant),
+  from: z.optional(IsoInstantSchema),
+  to: z.optional(IsoInstantSchema),
   lastHours: z.optional(z.number().check(z.gt(0, 'lastHours must be > 0'), z.lte(24 * 366, 'lastHours must be at most one year'))),
   limit: z.optional(z.int().check(z.gte(1), z.lte(MAX_SELECTED_SNAPSHOTS, `limit must be at most ${MAX_SELECTED_SNAPSHOTS} (the most snapshots one batch selects)`))),
 });
@@ -60,7 +60,7 @@ export type Selector = z.infer<typeof SelectorSchema>;
 
 /** Body of `POST /batches` (and the `request` of a scheduled batch). */
 export const BatchRequestSchema = z.strictObject({
-  snapshotIds: z.optional(z.array(z.string().check(z.regex(ULID, 'snapshot ids are 26-character ULIDs'))).check(z.minLength(1, 'snapshotIds must not be empty'))),
+  snapshotIds: z.optional(z.array(ulidField('snapshot ids are 26-character ULIDs')).check(z.minLength(1, 'snapshotIds must not be empty'))),
   /**
    * The ids as an object in S3 (`s3://bucket/key` or `{bucket, key}`): CSV with a `snapshotId`
    * header, JSON Lines of `{"snapshotId": …}`, or one id a line (see core/id-manifest.ts). Read and

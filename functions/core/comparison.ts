@@ -11,14 +11,14 @@ import { NotFoundError, UnprocessableError } from './errors.js';
 import { parseOrThrow } from './schema-util.js';
 import type { Clock, IdGenerator } from './ports.js';
 import { MIN_STORABLE_MAGNITUDE, storableNumbers } from './storable.js';
-import { ULID } from './ulid.js';
+import { ulidField } from './ulid.js';
 
 export const DEFAULT_ALPHA = 0.05;
 
 /** Body of `POST /comparisons`. */
 export const ComparisonRequestSchema = z.strictObject({
-  baselineBatchId: z.string().check(z.regex(ULID, 'baselineBatchId must be a 26-character ULID')),
-  candidateBatchId: z.string().check(z.regex(ULID, 'candidateBatchId must be a 26-character ULID')),
+  baselineBatchId: ulidField('baselineBatchId must be a 26-character ULID'),
+  candidateBatchId: ulidField('candidateBatchId must be a 26-character ULID'),
   /** At least 1e-130: the comparison stores it, and DynamoDB keeps no smaller positive number. */
   alpha: z.optional(z.number().check(z.gte(MIN_STORABLE_MAGNITUDE, 'alpha must be in [1e-130, 0.5]: DynamoDB stores no positive number below 1e-130'), z.lte(0.5, 'alpha must be in [1e-130, 0.5]'))),
   /** Compare only the snapshots both batches replayed (otherwise differing snapshot sets are 422). */

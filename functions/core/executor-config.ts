@@ -99,11 +99,16 @@ const SecretHeadersSchema = z.optional(
   ).check(z.superRefine((headers, ctx) => checkHeaderNames(headers, ctx, 'secret headers'))),
 );
 
-/** A Lambda function name, name:qualifier, partial or full ARN (what InvokeCommand's FunctionName accepts). */
+/**
+ * A Lambda function name (≤ 64 characters), name:qualifier, partial ARN (`account:function:name`)
+ * or full ARN, as Invoke's FunctionName takes them. A full ARN names a real partition (`aws`,
+ * `aws-cn`, …) and a region of AWS's form (`us-east-1`, `us-gov-west-1`): an ARN with any other
+ * region was stored, and every replay through it then failed inside the SDK.
+ */
 const FunctionArnSchema = z.string({ error: 'functionArn must be a Lambda function name or ARN' }).check(
   z.regex(
-    /^(arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:|\d{12}:function:)?[a-zA-Z0-9_-]{1,140}(:(\$LATEST|[a-zA-Z0-9_-]{1,128}))?$/,
-    'functionArn must be a Lambda function name or ARN, optionally with a version or alias',
+    /^(arn:aws(-[a-z]+)*:lambda:(eusc-)?[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d:\d{12}:function:|\d{12}:function:)?[a-zA-Z0-9_-]{1,64}(:(\$LATEST|[a-zA-Z0-9_-]{1,128}))?$/,
+    'functionArn must be a Lambda function name (1-64 of A-Z a-z 0-9 - _) or ARN (arn:aws:lambda:<region>:<12-digit account>:function:<name>), optionally with :version or :alias',
   ),
 );
 

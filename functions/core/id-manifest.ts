@@ -16,7 +16,7 @@
  */
 import * as z from 'zod/mini';
 import { ValidationError, type FieldIssue } from './errors.js';
-import { ULID } from './ulid.js';
+import { ULID_ANY_CASE } from './ulid.js';
 
 /** Most snapshot ids one batch request lists explicitly (in the body or as a manifest). */
 export const MAX_LISTED_SNAPSHOTS = 100_000;
@@ -141,9 +141,11 @@ export class IdManifestParser {
       this.format = detect(line);
       if (this.format.kind === 'csv') return; // the header row
     }
-    const id = this.idOf(line);
-    if (id === undefined) return;
-    if (!ULID.test(id)) return this.issue(`'${clip(id)}' is not a snapshot id (a 26-character ULID)${this.format.kind === 'plain' && id.includes(',') ? `; a CSV with several columns needs a '${ID_FIELD}' header row` : ''}`);
+    const listed = this.idOf(line);
+    if (listed === undefined) return;
+    if (!ULID_ANY_CASE.test(listed)) return this.issue(`'${clip(listed)}' is not a snapshot id (a 26-character ULID)${this.format.kind === 'plain' && listed.includes(',') ? `; a CSV with several columns needs a '${ID_FIELD}' header row` : ''}`);
+    // Either case names the same id (Crockford base 32); it is kept as stored, upper case.
+    const id = listed.toUpperCase();
     const seen = this.firstLine.get(id);
     if (seen !== undefined) return this.issue(`'${id}' is listed twice (first on line ${seen}); list each snapshot once`);
     if (this.ids.length === MAX_LISTED_SNAPSHOTS) {

@@ -6,6 +6,7 @@
  * before it marks the batch SUCCEEDED. See noise.ts for what a profile holds.
  */
 import * as z from 'zod/mini';
+import { IsoInstantSchema } from './instant.js';
 import { newBatch, pagesOf, resolveSelection, writePlan, type Batch, type BatchResult, type StartBatchDeps } from './batch.js';
 import type { ReplayItemDeps } from './batch-replay.js';
 import { NotFoundError, UnprocessableError, ValidationError } from './errors.js';
@@ -14,15 +15,14 @@ import { DEFAULT_NOISE_SAMPLE, MAX_NOISE_SAMPLE, NoiseAccumulator, NUMERIC_SAFET
 import { parseOrThrow } from './schema-util.js';
 import { verifyContentHash } from './snapshot.js';
 
-const isoInstant = z.string().check(z.refine((v) => /^\d{4}-\d{2}-\d{2}/.test(v) && !Number.isNaN(Date.parse(v)), 'must be an ISO-8601 date-time'));
 
 /** Body of `POST /functions/{fn}/noise-profile` (all optional). */
 export const NoiseProfileRequestSchema = z.strictObject({
   sampleSize: z.optional(z.int({ error: 'sampleSize must be an integer' }).check(z.gte(2, 'sampleSize must be at least 2'), z.lte(MAX_NOISE_SAMPLE, `sampleSize must be at most ${MAX_NOISE_SAMPLE}`))),
   /** Which of the function's snapshots to sample (newest first); default: the newest `sampleSize`. */
   selector: z.optional(z.strictObject({
-    from: z.optional(isoInstant),
-    to: z.optional(isoInstant),
+    from: z.optional(IsoInstantSchema),
+    to: z.optional(IsoInstantSchema),
     lastHours: z.optional(z.number().check(z.gt(0, 'lastHours must be > 0'), z.lte(24 * 366, 'lastHours must be at most one year'))),
   })),
 });
@@ -175,14 +175,13 @@ export class NoiseProfileBuilder {
 }
 
 /** `GET /functions/{fn}/noise-profile[?version=N]`: the latest profile or one version; 404 when none. */
-export async function readNoiseProfile(store: NoiseProfileStore, functionName: string, version: string | undefined): Promise<NoiseProfile> {
+export async function readNoiseProfile(store: NoiseProfileStore, functionName: string, version: number | undefined): Promise<NoiseProfile> {
   if (version === undefined) {
     const latest = await store.getLatest(functionName);
     if (!latest) throw new NotFoundError('noise profile', functionName, { message: `no noise profile has been learned for function '${functionName}'; POST /functions/${functionName}/noise-profile to learn one` });
     return latest;
   }
-  if (!/^[1-9]\d{0,8}$/.test(version)) throw new ValidationError(`version must be a positive integer, got '${version.slice(0, 20)}'`, { details: { issues: [{ path: 'version', message: 'a positive integer' }] } });
-  const found = await store.getVersion(functionName, Number(version));
+  const found = await store.getVersion(functionName, version);
   if (!found) throw new NotFoundError('noise profile', `${functionName} version ${version}`, { message: `function '${functionName}' has no noise profile version ${version}` });
   return found;
 }

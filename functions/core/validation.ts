@@ -11,6 +11,7 @@ import { parseOrThrow } from './schema-util.js';
 import type { SimilarityProvider } from './similarity.js';
 import { contentHashOf, IntegritySchema, readableSnapshot, storedSnapshotProblems, verifyContentHash, type Snapshot } from './snapshot.js';
 import * as z from 'zod/mini';
+import { canonicalId } from './ulid.js';
 
 /**
  * A stored validation report. `policy.version` is null for an inline policy. `integrity` says
@@ -45,7 +46,8 @@ export interface ValidationReportStore {
 export const ValidateRequestSchema = z.strictObject({
   policy: z.optional(z.unknown()),
   policyName: z.optional(z.string().check(z.minLength(1))),
-  baselineId: z.optional(z.string().check(z.minLength(1))),
+  // A ULID in lower case names the same snapshot (see ulid.ts canonicalId).
+  baselineId: z.optional(z.string().check(z.minLength(1), z.overwrite(canonicalId))),
 });
 export type ValidateRequest = z.infer<typeof ValidateRequestSchema>;
 

@@ -5,6 +5,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { DomainError, NotFoundError, ValidationError } from '../core/errors.js';
+import { UnsupportedMediaTypeError } from './errors.js';
 import { errorStatus } from './status.js';
 
 /** Largest request body accepted (API Gateway's own limit is 10 MB; a snapshot item tops out at 400 KB). */
@@ -127,9 +128,26 @@ export function errorResponse(err: unknown, logger: ErrorLogger, requestId: stri
   return { status: 500, body: errorBody('INTERNAL_ERROR', `internal error (request ${requestId})`) };
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The body as text, and whether its bytes were valid UTF-8. API Gateway passes a body that is not
+ * UTF-8 text base64-encoded; decoding it loosely would put U+FFFD where the invalid bytes were.
+ */
+function bodyText(event: APIGatewayProxyEventV2): { text: string; utf8: boolean } {
+  if (event.body === undefined || event.body === null) return { text: '', utf8: true };
+  if (!event.isBase64Encoded) return { text: event.body, utf8: true };
+  const bytes = Buffer.from(event.body, 'base64');
+  try {
+    return { text: strictUtf8.decode(bytes), utf8: true };
+  } catch {
+    return { text: bytes.toString('utf8'), utf8: false };
+  }
+}
+
 /** Decodes the event into an {@link ApiRequest}. */
 export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
-  const rawBody = event.body === undefined || event.body === null ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  const { text: rawBody, utf8 } = bodyText(event);
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
   const query: Record<string, string> = {};
@@ -149,6 +167,12 @@ export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
     json() {
       if (parsed) return parsed.value;
       if (rawBody.trim() === '') throw new ValidationError('request body is required (JSON)', { code: 'MALFORMED_JSON' });
+      const encoding = headers['content-encoding']?.trim().toLowerCase();
+      if (encoding !== undefined && encoding !== '' && encoding !== 'identity') {
+        throw new UnsupportedMediaTypeError(`request body has Content-Encoding '${encoding}'; the API reads JSON bodies only without a content coding (send it uncompressed)`, { details: { contentEncoding: encoding } });
+      }
+      // JSON is UTF-8 (RFC 8259): a body with invalid bytes is refused, not stored with U+FFFD in their place.
+      if (!utf8) throw new ValidationError('request body is not valid UTF-8 text (JSON must be UTF-8)', { code: 'MALFORMED_JSON' });
       // The body is JSON whatever Content-Type says: curl's -d sends form-urlencoded by default.
       let value: unknown;
       try {
@@ -188,7 +212,9 @@ export function makeHttpHandler(routes: RouteMap, logger: ErrorLogger): (event: 
         return toResult({ status: 413, body: errorBody('PAYLOAD_TOO_LARGE', `request body exceeds ${limit} bytes`) });
       }
       const req = toApiRequest(event);
-      const route = routes[event.routeKey];
+      // A HEAD route (the twin of a GET, manifest.ts DEPLOYED_ROUTES) is answered as its GET; the
+      // transport sends that answer's headers without its body.
+      const route = routes[event.routeKey] ?? (event.routeKey.startsWith('HEAD ') ? routes[`GET ${event.routeKey.slice('HEAD '.length)}`] : undefined);
       if (!route) throw new NotFoundError('route', `${req.method} ${req.path}`, { code: 'ROUTE_NOT_FOUND', message: `no route for ${req.method} ${req.path}` });
       return toResult(await route(req));
     } catch (err) {

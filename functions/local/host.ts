@@ -24,7 +24,7 @@ import { ulidGenerator } from '../adapters/ids.js';
 import { systemClock, type Clock } from '../core/ports.js';
 import { AttachedPoliciesCache } from '../core/policy-cache.js';
 import { makeHttpHandler, type ErrorLogger } from '../http/api.js';
-import { ROUTES, type EnvVarName, type LambdaName } from '../api/manifest.js';
+import { DEPLOYED_ROUTES, type EnvVarName, type LambdaName } from '../api/manifest.js';
 import { lambdaEnv } from '../config.js';
 import type { ManifestClients, TableClients } from '../handlers/clients.js';
 import { METRICS_NAMESPACE } from '../adapters/telemetry.js';
@@ -320,7 +320,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     reports: reportsApi.compose(lambdaEnv('reports', env), clients('reports')),
   };
   const handlers = new Map<string, EventHandler>();
-  for (const { routeKey, lambda } of ROUTES) {
+  for (const { routeKey, lambda } of DEPLOYED_ROUTES) {
     const handler = api[lambda];
     if (handler === undefined) throw new Error(`route ${routeKey}: the local host composes no API function '${lambda}'`);
     handlers.set(routeKey, handler);
@@ -329,7 +329,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
 
   const http = await startHttpHost({
     port: options.port,
-    routeKeys: ROUTES.map((r) => r.routeKey),
+    routeKeys: DEPLOYED_ROUTES.map((r) => r.routeKey),
     handlerFor: (routeKey) => handlers.get(routeKey) ?? fallback,
     side: async (method, path, body) => {
       // Local-only windows onto what AWS keeps in EventBridge and the stream's failure queue.

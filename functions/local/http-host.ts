@@ -82,7 +82,7 @@ export function clientErrorResponse(err: NodeJS.ErrnoException): string {
   return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   try {
@@ -96,11 +96,27 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string> {
     if ((err as NodeJS.ErrnoException).code === 'ECONNRESET') throw new ClientGone();
     throw err;
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The body as API Gateway hands it to a Lambda: text when it is UTF-8, else base64 with
+ * `isBase64Encoded` (as for any binary body), so the handler sees the bytes that came and can refuse
+ * them, instead of text in which each invalid byte was silently replaced by U+FFFD.
+ */
+export function eventBody(bytes: Buffer): { body: string; isBase64Encoded: boolean } {
+  try {
+    return { body: strictUtf8.decode(bytes), isBase64Encoded: false };
+  } catch {
+    return { body: bytes.toString('base64'), isBase64Encoded: true };
+  }
 }
 
 /** Builds the API Gateway v2 event for a request (`url`: its target, when already parsed). */
-export function toEvent(req: IncomingMessage, body: string, routeKey: string, pathParameters: Record<string, string>, url: URL = requestUrl(req.url) ?? new URL('http://localhost/')): APIGatewayProxyEventV2 {
+export function toEvent(req: IncomingMessage, bytes: Buffer, routeKey: string, pathParameters: Record<string, string>, url: URL = requestUrl(req.url) ?? new URL('http://localhost/')): APIGatewayProxyEventV2 {
+  const { body, isBase64Encoded } = eventBody(bytes);
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
   const query: Record<string, string> = {};
@@ -127,12 +143,44 @@ export function toEvent(req: IncomingMessage, body: string, routeKey: string, pa
       timeEpoch: now.getTime(),
     },
     ...(body !== '' && { body }),
-    isBase64Encoded: false,
+    isBase64Encoded,
   };
 }
 
 /** Extra paths served beside the API (the demo model); answers undefined for paths it does not own. */
 export type SideRoute = (method: string, path: string, body: string) => Promise<{ status: number; body: unknown } | undefined>;
+
+/**
+ * The names the host answers to: the loopback address it listens on and the loopback names that
+ * reach it. A request naming any other host in `Host` reached it through a name it does not own:
+ * DNS rebinding, where a web page's own host name is made to resolve to 127.0.0.1.
+ */
+export const SERVED_HOST_NAMES = ['127.0.0.1', 'localhost', '[::1]'] as const;
+
+/** The `Host` values the host serves on `port`: each name with the port, and bare on port 80. */
+export function servedAuthorities(port: number): ReadonlySet<string> {
+  return new Set(SERVED_HOST_NAMES.flatMap((name) => [`${name.toLowerCase()}:${port}`, ...(port === 80 ? [name.toLowerCase()] : [])]));
+}
+
+/**
+ * Why a request is refused before it is routed, or undefined: a `Host` the host does not serve
+ * (DNS rebinding), or an `Origin` that is not the host's own (a page of another site: browsers
+ * name the page's origin on every cross-origin request but a top-level GET navigation, and on
+ * same-origin ones other than GET and HEAD). Clients outside a browser (curl, the SDK on Node's
+ * fetch) send no `Origin`, whatever their `Content-Type`; this check, not the media type, is what
+ * keeps a web page's forms and `fetch` (`text/plain` needs no preflight) off the local API.
+ */
+export function foreignRequest(headers: IncomingMessage['headers'], authorities: ReadonlySet<string>): { code: string; message: string } | undefined {
+  const host = headers.host?.toLowerCase();
+  if (host === undefined || !authorities.has(host)) {
+    return { code: 'HOST_NOT_ALLOWED', message: `the local host serves only ${[...authorities].join(', ')}; Host ${host === undefined ? 'is missing' : `'${headers.host}' is refused`} (DNS rebinding protection)` };
+  }
+  const origin = headers.origin;
+  if (origin !== undefined && !authorities.has(origin.toLowerCase().replace(/^http:\/\//, ''))) {
+    return { code: 'CROSS_ORIGIN_REQUEST', message: `requests from web pages of other origins are refused; Origin '${origin}' is not this host's own (http://${host})` };
+  }
+  return undefined;
+}
 
 export interface HttpHostOptions {
   port: number;
@@ -150,10 +198,15 @@ export async function startHttpHost(options: HttpHostOptions): Promise<{ server:
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers, 'content-length': String(Buffer.byteLength(body)) });
     res.end(body);
   };
+  // Known once listening (port 0 picks one).
+  let authorities: ReadonlySet<string> = new Set();
   const server = createServer((req, res) => {
     void (async () => {
       let limit = MAX_BODY_BYTES;
       try {
+        const foreign = foreignRequest(req.headers, authorities);
+        // Refused before its body is read; the connection closes rather than wait for the body.
+        if (foreign !== undefined) return send(res, 403, JSON.stringify(errorBody(foreign.code, foreign.message)), { connection: 'close' });
         const method = req.method ?? 'GET';
         const url = requestUrl(req.url);
         if (url === undefined) return send(res, 400, JSON.stringify(errorBody('BAD_REQUEST', 'the request target must be a path starting with /')));
@@ -161,7 +214,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<{ server:
         const { routeKey, pathParameters } = matchRoute(routes, method, path);
         limit = maxBodyBytes(routeKey);
         const body = await readBody(req, limit);
-        const side = options.side ? await options.side(method, path, body) : undefined;
+        const side = options.side ? await options.side(method, path, body.toString('utf8')) : undefined;
         if (side) return send(res, side.status, JSON.stringify(side.body));
         const result = await options.handlerFor(routeKey)(toEvent(req, body, routeKey, pathParameters, url));
         const headers: Record<string, string> = {};
@@ -187,5 +240,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<{ server:
     server.once('error', reject);
     server.listen(options.port, '127.0.0.1', () => resolve());
   });
-  return { server, port: (server.address() as AddressInfo).port };
+  const { port } = server.address() as AddressInfo;
+  authorities = servedAuthorities(port);
+  return { server, port };
 }

@@ -173,6 +173,9 @@ const STEPS = {
       const started = await ok(ctx.call<{ batchId: string }>('POST', '/batches', { snapshotIds: ids, maxConcurrency: 1 }), 202);
       const cancelled = await ok(ctx.call<Batch>('POST', `/batches/${started.batchId}/cancel`));
       expect(cancelled.status).toBe('CANCELLED');
+      // The answer is the batch as it now reads: statistics, no running progress.
+      expect(cancelled).not.toHaveProperty('progress');
+      expect(await ok(ctx.call<Batch>('GET', `/batches/${started.batchId}`))).toEqual(cancelled);
     } finally {
       await new Promise<void>((closed) => slow.close(() => closed()));
     }

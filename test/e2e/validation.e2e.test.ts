@@ -58,7 +58,8 @@ describe('policies and validation over HTTP (local host)', () => {
       expect(await call('GET', '/policies/loan-regression')).toEqual({ status: 200, body: second.body });
       expect(await call('GET', '/policies/loan-regression?version=1')).toEqual({ status: 200, body: first.body });
       expect((await call('GET', '/policies/loan-regression?version=3')).status).toBe(404);
-      expect((await call('GET', '/policies/loan-regression?version=abc')).status).toBe(404);
+      // A version that is not a positive integer is a 400, as on every route with a version parameter.
+      expect((await call('GET', '/policies/loan-regression?version=abc')).status).toBe(400);
       expect((await call('GET', '/policies/no-such-policy')).status).toBe(404);
     });
 

@@ -2,7 +2,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { INDEXES, TABLE_KEYS } from '../../functions/adapters/dynamodb/table-definition.js';
-import { LAMBDA_NAMES, LAMBDAS, lambdaSpec, ROUTES, type LambdaName } from '../../functions/api/manifest.js';
+import { DEPLOYED_ROUTES, LAMBDA_NAMES, LAMBDAS, lambdaSpec, type LambdaName } from '../../functions/api/manifest.js';
 import { flattenJoin } from '../../lib/cfn-join.js';
 import type { DecisionReplayStack } from '../../lib/decision-replay-stack.js';
 import { actionsOf, buildStack, logicalId, resourcesOf, statementsOfRole, synthStack, type Statement } from './synth.js';
@@ -226,11 +226,12 @@ describe('DecisionReplayStack with the default context', () => {
   });
 
   describe('HTTP API', () => {
-    it('has one route per manifest route, each integrated with the Lambda the manifest names', () => {
+    it('has one route per manifest route and a HEAD twin per GET route, each integrated with the Lambda the manifest names', () => {
       const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>;
       const routes = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
-      expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(ROUTES.map((r) => r.routeKey).sort());
-      for (const { routeKey, lambda } of ROUTES) {
+      expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(DEPLOYED_ROUTES.map((r) => r.routeKey).sort());
+      expect(routes.map((r) => r.Properties.RouteKey)).toContain('HEAD /snapshots/{id}');
+      for (const { routeKey, lambda } of DEPLOYED_ROUTES) {
         const route = routes.find((r) => r.Properties.RouteKey === routeKey);
         const target = route?.Properties.Target as { 'Fn::Join': [string, [string, { Ref: string }]] };
         const integration = resources[target['Fn::Join'][1][1].Ref];
@@ -241,7 +242,7 @@ describe('DecisionReplayStack with the default context', () => {
     });
 
     it('requires IAM authorization on every route, $default and /openapi.json included', () => {
-      template.resourcePropertiesCountIs('AWS::ApiGatewayV2::Route', { AuthorizationType: 'AWS_IAM' }, ROUTES.length);
+      template.resourcePropertiesCountIs('AWS::ApiGatewayV2::Route', { AuthorizationType: 'AWS_IAM' }, DEPLOYED_ROUTES.length);
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: '$default', AuthorizationType: 'AWS_IAM' });
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /openapi.json', AuthorizationType: 'AWS_IAM' });
     });

@@ -95,6 +95,29 @@ describe('DynamoBatchStore', () => {
     expect(await store.countResults(id)).toBe(0);
   });
 
+  it('keeps a cancelled batch at the count its cancel recorded: a chunk finishing afterwards is stored but not counted', async () => {
+    const id = newBatchId();
+    await store.create(batch(id, 6));
+    const acc = new StatsAccumulator();
+    acc.add(result(id, 1));
+    const chunk = { batchId: id, chunkId: snap(1), count: 2, successful: 2, matches: 1, stats: acc.toState(), createdAt: '2026-11-02T10:02:00.000Z' };
+    await store.putChunk(chunk);
+    const stats = acc.toJSON();
+    expect(await store.cancel(id, stats, 2, '2026-11-02T10:03:00.000Z')).toBe(true);
+
+    // The chunk that was running when the cancel came finishes.
+    expect(await store.putChunk({ ...chunk, chunkId: snap(3), count: 3, successful: 3, matches: 3 })).toBe(true);
+
+    expect(await store.get(id)).toEqual({ ...batch(id, 6), status: 'CANCELLED', stats, completed: 2, completedAt: '2026-11-02T10:03:00.000Z' });
+    expect(await store.forEachChunk(id, () => undefined)).toBe(2);
+  });
+
+  it('still refuses a chunk of a batch that does not exist', async () => {
+    const acc = new StatsAccumulator();
+    const missing = newBatchId();
+    await expect(store.putChunk({ batchId: missing, chunkId: snap(1), count: 1, successful: 1, matches: 1, stats: acc.toState(), createdAt: '2026-11-02T10:02:00.000Z' })).rejects.toThrow();
+  });
+
   it('answers undefined for a batch that does not exist', async () => {
     expect(await store.get(newBatchId())).toBeUndefined();
     expect(await store.getResult(newBatchId(), snap(1))).toBeUndefined();

@@ -166,6 +166,11 @@ function check(compiled: CompiledDocument, method: string, pathname: string, ans
     }
   }
 
+  // A HEAD answer never has a body (RFC 9110 §9.3.2), whatever its GET's would be.
+  if (upper === 'HEAD') {
+    if (answer.text !== '') fail('a HEAD answer carries a body');
+    return pointer;
+  }
   const content = response.content;
   if (!content || Object.keys(content).length === 0) {
     if (answer.text !== '') fail('the document declares no body, but one came');

@@ -220,6 +220,10 @@ describe('parseBatchRequest', () => {
     expect(parseBatchRequest({ selector: { functionName: 'approve_loan', lastHours: 24 } })).toEqual({ selector: { functionName: 'approve_loan', lastHours: 24 } });
   });
 
+  it('reads lower-case snapshot ids as the same ids, in their stored upper case', () => {
+    expect(parseBatchRequest({ snapshotIds: ids.map((i) => i.toLowerCase()) })).toEqual({ snapshotIds: ids });
+  });
+
   it('refuses a request with both snapshotIds and a selector, and one with neither', () => {
     expectValidation({ snapshotIds: ids, selector: { functionName: 'approve_loan' } }, /exactly one of snapshotIds, snapshotManifest and selector/);
     expectValidation({ mode: 'Strict' }, /exactly one of snapshotIds, snapshotManifest and selector/);

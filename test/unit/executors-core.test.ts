@@ -70,6 +70,29 @@ describe('ExecutorConfigSchema', () => {
     expect(issuesOf({ type: 'lambda', functionArn: 'arn:aws:s3:::bucket' }).join()).toMatch(/functionArn/);
     expect(issuesOf({ type: 'lambda', functionArn: 'fn', models: [] }).join()).toMatch(/models/);
   });
+
+  it.each([
+    'arn:aws:lambda:not-a-region:123456789012:function:score',
+    'arn:aws:lambda:local:123456789012:function:score',
+    'arn:aws:lambda:us-east-1:12345:function:score',
+    'arn:aws:lambda:us-east-1:123456789012:layer:score',
+    'arn:azure:lambda:us-east-1:123456789012:function:score',
+    'not:an:arn',
+    'f'.repeat(65),
+  ])('refuses functionArn %j: not a function name or ARN Lambda accepts', (functionArn) => {
+    expect(issuesOf({ type: 'lambda', functionArn }).join()).toMatch(/functionArn must be a Lambda function name/);
+  });
+
+  it.each([
+    'arn:aws:lambda:us-east-1:123456789012:function:score',
+    'arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:score:$LATEST',
+    'arn:aws-cn:lambda:cn-north-1:123456789012:function:score:7',
+    '123456789012:function:score:live',
+    'not-an-arn',
+    'f'.repeat(64),
+  ])('accepts functionArn %j, a form Invoke takes', (functionArn) => {
+    expect(issuesOf({ type: 'lambda', functionArn })).toEqual([]);
+  });
 });
 
 describe('redactExecutorConfig', () => {

@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { ConflictError, NotFoundError, PayloadTooLargeError, UnprocessableError, ValidationError } from '../../functions/core/errors.js';
 import { FieldPathError } from '../../functions/core/field-path.js';
 import { makeHttpHandler, MAX_BODY_BYTES, type ErrorLogger, type RouteMap } from '../../functions/http/api.js';
-import { functionNameParam, parseFunctionName, parseInstant, parseListParams, parseTimeRange, ulidParam } from '../../functions/http/params.js';
+import { functionNameParam, parseFunctionName, parseInstant, parseListParams, parseTimeRange, parseVersionParam, ulidParam } from '../../functions/http/params.js';
 
 /** An API Gateway HTTP API (payload 2.0) event with what the edge reads. */
 function event(routeKey: string, over: Partial<APIGatewayProxyEventV2> = {}): APIGatewayProxyEventV2 {
@@ -55,6 +55,27 @@ describe('makeHttpHandler', () => {
     const handler = makeHttpHandler(echo, spyLogger());
     const res = parse(await handler(event('POST /echo', { body: Buffer.from('{"b":"é"}').toString('base64'), isBase64Encoded: true })));
     expect(res.body.got).toEqual({ b: 'é' });
+  });
+
+  it('answers 400 MALFORMED_JSON for a base64 body that is not valid UTF-8, instead of reading U+FFFD in its place', async () => {
+    const handler = makeHttpHandler(echo, spyLogger());
+    const bytes = Buffer.concat([Buffer.from('{"b":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
+    const res = parse(await handler(event('POST /echo', { body: bytes.toString('base64'), isBase64Encoded: true })));
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'MALFORMED_JSON', message: expect.stringMatching(/UTF-8/) });
+  });
+
+  it.each(['gzip', 'br', 'deflate', 'GZIP', 'gzip, identity'])('answers 415 UNSUPPORTED_MEDIA_TYPE naming the coding for a body with Content-Encoding %j', async (coding) => {
+    const handler = makeHttpHandler(echo, spyLogger());
+    const res = parse(await handler(event('POST /echo', { body: '{"a":1}', headers: { 'Content-Encoding': coding } })));
+    expect(res.status).toBe(415);
+    expect(res.body.error).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', message: expect.stringContaining(coding.toLowerCase()) });
+  });
+
+  it('reads a body with Content-Encoding identity as any other', async () => {
+    const handler = makeHttpHandler(echo, spyLogger());
+    const res = parse(await handler(event('POST /echo', { body: '{"a":1}', headers: { 'content-encoding': 'identity' } })));
+    expect(res.body.got).toEqual({ a: 1 });
   });
 
   it('answers 400 MALFORMED_JSON for a body that is not JSON', async () => {
@@ -177,6 +198,29 @@ describe('list and id parameters', () => {
     expect(() => parseTimeRange({ from })).toThrow(/from must be an ISO-8601/);
   });
 
+  it.each(['2026-02-30T00:00:00Z', '2026-02-29', '2026-04-31T10:00:00Z', '2026-00-10', '2026-01-00', '2026-01-01T24:00:00Z', '2026-01-01T23:60:00Z', '2026-01-01T23:59:60Z'])(
+    'refuses from=%j, a date or time the calendar does not have (Date.parse rolls it over)',
+    (from) => {
+      expect(() => parseTimeRange({ from })).toThrow(/from must be an ISO-8601/);
+    },
+  );
+
+  it('accepts the last day of each month, February 29th of a leap year and 23:59:59', () => {
+    expect(parseInstant('from', '2028-02-29T23:59:59Z')).toBe('2028-02-29T23:59:59.000Z');
+    expect(parseInstant('to', '2026-04-30')).toBe('2026-04-30T00:00:00.000Z');
+    expect(parseInstant('to', '2026-12-31T23:59:59.999+00:00')).toBe('2026-12-31T23:59:59.999Z');
+  });
+
+  it('reads version as a positive integer, absent as undefined', () => {
+    expect(parseVersionParam({})).toBeUndefined();
+    expect(parseVersionParam({ version: '1' })).toBe(1);
+    expect(parseVersionParam({ version: '12345678901' })).toBe(12345678901);
+  });
+
+  it.each(['0', '1.5', '-1', '01', '1e3', 'x', '', ' 1', '99999999999999999999'])('refuses version=%j with a 400 naming version', (version) => {
+    expect(() => parseVersionParam({ version })).toThrow(/version must be a positive integer/);
+  });
+
   it('refuses a range whose from is after its to', () => {
     expect(() => parseTimeRange({ from: '2026-11-27', to: '2026-11-26' })).toThrow(ValidationError);
   });
@@ -184,6 +228,12 @@ describe('list and id parameters', () => {
   it('answers 404 for an id that is not a ULID, without a lookup', () => {
     expect(() => ulidParam({ id: 'nope' }, 'id', 'snapshot')).toThrow(NotFoundError);
     expect(ulidParam({ id: '01JDQ6Z3M4X5Y6Z7A8B9C0D1E2' }, 'id', 'snapshot')).toBe('01JDQ6Z3M4X5Y6Z7A8B9C0D1E2');
+    expect(() => ulidParam({ id: '01JDQ6Z3M4X5Y6Z7A8B9C0D1EU' }, 'id', 'snapshot')).toThrow(NotFoundError);
+  });
+
+  it('reads a ULID in lower or mixed case as the same id, in its stored upper case (Crockford base 32 is case-insensitive)', () => {
+    expect(ulidParam({ id: '01jdq6z3m4x5y6z7a8b9c0d1e2' }, 'id', 'snapshot')).toBe('01JDQ6Z3M4X5Y6Z7A8B9C0D1E2');
+    expect(ulidParam({ id: '01Jdq6Z3m4X5y6Z7a8B9c0D1e2' }, 'id', 'snapshot')).toBe('01JDQ6Z3M4X5Y6Z7A8B9C0D1E2');
   });
 
   it('checks a function name from a path or a query the same way: a 400 with the rule and the value', () => {

@@ -43,6 +43,12 @@ describe('parseIdManifestText', () => {
     expect(parseIdManifestText(`{"snapshotId":"${id(1)}","why":"x"}\n{"snapshotId":"${id(2)}"}\n`, SRC)).toEqual([id(1), id(2)]);
   });
 
+  it('reads a lower-case ULID as the same id in its stored upper case, and refuses it beside its upper-case twin as listed twice', () => {
+    const lower = '01jbx5hj6am2yxz7q0fvawq9a0';
+    expect(parseIdManifestText(`${lower}\n${id(2)}\n`, SRC)).toEqual([lower.toUpperCase(), id(2)]);
+    expect(refusal(`${lower}\n${lower.toUpperCase()}\n`).message).toMatch(/listed twice \(first on line 1\)/);
+  });
+
   it('keeps the manifest order', () => {
     expect(parseIdManifestText([id(3), id(1), id(2)].join('\n'), SRC)).toEqual([id(3), id(1), id(2)]);
   });

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
-import { ROUTES } from '../../functions/api/manifest.js';
+import { DEPLOYED_ROUTES, ROUTES } from '../../functions/api/manifest.js';
 import { buildOpenApiDocument, OpenApiGenerationError, SECURITY_SCHEME } from '../../functions/api/openapi.js';
 import { OPERATIONS, type Operation } from '../../functions/api/operations.js';
 
@@ -45,13 +45,26 @@ function resolve(ref: string): unknown {
 }
 
 describe('the OpenAPI document', () => {
-  it('describes exactly the routes of the manifest, each with a body schema for its success answers', () => {
+  it('describes exactly the routes deployed (the manifest and the HEAD twin of each GET), each with a body schema for its success answers', () => {
     const described = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
-    expect(described.sort()).toEqual([...routeKeys].sort());
+    expect(described.sort()).toEqual(DEPLOYED_ROUTES.map((r) => r.routeKey).filter((k) => k !== '$default').sort());
     for (const routeKey of routeKeys) {
       const success = Object.entries(operation(routeKey)?.responses ?? {}).filter(([status]) => /^2\d\d$/.test(status));
       expect(success.length, routeKey).toBeGreaterThan(0);
       for (const [status, response] of success) expect(Object.keys(response.content ?? {}), `${routeKey} ${status}`).not.toEqual([]);
+    }
+  });
+
+  it('describes HEAD wherever GET is, with the same statuses and headers and no body', () => {
+    for (const routeKey of routeKeys.filter((k) => k.startsWith('GET '))) {
+      const get = operation(routeKey);
+      const head = operation(routeKey.replace(/^GET /, 'HEAD ')) as (typeof get & { responses: Record<string, { headers?: unknown }> }) | undefined;
+      expect(Object.keys(head?.responses ?? {}).sort(), routeKey).toEqual(Object.keys(get?.responses ?? {}).sort());
+      for (const [status, response] of Object.entries(head?.responses ?? {})) {
+        expect(response.content, `${routeKey} ${status}`).toBeUndefined();
+        expect(response.headers, `${routeKey} ${status}`).toEqual((get?.responses[status] as { headers?: unknown } | undefined)?.headers);
+      }
+      expect(head?.operationId).toBe(`${get?.operationId}Head`);
     }
   });
 

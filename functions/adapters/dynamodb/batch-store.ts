@@ -59,14 +59,21 @@ export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchCo
   async putChunk(chunk: BatchChunk): Promise<boolean> {
     if (!(await this.putNew({ ...keys.batchChunk(chunk.batchId, chunk.chunkId), itemType: 'batch-chunk', ...chunk }, 'batch chunk'))) return false;
     // Only the attempt that stored the chunk counts it. (Should this update be lost, the progress
-    // lags by one chunk until Stats sets `completed` from the reconciled count.)
-    await this.doc.update({
-      TableName: this.tableName,
-      Key: keys.batchMeta(chunk.batchId),
-      UpdateExpression: 'ADD completed :n, successful :s, matches :m',
-      ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeValues: { ':n': chunk.count, ':s': chunk.successful, ':m': chunk.matches },
-    });
+    // lags by one chunk until Stats sets `completed` from the reconciled count.) A cancelled batch
+    // keeps the count its cancel recorded with its statistics: a chunk that was running then and
+    // finishes afterwards does not move `completed` away from them.
+    try {
+      await this.doc.update({
+        TableName: this.tableName,
+        Key: keys.batchMeta(chunk.batchId),
+        UpdateExpression: 'ADD completed :n, successful :s, matches :m',
+        ConditionExpression: 'attribute_exists(pk) AND #status <> :cancelled',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':n': chunk.count, ':s': chunk.successful, ':m': chunk.matches, ':cancelled': 'CANCELLED' },
+      });
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException) || (await this.get(chunk.batchId)) === undefined) throw err;
+    }
     return true;
   }
 
