@@ -5,6 +5,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { DomainError, NotFoundError, ValidationError } from '../core/errors.js';
+import { jsonShapeProblem } from '../core/json-shape.js';
 import { UnsupportedMediaTypeError } from './errors.js';
 import { errorStatus } from './status.js';
 
@@ -23,42 +24,16 @@ export function maxBodyBytes(routeKey: string): number {
 }
 
 /**
- * Deepest nesting a JSON body may have. Schemas walk values recursively, so a 1 MiB body of
- * brackets would overflow the stack and turn a client's mistake into a 500.
+ * Why a parsed JSON body cannot be accepted as it is (core/json-shape.ts, the limits every JSON
+ * document taken in is held to): nesting deeper than 64 levels (schemas walk values recursively,
+ * so a body of brackets would overflow the stack and turn a client's mistake into a 500), or a
+ * `__proto__` key, which every later copy would silently drop, so the body is refused naming where.
  */
-export const MAX_JSON_DEPTH = 64;
-
-/**
- * Object keys that JavaScript treats specially on assignment: `JSON.parse` keeps `"__proto__"` as
- * an own key, but every later copy (schema parsing, marshalling) would turn it into a prototype
- * change and silently drop it, so a body holding one is refused, naming where.
- */
-export const UNSTORABLE_KEYS: ReadonlySet<string> = new Set(['__proto__']);
-
-/**
- * Why a parsed JSON body cannot be accepted as it is: nesting deeper than `max`, or a key from
- * {@link UNSTORABLE_KEYS} (named by its path). Iterative: no recursion.
- */
-function bodyShapeProblem(value: unknown, max: number): { code: string; message: string } | undefined {
-  const stack: [unknown, number, string][] = [[value, 1, '']];
-  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
-    const [v, depth, path] = top;
-    if (v === null || typeof v !== 'object') continue;
-    if (depth > max) return { code: 'MALFORMED_JSON', message: `request body nests deeper than ${max} levels` };
-    if (Array.isArray(v)) {
-      v.forEach((child, i) => {
-        if (child !== null && typeof child === 'object') stack.push([child, depth + 1, `${path}[${i}]`]);
-      });
-      continue;
-    }
-    for (const key of Object.keys(v)) {
-      const at = path === '' ? key : `${path}.${key}`;
-      if (UNSTORABLE_KEYS.has(key)) return { code: 'UNSTORABLE_KEY', message: `request body holds the key "${key}" at ${at}; it cannot be stored and read back faithfully, rename it` };
-      const child = (v as Record<string, unknown>)[key];
-      if (child !== null && typeof child === 'object') stack.push([child, depth + 1, at]);
-    }
-  }
-  return undefined;
+function bodyShapeProblem(value: unknown): { code: string; message: string } | undefined {
+  const problem = jsonShapeProblem(value);
+  if (problem === undefined) return undefined;
+  if (problem.kind === 'too-deep') return { code: 'MALFORMED_JSON', message: `request body nests deeper than ${problem.max} levels` };
+  return { code: 'UNSTORABLE_KEY', message: `request body holds the key "${problem.key}" at ${problem.at}; it cannot be stored and read back faithfully, rename it` };
 }
 
 /** A parsed HTTP request, as route implementations see it. */
@@ -180,7 +155,7 @@ export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
       } catch (err) {
         throw new ValidationError(`request body is not valid JSON: ${(err as Error).message}`, { code: 'MALFORMED_JSON' });
       }
-      const problem = bodyShapeProblem(value, MAX_JSON_DEPTH);
+      const problem = bodyShapeProblem(value);
       if (problem !== undefined) throw new ValidationError(problem.message, { code: problem.code });
       parsed = { value };
       return parsed.value;
