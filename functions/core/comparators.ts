@@ -280,7 +280,7 @@ function percentChange(input: ComparatorInput, direction: 'increase' | 'decrease
     expected,
     actual,
     message: violated
-      ? `${field} changed by ${actual}, a ${direction} of more than ${fmtNum(threshold)}%`
+      ? `${field} changed by ${actual}, ${direction === 'increase' ? 'an' : 'a'} ${direction} of more than ${fmtNum(threshold)}%`
       : `${field} changed by ${actual}, within the allowed ${direction} of ${fmtNum(threshold)}%`,
   };
 }

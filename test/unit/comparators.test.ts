@@ -104,7 +104,7 @@ describe('MaxIncreasePercent / MaxDecreasePercent', () => {
   it('passes an increase at exactly the threshold and violates one above it', async () => {
     expect(await run('MaxIncreasePercent', { threshold: 10 }, found(110), found(100))).toMatchObject({ status: 'passed', score: 10 });
     const v = await run('MaxIncreasePercent', { threshold: 10 }, found(112.5), found(100));
-    expect(v).toMatchObject({ status: 'violated', score: 12.5, expected: 'increase <= 10%', actual: '+12.5% (100 → 112.5)' });
+    expect(v).toMatchObject({ status: 'violated', score: 12.5, expected: 'increase <= 10%', actual: '+12.5% (100 → 112.5)', message: 'outputs.x changed by +12.5% (100 → 112.5), an increase of more than 10%' });
   });
 
   it('treats an increase equal to the threshold up to floating-point noise as at the threshold', async () => {

@@ -59,7 +59,7 @@ export const batchCompareCommand: Command = {
   args: '<baselineBatchId> <candidateBatchId>',
   positionals: { min: 2, max: 2 },
   options: {
-    alpha: { type: 'string', value: 'A', description: 'significance level, in (0, 0.5] (default 0.05)' },
+    alpha: { type: 'string', value: 'A', description: 'significance level, in [1e-130, 0.5] (default 0.05)' },
     'fail-if-worse': { type: 'boolean', description: 'gate: exit 1 when the verdict is worse (the release gate for CI)' },
     intersection: { type: 'boolean', description: 'compare only the snapshots both batches replayed (else batches that differ are refused)' },
   },
