@@ -7,21 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ValidationReport } from '../../functions/core/validation.js';
 import type { LocalEvent } from '../../functions/local/event-sink.js';
 import { startTestHost, type TestHost } from '../support/host.js';
-import { requestJson } from '../support/http.js';
+import { eventually, requestJson } from '../support/http.js';
 
 const RULE = { field: 'outputs.pFraud', comparator: 'MaxIncreasePercent', threshold: 50 };
 const decision = (pFraud: number) => ({ functionName: 'prob', inputs: [{ name: 'i', value: 1 }], outputs: [{ name: 'pFraud', value: pFraud }] });
-
-/** Polls `probe` until it returns a value, or fails after `timeoutMs`. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('computed numbers outside DynamoDB range (local host over HTTP)', () => {
   let t: TestHost;

@@ -4,12 +4,10 @@
  * a body the API cannot read is refused rather than stored altered (invalid UTF-8, a content
  * coding), and ids are read as ULIDs are defined (case-insensitively).
  */
-import { request } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestHost, type TestHost } from '../support/host.js';
-import { requestJson } from '../support/http.js';
-import { checkAnswer } from '../support/openapi-check.js';
+import { requestJson, requestRaw, type RawReply } from '../support/http.js';
 
 let t: TestHost;
 beforeAll(async () => {
@@ -21,29 +19,9 @@ afterAll(async () => {
 
 type ErrorReply = { error: { code: string; message: string } };
 
-interface RawReply {
-  status: number;
-  headers: Headers;
-  text: string;
-}
-
 /** Sends these exact body bytes (fetch would re-encode a string; HEAD's answer is read as it came), the answer checked against the served document. */
 function send(method: string, path: string, headers: Record<string, string> = {}, body?: Buffer): Promise<RawReply> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${t.url}${path}`, { method, headers: { ...(body !== undefined && { 'content-length': String(body.length) }), ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => {
-        const answerHeaders = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') answerHeaders.set(k, v);
-        const reply = { status: res.statusCode ?? 0, headers: answerHeaders, text };
-        checkAnswer(t.url, method, path, reply).then(() => resolve(reply), reject);
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+  return requestRaw(t.url, method, path, headers, body);
 }
 
 async function sendBytes(method: string, path: string, headers: Record<string, string>, body: Buffer): Promise<{ status: number; body: ErrorReply }> {

@@ -4,11 +4,9 @@
  * error shape, before anything runs; curl's default form-urlencoded POST, the SDK on Node's fetch
  * (no Origin, `text/plain` for string bodies) and same-origin browser requests still work.
  */
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestHost, type TestHost } from '../support/host.js';
-import { requestJson } from '../support/http.js';
-import { checkAnswer } from '../support/openapi-check.js';
+import { requestJson, requestRaw } from '../support/http.js';
 
 let t: TestHost;
 let port: number;
@@ -20,32 +18,16 @@ afterAll(async () => {
   await t?.close();
 });
 
-interface RawReply {
+interface OriginReply {
   status: number;
   text: string;
   json: { error?: { code: string; message: string } } & Record<string, unknown>;
 }
 
 /** One request with exactly these headers (node:http lets a test set Host), its answer checked against the served document. */
-function send(method: string, path: string, headers: Record<string, string>, body?: string): Promise<RawReply> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path, headers }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => {
-        const answerHeaders = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') answerHeaders.set(k, v);
-        checkAnswer(t.url, method, path, { status: res.statusCode ?? 0, headers: answerHeaders, text }).then(
-          () => resolve({ status: res.statusCode ?? 0, text, json: text === '' ? {} : (JSON.parse(text) as RawReply['json']) }),
-          reject,
-        );
-      });
-    });
-    req.on('error', reject);
-    if (body !== undefined) req.write(body);
-    req.end();
-  });
+async function send(method: string, path: string, headers: Record<string, string>, body?: string): Promise<OriginReply> {
+  const { status, text } = await requestRaw(t.url, method, path, headers, body);
+  return { status, text, json: text === '' ? {} : (JSON.parse(text) as OriginReply['json']) };
 }
 
 const decision = (functionName: string) =>

@@ -25,7 +25,7 @@ import { LOCAL_AWS } from '../../functions/local/dynalite.js';
 import type { LocalEvent } from '../../functions/local/event-sink.js';
 import type { StreamFailure } from '../../functions/local/stream.js';
 import { startTestHost, type TestHost } from '../support/host.js';
-import { requestJson, type Reply } from '../support/http.js';
+import { eventually, requestJson, type Reply } from '../support/http.js';
 
 interface Page<T> {
   items: T[];
@@ -34,17 +34,6 @@ interface Page<T> {
 
 function call<T = unknown>(base: string, method: string, path: string, body?: unknown): Promise<Reply<T>> {
   return requestJson<T>(base, method, path, body);
-}
-
-/** Polls `probe` until it returns a value, or fails after `timeoutMs`. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 function snapshotBody(functionName: string, income: number, score: number, decision = 'approve') {

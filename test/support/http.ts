@@ -4,6 +4,7 @@
  * (see openapi-check.ts) before the test sees it, and a mismatch fails the test: e2e tests call
  * the host only through these helpers (lint forbids a bare `fetch` in test/e2e).
  */
+import { request } from 'node:http';
 import { checkAnswer } from './openapi-check.js';
 
 /** An HTTP answer with its JSON body parsed (`undefined` when the body is empty). */
@@ -82,4 +83,47 @@ export async function withCheckedFetch<T>(baseUrl: string, run: () => Promise<T>
   }
   if (violations.length > 0) throw violations[0];
   return result;
+}
+
+/** An answer as it came: status, headers and body text. */
+export interface RawReply {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+/**
+ * Sends `method path` to `baseUrl` with exactly these headers and body bytes, over node:http: a
+ * test may set `Host` (fetch may not), and a Buffer body goes as it is (fetch would re-encode a
+ * string). The answer is read as it came (a HEAD answer has no body) and checked against the
+ * host's OpenAPI document, as every e2e answer is.
+ */
+export function requestRaw(baseUrl: string, method: string, path: string, headers: Record<string, string> = {}, body?: string | Buffer): Promise<RawReply> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${baseUrl}${path}`, { method, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => {
+        const answerHeaders = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') answerHeaders.set(k, v);
+        const reply = { status: res.statusCode ?? 0, headers: answerHeaders, text };
+        checkAnswer(baseUrl, method, path, reply).then(() => resolve(reply), reject);
+      });
+    });
+    req.on('error', reject);
+    // Sent whole with end(): node frames it with its Content-Length.
+    req.end(body);
+  });
+}
+
+/** Polls `probe` until it returns a value, or fails after `timeoutMs`. */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
