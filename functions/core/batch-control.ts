@@ -10,7 +10,7 @@
  * before the cancel landed keeps its outcome and the cancel answers 409.
  */
 import * as z from 'zod/mini';
-import type { Batch, BatchStatus, BatchStore } from './batch.js';
+import type { Batch, BatchResult, BatchStatus, BatchStore } from './batch.js';
 import { ConflictError, NotFoundError } from './errors.js';
 import type { Clock, Page } from './ports.js';
 import { FunctionNameSchema } from './snapshot.js';
@@ -61,12 +61,18 @@ export async function cancelBatch(deps: CancelBatchDeps, batchId: string): Promi
   const batch = await deps.batches.get(batchId);
   if (!batch) throw new NotFoundError('batch', batchId);
   if (batch.status !== 'RUNNING') throw new BatchNotRunningError(batchId, batch.status);
-  const acc = new StatsAccumulator();
-  const completed = await deps.batches.forEachResult(batchId, (r) =>
-    acc.add({ status: r.status, outputsMatch: r.outputsMatch, executionTimeMs: r.executionTimeMs, mismatchedPaths: r.mismatchedPaths, violatedRules: r.violatedRules }),
-  );
-  const stats = acc.toJSON();
+  // The cancel's instant is taken before its count, and the count takes the results created by
+  // then: items still in flight finish and store their results, created after `completedAt`, and
+  // those are exactly the results the statistics leave out (the report lists them apart).
   const completedAt = new Date(deps.clock.now()).toISOString();
+  const acc = new StatsAccumulator();
+  let completed = 0;
+  await deps.batches.forEachResult(batchId, (r) => {
+    if (!countedAtCancel(r, completedAt)) return;
+    completed += 1;
+    acc.add({ status: r.status, outputsMatch: r.outputsMatch, executionTimeMs: r.executionTimeMs, mismatchedPaths: r.mismatchedPaths, violatedRules: r.violatedRules });
+  });
+  const stats = acc.toJSON();
   if (!(await deps.batches.cancel(batchId, stats, completed, completedAt))) {
     // It ended (or was cancelled) between the read and the write.
     const now = await deps.batches.get(batchId);
@@ -76,6 +82,15 @@ export async function cancelBatch(deps: CancelBatchDeps, batchId: string): Promi
   // As `GET /batches/{id}` then answers: an ended batch reports its statistics, not running progress.
   const { progress: _progress, ...running } = batch;
   return { ...running, status: 'CANCELLED', stats, completed, completedAt };
+}
+
+/**
+ * Whether a result of a batch cancelled at `completedAt` is in the statistics of its cancel: one
+ * created by then is; one created after it (an item that was in flight when the batch was cancelled
+ * and finished afterwards) is listed by `GET /batches/{id}/results` but not counted.
+ */
+export function countedAtCancel(result: Pick<BatchResult, 'createdAt'>, completedAt: string): boolean {
+  return Date.parse(result.createdAt) <= Date.parse(completedAt);
 }
 
 /** `GET /batches`: newest first, optionally one function's and/or one status. */

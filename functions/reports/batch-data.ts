@@ -7,6 +7,7 @@
  * numbers per result (the latencies); the tables are bounded by {@link REPORT_TABLE_LIMIT}.
  */
 import type { Batch, BatchResult } from '../core/batch.js';
+import { countedAtCancel } from '../core/batch-control.js';
 import { NotFoundError } from '../core/errors.js';
 import type { ReplayResult } from '../core/replay.js';
 import { StatsAccumulator } from '../core/stats.js';
@@ -171,7 +172,21 @@ export async function assembleBatchReport(reader: BatchReportReader, batchId: st
       detailReads.push(read);
     }
   };
+  // A cancelled batch keeps the statistics of its cancel: the results of items that were in flight
+  // then, created after its completedAt, are left out of every figure and listed apart.
+  const cancelledAt = batch.status === 'CANCELLED' && batch.stats && batch.completedAt ? batch.completedAt : undefined;
+  const afterCancel: BatchResult[] = [];
+  let afterCancelTotal = 0;
+  let beforeCancel = 0;
   await reader.forEachResult(batchId, (r) => {
+    if (cancelledAt !== undefined) {
+      if (!countedAtCancel(r, cancelledAt)) {
+        afterCancelTotal += 1;
+        if (afterCancel.length < REPORT_TABLE_LIMIT) afterCancel.push(r);
+        return;
+      }
+      beforeCancel += 1;
+    }
     acc.add({ status: r.status, outputsMatch: r.outputsMatch, executionTimeMs: r.executionTimeMs, mismatchedPaths: r.mismatchedPaths, violatedRules: r.violatedRules, integrity: r.integrity });
     for (const rule of r.violatedRules) bump(violatedRules, rule);
     if (r.violatedRules.length > 0) {
@@ -208,7 +223,7 @@ export async function assembleBatchReport(reader: BatchReportReader, batchId: st
     }
   });
   const computed = acc.toJSON();
-  const stats = batch.status === 'SUCCEEDED' && batch.stats ? batch.stats : computed;
+  const stats = (batch.status === 'SUCCEEDED' || cancelledAt !== undefined) && batch.stats ? batch.stats : computed;
 
   // The snapshots' side for results that did not keep it: read from the snapshots themselves.
   await factsFor(reader, unknownFacts, (_id, facts) => {
@@ -248,6 +263,14 @@ export async function assembleBatchReport(reader: BatchReportReader, batchId: st
     fieldMismatchesOther: stats.fieldMismatchesOther,
     mismatches: { rows: mismatches, total: mismatchTotal },
     violations: { rows: violations, total: violationTotal, byRule: tallies(violatedRules) },
+    ...(cancelledAt !== undefined && {
+      afterCancel: {
+        rows: afterCancel.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0)),
+        total: afterCancelTotal,
+        // Results created by the cancel but stored after it had counted (a write still on its way): in no figure either.
+        uncountedBefore: Math.max(0, beforeCancel - batch.completed),
+      },
+    }),
     errors: { groups: [...errorGroups.values()].sort((a, b) => b.count - a.count || (a.code < b.code ? -1 : 1)), shown: errorsShown, total: errorTotal },
     generatedAt: now(),
   };

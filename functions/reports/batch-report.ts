@@ -113,7 +113,35 @@ function counts(data: BatchReportData): SafeHtml {
     { label: 'Errors', value: fmtNumber(s.failedReplays), testId: 'count-errors' },
     { label: 'Tampered', value: fmtNumber(data.tampered), testId: 'count-tampered' },
   ])}
-<p class="muted">Match rate = matches ÷ results that were not errors (${fmtNumber(s.successfulReplays)}); errors are replays that could not run; tampered snapshots were not replayed and are counted apart from mismatches. ${data.statsSource === 'batch' ? 'Figures are the batch statistics.' : 'The batch has no final statistics yet: figures are computed from the results stored so far.'}</p>`;
+<p class="muted">Match rate = matches ÷ results that were not errors (${fmtNumber(s.successfulReplays)}); errors are replays that could not run; tampered snapshots were not replayed and are counted apart from mismatches. ${statsNote(data)}</p>`;
+}
+
+function statsNote(data: BatchReportData): SafeHtml | string {
+  if (data.statsSource === 'results') return 'The batch has no final statistics yet: figures are computed from the results stored so far.';
+  const late = data.afterCancel;
+  if (late === undefined) return 'Figures are the batch statistics.';
+  const counted = html`Figures are the batch statistics as of its cancel at ${data.batch.completedAt ?? ''}: ${fmtNumber(data.batch.completed)} result${data.batch.completed === 1 ? '' : 's'}.`;
+  const after =
+    late.total === 0
+      ? html` No result arrived after the cancel.`
+      : html` <strong data-testid="after-cancel-count">${fmtNumber(late.total)} result${late.total === 1 ? '' : 's'}</strong> of items that were in flight arrived after the cancel (created after ${data.batch.completedAt ?? ''}) and ${late.total === 1 ? 'is' : 'are'} not counted in any figure here; ${late.total === 1 ? 'it is' : 'they are'} listed under <a href="#s-after-cancel">After the cancel</a>.`;
+  const race = late.uncountedBefore > 0 ? html` ${fmtNumber(late.uncountedBefore)} further result${late.uncountedBefore === 1 ? ' was' : 's were'} created before the cancel but stored after it had counted: not counted either.` : '';
+  return html`${counted}${after}${race}`;
+}
+
+function afterCancelSection(data: BatchReportData): SafeHtml {
+  const late = data.afterCancel;
+  if (late === undefined) return html``;
+  const body =
+    late.total === 0
+      ? html`<p>No result arrived after the cancel.</p>`
+      : html`${table(
+          'Results stored after the cancel (not counted)',
+          [{ header: 'snapshot' }, { header: 'status' }, { header: 'outputs match' }, { header: 'created' }, { header: 'error' }],
+          late.rows.map((r) => [html`<code>${r.snapshotId}</code>`, statusBadge(r.status), r.status === 'Error' ? 'n/a' : r.outputsMatch ? 'yes' : 'no', r.createdAt, r.error ? html`<code>${r.error.code}</code> ${r.error.message}` : '']),
+          { testId: 'after-cancel-table' },
+        )}${moreNote(late.rows.length, late.total, 'results stored after the cancel')}`;
+  return html`<section aria-labelledby="s-after-cancel"><h2 id="s-after-cancel">After the cancel</h2><p class="muted">Items already running when the batch was cancelled finish and store their results; <code>GET /batches/{id}/results</code> lists them. A result created after the batch's <code>completedAt</code> is not in its statistics.</p>${body}</section>`;
 }
 
 function latencySection(data: BatchReportData, chart: ChartSpec): SafeHtml {
@@ -211,7 +239,8 @@ export function renderBatchReport(data: BatchReportData): string {
 <section aria-labelledby="s-fields"><h2 id="s-fields">Mismatched fields</h2>${fieldSection(data, fields)}</section>
 <section aria-labelledby="s-mismatches"><h2 id="s-mismatches">Mismatched snapshots</h2>${mismatchSection(data)}</section>
 <section aria-labelledby="s-violations"><h2 id="s-violations">Policy violations</h2>${violationSection(data)}</section>
-<section aria-labelledby="s-errors"><h2 id="s-errors">Errors</h2>${errorSection(data)}</section>`;
+<section aria-labelledby="s-errors"><h2 id="s-errors">Errors</h2>${errorSection(data)}</section>
+${afterCancelSection(data)}`;
   return renderPage({
     title: `Batch ${data.batch.batchId}${fn ? ` — ${fn}` : ''} — decision-replay report`,
     heading: `Batch replay report${fn ? `: ${fn}` : ''}`,

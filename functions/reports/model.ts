@@ -74,7 +74,10 @@ export interface ErrorGroup {
 
 export interface BatchReportData {
   batch: Batch;
-  /** The batch's stored statistics, or (while it runs, or if it failed) the same figures over the results stored so far. */
+  /**
+   * The batch's stored statistics (SUCCEEDED, or CANCELLED: those of the cancel), or (while it runs,
+   * or if it failed) the same figures over the results stored so far.
+   */
   stats: ReplayStats;
   statsSource: 'batch' | 'results';
   /** Results whose snapshot failed its integrity check. */
@@ -90,6 +93,14 @@ export interface BatchReportData {
   mismatches: { rows: MismatchRow[]; total: number };
   violations: { rows: ViolationRow[]; total: number; byRule: Tally[] };
   errors: { groups: ErrorGroup[]; shown: number; total: number };
+  /**
+   * A CANCELLED batch only: the results stored by items that were in flight at the cancel and
+   * finished afterwards (created after the batch's completedAt), which its statistics and every
+   * other figure of the report leave out. `rows` are the first of them (within the table limit),
+   * oldest first; `uncountedBefore` counts results created before the cancel that its count did not
+   * see (their write was still on its way).
+   */
+  afterCancel?: { rows: BatchResult[]; total: number; uncountedBefore: number };
   generatedAt: string;
 }
 

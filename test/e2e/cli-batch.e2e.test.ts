@@ -248,8 +248,18 @@ describe('decision-replay batch commands (local host)', () => {
       await new Promise((r) => setTimeout(r, 800));
       const later = await requestJson<Batch>(t.url, 'GET', `/batches/${batchId}`);
       expect(later.body).toMatchObject({ status: 'CANCELLED', completed: cancelled.completed, stats: cancelled.stats });
-      const results = await requestJson<{ items: unknown[] }>(t.url, 'GET', `/batches/${batchId}/results?limit=1000`);
+      const results = await requestJson<{ items: { createdAt: string }[] }>(t.url, 'GET', `/batches/${batchId}/results?limit=1000`);
       expect(results.body.items.length).toBeLessThanOrEqual(cancelled.completed + 1);
+      // The README's rule tells the listed results apart: those created after completedAt are the
+      // ones the statistics leave out (the item that was in flight, if any).
+      const late = results.body.items.filter((r) => Date.parse(r.createdAt) > Date.parse(cancelled.completedAt ?? ''));
+      expect(results.body.items.length - late.length).toBe(cancelled.completed);
+      // The report shows the batch's own figures and says how many arrived after the cancel.
+      const report = (await requestJson<string>(t.url, 'GET', `/batches/${batchId}/report`)).body;
+      expect(report).not.toContain('no final statistics');
+      expect(report).toContain(`Figures are the batch statistics as of its cancel at ${cancelled.completedAt ?? ''}: ${cancelled.completed} result`);
+      expect(report).toContain(`data-testid="count-total">${cancelled.completed}<`);
+      expect(report).toContain(late.length === 0 ? 'No result arrived after the cancel.' : 'data-testid="after-cancel-count">1 result</strong>');
 
       // Not running any more: 409, exit 3 from the CLI; `batch run` gates a CANCELLED batch as a failure.
       const again = await requestJson<{ error: { code: string } }>(t.url, 'POST', `/batches/${batchId}/cancel`);

@@ -26,6 +26,7 @@ import {
 import { BatchItemCache, replayBatchChunk, replayBatchItem, STATUS_CHECK_MS, type ReplayItemDeps } from '../../functions/core/batch-replay.js';
 import { BatchPayloadError, parseReplayChunkPayload, parseReplayItemPayload, parseReplayPayload, parseStatsPayload } from '../../functions/api/batch-tasks.js';
 import { computeBatchStats } from '../../functions/core/batch-stats.js';
+import { cancelBatch, countedAtCancel } from '../../functions/core/batch-control.js';
 import { NotFoundError, ValidationError } from '../../functions/core/errors.js';
 import { API_PLANNED_SELECTION_LIMIT, type ManifestRef } from '../../functions/core/batch.js';
 import { manifestSources } from '../../functions/core/id-manifest.js';
@@ -876,5 +877,33 @@ describe('startBatch with a snapshotManifest', () => {
     expect(batches.claims.size).toBe(0);
     expect(manifests.objects.size).toBe(0);
     expect(started).toEqual([]);
+  });
+});
+
+describe('cancelBatch', () => {
+  it('counts the results created by its instant, so a result created after completedAt is exactly one it left out', async () => {
+    // Probe D13: items in flight at the cancel finish afterwards; their results are listed, not counted.
+    const batches = new MemoryBatchStore();
+    const batchId = ulid(70);
+    await batches.create(batchRecord(batchId, 10));
+    const at = (ms: number) => new Date(NOW + ms).toISOString();
+    const stored = (n: number, createdAt: string): BatchResult => ({ batchId, snapshotId: ulid(n), replayId: null, status: 'Success', outputsMatch: true, executionTimeMs: 5, mismatchedPaths: [], violatedRules: [], createdAt });
+    await batches.putResult(stored(1, at(-2_000)));
+    await batches.putResult(stored(2, at(0)));
+    // Created (by another clock, or while the cancel read) after the cancel's instant: not counted.
+    await batches.putResult(stored(3, at(5)));
+    const stopped: string[] = [];
+    const store = Object.assign(batches, {
+      list: () => Promise.resolve({ items: [] }),
+      cancel: (id: string, stats: ReplayStats, completed: number, completedAt: string) => {
+        Object.assign(batches.batches.get(id) as Batch, { status: 'CANCELLED', stats, completed, completedAt });
+        return Promise.resolve(true);
+      },
+    });
+    const cancelled = await cancelBatch({ batches: store, stopper: { stop: (id) => Promise.resolve(void stopped.push(id)) }, clock }, batchId);
+    expect(cancelled).toMatchObject({ status: 'CANCELLED', completed: 2, completedAt: at(0), stats: { totalReplays: 2 } });
+    expect(stopped).toEqual([batchId]);
+    const all = [...batches.results.values()];
+    expect(all.filter((r) => countedAtCancel(r, cancelled.completedAt ?? '')).length).toBe(cancelled.completed);
   });
 });

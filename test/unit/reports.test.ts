@@ -220,6 +220,34 @@ describe('batch report assembly', () => {
     expect(data.functions).toEqual([{ value: 'approve_loan', count: 3 }]);
   });
 
+  it('shows a cancelled batch its own statistics, and lists the results that arrived after the cancel as not counted', async () => {
+    // Probe D13: cancelled with 2 results counted; 2 items in flight stored theirs afterwards.
+    const stats = { totalReplays: 2, successfulReplays: 2, failedReplays: 0, matches: 1, mismatches: 1, tampered: 0, matchRate: 0.5, totalExecutionTimeMs: 20, averageExecutionTimeMs: 10, p50ExecutionTimeMs: 10, p95ExecutionTimeMs: 10, p99ExecutionTimeMs: 10, fieldMismatches: { 'outputs.decision': 1 }, fieldMismatchesOther: 0, policyViolations: {}, policyViolationsOther: 0 };
+    const completedAt = '2026-11-30T11:00:00.000Z';
+    const batch = batchOf({ status: 'CANCELLED', total: 10, completed: 2, stats, completedAt });
+    const before = { createdAt: '2026-11-30T10:59:59.000Z' };
+    const late = [result(3, 'mismatch', { createdAt: '2026-11-30T11:00:00.177Z' }), result(4, 'error', { createdAt: '2026-11-30T11:00:00.268Z' })];
+    const data = await assembleBatchReport(readerOf(batch, [result(1, 'match', before), result(2, 'mismatch', before), ...late], () => ({ functionName: 'f', executionTimeMs: 4 })), BATCH_ID, NOW);
+    expect(data.statsSource).toBe('batch');
+    expect(data.stats).toBe(stats);
+    // Every other figure leaves the late results out too.
+    expect(data.mismatches.total).toBe(1);
+    expect(data.errors.total).toBe(0);
+    expect(data.latency.replayQuantiles.count).toBe(2);
+    expect(data.afterCancel).toEqual({ rows: late, total: 2, uncountedBefore: 0 });
+    const page = renderBatchReport(data);
+    expect(page).not.toContain('no final statistics');
+    expect(page).toContain(`Figures are the batch statistics as of its cancel at ${completedAt}: 2 results.`);
+    expect(page).toMatch(/data-testid="after-cancel-count">2 results<\/strong> of items that were in flight arrived after the cancel/);
+    expect(page).toContain('data-testid="count-total">2<');
+    expect(page.match(/<tr><td><code>01J0{20}00[34]<\/code>/g)).toHaveLength(2);
+
+    // A result created before the cancel but stored after it had counted is named too (not counted).
+    const raced = await assembleBatchReport(readerOf({ ...batch, completed: 1 }, [result(1, 'match', before), result(2, 'mismatch', before)], () => undefined), BATCH_ID, NOW);
+    expect(raced.afterCancel).toEqual({ rows: [], total: 0, uncountedBefore: 1 });
+    expect(renderBatchReport(raced)).toContain('1 further result was created before the cancel but stored after it had counted');
+  });
+
   it('answers 404 for an unknown batch', async () => {
     await expect(assembleBatchReport(readerOf(batchOf(), [], () => undefined), ulid(9), NOW)).rejects.toMatchObject({ code: 'BATCH_NOT_FOUND' });
   });
