@@ -40,7 +40,9 @@ function latencyChart(d: LatencyDistribution): ChartSpec {
     d.edges.length === 0
       ? 'No successful replay, so there is no execution time to show.'
       : `Distribution of execution times over ${fmtNumber(r.count)} successful replays in ${d.original.length} ${d.scale} bins from ${fmtMs(d.edges[0] ?? 0)} to ${fmtMs(d.edges[d.edges.length - 1] ?? 0)}. ` +
-        `Original (recorded): p50 ${fmtMs(o.p50)}, p95 ${fmtMs(o.p95)}, p99 ${fmtMs(o.p99)} over ${fmtNumber(o.count)} snapshots${d.originalMissing > 0 ? ` (${fmtNumber(d.originalMissing)} recorded no execution time)` : ''}. ` +
+        (o.count === 0
+          ? `Original (recorded): n/a, no snapshot recorded an execution time. `
+          : `Original (recorded): p50 ${fmtMs(o.p50)}, p95 ${fmtMs(o.p95)}, p99 ${fmtMs(o.p99)} over ${fmtNumber(o.count)} snapshots${d.originalMissing > 0 ? ` (${fmtNumber(d.originalMissing)} recorded no execution time)` : ''}. `) +
         `Replay: p50 ${fmtMs(r.p50)}, p95 ${fmtMs(r.p95)}, p99 ${fmtMs(r.p99)}. Dashed vertical lines mark the quantiles.`;
   return {
     id: 'chart-latency',
@@ -153,7 +155,8 @@ ${table(
   'Execution time quantiles (successful replays)',
   [{ header: 'series' }, { header: 'count', numeric: true }, { header: 'p50', numeric: true }, { header: 'p95', numeric: true }, { header: 'p99', numeric: true }],
   [
-    ['original (recorded)', fmtNumber(o.count), fmtMs(o.p50), fmtMs(o.p95), fmtMs(o.p99)],
+    // No snapshot recorded a time: there is no quantile to show (0 ms would claim "instant").
+    o.count === 0 ? ['original (recorded)', fmtNumber(0), 'n/a', 'n/a', 'n/a'] : ['original (recorded)', fmtNumber(o.count), fmtMs(o.p50), fmtMs(o.p95), fmtMs(o.p99)],
     ['replay', fmtNumber(r.count), html`<span data-testid="replay-p50">${fmtMs(r.p50)}</span>`, html`<span data-testid="replay-p95">${fmtMs(r.p95)}</span>`, html`<span data-testid="replay-p99">${fmtMs(r.p99)}</span>`],
   ],
   { testId: 'latency-table' },

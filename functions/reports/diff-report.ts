@@ -73,13 +73,24 @@ function kindChart(data: DiffReportData): ChartSpec {
   };
 }
 
+/** Whether both snapshots recorded an execution time (only then is there a delta to show). */
+function bothTimed(data: DiffReportData): boolean {
+  return data.original.snapshot.executionTimeMs !== undefined && data.updated.snapshot.executionTimeMs !== undefined;
+}
+
+function timeText(ms: number | undefined): string {
+  return ms === undefined ? 'not recorded' : fmtMs(ms);
+}
+
 function timingChart(data: DiffReportData): ChartSpec {
   const ta = data.original.snapshot.executionTimeMs ?? 0;
   const tb = data.updated.snapshot.executionTimeMs ?? 0;
   return {
     id: 'chart-timing',
     title: 'Execution time',
-    summary: `Original ${fmtMs(ta)}, new ${fmtMs(tb)} (difference ${fmtMs(tb - ta)}).${data.original.snapshot.executionTimeMs === undefined || data.updated.snapshot.executionTimeMs === undefined ? ' A snapshot that recorded no execution time is drawn as 0.' : ''}`,
+    summary: bothTimed(data)
+      ? `Original ${fmtMs(ta)}, new ${fmtMs(tb)} (difference ${fmtMs(tb - ta)}).`
+      : `Original ${timeText(data.original.snapshot.executionTimeMs)}, new ${timeText(data.updated.snapshot.executionTimeMs)} (difference n/a). A snapshot that recorded no execution time is drawn as 0.`,
     heightPx: 160,
     config: {
       type: 'bar',
@@ -103,7 +114,8 @@ ${facts([
   ['Inputs changed', diff.inputsChanged ? 'yes' : 'no'],
   ['Outputs changed', diff.outputsChanged ? 'yes' : 'no'],
   ['Model parameters changed', diff.modelParamsChanged ? 'yes' : 'no'],
-  ['Execution time delta', fmtMs(diff.executionTimeDeltaMs)],
+  // The API's executionTimeDeltaMs is a number either way; the report does not claim "0 ms" for a side with no time.
+  ['Execution time delta', bothTimed(data) ? fmtMs(diff.executionTimeDeltaMs) : html`<span data-testid="time-delta">n/a (${original.snapshot.executionTimeMs === undefined && updated.snapshot.executionTimeMs === undefined ? 'neither snapshot recorded' : original.snapshot.executionTimeMs === undefined ? 'the original did not record' : 'the new snapshot did not record'} an execution time)</span>`],
 ])}
 ${[original, updated].some((s) => s.integrity === 'tampered') ? html`<p class="note" role="alert">A snapshot does not match its contentHash: it was altered after it was recorded. The values shown are what the table holds now.</p>` : ''}
 <div class="grid2">${charts.map(chartFigure)}</div></section>

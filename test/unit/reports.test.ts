@@ -248,8 +248,36 @@ describe('batch report assembly', () => {
     expect(renderBatchReport(raced)).toContain('1 further result was created before the cancel but stored after it had counted');
   });
 
+  it('says n/a, not 0 ms, for the recorded quantiles when no snapshot recorded an execution time', async () => {
+    // Probe D16: "p50 0 ms, p95 0 ms, p99 0 ms over 0 snapshots" and a row of 0 ms.
+    const original = { functionName: 'approve_loan' };
+    const data = await assembleBatchReport(readerOf(batchOf(), [result(1, 'match', { original }), result(2, 'mismatch', { original })], () => undefined), BATCH_ID, NOW);
+    expect(data.latency.originalQuantiles.count).toBe(0);
+    const page = renderBatchReport(data);
+    expect(page).not.toMatch(/p50 0 ms, p95 0 ms, p99 0 ms over 0 snapshots/);
+    expect(page).toContain('Original (recorded): n/a, no snapshot recorded an execution time.');
+    expect(page).toMatch(/<td>original \(recorded\)<\/td><td[^>]*>0<\/td><td[^>]*>n\/a<\/td><td[^>]*>n\/a<\/td><td[^>]*>n\/a<\/td>/);
+  });
+
   it('answers 404 for an unknown batch', async () => {
     await expect(assembleBatchReport(readerOf(batchOf(), [], () => undefined), ulid(9), NOW)).rejects.toMatchObject({ code: 'BATCH_NOT_FOUND' });
+  });
+});
+
+describe('diff report timing', () => {
+  it('shows the execution time delta as n/a, not 0 ms, when a snapshot recorded none (the API keeps its number)', async () => {
+    // Probe D16: the summary said "Execution time delta 0 ms" while the Timing table said n/a.
+    const timed = snapshotWith(ulid(1), 'a');
+    const untimed = buildSnapshot({ functionName: 'approve_loan', inputs: timed.inputs, outputs: timed.outputs, modelParameters: timed.modelParameters }, ulid(2), NOW());
+    const data = await assembleDiffReport({ get: async (id) => (id === ulid(1) ? timed : untimed) }, ulid(1), ulid(2), NOW);
+    expect(data.diff.executionTimeDeltaMs).toBe(0);
+    const page = renderDiffReport(data);
+    expect(page).not.toContain('<dt>Execution time delta</dt><dd>0 ms</dd>');
+    expect(page).toContain('<dt>Execution time delta</dt><dd><span data-testid="time-delta">n/a (the new snapshot did not record an execution time)</span></dd>');
+    expect(page).toContain('Original 12 ms, new not recorded (difference n/a).');
+    // Both timed: the delta as before.
+    const both = renderDiffReport(await assembleDiffReport({ get: async (id) => snapshotWith(id, 'a') }, ulid(1), ulid(2), NOW));
+    expect(both).toContain('<dt>Execution time delta</dt><dd>0 ms</dd>');
   });
 });
 
