@@ -35,6 +35,9 @@ export interface BatchReportReader {
   replayResults(refs: readonly ReplayRef[]): Promise<Map<string, ReplayDetail>>;
 }
 
+/** Functions whose executor the report reads at most (one replay result each). */
+const MAX_EXECUTOR_PROBES = 100;
+
 /** Number of latency bins in the distribution chart. */
 const LATENCY_BINS = 40;
 
@@ -158,10 +161,12 @@ export async function assembleBatchReport(reader: BatchReportReader, batchId: st
   let errorTotal = 0;
 
   // The rows a table lists need their replay's details: read them in chunks of 100 while the scan
-  // goes on (at most 2 × REPORT_TABLE_LIMIT refs, so at most 40 reads).
+  // goes on (at most 2 × REPORT_TABLE_LIMIT refs and one per function for the executor's name, so
+  // at most 41 reads).
   const requested = new Set<string>();
   const pendingRefs: ReplayRef[] = [];
   const detailReads: Promise<Map<string, ReplayDetail>>[] = [];
+  const executorProbed = new Set<string>();
   const wantDetail = (r: BatchResult): void => {
     if (!r.replayId || requested.has(r.replayId)) return;
     requested.add(r.replayId);
@@ -188,6 +193,14 @@ export async function assembleBatchReport(reader: BatchReportReader, batchId: st
       beforeCancel += 1;
     }
     acc.add({ status: r.status, outputsMatch: r.outputsMatch, executionTimeMs: r.executionTimeMs, mismatchedPaths: r.mismatchedPaths, violatedRules: r.violatedRules, integrity: r.integrity });
+    // The executor is named by the full replay results: besides the rows the tables show, one
+    // result per function (a batch replays each function with one executor), whatever its outcome,
+    // so a batch of matches only, or of errors only, still names the executor its results ran on.
+    const fn = r.original?.functionName ?? '';
+    if (r.replayId && !executorProbed.has(fn) && executorProbed.size < MAX_EXECUTOR_PROBES) {
+      executorProbed.add(fn);
+      wantDetail(r);
+    }
     for (const rule of r.violatedRules) bump(violatedRules, rule);
     if (r.violatedRules.length > 0) {
       violationTotal += 1;

@@ -93,7 +93,7 @@ function header(data: BatchReportData): SafeHtml {
     ['Function', tallyText(data.functions, req.selector?.functionName ?? '(no snapshot found)')],
     ['Original model', tallyText(data.originalModels, '(none)')],
     ['Replay model', tallyText(data.replayModels, '(none)')],
-    ['Executor', data.executors.length === 0 ? '(not read)' : data.executors.join(', ')],
+    ['Executor', data.executors.length === 0 ? '(no replay reached an executor)' : data.executors.join(', ')],
     ['Mode', req.mode ?? 'Tolerant'],
     ['Tolerance', (req.mode ?? 'Tolerant') === 'Tolerant' ? String(req.tolerance ?? 0.8) : 'n/a (not Tolerant)'],
     ['Policy', req.policyName ?? '(none)'],

@@ -259,6 +259,21 @@ describe('batch report assembly', () => {
     expect(page).toMatch(/<td>original \(recorded\)<\/td><td[^>]*>0<\/td><td[^>]*>n\/a<\/td><td[^>]*>n\/a<\/td><td[^>]*>n\/a<\/td>/);
   });
 
+  it('names the executor the results ran on when no table row needs a replay read (only matches, or only executor errors)', async () => {
+    // Probe D17: "Executor (not read)" for a batch whose every result names the executor.
+    const unreachable = [1, 2, 3].map((n) => result(n, 'error', { replayId: ulid(200 + n), error: { code: 'EXECUTOR_UNREACHABLE', message: 'http POST http://model/v2 could not be reached' }, original: { functionName: 'f' } }));
+    const errors = await assembleBatchReport(readerOf(batchOf({ status: 'SUCCEEDED' }), unreachable, () => undefined), BATCH_ID, NOW);
+    expect(errors.executors).toEqual(['http POST http://model/v2']);
+    const matchesOnly = readerOf(batchOf(), [result(1, 'match'), result(2, 'match')], () => ({ functionName: 'f' }));
+    expect((await assembleBatchReport(matchesOnly, BATCH_ID, NOW)).executors).toEqual(['http POST http://model/v2']);
+    expect(matchesOnly.replayKeys).toBe(1); // one replay read for the one function
+    const page = renderBatchReport(errors);
+    expect(page).toContain('<dt>Executor</dt><dd>http POST http://model/v2</dd>');
+    // Nothing reached an executor (no replay id): said so, not "not read".
+    const none = await assembleBatchReport(readerOf(batchOf(), [result(1, 'error')], () => undefined), BATCH_ID, NOW);
+    expect(renderBatchReport(none)).toContain('<dt>Executor</dt><dd>(no replay reached an executor)</dd>');
+  });
+
   it('answers 404 for an unknown batch', async () => {
     await expect(assembleBatchReport(readerOf(batchOf(), [], () => undefined), ulid(9), NOW)).rejects.toMatchObject({ code: 'BATCH_NOT_FOUND' });
   });
