@@ -19,6 +19,7 @@ import { DecisionReplayError, DecisionReplayNetworkError, DecisionReplayValidati
 import {
   BatchRequestSchema,
   checkRequest,
+  checkBatchRequest,
   ComparisonRequestSchema,
   ExecutorConfigSchema,
   NoiseProfileRequestSchema,
@@ -300,6 +301,7 @@ export class DecisionReplayClient {
   /** `POST /batches` (202): starts a batch replay on Step Functions. */
   async startBatch(request: BatchRequest, options?: CallOptions): Promise<BatchStarted> {
     const body = checkRequest(BatchRequestSchema, request, 'batch request');
+    checkBatchRequest(body);
     return this.request({ method: 'POST', path: '/batches', body, retry: 'safe', options });
   }
 

@@ -20,6 +20,8 @@ export type { Dependency, DependencyReplay } from '../../functions/core/dependen
 export { parseIdManifestText, MAX_LISTED_SNAPSHOTS } from '../../functions/core/id-manifest.js';
 export { ValidationError } from '../../functions/core/errors.js';
 export { BatchRequestSchema, type BatchRequest, type Batch, type BatchResult, type BatchStatus } from '../../functions/core/batch.js';
+import { parseBatchRequest } from '../../functions/core/batch.js';
+import { ValidationError as ServiceValidationError } from '../../functions/core/errors.js';
 export type { SnapshotDiff, FieldChange } from '../../functions/core/diff.js';
 export { ComparisonRequestSchema, type ComparisonRequest, type Comparison } from '../../functions/core/comparison.js';
 export type { ReplayStats } from '../../functions/core/stats.js';
@@ -45,4 +47,20 @@ export function checkRequest<S extends z.ZodMiniType>(schema: S, input: unknown,
     .map((i) => `${i.path}: ${i.message}`)
     .join('; ');
   throw new DecisionReplayValidationError(`invalid ${what}: ${summary}${issues.length > 5 ? ` (and ${issues.length - 5} more)` : ''}`, issues);
+}
+
+/**
+ * The service's own checks of a batch request beyond its schema (exactly one selection, `from` not
+ * after `to`, tolerance only in Tolerant mode, at most 100,000 listed ids), run before anything is
+ * sent: a request the service would refuse with 400 is a {@link DecisionReplayValidationError}.
+ * Call after {@link checkRequest} (the schema); the input is sent as it is.
+ */
+export function checkBatchRequest(input: unknown): void {
+  try {
+    parseBatchRequest(input);
+  } catch (err) {
+    if (!(err instanceof ServiceValidationError)) throw err;
+    const details = err.details as { issues?: { path: string; message: string }[] } | undefined;
+    throw new DecisionReplayValidationError(`invalid batch request: ${err.message}`, details?.issues ?? []);
+  }
 }

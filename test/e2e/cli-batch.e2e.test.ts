@@ -145,6 +145,18 @@ describe('decision-replay batch commands (local host)', () => {
       expect((await requestJson<{ items: Batch[] }>(t.url, 'GET', '/batches?limit=1000')).body.items).toHaveLength(before);
     });
 
+    it('refuses what the service would refuse with 400 before sending it: exit 2, no batch (--from after --to, --tolerance with Strict)', async () => {
+      // Probe D17: `--from 05:00Z --to 04:00Z` went to the service (exit 3, INVALID_REQUEST).
+      const before = (await requestJson<{ items: Batch[] }>(t.url, 'GET', '/batches?limit=1000')).body.items.length;
+      const backwards = await cli(['batch', 'run', '--function', FN, '--from', '2026-12-02T05:00Z', '--to', '2026-12-02T04:00Z'], { env });
+      expect(backwards.code, backwards.stderr).toBe(2);
+      expect(backwards.stderr).toContain('invalid batch request: selector: from is after to');
+      const strict = await cli(['batch', 'run', '--function', FN, '--mode', 'Strict', '--tolerance', '0.5'], { env });
+      expect(strict.code, strict.stderr).toBe(2);
+      expect(strict.stderr).toContain('tolerance applies to Tolerant mode only, not Strict');
+      expect((await requestJson<{ items: Batch[] }>(t.url, 'GET', '/batches?limit=1000')).body.items).toHaveLength(before);
+    });
+
     it('replays the ids of an object in S3 with --ids-manifest; a missing one is exit 3 with the service\'s 404', async () => {
       const s3 = new S3Client(localS3ClientConfig(t.host.s3Endpoint));
       await s3.send(new PutObjectCommand({ Bucket: t.host.manifestBucket, Key: 'uploads/cli-ids.txt', Body: ids.slice(0, 4).join('\n') }));
