@@ -24,6 +24,8 @@ import { FunctionNameSchema, IntegritySchema, type Snapshot } from './snapshot.j
 import { ReplayStatsSchema, type ReplayStats } from './replay-stats.js';
 import type { AccumulatorState } from './stats.js';
 import { ulidField } from './ulid.js';
+import { modelListAllows, type ExecutorConfigStore } from './executor-port.js';
+import { UnsupportedModelError } from './executor-errors.js';
 import { assertIdempotencyKey } from './idempotency.js';
 import { assertAllowedManifest, manifestLocation, MAX_LISTED_SNAPSHOTS, MAX_MANIFEST_BYTES, parseIdManifest, s3Uri, SnapshotManifestSchema, type ManifestSource, type S3Location } from './id-manifest.js';
 
@@ -420,6 +422,25 @@ export interface StartBatchDeps {
   noiseProfiles?: NoiseProfileStore;
   /** Where `snapshotManifest` may point (the deployment's grants); none: every manifest is refused. */
   manifestSources?: readonly ManifestSource[];
+  /** The registered executors: a selector's override of the model is checked against its function's. */
+  executors?: Pick<ExecutorConfigStore, 'get'>;
+}
+
+/**
+ * Refuses (422 UNSUPPORTED_MODEL, as a single replay with the same override is refused) a batch
+ * whose `overrides.modelParameters.modelName` the selected function's registered executor does
+ * not serve: every item would replay on that model and end in the same error. Checked only where
+ * the answer holds for every item: a selector (one function) with the model name overridden, and
+ * an executor registered for it (none registered: the items say NO_EXECUTOR, as before). With a
+ * model name given, every executor type decides by its `models` list alone (modelListAllows).
+ */
+async function assertOverrideModelServed(executors: StartBatchDeps['executors'], request: BatchRequest): Promise<void> {
+  const modelName = request.overrides?.modelParameters?.modelName;
+  const functionName = request.selector?.functionName;
+  if (executors === undefined || functionName === undefined || typeof modelName !== 'string') return;
+  const registered = await executors.get(functionName);
+  if (registered === undefined || modelListAllows(registered.executor.models, modelName)) return;
+  throw new UnsupportedModelError(functionName, modelName, `${registered.executor.type} executor serving ${(registered.executor.models ?? []).join(', ')}`);
 }
 
 /**
@@ -445,6 +466,7 @@ export async function startBatch(deps: StartBatchDeps, body: unknown, idempotenc
   // (Checked like a replay request; a batch names a stored policy, never an inline one.)
   const options = parseReplayRequest({ mode: request.mode, tolerance: request.tolerance, policyName: request.policyName, overrides: request.overrides, dependencyMode: request.dependencyMode, noiseProfile: request.noiseProfile });
   if (options.policyName !== undefined) await resolveNamedPolicy(deps.policies, options.policyName);
+  await assertOverrideModelServed(deps.executors, request);
   // A manifest is read in full and validated before anything is written (a retry with the same
   // Idempotency-Key reads it again: the key is claimed only for a request that is accepted).
   const listed = request.snapshotManifest ? await readSnapshotManifest(deps, request.snapshotManifest) : request.snapshotIds;

@@ -180,6 +180,24 @@ describe('batch replays over HTTP (local host)', () => {
     expect(results.status).toBe(404);
   });
 
+  it('answers 422 UNSUPPORTED_MODEL, as a single replay does, for a selector batch overriding a model its executor does not serve', async () => {
+    // Probe D17: 202, then every item ended Error UNSUPPORTED_MODEL.
+    const fn = 'approve_loan_models';
+    await record(fn, APPLICANTS[0] as Applicant);
+    expect((await call('PUT', `/functions/${fn}/executor`, { type: 'http', url: `${t.url}/demo/credit/v2`, models: ['demo-credit'] })).status).toBe(200);
+    const before = (await call<Page<Batch>>('GET', `/batches?functionName=${fn}`)).body.items.length;
+    const overrides = { modelParameters: { modelName: 'gpt-unknown' } };
+    const batch = await call<{ error: { code: string; message: string } }>('POST', '/batches', { selector: { functionName: fn }, overrides });
+    const single = await call<{ error: { code: string } }>('POST', `/snapshots/${(await call<Page<Snapshot>>('GET', `/snapshots?functionName=${fn}`)).body.items[0]?.snapshotId ?? ''}/replay`, { overrides });
+    expect(single.status).toBe(422);
+    expect(batch.status).toBe(422);
+    expect(batch.body.error.code).toBe(single.body.error.code);
+    expect(batch.body.error.message).toContain("does not support model 'gpt-unknown'");
+    expect((await call<Page<Batch>>('GET', `/batches?functionName=${fn}`)).body.items).toHaveLength(before);
+    // A model it serves starts as before.
+    expect((await call('POST', '/batches', { selector: { functionName: fn }, overrides: { modelParameters: { modelName: 'demo-credit' } } })).status).toBe(202);
+  });
+
   it('answers 404 for an unknown policyName and starts nothing', async () => {
     const res = await call<{ error: { code: string; message: string } }>('POST', '/batches', { snapshotIds: [recorded[0]?.snapshotId], policyName: 'no-such-policy' });
 

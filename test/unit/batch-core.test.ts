@@ -285,6 +285,27 @@ describe('resolveSelection and startBatch', () => {
     return { deps, snapshots, batches, manifests, started };
   }
 
+  it('refuses a selector batch whose model override its executor does not serve with 422 UNSUPPORTED_MODEL, as a single replay is refused', async () => {
+    // Probe D17: accepted with 202, then every item ended Error UNSUPPORTED_MODEL.
+    const { deps, batches, started } = startWorld();
+    const executors = new MemoryExecutorConfigStore();
+    await executors.put('approve_loan', { type: 'http', url: 'https://model.example.com/decide', models: ['credit-v1', 'credit-v2'] });
+    const withExecutors = { ...deps, executors };
+    const override = (modelName: string) => ({ overrides: { modelParameters: { modelName } } });
+    await expect(startBatch(withExecutors, { selector: { functionName: 'approve_loan' }, ...override('credit-v9') })).rejects.toMatchObject({
+      code: 'UNSUPPORTED_MODEL',
+      details: { functionName: 'approve_loan', modelName: 'credit-v9' },
+      message: "the executor of 'approve_loan' (http executor serving credit-v1, credit-v2) does not support model 'credit-v9'",
+    });
+    expect(batches.batches.size).toBe(0);
+    expect(started).toEqual([]);
+    // A model it serves, a function with no executor, listed ids (functions unknown until read): started as before.
+    await startBatch(withExecutors, { selector: { functionName: 'approve_loan' }, ...override('credit-v2') });
+    await startBatch(withExecutors, { selector: { functionName: 'other_fn' }, ...override('credit-v9') });
+    await startBatch(withExecutors, { snapshotIds: [ulid(1)], ...override('credit-v9') });
+    expect(started).toHaveLength(3);
+  });
+
   it('refuses an id listed twice with 400, recording and starting nothing', async () => {
     const { deps, batches, started } = startWorld();
 
