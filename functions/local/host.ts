@@ -19,7 +19,7 @@ import { S3ManifestStore } from '../adapters/s3/manifest-store.js';
 import { localS3ClientConfig, startLocalS3 } from './s3.js';
 import { appendFileSync } from 'node:fs';
 import { LocalEventSink } from './event-sink.js';
-import { LocalScheduler, scheduleInput, type LocalSchedule } from './scheduler.js';
+import { FileScheduleStateStore, LocalScheduler, scheduleInput, type LocalSchedule } from './scheduler.js';
 import { ulidGenerator } from '../adapters/ids.js';
 import { systemClock, type Clock } from '../core/ports.js';
 import { AttachedPoliciesCache } from '../core/policy-cache.js';
@@ -307,6 +307,9 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       void execution.done.then((outcome) => executionEnded(execution, input, outcome));
     },
     clock,
+    // Each schedule's last run is kept in DATA_DIR, so a restart neither restarts a rate schedule's
+    // period nor skips a run that came due while the host was down (it fires once at start).
+    { ...(options.dataDir !== undefined && { state: new FileScheduleStateStore(join(options.dataDir, 'schedules.json')) }), log: (m) => logger.info(m) },
   );
   scheduler.start();
 
@@ -339,7 +342,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       if (method === 'POST' && path === '/_local/digest') {
         return { status: 200, body: await digestTimer.runNow() };
       }
-      if (method === 'GET' && path === '/_local/schedules') return { status: 200, body: { items: (options.schedules ?? []).map((s) => ({ ...s, nextFireAt: scheduler.upcoming()[s.name] })) } };
+      if (method === 'GET' && path === '/_local/schedules') {
+        const status = scheduler.status();
+        return { status: 200, body: { items: (options.schedules ?? []).map((s) => ({ ...s, ...status[s.name] })) } };
+      }
       if (!path.startsWith('/demo/')) return undefined;
       let parsed: unknown;
       try {

@@ -2,12 +2,15 @@
  * Local stand-in for the EventBridge schedules: the same schedule configuration (cdk.json context
  * `schedules`) fires the batch state machine with the same input the deployed rule sends.
  *
- * Expressions: `rate(<n> minute|minutes|hour|hours|day|days)` (first fire one period after start, as
- * EventBridge does for a new rule) and `cron(min hour day-of-month month day-of-week year)` in UTC
+ * Expressions: `rate(<n> minute|minutes|hour|hours|day|days)` (first fire one period after the
+ * schedule was first seen, as EventBridge does for a new rule) and `cron(min hour day-of-month month day-of-week year)` in UTC
  * with `*`, `?`, numbers, names (JAN-DEC, SUN-SAT), ranges, lists and steps. The `L`, `W` and `#`
  * forms are refused at start-up rather than misread.
  */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import * as z from 'zod/mini';
 import { scheduledExecutionInput, type ScheduleSpec } from '../api/batch-tasks.js';
+import { IsoInstantSchema } from '../core/instant.js';
 
 /** One scheduled regression replay, as configured in the CDK context. */
 export type LocalSchedule = ScheduleSpec & { schedule: string };
@@ -108,27 +111,133 @@ export interface SchedulerClock {
   now(): number;
 }
 
+/** What the scheduler keeps of a schedule across restarts of the host. */
+export interface ScheduleState {
+  /** When the host first ran with this schedule: the phase of a rate schedule that never fired. */
+  since: string;
+  /** The scheduled time of its last run (the phase of a rate schedule from then on). */
+  lastFireAt?: string;
+}
+
+/** Port: where schedule states are kept (DATA_DIR/schedules.json; none in memory). */
+export interface ScheduleStateStore {
+  load(): Record<string, ScheduleState>;
+  save(states: Record<string, ScheduleState>): void;
+}
+
+/** Schedule states in one JSON file, replaced whole (written aside, then renamed over it). */
+export class FileScheduleStateStore implements ScheduleStateStore {
+  constructor(private readonly path: string) {}
+
+  load(): Record<string, ScheduleState> {
+    let text: string;
+    try {
+      text = readFileSync(this.path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+      throw err;
+    }
+    const parsed = ScheduleStatesSchema.safeParse(JSON.parse(text));
+    if (!parsed.success) throw new Error(`${this.path} is not a schedule state file (${parsed.error.issues.map((i) => i.message).join('; ')}); move it aside to start the schedules afresh`);
+    return parsed.data;
+  }
+
+  save(states: Record<string, ScheduleState>): void {
+    const aside = `${this.path}.${process.pid}.tmp`;
+    writeFileSync(aside, JSON.stringify(states, null, 2) + '\n');
+    renameSync(aside, this.path);
+  }
+}
+
+const ScheduleStatesSchema = z.record(z.string(), z.strictObject({ since: IsoInstantSchema, lastFireAt: z.optional(IsoInstantSchema) }));
+
+/** A schedule's runs that came due while the host was down, as found at start. */
+export interface MissedRuns {
+  /** How many scheduled times passed (one run fires for all of them). */
+  count: number;
+  firstDueAt: string;
+  lastDueAt: string;
+}
+
+/** What `GET /_local/schedules` shows of a schedule besides its configuration. */
+export interface ScheduleStatus {
+  nextFireAt: string;
+  lastFireAt: string | null;
+  /** Present when runs came due while the host was down: one of them fired (or fires) at start. */
+  missedWhileDown?: MissedRuns;
+}
+
+/** Most scheduled times counted when reporting missed runs (a minutely cron over a long downtime). */
+const MAX_COUNTED_MISSES = 100_000;
+
+/** The scheduled times from `first` (due) up to `now`: how many, and the last of them. */
+function dueBy(expression: string, first: number, now: number, anchor: number): { count: number; last: number } {
+  let count = 1;
+  let last = first;
+  for (let t = nextFireTime(expression, first, anchor); t <= now && count < MAX_COUNTED_MISSES; t = nextFireTime(expression, t, anchor)) {
+    count += 1;
+    last = t;
+  }
+  return { count, last };
+}
+
 /**
  * Fires each schedule at its times. `tick()` fires whatever is due at the clock's now (tests drive
  * it with a controlled clock); `start()` also arms a timer for the next fire.
+ *
+ * With a state store (the host's DATA_DIR), a schedule keeps its phase across restarts: a rate
+ * schedule counts its periods from its last run (or from when it was first seen), not from each
+ * start, and a run that came due while the host was down fires once at start (not once per missed
+ * time), as `missedWhileDown` says. Without one (`--in-memory`), every start is a first start.
  */
 export class LocalScheduler {
   private readonly next = new Map<string, number>();
-  private readonly anchor: number;
+  private readonly anchors = new Map<string, number>();
+  private readonly states: Record<string, ScheduleState> = {};
+  private readonly missed = new Map<string, MissedRuns>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly schedules: readonly LocalSchedule[],
     private readonly fire: (schedule: LocalSchedule, at: Date) => void,
     private readonly clock: SchedulerClock,
+    private readonly options: { state?: ScheduleStateStore; log?: (message: string) => void } = {},
   ) {
-    this.anchor = clock.now();
-    for (const s of schedules) this.next.set(s.name, nextFireTime(s.schedule, this.anchor, this.anchor));
+    const now = clock.now();
+    const saved = options.state?.load() ?? {};
+    for (const s of schedules) {
+      const prev = saved[s.name];
+      const state: ScheduleState = prev ?? { since: new Date(now).toISOString() };
+      const anchor = Date.parse(state.lastFireAt ?? state.since);
+      const due = nextFireTime(s.schedule, anchor, anchor);
+      this.anchors.set(s.name, anchor);
+      this.states[s.name] = state;
+      this.next.set(s.name, due);
+      if (due <= now) {
+        const { count, last } = dueBy(s.schedule, due, now, anchor);
+        const missed = { count, firstDueAt: new Date(due).toISOString(), lastDueAt: new Date(last).toISOString() };
+        this.missed.set(s.name, missed);
+        options.log?.(
+          `schedule ${s.name} (${s.schedule}): ${count === 1 ? `its run due at ${missed.firstDueAt} came` : `${count}${count === MAX_COUNTED_MISSES ? ' or more' : ''} runs (due ${missed.firstDueAt} to ${missed.lastDueAt}) came`} due while the host was down (last run ${state.lastFireAt ?? 'never'}); firing one now`,
+        );
+      }
+    }
+    options.state?.save(this.states);
   }
 
   /** When each schedule fires next (epoch ms). */
   upcoming(): Record<string, string> {
     return Object.fromEntries([...this.next].map(([name, at]) => [name, new Date(at).toISOString()]));
+  }
+
+  /** Each schedule's next and last run, and the runs it missed while the host was down. */
+  status(): Record<string, ScheduleStatus> {
+    return Object.fromEntries(
+      this.schedules.map((s) => {
+        const missed = this.missed.get(s.name);
+        return [s.name, { nextFireAt: new Date(this.next.get(s.name) as number).toISOString(), lastFireAt: this.states[s.name]?.lastFireAt ?? null, ...(missed && { missedWhileDown: missed }) }];
+      }),
+    );
   }
 
   /** Fires every schedule due by now; returns how many fired. */
@@ -138,7 +247,11 @@ export class LocalScheduler {
     for (const s of this.schedules) {
       const at = this.next.get(s.name) as number;
       if (at > now) continue;
-      this.next.set(s.name, nextFireTime(s.schedule, now, this.anchor));
+      this.next.set(s.name, nextFireTime(s.schedule, now, this.anchors.get(s.name) as number));
+      // Kept before the run starts: a host that stops right after does not fire it again. One run
+      // stands for every time due by now (the last of them is kept: the next start owes none of them).
+      (this.states[s.name] as ScheduleState).lastFireAt = new Date(dueBy(s.schedule, at, now, this.anchors.get(s.name) as number).last).toISOString();
+      this.options.state?.save(this.states);
       this.fire(s, new Date(at));
       fired += 1;
     }

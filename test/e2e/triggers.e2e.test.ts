@@ -6,6 +6,9 @@
  */
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { AttributeValue as StreamAttributeValue, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DocumentClient } from '../../functions/adapters/dynamodb/document-client.js';
 import { DynamoPolicyStore } from '../../functions/adapters/dynamodb/policy-store.js';
@@ -24,6 +27,8 @@ import { decideCredit, type Applicant } from '../../functions/local/demo-model.j
 import { LOCAL_AWS } from '../../functions/local/dynalite.js';
 import type { LocalEvent } from '../../functions/local/event-sink.js';
 import type { StreamFailure } from '../../functions/local/stream.js';
+import { startLocalHost, type LocalHost } from '../../functions/local/host.js';
+import type { ScheduleStatus } from '../../functions/local/scheduler.js';
 import { startTestHost, type TestHost } from '../support/host.js';
 import { eventually, requestJson, type Reply } from '../support/http.js';
 
@@ -381,5 +386,83 @@ describe('scheduled regression replays (local host, controlled clock)', () => {
     const after = await api<Page<{ name: string; nextFireAt: string }>>('GET', '/_local/schedules');
     expect(Date.parse(after.body.items[0]?.nextFireAt ?? '')).toBe(firesAt + 60_000);
     expect(t.host.scheduler.tick()).toBe(0);
+  });
+});
+
+describe('scheduled replays across restarts of the local host (DATA_DIR)', () => {
+  // Probe D15: a rate schedule restarted its period at every start, so a host restarted more often
+  // than the rate never ran it, silently.
+  const HOUR = 3_600_000;
+  const T0 = Date.parse('2026-12-02T04:00:00.000Z');
+  let offsetMs = 0;
+  let dir: string;
+  let host: LocalHost | undefined;
+  const logged: string[] = [];
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sched-restart-'));
+  });
+  afterAll(async () => {
+    await host?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function restartAt(ms: number): Promise<LocalHost> {
+    await host?.close();
+    offsetMs = ms - Date.now();
+    host = await startLocalHost({
+      port: 0,
+      dynamoPort: 0,
+      tableName: 'sched-restart',
+      dataDir: dir,
+      clock: { now: () => Date.now() + offsetMs },
+      schedules: [{ name: 'hourly', schedule: 'rate(1 hour)', selector: { functionName: 'restart_fn', lastHours: 24 } }],
+      logger: { info: (m: string) => logged.push(m), error: () => undefined },
+    });
+    return host;
+  }
+
+  const schedule = async (h: LocalHost) => (await call<Page<ScheduleStatus & { name: string }>>(h.url, 'GET', '/_local/schedules')).body.items[0];
+  const scheduledBatches = async (h: LocalHost) => (await call<Page<Batch>>(h.url, 'GET', '/batches?functionName=restart_fn')).body.items.filter((b) => b.trigger === 'schedule');
+
+  it('keeps a rate schedule\'s period across a restart and fires a run that came due while the host was down once, at start', async () => {
+    // First start: one period after it, as a new EventBridge rule. (The host's clock runs on from
+    // each start, so the phase S is read back, not assumed.)
+    let h = await restartAt(T0);
+    const first = await schedule(h);
+    expect(first).toMatchObject({ name: 'hourly', lastFireAt: null });
+    expect(first?.missedWhileDown).toBeUndefined();
+    const S = Date.parse(first?.nextFireAt ?? '') - HOUR;
+    expect(S - T0).toBeGreaterThanOrEqual(0);
+    expect(S - T0).toBeLessThan(60_000);
+    const iso = (ms: number) => new Date(ms).toISOString();
+
+    // Restarted half an hour later: still due at S + 1 h (not at the restart + 1 h).
+    h = await restartAt(T0 + HOUR / 2);
+    expect(await schedule(h)).toMatchObject({ nextFireAt: iso(S + HOUR), lastFireAt: null });
+    expect(await scheduledBatches(h)).toEqual([]);
+
+    // Down over three scheduled times: one run fires at start, said in the log and in /_local/schedules.
+    h = await restartAt(T0 + 3 * HOUR + 10 * 60_000);
+    const batches = await eventually('the missed run to start a scheduled batch', async () => {
+      const found = await scheduledBatches(h);
+      return found.length > 0 ? found : undefined;
+    });
+    expect(batches).toHaveLength(1);
+    expect(batches[0]).toMatchObject({ scheduleName: 'hourly' });
+    expect(await schedule(h)).toMatchObject({
+      nextFireAt: iso(S + 4 * HOUR),
+      lastFireAt: iso(S + 3 * HOUR),
+      missedWhileDown: { count: 3, firstDueAt: iso(S + HOUR), lastDueAt: iso(S + 3 * HOUR) },
+    });
+    expect(logged).toContain(`schedule hourly (rate(1 hour)): 3 runs (due ${iso(S + HOUR)} to ${iso(S + 3 * HOUR)}) came due while the host was down (last run never); firing one now`);
+    expect(JSON.parse(readFileSync(join(dir, 'schedules.json'), 'utf8'))).toEqual({ hourly: { since: iso(S), lastFireAt: iso(S + 3 * HOUR) } });
+    await eventually('the scheduled batch to end', async () => ((await scheduledBatches(h))[0]?.status === 'RUNNING' ? undefined : true), 20_000);
+
+    // Restarted again at once: that run is not owed again.
+    h = await restartAt(T0 + 3 * HOUR + 11 * 60_000);
+    expect(await schedule(h)).toMatchObject({ nextFireAt: iso(S + 4 * HOUR), lastFireAt: iso(S + 3 * HOUR) });
+    expect((await schedule(h))?.missedWhileDown).toBeUndefined();
+    expect(await scheduledBatches(h)).toHaveLength(1);
   });
 });

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { scheduledBatchInput } from '../../lib/config.js';
-import { LocalScheduler, nextFireTime, scheduleInput, ScheduleExpressionError, type LocalSchedule } from '../../functions/local/scheduler.js';
+import { LocalScheduler, nextFireTime, scheduleInput, ScheduleExpressionError, type LocalSchedule, type ScheduleState } from '../../functions/local/scheduler.js';
 
 const at = (iso: string) => Date.parse(iso);
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -174,6 +174,39 @@ describe('LocalScheduler', () => {
 
   it('refuses an unsupported expression when it is constructed, not when it would fire', () => {
     expect(() => new LocalScheduler([{ ...schedules[0], name: 'bad', schedule: 'cron(0 0 L * ? *)' } as LocalSchedule], () => undefined, { now: () => START })).toThrow(ScheduleExpressionError);
+  });
+
+  describe('across restarts (with a state store)', () => {
+    function store(initial: Record<string, ScheduleState> = {}) {
+      let saved = structuredClone(initial);
+      return { load: () => structuredClone(saved), save: (s: Record<string, ScheduleState>) => void (saved = structuredClone(s)), get saved() { return saved; } };
+    }
+
+    it('keeps the phase of a rate schedule and owes a cron run missed while down: one fire at start, logged', () => {
+      const state = store();
+      new LocalScheduler(schedules, () => undefined, { now: () => START }, { state });
+      // Restarted 30 minutes later: still on the first start's grid.
+      const again = new LocalScheduler(schedules, () => undefined, { now: () => at('2026-03-10T12:30:00.000Z') }, { state });
+      expect(again.upcoming()).toEqual({ nightly: '2026-03-11T03:00:00.000Z', hourly: '2026-03-10T13:00:00.000Z' });
+
+      // Down from 12:30 to the next day 05:30: both are owed, each fires once at start.
+      const logs: string[] = [];
+      const fired: string[] = [];
+      const later = new LocalScheduler(schedules, (sc, when) => fired.push(`${sc.name} ${when.toISOString()}`), { now: () => at('2026-03-11T05:30:00.000Z') }, { state, log: (m) => logs.push(m) });
+      expect(later.status().hourly?.missedWhileDown).toEqual({ count: 17, firstDueAt: '2026-03-10T13:00:00.000Z', lastDueAt: '2026-03-11T05:00:00.000Z' });
+      expect(later.status().nightly?.missedWhileDown).toEqual({ count: 1, firstDueAt: '2026-03-11T03:00:00.000Z', lastDueAt: '2026-03-11T03:00:00.000Z' });
+      expect(logs).toHaveLength(2);
+      expect(later.tick()).toBe(2);
+      expect(later.tick()).toBe(0);
+      expect(fired).toEqual(['nightly 2026-03-11T03:00:00.000Z', 'hourly 2026-03-10T13:00:00.000Z']);
+      expect(state.saved).toEqual({ nightly: { since: iso(START), lastFireAt: '2026-03-11T03:00:00.000Z' }, hourly: { since: iso(START), lastFireAt: '2026-03-11T05:00:00.000Z' } });
+      expect(later.upcoming()).toEqual({ nightly: '2026-03-12T03:00:00.000Z', hourly: '2026-03-11T06:00:00.000Z' });
+
+      // Restarted right after: nothing owed.
+      const after = new LocalScheduler(schedules, () => undefined, { now: () => at('2026-03-11T05:31:00.000Z') }, { state });
+      expect(after.tick()).toBe(0);
+      expect(after.status().hourly).toEqual({ nextFireAt: '2026-03-11T06:00:00.000Z', lastFireAt: '2026-03-11T05:00:00.000Z' });
+    });
   });
 
   describe('with timers', () => {
