@@ -92,6 +92,11 @@ export type AuditRecord = z.infer<typeof AuditRecordSchema>;
 interface Expected {
   entry: ManifestEntry;
   window: string;
+  /**
+   * Named without a function under a function filter (a batch result sealed before digests named
+   * its function): in scope only if its record turns out to be the function's.
+   */
+  scopeUnknown?: true;
 }
 
 /** A record seen before any digest named it: it may still be a late entry of a later digest. */
@@ -127,6 +132,16 @@ export class VerificationRun {
   /** Whether a record (by its function) is in scope of this run. */
   inScope(functionName: string | undefined): boolean {
     return this.range.functionName === undefined || functionName === this.range.functionName;
+  }
+
+  /**
+   * Whether a manifest entry is in scope: by the function it names; 'unknown' for an entry that
+   * names none under a function filter (batch results sealed before their function was named).
+   */
+  private entryScope(entry: ManifestEntry): boolean | 'unknown' {
+    if (this.range.functionName === undefined) return true;
+    if (entry.functionName === undefined) return 'unknown';
+    return entry.functionName === this.range.functionName;
   }
 
   /**
@@ -169,9 +184,10 @@ export class VerificationRun {
     this.lastEnd = digest.windowEnd;
     const entries = this.readManifest(windowStart, digest, manifest);
     for (const entry of entries) {
-      if (!this.inScope(entry.functionName)) continue;
-      if (entry.late === true) this.noteLate(entry, windowStart);
-      this.expect(entry, windowStart);
+      const scope = this.entryScope(entry);
+      if (scope === false) continue;
+      if (entry.late === true && scope === true) this.noteLate(entry, windowStart);
+      this.expect(entry, windowStart, scope === 'unknown');
     }
     return digest;
   }
@@ -192,9 +208,10 @@ export class VerificationRun {
     }
     this.previous = { windowStart, windowEnd: digest.windowEnd, bytes };
     for (const entry of this.readManifest(windowStart, digest, manifest)) {
-      if (entry.late !== true || !this.inScope(entry.functionName) || entry.createdAt < scanned.from || entry.createdAt >= scanned.to) continue;
-      this.noteLate(entry, windowStart);
-      this.expect(entry, windowStart);
+      const scope = this.entryScope(entry);
+      if (entry.late !== true || scope === false || entry.createdAt < scanned.from || entry.createdAt >= scanned.to) continue;
+      if (scope === true) this.noteLate(entry, windowStart);
+      this.expect(entry, windowStart, scope === 'unknown');
     }
   }
 
@@ -207,10 +224,17 @@ export class VerificationRun {
 
   /** A record found in a sealed window (or by a digest's locator). */
   seeRecord(record: FoundRecord): void {
-    if (!this.inScope(record.functionName)) return;
+    const key = entryKey(record.kind, record.id);
+    if (!this.inScope(record.functionName)) {
+      const named = this.expected.get(key);
+      // Another function's record. A digest entry naming no function (sealed before batch results
+      // were named with theirs) is dropped; one naming this function is judged below: the record's
+      // content no longer says what was sealed.
+      if (named?.scopeUnknown === true) this.expected.delete(key);
+      if (named === undefined || named.scopeUnknown === true) return;
+    }
     this.records += 1;
     for (const problem of record.indexProblems ?? []) this.findings.indexMismatches.push({ id: record.id, kind: record.kind, reason: problem });
-    const key = entryKey(record.kind, record.id);
     const seen: Pending = { id: record.id, kind: record.kind, createdAt: record.createdAt, stored: record.content.contentHash, recomputed: recordContentHash(record.content) };
     const expected = this.expected.get(key);
     if (!expected) {
@@ -243,13 +267,13 @@ export class VerificationRun {
     this.pending.clear();
   }
 
-  private expect(entry: ManifestEntry, window: string): void {
+  private expect(entry: ManifestEntry, window: string, scopeUnknown = false): void {
     const key = entryKey(entry.kind, entry.id);
     const seen = this.pending.get(key);
     if (seen) {
       this.pending.delete(key);
       this.judge(seen, { entry, window });
-    } else this.expected.set(key, { entry, window });
+    } else this.expected.set(key, { entry, window, ...(scopeUnknown && { scopeUnknown: true as const }) });
   }
 
   private judge(seen: Pending, expected: Expected): void {
@@ -268,6 +292,9 @@ export class VerificationRun {
   recordMissing(entry: ManifestEntry, where: string): void {
     const e = this.expected.get(entryKey(entry.kind, entry.id));
     this.expected.delete(entryKey(entry.kind, entry.id));
+    // Named without a function and not found: whose it was cannot be told (a bundle holds only its
+    // function's records); a verification without --function names it if it is gone.
+    if (e?.scopeUnknown === true) return;
     this.findings.missing.push({ id: entry.id, kind: entry.kind, ...(e && { window: e.window }), reason: `named by the digest of ${e?.window ?? '?'} but not found ${where}: deleted` });
   }
 

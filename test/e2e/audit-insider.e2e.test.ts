@@ -1,0 +1,139 @@
+/**
+ * The audit seal against an insider, end to end on the local host (probe s12, D3): a batch result
+ * is verified and exported with the function of the snapshot it replayed.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { MemoryAuditStore } from '../../functions/adapters/audit/file-audit-store.js';
+import { auditObjects } from '../../functions/core/audit/digest.js';
+import type { VerificationReport } from '../../functions/core/audit/verify.js';
+import type { Batch } from '../../functions/core/batch.js';
+import { recordContentHash } from '../../functions/core/records.js';
+import { LOCAL_AWS } from '../../functions/local/dynalite.js';
+import { cli } from '../support/cli.js';
+import { requestJson } from '../support/http.js';
+import { startTestHost, type TestHost } from '../support/host.js';
+
+const T0 = Date.parse('2026-11-30T10:00:10.000Z');
+const MINUTE = 60_000;
+const FN = 'insider_loan';
+
+const decision = (score: number, functionName = FN) => ({ functionName, inputs: [{ name: 'applicant', value: { income: 52000 + score } }], outputs: [{ name: 'decision', value: 'approve' }, { name: 'score', value: score }] });
+
+interface Host {
+  t: TestHost;
+  db: DynamoDBClient;
+  clock: { now: number };
+  store: MemoryAuditStore;
+  /** What the host logged at error level. */
+  errors: string[];
+}
+
+async function host(): Promise<Host> {
+  const clock = { now: T0 };
+  const errors: string[] = [];
+  const logger = { info: () => undefined, warn: () => undefined, error: (message: string) => errors.push(message) };
+  const t = await startTestHost({ clock: { now: () => clock.now }, digestIntervalMinutes: 1, logger });
+  return { t, db: new DynamoDBClient({ ...LOCAL_AWS, endpoint: t.host.dynamoEndpoint }), clock, store: t.host.audit.store as MemoryAuditStore, errors };
+}
+
+async function close(h: Host | undefined): Promise<void> {
+  h?.db.destroy();
+  await h?.t.close();
+}
+
+async function rawItem(h: Host, key: { pk: string; sk: string }): Promise<Record<string, unknown>> {
+  return unmarshall((await h.db.send(new GetItemCommand({ TableName: h.t.host.tableName, Key: marshall(key) }))).Item ?? {});
+}
+
+/** Puts an item back with its contentHash recomputed over its content, as an insider covering tracks would. */
+async function putRehashed(h: Host, item: Record<string, unknown>): Promise<void> {
+  const keyNames = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'auditpk', 'auditsk', 'itemType']);
+  const content = Object.fromEntries(Object.entries(item).filter(([k]) => !keyNames.has(k)));
+  await h.db.send(new PutItemCommand({ TableName: h.t.host.tableName, Item: marshall({ ...item, contentHash: recordContentHash(content) }, { removeUndefinedValues: true }) }));
+}
+
+async function verify(h: Host, query: string): Promise<VerificationReport> {
+  const res = await requestJson<VerificationReport>(h.t.url, 'GET', `/audit/verify?${query}`);
+  expect(res.status).toBe(200);
+  return res.body;
+}
+
+describe('batch results by function (probe D3)', () => {
+  let h: Host;
+  let batchId: string;
+  let snapshotIds: string[];
+  let work: string;
+  const RANGE = ['--from', '2026-11-30T10:00:00Z', '--to', '2026-11-30T10:02:00Z'];
+
+  /** Two snapshots of FN and one of another function, a batch replaying the two (ValidationOnly), sealed. */
+  beforeAll(async () => {
+    h = await host();
+    work = mkdtempSync(join(tmpdir(), 'audit-insider-'));
+    snapshotIds = [];
+    for (const score of [0.5, 0.6]) {
+      h.clock.now += 1000;
+      snapshotIds.push((await requestJson<{ snapshotId: string }>(h.t.url, 'POST', '/snapshots', decision(score))).body.snapshotId);
+    }
+    await requestJson(h.t.url, 'POST', '/snapshots', decision(0.4, 'other_fn'));
+    const started = await requestJson<{ batchId: string }>(h.t.url, 'POST', '/batches', { snapshotIds, mode: 'ValidationOnly' });
+    expect(started.status).toBe(202);
+    batchId = started.body.batchId;
+    for (let i = 0; ; i++) {
+      const batch = await requestJson<Batch>(h.t.url, 'GET', `/batches/${batchId}`);
+      if (batch.body.status !== 'RUNNING') break;
+      if (i > 600) throw new Error('batch still RUNNING');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    h.clock.now = T0 + 2 * MINUTE;
+    await h.t.host.audit.timer.runNow();
+  });
+  afterAll(async () => {
+    await close(h);
+  });
+
+  it('verifies and exports them under --function: batch results of the function are sealed with it', async () => {
+    const manifest = (await h.store.getObject(auditObjects.manifest('2026-11-30T10:00:00.000Z')))?.toString('utf8') ?? '';
+    const entries = manifest.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; functionName?: string });
+    expect(entries.filter((e) => e.kind === 'batch-result').map((e) => e.functionName)).toEqual([FN, FN]);
+
+    // 2 snapshots, 2 replay results (the batch's), 2 batch results.
+    const report = await verify(h, `from=2026-11-30T10:00:00Z&to=2026-11-30T10:02:00Z&functionName=${FN}`);
+    expect(report.clean).toBe(true);
+    expect(report.counts.records).toBe(6);
+    expect((await verify(h, 'from=2026-11-30T10:00:00Z&to=2026-11-30T10:02:00Z&functionName=other_fn')).counts.records).toBe(1);
+
+    const dir = join(work, 'bundle');
+    const exported = await cli(['export', '--function', FN, ...RANGE, '-o', dir, '--output', 'json'], { env: { DECISION_REPLAY_URL: h.t.url } });
+    expect(exported.code, exported.stderr).toBe(0);
+    const lines = readFileSync(join(dir, 'records/batch-results.jsonl'), 'utf8').trim().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as { batchId: string }).batchId)).toEqual([batchId, batchId]);
+    const offline = await cli(['verify', '--bundle', dir, '--output', 'json'], { env: { DECISION_REPLAY_URL: 'http://127.0.0.1:9' } });
+    expect(offline.code, offline.stdout).toBe(0);
+  });
+
+  it('names a batch result rewritten behind the service under --function (API and CLI): altered', async () => {
+    const key = { pk: `BATCH#${batchId}`, sk: `RESULT#${snapshotIds[0] as string}` };
+    const original = await rawItem(h, key);
+    try {
+      await putRehashed(h, { ...original, status: 'Error', outputsMatch: false, error: { code: 'EXECUTOR_FAILED', message: 'rewritten' } });
+
+      const report = await verify(h, `from=2026-11-30T10:00:00Z&to=2026-11-30T10:02:00Z&functionName=${FN}`);
+      expect(report.altered).toEqual([expect.objectContaining({ id: `${batchId}/${snapshotIds[0] as string}`, kind: 'batch-result', reason: expect.stringContaining('both rewritten') })]);
+      const run = await cli(['verify', ...RANGE, '--function', FN, '--output', 'json'], { env: { DECISION_REPLAY_URL: h.t.url } });
+      expect(run.code).toBe(1);
+      expect((JSON.parse(run.stdout) as VerificationReport).altered).toEqual([expect.objectContaining({ id: `${batchId}/${snapshotIds[0] as string}`, kind: 'batch-result' })]);
+      // Moving it to another function (original.functionName rewritten) does not take it out of the seal.
+      await putRehashed(h, { ...original, original: { ...(original.original as object), functionName: 'other_fn' } });
+      const moved = await verify(h, `from=2026-11-30T10:00:00Z&to=2026-11-30T10:02:00Z&functionName=${FN}`);
+      expect(moved.altered).toEqual([expect.objectContaining({ id: `${batchId}/${snapshotIds[0] as string}`, kind: 'batch-result' })]);
+      expect(moved.missing).toEqual([]);
+    } finally {
+      await h.db.send(new PutItemCommand({ TableName: h.t.host.tableName, Item: marshall(original, { removeUndefinedValues: true }) }));
+    }
+  });
+});
