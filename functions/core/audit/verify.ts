@@ -5,7 +5,8 @@
  *
  * Findings (each with the record or window it concerns and the reason):
  * - `altered`: a record whose content no longer matches its contentHash, or whose contentHash is
- *   not the one its digest sealed; a manifest or digest that no longer matches what was signed.
+ *   not the one its digest sealed, or that is listed twice (a second copy beside the sealed one);
+ *   a manifest or digest that no longer matches what was signed.
  * - `missing`: a record a digest names that is gone.
  * - `unexpected`: a record in a sealed window that no digest names (e.g. a back-dated insert).
  * - `chainBreaks`: a digest missing from the chain, or one whose previous-digest hash is wrong.
@@ -123,6 +124,8 @@ export class VerificationRun {
   private records = 0;
   /** Set once a digest of the range was missing or unreadable: the chain there is already reported. */
   private gap = false;
+  /** The records seen in the current window (a record's copies share its createdAt, so its window): a second copy is a finding. */
+  private windowSeen = new Set<string>();
 
   constructor(
     private readonly publicKey: KeyObject | string,
@@ -142,6 +145,11 @@ export class VerificationRun {
     if (this.range.functionName === undefined) return true;
     if (entry.functionName === undefined) return 'unknown';
     return entry.functionName === this.range.functionName;
+  }
+
+  /** The records of a new window follow (see {@link seeRecord}'s check for a record listed twice). */
+  startWindow(): void {
+    this.windowSeen.clear();
   }
 
   /**
@@ -233,6 +241,15 @@ export class VerificationRun {
       if (named?.scopeUnknown === true) this.expected.delete(key);
       if (named === undefined || named.scopeUnknown === true) return;
     }
+    if (this.windowSeen.has(key)) {
+      this.findings.altered.push({
+        id: record.id,
+        kind: record.kind,
+        reason: `listed twice: a second copy of this ${record.kind}, created at ${record.createdAt}, was found in its window; one of the two was added behind the service (the first copy found is the one checked against its seal)`,
+      });
+      return;
+    }
+    this.windowSeen.add(key);
     this.records += 1;
     for (const problem of record.indexProblems ?? []) this.findings.indexMismatches.push({ id: record.id, kind: record.kind, reason: problem });
     const seen: Pending = { id: record.id, kind: record.kind, createdAt: record.createdAt, stored: record.content.contentHash, recomputed: recordContentHash(record.content) };
@@ -256,9 +273,15 @@ export class VerificationRun {
    * (`awaitingSeal(createdAt)`: a window of the late horizon after theirs is not sealed yet) are
    * listed as late; the others are `unexpected`.
    */
-  settlePending(awaitingSeal: (createdAt: string) => boolean): void {
+  settlePending(awaitingSeal: (createdAt: string) => boolean, where: 'service' | 'offline' = 'service'): void {
     for (const p of this.pending.values()) {
-      if (awaitingSeal(p.createdAt)) {
+      if (where === 'offline') {
+        this.findings.unexpected.push({
+          id: p.id,
+          kind: p.kind,
+          reason: `created at ${p.createdAt}, but no digest of the bundle names it: the bundle cannot vouch for it (added to the bundle, or written late and sealed by a digest written after the export)`,
+        });
+      } else if (awaitingSeal(p.createdAt)) {
         this.findings.late.push({ id: p.id, kind: p.kind, reason: `created at ${p.createdAt}, after its window was sealed; not sealed yet: a digest still to be written seals it as late` });
       } else {
         this.findings.unexpected.push({ id: p.id, kind: p.kind, reason: `created at ${p.createdAt} in a sealed window, but no digest names it (inserted behind the service, e.g. back-dated)` });
