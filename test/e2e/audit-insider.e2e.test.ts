@@ -1,6 +1,7 @@
 /**
- * The audit seal against an insider, end to end on the local host (probe s12, D3): a batch result
- * is verified and exported with the function of the snapshot it replayed.
+ * The audit seal against an insider, end to end on the local host (probe s12, D1 and D3): a digest
+ * removed from the audit store is not sealed again over forged records, and a batch result is
+ * verified and exported with the function of the snapshot it replayed.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -62,6 +63,70 @@ async function verify(h: Host, query: string): Promise<VerificationReport> {
   expect(res.status).toBe(200);
   return res.body;
 }
+
+describe('a digest removed from the audit store (probe D1)', () => {
+  let h: Host | undefined;
+  afterEach(async () => {
+    await close(h);
+    h = undefined;
+  });
+
+  /** Snapshots at 10:00 and 10:01; windows 10:00 and 10:01 sealed at 10:02. */
+  async function sealed(): Promise<{ h: Host; ids: string[] }> {
+    h = await host();
+    const ids: string[] = [];
+    h.clock.now = T0 + 1000;
+    ids.push((await requestJson<{ snapshotId: string }>(h.t.url, 'POST', '/snapshots', decision(0.5))).body.snapshotId);
+    h.clock.now = T0 + MINUTE;
+    ids.push((await requestJson<{ snapshotId: string }>(h.t.url, 'POST', '/snapshots', decision(0.6))).body.snapshotId);
+    h.clock.now = T0 + 2 * MINUTE;
+    const run = await requestJson<{ sealed: Array<{ windowStart: string }> }>(h.t.url, 'POST', '/_local/digest');
+    expect(run.body.sealed.map((s) => s.windowStart)).toEqual(['2026-11-30T10:00:00.000Z', '2026-11-30T10:01:00.000Z']);
+    return { h, ids };
+  }
+
+  it('is not sealed again over a record forged since: the digester refuses (409 on /_local/digest) and verify names the window', async () => {
+    const { h, ids } = await sealed();
+    const key = { pk: `SNAP#${ids[1] as string}`, sk: 'SNAP' };
+    const item = await rawItem(h, key);
+    await putRehashed(h, { ...item, outputs: [{ name: 'decision', value: 'approve' }, { name: 'score', value: 0.99 }] });
+    const window = '2026-11-30T10:01:00.000Z';
+    for (const name of [auditObjects.digest(window), auditObjects.signature(window), auditObjects.manifest(window)]) h.store.objects.delete(name);
+
+    h.clock.now = T0 + 2 * MINUTE + 5000;
+    const run = await requestJson<{ error: { code: string; message: string } }>(h.t.url, 'POST', '/_local/digest');
+    expect(run.status).toBe(409);
+    expect(run.body.error.code).toBe('AUDIT_SEAL_REFUSED');
+    expect(run.body.error.message).toContain(`the digest of window ${window}, the newest the digester sealed (chain head), is missing from the digest store`);
+    // The scheduled runs refuse too: still no digest for the window.
+    h.clock.now = T0 + 3 * MINUTE;
+    await expect(h.t.host.audit.timer.runNow()).rejects.toThrow(/refuses to seal/);
+    expect(await h.store.listDigests()).toEqual(['2026-11-30T10:00:00.000Z']);
+    // Each refusal is logged at error level, naming the window.
+    expect(h.errors.filter((e) => e.includes(`refuses to seal: the digest of window ${window}`)).length).toBeGreaterThanOrEqual(2);
+
+    const report = await verify(h, 'from=2026-11-30T10:00:00Z&to=2026-11-30T10:02:00Z');
+    expect(report.clean).toBe(false);
+    expect(report.chainBreaks).toEqual([expect.objectContaining({ id: window, reason: expect.stringContaining('it was deleted: the digester sealed the windows up to') })]);
+  });
+
+  it('deleting every digest starts no new chain from the oldest record: verify names each sealed window', async () => {
+    const { h } = await sealed();
+    h.store.objects.clear();
+
+    h.clock.now = T0 + 3 * MINUTE;
+    expect((await requestJson(h.t.url, 'POST', '/_local/digest')).status).toBe(409);
+    expect(await h.store.listDigests()).toEqual([]);
+
+    const report = await verify(h, 'from=2026-11-30T10:00:00Z&to=2026-11-30T10:02:00Z');
+    expect(report.clean).toBe(false);
+    expect(report.chainBreaks.map((f) => f.id)).toEqual(['2026-11-30T10:00:00.000Z', '2026-11-30T10:01:00.000Z']);
+    // The CLI reads the chain head from GET /audit/digests: findings (exit 1), not "nothing verified" (exit 4).
+    const run = await cli(['verify', '--from', '2026-11-30T10:00:00Z', '--to', '2026-11-30T10:02:00Z', '--output', 'json'], { env: { DECISION_REPLAY_URL: h.t.url } });
+    expect(run.code).toBe(1);
+    expect((JSON.parse(run.stdout) as VerificationReport).chainBreaks.map((f) => f.id)).toEqual(['2026-11-30T10:00:00.000Z', '2026-11-30T10:01:00.000Z']);
+  });
+});
 
 describe('batch results by function (probe D3)', () => {
   let h: Host;

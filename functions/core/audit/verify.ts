@@ -162,8 +162,9 @@ export class VerificationRun {
   }
 
   /** A window of the range whose digest is gone. */
-  digestMissing(windowStart: string, windowEnd: string): void {
-    this.findings.chainBreaks.push({ id: windowStart, kind: 'digest', window: windowStart, reason: `no digest for window ${windowStart} – ${windowEnd}: it was deleted or never written` });
+  digestMissing(windowStart: string, windowEnd: string, headWindow?: string): void {
+    const why = headWindow === undefined ? 'it was deleted or never written' : `it was deleted: the digester sealed the windows up to ${headWindow} (chain head)`;
+    this.findings.chainBreaks.push({ id: windowStart, kind: 'digest', window: windowStart, reason: `no digest for window ${windowStart} – ${windowEnd}: ${why}` });
     this.previous = undefined;
     this.gap = true;
     this.lastEnd = windowEnd;
@@ -198,6 +199,11 @@ export class VerificationRun {
       this.expect(entry, windowStart, scope === 'unknown');
     }
     return digest;
+  }
+
+  /** A break in the chain found by whoever reads the digests (e.g. against the chain head). */
+  chainBreak(windowStart: string, reason: string): void {
+    this.findings.chainBreaks.push({ id: windowStart, kind: 'digest', window: windowStart, reason });
   }
 
   /**
