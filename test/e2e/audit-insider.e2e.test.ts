@@ -6,7 +6,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MemoryAuditStore } from '../../functions/adapters/audit/file-audit-store.js';
@@ -179,6 +179,26 @@ describe('batch results by function (probe D3)', () => {
     expect(lines.map((l) => (JSON.parse(l) as { batchId: string }).batchId)).toEqual([batchId, batchId]);
     const offline = await cli(['verify', '--bundle', dir, '--output', 'json'], { env: { DECISION_REPLAY_URL: 'http://127.0.0.1:9' } });
     expect(offline.code, offline.stdout).toBe(0);
+  });
+
+  it('names a second copy of a sealed record put in the table under another key: altered "listed twice" (probe D2, online)', async () => {
+    // A replay result's sort key carries a time the index check cannot pin down: a copy under
+    // another time is a second item with the same id, kind and audit index keys.
+    const replays = await requestJson<{ items: Array<{ replayId: string; createdAt: string }> }>(h.t.url, 'GET', `/snapshots/${snapshotIds[1] as string}/replays`);
+    const replay = replays.body.items[0] as { replayId: string; createdAt: string };
+    const item = await rawItem(h, { pk: `SNAP#${snapshotIds[1] as string}`, sk: `REPLAY#${replay.createdAt}#${replay.replayId}` });
+    expect(item.replayId).toBe(replay.replayId);
+    const copyKey = { pk: item.pk as string, sk: `REPLAY#2026-11-30T10:00:00.000Z#${replay.replayId}` };
+    try {
+      await h.db.send(new PutItemCommand({ TableName: h.t.host.tableName, Item: marshall({ ...item, ...copyKey }, { removeUndefinedValues: true }) }));
+
+      const report = await verify(h, `from=2026-11-30T10:00:00Z&to=2026-11-30T10:02:00Z&functionName=${FN}`);
+      expect(report.clean).toBe(false);
+      expect(report.altered).toEqual([expect.objectContaining({ id: replay.replayId, kind: 'replay', reason: expect.stringContaining('listed twice') })]);
+      expect(report.late).toEqual([]);
+    } finally {
+      await h.db.send(new DeleteItemCommand({ TableName: h.t.host.tableName, Key: marshall(copyKey) }));
+    }
   });
 
   it('names a batch result rewritten behind the service under --function (API and CLI): altered', async () => {
