@@ -345,7 +345,9 @@ export class DecisionReplayClient {
   /**
    * `POST /comparisons` (201): compares two SUCCEEDED batches snapshot by snapshot (match rate with
    * McNemar's exact test, per-field and error rates, latency with bootstrap intervals) and stores
-   * the verdict. 422 `BATCHES_DIFFER` when they replayed different snapshots, unless `intersectionOnly`.
+   * the verdict. 422 `BATCHES_DIFFER` when they replayed different snapshots, unless `intersectionOnly`;
+   * 422 `BATCHES_NOT_COMPARABLE` when they judged outputs under different settings (mode, tolerance,
+   * policy, noise profile); 400 `SAME_BATCH` for one batch twice.
    * Retried safely: the same request gives the same numbers (seeded bootstrap).
    */
   async compareBatches(request: ComparisonRequest, options?: CallOptions): Promise<Comparison> {
