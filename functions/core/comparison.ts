@@ -118,8 +118,9 @@ function assertComparable(baseline: Batch, candidate: Batch): void {
  * `POST /comparisons`: pairs the two batches' results by snapshot and stores the comparison.
  * A batch compared with itself is 400 `SAME_BATCH`; batches that judged outputs under different
  * settings are 422 `BATCHES_NOT_COMPARABLE` (naming each setting); batches that replayed different
- * snapshots are 422 `BATCHES_DIFFER` (naming how many differ) unless `intersectionOnly`. Nothing is
- * stored on a refused request.
+ * snapshots are 422 `BATCHES_DIFFER` (naming how many differ) unless `intersectionOnly`; batches
+ * with no snapshot in common are 422 `NOTHING_TO_COMPARE` either way. Nothing is stored on a
+ * refused request.
  */
 export async function compareBatches(deps: ComparisonDeps, body: unknown): Promise<Comparison> {
   const request = parseOrThrow(ComparisonRequestSchema, body, 'comparison request');
@@ -154,13 +155,20 @@ export async function compareBatches(deps: ComparisonDeps, body: unknown): Promi
       c = await cand.next();
     }
   }
+  // No snapshot in common: nothing to compare with or without intersectionOnly, so say that
+  // rather than advise an intersection that is empty.
+  if (pairs.pairs === 0) {
+    throw new UnprocessableError(`the batches have no snapshot in common (${baselineOnly} only in the baseline, ${candidateOnly} only in the candidate): there is nothing to compare; replay the same snapshots in both batches`, {
+      code: 'NOTHING_TO_COMPARE',
+      details: { baselineOnly, candidateOnly },
+    });
+  }
   if ((baselineOnly > 0 || candidateOnly > 0) && request.intersectionOnly !== true) {
     throw new UnprocessableError(
       `the batches replayed different snapshots: ${baselineOnly} only in the baseline, ${candidateOnly} only in the candidate (${pairs.pairs} in both); compare the intersection with intersectionOnly: true`,
       { code: 'BATCHES_DIFFER', details: { baselineOnly, candidateOnly, common: pairs.pairs } },
     );
   }
-  if (pairs.pairs === 0) throw new UnprocessableError('the batches have no snapshot in common', { code: 'NOTHING_TO_COMPARE', details: { baselineOnly, candidateOnly } });
 
   // Verdicts are decided on the exact figures; the record holds each as DynamoDB can store it
   // (storable.ts): a p-value below 1e-130 is 0 at DynamoDB's precision, and is answered as 0.
