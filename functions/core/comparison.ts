@@ -74,19 +74,19 @@ async function finishedBatch(batches: ComparisonDeps['batches'], batchId: string
 
 /** One setting that decides how a batch judged its outputs, as both batches had it. */
 export interface SettingDifference {
-  setting: 'mode' | 'tolerance' | 'policyName' | 'noiseProfile';
+  setting: 'mode' | 'tolerance' | 'policyName' | 'policyVersion' | 'noiseProfile';
   baseline: string | number | null;
   candidate: string | number | null;
 }
 
 /**
  * How a batch judged its replayed outputs, defaults spelled out: the mode (Tolerant unless given),
- * the tolerance (Tolerant mode only, else null), the policy (by name; a batch records no version)
- * and the noise profile ('none' unless given; a selector batch records the version it pinned).
- * `overrides` (the candidate model: the experiment), `maxConcurrency` and `dependencyMode` are not
- * part of it.
+ * the tolerance (Tolerant mode only, else null), the policy by name (its pinned version is checked
+ * apart: batches stored before versions were pinned have none) and the noise profile ('none'
+ * unless given; a selector batch records the version it pinned). `overrides` (the candidate model:
+ * the experiment), `maxConcurrency` and `dependencyMode` are not part of it.
  */
-function judgingSettings(batch: Batch): Record<SettingDifference['setting'], string | number | null> {
+function judgingSettings(batch: Batch): Record<Exclude<SettingDifference['setting'], 'policyVersion'>, string | number | null> {
   const r = batch.request;
   const mode = r.mode ?? 'Tolerant';
   return {
@@ -105,7 +105,14 @@ function judgingSettings(batch: Batch): Record<SettingDifference['setting'], str
 function assertComparable(baseline: Batch, candidate: Batch): void {
   const b = judgingSettings(baseline);
   const c = judgingSettings(candidate);
-  const differences: SettingDifference[] = (Object.keys(b) as SettingDifference['setting'][]).filter((k) => b[k] !== c[k]).map((setting) => ({ setting, baseline: b[setting], candidate: c[setting] }));
+  const differences: SettingDifference[] = (Object.keys(b) as (keyof typeof b)[]).filter((k) => b[k] !== c[k]).map((setting) => ({ setting, baseline: b[setting], candidate: c[setting] }));
+  // The same policy under two versions judged differently too; known only when both batches
+  // pinned their version (a batch stored before that records the name alone).
+  const bv = baseline.policyVersion;
+  const cv = candidate.policyVersion;
+  if (b.policyName !== null && b.policyName === c.policyName && bv !== undefined && cv !== undefined && bv !== cv) {
+    differences.push({ setting: 'policyVersion', baseline: bv, candidate: cv });
+  }
   if (differences.length === 0) return;
   const show = (v: string | number | null) => (v === null ? '(none)' : String(v));
   throw new UnprocessableError(

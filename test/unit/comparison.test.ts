@@ -103,6 +103,22 @@ describe('compareBatches: which batches are comparable', () => {
     expect(w.reads()).toBe(0);
     expect(w.stored).toEqual([]);
   });
+
+  it('names a policy version change between batches that both pinned one (policyVersion)', async () => {
+    const w = world({ policyName: 'p1' }, { policyName: 'p1' }, { pinned: [1, 2] });
+
+    const err = await refusal(compareBatches(w.deps, { baselineBatchId: A, candidateBatchId: B }));
+
+    expect(err.code).toBe('BATCHES_NOT_COMPARABLE');
+    expect(err.details).toEqual({ differences: [{ setting: 'policyVersion', baseline: 1, candidate: 2 }] });
+    expect(err.message).toContain('policyVersion: 1 in the baseline, 2 in the candidate');
+    expect(w.reads()).toBe(0);
+  });
+
+  it('compares batches under the same pinned policy version, and a batch stored before versions were pinned with any', async () => {
+    await expect(compareBatches(world({ policyName: 'p1' }, { policyName: 'p1' }, { pinned: [3, 3] }).deps, { baselineBatchId: A, candidateBatchId: B })).resolves.toMatchObject({ pairs: 40 });
+    await expect(compareBatches(world({ policyName: 'p1' }, { policyName: 'p1' }, { pinned: [undefined, 3] }).deps, { baselineBatchId: A, candidateBatchId: B })).resolves.toMatchObject({ pairs: 40 });
+  });
 });
 
 describe('compareBatches: batches with no snapshot in common', () => {
