@@ -49,6 +49,7 @@ import {
   type ValidationReport,
   type AuditRecord,
   type StoredDigest,
+  type ChainHead,
   type VerificationReport,
 } from './schemas.js';
 import type { CredentialsOption, SignableRequest } from './sigv4.js';
@@ -387,7 +388,7 @@ export class DecisionReplayClient {
   }
 
   /** `GET /audit/digests?from=&to=`: the signed digests of the windows overlapping the range, with the window length. */
-  async listAuditDigests(query: { from: string; to: string }, options?: CallOptions): Promise<{ items: StoredDigest[]; intervalMinutes: number }> {
+  async listAuditDigests(query: { from: string; to: string }, options?: CallOptions): Promise<{ items: StoredDigest[]; intervalMinutes: number; chainHead?: ChainHead }> {
     return this.request({ method: 'GET', path: '/audit/digests', query: { ...query }, retry: 'safe', options });
   }
 
