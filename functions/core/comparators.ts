@@ -12,6 +12,7 @@ import type { PathRead } from './field-path.js';
 import { canonicalJson, jsonEquals, type JsonValue } from './json.js';
 import { SimilarityProviderError, type SimilarityProvider } from './similarity.js';
 import { MAX_SCHEMA_COST, schemaCost, schemaShape, type SchemaShape } from './schema-cost.js';
+import { describeMetaSchemaIssues, metaSchemaIssues } from './json-schema-meta.js';
 import { linearRegex, loadRegexEngine, MAX_REGEX_INPUT_LENGTH, regexProblem, RegexPatternError } from './linear-regex.js';
 import { EngineNotLoadedError } from './errors.js';
 import { onFirstUse } from './on-first-use.js';
@@ -114,11 +115,47 @@ function shapeOf(schema: JsonValue): SchemaShape {
   return shape;
 }
 
-/** Why `schema` is not a usable JSON Schema, or undefined when it is. */
+/**
+ * What to tell a client when the validator throws on a schema: never the library's own text (a
+ * `TypeError: $enum.some is not a function` says nothing to a policy author), but what in the
+ * schema makes it throw, where that is known.
+ */
+function validatorFailure(err: unknown): string {
+  const message = err instanceof Error ? err.message : '';
+  if (message.startsWith('Duplicate schema URI')) return 'two of its subschemas declare the same $id';
+  if (message.startsWith('Unresolved $ref')) return 'a $ref does not resolve (only references inside the schema, such as "#/$defs/name", are supported)';
+  if (err instanceof TypeError && /Invalid URL/i.test(message)) return 'an $id or $ref is not a valid URI reference';
+  return 'the JSON Schema validator cannot apply it';
+}
+
+const problemCache = new Map<string, string | null>();
+
+/**
+ * Why `schema` is not a usable JSON Schema, or undefined when it is: not valid against the draft
+ * 2020-12 meta-schema (./json-schema-meta.ts), or refused for its cost (./schema-cost.ts), or one
+ * the validator cannot apply. Cached like the validator: by canonical JSON.
+ */
 export function schemaProblem(schema: JsonValue): string | undefined {
   if (typeof schema !== 'boolean' && (schema === null || typeof schema !== 'object' || Array.isArray(schema))) {
     return 'schema must be a JSON Schema object or a boolean';
   }
+  const key = canonicalJson(schema);
+  const hit = problemCache.get(key);
+  if (hit !== undefined) return hit ?? undefined;
+  const problem = uncachedSchemaProblem(schema);
+  if (problemCache.size >= VALIDATOR_CACHE_SIZE) {
+    const oldest = problemCache.keys().next();
+    if (!oldest.done) problemCache.delete(oldest.value);
+  }
+  problemCache.set(key, problem ?? null);
+  return problem;
+}
+
+function uncachedSchemaProblem(schema: JsonValue): string | undefined {
+  // A keyword whose value the meta-schema forbids is never silently ignored (the validator would
+  // skip `{"minLength": "five"}` and pass everything) nor left to fail every value.
+  const meta = metaSchemaIssues(schema);
+  if (meta.length > 0) return describeMetaSchemaIssues(meta);
   // References, patterns and size are checked now: a rule that passes PUT must neither fail every
   // later evaluation nor stall one (./schema-cost.ts).
   const shape = shapeOf(schema);
@@ -128,7 +165,7 @@ export function schemaProblem(schema: JsonValue): string | undefined {
     validatorFor(schema).validate(null);
   } catch (err) {
     if (err instanceof EngineNotLoadedError) throw err;
-    return `schema cannot be used: ${err instanceof Error ? err.message : String(err)}`;
+    return `schema cannot be used: ${validatorFailure(err)}`;
   }
   return undefined;
 }
@@ -345,11 +382,13 @@ function jsonSchema(input: ComparatorInput, schema: JsonValue): ComparatorVerdic
   const { field, candidate } = input;
   const expected = 'valid against the rule schema';
   if (!candidate.found) return missingCandidate(field, expected);
-  const shape = shapeOf(schema);
-  if (shape.problem !== undefined) {
-    // A schema stored before this check existed: a violation that says so, never a stall.
-    return { status: 'violated', expected, actual: display(candidate.value), message: `${field} could not be checked: the rule's schema cannot be applied (${shape.problem})` };
+  // A schema stored before a check refused it (not valid JSON Schema, unbounded cost): a violation
+  // that says so, never a silent pass, a stall or a poison stream record.
+  const problem = schemaProblem(schema);
+  if (problem !== undefined) {
+    return { status: 'violated', expected, actual: display(candidate.value), message: `${field} could not be checked: the rule's schema cannot be applied (${problem})` };
   }
+  const shape = shapeOf(schema);
   const cost = schemaCost(shape, candidate.value);
   if (cost > MAX_SCHEMA_COST) {
     return {
@@ -366,7 +405,7 @@ function jsonSchema(input: ComparatorInput, schema: JsonValue): ComparatorVerdic
     if (err instanceof EngineNotLoadedError) throw err;
     // A schema stored before a check existed (or one the validator trips over): a violation that
     // says so, never a 500 or a poison stream record.
-    return { status: 'violated', expected, actual: display(candidate.value), message: `${field} could not be checked: the rule's schema cannot be applied (${err instanceof Error ? err.message : String(err)})` };
+    return { status: 'violated', expected, actual: display(candidate.value), message: `${field} could not be checked: the rule's schema cannot be applied (${validatorFailure(err)})` };
   }
   if (result.valid) return { status: 'passed', expected, actual: display(candidate.value), message: `${field} is valid against the schema` };
   // cfworker reports the failing keyword and each enclosing one; the deepest errors come first.
