@@ -79,6 +79,21 @@ describe('policies and validation over HTTP (local host)', () => {
       expect(next.body.items.map((p) => p.name)).toEqual(['other-policy']);
     });
 
+    it('stores 20 concurrent PUTs of one name, each as its own version 1..20, none refused (s12 D14)', async () => {
+      // Before: 12 concurrent PUTs gave 7 × 200 and 5 × 409 POLICY_VERSION_CONFLICT, a status the
+      // API did not declare and the SDK did not retry; the caller had done nothing wrong.
+      const bodies = Array.from({ length: 20 }, (_, i) => ({ description: `cut ${i}`, rules: [{ name: 'score-range', field: 'outputs.score', comparator: 'WithinRange', min: i / 100, max: 1 }] }));
+      const answers = await Promise.all(bodies.map((b) => call<StoredPolicy>('PUT', '/policies/race', b)));
+      expect(answers.map((a) => a.status)).toEqual(bodies.map(() => 200));
+      expect(answers.map((a) => a.body.version).sort((a, b) => a - b)).toEqual(bodies.map((_, i) => i + 1));
+      // Each version holds the body of the PUT that was answered with it.
+      for (const [i, a] of answers.entries()) {
+        expect(a.body.description).toBe(`cut ${i}`);
+        expect(await call('GET', `/policies/race?version=${a.body.version}`)).toEqual({ status: 200, body: a.body });
+      }
+      expect((await call<StoredPolicy>('GET', '/policies/race')).body.version).toBe(20);
+    });
+
     it('answers 400 when the body names another policy than the path', async () => {
       const res = await call<ErrorBody>('PUT', '/policies/loan-regression', { ...v1, name: 'something-else' });
       expect(res.status).toBe(400);
