@@ -53,6 +53,7 @@ export const ERROR_STATUSES = {
   415: 'The request body has a Content-Encoding (gzip, br, …): send JSON uncompressed',
   422: 'The request is valid but cannot be served as asked (e.g. no executor registered)',
   500: 'A fault; the body names the request id and leaks nothing else',
+  503: 'Busy: nothing was stored and the same request may be sent again, after the Retry-After seconds (e.g. POLICY_BUSY: too many concurrent PUTs of one policy)',
 } as const;
 export type ErrorStatus = keyof typeof ERROR_STATUSES;
 
@@ -213,8 +214,9 @@ export const OPERATIONS = {
     summary: 'Store the next version of a policy',
     path: { name: { description: 'The policy name; a different name in the body is a 400' } },
     body: { schema: PolicyBodySchema, required: true },
+    description: 'Concurrent PUTs of one name each get their own version (consecutive, in the order they are stored). 503 POLICY_BUSY only when the service could not take a version within its own retries: nothing was stored, send the same request again.',
     responses: { 200: { description: 'The stored policy with its new version', json: StoredPolicySchema } },
-    errors: [400],
+    errors: [400, 503],
   },
   'GET /policies/{name}': {
     operationId: 'getPolicy',
@@ -383,7 +385,7 @@ export const OPERATIONS = {
     operationId: 'compareBatches',
     summary: 'Compare two SUCCEEDED batches over the same snapshots (A/B), paired per snapshot',
     description:
-      "Match rate (McNemar's exact test on discordant pairs), per-field mismatch rates (Holm-corrected), error rate, latency p50/p95 differences with seeded bootstrap 95 % intervals, and a verdict at alpha. Batches that replayed different snapshots are 422 BATCHES_DIFFER (naming how many) unless intersectionOnly. Batches that judged outputs under different settings (mode, tolerance, policyName, noiseProfile; overrides and maxConcurrency may differ) are 422 BATCHES_NOT_COMPARABLE, naming each setting with both values. One batch as both baseline and candidate is 400 SAME_BATCH.",
+      "Match rate (McNemar's exact test on discordant pairs), per-field mismatch rates (Holm-corrected), error rate, latency p50/p95 differences with seeded bootstrap 95 % intervals, and a verdict at alpha. Batches that replayed different snapshots are 422 BATCHES_DIFFER (naming how many) unless intersectionOnly. Batches that judged outputs under different settings (mode, tolerance, policyName, the pinned policyVersion when both batches have one, noiseProfile; overrides and maxConcurrency may differ) are 422 BATCHES_NOT_COMPARABLE, naming each setting with both values. One batch as both baseline and candidate is 400 SAME_BATCH.",
     body: { schema: ComparisonRequestSchema, required: true },
     responses: { 201: { description: 'The comparison, stored', json: ComparisonSchema, headers: location('comparison') } },
     errors: [400, 404, 422],
