@@ -20,7 +20,7 @@ export type { Dependency, DependencyReplay } from '../../functions/core/dependen
 export { parseIdManifestText, MAX_LISTED_SNAPSHOTS } from '../../functions/core/id-manifest.js';
 export { ValidationError } from '../../functions/core/errors.js';
 export { BatchRequestSchema, type BatchRequest, type Batch, type BatchResult, type BatchStatus } from '../../functions/core/batch.js';
-export type { SnapshotDiff, FieldChange } from '../../functions/core/diff.js';
+export type { SnapshotDiff, SnapshotDiffAnswer, FieldChange } from '../../functions/core/diff.js';
 export { ComparisonRequestSchema, type ComparisonRequest, type Comparison } from '../../functions/core/comparison.js';
 export type { ReplayStats } from '../../functions/core/stats.js';
 export type { Page } from '../../functions/core/ports.js';
