@@ -253,7 +253,7 @@ export const OPERATIONS = {
     operationId: 'putExecutor',
     summary: "Register how to re-execute a function's decisions",
     description:
-      'Credentials go in secretHeaders (header name → a Secrets Manager secret ARN under the deployment\'s prefix on AWS, env:NAME on the local host), ' +
+      'Credentials go in secretHeaders (header name → a Secrets Manager secret ARN under the deployment\'s prefix on AWS, env:NAME on the local host, NAME starting with DECISION_REPLAY_SECRET_), ' +
       'read at call time and never stored or answered. Refused with 400: a URL with user:password@ or a credential-like query parameter ' +
       '(token, key, sig, code, secret, password, … — see the README), a secret reference this deployment cannot read, and a header value of \'***\'.',
     path: { functionName: { description: 'The function name' } },
