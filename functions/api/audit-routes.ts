@@ -4,7 +4,7 @@
  */
 import * as z from 'zod/mini';
 import { auditObjects, DigestSchema } from '../core/audit/digest.js';
-import type { AuditRecordSource, AuditStore, DigestSigner } from '../core/audit/ports.js';
+import type { AuditRecordSource, AuditStore, ChainHeadStore, DigestSigner } from '../core/audit/ports.js';
 import { MAX_SYNC_VERIFY_RECORDS, verifyRange } from '../core/audit/service.js';
 import { AuditRecordSchema, type AuditRecord, type FoundRecord } from '../core/audit/verify.js';
 import { pageSchema } from '../core/ports.js';
@@ -18,6 +18,8 @@ import { parseFunctionName, parseInstant, parseListParams, pathParam } from '../
 export interface AuditRoutesDeps {
   records: AuditRecordSource;
   store: AuditStore;
+  /** The digester's chain head: verification checks every window it says was sealed. */
+  head?: Pick<ChainHeadStore, 'get'>;
   signer: Pick<DigestSigner, 'publicKeyPem'>;
   clock: Clock;
   intervalMs: number;
@@ -34,10 +36,24 @@ export const StoredDigestSchema = z.strictObject({
 });
 export type StoredDigest = z.infer<typeof StoredDigestSchema>;
 
+/** The digester's chain head: the first and the newest window it sealed, and that digest's SHA-256. */
+export const ChainHeadSchema = z.strictObject({
+  chainStart: z.string(),
+  windowStart: z.string(),
+  windowEnd: z.string(),
+  digestHash: z.string(),
+});
+
 export const StoredDigestListSchema = z.strictObject({
   items: z.array(StoredDigestSchema),
   /** Minutes per window (`digestIntervalMinutes`): what a verifier needs to walk the windows. */
   intervalMinutes: z.int(),
+  /**
+   * Where the digester's chain has got to, kept apart from the digests (absent before the first
+   * digest): a verifier outside the service checks every window from its chainStart on, so digests
+   * removed from the store are named even when none is left around them.
+   */
+  chainHead: z.optional(ChainHeadSchema),
 });
 
 /** A page of `GET /audit/records`. */
@@ -87,7 +103,8 @@ export function auditRoutes(deps: AuditRoutesDeps): RouteMap {
         const parsed = DigestSchema.safeParse(safeJson(bytes.toString('utf8')));
         items.push({ windowStart, digest: bytes.toString('utf8'), signature: signature ? signature.toString('base64') : null, manifestObject: parsed.success ? parsed.data.manifestObject : null });
       }
-      return { status: 200, body: { items, intervalMinutes: deps.intervalMs / 60_000 } };
+      const chainHead = await deps.head?.get();
+      return { status: 200, body: { items, intervalMinutes: deps.intervalMs / 60_000, ...(chainHead && { chainHead }) } };
     },
 
     'GET /audit/records': async (req) => {
