@@ -50,6 +50,7 @@ import { DynamoSnapshotStore } from '../functions/adapters/dynamodb/snapshot-sto
 import { createTableInput, GSI3 } from '../functions/adapters/dynamodb/table-definition.js';
 import { deterministicUlid } from '../functions/adapters/ids.js';
 import { sealClosedWindows } from '../functions/core/audit/service.js';
+import { MemoryChainHead } from '../functions/adapters/audit/memory-chain-head.js';
 import { verifyRange } from '../functions/core/audit/verify-range.js';
 import { recordContentHash } from '../functions/core/records.js';
 import { buildSnapshot, type RecordSnapshot } from '../functions/core/snapshot.js';
@@ -122,7 +123,7 @@ export default async function auditBench(): Promise<void> {
     const lateRuns: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       const store = new MemoryAuditStore();
-      const deps = { records, store, signer, intervalMs: HOUR };
+      const deps = { records, store, head: new MemoryChainHead(), signer, intervalMs: HOUR };
       const sealed = await seconds(() => sealClosedWindows({ ...deps, clock: { now: () => WINDOW + HOUR + 10_000 } }));
       if (sealed.value[0]?.recordCount !== N) throw new Error(`sealed ${sealed.value[0]?.recordCount} records, expected ${N}`);
       sealRuns.push(sealed.s);

@@ -84,7 +84,7 @@ export default async function (): Promise<void> {
 
     const learning = await json<{ batchId: string }>('POST', `/functions/${FN}/noise-profile`, { sampleSize: SAMPLE });
     const learnMs = await waitFor(learning.batchId);
-    const profile = await json<{ version: number; pairs: number; fields: { path: string; class: string; spreadPercent?: number; similarityFloor?: number }[] }>('GET', `/functions/${FN}/noise-profile`);
+    const profile = await json<{ version: number; pairs: number; fields: { path: string; class: string; spreadPercent?: number; spreadAbsolute?: number; similarityFloor?: number }[] }>('GET', `/functions/${FN}/noise-profile`);
 
     const score = async (body: Record<string, unknown>) => {
       const batch = await json<{ batchId: string }>('POST', '/batches', { selector: { functionName: FN, limit: TOTAL }, mode: 'Tolerant', maxConcurrency: 10, ...body });
@@ -102,7 +102,7 @@ export default async function (): Promise<void> {
     const aware = await score({ noiseProfile: 'latest' });
 
     const others = TOTAL - FLIPS;
-    console.log(`\nnoise profile v${profile.version} from ${profile.pairs} pairs (${(learnMs / 1000).toFixed(1)} s): ${profile.fields.map((f) => `${f.path} ${f.class}${f.spreadPercent !== undefined ? ` ±${f.spreadPercent.toFixed(4)}%` : ''}${f.similarityFloor !== undefined ? ` floor ${f.similarityFloor.toFixed(3)}` : ''}`).join('; ')}`);
+    console.log(`\nnoise profile v${profile.version} from ${profile.pairs} pairs (${(learnMs / 1000).toFixed(1)} s): ${profile.fields.map((f) => `${f.path} ${f.class}${f.spreadPercent !== undefined ? ` ±${f.spreadPercent.toFixed(4)}%` : ''}${f.spreadAbsolute !== undefined ? ` ±${f.spreadAbsolute}` : ''}${f.similarityFloor !== undefined ? ` floor ${f.similarityFloor.toFixed(3)}` : ''}`).join('; ')}`);
     console.log(`plain Tolerant flagged ${plain.falsePositives} of ${others} unchanged decisions, on: ${[...plain.paths].map(([p, n]) => `${p} ×${n}`).join(', ') || '—'}`);
     console.log(`noise-aware Tolerant flagged ${aware.falsePositives} of ${others} unchanged decisions${aware.paths.size ? `, on: ${[...aware.paths].map(([p, n]) => `${p} ×${n}`).join(', ')}` : ''}; errors: plain ${plain.errors}, noise-aware ${aware.errors}`);
     printFigures(`Noise-aware Tolerant on the noisy demo model (${TOTAL} replays, ${FLIPS} true flips; batches of ${(plain.ms / 1000).toFixed(1)} s and ${(aware.ms / 1000).toFixed(1)} s)`, [

@@ -15,6 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StatsAccumulator, type ResultSummary, type ReplayStats } from '../functions/core/stats.js';
+import { nearestRankSorted } from '../functions/core/quantile.js';
 import { printFigures } from './report.js';
 import { seededRandom } from '../functions/core/significance.js';
 
@@ -76,12 +77,12 @@ async function statsFigures(): Promise<void> {
   const run = runChild('stats');
   if (!run.stats) throw new Error('the stats child reported no stats');
 
-  // Exact reference: the same stream's successful latencies, sorted; rank ⌊q·(n−1)⌋.
+  // Exact reference: the same stream's successful latencies, sorted; nearest rank ⌈q·n⌉ (./quantile.ts).
   const latencies = new Float64Array(run.stats.successfulReplays);
   let k = 0;
   for (const r of syntheticResults(N)) if (r.status !== 'Error') latencies[k++] = r.executionTimeMs;
   latencies.sort();
-  const exact = (q: number) => latencies[Math.floor(q * (latencies.length - 1))] as number;
+  const exact = (q: number) => nearestRankSorted(latencies, q);
   const errors = ([[0.5, run.stats.p50ExecutionTimeMs], [0.95, run.stats.p95ExecutionTimeMs], [0.99, run.stats.p99ExecutionTimeMs]] as const).map(([q, got]) => Math.abs(got - exact(q)) / exact(q));
   const worst = Math.max(...errors) * 100;
 

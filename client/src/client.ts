@@ -49,6 +49,7 @@ import {
   type ValidationReport,
   type AuditRecord,
   type StoredDigest,
+  type ChainHead,
   type VerificationReport,
 } from './schemas.js';
 import type { CredentialsOption, SignableRequest } from './sigv4.js';
@@ -347,7 +348,9 @@ export class DecisionReplayClient {
   /**
    * `POST /comparisons` (201): compares two SUCCEEDED batches snapshot by snapshot (match rate with
    * McNemar's exact test, per-field and error rates, latency with bootstrap intervals) and stores
-   * the verdict. 422 `BATCHES_DIFFER` when they replayed different snapshots, unless `intersectionOnly`.
+   * the verdict. 422 `BATCHES_DIFFER` when they replayed different snapshots, unless `intersectionOnly`;
+   * 422 `BATCHES_NOT_COMPARABLE` when they judged outputs under different settings (mode, tolerance,
+   * policy, noise profile); 400 `SAME_BATCH` for one batch twice.
    * Retried safely: the same request gives the same numbers (seeded bootstrap).
    */
   async compareBatches(request: ComparisonRequest, options?: CallOptions): Promise<Comparison> {
@@ -388,7 +391,7 @@ export class DecisionReplayClient {
   }
 
   /** `GET /audit/digests?from=&to=`: the signed digests of the windows overlapping the range, with the window length. */
-  async listAuditDigests(query: { from: string; to: string }, options?: CallOptions): Promise<{ items: StoredDigest[]; intervalMinutes: number }> {
+  async listAuditDigests(query: { from: string; to: string }, options?: CallOptions): Promise<{ items: StoredDigest[]; intervalMinutes: number; chainHead?: ChainHead }> {
     return this.request({ method: 'GET', path: '/audit/digests', query: { ...query }, retry: 'safe', options });
   }
 

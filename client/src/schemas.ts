@@ -26,6 +26,7 @@ export type { ReplayStats } from '../../functions/core/stats.js';
 export type { Page } from '../../functions/core/ports.js';
 export type { VerificationReport, Finding, AuditRecord } from '../../functions/core/audit/verify.js';
 export type { StoredDigest } from '../../functions/api/audit-routes.js';
+export type { ChainHead } from '../../functions/core/audit/ports.js';
 
 /**
  * Parses `input` with `schema` or throws a {@link DecisionReplayValidationError} naming each bad

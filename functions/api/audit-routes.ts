@@ -4,7 +4,7 @@
  */
 import * as z from 'zod/mini';
 import { auditObjects, DigestSchema } from '../core/audit/digest.js';
-import type { AuditRecordSource, AuditStore, DigestSigner } from '../core/audit/ports.js';
+import type { AuditRecordSource, AuditStore, ChainHeadStore, DigestSigner } from '../core/audit/ports.js';
 import { MAX_SYNC_VERIFY_RECORDS, verifyRange } from '../core/audit/service.js';
 import { AuditRecordSchema, type AuditRecord, type FoundRecord } from '../core/audit/verify.js';
 import { pageSchema } from '../core/ports.js';
@@ -18,6 +18,8 @@ import { parseFunctionName, parseInstant, parseListParams, pathParam } from '../
 export interface AuditRoutesDeps {
   records: AuditRecordSource;
   store: AuditStore;
+  /** The digester's chain head: verification checks every window it says was sealed. */
+  head?: Pick<ChainHeadStore, 'get'>;
   signer: Pick<DigestSigner, 'publicKeyPem'>;
   clock: Clock;
   intervalMs: number;
@@ -34,10 +36,24 @@ export const StoredDigestSchema = z.strictObject({
 });
 export type StoredDigest = z.infer<typeof StoredDigestSchema>;
 
+/** The digester's chain head: the first and the newest window it sealed, and that digest's SHA-256. */
+export const ChainHeadSchema = z.strictObject({
+  chainStart: z.string(),
+  windowStart: z.string(),
+  windowEnd: z.string(),
+  digestHash: z.string(),
+});
+
 export const StoredDigestListSchema = z.strictObject({
   items: z.array(StoredDigestSchema),
   /** Minutes per window (`digestIntervalMinutes`): what a verifier needs to walk the windows. */
   intervalMinutes: z.int(),
+  /**
+   * Where the digester's chain has got to, kept apart from the digests (absent before the first
+   * digest): a verifier outside the service checks every window from its chainStart on, so digests
+   * removed from the store are named even when none is left around them.
+   */
+  chainHead: z.optional(ChainHeadSchema),
 });
 
 /** A page of `GET /audit/records`. */
@@ -87,7 +103,8 @@ export function auditRoutes(deps: AuditRoutesDeps): RouteMap {
         const parsed = DigestSchema.safeParse(safeJson(bytes.toString('utf8')));
         items.push({ windowStart, digest: bytes.toString('utf8'), signature: signature ? signature.toString('base64') : null, manifestObject: parsed.success ? parsed.data.manifestObject : null });
       }
-      return { status: 200, body: { items, intervalMinutes: deps.intervalMs / 60_000 } };
+      const chainHead = await deps.head?.get();
+      return { status: 200, body: { items, intervalMinutes: deps.intervalMs / 60_000, ...(chainHead && { chainHead }) } };
     },
 
     'GET /audit/records': async (req) => {
@@ -113,8 +130,10 @@ export function auditRoutes(deps: AuditRoutesDeps): RouteMap {
     },
 
     'GET /audit/manifests/{windowStart}': async (req) => {
-      const windowStart = pathParam(req.pathParameters, 'windowStart'); // pathParam decodes once; decoding again turned '%25' into a 500
-      if (!WINDOW_START.test(windowStart) || !isCalendarInstant(windowStart)) throw new ValidationError(`windowStart must be a window start such as 2026-11-30T19:00:00.000Z, got '${windowStart}'`, { details: { issues: [{ path: 'windowStart', message: 'not a window start' }] } });
+      const given = pathParam(req.pathParameters, 'windowStart'); // pathParam decodes once; decoding again turned '%25' into a 500
+      // Any ISO-8601 spelling of the instant, as the other audit routes take it (…T19:00Z, …T19:00:00Z), names the same window.
+      const windowStart = WINDOW_START.test(given) && isCalendarInstant(given) ? given : canonicalInstant(given);
+      if (windowStart === undefined) throw new ValidationError(`windowStart must be a window start such as 2026-11-30T19:00:00.000Z, got '${given}'`, { details: { issues: [{ path: 'windowStart', message: 'not a window start' }] } });
       const manifest = await deps.store.getObject(auditObjects.manifest(windowStart));
       if (!manifest) throw new NotFoundError('manifest', windowStart, { message: `no manifest for window ${windowStart}` });
       return { status: 200, body: manifest.toString('utf8'), contentType: 'application/x-ndjson' };
@@ -129,6 +148,15 @@ function toWire(record: FoundRecord): AuditRecord {
 function safeJson(text: string): unknown {
   try {
     return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `value` as a canonical UTC instant (`2026-11-30T19:00:00.000Z`), or undefined when it is no ISO-8601 date-time. */
+function canonicalInstant(value: string): string | undefined {
+  try {
+    return parseInstant('windowStart', value);
   } catch {
     return undefined;
   }

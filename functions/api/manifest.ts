@@ -206,6 +206,8 @@ export const LAMBDAS = {
     description: 'Audit seal: sign a digest of every closed window of records',
     env: ['TABLE_NAME', 'AUDIT_BUCKET', 'AUDIT_KEY_ID', 'DIGEST_INTERVAL_MINUTES'],
     table: 'read',
+    // The chain head (one item): moved forward by a conditional UpdateItem with each sealed window.
+    tableUpdates: ['AUDIT#HEAD'],
     grants: ['auditSeal'],
     executors: false,
     similarity: false,

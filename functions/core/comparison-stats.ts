@@ -9,14 +9,16 @@
  * - Fields: for each field path mismatched in either batch, McNemar's exact test on the pairs where
  *   exactly one batch mismatched it; Holm-corrected over all paths.
  * - Latency: over pairs where both replays ran, p50 and p95 differences (candidate − baseline) with
- *   seeded paired-bootstrap 95 % intervals.
+ *   seeded paired-bootstrap 95 % intervals; nearest-rank quantiles (./quantile.ts), as in the batch
+ *   statistics.
  * - Verdict at `alpha`: the match and error tests form one family, Holm-corrected (so the null case
  *   is called significant at most alpha of the time). `worse` when the candidate matches
  *   significantly less often or errs significantly more often; `better` when it matches
  *   significantly more often and is not worse; otherwise `no significant difference`.
  */
 import * as z from 'zod/mini';
-import { holmAdjust, mcnemarExact, pairedQuantileDifferences, quantileSorted, type Estimate } from './significance.js';
+import { nearestRankSorted } from './quantile.js';
+import { holmAdjust, mcnemarExact, pairedQuantileDifferences, type Estimate } from './significance.js';
 
 /** What one batch's result for a snapshot contributes to a comparison. */
 export interface PairSide {
@@ -168,8 +170,8 @@ export class PairedComparison {
       const [d50, d95] = pairedQuantileDifferences(this.baselineLatency, this.candidateLatency, [0.5, 0.95], { seed, resamples }) as [Estimate, Estimate];
       const sortedB = Float64Array.from(this.baselineLatency).sort();
       const sortedC = Float64Array.from(this.candidateLatency).sort();
-      p50 = { baselineMs: quantileSorted(sortedB, 0.5), candidateMs: quantileSorted(sortedC, 0.5), differenceMs: d50.estimate, ci95: d50.ci95 };
-      p95 = { baselineMs: quantileSorted(sortedB, 0.95), candidateMs: quantileSorted(sortedC, 0.95), differenceMs: d95.estimate, ci95: d95.ci95 };
+      p50 = { baselineMs: nearestRankSorted(sortedB, 0.5), candidateMs: nearestRankSorted(sortedC, 0.5), differenceMs: d50.estimate, ci95: d50.ci95 };
+      p95 = { baselineMs: nearestRankSorted(sortedB, 0.95), candidateMs: nearestRankSorted(sortedC, 0.95), differenceMs: d95.estimate, ci95: d95.ci95 };
     }
     return {
       pairs: this.n,

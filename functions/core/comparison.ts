@@ -5,9 +5,10 @@
  * merge of two paged streams: memory holds two pages, the counters and the paired latencies.
  */
 import * as z from 'zod/mini';
-import type { BatchResult, BatchStore } from './batch.js';
+import type { Batch, BatchResult, BatchStore } from './batch.js';
 import { ComparisonStatsSchema, PairedComparison, seedFrom } from './comparison-stats.js';
-import { NotFoundError, UnprocessableError } from './errors.js';
+import { NotFoundError, UnprocessableError, ValidationError } from './errors.js';
+import { DEFAULT_TOLERANCE } from './replay-request.js';
 import { parseOrThrow } from './schema-util.js';
 import type { Clock, IdGenerator } from './ports.js';
 import { MIN_STORABLE_MAGNITUDE, storableNumbers } from './storable.js';
@@ -64,22 +65,74 @@ async function* resultsOf(batches: ComparisonDeps['batches'], batchId: string): 
 }
 
 /** Both batches must exist and have SUCCEEDED: only then is every snapshot's result final. */
-async function finishedBatch(batches: ComparisonDeps['batches'], batchId: string, role: string): Promise<void> {
+async function finishedBatch(batches: ComparisonDeps['batches'], batchId: string, role: string): Promise<Batch> {
   const batch = await batches.get(batchId);
   if (!batch) throw new NotFoundError('batch', batchId, { message: `${role} batch '${batchId}' does not exist` });
   if (batch.status !== 'SUCCEEDED') throw new UnprocessableError(`${role} batch '${batchId}' is ${batch.status}: only SUCCEEDED batches can be compared`, { code: 'BATCH_NOT_SUCCEEDED', details: { batchId, status: batch.status } });
+  return batch;
+}
+
+/** One setting that decides how a batch judged its outputs, as both batches had it. */
+export interface SettingDifference {
+  setting: 'mode' | 'tolerance' | 'policyName' | 'noiseProfile';
+  baseline: string | number | null;
+  candidate: string | number | null;
+}
+
+/**
+ * How a batch judged its replayed outputs, defaults spelled out: the mode (Tolerant unless given),
+ * the tolerance (Tolerant mode only, else null), the policy (by name; a batch records no version)
+ * and the noise profile ('none' unless given; a selector batch records the version it pinned).
+ * `overrides` (the candidate model: the experiment), `maxConcurrency` and `dependencyMode` are not
+ * part of it.
+ */
+function judgingSettings(batch: Batch): Record<SettingDifference['setting'], string | number | null> {
+  const r = batch.request;
+  const mode = r.mode ?? 'Tolerant';
+  return {
+    mode,
+    tolerance: mode === 'Tolerant' ? (r.tolerance ?? DEFAULT_TOLERANCE) : null,
+    policyName: r.policyName ?? null,
+    noiseProfile: mode === 'Tolerant' ? (r.noiseProfile ?? 'none') : 'none',
+  };
+}
+
+/**
+ * Refuses (422 `BATCHES_NOT_COMPARABLE`) batches that judged their outputs differently: a verdict
+ * between them would measure the comparator (Strict vs Tolerant, a looser tolerance, another
+ * policy or noise profile), not the candidate, and a release gate could be passed by choosing it.
+ */
+function assertComparable(baseline: Batch, candidate: Batch): void {
+  const b = judgingSettings(baseline);
+  const c = judgingSettings(candidate);
+  const differences: SettingDifference[] = (Object.keys(b) as SettingDifference['setting'][]).filter((k) => b[k] !== c[k]).map((setting) => ({ setting, baseline: b[setting], candidate: c[setting] }));
+  if (differences.length === 0) return;
+  const show = (v: string | number | null) => (v === null ? '(none)' : String(v));
+  throw new UnprocessableError(
+    `the batches judged their outputs under different settings, so a verdict would measure the settings, not the candidate: ${differences.map((d) => `${d.setting}: ${show(d.baseline)} in the baseline, ${show(d.candidate)} in the candidate`).join('; ')}; replay both with the same settings (only overrides and maxConcurrency may differ)`,
+    { code: 'BATCHES_NOT_COMPARABLE', details: { differences } },
+  );
 }
 
 /**
  * `POST /comparisons`: pairs the two batches' results by snapshot and stores the comparison.
- * Batches that replayed different snapshots are 422 (naming how many differ) unless
- * `intersectionOnly`; nothing is stored on a refused request.
+ * A batch compared with itself is 400 `SAME_BATCH`; batches that judged outputs under different
+ * settings are 422 `BATCHES_NOT_COMPARABLE` (naming each setting); batches that replayed different
+ * snapshots are 422 `BATCHES_DIFFER` (naming how many differ) unless `intersectionOnly`. Nothing is
+ * stored on a refused request.
  */
 export async function compareBatches(deps: ComparisonDeps, body: unknown): Promise<Comparison> {
   const request = parseOrThrow(ComparisonRequestSchema, body, 'comparison request');
   const alpha = request.alpha ?? DEFAULT_ALPHA;
-  await finishedBatch(deps.batches, request.baselineBatchId, 'baseline');
-  await finishedBatch(deps.batches, request.candidateBatchId, 'candidate');
+  if (request.baselineBatchId === request.candidateBatchId) {
+    throw new ValidationError(`baselineBatchId and candidateBatchId are both '${request.baselineBatchId}': compare two different batches (a batch compared with itself differs in nothing)`, {
+      code: 'SAME_BATCH',
+      details: { issues: [{ path: 'candidateBatchId', message: 'must differ from baselineBatchId' }] },
+    });
+  }
+  const baseline = await finishedBatch(deps.batches, request.baselineBatchId, 'baseline');
+  const candidate = await finishedBatch(deps.batches, request.candidateBatchId, 'candidate');
+  assertComparable(baseline, candidate);
 
   const pairs = new PairedComparison();
   let baselineOnly = 0;

@@ -11,9 +11,16 @@
  * - `stable` — equal in every pair. A noise-aware replay compares it exactly (ExactMatch), however
  *   lenient the tolerance: the model is deterministic there, so any difference is real.
  * - `numeric-noise` — numbers that differed; `spreadPercent` is the largest relative difference
- *   seen, `|a − b| / max(|a|, |b|) × 100`. A replay passes when its relative difference is at most
- *   `spreadPercent × NUMERIC_SAFETY_FACTOR` (a sample's largest spread underestimates the largest
- *   the model can produce, and the recorded value and the replayed one each carry noise).
+ *   seen, `|a − b| / max(|a|, |b|) × 100`, and `spreadAbsolute` the largest `|a − b|`. A replay
+ *   passes when its relative difference is at most `spreadPercent × NUMERIC_SAFETY_FACTOR` **and**
+ *   its absolute difference at most `spreadAbsolute × NUMERIC_SAFETY_FACTOR` (a sample's largest
+ *   spread underestimates the largest the model can produce, and the recorded value and the
+ *   replayed one each carry noise). Both, because the relative difference is at most 100 % (it
+ *   cannot tell 0 → 0.001 from 0 → 1e9): a field jittering around 0 learns a relative spread of
+ *   100 %, which alone would let any value pass, but an absolute spread as small as its jitter.
+ *   A profile stored before absolute spreads were learned has none: its relative allowance applies
+ *   as before unless it would allow every value (≥ 100 %), in which case it is not applied and the
+ *   field is compared with the plain tolerance (output-comparison.ts).
  * - `text-noise` — text that differed; `similarityFloor` is the lowest similarity (the replay's
  *   similarity provider) seen between two runs. A replay passes at or above that floor.
  * - `always-different` — values that (almost) always differ and carry no measure of "how much":
@@ -64,6 +71,8 @@ export const NoiseObservationSchema = z.strictObject({
   equal: z.boolean(),
   kind: z.enum(['number', 'text', 'other']),
   relDiffPercent: z.optional(z.number()),
+  /** (numbers) `|a − b|`, to 12 significant digits; absent on observations stored before it was kept. */
+  absDiff: z.optional(z.number()),
   similarity: z.optional(z.number()),
   singleToken: z.optional(z.boolean()),
 });
@@ -83,7 +92,7 @@ const WHITESPACE = /\s/;
 function toObservation(fc: FieldComparison): NoiseObservation {
   const { path, original: a, replayed: b } = fc;
   if (fc.comparator === 'NumericCloseness') {
-    return { path, equal: a === b, kind: 'number', relDiffPercent: roundPercent((1 - fc.score) * 100) };
+    return { path, equal: a === b, kind: 'number', relDiffPercent: roundPercent((1 - fc.score) * 100), absDiff: Number(Math.abs((a as number) - (b as number)).toPrecision(12)) };
   }
   if (fc.comparator === 'SemanticSimilarity') {
     const singleToken = typeof a === 'string' && typeof b === 'string' && !WHITESPACE.test(a) && !WHITESPACE.test(b);
@@ -112,6 +121,8 @@ export const FieldNoiseSchema = z.strictObject({
   /** Pairs whose two runs differed here. */
   differed: z.number(),
   spreadPercent: z.optional(z.number()),
+  /** (numeric-noise) The largest `|a − b|` seen; absent in profiles learned before it was kept. */
+  spreadAbsolute: z.optional(z.number()),
   similarityFloor: z.optional(z.number()),
 });
 export type FieldNoise = z.infer<typeof FieldNoiseSchema>;
@@ -142,6 +153,8 @@ interface FieldTally {
   differed: number;
   kinds: Set<NoiseObservation['kind']>;
   maxRel: number;
+  /** Largest |a − b| of the differing numeric pairs; NaN once a differing pair had none recorded. */
+  maxAbs: number;
   minSim: number;
   allSingleToken: boolean;
 }
@@ -159,7 +172,7 @@ export class NoiseAccumulator {
     for (const o of observations) {
       let t = this.tallies.get(o.path);
       if (t === undefined) {
-        t = { pairs: 0, differed: 0, kinds: new Set(), maxRel: 0, minSim: 1, allSingleToken: true };
+        t = { pairs: 0, differed: 0, kinds: new Set(), maxRel: 0, maxAbs: 0, minSim: 1, allSingleToken: true };
         this.tallies.set(o.path, t);
       }
       t.pairs += 1;
@@ -170,7 +183,11 @@ export class NoiseAccumulator {
       }
       if (o.equal) continue;
       t.differed += 1;
-      if (o.kind === 'number') t.maxRel = Math.max(t.maxRel, o.relDiffPercent ?? 100);
+      if (o.kind === 'number') {
+        t.maxRel = Math.max(t.maxRel, o.relDiffPercent ?? 100);
+        // An observation stored before absDiff was kept leaves the absolute spread unknown (NaN sticks).
+        t.maxAbs = Math.max(t.maxAbs, o.absDiff ?? Number.NaN);
+      }
     }
   }
 
@@ -187,7 +204,7 @@ function classify(path: string, t: FieldTally): FieldNoise {
   const base = { path, pairs: t.pairs, differed: t.differed };
   if (t.differed === 0) return { ...base, class: 'stable' };
   const only = t.kinds.size === 1 ? [...t.kinds][0] : undefined;
-  if (only === 'number') return { ...base, class: 'numeric-noise', spreadPercent: t.maxRel };
+  if (only === 'number') return { ...base, class: 'numeric-noise', spreadPercent: t.maxRel, ...(!Number.isNaN(t.maxAbs) && { spreadAbsolute: t.maxAbs }) };
   if (only === 'text') {
     if (t.allSingleToken && t.differed >= ALWAYS_DIFFERENT_SHARE * t.pairs) return { ...base, class: 'always-different' };
     return { ...base, class: 'text-noise', similarityFloor: t.minSim };

@@ -30,6 +30,8 @@ export interface LeafNoise {
   pairs: number;
   differed: number;
   spreadPercent?: number | undefined;
+  /** Absent in profiles learned before absolute spreads were kept. */
+  spreadAbsolute?: number | undefined;
   similarityFloor?: number | undefined;
 }
 
@@ -105,6 +107,11 @@ interface Pending {
 
 function pct(x: number): string {
   return `${Math.round(x * 10_000) / 10_000}%`;
+}
+
+/** An absolute difference as a message shows it: 6 significant digits. */
+function abs6(x: number): string {
+  return String(Number(x.toPrecision(6)));
 }
 
 class Collector {
@@ -186,10 +193,26 @@ class Collector {
       case 'numeric-noise': {
         if (typeof a !== 'number' || typeof b !== 'number') return false;
         const factor = this.noise?.numericSafetyFactor ?? 1;
-        const allowed = (n.spreadPercent ?? 0) * factor;
+        const spread = n.spreadPercent ?? 0;
+        const allowed = spread * factor;
         const score = numericCloseness(a, b);
         const diff = (1 - score) * 100;
-        const match = diff <= allowed + 1e-9;
+        const absDiff = Math.abs(a - b);
+        if (n.spreadAbsolute === undefined && allowed >= 100) {
+          // A profile learned before absolute spreads were kept, whose relative allowance would pass
+          // any value (the relative difference is at most 100 %): not applied, the plain tolerance is.
+          const match = score >= this.tolerance;
+          this.out.push({
+            path, comparator: 'NumericCloseness', score, threshold: this.tolerance, match, original: a, replayed: b,
+            ...(a !== b && {
+              ...(!match && { noise: 'exceeded' as const }),
+              noiseReason: `numeric-noise: learned spread ±${pct(spread)} (${seen}) × safety factor ${factor} would allow every value, so it is not applied (the profile has no absolute spread: learn it again); compared with the tolerance ${this.tolerance}`,
+            }),
+          });
+          return true;
+        }
+        const allowedAbs = n.spreadAbsolute === undefined ? undefined : n.spreadAbsolute * factor;
+        const match = diff <= allowed + 1e-9 && (allowedAbs === undefined || absDiff <= allowedAbs * (1 + 1e-9));
         this.out.push({
           path,
           comparator: 'NumericCloseness',
@@ -201,7 +224,10 @@ class Collector {
           // Equal values needed no noise allowance: nothing to say.
           ...(a !== b && {
             noise: match ? 'suppressed' : 'exceeded',
-            noiseReason: `numeric-noise: differs by ${pct(diff)}; learned spread ±${pct(n.spreadPercent ?? 0)} (${seen}) × safety factor ${factor} allows ${pct(allowed)}`,
+            noiseReason:
+              allowedAbs === undefined
+                ? `numeric-noise: differs by ${pct(diff)}; learned spread ±${pct(spread)} (${seen}) × safety factor ${factor} allows ${pct(allowed)}`
+                : `numeric-noise: differs by ${pct(diff)} (by ${abs6(absDiff)}); learned spread ±${pct(spread)} and ±${abs6(n.spreadAbsolute as number)} (${seen}) × safety factor ${factor} allows ${pct(allowed)} and ±${abs6(allowedAbs)}`,
           }),
         });
         return true;

@@ -59,7 +59,18 @@ export function recordId(kind: RecordKind, content: Record<string, unknown>): st
   }
 }
 
-/** The function a record belongs to, when its content says (batch results do not). */
+/**
+ * The function a record belongs to, when its content says: its `functionName`, or for a batch
+ * result the function of the snapshot it replayed (`original.functionName`; absent on results
+ * whose snapshot could not be read, and on results written before it was kept). Digests name it
+ * with each record, and `verify --function` / `export --function` select by it.
+ */
 export function recordFunctionName(content: Record<string, unknown>): string | undefined {
-  return typeof content.functionName === 'string' ? content.functionName : undefined;
+  if (typeof content.functionName === 'string') return content.functionName;
+  const original = content.original;
+  if (typeof original === 'object' && original !== null && !Array.isArray(original)) {
+    const fn = (original as Record<string, unknown>).functionName;
+    if (typeof fn === 'string') return fn;
+  }
+  return undefined;
 }

@@ -15,8 +15,10 @@ import * as z from 'zod/mini';
  *   `mismatches` = `successfulReplays − matches − tampered`.
  * - `matchRate` = `matches / successfulReplays`, **0 when there is no successful replay**.
  * - Latency figures are over successful replays only and are **0 when there is none**.
- *   `pXXExecutionTimeMs` come from a DDSketch: within `STATS_RELATIVE_ACCURACY` (./stats.ts) of the exact
- *   value at rank ⌊q·(n−1)⌋ of the sorted latencies, and never outside the observed min..max.
+ *   `pXXExecutionTimeMs` are nearest-rank quantiles (./quantile.ts: the value of 1-based rank ⌈q·n⌉
+ *   of the sorted latencies) from a DDSketch: within `STATS_RELATIVE_ACCURACY` (./stats.ts) of that
+ *   value, exact when it is the smallest or largest latency (so p99 of fewer than 100 replays is the
+ *   slowest), and never outside the observed min..max.
  * - `fieldMismatches` / `policyViolations`: at most `STATS_TOP_KEYS` keys each, the largest
  *   counts (ties by key); every occurrence not shown is counted in `fieldMismatchesOther` /
  *   `policyViolationsOther`, so shown counts + other = all occurrences. Counts are exact while a

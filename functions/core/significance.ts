@@ -3,6 +3,7 @@
  * discordant pairs, Holm's step-down correction, and a seeded paired bootstrap for quantile
  * differences. Used by comparison.ts; tested against published worked examples.
  */
+import { nearestRankSorted } from './quantile.js';
 
 /**
  * ln Γ(x) for x > 0 (Lanczos approximation, g = 7, n = 9; relative error below 1e-13 here), so
@@ -86,7 +87,11 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** The q-quantile of sorted values, linearly interpolated (type 7, as R's and numpy's default). */
+/**
+ * The q-quantile of sorted values, linearly interpolated (type 7, as R's and numpy's default). Used
+ * for the percentile interval over bootstrap draws; latency quantiles themselves are nearest-rank
+ * (./quantile.ts), as everywhere they are shown.
+ */
 export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   const n = sorted.length;
   if (n === 0) return Number.NaN;
@@ -112,7 +117,8 @@ export const BOOTSTRAP_RESAMPLES = 1000;
 export const BOOTSTRAP_MAX_PAIRS = 5000;
 
 /**
- * Differences candidate − baseline of the given latency quantiles over paired observations, each
+ * Differences candidate − baseline of the given latency quantiles (nearest-rank, ./quantile.ts, in
+ * the point estimate and in every resample) over paired observations, each
  * with a paired percentile-bootstrap 95 % interval (pairs resampled together, so the correlation
  * between the two runs of one snapshot is kept). Seeded: the same input and seed give the same
  * numbers.
@@ -127,7 +133,7 @@ export function pairedQuantileDifferences(
   if (candidate.length !== n) throw new RangeError(`paired samples differ in length: ${n} and ${candidate.length}`);
   if (n === 0) return quantiles.map(() => ({ estimate: Number.NaN, ci95: [Number.NaN, Number.NaN] }));
   const sortedCopy = (a: ArrayLike<number>) => Float64Array.from(a).sort();
-  const point = quantiles.map((q) => quantileSorted(sortedCopy(candidate), q) - quantileSorted(sortedCopy(baseline), q));
+  const point = quantiles.map((q) => nearestRankSorted(sortedCopy(candidate), q) - nearestRankSorted(sortedCopy(baseline), q));
 
   const random = seededRandom(options.seed);
   const maxPairs = options.maxPairs ?? BOOTSTRAP_MAX_PAIRS;
@@ -156,7 +162,7 @@ export function pairedQuantileDifferences(
     b.sort();
     c.sort();
     quantiles.forEach((q, qi) => {
-      (draws[qi] as Float64Array)[r] = quantileSorted(c, q) - quantileSorted(b, q);
+      (draws[qi] as Float64Array)[r] = nearestRankSorted(c, q) - nearestRankSorted(b, q);
     });
   }
   return quantiles.map((_, qi) => {

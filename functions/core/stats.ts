@@ -10,6 +10,7 @@
 import { LogCollapsingLowestDenseDDSketch } from '@datadog/sketches-js';
 import * as z from 'zod/mini';
 import { ValidationError } from './errors.js';
+import { nearestRank } from './quantile.js';
 import type { ReplayStatus } from './replay.js';
 import { storableNumbers } from './storable.js';
 
@@ -264,9 +265,23 @@ export class StatsAccumulator {
     });
   }
 
+  /**
+   * The nearest-rank q-quantile (./quantile.ts) of the latencies, within the sketch's relative
+   * accuracy (exact at the first and last rank): the representative of the bin holding the value of rank ⌈q·n⌉. (The sketch library's
+   * own `getValueAtQuantile` uses rank ⌊q·(n−1)⌋, which for n < 100 never reaches the largest value.)
+   */
   private quantile(q: number): number {
-    if (this.sketch.count === 0) return 0;
+    const s = this.sketch;
+    if (s.count === 0) return 0;
+    // 0-based index of the value of nearest rank; latencies are ≥ 0, so no negative store.
+    const index = nearestRank(q, s.count) - 1;
+    // The extremes are kept exactly (through merges and stored states too): the first and last
+    // ranks are the observed min and max, so p99 of fewer than 100 replays is the slowest one.
+    if (index === s.count - 1) return s.max;
+    if (index === 0) return s.min;
+    if (index < s.zeroCount) return 0;
+    const value = s.mapping.value(s.store.keyAtRank(index - s.zeroCount, true));
     // A bin's representative value may lie just outside the observed range; clamping only helps.
-    return Math.min(this.sketch.max, Math.max(this.sketch.min, this.sketch.getValueAtQuantile(q)));
+    return Math.min(s.max, Math.max(s.min, value));
   }
 }

@@ -44,7 +44,7 @@ import * as digester from '../handlers/digester.compose.js';
 import * as executionEndFn from '../handlers/execution-end.compose.js';
 import { localExecutionStatusChange } from './execution-events.js';
 import type { AuditClients } from '../handlers/clients.js';
-import type { AuditStore, DigestSigner } from '../core/audit/ports.js';
+import { SealRefusedError, type AuditStore, type DigestSigner } from '../core/audit/ports.js';
 import { DEFAULT_SETTLE_MS } from '../core/audit/service.js';
 import { FileAuditStore, MemoryAuditStore } from '../adapters/audit/file-audit-store.js';
 import { LocalDigestSigner } from '../adapters/audit/local-signer.js';
@@ -339,7 +339,13 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       if (method === 'GET' && path === '/_local/metrics') return { status: 200, body: { namespace: METRICS_NAMESPACE, emfLines: metrics.lines, items: metrics.items() } };
       if (method === 'GET' && path === '/_local/stream-failures') return { status: 200, body: { items: stream.failures } };
       if (method === 'POST' && path === '/_local/digest') {
-        return { status: 200, body: await digestTimer.runNow() };
+        try {
+          return { status: 200, body: await digestTimer.runNow() };
+        } catch (err) {
+          // Digests were removed from DATA_DIR/audit/: the digester will not seal over the gap.
+          if (err instanceof SealRefusedError) return { status: 409, body: { error: { code: 'AUDIT_SEAL_REFUSED', message: err.message } } };
+          throw err;
+        }
       }
       if (method === 'GET' && path === '/_local/schedules') return { status: 200, body: { items: (options.schedules ?? []).map((s) => ({ ...s, nextFireAt: scheduler.upcoming()[s.name] })) } };
       if (!path.startsWith('/demo/')) return undefined;

@@ -5,7 +5,7 @@
  * the bundle an insider could try is named, with exit status 1.
  */
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -205,6 +205,74 @@ describe('decision-replay verify / export / verify --bundle (local host)', () =>
 
     expect(code).toBe(1);
     expect(report.unexpected).toEqual([expect.objectContaining({ id: forged.snapshotId, kind: 'snapshot' })]);
+  });
+
+  /**
+   * A second copy of a sealed snapshot in records/snapshots.jsonl, forged (score rewritten, hash
+   * recomputed) or exact, with bundle.json's hash of the file updated (bundle.json is not signed).
+   */
+  function bundleWithSecondCopy(name: string, where: 'after' | 'before', forged: boolean): { dir: string; id: string; lines: [number, number] } {
+    const dir = copyOfBundle(name);
+    const file = join(dir, 'records/snapshots.jsonl');
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    const copy = JSON.parse(lines[1] as string) as Record<string, unknown> & { snapshotId: string; outputs: Array<{ name: string; value: unknown }> };
+    if (forged) {
+      copy.outputs = copy.outputs.map((o) => (o.name === 'score' ? { ...o, value: 0.99 } : o));
+      copy.contentHash = recordContentHash(copy);
+    }
+    const all = where === 'after' ? [...lines, canonicalJson(copy)] : [canonicalJson(copy), ...lines];
+    const text = `${all.join('\n')}\n`;
+    writeFileSync(file, text);
+    const manifest = JSON.parse(readFileSync(join(dir, 'bundle.json'), 'utf8')) as { files: Record<string, string> };
+    manifest.files['records/snapshots.jsonl'] = createHash('sha256').update(text).digest('hex');
+    writeFileSync(join(dir, 'bundle.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    return { dir, id: copy.snapshotId, lines: where === 'after' ? [2, all.length] : [1, 3] };
+  }
+
+  it('names a forged second copy of a sealed record in the bundle, whichever line comes first: altered "listed twice", exit 1 (probe D2)', async () => {
+    for (const where of ['after', 'before'] as const) {
+      const { dir, id, lines } = bundleWithSecondCopy(`twice-${where}`, where, true);
+
+      const { code, report } = await verifyJson(['--bundle', dir], { env: { DECISION_REPLAY_URL: await unreachableUrl() } });
+
+      expect(code, where).toBe(1);
+      expect(report.clean).toBe(false);
+      expect(report.altered, where).toEqual(
+        expect.arrayContaining([expect.objectContaining({ id, kind: 'snapshot', reason: expect.stringContaining(`listed twice in the bundle: lines ${lines[0]} and ${lines[1]} of records/snapshots.jsonl`) })]),
+      );
+      expect(report.late).toEqual([]);
+      expect(JSON.stringify(report)).not.toContain('a digest still to be written');
+    }
+  });
+
+  it('names an exact duplicate line too, and never says of a bundle that "a digest still to be written" seals a record', async () => {
+    const { dir, id } = bundleWithSecondCopy('twice-exact', 'after', false);
+    const table = await cli(['verify', '--bundle', dir, '--output', 'table'], { env: { DECISION_REPLAY_URL: await unreachableUrl() } });
+    expect(table.code).toBe(1);
+    expect(table.stdout).toContain(id);
+    expect(table.stdout).toContain('listed twice in the bundle');
+    expect(table.stdout).not.toContain('a digest still to be written');
+    expect(table.stdout).toContain('NOT CLEAN: 1 finding (altered 1');
+  });
+
+  it('names a record in the bundle that no digest of the bundle names, however recent: unexpected with a reason true of a bundle', async () => {
+    const dir = copyOfBundle('unsealed-recent');
+    const manifest = JSON.parse(readFileSync(join(dir, 'bundle.json'), 'utf8')) as { files: Record<string, string>; exportedAt: string };
+    // bundle.json is not signed: an export time just after the range makes a service-side
+    // verification think a late record there still awaits its digest.
+    manifest.exportedAt = '2026-11-30T10:04:06.000Z';
+    // Created in the last sealed window, where a record written late would still await its seal.
+    const forged = buildSnapshot(decision(0.98), '01KB000000000000000000000A', '2026-11-30T10:03:40.000Z');
+    const text = `${readFileSync(join(dir, 'records/snapshots.jsonl'), 'utf8')}${canonicalJson(forged)}\n`;
+    writeFileSync(join(dir, 'records/snapshots.jsonl'), text);
+    manifest.files['records/snapshots.jsonl'] = createHash('sha256').update(text).digest('hex');
+    writeFileSync(join(dir, 'bundle.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+
+    const { code, report } = await verifyJson(['--bundle', dir]);
+
+    expect(code).toBe(1);
+    expect(report.late).toEqual([]);
+    expect(report.unexpected).toEqual([expect.objectContaining({ id: forged.snapshotId, reason: expect.stringContaining('no digest of the bundle names it') })]);
   });
 
   it('names a digest changed in the bundle: badSignatures and a chain break, exit 1', async () => {

@@ -27,6 +27,7 @@ describe('decision-replay batch compare (local host)', () => {
   let v1: Batch;
   let v2: Batch;
   let subset: Batch;
+  let v2Tolerant: Batch;
 
   async function runBatch(body: unknown): Promise<Batch> {
     const started = await requestJson<{ batchId: string }>(t.url, 'POST', '/batches', body);
@@ -48,7 +49,8 @@ describe('decision-replay batch compare (local host)', () => {
     await requestJson(t.url, 'PUT', `/functions/${FN}/executor`, { type: 'http', url: `${t.url}/demo/credit/v2` });
     v2 = await runBatch({ snapshotIds: ids, mode: 'Strict', maxConcurrency: 4 });
     subset = await runBatch({ snapshotIds: ids.slice(0, 30), mode: 'Strict', maxConcurrency: 4 });
-    expect([v1.status, v2.status, subset.status]).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+    v2Tolerant = await runBatch({ snapshotIds: ids, mode: 'Tolerant', maxConcurrency: 4 });
+    expect([v1.status, v2.status, subset.status, v2Tolerant.status]).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
   }, 120_000);
 
   afterAll(async () => {
@@ -75,11 +77,21 @@ describe('decision-replay batch compare (local host)', () => {
     expect(better.stdout.trim()).toBe('better');
   });
 
-  it('a batch compared with itself is no significant difference, also under the gate', async () => {
+  it('refuses a batch compared with itself as a usage error (exit 2), also under the gate', async () => {
     const run = await cli(['batch', 'compare', v2.batchId, v2.batchId, '--fail-if-worse', '-q'], { env });
 
-    expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout.trim()).toBe('no significant difference');
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toContain('compare two different batches');
+    expect(run.stdout).toBe('');
+  });
+
+  it('refuses batches judged in different modes (exit 3, naming the setting and both values): the gate cannot be passed by choosing the mode', async () => {
+    const run = await cli(['batch', 'compare', v2.batchId, v2Tolerant.batchId, '--fail-if-worse'], { env });
+
+    expect(run.code, run.stderr).toBe(3);
+    expect(run.stderr).toContain('BATCHES_NOT_COMPARABLE (HTTP 422)');
+    expect(run.stderr).toContain('mode: Strict in the baseline, Tolerant in the candidate');
+    expect(run.stdout).toBe('');
   });
 
   it('prints a table: the verdict, the paired tests with their p-values, the fields and the latency intervals', async () => {

@@ -21,6 +21,7 @@ describe('A/B comparisons over HTTP (local host)', () => {
   let baseline: Batch;
   let candidate: Batch;
   let subset: Batch;
+  let tolerant: Batch;
 
   function call<T = unknown>(method: string, path: string, body?: unknown): Promise<ReplyWithHeaders<T>> {
     return requestWithHeaders<T>(t.url, method, path, body);
@@ -48,6 +49,8 @@ describe('A/B comparisons over HTTP (local host)', () => {
     expect((await call('PUT', `/functions/${V1}/executor`, { type: 'http', url: `${t.url}/demo/credit/v2` })).status).toBe(200);
     candidate = await runBatch({ snapshotIds: ids, mode: 'Strict', maxConcurrency: 4 });
     subset = await runBatch({ snapshotIds: ids.slice(0, 50), mode: 'Strict', maxConcurrency: 4 });
+    // The same snapshots on the same v2, judged in the default mode (Tolerant) instead of Strict.
+    tolerant = await runBatch({ snapshotIds: ids, maxConcurrency: 2 });
   }, 120_000);
 
   afterAll(async () => {
@@ -86,11 +89,27 @@ describe('A/B comparisons over HTTP (local host)', () => {
     expect(a.body.alpha).toBe(0.01);
   });
 
-  it('answers no significant difference for a batch compared with itself', async () => {
-    const res = await call<Comparison>('POST', '/comparisons', { baselineBatchId: baseline.batchId, candidateBatchId: baseline.batchId });
-    expect(res.status).toBe(201);
-    expect(res.body.verdict).toBe('no significant difference');
-    expect(res.body.matchRate).toMatchObject({ difference: 0, baselineOnly: 0, candidateOnly: 0, pValue: 1 });
+  it('refuses a batch compared with itself: 400 SAME_BATCH naming candidateBatchId', async () => {
+    const res = await call<{ error: { code: string; message: string; details: { issues: { path: string }[] } } }>('POST', '/comparisons', { baselineBatchId: baseline.batchId, candidateBatchId: baseline.batchId.toLowerCase() });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('SAME_BATCH');
+    expect(res.body.error.details.issues.map((i) => i.path)).toEqual(['candidateBatchId']);
+  });
+
+  it('refuses batches judged in different modes with 422 BATCHES_NOT_COMPARABLE naming each setting and both values, either way round', async () => {
+    for (const [b, c] of [[candidate, tolerant], [tolerant, candidate]] as const) {
+      const res = await call<{ error: { code: string; message: string; details: unknown } }>('POST', '/comparisons', { baselineBatchId: b.batchId, candidateBatchId: c.batchId });
+      expect(res.status, JSON.stringify(res.body)).toBe(422);
+      expect(res.body.error.code).toBe('BATCHES_NOT_COMPARABLE');
+      const [bm, cm] = [b, c].map((x) => (x === tolerant ? 'Tolerant' : 'Strict'));
+      expect(res.body.error.message).toContain(`mode: ${bm} in the baseline, ${cm} in the candidate`);
+      expect(res.body.error.details).toEqual({
+        differences: [
+          { setting: 'mode', baseline: bm, candidate: cm },
+          { setting: 'tolerance', baseline: b === tolerant ? 0.8 : null, candidate: c === tolerant ? 0.8 : null },
+        ],
+      });
+    }
   });
 
   it('refuses batches over different snapshots with 422 naming how many differ, and compares the intersection on request', async () => {

@@ -30,6 +30,8 @@ interface Context {
   url: string;
   snapshots: Snapshot[];
   batchId?: string;
+  /** A second batch over the same snapshots, judged the same way (the candidate of the comparison). */
+  otherBatchId?: string;
   comparisonId?: string;
   /** Seals one (empty) window of the year 2000 in the host's audit store, so the digest routes have one to serve. */
   sealOldWindow(): Promise<string>;
@@ -106,8 +108,9 @@ const STEPS = {
     ctx.batchId = started.batchId;
     // The same ids as a manifest in S3 (snapshotManifest): validated when created, so the 202 has the total.
     const uri = await ctx.uploadManifest('contract-ids.csv', `snapshotId\n${ctx.snapshots.map((s) => s.snapshotId).join('\n')}\n`);
-    const fromManifest = await ok(ctx.call<{ total: number }>('POST', '/batches', { snapshotManifest: uri, mode: 'Strict', maxConcurrency: 1 }), 202);
+    const fromManifest = await ok(ctx.call<{ batchId: string; total: number }>('POST', '/batches', { snapshotManifest: uri, mode: 'Strict', maxConcurrency: 1, policyName: POLICY }), 202);
     expect(fromManifest.total).toBe(ctx.snapshots.length);
+    ctx.otherBatchId = fromManifest.batchId;
     // A malformed one is a 400 naming the line, in the documented error shape.
     const bad = await ctx.call<{ error: { code: string; message: string } }>('POST', '/batches', { snapshotManifest: await ctx.uploadManifest('contract-bad.csv', 'snapshotId\nnot-an-id\n') });
     expect(bad.status).toBe(400);
@@ -139,10 +142,19 @@ const STEPS = {
     await ok(call('GET', `/functions/${FN}/noise-profile?version=1`));
   },
   'POST /comparisons': async (ctx) => {
-    // The finished batch compared with itself: the same snapshots, no difference.
-    const comparison = await ok(ctx.call<{ comparisonId: string; verdict: string }>('POST', '/comparisons', { baselineBatchId: ctx.batchId, candidateBatchId: ctx.batchId }), 201);
+    // The two batches of the same snapshots, judged the same way on the same executor: no difference.
+    const until = Date.now() + 20_000;
+    let other = await ok(ctx.call<Batch>('GET', `/batches/${ctx.otherBatchId}`));
+    while (other.status === 'RUNNING' && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 50));
+      other = await ok(ctx.call<Batch>('GET', `/batches/${ctx.otherBatchId}`));
+    }
+    const comparison = await ok(ctx.call<{ comparisonId: string; verdict: string }>('POST', '/comparisons', { baselineBatchId: ctx.batchId, candidateBatchId: ctx.otherBatchId }), 201);
     expect(comparison.verdict).toBe('no significant difference');
     ctx.comparisonId = comparison.comparisonId;
+    // One batch as both sides is refused, in the documented error shape.
+    const same = await ctx.call<{ error: { code: string } }>('POST', '/comparisons', { baselineBatchId: ctx.batchId, candidateBatchId: ctx.batchId });
+    expect([same.status, same.body.error.code]).toEqual([400, 'SAME_BATCH']);
   },
   'GET /comparisons/{id}': async ({ call, comparisonId }) => {
     await ok(call('GET', `/comparisons/${comparisonId}`));

@@ -486,11 +486,13 @@ describe('DecisionReplayStack with the default context', () => {
           }
         }
       }
-      // batch-replay: a finished chunk adds its counts to the batch's progress.
-      expect(seen['dynamodb:UpdateItem']).toEqual({ batches: ['BATCH#*'], 'batch-plan': ['BATCH#*'], 'batch-replay': ['BATCH#*'], 'batch-stats': ['BATCH#*'], 'execution-end': ['BATCH#*'] });
+      // batch-replay: a finished chunk adds its counts to the batch's progress. digester: the audit
+      // chain head, one item, moved with each sealed window.
+      expect(seen['dynamodb:UpdateItem']).toEqual({ batches: ['BATCH#*'], 'batch-plan': ['BATCH#*'], 'batch-replay': ['BATCH#*'], 'batch-stats': ['BATCH#*'], 'execution-end': ['BATCH#*'], digester: ['AUDIT#HEAD*'] });
       expect(seen['dynamodb:DeleteItem']).toEqual({ snapshots: ['IDEMP#*'] });
-      // The audit functions only read the table.
+      // The audit functions put nothing; the audit API only reads the table.
       for (const name of ['audit', 'digester'] as const) expect(grants(statements(template, stack, name), 'dynamodb:PutItem'), name).toEqual([]);
+      expect(grants(statements(template, stack, 'audit'), 'dynamodb:UpdateItem')).toEqual([]);
     });
 
     it('runs one digester at a time (reserved concurrency 1), so overlapping runs cannot mix a window\'s signature and digest', () => {

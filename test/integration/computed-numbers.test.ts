@@ -60,7 +60,7 @@ describe('computed numbers outside DynamoDB range (dynalite)', () => {
       ({ batchId, snapshotId, status: matched ? 'Success' : 'Failed', outputsMatch: matched, executionTimeMs: 10, mismatchedPaths: matched ? [] : ['outputs.decision'] }) as unknown as BatchResult;
     const results: Record<string, BatchResult[]> = { [BASE]: ids.map(resultOf(BASE, true)), [CAND]: ids.map(resultOf(CAND, false)) };
     const batches = {
-      get: async (batchId: string) => ({ batchId, status: 'SUCCEEDED' }) as never,
+      get: async (batchId: string) => ({ batchId, status: 'SUCCEEDED', request: {} }) as never,
       listResults: async (batchId: string) => ({ items: results[batchId] ?? [] }),
     };
     const comparisons = new DynamoComparisonStore(dynamo.doc, dynamo.tableName);

@@ -42,6 +42,8 @@ describe('learning a noise profile from pairs of runs', () => {
     expect(by['outputs.score']).toMatchObject({ class: 'numeric-noise', pairs: 3, differed: 2 });
     // 0.8 vs 0.801 differs by 0.1248 %; 0.5 vs 0.4995 by exactly 0.1 %: the spread is the largest.
     expect(by['outputs.score']?.spreadPercent).toBeCloseTo(0.12484, 4);
+    // …and by 0.001 and 0.0005 in absolute terms: the absolute spread is the largest of those.
+    expect(by['outputs.score']?.spreadAbsolute).toBeCloseTo(0.001, 12);
     expect(by['outputs.rationale']).toMatchObject({ class: 'text-noise', pairs: 3, differed: 2 });
     expect(by['outputs.rationale']?.similarityFloor).toBeCloseTo(await similarity.similarity(RATIONALE, REWORDED), 10);
     expect(by['outputs.requestId']).toEqual({ path: 'outputs.requestId', class: 'always-different', pairs: 3, differed: 3 });
@@ -60,6 +62,41 @@ describe('learning a noise profile from pairs of runs', () => {
   it('calls a boolean that flips between runs always-different', async () => {
     const fields = await learn([[run(1, 'x', 'i', true), run(1, 'x', 'i', false)], [run(1, 'x', 'i', true), run(1, 'x', 'i', true)]]);
     expect(fields.find((f) => f.path === 'outputs.approved')).toMatchObject({ class: 'always-different', pairs: 2, differed: 1 });
+  });
+});
+
+describe('a numeric field that jitters around 0', () => {
+  // A score that is "0 with a little noise": 0, 0.001 or -0.001 (the probe's D5 repro).
+  const pairs: [NamedValue[], NamedValue[]][] = [[0, 0.001], [0, -0.001], [0.001, 0], [0, 0], [-0.001, 0.001], [0, 0.001]].map(([x, y]) => [run(x as number, 'r', 'i'), run(y as number, 'r', 'i')]);
+
+  it('learns a relative spread of 100 % but an absolute spread of only 0.002', async () => {
+    const fields = await learn(pairs);
+    expect(fields.find((f) => f.path === 'outputs.score')).toEqual({ path: 'outputs.score', class: 'numeric-noise', pairs: 6, differed: 5, spreadPercent: 100, spreadAbsolute: 0.002 });
+  });
+
+  it('still catches a real change (0 → 10, 0 → 1e9, 0.5 → -0.5) while suppressing the jitter it learned', async () => {
+    const rules = { fields: noiseIndex(profileOf(await learn(pairs))), numericSafetyFactor: NUMERIC_SAFETY_FACTOR };
+    const score = async (a: number, b: number) => (await compareOutputs(run(a, 'r', 'i'), run(b, 'r', 'i'), 'Tolerant', 0.8, similarity, rules)).fieldComparisons.find((f) => f.path === 'outputs.score');
+    for (const [a, b] of [[0, 10], [0, 1e9], [0.5, -0.5], [0, 0.01]] as const) {
+      expect(await score(a, b), `${a} → ${b}`).toMatchObject({ match: false, noise: 'exceeded' });
+    }
+    const jitter = await score(0, -0.001);
+    expect(jitter).toMatchObject({ match: true, noise: 'suppressed' });
+    expect(jitter?.noiseReason).toBe('numeric-noise: differs by 100% (by 0.001); learned spread ±100% and ±0.002 (5/6 pairs) × safety factor 3 allows 300% and ±0.006');
+    expect(await score(0.004, -0.001)).toMatchObject({ match: true, noise: 'suppressed' });
+  });
+
+  it('does not let a profile stored before absolute spreads (no spreadAbsolute) accept every value: its unbounded allowance is not applied', async () => {
+    const old = profileOf([{ path: 'outputs.score', class: 'numeric-noise', pairs: 6, differed: 5, spreadPercent: 100 }]);
+    const rules = { fields: noiseIndex(old), numericSafetyFactor: NUMERIC_SAFETY_FACTOR };
+    const r = await compareOutputs(run(0, 'r', 'i'), run(10, 'r', 'i'), 'Tolerant', 0.8, similarity, rules);
+    const f = r.fieldComparisons.find((c) => c.path === 'outputs.score');
+    expect(f).toMatchObject({ comparator: 'NumericCloseness', match: false, threshold: 0.8, noise: 'exceeded' });
+    expect(f?.noiseReason).toContain('would allow every value');
+    // A bounded relative allowance of such a profile still applies as before.
+    const bounded = { fields: noiseIndex(profileOf([{ path: 'outputs.score', class: 'numeric-noise', pairs: 6, differed: 5, spreadPercent: 1 }])), numericSafetyFactor: NUMERIC_SAFETY_FACTOR };
+    const kept = await compareOutputs(run(100, 'r', 'i'), run(102, 'r', 'i'), 'Tolerant', 0.99, similarity, bounded);
+    expect(kept.fieldComparisons.find((c) => c.path === 'outputs.score')).toMatchObject({ match: true, noise: 'suppressed', threshold: 0.97 });
   });
 });
 

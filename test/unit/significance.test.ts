@@ -159,6 +159,16 @@ describe('PairedComparison', () => {
     expect(r.verdict).toBe('no significant difference');
   });
 
+  it('reports latency p50/p95 as nearest-rank quantiles, as the batch statistics do: p95 of two pairs is the slower replay', () => {
+    const cmp = new PairedComparison();
+    cmp.add(ok(10), ok(10));
+    cmp.add(ok(20), ok(30));
+    const r = cmp.result(0.05, 7, 50);
+    // Nearest rank ⌈q·2⌉: p50 → 1st, p95 → 2nd (an interpolated p95 would be 19.5 / 29.5).
+    expect(r.latency.p50).toMatchObject({ baselineMs: 10, candidateMs: 10, differenceMs: 0 });
+    expect(r.latency.p95).toMatchObject({ baselineMs: 20, candidateMs: 30, differenceMs: 10 });
+  });
+
   it('calls a candidate that errors significantly more often worse even when its matches do not drop significantly', () => {
     const cmp = new PairedComparison();
     for (let i = 0; i < 30; i++) cmp.add(ok(10, ['outputs.x']), err);

@@ -7,9 +7,12 @@ function result(over: Partial<ResultSummary>): ResultSummary {
   return { status: 'Success', outputsMatch: true, executionTimeMs: 100, mismatchedPaths: [], violatedRules: [], ...over };
 }
 
-/** The exact value the sketch approximates: rank ⌊q·(n−1)⌋ of the sorted values. */
+/**
+ * The exact value the sketch approximates: the nearest-rank quantile, the smallest value such that
+ * at least q of the values are ≤ it (1-based rank ⌈q·n⌉ of the sorted values).
+ */
 function exactQuantile(sorted: Float64Array, q: number): number {
-  return sorted[Math.floor(q * (sorted.length - 1))] as number;
+  return sorted[Math.max(1, Math.ceil(q * sorted.length)) - 1] as number;
 }
 
 /** A tiny deterministic PRNG so a failure can be reproduced. */
@@ -52,11 +55,41 @@ describe('StatsAccumulator', () => {
       policyViolations: { 'score-range': 1 },
       policyViolationsOther: 0,
     });
-    // Sorted successful latencies [10,20,30,40,100]: rank ⌊0.5·4⌋=2 → 30; ⌊0.95·4⌋=3 → 40; ⌊0.99·4⌋=3 → 40.
+    // Sorted successful latencies [10,20,30,40,100], nearest rank ⌈q·5⌉: p50 → 3rd = 30; p95, p99 → 5th = 100.
     expect(s.p50ExecutionTimeMs).toBeCloseTo(30, 0);
     expect(Math.abs(s.p50ExecutionTimeMs - 30) / 30).toBeLessThanOrEqual(STATS_RELATIVE_ACCURACY);
-    expect(Math.abs(s.p95ExecutionTimeMs - 40) / 40).toBeLessThanOrEqual(STATS_RELATIVE_ACCURACY);
-    expect(Math.abs(s.p99ExecutionTimeMs - 40) / 40).toBeLessThanOrEqual(STATS_RELATIVE_ACCURACY);
+    expect(s.p95ExecutionTimeMs).toBe(100);
+    expect(s.p99ExecutionTimeMs).toBe(100);
+  });
+
+  it('reports the nearest-rank quantile: p95 and p99 of two replays are the slower one, p50 the faster', () => {
+    const acc = new StatsAccumulator();
+    acc.add(result({ executionTimeMs: 15.377 }));
+    acc.add(result({ executionTimeMs: 8.474 }));
+
+    const s = acc.toJSON();
+
+    expect(Math.abs(s.p50ExecutionTimeMs - 8.474) / 8.474).toBeLessThanOrEqual(STATS_RELATIVE_ACCURACY);
+    expect(s.p95ExecutionTimeMs).toBe(15.377);
+    expect(s.p99ExecutionTimeMs).toBe(15.377);
+  });
+
+  it('reports p99 as the slowest replay for every batch of fewer than 100, merged or not', () => {
+    const rand = mulberry32(7);
+    for (let n = 1; n < 100; n++) {
+      const values = Array.from({ length: n }, () => 1 + rand() * 50);
+      const left = new StatsAccumulator();
+      const right = new StatsAccumulator();
+      values.forEach((v, i) => (i % 2 ? left : right).add(result({ executionTimeMs: v })));
+      left.merge(StatsAccumulator.fromState(right.toState()));
+      const sorted = Float64Array.from(values).sort();
+      const s = left.toJSON();
+      expect(s.p99ExecutionTimeMs).toBe(Math.max(...values));
+      for (const [q, got] of [[0.5, s.p50ExecutionTimeMs], [0.95, s.p95ExecutionTimeMs]] as const) {
+        const exact = exactQuantile(sorted, q);
+        expect(Math.abs(got - exact) / exact).toBeLessThanOrEqual(STATS_RELATIVE_ACCURACY);
+      }
+    }
   });
 
   it('reports matchRate and latency figures as 0 when every replay errored', () => {

@@ -15,7 +15,8 @@
  *
  * Memory: both directions stream. The export holds one page of records, one window's manifest
  * and the ids of the last windows of the late horizon; the verifier holds what the verification run holds (about one
- * manifest) and one look-ahead line per record file.
+ * manifest), one look-ahead line per record file, and the id and line of every record read (to
+ * name a record listed twice, wherever its copies are).
  */
 import { createHash, createPublicKey } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
@@ -246,14 +247,15 @@ Index keys are a property of the table, not of the records: the bundle carries w
 
 /** A bundle's record files as a record source: each file read once, front to back, window by window. */
 class BundleRecordSource implements Pick<AuditRecordSource, 'forEachIn' | 'get'> {
-  private readonly readers: Array<{ kind: RecordKind; file: string; lines: AsyncIterator<string>; line: number; ahead: FoundRecord | undefined; done: boolean }>;
+  /** Per record file: where each id was first read (its line), so a second copy is named wherever it is. */
+  private readonly readers: Array<{ kind: RecordKind; file: string; lines: AsyncIterator<string>; line: number; ahead: FoundRecord | undefined; done: boolean; firstLine: Map<string, number> }>;
 
   constructor(
     private readonly dir: string,
     private readonly indexProblems: ReadonlyMap<string, string[]>,
     private readonly findings: Finding[],
   ) {
-    this.readers = RECORD_KINDS.map((kind) => ({ kind, file: RECORD_FILES[kind], lines: lineIterator(join(dir, RECORD_FILES[kind])), line: 0, ahead: undefined, done: false }));
+    this.readers = RECORD_KINDS.map((kind) => ({ kind, file: RECORD_FILES[kind], lines: lineIterator(join(dir, RECORD_FILES[kind])), line: 0, ahead: undefined, done: false, firstLine: new Map<string, number>() }));
   }
 
   async forEachIn(_start: string, end: string, visit: (record: FoundRecord) => void): Promise<number> {
@@ -293,7 +295,17 @@ class BundleRecordSource implements Pick<AuditRecordSource, 'forEachIn' | 'get'>
       r.line += 1;
       if (value === '') continue;
       const record = this.toRecord(r.kind, value);
-      if (record) return record;
+      if (record) {
+        // A record is exported once. A second line with its id, wherever it is, contradicts the
+        // first: both are named, and only the first is verified against the seal.
+        const first = r.firstLine.get(record.id);
+        if (first === undefined) {
+          r.firstLine.set(record.id, r.line);
+          return record;
+        }
+        this.findings.push({ id: record.id, kind: r.kind, reason: `listed twice in the bundle: lines ${first} and ${r.line} of ${r.file} both hold this ${r.kind}; a bundle holds each record once, so one of them was added after the export (line ${first} is the one checked against its seal)` });
+        continue;
+      }
       this.findings.push({ id: `${r.file}:${r.line}`, kind: 'bundle-file', reason: `line ${r.line} of ${r.file} is not a ${r.kind} record (not a JSON object with an id and a createdAt)` });
     }
     return undefined;
@@ -433,7 +445,7 @@ export async function verifyBundle(dir: string, options: { trustedKeyPem?: strin
   const interval = bundle.intervalMinutes * 60_000;
   const exportedAt = Date.parse(bundle.exportedAt);
   const report = await verifyRange(
-    { records, store: new FileAuditStore(dir), signer: { publicKeyPem: async () => keyUsed }, clock: { now: () => exportedAt }, intervalMs: interval, recordsLabel: 'in the bundle' },
+    { records, store: new FileAuditStore(dir), signer: { publicKeyPem: async () => keyUsed }, clock: { now: () => exportedAt }, intervalMs: interval, recordsLabel: 'in the bundle', offline: true },
     { from: options.from ?? bundle.from, to: options.to ?? bundle.to, functionName: bundle.functionName },
   );
   const outside: Finding[] = [];

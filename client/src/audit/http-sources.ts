@@ -4,7 +4,7 @@
  * records of `GET /audit/records` (paged) and `/audit/records/at`. The verification itself is the
  * service's own pure code (functions/core/audit), bundled into the CLI.
  */
-import type { AuditRecordSource, AuditStore, RecordLocator } from '../../../functions/core/audit/ports.js';
+import type { AuditRecordSource, AuditStore, ChainHead, RecordLocator } from '../../../functions/core/audit/ports.js';
 import type { AuditRecord, FoundRecord } from '../../../functions/core/audit/verify.js';
 import type { DecisionReplayClient } from '../client.js';
 import { DecisionReplayError } from '../errors.js';
@@ -25,9 +25,14 @@ const MANIFEST = /^manifests\/(.+)\.jsonl$/;
 
 /** The window length the service seals with (minutes → ms), from a digest listing. */
 export async function auditIntervalMs(client: DecisionReplayClient): Promise<number> {
+  return (await auditChainInfo(client)).intervalMs;
+}
+
+/** The window length and the digester's chain head (undefined before the first digest), from a digest listing. */
+export async function auditChainInfo(client: DecisionReplayClient): Promise<{ intervalMs: number; chainHead: ChainHead | undefined }> {
   const now = Date.now();
   const probe = await client.listAuditDigests({ from: iso(now), to: iso(now + 1) });
-  return probe.intervalMinutes * 60_000;
+  return { intervalMs: probe.intervalMinutes * 60_000, chainHead: probe.chainHead };
 }
 
 /**

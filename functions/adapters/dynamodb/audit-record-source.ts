@@ -15,8 +15,8 @@ import { GSI3 } from './table-definition.js';
 
 type Item = Record<string, unknown>;
 
-/** Attributes the digester needs: enough for a manifest entry, not the record's content. */
-export const LISTING_ATTRIBUTES = ['pk', 'sk', 'itemType', 'contentHash', 'createdAt', 'functionName', 'snapshotId', 'replayId', 'reportId', 'batchId'];
+/** Attributes the digester needs: enough for a manifest entry (a batch result's function is in `original`), not the record's content. */
+export const LISTING_ATTRIBUTES = ['pk', 'sk', 'itemType', 'contentHash', 'createdAt', 'functionName', 'snapshotId', 'replayId', 'reportId', 'batchId', 'original'];
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 

@@ -12,6 +12,7 @@
  * | batch             | BATCH#<id>             | META / RESULT#<snapshotId> / CHUNK#<firstSnapshotId> |
  * | comparison        | COMPARISON#<id>        | COMPARISON                          |
  * | idempotency       | IDEMP#<key>            | IDEMP                               |
+ * | audit chain head  | AUDIT#HEAD             | HEAD                                |
  *
  * GSI1 (`gsi1pk`/`gsi1sk`): `FN#<functionName>` / `<createdAt>#<id>` on snapshots; sparse entries
  * list policies (`POLICIES` / name) and batches (`BATCHES` / `<createdAt>#<batchId>`).
@@ -42,6 +43,9 @@ export const keys = {
   batchChunkPrefix: 'CHUNK#',
   comparison: (comparisonId: string) => ({ pk: `COMPARISON#${comparisonId}`, sk: 'COMPARISON' }),
   idempotency: (key: string) => ({ pk: `IDEMP#${key}`, sk: 'IDEMP' }),
+  /** The audit chain head: the newest window the digester sealed (core/audit/ports.ts ChainHead). */
+  auditChainHead: () => ({ pk: 'AUDIT#HEAD', sk: 'HEAD' }),
+  auditChainHeadPrefix: 'AUDIT#HEAD',
   /** Marks that a validation report's PolicyViolation event went out (kept apart: reports are never updated). */
   eventPublished: (snapshotId: string, reportSk: string) => ({ pk: `PUBLISHED#${snapshotId}`, sk: reportSk }),
 } as const;

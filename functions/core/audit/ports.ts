@@ -61,6 +61,45 @@ export interface AuditRecordSource {
   earliestCreatedAt(): Promise<string | undefined>;
 }
 
+/**
+ * Where the chain of digests has got to: the newest window the digester sealed and the SHA-256 of
+ * that digest's exact bytes, and the first window of the chain. Kept apart from the digest store
+ * (a table item on AWS and locally), so a digest removed from the store is noticed: the digester
+ * never seals a window again that some run already sealed, and verification knows which windows
+ * must have a digest even when every digest is gone.
+ */
+export interface ChainHead {
+  /** The window of the first digest ever (the chain's anchor). */
+  chainStart: string;
+  /** The newest sealed window. */
+  windowStart: string;
+  windowEnd: string;
+  /** SHA-256 hex of that window's digest bytes. */
+  digestHash: string;
+}
+
+/** The chain head's record. Moves only forward, one sealed window at a time, conditionally. */
+export interface ChainHeadStore {
+  get(): Promise<ChainHead | undefined>;
+  /**
+   * Moves the head from `from` (undefined: there is none yet) to `to`, only if it is still at
+   * `from`; false when it is not (another digester run moved it first).
+   */
+  advance(from: ChainHead | undefined, to: ChainHead): Promise<boolean>;
+}
+
+/**
+ * The digester refuses to seal: the digest store no longer holds what the chain head says was
+ * sealed (digests were removed or replaced). Sealing on would sign the table's current content,
+ * which may be forged, for windows already sealed; an operator must restore the digests.
+ */
+export class SealRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SealRefusedError';
+  }
+}
+
 export class AuditObjectExistsError extends Error {
   constructor(readonly objectName: string) {
     super(`audit object ${objectName} already exists (audit objects are written once)`);

@@ -3,19 +3,23 @@
  */
 import { createPublicKey } from 'node:crypto';
 import type { Clock } from '../ports.js';
-import { auditObjects, buildDigest, DEFAULT_SETTLE_MS, DigestSchema, keyFingerprint, lateWindows, sortManifest, windowOf, type Digest, type ManifestEntry } from './digest.js';
-import { AuditObjectExistsError, type AuditRecordSource, type AuditStore, type DigestSigner } from './ports.js';
+import { auditObjects, buildDigest, DEFAULT_SETTLE_MS, DigestSchema, keyFingerprint, lateWindows, sha256, sortManifest, windowOf, type Digest, type ManifestEntry } from './digest.js';
+import { AuditObjectExistsError, SealRefusedError, type AuditRecordSource, type AuditStore, type ChainHead, type ChainHeadStore, type DigestSigner } from './ports.js';
 
 export { DEFAULT_SETTLE_MS };
 
 export interface DigesterDeps {
   records: AuditRecordSource;
   store: AuditStore;
+  /** Where the chain has got to, kept apart from the store (see {@link ChainHead}). */
+  head: ChainHeadStore;
   signer: DigestSigner;
   clock: Clock;
   intervalMs: number;
   settleMs?: number;
   log?: (message: string) => void;
+  /** What must not go unnoticed (a refusal to seal, a head adopted from the store): an error log line. */
+  alarm?: (message: string) => void;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -73,18 +77,25 @@ function manifestKeys(manifest: Buffer): string[] {
 
 /**
  * Seals every window that has closed (its end + the settle time has passed) and has no digest yet,
- * oldest first; returns the digests written. The first digest ever starts at the window of the
- * oldest record (or of now). Records created in the sealed windows of the late horizon
- * ({@link lateWindows}: 15 minutes, at least one window) that no digest names yet — they arrived
- * after their window was sealed — go into the next digest, flagged `late`.
+ * oldest first; returns the digests written. Records created in the sealed windows of the late
+ * horizon ({@link lateWindows}: 15 minutes, at least one window) that no digest names yet — they
+ * arrived after their window was sealed — go into the next digest, flagged `late`.
+ *
+ * Sealing continues from the chain head ({@link ChainHead}), never from what the store happens to
+ * hold: a digest removed from the store is not written again from the table's current content
+ * (which may have been edited since) — the digester refuses ({@link SealRefusedError}) until the
+ * digests are restored, and verification names the gap. The first digest ever (no head, no digest)
+ * starts at the window of the oldest record (or of now); a store with digests but no head (written
+ * before the head was kept) has its newest digest adopted as the head, loudly.
  */
 export async function sealClosedWindows(deps: DigesterDeps): Promise<Digest[]> {
   const settle = deps.settleMs ?? DEFAULT_SETTLE_MS;
   const now = deps.clock.now();
   const publicKeyPem = await deps.signer.publicKeyPem();
   const fingerprint = keyFingerprint(createPublicKey(publicKeyPem));
-  const latestStart = await deps.store.latestDigest();
-  let previous = latestStart === undefined ? undefined : await readDigest(deps.store, latestStart);
+  const from = await chainPosition(deps);
+  if (from === 'stop') return [];
+  let { head, previous } = from;
   let start: number;
   if (previous) start = Date.parse(previous.digest.windowEnd);
   else {
@@ -111,18 +122,75 @@ export async function sealClosedWindows(deps: DigesterDeps): Promise<Digest[]> {
     try {
       await deps.store.putDigest(windowStart, { digest: built.bytes, signature, manifest: built.manifest, manifestObject });
     } catch (err) {
-      // Another digester run sealed this window first: continue from what it wrote.
+      // Another digester run sealed this window first: it moves the head on; the next run continues from there.
       if (!(err instanceof AuditObjectExistsError)) throw err;
-      previous = await readDigest(deps.store, windowStart);
-      start = end;
-      continue;
+      deps.log?.(`window ${windowStart} was sealed by another digester run; continuing on the next run`);
+      return written;
     }
+    const next: ChainHead = { chainStart: head?.chainStart ?? windowStart, windowStart, windowEnd: iso(end), digestHash: sha256(built.bytes).toString('hex') };
     deps.log?.(`sealed window ${windowStart}: ${built.digest.recordCount} records (${built.digest.lateCount} late)`);
     written.push(built.digest);
+    // The digest is stored first, then the head moves: a run that stops in between leaves a digest
+    // ahead of the head, which the next run checks and adopts (never a head ahead of the digests).
+    if (!(await deps.head.advance(head, next))) {
+      deps.log?.(`the chain head moved while window ${windowStart} was sealed (another digester run); continuing on the next run`);
+      return written;
+    }
+    head = next;
     previous = { digest: built.digest, bytes: built.bytes };
     start = end;
   }
   return written;
+}
+
+const digestHash = (bytes: Buffer) => sha256(bytes).toString('hex');
+
+/**
+ * Where sealing continues: the chain head's digest, checked against the store, and any digests
+ * after it that a run stored but did not record in the head (they must chain on from it). Throws
+ * {@link SealRefusedError} when the store no longer holds the head's digest as sealed.
+ */
+async function chainPosition(deps: DigesterDeps): Promise<{ head: ChainHead | undefined; previous: { digest: Digest; bytes: Buffer } | undefined } | 'stop'> {
+  let head = await deps.head.get();
+  if (head === undefined) {
+    const latestStart = await deps.store.latestDigest();
+    if (latestStart === undefined) return { head: undefined, previous: undefined };
+    // Digests without a head: written before the head was kept (an upgrade). The store's newest
+    // digest becomes the head; from now on a removed digest is noticed.
+    const latest = await readDigest(deps.store, latestStart);
+    if (!latest) throw refuse(deps, `the newest digest in the store (window ${latestStart}) cannot be read, and there is no chain head to continue from`);
+    const adopted: ChainHead = { chainStart: (await deps.store.listDigests())[0] ?? latestStart, windowStart: latestStart, windowEnd: latest.digest.windowEnd, digestHash: digestHash(latest.bytes) };
+    if (!(await deps.head.advance(undefined, adopted))) return 'stop';
+    deps.alarm?.(`audit chain head: none was recorded; adopted the store's newest digest (window ${latestStart}) as the head. Expected once, on the first run after an upgrade; otherwise the head was deleted`);
+    return { head: adopted, previous: latest };
+  }
+  const atHead = await readDigest(deps.store, head.windowStart);
+  if (!atHead) {
+    throw refuse(deps, `the digest of window ${head.windowStart}, the newest the digester sealed (chain head), is missing from the digest store: digests were removed. Restore them from a copy; sealing again would sign the table's current content for windows already sealed`);
+  }
+  if (digestHash(atHead.bytes) !== head.digestHash) {
+    throw refuse(deps, `the digest of window ${head.windowStart} in the store is not the one the digester sealed (its SHA-256 is ${digestHash(atHead.bytes)}, the chain head records ${head.digestHash}): it was replaced`);
+  }
+  let previous = atHead;
+  // Digests after the head: stored by a run that stopped before it moved the head, or by another run.
+  for (;;) {
+    const next = await readDigest(deps.store, previous.digest.windowEnd);
+    if (!next) break;
+    if (next.digest.previousWindowStart !== previous.digest.windowStart || next.digest.previousDigestHash !== digestHash(previous.bytes)) {
+      throw refuse(deps, `the digest of window ${next.digest.windowStart}, after the chain head's (${previous.digest.windowStart}), does not name that digest as its previous: it was not written by this chain's digester`);
+    }
+    const moved: ChainHead = { chainStart: head.chainStart, windowStart: next.digest.windowStart, windowEnd: next.digest.windowEnd, digestHash: digestHash(next.bytes) };
+    if (!(await deps.head.advance(head, moved))) return 'stop';
+    head = moved;
+    previous = next;
+  }
+  return { head, previous };
+}
+
+function refuse(deps: DigesterDeps, why: string): SealRefusedError {
+  const err = new SealRefusedError(`audit digester refuses to seal: ${why}`);
+  deps.alarm?.(err.message);
+  return err;
 }
 
 export { MAX_SYNC_VERIFY_RECORDS, VerifyRangeTooLargeError, verifyRange, type VerifyDeps, type VerifyRange } from './verify-range.js';

@@ -7,8 +7,8 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { DomainError } from '../errors.js';
 import type { Clock } from '../ports.js';
-import { auditObjects, DEFAULT_SETTLE_MS, DigestSchema, lateWindows, windowOf, type Digest } from './digest.js';
-import type { AuditRecordSource, AuditStore, DigestSigner } from './ports.js';
+import { auditObjects, DEFAULT_SETTLE_MS, DigestSchema, lateWindows, sha256, windowOf, type Digest } from './digest.js';
+import type { AuditRecordSource, AuditStore, ChainHeadStore, DigestSigner } from './ports.js';
 import { VerificationRun, type VerificationReport } from './verify.js';
 
 /** The most records `GET /audit/verify` checks in one request; beyond, the CLI (which streams) is the tool. */
@@ -36,6 +36,17 @@ export interface VerifyDeps {
   settleMs?: number;
   /** Where the records are read from, for the reasons of `missing` ("in the table", "in the bundle"). */
   recordsLabel?: string;
+  /**
+   * The chain head (the service's own verification): the windows from its chain start on were
+   * sealed, so each of them must have a digest even when the digests around them are gone too, and
+   * the head's window must hold the digest it names. It can only add windows to check, never hide one.
+   */
+  head?: Pick<ChainHeadStore, 'get'>;
+  /**
+   * Verifying an export (a bundle): nothing read will gain a digest later, so a record no digest
+   * names is `unexpected`, never "awaiting its seal".
+   */
+  offline?: boolean;
 }
 
 export interface VerifyRange {
@@ -65,19 +76,28 @@ export async function verifyRange(deps: VerifyDeps, range: VerifyRange): Promise
   const fromWindow = windowOf(Date.parse(range.from), interval).start;
   const last = Math.max(fromWindow, Math.min(Date.parse(range.to), closedUntil));
   const stored = await deps.store.listDigests(iso(fromWindow), iso(last));
+  const head = await deps.head?.get();
+  // The chain head's start, when it names a window: every closed window from there on was sealed.
+  const headStart = head === undefined || !/^\d{4}-\d{2}-\d{2}T/.test(head.chainStart) || Number.isNaN(Date.parse(head.chainStart)) ? undefined : windowOf(Date.parse(head.chainStart), interval).start;
+  const headSeals = headStart !== undefined && headStart < last;
   // Where sealing starts within the range: at the first digest if it is the first of the chain
   // (the windows before it predate the seal), else at the range's start (the windows without a
-  // digest lost it). A range without any digest is sealed if the chain runs on around it.
+  // digest lost it). A range without any digest is sealed if the chain runs on around it, or if
+  // the chain head says its windows were sealed.
   let first = fromWindow;
   const firstStored = stored[0];
   if (firstStored === undefined) {
     const [before, after] = await Promise.all([iso(fromWindow - interval), iso(last)].map((w) => deps.store.getObject(auditObjects.digest(w))));
     const chainRunsOn = before !== undefined || (after !== undefined && parseDigest(after)?.previousWindowStart !== null);
-    if (!chainRunsOn) return run.report();
+    if (!chainRunsOn && !headSeals) return run.report();
+    if (!chainRunsOn) first = Math.max(fromWindow, headStart as number);
   } else {
     const bytes = await deps.store.getObject(auditObjects.digest(firstStored));
     if (bytes && parseDigest(bytes)?.previousWindowStart === null) first = Date.parse(firstStored);
+    // The head knows where the chain starts, even when its first digests are gone.
+    if (headSeals) first = Math.min(first, Math.max(fromWindow, headStart as number));
   }
+  const headEnd = head === undefined ? Number.NaN : Date.parse(head.windowEnd);
 
   // The windows that overlap the range and should be sealed by now. Their digests are small (one
   // JSON object each) and read first: the record count of a range is known before any record is.
@@ -101,11 +121,15 @@ export async function verifyRange(deps: VerifyDeps, range: VerifyRange): Promise
   // Window by window: its digest (the records it expects), then its records.
   for (const [i, l] of loaded.entries()) {
     const windowEnd = iso(Date.parse(l.windowStart) + interval);
-    if (l.bytes === undefined) run.digestMissing(l.windowStart, windowEnd);
+    if (l.bytes === undefined) run.digestMissing(l.windowStart, windowEnd, head !== undefined && Date.parse(l.windowStart) < headEnd ? head.windowStart : undefined);
     else {
+      if (head !== undefined && l.windowStart === head.windowStart && sha256(l.bytes).toString('hex') !== head.digestHash) {
+        run.chainBreak(l.windowStart, `is not the digest the digester sealed for this window: its SHA-256 is ${sha256(l.bytes).toString('hex')}, the chain head records ${head.digestHash} (the digest was replaced, or the head edited)`);
+      }
       const [signature, manifest] = await Promise.all([deps.store.getObject(auditObjects.signature(l.windowStart)), l.digest ? deps.store.getObject(l.digest.manifestObject) : Promise.resolve(undefined)]);
       run.addDigest(l.windowStart, l.bytes, signature, manifest);
     }
+    run.startWindow();
     await deps.records.forEachIn(l.windowStart, windowEnd, (record) => run.seeRecord(record));
     range.onWindow?.(l.windowStart, i + 1, loaded.length);
   }
@@ -126,13 +150,16 @@ export async function verifyRange(deps: VerifyDeps, range: VerifyRange): Promise
   }
   // Named records not found in their windows: gone, or moved out of the index. A late entry for a
   // window before the range was never scanned for: read where it is and checked like any other.
+  run.startWindow();
   for (const entry of run.unseen()) {
     const found = await deps.records.get(entry);
     if (!found) {
       run.recordMissing(entry, deps.recordsLabel ?? 'in the table');
       continue;
     }
-    if (entry.createdAt >= scanned.from && entry.createdAt < scanned.to) {
+    // (A record now naming another function was seen in its window and judged there, or is
+    // another function's record named by an old manifest entry without a function.)
+    if (entry.createdAt >= scanned.from && entry.createdAt < scanned.to && run.inScope(found.functionName)) {
       run.recordMisindexed(entry, `not listed in the audit index for its window (created at ${entry.createdAt}): its index keys were changed`);
     }
     run.seeRecord(found);
@@ -140,6 +167,10 @@ export async function verifyRange(deps: VerifyDeps, range: VerifyRange): Promise
   // Seen, named by no digest: late records a digest not written yet will seal (a window of the late
   // horizon after theirs is not sealed yet, and not closed either), or inserted behind the service.
   const horizon = lateWindows(interval) * interval;
+  if (deps.offline === true) {
+    run.settlePending(() => false, 'offline');
+    return run.report();
+  }
   run.settlePending((createdAt) => {
     const window = windowOf(Date.parse(createdAt), interval).start;
     return window + horizon >= sealedUntil && sealedUntil + interval + settle > now;

@@ -5,7 +5,8 @@
  *
  * Findings (each with the record or window it concerns and the reason):
  * - `altered`: a record whose content no longer matches its contentHash, or whose contentHash is
- *   not the one its digest sealed; a manifest or digest that no longer matches what was signed.
+ *   not the one its digest sealed, or that is listed twice (a second copy beside the sealed one);
+ *   a manifest or digest that no longer matches what was signed.
  * - `missing`: a record a digest names that is gone.
  * - `unexpected`: a record in a sealed window that no digest names (e.g. a back-dated insert).
  * - `chainBreaks`: a digest missing from the chain, or one whose previous-digest hash is wrong.
@@ -92,6 +93,11 @@ export type AuditRecord = z.infer<typeof AuditRecordSchema>;
 interface Expected {
   entry: ManifestEntry;
   window: string;
+  /**
+   * Named without a function under a function filter (a batch result sealed before digests named
+   * its function): in scope only if its record turns out to be the function's.
+   */
+  scopeUnknown?: true;
 }
 
 /** A record seen before any digest named it: it may still be a late entry of a later digest. */
@@ -118,6 +124,8 @@ export class VerificationRun {
   private records = 0;
   /** Set once a digest of the range was missing or unreadable: the chain there is already reported. */
   private gap = false;
+  /** The records seen in the current window (a record's copies share its createdAt, so its window): a second copy is a finding. */
+  private windowSeen = new Set<string>();
 
   constructor(
     private readonly publicKey: KeyObject | string,
@@ -130,6 +138,21 @@ export class VerificationRun {
   }
 
   /**
+   * Whether a manifest entry is in scope: by the function it names; 'unknown' for an entry that
+   * names none under a function filter (batch results sealed before their function was named).
+   */
+  private entryScope(entry: ManifestEntry): boolean | 'unknown' {
+    if (this.range.functionName === undefined) return true;
+    if (entry.functionName === undefined) return 'unknown';
+    return entry.functionName === this.range.functionName;
+  }
+
+  /** The records of a new window follow (see {@link seeRecord}'s check for a record listed twice). */
+  startWindow(): void {
+    this.windowSeen.clear();
+  }
+
+  /**
    * The digest just before the range, when there is one: only its bytes matter (the first digest
    * of the range must name their hash). Call before the first {@link addDigest}.
    */
@@ -139,8 +162,9 @@ export class VerificationRun {
   }
 
   /** A window of the range whose digest is gone. */
-  digestMissing(windowStart: string, windowEnd: string): void {
-    this.findings.chainBreaks.push({ id: windowStart, kind: 'digest', window: windowStart, reason: `no digest for window ${windowStart} – ${windowEnd}: it was deleted or never written` });
+  digestMissing(windowStart: string, windowEnd: string, headWindow?: string): void {
+    const why = headWindow === undefined ? 'it was deleted or never written' : `it was deleted: the digester sealed the windows up to ${headWindow} (chain head)`;
+    this.findings.chainBreaks.push({ id: windowStart, kind: 'digest', window: windowStart, reason: `no digest for window ${windowStart} – ${windowEnd}: ${why}` });
     this.previous = undefined;
     this.gap = true;
     this.lastEnd = windowEnd;
@@ -169,11 +193,17 @@ export class VerificationRun {
     this.lastEnd = digest.windowEnd;
     const entries = this.readManifest(windowStart, digest, manifest);
     for (const entry of entries) {
-      if (!this.inScope(entry.functionName)) continue;
-      if (entry.late === true) this.noteLate(entry, windowStart);
-      this.expect(entry, windowStart);
+      const scope = this.entryScope(entry);
+      if (scope === false) continue;
+      if (entry.late === true && scope === true) this.noteLate(entry, windowStart);
+      this.expect(entry, windowStart, scope === 'unknown');
     }
     return digest;
+  }
+
+  /** A break in the chain found by whoever reads the digests (e.g. against the chain head). */
+  chainBreak(windowStart: string, reason: string): void {
+    this.findings.chainBreaks.push({ id: windowStart, kind: 'digest', window: windowStart, reason });
   }
 
   /**
@@ -192,9 +222,10 @@ export class VerificationRun {
     }
     this.previous = { windowStart, windowEnd: digest.windowEnd, bytes };
     for (const entry of this.readManifest(windowStart, digest, manifest)) {
-      if (entry.late !== true || !this.inScope(entry.functionName) || entry.createdAt < scanned.from || entry.createdAt >= scanned.to) continue;
-      this.noteLate(entry, windowStart);
-      this.expect(entry, windowStart);
+      const scope = this.entryScope(entry);
+      if (entry.late !== true || scope === false || entry.createdAt < scanned.from || entry.createdAt >= scanned.to) continue;
+      if (scope === true) this.noteLate(entry, windowStart);
+      this.expect(entry, windowStart, scope === 'unknown');
     }
   }
 
@@ -207,10 +238,26 @@ export class VerificationRun {
 
   /** A record found in a sealed window (or by a digest's locator). */
   seeRecord(record: FoundRecord): void {
-    if (!this.inScope(record.functionName)) return;
+    const key = entryKey(record.kind, record.id);
+    if (!this.inScope(record.functionName)) {
+      const named = this.expected.get(key);
+      // Another function's record. A digest entry naming no function (sealed before batch results
+      // were named with theirs) is dropped; one naming this function is judged below: the record's
+      // content no longer says what was sealed.
+      if (named?.scopeUnknown === true) this.expected.delete(key);
+      if (named === undefined || named.scopeUnknown === true) return;
+    }
+    if (this.windowSeen.has(key)) {
+      this.findings.altered.push({
+        id: record.id,
+        kind: record.kind,
+        reason: `listed twice: a second copy of this ${record.kind}, created at ${record.createdAt}, was found in its window; one of the two was added behind the service (the first copy found is the one checked against its seal)`,
+      });
+      return;
+    }
+    this.windowSeen.add(key);
     this.records += 1;
     for (const problem of record.indexProblems ?? []) this.findings.indexMismatches.push({ id: record.id, kind: record.kind, reason: problem });
-    const key = entryKey(record.kind, record.id);
     const seen: Pending = { id: record.id, kind: record.kind, createdAt: record.createdAt, stored: record.content.contentHash, recomputed: recordContentHash(record.content) };
     const expected = this.expected.get(key);
     if (!expected) {
@@ -232,9 +279,15 @@ export class VerificationRun {
    * (`awaitingSeal(createdAt)`: a window of the late horizon after theirs is not sealed yet) are
    * listed as late; the others are `unexpected`.
    */
-  settlePending(awaitingSeal: (createdAt: string) => boolean): void {
+  settlePending(awaitingSeal: (createdAt: string) => boolean, where: 'service' | 'offline' = 'service'): void {
     for (const p of this.pending.values()) {
-      if (awaitingSeal(p.createdAt)) {
+      if (where === 'offline') {
+        this.findings.unexpected.push({
+          id: p.id,
+          kind: p.kind,
+          reason: `created at ${p.createdAt}, but no digest of the bundle names it: the bundle cannot vouch for it (added to the bundle, or written late and sealed by a digest written after the export)`,
+        });
+      } else if (awaitingSeal(p.createdAt)) {
         this.findings.late.push({ id: p.id, kind: p.kind, reason: `created at ${p.createdAt}, after its window was sealed; not sealed yet: a digest still to be written seals it as late` });
       } else {
         this.findings.unexpected.push({ id: p.id, kind: p.kind, reason: `created at ${p.createdAt} in a sealed window, but no digest names it (inserted behind the service, e.g. back-dated)` });
@@ -243,13 +296,13 @@ export class VerificationRun {
     this.pending.clear();
   }
 
-  private expect(entry: ManifestEntry, window: string): void {
+  private expect(entry: ManifestEntry, window: string, scopeUnknown = false): void {
     const key = entryKey(entry.kind, entry.id);
     const seen = this.pending.get(key);
     if (seen) {
       this.pending.delete(key);
       this.judge(seen, { entry, window });
-    } else this.expected.set(key, { entry, window });
+    } else this.expected.set(key, { entry, window, ...(scopeUnknown && { scopeUnknown: true as const }) });
   }
 
   private judge(seen: Pending, expected: Expected): void {
@@ -268,6 +321,9 @@ export class VerificationRun {
   recordMissing(entry: ManifestEntry, where: string): void {
     const e = this.expected.get(entryKey(entry.kind, entry.id));
     this.expected.delete(entryKey(entry.kind, entry.id));
+    // Named without a function and not found: whose it was cannot be told (a bundle holds only its
+    // function's records); a verification without --function names it if it is gone.
+    if (e?.scopeUnknown === true) return;
     this.findings.missing.push({ id: entry.id, kind: entry.kind, ...(e && { window: e.window }), reason: `named by the digest of ${e?.window ?? '?'} but not found ${where}: deleted` });
   }
 

@@ -12,7 +12,7 @@ import { keyFingerprint, windowOf } from '../../../../functions/core/audit/diges
 import { verifyRange } from '../../../../functions/core/audit/verify-range.js';
 import type { Finding, VerificationReport } from '../../../../functions/core/audit/verify.js';
 import { BundleFormatError, exportBundle, isFreshDirectory, verifyBundle } from '../../audit/bundle.js';
-import { auditIntervalMs, HttpAuditStore, HttpRecordSource } from '../../audit/http-sources.js';
+import { auditChainInfo, auditIntervalMs, HttpAuditStore, HttpRecordSource } from '../../audit/http-sources.js';
 import { EXIT, instantFlag, requiredFlag, str, UsageError, type CommandContext, type CommandGroup, type ExitCode } from '../framework.js';
 import { columns, keyValues } from '../table.js';
 
@@ -147,10 +147,11 @@ export const auditCommands: CommandGroup = {
         if (to === undefined) throw new UsageError('--to is required (or --bundle DIR)');
         const servedKey = await ctx.client.getAuditPublicKey();
         const key = pinned ?? servedKey;
-        const intervalMs = await auditIntervalMs(ctx.client);
+        // The chain head: every window from its start on must have a digest, even if none is left around it.
+        const { intervalMs, chainHead } = await auditChainInfo(ctx.client);
         let lastProgress = 0;
         const report = await verifyRange(
-          { records: new HttpRecordSource(ctx.client), store: new HttpAuditStore(ctx.client, intervalMs), signer: { publicKeyPem: async () => key }, clock: { now: () => Date.now() }, intervalMs },
+          { records: new HttpRecordSource(ctx.client), store: new HttpAuditStore(ctx.client, intervalMs), head: { get: async () => chainHead }, signer: { publicKeyPem: async () => key }, clock: { now: () => Date.now() }, intervalMs },
           {
             from,
             to,

@@ -3,7 +3,9 @@
  * (`POST /comparisons`), printed as a table of the paired tests and the verdict. With
  * `--fail-if-worse` it is a release gate: exit 1 when the candidate is significantly worse.
  * Batches that replayed different snapshots are refused (exit 3, naming how many differ) unless
- * `--intersection` compares only the snapshots both replayed.
+ * `--intersection` compares only the snapshots both replayed; batches judged under different
+ * settings (mode, tolerance, policy, noise profile) are refused too (exit 3, naming each), and one
+ * batch given twice is a usage error (exit 2): a gate never passes on a refused comparison.
  */
 import type { Comparison } from '../../schemas.js';
 import { DecisionReplayError } from '../../errors.js';
@@ -66,6 +68,8 @@ export const batchCompareCommand: Command = {
   details: 'Paired per snapshot: match rate and error rate with McNemar\'s exact test, per-field mismatch rates with Holm-adjusted p-values, p50/p95 latency differences with seeded bootstrap 95% intervals.',
   async run(ctx, { positionals, values }) {
     const [baselineBatchId, candidateBatchId] = positionals as [string, string];
+    // Checked here too (the service answers 400 SAME_BATCH): one batch twice is a bad argument.
+    if (baselineBatchId.toUpperCase() === candidateBatchId.toUpperCase()) throw new UsageError(`<baselineBatchId> and <candidateBatchId> are both '${baselineBatchId}': compare two different batches`);
     const alpha = numberFlag('alpha', str(values, 'alpha'), 0, 0.5);
     if (alpha === 0) throw new UsageError("--alpha must be greater than 0, got '0'");
     const intersectionOnly = values.intersection === true;
