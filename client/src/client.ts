@@ -10,7 +10,8 @@
  *   the same on each retry) so that the service can recognise a retry: recording and starting a
  *   batch are then safe to retry whatever happened. Replays, validations, cancellations and policy
  *   versions are not deduplicated by the service, so those are retried only when the request
- *   cannot have reached it (connection refused, DNS).
+ *   cannot have reached it (connection refused, DNS) or when the service itself answered 503
+ *   (its error body: nothing was stored, e.g. POLICY_BUSY), after its Retry-After.
  * - `signing: 'auto'` (the default) signs with SigV4 when the endpoint is an API Gateway
  *   `execute-api` URL, and sends plain HTTP otherwise.
  */
@@ -131,7 +132,10 @@ export interface BatchStarted {
 type RetryPolicy =
   /** Reads and idempotent writes: every network failure and 429/502/503/504. */
   | 'safe'
-  /** Writes the service may have applied: only when the request cannot have reached it. */
+  /**
+   * Writes the service may have applied: only when the request cannot have reached it, or when the
+   * service answered 503 in its own error shape, which it does only when it stored nothing.
+   */
   | 'unsent-only';
 
 interface RequestSpec {
@@ -464,7 +468,7 @@ export class DecisionReplayClient {
       }
       const text = await res.text();
       if (res.ok) return { body: (spec.accept === 'html' || spec.accept === 'text' ? text : text === '' ? undefined : JSON.parse(text)) as T, headers: res.headers };
-      if (spec.retry === 'safe' && RETRYABLE_STATUS.has(res.status) && attempt < this.retries) {
+      if ((spec.retry === 'safe' ? RETRYABLE_STATUS.has(res.status) : res.status === 503 && isServiceErrorBody(text)) && attempt < this.retries) {
         await this.backoff(attempt, signal, retryAfterMs(res.headers.get('retry-after')));
         continue;
       }
@@ -487,6 +491,19 @@ export class DecisionReplayClient {
         reject(signal.reason as Error);
       }, { once: true });
     });
+  }
+}
+
+/**
+ * True when `text` is the service's own error body (`{error: {code, message}}`), not a proxy's or
+ * API Gateway's (`{message}`): a 503 in that shape means the service stored nothing.
+ */
+function isServiceErrorBody(text: string): boolean {
+  try {
+    const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } } | null;
+    return typeof parsed?.error?.code === 'string' && typeof parsed.error.message === 'string';
+  } catch {
+    return false;
   }
 }
 

@@ -26,6 +26,7 @@ const ERROR_RESPONSE_NAMES: Record<ErrorStatus, string> = {
   415: 'UnsupportedMediaType',
   422: 'Unprocessable',
   500: 'InternalError',
+  503: 'ServiceBusy',
 };
 
 /** API Gateway answers this itself on AWS when a request is not signed, or signed wrongly. */
@@ -122,7 +123,8 @@ export function buildOpenApiDocument(operations: Readonly<Record<string, Operati
   schemas.AwsForbidden = inlineSchema(AwsForbiddenSchema);
   const errorResponses: Record<string, JsonSchema> = {};
   for (const [status, description] of Object.entries(ERROR_STATUSES)) {
-    errorResponses[ERROR_RESPONSE_NAMES[Number(status) as ErrorStatus]] = { description, content: { 'application/json': { schema: { $ref: `${SCHEMA_REF}ErrorBody` } } } };
+    const headers = status === '503' ? { headers: { 'Retry-After': { description: 'Seconds to wait before sending the same request again', required: true, schema: { type: 'integer', minimum: 0 } } } } : {};
+    errorResponses[ERROR_RESPONSE_NAMES[Number(status) as ErrorStatus]] = { description, ...headers, content: { 'application/json': { schema: { $ref: `${SCHEMA_REF}ErrorBody` } } } };
   }
   errorResponses.Forbidden = {
     description:

@@ -53,6 +53,7 @@ export const ERROR_STATUSES = {
   415: 'The request body has a Content-Encoding (gzip, br, …): send JSON uncompressed',
   422: 'The request is valid but cannot be served as asked (e.g. no executor registered)',
   500: 'A fault; the body names the request id and leaks nothing else',
+  503: 'Busy: nothing was stored and the same request may be sent again, after the Retry-After seconds (e.g. POLICY_BUSY: too many concurrent PUTs of one policy)',
 } as const;
 export type ErrorStatus = keyof typeof ERROR_STATUSES;
 
@@ -215,8 +216,9 @@ export const OPERATIONS = {
     summary: 'Store the next version of a policy',
     path: { name: { description: 'The policy name; a different name in the body is a 400' } },
     body: { schema: PolicyBodySchema, required: true },
+    description: 'Concurrent PUTs of one name each get their own version (consecutive, in the order they are stored). 503 POLICY_BUSY only when the service could not take a version within its own retries: nothing was stored, send the same request again.',
     responses: { 200: { description: 'The stored policy with its new version', json: StoredPolicySchema } },
-    errors: [400],
+    errors: [400, 503],
   },
   'GET /policies/{name}': {
     operationId: 'getPolicy',

@@ -12,6 +12,7 @@ import type { PathRead } from './field-path.js';
 import { canonicalJson, jsonEquals, type JsonValue } from './json.js';
 import { SimilarityProviderError, type SimilarityProvider } from './similarity.js';
 import { MAX_SCHEMA_COST, schemaCost, schemaShape, type SchemaShape } from './schema-cost.js';
+import { describeMetaSchemaIssues, metaSchemaIssues } from './json-schema-meta.js';
 import { linearRegex, loadRegexEngine, MAX_REGEX_INPUT_LENGTH, regexProblem, RegexPatternError } from './linear-regex.js';
 import { EngineNotLoadedError } from './errors.js';
 import { onFirstUse } from './on-first-use.js';
@@ -81,56 +82,70 @@ export async function loadJsonSchemaEngine(): Promise<void> {
   if (validatorClass === undefined) validatorClass = await importValidator();
 }
 
-const validatorCache = new Map<string, Validator>();
-const VALIDATOR_CACHE_SIZE = 64;
-
-function validatorFor(schema: JsonValue): Validator {
-  const key = canonicalJson(schema);
-  const hit = validatorCache.get(key);
-  if (hit) return hit;
-  if (validatorClass === undefined) throw new EngineNotLoadedError('the JSON Schema validator (JsonSchema rules)', 'loadJsonSchemaEngine');
-  const v = new validatorClass(schema as Schema | boolean, '2020-12', false);
-  if (validatorCache.size >= VALIDATOR_CACHE_SIZE) {
-    const oldest = validatorCache.keys().next();
-    if (!oldest.done) validatorCache.delete(oldest.value);
-  }
-  validatorCache.set(key, v);
-  return v;
+/**
+ * What to tell a client when the validator throws on a schema: never the library's own text (a
+ * `TypeError: $enum.some is not a function` says nothing to a policy author), but what in the
+ * schema makes it throw, where that is known.
+ */
+function validatorFailure(err: unknown): string {
+  const message = err instanceof Error ? err.message : '';
+  if (message.startsWith('Duplicate schema URI')) return 'two of its subschemas declare the same $id';
+  if (message.startsWith('Unresolved $ref')) return 'a $ref does not resolve (only references inside the schema, such as "#/$defs/name", are supported)';
+  if (err instanceof TypeError && /Invalid URL/i.test(message)) return 'an $id or $ref is not a valid URI reference';
+  return 'the JSON Schema validator cannot apply it';
 }
 
-const shapeCache = new Map<string, SchemaShape>();
+/** Everything learnt about one rule schema, once: why it is refused, or its cost shape and validator. */
+type CompiledSchema = { problem: string; shape?: undefined; validator?: undefined } | { problem?: undefined; shape: SchemaShape; validator: Validator };
 
-/** The schema's cost shape (cached like the validator: by canonical JSON). */
-function shapeOf(schema: JsonValue): SchemaShape {
+const compiledCache = new Map<string, CompiledSchema>();
+const SCHEMA_CACHE_SIZE = 64;
+
+/** {@link compileUncached}, cached by canonical JSON (policies evaluate the same schemas over and over). */
+function compiledSchema(schema: JsonValue): CompiledSchema {
   const key = canonicalJson(schema);
-  const hit = shapeCache.get(key);
+  const hit = compiledCache.get(key);
   if (hit) return hit;
-  const shape = schemaShape(schema);
-  if (shapeCache.size >= VALIDATOR_CACHE_SIZE) {
-    const oldest = shapeCache.keys().next();
-    if (!oldest.done) shapeCache.delete(oldest.value);
+  const compiled = compileUncached(schema);
+  if (compiledCache.size >= SCHEMA_CACHE_SIZE) {
+    const oldest = compiledCache.keys().next();
+    if (!oldest.done) compiledCache.delete(oldest.value);
   }
-  shapeCache.set(key, shape);
-  return shape;
+  compiledCache.set(key, compiled);
+  return compiled;
 }
 
-/** Why `schema` is not a usable JSON Schema, or undefined when it is. */
-export function schemaProblem(schema: JsonValue): string | undefined {
+function compileUncached(schema: JsonValue): CompiledSchema {
   if (typeof schema !== 'boolean' && (schema === null || typeof schema !== 'object' || Array.isArray(schema))) {
-    return 'schema must be a JSON Schema object or a boolean';
+    return { problem: 'schema must be a JSON Schema object or a boolean' };
   }
+  // A keyword whose value the meta-schema forbids is never silently ignored (the validator would
+  // skip `{"minLength": "five"}` and pass everything) nor left to fail every value.
+  const meta = metaSchemaIssues(schema);
+  if (meta.length > 0) return { problem: describeMetaSchemaIssues(meta) };
   // References, patterns and size are checked now: a rule that passes PUT must neither fail every
   // later evaluation nor stall one (./schema-cost.ts).
-  const shape = shapeOf(schema);
-  if (shape.problem !== undefined) return shape.problem;
+  const shape = schemaShape(schema);
+  if (shape.problem !== undefined) return { problem: shape.problem };
+  // Outside the try: an engine not loaded is a fault of the caller, never a schema problem (and not cached).
+  if (validatorClass === undefined) throw new EngineNotLoadedError('the JSON Schema validator (JsonSchema rules)', 'loadJsonSchemaEngine');
   try {
+    const validator = new validatorClass(schema as Schema | boolean, '2020-12', false);
     // Validating once surfaces schemas the validator cannot handle.
-    validatorFor(schema).validate(null);
+    validator.validate(null);
+    return { shape, validator };
   } catch (err) {
-    if (err instanceof EngineNotLoadedError) throw err;
-    return `schema cannot be used: ${err instanceof Error ? err.message : String(err)}`;
+    return { problem: `schema cannot be used: ${validatorFailure(err)}` };
   }
-  return undefined;
+}
+
+/**
+ * Why `schema` is not a usable JSON Schema, or undefined when it is: not an object or boolean, not
+ * valid against the draft 2020-12 meta-schema (./json-schema-meta.ts), refused for its cost
+ * (./schema-cost.ts), or one the validator cannot apply.
+ */
+export function schemaProblem(schema: JsonValue): string | undefined {
+  return compiledSchema(schema).problem;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -345,11 +360,13 @@ function jsonSchema(input: ComparatorInput, schema: JsonValue): ComparatorVerdic
   const { field, candidate } = input;
   const expected = 'valid against the rule schema';
   if (!candidate.found) return missingCandidate(field, expected);
-  const shape = shapeOf(schema);
-  if (shape.problem !== undefined) {
-    // A schema stored before this check existed: a violation that says so, never a stall.
-    return { status: 'violated', expected, actual: display(candidate.value), message: `${field} could not be checked: the rule's schema cannot be applied (${shape.problem})` };
+  // A schema stored before a check refused it (not valid JSON Schema, unbounded cost): a violation
+  // that says so, never a silent pass, a stall or a poison stream record.
+  const compiled = compiledSchema(schema);
+  if (compiled.problem !== undefined) {
+    return { status: 'violated', expected, actual: display(candidate.value), message: `${field} could not be checked: the rule's schema cannot be applied (${compiled.problem})` };
   }
+  const { shape, validator } = compiled;
   const cost = schemaCost(shape, candidate.value);
   if (cost > MAX_SCHEMA_COST) {
     return {
@@ -361,12 +378,11 @@ function jsonSchema(input: ComparatorInput, schema: JsonValue): ComparatorVerdic
   }
   let result: ReturnType<Validator['validate']>;
   try {
-    result = validatorFor(schema).validate(candidate.value);
+    result = validator.validate(candidate.value);
   } catch (err) {
-    if (err instanceof EngineNotLoadedError) throw err;
-    // A schema stored before a check existed (or one the validator trips over): a violation that
-    // says so, never a 500 or a poison stream record.
-    return { status: 'violated', expected, actual: display(candidate.value), message: `${field} could not be checked: the rule's schema cannot be applied (${err instanceof Error ? err.message : String(err)})` };
+    // A value the validator trips over on a schema it compiled: a violation that says so, never a
+    // 500 or a poison stream record.
+    return { status: 'violated', expected, actual: display(candidate.value), message: `${field} could not be checked: the rule's schema cannot be applied (${validatorFailure(err)})` };
   }
   if (result.valid) return { status: 'passed', expected, actual: display(candidate.value), message: `${field} is valid against the schema` };
   // cfworker reports the failing keyword and each enclosing one; the deepest errors come first.

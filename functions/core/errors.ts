@@ -87,6 +87,21 @@ export class UnprocessableError extends DomainError {
 }
 
 /**
+ * 503: the request could not be served now, and nothing was stored: sending the same request again
+ * is safe (after `retryAfterSeconds`, answered as `Retry-After`). For contention the caller did not
+ * cause and the service could not resolve within its own retries.
+ */
+export class ServiceBusyError extends DomainError {
+  readonly code: string;
+  readonly retryAfterSeconds: number;
+  constructor(message: string, options?: ErrorOptions & { details?: unknown; code?: string; retryAfterSeconds?: number }) {
+    super(message, options);
+    this.code = options?.code ?? 'SERVICE_BUSY';
+    this.retryAfterSeconds = options?.retryAfterSeconds ?? 1;
+  }
+}
+
+/**
  * A fault, not a domain error (so a bare 500): code that runs synchronously on a library loaded on
  * first need (RE2, the JSON Schema validator) ran before anything loaded it. Every path that
  * checks or evaluates rules loads what they need first; this names the one that did not.

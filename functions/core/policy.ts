@@ -44,13 +44,19 @@ export function fieldPathProblem(field: string): string | undefined {
   return undefined;
 }
 
-/** The problems of one parsed rule, as field issues naming the rule and the parameter. */
-function ruleIssues(rule: Rule, index: number): FieldIssue[] {
+/**
+ * The problems of one parsed rule, as field issues naming the rule and the parameter. With
+ * `stored`, a JsonSchema rule's `schema` is not checked: evaluating a stored rule whose schema a
+ * later check refuses is a violation that names the problem (see `jsonSchema` in ./comparators.ts),
+ * not an error that fails every validation of every snapshot of the function.
+ */
+function ruleIssues(rule: Rule, index: number, stored = false): FieldIssue[] {
   const label = ruleLabel(index, rule);
   const issues: FieldIssue[] = [];
   const fieldProblem = fieldPathProblem(rule.field);
   if (fieldProblem) issues.push({ path: `rules[${index}].field`, message: `${label} field: ${fieldProblem}` });
   for (const p of comparatorParamIssues(rule.comparator, rule)) {
+    if (stored && rule.comparator === 'JsonSchema' && p.param === 'schema' && rule.schema !== undefined) continue;
     issues.push({ path: `rules[${index}].${p.param}`, message: `${label} ${p.param}: ${p.message}` });
   }
   return issues;
@@ -156,7 +162,10 @@ export async function parsePolicyBody(body: unknown, nameFromPath?: string): Pro
  * Evaluates a policy on a candidate decision against an optional baseline decision. Every rule
  * appears in `rules`; relative rules (see {@link needsBaseline}) are skipped with reason
  * "no baseline" when `baseline` is undefined. A rule that fails validation (e.g. from an old or
- * hand-written policy) throws a {@link ValidationError} naming it. Similarity provider failures
+ * hand-written policy) throws a {@link ValidationError} naming it, except a JsonSchema rule whose
+ * schema is refused (not valid JSON Schema, unbounded cost): that rule is violated with a message
+ * naming the problem, so a policy stored before a check existed never passes silently and never
+ * stops the other rules from being reported. Similarity provider failures
  * propagate (as SimilarityProviderError).
  */
 export async function evaluatePolicy(
@@ -166,7 +175,7 @@ export async function evaluatePolicy(
   similarity: SimilarityProvider,
 ): Promise<PolicyEvaluation> {
   await loadComparatorEngines(policy.rules.map((rule) => rule.comparator));
-  const issues = policy.rules.flatMap((rule, index) => (isComparatorName(rule.comparator) ? ruleIssues(rule, index) : [{ path: `rules[${index}].comparator`, message: `${ruleLabel(index, rule)} comparator: unknown comparator ${JSON.stringify(rule.comparator)}` }]));
+  const issues = policy.rules.flatMap((rule, index) => (isComparatorName(rule.comparator) ? ruleIssues(rule, index, true) : [{ path: `rules[${index}].comparator`, message: `${ruleLabel(index, rule)} comparator: unknown comparator ${JSON.stringify(rule.comparator)}` }]));
   if (issues.length > 0) throwIssues(issues);
 
   const candidateDoc: JsonValue = toPathDocument(candidate);

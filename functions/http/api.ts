@@ -4,7 +4,7 @@
  * anything else into a 500 that leaks nothing.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { DomainError, NotFoundError, ValidationError } from '../core/errors.js';
+import { DomainError, NotFoundError, ServiceBusyError, ValidationError } from '../core/errors.js';
 import { duplicateKeyProblem, jsonShapeProblem } from '../core/json-shape.js';
 import { UnsupportedMediaTypeError } from './errors.js';
 import { errorStatus } from './status.js';
@@ -97,7 +97,9 @@ export function errorBody(code: string, message: string, details?: unknown): { e
 /** Maps any thrown value to a response: domain errors by class, everything else a bare 500. */
 export function errorResponse(err: unknown, logger: ErrorLogger, requestId: string): ApiResponse {
   if (err instanceof DomainError) {
-    return { status: errorStatus(err), body: errorBody(err.code, err.message, err.details) };
+    // A 503 says when to try again; nothing was stored, so the same request is safe to resend.
+    const headers = err instanceof ServiceBusyError ? { 'retry-after': String(err.retryAfterSeconds) } : undefined;
+    return { status: errorStatus(err), body: errorBody(err.code, err.message, err.details), ...(headers && { headers }) };
   }
   logger.error('unhandled error', { requestId, error: err });
   return { status: 500, body: errorBody('INTERNAL_ERROR', `internal error (request ${requestId})`) };

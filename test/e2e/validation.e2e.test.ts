@@ -2,12 +2,14 @@
  * Policies and on-demand validation over HTTP on the one-machine host (DESIGN §4). The policies
  * here attach to no function, so no on-write report can appear beside the on-demand ones.
  */
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredPolicy } from '../../functions/core/policy.js';
 import type { Snapshot } from '../../functions/core/snapshot.js';
 import type { ValidationReport } from '../../functions/core/validation.js';
 import { startTestHost, type TestHost } from '../support/host.js';
-import { requestJson, type Reply } from '../support/http.js';
+import { LOCAL_AWS } from '../../functions/local/dynalite.js';
+import { eventually, requestJson, type Reply } from '../support/http.js';
 
 interface ErrorBody {
   error: { code: string; message: string; details?: { issues?: { path: string; message: string }[] } };
@@ -77,6 +79,21 @@ describe('policies and validation over HTTP (local host)', () => {
       expect(next.body.items.map((p) => p.name)).toEqual(['other-policy']);
     });
 
+    it('stores 20 concurrent PUTs of one name, each as its own version 1..20, none refused (s12 D14)', async () => {
+      // Before: 12 concurrent PUTs gave 7 × 200 and 5 × 409 POLICY_VERSION_CONFLICT, a status the
+      // API did not declare and the SDK did not retry; the caller had done nothing wrong.
+      const bodies = Array.from({ length: 20 }, (_, i) => ({ description: `cut ${i}`, rules: [{ name: 'score-range', field: 'outputs.score', comparator: 'WithinRange', min: i / 100, max: 1 }] }));
+      const answers = await Promise.all(bodies.map((b) => call<StoredPolicy>('PUT', '/policies/race', b)));
+      expect(answers.map((a) => a.status)).toEqual(bodies.map(() => 200));
+      expect(answers.map((a) => a.body.version).sort((a, b) => a - b)).toEqual(bodies.map((_, i) => i + 1));
+      // Each version holds the body of the PUT that was answered with it.
+      for (const [i, a] of answers.entries()) {
+        expect(a.body.description).toBe(`cut ${i}`);
+        expect(await call('GET', `/policies/race?version=${a.body.version}`)).toEqual({ status: 200, body: a.body });
+      }
+      expect((await call<StoredPolicy>('GET', '/policies/race')).body.version).toBe(20);
+    });
+
     it('answers 400 when the body names another policy than the path', async () => {
       const res = await call<ErrorBody>('PUT', '/policies/loan-regression', { ...v1, name: 'something-else' });
       expect(res.status).toBe(400);
@@ -90,6 +107,11 @@ describe('policies and validation over HTTP (local host)', () => {
       ['a malformed field path', { name: 'bad-syntax', field: 'outputs..x', comparator: 'ExactMatch' }, 'rules[0].field', /rules\[0\] \(bad-syntax\) field/],
       ['min greater than max', { name: 'range', field: 'outputs.score', comparator: 'WithinRange', min: 2, max: 1 }, 'rules[0].min', /rules\[0\] \(range\) min:.*greater than max/],
       ['a missing threshold', { field: 'outputs.score', comparator: 'MaxIncreasePercent' }, 'rules[0].threshold', /rules\[0\] \(MaxIncreasePercent\(outputs.score\)\) threshold:.*needs 'threshold'/],
+      // s12 D10, D17: schemas that are not JSON Schema were stored, then failed or passed everything.
+      ['a schema with an unknown type', { name: 'a', field: 'outputs.y', comparator: 'JsonSchema', schema: { type: 'nonsense' } }, 'rules[0].schema', /rules\[0\] \(a\) schema: not a valid JSON Schema \(draft 2020-12 meta-schema\): 'type' at #\/type must be one of array/],
+      ['a schema keyword with a value of the wrong type', { name: 'c', field: 'outputs.y', comparator: 'JsonSchema', schema: { minLength: 'five' } }, 'rules[0].schema', /rules\[0\] \(c\) schema: .*'minLength' at #\/minLength must be a non-negative integer, got string "five"/],
+      ['a negative maxLength', { name: 'e', field: 'outputs.y', comparator: 'JsonSchema', schema: { type: 'string', maxLength: -3 } }, 'rules[0].schema', /'maxLength' at #\/maxLength must be a non-negative integer, got number -3/],
+      ['an enum that is not an array', { name: 'n', field: 'outputs.y', comparator: 'JsonSchema', schema: { enum: 'notarray' } }, 'rules[0].schema', /^invalid policy: rules\[0\] \(n\) schema: not a valid JSON Schema \(draft 2020-12 meta-schema\): 'enum' at #\/enum must be an array, got string "notarray"$/],
     ])('answers 400 naming the rule and field for %s, storing nothing', async (_label, rule, path, message) => {
       const res = await call<ErrorBody>('PUT', '/policies/invalid-policy', { rules: [rule] });
       expect(res.status).toBe(400);
@@ -168,6 +190,7 @@ describe('policies and validation over HTTP (local host)', () => {
       ['both policy and policyName', { policyName: 'score-guard', policy: { rules: [{ field: 'outputs.score', comparator: 'ExactMatch' }] } }, 400, 'INVALID_REQUEST'],
       ['neither policy nor policyName', {}, 400, 'INVALID_REQUEST'],
       ['an invalid inline policy', { policy: { rules: [{ field: 'outputs.score', comparator: 'WithinRange', min: 3, max: 1 }] } }, 400, 'INVALID_POLICY'],
+      ['an inline JsonSchema rule whose schema is not JSON Schema', { policy: { rules: [{ field: 'outputs.score', comparator: 'JsonSchema', schema: { minLength: 'five' } }] } }, 400, 'INVALID_POLICY'],
     ])('answers %s with %i', async (_label, body, status, code) => {
       const res = await call<ErrorBody>('POST', `/snapshots/${lone.snapshotId}/validate`, body);
       expect(res.status).toBe(status);
@@ -200,6 +223,48 @@ describe('policies and validation over HTTP (local host)', () => {
 
     it('answers 404 for the reports of a snapshot that does not exist', async () => {
       expect((await call('GET', '/snapshots/01JBZ0000000000000000000ZZ/validations')).status).toBe(404);
+    });
+
+    it('refuses an inline replay policy whose JsonSchema is not JSON Schema, naming rules[0].schema', async () => {
+      const res = await call<ErrorBody>('POST', `/snapshots/${lone.snapshotId}/replay`, { mode: 'ValidationOnly', policy: { rules: [{ name: 'kind', field: 'outputs.decision', comparator: 'JsonSchema', schema: { enum: 'notarray' } }] } });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('INVALID_POLICY');
+      expect(res.body.error.details?.issues).toEqual([{ path: 'rules[0].schema', message: 'rules[0] (kind) schema: not a valid JSON Schema (draft 2020-12 meta-schema): \'enum\' at #/enum must be an array, got string "notarray"' }]);
+    });
+
+    it('evaluates a stored policy whose schema a later check refuses as a violation naming the problem, on write and on demand', async () => {
+      // A policy stored before the meta-schema check: written valid, then given the schema the
+      // probe stored (`minLength: "five"`, which used to pass every value) in the table itself.
+      const put = await call<StoredPolicy>('PUT', '/policies/legacy-schema', { functionNames: ['legacy_fn'], rules: [{ name: 'shape', field: 'outputs.decision', comparator: 'JsonSchema', schema: { type: 'string' } }, { name: 'range', field: 'outputs.score', comparator: 'WithinRange', min: 0, max: 1 }] });
+      expect(put.status).toBe(200);
+      const db = new DynamoDBClient({ ...LOCAL_AWS, endpoint: t.host.dynamoEndpoint });
+      try {
+        for (const sk of ['V#0000000001', 'LATEST']) {
+          await db.send(
+            new UpdateItemCommand({
+              TableName: t.host.tableName,
+              Key: { pk: { S: 'POLICY#legacy-schema' }, sk: { S: sk } },
+              UpdateExpression: 'SET #rules[0].#schema = :schema',
+              ExpressionAttributeNames: { '#rules': 'rules', '#schema': 'schema' },
+              ExpressionAttributeValues: { ':schema': { M: { minLength: { S: 'five' } } } },
+            }),
+          );
+        }
+      } finally {
+        db.destroy();
+      }
+      const message = 'outputs.decision could not be checked: the rule\'s schema cannot be applied (not a valid JSON Schema (draft 2020-12 meta-schema): \'minLength\' at #/minLength must be a non-negative integer, got string "five")';
+      const s = await record('legacy_fn', 1000, { decision: 'approve', score: 0.7 });
+      const onWrite = await eventually('the on-write report', async () => {
+        const page = await call<{ items: ValidationReport[] }>('GET', `/snapshots/${s.snapshotId}/validations`);
+        return page.body.items.find((r) => r.trigger === 'on-write');
+      });
+      const onDemand = await validate(s.snapshotId, { policyName: 'legacy-schema' });
+      for (const report of [onWrite, onDemand]) {
+        expect(report.status).toBe('violated');
+        expect(report.rules.map((r) => [r.ruleName, r.status])).toEqual([['shape', 'violated'], ['range', 'passed']]);
+        expect(report.violations).toEqual([{ ruleName: 'shape', field: 'outputs.decision', expected: 'valid against the rule schema', actual: '"approve"', message }]);
+      }
     });
   });
 });

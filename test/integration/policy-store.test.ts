@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../functions/adapters/dynamodb/keys.js';
 import { DynamoPolicyStore } from '../../functions/adapters/dynamodb/policy-store.js';
-import { ValidationError } from '../../functions/core/errors.js';
+import type { DocumentClient } from '../../functions/adapters/dynamodb/document-client.js';
+import { ServiceBusyError, ValidationError } from '../../functions/core/errors.js';
 import { buildStoredPolicy, type PolicyBody, type StoredPolicy } from '../../functions/core/policy.js';
 import { startTestDynamo, type TestDynamo } from '../support/local-dynamo.js';
 
@@ -74,6 +75,49 @@ describe('DynamoPolicyStore (dynalite)', () => {
     const stored = await Promise.all([1, 2, 3, 4].map((i) => store.putNextVersion(body('racy', i / 10), `2026-11-01T00:0${i}:00.000Z`)));
     expect(stored.map((p) => p.version).sort()).toEqual([1, 2, 3, 4]);
     expect((await store.getLatest('racy'))?.version).toBe(4);
+  });
+
+  it('gives 20 concurrent writers of one name each its own version, 1..20, none refused (s12 D14)', async () => {
+    // Before: 5 attempts without a pause, so about half of 12 concurrent PUTs failed with 409.
+    const stored = await Promise.all(Array.from({ length: 20 }, (_, i) => store.putNextVersion(body('crowd', i / 100), '2026-11-01T00:00:00.000Z')));
+    expect(stored.map((p) => p.version).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    for (const p of stored) expect(await store.getVersion('crowd', p.version)).toEqual(p);
+    expect((await store.getLatest('crowd'))?.version).toBe(20);
+  });
+
+  it('answers 503 POLICY_BUSY, storing nothing of its own, when another writer takes every version it tries', async () => {
+    // A rival stores the next version between each read of the highest and the put that follows.
+    let rivals = 0;
+    const rival = async () => {
+      rivals += 1;
+      await dynamo.doc.put({ TableName: dynamo.tableName, Item: { ...keys.policyVersion('contested', rivals), itemType: 'policy', ...buildStoredPolicy(body('contested', 0.5), rivals, '2026-11-01T00:00:00.000Z') } });
+    };
+    const doc = new Proxy(dynamo.doc, {
+      get(target, prop) {
+        if (prop === 'query') {
+          return async (input: Parameters<DocumentClient['query']>[0]) => {
+            const res = await target.query(input);
+            await rival();
+            return res;
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const pauses: number[] = [];
+    const contested = new DynamoPolicyStore(doc, dynamo.tableName, { versionAttempts: 3, pause: async (retry) => void pauses.push(retry) });
+
+    const err = await contested.putNextVersion(body('contested', 0.9), '2026-11-01T00:01:00.000Z').then(() => undefined, (e: unknown) => e);
+
+    expect(err).toBeInstanceOf(ServiceBusyError);
+    expect(err).toMatchObject({ code: 'POLICY_BUSY', retryAfterSeconds: 1 });
+    expect((err as Error).message).toContain('nothing was stored, send the same request again');
+    expect(pauses).toEqual([1, 2]);
+    // Only the rival's three versions exist; none of them is the refused body.
+    expect(rivals).toBe(3);
+    expect((await store.getVersion('contested', 4))).toBeUndefined();
+    for (const v of [1, 2, 3]) expect((await store.getVersion('contested', v))?.description).toBe('score at least 0.5');
   });
 
   describe('list', () => {

@@ -26,6 +26,32 @@ function clientWith(answer: (call: Call) => Response = () => new Response('{}', 
 }
 
 describe('DecisionReplayClient', () => {
+  it('retries a policy PUT the service answered 503 (nothing stored, s12 D14), but not an API Gateway 503 or a 409', async () => {
+    const busy = JSON.stringify({ error: { code: 'POLICY_BUSY', message: "policy 'race' is being changed by many writers at once" } });
+    const stored = JSON.stringify({ name: 'race', version: 7, functionNames: [], rules: [{ field: 'outputs.a', comparator: 'ExactMatch' }], createdAt: '2026-12-02T05:00:00.000Z' });
+    const answers = [new Response(busy, { status: 503, headers: { 'retry-after': '0' } }), new Response(stored, { status: 200 })];
+    const calls: string[] = [];
+    const fetch = (async (_url: URL, init: RequestInit) => {
+      calls.push(init.method as string);
+      return answers.shift() ?? new Response('{}', { status: 500 });
+    }) as unknown as typeof globalThis.fetch;
+    const client = new DecisionReplayClient({ endpoint: 'http://127.0.0.1:1', fetch, retries: 2, retryBaseDelayMs: 1 });
+    await expect(client.putPolicy('race', { rules: [{ field: 'outputs.a', comparator: 'ExactMatch' }] })).resolves.toMatchObject({ version: 7 });
+    expect(calls).toEqual(['PUT', 'PUT']);
+
+    // API Gateway's own 503 ({message}) and a 409 say nothing about what was stored: not retried.
+    for (const [status, body] of [[503, '{"message":"Service Unavailable"}'], [409, JSON.stringify({ error: { code: 'CONFLICT', message: 'x' } })]] as const) {
+      const seen: string[] = [];
+      const once = (async (_url: URL, init: RequestInit) => {
+        seen.push(init.method as string);
+        return new Response(body, { status });
+      }) as unknown as typeof globalThis.fetch;
+      const c = new DecisionReplayClient({ endpoint: 'http://127.0.0.1:1', fetch: once, retries: 2, retryBaseDelayMs: 1 });
+      await expect(c.putPolicy('race', { rules: [{ field: 'outputs.a', comparator: 'ExactMatch' }] })).rejects.toMatchObject({ status });
+      expect(seen).toEqual(['PUT']);
+    }
+  });
+
   it('sends a "__proto__" key as it was given, so the service can refuse it, instead of silently dropping it', async () => {
     const { client, calls } = clientWith(() => new Response(JSON.stringify({ error: { code: 'UNSTORABLE_KEY', message: 'request body holds the key "__proto__" at context.__proto__' } }), { status: 400 }));
     const body = JSON.parse('{"functionName":"f","inputs":[{"name":"a","value":1}],"outputs":[{"name":"b","value":2}],"context":{"__proto__":{"a":1}}}') as RecordSnapshot;

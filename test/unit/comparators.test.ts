@@ -257,6 +257,33 @@ describe('JsonSchema', () => {
     expect(schemaProblem({ $defs: { code: { type: 'string' } }, properties: { x: { $ref: '#/$defs/code' } } })).toBeUndefined();
   });
 
+  it('refuses schemas that are not valid JSON Schema, naming the keyword and where it is (s12 D10)', () => {
+    // Before: all three were accepted; `type: "nonsense"` and `maxLength: -3` then failed every
+    // value, and `minLength: "five"` was ignored, so the rule checked nothing.
+    expect(schemaProblem({ type: 'nonsense' })).toMatch(/^not a valid JSON Schema \(draft 2020-12 meta-schema\): 'type' at #\/type must be one of array, boolean, integer, null, number, object, string/);
+    expect(schemaProblem({ minLength: 'five' })).toBe('not a valid JSON Schema (draft 2020-12 meta-schema): \'minLength\' at #/minLength must be a non-negative integer, got string "five"');
+    expect(schemaProblem({ type: 'string', maxLength: -3 })).toBe('not a valid JSON Schema (draft 2020-12 meta-schema): \'maxLength\' at #/maxLength must be a non-negative integer, got number -3');
+    expect(schemaProblem({ properties: { code: { type: 'string', minLength: 1.5 } } })).toMatch(/'minLength' at #\/properties\/code\/minLength must be a non-negative integer/);
+  });
+
+  it('describes a malformed keyword instead of passing on the validator’s internal error (s12 D17)', () => {
+    // Before: "schema cannot be used: $enum.some is not a function".
+    expect(schemaProblem({ enum: 'notarray' })).toBe('not a valid JSON Schema (draft 2020-12 meta-schema): \'enum\' at #/enum must be an array, got string "notarray"');
+    // Schemas the meta-schema accepts but the validator throws on: described, never its text.
+    const duplicateId = schemaProblem({ $defs: { a: { $id: 'https://example.com/x' }, b: { $id: 'https://example.com/x' } } });
+    expect(duplicateId).toBe('schema cannot be used: two of its subschemas declare the same $id');
+    const badUri = schemaProblem({ $id: 'http://[::1' });
+    expect(badUri).toBe('schema cannot be used: an $id or $ref is not a valid URI reference');
+    for (const problem of [duplicateId, badUri]) expect(problem).not.toMatch(/TypeError|is not a function|Invalid URL|Duplicate schema URI/);
+  });
+
+  it('violates, naming the problem, with a stored schema that is not valid JSON Schema instead of passing everything', async () => {
+    const v = await run('JsonSchema', { schema: { minLength: 'five' } }, found('a'));
+    expect(v.status).toBe('violated');
+    expect(v.message).toBe('outputs.x could not be checked: the rule\'s schema cannot be applied (not a valid JSON Schema (draft 2020-12 meta-schema): \'minLength\' at #/minLength must be a non-negative integer, got string "five")');
+    expect((await run('JsonSchema', { schema: { enum: 'notarray' } }, found('a'))).message).not.toContain('is not a function');
+  });
+
   it('turns a schema the validator cannot apply into a violation that says so, not an exception', async () => {
     const v = await run('JsonSchema', { schema: { properties: { x: { $ref: '#/$defs/missing' } } } }, found({ x: 1 }));
     expect(v.status).toBe('violated');

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
-import { ConflictError, NotFoundError, PayloadTooLargeError, UnprocessableError, ValidationError } from '../../functions/core/errors.js';
+import { ConflictError, NotFoundError, PayloadTooLargeError, ServiceBusyError, UnprocessableError, ValidationError } from '../../functions/core/errors.js';
 import { FieldPathError } from '../../functions/core/field-path.js';
 import { makeHttpHandler, MAX_BODY_BYTES, type ErrorLogger, type RouteMap } from '../../functions/http/api.js';
 import { functionNameParam, parseFunctionName, parseInstant, parseListParams, parseTimeRange, parseVersionParam, ulidParam } from '../../functions/http/params.js';
@@ -143,6 +143,7 @@ describe('makeHttpHandler', () => {
     [new ConflictError('reused', { code: 'IDEMPOTENCY_KEY_REUSED' }), 409, 'IDEMPOTENCY_KEY_REUSED'],
     [new PayloadTooLargeError('too big', 409_600, 500_000), 413, 'PAYLOAD_TOO_LARGE'],
     [new UnprocessableError('no executor', { code: 'NO_EXECUTOR' }), 422, 'NO_EXECUTOR'],
+    [new ServiceBusyError('busy', { code: 'POLICY_BUSY' }), 503, 'POLICY_BUSY'],
   ])('maps %s to its status and code, with its message and details', async (err, status, code) => {
     const logger = spyLogger();
     const handler = makeHttpHandler({ 'GET /x': async () => { throw err; } }, logger);
@@ -154,6 +155,13 @@ describe('makeHttpHandler', () => {
     expect(res.body.error?.message).toBe(err.message);
     expect(res.body.error?.details).toEqual(err.details);
     expect(logger.error).not.toHaveBeenCalled();
+  });
+
+  it('answers a 503 with Retry-After, the seconds to wait before sending the same request again', async () => {
+    const handler = makeHttpHandler({ 'PUT /x': async () => { throw new ServiceBusyError('busy', { code: 'POLICY_BUSY', retryAfterSeconds: 2 }); } }, spyLogger());
+    const result = await handler(event('PUT /x'));
+    expect(result.statusCode).toBe(503);
+    expect(result.headers).toMatchObject({ 'retry-after': '2' });
   });
 
   it('maps a subclass of a domain error by its base class', async () => {

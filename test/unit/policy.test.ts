@@ -121,6 +121,26 @@ describe('validatePolicyBody', () => {
     expect((await rejection(parsePolicyBody({ rules: [{ name: 'rx', field: 'outputs.a', comparator: 'Regex', pattern: '(x+)\\1' }] }))).message).toContain('rules[0] (rx) pattern: invalid regular expression for the linear-time (RE2) engine');
   });
 
+  it('refuses JsonSchema rules whose schema is not valid JSON Schema, naming rules[i].schema and the keyword (s12 D10, D17)', async () => {
+    const err = await rejection(
+      parsePolicyBody({
+        rules: [
+          { name: 'a', field: 'outputs.y', comparator: 'JsonSchema', schema: { type: 'nonsense' } },
+          { name: 'c', field: 'outputs.y', comparator: 'JsonSchema', schema: { minLength: 'five' } },
+          { name: 'e', field: 'outputs.y', comparator: 'JsonSchema', schema: { type: 'string', maxLength: -3 } },
+          { name: 'ok', field: 'outputs.y', comparator: 'JsonSchema', schema: { type: 'string', maxLength: 3 } },
+          { name: 'n', field: 'outputs.y', comparator: 'JsonSchema', schema: { enum: 'notarray' } },
+        ],
+      }),
+    );
+    expect(err.code).toBe('INVALID_POLICY');
+    const issues = (err.details as { issues: { path: string; message: string }[] }).issues;
+    expect(issues.map((i) => i.path)).toEqual(['rules[0].schema', 'rules[1].schema', 'rules[2].schema', 'rules[4].schema']);
+    expect(issues[1]?.message).toBe('rules[1] (c) schema: not a valid JSON Schema (draft 2020-12 meta-schema): \'minLength\' at #/minLength must be a non-negative integer, got string "five"');
+    expect(issues[3]?.message).toBe('rules[4] (n) schema: not a valid JSON Schema (draft 2020-12 meta-schema): \'enum\' at #/enum must be an array, got string "notarray"');
+    expect(err.message).not.toContain('is not a function');
+  });
+
   it('refuses a body name that differs from the path name', () => {
     const err = validationError(() => validatePolicyBody({ name: 'other', rules: [{ field: 'outputs.a', comparator: 'ExactMatch' }] }, 'loan-regression'));
     expect(err.message).toContain("name: the body names the policy 'other' but the path names it 'loan-regression'");
@@ -285,6 +305,21 @@ describe('evaluatePolicy', () => {
     const policy = { name: 'p', rules: validatePolicyBody({ rules: [{ name: 'score-range', field: 'outputs.score', comparator: 'WithinRange', min: 0, max: 1 }] }).rules };
     const result = await evaluatePolicy(policy, decision({ decision: 'approve' }), undefined, lexical);
     expect(result.violations).toEqual([{ ruleName: 'score-range', field: 'outputs.score', expected: 'within [0, 1]', actual: '(missing)', message: 'outputs.score is missing from the candidate' }]);
+  });
+
+  it('evaluates a stored JsonSchema rule whose schema is not valid JSON Schema as a violation naming the problem, and the other rules as usual', async () => {
+    // Stored before the meta-schema check: `minLength: "five"` used to pass every value.
+    const stored = {
+      name: 'p',
+      rules: [
+        { name: 'loose', field: 'outputs.a', comparator: 'JsonSchema', schema: { minLength: 'five' } } as Rule,
+        { name: 'range', field: 'outputs.n', comparator: 'WithinRange', min: 0, max: 1 } as Rule,
+      ],
+    };
+    const result = await evaluatePolicy(stored, decision({ a: 'x', n: 0.5 }), undefined, lexical);
+    expect(result.status).toBe('violated');
+    expect(result.rules.map((r) => [r.ruleName, r.status])).toEqual([['loose', 'violated'], ['range', 'passed']]);
+    expect(result.violations[0]?.message).toBe('outputs.a could not be checked: the rule\'s schema cannot be applied (not a valid JSON Schema (draft 2020-12 meta-schema): \'minLength\' at #/minLength must be a non-negative integer, got string "five")');
   });
 
   it('refuses to evaluate a rule that would not pass validation, naming it', async () => {

@@ -3,16 +3,39 @@
  * conditional put; `LATEST` is a copy of the newest, and it carries the sparse GSI1 key that lists
  * every policy. The next version number comes from the highest stored `V#` item, not from LATEST,
  * so a writer that died between the two puts never blocks the next one.
+ *
+ * Concurrent PUTs of one name race for the same next number; the losers try again, after a
+ * jittered pause and a fresh read of the highest version, so each PUT gets its own version and
+ * the versions stay consecutive. A caller never sees the race: only when it cannot be won within
+ * {@link VERSION_ATTEMPTS} attempts is the answer a 503 (nothing stored; safe to send again).
  */
-import { ConflictError } from '../../core/errors.js';
+import { ServiceBusyError } from '../../core/errors.js';
 import type { PolicyBody, StoredPolicy } from '../../core/policy-model.js';
 import { buildStoredPolicy, type PolicyStore } from '../../core/policy-port.js';
 import { newestVersionItem, queryEach, queryPage, type QueryInput } from './paging.js';
 import { DynamoStore } from './base-store.js';
+import type { DocumentClient } from './document-client.js';
 import { keys, listKeys } from './keys.js';
 import { GSI1 } from './table-definition.js';
 
-const MAX_ATTEMPTS = 5;
+/**
+ * Attempts at taking the next version number. Each lost race means another writer stored a
+ * version, so N concurrent writers need at most N attempts in the worst order; with jittered
+ * pauses 20 concurrent PUTs of one name take a handful each (test/e2e/validation.e2e.test.ts).
+ */
+export const VERSION_ATTEMPTS = 25;
+/** Full-jitter pause before retry `retry` (1, 2, …): up to 5 ms × 2^retry, at most 100 ms. */
+function jitteredPause(retry: number): Promise<void> {
+  const ms = Math.random() * Math.min(100, 5 * 2 ** retry);
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export interface PolicyStoreOptions {
+  /** Attempts at taking the next version before answering 503 (default {@link VERSION_ATTEMPTS}). */
+  versionAttempts?: number;
+  /** The pause before retry `retry` (1, 2, …); full jitter by default. */
+  pause?: (retry: number) => Promise<void>;
+}
 
 function toPolicy(item: Record<string, unknown>): StoredPolicy {
   const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, itemType: _t, ...policy } = item;
@@ -20,15 +43,25 @@ function toPolicy(item: Record<string, unknown>): StoredPolicy {
 }
 
 export class DynamoPolicyStore extends DynamoStore implements PolicyStore {
+  private readonly versionAttempts: number;
+  private readonly pause: (retry: number) => Promise<void>;
+
+  constructor(doc: DocumentClient, tableName: string, options: PolicyStoreOptions = {}) {
+    super(doc, tableName);
+    this.versionAttempts = options.versionAttempts ?? VERSION_ATTEMPTS;
+    this.pause = options.pause ?? jitteredPause;
+  }
+
   private async highestVersion(name: string): Promise<number> {
     const version = (await newestVersionItem(this.doc, this.tableName, keys.policyLatest(name).pk, 'version'))?.version;
     return typeof version === 'number' ? version : 0;
   }
 
   async putNextVersion(body: PolicyBody & { name: string }, createdAt: string): Promise<StoredPolicy> {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    for (let attempt = 0; attempt < this.versionAttempts; attempt++) {
+      if (attempt > 0) await this.pause(attempt);
       const policy = buildStoredPolicy(body, (await this.highestVersion(body.name)) + 1, createdAt);
-      // A concurrent writer may have taken this version: read the highest again and retry.
+      // A concurrent writer took this version: pause, read the highest again and retry.
       if (!(await this.putNew({ ...keys.policyVersion(policy.name, policy.version), itemType: 'policy', ...policy }, 'policy'))) continue;
       // False when a newer version already moved LATEST: ours is stored, LATEST is right as it is.
       await this.putNew({ ...keys.policyLatest(policy.name), ...listKeys.policy(policy.name), itemType: 'policy', ...policy }, 'policy', {
@@ -37,7 +70,10 @@ export class DynamoPolicyStore extends DynamoStore implements PolicyStore {
       });
       return policy;
     }
-    throw new ConflictError(`policy '${body.name}' is being changed concurrently; try again`, { code: 'POLICY_VERSION_CONFLICT' });
+    throw new ServiceBusyError(`policy '${body.name}' is being changed by many writers at once: no version could be taken in ${this.versionAttempts} attempts; nothing was stored, send the same request again`, {
+      code: 'POLICY_BUSY',
+      retryAfterSeconds: 1,
+    });
   }
 
   async getLatest(name: string): Promise<StoredPolicy | undefined> {
