@@ -387,7 +387,7 @@ export const OPERATIONS = {
     operationId: 'compareBatches',
     summary: 'Compare two SUCCEEDED batches over the same snapshots (A/B), paired per snapshot',
     description:
-      "Match rate (McNemar's exact test on discordant pairs), per-field mismatch rates (Holm-corrected), error rate, latency p50/p95 differences with seeded bootstrap 95 % intervals, and a verdict at alpha. Batches that replayed different snapshots are 422 BATCHES_DIFFER (naming how many) unless intersectionOnly. Batches that judged outputs under different settings (mode, tolerance, policyName, noiseProfile; overrides and maxConcurrency may differ) are 422 BATCHES_NOT_COMPARABLE, naming each setting with both values. One batch as both baseline and candidate is 400 SAME_BATCH.",
+      "Match rate (McNemar's exact test on discordant pairs), per-field mismatch rates (Holm-corrected), error rate, latency p50/p95 differences with seeded bootstrap 95 % intervals, and a verdict at alpha. Batches that replayed different snapshots are 422 BATCHES_DIFFER (naming how many) unless intersectionOnly. Batches that judged outputs under different settings (mode, tolerance, policyName, the pinned policyVersion when both batches have one, noiseProfile; overrides and maxConcurrency may differ) are 422 BATCHES_NOT_COMPARABLE, naming each setting with both values. One batch as both baseline and candidate is 400 SAME_BATCH.",
     body: { schema: ComparisonRequestSchema, required: true },
     responses: { 201: { description: 'The comparison, stored', json: ComparisonSchema, headers: location('comparison') } },
     errors: [400, 404, 422],

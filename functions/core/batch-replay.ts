@@ -8,7 +8,8 @@ import { DomainError } from './errors.js';
 import type { ExecutorConfigStore, StoredExecutorConfig } from './executor.js';
 import { noiseProfileItem } from './noise-profile-job.js';
 import type { SnapshotStore } from './ports.js';
-import { prepareReplay, replaySnapshot, type PreparedReplay, type ReplayDeps, type ReplayResult, type ReplayResultStore } from './replay.js';
+import { parseReplayRequest, preparedReplay, replaySnapshot, type PreparedReplay, type ReplayDeps, type ReplayResult, type ReplayResultStore } from './replay.js';
+import { resolveNamedPolicy } from './policy-port.js';
 import { readableSnapshot, type Snapshot } from './snapshot.js';
 import { StatsAccumulator } from './stats.js';
 import { BatchNotFoundError, BatchStateError, originalFacts, type Batch, type BatchResult, type BatchStore } from './batch.js';
@@ -88,11 +89,17 @@ export class BatchItemCache {
     });
   }
 
-  /** The batch's replay settings. */
+  /**
+   * The batch's replay settings, its policy at the version the batch pinned when it started (so a
+   * policy PUT during the batch does not judge its items under two versions); a batch stored
+   * before versions were pinned judges under the latest.
+   */
   preparedFor(deps: Pick<ReplayItemDeps, 'batches' | 'policies'>, batchId: string): Promise<PreparedReplay> {
     return this.memo(this.prepared, batchId, async () => {
-      const r = (await this.batchFor(deps, batchId)).request;
-      return prepareReplay(deps.policies, { mode: r.mode, tolerance: r.tolerance, policyName: r.policyName, overrides: r.overrides, dependencyMode: r.dependencyMode, noiseProfile: r.noiseProfile });
+      const batch = await this.batchFor(deps, batchId);
+      const r = batch.request;
+      const request = parseReplayRequest({ mode: r.mode, tolerance: r.tolerance, overrides: r.overrides, dependencyMode: r.dependencyMode, noiseProfile: r.noiseProfile });
+      return preparedReplay(request, r.policyName === undefined ? undefined : await resolveNamedPolicy(deps.policies, r.policyName, batch.policyVersion));
     });
   }
 

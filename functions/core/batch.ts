@@ -102,6 +102,12 @@ export const BatchSchema = z.strictObject({
   scheduleName: z.optional(z.string()),
   stats: z.optional(ReplayStatsSchema),
   failureReason: z.optional(z.string()),
+  /**
+   * The version of `request.policyName` pinned when the batch started: every item is judged under
+   * it, whatever is PUT to the policy meanwhile. Absent when the batch names no policy, and on
+   * batches stored before versions were pinned (their items judge under the policy's latest version).
+   */
+  policyVersion: z.optional(z.int()),
   /** Set on a batch that learns a noise profile (`POST /functions/{fn}/noise-profile`) instead of replaying. */
   noiseProfile: z.optional(z.strictObject({ functionName: z.string(), sampleSize: z.int() })),
   createdAt: z.string(),
@@ -393,7 +399,7 @@ export function parseBatchRequest(body: unknown): BatchRequest {
 }
 
 /** A new, running batch record, not yet planned (its ids are written to a manifest apart). */
-export function newBatch(batchId: string, request: BatchRequest, origin: Pick<Batch, 'trigger' | 'scheduleName' | 'createdAt'>): Batch {
+export function newBatch(batchId: string, request: BatchRequest, origin: Pick<Batch, 'trigger' | 'scheduleName' | 'createdAt' | 'policyVersion'>): Batch {
   const { snapshotIds: _ids, ...rest } = request;
   return {
     batchId,
@@ -402,6 +408,7 @@ export function newBatch(batchId: string, request: BatchRequest, origin: Pick<Ba
     completed: 0,
     maxConcurrency: request.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
     request: rest,
+    ...(origin.policyVersion !== undefined && { policyVersion: origin.policyVersion }),
     trigger: origin.trigger,
     ...(origin.scheduleName !== undefined && { scheduleName: origin.scheduleName }),
     createdAt: origin.createdAt,
@@ -444,7 +451,8 @@ export async function startBatch(deps: StartBatchDeps, body: unknown, idempotenc
   // Resolve the policy now, so an unknown policyName is a 404 here rather than N error results.
   // (Checked like a replay request; a batch names a stored policy, never an inline one.)
   const options = parseReplayRequest({ mode: request.mode, tolerance: request.tolerance, policyName: request.policyName, overrides: request.overrides, dependencyMode: request.dependencyMode, noiseProfile: request.noiseProfile });
-  if (options.policyName !== undefined) await resolveNamedPolicy(deps.policies, options.policyName);
+  // Its version is pinned too: every item judges under the version current now (see Batch.policyVersion).
+  const policyVersion = options.policyName !== undefined ? (await resolveNamedPolicy(deps.policies, options.policyName)).version : undefined;
   // A manifest is read in full and validated before anything is written (a retry with the same
   // Idempotency-Key reads it again: the key is claimed only for a request that is accepted).
   const listed = request.snapshotManifest ? await readSnapshotManifest(deps, request.snapshotManifest) : request.snapshotIds;
@@ -467,7 +475,7 @@ export async function startBatch(deps: StartBatchDeps, body: unknown, idempotenc
     }
   }
   const nowIso = () => new Date(deps.clock.now()).toISOString();
-  const fresh = newBatch(batchId, pinned === undefined ? request : { ...request, noiseProfile: pinned }, { trigger: 'api', createdAt: nowIso() });
+  const fresh = newBatch(batchId, pinned === undefined ? request : { ...request, noiseProfile: pinned }, { trigger: 'api', createdAt: nowIso(), policyVersion });
   // Refused only when a concurrent request with the same Idempotency-Key created it first: answer
   // with that batch, and leave its planning to that request.
   if (!(await deps.batches.create(fresh))) return { batch: (await deps.batches.get(batchId)) ?? fresh, created: false };
@@ -511,6 +519,8 @@ export interface PlanDeps {
   snapshots: SnapshotIdIndex;
   batches: BatchStore;
   manifests: ManifestStore;
+  /** Pins the version of the policy a scheduled batch names (none: its items judge under the latest). */
+  policies?: Pick<PolicyStore, 'getLatest'>;
 }
 
 /** What Plan hands the Map: where the ids are, how to cut them, how many chunks at once. */
@@ -544,7 +554,10 @@ export async function planBatch(deps: PlanDeps, command: PlanCommand): Promise<P
     const request = parseBatchRequest(body);
     batch = await deps.batches.get(batchId);
     if (!batch) {
-      const fresh = newBatch(batchId, request, { trigger: 'schedule', scheduleName, createdAt: new Date(Date.parse(startedAt)).toISOString() });
+      // The policy's version is pinned as the API pins it; a policy that does not exist pins
+      // nothing (each item then records the missing policy as its error, as before).
+      const policyVersion = request.policyName !== undefined ? (await deps.policies?.getLatest(request.policyName))?.version : undefined;
+      const fresh = newBatch(batchId, request, { trigger: 'schedule', scheduleName, createdAt: new Date(Date.parse(startedAt)).toISOString(), policyVersion });
       // A concurrent Plan of the same execution may have recorded it first: plan what it recorded.
       batch = (await deps.batches.create(fresh)) ? fresh : ((await deps.batches.get(batchId)) ?? fresh);
     }

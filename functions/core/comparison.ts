@@ -74,19 +74,19 @@ async function finishedBatch(batches: ComparisonDeps['batches'], batchId: string
 
 /** One setting that decides how a batch judged its outputs, as both batches had it. */
 export interface SettingDifference {
-  setting: 'mode' | 'tolerance' | 'policyName' | 'noiseProfile';
+  setting: 'mode' | 'tolerance' | 'policyName' | 'policyVersion' | 'noiseProfile';
   baseline: string | number | null;
   candidate: string | number | null;
 }
 
 /**
  * How a batch judged its replayed outputs, defaults spelled out: the mode (Tolerant unless given),
- * the tolerance (Tolerant mode only, else null), the policy (by name; a batch records no version)
- * and the noise profile ('none' unless given; a selector batch records the version it pinned).
- * `overrides` (the candidate model: the experiment), `maxConcurrency` and `dependencyMode` are not
- * part of it.
+ * the tolerance (Tolerant mode only, else null), the policy by name (its pinned version is checked
+ * apart: batches stored before versions were pinned have none) and the noise profile ('none'
+ * unless given; a selector batch records the version it pinned). `overrides` (the candidate model:
+ * the experiment), `maxConcurrency` and `dependencyMode` are not part of it.
  */
-function judgingSettings(batch: Batch): Record<SettingDifference['setting'], string | number | null> {
+function judgingSettings(batch: Batch): Record<Exclude<SettingDifference['setting'], 'policyVersion'>, string | number | null> {
   const r = batch.request;
   const mode = r.mode ?? 'Tolerant';
   return {
@@ -105,7 +105,14 @@ function judgingSettings(batch: Batch): Record<SettingDifference['setting'], str
 function assertComparable(baseline: Batch, candidate: Batch): void {
   const b = judgingSettings(baseline);
   const c = judgingSettings(candidate);
-  const differences: SettingDifference[] = (Object.keys(b) as SettingDifference['setting'][]).filter((k) => b[k] !== c[k]).map((setting) => ({ setting, baseline: b[setting], candidate: c[setting] }));
+  const differences: SettingDifference[] = (Object.keys(b) as (keyof typeof b)[]).filter((k) => b[k] !== c[k]).map((setting) => ({ setting, baseline: b[setting], candidate: c[setting] }));
+  // The same policy under two versions judged differently too; known only when both batches
+  // pinned their version (a batch stored before that records the name alone).
+  const bv = baseline.policyVersion;
+  const cv = candidate.policyVersion;
+  if (b.policyName !== null && b.policyName === c.policyName && bv !== undefined && cv !== undefined && bv !== cv) {
+    differences.push({ setting: 'policyVersion', baseline: bv, candidate: cv });
+  }
   if (differences.length === 0) return;
   const show = (v: string | number | null) => (v === null ? '(none)' : String(v));
   throw new UnprocessableError(
@@ -118,8 +125,9 @@ function assertComparable(baseline: Batch, candidate: Batch): void {
  * `POST /comparisons`: pairs the two batches' results by snapshot and stores the comparison.
  * A batch compared with itself is 400 `SAME_BATCH`; batches that judged outputs under different
  * settings are 422 `BATCHES_NOT_COMPARABLE` (naming each setting); batches that replayed different
- * snapshots are 422 `BATCHES_DIFFER` (naming how many differ) unless `intersectionOnly`. Nothing is
- * stored on a refused request.
+ * snapshots are 422 `BATCHES_DIFFER` (naming how many differ) unless `intersectionOnly`; batches
+ * with no snapshot in common are 422 `NOTHING_TO_COMPARE` either way. Nothing is stored on a
+ * refused request.
  */
 export async function compareBatches(deps: ComparisonDeps, body: unknown): Promise<Comparison> {
   const request = parseOrThrow(ComparisonRequestSchema, body, 'comparison request');
@@ -154,13 +162,20 @@ export async function compareBatches(deps: ComparisonDeps, body: unknown): Promi
       c = await cand.next();
     }
   }
+  // No snapshot in common: nothing to compare with or without intersectionOnly, so say that
+  // rather than advise an intersection that is empty.
+  if (pairs.pairs === 0) {
+    throw new UnprocessableError(`the batches have no snapshot in common (${baselineOnly} only in the baseline, ${candidateOnly} only in the candidate): there is nothing to compare; replay the same snapshots in both batches`, {
+      code: 'NOTHING_TO_COMPARE',
+      details: { baselineOnly, candidateOnly },
+    });
+  }
   if ((baselineOnly > 0 || candidateOnly > 0) && request.intersectionOnly !== true) {
     throw new UnprocessableError(
       `the batches replayed different snapshots: ${baselineOnly} only in the baseline, ${candidateOnly} only in the candidate (${pairs.pairs} in both); compare the intersection with intersectionOnly: true`,
       { code: 'BATCHES_DIFFER', details: { baselineOnly, candidateOnly, common: pairs.pairs } },
     );
   }
-  if (pairs.pairs === 0) throw new UnprocessableError('the batches have no snapshot in common', { code: 'NOTHING_TO_COMPARE', details: { baselineOnly, candidateOnly } });
 
   // Verdicts are decided on the exact figures; the record holds each as DynamoDB can store it
   // (storable.ts): a p-value below 1e-130 is 0 at DynamoDB's precision, and is answered as 0.

@@ -21,10 +21,10 @@ export interface PolicyStore {
   listAttachedTo(functionName: string): Promise<StoredPolicy[]>;
 }
 
-/** The latest version of the stored policy `name`; 404 when there is none. */
-export async function resolveNamedPolicy(policies: PolicyStore, name: string): Promise<{ name: string; version: number; rules: StoredPolicy['rules'] }> {
-  const stored = await policies.getLatest(name);
-  if (!stored) throw new NotFoundError('policy', name);
+/** The stored policy `name`: its `version`, else its latest; 404 when there is none. */
+export async function resolveNamedPolicy(policies: PolicyStore, name: string, version?: number): Promise<{ name: string; version: number; rules: StoredPolicy['rules'] }> {
+  const stored = version === undefined ? await policies.getLatest(name) : await policies.getVersion(name, version);
+  if (!stored) throw version === undefined ? new NotFoundError('policy', name) : new NotFoundError('policy', `${name} version ${version}`, { message: `policy '${name}' has no version ${version}` });
   return { name: stored.name, version: stored.version, rules: stored.rules };
 }
 

@@ -1,5 +1,6 @@
 /** The batch-plan task: plan a batch, its snapshot ids into the manifest (and record a scheduled batch). */
 import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
+import { DynamoPolicyStore } from '../adapters/dynamodb/policy-store.js';
 import { DynamoSnapshotStore } from '../adapters/dynamodb/snapshot-store.js';
 import { S3ManifestStore } from '../adapters/s3/manifest-store.js';
 import { parsePlanPayload } from '../api/batch-tasks.js';
@@ -12,6 +13,7 @@ export function compose(config: LambdaConfig<'batch-plan'>, clients: TableClient
     snapshots: new DynamoSnapshotStore(clients.doc, config.TABLE_NAME),
     batches: new DynamoBatchStore(clients.doc, config.TABLE_NAME),
     manifests: new S3ManifestStore(clients.s3, config.MANIFEST_BUCKET),
+    policies: new DynamoPolicyStore(clients.doc, config.TABLE_NAME),
   };
   return withLambdaContext(clients.logger, (payload: unknown) => planBatch(deps, parsePlanPayload(payload)));
 }

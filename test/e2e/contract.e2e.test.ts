@@ -124,6 +124,8 @@ const STEPS = {
       batch = await ok(call<Batch>('GET', `/batches/${batchId}`));
     }
     expect(batch.status).toBe('SUCCEEDED');
+    // The policy's version as pinned when the batch started (additive field of the batch record).
+    expect(batch).toMatchObject({ request: { policyName: POLICY }, policyVersion: expect.any(Number) });
   },
   'GET /batches/{id}/results': async ({ call, batchId }) => {
     await ok(call('GET', `/batches/${batchId}/results?limit=1`));

@@ -138,7 +138,7 @@ describe('batch workflow: the deployed ASL over the real tasks and dynalite', ()
     };
     const replay = (payload: unknown) => replayBatchChunk(replayDeps, parseReplayChunkPayload(payload));
     return {
-      plan: (payload) => planBatch({ snapshots, batches, manifests }, parsePlanPayload(payload)),
+      plan: (payload) => planBatch({ snapshots, batches, manifests, policies }, parsePlanPayload(payload)),
       replay: wrapReplay ? (payload) => wrapReplay(payload, replay) : replay,
       stats: (payload) => computeBatchStats({ batches, clock: systemClock }, parseStatsPayload(payload)),
     };
@@ -344,6 +344,55 @@ describe('batch workflow: the deployed ASL over the real tasks and dynalite', ()
     expect(byId.get(crashing ?? '')).toMatchObject({ status: 'Error', replayId: null, error: { code: 'TypeError', message: 'model crashed on income 61000' } });
     expect(batch).toMatchObject({ status: 'SUCCEEDED', total: 7, completed: 7 });
     expect(batch.stats).toMatchObject({ totalReplays: 7, failedReplays: 2, successfulReplays: 5 });
+  });
+
+  it('judges every item under the policy version pinned when the batch started, though the policy is PUT while it runs', async () => {
+    const FN = 'wf_pinned_policy';
+    const POLICY = `pin-${Date.now()}`;
+    await executors.put(FN, { type: 'http', url: `${IN_PROCESS}pinned` });
+    const rule = (min: number) => ({ functionNames: [], rules: [{ name: 'score-in-range', field: 'outputs.score', comparator: 'WithinRange' as const, min, max: 1 }] });
+    await policies.putNextVersion({ name: POLICY, ...rule(0) }, new Date().toISOString());
+    const seeded = [60_000, 61_000, 62_000, 63_000].map((income) => snapshotFor(FN, income, decide(income)));
+    await seed(seeded);
+    // Before the first chunk replays, the policy gets a version every replayed score (0.8) violates.
+    let changed = false;
+    const machine = machineWith(
+      realHandlers(async (payload, replay) => {
+        if (!changed) {
+          changed = true;
+          await policies.putNextVersion({ name: POLICY, ...rule(0.9) }, new Date().toISOString());
+        }
+        return replay(payload);
+      }),
+      0.001,
+    );
+
+    const { batch } = await runBatch(machine, { snapshotIds: seeded.map((s) => s.snapshotId), policyName: POLICY, maxConcurrency: 1 });
+
+    expect(changed).toBe(true);
+    expect((await policies.getLatest(POLICY))?.version).toBe(2);
+    expect(batch).toMatchObject({ status: 'SUCCEEDED', policyVersion: 1, stats: { totalReplays: 4, matches: 4 } });
+    const stored = await allResults(batch.batchId);
+    expect(stored.map((r) => [r.status, r.violatedRules])).toEqual(seeded.map(() => ['Success', []]));
+    for (const s of seeded) {
+      const history = await results.listForSnapshot(s.snapshotId, 10);
+      expect(history.items[0]?.policy).toMatchObject({ name: POLICY, version: 1 });
+    }
+  });
+
+  it('pins the policy version of a scheduled batch when Plan records it', async () => {
+    const FN = 'wf_schedule_policy';
+    const POLICY = `pin-schedule-${Date.now()}`;
+    await executors.put(FN, { type: 'http', url: `${IN_PROCESS}schedule-policy` });
+    for (const min of [0, 0.1, 0.2]) await policies.putNextVersion({ name: POLICY, functionNames: [], rules: [{ name: 'score-in-range', field: 'outputs.score', comparator: 'WithinRange', min, max: 1 }] }, new Date().toISOString());
+    await seed([snapshotFor(FN, 60_000, decide(60_000), new Date(Date.now() - 60_000).toISOString())]);
+    const machine = machineWith(realHandlers(), 0.001);
+
+    const outcome = await machine.start(`nightly-policy-${Date.now()}`, { trigger: 'schedule', scheduleName: 'nightly-policy', request: { selector: { functionName: FN, lastHours: 1 }, policyName: POLICY } }).done;
+
+    expect(outcome.status).toBe('SUCCEEDED');
+    const batch = await batches.get((outcome as { output: StatsOutcome }).output.batchId);
+    expect(batch).toMatchObject({ trigger: 'schedule', policyVersion: 3, stats: { totalReplays: 1, matches: 1 } });
   });
 
   it('creates a scheduled batch (trigger schedule) of only the last 24 h of snapshots before the execution started', async () => {

@@ -438,19 +438,23 @@ export function parseTranscripts(markdown: string, heading: string): TranscriptS
     });
 }
 
-/** A row whose numbers are timings (a key/value row or a diff row of `executionTimeMs`, the batch's percentiles). */
-const TIMING_ROW = /^(?:executionTimeMs|executionTimeDeltaMs|p50 \/ p95 \/ p99 ms) /;
+/**
+ * A row whose numbers are timings (a key/value row or a diff row of `executionTimeMs`, the batch's
+ * percentiles, a comparison's latency rows and their heading, whose bootstrap seed comes from the
+ * batch ids).
+ */
+const TIMING_ROW = /^(?:executionTimeMs|executionTimeDeltaMs|p50|p95|latency \(ms,) /;
 /** A batch's progress line while it runs: how many a follower prints depends on timing. */
 const PROGRESS_LINE = /^batch [0-9A-Z]{26} RUNNING /;
 
 /**
  * A transcript line as compared: tables are padded to their widest value, so runs of spaces are
- * one space and a rule of dashes is `--`; timings (see {@link TIMING_ROW}) and rates (`7.3/s`) are
- * `#`.
+ * one space and a rule of dashes is `--`; timings (see {@link TIMING_ROW}, with their signs) and
+ * rates (`7.3/s`) are `#`.
  */
 export function normalizeTranscriptLine(line: string): string {
   let l = line.trim().replace(/\s+/g, ' ').replace(/-{2,}/g, '--');
-  if (TIMING_ROW.test(l)) l = l.replace(/-?\d+(?:\.\d+)?/g, '#');
+  if (TIMING_ROW.test(l)) l = l.replace(/[-+]?\d+(?:\.\d+)?/g, '#');
   return l.replace(/(?<![\w.])\d+(?:\.\d+)?\/s\b/g, '#/s');
 }
 

@@ -16,12 +16,13 @@ const SNAPSHOTS = Array.from({ length: 40 }, (_, i) => `01JBZ00000000000000000${
 type Settings = Omit<BatchRequest, 'snapshotIds'>;
 
 /** Two SUCCEEDED batches over the same 40 snapshots; the candidate matches 30 where the baseline matched all. */
-function world(baseline: Settings, candidate: Settings) {
-  const batch = (batchId: string, request: Settings): Batch => ({ batchId, status: 'SUCCEEDED', total: 40, completed: 40, maxConcurrency: request.maxConcurrency ?? 10, request, trigger: 'api', createdAt: '2026-12-02T04:00:00.000Z' });
-  const result = (batchId: string, matched: (i: number) => boolean) =>
-    SNAPSHOTS.map((snapshotId, i) => ({ batchId, snapshotId, replayId: null, status: matched(i) ? 'Success' : 'Failed', outputsMatch: matched(i), executionTimeMs: 10, mismatchedPaths: matched(i) ? [] : ['outputs.y'] }) as unknown as BatchResult);
-  const batches = new Map([[A, batch(A, baseline)], [B, batch(B, candidate)]]);
-  const results = new Map([[A, result(A, () => true)], [B, result(B, (i) => i % 4 !== 0)]]);
+function world(baseline: Settings, candidate: Settings, options: { pinned?: [number | undefined, number | undefined]; candidateSnapshots?: string[] } = {}) {
+  const [basePin, candPin] = options.pinned ?? [undefined, undefined];
+  const batch = (batchId: string, request: Settings, policyVersion: number | undefined): Batch => ({ batchId, status: 'SUCCEEDED', total: 40, completed: 40, maxConcurrency: request.maxConcurrency ?? 10, request, ...(policyVersion !== undefined && { policyVersion }), trigger: 'api', createdAt: '2026-12-02T04:00:00.000Z' });
+  const result = (batchId: string, matched: (i: number) => boolean, snapshots = SNAPSHOTS) =>
+    snapshots.map((snapshotId, i) => ({ batchId, snapshotId, replayId: null, status: matched(i) ? 'Success' : 'Failed', outputsMatch: matched(i), executionTimeMs: 10, mismatchedPaths: matched(i) ? [] : ['outputs.y'] }) as unknown as BatchResult);
+  const batches = new Map([[A, batch(A, baseline, basePin)], [B, batch(B, candidate, candPin)]]);
+  const results = new Map([[A, result(A, () => true)], [B, result(B, (i) => i % 4 !== 0, options.candidateSnapshots)]]);
   const stored: Comparison[] = [];
   let reads = 0;
   const deps: ComparisonDeps = {
@@ -101,5 +102,39 @@ describe('compareBatches: which batches are comparable', () => {
     expect((err as ValidationError).details).toEqual({ issues: [{ path: 'candidateBatchId', message: 'must differ from baselineBatchId' }] });
     expect(w.reads()).toBe(0);
     expect(w.stored).toEqual([]);
+  });
+
+  it('names a policy version change between batches that both pinned one (policyVersion)', async () => {
+    const w = world({ policyName: 'p1' }, { policyName: 'p1' }, { pinned: [1, 2] });
+
+    const err = await refusal(compareBatches(w.deps, { baselineBatchId: A, candidateBatchId: B }));
+
+    expect(err.code).toBe('BATCHES_NOT_COMPARABLE');
+    expect(err.details).toEqual({ differences: [{ setting: 'policyVersion', baseline: 1, candidate: 2 }] });
+    expect(err.message).toContain('policyVersion: 1 in the baseline, 2 in the candidate');
+    expect(w.reads()).toBe(0);
+  });
+
+  it('compares batches under the same pinned policy version, and a batch stored before versions were pinned with any', async () => {
+    await expect(compareBatches(world({ policyName: 'p1' }, { policyName: 'p1' }, { pinned: [3, 3] }).deps, { baselineBatchId: A, candidateBatchId: B })).resolves.toMatchObject({ pairs: 40 });
+    await expect(compareBatches(world({ policyName: 'p1' }, { policyName: 'p1' }, { pinned: [undefined, 3] }).deps, { baselineBatchId: A, candidateBatchId: B })).resolves.toMatchObject({ pairs: 40 });
+  });
+});
+
+describe('compareBatches: batches with no snapshot in common', () => {
+  it('says there is nothing to compare (422 NOTHING_TO_COMPARE), without advising intersectionOnly, which cannot help', async () => {
+    for (const candidateSnapshots of [[], ['01JBZ0000000000000000ZZZZZ']]) {
+      const w = world({}, {}, { candidateSnapshots });
+
+      const err = await refusal(compareBatches(w.deps, { baselineBatchId: A, candidateBatchId: B }));
+
+      expect(err.code).toBe('NOTHING_TO_COMPARE');
+      expect(err.message).not.toContain('intersectionOnly');
+      expect(err.message).toContain(`40 only in the baseline, ${candidateSnapshots.length} only in the candidate`);
+      expect(err.details).toEqual({ baselineOnly: 40, candidateOnly: candidateSnapshots.length });
+      // And the same answer when intersectionOnly is asked for.
+      expect((await refusal(compareBatches(w.deps, { baselineBatchId: A, candidateBatchId: B, intersectionOnly: true }))).code).toBe('NOTHING_TO_COMPARE');
+      expect(w.stored).toEqual([]);
+    }
   });
 });

@@ -256,6 +256,8 @@ describe('CLI transcripts', () => {
     expect(normalizeTranscriptLine('executionTimeMs  103.126')).toBe('executionTimeMs #');
     expect(normalizeTranscriptLine('executionTimeMs        Modified  3.2   0.285')).toBe('executionTimeMs Modified # #');
     expect(normalizeTranscriptLine('p50 / p95 / p99 ms  348.988 / 552.824 / 552.824')).toBe('p# / p# / p# ms # / # / #');
+    expect(normalizeTranscriptLine('p95       187.386   262.597    +75.21      [+50.15, +180.43]')).toBe('p# # # # [#, #]');
+    expect(normalizeTranscriptLine('latency (ms, bootstrap 95% CI, 1000 resamples, seed 1541784856):')).toBe('latency (ms, bootstrap #% CI, # resamples, seed #):');
     expect(normalizeTranscriptLine('batch X SUCCEEDED 10/10  7.3/s  ETA 0s  match 70.0%')).toBe('batch X SUCCEEDED 10/10 #/s ETA 0s match 70.0%');
     expect(normalizeTranscriptLine('output  score      0.674')).toBe('output score 0.674');
   });
