@@ -12,7 +12,7 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { AnyPrincipal, Effect, PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { CfnFunction, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectLockRetention } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
@@ -81,6 +81,14 @@ export class AuditSeal extends Construct {
 
   /** Runs the digester often enough that a window is sealed within a few minutes of closing. */
   schedule(digester: IFunction, digestIntervalMinutes: number): Rule {
+    // One digester at a time. A window's manifest and signature are written before its digest (the
+    // digest, written if absent, is what seals it); two overlapping runs (the rule firing while a
+    // slow run or one of its retries is still going) could leave the loser's signature beside the
+    // winner's digest, which verify would report as tampering on an honest system. With reserved
+    // concurrency 1 an overlapping invocation is throttled, and Lambda retries it later, alone.
+    const cfn = digester.node.defaultChild;
+    if (!(cfn instanceof CfnFunction)) throw new Error('the digester must be a Lambda function defined in this stack');
+    cfn.reservedConcurrentExecutions = 1;
     const every = Math.min(digestIntervalMinutes, 5);
     return new Rule(this, 'DigestSchedule', {
       description: 'decision-replay: seal every closed window of records in a signed digest',

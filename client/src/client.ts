@@ -44,7 +44,7 @@ import {
   type ReplayRequest,
   type ReplayResult,
   type Snapshot,
-  type SnapshotDiff,
+  type SnapshotDiffAnswer,
   type StoredExecutorConfig,
   type StoredPolicy,
   type ValidateRequest,
@@ -239,8 +239,11 @@ export class DecisionReplayClient {
     yield* this.iterate((cursor) => this.listSnapshots({ ...query, ...(cursor !== undefined && { cursor }) }, options));
   }
 
-  /** `GET /snapshots/{id}/diff/{otherId}`: what changed from `snapshotId` (the original) to `otherId`. */
-  async diffSnapshots(snapshotId: string, otherId: string, options?: CallOptions): Promise<SnapshotDiff> {
+  /**
+   * `GET /snapshots/{id}/diff/{otherId}`: what changed from `snapshotId` (the original) to `otherId`,
+   * with each snapshot's integrity (`tampered`: the diff shows what is stored now, not what was recorded).
+   */
+  async diffSnapshots(snapshotId: string, otherId: string, options?: CallOptions): Promise<SnapshotDiffAnswer> {
     return this.request({ method: 'GET', path: `/snapshots/${seg('snapshotId', snapshotId)}/diff/${seg('otherId', otherId)}`, retry: 'safe', options });
   }
 

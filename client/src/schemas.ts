@@ -22,7 +22,7 @@ export { ValidationError } from '../../functions/core/errors.js';
 export { BatchRequestSchema, type BatchRequest, type Batch, type BatchResult, type BatchStatus } from '../../functions/core/batch.js';
 import { parseBatchRequest } from '../../functions/core/batch.js';
 import { ValidationError as ServiceValidationError } from '../../functions/core/errors.js';
-export type { SnapshotDiff, FieldChange } from '../../functions/core/diff.js';
+export type { SnapshotDiff, SnapshotDiffAnswer, FieldChange } from '../../functions/core/diff.js';
 export { ComparisonRequestSchema, type ComparisonRequest, type Comparison } from '../../functions/core/comparison.js';
 export type { ReplayStats } from '../../functions/core/stats.js';
 export type { Page } from '../../functions/core/ports.js';

@@ -130,8 +130,10 @@ export function auditRoutes(deps: AuditRoutesDeps): RouteMap {
     },
 
     'GET /audit/manifests/{windowStart}': async (req) => {
-      const windowStart = pathParam(req.pathParameters, 'windowStart'); // pathParam decodes once; decoding again turned '%25' into a 500
-      if (!WINDOW_START.test(windowStart) || !isCalendarInstant(windowStart)) throw new ValidationError(`windowStart must be a window start such as 2026-11-30T19:00:00.000Z, got '${windowStart}'`, { details: { issues: [{ path: 'windowStart', message: 'not a window start' }] } });
+      const given = pathParam(req.pathParameters, 'windowStart'); // pathParam decodes once; decoding again turned '%25' into a 500
+      // Any ISO-8601 spelling of the instant, as the other audit routes take it (…T19:00Z, …T19:00:00Z), names the same window.
+      const windowStart = WINDOW_START.test(given) && isCalendarInstant(given) ? given : canonicalInstant(given);
+      if (windowStart === undefined) throw new ValidationError(`windowStart must be a window start such as 2026-11-30T19:00:00.000Z, got '${given}'`, { details: { issues: [{ path: 'windowStart', message: 'not a window start' }] } });
       const manifest = await deps.store.getObject(auditObjects.manifest(windowStart));
       if (!manifest) throw new NotFoundError('manifest', windowStart, { message: `no manifest for window ${windowStart}` });
       return { status: 200, body: manifest.toString('utf8'), contentType: 'application/x-ndjson' };
@@ -146,6 +148,15 @@ function toWire(record: FoundRecord): AuditRecord {
 function safeJson(text: string): unknown {
   try {
     return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `value` as a canonical UTC instant (`2026-11-30T19:00:00.000Z`), or undefined when it is no ISO-8601 date-time. */
+function canonicalInstant(value: string): string | undefined {
+  try {
+    return parseInstant('windowStart', value);
   } catch {
     return undefined;
   }

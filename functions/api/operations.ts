@@ -13,7 +13,7 @@ import * as z from 'zod/mini';
 import { BatchAcceptedSchema, BatchRequestSchema, BatchResultSchema, BatchSchema, BatchStatusSchema, SelectorSchema } from '../core/batch.js';
 import { ComparisonRequestSchema, ComparisonSchema } from '../core/comparison.js';
 import { DependencyReplaySchema, DependencySchema } from '../core/dependencies.js';
-import { FieldChangeSchema, SnapshotDiffSchema } from '../core/diff.js';
+import { FieldChangeSchema, SnapshotDiffAnswerSchema, SnapshotDiffSchema } from '../core/diff.js';
 import { NoiseProfileSchema, NoiseRunSchema } from '../core/noise.js';
 import { NoiseProfileAcceptedSchema, NoiseProfileRequestSchema } from '../core/noise-profile-job.js';
 import { ErrorBodySchema } from '../core/errors.js';
@@ -95,6 +95,7 @@ export const COMPONENTS: Readonly<Record<string, Schema>> = {
   SnapshotPage: SnapshotPageSchema,
   FieldChange: FieldChangeSchema,
   SnapshotDiff: SnapshotDiffSchema,
+  SnapshotDiffAnswer: SnapshotDiffAnswerSchema,
   Rule: RuleSchema,
   PolicyBody: PolicyBodySchema,
   StoredPolicy: StoredPolicySchema,
@@ -190,7 +191,8 @@ export const OPERATIONS = {
     operationId: 'diffSnapshots',
     summary: 'Field-by-field diff of two snapshots ({id} the original, {otherId} the new)',
     path: { id: ulid('original snapshot'), otherId: ulid('new snapshot') },
-    responses: { 200: { description: 'One change per changed leaf', json: SnapshotDiffSchema } },
+    description: 'A diff of what the table holds now. `integrity` says whether each snapshot still matches its contentHash; the Content-Integrity header is `tampered` when either does not.',
+    responses: { 200: { description: 'One change per changed leaf', json: SnapshotDiffAnswerSchema, headers: { 'Content-Integrity': { description: 'verified when both snapshots still match their contentHash, else tampered', schema: z.enum(['verified', 'tampered']) } } } },
     errors: [400, 404],
   },
   'POST /snapshots/{id}/validate': {
@@ -253,7 +255,7 @@ export const OPERATIONS = {
     operationId: 'putExecutor',
     summary: "Register how to re-execute a function's decisions",
     description:
-      'Credentials go in secretHeaders (header name → a Secrets Manager secret ARN under the deployment\'s prefix on AWS, env:NAME on the local host), ' +
+      'Credentials go in secretHeaders (header name → a Secrets Manager secret ARN under the deployment\'s prefix on AWS, env:NAME on the local host, NAME starting with DECISION_REPLAY_SECRET_), ' +
       'read at call time and never stored or answered. Refused with 400: a URL with user:password@ or a credential-like query parameter ' +
       '(token, key, sig, code, secret, password, … — see the README), a secret reference this deployment cannot read, and a header value of \'***\'.',
     path: { functionName: { description: 'The function name' } },

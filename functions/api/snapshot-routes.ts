@@ -1,11 +1,11 @@
 /**
  * Routes over snapshots: record, read, list, diff (DESIGN §3, §4).
  */
-import { diffSnapshots } from '../core/diff.js';
+import { diffSnapshots, type SnapshotDiffAnswer } from '../core/diff.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import type { Clock, IdGenerator, SnapshotStore } from '../core/ports.js';
 import { recordSnapshot } from '../core/recording.js';
-import { readableSnapshot, verifyContentHash } from '../core/snapshot.js';
+import { integrityOf, readableSnapshot } from '../core/snapshot.js';
 import type { RouteMap } from '../http/api.js';
 import { parseFunctionName, parseListParams, parseTimeRange, ulidParam } from '../http/params.js';
 
@@ -34,7 +34,7 @@ export function snapshotRoutes(deps: SnapshotRoutesDeps): RouteMap {
         // A repeat answers the stored snapshot as a read does: with whether it still matches its hash.
         headers: {
           location: `/snapshots/${outcome.snapshot.snapshotId}`,
-          ...(outcome.created ? {} : { 'idempotent-replayed': 'true', 'content-integrity': verifyContentHash(outcome.snapshot) ? 'verified' : 'tampered' }),
+          ...(outcome.created ? {} : { 'idempotent-replayed': 'true', 'content-integrity': integrityOf(outcome.snapshot) }),
         },
       };
     },
@@ -44,7 +44,7 @@ export function snapshotRoutes(deps: SnapshotRoutesDeps): RouteMap {
       const snapshot = await loadSnapshot(deps.store, id);
       // The body is the stored snapshot as it is (so anyone can recompute its hash); the header
       // says whether it still matches its contentHash.
-      return { status: 200, body: snapshot, headers: { 'content-integrity': verifyContentHash(snapshot) ? 'verified' : 'tampered' } };
+      return { status: 200, body: snapshot, headers: { 'content-integrity': integrityOf(snapshot) } };
     },
 
     'GET /snapshots/{id}/diff/{otherId}': async (req) => {
@@ -54,7 +54,10 @@ export function snapshotRoutes(deps: SnapshotRoutesDeps): RouteMap {
       const missing = [!original && `original snapshot '${id}'`, !updated && `other snapshot '${otherId}'`].filter(Boolean);
       if (!original || !updated) throw new NotFoundError('snapshot', original ? otherId : id, { message: `${missing.join(' and ')} ${missing.length > 1 ? 'do' : 'does'} not exist` });
       // Stored content as it is, as far as it parses (a tampered snapshot may not; GET shows it whole).
-      return { status: 200, body: diffSnapshots(readableSnapshot(original), readableSnapshot(updated)) };
+      const integrity = { original: integrityOf(original), updated: integrityOf(updated) };
+      const body: SnapshotDiffAnswer = { ...diffSnapshots(readableSnapshot(original), readableSnapshot(updated)), integrity };
+      const bothVerified = integrity.original === 'verified' && integrity.updated === 'verified';
+      return { status: 200, body, headers: { 'content-integrity': bothVerified ? 'verified' : 'tampered' } };
     },
 
     'GET /snapshots': async (req) => {

@@ -14,7 +14,7 @@
 import { appendSegment, type PathSegment } from './field-path.js';
 import type { JsonObject, JsonValue } from './json.js';
 import * as z from 'zod/mini';
-import { JsonValueSchema, toPathDocument, type DecisionView } from './snapshot.js';
+import { IntegritySchema, JsonValueSchema, toPathDocument, type DecisionView } from './snapshot.js';
 
 export const ChangeTypeSchema = z.enum(['Added', 'Removed', 'Modified']);
 export type ChangeType = z.infer<typeof ChangeTypeSchema>;
@@ -50,6 +50,17 @@ export const SnapshotDiffSchema = z.strictObject({
   executionTimeDeltaMs: z.number(),
 });
 export type SnapshotDiff = z.infer<typeof SnapshotDiffSchema>;
+
+/**
+ * The answer of `GET /snapshots/{id}/diff/{otherId}`: the diff, and whether each snapshot still
+ * matches its contentHash. A diff of an altered snapshot is a diff of what the table holds now, not
+ * of what was recorded; `integrity` says so beside it (and the `content-integrity` header is
+ * `tampered` when either side is).
+ */
+export const SnapshotDiffAnswerSchema = z.extend(SnapshotDiffSchema, {
+  integrity: z.strictObject({ original: IntegritySchema, updated: IntegritySchema }),
+});
+export type SnapshotDiffAnswer = z.infer<typeof SnapshotDiffAnswerSchema>;
 
 /** Mutable walk state: the output list, the path prefix and the segments below it. */
 interface Walk {

@@ -155,7 +155,7 @@ export const OpenAiExecutorConfigSchema = z.strictObject({
   model: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
   /** Headers sent as given, e.g. `{"OpenAI-Organization": "org-…"}`; masked on read. */
   headers: HeadersSchema,
-  /** e.g. `{"authorization": "env:OPENAI_AUTHORIZATION"}`: the value, `Bearer …`, read at call time. */
+  /** e.g. `{"authorization": "env:DECISION_REPLAY_SECRET_OPENAI"}`: the value, `Bearer …`, read at call time. */
   secretHeaders: SecretHeadersSchema,
   timeoutMs: TimeoutMsSchema,
   models: ModelsSchema,

@@ -44,15 +44,18 @@ const FENCE = /```(?:json|JSON)?[ \t]*\r?\n?([\s\S]*?)```/;
 /**
  * Reads a model's text answer as outputs: a JSON object `{outputs:[…]}` (also inside a ```json
  * fence), or a JSON object whose keys are exactly the expected output names; else, when exactly one
- * output is expected, the whole text is that output. Anything else is malformed.
+ * output is expected, text that is not a JSON object or array (prose) is that output. Anything else
+ * (another JSON object or an array) is malformed.
  */
 export function parseModelText(text: string, expectedOutputs: readonly string[] | undefined, target: string): NamedValue[] {
   const trimmed = text.trim();
   const fenced = FENCE.exec(trimmed);
   const candidates = fenced?.[1] !== undefined ? [fenced[1].trim(), trimmed] : [trimmed];
   let parsedObject: Record<string, unknown> | undefined;
+  let parsedArray = false;
   for (const candidate of candidates) {
     const value = tryParseJson(candidate);
+    if (Array.isArray(value)) parsedArray = true;
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
       parsedObject = value as Record<string, unknown>;
       break;
@@ -64,6 +67,12 @@ export function parseModelText(text: string, expectedOutputs: readonly string[] 
     if (names.length > 0 && names.every((n) => Object.hasOwn(parsedObject, n))) {
       return parseExecutorAnswer({ outputs: names.map((name) => ({ name, value: parsedObject[name] as JsonValue })) }, target).outputs;
     }
+  }
+  // A JSON object or array that is not the asked-for shape is a malformed answer, not prose to
+  // keep as the one output's text: counted as an executor error, not as a mismatch.
+  if (parsedObject !== undefined || parsedArray) {
+    const wanted = expectedOutputs && expectedOutputs.length > 0 ? `{"outputs":[…]} or an object keyed by ${expectedOutputs.map((n) => JSON.stringify(n)).join(', ')}` : '{"outputs":[…]}';
+    throw new ExecutorMalformedResponseError(`${target} answered with JSON that is not ${wanted}: ${excerpt(trimmed)}`);
   }
   if (expectedOutputs?.length === 1 && trimmed !== '') {
     const [name] = expectedOutputs;

@@ -46,3 +46,152 @@ export function jsonShapeProblem(value: unknown, max = MAX_JSON_DEPTH): JsonShap
   }
   return undefined;
 }
+
+/**
+ * Where the JSON text `raw` (already accepted by `JSON.parse`, which parsed it to `value`) names
+ * the same key twice in one object, as `{key, at}` (`at` the object's path, `(root)` for the
+ * top level); undefined when every object's keys are unique.
+ *
+ * `JSON.parse` keeps the last of duplicate keys and says nothing, so what the service stored and
+ * hashed would not be what the sender's text shows (`{"decision":"deny","decision":"approve"}`).
+ * RFC 8785, whose hash every record carries, takes I-JSON (RFC 7493), where duplicate names are
+ * not allowed. The common case costs one scan of the text: the keys it counts are compared with
+ * the keys `value` holds; only when they differ is the text parsed again to name the duplicate.
+ */
+export function duplicateKeyProblem(raw: string, value: unknown): { key: string; at: string } | undefined {
+  const written = countWrittenKeys(raw);
+  if (written === 0 || written === countParsedKeys(value)) return undefined;
+  return new DuplicateFinder(raw).find();
+}
+
+/** How many object keys the JSON text writes: strings followed by `:`. */
+function countWrittenKeys(raw: string): number {
+  let keys = 0;
+  const n = raw.length;
+  let i = raw.indexOf('"');
+  while (i !== -1 && i < n) {
+    const end = closingQuote(raw, i);
+    let j = end + 1;
+    while (j < n && isJsonSpace(raw.charCodeAt(j))) j++;
+    if (raw.charCodeAt(j) === 0x3a /* : */) keys++;
+    i = raw.indexOf('"', j);
+  }
+  return keys;
+}
+
+/** The index of the quote that closes the string opened at `open` (a quote preceded by an even run of backslashes). */
+function closingQuote(raw: string, open: number): number {
+  let q = raw.indexOf('"', open + 1);
+  while (q !== -1) {
+    let slashes = 0;
+    for (let k = q - 1; raw.charCodeAt(k) === 0x5c /* \ */; k--) slashes++;
+    if (slashes % 2 === 0) return q;
+    q = raw.indexOf('"', q + 1);
+  }
+  return raw.length; // unreachable for text JSON.parse accepted
+}
+
+function isJsonSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/** How many own keys the objects in a parsed JSON value hold. */
+function countParsedKeys(value: unknown): number {
+  let keys = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (const child of v) if (child !== null && typeof child === 'object') stack.push(child);
+      continue;
+    }
+    for (const key of Object.keys(v)) {
+      keys++;
+      const child = (v as Record<string, unknown>)[key];
+      if (child !== null && typeof child === 'object') stack.push(child);
+    }
+  }
+  return keys;
+}
+
+/**
+ * A second, slow pass over text `JSON.parse` accepted, only to name a duplicate key and where it
+ * is. Recursion is bounded by the depth limit checked before (MAX_JSON_DEPTH).
+ */
+class DuplicateFinder {
+  private i = 0;
+  constructor(private readonly raw: string) {}
+
+  find(): { key: string; at: string } | undefined {
+    try {
+      this.value('');
+    } catch (found) {
+      if (found instanceof Found) return { key: found.key, at: found.at === '' ? '(root)' : found.at };
+      throw found;
+    }
+    return undefined;
+  }
+
+  private space(): void {
+    while (this.i < this.raw.length && isJsonSpace(this.raw.charCodeAt(this.i))) this.i++;
+  }
+
+  private string(): string {
+    const end = closingQuote(this.raw, this.i);
+    const text = JSON.parse(this.raw.slice(this.i, end + 1)) as string;
+    this.i = end + 1;
+    return text;
+  }
+
+  private value(path: string): void {
+    this.space();
+    const c = this.raw[this.i];
+    if (c === '{') {
+      this.i++;
+      const seen = new Set<string>();
+      this.space();
+      if (this.raw[this.i] === '}') {
+        this.i++;
+        return;
+      }
+      for (;;) {
+        this.space();
+        const key = this.string();
+        if (seen.has(key)) throw new Found(key, path);
+        seen.add(key);
+        this.space();
+        this.i++; // :
+        this.value(path === '' ? key : `${path}.${key}`);
+        this.space();
+        if (this.raw[this.i++] === '}') return;
+      }
+    }
+    if (c === '[') {
+      this.i++;
+      this.space();
+      if (this.raw[this.i] === ']') {
+        this.i++;
+        return;
+      }
+      for (let index = 0; ; index++) {
+        this.value(`${path}[${index}]`);
+        this.space();
+        if (this.raw[this.i++] === ']') return;
+      }
+    }
+    if (c === '"') {
+      this.i = closingQuote(this.raw, this.i) + 1;
+      return;
+    }
+    // number, true, false, null: up to the next delimiter
+    while (this.i < this.raw.length && !',]}'.includes(this.raw[this.i] as string) && !isJsonSpace(this.raw.charCodeAt(this.i))) this.i++;
+  }
+}
+
+class Found {
+  constructor(
+    readonly key: string,
+    readonly at: string,
+  ) {}
+}

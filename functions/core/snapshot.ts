@@ -177,6 +177,11 @@ export function verifyContentHash(snapshot: Snapshot): boolean {
   return hasSnapshotShape(snapshot) && contentHashOf(snapshot) === snapshot.contentHash;
 }
 
+/** {@link verifyContentHash} as the verdict routes and reports state. */
+export function integrityOf(snapshot: Snapshot): Integrity {
+  return verifyContentHash(snapshot) ? 'verified' : 'tampered';
+}
+
 /** The content hash of a stored snapshot, or undefined when its content has no JSON form. */
 export function contentHashOf(snapshot: Snapshot): string | undefined {
   try {

@@ -5,11 +5,11 @@
 import { sealRecord } from './records.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import { evaluatePolicy, parsePolicyBody } from './policy.js';
-import { PolicyBodySchema, PolicyEvaluationShape, resolveNamedPolicy, type PolicyEvaluation, type PolicyStore, type StoredPolicy } from './policy-model.js';
+import { PolicyBodySchema, PolicyEvaluationShape, resolveNamedPolicy, type PolicyEvaluation, type PolicyStore, type StoredPolicy, type Violation } from './policy-model.js';
 import type { Clock, IdGenerator, Page, SnapshotStore } from './ports.js';
 import { parseOrThrow } from './schema-util.js';
 import type { SimilarityProvider } from './similarity.js';
-import { contentHashOf, IntegritySchema, readableSnapshot, storedSnapshotProblems, verifyContentHash, type Snapshot } from './snapshot.js';
+import { contentHashOf, IntegritySchema, readableSnapshot, storedSnapshotProblems, verifyContentHash, type Integrity, type Snapshot } from './snapshot.js';
 import * as z from 'zod/mini';
 import { canonicalId } from './ulid.js';
 
@@ -27,6 +27,12 @@ export const ValidationReportSchema = z.strictObject({
   policy: z.strictObject({ name: z.string(), version: z.nullable(z.int()) }),
   trigger: z.enum(['on-demand', 'on-write']),
   integrity: IntegritySchema,
+  /**
+   * Whether the baseline still matched its contentHash; absent when there was no baseline (and on
+   * reports stored before this field existed). A tampered baseline makes the report `violated`,
+   * with an `integrity` violation on `baseline.contentHash`.
+   */
+  baselineIntegrity: z.optional(IntegritySchema),
   ...PolicyEvaluationShape,
   createdAt: z.string(),
   /** SHA-256 of the report's canonical JSON without this field (see core/records.ts); set when stored. */
@@ -88,15 +94,35 @@ async function resolveBaseline(snapshots: SnapshotStore, snapshot: Snapshot, bas
 }
 
 /**
- * Evaluates a policy and folds the snapshot's integrity into the verdict. Rules read the snapshots
- * as far as they parse ({@link readableSnapshot}): a tampered snapshot that no longer parses is
- * still validated, `violated` with the integrity violation first naming what no longer parses.
+ * Evaluates a policy and folds the integrity of the snapshot and of its baseline into the verdict.
+ * Rules read both as far as they parse ({@link readableSnapshot}): a tampered snapshot or baseline is
+ * still evaluated, and the report is `violated` with an integrity violation first for each side that
+ * was altered (the snapshot's on `contentHash`, the baseline's on `baseline.contentHash`), naming
+ * what no longer matches or parses. A rule that compared with an altered baseline compared with what
+ * is stored now, not with what was recorded: its verdict is not to be trusted, and the report says so.
  */
-async function evaluateWithIntegrity(policy: { name: string; rules: StoredPolicy['rules'] }, snapshot: Snapshot, baseline: Snapshot | undefined, similarity: SimilarityProvider): Promise<PolicyEvaluation & { integrity: 'verified' | 'tampered' }> {
+async function evaluateWithIntegrity(
+  policy: { name: string; rules: StoredPolicy['rules'] },
+  snapshot: Snapshot,
+  baseline: Snapshot | undefined,
+  similarity: SimilarityProvider,
+): Promise<PolicyEvaluation & { integrity: Integrity; baselineIntegrity?: Integrity }> {
   const intact = verifyContentHash(snapshot);
+  const baselineIntact = baseline === undefined ? undefined : verifyContentHash(baseline);
   const view = intact ? snapshot : readableSnapshot(snapshot);
   const evaluation = await evaluatePolicy(policy, view, baseline === undefined ? undefined : readableSnapshot(baseline), similarity);
-  if (intact) return { ...evaluation, integrity: 'verified' };
+  const integrity: Integrity = intact ? 'verified' : 'tampered';
+  const baselineIntegrity = baselineIntact === undefined ? {} : { baselineIntegrity: baselineIntact ? ('verified' as const) : ('tampered' as const) };
+  const integrityViolations = [
+    ...(intact ? [] : [integrityViolation(snapshot, 'contentHash', `snapshot ${view.snapshotId}`)]),
+    ...(baseline === undefined || baselineIntact === true ? [] : [integrityViolation(baseline, 'baseline.contentHash', `baseline snapshot ${readableSnapshot(baseline).snapshotId}`, 'the rules that compare with it compared with what is stored now')]),
+  ];
+  if (integrityViolations.length === 0) return { ...evaluation, integrity, ...baselineIntegrity };
+  return { ...evaluation, integrity, ...baselineIntegrity, status: 'violated', violations: [...integrityViolations, ...evaluation.violations] };
+}
+
+/** The `integrity` violation for a stored snapshot that no longer matches its hash or no longer parses. */
+function integrityViolation(snapshot: Snapshot, field: string, what: string, consequence?: string): Violation {
   const actual = contentHashOf(snapshot);
   const recorded = (snapshot as { contentHash?: unknown }).contentHash;
   const hashMatches = actual !== undefined && actual === recorded;
@@ -106,19 +132,11 @@ async function evaluateWithIntegrity(policy: { name: string; rules: StoredPolicy
     ...(problems === undefined ? [] : [`no longer parses as a snapshot (${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''})`]),
   ];
   return {
-    ...evaluation,
-    integrity: 'tampered',
-    status: 'violated',
-    violations: [
-      {
-        ruleName: 'integrity',
-        field: 'contentHash',
-        expected: typeof recorded === 'string' ? recorded : '(no contentHash recorded)',
-        actual: actual ?? '(the stored content has no JSON form)',
-        message: `snapshot ${view.snapshotId} ${reasons.join(' and ')}: it was altered after it was recorded`,
-      },
-      ...evaluation.violations,
-    ],
+    ruleName: 'integrity',
+    field,
+    expected: typeof recorded === 'string' ? recorded : '(no contentHash recorded)',
+    actual: actual ?? '(the stored content has no JSON form)',
+    message: `${what} ${reasons.join(' and ')}: it was altered after it was recorded${consequence === undefined ? '' : `; ${consequence}`}`,
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { DomainError, NotFoundError, ServiceBusyError, ValidationError } from '../core/errors.js';
-import { jsonShapeProblem } from '../core/json-shape.js';
+import { duplicateKeyProblem, jsonShapeProblem } from '../core/json-shape.js';
 import { UnsupportedMediaTypeError } from './errors.js';
 import { errorStatus } from './status.js';
 
@@ -159,6 +159,14 @@ export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
       }
       const problem = bodyShapeProblem(value);
       if (problem !== undefined) throw new ValidationError(problem.message, { code: problem.code });
+      const duplicate = duplicateKeyProblem(rawBody, value);
+      if (duplicate !== undefined) {
+        const path = duplicate.at === '(root)' ? duplicate.key : `${duplicate.at}.${duplicate.key}`;
+        throw new ValidationError(`request body has the key "${duplicate.key}" twice in the object at ${duplicate.at}; only the last would be kept, so what is stored would not be what was sent (keys must be unique, as in I-JSON, RFC 7493)`, {
+          code: 'DUPLICATE_KEY',
+          details: { issues: [{ path, message: 'duplicate key' }] },
+        });
+      }
       parsed = { value };
       return parsed.value;
     },

@@ -56,7 +56,7 @@ import { Journal } from './journal.js';
 import { recoverBatches, tapBatchRecords } from './batch-recovery.js';
 import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
 import { fileCursorKey } from './cursor-secret.js';
-import { environmentHeaders } from '../adapters/executors/secret-headers.js';
+import { DEFAULT_SECRET_ENV_PREFIX, environmentHeaders } from '../adapters/executors/secret-headers.js';
 import { useCursorKey } from '../adapters/dynamodb/cursor.js';
 
 export interface LocalHostOptions {
@@ -201,6 +201,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   // Locally, executors may call loopback (the built-in demo model and your own services) unless
   // the environment says otherwise.
   const outside = options.env ?? process.env;
+  // Which of its variables the host may send as secret headers (env:NAME): only names with this prefix.
+  const secretEnvPrefix = outside.EXECUTOR_SECRET_ENV_PREFIX || DEFAULT_SECRET_ENV_PREFIX;
   const env: Partial<Record<EnvVarName, string>> & NodeJS.ProcessEnv = {
     ...outside,
     TABLE_NAME: options.tableName,
@@ -239,7 +241,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     await asl,
     {
       plan: batchPlan.compose(lambdaEnv('batch-plan', env), clients('batch-plan')),
-      replay: batchReplay.compose(lambdaEnv('batch-replay', env), { ...clients('batch-replay'), executorSecrets: () => environmentHeaders(outside) }),
+      replay: batchReplay.compose(lambdaEnv('batch-replay', env), { ...clients('batch-replay'), executorSecrets: () => environmentHeaders(outside, secretEnvPrefix) }),
       stats: batchStats.compose(lambdaEnv('batch-stats', env), clients('batch-stats')),
     },
     { objects: new S3ManifestStore(s3, s3Server.bucket), ...(options.maxEndedExecutions !== undefined && { maxEndedExecutions: options.maxEndedExecutions }) },
@@ -317,7 +319,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     snapshots: snapshotsApi.compose(lambdaEnv('snapshots', env), clients('snapshots')),
     openapi: openapiApi.compose(lambdaEnv('openapi', env), clients('openapi')),
     validation: validationApi.compose(lambdaEnv('validation', env), { ...clients('validation'), policyCache }),
-    replay: replayApi.compose(lambdaEnv('replay', env), { ...clients('replay'), executorSecrets: () => environmentHeaders(outside) }),
+    replay: replayApi.compose(lambdaEnv('replay', env), { ...clients('replay'), executorSecrets: () => environmentHeaders(outside, secretEnvPrefix) }),
     batches: batchesApi.compose(lambdaEnv('batches', env), { ...clients('batches'), manifestStore: (bucket) => new S3ManifestStore(s3, bucket), batchStarter: () => starter }),
     audit: auditApi.compose(lambdaEnv('audit', env), auditClients('audit')),
     reports: reportsApi.compose(lambdaEnv('reports', env), clients('reports')),

@@ -3,7 +3,7 @@ import { diffSnapshots } from '../core/diff.js';
 import { NotFoundError } from '../core/errors.js';
 import type { SnapshotStore } from '../core/ports.js';
 import type { ReplayResult } from '../core/replay.js';
-import { readableSnapshot, verifyContentHash, type Snapshot } from '../core/snapshot.js';
+import { integrityOf, readableSnapshot, type Snapshot } from '../core/snapshot.js';
 import type { DiffReportData, DiffSide, ReplayReportData } from './model.js';
 
 /** Port: one replay result of a snapshot's history. */
@@ -14,7 +14,7 @@ export interface ReplayLookup {
 
 function side(snapshot: Snapshot): DiffSide {
   // Shown as far as it parses (a tampered snapshot may not), with its integrity.
-  return { snapshot: readableSnapshot(snapshot), integrity: verifyContentHash(snapshot) ? 'verified' : 'tampered' };
+  return { snapshot: readableSnapshot(snapshot), integrity: integrityOf(snapshot) };
 }
 
 /** Both snapshots (404 naming whichever is missing), each with its integrity, and their diff. */

@@ -222,3 +222,25 @@ describe('batch results by function (probe D3)', () => {
     }
   });
 });
+
+describe('GET /audit/manifests/{windowStart}', () => {
+  let h: Host | undefined;
+  afterAll(async () => close(h));
+
+  it('takes any ISO-8601 spelling of the window start, as the other audit routes do', async () => {
+    h = await host();
+    h.clock.now = T0 + 1000;
+    await requestJson(h.t.url, 'POST', '/snapshots', decision(0.7));
+    h.clock.now = T0 + 2 * MINUTE;
+    expect((await requestJson(h.t.url, 'POST', '/_local/digest')).status).toBe(200);
+    const canonical = await requestJson<string>(h.t.url, 'GET', '/audit/manifests/2026-11-30T10:00:00.000Z');
+    expect(canonical.status).toBe(200);
+    for (const spelling of ['2026-11-30T10:00:00Z', '2026-11-30T10:00Z', '2026-11-30T11:00:00%2B01:00']) {
+      const res = await requestJson<string>(h.t.url, 'GET', `/audit/manifests/${spelling}`);
+      expect(res.status, spelling).toBe(200);
+      expect(res.body, spelling).toEqual(canonical.body);
+    }
+    const bad = await requestJson<{ error: { code: string } }>(h.t.url, 'GET', '/audit/manifests/2026-11-30T25:00Z');
+    expect(bad.status).toBe(400);
+  });
+});

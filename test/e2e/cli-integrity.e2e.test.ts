@@ -124,6 +124,21 @@ describe('decision-replay CLI on tampered and unstorable data (local host)', () 
     expect(list.stdout).toContain('approved by hand');
   });
 
+  it('diff of a tampered snapshot prints the diff of what is stored, warns TAMPERED naming it and exits 1; an intact pair exits 0', async () => {
+    const intact = (await requestJson<{ snapshotId: string }>(t.url, 'POST', '/snapshots', decision(0.6))).body.snapshotId;
+    const altered = await tampered('SET outputs[1].#v = :v', { ':v': { N: '0.97' } });
+    const run = await unchecked(['diff', intact, altered, '-o', 'table'], env);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/outputs\.score\s+Modified\s+0\.6\s+0\.97/);
+    expect(run.stderr).toBe(`decision-replay: TAMPERED: snapshot ${altered} no longer matches its contentHash; the diff shows what is stored now, not what was recorded\n`);
+    const json = await unchecked(['diff', altered, intact, '-o', 'json'], env);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ integrity: { original: 'tampered', updated: 'verified' } });
+    const ok = await cli(['diff', intact, intact, '-o', 'table'], { env });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stderr).toBe('');
+  });
+
   it('record sends a "__proto__" key as written, so the service refuses it (400 UNSTORABLE_KEY) instead of storing {}', async () => {
     const file = join(dir, 'proto.json');
     writeFileSync(file, '{"functionName":"cli_integrity_proto","inputs":[{"name":"a","value":1}],"outputs":[{"name":"b","value":2}],"context":{"__proto__":{"a":1}}}');

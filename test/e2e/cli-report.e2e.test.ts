@@ -74,6 +74,10 @@ describe('decision-replay report (local host)', () => {
     expect([latest.code, one.code]).toEqual([0, 0]);
     expect(stable(readFileSync(join(dir, 'latest.html'), 'utf8'))).toBe(stable(one.stdout));
     expect(one.stdout).toContain(`replay ${replay.replayId}`);
+    // A replay id without --snapshot reads as an unknown snapshot: the message says what to add.
+    const alone = await cli(['report', 'replay', replay.replayId], { env });
+    expect(alone.code).toBe(3);
+    expect(alone.stderr).toContain(`SNAPSHOT_NOT_FOUND (HTTP 404): snapshot '${replay.replayId}' does not exist; if ${replay.replayId} is a replay id, name its snapshot too: report replay ${replay.replayId} --snapshot <snapshotId>`);
   });
 
   it('exits 3 naming the service error, and 2 when the file cannot be written', async () => {

@@ -38,7 +38,7 @@ describe('executor secrets (local host)', () => {
 
   beforeAll(async () => {
     // Secret values live in the host's environment; the configuration only names them.
-    t = await startTestHost({ env: { ...process.env, DR_E2E_MODEL_KEY: MODEL_KEY } });
+    t = await startTestHost({ env: { ...process.env, DECISION_REPLAY_SECRET_E2E_MODEL_KEY: MODEL_KEY } });
     // The demo model v1 behind an API key check.
     model = createServer((req, res) => {
       let body = '';
@@ -68,7 +68,7 @@ describe('executor secrets (local host)', () => {
       type: 'http',
       url: `${modelUrl}/decide?version=2`,
       headers: { 'X-Auth': PLAIN_VALUES[0], 'Ocp-Apim-Subscription-Key': PLAIN_VALUES[1], 'X-Api-Auth': PLAIN_VALUES[2] },
-      secretHeaders: { 'X-Api-Key': 'env:DR_E2E_MODEL_KEY' },
+      secretHeaders: { 'X-Api-Key': 'env:DECISION_REPLAY_SECRET_E2E_MODEL_KEY' },
     };
     const put = await call<{ executor: Record<string, unknown> }>('PUT', '/functions/secret_fn/executor', config);
     expect(put.status, JSON.stringify(put.body)).toBe(200);
@@ -97,7 +97,7 @@ describe('executor secrets (local host)', () => {
   });
 
   it('a secret that cannot be read at call time is an Error result naming the header and the reference; nothing is sent', async () => {
-    const put = await call('PUT', '/functions/missing_secret_fn/executor', { type: 'http', url: `${modelUrl}/decide`, secretHeaders: { 'X-Api-Key': 'env:DR_E2E_NOT_SET' } });
+    const put = await call('PUT', '/functions/missing_secret_fn/executor', { type: 'http', url: `${modelUrl}/decide`, secretHeaders: { 'X-Api-Key': 'env:DECISION_REPLAY_SECRET_E2E_NOT_SET' } });
     expect(put.status).toBe(200);
     const snapshot = await record('missing_secret_fn');
     received.length = 0;
@@ -105,7 +105,7 @@ describe('executor secrets (local host)', () => {
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('Error');
     expect(res.body.error?.code).toBe('EXECUTOR_SECRET_UNAVAILABLE');
-    expect(res.body.error?.message).toMatch(/secret header 'X-Api-Key' could not be read from env:DR_E2E_NOT_SET: the environment variable DR_E2E_NOT_SET is not set/);
+    expect(res.body.error?.message).toMatch(/secret header 'X-Api-Key' could not be read from env:DECISION_REPLAY_SECRET_E2E_NOT_SET: the environment variable DECISION_REPLAY_SECRET_E2E_NOT_SET is not set/);
     expect(received).toHaveLength(0);
   });
 
@@ -141,6 +141,8 @@ describe('executor secrets (local host)', () => {
     ['a Secrets Manager ARN (the local host has none)', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:decision-replay/executors/model-AbCdEf', /local host has no Secrets Manager/],
     ['a reference of no known kind', 'vault:kv/model', /Secrets Manager secret ARN .* or env:NAME/],
     ['a malformed env reference', 'env:1BAD-NAME', /Secrets Manager secret ARN .* or env:NAME/],
+    ['a variable of the host without the secret prefix (HOME)', 'env:HOME', /sends only environment variables whose name starts with DECISION_REPLAY_SECRET_/],
+    ['AWS credentials in the host environment', 'env:AWS_SECRET_ACCESS_KEY', /sends only environment variables whose name starts with DECISION_REPLAY_SECRET_/],
   ])('refuses %s with a 400 naming the header, storing nothing', async (_label, ref, message) => {
     const res = await call<ErrorBody>('PUT', '/functions/bad_ref_fn/executor', { type: 'http', url: `${modelUrl}/decide`, secretHeaders: { 'X-Model-Key': ref } });
     expect(res.status).toBe(400);
@@ -153,7 +155,7 @@ describe('executor secrets (local host)', () => {
     const masked = await call<ErrorBody>('PUT', '/functions/bad_ref_fn/executor', { type: 'http', url: `${modelUrl}/decide`, headers: { 'X-Auth': '***' } });
     expect(masked.status).toBe(400);
     expect(masked.body.error.details?.issues?.map((i) => i.path)).toEqual(['headers.X-Auth']);
-    const both = await call<ErrorBody>('PUT', '/functions/bad_ref_fn/executor', { type: 'http', url: `${modelUrl}/decide`, headers: { 'x-api-key': 'k' }, secretHeaders: { 'X-Api-Key': 'env:DR_E2E_MODEL_KEY' } });
+    const both = await call<ErrorBody>('PUT', '/functions/bad_ref_fn/executor', { type: 'http', url: `${modelUrl}/decide`, headers: { 'x-api-key': 'k' }, secretHeaders: { 'X-Api-Key': 'env:DECISION_REPLAY_SECRET_E2E_MODEL_KEY' } });
     expect(both.status).toBe(400);
     expect(both.body.error.details?.issues?.map((i) => i.path)).toEqual(['secretHeaders.X-Api-Key']);
   });

@@ -86,6 +86,16 @@ describe('special keys', () => {
     expect(await countSnapshots()).toBe(before);
   });
 
+  it('refuses a body that names a key twice (400 DUPLICATE_KEY naming it), storing nothing', async () => {
+    const before = await countSnapshots();
+    const body = JSON.stringify(decision()).replace('"outputs":[{', '"outputs":[{"value":"deny",');
+    const res = await raw('POST', '/snapshots', body);
+    expect(res.status).toBe(400);
+    expect(res.json.error).toMatchObject({ code: 'DUPLICATE_KEY', details: { issues: [{ path: 'outputs[0].value', message: 'duplicate key' }] } });
+    expect(res.json.error?.message).toContain('"value" twice in the object at outputs[0]');
+    expect(await countSnapshots()).toBe(before);
+  });
+
   it('round-trips other keys that name Object.prototype members exactly', async () => {
     const context = { constructor: { a: 1 }, toString: 'x', hasOwnProperty: 2, prototype: [] };
     const res = await requestWithHeaders<{ snapshotId: string }>(t.url, 'POST', '/snapshots', decision({ context }));

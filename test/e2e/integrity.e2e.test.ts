@@ -42,6 +42,25 @@ describe('integrity of a snapshot altered behind the service (local host over HT
     expect(validated.status).toBe(200);
     expect(report).toMatchObject({ integrity: 'tampered', status: 'violated' });
     expect(report.violations[0]?.ruleName).toBe('integrity');
+
+    // A diff and a validation that use the altered snapshot as the *other* side say so too.
+    const other = await requestWithHeaders<{ snapshotId: string }>(t.url, 'POST', '/snapshots', { functionName: 'approve_loan', inputs: [{ name: 'applicant', value: { income: 52000 } }], outputs: [{ name: 'decision', value: 'approve' }, { name: 'score', value: 0.8 }] });
+    const diff = await requestWithHeaders<{ integrity: unknown; changes: { path: string; oldValue: unknown }[] }>(t.url, 'GET', `/snapshots/${id}/diff/${other.body.snapshotId}`);
+    expect(diff.status).toBe(200);
+    expect(diff.headers.get('content-integrity')).toBe('tampered');
+    expect(diff.body.integrity).toEqual({ original: 'tampered', updated: 'verified' });
+    expect(diff.body.changes).toContainEqual(expect.objectContaining({ path: 'outputs.score', oldValue: 0.99 }));
+    const clean = await requestWithHeaders<{ integrity: unknown }>(t.url, 'GET', `/snapshots/${other.body.snapshotId}/diff/${other.body.snapshotId}`);
+    expect(clean.headers.get('content-integrity')).toBe('verified');
+    expect(clean.body.integrity).toEqual({ original: 'verified', updated: 'verified' });
+
+    const againstAltered = await requestWithHeaders<{ integrity: string; baselineIntegrity: string; status: string; violations: { ruleName: string; field: string }[] }>(t.url, 'POST', `/snapshots/${other.body.snapshotId}/validate`, {
+      baselineId: id,
+      policy: { rules: [{ field: 'outputs.score', comparator: 'MaxDecreasePercent', threshold: 5 }] },
+    });
+    expect(againstAltered.status).toBe(200);
+    expect(againstAltered.body).toMatchObject({ integrity: 'verified', baselineIntegrity: 'tampered', status: 'violated' });
+    expect(againstAltered.body.violations[0]).toMatchObject({ ruleName: 'integrity', field: 'baseline.contentHash' });
   });
 
   it('answers an idempotent repeat of POST /snapshots like a read: the stored body with its Content-Integrity', async () => {

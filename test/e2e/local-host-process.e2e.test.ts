@@ -30,7 +30,11 @@ async function startCli(env: Record<string, string>, args: string[] = []): Promi
   let output = '';
   const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ready line within 15 s; output:\n${output}`)), 15_000);
+    const timer = setTimeout(() => {
+      // Not ready in time: stop it, or it lives on (holding its ports) after the test failed.
+      child.kill('SIGKILL');
+      reject(new Error(`no ready line within 60 s; output:\n${output}`));
+    }, 60_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString('utf8');
       const m = /decision-replay listening on (http:\/\/127\.0\.0\.1:(\d+))\n/.exec(output);
@@ -87,7 +91,7 @@ afterAll(() => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('bin/local.ts (npm start)', () => {
+describe('bin/local.ts (npm start)', { timeout: 150_000 }, () => {
   it('keeps recorded snapshots in DATA_DIR across a SIGTERM and a restart on the same folder', async () => {
     // Arrange
     const dataDir = mkdtempSync(join(tmpdir(), 'decision-replay-e2e-'));

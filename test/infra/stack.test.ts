@@ -495,6 +495,12 @@ describe('DecisionReplayStack with the default context', () => {
       expect(grants(statements(template, stack, 'audit'), 'dynamodb:UpdateItem')).toEqual([]);
     });
 
+    it('runs one digester at a time (reserved concurrency 1), so overlapping runs cannot mix a window\'s signature and digest', () => {
+      const functions = template.findResources('AWS::Lambda::Function');
+      const reserved = Object.entries(functions).filter(([, r]) => (r as { Properties?: { ReservedConcurrentExecutions?: number } }).Properties?.ReservedConcurrentExecutions !== undefined);
+      expect(reserved.map(([id, r]) => [id, (r as { Properties: { ReservedConcurrentExecutions: number } }).Properties.ReservedConcurrentExecutions])).toEqual([[fnId(stack, 'digester'), 1]]);
+    });
+
     it('lets only the digester sign digests and write to the audit bucket; nobody may delete a digest', () => {
       // (Writes to the manifest bucket are the batch functions', checked with that bucket.)
       const manifestBucketId = Object.keys(template.findResources('AWS::S3::Bucket')).find((id) => id.startsWith('Manifests')) as string;

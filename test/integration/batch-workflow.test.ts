@@ -427,7 +427,9 @@ describe('batch workflow: the deployed ASL over the real tasks and dynalite', ()
   // The end-to-end target: 20,000 snapshots through the deployed definition (ItemReader over
   // the manifest in the local S3, ItemBatcher chunks), with exact stats and peak executor
   // concurrency exactly maxConcurrency. The executor answers after 1 ms so calls overlap. It takes
-  // about 2 min alone on a loaded 2-core machine, over 4 min beside the whole suite: hence 10 min.
+  // about 2 min alone on a loaded 2-core machine, over 4 min beside the whole suite, and over 10 min
+  // beside the suite while other test runs share the two cores (load 9–11): hence 20 min. A bound on
+  // waiting, not a performance target (the batch bench measures that).
   it('runs a 20,000-snapshot batch end to end with correct stats and exactly maxConcurrency executor calls in flight', async () => {
     const FN = 'wf_large';
     const N = 20_000;
@@ -491,5 +493,5 @@ describe('batch workflow: the deployed ASL over the real tasks and dynalite', ()
     const acc = new StatsAccumulator();
     await batches.forEachResult(batch.batchId, (r) => acc.add(r));
     expectSameStats(batch.stats, acc.toJSON());
-  }, 600_000);
+  }, 1_200_000);
 });

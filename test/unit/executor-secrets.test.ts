@@ -64,15 +64,27 @@ describe('secretsManagerHeaders', () => {
 
 describe('environmentHeaders', () => {
   it('reads env:NAME from the given environment at each call and refuses ARNs', async () => {
-    const env: NodeJS.ProcessEnv = { MODEL_KEY: 'one' };
+    const env: NodeJS.ProcessEnv = { DECISION_REPLAY_SECRET_MODEL_KEY: 'one' };
     const source = environmentHeaders(env);
     const local = new URL('http://127.0.0.1:3000/demo/credit/v2');
-    expect(source.refuses('env:MODEL_KEY', local)).toBeUndefined();
+    expect(source.refuses('env:DECISION_REPLAY_SECRET_MODEL_KEY', local)).toBeUndefined();
     expect(source.refuses(MODEL_SECRET, local)).toMatch(/local host has no Secrets Manager/);
-    expect(await source.read('env:MODEL_KEY')).toBe('one');
-    env.MODEL_KEY = 'two';
-    expect(await source.read('env:MODEL_KEY')).toBe('two');
-    await expect(source.read('env:NOT_SET')).rejects.toThrow('the environment variable NOT_SET is not set');
+    expect(await source.read('env:DECISION_REPLAY_SECRET_MODEL_KEY')).toBe('one');
+    env.DECISION_REPLAY_SECRET_MODEL_KEY = 'two';
+    expect(await source.read('env:DECISION_REPLAY_SECRET_MODEL_KEY')).toBe('two');
+    await expect(source.read('env:DECISION_REPLAY_SECRET_NOT_SET')).rejects.toThrow('the environment variable DECISION_REPLAY_SECRET_NOT_SET is not set');
+  });
+
+  it('refuses a variable whose name lacks the prefix, so an API caller cannot have HOME or AWS keys sent anywhere', () => {
+    const source = environmentHeaders({ HOME: '/root', AWS_SECRET_ACCESS_KEY: 'wJalr', DECISION_REPLAY_SECRET_: 'x' });
+    const local = new URL('http://127.0.0.1:3000/demo/credit/v2');
+    for (const ref of ['env:HOME', 'env:AWS_SECRET_ACCESS_KEY', 'env:PATH', 'env:DECISION_REPLAY_SECRET_']) {
+      expect(source.refuses(ref, local), ref).toMatch(/^the local host sends only environment variables whose name starts with DECISION_REPLAY_SECRET_ \(EXECUTOR_SECRET_ENV_PREFIX\)/);
+    }
+    expect(source.refuses('env:HOME', local)).toContain('start the host with DECISION_REPLAY_SECRET_HOME=… and name env:DECISION_REPLAY_SECRET_HOME');
+    const custom = environmentHeaders({}, 'ACME_MODEL_');
+    expect(custom.refuses('env:ACME_MODEL_KEY', local)).toBeUndefined();
+    expect(custom.refuses('env:DECISION_REPLAY_SECRET_KEY', local)).toMatch(/starts with ACME_MODEL_/);
   });
 });
 
@@ -100,23 +112,23 @@ describe('HttpExecutor with secret headers', () => {
   });
 
   it('reads each secret at call time, so a changed value is sent on the next call', async () => {
-    const env: NodeJS.ProcessEnv = { MODEL_KEY: 'k-1' };
-    const executor = new HttpExecutor({ type: 'http', url: `${base}/x`, headers: { 'X-Tenant': 'acme' }, secretHeaders: { 'X-Api-Key': 'env:MODEL_KEY' } }, { allowPrivateNetworks: true, secrets: environmentHeaders(env) });
+    const env: NodeJS.ProcessEnv = { DECISION_REPLAY_SECRET_MODEL_KEY: 'k-1' };
+    const executor = new HttpExecutor({ type: 'http', url: `${base}/x`, headers: { 'X-Tenant': 'acme' }, secretHeaders: { 'X-Api-Key': 'env:DECISION_REPLAY_SECRET_MODEL_KEY' } }, { allowPrivateNetworks: true, secrets: environmentHeaders(env) });
     received.length = 0;
     await executor.execute(request, { timeoutMs: 2000 });
-    env.MODEL_KEY = 'k-2';
+    env.DECISION_REPLAY_SECRET_MODEL_KEY = 'k-2';
     await executor.execute(request, { timeoutMs: 2000 });
     expect(received.map((h) => [h['x-api-key'], h['x-tenant']])).toEqual([['k-1', 'acme'], ['k-2', 'acme']]);
   });
 
   it('an unreadable secret fails the call with EXECUTOR_SECRET_UNAVAILABLE, naming header and reference; nothing is sent', async () => {
-    const executor = new HttpExecutor({ type: 'http', url: `${base}/x`, secretHeaders: { 'X-Api-Key': 'env:GONE' } }, { allowPrivateNetworks: true, secrets: environmentHeaders({}) });
+    const executor = new HttpExecutor({ type: 'http', url: `${base}/x`, secretHeaders: { 'X-Api-Key': 'env:DECISION_REPLAY_SECRET_GONE' } }, { allowPrivateNetworks: true, secrets: environmentHeaders({}) });
     received.length = 0;
     const err = await executor.execute(request, { timeoutMs: 2000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ExecutorError);
     expect((err as ExecutorError).toResultError()).toEqual({
       code: 'EXECUTOR_SECRET_UNAVAILABLE',
-      message: "secret header 'X-Api-Key' could not be read from env:GONE: the environment variable GONE is not set; nothing was sent",
+      message: "secret header 'X-Api-Key' could not be read from env:DECISION_REPLAY_SECRET_GONE: the environment variable DECISION_REPLAY_SECRET_GONE is not set; nothing was sent",
     });
     expect(received).toHaveLength(0);
   });
@@ -143,7 +155,7 @@ describe('HttpExecutor with secret headers', () => {
     await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
     try {
       const url = `http://127.0.0.1:${(echo.address() as AddressInfo).port}/x`;
-      const executor = new HttpExecutor({ type: 'http', url, headers: { 'X-Tenant': 'acme-corp' }, secretHeaders: { 'X-Api-Key': 'env:K' } }, { allowPrivateNetworks: true, secrets: environmentHeaders({ K: 'sk-echoed-991' }) });
+      const executor = new HttpExecutor({ type: 'http', url, headers: { 'X-Tenant': 'acme-corp' }, secretHeaders: { 'X-Api-Key': 'env:DECISION_REPLAY_SECRET_K' } }, { allowPrivateNetworks: true, secrets: environmentHeaders({ DECISION_REPLAY_SECRET_K: 'sk-echoed-991' }) });
       const err = await executor.execute(request, { timeoutMs: 2000 }).catch((e: unknown) => e);
       expect((err as ExecutorError).toResultError()).toEqual({ code: 'EXECUTOR_HTTP_STATUS', message: `http POST ${url} answered HTTP 401: "invalid key *** for tenant ***"` });
     } finally {

@@ -312,4 +312,13 @@ describe('model prompts and answers', () => {
     expect(() => parseModelText('I think approve.', ['decision', 'score'], 'bedrock converse m')).toThrow(/no JSON object of the outputs "decision", "score": "I think approve."/);
     expect(() => parseModelText('{"outputs":[{"value":1}]}', ['decision'], 't')).toThrow(/outputs\[0\]\.name/);
   });
+
+  it('refuses a JSON object without the expected key, or a JSON array, even when one output is expected (not prose)', () => {
+    expect(() => parseModelText('{"z":1}', ['y'], 'openai m')).toThrow(ExecutorMalformedResponseError);
+    expect(() => parseModelText('{"z":1}', ['y'], 'openai m')).toThrow('openai m answered with JSON that is not {"outputs":[…]} or an object keyed by "y": "{\\"z\\":1}"');
+    expect(() => parseModelText('[1,2]', ['y'], 'openai m')).toThrow(/answered with JSON that is not/);
+    expect(() => parseModelText('Sure:\n```json\n{"z":1}\n```', ['y'], 'openai m')).toThrow(/answered with JSON that is not/);
+    // Prose that merely mentions braces is still prose.
+    expect(parseModelText('Approve {score high}', ['y'], 't')).toEqual([{ name: 'y', value: 'Approve {score high}', type: 'string' }]);
+  });
 });

@@ -130,6 +130,52 @@ describe('validateOnDemand: request and report', () => {
     expect((await validateOnDemand(deps, ID.second, { policy: { rules: [{ field: 'outputs.score', comparator: 'WithinRange', min: 0, max: 1 }] } })).integrity).toBe('verified');
   });
 
+  it('marks a baseline altered behind the service: violated, baselineIntegrity tampered, an integrity violation on baseline.contentHash first', async () => {
+    const { deps, snapshots } = await world();
+    const stored = snapshots.items.get(ID.first) as Snapshot;
+    // Someone lowers the baseline's score so that a real drop (0.82 → 0.5) reads as a small one.
+    snapshots.items.set(ID.first, { ...stored, outputs: stored.outputs.map((o) => (o.name === 'score' ? { ...o, value: 0.52 } : o)) });
+
+    const report = await validateOnDemand(deps, ID.third, { policyName: 'loan-regression', baselineId: ID.first });
+
+    expect(report).toMatchObject({ integrity: 'verified', baselineIntegrity: 'tampered', status: 'violated', baselineId: ID.first });
+    // The rule compared with what is stored now: it passes, which is exactly why the report must not.
+    expect(report.rules.find((r) => r.ruleName === 'score-drop')).toMatchObject({ status: 'passed' });
+    expect(report.violations).toEqual([
+      {
+        ruleName: 'integrity',
+        field: 'baseline.contentHash',
+        expected: stored.contentHash,
+        actual: expect.stringMatching(/^[0-9a-f]{64}$/),
+        message: `baseline snapshot ${ID.first} no longer matches its contentHash: it was altered after it was recorded; the rules that compare with it compared with what is stored now`,
+      },
+    ]);
+  });
+
+  it('states baselineIntegrity verified for an intact baseline, and leaves it out when there is none', async () => {
+    const { deps } = await world();
+    const withBaseline = await validateOnDemand(deps, ID.third, { policyName: 'loan-regression', baselineId: ID.second });
+    expect(withBaseline.baselineIntegrity).toBe('verified');
+    expect(withBaseline.violations.some((v) => v.ruleName === 'integrity')).toBe(false);
+    const none = await validateOnDemand(deps, ID.otherInputs, { policyName: 'loan-regression' });
+    expect(none.baselineId).toBeNull();
+    expect('baselineIntegrity' in none).toBe(false);
+  });
+
+  it('names both sides when the snapshot and its baseline were both altered, the snapshot first', async () => {
+    const { deps, snapshots } = await world();
+    for (const id of [ID.first, ID.third]) {
+      const stored = snapshots.items.get(id) as Snapshot;
+      snapshots.items.set(id, { ...stored, outputs: stored.outputs.filter((o) => o.name !== 'rationale') });
+    }
+    const report = await validateOnDemand(deps, ID.third, { policyName: 'loan-regression', baselineId: ID.first });
+    expect(report).toMatchObject({ integrity: 'tampered', baselineIntegrity: 'tampered', status: 'violated' });
+    expect(report.violations.slice(0, 2).map((v) => [v.ruleName, v.field])).toEqual([
+      ['integrity', 'contentHash'],
+      ['integrity', 'baseline.contentHash'],
+    ]);
+  });
+
   it('evaluates an inline policy with version null', async () => {
     const { deps } = await world();
     const report = await validateOnDemand(deps, ID.first, { policy: { name: 'adhoc', rules: [{ field: 'outputs.decision', comparator: 'Contains', value: 'appr' }] } });
@@ -183,6 +229,18 @@ describe('validateOnWrite', () => {
     expect(again.map((o) => o.stored)).toEqual([false, false]);
     expect(again.map((o) => o.report)).toEqual(first.map((o) => o.report));
     expect(reports.items.size).toBe(2);
+  });
+
+  it('reports an altered same-inputs baseline on write: violated, baselineIntegrity tampered', async () => {
+    const { deps, snapshots } = await world();
+    const baseline = snapshots.items.get(ID.second) as Snapshot;
+    snapshots.items.set(ID.second, { ...baseline, outputs: baseline.outputs.map((o) => (o.name === 'decision' ? { ...o, value: 'deny' } : o)) });
+    const third = (await deps.snapshots.get(ID.third)) as Snapshot;
+
+    const [outcome] = await validateOnWrite({ ...deps, reportId }, third);
+
+    expect(outcome?.report).toMatchObject({ baselineId: ID.second, integrity: 'verified', baselineIntegrity: 'tampered', status: 'violated' });
+    expect(outcome?.report.violations[0]).toMatchObject({ ruleName: 'integrity', field: 'baseline.contentHash', expected: baseline.contentHash });
   });
 
   it('does nothing for a function no policy attaches to', async () => {

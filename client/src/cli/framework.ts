@@ -28,7 +28,7 @@ export const EXIT_CODES_HELP = `Exit codes:
   1  a gated failure: a replay that is not Success, a violated validation, a batch below
      --min-match-rate or above --max-error-rate, a batch that ended FAILED or CANCELLED,
      a comparison whose verdict is worse under --fail-if-worse,
-     a verify with any finding, a snapshot read (get) that is TAMPERED
+     a verify with any finding, a snapshot read (get) or diff that is TAMPERED
   2  usage error (the message names the bad flag or value)
   3  service or network error
   4  verify checked nothing: no digest window in the range is sealed`;

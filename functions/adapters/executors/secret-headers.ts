@@ -27,12 +27,29 @@ export function secretsManagerHeaders(arnPrefix: string, read: SecretReader = se
   };
 }
 
-/** Variables of the local host's environment, named `env:NAME`; read at each call, so a changed value applies at once. */
-export function environmentHeaders(env: NodeJS.ProcessEnv = process.env): SecretHeaderSource {
+/**
+ * The prefix an environment variable's name must have for the local host to send it as a secret
+ * header (`EXECUTOR_SECRET_ENV_PREFIX`). The local counterpart of AWS's `executorSecretNamePrefix`.
+ */
+export const DEFAULT_SECRET_ENV_PREFIX = 'DECISION_REPLAY_SECRET_';
+
+/**
+ * Variables of the local host's environment, named `env:NAME`, whose name starts with `prefix`;
+ * read at each call, so a changed value applies at once. Only prefixed names: anyone who can call
+ * the local API can register an executor, and without the prefix could name any variable of the
+ * host (`AWS_SECRET_ACCESS_KEY`, a token in the shell's environment) and have it sent to a URL of
+ * their choosing. Asked at registration and again at each call (a configuration stored before the
+ * prefix applied sends nothing).
+ */
+export function environmentHeaders(env: NodeJS.ProcessEnv = process.env, prefix: string = DEFAULT_SECRET_ENV_PREFIX): SecretHeaderSource {
   const read = environmentReader(env);
   return {
     refuses(ref) {
       if (!ref.startsWith('env:')) return 'the local host has no Secrets Manager: name an environment variable of the host as env:NAME';
+      const name = ref.slice(4);
+      if (!name.startsWith(prefix) || name.length === prefix.length) {
+        return `the local host sends only environment variables whose name starts with ${prefix} (EXECUTOR_SECRET_ENV_PREFIX), so that a caller of the API cannot have another variable of the host sent to a URL of their choosing: start the host with ${prefix}${name.startsWith(prefix) ? 'NAME' : name}=… and name env:${prefix}${name.startsWith(prefix) ? 'NAME' : name}`;
+      }
       return undefined;
     },
     read,

@@ -6,6 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { asUsage, EXIT, str, UsageError, type CommandContext, type CommandGroup, type OptionSpec } from '../framework.js';
+import { DecisionReplayError } from '../../errors.js';
 
 const OUT: OptionSpec = { type: 'string', short: 'o', value: 'FILE', description: "write the HTML to FILE (default: stdout; '-' is stdout too). Here -o names the file: the global --output has no use for HTML" };
 
@@ -65,7 +66,13 @@ export const reportCommands: CommandGroup = {
       async run(ctx, { positionals, values }) {
         const id = positionals[0] as string;
         const snapshot = str(values, 'snapshot');
-        const document = await asUsage(() => (snapshot === undefined ? ctx.client.getReplayReport(id) : ctx.client.getReplayReport(snapshot, id)));
+        const document = await asUsage(() => (snapshot === undefined ? ctx.client.getReplayReport(id) : ctx.client.getReplayReport(snapshot, id))).catch((err: unknown) => {
+          // A replay id given alone reads as a snapshot id that does not exist: say what was meant.
+          if (snapshot === undefined && err instanceof DecisionReplayError && err.code === 'SNAPSHOT_NOT_FOUND') {
+            throw new DecisionReplayError(err.status, err.code, `${err.message}; if ${id} is a replay id, name its snapshot too: report replay ${id} --snapshot <snapshotId>`, err.details, { cause: err });
+          }
+          throw err;
+        });
         return deliver(ctx, str(values, 'out'), document, snapshot === undefined ? `the latest replay of ${id}` : `replay ${id}`);
       },
     },

@@ -130,9 +130,15 @@ export const snapshotCommands: CommandGroup = {
       summary: 'what changed from snapshot <a> (the original) to <b>',
       args: '<a> <b>',
       positionals: { min: 2, max: 2 },
+      details: 'When either snapshot no longer matches its contentHash, the diff (of what is stored now) is printed with a TAMPERED warning on stderr naming it, and the command exits 1.',
       async run(ctx, { positionals }) {
-        const diff = await ctx.client.diffSnapshots(positionals[0] as string, positionals[1] as string);
+        const [a, b] = positionals as [string, string];
+        const diff = await ctx.client.diffSnapshots(a, b);
         ctx.out.result(diff, diffTable);
+        const tampered = [diff.integrity.original === 'tampered' && a, diff.integrity.updated === 'tampered' && b].filter((id): id is string => id !== false);
+        if (tampered.length === 0) return EXIT.OK;
+        ctx.out.warn(`TAMPERED: snapshot ${tampered.join(' and snapshot ')} no longer ${tampered.length > 1 ? 'match their' : 'matches its'} contentHash; the diff shows what is stored now, not what was recorded`);
+        return EXIT.GATED;
       },
     },
   ],

@@ -14,6 +14,7 @@ export function reportTable(r: ValidationReport): string {
       ['baselineId', r.baselineId],
       ['status', r.status],
       ['integrity', r.integrity],
+      ...(r.baselineIntegrity !== undefined ? [['baselineIntegrity', r.baselineIntegrity] as [string, string]] : []),
     ]) +
     '\n' +
     columns(['rule', 'field', 'comparator', 'status', 'score', 'reason'], r.rules.map((x) => [x.ruleName, x.field, x.comparator, x.status, x.score, x.reason])) +
