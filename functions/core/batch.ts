@@ -13,7 +13,7 @@
  */
 import * as z from 'zod/mini';
 import { IsoInstantSchema } from './instant.js';
-import { ConflictError, NotFoundError, ValidationError } from './errors.js';
+import { ConflictError, DomainError, NotFoundError, ValidationError } from './errors.js';
 import { canonicalHash } from './json.js';
 import type { Clock, IdGenerator, Page, SnapshotIdIndex } from './ports.js';
 import { DEFAULT_TOLERANCE, parseReplayRequest, ReplayOptionsShape, ReplayStatusSchema, ResultErrorSchema } from './replay-request.js';
@@ -565,6 +565,8 @@ export interface PlanDeps {
   manifests: ManifestStore;
   /** Pins the version of the policy a scheduled batch names (none: its items judge under the latest). */
   policies?: Pick<PolicyStore, 'getLatest'>;
+  /** Pins a scheduled batch's `noiseProfile: "latest"` to a version (none: its items read the latest each). */
+  noiseProfiles?: NoiseProfileStore;
 }
 
 /** What Plan hands the Map: where the ids are, how to cut them, how many chunks at once. */
@@ -580,6 +582,17 @@ export class BatchStateError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'BatchStateError';
+  }
+}
+
+/** {@link pinNoiseProfile} for a schedule: a choice that cannot be pinned is left for the items to report. */
+async function pinScheduledNoiseProfile(store: NoiseProfileStore | undefined, functionName: string, choice: BatchRequest['noiseProfile']): Promise<number | undefined> {
+  if (choice !== 'latest' || store === undefined) return undefined;
+  try {
+    return await pinNoiseProfile(store, functionName, choice);
+  } catch (err) {
+    if (err instanceof DomainError) return undefined;
+    throw err;
   }
 }
 
@@ -601,7 +614,10 @@ export async function planBatch(deps: PlanDeps, command: PlanCommand): Promise<P
       // The policy's version is pinned as the API pins it; a policy that does not exist pins
       // nothing (each item then records the missing policy as its error, as before).
       const policyVersion = request.policyName !== undefined ? (await deps.policies?.getLatest(request.policyName))?.version : undefined;
-      const fresh = newBatch(batchId, request, { trigger: 'schedule', scheduleName, createdAt: new Date(Date.parse(startedAt)).toISOString(), policyVersion });
+      // So is 'latest' of its noise profile, so every item compares with the same one; with no
+      // profile learned yet nothing is pinned (each item then records NO_NOISE_PROFILE, as before).
+      const noiseProfile = request.selector ? await pinScheduledNoiseProfile(deps.noiseProfiles, request.selector.functionName, request.noiseProfile) : undefined;
+      const fresh = newBatch(batchId, noiseProfile === undefined ? request : { ...request, noiseProfile }, { trigger: 'schedule', scheduleName, createdAt: new Date(Date.parse(startedAt)).toISOString(), policyVersion });
       // A concurrent Plan of the same execution may have recorded it first: plan what it recorded.
       batch = (await deps.batches.create(fresh)) ? fresh : ((await deps.batches.get(batchId)) ?? fresh);
     }

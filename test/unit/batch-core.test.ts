@@ -35,6 +35,7 @@ import type { Page } from '../../functions/core/ports.js';
 import { LexicalSimilarity } from '../../functions/core/similarity.js';
 import { buildSnapshot, type NamedValue, type Snapshot } from '../../functions/core/snapshot.js';
 import { canonicalHash } from '../../functions/core/json.js';
+import type { NoiseProfile, NoiseProfileStore } from '../../functions/core/noise.js';
 import { StatsAccumulator, type ReplayStats } from '../../functions/core/stats.js';
 import { fixedClock, MemoryManifestStore, MemoryExecutorConfigStore, MemoryPolicyStore, MemoryReplayResultStore, MemorySnapshotStore, sequentialIds } from '../support/memory-ports.js';
 
@@ -366,6 +367,30 @@ describe('resolveSelection and startBatch', () => {
     const planned = await planBatch({ snapshots, batches, manifests }, { batchId: batch.batchId });
 
     expect(await manifests.ids(planned.manifest)).toEqual([ulid(1)]);
+  });
+
+  it('pins noiseProfile "latest" of a scheduled batch to the version that is latest when Plan records it', async () => {
+    const { batches, manifests, snapshots } = startWorld();
+    await snapshots.putIfAbsent(snapshot(ulid(1), new Date(NOW - 1000).toISOString()));
+    const profiles = new Map<string, NoiseProfile[]>();
+    const latest = (fn: string) => profiles.get(fn)?.at(-1);
+    const noiseProfiles: NoiseProfileStore = {
+      putNextVersion: () => Promise.reject(new Error('not used')),
+      getLatest: (fn) => Promise.resolve(latest(fn)),
+      getVersion: (fn, v) => Promise.resolve(profiles.get(fn)?.find((p) => p.version === v)),
+    };
+    const profile = (version: number): NoiseProfile => ({ functionName: 'approve_loan', version, executor: 'http', modelVersions: [], similarityProvider: 'lexical', sampleSize: 1, pairs: 1, numericSafetyFactor: 3, fields: [], batchId: ulid(800 + version), createdAt: new Date(NOW).toISOString() });
+    profiles.set('approve_loan', [profile(1), profile(2)]);
+    const scheduled = (n: number, fn: string) => ({ schedule: { batchId: ulid(700 + n), scheduleName: 'nightly', request: { selector: { functionName: fn }, noiseProfile: 'latest' }, startedAt: new Date(NOW).toISOString() } });
+
+    await planBatch({ snapshots, batches, manifests, noiseProfiles }, scheduled(1, 'approve_loan'));
+    // A profile learned while the batch runs does not change what its items compare with.
+    profiles.get('approve_loan')?.push(profile(3));
+
+    expect((await batches.get(ulid(701)))?.request).toMatchObject({ noiseProfile: 2 });
+    // None learned yet: nothing to pin, and the batch is recorded (its items say NO_NOISE_PROFILE).
+    await planBatch({ snapshots, batches, manifests, noiseProfiles }, scheduled(2, 'unprofiled_fn'));
+    expect((await batches.get(ulid(702)))?.request).toMatchObject({ noiseProfile: 'latest' });
   });
 
   it('returns the first batch for a repeated Idempotency-Key and refuses the key with another body', async () => {
