@@ -24,6 +24,9 @@
  * `error.Cause` is a string: for an error thrown by a function, Lambda's JSON
  * `{"errorType","errorMessage","trace"?}`; for a Step Functions error (e.g. `States.Timeout`) plain text.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -223,16 +226,23 @@ export interface RenderedBatchAsl {
  * fixed {@link LOCAL_FUNCTION_ARNS}, by resolving the deployed `DefinitionString` itself.
  */
 export function renderBatchAsl(): RenderedBatchAsl {
-  const stack = new Stack(new App(), 'BatchAslRender');
-  const fns: BatchFunctions = {
-    plan: lambda.Function.fromFunctionArn(stack, 'Plan', LOCAL_FUNCTION_ARNS.plan),
-    replay: lambda.Function.fromFunctionArn(stack, 'Replay', LOCAL_FUNCTION_ARNS.replay),
-    stats: lambda.Function.fromFunctionArn(stack, 'Stats', LOCAL_FUNCTION_ARNS.stats),
-  };
-  const machine = new sfn.StateMachine(stack, 'BatchStateMachine', batchDefinitionProps(stack, fns));
-  const cfn = machine.node.defaultChild as sfn.CfnStateMachine;
-  const text = evaluateDeployString(stack.resolve(cfn.definitionString));
-  return { definition: JSON.parse(text) as Record<string, unknown>, functionArns: { ...LOCAL_FUNCTION_ARNS } };
+  // An App makes its output folder when it is built, and nothing is synthesized into it here: it is
+  // removed after (without an outdir, every render, one per `npm start`, left an empty cdk.out* in /tmp).
+  const outdir = mkdtempSync(join(tmpdir(), 'batch-asl-'));
+  try {
+    const stack = new Stack(new App({ outdir }), 'BatchAslRender');
+    const fns: BatchFunctions = {
+      plan: lambda.Function.fromFunctionArn(stack, 'Plan', LOCAL_FUNCTION_ARNS.plan),
+      replay: lambda.Function.fromFunctionArn(stack, 'Replay', LOCAL_FUNCTION_ARNS.replay),
+      stats: lambda.Function.fromFunctionArn(stack, 'Stats', LOCAL_FUNCTION_ARNS.stats),
+    };
+    const machine = new sfn.StateMachine(stack, 'BatchStateMachine', batchDefinitionProps(stack, fns));
+    const cfn = machine.node.defaultChild as sfn.CfnStateMachine;
+    const text = evaluateDeployString(stack.resolve(cfn.definitionString));
+    return { definition: JSON.parse(text) as Record<string, unknown>, functionArns: { ...LOCAL_FUNCTION_ARNS } };
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
 }
 
 /**

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '../../lib/config.js';
 import { DecisionReplayStack } from '../../lib/decision-replay-stack.js';
 import { testContext } from './synth.js';
+import { tempDir } from '../support/temp-dirs.js';
 
 describe('parseConfig', () => {
   it('applies the defaults to an empty context', () => {
@@ -70,12 +71,12 @@ describe('parseConfig', () => {
 
 describe('loadConfig', () => {
   it('reads the keys from the CDK context', () => {
-    const app = new App({ context: { streamBatchSize: 10, unrelated: 'ignored' } });
+    const app = new App({ outdir: tempDir('cdk-config-'), context: { streamBatchSize: 10, unrelated: 'ignored' } });
     expect(loadConfig(app.node).streamBatchSize).toBe(10);
   });
 
   it('fails the synth of the stack on a bad context', () => {
-    const app = new App({ context: testContext({ similarityProvider: 'magic' }) });
+    const app = new App({ outdir: tempDir('cdk-config-'), context: testContext({ similarityProvider: 'magic' }) });
     expect(() => new DecisionReplayStack(app, 'DecisionReplay')).toThrow(/Invalid decision-replay context[\s\S]*similarityProvider/);
   });
 });

@@ -19,6 +19,7 @@ import {
 } from '../../lib/batch-definition.js';
 import { BatchWorkflow } from '../../lib/batch-workflow.js';
 import { flattenJoin } from '../../lib/cfn-join.js';
+import { tempDir } from '../support/temp-dirs.js';
 
 // asl-validator ships no types; this is the shape its README documents.
 const aslValidator = createRequire(import.meta.url)('asl-validator') as (definition: unknown) => { isValid: boolean; errorsText: (separator?: string) => string };
@@ -151,7 +152,7 @@ describe('renderBatchAsl', () => {
 
 describe('BatchWorkflow', () => {
   function synth(): Template {
-    const stack = new Stack(new App(), 'Test');
+    const stack = new Stack(new App({ outdir: tempDir('cdk-asl-') }), 'Test');
     new BatchWorkflow(stack, 'Batch', {
       plan: lambda.Function.fromFunctionArn(stack, 'Plan', LOCAL_FUNCTION_ARNS.plan),
       replay: lambda.Function.fromFunctionArn(stack, 'Replay', LOCAL_FUNCTION_ARNS.replay),
