@@ -164,7 +164,7 @@ describe('handleSnapshotWritten', () => {
     expect(drift).toEqual({
       snapshotId: snapshot.snapshotId,
       functionName: FN,
-      policy: { name: 'score-drift', version: 1 },
+      policy: { name: 'score-drift', version: 1, contentHash: expect.stringMatching(/^[0-9a-f]{64}$/) },
       reportId: reports['score-drift']?.reportId,
       baselineId: '01JBZ0000000000000000000A1',
       violations: [expect.objectContaining({ ruleName: 'drop', field: 'outputs.score' })],

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { EngineNotLoadedError, ValidationError } from '../../functions/core/errors.js';
 import { buildStoredPolicy, evaluatePolicy, needsBaseline, parsePolicyBody, ruleName, StoredPolicySchema, validatePolicyBody, type Rule } from '../../functions/core/policy.js';
+import { recordContentHash } from '../../functions/core/records.js';
 import { LexicalSimilarity, type SimilarityProvider } from '../../functions/core/similarity.js';
 import type { DecisionView } from '../../functions/core/snapshot.js';
 
@@ -211,7 +212,8 @@ describe('buildStoredPolicy', () => {
   it('defaults functionNames to none, de-duplicates them and matches the stored schema', () => {
     const body = validatePolicyBody({ rules: [{ field: 'outputs.a', comparator: 'ExactMatch' }] }, 'p');
     const stored = buildStoredPolicy({ ...body, name: 'p' }, 1, '2026-11-26T10:00:00.000Z');
-    expect(stored).toEqual({ name: 'p', version: 1, functionNames: [], rules: body.rules, createdAt: '2026-11-26T10:00:00.000Z' });
+    const content = { name: 'p', version: 1, functionNames: [], rules: body.rules, createdAt: '2026-11-26T10:00:00.000Z' };
+    expect(stored).toEqual({ ...content, contentHash: recordContentHash(content) });
     expect(StoredPolicySchema.safeParse(stored).success).toBe(true);
     expect(buildStoredPolicy({ ...body, name: 'p', functionNames: ['f', 'g', 'f'] }, 2, 'x').functionNames).toEqual(['f', 'g']);
   });

@@ -42,6 +42,7 @@ export const RECORD_FILES: Readonly<Record<RecordKind, string>> = {
   replay: 'records/replays.jsonl',
   validation: 'records/validations.jsonl',
   'batch-result': 'records/batch-results.jsonl',
+  policy: 'records/policies.jsonl',
 };
 const INDEX_PROBLEMS_FILE = 'records/index-problems.jsonl';
 
@@ -144,7 +145,7 @@ export async function exportBundle(client: DecisionReplayClient, options: Export
   const source = new HttpRecordSource(client);
   const out = Object.fromEntries(RECORD_KINDS.map((k) => [k, new HashedFile(join(dir, RECORD_FILES[k]))])) as Record<RecordKind, HashedFile>;
   const problems = new HashedFile(join(dir, INDEX_PROBLEMS_FILE));
-  const counts = { snapshot: 0, replay: 0, validation: 0, 'batch-result': 0 } as Record<RecordKind, number>;
+  const counts = { snapshot: 0, replay: 0, validation: 0, 'batch-result': 0, policy: 0 } as Record<RecordKind, number>;
   const recent: Array<Set<string>> = [];
   const write = async (record: { kind: RecordKind; id: string; content: Record<string, unknown>; indexProblems: readonly string[] }, written: Set<string>) => {
     await out[record.kind].write(`${canonicalJson(record.content)}\n`);

@@ -18,12 +18,15 @@
  * list policies (`POLICIES` / name) and batches (`BATCHES` / `<createdAt>#<batchId>`).
  * GSI2 (`gsi2pk`/`gsi2sk`): `IN#<functionName>#<inputsHash>` / `<createdAt>#<id>` on snapshots.
  * GSI3 (`auditpk`/`auditsk`): `AUDIT#<shard>` / `<createdAt>#<kind>#<id>` on every immutable record
- * (snapshot, replay result, validation report, batch result), written in the record's own put: the
+ * (snapshot, replay result, validation report, batch result, policy version — not its LATEST copy), written in the record's own put: the
  * audit digester finds a window's records with a range query per shard, adding no request to the
  * write path. The index entry itself is DynamoDB's work: asynchronous on AWS, but dynalite does it
  * inside the PutItem (~45–90 µs a write measured, whatever the key's length; see the audit section
  * of bench/README.md). The 16 shards spread a busy window's writes over 16 index partitions.
  */
+import type { RecordLocator } from '../../core/audit/ports.js';
+import { policyRecordId } from '../../core/records.js';
+
 export const keys = {
   snapshot: (id: string) => ({ pk: `SNAP#${id}`, sk: 'SNAP' }),
   snapshotGsi1: (functionName: string, createdAt: string, id: string) => ({ gsi1pk: `FN#${functionName}`, gsi1sk: `${createdAt}#${id}` }),
@@ -49,6 +52,11 @@ export const keys = {
   /** Marks that a validation report's PolicyViolation event went out (kept apart: reports are never updated). */
   eventPublished: (snapshotId: string, reportSk: string) => ({ pk: `PUBLISHED#${snapshotId}`, sk: reportSk }),
 } as const;
+
+/** Where version `version` of policy `name` is stored, as the audit record sources read it (core/audit/policy-pins.ts). */
+export function policyVersionLocator(name: string, version: number): RecordLocator {
+  return { kind: 'policy', id: policyRecordId(name, version), ...keys.policyVersion(name, version) };
+}
 
 /** Partitions of the audit index (GSI3). */
 export const AUDIT_SHARDS = 16;
