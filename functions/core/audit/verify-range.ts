@@ -9,7 +9,8 @@ import { DomainError } from '../errors.js';
 import type { Clock } from '../ports.js';
 import { auditObjects, DEFAULT_SETTLE_MS, DigestSchema, lateWindows, sha256, windowOf, type Digest } from './digest.js';
 import type { AuditRecordSource, AuditStore, ChainHeadStore, DigestSigner } from './ports.js';
-import { VerificationRun, type VerificationReport } from './verify.js';
+import { PolicyPinCheck, type PolicyLocator } from './policy-pins.js';
+import { VerificationRun, type FoundRecord, type VerificationReport } from './verify.js';
 
 /** The most records `GET /audit/verify` checks in one request; beyond, the CLI (which streams) is the tool. */
 export const MAX_SYNC_VERIFY_RECORDS = 100_000;
@@ -47,6 +48,11 @@ export interface VerifyDeps {
    * names is `unexpected`, never "awaiting its seal".
    */
   offline?: boolean;
+  /**
+   * Where a policy version is stored: with it, the policy pins of the range's records are checked
+   * against the sealed policy versions (./policy-pins.ts); without it, they are not.
+   */
+  policyLocator?: PolicyLocator;
 }
 
 export interface VerifyRange {
@@ -70,8 +76,18 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export async function verifyRange(deps: VerifyDeps, range: VerifyRange): Promise<VerificationReport> {
   const settle = deps.settleMs ?? DEFAULT_SETTLE_MS;
   const interval = deps.intervalMs;
-  const run = new VerificationRun(publicKey(await deps.signer.publicKeyPem()), range);
+  const key = publicKey(await deps.signer.publicKeyPem());
+  const run = new VerificationRun(key, range);
   const now = deps.clock.now();
+  const pins =
+    deps.policyLocator === undefined
+      ? undefined
+      : new PolicyPinCheck({ records: deps.records, store: deps.store, publicKey: key, intervalMs: interval, locate: deps.policyLocator, now, settleMs: settle, recordsLabel: deps.recordsLabel ?? 'in the table' });
+  const see = (record: FoundRecord) => {
+    run.seeRecord(record);
+    if (pins !== undefined && run.inScope(record.functionName)) pins.note(record);
+  };
+  const addFinding = run.addFinding.bind(run);
   const closedUntil = windowOf(now - settle, interval).start;
   const fromWindow = windowOf(Date.parse(range.from), interval).start;
   const last = Math.max(fromWindow, Math.min(Date.parse(range.to), closedUntil));
@@ -130,7 +146,8 @@ export async function verifyRange(deps: VerifyDeps, range: VerifyRange): Promise
       run.addDigest(l.windowStart, l.bytes, signature, manifest);
     }
     run.startWindow();
-    await deps.records.forEachIn(l.windowStart, windowEnd, (record) => run.seeRecord(record));
+    await deps.records.forEachIn(l.windowStart, windowEnd, see);
+    await pins?.settle(addFinding);
     range.onWindow?.(l.windowStart, i + 1, loaded.length);
   }
   const scanned = { from: iso(first), to: iso(last) };
@@ -162,7 +179,12 @@ export async function verifyRange(deps: VerifyDeps, range: VerifyRange): Promise
     if (entry.createdAt >= scanned.from && entry.createdAt < scanned.to && run.inScope(found.functionName)) {
       run.recordMisindexed(entry, `not listed in the audit index for its window (created at ${entry.createdAt}): its index keys were changed`);
     }
-    run.seeRecord(found);
+    see(found);
+  }
+  if (pins !== undefined) {
+    await pins.settle(addFinding);
+    // A version created in the scanned windows is verified by the run itself (unless the run is one function's).
+    await pins.finish(addFinding, (id, createdAt) => run.hasFindingFor('policy', id) || (range.functionName === undefined && createdAt !== undefined && createdAt >= scanned.from && createdAt < scanned.to));
   }
   // Seen, named by no digest: late records a digest not written yet will seal (a window of the late
   // horizon after theirs is not sealed yet, and not closed either), or inserted behind the service.

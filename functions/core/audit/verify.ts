@@ -12,6 +12,8 @@
  * - `chainBreaks`: a digest missing from the chain, or one whose previous-digest hash is wrong.
  * - `badSignatures`: a digest whose signature does not verify with the public key.
  * - `indexMismatches`: a record whose index keys no longer match its content.
+ * - policy pins (./policy-pins.ts, run by verify-range.ts): a record pinning a policy version's
+ *   contentHash that is not the one sealed for that version is `altered`, and so is the version.
  * `late` lists records sealed in the digest after their window (clock skew, a slow writer): a fact
  * about how they were sealed, not a finding — a range with late records can still be clean.
  *
@@ -325,6 +327,17 @@ export class VerificationRun {
     // function's records); a verification without --function names it if it is gone.
     if (e?.scopeUnknown === true) return;
     this.findings.missing.push({ id: entry.id, kind: entry.kind, ...(e && { window: e.window }), reason: `named by the digest of ${e?.window ?? '?'} but not found ${where}: deleted` });
+  }
+
+  /** A finding made outside the run (the policy pins: ./policy-pins.ts). */
+  addFinding(list: 'altered' | 'missing' | 'unexpected' | 'badSignatures', finding: Finding): void {
+    this.findings[list].push(finding);
+  }
+
+  /** Whether the run already reported something about this record (so another check need not repeat it). */
+  hasFindingFor(kind: RecordKind, id: string): boolean {
+    const f = this.findings;
+    return [f.altered, f.missing, f.unexpected, f.indexMismatches].some((list) => list.some((x) => x.kind === kind && x.id === id));
   }
 
   /** A named record found only by its locator, not where its index keys should list it. */

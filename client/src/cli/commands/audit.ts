@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { keyFingerprint, windowOf } from '../../../../functions/core/audit/digest.js';
 import { verifyRange } from '../../../../functions/core/audit/verify-range.js';
+import { policyVersionLocator } from '../../../../functions/adapters/dynamodb/keys.js';
 import type { Finding, VerificationReport } from '../../../../functions/core/audit/verify.js';
 import { BundleFormatError, exportBundle, isFreshDirectory, verifyBundle } from '../../audit/bundle.js';
 import { auditChainInfo, auditIntervalMs, HttpAuditStore, HttpRecordSource } from '../../audit/http-sources.js';
@@ -151,7 +152,7 @@ export const auditCommands: CommandGroup = {
         const { intervalMs, chainHead } = await auditChainInfo(ctx.client);
         let lastProgress = 0;
         const report = await verifyRange(
-          { records: new HttpRecordSource(ctx.client), store: new HttpAuditStore(ctx.client, intervalMs), head: { get: async () => chainHead }, signer: { publicKeyPem: async () => key }, clock: { now: () => Date.now() }, intervalMs },
+          { records: new HttpRecordSource(ctx.client), store: new HttpAuditStore(ctx.client, intervalMs), head: { get: async () => chainHead }, signer: { publicKeyPem: async () => key }, clock: { now: () => Date.now() }, intervalMs, policyLocator: policyVersionLocator },
           {
             from,
             to,
