@@ -178,3 +178,41 @@ describe('a policy version loosened behind the service (probe s12 D4)', () => {
     }
   });
 });
+
+describe('batch statistics rewritten behind the service (probe s12 D4, batch stats)', () => {
+  let t: TestHost;
+  let db: DynamoDBClient;
+  afterAll(async () => {
+    db.destroy();
+    await t.close();
+  });
+
+  it('the batch report checks the stored statistics against the sealed results and names each figure that disagrees', async () => {
+    t = await startTestHost();
+    db = new DynamoDBClient({ ...LOCAL_AWS, endpoint: t.host.dynamoEndpoint });
+    const ids: string[] = [];
+    for (const score of [0.7, 0.8]) ids.push((await requestJson<{ snapshotId: string }>(t.url, 'POST', '/snapshots', decision(score))).body.snapshotId);
+    const started = await requestJson<{ batchId: string }>(t.url, 'POST', '/batches', { snapshotIds: ids, mode: 'ValidationOnly' });
+    expect(started.status).toBe(202);
+    const batchId = started.body.batchId;
+    const done = await eventually('the batch to succeed', async () => {
+      const b = await requestJson<{ status: string; stats?: Record<string, unknown> }>(t.url, 'GET', `/batches/${batchId}`);
+      return b.body.status === 'SUCCEEDED' ? b.body : undefined;
+    });
+    expect(done.stats).toMatchObject({ matches: 2, mismatches: 0, matchRate: 1 });
+    const honest = await requestJson<string>(t.url, 'GET', `/batches/${batchId}/report`);
+    expect(honest.body).toContain('Figures are the batch statistics.');
+    expect(honest.body).not.toContain('stats-disagree');
+
+    // The insider rewrites the bookkeeping: 0 matches, 2 mismatches, match rate 0 (arithmetically consistent).
+    const key = marshall({ pk: `BATCH#${batchId}`, sk: 'META' });
+    const meta = unmarshall((await db.send(new GetItemCommand({ TableName: t.host.tableName, Key: key }))).Item ?? {});
+    await db.send(new PutItemCommand({ TableName: t.host.tableName, Item: marshall({ ...meta, stats: { ...(meta.stats as object), matches: 0, mismatches: 2, matchRate: 0 } }, { removeUndefinedValues: true }) }));
+    expect((await requestJson<{ stats: { matchRate: number } }>(t.url, 'GET', `/batches/${batchId}`)).body.stats.matchRate).toBe(0);
+
+    const report = await requestJson<string>(t.url, 'GET', `/batches/${batchId}/report`);
+    expect(report.status).toBe(200);
+    expect(report.body).toContain('The statistics stored with the batch do not agree with its sealed results</strong> (matches: the batch says 0, its results 2; mismatches: the batch says 2, its results 0; matchRate: the batch says 0, its results 1)');
+    expect(report.body).toContain('data-testid="match-rate">100.0 %<');
+  });
+});
