@@ -186,6 +186,7 @@ export const auditCommands: CommandGroup = {
       },
       details: [
         'Writes records/{snapshots,replays,validations,batch-results}.jsonl (the records as stored), the',
+        'policy versions those records pin (records/policies.jsonl, with the digests that seal them), the',
         'digests with their signatures and manifests, public-key.pem, bundle.json (range, window length,',
         'export time, SHA-256 of every file) and a README for the auditor. Streams: one page at a time.',
         '',
@@ -210,7 +211,7 @@ export const auditCommands: CommandGroup = {
           intervalMs,
         });
         ctx.out.info(`wrote the audit bundle to ${out}: ${bundle.counts.records} records, ${bundle.counts.digests} digests; verify it with: decision-replay verify --bundle ${out}`);
-        ctx.out.result(bundle, (b) => keyValues([['bundle', out], ['function', b.functionName], ['range', `${b.from} – ${b.to}`], ['records', b.counts.records], ['snapshots', b.counts.snapshots], ['replays', b.counts.replays], ['validations', b.counts.validations], ['batch results', b.counts.batchResults], ['digests', b.counts.digests], ['key', `sha256 ${b.keyFingerprint}`], ['exported', b.exportedAt]]), out);
+        ctx.out.result(bundle, (b) => keyValues([['bundle', out], ['function', b.functionName], ['range', `${b.from} – ${b.to}`], ['records', b.counts.records], ['snapshots', b.counts.snapshots], ['replays', b.counts.replays], ['validations', b.counts.validations], ['batch results', b.counts.batchResults], ['policy versions', b.counts.policies ?? 0], ['digests', b.counts.digests], ['key', `sha256 ${b.keyFingerprint}`], ['exported', b.exportedAt]]), out);
         return EXIT.OK;
       },
     },
