@@ -179,6 +179,29 @@ describe('a policy version loosened behind the service (probe s12 D4)', () => {
   });
 });
 
+describe('a batch pins the sealed policy version it judges under', () => {
+  let t: TestHost;
+  afterAll(async () => t.close());
+
+  it('records policyContentHash next to policyVersion, and each replay result pins the same hash', async () => {
+    t = await startTestHost();
+    const policy = await requestJson<StoredPolicy>(t.url, 'PUT', '/policies/batchpol', { rules: [{ name: 'score-range', field: 'outputs.score', comparator: 'WithinRange', min: 0.62, max: 1 }] });
+    const ids: string[] = [];
+    for (const score of [0.5, 0.9]) ids.push((await requestJson<{ snapshotId: string }>(t.url, 'POST', '/snapshots', decision(score))).body.snapshotId);
+    const started = await requestJson<{ batchId: string }>(t.url, 'POST', '/batches', { snapshotIds: ids, mode: 'ValidationOnly', policyName: 'batchpol' });
+    expect(started.status).toBe(202);
+    const batch = await eventually('the batch to succeed', async () => {
+      const b = await requestJson<{ status: string; policyVersion?: number; policyContentHash?: string; stats?: { matches: number; policyViolations: Record<string, number> } }>(t.url, 'GET', `/batches/${started.body.batchId}`);
+      return b.body.status === 'SUCCEEDED' ? b.body : undefined;
+    });
+    expect(batch).toMatchObject({ policyVersion: 1, policyContentHash: policy.body.contentHash, stats: { policyViolations: { 'score-range': 1 } } });
+    for (const id of ids) {
+      const history = await requestJson<{ items: Array<{ policy: { name: string; version: number; contentHash?: string } | null }> }>(t.url, 'GET', `/snapshots/${id}/replays`);
+      expect(history.body.items[0]?.policy).toMatchObject({ name: 'batchpol', version: 1, contentHash: policy.body.contentHash });
+    }
+  });
+});
+
 describe('batch statistics rewritten behind the service (probe s12 D4, batch stats)', () => {
   let t: TestHost;
   let db: DynamoDBClient;
