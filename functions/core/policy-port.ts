@@ -59,11 +59,27 @@ export class PolicyTamperedError extends ConflictError {
 }
 
 /**
+ * The verdict of {@link checkPolicySeal} per policy object read: the on-write path sees the same
+ * objects for as long as the attached-policies cache keeps them (a few seconds), so a snapshot
+ * pays for hashing its policies only when they were read afresh. (Objects read from a store are
+ * never changed in place.)
+ */
+const sealVerdicts = new WeakMap<object, string | null>();
+
+/**
  * What is wrong with a stored policy version's seal, or undefined when its content matches its
  * contentHash. A version without a contentHash is not trusted either: it was stored before
  * versions were sealed, or its hash was removed, and the two cannot be told apart.
  */
 export function checkPolicySeal(stored: StoredPolicy): string | undefined {
+  const known = sealVerdicts.get(stored);
+  if (known !== undefined) return known ?? undefined;
+  const problem = sealProblem(stored);
+  sealVerdicts.set(stored, problem ?? null);
+  return problem;
+}
+
+function sealProblem(stored: StoredPolicy): string | undefined {
   const recorded = (stored as { contentHash?: unknown }).contentHash;
   if (typeof recorded !== 'string') return 'carries no contentHash (stored before policy versions were sealed, or its hash was removed)';
   const actual = recordContentHash(stored);
