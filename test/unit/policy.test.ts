@@ -210,7 +210,8 @@ describe('ruleName and needsBaseline', () => {
 });
 
 describe('resolveNamedPolicy: sealed versions', () => {
-  const body = { name: 'p', rules: [{ name: 'floor', field: 'outputs.score', comparator: 'WithinRange' as const, min: 0.62, max: 1 }] };
+  const floor = { name: 'floor', field: 'outputs.score', comparator: 'WithinRange' as const, min: 0.62, max: 1 };
+  const body = { name: 'p', rules: [floor] };
 
   it('answers the version with its contentHash when it is intact', async () => {
     const store = new MemoryPolicyStore();
@@ -222,7 +223,7 @@ describe('resolveNamedPolicy: sealed versions', () => {
   it('refuses (409 POLICY_TAMPERED) a version that no longer matches its hash, and one rewritten since a batch pinned it', async () => {
     const store = new MemoryPolicyStore();
     const stored = await store.putNextVersion(body, '2026-11-26T10:00:00.000Z');
-    const loosened = { ...stored, rules: [{ ...body.rules[0], min: 0 }] };
+    const loosened = { ...stored, rules: [{ ...floor, min: 0 }] };
     store.versions.set('p', [loosened]);
     await expect(resolveNamedPolicy(store, 'p')).rejects.toMatchObject({ name: 'PolicyTamperedError', code: 'POLICY_TAMPERED' });
     // Rewritten with the hash recomputed: intact on its own, but not the version the batch pinned.
