@@ -85,18 +85,31 @@ export async function verifyRange(deps: VerifyDeps, range: VerifyRange): Promise
   // digest lost it). A range without any digest is sealed if the chain runs on around it, or if
   // the chain head says its windows were sealed.
   let first = fromWindow;
+  // The chain's first window, when the head or a genesis digest (no previous) names it: every
+  // record created before it was written behind the service (see {@link checkBeforeChain}).
+  let chainStart = headStart;
   const firstStored = stored[0];
   if (firstStored === undefined) {
     const [before, after] = await Promise.all([iso(fromWindow - interval), iso(last)].map((w) => deps.store.getObject(auditObjects.digest(w))));
-    const chainRunsOn = before !== undefined || (after !== undefined && parseDigest(after)?.previousWindowStart !== null);
-    if (!chainRunsOn && !headSeals) return run.report();
+    const afterIsGenesis = after !== undefined && parseDigest(after)?.previousWindowStart === null;
+    if (afterIsGenesis) chainStart = Math.min(chainStart ?? last, last);
+    const chainRunsOn = before !== undefined || (after !== undefined && !afterIsGenesis);
+    if (!chainRunsOn && !headSeals) {
+      // Nothing of the range is sealed; what lies before the chain's start still must be empty.
+      if (chainStart !== undefined) await checkBeforeChain(deps, run, fromWindow, Math.min(chainStart, Date.parse(range.to)), chainStart);
+      return run.report();
+    }
     if (!chainRunsOn) first = Math.max(fromWindow, headStart as number);
   } else {
     const bytes = await deps.store.getObject(auditObjects.digest(firstStored));
-    if (bytes && parseDigest(bytes)?.previousWindowStart === null) first = Date.parse(firstStored);
+    if (bytes && parseDigest(bytes)?.previousWindowStart === null) {
+      first = Date.parse(firstStored);
+      chainStart = Math.min(chainStart ?? first, first);
+    }
     // The head knows where the chain starts, even when its first digests are gone.
     if (headSeals) first = Math.min(first, Math.max(fromWindow, headStart as number));
   }
+  if (chainStart !== undefined) await checkBeforeChain(deps, run, fromWindow, Math.min(first, chainStart), chainStart);
   const headEnd = head === undefined ? Number.NaN : Date.parse(head.windowEnd);
 
   // The windows that overlap the range and should be sealed by now. Their digests are small (one
@@ -176,6 +189,15 @@ export async function verifyRange(deps: VerifyDeps, range: VerifyRange): Promise
     return window + horizon >= sealedUntil && sealedUntil + interval + settle > now;
   });
   return run.report();
+}
+
+/**
+ * The records created in [from, to), all before the chain's first window: no digest seals them or
+ * ever will (the chain began at the oldest record there was), so each in scope is `unexpected`.
+ */
+async function checkBeforeChain(deps: VerifyDeps, run: VerificationRun, from: number, to: number, chainStart: number): Promise<void> {
+  if (from >= to) return;
+  await deps.records.forEachIn(iso(from), iso(to), (record) => run.seeBeforeChain(record, iso(chainStart)));
 }
 
 /** The key as a KeyObject (parsed once); a PEM that is not a key stays a string, and no signature verifies with it. */

@@ -223,7 +223,13 @@ export class VerificationRun {
     this.previous = { windowStart, windowEnd: digest.windowEnd, bytes };
     for (const entry of this.readManifest(windowStart, digest, manifest)) {
       const scope = this.entryScope(entry);
-      if (entry.late !== true || scope === false || entry.createdAt < scanned.from || entry.createdAt >= scanned.to) continue;
+      if (scope === false) continue;
+      if (entry.late !== true || entry.createdAt < scanned.from || entry.createdAt >= scanned.to) {
+        // Not a late record of the range; but one of the range's records that this digest seals
+        // (with another createdAt) was moved into the range: judged against that seal, at once.
+        if (this.pending.has(entryKey(entry.kind, entry.id))) this.expect(entry, windowStart, scope === 'unknown');
+        continue;
+      }
       if (scope === true) this.noteLate(entry, windowStart);
       this.expect(entry, windowStart, scope === 'unknown');
     }
@@ -269,6 +275,21 @@ export class VerificationRun {
     this.judge(seen, expected);
   }
 
+  /**
+   * A record created before the chain's first digest (window `chainStart`). The digester starts the
+   * chain at the window of the oldest record there is, and no later digest seals an earlier window,
+   * so such a record was written after the chain began, back-dated, behind the service.
+   */
+  seeBeforeChain(record: FoundRecord, chainStart: string): void {
+    if (!this.inScope(record.functionName)) return;
+    this.records += 1;
+    this.findings.unexpected.push({
+      id: record.id,
+      kind: record.kind,
+      reason: `created at ${record.createdAt}, before the chain's first digest (window ${chainStart}): the chain began at the oldest record there was and no digest seals an earlier window, so this one was written afterwards behind the service (back-dated)`,
+    });
+  }
+
   /** Expected records not seen so far (to be looked up by their locator, then reported). */
   unseen(): ManifestEntry[] {
     return [...this.expected.values()].map((e) => e.entry);
@@ -306,7 +327,16 @@ export class VerificationRun {
   }
 
   private judge(seen: Pending, expected: Expected): void {
-    if (seen.stored !== seen.recomputed) {
+    if (seen.createdAt !== expected.entry.createdAt) {
+      // The digest that sealed it knows another time (the content's hash covers createdAt, so the
+      // content changed too): the record was moved, and the index lists it where it was moved to.
+      this.findings.altered.push({
+        id: seen.id,
+        kind: seen.kind,
+        window: expected.window,
+        reason: `its createdAt ${seen.createdAt} is not the ${expected.entry.createdAt} sealed in the digest of ${expected.window}: the record was moved to another window (its createdAt and index keys were rewritten${seen.stored === seen.recomputed ? ', its contentHash recomputed' : ''})`,
+      });
+    } else if (seen.stored !== seen.recomputed) {
       this.findings.altered.push({ id: seen.id, kind: seen.kind, window: expected.window, reason: `its content no longer matches its contentHash (recomputed ${seen.recomputed})` });
     } else if (seen.stored !== expected.entry.contentHash) {
       this.findings.altered.push({ id: seen.id, kind: seen.kind, window: expected.window, reason: `its contentHash ${String(seen.stored)} is not the ${expected.entry.contentHash} sealed in the digest of ${expected.window}: content and hash were both rewritten` });
