@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoSnapshotStore } from '../../functions/adapters/dynamodb/snapshot-store.js';
 import type { VerificationReport } from '../../functions/core/audit/verify.js';
 import { canonicalJson } from '../../functions/core/json.js';
@@ -112,6 +112,29 @@ describe('decision-replay verify / export / verify --bundle (local host)', () =>
     expect(stderr).toContain(`NOTHING VERIFIED: no digest window in 2026-11-29T00:00:00.000Z – 2026-11-29T01:00:00.000Z (function ${FN}) is sealed`);
     const quiet = await cli(['verify', ...before, '-q'], { env });
     expect(quiet).toMatchObject({ code: 4, stdout: 'nothing verified\n' });
+  });
+
+  it('says PARTLY VERIFIED and exits 5 (not 0) when the end of the range is not sealed yet, naming that part', async () => {
+    // The CLI's "now" (its Date) just after the host sealed 10:00–10:04: 10:04 onwards is open.
+    vi.useFakeTimers({ toFake: ['Date'], now: T0 + 4 * MINUTE + 10_000 });
+    try {
+      const partial = ['--from', '2026-11-30T10:00:00Z', '--to', '2026-11-30T10:10:00Z'];
+      const table = await cli(['verify', ...partial, '--output', 'table'], { env });
+      expect(table.code, table.stdout + table.stderr).toBe(5);
+      expect(table.stdout).not.toContain('CLEAN');
+      expect(table.stdout).toMatch(/not sealed yet\s+2026-11-30T10:04:00.000Z – 2026-11-30T10:10:00.000Z \(not verified\)/);
+      expect(table.stdout).toContain('PARTLY VERIFIED: no findings in the sealed part 2026-11-30T10:00:00.000Z – 2026-11-30T10:04:00.000Z; 2026-11-30T10:04:00.000Z – 2026-11-30T10:10:00.000Z is not sealed yet');
+      const { code, report, stderr } = await verifyJson(partial);
+      expect(code).toBe(5);
+      expect(report).toMatchObject({ clean: true, sealed: { to: '2026-11-30T10:04:00.000Z' }, unsealed: { from: '2026-11-30T10:04:00.000Z', to: '2026-11-30T10:10:00.000Z' } });
+      expect(stderr).toContain('PARTLY VERIFIED');
+      expect(await cli(['verify', ...partial, '-q'], { env })).toMatchObject({ code: 5, stdout: 'partly verified\n' });
+      // The same range through the API says the same.
+      const served = await requestJson<VerificationReport>(t.url, 'GET', '/audit/verify?from=2026-11-30T10:00:00Z&to=2026-11-30T10:10:00Z');
+      expect(served.body.unsealed).toEqual({ from: '2026-11-30T10:04:00.000Z', to: '2026-11-30T10:10:00.000Z' });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('answers the same verdict as GET /audit/verify', async () => {

@@ -115,3 +115,39 @@ describe('a record moved into an earlier sealed window', () => {
     expect(both.altered).toEqual([expect.objectContaining({ id: moved, reason: expect.stringContaining('was moved to another window') })]);
   });
 });
+
+describe('a range only partly sealed', () => {
+  it('names the part not sealed yet (windows not closed, or closed moments ago and not sealed by the digester yet), as no finding', async () => {
+    const s = setup();
+    await putSnapshot('2026-11-30T10:00:05.000Z', 0.5);
+    await putSnapshot('2026-11-30T10:02:05.000Z', 0.6);
+    await s.seal(T('10:02:10'));
+
+    const open = await s.verify('2026-11-30T10:00:00Z', '2026-11-30T10:05:00Z', T('10:02:20'));
+    expect(open).toMatchObject({ clean: true, sealed: { from: W('10:00'), to: W('10:02') }, unsealed: { from: W('10:02'), to: W('10:05') } });
+
+    // 10:02 and 10:03 closed; the digester (every 5 minutes on AWS) has not run since 10:02:10.
+    const lagging = await s.verify('2026-11-30T10:00:00Z', '2026-11-30T10:04:00Z', T('10:04:30'));
+    expect(lagging).toMatchObject({ clean: true, chainBreaks: [], unsealed: { from: W('10:02'), to: W('10:04') } });
+    expect(lagging.late).toEqual([]);
+
+    // A whole range sealed: nothing unsealed.
+    expect(await s.verify('2026-11-30T10:00:00Z', '2026-11-30T10:02:00Z', T('10:04:30'))).toMatchObject({ clean: true, unsealed: null });
+  });
+
+  it('names windows the digester left unsealed long after they closed as chain breaks, and their records without calling them late', async () => {
+    const s = setup();
+    await putSnapshot('2026-11-30T10:00:05.000Z', 0.5);
+    const unsealedRecord = await putSnapshot('2026-11-30T10:02:05.000Z', 0.6);
+    await s.seal(T('10:02:10'));
+
+    const stalled = await s.verify('2026-11-30T10:00:00Z', '2026-11-30T10:04:00Z', T('10:20:00'));
+    expect(stalled.clean).toBe(false);
+    expect(stalled.unsealed).toBeNull();
+    expect(stalled.chainBreaks.map((f) => f.id)).toEqual([W('10:02'), W('10:03')]);
+    expect(stalled.chainBreaks[0]?.reason).toContain('the digester has not sealed it (the chain head is at 2026-11-30T10:01:00.000Z)');
+    const named = [...stalled.late, ...stalled.unexpected].find((f) => f.id === unsealedRecord);
+    expect(named?.reason).toContain(`in window ${W('10:02')}, which has no digest`);
+    expect(named?.reason).not.toContain('after its window was sealed');
+  });
+});

@@ -7,7 +7,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { DomainError } from '../errors.js';
 import type { Clock } from '../ports.js';
-import { auditObjects, DEFAULT_SETTLE_MS, DigestSchema, lateWindows, sha256, windowOf, type Digest } from './digest.js';
+import { auditObjects, DEFAULT_SETTLE_MS, DigestSchema, lateWindows, SEAL_GRACE_MS, sha256, windowOf, type Digest } from './digest.js';
 import type { AuditRecordSource, AuditStore, ChainHeadStore, DigestSigner } from './ports.js';
 import { VerificationRun, type VerificationReport } from './verify.js';
 
@@ -74,8 +74,14 @@ export async function verifyRange(deps: VerifyDeps, range: VerifyRange): Promise
   const now = deps.clock.now();
   const closedUntil = windowOf(now - settle, interval).start;
   const fromWindow = windowOf(Date.parse(range.from), interval).start;
-  const last = Math.max(fromWindow, Math.min(Date.parse(range.to), closedUntil));
+  let last = Math.max(fromWindow, Math.min(Date.parse(range.to), closedUntil));
   const stored = await deps.store.listDigests(iso(fromWindow), iso(last));
+  // The windows that have not closed yet: not sealed, so not verified (more are added below).
+  const markUnsealed = (until: number) => {
+    const from = Math.max(until, Date.parse(range.from));
+    if (from < Date.parse(range.to)) run.setUnsealed(iso(from), iso(Date.parse(range.to)));
+  };
+  markUnsealed(last);
   const head = await deps.head?.get();
   // The chain head's start, when it names a window: every closed window from there on was sealed.
   const headStart = head === undefined || !/^\d{4}-\d{2}-\d{2}T/.test(head.chainStart) || Number.isNaN(Date.parse(head.chainStart)) ? undefined : windowOf(Date.parse(head.chainStart), interval).start;
@@ -125,6 +131,17 @@ export async function verifyRange(deps: VerifyDeps, range: VerifyRange): Promise
     loaded.push({ windowStart, bytes, digest });
   }
   if (range.maxRecords !== undefined && total > range.maxRecords) throw new VerifyRangeTooLargeError(total, range.maxRecords);
+  // The last windows of the range that closed only a short while ago ({@link SEAL_GRACE_MS}) and
+  // have no digest, after the newest window the chain is known to have sealed: the digester has not
+  // come to them yet. Not verified and not a finding: the range is only partly verified.
+  const sealedEnd = Math.max(Number.isNaN(headEnd) ? -Infinity : headEnd, ...stored.map((w) => Date.parse(w) + interval));
+  for (let l = loaded.at(-1); l !== undefined && l.bytes === undefined; l = loaded.at(-1)) {
+    const start = Date.parse(l.windowStart);
+    if (start < sealedEnd || start + interval + settle + SEAL_GRACE_MS <= now) break;
+    loaded.pop();
+    last = start;
+  }
+  markUnsealed(last);
 
   const firstDigest = loaded[0]?.digest;
   if (firstDigest?.previousWindowStart) {
@@ -134,7 +151,7 @@ export async function verifyRange(deps: VerifyDeps, range: VerifyRange): Promise
   // Window by window: its digest (the records it expects), then its records.
   for (const [i, l] of loaded.entries()) {
     const windowEnd = iso(Date.parse(l.windowStart) + interval);
-    if (l.bytes === undefined) run.digestMissing(l.windowStart, windowEnd, head !== undefined && Date.parse(l.windowStart) < headEnd ? head.windowStart : undefined);
+    if (l.bytes === undefined) run.digestMissing(l.windowStart, windowEnd, head === undefined ? undefined : { window: head.windowStart, sealed: Date.parse(l.windowStart) < headEnd });
     else {
       if (head !== undefined && l.windowStart === head.windowStart && sha256(l.bytes).toString('hex') !== head.digestHash) {
         run.chainBreak(l.windowStart, `is not the digest the digester sealed for this window: its SHA-256 is ${sha256(l.bytes).toString('hex')}, the chain head records ${head.digestHash} (the digest was replaced, or the head edited)`);
