@@ -3,12 +3,16 @@
  * a record moved into an earlier sealed window, ranges only partly sealed, and what is not a digest
  * in the digest store. Each test has its own table, digest store and chain head.
  */
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MemoryAuditStore } from '../../functions/adapters/audit/file-audit-store.js';
+import { FileAuditStore, MemoryAuditStore } from '../../functions/adapters/audit/file-audit-store.js';
 import { LocalDigestSigner } from '../../functions/adapters/audit/local-signer.js';
 import { DynamoChainHead } from '../../functions/adapters/dynamodb/audit-chain-head.js';
 import { DynamoAuditRecordSource } from '../../functions/adapters/dynamodb/audit-record-source.js';
 import { DynamoSnapshotStore } from '../../functions/adapters/dynamodb/snapshot-store.js';
+import { SealRefusedError, type AuditStore } from '../../functions/core/audit/ports.js';
 import { sealClosedWindows, verifyRange, type DigesterDeps } from '../../functions/core/audit/service.js';
 import { buildSnapshot } from '../../functions/core/snapshot.js';
 import { startTestDynamo, type TestDynamo } from '../support/local-dynamo.js';
@@ -37,8 +41,7 @@ async function putSnapshot(createdAt: string, score: number, options: { id?: str
   return snapshot.snapshotId;
 }
 
-function setup() {
-  const store = new MemoryAuditStore();
+function setup(store: AuditStore = new MemoryAuditStore()) {
   const head = new DynamoChainHead(db.doc, db.tableName);
   const records = new DynamoAuditRecordSource(db.doc, db.tableName);
   const alarms: string[] = [];
@@ -149,5 +152,51 @@ describe('a range only partly sealed', () => {
     const named = [...stalled.late, ...stalled.unexpected].find((f) => f.id === unsealedRecord);
     expect(named?.reason).toContain(`in window ${W('10:02')}, which has no digest`);
     expect(named?.reason).not.toContain('after its window was sealed');
+  });
+});
+
+describe('an object in the local digest store that is not a digest', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'audit-junk-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const junk = (windowStart: string) => {
+    mkdirSync(join(dir, 'digests'), { recursive: true });
+    writeFileSync(join(dir, 'digests', `${windowStart}.json`), '{}\n');
+  };
+  const digestFiles = () => readdirSync(join(dir, 'digests')).filter((f) => f.endsWith('.json')).sort();
+
+  it('named after a window far ahead: sealing goes on (a first chain, and one with a head), each run naming the object', async () => {
+    const s = setup(new FileAuditStore(dir));
+    await putSnapshot('2026-11-30T10:00:05.000Z', 0.5);
+    junk('2099-01-01T00:00:00.000Z');
+
+    // No chain head yet: the junk is not adopted as one, the chain starts at the oldest record.
+    expect((await s.seal(T('10:01:10'))).map((d) => d.windowStart)).toEqual([W('10:00')]);
+    expect(s.alarms).toEqual([expect.stringContaining('digests/2099-01-01T00:00:00.000Z.json): not written by the digester, ignored')]);
+    // With a head: the next window is sealed too.
+    expect((await s.seal(T('10:02:10'))).map((d) => d.windowStart)).toEqual([W('10:01')]);
+    expect(s.alarms).toHaveLength(2);
+    expect(digestFiles()).toEqual([`${W('10:00')}.json`, `${W('10:01')}.json`, '2099-01-01T00:00:00.000Z.json']);
+    expect((await s.verify('2026-11-30T10:00:00Z', '2026-11-30T10:02:00Z', T('10:02:20'))).clean).toBe(true);
+  });
+
+  it('where the next digest goes: the digester refuses, naming the file (not an internal error), and verify names it', async () => {
+    const s = setup(new FileAuditStore(dir));
+    await putSnapshot('2026-11-30T10:00:05.000Z', 0.5);
+    await s.seal(T('10:01:10'));
+    junk(W('10:01'));
+
+    const refused = s.seal(T('10:03:10'));
+    await expect(refused).rejects.toBeInstanceOf(SealRefusedError);
+    await expect(refused).rejects.toThrow(`digests/${W('10:01')}.json in the digest store, where the digest after the chain head's (${W('10:00')}) goes, is not a digest (format: `);
+    expect(s.alarms.at(-1)).toContain('refuses to seal');
+
+    const report = await s.verify('2026-11-30T10:00:00Z', '2026-11-30T10:02:00Z', T('10:03:20'));
+    expect(report.clean).toBe(false);
+    expect(report.altered).toEqual(expect.arrayContaining([expect.objectContaining({ id: W('10:01'), kind: 'digest', reason: expect.stringContaining('the digest is not a digest') })]));
   });
 });
