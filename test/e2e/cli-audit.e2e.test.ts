@@ -360,6 +360,38 @@ describe('decision-replay verify / export / verify --bundle (local host)', () =>
     }
   });
 
+  it('carries into a bundle every index problem the online verification names, and verify --bundle names them all (probe D17)', async () => {
+    // One snapshot moved out of its window's listing (its audit sort key), another out of its function's list.
+    const edits = [
+      { id: snapshotIds[2] as string, set: (item: Record<string, unknown>) => ({ ...item, auditsk: `2000-01-01T00:00:00.000Z#snapshot#${String(item.snapshotId)}` }) },
+      { id: snapshotIds[1] as string, set: (item: Record<string, unknown>) => ({ ...item, gsi1sk: `1999-01-01T00:00:00.000Z#${String(item.snapshotId)}` }) },
+      // Listed in a later window of the range: exported once, where it is listed (not twice).
+      { id: snapshotIds[0] as string, set: (item: Record<string, unknown>) => ({ ...item, auditsk: `2026-11-30T10:02:30.000Z#snapshot#${String(item.snapshotId)}` }) },
+    ];
+    const originals: Record<string, unknown>[] = [];
+    for (const e of edits) {
+      const item = unmarshall((await db.send(new GetItemCommand({ TableName: t.host.tableName, Key: marshall({ pk: `SNAP#${e.id}`, sk: 'SNAP' }) }))).Item ?? {});
+      originals.push(item);
+      await db.send(new PutItemCommand({ TableName: t.host.tableName, Item: marshall(e.set(item)) }));
+    }
+    try {
+      const online = await verifyJson([...RANGE, '--function', FN]);
+      const dir = join(work, 'index-problems');
+      expect((await cli(['export', '--function', FN, ...RANGE, '-o', dir, '--output', 'json'], { env })).code).toBe(0);
+      const offline = await verifyJson(['--bundle', dir], { env: { DECISION_REPLAY_URL: await unreachableUrl() } });
+
+      const named = (r: Shown) => r.indexMismatches.map((f) => `${f.id} ${f.reason}`).sort();
+      expect(online.code).toBe(1);
+      expect(named(online.report)).toEqual(expect.arrayContaining([expect.stringContaining(`${snapshotIds[2] as string} not listed in the audit index for its window`)]));
+      expect(named(online.report).length).toBeGreaterThanOrEqual(4);
+      expect(named(offline.report)).toEqual(named(online.report));
+      expect(offline.code).toBe(1);
+      expect(offline.report.altered).toEqual([]);
+    } finally {
+      for (const item of originals) await db.send(new PutItemCommand({ TableName: t.host.tableName, Item: marshall(item) }));
+    }
+  });
+
   it('names a back-dated insert in the table and a trusted key the service does not use: exit 1', async () => {
     const forged = buildSnapshot(decision(0.95), '01KB0000000000000000000008', '2026-11-30T10:02:30.000Z');
     await db.send(new PutItemCommand({ TableName: t.host.tableName, Item: marshall(DynamoSnapshotStore.toItem(forged), { removeUndefinedValues: true }) }));

@@ -27,7 +27,7 @@ import * as z from 'zod/mini';
 import { FileAuditStore } from '../../../functions/adapters/audit/file-audit-store.js';
 import { auditObjects, DigestSchema, keyFingerprint, lateWindows, parseManifest, windowOf, type ManifestEntry } from '../../../functions/core/audit/digest.js';
 import type { AuditRecordSource, RecordLocator } from '../../../functions/core/audit/ports.js';
-import { verifyRange } from '../../../functions/core/audit/verify-range.js';
+import { notListedReason, verifyRange } from '../../../functions/core/audit/verify-range.js';
 import type { Finding, FoundRecord, VerificationReport } from '../../../functions/core/audit/verify.js';
 import { canonicalJson } from '../../../functions/core/json.js';
 import { isRecordKind, RECORD_KINDS, recordFunctionName, recordId, type RecordKind } from '../../../functions/core/records.js';
@@ -167,7 +167,14 @@ export async function exportBundle(client: DecisionReplayClient, options: Export
       const key = `${entry.kind}\u0000${entry.id}`;
       if (recent.some((s) => s.has(key))) continue;
       const found = await source.get(entry);
-      if (found) await write({ kind: found.kind, id: found.id, content: found.content, indexProblems: found.indexProblems ?? [] }, written);
+      if (!found) continue;
+      const problems = found.indexProblems ?? [];
+      const listedAt = listedCreatedAt(problems);
+      // Listed (by a changed index key) in a later window of the range: written when that window is.
+      if (listedAt !== undefined && windowOf(Date.parse(listedAt), interval).start > w && Date.parse(listedAt) < rangeEnd) continue;
+      // Sealed in the range but not listed in its window: the index mismatch the online verification names.
+      const unlisted = entry.createdAt >= iso(fromWindow) && entry.createdAt < iso(rangeEnd) ? [notListedReason(entry.createdAt)] : [];
+      await write({ kind: found.kind, id: found.id, content: found.content, indexProblems: [...unlisted, ...problems] }, written);
     }
     options.onWindow?.(windowStart, written.size);
   }
@@ -196,6 +203,18 @@ export async function exportBundle(client: DecisionReplayClient, options: Export
   await writeFile(join(dir, 'bundle.json'), `${JSON.stringify(manifest, null, 2)}\n`, { flag: 'wx' });
   await writeFile(join(dir, 'README.md'), readme(manifest), { flag: 'wx' });
   return manifest;
+}
+
+/**
+ * Where the audit index lists a record whose index sort key no longer matches its content: the
+ * createdAt its `auditsk` names, read from the index problem that says so (core/audit's wording).
+ */
+function listedCreatedAt(problems: readonly string[]): string | undefined {
+  for (const p of problems) {
+    const m = /^index key auditsk is '([^#']+)#/.exec(p);
+    if (m) return Number.isNaN(Date.parse(m[1] as string)) ? undefined : m[1];
+  }
+  return undefined;
 }
 
 /** A manifest's entries; none when it does not parse (the verification names that manifest). */

@@ -190,7 +190,7 @@ export async function verifyRange(deps: VerifyDeps, range: VerifyRange): Promise
     // (A record now naming another function was seen in its window and judged there, or is
     // another function's record named by an old manifest entry without a function.)
     if (entry.createdAt >= scanned.from && entry.createdAt < scanned.to && run.inScope(found.functionName)) {
-      run.recordMisindexed(entry, `not listed in the audit index for its window (created at ${entry.createdAt}): its index keys were changed`);
+      run.recordMisindexed(entry, notListedReason(entry.createdAt));
     }
     run.seeRecord(found);
   }
@@ -215,6 +215,11 @@ export async function verifyRange(deps: VerifyDeps, range: VerifyRange): Promise
 async function checkBeforeChain(deps: VerifyDeps, run: VerificationRun, from: number, to: number, chainStart: number): Promise<void> {
   if (from >= to) return;
   await deps.records.forEachIn(iso(from), iso(to), (record) => run.seeBeforeChain(record, iso(chainStart)));
+}
+
+/** The index mismatch of a sealed record that its window's listing (the audit index) does not list. */
+export function notListedReason(createdAt: string): string {
+  return `not listed in the audit index for its window (created at ${createdAt}): its index keys were changed`;
 }
 
 /** The key as a KeyObject (parsed once); a PEM that is not a key stays a string, and no signature verifies with it. */
