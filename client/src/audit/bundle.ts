@@ -238,7 +238,8 @@ Exported ${m.exportedAt} from ${m.source}: ${m.counts.records} records (${m.coun
 This re-hashes every record (RFC 8785 canonical JSON, SHA-256, without its contentHash field), checks
 each manifest against its digest (SHA-256, RFC 6962 Merkle root), each digest's ECDSA P-256 signature
 and the chain of digests (each names the SHA-256 of the one before), and looks for records that no
-digest names. Exit status 0: no finding; 1: findings, each named with its reason.
+digest names. Exit status 0: no finding; 1: findings, each named with its reason; 4: nothing in the
+range is sealed; 5: no finding, but the end of the range was not sealed yet at the export.
 
 Get the key you trust from the operator, not from this bundle (it is here for convenience): its
 SHA-256 fingerprint (of the DER SPKI) is ${m.keyFingerprint}.
