@@ -13,10 +13,10 @@
  */
 import * as z from 'zod/mini';
 import { IsoInstantSchema } from './instant.js';
-import { ConflictError, NotFoundError, ValidationError } from './errors.js';
+import { ConflictError, DomainError, NotFoundError, ValidationError } from './errors.js';
 import { canonicalHash } from './json.js';
 import type { Clock, IdGenerator, Page, SnapshotIdIndex } from './ports.js';
-import { parseReplayRequest, ReplayOptionsShape, ReplayStatusSchema, ResultErrorSchema } from './replay-request.js';
+import { DEFAULT_TOLERANCE, parseReplayRequest, ReplayOptionsShape, ReplayStatusSchema, ResultErrorSchema } from './replay-request.js';
 import { resolveNamedPolicy, type PolicyStore } from './policy-port.js';
 import { NoiseRunSchema, pinNoiseProfile, type NoiseProfileStore } from './noise.js';
 import { parseOrThrow } from './schema-util.js';
@@ -400,6 +400,27 @@ export function parseBatchRequest(body: unknown): BatchRequest {
   return request;
 }
 
+/**
+ * What an Idempotency-Key compares: the request as it will run, so a retry that spells out a default
+ * (`"mode": "Tolerant"`, `"maxConcurrency": 10`, the selector's `limit`) or writes an instant
+ * another way (`04:00Z` for `04:00:00.000Z`) is the same request. Options with no fixed default
+ * (`dependencyMode` depends on the snapshot) stay as sent.
+ */
+export function idempotentView(request: BatchRequest): BatchRequest {
+  const mode = request.mode ?? 'Tolerant';
+  const iso = (v: string | undefined) => (v === undefined ? undefined : new Date(v).toISOString());
+  const s = request.selector;
+  const selector = s && { ...s, limit: s.limit ?? DEFAULT_SELECTOR_LIMIT, ...(s.from !== undefined && { from: iso(s.from) }), ...(s.to !== undefined && { to: iso(s.to) }) };
+  return {
+    ...request,
+    ...(selector && { selector }),
+    mode,
+    ...(mode === 'Tolerant' && { tolerance: request.tolerance ?? DEFAULT_TOLERANCE }),
+    noiseProfile: request.noiseProfile ?? 'none',
+    maxConcurrency: request.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
+  };
+}
+
 /** A new, running batch record, not yet planned (its ids are written to a manifest apart). */
 export function newBatch(batchId: string, request: BatchRequest, origin: Pick<Batch, 'trigger' | 'scheduleName' | 'createdAt' | 'policyVersion'>): Batch {
   const { snapshotIds: _ids, ...rest } = request;
@@ -479,15 +500,16 @@ export async function startBatch(deps: StartBatchDeps, body: unknown, idempotenc
   // Idempotency-Key reads it again: the key is claimed only for a request that is accepted).
   const listed = request.snapshotManifest ? await readSnapshotManifest(deps, request.snapshotManifest) : request.snapshotIds;
   // A selector names the function: its profile is checked now and 'latest' pinned to a version.
-  // (The batch records the pinned version; the Idempotency-Key compares the request as sent.)
+  // (The batch records the pinned version; the Idempotency-Key compares the request as it will run: idempotentView.)
   const pinned = request.selector ? await pinNoiseProfile(deps.noiseProfiles, request.selector.functionName, request.noiseProfile) : undefined;
   let batchId = deps.ids.next();
   if (idempotencyKey !== undefined) {
     assertIdempotencyKey(idempotencyKey);
-    const requestHash = canonicalHash(request);
+    const requestHash = canonicalHash(idempotentView(request));
     const claim = await deps.batches.claimIdempotencyKey(idempotencyKey, requestHash, batchId);
     if (!claim.claimed) {
-      if (claim.requestHash !== requestHash) throw new ConflictError(`Idempotency-Key '${idempotencyKey}' was already used with a different batch request`, { code: 'IDEMPOTENCY_KEY_REUSED', details: { batchId: claim.batchId } });
+      // A key claimed before requests were compared by their meaning holds the hash of the request as sent.
+      if (claim.requestHash !== requestHash && claim.requestHash !== canonicalHash(request)) throw new ConflictError(`Idempotency-Key '${idempotencyKey}' was already used with a different batch request`, { code: 'IDEMPOTENCY_KEY_REUSED', details: { batchId: claim.batchId } });
       batchId = claim.batchId;
       const existing = await deps.batches.get(batchId);
       if (existing) {
@@ -543,6 +565,8 @@ export interface PlanDeps {
   manifests: ManifestStore;
   /** Pins the version of the policy a scheduled batch names (none: its items judge under the latest). */
   policies?: Pick<PolicyStore, 'getLatest'>;
+  /** Pins a scheduled batch's `noiseProfile: "latest"` to a version (none: its items read the latest each). */
+  noiseProfiles?: NoiseProfileStore;
 }
 
 /** What Plan hands the Map: where the ids are, how to cut them, how many chunks at once. */
@@ -558,6 +582,17 @@ export class BatchStateError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'BatchStateError';
+  }
+}
+
+/** {@link pinNoiseProfile} for a schedule: a choice that cannot be pinned is left for the items to report. */
+async function pinScheduledNoiseProfile(store: NoiseProfileStore | undefined, functionName: string, choice: BatchRequest['noiseProfile']): Promise<number | undefined> {
+  if (choice !== 'latest' || store === undefined) return undefined;
+  try {
+    return await pinNoiseProfile(store, functionName, choice);
+  } catch (err) {
+    if (err instanceof DomainError) return undefined;
+    throw err;
   }
 }
 
@@ -579,7 +614,10 @@ export async function planBatch(deps: PlanDeps, command: PlanCommand): Promise<P
       // The policy's version is pinned as the API pins it; a policy that does not exist pins
       // nothing (each item then records the missing policy as its error, as before).
       const policyVersion = request.policyName !== undefined ? (await deps.policies?.getLatest(request.policyName))?.version : undefined;
-      const fresh = newBatch(batchId, request, { trigger: 'schedule', scheduleName, createdAt: new Date(Date.parse(startedAt)).toISOString(), policyVersion });
+      // So is 'latest' of its noise profile, so every item compares with the same one; with no
+      // profile learned yet nothing is pinned (each item then records NO_NOISE_PROFILE, as before).
+      const noiseProfile = request.selector ? await pinScheduledNoiseProfile(deps.noiseProfiles, request.selector.functionName, request.noiseProfile) : undefined;
+      const fresh = newBatch(batchId, noiseProfile === undefined ? request : { ...request, noiseProfile }, { trigger: 'schedule', scheduleName, createdAt: new Date(Date.parse(startedAt)).toISOString(), policyVersion });
       // A concurrent Plan of the same execution may have recorded it first: plan what it recorded.
       batch = (await deps.batches.create(fresh)) ? fresh : ((await deps.batches.get(batchId)) ?? fresh);
     }

@@ -26,11 +26,20 @@ export type JsonShapeProblem = { kind: 'too-deep'; max: number; at: string } | {
  * 1), or a key from {@link UNSTORABLE_KEYS}; each named by its path (`outputs[0].value.__proto__`).
  */
 export function jsonShapeProblem(value: unknown, max = MAX_JSON_DEPTH): JsonShapeProblem | undefined {
+  return jsonShape(value, max).problem;
+}
+
+/**
+ * One walk of a parsed document: its {@link jsonShapeProblem}, and how many own keys its objects
+ * hold (for {@link duplicateKeyProblem}; counted up to the problem when there is one).
+ */
+export function jsonShape(value: unknown, max = MAX_JSON_DEPTH): { problem?: JsonShapeProblem; keys: number } {
+  let keys = 0;
   const stack: [unknown, number, string][] = [[value, 1, '']];
   for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
     const [v, depth, path] = top;
     if (v === null || typeof v !== 'object') continue;
-    if (depth > max) return { kind: 'too-deep', max, at: path === '' ? '(root)' : path };
+    if (depth > max) return { problem: { kind: 'too-deep', max, at: path === '' ? '(root)' : path }, keys };
     if (Array.isArray(v)) {
       v.forEach((child, i) => {
         if (child !== null && typeof child === 'object') stack.push([child, depth + 1, `${path}[${i}]`]);
@@ -38,13 +47,14 @@ export function jsonShapeProblem(value: unknown, max = MAX_JSON_DEPTH): JsonShap
       continue;
     }
     for (const key of Object.keys(v)) {
+      keys++;
       const at = path === '' ? key : `${path}.${key}`;
-      if (UNSTORABLE_KEYS.has(key)) return { kind: 'unstorable-key', key, at };
+      if (UNSTORABLE_KEYS.has(key)) return { problem: { kind: 'unstorable-key', key, at }, keys };
       const child = (v as Record<string, unknown>)[key];
       if (child !== null && typeof child === 'object') stack.push([child, depth + 1, at]);
     }
   }
-  return undefined;
+  return { keys };
 }
 
 /**
@@ -56,11 +66,12 @@ export function jsonShapeProblem(value: unknown, max = MAX_JSON_DEPTH): JsonShap
  * hashed would not be what the sender's text shows (`{"decision":"deny","decision":"approve"}`).
  * RFC 8785, whose hash every record carries, takes I-JSON (RFC 7493), where duplicate names are
  * not allowed. The common case costs one scan of the text: the keys it counts are compared with
- * the keys `value` holds; only when they differ is the text parsed again to name the duplicate.
+ * `parsedKeys`, the keys the parsed value holds ({@link jsonShape} counts them); only when they
+ * differ is the text parsed again to name the duplicate.
  */
-export function duplicateKeyProblem(raw: string, value: unknown): { key: string; at: string } | undefined {
+export function duplicateKeyProblem(raw: string, parsedKeys: number): { key: string; at: string } | undefined {
   const written = countWrittenKeys(raw);
-  if (written === 0 || written === countParsedKeys(value)) return undefined;
+  if (written === 0 || written === parsedKeys) return undefined;
   return new DuplicateFinder(raw).find();
 }
 
@@ -93,26 +104,6 @@ function closingQuote(raw: string, open: number): number {
 
 function isJsonSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-}
-
-/** How many own keys the objects in a parsed JSON value hold. */
-function countParsedKeys(value: unknown): number {
-  let keys = 0;
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (v === null || typeof v !== 'object') continue;
-    if (Array.isArray(v)) {
-      for (const child of v) if (child !== null && typeof child === 'object') stack.push(child);
-      continue;
-    }
-    for (const key of Object.keys(v)) {
-      keys++;
-      const child = (v as Record<string, unknown>)[key];
-      if (child !== null && typeof child === 'object') stack.push(child);
-    }
-  }
-  return keys;
 }
 
 /**

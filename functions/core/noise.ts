@@ -31,6 +31,13 @@
  *
  * A text field that differed in every pair but holds words (whitespace) stays `text-noise`: a
  * rationale that is always reworded is still compared against its floor, not ignored.
+ *
+ * Presence is learned apart from values: a field present in only one of the two runs of some pairs
+ * counts those pairs in `presenceDiffered`, and its class comes from the pairs where both runs had
+ * it (a `warning` that only sometimes appears, but reads the same whenever it does, is `stable`).
+ * A noise-aware replay then lets the field be present on one side only, and still compares its
+ * value when both sides have it. (Before, such a field was `always-different`: its value was
+ * ignored, and its absence on one side was a mismatch all the same.)
  */
 import * as z from 'zod/mini';
 import { NotFoundError, UnprocessableError } from './errors.js';
@@ -75,6 +82,8 @@ export const NoiseObservationSchema = z.strictObject({
   absDiff: z.optional(z.number()),
   similarity: z.optional(z.number()),
   singleToken: z.optional(z.boolean()),
+  /** The leaf was in one run only; absent on observations stored before presence was told apart. */
+  oneSided: z.optional(z.boolean()),
 });
 export type NoiseObservation = z.infer<typeof NoiseObservationSchema>;
 
@@ -98,6 +107,7 @@ function toObservation(fc: FieldComparison): NoiseObservation {
     const singleToken = typeof a === 'string' && typeof b === 'string' && !WHITESPACE.test(a) && !WHITESPACE.test(b);
     return { path, equal: a === b, kind: 'text', similarity: fc.score, singleToken };
   }
+  if (fc.comparator === 'Presence') return { path, equal: false, kind: 'other', oneSided: true };
   return { path, equal: fc.match, kind: 'other' };
 }
 
@@ -118,8 +128,10 @@ export const FieldNoiseSchema = z.strictObject({
   class: z.enum(NOISE_CLASSES),
   /** Pairs of runs that had this field. */
   pairs: z.number(),
-  /** Pairs whose two runs differed here. */
+  /** Pairs whose two runs differed here (`presenceDiffered` of them by having it in one run only). */
   differed: z.number(),
+  /** Pairs in which only one of the two runs had this field; absent when none. */
+  presenceDiffered: z.optional(z.number()),
   spreadPercent: z.optional(z.number()),
   /** (numeric-noise) The largest `|a − b|` seen; absent in profiles learned before it was kept. */
   spreadAbsolute: z.optional(z.number()),
@@ -151,6 +163,8 @@ export type NoiseProfile = z.infer<typeof NoiseProfileSchema>;
 interface FieldTally {
   pairs: number;
   differed: number;
+  /** Of `differed`, the pairs where one run had no value here (they say nothing about the values). */
+  oneSided: number;
   kinds: Set<NoiseObservation['kind']>;
   maxRel: number;
   /** Largest |a − b| of the differing numeric pairs; NaN once a differing pair had none recorded. */
@@ -172,10 +186,15 @@ export class NoiseAccumulator {
     for (const o of observations) {
       let t = this.tallies.get(o.path);
       if (t === undefined) {
-        t = { pairs: 0, differed: 0, kinds: new Set(), maxRel: 0, maxAbs: 0, minSim: 1, allSingleToken: true };
+        t = { pairs: 0, differed: 0, oneSided: 0, kinds: new Set(), maxRel: 0, maxAbs: 0, minSim: 1, allSingleToken: true };
         this.tallies.set(o.path, t);
       }
       t.pairs += 1;
+      if (o.oneSided === true) {
+        t.differed += 1;
+        t.oneSided += 1;
+        continue;
+      }
       t.kinds.add(o.kind);
       if (o.kind === 'text') {
         t.minSim = Math.min(t.minSim, o.similarity ?? 0);
@@ -201,12 +220,15 @@ export class NoiseAccumulator {
 }
 
 function classify(path: string, t: FieldTally): FieldNoise {
-  const base = { path, pairs: t.pairs, differed: t.differed };
-  if (t.differed === 0) return { ...base, class: 'stable' };
+  const base = { path, pairs: t.pairs, differed: t.differed, ...(t.oneSided > 0 && { presenceDiffered: t.oneSided }) };
+  // The values' class, from the pairs where both runs had the field.
+  const valuePairs = t.pairs - t.oneSided;
+  const valueDiffered = t.differed - t.oneSided;
+  if (valueDiffered === 0) return { ...base, class: 'stable' };
   const only = t.kinds.size === 1 ? [...t.kinds][0] : undefined;
   if (only === 'number') return { ...base, class: 'numeric-noise', spreadPercent: t.maxRel, ...(!Number.isNaN(t.maxAbs) && { spreadAbsolute: t.maxAbs }) };
   if (only === 'text') {
-    if (t.allSingleToken && t.differed >= ALWAYS_DIFFERENT_SHARE * t.pairs) return { ...base, class: 'always-different' };
+    if (t.allSingleToken && valueDiffered >= ALWAYS_DIFFERENT_SHARE * valuePairs) return { ...base, class: 'always-different' };
     return { ...base, class: 'text-noise', similarityFloor: t.minSim };
   }
   return { ...base, class: 'always-different' };

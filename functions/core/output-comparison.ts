@@ -7,7 +7,8 @@
  *   `1 − |a−b| / max(|a|,|b|)` (NumericCloseness; both 0 → 1, never below 0), and each must reach
  *   `tolerance`; booleans, null and type changes are exact (ExactMatch, threshold 1).
  * - In both modes a leaf present on one side only is a mismatch (comparator `Presence`, score 0);
- *   the side it is missing from has no `original` / `replayed` key.
+ *   the side it is missing from has no `original` / `replayed` key. Under a noise profile that saw
+ *   the leaf in only one of two runs of the same model (`presenceDiffered`), it is noise instead.
  *
  * A leaf is a primitive, or an empty array / object (so `{}` → `{"a": 1}` is visible).
  */
@@ -29,6 +30,8 @@ export interface LeafNoise {
   class: 'stable' | 'numeric-noise' | 'text-noise' | 'always-different';
   pairs: number;
   differed: number;
+  /** Pairs in which only one of the two runs had the leaf. */
+  presenceDiffered?: number | undefined;
   spreadPercent?: number | undefined;
   /** Absent in profiles learned before absolute spreads were kept. */
   spreadAbsolute?: number | undefined;
@@ -131,6 +134,11 @@ class Collector {
       else for (const key of Object.keys(value)) this.oneSided(appendSegment(path, key), value[key] as JsonValue, side);
       return;
     }
+    const learned = this.mode === 'Tolerant' ? this.noise?.fields.get(path) : undefined;
+    if (learned?.presenceDiffered !== undefined && learned.presenceDiffered > 0) {
+      this.out.push({ path, comparator: 'NoiseIgnored', score: 1, threshold: 0, match: true, [side]: value, noise: 'suppressed', noiseReason: `presence: only one of two runs of the same model had this field in ${learned.presenceDiffered}/${learned.pairs} pairs; its absence on one side is noise` });
+      return;
+    }
     const threshold = this.mode === 'Strict' ? 1 : this.tolerance;
     this.out.push({ path, comparator: 'Presence', score: 0, threshold, match: false, [side]: value });
   }
@@ -187,7 +195,7 @@ class Collector {
         return true;
       case 'stable': {
         const equal = jsonEquals(a, b);
-        this.out.push({ path, comparator: 'ExactMatch', score: equal ? 1 : 0, threshold: 1, match: equal, original: a, replayed: b, noise: 'stable', noiseReason: `stable: two runs of the same model were equal here in all ${n.pairs} pairs; compared exactly` });
+        this.out.push({ path, comparator: 'ExactMatch', score: equal ? 1 : 0, threshold: 1, match: equal, original: a, replayed: b, noise: 'stable', noiseReason: `stable: two runs of the same model were equal here in all ${n.pairs - (n.presenceDiffered ?? 0)} pairs${n.presenceDiffered ? ' that both had it' : ''}; compared exactly` });
         return true;
       }
       case 'numeric-noise': {

@@ -4,7 +4,7 @@
  * only when there is no baseline decision, and turns each violated rule into a violation.
  */
 import type * as z from 'zod/mini';
-import { comparatorParamIssues, isComparatorName, loadComparatorEngines, needsBaseline as comparatorNeedsBaseline, runComparator, type ComparatorName } from './comparators.js';
+import { comparatorParamIssues, isComparatorName, loadComparatorEngines, needsBaseline as comparatorNeedsBaseline, runComparator, type ComparatorName, type ComparatorVerdict } from './comparators.js';
 import { ValidationError, type FieldIssue } from './errors.js';
 import { appendSegment, parsePath, readSegments, type PathSegment } from './field-path.js';
 import { isJsonObject, type JsonValue } from './json.js';
@@ -159,14 +159,28 @@ export async function parsePolicyBody(body: unknown, nameFromPath?: string): Pro
 }
 
 /**
+ * The verdict of a stored rule that today's checks refuse (a policy stored before a check existed:
+ * a Regex pattern now refused as unsafe, a threshold out of range, an unknown comparator): violated,
+ * naming each problem, so it never passes silently and never stops the other rules being reported.
+ */
+function unusableRule(rule: Rule, issues: readonly FieldIssue[]): ComparatorVerdict {
+  return {
+    status: 'violated',
+    expected: 'a rule that can be applied',
+    actual: '(not evaluated)',
+    message: `${rule.field} could not be checked: the rule cannot be applied (${issues.map((i) => i.message).join('; ')}); store a corrected version of the policy`,
+  };
+}
+
+/**
  * Evaluates a policy on a candidate decision against an optional baseline decision. Every rule
  * appears in `rules`; relative rules (see {@link needsBaseline}) are skipped with reason
- * "no baseline" when `baseline` is undefined. A rule that fails validation (e.g. from an old or
- * hand-written policy) throws a {@link ValidationError} naming it, except a JsonSchema rule whose
- * schema is refused (not valid JSON Schema, unbounded cost): that rule is violated with a message
- * naming the problem, so a policy stored before a check existed never passes silently and never
- * stops the other rules from being reported. Similarity provider failures
- * propagate (as SimilarityProviderError).
+ * "no baseline" when `baseline` is undefined. Request bodies are checked before they get here
+ * ({@link parsePolicyBody}: 400), so a rule that fails validation comes from a stored policy (old,
+ * or written behind the service): it is violated with a message naming the problem
+ * ({@link unusableRule}; a JsonSchema rule's refused schema by its comparator), never a 400 for a
+ * request that was fine, never a failed on-write record, never a silent pass. Similarity provider
+ * failures propagate (as SimilarityProviderError).
  */
 export async function evaluatePolicy(
   policy: { name: string; version?: number | null; rules: readonly Rule[] },
@@ -175,13 +189,12 @@ export async function evaluatePolicy(
   similarity: SimilarityProvider,
 ): Promise<PolicyEvaluation> {
   await loadComparatorEngines(policy.rules.map((rule) => rule.comparator));
-  const issues = policy.rules.flatMap((rule, index) => (isComparatorName(rule.comparator) ? ruleIssues(rule, index, true) : [{ path: `rules[${index}].comparator`, message: `${ruleLabel(index, rule)} comparator: unknown comparator ${JSON.stringify(rule.comparator)}` }]));
-  if (issues.length > 0) throwIssues(issues);
-
   const candidateDoc: JsonValue = toPathDocument(candidate);
   const baselineDoc: JsonValue | undefined = baseline === undefined ? undefined : toPathDocument(baseline);
   const results = await Promise.all(
-    policy.rules.map(async (rule) => {
+    policy.rules.map(async (rule, index) => {
+      const issues = isComparatorName(rule.comparator) ? ruleIssues(rule, index, true) : [{ path: `rules[${index}].comparator`, message: `${ruleLabel(index, rule)} comparator: unknown comparator ${JSON.stringify(rule.comparator)}` }];
+      if (issues.length > 0) return { rule, verdict: unusableRule(rule, issues) };
       const segs = parsePath(rule.field);
       const verdict = await runComparator(rule.comparator, {
         field: rule.field,

@@ -5,7 +5,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { DomainError, NotFoundError, ServiceBusyError, ValidationError } from '../core/errors.js';
-import { duplicateKeyProblem, jsonShapeProblem } from '../core/json-shape.js';
+import { duplicateKeyProblem, jsonShape, type JsonShapeProblem } from '../core/json-shape.js';
 import { UnsupportedMediaTypeError } from './errors.js';
 import { errorStatus } from './status.js';
 
@@ -29,8 +29,7 @@ export function maxBodyBytes(routeKey: string): number {
  * so a body of brackets would overflow the stack and turn a client's mistake into a 500), or a
  * `__proto__` key, which every later copy would silently drop, so the body is refused naming where.
  */
-function bodyShapeProblem(value: unknown): { code: string; message: string } | undefined {
-  const problem = jsonShapeProblem(value);
+function bodyShapeProblem(problem: JsonShapeProblem | undefined): { code: string; message: string } | undefined {
   if (problem === undefined) return undefined;
   if (problem.kind === 'too-deep') return { code: 'MALFORMED_JSON', message: `request body nests deeper than ${problem.max} levels` };
   return { code: 'UNSTORABLE_KEY', message: `request body holds the key "${problem.key}" at ${problem.at}; it cannot be stored and read back faithfully, rename it` };
@@ -157,9 +156,10 @@ export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
       } catch (err) {
         throw new ValidationError(`request body is not valid JSON: ${(err as Error).message}`, { code: 'MALFORMED_JSON' });
       }
-      const problem = bodyShapeProblem(value);
+      const shape = jsonShape(value);
+      const problem = bodyShapeProblem(shape.problem);
       if (problem !== undefined) throw new ValidationError(problem.message, { code: problem.code });
-      const duplicate = duplicateKeyProblem(rawBody, value);
+      const duplicate = duplicateKeyProblem(rawBody, shape.keys);
       if (duplicate !== undefined) {
         const path = duplicate.at === '(root)' ? duplicate.key : `${duplicate.at}.${duplicate.key}`;
         throw new ValidationError(`request body has the key "${duplicate.key}" twice in the object at ${duplicate.at}; only the last would be kept, so what is stored would not be what was sent (keys must be unique, as in I-JSON, RFC 7493)`, {

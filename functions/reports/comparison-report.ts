@@ -19,8 +19,9 @@ export interface ComparisonReportData {
 
 const VERDICT_TONE = { better: 'ok', worse: 'bad', 'no significant difference': 'neutral' } as const;
 
-function signed(ratio: number): string {
-  return `${ratio > 0 ? '+' : ratio < 0 ? '−' : ''}${fmtPercent(Math.abs(ratio))}`;
+/** A difference of two rates, in percentage points (61.5 % → 53.8 % is −7.7 pp, not −7.7 %). */
+function signedPoints(difference: number): string {
+  return `${difference > 0 ? '+' : difference < 0 ? '−' : ''}${(Math.abs(difference) * 100).toFixed(1)} pp`;
 }
 
 function signedMs(ms: number): string {
@@ -78,7 +79,7 @@ function latencyChart(c: Comparison): ChartSpec | undefined {
 }
 
 function rateRow(name: string, t: Comparison['matchRate']): readonly (SafeHtml | string)[] {
-  return [name, fmtPercent(t.baseline), fmtPercent(t.candidate), signed(t.difference), `${fmtNumber(t.baselineOnly)} / ${fmtNumber(t.candidateOnly)}`, pValue(t.pValue), pValue(t.adjustedPValue), significance(t.significant)];
+  return [name, fmtPercent(t.baseline), fmtPercent(t.candidate), signedPoints(t.difference), `${fmtNumber(t.baselineOnly)} / ${fmtNumber(t.candidateOnly)}`, pValue(t.pValue), pValue(t.adjustedPValue), significance(t.significant)];
 }
 
 /** The comparison view as one self-contained HTML document. */
@@ -93,8 +94,8 @@ export function renderComparisonReport(data: ComparisonReportData): string {
 ${cards([
   { label: 'verdict', value: c.verdict, testId: 'verdict', big: true },
   { label: 'paired snapshots', value: fmtNumber(c.pairs), testId: 'pairs' },
-  { label: 'match rate change', value: signed(c.matchRate.difference), testId: 'match-difference' },
-  { label: 'error rate change', value: signed(c.errorRate.difference), testId: 'error-difference' },
+  { label: 'match rate change', value: signedPoints(c.matchRate.difference), testId: 'match-difference' },
+  { label: 'error rate change', value: signedPoints(c.errorRate.difference), testId: 'error-difference' },
 ])}
 ${facts([
   ['Verdict', badge(c.verdict, VERDICT_TONE[c.verdict])],
@@ -104,7 +105,7 @@ ${facts([
   ['Compared', c.intersectionOnly ? `the ${fmtNumber(c.pairs)} snapshots both batches replayed (left out: ${fmtNumber(c.excluded.baselineOnly)} only in the baseline, ${fmtNumber(c.excluded.candidateOnly)} only in the candidate)` : `the same ${fmtNumber(c.pairs)} snapshots in both batches`],
   ['Comparison', html`<code>${c.comparisonId}</code> · ${c.createdAt}`],
 ])}
-<p class="muted">Paired per snapshot. <strong>worse</strong>: the candidate matches the recorded decisions significantly less often, or errs significantly more often; <strong>better</strong>: it matches significantly more often and is not worse; otherwise no significant difference. The match and error tests are McNemar's exact test on the discordant pairs, Holm-corrected together at alpha ${String(c.alpha)}. A replay that errs counts as not matching.</p>
+<p class="muted">Paired per snapshot. <strong>worse</strong>: the candidate matches the recorded decisions significantly less often, or errs significantly more often; <strong>better</strong>: it matches significantly more often and is not worse; otherwise no significant difference. The match and error tests are McNemar's exact test on the discordant pairs, Holm-corrected together at alpha ${String(c.alpha)}. A replay that errs counts as not matching. A change or difference of two rates is in percentage points (pp).</p>
 <div class="grid2">${charts.map(chartFigure)}</div></section>
 <section aria-labelledby="s-tests"><h2 id="s-tests">Paired tests</h2>
 ${table(
@@ -119,7 +120,7 @@ ${table(
       : html`${table(
           'Mismatch rate per field path (McNemar exact on the pairs where exactly one batch mismatched it; Holm-corrected over the fields)',
           [{ header: 'field' }, { header: 'baseline', numeric: true }, { header: 'candidate', numeric: true }, { header: 'difference', numeric: true }, { header: 'discordant', numeric: true }, { header: 'p (Holm)', numeric: true }, { header: 'significant' }],
-          shownFields.map((f) => [html`<code>${f.path}</code>`, fmtPercent(f.baseline), fmtPercent(f.candidate), signed(f.difference), `${fmtNumber(f.baselineOnly)} / ${fmtNumber(f.candidateOnly)}`, pValue(f.adjustedPValue), significance(f.significant)]),
+          shownFields.map((f) => [html`<code>${f.path}</code>`, fmtPercent(f.baseline), fmtPercent(f.candidate), signedPoints(f.difference), `${fmtNumber(f.baselineOnly)} / ${fmtNumber(f.candidateOnly)}`, pValue(f.adjustedPValue), significance(f.significant)]),
           { testId: 'fields-table', rowClass: (i) => (shownFields[i]?.significant ? 'significant' : '') },
         )}${moreNote(shownFields.length, fields.length, 'fields')}`
   }${c.fieldsNotTested > 0 ? html`<p class="note">${fmtNumber(c.fieldsNotTested)} further field paths were counted but not tested (the comparison tracks a bounded number of paths).</p>` : ''}</section>

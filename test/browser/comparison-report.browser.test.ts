@@ -76,11 +76,13 @@ describe('comparison report in headless Chromium', () => {
     const text = (testId: string) => loaded.page.$eval(`[data-testid="${testId}"]`, (el) => el.textContent);
     expect(await text('verdict')).toBe(comparison.verdict);
     expect(await text('pairs')).toBe(String(comparison.pairs));
-    expect(await text('match-difference')).toBe(`−${(Math.abs(comparison.matchRate.difference) * 100).toFixed(1)} %`);
+    // A difference of two rates is in percentage points.
+    expect(await text('match-difference')).toBe(`−${(Math.abs(comparison.matchRate.difference) * 100).toFixed(1)} pp`);
     const tests = await loaded.page.$$eval('[data-testid="tests-table"] tbody tr', (rows) => rows.map((r) => Array.from(r.querySelectorAll('td')).map((td) => td.textContent)));
     expect(tests.map((r) => r[0])).toEqual(['match rate', 'error rate']);
     expect(tests[0]?.[1]).toBe(`${(comparison.matchRate.baseline * 100).toFixed(1)} %`);
     expect(tests[0]?.[2]).toBe(`${(comparison.matchRate.candidate * 100).toFixed(1)} %`);
+    expect(tests[0]?.[3]).toBe(`−${(Math.abs(comparison.matchRate.difference) * 100).toFixed(1)} pp`);
     expect(tests[0]?.[4]).toBe(`${comparison.matchRate.baselineOnly} / ${comparison.matchRate.candidateOnly}`);
     expect(tests[0]?.[7]).toBe('significant');
     const fields = await loaded.page.$$eval('[data-testid="fields-table"] tbody tr td:first-child', (cells) => cells.map((c) => c.textContent));

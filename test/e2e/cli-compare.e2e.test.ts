@@ -100,7 +100,7 @@ describe('decision-replay batch compare (local host)', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/verdict\s+worse/);
     expect(run.stdout).toMatch(/alpha\s+0\.01/);
-    expect(run.stdout).toMatch(/match rate\s+100\.0%\s+\d+\.\d%\s+-\d+\.\d%\s+\d+ \/ 0\s+[\d.<]+\s+[\d.<]+\s+yes\s+McNemar exact/);
+    expect(run.stdout).toMatch(/match rate\s+100\.0%\s+\d+\.\d%\s+-\d+\.\dpp\s+\d+ \/ 0\s+[\d.<]+\s+[\d.<]+\s+yes\s+McNemar exact/);
     expect(run.stdout).toMatch(/^rate\s+baseline\s+candidate\s+difference\s+discordant b\/c\s+p\s+p \(Holm\)\s+significant\s+test$/m);
     expect(run.stdout).toContain('outputs.decision');
     expect(run.stdout).toMatch(/p50\s+[\d.]+\s+[\d.]+\s+[-+]?[\d.]+\s+\[/);

@@ -3,6 +3,8 @@
  * runs as a batch; a noise-aware Tolerant replay then passes what is noise and still flags a real
  * decision change.
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecisionReplayClient } from '../../client/src/client.js';
 import type { NoiseProfile } from '../../functions/core/noise.js';
@@ -130,5 +132,57 @@ describe('noise profiles over HTTP (noisy demo model)', () => {
     const record = await call<{ request: { noiseProfile: unknown }; stats: { mismatches: number; matches: number } }>('GET', `/batches/${started.body.batchId}`);
     expect(record.body.request.noiseProfile).toBe(1);
     expect(record.body.stats).toMatchObject({ mismatches: 1, matches: agree.length });
+  });
+
+  it('learns a field only some answers have by its presence and its value: a missing one is noise, a changed one is not', async () => {
+    // A model that adds `warning` to some answers only, reading the same whenever it does: for an
+    // even input, to every other call with that input (so each pair of runs has it in one run only).
+    const calls = new Map<number, number>();
+    let behaviour: 'sometimes' | 'never' | 'changed' = 'sometimes';
+    const model: Server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { inputs: { name: string; value: number }[] };
+        const i = body.inputs[0]?.value ?? 0;
+        const n = calls.get(i) ?? 0;
+        calls.set(i, n + 1);
+        const warning = behaviour === 'changed' ? 'income verified' : behaviour === 'sometimes' && i % 2 === 0 && n % 2 === 0 ? 'check income' : undefined;
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ outputs: [{ name: 'decision', value: 'approve' }, ...(warning === undefined ? [] : [{ name: 'warning', value: warning }])] }));
+      });
+    });
+    await new Promise<void>((resolve) => model.listen(0, '127.0.0.1', resolve));
+    try {
+      const recorded: Snapshot[] = [];
+      for (let i = 0; i < 9; i++) {
+        const outputs = [{ name: 'decision', value: 'approve' }, ...(i % 2 === 0 ? [{ name: 'warning', value: 'check income' }] : [])];
+        const res = await call<Snapshot>('POST', '/snapshots', { functionName: 'warned_loan', inputs: [{ name: 'i', value: i }], outputs });
+        expect(res.status, JSON.stringify(res.body)).toBe(201);
+        recorded.push(res.body);
+      }
+      const port = (model.address() as AddressInfo).port;
+      expect((await call('PUT', '/functions/warned_loan/executor', { type: 'http', url: `http://127.0.0.1:${port}/decide` })).status).toBe(200);
+      const started = await call<{ batchId: string }>('POST', '/functions/warned_loan/noise-profile', { sampleSize: 9 });
+      expect(started.status, JSON.stringify(started.body)).toBe(202);
+      expect((await waitForBatch(started.body.batchId)).status).toBe('SUCCEEDED');
+      const profile = (await call<NoiseProfile>('GET', '/functions/warned_loan/noise-profile')).body;
+      const warning = profile.fields.find((f) => f.path === 'outputs.warning');
+      // The 5 even inputs' pairs had it in one run only.
+      expect(warning).toMatchObject({ pairs: 5, differed: 5, presenceDiffered: 5 });
+      expect(warning?.class).toBe('stable');
+
+      const withWarning = recorded[0] as Snapshot;
+      behaviour = 'never';
+      const dropped = await replay(withWarning.snapshotId, { noiseProfile: 'latest' });
+      expect(dropped.status).toBe('Success');
+      expect(dropped.fieldComparisons.find((f) => f.path === 'outputs.warning')).toMatchObject({ comparator: 'NoiseIgnored', noise: 'suppressed', original: 'check income' });
+      behaviour = 'changed';
+      const changed = await replay(withWarning.snapshotId, { noiseProfile: 'latest' });
+      expect(changed.status).toBe('Failed');
+      expect(changed.fieldComparisons.find((f) => f.path === 'outputs.warning')).toMatchObject({ comparator: 'ExactMatch', match: false, noise: 'stable', replayed: 'income verified' });
+    } finally {
+      await new Promise((resolve) => model.close(resolve));
+    }
   });
 });

@@ -87,6 +87,37 @@ describe('DynamoNoiseProfileStore (dynalite)', () => {
     expect(await store.getLatest('keep_fn')).toEqual(newer);
   });
 
+  it('gives each of many learning batches that finish at once its own consecutive version', async () => {
+    // With 5 attempts and no pause, 12 batches storing at once lost races until one gave up (409).
+    const batchIds = Array.from({ length: 12 }, (_, i) => `C${i}`);
+    const stored = await Promise.all(batchIds.map((b) => store.putNextVersion(learned('crowded_fn', b, '2026-11-03T00:00:00.000Z'))));
+    expect(stored.map((p) => p.version).sort((a, b) => a - b)).toEqual(batchIds.map((_, i) => i + 1));
+    expect((await versions('crowded_fn')).map((v) => v.batchId).sort()).toEqual([...batchIds].sort());
+    expect((await store.getLatest('crowded_fn'))?.version).toBe(12);
+  });
+
+  it('answers 503 NOISE_PROFILE_BUSY, storing nothing, when it cannot take a version in its attempts', async () => {
+    await store.putNextVersion(learned('busy_fn', 'first', '2026-11-03T00:00:00.000Z'));
+    // Every attempt loses: between its read of the highest version and its write, a rival batch stores that version.
+    let rivals = 0;
+    const doc = dynamo.doc;
+    const contestedDoc = Object.assign(Object.create(doc) as typeof doc, {
+      put: async (input: Parameters<typeof doc.put>[0]) => {
+        if (input.Item?.['batchId'] === 'loser' && String(input.Item['sk']).startsWith('V#')) {
+          await store.putNextVersion(learned('busy_fn', `rival${rivals++}`, '2026-11-03T00:00:00.000Z'));
+        }
+        return doc.put(input);
+      },
+    });
+    const pauses: number[] = [];
+    const contested = new DynamoNoiseProfileStore(contestedDoc, dynamo.tableName, { versionAttempts: 3, pause: (retry) => Promise.resolve(void pauses.push(retry)) });
+
+    await expect(contested.putNextVersion(learned('busy_fn', 'loser', '2026-11-03T00:00:00.000Z'))).rejects.toMatchObject({ code: 'NOISE_PROFILE_BUSY', retryAfterSeconds: 1 });
+    expect(rivals).toBe(3);
+    expect(pauses).toEqual([1, 2]);
+    expect((await versions('busy_fn')).map((v) => v.batchId)).toEqual(['first', 'rival0', 'rival1', 'rival2']);
+  });
+
   it('answers nothing for a function without profiles', async () => {
     expect(await store.getLatest('none_fn')).toBeUndefined();
     expect(await store.getVersion('none_fn', 1)).toBeUndefined();

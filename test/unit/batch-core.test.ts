@@ -34,6 +34,8 @@ import { modelListAllows, type ExecutionRequest, type ExecutionResult, type Exec
 import type { Page } from '../../functions/core/ports.js';
 import { LexicalSimilarity } from '../../functions/core/similarity.js';
 import { buildSnapshot, type NamedValue, type Snapshot } from '../../functions/core/snapshot.js';
+import { canonicalHash } from '../../functions/core/json.js';
+import type { NoiseProfile, NoiseProfileStore } from '../../functions/core/noise.js';
 import { StatsAccumulator, type ReplayStats } from '../../functions/core/stats.js';
 import { fixedClock, MemoryManifestStore, MemoryExecutorConfigStore, MemoryPolicyStore, MemoryReplayResultStore, MemorySnapshotStore, sequentialIds } from '../support/memory-ports.js';
 
@@ -367,6 +369,30 @@ describe('resolveSelection and startBatch', () => {
     expect(await manifests.ids(planned.manifest)).toEqual([ulid(1)]);
   });
 
+  it('pins noiseProfile "latest" of a scheduled batch to the version that is latest when Plan records it', async () => {
+    const { batches, manifests, snapshots } = startWorld();
+    await snapshots.putIfAbsent(snapshot(ulid(1), new Date(NOW - 1000).toISOString()));
+    const profiles = new Map<string, NoiseProfile[]>();
+    const latest = (fn: string) => profiles.get(fn)?.at(-1);
+    const noiseProfiles: NoiseProfileStore = {
+      putNextVersion: () => Promise.reject(new Error('not used')),
+      getLatest: (fn) => Promise.resolve(latest(fn)),
+      getVersion: (fn, v) => Promise.resolve(profiles.get(fn)?.find((p) => p.version === v)),
+    };
+    const profile = (version: number): NoiseProfile => ({ functionName: 'approve_loan', version, executor: 'http', modelVersions: [], similarityProvider: 'lexical', sampleSize: 1, pairs: 1, numericSafetyFactor: 3, fields: [], batchId: ulid(800 + version), createdAt: new Date(NOW).toISOString() });
+    profiles.set('approve_loan', [profile(1), profile(2)]);
+    const scheduled = (n: number, fn: string) => ({ schedule: { batchId: ulid(700 + n), scheduleName: 'nightly', request: { selector: { functionName: fn }, noiseProfile: 'latest' }, startedAt: new Date(NOW).toISOString() } });
+
+    await planBatch({ snapshots, batches, manifests, noiseProfiles }, scheduled(1, 'approve_loan'));
+    // A profile learned while the batch runs does not change what its items compare with.
+    profiles.get('approve_loan')?.push(profile(3));
+
+    expect((await batches.get(ulid(701)))?.request).toMatchObject({ noiseProfile: 2 });
+    // None learned yet: nothing to pin, and the batch is recorded (its items say NO_NOISE_PROFILE).
+    await planBatch({ snapshots, batches, manifests, noiseProfiles }, scheduled(2, 'unprofiled_fn'));
+    expect((await batches.get(ulid(702)))?.request).toMatchObject({ noiseProfile: 'latest' });
+  });
+
   it('returns the first batch for a repeated Idempotency-Key and refuses the key with another body', async () => {
     const { deps, batches } = startWorld();
 
@@ -376,6 +402,33 @@ describe('resolveSelection and startBatch', () => {
     expect(again).toEqual({ batch: first.batch, created: false });
     expect(batches.batches.size).toBe(1);
     await expect(startBatch(deps, { snapshotIds: [ulid(2)] }, 'key-1')).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
+  });
+
+  it('treats a repeat that spells out the defaults or writes an instant another way as the same request', async () => {
+    const { deps, batches, snapshots } = startWorld();
+    await snapshots.putIfAbsent(snapshot(ulid(1), new Date(NOW - 1000).toISOString()));
+    const sent = { selector: { functionName: 'approve_loan', from: '2026-11-01T00:00Z' } };
+    const first = await startBatch(deps, sent, 'key-defaults');
+
+    const spelledOut = { selector: { functionName: 'approve_loan', from: '2026-11-01T00:00:00.000Z', limit: 1000 }, mode: 'Tolerant', tolerance: 0.8, noiseProfile: 'none', maxConcurrency: 10 };
+    expect(await startBatch(deps, spelledOut, 'key-defaults')).toEqual({ batch: first.batch, created: false });
+    expect(batches.batches.size).toBe(1);
+    // A value that is not the default is another request.
+    await expect(startBatch(deps, { ...spelledOut, tolerance: 0.9 }, 'key-defaults')).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
+    await expect(startBatch(deps, { ...sent, mode: 'Strict' }, 'key-defaults')).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
+  });
+
+  it('still recognises a key claimed with the hash of the request as sent', async () => {
+    const { deps, batches } = startWorld();
+    const request = { snapshotIds: [ulid(1)] };
+    const batchId = ulid(900);
+    await batches.claimIdempotencyKey('key-legacy', canonicalHash(request), batchId);
+    await batches.create({ batchId, status: 'RUNNING', total: 1, completed: 0, maxConcurrency: 10, request: {}, trigger: 'api', createdAt: new Date(NOW).toISOString() });
+
+    const again = await startBatch(deps, request, 'key-legacy');
+
+    expect(again.created).toBe(false);
+    expect(again.batch.batchId).toBe(batchId);
   });
 
   it('answers with the batch a concurrent request under the same Idempotency-Key recorded first', async () => {

@@ -151,3 +151,45 @@ describe('noise-aware Tolerant comparison', () => {
     expect(strict.outputsMatch).toBe(false);
   });
 });
+
+describe('a field present in only some runs', () => {
+  // A `warning` the model adds to some answers and not to others, reading the same whenever it is there.
+  const withWarning = (warning: string | undefined, score = 0.8): NamedValue[] => [...run(score, 'r', 'i'), ...(warning === undefined ? [] : [{ name: 'warning', value: warning }])];
+  const learnWarning = () =>
+    learn([
+      [withWarning('check income'), withWarning(undefined)],
+      [withWarning('check income'), withWarning('check income')],
+      [withWarning(undefined), withWarning('check income')],
+      [withWarning('check income'), withWarning('check income')],
+    ]);
+
+  it('learns its presence apart from its value: stable values, presenceDiffered counted', async () => {
+    // Before, the pairs it was missing from made it always-different: its value was then ignored.
+    const warning = (await learnWarning()).find((f) => f.path === 'outputs.warning');
+    expect(warning).toEqual({ path: 'outputs.warning', class: 'stable', pairs: 4, differed: 2, presenceDiffered: 2 });
+  });
+
+  it('lets it be missing on one side as noise, and still catches a change of its value', async () => {
+    const rules = { fields: noiseIndex(profileOf(await learnWarning())), numericSafetyFactor: NUMERIC_SAFETY_FACTOR };
+    const compare = (a: NamedValue[], b: NamedValue[]) => compareOutputs(a, b, 'Tolerant', 0.8, similarity, rules);
+
+    const dropped = await compare(withWarning('check income'), withWarning(undefined));
+    expect(dropped.outputsMatch).toBe(true);
+    expect(dropped.fieldComparisons.find((f) => f.path === 'outputs.warning')).toMatchObject({ comparator: 'NoiseIgnored', match: true, noise: 'suppressed', original: 'check income' });
+    expect(dropped.fieldComparisons.find((f) => f.path === 'outputs.warning')?.noiseReason).toContain('only one of two runs of the same model had this field in 2/4 pairs');
+
+    const changed = await compare(withWarning('check income'), withWarning('income verified'));
+    expect(changed.outputsMatch).toBe(false);
+    expect(changed.fieldComparisons.find((f) => f.path === 'outputs.warning')).toMatchObject({ comparator: 'ExactMatch', match: false, noise: 'stable' });
+    // A field the profile always saw in both runs is still a mismatch when one side lacks it.
+    const noScore = await compare(withWarning('check income'), withWarning('check income').filter((v) => v.name !== 'score'));
+    expect(noScore.fieldComparisons.find((f) => f.path === 'outputs.score')).toMatchObject({ comparator: 'Presence', match: false });
+  });
+
+  it('keeps classifying observations stored before presence was told apart as before', () => {
+    const acc = new NoiseAccumulator();
+    acc.addPair([{ path: 'outputs.warning', equal: false, kind: 'other' }]);
+    acc.addPair([{ path: 'outputs.warning', equal: true, kind: 'text', similarity: 1, singleToken: false }]);
+    expect(acc.fields()).toEqual([{ path: 'outputs.warning', class: 'always-different', pairs: 2, differed: 1 }]);
+  });
+});

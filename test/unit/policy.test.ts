@@ -322,9 +322,32 @@ describe('evaluatePolicy', () => {
     expect(result.violations[0]?.message).toBe('outputs.a could not be checked: the rule\'s schema cannot be applied (not a valid JSON Schema (draft 2020-12 meta-schema): \'minLength\' at #/minLength must be a non-negative integer, got string "five")');
   });
 
-  it('refuses to evaluate a rule that would not pass validation, naming it', async () => {
-    const bad = { name: 'p', rules: [{ name: 'loose', field: 'outputs.a', comparator: 'SemanticSimilarity', threshold: 3 } as Rule] };
-    await expect(evaluatePolicy(bad, decision({ a: 'x' }), undefined, lexical)).rejects.toThrow(/rules\[0\] \(loose\) threshold/);
+  it('evaluates stored rules that today\'s checks refuse as violations naming the problem, and the other rules as usual', async () => {
+    // Stored before a check existed (or behind the service): they used to make every validation by
+    // name a 400 INVALID_POLICY and every on-write record of the function fail.
+    const stored = {
+      name: 'p',
+      rules: [
+        { name: 'loose', field: 'outputs.a', comparator: 'SemanticSimilarity', threshold: 3 } as Rule,
+        { name: 'backref', field: 'outputs.a', comparator: 'Regex', pattern: '(x)\\1' } as Rule,
+        { name: 'gone', field: 'outputs.a', comparator: 'Telepathy' } as unknown as Rule,
+        { name: 'range', field: 'outputs.n', comparator: 'WithinRange', min: 0, max: 1 } as Rule,
+      ],
+    };
+    const result = await evaluatePolicy(stored, decision({ a: 'x', n: 0.5 }), undefined, lexical);
+
+    expect(result.status).toBe('violated');
+    expect(result.rules.map((r) => [r.ruleName, r.status])).toEqual([
+      ['loose', 'violated'],
+      ['backref', 'violated'],
+      ['gone', 'violated'],
+      ['range', 'passed'],
+    ]);
+    const messages = result.violations.map((v) => v.message);
+    expect(messages[0]).toMatch(/^outputs\.a could not be checked: the rule cannot be applied \(rules\[0\] \(loose\) threshold: .*\); store a corrected version of the policy$/);
+    expect(messages[1]).toMatch(/rules\[1\] \(backref\) pattern: /);
+    expect(messages[2]).toMatch(/rules\[2\] \(gone\) comparator: unknown comparator "Telepathy"/);
+    expect(result.violations.every((v) => v.actual === '(not evaluated)')).toBe(true);
   });
 
   it('propagates a similarity provider failure instead of passing', async () => {

@@ -208,6 +208,39 @@ describe('validateOnDemand: request and report', () => {
   });
 });
 
+describe('a stored policy whose rules today\'s checks refuse', () => {
+  // Stored before a check existed (or behind the service): a Regex that RE2 cannot run used to make
+  // validate-by-name a 400 INVALID_POLICY and every on-write record of the function fail.
+  const OLD = { name: 'old-regex', functionNames: ['approve_loan'], rules: [{ name: 'decision-word', field: 'outputs.decision', comparator: 'Regex' as const, pattern: '(a)\\1' }, { name: 'score', field: 'outputs.score', comparator: 'WithinRange' as const, min: 0, max: 1 }] };
+
+  it('is evaluated on demand: a stored report, violated on that rule, the others as usual', async () => {
+    const { deps, policies, reports } = await world();
+    await policies.putNextVersion(OLD, '2026-10-01T00:00:00.000Z');
+
+    const report = await validateOnDemand(deps, ID.first, { policyName: 'old-regex' });
+
+    expect(report.rules.map((r) => [r.ruleName, r.status])).toEqual([
+      ['decision-word', 'violated'],
+      ['score', 'passed'],
+    ]);
+    expect(report.violations[0]?.message).toMatch(/^outputs\.decision could not be checked: the rule cannot be applied \(rules\[0\] \(decision-word\) pattern: /);
+    expect([...reports.items.values()].some((r) => r.reportId === report.reportId)).toBe(true);
+  });
+
+  it('is evaluated on write: its report is stored beside the others', async () => {
+    const { deps, policies } = await world();
+    await policies.putNextVersion(OLD, '2026-10-01T00:00:00.000Z');
+    const third = (await deps.snapshots.get(ID.third)) as Snapshot;
+
+    const outcomes = await validateOnWrite({ ...deps, reportId: (s, p) => `${s.snapshotId}:${p.name}:${p.version}` }, third);
+
+    expect(outcomes.map((o) => [o.report.policy.name, o.report.status, o.stored])).toEqual([
+      ['loan-regression', 'violated', true],
+      ['old-regex', 'violated', true],
+    ]);
+  });
+});
+
 describe('validateOnWrite', () => {
   const reportId = (snapshot: Snapshot, policy: StoredPolicy) => `${snapshot.snapshotId}:${policy.name}:${policy.version}`;
   const WRITTEN = '2026-11-02T12:00:00.000Z';

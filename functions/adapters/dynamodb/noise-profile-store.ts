@@ -7,13 +7,19 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { DocumentClient } from './document-client.js';
-import { ConflictError } from '../../core/errors.js';
+import { ServiceBusyError } from '../../core/errors.js';
 import type { NoiseProfile, NoiseProfileStore } from '../../core/noise.js';
 import { translateWriteError } from './errors.js';
 import { keys } from './keys.js';
 import { newestVersionItem, queryEach } from './paging.js';
+import { jitteredPause, VERSION_ATTEMPTS } from './policy-store.js';
 
-const MAX_ATTEMPTS = 5;
+export interface NoiseProfileStoreOptions {
+  /** Attempts at taking the next version (default: as many as a policy's, {@link VERSION_ATTEMPTS}). */
+  versionAttempts?: number;
+  /** The pause before retry `retry` (1, 2, …); full jitter by default, as for policies. */
+  pause?: (retry: number) => Promise<void>;
+}
 
 function toProfile(item: Record<string, unknown>): NoiseProfile {
   const { pk: _pk, sk: _sk, itemType: _t, ...profile } = item;
@@ -21,10 +27,17 @@ function toProfile(item: Record<string, unknown>): NoiseProfile {
 }
 
 export class DynamoNoiseProfileStore implements NoiseProfileStore {
+  private readonly versionAttempts: number;
+  private readonly pause: (retry: number) => Promise<void>;
+
   constructor(
     private readonly doc: DocumentClient,
     private readonly tableName: string,
-  ) {}
+    options: NoiseProfileStoreOptions = {},
+  ) {
+    this.versionAttempts = options.versionAttempts ?? VERSION_ATTEMPTS;
+    this.pause = options.pause ?? jitteredPause;
+  }
 
   private async highest(functionName: string): Promise<NoiseProfile | undefined> {
     const item = await newestVersionItem(this.doc, this.tableName, keys.noiseProfileLatest(functionName).pk);
@@ -74,7 +87,10 @@ export class DynamoNoiseProfileStore implements NoiseProfileStore {
       await this.moveLatest(earlier);
       return earlier;
     }
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    // Learning batches of one function that finish together race for the next number, as policy
+    // PUTs do: each lost race means another batch stored its version, so pause and read again.
+    for (let attempt = 0; attempt < this.versionAttempts; attempt++) {
+      if (attempt > 0) await this.pause(attempt);
       const highest = await this.highest(body.functionName);
       if (highest?.batchId === body.batchId) {
         // Another attempt for the same batch stored it meanwhile.
@@ -91,7 +107,10 @@ export class DynamoNoiseProfileStore implements NoiseProfileStore {
       await this.moveLatest(profile);
       return profile;
     }
-    throw new ConflictError(`the noise profile of '${body.functionName}' is being changed concurrently; try again`, { code: 'NOISE_PROFILE_VERSION_CONFLICT' });
+    throw new ServiceBusyError(`the noise profile of '${body.functionName}' is being stored by many learning batches at once: no version could be taken in ${this.versionAttempts} attempts; nothing was stored, learn it again`, {
+      code: 'NOISE_PROFILE_BUSY',
+      retryAfterSeconds: 1,
+    });
   }
 
   async getLatest(functionName: string): Promise<NoiseProfile | undefined> {

@@ -25,7 +25,7 @@ import { GSI1 } from './table-definition.js';
  */
 export const VERSION_ATTEMPTS = 25;
 /** Full-jitter pause before retry `retry` (1, 2, …): up to 5 ms × 2^retry, at most 100 ms. */
-function jitteredPause(retry: number): Promise<void> {
+export function jitteredPause(retry: number): Promise<void> {
   const ms = Math.random() * Math.min(100, 5 * 2 ** retry);
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -15,8 +15,9 @@ import { cell, columns, keyValues, percent } from '../table.js';
 /** How many fields the table lists (the most significant first). */
 const TOP_FIELDS = 10;
 
-function signedPercent(d: number): string {
-  return `${d > 0 ? '+' : ''}${percent(d)}`;
+/** A difference of two rates, in percentage points: 61.5 % → 53.8 % is -7.7pp, not -7.7 %. */
+function signedPoints(d: number): string {
+  return `${d > 0 ? '+' : ''}${(d * 100).toFixed(1)}pp`;
 }
 
 function pValue(p: number): string {
@@ -41,7 +42,7 @@ export function comparisonTable(c: Comparison): string {
   let text = keyValues(rows);
   // `p` is the test's own p-value, `p (Holm)` the one adjusted over the family (the match and
   // error tests; the fields), which `significant` compares with alpha.
-  const rate = (name: string, t: Comparison['matchRate'], test: string) => [name, percent(t.baseline), percent(t.candidate), signedPercent(t.difference), `${t.baselineOnly} / ${t.candidateOnly}`, pValue(t.pValue), pValue(t.adjustedPValue), t.significant ? 'yes' : 'no', test];
+  const rate = (name: string, t: Comparison['matchRate'], test: string) => [name, percent(t.baseline), percent(t.candidate), signedPoints(t.difference), `${t.baselineOnly} / ${t.candidateOnly}`, pValue(t.pValue), pValue(t.adjustedPValue), t.significant ? 'yes' : 'no', test];
   text += `\n${columns(
     ['rate', 'baseline', 'candidate', 'difference', 'discordant b/c', 'p', 'p (Holm)', 'significant', 'test'],
     [rate('match rate', c.matchRate, 'McNemar exact'), rate('error rate', c.errorRate, 'McNemar exact')],
@@ -49,7 +50,7 @@ export function comparisonTable(c: Comparison): string {
   const fields = [...c.fields].sort((a, b) => a.adjustedPValue - b.adjustedPValue || a.path.localeCompare(b.path)).slice(0, TOP_FIELDS);
   if (fields.length > 0) {
     text += `\nmismatch rate per field (McNemar exact, Holm-adjusted over the fields${c.fields.length > TOP_FIELDS ? `, ${TOP_FIELDS} of ${c.fields.length}` : ''}):\n`;
-    text += columns(['field', 'baseline', 'candidate', 'difference', 'p', 'p (Holm)', 'significant'], fields.map((f) => [f.path, percent(f.baseline), percent(f.candidate), signedPercent(f.difference), pValue(f.pValue), pValue(f.adjustedPValue), f.significant ? 'yes' : 'no']));
+    text += columns(['field', 'baseline', 'candidate', 'difference', 'p', 'p (Holm)', 'significant'], fields.map((f) => [f.path, percent(f.baseline), percent(f.candidate), signedPoints(f.difference), pValue(f.pValue), pValue(f.adjustedPValue), f.significant ? 'yes' : 'no']));
   }
   const q = (name: string, d: Comparison['latency']['p50']) => (d === null ? [name, '-', '-', '-', '-'] : [name, cell(d.baselineMs), cell(d.candidateMs), ms(d.differenceMs), `[${ms(d.ci95[0])}, ${ms(d.ci95[1])}]`]);
   text += `\nlatency (ms, bootstrap 95% CI, ${c.latency.resamples} resamples, seed ${c.latency.seed}):\n`;

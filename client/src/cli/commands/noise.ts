@@ -20,7 +20,7 @@ function profileTable(p: NoiseProfile): string {
       ['createdAt', p.createdAt],
     ]) +
     '\n' +
-    columns(['path', 'class', 'differed', 'spread %', 'spread ±', 'text floor'], p.fields.map((f) => [f.path, f.class, `${f.differed}/${f.pairs}`, f.spreadPercent ?? '', f.spreadAbsolute ?? '', f.similarityFloor ?? '']))
+    columns(['path', 'class', 'differed', 'spread %', 'spread ±', 'text floor'], p.fields.map((f) => [f.path, f.class, `${f.differed}/${f.pairs}${f.presenceDiffered ? ` (${f.presenceDiffered} in one run only)` : ''}`, f.spreadPercent ?? '', f.spreadAbsolute ?? '', f.similarityFloor ?? '']))
   );
 }
 
