@@ -137,6 +137,23 @@ describe('decision-replay verify / export / verify --bundle (local host)', () =>
     }
   });
 
+  it('exports a bundle whose end was not sealed yet: verify --bundle says PARTLY VERIFIED (exit 5), not unexpected records', async () => {
+    // A decision of 10:04:10 (the host's clock); window 10:04 closed at 10:05 and is not sealed yet.
+    const late = (await requestJson<{ snapshotId: string }>(t.url, 'POST', '/snapshots', decision(0.8, 'partial_fn'))).body.snapshotId;
+    vi.useFakeTimers({ toFake: ['Date'], now: T0 + 5 * MINUTE + 30_000 });
+    try {
+      const dir = join(work, 'partial');
+      const exported = await cli(['export', '--function', 'partial_fn', '--from', '2026-11-30T10:00:00Z', '--to', '2026-11-30T10:06:00Z', '-o', dir, '--output', 'json'], { env });
+      expect(exported.code, exported.stderr).toBe(0);
+      expect(readFileSync(join(dir, 'records', 'snapshots.jsonl'), 'utf8')).toContain(late);
+      const { code, report } = await verifyJson(['--bundle', dir], { env: { DECISION_REPLAY_URL: await unreachableUrl() } });
+      expect(code).toBe(5);
+      expect(report).toMatchObject({ clean: true, unexpected: [], unsealed: { from: '2026-11-30T10:04:00.000Z', to: '2026-11-30T10:06:00.000Z' } });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('answers the same verdict as GET /audit/verify', async () => {
     const { report } = await verifyJson(RANGE);
     const served = await requestJson<VerificationReport>(t.url, 'GET', '/audit/verify?from=2026-11-30T10:00:00Z&to=2026-11-30T10:04:00Z');
