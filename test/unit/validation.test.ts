@@ -232,7 +232,7 @@ describe('a stored policy whose rules today\'s checks refuse', () => {
     await policies.putNextVersion(OLD, '2026-10-01T00:00:00.000Z');
     const third = (await deps.snapshots.get(ID.third)) as Snapshot;
 
-    const outcomes = await validateOnWrite({ ...deps, reportId: (s, p) => `${s.snapshotId}:${p.name}:${p.version}` }, third);
+    const outcomes = await validateOnWrite({ ...deps, reportId: (s, p) => `${s.snapshotId}:${p.name}:${p.version}`, now: () => '2026-11-02T12:00:00.000Z' }, third);
 
     expect(outcomes.map((o) => [o.report.policy.name, o.report.status, o.stored])).toEqual([
       ['loan-regression', 'violated', true],
