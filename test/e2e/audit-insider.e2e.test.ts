@@ -3,8 +3,7 @@
  * removed from the audit store is not sealed again over forged records, and a batch result is
  * verified and exported with the function of the snapshot it replayed.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
@@ -18,6 +17,7 @@ import { LOCAL_AWS } from '../../functions/local/dynalite.js';
 import { cli } from '../support/cli.js';
 import { requestJson } from '../support/http.js';
 import { startTestHost, type TestHost } from '../support/host.js';
+import { tempDir } from '../support/temp-dirs.js';
 
 const T0 = Date.parse('2026-11-30T10:00:10.000Z');
 const MINUTE = 60_000;
@@ -156,7 +156,7 @@ describe('batch results by function (probe D3)', () => {
   /** Two snapshots of FN and one of another function, a batch replaying the two (ValidationOnly), sealed. */
   beforeAll(async () => {
     h = await host();
-    work = mkdtempSync(join(tmpdir(), 'audit-insider-'));
+    work = tempDir('audit-insider-');
     snapshotIds = [];
     for (const score of [0.5, 0.6]) {
       h.clock.now += 1000;

@@ -6,8 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
@@ -21,6 +20,7 @@ import { LOCAL_AWS } from '../../functions/local/dynalite.js';
 import { cli, unreachableUrl } from '../support/cli.js';
 import { requestJson } from '../support/http.js';
 import { startTestHost, type TestHost } from '../support/host.js';
+import { tempDir } from '../support/temp-dirs.js';
 
 const T0 = Date.parse('2026-11-30T10:00:10.000Z');
 const MINUTE = 60_000;
@@ -45,7 +45,7 @@ describe('decision-replay verify / export / verify --bundle (local host)', () =>
     t = await startTestHost({ clock: { now: () => clock.now }, digestIntervalMinutes: 1 });
     db = new DynamoDBClient({ ...LOCAL_AWS, endpoint: t.host.dynamoEndpoint });
     env = { DECISION_REPLAY_URL: t.url };
-    work = mkdtempSync(join(tmpdir(), 'cli-audit-'));
+    work = tempDir('cli-audit-');
     for (const score of [0.5, 0.6, 0.7]) {
       clock.now += 1000;
       snapshotIds.push((await requestJson<{ snapshotId: string }>(t.url, 'POST', '/snapshots', decision(score))).body.snapshotId);
