@@ -16,7 +16,7 @@
  * uses (./function-bundle-build.mjs), and chunks that nothing imports are removed
  * ({@link pruneUnreachableChunks}).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -97,6 +97,25 @@ export function buildFunctionBundle(options: FunctionBundleOptions, outdir: stri
   const run = spawnSync(process.execPath, [BUILD_SCRIPT], { input: JSON.stringify(functionBundleOptions(options, outdir)), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (run.status !== 0) throw new Error(`esbuild failed for ${options.entry}: ${run.stderr || run.error?.message || `exit ${String(run.status)}`}`);
   return dropUnusedRequireBanners(pruneUnreachableChunks(JSON.parse(run.stdout) as Metafile, outdir), outdir);
+}
+
+/**
+ * {@link buildFunctionBundle} without blocking the caller: the same build process, input and
+ * clean-up, so that several functions can build at once (the bundle tests build a dozen).
+ */
+export async function buildFunctionBundleAsync(options: FunctionBundleOptions, outdir: string): Promise<Metafile> {
+  const child = spawn(process.execPath, [BUILD_SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const status = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+    child.stdin.end(JSON.stringify(functionBundleOptions(options, outdir)));
+  });
+  if (status !== 0) throw new Error(`esbuild failed for ${options.entry}: ${stderr || `exit ${String(status)}`}`);
+  return dropUnusedRequireBanners(pruneUnreachableChunks(JSON.parse(stdout) as Metafile, outdir), outdir);
 }
 
 /**

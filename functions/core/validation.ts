@@ -186,10 +186,13 @@ export interface OnWriteOutcome {
 
 /**
  * Validates a newly written snapshot against every policy attached to its function. Report ids are
- * derived from (snapshot, policy, version), so a redelivered record stores nothing twice.
+ * derived from (snapshot, policy, version), so a redelivered record stores nothing twice: the
+ * store writes one report per id (a redelivery finds the first). A report's createdAt is when it
+ * is written (`now`), not its snapshot's: it is sealed in the window it lands in, however long
+ * the stream consumer lagged behind (a report back-dated into a sealed window reads as tampering).
  */
 export async function validateOnWrite(
-  deps: Omit<ValidationDeps, 'ids' | 'clock'> & { reportId: (snapshot: Snapshot, policy: StoredPolicy) => string },
+  deps: Omit<ValidationDeps, 'ids' | 'clock'> & { reportId: (snapshot: Snapshot, policy: StoredPolicy) => string; now: () => string },
   snapshot: Snapshot,
 ): Promise<OnWriteOutcome[]> {
   const attached = await deps.policies.listAttachedTo(snapshot.functionName);
@@ -206,7 +209,7 @@ export async function validateOnWrite(
       policy: policyPin(policy),
       trigger: 'on-write',
       ...evaluation,
-      createdAt: snapshot.createdAt,
+      createdAt: deps.now(),
     };
     outcomes.push({ report, stored: await deps.reports.putIfAbsent(report) });
   }

@@ -3,8 +3,7 @@
  * removed from the audit store is not sealed again over forged records, and a batch result is
  * verified and exported with the function of the snapshot it replayed.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
@@ -18,6 +17,7 @@ import { LOCAL_AWS } from '../../functions/local/dynalite.js';
 import { cli } from '../support/cli.js';
 import { requestJson } from '../support/http.js';
 import { startTestHost, type TestHost } from '../support/host.js';
+import { tempDir } from '../support/temp-dirs.js';
 
 const T0 = Date.parse('2026-11-30T10:00:10.000Z');
 const MINUTE = 60_000;
@@ -110,6 +110,24 @@ describe('a digest removed from the audit store (probe D1)', () => {
     expect(report.chainBreaks).toEqual([expect.objectContaining({ id: window, reason: expect.stringContaining('it was deleted: the digester sealed the windows up to') })]);
   });
 
+  it('an object that is not a digest where the next digest goes: 409 naming the file (not 500); one named after a far window: sealing goes on, logged (probe D17)', async () => {
+    const { h } = await sealed();
+    h.store.objects.set(auditObjects.digest('2099-01-01T00:00:00.000Z'), Buffer.from('{}\n'));
+    h.clock.now = T0 + 3 * MINUTE + 5000;
+    const on = await requestJson<{ sealed: Array<{ windowStart: string }> }>(h.t.url, 'POST', '/_local/digest');
+    expect(on.status).toBe(200);
+    expect(on.body.sealed.map((s) => s.windowStart)).toEqual(['2026-11-30T10:02:00.000Z']);
+    expect(h.errors.some((e) => e.includes('digests/2099-01-01T00:00:00.000Z.json): not written by the digester, ignored'))).toBe(true);
+
+    h.store.objects.set(auditObjects.digest('2026-11-30T10:03:00.000Z'), Buffer.from('{}\n'));
+    h.clock.now = T0 + 4 * MINUTE + 5000;
+    const run = await requestJson<{ error: { code: string; message: string } }>(h.t.url, 'POST', '/_local/digest');
+    expect(run.status).toBe(409);
+    expect(run.body.error.code).toBe('AUDIT_SEAL_REFUSED');
+    expect(run.body.error.message).toContain('digests/2026-11-30T10:03:00.000Z.json in the digest store, where the digest after the chain head');
+    expect(run.body.error.message).toContain('is not a digest');
+  });
+
   it('deleting every digest starts no new chain from the oldest record: verify names each sealed window', async () => {
     const { h } = await sealed();
     h.store.objects.clear();
@@ -138,7 +156,7 @@ describe('batch results by function (probe D3)', () => {
   /** Two snapshots of FN and one of another function, a batch replaying the two (ValidationOnly), sealed. */
   beforeAll(async () => {
     h = await host();
-    work = mkdtempSync(join(tmpdir(), 'audit-insider-'));
+    work = tempDir('audit-insider-');
     snapshotIds = [];
     for (const score of [0.5, 0.6]) {
       h.clock.now += 1000;

@@ -4,8 +4,7 @@
  * `GET /audit/verify`.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
@@ -19,6 +18,7 @@ import type { MemoryAuditStore } from '../../functions/adapters/audit/file-audit
 import { LOCAL_AWS } from '../../functions/local/dynalite.js';
 import { requestJson, requestWithHeaders } from '../support/http.js';
 import { startTestHost, type TestHost } from '../support/host.js';
+import { tempDir } from '../support/temp-dirs.js';
 
 const T0 = Date.parse('2026-11-30T10:00:10.000Z');
 const MINUTE = 60_000;
@@ -118,7 +118,7 @@ describe('audit seal over HTTP (local host)', () => {
     const s = await sealedHost();
     const res = await requestWithHeaders<string>(s.t.url, 'GET', '/audit/public-key');
     expect(res.headers.get('content-type')).toBe('application/x-pem-file');
-    const dir = mkdtempSync(join(tmpdir(), 'audit-openssl-'));
+    const dir = tempDir('audit-openssl-');
     writeFileSync(join(dir, 'public-key.pem'), res.body);
     const digests = await requestJson<{ items: Array<{ windowStart: string; digest: string; signature: string }> }>(s.t.url, 'GET', '/audit/digests?from=2026-11-30T10:00:00Z&to=2026-11-30T10:01:00Z');
     const first = digests.body.items[0];

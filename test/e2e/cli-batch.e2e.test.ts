@@ -6,8 +6,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +17,7 @@ import { localS3ClientConfig } from '../../functions/local/s3.js';
 import { cli } from '../support/cli.js';
 import { demoV1Decision, startTestHost, type TestHost } from '../support/host.js';
 import { requestJson } from '../support/http.js';
+import { tempDir } from '../support/temp-dirs.js';
 
 const FN = 'cli_batch_loans';
 const SLOW_FN = 'cli_batch_slow';
@@ -36,7 +36,7 @@ describe('decision-replay batch commands (local host)', () => {
   beforeAll(async () => {
     t = await startTestHost();
     env = { DECISION_REPLAY_URL: t.url };
-    dir = mkdtempSync(join(tmpdir(), 'cli-batch-'));
+    dir = tempDir('cli-batch-');
     for (const applicant of APPLICANTS) {
       const res = await requestJson<Snapshot>(t.url, 'POST', '/snapshots', demoV1Decision(FN, applicant));
       ids.push(res.body.snapshotId);

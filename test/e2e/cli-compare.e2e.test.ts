@@ -5,8 +5,7 @@
  * `--fail-if-worse` and its exit codes, batches that replayed different snapshots — and the
  * comparison's HTML view (`report compare`).
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Batch } from '../../functions/core/batch.js';
@@ -16,6 +15,7 @@ import type { Applicant } from '../../functions/local/demo-model.js';
 import { cli } from '../support/cli.js';
 import { demoV1Decision, startTestHost, type TestHost } from '../support/host.js';
 import { requestJson } from '../support/http.js';
+import { tempDir } from '../support/temp-dirs.js';
 
 const FN = 'cli_compare_loans';
 /** 40 applicants, half with debt: v2 flips many of those. */
@@ -122,7 +122,7 @@ describe('decision-replay batch compare (local host)', () => {
   it('report compare writes the comparison view of a stored comparison to a file', async () => {
     const compared = await cli(['batch', 'compare', v1.batchId, v2.batchId, '-o', 'json'], { env });
     const { comparisonId } = JSON.parse(compared.stdout) as Comparison;
-    const file = join(mkdtempSync(join(tmpdir(), 'cli-compare-')), 'comparison.html');
+    const file = join(tempDir('cli-compare-'), 'comparison.html');
 
     const run = await cli(['report', 'compare', comparisonId, '-o', file], { env });
 

@@ -5,8 +5,7 @@
  * away (EPIPE).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { DynamoDBClient, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
@@ -16,6 +15,7 @@ import { LOCAL_AWS } from '../../functions/local/dynalite.js';
 import { cli, CLI_BIN, type CliRun } from '../support/cli.js';
 import { requestJson } from '../support/http.js';
 import { startTestHost, type TestHost } from '../support/host.js';
+import { tempDir } from '../support/temp-dirs.js';
 
 const FN = 'cli_integrity_loan';
 const decision = (score: number) => ({ functionName: FN, inputs: [{ name: 'applicant', value: { income: 52000 } }], outputs: [{ name: 'decision', value: 'approve' }, { name: 'score', value: score }] });
@@ -53,7 +53,7 @@ describe('decision-replay CLI on tampered and unstorable data (local host)', () 
     t = await startTestHost();
     db = new DynamoDBClient({ ...LOCAL_AWS, endpoint: t.host.dynamoEndpoint });
     env = { DECISION_REPLAY_URL: t.url };
-    dir = mkdtempSync(join(tmpdir(), 'cli-integrity-'));
+    dir = tempDir('cli-integrity-');
   });
   afterAll(async () => {
     db?.destroy();

@@ -3,8 +3,7 @@
  * HTML document the matching `GET …/report` route answers (`-o FILE`, or stdout), and maps the
  * service's errors and an unwritable file to the CLI's exit codes.
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Batch } from '../../functions/core/batch.js';
@@ -13,6 +12,7 @@ import type { Snapshot } from '../../functions/core/snapshot.js';
 import { cli } from '../support/cli.js';
 import { demoV1Decision, startTestHost, type TestHost } from '../support/host.js';
 import { requestJson, requestWithHeaders } from '../support/http.js';
+import { tempDir } from '../support/temp-dirs.js';
 
 const FN = 'cli_report_loan';
 const UNKNOWN = '01JZZZZZZZZZZZZZZZZZZZZZZZ';
@@ -32,7 +32,7 @@ describe('decision-replay report (local host)', () => {
 
   beforeAll(async () => {
     t = await startTestHost();
-    dir = mkdtempSync(join(tmpdir(), 'cli-report-'));
+    dir = tempDir('cli-report-');
     env = { DECISION_REPLAY_URL: t.url };
     a = (await requestJson<Snapshot>(t.url, 'POST', '/snapshots', demoV1Decision(FN, { income: 52_000, age: 41 }))).body;
     b = (await requestJson<Snapshot>(t.url, 'POST', '/snapshots', demoV1Decision(FN, { income: 31_000, age: 23, debt: 12_000 }))).body;

@@ -4,8 +4,7 @@
  * its exit codes (0 ok, 1 gated failure, 2 usage error naming the flag, 3 service/network error).
  * Most runs call the CLI's `main` in-process; a few run the real bin as a process.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplayResult } from '../../functions/core/replay.js';
@@ -15,6 +14,7 @@ import type { StoredPolicy } from '../../functions/core/policy.js';
 import type { ValidationReport } from '../../functions/core/validation.js';
 import { cli, cliProcess, unreachableUrl } from '../support/cli.js';
 import { demoV1Decision, startTestHost, type TestHost } from '../support/host.js';
+import { tempDir } from '../support/temp-dirs.js';
 
 const FN = 'cli_approve_loan';
 
@@ -31,7 +31,7 @@ describe('decision-replay CLI (local host)', () => {
 
   beforeAll(async () => {
     t = await startTestHost();
-    dir = mkdtempSync(join(tmpdir(), 'cli-e2e-'));
+    dir = tempDir('cli-e2e-');
     env = { DECISION_REPLAY_URL: t.url };
   });
 

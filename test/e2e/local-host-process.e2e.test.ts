@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { LOCAL_AWS } from '../../functions/local/dynalite.js';
 import { requestJson } from '../support/http.js';
 import { freePort } from '../support/ports.js';
+import { tempDir } from '../support/temp-dirs.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
@@ -83,19 +83,14 @@ const decision = {
   outputs: [{ name: 'decision', value: 'approve' }],
 };
 
-const tempDirs: string[] = [];
 afterEach(async () => {
   for (const r of started.splice(0)) if (r.child.exitCode === null && r.child.signalCode === null) await stop(r);
-});
-afterAll(() => {
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('bin/local.ts (npm start)', { timeout: 150_000 }, () => {
   it('keeps recorded snapshots in DATA_DIR across a SIGTERM and a restart on the same folder', async () => {
     // Arrange
-    const dataDir = mkdtempSync(join(tmpdir(), 'decision-replay-e2e-'));
-    tempDirs.push(dataDir);
+    const dataDir = tempDir('decision-replay-e2e-');
     const { running: first, env } = await startOnFreePorts({ DATA_DIR: dataDir });
     expect(first.url).toBe(`http://127.0.0.1:${env.PORT}`);
 
@@ -118,8 +113,7 @@ describe('bin/local.ts (npm start)', { timeout: 150_000 }, () => {
   });
 
   it('with --in-memory writes nothing to disk, not even the data folder', async () => {
-    const parent = mkdtempSync(join(tmpdir(), 'decision-replay-e2e-'));
-    tempDirs.push(parent);
+    const parent = tempDir('decision-replay-e2e-');
     const dataDir = join(parent, 'data');
 
     const { running } = await startOnFreePorts({ DATA_DIR: dataDir }, ['--in-memory']);

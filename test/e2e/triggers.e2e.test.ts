@@ -136,7 +136,9 @@ describe('validation on every write (local host)', () => {
       // Assert: poll what a user would read.
       const reports = byPolicy(await reportsOf(first.snapshotId, 2));
       expect(Object.keys(reports).sort()).toEqual(['drift-guard', 'floor-guard']);
-      expect(reports['floor-guard']).toMatchObject({ snapshotId: first.snapshotId, trigger: 'on-write', status: 'violated', baselineId: null, policy: { name: 'floor-guard', version: 1 }, createdAt: first.createdAt });
+      expect(reports['floor-guard']).toMatchObject({ snapshotId: first.snapshotId, trigger: 'on-write', status: 'violated', baselineId: null, policy: { name: 'floor-guard', version: 1 } });
+      // Dated when the consumer wrote it (sealed in the window it lands in), not back-dated to the snapshot's time.
+      expect((reports['floor-guard']?.createdAt ?? '') >= first.createdAt).toBe(true);
       expect(reports['floor-guard']?.rules.map((r) => [r.ruleName, r.status])).toEqual([
         ['floor', 'violated'],
         ['same-decision', 'skipped'],

@@ -4,35 +4,77 @@
  * stack deploys exactly the directory the bundles benchmark builds and times.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { App, Stack, type CfnResource } from 'aws-cdk-lib';
-import { build as esbuild, buildSync, type Metafile } from 'esbuild';
-import { afterAll, describe, expect, it } from 'vitest';
+import { build as esbuild, type Metafile } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lambdaSpec, type LambdaName } from '../../functions/api/manifest.js';
 import { AppConfigSchema } from '../../lib/config.js';
 import { compactErrorClasses, literalSchemaKeys, sdkErrorClassesPlugin, SKETCH_UNREACHABLE_MODULES, withoutSketchModules } from '../../lib/function-bundle-build.mjs';
 import { sketchFigures } from '../support/sketch.entry.js';
-import { buildFunctionBundle, bundleWeight, ENTRY_FILE, functionBundleOptions } from '../../lib/function-bundle.js';
+import { bundleWeight, buildFunctionBundleAsync, ENTRY_FILE, functionBundleOptions, type FunctionBundleOptions } from '../../lib/function-bundle.js';
 import { DecisionFunction, optionalClientDefines } from '../../lib/function-defaults.js';
 import { apiEvent } from '../support/lambda-events.js';
+import { tempDir as testTempDir } from '../support/temp-dirs.js';
 
-const dirs: string[] = [];
-const tempDir = (): string => {
-  const dir = mkdtempSync(join(tmpdir(), 'dr-fn-bundle-'));
-  dirs.push(dir);
-  return dir;
-};
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+/** Every folder of this file's builds is in one, removed after the file (test/support/setup.ts). */
+const root = testTempDir('dr-fn-bundle-');
+const tempDir = (): string => mkdtempSync(join(root, 'out-'));
 
 const DEFAULTS = AppConfigSchema.parse({});
 const ALL_CLIENTS = AppConfigSchema.parse({ executorFunctionArns: ['arn:aws:lambda:us-east-1:123456789012:function:f'], bedrockModelIds: ['amazon.nova-lite-v1:0'], similarityProvider: 'bedrock-titan' });
 
-/** Each function's bundle per config, built once for the whole file (a build takes seconds on a busy 2-core machine). */
-const builds = new Map<string, Built>();
+/**
+ * Builds run as processes of their own (lib/function-bundle.ts), as many at once as the machine has
+ * cores (at least two, at most four: each holds the SDK's sources in memory). A build is ~4 s of
+ * CPU, and over a dozen of them one after another were most of this file's time, while one build
+ * leaves part of a core idle (esbuild and the build's plugins wait on each other).
+ */
+const BUILDS_AT_ONCE = Math.min(4, Math.max(2, availableParallelism()));
+let building = 0;
+let over = false;
+const queued: (() => void)[] = [];
+async function inTurn<T>(job: () => Promise<T>): Promise<T> {
+  while (!over && building >= BUILDS_AT_ONCE) await new Promise<void>((resolve) => queued.push(resolve));
+  if (over) throw new Error('not built: the tests of this file are over');
+  building += 1;
+  try {
+    return await job();
+  } finally {
+    building -= 1;
+    queued.shift()?.();
+  }
+}
+
+/** Each bundle (by its options), built once for the whole file, where it was written and its metafile. */
+const bundles = new Map<string, Promise<{ outdir: string; metafile: Metafile }>>();
+function bundle(options: FunctionBundleOptions): Promise<{ outdir: string; metafile: Metafile }> {
+  const key = JSON.stringify(options);
+  let result = bundles.get(key);
+  if (result === undefined) {
+    result = inTurn(async () => {
+      const outdir = tempDir();
+      return { outdir, metafile: await buildFunctionBundleAsync(options, outdir) };
+    });
+    // Started ahead of the test that awaits it: that test sees a failure, not the process.
+    result.catch(() => undefined);
+    bundles.set(key, result);
+  }
+  return result;
+}
+
+// When the tests are over (all of them, or the few a filter picked), builds still waiting never start
+// and those running finish before the folders are removed: a build would write its folder again.
+afterAll(async () => {
+  over = true;
+  for (const wake of queued.splice(0)) wake();
+  await Promise.allSettled(bundles.values());
+});
+
+const functionOptions = (name: LambdaName, config = DEFAULTS, target = 'node20'): FunctionBundleOptions => ({ entry: `functions/handlers/${name}.handler.ts`, define: optionalClientDefines(lambdaSpec(name), config), target });
 
 /** A built bundle: the packages (and own modules) in the files a cold start loads and in all files, and where it was written. */
 interface Built {
@@ -41,19 +83,8 @@ interface Built {
   outdir: string;
 }
 
-function built(name: LambdaName, config = DEFAULTS): Built {
-  const key = `${name} ${config === DEFAULTS ? 'defaults' : JSON.stringify(config)}`;
-  let result = builds.get(key);
-  if (result === undefined) {
-    result = build(name, config);
-    builds.set(key, result);
-  }
-  return result;
-}
-
-function build(name: LambdaName, config: typeof DEFAULTS): Built {
-  const outdir = tempDir();
-  const metafile: Metafile = buildFunctionBundle({ entry: `functions/handlers/${name}.handler.ts`, define: optionalClientDefines(lambdaSpec(name), config), target: 'node20' }, outdir);
+async function built(name: LambdaName, config = DEFAULTS): Promise<Built> {
+  const { outdir, metafile } = await bundle(functionOptions(name, config));
   const weight = bundleWeight(metafile, outdir);
   const inputsOf = (files: string[]) =>
     Object.entries(metafile.outputs)
@@ -63,10 +94,28 @@ function build(name: LambdaName, config: typeof DEFAULTS): Built {
 }
 const has = (inputs: string[], pkg: string) => inputs.some((p) => p.includes(`node_modules/${pkg}/`));
 
-// Several tests here build up to ten functions' bundles, ~3 s each on CI's 2 cores while other files run.
+const SDK_WIRE: FunctionBundleOptions = { entry: 'test/support/sdk-wire.entry.ts', target: 'node20' };
+const SKETCH: FunctionBundleOptions = { entry: 'test/support/sketch.entry.ts', target: 'node20' };
+const DEAD_IMPORT: FunctionBundleOptions = { entry: 'test/support/dead-import/entry.ts', target: 'node20' };
+const DEPLOYED = ['openapi', 'snapshots'] as const;
+
+// Every build the tests below await, started at once in the order they need them: each test waits
+// only for what is not built yet, while the next builds go on.
+beforeAll(() => {
+  for (const [name, config] of [
+    ...(['replay', 'batches', 'audit', 'digester', 'batch-plan', 'batch-stats', 'execution-end', 'reports', 'snapshots', 'validation', 'batch-replay', 'on-write'] as const).map((name) => [name, DEFAULTS] as const),
+    ['replay', ALL_CLIENTS],
+    ['batch-replay', ALL_CLIENTS],
+  ] as const) {
+    void bundle(functionOptions(name, config));
+  }
+  for (const options of [DEAD_IMPORT, SKETCH, SDK_WIRE, ...DEPLOYED.map((name) => functionOptions(name, DEFAULTS, 'node24'))]) void bundle(options);
+});
+
+// Several tests here wait for up to ten functions' bundles, ~3–9 s each on CI's 2 cores while other files run.
 describe('a function bundle', { timeout: 120_000 }, () => {
-  it('leaves RE2 and the JSON Schema validator out of what replay loads at start, and ships them as chunks', () => {
-    const replay = built('replay');
+  it('leaves RE2 and the JSON Schema validator out of what replay loads at start, and ships them as chunks', async () => {
+    const replay = await built('replay');
 
     for (const pkg of ['re2js', '@cfworker/json-schema']) {
       expect(has(replay.atStart, pkg), pkg).toBe(false);
@@ -75,8 +124,8 @@ describe('a function bundle', { timeout: 120_000 }, () => {
     expect(has(replay.atStart, '@aws-sdk/client-dynamodb')).toBe(true);
   });
 
-  it('leaves the S3 and Step Functions clients out of what batches loads at start (they serve POST /batches and cancel)', () => {
-    const batches = built('batches');
+  it('leaves the S3 and Step Functions clients out of what batches loads at start (they serve POST /batches and cancel)', async () => {
+    const batches = await built('batches');
 
     for (const pkg of ['@aws-sdk/client-s3', '@aws-sdk/client-sfn']) {
       expect(has(batches.atStart, pkg), pkg).toBe(false);
@@ -84,9 +133,9 @@ describe('a function bundle', { timeout: 120_000 }, () => {
     }
   });
 
-  it('leaves S3 and KMS out of what the audit API loads at start (each serves some routes), and keeps both in the digester (every run seals)', () => {
-    const audit = built('audit');
-    const digester = built('digester');
+  it('leaves S3 and KMS out of what the audit API loads at start (each serves some routes), and keeps both in the digester (every run seals)', async () => {
+    const audit = await built('audit');
+    const digester = await built('digester');
 
     for (const pkg of ['@aws-sdk/client-s3', '@aws-sdk/client-kms']) {
       expect(has(audit.atStart, pkg), pkg).toBe(false);
@@ -95,28 +144,28 @@ describe('a function bundle', { timeout: 120_000 }, () => {
     }
   });
 
-  it('ships RE2 and the JSON Schema validator only in the functions that check or evaluate policy rules', () => {
+  it('ships RE2 and the JSON Schema validator only in the functions that check or evaluate policy rules', async () => {
     // A batch's start, plan and statistics name a stored policy or none: they never run a comparator.
     for (const name of ['batches', 'batch-plan', 'batch-stats', 'execution-end', 'reports', 'snapshots'] as const) {
-      const fn = built(name);
+      const fn = await built(name);
       for (const pkg of ['re2js', '@cfworker/json-schema']) expect(has(fn.all, pkg), `${name}: ${pkg}`).toBe(false);
       expect(fn.all.some((p) => p.endsWith('functions/core/comparators.ts')), name).toBe(false);
     }
-    for (const name of ['validation', 'replay', 'batch-replay', 'on-write'] as const) expect(has(built(name).all, 're2js'), name).toBe(true);
+    for (const name of ['validation', 'replay', 'batch-replay', 'on-write'] as const) expect(has((await built(name)).all, 're2js'), name).toBe(true);
   });
 
-  it('builds no replay-result or policy schemas, and no executor configuration, in the functions that start, plan or total batches', () => {
+  it('builds no replay-result or policy schemas, and no executor configuration, in the functions that start, plan or total batches', async () => {
     for (const name of ['batches', 'batch-plan', 'batch-stats'] as const) {
-      const fn = built(name);
+      const fn = await built(name);
       for (const module of ['functions/core/replay-model.ts', 'functions/core/policy-model.ts']) expect(fn.all.some((p) => p.endsWith(module)), `${name}: ${module}`).toBe(false);
       expect(fn.atStart.some((p) => p.endsWith('functions/core/replay-request.ts')) || name === 'batch-stats', name).toBe(true);
     }
-    expect(built('batch-plan').all.some((p) => p.endsWith('functions/core/executor-config.ts'))).toBe(false);
+    expect((await built('batch-plan')).all.some((p) => p.endsWith('functions/core/executor-config.ts'))).toBe(false);
   });
 
-  it('carries none of the SDK credential chain links that cannot apply on Lambda (the environment answers there)', () => {
+  it('carries none of the SDK credential chain links that cannot apply on Lambda (the environment answers there)', async () => {
     for (const [name, config] of [['snapshots', DEFAULTS], ['batches', DEFAULTS], ['audit', DEFAULTS], ['replay', ALL_CLIENTS]] as const) {
-      const fn = built(name, config);
+      const fn = await built(name, config);
       // With every client, replay carries Bedrock Runtime, whose bearer-token fallback reads SSO token files.
       for (const pkg of ['@aws-sdk/credential-provider-node', '@aws-sdk/credential-provider-sso', '@aws-sdk/credential-provider-ini', '@aws-sdk/credential-provider-process', '@aws-sdk/credential-provider-web-identity', '@aws-sdk/credential-provider-login', '@aws-sdk/nested-clients']) {
         expect(has(fn.all, pkg), `${name}: ${pkg}`).toBe(false);
@@ -124,24 +173,24 @@ describe('a function bundle', { timeout: 120_000 }, () => {
       expect(has(fn.all, '@aws-sdk/credential-provider-env'), name).toBe(true);
       expect(fn.all.some((p) => p.endsWith('functions/adapters/aws/lambda-credential-provider.ts')), name).toBe(true);
     }
-    expect(has(built('replay', ALL_CLIENTS).all, '@aws-sdk/client-bedrock-runtime')).toBe(true);
+    expect(has((await built('replay', ALL_CLIENTS)).all, '@aws-sdk/client-bedrock-runtime')).toBe(true);
   });
 
-  it('carries none of the SDK\'s event stream code, which no command the functions send uses (test/unit/lambda-event-streams.test.ts)', () => {
+  it('carries none of the SDK\'s event stream code, which no command the functions send uses (test/unit/lambda-event-streams.test.ts)', async () => {
     // replay with every client: Lambda and Bedrock Runtime; batch-plan and audit: S3 (all three clients build event stream configuration).
     for (const [name, config] of [['replay', ALL_CLIENTS], ['batch-replay', ALL_CLIENTS], ['batch-plan', DEFAULTS], ['audit', DEFAULTS]] as const) {
-      const fn = built(name, config);
+      const fn = await built(name, config);
       expect(fn.all.some((p) => p.includes('@smithy/core/dist-es/submodules/event-streams/')), name).toBe(false);
       expect(has(fn.all, '@aws-sdk/eventstream-handler-node'), name).toBe(false);
       expect(fn.all.some((p) => p.endsWith('functions/adapters/aws/lambda-event-streams.ts')), name).toBe(true);
     }
-    expect(has(built('replay', ALL_CLIENTS).all, '@aws-sdk/client-lambda')).toBe(true);
-    expect(has(built('audit').all, '@aws-sdk/client-s3')).toBe(true);
+    expect(has((await built('replay', ALL_CLIENTS)).all, '@aws-sdk/client-lambda')).toBe(true);
+    expect(has((await built('audit')).all, '@aws-sdk/client-s3')).toBe(true);
   });
 
-  it('loads at start none of the SDK code that only its lazily loaded clients use, though barrels re-export it beside what the start needs', () => {
-    const replay = built('replay', ALL_CLIENTS);
-    const batches = built('batches');
+  it('loads at start none of the SDK code that only its lazily loaded clients use, though barrels re-export it beside what the start needs', async () => {
+    const replay = await built('replay', ALL_CLIENTS);
+    const batches = await built('batches');
     const file = (inputs: string[], path: string) => inputs.some((p) => p.endsWith(path));
 
     // Bedrock Runtime's HTTP/2 handler sits in the barrel DynamoDB takes its HTTP/1 handler from.
@@ -153,13 +202,12 @@ describe('a function bundle', { timeout: 120_000 }, () => {
     expect(file(batches.atStart, '@aws-sdk/core/dist-es/submodules/protocols/json/AwsJson1_0Protocol.js')).toBe(true);
   });
 
-  it('keeps the S3 client in what batch-plan loads at start: every invocation writes a manifest', () => {
-    expect(has(built('batch-plan').atStart, '@aws-sdk/client-s3')).toBe(true);
+  it('keeps the S3 client in what batch-plan loads at start: every invocation writes a manifest', async () => {
+    expect(has((await built('batch-plan')).atStart, '@aws-sdk/client-s3')).toBe(true);
   });
 
-  it('ships no chunk that nothing in it imports (esbuild emits the target of an import() that tree shaking dropped)', () => {
-    const outdir = tempDir();
-    const metafile = buildFunctionBundle({ entry: 'test/support/dead-import/entry.ts', target: 'node20' }, outdir);
+  it('ships no chunk that nothing in it imports (esbuild emits the target of an import() that tree shaking dropped)', async () => {
+    const { outdir, metafile } = await bundle(DEAD_IMPORT);
     const files = readdirSync(outdir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => relative(outdir, join(d.parentPath, d.name)));
 
     expect(Object.keys(metafile.inputs)).toContain('test/support/dead-import/target.ts');
@@ -167,9 +215,15 @@ describe('a function bundle', { timeout: 120_000 }, () => {
     expect(Object.keys(metafile.outputs).map((p) => relative(outdir, p))).toEqual([ENTRY_FILE]);
   });
 
-  it('ships, in every function, only files that another file of it imports', () => {
+  it('fails a build that esbuild cannot finish, naming the entry and esbuild\'s error (built without blocking, as above)', async () => {
+    const build = buildFunctionBundleAsync({ entry: 'functions/handlers/no-such.handler.ts', target: 'node20' }, tempDir());
+
+    await expect(build).rejects.toThrow(/esbuild failed for functions\/handlers\/no-such\.handler\.ts: [\s\S]*Could not resolve/);
+  });
+
+  it('ships, in every function, only files that another file of it imports', async () => {
     for (const name of ['snapshots', 'batches', 'audit'] as const) {
-      const { outdir } = built(name);
+      const { outdir } = await built(name);
       const files = readdirSync(outdir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => relative(outdir, join(d.parentPath, d.name)));
       const texts = files.map((f) => readFileSync(join(outdir, f), 'utf8'));
       for (const file of files.filter((f) => f !== ENTRY_FILE)) expect(texts.some((text) => text.includes(`/${file.split('/').pop() ?? file}"`)), `${name}: ${file}`).toBe(true);
@@ -194,9 +248,8 @@ describe('the SDK transforms of the build', { timeout: 120_000 }, () => {
     expect(imports).toBeGreaterThan(5);
   });
 
-  it('leaves the sketch library\'s never-loaded protobuf definitions out, and the statistics as they were', () => {
-    const outdir = tempDir();
-    const metafile = buildFunctionBundle({ entry: 'test/support/sketch.entry.ts', target: 'node20' }, outdir);
+  it('leaves the sketch library\'s never-loaded protobuf definitions out, and the statistics as they were', async () => {
+    const { outdir, metafile } = await bundle(SKETCH);
 
     const run = spawnSync(process.execPath, [join(outdir, ENTRY_FILE)], { encoding: 'utf8' });
 
@@ -293,12 +346,11 @@ describe('the SDK transforms of the build', { timeout: 120_000 }, () => {
     expect(literalSchemaKeys(source).split('\n')[3]).toBe('export var A$ = [9, n0, { "http": ["POST", "/"], "error": _c, [_x]: 1, [other]: 2 }];');
   });
 
-  it('leaves what the clients send and what they make of the answers as they were (credentials from the environment included, service errors as their classes), and drops the schemas no command uses', () => {
-    const options = { entry: 'test/support/sdk-wire.entry.ts', target: 'node20' };
-    const transformed = tempDir();
+  it('leaves what the clients send and what they make of the answers as they were (credentials from the environment included, service errors as their classes), and drops the schemas no command uses', async () => {
     const plain = tempDir();
-    const transformedMeta = buildFunctionBundle(options, transformed);
-    const plainMeta = buildSync(functionBundleOptions(options, plain)).metafile;
+    // The same options without the build's plugins and clean-up.
+    const plainMeta = (await esbuild(functionBundleOptions(SDK_WIRE, plain))).metafile;
+    const { outdir: transformed, metafile: transformedMeta } = await bundle(SDK_WIRE);
     const env = { PATH: process.env.PATH, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_ACCESS_KEY_ID: 'AKIDFROMENV', AWS_SECRET_ACCESS_KEY: 'secret', AWS_SESSION_TOKEN: 'session' };
     const run = (dir: string) => spawnSync(process.execPath, [join(dir, ENTRY_FILE)], { encoding: 'utf8', env });
 
@@ -326,13 +378,13 @@ describe('the SDK transforms of the build', { timeout: 120_000 }, () => {
 });
 
 describe('a built function', { timeout: 120_000 }, () => {
-  it('loads a chunk when a request first needs it: validation refuses a bad Regex pattern with RE2 loaded from its chunk', () => {
-    const outdir = tempDir();
-    buildFunctionBundle({ entry: 'functions/handlers/validation.handler.ts', define: optionalClientDefines(lambdaSpec('validation'), DEFAULTS), target: 'node20' }, outdir);
+  it('loads a chunk when a request first needs it: validation refuses a bad Regex pattern with RE2 loaded from its chunk', async () => {
+    const { outdir } = await built('validation');
     const event = apiEvent('PUT /policies/{name}', '/policies/p', { pathParameters: { name: 'p' }, body: { rules: [{ name: 'rx', field: 'outputs.a', comparator: 'Regex', pattern: '(x+)\\1' }] } });
-    // A process of its own, as on Lambda: only the asset directory, no node_modules next to it.
-    const invoke = join(outdir, 'invoke.mjs');
-    writeFileSync(invoke, `const { handler } = await import('./${ENTRY_FILE}'); process.stdout.write(JSON.stringify(await handler(${JSON.stringify(event)})));`);
+    // A process of its own, as on Lambda: only the asset directory, no node_modules next to it
+    // (the script that calls the handler sits apart, and the asset stays as built for other tests).
+    const invoke = join(tempDir(), 'invoke.mjs');
+    writeFileSync(invoke, `const { handler } = await import(${JSON.stringify(pathToFileURL(join(outdir, ENTRY_FILE)).href)}); process.stdout.write(JSON.stringify(await handler(${JSON.stringify(event)})));`);
     const run = spawnSync(process.execPath, [invoke], {
       cwd: outdir,
       env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', TABLE_NAME: 'unused', SIMILARITY_PROVIDER: 'lexical', CURSOR_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:c' },
@@ -346,10 +398,10 @@ describe('a built function', { timeout: 120_000 }, () => {
 });
 
 describe('the stack', { timeout: 120_000 }, () => {
-  it('deploys, per function, exactly the directory lib/function-bundle.ts builds for it', () => {
+  it('deploys, per function, exactly the directory lib/function-bundle.ts builds for it', async () => {
     const app = new App({ outdir: tempDir(), context: { 'aws:cdk:enable-asset-metadata': true } });
     const stack = new Stack(app, 'Bundles');
-    const names = ['openapi', 'snapshots'] as const;
+    const names = DEPLOYED;
     const fns = names.map(
       (name) =>
         new DecisionFunction(stack, name, {
@@ -366,16 +418,16 @@ describe('the stack', { timeout: 120_000 }, () => {
     const assetDirs = lambdas.map((r) => join(assembly.directory, r.Metadata?.['aws:asset:path'] ?? ''));
     expect(new Set(assetDirs).size).toBe(2);
 
-    names.forEach((name, i) => {
+    for (const [i, name] of names.entries()) {
       const resource = template.Resources[stack.getLogicalId(fns[i]?.node.defaultChild as CfnResource)];
       const deployed = join(assembly.directory, resource?.Metadata?.['aws:asset:path'] ?? 'missing');
-      const expected = tempDir();
-      buildFunctionBundle({ entry: `functions/handlers/${name}.handler.ts`, define: optionalClientDefines(lambdaSpec(name), DEFAULTS), target: 'node24' }, expected);
+      // Built apart from the synth (lib/function-bundle.ts, without blocking, with the stack's target).
+      const { outdir: expected } = await bundle(functionOptions(name, DEFAULTS, 'node24'));
       const files = (dir: string) => readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => relative(dir, join(d.parentPath, d.name))).sort();
       expect(files(deployed), name).toEqual(files(expected));
       expect(files(deployed)).toContain(ENTRY_FILE);
       for (const f of files(expected)) expect(readFileSync(join(deployed, f)).equals(readFileSync(join(expected, f))), `${name}/${f}`).toBe(true);
-    });
+    }
     for (const r of lambdas) expect(r.Properties.Handler).toBe('index.handler');
   });
 });

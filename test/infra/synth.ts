@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { App, type CfnResource, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { DecisionReplayStack } from '../../lib/decision-replay-stack.js';
+import { tempDir } from '../support/temp-dirs.js';
 
 const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> };
 
@@ -21,9 +22,12 @@ export interface Synthesized {
   template: Template;
 }
 
-/** A fresh app and stack with the given context overrides. */
+/**
+ * A fresh app and stack with the given context overrides. The app writes its cloud assembly to a
+ * folder removed after the test file (an app given none makes one in the OS temp folder for good).
+ */
 export function buildStack(overrides: Record<string, unknown> = {}): Omit<Synthesized, 'template'> {
-  const app = new App({ context: testContext(overrides) });
+  const app = new App({ outdir: tempDir('cdk.out-'), context: testContext(overrides) });
   const stack = new DecisionReplayStack(app, 'DecisionReplay');
   return { app, stack };
 }

@@ -233,7 +233,7 @@ describe('a stored policy whose rules today\'s checks refuse', () => {
     await policies.putNextVersion(OLD, '2026-10-01T00:00:00.000Z');
     const third = (await deps.snapshots.get(ID.third)) as Snapshot;
 
-    const outcomes = await validateOnWrite({ ...deps, reportId: (s, p) => `${s.snapshotId}:${p.name}:${p.version}` }, third);
+    const outcomes = await validateOnWrite({ ...deps, reportId: (s, p) => `${s.snapshotId}:${p.name}:${p.version}`, now: () => '2026-11-02T12:00:00.000Z' }, third);
 
     expect(outcomes.map((o) => [o.report.policy.name, o.report.status, o.stored])).toEqual([
       ['loan-regression', 'violated', true],
@@ -244,6 +244,8 @@ describe('a stored policy whose rules today\'s checks refuse', () => {
 
 describe('validateOnWrite', () => {
   const reportId = (snapshot: Snapshot, policy: StoredPolicy) => `${snapshot.snapshotId}:${policy.name}:${policy.version}`;
+  const WRITTEN = '2026-11-02T12:00:00.000Z';
+  const now = () => WRITTEN;
 
   it('validates against every attached policy with the same-inputs baseline, and a second call stores nothing', async () => {
     const { deps, policies, reports } = await world();
@@ -251,18 +253,33 @@ describe('validateOnWrite', () => {
     await policies.putNextVersion({ name: 'unattached', rules: [{ field: 'outputs.score', comparator: 'WithinRange', min: 0.99, max: 1 }] }, '2026-10-01T00:00:00.000Z');
     const third = (await deps.snapshots.get(ID.third)) as Snapshot;
 
-    const first = await validateOnWrite({ ...deps, reportId }, third);
+    const first = await validateOnWrite({ ...deps, reportId, now }, third);
     expect(first.map((o) => [o.report.policy.name, o.report.status, o.stored])).toEqual([
       ['loan-regression', 'violated', true],
       ['score-range', 'violated', true],
     ]);
-    expect(first.every((o) => o.report.baselineId === ID.second && o.report.trigger === 'on-write' && o.report.createdAt === third.createdAt)).toBe(true);
+    expect(first.every((o) => o.report.baselineId === ID.second && o.report.trigger === 'on-write' && o.report.createdAt === WRITTEN)).toBe(true);
     expect(first.map((o) => o.report.reportId)).toEqual([`${ID.third}:loan-regression:1`, `${ID.third}:score-range:1`]);
 
-    const again = await validateOnWrite({ ...deps, reportId }, third);
+    const again = await validateOnWrite({ ...deps, reportId, now }, third);
     expect(again.map((o) => o.stored)).toEqual([false, false]);
     expect(again.map((o) => o.report)).toEqual(first.map((o) => o.report));
     expect(reports.items.size).toBe(2);
+  });
+
+  it('dates each report when it is written, not when its snapshot was (a lagging consumer must not back-date into a sealed window); a late redelivery stores nothing', async () => {
+    const { deps, policies, reports } = await world();
+    const third = (await deps.snapshots.get(ID.third)) as Snapshot;
+    const lagged = new Date(Date.parse(third.createdAt) + 40 * 60_000).toISOString();
+
+    const first = await validateOnWrite({ ...deps, reportId, now: () => lagged }, third);
+    expect(first.map((o) => [o.report.createdAt, o.stored])).toEqual([[lagged, true]]);
+
+    // Redelivered an hour later: the first report stands.
+    const again = await validateOnWrite({ ...deps, reportId, now: () => new Date(Date.parse(lagged) + 3_600_000).toISOString() }, third);
+    expect(again.map((o) => o.stored)).toEqual([false]);
+    expect([...reports.items.values()].map((r) => r.createdAt)).toEqual([lagged]);
+    expect(policies).toBeDefined();
   });
 
   it('reports an altered same-inputs baseline on write: violated, baselineIntegrity tampered', async () => {
@@ -271,7 +288,7 @@ describe('validateOnWrite', () => {
     snapshots.items.set(ID.second, { ...baseline, outputs: baseline.outputs.map((o) => (o.name === 'decision' ? { ...o, value: 'deny' } : o)) });
     const third = (await deps.snapshots.get(ID.third)) as Snapshot;
 
-    const [outcome] = await validateOnWrite({ ...deps, reportId }, third);
+    const [outcome] = await validateOnWrite({ ...deps, reportId, now }, third);
 
     expect(outcome?.report).toMatchObject({ baselineId: ID.second, integrity: 'verified', baselineIntegrity: 'tampered', status: 'violated' });
     expect(outcome?.report.violations[0]).toMatchObject({ ruleName: 'integrity', field: 'baseline.contentHash', expected: baseline.contentHash });
@@ -280,7 +297,7 @@ describe('validateOnWrite', () => {
   it('does nothing for a function no policy attaches to', async () => {
     const { deps, reports } = await world();
     const snapshot = buildSnapshot({ ...recorded(0.1), functionName: 'score_claim' }, '01JBZ0000000000000000000C1', '2026-11-01T09:00:00.000Z');
-    expect(await validateOnWrite({ ...deps, reportId }, snapshot)).toEqual([]);
+    expect(await validateOnWrite({ ...deps, reportId, now }, snapshot)).toEqual([]);
     expect(reports.items.size).toBe(0);
   });
 });

@@ -29,7 +29,7 @@ import * as z from 'zod/mini';
 import { FileAuditStore } from '../../../functions/adapters/audit/file-audit-store.js';
 import { auditObjects, DigestSchema, keyFingerprint, lateWindows, parseManifest, windowOf, type ManifestEntry } from '../../../functions/core/audit/digest.js';
 import type { AuditRecordSource, RecordLocator } from '../../../functions/core/audit/ports.js';
-import { verifyRange } from '../../../functions/core/audit/verify-range.js';
+import { notListedReason, verifyRange } from '../../../functions/core/audit/verify-range.js';
 import type { Finding, FoundRecord, VerificationReport } from '../../../functions/core/audit/verify.js';
 import { canonicalJson } from '../../../functions/core/json.js';
 import { isRecordKind, policyRecordId, RECORD_KINDS, recordFunctionName, recordId, type RecordKind } from '../../../functions/core/records.js';
@@ -177,7 +177,14 @@ export async function exportBundle(client: DecisionReplayClient, options: Export
       const key = `${entry.kind}\u0000${entry.id}`;
       if (recent.some((s) => s.has(key))) continue;
       const found = await source.get(entry);
-      if (found) await write({ kind: found.kind, id: found.id, content: found.content, indexProblems: found.indexProblems ?? [] }, written);
+      if (!found) continue;
+      const problems = found.indexProblems ?? [];
+      const listedAt = listedCreatedAt(problems);
+      // Listed (by a changed index key) in a later window of the range: written when that window is.
+      if (listedAt !== undefined && windowOf(Date.parse(listedAt), interval).start > w && Date.parse(listedAt) < rangeEnd) continue;
+      // Sealed in the range but not listed in its window: the index mismatch the online verification names.
+      const unlisted = entry.createdAt >= iso(fromWindow) && entry.createdAt < iso(rangeEnd) ? [notListedReason(entry.createdAt)] : [];
+      await write({ kind: found.kind, id: found.id, content: found.content, indexProblems: [...unlisted, ...problems] }, written);
     }
     options.onWindow?.(windowStart, written.size);
   }
@@ -230,6 +237,18 @@ export async function exportBundle(client: DecisionReplayClient, options: Export
   return manifest;
 }
 
+/**
+ * Where the audit index lists a record whose index sort key no longer matches its content: the
+ * createdAt its `auditsk` names, read from the index problem that says so (core/audit's wording).
+ */
+function listedCreatedAt(problems: readonly string[]): string | undefined {
+  for (const p of problems) {
+    const m = /^index key auditsk is '([^#']+)#/.exec(p);
+    if (m) return Number.isNaN(Date.parse(m[1] as string)) ? undefined : m[1];
+  }
+  return undefined;
+}
+
 /** A manifest's entries; none when it does not parse (the verification names that manifest). */
 function manifestEntries(bytes: Buffer): ManifestEntry[] {
   try {
@@ -251,7 +270,8 @@ Exported ${m.exportedAt} from ${m.source}: ${m.counts.records} records (${m.coun
 This re-hashes every record (RFC 8785 canonical JSON, SHA-256, without its contentHash field), checks
 each manifest against its digest (SHA-256, RFC 6962 Merkle root), each digest's ECDSA P-256 signature
 and the chain of digests (each names the SHA-256 of the one before), and looks for records that no
-digest names. Exit status 0: no finding; 1: findings, each named with its reason.
+digest names. Exit status 0: no finding; 1: findings, each named with its reason; 4: nothing in the
+range is sealed; 5: no finding, but the end of the range was not sealed yet at the export.
 
 Get the key you trust from the operator, not from this bundle (it is here for convenience): its
 SHA-256 fingerprint (of the DER SPKI) is ${m.keyFingerprint}.
@@ -484,7 +504,10 @@ export async function verifyBundle(dir: string, options: { trustedKeyPem?: strin
     { from: options.from ?? bundle.from, to: options.to ?? bundle.to, functionName: bundle.functionName },
   );
   const outside: Finding[] = [];
+  const unsealed = report.unsealed;
   await records.rest((r) => {
+    // Created in the end of the range that was not sealed yet at the export: that part is reported as not verified (unsealed), not as records no digest vouches for.
+    if (unsealed !== null && r.createdAt >= unsealed.from && r.createdAt < unsealed.to) return;
     if (bundle.functionName === undefined || r.functionName === bundle.functionName) outside.push({ id: r.id, kind: r.kind, reason: `in the bundle, created at ${r.createdAt}, outside the windows it seals: no digest of the bundle names it` });
   });
   const merged: VerificationReport = {

@@ -13,6 +13,8 @@
  * | comparison        | COMPARISON#<id>        | COMPARISON                          |
  * | idempotency       | IDEMP#<key>            | IDEMP                               |
  * | audit chain head  | AUDIT#HEAD             | HEAD                                |
+ * | on-write claim    | ONWRITE#<snapshotId>   | VALIDATION#<reportId>               |
+ * | event published   | PUBLISHED#<snapshotId> | VALIDATION#<reportId>               |
  *
  * GSI1 (`gsi1pk`/`gsi1sk`): `FN#<functionName>` / `<createdAt>#<id>` on snapshots; sparse entries
  * list policies (`POLICIES` / name) and batches (`BATCHES` / `<createdAt>#<batchId>`).
@@ -50,7 +52,12 @@ export const keys = {
   auditChainHead: () => ({ pk: 'AUDIT#HEAD', sk: 'HEAD' }),
   auditChainHeadPrefix: 'AUDIT#HEAD',
   /** Marks that a validation report's PolicyViolation event went out (kept apart: reports are never updated). */
-  eventPublished: (snapshotId: string, reportSk: string) => ({ pk: `PUBLISHED#${snapshotId}`, sk: reportSk }),
+  eventPublished: (snapshotId: string, reportId: string) => ({ pk: `PUBLISHED#${snapshotId}`, sk: `${keys.validationPrefix}${reportId}` }),
+  /**
+   * Claims an on-write report's id for one report (written first, conditionally): the report is
+   * keyed by the time it is written, so a redelivered stream record finds the first one here.
+   */
+  onWriteClaim: (snapshotId: string, reportId: string) => ({ pk: `ONWRITE#${snapshotId}`, sk: `${keys.validationPrefix}${reportId}` }),
 } as const;
 
 /** Where version `version` of policy `name` is stored, as the audit record sources read it (core/audit/policy-pins.ts). */
