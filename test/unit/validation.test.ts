@@ -326,7 +326,7 @@ describe('policy versions are sealed: a report pins the version it was judged un
     const onDemand = await validateOnDemand(deps, ID.third, { policyName: 'floor' });
     expect(onDemand.policy).toEqual({ name: 'floor', version: 1, contentHash: sealed.contentHash });
     expect(onDemand.policyIntegrity).toBe('verified');
-    const onWrite = await validateOnWrite({ ...deps, reportId }, (await deps.snapshots.get(ID.third)) as Snapshot);
+    const onWrite = await validateOnWrite({ ...deps, reportId, now: () => '2026-11-02T12:00:00.000Z' }, (await deps.snapshots.get(ID.third)) as Snapshot);
     expect(onWrite.find((o) => o.report.policy.name === 'floor')?.report).toMatchObject({ policy: { name: 'floor', version: 1, contentHash: sealed.contentHash }, policyIntegrity: 'verified' });
     // An inline policy has no stored version to pin.
     const inline = await validateOnDemand(deps, ID.third, { policy: { rules: [{ field: 'outputs.score', comparator: 'WithinRange', min: 0, max: 1 }] } });
@@ -356,7 +356,7 @@ describe('policy versions are sealed: a report pins the version it was judged un
     const { deps, policies } = await floorWorld();
     const sealed = loosen(policies, false);
     // 0.5 < 0.62 would violate the sealed rule; the loosened rule lets it pass.
-    const outcomes = await validateOnWrite({ ...deps, reportId }, (await deps.snapshots.get(ID.third)) as Snapshot);
+    const outcomes = await validateOnWrite({ ...deps, reportId, now: () => '2026-11-02T12:00:00.000Z' }, (await deps.snapshots.get(ID.third)) as Snapshot);
     const report = outcomes.find((o) => o.report.policy.name === 'floor')?.report;
     expect(report).toMatchObject({ status: 'violated', policyIntegrity: 'tampered', policy: { name: 'floor', version: 1, contentHash: sealed.contentHash } });
     expect(report?.rules).toEqual([expect.objectContaining({ ruleName: 'score-range', status: 'passed' })]);
@@ -366,7 +366,7 @@ describe('policy versions are sealed: a report pins the version it was judged un
   it('on write, a version rewritten with its hash recomputed passes but pins the rewritten hash (audit verification names it)', async () => {
     const { deps, policies } = await floorWorld();
     const sealed = loosen(policies, true);
-    const outcomes = await validateOnWrite({ ...deps, reportId }, (await deps.snapshots.get(ID.third)) as Snapshot);
+    const outcomes = await validateOnWrite({ ...deps, reportId, now: () => '2026-11-02T12:00:00.000Z' }, (await deps.snapshots.get(ID.third)) as Snapshot);
     const report = outcomes.find((o) => o.report.policy.name === 'floor')?.report;
     expect(report?.status).toBe('passed');
     expect(report?.policy.contentHash).not.toBe(sealed.contentHash);
