@@ -145,7 +145,10 @@ describe('validation on every write (local host)', () => {
       ]);
       expect(reports['drift-guard']).toMatchObject({ status: 'passed', violations: [], rules: [{ ruleName: 'drop', status: 'skipped', reason: 'no baseline' }] });
       // The report as clients read it has exactly the documented fields.
-      expect(Object.keys(reports['floor-guard'] ?? {}).sort()).toEqual(['baselineId', 'contentHash', 'createdAt', 'functionName', 'integrity', 'policy', 'reportId', 'rules', 'snapshotId', 'status', 'trigger', 'violations']);
+      expect(Object.keys(reports['floor-guard'] ?? {}).sort()).toEqual(['baselineId', 'contentHash', 'createdAt', 'functionName', 'integrity', 'policy', 'policyIntegrity', 'reportId', 'rules', 'snapshotId', 'status', 'trigger', 'violations']);
+      // It pins the sealed policy version it was judged under.
+      expect(reports['floor-guard']?.policy).toEqual({ name: 'floor-guard', version: 1, contentHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      expect(reports['floor-guard']?.policyIntegrity).toBe('verified');
 
       const events = await eventually('the PolicyViolation event', async () => ((await violationEvents(first.snapshotId)).length > 0 ? violationEvents(first.snapshotId) : undefined));
       expect(events).toHaveLength(1);
