@@ -10,7 +10,7 @@ import type { Batch, BatchResult } from '../core/batch.js';
 import { countedAtCancel } from '../core/batch-control.js';
 import { NotFoundError } from '../core/errors.js';
 import type { ReplayResult } from '../core/replay.js';
-import { STATS_TOP_KEYS, StatsAccumulator, type ReplayStats } from '../core/stats.js';
+import { STATS_RELATIVE_ACCURACY, STATS_TOP_KEYS, StatsAccumulator, type ReplayStats } from '../core/stats.js';
 import { REPORT_TABLE_LIMIT, type StatsDisagreement, type BatchReportData, type ErrorGroup, type LatencyDistribution, type MismatchRow, type Quantiles, type SnapshotFacts, type Tally, type ViolationRow } from './model.js';
 
 /** Where a replay of a batch is stored in its snapshot's history. */
@@ -131,12 +131,13 @@ async function factsFor(reader: BatchReportReader, ids: readonly string[], visit
 }
 
 const COUNTS = ['totalReplays', 'successfulReplays', 'failedReplays', 'matches', 'mismatches', 'tampered', 'fieldMismatchesOther', 'policyViolationsOther'] as const;
-const FIGURES = ['matchRate', 'totalExecutionTimeMs', 'averageExecutionTimeMs', 'p50ExecutionTimeMs', 'p95ExecutionTimeMs', 'p99ExecutionTimeMs'] as const;
+const FIGURES = ['matchRate', 'totalExecutionTimeMs', 'averageExecutionTimeMs'] as const;
+const QUANTILES = ['p50ExecutionTimeMs', 'p95ExecutionTimeMs', 'p99ExecutionTimeMs'] as const;
 
 /**
  * The figures of `stored` statistics that the statistics computed from the batch's results
  * contradict. Counts must be equal; computed figures agree to a relative 1e-6 (the stored ones were
- * folded in another order and made storable); the per-field and per-rule counts are compared while
+ * folded in another order and made storable), quantiles to one sketch bin; the per-field and per-rule counts are compared while
  * they are exact (at most 2 × STATS_TOP_KEYS distinct keys, see stats.ts).
  */
 export function statsDisagreements(stored: ReplayStats, computed: ReplayStats): StatsDisagreement[] {
@@ -147,6 +148,13 @@ export function statsDisagreements(stored: ReplayStats, computed: ReplayStats): 
     const a = stored[k];
     const b = computed[k];
     if (!(Math.abs(a - b) <= 1e-6 * Math.max(Math.abs(a), Math.abs(b), 1e-9))) differ(k, a, b);
+  }
+  // Quantiles come from a sketch folded chunk by chunk for the stored figures: within one bin of
+  // each other (2 × its relative accuracy), never a false alarm from the order of folding.
+  for (const k of QUANTILES) {
+    const a = stored[k];
+    const b = computed[k];
+    if (!(Math.abs(a - b) <= 2 * STATS_RELATIVE_ACCURACY * Math.max(Math.abs(a), Math.abs(b)) + 1e-9)) differ(k, a, b);
   }
   for (const k of ['fieldMismatches', 'policyViolations'] as const) {
     const a = stored[k];
