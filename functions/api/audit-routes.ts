@@ -9,6 +9,7 @@ import { MAX_SYNC_VERIFY_RECORDS, verifyRange } from '../core/audit/service.js';
 import { AuditRecordSchema, type AuditRecord, type FoundRecord } from '../core/audit/verify.js';
 import { pageSchema } from '../core/ports.js';
 import { isRecordKind, RECORD_KINDS } from '../core/records.js';
+import type { PolicyLocator } from '../core/audit/policy-pins.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import type { Clock } from '../core/ports.js';
 import { JsonText, type RouteMap } from '../http/api.js';
@@ -23,6 +24,8 @@ export interface AuditRoutesDeps {
   signer: Pick<DigestSigner, 'publicKeyPem'>;
   clock: Clock;
   intervalMs: number;
+  /** Where a policy version is stored: verification checks the policy pins of the range's records against the sealed versions. */
+  policyLocator?: PolicyLocator;
 }
 
 /** One stored digest as `GET /audit/digests` lists it: its exact bytes, its signature (base64). */

@@ -48,7 +48,7 @@ export type ResponseSpec = { description: string; headers?: Record<string, Param
 export const ERROR_STATUSES = {
   400: 'The request is malformed or invalid; `details.issues` names each bad field',
   404: 'The resource (or one the request names) does not exist',
-  409: 'The request conflicts with what is stored (e.g. an Idempotency-Key reused with another body)',
+  409: 'The request conflicts with what is stored (e.g. an Idempotency-Key reused with another body; POLICY_TAMPERED: the stored policy version no longer matches its contentHash, so its rules are not applied)',
   413: 'The request body, or the item it would store, is too large',
   415: 'The request body has a Content-Encoding (gzip, br, …): send JSON uncompressed',
   422: 'The request is valid but cannot be served as asked (e.g. no executor registered)',
@@ -200,8 +200,9 @@ export const OPERATIONS = {
     summary: 'Validate a snapshot against a policy (inline or by name); the report is stored',
     path: { id: ulid('snapshot') },
     body: { schema: ValidateRequestDocSchema, required: true, description: 'Exactly one of policy and policyName' },
+    description: "The report pins the stored policy version it was judged under: policy {name, version, contentHash}. A stored version whose content no longer matches its contentHash (changed behind the service) is refused with 409 POLICY_TAMPERED, nothing stored.",
     responses: { 200: { description: 'The stored validation report', json: ValidationReportSchema } },
-    errors: [400, 404],
+    errors: [400, 404, 409],
   },
   'GET /snapshots/{id}/validations': {
     operationId: 'listValidations',
@@ -213,7 +214,7 @@ export const OPERATIONS = {
   },
   'PUT /policies/{name}': {
     operationId: 'putPolicy',
-    summary: 'Store the next version of a policy',
+    summary: 'Store the next version of a policy (sealed: its contentHash)',
     path: { name: { description: 'The policy name; a different name in the body is a 400' } },
     body: { schema: PolicyBodySchema, required: true },
     description: 'Concurrent PUTs of one name each get their own version (consecutive, in the order they are stored). 503 POLICY_BUSY only when the service could not take a version within its own retries: nothing was stored, send the same request again.',
@@ -240,8 +241,9 @@ export const OPERATIONS = {
     summary: 'Replay a snapshot on its registered executor and compare',
     path: { id: ulid('snapshot') },
     body: { schema: ReplayRequestDocSchema, required: false, description: 'At most one of policy and policyName; an empty body replays in Tolerant mode' },
+    description: 'A policyName whose stored version no longer matches its contentHash is refused with 409 POLICY_TAMPERED; the result pins the version judged under (policy.contentHash).',
     responses: { 200: { description: 'The replay result, also stored in the history', json: ReplayResultSchema } },
-    errors: [400, 404, 422],
+    errors: [400, 404, 409, 422],
   },
   'GET /snapshots/{id}/replays': {
     operationId: 'listReplays',
@@ -274,7 +276,7 @@ export const OPERATIONS = {
     operationId: 'startBatch',
     summary: 'Start a batch replay on Step Functions',
     description:
-      'The ids: exactly one of snapshotIds (≤ 100,000, in the body), snapshotManifest (an s3://bucket/key URI or {bucket, key}: CSV with a snapshotId header, JSON Lines of {"snapshotId": …} or one id a line, ≤ 100,000 ids; under uploads/ of the manifest bucket or in a bucket cdk.json idManifestBuckets names; read and validated before anything is written: 400 INVALID_MANIFEST names the line, 400 BATCH_TOO_LARGE the limit, 400 MANIFEST_NOT_ALLOWED the allowed locations, 404 MANIFEST_NOT_FOUND, 413 over 16 MiB, 422 MANIFEST_UNREADABLE when S3 refuses the read) and selector (by function and time window, ≤ 1,000,000). A selector batch whose overrides.modelParameters.modelName the function\'s registered executor does not serve (its models list) is refused with 422 UNSUPPORTED_MODEL, as a single replay with that override is.',
+      'The ids: exactly one of snapshotIds (≤ 100,000, in the body), snapshotManifest (an s3://bucket/key URI or {bucket, key}: CSV with a snapshotId header, JSON Lines of {"snapshotId": …} or one id a line, ≤ 100,000 ids; under uploads/ of the manifest bucket or in a bucket cdk.json idManifestBuckets names; read and validated before anything is written: 400 INVALID_MANIFEST names the line, 400 BATCH_TOO_LARGE the limit, 400 MANIFEST_NOT_ALLOWED the allowed locations, 404 MANIFEST_NOT_FOUND, 413 over 16 MiB, 422 MANIFEST_UNREADABLE when S3 refuses the read) and selector (by function and time window, ≤ 1,000,000). A selector batch whose overrides.modelParameters.modelName the function\'s registered executor does not serve (its models list) is refused with 422 UNSUPPORTED_MODEL, as a single replay with that override is. A policyName is pinned: its version (policyVersion) and that version\'s contentHash (policyContentHash); a version that no longer matches its contentHash is 409 POLICY_TAMPERED.',
     body: { schema: BatchRequestSchema, required: true, description: 'Exactly one of snapshotIds, snapshotManifest and selector' },
     headers: { 'Idempotency-Key': { ...IDEMPOTENCY_KEY, description: `Retries with the same key and body answer with the same batch and start nothing twice; another body is 409. ${IDEMPOTENCY_KEY.description}` } },
     responses: { 202: { description: 'The batch, started (or, on an Idempotency-Key retry, the batch the first request started, in its current status)', json: BatchAcceptedSchema, headers: location('batch') } },

@@ -99,7 +99,7 @@ export class BatchItemCache {
       const batch = await this.batchFor(deps, batchId);
       const r = batch.request;
       const request = parseReplayRequest({ mode: r.mode, tolerance: r.tolerance, overrides: r.overrides, dependencyMode: r.dependencyMode, noiseProfile: r.noiseProfile });
-      return preparedReplay(request, r.policyName === undefined ? undefined : await resolveNamedPolicy(deps.policies, r.policyName, batch.policyVersion));
+      return preparedReplay(request, r.policyName === undefined ? undefined : await resolveNamedPolicy(deps.policies, r.policyName, batch.policyVersion, batch.policyContentHash));
     });
   }
 

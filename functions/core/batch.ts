@@ -110,6 +110,12 @@ export const BatchSchema = z.strictObject({
    * batches stored before versions were pinned (their items judge under the policy's latest version).
    */
   policyVersion: z.optional(z.int()),
+  /**
+   * The contentHash of the pinned policy version (the version is sealed): an item whose stored
+   * version no longer has it is not judged (Error POLICY_TAMPERED). Absent with `policyVersion`
+   * absent, and on batches stored before the hash was pinned.
+   */
+  policyContentHash: z.optional(z.string()),
   /** Set on a batch that learns a noise profile (`POST /functions/{fn}/noise-profile`) instead of replaying. */
   noiseProfile: z.optional(z.strictObject({ functionName: z.string(), sampleSize: z.int() })),
   createdAt: z.string(),
@@ -422,7 +428,7 @@ export function idempotentView(request: BatchRequest): BatchRequest {
 }
 
 /** A new, running batch record, not yet planned (its ids are written to a manifest apart). */
-export function newBatch(batchId: string, request: BatchRequest, origin: Pick<Batch, 'trigger' | 'scheduleName' | 'createdAt' | 'policyVersion'>): Batch {
+export function newBatch(batchId: string, request: BatchRequest, origin: Pick<Batch, 'trigger' | 'scheduleName' | 'createdAt' | 'policyVersion' | 'policyContentHash'>): Batch {
   const { snapshotIds: _ids, ...rest } = request;
   return {
     batchId,
@@ -432,6 +438,7 @@ export function newBatch(batchId: string, request: BatchRequest, origin: Pick<Ba
     maxConcurrency: request.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
     request: rest,
     ...(origin.policyVersion !== undefined && { policyVersion: origin.policyVersion }),
+    ...(origin.policyContentHash !== undefined && { policyContentHash: origin.policyContentHash }),
     trigger: origin.trigger,
     ...(origin.scheduleName !== undefined && { scheduleName: origin.scheduleName }),
     createdAt: origin.createdAt,
@@ -494,7 +501,8 @@ export async function startBatch(deps: StartBatchDeps, body: unknown, idempotenc
   // (Checked like a replay request; a batch names a stored policy, never an inline one.)
   const options = parseReplayRequest({ mode: request.mode, tolerance: request.tolerance, policyName: request.policyName, overrides: request.overrides, dependencyMode: request.dependencyMode, noiseProfile: request.noiseProfile });
   // Its version is pinned too: every item judges under the version current now (see Batch.policyVersion).
-  const policyVersion = options.policyName !== undefined ? (await resolveNamedPolicy(deps.policies, options.policyName)).version : undefined;
+  // (A version that fails its seal is refused here: 409 POLICY_TAMPERED.)
+  const pinnedPolicy = options.policyName !== undefined ? await resolveNamedPolicy(deps.policies, options.policyName) : undefined;
   await assertOverrideModelServed(deps.executors, request);
   // A manifest is read in full and validated before anything is written (a retry with the same
   // Idempotency-Key reads it again: the key is claimed only for a request that is accepted).
@@ -519,7 +527,7 @@ export async function startBatch(deps: StartBatchDeps, body: unknown, idempotenc
     }
   }
   const nowIso = () => new Date(deps.clock.now()).toISOString();
-  const fresh = newBatch(batchId, pinned === undefined ? request : { ...request, noiseProfile: pinned }, { trigger: 'api', createdAt: nowIso(), policyVersion });
+  const fresh = newBatch(batchId, pinned === undefined ? request : { ...request, noiseProfile: pinned }, { trigger: 'api', createdAt: nowIso(), policyVersion: pinnedPolicy?.version, policyContentHash: pinnedPolicy?.contentHash });
   // Refused only when a concurrent request with the same Idempotency-Key created it first: answer
   // with that batch, and leave its planning to that request.
   if (!(await deps.batches.create(fresh))) return { batch: (await deps.batches.get(batchId)) ?? fresh, created: false };
@@ -613,11 +621,12 @@ export async function planBatch(deps: PlanDeps, command: PlanCommand): Promise<P
     if (!batch) {
       // The policy's version is pinned as the API pins it; a policy that does not exist pins
       // nothing (each item then records the missing policy as its error, as before).
-      const policyVersion = request.policyName !== undefined ? (await deps.policies?.getLatest(request.policyName))?.version : undefined;
+      // Its contentHash is pinned as read; a version that fails its seal is refused by each item.
+      const latest = request.policyName !== undefined ? await deps.policies?.getLatest(request.policyName) : undefined;
       // So is 'latest' of its noise profile, so every item compares with the same one; with no
       // profile learned yet nothing is pinned (each item then records NO_NOISE_PROFILE, as before).
       const noiseProfile = request.selector ? await pinScheduledNoiseProfile(deps.noiseProfiles, request.selector.functionName, request.noiseProfile) : undefined;
-      const fresh = newBatch(batchId, noiseProfile === undefined ? request : { ...request, noiseProfile }, { trigger: 'schedule', scheduleName, createdAt: new Date(Date.parse(startedAt)).toISOString(), policyVersion });
+      const fresh = newBatch(batchId, noiseProfile === undefined ? request : { ...request, noiseProfile }, { trigger: 'schedule', scheduleName, createdAt: new Date(Date.parse(startedAt)).toISOString(), policyVersion: latest?.version, policyContentHash: latest?.contentHash });
       // A concurrent Plan of the same execution may have recorded it first: plan what it recorded.
       batch = (await deps.batches.create(fresh)) ? fresh : ((await deps.batches.get(batchId)) ?? fresh);
     }

@@ -8,7 +8,8 @@ import type { Violation } from './policy.js';
 export interface PolicyViolationEvent {
   snapshotId: string;
   functionName: string;
-  policy: { name: string; version: number | null };
+  /** `contentHash`: the sealed policy version the report pins (see ValidationReport.policy). */
+  policy: { name: string; version: number | null; contentHash?: string };
   reportId: string;
   baselineId: string | null;
   violations: Violation[];

@@ -4,7 +4,9 @@
  * PolicyViolation event for each violated one.
  *
  * Redelivery of the same record stores nothing twice (report ids are derived from snapshot and
- * policy version) and publishes nothing twice: a report remembers that its event went out. A crash
+ * policy version; the store writes one report per id) and publishes nothing twice: a report
+ * remembers that its event went out. Each report is dated when it is written (`now`), so it is
+ * sealed in the audit window it lands in, however late the stream delivers. A crash
  * between publishing and remembering can repeat that one event (at-least-once, never lost).
  */
 import type { EventPublisher } from './events.js';

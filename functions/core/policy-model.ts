@@ -42,7 +42,13 @@ export const PolicyBodySchema = z.strictObject({
 });
 export type PolicyBody = z.infer<typeof PolicyBodySchema>;
 
-/** A policy as stored and as `GET /policies/{name}` returns it. */
+/**
+ * A policy version as stored and as `GET /policies/{name}` returns it. A version is written once
+ * and sealed like the other immutable records (core/records.ts): `contentHash` is the SHA-256 of
+ * its canonical JSON without that field, the audit digests seal it, and every report judged under
+ * it pins that hash. Absent only on versions stored before versions were sealed (such a version
+ * is refused for validation: PUT the policy again to store a sealed one).
+ */
 export const StoredPolicySchema = z.strictObject({
   name: z.string(),
   version: z.int().check(z.gte(1)),
@@ -50,6 +56,7 @@ export const StoredPolicySchema = z.strictObject({
   functionNames: z.array(z.string()),
   rules: z.array(RuleSchema),
   createdAt: z.string(),
+  contentHash: z.optional(z.string()),
 });
 export type StoredPolicy = z.infer<typeof StoredPolicySchema>;
 
@@ -94,4 +101,4 @@ export const PolicyEvaluationShape = {
 export const PolicyEvaluationSchema = z.strictObject(PolicyEvaluationShape);
 export type PolicyEvaluation = z.infer<typeof PolicyEvaluationSchema>;
 
-export { buildStoredPolicy, resolveNamedPolicy, type PolicyStore } from './policy-port.js';
+export { buildStoredPolicy, checkPolicySeal, PolicyTamperedError, resolveNamedPolicy, type PolicyPin, type PolicyStore, type ResolvedPolicy } from './policy-port.js';

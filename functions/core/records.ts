@@ -1,6 +1,7 @@
 /**
  * The immutable records of the system and their content hashes. Snapshots, replay results,
- * validation reports and batch results are each written once and carry a `contentHash`: SHA-256
+ * validation reports, batch results and policy versions are each written once and carry a
+ * `contentHash`: SHA-256
  * hex over the RFC 8785 (JCS) canonical JSON of the record as stored and returned, minus the
  * `contentHash` field itself — the rule snapshots have always followed (DESIGN §3), so any JCS
  * implementation and `sha256sum` can check any record without this code.
@@ -9,7 +10,7 @@ import { canonicalHash } from './json.js';
 import { storableNumbers } from './storable.js';
 
 /** The kinds of immutable record the audit digests cover. */
-export const RECORD_KINDS = ['snapshot', 'replay', 'validation', 'batch-result'] as const;
+export const RECORD_KINDS = ['snapshot', 'replay', 'validation', 'batch-result', 'policy'] as const;
 export type RecordKind = (typeof RECORD_KINDS)[number];
 
 export function isRecordKind(value: unknown): value is RecordKind {
@@ -40,7 +41,8 @@ export function hasIntactHash(content: object): boolean {
 
 /**
  * A record's id within its kind, as digests name it: the snapshot id, the replay id, the report id,
- * or `<batchId>/<snapshotId>` for a batch result (a batch holds one result per snapshot).
+ * `<batchId>/<snapshotId>` for a batch result (a batch holds one result per snapshot), or
+ * `<name>/<version>` for a policy version (a policy name never holds a `/`).
  */
 export function recordId(kind: RecordKind, content: Record<string, unknown>): string {
   const field = (name: string): string => {
@@ -56,6 +58,8 @@ export function recordId(kind: RecordKind, content: Record<string, unknown>): st
       return field('reportId');
     case 'batch-result':
       return `${field('batchId')}/${field('snapshotId')}`;
+    case 'policy':
+      return policyRecordId(field('name'), typeof content.version === 'number' ? content.version : Number.NaN);
   }
 }
 
@@ -73,4 +77,9 @@ export function recordFunctionName(content: Record<string, unknown>): string | u
     if (typeof fn === 'string') return fn;
   }
   return undefined;
+}
+
+/** The record id of version `version` of policy `name`, as digests name it. */
+export function policyRecordId(name: string, version: number): string {
+  return `${name}/${Number.isInteger(version) ? String(version) : ''}`;
 }

@@ -44,7 +44,8 @@ export const ReplayResultSchema = z.strictObject({
   replayOutputs: z.nullable(z.array(NamedValueSchema)),
   fieldComparisons: z.array(FieldComparisonSchema),
   diff: z.nullable(SnapshotDiffSchema),
-  policy: z.nullable(z.strictObject({ name: z.string(), version: z.nullable(z.int()), rules: z.array(RuleResultSchema) })),
+  /** `contentHash` pins the stored policy version judged under (absent for an inline policy, and on results stored before results pinned it). */
+  policy: z.nullable(z.strictObject({ name: z.string(), version: z.nullable(z.int()), contentHash: z.optional(z.string()), rules: z.array(RuleResultSchema) })),
   policyViolations: z.array(ViolationSchema),
   /** The noise profile a noise-aware Tolerant replay compared with; null (or absent, on results stored before noise profiles) without one. */
   noiseProfile: z.optional(z.nullable(z.strictObject({ functionName: z.string(), version: z.int() }))),

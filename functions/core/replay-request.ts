@@ -65,7 +65,8 @@ export interface PreparedReplay {
   noiseProfile?: NoiseProfileChoice | undefined;
   /** Profiles already read for this prepared request (a batch reads each function's once). */
   noiseProfiles?: Map<string, Promise<NoiseProfile | undefined>>;
-  policy: { name: string; version: number | null; rules: readonly Rule[] } | undefined;
+  /** `contentHash`: the sealed version's, pinned in the result (absent for an inline policy). */
+  policy: { name: string; version: number | null; contentHash?: string | undefined; rules: readonly Rule[] } | undefined;
 }
 
 /**

@@ -100,7 +100,7 @@ export async function replaySnapshot(deps: ReplayDeps, snapshotId: string, prepa
       ...nothingRan,
       status: evaluation?.status === 'violated' ? 'Failed' : 'Success',
       outputsMatch: true,
-      policy: prepared.policy && evaluation ? { name: prepared.policy.name, version: prepared.policy.version, rules: evaluation.rules } : null,
+      policy: prepared.policy && evaluation ? { ...policyPinOf(prepared.policy), rules: evaluation.rules } : null,
       policyViolations: evaluation?.violations ?? [],
       integrity: 'verified',
       createdAt: now(),
@@ -178,7 +178,7 @@ export async function replaySnapshot(deps: ReplayDeps, snapshotId: string, prepa
       replayOutputs: outputs,
       fieldComparisons: comparison.fieldComparisons,
       diff: diffSnapshots(original, replayedForDiff),
-      policy: prepared.policy && evaluation ? { name: prepared.policy.name, version: prepared.policy.version, rules: evaluation.rules } : null,
+      policy: prepared.policy && evaluation ? { ...policyPinOf(prepared.policy), rules: evaluation.rules } : null,
       policyViolations: evaluation?.violations ?? [],
       noiseProfile: noise ? { functionName: noise.functionName, version: noise.version } : null,
       dependencies,
@@ -220,4 +220,9 @@ async function resolveNoiseProfile(deps: ReplayDeps, prepared: PreparedReplay, f
     throw new UnprocessableError(`no noise profile has been learned for function '${functionName}'; POST /functions/${functionName}/noise-profile first, or replay with noiseProfile 'none'`, { code: 'NO_NOISE_PROFILE', details: { functionName } });
   }
   throw new NotFoundError('noise profile', `${functionName} version ${choice}`, { message: `function '${functionName}' has no noise profile version ${choice}` });
+}
+
+/** The policy a replay result pins: name, version and (a stored version's) contentHash. */
+function policyPinOf(policy: NonNullable<PreparedReplay['policy']>): { name: string; version: number | null; contentHash?: string } {
+  return { name: policy.name, version: policy.version, ...(policy.contentHash !== undefined && { contentHash: policy.contentHash }) };
 }

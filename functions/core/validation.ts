@@ -5,7 +5,8 @@
 import { sealRecord } from './records.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import { evaluatePolicy, parsePolicyBody } from './policy.js';
-import { PolicyBodySchema, PolicyEvaluationShape, resolveNamedPolicy, type PolicyEvaluation, type PolicyStore, type StoredPolicy, type Violation } from './policy-model.js';
+import { checkPolicySeal, PolicyBodySchema, PolicyEvaluationShape, resolveNamedPolicy, type PolicyEvaluation, type PolicyPin, type PolicyStore, type StoredPolicy, type Violation } from './policy-model.js';
+import { recordContentHash } from './records.js';
 import type { Clock, IdGenerator, Page, SnapshotStore } from './ports.js';
 import { parseOrThrow } from './schema-util.js';
 import type { SimilarityProvider } from './similarity.js';
@@ -14,9 +15,11 @@ import * as z from 'zod/mini';
 import { canonicalId } from './ulid.js';
 
 /**
- * A stored validation report. `policy.version` is null for an inline policy. `integrity` says
- * whether the snapshot still matched its contentHash when it was validated; a tampered snapshot's
- * report is `violated` whatever its rules say, with an `integrity` violation first.
+ * A stored validation report. `policy.version` is null for an inline policy; for a stored one,
+ * `policy.contentHash` pins the sealed policy version the rules came from (audit verification
+ * checks it against that version's seal). `integrity` says whether the snapshot still matched its
+ * contentHash when it was validated; a tampered snapshot's report is `violated` whatever its rules
+ * say, with an `integrity` violation first.
  */
 export const ValidationReportSchema = z.strictObject({
   reportId: z.string(),
@@ -24,7 +27,8 @@ export const ValidationReportSchema = z.strictObject({
   /** The snapshot's function: lets an audit of one function find its reports. */
   functionName: z.string(),
   baselineId: z.nullable(z.string()),
-  policy: z.strictObject({ name: z.string(), version: z.nullable(z.int()) }),
+  /** `contentHash`: the pinned policy version's; absent for an inline policy and on reports stored before reports pinned it. */
+  policy: z.strictObject({ name: z.string(), version: z.nullable(z.int()), contentHash: z.optional(z.string()) }),
   trigger: z.enum(['on-demand', 'on-write']),
   integrity: IntegritySchema,
   /**
@@ -33,6 +37,13 @@ export const ValidationReportSchema = z.strictObject({
    * with an `integrity` violation on `baseline.contentHash`.
    */
   baselineIntegrity: z.optional(IntegritySchema),
+  /**
+   * Whether the policy version (on-write: the attached version as read) still matched its
+   * contentHash; absent for an inline policy and on reports stored before this field existed. A
+   * tampered policy version makes an on-write report `violated`, with an `integrity` violation on
+   * `policy.contentHash` (on demand, such a version is refused: 409 POLICY_TAMPERED).
+   */
+  policyIntegrity: z.optional(IntegritySchema),
   ...PolicyEvaluationShape,
   createdAt: z.string(),
   /** SHA-256 of the report's canonical JSON without this field (see core/records.ts); set when stored. */
@@ -70,7 +81,7 @@ export interface ValidationDeps {
 }
 
 /** Resolves `{policy} | {policyName}` (exactly one) to the policy to evaluate. */
-export async function resolvePolicy(policies: PolicyStore, request: { policy?: unknown; policyName?: string | undefined }): Promise<{ name: string; version: number | null; rules: StoredPolicy['rules'] }> {
+export async function resolvePolicy(policies: PolicyStore, request: { policy?: unknown; policyName?: string | undefined }): Promise<PolicyPin & { rules: StoredPolicy['rules'] }> {
   const hasInline = request.policy !== undefined;
   const hasName = request.policyName !== undefined;
   if (hasInline === hasName) {
@@ -155,8 +166,9 @@ export async function validateOnDemand(deps: ValidationDeps, snapshotId: string,
     snapshotId,
     functionName: view.functionName,
     baselineId: baseline === undefined ? null : (request.baselineId ?? readableSnapshot(baseline).snapshotId),
-    policy: { name: policy.name, version: policy.version },
+    policy: policyPin(policy),
     trigger: 'on-demand',
+    ...(policy.version !== null && { policyIntegrity: 'verified' as const }),
     ...evaluation,
     createdAt: new Date(deps.clock.now()).toISOString(),
   };
@@ -174,10 +186,13 @@ export interface OnWriteOutcome {
 
 /**
  * Validates a newly written snapshot against every policy attached to its function. Report ids are
- * derived from (snapshot, policy, version), so a redelivered record stores nothing twice.
+ * derived from (snapshot, policy, version), so a redelivered record stores nothing twice: the
+ * store writes one report per id (a redelivery finds the first). A report's createdAt is when it
+ * is written (`now`), not its snapshot's: it is sealed in the window it lands in, however long
+ * the stream consumer lagged behind (a report back-dated into a sealed window reads as tampering).
  */
 export async function validateOnWrite(
-  deps: Omit<ValidationDeps, 'ids' | 'clock'> & { reportId: (snapshot: Snapshot, policy: StoredPolicy) => string },
+  deps: Omit<ValidationDeps, 'ids' | 'clock'> & { reportId: (snapshot: Snapshot, policy: StoredPolicy) => string; now: () => string },
   snapshot: Snapshot,
 ): Promise<OnWriteOutcome[]> {
   const attached = await deps.policies.listAttachedTo(snapshot.functionName);
@@ -185,18 +200,43 @@ export async function validateOnWrite(
   const baseline = await deps.snapshots.findPreviousWithSameInputs(snapshot);
   const outcomes: OnWriteOutcome[] = [];
   for (const policy of attached) {
-    const evaluation = await evaluateWithIntegrity(policy, snapshot, baseline, deps.similarity);
+    const evaluation = withPolicySeal(policy, await evaluateWithIntegrity(policy, snapshot, baseline, deps.similarity));
     const report: ValidationReport = {
       reportId: deps.reportId(snapshot, policy),
       snapshotId: snapshot.snapshotId,
       functionName: snapshot.functionName,
       baselineId: baseline?.snapshotId ?? null,
-      policy: { name: policy.name, version: policy.version },
+      policy: policyPin(policy),
       trigger: 'on-write',
       ...evaluation,
-      createdAt: snapshot.createdAt,
+      createdAt: deps.now(),
     };
     outcomes.push({ report, stored: await deps.reports.putIfAbsent(report) });
   }
   return outcomes;
+}
+
+/** The policy a report pins: name, version and (for a stored version) its contentHash. */
+function policyPin(policy: PolicyPin): ValidationReport['policy'] {
+  return { name: policy.name, version: policy.version, ...(policy.contentHash !== undefined && { contentHash: policy.contentHash }) };
+}
+
+/**
+ * The on-write verdict with the attached policy version's seal folded in. A version whose content
+ * no longer matches its contentHash (or that carries none) is not trusted: its rules are still
+ * reported as they read now, but the report is `violated`, with an `integrity` violation first on
+ * `policy.contentHash`, so a rule loosened behind the service never yields a sealed `passed`.
+ */
+function withPolicySeal<T extends PolicyEvaluation>(policy: StoredPolicy, evaluation: T): T & { policyIntegrity: 'verified' | 'tampered' } {
+  const problem = checkPolicySeal(policy);
+  if (problem === undefined) return { ...evaluation, policyIntegrity: 'verified' };
+  const recorded = (policy as { contentHash?: unknown }).contentHash;
+  const violation: Violation = {
+    ruleName: 'integrity',
+    field: 'policy.contentHash',
+    expected: typeof recorded === 'string' ? recorded : '(no contentHash recorded)',
+    actual: recordContentHash(policy),
+    message: `policy '${policy.name}' version ${policy.version} ${problem}: its rules are not to be trusted, so this decision is not judged to pass (code POLICY_TAMPERED)`,
+  };
+  return { ...evaluation, policyIntegrity: 'tampered', status: 'violated', violations: [violation, ...evaluation.violations] };
 }

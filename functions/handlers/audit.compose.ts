@@ -1,6 +1,7 @@
 /** The audit Lambda: the public key, the digests and manifests, and verification of a range. */
 import { DynamoChainHead } from '../adapters/dynamodb/audit-chain-head.js';
 import { DynamoAuditRecordSource } from '../adapters/dynamodb/audit-record-source.js';
+import { policyVersionLocator } from '../adapters/dynamodb/keys.js';
 import { auditRoutes } from '../api/audit-routes.js';
 import type { LambdaConfig } from '../config.js';
 import { makeHttpHandler } from '../http/api.js';
@@ -15,6 +16,7 @@ export function compose(config: LambdaConfig<'audit'>, clients: AuditClients) {
       signer: clients.digestSigner(config.AUDIT_KEY_ID),
       clock: clients.clock,
       intervalMs: config.DIGEST_INTERVAL_MINUTES * 60_000,
+      policyLocator: policyVersionLocator,
     }),
     clients.logger,
   );

@@ -10,8 +10,8 @@ import type { Batch, BatchResult } from '../core/batch.js';
 import { countedAtCancel } from '../core/batch-control.js';
 import { NotFoundError } from '../core/errors.js';
 import type { ReplayResult } from '../core/replay.js';
-import { StatsAccumulator } from '../core/stats.js';
-import { REPORT_TABLE_LIMIT, type BatchReportData, type ErrorGroup, type LatencyDistribution, type MismatchRow, type Quantiles, type SnapshotFacts, type Tally, type ViolationRow } from './model.js';
+import { STATS_RELATIVE_ACCURACY, STATS_TOP_KEYS, StatsAccumulator, type ReplayStats } from '../core/stats.js';
+import { REPORT_TABLE_LIMIT, type StatsDisagreement, type BatchReportData, type ErrorGroup, type LatencyDistribution, type MismatchRow, type Quantiles, type SnapshotFacts, type Tally, type ViolationRow } from './model.js';
 
 /** Where a replay of a batch is stored in its snapshot's history. */
 export interface ReplayRef {
@@ -130,6 +130,42 @@ async function factsFor(reader: BatchReportReader, ids: readonly string[], visit
   await Promise.all(Array.from({ length: Math.min(PARALLEL, chunks.length) }, worker));
 }
 
+const COUNTS = ['totalReplays', 'successfulReplays', 'failedReplays', 'matches', 'mismatches', 'tampered', 'fieldMismatchesOther', 'policyViolationsOther'] as const;
+const FIGURES = ['matchRate', 'totalExecutionTimeMs', 'averageExecutionTimeMs'] as const;
+const QUANTILES = ['p50ExecutionTimeMs', 'p95ExecutionTimeMs', 'p99ExecutionTimeMs'] as const;
+
+/**
+ * The figures of `stored` statistics that the statistics computed from the batch's results
+ * contradict. Counts must be equal; computed figures agree to a relative 1e-6 (the stored ones were
+ * folded in another order and made storable), quantiles to one sketch bin; the per-field and per-rule counts are compared while
+ * they are exact (at most 2 × STATS_TOP_KEYS distinct keys, see stats.ts).
+ */
+export function statsDisagreements(stored: ReplayStats, computed: ReplayStats): StatsDisagreement[] {
+  const out: StatsDisagreement[] = [];
+  const differ = (figure: string, a: unknown, b: unknown) => out.push({ figure, batch: JSON.stringify(a), results: JSON.stringify(b) });
+  for (const k of COUNTS) if (stored[k] !== computed[k]) differ(k, stored[k], computed[k]);
+  for (const k of FIGURES) {
+    const a = stored[k];
+    const b = computed[k];
+    if (!(Math.abs(a - b) <= 1e-6 * Math.max(Math.abs(a), Math.abs(b), 1e-9))) differ(k, a, b);
+  }
+  // Quantiles come from a sketch folded chunk by chunk for the stored figures: within one bin of
+  // each other (2 × its relative accuracy), never a false alarm from the order of folding.
+  for (const k of QUANTILES) {
+    const a = stored[k];
+    const b = computed[k];
+    if (!(Math.abs(a - b) <= 2 * STATS_RELATIVE_ACCURACY * Math.max(Math.abs(a), Math.abs(b)) + 1e-9)) differ(k, a, b);
+  }
+  for (const k of ['fieldMismatches', 'policyViolations'] as const) {
+    const a = stored[k];
+    const b = computed[k];
+    if (Object.keys(b).length > 2 * STATS_TOP_KEYS) continue;
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    for (const key of [...keys].sort()) if (a[key] !== b[key]) differ(`${k}[${JSON.stringify(key)}]`, a[key] ?? 0, b[key] ?? 0);
+  }
+  return out;
+}
+
 /** Builds everything the batch report shows. 404 when the batch does not exist. */
 export async function assembleBatchReport(reader: BatchReportReader, batchId: string, now: () => string): Promise<BatchReportData> {
   const batch = await reader.getBatch(batchId);
@@ -236,7 +272,13 @@ export async function assembleBatchReport(reader: BatchReportReader, batchId: st
     }
   });
   const computed = acc.toJSON();
-  const stats = (batch.status === 'SUCCEEDED' || cancelledAt !== undefined) && batch.stats ? batch.stats : computed;
+  const stored = (batch.status === 'SUCCEEDED' || cancelledAt !== undefined) && batch.stats ? batch.stats : undefined;
+  // The stored statistics are bookkeeping on the batch item, not a sealed record: checked against
+  // the sealed results just read (except after a cancel that raced a write still on its way, when
+  // the results hold one the statistics rightly do not count).
+  const uncountedBefore = cancelledAt === undefined ? 0 : Math.max(0, beforeCancel - batch.completed);
+  const disagreements = stored === undefined || uncountedBefore > 0 ? [] : statsDisagreements(stored, computed);
+  const stats = stored !== undefined && disagreements.length === 0 ? stored : computed;
 
   // The snapshots' side for results that did not keep it: read from the snapshots themselves.
   await factsFor(reader, unknownFacts, (_id, facts) => {
@@ -266,6 +308,7 @@ export async function assembleBatchReport(reader: BatchReportReader, batchId: st
     batch,
     stats,
     statsSource: stats === computed ? 'results' : 'batch',
+    ...(disagreements.length > 0 && { statsDisagreements: disagreements }),
     tampered: stats.tampered,
     functions: tallies(functions),
     originalModels: tallies(originalModels),
@@ -281,7 +324,7 @@ export async function assembleBatchReport(reader: BatchReportReader, batchId: st
         rows: afterCancel.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0)),
         total: afterCancelTotal,
         // Results created by the cancel but stored after it had counted (a write still on its way): in no figure either.
-        uncountedBefore: Math.max(0, beforeCancel - batch.completed),
+        uncountedBefore,
       },
     }),
     errors: { groups: [...errorGroups.values()].sort((a, b) => b.count - a.count || (a.code < b.code ? -1 : 1)), shown: errorsShown, total: errorTotal },

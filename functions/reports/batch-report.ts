@@ -119,6 +119,12 @@ function counts(data: BatchReportData): SafeHtml {
 }
 
 function statsNote(data: BatchReportData): SafeHtml | string {
+  const contradicted = data.statsDisagreements;
+  if (contradicted !== undefined && contradicted.length > 0) {
+    const shown = contradicted.slice(0, 8).map((d) => html`${d.figure}: the batch says ${d.batch}, its results ${d.results}`);
+    const more = contradicted.length > 8 ? html`; and ${fmtNumber(contradicted.length - 8)} more` : '';
+    return html`<strong data-testid="stats-disagree">The statistics stored with the batch do not agree with its sealed results</strong> (${shown.flatMap((h, i) => (i === 0 ? [h] : ['; ', h]))}${more}): they were changed after the batch ended. Figures here are computed from the sealed results; verify the batch's window (<code>decision-replay verify</code>) to check the results themselves.`;
+  }
   if (data.statsSource === 'results') return 'The batch has no final statistics yet: figures are computed from the results stored so far.';
   const late = data.afterCancel;
   if (late === undefined) return 'Figures are the batch statistics.';

@@ -72,6 +72,14 @@ export interface ErrorGroup {
   rows: { snapshotId: string; message: string }[];
 }
 
+/** One figure of the batch statistics that its sealed results contradict. */
+export interface StatsDisagreement {
+  figure: string;
+  /** The value stored with the batch, and the value its results give (as JSON). */
+  batch: string;
+  results: string;
+}
+
 export interface BatchReportData {
   batch: Batch;
   /**
@@ -80,6 +88,12 @@ export interface BatchReportData {
    */
   stats: ReplayStats;
   statsSource: 'batch' | 'results';
+  /**
+   * Where the batch's stored statistics disagree with its sealed results (the statistics are
+   * bookkeeping on the batch item, not a sealed record): each figure with both values. When there
+   * is any, `stats` are the figures computed from the results and `statsSource` is 'results'.
+   */
+  statsDisagreements?: StatsDisagreement[];
   /** Results whose snapshot failed its integrity check. */
   tampered: number;
   functions: Tally[];

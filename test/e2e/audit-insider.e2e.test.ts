@@ -110,6 +110,24 @@ describe('a digest removed from the audit store (probe D1)', () => {
     expect(report.chainBreaks).toEqual([expect.objectContaining({ id: window, reason: expect.stringContaining('it was deleted: the digester sealed the windows up to') })]);
   });
 
+  it('an object that is not a digest where the next digest goes: 409 naming the file (not 500); one named after a far window: sealing goes on, logged (probe D17)', async () => {
+    const { h } = await sealed();
+    h.store.objects.set(auditObjects.digest('2099-01-01T00:00:00.000Z'), Buffer.from('{}\n'));
+    h.clock.now = T0 + 3 * MINUTE + 5000;
+    const on = await requestJson<{ sealed: Array<{ windowStart: string }> }>(h.t.url, 'POST', '/_local/digest');
+    expect(on.status).toBe(200);
+    expect(on.body.sealed.map((s) => s.windowStart)).toEqual(['2026-11-30T10:02:00.000Z']);
+    expect(h.errors.some((e) => e.includes('digests/2099-01-01T00:00:00.000Z.json): not written by the digester, ignored'))).toBe(true);
+
+    h.store.objects.set(auditObjects.digest('2026-11-30T10:03:00.000Z'), Buffer.from('{}\n'));
+    h.clock.now = T0 + 4 * MINUTE + 5000;
+    const run = await requestJson<{ error: { code: string; message: string } }>(h.t.url, 'POST', '/_local/digest');
+    expect(run.status).toBe(409);
+    expect(run.body.error.code).toBe('AUDIT_SEAL_REFUSED');
+    expect(run.body.error.message).toContain('digests/2026-11-30T10:03:00.000Z.json in the digest store, where the digest after the chain head');
+    expect(run.body.error.message).toContain('is not a digest');
+  });
+
   it('deleting every digest starts no new chain from the oldest record: verify names each sealed window', async () => {
     const { h } = await sealed();
     h.store.objects.clear();

@@ -10,7 +10,7 @@ import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoSnapshotStore } from '../../functions/adapters/dynamodb/snapshot-store.js';
 import type { VerificationReport } from '../../functions/core/audit/verify.js';
 import { canonicalJson } from '../../functions/core/json.js';
@@ -112,6 +112,46 @@ describe('decision-replay verify / export / verify --bundle (local host)', () =>
     expect(stderr).toContain(`NOTHING VERIFIED: no digest window in 2026-11-29T00:00:00.000Z – 2026-11-29T01:00:00.000Z (function ${FN}) is sealed`);
     const quiet = await cli(['verify', ...before, '-q'], { env });
     expect(quiet).toMatchObject({ code: 4, stdout: 'nothing verified\n' });
+  });
+
+  it('says PARTLY VERIFIED and exits 5 (not 0) when the end of the range is not sealed yet, naming that part', async () => {
+    // The CLI's "now" (its Date) just after the host sealed 10:00–10:04: 10:04 onwards is open.
+    vi.useFakeTimers({ toFake: ['Date'], now: T0 + 4 * MINUTE + 10_000 });
+    try {
+      const partial = ['--from', '2026-11-30T10:00:00Z', '--to', '2026-11-30T10:10:00Z'];
+      const table = await cli(['verify', ...partial, '--output', 'table'], { env });
+      expect(table.code, table.stdout + table.stderr).toBe(5);
+      expect(table.stdout).not.toContain('CLEAN');
+      expect(table.stdout).toMatch(/not sealed yet\s+2026-11-30T10:04:00.000Z – 2026-11-30T10:10:00.000Z \(not verified\)/);
+      expect(table.stdout).toContain('PARTLY VERIFIED: no findings in the sealed part 2026-11-30T10:00:00.000Z – 2026-11-30T10:04:00.000Z; 2026-11-30T10:04:00.000Z – 2026-11-30T10:10:00.000Z is not sealed yet');
+      const { code, report, stderr } = await verifyJson(partial);
+      expect(code).toBe(5);
+      expect(report).toMatchObject({ clean: true, sealed: { to: '2026-11-30T10:04:00.000Z' }, unsealed: { from: '2026-11-30T10:04:00.000Z', to: '2026-11-30T10:10:00.000Z' } });
+      expect(stderr).toContain('PARTLY VERIFIED');
+      expect(await cli(['verify', ...partial, '-q'], { env })).toMatchObject({ code: 5, stdout: 'partly verified\n' });
+      // The same range through the API says the same.
+      const served = await requestJson<VerificationReport>(t.url, 'GET', '/audit/verify?from=2026-11-30T10:00:00Z&to=2026-11-30T10:10:00Z');
+      expect(served.body.unsealed).toEqual({ from: '2026-11-30T10:04:00.000Z', to: '2026-11-30T10:10:00.000Z' });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('exports a bundle whose end was not sealed yet: verify --bundle says PARTLY VERIFIED (exit 5), not unexpected records', async () => {
+    // A decision of 10:04:10 (the host's clock); window 10:04 closed at 10:05 and is not sealed yet.
+    const late = (await requestJson<{ snapshotId: string }>(t.url, 'POST', '/snapshots', decision(0.8, 'partial_fn'))).body.snapshotId;
+    vi.useFakeTimers({ toFake: ['Date'], now: T0 + 5 * MINUTE + 30_000 });
+    try {
+      const dir = join(work, 'partial');
+      const exported = await cli(['export', '--function', 'partial_fn', '--from', '2026-11-30T10:00:00Z', '--to', '2026-11-30T10:06:00Z', '-o', dir, '--output', 'json'], { env });
+      expect(exported.code, exported.stderr).toBe(0);
+      expect(readFileSync(join(dir, 'records', 'snapshots.jsonl'), 'utf8')).toContain(late);
+      const { code, report } = await verifyJson(['--bundle', dir], { env: { DECISION_REPLAY_URL: await unreachableUrl() } });
+      expect(code).toBe(5);
+      expect(report).toMatchObject({ clean: true, unexpected: [], unsealed: { from: '2026-11-30T10:04:00.000Z', to: '2026-11-30T10:06:00.000Z' } });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('answers the same verdict as GET /audit/verify', async () => {
@@ -334,6 +374,38 @@ describe('decision-replay verify / export / verify --bundle (local host)', () =>
       expect(run.stdout).toContain('NOT CLEAN: 1 finding');
     } finally {
       await db.send(new PutItemCommand({ TableName: t.host.tableName, Item: marshall(original) }));
+    }
+  });
+
+  it('carries into a bundle every index problem the online verification names, and verify --bundle names them all (probe D17)', async () => {
+    // One snapshot moved out of its window's listing (its audit sort key), another out of its function's list.
+    const edits = [
+      { id: snapshotIds[2] as string, set: (item: Record<string, unknown>) => ({ ...item, auditsk: `2000-01-01T00:00:00.000Z#snapshot#${String(item.snapshotId)}` }) },
+      { id: snapshotIds[1] as string, set: (item: Record<string, unknown>) => ({ ...item, gsi1sk: `1999-01-01T00:00:00.000Z#${String(item.snapshotId)}` }) },
+      // Listed in a later window of the range: exported once, where it is listed (not twice).
+      { id: snapshotIds[0] as string, set: (item: Record<string, unknown>) => ({ ...item, auditsk: `2026-11-30T10:02:30.000Z#snapshot#${String(item.snapshotId)}` }) },
+    ];
+    const originals: Record<string, unknown>[] = [];
+    for (const e of edits) {
+      const item = unmarshall((await db.send(new GetItemCommand({ TableName: t.host.tableName, Key: marshall({ pk: `SNAP#${e.id}`, sk: 'SNAP' }) }))).Item ?? {});
+      originals.push(item);
+      await db.send(new PutItemCommand({ TableName: t.host.tableName, Item: marshall(e.set(item)) }));
+    }
+    try {
+      const online = await verifyJson([...RANGE, '--function', FN]);
+      const dir = join(work, 'index-problems');
+      expect((await cli(['export', '--function', FN, ...RANGE, '-o', dir, '--output', 'json'], { env })).code).toBe(0);
+      const offline = await verifyJson(['--bundle', dir], { env: { DECISION_REPLAY_URL: await unreachableUrl() } });
+
+      const named = (r: Shown) => r.indexMismatches.map((f) => `${f.id} ${f.reason}`).sort();
+      expect(online.code).toBe(1);
+      expect(named(online.report)).toEqual(expect.arrayContaining([expect.stringContaining(`${snapshotIds[2] as string} not listed in the audit index for its window`)]));
+      expect(named(online.report).length).toBeGreaterThanOrEqual(4);
+      expect(named(offline.report)).toEqual(named(online.report));
+      expect(offline.code).toBe(1);
+      expect(offline.report.altered).toEqual([]);
+    } finally {
+      for (const item of originals) await db.send(new PutItemCommand({ TableName: t.host.tableName, Item: marshall(item) }));
     }
   });
 

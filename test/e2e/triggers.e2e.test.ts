@@ -136,14 +136,19 @@ describe('validation on every write (local host)', () => {
       // Assert: poll what a user would read.
       const reports = byPolicy(await reportsOf(first.snapshotId, 2));
       expect(Object.keys(reports).sort()).toEqual(['drift-guard', 'floor-guard']);
-      expect(reports['floor-guard']).toMatchObject({ snapshotId: first.snapshotId, trigger: 'on-write', status: 'violated', baselineId: null, policy: { name: 'floor-guard', version: 1 }, createdAt: first.createdAt });
+      expect(reports['floor-guard']).toMatchObject({ snapshotId: first.snapshotId, trigger: 'on-write', status: 'violated', baselineId: null, policy: { name: 'floor-guard', version: 1 } });
+      // Dated when the consumer wrote it (sealed in the window it lands in), not back-dated to the snapshot's time.
+      expect((reports['floor-guard']?.createdAt ?? '') >= first.createdAt).toBe(true);
       expect(reports['floor-guard']?.rules.map((r) => [r.ruleName, r.status])).toEqual([
         ['floor', 'violated'],
         ['same-decision', 'skipped'],
       ]);
       expect(reports['drift-guard']).toMatchObject({ status: 'passed', violations: [], rules: [{ ruleName: 'drop', status: 'skipped', reason: 'no baseline' }] });
       // The report as clients read it has exactly the documented fields.
-      expect(Object.keys(reports['floor-guard'] ?? {}).sort()).toEqual(['baselineId', 'contentHash', 'createdAt', 'functionName', 'integrity', 'policy', 'reportId', 'rules', 'snapshotId', 'status', 'trigger', 'violations']);
+      expect(Object.keys(reports['floor-guard'] ?? {}).sort()).toEqual(['baselineId', 'contentHash', 'createdAt', 'functionName', 'integrity', 'policy', 'policyIntegrity', 'reportId', 'rules', 'snapshotId', 'status', 'trigger', 'violations']);
+      // It pins the sealed policy version it was judged under.
+      expect(reports['floor-guard']?.policy).toEqual({ name: 'floor-guard', version: 1, contentHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      expect(reports['floor-guard']?.policyIntegrity).toBe('verified');
 
       const events = await eventually('the PolicyViolation event', async () => ((await violationEvents(first.snapshotId)).length > 0 ? violationEvents(first.snapshotId) : undefined));
       expect(events).toHaveLength(1);

@@ -5,6 +5,7 @@
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredPolicy } from '../../functions/core/policy.js';
+import { recordContentHash } from '../../functions/core/records.js';
 import type { Snapshot } from '../../functions/core/snapshot.js';
 import type { ValidationReport } from '../../functions/core/validation.js';
 import { startTestHost, type TestHost } from '../support/host.js';
@@ -54,7 +55,7 @@ describe('policies and validation over HTTP (local host)', () => {
       const first = await call<StoredPolicy>('PUT', '/policies/loan-regression', v1);
       const second = await call<StoredPolicy>('PUT', '/policies/loan-regression', { ...v2, name: 'loan-regression' });
       expect(first.status).toBe(200);
-      expect(first.body).toEqual({ name: 'loan-regression', version: 1, ...v1, functionNames: [], createdAt: expect.any(String) });
+      expect(first.body).toEqual({ name: 'loan-regression', version: 1, ...v1, functionNames: [], createdAt: expect.any(String), contentHash: recordContentHash(first.body) });
       expect(second.body).toMatchObject({ name: 'loan-regression', version: 2, description: 'tighter' });
 
       expect(await call('GET', '/policies/loan-regression')).toEqual({ status: 200, body: second.body });
@@ -234,7 +235,8 @@ describe('policies and validation over HTTP (local host)', () => {
 
     it('evaluates a stored policy whose schema a later check refuses as a violation naming the problem, on write and on demand', async () => {
       // A policy stored before the meta-schema check: written valid, then given the schema the
-      // probe stored (`minLength: "five"`, which used to pass every value) in the table itself.
+      // probe stored (`minLength: "five"`, which used to pass every value) in the table itself, with
+      // its contentHash sealing that content (as the service would have sealed it then).
       const put = await call<StoredPolicy>('PUT', '/policies/legacy-schema', { functionNames: ['legacy_fn'], rules: [{ name: 'shape', field: 'outputs.decision', comparator: 'JsonSchema', schema: { type: 'string' } }, { name: 'range', field: 'outputs.score', comparator: 'WithinRange', min: 0, max: 1 }] });
       expect(put.status).toBe(200);
       const db = new DynamoDBClient({ ...LOCAL_AWS, endpoint: t.host.dynamoEndpoint });
@@ -244,9 +246,9 @@ describe('policies and validation over HTTP (local host)', () => {
             new UpdateItemCommand({
               TableName: t.host.tableName,
               Key: { pk: { S: 'POLICY#legacy-schema' }, sk: { S: sk } },
-              UpdateExpression: 'SET #rules[0].#schema = :schema',
+              UpdateExpression: 'SET #rules[0].#schema = :schema, contentHash = :hash',
               ExpressionAttributeNames: { '#rules': 'rules', '#schema': 'schema' },
-              ExpressionAttributeValues: { ':schema': { M: { minLength: { S: 'five' } } } },
+              ExpressionAttributeValues: { ':schema': { M: { minLength: { S: 'five' } } }, ':hash': { S: recordContentHash({ ...put.body, rules: [{ ...put.body.rules[0], schema: { minLength: 'five' } }, put.body.rules[1]] }) } },
             }),
           );
         }

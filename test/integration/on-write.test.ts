@@ -46,7 +46,7 @@ describe('DynamoValidationReportStore: event bookkeeping (dynalite)', () => {
   });
 
   const rawItem = async (r: ValidationReport) => (await dynamo.doc.get({ TableName: dynamo.tableName, Key: validationReportKey(r) })).Item;
-  const rawMarker = async (r: ValidationReport) => (await dynamo.doc.get({ TableName: dynamo.tableName, Key: keys.eventPublished(r.snapshotId, validationReportKey(r).sk) })).Item;
+  const rawMarker = async (r: ValidationReport) => (await dynamo.doc.get({ TableName: dynamo.tableName, Key: keys.eventPublished(r.snapshotId, r.reportId) })).Item;
 
   it('says a stored report has no published event until it is marked, then that it has', async () => {
     const r = report('01JBZ0000000000000000000A1', 1);
@@ -207,5 +207,71 @@ describe('validation on write over the DynamoDB stores (dynalite)', () => {
     expect(await handleSnapshotWritten(deps, other)).toEqual({ snapshotId: other.snapshotId, reports: 0, violatedPolicies: [], eventsPublished: 0 });
     expect((await reports.listForSnapshot(other.snapshotId, 10)).items).toEqual([]);
     expect(events).toHaveLength(before);
+  });
+});
+
+describe('on-write reports dated when written, once per (snapshot, policy version) (dynalite)', () => {
+  let dynamo: TestDynamo;
+  let snapshots: DynamoSnapshotStore;
+  let reports: DynamoValidationReportStore;
+  const events: PolicyViolationEvent[] = [];
+  let clock = Date.parse('2026-11-03T10:00:00.000Z');
+  const FN = 'approve_loan';
+
+  beforeAll(async () => {
+    dynamo = await startTestDynamo();
+    snapshots = new DynamoSnapshotStore(dynamo.doc, dynamo.tableName);
+    reports = new DynamoValidationReportStore(dynamo.doc, dynamo.tableName);
+    await new DynamoPolicyStore(dynamo.doc, dynamo.tableName).putNextVersion({ name: 'score-floor', functionNames: [FN], rules: [{ name: 'floor', field: 'outputs.score', comparator: 'WithinRange', min: 0.6, max: 1 }] }, '2026-10-01T00:00:00.000Z');
+  });
+  afterAll(async () => {
+    await dynamo.close();
+  });
+
+  const deps = (): OnWriteDeps => ({
+    snapshots,
+    policies: new DynamoPolicyStore(dynamo.doc, dynamo.tableName),
+    reports,
+    similarity: new LexicalSimilarity(),
+    events: { publishPolicyViolation: (e) => Promise.resolve(void events.push(e)) },
+    reportId: onWriteReportId,
+    now: () => new Date(clock).toISOString(),
+  });
+
+  async function write(id: string, createdAt: string): Promise<Snapshot> {
+    const s = buildSnapshot({ functionName: FN, inputs: [{ name: 'applicant', value: { income: 1, id } }], outputs: [{ name: 'score', value: 0.5 }] }, id, createdAt);
+    expect(await snapshots.putIfAbsent(s)).toBe(true);
+    return s;
+  }
+
+  it('a consumer lagging 40 minutes dates the report when it writes it; a redelivery an hour later finds it and writes and publishes nothing', async () => {
+    const snapshot = await write('01JBZ0000000000000000000D1', '2026-11-03T09:20:00.000Z');
+    clock = Date.parse('2026-11-03T10:00:00.000Z');
+
+    const first = await handleSnapshotWritten(deps(), snapshot);
+    clock += 3_600_000;
+    const again = await handleSnapshotWritten(deps(), snapshot);
+
+    expect(first.eventsPublished).toBe(1);
+    expect(again.eventsPublished).toBe(0);
+    const stored = (await reports.listForSnapshot(snapshot.snapshotId, 10)).items;
+    expect(stored.map((r) => r.createdAt)).toEqual(['2026-11-03T10:00:00.000Z']);
+    expect(events.filter((e) => e.snapshotId === snapshot.snapshotId)).toHaveLength(1);
+    // The audit index lists it in the window it was written in.
+    const item = (await dynamo.doc.get({ TableName: dynamo.tableName, Key: validationReportKey(stored[0] as ValidationReport) })).Item;
+    expect(item?.auditsk).toBe(`2026-11-03T10:00:00.000Z#validation#${stored[0]?.reportId ?? ''}`);
+  });
+
+  it('writes the report of a claim whose report is not there (a run stopped between the two puts), once', async () => {
+    const snapshot = await write('01JBZ0000000000000000000D2', '2026-11-03T11:00:00.000Z');
+    const reportId = onWriteReportId(snapshot, { name: 'score-floor', version: 1 });
+    await dynamo.doc.put({ TableName: dynamo.tableName, Item: { ...keys.onWriteClaim(snapshot.snapshotId, reportId), itemType: 'on-write-claim', reportSk: `VALIDATION#2026-11-03T11:00:01.000Z#${reportId}` } });
+    clock = Date.parse('2026-11-03T11:30:00.000Z');
+
+    await handleSnapshotWritten(deps(), snapshot);
+    clock += 60_000;
+    await handleSnapshotWritten(deps(), snapshot);
+
+    expect((await reports.listForSnapshot(snapshot.snapshotId, 10)).items.map((r) => [r.reportId, r.createdAt])).toEqual([[reportId, '2026-11-03T11:30:00.000Z']]);
   });
 });

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keys } from '../../functions/adapters/dynamodb/keys.js';
+import { auditKeys, contentOf, keys, policyVersionLocator } from '../../functions/adapters/dynamodb/keys.js';
+import { DynamoAuditRecordSource } from '../../functions/adapters/dynamodb/audit-record-source.js';
+import { recordContentHash } from '../../functions/core/records.js';
 import { DynamoPolicyStore } from '../../functions/adapters/dynamodb/policy-store.js';
 import type { DocumentClient } from '../../functions/adapters/dynamodb/document-client.js';
 import { ServiceBusyError, ValidationError } from '../../functions/core/errors.js';
@@ -33,7 +35,8 @@ describe('DynamoPolicyStore (dynalite)', () => {
     const v3 = await store.putNextVersion(body('loan-regression', 0.3), '2026-11-01T00:02:00.000Z');
 
     expect([v1.version, v2.version, v3.version]).toEqual([1, 2, 3]);
-    expect(v3).toEqual({ name: 'loan-regression', version: 3, description: 'score at least 0.3', functionNames: [], rules: body('x', 0.3).rules, createdAt: '2026-11-01T00:02:00.000Z' });
+    const content = { name: 'loan-regression', version: 3, description: 'score at least 0.3', functionNames: [], rules: body('x', 0.3).rules, createdAt: '2026-11-01T00:02:00.000Z' };
+    expect(v3).toEqual({ ...content, contentHash: recordContentHash(content) });
     expect(await store.getLatest('loan-regression')).toEqual(v3);
     expect(await store.getVersion('loan-regression', 1)).toEqual(v1);
     expect(await store.getVersion('loan-regression', 2)).toEqual(v2);
@@ -44,7 +47,22 @@ describe('DynamoPolicyStore (dynalite)', () => {
     const raw = await dynamo.doc.get({ TableName: dynamo.tableName, Key: { pk: 'POLICY#loan-regression', sk: 'V#0000000002' } });
     expect(raw.Item).toMatchObject({ itemType: 'policy', name: 'loan-regression', version: 2 });
     const latest = await store.getLatest('loan-regression');
-    expect(Object.keys(latest ?? {}).sort()).toEqual(['createdAt', 'description', 'functionNames', 'name', 'rules', 'version']);
+    expect(Object.keys(latest ?? {}).sort()).toEqual(['contentHash', 'createdAt', 'description', 'functionNames', 'name', 'rules', 'version']);
+  });
+
+  it('seals each version like the other immutable records: a contentHash, and audit index keys on the version (not on LATEST)', async () => {
+    const key = { pk: 'POLICY#loan-regression', sk: 'V#0000000002' };
+    const raw = (await dynamo.doc.get({ TableName: dynamo.tableName, Key: key })).Item ?? {};
+    const v2 = await store.getVersion('loan-regression', 2);
+    expect(v2?.contentHash).toBe(recordContentHash(contentOf(raw)));
+    expect(raw).toMatchObject(auditKeys('policy', 'loan-regression/2', '2026-11-01T00:01:00.000Z'));
+    const latest = (await dynamo.doc.get({ TableName: dynamo.tableName, Key: { pk: 'POLICY#loan-regression', sk: 'LATEST' } })).Item ?? {};
+    expect(latest.auditpk).toBeUndefined();
+    expect(latest.contentHash).toBe((await store.getVersion('loan-regression', 3))?.contentHash);
+    // The audit reader sees the version as a record, its index keys matching its content.
+    const found = await new DynamoAuditRecordSource(dynamo.doc, dynamo.tableName).get(policyVersionLocator('loan-regression', 2));
+    expect(found).toMatchObject({ kind: 'policy', id: 'loan-regression/2', createdAt: '2026-11-01T00:01:00.000Z', indexProblems: [] });
+    expect(found?.functionName).toBeUndefined();
   });
 
   it('returns undefined for a policy that does not exist', async () => {

@@ -173,11 +173,18 @@ export class MemoryValidationReportStore implements OnWriteReportStore {
     return `${r.snapshotId}#${r.createdAt}#${r.reportId}`;
   }
 
+  /** Once per key; an on-write report once per (snapshot, report id), whenever it is written (like the table's claim). */
   putIfAbsent(report: ValidationReport): Promise<boolean> {
     const key = MemoryValidationReportStore.key(report);
-    if (this.items.has(key)) return Promise.resolve(false);
+    if (this.items.has(key) || (report.trigger === 'on-write' && this.byId(report) !== undefined)) return Promise.resolve(false);
     this.items.set(key, structuredClone(report));
     return Promise.resolve(true);
+  }
+
+  /** The stored report with this one's snapshot and id (the event marker is keyed by id, as in the table). */
+  private byId(report: Pick<ValidationReport, 'snapshotId' | 'reportId'>): (ValidationReport & { eventPublishedAt?: string }) | undefined {
+    for (const r of this.items.values()) if (r.snapshotId === report.snapshotId && r.reportId === report.reportId) return r;
+    return undefined;
   }
 
   /** Newest first by the table's sort key (`createdAt#reportId`), whatever the write order. */
@@ -189,7 +196,7 @@ export class MemoryValidationReportStore implements OnWriteReportStore {
   }
 
   isEventPublished(report: ValidationReport): Promise<boolean> {
-    return Promise.resolve(this.items.get(MemoryValidationReportStore.key(report))?.eventPublishedAt !== undefined);
+    return Promise.resolve(this.byId(report)?.eventPublishedAt !== undefined);
   }
 
   markEventPublished(report: ValidationReport, at: string): Promise<void> {
@@ -198,7 +205,7 @@ export class MemoryValidationReportStore implements OnWriteReportStore {
       this.failMarks -= 1;
       return Promise.reject(new Error('process died before the mark was written'));
     }
-    const item = this.items.get(MemoryValidationReportStore.key(report));
+    const item = this.byId(report);
     if (!item) return Promise.reject(new Error(`no report ${report.reportId} to mark`));
     item.eventPublishedAt ??= at;
     return Promise.resolve();

@@ -102,7 +102,7 @@ describe('handleSnapshotWritten', () => {
     const reports = byPolicy(w.reports.items.values());
     expect(Object.keys(reports).sort()).toEqual(['score-drift', 'score-floor', 'score-range']);
     for (const r of Object.values(reports)) {
-      expect(r).toMatchObject({ snapshotId: snapshot.snapshotId, baselineId: null, trigger: 'on-write', createdAt: snapshot.createdAt, policy: { version: 1 } });
+      expect(r).toMatchObject({ snapshotId: snapshot.snapshotId, baselineId: null, trigger: 'on-write', createdAt: NOW, policy: { version: 1 } });
     }
     expect(reports['score-range']).toMatchObject({ status: 'passed', violations: [], rules: [{ ruleName: 'range', status: 'passed' }] });
     expect(reports['score-floor']).toMatchObject({ status: 'violated', rules: [{ ruleName: 'floor', status: 'violated' }], violations: [{ ruleName: 'floor', field: 'outputs.score' }] });
@@ -164,14 +164,14 @@ describe('handleSnapshotWritten', () => {
     expect(drift).toEqual({
       snapshotId: snapshot.snapshotId,
       functionName: FN,
-      policy: { name: 'score-drift', version: 1 },
+      policy: { name: 'score-drift', version: 1, contentHash: expect.stringMatching(/^[0-9a-f]{64}$/) },
       reportId: reports['score-drift']?.reportId,
       baselineId: '01JBZ0000000000000000000A1',
       violations: [expect.objectContaining({ ruleName: 'drop', field: 'outputs.score' })],
       snapshotCreatedAt: snapshot.createdAt,
     });
-    expect(w.reports.items.get(`${snapshot.snapshotId}#${snapshot.createdAt}#${reports['score-drift']?.reportId ?? ''}`)?.eventPublishedAt).toBe(NOW);
-    expect(w.reports.items.get(`${snapshot.snapshotId}#${snapshot.createdAt}#${reports['score-range']?.reportId ?? ''}`)?.eventPublishedAt).toBeUndefined();
+    expect(w.reports.items.get(`${snapshot.snapshotId}#${NOW}#${reports['score-drift']?.reportId ?? ''}`)?.eventPublishedAt).toBe(NOW);
+    expect(w.reports.items.get(`${snapshot.snapshotId}#${NOW}#${reports['score-range']?.reportId ?? ''}`)?.eventPublishedAt).toBeUndefined();
   });
 
   it('publishes nothing and marks nothing when every attached policy passes', async () => {

@@ -1,6 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { EngineNotLoadedError, ValidationError } from '../../functions/core/errors.js';
-import { buildStoredPolicy, evaluatePolicy, needsBaseline, parsePolicyBody, ruleName, StoredPolicySchema, validatePolicyBody, type Rule } from '../../functions/core/policy.js';
+import { buildStoredPolicy, evaluatePolicy, PolicyTamperedError, resolveNamedPolicy, needsBaseline, parsePolicyBody, ruleName, StoredPolicySchema, validatePolicyBody, type Rule } from '../../functions/core/policy.js';
+import { recordContentHash } from '../../functions/core/records.js';
+import { MemoryPolicyStore } from '../support/memory-ports.js';
 import { LexicalSimilarity, type SimilarityProvider } from '../../functions/core/similarity.js';
 import type { DecisionView } from '../../functions/core/snapshot.js';
 
@@ -207,11 +209,38 @@ describe('ruleName and needsBaseline', () => {
   });
 });
 
+describe('resolveNamedPolicy: sealed versions', () => {
+  const floor = { name: 'floor', field: 'outputs.score', comparator: 'WithinRange' as const, min: 0.62, max: 1 };
+  const body = { name: 'p', rules: [floor] };
+
+  it('answers the version with its contentHash when it is intact', async () => {
+    const store = new MemoryPolicyStore();
+    const stored = await store.putNextVersion(body, '2026-11-26T10:00:00.000Z');
+    expect(await resolveNamedPolicy(store, 'p')).toEqual({ name: 'p', version: 1, contentHash: stored.contentHash, rules: body.rules });
+    expect(await resolveNamedPolicy(store, 'p', 1, stored.contentHash)).toMatchObject({ version: 1 });
+  });
+
+  it('refuses (409 POLICY_TAMPERED) a version that no longer matches its hash, and one rewritten since a batch pinned it', async () => {
+    const store = new MemoryPolicyStore();
+    const stored = await store.putNextVersion(body, '2026-11-26T10:00:00.000Z');
+    const loosened = { ...stored, rules: [{ ...floor, min: 0 }] };
+    store.versions.set('p', [loosened]);
+    await expect(resolveNamedPolicy(store, 'p')).rejects.toMatchObject({ name: 'PolicyTamperedError', code: 'POLICY_TAMPERED' });
+    // Rewritten with the hash recomputed: intact on its own, but not the version the batch pinned.
+    store.versions.set('p', [{ ...loosened, contentHash: recordContentHash(loosened) }]);
+    await expect(resolveNamedPolicy(store, 'p', 1)).resolves.toMatchObject({ version: 1 });
+    const err = await resolveNamedPolicy(store, 'p', 1, stored.contentHash).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PolicyTamperedError);
+    expect((err as Error).message).toContain(`not the ${stored.contentHash ?? ''} pinned when the batch started`);
+  });
+});
+
 describe('buildStoredPolicy', () => {
   it('defaults functionNames to none, de-duplicates them and matches the stored schema', () => {
     const body = validatePolicyBody({ rules: [{ field: 'outputs.a', comparator: 'ExactMatch' }] }, 'p');
     const stored = buildStoredPolicy({ ...body, name: 'p' }, 1, '2026-11-26T10:00:00.000Z');
-    expect(stored).toEqual({ name: 'p', version: 1, functionNames: [], rules: body.rules, createdAt: '2026-11-26T10:00:00.000Z' });
+    const content = { name: 'p', version: 1, functionNames: [], rules: body.rules, createdAt: '2026-11-26T10:00:00.000Z' };
+    expect(stored).toEqual({ ...content, contentHash: recordContentHash(content) });
     expect(StoredPolicySchema.safeParse(stored).success).toBe(true);
     expect(buildStoredPolicy({ ...body, name: 'p', functionNames: ['f', 'g', 'f'] }, 2, 'x').functionNames).toEqual(['f', 'g']);
   });

@@ -204,7 +204,7 @@ describe('batch report assembly', () => {
   it('shows the replay model with the batch overrides applied, and the stored stats once the batch succeeded', async () => {
     const stats = { totalReplays: 1, successfulReplays: 1, failedReplays: 0, matches: 1, mismatches: 0, tampered: 0, matchRate: 1, totalExecutionTimeMs: 10, averageExecutionTimeMs: 10, p50ExecutionTimeMs: 10, p95ExecutionTimeMs: 10, p99ExecutionTimeMs: 10, fieldMismatches: {}, fieldMismatchesOther: 0, policyViolations: {}, policyViolationsOther: 0 };
     const batch = batchOf({ status: 'SUCCEEDED', stats, request: { mode: 'Strict', overrides: { modelParameters: { modelVersion: 'v3' } } } });
-    const data = await assembleBatchReport(readerOf(batch, [result(1, 'match')], () => ({ functionName: 'f', modelName: 'credit', modelVersion: 'v1', executionTimeMs: 4 })), BATCH_ID, NOW);
+    const data = await assembleBatchReport(readerOf(batch, [result(1, 'match', { executionTimeMs: 10 })], () => ({ functionName: 'f', modelName: 'credit', modelVersion: 'v1', executionTimeMs: 4 })), BATCH_ID, NOW);
     expect(data.statsSource).toBe('batch');
     expect(data.stats).toBe(stats);
     expect(data.originalModels).toEqual([{ value: 'credit @ v1', count: 1 }]);
@@ -220,12 +220,36 @@ describe('batch report assembly', () => {
     expect(data.functions).toEqual([{ value: 'approve_loan', count: 3 }]);
   });
 
+  it('checks the stored statistics against the sealed results: rewritten ones are named and not shown (probe s12 D4)', async () => {
+    // Two mismatches; an insider rewrote the batch item's stats to 2 matches, match rate 100 %.
+    const results = [result(1, 'mismatch', { executionTimeMs: 10 }), result(2, 'mismatch', { executionTimeMs: 10 })];
+    const honest = { totalReplays: 2, successfulReplays: 2, failedReplays: 0, matches: 0, mismatches: 2, tampered: 0, matchRate: 0, totalExecutionTimeMs: 20, averageExecutionTimeMs: 10, p50ExecutionTimeMs: 10, p95ExecutionTimeMs: 10, p99ExecutionTimeMs: 10, fieldMismatches: { 'outputs.decision': 2 }, fieldMismatchesOther: 0, policyViolations: {}, policyViolationsOther: 0 };
+    const facts = () => ({ functionName: 'f', executionTimeMs: 4 });
+    const clean = await assembleBatchReport(readerOf(batchOf({ status: 'SUCCEEDED', total: 2, completed: 2, stats: honest }), results, facts), BATCH_ID, NOW);
+    expect(clean).toMatchObject({ statsSource: 'batch', stats: honest });
+    expect(clean.statsDisagreements).toBeUndefined();
+
+    const rewritten = { ...honest, matches: 2, matchRate: 1 };
+    const data = await assembleBatchReport(readerOf(batchOf({ status: 'SUCCEEDED', total: 2, completed: 2, stats: rewritten }), results, facts), BATCH_ID, NOW);
+    expect(data.statsSource).toBe('results');
+    expect(data.stats).toMatchObject({ matches: 0, mismatches: 2, matchRate: 0 });
+    expect(data.statsDisagreements).toEqual([
+      { figure: 'matches', batch: '2', results: '0' },
+      { figure: 'matchRate', batch: '1', results: '0' },
+    ]);
+    const page = renderBatchReport(data);
+    expect(page).toContain('The statistics stored with the batch do not agree with its sealed results</strong> (matches: the batch says 2, its results 0; matchRate: the batch says 1, its results 0)');
+    expect(page).toContain('data-testid="match-rate">0.0 %<');
+    expect(page).not.toContain('100.0 %');
+    expect(page).not.toContain('Figures are the batch statistics');
+  });
+
   it('shows a cancelled batch its own statistics, and lists the results that arrived after the cancel as not counted', async () => {
     // Probe D13: cancelled with 2 results counted; 2 items in flight stored theirs afterwards.
     const stats = { totalReplays: 2, successfulReplays: 2, failedReplays: 0, matches: 1, mismatches: 1, tampered: 0, matchRate: 0.5, totalExecutionTimeMs: 20, averageExecutionTimeMs: 10, p50ExecutionTimeMs: 10, p95ExecutionTimeMs: 10, p99ExecutionTimeMs: 10, fieldMismatches: { 'outputs.decision': 1 }, fieldMismatchesOther: 0, policyViolations: {}, policyViolationsOther: 0 };
     const completedAt = '2026-11-30T11:00:00.000Z';
     const batch = batchOf({ status: 'CANCELLED', total: 10, completed: 2, stats, completedAt });
-    const before = { createdAt: '2026-11-30T10:59:59.000Z' };
+    const before = { createdAt: '2026-11-30T10:59:59.000Z', executionTimeMs: 10 };
     const late = [result(3, 'mismatch', { createdAt: '2026-11-30T11:00:00.177Z' }), result(4, 'error', { createdAt: '2026-11-30T11:00:00.268Z' })];
     const data = await assembleBatchReport(readerOf(batch, [result(1, 'match', before), result(2, 'mismatch', before), ...late], () => ({ functionName: 'f', executionTimeMs: 4 })), BATCH_ID, NOW);
     expect(data.statsSource).toBe('batch');

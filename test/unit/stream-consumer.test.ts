@@ -105,7 +105,7 @@ describe('processRecord', () => {
     const summary = await processRecord(deps, streamRecord(DynamoSnapshotStore.toItem(snap), 1));
 
     expect(summary).toEqual({ snapshotId: snap.snapshotId, reports: 1, violatedPolicies: ['score-floor'], eventsPublished: 1 });
-    expect(reports[0]).toMatchObject({ snapshotId: snap.snapshotId, createdAt: snap.createdAt, trigger: 'on-write', status: 'violated' });
+    expect(reports[0]).toMatchObject({ snapshotId: snap.snapshotId, createdAt: '2026-11-02T12:00:00.000Z', trigger: 'on-write', status: 'violated' });
   });
 
   it.each([

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { NotFoundError, ValidationError } from '../../functions/core/errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../functions/core/errors.js';
+import { recordContentHash } from '../../functions/core/records.js';
 import type { PolicyBody, StoredPolicy } from '../../functions/core/policy.js';
 import { LexicalSimilarity } from '../../functions/core/similarity.js';
 import { buildSnapshot, type RecordSnapshot, type Snapshot } from '../../functions/core/snapshot.js';
@@ -232,7 +233,7 @@ describe('a stored policy whose rules today\'s checks refuse', () => {
     await policies.putNextVersion(OLD, '2026-10-01T00:00:00.000Z');
     const third = (await deps.snapshots.get(ID.third)) as Snapshot;
 
-    const outcomes = await validateOnWrite({ ...deps, reportId: (s, p) => `${s.snapshotId}:${p.name}:${p.version}` }, third);
+    const outcomes = await validateOnWrite({ ...deps, reportId: (s, p) => `${s.snapshotId}:${p.name}:${p.version}`, now: () => '2026-11-02T12:00:00.000Z' }, third);
 
     expect(outcomes.map((o) => [o.report.policy.name, o.report.status, o.stored])).toEqual([
       ['loan-regression', 'violated', true],
@@ -243,6 +244,8 @@ describe('a stored policy whose rules today\'s checks refuse', () => {
 
 describe('validateOnWrite', () => {
   const reportId = (snapshot: Snapshot, policy: StoredPolicy) => `${snapshot.snapshotId}:${policy.name}:${policy.version}`;
+  const WRITTEN = '2026-11-02T12:00:00.000Z';
+  const now = () => WRITTEN;
 
   it('validates against every attached policy with the same-inputs baseline, and a second call stores nothing', async () => {
     const { deps, policies, reports } = await world();
@@ -250,18 +253,33 @@ describe('validateOnWrite', () => {
     await policies.putNextVersion({ name: 'unattached', rules: [{ field: 'outputs.score', comparator: 'WithinRange', min: 0.99, max: 1 }] }, '2026-10-01T00:00:00.000Z');
     const third = (await deps.snapshots.get(ID.third)) as Snapshot;
 
-    const first = await validateOnWrite({ ...deps, reportId }, third);
+    const first = await validateOnWrite({ ...deps, reportId, now }, third);
     expect(first.map((o) => [o.report.policy.name, o.report.status, o.stored])).toEqual([
       ['loan-regression', 'violated', true],
       ['score-range', 'violated', true],
     ]);
-    expect(first.every((o) => o.report.baselineId === ID.second && o.report.trigger === 'on-write' && o.report.createdAt === third.createdAt)).toBe(true);
+    expect(first.every((o) => o.report.baselineId === ID.second && o.report.trigger === 'on-write' && o.report.createdAt === WRITTEN)).toBe(true);
     expect(first.map((o) => o.report.reportId)).toEqual([`${ID.third}:loan-regression:1`, `${ID.third}:score-range:1`]);
 
-    const again = await validateOnWrite({ ...deps, reportId }, third);
+    const again = await validateOnWrite({ ...deps, reportId, now }, third);
     expect(again.map((o) => o.stored)).toEqual([false, false]);
     expect(again.map((o) => o.report)).toEqual(first.map((o) => o.report));
     expect(reports.items.size).toBe(2);
+  });
+
+  it('dates each report when it is written, not when its snapshot was (a lagging consumer must not back-date into a sealed window); a late redelivery stores nothing', async () => {
+    const { deps, policies, reports } = await world();
+    const third = (await deps.snapshots.get(ID.third)) as Snapshot;
+    const lagged = new Date(Date.parse(third.createdAt) + 40 * 60_000).toISOString();
+
+    const first = await validateOnWrite({ ...deps, reportId, now: () => lagged }, third);
+    expect(first.map((o) => [o.report.createdAt, o.stored])).toEqual([[lagged, true]]);
+
+    // Redelivered an hour later: the first report stands.
+    const again = await validateOnWrite({ ...deps, reportId, now: () => new Date(Date.parse(lagged) + 3_600_000).toISOString() }, third);
+    expect(again.map((o) => o.stored)).toEqual([false]);
+    expect([...reports.items.values()].map((r) => r.createdAt)).toEqual([lagged]);
+    expect(policies).toBeDefined();
   });
 
   it('reports an altered same-inputs baseline on write: violated, baselineIntegrity tampered', async () => {
@@ -270,7 +288,7 @@ describe('validateOnWrite', () => {
     snapshots.items.set(ID.second, { ...baseline, outputs: baseline.outputs.map((o) => (o.name === 'decision' ? { ...o, value: 'deny' } : o)) });
     const third = (await deps.snapshots.get(ID.third)) as Snapshot;
 
-    const [outcome] = await validateOnWrite({ ...deps, reportId }, third);
+    const [outcome] = await validateOnWrite({ ...deps, reportId, now }, third);
 
     expect(outcome?.report).toMatchObject({ baselineId: ID.second, integrity: 'verified', baselineIntegrity: 'tampered', status: 'violated' });
     expect(outcome?.report.violations[0]).toMatchObject({ ruleName: 'integrity', field: 'baseline.contentHash', expected: baseline.contentHash });
@@ -279,7 +297,79 @@ describe('validateOnWrite', () => {
   it('does nothing for a function no policy attaches to', async () => {
     const { deps, reports } = await world();
     const snapshot = buildSnapshot({ ...recorded(0.1), functionName: 'score_claim' }, '01JBZ0000000000000000000C1', '2026-11-01T09:00:00.000Z');
-    expect(await validateOnWrite({ ...deps, reportId }, snapshot)).toEqual([]);
+    expect(await validateOnWrite({ ...deps, reportId, now }, snapshot)).toEqual([]);
     expect(reports.items.size).toBe(0);
+  });
+});
+
+/** Probe s12 D4: a policy version loosened behind the service (PutItem on V#n / LATEST) is never applied silently. */
+describe('policy versions are sealed: a report pins the version it was judged under', () => {
+  const reportId = (snapshot: Snapshot, policy: StoredPolicy) => `${snapshot.snapshotId}:${policy.name}:${policy.version}`;
+  /** The insider's edit: the floor of score-range lowered to 0, with or without the hash recomputed. */
+  function loosen(policies: MemoryPolicyStore, rehash: boolean): StoredPolicy {
+    const [v1] = policies.versions.get('floor') as StoredPolicy[];
+    const loosened = { ...(v1 as StoredPolicy), rules: [{ name: 'score-range', field: 'outputs.score', comparator: 'WithinRange' as const, min: 0, max: 1 }] };
+    const stored = rehash ? { ...loosened, contentHash: recordContentHash(loosened) } : loosened;
+    policies.versions.set('floor', [stored]);
+    return v1 as StoredPolicy;
+  }
+  async function floorWorld() {
+    const w = await world();
+    await w.policies.putNextVersion({ name: 'floor', functionNames: ['approve_loan'], rules: [{ name: 'score-range', field: 'outputs.score', comparator: 'WithinRange', min: 0.62, max: 1 }] }, '2026-10-01T00:00:00.000Z');
+    return w;
+  }
+
+  it('pins the policy version\'s contentHash in on-demand and on-write reports', async () => {
+    const { deps, policies } = await floorWorld();
+    const sealed = (await policies.getVersion('floor', 1)) as StoredPolicy;
+    expect(sealed.contentHash).toBe(recordContentHash(sealed));
+    const onDemand = await validateOnDemand(deps, ID.third, { policyName: 'floor' });
+    expect(onDemand.policy).toEqual({ name: 'floor', version: 1, contentHash: sealed.contentHash });
+    expect(onDemand.policyIntegrity).toBe('verified');
+    const onWrite = await validateOnWrite({ ...deps, reportId, now: () => '2026-11-02T12:00:00.000Z' }, (await deps.snapshots.get(ID.third)) as Snapshot);
+    expect(onWrite.find((o) => o.report.policy.name === 'floor')?.report).toMatchObject({ policy: { name: 'floor', version: 1, contentHash: sealed.contentHash }, policyIntegrity: 'verified' });
+    // An inline policy has no stored version to pin.
+    const inline = await validateOnDemand(deps, ID.third, { policy: { rules: [{ field: 'outputs.score', comparator: 'WithinRange', min: 0, max: 1 }] } });
+    expect(inline.policy).toEqual({ name: 'inline', version: null });
+    expect(inline.policyIntegrity).toBeUndefined();
+  });
+
+  it('refuses on demand (409 POLICY_TAMPERED) a version whose content no longer matches its contentHash, storing nothing', async () => {
+    const { deps, policies, reports } = await floorWorld();
+    loosen(policies, false);
+    const err = await validateOnDemand(deps, ID.third, { policyName: 'floor' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConflictError);
+    expect(err).toMatchObject({ code: 'POLICY_TAMPERED', details: { name: 'floor', version: 1 } });
+    expect((err as Error).message).toContain("policy 'floor' version 1 no longer matches its contentHash");
+    expect(reports.items.size).toBe(0);
+  });
+
+  it('refuses a version that carries no contentHash (stored before versions were sealed, or the hash removed)', async () => {
+    const { deps, policies } = await floorWorld();
+    const [v1] = policies.versions.get('floor') as StoredPolicy[];
+    const { contentHash: _dropped, ...unsealed } = v1 as StoredPolicy;
+    policies.versions.set('floor', [unsealed]);
+    await expect(validateOnDemand(deps, ID.third, { policyName: 'floor' })).rejects.toMatchObject({ code: 'POLICY_TAMPERED', message: expect.stringContaining('carries no contentHash') });
+  });
+
+  it('on write, judges a decision under a tampered attached version as violated, with an integrity violation on policy.contentHash first', async () => {
+    const { deps, policies } = await floorWorld();
+    const sealed = loosen(policies, false);
+    // 0.5 < 0.62 would violate the sealed rule; the loosened rule lets it pass.
+    const outcomes = await validateOnWrite({ ...deps, reportId, now: () => '2026-11-02T12:00:00.000Z' }, (await deps.snapshots.get(ID.third)) as Snapshot);
+    const report = outcomes.find((o) => o.report.policy.name === 'floor')?.report;
+    expect(report).toMatchObject({ status: 'violated', policyIntegrity: 'tampered', policy: { name: 'floor', version: 1, contentHash: sealed.contentHash } });
+    expect(report?.rules).toEqual([expect.objectContaining({ ruleName: 'score-range', status: 'passed' })]);
+    expect(report?.violations[0]).toMatchObject({ ruleName: 'integrity', field: 'policy.contentHash', expected: sealed.contentHash, message: expect.stringContaining('POLICY_TAMPERED') });
+  });
+
+  it('on write, a version rewritten with its hash recomputed passes but pins the rewritten hash (audit verification names it)', async () => {
+    const { deps, policies } = await floorWorld();
+    const sealed = loosen(policies, true);
+    const outcomes = await validateOnWrite({ ...deps, reportId, now: () => '2026-11-02T12:00:00.000Z' }, (await deps.snapshots.get(ID.third)) as Snapshot);
+    const report = outcomes.find((o) => o.report.policy.name === 'floor')?.report;
+    expect(report?.status).toBe('passed');
+    expect(report?.policy.contentHash).not.toBe(sealed.contentHash);
+    expect(report?.policy.contentHash).toBe((await policies.getVersion('floor', 1))?.contentHash);
   });
 });

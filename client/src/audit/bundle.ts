@@ -11,6 +11,8 @@
  *   DIR/digests/<window>.json|.sig  the digests (exact bytes) and their DER signatures
  *   DIR/manifests/<window>.jsonl    what each digest seals: (id, kind, contentHash, …) per line
  *   DIR/records/<kind>.jsonl        the records, one canonical JSON object per line, in window order
+ *   DIR/records/policies.jsonl      the policy versions the records pin (policy: {name, version, contentHash}),
+ *                                   with the digests that seal them, wherever they were created
  *   DIR/records/index-problems.jsonl  index keys that did not match their record at export time
  *
  * Memory: both directions stream. The export holds one page of records, one window's manifest
@@ -27,10 +29,12 @@ import * as z from 'zod/mini';
 import { FileAuditStore } from '../../../functions/adapters/audit/file-audit-store.js';
 import { auditObjects, DigestSchema, keyFingerprint, lateWindows, parseManifest, windowOf, type ManifestEntry } from '../../../functions/core/audit/digest.js';
 import type { AuditRecordSource, RecordLocator } from '../../../functions/core/audit/ports.js';
-import { verifyRange } from '../../../functions/core/audit/verify-range.js';
+import { notListedReason, verifyRange } from '../../../functions/core/audit/verify-range.js';
 import type { Finding, FoundRecord, VerificationReport } from '../../../functions/core/audit/verify.js';
 import { canonicalJson } from '../../../functions/core/json.js';
-import { isRecordKind, RECORD_KINDS, recordFunctionName, recordId, type RecordKind } from '../../../functions/core/records.js';
+import { isRecordKind, policyRecordId, RECORD_KINDS, recordFunctionName, recordId, type RecordKind } from '../../../functions/core/records.js';
+import { pinOf } from '../../../functions/core/audit/policy-pins.js';
+import { policyVersionLocator } from '../../../functions/adapters/dynamodb/keys.js';
 import type { DecisionReplayClient } from '../client.js';
 import { HttpAuditStore, HttpRecordSource } from './http-sources.js';
 
@@ -42,6 +46,7 @@ export const RECORD_FILES: Readonly<Record<RecordKind, string>> = {
   replay: 'records/replays.jsonl',
   validation: 'records/validations.jsonl',
   'batch-result': 'records/batch-results.jsonl',
+  policy: 'records/policies.jsonl',
 };
 const INDEX_PROBLEMS_FILE = 'records/index-problems.jsonl';
 
@@ -58,7 +63,8 @@ export const BundleManifestSchema = z.strictObject({
   source: z.string(),
   /** SHA-256 hex of the public key's DER (SPKI): compare it with the key you trust. */
   keyFingerprint: z.string(),
-  counts: z.strictObject({ digests: z.int(), records: z.int(), snapshots: z.int(), replays: z.int(), validations: z.int(), batchResults: z.int() }),
+  /** `policies`: the pinned policy versions (absent in bundles exported before policy versions were sealed). */
+  counts: z.strictObject({ digests: z.int(), records: z.int(), snapshots: z.int(), replays: z.int(), validations: z.int(), batchResults: z.int(), policies: z.optional(z.int()) }),
   /** SHA-256 hex of every other file of the bundle, by path. */
   files: z.record(z.string(), z.string()),
 });
@@ -144,9 +150,13 @@ export async function exportBundle(client: DecisionReplayClient, options: Export
   const source = new HttpRecordSource(client);
   const out = Object.fromEntries(RECORD_KINDS.map((k) => [k, new HashedFile(join(dir, RECORD_FILES[k]))])) as Record<RecordKind, HashedFile>;
   const problems = new HashedFile(join(dir, INDEX_PROBLEMS_FILE));
-  const counts = { snapshot: 0, replay: 0, validation: 0, 'batch-result': 0 } as Record<RecordKind, number>;
+  const counts = { snapshot: 0, replay: 0, validation: 0, 'batch-result': 0, policy: 0 } as Record<RecordKind, number>;
   const recent: Array<Set<string>> = [];
+  // The policy versions the exported records pin: exported after them, with their seal.
+  const pinned = new Map<string, { name: string; version: number }>();
   const write = async (record: { kind: RecordKind; id: string; content: Record<string, unknown>; indexProblems: readonly string[] }, written: Set<string>) => {
+    const pin = pinOf(record.content);
+    if (pin !== undefined) pinned.set(policyRecordId(pin.name, pin.version), pin);
     await out[record.kind].write(`${canonicalJson(record.content)}\n`);
     if (record.indexProblems.length > 0) await problems.write(`${canonicalJson({ kind: record.kind, id: record.id, problems: record.indexProblems })}\n`);
     counts[record.kind] += 1;
@@ -167,9 +177,37 @@ export async function exportBundle(client: DecisionReplayClient, options: Export
       const key = `${entry.kind}\u0000${entry.id}`;
       if (recent.some((s) => s.has(key))) continue;
       const found = await source.get(entry);
-      if (found) await write({ kind: found.kind, id: found.id, content: found.content, indexProblems: found.indexProblems ?? [] }, written);
+      if (!found) continue;
+      const problems = found.indexProblems ?? [];
+      const listedAt = listedCreatedAt(problems);
+      // Listed (by a changed index key) in a later window of the range: written when that window is.
+      if (listedAt !== undefined && windowOf(Date.parse(listedAt), interval).start > w && Date.parse(listedAt) < rangeEnd) continue;
+      // Sealed in the range but not listed in its window: the index mismatch the online verification names.
+      const unlisted = entry.createdAt >= iso(fromWindow) && entry.createdAt < iso(rangeEnd) ? [notListedReason(entry.createdAt)] : [];
+      await write({ kind: found.kind, id: found.id, content: found.content, indexProblems: [...unlisted, ...problems] }, written);
     }
     options.onWindow?.(windowStart, written.size);
+  }
+  for (const { name, version } of pinned.values()) {
+    const found = await source.get(policyVersionLocator(name, version));
+    if (!found) continue; // verify --bundle names it missing
+    await write({ kind: found.kind, id: found.id, content: found.content, indexProblems: found.indexProblems ?? [] }, new Set());
+    // Its seal: the digest of its window, or of the late horizon after it, that names it.
+    const created = windowOf(Date.parse(found.createdAt), interval).start;
+    for (let k = 0; k <= lateWindows(interval) && !Number.isNaN(created); k++) {
+      const windowStart = iso(created + k * interval);
+      if (files[auditObjects.digest(windowStart)] === undefined) {
+        const digest = await store.getObject(auditObjects.digest(windowStart));
+        if (!digest) break;
+        await put(auditObjects.digest(windowStart), digest);
+        const signature = await store.getObject(auditObjects.signature(windowStart));
+        if (signature) await put(auditObjects.signature(windowStart), signature);
+        const manifest = await store.getObject(auditObjects.manifest(windowStart));
+        if (manifest) await put(auditObjects.manifest(windowStart), manifest);
+      }
+      const manifest = await readFile(join(dir, auditObjects.manifest(windowStart))).catch(() => undefined);
+      if (manifest && manifestEntries(manifest).some((e) => e.kind === 'policy' && e.id === found.id)) break;
+    }
   }
   for (const kind of RECORD_KINDS) files[RECORD_FILES[kind]] = await out[kind].close();
   files[INDEX_PROBLEMS_FILE] = await problems.close();
@@ -190,12 +228,25 @@ export async function exportBundle(client: DecisionReplayClient, options: Export
       replays: counts.replay,
       validations: counts.validation,
       batchResults: counts['batch-result'],
+      policies: counts.policy,
     },
     files: Object.fromEntries(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : 1))),
   };
   await writeFile(join(dir, 'bundle.json'), `${JSON.stringify(manifest, null, 2)}\n`, { flag: 'wx' });
   await writeFile(join(dir, 'README.md'), readme(manifest), { flag: 'wx' });
   return manifest;
+}
+
+/**
+ * Where the audit index lists a record whose index sort key no longer matches its content: the
+ * createdAt its `auditsk` names, read from the index problem that says so (core/audit's wording).
+ */
+function listedCreatedAt(problems: readonly string[]): string | undefined {
+  for (const p of problems) {
+    const m = /^index key auditsk is '([^#']+)#/.exec(p);
+    if (m) return Number.isNaN(Date.parse(m[1] as string)) ? undefined : m[1];
+  }
+  return undefined;
 }
 
 /** A manifest's entries; none when it does not parse (the verification names that manifest). */
@@ -219,7 +270,8 @@ Exported ${m.exportedAt} from ${m.source}: ${m.counts.records} records (${m.coun
 This re-hashes every record (RFC 8785 canonical JSON, SHA-256, without its contentHash field), checks
 each manifest against its digest (SHA-256, RFC 6962 Merkle root), each digest's ECDSA P-256 signature
 and the chain of digests (each names the SHA-256 of the one before), and looks for records that no
-digest names. Exit status 0: no finding; 1: findings, each named with its reason.
+digest names. Exit status 0: no finding; 1: findings, each named with its reason; 4: nothing in the
+range is sealed; 5: no finding, but the end of the range was not sealed yet at the export.
 
 Get the key you trust from the operator, not from this bundle (it is here for convenience): its
 SHA-256 fingerprint (of the DER SPKI) is ${m.keyFingerprint}.
@@ -236,6 +288,9 @@ On AWS it is the KMS key's public half: \`aws kms get-public-key --key-id <key> 
 - \`digests/<window>.json\` and \`.sig\`: each window's digest (exact bytes) and its DER signature.
 - \`manifests/<window>.jsonl\`: the (id, kind, contentHash) of every record a digest seals.
 - \`records/*.jsonl\`: the records as stored, one JSON object per line, in window order.
+- \`records/policies.jsonl\`: the policy versions the records were judged under (each report pins its
+  version's contentHash), with the digests that seal them: a record whose pin is not the sealed
+  version's was judged under rules that are not the policy's.
 - \`records/index-problems.jsonl\`: table index keys that did not match their record at export time.
 
 Index keys are a property of the table, not of the records: the bundle carries what the export saw.
@@ -445,11 +500,14 @@ export async function verifyBundle(dir: string, options: { trustedKeyPem?: strin
   const interval = bundle.intervalMinutes * 60_000;
   const exportedAt = Date.parse(bundle.exportedAt);
   const report = await verifyRange(
-    { records, store: new FileAuditStore(dir), signer: { publicKeyPem: async () => keyUsed }, clock: { now: () => exportedAt }, intervalMs: interval, recordsLabel: 'in the bundle', offline: true },
+    { records, store: new FileAuditStore(dir), signer: { publicKeyPem: async () => keyUsed }, clock: { now: () => exportedAt }, intervalMs: interval, recordsLabel: 'in the bundle', offline: true, policyLocator: policyVersionLocator },
     { from: options.from ?? bundle.from, to: options.to ?? bundle.to, functionName: bundle.functionName },
   );
   const outside: Finding[] = [];
+  const unsealed = report.unsealed;
   await records.rest((r) => {
+    // Created in the end of the range that was not sealed yet at the export: that part is reported as not verified (unsealed), not as records no digest vouches for.
+    if (unsealed !== null && r.createdAt >= unsealed.from && r.createdAt < unsealed.to) return;
     if (bundle.functionName === undefined || r.functionName === bundle.functionName) outside.push({ id: r.id, kind: r.kind, reason: `in the bundle, created at ${r.createdAt}, outside the windows it seals: no digest of the bundle names it` });
   });
   const merged: VerificationReport = {

@@ -20,6 +20,8 @@ export const EXIT = {
   SERVICE: 3,
   /** Nothing was checked: `verify` over a range where no digest window is sealed. Not a pass (0), not a finding (1). */
   UNVERIFIED: 4,
+  /** Only part was checked: `verify` found nothing in the sealed part of a range whose end is not sealed yet. Not a pass, not a finding. */
+  PARTIAL: 5,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
@@ -31,7 +33,8 @@ export const EXIT_CODES_HELP = `Exit codes:
      a verify with any finding, a snapshot read (get) or diff that is TAMPERED
   2  usage error (the message names the bad flag or value)
   3  service or network error
-  4  verify checked nothing: no digest window in the range is sealed`;
+  4  verify checked nothing: no digest window in the range is sealed
+  5  verify found nothing in the sealed part, but the end of the range is not sealed yet`;
 
 /** A usage error: exit 2 with a message naming the flag or value. */
 export class UsageError extends Error {

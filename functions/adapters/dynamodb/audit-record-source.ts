@@ -16,7 +16,7 @@ import { GSI3 } from './table-definition.js';
 type Item = Record<string, unknown>;
 
 /** Attributes the digester needs: enough for a manifest entry (a batch result's function is in `original`), not the record's content. */
-export const LISTING_ATTRIBUTES = ['pk', 'sk', 'itemType', 'contentHash', 'createdAt', 'functionName', 'snapshotId', 'replayId', 'reportId', 'batchId', 'original'];
+export const LISTING_ATTRIBUTES = ['pk', 'sk', 'itemType', 'contentHash', 'createdAt', 'functionName', 'snapshotId', 'replayId', 'reportId', 'batchId', 'original', 'name', 'version'];
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
@@ -39,6 +39,9 @@ export function indexProblems(kind: RecordKind, item: Item, content: Item): stri
       break;
     case 'batch-result':
       Object.assign(expected, keys.batchResult(str(content.batchId), snapshotId));
+      break;
+    case 'policy':
+      Object.assign(expected, keys.policyVersion(str(content.name), typeof content.version === 'number' ? content.version : Number.NaN));
       break;
   }
   const problems: string[] = [];

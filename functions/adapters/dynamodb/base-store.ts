@@ -9,7 +9,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { translateWriteError } from './errors.js';
 
 /** The `itemType` attribute of each kind of item in the one table (readable with any DynamoDB tool). */
-export type ItemType = 'snapshot' | 'replay' | 'validation' | 'policy' | 'executor' | 'batch' | 'batch-result' | 'batch-chunk' | 'comparison' | 'idempotency' | 'event-published';
+export type ItemType = 'snapshot' | 'replay' | 'validation' | 'policy' | 'executor' | 'batch' | 'batch-result' | 'batch-chunk' | 'comparison' | 'idempotency' | 'event-published' | 'on-write-claim';
 
 /** An item as written: its keys, its type, its attributes. */
 export type TableItem = { pk: string; sk: string; itemType: ItemType } & Record<string, unknown>;

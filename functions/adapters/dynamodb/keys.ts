@@ -13,17 +13,22 @@
  * | comparison        | COMPARISON#<id>        | COMPARISON                          |
  * | idempotency       | IDEMP#<key>            | IDEMP                               |
  * | audit chain head  | AUDIT#HEAD             | HEAD                                |
+ * | on-write claim    | ONWRITE#<snapshotId>   | VALIDATION#<reportId>               |
+ * | event published   | PUBLISHED#<snapshotId> | VALIDATION#<reportId>               |
  *
  * GSI1 (`gsi1pk`/`gsi1sk`): `FN#<functionName>` / `<createdAt>#<id>` on snapshots; sparse entries
  * list policies (`POLICIES` / name) and batches (`BATCHES` / `<createdAt>#<batchId>`).
  * GSI2 (`gsi2pk`/`gsi2sk`): `IN#<functionName>#<inputsHash>` / `<createdAt>#<id>` on snapshots.
  * GSI3 (`auditpk`/`auditsk`): `AUDIT#<shard>` / `<createdAt>#<kind>#<id>` on every immutable record
- * (snapshot, replay result, validation report, batch result), written in the record's own put: the
+ * (snapshot, replay result, validation report, batch result, policy version — not its LATEST copy), written in the record's own put: the
  * audit digester finds a window's records with a range query per shard, adding no request to the
  * write path. The index entry itself is DynamoDB's work: asynchronous on AWS, but dynalite does it
  * inside the PutItem (~45–90 µs a write measured, whatever the key's length; see the audit section
  * of bench/README.md). The 16 shards spread a busy window's writes over 16 index partitions.
  */
+import type { RecordLocator } from '../../core/audit/ports.js';
+import { policyRecordId } from '../../core/records.js';
+
 export const keys = {
   snapshot: (id: string) => ({ pk: `SNAP#${id}`, sk: 'SNAP' }),
   snapshotGsi1: (functionName: string, createdAt: string, id: string) => ({ gsi1pk: `FN#${functionName}`, gsi1sk: `${createdAt}#${id}` }),
@@ -47,8 +52,18 @@ export const keys = {
   auditChainHead: () => ({ pk: 'AUDIT#HEAD', sk: 'HEAD' }),
   auditChainHeadPrefix: 'AUDIT#HEAD',
   /** Marks that a validation report's PolicyViolation event went out (kept apart: reports are never updated). */
-  eventPublished: (snapshotId: string, reportSk: string) => ({ pk: `PUBLISHED#${snapshotId}`, sk: reportSk }),
+  eventPublished: (snapshotId: string, reportId: string) => ({ pk: `PUBLISHED#${snapshotId}`, sk: `${keys.validationPrefix}${reportId}` }),
+  /**
+   * Claims an on-write report's id for one report (written first, conditionally): the report is
+   * keyed by the time it is written, so a redelivered stream record finds the first one here.
+   */
+  onWriteClaim: (snapshotId: string, reportId: string) => ({ pk: `ONWRITE#${snapshotId}`, sk: `${keys.validationPrefix}${reportId}` }),
 } as const;
+
+/** Where version `version` of policy `name` is stored, as the audit record sources read it (core/audit/policy-pins.ts). */
+export function policyVersionLocator(name: string, version: number): RecordLocator {
+  return { kind: 'policy', id: policyRecordId(name, version), ...keys.policyVersion(name, version) };
+}
 
 /** Partitions of the audit index (GSI3). */
 export const AUDIT_SHARDS = 16;

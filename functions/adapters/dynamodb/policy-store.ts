@@ -1,6 +1,8 @@
 /**
  * PolicyStore over DynamoDB. Versions are `POLICY#<name>` / `V#<version>` items written once with a
- * conditional put; `LATEST` is a copy of the newest, and it carries the sparse GSI1 key that lists
+ * conditional put, sealed (a `contentHash`) and listed in the audit index (GSI3) like every other
+ * immutable record, so the audit digests seal them; `LATEST` is a copy of the newest (not in the
+ * audit index: the version is the record), and it carries the sparse GSI1 key that lists
  * every policy. The next version number comes from the highest stored `V#` item, not from LATEST,
  * so a writer that died between the two puts never blocks the next one.
  *
@@ -12,10 +14,11 @@
 import { ServiceBusyError } from '../../core/errors.js';
 import type { PolicyBody, StoredPolicy } from '../../core/policy-model.js';
 import { buildStoredPolicy, type PolicyStore } from '../../core/policy-port.js';
+import { policyRecordId } from '../../core/records.js';
 import { newestVersionItem, queryEach, queryPage, type QueryInput } from './paging.js';
 import { DynamoStore } from './base-store.js';
 import type { DocumentClient } from './document-client.js';
-import { keys, listKeys } from './keys.js';
+import { auditKeys, contentOf, keys, listKeys } from './keys.js';
 import { GSI1 } from './table-definition.js';
 
 /**
@@ -37,9 +40,9 @@ export interface PolicyStoreOptions {
   pause?: (retry: number) => Promise<void>;
 }
 
+/** The policy an item holds, exactly as stored (keys and bookkeeping removed): its contentHash is checked against this. */
 function toPolicy(item: Record<string, unknown>): StoredPolicy {
-  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, itemType: _t, ...policy } = item;
-  return policy as unknown as StoredPolicy;
+  return contentOf(item) as unknown as StoredPolicy;
 }
 
 export class DynamoPolicyStore extends DynamoStore implements PolicyStore {
@@ -62,7 +65,7 @@ export class DynamoPolicyStore extends DynamoStore implements PolicyStore {
       if (attempt > 0) await this.pause(attempt);
       const policy = buildStoredPolicy(body, (await this.highestVersion(body.name)) + 1, createdAt);
       // A concurrent writer took this version: pause, read the highest again and retry.
-      if (!(await this.putNew({ ...keys.policyVersion(policy.name, policy.version), itemType: 'policy', ...policy }, 'policy'))) continue;
+      if (!(await this.putNew({ ...keys.policyVersion(policy.name, policy.version), ...auditKeys('policy', policyRecordId(policy.name, policy.version), policy.createdAt), itemType: 'policy', ...policy }, 'policy'))) continue;
       // False when a newer version already moved LATEST: ours is stored, LATEST is right as it is.
       await this.putNew({ ...keys.policyLatest(policy.name), ...listKeys.policy(policy.name), itemType: 'policy', ...policy }, 'policy', {
         expression: 'attribute_not_exists(pk) OR version < :v',

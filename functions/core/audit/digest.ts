@@ -178,6 +178,14 @@ export function verifyDigestSignature(bytes: Buffer, signature: Buffer, publicKe
 export const DEFAULT_SETTLE_MS = 5_000;
 
 /**
+ * How long after a window has closed (and settled) a verifier waits for its digest before naming
+ * it missing. The deployed digester runs every 5 minutes at most (every window, if shorter), and a
+ * failed or throttled run is retried a minute or two later: a window closed a few minutes ago and
+ * not sealed yet is the digester's ordinary lag, not a deleted digest.
+ */
+export const SEAL_GRACE_MS = 10 * 60_000;
+
+/**
  * The longest a writer can hold a record's createdAt before its put lands: a Lambda runs at most
  * 15 minutes. A record that lands after its window was sealed is sealed, flagged `late`, by a later
  * digest; the digester looks back far enough to cover this horizon whatever the window length.

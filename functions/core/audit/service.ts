@@ -24,10 +24,34 @@ export interface DigesterDeps {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-async function readDigest(store: AuditStore, windowStart: string): Promise<{ digest: Digest; bytes: Buffer } | undefined> {
+/** A stored digest: its bytes and what they say, or why they are not a digest. */
+type ReadDigest = { digest: Digest; bytes: Buffer; junk?: undefined } | { digest?: undefined; bytes: Buffer; junk: string };
+
+async function readStored(store: AuditStore, windowStart: string): Promise<ReadDigest | undefined> {
   const bytes = await store.getObject(auditObjects.digest(windowStart));
   if (!bytes) return undefined;
-  return { digest: DigestSchema.parse(JSON.parse(bytes.toString('utf8'))), bytes };
+  let json: unknown;
+  try {
+    json = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return { bytes, junk: 'it is not JSON' };
+  }
+  const parsed = DigestSchema.safeParse(json);
+  if (!parsed.success) return { bytes, junk: `${parsed.error.issues[0]?.path.join('.') || 'the object'}: ${parsed.error.issues[0]?.message ?? 'not a digest'}` };
+  return { digest: parsed.data, bytes };
+}
+
+/**
+ * A digest the chain continues from, or undefined when there is none. An object in its place that
+ * is not a digest (junk copied into the store, a truncated file) stops sealing with a refusal that
+ * names it: the window's digest cannot be written over it, and the chain cannot go on past it.
+ */
+async function readDigest(deps: DigesterDeps, windowStart: string, role: string): Promise<{ digest: Digest; bytes: Buffer } | undefined> {
+  const read = await readStored(deps.store, windowStart);
+  if (read?.junk !== undefined) {
+    throw refuse(deps, `${auditObjects.digest(windowStart)} in the digest store, ${role}, is not a digest (${read.junk}): the digester did not write it. Remove it (or restore the digest it replaced) and sealing goes on`);
+  }
+  return read;
 }
 
 /**
@@ -39,8 +63,9 @@ async function lateRecords(deps: DigesterDeps, start: number, windowStart: strin
   if (sealed.length === 0) return [];
   const known = new Set<string>();
   for (const sealedStart of sealed) {
-    const digest = await readDigest(deps.store, sealedStart);
-    const manifest = digest && (await deps.store.getObject(digest.digest.manifestObject));
+    // An object there that is not a digest names nothing: its window's records would be sealed again as late, never lost.
+    const digest = await readStored(deps.store, sealedStart);
+    const manifest = digest?.digest && (await deps.store.getObject(digest.digest.manifestObject));
     if (manifest) for (const key of manifestKeys(manifest)) known.add(key);
   }
   // Keys only (the index sort key names kind and id): the records themselves are read only for the
@@ -93,7 +118,8 @@ export async function sealClosedWindows(deps: DigesterDeps): Promise<Digest[]> {
   const now = deps.clock.now();
   const publicKeyPem = await deps.signer.publicKeyPem();
   const fingerprint = keyFingerprint(createPublicKey(publicKeyPem));
-  const from = await chainPosition(deps);
+  await noteObjectsAhead(deps, now);
+  const from = await chainPosition(deps, now);
   if (from === 'stop') return [];
   let { head, previous } = from;
   let start: number;
@@ -150,21 +176,23 @@ const digestHash = (bytes: Buffer) => sha256(bytes).toString('hex');
  * after it that a run stored but did not record in the head (they must chain on from it). Throws
  * {@link SealRefusedError} when the store no longer holds the head's digest as sealed.
  */
-async function chainPosition(deps: DigesterDeps): Promise<{ head: ChainHead | undefined; previous: { digest: Digest; bytes: Buffer } | undefined } | 'stop'> {
+async function chainPosition(deps: DigesterDeps, now: number): Promise<{ head: ChainHead | undefined; previous: { digest: Digest; bytes: Buffer } | undefined } | 'stop'> {
   let head = await deps.head.get();
   if (head === undefined) {
-    const latestStart = await deps.store.latestDigest();
+    // Only windows that have started can have a digest: objects named after later ones are not
+    // the digester's (noted by noteObjectsAhead) and must not become the head.
+    const latestStart = (await deps.store.listDigests(undefined, iso(now))).at(-1);
     if (latestStart === undefined) return { head: undefined, previous: undefined };
     // Digests without a head: written before the head was kept (an upgrade). The store's newest
     // digest becomes the head; from now on a removed digest is noticed.
-    const latest = await readDigest(deps.store, latestStart);
+    const latest = await readDigest(deps, latestStart, 'the newest in the store, which would become the chain head (there is none)');
     if (!latest) throw refuse(deps, `the newest digest in the store (window ${latestStart}) cannot be read, and there is no chain head to continue from`);
     const adopted: ChainHead = { chainStart: (await deps.store.listDigests())[0] ?? latestStart, windowStart: latestStart, windowEnd: latest.digest.windowEnd, digestHash: digestHash(latest.bytes) };
     if (!(await deps.head.advance(undefined, adopted))) return 'stop';
     deps.alarm?.(`audit chain head: none was recorded; adopted the store's newest digest (window ${latestStart}) as the head. Expected once, on the first run after an upgrade; otherwise the head was deleted`);
     return { head: adopted, previous: latest };
   }
-  const atHead = await readDigest(deps.store, head.windowStart);
+  const atHead = await readDigest(deps, head.windowStart, "at the chain head's window");
   if (!atHead) {
     throw refuse(deps, `the digest of window ${head.windowStart}, the newest the digester sealed (chain head), is missing from the digest store: digests were removed. Restore them from a copy; sealing again would sign the table's current content for windows already sealed`);
   }
@@ -174,7 +202,7 @@ async function chainPosition(deps: DigesterDeps): Promise<{ head: ChainHead | un
   let previous = atHead;
   // Digests after the head: stored by a run that stopped before it moved the head, or by another run.
   for (;;) {
-    const next = await readDigest(deps.store, previous.digest.windowEnd);
+    const next = await readDigest(deps, previous.digest.windowEnd, `where the digest after the chain head's (${previous.digest.windowStart}) goes`);
     if (!next) break;
     if (next.digest.previousWindowStart !== previous.digest.windowStart || next.digest.previousDigestHash !== digestHash(previous.bytes)) {
       throw refuse(deps, `the digest of window ${next.digest.windowStart}, after the chain head's (${previous.digest.windowStart}), does not name that digest as its previous: it was not written by this chain's digester`);
@@ -185,6 +213,20 @@ async function chainPosition(deps: DigesterDeps): Promise<{ head: ChainHead | un
     previous = next;
   }
   return { head, previous };
+}
+
+/**
+ * Objects in the digest store named after windows that have not even started: no digester wrote
+ * them (junk copied in, a clock far off). They are left alone and never become part of the chain;
+ * each run says so at error level, naming them, so they are not silently kept.
+ */
+async function noteObjectsAhead(deps: DigesterDeps, now: number): Promise<void> {
+  const ahead = await deps.store.listDigests(iso(windowOf(now, deps.intervalMs).end));
+  if (ahead.length === 0) return;
+  const named = ahead.slice(0, 5).map((w) => auditObjects.digest(w));
+  deps.alarm?.(
+    `audit digest store: ${ahead.length} object${ahead.length === 1 ? '' : 's'} named after windows that have not started (${named.join(', ')}${ahead.length > 5 ? ', …' : ''}): not written by the digester, ignored. Remove ${ahead.length === 1 ? 'it' : 'them'}`,
+  );
 }
 
 function refuse(deps: DigesterDeps, why: string): SealRefusedError {

@@ -7,9 +7,10 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { DomainError } from '../errors.js';
 import type { Clock } from '../ports.js';
-import { auditObjects, DEFAULT_SETTLE_MS, DigestSchema, lateWindows, sha256, windowOf, type Digest } from './digest.js';
+import { auditObjects, DEFAULT_SETTLE_MS, DigestSchema, lateWindows, SEAL_GRACE_MS, sha256, windowOf, type Digest } from './digest.js';
 import type { AuditRecordSource, AuditStore, ChainHeadStore, DigestSigner } from './ports.js';
-import { VerificationRun, type VerificationReport } from './verify.js';
+import { PolicyPinCheck, type PolicyLocator } from './policy-pins.js';
+import { VerificationRun, type FoundRecord, type VerificationReport } from './verify.js';
 
 /** The most records `GET /audit/verify` checks in one request; beyond, the CLI (which streams) is the tool. */
 export const MAX_SYNC_VERIFY_RECORDS = 100_000;
@@ -47,6 +48,11 @@ export interface VerifyDeps {
    * names is `unexpected`, never "awaiting its seal".
    */
   offline?: boolean;
+  /**
+   * Where a policy version is stored: with it, the policy pins of the range's records are checked
+   * against the sealed policy versions (./policy-pins.ts); without it, they are not.
+   */
+  policyLocator?: PolicyLocator;
 }
 
 export interface VerifyRange {
@@ -70,12 +76,28 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export async function verifyRange(deps: VerifyDeps, range: VerifyRange): Promise<VerificationReport> {
   const settle = deps.settleMs ?? DEFAULT_SETTLE_MS;
   const interval = deps.intervalMs;
-  const run = new VerificationRun(publicKey(await deps.signer.publicKeyPem()), range);
+  const key = publicKey(await deps.signer.publicKeyPem());
+  const run = new VerificationRun(key, range);
   const now = deps.clock.now();
+  const pins =
+    deps.policyLocator === undefined
+      ? undefined
+      : new PolicyPinCheck({ records: deps.records, store: deps.store, publicKey: key, intervalMs: interval, locate: deps.policyLocator, now, settleMs: settle, recordsLabel: deps.recordsLabel ?? 'in the table' });
+  const see = (record: FoundRecord) => {
+    run.seeRecord(record);
+    if (pins !== undefined && run.inScope(record.functionName)) pins.note(record);
+  };
+  const addFinding = run.addFinding.bind(run);
   const closedUntil = windowOf(now - settle, interval).start;
   const fromWindow = windowOf(Date.parse(range.from), interval).start;
-  const last = Math.max(fromWindow, Math.min(Date.parse(range.to), closedUntil));
+  let last = Math.max(fromWindow, Math.min(Date.parse(range.to), closedUntil));
   const stored = await deps.store.listDigests(iso(fromWindow), iso(last));
+  // The windows that have not closed yet: not sealed, so not verified (more are added below).
+  const markUnsealed = (until: number) => {
+    const from = Math.max(until, Date.parse(range.from));
+    if (from < Date.parse(range.to)) run.setUnsealed(iso(from), iso(Date.parse(range.to)));
+  };
+  markUnsealed(last);
   const head = await deps.head?.get();
   // The chain head's start, when it names a window: every closed window from there on was sealed.
   const headStart = head === undefined || !/^\d{4}-\d{2}-\d{2}T/.test(head.chainStart) || Number.isNaN(Date.parse(head.chainStart)) ? undefined : windowOf(Date.parse(head.chainStart), interval).start;
@@ -85,18 +107,31 @@ export async function verifyRange(deps: VerifyDeps, range: VerifyRange): Promise
   // digest lost it). A range without any digest is sealed if the chain runs on around it, or if
   // the chain head says its windows were sealed.
   let first = fromWindow;
+  // The chain's first window, when the head or a genesis digest (no previous) names it: every
+  // record created before it was written behind the service (see {@link checkBeforeChain}).
+  let chainStart = headStart;
   const firstStored = stored[0];
   if (firstStored === undefined) {
     const [before, after] = await Promise.all([iso(fromWindow - interval), iso(last)].map((w) => deps.store.getObject(auditObjects.digest(w))));
-    const chainRunsOn = before !== undefined || (after !== undefined && parseDigest(after)?.previousWindowStart !== null);
-    if (!chainRunsOn && !headSeals) return run.report();
+    const afterIsGenesis = after !== undefined && parseDigest(after)?.previousWindowStart === null;
+    if (afterIsGenesis) chainStart = Math.min(chainStart ?? last, last);
+    const chainRunsOn = before !== undefined || (after !== undefined && !afterIsGenesis);
+    if (!chainRunsOn && !headSeals) {
+      // Nothing of the range is sealed; what lies before the chain's start still must be empty.
+      if (chainStart !== undefined) await checkBeforeChain(deps, run, fromWindow, Math.min(chainStart, Date.parse(range.to)), chainStart);
+      return run.report();
+    }
     if (!chainRunsOn) first = Math.max(fromWindow, headStart as number);
   } else {
     const bytes = await deps.store.getObject(auditObjects.digest(firstStored));
-    if (bytes && parseDigest(bytes)?.previousWindowStart === null) first = Date.parse(firstStored);
+    if (bytes && parseDigest(bytes)?.previousWindowStart === null) {
+      first = Date.parse(firstStored);
+      chainStart = Math.min(chainStart ?? first, first);
+    }
     // The head knows where the chain starts, even when its first digests are gone.
     if (headSeals) first = Math.min(first, Math.max(fromWindow, headStart as number));
   }
+  if (chainStart !== undefined) await checkBeforeChain(deps, run, fromWindow, Math.min(first, chainStart), chainStart);
   const headEnd = head === undefined ? Number.NaN : Date.parse(head.windowEnd);
 
   // The windows that overlap the range and should be sealed by now. Their digests are small (one
@@ -112,6 +147,17 @@ export async function verifyRange(deps: VerifyDeps, range: VerifyRange): Promise
     loaded.push({ windowStart, bytes, digest });
   }
   if (range.maxRecords !== undefined && total > range.maxRecords) throw new VerifyRangeTooLargeError(total, range.maxRecords);
+  // The last windows of the range that closed only a short while ago ({@link SEAL_GRACE_MS}) and
+  // have no digest, after the newest window the chain is known to have sealed: the digester has not
+  // come to them yet. Not verified and not a finding: the range is only partly verified.
+  const sealedEnd = Math.max(Number.isNaN(headEnd) ? -Infinity : headEnd, ...stored.map((w) => Date.parse(w) + interval));
+  for (let l = loaded.at(-1); l !== undefined && l.bytes === undefined; l = loaded.at(-1)) {
+    const start = Date.parse(l.windowStart);
+    if (start < sealedEnd || start + interval + settle + SEAL_GRACE_MS <= now) break;
+    loaded.pop();
+    last = start;
+  }
+  markUnsealed(last);
 
   const firstDigest = loaded[0]?.digest;
   if (firstDigest?.previousWindowStart) {
@@ -121,7 +167,7 @@ export async function verifyRange(deps: VerifyDeps, range: VerifyRange): Promise
   // Window by window: its digest (the records it expects), then its records.
   for (const [i, l] of loaded.entries()) {
     const windowEnd = iso(Date.parse(l.windowStart) + interval);
-    if (l.bytes === undefined) run.digestMissing(l.windowStart, windowEnd, head !== undefined && Date.parse(l.windowStart) < headEnd ? head.windowStart : undefined);
+    if (l.bytes === undefined) run.digestMissing(l.windowStart, windowEnd, head === undefined ? undefined : { window: head.windowStart, sealed: Date.parse(l.windowStart) < headEnd });
     else {
       if (head !== undefined && l.windowStart === head.windowStart && sha256(l.bytes).toString('hex') !== head.digestHash) {
         run.chainBreak(l.windowStart, `is not the digest the digester sealed for this window: its SHA-256 is ${sha256(l.bytes).toString('hex')}, the chain head records ${head.digestHash} (the digest was replaced, or the head edited)`);
@@ -130,7 +176,8 @@ export async function verifyRange(deps: VerifyDeps, range: VerifyRange): Promise
       run.addDigest(l.windowStart, l.bytes, signature, manifest);
     }
     run.startWindow();
-    await deps.records.forEachIn(l.windowStart, windowEnd, (record) => run.seeRecord(record));
+    await deps.records.forEachIn(l.windowStart, windowEnd, see);
+    await pins?.settle(addFinding);
     range.onWindow?.(l.windowStart, i + 1, loaded.length);
   }
   const scanned = { from: iso(first), to: iso(last) };
@@ -160,9 +207,14 @@ export async function verifyRange(deps: VerifyDeps, range: VerifyRange): Promise
     // (A record now naming another function was seen in its window and judged there, or is
     // another function's record named by an old manifest entry without a function.)
     if (entry.createdAt >= scanned.from && entry.createdAt < scanned.to && run.inScope(found.functionName)) {
-      run.recordMisindexed(entry, `not listed in the audit index for its window (created at ${entry.createdAt}): its index keys were changed`);
+      run.recordMisindexed(entry, notListedReason(entry.createdAt));
     }
-    run.seeRecord(found);
+    see(found);
+  }
+  if (pins !== undefined) {
+    await pins.settle(addFinding);
+    // A version created in the scanned windows is verified by the run itself (unless the run is one function's).
+    await pins.finish(addFinding, (id, createdAt) => run.hasFindingFor('policy', id) || (range.functionName === undefined && createdAt !== undefined && createdAt >= scanned.from && createdAt < scanned.to));
   }
   // Seen, named by no digest: late records a digest not written yet will seal (a window of the late
   // horizon after theirs is not sealed yet, and not closed either), or inserted behind the service.
@@ -176,6 +228,20 @@ export async function verifyRange(deps: VerifyDeps, range: VerifyRange): Promise
     return window + horizon >= sealedUntil && sealedUntil + interval + settle > now;
   });
   return run.report();
+}
+
+/**
+ * The records created in [from, to), all before the chain's first window: no digest seals them or
+ * ever will (the chain began at the oldest record there was), so each in scope is `unexpected`.
+ */
+async function checkBeforeChain(deps: VerifyDeps, run: VerificationRun, from: number, to: number, chainStart: number): Promise<void> {
+  if (from >= to) return;
+  await deps.records.forEachIn(iso(from), iso(to), (record) => run.seeBeforeChain(record, iso(chainStart)));
+}
+
+/** The index mismatch of a sealed record that its window's listing (the audit index) does not list. */
+export function notListedReason(createdAt: string): string {
+  return `not listed in the audit index for its window (created at ${createdAt}): its index keys were changed`;
 }
 
 /** The key as a KeyObject (parsed once); a PEM that is not a key stays a string, and no signature verifies with it. */

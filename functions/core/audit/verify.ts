@@ -12,6 +12,8 @@
  * - `chainBreaks`: a digest missing from the chain, or one whose previous-digest hash is wrong.
  * - `badSignatures`: a digest whose signature does not verify with the public key.
  * - `indexMismatches`: a record whose index keys no longer match its content.
+ * - policy pins (./policy-pins.ts, run by verify-range.ts): a record pinning a policy version's
+ *   contentHash that is not the one sealed for that version is `altered`, and so is the version.
  * `late` lists records sealed in the digest after their window (clock skew, a slow writer): a fact
  * about how they were sealed, not a finding — a range with late records can still be clean.
  *
@@ -45,6 +47,12 @@ export const VerificationReportSchema = z.strictObject({
   functionName: z.optional(z.string()),
   /** The part of the range that is sealed: first window start, last window end; null when nothing is. */
   sealed: z.nullable(z.strictObject({ from: z.string(), to: z.string() })),
+  /**
+   * The end of the range that is not sealed yet (its windows have not closed, or closed so recently
+   * that the digester has not sealed them yet), so was not verified; null when the whole range was.
+   * A range with no finding but an unsealed part is only partly verified (the CLI exits 5).
+   */
+  unsealed: z.nullable(z.strictObject({ from: z.string(), to: z.string() })),
   counts: z.strictObject({
     digests: z.int(),
     records: z.int(),
@@ -107,6 +115,8 @@ interface Pending {
   createdAt: string;
   stored: unknown;
   recomputed: string;
+  /** Seen in a window with no digest (a chain break): its record was never sealed by that window's digest. */
+  windowWithoutDigest?: string;
 }
 
 const entryKey = (kind: string, id: string) => `${kind}\u0000${id}`;
@@ -124,6 +134,10 @@ export class VerificationRun {
   private records = 0;
   /** Set once a digest of the range was missing or unreadable: the chain there is already reported. */
   private gap = false;
+  /** See {@link VerificationReport}'s `unsealed`. */
+  private unsealed: { from: string; to: string } | undefined;
+  /** The window being read has no digest (its records are not sealed by one). */
+  private windowWithoutDigest: string | undefined;
   /** The records seen in the current window (a record's copies share its createdAt, so its window): a second copy is a finding. */
   private windowSeen = new Set<string>();
 
@@ -152,6 +166,11 @@ export class VerificationRun {
     this.windowSeen.clear();
   }
 
+  /** The end of the range that is not sealed yet, so not verified. */
+  setUnsealed(from: string, to: string): void {
+    this.unsealed = { from, to };
+  }
+
   /**
    * The digest just before the range, when there is one: only its bytes matter (the first digest
    * of the range must name their hash). Call before the first {@link addDigest}.
@@ -162,12 +181,18 @@ export class VerificationRun {
   }
 
   /** A window of the range whose digest is gone. */
-  digestMissing(windowStart: string, windowEnd: string, headWindow?: string): void {
-    const why = headWindow === undefined ? 'it was deleted or never written' : `it was deleted: the digester sealed the windows up to ${headWindow} (chain head)`;
+  digestMissing(windowStart: string, windowEnd: string, head?: { window: string; sealed: boolean }): void {
+    const why =
+      head === undefined
+        ? 'it was deleted or never written'
+        : head.sealed
+          ? `it was deleted: the digester sealed the windows up to ${head.window} (chain head)`
+          : `the digester has not sealed it (the chain head is at ${head.window}) although it closed long ago: the digester is behind, refusing or not running (see its log)`;
     this.findings.chainBreaks.push({ id: windowStart, kind: 'digest', window: windowStart, reason: `no digest for window ${windowStart} – ${windowEnd}: ${why}` });
     this.previous = undefined;
     this.gap = true;
     this.lastEnd = windowEnd;
+    this.windowWithoutDigest = windowStart;
   }
 
   /**
@@ -177,6 +202,7 @@ export class VerificationRun {
    */
   addDigest(windowStart: string, bytes: Buffer, signature: Buffer | undefined, manifest: Buffer | undefined): Digest | undefined {
     this.digests += 1;
+    this.windowWithoutDigest = undefined;
     const digest = this.parse(windowStart, bytes);
     if (signature === undefined) this.findings.badSignatures.push({ id: windowStart, kind: 'digest', window: windowStart, reason: 'the signature of this digest is missing' });
     else if (!verifyDigestSignature(bytes, signature, this.publicKey)) {
@@ -223,7 +249,13 @@ export class VerificationRun {
     this.previous = { windowStart, windowEnd: digest.windowEnd, bytes };
     for (const entry of this.readManifest(windowStart, digest, manifest)) {
       const scope = this.entryScope(entry);
-      if (entry.late !== true || scope === false || entry.createdAt < scanned.from || entry.createdAt >= scanned.to) continue;
+      if (scope === false) continue;
+      if (entry.late !== true || entry.createdAt < scanned.from || entry.createdAt >= scanned.to) {
+        // Not a late record of the range; but one of the range's records that this digest seals
+        // (with another createdAt) was moved into the range: judged against that seal, at once.
+        if (this.pending.has(entryKey(entry.kind, entry.id))) this.expect(entry, windowStart, scope === 'unknown');
+        continue;
+      }
       if (scope === true) this.noteLate(entry, windowStart);
       this.expect(entry, windowStart, scope === 'unknown');
     }
@@ -258,7 +290,14 @@ export class VerificationRun {
     this.windowSeen.add(key);
     this.records += 1;
     for (const problem of record.indexProblems ?? []) this.findings.indexMismatches.push({ id: record.id, kind: record.kind, reason: problem });
-    const seen: Pending = { id: record.id, kind: record.kind, createdAt: record.createdAt, stored: record.content.contentHash, recomputed: recordContentHash(record.content) };
+    const seen: Pending = {
+      id: record.id,
+      kind: record.kind,
+      createdAt: record.createdAt,
+      stored: record.content.contentHash,
+      recomputed: recordContentHash(record.content),
+      ...(this.windowWithoutDigest !== undefined && { windowWithoutDigest: this.windowWithoutDigest }),
+    };
     const expected = this.expected.get(key);
     if (!expected) {
       // A later digest may still name it (late); judged when one does, or when the run ends.
@@ -267,6 +306,21 @@ export class VerificationRun {
     }
     this.expected.delete(key);
     this.judge(seen, expected);
+  }
+
+  /**
+   * A record created before the chain's first digest (window `chainStart`). The digester starts the
+   * chain at the window of the oldest record there is, and no later digest seals an earlier window,
+   * so such a record was written after the chain began, back-dated, behind the service.
+   */
+  seeBeforeChain(record: FoundRecord, chainStart: string): void {
+    if (!this.inScope(record.functionName)) return;
+    this.records += 1;
+    this.findings.unexpected.push({
+      id: record.id,
+      kind: record.kind,
+      reason: `created at ${record.createdAt}, before the chain's first digest (window ${chainStart}): the chain began at the oldest record there was and no digest seals an earlier window, so this one was written afterwards behind the service (back-dated)`,
+    });
   }
 
   /** Expected records not seen so far (to be looked up by their locator, then reported). */
@@ -287,6 +341,10 @@ export class VerificationRun {
           kind: p.kind,
           reason: `created at ${p.createdAt}, but no digest of the bundle names it: the bundle cannot vouch for it (added to the bundle, or written late and sealed by a digest written after the export)`,
         });
+      } else if (p.windowWithoutDigest !== undefined) {
+        // Its window has no digest (named as a chain break): it is not late, it was never sealed.
+        const list = awaitingSeal(p.createdAt) ? this.findings.late : this.findings.unexpected;
+        list.push({ id: p.id, kind: p.kind, window: p.windowWithoutDigest, reason: `created at ${p.createdAt} in window ${p.windowWithoutDigest}, which has no digest (see the chain break): no digest vouches for it` });
       } else if (awaitingSeal(p.createdAt)) {
         this.findings.late.push({ id: p.id, kind: p.kind, reason: `created at ${p.createdAt}, after its window was sealed; not sealed yet: a digest still to be written seals it as late` });
       } else {
@@ -306,7 +364,16 @@ export class VerificationRun {
   }
 
   private judge(seen: Pending, expected: Expected): void {
-    if (seen.stored !== seen.recomputed) {
+    if (seen.createdAt !== expected.entry.createdAt) {
+      // The digest that sealed it knows another time (the content's hash covers createdAt, so the
+      // content changed too): the record was moved, and the index lists it where it was moved to.
+      this.findings.altered.push({
+        id: seen.id,
+        kind: seen.kind,
+        window: expected.window,
+        reason: `its createdAt ${seen.createdAt} is not the ${expected.entry.createdAt} sealed in the digest of ${expected.window}: the record was moved to another window (its createdAt and index keys were rewritten${seen.stored === seen.recomputed ? ', its contentHash recomputed' : ''})`,
+      });
+    } else if (seen.stored !== seen.recomputed) {
       this.findings.altered.push({ id: seen.id, kind: seen.kind, window: expected.window, reason: `its content no longer matches its contentHash (recomputed ${seen.recomputed})` });
     } else if (seen.stored !== expected.entry.contentHash) {
       this.findings.altered.push({ id: seen.id, kind: seen.kind, window: expected.window, reason: `its contentHash ${String(seen.stored)} is not the ${expected.entry.contentHash} sealed in the digest of ${expected.window}: content and hash were both rewritten` });
@@ -327,6 +394,17 @@ export class VerificationRun {
     this.findings.missing.push({ id: entry.id, kind: entry.kind, ...(e && { window: e.window }), reason: `named by the digest of ${e?.window ?? '?'} but not found ${where}: deleted` });
   }
 
+  /** A finding made outside the run (the policy pins: ./policy-pins.ts). */
+  addFinding(list: 'altered' | 'missing' | 'unexpected' | 'badSignatures', finding: Finding): void {
+    this.findings[list].push(finding);
+  }
+
+  /** Whether the run already reported something about this record (so another check need not repeat it). */
+  hasFindingFor(kind: RecordKind, id: string): boolean {
+    const f = this.findings;
+    return [f.altered, f.missing, f.unexpected, f.indexMismatches].some((list) => list.some((x) => x.kind === kind && x.id === id));
+  }
+
   /** A named record found only by its locator, not where its index keys should list it. */
   recordMisindexed(entry: ManifestEntry, reason: string): void {
     this.findings.indexMismatches.push({ id: entry.id, kind: entry.kind, reason });
@@ -343,6 +421,7 @@ export class VerificationRun {
       to: this.range.to,
       ...(this.range.functionName !== undefined && { functionName: this.range.functionName }),
       sealed: this.first && this.lastEnd ? { from: this.first.windowStart, to: this.lastEnd } : null,
+      unsealed: this.unsealed ?? null,
       counts: {
         digests: this.digests,
         records: this.records,

@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { keyFingerprint, windowOf } from '../../../../functions/core/audit/digest.js';
 import { verifyRange } from '../../../../functions/core/audit/verify-range.js';
+import { policyVersionLocator } from '../../../../functions/adapters/dynamodb/keys.js';
 import type { Finding, VerificationReport } from '../../../../functions/core/audit/verify.js';
 import { BundleFormatError, exportBundle, isFreshDirectory, verifyBundle } from '../../audit/bundle.js';
 import { auditChainInfo, auditIntervalMs, HttpAuditStore, HttpRecordSource } from '../../audit/http-sources.js';
@@ -56,6 +57,7 @@ function reportTable(r: VerificationReport & { keyFingerprint: string; source: s
       ['source', r.source],
       ['range', `${r.from} – ${r.to}${r.functionName !== undefined ? ` (function ${r.functionName})` : ''}`],
       ['sealed', r.sealed ? `${r.sealed.from} – ${r.sealed.to}` : 'nothing in this range is sealed'],
+      ...(r.unsealed ? [['not sealed yet', `${r.unsealed.from} – ${r.unsealed.to} (not verified)`] as [string, string]] : []),
       ['key', `sha256 ${r.keyFingerprint}`],
       ['digests', c.digests],
       ['records', c.records],
@@ -63,7 +65,7 @@ function reportTable(r: VerificationReport & { keyFingerprint: string; source: s
     ]),
     findingCount > 0 ? `Findings (${findingCount}):\n${columns(['finding', 'kind', 'id', 'window', 'reason'], findings)}` : '',
     r.late.length > 0 ? `Late records (sealed after their window; not findings unless --fail-on-late):\n${columns(['kind', 'id', 'window', 'reason'], r.late.map((f) => [f.kind ?? '-', f.id, f.window ?? '-', f.reason]))}` : '',
-    `${findingCount === 0 ? (r.sealed === null ? `NOTHING VERIFIED: ${nothingSealed(r)}` : 'CLEAN: no findings') : `NOT CLEAN: ${findingCount} finding${findingCount === 1 ? '' : 's'}`} (altered ${c.altered}, missing ${c.missing}, unexpected ${c.unexpected}, chain breaks ${c.chainBreaks}, bad signatures ${c.badSignatures}, index mismatches ${c.indexMismatches})`,
+    `${findingCount === 0 ? (r.sealed === null ? `NOTHING VERIFIED: ${nothingSealed(r)}` : r.unsealed !== null ? `PARTLY VERIFIED: ${partlySealed(r)}` : 'CLEAN: no findings') : `NOT CLEAN: ${findingCount} finding${findingCount === 1 ? '' : 's'}`} (altered ${c.altered}, missing ${c.missing}, unexpected ${c.unexpected}, chain breaks ${c.chainBreaks}, bad signatures ${c.badSignatures}, index mismatches ${c.indexMismatches})`,
   ]
     .filter((part) => part !== '')
     .join('\n');
@@ -74,12 +76,22 @@ function nothingSealed(r: Pick<VerificationReport, 'from' | 'to' | 'functionName
   return `no digest window in ${r.from} – ${r.to}${r.functionName !== undefined ? ` (function ${r.functionName})` : ''} is sealed, so no record was checked`;
 }
 
+/** What a range sealed only in part means: what was checked, and what was not. */
+function partlySealed(r: Pick<VerificationReport, 'sealed' | 'unsealed'>): string {
+  return `no findings in the sealed part ${r.sealed?.from ?? ''} – ${r.sealed?.to ?? ''}; ${r.unsealed?.from ?? ''} – ${r.unsealed?.to ?? ''} is not sealed yet, so it was not checked`;
+}
+
 /**
  * Findings (and late records with --fail-on-late) → 1; no finding but nothing sealed in the range
- * → 4: a range with nothing to verify is not a pass, or a CI gate would pass vacuously.
+ * → 4: a range with nothing to verify is not a pass, or a CI gate would pass vacuously; no finding
+ * in the sealed part of a range whose end is not sealed yet → 5, for the same reason.
  */
 function verdict(ctx: CommandContext, report: VerificationReport, failOnLate: boolean): ExitCode {
   if (!report.clean || (failOnLate && report.late.length > 0)) return EXIT.GATED;
+  if (report.sealed !== null && report.unsealed !== null) {
+    if (ctx.out.format === 'json' || ctx.out.quiet) ctx.out.warn(`PARTLY VERIFIED: ${partlySealed(report)}`);
+    return EXIT.PARTIAL;
+  }
   if (report.sealed !== null) return EXIT.OK;
   // The table says so in its verdict line; JSON and --quiet say it on stderr.
   if (ctx.out.format === 'json' || ctx.out.quiet) ctx.out.warn(`NOTHING VERIFIED: ${nothingSealed(report)}`);
@@ -88,7 +100,7 @@ function verdict(ctx: CommandContext, report: VerificationReport, failOnLate: bo
 
 /** The --quiet word: clean, not clean, or nothing verified. */
 function essential(report: VerificationReport): string {
-  return !report.clean ? 'not clean' : report.sealed === null ? 'nothing verified' : 'clean';
+  return !report.clean ? 'not clean' : report.sealed === null ? 'nothing verified' : report.unsealed !== null ? 'partly verified' : 'clean';
 }
 
 export const auditCommands: CommandGroup = {
@@ -97,7 +109,7 @@ export const auditCommands: CommandGroup = {
   commands: [
     {
       name: ['verify'],
-      summary: 'verify the sealed records of a time range (or an audit bundle, offline); exit 1 on any finding, 4 when nothing in the range is sealed',
+      summary: 'verify the sealed records of a time range (or an audit bundle, offline); exit 1 on any finding, 4 when nothing in the range is sealed, 5 when its end is not sealed yet',
       positionals: { min: 0, max: 0 },
       options: {
         from: { type: 'string', value: 'TIME', description: 'ISO-8601 start, inclusive (whole digest windows are verified); required unless --bundle' },
@@ -113,7 +125,9 @@ export const auditCommands: CommandGroup = {
         'every record in the windows that no digest names. Records are paged through the API, never held',
         'all at once: the range has no size limit. Findings: altered, missing, unexpected, chainBreaks,',
         'badSignatures, indexMismatches; late records are listed (not findings unless --fail-on-late).',
-        'A range in which no digest window is sealed verifies nothing: NOTHING VERIFIED, exit 4.',
+        'A range in which no digest window is sealed verifies nothing: NOTHING VERIFIED, exit 4. A range',
+        'whose end is not sealed yet (windows still open, or closed moments ago and not yet sealed) with no',
+        'finding in its sealed part: PARTLY VERIFIED, exit 5.',
         '',
         'Examples:',
         '  decision-replay verify --from 2026-11-30T00:00Z --to 2026-12-01T00:00Z',
@@ -151,7 +165,7 @@ export const auditCommands: CommandGroup = {
         const { intervalMs, chainHead } = await auditChainInfo(ctx.client);
         let lastProgress = 0;
         const report = await verifyRange(
-          { records: new HttpRecordSource(ctx.client), store: new HttpAuditStore(ctx.client, intervalMs), head: { get: async () => chainHead }, signer: { publicKeyPem: async () => key }, clock: { now: () => Date.now() }, intervalMs },
+          { records: new HttpRecordSource(ctx.client), store: new HttpAuditStore(ctx.client, intervalMs), head: { get: async () => chainHead }, signer: { publicKeyPem: async () => key }, clock: { now: () => Date.now() }, intervalMs, policyLocator: policyVersionLocator },
           {
             from,
             to,
@@ -185,6 +199,7 @@ export const auditCommands: CommandGroup = {
       },
       details: [
         'Writes records/{snapshots,replays,validations,batch-results}.jsonl (the records as stored), the',
+        'policy versions those records pin (records/policies.jsonl, with the digests that seal them), the',
         'digests with their signatures and manifests, public-key.pem, bundle.json (range, window length,',
         'export time, SHA-256 of every file) and a README for the auditor. Streams: one page at a time.',
         '',
@@ -209,7 +224,7 @@ export const auditCommands: CommandGroup = {
           intervalMs,
         });
         ctx.out.info(`wrote the audit bundle to ${out}: ${bundle.counts.records} records, ${bundle.counts.digests} digests; verify it with: decision-replay verify --bundle ${out}`);
-        ctx.out.result(bundle, (b) => keyValues([['bundle', out], ['function', b.functionName], ['range', `${b.from} – ${b.to}`], ['records', b.counts.records], ['snapshots', b.counts.snapshots], ['replays', b.counts.replays], ['validations', b.counts.validations], ['batch results', b.counts.batchResults], ['digests', b.counts.digests], ['key', `sha256 ${b.keyFingerprint}`], ['exported', b.exportedAt]]), out);
+        ctx.out.result(bundle, (b) => keyValues([['bundle', out], ['function', b.functionName], ['range', `${b.from} – ${b.to}`], ['records', b.counts.records], ['snapshots', b.counts.snapshots], ['replays', b.counts.replays], ['validations', b.counts.validations], ['batch results', b.counts.batchResults], ['policy versions', b.counts.policies ?? 0], ['digests', b.counts.digests], ['key', `sha256 ${b.keyFingerprint}`], ['exported', b.exportedAt]]), out);
         return EXIT.OK;
       },
     },
