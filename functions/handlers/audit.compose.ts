@@ -5,10 +5,10 @@ import { policyVersionLocator } from '../adapters/dynamodb/keys.js';
 import { auditRoutes } from '../api/audit-routes.js';
 import type { LambdaConfig } from '../config.js';
 import { makeHttpHandler } from '../http/api.js';
-import type { AuditClients } from './clients.js';
+import { withMetricsPublished, type AuditClients } from './clients.js';
 
 export function compose(config: LambdaConfig<'audit'>, clients: AuditClients) {
-  return makeHttpHandler(
+  return withMetricsPublished(clients.telemetry, makeHttpHandler(
     auditRoutes({
       records: new DynamoAuditRecordSource(clients.doc, config.TABLE_NAME),
       store: clients.auditStore(config.AUDIT_BUCKET),
@@ -19,5 +19,5 @@ export function compose(config: LambdaConfig<'audit'>, clients: AuditClients) {
       policyLocator: policyVersionLocator,
     }),
     clients.logger,
-  );
+  ));
 }

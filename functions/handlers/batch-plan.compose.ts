@@ -6,7 +6,7 @@ import { S3ManifestStore } from '../adapters/s3/manifest-store.js';
 import { parsePlanPayload } from '../api/batch-tasks.js';
 import type { LambdaConfig } from '../config.js';
 import { planBatch } from '../core/batch.js';
-import { withLambdaContext, type ManifestClients, type TableClients } from './clients.js';
+import { withLambdaContext, withMetricsPublished, type ManifestClients, type TableClients } from './clients.js';
 
 export function compose(config: LambdaConfig<'batch-plan'>, clients: TableClients & ManifestClients) {
   const deps = {
@@ -15,5 +15,5 @@ export function compose(config: LambdaConfig<'batch-plan'>, clients: TableClient
     manifests: new S3ManifestStore(clients.s3, config.MANIFEST_BUCKET),
     policies: new DynamoPolicyStore(clients.doc, config.TABLE_NAME),
   };
-  return withLambdaContext(clients.logger, (payload: unknown) => planBatch(deps, parsePlanPayload(payload)));
+  return withMetricsPublished(clients.telemetry, withLambdaContext(clients.logger, (payload: unknown) => planBatch(deps, parsePlanPayload(payload))));
 }

@@ -5,7 +5,7 @@ import { composeReplayDeps, type ReplayClients } from '../adapters/replay-compos
 import { parseReplayPayload } from '../api/batch-tasks.js';
 import type { LambdaConfig } from '../config.js';
 import { BatchItemCache, replayBatchChunk, replayBatchItem } from '../core/batch-replay.js';
-import { withLambdaContext } from './clients.js';
+import { withLambdaContext, withMetricsPublished } from './clients.js';
 
 export function compose(config: LambdaConfig<'batch-replay'>, clients: ReplayClients) {
   // No executor-config cache in front of the store: the BatchItemCache reads each function's
@@ -18,7 +18,7 @@ export function compose(config: LambdaConfig<'batch-replay'>, clients: ReplayCli
   };
   const { logger } = clients;
   // A chunk (`items`, what the workflow sends) or a single snapshot (`snapshotId`).
-  return withLambdaContext(logger, async (payload: unknown) => {
+  return withMetricsPublished(clients.telemetry, withLambdaContext(logger, async (payload: unknown) => {
     const command = parseReplayPayload(payload);
     if ('chunk' in command) {
       const { batchId, snapshotIds, failure } = command.chunk;
@@ -33,5 +33,5 @@ export function compose(config: LambdaConfig<'batch-replay'>, clients: ReplayCli
     if (item.failure) logger.error('batch item failure: its retries are exhausted', { batchId: item.batchId, snapshotId: item.snapshotId, code: item.failure.code });
     else if (summary.status === 'Error') logger.warn('batch item failure', { batchId: item.batchId, snapshotId: item.snapshotId, status: summary.status });
     return summary;
-  });
+  }));
 }

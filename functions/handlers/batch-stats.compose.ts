@@ -5,12 +5,12 @@ import { parseStatsPayload } from '../api/batch-tasks.js';
 import type { LambdaConfig } from '../config.js';
 import { computeBatchStats } from '../core/batch-stats.js';
 import { METRIC } from '../adapters/telemetry.js';
-import { withLambdaContext, type TableClients } from './clients.js';
+import { withLambdaContext, withMetricsPublished, type TableClients } from './clients.js';
 
 export function compose(config: LambdaConfig<'batch-stats'>, clients: TableClients) {
   const deps = { batches: new DynamoBatchStore(clients.doc, config.TABLE_NAME), noiseProfiles: new DynamoNoiseProfileStore(clients.doc, config.TABLE_NAME), clock: clients.clock };
   const { logger, telemetry } = clients;
-  return withLambdaContext(logger, async (payload: unknown) => {
+  return withMetricsPublished(clients.telemetry, withLambdaContext(logger, async (payload: unknown) => {
     const outcome = await computeBatchStats(deps, parseStatsPayload(payload));
     telemetry.record(METRIC.batches, 'Count', 1, { status: outcome.status });
     const successful = (outcome.totalReplays ?? 0) - (outcome.failedReplays ?? 0);
@@ -18,5 +18,5 @@ export function compose(config: LambdaConfig<'batch-stats'>, clients: TableClien
     if (outcome.status === 'SUCCEEDED') logger.info('batch outcome', outcome);
     else logger.error('batch outcome', outcome);
     return outcome;
-  });
+  }));
 }

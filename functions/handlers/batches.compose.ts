@@ -11,7 +11,7 @@ import { noiseProfileRoutes } from '../api/noise-profile-routes.js';
 import type { LambdaConfig } from '../config.js';
 import { manifestSources } from '../core/id-manifest.js';
 import { makeHttpHandler } from '../http/api.js';
-import type { BatchStarterFactory, ManifestStoreFactory, TableClients } from './clients.js';
+import { withMetricsPublished, type BatchStarterFactory, type ManifestStoreFactory, type TableClients } from './clients.js';
 
 export function compose(config: LambdaConfig<'batches'>, clients: TableClients & { manifestStore: ManifestStoreFactory; batchStarter: BatchStarterFactory }) {
   const { doc, clock, ids } = clients;
@@ -29,12 +29,12 @@ export function compose(config: LambdaConfig<'batches'>, clients: TableClients &
     clock,
     ids,
   };
-  return makeHttpHandler(
+  return withMetricsPublished(clients.telemetry, makeHttpHandler(
     {
       ...batchRoutes(deps),
       ...noiseProfileRoutes(deps),
       ...comparisonRoutes({ batches: deps.batches, comparisons: new DynamoComparisonStore(doc, config.TABLE_NAME), clock, ids }),
     },
     clients.logger,
-  );
+  ));
 }

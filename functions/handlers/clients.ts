@@ -30,7 +30,7 @@ export interface BaseClients {
   ids: IdGenerator;
   /** The function's own logger (its service name is the function's). */
   logger: AppLogger;
-  /** The function's metrics (EMF, one namespace). */
+  /** The function's metrics (EMF, one namespace); its handler publishes them as each invocation ends ({@link withMetricsPublished}). */
   telemetry: Telemetry;
 }
 
@@ -42,6 +42,22 @@ export function withLambdaContext<E, R>(logger: AppLogger, handler: (event: E) =
   return (event, context) => {
     if (context !== undefined) logger.addContext?.(context);
     return handler(event);
+  };
+}
+
+/**
+ * Wraps a handler so the metrics an invocation recorded are published when it ends, however it
+ * ends (Powertools' `logMetrics` does the same): the telemetry gathers data points into few EMF
+ * lines, and none may wait for the next invocation, which may never come. On the local host the
+ * same wrapper runs around the same handlers.
+ */
+export function withMetricsPublished<A extends unknown[], R>(telemetry: Telemetry, handler: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return async (...args) => {
+    try {
+      return await handler(...args);
+    } finally {
+      telemetry.flush();
+    }
   };
 }
 

@@ -8,7 +8,7 @@ import { DynamoChainHead } from '../adapters/dynamodb/audit-chain-head.js';
 import { DynamoAuditRecordSource } from '../adapters/dynamodb/audit-record-source.js';
 import type { LambdaConfig } from '../config.js';
 import { sealClosedWindows } from '../core/audit/service.js';
-import type { AuditClients } from './clients.js';
+import { withMetricsPublished, type AuditClients } from './clients.js';
 
 export function compose(config: LambdaConfig<'digester'>, clients: AuditClients) {
   const deps = {
@@ -21,8 +21,8 @@ export function compose(config: LambdaConfig<'digester'>, clients: AuditClients)
     log: (message: string) => clients.logger.info(message),
     alarm: (message: string) => clients.logger.error(message),
   };
-  return async (): Promise<{ sealed: Array<{ windowStart: string; recordCount: number; lateCount: number }> }> => {
+  return withMetricsPublished(clients.telemetry, async (): Promise<{ sealed: Array<{ windowStart: string; recordCount: number; lateCount: number }> }> => {
     const digests = await sealClosedWindows(deps);
     return { sealed: digests.map((d) => ({ windowStart: d.windowStart, recordCount: d.recordCount, lateCount: d.lateCount })) };
-  };
+  });
 }

@@ -9,12 +9,12 @@ import { METRIC } from '../adapters/telemetry.js';
 import { parseExecutionEnd } from '../api/execution-end.js';
 import type { LambdaConfig } from '../config.js';
 import { failBatchOnExecutionEnd, type BatchExecutionEndOutcome } from '../core/batch-execution-end.js';
-import { withLambdaContext, type TableClients } from './clients.js';
+import { withLambdaContext, withMetricsPublished, type TableClients } from './clients.js';
 
 export function compose(config: LambdaConfig<'execution-end'>, clients: TableClients) {
   const { doc, clock, logger, telemetry } = clients;
   const deps = { batches: new DynamoBatchStore(doc, config.TABLE_NAME) };
-  return withLambdaContext(logger, async (event: unknown): Promise<BatchExecutionEndOutcome | { ignored: string }> => {
+  return withMetricsPublished(clients.telemetry, withLambdaContext(logger, async (event: unknown): Promise<BatchExecutionEndOutcome | { ignored: string }> => {
     const end = parseExecutionEnd(event, config.STATE_MACHINE_ARN, new Date(clock.now()).toISOString());
     if ('ignored' in end) {
       logger.info('execution end ignored', end);
@@ -28,5 +28,5 @@ export function compose(config: LambdaConfig<'execution-end'>, clients: TableCli
       logger.info('batch was no longer RUNNING when its execution ended; left as it is', { ...outcome, status: end.status, execution: end.execution });
     }
     return outcome;
-  });
+  }));
 }

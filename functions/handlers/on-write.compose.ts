@@ -9,7 +9,7 @@ import { METRIC } from '../adapters/telemetry.js';
 import { makeStreamHandler, type StreamObserver } from '../api/stream-consumer.js';
 import type { LambdaConfig } from '../config.js';
 import { AttachedPoliciesCache } from '../core/policy-cache.js';
-import { withLambdaContext, type EventPublisherFactory, type PolicyClients, type TableClients } from './clients.js';
+import { withLambdaContext, withMetricsPublished, type EventPublisherFactory, type PolicyClients, type TableClients } from './clients.js';
 
 export function compose(config: LambdaConfig<'on-write'>, clients: TableClients & PolicyClients & { eventPublisher: EventPublisherFactory }) {
   const { doc, clock, logger, telemetry } = clients;
@@ -37,5 +37,5 @@ export function compose(config: LambdaConfig<'on-write'>, clients: TableClients 
     },
     observer,
   );
-  return withLambdaContext(logger, handler);
+  return withMetricsPublished(telemetry, withLambdaContext(logger, handler));
 }

@@ -2,8 +2,8 @@
 import { openApiRoutes } from '../api/openapi-routes.js';
 import type { LambdaConfig } from '../config.js';
 import { makeHttpHandler } from '../http/api.js';
-import type { BaseClients } from './clients.js';
+import { withMetricsPublished, type BaseClients } from './clients.js';
 
 export function compose(_config: LambdaConfig<'openapi'>, clients: BaseClients) {
-  return makeHttpHandler(openApiRoutes(), clients.logger);
+  return withMetricsPublished(clients.telemetry, makeHttpHandler(openApiRoutes(), clients.logger));
 }

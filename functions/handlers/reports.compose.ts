@@ -6,11 +6,11 @@ import { DynamoSnapshotStore } from '../adapters/dynamodb/snapshot-store.js';
 import { reportRoutes } from '../api/report-routes.js';
 import type { LambdaConfig } from '../config.js';
 import { makeHttpHandler } from '../http/api.js';
-import type { TableClients } from './clients.js';
+import { withMetricsPublished, type TableClients } from './clients.js';
 
 export function compose(config: LambdaConfig<'reports'>, clients: TableClients) {
   const batches = new DynamoBatchStore(clients.doc, config.TABLE_NAME);
-  return makeHttpHandler(
+  return withMetricsPublished(clients.telemetry, makeHttpHandler(
     reportRoutes({
       reader: new DynamoReportReader(clients.doc, config.TABLE_NAME, batches),
       snapshots: new DynamoSnapshotStore(clients.doc, config.TABLE_NAME),
@@ -18,5 +18,5 @@ export function compose(config: LambdaConfig<'reports'>, clients: TableClients) 
       now: () => new Date(clients.clock.now()).toISOString(),
     }),
     clients.logger,
-  );
+  ));
 }

@@ -6,12 +6,12 @@ import { createSimilarityProvider } from '../adapters/similarity-provider.js';
 import { validationRoutes } from '../api/validation-routes.js';
 import type { LambdaConfig } from '../config.js';
 import { makeHttpHandler } from '../http/api.js';
-import type { PolicyClients, TableClients } from './clients.js';
+import { withMetricsPublished, type PolicyClients, type TableClients } from './clients.js';
 
 export function compose(config: LambdaConfig<'validation'>, clients: TableClients & PolicyClients) {
   const { doc, clock, ids } = clients;
   const policies = new DynamoPolicyStore(doc, config.TABLE_NAME);
-  return makeHttpHandler(
+  return withMetricsPublished(clients.telemetry, makeHttpHandler(
     validationRoutes({
       snapshots: new DynamoSnapshotStore(doc, config.TABLE_NAME),
       // A stored version clears the attached-policies cache on-write reads (when this process shares one).
@@ -22,5 +22,5 @@ export function compose(config: LambdaConfig<'validation'>, clients: TableClient
       ids,
     }),
     clients.logger,
-  );
+  ));
 }

@@ -27,7 +27,7 @@ import { makeHttpHandler, type ErrorLogger } from '../http/api.js';
 import { DEPLOYED_ROUTES, type EnvVarName, type LambdaName } from '../api/manifest.js';
 import { lambdaEnv } from '../config.js';
 import type { ManifestClients, TableClients } from '../handlers/clients.js';
-import { METRICS_NAMESPACE } from '../adapters/telemetry.js';
+import { METRICS_NAMESPACE, type Telemetry } from '../adapters/telemetry.js';
 import { LocalMetricsStore, localTelemetry } from './metrics.js';
 import * as batchPlan from '../handlers/batch-plan.compose.js';
 import * as batchReplay from '../handlers/batch-replay.compose.js';
@@ -194,9 +194,20 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const s3 = new S3Client(localS3ClientConfig(s3Server.endpoint));
   const shared = { doc, s3, clock, ids: ulidGenerator(), logger: { info: logger.info, warn: logger.warn ?? logger.error, error: logger.error } };
   // Each function's metrics under its own service name, as on AWS; their EMF lines are read into
-  // one store (GET /_local/metrics).
+  // one store (GET /_local/metrics). Each handler publishes its data points as an invocation ends
+  // (or sooner, functions/adapters/telemetry.ts); reading the store, or closing the host, publishes
+  // what invocations still running have recorded so far.
   const metrics = new LocalMetricsStore();
-  const clients = (name: LambdaName): TableClients & ManifestClients => ({ ...shared, telemetry: localTelemetry(`decision-replay-${name}`, metrics) });
+  const telemetries: Telemetry[] = [];
+  const telemetryOf = (name: LambdaName): Telemetry => {
+    const telemetry = localTelemetry(`decision-replay-${name}`, metrics);
+    telemetries.push(telemetry);
+    return telemetry;
+  };
+  const flushMetrics = () => {
+    for (const telemetry of telemetries) telemetry.flush();
+  };
+  const clients = (name: LambdaName): TableClients & ManifestClients => ({ ...shared, telemetry: telemetryOf(name) });
   // Each function reads its configuration from this environment with the same schema as on AWS.
   // Locally, executors may call loopback (the built-in demo model and your own services) unless
   // the environment says otherwise.
@@ -339,7 +350,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     side: async (method, path, body) => {
       // Local-only windows onto what AWS keeps in EventBridge and the stream's failure queue.
       if (method === 'GET' && path === '/_local/events') return { status: 200, body: { items: events.events } };
-      if (method === 'GET' && path === '/_local/metrics') return { status: 200, body: { namespace: METRICS_NAMESPACE, emfLines: metrics.lines, items: metrics.items() } };
+      if (method === 'GET' && path === '/_local/metrics') {
+        flushMetrics();
+        return { status: 200, body: { namespace: METRICS_NAMESPACE, emfLines: metrics.lines, items: metrics.items() } };
+      }
       if (method === 'GET' && path === '/_local/stream-failures') return { status: 200, body: { items: stream.failures } };
       if (method === 'POST' && path === '/_local/digest') {
         try {
@@ -394,6 +408,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       await part('the audit digester (a digest run)', digestTimer.stop());
       await part('the HTTP API', closeServer(http.server));
       await part('the DynamoDB stream (an on-write delivery)', stream.close());
+      flushMetrics();
       client.destroy();
       batchJournal?.close();
       s3.destroy();

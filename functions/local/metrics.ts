@@ -4,7 +4,7 @@
  * names, units and values as CloudWatch would read them — into one aggregate per series.
  */
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { METRICS_NAMESPACE, powertoolsTelemetry, type Telemetry } from '../adapters/telemetry.js';
+import { METRICS_NAMESPACE, powertoolsTelemetry, type BufferedTelemetryOptions, type Telemetry } from '../adapters/telemetry.js';
 
 /** One series: a metric name under one set of dimension values. */
 export interface LocalSeries {
@@ -46,26 +46,31 @@ export class LocalMetricsStore {
       const namespace = directive.Namespace ?? '';
       const dimensions: Record<string, string> = {};
       for (const set of directive.Dimensions ?? []) for (const d of set) if (typeof emf[d] === 'string') dimensions[d] = emf[d];
+      const sortedDimensions = Object.entries(dimensions).sort();
       for (const metric of directive.Metrics ?? []) {
         const name = metric.Name ?? '';
         const raw = emf[name];
-        for (const value of (Array.isArray(raw) ? raw : [raw]).filter((v): v is number => typeof v === 'number')) this.add(namespace, name, metric.Unit ?? 'None', dimensions, value, at);
+        // A metric's value is a number, or an array of up to 100 (each one data point).
+        const values = (Array.isArray(raw) ? raw : [raw]).filter((v): v is number => typeof v === 'number');
+        if (values.length > 0) this.add(JSON.stringify([namespace, name, sortedDimensions]), { namespace, name, unit: metric.Unit ?? 'None', dimensions }, values, at);
       }
     }
   }
 
-  private add(namespace: string, name: string, unit: string, dimensions: Record<string, string>, value: number, at: string): void {
-    const key = JSON.stringify([namespace, name, Object.entries(dimensions).sort()]);
-    const s = this.series.get(key);
+  /** Adds a line's values of one series (found by `key`: namespace, name, sorted dimensions). */
+  private add(key: string, id: Pick<LocalSeries, 'namespace' | 'name' | 'unit' | 'dimensions'>, values: number[], at: string): void {
+    let s = this.series.get(key);
     if (s === undefined) {
-      this.series.set(key, { namespace, name, unit, dimensions, count: 1, sum: value, min: value, max: value, last: value, lastAt: at });
-      return;
+      s = { ...id, dimensions: { ...id.dimensions }, count: 0, sum: 0, min: Infinity, max: -Infinity, last: 0, lastAt: at };
+      this.series.set(key, s);
     }
-    s.count += 1;
-    s.sum += value;
-    s.min = Math.min(s.min, value);
-    s.max = Math.max(s.max, value);
-    s.last = value;
+    for (const value of values) {
+      s.count += 1;
+      s.sum += value;
+      if (value < s.min) s.min = value;
+      if (value > s.max) s.max = value;
+    }
+    s.last = values[values.length - 1] ?? s.last;
     s.lastAt = at;
   }
 
@@ -96,7 +101,7 @@ class CapturedMetrics extends Metrics {
   }
 }
 
-/** The telemetry of one local function (service `serviceName`), read into `store`. */
-export function localTelemetry(serviceName: string, store: LocalMetricsStore): Telemetry {
-  return powertoolsTelemetry(new CapturedMetrics(serviceName, (line) => store.ingest(line)));
+/** The telemetry of one local function (service `serviceName`), read into `store`: the same buffering and EMF lines as on AWS. */
+export function localTelemetry(serviceName: string, store: LocalMetricsStore, options?: BufferedTelemetryOptions): Telemetry {
+  return powertoolsTelemetry(new CapturedMetrics(serviceName, (line) => store.ingest(line)), options);
 }

@@ -1,6 +1,7 @@
 /**
  * The decisions that matter are logged (ids, statuses, codes; never payloads or secrets) and
- * counted in EMF, read back here through the local metrics store from Powertools' own EMF lines.
+ * counted in EMF, read back here through the local metrics store from Powertools' own EMF lines
+ * (published by `flush`, as at the end of an invocation).
  */
 import { describe, expect, it } from 'vitest';
 import { observeExecutors, observeReplayResults, observeViolations } from '../../functions/adapters/observability.js';
@@ -42,9 +43,11 @@ describe('observeReplayResults', () => {
   it('logs the outcome without the payload and counts replays by status and mode, and violations', async () => {
     const metrics = new LocalMetricsStore();
     const { lines, logger } = spyLogger();
-    const store = observeReplayResults(new MemoryReplayResultStore(), { logger, telemetry: localTelemetry('decision-replay-replay', metrics) });
+    const telemetry = localTelemetry('decision-replay-replay', metrics);
+    const store = observeReplayResults(new MemoryReplayResultStore(), { logger, telemetry });
 
     await store.put(result());
+    telemetry.flush();
 
     expect(lines).toEqual([{ level: 'INFO', message: 'replay outcome', extra: [expect.objectContaining({ status: 'Failed', mode: 'Tolerant', policyViolations: 1 })] }]);
     expect(JSON.stringify(lines)).not.toContain('SECRET-PAYLOAD');
@@ -57,10 +60,12 @@ describe('observeReplayResults', () => {
   it('reports a tampered snapshot as an integrity failure and counts it; a repeated put counts nothing', async () => {
     const metrics = new LocalMetricsStore();
     const { lines, logger } = spyLogger();
-    const store = observeReplayResults(new MemoryReplayResultStore(), { logger, telemetry: localTelemetry('svc', metrics) });
+    const telemetry = localTelemetry('svc', metrics);
+    const store = observeReplayResults(new MemoryReplayResultStore(), { logger, telemetry });
 
     await store.put(result({ integrity: 'tampered', policyViolations: [] }));
     await store.put(result({ integrity: 'tampered', policyViolations: [] }));
+    telemetry.flush();
 
     expect(lines.filter((l) => l.level === 'ERROR').map((l) => l.message)).toEqual(['integrity failure: the stored snapshot does not match its contentHash']);
     expect(metrics.items().find((s) => s.name === 'TamperedSnapshots')?.sum).toBe(1);
@@ -81,9 +86,11 @@ describe('observeExecutors', () => {
         return Promise.reject(new ExecutorTimeoutError(50, 'SECRET-ANSWER'));
       },
     };
-    const create = observeExecutors(() => failing, { logger, telemetry: localTelemetry('svc', metrics) }, { now: () => t });
+    const telemetry = localTelemetry('svc', metrics);
+    const create = observeExecutors(() => failing, { logger, telemetry }, { now: () => t });
 
     await expect(create({ type: 'http', url: 'https://models.example.com/x' }).execute({ functionName: 'f', inputs: [] }, { timeoutMs: 50 })).rejects.toBeInstanceOf(ExecutorTimeoutError);
+    telemetry.flush();
 
     expect(lines).toEqual([{ level: 'WARN', message: 'executor error', extra: [{ code: 'EXECUTOR_TIMEOUT', executor: failing.description, functionName: 'f' }] }]);
     expect(JSON.stringify(lines)).not.toContain('SECRET-ANSWER');
@@ -99,9 +106,11 @@ describe('observeViolations', () => {
     const metrics = new LocalMetricsStore();
     const { lines, logger } = spyLogger();
     const published: unknown[] = [];
-    const events = observeViolations({ publishPolicyViolation: (e) => Promise.resolve(void published.push(e)) }, { logger, telemetry: localTelemetry('svc', metrics) });
+    const telemetry = localTelemetry('svc', metrics);
+    const events = observeViolations({ publishPolicyViolation: (e) => Promise.resolve(void published.push(e)) }, { logger, telemetry });
 
     await events.publishPolicyViolation({ snapshotId: 's', functionName: 'f', policy: { name: 'p', version: 1 }, reportId: 'r', baselineId: null, snapshotCreatedAt: 't', violations: [{ ruleName: 'a', field: 'x', expected: '1', actual: '2', message: 'm' }, { ruleName: 'b', field: 'y', expected: '1', actual: '2', message: 'm' }] });
+    telemetry.flush();
 
     expect(published).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: 'WARN', message: 'on-write violation', extra: [{ snapshotId: 's', rules: ['a', 'b'] }] });
@@ -110,15 +119,17 @@ describe('observeViolations', () => {
 });
 
 describe('LocalMetricsStore', () => {
-  it('aggregates EMF lines per metric and dimension set and ignores lines that are not EMF', () => {
+  it('aggregates EMF lines per metric and dimension set, a value array as its data points, and ignores lines that are not EMF', () => {
     const store = new LocalMetricsStore();
     const telemetry = localTelemetry('svc', store);
     telemetry.record('OnWriteLag', 'Milliseconds', 10);
     telemetry.record('OnWriteLag', 'Milliseconds', 30);
+    telemetry.flush();
     store.ingest('not json');
     store.ingest('{"level":"INFO"}');
 
-    expect(store.lines).toBe(2);
+    // One line: `"OnWriteLag": [10, 30]`.
+    expect(store.lines).toBe(1);
     expect(store.items()).toMatchObject([{ namespace: 'DecisionReplay', name: 'OnWriteLag', unit: 'Milliseconds', dimensions: { service: 'svc' }, count: 2, sum: 40, min: 10, max: 30, last: 30 }]);
   });
 });
