@@ -1,8 +1,10 @@
 /**
  * `GET /_local/metrics`: the metrics the functions emit as EMF lines, parsed, per function (service)
- * and dimension set, after a replay through the demo model.
+ * and dimension set, after a replay through the demo model, and after a batch, whose data points
+ * go out gathered into few lines with the same totals.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Batch } from '../../functions/core/batch.js';
 import type { LocalSeries } from '../../functions/local/metrics.js';
 import { demoV1Decision, startTestHost, type TestHost } from '../support/host.js';
 import { requestJson } from '../support/http.js';
@@ -35,5 +37,48 @@ describe('GET /_local/metrics', () => {
     const latency = after.body.items.find((s) => s.name === 'ExecutorLatency');
     expect(latency).toMatchObject({ unit: 'Milliseconds', dimensions: { service: 'decision-replay-replay', executorType: 'http', outcome: 'ok' }, count: 1 });
     expect(latency?.sum).toBeGreaterThan(0);
+  });
+
+  it('counts every data point of a batch, in far fewer EMF lines than data points', async () => {
+    type Metrics = { emfLines: number; items: LocalSeries[] };
+    const read = async () => (await requestJson<Metrics>(t.url, 'GET', '/_local/metrics')).body;
+    const of = (m: Metrics, service: string, name: string) => m.items.filter((s) => s.dimensions.service === `decision-replay-${service}` && s.name === name);
+    const count = (series: LocalSeries[]) => series.reduce((n, s) => n + s.count, 0);
+    const N = 60;
+    expect((await requestJson(t.url, 'PUT', '/functions/metrics_batch_fn/executor', { type: 'http', url: `${t.url}/demo/credit/v2` })).status).toBe(200);
+    const validatedBefore = count(of(await read(), 'on-write', 'OnWriteLag'));
+    const ids: string[] = [];
+    for (let i = 0; i < N; i++) {
+      const recorded = await requestJson<{ snapshotId: string }>(t.url, 'POST', '/snapshots', demoV1Decision('metrics_batch_fn', { income: 30_000 + i * 1_000, age: 25 + (i % 40), ...(i % 3 === 0 && { debt: 4_000 + i * 500 }) }));
+      expect(recorded.status).toBe(201);
+      ids.push(recorded.body.snapshotId);
+    }
+    // Every write validated by on-write first, so the lines counted below are the batch's.
+    while (count(of(await read(), 'on-write', 'OnWriteLag')) < validatedBefore + N) await new Promise((r) => setTimeout(r, 50));
+    const before = await read();
+
+    const started = await requestJson<{ batchId: string }>(t.url, 'POST', '/batches', { snapshotIds: ids, maxConcurrency: 1 });
+    expect(started.status).toBe(202);
+    let batch = (await requestJson<Batch>(t.url, 'GET', `/batches/${started.body.batchId}`)).body;
+    for (const until = Date.now() + 60_000; batch.status === 'RUNNING' && Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, 100));
+      batch = (await requestJson<Batch>(t.url, 'GET', `/batches/${started.body.batchId}`)).body;
+    }
+    expect(batch).toMatchObject({ status: 'SUCCEEDED', completed: N });
+    const after = await read();
+
+    // The same totals as one line per data point gave: one Replays and one ExecutorLatency per item.
+    const replays = of(after, 'batch-replay', 'Replays');
+    expect(count(replays)).toBe(N);
+    expect(replays.reduce((n, s) => n + s.sum, 0)).toBe(N);
+    expect(replays.every((s) => Object.keys(s.dimensions).sort().join() === 'mode,service,status')).toBe(true);
+    const latency = of(after, 'batch-replay', 'ExecutorLatency');
+    expect(latency).toEqual([expect.objectContaining({ dimensions: { service: 'decision-replay-batch-replay', executorType: 'http', outcome: 'ok' }, count: N })]);
+    expect(latency[0]?.sum).toBeGreaterThan(0);
+    expect(of(after, 'batch-stats', 'Batches')).toEqual([expect.objectContaining({ dimensions: { service: 'decision-replay-batch-stats', status: 'SUCCEEDED' }, count: 1 })]);
+    // 2N + 2 data points (one line each before); a chunk publishes each of its groups when it ends.
+    const lines = after.emfLines - before.emfLines;
+    expect(lines).toBeGreaterThan(0);
+    expect(lines).toBeLessThan(N / 2);
   });
 });
