@@ -46,7 +46,7 @@ export interface MetricGroup {
   name: MetricName;
   unit: TelemetryUnit;
   /** Exactly the dimensions each of these data points was recorded with (besides `service`). */
-  dimensions: Readonly<Record<string, string>> | undefined;
+  dimensions: Record<string, string> | undefined;
   /** In the order they were recorded; at most {@link MAX_VALUES_PER_LINE}. */
   values: number[];
   /** Epoch ms of the last data point: the line's EMF `Timestamp`. */
@@ -152,7 +152,8 @@ const UNITS: Record<TelemetryUnit, (typeof MetricUnit)[keyof typeof MetricUnit]>
 export function publishWithPowertools(metrics: Metrics): (group: MetricGroup) => void {
   return (group) => {
     try {
-      if (group.dimensions !== undefined) metrics.addDimensions({ ...group.dimensions });
+      // The group's own copy, taken when its first data point was recorded.
+      if (group.dimensions !== undefined) metrics.addDimensions(group.dimensions);
       metrics.setTimestamp(group.lastAt);
       // Powertools publishes by itself when a metric reaches 100 values (MAX_METRIC_VALUES_SIZE).
       for (const value of group.values) metrics.addMetric(group.name, UNITS[group.unit], value);

@@ -101,7 +101,12 @@ class CapturedMetrics extends Metrics {
   }
 }
 
+/** Powertools Metrics of one local function (service `serviceName`) whose EMF lines are read into `store`. */
+export function localMetrics(serviceName: string, store: LocalMetricsStore): Metrics {
+  return new CapturedMetrics(serviceName, (line) => store.ingest(line));
+}
+
 /** The telemetry of one local function (service `serviceName`), read into `store`: the same buffering and EMF lines as on AWS. */
 export function localTelemetry(serviceName: string, store: LocalMetricsStore, options?: BufferedTelemetryOptions): Telemetry {
-  return powertoolsTelemetry(new CapturedMetrics(serviceName, (line) => store.ingest(line)), options);
+  return powertoolsTelemetry(localMetrics(serviceName, store), options);
 }
