@@ -3,8 +3,11 @@
  * and dimension set, after a replay through the demo model, and after a batch, whose data points
  * go out gathered into few lines with the same totals.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Batch } from '../../functions/core/batch.js';
+import { handleDemoRequest } from '../../functions/local/demo-model.js';
 import type { LocalSeries } from '../../functions/local/metrics.js';
 import { demoV1Decision, startTestHost, type TestHost } from '../support/host.js';
 import { requestJson } from '../support/http.js';
@@ -80,5 +83,54 @@ describe('GET /_local/metrics', () => {
     const lines = after.emfLines - before.emfLines;
     expect(lines).toBeGreaterThan(0);
     expect(lines).toBeLessThan(N / 2);
+  });
+
+  it('shows a running chunk\'s data points when read, before the chunk ends', async () => {
+    // The model answers the first call at once and holds the second until released: the chunk
+    // (2 items: 4 snapshots at maxConcurrency 1) is still running while the metrics are read.
+    let calls = 0;
+    let release = () => undefined as void;
+    const released = new Promise<void>((r) => (release = r));
+    let secondArrived = () => undefined as void;
+    const second = new Promise<void>((r) => (secondArrived = r));
+    const model = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        calls += 1;
+        const answer = () => {
+          const a = handleDemoRequest('POST', '/demo/credit/v2', JSON.parse(body));
+          res.writeHead(a?.status ?? 500, { 'content-type': 'application/json' }).end(JSON.stringify(a?.body));
+        };
+        if (calls !== 2) return answer();
+        secondArrived();
+        void released.then(answer);
+      });
+    });
+    await new Promise<void>((r) => model.listen(0, '127.0.0.1', r));
+    try {
+      expect((await requestJson(t.url, 'PUT', '/functions/metrics_held_fn/executor', { type: 'http', url: `http://127.0.0.1:${(model.address() as AddressInfo).port}/v2` })).status).toBe(200);
+      const ids: string[] = [];
+      for (let i = 0; i < 4; i++) ids.push((await requestJson<{ snapshotId: string }>(t.url, 'POST', '/snapshots', demoV1Decision('metrics_held_fn', { income: 40_000 + i * 5_000, age: 30 + i }))).body.snapshotId);
+      const latencyBefore = (await requestJson<{ items: LocalSeries[] }>(t.url, 'GET', '/_local/metrics')).body.items.find((s) => s.name === 'ExecutorLatency' && s.dimensions.service === 'decision-replay-batch-replay')?.count ?? 0;
+
+      const started = await requestJson<{ batchId: string }>(t.url, 'POST', '/batches', { snapshotIds: ids, maxConcurrency: 1 });
+      expect(started.status).toBe(202);
+      await second;
+      // The first item's executor call was measured before the second began; its chunk still runs.
+      const during = await requestJson<{ items: LocalSeries[] }>(t.url, 'GET', '/_local/metrics');
+      release();
+
+      expect(during.body.items.find((s) => s.name === 'ExecutorLatency' && s.dimensions.service === 'decision-replay-batch-replay')?.count).toBe(latencyBefore + 1);
+      let batch = (await requestJson<Batch>(t.url, 'GET', `/batches/${started.body.batchId}`)).body;
+      for (const until = Date.now() + 60_000; batch.status === 'RUNNING' && Date.now() < until; ) {
+        await new Promise((r) => setTimeout(r, 100));
+        batch = (await requestJson<Batch>(t.url, 'GET', `/batches/${started.body.batchId}`)).body;
+      }
+      expect(batch).toMatchObject({ status: 'SUCCEEDED', completed: 4 });
+    } finally {
+      release();
+      await new Promise<void>((r) => model.close(() => r()));
+    }
   });
 });
