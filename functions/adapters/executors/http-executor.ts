@@ -29,9 +29,9 @@ import {
   urlWithoutQuery,
 } from '../../core/executor.js';
 import { assertAllowedUrl, systemLookup, type LookupFn } from './network-guard.js';
-import { pinnedTransport, type Transport } from './pinned-transport.js';
+import { pinnedTransport, type Transport, type TransportAnswer } from './pinned-transport.js';
 
-export type { Transport } from './pinned-transport.js';
+export type { Transport, TransportAnswer } from './pinned-transport.js';
 
 /** What an http-based executor may be given; everything but `allowPrivateNetworks` has a default. */
 export interface HttpPlumbingOptions {
@@ -143,7 +143,7 @@ export async function postJson(
     for (let attempt = 0; ; attempt += 1) {
       const backoff = plumbing.retryBaseDelayMs * 2 ** attempt;
       const canRetry = attempt < plumbing.maxRetries && performance.now() + backoff < deadline;
-      let res: Response;
+      let res: TransportAnswer;
       try {
         res = await plumbing.transport(parsedUrl, { method: 'POST', headers: requestHeaders, body: payload, signal }, addresses);
       } catch (err) {
@@ -155,12 +155,13 @@ export async function postJson(
         }
         throw new ExecutorUnreachableError(`${target} could not be reached${code === undefined ? '' : ` (${code})`}`, { cause: err });
       }
-      if (RETRY_STATUSES.has(res.status) && canRetry) {
-        await res.body?.cancel().catch(() => undefined);
+      const status = answeredStatus(res.status);
+      if (RETRY_STATUSES.has(status) && canRetry) {
+        res.discard();
         await sleep(backoff, undefined, { signal });
         continue;
       }
-      if (res.status < 200 || res.status > 299) throw await statusError(res, target);
+      if (status < 200 || status > 299) throw await statusError(res, status, target);
       const bytes = await readLimited(res, plumbing.maxResponseBytes, target);
       return parseJsonAnswer(decodeUtf8(bytes, target), target);
     }
@@ -193,23 +194,31 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-async function statusError(res: Response, target: string): Promise<ExecutorHttpStatusError> {
-  if (res.status >= 300 && res.status < 400) {
-    await res.body?.cancel().catch(() => undefined);
+/**
+ * The status as the callers judge it: 200–599 as sent, anything else as 599 (what the web `Response`
+ * the transport once answered with made of a status outside its range; 1xx never reach here).
+ */
+function answeredStatus(status: number): number {
+  return status >= 200 && status <= 599 ? status : 599;
+}
+
+async function statusError(res: TransportAnswer, status: number, target: string): Promise<ExecutorHttpStatusError> {
+  if (status >= 300 && status < 400) {
+    res.discard();
     // The location may carry someone's token in its query: only its origin and path are kept.
-    const location = safeLocation(res.headers.get('location'));
-    return new ExecutorHttpStatusError(res.status, `${target} answered ${res.status} (a redirect${location ? ` to ${location}` : ''}); executors do not follow redirects`);
+    const location = safeLocation(res.header('location') ?? null);
+    return new ExecutorHttpStatusError(status, `${target} answered ${status} (a redirect${location ? ` to ${location}` : ''}); executors do not follow redirects`);
   }
   // A short excerpt of the error body helps whoever owns the executor; the rest is not read.
   let detail = '';
   try {
     const bytes = await readLimited(res, 2048, target, true);
-    const text = new TextDecoder().decode(bytes);
+    const text = lenientUtf8.decode(bytes);
     if (text.trim() !== '') detail = `: ${excerpt(text)}`;
   } catch {
     detail = '';
   }
-  return new ExecutorHttpStatusError(res.status, `${target} answered HTTP ${res.status}${detail}`);
+  return new ExecutorHttpStatusError(status, `${target} answered HTTP ${status}${detail}`);
 }
 
 function safeLocation(location: string | null): string | null {
@@ -226,36 +235,24 @@ function safeLocation(location: string | null): string | null {
  * limit is refused before reading, and a streamed body is cut off as soon as it passes the limit.
  * With `truncate`, the first `limit` bytes are returned instead of an error.
  */
-export async function readLimited(res: Response, limit: number, target: string, truncate = false): Promise<Uint8Array> {
-  const declared = Number(res.headers.get('content-length') ?? '');
+export async function readLimited(res: TransportAnswer, limit: number, target: string, truncate = false): Promise<Uint8Array> {
+  const declared = Number(res.header('content-length') ?? '');
   if (!truncate && Number.isFinite(declared) && declared > limit) {
-    await res.body?.cancel().catch(() => undefined);
+    res.discard();
     throw new ExecutorResponseTooLargeError(limit, target);
   }
-  if (res.body === null) return new Uint8Array(0);
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (total + value.byteLength > limit) {
-      await reader.cancel().catch(() => undefined);
-      if (truncate) {
-        chunks.push(value.subarray(0, limit - total));
-        break;
-      }
-      throw new ExecutorResponseTooLargeError(limit, target);
-    }
-    chunks.push(value);
-    total += value.byteLength;
-  }
-  return Buffer.concat(chunks);
+  const body = await res.read(limit);
+  if (!body.complete && !truncate) throw new ExecutorResponseTooLargeError(limit, target);
+  return body.bytes;
 }
+
+/** Decoders are reusable between calls: each `decode` without `stream` starts afresh. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const lenientUtf8 = new TextDecoder();
 
 function decodeUtf8(bytes: Uint8Array, target: string): string {
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return strictUtf8.decode(bytes);
   } catch (err) {
     throw new ExecutorMalformedResponseError(`${target} answered with a body that is not UTF-8 text`, { cause: err });
   }
