@@ -10,7 +10,7 @@
  * minified, to each replaying Lambda, whose whole bundle is ~350–450 KB. `node:http` costs nothing.
  * The host name still goes into the Host header and, over TLS, into SNI and the certificate check.
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { LookupAddress, LookupOptions } from 'node:dns';
 import type { ResolvedAddress } from './network-guard.js';
@@ -95,76 +95,45 @@ function rawHeader(raw: readonly string[], name: string): string | undefined {
   return found;
 }
 
-/** The answer over Node's `IncomingMessage`: data events, no stream adapters. */
-function nodeAnswer(res: IncomingMessage): TransportAnswer {
-  // An error before or after the caller reads (the signal firing, a reset) is the caller's to see
-  // through `read`; it must never reach the process as an unhandled 'error' event.
-  res.on('error', () => undefined);
-  const status = res.statusCode ?? 0;
-  return {
-    status,
-    header: (name) => rawHeader(res.rawHeaders, name),
-    read: (limit) => {
-      if (NO_BODY.has(status)) {
-        res.resume();
-        return Promise.resolve({ bytes: EMPTY, complete: true });
-      }
-      return readBody(res, limit);
-    },
-    discard: () => {
-      if (NO_BODY.has(status)) res.resume();
-      else res.destroy();
-    },
-  };
+/** The error a request ends with when its signal fires (the one Node's own `signal` option gives). */
+function abortError(signal: AbortSignal): Error {
+  return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), { name: 'AbortError', code: 'ABORT_ERR' });
 }
 
-function readBody(res: IncomingMessage, limit: number): Promise<LimitedBody> {
-  return new Promise<LimitedBody>((resolve, reject) => {
-    if (res.destroyed) {
-      reject(res.errored ?? new Error('aborted'));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let total = 0;
-    const done = (): void => {
-      res.off('data', onData);
-      res.off('end', onEnd);
-      res.off('close', onClose);
-    };
-    const onData = (chunk: Buffer): void => {
-      if (total + chunk.length > limit) {
-        chunks.push(chunk.subarray(0, limit - total));
-        total = limit;
-        done();
-        res.destroy();
-        resolve({ bytes: Buffer.concat(chunks, total), complete: false });
-        return;
-      }
-      chunks.push(chunk);
-      total += chunk.length;
-    };
-    const onEnd = (): void => {
-      done();
-      resolve({ bytes: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total), complete: true });
-    };
-    // 'close' without 'end': the connection failed or the signal fired (its error, when there is one).
-    const onClose = (): void => {
-      done();
-      reject(res.errored ?? new Error('aborted'));
-    };
-    res.on('data', onData);
-    res.on('end', onEnd);
-    res.on('close', onClose);
-  });
-}
+/** Swallows a stream's 'error' event: the error is read from the stream (`errored`) where it matters. */
+function ignore(): void {}
 
-/** The transport of the executors: `node:http`/`node:https` with the lookup pinned to the checked addresses. */
-export const pinnedTransport: Transport = (url, request, addresses) =>
-  new Promise<TransportAnswer>((resolve, reject) => {
+/**
+ * One request and its answer, read from Node's `IncomingMessage` by data events: no stream
+ * adapters, and (the local host runs under a loader that names every named closure it creates)
+ * no closures per call beyond a few anonymous callbacks. It watches the call's signal itself
+ * (`handleEvent`) rather than giving it to `http.request`, whose `signal` option sets up a
+ * stream-finished watcher per request: the signal destroys the request, or the answer once its
+ * headers have arrived, so a body still arriving is cut off too.
+ */
+class PinnedCall implements TransportAnswer {
+  status = 0;
+  private readonly req: ClientRequest;
+  private res: IncomingMessage | undefined;
+  private watching = true;
+  // The body being read: its chunks, their size, the limit, and how to settle the read.
+  private chunks: Buffer[] = [];
+  private total = 0;
+  private limit = 0;
+  private settle: { resolve: (body: LimitedBody) => void; reject: (err: unknown) => void } | undefined;
+
+  constructor(
+    url: URL,
+    request: TransportRequest,
+    addresses: readonly ResolvedAddress[],
+    private readonly signal: AbortSignal,
+    resolve: (answer: TransportAnswer) => void,
+    reject: (err: unknown) => void,
+  ) {
     const https = url.protocol === 'https:';
     // URL keeps brackets around IPv6 literals; the client wants the bare address.
     const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    const req = (https ? httpsRequest : httpRequest)(
+    this.req = (https ? httpsRequest : httpRequest)(
       {
         hostname,
         port: url.port === '' ? undefined : Number(url.port),
@@ -173,10 +142,97 @@ export const pinnedTransport: Transport = (url, request, addresses) =>
         headers: { ...request.headers, 'content-length': String(Buffer.byteLength(request.body)) },
         agent: https ? agents.https : agents.http,
         lookup: pinnedLookup(addresses) as never,
-        signal: request.signal,
       },
-      (res) => resolve(nodeAnswer(res)),
+      (res) => {
+        this.res = res;
+        this.status = res.statusCode ?? 0;
+        // An error before or after the caller reads (the signal firing, a reset) reaches the caller
+        // through `read`; it must never reach the process as an unhandled 'error' event.
+        res.on('error', ignore);
+        resolve(this);
+      },
     );
-    req.on('error', reject);
-    req.end(request.body);
+    signal.addEventListener('abort', this, { once: true });
+    this.req.on('error', (err) => {
+      this.unwatch();
+      reject(err);
+    });
+    this.req.end(request.body);
+  }
+
+  /** The signal fired. */
+  handleEvent(): void {
+    this.watching = false;
+    const err = abortError(this.signal);
+    if (this.res === undefined) this.req.destroy(err);
+    else this.res.destroy(err);
+  }
+
+  private unwatch(): void {
+    if (!this.watching) return;
+    this.watching = false;
+    this.signal.removeEventListener('abort', this);
+  }
+
+  header(name: string): string | undefined {
+    return this.res === undefined ? undefined : rawHeader(this.res.rawHeaders, name);
+  }
+
+  discard(): void {
+    this.unwatch();
+    if (NO_BODY.has(this.status)) this.res?.resume();
+    else this.res?.destroy();
+  }
+
+  read(limit: number): Promise<LimitedBody> {
+    const res = this.res;
+    if (res === undefined || NO_BODY.has(this.status)) {
+      this.unwatch();
+      res?.resume();
+      return Promise.resolve({ bytes: EMPTY, complete: true });
+    }
+    if (res.destroyed) {
+      this.unwatch();
+      return Promise.reject(res.errored ?? new Error('aborted'));
+    }
+    this.limit = limit;
+    return new Promise<LimitedBody>((resolve, reject) => {
+      this.settle = { resolve, reject };
+      res.on('data', (chunk: Buffer) => this.data(chunk));
+      res.on('end', () => this.finish({ bytes: this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.total), complete: true }));
+      // 'close' without 'end' first: the connection failed or the signal fired.
+      res.on('close', () => this.finish(undefined, res.errored ?? new Error('aborted')));
+    });
+  }
+
+  private data(chunk: Buffer): void {
+    if (this.settle === undefined) return;
+    if (this.total + chunk.length > this.limit) {
+      this.chunks.push(chunk.subarray(0, this.limit - this.total));
+      this.total = this.limit;
+      this.finish({ bytes: Buffer.concat(this.chunks, this.total), complete: false });
+      this.res?.destroy();
+      return;
+    }
+    this.chunks.push(chunk);
+    this.total += chunk.length;
+  }
+
+  /** Settles the read once (events after the first outcome are ignored). */
+  private finish(body: LimitedBody | undefined, err?: unknown): void {
+    const settle = this.settle;
+    if (settle === undefined) return;
+    this.settle = undefined;
+    this.chunks = [];
+    this.unwatch();
+    if (body !== undefined) settle.resolve(body);
+    else settle.reject(err);
+  }
+}
+
+/** The transport of the executors: `node:http`/`node:https` with the lookup pinned to the checked addresses. */
+export const pinnedTransport: Transport = (url, request, addresses) =>
+  new Promise<TransportAnswer>((resolve, reject) => {
+    if (request.signal.aborted) reject(abortError(request.signal));
+    else new PinnedCall(url, request, addresses, request.signal, resolve, reject);
   });
