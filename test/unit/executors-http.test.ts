@@ -317,18 +317,18 @@ describe('pinnedTransport', () => {
     const answer = await pinnedTransport(new URL(base), post(during.signal), to127);
     const read = answer.read(1000);
     setTimeout(() => during.abort(new Error('deadline')), 20);
-    await expect(read).rejects.toMatchObject({ name: 'AbortError', cause: new Error('deadline') });
+    await expect(read).rejects.toThrow('deadline');
 
     const before = new AbortController();
     const unread = await pinnedTransport(new URL(base), post(before.signal), to127);
     before.abort(new Error('deadline'));
-    await expect(unread.read(1000)).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(unread.read(1000)).rejects.toThrow('deadline');
   });
 
   it('refuses at once on a signal that has already fired, sending nothing', async () => {
     const controller = new AbortController();
     controller.abort(new Error('too late'));
-    await expect(pinnedTransport(new URL(base), post(controller.signal), to127)).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(pinnedTransport(new URL(base), post(controller.signal), to127)).rejects.toThrow('too late');
     expect(received).toHaveLength(0);
   });
 });

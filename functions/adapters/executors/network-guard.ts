@@ -83,11 +83,11 @@ const MAX_VERDICTS = 1024;
 
 /** Why an address may not be called, or undefined when it is a public unicast address. */
 export function classifyAddress(address: string): Category | undefined {
-  if (verdicts.has(address)) return verdicts.get(address);
-  const category = classifyUncached(address);
-  if (verdicts.size >= MAX_VERDICTS) verdicts.clear();
-  verdicts.set(address, category);
-  return category;
+  if (!verdicts.has(address)) {
+    if (verdicts.size >= MAX_VERDICTS) verdicts.clear();
+    verdicts.set(address, classifyUncached(address));
+  }
+  return verdicts.get(address);
 }
 
 function classifyUncached(address: string): Category | undefined {

@@ -86,20 +86,6 @@ const EMPTY = new Uint8Array(0);
 /** Statuses whose answers carry no body, whatever their headers say (as a web `Response` reads them). */
 const NO_BODY = new Set([204, 205, 304]);
 
-/** A header of Node's raw list (name, value, name, value, …): repeated ones joined as the Fetch standard joins them. */
-function rawHeader(raw: readonly string[], name: string): string | undefined {
-  let found: string | undefined;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    if (raw[i]?.toLowerCase() === name) found = found === undefined ? raw[i + 1] : `${found}, ${raw[i + 1]}`;
-  }
-  return found;
-}
-
-/** The error a request ends with when its signal fires (the one Node's own `signal` option gives). */
-function abortError(signal: AbortSignal): Error {
-  return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), { name: 'AbortError', code: 'ABORT_ERR' });
-}
-
 /** Swallows a stream's 'error' event: the error is read from the stream (`errored`) where it matters. */
 function ignore(): void {}
 
@@ -108,32 +94,22 @@ function ignore(): void {}
  * adapters, and (the local host runs under a loader that names every named closure it creates)
  * no closures per call beyond a few anonymous callbacks. It watches the call's signal itself
  * (`handleEvent`) rather than giving it to `http.request`, whose `signal` option sets up a
- * stream-finished watcher per request: the signal destroys the request, or the answer once its
- * headers have arrived, so a body still arriving is cut off too.
+ * stream-finished watcher per request: the signal ends the request, or the answer once its
+ * headers have arrived (a body still arriving is cut off too), with the signal's reason.
  */
 class PinnedCall implements TransportAnswer {
   status = 0;
-  private readonly req: ClientRequest;
-  private res: IncomingMessage | undefined;
-  private watching = true;
-  // The body being read: its chunks, their size, the limit, and how to settle the read.
-  private chunks: Buffer[] = [];
-  private total = 0;
-  private limit = 0;
-  private settle: { resolve: (body: LimitedBody) => void; reject: (err: unknown) => void } | undefined;
+  readonly #signal: AbortSignal;
+  readonly #req: ClientRequest;
+  /** Set before the call is handed out as an answer. */
+  #res: IncomingMessage | undefined;
 
-  constructor(
-    url: URL,
-    request: TransportRequest,
-    addresses: readonly ResolvedAddress[],
-    private readonly signal: AbortSignal,
-    resolve: (answer: TransportAnswer) => void,
-    reject: (err: unknown) => void,
-  ) {
+  constructor(url: URL, request: TransportRequest, addresses: readonly ResolvedAddress[], resolve: (answer: TransportAnswer) => void, reject: (err: unknown) => void) {
     const https = url.protocol === 'https:';
     // URL keeps brackets around IPv6 literals; the client wants the bare address.
     const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    this.req = (https ? httpsRequest : httpRequest)(
+    this.#signal = request.signal;
+    this.#req = (https ? httpsRequest : httpRequest)(
       {
         hostname,
         port: url.port === '' ? undefined : Number(url.port),
@@ -144,7 +120,7 @@ class PinnedCall implements TransportAnswer {
         lookup: pinnedLookup(addresses) as never,
       },
       (res) => {
-        this.res = res;
+        this.#res = res;
         this.status = res.statusCode ?? 0;
         // An error before or after the caller reads (the signal firing, a reset) reaches the caller
         // through `read`; it must never reach the process as an unhandled 'error' event.
@@ -152,87 +128,77 @@ class PinnedCall implements TransportAnswer {
         resolve(this);
       },
     );
-    signal.addEventListener('abort', this, { once: true });
-    this.req.on('error', (err) => {
-      this.unwatch();
+    request.signal.addEventListener('abort', this, { once: true });
+    this.#req.on('error', (err) => {
+      this.#unwatch();
       reject(err);
     });
-    this.req.end(request.body);
+    this.#req.end(request.body);
   }
 
   /** The signal fired. */
   handleEvent(): void {
-    this.watching = false;
-    const err = abortError(this.signal);
-    if (this.res === undefined) this.req.destroy(err);
-    else this.res.destroy(err);
+    (this.#res ?? this.#req).destroy(this.#signal.reason);
   }
 
-  private unwatch(): void {
-    if (!this.watching) return;
-    this.watching = false;
-    this.signal.removeEventListener('abort', this);
+  #unwatch(): void {
+    this.#signal.removeEventListener('abort', this);
   }
 
+  /** Every value the header was sent with (Node keeps only the first of some, such as Location), joined as the Fetch standard joins them. */
   header(name: string): string | undefined {
-    return this.res === undefined ? undefined : rawHeader(this.res.rawHeaders, name);
+    return this.#res?.headersDistinct[name]?.join(', ');
   }
 
   discard(): void {
-    this.unwatch();
-    if (NO_BODY.has(this.status)) this.res?.resume();
-    else this.res?.destroy();
+    this.#unwatch();
+    if (NO_BODY.has(this.status)) this.#res?.resume();
+    else this.#res?.destroy();
   }
 
   read(limit: number): Promise<LimitedBody> {
-    const res = this.res;
-    if (res === undefined || NO_BODY.has(this.status)) {
-      this.unwatch();
-      res?.resume();
-      return Promise.resolve({ bytes: EMPTY, complete: true });
-    }
-    if (res.destroyed) {
-      this.unwatch();
-      return Promise.reject(res.errored ?? new Error('aborted'));
-    }
-    this.limit = limit;
     return new Promise<LimitedBody>((resolve, reject) => {
-      this.settle = { resolve, reject };
-      res.on('data', (chunk: Buffer) => this.data(chunk));
-      res.on('end', () => this.finish({ bytes: this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.total), complete: true }));
+      const res = this.#res;
+      if (res === undefined || NO_BODY.has(this.status) || res.destroyed) {
+        this.#unwatch();
+        if (res?.destroyed) reject(res.errored ?? new Error('aborted'));
+        else {
+          res?.resume();
+          resolve({ bytes: EMPTY, complete: true });
+        }
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let total = 0;
+      res.on('data', (chunk: Buffer) => {
+        if (total + chunk.length > limit) {
+          // Past the limit: the rest is never read (events after the outcome change nothing).
+          chunks.push(chunk.subarray(0, limit - total));
+          total = limit;
+          this.#unwatch();
+          res.destroy();
+          resolve({ bytes: Buffer.concat(chunks, total), complete: false });
+          return;
+        }
+        chunks.push(chunk);
+        total += chunk.length;
+      });
+      res.on('end', () => {
+        this.#unwatch();
+        resolve({ bytes: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total), complete: true });
+      });
       // 'close' without 'end' first: the connection failed or the signal fired.
-      res.on('close', () => this.finish(undefined, res.errored ?? new Error('aborted')));
+      res.on('close', () => {
+        this.#unwatch();
+        reject(res.errored ?? new Error('aborted'));
+      });
     });
-  }
-
-  private data(chunk: Buffer): void {
-    if (this.settle === undefined) return;
-    if (this.total + chunk.length > this.limit) {
-      this.chunks.push(chunk.subarray(0, this.limit - this.total));
-      this.total = this.limit;
-      this.finish({ bytes: Buffer.concat(this.chunks, this.total), complete: false });
-      this.res?.destroy();
-      return;
-    }
-    this.chunks.push(chunk);
-    this.total += chunk.length;
-  }
-
-  /** Settles the read once (events after the first outcome are ignored). */
-  private finish(body: LimitedBody | undefined, err?: unknown): void {
-    const settle = this.settle;
-    if (settle === undefined) return;
-    this.settle = undefined;
-    this.chunks = [];
-    this.unwatch();
-    if (body !== undefined) settle.resolve(body);
-    else settle.reject(err);
   }
 }
 
 /** The transport of the executors: `node:http`/`node:https` with the lookup pinned to the checked addresses. */
 export const pinnedTransport: Transport = (url, request, addresses) =>
   new Promise<TransportAnswer>((resolve, reject) => {
-    if (request.signal.aborted) reject(abortError(request.signal));
-    else new PinnedCall(url, request, addresses, request.signal, resolve, reject);
+    if (request.signal.aborted) reject(request.signal.reason);
+    else new PinnedCall(url, request, addresses, resolve, reject);
   });
