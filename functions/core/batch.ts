@@ -312,9 +312,11 @@ export class BatchNotFoundError extends NotFoundError {
 
 // ------------------------------------------------------------------------------------------------
 
+/** An instant the request schema accepted, in the one form it is stored and compared in. */
+const iso = (instant: string): string => new Date(instant).toISOString();
+
 /** The selector's window as absolute instants: a relative one against `nowMs`, an open end at `nowMs`. */
 export function selectionWindow(selector: Selector, nowMs: number): { from?: string; to: string } {
-  const iso = (v: string) => new Date(v).toISOString();
   const to = selector.to !== undefined ? iso(selector.to) : new Date(nowMs).toISOString();
   const from = selector.from !== undefined ? iso(selector.from) : selector.lastHours !== undefined ? new Date(nowMs - selector.lastHours * 3_600_000).toISOString() : undefined;
   return from === undefined ? { to } : { from, to };
@@ -414,7 +416,6 @@ export function parseBatchRequest(body: unknown): BatchRequest {
  */
 export function idempotentView(request: BatchRequest): BatchRequest {
   const mode = request.mode ?? 'Tolerant';
-  const iso = (v: string | undefined) => (v === undefined ? undefined : new Date(v).toISOString());
   const s = request.selector;
   const selector = s && { ...s, limit: s.limit ?? DEFAULT_SELECTOR_LIMIT, ...(s.from !== undefined && { from: iso(s.from) }), ...(s.to !== undefined && { to: iso(s.to) }) };
   return {

@@ -10,7 +10,7 @@ import { recordContentHash } from './records.js';
 import type { Clock, IdGenerator, Page, SnapshotStore } from './ports.js';
 import { parseOrThrow } from './schema-util.js';
 import type { SimilarityProvider } from './similarity.js';
-import { contentHashOf, IntegritySchema, readableSnapshot, storedSnapshotProblems, verifyContentHash, type Integrity, type Snapshot } from './snapshot.js';
+import { contentHashOf, integrityOf, IntegritySchema, readableSnapshot, storedSnapshotProblems, type Integrity, type Snapshot } from './snapshot.js';
 import * as z from 'zod/mini';
 import { canonicalId } from './ulid.js';
 
@@ -118,15 +118,14 @@ async function evaluateWithIntegrity(
   baseline: Snapshot | undefined,
   similarity: SimilarityProvider,
 ): Promise<PolicyEvaluation & { integrity: Integrity; baselineIntegrity?: Integrity }> {
-  const intact = verifyContentHash(snapshot);
-  const baselineIntact = baseline === undefined ? undefined : verifyContentHash(baseline);
-  const view = intact ? snapshot : readableSnapshot(snapshot);
+  const integrity = integrityOf(snapshot);
+  const ofBaseline = baseline === undefined ? undefined : integrityOf(baseline);
+  const view = integrity === 'verified' ? snapshot : readableSnapshot(snapshot);
   const evaluation = await evaluatePolicy(policy, view, baseline === undefined ? undefined : readableSnapshot(baseline), similarity);
-  const integrity: Integrity = intact ? 'verified' : 'tampered';
-  const baselineIntegrity = baselineIntact === undefined ? {} : { baselineIntegrity: baselineIntact ? ('verified' as const) : ('tampered' as const) };
+  const baselineIntegrity = ofBaseline === undefined ? {} : { baselineIntegrity: ofBaseline };
   const integrityViolations = [
-    ...(intact ? [] : [integrityViolation(snapshot, 'contentHash', `snapshot ${view.snapshotId}`)]),
-    ...(baseline === undefined || baselineIntact === true ? [] : [integrityViolation(baseline, 'baseline.contentHash', `baseline snapshot ${readableSnapshot(baseline).snapshotId}`, 'the rules that compare with it compared with what is stored now')]),
+    ...(integrity === 'verified' ? [] : [integrityViolation(snapshot, 'contentHash', `snapshot ${view.snapshotId}`)]),
+    ...(baseline === undefined || ofBaseline === 'verified' ? [] : [integrityViolation(baseline, 'baseline.contentHash', `baseline snapshot ${readableSnapshot(baseline).snapshotId}`, 'the rules that compare with it compared with what is stored now')]),
   ];
   if (integrityViolations.length === 0) return { ...evaluation, integrity, ...baselineIntegrity };
   return { ...evaluation, integrity, ...baselineIntegrity, status: 'violated', violations: [...integrityViolations, ...evaluation.violations] };

@@ -8,6 +8,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import dynalite from 'dynalite';
 // dynalite's queries leave their LevelDB iterators open; this closes them (see the file).
 import './dynalite-store.mjs';
+// dynalite parses every expression it is sent; this keeps the parses of the ones it sees again (see the file).
+import './dynalite-parsers.mjs';
 import { serveDirect } from './dynalite-direct.mjs';
 
 const server = dynalite({ path: workerData.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });

@@ -9,6 +9,8 @@ import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUse
 import dynalite from 'dynalite';
 // dynalite's queries leave their LevelDB iterators open; this closes them (see the file).
 import { databaseOf } from './dynalite-store.mjs';
+// dynalite parses every expression it is sent; this keeps the parses of the ones it sees again (see the file).
+import './dynalite-parsers.mjs';
 import { serveDirect, type DirectRequest, type DirectResponse } from './dynalite-direct.mjs';
 import { createTableInput } from '../adapters/dynamodb/table-definition.js';
 import { withFastConfig } from '../adapters/sdk/fast-config.js';
