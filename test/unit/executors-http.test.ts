@@ -8,7 +8,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionRequest } from '../../functions/core/executor.js';
 import { HttpExecutor } from '../../functions/adapters/executors/http-executor.js';
 import { OpenAiExecutor, chatCompletionBody } from '../../functions/adapters/executors/openai-executor.js';
-import { expectCode, failure } from '../support/executor-assertions.js';
+import { pinnedTransport } from '../../functions/adapters/executors/pinned-transport.js';
+import { answerOf, expectCode, failure } from '../support/executor-assertions.js';
 
 interface Received {
   method: string;
@@ -225,6 +226,109 @@ describe('HttpExecutor', () => {
     const err = await failure(new HttpExecutor({ type: 'http', url: base }, { allowPrivateNetworks: false }).execute(request, { timeoutMs: 5000 }));
     expectCode(err, 'EXECUTOR_FORBIDDEN_ADDRESS');
     expect(err.message).toMatch(/127\.0\.0\.1 \(a loopback address\)/);
+    expect(received).toHaveLength(0);
+  });
+});
+
+describe('HttpExecutor: the answer as the transport reads it', () => {
+  it('reads a 600+ status as 599, a status outside 200-599, with an excerpt of its body', async () => {
+    handler = (_req, res) => json(res, 600, { error: 'odd server' });
+    const err = await failure(new HttpExecutor({ type: 'http', url: base }, local).execute(request, { timeoutMs: 5000 }));
+    expect(err.toResultError()).toEqual({ code: 'EXECUTOR_HTTP_STATUS', message: `http POST ${base}/ answered HTTP 599: "{\\"error\\":\\"odd server\\"}"` });
+    expect(err).toHaveProperty('status', 599);
+  });
+
+  it('reads a 204, and a 205 that sends a body anyway, as an empty body (not JSON)', async () => {
+    handler = (_req, res) => res.writeHead(204).end();
+    const err = await failure(new HttpExecutor({ type: 'http', url: base }, local).execute(request, { timeoutMs: 5000 }));
+    expect(err.toResultError()).toEqual({ code: 'EXECUTOR_MALFORMED_RESPONSE', message: `http POST ${base}/ answered with something that is not JSON (Unexpected end of JSON input): ""` });
+    handler = (_req, res) => json(res, 205, goodAnswer);
+    expectCode(await failure(new HttpExecutor({ type: 'http', url: base }, local).execute(request, { timeoutMs: 5000 })), 'EXECUTOR_MALFORMED_RESPONSE');
+  });
+
+  it('drops a retried 503 unread: a body that never ends does not hold up the retry', async () => {
+    let calls = 0;
+    handler = (_req, res) => {
+      calls += 1;
+      if (calls > 1) return json(res, 200, goodAnswer);
+      res.writeHead(503, { 'content-type': 'text/plain' });
+      res.write('busy, and this body never ends');
+    };
+    const result = await new HttpExecutor({ type: 'http', url: base }, { ...local, retryBaseDelayMs: 10 }).execute(request, { timeoutMs: 3000 });
+    expect(result.outputs).toEqual(goodAnswer.outputs);
+    expect(calls).toBe(2);
+  });
+
+  it('cuts off a body that never ends once it passes the limit', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = 'x'.repeat(16 * 1024);
+      const pump = (): void => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      res.on('error', () => undefined);
+      pump();
+    };
+    const err = await failure(new HttpExecutor({ type: 'http', url: base }, { ...local, maxResponseBytes: 100_000 }).execute(request, { timeoutMs: 20_000 }));
+    expect(err.toResultError()).toEqual({ code: 'EXECUTOR_RESPONSE_TOO_LARGE', message: expect.stringMatching(/more than 100000 bytes/) });
+  });
+
+  it('refuses a declared Content-Length over the limit without reading the body, and drops a retried status unread', async () => {
+    const large = answerOf(200, JSON.stringify(goodAnswer), { 'Content-Length': '2000' });
+    const err = await failure(new HttpExecutor({ type: 'http', url: base }, { ...local, maxResponseBytes: 1000, transport: async () => large }).execute(request, { timeoutMs: 5000 }));
+    expectCode(err, 'EXECUTOR_RESPONSE_TOO_LARGE');
+    expect({ reads: large.reads, discarded: large.discarded }).toEqual({ reads: 0, discarded: true });
+
+    const answers = [answerOf(429, 'slow down'), answerOf(200, JSON.stringify(goodAnswer))];
+    const transport = async () => answers.shift() ?? answerOf(500, 'no more answers');
+    const first = answers[0];
+    const result = await new HttpExecutor({ type: 'http', url: base }, { ...local, retryBaseDelayMs: 1, transport }).execute(request, { timeoutMs: 5000 });
+    expect(result.outputs).toEqual(goodAnswer.outputs);
+    expect({ reads: first?.reads, discarded: first?.discarded }).toEqual({ reads: 0, discarded: true });
+  });
+});
+
+describe('pinnedTransport', () => {
+  const to127 = [{ address: '127.0.0.1', family: 4 }];
+  const post = (signal: AbortSignal) => ({ method: 'POST' as const, headers: { 'content-type': 'text/plain' }, body: 'hello', signal });
+
+  it('answers with the status as sent, repeated headers joined, and the body up to a limit', async () => {
+    handler = (_req, res) => {
+      res.setHeader('x-tag', ['a', 'b']);
+      res.writeHead(600, { 'content-type': 'text/plain' }).end('0123456789');
+    };
+    const answer = await pinnedTransport(new URL(base), post(new AbortController().signal), to127);
+    expect({ status: answer.status, tag: answer.header('x-tag'), type: answer.header('content-type'), none: answer.header('x-none') }).toEqual({ status: 600, tag: 'a, b', type: 'text/plain', none: undefined });
+    expect(await answer.read(4)).toEqual({ bytes: Buffer.from('0123'), complete: false });
+    expect(received[0]?.body).toBe('hello');
+
+    const whole = await pinnedTransport(new URL(base), post(new AbortController().signal), to127);
+    const body = await whole.read(10);
+    expect({ text: Buffer.from(body.bytes).toString(), complete: body.complete }).toEqual({ text: '0123456789', complete: true });
+  });
+
+  it('a signal that fires after the headers ends the read of a body still arriving (before or during the read)', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('part of it');
+    };
+    const during = new AbortController();
+    const answer = await pinnedTransport(new URL(base), post(during.signal), to127);
+    const read = answer.read(1000);
+    setTimeout(() => during.abort(new Error('deadline')), 20);
+    await expect(read).rejects.toThrow('deadline');
+
+    const before = new AbortController();
+    const unread = await pinnedTransport(new URL(base), post(before.signal), to127);
+    before.abort(new Error('deadline'));
+    await expect(unread.read(1000)).rejects.toThrow('deadline');
+  });
+
+  it('refuses at once on a signal that has already fired, sending nothing', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('too late'));
+    await expect(pinnedTransport(new URL(base), post(controller.signal), to127)).rejects.toThrow('too late');
     expect(received).toHaveLength(0);
   });
 });

@@ -5,6 +5,7 @@ import { ExecutorError, type ExecutionRequest } from '../../functions/core/execu
 import { HttpExecutor, type Transport } from '../../functions/adapters/executors/http-executor.js';
 import { assertAllowedUrl, classifyAddress, embeddedIpv4s, ipv6Bytes, type LookupFn } from '../../functions/adapters/executors/network-guard.js';
 import { pinnedLookup } from '../../functions/adapters/executors/pinned-transport.js';
+import { answerOf } from '../support/executor-assertions.js';
 
 /** DNS as the test says it is. */
 function dns(table: Record<string, string[]>): LookupFn {
@@ -197,7 +198,7 @@ describe('HttpExecutor with the guard', () => {
     const calls: Array<{ url: string; addresses: string[] }> = [];
     const transport: Transport = async (url, _request, addresses) => {
       calls.push({ url: String(url), addresses: addresses.map((a) => a.address) });
-      return new Response(JSON.stringify({ outputs: [{ name: 'y', value: 2 }] }), { status: 200, headers: { 'content-type': 'application/json' } });
+      return answerOf(200, JSON.stringify({ outputs: [{ name: 'y', value: 2 }] }), { 'content-type': 'application/json' });
     };
     return { transport, calls };
   };

@@ -29,9 +29,9 @@ import {
   urlWithoutQuery,
 } from '../../core/executor.js';
 import { assertAllowedUrl, systemLookup, type LookupFn } from './network-guard.js';
-import { pinnedTransport, type Transport } from './pinned-transport.js';
+import { pinnedTransport, type Transport, type TransportAnswer } from './pinned-transport.js';
 
-export type { Transport } from './pinned-transport.js';
+export type { Transport, TransportAnswer } from './pinned-transport.js';
 
 /** What an http-based executor may be given; everything but `allowPrivateNetworks` has a default. */
 export interface HttpPlumbingOptions {
@@ -121,29 +121,33 @@ function networkErrorCode(err: unknown): string | undefined {
  * followed: they could lead anywhere), too large, or not JSON.
  */
 export async function postJson(
-  url: string,
+  url: string | URL,
   body: unknown,
   callHeaders: CallHeaders,
   timeoutMs: number,
   plumbing: HttpPlumbing,
   target: string,
 ): Promise<unknown> {
-  const signal = AbortSignal.timeout(timeoutMs);
+  // A timer of our own, cleared when the call ends: AbortSignal.timeout's timer outlives the call
+  // (30 s by default, thousands pending in a batch) and costs more to set up.
+  const controller = new AbortController();
+  const { signal } = controller;
+  const timer = setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), timeoutMs);
   const deadline = performance.now() + timeoutMs;
   // Header values sent on this call: scrubbed from any error message (an executor may echo them).
   let sent: string[] = [];
   try {
-    const parsedUrl = new URL(url);
+    const parsedUrl = typeof url === 'string' ? new URL(url) : url;
     // The connection goes to exactly the addresses checked here: the transport never resolves again.
     const addresses = await assertAllowedUrl(parsedUrl, { lookup: plumbing.lookup, allowPrivateNetworks: plumbing.allowPrivateNetworks, signal, timeoutMs });
     const payload = JSON.stringify(body);
-    const secretValues = await abortable(readSecretHeaders(callHeaders.secretHeaders, plumbing.secrets, parsedUrl), signal);
+    const secretValues = hasEntries(callHeaders.secretHeaders) ? await abortable(readSecretHeaders(callHeaders.secretHeaders, plumbing.secrets, parsedUrl), signal) : NO_VALUES;
     sent = [...Object.values(secretValues), ...Object.values(callHeaders.headers ?? {})];
     const requestHeaders = { ...callHeaders.headers, ...secretValues, 'content-type': 'application/json', accept: 'application/json' };
     for (let attempt = 0; ; attempt += 1) {
       const backoff = plumbing.retryBaseDelayMs * 2 ** attempt;
       const canRetry = attempt < plumbing.maxRetries && performance.now() + backoff < deadline;
-      let res: Response;
+      let res: TransportAnswer;
       try {
         res = await plumbing.transport(parsedUrl, { method: 'POST', headers: requestHeaders, body: payload, signal }, addresses);
       } catch (err) {
@@ -155,12 +159,13 @@ export async function postJson(
         }
         throw new ExecutorUnreachableError(`${target} could not be reached${code === undefined ? '' : ` (${code})`}`, { cause: err });
       }
-      if (RETRY_STATUSES.has(res.status) && canRetry) {
-        await res.body?.cancel().catch(() => undefined);
+      const status = answeredStatus(res.status);
+      if (RETRY_STATUSES.has(status) && canRetry) {
+        res.discard();
         await sleep(backoff, undefined, { signal });
         continue;
       }
-      if (res.status < 200 || res.status > 299) throw await statusError(res, target);
+      if (status < 200 || status > 299) throw await statusError(res, status, target);
       const bytes = await readLimited(res, plumbing.maxResponseBytes, target);
       return parseJsonAnswer(decodeUtf8(bytes, target), target);
     }
@@ -168,7 +173,15 @@ export async function postJson(
     if (signal.aborted) throw new ExecutorTimeoutError(timeoutMs, target, { cause: err });
     if (err instanceof ExecutorError) throw scrubbed(err, sent);
     throw scrubbed(new ExecutorUnreachableError(`${target} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err }), sent);
+  } finally {
+    clearTimeout(timer);
   }
+}
+
+const NO_VALUES: Readonly<Record<string, string>> = Object.freeze({});
+
+function hasEntries(record: Readonly<Record<string, string>> | undefined): boolean {
+  return record !== undefined && Object.keys(record).length > 0;
 }
 
 /**
@@ -193,23 +206,31 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-async function statusError(res: Response, target: string): Promise<ExecutorHttpStatusError> {
-  if (res.status >= 300 && res.status < 400) {
-    await res.body?.cancel().catch(() => undefined);
+/**
+ * The status as the callers judge it: 200–599 as sent, anything else as 599 (what the web `Response`
+ * the transport once answered with made of a status outside its range; 1xx never reach here).
+ */
+function answeredStatus(status: number): number {
+  return status >= 200 && status <= 599 ? status : 599;
+}
+
+async function statusError(res: TransportAnswer, status: number, target: string): Promise<ExecutorHttpStatusError> {
+  if (status >= 300 && status < 400) {
+    res.discard();
     // The location may carry someone's token in its query: only its origin and path are kept.
-    const location = safeLocation(res.headers.get('location'));
-    return new ExecutorHttpStatusError(res.status, `${target} answered ${res.status} (a redirect${location ? ` to ${location}` : ''}); executors do not follow redirects`);
+    const location = safeLocation(res.header('location') ?? null);
+    return new ExecutorHttpStatusError(status, `${target} answered ${status} (a redirect${location ? ` to ${location}` : ''}); executors do not follow redirects`);
   }
   // A short excerpt of the error body helps whoever owns the executor; the rest is not read.
   let detail = '';
   try {
     const bytes = await readLimited(res, 2048, target, true);
-    const text = new TextDecoder().decode(bytes);
+    const text = lenientUtf8.decode(bytes);
     if (text.trim() !== '') detail = `: ${excerpt(text)}`;
   } catch {
     detail = '';
   }
-  return new ExecutorHttpStatusError(res.status, `${target} answered HTTP ${res.status}${detail}`);
+  return new ExecutorHttpStatusError(status, `${target} answered HTTP ${status}${detail}`);
 }
 
 function safeLocation(location: string | null): string | null {
@@ -226,36 +247,24 @@ function safeLocation(location: string | null): string | null {
  * limit is refused before reading, and a streamed body is cut off as soon as it passes the limit.
  * With `truncate`, the first `limit` bytes are returned instead of an error.
  */
-export async function readLimited(res: Response, limit: number, target: string, truncate = false): Promise<Uint8Array> {
-  const declared = Number(res.headers.get('content-length') ?? '');
+export async function readLimited(res: TransportAnswer, limit: number, target: string, truncate = false): Promise<Uint8Array> {
+  const declared = Number(res.header('content-length') ?? '');
   if (!truncate && Number.isFinite(declared) && declared > limit) {
-    await res.body?.cancel().catch(() => undefined);
+    res.discard();
     throw new ExecutorResponseTooLargeError(limit, target);
   }
-  if (res.body === null) return new Uint8Array(0);
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (total + value.byteLength > limit) {
-      await reader.cancel().catch(() => undefined);
-      if (truncate) {
-        chunks.push(value.subarray(0, limit - total));
-        break;
-      }
-      throw new ExecutorResponseTooLargeError(limit, target);
-    }
-    chunks.push(value);
-    total += value.byteLength;
-  }
-  return Buffer.concat(chunks);
+  const body = await res.read(limit);
+  if (!body.complete && !truncate) throw new ExecutorResponseTooLargeError(limit, target);
+  return body.bytes;
 }
+
+/** Decoders are reusable between calls: each `decode` without `stream` starts afresh. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const lenientUtf8 = new TextDecoder();
 
 function decodeUtf8(bytes: Uint8Array, target: string): string {
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return strictUtf8.decode(bytes);
   } catch (err) {
     throw new ExecutorMalformedResponseError(`${target} answered with a body that is not UTF-8 text`, { cause: err });
   }
@@ -272,12 +281,15 @@ export class HttpExecutor implements Executor {
   readonly timeoutMs: number;
   private readonly config: HttpExecutorConfig;
   private readonly plumbing: HttpPlumbing;
+  /** The URL parsed once for every call (or, unparseable, the text: each call then fails saying so). */
+  private readonly url: URL | string;
 
   constructor(config: HttpExecutorConfig, options: HttpPlumbingOptions) {
     this.config = config;
     this.plumbing = resolvePlumbing(options);
+    this.url = URL.canParse(config.url) ? new URL(config.url) : config.url;
     // The description is stored on every replay result and logged: never the URL's query.
-    this.description = `http POST ${urlWithoutQuery(config.url)}`;
+    this.description = `http POST ${typeof this.url === 'string' ? urlWithoutQuery(this.url) : `${this.url.origin}${this.url.pathname}`}`;
     this.timeoutMs = executorTimeoutMs(config);
   }
 
@@ -288,7 +300,7 @@ export class HttpExecutor implements Executor {
   async execute(req: ExecutionRequest, options: { timeoutMs: number }): Promise<ExecutionResult> {
     const started = performance.now();
     const body = executorRequestBody(req);
-    const json = await postJson(this.config.url, body, this.config, options.timeoutMs, this.plumbing, this.description);
+    const json = await postJson(this.url, body, this.config, options.timeoutMs, this.plumbing, this.description);
     const answer = parseExecutorAnswer(json, this.description);
     return {
       outputs: answer.outputs,

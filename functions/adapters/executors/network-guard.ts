@@ -74,8 +74,23 @@ const RANGES: ReadonlyArray<[Category, BlockList]> = [
   ],
 ];
 
+/**
+ * Verdicts already reached, by address text: an executor's few addresses are checked on every
+ * call, and each check builds a SocketAddress per range list. Bounded: emptied when full.
+ */
+const verdicts = new Map<string, Category | undefined>();
+const MAX_VERDICTS = 1024;
+
 /** Why an address may not be called, or undefined when it is a public unicast address. */
 export function classifyAddress(address: string): Category | undefined {
+  if (!verdicts.has(address)) {
+    if (verdicts.size >= MAX_VERDICTS) verdicts.clear();
+    verdicts.set(address, classifyUncached(address));
+  }
+  return verdicts.get(address);
+}
+
+function classifyUncached(address: string): Category | undefined {
   const family = isIP(address);
   if (family === 0) return 'unusable';
   if (family === 6) {

@@ -54,7 +54,8 @@ export class OpenAiExecutor implements Executor {
   readonly timeoutMs: number;
   private readonly config: OpenAiExecutorConfig;
   private readonly plumbing: HttpPlumbing;
-  private readonly url: string;
+  /** `{baseUrl}/chat/completions`, parsed once for every call. */
+  private readonly url: URL;
 
   constructor(config: OpenAiExecutorConfig, options: HttpPlumbingOptions) {
     this.config = config;
@@ -62,8 +63,8 @@ export class OpenAiExecutor implements Executor {
     // {baseUrl}/chat/completions, keeping a query the base URL may have (e.g. `?api-version=…`).
     const url = new URL(config.baseUrl);
     url.pathname = `${url.pathname.replace(/\/+$/, '')}/chat/completions`;
-    this.url = url.href;
-    this.description = `openai POST ${urlWithoutQuery(this.url)} (model ${config.model ?? 'from modelParameters.modelName'})`;
+    this.url = url;
+    this.description = `openai POST ${urlWithoutQuery(url.href)} (model ${config.model ?? 'from modelParameters.modelName'})`;
     this.timeoutMs = executorTimeoutMs(config);
   }
 
