@@ -5,8 +5,7 @@
  * when written, so the redelivery must find the first report by its id (the claim), not write a
  * second one dated an hour later.
  */
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from '../../functions/core/ports.js';
@@ -14,6 +13,7 @@ import type { Snapshot } from '../../functions/core/snapshot.js';
 import type { ValidationReport } from '../../functions/core/validation.js';
 import { startLocalHost, type LocalHost } from '../../functions/local/host.js';
 import { eventually, requestJson as call } from '../support/http.js';
+import { tempDir } from '../support/temp-dirs.js';
 
 describe('on-write redelivery from the crash journal (local host, DATA_DIR)', () => {
   let dir: string;
@@ -21,11 +21,10 @@ describe('on-write redelivery from the crash journal (local host, DATA_DIR)', ()
   let offsetMs = 0;
 
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'onwrite-redeliver-'));
+    dir = tempDir('onwrite-redeliver-');
   });
   afterAll(async () => {
     await host?.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   async function startAt(shiftMs: number): Promise<LocalHost> {

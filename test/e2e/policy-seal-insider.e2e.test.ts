@@ -5,8 +5,7 @@
  * violating decision is recorded, the rule is restored. Before, the on-write report said `passed`
  * against "loanpol v1" and every verification stayed CLEAN.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
@@ -18,6 +17,7 @@ import { recordContentHash } from '../../functions/core/records.js';
 import type { ValidationReport } from '../../functions/core/validation.js';
 import { LOCAL_AWS } from '../../functions/local/dynalite.js';
 import { cli } from '../support/cli.js';
+import { tempDir } from '../support/temp-dirs.js';
 import { eventually, requestJson } from '../support/http.js';
 import { startTestHost, type TestHost } from '../support/host.js';
 
@@ -72,7 +72,7 @@ describe('a policy version loosened behind the service (probe s12 D4)', () => {
   beforeAll(async () => {
     t = await startTestHost({ clock: { now: () => clock.now }, digestIntervalMinutes: 1 });
     db = new DynamoDBClient({ ...LOCAL_AWS, endpoint: t.host.dynamoEndpoint });
-    work = mkdtempSync(join(tmpdir(), 'policy-seal-'));
+    work = tempDir('policy-seal-');
     clock.now = T0 + 1000;
     const v1 = await requestJson<StoredPolicy>(t.url, 'PUT', '/policies/loanpol', { functionNames: [FN], rules: [{ name: 'score-range', field: 'outputs.score', comparator: 'WithinRange', min: 0.62, max: 1 }] });
     expect(v1.status).toBe(200);

@@ -3,8 +3,7 @@
  * a record moved into an earlier sealed window, ranges only partly sealed, and what is not a digest
  * in the digest store. Each test has its own table, digest store and chain head.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileAuditStore, MemoryAuditStore } from '../../functions/adapters/audit/file-audit-store.js';
@@ -16,6 +15,7 @@ import { SealRefusedError, type AuditStore } from '../../functions/core/audit/po
 import { sealClosedWindows, verifyRange, type DigesterDeps } from '../../functions/core/audit/service.js';
 import { buildSnapshot } from '../../functions/core/snapshot.js';
 import { startTestDynamo, type TestDynamo } from '../support/local-dynamo.js';
+import { tempDir } from '../support/temp-dirs.js';
 
 const MINUTE = 60_000;
 const T = (hhmmss: string) => Date.parse(`2026-11-30T${hhmmss}.000Z`);
@@ -158,10 +158,7 @@ describe('a range only partly sealed', () => {
 describe('an object in the local digest store that is not a digest', () => {
   let dir: string;
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'audit-junk-'));
-  });
-  afterEach(() => {
-    rmSync(dir, { recursive: true, force: true });
+    dir = tempDir('audit-junk-');
   });
   const junk = (windowStart: string) => {
     mkdirSync(join(dir, 'digests'), { recursive: true });
