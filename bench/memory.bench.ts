@@ -56,6 +56,13 @@ function rssOf(pid: number): number {
   return Number(m[1]) * 1024;
 }
 
+/** Of `pid`'s resident set, bytes of anonymous memory (heaps) and of mapped files (/proc, Linux). */
+function rssPartsOf(pid: number): { anon: number; file: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN) * 1024;
+  return { anon: kb('RssAnon'), file: kb('RssFile') };
+}
+
 /** Bytes of every file under `dir`. */
 function du(dir: string): number {
   let total = 0;
@@ -103,7 +110,8 @@ export default async function memoryBench(): Promise<void> {
       await new Promise((r) => setTimeout(r, IDLE_MS));
       const rss = rssOf(pid);
       afterBurst.push(rss);
-      console.log(`burst ${burst + 1}: ${PER_BURST} snapshots in ${seconds.toFixed(1)} s (${(PER_BURST / seconds).toFixed(0)}/s); RSS at its end ${(endRss / MB).toFixed(0)} MB, after ${IDLE_MS / 1000} s idle ${(rss / MB).toFixed(0)} MB; DATA_DIR ${(du(dataDir) / MB).toFixed(1)} MB`);
+      const parts = rssPartsOf(pid);
+      console.log(`burst ${burst + 1}: ${PER_BURST} snapshots in ${seconds.toFixed(1)} s (${(PER_BURST / seconds).toFixed(0)}/s); RSS at its end ${(endRss / MB).toFixed(0)} MB, after ${IDLE_MS / 1000} s idle ${(rss / MB).toFixed(0)} MB (anonymous memory, the heaps: ${(parts.anon / MB).toFixed(0)} MB; mapped files, libraries and LevelDB's tables: ${(parts.file / MB).toFixed(0)} MB); DATA_DIR ${(du(dataDir) / MB).toFixed(1)} MB`);
     }
     const disk = du(dataDir);
     const last = afterBurst[afterBurst.length - 1] as number;
