@@ -204,7 +204,10 @@ export default async function auditBench(): Promise<void> {
     printFigures(`Audit digest: sealing one window of ${N.toLocaleString('en-US')} records (median of ${ROUNDS} rounds)`, [
       { figure: 'seal the window (list, sort, Merkle, sign, store)', ours: median(sealRuns), unit: 's', target: '<= 10' },
       { figure: `seal the next window (its late check lists the ${N.toLocaleString('en-US')} keys again)`, ours: median(lateRuns), unit: 's', target: '<= 10' },
-      { figure: 'both: a window after a full one, worst case', ours: median(sealRuns) + median(lateRuns), unit: 's', target: '<= 10' },
+      // The target is per window (issue 13: "digesting a window of 100,000 records"). A run that
+      // finds the digester one window behind seals both windows; their sum is printed for that, as
+      // a figure of its own, not against the per-window target.
+      { figure: 'both in one run (a digester one window behind): the two rows added, per-window target not applied', ours: median(sealRuns) + median(lateRuns), unit: 's' },
     ]);
 
     // 3. The write path with and without the seal's index keys.
