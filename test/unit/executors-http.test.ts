@@ -3,7 +3,7 @@
  * free port): the bytes really cross a socket, timeouts really fire, bodies really stream.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionRequest } from '../../functions/core/executor.js';
 import { HttpExecutor } from '../../functions/adapters/executors/http-executor.js';
@@ -286,6 +286,50 @@ describe('HttpExecutor: the answer as the transport reads it', () => {
     const result = await new HttpExecutor({ type: 'http', url: base }, { ...local, retryBaseDelayMs: 1, transport }).execute(request, { timeoutMs: 5000 });
     expect(result.outputs).toEqual(goodAnswer.outputs);
     expect({ reads: first?.reads, discarded: first?.discarded }).toEqual({ reads: 0, discarded: true });
+  });
+});
+
+/** A raw TCP server that answers every request with `reply` (bytes Node's HTTP server would not send) and leaves the socket open. */
+async function rawServer(reply: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const raw = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    let head = '';
+    socket.on('data', (d: Buffer) => {
+      head += d.toString('latin1');
+      if (head.includes('\r\n\r\n')) socket.write(reply);
+    });
+  });
+  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(raw.address() as AddressInfo).port}/`,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => raw.close(() => resolve()));
+    },
+  };
+}
+
+/** `promise`, or a rejection after `ms`: a call that never settles fails the test instead of hanging it. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([promise, new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms))]);
+}
+
+describe('HttpExecutor: an answer that switches protocols', () => {
+  it('reports a 101 at once as EXECUTOR_HTTP_STATUS, and the call never stays pending past its timeout', async () => {
+    // Node gives a 101 no 'response' and, with no 'upgrade' listener, drops the socket without an
+    // 'error': the call used to stay pending for ever, its own timeout included.
+    const raw = await rawServer('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n');
+    try {
+      const started = performance.now();
+      const err = await within(failure(new HttpExecutor({ type: 'http', url: raw.url }, local).execute(request, { timeoutMs: 2000 })), 4000);
+      expect(err.toResultError()).toEqual({ code: 'EXECUTOR_HTTP_STATUS', message: `http POST ${raw.url} answered 101 (a protocol switch) instead of an answer; executors answer the POST with JSON` });
+      expect(err).toHaveProperty('status', 101);
+      expect(performance.now() - started).toBeLessThan(1000);
+    } finally {
+      await raw.close();
+    }
   });
 });
 
