@@ -152,6 +152,16 @@ describe('HttpExecutor', () => {
     expect(received).toHaveLength(1);
   });
 
+  it('reports a 500 whose body stalls as EXECUTOR_HTTP_STATUS, not as a timeout: the status had arrived', async () => {
+    handler = (_req, res) => {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.write('model cra');
+    };
+    const err = await failure(new HttpExecutor({ type: 'http', url: base }, local).execute(request, { timeoutMs: 300 }));
+    expect(err.toResultError()).toEqual({ code: 'EXECUTOR_HTTP_STATUS', message: `http POST ${base}/ answered HTTP 500` });
+    expect(err).toHaveProperty('status', 500);
+  });
+
   it('does not follow a redirect (it could point at the metadata service)', async () => {
     handler = (_req, res) => {
       res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' });

@@ -170,7 +170,9 @@ export async function postJson(
       return parseJsonAnswer(decodeUtf8(bytes, target), target);
     }
   } catch (err) {
-    if (signal.aborted) throw new ExecutorTimeoutError(timeoutMs, target, { cause: err });
+    // A status that arrived stays the verdict when the deadline passes while its excerpt is read
+    // (an error body that stalls): the executor did answer, and said what went wrong.
+    if (signal.aborted && !(err instanceof ExecutorHttpStatusError)) throw new ExecutorTimeoutError(timeoutMs, target, { cause: err });
     if (err instanceof ExecutorError) throw scrubbed(err, sent);
     throw scrubbed(new ExecutorUnreachableError(`${target} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err }), sent);
   } finally {
