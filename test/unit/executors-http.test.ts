@@ -300,20 +300,26 @@ describe('HttpExecutor: the answer as the transport reads it', () => {
 });
 
 /** A raw TCP server that answers every request with `reply` (bytes Node's HTTP server would not send) and leaves the socket open. */
-async function rawServer(reply: string): Promise<{ url: string; close: () => Promise<void> }> {
+async function rawServer(reply: string): Promise<{ url: string; connections: () => number; close: () => Promise<void> }> {
   const sockets = new Set<Socket>();
+  let connections = 0;
   const raw = createNetServer((socket) => {
+    connections += 1;
     sockets.add(socket);
     socket.on('error', () => undefined);
     let head = '';
     socket.on('data', (d: Buffer) => {
       head += d.toString('latin1');
-      if (head.includes('\r\n\r\n')) socket.write(reply);
+      if (head.includes('\r\n\r\n')) {
+        head = '';
+        socket.write(reply);
+      }
     });
   });
   await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(raw.address() as AddressInfo).port}/`,
+    connections: () => connections,
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => raw.close(() => resolve()));
@@ -337,6 +343,22 @@ describe('HttpExecutor: an answer that switches protocols', () => {
       expect(err.toResultError()).toEqual({ code: 'EXECUTOR_HTTP_STATUS', message: `http POST ${raw.url} answered 101 (a protocol switch) instead of an answer; executors answer the POST with JSON` });
       expect(err).toHaveProperty('status', 101);
       expect(performance.now() - started).toBeLessThan(1000);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it('never pools the connection of a 101 sent without Upgrade headers (Node reads it as an ordinary answer): what follows on it is not HTTP', async () => {
+    const raw = await rawServer('HTTP/1.1 101 Switching Protocols\r\n\r\n');
+    try {
+      const executor = new HttpExecutor({ type: 'http', url: raw.url }, local);
+      for (let call = 0; call < 2; call++) {
+        const err = await within(failure(executor.execute(request, { timeoutMs: 2000 })), 4000);
+        expect(err).toHaveProperty('status', 101);
+        // Time for a kept connection to go back to the pool, as it would between two replays.
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(raw.connections()).toBe(2);
     } finally {
       await raw.close();
     }

@@ -83,8 +83,11 @@ export function pinnedLookup(addresses: readonly ResolvedAddress[]): (hostname: 
 
 const EMPTY = new Uint8Array(0);
 
-/** Statuses whose answers carry no body, whatever their headers say (as a web `Response` reads them; 101: what follows is another protocol). */
-const NO_BODY = new Set([101, 204, 205, 304]);
+/** Statuses whose answers carry no body, whatever their headers say (as a web `Response` reads them). */
+const NO_BODY = new Set([204, 205, 304]);
+
+/** A protocol switch: no body either, and what follows on its connection is not HTTP, so the connection is dropped, never pooled again. */
+const SWITCHING_PROTOCOLS = 101;
 
 /** Swallows a stream's 'error' event: the error is read from the stream (`errored`) where it matters. */
 function ignore(): void {}
@@ -187,11 +190,12 @@ class PinnedCall implements TransportAnswer {
   read(limit: number): Promise<LimitedBody> {
     return new Promise<LimitedBody>((resolve, reject) => {
       const res = this.#res;
-      if (res === undefined || NO_BODY.has(this.status) || res.destroyed) {
+      if (res === undefined || NO_BODY.has(this.status) || this.status === SWITCHING_PROTOCOLS || res.destroyed) {
         this.#unwatch();
         if (res?.destroyed) reject(res.errored ?? new Error('aborted'));
         else {
-          res?.resume();
+          if (this.status === SWITCHING_PROTOCOLS) res?.destroy();
+          else res?.resume();
           resolve({ bytes: EMPTY, complete: true });
         }
         return;
