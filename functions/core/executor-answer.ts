@@ -5,7 +5,7 @@
 import * as z from 'zod/mini';
 import { ReportedDependenciesSchema } from './dependencies.js';
 import { ExecutorMalformedResponseError } from './executor-errors.js';
-import { jsonShapeProblem } from './json-shape.js';
+import { duplicateKeyProblem, jsonShape, jsonShapeProblem } from './json-shape.js';
 import { toFieldIssues } from './schema-util.js';
 import { NamedValueSchema, StorableNumberSchema, type NamedValue } from './snapshot.js';
 
@@ -58,12 +58,22 @@ function cleanOutput(entry: NamedValue): NamedValue {
 
 /** Parses JSON text from an executor; throws {@link ExecutorMalformedResponseError} when it is not JSON. */
 export function parseJsonAnswer(text: string, target: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new ExecutorMalformedResponseError(`${target} answered with something that is not JSON (${reason}): ${excerpt(text)}`);
   }
+  // As for a request body: JSON.parse keeps the last of a repeated key and says nothing, so the
+  // result would record one of two values the executor sent. (A shape problem is named by
+  // parseExecutorAnswer; the duplicate search needs the depth bound it checks.)
+  const shape = jsonShape(value);
+  const duplicate = shape.problem === undefined ? duplicateKeyProblem(text, shape.keys) : undefined;
+  if (duplicate !== undefined) {
+    throw new ExecutorMalformedResponseError(`${target} answered with the key "${duplicate.key}" twice in the object at ${duplicate.at}; only the last would be kept, so what is recorded would not be what the executor sent (keys must be unique, as in I-JSON, RFC 7493)`);
+  }
+  return value;
 }
 
 /** The first characters of a text, for error messages. */

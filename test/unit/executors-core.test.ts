@@ -12,6 +12,7 @@ import {
   executorTimeoutMs,
   modelListAllows,
   parseExecutorAnswer,
+  parseJsonAnswer,
   parseModelText,
   redactExecutorConfig,
   MASKED_VALUE,
@@ -270,6 +271,15 @@ describe('parseExecutorAnswer', () => {
     const answer = JSON.parse('{"outputs":[{"name":"decision","value":{"__proto__":{"polluted":1}}}]}') as unknown;
     expect(() => parseExecutorAnswer(answer, 'http POST x')).toThrow(ExecutorMalformedResponseError);
     expect(() => parseExecutorAnswer(answer, 'http POST x')).toThrow(/the key "__proto__" at outputs\[0\]\.value\.__proto__/);
+  });
+
+  it('refuses an answer text that names a key twice in one object, naming it, instead of recording the last value', () => {
+    const text = '{"outputs":[{"name":"decision","value":"deny","value":"approve"}]}';
+    expect(() => parseJsonAnswer(text, 'http POST x')).toThrow(ExecutorMalformedResponseError);
+    expect(() => parseJsonAnswer(text, 'http POST x')).toThrow('http POST x answered with the key "value" twice in the object at outputs[0]; only the last would be kept');
+    expect(() => parseJsonAnswer('{"outputs":[],"outputs":[{"name":"a","value":1}]}', 'x')).toThrow(/the key "outputs" twice in the object at \(root\)/);
+    // The same key in different objects, or escaped differently but distinct, is fine.
+    expect(parseJsonAnswer('{"outputs":[{"name":"a","value":{"name":"b","value":1}},{"name":"\\u0062","value":2}]}', 'x')).toEqual({ outputs: [{ name: 'a', value: { name: 'b', value: 1 } }, { name: 'b', value: 2 }] });
   });
 
   it('holds a model text answer to the same limits (bedrock, openai)', () => {

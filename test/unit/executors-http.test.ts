@@ -3,7 +3,7 @@
  * free port): the bytes really cross a socket, timeouts really fire, bodies really stream.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionRequest } from '../../functions/core/executor.js';
 import { HttpExecutor } from '../../functions/adapters/executors/http-executor.js';
@@ -152,6 +152,16 @@ describe('HttpExecutor', () => {
     expect(received).toHaveLength(1);
   });
 
+  it('reports a 500 whose body stalls as EXECUTOR_HTTP_STATUS, not as a timeout: the status had arrived', async () => {
+    handler = (_req, res) => {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.write('model cra');
+    };
+    const err = await failure(new HttpExecutor({ type: 'http', url: base }, local).execute(request, { timeoutMs: 300 }));
+    expect(err.toResultError()).toEqual({ code: 'EXECUTOR_HTTP_STATUS', message: `http POST ${base}/ answered HTTP 500` });
+    expect(err).toHaveProperty('status', 500);
+  });
+
   it('does not follow a redirect (it could point at the metadata service)', async () => {
     handler = (_req, res) => {
       res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' });
@@ -286,6 +296,72 @@ describe('HttpExecutor: the answer as the transport reads it', () => {
     const result = await new HttpExecutor({ type: 'http', url: base }, { ...local, retryBaseDelayMs: 1, transport }).execute(request, { timeoutMs: 5000 });
     expect(result.outputs).toEqual(goodAnswer.outputs);
     expect({ reads: first?.reads, discarded: first?.discarded }).toEqual({ reads: 0, discarded: true });
+  });
+});
+
+/** A raw TCP server that answers every request with `reply` (bytes Node's HTTP server would not send) and leaves the socket open. */
+async function rawServer(reply: string): Promise<{ url: string; connections: () => number; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let connections = 0;
+  const raw = createNetServer((socket) => {
+    connections += 1;
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    let head = '';
+    socket.on('data', (d: Buffer) => {
+      head += d.toString('latin1');
+      if (head.includes('\r\n\r\n')) {
+        head = '';
+        socket.write(reply);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(raw.address() as AddressInfo).port}/`,
+    connections: () => connections,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => raw.close(() => resolve()));
+    },
+  };
+}
+
+/** `promise`, or a rejection after `ms`: a call that never settles fails the test instead of hanging it. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([promise, new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms))]);
+}
+
+describe('HttpExecutor: an answer that switches protocols', () => {
+  it('reports a 101 at once as EXECUTOR_HTTP_STATUS, and the call never stays pending past its timeout', async () => {
+    // Node gives a 101 no 'response' and, with no 'upgrade' listener, drops the socket without an
+    // 'error': the call used to stay pending for ever, its own timeout included.
+    const raw = await rawServer('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n');
+    try {
+      const started = performance.now();
+      const err = await within(failure(new HttpExecutor({ type: 'http', url: raw.url }, local).execute(request, { timeoutMs: 2000 })), 4000);
+      expect(err.toResultError()).toEqual({ code: 'EXECUTOR_HTTP_STATUS', message: `http POST ${raw.url} answered 101 (a protocol switch) instead of an answer; executors answer the POST with JSON` });
+      expect(err).toHaveProperty('status', 101);
+      expect(performance.now() - started).toBeLessThan(1000);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it('never pools the connection of a 101 sent without Upgrade headers (Node reads it as an ordinary answer): what follows on it is not HTTP', async () => {
+    const raw = await rawServer('HTTP/1.1 101 Switching Protocols\r\n\r\n');
+    try {
+      const executor = new HttpExecutor({ type: 'http', url: raw.url }, local);
+      for (let call = 0; call < 2; call++) {
+        const err = await within(failure(executor.execute(request, { timeoutMs: 2000 })), 4000);
+        expect(err).toHaveProperty('status', 101);
+        // Time for a kept connection to go back to the pool, as it would between two replays.
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(raw.connections()).toBe(2);
+    } finally {
+      await raw.close();
+    }
   });
 });
 

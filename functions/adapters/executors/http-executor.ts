@@ -170,7 +170,9 @@ export async function postJson(
       return parseJsonAnswer(decodeUtf8(bytes, target), target);
     }
   } catch (err) {
-    if (signal.aborted) throw new ExecutorTimeoutError(timeoutMs, target, { cause: err });
+    // A status that arrived stays the verdict when the deadline passes while its excerpt is read
+    // (an error body that stalls): the executor did answer, and said what went wrong.
+    if (signal.aborted && !(err instanceof ExecutorHttpStatusError)) throw new ExecutorTimeoutError(timeoutMs, target, { cause: err });
     if (err instanceof ExecutorError) throw scrubbed(err, sent);
     throw scrubbed(new ExecutorUnreachableError(`${target} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err }), sent);
   } finally {
@@ -207,14 +209,19 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 /**
- * The status as the callers judge it: 200–599 as sent, anything else as 599 (what the web `Response`
- * the transport once answered with made of a status outside its range; 1xx never reach here).
+ * The status as the callers judge it: 100–599 as sent, anything else as 599 (what the web `Response`
+ * the transport once answered with made of a status outside its range). Of the 1xx, only a 101
+ * (protocol switch) reaches here: Node reads past the others to the final answer.
  */
 function answeredStatus(status: number): number {
-  return status >= 200 && status <= 599 ? status : 599;
+  return status >= 100 && status <= 599 ? status : 599;
 }
 
 async function statusError(res: TransportAnswer, status: number, target: string): Promise<ExecutorHttpStatusError> {
+  if (status < 200) {
+    res.discard();
+    return new ExecutorHttpStatusError(status, `${target} answered ${status} (a protocol switch) instead of an answer; executors answer the POST with JSON`);
+  }
   if (status >= 300 && status < 400) {
     res.discard();
     // The location may carry someone's token in its query: only its origin and path are kept.

@@ -86,6 +86,9 @@ const EMPTY = new Uint8Array(0);
 /** Statuses whose answers carry no body, whatever their headers say (as a web `Response` reads them). */
 const NO_BODY = new Set([204, 205, 304]);
 
+/** A protocol switch: no body either, and what follows on its connection is not HTTP, so the connection is dropped, never pooled again. */
+const SWITCHING_PROTOCOLS = 101;
+
 /** Swallows a stream's 'error' event: the error is read from the stream (`errored`) where it matters. */
 function ignore(): void {}
 
@@ -103,6 +106,8 @@ class PinnedCall implements TransportAnswer {
   readonly #req: ClientRequest;
   /** Set before the call is handed out as an answer. */
   #res: IncomingMessage | undefined;
+  /** Fails the call until it is handed out as an answer (then undefined): the call settles once. */
+  #reject: ((err: unknown) => void) | undefined;
 
   constructor(url: URL, request: TransportRequest, addresses: readonly ResolvedAddress[], resolve: (answer: TransportAnswer) => void, reject: (err: unknown) => void) {
     const https = url.protocol === 'https:';
@@ -119,26 +124,52 @@ class PinnedCall implements TransportAnswer {
         agent: https ? agents.https : agents.http,
         lookup: pinnedLookup(addresses) as never,
       },
-      (res) => {
-        this.#res = res;
-        this.status = res.statusCode ?? 0;
-        // An error before or after the caller reads (the signal firing, a reset) reaches the caller
-        // through `read`; it must never reach the process as an unhandled 'error' event.
-        res.on('error', ignore);
-        resolve(this);
-      },
+      (res) => this.#answer(res, resolve),
     );
+    this.#reject = reject;
     request.signal.addEventListener('abort', this, { once: true });
-    this.#req.on('error', (err) => {
-      this.#unwatch();
-      reject(err);
+    // A 101 (protocol switch) is no 'response': without this listener Node drops the socket and
+    // the request ends with neither a response nor an 'error'. It is handed out as an answer with
+    // no body (the executor's caller judges the status); the socket Node hands over is dropped.
+    this.#req.on('upgrade', (res: IncomingMessage, socket: { destroy(): void }) => {
+      socket.destroy();
+      this.#answer(res, resolve);
     });
+    this.#req.on('error', (err) => this.#fail(err));
+    // Closed before any answer without an 'error' (nothing known does, but a call must never be
+    // left pending: nothing else would ever settle it).
+    this.#req.on('close', () => this.#fail(new Error('the connection closed before an answer arrived')));
     this.#req.end(request.body);
+  }
+
+  #answer(res: IncomingMessage, resolve: (answer: TransportAnswer) => void): void {
+    this.#res = res;
+    this.#reject = undefined;
+    this.status = res.statusCode ?? 0;
+    // An error before or after the caller reads (the signal firing, a reset) reaches the caller
+    // through `read`; it must never reach the process as an unhandled 'error' event.
+    res.on('error', ignore);
+    resolve(this);
+  }
+
+  /** Fails the call, unless it was already handed out as an answer (the answer's read reports from then on). */
+  #fail(err: unknown): void {
+    const reject = this.#reject;
+    if (reject === undefined) return;
+    this.#reject = undefined;
+    this.#unwatch();
+    reject(err);
   }
 
   /** The signal fired. */
   handleEvent(): void {
-    (this.#res ?? this.#req).destroy(this.#signal.reason);
+    const reason: unknown = this.#signal.reason;
+    if (this.#res !== undefined) this.#res.destroy(reason as Error);
+    else {
+      this.#req.destroy(reason as Error);
+      // Settled here, not by the request's 'error': a request already destroyed emits none.
+      this.#fail(reason);
+    }
   }
 
   #unwatch(): void {
@@ -159,11 +190,12 @@ class PinnedCall implements TransportAnswer {
   read(limit: number): Promise<LimitedBody> {
     return new Promise<LimitedBody>((resolve, reject) => {
       const res = this.#res;
-      if (res === undefined || NO_BODY.has(this.status) || res.destroyed) {
+      if (res === undefined || NO_BODY.has(this.status) || this.status === SWITCHING_PROTOCOLS || res.destroyed) {
         this.#unwatch();
         if (res?.destroyed) reject(res.errored ?? new Error('aborted'));
         else {
-          res?.resume();
+          if (this.status === SWITCHING_PROTOCOLS) res?.destroy();
+          else res?.resume();
           resolve({ bytes: EMPTY, complete: true });
         }
         return;
