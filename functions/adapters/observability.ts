@@ -5,6 +5,7 @@
  * outcome. Log lines carry ids, names, statuses and codes — never snapshot payloads, executor
  * configurations or secrets.
  */
+import type { BatchControlStore } from '../core/batch-control.js';
 import type { EventPublisher } from '../core/events.js';
 import { ExecutorError, type ExecutionRequest, type ExecutionResult, type Executor, type ExecutorConfig } from '../core/executor.js';
 import type { Clock } from '../core/ports.js';
@@ -91,4 +92,24 @@ export function observeViolations(events: EventPublisher, { logger, telemetry }:
       telemetry.record(METRIC.policyViolations, 'Count', event.violations.length, { source: 'on-write' });
     },
   };
+}
+
+/**
+ * Logs and counts a batch cancelled by `POST /batches/{id}/cancel` as batch-stats does a batch that
+ * ended (`batch outcome`, `Batches` by status): a cancelled batch never reaches batch-stats, and
+ * without this the `Batches` metric had no CANCELLED. Counted once, when the RUNNING → CANCELLED
+ * write succeeds; a cancel refused (the batch had ended) counts nothing. The store is otherwise
+ * the same object (its other methods are inherited).
+ */
+export function observeBatchCancels<S extends Pick<BatchControlStore, 'cancel'>>(store: S, { logger, telemetry }: Observers): S {
+  return Object.assign(Object.create(store) as S, {
+    async cancel(...args: Parameters<BatchControlStore['cancel']>): Promise<boolean> {
+      const written = await store.cancel(...args);
+      if (!written) return written;
+      const [batchId, stats, completed] = args;
+      logger.info('batch outcome', { batchId, status: 'CANCELLED', completed, totalReplays: stats.totalReplays, failedReplays: stats.failedReplays, matches: stats.matches });
+      telemetry.record(METRIC.batches, 'Count', 1, { status: 'CANCELLED' });
+      return written;
+    },
+  });
 }

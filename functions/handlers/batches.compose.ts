@@ -5,6 +5,7 @@ import { DynamoPolicyStore } from '../adapters/dynamodb/policy-store.js';
 import { DynamoSnapshotStore } from '../adapters/dynamodb/snapshot-store.js';
 import { DynamoExecutorConfigStore } from '../adapters/dynamodb/executor-config-store.js';
 import { DynamoNoiseProfileStore } from '../adapters/dynamodb/noise-profile-store.js';
+import { observeBatchCancels } from '../adapters/observability.js';
 import { batchRoutes } from '../api/batch-routes.js';
 import { comparisonRoutes } from '../api/comparison-routes.js';
 import { noiseProfileRoutes } from '../api/noise-profile-routes.js';
@@ -18,7 +19,7 @@ export function compose(config: LambdaConfig<'batches'>, clients: TableClients &
   const starter = clients.batchStarter(config.STATE_MACHINE_ARN);
   const deps = {
     snapshots: new DynamoSnapshotStore(doc, config.TABLE_NAME),
-    batches: new DynamoBatchStore(doc, config.TABLE_NAME),
+    batches: observeBatchCancels(new DynamoBatchStore(doc, config.TABLE_NAME), clients),
     manifests: clients.manifestStore(config.MANIFEST_BUCKET),
     starter,
     stopper: starter,

@@ -133,4 +133,46 @@ describe('GET /_local/metrics', () => {
       await new Promise<void>((r) => model.close(() => r()));
     }
   });
+
+  it('counts a cancelled batch under Batches with status CANCELLED, once, from the batches function', async () => {
+    // The model holds its first call until released, so the batch is RUNNING when it is cancelled.
+    let release = () => undefined as void;
+    const released = new Promise<void>((r) => (release = r));
+    let firstArrived = () => undefined as void;
+    const first = new Promise<void>((r) => (firstArrived = r));
+    const model = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        firstArrived();
+        void released.then(() => {
+          const a = handleDemoRequest('POST', '/demo/credit/v2', JSON.parse(body));
+          res.writeHead(a?.status ?? 500, { 'content-type': 'application/json' }).end(JSON.stringify(a?.body));
+        });
+      });
+    });
+    await new Promise<void>((r) => model.listen(0, '127.0.0.1', r));
+    const cancelled = async () => (await requestJson<{ items: LocalSeries[] }>(t.url, 'GET', '/_local/metrics')).body.items.filter((s) => s.name === 'Batches' && s.dimensions.status === 'CANCELLED');
+    try {
+      expect(await cancelled()).toEqual([]);
+      expect((await requestJson(t.url, 'PUT', '/functions/metrics_cancel_fn/executor', { type: 'http', url: `http://127.0.0.1:${(model.address() as AddressInfo).port}/v2` })).status).toBe(200);
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) ids.push((await requestJson<{ snapshotId: string }>(t.url, 'POST', '/snapshots', demoV1Decision('metrics_cancel_fn', { income: 40_000 + i * 5_000, age: 30 + i }))).body.snapshotId);
+      const started = await requestJson<{ batchId: string }>(t.url, 'POST', '/batches', { snapshotIds: ids, maxConcurrency: 1 });
+      expect(started.status).toBe(202);
+      await first;
+
+      const cancel = await requestJson<Batch>(t.url, 'POST', `/batches/${started.body.batchId}/cancel`);
+      expect(cancel.status).toBe(200);
+      expect(cancel.body.status).toBe('CANCELLED');
+      // A second cancel is refused (409) and counts nothing more.
+      expect((await requestJson(t.url, 'POST', `/batches/${started.body.batchId}/cancel`)).status).toBe(409);
+      release();
+
+      expect(await cancelled()).toEqual([expect.objectContaining({ unit: 'Count', dimensions: { service: 'decision-replay-batches', status: 'CANCELLED' }, count: 1, sum: 1 })]);
+    } finally {
+      release();
+      await new Promise<void>((r) => model.close(() => r()));
+    }
+  });
 });

@@ -4,9 +4,11 @@
  * (published by `flush`, as at the end of an invocation).
  */
 import { describe, expect, it } from 'vitest';
-import { observeExecutors, observeReplayResults, observeViolations } from '../../functions/adapters/observability.js';
+import { observeBatchCancels, observeExecutors, observeReplayResults, observeViolations } from '../../functions/adapters/observability.js';
 import { ExecutorTimeoutError, type Executor } from '../../functions/core/executor.js';
 import type { ReplayResult } from '../../functions/core/replay.js';
+import type { ReplayStats } from '../../functions/core/stats.js';
+import type { BatchControlStore } from '../../functions/core/batch-control.js';
 import { LocalMetricsStore, localTelemetry } from '../../functions/local/metrics.js';
 import { MemoryReplayResultStore } from '../support/memory-ports.js';
 
@@ -115,6 +117,39 @@ describe('observeViolations', () => {
     expect(published).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: 'WARN', message: 'on-write violation', extra: [{ snapshotId: 's', rules: ['a', 'b'] }] });
     expect(metrics.items()).toMatchObject([{ name: 'PolicyViolations', dimensions: { service: 'svc', source: 'on-write' }, sum: 2 }]);
+  });
+});
+
+describe('observeBatchCancels', () => {
+  // Only the counts the log line carries matter here.
+  const stats = { totalReplays: 4, failedReplays: 1, matches: 2 } as unknown as ReplayStats;
+
+  it('logs and counts a cancel that was written, once, and leaves the other methods of the store as they are', async () => {
+    const metrics = new LocalMetricsStore();
+    const { lines, logger } = spyLogger();
+    const telemetry = localTelemetry('decision-replay-batches', metrics);
+    const calls: string[] = [];
+    const store = {
+      label: 'the store',
+      async cancel(...args: Parameters<BatchControlStore['cancel']>) {
+        calls.push(args[0]);
+        return calls.length === 1;
+      },
+      describe(this: { label: string }) {
+        return this.label;
+      },
+    };
+    const observed = observeBatchCancels(store, { logger, telemetry });
+
+    expect(await observed.cancel('01JC0000000000000000000B01', stats, 3, '2026-12-02T10:00:00.000Z')).toBe(true);
+    // Refused: the batch was no longer RUNNING. Nothing is logged or counted.
+    expect(await observed.cancel('01JC0000000000000000000B01', stats, 3, '2026-12-02T10:00:01.000Z')).toBe(false);
+    telemetry.flush();
+
+    expect(calls).toEqual(['01JC0000000000000000000B01', '01JC0000000000000000000B01']);
+    expect(observed.describe()).toBe('the store');
+    expect(lines).toEqual([{ level: 'INFO', message: 'batch outcome', extra: [{ batchId: '01JC0000000000000000000B01', status: 'CANCELLED', completed: 3, totalReplays: 4, failedReplays: 1, matches: 2 }] }]);
+    expect(metrics.items().map((s) => [s.name, s.dimensions, s.sum])).toEqual([['Batches', { service: 'decision-replay-batches', status: 'CANCELLED' }, 1]]);
   });
 });
 
