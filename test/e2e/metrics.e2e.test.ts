@@ -12,6 +12,39 @@ import type { LocalSeries } from '../../functions/local/metrics.js';
 import { demoV1Decision, startTestHost, type TestHost } from '../support/host.js';
 import { requestJson } from '../support/http.js';
 
+/**
+ * The demo model (v2) over HTTP, answering every call at once except call number `held` (1-based),
+ * which it holds until `release()`; `arrived` settles when that call comes in.
+ */
+async function heldModel(held: number): Promise<{ url: string; arrived: Promise<void>; release(): void; close(): Promise<void> }> {
+  let calls = 0;
+  let release = () => undefined as void;
+  const released = new Promise<void>((r) => (release = r));
+  let arrive = () => undefined as void;
+  const arrived = new Promise<void>((r) => (arrive = r));
+  const model = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      calls += 1;
+      const answer = () => {
+        const a = handleDemoRequest('POST', '/demo/credit/v2', JSON.parse(body));
+        res.writeHead(a?.status ?? 500, { 'content-type': 'application/json' }).end(JSON.stringify(a?.body));
+      };
+      if (calls !== held) return answer();
+      arrive();
+      void released.then(answer);
+    });
+  });
+  await new Promise<void>((r) => model.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(model.address() as AddressInfo).port}/v2`,
+    arrived,
+    release,
+    close: () => new Promise<void>((r) => model.close(() => r())),
+  };
+}
+
 describe('GET /_local/metrics', () => {
   let t: TestHost;
   beforeAll(async () => {
@@ -88,38 +121,19 @@ describe('GET /_local/metrics', () => {
   it('shows a running chunk\'s data points when read, before the chunk ends', async () => {
     // The model answers the first call at once and holds the second until released: the chunk
     // (2 items: 4 snapshots at maxConcurrency 1) is still running while the metrics are read.
-    let calls = 0;
-    let release = () => undefined as void;
-    const released = new Promise<void>((r) => (release = r));
-    let secondArrived = () => undefined as void;
-    const second = new Promise<void>((r) => (secondArrived = r));
-    const model = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        calls += 1;
-        const answer = () => {
-          const a = handleDemoRequest('POST', '/demo/credit/v2', JSON.parse(body));
-          res.writeHead(a?.status ?? 500, { 'content-type': 'application/json' }).end(JSON.stringify(a?.body));
-        };
-        if (calls !== 2) return answer();
-        secondArrived();
-        void released.then(answer);
-      });
-    });
-    await new Promise<void>((r) => model.listen(0, '127.0.0.1', r));
+    const model = await heldModel(2);
     try {
-      expect((await requestJson(t.url, 'PUT', '/functions/metrics_held_fn/executor', { type: 'http', url: `http://127.0.0.1:${(model.address() as AddressInfo).port}/v2` })).status).toBe(200);
+      expect((await requestJson(t.url, 'PUT', '/functions/metrics_held_fn/executor', { type: 'http', url: model.url })).status).toBe(200);
       const ids: string[] = [];
       for (let i = 0; i < 4; i++) ids.push((await requestJson<{ snapshotId: string }>(t.url, 'POST', '/snapshots', demoV1Decision('metrics_held_fn', { income: 40_000 + i * 5_000, age: 30 + i }))).body.snapshotId);
       const latencyBefore = (await requestJson<{ items: LocalSeries[] }>(t.url, 'GET', '/_local/metrics')).body.items.find((s) => s.name === 'ExecutorLatency' && s.dimensions.service === 'decision-replay-batch-replay')?.count ?? 0;
 
       const started = await requestJson<{ batchId: string }>(t.url, 'POST', '/batches', { snapshotIds: ids, maxConcurrency: 1 });
       expect(started.status).toBe(202);
-      await second;
+      await model.arrived;
       // The first item's executor call was measured before the second began; its chunk still runs.
       const during = await requestJson<{ items: LocalSeries[] }>(t.url, 'GET', '/_local/metrics');
-      release();
+      model.release();
 
       expect(during.body.items.find((s) => s.name === 'ExecutorLatency' && s.dimensions.service === 'decision-replay-batch-replay')?.count).toBe(latencyBefore + 1);
       let batch = (await requestJson<Batch>(t.url, 'GET', `/batches/${started.body.batchId}`)).body;
@@ -129,50 +143,35 @@ describe('GET /_local/metrics', () => {
       }
       expect(batch).toMatchObject({ status: 'SUCCEEDED', completed: 4 });
     } finally {
-      release();
-      await new Promise<void>((r) => model.close(() => r()));
+      model.release();
+      await model.close();
     }
   });
 
   it('counts a cancelled batch under Batches with status CANCELLED, once, from the batches function', async () => {
     // The model holds its first call until released, so the batch is RUNNING when it is cancelled.
-    let release = () => undefined as void;
-    const released = new Promise<void>((r) => (release = r));
-    let firstArrived = () => undefined as void;
-    const first = new Promise<void>((r) => (firstArrived = r));
-    const model = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        firstArrived();
-        void released.then(() => {
-          const a = handleDemoRequest('POST', '/demo/credit/v2', JSON.parse(body));
-          res.writeHead(a?.status ?? 500, { 'content-type': 'application/json' }).end(JSON.stringify(a?.body));
-        });
-      });
-    });
-    await new Promise<void>((r) => model.listen(0, '127.0.0.1', r));
+    const model = await heldModel(1);
     const cancelled = async () => (await requestJson<{ items: LocalSeries[] }>(t.url, 'GET', '/_local/metrics')).body.items.filter((s) => s.name === 'Batches' && s.dimensions.status === 'CANCELLED');
     try {
       expect(await cancelled()).toEqual([]);
-      expect((await requestJson(t.url, 'PUT', '/functions/metrics_cancel_fn/executor', { type: 'http', url: `http://127.0.0.1:${(model.address() as AddressInfo).port}/v2` })).status).toBe(200);
+      expect((await requestJson(t.url, 'PUT', '/functions/metrics_cancel_fn/executor', { type: 'http', url: model.url })).status).toBe(200);
       const ids: string[] = [];
       for (let i = 0; i < 3; i++) ids.push((await requestJson<{ snapshotId: string }>(t.url, 'POST', '/snapshots', demoV1Decision('metrics_cancel_fn', { income: 40_000 + i * 5_000, age: 30 + i }))).body.snapshotId);
       const started = await requestJson<{ batchId: string }>(t.url, 'POST', '/batches', { snapshotIds: ids, maxConcurrency: 1 });
       expect(started.status).toBe(202);
-      await first;
+      await model.arrived;
 
       const cancel = await requestJson<Batch>(t.url, 'POST', `/batches/${started.body.batchId}/cancel`);
       expect(cancel.status).toBe(200);
       expect(cancel.body.status).toBe('CANCELLED');
       // A second cancel is refused (409) and counts nothing more.
       expect((await requestJson(t.url, 'POST', `/batches/${started.body.batchId}/cancel`)).status).toBe(409);
-      release();
+      model.release();
 
       expect(await cancelled()).toEqual([expect.objectContaining({ unit: 'Count', dimensions: { service: 'decision-replay-batches', status: 'CANCELLED' }, count: 1, sum: 1 })]);
     } finally {
-      release();
-      await new Promise<void>((r) => model.close(() => r()));
+      model.release();
+      await model.close();
     }
   });
 });
