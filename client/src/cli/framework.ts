@@ -7,6 +7,7 @@
  */
 import type { DecisionReplayClient } from '../client.js';
 import { DecisionReplayValidationError } from '../errors.js';
+import { terminalSafe, terminalSafeJson, terminalSafeLines } from './table.js';
 
 /** Exit codes, the same for every command (shown in `--help` and the README). */
 export const EXIT = {
@@ -127,24 +128,26 @@ export class Output {
 
   /**
    * Prints a command's result: JSON, or `table(value)` when the format is table. With --quiet only
-   * `essential` (e.g. the new id) is printed, or nothing.
+   * `essential` (e.g. the new id) is printed, or nothing. Whatever came from the service is shown,
+   * never obeyed: control characters in it (escape sequences stored in a snapshot's values) are
+   * printed escaped, in every format ({@link terminalSafe}).
    */
   result<T>(value: T, table: (value: T) => string, essential?: string): void {
     if (this.quiet) {
-      if (essential !== undefined) this.io.stdout.write(`${essential}\n`);
+      if (essential !== undefined) this.io.stdout.write(`${terminalSafe(essential)}\n`);
       return;
     }
-    this.io.stdout.write(this.format === 'json' ? `${JSON.stringify(value, null, 2)}\n` : ensureNewline(table(value)));
+    this.io.stdout.write(this.format === 'json' ? `${terminalSafeJson(JSON.stringify(value, null, 2))}\n` : ensureNewline(terminalSafeLines(table(value))));
   }
 
   /** An informational line on stderr (never with --quiet). */
   info(line: string): void {
-    if (!this.quiet) this.io.stderr.write(`${line}\n`);
+    if (!this.quiet) this.io.stderr.write(`${terminalSafeLines(line)}\n`);
   }
 
   /** A warning on stderr that goes with a non-zero exit: printed whatever the format, even with --quiet. */
   warn(line: string): void {
-    this.io.stderr.write(`decision-replay: ${line}\n`);
+    this.io.stderr.write(`decision-replay: ${terminalSafeLines(line)}\n`);
   }
 }
 

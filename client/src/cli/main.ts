@@ -7,6 +7,7 @@ import { DecisionReplayClient, DEFAULT_ENDPOINT } from '../client.js';
 import { DecisionReplayError, DecisionReplayValidationError } from '../errors.js';
 import { choiceFlag, EXIT, EXIT_CODES_HELP, GLOBAL_OPTIONS, Output, UsageError, type CliIo, type Command, type CommandGroup, type ExitCode, type OptionSpec } from './framework.js';
 import { COMMAND_GROUPS } from './registry.js';
+import { terminalSafe, terminalSafeJson, terminalSafeLines } from './table.js';
 
 const BIN = 'decision-replay';
 const COMMANDS: readonly Command[] = COMMAND_GROUPS.flatMap((g) => g.commands);
@@ -61,11 +62,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
     if (err instanceof DecisionReplayValidationError) return usageError(io, err.message, name);
     if (err instanceof DecisionReplayError) {
       const where = err.status === 0 ? '' : ` (HTTP ${err.status})`;
-      const details = err.details === undefined ? '' : `\n${JSON.stringify(err.details, null, 2)}`;
-      io.stderr.write(`${BIN}: ${err.code}${where}: ${err.message}${details}\n`);
+      // The code, message and details are the service's (or whatever answered at the endpoint):
+      // shown, with their control characters escaped, never obeyed by the terminal.
+      const details = err.details === undefined ? '' : `\n${terminalSafeJson(JSON.stringify(err.details, null, 2))}`;
+      io.stderr.write(`${BIN}: ${terminalSafe(err.code)}${where}: ${terminalSafeLines(err.message)}${details}\n`);
       return EXIT.SERVICE;
     }
-    io.stderr.write(`${BIN}: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.stderr.write(`${BIN}: ${terminalSafeLines(err instanceof Error ? err.message : String(err))}\n`);
     return EXIT.SERVICE;
   }
 }
@@ -157,7 +160,7 @@ function print(stream: CliIo['stdout'], text: string, code: ExitCode): ExitCode 
 }
 
 function usageError(io: CliIo, message: string, command?: string): ExitCode {
-  io.stderr.write(`${BIN}: ${message}\nRun '${BIN} ${command ? `${command} ` : ''}--help' for usage.\n`);
+  io.stderr.write(`${BIN}: ${terminalSafeLines(message)}\nRun '${BIN} ${command ? `${command} ` : ''}--help' for usage.\n`);
   return EXIT.USAGE;
 }
 

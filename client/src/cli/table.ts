@@ -3,12 +3,46 @@
  * would break when piped), widths from the content.
  */
 
-/** Formats a cell: strings as they are, other values as compact JSON. */
+/**
+ * Characters a terminal acts on instead of showing: C0 controls (ESC starts the sequences that
+ * clear the screen, move the cursor, set the window title or write the clipboard; CR and BS
+ * overwrite what was printed), DEL, C1 controls (U+009B is a one-character CSI), the line and
+ * paragraph separators, and the bidirectional controls that reorder what is shown (Trojan Source).
+ * Stored values and the service's messages are data: they are shown escaped, never obeyed.
+ */
+const TERMINAL_CONTROLS = /[\p{Cc}\p{Bidi_Control}\u2028\u2029]/gu;
+/** The same, less the line feed: for whole blocks of text whose lines are the CLI's own. */
+const TERMINAL_CONTROLS_BUT_LF = /(?!\n)[\p{Cc}\p{Bidi_Control}\u2028\u2029]/gu;
+
+const SHORT_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+const escapeChar = (c: string) => SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/** One line of text safe to print on a terminal: every control character escaped (`\n`, `\u001b`). */
+export function terminalSafe(text: string): string {
+  return text.replace(TERMINAL_CONTROLS, escapeChar);
+}
+
+/** A block of text safe to print on a terminal: its line feeds kept, every other control escaped. */
+export function terminalSafeLines(text: string): string {
+  return text.replace(TERMINAL_CONTROLS_BUT_LF, escapeChar);
+}
+
+/**
+ * JSON text (JSON.stringify's) safe to print on a terminal, and still the same JSON: of those
+ * characters, JSON.stringify writes only its own line feeds raw, and leaves raw only DEL, C1 and the
+ * separators and bidirectional controls, which can stand only inside strings, where `\uXXXX`
+ * reads back as the same character.
+ */
+export function terminalSafeJson(json: string): string {
+  return json.replace(TERMINAL_CONTROLS_BUT_LF, escapeChar);
+}
+
+/** Formats a cell: strings as they are (control characters escaped), other values as compact JSON. */
 export function cell(value: unknown): string {
   if (value === undefined || value === null) return '-';
-  if (typeof value === 'string') return value;
+  if (typeof value === 'string') return terminalSafe(value);
   if (typeof value === 'number') return Number.isInteger(value) ? String(value) : String(Math.round(value * 1000) / 1000);
-  return JSON.stringify(value);
+  return terminalSafeJson(JSON.stringify(value));
 }
 
 /** `key   value` lines, keys padded to one width. */
