@@ -315,6 +315,68 @@ describe('decision-replay verify / export / verify --bundle (local host)', () =>
     expect(report.unexpected).toEqual([expect.objectContaining({ id: forged.snapshotId, reason: expect.stringContaining('no digest of the bundle names it') })]);
   });
 
+  /**
+   * bundle.json is not signed. An insider who edits a record (hash recomputed) and then bundle.json
+   * itself — the file hashes, and the function, export time or window length, so that the edited
+   * record falls outside what is checked — must still be named, never CLEAN or NOTHING VERIFIED.
+   */
+  function bundleWithEditedRecordAnd(name: string, edit: (manifest: Record<string, unknown>) => void): { dir: string; id: string } {
+    const dir = copyOfBundle(name);
+    const file = join(dir, 'records/snapshots.jsonl');
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    const record = JSON.parse(lines[0] as string) as Record<string, unknown> & { snapshotId: string; outputs: Array<{ name: string; value: unknown }> };
+    record.outputs = record.outputs.map((o) => (o.name === 'score' ? { ...o, value: 0.99 } : o));
+    record.contentHash = recordContentHash(record);
+    lines[0] = canonicalJson(record);
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const manifest = JSON.parse(readFileSync(join(dir, 'bundle.json'), 'utf8')) as Record<string, unknown> & { files: Record<string, string> };
+    manifest.files['records/snapshots.jsonl'] = createHash('sha256').update(readFileSync(file)).digest('hex');
+    edit(manifest);
+    writeFileSync(join(dir, 'bundle.json'), JSON.stringify(manifest, null, 2));
+    return { dir, id: record.snapshotId };
+  }
+
+  it("names the function's records when bundle.json's function is changed to pass over an edited one (was CLEAN)", async () => {
+    const { dir, id } = bundleWithEditedRecordAnd('function-renamed', (m) => (m.functionName = 'other_fn'));
+
+    const { code, report } = await verifyJson(['--bundle', dir]);
+
+    expect(code).toBe(1);
+    expect(report.clean).toBe(false);
+    expect(report.unexpected).toEqual(expect.arrayContaining([expect.objectContaining({ id, kind: 'snapshot', reason: expect.stringContaining(`a record of '${FN}'`) })]));
+    expect(report.unexpected).toHaveLength(6);
+  });
+
+  it("still verifies the windows a digest of the bundle seals when bundle.json's export time is moved back (was NOTHING VERIFIED)", async () => {
+    const { dir, id } = bundleWithEditedRecordAnd('export-time', (m) => (m.exportedAt = '2026-11-30T10:00:30.000Z'));
+
+    const { code, report } = await verifyJson(['--bundle', dir]);
+
+    expect(code).toBe(1);
+    expect(report.unsealed).toBeNull();
+    expect(report.altered).toEqual([expect.objectContaining({ id, kind: 'snapshot' })]);
+  });
+
+  it("names bundle.json's window length when it is not the digests', and verifies on the digests' windows (was NOTHING VERIFIED)", async () => {
+    const { dir, id } = bundleWithEditedRecordAnd('window-length', (m) => (m.intervalMinutes = 60));
+
+    const { code, report } = await verifyJson(['--bundle', dir]);
+
+    expect(code).toBe(1);
+    expect(report.altered).toEqual(expect.arrayContaining([expect.objectContaining({ id, kind: 'snapshot' }), expect.objectContaining({ id: 'bundle.json', kind: 'bundle-file', reason: expect.stringContaining('the windows are 60 minutes long') })]));
+  });
+
+  it('refuses a bundle.json whose window length or times cannot be computed with: exit 2 naming the field, not a crash or a hang', async () => {
+    for (const [field, value] of [['intervalMinutes', 0], ['intervalMinutes', -1], ['exportedAt', 'yesterday'], ['from', '2026-13-45T00:00:00Z']] as const) {
+      const { dir } = bundleWithEditedRecordAnd(`bad-${field}-${String(value)}`, (m) => (m[field] = value));
+
+      const run = await cli(['verify', '--bundle', dir, '--output', 'json'], { env });
+
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toContain(`bundle.json is not an audit bundle manifest: ${field} must be`);
+    }
+  });
+
   it('names a digest changed in the bundle: badSignatures and a chain break, exit 1', async () => {
     const dir = copyOfBundle('digest');
     const name = join(dir, 'digests/2026-11-30T10:01:00.000Z.json');

@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as z from 'zod/mini';
 import { FileAuditStore } from '../../../functions/adapters/audit/file-audit-store.js';
-import { auditObjects, DigestSchema, keyFingerprint, lateWindows, parseManifest, windowOf, type ManifestEntry } from '../../../functions/core/audit/digest.js';
+import { auditObjects, DEFAULT_SETTLE_MS, DigestSchema, keyFingerprint, lateWindows, parseManifest, windowOf, type ManifestEntry } from '../../../functions/core/audit/digest.js';
 import type { AuditRecordSource, RecordLocator } from '../../../functions/core/audit/ports.js';
 import { notListedReason, verifyRange } from '../../../functions/core/audit/verify-range.js';
 import type { Finding, FoundRecord, VerificationReport } from '../../../functions/core/audit/verify.js';
@@ -50,15 +50,19 @@ export const RECORD_FILES: Readonly<Record<RecordKind, string>> = {
 };
 const INDEX_PROBLEMS_FILE = 'records/index-problems.jsonl';
 
+/** An ISO-8601 date-time (bundle.json is not signed: a value the verification cannot compute with is refused, not turned into NaN). */
+const Instant = z.string().check(z.refine((v) => /^\d{4}-\d{2}-\d{2}T/.test(v) && !Number.isNaN(Date.parse(v)), 'must be an ISO-8601 date-time'));
+
 export const BundleManifestSchema = z.strictObject({
   format: z.literal(BUNDLE_FORMAT),
   /** The range asked for, and the windows it covers (whole windows are exported). */
-  from: z.string(),
-  to: z.string(),
+  from: Instant,
+  to: Instant,
   functionName: z.optional(z.string()),
-  intervalMinutes: z.int(),
+  /** Minutes per digest window: a positive whole number (the digests' own windows must agree). */
+  intervalMinutes: z.number().check(z.refine((v) => Number.isInteger(v) && v > 0, 'must be a positive whole number of minutes')),
   /** When the export ran: the "now" of the offline verification (which windows had to be sealed). */
-  exportedAt: z.string(),
+  exportedAt: Instant,
   /** The service it was exported from. */
   source: z.string(),
   /** SHA-256 hex of the public key's DER (SPKI): compare it with the key you trust. */
@@ -305,10 +309,14 @@ class BundleRecordSource implements Pick<AuditRecordSource, 'forEachIn' | 'get'>
   /** Per record file: where each id was first read (its line), so a second copy is named wherever it is. */
   private readonly readers: Array<{ kind: RecordKind; file: string; lines: AsyncIterator<string>; line: number; ahead: FoundRecord | undefined; done: boolean; firstLine: Map<string, number> }>;
 
+  /** Records of another function than the bundle's (see {@link verifyBundle}). */
+  readonly foreign: FoundRecord[] = [];
+
   constructor(
     private readonly dir: string,
     private readonly indexProblems: ReadonlyMap<string, string[]>,
     private readonly findings: Finding[],
+    private readonly functionName: string | undefined,
   ) {
     this.readers = RECORD_KINDS.map((kind) => ({ kind, file: RECORD_FILES[kind], lines: lineIterator(join(dir, RECORD_FILES[kind])), line: 0, ahead: undefined, done: false, firstLine: new Map<string, number>() }));
   }
@@ -356,6 +364,7 @@ class BundleRecordSource implements Pick<AuditRecordSource, 'forEachIn' | 'get'>
         const first = r.firstLine.get(record.id);
         if (first === undefined) {
           r.firstLine.set(record.id, r.line);
+          if (this.functionName !== undefined && record.kind !== 'policy' && record.functionName !== undefined && record.functionName !== this.functionName) this.foreign.push(record);
           return record;
         }
         this.findings.push({ id: record.id, kind: r.kind, reason: `listed twice in the bundle: lines ${first} and ${r.line} of ${r.file} both hold this ${r.kind}; a bundle holds each record once, so one of them was added after the export (line ${first} is the one checked against its seal)` });
@@ -496,9 +505,18 @@ export async function verifyBundle(dir: string, options: { trustedKeyPem?: strin
     }
   }
   const recordFindings: Finding[] = [];
-  const records = new BundleRecordSource(dir, problems, recordFindings);
-  const interval = bundle.intervalMinutes * 60_000;
-  const exportedAt = Date.parse(bundle.exportedAt);
+  const records = new BundleRecordSource(dir, problems, recordFindings, bundle.functionName);
+  // bundle.json is not signed, the digests are: what it says of the windows must agree with them.
+  // Its window length is checked against every digest's window, and the export time cannot make a
+  // window that has a digest in the bundle read as "not sealed yet" (an export time moved back would
+  // otherwise leave an edited record unchecked): the verification's "now" is at least the end of
+  // the newest window sealed, plus the digester's settling time.
+  // When bundle.json's length is not the digests' one (all alike), the records are verified on the
+  // digests' windows, so what the edit would hide is named as well.
+  const { newestSealedEnd, lengths, findings: windowFindings } = await digestWindows(dir, bundle.intervalMinutes * 60_000);
+  for (const reason of windowFindings) bundleFile('bundle.json', reason);
+  const interval = lengths.size === 1 ? ([...lengths][0] as number) : bundle.intervalMinutes * 60_000;
+  const exportedAt = Math.max(Date.parse(bundle.exportedAt), newestSealedEnd + DEFAULT_SETTLE_MS);
   const report = await verifyRange(
     { records, store: new FileAuditStore(dir), signer: { publicKeyPem: async () => keyUsed }, clock: { now: () => exportedAt }, intervalMs: interval, recordsLabel: 'in the bundle', offline: true, policyLocator: policyVersionLocator },
     { from: options.from ?? bundle.from, to: options.to ?? bundle.to, functionName: bundle.functionName },
@@ -510,6 +528,15 @@ export async function verifyBundle(dir: string, options: { trustedKeyPem?: strin
     if (unsealed !== null && r.createdAt >= unsealed.from && r.createdAt < unsealed.to) return;
     if (bundle.functionName === undefined || r.functionName === bundle.functionName) outside.push({ id: r.id, kind: r.kind, reason: `in the bundle, created at ${r.createdAt}, outside the windows it seals: no digest of the bundle names it` });
   });
+  // Another function's record: an export of F writes F's records only (batch results by the
+  // function of the snapshot they replayed), and the verification of F's windows passes over the
+  // rest. So one here was added, or bundle.json's function was changed to pass over F's own — named
+  // unless the verification already named it (a record whose function was rewritten in place).
+  const named = new Set([report.altered, report.missing, report.unexpected, report.indexMismatches].flat().map((f) => `${f.kind}\u0000${f.id}`));
+  for (const r of records.foreign) {
+    if (named.has(`${r.kind}\u0000${r.id}`)) continue;
+    outside.push({ id: r.id, kind: r.kind, reason: `in a bundle of function '${bundle.functionName ?? ''}' (bundle.json), but it is a record of '${r.functionName ?? ''}', which an export of '${bundle.functionName ?? ''}' does not hold: the record was added, or bundle.json's function was changed (bundle.json is not signed)` });
+  }
   const merged: VerificationReport = {
     ...report,
     altered: [...report.altered, ...fileFindings, ...recordFindings],
@@ -520,6 +547,41 @@ export async function verifyBundle(dir: string, options: { trustedKeyPem?: strin
   merged.counts = { ...c, altered: merged.altered.length, unexpected: merged.unexpected.length, badSignatures: merged.badSignatures.length };
   merged.clean = merged.clean && fileFindings.length + recordFindings.length + outside.length + extraSignatureFindings.length === 0;
   return { report: merged, bundle, keyFingerprint: trusted };
+}
+
+/**
+ * The windows of the bundle's digests against bundle.json's window length: a finding for each
+ * digest whose window is not that long, the window lengths the digests seal, and the end of the
+ * newest window a digest seals (-Infinity when none). A digest that cannot be read or parsed is left to the verification, which names it.
+ */
+async function digestWindows(dir: string, intervalMs: number): Promise<{ newestSealedEnd: number; lengths: Set<number>; findings: string[] }> {
+  const findings: string[] = [];
+  const lengths = new Set<number>();
+  let newestSealedEnd = -Infinity;
+  let names: string[];
+  try {
+    names = (await readdir(join(dir, 'digests'), { withFileTypes: true })).filter((e) => e.isFile() && e.name.endsWith('.json')).map((e) => e.name);
+  } catch {
+    return { newestSealedEnd, lengths, findings };
+  }
+  for (const name of names.sort()) {
+    let digest;
+    try {
+      digest = DigestSchema.safeParse(JSON.parse(await readFile(join(dir, 'digests', name), 'utf8'))).data;
+    } catch {
+      continue;
+    }
+    if (digest === undefined) continue;
+    const start = Date.parse(digest.windowStart);
+    const end = Date.parse(digest.windowEnd);
+    if (Number.isNaN(start) || Number.isNaN(end) || !Number.isInteger((end - start) / 60_000) || end <= start) continue;
+    lengths.add(end - start);
+    if (end - start !== intervalMs) {
+      findings.push(`bundle.json says the windows are ${intervalMs / 60_000} minutes long, but the digest of ${digest.windowStart} seals a window of ${(end - start) / 60_000} minutes: bundle.json was changed after the export (it is not signed; the digests are)`);
+    }
+    newestSealedEnd = Math.max(newestSealedEnd, end);
+  }
+  return { newestSealedEnd, lengths, findings };
 }
 
 /** True when `dir` does not exist or is an empty directory. */
