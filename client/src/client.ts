@@ -148,6 +148,8 @@ interface RequestSpec {
   options?: CallOptions;
   /** What a success answers: JSON (default, parsed) or an HTML document (returned as text). */
   accept?: 'json' | 'html' | 'text';
+  /** A list route: its answer must hold an `items` array. */
+  page?: true;
 }
 
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
@@ -231,7 +233,7 @@ export class DecisionReplayClient {
 
   /** `GET /snapshots?functionName=&from=&to=`: one page of a function's snapshots by time. */
   async listSnapshots(query: ListSnapshotsOptions, options?: CallOptions): Promise<Page<Snapshot>> {
-    return this.request({ method: 'GET', path: '/snapshots', query: { ...query }, retry: 'safe', options });
+    return this.request({ method: 'GET', path: '/snapshots', query: { ...query }, retry: 'safe', page: true, options });
   }
 
   /** Every snapshot matching `query`, page after page. */
@@ -258,7 +260,7 @@ export class DecisionReplayClient {
 
   /** `GET /snapshots/{id}/validations`: stored reports, on write and on demand. */
   async listValidations(snapshotId: string, page: PageOptions = {}, options?: CallOptions): Promise<Page<ValidationReport>> {
-    return this.request({ method: 'GET', path: `/snapshots/${seg('snapshotId', snapshotId)}/validations`, query: { ...page }, retry: 'safe', options });
+    return this.request({ method: 'GET', path: `/snapshots/${seg('snapshotId', snapshotId)}/validations`, query: { ...page }, retry: 'safe', page: true, options });
   }
 
   /** `PUT /policies/{name}`: stores the policy's next version. */
@@ -275,7 +277,7 @@ export class DecisionReplayClient {
 
   /** `GET /policies`. */
   async listPolicies(page: PageOptions = {}, options?: CallOptions): Promise<Page<StoredPolicy>> {
-    return this.request({ method: 'GET', path: '/policies', query: { ...page }, retry: 'safe', options });
+    return this.request({ method: 'GET', path: '/policies', query: { ...page }, retry: 'safe', page: true, options });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -289,7 +291,7 @@ export class DecisionReplayClient {
 
   /** `GET /snapshots/{id}/replays`: replay history, newest first. */
   async listReplays(snapshotId: string, page: PageOptions = {}, options?: CallOptions): Promise<Page<ReplayResult>> {
-    return this.request({ method: 'GET', path: `/snapshots/${seg('snapshotId', snapshotId)}/replays`, query: { ...page }, retry: 'safe', options });
+    return this.request({ method: 'GET', path: `/snapshots/${seg('snapshotId', snapshotId)}/replays`, query: { ...page }, retry: 'safe', page: true, options });
   }
 
   /** `PUT /functions/{functionName}/executor`: how to re-execute a function's decisions. */
@@ -320,12 +322,12 @@ export class DecisionReplayClient {
 
   /** `GET /batches/{id}/results`: one page of per-snapshot results. */
   async listBatchResults(batchId: string, page: PageOptions = {}, options?: CallOptions): Promise<Page<BatchResult>> {
-    return this.request({ method: 'GET', path: `/batches/${seg('batchId', batchId)}/results`, query: { ...page }, retry: 'safe', options });
+    return this.request({ method: 'GET', path: `/batches/${seg('batchId', batchId)}/results`, query: { ...page }, retry: 'safe', page: true, options });
   }
 
   /** `GET /batches?functionName=&status=`: batches, newest first. */
   async listBatches(query: ListBatchesOptions = {}, options?: CallOptions): Promise<Page<Batch>> {
-    return this.request({ method: 'GET', path: '/batches', query: { ...query }, retry: 'safe', options });
+    return this.request({ method: 'GET', path: '/batches', query: { ...query }, retry: 'safe', page: true, options });
   }
 
   /** `POST /batches/{id}/cancel`: stops a RUNNING batch (409 when it is not running). */
@@ -398,7 +400,7 @@ export class DecisionReplayClient {
 
   /** `GET /audit/digests?from=&to=`: the signed digests of the windows overlapping the range, with the window length. */
   async listAuditDigests(query: { from: string; to: string }, options?: CallOptions): Promise<{ items: StoredDigest[]; intervalMinutes: number; chainHead?: ChainHead }> {
-    return this.request({ method: 'GET', path: '/audit/digests', query: { ...query }, retry: 'safe', options });
+    return this.request({ method: 'GET', path: '/audit/digests', query: { ...query }, retry: 'safe', page: true, options });
   }
 
   /** `GET /audit/manifests/{windowStart}`: one window's manifest, its exact bytes (JSON lines). */
@@ -413,7 +415,7 @@ export class DecisionReplayClient {
 
   /** `GET /audit/records?from=&to=`: one page of the records created in the range, content as stored. */
   async listAuditRecords(query: { from: string; to: string } & PageOptions, options?: CallOptions): Promise<Page<AuditRecord>> {
-    return this.request({ method: 'GET', path: '/audit/records', query: { ...query }, retry: 'safe', options });
+    return this.request({ method: 'GET', path: '/audit/records', query: { ...query }, retry: 'safe', page: true, options });
   }
 
   /** `GET /audit/records/at?kind=&pk=&sk=`: one record at the locator its manifest entry names. */
@@ -469,7 +471,10 @@ export class DecisionReplayClient {
         continue;
       }
       const text = await res.text();
-      if (res.ok) return { body: (spec.accept === 'html' || spec.accept === 'text' ? text : text === '' ? undefined : JSON.parse(text)) as T, headers: res.headers };
+      if (res.ok) {
+        const answer = spec.accept === 'html' || spec.accept === 'text' ? text : text === '' ? undefined : successBody(spec, url, res, text);
+        return { body: answer as T, headers: res.headers };
+      }
       if ((spec.retry === 'safe' ? RETRYABLE_STATUS.has(res.status) : res.status === 503 && isServiceErrorBody(text)) && attempt < this.retries) {
         await this.backoff(attempt, signal, retryAfterMs(res.headers.get('retry-after')));
         continue;
@@ -494,6 +499,31 @@ export class DecisionReplayClient {
       }, { once: true });
     });
   }
+}
+
+/**
+ * A success's JSON body, checked as far as every answer of the service goes: a JSON object (a list
+ * route's with an `items` array). Anything else — a proxy's or a login page's HTML, another
+ * service's JSON — rejects with a DecisionReplayError that says what answered, not a SyntaxError
+ * or a TypeError later on.
+ */
+function successBody(spec: RequestSpec, url: URL, res: Response, text: string): unknown {
+  const what = `${spec.method} ${url.origin}${url.pathname} answered ${res.status}`;
+  const excerpt = JSON.stringify(text.length > 120 ? `${text.slice(0, 120)}…` : text);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    const type = res.headers.get('content-type');
+    throw new DecisionReplayError(res.status, 'INVALID_RESPONSE', `${what} with a body that is not JSON${type ? ` (${type})` : ''}: ${excerpt}; is ${url.origin} a decision-replay service?`);
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new DecisionReplayError(res.status, 'INVALID_RESPONSE', `${what} with ${body === null ? 'null' : Array.isArray(body) ? 'an array' : `a ${typeof body}`}, not a JSON object: ${excerpt}; is ${url.origin} a decision-replay service?`);
+  }
+  if (spec.page === true && !Array.isArray((body as { items?: unknown }).items)) {
+    throw new DecisionReplayError(res.status, 'INVALID_RESPONSE', `${what} with no items list: ${excerpt}; is ${url.origin} a decision-replay service?`);
+  }
+  return body;
 }
 
 /**

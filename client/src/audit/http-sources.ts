@@ -32,6 +32,11 @@ export async function auditIntervalMs(client: DecisionReplayClient): Promise<num
 export async function auditChainInfo(client: DecisionReplayClient): Promise<{ intervalMs: number; chainHead: ChainHead | undefined }> {
   const now = Date.now();
   const probe = await client.listAuditDigests({ from: iso(now), to: iso(now + 1) });
+  // Every window of a range is walked with this step: one that is not a positive whole number of
+  // minutes (not the service's answer) would walk forever or compute with NaN.
+  if (!Number.isInteger(probe.intervalMinutes) || probe.intervalMinutes <= 0) {
+    throw new DecisionReplayError(200, 'INVALID_RESPONSE', `GET /audit/digests answered intervalMinutes ${JSON.stringify(probe.intervalMinutes)}, not a positive whole number of minutes: is ${client.endpoint} a decision-replay service?`);
+  }
   return { intervalMs: probe.intervalMinutes * 60_000, chainHead: probe.chainHead };
 }
 
