@@ -328,6 +328,10 @@ export function selectionWindow(selector: Selector, nowMs: number): { from?: str
  */
 export async function* selectIds(snapshots: SnapshotIdIndex, selector: Selector, nowMs: number): AsyncGenerator<string[]> {
   const window = selectionWindow(selector, nowMs);
+  // A window that ends before it starts selects nothing: a `from` after the batch's start with an
+  // open end (a `from` after an explicit `to` is refused with the request). Asking the index for
+  // it would be a query DynamoDB refuses (BETWEEN with its bounds reversed).
+  if (window.from !== undefined && window.from > window.to) return;
   const limit = selector.limit ?? DEFAULT_SELECTOR_LIMIT;
   const fetch = (taken: number, cursor: string | undefined) => snapshots.listIds({ functionName: selector.functionName, ...window, limit: Math.min(SELECT_PAGE_IDS, limit - taken), ...(cursor && { cursor }), order: 'desc' });
   let taken = 0;

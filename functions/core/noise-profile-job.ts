@@ -54,6 +54,9 @@ export async function startNoiseProfile(deps: StartNoiseProfileDeps, functionNam
   if (s?.lastHours !== undefined && (s.from !== undefined || s.to !== undefined)) {
     throw new ValidationError('selector: give lastHours or from/to, not both', { details: { issues: [{ path: 'selector.lastHours', message: 'not with from/to' }] } });
   }
+  if (s?.from !== undefined && s.to !== undefined && Date.parse(s.from) > Date.parse(s.to)) {
+    throw new ValidationError('selector: from is after to', { details: { issues: [{ path: 'selector.from', message: 'after to' }] } });
+  }
   if (!(await deps.executors.get(functionName))) throw new NoExecutorError(functionName);
   const sampleSize = request.sampleSize ?? DEFAULT_NOISE_SAMPLE;
   const batchRequest = { selector: { functionName, limit: sampleSize, ...s }, mode: 'Tolerant' as const };

@@ -150,6 +150,14 @@ describe('batch replays over HTTP (local host)', () => {
     expect(batch.stats).toMatchObject({ matches: 0, mismatches: 20, fieldMismatches: expect.objectContaining({ 'outputs.rationale': 20 }) });
   });
 
+  it('selects nothing (202, total 0), not a 500, for a selector whose from is after the batch starts and whose end is open', async () => {
+    const res = await call<{ batchId: string; total: number }>('POST', '/batches', { selector: { functionName: FN, from: '2099-01-01T00:00:00Z' }, mode: 'Strict' });
+
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    expect(res.body.total).toBe(0);
+    expect(await waitForBatch(res.body.batchId)).toMatchObject({ status: 'SUCCEEDED', completed: 0 });
+  });
+
   it('returns the same batch for a repeated Idempotency-Key and runs it once', async () => {
     const snaps = [await record(COUNTED_FN, { income: 40_000, age: 30 }), await record(COUNTED_FN, { income: 52_000, age: 41, debt: 20_000 }), await record(COUNTED_FN, { income: 90_000, age: 50 })];
     const body = { snapshotIds: snaps.map((s) => s.snapshotId), maxConcurrency: 2 };

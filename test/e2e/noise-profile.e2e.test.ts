@@ -76,6 +76,16 @@ describe('noise profiles over HTTP (noisy demo model)', () => {
     expect(noProfile.body.error.code).toBe('NO_NOISE_PROFILE');
   });
 
+  it('answers 400 for a selector from after its to, and 422 NOT_ENOUGH_SNAPSHOTS for a from after now, never a 500', async () => {
+    const backwards = await call<ErrorBody>('POST', '/functions/noisy_loan/noise-profile', { selector: { from: '2026-12-02T00:00:00Z', to: '2026-12-01T00:00:00Z' } });
+    const future = await call<ErrorBody>('POST', '/functions/noisy_loan/noise-profile', { selector: { from: '2099-01-01T00:00:00Z' } });
+
+    expect(backwards.status, JSON.stringify(backwards.body)).toBe(400);
+    expect(backwards.body.error).toMatchObject({ code: 'INVALID_REQUEST', message: 'selector: from is after to' });
+    expect(future.status, JSON.stringify(future.body)).toBe(422);
+    expect(future.body.error.code).toBe('NOT_ENOUGH_SNAPSHOTS');
+  });
+
   it('learns a profile as a batch (202, pollable) and reads it by latest and by version', async () => {
     const started = await requestWithHeaders<{ batchId: string; status: string; total: number; profile: string }>(t.url, 'POST', '/functions/noisy_loan/noise-profile', { sampleSize: 13 });
     expect(started.status, JSON.stringify(started.body)).toBe(202);
