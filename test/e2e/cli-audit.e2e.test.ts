@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
-import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
@@ -375,6 +375,35 @@ describe('decision-replay verify / export / verify --bundle (local host)', () =>
       expect(run.code, run.stderr).toBe(2);
       expect(run.stderr).toContain(`bundle.json is not an audit bundle manifest: ${field} must be`);
     }
+  });
+
+  it('refuses, naming it, a record file replaced by a named pipe or a symbolic link, rather than read it without end: exit 2', async () => {
+    const piped = copyOfBundle('fifo');
+    rmSync(join(piped, 'records/snapshots.jsonl'));
+    execFileSync('mkfifo', [join(piped, 'records/snapshots.jsonl')]);
+    const linked = copyOfBundle('symlink');
+    rmSync(join(linked, 'records/snapshots.jsonl'));
+    symlinkSync('/dev/zero', join(linked, 'records/snapshots.jsonl'));
+
+    const fifo = await cli(['verify', '--bundle', piped, '--output', 'json'], { env });
+    const symlink = await cli(['verify', '--bundle', linked, '--output', 'json'], { env });
+
+    expect(fifo.code).toBe(2);
+    expect(fifo.stderr).toContain('records/snapshots.jsonl is a named pipe: an audit bundle holds regular files and folders only');
+    expect(symlink.code).toBe(2);
+    expect(symlink.stderr).toContain('records/snapshots.jsonl is a symbolic link');
+  });
+
+  it('names a record file replaced by a folder as missing, with its records, not a crash (exit 1, was EISDIR exit 3)', async () => {
+    const dir = copyOfBundle('folder');
+    rmSync(join(dir, 'records/snapshots.jsonl'));
+    mkdirSync(join(dir, 'records/snapshots.jsonl'));
+
+    const { code, report } = await verifyJson(['--bundle', dir]);
+
+    expect(code).toBe(1);
+    expect(report.altered).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'records/snapshots.jsonl', reason: expect.stringContaining('missing') })]));
+    expect(report.missing.filter((f) => f.kind === 'snapshot')).toHaveLength(4);
   });
 
   it('names a digest changed in the bundle: badSignatures and a chain break, exit 1', async () => {

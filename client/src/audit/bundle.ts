@@ -22,7 +22,7 @@
  */
 import { createHash, createPublicKey } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { access, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as z from 'zod/mini';
@@ -391,10 +391,13 @@ class BundleRecordSource implements Pick<AuditRecordSource, 'forEachIn' | 'get'>
   }
 }
 
-/** The lines of a text file, streamed; a missing file has none (bundle.json's file list names it). */
+/**
+ * The lines of a text file, streamed; a missing file has none (bundle.json's file list names it),
+ * and so has a directory in a file's place (named the same way, rather than crash with EISDIR).
+ */
 async function* lineIterator(path: string): AsyncGenerator<string> {
   try {
-    await access(path);
+    if (!(await lstat(path)).isFile()) return;
   } catch {
     return;
   }
@@ -448,6 +451,13 @@ export class BundleFormatError extends Error {
  * must verify with that key, not only with the one the bundle carries.
  */
 export async function verifyBundle(dir: string, options: { trustedKeyPem?: string; from?: string; to?: string } = {}): Promise<BundleVerification> {
+  // An export writes regular files and folders only. A symbolic link or a device or pipe (say
+  // records/snapshots.jsonl -> /dev/zero, easily carried in a tar or zip) would be followed and
+  // read without end: such a bundle is refused before anything is read, naming each entry.
+  const irregular = await irregularEntries(dir);
+  if (irregular.length > 0) {
+    throw new BundleFormatError(`${irregular.map((e) => `${e.path} is ${e.type}`).join('; ')}: an audit bundle holds regular files and folders only, so ${irregular.length === 1 ? 'it is' : 'they are'} not read (replace ${irregular.length === 1 ? 'it' : 'them'} with the exported file${irregular.length === 1 ? '' : 's'})`);
+  }
   let bundle: BundleManifest;
   try {
     const parsed = BundleManifestSchema.safeParse(JSON.parse(await readFile(join(dir, 'bundle.json'), 'utf8')));
@@ -518,7 +528,7 @@ export async function verifyBundle(dir: string, options: { trustedKeyPem?: strin
   const interval = lengths.size === 1 ? ([...lengths][0] as number) : bundle.intervalMinutes * 60_000;
   const exportedAt = Math.max(Date.parse(bundle.exportedAt), newestSealedEnd + DEFAULT_SETTLE_MS);
   const report = await verifyRange(
-    { records, store: new FileAuditStore(dir), signer: { publicKeyPem: async () => keyUsed }, clock: { now: () => exportedAt }, intervalMs: interval, recordsLabel: 'in the bundle', offline: true, policyLocator: policyVersionLocator },
+    { records, store: bundleStore(dir), signer: { publicKeyPem: async () => keyUsed }, clock: { now: () => exportedAt }, intervalMs: interval, recordsLabel: 'in the bundle', offline: true, policyLocator: policyVersionLocator },
     { from: options.from ?? bundle.from, to: options.to ?? bundle.to, functionName: bundle.functionName },
   );
   const outside: Finding[] = [];
@@ -547,6 +557,36 @@ export async function verifyBundle(dir: string, options: { trustedKeyPem?: strin
   merged.counts = { ...c, altered: merged.altered.length, unexpected: merged.unexpected.length, badSignatures: merged.badSignatures.length };
   merged.clean = merged.clean && fileFindings.length + recordFindings.length + outside.length + extraSignatureFindings.length === 0;
   return { report: merged, bundle, keyFingerprint: trusted };
+}
+
+/** The entries under `dir` that are neither regular files nor folders (not followed, not read). */
+async function irregularEntries(dir: string, under = ''): Promise<Array<{ path: string; type: string }>> {
+  const out: Array<{ path: string; type: string }> = [];
+  let entries;
+  try {
+    entries = await readdir(join(dir, under), { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    const path = under === '' ? e.name : `${under}/${e.name}`;
+    if (e.isDirectory()) out.push(...(await irregularEntries(dir, path)));
+    else if (!e.isFile()) out.push({ path, type: e.isSymbolicLink() ? 'a symbolic link' : e.isFIFO() ? 'a named pipe' : e.isSocket() ? 'a socket' : 'a device' });
+  }
+  return out;
+}
+
+/** The bundle's digests, signatures and manifests; a folder in a file's place reads as missing (named by the verification), not as a crash. */
+function bundleStore(dir: string): Pick<FileAuditStore, 'getObject' | 'listDigests'> {
+  const files = new FileAuditStore(dir);
+  return {
+    listDigests: (from, to) => files.listDigests(from, to),
+    getObject: (name) =>
+      files.getObject(name).catch((err: unknown) => {
+        if ((err as NodeJS.ErrnoException).code === 'EISDIR') return undefined;
+        throw err;
+      }),
+  };
 }
 
 /**
