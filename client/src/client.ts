@@ -16,6 +16,7 @@
  *   `execute-api` URL, and sends plain HTTP otherwise.
  */
 import { randomUUID } from 'node:crypto';
+import { IDEMPOTENCY_KEY_PATTERN } from '../../functions/core/idempotency.js';
 import { DecisionReplayError, DecisionReplayNetworkError, DecisionReplayValidationError } from './errors.js';
 import {
   BatchRequestSchema,
@@ -189,6 +190,11 @@ export class DecisionReplayClient {
       throw new TypeError(`endpoint '${endpoint}' is not a URL`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`endpoint '${endpoint}' must be http(s)`);
+    // Each route's path is appended to the endpoint: after a query or a fragment it would become
+    // part of them (every request would go to the endpoint's own path), and fetch refuses a URL
+    // with credentials on every attempt.
+    if (url.search !== '' || url.hash !== '' || endpoint.includes('?') || endpoint.includes('#')) throw new TypeError(`endpoint '${endpoint}' must not have a query (?) or a fragment (#): give the service's base URL, such as https://abc123def4.execute-api.eu-west-1.amazonaws.com or http://127.0.0.1:3000`);
+    if (url.username !== '' || url.password !== '') throw new TypeError(`endpoint '${endpoint}' must not hold a user name or password`);
     this.endpoint = endpoint.replace(/\/+$/, '');
     const apiRegion = EXECUTE_API_HOST.exec(url.hostname)?.[1];
     const signing = options.signing ?? 'auto';
@@ -453,7 +459,15 @@ export class DecisionReplayClient {
       body = JSON.stringify(spec.body);
       headers['content-type'] = 'application/json';
     }
-    if (spec.method === 'POST') headers['idempotency-key'] = spec.options?.idempotencyKey ?? randomUUID();
+    if (spec.method === 'POST') {
+      const key = spec.options?.idempotencyKey ?? randomUUID();
+      // The service's own rule, checked before sending: a key fetch cannot send as a header (a line
+      // break, non-ASCII) would otherwise fail every attempt as if the network had.
+      if (!IDEMPOTENCY_KEY_PATTERN.test(key)) {
+        throw new DecisionReplayValidationError(`invalid Idempotency-Key ${JSON.stringify(key)}: must be 1 to 255 printable ASCII characters without spaces`, [{ path: 'Idempotency-Key', message: '1 to 255 printable ASCII characters without spaces' }]);
+      }
+      headers['idempotency-key'] = key;
+    }
     const signal = spec.options?.signal;
 
     for (let attempt = 0; ; attempt++) {

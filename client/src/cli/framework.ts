@@ -193,7 +193,11 @@ export function choiceFlag<T extends string>(flag: string, value: string | undef
 /** An ISO-8601 date or date-time, normalised to UTC. */
 export function instantFlag(flag: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  const ms = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : NaN;
+  const day = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
+  // Date.parse rolls a day the calendar does not have over into the next month (2026-02-30 is
+  // 2026-03-02): such a date is refused, as the service refuses it, not silently moved.
+  const real = day !== null && new Date(new Date(0).setUTCFullYear(Number(day[1]), Number(day[2]) - 1, Number(day[3]))).toISOString().startsWith(`${day[1]}-${day[2]}-${day[3]}`);
+  const ms = real ? Date.parse(value) : NaN;
   if (Number.isNaN(ms)) throw new UsageError(`--${flag} must be an ISO-8601 date or date-time such as 2026-11-26T10:00:00Z, got '${value}'`);
   return new Date(ms).toISOString();
 }
