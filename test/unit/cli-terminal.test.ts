@@ -28,6 +28,9 @@ const snapshot = {
   contentHash: 'b'.repeat(64),
 };
 
+/** A report whose HTML holds a stored value as it was recorded (HTML-escaped, controls and all). */
+const REPORT = `<!doctype html>\n<html><body><td>${HOSTILE}</td></body></html>\n`;
+
 async function run(args: string[], tty: boolean) {
   let stdout = '';
   let stderr = '';
@@ -47,6 +50,11 @@ describe('CLI output on a terminal', () => {
 
   beforeAll(async () => {
     server = createServer((req, res) => {
+      if (req.url?.startsWith('/batches/01M8VPDH3YJJJGC7K55MTV4342/report')) {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        res.end(REPORT);
+        return;
+      }
       if (req.url?.startsWith('/snapshots/01M8VP1EMWG90XEJPS66ZG6ATJ')) {
         res.writeHead(200, { 'content-type': 'application/json', 'content-integrity': 'verified' });
         res.end(JSON.stringify(snapshot));
@@ -85,6 +93,16 @@ describe('CLI output on a terminal', () => {
     expect(r.code).toBe(3);
     expect(r.stderr).not.toMatch(RAW_CONTROL);
     expect(r.stderr).toContain('NOT\\u001b[2J (HTTP 404): gone appr\\u001b[2J');
+  });
+
+  it('writes an HTML report to a terminal with its controls escaped, and byte for byte when piped', async () => {
+    const onTerminal = await run(['report', 'batch', '01M8VPDH3YJJJGC7K55MTV4342', '--endpoint', endpoint], true);
+    const piped = await run(['report', 'batch', '01M8VPDH3YJJJGC7K55MTV4342', '--endpoint', endpoint], false);
+
+    expect(onTerminal.code, onTerminal.stderr).toBe(0);
+    expect(onTerminal.stdout).not.toMatch(RAW_CONTROL);
+    expect(onTerminal.stdout).toContain('<td>appr\\u001b[2J');
+    expect(piped.stdout).toBe(REPORT);
   });
 
   it('escapes a control character the user typed when echoing it in a usage error', async () => {

@@ -7,13 +7,16 @@ import { writeFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { asUsage, EXIT, str, UsageError, type CommandContext, type CommandGroup, type OptionSpec } from '../framework.js';
 import { DecisionReplayError } from '../../errors.js';
+import { terminalSafeLines } from '../table.js';
 
 const OUT: OptionSpec = { type: 'string', short: 'o', value: 'FILE', description: "write the HTML to FILE (default: stdout; '-' is stdout too). Here -o names the file: the global --output has no use for HTML" };
 
 /** Writes the document where `-o` says; tells on stderr where it went. */
 async function deliver(ctx: CommandContext, out: string | undefined, document: string, what: string): Promise<typeof EXIT.OK> {
   if (out === undefined || out === '-') {
-    ctx.io.stdout.write(document);
+    // Piped or redirected, the bytes are the route's own. On a terminal the document is only read:
+    // a stored value's escape sequences in it are shown escaped, not obeyed.
+    ctx.io.stdout.write(ctx.io.stdout.isTTY === true ? terminalSafeLines(document) : document);
     return EXIT.OK;
   }
   const path = isAbsolute(out) ? out : resolve(ctx.io.cwd, out);
