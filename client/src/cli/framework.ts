@@ -140,6 +140,33 @@ export class Output {
     this.io.stdout.write(this.format === 'json' ? `${terminalSafeJson(JSON.stringify(value, null, 2))}\n` : ensureNewline(terminalSafeLines(table(value))));
   }
 
+  /**
+   * Prints every item of a list followed page after page (`--all`) as the pages arrive, so neither
+   * the items nor the text of a long list are held at once: JSON item by item, in the very text
+   * `result({items})` prints; --quiet one `essential` per line. A table needs every row for its
+   * column widths, so it is printed at the end. An error part way leaves what was printed (the
+   * exit code says it failed).
+   */
+  async list<T>(items: AsyncIterable<T>, table: (items: T[]) => string, essential: (item: T) => string): Promise<void> {
+    if (this.quiet) {
+      for await (const item of items) this.io.stdout.write(`${terminalSafe(essential(item))}\n`);
+      return;
+    }
+    if (this.format === 'table') {
+      const all: T[] = [];
+      for await (const item of items) all.push(item);
+      this.io.stdout.write(ensureNewline(terminalSafeLines(table(all))));
+      return;
+    }
+    let first = true;
+    this.io.stdout.write('{\n  "items": [');
+    for await (const item of items) {
+      this.io.stdout.write(`${first ? '' : ','}\n    ${terminalSafeJson(JSON.stringify(item, null, 2)).replace(/\n/g, '\n    ')}`);
+      first = false;
+    }
+    this.io.stdout.write(first ? ']\n}\n' : '\n  ]\n}\n');
+  }
+
   /** An informational line on stderr (never with --quiet). */
   info(line: string): void {
     if (!this.quiet) this.io.stderr.write(`${terminalSafeLines(line)}\n`);

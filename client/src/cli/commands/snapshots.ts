@@ -109,20 +109,16 @@ export const snapshotCommands: CommandGroup = {
         const to = instantFlag('to', str(values, 'to'));
         const limit = intFlag('limit', str(values, 'limit'), 1, 1000);
         const query = { functionName, ...(from !== undefined && { from }), ...(to !== undefined && { to }), ...(limit !== undefined && { limit }), ...(values.newest === true && { order: 'desc' as const }) };
-        let page: { items: Snapshot[]; nextCursor?: string };
+        const rows = (items: Snapshot[]) => columns(['snapshotId', 'createdAt', 'model', 'outputs'], items.map((s) => [s.snapshotId, s.createdAt, s.modelParameters ? `${cell(s.modelParameters.modelName)} ${cell(s.modelParameters.modelVersion)}` : '-', outputsSummary(s.outputs)]));
         if (values.all === true) {
-          const items: Snapshot[] = [];
-          for await (const s of ctx.client.iterateSnapshots(query)) items.push(s);
-          page = { items };
-        } else {
-          const cursor = str(values, 'cursor');
-          page = await ctx.client.listSnapshots({ ...query, ...(cursor !== undefined && { cursor }) });
+          // Every page: printed as it arrives, not gathered first (a function's whole history can
+          // be far more than one string or the heap holds).
+          await ctx.out.list(ctx.client.iterateSnapshots(query), rows, (s) => s.snapshotId);
+          return;
         }
-        ctx.out.result(
-          page,
-          (p) => columns(['snapshotId', 'createdAt', 'model', 'outputs'], p.items.map((s) => [s.snapshotId, s.createdAt, s.modelParameters ? `${cell(s.modelParameters.modelName)} ${cell(s.modelParameters.modelVersion)}` : '-', outputsSummary(s.outputs)])) + (p.nextCursor !== undefined ? `next page: --cursor ${p.nextCursor}\n` : ''),
-          page.items.map((s) => s.snapshotId).join('\n'),
-        );
+        const cursor = str(values, 'cursor');
+        const page = await ctx.client.listSnapshots({ ...query, ...(cursor !== undefined && { cursor }) });
+        ctx.out.result(page, (p) => rows(p.items) + (p.nextCursor !== undefined ? `next page: --cursor ${p.nextCursor}\n` : ''), page.items.map((s) => s.snapshotId).join('\n'));
       },
     },
     {
