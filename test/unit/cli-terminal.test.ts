@@ -8,7 +8,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProgressReporter } from '../../client/src/cli/commands/batch.js';
 import { main } from '../../client/src/cli/main.js';
+import type { Batch } from '../../client/src/schemas.js';
 
 /** Anything a terminal would act on: C0 but the line feed, DEL, C1, separators, bidi controls. */
 const RAW_CONTROL = /(?!\n)[\p{Cc}\p{Bidi_Control}\u2028\u2029]/u;
@@ -110,5 +112,21 @@ describe('CLI output on a terminal', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).not.toMatch(RAW_CONTROL);
     expect(r.stderr).toContain("got 'json\\u001b[2J'");
+  });
+
+  it("draws the batch progress bar with its own sequences only, the service's fields escaped", () => {
+    let bar = '';
+    let lines = '';
+    const batch = { batchId: `01M8VPDH3YJJJGC7K55MTV43\u001b]0;x\u0007`, status: `RUNNING\u001b[2J`, total: 4, completed: 1 } as unknown as Batch;
+
+    new ProgressReporter({ write: (s: string) => (bar += s), isTTY: true }, 0, () => 1000).update(batch);
+    new ProgressReporter({ write: (s: string) => (lines += s), isTTY: false }, 0, () => 1000).update(batch, true);
+
+    // The bar: a carriage return first and an erase-line last, nothing else raw.
+    expect(bar.startsWith('\r[')).toBe(true);
+    expect(bar.endsWith('RUNNING\\u001b[2J\u001b[K')).toBe(true);
+    expect(bar.slice(1, -3)).not.toMatch(RAW_CONTROL);
+    expect(lines).not.toMatch(RAW_CONTROL);
+    expect(lines).toContain('batch 01M8VPDH3YJJJGC7K55MTV43\\u001b]0;x\\u0007 RUNNING\\u001b[2J 1/4');
   });
 });

@@ -6,7 +6,7 @@
  */
 import { parseIdManifestText, REPLAY_MODES, ValidationError, type Batch, type BatchRequest } from '../../schemas.js';
 import { asUsage, choiceFlag, durationHoursFlag, EXIT, instantFlag, intFlag, numberFlag, rateFlag, readTextArg, str, UsageError, type CommandContext, type CommandGroup } from '../framework.js';
-import { cell, columns, keyValues, percent } from '../table.js';
+import { cell, columns, keyValues, percent, terminalSafe } from '../table.js';
 import { batchCompareCommand } from './batch-compare.js';
 
 const STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
@@ -136,11 +136,14 @@ export class ProgressReporter {
     const eta = rate > 0 && total !== null ? (total - done) / rate : Infinity;
     const p = batch.progress;
     const match = batch.stats ? percent(batch.stats.matchRate) : p && p.successful > 0 ? percent(p.matches / p.successful) : '-';
-    const facts = `${done}/${total ?? '?'}  ${rate.toFixed(1)}/s  ETA ${TERMINAL.has(batch.status) ? '0s' : duration(eta)}  match ${match}`;
+    // The bar's own control sequences (\r, erase line) are the only ones written: what the service
+    // answered is shown escaped.
+    const facts = terminalSafe(`${done}/${total ?? '?'}  ${rate.toFixed(1)}/s  ETA ${TERMINAL.has(batch.status) ? '0s' : duration(eta)}  match ${match}`);
+    const status = terminalSafe(String(batch.status));
     if (this.stream.isTTY === true) {
       const width = 30;
       const filled = total === null ? 0 : total > 0 ? Math.round((done / total) * width) : width;
-      this.stream.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${facts}  ${batch.status}\x1b[K`);
+      this.stream.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${facts}  ${status}\x1b[K`);
       this.drawn = true;
       if (final) this.stream.write('\n');
       return;
@@ -148,7 +151,7 @@ export class ProgressReporter {
     const t = this.now();
     if (!final && t - this.lastLineAt < this.lineIntervalMs) return;
     this.lastLineAt = t;
-    this.stream.write(`batch ${batch.batchId} ${batch.status} ${facts}\n`);
+    this.stream.write(`batch ${terminalSafe(String(batch.batchId))} ${status} ${facts}\n`);
   }
 
   /** Ends the bar's line (when interrupted). */
