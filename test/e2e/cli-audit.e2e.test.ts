@@ -406,6 +406,16 @@ describe('decision-replay verify / export / verify --bundle (local host)', () =>
     expect(report.missing.filter((f) => f.kind === 'snapshot')).toHaveLength(4);
   });
 
+  it('verifies part of a clean bundle with --from/--to as clean: its other records are not "unexpected"', async () => {
+    const late = await verifyJson(['--bundle', bundle, '--from', '2026-11-30T10:02:00Z', '--to', '2026-11-30T10:04:00Z']);
+    const early = await verifyJson(['--bundle', bundle, '--from', '2026-11-30T10:00:00Z', '--to', '2026-11-30T10:01:00Z']);
+
+    expect(late.report.unexpected).toEqual([]);
+    expect(late.code).toBe(0);
+    expect(early.report.unexpected).toEqual([]);
+    expect(early.code).toBe(0);
+  });
+
   it('names a digest changed in the bundle: badSignatures and a chain break, exit 1', async () => {
     const dir = copyOfBundle('digest');
     const name = join(dir, 'digests/2026-11-30T10:01:00.000Z.json');

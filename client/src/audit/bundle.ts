@@ -317,6 +317,8 @@ class BundleRecordSource implements Pick<AuditRecordSource, 'forEachIn' | 'get'>
     private readonly indexProblems: ReadonlyMap<string, string[]>,
     private readonly findings: Finding[],
     private readonly functionName: string | undefined,
+    /** Records created before this are outside the range asked for (`verify --bundle --from`): passed over. */
+    private readonly skipBefore?: string,
   ) {
     this.readers = RECORD_KINDS.map((kind) => ({ kind, file: RECORD_FILES[kind], lines: lineIterator(join(dir, RECORD_FILES[kind])), line: 0, ahead: undefined, done: false, firstLine: new Map<string, number>() }));
   }
@@ -327,6 +329,10 @@ class BundleRecordSource implements Pick<AuditRecordSource, 'forEachIn' | 'get'>
       for (;;) {
         r.ahead ??= await this.next(r);
         if (r.ahead === undefined || r.ahead.createdAt >= end) break;
+        if (this.skipBefore !== undefined && r.ahead.createdAt < this.skipBefore) {
+          r.ahead = undefined;
+          continue;
+        }
         visit(r.ahead);
         r.ahead = undefined;
         count += 1;
@@ -515,7 +521,10 @@ export async function verifyBundle(dir: string, options: { trustedKeyPem?: strin
     }
   }
   const recordFindings: Finding[] = [];
-  const records = new BundleRecordSource(dir, problems, recordFindings, bundle.functionName);
+  // Verifying part of the bundle (--from/--to): its records outside that part are not checked,
+  // and not "unexpected" either (a digest of the bundle names them).
+  const part = options.from !== undefined || options.to !== undefined ? { from: options.from ?? bundle.from, to: options.to ?? bundle.to } : undefined;
+  const records = new BundleRecordSource(dir, problems, recordFindings, bundle.functionName, part === undefined ? undefined : iso(windowOf(Date.parse(part.from), bundle.intervalMinutes * 60_000).start));
   // bundle.json is not signed, the digests are: what it says of the windows must agree with them.
   // Its window length is checked against every digest's window, and the export time cannot make a
   // window that has a digest in the bundle read as "not sealed yet" (an export time moved back would
@@ -533,7 +542,9 @@ export async function verifyBundle(dir: string, options: { trustedKeyPem?: strin
   );
   const outside: Finding[] = [];
   const unsealed = report.unsealed;
+  const bundleWindows = { from: iso(windowOf(Date.parse(bundle.from), interval).start), to: iso(windowOf(Date.parse(bundle.to) - 1, interval).start + interval) };
   await records.rest((r) => {
+    if (part !== undefined && r.createdAt >= bundleWindows.from && r.createdAt < bundleWindows.to) return;
     // Created in the end of the range that was not sealed yet at the export: that part is reported as not verified (unsealed), not as records no digest vouches for.
     if (unsealed !== null && r.createdAt >= unsealed.from && r.createdAt < unsealed.to) return;
     if (bundle.functionName === undefined || r.functionName === bundle.functionName) outside.push({ id: r.id, kind: r.kind, reason: `in the bundle, created at ${r.createdAt}, outside the windows it seals: no digest of the bundle names it` });
