@@ -85,6 +85,14 @@ describe('an endpoint that is not a decision-replay service', () => {
     expect(other.stderr).not.toContain('Cannot read properties');
   });
 
+  it("does not print another service's JSON as the snapshot asked for, with exit 0", async () => {
+    const r = await run(['get', '01M8VP1EMWG90XEJPS66ZG6ATJ', '--endpoint', `${base}/other`]);
+
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain("INVALID_RESPONSE (HTTP 200): GET /snapshots/01M8VP1EMWG90XEJPS66ZG6ATJ answered something that is not snapshot '01M8VP1EMWG90XEJPS66ZG6ATJ'");
+  });
+
   it('refuses a digest listing whose window length is not a positive number of minutes, rather than walk the range forever', async () => {
     const r = await run(['verify', '--from', '2026-12-01T00:00Z', '--to', '2026-12-01T01:00Z', '--endpoint', `${base}/zero-windows`]);
 

@@ -5,6 +5,7 @@ import type { Snapshot, SnapshotDiff } from '../../schemas.js';
 import { asUsage, EXIT, instantFlag, intFlag, readJsonArg, requiredFlag, str, type CommandGroup } from '../framework.js';
 import { cell, columns, keyValues } from '../table.js';
 import type { RecordSnapshot } from '../../schemas.js';
+import { DecisionReplayError } from '../../errors.js';
 
 /**
  * `name value` rows of a snapshot's inputs or outputs. A tampered snapshot is shown as stored, and
@@ -84,6 +85,12 @@ export const snapshotCommands: CommandGroup = {
       async run(ctx, { positionals }) {
         const id = positionals[0] as string;
         const { snapshot, integrity } = await ctx.client.getSnapshotWithIntegrity(id);
+        // The service answers every read with its content-integrity verdict; an answer with neither
+        // that nor the snapshot asked for came from something else (a wrong endpoint), and is not
+        // printed as a snapshot with exit 0.
+        if (integrity === 'unknown' && (snapshot as { snapshotId?: unknown }).snapshotId !== id) {
+          throw new DecisionReplayError(200, 'INVALID_RESPONSE', `GET /snapshots/${id} answered something that is not snapshot '${id}' (no such snapshotId, no content-integrity header): is ${ctx.client.endpoint} a decision-replay service?`);
+        }
         ctx.out.result(snapshot, snapshotTable, cell(snapshot.snapshotId ?? id));
         if (integrity !== 'tampered') return EXIT.OK;
         ctx.out.warn(`TAMPERED: snapshot ${id} no longer matches its contentHash (content-integrity: tampered); what is shown is what is stored now, not what was recorded`);
