@@ -48,9 +48,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
     const output = choiceFlag('output', values.output as string | undefined, ['json', 'table'] as const) ?? (io.stdout.isTTY === true ? 'table' : 'json');
     const endpoint = (values.endpoint as string | undefined) ?? nonEmpty(io.env.DECISION_REPLAY_URL) ?? DEFAULT_ENDPOINT;
     const region = (values.region as string | undefined) ?? undefined;
+    const timeoutMs = attemptTimeoutMs(values.timeout as string | undefined, io.env.DECISION_REPLAY_TIMEOUT);
     let client: DecisionReplayClient;
     try {
-      client = new DecisionReplayClient({ endpoint, ...(region !== undefined && { region }) });
+      client = new DecisionReplayClient({ endpoint, ...(region !== undefined && { region }), ...(timeoutMs !== undefined && { timeoutMs }) });
     } catch (err) {
       throw new UsageError(`${values.endpoint !== undefined ? '--endpoint' : io.env.DECISION_REPLAY_URL ? 'DECISION_REPLAY_URL' : 'endpoint'}: ${(err as Error).message}`);
     }
@@ -87,6 +88,21 @@ export async function runCli(): Promise<void> {
   for (const stream of [process.stdout, process.stderr]) stream.on('error', onWriteError);
   const code = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() });
   process.exitCode = lostOutput && code === EXIT.OK ? EXIT.SERVICE : code;
+}
+
+/** Longest time limit of one attempt: a day (setTimeout's own limit is ~24.8 days). */
+const MAX_TIMEOUT_SECONDS = 86_400;
+
+/**
+ * `--timeout SECONDS` (else DECISION_REPLAY_TIMEOUT) in ms, undefined for the client's default. A
+ * limit that is not a positive number of seconds is a usage error naming where it came from.
+ */
+function attemptTimeoutMs(flag: string | undefined, env: string | undefined): number | undefined {
+  const [source, text] = flag !== undefined ? ['--timeout', flag] : env !== undefined && env !== '' ? ['DECISION_REPLAY_TIMEOUT', env] : [undefined, undefined];
+  if (source === undefined) return undefined;
+  const seconds = /^\s*\d+(\.\d+)?\s*$/.test(text) ? Number(text) : Number.NaN;
+  if (!(seconds > 0 && seconds <= MAX_TIMEOUT_SECONDS)) throw new UsageError(`${source}: '${terminalSafe(text)}' is not a time limit; give seconds, more than 0 and at most ${MAX_TIMEOUT_SECONDS} (for example 5 or 0.5)`);
+  return Math.max(1, Math.round(seconds * 1000));
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
