@@ -420,8 +420,11 @@ async function sha256File(path: string): Promise<string | undefined> {
   }
 }
 
-async function listFiles(dir: string, under = ''): Promise<string[]> {
-  const out: string[] = [];
+/**
+ * Every entry under `dir`, in one walk (links not followed, nothing read): the files, and the
+ * entries that are neither regular files nor folders (symbolic links, pipes, sockets, devices).
+ */
+async function bundleEntries(dir: string, under = '', out: { files: string[]; irregular: Array<{ path: string; type: string }> } = { files: [], irregular: [] }): Promise<{ files: string[]; irregular: Array<{ path: string; type: string }> }> {
   let entries;
   try {
     entries = await readdir(join(dir, under), { withFileTypes: true });
@@ -430,8 +433,9 @@ async function listFiles(dir: string, under = ''): Promise<string[]> {
   }
   for (const e of entries) {
     const path = under === '' ? e.name : `${under}/${e.name}`;
-    if (e.isDirectory()) out.push(...(await listFiles(dir, path)));
-    else out.push(path);
+    if (e.isDirectory()) await bundleEntries(dir, path, out);
+    else if (e.isFile()) out.files.push(path);
+    else out.irregular.push({ path, type: e.isSymbolicLink() ? 'a symbolic link' : e.isFIFO() ? 'a named pipe' : e.isSocket() ? 'a socket' : 'a device' });
   }
   return out;
 }
@@ -460,7 +464,7 @@ export async function verifyBundle(dir: string, options: { trustedKeyPem?: strin
   // An export writes regular files and folders only. A symbolic link or a device or pipe (say
   // records/snapshots.jsonl -> /dev/zero, easily carried in a tar or zip) would be followed and
   // read without end: such a bundle is refused before anything is read, naming each entry.
-  const irregular = await irregularEntries(dir);
+  const { files, irregular } = await bundleEntries(dir);
   if (irregular.length > 0) {
     throw new BundleFormatError(`${irregular.map((e) => `${e.path} is ${e.type}`).join('; ')}: an audit bundle holds regular files and folders only, so ${irregular.length === 1 ? 'it is' : 'they are'} not read (replace ${irregular.length === 1 ? 'it' : 'them'} with the exported file${irregular.length === 1 ? '' : 's'})`);
   }
@@ -477,7 +481,7 @@ export async function verifyBundle(dir: string, options: { trustedKeyPem?: strin
   const bundleFile = (id: string, reason: string) => fileFindings.push({ id, kind: 'bundle-file', reason });
 
   // The file list: what was exported is what is here.
-  const present = new Set((await listFiles(dir)).filter((f) => f !== 'bundle.json' && f !== 'README.md'));
+  const present = new Set(files.filter((f) => f !== 'bundle.json' && f !== 'README.md'));
   for (const [file, hash] of Object.entries(bundle.files)) {
     const actual = present.has(file) ? await sha256File(join(dir, file)) : undefined;
     present.delete(file);
@@ -568,23 +572,6 @@ export async function verifyBundle(dir: string, options: { trustedKeyPem?: strin
   merged.counts = { ...c, altered: merged.altered.length, unexpected: merged.unexpected.length, badSignatures: merged.badSignatures.length };
   merged.clean = merged.clean && fileFindings.length + recordFindings.length + outside.length + extraSignatureFindings.length === 0;
   return { report: merged, bundle, keyFingerprint: trusted };
-}
-
-/** The entries under `dir` that are neither regular files nor folders (not followed, not read). */
-async function irregularEntries(dir: string, under = ''): Promise<Array<{ path: string; type: string }>> {
-  const out: Array<{ path: string; type: string }> = [];
-  let entries;
-  try {
-    entries = await readdir(join(dir, under), { withFileTypes: true });
-  } catch {
-    return out;
-  }
-  for (const e of entries) {
-    const path = under === '' ? e.name : `${under}/${e.name}`;
-    if (e.isDirectory()) out.push(...(await irregularEntries(dir, path)));
-    else if (!e.isFile()) out.push({ path, type: e.isSymbolicLink() ? 'a symbolic link' : e.isFIFO() ? 'a named pipe' : e.isSocket() ? 'a socket' : 'a device' });
-  }
-  return out;
 }
 
 /** The bundle's digests, signatures and manifests; a folder in a file's place reads as missing (named by the verification), not as a crash. */
