@@ -37,7 +37,11 @@ export async function cli(args: readonly string[], options: CliRunOptions = {}):
   return endpoint === undefined ? runCli(args, options) : withCheckedFetch(endpoint, () => runCli(args, options));
 }
 
-async function runCli(args: readonly string[], options: CliRunOptions): Promise<CliRun> {
+/**
+ * Runs the CLI in this process without checking its answers against the host's OpenAPI document:
+ * for endpoints that are not the host (a fake service, a silent server, another service's page).
+ */
+export async function runCli(args: readonly string[], options: CliRunOptions = {}): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const tty = options.tty ?? false;

@@ -4,23 +4,9 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../client/src/cli/main.js';
+import { runCli } from '../support/cli.js';
 import { DecisionReplayClient } from '../../client/src/index.js';
-
-async function run(args: string[], stdin = '') {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    stdout: { write: (s: string) => (stdout += s), isTTY: false },
-    stderr: { write: (s: string) => (stderr += s), isTTY: false },
-    stdin: Readable.from(stdin === '' ? [] : [Buffer.from(stdin)]),
-    env: {},
-    cwd: process.cwd(),
-  });
-  return { code, stdout, stderr };
-}
 
 describe('CLI inputs refused before sending', () => {
   let server: Server;
@@ -46,7 +32,7 @@ describe('CLI inputs refused before sending', () => {
   it('names an --idempotency-key no header can carry (a line break, a space, non-ASCII): exit 2, not NETWORK_ERROR after 4 attempts', async () => {
     for (const key of ['a\nb', 'with space', 'clé', '']) {
       requests.length = 0;
-      const r = await run(['record', '-', '--idempotency-key', key, '--endpoint', endpoint], decision);
+      const r = await runCli(['record', '-', '--idempotency-key', key, '--endpoint', endpoint], { stdin: decision });
 
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toContain('invalid Idempotency-Key');
@@ -58,7 +44,7 @@ describe('CLI inputs refused before sending', () => {
   it('refuses an endpoint with a query, a fragment or credentials, which every route path would be appended after', async () => {
     for (const bad of [`${endpoint}?stage=prod`, `${endpoint}#x`, `${endpoint}?`, endpoint.replace('http://', 'http://user:pw@')]) {
       requests.length = 0;
-      const r = await run(['list', '--function', 'f', '--endpoint', bad]);
+      const r = await runCli(['list', '--function', 'f', '--endpoint', bad]);
 
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(/--endpoint: endpoint '.*' must not (have a query|hold a user name)/);
@@ -66,15 +52,15 @@ describe('CLI inputs refused before sending', () => {
     }
     expect(() => new DecisionReplayClient({ endpoint: `${endpoint}?x=1` })).toThrow(TypeError);
     // A base path (an API Gateway stage) is still fine.
-    const fine = await run(['list', '--function', 'f', '--endpoint', `${endpoint}/prod`]);
+    const fine = await runCli(['list', '--function', 'f', '--endpoint', `${endpoint}/prod`]);
     expect(fine.code, fine.stderr).toBe(0);
     expect(requests.at(-1)).toBe('GET /prod/snapshots?functionName=f');
   });
 
   it('refuses a --from or --to the calendar does not have, rather than roll it into the next month', async () => {
     requests.length = 0;
-    const r = await run(['list', '--function', 'f', '--from', '2026-02-30', '--endpoint', endpoint]);
-    const leap = await run(['list', '--function', 'f', '--from', '2024-02-29', '--to', '2024-03-01T00:00:00Z', '--endpoint', endpoint]);
+    const r = await runCli(['list', '--function', 'f', '--from', '2026-02-30', '--endpoint', endpoint]);
+    const leap = await runCli(['list', '--function', 'f', '--from', '2024-02-29', '--to', '2024-03-01T00:00:00Z', '--endpoint', endpoint]);
 
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("--from must be an ISO-8601 date or date-time such as 2026-11-26T10:00:00Z, got '2026-02-30'");

@@ -6,10 +6,9 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProgressReporter } from '../../client/src/cli/commands/batch.js';
-import { main } from '../../client/src/cli/main.js';
+import { runCli } from '../support/cli.js';
 import type { Batch } from '../../client/src/schemas.js';
 
 /** Anything a terminal would act on: C0 but the line feed, DEL, C1, separators, bidi controls. */
@@ -32,19 +31,6 @@ const snapshot = {
 
 /** A report whose HTML holds a stored value as it was recorded (HTML-escaped, controls and all). */
 const REPORT = `<!doctype html>\n<html><body><td>${HOSTILE}</td></body></html>\n`;
-
-async function run(args: string[], tty: boolean) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    stdout: { write: (s: string) => (stdout += s), isTTY: tty, columns: 100 },
-    stderr: { write: (s: string) => (stderr += s), isTTY: tty, columns: 100 },
-    stdin: Readable.from([]),
-    env: {},
-    cwd: process.cwd(),
-  });
-  return { code, stdout, stderr };
-}
 
 describe('CLI output on a terminal', () => {
   let server: Server;
@@ -74,7 +60,7 @@ describe('CLI output on a terminal', () => {
   });
 
   it('shows stored escape sequences in a table escaped, one row per value', async () => {
-    const r = await run(['get', snapshot.snapshotId, '--endpoint', endpoint, '-o', 'table'], true);
+    const r = await runCli(['get', snapshot.snapshotId, '--endpoint', endpoint, '-o', 'table'], { tty: true });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).not.toMatch(RAW_CONTROL);
     expect(r.stdout).toContain('appr\\u001b[2J\\u001b]0;owned\\u0007ove\\r\\u009b31m\\u202eRTL\\u2028\\u0000\\nnext line');
@@ -84,22 +70,22 @@ describe('CLI output on a terminal', () => {
   });
 
   it('prints JSON with the controls escaped, reading back as the very values served', async () => {
-    const r = await run(['get', snapshot.snapshotId, '--endpoint', endpoint, '-o', 'json'], true);
+    const r = await runCli(['get', snapshot.snapshotId, '--endpoint', endpoint, '-o', 'json'], { tty: true });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).not.toMatch(RAW_CONTROL);
     expect(JSON.parse(r.stdout)).toEqual(snapshot);
   });
 
   it('escapes the service error code, message and details on stderr', async () => {
-    const r = await run(['get', '01M8VP1EMWG90XEJPS66ZG6ATX', '--endpoint', endpoint], true);
+    const r = await runCli(['get', '01M8VP1EMWG90XEJPS66ZG6ATX', '--endpoint', endpoint], { tty: true });
     expect(r.code).toBe(3);
     expect(r.stderr).not.toMatch(RAW_CONTROL);
     expect(r.stderr).toContain('NOT\\u001b[2J (HTTP 404): gone appr\\u001b[2J');
   });
 
   it('writes an HTML report to a terminal with its controls escaped, and byte for byte when piped', async () => {
-    const onTerminal = await run(['report', 'batch', '01M8VPDH3YJJJGC7K55MTV4342', '--endpoint', endpoint], true);
-    const piped = await run(['report', 'batch', '01M8VPDH3YJJJGC7K55MTV4342', '--endpoint', endpoint], false);
+    const onTerminal = await runCli(['report', 'batch', '01M8VPDH3YJJJGC7K55MTV4342', '--endpoint', endpoint], { tty: true });
+    const piped = await runCli(['report', 'batch', '01M8VPDH3YJJJGC7K55MTV4342', '--endpoint', endpoint], { tty: false });
 
     expect(onTerminal.code, onTerminal.stderr).toBe(0);
     expect(onTerminal.stdout).not.toMatch(RAW_CONTROL);
@@ -108,7 +94,7 @@ describe('CLI output on a terminal', () => {
   });
 
   it('escapes a control character the user typed when echoing it in a usage error', async () => {
-    const r = await run(['get', snapshot.snapshotId, '--endpoint', endpoint, '-o', 'json\u001b[2J'], true);
+    const r = await runCli(['get', snapshot.snapshotId, '--endpoint', endpoint, '-o', 'json\u001b[2J'], { tty: true });
     expect(r.code).toBe(2);
     expect(r.stderr).not.toMatch(RAW_CONTROL);
     expect(r.stderr).toContain("got 'json\\u001b[2J'");

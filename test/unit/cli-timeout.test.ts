@@ -4,22 +4,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../client/src/cli/main.js';
-
-async function run(args: string[], env: Record<string, string> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    stdout: { write: (s: string) => (stdout += s), isTTY: false },
-    stderr: { write: (s: string) => (stderr += s), isTTY: false },
-    stdin: Readable.from([]),
-    env,
-    cwd: process.cwd(),
-  });
-  return { code, stdout, stderr };
-}
+import { runCli } from '../support/cli.js';
 
 describe('CLI --timeout', () => {
   let server: Server;
@@ -45,7 +31,7 @@ describe('CLI --timeout', () => {
 
   it('ends each attempt after --timeout seconds, so a silent endpoint fails after its retries, not 4 × 30 s', async () => {
     requests = 0;
-    const r = await run(['get', '01HZZZZZZZZZZZZZZZZZZZZZZZ', '--endpoint', endpoint, '--timeout', '0.2']);
+    const r = await runCli(['get', '01HZZZZZZZZZZZZZZZZZZZZZZZ', '--endpoint', endpoint, '--timeout', '0.2']);
     expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toMatch(/NETWORK_ERROR.*timed out \(after 4 attempts\)/);
     // One first attempt and three retries, each given up on by its own limit.
@@ -54,12 +40,12 @@ describe('CLI --timeout', () => {
 
   it('reads DECISION_REPLAY_TIMEOUT when the flag is absent; the flag wins over it', async () => {
     requests = 0;
-    const fromEnv = await run(['get', '01HZZZZZZZZZZZZZZZZZZZZZZZ', '--endpoint', endpoint], { DECISION_REPLAY_TIMEOUT: '0.1' });
+    const fromEnv = await runCli(['get', '01HZZZZZZZZZZZZZZZZZZZZZZZ', '--endpoint', endpoint], { env: { DECISION_REPLAY_TIMEOUT: '0.1' } });
     expect(fromEnv.code, fromEnv.stderr).toBe(3);
     expect(fromEnv.stderr).toContain('timed out (after 4 attempts)');
     expect(requests).toBe(4);
     // A bad environment value is not used when the flag gives one.
-    const flagWins = await run(['get', '01HZZZZZZZZZZZZZZZZZZZZZZZ', '--endpoint', endpoint, '--timeout', '0.1'], { DECISION_REPLAY_TIMEOUT: 'soon' });
+    const flagWins = await runCli(['get', '01HZZZZZZZZZZZZZZZZZZZZZZZ', '--endpoint', endpoint, '--timeout', '0.1'], { env: { DECISION_REPLAY_TIMEOUT: 'soon' } });
     expect(flagWins.code, flagWins.stderr).toBe(3);
     expect(flagWins.stderr).toContain('timed out');
   });
@@ -67,18 +53,18 @@ describe('CLI --timeout', () => {
   it('refuses a limit that is not a positive number of seconds, naming where it came from, before sending anything', async () => {
     requests = 0;
     for (const bad of ['0', '-1', 'abc', '5s', '1e3', '', '86401', 'Infinity']) {
-      const r = await run(['get', '01HZZZZZZZZZZZZZZZZZZZZZZZ', '--endpoint', endpoint, `--timeout=${bad}`]);
+      const r = await runCli(['get', '01HZZZZZZZZZZZZZZZZZZZZZZZ', '--endpoint', endpoint, `--timeout=${bad}`]);
       expect(r.code, `--timeout '${bad}': ${r.stderr}`).toBe(2);
       expect(r.stderr).toContain(`--timeout: '${bad}' is not a time limit`);
     }
-    const env = await run(['get', '01HZZZZZZZZZZZZZZZZZZZZZZZ', '--endpoint', endpoint], { DECISION_REPLAY_TIMEOUT: 'soon' });
+    const env = await runCli(['get', '01HZZZZZZZZZZZZZZZZZZZZZZZ', '--endpoint', endpoint], { env: { DECISION_REPLAY_TIMEOUT: 'soon' } });
     expect(env.code).toBe(2);
     expect(env.stderr).toContain("DECISION_REPLAY_TIMEOUT: 'soon' is not a time limit");
     expect(requests).toBe(0);
   });
 
   it('is listed among the global flags of every command', async () => {
-    const r = await run(['get', '--help']);
+    const r = await runCli(['get', '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/--timeout SECONDS\s+time limit of each attempt/);
   });

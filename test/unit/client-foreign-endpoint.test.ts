@@ -6,9 +6,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../client/src/cli/main.js';
+import { runCli } from '../support/cli.js';
 import { DecisionReplayClient, DecisionReplayError } from '../../client/src/index.js';
 
 /** Each path prefix answers 200 with this body. */
@@ -19,19 +18,6 @@ const ANSWERS: Record<string, { type: string; body: string }> = {
   '/other': { type: 'application/json', body: '{"hello":"world"}' },
   '/zero-windows': { type: 'application/json', body: '{"items":[],"intervalMinutes":0}' },
 };
-
-async function run(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    stdout: { write: (s: string) => (stdout += s), isTTY: false },
-    stderr: { write: (s: string) => (stderr += s), isTTY: false },
-    stdin: Readable.from([]),
-    env: {},
-    cwd: process.cwd(),
-  });
-  return { code, stdout, stderr };
-}
 
 describe('an endpoint that is not a decision-replay service', () => {
   let server: Server;
@@ -75,8 +61,8 @@ describe('an endpoint that is not a decision-replay service', () => {
   });
 
   it('makes the CLI exit 3 with a message saying what answered, not a JavaScript error', async () => {
-    const html = await run(['get', '01M8VP1EMWG90XEJPS66ZG6ATJ', '--endpoint', `${base}/html`]);
-    const other = await run(['list', '--function', 'f', '--endpoint', `${base}/other`]);
+    const html = await runCli(['get', '01M8VP1EMWG90XEJPS66ZG6ATJ', '--endpoint', `${base}/html`]);
+    const other = await runCli(['list', '--function', 'f', '--endpoint', `${base}/other`]);
 
     expect(html.code).toBe(3);
     expect(html.stderr).toMatch(/^decision-replay: INVALID_RESPONSE \(HTTP 200\): GET .* answered 200 with a body that is not JSON/);
@@ -86,7 +72,7 @@ describe('an endpoint that is not a decision-replay service', () => {
   });
 
   it("does not print another service's JSON as the snapshot asked for, with exit 0", async () => {
-    const r = await run(['get', '01M8VP1EMWG90XEJPS66ZG6ATJ', '--endpoint', `${base}/other`]);
+    const r = await runCli(['get', '01M8VP1EMWG90XEJPS66ZG6ATJ', '--endpoint', `${base}/other`]);
 
     expect(r.code).toBe(3);
     expect(r.stdout).toBe('');
@@ -94,7 +80,7 @@ describe('an endpoint that is not a decision-replay service', () => {
   });
 
   it('refuses a digest listing whose window length is not a positive number of minutes, rather than walk the range forever', async () => {
-    const r = await run(['verify', '--from', '2026-12-01T00:00Z', '--to', '2026-12-01T01:00Z', '--endpoint', `${base}/zero-windows`]);
+    const r = await runCli(['verify', '--from', '2026-12-01T00:00Z', '--to', '2026-12-01T01:00Z', '--endpoint', `${base}/zero-windows`]);
 
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('intervalMinutes 0, not a positive whole number of minutes');
