@@ -51,6 +51,7 @@ import { LocalDigestSigner } from '../adapters/audit/local-signer.js';
 import { DigestTimer } from './digest-timer.js';
 import { createLocalDynamoClient, startLocalDynamo, type LocalDynamo } from './dynalite.js';
 import { startHttpHost, type EventHandler } from './http-host.js';
+import { idleCollection } from './idle-collection.mjs';
 import { LocalStream } from './stream.js';
 import { Journal } from './journal.js';
 import { recoverBatches, tapBatchRecords } from './batch-recovery.js';
@@ -381,6 +382,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   });
   const url = `http://127.0.0.1:${http.port}`;
   digestTimer.start();
+  // The host's thread collects its garbage once it falls idle after a burst, as dynalite's does
+  // (./idle-collection.mjs: what a burst leaves behind would otherwise stay resident).
+  const idle = idleCollection();
+  http.server.on('request', idle.noted);
 
   return {
     url,
@@ -397,6 +402,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     audit: { store: auditStore, signer, timer: digestTimer },
     async close() {
       closing = true;
+      idle.stop();
       scheduler.stop();
       const limitMs = options.closeTimeoutMs ?? 15_000;
       const problems: string[] = [];
