@@ -67,4 +67,15 @@ describe('CLI inputs refused before sending', () => {
     expect(leap.code, leap.stderr).toBe(0);
     expect(requests).toEqual(['GET /snapshots?functionName=f&from=2024-02-29T00%3A00%3A00.000Z&to=2024-03-01T00%3A00%3A00.000Z']);
   });
+
+  it('names a list --from after --to as a usage error before sending; one instant for both ends is a range', async () => {
+    requests.length = 0;
+    const r = await runCli(['list', '--function', 'f', '--from', '2026-12-02', '--to', '2026-12-01', '--endpoint', endpoint]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('--from (2026-12-02T00:00:00.000Z) must not be after --to (2026-12-01T00:00:00.000Z)');
+    expect(requests).toEqual([]);
+    const same = await runCli(['list', '--function', 'f', '--from', '2026-12-01', '--to', '2026-12-01T00:00:00Z', '--endpoint', endpoint]);
+    expect(same.code, same.stderr).toBe(0);
+    expect(requests).toHaveLength(1);
+  });
 });

@@ -2,7 +2,7 @@
  * Snapshot commands: `record`, `get`, `list`, `diff`.
  */
 import type { Snapshot, SnapshotDiff } from '../../schemas.js';
-import { asUsage, EXIT, instantFlag, intFlag, readJsonArg, requiredFlag, str, type CommandGroup } from '../framework.js';
+import { asUsage, EXIT, instantFlag, intFlag, readJsonArg, requiredFlag, str, UsageError, type CommandGroup } from '../framework.js';
 import { cell, columns, keyValues } from '../table.js';
 import type { RecordSnapshot } from '../../schemas.js';
 import { DecisionReplayError } from '../../errors.js';
@@ -114,6 +114,9 @@ export const snapshotCommands: CommandGroup = {
         const functionName = requiredFlag('function', values.function);
         const from = instantFlag('from', str(values, 'from'));
         const to = instantFlag('to', str(values, 'to'));
+        // Both ends are inclusive: one instant is a range, a start after the end is a mistake,
+        // named here as `batch run`, `verify` and `export` name it (the service would answer 400).
+        if (from !== undefined && to !== undefined && from > to) throw new UsageError(`--from (${from}) must not be after --to (${to})`);
         const limit = intFlag('limit', str(values, 'limit'), 1, 1000);
         const query = { functionName, ...(from !== undefined && { from }), ...(to !== undefined && { to }), ...(limit !== undefined && { limit }), ...(values.newest === true && { order: 'desc' as const }) };
         const rows = (items: Snapshot[]) => columns(['snapshotId', 'createdAt', 'model', 'outputs'], items.map((s) => [s.snapshotId, s.createdAt, s.modelParameters ? `${cell(s.modelParameters.modelName)} ${cell(s.modelParameters.modelVersion)}` : '-', outputsSummary(s.outputs)]));
