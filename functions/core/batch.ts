@@ -384,6 +384,19 @@ export async function writePlan(manifests: ManifestStore, batch: Pick<Batch, 'ba
   return { total: written.count, manifest: { bucket: written.bucket, key: written.key }, itemsPerChunk: itemsPerChunkFor(written.count, batch.maxConcurrency) };
 }
 
+/**
+ * A selector's time window as a batch and a noise profile both take it: `lastHours` or `from`/`to`,
+ * not both, and `from` not after `to` (a 400 naming the field).
+ */
+export function checkSelectorWindow(s: { lastHours?: number | undefined; from?: string | undefined; to?: string | undefined } | undefined): void {
+  if (s?.lastHours !== undefined && (s.from !== undefined || s.to !== undefined)) {
+    throw new ValidationError('selector: give lastHours or from/to, not both', { details: { issues: [{ path: 'selector.lastHours', message: 'not with from/to' }] } });
+  }
+  if (s?.from !== undefined && s.to !== undefined && Date.parse(s.from) > Date.parse(s.to)) {
+    throw new ValidationError('selector: from is after to', { details: { issues: [{ path: 'selector.from', message: 'after to' }] } });
+  }
+}
+
 /** Checks a batch request beyond its schema: exactly one selection, a sane window, options that fit together. */
 export function parseBatchRequest(body: unknown): BatchRequest {
   const request = parseOrThrow(BatchRequestSchema, body, 'batch request');
@@ -399,13 +412,7 @@ export function parseBatchRequest(body: unknown): BatchRequest {
       details: { issues: [{ path: 'snapshotIds', message: `at most ${MAX_LISTED_SNAPSHOTS}` }] },
     });
   }
-  const s = request.selector;
-  if (s && s.lastHours !== undefined && (s.from !== undefined || s.to !== undefined)) {
-    throw new ValidationError('selector: give lastHours or from/to, not both', { details: { issues: [{ path: 'selector.lastHours', message: 'not with from/to' }] } });
-  }
-  if (s?.from !== undefined && s.to !== undefined && Date.parse(s.from) > Date.parse(s.to)) {
-    throw new ValidationError('selector: from is after to', { details: { issues: [{ path: 'selector.from', message: 'after to' }] } });
-  }
+  checkSelectorWindow(request.selector);
   if (request.tolerance !== undefined && request.mode !== undefined && request.mode !== 'Tolerant') {
     throw new ValidationError(`tolerance applies to Tolerant mode only, not ${request.mode}`, { details: { issues: [{ path: 'tolerance', message: 'only with mode Tolerant' }] } });
   }

@@ -7,9 +7,9 @@
  */
 import * as z from 'zod/mini';
 import { IsoInstantSchema } from './instant.js';
-import { newBatch, pagesOf, resolveSelection, writePlan, type Batch, type BatchResult, type StartBatchDeps } from './batch.js';
+import { checkSelectorWindow, newBatch, pagesOf, resolveSelection, writePlan, type Batch, type BatchResult, type StartBatchDeps } from './batch.js';
 import type { ReplayItemDeps } from './batch-replay.js';
-import { NotFoundError, UnprocessableError, ValidationError } from './errors.js';
+import { NotFoundError, UnprocessableError } from './errors.js';
 import { ExecutorError, NoExecutorError, UnsupportedModelError, type ExecutorConfigStore } from './executor.js';
 import { DEFAULT_NOISE_SAMPLE, MAX_NOISE_SAMPLE, NoiseAccumulator, NUMERIC_SAFETY_FACTOR, observeNoise, type NoiseProfile, type NoiseProfileStore, type NoiseRun } from './noise.js';
 import { parseOrThrow } from './schema-util.js';
@@ -51,12 +51,7 @@ export interface StartNoiseProfileDeps extends StartBatchDeps {
 export async function startNoiseProfile(deps: StartNoiseProfileDeps, functionName: string, body: unknown): Promise<Batch> {
   const request = parseOrThrow(NoiseProfileRequestSchema, body ?? {}, 'noise profile request');
   const s = request.selector;
-  if (s?.lastHours !== undefined && (s.from !== undefined || s.to !== undefined)) {
-    throw new ValidationError('selector: give lastHours or from/to, not both', { details: { issues: [{ path: 'selector.lastHours', message: 'not with from/to' }] } });
-  }
-  if (s?.from !== undefined && s.to !== undefined && Date.parse(s.from) > Date.parse(s.to)) {
-    throw new ValidationError('selector: from is after to', { details: { issues: [{ path: 'selector.from', message: 'after to' }] } });
-  }
+  checkSelectorWindow(s);
   if (!(await deps.executors.get(functionName))) throw new NoExecutorError(functionName);
   const sampleSize = request.sampleSize ?? DEFAULT_NOISE_SAMPLE;
   const batchRequest = { selector: { functionName, limit: sampleSize, ...s }, mode: 'Tolerant' as const };
