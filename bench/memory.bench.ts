@@ -49,19 +49,15 @@ function decision(i: number): string {
   });
 }
 
-/** Resident set size of `pid` in bytes (Linux /proc). */
-function rssOf(pid: number): number {
+/** `pid`'s resident set in bytes, and of it anonymous memory (heaps) and mapped files (Linux /proc, one read). */
+function memoryOf(pid: number): { rss: number; anon: number; file: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const m = /VmRSS:\s+(\d+) kB/.exec(status);
-  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
-  return Number(m[1]) * 1024;
-}
-
-/** Of `pid`'s resident set, bytes of anonymous memory (heaps) and of mapped files (/proc, Linux). */
-function rssPartsOf(pid: number): { anon: number; file: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN) * 1024;
-  return { anon: kb('RssAnon'), file: kb('RssFile') };
+  const kb = (name: string) => {
+    const m = new RegExp(`${name}:\\s+(\\d+) kB`).exec(status);
+    if (!m) throw new Error(`no ${name} for pid ${pid}`);
+    return Number(m[1]) * 1024;
+  };
+  return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
 }
 
 /** Bytes of every file under `dir`. */
@@ -83,10 +79,10 @@ export default async function memoryBench(): Promise<void> {
   let peakParts = { anon: 0, file: 0 };
   const sampler = setInterval(() => {
     try {
-      const rss = rssOf(pid);
-      if (rss > peak) {
-        peak = rss;
-        peakParts = rssPartsOf(pid);
+      const now = memoryOf(pid);
+      if (now.rss > peak) {
+        peak = now.rss;
+        peakParts = now;
       }
     } catch {
       // the host has exited
@@ -95,7 +91,7 @@ export default async function memoryBench(): Promise<void> {
   const afterBurst: number[] = [];
   let recorded = 0;
   try {
-    const startRss = rssOf(pid);
+    const startRss = memoryOf(pid).rss;
     console.log(`\nmemory bench: host pid ${pid}, DATA_DIR ${dataDir}, RSS at start ${(startRss / MB).toFixed(0)} MB`);
     for (let burst = 0; burst < BURSTS; burst++) {
       const t = performance.now();
@@ -111,12 +107,12 @@ export default async function memoryBench(): Promise<void> {
         }),
       );
       const seconds = (performance.now() - t) / 1000;
-      const endRss = rssOf(pid);
+      const endRss = memoryOf(pid).rss;
       // Idle: let on-write delivery drain and the collector run, as a user's pause would.
       await new Promise((r) => setTimeout(r, IDLE_MS));
-      const rss = rssOf(pid);
+      const parts = memoryOf(pid);
+      const rss = parts.rss;
       afterBurst.push(rss);
-      const parts = rssPartsOf(pid);
       console.log(`burst ${burst + 1}: ${PER_BURST} snapshots in ${seconds.toFixed(1)} s (${(PER_BURST / seconds).toFixed(0)}/s); RSS at its end ${(endRss / MB).toFixed(0)} MB, after ${IDLE_MS / 1000} s idle ${(rss / MB).toFixed(0)} MB (anonymous memory, the heaps: ${(parts.anon / MB).toFixed(0)} MB; mapped files, libraries and LevelDB's tables: ${(parts.file / MB).toFixed(0)} MB); DATA_DIR ${(du(dataDir) / MB).toFixed(1)} MB`);
     }
     const disk = du(dataDir);
