@@ -60,6 +60,14 @@ import type { CredentialsOption, SignableRequest } from './sigv4.js';
 /** The default endpoint: the one-machine host (`npm start`). */
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:3000';
 
+/**
+ * The default cap on one answer's body: 64 MiB. On AWS no answer exceeds 6 MB (a Lambda's
+ * synchronous response); the local host's largest are audit manifests (~250 bytes a record, so
+ * ~270,000 records in one window). Without a cap, an endpoint that is not the service (or a
+ * hostile one) could send a body of any size: a 300 MB one took the CLI to 1.8 GB of memory.
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
 export interface DecisionReplayClientOptions {
   /** Base URL of the API, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com`. Default {@link DEFAULT_ENDPOINT}. */
   endpoint?: string;
@@ -73,6 +81,11 @@ export interface DecisionReplayClientOptions {
   timeoutMs?: number;
   /** Retries after the first attempt (default 3). */
   retries?: number;
+  /**
+   * Largest body of one answer, in bytes (default {@link DEFAULT_MAX_RESPONSE_BYTES}, 64 MiB). A
+   * larger one is not read further: the call throws `RESPONSE_TOO_LARGE` and is not retried.
+   */
+  maxResponseBytes?: number;
   /** First backoff delay in ms (default 100); doubles on each retry, capped at 5 s, with full jitter. */
   retryBaseDelayMs?: number;
   /** The fetch implementation (default the global one). */
@@ -177,6 +190,7 @@ export class DecisionReplayClient {
   private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly retryBaseDelayMs: number;
+  private readonly maxResponseBytes: number;
   private readonly fetchImpl: typeof fetch;
   private readonly credentials: CredentialsOption | undefined;
   private signer: Promise<(request: SignableRequest) => Promise<Record<string, string>>> | undefined;
@@ -204,6 +218,8 @@ export class DecisionReplayClient {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.retries = options.retries ?? 3;
     this.retryBaseDelayMs = options.retryBaseDelayMs ?? 100;
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    if (!Number.isSafeInteger(this.maxResponseBytes) || this.maxResponseBytes < 1) throw new TypeError(`maxResponseBytes must be a whole number of bytes, at least 1; got ${String(options.maxResponseBytes)}`);
     this.fetchImpl = options.fetch ?? globalThis.fetch;
     this.credentials = options.credentials;
   }
@@ -473,18 +489,22 @@ export class DecisionReplayClient {
     for (let attempt = 0; ; attempt++) {
       signal?.throwIfAborted();
       let res: Response;
+      let text: string;
       try {
         const sent = this.signing === 'sigv4' ? { ...headers, ...(await this.sign({ method: spec.method, url, headers, ...(body !== undefined && { body }) })) } : headers;
         const timeout = AbortSignal.timeout(this.timeoutMs);
         res = await this.fetchImpl(url, { method: spec.method, headers: sent, ...(body !== undefined && { body }), signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+        // The body is read under the same time limit; a connection lost or timed out while it
+        // streams is a network failure like one before the headers (retried as such).
+        text = await readCapped(res, this.maxResponseBytes, `${spec.method} ${url.origin}${url.pathname}`);
       } catch (err) {
+        if (err instanceof DecisionReplayError) throw err;
         if (signal?.aborted) throw err;
         const retryable = spec.retry === 'safe' || UNSENT_CODES.has(networkCode(err));
         if (!retryable || attempt >= this.retries) throw new DecisionReplayNetworkError(`${spec.method} ${url.origin}${url.pathname}: ${describeNetworkError(err)}${attempt > 0 ? ` (after ${attempt + 1} attempts)` : ''}`, { cause: err });
         await this.backoff(attempt, signal);
         continue;
       }
-      const text = await res.text();
       if (res.ok) {
         const answer = spec.accept === 'html' || spec.accept === 'text' ? text : text === '' ? undefined : successBody(spec, url, res, text);
         return { body: answer as T, headers: res.headers };
@@ -538,6 +558,39 @@ function successBody(spec: RequestSpec, url: URL, res: Response, text: string): 
     throw new DecisionReplayError(res.status, 'INVALID_RESPONSE', `${what} with no items list: ${excerpt}; is ${url.origin} a decision-replay service?`);
   }
   return body;
+}
+
+/**
+ * An answer's body as text (UTF-8, as `Response.text()` decodes it), read no further than `limit`
+ * bytes: a declared Content-Length over it is refused before reading, and a body that streams past
+ * it is cancelled, so memory stays bounded whatever the endpoint sends. Counted after any content
+ * decoding (what is held in memory), so a small compressed body cannot expand past the limit.
+ */
+async function readCapped(res: Response, limit: number, what: string): Promise<string> {
+  const tooLarge = (size: string) => {
+    const mib = (limit / 1048576).toLocaleString('en-US', { maximumFractionDigits: 2 });
+    return new DecisionReplayError(res.status, 'RESPONSE_TOO_LARGE', `${what} answered ${res.status} with a body of ${size}, over this client's limit of ${limit} bytes (${mib} MiB): not read further. If the endpoint is the service and the answer is expected, raise the limit (maxResponseBytes; CLI --max-response-mb)`, { limitBytes: limit });
+  };
+  const declared = res.headers.get('content-length');
+  if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared) > limit && res.headers.get('content-encoding') === null) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooLarge(`${declared.trim()} bytes (its Content-Length)`);
+  }
+  if (res.body === null) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(`more than ${limit} bytes`);
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder().decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
 }
 
 /**

@@ -114,6 +114,7 @@ export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   endpoint: { type: 'string', value: 'URL', description: 'API base URL (else env DECISION_REPLAY_URL, else http://127.0.0.1:3000); execute-api URLs are signed with SigV4' },
   region: { type: 'string', value: 'REGION', description: 'AWS region for SigV4 (default: from the execute-api URL, else AWS_REGION)' },
   timeout: { type: 'string', value: 'SECONDS', description: 'time limit of each attempt of a request (else env DECISION_REPLAY_TIMEOUT, else 30); each retry gets the same limit' },
+  'max-response-mb': { type: 'string', value: 'MIB', description: 'largest answer body to read, in MiB (else env DECISION_REPLAY_MAX_RESPONSE_MB, else 64); a larger one fails with RESPONSE_TOO_LARGE' },
   output: { type: 'string', short: 'o', value: 'json|table', description: 'output format (default: table on a terminal, json otherwise)' },
   quiet: { type: 'boolean', short: 'q', description: 'print only the essential result (an id) and no progress' },
   help: { type: 'boolean', short: 'h', description: 'show help' },

@@ -49,9 +49,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
     const endpoint = (values.endpoint as string | undefined) ?? nonEmpty(io.env.DECISION_REPLAY_URL) ?? DEFAULT_ENDPOINT;
     const region = (values.region as string | undefined) ?? undefined;
     const timeoutMs = attemptTimeoutMs(values.timeout as string | undefined, io.env.DECISION_REPLAY_TIMEOUT);
+    const maxResponseBytes = responseLimitBytes(values['max-response-mb'] as string | undefined, io.env.DECISION_REPLAY_MAX_RESPONSE_MB);
     let client: DecisionReplayClient;
     try {
-      client = new DecisionReplayClient({ endpoint, ...(region !== undefined && { region }), ...(timeoutMs !== undefined && { timeoutMs }) });
+      client = new DecisionReplayClient({ endpoint, ...(region !== undefined && { region }), ...(timeoutMs !== undefined && { timeoutMs }), ...(maxResponseBytes !== undefined && { maxResponseBytes }) });
     } catch (err) {
       throw new UsageError(`${values.endpoint !== undefined ? '--endpoint' : io.env.DECISION_REPLAY_URL ? 'DECISION_REPLAY_URL' : 'endpoint'}: ${(err as Error).message}`);
     }
@@ -103,6 +104,25 @@ function attemptTimeoutMs(flag: string | undefined, env: string | undefined): nu
   const seconds = /^\s*\d+(\.\d+)?\s*$/.test(text) ? Number(text) : Number.NaN;
   if (!(seconds > 0 && seconds <= MAX_TIMEOUT_SECONDS)) throw new UsageError(`${source}: '${terminalSafe(text)}' is not a time limit; give seconds, more than 0 and at most ${MAX_TIMEOUT_SECONDS} (for example 5 or 0.5)`);
   return Math.max(1, Math.round(seconds * 1000));
+}
+
+/**
+ * Largest answer the CLI reads: 512 MiB, about V8's longest string (an answer is decoded into one
+ * before it is parsed).
+ */
+const MAX_RESPONSE_MIB = 512;
+
+/**
+ * `--max-response-mb MIB` (else DECISION_REPLAY_MAX_RESPONSE_MB) in bytes, undefined for the
+ * client's default (64 MiB). A limit that is not a positive number of MiB is a usage error naming
+ * where it came from.
+ */
+function responseLimitBytes(flag: string | undefined, env: string | undefined): number | undefined {
+  const [source, text] = flag !== undefined ? ['--max-response-mb', flag] : env !== undefined && env !== '' ? ['DECISION_REPLAY_MAX_RESPONSE_MB', env] : [undefined, undefined];
+  if (source === undefined) return undefined;
+  const mib = /^\s*\d+(\.\d+)?\s*$/.test(text) ? Number(text) : Number.NaN;
+  if (!(mib > 0 && mib <= MAX_RESPONSE_MIB)) throw new UsageError(`${source}: '${terminalSafe(text)}' is not a size; give MiB, more than 0 and at most ${MAX_RESPONSE_MIB} (for example 64 or 0.5)`);
+  return Math.max(1, Math.round(mib * 1048576));
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
