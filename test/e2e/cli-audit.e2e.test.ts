@@ -247,6 +247,33 @@ describe('decision-replay verify / export / verify --bundle (local host)', () =>
     expect(report.unexpected).toEqual([expect.objectContaining({ id: forged.snapshotId, kind: 'snapshot' })]);
   });
 
+  it('names a file an export never writes even when bundle.json lists it with its right hash (was CLEAN): altered, exit 1', async () => {
+    const dir = copyOfBundle('stray');
+    // A forged record file beside the real one, and a note an auditor might take as evidence: an
+    // insider adds both and lists them in bundle.json (which is not signed) with their hashes.
+    const lines = readFileSync(join(dir, 'records/snapshots.jsonl'), 'utf8').trim().split('\n');
+    const forged = JSON.parse(lines[0] as string) as Record<string, unknown> & { outputs: Array<{ name: string; value: unknown }> };
+    forged.outputs = forged.outputs.map((o) => (o.name === 'decision' ? { ...o, value: 'decline' } : o));
+    forged.contentHash = recordContentHash(forged);
+    const strays = { 'records/snapshots-corrected.jsonl': `${canonicalJson(forged)}\n`, 'approval.txt': 'All decisions in this bundle were reviewed and approved.\n', 'digests/2026-11-30T10:00:00.000Z.json.bak': '{}' };
+    const manifest = JSON.parse(readFileSync(join(dir, 'bundle.json'), 'utf8')) as { files: Record<string, string> };
+    for (const [name, text] of Object.entries(strays)) {
+      writeFileSync(join(dir, name), text);
+      manifest.files[name] = createHash('sha256').update(text).digest('hex');
+    }
+    writeFileSync(join(dir, 'bundle.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+
+    const { code, report } = await verifyJson(['--bundle', dir]);
+
+    expect(code).toBe(1);
+    expect(report.clean).toBe(false);
+    for (const name of Object.keys(strays)) {
+      expect(report.altered).toEqual(expect.arrayContaining([{ id: name, kind: 'bundle-file', reason: expect.stringContaining('not a file an export writes') }]));
+    }
+    // Only the strays: every file the export wrote is still as it was.
+    expect(report.altered).toHaveLength(3);
+  });
+
   /**
    * A second copy of a sealed snapshot in records/snapshots.jsonl, forged (score rewritten, hash
    * recomputed) or exact, with bundle.json's hash of the file updated (bundle.json is not signed).

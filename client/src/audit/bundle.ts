@@ -50,6 +50,20 @@ export const RECORD_FILES: Readonly<Record<RecordKind, string>> = {
 };
 const INDEX_PROBLEMS_FILE = 'records/index-problems.jsonl';
 
+/** A window's start as the digests, signatures and manifests of a bundle are named. */
+const WINDOW_NAME = String.raw`\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z`;
+const WINDOW_FILE = new RegExp(`^(digests/${WINDOW_NAME}\\.(json|sig)|manifests/${WINDOW_NAME}\\.jsonl)$`);
+const LAYOUT_FILES = new Set(['public-key.pem', INDEX_PROBLEMS_FILE, ...Object.values(RECORD_FILES)]);
+
+/**
+ * True for a file an export writes (besides bundle.json and README.md): the key, the record files,
+ * and each window's digest, signature and manifest. Nothing reads any other file, so nothing
+ * verifies what it says.
+ */
+function isBundleLayoutFile(name: string): boolean {
+  return LAYOUT_FILES.has(name) || WINDOW_FILE.test(name);
+}
+
 /** An ISO-8601 date-time (bundle.json is not signed: a value the verification cannot compute with is refused, not turned into NaN). */
 const Instant = z.string().check(z.refine((v) => /^\d{4}-\d{2}-\d{2}T/.test(v) && !Number.isNaN(Date.parse(v)), 'must be an ISO-8601 date-time'));
 
@@ -487,6 +501,9 @@ export async function verifyBundle(dir: string, options: { trustedKeyPem?: strin
     present.delete(file);
     if (actual === undefined) bundleFile(file, 'listed in bundle.json but missing from the bundle');
     else if (actual !== hash) bundleFile(file, `its SHA-256 is ${actual}, bundle.json lists ${hash}: the file was changed after the export`);
+    // Listed with its right hash, but no export writes it: added after the export with bundle.json
+    // edited to list it (bundle.json is not signed), and nothing checks what it says.
+    else if (!isBundleLayoutFile(file)) bundleFile(file, `listed in bundle.json, but not a file an export writes (${BUNDLE_FORMAT}): nothing verifies what it says, and it was added after the export with bundle.json edited to list it (bundle.json is not signed)`);
   }
   for (const file of present) bundleFile(file, 'in the bundle but not listed in bundle.json: added after the export');
 
