@@ -164,6 +164,8 @@ interface RequestSpec {
   accept?: 'json' | 'html' | 'text';
   /** A list route: its answer must hold an `items` array. */
   page?: true;
+  /** Request headers beyond the client's own (e.g. `range`). */
+  headers?: Record<string, string>;
 }
 
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
@@ -425,9 +427,34 @@ export class DecisionReplayClient {
     return this.request({ method: 'GET', path: '/audit/digests', query: { ...query }, retry: 'safe', page: true, options });
   }
 
-  /** `GET /audit/manifests/{windowStart}`: one window's manifest, its exact bytes (JSON lines). */
+  /**
+   * `GET /audit/manifests/{windowStart}`: one window's manifest, its exact bytes (JSON lines). One
+   * answer holds at most 5 MiB of it, so a larger manifest is read in byte ranges (`Range`), each
+   * answer's `Content-Range` checked against what was asked; the whole is held to `maxResponseBytes`.
+   */
   async getAuditManifest(windowStart: string, options?: CallOptions): Promise<string> {
-    return this.request({ method: 'GET', path: `/audit/manifests/${seg('windowStart', windowStart)}`, retry: 'safe', options, accept: 'text' });
+    const path = `/audit/manifests/${seg('windowStart', windowStart)}`;
+    const pieces: string[] = [];
+    let size: number | undefined;
+    for (let start = 0; ; ) {
+      const { body, headers } = await this.requestWithHeaders<string>({ method: 'GET', path, retry: 'safe', options, accept: 'text', headers: { range: `bytes=${start}-` } });
+      const header = headers.get('content-range');
+      // No Content-Range: the whole manifest in one answer (a service that does not serve ranges).
+      if (header === null && start === 0) return body;
+      const bad = (why: string) => new DecisionReplayError(206, 'INVALID_RESPONSE', `GET ${this.endpoint}${path} asked for bytes ${start}- and ${why}: is ${this.endpoint} a decision-replay service?`);
+      const m = header === null ? null : /^bytes (\d+)-(\d+)\/(\d+)$/.exec(header.trim());
+      if (!m) throw bad(`answered Content-Range ${JSON.stringify(header)}, not bytes FIRST-LAST/SIZE`);
+      const [first, last, total] = [Number(m[1]), Number(m[2]), Number(m[3])];
+      if (first !== start || last < first || last >= total || Buffer.byteLength(body) !== last - first + 1) throw bad(`got ${Buffer.byteLength(body)} bytes said to be ${header ?? ''}`);
+      if (size !== undefined && total !== size) throw bad(`the manifest's size changed from ${size} to ${total} bytes between answers`);
+      if (total > this.maxResponseBytes) {
+        throw new DecisionReplayError(206, 'RESPONSE_TOO_LARGE', `GET ${this.endpoint}${path}: the manifest is ${total} bytes, over this client's limit of ${this.maxResponseBytes} bytes: not read. If that is expected, raise the limit (maxResponseBytes; CLI --max-response-mb)`, { limitBytes: this.maxResponseBytes });
+      }
+      size = total;
+      pieces.push(body);
+      start = last + 1;
+      if (start === total) return pieces.join('');
+    }
   }
 
   /** `GET /audit/verify?from=&to=&functionName=`: the service verifies the range (413 beyond 100,000 records: use the CLI's verify). */
@@ -469,7 +496,7 @@ export class DecisionReplayClient {
   private async requestWithHeaders<T>(spec: RequestSpec): Promise<{ body: T; headers: Headers }> {
     const url = new URL(this.endpoint + spec.path);
     for (const [k, v] of Object.entries(spec.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const headers: Record<string, string> = { accept: spec.accept === 'html' ? 'text/html, application/json' : spec.accept === 'text' ? '*/*' : 'application/json' };
+    const headers: Record<string, string> = { ...spec.headers, accept: spec.accept === 'html' ? 'text/html, application/json' : spec.accept === 'text' ? '*/*' : 'application/json' };
     let body: string | undefined;
     if (spec.body !== undefined) {
       body = JSON.stringify(spec.body);

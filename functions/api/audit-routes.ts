@@ -10,9 +10,9 @@ import { AuditRecordSchema, type AuditRecord, type FoundRecord } from '../core/a
 import { pageSchema } from '../core/ports.js';
 import { isRecordKind, RECORD_KINDS } from '../core/records.js';
 import type { PolicyLocator } from '../core/audit/policy-pins.js';
-import { NotFoundError, ValidationError } from '../core/errors.js';
+import { NotFoundError, UnprocessableError, ValidationError } from '../core/errors.js';
 import type { Clock } from '../core/ports.js';
-import { JsonText, type RouteMap } from '../http/api.js';
+import { errorBody, JsonText, type ApiResponse, type RouteMap } from '../http/api.js';
 import { isCalendarInstant } from '../core/instant.js';
 import { parseFunctionName, parseInstant, parseListParams, pathParam } from '../http/params.js';
 
@@ -26,6 +26,29 @@ export interface AuditRoutesDeps {
   intervalMs: number;
   /** Where a policy version is stored: verification checks the policy pins of the range's records against the sealed versions. */
   policyLocator?: PolicyLocator;
+  /** Most bytes of a manifest one answer holds (default {@link MANIFEST_ANSWER_BYTES}). */
+  manifestAnswerBytes?: number;
+}
+
+/**
+ * Most bytes of a manifest in one answer: 5 MiB, under the 6 MB a Lambda answers (a larger answer
+ * failed as an opaque 500 on AWS). A larger manifest (~20,000 records and up) is read in ranges
+ * (`Range: bytes=…`), as the CLI does; without one it is a 422 saying so.
+ */
+export const MANIFEST_ANSWER_BYTES = 5 * 1024 * 1024;
+
+/**
+ * A `Range` header of one byte range (`bytes=a-b`, `bytes=a-`, `bytes=-n`). Any other form —
+ * several ranges, another unit, not a range at all — is ignored, as RFC 9110 lets a server do.
+ */
+function byteRange(header: string | undefined): { start: number } & ({ end: number } | { suffix: number }) | { start?: undefined } | undefined {
+  if (header === undefined) return undefined;
+  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  const [first, last] = [m[1] === '' ? undefined : Number(m[1]), m[2] === '' ? undefined : Number(m[2])];
+  if (first === undefined) return { start: 0, suffix: last as number };
+  if (last !== undefined && last < first) return undefined;
+  return { start: first, end: last ?? Number.MAX_SAFE_INTEGER };
 }
 
 /** One stored digest as `GET /audit/digests` lists it: its exact bytes, its signature (base64). */
@@ -132,14 +155,53 @@ export function auditRoutes(deps: AuditRoutesDeps): RouteMap {
       return { status: 200, body: toWire(found) };
     },
 
-    'GET /audit/manifests/{windowStart}': async (req) => {
+    'GET /audit/manifests/{windowStart}': async (req): Promise<ApiResponse> => {
       const given = pathParam(req.pathParameters, 'windowStart'); // pathParam decodes once; decoding again turned '%25' into a 500
       // Any ISO-8601 spelling of the instant, as the other audit routes take it (…T19:00Z, …T19:00:00Z), names the same window.
       const windowStart = WINDOW_START.test(given) && isCalendarInstant(given) ? given : canonicalInstant(given);
       if (windowStart === undefined) throw new ValidationError(`windowStart must be a window start such as 2026-11-30T19:00:00.000Z, got '${given}'`, { details: { issues: [{ path: 'windowStart', message: 'not a window start' }] } });
-      const manifest = await deps.store.getObject(auditObjects.manifest(windowStart));
-      if (!manifest) throw new NotFoundError('manifest', windowStart, { message: `no manifest for window ${windowStart}` });
-      return { status: 200, body: manifest.toString('utf8'), contentType: 'application/x-ndjson' };
+      const limit = deps.manifestAnswerBytes ?? MANIFEST_ANSWER_BYTES;
+      const name = auditObjects.manifest(windowStart);
+      const notFound = () => new NotFoundError('manifest', windowStart, { message: `no manifest for window ${windowStart}` });
+      const range = byteRange(req.headers.range);
+      // A manifest is ASCII (ids, hashes, instants, names of [A-Za-z0-9_.:-]): any byte range of it
+      // is whole characters, so a piece travels as text.
+      if (range === undefined) {
+        const head = await deps.store.getObjectRange(name, 0, limit);
+        if (!head) throw notFound();
+        if (head.size > limit) {
+          throw new UnprocessableError(`the manifest of window ${windowStart} is ${head.size} bytes, more than one answer holds (${limit}): read it in ranges, e.g. Range: bytes=0-${limit - 1}, then from where each answer's Content-Range ends (the CLI does)`, {
+            code: 'MANIFEST_TOO_LARGE',
+            details: { sizeBytes: head.size, limitBytes: limit },
+          });
+        }
+        return { status: 200, body: head.bytes.toString('utf8'), contentType: 'application/x-ndjson', headers: { 'accept-ranges': 'bytes' } };
+      }
+      // `bytes=-n`: the last n bytes, which needs the size first.
+      let start = range.start ?? 0;
+      if ('suffix' in range) {
+        const size = (await deps.store.getObjectRange(name, 0, -1))?.size;
+        if (size === undefined) throw notFound();
+        start = Math.max(0, size - range.suffix);
+        if (range.suffix === 0) start = size;
+      }
+      const end = Math.min('end' in range ? range.end : Number.MAX_SAFE_INTEGER, start + limit - 1);
+      const piece = await deps.store.getObjectRange(name, start, end);
+      if (!piece) throw notFound();
+      // An empty manifest (a window with no records) has no byte to range over: it is answered
+      // whole, as RFC 9110 lets a server answer any Range.
+      if (piece.size === 0) return { status: 200, body: '', contentType: 'application/x-ndjson', headers: { 'accept-ranges': 'bytes' } };
+      if (start >= piece.size) {
+        return {
+          status: 416,
+          body: errorBody('RANGE_NOT_SATISFIABLE', `the range ${req.headers.range ?? ''} starts at or after the end of the manifest of window ${windowStart} (${piece.size} bytes)`, { sizeBytes: piece.size }),
+          headers: { 'content-range': `bytes */${piece.size}` },
+        };
+      }
+      // A range longer than one answer holds is answered with its first part; Content-Range says
+      // which bytes came, and the reader asks for the rest.
+      const last = start + piece.bytes.length - 1;
+      return { status: 206, body: piece.bytes.toString('utf8'), contentType: 'application/x-ndjson', headers: { 'accept-ranges': 'bytes', 'content-range': `bytes ${start}-${last}/${piece.size}` } };
     },
   };
 }

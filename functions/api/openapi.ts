@@ -24,6 +24,7 @@ const ERROR_RESPONSE_NAMES: Record<ErrorStatus, string> = {
   409: 'Conflict',
   413: 'PayloadTooLarge',
   415: 'UnsupportedMediaType',
+  416: 'RangeNotSatisfiable',
   422: 'Unprocessable',
   500: 'InternalError',
   503: 'ServiceBusy',
@@ -123,7 +124,12 @@ export function buildOpenApiDocument(operations: Readonly<Record<string, Operati
   schemas.AwsForbidden = inlineSchema(AwsForbiddenSchema);
   const errorResponses: Record<string, JsonSchema> = {};
   for (const [status, description] of Object.entries(ERROR_STATUSES)) {
-    const headers = status === '503' ? { headers: { 'Retry-After': { description: 'Seconds to wait before sending the same request again', required: true, schema: { type: 'integer', minimum: 0 } } } } : {};
+    const headers =
+      status === '503'
+        ? { headers: { 'Retry-After': { description: 'Seconds to wait before sending the same request again', required: true, schema: { type: 'integer', minimum: 0 } } } }
+        : status === '416'
+          ? { headers: { 'Content-Range': { description: '`bytes */SIZE`: the size of what the Range asked for', required: true, schema: { type: 'string' } } } }
+          : {};
     errorResponses[ERROR_RESPONSE_NAMES[Number(status) as ErrorStatus]] = { description, ...headers, content: { 'application/json': { schema: { $ref: `${SCHEMA_REF}ErrorBody` } } } };
   }
   errorResponses.Forbidden = {

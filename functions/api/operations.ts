@@ -51,6 +51,7 @@ export const ERROR_STATUSES = {
   409: 'The request conflicts with what is stored (e.g. an Idempotency-Key reused with another body; POLICY_TAMPERED: the stored policy version no longer matches its contentHash, so its rules are not applied)',
   413: 'The request body, or the item it would store, is too large',
   415: 'The request body has a Content-Encoding (gzip, br, …): send JSON uncompressed',
+  416: 'The Range starts at or after the end of what it asks for: the Content-Range header (`bytes */SIZE`) and `details.sizeBytes` give its size',
   422: 'The request is valid but cannot be served as asked (e.g. no executor registered)',
   500: 'A fault; the body names the request id and leaks nothing else',
   503: 'Busy: nothing was stored and the same request may be sent again, after the Retry-After seconds (e.g. POLICY_BUSY: too many concurrent PUTs of one policy)',
@@ -359,8 +360,18 @@ export const OPERATIONS = {
   'GET /audit/manifests/{windowStart}': {
     operationId: 'getAuditManifest',
     summary: "One window's manifest: the (id, kind, contentHash) of every record its digest seals, one JSON line each",
-    responses: { 200: { description: 'The manifest bytes whose SHA-256 the digest names', text: { mediaType: 'application/x-ndjson', description: 'Canonical JSON lines' } } },
-    errors: [400, 404],
+    description:
+      'One answer holds at most 5 MiB of a manifest (a Lambda answers at most 6 MB); a larger one (from about 20,000 records) is read in byte ranges, each answer saying in Content-Range which bytes it holds and the whole size, and without a Range it is 422 MANIFEST_TOO_LARGE. A Range of another form than one byte range is ignored (RFC 9110).',
+    headers: { Range: { description: 'One byte range of the manifest: `bytes=START-END`, `bytes=START-` or `bytes=-LAST`. A range longer than one answer holds is answered with its first 5 MiB' } },
+    responses: {
+      200: { description: 'The manifest bytes whose SHA-256 the digest names', text: { mediaType: 'application/x-ndjson', description: 'Canonical JSON lines' }, headers: { 'Accept-Ranges': { description: '`bytes`: the manifest can be read in ranges' } } },
+      206: {
+        description: 'The bytes of the manifest the Range asked for, or their first 5 MiB',
+        text: { mediaType: 'application/x-ndjson', description: 'Part of the canonical JSON lines, cut at any byte' },
+        headers: { 'Content-Range': { description: '`bytes FIRST-LAST/SIZE`: which bytes this answer holds, and the size of the whole manifest', required: true }, 'Accept-Ranges': { description: '`bytes`' } },
+      },
+    },
+    errors: [400, 404, 416, 422],
   },
   'GET /audit/records': {
     operationId: 'listAuditRecords',

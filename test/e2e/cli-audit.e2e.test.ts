@@ -18,7 +18,7 @@ import { recordContentHash } from '../../functions/core/records.js';
 import { buildSnapshot } from '../../functions/core/snapshot.js';
 import { LOCAL_AWS } from '../../functions/local/dynalite.js';
 import { cli, unreachableUrl } from '../support/cli.js';
-import { requestJson } from '../support/http.js';
+import { requestJson, requestWithHeaders } from '../support/http.js';
 import { startTestHost, type TestHost } from '../support/host.js';
 import { tempDir } from '../support/temp-dirs.js';
 
@@ -152,6 +152,22 @@ describe('decision-replay verify / export / verify --bundle (local host)', () =>
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('serves a sealed manifest whole (Accept-Ranges) and in byte ranges (206, Content-Range), as the CLI reads it', async () => {
+    const path = '/audit/manifests/2026-11-30T10:00:00.000Z';
+    const whole = await requestWithHeaders(t.url, 'GET', path);
+    const size = Buffer.byteLength(whole.text);
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get('accept-ranges')).toBe('bytes');
+    expect(size).toBeGreaterThan(20);
+    const part = await requestWithHeaders(t.url, 'GET', path, undefined, { range: 'bytes=10-19' });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-range')).toBe(`bytes 10-19/${size}`);
+    expect(part.text).toBe(whole.text.slice(10, 20));
+    const past = await requestWithHeaders(t.url, 'GET', path, undefined, { range: `bytes=${size}-` });
+    expect(past.status).toBe(416);
+    expect(past.headers.get('content-range')).toBe(`bytes */${size}`);
   });
 
   it('answers the same verdict as GET /audit/verify', async () => {

@@ -4,7 +4,7 @@
  */
 import { createHash, createPublicKey, generateKeyPairSync, sign as nodeSign } from 'node:crypto';
 import { GetPublicKeyCommand, KMSClient, KMSInvalidStateException, SignCommand } from '@aws-sdk/client-kms';
-import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { KmsDigestSigner } from '../../functions/adapters/audit/kms-signer.js';
@@ -151,6 +151,20 @@ describe('S3AuditStore (mocked S3)', () => {
 
     expect((await store.getObject(`digests/${W}.json`))?.toString()).toBe('{"digest":1}');
     expect(await store.getObject('digests/gone.json')).toBeUndefined();
+  });
+
+  it('reads a byte range with the object size from Content-Range; a start past the end is no bytes and the size from a HEAD', async () => {
+    const key = `manifests/${W}.jsonl`;
+    s3.on(GetObjectCommand, { Bucket: BUCKET, Key: key, Range: 'bytes=10-19' }).resolves({ Body: body('0123456789'), ContentRange: 'bytes 10-19/5000' } as never);
+    s3.on(GetObjectCommand, { Bucket: BUCKET, Key: key, Range: 'bytes=5000-5099' }).rejects(new S3ServiceException({ name: 'InvalidRange', $fault: 'client', $metadata: { httpStatusCode: 416 }, message: 'The requested range is not satisfiable' }));
+    s3.on(HeadObjectCommand, { Bucket: BUCKET, Key: key }).resolves({ ContentLength: 5000 });
+    s3.on(GetObjectCommand, { Bucket: BUCKET, Key: 'manifests/gone.jsonl' }).rejects(new NoSuchKey({ message: 'The specified key does not exist.', $metadata: { httpStatusCode: 404 } }));
+
+    const piece = await store.getObjectRange(key, 10, 19);
+    expect(piece?.bytes.toString()).toBe('0123456789');
+    expect(piece?.size).toBe(5000);
+    expect(await store.getObjectRange(key, 5000, 5099)).toEqual({ bytes: Buffer.alloc(0), size: 5000 });
+    expect(await store.getObjectRange('manifests/gone.jsonl', 0, 9)).toBeUndefined();
   });
 
   it('does not hide a read failure as a missing object', async () => {

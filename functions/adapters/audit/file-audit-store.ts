@@ -2,7 +2,7 @@
  * The audit store on the local host: `DATA_DIR/audit/` (digests/, manifests/), files written
  * once (exclusive create) and read-only afterwards; or the same layout in memory.
  */
-import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { auditObjects } from '../../core/audit/digest.js';
 import { AuditObjectExistsError, type AuditStore } from '../../core/audit/ports.js';
@@ -36,6 +36,30 @@ export class FileAuditStore implements AuditStore {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
+    }
+  }
+
+  async getObjectRange(name: string, start: number, end: number): Promise<{ bytes: Buffer; size: number } | undefined> {
+    let file;
+    try {
+      file = await open(join(this.root, name), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    try {
+      const { size } = await file.stat();
+      const length = Math.max(0, Math.min(end, size - 1) - start + 1);
+      const bytes = Buffer.alloc(length);
+      let read = 0;
+      while (read < length) {
+        const { bytesRead } = await file.read(bytes, read, length - read, start + read);
+        if (bytesRead === 0) break;
+        read += bytesRead;
+      }
+      return { bytes: bytes.subarray(0, read), size };
+    } finally {
+      await file.close();
     }
   }
 
@@ -86,6 +110,11 @@ export class MemoryAuditStore implements AuditStore {
   async getObject(name: string): Promise<Buffer | undefined> {
     const o = this.objects.get(name);
     return o && Buffer.from(o);
+  }
+
+  async getObjectRange(name: string, start: number, end: number): Promise<{ bytes: Buffer; size: number } | undefined> {
+    const o = this.objects.get(name);
+    return o && { bytes: Buffer.from(o.subarray(start, Math.max(start, end + 1))), size: o.length };
   }
 
   async listDigests(from?: string, to?: string): Promise<string[]> {

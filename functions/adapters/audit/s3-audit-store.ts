@@ -2,7 +2,7 @@
  * The audit store on AWS: an S3 bucket with Object Lock (COMPLIANCE) and versioning. A digest is
  * written with `If-None-Match: *`, so a window is sealed once; nothing here deletes.
  */
-import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
 import { auditObjects } from '../../core/audit/digest.js';
 import { AuditObjectExistsError, type AuditStore } from '../../core/audit/ports.js';
 
@@ -33,6 +33,25 @@ export class S3AuditStore implements AuditStore {
       return res.Body ? Buffer.from(await res.Body.transformToByteArray()) : Buffer.alloc(0);
     } catch (err) {
       if (err instanceof NoSuchKey) return undefined;
+      throw err;
+    }
+  }
+
+  async getObjectRange(name: string, start: number, end: number): Promise<{ bytes: Buffer; size: number } | undefined> {
+    try {
+      const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: name, Range: `bytes=${start}-${end}` }));
+      const bytes = res.Body ? Buffer.from(await res.Body.transformToByteArray()) : Buffer.alloc(0);
+      // `bytes 0-99/1234`: the object's whole size after the slash. S3 answers 200 with the whole
+      // object when it is empty (a range of nothing), with no Content-Range.
+      const size = Number(/\/(\d+)$/.exec(res.ContentRange ?? '')?.[1] ?? bytes.length);
+      return { bytes, size };
+    } catch (err) {
+      if (err instanceof NoSuchKey) return undefined;
+      // A start at or past the end: S3's 416 InvalidRange. The size then comes from a HEAD.
+      if (err instanceof S3ServiceException && (err.$metadata.httpStatusCode === 416 || err.name === 'InvalidRange')) {
+        const head = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: name }));
+        return { bytes: Buffer.alloc(0), size: head.ContentLength ?? 0 };
+      }
       throw err;
     }
   }

@@ -17,6 +17,7 @@ export function awsAuditClientsOnFirstUse(): AuditClients {
       return {
         putDigest: async (windowStart, parts) => (await store()).putDigest(windowStart, parts),
         getObject: async (name) => (await store()).getObject(name),
+        getObjectRange: async (name, start, end) => (await store()).getObjectRange(name, start, end),
         listDigests: async (from, to) => (await store()).listDigests(from, to),
         latestDigest: async () => (await store()).latestDigest(),
       };

@@ -16,6 +16,12 @@ export interface AuditStore {
   putDigest(windowStart: string, parts: { digest: Buffer; signature: Buffer; manifest: Buffer; manifestObject: string }): Promise<void>;
   /** An object's bytes, or undefined when it is not there. */
   getObject(name: string): Promise<Buffer | undefined>;
+  /**
+   * Bytes `start` to `end` (inclusive) of an object, fewer where it ends, and its whole size; none
+   * when `start` is at or past its end. Undefined when it is not there. How a manifest larger than
+   * one answer can hold is served in pieces, without reading the whole object for each.
+   */
+  getObjectRange(name: string, start: number, end: number): Promise<{ bytes: Buffer; size: number } | undefined>;
   /** Window starts of the stored digests with `from <= start < to` (either bound optional), ascending. */
   listDigests(from?: string, to?: string): Promise<string[]>;
   /** The window start of the newest digest. */
