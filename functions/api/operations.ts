@@ -139,7 +139,7 @@ export const OpenApiDocumentSchema = z.looseObject({
 
 const ulid = (what: string): ParamSpec => ({ description: `The ${what} id (a 26-character ULID); anything else is a 404`, schema: z.string() });
 const LIST_QUERY: Record<string, ParamSpec> = {
-  limit: { description: 'Page size, 1..1000 (default 50)', schema: z.int().check(z.gte(1), z.lte(1000)) },
+  limit: { description: 'Page size, 1..1000 (default 50); a page also ends at about 4 MB of items, with a nextCursor to the rest', schema: z.int().check(z.gte(1), z.lte(1000)) },
   cursor: { description: 'The nextCursor of the previous page; a cursor the service did not issue for this list is a 400' },
 };
 const IDEMPOTENCY_KEY: ParamSpec = { description: '1 to 255 printable ASCII characters without spaces', schema: z.string().check(z.regex(IDEMPOTENCY_KEY_PATTERN)) };
