@@ -26,16 +26,18 @@ export interface AuditRoutesDeps {
   intervalMs: number;
   /** Where a policy version is stored: verification checks the policy pins of the range's records against the sealed versions. */
   policyLocator?: PolicyLocator;
-  /** Most bytes of a manifest one answer holds (default {@link MANIFEST_ANSWER_BYTES}). */
-  manifestAnswerBytes?: number;
+  /** Most bytes of one manifest or verification answer (default {@link ANSWER_BYTES}). */
+  answerBytes?: number;
 }
 
 /**
- * Most bytes of a manifest in one answer: 5 MiB, under the 6 MB a Lambda answers (a larger answer
- * failed as an opaque 500 on AWS). A larger manifest (~20,000 records and up) is read in ranges
- * (`Range: bytes=…`), as the CLI does; without one it is a 422 saying so.
+ * Most bytes of one answer of a manifest or a verification report: 4 MiB, under the 6 MB a Lambda
+ * answers once quotes are escaped in the result envelope (~11 % more for manifest lines); a larger
+ * answer failed as an opaque 500 on AWS. A larger manifest (~16,000 records and up) is read in
+ * ranges (`Range: bytes=…`), as the CLI does; without one it is a 422 saying so. A larger report
+ * is a 422 with its counts, pointing to the CLI's verify.
  */
-export const MANIFEST_ANSWER_BYTES = 5 * 1024 * 1024;
+export const ANSWER_BYTES = 4 * 1024 * 1024;
 
 /**
  * A `Range` header of one byte range (`bytes=a-b`, `bytes=a-`, `bytes=-n`). Any other form —
@@ -115,7 +117,20 @@ export function auditRoutes(deps: AuditRoutesDeps): RouteMap {
       const range = requiredRange(req.query);
       const functionName = req.query.functionName === undefined ? undefined : parseFunctionName(req.query.functionName);
       const report = await verifyRange(deps, { ...range, functionName, maxRecords: MAX_SYNC_VERIFY_RECORDS });
-      return { status: 200, body: report };
+      // A range with tens of thousands of findings (every record of a window rewritten) makes a
+      // report larger than one answer: refused with its verdict and counts, never an opaque 500.
+      const text = JSON.stringify(report);
+      const size = Buffer.byteLength(text);
+      const limit = deps.answerBytes ?? ANSWER_BYTES;
+      if (size > limit) {
+        const c = report.counts;
+        const findings = c.altered + c.missing + c.unexpected + c.late + c.chainBreaks + c.badSignatures + c.indexMismatches;
+        throw new UnprocessableError(`the verification of ${range.from} – ${range.to} is not clean and lists ${findings} findings, more than one answer holds (${size} bytes of report): run \`decision-replay verify --from ${range.from} --to ${range.to}${functionName === undefined ? '' : ` --function ${functionName}`}\`, which verifies the same range page by page and prints every finding; details.counts has the counts`, {
+          code: 'VERIFY_REPORT_TOO_LARGE',
+          details: { clean: report.clean, counts: report.counts, sizeBytes: size, limitBytes: limit },
+        });
+      }
+      return { status: 200, body: new JsonText(text) };
     },
 
     'GET /audit/digests': async (req) => {
@@ -160,7 +175,7 @@ export function auditRoutes(deps: AuditRoutesDeps): RouteMap {
       // Any ISO-8601 spelling of the instant, as the other audit routes take it (…T19:00Z, …T19:00:00Z), names the same window.
       const windowStart = WINDOW_START.test(given) && isCalendarInstant(given) ? given : canonicalInstant(given);
       if (windowStart === undefined) throw new ValidationError(`windowStart must be a window start such as 2026-11-30T19:00:00.000Z, got '${given}'`, { details: { issues: [{ path: 'windowStart', message: 'not a window start' }] } });
-      const limit = deps.manifestAnswerBytes ?? MANIFEST_ANSWER_BYTES;
+      const limit = deps.answerBytes ?? ANSWER_BYTES;
       const name = auditObjects.manifest(windowStart);
       const notFound = () => new NotFoundError('manifest', windowStart, { message: `no manifest for window ${windowStart}` });
       const range = byteRange(req.headers.range);

@@ -348,7 +348,9 @@ export const OPERATIONS = {
       functionName: { description: "Only this function's records (digests are still checked whole)" },
     },
     responses: { 200: { description: 'The findings by category; `clean` when there are none', json: VerificationReportSchema } },
-    errors: [400, 413],
+    description:
+      'At most 100,000 records (413 beyond: use the CLI). A report of more findings than one answer holds (about 4 MB, tens of thousands of findings) is 422 VERIFY_REPORT_TOO_LARGE, with `clean` and the counts in details: the CLI verifies the same range page by page and prints every finding.',
+    errors: [400, 413, 422],
   },
   'GET /audit/digests': {
     operationId: 'listAuditDigests',
@@ -361,12 +363,12 @@ export const OPERATIONS = {
     operationId: 'getAuditManifest',
     summary: "One window's manifest: the (id, kind, contentHash) of every record its digest seals, one JSON line each",
     description:
-      'One answer holds at most 5 MiB of a manifest (a Lambda answers at most 6 MB); a larger one (from about 20,000 records) is read in byte ranges, each answer saying in Content-Range which bytes it holds and the whole size, and without a Range it is 422 MANIFEST_TOO_LARGE. A Range of another form than one byte range is ignored (RFC 9110).',
-    headers: { Range: { description: 'One byte range of the manifest: `bytes=START-END`, `bytes=START-` or `bytes=-LAST`. A range longer than one answer holds is answered with its first 5 MiB' } },
+      'One answer holds at most 4 MiB of a manifest (a Lambda answers at most 6 MB, its quotes escaped); a larger one (from about 16,000 records) is read in byte ranges, each answer saying in Content-Range which bytes it holds and the whole size, and without a Range it is 422 MANIFEST_TOO_LARGE. A Range of another form than one byte range is ignored (RFC 9110).',
+    headers: { Range: { description: 'One byte range of the manifest: `bytes=START-END`, `bytes=START-` or `bytes=-LAST`. A range longer than one answer holds is answered with its first 4 MiB' } },
     responses: {
       200: { description: 'The manifest bytes whose SHA-256 the digest names', text: { mediaType: 'application/x-ndjson', description: 'Canonical JSON lines' }, headers: { 'Accept-Ranges': { description: '`bytes`: the manifest can be read in ranges' } } },
       206: {
-        description: 'The bytes of the manifest the Range asked for, or their first 5 MiB',
+        description: 'The bytes of the manifest the Range asked for, or their first 4 MiB',
         text: { mediaType: 'application/x-ndjson', description: 'Part of the canonical JSON lines, cut at any byte' },
         headers: { 'Content-Range': { description: '`bytes FIRST-LAST/SIZE`: which bytes this answer holds, and the size of the whole manifest', required: true }, 'Accept-Ranges': { description: '`bytes`' } },
       },

@@ -173,6 +173,32 @@ export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
   };
 }
 
+/**
+ * Most bytes a Lambda may answer a synchronous invocation with: 6 MB (6 MiB) of the serialised
+ * result — the body inside the {statusCode, headers, body} envelope, its quotes and control
+ * characters escaped. Over it the invocation fails and API Gateway answers an opaque 500.
+ */
+export const LAMBDA_RESPONSE_LIMIT_BYTES = 6 * 1024 * 1024;
+
+/**
+ * The answer itself when it fits in what a Lambda may return, else a 500 saying so (the same on
+ * the local host, which runs this handler). Routes keep their answers well under the limit (list
+ * pages end at ~4 MB, manifests are served in ranges): this names a route that does not, instead
+ * of leaving the caller with API Gateway's bare "Internal Server Error".
+ */
+function withinLambdaLimit(result: APIGatewayProxyStructuredResultV2, req: ApiRequest, logger: ErrorLogger, requestId: string): APIGatewayProxyStructuredResultV2 {
+  const body = result.body ?? '';
+  // Escaping at most sextuples a character (\u0000) and UTF-8 at most triples it: a body this short fits.
+  if (body.length * 6 + 64 * 1024 < LAMBDA_RESPONSE_LIMIT_BYTES) return result;
+  const size = Buffer.byteLength(JSON.stringify(result));
+  if (size <= LAMBDA_RESPONSE_LIMIT_BYTES) return result;
+  logger.error('answer larger than a Lambda may return', { requestId, routeKey: req.routeKey, bytes: size });
+  return toResult({
+    status: 500,
+    body: errorBody('RESPONSE_TOO_LARGE', `the answer to ${req.method} ${req.path} would be ${size} bytes, more than the ${LAMBDA_RESPONSE_LIMIT_BYTES} a Lambda may return (request ${requestId}): ask for less (a smaller limit or range)`, { sizeBytes: size, limitBytes: LAMBDA_RESPONSE_LIMIT_BYTES }),
+  });
+}
+
 /** Encodes a response for API Gateway (payload format 2.0). */
 export function toResult(res: ApiResponse): APIGatewayProxyStructuredResultV2 {
   if (res.contentType !== undefined && res.contentType !== JSON_CONTENT_TYPE) {
@@ -201,7 +227,7 @@ export function makeHttpHandler(routes: RouteMap, logger: ErrorLogger): (event: 
       // transport sends that answer's headers without its body.
       const route = routes[event.routeKey] ?? (event.routeKey.startsWith('HEAD ') ? routes[`GET ${event.routeKey.slice('HEAD '.length)}`] : undefined);
       if (!route) throw new NotFoundError('route', `${req.method} ${req.path}`, { code: 'ROUTE_NOT_FOUND', message: `no route for ${req.method} ${req.path}` });
-      return toResult(await route(req));
+      return withinLambdaLimit(toResult(await route(req)), req, logger, requestId);
     } catch (err) {
       return toResult(errorResponse(err, logger, requestId));
     }

@@ -2,7 +2,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { describe, expect, it, vi } from 'vitest';
 import { ConflictError, NotFoundError, PayloadTooLargeError, ServiceBusyError, UnprocessableError, ValidationError } from '../../functions/core/errors.js';
 import { FieldPathError } from '../../functions/core/field-path.js';
-import { makeHttpHandler, MAX_BODY_BYTES, type ErrorLogger, type RouteMap } from '../../functions/http/api.js';
+import { LAMBDA_RESPONSE_LIMIT_BYTES, makeHttpHandler, MAX_BODY_BYTES, type ErrorLogger, type RouteMap } from '../../functions/http/api.js';
 import { functionNameParam, parseFunctionName, parseInstant, parseListParams, parseTimeRange, parseVersionParam, ulidParam } from '../../functions/http/params.js';
 
 /** An API Gateway HTTP API (payload 2.0) event with what the edge reads. */
@@ -173,6 +173,25 @@ describe('makeHttpHandler', () => {
     const handler = makeHttpHandler({ 'GET /x': async () => { throw new PolicyNotFoundError('p1'); } }, spyLogger());
     const res = parse(await handler(event('GET /x')));
     expect(res).toEqual({ status: 404, body: { error: { code: 'POLICY_NOT_FOUND', message: "policy 'p1' does not exist" } } });
+  });
+
+  it('answers a 500 naming the size, not an answer a Lambda cannot return, for a route that makes one over 6 MB once serialised', async () => {
+    const logger = spyLogger();
+    // 5 MB of JSON: a list of short strings, whose quotes the result envelope escapes (`\"`), past 6 MiB.
+    const items = Array.from({ length: 1_000_000 }, () => 'ab');
+    const handler = makeHttpHandler({ 'GET /big': async () => ({ status: 200, body: { items } }), 'GET /fits': async () => ({ status: 200, body: { items: items.slice(0, 300_000) } }) }, logger);
+    expect(JSON.stringify({ items }).length).toBeLessThan(LAMBDA_RESPONSE_LIMIT_BYTES);
+
+    const result = await handler(event('GET /big'));
+    const res = parse(result);
+    expect(res.status).toBe(500);
+    expect(res.body.error?.code).toBe('RESPONSE_TOO_LARGE');
+    expect(res.body.error?.message).toMatch(/^the answer to GET \/big would be \d+ bytes, more than the 6291456 a Lambda may return \(request req-42\)/);
+    expect(logger.error).toHaveBeenCalledWith('answer larger than a Lambda may return', expect.objectContaining({ requestId: 'req-42', routeKey: 'GET /big' }));
+    // Under the limit once serialised (~2 MB), an answer passes through unchanged.
+    const fits = await handler(event('GET /fits'));
+    expect(fits.statusCode).toBe(200);
+    expect(Buffer.byteLength(JSON.stringify(fits))).toBeLessThanOrEqual(LAMBDA_RESPONSE_LIMIT_BYTES);
   });
 
   it('sends JSON with the route headers merged over the content type', async () => {

@@ -1,9 +1,10 @@
 /**
- * `GET /audit/manifests/{w}` in byte ranges. A Lambda answers at most 6 MB, so on AWS a manifest of
- * more than ~20,000 records failed as an opaque 500 and the CLI could not verify that window. One
- * answer now holds at most `manifestAnswerBytes` (5 MiB); a larger manifest is read in ranges, and
- * the SDK does so, checking each Content-Range. Here the route is served over real HTTP with a
- * small limit, read by the real client.
+ * The audit routes' answers stay under what a Lambda may return (6 MB). A manifest of more than
+ * ~16,000 records failed on AWS as an opaque 500 and the CLI could not verify that window: one
+ * answer now holds at most `answerBytes` (4 MiB) of it, a larger manifest is read in byte ranges,
+ * and the SDK does so, checking each Content-Range (the route is served over real HTTP here with a
+ * small limit, read by the real client). A verification report of tens of thousands of findings is
+ * a 422 with its counts instead.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -41,7 +42,7 @@ describe('audit manifests in byte ranges', () => {
       signer: { publicKeyPem: async () => '' },
       clock: { now: () => Date.now() },
       intervalMs: 3_600_000,
-      manifestAnswerBytes: LIMIT,
+      answerBytes: LIMIT,
     });
     const route = routes['GET /audit/manifests/{windowStart}'];
     if (!route) throw new Error('no manifest route');
@@ -162,5 +163,46 @@ describe('the SDK checks each Content-Range it is given', () => {
     const err = (await new DecisionReplayClient({ endpoint, retries: 0 }).getAuditManifest(W).catch((e: unknown) => e)) as DecisionReplayError;
     expect(err.code).toBe('INVALID_RESPONSE');
     expect(err.message).toMatch(message);
+  });
+});
+
+describe('GET /audit/verify: a report larger than one answer', () => {
+  const MINUTE = 60_000;
+  const chainStart = '2026-11-29T00:00:00.000Z';
+  /** A chain the digester says it sealed up to 2026-11-30T00:00Z, with every digest gone: one chain break a window. */
+  const routes = (answerBytes: number) =>
+    auditRoutes({
+      records: { forEachIn: async () => 0, keysIn: async () => [], listIn: async () => [], get: async () => undefined, earliestCreatedAt: async () => chainStart, pageIn: async () => ({ items: [] }) } as AuditRecordSource,
+      store: new MemoryAuditStore(),
+      head: { get: async () => ({ chainStart, windowStart: '2026-11-29T23:59:00.000Z', windowEnd: '2026-11-30T00:00:00.000Z', digestHash: '0'.repeat(64) }) },
+      signer: { publicKeyPem: async () => '' },
+      clock: { now: () => Date.parse('2026-12-01T00:00:00.000Z') },
+      intervalMs: MINUTE,
+      answerBytes,
+    });
+  const verify = (answerBytes: number) => {
+    const route = routes(answerBytes)['GET /audit/verify'];
+    if (!route) throw new Error('no verify route');
+    return route({ query: { from: chainStart, to: '2026-11-29T06:00:00.000Z' }, headers: {}, pathParameters: {} } as unknown as ApiRequest).catch((err: unknown) => errorResponse(err, { error: () => undefined }, 't'));
+  };
+
+  it('answers the whole report when it fits', async () => {
+    const res = await verify(4 * 1024 * 1024);
+    expect(res.status).toBe(200);
+    const report = JSON.parse((res.body as { text: string }).text) as { clean: boolean; chainBreaks: unknown[] };
+    expect(report.clean).toBe(false);
+    expect(report.chainBreaks).toHaveLength(360);
+  });
+
+  it('refuses one over the limit with 422 VERIFY_REPORT_TOO_LARGE: the verdict and counts in details, the CLI command in the message', async () => {
+    const res = await verify(10_000);
+    expect(res.status).toBe(422);
+    const { error } = res.body as { error: { code: string; message: string; details: { clean: boolean; counts: { chainBreaks: number }; sizeBytes: number; limitBytes: number } } };
+    expect(error.code).toBe('VERIFY_REPORT_TOO_LARGE');
+    expect(error.details.clean).toBe(false);
+    expect(error.details.counts.chainBreaks).toBe(360);
+    expect(error.details.limitBytes).toBe(10_000);
+    expect(error.details.sizeBytes).toBeGreaterThan(10_000);
+    expect(error.message).toContain(`decision-replay verify --from ${chainStart} --to 2026-11-29T06:00:00.000Z`);
   });
 });
