@@ -192,10 +192,10 @@ export function auditRoutes(deps: AuditRoutesDeps): RouteMap {
         }
         return { status: 200, body: head.bytes.toString('utf8'), contentType: 'application/x-ndjson', headers: { 'accept-ranges': 'bytes' } };
       }
-      // `bytes=-n`: the last n bytes, which needs the size first.
+      // `bytes=-n`: the last n bytes, which needs the size first (read with one byte, not the whole).
       let start = range.start ?? 0;
       if ('suffix' in range) {
-        const size = (await deps.store.getObjectRange(name, 0, -1))?.size;
+        const size = (await deps.store.getObjectRange(name, 0, 0))?.size;
         if (size === undefined) throw notFound();
         start = Math.max(0, size - range.suffix);
         if (range.suffix === 0) start = size;
