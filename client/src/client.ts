@@ -457,7 +457,11 @@ export class DecisionReplayClient {
     }
   }
 
-  /** `GET /audit/verify?from=&to=&functionName=`: the service verifies the range (413 beyond 100,000 records: use the CLI's verify). */
+  /**
+   * `GET /audit/verify?from=&to=&functionName=`: the service verifies the range. Beyond 100,000
+   * records it answers 413, and a report of more findings than one answer holds is 422
+   * `VERIFY_REPORT_TOO_LARGE` (its `details` hold `clean` and the counts): the CLI's verify does both.
+   */
   async verifyAudit(query: { from: string; to: string; functionName?: string }, options?: CallOptions): Promise<VerificationReport> {
     return this.request({ method: 'GET', path: '/audit/verify', query: { ...query }, retry: 'safe', options });
   }
