@@ -34,8 +34,11 @@ describe('CLI --timeout', () => {
     const r = await runCli(['get', '01HZZZZZZZZZZZZZZZZZZZZZZZ', '--endpoint', endpoint, '--timeout', '0.2']);
     expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toMatch(/NETWORK_ERROR.*timed out \(after 4 attempts\)/);
-    // One first attempt and three retries, each given up on by its own limit.
-    expect(requests).toBe(4);
+    // One first attempt and three retries, each given up on by its own limit. The client counts them
+    // (the message); the server sees at most that many: on a loaded machine an attempt can time out
+    // before the server has read it, so its count may be short by one (seen in a full run at load 9).
+    expect(requests).toBeGreaterThanOrEqual(3);
+    expect(requests).toBeLessThanOrEqual(4);
   });
 
   it('reads DECISION_REPLAY_TIMEOUT when the flag is absent; the flag wins over it', async () => {
@@ -43,7 +46,8 @@ describe('CLI --timeout', () => {
     const fromEnv = await runCli(['get', '01HZZZZZZZZZZZZZZZZZZZZZZZ', '--endpoint', endpoint], { env: { DECISION_REPLAY_TIMEOUT: '0.1' } });
     expect(fromEnv.code, fromEnv.stderr).toBe(3);
     expect(fromEnv.stderr).toContain('timed out (after 4 attempts)');
-    expect(requests).toBe(4);
+    expect(requests).toBeGreaterThanOrEqual(3);
+    expect(requests).toBeLessThanOrEqual(4);
     // A bad environment value is not used when the flag gives one.
     const flagWins = await runCli(['get', '01HZZZZZZZZZZZZZZZZZZZZZZZ', '--endpoint', endpoint, '--timeout', '0.1'], { env: { DECISION_REPLAY_TIMEOUT: 'soon' } });
     expect(flagWins.code, flagWins.stderr).toBe(3);
