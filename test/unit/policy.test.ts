@@ -277,6 +277,14 @@ describe('evaluatePolicy', () => {
     ]);
   });
 
+  it('judges an output named __proto__ like any other (ExactMatch on outputs passed for changed outputs)', async () => {
+    const named = (decisionText: string): DecisionView => ({ ...decision({}), outputs: [{ name: '__proto__', value: { decision: decisionText } }] });
+    const policy = { name: 'p', version: 1, rules: validatePolicyBody({ rules: [{ field: 'outputs', comparator: 'ExactMatch' }, { field: 'outputs.__proto__.decision', comparator: 'ExactMatch' }] }).rules };
+    const result = await evaluatePolicy(policy, named('deny'), named('approve'), lexical);
+    expect(result.rules.map((r) => r.status)).toEqual(['violated', 'violated']);
+    expect(result.violations[1]).toMatchObject({ expected: '"approve"', actual: '"deny"' });
+  });
+
   it('passes when the candidate equals the baseline', async () => {
     const d = decision({ rationale: 'Income is well above the threshold.' });
     const result = await evaluatePolicy(seedPolicy, d, d, lexical);
