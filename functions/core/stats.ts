@@ -103,6 +103,12 @@ export class BoundedCounter {
 
   /** Adds `n` occurrences of `key`. */
   add(key: string, n = 1): void {
+    // A key JavaScript objects cannot hold as data (the stats are stored and answered as objects):
+    // counted, not shown. Policies refuse it as a rule name; one stored before that still counts.
+    if (key === '__proto__') {
+      this.otherCount += n;
+      return;
+    }
     const held = this.counts.get(key);
     if (held === undefined) this.keyBytes += utf8.encode(key).length;
     this.counts.set(key, (held ?? 0) + n);

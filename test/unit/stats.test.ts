@@ -246,6 +246,19 @@ describe('BoundedCounter', () => {
     expect(StatsAccumulator.fromState(state).toJSON()).toEqual(stats);
   });
 
+  it('counts a __proto__ key (a rule stored under that name) in other, so the counts stay storable and complete', () => {
+    const acc = new StatsAccumulator();
+    for (let i = 0; i < 3; i++) acc.add(result({ status: 'Failed', outputsMatch: false, violatedRules: ['__proto__', 'constructor'] }));
+
+    const stats = acc.toJSON();
+    const state = acc.toState();
+
+    expect(stats.policyViolations).toEqual({ constructor: 3 });
+    expect(stats.policyViolationsOther).toBe(3);
+    expect(Object.keys(state.rules.counts)).toEqual(['constructor']);
+    expect(StatsAccumulator.fromState(state).toJSON()).toEqual(stats);
+  });
+
   it('breaks ties by key so the output does not depend on insertion order', () => {
     const a = new BoundedCounter(2);
     const b = new BoundedCounter(2);
