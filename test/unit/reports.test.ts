@@ -336,6 +336,26 @@ describe('diff report timing', () => {
   });
 });
 
+describe('diff report size', () => {
+  it('lists at most REPORT_TABLE_LIMIT rows per table for snapshots of 120,000 leaves (a 59 MB page that stalled the host 11 s)', async () => {
+    const big = (id: string, v: number): Snapshot => buildSnapshot({ functionName: 'arr', inputs: [], outputs: [{ name: 'o', value: new Array<number>(120_000).fill(v) }] }, id, NOW());
+    const data = await assembleDiffReport({ get: async (id) => big(id, id === ulid(1) ? 0 : 1) }, ulid(1), ulid(2), NOW);
+    expect(data.diff.changes).toHaveLength(120_000);
+
+    const page = renderDiffReport(data);
+
+    expect(page.length).toBeLessThan(5_000_000);
+    for (const id of ['side-original', 'side-new', 'change-table']) {
+      const rows = new RegExp(`data-testid="${id}"[\\s\\S]*?</table>`).exec(page)?.[0].match(/<tr/g) ?? [];
+      expect(rows.length).toBe(REPORT_TABLE_LIMIT + 1);
+    }
+    // (Matched, not toContain: a failure would print the 1 MB page.)
+    expect(page.includes('Showing the first 2,000 of 120,000 changes; 118,000 more are not listed.')).toBe(true);
+    expect(page.match(/Showing the first 2,000 of 120,00\d fields/g)).toHaveLength(2);
+    expect(page.includes('120,000 changes: 0 added, 0 removed, 120000 modified.')).toBe(true);
+  });
+});
+
 describe('latency bins', () => {
   it('bins both series over one range, logarithmic for long tails, counting every value', () => {
     const original = Float64Array.from([1, 2, 3, 1000]);
