@@ -390,16 +390,42 @@ function jsonSchema(input: ComparatorInput, schema: JsonValue): ComparatorVerdic
   return { status: 'violated', expected, actual: display(candidate.value), message: `${field} is not valid against the schema: ${reasons.join('; ')}` };
 }
 
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/**
+ * The two texts with one UTF-16 unit per code point, so that fastest-levenshtein (which compares
+ * UTF-16 units) counts characters: each distinct code point of either text gets its own
+ * non-surrogate unit (two texts of ≤ 10,000 characters hold far fewer than the 63,488 there are).
+ * Without this, two different emoji sharing a high surrogate were "half the same" (0.5).
+ */
+function oneUnitPerCodePoint(a: string, b: string): [string, string] {
+  if (!SURROGATE.test(a) && !SURROGATE.test(b)) return [a, b];
+  const units = new Map<string, string>();
+  const map = (text: string) =>
+    Array.from(text, (ch) => {
+      let unit = units.get(ch);
+      if (unit === undefined) {
+        const i = units.size;
+        unit = String.fromCharCode(i < 0xd800 ? i : i + 0x800);
+        units.set(ch, unit);
+      }
+      return unit;
+    }).join('');
+  return [map(a), map(b)];
+}
+
 function levenshtein(input: ComparatorInput, threshold: number): ComparatorVerdict {
   const expected = `levenshtein similarity >= ${fmtNum(threshold)}`;
   const r = bothValues(input, 'Levenshtein', () => expected);
   if (isVerdict(r)) return r;
-  const a = comparableText(r.baseline);
-  const b = comparableText(r.candidate);
-  const maxLen = Math.max(a.length, b.length);
-  if (maxLen > MAX_LEVENSHTEIN_LENGTH) {
+  // Compared as characters (code points) of NFC text: 'é' written as e + U+0301 is the same text.
+  const rawA = comparableText(r.baseline);
+  const rawB = comparableText(r.candidate);
+  if (Math.max(rawA.length, rawB.length) > MAX_LEVENSHTEIN_LENGTH) {
     return { status: 'violated', expected, actual: display(r.candidate), message: `${input.field} is longer than the ${MAX_LEVENSHTEIN_LENGTH} characters Levenshtein compares` };
   }
+  const [a, b] = oneUnitPerCodePoint(rawA.normalize('NFC'), rawB.normalize('NFC'));
+  const maxLen = Math.max(a.length, b.length);
   const score = maxLen === 0 ? 1 : 1 - distance(a, b) / maxLen;
   const passed = score >= threshold;
   return {

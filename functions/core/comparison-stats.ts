@@ -31,6 +31,17 @@ export interface PairSide {
 /** Most field paths a comparison tracks (bounded memory); further paths are counted, not tested. */
 export const MAX_COMPARED_FIELDS = 1000;
 
+/**
+ * Most UTF-8 bytes of path text the tracked paths may hold together; further paths are counted, not
+ * tested. A comparison is one DynamoDB item (400 KB): each field test costs ~200 bytes besides its
+ * path (attribute names and seven numbers), so 1,000 tests take ≤ 200 KB and their paths get the
+ * rest. Without this bound 1,000 paths of ~350 characters (long keys in outputs) made every
+ * comparison of two such batches a 413 that the caller could do nothing about.
+ */
+export const MAX_COMPARED_FIELD_PATH_BYTES = 180_000;
+
+const utf8 = new TextEncoder();
+
 const RateTestSchema = z.object({
   baseline: z.number(),
   candidate: z.number(),
@@ -104,6 +115,7 @@ export class PairedComparison {
   private readonly error = emptyDiscordance();
   private readonly fields = new Map<string, Discordance>();
   private untrackedPaths = new Set<string>();
+  private trackedPathBytes = 0;
   private baselineLatency: number[] = [];
   private candidateLatency: number[] = [];
 
@@ -117,10 +129,12 @@ export class PairedComparison {
     for (const path of new Set([...inBaseline, ...inCandidate])) {
       let d = this.fields.get(path);
       if (!d) {
-        if (this.fields.size >= MAX_COMPARED_FIELDS) {
+        const bytes = utf8.encode(path).length;
+        if (this.fields.size >= MAX_COMPARED_FIELDS || this.trackedPathBytes + bytes > MAX_COMPARED_FIELD_PATH_BYTES) {
           if (this.untrackedPaths.size < MAX_COMPARED_FIELDS) this.untrackedPaths.add(path);
           continue;
         }
+        this.trackedPathBytes += bytes;
         d = emptyDiscordance();
         this.fields.set(path, d);
       }

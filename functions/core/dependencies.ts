@@ -105,14 +105,16 @@ export function assertDependencySizes(dependencies: readonly Dependency[] | unde
 
 /** The path document of dependencies: an object keyed by call name (see field-path syntax above). */
 export function dependenciesToObject(dependencies: readonly (Dependency | ReportedDependency)[]): JsonObject {
-  const out: JsonObject = {};
-  for (const d of dependencies) {
-    const entry: JsonObject = { kind: d.kind, request: d.request };
-    if (d.response !== undefined) entry.response = d.response;
-    if (d.latencyMs !== undefined) entry.latencyMs = d.latencyMs;
-    out[d.name] = entry;
-  }
-  return out;
+  // Object.fromEntries defines each name as an own key: `out[name] =` would turn a call named
+  // `__proto__` into the prototype (see namedValuesToObject).
+  return Object.fromEntries(
+    dependencies.map((d) => {
+      const entry: JsonObject = { kind: d.kind, request: d.request };
+      if (d.response !== undefined) entry.response = d.response;
+      if (d.latencyMs !== undefined) entry.latencyMs = d.latencyMs;
+      return [d.name, entry];
+    }),
+  ) as JsonObject;
 }
 
 export const DEPENDENCY_CALL_STATUSES = ['unchanged', 'changed', 'new', 'missing'] as const;

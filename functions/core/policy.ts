@@ -136,7 +136,11 @@ export function validatePolicyBody(body: unknown, nameFromPath?: string): Policy
     issues.push(...ruleIssues(rule, index));
     const name = ruleName(rule);
     const earlier = seen.get(name);
-    if (earlier !== undefined) {
+    if (name === '__proto__') {
+      // Rule names are keys of a batch's policyViolations: JavaScript drops this one, and the batch
+      // that counted it ended FAILED ("Supplied AttributeValue is empty") when storing its stats.
+      issues.push({ path: `rules[${index}].name`, message: `${ruleLabel(index, rule)} name: rule name '__proto__' cannot be counted in a batch's policyViolations (JavaScript drops that key); rename the rule` });
+    } else if (earlier !== undefined) {
       issues.push({ path: `rules[${index}].name`, message: `${ruleLabel(index, rule)} name: rule name '${name}' is already used by rules[${earlier}]; give each rule a distinct name` });
     } else {
       seen.set(name, index);

@@ -19,8 +19,8 @@ import * as z from 'zod/mini';
  *   of the sorted latencies) from a DDSketch: within `STATS_RELATIVE_ACCURACY` (./stats.ts) of that
  *   value, exact when it is the smallest or largest latency (so p99 of fewer than 100 replays is the
  *   slowest), and never outside the observed min..max.
- * - `fieldMismatches` / `policyViolations`: at most `STATS_TOP_KEYS` keys each, the largest
- *   counts (ties by key); every occurrence not shown is counted in `fieldMismatchesOther` /
+ * - `fieldMismatches` / `policyViolations`: at most `STATS_TOP_KEYS` keys and
+ *   `STATS_TOP_KEY_BYTES` bytes of key text each, the largest counts (ties by key); every occurrence not shown is counted in `fieldMismatchesOther` /
  *   `policyViolationsOther`, so shown counts + other = all occurrences. Counts are exact while a
  *   batch has at most 2 × `STATS_TOP_KEYS` distinct keys; beyond that the retained counts are
  *   lower bounds (see `BoundedCounter` in ./stats.ts).

@@ -277,10 +277,13 @@ export function toPathDocument(decision: DecisionView): JsonObject {
   return doc;
 }
 
+/**
+ * Entries keyed by `name`, each an own property: Object.fromEntries defines the keys, where `out[name] =`
+ * would make an entry named `__proto__` the object's prototype instead of a key, so that entry
+ * vanished from diffs, replay comparisons and rules (a changed output compared as a match).
+ */
 export function namedValuesToObject(entries: readonly NamedValue[]): JsonObject {
-  const out: JsonObject = {};
-  for (const e of entries) out[e.name] = e.value;
-  return out;
+  return Object.fromEntries(entries.map((e) => [e.name, e.value])) as JsonObject;
 }
 
 /** The top-level keys a field path may start with. */

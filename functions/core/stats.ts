@@ -66,17 +66,34 @@ const SKETCH_BIN_LIMIT = 4096;
 export const STATS_TOP_KEYS = 1000;
 
 /**
- * A key→count map that never holds more than `2 × top` keys. When it fills up, the `top` largest
- * counts are kept and the rest is folded into `other`. Until the first prune every count is exact;
+ * How many UTF-8 bytes of key text `fieldMismatches` (and `policyViolations`) report at most. The
+ * stats are stored in the batch's item and a chunk's state in the chunk's (DynamoDB: 400 KB each),
+ * and a field path has no length limit of its own (keys inside an output value): 1,000 paths of
+ * 1,500 characters made the final stats update fail and the batch end FAILED with DynamoDB's
+ * "Item size to update has exceeded the maximum allowed size".
+ */
+export const STATS_TOP_KEY_BYTES = 120_000;
+
+const utf8 = new TextEncoder();
+
+/**
+ * A key→count map that never holds more than `2 × top` keys nor `2 × maxKeyBytes` bytes of key
+ * text. When it fills up, the largest counts are kept (at most `top` of them, `maxKeyBytes` of key
+ * text) and the rest is folded into `other`. Until the first prune every count is exact;
  * after it, a dropped key that reappears starts again from zero, so retained counts are lower
  * bounds. The invariant `sum(counts) + other = all occurrences` always holds.
  */
 export class BoundedCounter {
   private counts = new Map<string, number>();
   private otherCount = 0;
+  private keyBytes = 0;
 
-  constructor(private readonly top: number = STATS_TOP_KEYS) {
+  constructor(
+    private readonly top: number = STATS_TOP_KEYS,
+    private readonly maxKeyBytes: number = STATS_TOP_KEY_BYTES,
+  ) {
     if (!Number.isInteger(top) || top < 1) throw new RangeError(`top must be a positive integer, got ${top}`);
+    if (!Number.isInteger(maxKeyBytes) || maxKeyBytes < 1) throw new RangeError(`maxKeyBytes must be a positive integer, got ${maxKeyBytes}`);
   }
 
   /** How many keys are held right now (never more than `2 × top`). */
@@ -86,8 +103,16 @@ export class BoundedCounter {
 
   /** Adds `n` occurrences of `key`. */
   add(key: string, n = 1): void {
-    this.counts.set(key, (this.counts.get(key) ?? 0) + n);
-    if (this.counts.size >= 2 * this.top) this.prune(this.top);
+    // A key JavaScript objects cannot hold as data (the stats are stored and answered as objects):
+    // counted, not shown. Policies refuse it as a rule name; one stored before that still counts.
+    if (key === '__proto__') {
+      this.otherCount += n;
+      return;
+    }
+    const held = this.counts.get(key);
+    if (held === undefined) this.keyBytes += utf8.encode(key).length;
+    this.counts.set(key, (held ?? 0) + n);
+    if (this.counts.size >= 2 * this.top || this.keyBytes > 2 * this.maxKeyBytes) this.prune();
   }
 
   /** Adds every count of `other` to this counter. */
@@ -111,24 +136,38 @@ export class BoundedCounter {
 
   /** The `top` largest counts (ties by key, ascending) and the count of every other occurrence. */
   snapshot(): { counts: Record<string, number>; other: number } {
-    const sorted = this.sorted();
+    const { kept, other } = this.largest();
     const counts: Record<string, number> = {};
-    let other = this.otherCount;
-    sorted.forEach(([key, n], i) => {
-      if (i < this.top) counts[key] = n;
-      else other += n;
-    });
-    return { counts, other };
+    for (const [key, n] of kept) counts[key] = n;
+    return { counts, other: this.otherCount + other };
   }
 
   private sorted(): Array<[string, number]> {
     return [...this.counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   }
 
-  private prune(keep: number): void {
-    const sorted = this.sorted();
-    this.counts = new Map(sorted.slice(0, keep));
-    for (const [, n] of sorted.slice(keep)) this.otherCount += n;
+  /** The largest counts within both bounds (at most `top` keys, `maxKeyBytes` of key text), and the sum of the rest. */
+  private largest(): { kept: Array<[string, number]>; keptBytes: number; other: number } {
+    const kept: Array<[string, number]> = [];
+    let keptBytes = 0;
+    let other = 0;
+    for (const [key, n] of this.sorted()) {
+      const bytes = kept.length < this.top ? utf8.encode(key).length : 0;
+      if (kept.length < this.top && keptBytes + bytes <= this.maxKeyBytes) {
+        kept.push([key, n]);
+        keptBytes += bytes;
+      } else {
+        other += n;
+      }
+    }
+    return { kept, keptBytes, other };
+  }
+
+  private prune(): void {
+    const { kept, keptBytes, other } = this.largest();
+    this.counts = new Map(kept);
+    this.keyBytes = keptBytes;
+    this.otherCount += other;
   }
 }
 

@@ -4,7 +4,7 @@
  * start-up script hands each to `new Chart(canvas, config)`. Configurations hold data only (no
  * functions), and Chart.js draws labels on a canvas, so a label from stored data is never markup.
  */
-import { html, type SafeHtml } from './html.js';
+import { html, visibleControls, type SafeHtml } from './html.js';
 
 /** A Chart.js configuration (JSON only). */
 export type ChartConfig = {
@@ -50,7 +50,9 @@ export function chartFigure(spec: ChartSpec): SafeHtml {
 
 /** The configurations a page's start-up script reads, by chart id. */
 export function chartConfigs(specs: readonly ChartSpec[]): Record<string, ChartConfig> {
-  return Object.fromEntries(specs.map((s) => [s.id, s.config]));
+  // Labels may be stored data (field paths): a bidirectional control in one would reorder what
+  // the canvas draws, so it is written out as the page's text shows it.
+  return Object.fromEntries(specs.map((s) => [s.id, s.config.data.labels === undefined ? s.config : { ...s.config, data: { ...s.config.data, labels: s.config.data.labels.map(visibleControls) } }]));
 }
 
 /** Options every chart shares: no animation (the page is complete at its load event), fills its box. */

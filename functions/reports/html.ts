@@ -6,9 +6,25 @@
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
-/** Text for element content or a quoted attribute value. */
+/**
+ * The bidirectional controls (Unicode's Bidi_Control: ALM, LRM, RLM, the embeddings and overrides,
+ * the isolates). A browser obeys them: `outputs.\u202Eevil` is shown as "outputs.live", a field
+ * that does not exist, and an override reorders the rest of its line (Trojan Source). Stored
+ * values are data: they are shown as `\u202e`, as the CLI shows them.
+ */
+const BIDI_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+const ESCAPED = /[&<>"'\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+
+const visibleControl = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/** Text with every bidirectional control written out as `\uXXXX` (for text a chart draws). */
+export function visibleControls(text: string): string {
+  return text.replace(BIDI_CONTROLS, visibleControl);
+}
+
+/** Text for element content or a quoted attribute value; bidirectional controls shown as `\uXXXX`. */
 export function esc(value: unknown): string {
-  return String(value).replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
+  return String(value).replace(ESCAPED, (c) => HTML_ESCAPES[c] ?? visibleControl(c));
 }
 
 /** Markup already escaped by {@link html}; interpolating one is not escaped again. */

@@ -306,6 +306,13 @@ describe('Levenshtein', () => {
     expect((await run('Levenshtein', { threshold: 0 }, found({ a: 2 }), found({ a: 1 }))).score).toBeCloseTo(6 / 7, 12);
   });
 
+  it('counts characters, not UTF-16 units, of NFC text (two different emoji scored 0.5; é and e + U+0301 scored 0)', async () => {
+    expect(await run('Levenshtein', { threshold: 0.5 }, found('😡'), found('😀'))).toMatchObject({ status: 'violated', score: 0 });
+    // kitten → sitting with astral characters in place of k and s: still 3 edits in 7 characters.
+    expect((await run('Levenshtein', { threshold: 0 }, found('𝒔itting'), found('𝒌itten'))).score).toBeCloseTo(1 - 3 / 7, 12);
+    expect(await run('Levenshtein', { threshold: 1 }, found('caf\u0065\u0301'), found('caf\u00e9'))).toMatchObject({ status: 'passed', score: 1 });
+  });
+
   it('is skipped without a baseline and violated when a side lacks the field', async () => {
     expect(await run('Levenshtein', { threshold: 0.5 }, found('a'))).toMatchObject({ status: 'skipped', reason: 'no baseline' });
     expect((await run('Levenshtein', { threshold: 0.5 }, found('a'), missing)).status).toBe('violated');

@@ -95,6 +95,12 @@ describe('recorded dependencies: field paths and diff', () => {
     expect(readPath(doc, 'dependencies.search#2.response[0]')).toEqual({ found: true, value: 'doc-1' });
   });
 
+  it('addresses a call named __proto__ like any other name (it became the prototype and vanished)', () => {
+    const withProto = buildSnapshot({ ...BASE, dependencies: [{ ...RATES, name: '__proto__' }] }, '01JBZ00000000000000000S003', '2026-11-30T10:00:02.000Z');
+    expect(readPath(toPathDocument(withProto), 'dependencies.__proto__.response.rate')).toEqual({ found: true, value: 0.041 });
+    expect(diffSnapshots(original, withProto).changes.map((c) => c.path)).toContain('dependencies.__proto__');
+  });
+
   it('diffs dependencies leaf by leaf and says dependenciesChanged', () => {
     const updated = buildSnapshot({ ...BASE, dependencies: [{ ...RATES, response: { currency: 'USD', rate: 0.05, quote: 8 } }] }, '01JBZ00000000000000000S002', '2026-11-30T10:00:01.000Z');
     const diff = diffSnapshots(original, updated);

@@ -103,6 +103,18 @@ describe('diffSnapshots', () => {
     expect(diffJson({}, JSON.parse('{"__proto__": 1}') as JsonValue)).toEqual([{ path: '__proto__', changeType: 'Added', newValue: 1 }]);
   });
 
+  it('diffs an input or output entry named __proto__ as an ordinary name (it was the prototype: changes under it lost their root, additions vanished)', () => {
+    const original = decision({ outputs: [{ name: '__proto__', value: { decision: 'approve' } }] });
+    const updated = decision({ outputs: [{ name: '__proto__', value: { decision: 'deny' } }], inputs: [{ name: '__proto__', value: 1 }] });
+    const d = diffSnapshots(original, updated);
+    expect(d.changes).toEqual([
+      { path: 'inputs.applicant', changeType: 'Removed', oldValue: { income: 52000, age: 41 } },
+      { path: 'inputs.__proto__', changeType: 'Added', newValue: 1 },
+      { path: 'outputs.__proto__.decision', changeType: 'Modified', oldValue: 'approve', newValue: 'deny' },
+    ]);
+    expect(readSegments(toPathDocument(updated), parsePath('outputs.__proto__.decision'))).toEqual({ found: true, value: 'deny' });
+  });
+
   it('treats -0 and 0 as equal (as canonical JSON does) and key order as irrelevant', () => {
     expect(diffJson({ a: -0, b: 1, c: 2 }, { c: 2, b: 1, a: 0 })).toEqual([]);
   });

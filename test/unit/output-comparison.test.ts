@@ -32,6 +32,12 @@ describe('compareOutputs', () => {
     expect(result.fieldComparisons.every((f) => f.comparator === 'ExactMatch' && f.score === 1 && f.threshold === 1 && f.match)).toBe(true);
   });
 
+  it('compares an output named __proto__ like any other (a changed one compared as a match, with no field compared)', async () => {
+    const result = await compareOutputs([{ name: '__proto__', value: { decision: 'approve' } }], [{ name: '__proto__', value: { decision: 'deny' } }], 'Strict', 0.8, lexical);
+    expect(result.outputsMatch).toBe(false);
+    expect(result.fieldComparisons).toEqual([{ path: 'outputs.__proto__.decision', comparator: 'ExactMatch', score: 0, threshold: 1, match: false, original: 'approve', replayed: 'deny' }]);
+  });
+
   it('in Strict mode fails any leaf that is not exactly equal', async () => {
     const replayed: NamedValue[] = recorded.map((o) => (o.name === 'score' ? { name: 'score', value: 0.8000001 } : o));
     const result = await compareOutputs(recorded, replayed, 'Strict', 0.8, lexical);

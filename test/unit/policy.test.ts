@@ -159,6 +159,13 @@ describe('validatePolicyBody', () => {
     expect(validationError(() => validatePolicyBody('nope')).message).toContain('(body): expected object');
   });
 
+  it('refuses the rule name __proto__, naming the rule (a batch counting it in policyViolations ended FAILED)', () => {
+    const err = validationError(() => validatePolicyBody({ rules: [{ name: '__proto__', field: 'outputs.a', comparator: 'WithinRange', min: 0, max: 1 }] }));
+    expect(err.message).toContain("rules[0] (__proto__) name: rule name '__proto__' cannot be counted");
+    expect(err.details).toEqual({ issues: [expect.objectContaining({ path: 'rules[0].name' })] });
+    expect(validatePolicyBody({ rules: [{ name: 'constructor', field: 'outputs.a', comparator: 'ExactMatch' }] }).rules[0]?.name).toBe('constructor');
+  });
+
   it('refuses a parameter the comparator does not use', () => {
     expect(validationError(() => validatePolicyBody({ rules: [{ name: 'e', field: 'outputs.a', comparator: 'ExactMatch', threshold: 1 }] })).message).toContain("rules[0] (e) threshold: ExactMatch does not use 'threshold'");
   });
@@ -275,6 +282,14 @@ describe('evaluatePolicy', () => {
         message: expect.stringContaining('below the threshold of 0.9'),
       },
     ]);
+  });
+
+  it('judges an output named __proto__ like any other (ExactMatch on outputs passed for changed outputs)', async () => {
+    const named = (decisionText: string): DecisionView => ({ ...decision({}), outputs: [{ name: '__proto__', value: { decision: decisionText } }] });
+    const policy = { name: 'p', version: 1, rules: validatePolicyBody({ rules: [{ field: 'outputs', comparator: 'ExactMatch' }, { field: 'outputs.__proto__.decision', comparator: 'ExactMatch' }] }).rules };
+    const result = await evaluatePolicy(policy, named('deny'), named('approve'), lexical);
+    expect(result.rules.map((r) => r.status)).toEqual(['violated', 'violated']);
+    expect(result.violations[1]).toMatchObject({ expected: '"approve"', actual: '"deny"' });
   });
 
   it('passes when the candidate equals the baseline', async () => {

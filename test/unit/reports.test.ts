@@ -99,6 +99,13 @@ describe('html escaping', () => {
     expect(html`<p title="${PROBE}">${PROBE}${raw('<b>ok</b>')}${['<i>', html`<i>`]}${null}${undefined}${false}</p>`.text).toBe(`<p title="${esc(PROBE)}">${esc(PROBE)}<b>ok</b>&lt;i&gt;<i></p>`);
   });
 
+  it('shows every bidirectional control as \\uXXXX instead of letting it reorder the text (outputs.\\u202eevil read as outputs.live)', () => {
+    const every = '\u061C\u200E\u200F\u202A\u202B\u202C\u202D\u202E\u2066\u2067\u2068\u2069';
+    expect(esc(`outputs.\u202Eevil\u202C`)).toBe('outputs.\\u202eevil\\u202c');
+    expect(esc(every)).not.toMatch(/\p{Bidi_Control}/u);
+    expect(esc(every)).toBe('\\u061c\\u200e\\u200f\\u202a\\u202b\\u202c\\u202d\\u202e\\u2066\\u2067\\u2068\\u2069');
+  });
+
   it('writes JSON that cannot close its script element and reads back the same values', () => {
     const value = { label: PROBE, amp: 'a&b', nested: ['<!--', '-->'] };
     const text = jsonForScript(value);
@@ -150,6 +157,15 @@ describe('report pages', () => {
     expect(page).toContain('&lt;b&gt;CODE&lt;/b&gt;');
     const data = /<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(page)?.[1] ?? '';
     expect(JSON.parse(data).charts['chart-fields'].data.labels).toEqual([`outputs["${PROBE}"]`]);
+  });
+
+  it('shows a field path with a bidirectional override escaped, in the tables and the chart labels alike', async () => {
+    const batch = batchOf({ status: 'SUCCEEDED' });
+    const page = renderBatchReport(await assembleBatchReport(readerOf(batch, [result(1, 'mismatch', { mismatchedPaths: ['outputs.\u202Eevil\u202C'] })], () => ({ functionName: 'fn\u202Ex', executionTimeMs: 5 })), BATCH_ID, NOW));
+    expect(page).not.toMatch(/\p{Bidi_Control}/u);
+    expect(page).toContain('outputs.\\u202eevil\\u202c');
+    const data = /<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(page)?.[1] ?? '';
+    expect(JSON.parse(data).charts['chart-fields'].data.labels).toEqual(['outputs.\\u202eevil\\u202c']);
   });
 
   it('renders the replay view with each field comparison', () => {
@@ -317,6 +333,26 @@ describe('diff report timing', () => {
     // Both timed: the delta as before.
     const both = renderDiffReport(await assembleDiffReport({ get: async (id) => snapshotWith(id, 'a') }, ulid(1), ulid(2), NOW));
     expect(both).toContain('<dt>Execution time delta</dt><dd>0 ms</dd>');
+  });
+});
+
+describe('diff report size', () => {
+  it('lists at most REPORT_TABLE_LIMIT rows per table for snapshots of 120,000 leaves (a 59 MB page that stalled the host 11 s)', async () => {
+    const big = (id: string, v: number): Snapshot => buildSnapshot({ functionName: 'arr', inputs: [], outputs: [{ name: 'o', value: new Array<number>(120_000).fill(v) }] }, id, NOW());
+    const data = await assembleDiffReport({ get: async (id) => big(id, id === ulid(1) ? 0 : 1) }, ulid(1), ulid(2), NOW);
+    expect(data.diff.changes).toHaveLength(120_000);
+
+    const page = renderDiffReport(data);
+
+    expect(page.length).toBeLessThan(5_000_000);
+    for (const id of ['side-original', 'side-new', 'change-table']) {
+      const rows = new RegExp(`data-testid="${id}"[\\s\\S]*?</table>`).exec(page)?.[0].match(/<tr/g) ?? [];
+      expect(rows.length).toBe(REPORT_TABLE_LIMIT + 1);
+    }
+    // (Matched, not toContain: a failure would print the 1 MB page.)
+    expect(page.includes('Showing the first 2,000 of 120,000 changes; 118,000 more are not listed.')).toBe(true);
+    expect(page.match(/Showing the first 2,000 of 120,00\d fields/g)).toHaveLength(2);
+    expect(page.includes('120,000 changes: 0 added, 0 removed, 120000 modified.')).toBe(true);
   });
 });
 

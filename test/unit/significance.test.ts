@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { binomialHalfCdf, holmAdjust, logGamma, mcnemarExact, pairedQuantileDifferences, seededRandom, type Estimate } from '../../functions/core/significance.js';
-import { PairedComparison, type PairSide } from '../../functions/core/comparison-stats.js';
+import { MAX_COMPARED_FIELDS, PairedComparison, type PairSide } from '../../functions/core/comparison-stats.js';
+import { itemSize, MAX_ITEM_BYTES } from '../../functions/adapters/dynamodb/item-size.js';
 
 describe('mcnemarExact', () => {
   it('reproduces the exact conditional p-value of the worked example in Fagerland, Lydersen & Laake (2013)', () => {
@@ -177,6 +178,22 @@ describe('PairedComparison', () => {
     expect(r.matchRate.baselineOnly + r.matchRate.candidateOnly).toBe(0);
     expect(r.errorRate.significant).toBe(true);
     expect(r.verdict).toBe('worse');
+  });
+
+  it('tracks no more path text than one DynamoDB item holds: 1,000 paths of 345 characters were a 413 on every POST /comparisons', () => {
+    const cmp = new PairedComparison();
+    const path = (i: number) => `outputs.o.${String(i).padStart(4, '0')}-${'k'.repeat(330)}`;
+    // Three pairs per path with uneven counts, so the rates and p-values have many digits.
+    for (let i = 0; i < MAX_COMPARED_FIELDS + 50; i++) {
+      cmp.add(ok(10), ok(11, [path(i)]));
+      cmp.add(ok(10, [path(i)]), ok(11, [path(i)]));
+      cmp.add(ok(10), ok(11));
+    }
+    const r = cmp.result(0.05, 7, 20);
+    expect(r.fields.length).toBeGreaterThan(400);
+    expect(r.fields.length + r.fieldsNotTested).toBe(MAX_COMPARED_FIELDS + 50);
+    const stored = { pk: `COMPARISON#${'0'.repeat(26)}`, sk: 'COMPARISON', itemType: 'comparison', comparisonId: '0'.repeat(26), baselineBatchId: '1'.repeat(26), candidateBatchId: '2'.repeat(26), alpha: 0.05, intersectionOnly: false, excluded: { baselineOnly: 0, candidateOnly: 0 }, ...r, createdAt: new Date(0).toISOString() };
+    expect(itemSize(stored)).toBeLessThanOrEqual(MAX_ITEM_BYTES);
   });
 
   it('refuses an alpha outside (0, 1)', () => {

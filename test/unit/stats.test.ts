@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { BoundedCounter, STATS_RELATIVE_ACCURACY, StatsAccumulator, type ResultSummary } from '../../functions/core/stats.js';
+import { itemSize, MAX_ITEM_BYTES } from '../../functions/adapters/dynamodb/item-size.js';
 import { ValidationError } from '../../functions/core/errors.js';
 
 function result(over: Partial<ResultSummary>): ResultSummary {
@@ -227,6 +228,35 @@ describe('BoundedCounter', () => {
     expect(largest).toBeLessThanOrEqual(20);
     expect(Object.keys(counts)).toHaveLength(10);
     expect(Object.values(counts).reduce((a, b) => a + b, 0) + other).toBe(total);
+  });
+
+  it('keeps the stats and a chunk state within one DynamoDB item whatever the length of the paths (1,000 paths of 1,500 characters FAILED the batch)', () => {
+    const acc = new StatsAccumulator();
+    const paths = Array.from({ length: 1020 }, (_, i) => `outputs.o.${'k'.repeat(1500)}${String(i).padStart(4, '0')}`);
+    for (let i = 0; i < 34; i++) acc.add(result({ status: 'Failed', outputsMatch: false, mismatchedPaths: paths.slice(i * 30, i * 30 + 30) }));
+
+    const stats = acc.toJSON();
+    const state = acc.toState();
+
+    expect(itemSize({ pk: 'BATCH#x', sk: 'META', stats })).toBeLessThanOrEqual(MAX_ITEM_BYTES);
+    expect(itemSize({ pk: 'BATCH#x', sk: 'CHUNK#x', stats: state })).toBeLessThanOrEqual(MAX_ITEM_BYTES);
+    expect(Object.keys(stats.fieldMismatches).length).toBeGreaterThan(0);
+    expect(Object.values(stats.fieldMismatches).reduce((a, b) => a + b, 0) + (stats.fieldMismatchesOther ?? 0)).toBe(1020);
+    // The state still restores to the same statistics.
+    expect(StatsAccumulator.fromState(state).toJSON()).toEqual(stats);
+  });
+
+  it('counts a __proto__ key (a rule stored under that name) in other, so the counts stay storable and complete', () => {
+    const acc = new StatsAccumulator();
+    for (let i = 0; i < 3; i++) acc.add(result({ status: 'Failed', outputsMatch: false, violatedRules: ['__proto__', 'constructor'] }));
+
+    const stats = acc.toJSON();
+    const state = acc.toState();
+
+    expect(stats.policyViolations).toEqual({ constructor: 3 });
+    expect(stats.policyViolationsOther).toBe(3);
+    expect(Object.keys(state.rules.counts)).toEqual(['constructor']);
+    expect(StatsAccumulator.fromState(state).toJSON()).toEqual(stats);
   });
 
   it('breaks ties by key so the output does not depend on insertion order', () => {
