@@ -80,15 +80,37 @@ export interface ReplayResultStore {
   listForSnapshot(snapshotId: string, limit: number, cursor?: string): Promise<Page<ReplayResult>>;
 }
 
+/** Most field comparisons and diff changes a result compacted to level 3 keeps (each list). */
+export const COMPACT_LIST_LIMIT = 1000;
+
 /**
  * A smaller form of a result, for storage when the full one does not fit in one item: level 1 drops
  * the compared values from `fieldComparisons` and the diff (paths, scores and verdicts stay); level 2
- * also drops `replayOutputs`. `truncated` says what was left out; the live response is never cut.
+ * also drops `replayOutputs`; level 3 also keeps at most {@link COMPACT_LIST_LIMIT} field
+ * comparisons (those that did not match first, then in order) and as many diff changes — an output
+ * of 40,000 array elements compares element by element, and even its paths and verdicts outgrew an
+ * item, so the replay (and a batch item replaying it) failed with 413 although it ran. `status`,
+ * `outputsMatch`, the policy verdicts and the counts stay whole. `truncated` says what was left
+ * out; the live response is never cut.
  */
-export function compactReplayResult(result: ReplayResult, level: 1 | 2): ReplayResult & { truncated: string } {
+export function compactReplayResult(result: ReplayResult, level: 1 | 2 | 3): ReplayResult & { truncated: string } {
   const fieldComparisons = result.fieldComparisons.map(({ original: _o, replayed: _r, ...rest }) => rest);
   const diff = result.diff && { ...result.diff, changes: result.diff.changes.map(({ oldValue: _o, newValue: _n, ...rest }) => rest) };
-  return level === 1
-    ? { ...result, fieldComparisons, diff, truncated: 'compared values left out to fit the 400 KB item limit' }
-    : { ...result, fieldComparisons, diff, replayOutputs: null, truncated: 'compared values and replayOutputs left out to fit the 400 KB item limit' };
+  if (level === 1) return { ...result, fieldComparisons, diff, truncated: 'compared values left out to fit the 400 KB item limit' };
+  if (level === 2) return { ...result, fieldComparisons, diff, replayOutputs: null, truncated: 'compared values and replayOutputs left out to fit the 400 KB item limit' };
+  const kept = [...fieldComparisons.filter((c) => !c.match), ...fieldComparisons.filter((c) => c.match)].slice(0, COMPACT_LIST_LIMIT);
+  const order = new Map(fieldComparisons.map((c, i) => [c, i]));
+  kept.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
+  const changes = diff?.changes.slice(0, COMPACT_LIST_LIMIT) ?? [];
+  const left = [
+    fieldComparisons.length > kept.length ? `${fieldComparisons.length - kept.length} of ${fieldComparisons.length} field comparisons (every one that did not match is kept while there are at most ${COMPACT_LIST_LIMIT})` : undefined,
+    diff && diff.changes.length > changes.length ? `${diff.changes.length - changes.length} of ${diff.changes.length} diff changes` : undefined,
+  ].filter((s) => s !== undefined);
+  return {
+    ...result,
+    fieldComparisons: kept,
+    diff: diff && { ...diff, changes },
+    replayOutputs: null,
+    truncated: `compared values, replayOutputs${left.length > 0 ? ` and ${left.join(' and ')}` : ''} left out to fit the 400 KB item limit`,
+  };
 }

@@ -172,6 +172,29 @@ describe('replay and validation stores (dynalite)', () => {
       expect(stored.replayOutputs).toBeNull();
       expect(stored.truncated).toContain('replayOutputs');
     });
+
+    it('keeps at most 1,000 field comparisons, every one that did not match first, when even the verdicts outgrow an item (was 413)', async () => {
+      // An output of 40,000 array elements compares element by element: 40,000 verdicts, ~3 MB of paths alone.
+      const fieldComparisons = Array.from({ length: 40_000 }, (_, i) => ({ path: `outputs.items[${i}]`, comparator: 'ExactMatch' as const, score: i === 39_999 ? 0 : 1, threshold: 1, match: i !== 39_999, original: i, replayed: i === 39_999 ? -1 : i }));
+      const result: ReplayResult = {
+        ...replayResult(BIG, 32, 'Failed'),
+        outputsMatch: false,
+        fieldComparisons,
+        diff: { changes: [{ path: 'outputs.items[39999]', changeType: 'Modified', oldValue: 39_999, newValue: -1 }], inputsChanged: false, outputsChanged: true, modelParamsChanged: false, executionTimeDeltaMs: 0 },
+      };
+
+      expect(await replays.put(result)).toBe(true);
+
+      const stored = (await replays.listForSnapshot(BIG, 10)).items.find((r) => r.replayId === result.replayId) as ReplayResult & { truncated?: string };
+      expect(stored.status).toBe('Failed');
+      expect(stored.outputsMatch).toBe(false);
+      expect(stored.fieldComparisons).toHaveLength(1000);
+      // The one that did not match is kept, in its place (last), without its values.
+      expect(stored.fieldComparisons.at(-1)).toEqual({ path: 'outputs.items[39999]', comparator: 'ExactMatch', score: 0, threshold: 1, match: false });
+      expect(stored.fieldComparisons[0]?.path).toBe('outputs.items[0]');
+      expect(stored.diff?.changes).toEqual([{ path: 'outputs.items[39999]', changeType: 'Modified' }]);
+      expect(stored.truncated).toBe('compared values, replayOutputs and 39000 of 40000 field comparisons (every one that did not match is kept while there are at most 1000) left out to fit the 400 KB item limit');
+    });
   });
 });
 

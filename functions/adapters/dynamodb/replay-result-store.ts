@@ -17,7 +17,7 @@ export class DynamoReplayResultStore extends DynamoStore implements ReplayResult
   async put(result: ReplayResult, options: { sortAt?: string } = {}): Promise<boolean> {
     const key = { ...keys.replay(result.snapshotId, options.sortAt ?? result.createdAt, result.replayId), ...auditKeys('replay', result.replayId, result.createdAt), itemType: 'replay' as const };
     let item: TableItem = { ...key, ...sealRecord(result) };
-    for (const level of [1, 2] as const) {
+    for (const level of [1, 2, 3] as const) {
       if (itemSize(item) <= MAX_ITEM_BYTES) break;
       item = { ...key, ...sealRecord(compactReplayResult(result, level)) };
     }
