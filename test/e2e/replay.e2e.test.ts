@@ -20,6 +20,10 @@ const AGREES: Applicant = { income: 52000, age: 41 };
 /** With debt, v2's heavier debt-to-income penalty turns approve into review. */
 const DISAGREES: Applicant = { income: 52000, age: 41, debt: 20000 };
 
+
+/** An output of 40,000 elements: compared element by element, its verdicts alone outgrow a stored item. */
+const BIG_ARRAY = Array.from({ length: 40_000 }, (_, i) => i);
+
 describe('replay over HTTP (local host)', () => {
   let t: TestHost;
   let stub: Server;
@@ -69,6 +73,9 @@ describe('replay over HTTP (local host)', () => {
           res.writeHead(200, { 'content-type': 'application/json' }).end(`{"outputs":[{"name":"decision","value":${'['.repeat(3000)}"approve"${']'.repeat(3000)}}]}`);
         } else if (req.url === '/proto') {
           res.writeHead(200, { 'content-type': 'application/json' }).end('{"outputs":[{"name":"decision","value":{"__proto__":{"polluted":1}}}]}');
+        } else if (req.url === '/big') {
+          // The same 40,000-element output the big snapshot recorded.
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ outputs: [{ name: 'items', value: BIG_ARRAY }] }));
         } else if (req.url === '/slow') {
           const timer = setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"outputs":[{"name":"decision","value":"approve"}]}'), 3000);
           res.on('close', () => clearTimeout(timer));
@@ -312,6 +319,25 @@ describe('replay over HTTP (local host)', () => {
       expect(r.executor).toContain(stubUrl);
       if (code === 'EXECUTOR_TIMEOUT') expect(elapsed).toBeLessThan(2000);
       expect((await call<{ items: ReplayResult[] }>('GET', `/snapshots/${s.snapshotId}/replays`)).body.items).toEqual([r]);
+    });
+  });
+
+  describe('a replay whose verdicts alone outgrow one item', () => {
+    it('answers in full and is stored compacted to 1,000 verdicts, not refused with 413', async () => {
+      await registerExecutor('big_array_fn', { type: 'http', url: `${stubUrl}/big` });
+      const recorded = await call<Snapshot>('POST', '/snapshots', { functionName: 'big_array_fn', inputs: [{ name: 'q', value: 1 }], outputs: [{ name: 'items', value: BIG_ARRAY }] });
+      expect(recorded.status, JSON.stringify(recorded.body).slice(0, 300)).toBe(201);
+
+      const r = await replay(recorded.body.snapshotId, { mode: 'Strict' });
+
+      expect(r.status).toBe('Success');
+      expect(r.outputsMatch).toBe(true);
+      expect(r.fieldComparisons.length).toBeGreaterThan(1000);
+      const [stored] = (await call<{ items: (ReplayResult & { truncated?: string })[] }>('GET', `/snapshots/${recorded.body.snapshotId}/replays`)).body.items;
+      expect(stored?.replayId).toBe(r.replayId);
+      expect(stored?.status).toBe('Success');
+      expect(stored?.fieldComparisons).toHaveLength(1000);
+      expect(stored?.truncated).toContain(`${r.fieldComparisons.length - 1000} of ${r.fieldComparisons.length} field comparisons`);
     });
   });
 });
