@@ -23,7 +23,7 @@ import {
   type BatchStore,
   type StartBatchDeps,
 } from '../../functions/core/batch.js';
-import { BatchItemCache, replayBatchChunk, replayBatchItem, STATUS_CHECK_MS, type ReplayItemDeps } from '../../functions/core/batch-replay.js';
+import { BatchItemCache, MAX_MISMATCHED_PATH_BYTES, replayBatchChunk, replayBatchItem, STATUS_CHECK_MS, type ReplayItemDeps } from '../../functions/core/batch-replay.js';
 import { BatchPayloadError, parseReplayChunkPayload, parseReplayItemPayload, parseReplayPayload, parseStatsPayload } from '../../functions/api/batch-tasks.js';
 import { computeBatchStats } from '../../functions/core/batch-stats.js';
 import { cancelBatch, countedAtCancel } from '../../functions/core/batch-control.js';
@@ -515,6 +515,25 @@ describe('replayBatchItem', () => {
 
     expect(summary).toEqual({ snapshotId: ulid(1), status: 'Failed', outputsMatch: false });
     expect(await batches.getResult(batchId, ulid(1))).toMatchObject({ status: 'Failed', mismatchedPaths: ['outputs.decision'], executionTimeMs: 17, integrity: 'verified' });
+  });
+
+  it('lists at most 100 KB of mismatched paths, so an output of 20,000 changed elements still stores its result', async () => {
+    const before = Array.from({ length: 20_000 }, (_, i) => i);
+    const executor = new CountingExecutor([{ name: 'items', value: before.map((i) => i + 1) }]);
+    const { deps, snapshots, batches } = itemWorld(executor);
+    const batchId = ulid(103, '01JE');
+    await snapshots.putIfAbsent(buildSnapshot({ functionName: 'approve_loan', inputs: [{ name: 'q', value: 1 }], outputs: [{ name: 'items', value: before }], modelParameters: { modelName: 'credit-llm' } }, ulid(1), '2026-11-02T10:00:00.000Z'));
+    await batches.create(batchRecord(batchId, 1));
+
+    const summary = await replayBatchItem(deps, { batchId, snapshotId: ulid(1) });
+
+    expect(summary).toEqual({ snapshotId: ulid(1), status: 'Failed', outputsMatch: false });
+    const stored = await batches.getResult(batchId, ulid(1));
+    const paths = stored?.mismatchedPaths ?? [];
+    expect(paths[0]).toBe('outputs.items[0]');
+    expect(paths.length).toBeGreaterThan(5000);
+    expect(paths.length).toBeLessThan(20_000);
+    expect(paths.join('').length).toBeLessThanOrEqual(MAX_MISMATCHED_PATH_BYTES);
   });
 
   it("keeps the snapshot's function, model and recorded execution time on the result, for the batch report", async () => {
