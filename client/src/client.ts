@@ -599,7 +599,8 @@ function successBody(spec: RequestSpec, url: URL, res: Response, text: string): 
  */
 async function readCapped(res: Response, limit: number, what: string): Promise<string> {
   const tooLarge = (size: string) => {
-    const mib = (limit / 1048576).toLocaleString('en-US', { maximumFractionDigits: 2 });
+    // Three significant digits: a small limit reads 0.0001 MiB, not 0 MiB.
+    const mib = (limit / 1048576).toLocaleString('en-US', { maximumSignificantDigits: 3 });
     return new DecisionReplayError(res.status, 'RESPONSE_TOO_LARGE', `${what} answered ${res.status} with a body of ${size}, over this client's limit of ${limit} bytes (${mib} MiB): not read further. If the endpoint is the service and the answer is expected, raise the limit (maxResponseBytes; CLI --max-response-mb)`, { limitBytes: limit });
   };
   const declared = res.headers.get('content-length');

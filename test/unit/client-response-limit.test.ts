@@ -166,6 +166,9 @@ describe('the client reads no more of an answer than maxResponseBytes', () => {
     expect(capped.stderr).toContain('RESPONSE_TOO_LARGE (HTTP 200)');
     expect(capped.stderr).toContain("over this client's limit of 104858 bytes (0.1 MiB)");
     expect(requests).toBe(1);
+    // A limit under 0.01 MiB still reads as what it is, not as 0 MiB.
+    const tiny = await runCli(['get', ID, '--endpoint', endpoint, '--max-response-mb', '0.0001']);
+    expect(tiny.stderr).toContain("over this client's limit of 105 bytes (0.0001 MiB)");
     const fromEnv = await runCli(['get', ID, '--endpoint', endpoint], { env: { DECISION_REPLAY_MAX_RESPONSE_MB: '0.1' } });
     expect(fromEnv.code, fromEnv.stderr).toBe(3);
     expect(fromEnv.stderr).toContain('RESPONSE_TOO_LARGE');
