@@ -429,7 +429,7 @@ export class DecisionReplayClient {
 
   /**
    * `GET /audit/manifests/{windowStart}`: one window's manifest, its exact bytes (JSON lines). One
-   * answer holds at most 5 MiB of it, so a larger manifest is read in byte ranges (`Range`), each
+   * answer holds at most 4 MiB of it, so a larger manifest is read in byte ranges (`Range`), each
    * answer's `Content-Range` checked against what was asked; the whole is held to `maxResponseBytes`.
    */
   async getAuditManifest(windowStart: string, options?: CallOptions): Promise<string> {
