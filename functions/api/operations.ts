@@ -46,7 +46,7 @@ export type ResponseSpec = { description: string; headers?: Record<string, Param
 
 /** Error statuses, each answered with {@link ErrorBodySchema}. */
 export const ERROR_STATUSES = {
-  400: 'The request is malformed or invalid; `details.issues` names each bad field',
+  400: 'The request is malformed or invalid; the message says what is wrong, and for a body or parameter that fails its schema `details.issues` names each bad field (MALFORMED_JSON and UNSTORABLE_KEY, about the body as a whole, have no details)',
   404: 'The resource (or one the request names) does not exist',
   409: 'The request conflicts with what is stored (e.g. an Idempotency-Key reused with another body; POLICY_TAMPERED: the stored policy version no longer matches its contentHash, so its rules are not applied)',
   413: 'The request body, or the item it would store, is too large',

@@ -143,8 +143,12 @@ describe('decision-replay batch compare (local host)', () => {
     const missing = await cli(['batch', 'compare', v1.batchId, '01JZZZZZZZZZZZZZZZZZZZZZZZ'], { env });
 
     expect([zero.code, big.code, one.code, bad.code]).toEqual([2, 2, 2, 2]);
-    expect(zero.stderr).toContain('--alpha');
-    expect(big.stderr).toContain('--alpha');
+    // The same rule for both ends, with the value as given (-0 used to read back as '0').
+    expect(zero.stderr).toContain("--alpha must be a number more than 0 and at most 0.5 (for example 0.05), got '0'");
+    expect(big.stderr).toContain("--alpha must be a number more than 0 and at most 0.5 (for example 0.05), got '0.7'");
+    const negativeZero = await cli(['batch', 'compare', v1.batchId, v2.batchId, '--alpha=-0'], { env });
+    expect(negativeZero.code).toBe(2);
+    expect(negativeZero.stderr).toContain("got '-0'");
     expect(bad.stderr).toContain('candidateBatchId');
     expect(missing.code).toBe(3);
     expect(missing.stderr).toContain('404');

@@ -9,7 +9,7 @@
  */
 import type { Comparison } from '../../schemas.js';
 import { DecisionReplayError } from '../../errors.js';
-import { asUsage, EXIT, numberFlag, str, UsageError, type Command } from '../framework.js';
+import { asUsage, EXIT, str, UsageError, type Command } from '../framework.js';
 import { cell, columns, keyValues, percent } from '../table.js';
 
 /** How many fields the table lists (the most significant first). */
@@ -73,8 +73,12 @@ export const batchCompareCommand: Command = {
     const [baselineBatchId, candidateBatchId] = positionals as [string, string];
     // Checked here too (the service answers 400 SAME_BATCH): one batch twice is a bad argument.
     if (baselineBatchId.toUpperCase() === candidateBatchId.toUpperCase()) throw new UsageError(`<baselineBatchId> and <candidateBatchId> are both '${baselineBatchId}': compare two different batches`);
-    const alpha = numberFlag('alpha', str(values, 'alpha'), 0, 0.5);
-    if (alpha === 0) throw new UsageError("--alpha must be greater than 0, got '0'");
+    // One rule, said once, with the value as given: 0 (and -0) is refused as much as 0.7.
+    const alphaText = str(values, 'alpha');
+    const alpha = alphaText === undefined ? undefined : Number(alphaText);
+    if (alphaText !== undefined && (alphaText.trim() === '' || !(Number(alpha) > 0 && Number(alpha) <= 0.5))) {
+      throw new UsageError(`--alpha must be a number more than 0 and at most 0.5 (for example 0.05), got '${alphaText}'`);
+    }
     const intersectionOnly = values.intersection === true;
     let comparison: Comparison;
     try {
