@@ -40,8 +40,10 @@ export async function queryPage<T>(doc: DocumentClient, input: QueryInput, page:
       const size = Buffer.byteLength(JSON.stringify(value) ?? '');
       // Full: the page ends after the item before this one, where the next page starts. (An item
       // without its key attributes — a projection of ids only — never fills a page.)
-      const resumeAt = lastIncluded && keyOf(lastIncluded, keyNames);
-      if (bytes + size > maxBytes && resumeAt !== undefined) return { items, nextCursor: await encodeCursor(resumeAt, page.binding) };
+      if (bytes + size > maxBytes) {
+        const resumeAt = lastIncluded && keyOf(lastIncluded, keyNames);
+        if (resumeAt !== undefined) return { items, nextCursor: await encodeCursor(resumeAt, page.binding) };
+      }
       items.push(value);
       bytes += size;
       lastIncluded = item;
