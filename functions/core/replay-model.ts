@@ -98,9 +98,10 @@ export function compactReplayResult(result: ReplayResult, level: 1 | 2 | 3): Rep
   const diff = result.diff && { ...result.diff, changes: result.diff.changes.map(({ oldValue: _o, newValue: _n, ...rest }) => rest) };
   if (level === 1) return { ...result, fieldComparisons, diff, truncated: 'compared values left out to fit the 400 KB item limit' };
   if (level === 2) return { ...result, fieldComparisons, diff, replayOutputs: null, truncated: 'compared values and replayOutputs left out to fit the 400 KB item limit' };
-  const kept = [...fieldComparisons.filter((c) => !c.match), ...fieldComparisons.filter((c) => c.match)].slice(0, COMPACT_LIST_LIMIT);
-  const order = new Map(fieldComparisons.map((c, i) => [c, i]));
-  kept.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
+  // In order: the first COMPACT_LIST_LIMIT that did not match, and as many that did as room is left.
+  let mismatchesLeft = COMPACT_LIST_LIMIT;
+  let matchesLeft = Math.max(0, COMPACT_LIST_LIMIT - fieldComparisons.filter((c) => !c.match).length);
+  const kept = fieldComparisons.filter((c) => (c.match ? matchesLeft-- > 0 : mismatchesLeft-- > 0));
   const changes = diff?.changes.slice(0, COMPACT_LIST_LIMIT) ?? [];
   const left = [
     fieldComparisons.length > kept.length ? `${fieldComparisons.length - kept.length} of ${fieldComparisons.length} field comparisons (every one that did not match is kept while there are at most ${COMPACT_LIST_LIMIT})` : undefined,
