@@ -7,19 +7,35 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import dynalite from 'dynalite';
 // dynalite's queries leave their LevelDB iterators open; this closes them (see the file).
-import './dynalite-store.mjs';
+import { databaseOf } from './dynalite-store.mjs';
 // dynalite parses every expression it is sent; this keeps the parses of the ones it sees again (see the file).
 import './dynalite-parsers.mjs';
 import { serveDirect } from './dynalite-direct.mjs';
 // A full collection once the thread falls idle after a burst (see the file).
 import { idleCollection } from './idle-collection.mjs';
 
-const server = dynalite({ path: workerData.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+const options = { path: workerData.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 };
+const server = dynalite(options);
+// dynalite opens its store on the first request and, when it cannot, dies with a bare 'Database is
+// closed'. Opened here, the parent learns why (locked by another process, or damaged) at start.
+let storeFailure;
+if (workerData.path !== undefined) {
+  try {
+    await databaseOf(options)?.open();
+  } catch (err) {
+    storeFailure = err?.cause instanceof Error ? err.cause : err;
+  }
+}
 const handle = server.listeners('request')[0];
 const idle = idleCollection();
 server.on('request', idle.noted);
-server.once('error', (err) => parentPort.postMessage({ type: 'error', message: err.message, code: err.code }));
-server.listen(workerData.port, '127.0.0.1', () => parentPort.postMessage({ type: 'listening', port: server.address().port }));
+if (storeFailure !== undefined) {
+  // Not listening: the parent terminates this thread.
+  parentPort.postMessage({ type: 'store', message: storeFailure instanceof Error ? storeFailure.message : String(storeFailure), code: storeFailure?.code });
+} else {
+  server.once('error', (err) => parentPort.postMessage({ type: 'error', message: err.message, code: err.code }));
+  server.listen(workerData.port, '127.0.0.1', () => parentPort.postMessage({ type: 'listening', port: server.address().port }));
+}
 parentPort.on('message', (msg) => {
   if (msg === 'close') {
     idle.stop();

@@ -56,8 +56,9 @@ async function listenInProcess(options: LocalDynamoOptions): Promise<Listening> 
     try {
       await databaseOf(dynaliteOptions)?.open();
     } catch (err) {
-      const reason = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
-      throw new Error(lockedStoreMessage(options.path, reason), { cause: err });
+      const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      throw new Error(unusableStoreMessage(options.path, reason, (cause as { code?: unknown }).code), { cause: err });
     }
   }
   await new Promise<void>((resolve, reject) => {
@@ -80,6 +81,8 @@ async function listenInProcess(options: LocalDynamoOptions): Promise<Listening> 
 type WorkerMessage =
   | { type: 'listening'; port: number }
   | { type: 'error'; message: string; code?: string }
+  /** The LevelDB store in `path` could not be opened (locked by another process, or damaged). */
+  | { type: 'store'; message: string; code?: string }
   | { type: 'closed' }
   | { type: 'response'; id: number; response?: DirectResponse; error?: string };
 
@@ -98,6 +101,7 @@ async function listenInWorker(options: LocalDynamoOptions): Promise<Listening> {
     worker.once('message', (msg: WorkerMessage) => {
       if (msg.type === 'listening') return resolve(msg.port);
       if (msg.type === 'error') return reject(Object.assign(new Error(msg.message), { code: msg.code }));
+      if (msg.type === 'store') return reject(new Error(unusableStoreMessage(options.path ?? '', msg.message, msg.code)));
     });
   }).catch(async (err: unknown) => {
     await worker.terminate();
@@ -225,8 +229,14 @@ export function createLocalDynamoClient(config: DynamoDBClientConfig): DynamoDBC
   return withFastConfig(client);
 }
 
-function lockedStoreMessage(path: string, reason: string): string {
-  return `the local DynamoDB (dynalite) could not use its store in ${path} (${reason}); is another \`npm start\` running on the same DATA_DIR?`;
+/**
+ * Why the store in `path` cannot be used. Only a lock held by another process (LevelDB's
+ * LEVEL_LOCKED) suggests another host on the same DATA_DIR; a damaged or unreadable store says
+ * what LevelDB found, not a guess at a second host.
+ */
+function unusableStoreMessage(path: string, reason: string, code?: unknown): string {
+  const message = `the local DynamoDB (dynalite) could not use its store in ${path} (${reason})`;
+  return code === 'LEVEL_LOCKED' ? `${message}; is another \`npm start\` running on the same DATA_DIR?` : message;
 }
 
 export async function startLocalDynamo(options: LocalDynamoOptions): Promise<LocalDynamo> {
@@ -240,7 +250,7 @@ export async function startLocalDynamo(options: LocalDynamoOptions): Promise<Loc
     const died = listening.failure();
     if (died === undefined) throw err;
     await listening.close();
-    throw new Error(options.path === undefined ? `the local DynamoDB (dynalite) stopped: ${died.message}` : lockedStoreMessage(options.path, died.message), { cause: err });
+    throw new Error(options.path === undefined ? `the local DynamoDB (dynalite) stopped: ${died.message}` : unusableStoreMessage(options.path, died.message), { cause: err });
   } finally {
     client.destroy();
   }
