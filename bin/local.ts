@@ -8,7 +8,7 @@
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { startLocalHost } = await import('../functions/local/host.js');
-const { readFileSync } = await import('node:fs');
+const { existsSync, readFileSync, statSync } = await import('node:fs');
 const { parseConfig } = await import('../lib/config.js');
 
 /** The same schedules the CDK app deploys: cdk.json's context, validated by the same schema. */
@@ -25,7 +25,8 @@ function loadAppConfig() {
 function port(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
+  // Digits only: Number() would also take ' 80', '1e3' or '0x10' and listen somewhere unexpected.
+  const n = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isInteger(n) || n < 0 || n > 65535) {
     console.error(`${name} must be a port number (0-65535), got '${raw}'`);
     process.exit(2);
@@ -42,6 +43,16 @@ for (const a of args) {
 }
 const inMemory = args.includes('--in-memory');
 const dataDir = inMemory ? undefined : (process.env.DATA_DIR || '.data');
+if (dataDir !== undefined && existsSync(dataDir) && !statSync(dataDir).isDirectory()) {
+  console.error(`DATA_DIR must be a folder, got '${dataDir}', which is a file`);
+  process.exit(2);
+}
+
+const tableName = process.env.TABLE_NAME || 'decision-replay';
+if (!/^[a-zA-Z0-9_.-]{3,255}$/.test(tableName)) {
+  console.error(`TABLE_NAME must be 3-255 characters of a-z, A-Z, 0-9, '_', '-' and '.', got '${tableName}'`);
+  process.exit(2);
+}
 
 const transport = process.env.DYNAMODB_TRANSPORT || 'direct';
 if (transport !== 'direct' && transport !== 'socket') {
@@ -57,7 +68,7 @@ try {
     dynamoPort: port('DYNAMODB_PORT', 8000),
     s3Port: port('S3_PORT', 4568),
     manifestBucket: process.env.MANIFEST_BUCKET || 'decision-replay-manifests',
-    tableName: process.env.TABLE_NAME || 'decision-replay',
+    tableName,
     dynamoTransport: transport,
     schedules: appConfig.schedules,
     idManifestBuckets: appConfig.idManifestBuckets,
@@ -73,7 +84,8 @@ try {
 } catch (err) {
   const e = err as NodeJS.ErrnoException;
   if (e.code === 'EADDRINUSE') console.error(`cannot start: port in use (${e.message}); set PORT / DYNAMODB_PORT / S3_PORT`);
-  else console.error('cannot start:', err);
+  // One line saying what is wrong (each part names its file or setting), not a stack trace.
+  else console.error(`cannot start: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 }
 console.log(`DynamoDB API (dynalite) on ${host.dynamoEndpoint}, table ${host.tableName}, ${dataDir === undefined ? 'in memory' : `data in ${dataDir}/`}`);

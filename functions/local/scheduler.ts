@@ -137,7 +137,13 @@ export class FileScheduleStateStore implements ScheduleStateStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
       throw err;
     }
-    const parsed = ScheduleStatesSchema.safeParse(JSON.parse(text));
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      throw new Error(`${this.path} is not a schedule state file (not JSON: ${(err as Error).message}); move it aside to start the schedules afresh`, { cause: err });
+    }
+    const parsed = ScheduleStatesSchema.safeParse(json);
     if (!parsed.success) throw new Error(`${this.path} is not a schedule state file (${parsed.error.issues.map((i) => i.message).join('; ')}); move it aside to start the schedules afresh`);
     return parsed.data;
   }

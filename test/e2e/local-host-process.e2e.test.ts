@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -81,6 +81,18 @@ async function startOnFreePorts(extra: Record<string, string>, args: string[] = 
   }
 }
 
+/** Runs the host as `npm start` does on free ports, for a start that fails: its exit code and stderr. */
+async function runToExit(env: Record<string, string>, args: string[] = []): Promise<{ code: number | null; stderr: string }> {
+  const ports = { PORT: String(await freePort()), DYNAMODB_PORT: String(await freePort()), S3_PORT: String(await freePort()) };
+  const child = spawn(process.execPath, [...START_ARGS, ...args], { cwd: ROOT, env: { ...process.env, ...ports, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  clearTimeout(timer);
+  return { code, stderr };
+}
+
 /** SIGTERM, then the exit code (the host closes its servers and exits 0). */
 async function stop(running: Running): Promise<number | null> {
   running.child.kill('SIGTERM');
@@ -147,6 +159,28 @@ describe('bin/local.ts (npm start)', { timeout: 150_000 }, () => {
       client.destroy();
     }
     expect(running.output()).toContain(`DynamoDB API (dynalite) on http://127.0.0.1:${env.DYNAMODB_PORT}`);
+  });
+
+  it('refuses a PORT that is not plain digits, and a DATA_DIR that is a file, before starting anything', async () => {
+    for (const port of [' 80', '1e3', '0x10']) {
+      const run = await runToExit({ PORT: port });
+      expect(run, `PORT='${port}'`).toEqual({ code: 2, stderr: `PORT must be a port number (0-65535), got '${port}'\n` });
+    }
+    const file = join(tempDir('decision-replay-e2e-'), 'data');
+    writeFileSync(file, 'not a folder');
+    expect(await runToExit({ DATA_DIR: file })).toEqual({ code: 2, stderr: `DATA_DIR must be a folder, got '${file}', which is a file\n` });
+    expect(await runToExit({ TABLE_NAME: 'bad name!' }, ['--in-memory'])).toEqual({
+      code: 2,
+      stderr: `TABLE_NAME must be 3-255 characters of a-z, A-Z, 0-9, '_', '-' and '.', got 'bad name!'\n`,
+    });
+  });
+
+  it('says in one line which file of a damaged DATA_DIR stops the start, without a stack trace', async () => {
+    const dataDir = tempDir('decision-replay-e2e-');
+    writeFileSync(join(dataDir, 'schedules.json'), '{not json');
+    const run = await runToExit({ DATA_DIR: dataDir });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(new RegExp(`^cannot start: ${join(dataDir, 'schedules.json')} is not a schedule state file \\(not JSON: [^\\n]+\\); move it aside to start the schedules afresh\\n$`));
   });
 
   it('exits with code 2 and a usage line for an unknown option', async () => {

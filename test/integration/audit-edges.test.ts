@@ -3,7 +3,7 @@
  * a record moved into an earlier sealed window, ranges only partly sealed, and what is not a digest
  * in the digest store. Each test has its own table, digest store and chain head.
  */
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileAuditStore, MemoryAuditStore } from '../../functions/adapters/audit/file-audit-store.js';
@@ -195,5 +195,16 @@ describe('an object in the local digest store that is not a digest', () => {
     const report = await s.verify('2026-11-30T10:00:00Z', '2026-11-30T10:02:00Z', T('10:03:20'));
     expect(report.clean).toBe(false);
     expect(report.altered).toEqual(expect.arrayContaining([expect.objectContaining({ id: W('10:01'), kind: 'digest', reason: expect.stringContaining('the digest is not a digest') })]));
+  });
+});
+
+describe('a local signing key file that is not a key', () => {
+  it('is named at start, and left in place (the digests sealed so far were signed with it)', () => {
+    const dir = tempDir('decision-replay-keys-');
+    LocalDigestSigner.inDirectory(dir);
+    const keyFile = join(dir, 'signing-key.pem');
+    writeFileSync(keyFile, 'not a key\n');
+    expect(() => LocalDigestSigner.inDirectory(dir)).toThrow(`${keyFile} does not hold the audit signing key (a PEM private key): `);
+    expect(readFileSync(keyFile, 'utf8')).toBe('not a key\n');
   });
 });

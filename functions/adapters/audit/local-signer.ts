@@ -33,7 +33,13 @@ export class LocalDigestSigner implements DigestSigner {
       writeFileSync(join(dir, PUBLIC_KEY_FILE), publicKey.export({ type: 'spki', format: 'pem' }), { mode: 0o644 });
     }
     chmodSync(privatePath, 0o600);
-    const privateKey = createPrivateKey(readFileSync(privatePath));
+    let privateKey: KeyObject;
+    try {
+      privateKey = createPrivateKey(readFileSync(privatePath));
+    } catch (err) {
+      // Not replaced: the digests sealed so far were signed with it.
+      throw new Error(`${privatePath} does not hold the audit signing key (a PEM private key): ${(err as Error).message}`, { cause: err });
+    }
     return new LocalDigestSigner(privateKey, createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString());
   }
 
