@@ -78,4 +78,20 @@ describe('CLI inputs refused before sending', () => {
     expect(same.code, same.stderr).toBe(0);
     expect(requests).toHaveLength(1);
   });
+  it('names a flag given without a command (--version, a command flag before its command), not the whole help', async () => {
+    requests.length = 0;
+    for (const [args, message] of [
+      [['--version'], "unknown option '--version'"],
+      [['--bogus', 'list', '--function', 'f'], "unknown option '--bogus'"],
+      [['--endpoint', endpoint, '--frob'], "unknown option '--frob'"],
+      [['--timeout', '5', '-o', 'json'], 'no command given'],
+    ] as const) {
+      const r = await runCli([...args]);
+      expect(r, args.join(' ')).toEqual({ code: 2, stdout: '', stderr: `decision-replay: ${message}\nRun 'decision-replay --help' for usage.\n` });
+    }
+    expect(requests).toEqual([]);
+    // No arguments at all still shows the help (on stderr, exit 2), and --help on stdout, exit 0.
+    expect(await runCli([])).toMatchObject({ code: 2, stdout: '', stderr: expect.stringContaining('Usage: decision-replay <command> [options]') as unknown });
+    expect(await runCli(['--help'])).toMatchObject({ code: 0, stderr: '', stdout: expect.stringContaining('Usage: decision-replay <command> [options]') as unknown });
+  });
 });

@@ -24,7 +24,20 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
       const sub = words[1];
       return usageError(io, sub === undefined ? `'${group.name}' needs a subcommand: ${group.commands.map((c) => c.name.at(-1)).join(', ')}` : `unknown command '${group.name} ${sub}'`, group.name);
     }
-    if (words.length === 0) return print(wantsHelp ? io.stdout : io.stderr, topHelp(), wantsHelp ? EXIT.OK : EXIT.USAGE);
+    if (words.length === 0) {
+      if (wantsHelp || argv.length === 0) return print(wantsHelp ? io.stdout : io.stderr, topHelp(), wantsHelp ? EXIT.OK : EXIT.USAGE);
+      // Flags and no command: name the flag that is not a global one (`--version`, a command's
+      // flag before its command), as every other usage error does, not the whole help.
+      let unknown: string | undefined;
+      for (let i = 0; i < argv.length && unknown === undefined; i++) {
+        const token = argv[i] as string;
+        if (token === '--') break;
+        const global = globalOptionOf(token);
+        if (global === undefined) unknown = token;
+        else if (GLOBAL_OPTIONS[global]?.type === 'string' && !token.includes('=')) i++;
+      }
+      return usageError(io, unknown !== undefined ? `unknown option '${unknown}'` : 'no command given');
+    }
     return usageError(io, `unknown command '${words[0] ?? ''}'`);
   }
 
@@ -130,6 +143,12 @@ function nonEmpty(value: string | undefined): string | undefined {
 }
 
 /** The leading words of argv that are not flags (skipping the values of the global string flags). */
+/** The global option a flag token names (`--endpoint`, `--endpoint=URL`, `-o`), if it is one. */
+function globalOptionOf(token: string): string | undefined {
+  const long = token.startsWith('--') ? token.slice(2).split('=')[0] : Object.keys(GLOBAL_OPTIONS).find((k) => GLOBAL_OPTIONS[k]?.short === token.slice(1));
+  return long !== undefined && GLOBAL_OPTIONS[long] !== undefined ? long : undefined;
+}
+
 function commandWords(argv: readonly string[]): string[] {
   const words: string[] = [];
   for (let i = 0; i < argv.length && words.length < 3; i++) {
