@@ -73,6 +73,14 @@ describe('list --all', () => {
     expect(events.indexOf('wrote an item')).toBeLessThan(events.indexOf(`request page ${PAGES - 1}`));
   });
 
+  it('with --cursor, follows every page after that cursor, not the whole list again', async () => {
+    const r = await run(['list', '--function', 'f', '--all', '--cursor', '1', '-q']);
+
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${ALL.slice(PER_PAGE).map((s) => s.snapshotId).join('\n')}\n`);
+    expect(events.filter((e) => e.startsWith('request'))).toEqual(['request page 1', 'request page 2']);
+  });
+
   it('prints an empty list as {"items": []}, and one id per line with --quiet', async () => {
     expect((await run(['list', '--function', 'empty', '--all', '-o', 'json'])).stdout).toBe(`${JSON.stringify({ items: [] }, null, 2)}\n`);
     const quiet = await run(['list', '--function', 'f', '--all', '-q']);

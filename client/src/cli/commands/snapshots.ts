@@ -107,7 +107,7 @@ export const snapshotCommands: CommandGroup = {
         to: { type: 'string', value: 'TIME', description: 'ISO-8601 end (inclusive)' },
         limit: { type: 'string', value: 'N', description: 'page size, 1..1000 (default 50)' },
         cursor: { type: 'string', value: 'CURSOR', description: 'continue after a previous page' },
-        all: { type: 'boolean', description: 'follow every page' },
+        all: { type: 'boolean', description: 'follow every page (from --cursor, when given)' },
         newest: { type: 'boolean', description: 'newest first' },
       },
       async run(ctx, { values }) {
@@ -120,13 +120,15 @@ export const snapshotCommands: CommandGroup = {
         const limit = intFlag('limit', str(values, 'limit'), 1, 1000);
         const query = { functionName, ...(from !== undefined && { from }), ...(to !== undefined && { to }), ...(limit !== undefined && { limit }), ...(values.newest === true && { order: 'desc' as const }) };
         const rows = (items: Snapshot[]) => columns(['snapshotId', 'createdAt', 'model', 'outputs'], items.map((s) => [s.snapshotId, s.createdAt, s.modelParameters ? `${cell(s.modelParameters.modelName)} ${cell(s.modelParameters.modelVersion)}` : '-', outputsSummary(s.outputs)]));
+        const cursor = str(values, 'cursor');
         if (values.all === true) {
           // Every page: printed as it arrives, not gathered first (a function's whole history can
-          // be far more than one string or the heap holds).
-          await ctx.out.list(ctx.client.iterateSnapshots(query), rows, (s) => s.snapshotId);
+          // be far more than one string or the heap holds). With --cursor, every page after it:
+          // the rest of a listing, not the whole of it again.
+          const pages = ctx.client.iterate((next) => ctx.client.listSnapshots({ ...query, ...((next ?? cursor) !== undefined && { cursor: next ?? cursor }) }));
+          await ctx.out.list(pages, rows, (s) => s.snapshotId);
           return;
         }
-        const cursor = str(values, 'cursor');
         const page = await ctx.client.listSnapshots({ ...query, ...(cursor !== undefined && { cursor }) });
         ctx.out.result(page, (p) => rows(p.items) + (p.nextCursor !== undefined ? `next page: --cursor ${p.nextCursor}\n` : ''), page.items.map((s) => s.snapshotId).join('\n'));
       },
