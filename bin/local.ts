@@ -10,6 +10,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { startLocalHost } = await import('../functions/local/host.js');
 const { existsSync, readFileSync, statSync } = await import('node:fs');
 const { parseConfig } = await import('../lib/config.js');
+const { logLine } = await import('../functions/local/log-line.js');
 
 /** The same schedules the CDK app deploys: cdk.json's context, validated by the same schema. */
 function loadAppConfig() {
@@ -75,9 +76,11 @@ try {
     digestIntervalMinutes: appConfig.digestIntervalMinutes,
     // Within the 10 s a shutdown gets below, so a part that hangs is named before the exit.
     closeTimeoutMs: 3_000,
+    // The functions' log calls, one line each with their fields (replayId, status, codes, …).
     logger: {
-      info: (message: string) => console.log(message),
-      error: (message: string, ...extra: unknown[]) => console.error(message, ...extra),
+      info: (message: string, ...extra: unknown[]) => console.log(logLine(message, extra)),
+      warn: (message: string, ...extra: unknown[]) => console.error(logLine(message, extra)),
+      error: (message: string, ...extra: unknown[]) => console.error(logLine(message, extra)),
     },
     ...(dataDir !== undefined && { dataDir }),
   });

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LOCAL_AWS } from '../../functions/local/dynalite.js';
 import { requestJson } from '../support/http.js';
 import { freePort } from '../support/ports.js';
@@ -139,9 +139,15 @@ describe('bin/local.ts (npm start)', { timeout: 150_000 }, () => {
     const dataDir = join(parent, 'data');
 
     const { running } = await startOnFreePorts({ DATA_DIR: dataDir }, ['--in-memory']);
-    const created = await requestJson(running.url, 'POST', '/snapshots', decision);
+    const created = await requestJson<{ snapshotId: string }>(running.url, 'POST', '/snapshots', decision);
     expect(created.status).toBe(201);
     expect(running.output()).toContain('in memory');
+
+    // The functions' log lines carry their fields, as on AWS: a replay's outcome names its ids and status.
+    expect((await requestJson(running.url, 'PUT', '/functions/approve_loan/executor', { type: 'http', url: `${running.url}/demo/credit/v2` })).status).toBe(200);
+    const replay = await requestJson<{ replayId: string; status: string }>(running.url, 'POST', `/snapshots/${created.body.snapshotId}/replay`, {});
+    expect(replay.status).toBe(200);
+    await vi.waitFor(() => expect(running.output()).toContain(`replay outcome {"replayId":"${replay.body.replayId}","snapshotId":"${created.body.snapshotId}","functionName":"approve_loan","mode":"Tolerant","status":"${replay.body.status}"`), { timeout: 5_000 });
 
     expect(await stop(running)).toBe(0);
     expect(existsSync(dataDir)).toBe(false);
