@@ -35,6 +35,26 @@ function port(name: string, fallback: number): number {
   return n;
 }
 
+/**
+ * The ports fetch (Node's, and every browser's) refuses to connect to: the Fetch standard's "bad
+ * ports". An API there could be reached by neither the CLI, the SDK, the demo executor nor a report
+ * opened in a browser.
+ */
+const FETCH_BAD_PORTS = new Set([
+  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161,
+  179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060,
+  5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
+]);
+
+function apiPort(): number {
+  const n = port('PORT', 3000);
+  if (FETCH_BAD_PORTS.has(n)) {
+    console.error(`PORT ${n} is one fetch and browsers refuse to connect to (a "bad port" of the Fetch standard): the CLI, the SDK and the reports could not reach the API there; pick another`);
+    process.exit(2);
+  }
+  return n;
+}
+
 const args = process.argv.slice(2);
 for (const a of args) {
   if (a !== '--in-memory') {
@@ -65,7 +85,7 @@ const appConfig = loadAppConfig();
 let host: Awaited<ReturnType<typeof startLocalHost>>;
 try {
   host = await startLocalHost({
-    port: port('PORT', 3000),
+    port: apiPort(),
     dynamoPort: port('DYNAMODB_PORT', 8000),
     s3Port: port('S3_PORT', 4568),
     manifestBucket: process.env.MANIFEST_BUCKET || 'decision-replay-manifests',

@@ -531,6 +531,11 @@ export class DecisionReplayClient {
       } catch (err) {
         if (err instanceof DecisionReplayError) throw err;
         if (signal?.aborted) throw err;
+        // fetch never connects to the Fetch standard's blocked ports (6000, 6667, 10080, …): the
+        // same answer on every attempt, so it is said once, plainly, and not retried.
+        if ((err as { cause?: { message?: unknown } }).cause?.message === 'bad port') {
+          throw new DecisionReplayNetworkError(`${spec.method} ${url.origin}${url.pathname}: port ${url.port} is one fetch refuses to connect to (a blocked "bad port" of the Fetch standard, as browsers refuse it too); run the service on another port`, { cause: err });
+        }
         const retryable = spec.retry === 'safe' || UNSENT_CODES.has(networkCode(err));
         if (!retryable || attempt >= this.retries) throw new DecisionReplayNetworkError(`${spec.method} ${url.origin}${url.pathname}: ${describeNetworkError(err)}${attempt > 0 ? ` (after ${attempt + 1} attempts)` : ''}`, { cause: err });
         await this.backoff(attempt, signal);

@@ -172,6 +172,10 @@ describe('bin/local.ts (npm start)', { timeout: 150_000 }, () => {
       const run = await runToExit({ PORT: port });
       expect(run, `PORT='${port}'`).toEqual({ code: 2, stderr: `PORT must be a port number (0-65535), got '${port}'\n` });
     }
+    expect(await runToExit({ PORT: '6000' }, ['--in-memory'])).toEqual({
+      code: 2,
+      stderr: 'PORT 6000 is one fetch and browsers refuse to connect to (a "bad port" of the Fetch standard): the CLI, the SDK and the reports could not reach the API there; pick another\n',
+    });
     const file = join(tempDir('decision-replay-e2e-'), 'data');
     writeFileSync(file, 'not a folder');
     expect(await runToExit({ DATA_DIR: file })).toEqual({ code: 2, stderr: `DATA_DIR must be a folder, got '${file}', which is a file\n` });

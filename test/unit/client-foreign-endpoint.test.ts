@@ -85,4 +85,13 @@ describe('an endpoint that is not a decision-replay service', () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('intervalMinutes 0, not a positive whole number of minutes');
   });
+  it('names a port fetch refuses to connect to (6000, a "bad port"), at once rather than after every retry', async () => {
+    // A long backoff: had it retried, this would take 3 × 20 s.
+    const started = Date.now();
+    const err = await new DecisionReplayClient({ endpoint: 'http://127.0.0.1:6000', retryBaseDelayMs: 20_000 }).listSnapshots({ functionName: 'f' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DecisionReplayError);
+    expect(err).toMatchObject({ status: 0, code: 'NETWORK_ERROR' });
+    expect((err as Error).message).toBe('GET http://127.0.0.1:6000/snapshots: port 6000 is one fetch refuses to connect to (a blocked "bad port" of the Fetch standard, as browsers refuse it too); run the service on another port');
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
 });
