@@ -94,4 +94,14 @@ describe('CLI inputs refused before sending', () => {
     expect(await runCli([])).toMatchObject({ code: 2, stdout: '', stderr: expect.stringContaining('Usage: decision-replay <command> [options]') as unknown });
     expect(await runCli(['--help'])).toMatchObject({ code: 0, stderr: '', stdout: expect.stringContaining('Usage: decision-replay <command> [options]') as unknown });
   });
+  it('refuses a one-value flag given twice with different values, rather than quietly use the last', async () => {
+    requests.length = 0;
+    const limit = await runCli(['list', '--function', 'f', '--limit', '2', '--limit', '3', '--endpoint', endpoint]);
+    expect(limit).toEqual({ code: 2, stdout: '', stderr: "decision-replay: --limit is given twice ('2' and '3'); give it once\nRun 'decision-replay list --help' for usage.\n" });
+    const fn = await runCli(['list', '-f', 'a', '--function=b', '--endpoint', endpoint]);
+    expect(fn.stderr).toContain("--function is given twice ('a' and 'b'); give it once");
+    expect(requests).toEqual([]);
+    // The same value twice asks for one thing: accepted.
+    expect((await runCli(['list', '--function', 'f', '--function', 'f', '--endpoint', endpoint])).code).toBe(0);
+  });
 });

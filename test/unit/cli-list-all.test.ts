@@ -73,6 +73,12 @@ describe('list --all', () => {
     expect(events.indexOf('wrote an item')).toBeLessThan(events.indexOf(`request page ${PAGES - 1}`));
   });
 
+  it('without --all, --quiet prints the page’s ids one per line, not joined by a literal \\n', async () => {
+    const page = await run(['list', '--function', 'f', '-q']);
+    expect(page).toEqual({ code: 0, stdout: `${ALL.slice(0, PER_PAGE).map((s) => s.snapshotId).join('\n')}\n` });
+    expect(await run(['list', '--function', 'empty', '-q'])).toEqual({ code: 0, stdout: '' });
+  });
+
   it('with --cursor, follows every page after that cursor, not the whole list again', async () => {
     const r = await run(['list', '--function', 'f', '--all', '--cursor', '1', '-q']);
 

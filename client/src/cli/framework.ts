@@ -130,13 +130,16 @@ export class Output {
 
   /**
    * Prints a command's result: JSON, or `table(value)` when the format is table. With --quiet only
-   * `essential` (e.g. the new id) is printed, or nothing. Whatever came from the service is shown,
-   * never obeyed: control characters in it (escape sequences stored in a snapshot's values) are
-   * printed escaped, in every format ({@link terminalSafe}).
+   * `essential` (e.g. the new id, or a page's ids, one per line) is printed, or nothing. Whatever
+   * came from the service is shown, never obeyed: control characters in it (escape sequences stored
+   * in a snapshot's values) are printed escaped, in every format ({@link terminalSafe}).
    */
-  result<T>(value: T, table: (value: T) => string, essential?: string): void {
+  result<T>(value: T, table: (value: T) => string, essential?: string | readonly string[]): void {
     if (this.quiet) {
-      if (essential !== undefined) this.io.stdout.write(`${terminalSafe(essential)}\n`);
+      // A list's essentials (a page's ids) one per line, each escaped on its own: escaping them
+      // joined would print their line breaks as a literal \n.
+      if (typeof essential === 'string') this.io.stdout.write(`${terminalSafe(essential)}\n`);
+      else if (essential !== undefined) for (const line of essential) this.io.stdout.write(`${terminalSafe(line)}\n`);
       return;
     }
     this.io.stdout.write(this.format === 'json' ? `${terminalSafeJson(JSON.stringify(value, null, 2))}\n` : ensureNewline(terminalSafeLines(table(value))));

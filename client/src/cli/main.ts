@@ -46,7 +46,18 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
   let values: Record<string, string | boolean | string[] | undefined>;
   try {
     const rest = withoutWords(argv, command.name);
-    ({ positionals, values } = parseArgs({ args: rest, options: toParseArgs(optionsOf(command)), strict: true, allowPositionals: true }) as { positionals: string[]; values: Record<string, string | boolean | string[] | undefined> });
+    const options = toParseArgs(optionsOf(command));
+    const parsed = parseArgs({ args: rest, options, strict: true, allowPositionals: true, tokens: true });
+    ({ positionals, values } = parsed as { positionals: string[]; values: Record<string, string | boolean | string[] | undefined> });
+    // A flag that takes one value, given twice with different values: parseArgs keeps the last,
+    // so `--limit 2 --limit 3` or `--function a --function b` would quietly ask for one of them.
+    const seen = new Map<string, string>();
+    for (const token of parsed.tokens) {
+      if (token.kind !== 'option' || token.value === undefined || options[token.name]?.multiple === true) continue;
+      const before = seen.get(token.name);
+      if (before !== undefined && before !== token.value) throw new Error(`--${token.name} is given twice ('${before}' and '${token.value}'); give it once`);
+      seen.set(token.name, token.value);
+    }
   } catch (err) {
     return usageError(io, (err as Error).message, name);
   }

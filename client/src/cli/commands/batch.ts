@@ -270,7 +270,7 @@ export const batchCommands: CommandGroup = {
           (p) =>
             columns(['batchId', 'status', 'total', 'completed', 'match rate', 'createdAt'], p.items.map((b) => [b.batchId, b.status, b.total, b.completed, b.stats ? percent(b.stats.matchRate) : '-', b.createdAt])) +
             (p.nextCursor !== undefined ? `next page: --cursor ${p.nextCursor}\n` : ''),
-          page.items.map((b) => b.batchId).join('\n'),
+          page.items.map((b) => b.batchId),
         );
       },
     },

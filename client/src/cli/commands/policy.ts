@@ -59,7 +59,7 @@ export const policyCommands: CommandGroup = {
         const limit = intFlag('limit', str(values, 'limit'), 1, 1000);
         const cursor = str(values, 'cursor');
         const page = await ctx.client.listPolicies({ ...(limit !== undefined && { limit }), ...(cursor !== undefined && { cursor }) });
-        ctx.out.result(page, (p) => columns(['name', 'version', 'rules', 'functionNames'], p.items.map((x) => [x.name, x.version, x.rules.length, x.functionNames.join(', ')])), page.items.map((p) => p.name).join('\n'));
+        ctx.out.result(page, (p) => columns(['name', 'version', 'rules', 'functionNames'], p.items.map((x) => [x.name, x.version, x.rules.length, x.functionNames.join(', ')])), page.items.map((p) => p.name));
       },
     },
   ],

@@ -130,7 +130,7 @@ export const snapshotCommands: CommandGroup = {
           return;
         }
         const page = await ctx.client.listSnapshots({ ...query, ...(cursor !== undefined && { cursor }) });
-        ctx.out.result(page, (p) => rows(p.items) + (p.nextCursor !== undefined ? `next page: --cursor ${p.nextCursor}\n` : ''), page.items.map((s) => s.snapshotId).join('\n'));
+        ctx.out.result(page, (p) => rows(p.items) + (p.nextCursor !== undefined ? `next page: --cursor ${p.nextCursor}\n` : ''), page.items.map((s) => s.snapshotId));
       },
     },
     {
