@@ -121,7 +121,10 @@ export class BatchItemCache {
     return this.memo(this.prepared, batchId, async () => {
       const batch = await this.batchFor(deps, batchId);
       const r = batch.request;
-      const request = parseReplayRequest({ mode: r.mode, tolerance: r.tolerance, overrides: r.overrides, dependencyMode: r.dependencyMode, noiseProfile: r.noiseProfile });
+      // A batch stored before ValidationOnly refused overrides and dependencyMode (they never had
+      // an effect there) still replays: they are left out rather than failing every item.
+      const executes = r.mode !== 'ValidationOnly';
+      const request = parseReplayRequest({ mode: r.mode, tolerance: r.tolerance, overrides: executes ? r.overrides : undefined, dependencyMode: executes ? r.dependencyMode : undefined, noiseProfile: r.noiseProfile });
       return preparedReplay(request, r.policyName === undefined ? undefined : await resolveNamedPolicy(deps.policies, r.policyName, batch.policyVersion, batch.policyContentHash));
     });
   }

@@ -16,7 +16,7 @@ import { IsoInstantSchema } from './instant.js';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from './errors.js';
 import { canonicalHash } from './json.js';
 import type { Clock, IdGenerator, Page, SnapshotIdIndex } from './ports.js';
-import { DEFAULT_TOLERANCE, parseReplayRequest, ReplayOptionsShape, ReplayStatusSchema, ResultErrorSchema } from './replay-request.js';
+import { checkModeOptions, DEFAULT_TOLERANCE, parseReplayRequest, ReplayOptionsShape, ReplayStatusSchema, ResultErrorSchema } from './replay-request.js';
 import { resolveNamedPolicy, type PolicyStore } from './policy-port.js';
 import { NoiseRunSchema, pinNoiseProfile, type NoiseProfileStore } from './noise.js';
 import { parseOrThrow } from './schema-util.js';
@@ -413,9 +413,7 @@ export function parseBatchRequest(body: unknown): BatchRequest {
     });
   }
   checkSelectorWindow(request.selector);
-  if (request.tolerance !== undefined && request.mode !== undefined && request.mode !== 'Tolerant') {
-    throw new ValidationError(`tolerance applies to Tolerant mode only, not ${request.mode}`, { details: { issues: [{ path: 'tolerance', message: 'only with mode Tolerant' }] } });
-  }
+  checkModeOptions(request);
   return request;
 }
 

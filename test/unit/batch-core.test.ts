@@ -265,6 +265,19 @@ describe('parseBatchRequest', () => {
     expectValidation({ selector: { functionName: 'approve_loan', from: '2026-11-02T00:00:00Z', to: '2026-11-01T00:00:00Z' } }, /from is after to/);
   });
 
+  it('refuses a noise profile outside Tolerant mode in the request check itself, as a replay request does', () => {
+    expectValidation({ snapshotIds: ids, mode: 'Strict', noiseProfile: 'latest' }, /noiseProfile applies to Tolerant mode only, not Strict/);
+    expectValidation({ snapshotIds: ids, mode: 'ValidationOnly', noiseProfile: 2 }, /noiseProfile applies to Tolerant mode only, not ValidationOnly/);
+    expect(parseBatchRequest({ snapshotIds: ids, mode: 'Strict', noiseProfile: 'none' }).noiseProfile).toBe('none');
+    expect(parseBatchRequest({ snapshotIds: ids, noiseProfile: 'latest' }).noiseProfile).toBe('latest');
+  });
+
+  it('refuses overrides and dependencyMode with ValidationOnly, which executes nothing', () => {
+    expectValidation({ snapshotIds: ids, mode: 'ValidationOnly', overrides: { context: { promptVersion: 'v4' } } }, /overrides applies to replays that execute \(Strict or Tolerant\), not ValidationOnly/);
+    expectValidation({ snapshotIds: ids, mode: 'ValidationOnly', dependencyMode: 'live' }, /dependencyMode applies to replays that execute/);
+    expect(parseBatchRequest({ snapshotIds: ids, mode: 'Strict', overrides: { context: { promptVersion: 'v4' } } }).overrides).toEqual({ context: { promptVersion: 'v4' } });
+  });
+
   it('refuses tolerance with Strict mode and accepts it with Tolerant', () => {
     expectValidation({ snapshotIds: ids, mode: 'Strict', tolerance: 0.9 }, /tolerance applies to Tolerant mode only, not Strict/);
     expect(parseBatchRequest({ snapshotIds: ids, mode: 'Tolerant', tolerance: 0.9 }).tolerance).toBe(0.9);
@@ -488,6 +501,18 @@ describe('replayBatchItem', () => {
     expect(results.results).toHaveLength(1);
     expect(results.results[0]).toMatchObject({ batchId, snapshotId: ulid(1), replayId: deps.replayIdFor(batchId, ulid(1), 0), mode: 'Strict' });
     expect(await batches.countResults(batchId)).toBe(1);
+  });
+
+  it('still replays a ValidationOnly batch stored with overrides before they were refused, leaving them out', async () => {
+    const executor = new CountingExecutor(OUTPUTS);
+    const { deps, snapshots, batches, results } = itemWorld(executor);
+    const batchId = ulid(102, '01JE');
+    await snapshots.putIfAbsent(snapshot(ulid(1)));
+    await batches.create(batchRecord(batchId, 1, { mode: 'ValidationOnly', overrides: { context: { promptVersion: 'v4' } }, dependencyMode: 'live' }));
+
+    expect(await replayBatchItem(deps, { batchId, snapshotId: ulid(1) })).toEqual({ snapshotId: ulid(1), status: 'Success', outputsMatch: true });
+    expect(executor.calls).toBe(0);
+    expect(results.results[0]).toMatchObject({ mode: 'ValidationOnly', overrides: null });
   });
 
   it('keeps one result and one history entry when two invocations of an item race', async () => {
