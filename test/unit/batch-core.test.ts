@@ -11,6 +11,8 @@ import {
   MAX_LISTED_SNAPSHOTS,
   MAX_SELECTED_SNAPSHOTS,
   busiestSlotItems,
+  busiestSlotCost,
+  CHUNK_COST_ITEMS,
   itemsPerChunkFor,
   planBatch,
   parseBatchRequest,
@@ -835,7 +837,9 @@ describe('itemsPerChunkFor', () => {
   it.each([
     [5, 10, 1],
     [50, 7, 4],
-    [1000, 40, 13],
+    [1000, 40, 5],
+    [1040, 40, 13],
+    [1234, 40, 16],
     [90, 40, 1],
     [20_000, 10, 20],
     [1_000_000, 1000, 20],
@@ -843,18 +847,22 @@ describe('itemsPerChunkFor', () => {
     expect(itemsPerChunkFor(total, concurrency)).toBe(expected);
   });
 
-  it('keeps the busiest slot within 5 % of the fewest items any allowed chunk size gives, with the fewest chunks', () => {
+  it('picks the size whose busiest slot costs least, items and chunks counted, the largest on a tie', () => {
     expect(busiestSlotItems(90, 40, itemsPerChunkFor(90, 40))).toBe(3);
+    // One item over the ideal in 78 chunks beats the ideal in 1,234 chunks of 1.
+    expect([busiestSlotItems(1234, 40, itemsPerChunkFor(1234, 40)), Math.ceil(1234 / itemsPerChunkFor(1234, 40))]).toEqual([32, 78]);
     for (const concurrency of [3, 7, 40, 100]) {
       for (const total of [concurrency + 1, 97, 1000, 1234, 20_000]) {
         if (total <= concurrency) continue;
         const chosen = itemsPerChunkFor(total, concurrency);
         const rounds = (size: number) => Math.ceil(Math.ceil(total / size) / concurrency);
         const allowed = Array.from({ length: 20 }, (_, i) => i + 1).filter((size) => size === 1 || rounds(size) >= Math.max(2, Math.ceil(total / (concurrency * 20))));
-        const fewest = Math.min(...allowed.map((size) => busiestSlotItems(total, concurrency, size)));
-        expect(busiestSlotItems(total, concurrency, chosen), `${total}/${concurrency}`).toBeLessThanOrEqual(fewest * 1.05);
+        const cost = (size: number) => rounds(size) * (size + CHUNK_COST_ITEMS);
+        expect(busiestSlotCost(total, concurrency, chosen)).toBe(cost(chosen));
+        const least = Math.min(...allowed.map(cost));
+        expect(cost(chosen), `${total}/${concurrency}`).toBe(least);
         // and no larger allowed size would do as well
-        for (const size of allowed.filter((s) => s > chosen)) expect(busiestSlotItems(total, concurrency, size), `${total}/${concurrency} size ${size}`).toBeGreaterThan(fewest * 1.05);
+        for (const size of allowed.filter((s) => s > chosen)) expect(cost(size), `${total}/${concurrency} size ${size}`).toBeGreaterThan(least);
         expect(rounds(chosen) >= 2 || chosen === 1, `${total}/${concurrency}`).toBe(true);
       }
     }
