@@ -16,7 +16,7 @@ import { IsoInstantSchema } from './instant.js';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from './errors.js';
 import { canonicalHash } from './json.js';
 import type { Clock, IdGenerator, Page, SnapshotIdIndex } from './ports.js';
-import { DEFAULT_TOLERANCE, parseReplayRequest, ReplayOptionsShape, ReplayStatusSchema, ResultErrorSchema } from './replay-request.js';
+import { checkModeOptions, DEFAULT_TOLERANCE, parseReplayRequest, ReplayOptionsShape, ReplayStatusSchema, ResultErrorSchema } from './replay-request.js';
 import { resolveNamedPolicy, type PolicyStore } from './policy-port.js';
 import { NoiseRunSchema, pinNoiseProfile, type NoiseProfileStore } from './noise.js';
 import { parseOrThrow } from './schema-util.js';
@@ -135,6 +135,35 @@ export const BatchAcceptedSchema = z.strictObject({
 export type BatchAccepted = z.infer<typeof BatchAcceptedSchema>;
 
 /**
+ * Most bytes of path text a batch result lists in `mismatchedPaths`. A batch result is one DynamoDB
+ * item (400 KB): an output of 20,000 array elements that all changed has ~400 KB of paths, and the
+ * item failed to store, so the batch counted a replay that ran as an error. The first paths up to
+ * this size are listed, and `mismatchedPathsOmitted` counts the rest; the replay's own result (in
+ * the snapshot's replay history) has the verdicts.
+ */
+export const MAX_MISMATCHED_PATH_BYTES = 100_000;
+
+const utf8 = new TextEncoder();
+
+/** `paths` in order, up to {@link MAX_MISMATCHED_PATH_BYTES} of text, with a count of the rest when there is any. */
+export function listedMismatchedPaths(paths: Iterable<string>): { mismatchedPaths: string[]; mismatchedPathsOmitted?: number } {
+  const listed: string[] = [];
+  let bytes = 0;
+  let omitted = 0;
+  for (const path of paths) {
+    if (omitted === 0) {
+      bytes += utf8.encode(path).length;
+      if (bytes <= MAX_MISMATCHED_PATH_BYTES) {
+        listed.push(path);
+        continue;
+      }
+    }
+    omitted += 1;
+  }
+  return omitted === 0 ? { mismatchedPaths: listed } : { mismatchedPaths: listed, mismatchedPathsOmitted: omitted };
+}
+
+/**
  * One snapshot's outcome within a batch: `GET /batches/{id}/results`. `replayId` names the full
  * result in the snapshot's replay history (`GET /snapshots/{id}/replays`); null for an error
  * recorded by the workflow.
@@ -147,6 +176,12 @@ export const BatchResultSchema = z.strictObject({
   outputsMatch: z.boolean(),
   executionTimeMs: z.number(),
   mismatchedPaths: z.array(z.string()),
+  /**
+   * How many more paths did not match than `mismatchedPaths` lists (it holds at most
+   * {@link MAX_MISMATCHED_PATH_BYTES} of path text); absent when it lists them all. The replay's
+   * own result, in the snapshot's replay history, has every verdict.
+   */
+  mismatchedPathsOmitted: z.optional(z.int().check(z.gte(1))),
   violatedRules: z.array(z.string()),
   integrity: z.optional(IntegritySchema),
   error: z.optional(ResultErrorSchema),
@@ -426,9 +461,7 @@ export function parseBatchRequest(body: unknown): BatchRequest {
     });
   }
   checkSelectorWindow(request.selector);
-  if (request.tolerance !== undefined && request.mode !== undefined && request.mode !== 'Tolerant') {
-    throw new ValidationError(`tolerance applies to Tolerant mode only, not ${request.mode}`, { details: { issues: [{ path: 'tolerance', message: 'only with mode Tolerant' }] } });
-  }
+  checkModeOptions(request);
   return request;
 }
 

@@ -7,7 +7,7 @@
  */
 import * as z from 'zod/mini';
 import { IsoInstantSchema } from './instant.js';
-import { checkSelectorWindow, newBatch, pagesOf, resolveSelection, writePlan, type Batch, type BatchResult, type StartBatchDeps } from './batch.js';
+import { checkSelectorWindow, listedMismatchedPaths, newBatch, pagesOf, resolveSelection, writePlan, type Batch, type BatchResult, type StartBatchDeps } from './batch.js';
 import type { ReplayItemDeps } from './batch-replay.js';
 import { NotFoundError, UnprocessableError } from './errors.js';
 import { ExecutorError, NoExecutorError, UnsupportedModelError, type ExecutorConfigStore } from './executor.js';
@@ -139,7 +139,7 @@ export async function noiseProfileItem(deps: ReplayItemDeps, batchId: string, sn
     status: 'Success',
     outputsMatch: differed.length === 0,
     executionTimeMs,
-    mismatchedPaths: differed,
+    ...listedMismatchedPaths(differed),
     violatedRules: [],
     integrity: 'verified',
     noise,

@@ -21,11 +21,12 @@ import {
   type Batch,
   type BatchChunk,
   type BatchPlan,
+  MAX_MISMATCHED_PATH_BYTES,
   type BatchResult,
   type BatchStore,
   type StartBatchDeps,
 } from '../../functions/core/batch.js';
-import { BatchItemCache, MAX_MISMATCHED_PATH_BYTES, replayBatchChunk, replayBatchItem, STATUS_CHECK_MS, type ReplayItemDeps } from '../../functions/core/batch-replay.js';
+import { BatchItemCache, replayBatchChunk, replayBatchItem, STATUS_CHECK_MS, type ReplayItemDeps } from '../../functions/core/batch-replay.js';
 import { BatchPayloadError, parseReplayChunkPayload, parseReplayItemPayload, parseReplayPayload, parseStatsPayload } from '../../functions/api/batch-tasks.js';
 import { computeBatchStats } from '../../functions/core/batch-stats.js';
 import { cancelBatch, countedAtCancel } from '../../functions/core/batch-control.js';
@@ -267,6 +268,19 @@ describe('parseBatchRequest', () => {
 
   it('refuses a window whose from is after its to', () => {
     expectValidation({ selector: { functionName: 'approve_loan', from: '2026-11-02T00:00:00Z', to: '2026-11-01T00:00:00Z' } }, /from is after to/);
+  });
+
+  it('refuses a noise profile outside Tolerant mode in the request check itself, as a replay request does', () => {
+    expectValidation({ snapshotIds: ids, mode: 'Strict', noiseProfile: 'latest' }, /noiseProfile applies to Tolerant mode only, not Strict/);
+    expectValidation({ snapshotIds: ids, mode: 'ValidationOnly', noiseProfile: 2 }, /noiseProfile applies to Tolerant mode only, not ValidationOnly/);
+    expect(parseBatchRequest({ snapshotIds: ids, mode: 'Strict', noiseProfile: 'none' }).noiseProfile).toBe('none');
+    expect(parseBatchRequest({ snapshotIds: ids, noiseProfile: 'latest' }).noiseProfile).toBe('latest');
+  });
+
+  it('refuses overrides and dependencyMode with ValidationOnly, which executes nothing', () => {
+    expectValidation({ snapshotIds: ids, mode: 'ValidationOnly', overrides: { context: { promptVersion: 'v4' } } }, /overrides applies to replays that execute \(Strict or Tolerant\), not ValidationOnly/);
+    expectValidation({ snapshotIds: ids, mode: 'ValidationOnly', dependencyMode: 'live' }, /dependencyMode applies to replays that execute/);
+    expect(parseBatchRequest({ snapshotIds: ids, mode: 'Strict', overrides: { context: { promptVersion: 'v4' } } }).overrides).toEqual({ context: { promptVersion: 'v4' } });
   });
 
   it('refuses tolerance with Strict mode and accepts it with Tolerant', () => {
@@ -565,6 +579,18 @@ describe('replayBatchItem', () => {
     expect(await batches.countResults(batchId)).toBe(1);
   });
 
+  it('still replays a ValidationOnly batch stored with overrides before they were refused, leaving them out', async () => {
+    const executor = new CountingExecutor(OUTPUTS);
+    const { deps, snapshots, batches, results } = itemWorld(executor);
+    const batchId = ulid(102, '01JE');
+    await snapshots.putIfAbsent(snapshot(ulid(1)));
+    await batches.create(batchRecord(batchId, 1, { mode: 'ValidationOnly', overrides: { context: { promptVersion: 'v4' } }, dependencyMode: 'live' }));
+
+    expect(await replayBatchItem(deps, { batchId, snapshotId: ulid(1) })).toEqual({ snapshotId: ulid(1), status: 'Success', outputsMatch: true });
+    expect(executor.calls).toBe(0);
+    expect(results.results[0]).toMatchObject({ mode: 'ValidationOnly', overrides: null });
+  });
+
   it('keeps one result and one history entry when two invocations of an item race', async () => {
     const executor = new CountingExecutor(OUTPUTS, 5);
     const { deps, snapshots, batches, results } = itemWorld(executor);
@@ -609,6 +635,27 @@ describe('replayBatchItem', () => {
     expect(paths.length).toBeGreaterThan(5000);
     expect(paths.length).toBeLessThan(20_000);
     expect(paths.join('').length).toBeLessThanOrEqual(MAX_MISMATCHED_PATH_BYTES);
+    // The paths left out are counted: listed + omitted = every element that changed.
+    expect(stored?.mismatchedPathsOmitted).toBe(20_000 - paths.length);
+    // and the batch's field statistics count them under fieldMismatchesOther.
+    const acc = new StatsAccumulator();
+    acc.add(stored as BatchResult);
+    const stats = acc.toJSON();
+    expect(Object.values(stats.fieldMismatches).reduce((a, b) => a + b, 0) + stats.fieldMismatchesOther).toBe(20_000);
+  });
+
+  it('lists every mismatched path, with no omitted count, when they fit', async () => {
+    const executor = new CountingExecutor([{ name: 'decision', value: 'review' }, { name: 'score', value: 0.5 }]);
+    const { deps, snapshots, batches } = itemWorld(executor);
+    const batchId = ulid(104, '01JE');
+    await snapshots.putIfAbsent(snapshot(ulid(1)));
+    await batches.create(batchRecord(batchId, 1));
+
+    await replayBatchItem(deps, { batchId, snapshotId: ulid(1) });
+
+    const stored = await batches.getResult(batchId, ulid(1));
+    expect(stored?.mismatchedPaths.length).toBeGreaterThan(0);
+    expect(stored).not.toHaveProperty('mismatchedPathsOmitted');
   });
 
   it("keeps the snapshot's function, model and recorded execution time on the result, for the batch report", async () => {
@@ -1079,5 +1126,33 @@ describe('cancelBatch', () => {
     expect(stopped).toEqual([batchId]);
     const all = [...batches.results.values()];
     expect(all.filter((r) => countedAtCancel(r, cancelled.completedAt ?? '')).length).toBe(cancelled.completed);
+  });
+
+  it('counts what the workflow would: a tampered result as tampered, paths left out of a result in fieldMismatchesOther', async () => {
+    const batches = new MemoryBatchStore();
+    const batchId = ulid(71);
+    await batches.create(batchRecord(batchId, 10));
+    const createdAt = new Date(NOW - 1_000).toISOString();
+    const results: BatchResult[] = [
+      { batchId, snapshotId: ulid(1), replayId: 'R1', status: 'Failed', outputsMatch: false, executionTimeMs: 0, mismatchedPaths: [], violatedRules: [], integrity: 'tampered', error: { code: 'SNAPSHOT_TAMPERED', message: 'altered' }, createdAt },
+      { batchId, snapshotId: ulid(2), replayId: 'R2', status: 'Failed', outputsMatch: false, executionTimeMs: 12, mismatchedPaths: ['outputs.items[0]', 'outputs.items[1]'], mismatchedPathsOmitted: 5, violatedRules: [], integrity: 'verified', createdAt },
+      { batchId, snapshotId: ulid(3), replayId: 'R3', status: 'Success', outputsMatch: true, executionTimeMs: 8, mismatchedPaths: [], violatedRules: [], integrity: 'verified', createdAt },
+    ];
+    for (const r of results) await batches.putResult(r);
+    const store = Object.assign(batches, {
+      list: () => Promise.resolve({ items: [] }),
+      cancel: (id: string, stats: ReplayStats, completed: number, completedAt: string) => {
+        Object.assign(batches.batches.get(id) as Batch, { status: 'CANCELLED', stats, completed, completedAt });
+        return Promise.resolve(true);
+      },
+    });
+
+    const cancelled = await cancelBatch({ batches: store, stopper: { stop: () => Promise.resolve() }, clock }, batchId);
+
+    // The same figures as the workflow's own fold of these results (its chunks add each stored result).
+    const workflow = new StatsAccumulator();
+    for (const r of results) workflow.add(r);
+    expect(cancelled.stats).toEqual(workflow.toJSON());
+    expect(cancelled.stats).toMatchObject({ totalReplays: 3, tampered: 1, mismatches: 1, matches: 1, fieldMismatches: { 'outputs.items[0]': 1, 'outputs.items[1]': 1 }, fieldMismatchesOther: 5 });
   });
 });
