@@ -38,7 +38,9 @@ import type { Page } from '../../functions/core/ports.js';
 import { LexicalSimilarity } from '../../functions/core/similarity.js';
 import { buildSnapshot, type NamedValue, type Snapshot } from '../../functions/core/snapshot.js';
 import { canonicalHash } from '../../functions/core/json.js';
-import type { NoiseProfile, NoiseProfileStore } from '../../functions/core/noise.js';
+import { MAX_NOISE_FIELDS, type NoiseProfile, type NoiseProfileStore } from '../../functions/core/noise.js';
+import { NoiseProfileBuilder, noiseProfileItem } from '../../functions/core/noise-profile-job.js';
+import { itemSize, MAX_ITEM_BYTES } from '../../functions/adapters/dynamodb/item-size.js';
 import { StatsAccumulator, type ReplayStats } from '../../functions/core/stats.js';
 import { fixedClock, MemoryManifestStore, MemoryExecutorConfigStore, MemoryPolicyStore, MemoryReplayResultStore, MemorySnapshotStore, sequentialIds } from '../support/memory-ports.js';
 
@@ -482,6 +484,77 @@ describe('resolveSelection and startBatch', () => {
 
     const [batch] = batches.batches.values();
     expect(batch).toMatchObject({ status: 'FAILED', failureReason: 'the workflow could not be started' });
+  });
+});
+
+describe('noiseProfileItem: outputs too large to learn from', () => {
+  /** An executor whose every call answers `values(call)` as the output `ranking`. */
+  class Answering extends CountingExecutor {
+    constructor(private readonly values: (call: number) => unknown) {
+      super([]);
+    }
+    override async execute(req: ExecutionRequest): Promise<ExecutionResult> {
+      await super.execute(req);
+      return { outputs: [{ name: 'ranking', value: this.values(this.calls) as NamedValue['value'] }], executionTimeMs: 5 };
+    }
+  }
+  const ranking = (n: number, shift = 0) => Array.from({ length: n }, (_, i) => ({ candidateScore: i + shift }));
+  async function runNoise(recorded: unknown, answer: (call: number) => unknown) {
+    const executor = new Answering(answer);
+    const { deps, snapshots } = itemWorld(executor);
+    await snapshots.putIfAbsent(buildSnapshot({ functionName: 'approve_loan', inputs: [{ name: 'q', value: 1 }], outputs: [{ name: 'ranking', value: recorded as NamedValue['value'] }], modelParameters: { modelName: 'credit-llm' } }, ulid(1), '2026-11-02T10:00:00.000Z'));
+    return { result: await noiseProfileItem(deps, ulid(120, '01JE'), ulid(1)), calls: executor.calls };
+  }
+
+  it(`refuses a snapshot of more than ${MAX_NOISE_FIELDS} recorded output leaves without executing it`, async () => {
+    const { result, calls } = await runNoise(ranking(MAX_NOISE_FIELDS + 1), () => ranking(MAX_NOISE_FIELDS + 1));
+    expect(calls).toBe(0);
+    expect(result).toMatchObject({ status: 'Error', error: { code: 'NOISE_OUTPUT_TOO_LARGE' } });
+    expect(result.error?.message).toBe(`snapshot ${ulid(1)} has more than ${MAX_NOISE_FIELDS} output leaves; nothing was executed; a noise profile learns from snapshots of at most ${MAX_NOISE_FIELDS} output leaves (a pair of runs is stored as one result of at most 400 KB)`);
+  });
+
+  it('refuses runs that answered more leaves than that, after executing them', async () => {
+    const { result, calls } = await runNoise(ranking(3), (call) => ranking(call === 1 ? 3 : 5_000));
+    expect(calls).toBe(2);
+    expect(result).toMatchObject({ status: 'Error', error: { code: 'NOISE_OUTPUT_TOO_LARGE', message: expect.stringContaining('answered more than 2000 output leaves') } });
+  });
+
+  it(`stores a pair of runs of ${MAX_NOISE_FIELDS} leaves that all differ within one DynamoDB item`, async () => {
+    const { result, calls } = await runNoise(ranking(MAX_NOISE_FIELDS), (call) => ranking(MAX_NOISE_FIELDS, call * 0.37));
+    expect(calls).toBe(2);
+    expect(result.status).toBe('Success');
+    expect(result.noise?.observations).toHaveLength(MAX_NOISE_FIELDS);
+    expect(result.noise?.observations.every((o) => !o.equal)).toBe(true);
+    // The item as the batch store writes it: the result and its keys (a few hundred bytes).
+    expect(itemSize(result as unknown as Record<string, unknown>) + 500).toBeLessThan(MAX_ITEM_BYTES);
+  });
+
+  it('refuses runs whose observations outgrow the item through long paths', async () => {
+    const long = (shift: number) => Array.from({ length: 1_500 }, (_, i) => ({ ['a candidate score whose key is long, '.repeat(4) + 'x']: i + shift }));
+    const { result } = await runNoise(long(0), (call) => long(call));
+    expect(result).toMatchObject({ status: 'Error', error: { code: 'NOISE_OUTPUT_TOO_LARGE', message: expect.stringMatching(/gave [\d,]+ bytes of observations \(at most 250,000: its paths are long\)/) } });
+  });
+});
+
+describe('NoiseProfileBuilder', () => {
+  const batch = { ...batchRecord(ulid(121, '01JE'), 5, { mode: 'Tolerant' }), noiseProfile: { functionName: 'approve_loan', sampleSize: 5 } };
+  const run = (n: number, paths: (i: number) => string): BatchResult => ({
+    batchId: batch.batchId, snapshotId: ulid(n), replayId: null, status: 'Success', outputsMatch: true, executionTimeMs: 5, mismatchedPaths: [], violatedRules: [], createdAt: new Date(NOW).toISOString(),
+    noise: { executor: 'http POST http://model', modelVersion: null, similarityProvider: 'lexical', observations: Array.from({ length: MAX_NOISE_FIELDS }, (_, i) => ({ path: paths(i), equal: true, kind: 'number' as const, relDiffPercent: 0, absDiff: 0 })) },
+  });
+
+  it('builds one profile over snapshots that share their paths', () => {
+    const builder = new NoiseProfileBuilder(batch);
+    for (let n = 1; n <= 5; n++) builder.add(run(n, (i) => `outputs.ranking[${i}]`));
+    const built = builder.build(new Date(NOW).toISOString());
+    expect('failure' in built ? built.failure : built.fields.length).toBe(MAX_NOISE_FIELDS);
+  });
+
+  it('stores nothing, saying why, when the snapshots together have more paths than one profile holds', () => {
+    const builder = new NoiseProfileBuilder(batch);
+    for (let n = 1; n <= 5; n++) builder.add(run(n, (i) => `outputs.snapshot${n}.ranking[${i}]`));
+    const built = builder.build(new Date(NOW).toISOString());
+    expect(built).toEqual({ failure: expect.stringMatching(/^the profile of 'approve_loan' would hold 10,000 fields \([\d,]+ bytes\), more than one profile stores \(350,000 bytes of fields\): .*nothing was stored$/) });
   });
 });
 
