@@ -84,7 +84,7 @@ function pairedRatio(a: number[], b: number[]): number {
 
 export default async function run(): Promise<void> {
   const figures: Figure[] = [];
-  for (const [shape, perInvocation] of [['batch chunk of 13 items (1,000 at 40)', 13], ['API replay (1 item an invocation)', 1]] as const) {
+  for (const [shape, perInvocation] of [['batch chunk of 13 items (1,040 at 40)', 13], ['API replay (1 item an invocation)', 1]] as const) {
     const aws = compare({ gathered: () => powertoolsTelemetry(awsMetrics()), perPoint: () => perPoint(awsMetrics()), perPointAgain: () => perPoint(awsMetrics()) }, perInvocation);
     const local = compare({ gathered: () => powertoolsTelemetry(localMetrics('svc', new LocalMetricsStore())), perPoint: () => perPoint(localMetrics('svc', new LocalMetricsStore())) }, perInvocation);
     const at = (t: Record<string, number[]>, k: string) => median(t[k] ?? []);

@@ -70,7 +70,7 @@ export async function cancelBatch(deps: CancelBatchDeps, batchId: string): Promi
   await deps.batches.forEachResult(batchId, (r) => {
     if (!countedAtCancel(r, completedAt)) return;
     completed += 1;
-    acc.add({ status: r.status, outputsMatch: r.outputsMatch, executionTimeMs: r.executionTimeMs, mismatchedPaths: r.mismatchedPaths, violatedRules: r.violatedRules });
+    acc.add(r);
   });
   const stats = acc.toJSON();
   if (!(await deps.batches.cancel(batchId, stats, completed, completedAt))) {

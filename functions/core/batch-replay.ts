@@ -12,7 +12,7 @@ import { parseReplayRequest, preparedReplay, replaySnapshot, type PreparedReplay
 import { resolveNamedPolicy } from './policy-port.js';
 import { readableSnapshot, type Snapshot } from './snapshot.js';
 import { StatsAccumulator } from './stats.js';
-import { BatchNotFoundError, BatchStateError, originalFacts, type Batch, type BatchResult, type BatchStore } from './batch.js';
+import { BatchNotFoundError, BatchStateError, listedMismatchedPaths, originalFacts, type Batch, type BatchResult, type BatchStore } from './batch.js';
 
 /**
  * One item of the Map (parsed from the Step Functions payload at the edge): replay the snapshot, or,
@@ -50,27 +50,8 @@ export interface ItemSummary {
   outputsMatch: boolean;
 }
 
-/**
- * Most bytes of path text a batch result lists in `mismatchedPaths`. A batch result is one DynamoDB
- * item (400 KB): an output of 20,000 array elements that all changed has ~400 KB of paths, and the
- * item failed to store, so the batch counted a replay that ran as an error. The first paths up to
- * this size are listed; the replay's own result (in the snapshot's replay history) has the verdicts.
- */
-export const MAX_MISMATCHED_PATH_BYTES = 100_000;
-
-const utf8 = new TextEncoder();
-
-/** The mismatched paths, in order, up to {@link MAX_MISMATCHED_PATH_BYTES} of text. */
-function listedMismatches(result: ReplayResult): string[] {
-  const paths: string[] = [];
-  let bytes = 0;
-  for (const c of result.fieldComparisons) {
-    if (c.match) continue;
-    bytes += utf8.encode(c.path).length;
-    if (bytes > MAX_MISMATCHED_PATH_BYTES) break;
-    paths.push(c.path);
-  }
-  return paths;
+function* mismatchedPathsOf(result: ReplayResult): Generator<string> {
+  for (const c of result.fieldComparisons) if (!c.match) yield c.path;
 }
 
 function summarize(result: ReplayResult, batchId: string, original: Snapshot | undefined): BatchResult {
@@ -81,7 +62,7 @@ function summarize(result: ReplayResult, batchId: string, original: Snapshot | u
     status: result.status,
     outputsMatch: result.outputsMatch,
     executionTimeMs: result.executionTimeMs,
-    mismatchedPaths: listedMismatches(result),
+    ...listedMismatchedPaths(mismatchedPathsOf(result)),
     violatedRules: result.policyViolations.map((v) => v.ruleName),
     integrity: result.integrity,
     ...(result.error && { error: result.error }),
@@ -121,7 +102,10 @@ export class BatchItemCache {
     return this.memo(this.prepared, batchId, async () => {
       const batch = await this.batchFor(deps, batchId);
       const r = batch.request;
-      const request = parseReplayRequest({ mode: r.mode, tolerance: r.tolerance, overrides: r.overrides, dependencyMode: r.dependencyMode, noiseProfile: r.noiseProfile });
+      // A batch stored before ValidationOnly refused overrides and dependencyMode (they never had
+      // an effect there) still replays: they are left out rather than failing every item.
+      const executes = r.mode !== 'ValidationOnly';
+      const request = parseReplayRequest({ mode: r.mode, tolerance: r.tolerance, overrides: executes ? r.overrides : undefined, dependencyMode: executes ? r.dependencyMode : undefined, noiseProfile: r.noiseProfile });
       return preparedReplay(request, r.policyName === undefined ? undefined : await resolveNamedPolicy(deps.policies, r.policyName, batch.policyVersion, batch.policyContentHash));
     });
   }

@@ -26,6 +26,8 @@ export interface PairSide {
   outputsMatch: boolean;
   executionTimeMs: number;
   mismatchedPaths: readonly string[];
+  /** How many mismatched paths the result left out of `mismatchedPaths` (it lists at most 100 KB). */
+  mismatchedPathsOmitted?: number | undefined;
 }
 
 /** Most field paths a comparison tracks (bounded memory); further paths are counted, not tested. */
@@ -74,6 +76,12 @@ export const ComparisonStatsSchema = z.object({
   errorRate: RateTestSchema,
   fields: z.array(FieldTestSchema),
   fieldsNotTested: z.number(),
+  /**
+   * Pairs in which a side's result left mismatched paths out of its list (an output of thousands of
+   * changed elements): a field that side does not list is undecided there, and that pair is not
+   * counted in its test. Absent on comparisons stored before it was kept.
+   */
+  pairsWithOmittedPaths: z.optional(z.number()),
   latency: z.object({
     pairs: z.number(),
     p50: z.nullable(QuantileDifferenceSchema),
@@ -115,6 +123,7 @@ export class PairedComparison {
   private readonly error = emptyDiscordance();
   private readonly fields = new Map<string, Discordance>();
   private untrackedPaths = new Set<string>();
+  private withOmittedPaths = 0;
   private trackedPathBytes = 0;
   private baselineLatency: number[] = [];
   private candidateLatency: number[] = [];
@@ -126,7 +135,13 @@ export class PairedComparison {
     tally(this.error, baseline.status === 'Error', candidate.status === 'Error');
     const inBaseline = new Set(baseline.mismatchedPaths);
     const inCandidate = new Set(candidate.mismatchedPaths);
+    // A side that left paths out of its list may have mismatched a path it does not list: there,
+    // "not listed" is not "matched", so such a path is not tallied for this pair.
+    const baselineCut = (baseline.mismatchedPathsOmitted ?? 0) > 0;
+    const candidateCut = (candidate.mismatchedPathsOmitted ?? 0) > 0;
+    if (baselineCut || candidateCut) this.withOmittedPaths++;
     for (const path of new Set([...inBaseline, ...inCandidate])) {
+      if ((baselineCut && !inBaseline.has(path)) || (candidateCut && !inCandidate.has(path))) continue;
       let d = this.fields.get(path);
       if (!d) {
         const bytes = utf8.encode(path).length;
@@ -194,6 +209,7 @@ export class PairedComparison {
       errorRate,
       fields,
       fieldsNotTested: this.untrackedPaths.size,
+      pairsWithOmittedPaths: this.withOmittedPaths,
       latency: { pairs: latencyPairs, p50, p95, seed, resamples },
     };
   }

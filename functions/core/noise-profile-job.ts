@@ -7,11 +7,11 @@
  */
 import * as z from 'zod/mini';
 import { IsoInstantSchema } from './instant.js';
-import { checkSelectorWindow, newBatch, pagesOf, resolveSelection, writePlan, type Batch, type BatchResult, type StartBatchDeps } from './batch.js';
+import { checkSelectorWindow, listedMismatchedPaths, newBatch, pagesOf, resolveSelection, writePlan, type Batch, type BatchResult, type StartBatchDeps } from './batch.js';
 import type { ReplayItemDeps } from './batch-replay.js';
 import { NotFoundError, UnprocessableError } from './errors.js';
 import { ExecutorError, NoExecutorError, UnsupportedModelError, type ExecutorConfigStore } from './executor.js';
-import { DEFAULT_NOISE_SAMPLE, MAX_NOISE_SAMPLE, NoiseAccumulator, NUMERIC_SAFETY_FACTOR, observeNoise, type NoiseProfile, type NoiseProfileStore, type NoiseRun } from './noise.js';
+import { countLeaves, DEFAULT_NOISE_SAMPLE, MAX_NOISE_FIELDS, MAX_NOISE_PROFILE_FIELD_BYTES, MAX_NOISE_RUN_BYTES, MAX_NOISE_SAMPLE, NoiseAccumulator, NUMERIC_SAFETY_FACTOR, observeNoise, type NoiseProfile, type NoiseProfileStore, type NoiseRun } from './noise.js';
 import { parseOrThrow } from './schema-util.js';
 import { verifyContentHash } from './snapshot.js';
 
@@ -83,6 +83,8 @@ export async function startNoiseProfile(deps: StartNoiseProfileDeps, functionNam
   return batch;
 }
 
+const utf8 = new TextEncoder();
+
 /**
  * One item of a noise-profile batch: executes the snapshot twice, as recorded (its model parameters,
  * its recorded dependencies), and keeps what differed. Nothing is added to the snapshot's replay
@@ -94,6 +96,10 @@ export async function noiseProfileItem(deps: ReplayItemDeps, batchId: string, sn
   const snapshot = await deps.snapshots.get(snapshotId);
   if (!snapshot) throw new NotFoundError('snapshot', snapshotId);
   if (!verifyContentHash(snapshot)) return { ...fail('SNAPSHOT_TAMPERED', `snapshot ${snapshotId} does not match its contentHash; nothing was executed`), integrity: 'tampered' };
+  const tooLarge = (leaves: string, executionTimeMs?: number) =>
+    fail('NOISE_OUTPUT_TOO_LARGE', `${leaves}; a noise profile learns from snapshots of at most ${MAX_NOISE_FIELDS} output leaves (a pair of runs is stored as one result of at most 400 KB)`, executionTimeMs);
+  const recordedLeaves = countLeaves(snapshot.outputs.map((o) => o.value), MAX_NOISE_FIELDS);
+  if (recordedLeaves > MAX_NOISE_FIELDS) return tooLarge(`snapshot ${snapshotId} has more than ${MAX_NOISE_FIELDS} output leaves; nothing was executed`);
   const registered = await deps.cache.executorsFor(deps.executors, batchId).get(snapshot.functionName);
   if (!registered) throw new NoExecutorError(snapshot.functionName);
   const executor = deps.createExecutor(registered.executor);
@@ -117,7 +123,13 @@ export async function noiseProfileItem(deps: ReplayItemDeps, batchId: string, sn
     if (!(err instanceof ExecutorError)) throw err;
     return fail(err.code, err.message, first?.executionTimeMs ?? 0);
   }
+  const executionTimeMs = Math.round(((first.executionTimeMs + second.executionTimeMs) / 2) * 1000) / 1000;
+  // The answers may have more leaves than the recording: counted before anything is compared.
+  const answered = Math.max(countLeaves(first.outputs.map((o) => o.value), MAX_NOISE_FIELDS), countLeaves(second.outputs.map((o) => o.value), MAX_NOISE_FIELDS));
+  if (answered > MAX_NOISE_FIELDS) return tooLarge(`the runs of snapshot ${snapshotId} answered more than ${MAX_NOISE_FIELDS} output leaves`, executionTimeMs);
   const observations = await observeNoise(first.outputs, second.outputs, deps.similarity);
+  const observedBytes = utf8.encode(JSON.stringify(observations)).length;
+  if (observedBytes > MAX_NOISE_RUN_BYTES) return tooLarge(`the runs of snapshot ${snapshotId} gave ${observedBytes.toLocaleString('en-US')} bytes of observations (at most ${MAX_NOISE_RUN_BYTES.toLocaleString('en-US')}: its paths are long)`, executionTimeMs);
   const differed = observations.filter((o) => !o.equal).map((o) => o.path);
   const noise: NoiseRun = { executor: executor.description, modelVersion: snapshot.modelParameters?.modelVersion ?? null, similarityProvider: deps.similarity.name, observations };
   return {
@@ -126,8 +138,8 @@ export async function noiseProfileItem(deps: ReplayItemDeps, batchId: string, sn
     replayId: null,
     status: 'Success',
     outputsMatch: differed.length === 0,
-    executionTimeMs: Math.round(((first.executionTimeMs + second.executionTimeMs) / 2) * 1000) / 1000,
-    mismatchedPaths: differed,
+    executionTimeMs,
+    ...listedMismatchedPaths(differed),
     violatedRules: [],
     integrity: 'verified',
     noise,
@@ -157,6 +169,12 @@ export class NoiseProfileBuilder {
     if (this.acc.pairs === 0 || this.executor === undefined || this.similarityProvider === undefined) {
       return { failure: `no snapshot of '${this.batch.noiseProfile.functionName}' gave two usable runs; see GET /batches/${this.batch.batchId}/results` };
     }
+    const fields = this.acc.fields();
+    // Every snapshot fits its result, but their paths together may not fit the profile's one item.
+    const bytes = utf8.encode(JSON.stringify(fields)).length;
+    if (bytes > MAX_NOISE_PROFILE_FIELD_BYTES) {
+      return { failure: `the profile of '${this.batch.noiseProfile.functionName}' would hold ${fields.length.toLocaleString('en-US')} fields (${bytes.toLocaleString('en-US')} bytes), more than one profile stores (${MAX_NOISE_PROFILE_FIELD_BYTES.toLocaleString('en-US')} bytes of fields): its snapshots' outputs have too many distinct paths between them; nothing was stored` };
+    }
     return {
       functionName: this.batch.noiseProfile.functionName,
       executor: this.executor,
@@ -165,7 +183,7 @@ export class NoiseProfileBuilder {
       sampleSize: this.batch.total ?? this.batch.noiseProfile.sampleSize,
       pairs: this.acc.pairs,
       numericSafetyFactor: NUMERIC_SAFETY_FACTOR,
-      fields: this.acc.fields(),
+      fields,
       batchId: this.batch.batchId,
       createdAt,
     };

@@ -67,6 +67,35 @@ export const DEFAULT_NOISE_SAMPLE = 50;
 export const MAX_NOISE_SAMPLE = 1000;
 
 /**
+ * Most output leaves a snapshot's pair of runs may have: their observations are stored on one batch
+ * result item (400 KB), ~100 bytes each. A snapshot with more is an Error result
+ * (`NOISE_OUTPUT_TOO_LARGE`), executed not at all when its recorded outputs already have more.
+ */
+export const MAX_NOISE_FIELDS = 2000;
+/** Most bytes of observations (as JSON) a pair of runs may store, for long paths: with the differing paths listed (at most 100 KB) the result stays under 400 KB. */
+export const MAX_NOISE_RUN_BYTES = 250_000;
+/** Most bytes of fields (as JSON) a profile holds: it is one item (400 KB) with a few small facts besides. */
+export const MAX_NOISE_PROFILE_FIELD_BYTES = 350_000;
+
+/** The leaves of `values` as a comparison sees them: every primitive, and every empty array or object. */
+export function countLeaves(values: readonly unknown[], stopAt = Infinity): number {
+  let count = 0;
+  const stack: unknown[] = [...values];
+  while (stack.length > 0 && count <= stopAt) {
+    const v = stack.pop();
+    if (v !== null && typeof v === 'object') {
+      const children = Array.isArray(v) ? v : Object.values(v);
+      if (children.length === 0) count += 1;
+      // One by one: spreading an array of a million elements into push() overflows the stack.
+      else for (const child of children) stack.push(child);
+    } else {
+      count += 1;
+    }
+  }
+  return count;
+}
+
+/**
  * What one pair of runs showed at one output leaf (stored on the profile batch's result item):
  * `equal` — the two runs gave equal values; `kind` — number (both numbers), text (both strings) or
  * other (anything else, incl. present in one run only); `relDiffPercent` (numbers) — relative

@@ -75,13 +75,32 @@ export interface PreparedReplay {
  */
 export function parseReplayRequest(body: unknown): ReplayRequest {
   const request = parseOrThrow(ReplayRequestSchema, body ?? {}, 'replay request');
-  if (request.tolerance !== undefined && request.mode !== undefined && request.mode !== 'Tolerant') {
-    throw new ValidationError(`tolerance applies to Tolerant mode only, not ${request.mode}`, { details: { issues: [{ path: 'tolerance', message: 'only with mode Tolerant' }] } });
-  }
-  if (request.noiseProfile !== undefined && request.noiseProfile !== 'none' && (request.mode ?? 'Tolerant') !== 'Tolerant') {
-    throw new ValidationError(`noiseProfile applies to Tolerant mode only, not ${String(request.mode)}`, { details: { issues: [{ path: 'noiseProfile', message: 'only with mode Tolerant' }] } });
-  }
+  checkModeOptions(request);
   return request;
+}
+
+/**
+ * Refuses (400) replay options the mode would ignore, so that no one reads a result as what it is
+ * not: `tolerance` and a noise profile outside Tolerant mode; `overrides` and `dependencyMode` in
+ * ValidationOnly, which executes nothing (a result would carry no counterfactual, whatever was
+ * asked). Shared by replay and batch requests (and so by schedules, which are checked as batches).
+ */
+export function checkModeOptions(request: { mode?: ReplayMode | undefined; tolerance?: number | undefined; noiseProfile?: NoiseProfileChoice | undefined; overrides?: Overrides | undefined; dependencyMode?: DependencyMode | undefined }): void {
+  const mode = request.mode ?? 'Tolerant';
+  if (request.tolerance !== undefined && mode !== 'Tolerant') {
+    throw new ValidationError(`tolerance applies to Tolerant mode only, not ${mode}`, { details: { issues: [{ path: 'tolerance', message: 'only with mode Tolerant' }] } });
+  }
+  if (request.noiseProfile !== undefined && request.noiseProfile !== 'none' && mode !== 'Tolerant') {
+    throw new ValidationError(`noiseProfile applies to Tolerant mode only, not ${mode}`, { details: { issues: [{ path: 'noiseProfile', message: 'only with mode Tolerant' }] } });
+  }
+  if (mode === 'ValidationOnly') {
+    const ignored = (['overrides', 'dependencyMode'] as const).filter((k) => request[k] !== undefined);
+    if (ignored.length > 0) {
+      throw new ValidationError(`${ignored.join(' and ')} ${ignored.length > 1 ? 'apply' : 'applies'} to replays that execute (Strict or Tolerant), not ValidationOnly: it executes nothing and checks the recorded outputs`, {
+        details: { issues: ignored.map((path) => ({ path, message: 'not with mode ValidationOnly' })) },
+      });
+    }
+  }
 }
 
 /** A parsed request (see {@link parseReplayRequest}) with its defaults and its resolved policy. */

@@ -23,6 +23,8 @@ export interface ResultSummary {
   executionTimeMs: number;
   /** Field paths whose comparison did not match (e.g. `outputs.decision`). */
   mismatchedPaths: readonly string[];
+  /** How many more did not match than `mismatchedPaths` lists (a batch result lists at most 100 KB of paths); counted in `fieldMismatchesOther`. */
+  mismatchedPathsOmitted?: number | undefined;
   /** Names of the policy rules this replay violated. */
   violatedRules: readonly string[];
   /** `tampered` when the snapshot no longer matched its contentHash (nothing ran). */
@@ -113,6 +115,11 @@ export class BoundedCounter {
     if (held === undefined) this.keyBytes += utf8.encode(key).length;
     this.counts.set(key, (held ?? 0) + n);
     if (this.counts.size >= 2 * this.top || this.keyBytes > 2 * this.maxKeyBytes) this.prune();
+  }
+
+  /** Adds `n` occurrences of keys that are not named (they are counted in `other`). */
+  addOther(n: number): void {
+    this.otherCount += n;
   }
 
   /** Adds every count of `other` to this counter. */
@@ -259,6 +266,7 @@ export class StatsAccumulator {
       this.sketch.accept(r.executionTimeMs);
     }
     for (const path of r.mismatchedPaths) this.fields.add(path);
+    if (r.mismatchedPathsOmitted !== undefined) this.fields.addOther(r.mismatchedPathsOmitted);
     for (const rule of r.violatedRules) this.rules.add(rule);
   }
 

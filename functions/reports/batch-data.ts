@@ -228,7 +228,7 @@ export async function assembleBatchReport(reader: BatchReportReader, batchId: st
       }
       beforeCancel += 1;
     }
-    acc.add({ status: r.status, outputsMatch: r.outputsMatch, executionTimeMs: r.executionTimeMs, mismatchedPaths: r.mismatchedPaths, violatedRules: r.violatedRules, integrity: r.integrity });
+    acc.add(r);
     // The executor is named by the full replay results: besides the rows the tables show, one
     // result per function (a batch replays each function with one executor), whatever its outcome,
     // so a batch of matches only, or of errors only, still names the executor its results ran on.

@@ -179,13 +179,23 @@ ${table(
 )}${data.fieldMismatchesOther > 0 ? html`<p class="muted">${fmtNumber(data.fieldMismatchesOther)} further mismatches on paths beyond the ${fmtNumber(data.fieldMismatches.length)} most frequent are not itemized.</p>` : ''}`;
 }
 
+/** Mismatched paths a row names; the rest are counted (a result may list thousands, up to 100 KB). */
+export const REPORT_PATHS_PER_ROW = 10;
+
+/** A result's mismatched paths as a row shows them: the first {@link REPORT_PATHS_PER_ROW}, then how many more (listed or not). */
+function mismatchedPathsText(result: BatchReportData['mismatches']['rows'][number]['result']): string {
+  const shown = result.mismatchedPaths.slice(0, REPORT_PATHS_PER_ROW);
+  const more = result.mismatchedPaths.length - shown.length + (result.mismatchedPathsOmitted ?? 0);
+  return `${shown.join(', ')}${more > 0 ? ` … and ${more.toLocaleString('en-US')} more` : ''}`;
+}
+
 /**
  * The field-level diff of one mismatched snapshot: its mismatched fields with both values,
  * comparator, score against threshold and provider (the fields that matched are counted, not
  * listed, which keeps 2,000 rows within the report's size).
  */
 function comparisonTable(row: MismatchRow): SafeHtml {
-  if (row.comparisons === null) return html`<p class="muted">The full replay result is not available${row.result.error ? html`: ${row.result.error.code} — ${row.result.error.message}` : ''}. Mismatched fields: ${row.result.mismatchedPaths.join(', ') || '(none recorded)'}.</p>`;
+  if (row.comparisons === null) return html`<p class="muted">The full replay result is not available${row.result.error ? html`: ${row.result.error.code} — ${row.result.error.message}` : ''}. Mismatched fields: ${mismatchedPathsText(row.result) || '(none recorded)'}.</p>`;
   const mismatched = row.comparisons.filter((c) => !c.match);
   const matched = row.comparisons.length - mismatched.length;
   if (mismatched.length === 0) return html`<p class="muted">No output field mismatched${row.result.integrity === 'tampered' ? ': the snapshot was tampered with and nothing ran' : row.result.error ? html` (${row.result.error.code}: ${row.result.error.message})` : ''}.</p>`;
@@ -202,7 +212,7 @@ function mismatchSection(data: BatchReportData): SafeHtml {
     [{ header: 'snapshot (expand for the field-level diff)' }, { header: 'mismatched fields' }, { header: 'integrity' }, { header: 'replay time', numeric: true }],
     rows.map((row) => [
       html`<details data-testid="mismatch-row"><summary><code>${row.result.snapshotId}</code></summary>${comparisonTable(row)}</details>`,
-      row.result.mismatchedPaths.join(', '),
+      mismatchedPathsText(row.result),
       row.result.integrity === 'tampered' ? statusBadge('tampered') : 'verified',
       fmtMs(row.result.executionTimeMs),
     ]),

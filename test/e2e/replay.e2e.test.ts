@@ -203,6 +203,7 @@ describe('replay over HTTP (local host)', () => {
     it.each([
       ['an unknown mode', { mode: 'Lenient' }, 400],
       ['a tolerance with Strict', { mode: 'Strict', tolerance: 0.9 }, 400],
+      ['overrides with ValidationOnly (nothing would run them)', { mode: 'ValidationOnly', overrides: { modelParameters: { modelName: 'credit-llm-next' } } }, 400],
       ['both policy and policyName', { policyName: 'p', policy: { rules: [{ field: 'outputs.decision', comparator: 'ExactMatch' }] } }, 400],
       ['an unknown policyName', { policyName: 'no-such-policy' }, 404],
     ])('answers %s with %i, persisting nothing', async (_label, body, status) => {

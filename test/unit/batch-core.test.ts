@@ -11,6 +11,8 @@ import {
   MAX_LISTED_SNAPSHOTS,
   MAX_SELECTED_SNAPSHOTS,
   busiestSlotItems,
+  busiestSlotCost,
+  CHUNK_COST_ITEMS,
   itemsPerChunkFor,
   planBatch,
   parseBatchRequest,
@@ -19,11 +21,12 @@ import {
   type Batch,
   type BatchChunk,
   type BatchPlan,
+  MAX_MISMATCHED_PATH_BYTES,
   type BatchResult,
   type BatchStore,
   type StartBatchDeps,
 } from '../../functions/core/batch.js';
-import { BatchItemCache, MAX_MISMATCHED_PATH_BYTES, replayBatchChunk, replayBatchItem, STATUS_CHECK_MS, type ReplayItemDeps } from '../../functions/core/batch-replay.js';
+import { BatchItemCache, replayBatchChunk, replayBatchItem, STATUS_CHECK_MS, type ReplayItemDeps } from '../../functions/core/batch-replay.js';
 import { BatchPayloadError, parseReplayChunkPayload, parseReplayItemPayload, parseReplayPayload, parseStatsPayload } from '../../functions/api/batch-tasks.js';
 import { computeBatchStats } from '../../functions/core/batch-stats.js';
 import { cancelBatch, countedAtCancel } from '../../functions/core/batch-control.js';
@@ -35,7 +38,9 @@ import type { Page } from '../../functions/core/ports.js';
 import { LexicalSimilarity } from '../../functions/core/similarity.js';
 import { buildSnapshot, type NamedValue, type Snapshot } from '../../functions/core/snapshot.js';
 import { canonicalHash } from '../../functions/core/json.js';
-import type { NoiseProfile, NoiseProfileStore } from '../../functions/core/noise.js';
+import { MAX_NOISE_FIELDS, type NoiseProfile, type NoiseProfileStore } from '../../functions/core/noise.js';
+import { NoiseProfileBuilder, noiseProfileItem } from '../../functions/core/noise-profile-job.js';
+import { itemSize, MAX_ITEM_BYTES } from '../../functions/adapters/dynamodb/item-size.js';
 import { StatsAccumulator, type ReplayStats } from '../../functions/core/stats.js';
 import { fixedClock, MemoryManifestStore, MemoryExecutorConfigStore, MemoryPolicyStore, MemoryReplayResultStore, MemorySnapshotStore, sequentialIds } from '../support/memory-ports.js';
 
@@ -265,6 +270,19 @@ describe('parseBatchRequest', () => {
     expectValidation({ selector: { functionName: 'approve_loan', from: '2026-11-02T00:00:00Z', to: '2026-11-01T00:00:00Z' } }, /from is after to/);
   });
 
+  it('refuses a noise profile outside Tolerant mode in the request check itself, as a replay request does', () => {
+    expectValidation({ snapshotIds: ids, mode: 'Strict', noiseProfile: 'latest' }, /noiseProfile applies to Tolerant mode only, not Strict/);
+    expectValidation({ snapshotIds: ids, mode: 'ValidationOnly', noiseProfile: 2 }, /noiseProfile applies to Tolerant mode only, not ValidationOnly/);
+    expect(parseBatchRequest({ snapshotIds: ids, mode: 'Strict', noiseProfile: 'none' }).noiseProfile).toBe('none');
+    expect(parseBatchRequest({ snapshotIds: ids, noiseProfile: 'latest' }).noiseProfile).toBe('latest');
+  });
+
+  it('refuses overrides and dependencyMode with ValidationOnly, which executes nothing', () => {
+    expectValidation({ snapshotIds: ids, mode: 'ValidationOnly', overrides: { context: { promptVersion: 'v4' } } }, /overrides applies to replays that execute \(Strict or Tolerant\), not ValidationOnly/);
+    expectValidation({ snapshotIds: ids, mode: 'ValidationOnly', dependencyMode: 'live' }, /dependencyMode applies to replays that execute/);
+    expect(parseBatchRequest({ snapshotIds: ids, mode: 'Strict', overrides: { context: { promptVersion: 'v4' } } }).overrides).toEqual({ context: { promptVersion: 'v4' } });
+  });
+
   it('refuses tolerance with Strict mode and accepts it with Tolerant', () => {
     expectValidation({ snapshotIds: ids, mode: 'Strict', tolerance: 0.9 }, /tolerance applies to Tolerant mode only, not Strict/);
     expect(parseBatchRequest({ snapshotIds: ids, mode: 'Tolerant', tolerance: 0.9 }).tolerance).toBe(0.9);
@@ -469,6 +487,77 @@ describe('resolveSelection and startBatch', () => {
   });
 });
 
+describe('noiseProfileItem: outputs too large to learn from', () => {
+  /** An executor whose every call answers `values(call)` as the output `ranking`. */
+  class Answering extends CountingExecutor {
+    constructor(private readonly values: (call: number) => unknown) {
+      super([]);
+    }
+    override async execute(req: ExecutionRequest): Promise<ExecutionResult> {
+      await super.execute(req);
+      return { outputs: [{ name: 'ranking', value: this.values(this.calls) as NamedValue['value'] }], executionTimeMs: 5 };
+    }
+  }
+  const ranking = (n: number, shift = 0) => Array.from({ length: n }, (_, i) => ({ candidateScore: i + shift }));
+  async function runNoise(recorded: unknown, answer: (call: number) => unknown) {
+    const executor = new Answering(answer);
+    const { deps, snapshots } = itemWorld(executor);
+    await snapshots.putIfAbsent(buildSnapshot({ functionName: 'approve_loan', inputs: [{ name: 'q', value: 1 }], outputs: [{ name: 'ranking', value: recorded as NamedValue['value'] }], modelParameters: { modelName: 'credit-llm' } }, ulid(1), '2026-11-02T10:00:00.000Z'));
+    return { result: await noiseProfileItem(deps, ulid(120, '01JE'), ulid(1)), calls: executor.calls };
+  }
+
+  it(`refuses a snapshot of more than ${MAX_NOISE_FIELDS} recorded output leaves without executing it`, async () => {
+    const { result, calls } = await runNoise(ranking(MAX_NOISE_FIELDS + 1), () => ranking(MAX_NOISE_FIELDS + 1));
+    expect(calls).toBe(0);
+    expect(result).toMatchObject({ status: 'Error', error: { code: 'NOISE_OUTPUT_TOO_LARGE' } });
+    expect(result.error?.message).toBe(`snapshot ${ulid(1)} has more than ${MAX_NOISE_FIELDS} output leaves; nothing was executed; a noise profile learns from snapshots of at most ${MAX_NOISE_FIELDS} output leaves (a pair of runs is stored as one result of at most 400 KB)`);
+  });
+
+  it('refuses runs that answered more leaves than that, after executing them', async () => {
+    const { result, calls } = await runNoise(ranking(3), (call) => ranking(call === 1 ? 3 : 5_000));
+    expect(calls).toBe(2);
+    expect(result).toMatchObject({ status: 'Error', error: { code: 'NOISE_OUTPUT_TOO_LARGE', message: expect.stringContaining('answered more than 2000 output leaves') } });
+  });
+
+  it(`stores a pair of runs of ${MAX_NOISE_FIELDS} leaves that all differ within one DynamoDB item`, async () => {
+    const { result, calls } = await runNoise(ranking(MAX_NOISE_FIELDS), (call) => ranking(MAX_NOISE_FIELDS, call * 0.37));
+    expect(calls).toBe(2);
+    expect(result.status).toBe('Success');
+    expect(result.noise?.observations).toHaveLength(MAX_NOISE_FIELDS);
+    expect(result.noise?.observations.every((o) => !o.equal)).toBe(true);
+    // The item as the batch store writes it: the result and its keys (a few hundred bytes).
+    expect(itemSize(result as unknown as Record<string, unknown>) + 500).toBeLessThan(MAX_ITEM_BYTES);
+  });
+
+  it('refuses runs whose observations outgrow the item through long paths', async () => {
+    const long = (shift: number) => Array.from({ length: 1_500 }, (_, i) => ({ ['a candidate score whose key is long, '.repeat(4) + 'x']: i + shift }));
+    const { result } = await runNoise(long(0), (call) => long(call));
+    expect(result).toMatchObject({ status: 'Error', error: { code: 'NOISE_OUTPUT_TOO_LARGE', message: expect.stringMatching(/gave [\d,]+ bytes of observations \(at most 250,000: its paths are long\)/) } });
+  });
+});
+
+describe('NoiseProfileBuilder', () => {
+  const batch = { ...batchRecord(ulid(121, '01JE'), 5, { mode: 'Tolerant' }), noiseProfile: { functionName: 'approve_loan', sampleSize: 5 } };
+  const run = (n: number, paths: (i: number) => string): BatchResult => ({
+    batchId: batch.batchId, snapshotId: ulid(n), replayId: null, status: 'Success', outputsMatch: true, executionTimeMs: 5, mismatchedPaths: [], violatedRules: [], createdAt: new Date(NOW).toISOString(),
+    noise: { executor: 'http POST http://model', modelVersion: null, similarityProvider: 'lexical', observations: Array.from({ length: MAX_NOISE_FIELDS }, (_, i) => ({ path: paths(i), equal: true, kind: 'number' as const, relDiffPercent: 0, absDiff: 0 })) },
+  });
+
+  it('builds one profile over snapshots that share their paths', () => {
+    const builder = new NoiseProfileBuilder(batch);
+    for (let n = 1; n <= 5; n++) builder.add(run(n, (i) => `outputs.ranking[${i}]`));
+    const built = builder.build(new Date(NOW).toISOString());
+    expect('failure' in built ? built.failure : built.fields.length).toBe(MAX_NOISE_FIELDS);
+  });
+
+  it('stores nothing, saying why, when the snapshots together have more paths than one profile holds', () => {
+    const builder = new NoiseProfileBuilder(batch);
+    for (let n = 1; n <= 5; n++) builder.add(run(n, (i) => `outputs.snapshot${n}.ranking[${i}]`));
+    const built = builder.build(new Date(NOW).toISOString());
+    expect(built).toEqual({ failure: expect.stringMatching(/^the profile of 'approve_loan' would hold 10,000 fields \([\d,]+ bytes\), more than one profile stores \(350,000 bytes of fields\): .*nothing was stored$/) });
+  });
+});
+
 describe('replayBatchItem', () => {
   it('keeps one result and one history entry when an item is called twice, answering with the stored outcome without executing again', async () => {
     const executor = new CountingExecutor(OUTPUTS);
@@ -488,6 +577,18 @@ describe('replayBatchItem', () => {
     expect(results.results).toHaveLength(1);
     expect(results.results[0]).toMatchObject({ batchId, snapshotId: ulid(1), replayId: deps.replayIdFor(batchId, ulid(1), 0), mode: 'Strict' });
     expect(await batches.countResults(batchId)).toBe(1);
+  });
+
+  it('still replays a ValidationOnly batch stored with overrides before they were refused, leaving them out', async () => {
+    const executor = new CountingExecutor(OUTPUTS);
+    const { deps, snapshots, batches, results } = itemWorld(executor);
+    const batchId = ulid(102, '01JE');
+    await snapshots.putIfAbsent(snapshot(ulid(1)));
+    await batches.create(batchRecord(batchId, 1, { mode: 'ValidationOnly', overrides: { context: { promptVersion: 'v4' } }, dependencyMode: 'live' }));
+
+    expect(await replayBatchItem(deps, { batchId, snapshotId: ulid(1) })).toEqual({ snapshotId: ulid(1), status: 'Success', outputsMatch: true });
+    expect(executor.calls).toBe(0);
+    expect(results.results[0]).toMatchObject({ mode: 'ValidationOnly', overrides: null });
   });
 
   it('keeps one result and one history entry when two invocations of an item race', async () => {
@@ -534,6 +635,27 @@ describe('replayBatchItem', () => {
     expect(paths.length).toBeGreaterThan(5000);
     expect(paths.length).toBeLessThan(20_000);
     expect(paths.join('').length).toBeLessThanOrEqual(MAX_MISMATCHED_PATH_BYTES);
+    // The paths left out are counted: listed + omitted = every element that changed.
+    expect(stored?.mismatchedPathsOmitted).toBe(20_000 - paths.length);
+    // and the batch's field statistics count them under fieldMismatchesOther.
+    const acc = new StatsAccumulator();
+    acc.add(stored as BatchResult);
+    const stats = acc.toJSON();
+    expect(Object.values(stats.fieldMismatches).reduce((a, b) => a + b, 0) + stats.fieldMismatchesOther).toBe(20_000);
+  });
+
+  it('lists every mismatched path, with no omitted count, when they fit', async () => {
+    const executor = new CountingExecutor([{ name: 'decision', value: 'review' }, { name: 'score', value: 0.5 }]);
+    const { deps, snapshots, batches } = itemWorld(executor);
+    const batchId = ulid(104, '01JE');
+    await snapshots.putIfAbsent(snapshot(ulid(1)));
+    await batches.create(batchRecord(batchId, 1));
+
+    await replayBatchItem(deps, { batchId, snapshotId: ulid(1) });
+
+    const stored = await batches.getResult(batchId, ulid(1));
+    expect(stored?.mismatchedPaths.length).toBeGreaterThan(0);
+    expect(stored).not.toHaveProperty('mismatchedPathsOmitted');
   });
 
   it("keeps the snapshot's function, model and recorded execution time on the result, for the batch report", async () => {
@@ -788,7 +910,9 @@ describe('itemsPerChunkFor', () => {
   it.each([
     [5, 10, 1],
     [50, 7, 4],
-    [1000, 40, 13],
+    [1000, 40, 5],
+    [1040, 40, 13],
+    [1234, 40, 16],
     [90, 40, 1],
     [20_000, 10, 20],
     [1_000_000, 1000, 20],
@@ -796,18 +920,22 @@ describe('itemsPerChunkFor', () => {
     expect(itemsPerChunkFor(total, concurrency)).toBe(expected);
   });
 
-  it('keeps the busiest slot within 5 % of the fewest items any allowed chunk size gives, with the fewest chunks', () => {
+  it('picks the size whose busiest slot costs least, items and chunks counted, the largest on a tie', () => {
     expect(busiestSlotItems(90, 40, itemsPerChunkFor(90, 40))).toBe(3);
+    // One item over the ideal in 78 chunks beats the ideal in 1,234 chunks of 1.
+    expect([busiestSlotItems(1234, 40, itemsPerChunkFor(1234, 40)), Math.ceil(1234 / itemsPerChunkFor(1234, 40))]).toEqual([32, 78]);
     for (const concurrency of [3, 7, 40, 100]) {
       for (const total of [concurrency + 1, 97, 1000, 1234, 20_000]) {
         if (total <= concurrency) continue;
         const chosen = itemsPerChunkFor(total, concurrency);
         const rounds = (size: number) => Math.ceil(Math.ceil(total / size) / concurrency);
         const allowed = Array.from({ length: 20 }, (_, i) => i + 1).filter((size) => size === 1 || rounds(size) >= Math.max(2, Math.ceil(total / (concurrency * 20))));
-        const fewest = Math.min(...allowed.map((size) => busiestSlotItems(total, concurrency, size)));
-        expect(busiestSlotItems(total, concurrency, chosen), `${total}/${concurrency}`).toBeLessThanOrEqual(fewest * 1.05);
+        const cost = (size: number) => rounds(size) * (size + CHUNK_COST_ITEMS);
+        expect(busiestSlotCost(total, concurrency, chosen)).toBe(cost(chosen));
+        const least = Math.min(...allowed.map(cost));
+        expect(cost(chosen), `${total}/${concurrency}`).toBe(least);
         // and no larger allowed size would do as well
-        for (const size of allowed.filter((s) => s > chosen)) expect(busiestSlotItems(total, concurrency, size), `${total}/${concurrency} size ${size}`).toBeGreaterThan(fewest * 1.05);
+        for (const size of allowed.filter((s) => s > chosen)) expect(cost(size), `${total}/${concurrency} size ${size}`).toBeGreaterThan(least);
         expect(rounds(chosen) >= 2 || chosen === 1, `${total}/${concurrency}`).toBe(true);
       }
     }
@@ -998,5 +1126,33 @@ describe('cancelBatch', () => {
     expect(stopped).toEqual([batchId]);
     const all = [...batches.results.values()];
     expect(all.filter((r) => countedAtCancel(r, cancelled.completedAt ?? '')).length).toBe(cancelled.completed);
+  });
+
+  it('counts what the workflow would: a tampered result as tampered, paths left out of a result in fieldMismatchesOther', async () => {
+    const batches = new MemoryBatchStore();
+    const batchId = ulid(71);
+    await batches.create(batchRecord(batchId, 10));
+    const createdAt = new Date(NOW - 1_000).toISOString();
+    const results: BatchResult[] = [
+      { batchId, snapshotId: ulid(1), replayId: 'R1', status: 'Failed', outputsMatch: false, executionTimeMs: 0, mismatchedPaths: [], violatedRules: [], integrity: 'tampered', error: { code: 'SNAPSHOT_TAMPERED', message: 'altered' }, createdAt },
+      { batchId, snapshotId: ulid(2), replayId: 'R2', status: 'Failed', outputsMatch: false, executionTimeMs: 12, mismatchedPaths: ['outputs.items[0]', 'outputs.items[1]'], mismatchedPathsOmitted: 5, violatedRules: [], integrity: 'verified', createdAt },
+      { batchId, snapshotId: ulid(3), replayId: 'R3', status: 'Success', outputsMatch: true, executionTimeMs: 8, mismatchedPaths: [], violatedRules: [], integrity: 'verified', createdAt },
+    ];
+    for (const r of results) await batches.putResult(r);
+    const store = Object.assign(batches, {
+      list: () => Promise.resolve({ items: [] }),
+      cancel: (id: string, stats: ReplayStats, completed: number, completedAt: string) => {
+        Object.assign(batches.batches.get(id) as Batch, { status: 'CANCELLED', stats, completed, completedAt });
+        return Promise.resolve(true);
+      },
+    });
+
+    const cancelled = await cancelBatch({ batches: store, stopper: { stop: () => Promise.resolve() }, clock }, batchId);
+
+    // The same figures as the workflow's own fold of these results (its chunks add each stored result).
+    const workflow = new StatsAccumulator();
+    for (const r of results) workflow.add(r);
+    expect(cancelled.stats).toEqual(workflow.toJSON());
+    expect(cancelled.stats).toMatchObject({ totalReplays: 3, tampered: 1, mismatches: 1, matches: 1, fieldMismatches: { 'outputs.items[0]': 1, 'outputs.items[1]': 1 }, fieldMismatchesOther: 5 });
   });
 });

@@ -417,6 +417,20 @@ describe('prepareReplay', () => {
     await expect(prepareReplay(w.policies, { mode, tolerance: 0.9 })).rejects.toThrow(/tolerance applies to Tolerant mode only/);
   });
 
+  it.each([
+    [{ overrides: { context: { promptVersion: 'v4' } } }, 'overrides applies', ['overrides']],
+    [{ dependencyMode: 'live' }, 'dependencyMode applies', ['dependencyMode']],
+    [{ overrides: { modelParameters: { temperature: 1 } }, dependencyMode: 'recorded' }, 'overrides and dependencyMode apply', ['overrides', 'dependencyMode']],
+  ])('answers 400 for options of an executed replay with ValidationOnly (%j), which executes nothing', async (options, words, paths) => {
+    const w = await world();
+    const err = await prepareReplay(w.policies, { mode: 'ValidationOnly', ...options }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ValidationError).message).toBe(`${words} to replays that execute (Strict or Tolerant), not ValidationOnly: it executes nothing and checks the recorded outputs`);
+    expect((err as ValidationError).details).toEqual({ issues: paths.map((path) => ({ path, message: 'not with mode ValidationOnly' })) });
+    // The same options are what Strict and Tolerant replays use.
+    for (const mode of ['Strict', 'Tolerant']) expect((await prepareReplay(w.policies, { mode, ...options })).mode).toBe(mode);
+  });
+
   it('accepts a tolerance without a mode (Tolerant by default)', async () => {
     const w = await world();
     expect(await prepareReplay(w.policies, { tolerance: 0.5 })).toMatchObject({ mode: 'Tolerant', tolerance: 0.5 });

@@ -217,6 +217,21 @@ describe('batch report assembly', () => {
     expect(page.match(/data-testid="mismatch-row"/g)).toHaveLength(REPORT_TABLE_LIMIT);
   });
 
+  it('names the first 10 mismatched paths of a row and counts the rest, listed or left out of the result', async () => {
+    const paths = Array.from({ length: 5_000 }, (_, i) => `outputs.items[${i}]`);
+    const many = result(1, 'mismatch', { mismatchedPaths: paths, mismatchedPathsOmitted: 15_000 });
+    const data = await assembleBatchReport(readerOf(batchOf(), [many, result(2, 'mismatch')], () => ({ functionName: 'f', executionTimeMs: 4 })), BATCH_ID, NOW);
+    const page = renderBatchReport(data);
+    const start = page.indexOf('data-testid="mismatch-table"');
+    const table = page.slice(start, page.indexOf('</section>', start));
+    expect(start).toBeGreaterThan(0);
+    expect(table.includes(`<td>${paths.slice(0, 10).join(', ')} … and 19,990 more</td>`)).toBe(true);
+    expect(table.includes('outputs.items[10]')).toBe(false);
+    // A row with few paths names them all.
+    expect(table.includes('<td>outputs.decision</td>')).toBe(true);
+    expect(table.length).toBeLessThan(20_000);
+  });
+
   it('shows the replay model with the batch overrides applied, and the stored stats once the batch succeeded', async () => {
     const stats = { totalReplays: 1, successfulReplays: 1, failedReplays: 0, matches: 1, mismatches: 0, tampered: 0, matchRate: 1, totalExecutionTimeMs: 10, averageExecutionTimeMs: 10, p50ExecutionTimeMs: 10, p95ExecutionTimeMs: 10, p99ExecutionTimeMs: 10, fieldMismatches: {}, fieldMismatchesOther: 0, policyViolations: {}, policyViolationsOther: 0 };
     const batch = batchOf({ status: 'SUCCEEDED', stats, request: { mode: 'Strict', overrides: { modelParameters: { modelVersion: 'v3' } } } });

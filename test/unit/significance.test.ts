@@ -196,6 +196,23 @@ describe('PairedComparison', () => {
     expect(itemSize(stored)).toBeLessThanOrEqual(MAX_ITEM_BYTES);
   });
 
+  it('does not read a path a side left out of its list as matched there: that pair is not counted for it', () => {
+    const cmp = new PairedComparison();
+    // The baseline lists items[0..2] and left 5,000 more out; the candidate lists items[4000] only.
+    // items[4000] may well be among the baseline's omitted paths, so this pair says nothing about
+    // it, and nothing about items[0..2] either, which the candidate lists in full as matched.
+    cmp.add({ ...ok(10, ['outputs.items[0]', 'outputs.items[1]', 'outputs.items[2]']), mismatchedPathsOmitted: 5_000 }, ok(11, ['outputs.items[4000]']));
+    // A pair whose lists are whole counts as before.
+    cmp.add(ok(10, ['outputs.items[0]']), ok(11));
+    const r = cmp.result(0.05, 7, 20);
+    expect(r.pairsWithOmittedPaths).toBe(1);
+    expect(r.fields.map((f) => [f.path, f.baselineOnly, f.candidateOnly])).toEqual([
+      ['outputs.items[0]', 2, 0],
+      ['outputs.items[1]', 1, 0],
+      ['outputs.items[2]', 1, 0],
+    ]);
+  });
+
   it('refuses an alpha outside (0, 1)', () => {
     expect(() => new PairedComparison().result(0, 1)).toThrow(RangeError);
     expect(() => new PairedComparison().result(1, 1)).toThrow(RangeError);
