@@ -75,6 +75,29 @@ if (!/^[a-zA-Z0-9_.-]{3,255}$/.test(tableName)) {
   process.exit(2);
 }
 
+// S3's bucket naming rules: the local bucket takes any name, a deployed one would not.
+const manifestBucket = process.env.MANIFEST_BUCKET || 'decision-replay-manifests';
+if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(manifestBucket) || manifestBucket.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(manifestBucket)) {
+  console.error(`MANIFEST_BUCKET must be an S3 bucket name (3-63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit, not an IP address), got '${manifestBucket}'`);
+  process.exit(2);
+}
+
+// The two settings the functions read themselves: checked here too, so that a bad value is a
+// setting named before anything starts (exit 2) rather than a failed start. Empty means unset, as
+// for every other setting.
+const { SIMILARITY_PROVIDERS } = await import('../functions/adapters/similarity-provider.js');
+for (const [name, allowed] of [
+  ['SIMILARITY_PROVIDER', SIMILARITY_PROVIDERS],
+  ['EXECUTOR_ALLOW_PRIVATE_NETWORKS', ['true', 'false']],
+] as const) {
+  const value = process.env[name];
+  if (value === '') delete process.env[name];
+  else if (value !== undefined && !(allowed as readonly string[]).includes(value)) {
+    console.error(`${name} must be ${allowed.map((a) => `'${a}'`).join(' or ')}, got '${value}'`);
+    process.exit(2);
+  }
+}
+
 const transport = process.env.DYNAMODB_TRANSPORT || 'direct';
 if (transport !== 'direct' && transport !== 'socket') {
   console.error(`DYNAMODB_TRANSPORT must be 'direct' or 'socket', got '${transport}'`);
@@ -88,7 +111,7 @@ try {
     port: apiPort(),
     dynamoPort: port('DYNAMODB_PORT', 8000),
     s3Port: port('S3_PORT', 4568),
-    manifestBucket: process.env.MANIFEST_BUCKET || 'decision-replay-manifests',
+    manifestBucket,
     tableName,
     dynamoTransport: transport,
     schedules: appConfig.schedules,

@@ -154,8 +154,9 @@ describe('bin/local.ts (npm start)', { timeout: 150_000 }, () => {
   });
 
   it('serves the DynamoDB API with its table on DYNAMODB_PORT', async () => {
-    // TABLE_NAME '' falls back to the default name, whatever the calling shell has set.
-    const { running, env } = await startOnFreePorts({ TABLE_NAME: '' }, ['--in-memory']);
+    // TABLE_NAME '' falls back to the default name, whatever the calling shell has set; so do the
+    // empty settings the functions read themselves.
+    const { running, env } = await startOnFreePorts({ TABLE_NAME: '', MANIFEST_BUCKET: '', SIMILARITY_PROVIDER: '', EXECUTOR_ALLOW_PRIVATE_NETWORKS: '' }, ['--in-memory']);
 
     const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: `http://127.0.0.1:${env.DYNAMODB_PORT}` });
     try {
@@ -183,6 +184,17 @@ describe('bin/local.ts (npm start)', { timeout: 150_000 }, () => {
       code: 2,
       stderr: `TABLE_NAME must be 3-255 characters of a-z, A-Z, 0-9, '_', '-' and '.', got 'bad name!'\n`,
     });
+  });
+
+  it('refuses a MANIFEST_BUCKET S3 would refuse and a bad SIMILARITY_PROVIDER or EXECUTOR_ALLOW_PRIVATE_NETWORKS, naming the setting, before starting anything', async () => {
+    for (const bucket of ['Bad_Bucket', 'ab', 'a..b', '192.168.0.1', '-dash']) {
+      expect(await runToExit({ MANIFEST_BUCKET: bucket }, ['--in-memory']), bucket).toEqual({
+        code: 2,
+        stderr: `MANIFEST_BUCKET must be an S3 bucket name (3-63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit, not an IP address), got '${bucket}'\n`,
+      });
+    }
+    expect(await runToExit({ SIMILARITY_PROVIDER: 'openai' }, ['--in-memory'])).toEqual({ code: 2, stderr: `SIMILARITY_PROVIDER must be 'lexical' or 'bedrock-titan', got 'openai'\n` });
+    expect(await runToExit({ EXECUTOR_ALLOW_PRIVATE_NETWORKS: 'yes' }, ['--in-memory'])).toEqual({ code: 2, stderr: `EXECUTOR_ALLOW_PRIVATE_NETWORKS must be 'true' or 'false', got 'yes'\n` });
   });
 
   it('says in one line which file of a damaged DATA_DIR stops the start, without a stack trace', async () => {
