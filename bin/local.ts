@@ -76,8 +76,9 @@ if (!/^[a-zA-Z0-9_.-]{3,255}$/.test(tableName)) {
 }
 
 // S3's bucket naming rules: the local bucket takes any name, a deployed one would not.
+const { S3_BUCKET_NAME } = await import('../functions/core/id-manifest.js');
 const manifestBucket = process.env.MANIFEST_BUCKET || 'decision-replay-manifests';
-if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(manifestBucket) || manifestBucket.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(manifestBucket)) {
+if (!S3_BUCKET_NAME.test(manifestBucket) || manifestBucket.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(manifestBucket)) {
   console.error(`MANIFEST_BUCKET must be an S3 bucket name (3-63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit, not an IP address), got '${manifestBucket}'`);
   process.exit(2);
 }

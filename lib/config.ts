@@ -11,6 +11,7 @@ import { TITAN_EMBED_V2_MODEL_ID } from '../functions/adapters/bedrock/titan-mod
 import { SIMILARITY_PROVIDERS } from '../functions/adapters/similarity-provider.js';
 import { scheduledExecutionInput, type ScheduledExecutionInput } from '../functions/api/batch-tasks.js';
 import { parseBatchRequest } from '../functions/core/batch.js';
+import { S3_BUCKET_NAME } from '../functions/core/id-manifest.js';
 import { REPLAY_MODES } from '../functions/core/replay.js';
 import { DomainError } from '../functions/core/errors.js';
 
@@ -122,7 +123,7 @@ export const AppConfigSchema = z.strictObject({
    * function gets s3:GetObject on each bucket's objects and nothing else.
    */
   idManifestBuckets: z
-    .array(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name (3-63 lowercase letters, digits, dots and hyphens)'))
+    .array(z.string().regex(S3_BUCKET_NAME, 'must be an S3 bucket name (3-63 lowercase letters, digits, dots and hyphens)'))
     .default([])
     .refine((list) => new Set(list).size === list.length, 'bucket names must be unique'),
   /**

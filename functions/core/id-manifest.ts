@@ -38,7 +38,7 @@ export interface S3Location {
 }
 
 /** Bucket names as S3 allows them for new buckets (3–63 lowercase letters, digits, dots, hyphens). */
-const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+export const S3_BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const S3_URI = /^s3:\/\/([^/]+)\/(.+)$/;
 
 const KeySchema = z.string().check(
@@ -49,8 +49,8 @@ const KeySchema = z.string().check(
 
 /** `snapshotManifest` of `POST /batches`: an `s3://bucket/key` URI, or `{bucket, key}`. */
 export const SnapshotManifestSchema = z.union([
-  z.string().check(z.regex(S3_URI, 'an s3://bucket/key URI'), z.refine((v) => BUCKET.test(S3_URI.exec(v)?.[1] ?? '') && KeySchema.safeParse(S3_URI.exec(v)?.[2]).success, 'an s3://bucket/key URI with a valid bucket name and key')),
-  z.strictObject({ bucket: z.string().check(z.regex(BUCKET, 'an S3 bucket name')), key: KeySchema }),
+  z.string().check(z.regex(S3_URI, 'an s3://bucket/key URI'), z.refine((v) => S3_BUCKET_NAME.test(S3_URI.exec(v)?.[1] ?? '') && KeySchema.safeParse(S3_URI.exec(v)?.[2]).success, 'an s3://bucket/key URI with a valid bucket name and key')),
+  z.strictObject({ bucket: z.string().check(z.regex(S3_BUCKET_NAME, 'an S3 bucket name')), key: KeySchema }),
 ]);
 export type SnapshotManifest = z.infer<typeof SnapshotManifestSchema>;
 
