@@ -9,6 +9,9 @@
 // validates, executes and answers exactly as it does for a client on its TCP port.
 import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
+// Global index entries are written after the answer (see the file): a request that may read an
+// index waits for them, and each answer starts them.
+import { answered, settleIndexes, waitsForIndexes } from './dynalite-indexes.mjs';
 
 /**
  * Answers one request with dynalite's HTTP request handler (`server.listeners('request')[0]`).
@@ -16,6 +19,11 @@ import { EventEmitter } from 'node:events';
  * { statusCode, headers, body (string) }.
  */
 export function serveDirect(handle, request) {
+  if (waitsForIndexes(request.headers['x-amz-target'])) return settleIndexes().then(() => answer(handle, request));
+  return answer(handle, request);
+}
+
+function answer(handle, request) {
   return new Promise((resolve, reject) => {
     const req = new EventEmitter();
     req.method = request.method;
@@ -29,6 +37,7 @@ export function serveDirect(handle, request) {
       },
       end(data) {
         resolve({ statusCode: res.statusCode, headers, body: data === undefined ? '' : String(data) });
+        answered();
       },
     };
     try {

@@ -15,6 +15,7 @@
 // iterator when the stream ends or is destroyed (a Query that stops at its Limit destroys it).
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
+import { deferIndexesOf } from './dynalite-indexes.mjs';
 
 const require = createRequire(import.meta.url);
 // The same module instance dynalite's index.js requires ('./db'), so its `create` is the one used.
@@ -71,6 +72,7 @@ if (dynaliteDb.create.closesIterators !== true) {
   const patched = (options) => {
     const store = create(options);
     closeIteratorsOf(store.db);
+    if (options?.indexesAfterAnswer === true) deferIndexesOf(store);
     if (options !== null && typeof options === 'object') storesByOptions.set(options, store);
     return store;
   };

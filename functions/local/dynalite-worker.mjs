@@ -11,10 +11,12 @@ import { databaseOf } from './dynalite-store.mjs';
 // dynalite parses every expression it is sent; this keeps the parses of the ones it sees again (see the file).
 import './dynalite-parsers.mjs';
 import { serveDirect } from './dynalite-direct.mjs';
+// Global index entries written after each write's answer, as DynamoDB does (see the file).
+import { indexesAfterAnswerHandler, settleIndexes } from './dynalite-indexes.mjs';
 // A full collection once the thread falls idle after a burst (see the file).
 import { idleCollection } from './idle-collection.mjs';
 
-const options = { path: workerData.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 };
+const options = { path: workerData.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, indexesAfterAnswer: true };
 const server = dynalite(options);
 // dynalite opens its store on the first request and, when it cannot, dies with a bare 'Database is
 // closed'. Opened here, the parent learns why (locked by another process, or damaged) at start.
@@ -27,6 +29,8 @@ if (workerData.path !== undefined) {
   }
 }
 const handle = server.listeners('request')[0];
+server.removeListener('request', handle);
+server.on('request', indexesAfterAnswerHandler(handle));
 const idle = idleCollection();
 server.on('request', idle.noted);
 if (storeFailure !== undefined) {
@@ -39,8 +43,10 @@ if (storeFailure !== undefined) {
 parentPort.on('message', (msg) => {
   if (msg === 'close') {
     idle.stop();
-    server.close(() => parentPort.postMessage({ type: 'closed' }));
-    server.closeAllConnections?.();
+    void settleIndexes().then(() => {
+      server.close(() => parentPort.postMessage({ type: 'closed' }));
+      server.closeAllConnections?.();
+    });
   } else if (msg?.type === 'request') {
     idle.noted();
     serveDirect(handle, msg.request).then(

@@ -12,6 +12,8 @@ import { databaseOf } from './dynalite-store.mjs';
 // dynalite parses every expression it is sent; this keeps the parses of the ones it sees again (see the file).
 import './dynalite-parsers.mjs';
 import { serveDirect, type DirectRequest, type DirectResponse } from './dynalite-direct.mjs';
+// Global index entries written after each write's answer, as DynamoDB does (see the file).
+import { indexesAfterAnswerHandler, settleIndexes } from './dynalite-indexes.mjs';
 import { createTableInput } from '../adapters/dynamodb/table-definition.js';
 import { withFastConfig } from '../adapters/sdk/fast-config.js';
 
@@ -47,7 +49,7 @@ interface Listening {
 }
 
 async function listenInProcess(options: LocalDynamoOptions): Promise<Listening> {
-  const dynaliteOptions = { path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 };
+  const dynaliteOptions = { path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, indexesAfterAnswer: true };
   const server: Server = dynalite(dynaliteOptions);
   if (options.path !== undefined) {
     // dynalite opens its store on the first request and throws from a callback when it cannot (the
@@ -66,15 +68,19 @@ async function listenInProcess(options: LocalDynamoOptions): Promise<Listening> 
     server.listen(options.port, '127.0.0.1', () => resolve());
   });
   const handle = server.listeners('request')[0] as (req: IncomingMessage, res: ServerResponse) => void;
+  server.removeListener('request', handle);
+  server.on('request', indexesAfterAnswerHandler(handle));
   return {
     port: (server.address() as AddressInfo).port,
     send: (request) => serveDirect(handle, request),
     failure: () => undefined,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    close: async () => {
+      await settleIndexes();
+      await new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections?.();
-      }),
+      });
+    },
   };
 }
 

@@ -1,0 +1,121 @@
+// Global secondary index entries written after the write is answered, as DynamoDB does. Plain
+// JavaScript: the dynalite worker thread imports it too, and a worker does not go through the
+// TypeScript loader.
+//
+// DynamoDB answers a PutItem, UpdateItem or DeleteItem once the table is written and updates the
+// table's global secondary indexes asynchronously (they are eventually consistent; local secondary
+// indexes are not, and are written with the item). dynalite writes every index entry inside the
+// write, before it answers: for a snapshot that is four entries (GSI1, GSI1K, GSI2 and the audit
+// index GSI3), each hashed, encoded and inserted into its tree, all on the write's path. So locally
+// a global index cost every write its entry, where on AWS it costs none of the write's time.
+//
+// For the stores the local host creates (`indexesAfterAnswer: true` in dynalite's options), the
+// global index entries of each write are queued, in write order, and written right after the
+// write's answer has been handed back. A request that may read an index (Query, Scan, and every
+// table-level action) first waits until the queue is empty, so the local host stays strongly
+// consistent on its indexes, as it has always been: a Query sees every write answered before it.
+// Item actions (Get, Put, Update, Delete, their batches and transactions) never read an index and
+// do not wait. Other dynalite stores in the process (tests, benchmarks) are left as dynalite made them.
+import { createRequire } from 'node:module';
+import { setImmediate } from 'node:timers';
+import { stderr } from 'node:process';
+
+const require = createRequire(import.meta.url);
+// The same module instance dynalite's actions require ('../db'), so they call the patched function.
+const dynaliteDb = require('dynalite/db/index.js');
+
+/** Actions that read or write items by key only: they never read an index, so they never wait for one. */
+const ITEM_ACTIONS = new Set(['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchGetItem', 'BatchWriteItem', 'TransactGetItems', 'TransactWriteItems']);
+
+/** The stores whose global index entries are written after the answer. */
+const deferringStores = new WeakSet();
+/** Global index work still to do, in the order of the writes it belongs to. */
+const queue = [];
+/** The queue being written (one entry after another), or undefined. */
+let draining;
+
+/** Marks a store dynalite created for options with `indexesAfterAnswer: true`. */
+export function deferIndexesOf(store) {
+  deferringStores.add(store);
+  return store;
+}
+
+/** Writes every queued global index entry, in order; resolves when the queue is empty. */
+export function settleIndexes() {
+  if (draining === undefined && queue.length > 0) {
+    let finished;
+    draining = new Promise((resolve) => (finished = resolve));
+    // One entry after another. An entry with nothing to write calls back at once: the loop goes
+    // on (no recursion, however many such entries are queued); one that writes continues from its
+    // callback.
+    const next = () => {
+      for (;;) {
+        const work = queue.shift();
+        if (work === undefined) {
+          draining = undefined;
+          return finished();
+        }
+        let returned = false;
+        let calledBack = false;
+        work((err) => {
+          // The write it belongs to was answered already. As on DynamoDB, an index that cannot be
+          // written is not the writer's error; here it can only be a store that was closed under it.
+          if (err) stderr.write(`dynalite: a global secondary index entry could not be written: ${err.message ?? err}\n`);
+          calledBack = true;
+          if (returned) next();
+        });
+        returned = true;
+        if (!calledBack) return;
+      }
+    };
+    next();
+  }
+  return draining ?? Promise.resolve();
+}
+
+/** Global index writes queued and not written yet (what a test can observe of the queue). */
+export function indexWorkPending() {
+  return queue.length + (draining === undefined ? 0 : 1);
+}
+
+/** True when a request for `target` (the `x-amz-target` header) must wait for the queue first. */
+export function waitsForIndexes(target) {
+  if (queue.length === 0 && draining === undefined) return false;
+  const action = typeof target === 'string' ? target.slice(target.indexOf('.') + 1) : '';
+  return !ITEM_ACTIONS.has(action);
+}
+
+/** After an answer has been handed back: the queued index work starts once the answer is on its way. */
+export function answered() {
+  if (queue.length > 0 && draining === undefined) setImmediate(settleIndexes);
+}
+
+/**
+ * dynalite's request handler for the host's stores, for clients on its TCP port: a request that
+ * may read an index waits for the queue (its body is not read meanwhile: an IncomingMessage
+ * buffers until the handler reads it), and each answer sent starts the queued work.
+ */
+export function indexesAfterAnswerHandler(handle) {
+  return (req, res) => {
+    res.once('finish', answered);
+    if (waitsForIndexes(req.headers['x-amz-target'])) settleIndexes().then(() => handle(req, res));
+    else handle(req, res);
+  };
+}
+
+if (dynaliteDb.updateIndexes.afterAnswer !== true) {
+  const updateIndexes = dynaliteDb.updateIndexes;
+  const patched = (store, table, existingItem, item, cb) => {
+    const globals = table.GlobalSecondaryIndexes;
+    if (!deferringStores.has(store) || globals === undefined || globals.length === 0) return updateIndexes(store, table, existingItem, item, cb);
+    // Local secondary indexes with the item, as DynamoDB does; the global ones queued.
+    updateIndexes(store, { ...table, GlobalSecondaryIndexes: undefined }, existingItem, item, (err) => {
+      if (err) return cb(err);
+      const onlyGlobal = { ...table, LocalSecondaryIndexes: undefined };
+      queue.push((done) => updateIndexes(store, onlyGlobal, existingItem, item, done));
+      cb();
+    });
+  };
+  patched.afterAnswer = true;
+  dynaliteDb.updateIndexes = patched;
+}
