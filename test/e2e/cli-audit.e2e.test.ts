@@ -21,6 +21,7 @@ import { cli, unreachableUrl } from '../support/cli.js';
 import { requestJson, requestWithHeaders } from '../support/http.js';
 import { startTestHost, type TestHost } from '../support/host.js';
 import { tempDir } from '../support/temp-dirs.js';
+import { bundleJsonText, bundleReadme, type BundleManifest } from '../../client/src/audit/bundle.js';
 
 const T0 = Date.parse('2026-11-30T10:00:10.000Z');
 const MINUTE = 60_000;
@@ -73,6 +74,22 @@ describe('decision-replay verify / export / verify --bundle (local host)', () =>
     const dir = join(work, name);
     cpSync(bundle, dir, { recursive: true });
     return dir;
+  }
+
+  /**
+   * What an insider who edits a bundle does last: bundle.json (which is not signed) rewritten as an
+   * export writes it, with every listed file's hash and the counts recomputed from the files as
+   * they now are, then `edit`, and README.md written afresh for it.
+   */
+  function resealBundleJson(dir: string, edit: (manifest: BundleManifest) => void = () => {}): void {
+    const manifest = JSON.parse(readFileSync(join(dir, 'bundle.json'), 'utf8')) as BundleManifest;
+    for (const file of Object.keys(manifest.files)) manifest.files[file] = createHash('sha256').update(readFileSync(join(dir, file))).digest('hex');
+    const lines = (file: string) => readFileSync(join(dir, file), 'utf8').split('\n').filter((l) => l.trim() !== '').length;
+    const c = { snapshots: lines('records/snapshots.jsonl'), replays: lines('records/replays.jsonl'), validations: lines('records/validations.jsonl'), batchResults: lines('records/batch-results.jsonl') };
+    manifest.counts = { ...manifest.counts, ...c, records: c.snapshots + c.replays + c.validations + c.batchResults, policies: lines('records/policies.jsonl') };
+    edit(manifest);
+    writeFileSync(join(dir, 'bundle.json'), bundleJsonText(manifest));
+    writeFileSync(join(dir, 'README.md'), bundleReadme(manifest));
   }
 
   async function verifyJson(args: string[], options: { env?: Record<string, string> } = {}): Promise<{ code: number; report: Shown; stderr: string }> {
@@ -272,12 +289,10 @@ describe('decision-replay verify / export / verify --bundle (local host)', () =>
     forged.outputs = forged.outputs.map((o) => (o.name === 'decision' ? { ...o, value: 'decline' } : o));
     forged.contentHash = recordContentHash(forged);
     const strays = { 'records/snapshots-corrected.jsonl': `${canonicalJson(forged)}\n`, 'approval.txt': 'All decisions in this bundle were reviewed and approved.\n', 'digests/2026-11-30T10:00:00.000Z.json.bak': '{}' };
-    const manifest = JSON.parse(readFileSync(join(dir, 'bundle.json'), 'utf8')) as { files: Record<string, string> };
-    for (const [name, text] of Object.entries(strays)) {
-      writeFileSync(join(dir, name), text);
-      manifest.files[name] = createHash('sha256').update(text).digest('hex');
-    }
-    writeFileSync(join(dir, 'bundle.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    for (const [name, text] of Object.entries(strays)) writeFileSync(join(dir, name), text);
+    resealBundleJson(dir, (manifest) => {
+      for (const [name, text] of Object.entries(strays)) manifest.files[name] = createHash('sha256').update(text).digest('hex');
+    });
 
     const { code, report } = await verifyJson(['--bundle', dir]);
 
@@ -288,6 +303,81 @@ describe('decision-replay verify / export / verify --bundle (local host)', () =>
     }
     // Only the strays: every file the export wrote is still as it was.
     expect(report.altered).toHaveLength(3);
+  });
+
+  it('names bytes an export never writes although no value changed, with bundle.json resealed to match (each was CLEAN)', async () => {
+    const dir = copyOfBundle('re-encoded');
+    const text = (file: string) => readFileSync(join(dir, file), 'utf8');
+    const snapshots = text('records/snapshots.jsonl').trim().split('\n');
+    // Line 2 re-encoded with its keys in another order and spaces, the same values.
+    const second = JSON.parse(snapshots[1] as string) as Record<string, unknown>;
+    snapshots[1] = JSON.stringify(Object.fromEntries(Object.entries(second).reverse())).replaceAll('","', '", "');
+    // Windows line endings throughout, as an editor on another system saves a file.
+    writeFileSync(join(dir, 'records/snapshots.jsonl'), `${snapshots.join('\r\n')}\r\n`);
+    // A byte-order mark before the one validation report, and no final line feed after it.
+    writeFileSync(join(dir, 'records/validations.jsonl'), `\ufeff${text('records/validations.jsonl').trimEnd()}`);
+    // A blank line after the one replay result.
+    writeFileSync(join(dir, 'records/replays.jsonl'), `${text('records/replays.jsonl')}\n`);
+    // The key re-wrapped at 76 characters (the same key, the same fingerprint).
+    const pem = text('public-key.pem');
+    const body = pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s/g, '');
+    writeFileSync(join(dir, 'public-key.pem'), `-----BEGIN PUBLIC KEY-----\n${(body.match(/.{1,76}/g) ?? []).join('\n')}\n-----END PUBLIC KEY-----\n`);
+    resealBundleJson(dir);
+
+    const { code, report } = await verifyJson(['--bundle', dir], { env: { DECISION_REPLAY_URL: await unreachableUrl() } });
+
+    expect(code).toBe(1);
+    const named = report.altered.map((f) => `${f.id} ${f.reason}`);
+    for (const line of [1, 2, 3, 4]) expect(named).toContainEqual(expect.stringMatching(new RegExp(`^records/snapshots.jsonl:${line} line ${line} of records/snapshots.jsonl (ends in a carriage return|is not written as the canonical JSON)`)));
+    expect(named).toContainEqual(expect.stringContaining('records/validations.jsonl:1 line 1 of records/validations.jsonl does not end in a line feed'));
+    expect(named).toContainEqual(expect.stringContaining('records/replays.jsonl:2 line 2 of records/replays.jsonl is blank'));
+    expect(named).toContainEqual(expect.stringContaining('public-key.pem not written as an export writes the key'));
+    // The BOM makes the validation line something other than a record: named, and its record missing.
+    expect(named).toContainEqual(expect.stringContaining('records/validations.jsonl:1 line 1 of records/validations.jsonl is not a validation record'));
+    // No value changed: every snapshot still verifies against its seal, and nothing is unexpected.
+    expect(report.altered.filter((f) => f.kind !== 'bundle-file')).toEqual([]);
+    expect(report.unexpected).toEqual([]);
+    // The resealed bundle.json says so, and the README written for it is the export's text.
+    expect(report.altered.filter((f) => f.id === 'README.md')).toEqual([]);
+  });
+
+  it("names an edit of the bundle's README.md, which bundle.json does not list (was CLEAN), and one of bundle.json that changes no value", async () => {
+    const readmeEdited = copyOfBundle('readme-edited');
+    const readme = readFileSync(join(readmeEdited, 'README.md'), 'utf8');
+    const lie = readme.replace('Get the key you trust from the operator, not from this bundle (it is here for convenience)', 'The key in this bundle is the one to trust');
+    expect(lie).not.toBe(readme);
+    writeFileSync(join(readmeEdited, 'README.md'), lie);
+    const reformatted = copyOfBundle('bundle-json-reformatted');
+    writeFileSync(join(reformatted, 'bundle.json'), JSON.stringify(JSON.parse(readFileSync(join(reformatted, 'bundle.json'), 'utf8')), null, 4));
+    const recounted = copyOfBundle('bundle-json-recounted');
+    resealBundleJson(recounted, (m) => (m.counts = { ...m.counts, snapshots: 3, records: 5 }));
+    const noReadme = copyOfBundle('readme-removed');
+    rmSync(join(noReadme, 'README.md'));
+
+    const offline = { env: { DECISION_REPLAY_URL: await unreachableUrl() } };
+    const [a, b, c, d] = await Promise.all([readmeEdited, reformatted, recounted, noReadme].map((dir) => verifyJson(['--bundle', dir], offline)));
+
+    expect(a?.code).toBe(1);
+    expect(a?.report.altered).toEqual([{ id: 'README.md', kind: 'bundle-file', reason: expect.stringContaining('README.md was edited after the export') }]);
+    expect(b?.code).toBe(1);
+    expect(b?.report.altered).toEqual([{ id: 'bundle.json', kind: 'bundle-file', reason: expect.stringContaining('bundle.json was edited after the export') }]);
+    expect(c?.code).toBe(1);
+    expect(c?.report.altered).toEqual([{ id: 'bundle.json', kind: 'bundle-file', reason: expect.stringContaining('its counts are not what the bundle holds: records 5 (the bundle holds 6), snapshots 3 (the bundle holds 4)') }]);
+    expect(d?.code).toBe(1);
+    expect(d?.report.altered).toEqual([{ id: 'README.md', kind: 'bundle-file', reason: expect.stringContaining('missing from the bundle') }]);
+  });
+
+  it('names an index-problems line re-encoded or not an index problem', async () => {
+    const dir = copyOfBundle('index-problems-edited');
+    writeFileSync(join(dir, 'records/index-problems.jsonl'), `${JSON.stringify({ problems: ['made up'], kind: 'snapshot', id: snapshotIds[0] })}\n{"kind":"snapshot"}\n`);
+    resealBundleJson(dir);
+
+    const { code, report } = await verifyJson(['--bundle', dir], { env: { DECISION_REPLAY_URL: await unreachableUrl() } });
+
+    expect(code).toBe(1);
+    expect(report.altered.map((f) => f.id)).toEqual(expect.arrayContaining(['records/index-problems.jsonl:1', 'records/index-problems.jsonl:2']));
+    expect(report.altered.find((f) => f.id === 'records/index-problems.jsonl:1')?.reason).toContain('is not written as canonical JSON');
+    expect(report.altered.find((f) => f.id === 'records/index-problems.jsonl:2')?.reason).toContain('is not an index problem');
   });
 
   /**
@@ -363,7 +453,7 @@ describe('decision-replay verify / export / verify --bundle (local host)', () =>
    * itself — the file hashes, and the function, export time or window length, so that the edited
    * record falls outside what is checked — must still be named, never CLEAN or NOTHING VERIFIED.
    */
-  function bundleWithEditedRecordAnd(name: string, edit: (manifest: Record<string, unknown>) => void): { dir: string; id: string } {
+  function bundleWithEditedRecordAnd(name: string, edit: (manifest: BundleManifest) => void): { dir: string; id: string } {
     const dir = copyOfBundle(name);
     const file = join(dir, 'records/snapshots.jsonl');
     const lines = readFileSync(file, 'utf8').trim().split('\n');
@@ -372,10 +462,7 @@ describe('decision-replay verify / export / verify --bundle (local host)', () =>
     record.contentHash = recordContentHash(record);
     lines[0] = canonicalJson(record);
     writeFileSync(file, `${lines.join('\n')}\n`);
-    const manifest = JSON.parse(readFileSync(join(dir, 'bundle.json'), 'utf8')) as Record<string, unknown> & { files: Record<string, string> };
-    manifest.files['records/snapshots.jsonl'] = createHash('sha256').update(readFileSync(file)).digest('hex');
-    edit(manifest);
-    writeFileSync(join(dir, 'bundle.json'), JSON.stringify(manifest, null, 2));
+    resealBundleJson(dir, edit);
     return { dir, id: record.snapshotId };
   }
 
@@ -411,7 +498,7 @@ describe('decision-replay verify / export / verify --bundle (local host)', () =>
 
   it('refuses a bundle.json whose window length or times cannot be computed with: exit 2 naming the field, not a crash or a hang', async () => {
     for (const [field, value] of [['intervalMinutes', 0], ['intervalMinutes', -1], ['exportedAt', 'yesterday'], ['from', '2026-13-45T00:00:00Z']] as const) {
-      const { dir } = bundleWithEditedRecordAnd(`bad-${field}-${String(value)}`, (m) => (m[field] = value));
+      const { dir } = bundleWithEditedRecordAnd(`bad-${field}-${String(value)}`, (m) => ((m as unknown as Record<string, unknown>)[field] = value));
 
       const run = await cli(['verify', '--bundle', dir, '--output', 'json'], { env });
 

@@ -90,6 +90,36 @@ export type BundleManifest = z.infer<typeof BundleManifestSchema>;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/**
+ * bundle.json as an export writes it: the fields in the schema's order, the file list sorted by
+ * path, two-space indentation and a final line feed. verify --bundle re-serialises what it read
+ * and names any other byte.
+ */
+export function bundleJsonText(m: BundleManifest): string {
+  const ordered: BundleManifest = {
+    format: m.format,
+    from: m.from,
+    to: m.to,
+    ...(m.functionName !== undefined && { functionName: m.functionName }),
+    intervalMinutes: m.intervalMinutes,
+    exportedAt: m.exportedAt,
+    source: m.source,
+    keyFingerprint: m.keyFingerprint,
+    counts: { digests: m.counts.digests, records: m.counts.records, snapshots: m.counts.snapshots, replays: m.counts.replays, validations: m.counts.validations, batchResults: m.counts.batchResults, ...(m.counts.policies !== undefined && { policies: m.counts.policies }) },
+    files: Object.fromEntries(Object.entries(m.files).sort(([a], [b]) => (a < b ? -1 : 1))),
+  };
+  return `${JSON.stringify(ordered, null, 2)}\n`;
+}
+
+/** A public key as node:crypto writes it in SPKI PEM (64-character lines, a final line feed); the text as it is when it is not a key. */
+function canonicalPem(pem: string): string {
+  try {
+    return createPublicKey(pem).export({ type: 'spki', format: 'pem' }).toString();
+  } catch {
+    return pem;
+  }
+}
+
 /** A file written once, hashed as it is written. */
 class HashedFile {
   private readonly hash = createHash('sha256');
@@ -137,7 +167,8 @@ export async function exportBundle(client: DecisionReplayClient, options: Export
     files[name] = createHash('sha256').update(bytes).digest('hex');
   };
 
-  const pem = await client.getAuditPublicKey();
+  // As node:crypto writes an SPKI PEM (the form verify --bundle checks the file is in).
+  const pem = canonicalPem(await client.getAuditPublicKey());
   await put('public-key.pem', pem);
 
   // Digests: the range's windows, then those of the late horizon after it; the one before the
@@ -250,8 +281,8 @@ export async function exportBundle(client: DecisionReplayClient, options: Export
     },
     files: Object.fromEntries(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : 1))),
   };
-  await writeFile(join(dir, 'bundle.json'), `${JSON.stringify(manifest, null, 2)}\n`, { flag: 'wx' });
-  await writeFile(join(dir, 'README.md'), readme(manifest), { flag: 'wx' });
+  await writeFile(join(dir, 'bundle.json'), bundleJsonText(manifest), { flag: 'wx' });
+  await writeFile(join(dir, 'README.md'), bundleReadme(manifest), { flag: 'wx' });
   return manifest;
 }
 
@@ -276,7 +307,8 @@ function manifestEntries(bytes: Buffer): ManifestEntry[] {
   }
 }
 
-function readme(m: BundleManifest): string {
+/** The bundle's README.md: what an export writes for its bundle.json (verify --bundle checks it is that text). */
+export function bundleReadme(m: BundleManifest): string {
   return `# Audit bundle: ${m.functionName ?? 'all functions'}, ${m.from} to ${m.to}
 
 Exported ${m.exportedAt} from ${m.source}: ${m.counts.records} records (${m.counts.snapshots} snapshots, ${m.counts.replays} replay results, ${m.counts.validations} validation reports, ${m.counts.batchResults} batch results) sealed by ${m.counts.digests} signed digests of ${m.intervalMinutes}-minute windows.
@@ -321,7 +353,10 @@ Index keys are a property of the table, not of the records: the bundle carries w
 /** A bundle's record files as a record source: each file read once, front to back, window by window. */
 class BundleRecordSource implements Pick<AuditRecordSource, 'forEachIn' | 'get'> {
   /** Per record file: where each id was first read (its line), so a second copy is named wherever it is. */
-  private readonly readers: Array<{ kind: RecordKind; file: string; lines: AsyncIterator<string>; line: number; ahead: FoundRecord | undefined; done: boolean; firstLine: Map<string, number> }>;
+  private readonly readers: Array<{ kind: RecordKind; file: string; lines: AsyncIterator<ExactLine>; line: number; ahead: FoundRecord | undefined; done: boolean; firstLine: Map<string, number> }>;
+
+  /** Records read per kind (each id once): what bundle.json's counts must say. */
+  readonly counted: Record<RecordKind, number> = { snapshot: 0, replay: 0, validation: 0, 'batch-result': 0, policy: 0 };
 
   /** Records of another function than the bundle's (see {@link verifyBundle}). */
   readonly foreign: FoundRecord[] = [];
@@ -334,7 +369,7 @@ class BundleRecordSource implements Pick<AuditRecordSource, 'forEachIn' | 'get'>
     /** Records created before this are outside the range asked for (`verify --bundle --from`): passed over. */
     private readonly skipBefore?: string,
   ) {
-    this.readers = RECORD_KINDS.map((kind) => ({ kind, file: RECORD_FILES[kind], lines: lineIterator(join(dir, RECORD_FILES[kind])), line: 0, ahead: undefined, done: false, firstLine: new Map<string, number>() }));
+    this.readers = RECORD_KINDS.map((kind) => ({ kind, file: RECORD_FILES[kind], lines: exactLines(join(dir, RECORD_FILES[kind])), line: 0, ahead: undefined, done: false, firstLine: new Map<string, number>() }));
   }
 
   async forEachIn(_start: string, end: string, visit: (record: FoundRecord) => void): Promise<number> {
@@ -376,14 +411,26 @@ class BundleRecordSource implements Pick<AuditRecordSource, 'forEachIn' | 'get'>
         return undefined;
       }
       r.line += 1;
-      if (value === '') continue;
-      const record = this.toRecord(r.kind, value);
+      const where = `${r.file}:${r.line}`;
+      const asWritten = (problem: string) => this.findings.push({ id: where, kind: 'bundle-file', reason: `line ${r.line} of ${r.file} ${problem}, where an export writes each record as its RFC 8785 canonical JSON on a line of its own ending in a line feed: the file was edited after the export` });
+      if (!value.utf8) asWritten('is not UTF-8');
+      else if (!value.terminated) asWritten('does not end in a line feed');
+      if (value.text === '') {
+        asWritten('is blank');
+        continue;
+      }
+      const record = this.toRecord(r.kind, value.text);
       if (record) {
+        // The record's content is verified as it parses; bytes that are not the ones an export
+        // writes for it (spaces, key order, escapes, a carriage return, a byte-order mark) are an
+        // edit of their own, named even though no value changed.
+        if (value.utf8 && canonicalJson(record.content) !== value.text) asWritten(value.text.includes('\r') ? 'ends in a carriage return' : 'is not written as the canonical JSON of the record it holds');
         // A record is exported once. A second line with its id, wherever it is, contradicts the
         // first: both are named, and only the first is verified against the seal.
         const first = r.firstLine.get(record.id);
         if (first === undefined) {
           r.firstLine.set(record.id, r.line);
+          this.counted[r.kind] += 1;
           if (this.functionName !== undefined && record.kind !== 'policy' && record.functionName !== undefined && record.functionName !== this.functionName) this.foreign.push(record);
           return record;
         }
@@ -422,6 +469,50 @@ async function* lineIterator(path: string): AsyncGenerator<string> {
     return;
   }
   yield* createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+}
+
+/** A line of a bundle file as its bytes are: split at line feeds only, decoded as strict UTF-8. */
+interface ExactLine {
+  text: string;
+  /** False for a last line with no line feed after it. */
+  terminated: boolean;
+  /** False when the line's bytes are not UTF-8 (`text` then holds replacement characters). */
+  utf8: boolean;
+}
+
+/**
+ * The lines of a file exactly as written: split at `\n` alone (a `\r` stays in its line, where
+ * readline would take it for a line break and drop it), decoded strictly (an invalid byte or a
+ * byte-order mark is seen, not replaced or skipped), streamed one line at a time. None for a
+ * missing file or a folder in its place (bundle.json's file list names it).
+ */
+async function* exactLines(path: string): AsyncGenerator<ExactLine> {
+  try {
+    if (!(await lstat(path)).isFile()) return;
+  } catch {
+    return;
+  }
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  const lineOf = (bytes: Buffer, terminated: boolean): ExactLine => {
+    try {
+      return { text: decoder.decode(bytes), terminated, utf8: true };
+    } catch {
+      return { text: bytes.toString('utf8'), terminated, utf8: false };
+    }
+  };
+  let pending: Buffer[] = [];
+  for await (const chunk of createReadStream(path)) {
+    const bytes = chunk as Buffer;
+    let at = 0;
+    for (let lf = bytes.indexOf(10, at); lf !== -1; lf = bytes.indexOf(10, at)) {
+      pending.push(bytes.subarray(at, lf));
+      yield lineOf(Buffer.concat(pending), true);
+      pending = [];
+      at = lf + 1;
+    }
+    if (at < bytes.length) pending.push(bytes.subarray(at));
+  }
+  if (pending.length > 0) yield lineOf(Buffer.concat(pending), false);
 }
 
 async function sha256File(path: string): Promise<string | undefined> {
@@ -483,8 +574,10 @@ export async function verifyBundle(dir: string, options: { trustedKeyPem?: strin
     throw new BundleFormatError(`${irregular.map((e) => `${e.path} is ${e.type}`).join('; ')}: an audit bundle holds regular files and folders only, so ${irregular.length === 1 ? 'it is' : 'they are'} not read (replace ${irregular.length === 1 ? 'it' : 'them'} with the exported file${irregular.length === 1 ? '' : 's'})`);
   }
   let bundle: BundleManifest;
+  let manifestBytes: Buffer;
   try {
-    const parsed = BundleManifestSchema.safeParse(JSON.parse(await readFile(join(dir, 'bundle.json'), 'utf8')));
+    manifestBytes = await readFile(join(dir, 'bundle.json'));
+    const parsed = BundleManifestSchema.safeParse(JSON.parse(manifestBytes.toString('utf8')));
     if (!parsed.success) throw new BundleFormatError(`${join(dir, 'bundle.json')} is not an audit bundle manifest: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}`);
     bundle = parsed.data;
   } catch (err) {
@@ -493,6 +586,17 @@ export async function verifyBundle(dir: string, options: { trustedKeyPem?: strin
   }
   const fileFindings: Finding[] = [];
   const bundleFile = (id: string, reason: string) => fileFindings.push({ id, kind: 'bundle-file', reason });
+
+  // bundle.json and README.md are not in bundle.json's file list, and bundle.json is not signed:
+  // each is checked against the text an export writes for what bundle.json says. An edit that
+  // changes no value (spaces, key order) is named as well, and the README an auditor reads cannot
+  // say other than what the export said (which key to trust, how to verify).
+  if (!manifestBytes.equals(Buffer.from(bundleJsonText(bundle), 'utf8'))) {
+    bundleFile('bundle.json', 'its bytes are not those an export writes for the values it holds (fields in their order, files sorted by path, two-space indentation, a final line feed): bundle.json was edited after the export');
+  }
+  const readmeBytes = files.includes('README.md') ? await readFile(join(dir, 'README.md')).catch(() => undefined) : undefined;
+  if (readmeBytes === undefined) bundleFile('README.md', 'missing from the bundle: every export writes it');
+  else if (!readmeBytes.equals(Buffer.from(bundleReadme(bundle), 'utf8'))) bundleFile('README.md', 'not the text an export writes for this bundle.json: README.md was edited after the export (it is a description, not evidence: the records are verified regardless)');
 
   // The file list: what was exported is what is here.
   const present = new Set(files.filter((f) => f !== 'bundle.json' && f !== 'README.md'));
@@ -527,19 +631,33 @@ export async function verifyBundle(dir: string, options: { trustedKeyPem?: strin
   if (options.trustedKeyPem !== undefined && fingerprintOf(pem) !== trusted) {
     extraSignatureFindings.push({ id: 'public-key.pem', kind: 'bundle-file', reason: `the bundle's public key (fingerprint ${fingerprintOf(pem) ?? 'unreadable'}) is not the trusted key (${trusted}): digests were verified with the trusted key` });
   }
+  if (fingerprintOf(pem) !== undefined && canonicalPem(pem) !== pem) {
+    bundleFile('public-key.pem', 'not written as an export writes the key (SPKI PEM as node:crypto writes it: 64-character lines, a final line feed): the file was edited after the export (the key in it is the same)');
+  }
   if (fingerprintOf(pem) !== bundle.keyFingerprint) {
     extraSignatureFindings.push({ id: 'public-key.pem', kind: 'bundle-file', reason: `the bundle's public key has fingerprint ${fingerprintOf(pem) ?? '(unreadable)'}, bundle.json names ${bundle.keyFingerprint}` });
   }
 
   const problems = new Map<string, string[]>();
-  for await (const line of lineIterator(join(dir, INDEX_PROBLEMS_FILE))) {
-    if (line === '') continue;
+  let problemLine = 0;
+  for await (const line of exactLines(join(dir, INDEX_PROBLEMS_FILE))) {
+    problemLine += 1;
+    const asWritten = (problem: string) => bundleFile(`${INDEX_PROBLEMS_FILE}:${problemLine}`, `line ${problemLine} of ${INDEX_PROBLEMS_FILE} ${problem}, where an export writes each index problem as canonical JSON ({kind, id, problems}) on a line of its own ending in a line feed: the file was edited after the export`);
+    if (!line.utf8) asWritten('is not UTF-8');
+    else if (!line.terminated) asWritten('does not end in a line feed');
+    let p: { kind?: unknown; id?: unknown; problems?: unknown } | undefined;
     try {
-      const p = JSON.parse(line) as { kind?: unknown; id?: unknown; problems?: unknown };
-      if (isRecordKind(p.kind) && typeof p.id === 'string' && Array.isArray(p.problems)) problems.set(`${p.kind}\u0000${p.id}`, p.problems.map(String));
+      p = JSON.parse(line.text) as typeof p;
     } catch {
-      bundleFile(INDEX_PROBLEMS_FILE, 'a line is not JSON');
+      asWritten(line.text === '' ? 'is blank' : 'is not JSON');
+      continue;
     }
+    if (p === null || typeof p !== 'object' || !isRecordKind(p.kind) || typeof p.id !== 'string' || !Array.isArray(p.problems)) {
+      asWritten('is not an index problem');
+      continue;
+    }
+    if (line.utf8 && canonicalJson(p) !== line.text) asWritten('is not written as canonical JSON');
+    problems.set(`${p.kind}\u0000${p.id}`, p.problems.map(String));
   }
   const recordFindings: Finding[] = [];
   // Verifying part of the bundle (--from/--to): its records outside that part are not checked,
@@ -570,6 +688,22 @@ export async function verifyBundle(dir: string, options: { trustedKeyPem?: strin
     if (unsealed !== null && r.createdAt >= unsealed.from && r.createdAt < unsealed.to) return;
     if (bundle.functionName === undefined || r.functionName === bundle.functionName) outside.push({ id: r.id, kind: r.kind, reason: `in the bundle, created at ${r.createdAt}, outside the windows it seals: no digest of the bundle names it` });
   });
+  // bundle.json's counts are what the export wrote: each record file holds that many records.
+  const held = records.counted;
+  const digestsHeld = files.filter((f) => /^digests\/[^/]+\.json$/.test(f)).length;
+  const said = bundle.counts;
+  const countsFound: string[] = [];
+  const compare = (label: string, listed: number | undefined, actual: number) => {
+    if (listed !== undefined && listed !== actual) countsFound.push(`${label} ${listed} (the bundle holds ${actual})`);
+  };
+  compare('records', said.records, held.snapshot + held.replay + held.validation + held['batch-result']);
+  compare('snapshots', said.snapshots, held.snapshot);
+  compare('replays', said.replays, held.replay);
+  compare('validations', said.validations, held.validation);
+  compare('batchResults', said.batchResults, held['batch-result']);
+  compare('policies', said.policies, held.policy);
+  compare('digests', said.digests, digestsHeld);
+  if (countsFound.length > 0) bundleFile('bundle.json', `its counts are not what the bundle holds: ${countsFound.join(', ')}; records were added or removed, or bundle.json was edited, after the export`);
   // Another function's record: an export of F writes F's records only (batch results by the
   // function of the snapshot they replayed), and the verification of F's windows passes over the
   // rest. So one here was added, or bundle.json's function was changed to pass over F's own — named
