@@ -14,6 +14,7 @@ import { parseBatchRequest } from '../functions/core/batch.js';
 import { S3_BUCKET_NAME } from '../functions/core/id-manifest.js';
 import { REPLAY_MODES } from '../functions/core/replay.js';
 import { DomainError } from '../functions/core/errors.js';
+import { scheduleExpressionProblem } from '../functions/local/scheduler.js';
 
 /**
  * The embedding model behind `similarityProvider: "bedrock-titan"`, taken from the adapter that
@@ -37,7 +38,15 @@ const CRON = /^cron\((?:\S+ ){5}\S+\)$/;
 const ScheduleSchema = z.strictObject({
   /** Unique, used in construct ids and as `scheduleName` in the execution input. */
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'letters, digits, "-" and "_" (max 64), starting with a letter or digit'),
-  schedule: z.string().refine((s) => RATE.test(s) || CRON.test(s), 'must be "rate(<n> <unit>)" or "cron(<6 fields>)"'),
+  schedule: z
+    .string()
+    .refine((s) => RATE.test(s) || CRON.test(s), 'must be "rate(<n> <unit>)" or "cron(<6 fields>)"')
+    // Each cron field read as EventBridge reads it (the local scheduler's parser), so a bad field is
+    // named at synth rather than refused by CloudFormation at deploy or misread by `npm start`.
+    .superRefine((s, ctx) => {
+      const problem = CRON.test(s) ? scheduleExpressionProblem(s) : undefined;
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    }),
   selector: z.strictObject({
     functionName: z.string().min(1),
     /** The window ends when the schedule fires; the plan step resolves it then. */

@@ -578,28 +578,40 @@ export async function startBatch(deps: StartBatchDeps, body: unknown, idempotenc
       if (claim.requestHash !== requestHash && claim.requestHash !== canonicalHash(request)) throw new ConflictError(`Idempotency-Key '${idempotencyKey}' was already used with a different batch request`, { code: 'IDEMPOTENCY_KEY_REUSED', details: { batchId: claim.batchId } });
       batchId = claim.batchId;
       const existing = await deps.batches.get(batchId);
-      if (existing) {
-        await deps.starter.start(batchId, { batchId }); // starts nothing if it already runs
-        return { batch: existing, created: false };
-      }
+      if (existing) return { batch: await resumeRetriedBatch(deps, existing, listed), created: false };
     }
   }
-  const nowIso = () => new Date(deps.clock.now()).toISOString();
-  const fresh = newBatch(batchId, pinned === undefined ? request : { ...request, noiseProfile: pinned }, { trigger: 'api', createdAt: nowIso(), policyVersion: pinnedPolicy?.version, policyContentHash: pinnedPolicy?.contentHash });
+  const fresh = newBatch(batchId, pinned === undefined ? request : { ...request, noiseProfile: pinned }, { trigger: 'api', createdAt: new Date(deps.clock.now()).toISOString(), policyVersion: pinnedPolicy?.version, policyContentHash: pinnedPolicy?.contentHash });
   // Refused only when a concurrent request with the same Idempotency-Key created it first: answer
   // with that batch, and leave its planning to that request.
   if (!(await deps.batches.create(fresh))) return { batch: (await deps.batches.get(batchId)) ?? fresh, created: false };
-  let batch = fresh;
-  const ids = listed
-    ? pagesOf(listed)
-    : (request.selector?.limit ?? DEFAULT_SELECTOR_LIMIT) <= API_PLANNED_SELECTION_LIMIT
-      ? selectIds(deps.snapshots, request.selector as Selector, Date.parse(fresh.createdAt))
-      : undefined;
-  if (ids) {
+  return { batch: await planAndStart(deps, fresh, listed), created: true };
+}
+
+/**
+ * How long after recording a batch the request that recorded it may still be planning it: longer
+ * than any request of the batches function runs (its timeout is 25 s, under the HTTP API's 30 s).
+ * A retry that finds the batch unplanned after this knows that request ended without planning it.
+ */
+export const BATCH_PLANNING_DEADLINE_MS = 60_000;
+
+/** Whether the API plans a batch itself (listed ids, a selection of at most {@link API_PLANNED_SELECTION_LIMIT}) rather than Plan. */
+function plannedByApi(batch: Batch, listed: readonly string[] | undefined): boolean {
+  const selector = batch.request.selector;
+  return listed !== undefined || (selector !== undefined && (selector.limit ?? DEFAULT_SELECTOR_LIMIT) <= API_PLANNED_SELECTION_LIMIT);
+}
+
+/** Plans a recorded batch where the API plans it (its manifest) and starts its workflow; a failure marks it FAILED. */
+async function planAndStart(deps: StartBatchDeps, recorded: Batch, listed: readonly string[] | undefined): Promise<Batch> {
+  const { batchId } = recorded;
+  const nowIso = () => new Date(deps.clock.now()).toISOString();
+  let batch = recorded;
+  if (plannedByApi(recorded, listed)) {
+    const ids = listed ? pagesOf(listed) : selectIds(deps.snapshots, recorded.request.selector as Selector, Date.parse(recorded.createdAt));
     try {
-      const plan = await writePlan(deps.manifests, fresh, ids);
+      const plan = await writePlan(deps.manifests, recorded, ids);
       await deps.batches.setPlan(batchId, plan);
-      batch = { ...fresh, ...plan };
+      batch = { ...recorded, ...plan };
     } catch (err) {
       await deps.batches.failIfRunning(batchId, 'the snapshot ids could not be written to the manifest', nowIso());
       throw err;
@@ -611,7 +623,25 @@ export async function startBatch(deps: StartBatchDeps, body: unknown, idempotenc
     await deps.batches.failIfRunning(batchId, 'the workflow could not be started', nowIso());
     throw err;
   }
-  return { batch, created: true };
+  return batch;
+}
+
+/**
+ * An Idempotency-Key retry that finds the first request's batch recorded. Started (again: starting a
+ * running batch starts nothing) once planned, or when Plan plans it. A batch the API plans but has
+ * not planned yet is not started: the first request is writing its manifest and starts it, and a
+ * workflow started before then finds no ids and fails the batch. Only when that request is past
+ * {@link BATCH_PLANNING_DEADLINE_MS} (it ended without planning) does the retry plan and start it.
+ * A batch that no longer runs is answered as it is.
+ */
+async function resumeRetriedBatch(deps: StartBatchDeps, existing: Batch, listed: readonly string[] | undefined): Promise<Batch> {
+  if (existing.status !== 'RUNNING') return existing;
+  if (existing.manifest !== undefined || !plannedByApi(existing, listed)) {
+    await deps.starter.start(existing.batchId, { batchId: existing.batchId });
+    return existing;
+  }
+  if (deps.clock.now() - Date.parse(existing.createdAt) < BATCH_PLANNING_DEADLINE_MS) return existing;
+  return planAndStart(deps, existing, listed);
 }
 
 // ------------------------------------------------------------------------------------------------

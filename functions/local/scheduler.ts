@@ -31,28 +31,34 @@ export class ScheduleExpressionError extends Error {
 
 type FieldSet = Set<number> | 'any';
 
+/** The forms EventBridge reads and the local scheduler does not: `L`, `W` and `#` (once the month and day names are set aside). */
+const hasAwsOnlyForm = (field: string) => /[LW#]/.test(field.replace(/[A-Z]{3}/gi, ''));
+
 function parseField(expr: string, field: string, min: number, max: number, names?: string[], offset = 0): FieldSet {
-  if (field === '*' || field === '?') return 'any';
-  if (/[LW#]/.test(field.replace(/[A-Z]{3}/g, ''))) throw new ScheduleExpressionError(expr, `'${field}' (L, W and # forms) is not supported by the local scheduler`);
+  if (field === '*') return 'any';
+  if (hasAwsOnlyForm(field)) throw new ScheduleExpressionError(expr, `'${field}' (L, W and # forms) is not supported by the local scheduler`);
+  // Digits or a name only: Number() would read '' as 0 (so ',5' as '0,5' and '-5' as '0-5') and
+  // take '1e1' or '0x1' as 10 and 1, where EventBridge refuses the expression.
   const value = (token: string): number => {
-    const upper = token.toUpperCase();
-    const named = names?.indexOf(upper) ?? -1;
-    const n = named >= 0 ? named + offset : Number(token);
+    if (token === '') throw new ScheduleExpressionError(expr, `a value is missing in '${field}'`);
+    const named = names?.indexOf(token.toUpperCase()) ?? -1;
+    const n = named >= 0 ? named + offset : /^\d{1,4}$/.test(token) ? Number(token) : NaN;
     if (!Number.isInteger(n) || n < min || n > max) throw new ScheduleExpressionError(expr, `'${token}' is outside ${min}-${max}`);
     return n;
   };
   const out = new Set<number>();
   for (const part of field.split(',')) {
-    const [range = '', stepText] = part.split('/');
-    const step = stepText === undefined ? 1 : Number(stepText);
-    if (!Number.isInteger(step) || step < 1) throw new ScheduleExpressionError(expr, `bad step in '${part}'`);
+    const [range = '', stepText, ...extra] = part.split('/');
+    const step = stepText === undefined ? 1 : /^\d{1,4}$/.test(stepText) ? Number(stepText) : NaN;
+    if (extra.length > 0 || !Number.isInteger(step) || step < 1) throw new ScheduleExpressionError(expr, `bad step in '${part}'`);
     let lo: number;
     let hi: number;
     if (range === '*') {
       lo = min;
       hi = max;
     } else if (range.includes('-')) {
-      const [a = '', b = ''] = range.split('-');
+      const [a = '', b = '', ...more] = range.split('-');
+      if (more.length > 0) throw new ScheduleExpressionError(expr, `bad range '${range}'`);
       lo = value(a);
       hi = value(b);
     } else {
@@ -66,6 +72,63 @@ function parseField(expr: string, field: string, min: number, max: number, names
 
 const has = (set: FieldSet, v: number) => set === 'any' || set.has(v);
 
+/** A cron expression's six fields, in EventBridge's order. */
+interface CronFields {
+  minutes: FieldSet;
+  hours: FieldSet;
+  days: FieldSet;
+  months: FieldSet;
+  weekdays: FieldSet;
+  years: FieldSet;
+}
+
+/**
+ * Reads an EventBridge `cron(…)` as EventBridge does: `?` only in day-of-month or day-of-week, and
+ * in exactly one of them (EventBridge refuses both, or neither, rather than read them as both or
+ * either). With `awsOnlyForms: 'skip'`, a field in the `L`, `W` or `#` forms, which the deployed
+ * rule reads and the local scheduler does not, is left unread (what the CDK context checks);
+ * otherwise it is refused.
+ */
+function parseCron(expression: string, awsOnlyForms: 'refuse' | 'skip' = 'refuse'): CronFields {
+  const cron = /^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$/.exec(expression);
+  if (!cron) throw new ScheduleExpressionError(expression, 'expected rate(<n> <unit>) or cron(<6 fields>)');
+  const [, mi = '', h = '', dom = '', mon = '', dow = '', yr = ''] = cron;
+  for (const [name, text] of [['minutes', mi], ['hours', h], ['month', mon], ['year', yr]] as const) {
+    if (text === '?') throw new ScheduleExpressionError(expression, `'?' is only for day-of-month or day-of-week, not the ${name}`);
+  }
+  const field = (text: string, min: number, max: number, names?: string[], offset?: number): FieldSet =>
+    text === '?' || (awsOnlyForms === 'skip' && hasAwsOnlyForm(text)) ? 'any' : parseField(expression, text, min, max, names, offset);
+  const fields = {
+    minutes: field(mi, 0, 59),
+    hours: field(h, 0, 23),
+    days: field(dom, 1, 31),
+    months: field(mon, 1, 12, MONTHS, 1),
+    weekdays: field(dow, 1, 7, DAYS, 1),
+    years: field(yr, 1970, 2199),
+  };
+  if ((dom === '?') === (dow === '?')) {
+    throw new ScheduleExpressionError(expression, "give '?' in exactly one of day-of-month and day-of-week (EventBridge refuses both and neither)");
+  }
+  return fields;
+}
+
+/**
+ * Why EventBridge would refuse a schedule expression, or undefined when it reads it: what the CDK
+ * context checks at synth, so an expression the deployed rule or the local scheduler cannot read
+ * is named there rather than at deploy or at `npm start`. (`L`, `W` and `#` pass here: the deployed
+ * rule reads them, the local scheduler refuses them when it starts.)
+ */
+export function scheduleExpressionProblem(expression: string): string | undefined {
+  if (!expression.startsWith('cron(')) return undefined;
+  try {
+    parseCron(expression, 'skip');
+    return undefined;
+  } catch (err) {
+    if (err instanceof ScheduleExpressionError) return err.message;
+    throw err;
+  }
+}
+
 /** The next fire time strictly after `afterMs` (epoch ms). */
 export function nextFireTime(expression: string, afterMs: number, anchorMs = afterMs): number {
   const rate = /^rate\((\d+) (minutes?|hours?|days?)\)$/.exec(expression);
@@ -75,15 +138,7 @@ export function nextFireTime(expression: string, afterMs: number, anchorMs = aft
     const elapsed = Math.max(0, afterMs - anchorMs);
     return anchorMs + (Math.floor(elapsed / period) + 1) * period;
   }
-  const cron = /^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$/.exec(expression);
-  if (!cron) throw new ScheduleExpressionError(expression, 'expected rate(<n> <unit>) or cron(<6 fields>)');
-  const [, mi = '', h = '', dom = '', mon = '', dow = '', yr = ''] = cron;
-  const minutes = parseField(expression, mi, 0, 59);
-  const hours = parseField(expression, h, 0, 23);
-  const days = parseField(expression, dom, 1, 31);
-  const months = parseField(expression, mon, 1, 12, MONTHS, 1);
-  const weekdays = parseField(expression, dow, 1, 7, DAYS, 1);
-  const years = parseField(expression, yr, 1970, 2199);
+  const { minutes, hours, days, months, weekdays, years } = parseCron(expression);
   const t = new Date(Math.floor(afterMs / 60_000) * 60_000 + 60_000);
   const limit = afterMs + 5 * 366 * 86_400_000;
   while (t.getTime() <= limit) {

@@ -108,7 +108,8 @@ function header(data: BatchReportData): SafeHtml {
 function counts(data: BatchReportData): SafeHtml {
   const s = data.stats;
   return html`${cards([
-    { label: 'Match rate', value: fmtPercent(s.matchRate), testId: 'match-rate', big: true },
+    // No replay ran (nothing selected, or every one an error): 0 % would read as "nothing matched".
+    { label: 'Match rate', value: s.successfulReplays > 0 ? fmtPercent(s.matchRate) : 'n/a', testId: 'match-rate', big: true },
     { label: 'Total', value: fmtNumber(s.totalReplays), testId: 'count-total' },
     { label: 'Matches', value: fmtNumber(s.matches), testId: 'count-matches' },
     { label: 'Mismatches', value: fmtNumber(s.mismatches), testId: 'count-mismatches' },
@@ -163,7 +164,7 @@ ${table(
   [
     // No snapshot recorded a time: there is no quantile to show (0 ms would claim "instant").
     o.count === 0 ? ['original (recorded)', fmtNumber(0), 'n/a', 'n/a', 'n/a'] : ['original (recorded)', fmtNumber(o.count), fmtMs(o.p50), fmtMs(o.p95), fmtMs(o.p99)],
-    ['replay', fmtNumber(r.count), html`<span data-testid="replay-p50">${fmtMs(r.p50)}</span>`, html`<span data-testid="replay-p95">${fmtMs(r.p95)}</span>`, html`<span data-testid="replay-p99">${fmtMs(r.p99)}</span>`],
+    ['replay', fmtNumber(r.count), ...(['p50', 'p95', 'p99'] as const).map((q) => html`<span data-testid="replay-${q}">${r.count === 0 ? 'n/a' : fmtMs(r[q])}</span>`)],
   ],
   { testId: 'latency-table' },
 )}`;

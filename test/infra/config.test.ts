@@ -24,6 +24,11 @@ describe('parseConfig', () => {
     });
   });
 
+  it("accepts the cron forms only the deployed rule reads (L, W, #): the local scheduler refuses them when it starts", () => {
+    const config = parseConfig({ schedules: ['cron(0 3 L * ? *)', 'cron(0 3 15W * ? *)', 'cron(0 3 ? * MON#2 *)', 'cron(0 3 ? * 6L *)'].map((schedule, i) => ({ name: `s${i}`, schedule, selector: { functionName: 'f', lastHours: 1 } })) });
+    expect(config.schedules).toHaveLength(4);
+  });
+
   it('accepts a full schedule with rate and cron expressions', () => {
     const config = parseConfig({
       schedules: [
@@ -46,6 +51,10 @@ describe('parseConfig', () => {
   it.each([
     ['an unknown provider', { similarityProvider: 'openai' }, /similarityProvider/],
     ['a schedule expression EventBridge rejects', { schedules: [{ name: 'a', schedule: 'rate(2 day)', selector: { functionName: 'f', lastHours: 1 } }] }, /schedules\[0\]\.schedule/],
+    // Probe s19: these passed synth (only the shape of a cron was checked), for CloudFormation to refuse at deploy.
+    ['a cron minute out of range', { schedules: [{ name: 'a', schedule: 'cron(99 3 * * ? *)', selector: { functionName: 'f', lastHours: 1 } }] }, /'99' is outside 0-59[\s\S]*schedules\[0\]\.schedule/],
+    ['a cron with a value missing from a list', { schedules: [{ name: 'a', schedule: 'cron(,5 * * * ? *)', selector: { functionName: 'f', lastHours: 1 } }] }, /a value is missing in ',5'[\s\S]*schedules\[0\]\.schedule/],
+    ['a cron with both day fields given', { schedules: [{ name: 'a', schedule: 'cron(0 3 * * * *)', selector: { functionName: 'f', lastHours: 1 } }] }, /exactly one of day-of-month and day-of-week[\s\S]*schedules\[0\]\.schedule/],
     ['a schedule without selector', { schedules: [{ name: 'a', schedule: 'rate(1 day)' }] }, /schedules\[0\]\.selector/],
     ['a maxConcurrency above 1000', { schedules: [{ name: 'a', schedule: 'rate(1 day)', selector: { functionName: 'f', lastHours: 1 }, maxConcurrency: 1001 }] }, /maxConcurrency/],
     ['duplicate schedule names', { schedules: [1, 2].map(() => ({ name: 'a', schedule: 'rate(1 day)', selector: { functionName: 'f', lastHours: 1 } })) }, /unique/],

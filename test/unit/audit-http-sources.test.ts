@@ -56,6 +56,19 @@ describe('HttpRecordSource', () => {
     expect(events).toEqual(['request first', 'request c1', 'visit a', 'request c2', 'visit b', 'visit c']);
   });
 
+  it('rejects a nextCursor it already followed instead of visiting the same records without end', async () => {
+    // Probe s19: a cache that ignores the query answers every page with the first (nextCursor 'c1').
+    const seen: string[] = [];
+    const client = { listAuditRecords: async () => ({ items: [record(`r${seen.length}`)], nextCursor: 'c1' }) } as unknown as DecisionReplayClient;
+    const walk = new HttpRecordSource(client, 1).forEachIn('2026-11-30T10:00:00.000Z', '2026-11-30T11:00:00.000Z', (r) => {
+      seen.push(r.id);
+      if (seen.length > 50) throw new Error('still visiting after 50 records');
+    });
+    await expect(walk).rejects.toMatchObject({ code: 'INVALID_RESPONSE', message: expect.stringContaining('answered a nextCursor an earlier page had answered') });
+    // The second page repeats the first's cursor: refused before its records are visited.
+    expect(seen).toEqual(['r0']);
+  });
+
   it('fails with the error of a page asked for ahead, after visiting the pages before it', async () => {
     const seen: string[] = [];
     const client = {

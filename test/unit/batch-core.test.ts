@@ -3,10 +3,14 @@
  * selection, the per-item task's idempotency under retries and its recorded errors, and the stats
  * task's verdicts (count mismatch, failed executions without a batch id).
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { batchIdForExecution } from '../../functions/adapters/batch-ids.js';
 import {
+  BATCH_PLANNING_DEADLINE_MS,
   BatchNotFoundError,
+  idempotentView,
+  manifestKey,
+  newBatch,
   MAX_CONCURRENCY,
   MAX_LISTED_SNAPSHOTS,
   MAX_SELECTED_SNAPSHOTS,
@@ -467,6 +471,57 @@ describe('resolveSelection and startBatch', () => {
     expect(batch.total).toBe(2);
     // The winner plans its batch; this request writes no manifest of its own view of the selection.
     expect(manifests.objects.size).toBe(0);
+  });
+
+  it('does not start a batch that the first request under the same Idempotency-Key is still planning', async () => {
+    // Probe s19: 20 concurrent POST /batches with one key and 3,000 listed ids. A retry found the
+    // batch recorded but its manifest not yet written and started the workflow; Plan found no ids
+    // and the batch ended FAILED ("has neither a manifest nor a selector").
+    const { deps, batches, manifests, started } = startWorld();
+    let release = () => {};
+    const writing = new Promise<void>((resolve) => (release = resolve));
+    const realWrite = manifests.write.bind(manifests);
+    let writes = 0;
+    manifests.write = async (key, pages) => {
+      writes += 1;
+      await writing;
+      return realWrite(key, pages);
+    };
+    const body = { snapshotIds: [ulid(1), ulid(2), ulid(3)] };
+
+    const first = startBatch(deps, body, 'key-planning');
+    await vi.waitFor(() => expect(writes).toBe(1));
+    const retry = await startBatch(deps, body, 'key-planning');
+
+    // The retry answers with the batch as recorded, still to be planned, and starts nothing.
+    expect(retry).toMatchObject({ created: false, batch: { status: 'RUNNING', total: null } });
+    expect(started).toEqual([]);
+    release();
+    const { batch } = await first;
+    expect(batch.batchId).toBe(retry.batch.batchId);
+    expect(started).toEqual([batch.batchId]);
+    expect(await batches.get(batch.batchId)).toMatchObject({ status: 'RUNNING', total: 3, manifest: { key: manifestKey(batch.batchId) } });
+    expect(writes).toBe(1);
+  });
+
+  it('plans and starts the batch of a first request that ended without planning it, once that request is past its deadline', async () => {
+    const { deps, batches, manifests, started } = startWorld();
+    const body = { snapshotIds: [ulid(1), ulid(2)] };
+    const batchId = ulid(901);
+    // The first request claimed the key and recorded the batch, then died (its function timed out).
+    await batches.claimIdempotencyKey('key-died', canonicalHash(idempotentView(parseBatchRequest(body))), batchId);
+    await batches.create(newBatch(batchId, body, { trigger: 'api', createdAt: new Date(NOW - BATCH_PLANNING_DEADLINE_MS).toISOString() }));
+
+    const { batch, created } = await startBatch(deps, body, 'key-died');
+
+    expect(created).toBe(false);
+    expect(batch).toMatchObject({ batchId, status: 'RUNNING', total: 2, manifest: { key: manifestKey(batchId) } });
+    expect(manifests.objects.get(manifestKey(batchId))).toEqual([ulid(1), ulid(2)]);
+    expect(started).toEqual([batchId]);
+    // A batch that no longer runs is answered as it is, and nothing is started for it.
+    await batches.failIfRunning(batchId, 'stopped', new Date(NOW).toISOString());
+    expect((await startBatch(deps, body, 'key-died')).batch.status).toBe('FAILED');
+    expect(started).toEqual([batchId]);
   });
 
   it('answers 404 for an unknown policyName before recording anything', async () => {

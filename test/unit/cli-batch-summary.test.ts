@@ -36,6 +36,14 @@ describe('batch run summary', () => {
     expect(text).toMatch(/^min-match-rate\s+90\.0%\s+50\.0%\s+FAIL$/m);
   });
 
+  it('shows n/a, not 0.0% and 0 ms, for the match rate and latency of a batch in which no replay ran', () => {
+    // Probe s19: an empty selection read "match rate 0.0%" and "p50 / p95 / p99 ms 0 / 0 / 0".
+    const text = summaryTable(finished([]));
+    expect(row(text, 'match rate')).toBe('n/a (no successful replay)');
+    expect(row(text, 'p50 / p95 / p99 ms')).toBe('n/a');
+    expect(row(summaryTable(finished([{ outputsMatch: false }])), 'match rate')).toBe('0.0%');
+  });
+
   it('shows tampered 0 for a clean batch', () => {
     expect(row(summaryTable(finished([{ outputsMatch: true }])), 'tampered')).toBe('0');
   });

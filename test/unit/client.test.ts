@@ -81,6 +81,32 @@ describe('DecisionReplayClient', () => {
     expect(calls).toEqual([]);
   });
 
+  it('follows an empty page that has a nextCursor, and rejects a nextCursor it already followed instead of paging forever', async () => {
+    const snap = (n: number) => ({ snapshotId: `01JZZZZZZZZZZZZZZZZZZZZZ${String(n).padStart(2, '0')}` });
+    const pageOf = (items: unknown[], nextCursor?: string) => new Response(JSON.stringify({ items, ...(nextCursor !== undefined && { nextCursor }) }), { status: 200 });
+    // An empty page in the middle (a page cut short by DynamoDB's filter) loses nothing.
+    const pages: Record<string, Response> = { '': pageOf([snap(1)], 'c1'), c1: pageOf([], 'c2'), c2: pageOf([snap(2)]) };
+    const { client: lister } = clientWith((call) => pages[call.url.searchParams.get('cursor') ?? ''] as Response);
+    const ids: string[] = [];
+    for await (const s of lister.iterateSnapshots({ functionName: 'f' })) ids.push(s.snapshotId);
+    expect(ids).toEqual([snap(1).snapshotId, snap(2).snapshotId]);
+
+    // Probe s19: a cache that ignores the query answers every page with the first one, whose
+    // nextCursor is always 'c1'; the iterator fetched and yielded it again without end.
+    for (const cycle of [{ '': 'c1', c1: 'c1' }, { '': 'c1', c1: 'c2', c2: 'c1' }] as Array<Record<string, string>>) {
+      const { client, calls } = clientWith((call) => pageOf([snap(calls.length)], cycle[call.url.searchParams.get('cursor') ?? '']));
+      const seen: string[] = [];
+      const walk = (async () => {
+        for await (const s of client.iterateSnapshots({ functionName: 'f' })) {
+          seen.push(s.snapshotId);
+          if (seen.length > 50) throw new Error('still paging after 50 items');
+        }
+      })();
+      await expect(walk).rejects.toMatchObject({ code: 'INVALID_RESPONSE', message: expect.stringContaining('answered a nextCursor an earlier page had answered') });
+      expect(seen).toHaveLength(Object.keys(cycle).length);
+    }
+  });
+
   it('reads the snapshot’s content-integrity header: tampered, verified, or unknown when absent', async () => {
     const stored = { snapshotId: '01JZZZZZZZZZZZZZZZZZZZZZZZ', functionName: 'f', inputs: [] };
     for (const [header, integrity] of [['tampered', 'tampered'], ['verified', 'verified'], [undefined, 'unknown']] as const) {

@@ -314,6 +314,20 @@ describe('batch report assembly', () => {
     expect(page).toMatch(/<td>original \(recorded\)<\/td><td[^>]*>0<\/td><td[^>]*>n\/a<\/td><td[^>]*>n\/a<\/td><td[^>]*>n\/a<\/td>/);
   });
 
+  it('says n/a, not 0 % and 0 ms, for the match rate and the replay quantiles when no replay ran (nothing selected, or only errors)', async () => {
+    // Probe s19: a batch over a function with no snapshots read "Match rate 0.0 %" and a replay row
+    // of "0 ms 0 ms 0 ms" over 0 replays; so did one whose every item was an executor error.
+    for (const results of [[], [result(1, 'error'), result(2, 'error')]]) {
+      const page = renderBatchReport(await assembleBatchReport(readerOf(batchOf({ total: results.length }), results, () => undefined), BATCH_ID, NOW));
+      expect(page).toContain('data-testid="match-rate">n/a<');
+      for (const q of ['p50', 'p95', 'p99']) expect(page).toContain(`data-testid="replay-${q}">n/a<`);
+    }
+    // One replay ran: its figures, as before.
+    const page = renderBatchReport(await assembleBatchReport(readerOf(batchOf({ total: 2 }), [result(1, 'error'), result(10, 'mismatch')], () => undefined), BATCH_ID, NOW));
+    expect(page).toContain('data-testid="match-rate">0.0 %<');
+    expect(page).toContain('data-testid="replay-p50">20 ms<');
+  });
+
   it('names the executor the results ran on when no table row needs a replay read (only matches, or only executor errors)', async () => {
     // Probe D17: "Executor (not read)" for a batch whose every result names the executor.
     const unreachable = [1, 2, 3].map((n) => result(n, 'error', { replayId: ulid(200 + n), error: { code: 'EXECUTOR_UNREACHABLE', message: 'http POST http://model/v2 could not be reached' }, original: { functionName: 'f' } }));

@@ -89,6 +89,17 @@ describe('nextFireTime: cron expressions (UTC)', () => {
     ['an unknown month name', 'cron(0 0 1 FOO ? *)', /'FOO' is outside 1-12/],
     ['a zero step', 'cron(0/0 * * * ? *)', /bad step in '0\/0'/],
     ['a date that never exists', 'cron(0 0 31 2 ? *)', /never fires in the next five years/],
+    // Probe s19: read as 0 (Number('') is 0) or as a number EventBridge does not take, instead of refused.
+    ['a list with a value missing (read as 0,5)', 'cron(,5 * * * ? *)', /a value is missing in ',5'/],
+    ['a list ending in a comma', 'cron(0, * * * ? *)', /a value is missing in '0,'/],
+    ['a range without its start (read as 0-5)', 'cron(-5 * * * ? *)', /a value is missing in '-5'/],
+    ['a number in exponent notation (read as 10)', 'cron(1e1 * * * ? *)', /'1e1' is outside 0-59/],
+    ['a hexadecimal number', 'cron(0 0x3 * * ? *)', /'0x3' is outside 0-23/],
+    ['a step in exponent notation', 'cron(0/1e1 * * * ? *)', /bad step in '0\/1e1'/],
+    ['both day-of-month and day-of-week', 'cron(0 3 * * * *)', /exactly one of day-of-month and day-of-week/],
+    ['a day-of-month and a day-of-week (read as both at once)', 'cron(0 3 1 * MON *)', /exactly one of day-of-month and day-of-week/],
+    ["'?' in both day fields", 'cron(0 3 ? * ? *)', /exactly one of day-of-month and day-of-week/],
+    ["'?' in the minutes", 'cron(? 3 * * ? *)', /'\?' is only for day-of-month or day-of-week, not the minutes/],
   ])('refuses %s with ScheduleExpressionError', (_label, expression, message) => {
     expect(() => nextFireTime(expression, at('2026-03-10T00:00:00.000Z'))).toThrow(ScheduleExpressionError);
     expect(() => nextFireTime(expression, at('2026-03-10T00:00:00.000Z'))).toThrow(message);

@@ -57,8 +57,10 @@ export function summaryTable(batch: BatchView, gates: readonly Gate[] = []): str
       ['mismatches', s.mismatches],
       // Snapshots that failed their integrity check were not replayed: neither a match nor a mismatch.
       ['tampered', s.tampered],
-      ['match rate', percent(s.matchRate)],
-      ['p50 / p95 / p99 ms', `${cell(s.p50ExecutionTimeMs)} / ${cell(s.p95ExecutionTimeMs)} / ${cell(s.p99ExecutionTimeMs)}`],
+      // No replay ran (nothing selected, or every one an error): no rate or time was measured, and
+      // the stats' 0 would read as "nothing matched" and "instant".
+      ['match rate', s.successfulReplays > 0 ? percent(s.matchRate) : 'n/a (no successful replay)'],
+      ['p50 / p95 / p99 ms', s.successfulReplays > 0 ? `${cell(s.p50ExecutionTimeMs)} / ${cell(s.p95ExecutionTimeMs)} / ${cell(s.p99ExecutionTimeMs)}` : 'n/a'],
     );
   }
   let text = keyValues(rows);
@@ -268,7 +270,7 @@ export const batchCommands: CommandGroup = {
         ctx.out.result(
           page,
           (p) =>
-            columns(['batchId', 'status', 'total', 'completed', 'match rate', 'createdAt'], p.items.map((b) => [b.batchId, b.status, b.total, b.completed, b.stats ? percent(b.stats.matchRate) : '-', b.createdAt])) +
+            columns(['batchId', 'status', 'total', 'completed', 'match rate', 'createdAt'], p.items.map((b) => [b.batchId, b.status, b.total, b.completed, b.stats ? (b.stats.successfulReplays > 0 ? percent(b.stats.matchRate) : 'n/a') : '-', b.createdAt])) +
             (p.nextCursor !== undefined ? `next page: --cursor ${p.nextCursor}\n` : ''),
           page.items.map((b) => b.batchId),
         );
