@@ -119,6 +119,8 @@ describe('executionEndReason', () => {
     const reason = executionEndReason({ batchId: BATCH_ID, status: 'FAILED', execution: 'arn:x', endedAt: '', error: 'States.Runtime', cause: 'c'.repeat(2_000) });
     expect(reason.startsWith('the batch execution ended FAILED: arn:x (States.Runtime: ccc')).toBe(true);
     expect(reason.length).toBeLessThan(600);
+    // A cause without an error name is quoted under UNKNOWN, as a caught error without one is.
+    expect(executionEndReason({ batchId: BATCH_ID, status: 'FAILED', execution: 'arn:x', endedAt: '', cause: 'boom' })).toBe('the batch execution ended FAILED: arn:x (UNKNOWN: boom)');
   });
 });
 
