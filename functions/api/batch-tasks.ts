@@ -118,7 +118,7 @@ export function causeMessage(cause: string | undefined): string {
 const SCREAMING_CASE = /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$/;
 
 /**
- * The documented code of an error the workflow caught (README, "Error codes of batch items"). A
+ * The documented code of an error the workflow caught (README, "(h) Errors"). A
  * task throws a domain error under its code (see {@link asWorkflowError}), which is kept as it is;
  * what Step Functions, Lambda or a fault in a function names its way (`States.Timeout`,
  * `Lambda.ServiceException`, `TypeError`) gets one of these, and the message keeps that name.
