@@ -51,8 +51,12 @@ export const SUCCEEDED_STATE = 'BatchSucceeded';
 /** Terminal failure (after {@link MARK_FAILED_STATE}). */
 export const FAILED_STATE = 'BatchFailed';
 
-/** The `Error` of a failed execution; its `Cause` is the caught error's cause. */
-export const BATCH_FAILED_ERROR = 'BatchReplayFailed';
+/**
+ * The `Error` of a failed execution; its `Cause` is the caught error's cause. SCREAMING_CASE like
+ * every code the service gives: the execution-end function keeps such a name as the code it
+ * quotes in a batch's `failureReason` (functions/api/batch-tasks.ts, `workflowErrorCode`).
+ */
+export const BATCH_FAILED_ERROR = 'BATCH_REPLAY_FAILED';
 
 /** The errors each Lambda task retries: Lambda service faults and throttling (DESIGN §6). */
 export const RETRYABLE_LAMBDA_ERRORS = [

@@ -69,7 +69,13 @@ export const DEFAULT_ENDPOINT = 'http://127.0.0.1:3000';
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 export interface DecisionReplayClientOptions {
-  /** Base URL of the API, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com`. Default {@link DEFAULT_ENDPOINT}. */
+  /**
+   * Base URL of the API: an `http://` or `https://` URL, e.g.
+   * `https://abc123.execute-api.eu-west-1.amazonaws.com`. A path is kept as a prefix of every route
+   * (an API Gateway stage: `…amazonaws.com/prod` → `…/prod/snapshots`); trailing slashes are
+   * dropped. No query, fragment, user name or password. Default {@link DEFAULT_ENDPOINT}. Anything
+   * else throws {@link DecisionReplayValidationError} naming `endpoint` and the value.
+   */
   endpoint?: string;
   /** AWS region for SigV4; read from an `execute-api` endpoint when not given. */
   region?: string;
@@ -185,6 +191,44 @@ function seg(what: string, value: string): string {
   return encodeURIComponent(value);
 }
 
+/** A constructor option the client cannot work with: a usage error, nothing is sent. */
+function optionError(option: string, message: string): DecisionReplayValidationError {
+  return new DecisionReplayValidationError(message, [{ path: option, message }]);
+}
+
+/** What an endpoint looks like, for messages. */
+const ENDPOINT_EXAMPLES = 'such as http://127.0.0.1:3000 or https://abc123def4.execute-api.eu-west-1.amazonaws.com/prod';
+
+/**
+ * The endpoint option as a URL, or a {@link DecisionReplayValidationError} that names the option and
+ * the value and says what is expected: an http:// or https:// URL, whose path (an API Gateway
+ * stage) is kept as the prefix of every route, without a query, a fragment or credentials (each
+ * route's path is appended to the endpoint: after a query or a fragment it would become part of
+ * them, and fetch refuses a URL with credentials on every attempt).
+ */
+function endpointUrl(endpoint: string): URL {
+  const refuse = (why: string) => optionError('endpoint', `invalid endpoint ${JSON.stringify(endpoint)}: ${why}`);
+  if (typeof endpoint !== 'string' || endpoint.trim() === '') throw refuse(`expected an http:// or https:// URL, ${ENDPOINT_EXAMPLES}`);
+  let url: URL | undefined;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    // `localhost:3000` parses as a URL of scheme `localhost:`; `127.0.0.1:3000` as none at all.
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(endpoint.trim())?.[1];
+    const guess = scheme === undefined && URL.canParse(`http://${endpoint.trim()}`) ? `; did you mean http://${endpoint.trim()}?` : '';
+    const other = scheme !== undefined && !/^https?$/i.test(scheme) ? `its scheme is ${scheme.toLowerCase()}:, ` : '';
+    throw refuse(`${other}expected an http:// or https:// URL with a host, ${ENDPOINT_EXAMPLES}${guess}`);
+  }
+  if (url.search !== '' || url.hash !== '' || endpoint.includes('?') || endpoint.includes('#')) {
+    throw refuse(`has a ${url.hash !== '' || (endpoint.includes('#') && !endpoint.includes('?')) ? 'fragment (#)' : 'query (?)'}; give the service's base URL, ${ENDPOINT_EXAMPLES} (a path, such as an API Gateway stage, is kept as the prefix of every route)`);
+  }
+  if (url.username !== '' || url.password !== '') throw refuse('holds a user name or password; give the service\'s base URL without them (AWS endpoints are signed with SigV4)');
+  return url;
+}
+
 export class DecisionReplayClient {
   readonly endpoint: string;
   readonly signing: 'sigv4' | 'none';
@@ -198,30 +242,18 @@ export class DecisionReplayClient {
   private signer: Promise<(request: SignableRequest) => Promise<Record<string, string>>> | undefined;
 
   constructor(options: DecisionReplayClientOptions = {}) {
-    const endpoint = options.endpoint ?? DEFAULT_ENDPOINT;
-    let url: URL;
-    try {
-      url = new URL(endpoint);
-    } catch {
-      throw new TypeError(`endpoint '${endpoint}' is not a URL`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`endpoint '${endpoint}' must be http(s)`);
-    // Each route's path is appended to the endpoint: after a query or a fragment it would become
-    // part of them (every request would go to the endpoint's own path), and fetch refuses a URL
-    // with credentials on every attempt.
-    if (url.search !== '' || url.hash !== '' || endpoint.includes('?') || endpoint.includes('#')) throw new TypeError(`endpoint '${endpoint}' must not have a query (?) or a fragment (#): give the service's base URL, such as https://abc123def4.execute-api.eu-west-1.amazonaws.com or http://127.0.0.1:3000`);
-    if (url.username !== '' || url.password !== '') throw new TypeError(`endpoint '${endpoint}' must not hold a user name or password`);
-    this.endpoint = endpoint.replace(/\/+$/, '');
+    const url = endpointUrl(options.endpoint ?? DEFAULT_ENDPOINT);
+    this.endpoint = `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
     const apiRegion = EXECUTE_API_HOST.exec(url.hostname)?.[1];
     const signing = options.signing ?? 'auto';
     this.signing = signing === 'auto' ? (apiRegion !== undefined ? 'sigv4' : 'none') : signing;
     this.region = options.region ?? apiRegion ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-    if (this.signing === 'sigv4' && this.region === undefined) throw new TypeError('SigV4 signing needs a region: pass `region` (or set AWS_REGION)');
+    if (this.signing === 'sigv4' && this.region === undefined) throw optionError('region', 'SigV4 signing needs a region: pass `region` (or set AWS_REGION)');
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.retries = options.retries ?? 3;
     this.retryBaseDelayMs = options.retryBaseDelayMs ?? 100;
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
-    if (!Number.isSafeInteger(this.maxResponseBytes) || this.maxResponseBytes < 1) throw new TypeError(`maxResponseBytes must be a whole number of bytes, at least 1; got ${String(options.maxResponseBytes)}`);
+    if (!Number.isSafeInteger(this.maxResponseBytes) || this.maxResponseBytes < 1) throw optionError('maxResponseBytes', `maxResponseBytes must be a whole number of bytes, at least 1; got ${String(options.maxResponseBytes)}`);
     this.fetchImpl = options.fetch ?? globalThis.fetch;
     this.credentials = options.credentials;
   }

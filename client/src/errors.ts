@@ -31,7 +31,10 @@ export class DecisionReplayNetworkError extends DecisionReplayError {
   }
 }
 
-/** The request does not match the service's schema; nothing was sent. `details.issues` names each bad field. */
+/**
+ * A usage error, nothing sent: a request that does not match the service's schema, or a client
+ * option the client cannot work with (`endpoint`, …). `details.issues` names each bad field or option.
+ */
 export class DecisionReplayValidationError extends DecisionReplayError {
   constructor(message: string, issues: { path: string; message: string }[]) {
     super(0, 'INVALID_REQUEST', message, { issues });

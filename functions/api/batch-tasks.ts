@@ -10,6 +10,7 @@ import type { PlanCommand } from '../core/batch.js';
 import type { ReplayChunkCommand, ReplayItemCommand } from '../core/batch-replay.js';
 import type { StatsCommand } from '../core/batch-stats.js';
 import type { ReplayMode } from '../core/replay-request.js';
+import { DomainError } from '../core/errors.js';
 import { ULID } from '../core/ulid.js';
 
 /** The task payload is not what the state machine sends: thrown (by name) for the workflow to fail on. */
@@ -113,9 +114,61 @@ export function causeMessage(cause: string | undefined): string {
   return cause.slice(0, 1000);
 }
 
-/** `{code, message}` of a caught error. */
-function caught(error: CaughtError | undefined): { code: string; message: string } {
-  return { code: error?.Error ?? 'UNKNOWN', message: causeMessage(error?.Cause) };
+/** A code as the API writes them (`PAYLOAD_TOO_LARGE`, `EXECUTOR_TIMEOUT`, …). */
+const SCREAMING_CASE = /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$/;
+
+/**
+ * The documented code of an error the workflow caught (README, "(h) Errors"). A
+ * task throws a domain error under its code (see {@link asWorkflowError}), which is kept as it is;
+ * what Step Functions, Lambda or a fault in a function names its way (`States.Timeout`,
+ * `Lambda.ServiceException`, `TypeError`) gets one of these, and the message keeps that name.
+ */
+export function workflowErrorCode(name: string): string {
+  if (SCREAMING_CASE.test(name)) return name;
+  if (name === 'States.Timeout' || name === 'States.HeartbeatTimeout' || name === 'Sandbox.Timedout') return 'TASK_TIMED_OUT';
+  if (name === 'Lambda.TooManyRequestsException') return 'TASK_THROTTLED';
+  if (name === 'States.DataLimitExceeded') return 'STATE_DATA_TOO_LARGE';
+  if (name === 'States.TaskFailed' || /^(?:Lambda|Runtime|Sandbox)\./.test(name)) return 'TASK_FAILED';
+  if (name.startsWith('States.')) return 'WORKFLOW_ERROR';
+  return 'INTERNAL_ERROR';
+}
+
+/**
+ * `{code, message}` of a caught error: the code from {@link workflowErrorCode}; where that is not
+ * the error's own name, the message starts with it (`States.Timeout: Task timed out after 60 s`),
+ * so an operator still sees what Step Functions or Lambda said.
+ */
+export function caughtFailure(error: CaughtError | undefined): { code: string; message: string } {
+  const message = causeMessage(error?.Cause);
+  if (error?.Error === undefined || error.Error === '') return { code: 'UNKNOWN', message };
+  const code = workflowErrorCode(error.Error);
+  return { code, message: code === error.Error ? message : `${error.Error}: ${message}`.slice(0, 1000) };
+}
+
+/**
+ * What a batch task throws for the workflow: a domain error under its code as its `name` — the one
+ * thing of an error that crosses a Lambda invocation (Lambda's `errorType`, Step Functions'
+ * `Error`), so the item's result or the batch's reason says `PAYLOAD_TOO_LARGE`, not the class
+ * `PayloadTooLargeError`. Anything else (a fault) is thrown as it is. Retry matches only `Lambda.*`
+ * names, so nothing a task throws is retried either way.
+ */
+export function asWorkflowError(err: unknown): unknown {
+  if (!(err instanceof DomainError)) return err;
+  const named = new Error(err.message, { cause: err });
+  named.name = err.code;
+  if (err.stack !== undefined) named.stack = err.stack;
+  return named;
+}
+
+/** A batch task whose domain errors reach the workflow under their codes ({@link asWorkflowError}). */
+export function workflowTask<P, R>(task: (payload: P) => Promise<R>): (payload: P) => Promise<R> {
+  return async (payload) => {
+    try {
+      return await task(payload);
+    } catch (err) {
+      throw asWorkflowError(err);
+    }
+  };
 }
 
 /** Plan: an API-started batch by id; a scheduled one gets the batch id of its execution (the same on every retry). */
@@ -128,14 +181,14 @@ export function parsePlanPayload(payload: unknown): PlanCommand {
 /** A Map item: replay it, or record the error its retries ended with. */
 export function parseReplayItemPayload(payload: unknown): ReplayItemCommand {
   const p = parse(ReplayItemPayloadSchema, payload, 'replay');
-  return p.recordError ? { batchId: p.batchId, snapshotId: p.snapshotId, failure: caught(p.error) } : { batchId: p.batchId, snapshotId: p.snapshotId };
+  return p.recordError ? { batchId: p.batchId, snapshotId: p.snapshotId, failure: caughtFailure(p.error) } : { batchId: p.batchId, snapshotId: p.snapshotId };
 }
 
 /** A Map chunk: replay its snapshots, or record the error its retries ended with for each. */
 export function parseReplayChunkPayload(payload: unknown): ReplayChunkCommand {
   const p = parse(ReplayChunkPayloadSchema, payload, 'chunk');
   const snapshotIds = p.items.map((i) => i.snapshotId);
-  return p.recordError ? { batchId: p.batchId, snapshotIds, failure: caught(p.error) } : { batchId: p.batchId, snapshotIds };
+  return p.recordError ? { batchId: p.batchId, snapshotIds, failure: caughtFailure(p.error) } : { batchId: p.batchId, snapshotIds };
 }
 
 /** What the replay task receives: a chunk (`items`, what the workflow sends) or a single snapshot. */
@@ -148,5 +201,6 @@ export function parseStatsPayload(payload: unknown): StatsCommand {
   const p = parse(StatsPayloadSchema, payload, 'stats');
   if (p.failed !== true) return { batchId: p.batchId };
   const batchId = p.input.batchId ?? batchIdForExecution(p.executionName, p.executionStartTime);
-  return { batchId, failed: { reason: `${p.error?.Error ?? 'Error'}: ${causeMessage(p.error?.Cause)}` } };
+  const { code, message } = caughtFailure(p.error);
+  return { batchId, failed: { reason: `${code}: ${message}` } };
 }

@@ -9,7 +9,7 @@ import * as z from 'zod/mini';
 import { batchIdForExecution } from '../adapters/batch-ids.js';
 import { ABNORMAL_EXECUTION_STATUSES, type BatchExecutionEnd } from '../core/batch-execution-end.js';
 import { ULID } from '../core/ulid.js';
-import { BatchPayloadError, causeMessage } from './batch-tasks.js';
+import { BatchPayloadError, causeMessage, workflowErrorCode } from './batch-tasks.js';
 
 /** The `source` and `detail-type` of the event (the rule's pattern matches on both). */
 export const EXECUTION_STATUS_CHANGE = { source: 'aws.states', detailType: 'Step Functions Execution Status Change' } as const;
@@ -74,7 +74,14 @@ export function parseExecutionEnd(event: unknown, stateMachineArn: string, now: 
     execution: detail.executionArn,
     endedAt: detail.stopDate === undefined || detail.stopDate === null ? now : new Date(detail.stopDate).toISOString(),
   };
-  if (detail.error !== undefined && detail.error !== null) end.error = detail.error;
-  if (detail.cause !== undefined && detail.cause !== null && detail.cause !== '') end.cause = causeMessage(detail.cause);
+  const cause = detail.cause !== undefined && detail.cause !== null && detail.cause !== '' ? causeMessage(detail.cause) : undefined;
+  if (detail.error !== undefined && detail.error !== null && detail.error !== '') {
+    // The documented code; Step Functions' or Lambda's own name stays at the head of the cause.
+    end.error = workflowErrorCode(detail.error);
+    const named = end.error === detail.error ? cause : cause === undefined ? detail.error : `${detail.error}: ${cause}`;
+    if (named !== undefined) end.cause = named;
+  } else if (cause !== undefined) {
+    end.cause = cause;
+  }
   return end;
 }

@@ -44,7 +44,7 @@ export function executionEndReason(end: BatchExecutionEnd): string {
   const base = `the batch execution ended ${end.status}: ${end.execution}`;
   if (end.error === undefined && end.cause === undefined) return base;
   const cause = end.cause === undefined ? '' : `: ${end.cause.length > MAX_CAUSE_CHARS ? `${end.cause.slice(0, MAX_CAUSE_CHARS)}…` : end.cause}`;
-  return `${base} (${end.error ?? 'Error'}${cause})`;
+  return `${base} (${end.error ?? 'UNKNOWN'}${cause})`;
 }
 
 /** Marks the batch FAILED if (and only if) it is still RUNNING. */

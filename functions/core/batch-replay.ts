@@ -231,7 +231,7 @@ async function startItem(deps: ReplayItemDeps, batchId: string, snapshotId: stri
       measured = await noiseProfileItem(deps, batchId, snapshotId);
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
-      measured = { batchId, snapshotId, replayId: null, status: 'Error', outputsMatch: false, executionTimeMs: 0, mismatchedPaths: [], violatedRules: [], error: { code: err.code, message: err.message }, createdAt: now() };
+      measured = errorResult(batchId, snapshotId, err, now());
     }
     const written = deps.batches.putResult(measured);
     return { stored: written.then(async (ok) => (ok ? measured : ((await deps.batches.getResult(batchId, snapshotId)) ?? measured))) };
@@ -250,13 +250,33 @@ async function startItem(deps: ReplayItemDeps, batchId: string, snapshotId: stri
     summary = summarize(full, batchId, original && full.integrity === 'tampered' ? readableSnapshot(original) : original);
   } catch (err) {
     if (!(err instanceof DomainError)) throw err;
-    summary = { batchId, snapshotId, replayId: null, status: 'Error', outputsMatch: false, executionTimeMs: 0, mismatchedPaths: [], violatedRules: [], error: { code: err.code, message: err.message }, ...(original && { original: originalFacts(readableSnapshot(original)) }), createdAt: now() };
+    summary = errorResult(batchId, snapshotId, err, now(), original && originalFacts(readableSnapshot(original)));
   }
   // Both writes are conditional on keys that are the same on every retry (the history entry is
-  // listed at the batch's start), so they can go out together: the first attempt's result and
-  // history entry win, and a retry writes neither again.
-  const writes = Promise.all([deps.batches.putResult(summary), full ? deps.results.put(full, { sortAt: batch.createdAt }) : false]);
-  return { stored: writes.then(async ([written]) => (written ? summary : ((await deps.batches.getResult(batchId, snapshotId)) ?? summary))) };
+  // listed at the batch's start): the first attempt's result and history entry win, and a retry
+  // writes neither again. The history entry goes first, while the chunk's next item runs: one too
+  // large for its item even compacted (PAYLOAD_TOO_LARGE) makes this item an Error result with
+  // that code. Written together, that refusal failed the whole chunk after the result had been
+  // stored: the result named a history entry that never was, and the items after it in the chunk
+  // were recorded, unreplayed, with its error.
+  const stored = (async () => {
+    let result = summary;
+    if (full) {
+      try {
+        await deps.results.put(full, { sortAt: batch.createdAt });
+      } catch (err) {
+        if (!(err instanceof DomainError)) throw err;
+        result = errorResult(batchId, snapshotId, err, now(), summary.original);
+      }
+    }
+    return (await deps.batches.putResult(result)) ? result : ((await deps.batches.getResult(batchId, snapshotId)) ?? result);
+  })();
+  return { stored };
+}
+
+/** The Error result of an item whose replay ended in a domain error: nothing of it is stored in the history. */
+function errorResult(batchId: string, snapshotId: string, err: DomainError, createdAt: string, original?: BatchResult['original']): BatchResult {
+  return { batchId, snapshotId, replayId: null, status: 'Error', outputsMatch: false, executionTimeMs: 0, mismatchedPaths: [], violatedRules: [], error: { code: err.code, message: err.message }, ...(original && { original }), createdAt };
 }
 
 /** What a chunk task returns (the Map discards it); `stopped` when the batch was no longer RUNNING. */

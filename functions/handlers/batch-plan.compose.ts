@@ -3,7 +3,7 @@ import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
 import { DynamoPolicyStore } from '../adapters/dynamodb/policy-store.js';
 import { DynamoSnapshotStore } from '../adapters/dynamodb/snapshot-store.js';
 import { S3ManifestStore } from '../adapters/s3/manifest-store.js';
-import { parsePlanPayload } from '../api/batch-tasks.js';
+import { parsePlanPayload, workflowTask } from '../api/batch-tasks.js';
 import type { LambdaConfig } from '../config.js';
 import { planBatch } from '../core/batch.js';
 import { withLambdaContext, withMetricsPublished, type ManifestClients, type TableClients } from './clients.js';
@@ -15,5 +15,5 @@ export function compose(config: LambdaConfig<'batch-plan'>, clients: TableClient
     manifests: new S3ManifestStore(clients.s3, config.MANIFEST_BUCKET),
     policies: new DynamoPolicyStore(clients.doc, config.TABLE_NAME),
   };
-  return withMetricsPublished(clients.telemetry, withLambdaContext(clients.logger, (payload: unknown) => planBatch(deps, parsePlanPayload(payload))));
+  return withMetricsPublished(clients.telemetry, withLambdaContext(clients.logger, workflowTask((payload: unknown) => planBatch(deps, parsePlanPayload(payload)))));
 }

@@ -2,7 +2,7 @@
 import { replayIdForBatchItem } from '../adapters/batch-ids.js';
 import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
 import { composeReplayDeps, type ReplayClients } from '../adapters/replay-composition.js';
-import { parseReplayPayload } from '../api/batch-tasks.js';
+import { parseReplayPayload, workflowTask } from '../api/batch-tasks.js';
 import type { LambdaConfig } from '../config.js';
 import { BatchItemCache, replayBatchChunk, replayBatchItem } from '../core/batch-replay.js';
 import { withLambdaContext, withMetricsPublished } from './clients.js';
@@ -18,7 +18,7 @@ export function compose(config: LambdaConfig<'batch-replay'>, clients: ReplayCli
   };
   const { logger } = clients;
   // A chunk (`items`, what the workflow sends) or a single snapshot (`snapshotId`).
-  return withMetricsPublished(clients.telemetry, withLambdaContext(logger, async (payload: unknown) => {
+  return withMetricsPublished(clients.telemetry, withLambdaContext(logger, workflowTask(async (payload: unknown) => {
     const command = parseReplayPayload(payload);
     if ('chunk' in command) {
       const { batchId, snapshotIds, failure } = command.chunk;
@@ -33,5 +33,5 @@ export function compose(config: LambdaConfig<'batch-replay'>, clients: ReplayCli
     if (item.failure) logger.error('batch item failure: its retries are exhausted', { batchId: item.batchId, snapshotId: item.snapshotId, code: item.failure.code });
     else if (summary.status === 'Error') logger.warn('batch item failure', { batchId: item.batchId, snapshotId: item.snapshotId, status: summary.status });
     return summary;
-  }));
+  })));
 }

@@ -59,6 +59,7 @@ import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
 import { fileCursorKey } from './cursor-secret.js';
 import { DEFAULT_SECRET_ENV_PREFIX, environmentHeaders } from '../adapters/executors/secret-headers.js';
 import { useCursorKey } from '../adapters/dynamodb/cursor.js';
+import { logLine } from './log-line.js';
 
 export interface LocalHostOptions {
   /** HTTP port; 0 picks a free one. */
@@ -143,7 +144,7 @@ export interface LocalHost {
 }
 
 const consoleLogger: NonNullable<LocalHostOptions['logger']> = {
-  error: (message: string, ...extra: unknown[]) => console.error(message, ...extra),
+  error: (message: string, ...extra: unknown[]) => console.error(logLine(message, extra)),
   info: (_message: string, ..._extra: unknown[]) => undefined,
 };
 

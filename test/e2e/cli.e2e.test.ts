@@ -210,7 +210,7 @@ describe('decision-replay CLI (local host)', () => {
       expect(run.stderr).toContain('HTTP 404');
       const bad = await cli(['get', 'x', '--endpoint', 'not a url'], { env });
       expect(bad.code).toBe(2);
-      expect(bad.stderr).toContain("--endpoint: endpoint 'not a url' is not a URL");
+      expect(bad.stderr).toContain('--endpoint: invalid endpoint "not a url": expected an http:// or https:// URL with a host');
     });
   });
 

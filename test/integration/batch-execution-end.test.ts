@@ -50,7 +50,7 @@ describe('execution-end against dynalite', () => {
 
     expect(await store.get(id)).toMatchObject({
       status: 'FAILED',
-      failureReason: `the batch execution ended FAILED: ${EXECUTIONS}:${id} (Lambda.ServiceException: The Lambda service is unavailable)`,
+      failureReason: `the batch execution ended FAILED: ${EXECUTIONS}:${id} (TASK_FAILED: Lambda.ServiceException: The Lambda service is unavailable)`,
       completedAt: '2026-11-30T22:30:00.000Z',
     });
     // A second delivery of the same event (EventBridge delivers at least once) changes nothing.

@@ -17,7 +17,7 @@ import { DynamoReplayResultStore } from '../../functions/adapters/dynamodb/repla
 import { DynamoSnapshotStore } from '../../functions/adapters/dynamodb/snapshot-store.js';
 import { createExecutor } from '../../functions/adapters/executors/create-executor.js';
 import { ulidGenerator } from '../../functions/adapters/ids.js';
-import { parsePlanPayload, parseReplayChunkPayload, parseStatsPayload } from '../../functions/api/batch-tasks.js';
+import { parsePlanPayload, parseReplayChunkPayload, parseStatsPayload, workflowTask } from '../../functions/api/batch-tasks.js';
 import { MAX_ITEMS_PER_CHUNK, planBatch, startBatch, type Batch, type BatchResult, type ManifestRef } from '../../functions/core/batch.js';
 import { BatchItemCache, replayBatchChunk } from '../../functions/core/batch-replay.js';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -136,11 +136,12 @@ describe('batch workflow: the deployed ASL over the real tasks and dynalite', ()
       replayIdFor: (b: string, s: string, t: number) => replayIdForBatchItem(t, b, s),
       cache: new BatchItemCache(),
     };
-    const replay = (payload: unknown) => replayBatchChunk(replayDeps, parseReplayChunkPayload(payload));
+    // workflowTask: a domain error reaches the workflow under its code, as the composed tasks throw it.
+    const replay = workflowTask((payload: unknown) => replayBatchChunk(replayDeps, parseReplayChunkPayload(payload)));
     return {
-      plan: (payload) => planBatch({ snapshots, batches, manifests, policies }, parsePlanPayload(payload)),
+      plan: workflowTask((payload) => planBatch({ snapshots, batches, manifests, policies }, parsePlanPayload(payload))),
       replay: wrapReplay ? (payload) => wrapReplay(payload, replay) : replay,
-      stats: (payload) => computeBatchStats({ batches, clock: systemClock }, parseStatsPayload(payload)),
+      stats: workflowTask((payload) => computeBatchStats({ batches, clock: systemClock }, parseStatsPayload(payload))),
     };
   }
 
@@ -340,10 +341,66 @@ describe('batch workflow: the deployed ASL over the real tasks and dynalite', ()
     const stored = await allResults(batch.batchId);
     expect(stored).toHaveLength(list.length);
     const byId = new Map(stored.map((r) => [r.snapshotId, r]));
-    expect(byId.get(unavailable ?? '')).toMatchObject({ status: 'Error', replayId: null, error: { code: 'Lambda.ServiceException', message: 'Lambda is having a bad day' } });
-    expect(byId.get(crashing ?? '')).toMatchObject({ status: 'Error', replayId: null, error: { code: 'TypeError', message: 'model crashed on income 61000' } });
+    // Under documented codes, the name Lambda or the fault gave first in the message.
+    expect(byId.get(unavailable ?? '')).toMatchObject({ status: 'Error', replayId: null, error: { code: 'TASK_FAILED', message: 'Lambda.ServiceException: Lambda is having a bad day' } });
+    expect(byId.get(crashing ?? '')).toMatchObject({ status: 'Error', replayId: null, error: { code: 'INTERNAL_ERROR', message: 'TypeError: model crashed on income 61000' } });
     expect(batch).toMatchObject({ status: 'SUCCEEDED', total: 7, completed: 7 });
     expect(batch.stats).toMatchObject({ totalReplays: 7, failedReplays: 2, successfulReplays: 5 });
+  });
+
+  it("records a replay result too large for its item even compacted as that item's Error PAYLOAD_TOO_LARGE; the rest of its chunk replays", async () => {
+    const FN = 'wf_too_large';
+    await executors.put(FN, { type: 'http', url: `${IN_PROCESS}too-large` });
+    // 1,000 recorded outputs under 206-character names that the model no longer answers: even
+    // compacted to 1,000 field comparisons and 1,000 diff changes, the result outgrows 400 KB.
+    const wide = Array.from({ length: 1000 }, (_, i) => ({ name: `o${String(i).padStart(4, '0')}${'_'.repeat(200)}`, value: i }));
+    const big = snapshotFor(FN, 60_000, wide);
+    const small = Array.from({ length: 5 }, (_, i) => snapshotFor(FN, 60_000 + i, decide(60_000)));
+    await seed([big, ...small]);
+    const machine = machineWith(realHandlers(), 0.001);
+
+    const { batch, outcome } = await runBatch(machine, { snapshotIds: [big, ...small].map((s) => s.snapshotId), mode: 'Strict', maxConcurrency: 1 });
+
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(batch.itemsPerChunk).toBeGreaterThan(1);
+    const byId = new Map((await allResults(batch.batchId)).map((r) => [r.snapshotId, r]));
+    expect(byId.get(big.snapshotId)).toMatchObject({ status: 'Error', replayId: null, error: { code: 'PAYLOAD_TOO_LARGE', message: expect.stringMatching(/^replay result is \d+ bytes even compacted/) } });
+    expect((await results.listForSnapshot(big.snapshotId, 10)).items).toEqual([]);
+    // Its chunk's other items were replayed, each with its own history entry.
+    for (const s of small) {
+      const stored = byId.get(s.snapshotId);
+      expect(stored?.status, s.snapshotId).toBe('Success');
+      expect((await results.listForSnapshot(s.snapshotId, 10)).items.map((r) => r.replayId)).toEqual([stored?.replayId]);
+    }
+    expect(batch.stats).toMatchObject({ totalReplays: 6, failedReplays: 1, matches: 5 });
+  });
+
+  it('records POLICY_TAMPERED (its code, not its class) for the items of a batch whose pinned policy version was rewritten behind the service', async () => {
+    const FN = 'wf_tampered_policy';
+    const POLICY = `tampered-${Date.now()}`;
+    await executors.put(FN, { type: 'http', url: `${IN_PROCESS}tampered` });
+    await policies.putNextVersion({ name: POLICY, functionNames: [], rules: [{ name: 'score-in-range', field: 'outputs.score', comparator: 'WithinRange', min: 0, max: 1 }] }, new Date().toISOString());
+    const seeded = [60_000, 61_000].map((income) => snapshotFor(FN, income, decide(income)));
+    await seed(seeded);
+    // Before the first chunk runs, version 1 is loosened in the table, its contentHash left as it was.
+    let rewritten = false;
+    const machine = machineWith(
+      realHandlers(async (payload, replay) => {
+        if (!rewritten) {
+          rewritten = true;
+          await db.doc.update({ TableName: db.tableName, Key: { pk: `POLICY#${POLICY}`, sk: `V#${'1'.padStart(10, '0')}` }, UpdateExpression: 'SET #r[0].#min = :min', ExpressionAttributeNames: { '#r': 'rules', '#min': 'min' }, ExpressionAttributeValues: { ':min': -1 } });
+        }
+        return replay(payload);
+      }),
+      0.001,
+    );
+
+    const { batch } = await runBatch(machine, { snapshotIds: seeded.map((s) => s.snapshotId), policyName: POLICY, maxConcurrency: 1 });
+
+    expect(rewritten).toBe(true);
+    const stored = await allResults(batch.batchId);
+    expect(stored.map((r) => [r.status, r.error?.code])).toEqual(seeded.map(() => ['Error', 'POLICY_TAMPERED']));
+    expect(stored[0]?.error?.message).toMatch(/no longer matches its contentHash/);
   });
 
   it('judges every item under the policy version pinned when the batch started, though the policy is PUT while it runs', async () => {

@@ -34,7 +34,7 @@ import { BatchItemCache, replayBatchChunk, replayBatchItem, STATUS_CHECK_MS, typ
 import { BatchPayloadError, parseReplayChunkPayload, parseReplayItemPayload, parseReplayPayload, parseStatsPayload } from '../../functions/api/batch-tasks.js';
 import { computeBatchStats } from '../../functions/core/batch-stats.js';
 import { cancelBatch, countedAtCancel } from '../../functions/core/batch-control.js';
-import { NotFoundError, ValidationError } from '../../functions/core/errors.js';
+import { NotFoundError, PayloadTooLargeError, ValidationError } from '../../functions/core/errors.js';
 import { API_PLANNED_SELECTION_LIMIT, type ManifestRef } from '../../functions/core/batch.js';
 import { manifestSources } from '../../functions/core/id-manifest.js';
 import { modelListAllows, type ExecutionRequest, type ExecutionResult, type Executor } from '../../functions/core/executor.js';
@@ -715,7 +715,7 @@ describe('replayBatchItem', () => {
     expect((await batches.getResult(batchId, ulid(1)))?.original).toEqual({ functionName: 'approve_loan', executionTimeMs: 42.5, modelName: 'credit-llm', modelVersion: '2026-10' });
   });
 
-  it('records a recordError payload as an Error result carrying the Lambda Cause\'s errorMessage, without replaying', async () => {
+  it('records a recordError payload as an Error result carrying the Lambda Cause\'s errorMessage after the fault\'s name, code INTERNAL_ERROR, without replaying', async () => {
     const executor = new CountingExecutor(OUTPUTS);
     const { deps, snapshots, batches, results } = itemWorld(executor);
     const batchId = ulid(103, '01JE');
@@ -735,7 +735,7 @@ describe('replayBatchItem', () => {
       executionTimeMs: 0,
       mismatchedPaths: [],
       violatedRules: [],
-      error: { code: 'TypeError', message: 'cannot read properties of undefined' },
+      error: { code: 'INTERNAL_ERROR', message: 'TypeError: cannot read properties of undefined' },
       createdAt: new Date(NOW).toISOString(),
     });
     expect(executor.calls).toBe(0);
@@ -743,14 +743,14 @@ describe('replayBatchItem', () => {
     expect(await batches.countResults(batchId)).toBe(1);
   });
 
-  it('keeps a plain-text Cause (a Step Functions error) as the message', async () => {
+  it('records a Step Functions error under its documented code, its name and plain-text Cause as the message', async () => {
     const { deps, batches } = itemWorld(new CountingExecutor(OUTPUTS));
     const batchId = ulid(104, '01JE');
     await batches.create(batchRecord(batchId, 1));
 
     await replayBatchItem(deps, parseReplayItemPayload({ recordError: true, batchId, snapshotId: ulid(1), error: { Error: 'States.Timeout', Cause: 'Task timed out after 60 s' } }));
 
-    expect((await batches.getResult(batchId, ulid(1)))?.error).toEqual({ code: 'States.Timeout', message: 'Task timed out after 60 s' });
+    expect((await batches.getResult(batchId, ulid(1)))?.error).toEqual({ code: 'TASK_TIMED_OUT', message: 'States.Timeout: Task timed out after 60 s' });
   });
 
   it('keeps a stored success when a late recordError for the same item arrives', async () => {
@@ -879,9 +879,37 @@ describe('replayBatchChunk', () => {
 
     expect(summary.count).toBe(2);
     expect((await batches.getResult(batchId, ulid(1)))?.status).toBe('Success');
-    expect(await batches.getResult(batchId, ulid(2))).toMatchObject({ status: 'Error', error: { code: 'States.Timeout', message: 'took too long' } });
+    expect(await batches.getResult(batchId, ulid(2))).toMatchObject({ status: 'Error', error: { code: 'TASK_TIMED_OUT', message: 'States.Timeout: took too long' } });
     const [chunk] = batches.chunks.values();
     expect(StatsAccumulator.fromState((chunk as BatchChunk).stats).toJSON()).toMatchObject({ totalReplays: 2, failedReplays: 1, matches: 1 });
+  });
+
+  it("records a result too large for the history even compacted as that item's Error PAYLOAD_TOO_LARGE, and replays the rest of its chunk", async () => {
+    const { deps, snapshots, batches, results } = itemWorld(new CountingExecutor(OUTPUTS));
+    const batchId = ulid(113, '01JE');
+    for (const i of [1, 2, 3]) await snapshots.putIfAbsent(snapshot(ulid(i)));
+    await batches.create(batchRecord(batchId, 3));
+    // The history store refuses snapshot 1's result as the DynamoDB store refuses one over 400 KB.
+    const put = results.put.bind(results);
+    results.put = (result, options) =>
+      result.snapshotId === ulid(1) ? Promise.reject(new PayloadTooLargeError('replay result is 500000 bytes even compacted', MAX_ITEM_BYTES, 500_000)) : put(result, options);
+
+    const summary = await replayBatchChunk(deps, { batchId, snapshotIds: [ulid(1), ulid(2), ulid(3)] });
+
+    expect(summary).toEqual({ chunkId: ulid(1), count: 3, failed: 1 });
+    expect(await batches.getResult(batchId, ulid(1))).toMatchObject({
+      status: 'Error',
+      replayId: null,
+      error: { code: 'PAYLOAD_TOO_LARGE', message: 'replay result is 500000 bytes even compacted' },
+      original: { functionName: 'approve_loan' },
+    });
+    // The items after it were replayed, each with its history entry: none carries its error.
+    for (const id of [ulid(2), ulid(3)]) {
+      const stored = await batches.getResult(batchId, id);
+      expect(stored?.status).toBe('Success');
+      expect(stored).not.toHaveProperty('error');
+      expect((await results.listForSnapshot(id, 10)).items.map((r) => r.replayId)).toEqual([stored?.replayId]);
+    }
   });
 
   it('replays nothing more, and stores no chunk, once its batch is no longer RUNNING (cancelled)', async () => {
@@ -1074,8 +1102,8 @@ describe('computeBatchStats', () => {
       }),
     );
 
-    expect(outcome).toEqual({ batchId, status: 'FAILED', failureReason: 'ProvisionedThroughputExceededException: slow down' });
-    expect(await batches.get(batchId)).toMatchObject({ status: 'FAILED', failureReason: 'ProvisionedThroughputExceededException: slow down' });
+    expect(outcome).toEqual({ batchId, status: 'FAILED', failureReason: 'INTERNAL_ERROR: ProvisionedThroughputExceededException: slow down' });
+    expect(await batches.get(batchId)).toMatchObject({ status: 'FAILED', failureReason: 'INTERNAL_ERROR: ProvisionedThroughputExceededException: slow down' });
   });
 
   it('reports a failed execution whose batch was never recorded without touching the store', async () => {
@@ -1083,7 +1111,7 @@ describe('computeBatchStats', () => {
 
     const outcome = await computeBatchStats(deps(batches), parseStatsPayload({ failed: true, input: {}, executionName: 'x', executionStartTime: '2026-11-02T02:00:00Z', error: { Error: 'States.Runtime', Cause: 'bad path' } }));
 
-    expect(outcome).toEqual({ batchId: batchIdForExecution('x', '2026-11-02T02:00:00Z'), status: 'FAILED', failureReason: 'States.Runtime: bad path' });
+    expect(outcome).toEqual({ batchId: batchIdForExecution('x', '2026-11-02T02:00:00Z'), status: 'FAILED', failureReason: 'WORKFLOW_ERROR: States.Runtime: bad path' });
     expect(batches.batches.size).toBe(0);
   });
 
@@ -1094,7 +1122,7 @@ describe('computeBatchStats', () => {
 
     const outcome = await computeBatchStats(deps(batches), parseStatsPayload({ failed: true, input: { batchId }, executionName: batchId, executionStartTime: '2026-11-02T02:00:00Z' }));
 
-    expect(outcome).toMatchObject({ batchId, status: 'FAILED', failureReason: 'Error: the replay failed after its retries' });
+    expect(outcome).toMatchObject({ batchId, status: 'FAILED', failureReason: 'UNKNOWN: the replay failed after its retries' });
     expect((await batches.get(batchId))?.status).toBe('FAILED');
   });
 });

@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
-import { DecisionReplayClient } from '../../client/src/index.js';
+import { DecisionReplayClient, DecisionReplayValidationError } from '../../client/src/index.js';
 
 describe('CLI inputs refused before sending', () => {
   let server: Server;
@@ -47,14 +47,64 @@ describe('CLI inputs refused before sending', () => {
       const r = await runCli(['list', '--function', 'f', '--endpoint', bad]);
 
       expect(r.code, r.stderr).toBe(2);
-      expect(r.stderr).toMatch(/--endpoint: endpoint '.*' must not (have a query|hold a user name)/);
+      expect(r.stderr).toMatch(/^decision-replay: --endpoint: invalid endpoint ".*": (has a (query|fragment)|holds a user name)/);
       expect(requests).toEqual([]);
     }
-    expect(() => new DecisionReplayClient({ endpoint: `${endpoint}?x=1` })).toThrow(TypeError);
+    expect(() => new DecisionReplayClient({ endpoint: `${endpoint}?x=1` })).toThrow(DecisionReplayValidationError);
     // A base path (an API Gateway stage) is still fine.
     const fine = await runCli(['list', '--function', 'f', '--endpoint', `${endpoint}/prod`]);
     expect(fine.code, fine.stderr).toBe(0);
     expect(requests.at(-1)).toBe('GET /prod/snapshots?functionName=f');
+  });
+
+  it("refuses an endpoint that is no http(s) URL with the client's usage error, naming the option, the value and what it expects", () => {
+    for (const [bad, hint] of [
+      ['localhost:3000', /; did you mean http:\/\/localhost:3000\?$/],
+      ['127.0.0.1:3000', /; did you mean http:\/\/127\.0\.0\.1:3000\?$/],
+      ['ftp://x', /: its scheme is ftp:, expected/],
+      ['http://', /: expected an http:\/\/ or https:\/\/ URL with a host/],
+      ['', /: expected an http:\/\/ or https:\/\/ URL/],
+      ['http://host/path?query', /: has a query \(\?\); give the service's base URL/],
+    ] as const) {
+      let thrown: unknown;
+      try {
+        new DecisionReplayClient({ endpoint: bad });
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown, bad).toBeInstanceOf(DecisionReplayValidationError);
+      const err = thrown as DecisionReplayValidationError;
+      expect(err).toMatchObject({ status: 0, code: 'INVALID_REQUEST', details: { issues: [{ path: 'endpoint' }] } });
+      expect(err.message.startsWith(`invalid endpoint ${JSON.stringify(bad)}: `), err.message).toBe(true);
+      expect(err.message).toMatch(/http:\/\/ or https:\/\/|base URL/);
+      expect(err.message).toMatch(hint);
+    }
+  });
+
+  it('keeps the path of an endpoint (an API Gateway stage) as the prefix of every route, and drops trailing slashes', async () => {
+    const calls: string[] = [];
+    const fetch = (url: string | URL | Request) => {
+      calls.push(String(url));
+      return Promise.resolve(new Response('{"items":[]}', { headers: { 'content-type': 'application/json' } }));
+    };
+    for (const given of ['http://127.0.0.1:9/prod', 'http://127.0.0.1:9/prod/', 'http://127.0.0.1:9/prod//', 'HTTP://127.0.0.1:9/prod']) {
+      const client = new DecisionReplayClient({ endpoint: given, fetch });
+      expect(client.endpoint, given).toBe('http://127.0.0.1:9/prod');
+      await client.listSnapshots({ functionName: 'f' });
+      expect(calls.at(-1), given).toBe('http://127.0.0.1:9/prod/snapshots?functionName=f');
+    }
+    expect(new DecisionReplayClient({ endpoint: 'http://127.0.0.1:3000/' }).endpoint).toBe('http://127.0.0.1:3000');
+  });
+
+  it('names a bad --endpoint or DECISION_REPLAY_URL in one line, exit 2, sending nothing', async () => {
+    requests.length = 0;
+    const flag = await runCli(['list', '--function', 'f', '--endpoint', 'localhost:3000']);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toBe(`decision-replay: --endpoint: invalid endpoint "localhost:3000": expected an http:// or https:// URL with a host, such as http://127.0.0.1:3000 or https://abc123def4.execute-api.eu-west-1.amazonaws.com/prod; did you mean http://localhost:3000?\n`);
+    const env = await runCli(['list', '--function', 'f'], { env: { DECISION_REPLAY_URL: 'ftp://x' } });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toMatch(/^decision-replay: DECISION_REPLAY_URL: invalid endpoint "ftp:\/\/x": its scheme is ftp:, expected an http:\/\/ or https:\/\/ URL with a host, [^\n]*\n$/);
+    expect(requests).toEqual([]);
   });
 
   it('refuses a --from or --to the calendar does not have, rather than roll it into the next month', async () => {

@@ -84,12 +84,18 @@ describe('parseExecutionEnd', () => {
     // Plan receives `$$.Execution.StartTime`, the same instant in ISO 8601.
     const planned = parsePlanPayload({ input, executionName: name, executionStartTime: '2026-11-30T03:00:00.123Z' });
     expect('schedule' in planned && planned.schedule.batchId).toBe(batchIdForExecution(name, '2026-11-30T03:00:00.123Z'));
-    expect(end).toMatchObject({ batchId: 'schedule' in planned ? planned.schedule.batchId : '', status: 'FAILED', error: 'States.Runtime', cause: 'boom' });
+    expect(end).toMatchObject({ batchId: 'schedule' in planned ? planned.schedule.batchId : '', status: 'FAILED', error: 'WORKFLOW_ERROR', cause: 'States.Runtime: boom' });
   });
 
-  it('keeps only the message of a Lambda error cause', () => {
-    const cause = JSON.stringify({ errorType: 'BatchNotFoundError', errorMessage: 'batch 01J… not found', trace: ['at x', 'at y'] });
-    expect(parseExecutionEnd(statusChange({ status: 'FAILED', error: 'BatchNotFoundError', cause }), MACHINE, '')).toMatchObject({ error: 'BatchNotFoundError', cause: 'batch 01J… not found' });
+  it('keeps only the message of a Lambda error cause, and a code the service gives as it is', () => {
+    const cause = JSON.stringify({ errorType: 'BATCH_NOT_FOUND', errorMessage: 'batch 01J… not found', trace: ['at x', 'at y'] });
+    expect(parseExecutionEnd(statusChange({ status: 'FAILED', error: 'BATCH_NOT_FOUND', cause }), MACHINE, '')).toMatchObject({ error: 'BATCH_NOT_FOUND', cause: 'batch 01J… not found' });
+  });
+
+  it("gives Step Functions' and Lambda's error names their documented codes, keeping the name before the cause", () => {
+    expect(parseExecutionEnd(statusChange({ status: 'TIMED_OUT', error: 'States.Timeout', cause: null }), MACHINE, '')).toMatchObject({ error: 'TASK_TIMED_OUT', cause: 'States.Timeout' });
+    const fault = JSON.stringify({ errorType: 'TypeError', errorMessage: 'x is undefined', trace: [] });
+    expect(parseExecutionEnd(statusChange({ status: 'FAILED', error: 'TypeError', cause: fault }), MACHINE, '')).toMatchObject({ error: 'INTERNAL_ERROR', cause: 'TypeError: x is undefined' });
   });
 
   it('ignores SUCCEEDED and RUNNING, and executions of another state machine', () => {
@@ -113,6 +119,8 @@ describe('executionEndReason', () => {
     const reason = executionEndReason({ batchId: BATCH_ID, status: 'FAILED', execution: 'arn:x', endedAt: '', error: 'States.Runtime', cause: 'c'.repeat(2_000) });
     expect(reason.startsWith('the batch execution ended FAILED: arn:x (States.Runtime: ccc')).toBe(true);
     expect(reason.length).toBeLessThan(600);
+    // A cause without an error name is quoted under UNKNOWN, as a caught error without one is.
+    expect(executionEndReason({ batchId: BATCH_ID, status: 'FAILED', execution: 'arn:x', endedAt: '', cause: 'boom' })).toBe('the batch execution ended FAILED: arn:x (UNKNOWN: boom)');
   });
 });
 

@@ -78,7 +78,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
     try {
       client = new DecisionReplayClient({ endpoint, ...(region !== undefined && { region }), ...(timeoutMs !== undefined && { timeoutMs }), ...(maxResponseBytes !== undefined && { maxResponseBytes }) });
     } catch (err) {
-      throw new UsageError(`${values.endpoint !== undefined ? '--endpoint' : io.env.DECISION_REPLAY_URL ? 'DECISION_REPLAY_URL' : 'endpoint'}: ${(err as Error).message}`);
+      // One line naming where the value came from: --help has nothing to add about a bad endpoint.
+      const source = values.endpoint !== undefined ? '--endpoint' : nonEmpty(io.env.DECISION_REPLAY_URL) !== undefined ? 'DECISION_REPLAY_URL' : 'endpoint';
+      if (err instanceof DecisionReplayValidationError && optionIssue(err) === 'endpoint') return configError(io, `${source}: ${err.message}`);
+      throw new UsageError((err as Error).message);
     }
     const globals = { endpoint, region, output, quiet: values.quiet === true };
     const code = await command.run({ client, out: new Output(io, output, globals.quiet), io, globals }, { positionals, values });
@@ -223,6 +226,18 @@ function toParseArgs(options: Record<string, OptionSpec>) {
 function print(stream: CliIo['stdout'], text: string, code: ExitCode): ExitCode {
   stream.write(text.endsWith('\n') ? text : `${text}\n`);
   return code;
+}
+
+/** The option a constructor's {@link DecisionReplayValidationError} names (its one issue's path). */
+function optionIssue(err: DecisionReplayValidationError): string | undefined {
+  const issues = (err.details as { issues?: Array<{ path?: unknown }> } | undefined)?.issues;
+  return issues?.length === 1 && typeof issues[0]?.path === 'string' ? issues[0].path : undefined;
+}
+
+/** A usage error in the CLI's configuration (not the command line's shape): one line, exit 2. */
+function configError(io: CliIo, message: string): ExitCode {
+  io.stderr.write(`${BIN}: ${terminalSafe(message)}\n`);
+  return EXIT.USAGE;
 }
 
 function usageError(io: CliIo, message: string, command?: string): ExitCode {
