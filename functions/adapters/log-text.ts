@@ -21,10 +21,17 @@ export function escapeTerminalControls(text: string): string {
   return text.replace(TERMINAL_CONTROLS, escapeChar);
 }
 
+/** Text whose line feeds are its own: every other control character written out. */
+export function escapeTerminalControlsButLineFeeds(text: string): string {
+  return text.replace(TERMINAL_CONTROLS_BUT_LF, escapeChar);
+}
+
 /**
- * JSON text (JSON.stringify's, on one line) safe to print, and still the same JSON: what
- * JSON.stringify leaves raw can stand only inside strings, where `\uXXXX` reads back as the same
- * character.
+ * What JSON.stringify leaves raw (DEL, C1, separators, bidirectional controls) written out. On JSON
+ * text (JSON.stringify's, on one line): safe to print, and still the same JSON, since those can
+ * stand only inside strings, where `\uXXXX` reads back as the same character. On a string value
+ * about to be written into a JSON log line (the Lambdas' Powertools Logger, its `jsonReplacerFn`):
+ * the line shows them as text in CloudWatch's browser and in `aws logs tail`, obeying none.
  */
 export function escapeJsonControls(json: string): string {
   return json.replace(RAW_IN_JSON, escapeChar);
@@ -37,15 +44,5 @@ export function escapeJsonControls(json: string): string {
  * next line is indented (or is the closing `}`), so no part of it starts a line of its own.
  */
 export function escapeTerminalControlsInBlock(text: string): string {
-  return text.replace(TERMINAL_CONTROLS_BUT_LF, escapeChar).replace(/\n(?! |\}$)/g, '\\n');
-}
-
-/**
- * A string value of a JSON log line (the Lambdas' Powertools Logger, a `jsonReplacerFn`) with what
- * JSON.stringify would leave raw written out as text: CloudWatch shows a log line in a browser
- * and `aws logs tail` prints it on a terminal, and neither must obey a bidirectional override or a
- * C1 control in it. C0 controls stay as they are: JSON.stringify escapes them.
- */
-export function visibleJsonControls(value: string): string {
-  return value.replace(RAW_IN_JSON, escapeChar);
+  return escapeTerminalControlsButLineFeeds(text).replace(/\n(?! |\}$)/g, '\\n');
 }

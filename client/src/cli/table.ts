@@ -3,29 +3,21 @@
  * would break when piped), widths from the content.
  */
 
-/**
- * Characters a terminal acts on instead of showing: C0 controls (ESC starts the sequences that
- * clear the screen, move the cursor, set the window title or write the clipboard; CR and BS
- * overwrite what was printed), DEL, C1 controls (U+009B is a one-character CSI), the line and
- * paragraph separators, and the bidirectional controls that reorder what is shown (Trojan Source).
- * Stored values and the service's messages are data: they are shown escaped, never obeyed.
- */
-const TERMINAL_CONTROLS = /[\p{Cc}\p{Bidi_Control}\u2028\u2029]/gu;
-/** The same, less the line feed: for whole blocks of text whose lines are the CLI's own. */
-const TERMINAL_CONTROLS_BUT_LF = /(?!\n)[\p{Cc}\p{Bidi_Control}\u2028\u2029]/gu;
+import { escapeTerminalControls, escapeTerminalControlsButLineFeeds } from '../../../functions/adapters/log-text.js';
 
-const SHORT_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-const escapeChar = (c: string) => SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+/**
+ * Stored values and the service's messages are data: they are shown escaped, never obeyed. The
+ * characters a terminal acts on instead of showing (C0 controls such as ESC, which starts the
+ * sequences that clear the screen or write the clipboard, and CR and BS, which overwrite what was
+ * printed; DEL; C1 controls; the line and paragraph separators; the bidirectional controls that
+ * reorder what is shown) are the host's log lines' own (functions/adapters/log-text.ts).
+ */
 
 /** One line of text safe to print on a terminal: every control character escaped (`\n`, `\u001b`). */
-export function terminalSafe(text: string): string {
-  return text.replace(TERMINAL_CONTROLS, escapeChar);
-}
+export const terminalSafe = escapeTerminalControls;
 
 /** A block of text safe to print on a terminal: its line feeds kept, every other control escaped. */
-export function terminalSafeLines(text: string): string {
-  return text.replace(TERMINAL_CONTROLS_BUT_LF, escapeChar);
-}
+export const terminalSafeLines = escapeTerminalControlsButLineFeeds;
 
 /**
  * JSON text (JSON.stringify's) safe to print on a terminal, and still the same JSON: of those
@@ -33,9 +25,7 @@ export function terminalSafeLines(text: string): string {
  * separators and bidirectional controls, which can stand only inside strings, where `\uXXXX`
  * reads back as the same character.
  */
-export function terminalSafeJson(json: string): string {
-  return json.replace(TERMINAL_CONTROLS_BUT_LF, escapeChar);
-}
+export const terminalSafeJson = escapeTerminalControlsButLineFeeds;
 
 /** Formats a cell: strings as they are (control characters escaped), other values as compact JSON. */
 export function cell(value: unknown): string {

@@ -6,7 +6,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { systemClock } from '../../core/ports.js';
 import type { BaseClients } from '../../handlers/clients.js';
 import { ulidGenerator } from '../ids.js';
-import { visibleJsonControls } from '../log-text.js';
+import { escapeJsonControls } from '../log-text.js';
 import { createMetrics, powertoolsTelemetry } from '../telemetry.js';
 
 /**
@@ -25,5 +25,5 @@ export function awsBaseClients(): BaseClients {
  * string is written with those spelled out (`\u202e`).
  */
 export function createLogger(): Logger {
-  return new Logger({ jsonReplacerFn: (_key, value) => (typeof value === 'string' ? visibleJsonControls(value) : value) });
+  return new Logger({ jsonReplacerFn: (_key, value) => (typeof value === 'string' ? escapeJsonControls(value) : value) });
 }
