@@ -16,6 +16,12 @@
 // consistent on its indexes, as it has always been: a Query sees every write answered before it.
 // Item actions (Get, Put, Update, Delete, their batches and transactions) never read an index and
 // do not wait. Other dynalite stores in the process (tests, benchmarks) are left as dynalite made them.
+//
+// Only a store in memory defers. On disk (a DATA_DIR) an entry queued when the process is killed
+// would never be written: the item would be stored and answered, and missing from its function's
+// list and from the audit index after a restart. DynamoDB propagates an acknowledged write to its
+// indexes durably; a queue in memory cannot, so a store on disk writes every entry before it answers,
+// as dynalite does. A store in memory loses everything with its process anyway.
 import { createRequire } from 'node:module';
 import { setImmediate } from 'node:timers';
 import { stderr } from 'node:process';
@@ -34,7 +40,7 @@ const queue = [];
 /** The queue being written (one entry after another), or undefined. */
 let draining;
 
-/** Marks a store dynalite created for options with `indexesAfterAnswer: true`. */
+/** Marks a store dynalite created in memory for options with `indexesAfterAnswer: true` (see above for why not on disk). */
 export function deferIndexesOf(store) {
   deferringStores.add(store);
   return store;

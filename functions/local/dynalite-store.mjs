@@ -72,7 +72,8 @@ if (dynaliteDb.create.closesIterators !== true) {
   const patched = (options) => {
     const store = create(options);
     closeIteratorsOf(store.db);
-    if (options?.indexesAfterAnswer === true) deferIndexesOf(store);
+    // In memory only: on disk a queued entry would not survive a kill (./dynalite-indexes.mjs).
+    if (options?.indexesAfterAnswer === true && options.path === undefined) deferIndexesOf(store);
     if (options !== null && typeof options === 'object') storesByOptions.set(options, store);
     return store;
   };

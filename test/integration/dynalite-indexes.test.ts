@@ -1,6 +1,6 @@
 /**
- * The local host's dynalite writes global secondary index entries after it answers a write, as
- * DynamoDB does, and stays strongly consistent on them for its readers: a Query or Scan waits for
+ * The local host's dynalite, in memory, writes global secondary index entries after it answers a
+ * write, as DynamoDB does, and stays strongly consistent on them for its readers: a Query or Scan waits for
  * every index entry of the writes answered before it. Over the direct hand-off and over TCP, in
  * the worker thread and in process.
  */
@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { GSI1, GSI3 } from '../../functions/adapters/dynamodb/table-definition.js';
 import { LOCAL_AWS, startLocalDynamo, type LocalDynamo } from '../../functions/local/dynalite.js';
 import { indexWorkPending, settleIndexes } from '../../functions/local/dynalite-indexes.mjs';
+import { tempDir } from '../support/temp-dirs.js';
 
 const TABLE = 'indexes-after-answer';
 const item = (n: number, fn = 'fn_a') => ({
@@ -43,6 +44,22 @@ describe('global secondary index entries written after the answer (local dynalit
     await settleIndexes();
     expect(indexWorkPending()).toBe(0);
     expect(ids((await direct.send(byFunction('fn_a'))).Items)).toEqual(['SNAP#0001']);
+  });
+
+  it('writes them before answering on disk, where a queued entry would not survive a kill (in process)', async () => {
+    const path = tempDir('dynalite-indexes-');
+    dynamo = await startLocalDynamo({ port: 0, tableName: TABLE, worker: false, path });
+    const direct = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint, requestHandler: dynamo.requestHandler });
+    clients.push(direct);
+
+    await direct.send(new PutItemCommand({ TableName: TABLE, Item: item(1) }));
+    expect(indexWorkPending()).toBe(0);
+    // Nothing is queued that a kill now could lose; reopened on the same folder, the entry is there.
+    await dynamo.close();
+    dynamo = await startLocalDynamo({ port: 0, tableName: TABLE, worker: false, path });
+    const reopened = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint, requestHandler: dynamo.requestHandler });
+    clients.push(reopened);
+    expect(ids((await reopened.send(byFunction('fn_a'))).Items)).toEqual(['SNAP#0001']);
   });
 
   for (const worker of [true, false]) {
