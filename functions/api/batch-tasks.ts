@@ -11,6 +11,7 @@ import type { ReplayChunkCommand, ReplayItemCommand } from '../core/batch-replay
 import type { StatsCommand } from '../core/batch-stats.js';
 import type { ReplayMode } from '../core/replay-request.js';
 import { DomainError } from '../core/errors.js';
+import { namedFailure, type CodedFailure } from './error-codes.js';
 import { ULID } from '../core/ulid.js';
 
 /** The task payload is not what the state machine sends: thrown (by name) for the workflow to fail on. */
@@ -114,35 +115,14 @@ export function causeMessage(cause: string | undefined): string {
   return cause.slice(0, 1000);
 }
 
-/** A code as the API writes them (`PAYLOAD_TOO_LARGE`, `EXECUTOR_TIMEOUT`, …). */
-const SCREAMING_CASE = /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$/;
-
 /**
- * The documented code of an error the workflow caught (README, "(h) Errors"). A
- * task throws a domain error under its code (see {@link asWorkflowError}), which is kept as it is;
- * what Step Functions, Lambda or a fault in a function names its way (`States.Timeout`,
- * `Lambda.ServiceException`, `TypeError`) gets one of these, and the message keeps that name.
+ * `{code, message}` of a caught error ({@link namedFailure}): the message starts with the name
+ * Step Functions or Lambda gave where that is not a code (`States.Timeout: Task timed out after 60 s`).
  */
-export function workflowErrorCode(name: string): string {
-  if (SCREAMING_CASE.test(name)) return name;
-  if (name === 'States.Timeout' || name === 'States.HeartbeatTimeout' || name === 'Sandbox.Timedout') return 'TASK_TIMED_OUT';
-  if (name === 'Lambda.TooManyRequestsException') return 'TASK_THROTTLED';
-  if (name === 'States.DataLimitExceeded') return 'STATE_DATA_TOO_LARGE';
-  if (name === 'States.TaskFailed' || /^(?:Lambda|Runtime|Sandbox)\./.test(name)) return 'TASK_FAILED';
-  if (name.startsWith('States.')) return 'WORKFLOW_ERROR';
-  return 'INTERNAL_ERROR';
-}
-
-/**
- * `{code, message}` of a caught error: the code from {@link workflowErrorCode}; where that is not
- * the error's own name, the message starts with it (`States.Timeout: Task timed out after 60 s`),
- * so an operator still sees what Step Functions or Lambda said.
- */
-export function caughtFailure(error: CaughtError | undefined): { code: string; message: string } {
+export function caughtFailure(error: CaughtError | undefined): CodedFailure {
   const message = causeMessage(error?.Cause);
   if (error?.Error === undefined || error.Error === '') return { code: 'UNKNOWN', message };
-  const code = workflowErrorCode(error.Error);
-  return { code, message: code === error.Error ? message : `${error.Error}: ${message}`.slice(0, 1000) };
+  return namedFailure(error.Error, message);
 }
 
 /**

@@ -9,7 +9,8 @@ import * as z from 'zod/mini';
 import { batchIdForExecution } from '../adapters/batch-ids.js';
 import { ABNORMAL_EXECUTION_STATUSES, type BatchExecutionEnd } from '../core/batch-execution-end.js';
 import { ULID } from '../core/ulid.js';
-import { BatchPayloadError, causeMessage, workflowErrorCode } from './batch-tasks.js';
+import { BatchPayloadError, causeMessage } from './batch-tasks.js';
+import { workflowErrorCode } from './error-codes.js';
 
 /** The `source` and `detail-type` of the event (the rule's pattern matches on both). */
 export const EXECUTION_STATUS_CHANGE = { source: 'aws.states', detailType: 'Step Functions Execution Status Change' } as const;

@@ -12,12 +12,13 @@ import { isSnapshotInsert } from '../adapters/dynamodb/snapshot-stream.js';
 import { handleSnapshotWritten, type OnWriteDeps, type OnWriteSummary } from '../core/on-write.js';
 import type { PolicyStore, StoredPolicy } from '../core/policy.js';
 import { SnapshotSchema, type Snapshot } from '../core/snapshot.js';
+import { ValidationError } from '../core/errors.js';
+import type { CodedFailure } from './error-codes.js';
 
 /** A stream record that cannot be a snapshot: retrying will not help, so it goes to the failure destination. */
-export class MalformedStreamRecordError extends Error {
+export class MalformedStreamRecordError extends ValidationError {
   constructor(message: string) {
-    super(message);
-    this.name = 'MalformedStreamRecordError';
+    super(message, { code: 'MALFORMED_STREAM_RECORD' });
   }
 }
 
@@ -42,6 +43,13 @@ export interface StreamObserver {
   processed(snapshot: Snapshot, summary: OnWriteSummary): void;
   failed(record: DynamoDBRecord, error: unknown): void;
 }
+
+/**
+ * Told why a record failed, as `{code, message}` (`thrownFailure` in ./error-codes.ts): the local stream keeps it
+ * as the reason of a record it gives up on. (On AWS the failure queue's message names the records,
+ * not why; the function's `stream record failed` log line says why.)
+ */
+export type RecordFailureListener = (record: DynamoDBRecord, failure: CodedFailure) => void;
 
 /**
  * The policy store as seen during one stream event: a batch holds many snapshots of few functions,

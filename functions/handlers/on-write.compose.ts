@@ -6,23 +6,28 @@ import { onWriteReportId } from '../adapters/ids.js';
 import { observeViolations } from '../adapters/observability.js';
 import { createSimilarityProvider } from '../adapters/similarity-provider.js';
 import { METRIC } from '../adapters/telemetry.js';
-import { makeStreamHandler, type StreamObserver } from '../api/stream-consumer.js';
+import { thrownFailure } from '../api/error-codes.js';
+import { makeStreamHandler, type RecordFailureListener, type StreamObserver } from '../api/stream-consumer.js';
 import type { LambdaConfig } from '../config.js';
 import { AttachedPoliciesCache } from '../core/policy-cache.js';
 import { withLambdaContext, withMetricsPublished, type EventPublisherFactory, type PolicyClients, type TableClients } from './clients.js';
 
-export function compose(config: LambdaConfig<'on-write'>, clients: TableClients & PolicyClients & { eventPublisher: EventPublisherFactory }) {
+export function compose(config: LambdaConfig<'on-write'>, clients: TableClients & PolicyClients & { eventPublisher: EventPublisherFactory; recordFailures?: RecordFailureListener }) {
   const { doc, clock, logger, telemetry } = clients;
   const observer: StreamObserver = {
     // From the write to its validation: the stream's delay plus this function's work.
     processed: (snapshot) => telemetry.record(METRIC.onWriteLag, 'Milliseconds', Math.max(0, clock.now() - Date.parse(snapshot.createdAt))),
-    // Reported to the stream as a batch item failure: retried, bisected, then sent to the failure queue.
-    failed: (record, error) =>
+    // Reported to the stream as a batch item failure: retried, bisected, then sent to the failure
+    // queue. Logged under its code (PAYLOAD_TOO_LARGE, …), as a batch item's error is.
+    failed: (record, error) => {
+      const failure = thrownFailure(error);
       logger.error('stream record failed', {
         eventID: record.eventID,
         sequenceNumber: record.dynamodb?.SequenceNumber,
-        error: error instanceof Error ? { name: error.name, message: error.message.slice(0, 500) } : String(error),
-      }),
+        error: { code: failure.code, message: failure.message.slice(0, 500) },
+      });
+      clients.recordFailures?.(record, failure);
+    },
   };
   const handler = makeStreamHandler(
     {

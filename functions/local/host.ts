@@ -303,7 +303,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   // One attached-policies cache for the policy routes and on-write: a policy PUT clears it, so the
   // next write is validated under the new version (core/policy-cache.ts).
   const policyCache = new AttachedPoliciesCache(clock);
-  stream.setHandler(onWrite.compose(lambdaEnv('on-write', env), { ...clients('on-write'), policyCache, eventPublisher: () => events }));
+  stream.setHandler(onWrite.compose(lambdaEnv('on-write', env), { ...clients('on-write'), policyCache, eventPublisher: () => events, recordFailures: (record, failure) => stream.recordFailed(record, failure) }));
   // Recovery from a crash of the previous process: redeliver acknowledged writes that were not yet
   // validated, and resume (or fail) the batches that were running.
   const redelivered = await stream.recover(client, options.tableName);

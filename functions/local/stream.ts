@@ -12,12 +12,16 @@ import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Journal } from './journal.js';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { isSnapshotItem } from '../adapters/dynamodb/snapshot-stream.js';
+import { thrownFailure, type CodedFailure } from '../api/error-codes.js';
 
 export type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | void>;
 
 export interface StreamFailure {
   failedAt: string;
   attempts: number;
+  /** The code of the last failure (`PAYLOAD_TOO_LARGE`, `INTERNAL_ERROR`, …; README, "(h) Errors"). */
+  code: string;
+  /** `<code>: <message>`: what the last failure said. */
   reason: string;
   record: DynamoDBRecord;
 }
@@ -32,6 +36,7 @@ export interface LocalStreamOptions {
   tableArn: string;
   /** Called for each record that exhausted its retries (in addition to the in-memory sink). */
   onFailure?: (failure: StreamFailure) => void;
+  /** Called when the handler throws, unless every record it was given was told failed ({@link LocalStream.recordFailed}). */
   onError?: (err: unknown) => void;
   /**
    * Durable delivery (with a data dir): each captured write is journaled before the write is
@@ -53,6 +58,8 @@ export class LocalStream {
   private handler: StreamHandler | undefined;
   /** Records that exhausted their retries, oldest first. */
   readonly failures: StreamFailure[] = [];
+  /** Why each record failed in its latest delivery, by eventID, as the consumer told it. */
+  private readonly recordFailures = new Map<string, CodedFailure>();
   private closed = false;
 
   constructor(private readonly options: LocalStreamOptions) {}
@@ -100,7 +107,16 @@ export class LocalStream {
     return queued;
   }
 
+  /**
+   * The consumer's word on why a record of the delivery under way failed (the on-write function
+   * tells it with its `recordFailures` listener): the reason the record is sunk with, if it is.
+   */
+  recordFailed(record: DynamoDBRecord, failure: CodedFailure): void {
+    if (record.eventID !== undefined) this.recordFailures.set(record.eventID, failure);
+  }
+
   private finish(p: { record: DynamoDBRecord }): void {
+    if (p.record.eventID !== undefined) this.recordFailures.delete(p.record.eventID);
     const pk = (p.record.dynamodb?.Keys?.pk as { S?: string } | undefined)?.S;
     if (pk !== undefined) this.options.journal?.finish(pk);
   }
@@ -152,7 +168,9 @@ export class LocalStream {
     let pending = batch;
     while (pending.length > 0) {
       let failedFrom = -1;
-      let reason = '';
+      // Why the batch failed, for records the consumer said nothing about.
+      let batchFailure: CodedFailure = { code: 'UNKNOWN', message: 'reported in batchItemFailures, without a reason' };
+      for (const p of pending) if (p.record.eventID !== undefined) this.recordFailures.delete(p.record.eventID);
       // Which records of the retried tail failed themselves; undefined: all of them (a throw, or
       // identifiers that match no record).
       let failedIds: Set<string> | undefined;
@@ -163,14 +181,15 @@ export class LocalStream {
         const reported = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
         if (reported.size > 0) {
           failedFrom = pending.findIndex((p) => reported.has(p.record.dynamodb?.SequenceNumber ?? ''));
-          reason = 'reported in batchItemFailures';
           if (failedFrom < 0) failedFrom = 0;
           else failedIds = reported;
         }
       } catch (err) {
         failedFrom = 0;
-        reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-        this.options.onError?.(err);
+        batchFailure = thrownFailure(err);
+        // A handler that failed every record throws (Powertools' FullBatchFailureError); the
+        // consumer has then already said why for each, and the throw adds nothing.
+        if (!pending.every((p) => p.record.eventID !== undefined && this.recordFailures.has(p.record.eventID))) this.options.onError?.(err);
       }
       if (failedFrom < 0) {
         for (const p of pending) this.finish(p);
@@ -188,7 +207,8 @@ export class LocalStream {
         }
         p.attempts += 1;
         if (p.attempts > this.options.maxRetries) {
-          const failure = { failedAt: new Date().toISOString(), attempts: p.attempts, reason, record: p.record };
+          const { code, message } = (p.record.eventID !== undefined && this.recordFailures.get(p.record.eventID)) || batchFailure;
+          const failure = { failedAt: new Date().toISOString(), attempts: p.attempts, code, reason: `${code}: ${message}`, record: p.record };
           this.failures.push(failure);
           if (this.failures.length > (this.options.maxFailuresKept ?? 1_000)) this.failures.shift();
           this.options.onFailure?.(failure);

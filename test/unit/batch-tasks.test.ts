@@ -4,7 +4,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { batchIdForExecution } from '../../functions/adapters/batch-ids.js';
-import { asWorkflowError, BatchPayloadError, causeMessage, parsePlanPayload, parseReplayItemPayload, parseStatsPayload, workflowErrorCode, workflowTask } from '../../functions/api/batch-tasks.js';
+import { asWorkflowError, BatchPayloadError, causeMessage, parsePlanPayload, parseReplayItemPayload, parseStatsPayload, workflowTask } from '../../functions/api/batch-tasks.js';
+import { thrownFailure, workflowErrorCode } from '../../functions/api/error-codes.js';
+import { MalformedStreamRecordError } from '../../functions/api/stream-consumer.js';
+import { SimilarityProviderError } from '../../functions/core/similarity.js';
 import { NotFoundError, PayloadTooLargeError } from '../../functions/core/errors.js';
 
 const BATCH = '01JE0000000000000000000001';
@@ -108,6 +111,19 @@ describe('workflowErrorCode', () => {
 
   it('keeps a code the service gives as it is', () => {
     for (const code of ['PAYLOAD_TOO_LARGE', 'POLICY_TAMPERED', 'BATCH_NOT_FOUND', 'EXECUTOR_TIMEOUT', 'BATCH_REPLAY_FAILED']) expect(workflowErrorCode(code)).toBe(code);
+  });
+});
+
+describe('thrownFailure', () => {
+  it('reports a domain error and a similarity provider error under their codes, and a fault as INTERNAL_ERROR naming it', () => {
+    expect(thrownFailure(new PayloadTooLargeError("validation report exceeds DynamoDB's 409600-byte (400 KB) item limit", 409_600, 409_601))).toEqual({
+      code: 'PAYLOAD_TOO_LARGE',
+      message: "validation report exceeds DynamoDB's 409600-byte (400 KB) item limit",
+    });
+    expect(thrownFailure(new MalformedStreamRecordError('record 1: not a snapshot'))).toEqual({ code: 'MALFORMED_STREAM_RECORD', message: 'record 1: not a snapshot' });
+    expect(thrownFailure(new SimilarityProviderError('bedrock', 'Titan embedding failed', { code: 'BEDROCK_ERROR' }))).toEqual({ code: 'BEDROCK_ERROR', message: 'Titan embedding failed' });
+    expect(thrownFailure(new TypeError('x is undefined'))).toEqual({ code: 'INTERNAL_ERROR', message: 'TypeError: x is undefined' });
+    expect(thrownFailure('a string')).toEqual({ code: 'INTERNAL_ERROR', message: 'Error: a string' });
   });
 });
 

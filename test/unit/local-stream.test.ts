@@ -128,7 +128,7 @@ describe('LocalStream', () => {
 
     // Assert
     expect(stream.failures.map((f) => f.record.dynamodb?.NewImage?.pk?.S)).toEqual(['poison']);
-    expect(stream.failures[0]).toMatchObject({ attempts: 3, reason: 'reported in batchItemFailures' });
+    expect(stream.failures[0]).toMatchObject({ attempts: 3, code: 'UNKNOWN', reason: 'UNKNOWN: reported in batchItemFailures, without a reason' });
     expect(sunk).toEqual(['poison']);
     expect(attemptsByPk.get('poison')).toBe(3);
     expect(attemptsByPk.get('ok1')).toBe(1);
@@ -153,9 +153,55 @@ describe('LocalStream', () => {
     expect(calls).toBe(2);
     expect(errors).toHaveLength(2);
     expect(stream.failures.map((f) => [f.record.dynamodb?.NewImage?.pk?.S, f.attempts, f.reason])).toEqual([
-      ['a', 2, 'TypeError: handler bug'],
-      ['b', 2, 'TypeError: handler bug'],
+      ['a', 2, 'INTERNAL_ERROR: TypeError: handler bug'],
+      ['b', 2, 'INTERNAL_ERROR: TypeError: handler bug'],
     ]);
+  });
+
+  it("sinks a record with the code and message the consumer told for it, and does not report the throw of a batch whose every record it told about", async () => {
+    // Arrange: the consumer tells why each record fails, as the on-write function does, and throws
+    // when every record of the event failed (as Powertools' batch processor does).
+    const errors: unknown[] = [];
+    const stream = new LocalStream({ ...options, batchSize: 10, maxRetries: 1, onError: (err) => errors.push(err) });
+    stream.setHandler(async (e): Promise<DynamoDBBatchResponse> => {
+      for (const r of e.Records) stream.recordFailed(r, { code: 'PAYLOAD_TOO_LARGE', message: `report of ${String(r.dynamodb?.NewImage?.pk?.S)} is too large` });
+      throw new Error('All records failed processing');
+    });
+    const client = tapped(stream);
+
+    // Act
+    await putSnapshot(client, 'a');
+    await putSnapshot(client, 'b');
+    await stream.drain();
+
+    // Assert
+    expect(stream.failures.map((f) => [f.record.dynamodb?.NewImage?.pk?.S, f.code, f.reason])).toEqual([
+      ['a', 'PAYLOAD_TOO_LARGE', 'PAYLOAD_TOO_LARGE: report of a is too large'],
+      ['b', 'PAYLOAD_TOO_LARGE', 'PAYLOAD_TOO_LARGE: report of b is too large'],
+    ]);
+    expect(errors).toEqual([]);
+  });
+
+  it('forgets what the consumer told about a record once a later delivery of it fails otherwise', async () => {
+    // Arrange: the first delivery tells a reason; the second throws before looking at any record.
+    const stream = new LocalStream({ ...options, maxRetries: 1 });
+    let calls = 0;
+    stream.setHandler(async (e): Promise<DynamoDBBatchResponse> => {
+      calls += 1;
+      if (calls === 1) {
+        for (const r of e.Records) stream.recordFailed(r, { code: 'POLICY_TAMPERED', message: 'first' });
+        return { batchItemFailures: e.Records.map((r) => ({ itemIdentifier: String(r.dynamodb?.SequenceNumber) })) };
+      }
+      throw new TypeError('handler bug');
+    });
+    const client = tapped(stream);
+
+    // Act
+    await putSnapshot(client, 'a');
+    await stream.drain();
+
+    // Assert
+    expect(stream.failures.map((f) => f.reason)).toEqual(['INTERNAL_ERROR: TypeError: handler bug']);
   });
 
   it('drain() resolves only after every queued record was delivered, without waiting for the batching window', async () => {
