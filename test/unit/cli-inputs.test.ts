@@ -137,17 +137,37 @@ describe('CLI inputs refused before sending', () => {
       [['--timeout', '5', '-o', 'json'], 'no command given'],
     ] as const) {
       const r = await runCli([...args]);
-      expect(r, args.join(' ')).toEqual({ code: 2, stdout: '', stderr: `decision-replay: ${message}\nRun 'decision-replay --help' for usage.\n` });
+      expect(r, args.join(' ')).toEqual({ code: 2, stdout: '', stderr: `decision-replay: ${message} (see 'decision-replay --help')\n` });
     }
     expect(requests).toEqual([]);
-    // No arguments at all still shows the help (on stderr, exit 2), and --help on stdout, exit 0.
-    expect(await runCli([])).toMatchObject({ code: 2, stdout: '', stderr: expect.stringContaining('Usage: decision-replay <command> [options]') as unknown });
+    // No arguments at all is one line too (exit 2); --help shows the help on stdout, exit 0.
+    expect(await runCli([])).toEqual({ code: 2, stdout: '', stderr: "decision-replay: no command given (see 'decision-replay --help')\n" });
     expect(await runCli(['--help'])).toMatchObject({ code: 0, stderr: '', stdout: expect.stringContaining('Usage: decision-replay <command> [options]') as unknown });
+  });
+  it('says what is wrong with a command line in one line, naming the option, the argument or the value, exit 2', async () => {
+    requests.length = 0;
+    for (const [args, message] of [
+      [['list', '--bogus', '--function', 'f'], "unknown option '--bogus' (see 'decision-replay list --help')"],
+      [['list', '-Z', '--function', 'f'], "unknown option '-Z' (see 'decision-replay list --help')"],
+      [['list', '--function'], "--function needs a value (see 'decision-replay list --help')"],
+      [['list', '--function', 'f', '--quiet=yes'], "--quiet takes no value, got 'yes' (see 'decision-replay list --help')"],
+      [['get', '--timeout', '-1', 'x'], "--timeout needs a value; '-1' after it is taken for an option (if it is the value, write --timeout=-1) (see 'decision-replay get --help')"],
+      [['list', '--function', '--quiet'], "--function needs a value; '--quiet' after it is taken for an option (if it is the value, write --function=--quiet) (see 'decision-replay list --help')"],
+      [['get'], "'get' takes 1 argument (<snapshotId>), got 0 (see 'decision-replay get --help')"],
+      [['batch'], "'batch' needs a subcommand: run, get, list, cancel, compare (see 'decision-replay batch --help')"],
+      [['batch', 'frob'], "unknown command 'batch frob' (see 'decision-replay batch --help')"],
+      [['replay', 'x', '--mode', 'Fuzzy'], "--mode must be one of Strict, Tolerant, ValidationOnly, got 'Fuzzy' (see 'decision-replay replay --help')"],
+      [['list', '--function', 'f', '--limit', 'lots'], "--limit must be an integer from 1 to 1000, got 'lots' (see 'decision-replay list --help')"],
+    ] as const) {
+      const r = await runCli(['--endpoint', endpoint, ...args]);
+      expect(r, args.join(' ')).toEqual({ code: 2, stdout: '', stderr: `decision-replay: ${message}\n` });
+    }
+    expect(requests).toEqual([]);
   });
   it('refuses a one-value flag given twice with different values, rather than quietly use the last', async () => {
     requests.length = 0;
     const limit = await runCli(['list', '--function', 'f', '--limit', '2', '--limit', '3', '--endpoint', endpoint]);
-    expect(limit).toEqual({ code: 2, stdout: '', stderr: "decision-replay: --limit is given twice ('2' and '3'); give it once\nRun 'decision-replay list --help' for usage.\n" });
+    expect(limit).toEqual({ code: 2, stdout: '', stderr: "decision-replay: --limit is given twice ('2' and '3'); give it once (see 'decision-replay list --help')\n" });
     const fn = await runCli(['list', '-f', 'a', '--function=b', '--endpoint', endpoint]);
     expect(fn.stderr).toContain("--function is given twice ('a' and 'b'); give it once");
     expect(requests).toEqual([]);

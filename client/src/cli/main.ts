@@ -25,7 +25,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
       return usageError(io, sub === undefined ? `'${group.name}' needs a subcommand: ${group.commands.map((c) => c.name.at(-1)).join(', ')}` : `unknown command '${group.name} ${sub}'`, group.name);
     }
     if (words.length === 0) {
-      if (wantsHelp || argv.length === 0) return print(wantsHelp ? io.stdout : io.stderr, topHelp(), wantsHelp ? EXIT.OK : EXIT.USAGE);
+      if (wantsHelp) return print(io.stdout, topHelp(), EXIT.OK);
       // Flags and no command: name the flag that is not a global one (`--version`, a command's
       // flag before its command), as every other usage error does, not the whole help.
       let unknown: string | undefined;
@@ -44,9 +44,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
   const name = command.name.join(' ');
   let positionals: string[];
   let values: Record<string, string | boolean | string[] | undefined>;
+  const rest = withoutWords(argv, command.name);
+  const options = toParseArgs(optionsOf(command));
   try {
-    const rest = withoutWords(argv, command.name);
-    const options = toParseArgs(optionsOf(command));
     const parsed = parseArgs({ args: rest, options, strict: true, allowPositionals: true, tokens: true });
     ({ positionals, values } = parsed as { positionals: string[]; values: Record<string, string | boolean | string[] | undefined> });
     // A flag that takes one value, given twice with different values: parseArgs keeps the last,
@@ -55,11 +55,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
     for (const token of parsed.tokens) {
       if (token.kind !== 'option' || token.value === undefined || options[token.name]?.multiple === true) continue;
       const before = seen.get(token.name);
-      if (before !== undefined && before !== token.value) throw new Error(`--${token.name} is given twice ('${before}' and '${token.value}'); give it once`);
+      if (before !== undefined && before !== token.value) throw new UsageError(`--${token.name} is given twice ('${before}' and '${token.value}'); give it once`);
       seen.set(token.name, token.value);
     }
   } catch (err) {
-    return usageError(io, (err as Error).message, name);
+    return usageError(io, err instanceof UsageError ? err.message : parseArgsProblem(err, rest, options), name);
   }
   if (values.help === true) return print(io.stdout, commandHelp(command), EXIT.OK);
   const { min, max } = command.positionals;
@@ -240,9 +240,32 @@ function configError(io: CliIo, message: string): ExitCode {
   return EXIT.USAGE;
 }
 
+/** A usage error: one line naming the problem, and where the help is; exit 2. */
 function usageError(io: CliIo, message: string, command?: string): ExitCode {
-  io.stderr.write(`${BIN}: ${terminalSafeLines(message)}\nRun '${BIN} ${command ? `${command} ` : ''}--help' for usage.\n`);
+  io.stderr.write(`${BIN}: ${terminalSafe(message)} (see '${BIN} ${command ? `${command} ` : ''}--help')\n`);
   return EXIT.USAGE;
+}
+
+type ParseArgsOptions = ReturnType<typeof toParseArgs>;
+
+/**
+ * What is wrong with a command line that node:util's parseArgs refused, in the CLI's words (its
+ * own messages run over lines and suggest its syntax): the first option it would have refused,
+ * found by reading the same tokens without its checks.
+ */
+function parseArgsProblem(err: unknown, args: readonly string[], options: ParseArgsOptions): string {
+  const { tokens } = parseArgs({ args: [...args], options, strict: false, allowPositionals: true, tokens: true });
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue;
+    const spec = options[token.name];
+    if (spec === undefined) return `unknown option '${token.rawName}'`;
+    if (spec.type === 'boolean' && token.value !== undefined) return `${token.rawName} takes no value, got '${token.value}'`;
+    if (spec.type === 'string' && token.value === undefined) return `${token.rawName} needs a value`;
+    if (spec.type === 'string' && token.inlineValue !== true && token.value?.startsWith('-') === true) {
+      return `${token.rawName} needs a value; '${token.value}' after it is taken for an option (if it is the value, write ${token.rawName}=${token.value})`;
+    }
+  }
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
 }
 
 // ------------------------------------------------------------------------------------------------
