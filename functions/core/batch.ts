@@ -18,6 +18,7 @@ import { canonicalHash } from './json.js';
 import type { Clock, IdGenerator, Page, SnapshotIdIndex } from './ports.js';
 import { checkModeOptions, DEFAULT_TOLERANCE, parseReplayRequest, ReplayOptionsShape, ReplayStatusSchema, ResultErrorSchema } from './replay-request.js';
 import { resolveNamedPolicy, type PolicyStore } from './policy-port.js';
+import { PolicyNameSchema } from './policy-name.js';
 import { NoiseRunSchema, pinNoiseProfile, type NoiseProfileStore } from './noise.js';
 import { parseOrThrow } from './schema-util.js';
 import { FunctionNameSchema, IntegritySchema, type Snapshot } from './snapshot.js';
@@ -72,7 +73,7 @@ export const BatchRequestSchema = z.strictObject({
   selector: z.optional(SelectorSchema),
   ...ReplayOptionsShape,
   maxConcurrency: z.optional(z.int().check(z.gte(1, `maxConcurrency must be 1..${MAX_CONCURRENCY}`), z.lte(MAX_CONCURRENCY, `maxConcurrency must be 1..${MAX_CONCURRENCY}`))),
-  policyName: z.optional(z.string().check(z.minLength(1))),
+  policyName: z.optional(PolicyNameSchema),
 });
 export type BatchRequest = z.infer<typeof BatchRequestSchema>;
 

@@ -7,14 +7,10 @@
  */
 import * as z from 'zod/mini';
 import { COMPARATOR_NAMES } from './comparator-names.js';
+import { PolicyNameSchema } from './policy-name.js';
 import { FunctionNameSchema, JsonValueSchema, StorableNumberSchema } from './snapshot.js';
 
-/** Policy names appear in keys and URL paths, so they are kept to a safe alphabet. */
-export const PolicyNameSchema = z.string().check(
-  z.minLength(1, 'policy name must not be empty'),
-  z.maxLength(128, 'policy name must be at most 128 characters'),
-  z.regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'policy name may contain letters, digits, _ . : - and must start with a letter or digit'),
-);
+export { PolicyNameSchema };
 
 /** The most rules one policy may hold. */
 export const MAX_RULES = 100;

@@ -8,7 +8,7 @@ import * as z from 'zod/mini';
 import { DependencyReplaySchema } from './dependencies.js';
 import { SnapshotDiffSchema } from './diff.js';
 import { FieldComparisonSchema } from './output-comparison.js';
-import { PolicyBodySchema, RuleResultSchema, ViolationSchema } from './policy-model.js';
+import { PolicyBodySchema, PolicyNameSchema, RuleResultSchema, ViolationSchema } from './policy-model.js';
 import type { Page } from './ports.js';
 import { IntegritySchema, NamedValueSchema } from './snapshot.js';
 import { OverridesSchema, REPLAY_MODES, ReplayOptionsShape, ReplayStatusSchema, ResultErrorSchema } from './replay-request.js';
@@ -19,7 +19,7 @@ export * from './replay-request.js';
 export const ReplayRequestDocSchema = z.strictObject({
   ...ReplayOptionsShape,
   policy: z.optional(PolicyBodySchema),
-  policyName: z.optional(z.string().check(z.minLength(1))),
+  policyName: z.optional(PolicyNameSchema),
 });
 
 /**

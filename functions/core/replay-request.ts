@@ -9,6 +9,7 @@ import { DEPENDENCY_MODES, type DependencyMode } from './dependencies.js';
 import { ValidationError } from './errors.js';
 import type { NoiseProfile } from './noise.js';
 import type { Rule } from './policy-model.js';
+import { PolicyNameSchema } from './policy-name.js';
 import { parseOrThrow } from './schema-util.js';
 import { JsonObjectSchema, ModelParametersSchema } from './snapshot.js';
 
@@ -43,7 +44,7 @@ export const ReplayOptionsShape = {
 export const ReplayRequestSchema = z.strictObject({
   ...ReplayOptionsShape,
   policy: z.optional(z.unknown()),
-  policyName: z.optional(z.string().check(z.minLength(1))),
+  policyName: z.optional(PolicyNameSchema),
 });
 export type ReplayRequest = z.infer<typeof ReplayRequestSchema>;
 

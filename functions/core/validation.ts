@@ -5,7 +5,7 @@
 import { sealRecord } from './records.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import { evaluatePolicy, parsePolicyBody } from './policy.js';
-import { checkPolicySeal, PolicyBodySchema, PolicyEvaluationShape, resolveNamedPolicy, type PolicyEvaluation, type PolicyPin, type PolicyStore, type StoredPolicy, type Violation } from './policy-model.js';
+import { checkPolicySeal, PolicyBodySchema, PolicyNameSchema, PolicyEvaluationShape, resolveNamedPolicy, type PolicyEvaluation, type PolicyPin, type PolicyStore, type StoredPolicy, type Violation } from './policy-model.js';
 import { recordContentHash } from './records.js';
 import type { Clock, IdGenerator, Page, SnapshotStore } from './ports.js';
 import { parseOrThrow } from './schema-util.js';
@@ -62,14 +62,14 @@ export interface ValidationReportStore {
 /** Body of `POST /snapshots/{id}/validate`. */
 export const ValidateRequestSchema = z.strictObject({
   policy: z.optional(z.unknown()),
-  policyName: z.optional(z.string().check(z.minLength(1))),
+  policyName: z.optional(PolicyNameSchema),
   // A ULID in lower case names the same snapshot (see ulid.ts canonicalId).
   baselineId: z.optional(z.string().check(z.minLength(1), z.overwrite(canonicalId))),
 });
 export type ValidateRequest = z.infer<typeof ValidateRequestSchema>;
 
 /** For the OpenAPI document: the request as clients see it. */
-export const ValidateRequestDocSchema = z.strictObject({ policy: z.optional(PolicyBodySchema), policyName: z.optional(z.string().check(z.minLength(1))), baselineId: z.optional(z.string().check(z.minLength(1))) });
+export const ValidateRequestDocSchema = z.strictObject({ policy: z.optional(PolicyBodySchema), policyName: z.optional(PolicyNameSchema), baselineId: z.optional(z.string().check(z.minLength(1))) });
 
 export interface ValidationDeps {
   snapshots: SnapshotStore;

@@ -219,6 +219,8 @@ describe('batch replays over HTTP (local host)', () => {
     ['both snapshotIds and a selector', { selector: { functionName: FN } }, /exactly one of snapshotIds, snapshotManifest and selector/],
     ['an id listed twice', { snapshotIds: ['01JB0000000000000000000001', '01JB0000000000000000000001'] }, /listed twice/],
     ['tolerance with Strict', { mode: 'Strict', tolerance: 0.5 }, /tolerance/],
+    // A name no policy can have is a bad field (400), not a policy that does not exist (404).
+    ['a policyName that can never exist', { policyName: 'no such policy!' }, /policyName: policy name may contain letters, digits/],
   ])('answers 400 for %s', async (_name, patch, message) => {
     const res = await call<{ error: { code: string; message: string } }>('POST', '/batches', { snapshotIds: [recorded[0]?.snapshotId], ...patch });
 

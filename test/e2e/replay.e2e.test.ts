@@ -206,6 +206,7 @@ describe('replay over HTTP (local host)', () => {
       ['overrides with ValidationOnly (nothing would run them)', { mode: 'ValidationOnly', overrides: { modelParameters: { modelName: 'credit-llm-next' } } }, 400],
       ['both policy and policyName', { policyName: 'p', policy: { rules: [{ field: 'outputs.decision', comparator: 'ExactMatch' }] } }, 400],
       ['an unknown policyName', { policyName: 'no-such-policy' }, 404],
+      ['a policyName that can never exist (a bad field, not an unknown policy)', { policyName: 'no such policy!' }, 400],
     ])('answers %s with %i, persisting nothing', async (_label, body, status) => {
       const before = await call<{ items: ReplayResult[] }>('GET', `/snapshots/${agrees.snapshotId}/replays?limit=1000`);
       const res = await call('POST', `/snapshots/${agrees.snapshotId}/replay`, body);
