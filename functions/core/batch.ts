@@ -682,6 +682,21 @@ export class BatchStateError extends Error {
   }
 }
 
+/**
+ * A recorded batch of listed ids (`snapshotIds`, `snapshotManifest`) whose ids were never written to
+ * its manifest: the request that recorded it stopped first (a killed host, a function past its
+ * time). The ids were only in that request, so the batch cannot be run; thrown by Plan, under its
+ * code, for the batch to end FAILED saying how to run it.
+ */
+export class BatchNotPlannedError extends ConflictError {
+  constructor(batchId: string) {
+    super(
+      `batch ${batchId} was recorded, but the service stopped before its snapshot ids were written to its manifest (they were only in the request), so nothing was replayed; to run it, send that POST /batches again, with a new Idempotency-Key or none`,
+      { code: 'BATCH_NOT_PLANNED' },
+    );
+  }
+}
+
 /** {@link pinNoiseProfile} for a schedule: a choice that cannot be pinned is left for the items to report. */
 async function pinScheduledNoiseProfile(store: NoiseProfileStore | undefined, functionName: string, choice: BatchRequest['noiseProfile']): Promise<number | undefined> {
   if (choice !== 'latest' || store === undefined) return undefined;
@@ -729,7 +744,7 @@ export async function planBatch(deps: PlanDeps, command: PlanCommand): Promise<P
     const selector = batch.request.selector;
     // A snapshotManifest is read and copied into the batch's manifest by the API (a schedule names
     // a selector): a batch without a plan here was not created through either.
-    if (!selector) throw new BatchStateError(`batch ${batch.batchId} has neither a manifest nor a selector`);
+    if (!selector) throw new BatchNotPlannedError(batch.batchId);
     const plan = await writePlan(deps.manifests, batch, selectIds(deps.snapshots, selector, Date.parse(batch.createdAt)));
     await deps.batches.setPlan(batch.batchId, plan);
     batch = { ...batch, ...plan };

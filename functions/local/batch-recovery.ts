@@ -4,11 +4,13 @@
  * next start each journaled batch still RUNNING is resumed by starting its execution again with
  * `{batchId}`. Plan reads the recorded snapshot ids, and every item finds its stored result before
  * calling an executor, so a resumed batch does only the work that was left. A batch that cannot be
- * resumed is marked FAILED with the reason; no batch stays RUNNING after a restart.
+ * resumed is marked FAILED with the reason, under a code; no batch stays RUNNING after a restart (one
+ * whose listed ids were never written to its manifest ends FAILED in Plan: BATCH_NOT_PLANNED).
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { BatchStore } from '../core/batch.js';
 import type { Journal } from './journal.js';
+import { thrownFailure } from '../api/error-codes.js';
 
 /** Journals every batch record the client creates (a conditional put of a `BATCH#…`/`META` item). */
 export function tapBatchRecords(client: DynamoDBClient, journal: Journal): void {
@@ -51,7 +53,8 @@ export async function recoverBatches(deps: RecoveryDeps): Promise<{ resumed: str
       resumed.push(batchId);
       deps.log(`batch ${batchId} was RUNNING when the host stopped: resumed`);
     } catch (err) {
-      const reason = `the local host restarted and could not resume this batch: ${err instanceof Error ? err.message : String(err)}`;
+      const failure = thrownFailure(err);
+      const reason = `${failure.code}: the local host restarted and could not resume this batch: ${failure.message}`;
       if (await deps.batches.failIfRunning(batchId, reason, deps.now())) failed.push(batchId);
       deps.journal.finish(pk);
       deps.log(`batch ${batchId} was RUNNING when the host stopped and could not be resumed: marked FAILED`);

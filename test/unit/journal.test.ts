@@ -77,7 +77,7 @@ describe('recoverBatches', () => {
     } as unknown as BatchStore & { failed: string[] };
   }
 
-  it('resumes RUNNING batches, fails the ones that cannot be resumed with a reason, and forgets finished ones', async () => {
+  it('resumes RUNNING batches, fails the ones that cannot be resumed with a coded reason, and forgets finished ones', async () => {
     const path = fresh();
     const j = new Journal(path);
     for (const id of ['run', 'broken', 'done']) j.begin(`BATCH#${id}`, '');
@@ -97,7 +97,7 @@ describe('recoverBatches', () => {
 
     expect(outcome).toEqual({ resumed: ['run'], failed: ['broken'] });
     expect(started).toEqual(['run']);
-    expect(((await s.get('broken')) as Batch & { failureReason?: string }).failureReason).toMatch(/could not resume this batch: definition changed/);
+    expect(((await s.get('broken')) as Batch & { failureReason?: string }).failureReason).toBe('INTERNAL_ERROR: the local host restarted and could not resume this batch: Error: definition changed');
     expect([...j.pending().keys()]).toEqual(['BATCH#run']);
   });
 });
