@@ -56,6 +56,7 @@ import {
   type VerificationReport,
 } from './schemas.js';
 import type { CredentialsOption, SignableRequest } from './sigv4.js';
+import { repeatedCursorGuard } from './paging.js';
 
 /** The default endpoint: the one-machine host (`npm start`). */
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:3000';
@@ -518,24 +519,19 @@ export class DecisionReplayClient {
   /**
    * Yields every item of a paged list route. A page with no items but a `nextCursor` is followed. A
    * `nextCursor` this iteration already followed (a proxy or cache that answers every page with the
-   * first, whatever its cursor) would page the same items again without end: it rejects with
-   * INVALID_RESPONSE instead.
+   * first, whatever its cursor) would page the same items again without end: after yielding that
+   * page's items, it rejects with INVALID_RESPONSE instead ({@link repeatedCursorGuard}).
    */
   async *iterate<T>(fetchPage: (cursor: string | undefined) => Promise<Page<T>>): AsyncGenerator<T> {
     let cursor: string | undefined;
-    const followed = new Set<string>();
+    const guard = repeatedCursorGuard();
     let pages = 0;
     do {
       const page = await fetchPage(cursor);
       pages += 1;
       yield* page.items;
       cursor = page.nextCursor;
-      if (cursor !== undefined) {
-        if (followed.has(cursor)) {
-          throw new DecisionReplayError(200, 'INVALID_RESPONSE', `page ${pages} of the list answered a nextCursor an earlier page had answered: following it would list the same items again without end; is a proxy or cache between this client and the service answering every page alike?`);
-        }
-        followed.add(cursor);
-      }
+      guard(cursor, `page ${pages} of the list`);
     } while (cursor !== undefined);
   }
 

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { DecisionReplayClient } from '../../client/src/client.js';
 import { DecisionReplayValidationError } from '../../client/src/errors.js';
+import { repeatedCursorGuard } from '../../client/src/paging.js';
 import type { RecordSnapshot } from '../../client/src/schemas.js';
 
 interface Call {
@@ -24,6 +25,18 @@ function clientWith(answer: (call: Call) => Response = () => new Response('{}', 
   }) as unknown as typeof globalThis.fetch;
   return { client: new DecisionReplayClient({ endpoint: 'http://127.0.0.1:1', fetch, retries: 0 }), calls };
 }
+
+describe('repeatedCursorGuard (the SDK iterators and the audit record source)', () => {
+  it('lets new cursors and the last page through, and refuses a cursor the walk already followed, naming who answered it', () => {
+    const guard = repeatedCursorGuard();
+    guard('c1', 'page 1 of the list');
+    guard('c2', 'page 2 of the list');
+    expect(() => guard('c1', 'page 3 of the list')).toThrow(expect.objectContaining({ code: 'INVALID_RESPONSE', message: expect.stringMatching(/^page 3 of the list answered a nextCursor an earlier page had answered/) }));
+    expect(() => guard(undefined, 'page 4 of the list')).not.toThrow();
+    // Each walk has its own: another walk may follow the same cursors.
+    expect(() => repeatedCursorGuard()('c1', 'page 1 of the list')).not.toThrow();
+  });
+});
 
 describe('DecisionReplayClient', () => {
   it('retries a policy PUT the service answered 503 (nothing stored, s12 D14), but not an API Gateway 503 or a 409', async () => {

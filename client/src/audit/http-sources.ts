@@ -8,6 +8,7 @@ import type { AuditRecordSource, AuditStore, ChainHead, RecordLocator } from '..
 import type { AuditRecord, FoundRecord } from '../../../functions/core/audit/verify.js';
 import type { DecisionReplayClient } from '../client.js';
 import { DecisionReplayError } from '../errors.js';
+import { repeatedCursorGuard } from '../paging.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -141,16 +142,11 @@ export class HttpRecordSource implements Pick<AuditRecordSource, 'forEachIn' | '
   async eachPage(start: string, end: string, visit: (records: AuditRecord[]) => Promise<void>): Promise<void> {
     const fetchPage = (cursor: string | undefined) => this.client.listAuditRecords({ from: start, to: end, limit: RECORDS_PER_PAGE, ...(cursor !== undefined && { cursor }) });
     // A nextCursor already followed (a proxy or cache answering every page alike) would visit the
-    // same records again without end, and count them twice.
-    const followed = new Set<string>();
+    // same records again without end, and count them twice: refused before the page is visited.
+    const guard = repeatedCursorGuard();
     let page = await fetchPage(undefined);
     for (;;) {
-      if (page.nextCursor !== undefined) {
-        if (followed.has(page.nextCursor)) {
-          throw new DecisionReplayError(200, 'INVALID_RESPONSE', `GET /audit/records (${start} to ${end}) answered a nextCursor an earlier page had answered: following it would read the same records again without end; is a proxy or cache between this client and the service answering every page alike?`);
-        }
-        followed.add(page.nextCursor);
-      }
+      guard(page.nextCursor, `GET /audit/records (${start} to ${end})`);
       const next = page.nextCursor === undefined ? undefined : fetchPage(page.nextCursor);
       // Its failure is seen when it is awaited below; until then it must not count as unhandled.
       next?.catch(() => undefined);
