@@ -269,8 +269,11 @@ export interface BatchStore {
    * is not created. True when this call changed it.
    */
   failIfRunning(batchId: string, reason: string, completedAt: string): Promise<boolean>;
-  /** Claims an Idempotency-Key for a batch request; an earlier claim is returned instead. */
-  claimIdempotencyKey(key: string, requestHash: string, batchId: string): Promise<{ claimed: true } | { claimed: false; batchId: string; requestHash: string }>;
+  /**
+   * Claims an Idempotency-Key for a batch request at `claimedAt`; an earlier claim is returned
+   * instead, with its time (absent on a claim stored before claims were dated).
+   */
+  claimIdempotencyKey(key: string, requestHash: string, batchId: string, claimedAt: string): Promise<{ claimed: true } | { claimed: false; batchId: string; requestHash: string; claimedAt?: string }>;
 }
 
 /** Port: manifests of snapshot ids in the manifest bucket. */
@@ -551,6 +554,12 @@ export async function readSnapshotManifest(deps: Pick<StartBatchDeps, 'manifests
 /**
  * `POST /batches`: validate, record, plan (listed ids, and selections of at most
  * {@link API_PLANNED_SELECTION_LIMIT}), start. Returns the batch as recorded.
+ *
+ * Listed ids (`snapshotIds`, a `snapshotManifest`) are written to the batch's manifest BEFORE the
+ * batch is recorded, and the batch is recorded with its plan: the ids are in no other place, so a
+ * batch whose record exists can always be run, and one whose request stopped before recording it
+ * (a killed host, a function past its time) was never recorded. A selection is recorded first and
+ * planned after: Plan can plan it again from the record.
  */
 export async function startBatch(deps: StartBatchDeps, body: unknown, idempotencyKey?: string): Promise<{ batch: Batch; created: boolean }> {
   const request = parseBatchRequest(body);
@@ -570,23 +579,36 @@ export async function startBatch(deps: StartBatchDeps, body: unknown, idempotenc
   // (The batch records the pinned version; the Idempotency-Key compares the request as it will run: idempotentView.)
   const pinned = request.selector ? await pinNoiseProfile(deps.noiseProfiles, request.selector.functionName, request.noiseProfile) : undefined;
   let batchId = deps.ids.next();
+  const createdAt = new Date(deps.clock.now()).toISOString();
+  const fresh = () => newBatch(batchId, pinned === undefined ? request : { ...request, noiseProfile: pinned }, { trigger: 'api', createdAt, policyVersion: pinnedPolicy?.version, policyContentHash: pinnedPolicy?.contentHash });
   if (idempotencyKey !== undefined) {
     assertIdempotencyKey(idempotencyKey);
     const requestHash = canonicalHash(idempotentView(request));
-    const claim = await deps.batches.claimIdempotencyKey(idempotencyKey, requestHash, batchId);
+    const claim = await deps.batches.claimIdempotencyKey(idempotencyKey, requestHash, batchId, createdAt);
     if (!claim.claimed) {
       // A key claimed before requests were compared by their meaning holds the hash of the request as sent.
       if (claim.requestHash !== requestHash && claim.requestHash !== canonicalHash(request)) throw new ConflictError(`Idempotency-Key '${idempotencyKey}' was already used with a different batch request`, { code: 'IDEMPOTENCY_KEY_REUSED', details: { batchId: claim.batchId } });
       batchId = claim.batchId;
       const existing = await deps.batches.get(batchId);
       if (existing) return { batch: await resumeRetriedBatch(deps, existing, listed), created: false };
+      // Listed ids, not recorded yet: the request that claimed the key is writing them, and records
+      // the batch once they are written (it answers with it): answered as it will be recorded,
+      // nothing written or started. Past the deadline that request ended first: this one runs it.
+      if (listed !== undefined && claim.claimedAt !== undefined && deps.clock.now() - Date.parse(claim.claimedAt) < BATCH_PLANNING_DEADLINE_MS) return { batch: fresh(), created: false };
     }
   }
-  const fresh = newBatch(batchId, pinned === undefined ? request : { ...request, noiseProfile: pinned }, { trigger: 'api', createdAt: new Date(deps.clock.now()).toISOString(), policyVersion: pinnedPolicy?.version, policyContentHash: pinnedPolicy?.contentHash });
+  if (listed !== undefined) {
+    const unplanned = fresh();
+    const planned = { ...unplanned, ...(await writePlan(deps.manifests, unplanned, pagesOf(listed))) };
+    // Refused only when a request with the same Idempotency-Key recorded it first (it starts it).
+    if (!(await deps.batches.create(planned))) return { batch: (await deps.batches.get(batchId)) ?? planned, created: false };
+    return { batch: await startRecorded(deps, planned), created: true };
+  }
+  const recorded = fresh();
   // Refused only when a concurrent request with the same Idempotency-Key created it first: answer
   // with that batch, and leave its planning to that request.
-  if (!(await deps.batches.create(fresh))) return { batch: (await deps.batches.get(batchId)) ?? fresh, created: false };
-  return { batch: await planAndStart(deps, fresh, listed), created: true };
+  if (!(await deps.batches.create(recorded))) return { batch: (await deps.batches.get(batchId)) ?? recorded, created: false };
+  return { batch: await planAndStart(deps, recorded, listed), created: true };
 }
 
 /**
@@ -618,10 +640,15 @@ async function planAndStart(deps: StartBatchDeps, recorded: Batch, listed: reado
       throw err;
     }
   }
+  return startRecorded(deps, batch);
+}
+
+/** Starts the workflow of a recorded batch; a failure to start marks it FAILED. */
+async function startRecorded(deps: StartBatchDeps, batch: Batch): Promise<Batch> {
   try {
-    await deps.starter.start(batchId, { batchId });
+    await deps.starter.start(batch.batchId, { batchId: batch.batchId });
   } catch (err) {
-    await deps.batches.failIfRunning(batchId, 'the workflow could not be started', nowIso());
+    await deps.batches.failIfRunning(batch.batchId, 'the workflow could not be started', new Date(deps.clock.now()).toISOString());
     throw err;
   }
   return batch;
@@ -684,9 +711,10 @@ export class BatchStateError extends Error {
 
 /**
  * A recorded batch of listed ids (`snapshotIds`, `snapshotManifest`) whose ids were never written to
- * its manifest: the request that recorded it stopped first (a killed host, a function past its
- * time). The ids were only in that request, so the batch cannot be run; thrown by Plan, under its
- * code, for the batch to end FAILED saying how to run it.
+ * its manifest: recorded before them, as {@link startBatch} did before 2026-12-03, by a request
+ * that then stopped (a killed host, a function past its time). The ids were only in that request,
+ * so the batch cannot be run; thrown by Plan, under its code, for the batch to end FAILED saying
+ * how to run it.
  */
 export class BatchNotPlannedError extends ConflictError {
   constructor(batchId: string) {

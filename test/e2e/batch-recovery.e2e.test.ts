@@ -1,10 +1,11 @@
 /**
- * Issue 9: a batch of listed ids whose host was killed after the batch was recorded and before its
- * ids were written to its manifest. What such a kill leaves in DATA_DIR is made here without a
- * race: the batch's record (RUNNING, no manifest) in the host's table and its entry in the batch
- * journal. The real host is then started on that data dir and recovers it. Its ids were only in the
- * killed request, so it cannot be resumed: it must end FAILED with a code and a message that says
- * what to do, not with a class name and an internal message.
+ * Issue 9: a batch of listed ids recorded before its ids were written to its manifest (as the API
+ * did before 2026-12-03; it now records such a batch with its ids), whose host was then killed.
+ * What that leaves in DATA_DIR is made here without a race: the batch's record (RUNNING, no
+ * manifest) in the host's table and its entry in the batch journal. The real host is then started
+ * on that data dir and recovers it. Its ids were only in the killed request, so it cannot be
+ * resumed: it must end FAILED with a code and a message that says what to do, not with a class
+ * name and an internal message. (test/e2e/crash-recovery.e2e.test.ts kills a host recording one now.)
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { join } from 'node:path';

@@ -79,13 +79,13 @@ async function json<T>(url: string, method = 'GET', body?: unknown): Promise<{ s
   return { status: res.status, body: (text === '' ? undefined : JSON.parse(text)) as T };
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000, everyMs = 200): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
     if (v !== undefined) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
@@ -174,6 +174,39 @@ describe('SIGKILL of npm start mid-batch and mid-write-burst', () => {
       }, 60_000);
       expect(reports.filter((r) => r.policy.name === 'crash-floor'), id).toHaveLength(1);
     }
+    if (second.child.pid !== undefined) process.kill(-second.child.pid, 'SIGTERM');
+    await second.exited;
+  });
+});
+
+describe('SIGKILL of npm start while it records a batch of listed ids', () => {
+  it('runs the batch after the restart if it was recorded: it never is before its ids are written', { timeout: 120_000 }, async () => {
+    // Issue 9: the batch was recorded, then its 100,000 ids written to its manifest; a kill in
+    // between left a batch whose ids were nowhere, FAILED after the restart. The kill comes the
+    // moment the batch shows up in GET /batches.
+    const dataDir = mkdtempSync(join(tmpdir(), 'dr-crash-plan-'));
+    dirs.push(dataDir);
+    const first = await startHost(dataDir);
+    const ids = Array.from({ length: 100_000 }, (_, i) => `01M8XF${String(i).padStart(20, '0')}`);
+
+    // Act
+    const posted = json(`${first.url}/batches`, 'POST', { snapshotIds: ids, maxConcurrency: 1 }).catch(() => undefined);
+    const batchId = await until(
+      'the batch to be recorded',
+      async () => (await json<{ items: Array<{ batchId: string }> }>(`${first.url}/batches?limit=1`).catch(() => undefined))?.body.items[0]?.batchId,
+      60_000,
+      5,
+    );
+    await killGroup(first.child);
+    await posted;
+    const second = await startHost(dataDir);
+
+    // Assert: resumed with its ids, not FAILED for want of them.
+    const batch = (await json<{ status: string; total: number | null; failureReason?: string }>(`${second.url}/batches/${batchId}`)).body;
+    expect(batch).toMatchObject({ total: 100_000 });
+    expect(batch.status, batch.failureReason).not.toBe('FAILED');
+    // Its items are missing snapshots: not worth waiting for. Stopped.
+    expect([200, 409]).toContain((await json(`${second.url}/batches/${batchId}/cancel`, 'POST')).status);
     if (second.child.pid !== undefined) process.kill(-second.child.pid, 'SIGTERM');
     await second.exited;
   });

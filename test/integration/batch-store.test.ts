@@ -242,16 +242,16 @@ describe('DynamoBatchStore', () => {
     expect(await store.get(missing)).toBeUndefined();
   });
 
-  it('claims an Idempotency-Key once and returns the first claim afterwards', async () => {
+  it('claims an Idempotency-Key once and returns the first claim, with its time, afterwards', async () => {
     const a = newBatchId();
     const b = newBatchId();
 
-    const first = await store.claimIdempotencyKey('client-key-1', 'hash-a', a);
-    const again = await store.claimIdempotencyKey('client-key-1', 'hash-b', b);
-    const other = await store.claimIdempotencyKey('client-key-2', 'hash-b', b);
+    const first = await store.claimIdempotencyKey('client-key-1', 'hash-a', a, '2026-12-03T08:00:00.000Z');
+    const again = await store.claimIdempotencyKey('client-key-1', 'hash-b', b, '2026-12-03T08:00:05.000Z');
+    const other = await store.claimIdempotencyKey('client-key-2', 'hash-b', b, '2026-12-03T08:00:05.000Z');
 
     expect(first).toEqual({ claimed: true });
-    expect(again).toEqual({ claimed: false, batchId: a, requestHash: 'hash-a' });
+    expect(again).toEqual({ claimed: false, batchId: a, requestHash: 'hash-a', claimedAt: '2026-12-03T08:00:00.000Z' });
     expect(other).toEqual({ claimed: true });
   });
 });

@@ -56,7 +56,7 @@ class MemoryBatchStore implements BatchStore {
   readonly batches = new Map<string, Batch>();
   readonly chunks = new Map<string, BatchChunk>();
   readonly results = new Map<string, BatchResult>();
-  readonly claims = new Map<string, { requestHash: string; batchId: string }>();
+  readonly claims = new Map<string, { requestHash: string; batchId: string; claimedAt?: string }>();
 
   create(batch: Batch): Promise<boolean> {
     if (this.batches.has(batch.batchId)) return Promise.resolve(false);
@@ -136,10 +136,10 @@ class MemoryBatchStore implements BatchStore {
     Object.assign(b, { status: 'FAILED', failureReason: reason, completedAt });
     return Promise.resolve(true);
   }
-  claimIdempotencyKey(key: string, requestHash: string, batchId: string): Promise<{ claimed: true } | { claimed: false; batchId: string; requestHash: string }> {
+  claimIdempotencyKey(key: string, requestHash: string, batchId: string, claimedAt?: string): Promise<{ claimed: true } | { claimed: false; batchId: string; requestHash: string; claimedAt?: string }> {
     const existing = this.claims.get(key);
     if (existing) return Promise.resolve({ claimed: false, ...existing });
-    this.claims.set(key, { requestHash, batchId });
+    this.claims.set(key, { requestHash, batchId, ...(claimedAt !== undefined && { claimedAt }) });
     return Promise.resolve({ claimed: true });
   }
 }
@@ -529,6 +529,48 @@ describe('resolveSelection and startBatch', () => {
 
     await expect(startBatch(deps, { snapshotIds: [ulid(1)], policyName: 'nope' })).rejects.toBeInstanceOf(NotFoundError);
     expect(batches.batches.size).toBe(0);
+  });
+
+  it('records a batch of listed ids only with its plan: nothing is recorded while its ids are written, or when writing them fails', async () => {
+    // Issue 9: a host killed after recording such a batch and before writing its ids left a batch
+    // that could not be run (its ids were only in the request): after a restart it ended FAILED.
+    const { deps, batches, manifests, started } = startWorld();
+    let release = () => {};
+    const writing = new Promise<void>((resolve) => (release = resolve));
+    const realWrite = manifests.write.bind(manifests);
+    let writes = 0;
+    manifests.write = async (key, pages) => {
+      writes += 1;
+      await writing;
+      return realWrite(key, pages);
+    };
+
+    const pending = startBatch(deps, { snapshotIds: [ulid(1), ulid(2)] });
+    await vi.waitFor(() => expect(writes).toBe(1));
+    expect(batches.batches.size).toBe(0);
+    release();
+    const { batch } = await pending;
+
+    expect(await batches.get(batch.batchId)).toMatchObject({ status: 'RUNNING', total: 2, manifest: { key: manifestKey(batch.batchId) } });
+    expect(started).toEqual([batch.batchId]);
+    manifests.write = () => Promise.reject(new Error('S3 unavailable'));
+    await expect(startBatch(deps, { snapshotIds: [ulid(3)] })).rejects.toThrow('S3 unavailable');
+    expect(batches.batches.size).toBe(1);
+  });
+
+  it('runs the listed ids of a first request under the same Idempotency-Key that ended before recording its batch, once past the deadline', async () => {
+    const { deps, batches, manifests, started } = startWorld();
+    const body = { snapshotIds: [ulid(1), ulid(2)] };
+    const batchId = ulid(902);
+    // The first request claimed the key, then died while writing the ids (nothing recorded).
+    await batches.claimIdempotencyKey('key-unrecorded', canonicalHash(idempotentView(parseBatchRequest(body))), batchId, new Date(NOW - BATCH_PLANNING_DEADLINE_MS).toISOString());
+
+    const { batch, created } = await startBatch(deps, body, 'key-unrecorded');
+
+    expect(created).toBe(true);
+    expect(batch).toMatchObject({ batchId, status: 'RUNNING', total: 2, manifest: { key: manifestKey(batchId) } });
+    expect(manifests.objects.get(manifestKey(batchId))).toEqual([ulid(1), ulid(2)]);
+    expect(started).toEqual([batchId]);
   });
 
   it('marks the batch FAILED when the workflow cannot be started', async () => {

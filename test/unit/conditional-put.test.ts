@@ -50,7 +50,7 @@ describe('idempotency claims on a key already taken', () => {
   it('batches: answer with the stored batch id from the failed put alone', async () => {
     ddb.on(PutItemCommand).rejects(conflict({ pk: 'IDEMP#batch:run-1', sk: 'IDEMP', itemType: 'idempotency', requestHash: 'h-old', batchId: '01JCS00000000000000000BATCH', expiresAt: 1 }));
 
-    const outcome = await new DynamoBatchStore(doc, 't').claimIdempotencyKey('run-1', 'h-new', '01JCS000000000000000000OTHER');
+    const outcome = await new DynamoBatchStore(doc, 't').claimIdempotencyKey('run-1', 'h-new', '01JCS000000000000000000OTHER', '2026-12-03T08:00:00.000Z');
 
     expect(outcome).toEqual({ claimed: false, batchId: '01JCS00000000000000000BATCH', requestHash: 'h-old' });
     expect(ddb.commandCalls(GetItemCommand)).toHaveLength(0);

@@ -199,12 +199,12 @@ export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchCo
     return this.endIfRunning(batchId, 'failureReason = :r', { ':s': 'FAILED', ':r': reason, ':at': completedAt });
   }
 
-  async claimIdempotencyKey(key: string, requestHash: string, batchId: string): Promise<{ claimed: true } | { claimed: false; batchId: string; requestHash: string }> {
+  async claimIdempotencyKey(key: string, requestHash: string, batchId: string, claimedAt: string): Promise<{ claimed: true } | { claimed: false; batchId: string; requestHash: string; claimedAt?: string }> {
     const k = keys.idempotency(`batch:${key}`);
-    const put = await this.putNewOrGetExisting({ ...k, itemType: 'idempotency', requestHash, batchId, expiresAt: Math.floor(Date.now() / 1000) + IDEMPOTENCY_TTL_SECONDS }, 'idempotency record');
+    const put = await this.putNewOrGetExisting({ ...k, itemType: 'idempotency', requestHash, batchId, claimedAt, expiresAt: Math.floor(Date.now() / 1000) + IDEMPOTENCY_TTL_SECONDS }, 'idempotency record');
     if (put.written) return { claimed: true };
     const item = put.existing ?? (await this.doc.get({ TableName: this.tableName, Key: k, ConsistentRead: true })).Item;
-    if (!item) return this.claimIdempotencyKey(key, requestHash, batchId);
-    return { claimed: false, batchId: String(item.batchId), requestHash: String(item.requestHash) };
+    if (!item) return this.claimIdempotencyKey(key, requestHash, batchId, claimedAt);
+    return { claimed: false, batchId: String(item.batchId), requestHash: String(item.requestHash), ...(typeof item.claimedAt === 'string' && { claimedAt: item.claimedAt }) };
   }
 }
