@@ -12,7 +12,7 @@ import { parseOrThrow } from './schema-util.js';
 import type { SimilarityProvider } from './similarity.js';
 import { contentHashOf, integrityOf, IntegritySchema, readableSnapshot, storedSnapshotProblems, type Integrity, type Snapshot } from './snapshot.js';
 import * as z from 'zod/mini';
-import { canonicalId } from './ulid.js';
+import { ulidField, ULID_ANY_CASE } from './ulid.js';
 
 /**
  * A stored validation report. `policy.version` is null for an inline policy; for a stored one,
@@ -63,13 +63,14 @@ export interface ValidationReportStore {
 export const ValidateRequestSchema = z.strictObject({
   policy: z.optional(z.unknown()),
   policyName: z.optional(PolicyNameSchema),
-  // A ULID in lower case names the same snapshot (see ulid.ts canonicalId).
-  baselineId: z.optional(z.string().check(z.minLength(1), z.overwrite(canonicalId))),
+  // A ULID in lower case names the same snapshot (see ulid.ts canonicalId); anything else can name
+  // none: a 400 naming the field, not a 404.
+  baselineId: z.optional(ulidField('baselineId must be a snapshot id (a 26-character ULID)')),
 });
 export type ValidateRequest = z.infer<typeof ValidateRequestSchema>;
 
 /** For the OpenAPI document: the request as clients see it. */
-export const ValidateRequestDocSchema = z.strictObject({ policy: z.optional(PolicyBodySchema), policyName: z.optional(PolicyNameSchema), baselineId: z.optional(z.string().check(z.minLength(1))) });
+export const ValidateRequestDocSchema = z.strictObject({ policy: z.optional(PolicyBodySchema), policyName: z.optional(PolicyNameSchema), baselineId: z.optional(z.string().check(z.regex(ULID_ANY_CASE, 'baselineId must be a snapshot id (a 26-character ULID)'))) });
 
 export interface ValidationDeps {
   snapshots: SnapshotStore;

@@ -189,6 +189,7 @@ describe('policies and validation over HTTP (local host)', () => {
       ['an unknown policyName', { policyName: 'nope' }, 404, 'POLICY_NOT_FOUND'],
       ['a policyName that can never exist (a bad field, not an unknown policy)', { policyName: 'no such policy!' }, 400, 'INVALID_REQUEST'],
       ['an unknown baselineId', { policyName: 'score-guard', baselineId: '01JBZ0000000000000000000ZZ' }, 404, 'SNAPSHOT_NOT_FOUND'],
+      ['a baselineId that can never be a snapshot id (a bad field, not an unknown snapshot)', { policyName: 'score-guard', baselineId: 'not-a-snapshot' }, 400, 'INVALID_REQUEST'],
       ['both policy and policyName', { policyName: 'score-guard', policy: { rules: [{ field: 'outputs.score', comparator: 'ExactMatch' }] } }, 400, 'INVALID_REQUEST'],
       ['neither policy nor policyName', {}, 400, 'INVALID_REQUEST'],
       ['an invalid inline policy', { policy: { rules: [{ field: 'outputs.score', comparator: 'WithinRange', min: 3, max: 1 }] } }, 400, 'INVALID_POLICY'],
