@@ -164,6 +164,12 @@ describe('CLI inputs refused before sending', () => {
     }
     expect(requests).toEqual([]);
   });
+  it('names an export directory that cannot be created, exit 2, rather than spin without end (the recursive mkdir of Node under /proc)', async () => {
+    requests.length = 0;
+    const r = await runCli(['export', '--function', 'f', '--from', '2026-12-01', '--to', '2026-12-02', '-o', '/proc/decision-replay-bundle/x', '--endpoint', endpoint]);
+    expect(r).toEqual({ code: 2, stdout: '', stderr: expect.stringMatching(/^decision-replay: -o \/proc\/decision-replay-bundle\/x: cannot create the directory: ENOENT[^\n]*\n$/) as unknown });
+    expect(requests).toEqual([]);
+  }, 10_000);
   it('refuses a one-value flag given twice with different values, rather than quietly use the last', async () => {
     requests.length = 0;
     const limit = await runCli(['list', '--function', 'f', '--limit', '2', '--limit', '3', '--endpoint', endpoint]);

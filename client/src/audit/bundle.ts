@@ -23,7 +23,7 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as z from 'zod/mini';
 import { FileAuditStore } from '../../../functions/adapters/audit/file-audit-store.js';
@@ -159,9 +159,8 @@ export async function exportBundle(client: DecisionReplayClient, options: Export
   const { dir, intervalMs: interval, functionName } = options;
   const files: Record<string, string> = {};
   const exportedAt = new Date().toISOString();
-  await mkdir(join(dir, 'records'), { recursive: true });
-  await mkdir(join(dir, 'digests'), { recursive: true });
-  await mkdir(join(dir, 'manifests'), { recursive: true });
+  await makeDirectory(dir);
+  for (const sub of ['records', 'digests', 'manifests']) await makeDirectory(join(dir, sub));
   const put = async (name: string, bytes: Buffer | string) => {
     await writeFile(join(dir, name), bytes, { flag: 'wx' });
     files[name] = createHash('sha256').update(bytes).digest('hex');
@@ -774,6 +773,32 @@ async function digestWindows(dir: string, intervalMs: number): Promise<{ newestS
 }
 
 /** True when `dir` does not exist or is an empty directory. */
+/**
+ * Creates `dir` and its missing parents, one level at a time. Node's `mkdir(dir, {recursive: true})`
+ * never returns where a directory cannot be made in a parent that exists (under /proc, which
+ * answers ENOENT, it retries without end): this rejects with that error instead.
+ */
+export async function makeDirectory(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    try {
+      await stat(d);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      missing.unshift(d);
+      if (dirname(d) === d) break;
+    }
+  }
+  for (const d of missing) {
+    try {
+      await mkdir(d);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
 export async function isFreshDirectory(dir: string): Promise<boolean> {
   try {
     const s = await stat(dir);

@@ -12,7 +12,7 @@ import { keyFingerprint, windowOf } from '../../../../functions/core/audit/diges
 import { verifyRange } from '../../../../functions/core/audit/verify-range.js';
 import { policyVersionLocator } from '../../../../functions/adapters/dynamodb/keys.js';
 import type { Finding, VerificationReport } from '../../../../functions/core/audit/verify.js';
-import { BundleFormatError, exportBundle, isFreshDirectory, verifyBundle } from '../../audit/bundle.js';
+import { BundleFormatError, exportBundle, isFreshDirectory, makeDirectory, verifyBundle } from '../../audit/bundle.js';
 import { auditChainInfo, auditIntervalMs, HttpAuditStore, HttpRecordSource } from '../../audit/http-sources.js';
 import { EXIT, instantFlag, requiredFlag, str, UsageError, type CommandContext, type CommandGroup, type ExitCode } from '../framework.js';
 import { columns, keyValues } from '../table.js';
@@ -215,6 +215,11 @@ export const auditCommands: CommandGroup = {
         if (from >= to) throw new UsageError(`--from (${from}) must be before --to (${to})`);
         const dir = path(ctx, out);
         if (!(await isFreshDirectory(dir))) throw new UsageError(`-o ${out}: the directory exists and is not empty; a bundle is written into a new or empty directory`);
+        try {
+          await makeDirectory(dir);
+        } catch (err) {
+          throw new UsageError(`-o ${out}: cannot create the directory: ${(err as Error).message}`);
+        }
         const intervalMs = await auditIntervalMs(ctx.client);
         const bundle = await exportBundle(ctx.client, {
           from: new Date(windowOf(Date.parse(from), intervalMs).start).toISOString(),
