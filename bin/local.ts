@@ -68,6 +68,17 @@ if (dataDir !== undefined && existsSync(dataDir) && !statSync(dataDir).isDirecto
   console.error(`DATA_DIR must be a folder, got '${dataDir}', which is a file`);
   process.exit(2);
 }
+if (dataDir !== undefined) {
+  // Made here, so that a folder that cannot be made is named (Node's recursive mkdir, which the
+  // host's stores use under it, would spin without end on one under /proc).
+  const { makeDirectory } = await import('../functions/adapters/make-directory.js');
+  try {
+    await makeDirectory(dataDir);
+  } catch (err) {
+    console.error(`DATA_DIR '${dataDir}' cannot be created: ${(err as Error).message}`);
+    process.exit(2);
+  }
+}
 
 const tableName = process.env.TABLE_NAME || 'decision-replay';
 if (!/^[a-zA-Z0-9_.-]{3,255}$/.test(tableName)) {

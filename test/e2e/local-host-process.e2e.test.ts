@@ -168,7 +168,7 @@ describe('bin/local.ts (npm start)', { timeout: 150_000 }, () => {
     expect(running.output()).toContain(`DynamoDB API (dynalite) on http://127.0.0.1:${env.DYNAMODB_PORT}`);
   });
 
-  it('refuses a PORT that is not plain digits, and a DATA_DIR that is a file, before starting anything', async () => {
+  it('refuses a PORT that is not plain digits, and a DATA_DIR that is a file or cannot be made, before starting anything', async () => {
     for (const port of [' 80', '1e3', '0x10']) {
       const run = await runToExit({ PORT: port });
       expect(run, `PORT='${port}'`).toEqual({ code: 2, stderr: `PORT must be a port number (0-65535), got '${port}'\n` });
@@ -180,6 +180,11 @@ describe('bin/local.ts (npm start)', { timeout: 150_000 }, () => {
     const file = join(tempDir('decision-replay-e2e-'), 'data');
     writeFileSync(file, 'not a folder');
     expect(await runToExit({ DATA_DIR: file })).toEqual({ code: 2, stderr: `DATA_DIR must be a folder, got '${file}', which is a file\n` });
+    // A folder that cannot be made: named, not a start that spins without end (Node's recursive mkdir under /proc).
+    expect(await runToExit({ DATA_DIR: '/proc/decision-replay-data' })).toEqual({
+      code: 2,
+      stderr: "DATA_DIR '/proc/decision-replay-data' cannot be created: ENOENT: no such file or directory, mkdir '/proc/decision-replay-data'\n",
+    });
     expect(await runToExit({ TABLE_NAME: 'bad name!' }, ['--in-memory'])).toEqual({
       code: 2,
       stderr: `TABLE_NAME must be 3-255 characters of a-z, A-Z, 0-9, '_', '-' and '.', got 'bad name!'\n`,

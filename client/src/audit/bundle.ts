@@ -22,11 +22,12 @@
  */
 import { createHash, createPublicKey } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { lstat, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as z from 'zod/mini';
 import { FileAuditStore } from '../../../functions/adapters/audit/file-audit-store.js';
+import { makeDirectory } from '../../../functions/adapters/make-directory.js';
 import { auditObjects, DEFAULT_SETTLE_MS, DigestSchema, keyFingerprint, lateWindows, parseManifest, windowOf, type ManifestEntry } from '../../../functions/core/audit/digest.js';
 import type { AuditRecordSource, RecordLocator } from '../../../functions/core/audit/ports.js';
 import { notListedReason, verifyRange } from '../../../functions/core/audit/verify-range.js';
@@ -773,32 +774,6 @@ async function digestWindows(dir: string, intervalMs: number): Promise<{ newestS
 }
 
 /** True when `dir` does not exist or is an empty directory. */
-/**
- * Creates `dir` and its missing parents, one level at a time. Node's `mkdir(dir, {recursive: true})`
- * never returns where a directory cannot be made in a parent that exists (under /proc, which
- * answers ENOENT, it retries without end): this rejects with that error instead.
- */
-export async function makeDirectory(dir: string): Promise<void> {
-  const missing: string[] = [];
-  for (let d = resolve(dir); ; d = dirname(d)) {
-    try {
-      await stat(d);
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      missing.unshift(d);
-      if (dirname(d) === d) break;
-    }
-  }
-  for (const d of missing) {
-    try {
-      await mkdir(d);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-  }
-}
-
 export async function isFreshDirectory(dir: string): Promise<boolean> {
   try {
     const s = await stat(dir);

@@ -12,7 +12,8 @@ import { keyFingerprint, windowOf } from '../../../../functions/core/audit/diges
 import { verifyRange } from '../../../../functions/core/audit/verify-range.js';
 import { policyVersionLocator } from '../../../../functions/adapters/dynamodb/keys.js';
 import type { Finding, VerificationReport } from '../../../../functions/core/audit/verify.js';
-import { BundleFormatError, exportBundle, isFreshDirectory, makeDirectory, verifyBundle } from '../../audit/bundle.js';
+import { BundleFormatError, exportBundle, isFreshDirectory, verifyBundle } from '../../audit/bundle.js';
+import { makeDirectory } from '../../../../functions/adapters/make-directory.js';
 import { auditChainInfo, auditIntervalMs, HttpAuditStore, HttpRecordSource } from '../../audit/http-sources.js';
 import { EXIT, instantFlag, requiredFlag, str, UsageError, type CommandContext, type CommandGroup, type ExitCode } from '../framework.js';
 import { columns, keyValues } from '../table.js';
