@@ -17,14 +17,20 @@
 // Item actions (Get, Put, Update, Delete, their batches and transactions) never read an index and
 // do not wait. Other dynalite stores in the process (tests, benchmarks) are left as dynalite made them.
 //
-// Only a store in memory defers. On disk (a DATA_DIR) an entry queued when the process is killed
-// would never be written: the item would be stored and answered, and missing from its function's
-// list and from the audit index after a restart. DynamoDB propagates an acknowledged write to its
-// indexes durably; a queue in memory cannot, so a store on disk writes every entry before it answers,
-// as dynalite does. A store in memory loses everything with its process anyway.
+// A store on disk (a DATA_DIR) defers too, and survives a kill. An entry queued when the process is
+// killed would never be written: the item would be stored and answered, and missing from its
+// function's list and from the audit index after a restart. DynamoDB propagates an acknowledged
+// write to its indexes durably; a queue in memory cannot. So while a store on disk defers, it
+// carries a mark (one key outside dynalite's own, written once when the store opens and removed
+// when it closes cleanly, after the queue is written). A store that opens with the mark still on
+// it was not closed cleanly: before it serves anything, its global indexes are rebuilt from its
+// items (every entry cleared and written again from the table), the recovery a database makes from
+// its log. The mark costs no write its time; only a start after a crash pays, once, in proportion
+// to the items stored. A store in memory loses everything with its process anyway, and has no mark.
 import { createRequire } from 'node:module';
 import { setImmediate } from 'node:timers';
 import { stderr } from 'node:process';
+import { performance } from 'node:perf_hooks';
 
 const require = createRequire(import.meta.url);
 // The same module instance dynalite's actions require ('../db'), so they call the patched function.
@@ -40,10 +46,83 @@ const queue = [];
 /** The queue being written (one entry after another), or undefined. */
 let draining;
 
-/** Marks a store dynalite created in memory for options with `indexesAfterAnswer: true` (see above for why not on disk). */
+/** Marks a store dynalite created in memory for options with `indexesAfterAnswer: true`. */
 export function deferIndexesOf(store) {
   deferringStores.add(store);
   return store;
+}
+
+/**
+ * The root key that marks a store on disk whose global index entries may be behind its items.
+ * dynalite's own keys start with `table~`, `item-`, `index-` or `tag-`, so no table, item or index
+ * range reads it.
+ */
+export const INDEXES_MAY_LAG = 'decision-replay~global-indexes-may-lag';
+
+/** The stores on disk that defer, so carry the mark. */
+const markedStores = new WeakSet();
+
+/**
+ * For a store on disk, opened and not yet serving: rebuilds its global indexes if the mark is still
+ * on it (the last process using it did not close it cleanly), marks it, and from then on defers its
+ * global index entries. Resolves with what was rebuilt, or undefined after a clean stop.
+ */
+export async function deferIndexesDurably(store) {
+  const db = store.db;
+  const mark = await db.get(INDEXES_MAY_LAG);
+  let recovered;
+  if (mark !== undefined) {
+    const started = performance.now();
+    const items = await rebuildGlobalIndexes(store);
+    recovered = { items, markedAt: typeof mark?.at === 'string' ? mark.at : undefined, ms: Math.round(performance.now() - started) };
+  } else {
+    await db.put(INDEXES_MAY_LAG, { at: new Date().toISOString() });
+  }
+  markedStores.add(store);
+  deferringStores.add(store);
+  return recovered;
+}
+
+/**
+ * Before a store closes: its writes stop deferring, the queue is written, and a store on disk loses
+ * its mark (its indexes are whole). Resolves once that is done; the caller then closes the store.
+ */
+export async function stopDeferring(store) {
+  if (store === undefined) return settleIndexes();
+  deferringStores.delete(store);
+  await settleIndexes();
+  if (markedStores.delete(store)) await store.db.del(INDEXES_MAY_LAG);
+}
+
+/** dynalite's keys for a table's items, or for one of its indexes: `prefix~key`; names never hold `~` or anything above it. */
+const range = (prefix) => ({ gte: `${prefix}~`, lt: `${prefix}\x7f` });
+
+/**
+ * Writes every global index of every table again from the table's items: each index's entries are
+ * cleared, then each item's entries are computed by dynalite's own function (the one its writes
+ * use) and written in batches. Resolves with the number of items read.
+ */
+export async function rebuildGlobalIndexes(store) {
+  const db = store.db;
+  let items = 0;
+  for await (const table of db.values(range('table'))) {
+    const globals = table.GlobalSecondaryIndexes ?? [];
+    if (globals.length === 0) continue;
+    for (const index of globals) await db.clear(range(`index-global~${table.TableName}~${index.IndexName}`));
+    let batch = [];
+    for await (const item of db.values(range(`item-${table.TableName}`))) {
+      items++;
+      for (const put of dynaliteDb.getIndexActions(globals, null, item, table).puts) {
+        batch.push({ type: 'put', key: `index-global~${table.TableName}~${put.index}~${put.key}`, value: put.item });
+      }
+      if (batch.length >= 1000) {
+        await db.batch(batch);
+        batch = [];
+      }
+    }
+    if (batch.length > 0) await db.batch(batch);
+  }
+  return items;
 }
 
 /** Writes every queued global index entry, in order; resolves when the queue is empty. */

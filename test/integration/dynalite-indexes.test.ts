@@ -1,15 +1,45 @@
 /**
- * The local host's dynalite, in memory, writes global secondary index entries after it answers a
- * write, as DynamoDB does, and stays strongly consistent on them for its readers: a Query or Scan waits for
+ * The local host's dynalite writes global secondary index entries after it answers a write, as
+ * DynamoDB does, and stays strongly consistent on them for its readers: a Query or Scan waits for
  * every index entry of the writes answered before it. Over the direct hand-off and over TCP, in
- * the worker thread and in process.
+ * the worker thread and in process. On disk, a store that a kill left with entries unwritten has
+ * its global indexes rebuilt at its next start.
  */
 import { DeleteItemCommand, DynamoDBClient, PutItemCommand, QueryCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import dynalite from 'dynalite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GSI1, GSI3 } from '../../functions/adapters/dynamodb/table-definition.js';
 import { LOCAL_AWS, startLocalDynamo, type LocalDynamo } from '../../functions/local/dynalite.js';
-import { indexWorkPending, settleIndexes } from '../../functions/local/dynalite-indexes.mjs';
+import { INDEXES_MAY_LAG, indexWorkPending, settleIndexes } from '../../functions/local/dynalite-indexes.mjs';
+import { databaseOf } from '../../functions/local/dynalite-store.mjs';
 import { tempDir } from '../support/temp-dirs.js';
+
+const KILL_AFTER_WRITES = fileURLToPath(new URL('../support/kill-after-writes.ts', import.meta.url));
+
+/** The parts of the LevelDB store (abstract-level) these tests read and change under dynalite. */
+interface RawStore {
+  get(key: string): Promise<unknown>;
+  put(key: string, value: unknown): Promise<void>;
+  del(key: string): Promise<void>;
+  keys(range: { gte: string; lt: string }): { all(): Promise<string[]> };
+  close(): Promise<void>;
+}
+/** The store in `path` as LevelDB holds it, opened through a dynalite that never listens. */
+async function openRaw(path: string): Promise<RawStore> {
+  const options = { path };
+  dynalite(options);
+  const db = databaseOf(options) as unknown as RawStore & { open(): Promise<void> };
+  await db.open();
+  return db;
+}
+/** dynalite's keys under a prefix (`item-<table>`, `index-global~<table>~<index>`): `prefix~key`. */
+const within = (prefix: string) => ({ gte: `${prefix}~`, lt: `${prefix}\x7f` });
+/** The global index entries of one `item()`: GSI1 and GSI1K (both keyed on gsi1pk/gsi1sk) and GSI3; it has no GSI2 keys. */
+const ENTRIES_PER_ITEM = 3;
+const indexKeys = (raw: RawStore) => raw.keys(within(`index-global~${TABLE}`)).all();
 
 const TABLE = 'indexes-after-answer';
 const item = (n: number, fn = 'fn_a') => ({
@@ -46,20 +76,85 @@ describe('global secondary index entries written after the answer (local dynalit
     expect(ids((await direct.send(byFunction('fn_a'))).Items)).toEqual(['SNAP#0001']);
   });
 
-  it('writes them before answering on disk, where a queued entry would not survive a kill (in process)', async () => {
+  it('defers on disk too, and a clean close writes every entry and leaves no mark (in process)', async () => {
     const path = tempDir('dynalite-indexes-');
     dynamo = await startLocalDynamo({ port: 0, tableName: TABLE, worker: false, path });
+    expect(dynamo.recovered).toBeUndefined();
     const direct = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint, requestHandler: dynamo.requestHandler });
     clients.push(direct);
 
     await direct.send(new PutItemCommand({ TableName: TABLE, Item: item(1) }));
-    expect(indexWorkPending()).toBe(0);
-    // Nothing is queued that a kill now could lose; reopened on the same folder, the entry is there.
+    expect(indexWorkPending()).toBe(1);
     await dynamo.close();
+    dynamo = undefined;
+    // Closed cleanly: the entry was written before the store closed, and the mark is gone.
+    const raw = await openRaw(path);
+    expect(await raw.get(INDEXES_MAY_LAG)).toBeUndefined();
+    expect(await indexKeys(raw)).toHaveLength(ENTRIES_PER_ITEM);
+    await raw.close();
     dynamo = await startLocalDynamo({ port: 0, tableName: TABLE, worker: false, path });
+    expect(dynamo.recovered).toBeUndefined();
     const reopened = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint, requestHandler: dynamo.requestHandler });
     clients.push(reopened);
     expect(ids((await reopened.send(byFunction('fn_a'))).Items)).toEqual(['SNAP#0001']);
+  });
+
+  it('a process killed right after an answer loses the queued entries, and the next start rebuilds them before serving', async () => {
+    const path = tempDir('dynalite-indexes-');
+    const items = [1, 2, 3].map((n) => item(n));
+    const child = spawn(process.execPath, ['--import', 'tsx', KILL_AFTER_WRITES, path, TABLE, JSON.stringify(items)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const [, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+    expect(signal).toBe('SIGKILL');
+    expect(JSON.parse(out)).toEqual({ pending: 1 });
+
+    // What the kill left: three items stored and answered, the last one's entries never written, the mark on.
+    const raw = await openRaw(path);
+    expect(await raw.get(INDEXES_MAY_LAG)).toEqual({ at: expect.any(String) });
+    expect(await indexKeys(raw)).toHaveLength(2 * ENTRIES_PER_ITEM);
+    await raw.close();
+
+    dynamo = await startLocalDynamo({ port: 0, tableName: TABLE, worker: true, path });
+    expect(dynamo.recovered).toEqual({ items: 3, markedAt: expect.any(String), ms: expect.any(Number) });
+    const reopened = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint });
+    clients.push(reopened);
+    expect(ids((await reopened.send(byFunction('fn_a'))).Items)).toEqual(['SNAP#0001', 'SNAP#0002', 'SNAP#0003']);
+    expect((await reopened.send(new ScanCommand({ TableName: TABLE, IndexName: GSI3.indexName }))).Count).toBe(3);
+  });
+
+  it('a rebuild writes each index from the items alone: a stale entry goes, a missing one comes back', async () => {
+    const path = tempDir('dynalite-indexes-');
+    dynamo = await startLocalDynamo({ port: 0, tableName: TABLE, worker: false, path });
+    const direct = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint, requestHandler: dynamo.requestHandler });
+    clients.push(direct);
+    for (let n = 1; n <= 5; n++) await direct.send(new PutItemCommand({ TableName: TABLE, Item: item(n) }));
+    await dynamo.close();
+    dynamo = undefined;
+
+    // As kills between writes and their index entries leave a store: SNAP#0002 moved to fn_b with
+    // only its old fn_a entry written, SNAP#0004 with no GSI1 entry at all, and the mark on.
+    const raw = await openRaw(path);
+    const itemKeys = await raw.keys(within(`item-${TABLE}`)).all();
+    expect(itemKeys).toHaveLength(5);
+    for (const key of itemKeys) {
+      const stored = (await raw.get(key)) as Record<string, { S?: string }>;
+      if (stored.pk?.S === 'SNAP#0002') await raw.put(key, { ...stored, [GSI1.partitionKey]: { S: 'FN#fn_b' } });
+    }
+    const gsi1 = await raw.keys(within(`index-global~${TABLE}~${GSI1.indexName}`)).all();
+    expect(gsi1).toHaveLength(5);
+    const entries = await Promise.all(gsi1.map(async (key) => ({ key, pk: ((await raw.get(key)) as { pk: { S: string } }).pk.S })));
+    await raw.del(entries.find((e) => e.pk === 'SNAP#0004')?.key as string);
+    await raw.put(INDEXES_MAY_LAG, { at: '2026-12-03T08:00:00.000Z' });
+    await raw.close();
+
+    dynamo = await startLocalDynamo({ port: 0, tableName: TABLE, worker: false, path });
+    expect(dynamo.recovered).toEqual({ items: 5, markedAt: '2026-12-03T08:00:00.000Z', ms: expect.any(Number) });
+    const reopened = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint, requestHandler: dynamo.requestHandler });
+    clients.push(reopened);
+    expect(ids((await reopened.send(byFunction('fn_a'))).Items)).toEqual(['SNAP#0001', 'SNAP#0003', 'SNAP#0004', 'SNAP#0005']);
+    expect(ids((await reopened.send(byFunction('fn_b'))).Items)).toEqual(['SNAP#0002']);
+    expect((await reopened.send(new ScanCommand({ TableName: TABLE, IndexName: GSI3.indexName }))).Count).toBe(5);
   });
 
   for (const worker of [true, false]) {
