@@ -77,7 +77,7 @@ if (dynaliteDb.create.closesIterators !== true) {
   const patched = (options) => {
     const store = create(options);
     closeIteratorsOf(store.db);
-    // In memory at once; on disk once opened and marked (`deferIndexesDurably`, ./dynalite-indexes.mjs).
+    // In memory at once; on disk once opened, its index work logged (`deferIndexesDurably`, ./dynalite-indexes.mjs).
     if (options?.indexesAfterAnswer === true && !options.path) deferIndexesOf(store);
     if (options !== null && typeof options === 'object') storesByOptions.set(options, store);
     return store;

@@ -28,7 +28,7 @@ if (workerData.path !== undefined) {
   } catch (err) {
     storeFailure = err?.cause instanceof Error ? err.cause : err;
   }
-  // Marked while it defers; rebuilt first if the last process did not close it (see the file).
+  // The index work a killed process left, done first; then deferring, with its work logged (see the file).
   if (storeFailure === undefined) recovered = await deferIndexesDurably(storeOf(options));
 }
 const handle = server.listeners('request')[0];

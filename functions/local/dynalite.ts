@@ -27,8 +27,8 @@ export interface LocalDynamo {
    */
   requestHandler: LocalDynamoRequestHandler;
   /**
-   * On disk, when the store was not closed cleanly (the last host was killed): its global indexes
-   * were rebuilt from its items before it served anything (./dynalite-indexes.mjs).
+   * On disk, when the last process was killed with index work not done: that work, done before the
+   * store served anything (./dynalite-indexes.mjs).
    */
   recovered: IndexRecovery | undefined;
   close(): Promise<void>;

@@ -167,8 +167,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   }
   const dynamo: LocalDynamo = await startLocalDynamo({ port: options.dynamoPort, tableName: options.tableName, worker: options.dynamoInWorker ?? true, ...(dynamoPath !== undefined && { path: dynamoPath }) });
   if (dynamo.recovered !== undefined) {
-    const { items, ms } = dynamo.recovered;
-    logger.info(`the local DynamoDB was not closed cleanly (the host was killed): rebuilt its global indexes from its ${items} item(s) in ${ms} ms`);
+    const { writes, items, ms } = dynamo.recovered;
+    logger.info(`the local DynamoDB was not closed cleanly (the host was killed): wrote the global index entries of its last ${writes} write(s), to ${items} item(s), in ${ms} ms`);
   }
 
   // With a data dir, what a crash must not lose is journaled: acknowledged snapshot writes not yet

@@ -2,8 +2,8 @@
  * The local host's dynalite writes global secondary index entries after it answers a write, as
  * DynamoDB does, and stays strongly consistent on them for its readers: a Query or Scan waits for
  * every index entry of the writes answered before it. Over the direct hand-off and over TCP, in
- * the worker thread and in process. On disk, a store that a kill left with entries unwritten has
- * its global indexes rebuilt at its next start.
+ * the worker thread and in process. On disk, the index work a kill left undone is done at the
+ * next start, before the store serves anything.
  */
 import { DeleteItemCommand, DynamoDBClient, PutItemCommand, QueryCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'node:child_process';
@@ -13,17 +13,16 @@ import dynalite from 'dynalite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GSI1, GSI3 } from '../../functions/adapters/dynamodb/table-definition.js';
 import { LOCAL_AWS, startLocalDynamo, type LocalDynamo } from '../../functions/local/dynalite.js';
-import { INDEXES_MAY_LAG, indexWorkPending, settleIndexes } from '../../functions/local/dynalite-indexes.mjs';
+import { INDEX_WORK, indexWorkPending, settleIndexes } from '../../functions/local/dynalite-indexes.mjs';
 import { databaseOf } from '../../functions/local/dynalite-store.mjs';
 import { tempDir } from '../support/temp-dirs.js';
+import type { Write } from '../support/kill-after-writes.js';
 
 const KILL_AFTER_WRITES = fileURLToPath(new URL('../support/kill-after-writes.ts', import.meta.url));
 
 /** The parts of the LevelDB store (abstract-level) these tests read and change under dynalite. */
 interface RawStore {
   get(key: string): Promise<unknown>;
-  put(key: string, value: unknown): Promise<void>;
-  del(key: string): Promise<void>;
   keys(range: { gte: string; lt: string }): { all(): Promise<string[]> };
   close(): Promise<void>;
 }
@@ -76,7 +75,7 @@ describe('global secondary index entries written after the answer (local dynalit
     expect(ids((await direct.send(byFunction('fn_a'))).Items)).toEqual(['SNAP#0001']);
   });
 
-  it('defers on disk too, and a clean close writes every entry and leaves no mark (in process)', async () => {
+  it('defers on disk too, logging its index work, and a clean close leaves every entry written and no work (in process)', async () => {
     const path = tempDir('dynalite-indexes-');
     dynamo = await startLocalDynamo({ port: 0, tableName: TABLE, worker: false, path });
     expect(dynamo.recovered).toBeUndefined();
@@ -87,9 +86,8 @@ describe('global secondary index entries written after the answer (local dynalit
     expect(indexWorkPending()).toBe(1);
     await dynamo.close();
     dynamo = undefined;
-    // Closed cleanly: the entry was written before the store closed, and the mark is gone.
     const raw = await openRaw(path);
-    expect(await raw.get(INDEXES_MAY_LAG)).toBeUndefined();
+    expect(await raw.keys(within(INDEX_WORK)).all()).toEqual([]);
     expect(await indexKeys(raw)).toHaveLength(ENTRIES_PER_ITEM);
     await raw.close();
     dynamo = await startLocalDynamo({ port: 0, tableName: TABLE, worker: false, path });
@@ -99,62 +97,58 @@ describe('global secondary index entries written after the answer (local dynalit
     expect(ids((await reopened.send(byFunction('fn_a'))).Items)).toEqual(['SNAP#0001']);
   });
 
-  it('a process killed right after an answer loses the queued entries, and the next start rebuilds them before serving', async () => {
+  it('a process killed right after answering a put, a key change or a delete loses their entries, and the next start writes them before serving', { timeout: 60_000 }, async () => {
     const path = tempDir('dynalite-indexes-');
-    const items = [1, 2, 3].map((n) => item(n));
-    const child = spawn(process.execPath, ['--import', 'tsx', KILL_AFTER_WRITES, path, TABLE, JSON.stringify(items)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    const [, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
-    expect(signal).toBe('SIGKILL');
-    expect(JSON.parse(out)).toEqual({ pending: 1 });
+    const key = (n: number) => ({ pk: { S: `SNAP#${String(n).padStart(4, '0')}` }, sk: { S: 'SNAP' } });
+    /** Runs the writes in a child killed after the last answer; returns what the kill left on disk. */
+    const killedAfter = async (writes: Write[]) => {
+      await dynamo?.close();
+      dynamo = undefined;
+      const child = spawn(process.execPath, ['--import', 'tsx', KILL_AFTER_WRITES, path, TABLE, JSON.stringify(writes)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      const [, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+      expect(signal).toBe('SIGKILL');
+      expect(JSON.parse(out)).toEqual({ pending: 1 });
+      const raw = await openRaw(path);
+      const left = { work: (await raw.keys(within(INDEX_WORK)).all()).length, entries: (await indexKeys(raw)).length };
+      await raw.close();
+      return left;
+    };
+    const restart = async () => {
+      dynamo = await startLocalDynamo({ port: 0, tableName: TABLE, worker: true, path });
+      const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint });
+      clients.push(client);
+      return client;
+    };
+    const audited = async (client: DynamoDBClient) => (await client.send(new ScanCommand({ TableName: TABLE, IndexName: GSI3.indexName }))).Count;
 
-    // What the kill left: three items stored and answered, the last one's entries never written, the mark on.
+    // A put: three items answered, the last one's entries never written, its work recorded.
+    expect(await killedAfter([{ put: item(1) }, { put: item(2) }, { put: item(3) }])).toEqual({ work: 1, entries: 2 * ENTRIES_PER_ITEM });
+    let client = await restart();
+    expect(dynamo?.recovered).toEqual({ writes: 1, items: 1, ms: expect.any(Number) });
+    expect(ids((await client.send(byFunction('fn_a'))).Items)).toEqual(['SNAP#0001', 'SNAP#0002', 'SNAP#0003']);
+    expect(await audited(client)).toBe(3);
+
+    // A key change: SNAP#0002 moved to fn_b; its old entries still under fn_a, none under fn_b.
+    expect(await killedAfter([{ update: key(2), set: { [GSI1.partitionKey]: { S: 'FN#fn_b' } } }])).toEqual({ work: 1, entries: 3 * ENTRIES_PER_ITEM });
+    client = await restart();
+    expect(dynamo?.recovered).toEqual({ writes: 1, items: 1, ms: expect.any(Number) });
+    expect(ids((await client.send(byFunction('fn_a'))).Items)).toEqual(['SNAP#0001', 'SNAP#0003']);
+    expect(ids((await client.send(byFunction('fn_b'))).Items)).toEqual(['SNAP#0002']);
+
+    // A delete: SNAP#0003 gone from the table, its entries still in every index.
+    expect(await killedAfter([{ delete: key(3) }])).toEqual({ work: 1, entries: 3 * ENTRIES_PER_ITEM });
+    client = await restart();
+    expect(dynamo?.recovered).toEqual({ writes: 1, items: 1, ms: expect.any(Number) });
+    expect(ids((await client.send(byFunction('fn_a'))).Items)).toEqual(['SNAP#0001']);
+    expect(await audited(client)).toBe(2);
+    await dynamo?.close();
+    dynamo = undefined;
     const raw = await openRaw(path);
-    expect(await raw.get(INDEXES_MAY_LAG)).toEqual({ at: expect.any(String) });
+    expect(await raw.keys(within(INDEX_WORK)).all()).toEqual([]);
     expect(await indexKeys(raw)).toHaveLength(2 * ENTRIES_PER_ITEM);
     await raw.close();
-
-    dynamo = await startLocalDynamo({ port: 0, tableName: TABLE, worker: true, path });
-    expect(dynamo.recovered).toEqual({ items: 3, markedAt: expect.any(String), ms: expect.any(Number) });
-    const reopened = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint });
-    clients.push(reopened);
-    expect(ids((await reopened.send(byFunction('fn_a'))).Items)).toEqual(['SNAP#0001', 'SNAP#0002', 'SNAP#0003']);
-    expect((await reopened.send(new ScanCommand({ TableName: TABLE, IndexName: GSI3.indexName }))).Count).toBe(3);
-  });
-
-  it('a rebuild writes each index from the items alone: a stale entry goes, a missing one comes back', async () => {
-    const path = tempDir('dynalite-indexes-');
-    dynamo = await startLocalDynamo({ port: 0, tableName: TABLE, worker: false, path });
-    const direct = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint, requestHandler: dynamo.requestHandler });
-    clients.push(direct);
-    for (let n = 1; n <= 5; n++) await direct.send(new PutItemCommand({ TableName: TABLE, Item: item(n) }));
-    await dynamo.close();
-    dynamo = undefined;
-
-    // As kills between writes and their index entries leave a store: SNAP#0002 moved to fn_b with
-    // only its old fn_a entry written, SNAP#0004 with no GSI1 entry at all, and the mark on.
-    const raw = await openRaw(path);
-    const itemKeys = await raw.keys(within(`item-${TABLE}`)).all();
-    expect(itemKeys).toHaveLength(5);
-    for (const key of itemKeys) {
-      const stored = (await raw.get(key)) as Record<string, { S?: string }>;
-      if (stored.pk?.S === 'SNAP#0002') await raw.put(key, { ...stored, [GSI1.partitionKey]: { S: 'FN#fn_b' } });
-    }
-    const gsi1 = await raw.keys(within(`index-global~${TABLE}~${GSI1.indexName}`)).all();
-    expect(gsi1).toHaveLength(5);
-    const entries = await Promise.all(gsi1.map(async (key) => ({ key, pk: ((await raw.get(key)) as { pk: { S: string } }).pk.S })));
-    await raw.del(entries.find((e) => e.pk === 'SNAP#0004')?.key as string);
-    await raw.put(INDEXES_MAY_LAG, { at: '2026-12-03T08:00:00.000Z' });
-    await raw.close();
-
-    dynamo = await startLocalDynamo({ port: 0, tableName: TABLE, worker: false, path });
-    expect(dynamo.recovered).toEqual({ items: 5, markedAt: '2026-12-03T08:00:00.000Z', ms: expect.any(Number) });
-    const reopened = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint, requestHandler: dynamo.requestHandler });
-    clients.push(reopened);
-    expect(ids((await reopened.send(byFunction('fn_a'))).Items)).toEqual(['SNAP#0001', 'SNAP#0003', 'SNAP#0004', 'SNAP#0005']);
-    expect(ids((await reopened.send(byFunction('fn_b'))).Items)).toEqual(['SNAP#0002']);
-    expect((await reopened.send(new ScanCommand({ TableName: TABLE, IndexName: GSI3.indexName }))).Count).toBe(5);
   });
 
   for (const worker of [true, false]) {
