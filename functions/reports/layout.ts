@@ -36,6 +36,9 @@ caption { text-align: left; padding: 6px 10px; color: var(--muted); caption-side
 th, td { text-align: left; vertical-align: top; padding: 6px 10px; border-bottom: 1px solid var(--line); }
 th { background: var(--panel); font-weight: 600; white-space: nowrap; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+/* Stored text (paths, values, messages) can be one unbroken word thousands of pixels wide: break it anywhere rather than widen the page or a table far past its box. */
+td, figcaption, p, summary { overflow-wrap: anywhere; }
+td.num { overflow-wrap: normal; }
 td code, code.v { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .86rem; overflow-wrap: anywhere; white-space: pre-wrap; }
 code { overflow-wrap: anywhere; }
 details > summary { cursor: pointer; }

@@ -202,6 +202,46 @@ describe('HTML reports in headless Chromium', () => {
     await loaded.page.close();
   });
 
+  it('a field path of one unbroken word thousands of pixels wide neither widens the page nor stretches its table screens wide', async () => {
+    const fn = 'approve_loan_report_long_path';
+    // The longest output name there is (256 characters), without a space or hyphen to break at.
+    const long = `long${'N'.repeat(252)}`;
+    expect((await requestJson(t.url, 'PUT', `/functions/${fn}/executor`, { type: 'http', url: `${t.url}/demo/credit/v2` })).status).toBe(200);
+    const body = demoV1Decision(fn, { income: 41_000, age: 33, debt: 9_000 });
+    body.outputs.push({ name: long, value: 'only recorded: the model does not answer it', type: 'string' });
+    const recorded = await requestJson<Snapshot>(t.url, 'POST', '/snapshots', body);
+    expect(recorded.status).toBe(201);
+    const id = recorded.body.snapshotId;
+    expect((await requestJson(t.url, 'POST', `/snapshots/${id}/replay`, {})).status).toBe(200);
+    const started = await requestJson<{ batchId: string }>(t.url, 'POST', '/batches', { snapshotIds: [id] });
+    expect(started.status).toBe(202);
+    const until = Date.now() + 60_000;
+    while ((await requestJson<Batch>(t.url, 'GET', `/batches/${started.body.batchId}`)).body.status === 'RUNNING') {
+      if (Date.now() > until) throw new Error('batch still running');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const views = { batch: `/batches/${started.body.batchId}/report`, replay: `/snapshots/${id}/replays/latest/report` };
+    for (const [name, route] of Object.entries(views)) {
+      const res = await requestWithHeaders(t.url, 'GET', route);
+      expect(res.status).toBe(200);
+      const loaded = await openReport(browser, `long-path-${name}`, res.text);
+      expect(loaded.errors).toEqual([]);
+      await expandAll(loaded.page);
+      expect(await loaded.page.evaluate(() => document.body.innerText.replace(/\s/g, ''))).toContain(`outputs.${long}`);
+      for (const width of [1280, 400]) {
+        await screenshot(loaded.page, `long-path-${name}`, width);
+        const layout = await loaded.page.evaluate(() => ({
+          pageOverflow: document.documentElement.scrollWidth - window.innerWidth,
+          widestTable: Math.max(...Array.from(document.querySelectorAll('.table-wrap')).map((w) => w.scrollWidth / w.clientWidth)),
+        }));
+        expect(layout.pageOverflow, `${name} view at ${width} px: the page does not scroll sideways`).toBeLessThanOrEqual(0);
+        // At 400 px a table of many columns scrolls inside its box; at 1280 none is screens wide for one path.
+        if (width === 1280) expect(layout.widestTable, `${name} view at ${width} px: widest table ÷ its box`).toBeLessThanOrEqual(2);
+      }
+      await loaded.page.close();
+    }
+  });
+
   it('answers JSON errors: 404 for an unknown batch, snapshot or replay', async () => {
     const unknown = '01JZZZZZZZZZZZZZZZZZZZZZZZ';
     const a = snapshots[0]?.snapshotId ?? '';
