@@ -10,7 +10,7 @@ import { html, inlineScript, jsonForScript, raw, type SafeHtml } from './html.js
 import { chartJsSource, CHART_JS_VERSION } from './vendor/chart-js.js';
 
 const STYLES = `
-:root { --fg: #1d2125; --muted: #5c636a; --line: #dee2e6; --bg: #ffffff; --panel: #f8f9fa; --ok: #2b8a3e; --bad: #c92a2a; --warn: #e67700; --accent: #364fc7; }
+:root { --fg: #1d2125; --muted: #5c636a; --line: #dee2e6; --bg: #ffffff; --panel: #f8f9fa; --ok: #2b7a38; --bad: #c92a2a; --warn: #a85400; --accent: #364fc7; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: var(--fg); background: var(--bg); }
 header.page, main, footer.page { max-width: 1200px; margin: 0 auto; padding: 0 16px; }

@@ -55,6 +55,19 @@ async function expectCleanLoad(loaded: LoadedReport, charts: number): Promise<vo
   expect(a11y.h2).toBeGreaterThanOrEqual(3);
   expect(a11y.tablesWithoutHeaders).toBe(0);
   expect(a11y.chartsWithoutAlt).toBe(0);
+  // The verdict markers (match/mismatch, Added/Removed/Modified, statuses) are small bold text on a
+  // coloured badge: WCAG AA asks 4.5:1 for text of that size.
+  const contrast = await loaded.page.evaluate(() => {
+    const rgb = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number).slice(0, 3);
+    const lum = (c: number[]) => c.map((v) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : Math.pow((v / 255 + 0.055) / 1.055, 2.4))).reduce((sum, v, i) => sum + v * ([0.2126, 0.7152, 0.0722][i] ?? 0), 0);
+    const ratio = (a: number[], b: number[]) => (Math.max(lum(a), lum(b)) + 0.05) / (Math.min(lum(a), lum(b)) + 0.05);
+    return Array.from(document.querySelectorAll('.badge')).map((b) => {
+      const style = getComputedStyle(b);
+      return { text: b.textContent, ratio: Math.round(ratio(rgb(style.color), rgb(style.backgroundColor)) * 100) / 100 };
+    });
+  });
+  expect(contrast.length).toBeGreaterThan(0);
+  expect(contrast.filter((b) => b.ratio < 4.5)).toEqual([]);
 }
 
 /** Expands every row, checks the probes stayed text, and takes both screenshots (400 px must not scroll sideways). */
