@@ -65,11 +65,24 @@ function checkHeaderNames(headers: Record<string, string>, ctx: { issues: z.core
   }
 }
 
+function hasCharCode(text: string, test: (code: number) => boolean): boolean {
+  for (let i = 0; i < text.length; i++) if (test(text.charCodeAt(i))) return true;
+  return false;
+}
+
 const HeadersSchema = z.optional(
   z.record(
     // Names are checked in the refinement below: a record key's own issues come out as a bare "Invalid input".
     z.string(),
-    z.string({ error: 'a header value must be a string' }).check(z.maxLength(8192), z.regex(/^[^\r\n\0]*$/, 'a header value must not contain CR, LF or NUL')),
+    // HTTP sends a header value as bytes: tab, space, visible ASCII and obs-text (U+0080..U+00FF,
+    // one byte each). Anything else (CR, LF, NUL, other controls, DEL, a character above U+00FF
+    // such as € or an emoji) Node refuses at call time, which read as 'could not be reached'.
+    z.string({ error: 'a header value must be a string' }).check(
+      z.maxLength(8192),
+      z.regex(/^[^\r\n\0]*$/, 'a header value must not contain CR, LF or NUL'),
+      z.refine((v) => !hasCharCode(v, (c) => (c > 0 && c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) || c === 0x7f), 'a header value must not contain control characters other than tab'),
+      z.refine((v) => !hasCharCode(v, (c) => c > 0xff), 'a header value may hold only characters up to U+00FF (HTTP sends header values as bytes); percent- or base64-encode others'),
+    ),
     { error: 'headers must be an object of header name to string value' },
   ).check(z.superRefine((headers, ctx) => checkHeaderNames(headers, ctx, 'headers'))),
 );
