@@ -179,6 +179,42 @@ describe('report pages', () => {
   });
 });
 
+describe('replay view of an output with thousands of leaves', () => {
+  it('charts the 40 lowest-scoring fields (a 90,070 px canvas stayed blank), the table lists every one', () => {
+    const snapshot = snapshotWith(ulid(7), 'original');
+    // 3,000 fields, every 100th mismatched with a low score; the others match at 0.9..1.
+    const fieldComparisons = Array.from({ length: 3000 }, (_, i) => {
+      const match = i % 100 !== 0;
+      return { path: `outputs.big.k${i}`, comparator: 'SemanticSimilarity' as const, score: match ? 0.9 + (i % 7) / 100 : 0.1 + i / 100_000, threshold: 0.8, match, original: `v${i}`, replayed: `w${i}`, provider: 'lexical' };
+    });
+    const replay = { replayId: ulid(8), snapshotId: snapshot.snapshotId, functionName: 'approve_loan', mode: 'Tolerant', tolerance: 0.8, status: 'Failed', outputsMatch: false, replayOutputs: [{ name: 'big', value: {} }], fieldComparisons, diff: null, policy: null, policyViolations: [], integrity: 'verified', executionTimeMs: 20, executor: 'http POST x', overrides: null, createdAt: NOW() } satisfies ReplayResult;
+
+    const page = renderReplayReport({ original: { snapshot, integrity: 'verified' }, replay, generatedAt: NOW() });
+
+    const heights = [...page.matchAll(/class="chart-box" style="height:(\d+)px"/g)].map((m) => Number(m[1]));
+    expect(heights).toEqual([70 + 40 * 30, 150]);
+    const charts = JSON.parse(/<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(page)?.[1] ?? '').charts;
+    const labels = charts['chart-scores'].data.labels as string[];
+    // The 30 mismatches first, then the 10 lowest matching scores (0.9: i % 7 === 0), in table order.
+    const mismatches = fieldComparisons.filter((c) => !c.match).map((c) => c.path);
+    const lowestMatches = fieldComparisons.filter((c) => c.match && c.score === 0.9).slice(0, 10).map((c) => c.path);
+    expect(labels).toEqual(fieldComparisons.map((c) => c.path).filter((p) => mismatches.includes(p) || lowestMatches.includes(p)));
+    expect(page).toContain('Score against threshold: the 40 lowest-scoring of 3,000 output fields');
+    expect(page).toContain('; 2,960 more fields are in the table below (30 of all 3,000 mismatched).</figcaption>');
+    const rows = /data-testid="comparison-table"[\s\S]*?<\/table>/.exec(page)?.[0].match(/<tr/g) ?? [];
+    expect(rows.length).toBe(3000 + 1);
+  });
+
+  it('charts every field of a replay with 40 or fewer, as before', () => {
+    const snapshot = snapshotWith(ulid(9), 'original');
+    const fieldComparisons = Array.from({ length: 40 }, (_, i) => ({ path: `outputs.k${i}`, comparator: 'ExactMatch' as const, score: 1, threshold: 1, match: true, original: i, replayed: i }));
+    const replay = { replayId: ulid(10), snapshotId: snapshot.snapshotId, functionName: 'approve_loan', mode: 'Strict', tolerance: null, status: 'Success', outputsMatch: true, replayOutputs: [], fieldComparisons, diff: null, policy: null, policyViolations: [], integrity: 'verified', executionTimeMs: 20, executor: 'http POST x', overrides: null, createdAt: NOW() } satisfies ReplayResult;
+    const page = renderReplayReport({ original: { snapshot, integrity: 'verified' }, replay, generatedAt: NOW() });
+    expect(page).toContain('<h3 id="chart-scores-title">Score of each output field against its threshold</h3>');
+    expect(JSON.parse(/id="report-data">([\s\S]*?)<\/script>/.exec(page)?.[1] ?? '').charts['chart-scores'].data.labels).toHaveLength(40);
+  });
+});
+
 describe('batch report assembly', () => {
   it(`lists at most ${REPORT_TABLE_LIMIT} mismatches and errors with a note of how many more, while charts and counts cover all`, async () => {
     const results: BatchResult[] = [];
