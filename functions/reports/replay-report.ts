@@ -86,6 +86,8 @@ function outputsSide(title: string, doc: JsonObject | null, mismatched: Readonly
 export function renderReplayReport(data: ReplayReportData): string {
   const { replay, original } = data;
   const mismatched = new Set(replay.fieldComparisons.filter((c) => !c.match).map((c) => c.path));
+  // A noise-aware replay says, per field, what its profile decided and why (e.g. ignored as always different).
+  const noiseAware = replay.noiseProfile != null;
   const charts = [scoreChart(data), timingChart(data)];
   const main = html`<section aria-labelledby="s-summary"><h2 id="s-summary">Summary</h2>
 ${facts([
@@ -97,6 +99,7 @@ ${facts([
   ['Integrity', statusBadge(replay.integrity)],
   ['Mode', replay.mode],
   ['Tolerance', replay.tolerance === null ? 'n/a' : String(replay.tolerance)],
+  ['Noise profile', replay.noiseProfile ? `${replay.noiseProfile.functionName} version ${replay.noiseProfile.version}` : '(none)'],
   ['Original model', original.snapshot.modelParameters ? `${original.snapshot.modelParameters.modelName}${original.snapshot.modelParameters.modelVersion ? ` @ ${original.snapshot.modelParameters.modelVersion}` : ''}` : '(none recorded)'],
   ['Executor', replay.executor ?? '(nothing executed)'],
   ['Replayed at', replay.createdAt],
@@ -111,8 +114,8 @@ ${original.integrity === 'tampered' ? html`<p class="note" role="alert">The orig
       ? html`<p>No output field was compared.</p>`
       : table(
           'Each output field compared',
-          [{ header: 'field' }, { header: 'match' }, { header: 'original' }, { header: 'replay' }, { header: 'comparator' }, { header: 'score', numeric: true }, { header: 'threshold', numeric: true }, { header: 'provider' }],
-          replay.fieldComparisons.map((c) => [html`<code>${c.path}</code>`, c.match ? badge('match', 'ok') : badge('mismatch', 'bad'), value(c.original), value(c.replayed), c.comparator, fmtNumber(c.score, 4), fmtNumber(c.threshold, 4), c.provider ?? '']),
+          [{ header: 'field' }, { header: 'match' }, { header: 'original' }, { header: 'replay' }, { header: 'comparator' }, { header: 'score', numeric: true }, { header: 'threshold', numeric: true }, { header: 'provider' }, ...(noiseAware ? [{ header: 'noise' }] : [])],
+          replay.fieldComparisons.map((c) => [html`<code>${c.path}</code>`, c.match ? badge('match', 'ok') : badge('mismatch', 'bad'), value(c.original), value(c.replayed), c.comparator, fmtNumber(c.score, 4), fmtNumber(c.threshold, 4), c.provider ?? '', ...(noiseAware ? [c.noise ? `${c.noise}${c.noiseReason ? ` — ${c.noiseReason}` : ''}` : ''] : [])]),
           { testId: 'comparison-table', rowClass: (i) => (replay.fieldComparisons[i]?.match ? '' : 'change-Modified') },
         )
   }</section>

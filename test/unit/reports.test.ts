@@ -179,6 +179,36 @@ describe('report pages', () => {
   });
 });
 
+describe('the noise profile that judged a batch or replay', () => {
+  // Reports showed mode, tolerance and policy but not the noise profile, which decides what counts
+  // as a match: the noisy demo's 30 decisions read 0 % on plain Tolerant and 96.7 % with a profile,
+  // under identical facts.
+  const fact = (page: string) => /<dt>Noise profile<\/dt><dd>([^<]*)<\/dd>/.exec(page)?.[1];
+
+  it('batch report: none, a pinned version, latest (id lists), or a learning batch', async () => {
+    const render = async (over: Partial<Batch>) => renderBatchReport(await assembleBatchReport(readerOf(batchOf(over), [result(1, 'match')], () => ({ functionName: 'f', executionTimeMs: 4 })), BATCH_ID, NOW));
+    expect(fact(await render({}))).toBe('(none)');
+    expect(fact(await render({ request: { mode: 'Tolerant', noiseProfile: 'none' } }))).toBe('(none)');
+    expect(fact(await render({ request: { mode: 'Tolerant', noiseProfile: 3 } }))).toBe('version 3');
+    expect(fact(await render({ request: { mode: 'Tolerant', noiseProfile: 'latest' } }))).toBe("latest (each function&#39;s latest version when its items ran)");
+    expect(fact(await render({ noiseProfile: { functionName: 'noisy_loan', sampleSize: 20 } }))).toBe('none: this batch learns the noise profile of noisy_loan (each sampled snapshot run twice; its items are measurements, not replays)');
+  });
+
+  it('replay view: the profile version, and per field what the profile decided and why', () => {
+    const snapshot = snapshotWith(ulid(11), 'original');
+    const base = { replayId: ulid(12), snapshotId: snapshot.snapshotId, functionName: 'approve_loan', mode: 'Tolerant' as const, tolerance: 0.8, status: 'Success' as const, outputsMatch: true, replayOutputs: [], diff: null, policy: null, policyViolations: [], integrity: 'verified' as const, executionTimeMs: 20, executor: 'http POST x', overrides: null, createdAt: NOW() };
+    const ignored = { path: 'outputs.requestId', comparator: 'NoiseIgnored' as const, score: 1, threshold: 0, match: true, original: 'a', replayed: 'b', noise: 'suppressed' as const, noiseReason: 'always-different: two runs of the same model differed here in 20/20 pairs; ignored' };
+    const aware = renderReplayReport({ original: { snapshot, integrity: 'verified' }, replay: { ...base, noiseProfile: { functionName: 'approve_loan', version: 2 }, fieldComparisons: [ignored] } satisfies ReplayResult, generatedAt: NOW() });
+    expect(fact(aware)).toBe('approve_loan version 2');
+    expect(aware).toContain('<th scope="col">noise</th>');
+    expect(aware).toContain('<td>suppressed — always-different: two runs of the same model differed here in 20/20 pairs; ignored</td>');
+
+    const plain = renderReplayReport({ original: { snapshot, integrity: 'verified' }, replay: { ...base, noiseProfile: null, fieldComparisons: [{ path: 'outputs.decision', comparator: 'ExactMatch', score: 1, threshold: 1, match: true, original: 'a', replayed: 'a' }] } satisfies ReplayResult, generatedAt: NOW() });
+    expect(fact(plain)).toBe('(none)');
+    expect(plain).not.toContain('<th scope="col">noise</th>');
+  });
+});
+
 describe('replay view of an output with thousands of leaves', () => {
   it('charts the 40 lowest-scoring fields (a 90,070 px canvas stayed blank), the table lists every one', () => {
     const snapshot = snapshotWith(ulid(7), 'original');
