@@ -194,6 +194,15 @@ describe('the noise profile that judged a batch or replay', () => {
     expect(fact(await render({ noiseProfile: { functionName: 'noisy_loan', sampleSize: 20 } }))).toBe('none: this batch learns the noise profile of noisy_loan (each sampled snapshot run twice; its items are measurements, not replays)');
   });
 
+  it('a learning batch names the executor that ran its items (it said "no replay reached an executor")', async () => {
+    const noise = { executor: 'http POST http://model/v2', modelVersion: 'v1', similarityProvider: 'lexical', observations: [] };
+    const learning = batchOf({ noiseProfile: { functionName: 'noisy_loan', sampleSize: 2 } });
+    const results = [result(1, 'mismatch', { replayId: null, noise }), result(2, 'match', { replayId: null, noise })];
+    const data = await assembleBatchReport(readerOf(learning, results, () => ({ functionName: 'noisy_loan', executionTimeMs: 4 })), BATCH_ID, NOW);
+    expect(data.executors).toEqual(['http POST http://model/v2']);
+    expect(renderBatchReport(data)).toContain('<dt>Executor</dt><dd>http POST http://model/v2</dd>');
+  });
+
   it('replay view: the profile version, and per field what the profile decided and why', () => {
     const snapshot = snapshotWith(ulid(11), 'original');
     const base = { replayId: ulid(12), snapshotId: snapshot.snapshotId, functionName: 'approve_loan', mode: 'Tolerant' as const, tolerance: 0.8, status: 'Success' as const, outputsMatch: true, replayOutputs: [], diff: null, policy: null, policyViolations: [], integrity: 'verified' as const, executionTimeMs: 20, executor: 'http POST x', overrides: null, createdAt: NOW() };
