@@ -19,9 +19,11 @@ const TimeoutMsSchema = z.optional(
 
 /** The modelName values an executor serves; absent means any model. */
 const ModelsSchema = z.optional(
-  z.array(z.string({ error: 'a model name must be a string' }).check(z.minLength(1, 'a model name must not be empty'), z.maxLength(256)), { error: 'models must be a list of model names' }).check(
+  // Every check names its limit: without its own message a check reports the schema's `error`
+  // ("must be a string", "must be a list") for a value that is one, only too long.
+  z.array(z.string({ error: 'a model name must be a string' }).check(z.minLength(1, 'a model name must not be empty'), z.maxLength(256, 'a model name must be at most 256 characters')), { error: 'models must be a list of model names' }).check(
     z.minLength(1, 'models must list at least one model name (leave it out to accept any model)'),
-    z.maxLength(100),
+    z.maxLength(100, 'models must list at most 100 model names'),
   ),
 );
 
@@ -65,11 +67,24 @@ function checkHeaderNames(headers: Record<string, string>, ctx: { issues: z.core
   }
 }
 
+function hasCharCode(text: string, test: (code: number) => boolean): boolean {
+  for (let i = 0; i < text.length; i++) if (test(text.charCodeAt(i))) return true;
+  return false;
+}
+
 const HeadersSchema = z.optional(
   z.record(
     // Names are checked in the refinement below: a record key's own issues come out as a bare "Invalid input".
     z.string(),
-    z.string({ error: 'a header value must be a string' }).check(z.maxLength(8192), z.regex(/^[^\r\n\0]*$/, 'a header value must not contain CR, LF or NUL')),
+    // HTTP sends a header value as bytes: tab, space, visible ASCII and obs-text (U+0080..U+00FF,
+    // one byte each). Anything else (CR, LF, NUL, other controls, DEL, a character above U+00FF
+    // such as € or an emoji) Node refuses at call time, which read as 'could not be reached'.
+    z.string({ error: 'a header value must be a string' }).check(
+      z.maxLength(8192, 'a header value must be at most 8192 characters'),
+      z.regex(/^[^\r\n\0]*$/, 'a header value must not contain CR, LF or NUL'),
+      z.refine((v) => !hasCharCode(v, (c) => (c > 0 && c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) || c === 0x7f), 'a header value must not contain control characters other than tab'),
+      z.refine((v) => !hasCharCode(v, (c) => c > 0xff), 'a header value may hold only characters up to U+00FF (HTTP sends header values as bytes); percent- or base64-encode others'),
+    ),
     { error: 'headers must be an object of header name to string value' },
   ).check(z.superRefine((headers, ctx) => checkHeaderNames(headers, ctx, 'headers'))),
 );

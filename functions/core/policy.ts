@@ -176,6 +176,25 @@ function unusableRule(rule: Rule, issues: readonly FieldIssue[]): ComparatorVerd
   };
 }
 
+/** The JSON type of a stored value, for messages. */
+function jsonKind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'an object';
+  return value === undefined ? 'missing' : `a ${typeof value}`;
+}
+
+/**
+ * Why a stored policy's `rules` cannot be read as rules at all (not a list, or an entry that is not
+ * an object: only a version written behind the service can be so), or undefined. Such a policy is
+ * violated as a whole, like an unusable rule: no rule of it can be trusted to have been applied.
+ */
+function unreadableRules(rules: unknown): string | undefined {
+  if (!Array.isArray(rules)) return `its rules are ${jsonKind(rules)}, not a list of rules`;
+  const index = rules.findIndex((rule) => !isJsonObject(rule));
+  return index < 0 ? undefined : `rules[${index}] is ${jsonKind(rules[index])}, not a rule`;
+}
+
 /**
  * Evaluates a policy on a candidate decision against an optional baseline decision. Every rule
  * appears in `rules`; relative rules (see {@link needsBaseline}) are skipped with reason
@@ -192,6 +211,11 @@ export async function evaluatePolicy(
   baseline: DecisionView | undefined,
   similarity: SimilarityProvider,
 ): Promise<PolicyEvaluation> {
+  const unreadable = unreadableRules(policy.rules);
+  if (unreadable !== undefined) {
+    const message = `policy '${policy.name}'${policy.version == null ? '' : ` version ${policy.version}`} cannot be applied: ${unreadable}; store a corrected version of the policy`;
+    return { status: 'violated', rules: [], violations: [{ ruleName: 'policy.rules', field: 'policy.rules', expected: 'a list of rules', actual: '(not evaluated)', message }] };
+  }
   await loadComparatorEngines(policy.rules.map((rule) => rule.comparator));
   const candidateDoc: JsonValue = toPathDocument(candidate);
   const baselineDoc: JsonValue | undefined = baseline === undefined ? undefined : toPathDocument(baseline);

@@ -37,6 +37,11 @@ export function describeIssue(issue: z.core.$ZodRawIssue): string | undefined {
       return typeof issue.input === 'number' ? 'numbers must be finite' : `not an allowed value (got ${kindOf(issue.input)})`;
     case 'unrecognized_keys':
       return 'unknown field';
+    case 'invalid_key': {
+      // A record key refused by its own schema (a tag name too long): say why, not "Invalid key in record".
+      const why = issue.issues.map((inner) => inner.message).filter((m) => m !== undefined && m !== '');
+      return why.length === 0 ? 'invalid key' : `key ${why.join('; ')}`;
+    }
     case 'too_small':
       return `must be at least ${String(issue.minimum)}${issue.origin === 'string' ? ' characters long' : issue.origin === 'array' ? ' items' : ''}`;
     case 'too_big':

@@ -4,6 +4,25 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 /** Marks a dynalite store: its global secondary index entries are written after each write's answer. */
 export function deferIndexesOf<T extends object>(store: T): T;
 
+/** The index work a start found left by a killed process, and did: its writes, their distinct items, and how long it took. */
+export interface IndexRecovery {
+  writes: number;
+  items: number;
+  ms: number;
+}
+
+/** The root key prefix of the records of index work still to do on a store on disk. */
+export const INDEX_WORK: string;
+
+/** For an opened store on disk: does the index work a killed process left, then defers, logging each write's index work. */
+export function deferIndexesDurably(store: object): Promise<IndexRecovery | undefined>;
+
+/** Before a store closes: stops deferring and writes the queue (removing its records). */
+export function stopDeferring(store: object | undefined): Promise<void>;
+
+/** Does the recorded index work not yet done, in one atomic batch; undefined when there was none. */
+export function finishIndexWork(store: object): Promise<IndexRecovery | undefined>;
+
 /** Writes every queued global index entry, in write order; resolves when none is left. */
 export function settleIndexes(): Promise<void>;
 

@@ -17,14 +17,22 @@
 // Item actions (Get, Put, Update, Delete, their batches and transactions) never read an index and
 // do not wait. Other dynalite stores in the process (tests, benchmarks) are left as dynalite made them.
 //
-// Only a store in memory defers. On disk (a DATA_DIR) an entry queued when the process is killed
-// would never be written: the item would be stored and answered, and missing from its function's
-// list and from the audit index after a restart. DynamoDB propagates an acknowledged write to its
-// indexes durably; a queue in memory cannot, so a store on disk writes every entry before it answers,
-// as dynalite does. A store in memory loses everything with its process anyway.
+// A store on disk (a DATA_DIR) defers too, and survives a kill. An entry only queued when the process
+// is killed would never be written: the item would be stored and answered, and missing from its
+// function's list and from the audit index after a restart (DynamoDB propagates an acknowledged
+// write to its indexes durably; a queue in memory cannot). So on disk each write first stores a
+// small record of its index work (which table and item, and which old entries a key change or a
+// delete removes), before the item and so before the answer, and the queued work removes it once
+// the entries are written: a write-ahead log of the index work still to do. A store that opens
+// with records left (its process was killed) does that work before it serves anything: the old
+// entries they name are deleted and each item's entries written again from the item as stored, in
+// one atomic batch. A write pays one put of ~100 bytes where it paid its entries (for a snapshot,
+// four copies of the item); a start after a kill pays for the writes in flight, not for the table.
+// A store in memory loses everything with its process anyway, and logs nothing.
 import { createRequire } from 'node:module';
 import { setImmediate } from 'node:timers';
 import { stderr } from 'node:process';
+import { performance } from 'node:perf_hooks';
 
 const require = createRequire(import.meta.url);
 // The same module instance dynalite's actions require ('../db'), so they call the patched function.
@@ -40,10 +48,78 @@ const queue = [];
 /** The queue being written (one entry after another), or undefined. */
 let draining;
 
-/** Marks a store dynalite created in memory for options with `indexesAfterAnswer: true` (see above for why not on disk). */
+/** Marks a store dynalite created in memory for options with `indexesAfterAnswer: true`. */
 export function deferIndexesOf(store) {
   deferringStores.add(store);
   return store;
+}
+
+/** The root keys of the index work still to do on a store on disk: `INDEX_WORK~<sequence>`. */
+export const INDEX_WORK = 'decision-replay~index-work';
+
+/** The stores on disk that defer, so log their index work. */
+const loggingStores = new WeakSet();
+/** The next sequence number of a record of index work (the records of a store's last run are done before it serves). */
+let nextWork = 0;
+
+/**
+ * For a store on disk, opened and not yet serving: does the index work its last process left (it
+ * was killed between answering writes and writing their entries), then defers from then on,
+ * logging each write's index work. Resolves with what was done, or undefined when nothing was left.
+ */
+export async function deferIndexesDurably(store) {
+  const recovered = await finishIndexWork(store);
+  loggingStores.add(store);
+  deferringStores.add(store);
+  return recovered;
+}
+
+/**
+ * Before a store closes: its writes stop deferring and the queue is written (each record of index
+ * work removed with it). Resolves once that is done; the caller then closes the store.
+ */
+export async function stopDeferring(store) {
+  if (store !== undefined) {
+    deferringStores.delete(store);
+    loggingStores.delete(store);
+  }
+  await settleIndexes();
+}
+
+/** dynalite's keys under a prefix (names never hold `~` or anything above it): `prefix~key`. */
+const range = (prefix) => ({ gte: `${prefix}~`, lt: `${prefix}\x7f` });
+
+/**
+ * Does the index work recorded and not done: deletes every old entry the records name, writes each
+ * recorded item's global index entries again from the item as stored (none if it is gone), and
+ * removes the records, in one atomic batch. Resolves with the writes and items it covered, or
+ * undefined when there was nothing to do.
+ */
+export async function finishIndexWork(store) {
+  const db = store.db;
+  const started = performance.now();
+  const records = await db.iterator(range(INDEX_WORK)).all();
+  if (records.length === 0) return undefined;
+  const tables = new Map((await db.values(range('table')).all()).map((table) => [table.TableName, table]));
+  const deletes = [];
+  const items = new Map();
+  for (const [, work] of records) {
+    if (!tables.has(work.table)) continue; // deleted since (a table action waits for the queue): nothing left to index
+    for (const [index, key] of work.deletes) deletes.push({ type: 'del', key: `index-global~${work.table}~${index}~${key}` });
+    items.set(`${work.table}~${work.key}`, work);
+  }
+  const puts = [];
+  for (const work of items.values()) {
+    const table = tables.get(work.table);
+    const item = await db.get(`item-${work.table}~${work.key}`);
+    if (item === undefined) continue;
+    for (const put of dynaliteDb.getIndexActions(table.GlobalSecondaryIndexes ?? [], null, item, table).puts) {
+      puts.push({ type: 'put', key: `index-global~${work.table}~${put.index}~${put.key}`, value: put.item });
+    }
+  }
+  // In this order: an old entry a record names is never an item's current one, and the batch is atomic.
+  await db.batch([...deletes, ...puts, ...records.map(([key]) => ({ type: 'del', key }))]);
+  return { writes: records.length, items: items.size, ms: Math.round(performance.now() - started) };
 }
 
 /** Writes every queued global index entry, in order; resolves when the queue is empty. */
@@ -118,8 +194,19 @@ if (dynaliteDb.updateIndexes.afterAnswer !== true) {
     updateIndexes(store, { ...table, GlobalSecondaryIndexes: undefined }, existingItem, item, (err) => {
       if (err) return cb(err);
       const onlyGlobal = { ...table, LocalSecondaryIndexes: undefined };
-      queue.push((done) => updateIndexes(store, onlyGlobal, existingItem, item, done));
-      cb();
+      if (!loggingStores.has(store)) {
+        queue.push((done) => updateIndexes(store, onlyGlobal, existingItem, item, done));
+        return cb();
+      }
+      // On disk: the record of this write's index work first (dynalite writes the item after this
+      // callback, and answers after that), removed once the entries are written.
+      const workKey = `${INDEX_WORK}~${String(nextWork++).padStart(15, '0')}`;
+      const deletes = dynaliteDb.getIndexActions(globals, existingItem, item, table).deletes.map((d) => [d.index, d.key]);
+      store.db.put(workKey, { table: table.TableName, key: dynaliteDb.createKey(item ?? existingItem, table), deletes }, (putErr) => {
+        if (putErr) return cb(putErr);
+        queue.push((done) => updateIndexes(store, onlyGlobal, existingItem, item, (indexErr) => (indexErr ? done(indexErr) : store.db.del(workKey, done))));
+        cb();
+      });
     });
   };
   patched.afterAnswer = true;

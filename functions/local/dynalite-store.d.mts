@@ -15,3 +15,6 @@ export function closeIteratorsOf<T extends { values(options?: unknown): LevelIte
 
 /** The LevelDB database of the store `dynalite(options)` created for this very `options` object. */
 export function databaseOf(options: object): { open(): Promise<void>; close(): Promise<void> } | undefined;
+
+/** The store `dynalite(options)` created for this very `options` object. */
+export function storeOf(options: object): object | undefined;

@@ -58,6 +58,11 @@ export function closeIteratorsOf(db) {
 // The store dynalite created for each options object it was given (`dynalite(options)` creates one).
 const storesByOptions = new WeakMap();
 
+/** The store `dynalite(options)` created, for that same `options` object. */
+export function storeOf(options) {
+  return storesByOptions.get(options);
+}
+
 /**
  * The LevelDB database of the store `dynalite(options)` created, for that same `options` object.
  * Opening it before serving lets a caller report a store it cannot open (locked by another process)
@@ -72,8 +77,8 @@ if (dynaliteDb.create.closesIterators !== true) {
   const patched = (options) => {
     const store = create(options);
     closeIteratorsOf(store.db);
-    // In memory only: on disk a queued entry would not survive a kill (./dynalite-indexes.mjs).
-    if (options?.indexesAfterAnswer === true && options.path === undefined) deferIndexesOf(store);
+    // In memory at once; on disk once opened, its index work logged (`deferIndexesDurably`, ./dynalite-indexes.mjs).
+    if (options?.indexesAfterAnswer === true && !options.path) deferIndexesOf(store);
     if (options !== null && typeof options === 'object') storesByOptions.set(options, store);
     return store;
   };

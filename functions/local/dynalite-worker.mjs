@@ -7,12 +7,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import dynalite from 'dynalite';
 // dynalite's queries leave their LevelDB iterators open; this closes them (see the file).
-import { databaseOf } from './dynalite-store.mjs';
+import { databaseOf, storeOf } from './dynalite-store.mjs';
 // dynalite parses every expression it is sent; this keeps the parses of the ones it sees again (see the file).
 import './dynalite-parsers.mjs';
 import { serveDirect } from './dynalite-direct.mjs';
 // Global index entries written after each write's answer, as DynamoDB does (see the file).
-import { indexesAfterAnswerHandler, settleIndexes } from './dynalite-indexes.mjs';
+import { deferIndexesDurably, indexesAfterAnswerHandler, stopDeferring } from './dynalite-indexes.mjs';
 // A full collection once the thread falls idle after a burst (see the file).
 import { idleCollection } from './idle-collection.mjs';
 
@@ -21,12 +21,15 @@ const server = dynalite(options);
 // dynalite opens its store on the first request and, when it cannot, dies with a bare 'Database is
 // closed'. Opened here, the parent learns why (locked by another process, or damaged) at start.
 let storeFailure;
+let recovered;
 if (workerData.path !== undefined) {
   try {
     await databaseOf(options)?.open();
   } catch (err) {
     storeFailure = err?.cause instanceof Error ? err.cause : err;
   }
+  // The index work a killed process left, done first; then deferring, with its work logged (see the file).
+  if (storeFailure === undefined) recovered = await deferIndexesDurably(storeOf(options));
 }
 const handle = server.listeners('request')[0];
 server.removeListener('request', handle);
@@ -38,12 +41,12 @@ if (storeFailure !== undefined) {
   parentPort.postMessage({ type: 'store', message: storeFailure instanceof Error ? storeFailure.message : String(storeFailure), code: storeFailure?.code });
 } else {
   server.once('error', (err) => parentPort.postMessage({ type: 'error', message: err.message, code: err.code }));
-  server.listen(workerData.port, '127.0.0.1', () => parentPort.postMessage({ type: 'listening', port: server.address().port }));
+  server.listen(workerData.port, '127.0.0.1', () => parentPort.postMessage({ type: 'listening', port: server.address().port, recovered }));
 }
 parentPort.on('message', (msg) => {
   if (msg === 'close') {
     idle.stop();
-    void settleIndexes().then(() => {
+    void stopDeferring(storeOf(options)).then(() => {
       server.close(() => parentPort.postMessage({ type: 'closed' }));
       server.closeAllConnections?.();
     });

@@ -8,12 +8,12 @@ import { Worker } from 'node:worker_threads';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 // dynalite's queries leave their LevelDB iterators open; this closes them (see the file).
-import { databaseOf } from './dynalite-store.mjs';
+import { databaseOf, storeOf } from './dynalite-store.mjs';
 // dynalite parses every expression it is sent; this keeps the parses of the ones it sees again (see the file).
 import './dynalite-parsers.mjs';
 import { serveDirect, type DirectRequest, type DirectResponse } from './dynalite-direct.mjs';
 // Global index entries written after each write's answer, as DynamoDB does (see the file).
-import { indexesAfterAnswerHandler, settleIndexes } from './dynalite-indexes.mjs';
+import { deferIndexesDurably, indexesAfterAnswerHandler, stopDeferring, type IndexRecovery } from './dynalite-indexes.mjs';
 import { createTableInput } from '../adapters/dynamodb/table-definition.js';
 import { withFastConfig } from '../adapters/sdk/fast-config.js';
 
@@ -26,6 +26,11 @@ export interface LocalDynamo {
    * its requests reach dynalite's request handler without a socket (./dynalite-direct.mjs).
    */
   requestHandler: LocalDynamoRequestHandler;
+  /**
+   * On disk, when the last process was killed with index work not done: that work, done before the
+   * store served anything (./dynalite-indexes.mjs).
+   */
+  recovered: IndexRecovery | undefined;
   close(): Promise<void>;
 }
 
@@ -45,12 +50,14 @@ interface Listening {
   send(request: DirectRequest): Promise<DirectResponse>;
   /** Why the DynamoDB side stopped answering, if it died (a worker's uncaught error). */
   failure(): Error | undefined;
+  recovered: IndexRecovery | undefined;
   close(): Promise<void>;
 }
 
 async function listenInProcess(options: LocalDynamoOptions): Promise<Listening> {
   const dynaliteOptions = { path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, indexesAfterAnswer: true };
   const server: Server = dynalite(dynaliteOptions);
+  let recovered: IndexRecovery | undefined;
   if (options.path !== undefined) {
     // dynalite opens its store on the first request and throws from a callback when it cannot (the
     // store is locked by another process on the same DATA_DIR), which would end this process with
@@ -62,6 +69,7 @@ async function listenInProcess(options: LocalDynamoOptions): Promise<Listening> 
       const reason = cause instanceof Error ? cause.message : String(cause);
       throw new Error(unusableStoreMessage(options.path, reason, (cause as { code?: unknown }).code), { cause: err });
     }
+    recovered = await deferIndexesDurably(storeOf(dynaliteOptions) as object);
   }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -74,8 +82,9 @@ async function listenInProcess(options: LocalDynamoOptions): Promise<Listening> 
     port: (server.address() as AddressInfo).port,
     send: (request) => serveDirect(handle, request),
     failure: () => undefined,
+    recovered,
     close: async () => {
-      await settleIndexes();
+      await stopDeferring(storeOf(dynaliteOptions));
       await new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections?.();
@@ -85,7 +94,7 @@ async function listenInProcess(options: LocalDynamoOptions): Promise<Listening> 
 }
 
 type WorkerMessage =
-  | { type: 'listening'; port: number }
+  | { type: 'listening'; port: number; recovered?: IndexRecovery }
   | { type: 'error'; message: string; code?: string }
   /** The LevelDB store in `path` could not be opened (locked by another process, or damaged). */
   | { type: 'store'; message: string; code?: string }
@@ -102,10 +111,10 @@ const DYNALITE_YOUNG_GENERATION_MB = 6;
 
 async function listenInWorker(options: LocalDynamoOptions): Promise<Listening> {
   const worker = new Worker(new URL('./dynalite-worker.mjs', import.meta.url), { workerData: { port: options.port, path: options.path }, resourceLimits: { maxYoungGenerationSizeMb: DYNALITE_YOUNG_GENERATION_MB } });
-  const port = await new Promise<number>((resolve, reject) => {
+  const { port, recovered } = await new Promise<{ port: number; recovered?: IndexRecovery }>((resolve, reject) => {
     worker.once('error', reject);
     worker.once('message', (msg: WorkerMessage) => {
-      if (msg.type === 'listening') return resolve(msg.port);
+      if (msg.type === 'listening') return resolve(msg);
       if (msg.type === 'error') return reject(Object.assign(new Error(msg.message), { code: msg.code }));
       if (msg.type === 'store') return reject(new Error(unusableStoreMessage(options.path ?? '', msg.message, msg.code)));
     });
@@ -147,6 +156,7 @@ async function listenInWorker(options: LocalDynamoOptions): Promise<Listening> {
       });
     },
     failure: () => failure,
+    recovered,
     async close() {
       const closed = new Promise<void>((resolve) => worker.on('message', (msg: WorkerMessage) => msg.type === 'closed' && resolve()));
       worker.postMessage('close');
@@ -265,6 +275,7 @@ export async function startLocalDynamo(options: LocalDynamoOptions): Promise<Loc
     port,
     tableName: options.tableName,
     requestHandler: new LocalDynamoRequestHandler((request) => listening.send(request)),
+    recovered: listening.recovered,
     close: () => listening.close(),
   };
 }

@@ -166,6 +166,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     useCursorKey(async () => cursorKey);
   }
   const dynamo: LocalDynamo = await startLocalDynamo({ port: options.dynamoPort, tableName: options.tableName, worker: options.dynamoInWorker ?? true, ...(dynamoPath !== undefined && { path: dynamoPath }) });
+  if (dynamo.recovered !== undefined) {
+    const { writes, items, ms } = dynamo.recovered;
+    logger.info(`the local DynamoDB was not closed cleanly (the host was killed): wrote the global index entries of its last ${writes} write(s), to ${items} item(s), in ${ms} ms`);
+  }
 
   // With a data dir, what a crash must not lose is journaled: acknowledged snapshot writes not yet
   // validated (the stream outbox) and batches not yet finished (./journal.ts, ./batch-recovery.ts).

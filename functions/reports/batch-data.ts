@@ -203,6 +203,9 @@ export async function assembleBatchReport(reader: BatchReportReader, batchId: st
   const pendingRefs: ReplayRef[] = [];
   const detailReads: Promise<Map<string, ReplayDetail>>[] = [];
   const executorProbed = new Set<string>();
+  // A learning batch's items replay nothing (no replay result to read): each names the executor
+  // that ran it twice on its own result.
+  const measuredBy = new Set<string>();
   const wantDetail = (r: BatchResult): void => {
     if (!r.replayId || requested.has(r.replayId)) return;
     requested.add(r.replayId);
@@ -233,6 +236,7 @@ export async function assembleBatchReport(reader: BatchReportReader, batchId: st
     // result per function (a batch replays each function with one executor), whatever its outcome,
     // so a batch of matches only, or of errors only, still names the executor its results ran on.
     const fn = r.original?.functionName ?? '';
+    if (r.noise?.executor && measuredBy.size < MAX_EXECUTOR_PROBES) measuredBy.add(r.noise.executor);
     if (r.replayId && !executorProbed.has(fn) && executorProbed.size < MAX_EXECUTOR_PROBES) {
       executorProbed.add(fn);
       wantDetail(r);
@@ -291,7 +295,7 @@ export async function assembleBatchReport(reader: BatchReportReader, batchId: st
   const full = new Map<string, ReplayDetail>();
   for (const found of await Promise.all(detailReads)) for (const [id, result] of found) full.set(id, result);
 
-  const executors = new Set<string>();
+  const executors = new Set<string>(measuredBy);
   for (const result of full.values()) if (result.executor) executors.add(result.executor);
   const mismatches: MismatchRow[] = mismatchRows.map((result) => {
     const replay = result.replayId ? full.get(result.replayId) : undefined;

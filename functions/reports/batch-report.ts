@@ -97,12 +97,26 @@ function header(data: BatchReportData): SafeHtml {
     ['Mode', req.mode ?? 'Tolerant'],
     ['Tolerance', (req.mode ?? 'Tolerant') === 'Tolerant' ? String(req.tolerance ?? 0.8) : 'n/a (not Tolerant)'],
     ['Policy', req.policyName ?? '(none)'],
+    ['Noise profile', noiseProfileFact(batch)],
     ['Trigger', batch.trigger === 'schedule' ? `schedule ${batch.scheduleName ?? ''}` : 'API request'],
     ['Started', batch.createdAt],
     ['Ended', batch.completedAt ?? '(still running)'],
     ...(req.overrides ? ([['Overrides', html`<code>${JSON.stringify(req.overrides)}</code>`]] as const) : []),
     ...(batch.failureReason ? ([['Failure', batch.failureReason]] as const) : []),
   ]);
+}
+
+/**
+ * Which noise profile judged the items: it decides what counts as a match (a field it learned as
+ * noise is not a mismatch), so two batches with the same mode and tolerance can differ by it alone.
+ * A learning batch replays nothing: its items are measurements (each snapshot run twice).
+ */
+function noiseProfileFact(batch: BatchReportData['batch']): string {
+  if (batch.noiseProfile !== undefined) return `none: this batch learns the noise profile of ${batch.noiseProfile.functionName} (each sampled snapshot run twice; its items are measurements, not replays)`;
+  const choice = batch.request.noiseProfile;
+  if (choice === undefined || choice === 'none') return '(none)';
+  if (choice === 'latest') return "latest (each function's latest version when its items ran)";
+  return `version ${choice}`;
 }
 
 function counts(data: BatchReportData): SafeHtml {

@@ -69,7 +69,7 @@ function kindChart(data: DiffReportData): ChartSpec {
   return {
     id: 'chart-kinds',
     title: 'Changed leaves by kind',
-    summary: `${fmtNumber(data.diff.changes.length)} changes: ${kinds.map((k, i) => `${n[i]} ${k.toLowerCase()}`).join(', ')}.`,
+    summary: `${fmtNumber(data.diff.changes.length)} changes: ${kinds.map((k, i) => `${fmtNumber(n[i] ?? 0)} ${k.toLowerCase()}`).join(', ')}.`,
     heightPx: 200,
     config: {
       type: 'bar',

@@ -10,7 +10,7 @@ import { html, inlineScript, jsonForScript, raw, type SafeHtml } from './html.js
 import { chartJsSource, CHART_JS_VERSION } from './vendor/chart-js.js';
 
 const STYLES = `
-:root { --fg: #1d2125; --muted: #5c636a; --line: #dee2e6; --bg: #ffffff; --panel: #f8f9fa; --ok: #2b8a3e; --bad: #c92a2a; --warn: #e67700; --accent: #364fc7; }
+:root { --fg: #1d2125; --muted: #5c636a; --line: #dee2e6; --bg: #ffffff; --panel: #f8f9fa; --ok: #2b7a38; --bad: #c92a2a; --warn: #a85400; --accent: #364fc7; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: var(--fg); background: var(--bg); }
 header.page, main, footer.page { max-width: 1200px; margin: 0 auto; padding: 0 16px; }
@@ -36,6 +36,9 @@ caption { text-align: left; padding: 6px 10px; color: var(--muted); caption-side
 th, td { text-align: left; vertical-align: top; padding: 6px 10px; border-bottom: 1px solid var(--line); }
 th { background: var(--panel); font-weight: 600; white-space: nowrap; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+/* Stored text (paths, values, messages) can be one unbroken word thousands of pixels wide: break it anywhere rather than widen the page or a table far past its box. */
+td, figcaption, p, summary { overflow-wrap: anywhere; }
+td.num { overflow-wrap: normal; }
 td code, code.v { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .86rem; overflow-wrap: anywhere; white-space: pre-wrap; }
 code { overflow-wrap: anywhere; }
 details > summary { cursor: pointer; }

@@ -11,15 +11,35 @@ import { renderPage } from './layout.js';
 import { leavesOf } from './leaves.js';
 import type { ReplayReportData } from './model.js';
 
+/**
+ * Output fields drawn in the score chart (30 px a bar). A replay of an output with thousands of
+ * leaves drew one canvas 30 px per field: 3,000 fields made it 90,070 px tall, past what a browser
+ * paints (it stayed blank) and pushing the table below it 90,000 px down. Past this many, the chart
+ * shows the lowest-scoring fields (mismatches first) and the table below lists every field.
+ */
+export const REPLAY_CHART_FIELDS = 40;
+
+/** The comparisons the chart draws: all of them, or the lowest-scoring, in their table order. */
+function chartedComparisons(cs: ReplayReportData['replay']['fieldComparisons']): typeof cs {
+  if (cs.length <= REPLAY_CHART_FIELDS) return cs;
+  const order = cs.map((c, i) => ({ c, i })).sort((a, b) => Number(a.c.match) - Number(b.c.match) || a.c.score - b.c.score || a.i - b.i);
+  const keep = new Set(order.slice(0, REPLAY_CHART_FIELDS).map((x) => x.i));
+  return cs.filter((_, i) => keep.has(i));
+}
+
 function scoreChart(data: ReplayReportData): ChartSpec {
-  const cs = data.replay.fieldComparisons;
+  const all = data.replay.fieldComparisons;
+  const cs = chartedComparisons(all);
+  const left = all.length - cs.length;
+  const mismatched = all.filter((c) => !c.match).length;
   return {
     id: 'chart-scores',
-    title: 'Score of each output field against its threshold',
+    title: left === 0 ? 'Score of each output field against its threshold' : `Score against threshold: the ${fmtNumber(cs.length)} lowest-scoring of ${fmtNumber(all.length)} output fields`,
     summary:
-      cs.length === 0
+      all.length === 0
         ? `No output field was compared (${data.replay.mode === 'ValidationOnly' ? 'ValidationOnly runs nothing' : data.replay.error ? `the replay ended with ${data.replay.error.code}` : 'no outputs'}).`
-        : cs.map((c) => `${c.path}: ${fmtNumber(c.score, 4)} (needs ${fmtNumber(c.threshold, 4)}, ${c.match ? 'match' : 'mismatch'})`).join('; ') + '.',
+        : cs.map((c) => `${c.path}: ${fmtNumber(c.score, 4)} (needs ${fmtNumber(c.threshold, 4)}, ${c.match ? 'match' : 'mismatch'})`).join('; ') +
+          (left === 0 ? '.' : `; ${fmtNumber(left)} more fields are in the table below (${fmtNumber(mismatched)} of all ${fmtNumber(all.length)} mismatched).`),
     heightPx: Math.max(140, 70 + cs.length * 30),
     config: {
       type: 'bar',
@@ -66,6 +86,8 @@ function outputsSide(title: string, doc: JsonObject | null, mismatched: Readonly
 export function renderReplayReport(data: ReplayReportData): string {
   const { replay, original } = data;
   const mismatched = new Set(replay.fieldComparisons.filter((c) => !c.match).map((c) => c.path));
+  // A noise-aware replay says, per field, what its profile decided and why (e.g. ignored as always different).
+  const noiseAware = replay.noiseProfile != null;
   const charts = [scoreChart(data), timingChart(data)];
   const main = html`<section aria-labelledby="s-summary"><h2 id="s-summary">Summary</h2>
 ${facts([
@@ -77,6 +99,7 @@ ${facts([
   ['Integrity', statusBadge(replay.integrity)],
   ['Mode', replay.mode],
   ['Tolerance', replay.tolerance === null ? 'n/a' : String(replay.tolerance)],
+  ['Noise profile', replay.noiseProfile ? `${replay.noiseProfile.functionName} version ${replay.noiseProfile.version}` : '(none)'],
   ['Original model', original.snapshot.modelParameters ? `${original.snapshot.modelParameters.modelName}${original.snapshot.modelParameters.modelVersion ? ` @ ${original.snapshot.modelParameters.modelVersion}` : ''}` : '(none recorded)'],
   ['Executor', replay.executor ?? '(nothing executed)'],
   ['Replayed at', replay.createdAt],
@@ -91,8 +114,8 @@ ${original.integrity === 'tampered' ? html`<p class="note" role="alert">The orig
       ? html`<p>No output field was compared.</p>`
       : table(
           'Each output field compared',
-          [{ header: 'field' }, { header: 'match' }, { header: 'original' }, { header: 'replay' }, { header: 'comparator' }, { header: 'score', numeric: true }, { header: 'threshold', numeric: true }, { header: 'provider' }],
-          replay.fieldComparisons.map((c) => [html`<code>${c.path}</code>`, c.match ? badge('match', 'ok') : badge('mismatch', 'bad'), value(c.original), value(c.replayed), c.comparator, fmtNumber(c.score, 4), fmtNumber(c.threshold, 4), c.provider ?? '']),
+          [{ header: 'field' }, { header: 'match' }, { header: 'original' }, { header: 'replay' }, { header: 'comparator' }, { header: 'score', numeric: true }, { header: 'threshold', numeric: true }, { header: 'provider' }, ...(noiseAware ? [{ header: 'noise' }] : [])],
+          replay.fieldComparisons.map((c) => [html`<code>${c.path}</code>`, c.match ? badge('match', 'ok') : badge('mismatch', 'bad'), value(c.original), value(c.replayed), c.comparator, fmtNumber(c.score, 4), fmtNumber(c.threshold, 4), c.provider ?? '', ...(noiseAware ? [c.noise ? `${c.noise}${c.noiseReason ? ` — ${c.noiseReason}` : ''}` : ''] : [])]),
           { testId: 'comparison-table', rowClass: (i) => (replay.fieldComparisons[i]?.match ? '' : 'change-Modified') },
         )
   }</section>

@@ -55,6 +55,19 @@ async function expectCleanLoad(loaded: LoadedReport, charts: number): Promise<vo
   expect(a11y.h2).toBeGreaterThanOrEqual(3);
   expect(a11y.tablesWithoutHeaders).toBe(0);
   expect(a11y.chartsWithoutAlt).toBe(0);
+  // The verdict markers (match/mismatch, Added/Removed/Modified, statuses) are small bold text on a
+  // coloured badge: WCAG AA asks 4.5:1 for text of that size.
+  const contrast = await loaded.page.evaluate(() => {
+    const rgb = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number).slice(0, 3);
+    const lum = (c: number[]) => c.map((v) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : Math.pow((v / 255 + 0.055) / 1.055, 2.4))).reduce((sum, v, i) => sum + v * ([0.2126, 0.7152, 0.0722][i] ?? 0), 0);
+    const ratio = (a: number[], b: number[]) => (Math.max(lum(a), lum(b)) + 0.05) / (Math.min(lum(a), lum(b)) + 0.05);
+    return Array.from(document.querySelectorAll('.badge')).map((b) => {
+      const style = getComputedStyle(b);
+      return { text: b.textContent, ratio: Math.round(ratio(rgb(style.color), rgb(style.backgroundColor)) * 100) / 100 };
+    });
+  });
+  expect(contrast.length).toBeGreaterThan(0);
+  expect(contrast.filter((b) => b.ratio < 4.5)).toEqual([]);
 }
 
 /** Expands every row, checks the probes stayed text, and takes both screenshots (400 px must not scroll sideways). */
@@ -200,6 +213,46 @@ describe('HTML reports in headless Chromium', () => {
     expect(await loaded.page.$eval('[data-testid="replay-status"]', (el) => el.textContent)).toBe(replayed.body.status);
     await expectInertAndScreenshot(loaded, 'replay-report', [XSS_BREAKOUT.slice(0, 30)]);
     await loaded.page.close();
+  });
+
+  it('a field path of one unbroken word thousands of pixels wide neither widens the page nor stretches its table screens wide', async () => {
+    const fn = 'approve_loan_report_long_path';
+    // The longest output name there is (256 characters), without a space or hyphen to break at.
+    const long = `long${'N'.repeat(252)}`;
+    expect((await requestJson(t.url, 'PUT', `/functions/${fn}/executor`, { type: 'http', url: `${t.url}/demo/credit/v2` })).status).toBe(200);
+    const body = demoV1Decision(fn, { income: 41_000, age: 33, debt: 9_000 });
+    body.outputs.push({ name: long, value: 'only recorded: the model does not answer it', type: 'string' });
+    const recorded = await requestJson<Snapshot>(t.url, 'POST', '/snapshots', body);
+    expect(recorded.status).toBe(201);
+    const id = recorded.body.snapshotId;
+    expect((await requestJson(t.url, 'POST', `/snapshots/${id}/replay`, {})).status).toBe(200);
+    const started = await requestJson<{ batchId: string }>(t.url, 'POST', '/batches', { snapshotIds: [id] });
+    expect(started.status).toBe(202);
+    const until = Date.now() + 60_000;
+    while ((await requestJson<Batch>(t.url, 'GET', `/batches/${started.body.batchId}`)).body.status === 'RUNNING') {
+      if (Date.now() > until) throw new Error('batch still running');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const views = { batch: `/batches/${started.body.batchId}/report`, replay: `/snapshots/${id}/replays/latest/report` };
+    for (const [name, route] of Object.entries(views)) {
+      const res = await requestWithHeaders(t.url, 'GET', route);
+      expect(res.status).toBe(200);
+      const loaded = await openReport(browser, `long-path-${name}`, res.text);
+      expect(loaded.errors).toEqual([]);
+      await expandAll(loaded.page);
+      expect(await loaded.page.evaluate(() => document.body.innerText.replace(/\s/g, ''))).toContain(`outputs.${long}`);
+      for (const width of [1280, 400]) {
+        await screenshot(loaded.page, `long-path-${name}`, width);
+        const layout = await loaded.page.evaluate(() => ({
+          pageOverflow: document.documentElement.scrollWidth - window.innerWidth,
+          widestTable: Math.max(...Array.from(document.querySelectorAll('.table-wrap')).map((w) => w.scrollWidth / w.clientWidth)),
+        }));
+        expect(layout.pageOverflow, `${name} view at ${width} px: the page does not scroll sideways`).toBeLessThanOrEqual(0);
+        // At 400 px a table of many columns scrolls inside its box; at 1280 none is screens wide for one path.
+        if (width === 1280) expect(layout.widestTable, `${name} view at ${width} px: widest table ÷ its box`).toBeLessThanOrEqual(2);
+      }
+      await loaded.page.close();
+    }
   });
 
   it('answers JSON errors: 404 for an unknown batch, snapshot or replay', async () => {

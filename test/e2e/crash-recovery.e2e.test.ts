@@ -5,7 +5,8 @@
  * same data dir. After the restart the batch finishes (SUCCEEDED, one result per item), the executor is
  * asked again only for items without a stored result (so executor calls ≤ items, plus the calls
  * whose results were not stored when the process was killed), and every write the killed process
- * acknowledged has exactly one on-write validation report.
+ * acknowledged has exactly one on-write validation report, and is in its function's list and in
+ * the audit index.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -77,6 +78,19 @@ async function json<T>(url: string, method = 'GET', body?: unknown): Promise<{ s
   const res = await fetch(url, { method, ...(body !== undefined && { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
   const text = await res.text();
   return { status: res.status, body: (text === '' ? undefined : JSON.parse(text)) as T };
+}
+
+/** Every item of a list route, page after page (1,000 a page). */
+async function allItems<T>(url: string): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const page: { status: number; body: { items: T[]; nextCursor?: string } } = await json(`${url}&limit=1000${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`);
+    expect(page.status).toBe(200);
+    items.push(...page.body.items);
+    cursor = page.body.nextCursor;
+  } while (cursor !== undefined);
+  return items;
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000, everyMs = 200): Promise<T> {
@@ -174,6 +188,15 @@ describe('SIGKILL of npm start mid-batch and mid-write-burst', () => {
       }, 60_000);
       expect(reports.filter((r) => r.policy.name === 'crash-floor'), id).toHaveLength(1);
     }
+
+    // Every acknowledged write is in its function's list (GSI1) and in the audit index (GSI3): the
+    // killed process answered writes before their global index entries were written, and did not
+    // write those of the writes in flight; this start wrote them before serving.
+    const listed = new Set((await allItems<{ snapshotId: string }>(`${second.url}/snapshots?functionName=crash_fn`)).map((s) => s.snapshotId));
+    expect(acknowledged.filter((id) => !listed.has(id))).toEqual([]);
+    const records = await allItems<{ kind: string; id: string }>(`${second.url}/audit/records?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z`);
+    const audited = new Set(records.filter((r) => r.kind === 'snapshot').map((r) => r.id));
+    expect(acknowledged.filter((id) => !audited.has(id))).toEqual([]);
     if (second.child.pid !== undefined) process.kill(-second.child.pid, 'SIGTERM');
     await second.exited;
   });

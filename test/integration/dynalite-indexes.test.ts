@@ -1,15 +1,44 @@
 /**
- * The local host's dynalite, in memory, writes global secondary index entries after it answers a
- * write, as DynamoDB does, and stays strongly consistent on them for its readers: a Query or Scan waits for
+ * The local host's dynalite writes global secondary index entries after it answers a write, as
+ * DynamoDB does, and stays strongly consistent on them for its readers: a Query or Scan waits for
  * every index entry of the writes answered before it. Over the direct hand-off and over TCP, in
- * the worker thread and in process.
+ * the worker thread and in process. On disk, the index work a kill left undone is done at the
+ * next start, before the store serves anything.
  */
 import { DeleteItemCommand, DynamoDBClient, PutItemCommand, QueryCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import dynalite from 'dynalite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GSI1, GSI3 } from '../../functions/adapters/dynamodb/table-definition.js';
 import { LOCAL_AWS, startLocalDynamo, type LocalDynamo } from '../../functions/local/dynalite.js';
-import { indexWorkPending, settleIndexes } from '../../functions/local/dynalite-indexes.mjs';
+import { INDEX_WORK, indexWorkPending, settleIndexes } from '../../functions/local/dynalite-indexes.mjs';
+import { databaseOf } from '../../functions/local/dynalite-store.mjs';
 import { tempDir } from '../support/temp-dirs.js';
+import type { Write } from '../support/kill-after-writes.js';
+
+const KILL_AFTER_WRITES = fileURLToPath(new URL('../support/kill-after-writes.ts', import.meta.url));
+
+/** The parts of the LevelDB store (abstract-level) these tests read and change under dynalite. */
+interface RawStore {
+  get(key: string): Promise<unknown>;
+  keys(range: { gte: string; lt: string }): { all(): Promise<string[]> };
+  close(): Promise<void>;
+}
+/** The store in `path` as LevelDB holds it, opened through a dynalite that never listens. */
+async function openRaw(path: string): Promise<RawStore> {
+  const options = { path };
+  dynalite(options);
+  const db = databaseOf(options) as unknown as RawStore & { open(): Promise<void> };
+  await db.open();
+  return db;
+}
+/** dynalite's keys under a prefix (`item-<table>`, `index-global~<table>~<index>`): `prefix~key`. */
+const within = (prefix: string) => ({ gte: `${prefix}~`, lt: `${prefix}\x7f` });
+/** The global index entries of one `item()`: GSI1 and GSI1K (both keyed on gsi1pk/gsi1sk) and GSI3; it has no GSI2 keys. */
+const ENTRIES_PER_ITEM = 3;
+const indexKeys = (raw: RawStore) => raw.keys(within(`index-global~${TABLE}`)).all();
 
 const TABLE = 'indexes-after-answer';
 const item = (n: number, fn = 'fn_a') => ({
@@ -46,20 +75,80 @@ describe('global secondary index entries written after the answer (local dynalit
     expect(ids((await direct.send(byFunction('fn_a'))).Items)).toEqual(['SNAP#0001']);
   });
 
-  it('writes them before answering on disk, where a queued entry would not survive a kill (in process)', async () => {
+  it('defers on disk too, logging its index work, and a clean close leaves every entry written and no work (in process)', async () => {
     const path = tempDir('dynalite-indexes-');
     dynamo = await startLocalDynamo({ port: 0, tableName: TABLE, worker: false, path });
+    expect(dynamo.recovered).toBeUndefined();
     const direct = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint, requestHandler: dynamo.requestHandler });
     clients.push(direct);
 
     await direct.send(new PutItemCommand({ TableName: TABLE, Item: item(1) }));
-    expect(indexWorkPending()).toBe(0);
-    // Nothing is queued that a kill now could lose; reopened on the same folder, the entry is there.
+    expect(indexWorkPending()).toBe(1);
     await dynamo.close();
+    dynamo = undefined;
+    const raw = await openRaw(path);
+    expect(await raw.keys(within(INDEX_WORK)).all()).toEqual([]);
+    expect(await indexKeys(raw)).toHaveLength(ENTRIES_PER_ITEM);
+    await raw.close();
     dynamo = await startLocalDynamo({ port: 0, tableName: TABLE, worker: false, path });
+    expect(dynamo.recovered).toBeUndefined();
     const reopened = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint, requestHandler: dynamo.requestHandler });
     clients.push(reopened);
     expect(ids((await reopened.send(byFunction('fn_a'))).Items)).toEqual(['SNAP#0001']);
+  });
+
+  it('a process killed right after answering a put, a key change or a delete loses their entries, and the next start writes them before serving', { timeout: 60_000 }, async () => {
+    const path = tempDir('dynalite-indexes-');
+    const key = (n: number) => ({ pk: { S: `SNAP#${String(n).padStart(4, '0')}` }, sk: { S: 'SNAP' } });
+    /** Runs the writes in a child killed after the last answer; returns what the kill left on disk. */
+    const killedAfter = async (writes: Write[]) => {
+      await dynamo?.close();
+      dynamo = undefined;
+      const child = spawn(process.execPath, ['--import', 'tsx', KILL_AFTER_WRITES, path, TABLE, JSON.stringify(writes)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      const [, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+      expect(signal).toBe('SIGKILL');
+      expect(JSON.parse(out)).toEqual({ pending: 1 });
+      const raw = await openRaw(path);
+      const left = { work: (await raw.keys(within(INDEX_WORK)).all()).length, entries: (await indexKeys(raw)).length };
+      await raw.close();
+      return left;
+    };
+    const restart = async () => {
+      dynamo = await startLocalDynamo({ port: 0, tableName: TABLE, worker: true, path });
+      const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint });
+      clients.push(client);
+      return client;
+    };
+    const audited = async (client: DynamoDBClient) => (await client.send(new ScanCommand({ TableName: TABLE, IndexName: GSI3.indexName }))).Count;
+
+    // A put: three items answered, the last one's entries never written, its work recorded.
+    expect(await killedAfter([{ put: item(1) }, { put: item(2) }, { put: item(3) }])).toEqual({ work: 1, entries: 2 * ENTRIES_PER_ITEM });
+    let client = await restart();
+    expect(dynamo?.recovered).toEqual({ writes: 1, items: 1, ms: expect.any(Number) });
+    expect(ids((await client.send(byFunction('fn_a'))).Items)).toEqual(['SNAP#0001', 'SNAP#0002', 'SNAP#0003']);
+    expect(await audited(client)).toBe(3);
+
+    // A key change: SNAP#0002 moved to fn_b; its old entries still under fn_a, none under fn_b.
+    expect(await killedAfter([{ update: key(2), set: { [GSI1.partitionKey]: { S: 'FN#fn_b' } } }])).toEqual({ work: 1, entries: 3 * ENTRIES_PER_ITEM });
+    client = await restart();
+    expect(dynamo?.recovered).toEqual({ writes: 1, items: 1, ms: expect.any(Number) });
+    expect(ids((await client.send(byFunction('fn_a'))).Items)).toEqual(['SNAP#0001', 'SNAP#0003']);
+    expect(ids((await client.send(byFunction('fn_b'))).Items)).toEqual(['SNAP#0002']);
+
+    // A delete: SNAP#0003 gone from the table, its entries still in every index.
+    expect(await killedAfter([{ delete: key(3) }])).toEqual({ work: 1, entries: 3 * ENTRIES_PER_ITEM });
+    client = await restart();
+    expect(dynamo?.recovered).toEqual({ writes: 1, items: 1, ms: expect.any(Number) });
+    expect(ids((await client.send(byFunction('fn_a'))).Items)).toEqual(['SNAP#0001']);
+    expect(await audited(client)).toBe(2);
+    await dynamo?.close();
+    dynamo = undefined;
+    const raw = await openRaw(path);
+    expect(await raw.keys(within(INDEX_WORK)).all()).toEqual([]);
+    expect(await indexKeys(raw)).toHaveLength(2 * ENTRIES_PER_ITEM);
+    await raw.close();
   });
 
   for (const worker of [true, false]) {

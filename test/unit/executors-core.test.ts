@@ -67,6 +67,24 @@ describe('ExecutorConfigSchema', () => {
     expect(issuesOf({ type: 'http', url: 'http://a.example', headers: { 'bad name': 'v' } }).join()).toMatch(/HTTP token/);
   });
 
+  it('names the limit a too long header value, model name or models list exceeds, not "must be a string" / "must be a list"', () => {
+    expect(issuesOf({ type: 'http', url: 'http://a.example', headers: { 'x-a': 'v'.repeat(8193) } })).toEqual(['headers.x-a: a header value must be at most 8192 characters']);
+    expect(issuesOf({ type: 'http', url: 'http://a.example', models: ['m'.repeat(257)] })).toEqual(['models.0: a model name must be at most 256 characters']);
+    expect(issuesOf({ type: 'http', url: 'http://a.example', models: Array.from({ length: 101 }, (_, i) => `m${i}`) })).toEqual(['models: models must list at most 100 model names']);
+    expect(issuesOf({ type: 'http', url: 'http://a.example', headers: { 'x-a': 'v'.repeat(8192) }, models: Array.from({ length: 100 }, () => 'm'.repeat(256)) })).toEqual([]);
+  });
+
+  it('refuses header values HTTP cannot send (stored, they failed every replay as EXECUTOR_UNREACHABLE ERR_INVALID_CHAR)', () => {
+    const control = 'headers.x-a: a header value must not contain control characters other than tab';
+    const wide = 'headers.x-a: a header value may hold only characters up to U+00FF (HTTP sends header values as bytes); percent- or base64-encode others';
+    for (const [value, issue] of [['v\u0001', control], ['v\u001b[31m', control], ['v\u007f', control], ['v€', wide], ['v😀', wide], ['v\u2028', wide]] as const) {
+      expect(issuesOf({ type: 'http', url: 'http://a.example', headers: { 'x-a': value } }), JSON.stringify(value)).toEqual([issue]);
+      expect(issuesOf({ type: 'openai', baseUrl: 'http://a.example/v1', headers: { 'x-a': value } }), JSON.stringify(value)).toEqual([issue]);
+    }
+    // Tab, visible ASCII and Latin-1 (sent as one byte each) are fine.
+    expect(issuesOf({ type: 'http', url: 'http://a.example', headers: { 'x-a': 'a\tb ~ ä ÿ' } })).toEqual([]);
+  });
+
   it('refuses a malformed Lambda function name and an empty models list', () => {
     expect(issuesOf({ type: 'lambda', functionArn: 'arn:aws:s3:::bucket' }).join()).toMatch(/functionArn/);
     expect(issuesOf({ type: 'lambda', functionArn: 'fn', models: [] }).join()).toMatch(/models/);

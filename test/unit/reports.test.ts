@@ -179,6 +179,81 @@ describe('report pages', () => {
   });
 });
 
+describe('the noise profile that judged a batch or replay', () => {
+  // Reports showed mode, tolerance and policy but not the noise profile, which decides what counts
+  // as a match: the noisy demo's 30 decisions read 0 % on plain Tolerant and 96.7 % with a profile,
+  // under identical facts.
+  const fact = (page: string) => /<dt>Noise profile<\/dt><dd>([^<]*)<\/dd>/.exec(page)?.[1];
+
+  it('batch report: none, a pinned version, latest (id lists), or a learning batch', async () => {
+    const render = async (over: Partial<Batch>) => renderBatchReport(await assembleBatchReport(readerOf(batchOf(over), [result(1, 'match')], () => ({ functionName: 'f', executionTimeMs: 4 })), BATCH_ID, NOW));
+    expect(fact(await render({}))).toBe('(none)');
+    expect(fact(await render({ request: { mode: 'Tolerant', noiseProfile: 'none' } }))).toBe('(none)');
+    expect(fact(await render({ request: { mode: 'Tolerant', noiseProfile: 3 } }))).toBe('version 3');
+    expect(fact(await render({ request: { mode: 'Tolerant', noiseProfile: 'latest' } }))).toBe("latest (each function&#39;s latest version when its items ran)");
+    expect(fact(await render({ noiseProfile: { functionName: 'noisy_loan', sampleSize: 20 } }))).toBe('none: this batch learns the noise profile of noisy_loan (each sampled snapshot run twice; its items are measurements, not replays)');
+  });
+
+  it('a learning batch names the executor that ran its items (it said "no replay reached an executor")', async () => {
+    const noise = { executor: 'http POST http://model/v2', modelVersion: 'v1', similarityProvider: 'lexical', observations: [] };
+    const learning = batchOf({ noiseProfile: { functionName: 'noisy_loan', sampleSize: 2 } });
+    const results = [result(1, 'mismatch', { replayId: null, noise }), result(2, 'match', { replayId: null, noise })];
+    const data = await assembleBatchReport(readerOf(learning, results, () => ({ functionName: 'noisy_loan', executionTimeMs: 4 })), BATCH_ID, NOW);
+    expect(data.executors).toEqual(['http POST http://model/v2']);
+    expect(renderBatchReport(data)).toContain('<dt>Executor</dt><dd>http POST http://model/v2</dd>');
+  });
+
+  it('replay view: the profile version, and per field what the profile decided and why', () => {
+    const snapshot = snapshotWith(ulid(11), 'original');
+    const base = { replayId: ulid(12), snapshotId: snapshot.snapshotId, functionName: 'approve_loan', mode: 'Tolerant' as const, tolerance: 0.8, status: 'Success' as const, outputsMatch: true, replayOutputs: [], diff: null, policy: null, policyViolations: [], integrity: 'verified' as const, executionTimeMs: 20, executor: 'http POST x', overrides: null, createdAt: NOW() };
+    const ignored = { path: 'outputs.requestId', comparator: 'NoiseIgnored' as const, score: 1, threshold: 0, match: true, original: 'a', replayed: 'b', noise: 'suppressed' as const, noiseReason: 'always-different: two runs of the same model differed here in 20/20 pairs; ignored' };
+    const aware = renderReplayReport({ original: { snapshot, integrity: 'verified' }, replay: { ...base, noiseProfile: { functionName: 'approve_loan', version: 2 }, fieldComparisons: [ignored] } satisfies ReplayResult, generatedAt: NOW() });
+    expect(fact(aware)).toBe('approve_loan version 2');
+    expect(aware).toContain('<th scope="col">noise</th>');
+    expect(aware).toContain('<td>suppressed — always-different: two runs of the same model differed here in 20/20 pairs; ignored</td>');
+
+    const plain = renderReplayReport({ original: { snapshot, integrity: 'verified' }, replay: { ...base, noiseProfile: null, fieldComparisons: [{ path: 'outputs.decision', comparator: 'ExactMatch', score: 1, threshold: 1, match: true, original: 'a', replayed: 'a' }] } satisfies ReplayResult, generatedAt: NOW() });
+    expect(fact(plain)).toBe('(none)');
+    expect(plain).not.toContain('<th scope="col">noise</th>');
+  });
+});
+
+describe('replay view of an output with thousands of leaves', () => {
+  it('charts the 40 lowest-scoring fields (a 90,070 px canvas stayed blank), the table lists every one', () => {
+    const snapshot = snapshotWith(ulid(7), 'original');
+    // 3,000 fields, every 100th mismatched with a low score; the others match at 0.9..1.
+    const fieldComparisons = Array.from({ length: 3000 }, (_, i) => {
+      const match = i % 100 !== 0;
+      return { path: `outputs.big.k${i}`, comparator: 'SemanticSimilarity' as const, score: match ? 0.9 + (i % 7) / 100 : 0.1 + i / 100_000, threshold: 0.8, match, original: `v${i}`, replayed: `w${i}`, provider: 'lexical' };
+    });
+    const replay = { replayId: ulid(8), snapshotId: snapshot.snapshotId, functionName: 'approve_loan', mode: 'Tolerant', tolerance: 0.8, status: 'Failed', outputsMatch: false, replayOutputs: [{ name: 'big', value: {} }], fieldComparisons, diff: null, policy: null, policyViolations: [], integrity: 'verified', executionTimeMs: 20, executor: 'http POST x', overrides: null, createdAt: NOW() } satisfies ReplayResult;
+
+    const page = renderReplayReport({ original: { snapshot, integrity: 'verified' }, replay, generatedAt: NOW() });
+
+    const heights = [...page.matchAll(/class="chart-box" style="height:(\d+)px"/g)].map((m) => Number(m[1]));
+    expect(heights).toEqual([70 + 40 * 30, 150]);
+    const charts = JSON.parse(/<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(page)?.[1] ?? '').charts;
+    const labels = charts['chart-scores'].data.labels as string[];
+    // The 30 mismatches first, then the 10 lowest matching scores (0.9: i % 7 === 0), in table order.
+    const mismatches = fieldComparisons.filter((c) => !c.match).map((c) => c.path);
+    const lowestMatches = fieldComparisons.filter((c) => c.match && c.score === 0.9).slice(0, 10).map((c) => c.path);
+    expect(labels).toEqual(fieldComparisons.map((c) => c.path).filter((p) => mismatches.includes(p) || lowestMatches.includes(p)));
+    expect(page).toContain('Score against threshold: the 40 lowest-scoring of 3,000 output fields');
+    expect(page).toContain('; 2,960 more fields are in the table below (30 of all 3,000 mismatched).</figcaption>');
+    const rows = /data-testid="comparison-table"[\s\S]*?<\/table>/.exec(page)?.[0].match(/<tr/g) ?? [];
+    expect(rows.length).toBe(3000 + 1);
+  });
+
+  it('charts every field of a replay with 40 or fewer, as before', () => {
+    const snapshot = snapshotWith(ulid(9), 'original');
+    const fieldComparisons = Array.from({ length: 40 }, (_, i) => ({ path: `outputs.k${i}`, comparator: 'ExactMatch' as const, score: 1, threshold: 1, match: true, original: i, replayed: i }));
+    const replay = { replayId: ulid(10), snapshotId: snapshot.snapshotId, functionName: 'approve_loan', mode: 'Strict', tolerance: null, status: 'Success', outputsMatch: true, replayOutputs: [], fieldComparisons, diff: null, policy: null, policyViolations: [], integrity: 'verified', executionTimeMs: 20, executor: 'http POST x', overrides: null, createdAt: NOW() } satisfies ReplayResult;
+    const page = renderReplayReport({ original: { snapshot, integrity: 'verified' }, replay, generatedAt: NOW() });
+    expect(page).toContain('<h3 id="chart-scores-title">Score of each output field against its threshold</h3>');
+    expect(JSON.parse(/id="report-data">([\s\S]*?)<\/script>/.exec(page)?.[1] ?? '').charts['chart-scores'].data.labels).toHaveLength(40);
+  });
+});
+
 describe('batch report assembly', () => {
   it(`lists at most ${REPORT_TABLE_LIMIT} mismatches and errors with a note of how many more, while charts and counts cover all`, async () => {
     const results: BatchResult[] = [];
@@ -381,7 +456,8 @@ describe('diff report size', () => {
     // (Matched, not toContain: a failure would print the 1 MB page.)
     expect(page.includes('Showing the first 2,000 of 120,000 changes; 118,000 more are not listed.')).toBe(true);
     expect(page.match(/Showing the first 2,000 of 120,00\d fields/g)).toHaveLength(2);
-    expect(page.includes('120,000 changes: 0 added, 0 removed, 120000 modified.')).toBe(true);
+    // Each count with thousands separators, as the total before it (it read '120000 modified').
+    expect(page.includes('120,000 changes: 0 added, 0 removed, 120,000 modified.')).toBe(true);
   });
 });
 

@@ -153,6 +153,15 @@ describe('RecordSnapshotSchema', () => {
   });
 });
 
+describe('a record key its schema refuses', () => {
+  it('names why (a tag name over 128 characters), not "Invalid key in record"', () => {
+    const long = 'k'.repeat(129);
+    const { error, issues } = issuesOf({ ...valid, tags: { [long]: 'v' } });
+    expect(issues).toEqual([{ path: `tags.${long}`, message: 'key must be at most 128 characters long' }]);
+    expect(error.message).toBe(`invalid snapshot: tags.${long}: key must be at most 128 characters long`);
+  });
+});
+
 describe('buildSnapshot', () => {
   it('stamps id, time and schema version, keeps every recorded field and drops an undefined type', () => {
     const snapshot = buildSnapshot({ ...valid, outputs: [{ name: 'd', value: 1, type: undefined }] }, '01JDQ6Z3M4X5Y6Z7A8B9C0D1E2', '2026-11-26T10:00:00.000Z');

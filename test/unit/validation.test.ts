@@ -242,6 +242,44 @@ describe('a stored policy whose rules today\'s checks refuse', () => {
   });
 });
 
+describe('a stored policy whose rules are not a list of rules (written behind the service)', () => {
+  // Such a version made evaluatePolicy throw a TypeError: every on-write record of the function
+  // failed (so the policies beside it reported nothing either) and went to the failure sink, and
+  // validate, replay with policyName and a batch's items answered 500 / INTERNAL_ERROR.
+  const broken = (rules: unknown) => ({ name: 'broken', functionNames: ['approve_loan'], rules }) as unknown as PolicyBody & { name: string };
+  const reportId = (snapshot: Snapshot, policy: StoredPolicy) => `${snapshot.snapshotId}:${policy.name}:${policy.version}`;
+
+  it.each([
+    ['not a list', 'notalist', "policy 'broken' version 1 cannot be applied: its rules are a string, not a list of rules; store a corrected version of the policy"],
+    ['missing', undefined, "policy 'broken' version 1 cannot be applied: its rules are missing, not a list of rules; store a corrected version of the policy"],
+    ['a list with a null entry', [{ field: 'outputs.score', comparator: 'WithinRange', min: 0, max: 1 }, null], "policy 'broken' version 1 cannot be applied: rules[1] is null, not a rule; store a corrected version of the policy"],
+  ])('rules %s: violated on write as a whole, beside the other policies\' reports', async (_what, rules, message) => {
+    const { deps, policies } = await world();
+    await policies.putNextVersion(broken(rules), '2026-10-01T00:00:00.000Z');
+    const third = (await deps.snapshots.get(ID.third)) as Snapshot;
+
+    const outcomes = await validateOnWrite({ ...deps, reportId, now: () => '2026-11-02T12:00:00.000Z' }, third);
+
+    expect(outcomes.map((o) => [o.report.policy.name, o.report.status, o.stored])).toEqual([
+      ['loan-regression', 'violated', true],
+      ['broken', 'violated', true],
+    ]);
+    const report = outcomes[1]?.report;
+    expect(report?.rules).toEqual([]);
+    expect(report?.violations).toEqual([{ ruleName: 'policy.rules', field: 'policy.rules', expected: 'a list of rules', actual: '(not evaluated)', message }]);
+  });
+
+  it('is a violated report on demand, not a 500', async () => {
+    const { deps, policies } = await world();
+    await policies.putNextVersion(broken({ rule: 1 }), '2026-10-01T00:00:00.000Z');
+
+    const report = await validateOnDemand(deps, ID.third, { policyName: 'broken' });
+
+    expect(report.status).toBe('violated');
+    expect(report.violations.map((v) => v.message)).toEqual(["policy 'broken' cannot be applied: its rules are an object, not a list of rules; store a corrected version of the policy"]);
+  });
+});
+
 describe('validateOnWrite', () => {
   const reportId = (snapshot: Snapshot, policy: StoredPolicy) => `${snapshot.snapshotId}:${policy.name}:${policy.version}`;
   const WRITTEN = '2026-11-02T12:00:00.000Z';

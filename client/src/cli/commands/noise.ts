@@ -4,7 +4,7 @@
  * follows it until the profile is stored (exit 1 when the batch does not succeed).
  */
 import type { NoiseProfile, NoiseProfileRequest } from '../../schemas.js';
-import { asUsage, durationHoursFlag, EXIT, intFlag, str, type CommandGroup } from '../framework.js';
+import { asUsage, durationHoursFlag, EXIT, intFlag, str, type CommandContext, type CommandGroup } from '../framework.js';
 import { columns, keyValues } from '../table.js';
 
 function profileTable(p: NoiseProfile): string {
@@ -25,6 +25,20 @@ function profileTable(p: NoiseProfile): string {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The profile that learning batch `batchId` stored. It is the latest unless learning batches of the
+ * same function that finished after it stored newer versions meanwhile: then it is one of the
+ * versions below, found by walking down from the latest (concurrent learnings are few).
+ */
+async function profileStoredBy(client: CommandContext['client'], functionName: string, batchId: string): Promise<NoiseProfile> {
+  let profile = await client.getNoiseProfile(functionName);
+  while (profile.batchId !== batchId) {
+    if (profile.version <= 1) throw new Error(`learning batch ${batchId} succeeded, but no version of the noise profile of '${functionName}' is the one it stored`);
+    profile = await client.getNoiseProfile(functionName, { version: profile.version - 1 });
+  }
+  return profile;
+}
 
 export const noiseCommands: CommandGroup = {
   name: 'noise',
@@ -61,7 +75,7 @@ export const noiseCommands: CommandGroup = {
           ctx.out.result(batch, (b) => keyValues([['batchId', b.batchId], ['status', b.status], ['failureReason', b.failureReason ?? '']]), batch.batchId);
           return EXIT.GATED;
         }
-        const profile = await ctx.client.getNoiseProfile(functionName);
+        const profile = await profileStoredBy(ctx.client, functionName, started.batchId);
         ctx.out.result(profile, profileTable, String(profile.version));
         return EXIT.OK;
       },
