@@ -309,6 +309,20 @@ describe('resolveSelection and startBatch', () => {
     return { deps, snapshots, batches, manifests, started };
   }
 
+  /** Holds every manifest write until `release()`; `writes()` counts the writes begun. */
+  function holdManifestWrites(manifests: MemoryManifestStore) {
+    let release = () => {};
+    const writing = new Promise<void>((resolve) => (release = resolve));
+    const realWrite = manifests.write.bind(manifests);
+    let writes = 0;
+    manifests.write = async (key, pages) => {
+      writes += 1;
+      await writing;
+      return realWrite(key, pages);
+    };
+    return { release: () => release(), writes: () => writes };
+  }
+
   it('refuses a selector batch whose model override its executor does not serve with 422 UNSUPPORTED_MODEL, as a single replay is refused', async () => {
     // Probe D17: accepted with 202, then every item ended Error UNSUPPORTED_MODEL.
     const { deps, batches, started } = startWorld();
@@ -478,30 +492,22 @@ describe('resolveSelection and startBatch', () => {
     // batch recorded but its manifest not yet written and started the workflow; Plan found no ids
     // and the batch ended FAILED ("has neither a manifest nor a selector").
     const { deps, batches, manifests, started } = startWorld();
-    let release = () => {};
-    const writing = new Promise<void>((resolve) => (release = resolve));
-    const realWrite = manifests.write.bind(manifests);
-    let writes = 0;
-    manifests.write = async (key, pages) => {
-      writes += 1;
-      await writing;
-      return realWrite(key, pages);
-    };
+    const held = holdManifestWrites(manifests);
     const body = { snapshotIds: [ulid(1), ulid(2), ulid(3)] };
 
     const first = startBatch(deps, body, 'key-planning');
-    await vi.waitFor(() => expect(writes).toBe(1));
+    await vi.waitFor(() => expect(held.writes()).toBe(1));
     const retry = await startBatch(deps, body, 'key-planning');
 
     // The retry answers with the batch as recorded, still to be planned, and starts nothing.
     expect(retry).toMatchObject({ created: false, batch: { status: 'RUNNING', total: null } });
     expect(started).toEqual([]);
-    release();
+    held.release();
     const { batch } = await first;
     expect(batch.batchId).toBe(retry.batch.batchId);
     expect(started).toEqual([batch.batchId]);
     expect(await batches.get(batch.batchId)).toMatchObject({ status: 'RUNNING', total: 3, manifest: { key: manifestKey(batch.batchId) } });
-    expect(writes).toBe(1);
+    expect(held.writes()).toBe(1);
   });
 
   it('plans and starts the batch of a first request that ended without planning it, once that request is past its deadline', async () => {
@@ -535,20 +541,12 @@ describe('resolveSelection and startBatch', () => {
     // Issue 9: a host killed after recording such a batch and before writing its ids left a batch
     // that could not be run (its ids were only in the request): after a restart it ended FAILED.
     const { deps, batches, manifests, started } = startWorld();
-    let release = () => {};
-    const writing = new Promise<void>((resolve) => (release = resolve));
-    const realWrite = manifests.write.bind(manifests);
-    let writes = 0;
-    manifests.write = async (key, pages) => {
-      writes += 1;
-      await writing;
-      return realWrite(key, pages);
-    };
+    const held = holdManifestWrites(manifests);
 
     const pending = startBatch(deps, { snapshotIds: [ulid(1), ulid(2)] });
-    await vi.waitFor(() => expect(writes).toBe(1));
+    await vi.waitFor(() => expect(held.writes()).toBe(1));
     expect(batches.batches.size).toBe(0);
-    release();
+    held.release();
     const { batch } = await pending;
 
     expect(await batches.get(batch.batchId)).toMatchObject({ status: 'RUNNING', total: 2, manifest: { key: manifestKey(batch.batchId) } });
