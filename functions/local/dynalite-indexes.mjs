@@ -201,7 +201,9 @@ if (dynaliteDb.updateIndexes.afterAnswer !== true) {
       // On disk: the record of this write's index work first (dynalite writes the item after this
       // callback, and answers after that), removed once the entries are written.
       const workKey = `${INDEX_WORK}~${String(nextWork++).padStart(15, '0')}`;
-      const deletes = dynaliteDb.getIndexActions(globals, existingItem, item, table).deletes.map((d) => [d.index, d.key]);
+      // Only a write over an existing item can leave old entries to delete (a new item, as every
+      // snapshot is, has none): the keys are computed only then.
+      const deletes = existingItem ? dynaliteDb.getIndexActions(globals, existingItem, item, table).deletes.map((d) => [d.index, d.key]) : [];
       store.db.put(workKey, { table: table.TableName, key: dynaliteDb.createKey(item ?? existingItem, table), deletes }, (putErr) => {
         if (putErr) return cb(putErr);
         queue.push((done) => updateIndexes(store, onlyGlobal, existingItem, item, (indexErr) => (indexErr ? done(indexErr) : store.db.del(workKey, done))));
