@@ -52,16 +52,24 @@ export interface Fence {
 const MARK = /^<!--\s*tour:\s*(skip|skip-output|ignore((?:\s+[.[][^\s:]*)+)):\s*(\S[^]*?)\s*-->$/;
 const SAVE_AS = /Save (?:this|it) as `([^`]+)`/;
 
-/** The fenced blocks of the section `## <heading>` (up to the next `## `), in order. */
+/**
+ * The fenced blocks of a section, in order: `heading` is a `## ` heading's text, or a whole heading
+ * line of any level (`### A/B comparisons: …`); the section ends at the next heading of the same
+ * or a higher level (a `### ` section at the next `## ` or `### `). Headings inside code blocks are
+ * code, not headings.
+ */
 export function fences(markdown: string, heading: string): Fence[] {
   const lines = markdown.split('\n');
-  const start = lines.findIndex((l) => l.trim() === `## ${heading}`);
-  if (start < 0) throw new Error(`README has no section '## ${heading}'`);
+  const title = heading.startsWith('#') ? heading : `## ${heading}`;
+  const level = /^#+/.exec(title)?.[0].length ?? 2;
+  const start = lines.findIndex((l) => l.trim() === title);
+  if (start < 0) throw new Error(`README has no section '${title}'`);
+  const ends = new RegExp(`^#{1,${level}} `);
   const out: Fence[] = [];
   let before: string[] = [];
   for (let i = start + 1; i < lines.length; i++) {
     const line = lines[i] ?? '';
-    if (/^## /.test(line)) break;
+    if (ends.test(line)) break;
     const open = /^```(\w*)\s*$/.exec(line);
     if (!open) {
       before.push(line);

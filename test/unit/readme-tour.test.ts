@@ -67,6 +67,33 @@ describe('parseTour', () => {
     ]);
   });
 
+  it('reads a section of any level, up to the next heading of its level or above, and not past a # in code', () => {
+    const doc = [
+      '## Batches',
+      `${fence}sh`,
+      'not this one',
+      fence,
+      '### A/B comparisons: better or worse?',
+      `${fence}sh`,
+      '# a comment, not a heading',
+      'echo ab',
+      fence,
+      '#### A detail, still inside',
+      `${fence}sh`,
+      'echo detail',
+      fence,
+      '### Next',
+      `${fence}sh`,
+      'echo next',
+      fence,
+    ].join('\n');
+
+    expect(parseTour(doc, '### A/B comparisons: better or worse?').map((i) => (i.kind === 'command' ? i.script : i.name))).toEqual(['# a comment, not a heading\necho ab', 'echo detail']);
+    // A `## ` name without its #s still means the `## ` section, which runs up to the next `## `.
+    expect(parseTour(doc, 'Batches')).toHaveLength(4);
+    expect(() => parseTour(doc, '### Missing')).toThrow("README has no section '### Missing'");
+  });
+
   it('refuses a tour mark it does not know, or one without a reason', () => {
     expect(() => parseTour(['## A tour', '<!-- tour: shape-only -->', `${fence}sh`, 'x', fence].join('\n'))).toThrow(/line 3: the tour mark/);
     expect(() => parseTour(['## A tour', '<!-- tour: skip -->', `${fence}sh`, 'x', fence].join('\n'))).toThrow(/line 3/);
