@@ -13,8 +13,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { indent, ReadmeSession, ROOT, tourTests } from '../support/readme-session.js';
-import { compareTranscript, parseTour, parseTranscripts, type TourItem } from '../support/readme-tour.js';
+import { ReadmeSession, ROOT, tourTests, transcriptTests } from '../support/readme-session.js';
+import { parseTour, parseTranscripts, type TourItem } from '../support/readme-tour.js';
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const items: TourItem[] = parseTour(README);
@@ -37,7 +37,6 @@ describe('README "A tour", run against npm start -- --in-memory', () => {
   // told `-o table`, so the session's `decision-replay` is the CLI with `-o table` first (a later
   // `-o` in the command still wins). stderr goes where stdout goes, as on a terminal. Each command
   // starts with the previous one's exit status in `$?`, so `$ echo $?` prints it.
-  let lastStatus = 0;
   it(`README section "${CLI_SECTION}": the CLI on PATH, DECISION_REPLAY_URL set, policy.json saved`, async () => {
     if (transcripts.length === 0) throw new Error(`README section "${CLI_SECTION}" has no $ transcript`);
     if (POLICY_JSON === undefined) throw new Error(`README section "${CLI_SECTION}" no longer says what policy.json is`);
@@ -47,26 +46,5 @@ describe('README "A tour", run against npm start -- --in-memory', () => {
     );
     if (setup.status !== 0) throw new Error(`session setup failed: ${setup.stderr}`);
   });
-  for (const step of transcripts.flat()) {
-    it(`README line ${step.line}: $ ${step.command.slice(0, 90)}`, async () => {
-      const command = session.ports(session.subs.apply(step.command));
-      const run = await session.bash.run(`(exit ${lastStatus}); { ${command}\n} 2>&1`);
-      lastStatus = run.status;
-      const problems = compareTranscript(step.expected.map(session.ports), run.stdout, session.subs);
-      if (problems.length > 0) {
-        throw new Error(
-          [
-            `The README's CLI transcript at line ${step.line} no longer matches (exit status ${run.status}):`,
-            ...problems.map((p) => `  - ${p}`),
-            '  command (as run):',
-            indent(command),
-            '  README shows:',
-            indent(step.expected.join('\n')),
-            "  the CLI printed (its ids put back to the README's):",
-            indent(session.unports(session.subs.revert(run.stdout))),
-          ].join('\n'),
-        );
-      }
-    }, 120_000);
-  }
+  transcriptTests(session, transcripts.flat(), 'CLI transcript');
 });

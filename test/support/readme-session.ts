@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { it } from 'vitest';
 import { freePort } from './ports.js';
-import { compareOutput, Substitutions, type TourItem } from './readme-tour.js';
+import { compareOutput, compareTranscript, Substitutions, type TourItem, type TranscriptStep } from './readme-tour.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -28,21 +28,21 @@ export interface Host {
  * another test file took between freePort() and the host's listen ends the host with "port in
  * use": then it starts again on new ports (three tries).
  */
-export async function startHost(): Promise<Host> {
+export async function startHost(env: Record<string, string> = {}): Promise<Host> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startHostOn(await freePort(), await freePort(), await freePort());
+      return await startHostOn(await freePort(), await freePort(), await freePort(), env);
     } catch (err) {
       if (attempt >= 3 || !String(err).includes('port in use')) throw err;
     }
   }
 }
 
-async function startHostOn(port: number, dynamoPort: number, s3Port: number): Promise<Host> {
+async function startHostOn(port: number, dynamoPort: number, s3Port: number, env: Record<string, string>): Promise<Host> {
   // Its own process group, so stopping it reaches npm and the node process npm started.
   const child = spawn('npm', ['start', '--', '--in-memory'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), DYNAMODB_PORT: String(dynamoPort), S3_PORT: String(s3Port), TABLE_NAME: '', MANIFEST_BUCKET: '' },
+    env: { ...process.env, ...env, PORT: String(port), DYNAMODB_PORT: String(dynamoPort), S3_PORT: String(s3Port), TABLE_NAME: '', MANIFEST_BUCKET: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -147,7 +147,8 @@ export class ReadmeSession {
   ports: (text: string) => string = (t) => t;
   unports: (text: string) => string = (t) => t;
 
-  async start(): Promise<void> {
+  /** `env`: more of the host's environment, as a README's `NAME=value npm start` gives it. */
+  async start(env: Record<string, string> = {}): Promise<void> {
     for (const tool of ['bash', 'curl', 'python3']) {
       if (spawnSync(tool, ['--version']).error) throw new Error(`the README's commands need '${tool}' on PATH (.ci/run installs curl)`);
     }
@@ -155,7 +156,7 @@ export class ReadmeSession {
     // The README's node one-liners, `npx decision-replay` and `npx canonicalize` run "from the
     // repository": give the session the repository's packages.
     symlinkSync(join(ROOT, 'node_modules'), join(this.dir, 'node_modules'));
-    this.host = await startHost();
+    this.host = await startHost(env);
     const { port, dynamoPort } = this.host;
     const dir = this.dir;
     // The README's files under /tmp go to this session's folder, so two runs at once do not share them.
@@ -210,6 +211,38 @@ export function tourTests(session: ReadmeSession, items: readonly TourItem[], wh
             '  README shows:',
             indent(shown),
             "  the host printed (its ids put back to the README's):",
+            indent(session.unports(session.subs.revert(run.stdout))),
+          ].join('\n'),
+        );
+      }
+    }, 120_000);
+  }
+}
+
+/**
+ * One test per `$ command` of a README transcript, in order, in `session`: each runs in the
+ * session's bash with the previous command's exit status in `$?` (so `$ echo $?` prints it), its
+ * stderr where its stdout goes (as a terminal shows both), and what it printed must be the lines
+ * the README shows after it ({@link compareTranscript}).
+ */
+export function transcriptTests(session: ReadmeSession, steps: readonly TranscriptStep[], what: string): void {
+  let lastStatus = 0;
+  for (const step of steps) {
+    it(`README line ${step.line}: $ ${step.command.split('\n')[0]?.slice(0, 90) ?? ''}`, async () => {
+      const command = session.ports(session.subs.apply(step.command));
+      const run = await session.bash.run(`(exit ${lastStatus}); { ${command}\n} 2>&1`);
+      lastStatus = run.status;
+      const problems = compareTranscript(step.expected.map(session.ports), run.stdout, session.subs);
+      if (problems.length > 0) {
+        throw new Error(
+          [
+            `The README's ${what} at line ${step.line} no longer matches (exit status ${run.status}):`,
+            ...problems.map((p) => `  - ${p}`),
+            '  command (as run):',
+            indent(command),
+            '  README shows:',
+            indent(step.expected.join('\n')),
+            "  it printed (its ids put back to the README's):",
             indent(session.unports(session.subs.revert(run.stdout))),
           ].join('\n'),
         );

@@ -428,19 +428,24 @@ export interface TranscriptStep {
 }
 
 /**
- * The terminal transcripts of the section `## <heading>`: its ```sh blocks whose first line starts
- * with `$ `. Each `$ ` line is a command; the lines up to the next one are what it printed (stdout
- * and stderr, as a terminal shows them). Other ```sh blocks (commands without a prompt) are not
- * transcripts.
+ * The terminal transcripts of a section (`heading` as {@link fences} takes it): its ```sh blocks
+ * whose first line starts with `$ `. Each `$ ` line is a command, continued on the next line while
+ * a line ends with `\` (as a shell reads it); the lines up to the next command are what it printed
+ * (stdout and stderr, as a terminal shows them). Other ```sh blocks (commands without a prompt)
+ * are not transcripts.
  */
 export function parseTranscripts(markdown: string, heading: string): TranscriptStep[][] {
   return fences(markdown, heading)
     .filter((f) => f.lang === 'sh' && f.text.startsWith('$ '))
     .map((f) => {
       const steps: TranscriptStep[] = [];
+      let continued = false;
       f.text.split('\n').forEach((line, i) => {
-        if (line.startsWith('$ ')) steps.push({ line: f.line + 1 + i, command: line.slice(2), expected: [] });
-        else steps.at(-1)?.expected.push(line);
+        const step = steps.at(-1);
+        if (continued && step !== undefined) step.command += `\n${line}`;
+        else if (line.startsWith('$ ')) steps.push({ line: f.line + 1 + i, command: line.slice(2), expected: [] });
+        else step?.expected.push(line);
+        continued = (continued || line.startsWith('$ ')) && line.endsWith('\\');
       });
       return steps;
     });

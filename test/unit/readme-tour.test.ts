@@ -277,6 +277,19 @@ describe('CLI transcripts', () => {
     ]);
   });
 
+  it('reads a command continued with a trailing backslash as one command, and its output after it', () => {
+    const doc = ['### Secrets', '```sh', '$ curl -s -X PUT $URL/x \\', "    -d '{}' \\", '    -H a:b', '{"ok":true}', "$ echo 'a\\'", 'a\\', '$ echo b', 'b', '```'].join('\n');
+
+    expect(parseTranscripts(doc, '### Secrets')).toEqual([
+      [
+        { line: 3, command: "curl -s -X PUT $URL/x \\\n    -d '{}' \\\n    -H a:b", expected: ['{"ok":true}'] },
+        // An output line ending in a backslash is output: only a command continues.
+        { line: 7, command: "echo 'a\\'", expected: ['a\\'] },
+        { line: 9, command: 'echo b', expected: ['b'] },
+      ],
+    ]);
+  });
+
   it('folds table padding and rules, and makes timings and rates any number, but nothing else', () => {
     expect(normalizeTranscriptLine('outputs.score      ExactMatch  0      false')).toBe('outputs.score ExactMatch 0 false');
     expect(normalizeTranscriptLine('-----------------  ----------  -')).toBe('-- -- -');
