@@ -323,12 +323,15 @@ function regex(input: ComparatorInput, pattern: string): ComparatorVerdict {
   if (!candidate.found) return missingCandidate(field, expected);
   const v = candidate.value;
   if (typeof v !== 'string') return { status: 'violated', expected, actual: display(v), message: `${field} is ${kindOf(v)}, not a string, so it cannot match a pattern` };
-  if (v.length > MAX_REGEX_INPUT_LENGTH) {
-    return { status: 'violated', expected, actual: display(v), message: `${field} is ${v.length} characters long, more than the ${MAX_REGEX_INPUT_LENGTH} a Regex rule matches` };
+  // Matched as NFC text, the pattern's literals too (as Levenshtein and Contains compare): 'é'
+  // written as e + U+0301 is the same text as the composed letter, however a model writes it.
+  const text = v.normalize('NFC');
+  if (text.length > MAX_REGEX_INPUT_LENGTH) {
+    return { status: 'violated', expected, actual: display(v), message: `${field} is ${text.length} characters long, more than the ${MAX_REGEX_INPUT_LENGTH} a Regex rule matches` };
   }
   let matched: boolean;
   try {
-    matched = linearRegex(pattern).test(v);
+    matched = linearRegex(pattern.normalize('NFC')).test(text);
   } catch (err) {
     // A pattern stored before the RE2 check existed: a violation that says so, never a 500.
     if (!(err instanceof RegexPatternError)) throw err;
@@ -346,7 +349,8 @@ function contains(input: ComparatorInput, value: JsonValue): ComparatorVerdict {
     if (typeof value !== 'string') {
       return { status: 'violated', expected, actual: display(v), message: `${field} is a string, and a string can only contain a string value, not ${kindOf(value)}` };
     }
-    const ok = v.includes(value);
+    // NFC text in NFC text, as Levenshtein and Regex compare.
+    const ok = v.normalize('NFC').includes(value.normalize('NFC'));
     return { status: ok ? 'passed' : 'violated', expected, actual: display(v), message: ok ? `${field} contains ${display(value)}` : `${field} does not contain ${display(value)}` };
   }
   if (Array.isArray(v)) {

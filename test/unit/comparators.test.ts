@@ -190,6 +190,16 @@ describe('Regex', () => {
     expect((await run('Regex', { pattern: '^\\p{Lu}' }, found('Ärger'))).status).toBe('passed');
   });
 
+  it('matches NFC text: an accent written as a combining mark is the same text as the composed letter', async () => {
+    const composed = 'caf\u00e9';
+    const decomposed = 'cafe\u0301';
+    expect((await run('Regex', { pattern: '^café$' }, found(decomposed))).status).toBe('passed');
+    expect((await run('Regex', { pattern: `^${decomposed}$` }, found(composed))).status).toBe('passed');
+    expect((await run('Regex', { pattern: '^caf.$' }, found(decomposed))).status).toBe('passed');
+    // The text is reported as given, not as normalised.
+    expect((await run('Regex', { pattern: '^tea$' }, found(decomposed))).actual).toBe(JSON.stringify(decomposed));
+  });
+
   it('violates non-strings, missing values and over-long input rather than matching them', async () => {
     expect((await run('Regex', { pattern: '^\\d+$' }, found(42))).message).toContain('is a number, not a string');
     expect((await run('Regex', { pattern: '.' }, missing)).status).toBe('violated');
@@ -215,6 +225,13 @@ describe('Contains', () => {
   it('checks substrings of strings', async () => {
     expect((await run('Contains', { value: 'income' }, found('Income is high; income verified'))).status).toBe('passed');
     expect(await run('Contains', { value: 'debt' }, found('Income is high'))).toMatchObject({ status: 'violated', message: 'outputs.x does not contain "debt"' });
+  });
+
+  it('finds NFC text in NFC text, however either writes its accents', async () => {
+    expect((await run('Contains', { value: 'caf\u00e9' }, found('Le cafe\u0301 est ouvert'))).status).toBe('passed');
+    expect((await run('Contains', { value: 'cafe\u0301' }, found('Le caf\u00e9 est ouvert'))).status).toBe('passed');
+    // A base letter alone is not found inside its accented form (NFC keeps é one character).
+    expect((await run('Contains', { value: 'cafe' }, found('Le cafe\u0301 est ouvert'))).status).toBe('violated');
   });
 
   it('checks array elements by canonical equality', async () => {
