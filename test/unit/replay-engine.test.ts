@@ -12,7 +12,8 @@ import {
   type ExecutionResult,
   type Executor,
 } from '../../functions/core/executor.js';
-import { prepareReplay, replaySnapshot, type ReplayDeps, type ReplayResult } from '../../functions/core/replay.js';
+import { parseReplayRequest, preparedReplay, prepareReplay, replaySnapshot, type ReplayDeps, type ReplayResult } from '../../functions/core/replay.js';
+import { pinListedNoiseProfiles, type NoiseProfile, type NoiseProfileStore } from '../../functions/core/noise.js';
 import { LexicalSimilarity, SimilarityProviderError } from '../../functions/core/similarity.js';
 import { buildSnapshot, verifyContentHash, type NamedValue, type RecordSnapshot, type Snapshot } from '../../functions/core/snapshot.js';
 import type { ApiRequest } from '../../functions/http/api.js';
@@ -397,6 +398,82 @@ describe('replaySnapshot: policies', () => {
     const w = await world(() => SLIGHTLY_DIFFERENT);
     const result = await replay(w, { policy: { rules: [{ field: 'outputs.decision', comparator: 'ExactMatch' }] } });
     expect(result).toMatchObject({ status: 'Success', policyViolations: [], policy: { name: 'inline', version: null, rules: [{ ruleName: 'ExactMatch(outputs.decision)', status: 'passed' }] } });
+  });
+});
+
+describe('replaySnapshot: a noise profile pinned by a batch', () => {
+  /** Profiles of approve_loan, versions 1..n, each with no fields (the version is what is looked at). */
+  function profiles(versions: number): { store: NoiseProfileStore; learn(): void } {
+    const stored: NoiseProfile[] = [];
+    const learn = () => stored.push({ functionName: 'approve_loan', version: stored.length + 1, executor: 'http', modelVersions: [], similarityProvider: 'lexical', sampleSize: 2, pairs: 2, numericSafetyFactor: 3, fields: [], batchId: '01JBZ0000000000000000000B1', createdAt: '2026-11-01T00:00:00.000Z' });
+    for (let i = 0; i < versions; i++) learn();
+    return {
+      store: {
+        putNextVersion: () => Promise.reject(new Error('not used')),
+        getLatest: (fn) => Promise.resolve(fn === 'approve_loan' ? stored.at(-1) : undefined),
+        getVersion: (fn, v) => Promise.resolve(fn === 'approve_loan' ? stored.find((p) => p.version === v) : undefined),
+      },
+      learn,
+    };
+  }
+
+  it("compares with the pinned version of 'latest', not a version learned since", async () => {
+    const w = await world();
+    const { store, learn } = profiles(1);
+    const prepared = preparedReplay(parseReplayRequest({ noiseProfile: 'latest' }), undefined, [{ functionName: 'approve_loan', version: 1 }]);
+    learn();
+
+    const result = await replaySnapshot({ ...w.deps, noiseProfiles: store }, SNAPSHOT_ID, prepared);
+
+    expect(result.noiseProfile).toEqual({ functionName: 'approve_loan', version: 1 });
+    // Without pins, 'latest' is the latest when read.
+    const unpinned = await replaySnapshot({ ...w.deps, noiseProfiles: store }, SNAPSHOT_ID, preparedReplay(parseReplayRequest({ noiseProfile: 'latest' }), undefined));
+    expect(unpinned.noiseProfile).toEqual({ functionName: 'approve_loan', version: 2 });
+  });
+
+  it('refuses (422 NO_NOISE_PROFILE) a function the batch pinned no version of: it had none when the batch started', async () => {
+    const w = await world();
+    const { store } = profiles(1);
+    const prepared = preparedReplay(parseReplayRequest({ noiseProfile: 'latest' }), undefined, [{ functionName: 'other_fn', version: 4 }]);
+
+    await expect(replaySnapshot({ ...w.deps, noiseProfiles: store }, SNAPSHOT_ID, prepared)).rejects.toMatchObject({
+      code: 'NO_NOISE_PROFILE',
+      message: "no noise profile of function 'approve_loan' was pinned when the batch started (it had none learned then); POST /functions/approve_loan/noise-profile, then run the batch again",
+    });
+  });
+});
+
+describe('pinListedNoiseProfiles', () => {
+  const profile = (functionName: string, version: number): NoiseProfile => ({ functionName, version, executor: 'http', modelVersions: [], similarityProvider: 'lexical', sampleSize: 2, pairs: 2, numericSafetyFactor: 3, fields: [], batchId: '01JBZ0000000000000000000B1', createdAt: '2026-11-01T00:00:00.000Z' });
+  const store = (latest: Record<string, number>): NoiseProfileStore => ({
+    putNextVersion: () => Promise.reject(new Error('not used')),
+    getLatest: (fn) => Promise.resolve(Object.hasOwn(latest, fn) ? profile(fn, latest[fn] as number) : undefined),
+    getVersion: () => Promise.reject(new Error('not used')),
+  });
+  const id = (n: number) => `01JBZ0000000000000000${String(n).padStart(5, '0')}`;
+
+  it("pins each listed snapshot's function to its latest version, reading the snapshots 100 at a time", async () => {
+    const snapshots = new MemorySnapshotStore();
+    // 250 snapshots of two functions, and one listed id that is not stored.
+    for (let n = 0; n < 250; n++) await snapshots.putIfAbsent(buildSnapshot({ ...RECORDED, functionName: n % 2 === 0 ? 'approve_loan' : 'score_risk' }, id(n), '2026-11-01T09:00:00.000Z'));
+    const ids = [...Array.from({ length: 250 }, (_, n) => id(n)), id(999)];
+
+    expect(await pinListedNoiseProfiles(store({ approve_loan: 3, score_risk: 1 }), snapshots, ids)).toEqual([
+      { functionName: 'approve_loan', version: 3 },
+      { functionName: 'score_risk', version: 1 },
+    ]);
+    expect(snapshots.manyReads).toBe(3);
+  });
+
+  it('refuses (422 NO_NOISE_PROFILE) listed snapshots of functions with no profile, naming them', async () => {
+    const snapshots = new MemorySnapshotStore();
+    for (const [n, functionName] of ['approve_loan', 'score_risk', 'constructor'].entries()) await snapshots.putIfAbsent(buildSnapshot({ ...RECORDED, functionName }, id(n), '2026-11-01T09:00:00.000Z'));
+
+    await expect(pinListedNoiseProfiles(store({ approve_loan: 3 }), snapshots, [id(0), id(1), id(2)])).rejects.toMatchObject({
+      code: 'NO_NOISE_PROFILE',
+      message: "no noise profile has been learned for functions 'constructor', 'score_risk' of the listed snapshots; POST /functions/{fn}/noise-profile first, or leave out noiseProfile",
+      details: { functionName: 'constructor', functionNames: ['constructor', 'score_risk'] },
+    });
   });
 });
 
