@@ -17,6 +17,7 @@ import { pinListedNoiseProfiles, type NoiseProfile, type NoiseProfileStore } fro
 import { LexicalSimilarity, SimilarityProviderError } from '../../functions/core/similarity.js';
 import { buildSnapshot, verifyContentHash, type NamedValue, type RecordSnapshot, type Snapshot } from '../../functions/core/snapshot.js';
 import type { ApiRequest } from '../../functions/http/api.js';
+import { executorAddressPolicy } from '../../functions/adapters/executors/network-guard.js';
 import { fixedClock, MemoryExecutorConfigStore, MemoryPolicyStore, MemoryReplayResultStore, MemorySnapshotStore, sequentialIds } from '../support/memory-ports.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -274,6 +275,53 @@ describe('replaySnapshot: integrity', () => {
 /** This world reads no secret headers (none of its executors has any). */
 const NO_SECRET_HEADERS = { refuses: () => 'no secret headers here', read: () => Promise.reject(new Error('no secret headers here')) };
 
+describe('PUT /functions/{functionName}/executor: addresses the network guard refuses', () => {
+  async function put(body: unknown, allowPrivateNetworks: boolean) {
+    const w = await world();
+    const route = replayRoutes({ ...w.deps, executors: w.executors, results: new MemoryReplayResultStore(), secretHeaders: NO_SECRET_HEADERS, executorAddresses: executorAddressPolicy(allowPrivateNetworks) })['PUT /functions/{functionName}/executor'];
+    if (route === undefined) throw new Error('route missing');
+    const rawBody = JSON.stringify(body);
+    const req: ApiRequest = { routeKey: 'PUT /functions/{functionName}/executor', method: 'PUT', path: '/functions/score_fn/executor', pathParameters: { functionName: 'score_fn' }, query: {}, headers: {}, rawBody, json: () => JSON.parse(rawBody) as unknown, requestId: 'test' };
+    const outcome = await route(req).then(
+      (res) => ({ status: res.status, issues: undefined }),
+      // A ValidationError is the 400 (INVALID_REQUEST) of the error shape.
+      (err: unknown) => {
+        if (!(err instanceof ValidationError)) throw err;
+        return { status: 400, issues: err.details };
+      },
+    );
+    return { ...outcome, stored: await w.executors.get('score_fn') };
+  }
+
+  // Accepted with 200 before, and refused only when a replay called it.
+  it.each([
+    ['url', 'http://10.0.0.1/decide', '10.0.0.1', 'a private address'],
+    ['url', 'http://[::ffff:127.0.0.1]/', '::ffff:7f00:1', 'a loopback address'],
+    ['url', 'http://0x7f000001/', '127.0.0.1', 'a loopback address'],
+    ['url', 'http://169.254.169.254/latest', '169.254.169.254', 'a link-local address'],
+    ['baseUrl', 'http://[fd00::1]:8080/v1', 'fd00::1', 'a private address'],
+  ])('refuses %s %s with 400 naming the field and why, storing nothing, where private networks are not allowed', async (field, url, host, why) => {
+    const body = field === 'url' ? { type: 'http', url } : { type: 'openai', baseUrl: url };
+    const { status, issues, stored } = await put(body, false);
+    expect(status).toBe(400);
+    expect(issues).toEqual({ issues: [{ path: field, message: `host ${host} is ${why}: executors of this deployment may not call loopback, link-local or private addresses (see allowPrivateNetworkExecutors, EXECUTOR_ALLOW_PRIVATE_NETWORKS)` }] });
+    expect(stored).toBeUndefined();
+  });
+
+  it('accepts them where private networks are allowed (the local host: the demo model is on 127.0.0.1), and host names anywhere (resolved when called)', async () => {
+    expect((await put({ type: 'http', url: 'http://127.0.0.1:3000/demo/credit/v2' }, true)).status).toBe(200);
+    expect((await put({ type: 'http', url: 'http://0x7f000001/' }, true)).status).toBe(200);
+    expect((await put({ type: 'http', url: 'http://localhost:3000/demo/credit/v2' }, false)).status).toBe(200);
+    expect((await put({ type: 'http', url: 'https://8.8.8.8/decide' }, false)).status).toBe(200);
+  });
+
+  it('refuses a multicast or broadcast host everywhere', async () => {
+    const { status, issues } = await put({ type: 'http', url: 'http://224.0.0.1/' }, true);
+    expect(status).toBe(400);
+    expect(issues).toEqual({ issues: [{ path: 'url', message: 'host 224.0.0.1 is not a unicast address: no executor can be called there' }] });
+  });
+});
+
 describe('replaySnapshot: executors', () => {
   it('throws 422 NoExecutorError when the function has no executor, and the route persists nothing', async () => {
     const w = await world();
@@ -282,7 +330,7 @@ describe('replaySnapshot: executors', () => {
     expect(w.made).toHaveLength(0);
 
     const results = new MemoryReplayResultStore();
-    const route = replayRoutes({ ...w.deps, executors: w.executors, results, secretHeaders: NO_SECRET_HEADERS })['POST /snapshots/{id}/replay'];
+    const route = replayRoutes({ ...w.deps, executors: w.executors, results, secretHeaders: NO_SECRET_HEADERS, executorAddresses: executorAddressPolicy(false) })['POST /snapshots/{id}/replay'];
     if (route === undefined) throw new Error('route missing');
     await expect(route(apiRequest({ mode: 'Tolerant' }))).rejects.toMatchObject({ code: 'NO_EXECUTOR' });
     expect(results.results).toHaveLength(0);
@@ -291,7 +339,7 @@ describe('replaySnapshot: executors', () => {
   it('persists the result through the route when the replay ran', async () => {
     const w = await world(() => IDENTICAL);
     const results = new MemoryReplayResultStore();
-    const route = replayRoutes({ ...w.deps, executors: w.executors, results, secretHeaders: NO_SECRET_HEADERS })['POST /snapshots/{id}/replay'];
+    const route = replayRoutes({ ...w.deps, executors: w.executors, results, secretHeaders: NO_SECRET_HEADERS, executorAddresses: executorAddressPolicy(false) })['POST /snapshots/{id}/replay'];
     if (route === undefined) throw new Error('route missing');
     const res = await route(apiRequest({ mode: 'Strict' }));
     expect(res.status).toBe(200);
