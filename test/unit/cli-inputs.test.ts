@@ -29,6 +29,17 @@ describe('CLI inputs refused before sending', () => {
 
   const decision = JSON.stringify({ functionName: 'f', inputs: [{ name: 'a', value: 1 }], outputs: [{ name: 'b', value: 2 }] });
 
+  it('reads a JSON document that starts with a UTF-8 byte-order mark (as the service does), and still names one that is not JSON', async () => {
+    // It was exit 2 "'-' … is not valid JSON: Unexpected token '\uFEFF'" before anything was sent.
+    requests.length = 0;
+    const ok = await runCli(['record', '-', '--endpoint', endpoint], { stdin: `\uFEFF${decision}` });
+    expect(ok.stderr).not.toContain('not valid JSON');
+    expect(requests).toEqual(['POST /snapshots']);
+    const bad = await runCli(['record', '-', '--endpoint', endpoint], { stdin: '\uFEFF{"functionName":' });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('is not valid JSON');
+  });
+
   it('names an --idempotency-key no header can carry (a line break, a space, non-ASCII): exit 2, not NETWORK_ERROR after 4 attempts', async () => {
     for (const key of ['a\nb', 'with space', 'clé', '']) {
       requests.length = 0;

@@ -260,7 +260,9 @@ export function str(values: OptionValues, flag: string): string | undefined {
  * error naming the argument.
  */
 export async function readJsonArg(io: CliIo, what: string, file: string): Promise<unknown> {
-  const text = await readTextArg(io, what, file);
+  const read = await readTextArg(io, what, file);
+  // A UTF-8 byte-order mark (Notepad, PowerShell's UTF-8 files) is ignored, as the service ignores it (RFC 8259 §8.1).
+  const text = read.charCodeAt(0) === 0xfeff ? read.slice(1) : read;
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
