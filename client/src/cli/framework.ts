@@ -7,6 +7,7 @@
  */
 import type { DecisionReplayClient } from '../client.js';
 import { DecisionReplayValidationError } from '../errors.js';
+import { FunctionNameSchema } from '../../../functions/core/snapshot.js';
 import { terminalSafe, terminalSafeJson, terminalSafeLines } from './table.js';
 
 /** Exit codes, the same for every command (shown in `--help` and the README). */
@@ -195,6 +196,23 @@ export function intFlag(flag: string, value: string | undefined, min: number, ma
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new UsageError(`--${flag} must be an integer from ${min} to ${max}, got '${value}'`);
   return Number(value);
+}
+
+const FUNCTION_NAME_RULE = 'letters, digits, _ . : -, starting with a letter or digit, at most 200 characters';
+
+/**
+ * A function name, checked as the service checks it (FunctionNameSchema), so a typo is a usage
+ * error before anything is sent rather than the service's 400 (exit 3). `what`: the flag
+ * (`--function`) or the argument (`<functionName>`) it came in.
+ */
+export function functionNameValue(what: string, value: string): string {
+  if (!FunctionNameSchema.safeParse(value).success) throw new UsageError(`${what} must be a function name (${FUNCTION_NAME_RULE}), got '${value}'`);
+  return value;
+}
+
+/** A function name flag (see {@link functionNameValue}); undefined when absent. */
+export function functionFlag(flag: string, value: string | undefined): string | undefined {
+  return value === undefined ? undefined : functionNameValue(`--${flag}`, value);
 }
 
 /** A rate flag: a fraction 0..1 (`0.95`) or a percentage (`95%`). */
