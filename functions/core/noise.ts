@@ -309,10 +309,17 @@ export const PIN_READS_IN_FLIGHT = 4;
  * hold this: version 2 of one function is not version 2 of another. Sorted by function name.
  *
  * 422 NO_NOISE_PROFILE, before anything is written, naming the functions with no profile learned
- * (as a selection of such a function is refused). An id with no snapshot stored pins nothing (its
- * item records SNAPSHOT_NOT_FOUND, as without a profile). Memory: the function names, not the snapshots.
+ * (as a selection of such a function is refused); with `unprofiled: 'leave'` (a schedule, which
+ * has no one to refuse) they are left out, and their items record NO_NOISE_PROFILE. An id with no
+ * snapshot stored pins nothing (its item records SNAPSHOT_NOT_FOUND, as without a profile).
+ * Memory: the function names, not the snapshots.
  */
-export async function pinListedNoiseProfiles(store: NoiseProfileStore | undefined, snapshots: Pick<SnapshotStore, 'getMany'>, snapshotIds: readonly string[]): Promise<PinnedNoiseProfile[]> {
+export async function pinListedNoiseProfiles(
+  store: NoiseProfileStore | undefined,
+  snapshots: Pick<SnapshotStore, 'getMany'>,
+  snapshotIds: readonly string[],
+  options: { unprofiled?: 'refuse' | 'leave' } = {},
+): Promise<PinnedNoiseProfile[]> {
   if (store === undefined) throw new UnprocessableError('noise profiles are not available here', { code: 'NOISE_PROFILES_UNAVAILABLE' });
   const functionNames = new Set<string>();
   // A few reads in flight at a time: 100,000 ids are 1,000 reads, well within the API's time.
@@ -324,12 +331,15 @@ export async function pinListedNoiseProfiles(store: NoiseProfileStore | undefine
   const sorted = [...functionNames].sort();
   const profiles = await Promise.all(sorted.map((functionName) => store.getLatest(functionName)));
   const unprofiled = sorted.filter((_, i) => profiles[i] === undefined);
-  if (unprofiled.length > 0) {
+  if (unprofiled.length > 0 && options.unprofiled !== 'leave') {
     const named = unprofiled.map((fn) => `'${fn}'`).join(', ');
     throw new UnprocessableError(`no noise profile has been learned for function${unprofiled.length > 1 ? 's' : ''} ${named} of the listed snapshots; POST /functions/{fn}/noise-profile first, or leave out noiseProfile`, {
       code: 'NO_NOISE_PROFILE',
       details: { functionName: unprofiled[0], functionNames: unprofiled },
     });
   }
-  return sorted.map((functionName, i) => ({ functionName, version: (profiles[i] as NoiseProfile).version }));
+  return sorted.flatMap((functionName, i) => {
+    const profile = profiles[i];
+    return profile === undefined ? [] : [{ functionName, version: profile.version }];
+  });
 }

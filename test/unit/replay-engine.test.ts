@@ -522,6 +522,8 @@ describe('pinListedNoiseProfiles', () => {
       message: "no noise profile has been learned for functions 'constructor', 'score_risk' of the listed snapshots; POST /functions/{fn}/noise-profile first, or leave out noiseProfile",
       details: { functionName: 'constructor', functionNames: ['constructor', 'score_risk'] },
     });
+    // A schedule has no one to refuse: those functions are left out (their items record NO_NOISE_PROFILE).
+    expect(await pinListedNoiseProfiles(store({ approve_loan: 3 }), snapshots, [id(0), id(1), id(2)], { unprofiled: 'leave' })).toEqual([{ functionName: 'approve_loan', version: 3 }]);
   });
 });
 
