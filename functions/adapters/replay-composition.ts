@@ -4,7 +4,7 @@
  * executor factory and the similarity provider.
  */
 import type { LambdaConfig } from '../config.js';
-import type { SecretHeaderSource } from '../core/executor.js';
+import type { ExecutorAddressPolicy, SecretHeaderSource } from '../core/executor.js';
 import type { ReplayDeps, ReplayResultStore } from '../core/replay.js';
 import type { TableClients } from '../handlers/clients.js';
 import { DynamoExecutorConfigStore } from './dynamodb/executor-config-store.js';
@@ -13,6 +13,7 @@ import { DynamoPolicyStore } from './dynamodb/policy-store.js';
 import { DynamoReplayResultStore } from './dynamodb/replay-result-store.js';
 import { DynamoSnapshotStore } from './dynamodb/snapshot-store.js';
 import { createExecutor } from './executors/create-executor.js';
+import { executorAddressPolicy } from './executors/network-guard.js';
 import { observeExecutors, observeReplayResults } from './observability.js';
 import { createSimilarityProvider } from './similarity-provider.js';
 
@@ -28,12 +29,13 @@ export interface ReplayClients extends TableClients {
 }
 
 /** Replay dependencies from a replaying Lambda's configuration and clients (call once, at composition). */
-export function composeReplayDeps(config: ReplayConfig, clients: ReplayClients): ReplayDeps & { results: ReplayResultStore; secretHeaders: SecretHeaderSource } {
+export function composeReplayDeps(config: ReplayConfig, clients: ReplayClients): ReplayDeps & { results: ReplayResultStore; secretHeaders: SecretHeaderSource; executorAddresses: ExecutorAddressPolicy } {
   const { doc, clock, ids } = clients;
   const secretHeaders = clients.executorSecrets(config.EXECUTOR_SECRET_ARN_PREFIX);
   const executorDeps = { allowPrivateNetworks: config.EXECUTOR_ALLOW_PRIVATE_NETWORKS, secrets: secretHeaders };
   return {
     secretHeaders,
+    executorAddresses: executorAddressPolicy(config.EXECUTOR_ALLOW_PRIVATE_NETWORKS),
     snapshots: new DynamoSnapshotStore(doc, config.TABLE_NAME),
     executors: new DynamoExecutorConfigStore({ doc, tableName: config.TABLE_NAME, clock }),
     createExecutor: observeExecutors((executor) => createExecutor(executor, executorDeps), clients, clock),

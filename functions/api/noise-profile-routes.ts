@@ -4,7 +4,6 @@
  * reads the latest (or one) version. See core/noise.ts.
  */
 import type { StartBatchDeps } from '../core/batch.js';
-import { ValidationError } from '../core/errors.js';
 import type { ExecutorConfigStore } from '../core/executor.js';
 import type { NoiseProfileStore } from '../core/noise.js';
 import { readNoiseProfile, startNoiseProfile } from '../core/noise-profile-job.js';
@@ -30,9 +29,7 @@ export function noiseProfileRoutes(deps: NoiseProfileRoutesDeps): RouteMap {
 
     'GET /functions/{functionName}/noise-profile': async (req) => {
       const functionName = functionNameParam(req.pathParameters);
-      for (const key of Object.keys(req.query)) {
-        if (key !== 'version') throw new ValidationError(`unknown query parameter '${key}'; only 'version' is accepted`, { details: { issues: [{ path: key, message: 'unknown query parameter' }] } });
-      }
+      // Other query parameters are ignored, as every other route ignores them (GET /policies/{name}?version=N too).
       return { status: 200, body: await readNoiseProfile(deps.noiseProfiles, functionName, parseVersionParam(req.query)) };
     },
   };

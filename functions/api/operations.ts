@@ -260,7 +260,8 @@ export const OPERATIONS = {
     description:
       'Credentials go in secretHeaders (header name → a Secrets Manager secret ARN under the deployment\'s prefix on AWS, env:NAME on the local host, NAME starting with DECISION_REPLAY_SECRET_), ' +
       'read at call time and never stored or answered. Refused with 400: a URL with user:password@ or a credential-like query parameter ' +
-      '(token, key, sig, code, secret, password, … — see the README), a secret reference this deployment cannot read, and a header value of \'***\'.',
+      '(token, key, sig, code, secret, password, … — see the README), a secret reference this deployment cannot read, a header value of \'***\', ' +
+      'and a URL whose host is a literal address the executor network guard refuses (loopback, link-local, private unless this deployment allows private networks; multicast and broadcast always). A host name is resolved when called.',
     path: { functionName: { description: 'The function name' } },
     body: { schema: ExecutorConfigSchema, required: true },
     responses: { 200: { description: "The stored configuration: every plain header value reads '***'; secretHeaders are answered as the references they are", json: StoredExecutorConfigSchema } },

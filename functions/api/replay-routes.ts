@@ -4,7 +4,7 @@
  */
 import { sealRecord } from '../core/records.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
-import { ExecutorConfigSchema, redactExecutorConfig, registrationIssues, type ExecutorConfigStore, type SecretHeaderSource, type StoredExecutorConfig } from '../core/executor.js';
+import { ExecutorConfigSchema, redactExecutorConfig, registrationIssues, type ExecutorAddressPolicy, type ExecutorConfigStore, type SecretHeaderSource, type StoredExecutorConfig } from '../core/executor.js';
 import { prepareReplay, replaySnapshot, type ReplayDeps, type ReplayResultStore } from '../core/replay.js';
 import { parseOrThrow } from '../core/schema-util.js';
 import type { RouteMap } from '../http/api.js';
@@ -16,6 +16,8 @@ export interface ReplayRoutesDeps extends ReplayDeps {
   results: ReplayResultStore;
   /** Where this deployment reads secret header values: a reference it cannot read is refused at PUT. */
   secretHeaders: SecretHeaderSource;
+  /** The network guard's rules: a URL whose host is an address it refuses is refused at PUT, not at the first call. */
+  executorAddresses: ExecutorAddressPolicy;
 }
 
 /** The stored configuration as answered to readers: every plain header value masked. */
@@ -43,7 +45,7 @@ export function replayRoutes(deps: ReplayRoutesDeps): RouteMap {
     'PUT /functions/{functionName}/executor': async (req) => {
       const functionName = functionNameParam(req.pathParameters);
       const config = parseOrThrow(ExecutorConfigSchema, req.json(), 'executor configuration');
-      const issues = registrationIssues(config, (ref, target) => deps.secretHeaders.refuses(ref, target));
+      const issues = registrationIssues(config, (ref, target) => deps.secretHeaders.refuses(ref, target), (target) => deps.executorAddresses.refuses(target));
       if (issues.length > 0) {
         throw new ValidationError(`invalid executor configuration: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { details: { issues } });
       }

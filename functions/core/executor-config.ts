@@ -251,9 +251,11 @@ export function urlWithoutQuery(url: string): string {
  *   again would otherwise replace the real value with the mask);
  * - a header named both in `headers` and `secretHeaders`;
  * - a secret reference this deployment cannot read, or not send to this URL (`checkSecretRef`
- *   answers why, or undefined).
+ *   answers why, or undefined);
+ * - a URL this deployment will never call (`checkAddress`: a host that is a literal loopback,
+ *   private, link-local or multicast address where the network guard refuses it).
  */
-export function registrationIssues(config: ExecutorConfig, checkSecretRef: (ref: string, target: URL) => string | undefined): FieldIssue[] {
+export function registrationIssues(config: ExecutorConfig, checkSecretRef: (ref: string, target: URL) => string | undefined, checkAddress: (target: URL) => string | undefined = () => undefined): FieldIssue[] {
   if (config.type !== 'http' && config.type !== 'openai') return [];
   const issues: FieldIssue[] = [];
   const [urlField, url] = config.type === 'http' ? ['url', config.url] : ['baseUrl', config.baseUrl];
@@ -265,6 +267,8 @@ export function registrationIssues(config: ExecutorConfig, checkSecretRef: (ref:
     });
   }
   const target = new URL(url);
+  const unreachable = checkAddress(target);
+  if (unreachable !== undefined) issues.push({ path: urlField, message: unreachable });
   const plain = new Set(Object.keys(config.headers ?? {}).map((n) => n.toLowerCase()));
   for (const [name, value] of Object.entries(config.headers ?? {})) {
     if (value === MASKED_VALUE) issues.push({ path: `headers.${name}`, message: `'${MASKED_VALUE}' is how header values read back, not a value; send the real value (or name a secret in secretHeaders)` });

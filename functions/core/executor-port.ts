@@ -89,6 +89,15 @@ export interface SecretHeaderSource {
   read(ref: string): Promise<string>;
 }
 
+/**
+ * Which executor URLs this deployment will never call, as far as the URL alone tells (the network
+ * guard's rules for a host that is a literal address; a host name is resolved only when called).
+ */
+export interface ExecutorAddressPolicy {
+  /** Why calls to `target` would be refused whatever happens, or undefined. */
+  refuses(target: URL): string | undefined;
+}
+
 /** The port for the registered configurations (`PUT`/`GET /functions/{functionName}/executor`). */
 export interface ExecutorConfigStore {
   /** Stores (replaces) the function's configuration and returns it as stored. */

@@ -42,7 +42,8 @@
 import * as z from 'zod/mini';
 import { NotFoundError, UnprocessableError } from './errors.js';
 import { compareOutputs, type FieldComparison } from './output-comparison.js';
-import type { NamedValue } from './snapshot.js';
+import type { NamedValue, Snapshot } from './snapshot.js';
+import type { SnapshotStore } from './ports.js';
 import type { SimilarityProvider } from './similarity.js';
 
 export const NOISE_CLASSES = ['stable', 'numeric-noise', 'text-noise', 'always-different'] as const;
@@ -288,4 +289,57 @@ export async function pinNoiseProfile(store: NoiseProfileStore | undefined, func
   if (profile) return profile.version;
   if (choice === 'latest') throw new UnprocessableError(`no noise profile has been learned for function '${functionName}'; POST /functions/${functionName}/noise-profile first`, { code: 'NO_NOISE_PROFILE', details: { functionName } });
   throw new NotFoundError('noise profile', `${functionName} version ${choice}`, { message: `function '${functionName}' has no noise profile version ${choice}` });
+}
+
+/** A function's noise profile version pinned by a batch over listed snapshot ids. */
+export const PinnedNoiseProfileSchema = z.strictObject({ functionName: z.string(), version: z.int() });
+export type PinnedNoiseProfile = z.infer<typeof PinnedNoiseProfileSchema>;
+
+/** Listed snapshots read at once while pinning their functions' profiles (one BatchGetItem). */
+export const PIN_READ_IDS = 100;
+/** Of those reads, how many are in flight at once. */
+export const PIN_READS_IN_FLIGHT = 4;
+
+/**
+ * Pins `noiseProfile: 'latest'` of a batch over listed snapshot ids (`snapshotIds`, a
+ * `snapshotManifest`), as {@link pinNoiseProfile} pins a selection's: the ids name no function, so
+ * their snapshots are read (in requests of {@link PIN_READ_IDS}) for their functions, and each
+ * function is pinned to the version that is latest now, so every item of the batch compares with
+ * the same profile whichever chunk, function instance or moment it runs in. A single number cannot
+ * hold this: version 2 of one function is not version 2 of another. Sorted by function name.
+ *
+ * 422 NO_NOISE_PROFILE, before anything is written, naming the functions with no profile learned
+ * (as a selection of such a function is refused); with `unprofiled: 'leave'` (a schedule, which
+ * has no one to refuse) they are left out, and their items record NO_NOISE_PROFILE. An id with no
+ * snapshot stored pins nothing (its item records SNAPSHOT_NOT_FOUND, as without a profile).
+ * Memory: the function names, not the snapshots.
+ */
+export async function pinListedNoiseProfiles(
+  store: NoiseProfileStore | undefined,
+  snapshots: Pick<SnapshotStore, 'getMany'>,
+  snapshotIds: readonly string[],
+  options: { unprofiled?: 'refuse' | 'leave' } = {},
+): Promise<PinnedNoiseProfile[]> {
+  if (store === undefined) throw new UnprocessableError('noise profiles are not available here', { code: 'NOISE_PROFILES_UNAVAILABLE' });
+  const functionNames = new Set<string>();
+  // A few reads in flight at a time: 100,000 ids are 1,000 reads, well within the API's time.
+  for (let i = 0; i < snapshotIds.length; i += PIN_READ_IDS * PIN_READS_IN_FLIGHT) {
+    const reads: Promise<Map<string, Snapshot>>[] = [];
+    for (let j = i; j < Math.min(snapshotIds.length, i + PIN_READ_IDS * PIN_READS_IN_FLIGHT); j += PIN_READ_IDS) reads.push(snapshots.getMany(snapshotIds.slice(j, j + PIN_READ_IDS)));
+    for (const found of await Promise.all(reads)) for (const snapshot of found.values()) functionNames.add(snapshot.functionName);
+  }
+  const sorted = [...functionNames].sort();
+  const profiles = await Promise.all(sorted.map((functionName) => store.getLatest(functionName)));
+  const unprofiled = sorted.filter((_, i) => profiles[i] === undefined);
+  if (unprofiled.length > 0 && options.unprofiled !== 'leave') {
+    const named = unprofiled.map((fn) => `'${fn}'`).join(', ');
+    throw new UnprocessableError(`no noise profile has been learned for function${unprofiled.length > 1 ? 's' : ''} ${named} of the listed snapshots; POST /functions/{fn}/noise-profile first, or leave out noiseProfile`, {
+      code: 'NO_NOISE_PROFILE',
+      details: { functionName: unprofiled[0], functionNames: unprofiled },
+    });
+  }
+  return sorted.flatMap((functionName, i) => {
+    const profile = profiles[i];
+    return profile === undefined ? [] : [{ functionName, version: profile.version }];
+  });
 }

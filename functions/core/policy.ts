@@ -11,7 +11,7 @@ import { isJsonObject, type JsonValue } from './json.js';
 import { issuePath, toFieldIssues } from './schema-util.js';
 import type { SimilarityProvider } from './similarity.js';
 import { PATH_ROOTS, toPathDocument, type DecisionView } from './snapshot.js';
-import { PolicyBodySchema, PolicyNameSchema, RuleSchema, ruleName, type PolicyBody, type PolicyEvaluation, type Rule, type RuleResult, type Violation } from './policy-model.js';
+import { MAX_RULES, PolicyBodySchema, PolicyNameSchema, RuleSchema, ruleName, type PolicyBody, type PolicyEvaluation, type Rule, type RuleResult, type Violation } from './policy-model.js';
 
 export * from './policy-model.js';
 
@@ -185,14 +185,17 @@ function jsonKind(value: unknown): string {
 }
 
 /**
- * Why a stored policy's `rules` cannot be read as rules at all (not a list, or an entry that is not
- * an object: only a version written behind the service can be so), or undefined. Such a policy is
- * violated as a whole, like an unusable rule: no rule of it can be trusted to have been applied.
+ * Why a stored policy's `rules` cannot be read as rules at all (not a list, an entry that is not
+ * an object, more rules than a policy may hold: only a version written behind the service can be
+ * so), or undefined. Such a policy is violated as a whole, like an unusable rule: no rule of it can
+ * be trusted to have been applied. (Thousands of rules also made an on-write report too large to
+ * store, so the stream failed the snapshot's record on every delivery.)
  */
-function unreadableRules(rules: unknown): string | undefined {
-  if (!Array.isArray(rules)) return `its rules are ${jsonKind(rules)}, not a list of rules`;
+function unreadableRules(rules: unknown): { problem: string; expected: string } | undefined {
+  if (!Array.isArray(rules)) return { problem: `its rules are ${jsonKind(rules)}, not a list of rules`, expected: 'a list of rules' };
+  if (rules.length > MAX_RULES) return { problem: `it holds ${rules.length} rules, more than the ${MAX_RULES} a policy may hold`, expected: `at most ${MAX_RULES} rules` };
   const index = rules.findIndex((rule) => !isJsonObject(rule));
-  return index < 0 ? undefined : `rules[${index}] is ${jsonKind(rules[index])}, not a rule`;
+  return index < 0 ? undefined : { problem: `rules[${index}] is ${jsonKind(rules[index])}, not a rule`, expected: 'a list of rules' };
 }
 
 /**
@@ -213,8 +216,8 @@ export async function evaluatePolicy(
 ): Promise<PolicyEvaluation> {
   const unreadable = unreadableRules(policy.rules);
   if (unreadable !== undefined) {
-    const message = `policy '${policy.name}'${policy.version == null ? '' : ` version ${policy.version}`} cannot be applied: ${unreadable}; store a corrected version of the policy`;
-    return { status: 'violated', rules: [], violations: [{ ruleName: 'policy.rules', field: 'policy.rules', expected: 'a list of rules', actual: '(not evaluated)', message }] };
+    const message = `policy '${policy.name}'${policy.version == null ? '' : ` version ${policy.version}`} cannot be applied: ${unreadable.problem}; store a corrected version of the policy`;
+    return { status: 'violated', rules: [], violations: [{ ruleName: 'policy.rules', field: 'policy.rules', expected: unreadable.expected, actual: '(not evaluated)', message }] };
   }
   await loadComparatorEngines(policy.rules.map((rule) => rule.comparator));
   const candidateDoc: JsonValue = toPathDocument(candidate);

@@ -7,7 +7,7 @@
 import * as z from 'zod/mini';
 import { DEPENDENCY_MODES, type DependencyMode } from './dependencies.js';
 import { ValidationError } from './errors.js';
-import type { NoiseProfile } from './noise.js';
+import type { NoiseProfile, PinnedNoiseProfile } from './noise.js';
 import type { Rule } from './policy-model.js';
 import { PolicyNameSchema } from './policy-name.js';
 import { parseOrThrow } from './schema-util.js';
@@ -64,6 +64,12 @@ export interface PreparedReplay {
   dependencyMode?: DependencyMode | undefined;
   /** 'none' unless asked for (Tolerant mode only). */
   noiseProfile?: NoiseProfileChoice | undefined;
+  /**
+   * A batch over listed ids: the version of each function's profile that `noiseProfile: 'latest'`
+   * was pinned to when the batch started (core/noise.ts pinListedNoiseProfiles). A function not in
+   * it had no profile then. Absent: 'latest' is each function's latest when it is read.
+   */
+  noiseProfileVersions?: ReadonlyMap<string, number> | undefined;
   /** Profiles already read for this prepared request (a batch reads each function's once). */
   noiseProfiles?: Map<string, Promise<NoiseProfile | undefined>>;
   /** `contentHash`: the sealed version's, pinned in the result (absent for an inline policy). */
@@ -104,14 +110,18 @@ export function checkModeOptions(request: { mode?: ReplayMode | undefined; toler
   }
 }
 
-/** A parsed request (see {@link parseReplayRequest}) with its defaults and its resolved policy. */
-export function preparedReplay(request: ReplayRequest, policy: PreparedReplay['policy']): PreparedReplay {
+/**
+ * A parsed request (see {@link parseReplayRequest}) with its defaults and its resolved policy;
+ * `pinnedNoiseProfiles`: a batch's pins of `noiseProfile: 'latest'` (see PreparedReplay).
+ */
+export function preparedReplay(request: ReplayRequest, policy: PreparedReplay['policy'], pinnedNoiseProfiles?: readonly PinnedNoiseProfile[]): PreparedReplay {
   return {
     mode: request.mode ?? 'Tolerant',
     tolerance: request.tolerance ?? DEFAULT_TOLERANCE,
     overrides: request.overrides,
     dependencyMode: request.dependencyMode,
     noiseProfile: request.noiseProfile ?? 'none',
+    ...(pinnedNoiseProfiles !== undefined && { noiseProfileVersions: new Map(pinnedNoiseProfiles.map((p) => [p.functionName, p.version])) }),
     noiseProfiles: new Map(),
     policy,
   };

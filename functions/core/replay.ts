@@ -203,8 +203,14 @@ function withoutLatency(calls: readonly (Dependency | ReportedDependency)[]): Re
  * 422; an unknown version is 404 — both before anything runs.
  */
 async function resolveNoiseProfile(deps: ReplayDeps, prepared: PreparedReplay, functionName: string): Promise<NoiseProfile | undefined> {
-  const choice = prepared.noiseProfile ?? 'none';
-  if (choice === 'none') return undefined;
+  const asked = prepared.noiseProfile ?? 'none';
+  if (asked === 'none') return undefined;
+  // 'latest' of a batch over listed ids was pinned per function when the batch started.
+  const pins = asked === 'latest' ? prepared.noiseProfileVersions : undefined;
+  const choice = pins === undefined ? asked : pins.get(functionName);
+  if (choice === undefined) {
+    throw new UnprocessableError(`no noise profile of function '${functionName}' was pinned when the batch started (it had none learned then); POST /functions/${functionName}/noise-profile, then run the batch again`, { code: 'NO_NOISE_PROFILE', details: { functionName } });
+  }
   const store = deps.noiseProfiles;
   if (store === undefined) throw new UnprocessableError('noise profiles are not available to this replay', { code: 'NOISE_PROFILES_UNAVAILABLE' });
   const cache = prepared.noiseProfiles ?? new Map<string, Promise<NoiseProfile | undefined>>();

@@ -3,7 +3,7 @@
  * and on every write (the stream consumer). Reports are stored; each lists every rule.
  */
 import { sealRecord } from './records.js';
-import { NotFoundError, ValidationError } from './errors.js';
+import { NotFoundError, PayloadTooLargeError, ValidationError } from './errors.js';
 import { evaluatePolicy, parsePolicyBody } from './policy.js';
 import { checkPolicySeal, PolicyBodySchema, PolicyNameSchema, PolicyEvaluationShape, resolveNamedPolicy, type PolicyEvaluation, type PolicyPin, type PolicyStore, type StoredPolicy, type Violation } from './policy-model.js';
 import { recordContentHash } from './records.js';
@@ -211,9 +211,42 @@ export async function validateOnWrite(
       ...evaluation,
       createdAt: deps.now(),
     };
-    outcomes.push({ report, stored: await deps.reports.putIfAbsent(report) });
+    outcomes.push(await storeOnWriteReport(deps.reports, report));
   }
   return outcomes;
+}
+
+/**
+ * Stores an on-write report. One too large for a stored record (a policy written behind the
+ * service whose rules and their results add up to more than one item holds) is stored instead as
+ * a violated report that says so, without its rule results: the stream record ends in one outcome
+ * anyone can read (and a PolicyViolation event), not in PAYLOAD_TOO_LARGE on every delivery until
+ * the stream gives up on it. Integrity violations are kept (they are small and come first).
+ */
+async function storeOnWriteReport(reports: Pick<ValidationReportStore, 'putIfAbsent'>, report: ValidationReport): Promise<OnWriteOutcome> {
+  try {
+    return { report, stored: await reports.putIfAbsent(report) };
+  } catch (err) {
+    if (!(err instanceof PayloadTooLargeError)) throw err;
+    const violated = report.rules.filter((r) => r.status === 'violated').length;
+    const version = report.policy.version === null ? '' : ` version ${report.policy.version}`;
+    const tooLarge: ValidationReport = {
+      ...report,
+      status: 'violated',
+      rules: [],
+      violations: [
+        ...report.violations.filter((v) => v.ruleName === 'integrity'),
+        {
+          ruleName: 'report',
+          field: 'policy.rules',
+          expected: `a report of at most ${err.limitBytes} bytes`,
+          actual: `${err.actualBytes} bytes`,
+          message: `the report of policy '${report.policy.name}'${version} on this decision is ${err.actualBytes} bytes, more than one stored record holds (${err.limitBytes}): its ${report.rules.length} rule results (${violated} violated) are not kept, so the decision is not judged to pass; store a smaller version of the policy (fewer rules, shorter fields and names)`,
+        },
+      ],
+    };
+    return { report: tooLarge, stored: await reports.putIfAbsent(tooLarge) };
+  }
 }
 
 /** The policy a report pins: name, version and (for a stored version) its contentHash. */

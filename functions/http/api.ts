@@ -149,17 +149,22 @@ export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
       }
       // JSON is UTF-8 (RFC 8259): a body with invalid bytes is refused, not stored with U+FFFD in their place.
       if (!utf8) throw new ValidationError('request body is not valid UTF-8 text (JSON must be UTF-8)', { code: 'MALFORMED_JSON' });
+      // A UTF-8 byte-order mark before the JSON text is ignored, as RFC 8259 §8.1 lets a parser do
+      // (senders must not add one, but editors and PowerShell's UTF-8 files do) and as id manifests
+      // ignore it: it carries nothing, and what is stored is the parsed value, so nothing of what was
+      // sent is lost. JSON.parse alone answered "Unexpected token" for it.
+      const text = rawBody.charCodeAt(0) === 0xfeff ? rawBody.slice(1) : rawBody;
       // The body is JSON whatever Content-Type says: curl's -d sends form-urlencoded by default.
       let value: unknown;
       try {
-        value = JSON.parse(rawBody) as unknown;
+        value = JSON.parse(text) as unknown;
       } catch (err) {
         throw new ValidationError(`request body is not valid JSON: ${(err as Error).message}`, { code: 'MALFORMED_JSON' });
       }
       const shape = jsonShape(value);
       const problem = bodyShapeProblem(shape.problem);
       if (problem !== undefined) throw new ValidationError(problem.message, { code: problem.code });
-      const duplicate = duplicateKeyProblem(rawBody, shape.keys);
+      const duplicate = duplicateKeyProblem(text, shape.keys);
       if (duplicate !== undefined) {
         const path = duplicate.at === '(root)' ? duplicate.key : `${duplicate.at}.${duplicate.key}`;
         throw new ValidationError(`request body has the key "${duplicate.key}" twice in the object at ${duplicate.at}; only the last would be kept, so what is stored would not be what was sent (keys must be unique, as in I-JSON, RFC 7493)`, {

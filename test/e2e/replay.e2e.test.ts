@@ -201,13 +201,13 @@ describe('replay over HTTP (local host)', () => {
     });
 
     it.each([
-      ['an unknown mode', { mode: 'Lenient' }, 400],
-      ['a tolerance with Strict', { mode: 'Strict', tolerance: 0.9 }, 400],
-      ['overrides with ValidationOnly (nothing would run them)', { mode: 'ValidationOnly', overrides: { modelParameters: { modelName: 'credit-llm-next' } } }, 400],
-      ['both policy and policyName', { policyName: 'p', policy: { rules: [{ field: 'outputs.decision', comparator: 'ExactMatch' }] } }, 400],
-      ['an unknown policyName', { policyName: 'no-such-policy' }, 404],
-      ['a policyName that can never exist (a bad field, not an unknown policy)', { policyName: 'no such policy!' }, 400],
-    ])('answers %s with %i, persisting nothing', async (_label, body, status) => {
+      ['an unknown mode', 400, { mode: 'Lenient' }],
+      ['a tolerance with Strict', 400, { mode: 'Strict', tolerance: 0.9 }],
+      ['overrides with ValidationOnly (nothing would run them)', 400, { mode: 'ValidationOnly', overrides: { modelParameters: { modelName: 'credit-llm-next' } } }],
+      ['both policy and policyName', 400, { policyName: 'p', policy: { rules: [{ field: 'outputs.decision', comparator: 'ExactMatch' }] } }],
+      ['an unknown policyName', 404, { policyName: 'no-such-policy' }],
+      ['a policyName that can never exist (a bad field, not an unknown policy)', 400, { policyName: 'no such policy!' }],
+    ])('answers %s with %i, persisting nothing', async (_label, status, body) => {
       const before = await call<{ items: ReplayResult[] }>('GET', `/snapshots/${agrees.snapshotId}/replays?limit=1000`);
       const res = await call('POST', `/snapshots/${agrees.snapshotId}/replay`, body);
       expect(res.status).toBe(status);

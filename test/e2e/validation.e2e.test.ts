@@ -186,15 +186,15 @@ describe('policies and validation over HTTP (local host)', () => {
     });
 
     it.each([
-      ['an unknown policyName', { policyName: 'nope' }, 404, 'POLICY_NOT_FOUND'],
-      ['a policyName that can never exist (a bad field, not an unknown policy)', { policyName: 'no such policy!' }, 400, 'INVALID_REQUEST'],
-      ['an unknown baselineId', { policyName: 'score-guard', baselineId: '01JBZ0000000000000000000ZZ' }, 404, 'SNAPSHOT_NOT_FOUND'],
-      ['a baselineId that can never be a snapshot id (a bad field, not an unknown snapshot)', { policyName: 'score-guard', baselineId: 'not-a-snapshot' }, 400, 'INVALID_REQUEST'],
-      ['both policy and policyName', { policyName: 'score-guard', policy: { rules: [{ field: 'outputs.score', comparator: 'ExactMatch' }] } }, 400, 'INVALID_REQUEST'],
-      ['neither policy nor policyName', {}, 400, 'INVALID_REQUEST'],
-      ['an invalid inline policy', { policy: { rules: [{ field: 'outputs.score', comparator: 'WithinRange', min: 3, max: 1 }] } }, 400, 'INVALID_POLICY'],
-      ['an inline JsonSchema rule whose schema is not JSON Schema', { policy: { rules: [{ field: 'outputs.score', comparator: 'JsonSchema', schema: { minLength: 'five' } }] } }, 400, 'INVALID_POLICY'],
-    ])('answers %s with %i', async (_label, body, status, code) => {
+      ['an unknown policyName', 404, 'POLICY_NOT_FOUND', { policyName: 'nope' }],
+      ['a policyName that can never exist (a bad field, not an unknown policy)', 400, 'INVALID_REQUEST', { policyName: 'no such policy!' }],
+      ['an unknown baselineId', 404, 'SNAPSHOT_NOT_FOUND', { policyName: 'score-guard', baselineId: '01JBZ0000000000000000000ZZ' }],
+      ['a baselineId that can never be a snapshot id (a bad field, not an unknown snapshot)', 400, 'INVALID_REQUEST', { policyName: 'score-guard', baselineId: 'not-a-snapshot' }],
+      ['both policy and policyName', 400, 'INVALID_REQUEST', { policyName: 'score-guard', policy: { rules: [{ field: 'outputs.score', comparator: 'ExactMatch' }] } }],
+      ['neither policy nor policyName', 400, 'INVALID_REQUEST', {}],
+      ['an invalid inline policy', 400, 'INVALID_POLICY', { policy: { rules: [{ field: 'outputs.score', comparator: 'WithinRange', min: 3, max: 1 }] } }],
+      ['an inline JsonSchema rule whose schema is not JSON Schema', 400, 'INVALID_POLICY', { policy: { rules: [{ field: 'outputs.score', comparator: 'JsonSchema', schema: { minLength: 'five' } }] } }],
+    ])('answers %s with %i %s', async (_label, status, code, body) => {
       const res = await call<ErrorBody>('POST', `/snapshots/${lone.snapshotId}/validate`, body);
       expect(res.status).toBe(status);
       expect(res.body.error.code).toBe(code);

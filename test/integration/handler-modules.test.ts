@@ -17,6 +17,7 @@ import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
 import { apiEvent, streamInsertEvent } from '../support/lambda-events.js';
 import { startTestDynamo, type TestDynamo } from '../support/local-dynamo.js';
 import { startLocalS3, type LocalS3 } from '../../functions/local/s3.js';
+import { DynamoNoiseProfileStore } from '../../functions/adapters/dynamodb/noise-profile-store.js';
 
 type HttpHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 type TaskHandler = (payload: unknown) => Promise<Record<string, unknown>>;
@@ -240,6 +241,18 @@ describe('the Lambda entry modules, composed from the synthesized template', () 
     expect(stats).toMatchObject({ batchId, status: 'SUCCEEDED', totalReplays: 1, matches: 1 });
     const read = await http('batches')(apiEvent('GET /batches/{id}', `/batches/${batchId}`, { pathParameters: { id: batchId } }));
     expect(body(read)).toMatchObject({ batchId, status: 'SUCCEEDED', total: 1 });
+  });
+
+  it('batch-plan: pins a scheduled batch\'s noiseProfile "latest" to the version learned by then (its composition reads noise profiles)', async () => {
+    // It had no noise-profile store: the pin was skipped, and the items each read the latest.
+    const profiles = new DynamoNoiseProfileStore(dynamo.doc, dynamo.tableName);
+    const profile = { functionName: 'approve_loan', executor: 'http', modelVersions: [], similarityProvider: 'lexical', sampleSize: 2, pairs: 2, numericSafetyFactor: 3, fields: [], createdAt: new Date().toISOString() };
+    await profiles.putNextVersion({ ...profile, batchId: '01JBZ0000000000000000000N1' });
+    await profiles.putNextVersion({ ...profile, batchId: '01JBZ0000000000000000000N2' });
+    const plan = await task('batch-plan')({ input: { trigger: 'schedule', scheduleName: 'nightly', request: { selector: { functionName: 'approve_loan' }, noiseProfile: 'latest' } }, executionName: 'nightly-noise', executionStartTime: new Date().toISOString() });
+    const read = await http('batches')(apiEvent('GET /batches/{id}', `/batches/${String(plan.batchId)}`, { pathParameters: { id: String(plan.batchId) } }));
+    expect(read.statusCode, read.body).toBe(200);
+    expect(body(read)).toMatchObject({ trigger: 'schedule', scheduleName: 'nightly', request: { selector: { functionName: 'approve_loan' }, noiseProfile: 2 } });
   });
 
   it('execution-end: the status-change event of a timed-out execution fails its RUNNING batch; a finished batch keeps its status', async () => {

@@ -275,3 +275,88 @@ describe('on-write reports dated when written, once per (snapshot, policy versio
     expect((await reports.listForSnapshot(snapshot.snapshotId, 10)).items.map((r) => [r.reportId, r.createdAt])).toEqual([[reportId, '2026-11-03T11:30:00.000Z']]);
   });
 });
+
+describe('an attached policy written behind the service too large to report on (dynalite)', () => {
+  // A policy of thousands of rules stored straight into the table made every on-write report
+  // PAYLOAD_TOO_LARGE: the stream failed the snapshot's record on every delivery until it gave up.
+  let dynamo: TestDynamo;
+  let snapshots: DynamoSnapshotStore;
+  let reports: DynamoValidationReportStore;
+  const events: PolicyViolationEvent[] = [];
+  const FN = 'approve_loan';
+
+  beforeAll(async () => {
+    dynamo = await startTestDynamo();
+    snapshots = new DynamoSnapshotStore(dynamo.doc, dynamo.tableName);
+    reports = new DynamoValidationReportStore(dynamo.doc, dynamo.tableName);
+  });
+  afterAll(async () => {
+    await dynamo.close();
+  });
+
+  const deps = (): OnWriteDeps => ({
+    snapshots,
+    policies: new DynamoPolicyStore(dynamo.doc, dynamo.tableName),
+    reports,
+    similarity: new LexicalSimilarity(),
+    events: { publishPolicyViolation: (e) => Promise.resolve(void events.push(e)) },
+    reportId: onWriteReportId,
+    now: () => '2026-11-04T10:00:00.000Z',
+  });
+
+  /** Stores version 1 of `name` through the service, then replaces its rules in the table, sealed again as a writer with table access could. */
+  async function behindTheService(name: string, rules: object[]): Promise<void> {
+    const policies = new DynamoPolicyStore(dynamo.doc, dynamo.tableName);
+    await policies.putNextVersion({ name, functionNames: [FN], rules: [{ field: 'outputs.score', comparator: 'WithinRange', min: 0, max: 1 }] }, '2026-10-01T00:00:00.000Z');
+    for (const key of [keys.policyVersion(name, 1), keys.policyLatest(name)]) {
+      const item = (await dynamo.doc.get({ TableName: dynamo.tableName, Key: key })).Item as Record<string, unknown>;
+      const { pk, sk, gsi1pk, gsi1sk, auditpk, auditsk, itemType, ...content } = item;
+      const sealed = sealRecord({ ...content, rules });
+      await dynamo.doc.put({ TableName: dynamo.tableName, Item: { pk, sk, ...(gsi1pk !== undefined && { gsi1pk, gsi1sk }), ...(auditpk !== undefined && { auditpk, auditsk }), itemType, ...sealed } });
+    }
+  }
+
+  async function write(id: string): Promise<Snapshot> {
+    const s = buildSnapshot({ functionName: FN, inputs: [{ name: 'applicant', value: { id } }], outputs: [{ name: 'score', value: 0.5 }] }, id, '2026-11-04T09:00:00.000Z');
+    expect(await snapshots.putIfAbsent(s)).toBe(true);
+    return s;
+  }
+
+  it('a policy of 4,500 rules is violated as a whole (a policy holds at most 100), once, and a redelivery writes and publishes nothing', async () => {
+    await behindTheService('many-rules', Array.from({ length: 4500 }, (_, i) => ({ name: `floor-${i}`, field: 'outputs.score', comparator: 'WithinRange', min: 0.6, max: 1 })));
+    const snapshot = await write('01JBZ0000000000000000000E1');
+
+    const first = await handleSnapshotWritten(deps(), snapshot);
+    const again = await handleSnapshotWritten(deps(), snapshot);
+
+    expect(first).toEqual({ snapshotId: snapshot.snapshotId, reports: 1, violatedPolicies: ['many-rules'], eventsPublished: 1 });
+    expect(again.eventsPublished).toBe(0);
+    const stored = (await reports.listForSnapshot(snapshot.snapshotId, 10)).items;
+    expect(stored).toHaveLength(1);
+    expect(stored[0]).toMatchObject({ status: 'violated', policyIntegrity: 'verified', rules: [] });
+    expect(stored[0]?.violations).toEqual([
+      { ruleName: 'policy.rules', field: 'policy.rules', expected: 'at most 100 rules', actual: '(not evaluated)', message: "policy 'many-rules' version 1 cannot be applied: it holds 4500 rules, more than the 100 a policy may hold; store a corrected version of the policy" },
+    ]);
+    await expect(new DynamoPolicyStore(dynamo.doc, dynamo.tableName).listAttachedTo(FN)).resolves.toHaveLength(1);
+  });
+
+  it('a report too large to store for any other reason (three rules with 120,000-character fields) is stored as violated, saying so, once', async () => {
+    const policies = new DynamoPolicyStore(dynamo.doc, dynamo.tableName);
+    // The other policy of this function is the 4,500-rule one above: it is reported as before.
+    await behindTheService('long-fields', [0, 1, 2].map((i) => ({ name: `long-${i}`, field: `outputs.${String(i).repeat(120_000)}`, comparator: 'ExactMatch' })));
+    const snapshot = await write('01JBZ0000000000000000000E2');
+
+    const first = await handleSnapshotWritten(deps(), snapshot);
+    const again = await handleSnapshotWritten(deps(), snapshot);
+
+    expect(first.violatedPolicies.sort()).toEqual(['long-fields', 'many-rules']);
+    expect(again.eventsPublished).toBe(0);
+    const stored = (await reports.listForSnapshot(snapshot.snapshotId, 10)).items.find((r) => r.policy.name === 'long-fields');
+    expect(stored).toMatchObject({ status: 'violated', rules: [] });
+    expect(stored?.violations).toHaveLength(1);
+    expect(stored?.violations[0]).toMatchObject({ ruleName: 'report', field: 'policy.rules', expected: 'a report of at most 409600 bytes' });
+    expect(stored?.violations[0]?.message).toMatch(/^the report of policy 'long-fields' version 1 on this decision is \d+ bytes, more than one stored record holds \(409600\): its 3 rule results \(3 violated\) are not kept, so the decision is not judged to pass; store a smaller version of the policy/);
+    expect(events.filter((e) => e.snapshotId === snapshot.snapshotId).map((e) => e.policy.name).sort()).toEqual(['long-fields', 'many-rules']);
+    expect(await policies.listAttachedTo(FN)).toHaveLength(2);
+  });
+});

@@ -29,6 +29,17 @@ describe('CLI inputs refused before sending', () => {
 
   const decision = JSON.stringify({ functionName: 'f', inputs: [{ name: 'a', value: 1 }], outputs: [{ name: 'b', value: 2 }] });
 
+  it('reads a JSON document that starts with a UTF-8 byte-order mark (as the service does), and still names one that is not JSON', async () => {
+    // It was exit 2 "'-' … is not valid JSON: Unexpected token '\uFEFF'" before anything was sent.
+    requests.length = 0;
+    const ok = await runCli(['record', '-', '--endpoint', endpoint], { stdin: `\uFEFF${decision}` });
+    expect(ok.stderr).not.toContain('not valid JSON');
+    expect(requests).toEqual(['POST /snapshots']);
+    const bad = await runCli(['record', '-', '--endpoint', endpoint], { stdin: '\uFEFF{"functionName":' });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('is not valid JSON');
+  });
+
   it('names an --idempotency-key no header can carry (a line break, a space, non-ASCII): exit 2, not NETWORK_ERROR after 4 attempts', async () => {
     for (const key of ['a\nb', 'with space', 'clé', '']) {
       requests.length = 0;
@@ -158,6 +169,42 @@ describe('CLI inputs refused before sending', () => {
       [['batch', 'frob'], "unknown command 'batch frob' (see 'decision-replay batch --help')"],
       [['replay', 'x', '--mode', 'Fuzzy'], "--mode must be one of Strict, Tolerant, ValidationOnly, got 'Fuzzy' (see 'decision-replay replay --help')"],
       [['list', '--function', 'f', '--limit', 'lots'], "--limit must be an integer from 1 to 1000, got 'lots' (see 'decision-replay list --help')"],
+    ] as const) {
+      const r = await runCli(['--endpoint', endpoint, ...args]);
+      expect(r, args.join(' ')).toEqual({ code: 2, stdout: '', stderr: `decision-replay: ${message}\n` });
+    }
+    expect(requests).toEqual([]);
+  });
+  it('checks a function name itself (usage error, exit 2, nothing sent) instead of passing on the service\'s 400 as exit 3', async () => {
+    requests.length = 0;
+    const rule = 'must be a function name (letters, digits, _ . : -, starting with a letter or digit, at most 200 characters)';
+    for (const [args, message] of [
+      [['list', '--function', 'bad fn!'], `--function ${rule}, got 'bad fn!' (see 'decision-replay list --help')`],
+      [['list', '-f', '_leading'], `--function ${rule}, got '_leading' (see 'decision-replay list --help')`],
+      [['batch', 'run', '--function', 'a/b'], `--function ${rule}, got 'a/b' (see 'decision-replay batch run --help')`],
+      [['batch', 'list', '--function', 'a b'], `--function ${rule}, got 'a b' (see 'decision-replay batch list --help')`],
+      [['export', '--function', 'x'.repeat(201), '--from', '2026-12-01', '--to', '2026-12-02', '-o', 'out'], `--function ${rule}, got '${'x'.repeat(201)}' (see 'decision-replay export --help')`],
+      [['verify', '--function', 'é', '--from', '2026-12-01', '--to', '2026-12-02'], `--function ${rule}, got 'é' (see 'decision-replay verify --help')`],
+      [['executor', 'get', 'bad fn!'], `<functionName> ${rule}, got 'bad fn!' (see 'decision-replay executor get --help')`],
+      [['noise', 'show', 'bad fn!'], `<functionName> ${rule}, got 'bad fn!' (see 'decision-replay noise show --help')`],
+    ] as const) {
+      const r = await runCli(['--endpoint', endpoint, ...args]);
+      expect(r, args.join(' ')).toEqual({ code: 2, stdout: '', stderr: `decision-replay: ${message}\n` });
+    }
+    expect(requests).toEqual([]);
+    // Names the service takes pass.
+    expect((await runCli(['list', '--function', 'approve_loan.v2:eu-1', '--endpoint', endpoint])).code).toBe(0);
+  });
+  it('refuses -x=value, which parseArgs reads as a cluster of short flags (or the value "=value"), naming the forms that work', async () => {
+    requests.length = 0;
+    for (const [args, message] of [
+      // It was "unknown option '-='".
+      [['list', '-q=yes', '--function', 'f'], "'-q=yes': a short option takes no '=': -q (--quiet) is a flag and takes no value; write -q alone (see 'decision-replay list --help')"],
+      // It was sent as the function name '=approve_loan'.
+      [['list', '-f=approve_loan'], "'-f=approve_loan': a short option takes no '=': write -f approve_loan or --function=approve_loan (see 'decision-replay list --help')"],
+      [['list', '-Z=1', '--function', 'f'], "unknown option '-Z' in '-Z=1' (see 'decision-replay list --help')"],
+      // The value of the option before it is left to parseArgs, which names that case.
+      [['list', '-f', '-q=1'], "-f needs a value; '-q=1' after it is taken for an option (if it is the value, write --function=-q=1) (see 'decision-replay list --help')"],
     ] as const) {
       const r = await runCli(['--endpoint', endpoint, ...args]);
       expect(r, args.join(' ')).toEqual({ code: 2, stdout: '', stderr: `decision-replay: ${message}\n` });

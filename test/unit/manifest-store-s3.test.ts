@@ -46,10 +46,10 @@ describe('S3ManifestStore.readSource', () => {
   });
 
   it.each([
-    ['NotFound', 404, NotFoundError, 'MANIFEST_NOT_FOUND', /does not exist$/],
-    ['NoSuchBucket', 404, NotFoundError, 'MANIFEST_NOT_FOUND', /does not exist \(no such bucket\)/],
-    ['AccessDenied', 403, UnprocessableError, 'MANIFEST_UNREADABLE', /cannot be read by the service \(S3 answered AccessDenied 403\)/],
-  ])('answers S3 %s (%i) as %s', async (name, status, type, code, message) => {
+    ['NotFound', 404, 'MANIFEST_NOT_FOUND', NotFoundError, /does not exist$/],
+    ['NoSuchBucket', 404, 'MANIFEST_NOT_FOUND', NotFoundError, /does not exist \(no such bucket\)/],
+    ['AccessDenied', 403, 'MANIFEST_UNREADABLE', UnprocessableError, /cannot be read by the service \(S3 answered AccessDenied 403\)/],
+  ])('answers S3 %s (%i) as %s', async (name, status, code, type, message) => {
     s3.on(HeadObjectCommand).rejects(s3Error(name, status));
 
     const err = await lines().catch((e: unknown) => e);

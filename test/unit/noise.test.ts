@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { noiseProfileRoutes, type NoiseProfileRoutesDeps } from '../../functions/api/noise-profile-routes.js';
+import type { ApiRequest } from '../../functions/http/api.js';
 import { NoiseAccumulator, noiseIndex, NUMERIC_SAFETY_FACTOR, observeNoise, type NoiseProfile } from '../../functions/core/noise.js';
 import { compareOutputs } from '../../functions/core/output-comparison.js';
 import { LexicalSimilarity } from '../../functions/core/similarity.js';
@@ -191,5 +193,23 @@ describe('a field present in only some runs', () => {
     acc.addPair([{ path: 'outputs.warning', equal: false, kind: 'other' }]);
     acc.addPair([{ path: 'outputs.warning', equal: true, kind: 'text', similarity: 1, singleToken: false }]);
     expect(acc.fields()).toEqual([{ path: 'outputs.warning', class: 'always-different', pairs: 2, differed: 1 }]);
+  });
+});
+
+describe('GET /functions/{functionName}/noise-profile', () => {
+  const profile = (version: number): NoiseProfile => ({ ...profileOf([]), version });
+  const store = { putNextVersion: () => Promise.reject(new Error('not used')), getLatest: () => Promise.resolve(profile(2)), getVersion: (_fn: string, v: number) => Promise.resolve(v <= 2 ? profile(v) : undefined) };
+  const get = (query: Record<string, string>) => {
+    const route = noiseProfileRoutes({ noiseProfiles: store } as unknown as NoiseProfileRoutesDeps)['GET /functions/{functionName}/noise-profile'];
+    if (route === undefined) throw new Error('route missing');
+    const req: ApiRequest = { routeKey: 'GET /functions/{functionName}/noise-profile', method: 'GET', path: '/functions/approve_loan/noise-profile', pathParameters: { functionName: 'approve_loan' }, query, headers: {}, rawBody: '', json: () => undefined, requestId: 'test' };
+    return route(req);
+  };
+
+  it('ignores query parameters other than version, as every other route does (it alone answered 400)', async () => {
+    expect(await get({ version: '1', utm_source: 'mail' })).toMatchObject({ status: 200, body: { version: 1 } });
+    expect(await get({ verbose: 'true' })).toMatchObject({ status: 200, body: { version: 2 } });
+    // version itself is still checked.
+    await expect(get({ version: 'one' })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
   });
 });

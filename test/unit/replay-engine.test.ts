@@ -12,10 +12,12 @@ import {
   type ExecutionResult,
   type Executor,
 } from '../../functions/core/executor.js';
-import { prepareReplay, replaySnapshot, type ReplayDeps, type ReplayResult } from '../../functions/core/replay.js';
+import { parseReplayRequest, preparedReplay, prepareReplay, replaySnapshot, type ReplayDeps, type ReplayResult } from '../../functions/core/replay.js';
+import { pinListedNoiseProfiles, type NoiseProfile, type NoiseProfileStore } from '../../functions/core/noise.js';
 import { LexicalSimilarity, SimilarityProviderError } from '../../functions/core/similarity.js';
 import { buildSnapshot, verifyContentHash, type NamedValue, type RecordSnapshot, type Snapshot } from '../../functions/core/snapshot.js';
 import type { ApiRequest } from '../../functions/http/api.js';
+import { executorAddressPolicy } from '../../functions/adapters/executors/network-guard.js';
 import { fixedClock, MemoryExecutorConfigStore, MemoryPolicyStore, MemoryReplayResultStore, MemorySnapshotStore, sequentialIds } from '../support/memory-ports.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -273,6 +275,53 @@ describe('replaySnapshot: integrity', () => {
 /** This world reads no secret headers (none of its executors has any). */
 const NO_SECRET_HEADERS = { refuses: () => 'no secret headers here', read: () => Promise.reject(new Error('no secret headers here')) };
 
+describe('PUT /functions/{functionName}/executor: addresses the network guard refuses', () => {
+  async function put(body: unknown, allowPrivateNetworks: boolean) {
+    const w = await world();
+    const route = replayRoutes({ ...w.deps, executors: w.executors, results: new MemoryReplayResultStore(), secretHeaders: NO_SECRET_HEADERS, executorAddresses: executorAddressPolicy(allowPrivateNetworks) })['PUT /functions/{functionName}/executor'];
+    if (route === undefined) throw new Error('route missing');
+    const rawBody = JSON.stringify(body);
+    const req: ApiRequest = { routeKey: 'PUT /functions/{functionName}/executor', method: 'PUT', path: '/functions/score_fn/executor', pathParameters: { functionName: 'score_fn' }, query: {}, headers: {}, rawBody, json: () => JSON.parse(rawBody) as unknown, requestId: 'test' };
+    const outcome = await route(req).then(
+      (res) => ({ status: res.status, issues: undefined }),
+      // A ValidationError is the 400 (INVALID_REQUEST) of the error shape.
+      (err: unknown) => {
+        if (!(err instanceof ValidationError)) throw err;
+        return { status: 400, issues: err.details };
+      },
+    );
+    return { ...outcome, stored: await w.executors.get('score_fn') };
+  }
+
+  // Accepted with 200 before, and refused only when a replay called it.
+  it.each([
+    ['url', 'http://10.0.0.1/decide', '10.0.0.1', 'a private address'],
+    ['url', 'http://[::ffff:127.0.0.1]/', '::ffff:7f00:1', 'a loopback address'],
+    ['url', 'http://0x7f000001/', '127.0.0.1', 'a loopback address'],
+    ['url', 'http://169.254.169.254/latest', '169.254.169.254', 'a link-local address'],
+    ['baseUrl', 'http://[fd00::1]:8080/v1', 'fd00::1', 'a private address'],
+  ])('refuses %s %s with 400 naming the field and why, storing nothing, where private networks are not allowed', async (field, url, host, why) => {
+    const body = field === 'url' ? { type: 'http', url } : { type: 'openai', baseUrl: url };
+    const { status, issues, stored } = await put(body, false);
+    expect(status).toBe(400);
+    expect(issues).toEqual({ issues: [{ path: field, message: `host ${host} is ${why}: executors of this deployment may not call loopback, link-local or private addresses (see allowPrivateNetworkExecutors, EXECUTOR_ALLOW_PRIVATE_NETWORKS)` }] });
+    expect(stored).toBeUndefined();
+  });
+
+  it('accepts them where private networks are allowed (the local host: the demo model is on 127.0.0.1), and host names anywhere (resolved when called)', async () => {
+    expect((await put({ type: 'http', url: 'http://127.0.0.1:3000/demo/credit/v2' }, true)).status).toBe(200);
+    expect((await put({ type: 'http', url: 'http://0x7f000001/' }, true)).status).toBe(200);
+    expect((await put({ type: 'http', url: 'http://localhost:3000/demo/credit/v2' }, false)).status).toBe(200);
+    expect((await put({ type: 'http', url: 'https://8.8.8.8/decide' }, false)).status).toBe(200);
+  });
+
+  it('refuses a multicast or broadcast host everywhere', async () => {
+    const { status, issues } = await put({ type: 'http', url: 'http://224.0.0.1/' }, true);
+    expect(status).toBe(400);
+    expect(issues).toEqual({ issues: [{ path: 'url', message: 'host 224.0.0.1 is not a unicast address: no executor can be called there' }] });
+  });
+});
+
 describe('replaySnapshot: executors', () => {
   it('throws 422 NoExecutorError when the function has no executor, and the route persists nothing', async () => {
     const w = await world();
@@ -281,7 +330,7 @@ describe('replaySnapshot: executors', () => {
     expect(w.made).toHaveLength(0);
 
     const results = new MemoryReplayResultStore();
-    const route = replayRoutes({ ...w.deps, executors: w.executors, results, secretHeaders: NO_SECRET_HEADERS })['POST /snapshots/{id}/replay'];
+    const route = replayRoutes({ ...w.deps, executors: w.executors, results, secretHeaders: NO_SECRET_HEADERS, executorAddresses: executorAddressPolicy(false) })['POST /snapshots/{id}/replay'];
     if (route === undefined) throw new Error('route missing');
     await expect(route(apiRequest({ mode: 'Tolerant' }))).rejects.toMatchObject({ code: 'NO_EXECUTOR' });
     expect(results.results).toHaveLength(0);
@@ -290,7 +339,7 @@ describe('replaySnapshot: executors', () => {
   it('persists the result through the route when the replay ran', async () => {
     const w = await world(() => IDENTICAL);
     const results = new MemoryReplayResultStore();
-    const route = replayRoutes({ ...w.deps, executors: w.executors, results, secretHeaders: NO_SECRET_HEADERS })['POST /snapshots/{id}/replay'];
+    const route = replayRoutes({ ...w.deps, executors: w.executors, results, secretHeaders: NO_SECRET_HEADERS, executorAddresses: executorAddressPolicy(false) })['POST /snapshots/{id}/replay'];
     if (route === undefined) throw new Error('route missing');
     const res = await route(apiRequest({ mode: 'Strict' }));
     expect(res.status).toBe(200);
@@ -397,6 +446,84 @@ describe('replaySnapshot: policies', () => {
     const w = await world(() => SLIGHTLY_DIFFERENT);
     const result = await replay(w, { policy: { rules: [{ field: 'outputs.decision', comparator: 'ExactMatch' }] } });
     expect(result).toMatchObject({ status: 'Success', policyViolations: [], policy: { name: 'inline', version: null, rules: [{ ruleName: 'ExactMatch(outputs.decision)', status: 'passed' }] } });
+  });
+});
+
+describe('replaySnapshot: a noise profile pinned by a batch', () => {
+  /** Profiles of approve_loan, versions 1..n, each with no fields (the version is what is looked at). */
+  function profiles(versions: number): { store: NoiseProfileStore; learn(): void } {
+    const stored: NoiseProfile[] = [];
+    const learn = () => stored.push({ functionName: 'approve_loan', version: stored.length + 1, executor: 'http', modelVersions: [], similarityProvider: 'lexical', sampleSize: 2, pairs: 2, numericSafetyFactor: 3, fields: [], batchId: '01JBZ0000000000000000000B1', createdAt: '2026-11-01T00:00:00.000Z' });
+    for (let i = 0; i < versions; i++) learn();
+    return {
+      store: {
+        putNextVersion: () => Promise.reject(new Error('not used')),
+        getLatest: (fn) => Promise.resolve(fn === 'approve_loan' ? stored.at(-1) : undefined),
+        getVersion: (fn, v) => Promise.resolve(fn === 'approve_loan' ? stored.find((p) => p.version === v) : undefined),
+      },
+      learn,
+    };
+  }
+
+  it("compares with the pinned version of 'latest', not a version learned since", async () => {
+    const w = await world();
+    const { store, learn } = profiles(1);
+    const prepared = preparedReplay(parseReplayRequest({ noiseProfile: 'latest' }), undefined, [{ functionName: 'approve_loan', version: 1 }]);
+    learn();
+
+    const result = await replaySnapshot({ ...w.deps, noiseProfiles: store }, SNAPSHOT_ID, prepared);
+
+    expect(result.noiseProfile).toEqual({ functionName: 'approve_loan', version: 1 });
+    // Without pins, 'latest' is the latest when read.
+    const unpinned = await replaySnapshot({ ...w.deps, noiseProfiles: store }, SNAPSHOT_ID, preparedReplay(parseReplayRequest({ noiseProfile: 'latest' }), undefined));
+    expect(unpinned.noiseProfile).toEqual({ functionName: 'approve_loan', version: 2 });
+  });
+
+  it('refuses (422 NO_NOISE_PROFILE) a function the batch pinned no version of: it had none when the batch started', async () => {
+    const w = await world();
+    const { store } = profiles(1);
+    const prepared = preparedReplay(parseReplayRequest({ noiseProfile: 'latest' }), undefined, [{ functionName: 'other_fn', version: 4 }]);
+
+    await expect(replaySnapshot({ ...w.deps, noiseProfiles: store }, SNAPSHOT_ID, prepared)).rejects.toMatchObject({
+      code: 'NO_NOISE_PROFILE',
+      message: "no noise profile of function 'approve_loan' was pinned when the batch started (it had none learned then); POST /functions/approve_loan/noise-profile, then run the batch again",
+    });
+  });
+});
+
+describe('pinListedNoiseProfiles', () => {
+  const profile = (functionName: string, version: number): NoiseProfile => ({ functionName, version, executor: 'http', modelVersions: [], similarityProvider: 'lexical', sampleSize: 2, pairs: 2, numericSafetyFactor: 3, fields: [], batchId: '01JBZ0000000000000000000B1', createdAt: '2026-11-01T00:00:00.000Z' });
+  const store = (latest: Record<string, number>): NoiseProfileStore => ({
+    putNextVersion: () => Promise.reject(new Error('not used')),
+    getLatest: (fn) => Promise.resolve(Object.hasOwn(latest, fn) ? profile(fn, latest[fn] as number) : undefined),
+    getVersion: () => Promise.reject(new Error('not used')),
+  });
+  const id = (n: number) => `01JBZ0000000000000000${String(n).padStart(5, '0')}`;
+
+  it("pins each listed snapshot's function to its latest version, reading the snapshots 100 at a time", async () => {
+    const snapshots = new MemorySnapshotStore();
+    // 250 snapshots of two functions, and one listed id that is not stored.
+    for (let n = 0; n < 250; n++) await snapshots.putIfAbsent(buildSnapshot({ ...RECORDED, functionName: n % 2 === 0 ? 'approve_loan' : 'score_risk' }, id(n), '2026-11-01T09:00:00.000Z'));
+    const ids = [...Array.from({ length: 250 }, (_, n) => id(n)), id(999)];
+
+    expect(await pinListedNoiseProfiles(store({ approve_loan: 3, score_risk: 1 }), snapshots, ids)).toEqual([
+      { functionName: 'approve_loan', version: 3 },
+      { functionName: 'score_risk', version: 1 },
+    ]);
+    expect(snapshots.manyReads).toBe(3);
+  });
+
+  it('refuses (422 NO_NOISE_PROFILE) listed snapshots of functions with no profile, naming them', async () => {
+    const snapshots = new MemorySnapshotStore();
+    for (const [n, functionName] of ['approve_loan', 'score_risk', 'constructor'].entries()) await snapshots.putIfAbsent(buildSnapshot({ ...RECORDED, functionName }, id(n), '2026-11-01T09:00:00.000Z'));
+
+    await expect(pinListedNoiseProfiles(store({ approve_loan: 3 }), snapshots, [id(0), id(1), id(2)])).rejects.toMatchObject({
+      code: 'NO_NOISE_PROFILE',
+      message: "no noise profile has been learned for functions 'constructor', 'score_risk' of the listed snapshots; POST /functions/{fn}/noise-profile first, or leave out noiseProfile",
+      details: { functionName: 'constructor', functionNames: ['constructor', 'score_risk'] },
+    });
+    // A schedule has no one to refuse: those functions are left out (their items record NO_NOISE_PROFILE).
+    expect(await pinListedNoiseProfiles(store({ approve_loan: 3 }), snapshots, [id(0), id(1), id(2)], { unprofiled: 'leave' })).toEqual([{ functionName: 'approve_loan', version: 3 }]);
   });
 });
 

@@ -269,6 +269,16 @@ describe('a stored policy whose rules are not a list of rules (written behind th
     expect(report?.violations).toEqual([{ ruleName: 'policy.rules', field: 'policy.rules', expected: 'a list of rules', actual: '(not evaluated)', message }]);
   });
 
+  it('more rules than a policy may hold (101): violated as a whole, on demand too, naming the count', async () => {
+    const { deps, policies } = await world();
+    await policies.putNextVersion(broken(Array.from({ length: 101 }, () => ({ field: 'outputs.score', comparator: 'WithinRange', min: 0, max: 1 }))), '2026-10-01T00:00:00.000Z');
+
+    const report = await validateOnDemand(deps, ID.third, { policyName: 'broken' });
+
+    expect(report).toMatchObject({ status: 'violated', rules: [] });
+    expect(report.violations).toEqual([{ ruleName: 'policy.rules', field: 'policy.rules', expected: 'at most 100 rules', actual: '(not evaluated)', message: "policy 'broken' cannot be applied: it holds 101 rules, more than the 100 a policy may hold; store a corrected version of the policy" }]);
+  });
+
   it('is a violated report on demand, not a 500', async () => {
     const { deps, policies } = await world();
     await policies.putNextVersion(broken({ rule: 1 }), '2026-10-01T00:00:00.000Z');

@@ -7,6 +7,7 @@
  */
 import type { DecisionReplayClient } from '../client.js';
 import { DecisionReplayValidationError } from '../errors.js';
+import { FunctionNameSchema } from '../../../functions/core/snapshot.js';
 import { terminalSafe, terminalSafeJson, terminalSafeLines } from './table.js';
 
 /** Exit codes, the same for every command (shown in `--help` and the README). */
@@ -197,6 +198,23 @@ export function intFlag(flag: string, value: string | undefined, min: number, ma
   return Number(value);
 }
 
+const FUNCTION_NAME_RULE = 'letters, digits, _ . : -, starting with a letter or digit, at most 200 characters';
+
+/**
+ * A function name, checked as the service checks it (FunctionNameSchema), so a typo is a usage
+ * error before anything is sent rather than the service's 400 (exit 3). `what`: the flag
+ * (`--function`) or the argument (`<functionName>`) it came in.
+ */
+export function functionNameValue(what: string, value: string): string {
+  if (!FunctionNameSchema.safeParse(value).success) throw new UsageError(`${what} must be a function name (${FUNCTION_NAME_RULE}), got '${value}'`);
+  return value;
+}
+
+/** A function name flag (see {@link functionNameValue}); undefined when absent. */
+export function functionFlag(flag: string, value: string | undefined): string | undefined {
+  return value === undefined ? undefined : functionNameValue(`--${flag}`, value);
+}
+
 /** A rate flag: a fraction 0..1 (`0.95`) or a percentage (`95%`). */
 export function rateFlag(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -260,7 +278,9 @@ export function str(values: OptionValues, flag: string): string | undefined {
  * error naming the argument.
  */
 export async function readJsonArg(io: CliIo, what: string, file: string): Promise<unknown> {
-  const text = await readTextArg(io, what, file);
+  const read = await readTextArg(io, what, file);
+  // A UTF-8 byte-order mark (Notepad, PowerShell's UTF-8 files) is ignored, as the service ignores it (RFC 8259 §8.1).
+  const text = read.charCodeAt(0) === 0xfeff ? read.slice(1) : read;
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {

@@ -47,6 +47,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
   const rest = withoutWords(argv, command.name);
   const options = toParseArgs(optionsOf(command));
   try {
+    const equals = shortOptionWithEquals(rest, options);
+    if (equals !== undefined) throw new UsageError(equals);
     const parsed = parseArgs({ args: rest, options, strict: true, allowPositionals: true, tokens: true });
     ({ positionals, values } = parsed as { positionals: string[]; values: Record<string, string | boolean | string[] | undefined> });
     // A flag that takes one value, given twice with different values: parseArgs keeps the last,
@@ -249,6 +251,33 @@ function usageError(io: CliIo, message: string, command?: string): ExitCode {
 type ParseArgsOptions = ReturnType<typeof toParseArgs>;
 
 /**
+ * What is wrong with a `-x=value` argument, if there is one. parseArgs reads `-q=yes` as the
+ * cluster of flags -q -= -y -e -s ("unknown option '-='"), and `-f=name` as -f with the value
+ * '=name': neither is what was meant, so either is named here, with the forms that work.
+ */
+function shortOptionWithEquals(args: readonly string[], options: ParseArgsOptions): string | undefined {
+  const takesValue = (arg: string | undefined): boolean => {
+    const long = arg !== undefined && /^--([^=]+)$/.exec(arg);
+    const short = arg !== undefined && /^-([^-])$/.exec(arg);
+    const name = long ? long[1] : short ? Object.entries(options).find(([, o]) => o.short === short[1])?.[0] : undefined;
+    return name !== undefined && options[name]?.type === 'string';
+  };
+  for (const [i, arg] of args.entries()) {
+    if (arg === '--') return undefined;
+    const m = /^-([^-])[^=]*=(.*)$/s.exec(arg);
+    // The value of the option before it (parseArgs names that case itself).
+    if (m === null || takesValue(args[i - 1])) continue;
+    const letter = m[1] as string;
+    const name = Object.entries(options).find(([, o]) => o.short === letter)?.[0];
+    if (name === undefined) return `unknown option '-${letter}' in '${arg}'`;
+    const rest = `a short option takes no '=': `;
+    if (options[name]?.type === 'boolean') return `'${arg}': ${rest}-${letter} (--${name}) is a flag and takes no value; write -${letter} alone`;
+    return `'${arg}': ${rest}write -${letter} ${m[2] ?? ''} or --${name}=${m[2] ?? ''}`;
+  }
+  return undefined;
+}
+
+/**
  * What is wrong with a command line that node:util's parseArgs refused, in the CLI's words (its
  * own messages run over lines and suggest its syntax): the first option it would have refused,
  * found by reading the same tokens without its checks.
@@ -262,7 +291,8 @@ function parseArgsProblem(err: unknown, args: readonly string[], options: ParseA
     if (spec.type === 'boolean' && token.value !== undefined) return `${token.rawName} takes no value, got '${token.value}'`;
     if (spec.type === 'string' && token.value === undefined) return `${token.rawName} needs a value`;
     if (spec.type === 'string' && token.inlineValue !== true && token.value?.startsWith('-') === true) {
-      return `${token.rawName} needs a value; '${token.value}' after it is taken for an option (if it is the value, write ${token.rawName}=${token.value})`;
+      // The long form: `-f=-x` would be read as a cluster of short flags (see shortOptionWithEquals).
+      return `${token.rawName} needs a value; '${token.value}' after it is taken for an option (if it is the value, write --${token.name}=${token.value})`;
     }
   }
   return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';

@@ -12,7 +12,7 @@
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
-import { ExecutorError, ExecutorForbiddenAddressError, ExecutorTimeoutError, ExecutorUnreachableError } from '../../core/executor.js';
+import { ExecutorError, ExecutorForbiddenAddressError, ExecutorTimeoutError, ExecutorUnreachableError, type ExecutorAddressPolicy } from '../../core/executor.js';
 
 /** One resolved address, as `dns.promises.lookup(host, {all: true})` gives it. */
 export interface ResolvedAddress {
@@ -180,18 +180,48 @@ export async function assertAllowedUrl(url: URL, options: NetworkGuardOptions): 
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ExecutorForbiddenAddressError(url.host, url.protocol, 'only http and https are allowed');
   }
-  // URL keeps brackets around IPv6 literals.
-  const host = url.hostname.startsWith('[') && url.hostname.endsWith(']') ? url.hostname.slice(1, -1) : url.hostname;
+  const host = hostOf(url);
   const literal = isIP(host);
   const addresses = literal !== 0 ? [{ address: host, family: literal }] : await resolve(host, options);
   if (addresses.length === 0) throw new ExecutorUnreachableError(`executor host '${host}' has no address`);
   for (const { address } of addresses) {
-    const category = classifyAddress(address);
-    if (category === undefined) continue;
-    if (category === 'unusable') throw new ExecutorForbiddenAddressError(host, address, 'not a unicast address');
-    if (!options.allowPrivateNetworks) throw new ExecutorForbiddenAddressError(host, address, `a ${category} address`);
+    const why = refusal(address, options.allowPrivateNetworks);
+    if (why !== undefined) throw new ExecutorForbiddenAddressError(host, address, why);
   }
   return addresses;
+}
+
+/** A URL's host as an address or name: URL keeps brackets around IPv6 literals. */
+function hostOf(url: URL): string {
+  return url.hostname.startsWith('[') && url.hostname.endsWith(']') ? url.hostname.slice(1, -1) : url.hostname;
+}
+
+/** Why the guard refuses to call `address` ('not a unicast address', 'a private address', …), or undefined. */
+function refusal(address: string, allowPrivateNetworks: boolean): string | undefined {
+  const category = classifyAddress(address);
+  if (category === undefined) return undefined;
+  if (category === 'unusable') return 'not a unicast address';
+  return allowPrivateNetworks ? undefined : `a ${category} address`;
+}
+
+/**
+ * What registration (`PUT /functions/{fn}/executor`) can tell of a URL without calling it: a host
+ * that is a literal address {@link assertAllowedUrl} refuses (in any form the URL parser reads,
+ * `http://0x7f000001/` being 127.0.0.1) is refused at once, by the same rules. A host name is
+ * resolved only when called: what it resolves to then is what counts (and may change).
+ */
+export function executorAddressPolicy(allowPrivateNetworks: boolean): ExecutorAddressPolicy {
+  return {
+    refuses(target: URL): string | undefined {
+      if (target.protocol !== 'http:' && target.protocol !== 'https:') return undefined; // the schema refuses it
+      const host = hostOf(target);
+      if (isIP(host) === 0) return undefined;
+      const why = refusal(host, allowPrivateNetworks);
+      if (why === undefined) return undefined;
+      const hint = why === 'not a unicast address' ? 'no executor can be called there' : 'executors of this deployment may not call loopback, link-local or private addresses (see allowPrivateNetworkExecutors, EXECUTOR_ALLOW_PRIVATE_NETWORKS)';
+      return `host ${host} is ${why}: ${hint}`;
+    },
+  };
 }
 
 async function resolve(host: string, options: NetworkGuardOptions): Promise<ResolvedAddress[]> {

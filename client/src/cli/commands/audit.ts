@@ -15,7 +15,7 @@ import type { Finding, VerificationReport } from '../../../../functions/core/aud
 import { BundleFormatError, exportBundle, isFreshDirectory, verifyBundle } from '../../audit/bundle.js';
 import { makeDirectory } from '../../../../functions/adapters/make-directory.js';
 import { auditChainInfo, auditIntervalMs, HttpAuditStore, HttpRecordSource } from '../../audit/http-sources.js';
-import { EXIT, instantFlag, requiredFlag, str, UsageError, type CommandContext, type CommandGroup, type ExitCode } from '../framework.js';
+import { EXIT, functionFlag, functionNameValue, instantFlag, requiredFlag, str, UsageError, type CommandContext, type CommandGroup, type ExitCode } from '../framework.js';
 import { columns, keyValues } from '../table.js';
 
 const CATEGORIES = ['altered', 'missing', 'unexpected', 'chainBreaks', 'badSignatures', 'indexMismatches'] as const;
@@ -139,7 +139,7 @@ export const auditCommands: CommandGroup = {
         const bundleDir = str(values, 'bundle');
         const from = instantFlag('from', str(values, 'from'));
         const to = instantFlag('to', str(values, 'to'));
-        const functionName = str(values, 'function');
+        const functionName = functionFlag('function', str(values, 'function'));
         const failOnLate = values['fail-on-late'] === true;
         const pinned = await trustedKey(ctx, str(values, 'public-key'));
         if (from !== undefined && to !== undefined && from >= to) throw new UsageError(`--from (${from}) must be before --to (${to})`);
@@ -209,7 +209,7 @@ export const auditCommands: CommandGroup = {
         '  decision-replay verify --bundle audit-2026-11 --public-key trusted.pem',
       ].join('\n'),
       async run(ctx, { values }) {
-        const functionName = requiredFlag('function', values.function);
+        const functionName = functionNameValue('--function', requiredFlag('function', values.function));
         const from = instantFlag('from', requiredFlag('from', values.from)) as string;
         const to = instantFlag('to', requiredFlag('to', values.to)) as string;
         const out = requiredFlag('out', values.out);

@@ -5,7 +5,7 @@
  * --max-error-rate.
  */
 import { parseIdManifestText, REPLAY_MODES, ValidationError, type Batch, type BatchRequest } from '../../schemas.js';
-import { asUsage, choiceFlag, durationHoursFlag, EXIT, instantFlag, intFlag, numberFlag, rateFlag, readTextArg, str, UsageError, type CommandContext, type CommandGroup } from '../framework.js';
+import { asUsage, choiceFlag, durationHoursFlag, EXIT, functionFlag, instantFlag, intFlag, numberFlag, rateFlag, readTextArg, str, UsageError, type CommandContext, type CommandGroup } from '../framework.js';
 import { cell, columns, keyValues, percent, terminalSafe } from '../table.js';
 import { batchCompareCommand } from './batch-compare.js';
 
@@ -193,7 +193,7 @@ export const batchCommands: CommandGroup = {
       },
       details: 'Progress goes to stderr (a bar on a terminal, a line at most once a second otherwise); the result to stdout.',
       async run(ctx, { values }) {
-        const functionName = str(values, 'function');
+        const functionName = functionFlag('function', str(values, 'function'));
         if (str(values, 'ids') !== undefined && str(values, 'ids-file') !== undefined) throw new UsageError('give --ids-file or --ids (the same flag), not both');
         const idsFlag = str(values, 'ids-file') !== undefined ? '--ids-file' : '--ids';
         const idsFile = str(values, 'ids-file') ?? str(values, 'ids');
@@ -264,7 +264,7 @@ export const batchCommands: CommandGroup = {
       async run(ctx, { values }) {
         const status = choiceFlag('status', str(values, 'status'), STATUSES);
         const limit = intFlag('limit', str(values, 'limit'), 1, 1000);
-        const functionName = str(values, 'function');
+        const functionName = functionFlag('function', str(values, 'function'));
         const cursor = str(values, 'cursor');
         const page = await ctx.client.listBatches({ ...(functionName !== undefined && { functionName }), ...(status !== undefined && { status }), ...(limit !== undefined && { limit }), ...(cursor !== undefined && { cursor }) });
         ctx.out.result(

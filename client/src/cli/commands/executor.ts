@@ -2,7 +2,7 @@
  * `executor put|get`: how a function's decisions are re-executed.
  */
 import type { ExecutorConfig, StoredExecutorConfig } from '../../schemas.js';
-import { asUsage, readJsonArg, type CommandGroup } from '../framework.js';
+import { asUsage, functionNameValue, readJsonArg, type CommandGroup } from '../framework.js';
 import { keyValues } from '../table.js';
 
 function executorTable(e: StoredExecutorConfig): string {
@@ -23,7 +23,8 @@ export const executorCommands: CommandGroup = {
         '{type:"openai", baseUrl, model?, headers?, secretHeaders?}. secretHeaders maps a header to where its value lives: a Secrets Manager ' +
         'secret ARN on AWS, env:NAME on the local host. Plain header values read back as ***.',
       async run(ctx, { positionals }) {
-        const [functionName, file] = positionals as [string, string];
+        const [name, file] = positionals as [string, string];
+        const functionName = functionNameValue('<functionName>', name);
         const config = await readJsonArg(ctx.io, 'executor file', file);
         const stored = await asUsage(() => ctx.client.putExecutor(functionName, config as ExecutorConfig));
         ctx.out.result(stored, executorTable);
@@ -35,7 +36,7 @@ export const executorCommands: CommandGroup = {
       args: '<functionName>',
       positionals: { min: 1, max: 1 },
       async run(ctx, { positionals }) {
-        ctx.out.result(await ctx.client.getExecutor(positionals[0] as string), executorTable);
+        ctx.out.result(await ctx.client.getExecutor(functionNameValue('<functionName>', positionals[0] as string)), executorTable);
       },
     },
   ],

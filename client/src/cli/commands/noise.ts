@@ -4,7 +4,7 @@
  * follows it until the profile is stored (exit 1 when the batch does not succeed).
  */
 import type { NoiseProfile, NoiseProfileRequest } from '../../schemas.js';
-import { asUsage, durationHoursFlag, EXIT, intFlag, str, type CommandContext, type CommandGroup } from '../framework.js';
+import { asUsage, durationHoursFlag, EXIT, functionNameValue, intFlag, str, type CommandContext, type CommandGroup } from '../framework.js';
 import { columns, keyValues } from '../table.js';
 
 function profileTable(p: NoiseProfile): string {
@@ -56,7 +56,7 @@ export const noiseCommands: CommandGroup = {
         'poll-interval': { type: 'string', value: 'MS', description: 'how often to read progress (default 500)' },
       },
       async run(ctx, { positionals, values }) {
-        const functionName = positionals[0] as string;
+        const functionName = functionNameValue('<functionName>', positionals[0] as string);
         const sampleSize = intFlag('sample-size', str(values, 'sample-size'), 2, 1000);
         const lastHours = durationHoursFlag('last', str(values, 'last'));
         const pollMs = intFlag('poll-interval', str(values, 'poll-interval'), 10, 60_000) ?? 500;
@@ -88,7 +88,7 @@ export const noiseCommands: CommandGroup = {
       options: { version: { type: 'string', value: 'N', description: 'a specific version' } },
       async run(ctx, { positionals, values }) {
         const version = intFlag('version', str(values, 'version'), 1, 1_000_000_000);
-        const profile = await ctx.client.getNoiseProfile(positionals[0] as string, version === undefined ? {} : { version });
+        const profile = await ctx.client.getNoiseProfile(functionNameValue('<functionName>', positionals[0] as string), version === undefined ? {} : { version });
         ctx.out.result(profile, profileTable, String(profile.version));
       },
     },

@@ -2,7 +2,7 @@
  * Snapshot commands: `record`, `get`, `list`, `diff`.
  */
 import type { Snapshot, SnapshotDiff } from '../../schemas.js';
-import { asUsage, EXIT, instantFlag, intFlag, readJsonArg, requiredFlag, str, UsageError, type CommandGroup } from '../framework.js';
+import { asUsage, EXIT, functionNameValue, instantFlag, intFlag, readJsonArg, requiredFlag, str, UsageError, type CommandGroup } from '../framework.js';
 import { cell, columns, keyValues } from '../table.js';
 import type { RecordSnapshot } from '../../schemas.js';
 import { DecisionReplayError } from '../../errors.js';
@@ -111,7 +111,7 @@ export const snapshotCommands: CommandGroup = {
         newest: { type: 'boolean', description: 'newest first' },
       },
       async run(ctx, { values }) {
-        const functionName = requiredFlag('function', values.function);
+        const functionName = functionNameValue('--function', requiredFlag('function', values.function));
         const from = instantFlag('from', str(values, 'from'));
         const to = instantFlag('to', str(values, 'to'));
         // Both ends are inclusive: one instant is a range, a start after the end is a mistake,
