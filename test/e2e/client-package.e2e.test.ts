@@ -7,7 +7,7 @@
  * README says it prints.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +23,14 @@ import { requestJson } from '../support/http.js';
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const NPM_ENV = { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
-const TSC_FLAGS = ['--noEmit', '--strict', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--types', 'node', '--typeRoots', join(REPO, 'node_modules', '@types')];
+/**
+ * A consumer's own compiler settings: strict, and the library's declarations checked too (no
+ * skipLibCheck). Types resolve only from the consumer's node_modules, where `@types/node` is its
+ * one typings package (linked in beforeAll, as `npm i -D @types/node` would put it): a declaration
+ * of the package that imports typings it does not depend on (the repository's `@types/aws-lambda`)
+ * fails here as it would for a user.
+ */
+const TSC_FLAGS = ['--noEmit', '--strict', '--skipLibCheck', 'false', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--types', 'node'];
 
 /**
  * The README's recorder example: the first ```ts block of "## Use it from your code" and the
@@ -50,6 +57,8 @@ describe('the packed client installed into an empty project', () => {
     if (tarball === undefined) throw new Error(`npm pack wrote no tarball into ${dir}`);
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }));
     await run('npm', ['install', `./${tarball}`], { cwd: dir, env: NPM_ENV, maxBuffer: 16 * 1024 * 1024 });
+    mkdirSync(join(dir, 'node_modules', '@types'), { recursive: true });
+    symlinkSync(join(REPO, 'node_modules', '@types', 'node'), join(dir, 'node_modules', '@types', 'node'), 'dir');
   }, 240_000);
 
   afterAll(async () => {
