@@ -74,6 +74,17 @@ describe('the packed client installed into an empty project', () => {
     expect(files.filter((f) => f.startsWith('package/functions') || f.startsWith('package/src'))).toEqual([]);
   });
 
+  it('ships nothing about the machine it was built on, and no install script for its users to approve', async () => {
+    const installed = join(dir, 'node_modules', '@decision-replay', 'client');
+    const shipped = (sub: string): string[] => readdirSync(join(installed, sub), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+    // The build's staleness stamp lists the absolute paths of the sources it read.
+    expect(['bin', 'dist'].flatMap(shipped).filter((f) => readFileSync(f, 'utf8').includes(REPO.replace(/\/$/, '')))).toEqual([]);
+    // npm 11 counts `prepare` of a package installed from a tarball as an install script and asks
+    // every user to approve it; the build it ran (build.mjs) is not in the package anyway.
+    const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+    expect(Object.keys(manifest.scripts ?? {}).filter((s) => ['preinstall', 'install', 'postinstall', 'prepare'].includes(s))).toEqual([]);
+  });
+
   it('records a decision through createRecorder with plain node, and the installed bin reads it back', async () => {
     const script = `
       import { DecisionReplayClient, createRecorder } from '@decision-replay/client';
