@@ -131,6 +131,13 @@ describe('the packed client installed into an empty project', () => {
     expect(JSON.parse(tampered.stdout)).toMatchObject({ clean: false, badSignatures: [expect.objectContaining({ id: windowStart })] });
   });
 
+  it('can be required from CommonJS, as Node 20.19 and later load an ES module', async () => {
+    // Before, require() failed with ERR_PACKAGE_PATH_NOT_EXPORTED: the exports named only `import`.
+    writeFileSync(join(dir, 'require.cjs'), `const { DecisionReplayClient, createRecorder } = require('@decision-replay/client');\nconsole.log(typeof DecisionReplayClient, typeof createRecorder);\n`);
+    const { stdout } = await run(process.execPath, ['require.cjs'], { cwd: dir });
+    expect(stdout).toBe('function function\n');
+  });
+
   it('type-checks a TypeScript consumer against the shipped declarations', { timeout: 120_000 }, async () => {
     writeFileSync(
       join(dir, 'consumer.ts'),
