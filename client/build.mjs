@@ -4,7 +4,9 @@
 // and those of the core schema modules it re-exports). zod stays a dependency: the types refer to it.
 //
 //   node build.mjs           full build (JS + types): `npm run build -w client`, `prepack`
-//   node build.mjs --js      the JavaScript only: `prepare`, so `npm install` gives a working bin
+//   node build.mjs --js      the JavaScript only: the repository's `prepare` (root package.json), so
+//                            `npm install` there gives a working bin. Not the client's own `prepare`:
+//                            npm 11 asks whoever installs the packed tarball to approve that script
 //   ensureBuilt()            used by bin/decision-replay.js in a checkout of the repository: rebuilds
 //                            the JS only when a source file is newer than the last build
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';

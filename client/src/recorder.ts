@@ -19,6 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { DecisionReplayClient } from './client.js';
+import { DecisionReplayNetworkError } from './errors.js';
 import { dependency, inReplay, recordingScope, replay, type DependencyCall, type DependencyKind, type ExecutorRequestLike } from './dependencies.js';
 import type { JsonObject, JsonValue, ModelParameters, NamedValue, RecordSnapshot } from './schemas.js';
 
@@ -61,6 +62,11 @@ export interface RecorderOptions {
   onError?: (error: unknown, decision: { functionName: string }) => void;
 }
 
+export interface CloseOptions {
+  /** Most milliseconds to wait for what is queued and being sent (default: no limit). */
+  timeoutMs?: number;
+}
+
 export interface RecorderStats {
   /** Stored by the service. */
   recorded: number;
@@ -77,8 +83,14 @@ export interface Recorder {
   wrap<A extends unknown[], R>(fn: (...args: A) => R, options: WrapOptions<A, R>): (...args: A) => R;
   /** Sends everything queued now and resolves when nothing is pending. */
   flush(): Promise<void>;
-  /** Stops accepting decisions (later ones are dropped), then flushes. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting decisions (later ones are dropped), then flushes. With `timeoutMs`, it waits at
+   * most that long: then the requests still running are aborted (each counts as `failed` and goes
+   * to `onError`) and the decisions not sent yet are dropped (`dropped`). Without it, it waits until
+   * every decision is recorded or has failed after the client's retries, which against a service
+   * that accepts connections and never answers is each request's full `timeoutMs` × (`retries` + 1).
+   */
+  close(options?: CloseOptions): Promise<void>;
   stats(): RecorderStats;
   /**
    * One call to a tool, retrieval index, http API or model (see dependencies.ts): `liveFn`'s answer,
@@ -137,6 +149,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let idleWaiters: (() => void)[] = [];
   const counts = { recorded: 0, failed: 0, dropped: 0 };
+  /** Aborts the requests still running when close() gives up waiting. */
+  const giveUp = new AbortController();
 
   const report = (error: unknown, functionName: string) => {
     if (!options.onError) return;
@@ -164,7 +178,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
     // into a rejection, so nothing escapes into the timer that runs the sender and `inFlight` always
     // comes back down.
     new Promise<unknown>((resolve) => {
-      resolve(client.recordSnapshot(JSON.parse(item.json) as RecordSnapshot, { idempotencyKey: item.key }));
+      resolve(client.recordSnapshot(JSON.parse(item.json) as RecordSnapshot, { idempotencyKey: item.key, signal: giveUp.signal }));
     })
       .then(
         () => {
@@ -284,9 +298,28 @@ export function createRecorder(options: RecorderOptions): Recorder {
       return new Promise((resolve) => idleWaiters.push(resolve));
     },
 
-    close(): Promise<void> {
+    close(closeOptions?: CloseOptions): Promise<void> {
+      const timeoutMs = closeOptions?.timeoutMs;
+      if (timeoutMs !== undefined && !(timeoutMs >= 0 && Number.isFinite(timeoutMs))) {
+        return Promise.reject(new RangeError(`close(): timeoutMs must be a number of milliseconds, 0 or more, got ${String(timeoutMs)}`));
+      }
       closed = true;
-      return this.flush();
+      const flushed = this.flush();
+      if (timeoutMs === undefined) return flushed;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          // Not sent: dropped, as a decision after close() is. Being sent: aborted, so each fails.
+          counts.dropped += queued();
+          queue = [];
+          head = 0;
+          giveUp.abort(new DecisionReplayNetworkError(`close() gave up after ${timeoutMs} ms: the service had not answered; this decision was not recorded`));
+          settleIdle();
+          resolve();
+        }, timeoutMs);
+      });
+      // Either way, resolves once nothing is pending: after the deadline the aborted requests settle at once.
+      return Promise.race([flushed, deadline.then(() => flushed)]).finally(() => clearTimeout(timer));
     },
 
     stats(): RecorderStats {

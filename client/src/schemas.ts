@@ -27,7 +27,7 @@ export { ComparisonRequestSchema, type ComparisonRequest, type Comparison } from
 export type { ReplayStats } from '../../functions/core/stats.js';
 export type { Page } from '../../functions/core/ports.js';
 export type { VerificationReport, Finding, AuditRecord } from '../../functions/core/audit/verify.js';
-export type { StoredDigest } from '../../functions/api/audit-routes.js';
+export type { StoredDigest } from '../../functions/core/audit/digest-list.js';
 export type { ChainHead } from '../../functions/core/audit/ports.js';
 
 /**

@@ -2,8 +2,8 @@
  * The audit seal over HTTP: the public key digests are signed with, the digests themselves (for
  * an export an auditor verifies offline), and the verification of a time range.
  */
-import * as z from 'zod/mini';
 import { auditObjects, DigestSchema } from '../core/audit/digest.js';
+import type { StoredDigest } from '../core/audit/digest-list.js';
 import type { AuditRecordSource, AuditStore, ChainHeadStore, DigestSigner } from '../core/audit/ports.js';
 import { MAX_SYNC_VERIFY_RECORDS, verifyRange } from '../core/audit/service.js';
 import { AuditRecordSchema, type AuditRecord, type FoundRecord } from '../core/audit/verify.js';
@@ -52,37 +52,6 @@ function byteRange(header: string | undefined): { start: number } & ({ end: numb
   if (last !== undefined && last < first) return undefined;
   return { start: first, end: last ?? Number.MAX_SAFE_INTEGER };
 }
-
-/** One stored digest as `GET /audit/digests` lists it: its exact bytes, its signature (base64). */
-export const StoredDigestSchema = z.strictObject({
-  windowStart: z.string(),
-  /** The digest's exact bytes (UTF-8 canonical JSON): what the signature covers. */
-  digest: z.string(),
-  /** DER-encoded ECDSA P-256 signature over SHA-256 of `digest`, base64. */
-  signature: z.nullable(z.string()),
-  manifestObject: z.nullable(z.string()),
-});
-export type StoredDigest = z.infer<typeof StoredDigestSchema>;
-
-/** The digester's chain head: the first and the newest window it sealed, and that digest's SHA-256. */
-export const ChainHeadSchema = z.strictObject({
-  chainStart: z.string(),
-  windowStart: z.string(),
-  windowEnd: z.string(),
-  digestHash: z.string(),
-});
-
-export const StoredDigestListSchema = z.strictObject({
-  items: z.array(StoredDigestSchema),
-  /** Minutes per window (`digestIntervalMinutes`): what a verifier needs to walk the windows. */
-  intervalMinutes: z.int(),
-  /**
-   * Where the digester's chain has got to, kept apart from the digests (absent before the first
-   * digest): a verifier outside the service checks every window from its chainStart on, so digests
-   * removed from the store are named even when none is left around them.
-   */
-  chainHead: z.optional(ChainHeadSchema),
-});
 
 /** A page of `GET /audit/records`. */
 export const AuditRecordPageSchema = pageSchema(AuditRecordSchema);

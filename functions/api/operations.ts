@@ -26,7 +26,8 @@ import { JsonTreeSchema, ModelParametersSchema, NamedValueSchema, RecordSnapshot
 import { ReplayStatsSchema } from '../core/replay-stats.js';
 import { ValidateRequestDocSchema, ValidationReportSchema } from '../core/validation.js';
 import { VerificationReportSchema } from '../core/audit/verify.js';
-import { AuditRecordPageSchema, StoredDigestListSchema } from './audit-routes.js';
+import { StoredDigestListSchema } from '../core/audit/digest-list.js';
+import { AuditRecordPageSchema } from './audit-routes.js';
 import { AuditRecordSchema } from '../core/audit/verify.js';
 import type { RouteKey } from './manifest.js';
 import { IDEMPOTENCY_KEY_PATTERN } from '../core/idempotency.js';

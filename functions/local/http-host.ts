@@ -51,7 +51,20 @@ export function matchRoute(routes: readonly CompiledRoute[], method: string, pat
   return { routeKey: '$default', pathParameters: {} };
 }
 
-class BodyTooLarge extends Error {}
+/**
+ * How much of a request body over its route's limit is still read (and dropped) before the 413 is
+ * sent: closing the connection while the client still writes makes its write fail (EPIPE), and
+ * fetch, the SDK and the CLI then report a network error, and retry, instead of the 413. Beyond
+ * this, more than API Gateway's own 10 MB, the connection is closed rather than read on.
+ */
+export const OVERSIZED_BODY_DRAIN_BYTES = 16 * 1024 * 1024;
+
+class BodyTooLarge extends Error {
+  /** Whether the body was read to its end (the connection can answer and stay open). */
+  constructor(readonly drained: boolean) {
+    super('request body too large');
+  }
+}
 
 /** The client went away mid-request: nobody is left to answer, and the server did nothing wrong. */
 class ClientGone extends Error {}
@@ -85,17 +98,21 @@ export function clientErrorResponse(err: NodeJS.ErrnoException): string {
 async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
+  const declared = Number(req.headers['content-length']);
+  if (declared > OVERSIZED_BODY_DRAIN_BYTES) throw new BodyTooLarge(false);
   try {
     for await (const chunk of req) {
       size += (chunk as Buffer).length;
-      if (size > limit) throw new BodyTooLarge();
-      chunks.push(chunk as Buffer);
+      if (size > OVERSIZED_BODY_DRAIN_BYTES) throw new BodyTooLarge(false);
+      // Over the limit: read on and drop it, so that the client, done sending, reads the 413.
+      if (size <= limit) chunks.push(chunk as Buffer);
     }
   } catch (err) {
     // The client closed the connection before its body was complete (or close() cut it).
     if ((err as NodeJS.ErrnoException).code === 'ECONNRESET') throw new ClientGone();
     throw err;
   }
+  if (size > limit) throw new BodyTooLarge(true);
   return Buffer.concat(chunks);
 }
 
@@ -221,7 +238,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<{ server:
         for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
         send(res, result.statusCode ?? 200, result.body ?? '', headers);
       } catch (err) {
-        if (err instanceof BodyTooLarge) return send(res, 413, JSON.stringify(errorBody('PAYLOAD_TOO_LARGE', `request body exceeds ${limit} bytes`)), { connection: 'close' });
+        if (err instanceof BodyTooLarge) return send(res, 413, JSON.stringify(errorBody('PAYLOAD_TOO_LARGE', `request body exceeds ${limit} bytes`)), err.drained ? {} : { connection: 'close' });
         if (err instanceof ClientGone) return;
         options.onError(err);
         send(res, 500, JSON.stringify(errorBody('INTERNAL_ERROR', 'internal error')));

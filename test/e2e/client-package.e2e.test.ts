@@ -7,7 +7,7 @@
  * README says it prints.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +23,14 @@ import { requestJson } from '../support/http.js';
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const NPM_ENV = { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
-const TSC_FLAGS = ['--noEmit', '--strict', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--types', 'node', '--typeRoots', join(REPO, 'node_modules', '@types')];
+/**
+ * A consumer's own compiler settings: strict, and the library's declarations checked too (no
+ * skipLibCheck). Types resolve only from the consumer's node_modules, where `@types/node` is its
+ * one typings package (linked in beforeAll, as `npm i -D @types/node` would put it): a declaration
+ * of the package that imports typings it does not depend on (the repository's `@types/aws-lambda`)
+ * fails here as it would for a user.
+ */
+const TSC_FLAGS = ['--noEmit', '--strict', '--skipLibCheck', 'false', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--types', 'node'];
 
 /**
  * The README's recorder example: the first ```ts block of "## Use it from your code" and the
@@ -50,6 +57,8 @@ describe('the packed client installed into an empty project', () => {
     if (tarball === undefined) throw new Error(`npm pack wrote no tarball into ${dir}`);
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }));
     await run('npm', ['install', `./${tarball}`], { cwd: dir, env: NPM_ENV, maxBuffer: 16 * 1024 * 1024 });
+    mkdirSync(join(dir, 'node_modules', '@types'), { recursive: true });
+    symlinkSync(join(REPO, 'node_modules', '@types', 'node'), join(dir, 'node_modules', '@types', 'node'), 'dir');
   }, 240_000);
 
   afterAll(async () => {
@@ -63,6 +72,17 @@ describe('the packed client installed into an empty project', () => {
     expect(files).toEqual(expect.arrayContaining(['package/bin/decision-replay.js', 'package/dist/index.js', 'package/dist/cli.js', 'package/dist/types/client/src/index.d.ts']));
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
     expect(files.filter((f) => f.startsWith('package/functions') || f.startsWith('package/src'))).toEqual([]);
+  });
+
+  it('ships nothing about the machine it was built on, and no install script for its users to approve', async () => {
+    const installed = join(dir, 'node_modules', '@decision-replay', 'client');
+    const shipped = (sub: string): string[] => readdirSync(join(installed, sub), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+    // The build's staleness stamp lists the absolute paths of the sources it read.
+    expect(['bin', 'dist'].flatMap(shipped).filter((f) => readFileSync(f, 'utf8').includes(REPO.replace(/\/$/, '')))).toEqual([]);
+    // npm 11 counts `prepare` of a package installed from a tarball as an install script and asks
+    // every user to approve it; the build it ran (build.mjs) is not in the package anyway.
+    const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+    expect(Object.keys(manifest.scripts ?? {}).filter((s) => ['preinstall', 'install', 'postinstall', 'prepare'].includes(s))).toEqual([]);
   });
 
   it('records a decision through createRecorder with plain node, and the installed bin reads it back', async () => {
@@ -109,6 +129,13 @@ describe('the packed client installed into an empty project', () => {
     const tampered = await run(bin, ['verify', '--bundle', 'bundle', '--output', 'json'], { cwd: dir }).catch((err: { code: number; stdout: string }) => err);
     expect((tampered as { code?: number }).code).toBe(1);
     expect(JSON.parse(tampered.stdout)).toMatchObject({ clean: false, badSignatures: [expect.objectContaining({ id: windowStart })] });
+  });
+
+  it('can be required from CommonJS, as Node 20.19 and later load an ES module', async () => {
+    // Before, require() failed with ERR_PACKAGE_PATH_NOT_EXPORTED: the exports named only `import`.
+    writeFileSync(join(dir, 'require.cjs'), `const { DecisionReplayClient, createRecorder } = require('@decision-replay/client');\nconsole.log(typeof DecisionReplayClient, typeof createRecorder);\n`);
+    const { stdout } = await run(process.execPath, ['require.cjs'], { cwd: dir });
+    expect(stdout).toBe('function function\n');
   });
 
   it('type-checks a TypeScript consumer against the shipped declarations', { timeout: 120_000 }, async () => {

@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../functions/core/json.js';
 import { verifyContentHash, type Snapshot } from '../../functions/core/snapshot.js';
@@ -154,6 +156,28 @@ describe('POST /snapshots', () => {
     const res = await record({ ...decision('big_fn'), outputs: [{ name: 'd', value: 'x'.repeat(1024 * 1024 + 10) }] });
     expect(res.status).toBe(413);
     expect(res.json.error?.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('answers 413 to a body of several megabytes, instead of closing the connection while the client still sends it', async () => {
+    // Closing at once made the client's write fail (EPIPE): fetch, the SDK and the CLI saw a
+    // network error, retried the whole body, and never learnt that it was too large. The client is
+    // another process, as a user's is (in this one, the host reads along with the writes).
+    const client = `
+      const out = [];
+      for (const megabytes of [4, 8, 12, 8, 4]) {
+        const body = JSON.stringify({ functionName: 'huge_fn', inputs: [], outputs: [{ name: 'd', value: 'x'.repeat(megabytes * 1024 * 1024) }] });
+        try {
+          const res = await fetch(process.argv[1] + '/snapshots', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+          out.push(megabytes + ' MB: ' + res.status + ' ' + (await res.json()).error.code);
+        } catch (err) {
+          out.push(megabytes + ' MB: fetch failed, ' + (err.cause?.code ?? err.message));
+        }
+      }
+      console.log(JSON.stringify(out));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', client, host.url]);
+    expect(JSON.parse(stdout)).toEqual([4, 8, 12, 8, 4].map((mb) => `${mb} MB: 413 PAYLOAD_TOO_LARGE`));
+    const list = await call('GET', '/snapshots?functionName=huge_fn');
+    expect(list.json).toEqual({ items: [] });
   });
 
   it('answers 413 for a snapshot whose item would exceed 400 KB, and stores nothing', async () => {

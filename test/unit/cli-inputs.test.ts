@@ -2,7 +2,10 @@
  * Careless inputs the CLI must name as usage errors (exit 2) before sending anything, instead of
  * failing as a network error after every retry, or quietly asking for something else.
  */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
@@ -226,5 +229,20 @@ describe('CLI inputs refused before sending', () => {
     expect(requests).toEqual([]);
     // The same value twice asks for one thing: accepted.
     expect((await runCli(['list', '--function', 'f', '--function', 'f', '--endpoint', endpoint])).code).toBe(0);
+  });
+  it('refuses a JSON file far larger than any request body, reading no more than its limit (not /dev/zero until memory runs out)', async () => {
+    // Before, `record /dev/zero` read ~512 MB (600 MB resident) and then said "Invalid string length".
+    requests.length = 0;
+    const dir = mkdtempSync(join(tmpdir(), 'cli-big-'));
+    try {
+      writeFileSync(join(dir, 'big.json'), ' '.repeat(17 * 1024 * 1024));
+      const expected = (what: string) => ({ code: 2, stdout: '', stderr: `decision-replay: ${what} is larger than 16 MiB; the service takes request bodies of at most 1 MiB (4 MiB for a batch), so nothing was sent (see 'decision-replay record --help')\n` });
+      expect(await runCli(['record', join(dir, 'big.json'), '--endpoint', endpoint])).toEqual(expected(`snapshot file '${join(dir, 'big.json')}'`));
+      expect(await runCli(['record', '-', '--endpoint', endpoint], { stdin: ' '.repeat(17 * 1024 * 1024) })).toEqual(expected('snapshot file (stdin)'));
+      if (existsSync('/dev/zero')) expect(await runCli(['record', '/dev/zero', '--endpoint', endpoint])).toEqual(expected("snapshot file '/dev/zero'"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(requests).toEqual([]);
   });
 });

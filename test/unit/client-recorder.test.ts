@@ -205,6 +205,35 @@ describe('createRecorder', () => {
     expect(sent).toHaveLength(2);
   });
 
+  it('close({timeoutMs}) stops waiting for a service that does not answer: what is sending fails, what is queued is dropped', async () => {
+    // Against a server that accepts and never answers, each decision took 4 attempts of 30 s, four
+    // at a time: close() of 20 decisions waited over 200 s, longer than any shutdown grace period.
+    const { DecisionReplayClient } = await import('../../client/src/client.js');
+    let started = 0;
+    const silent = ((_url: URL, init: RequestInit) => {
+      started++;
+      return new Promise<Response>((_resolve, reject) => init.signal?.addEventListener('abort', () => reject(init.signal?.reason as Error)));
+    }) as unknown as typeof fetch;
+    const errors: unknown[] = [];
+    const recorder = createRecorder({ client: new DecisionReplayClient({ endpoint: 'http://127.0.0.1:1', fetch: silent }), concurrency: 2, onError: (err) => errors.push(err) });
+    const wrapped = recorder.wrap(score, wrapOptions);
+    for (let income = 1; income <= 5; income++) wrapped({ income });
+
+    await recorder.close({ timeoutMs: 50 });
+
+    expect(started).toBe(2);
+    expect(recorder.stats()).toEqual({ recorded: 0, failed: 2, dropped: 3, pending: 0 });
+    expect(errors).toHaveLength(2);
+    expect((errors[0] as Error).message).toMatch(/close\(\) gave up after 50 ms/);
+  });
+
+  it('close({timeoutMs}) refuses a time limit that is not a number of milliseconds', async () => {
+    const { client } = fakeClient();
+    const recorder = createRecorder({ client });
+    await expect(recorder.close({ timeoutMs: -1 })).rejects.toThrow(RangeError);
+    await expect(recorder.close({ timeoutMs: Number.NaN })).rejects.toThrow(/timeoutMs/);
+  });
+
   it('leaves out of the record an output property JSON leaves out (undefined, a function, a symbol), as JSON.stringify would', async () => {
     // The real client checks the body against the service's schema before sending it: an entry
     // `{name: 'reason'}` without a value would be refused, so the property must be dropped first.

@@ -278,7 +278,7 @@ export function str(values: OptionValues, flag: string): string | undefined {
  * error naming the argument.
  */
 export async function readJsonArg(io: CliIo, what: string, file: string): Promise<unknown> {
-  const read = await readTextArg(io, what, file);
+  const read = await readTextArg(io, what, file, JSON_ARG_MAX_BYTES);
   // A UTF-8 byte-order mark (Notepad, PowerShell's UTF-8 files) is ignored, as the service ignores it (RFC 8259 §8.1).
   const text = read.charCodeAt(0) === 0xfeff ? read.slice(1) : read;
   try {
@@ -288,20 +288,41 @@ export async function readJsonArg(io: CliIo, what: string, file: string): Promis
   }
 }
 
-/** Reads a text file, or stdin for `-`. */
-export async function readTextArg(io: CliIo, what: string, file: string): Promise<string> {
+/**
+ * The most a JSON document given as a file (a snapshot, a policy, an executor) is read: far more
+ * than any request body the service takes (1 MiB; 4 MiB for a batch), so that `record /dev/zero`
+ * or a mistaken multi-gigabyte file is refused after 16 MiB, not read until memory runs out.
+ */
+export const JSON_ARG_MAX_BYTES = 16 * 1024 * 1024;
+
+/** Reads a text file, or stdin for `-`; beyond `maxBytes` it stops reading and says so. */
+export async function readTextArg(io: CliIo, what: string, file: string, maxBytes = Number.POSITIVE_INFINITY): Promise<string> {
+  const named = file === '-' ? `${what} (stdin)` : `${what} '${file}'`;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const readAll = async (source: AsyncIterable<unknown>) => {
+    for await (const chunk of source) {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+      size += bytes.length;
+      if (size > maxBytes) {
+        throw new UsageError(`${named} is larger than ${maxBytes / (1024 * 1024)} MiB; the service takes request bodies of at most 1 MiB (4 MiB for a batch), so nothing was sent`);
+      }
+      chunks.push(bytes);
+    }
+  };
   if (file === '-') {
-    const chunks: Buffer[] = [];
-    for await (const chunk of io.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+    await readAll(io.stdin);
     return Buffer.concat(chunks).toString('utf8');
   }
-  const { readFile } = await import('node:fs/promises');
+  const { createReadStream } = await import('node:fs');
   const { resolve } = await import('node:path');
   try {
-    return await readFile(resolve(io.cwd, file), 'utf8');
+    await readAll(createReadStream(resolve(io.cwd, file)));
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     throw new UsageError(`cannot read ${what} '${file}': ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Rethrows a client-side request validation as a usage error (the input the user gave is wrong). */
