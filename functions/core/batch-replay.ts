@@ -106,7 +106,8 @@ export class BatchItemCache {
       // an effect there) still replays: they are left out rather than failing every item.
       const executes = r.mode !== 'ValidationOnly';
       const request = parseReplayRequest({ mode: r.mode, tolerance: r.tolerance, overrides: executes ? r.overrides : undefined, dependencyMode: executes ? r.dependencyMode : undefined, noiseProfile: r.noiseProfile });
-      return preparedReplay(request, r.policyName === undefined ? undefined : await resolveNamedPolicy(deps.policies, r.policyName, batch.policyVersion, batch.policyContentHash));
+      // So is its noise profile: a batch over listed ids pinned each function's 'latest' when it started.
+      return preparedReplay(request, r.policyName === undefined ? undefined : await resolveNamedPolicy(deps.policies, r.policyName, batch.policyVersion, batch.policyContentHash), batch.noiseProfileVersions);
     });
   }
 

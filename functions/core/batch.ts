@@ -15,11 +15,11 @@ import * as z from 'zod/mini';
 import { IsoInstantSchema } from './instant.js';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from './errors.js';
 import { canonicalHash } from './json.js';
-import type { Clock, IdGenerator, Page, SnapshotIdIndex } from './ports.js';
+import type { Clock, IdGenerator, Page, SnapshotIdIndex, SnapshotStore } from './ports.js';
 import { checkModeOptions, DEFAULT_TOLERANCE, parseReplayRequest, ReplayOptionsShape, ReplayStatusSchema, ResultErrorSchema } from './replay-request.js';
 import { resolveNamedPolicy, type PolicyStore } from './policy-port.js';
 import { PolicyNameSchema } from './policy-name.js';
-import { NoiseRunSchema, pinNoiseProfile, type NoiseProfileStore } from './noise.js';
+import { NoiseRunSchema, PinnedNoiseProfileSchema, pinListedNoiseProfiles, pinNoiseProfile, type NoiseProfileStore } from './noise.js';
 import { parseOrThrow } from './schema-util.js';
 import { FunctionNameSchema, IntegritySchema, type Snapshot } from './snapshot.js';
 import { ReplayStatsSchema, type ReplayStats } from './replay-stats.js';
@@ -117,6 +117,14 @@ export const BatchSchema = z.strictObject({
    * absent, and on batches stored before the hash was pinned.
    */
   policyContentHash: z.optional(z.string()),
+  /**
+   * `noiseProfile: "latest"` of a batch over listed ids, pinned when the batch started: each listed
+   * snapshot's function with the version of its profile that every item of it compares with (see
+   * noise.ts pinListedNoiseProfiles). A selection pins `request.noiseProfile` to a number instead
+   * (it is of one function). Absent on batches stored before listed ids were pinned (their items
+   * read each function's latest when they run).
+   */
+  noiseProfileVersions: z.optional(z.array(PinnedNoiseProfileSchema)),
   /** Set on a batch that learns a noise profile (`POST /functions/{fn}/noise-profile`) instead of replaying. */
   noiseProfile: z.optional(z.strictObject({ functionName: z.string(), sampleSize: z.int() })),
   createdAt: z.string(),
@@ -490,7 +498,7 @@ export function idempotentView(request: BatchRequest): BatchRequest {
 }
 
 /** A new, running batch record, not yet planned (its ids are written to a manifest apart). */
-export function newBatch(batchId: string, request: BatchRequest, origin: Pick<Batch, 'trigger' | 'scheduleName' | 'createdAt' | 'policyVersion' | 'policyContentHash'>): Batch {
+export function newBatch(batchId: string, request: BatchRequest, origin: Pick<Batch, 'trigger' | 'scheduleName' | 'createdAt' | 'policyVersion' | 'policyContentHash' | 'noiseProfileVersions'>): Batch {
   const { snapshotIds: _ids, ...rest } = request;
   return {
     batchId,
@@ -501,6 +509,7 @@ export function newBatch(batchId: string, request: BatchRequest, origin: Pick<Ba
     request: rest,
     ...(origin.policyVersion !== undefined && { policyVersion: origin.policyVersion }),
     ...(origin.policyContentHash !== undefined && { policyContentHash: origin.policyContentHash }),
+    ...(origin.noiseProfileVersions !== undefined && { noiseProfileVersions: origin.noiseProfileVersions }),
     trigger: origin.trigger,
     ...(origin.scheduleName !== undefined && { scheduleName: origin.scheduleName }),
     createdAt: origin.createdAt,
@@ -508,7 +517,8 @@ export function newBatch(batchId: string, request: BatchRequest, origin: Pick<Ba
 }
 
 export interface StartBatchDeps {
-  snapshots: SnapshotIdIndex;
+  /** `getMany`: the functions of listed snapshots, read to pin their noise profiles. */
+  snapshots: SnapshotIdIndex & Pick<SnapshotStore, 'getMany'>;
   batches: BatchStore;
   manifests: ManifestStore;
   starter: BatchStarter;
@@ -578,9 +588,11 @@ export async function startBatch(deps: StartBatchDeps, body: unknown, idempotenc
   // A selector names the function: its profile is checked now and 'latest' pinned to a version.
   // (The batch records the pinned version; the Idempotency-Key compares the request as it will run: idempotentView.)
   const pinned = request.selector ? await pinNoiseProfile(deps.noiseProfiles, request.selector.functionName, request.noiseProfile) : undefined;
+  // Listed ids name no function (and may be of several): each listed snapshot's function is pinned.
+  const noiseProfileVersions = listed !== undefined && request.noiseProfile === 'latest' ? await pinListedNoiseProfiles(deps.noiseProfiles, deps.snapshots, listed) : undefined;
   let batchId = deps.ids.next();
   const createdAt = new Date(deps.clock.now()).toISOString();
-  const fresh = () => newBatch(batchId, pinned === undefined ? request : { ...request, noiseProfile: pinned }, { trigger: 'api', createdAt, policyVersion: pinnedPolicy?.version, policyContentHash: pinnedPolicy?.contentHash });
+  const fresh = () => newBatch(batchId, pinned === undefined ? request : { ...request, noiseProfile: pinned }, { trigger: 'api', createdAt, policyVersion: pinnedPolicy?.version, policyContentHash: pinnedPolicy?.contentHash, noiseProfileVersions });
   if (idempotencyKey !== undefined) {
     assertIdempotencyKey(idempotencyKey);
     const requestHash = canonicalHash(idempotentView(request));
@@ -684,7 +696,8 @@ export type PlanCommand =
   | { schedule: { batchId: string; scheduleName: string; request: unknown; startedAt: string } };
 
 export interface PlanDeps {
-  snapshots: SnapshotIdIndex;
+  /** `getMany`: the functions of a schedule's listed snapshots, read to pin their noise profiles. */
+  snapshots: SnapshotIdIndex & Pick<SnapshotStore, 'getMany'>;
   batches: BatchStore;
   manifests: ManifestStore;
   /** Pins the version of the policy a scheduled batch names (none: its items judge under the latest). */
@@ -758,7 +771,9 @@ export async function planBatch(deps: PlanDeps, command: PlanCommand): Promise<P
       // So is 'latest' of its noise profile, so every item compares with the same one; with no
       // profile learned yet nothing is pinned (each item then records NO_NOISE_PROFILE, as before).
       const noiseProfile = request.selector ? await pinScheduledNoiseProfile(deps.noiseProfiles, request.selector.functionName, request.noiseProfile) : undefined;
-      const fresh = newBatch(batchId, noiseProfile === undefined ? request : { ...request, noiseProfile }, { trigger: 'schedule', scheduleName, createdAt: new Date(Date.parse(startedAt)).toISOString(), policyVersion: latest?.version, policyContentHash: latest?.contentHash });
+      // Listed ids: each listed snapshot's function (those with no profile are left out: their items say NO_NOISE_PROFILE).
+      const noiseProfileVersions = request.snapshotIds && request.noiseProfile === 'latest' && deps.noiseProfiles !== undefined ? await pinListedNoiseProfiles(deps.noiseProfiles, deps.snapshots, request.snapshotIds, { unprofiled: 'leave' }) : undefined;
+      const fresh = newBatch(batchId, noiseProfile === undefined ? request : { ...request, noiseProfile }, { trigger: 'schedule', scheduleName, createdAt: new Date(Date.parse(startedAt)).toISOString(), policyVersion: latest?.version, policyContentHash: latest?.contentHash, noiseProfileVersions });
       // A concurrent Plan of the same execution may have recorded it first: plan what it recorded.
       batch = (await deps.batches.create(fresh)) ? fresh : ((await deps.batches.get(batchId)) ?? fresh);
     }

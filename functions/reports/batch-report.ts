@@ -115,6 +115,8 @@ function noiseProfileFact(batch: BatchReportData['batch']): string {
   if (batch.noiseProfile !== undefined) return `none: this batch learns the noise profile of ${batch.noiseProfile.functionName} (each sampled snapshot run twice; its items are measurements, not replays)`;
   const choice = batch.request.noiseProfile;
   if (choice === undefined || choice === 'none') return '(none)';
+  if (choice === 'latest' && batch.noiseProfileVersions !== undefined) return `latest when the batch started: ${batch.noiseProfileVersions.map((p) => `${p.functionName} version ${p.version}`).join(', ') || '(no listed snapshot was stored)'}`;
+  // A batch stored before listed ids were pinned.
   if (choice === 'latest') return "latest (each function's latest version when its items ran)";
   return `version ${choice}`;
 }

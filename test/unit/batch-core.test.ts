@@ -427,6 +427,57 @@ describe('resolveSelection and startBatch', () => {
     // None learned yet: nothing to pin, and the batch is recorded (its items say NO_NOISE_PROFILE).
     await planBatch({ snapshots, batches, manifests, noiseProfiles }, scheduled(2, 'unprofiled_fn'));
     expect((await batches.get(ulid(702)))?.request).toMatchObject({ noiseProfile: 'latest' });
+    // Listed ids: each listed snapshot's function is pinned; one with no profile is left out.
+    await snapshots.putIfAbsent(snapshot(ulid(2), new Date(NOW - 1000).toISOString(), 'unprofiled_fn'));
+    const listed = { schedule: { batchId: ulid(703), scheduleName: 'nightly', request: { snapshotIds: [ulid(1), ulid(2)], noiseProfile: 'latest' }, startedAt: new Date(NOW).toISOString() } };
+    await planBatch({ snapshots, batches, manifests, noiseProfiles }, listed);
+    expect((await batches.get(ulid(703)))?.noiseProfileVersions).toEqual([{ functionName: 'approve_loan', version: 3 }]);
+  });
+
+  it('pins noiseProfile "latest" of a batch over listed ids per function when it starts, and its items compare with the pinned versions', async () => {
+    // The defect: each item read "latest" itself, so a profile learned while the batch ran (or read
+    // by another Lambda) judged some of its items and not others.
+    const { deps, batches, snapshots } = startWorld();
+    await snapshots.putIfAbsent(snapshot(ulid(1)));
+    await snapshots.putIfAbsent(snapshot(ulid(2), undefined, 'score_risk'));
+    const profiles = new Map<string, NoiseProfile[]>();
+    const profile = (functionName: string, version: number): NoiseProfile => ({ functionName, version, executor: 'http', modelVersions: [], similarityProvider: 'lexical', sampleSize: 1, pairs: 1, numericSafetyFactor: 3, fields: [], batchId: ulid(800 + version), createdAt: new Date(NOW).toISOString() });
+    const learn = (fn: string) => profiles.set(fn, [...(profiles.get(fn) ?? []), profile(fn, (profiles.get(fn)?.length ?? 0) + 1)]);
+    const noiseProfiles: NoiseProfileStore = {
+      putNextVersion: () => Promise.reject(new Error('not used')),
+      getLatest: (fn) => Promise.resolve(profiles.get(fn)?.at(-1)),
+      getVersion: (fn, v) => Promise.resolve(profiles.get(fn)?.find((p) => p.version === v)),
+    };
+    learn('approve_loan');
+    learn('approve_loan');
+    learn('score_risk');
+
+    // A function of the listed snapshots without a profile: refused before anything is written.
+    await expect(startBatch({ ...deps, noiseProfiles }, { snapshotIds: [ulid(1), ulid(3)], noiseProfile: 'latest' })).resolves.toBeDefined();
+    await snapshots.putIfAbsent(snapshot(ulid(4), undefined, 'unprofiled_fn'));
+    const before = batches.batches.size;
+    await expect(startBatch({ ...deps, noiseProfiles }, { snapshotIds: [ulid(1), ulid(4)], noiseProfile: 'latest' })).rejects.toMatchObject({ code: 'NO_NOISE_PROFILE', details: { functionNames: ['unprofiled_fn'] } });
+    expect(batches.batches.size).toBe(before);
+
+    const { batch } = await startBatch({ ...deps, noiseProfiles }, { snapshotIds: [ulid(1), ulid(2)], noiseProfile: 'latest' });
+    expect(batch.noiseProfileVersions).toEqual([
+      { functionName: 'approve_loan', version: 2 },
+      { functionName: 'score_risk', version: 1 },
+    ]);
+    expect((await batches.get(batch.batchId))?.noiseProfileVersions).toEqual(batch.noiseProfileVersions);
+    // Learned while the batch runs: its items still compare with the pinned versions.
+    learn('approve_loan');
+    learn('score_risk');
+    const { deps: itemDeps, snapshots: itemSnapshots, results } = itemWorld(new CountingExecutor(OUTPUTS));
+    await itemSnapshots.putIfAbsent(snapshot(ulid(1)));
+    await itemSnapshots.putIfAbsent(snapshot(ulid(2), undefined, 'score_risk'));
+    await itemDeps.executors.put('score_risk', { type: 'http', url: 'https://model.example.com/decide' });
+    await itemDeps.batches.create(batch);
+    for (const id of [ulid(1), ulid(2)]) await replayBatchItem({ ...itemDeps, noiseProfiles }, { batchId: batch.batchId, snapshotId: id });
+    expect(results.results.map((r) => r.noiseProfile)).toEqual([
+      { functionName: 'approve_loan', version: 2 },
+      { functionName: 'score_risk', version: 1 },
+    ]);
   });
 
   it('returns the first batch for a repeated Idempotency-Key and refuses the key with another body', async () => {

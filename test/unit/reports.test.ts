@@ -191,6 +191,7 @@ describe('the noise profile that judged a batch or replay', () => {
     expect(fact(await render({ request: { mode: 'Tolerant', noiseProfile: 'none' } }))).toBe('(none)');
     expect(fact(await render({ request: { mode: 'Tolerant', noiseProfile: 3 } }))).toBe('version 3');
     expect(fact(await render({ request: { mode: 'Tolerant', noiseProfile: 'latest' } }))).toBe("latest (each function&#39;s latest version when its items ran)");
+    expect(fact(await render({ request: { mode: 'Tolerant', noiseProfile: 'latest' }, noiseProfileVersions: [{ functionName: 'approve_loan', version: 2 }, { functionName: 'score_risk', version: 1 }] }))).toBe('latest when the batch started: approve_loan version 2, score_risk version 1');
     expect(fact(await render({ noiseProfile: { functionName: 'noisy_loan', sampleSize: 20 } }))).toBe('none: this batch learns the noise profile of noisy_loan (each sampled snapshot run twice; its items are measurements, not replays)');
   });
 
