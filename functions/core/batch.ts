@@ -764,9 +764,9 @@ export async function planBatch(deps: PlanDeps, command: PlanCommand): Promise<P
     const request = parseBatchRequest(body);
     batch = await deps.batches.get(batchId);
     if (!batch) {
-      // The policy's version is pinned as the API pins it; a policy that does not exist pins
-      // nothing (each item then records the missing policy as its error, as before).
-      // Its contentHash is pinned as read; a version that fails its seal is refused by each item.
+      // The policy's version is pinned as the API pins it (a policy that does not exist fails the
+      // batch below). Its contentHash is pinned as read; a version that fails its seal is refused
+      // by each item.
       const latest = request.policyName !== undefined ? await deps.policies?.getLatest(request.policyName) : undefined;
       // So is 'latest' of its noise profile, so every item compares with the same one; with no
       // profile learned yet nothing is pinned (each item then records NO_NOISE_PROFILE, as before).
@@ -776,6 +776,13 @@ export async function planBatch(deps: PlanDeps, command: PlanCommand): Promise<P
       const fresh = newBatch(batchId, noiseProfile === undefined ? request : { ...request, noiseProfile }, { trigger: 'schedule', scheduleName, createdAt: new Date(Date.parse(startedAt)).toISOString(), policyVersion: latest?.version, policyContentHash: latest?.contentHash, noiseProfileVersions });
       // A concurrent Plan of the same execution may have recorded it first: plan what it recorded.
       batch = (await deps.batches.create(fresh)) ? fresh : ((await deps.batches.get(batchId)) ?? fresh);
+    }
+    // A policy it names that does not exist (deleted, or misspelt in cdk.json) fails the batch here,
+    // recorded first so that the workflow's Catch marks it FAILED with POLICY_NOT_FOUND: replaying
+    // it would end SUCCEEDED with every item an Error, and a broken nightly run would look green.
+    const policyName = batch.request.policyName;
+    if (policyName !== undefined && batch.policyVersion === undefined && deps.policies !== undefined && (await deps.policies.getLatest(policyName)) === undefined) {
+      throw new NotFoundError('policy', policyName);
     }
     if (request.snapshotIds && !batch.manifest) {
       const plan = await writePlan(deps.manifests, batch, pagesOf(request.snapshotIds));

@@ -452,6 +452,32 @@ describe('batch workflow: the deployed ASL over the real tasks and dynalite', ()
     expect(batch).toMatchObject({ trigger: 'schedule', policyVersion: 3, stats: { totalReplays: 1, matches: 1 } });
   });
 
+  it('ends a scheduled batch whose policy does not exist FAILED with POLICY_NOT_FOUND, calling no executor', async () => {
+    // Before: Plan recorded it with nothing pinned, every item ended Error POLICY_NOT_FOUND, and the
+    // batch SUCCEEDED: a nightly run broken by a deleted or misspelt policy looked green.
+    const FN = 'wf_schedule_no_policy';
+    const POLICY = `missing-${Date.now()}`;
+    let calls = 0;
+    await executors.put(FN, { type: 'http', url: `${IN_PROCESS}schedule-no-policy` });
+    await seed([snapshotFor(FN, 60_000, decide(60_000), new Date(Date.now() - 60_000).toISOString())]);
+    const machine = machineWith(
+      realHandlers((payload, replay) => {
+        calls += 1;
+        return replay(payload);
+      }),
+      0.001,
+    );
+
+    const outcome = await machine.start(`nightly-missing-${Date.now()}`, { trigger: 'schedule', scheduleName: 'nightly-missing', request: { selector: { functionName: FN, lastHours: 1 }, policyName: POLICY } }).done;
+
+    expect(outcome.status).toBe('FAILED');
+    const listed = await batches.list({ limit: 100 });
+    const batch = listed.items.find((b) => b.scheduleName === 'nightly-missing');
+    expect(batch).toMatchObject({ trigger: 'schedule', status: 'FAILED' });
+    expect(batch?.failureReason).toMatch(new RegExp(`^POLICY_NOT_FOUND: policy '${POLICY}' does not exist`));
+    expect(calls).toBe(0);
+  });
+
   it('creates a scheduled batch (trigger schedule) of only the last 24 h of snapshots before the execution started', async () => {
     const FN = 'wf_schedule';
     await executors.put(FN, { type: 'http', url: `${IN_PROCESS}schedule` });
