@@ -4,7 +4,7 @@
  * PolicyViolation events; a poison record ends in the failure sink after bounded retries while its
  * batch goes on; redelivery duplicates nothing; and the local cron starts a scheduled batch.
  */
-import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { AttributeValue as StreamAttributeValue, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -319,7 +319,7 @@ describe('a stream record that keeps failing (local host)', () => {
   });
 });
 
-describe('an on-write that cannot store its report (local host, the host\'s own consumer)', () => {
+describe('an on-write that fails a record (local host, the host\'s own consumer)', () => {
   let t: TestHost;
   let client: DynamoDBClient;
   const logged: Array<[string, unknown[]]> = [];
@@ -334,18 +334,23 @@ describe('an on-write that cannot store its report (local host, the host\'s own 
     await t.close();
   });
 
-  it('sinks the record with the code and message of what failed (PAYLOAD_TOO_LARGE), and logs the code, not the class name', async () => {
-    // Arrange: a policy whose stored rules were replaced behind the service by 1,500 long-named
-    // rules: its report (every rule, every violation) is over DynamoDB's 400 KB, so it cannot be stored.
-    expect((await api('PUT', '/policies/bloated', { functionNames: ['bloated_fn'], rules: [{ field: 'outputs.score', comparator: 'WithinRange', min: 0, max: 0.1 }] })).status).toBe(200);
-    const rules = Array.from({ length: 1500 }, (_, i) => ({ M: { name: { S: `rule-${i}-`.padEnd(128, 'n') }, field: { S: 'outputs.score' }, comparator: { S: 'WithinRange' }, min: { N: '0' }, max: { N: '0.1' } } }));
-    await client.send(
-      new UpdateItemCommand({ TableName: t.host.tableName, Key: { pk: { S: keys.policyLatest('bloated').pk }, sk: { S: 'LATEST' } }, UpdateExpression: 'SET #r = :r', ExpressionAttributeNames: { '#r': 'rules' }, ExpressionAttributeValues: { ':r': { L: rules } } }),
-    );
+  it('sinks the record with the code and message of what failed (MALFORMED_STREAM_RECORD), and logs the code, not the class name', async () => {
+    // Arrange: a snapshot item without its outputs, inserted by a client the host's stream taps, as
+    // it taps its own (an item of an older version, or written behind the service). (A report too
+    // large to store no longer fails: it is stored without its rule results. A record that cannot
+    // be a snapshot is what still fails on every delivery.)
+    const id = '01M8XZZZZZZZZZZZZZZZZZZZZ1';
+    const { pk, sk } = keys.snapshot(id);
+    t.host.stream.attach(client);
 
     // Act
-    const written = await api<Snapshot>('POST', '/snapshots', snapshotBody('bloated_fn', 1000, 0.9));
-    expect(written.status).toBe(201);
+    await client.send(
+      new PutItemCommand({
+        TableName: t.host.tableName,
+        Item: { pk: { S: pk }, sk: { S: sk }, itemType: { S: 'snapshot' }, snapshotId: { S: id }, functionName: { S: 'bloated_fn' }, createdAt: { S: new Date().toISOString() } },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
     const failures = await eventually('the record in the failure sink', async () => {
       const res = await api<Page<StreamFailure>>('GET', '/_local/stream-failures');
       return res.body.items.length > 0 ? res.body.items : undefined;
@@ -353,12 +358,12 @@ describe('an on-write that cannot store its report (local host, the host\'s own 
 
     // Assert
     expect(failures).toHaveLength(1);
-    expect(failures[0]).toMatchObject({ attempts: 4, code: 'PAYLOAD_TOO_LARGE', reason: "PAYLOAD_TOO_LARGE: validation report exceeds DynamoDB's 409600-byte (400 KB) item limit" });
-    expect(failures[0]?.record.dynamodb?.NewImage?.snapshotId?.S).toBe(written.body.snapshotId);
+    expect(failures[0]).toMatchObject({ code: 'MALFORMED_STREAM_RECORD', reason: expect.stringMatching(/^MALFORMED_STREAM_RECORD: record .*: not a snapshot/) });
+    expect(failures[0]?.record.dynamodb?.NewImage?.snapshotId?.S).toBe(id);
     const recordLines = logged.filter(([message]) => message === 'stream record failed');
-    expect(recordLines).toHaveLength(4);
-    expect(recordLines[0]?.[1][0]).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE', message: "validation report exceeds DynamoDB's 409600-byte (400 KB) item limit" } });
-    expect(JSON.stringify(logged)).not.toMatch(/PayloadTooLargeError|FullBatchFailureError/);
+    expect(recordLines).toHaveLength(failures[0]?.attempts ?? -1);
+    expect(recordLines[0]?.[1][0]).toMatchObject({ error: { code: 'MALFORMED_STREAM_RECORD', message: expect.stringMatching(/not a snapshot/) } });
+    expect(JSON.stringify(logged)).not.toMatch(/MalformedStreamRecordError|FullBatchFailureError/);
   });
 });
 
