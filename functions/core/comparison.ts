@@ -74,7 +74,7 @@ async function finishedBatch(batches: ComparisonDeps['batches'], batchId: string
 
 /** One setting that decides how a batch judged its outputs, as both batches had it. */
 export interface SettingDifference {
-  setting: 'mode' | 'tolerance' | 'policyName' | 'policyVersion' | 'noiseProfile';
+  setting: 'mode' | 'tolerance' | 'policyName' | 'policyVersion' | 'noiseProfile' | 'noiseProfileVersions';
   baseline: string | number | null;
   candidate: string | number | null;
 }
@@ -86,7 +86,7 @@ export interface SettingDifference {
  * unless given; a selector batch records the version it pinned). `overrides` (the candidate model:
  * the experiment), `maxConcurrency` and `dependencyMode` are not part of it.
  */
-function judgingSettings(batch: Batch): Record<Exclude<SettingDifference['setting'], 'policyVersion'>, string | number | null> {
+function judgingSettings(batch: Batch): Record<Exclude<SettingDifference['setting'], 'policyVersion' | 'noiseProfileVersions'>, string | number | null> {
   const r = batch.request;
   const mode = r.mode ?? 'Tolerant';
   return {
@@ -112,6 +112,19 @@ function assertComparable(baseline: Batch, candidate: Batch): void {
   const cv = candidate.policyVersion;
   if (b.policyName !== null && b.policyName === c.policyName && bv !== undefined && cv !== undefined && bv !== cv) {
     differences.push({ setting: 'policyVersion', baseline: bv, candidate: cv });
+  }
+  // So does a noise profile "latest" that batches over listed ids pinned per function at different
+  // versions: compared for the functions both pinned (an intersection may hold fewer functions);
+  // a batch stored before listed ids were pinned records none.
+  if (b.noiseProfile === 'latest' && c.noiseProfile === 'latest') {
+    const pins = (batch: Batch) => new Map((batch.noiseProfileVersions ?? []).map((p) => [p.functionName, p.version]));
+    const bp = pins(baseline);
+    const cp = pins(candidate);
+    const changed = [...bp].filter(([fn, v]) => cp.has(fn) && cp.get(fn) !== v).map(([fn]) => fn).sort();
+    if (changed.length > 0) {
+      const list = (p: Map<string, number>) => changed.map((fn) => `${fn} version ${String(p.get(fn))}`).join(', ');
+      differences.push({ setting: 'noiseProfileVersions', baseline: list(bp), candidate: list(cp) });
+    }
   }
   if (differences.length === 0) return;
   const show = (v: string | number | null) => (v === null ? '(none)' : String(v));

@@ -9,7 +9,7 @@
  * sealed in the audit window it lands in, however late the stream delivers. A crash
  * between publishing and remembering can repeat that one event (at-least-once, never lost).
  */
-import type { EventPublisher } from './events.js';
+import { boundedViolationEvent, type EventPublisher } from './events.js';
 import type { StoredPolicy } from './policy.js';
 import type { SnapshotStore } from './ports.js';
 import type { SimilarityProvider } from './similarity.js';
@@ -49,15 +49,17 @@ export async function handleSnapshotWritten(deps: OnWriteDeps, snapshot: Snapsho
     if (report.status !== 'violated') continue;
     violatedPolicies.push(report.policy.name);
     if (!stored && (await deps.reports.isEventPublished(report))) continue;
-    await deps.events.publishPolicyViolation({
-      snapshotId: snapshot.snapshotId,
-      functionName: snapshot.functionName,
-      policy: report.policy,
-      reportId: report.reportId,
-      baselineId: report.baselineId,
-      violations: report.violations,
-      snapshotCreatedAt: snapshot.createdAt,
-    });
+    await deps.events.publishPolicyViolation(
+      boundedViolationEvent({
+        snapshotId: snapshot.snapshotId,
+        functionName: snapshot.functionName,
+        policy: report.policy,
+        reportId: report.reportId,
+        baselineId: report.baselineId,
+        violations: report.violations,
+        snapshotCreatedAt: snapshot.createdAt,
+      }),
+    );
     await deps.reports.markEventPublished(report, deps.now());
     eventsPublished += 1;
   }

@@ -16,12 +16,15 @@ const SNAPSHOTS = Array.from({ length: 40 }, (_, i) => `01JBZ00000000000000000${
 type Settings = Omit<BatchRequest, 'snapshotIds'>;
 
 /** Two SUCCEEDED batches over the same 40 snapshots; the candidate matches 30 where the baseline matched all. */
-function world(baseline: Settings, candidate: Settings, options: { pinned?: [number | undefined, number | undefined]; candidateSnapshots?: string[] } = {}) {
+type Pins = Batch['noiseProfileVersions'];
+
+function world(baseline: Settings, candidate: Settings, options: { pinned?: [number | undefined, number | undefined]; candidateSnapshots?: string[]; noisePins?: [Pins, Pins] } = {}) {
   const [basePin, candPin] = options.pinned ?? [undefined, undefined];
-  const batch = (batchId: string, request: Settings, policyVersion: number | undefined): Batch => ({ batchId, status: 'SUCCEEDED', total: 40, completed: 40, maxConcurrency: request.maxConcurrency ?? 10, request, ...(policyVersion !== undefined && { policyVersion }), trigger: 'api', createdAt: '2026-12-02T04:00:00.000Z' });
+  const [baseNoise, candNoise] = options.noisePins ?? [undefined, undefined];
+  const batch = (batchId: string, request: Settings, policyVersion: number | undefined, noiseProfileVersions: Pins): Batch => ({ batchId, status: 'SUCCEEDED', total: 40, completed: 40, maxConcurrency: request.maxConcurrency ?? 10, request, ...(policyVersion !== undefined && { policyVersion }), ...(noiseProfileVersions !== undefined && { noiseProfileVersions }), trigger: 'api', createdAt: '2026-12-02T04:00:00.000Z' });
   const result = (batchId: string, matched: (i: number) => boolean, snapshots = SNAPSHOTS) =>
     snapshots.map((snapshotId, i) => ({ batchId, snapshotId, replayId: null, status: matched(i) ? 'Success' : 'Failed', outputsMatch: matched(i), executionTimeMs: 10, mismatchedPaths: matched(i) ? [] : ['outputs.y'] }) as unknown as BatchResult);
-  const batches = new Map([[A, batch(A, baseline, basePin)], [B, batch(B, candidate, candPin)]]);
+  const batches = new Map([[A, batch(A, baseline, basePin, baseNoise)], [B, batch(B, candidate, candPin, candNoise)]]);
   const results = new Map([[A, result(A, () => true)], [B, result(B, (i) => i % 4 !== 0, options.candidateSnapshots)]]);
   const stored: Comparison[] = [];
   let reads = 0;
@@ -118,6 +121,35 @@ describe('compareBatches: which batches are comparable', () => {
   it('compares batches under the same pinned policy version, and a batch stored before versions were pinned with any', async () => {
     await expect(compareBatches(world({ policyName: 'p1' }, { policyName: 'p1' }, { pinned: [3, 3] }).deps, { baselineBatchId: A, candidateBatchId: B })).resolves.toMatchObject({ pairs: 40 });
     await expect(compareBatches(world({ policyName: 'p1' }, { policyName: 'p1' }, { pinned: [undefined, 3] }).deps, { baselineBatchId: A, candidateBatchId: B })).resolves.toMatchObject({ pairs: 40 });
+  });
+});
+
+describe('compareBatches: noise profiles pinned per function by batches over listed ids', () => {
+  const latest: Settings = { noiseProfile: 'latest' };
+
+  it('names a function whose profile the two batches pinned at different versions (noiseProfileVersions)', async () => {
+    const w = world(latest, latest, {
+      noisePins: [
+        [{ functionName: 'approve_loan', version: 2 }, { functionName: 'score_risk', version: 1 }],
+        [{ functionName: 'score_risk', version: 1 }, { functionName: 'approve_loan', version: 3 }],
+      ],
+    });
+
+    const err = await refusal(compareBatches(w.deps, { baselineBatchId: A, candidateBatchId: B }));
+
+    expect(err.code).toBe('BATCHES_NOT_COMPARABLE');
+    expect(err.details).toEqual({ differences: [{ setting: 'noiseProfileVersions', baseline: 'approve_loan version 2', candidate: 'approve_loan version 3' }] });
+    expect(err.message).toContain('noiseProfileVersions: approve_loan version 2 in the baseline, approve_loan version 3 in the candidate');
+    expect(w.reads()).toBe(0);
+  });
+
+  it('compares batches that pinned the same versions (in any order), a function only one of them replayed, and a batch stored before pins', async () => {
+    const same = world(latest, latest, { noisePins: [[{ functionName: 'a', version: 1 }, { functionName: 'b', version: 4 }], [{ functionName: 'b', version: 4 }, { functionName: 'a', version: 1 }]] });
+    await expect(compareBatches(same.deps, { baselineBatchId: A, candidateBatchId: B })).resolves.toMatchObject({ pairs: 40 });
+    const subset = world(latest, latest, { noisePins: [[{ functionName: 'a', version: 1 }, { functionName: 'b', version: 4 }], [{ functionName: 'a', version: 1 }]] });
+    await expect(compareBatches(subset.deps, { baselineBatchId: A, candidateBatchId: B })).resolves.toMatchObject({ pairs: 40 });
+    const older = world(latest, latest, { noisePins: [undefined, [{ functionName: 'a', version: 2 }]] });
+    await expect(compareBatches(older.deps, { baselineBatchId: A, candidateBatchId: B })).resolves.toMatchObject({ pairs: 40 });
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { onWriteReportId } from '../../functions/adapters/ids.js';
-import type { EventPublisher, PolicyViolationEvent } from '../../functions/core/events.js';
+import { MAX_EVENT_DETAIL_BYTES, type EventPublisher, type PolicyViolationEvent } from '../../functions/core/events.js';
 import { handleSnapshotWritten, type OnWriteDeps } from '../../functions/core/on-write.js';
 import type { PolicyBody, StoredPolicy } from '../../functions/core/policy.js';
 import { LexicalSimilarity } from '../../functions/core/similarity.js';
@@ -257,5 +257,39 @@ describe('handleSnapshotWritten', () => {
 
     expect([...w.reports.items.values()].map((r) => r.policy.version).sort()).toEqual([1, 2]);
     expect(w.events.events.map((e) => e.policy.version)).toEqual([1, 2]);
+  });
+});
+
+describe('the PolicyViolation event stays within what EventBridge accepts', () => {
+  it('lists as many violations as fit in one event and counts the rest, while the report keeps them all', async () => {
+    // 100 rules (a policy's most) with 128-character names on ~1,000-character fields, each a
+    // Contains that quotes both texts and fails: ~290 KB of violations, over EventBridge's 256 KB
+    // an entry, all through the API's own limits; before, PutEvents refused it on every delivery.
+    const key = (i: number) => `k${String(i).padStart(3, '0')}${'x'.repeat(1000)}`;
+    const rules = Array.from({ length: 100 }, (_, i) => ({ name: `${String(i).padStart(3, '0')}${'r'.repeat(125)}`, field: `outputs.text.${key(i)}`, comparator: 'Contains' as const, value: 'z'.repeat(300) }));
+    const w = await world([{ name: 'wide', functionNames: [FN], rules }]);
+    const text = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [key(i), 'y'.repeat(300)]));
+    const snapshot = await write(w, { ...recorded(0.5), outputs: [{ name: 'text', value: text }] }, '01JBZ0000000000000000000A1', '2026-11-01T09:00:00.000Z');
+
+    const summary = await handleSnapshotWritten(w.deps, snapshot);
+
+    expect(summary.eventsPublished).toBe(1);
+    const [event] = w.events.events;
+    const [report] = w.reports.items.values();
+    expect(report?.violations).toHaveLength(100);
+    expect(Buffer.byteLength(JSON.stringify(report?.violations))).toBeGreaterThan(MAX_EVENT_DETAIL_BYTES);
+    expect(Buffer.byteLength(JSON.stringify(event))).toBeLessThanOrEqual(MAX_EVENT_DETAIL_BYTES);
+    expect(event?.violations.length).toBeGreaterThan(0);
+    expect(event?.violations.length).toBeLessThan(100);
+    expect((event?.violations.length ?? 0) + (event?.violationsOmitted ?? 0)).toBe(100);
+    // The ones listed are the report's first, unchanged; the event names the report that has them all.
+    expect(event?.violations).toEqual(report?.violations.slice(0, event?.violations.length));
+    expect(event?.reportId).toBe(report?.reportId);
+  });
+
+  it('leaves an event that fits as it is, without violationsOmitted', async () => {
+    const w = await world([FLOOR]);
+    await handleSnapshotWritten(w.deps, await write(w, recorded(0.5), '01JBZ0000000000000000000A1', '2026-11-01T09:00:00.000Z'));
+    expect(w.events.events[0]).not.toHaveProperty('violationsOmitted');
   });
 });
