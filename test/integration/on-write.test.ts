@@ -17,6 +17,19 @@ import { recordContentHash, sealRecord } from '../../functions/core/records.js';
 import { keys } from '../../functions/adapters/dynamodb/keys.js';
 import { startTestDynamo, type TestDynamo } from '../support/local-dynamo.js';
 
+/** The on-write function's dependencies over the stores of `dynamo`, its events into `events`. */
+function onWriteDeps(dynamo: TestDynamo, snapshots: DynamoSnapshotStore, reports: DynamoValidationReportStore, events: PolicyViolationEvent[], now: () => string): OnWriteDeps {
+  return {
+    snapshots,
+    policies: new DynamoPolicyStore(dynamo.doc, dynamo.tableName),
+    reports,
+    similarity: new LexicalSimilarity(),
+    events: { publishPolicyViolation: (e) => Promise.resolve(void events.push(e)) },
+    reportId: onWriteReportId,
+    now,
+  };
+}
+
 function report(snapshotId: string, n: number, status: ValidationReport['status'] = 'violated'): ValidationReport {
   return {
     reportId: `01JBZ00000000000000000V${String(n).padStart(3, '0')}`,
@@ -228,15 +241,7 @@ describe('on-write reports dated when written, once per (snapshot, policy versio
     await dynamo.close();
   });
 
-  const deps = (): OnWriteDeps => ({
-    snapshots,
-    policies: new DynamoPolicyStore(dynamo.doc, dynamo.tableName),
-    reports,
-    similarity: new LexicalSimilarity(),
-    events: { publishPolicyViolation: (e) => Promise.resolve(void events.push(e)) },
-    reportId: onWriteReportId,
-    now: () => new Date(clock).toISOString(),
-  });
+  const deps = (): OnWriteDeps => onWriteDeps(dynamo, snapshots, reports, events, () => new Date(clock).toISOString());
 
   async function write(id: string, createdAt: string): Promise<Snapshot> {
     const s = buildSnapshot({ functionName: FN, inputs: [{ name: 'applicant', value: { income: 1, id } }], outputs: [{ name: 'score', value: 0.5 }] }, id, createdAt);
@@ -294,15 +299,7 @@ describe('an attached policy written behind the service too large to report on (
     await dynamo.close();
   });
 
-  const deps = (): OnWriteDeps => ({
-    snapshots,
-    policies: new DynamoPolicyStore(dynamo.doc, dynamo.tableName),
-    reports,
-    similarity: new LexicalSimilarity(),
-    events: { publishPolicyViolation: (e) => Promise.resolve(void events.push(e)) },
-    reportId: onWriteReportId,
-    now: () => '2026-11-04T10:00:00.000Z',
-  });
+  const deps = (): OnWriteDeps => onWriteDeps(dynamo, snapshots, reports, events, () => '2026-11-04T10:00:00.000Z');
 
   /** Stores version 1 of `name` through the service, then replaces its rules in the table, sealed again as a writer with table access could. */
   async function behindTheService(name: string, rules: object[]): Promise<void> {
