@@ -17,6 +17,7 @@
 import * as z from 'zod/mini';
 import { ValidationError, type FieldIssue } from './errors.js';
 import { ULID_ANY_CASE } from './ulid.js';
+import { withoutByteOrderMark } from './byte-order-mark.js';
 
 /** Most snapshot ids one batch request lists explicitly (in the body or as a manifest). */
 export const MAX_LISTED_SNAPSHOTS = 100_000;
@@ -135,7 +136,7 @@ export class IdManifestParser {
   push(raw: string): void {
     this.lineNo += 1;
     let line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (this.lineNo === 1 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
+    if (this.lineNo === 1) line = withoutByteOrderMark(line);
     if (line.trim() === '') return;
     if (this.format === undefined) {
       this.format = detect(line);

@@ -8,6 +8,7 @@ import { DomainError, NotFoundError, ServiceBusyError, ValidationError } from '.
 import { duplicateKeyProblem, jsonShape, type JsonShapeProblem } from '../core/json-shape.js';
 import { UnsupportedMediaTypeError } from './errors.js';
 import { errorStatus } from './status.js';
+import { withoutByteOrderMark } from '../core/byte-order-mark.js';
 
 /** Largest request body accepted (API Gateway's own limit is 10 MB; a snapshot item tops out at 400 KB). */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -153,7 +154,7 @@ export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
       // (senders must not add one, but editors and PowerShell's UTF-8 files do) and as id manifests
       // ignore it: it carries nothing, and what is stored is the parsed value, so nothing of what was
       // sent is lost. JSON.parse alone answered "Unexpected token" for it.
-      const text = rawBody.charCodeAt(0) === 0xfeff ? rawBody.slice(1) : rawBody;
+      const text = withoutByteOrderMark(rawBody);
       // The body is JSON whatever Content-Type says: curl's -d sends form-urlencoded by default.
       let value: unknown;
       try {

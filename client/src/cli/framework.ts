@@ -8,6 +8,7 @@
 import type { DecisionReplayClient } from '../client.js';
 import { DecisionReplayValidationError } from '../errors.js';
 import { FunctionNameSchema } from '../../../functions/core/snapshot.js';
+import { withoutByteOrderMark } from '../../../functions/core/byte-order-mark.js';
 import { terminalSafe, terminalSafeJson, terminalSafeLines } from './table.js';
 
 /** Exit codes, the same for every command (shown in `--help` and the README). */
@@ -280,7 +281,7 @@ export function str(values: OptionValues, flag: string): string | undefined {
 export async function readJsonArg(io: CliIo, what: string, file: string): Promise<unknown> {
   const read = await readTextArg(io, what, file, JSON_ARG_MAX_BYTES);
   // A UTF-8 byte-order mark (Notepad, PowerShell's UTF-8 files) is ignored, as the service ignores it (RFC 8259 §8.1).
-  const text = read.charCodeAt(0) === 0xfeff ? read.slice(1) : read;
+  const text = withoutByteOrderMark(read);
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
