@@ -15,7 +15,7 @@ import * as z from 'zod/mini';
 import { IsoInstantSchema } from './instant.js';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from './errors.js';
 import { canonicalHash } from './json.js';
-import type { Clock, IdGenerator, Page, SnapshotIdIndex, SnapshotStore } from './ports.js';
+import type { Clock, IdGenerator, Page, SnapshotIdIndex } from './ports.js';
 import { checkModeOptions, DEFAULT_TOLERANCE, parseReplayRequest, ReplayOptionsShape, ReplayStatusSchema, ResultErrorSchema } from './replay-request.js';
 import { resolveNamedPolicy, type PolicyStore } from './policy-port.js';
 import { PolicyNameSchema } from './policy-name.js';
@@ -517,8 +517,8 @@ export function newBatch(batchId: string, request: BatchRequest, origin: Pick<Ba
 }
 
 export interface StartBatchDeps {
-  /** `getMany`: the functions of listed snapshots, read to pin their noise profiles. */
-  snapshots: SnapshotIdIndex & Pick<SnapshotStore, 'getMany'>;
+  /** `functionNamesOf`: the functions of listed snapshots, read to pin their noise profiles. */
+  snapshots: SnapshotIdIndex;
   batches: BatchStore;
   manifests: ManifestStore;
   starter: BatchStarter;
@@ -696,8 +696,8 @@ export type PlanCommand =
   | { schedule: { batchId: string; scheduleName: string; request: unknown; startedAt: string } };
 
 export interface PlanDeps {
-  /** `getMany`: the functions of a schedule's listed snapshots, read to pin their noise profiles. */
-  snapshots: SnapshotIdIndex & Pick<SnapshotStore, 'getMany'>;
+  /** `functionNamesOf`: the functions of a schedule's listed snapshots, read to pin their noise profiles. */
+  snapshots: SnapshotIdIndex;
   batches: BatchStore;
   manifests: ManifestStore;
   /** Pins the version of the policy a scheduled batch names (none: its items judge under the latest). */
