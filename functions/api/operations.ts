@@ -291,6 +291,7 @@ export const OPERATIONS = {
     query: {
       functionName: { description: 'Only batches whose selector named this function' },
       status: { description: 'Only batches in this status', schema: BatchStatusSchema },
+      scheduleName: { description: 'Only the runs of this schedule (`trigger: "schedule"`)' },
       ...LIST_QUERY,
     },
     responses: { 200: { description: 'A page of batches, newest first', json: BatchPageSchema } },
