@@ -672,7 +672,7 @@ async function planAndStart(deps: StartBatchDeps, recorded: Batch, listed: reado
 }
 
 /** Starts the workflow of a recorded batch; a failure to start marks it FAILED. */
-async function startRecorded(deps: StartBatchDeps, batch: Batch): Promise<Batch> {
+export async function startRecorded(deps: StartBatchDeps, batch: Batch): Promise<Batch> {
   try {
     await deps.starter.start(batch.batchId, { batchId: batch.batchId });
   } catch (err) {

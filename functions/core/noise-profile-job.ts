@@ -7,7 +7,7 @@
  */
 import * as z from 'zod/mini';
 import { IsoInstantSchema } from './instant.js';
-import { checkSelectorWindow, listedMismatchedPaths, newBatch, pagesOf, resolveSelection, writePlan, type Batch, type BatchResult, type StartBatchDeps } from './batch.js';
+import { checkSelectorWindow, listedMismatchedPaths, newBatch, pagesOf, resolveSelection, startRecorded, writePlan, type Batch, type BatchResult, type StartBatchDeps } from './batch.js';
 import type { ReplayItemDeps } from './batch-replay.js';
 import { NotFoundError, UnprocessableError } from './errors.js';
 import { ExecutorError, NoExecutorError, UnsupportedModelError, type ExecutorConfigStore } from './executor.js';
@@ -59,28 +59,16 @@ export async function startNoiseProfile(deps: StartNoiseProfileDeps, functionNam
   if (snapshotIds.length < 2) {
     throw new UnprocessableError(`function '${functionName}' has ${snapshotIds.length} snapshot(s) in the selection; a noise profile needs at least 2`, { code: 'NOT_ENOUGH_SNAPSHOTS', details: { functionName, found: snapshotIds.length } });
   }
-  const fresh: Batch = {
+  const unplanned: Batch = {
     ...newBatch(deps.ids.next(), batchRequest, { trigger: 'api', createdAt: new Date(deps.clock.now()).toISOString() }),
     noiseProfile: { functionName, sampleSize },
   };
-  await deps.batches.create(fresh);
-  let batch: Batch;
-  try {
-    // The sample is small (at most MAX_NOISE_SAMPLE ids): planned here, like a listed batch.
-    const plan = await writePlan(deps.manifests, fresh, pagesOf(snapshotIds));
-    await deps.batches.setPlan(fresh.batchId, plan);
-    batch = { ...fresh, ...plan };
-  } catch (err) {
-    await deps.batches.failIfRunning(fresh.batchId, 'the snapshot ids could not be written to the manifest', new Date(deps.clock.now()).toISOString());
-    throw err;
-  }
-  try {
-    await deps.starter.start(batch.batchId, { batchId: batch.batchId });
-  } catch (err) {
-    await deps.batches.failIfRunning(batch.batchId, 'the workflow could not be started', new Date(deps.clock.now()).toISOString());
-    throw err;
-  }
-  return batch;
+  // The sample is small (at most MAX_NOISE_SAMPLE ids) and resolved above: written to its manifest
+  // before the batch is recorded, as listed ids are (startBatch), so a recorded batch always has
+  // its ids, whatever stops this request, and a failed write leaves no batch behind.
+  const planned: Batch = { ...unplanned, ...(await writePlan(deps.manifests, unplanned, pagesOf(snapshotIds))) };
+  await deps.batches.create(planned);
+  return startRecorded(deps, planned);
 }
 
 const utf8 = new TextEncoder();

@@ -43,7 +43,7 @@ import { LexicalSimilarity } from '../../functions/core/similarity.js';
 import { buildSnapshot, type NamedValue, type Snapshot } from '../../functions/core/snapshot.js';
 import { canonicalHash } from '../../functions/core/json.js';
 import { MAX_NOISE_FIELDS, type NoiseProfile, type NoiseProfileStore } from '../../functions/core/noise.js';
-import { NoiseProfileBuilder, noiseProfileItem } from '../../functions/core/noise-profile-job.js';
+import { NoiseProfileBuilder, noiseProfileItem, startNoiseProfile } from '../../functions/core/noise-profile-job.js';
 import { itemSize, MAX_ITEM_BYTES } from '../../functions/adapters/dynamodb/item-size.js';
 import { StatsAccumulator, type ReplayStats } from '../../functions/core/stats.js';
 import { fixedClock, MemoryManifestStore, MemoryExecutorConfigStore, MemoryPolicyStore, MemoryReplayResultStore, MemorySnapshotStore, sequentialIds } from '../support/memory-ports.js';
@@ -612,6 +612,28 @@ describe('resolveSelection and startBatch', () => {
     expect(started).toEqual([batch.batchId]);
     manifests.write = () => Promise.reject(new Error('S3 unavailable'));
     await expect(startBatch(deps, { snapshotIds: [ulid(3)] })).rejects.toThrow('S3 unavailable');
+    expect(batches.batches.size).toBe(1);
+  });
+
+  it('records a noise-profile batch only with its plan: nothing is recorded while its sample is written, or when writing it fails', async () => {
+    // It recorded the batch first and wrote the sample after: a request stopped in between left a
+    // batch without ids (and a failed write a FAILED batch nobody had asked to keep).
+    const { deps, batches, manifests, snapshots, started } = startWorld();
+    for (const i of [1, 2, 3]) await snapshots.putIfAbsent(snapshot(ulid(i), new Date(NOW - i * 1000).toISOString()));
+    const executors = new MemoryExecutorConfigStore();
+    await executors.put('approve_loan', { type: 'http', url: 'https://model.example.com/decide' });
+    const held = holdManifestWrites(manifests);
+
+    const pending = startNoiseProfile({ ...deps, executors }, 'approve_loan', { sampleSize: 3 });
+    await vi.waitFor(() => expect(held.writes()).toBe(1));
+    expect(batches.batches.size).toBe(0);
+    held.release();
+    const batch = await pending;
+
+    expect(await batches.get(batch.batchId)).toMatchObject({ status: 'RUNNING', total: 3, manifest: { key: manifestKey(batch.batchId) }, noiseProfile: { functionName: 'approve_loan', sampleSize: 3 } });
+    expect(started).toEqual([batch.batchId]);
+    manifests.write = () => Promise.reject(new Error('S3 unavailable'));
+    await expect(startNoiseProfile({ ...deps, executors }, 'approve_loan', { sampleSize: 3 })).rejects.toThrow('S3 unavailable');
     expect(batches.batches.size).toBe(1);
   });
 
