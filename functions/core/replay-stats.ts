@@ -10,9 +10,9 @@ import * as z from 'zod/mini';
  * The statistics of a batch (DESIGN §6), a plain JSON object.
  *
  * - `failedReplays`: results with status `Error`; `successfulReplays` = `totalReplays − failedReplays`.
- * - `matches`: successful results whose outputs matched; `tampered`: results whose snapshot no
- *   longer matched its contentHash (nothing was executed; counted apart, not as mismatches);
- *   `mismatches` = `successfulReplays − matches − tampered`.
+ * - `matches`: successful results whose outputs matched; `mismatches` = `successfulReplays −
+ *   matches`; `tampered`: those of the mismatches whose snapshot no longer matched its contentHash
+ *   (nothing was executed, so nothing matched; they have no latency).
  * - `matchRate` = `matches / successfulReplays`, **0 when there is no successful replay**.
  * - Latency figures are over successful replays only and are **0 when there is none**.
  *   `pXXExecutionTimeMs` are nearest-rank quantiles (./quantile.ts: the value of 1-based rank ⌈q·n⌉

@@ -297,7 +297,9 @@ export class StatsAccumulator {
       successfulReplays: successful,
       failedReplays: this.failed,
       matches: this.matched,
-      mismatches: successful - this.matched - this.tamperedCount,
+      // DESIGN §6: mismatches = successfulReplays − matches. A tampered snapshot ran nothing, so
+      // nothing matched: it is among them, and `tampered` says how many of them it was.
+      mismatches: successful - this.matched,
       tampered: this.tamperedCount,
       matchRate: successful === 0 ? 0 : this.matched / successful,
       totalExecutionTimeMs: this.latencySum,

@@ -261,13 +261,16 @@ export async function assembleBatchReport(reader: BatchReportReader, batchId: st
       errorGroups.set(code, group);
       return;
     }
-    // A tampered snapshot was not replayed: counted apart, neither a mismatch nor a latency (as in the stats).
-    if (r.integrity === 'tampered') return;
-    successful += 1;
-    if (r.original) countFacts(r.original);
-    else unknownFacts.push(r.snapshotId);
-    replayLatency.push(r.executionTimeMs);
-    if (!r.outputsMatch) {
+    // A tampered snapshot was not replayed: among the mismatches, as in the stats (nothing matched,
+    // DESIGN §6), its row saying so; no latency.
+    const tamperedResult = r.integrity === 'tampered';
+    if (!tamperedResult) {
+      successful += 1;
+      if (r.original) countFacts(r.original);
+      else unknownFacts.push(r.snapshotId);
+      replayLatency.push(r.executionTimeMs);
+    }
+    if (tamperedResult || !r.outputsMatch) {
       mismatchTotal += 1;
       if (mismatchRows.length < REPORT_TABLE_LIMIT) {
         mismatchRows.push(r);

@@ -132,7 +132,7 @@ function counts(data: BatchReportData): SafeHtml {
     { label: 'Errors', value: fmtNumber(s.failedReplays), testId: 'count-errors' },
     { label: 'Tampered', value: fmtNumber(data.tampered), testId: 'count-tampered' },
   ])}
-<p class="muted">Match rate = matches ÷ results that were not errors (${fmtNumber(s.successfulReplays)}); errors are replays that could not run; tampered snapshots were not replayed and are counted apart from mismatches. ${statsNote(data)}</p>`;
+<p class="muted">Match rate = matches ÷ results that were not errors (${fmtNumber(s.successfulReplays)}); errors are replays that could not run; tampered snapshots were not replayed, so they are among the mismatches, and counted again under Tampered. ${statsNote(data)}</p>`;
 }
 
 function statsNote(data: BatchReportData): SafeHtml | string {

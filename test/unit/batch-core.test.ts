@@ -1346,6 +1346,6 @@ describe('cancelBatch', () => {
     const workflow = new StatsAccumulator();
     for (const r of results) workflow.add(r);
     expect(cancelled.stats).toEqual(workflow.toJSON());
-    expect(cancelled.stats).toMatchObject({ totalReplays: 3, tampered: 1, mismatches: 1, matches: 1, fieldMismatches: { 'outputs.items[0]': 1, 'outputs.items[1]': 1 }, fieldMismatchesOther: 5 });
+    expect(cancelled.stats).toMatchObject({ totalReplays: 3, tampered: 1, mismatches: 2, matches: 1, fieldMismatches: { 'outputs.items[0]': 1, 'outputs.items[1]': 1 }, fieldMismatchesOther: 5 });
   });
 });

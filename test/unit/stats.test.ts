@@ -111,7 +111,7 @@ describe('StatsAccumulator', () => {
     });
   });
 
-  it('counts results of tampered snapshots apart: not as mismatches, and without a latency (nothing ran)', () => {
+  it('counts results of tampered snapshots among the mismatches (DESIGN §6: successful − matches) and apart, without a latency (nothing ran)', () => {
     const acc = new StatsAccumulator();
     acc.add(result({ executionTimeMs: 10 }));
     acc.add(result({ status: 'Failed', outputsMatch: false, executionTimeMs: 20, mismatchedPaths: ['outputs.score'] }));
@@ -120,7 +120,7 @@ describe('StatsAccumulator', () => {
     other.add(result({ status: 'Failed', outputsMatch: false, executionTimeMs: 0, integrity: 'tampered' }));
     acc.merge(other);
 
-    expect(acc.toJSON()).toMatchObject({ totalReplays: 4, successfulReplays: 4, matches: 1, mismatches: 1, tampered: 2, totalExecutionTimeMs: 30, averageExecutionTimeMs: 15 });
+    expect(acc.toJSON()).toMatchObject({ totalReplays: 4, successfulReplays: 4, matches: 1, mismatches: 3, tampered: 2, totalExecutionTimeMs: 30, averageExecutionTimeMs: 15 });
   });
 
   it('counts a Failed result whose outputs matched (a violated rule) as a match', () => {

@@ -39,7 +39,7 @@ export function evaluateGates(batch: BatchView, minMatchRate: number | undefined
   return gates;
 }
 
-/** The summary: counts (tampered snapshots apart), match rate, latency quantiles, the top mismatching fields, the gates. */
+/** The summary: counts (tampered snapshots among the mismatches, and on a row of their own), match rate, latency quantiles, the top mismatching fields, the gates. */
 export function summaryTable(batch: BatchView, gates: readonly Gate[] = []): string {
   const s = batch.stats;
   const rows: [string, unknown][] = [
