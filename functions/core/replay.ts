@@ -18,7 +18,7 @@ import { evaluatePolicy, type PolicyStore } from './policy.js';
 import type { Clock, IdGenerator, SnapshotStore } from './ports.js';
 import { SimilarityProviderError, type SimilarityProvider } from './similarity.js';
 import { readableSnapshot, verifyContentHash, type DecisionView, type ModelParameters, type NamedValue, type Snapshot } from './snapshot.js';
-import { resolvePolicy } from './validation.js';
+import { evaluateWithIntegrity, resolvePolicy } from './validation.js';
 import { parseReplayRequest, preparedReplay, type Overrides, type PreparedReplay, type ReplayResult } from './replay-model.js';
 
 export * from './replay-model.js';
@@ -123,14 +123,18 @@ export async function replaySnapshot(deps: ReplayDeps, snapshotId: string, prepa
   }
 
   if (prepared.mode === 'ValidationOnly') {
+    // As validate does without a baselineId: the latest earlier decision with the same inputs, its
+    // integrity checked too (a baseline altered behind the service fails the result, naming it,
+    // whatever the rules that compared with it say), and its id kept on the result.
     const baseline = prepared.policy ? await deps.snapshots.findPreviousWithSameInputs(snapshot) : undefined;
-    const evaluation = prepared.policy ? await evaluatePolicy({ name: prepared.policy.name, rules: prepared.policy.rules }, snapshot, baseline, deps.similarity) : undefined;
+    const evaluation = prepared.policy ? await evaluateWithIntegrity({ name: prepared.policy.name, rules: prepared.policy.rules }, snapshot, baseline, deps.similarity) : undefined;
     return {
       ...base,
       ...nothingRan,
       status: evaluation?.status === 'violated' ? 'Failed' : 'Success',
       outputsMatch: true,
       policy: prepared.policy && evaluation ? { ...policyPinOf(prepared.policy), rules: evaluation.rules } : null,
+      ...(prepared.policy && { baselineId: baseline === undefined ? null : readableSnapshot(baseline).snapshotId }),
       policyViolations: evaluation?.violations ?? [],
       integrity: 'verified',
       createdAt: now(),

@@ -113,8 +113,8 @@ async function resolveBaseline(snapshots: SnapshotStore, snapshot: Snapshot, bas
  * what no longer matches or parses. A rule that compared with an altered baseline compared with what
  * is stored now, not with what was recorded: its verdict is not to be trusted, and the report says so.
  */
-async function evaluateWithIntegrity(
-  policy: { name: string; rules: StoredPolicy['rules'] },
+export async function evaluateWithIntegrity(
+  policy: { name: string; rules: readonly StoredPolicy['rules'][number][] },
   snapshot: Snapshot,
   baseline: Snapshot | undefined,
   similarity: SimilarityProvider,

@@ -247,6 +247,40 @@ describe('replaySnapshot: ValidationOnly mode', () => {
   });
 });
 
+describe('replaySnapshot: ValidationOnly baseline', () => {
+  const EARLIER_ID = '01JBZ00000000000000000009Z';
+  const sameInputsEarlier = (decision: string): Snapshot =>
+    buildSnapshot({ ...RECORDED, outputs: RECORDED.outputs.map((o) => (o.name === 'decision' ? { ...o, value: decision } : o)) }, EARLIER_ID, '2026-11-01T08:00:00.000Z');
+  const sameDecision = { name: 'same-decision', rules: [{ name: 'same', field: 'outputs.decision', comparator: 'ExactMatch' }] };
+
+  it('names the earlier snapshot with the same inputs that the relative rules compared with', async () => {
+    const w = await world();
+    await w.snapshots.putIfAbsent(sameInputsEarlier('decline'));
+    const result = await replay(w, { mode: 'ValidationOnly', policy: sameDecision });
+    expect(result).toMatchObject({ status: 'Failed', baselineId: EARLIER_ID });
+    expect(result.policyViolations).toEqual([expect.objectContaining({ ruleName: 'same', expected: '"decline"', actual: '"approve"' })]);
+    // No earlier decision: the relative rule is skipped and the result says there was no baseline.
+    const alone = await world();
+    expect(await replay(alone, { mode: 'ValidationOnly', policy: sameDecision })).toMatchObject({ status: 'Success', baselineId: null, policy: { rules: [{ status: 'skipped', reason: 'no baseline' }] } });
+  });
+
+  it('fails, naming it, when that baseline was altered behind the service (as validate does), even if the rules then pass', async () => {
+    const w = await world();
+    const earlier = sameInputsEarlier('decline');
+    await w.snapshots.putIfAbsent(earlier);
+    // Altered so that the rule passes: the decision now reads as the one being validated.
+    (w.snapshots.items.get(EARLIER_ID) as Snapshot).outputs = RECORDED.outputs.map((o) => ({ ...o }));
+    const result = await replay(w, { mode: 'ValidationOnly', policy: sameDecision });
+    expect(result.status).toBe('Failed');
+    expect(result.integrity).toBe('verified');
+    expect(result.policy?.rules).toEqual([expect.objectContaining({ ruleName: 'same', status: 'passed' })]);
+    expect(result.policyViolations).toEqual([
+      expect.objectContaining({ ruleName: 'integrity', field: 'baseline.contentHash', expected: earlier.contentHash, message: expect.stringContaining(`baseline snapshot ${EARLIER_ID} no longer matches its contentHash`) }),
+    ]);
+    expect(executorCalls(w)).toBe(0);
+  });
+});
+
 describe('replaySnapshot: integrity', () => {
   it.each(['Strict', 'Tolerant', 'ValidationOnly'] as const)('re-reads the snapshot and, in %s mode, fails a tampered one as tampered without calling the executor', async (mode) => {
     const w = await world(() => IDENTICAL);
