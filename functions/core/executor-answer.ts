@@ -5,7 +5,7 @@
 import * as z from 'zod/mini';
 import { ReportedDependenciesSchema } from './dependencies.js';
 import { ExecutorMalformedResponseError } from './executor-errors.js';
-import { duplicateKeyProblem, jsonShape, jsonShapeProblem } from './json-shape.js';
+import { duplicateKeyProblem, jsonShape, jsonShapeProblem, loneSurrogatePath } from './json-shape.js';
 import { toFieldIssues } from './schema-util.js';
 import { NamedValueSchema, StorableNumberSchema, type NamedValue } from './snapshot.js';
 
@@ -38,7 +38,7 @@ export function parseExecutorAnswer(answer: unknown, target: string): ExecutorAn
   const shape = jsonShapeProblem(answer);
   if (shape?.kind === 'too-deep') throw new ExecutorMalformedResponseError(`${target} answered with JSON nested deeper than ${shape.max} levels (at ${shape.at}); answers are held to the limits of request bodies`);
   if (shape?.kind === 'unstorable-key') throw new ExecutorMalformedResponseError(`${target} answered with the key "${shape.key}" at ${shape.at}; it cannot be stored and read back faithfully, so the answer is not recorded as something else`);
-  const broken = loneSurrogateAt(answer);
+  const broken = loneSurrogatePath(answer);
   if (broken !== undefined) {
     throw new ExecutorMalformedResponseError(`${target} answered with text that is not valid Unicode (a lone UTF-16 surrogate) at ${broken}; it has no UTF-8 form, so the result could be neither hashed nor stored`);
   }
@@ -54,33 +54,6 @@ export function parseExecutorAnswer(answer: unknown, target: string): ExecutorAn
   const summary = issues.slice(0, 5).map((i) => `${i.path}: ${i.message}`).join('; ');
   const more = issues.length > 5 ? ` (and ${issues.length - 5} more)` : '';
   throw new ExecutorMalformedResponseError(`${target} answered with an unexpected shape (expected {"outputs":[{"name","value","type"?}],"executionTimeMs"?,"dependencies"?}): ${summary}${more}`);
-}
-
-const LONE_SURROGATE = /\p{Surrogate}/u;
-
-/**
- * Where the first string or key holding a lone UTF-16 surrogate lies (`outputs[0].value.why[1]`),
- * or undefined. JSON allows `"\ud800"`, but such text has no UTF-8 form: JCS refuses to hash it, so
- * sealing the replay result failed with a 500 and nothing was stored (a snapshot holding one is
- * refused at POST /snapshots for the same reason). Called after the depth check, so the walk is bounded.
- */
-function loneSurrogateAt(value: unknown, path = ''): string | undefined {
-  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? path || '(root)' : undefined;
-  if (value === null || typeof value !== 'object') return undefined;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const at = loneSurrogateAt(value[i], `${path}[${i}]`);
-      if (at !== undefined) return at;
-    }
-    return undefined;
-  }
-  for (const [key, child] of Object.entries(value)) {
-    const keyPath = path === '' ? key : `${path}.${key}`;
-    if (LONE_SURROGATE.test(key)) return keyPath;
-    const at = loneSurrogateAt(child, keyPath);
-    if (at !== undefined) return at;
-  }
-  return undefined;
 }
 
 function cleanOutput(entry: NamedValue): NamedValue {
