@@ -243,7 +243,8 @@ export const OPERATIONS = {
     summary: 'Replay a snapshot on its registered executor and compare',
     path: { id: ulid('snapshot') },
     body: { schema: ReplayRequestDocSchema, required: false, description: 'At most one of policy and policyName; an empty body replays in Tolerant mode' },
-    description: 'A policyName whose stored version no longer matches its contentHash is refused with 409 POLICY_TAMPERED; the result pins the version judged under (policy.contentHash).',
+    description:
+      'A policyName whose stored version no longer matches its contentHash is refused with 409 POLICY_TAMPERED; the result pins the version judged under (policy.contentHash). overrides are merged over the recorded modelParameters and context key by key at every depth (an array or any other non-object value replaces the recorded one); on a snapshot recorded without modelParameters, overrides.modelParameters must include modelName (422 OVERRIDE_NEEDS_MODEL_NAME, nothing run).',
     responses: { 200: { description: 'The replay result, also stored in the history', json: ReplayResultSchema } },
     errors: [400, 404, 409, 422],
   },

@@ -47,11 +47,6 @@ export { MAX_REGEX_PATTERN_LENGTH, MAX_REGEX_INPUT_LENGTH, MAX_REGEX_PROGRAM_SIZ
 export const MAX_LEVENSHTEIN_LENGTH = 10_000;
 /** Longest rendering of a value in `expected` / `actual` (reports are stored in 400 KB items). */
 export const MAX_DISPLAY_LENGTH = 256;
-/**
- * Percent changes within this many percentage points of the threshold count as at the threshold:
- * binary floating point computes 0.3 → 0.33 as a 10.000000000000009 % increase.
- */
-const PERCENT_EPSILON = 1e-9;
 
 const NO_BASELINE = 'no baseline';
 
@@ -286,8 +281,10 @@ function percentChange(input: ComparatorInput, direction: 'increase' | 'decrease
     return { status: 'passed', ...(c === 0 && { score: 0 }), expected, actual, message: `${field} did not ${direction} from a baseline of 0` };
   }
   const pct = ((c - b) * 100) / Math.abs(b);
-  const moved = direction === 'increase' ? pct : -pct;
-  const violated = moved > threshold + PERCENT_EPSILON;
+  // Judged on the decimal values as written, exactly: binary floating point computes 0.3 → 0.33 as
+  // +10.000000000000009 %, and an allowance for that let real excesses pass (1e12 → 1e12 + 1 under
+  // a threshold of 0).
+  const violated = direction === 'increase' ? exceedsPercent(c, b, threshold) : exceedsPercent(b, c, threshold, b);
   const actual = `${pct >= 0 ? '+' : ''}${fmtNum(pct)}% (${fmtNum(b)} → ${fmtNum(c)})`;
   return {
     status: violated ? 'violated' : 'passed',
@@ -298,6 +295,42 @@ function percentChange(input: ComparatorInput, direction: 'increase' | 'decrease
       ? `${field} changed by ${actual}, ${direction === 'increase' ? 'an' : 'a'} ${direction} of more than ${fmtNum(threshold)}%`
       : `${field} changed by ${actual}, within the allowed ${direction} of ${fmtNum(threshold)}%`,
   };
+}
+
+/** A finite number as the decimal it is written as (`String(n)`, the shortest that reads back as n): `m × 10^e`. */
+interface Decimal {
+  m: bigint;
+  e: number;
+}
+
+function toDecimal(n: number): Decimal {
+  const match = /^(-?)(\d+)(?:\.(\d+))?(?:e([+-]\d+))?$/.exec(String(n));
+  if (match === null) throw new RangeError(`${String(n)} is not a finite number`);
+  const [, sign = '', whole = '', fraction = '', exponent = '0'] = match;
+  return { m: BigInt(`${sign}${whole}${fraction}`), e: Number(exponent) - fraction.length };
+}
+
+const TEN = BigInt(10);
+
+/** `a` and `b` scaled to one exponent, as integers that compare and subtract like the values. */
+function aligned(a: Decimal, b: Decimal): [bigint, bigint, number] {
+  const e = Math.min(a.e, b.e);
+  return [a.m * TEN ** BigInt(a.e - e), b.m * TEN ** BigInt(b.e - e), e];
+}
+
+/**
+ * Whether `high − low` exceeds `threshold` percent of `|base|` (base ≠ 0), computed exactly on the
+ * decimal forms: `100 × (high − low) > threshold × |base|`. `base` defaults to `low` (an increase
+ * from the baseline `low`; a decrease passes the baseline as `high` and as `base`).
+ */
+function exceedsPercent(high: number, low: number, threshold: number, base = low): boolean {
+  const [h, l, e] = aligned(toDecimal(high), toDecimal(low));
+  const change: Decimal = { m: (h - l) * BigInt(100), e };
+  const b = toDecimal(base);
+  const t = toDecimal(threshold);
+  const allowed: Decimal = { m: t.m * (b.m < 0 ? -b.m : b.m), e: t.e + b.e };
+  const [x, y] = aligned(change, allowed);
+  return x > y;
 }
 
 function withinRange(input: ComparatorInput, min: number, max: number): ComparatorVerdict {

@@ -5,7 +5,7 @@
 import * as z from 'zod/mini';
 import { ReportedDependenciesSchema } from './dependencies.js';
 import { ExecutorMalformedResponseError } from './executor-errors.js';
-import { duplicateKeyProblem, jsonShape, jsonShapeProblem } from './json-shape.js';
+import { duplicateKeyProblem, jsonShape, jsonShapeProblem, loneSurrogatePath } from './json-shape.js';
 import { toFieldIssues } from './schema-util.js';
 import { NamedValueSchema, StorableNumberSchema, type NamedValue } from './snapshot.js';
 
@@ -38,6 +38,10 @@ export function parseExecutorAnswer(answer: unknown, target: string): ExecutorAn
   const shape = jsonShapeProblem(answer);
   if (shape?.kind === 'too-deep') throw new ExecutorMalformedResponseError(`${target} answered with JSON nested deeper than ${shape.max} levels (at ${shape.at}); answers are held to the limits of request bodies`);
   if (shape?.kind === 'unstorable-key') throw new ExecutorMalformedResponseError(`${target} answered with the key "${shape.key}" at ${shape.at}; it cannot be stored and read back faithfully, so the answer is not recorded as something else`);
+  const broken = loneSurrogatePath(answer);
+  if (broken !== undefined) {
+    throw new ExecutorMalformedResponseError(`${target} answered with text that is not valid Unicode (a lone UTF-16 surrogate) at ${broken}; it has no UTF-8 form, so the result could be neither hashed nor stored`);
+  }
   const result = ExecutorAnswerSchema.safeParse(answer);
   if (result.success) {
     return {

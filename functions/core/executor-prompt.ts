@@ -76,7 +76,8 @@ export function parseModelText(text: string, expectedOutputs: readonly string[] 
   }
   if (expectedOutputs?.length === 1 && trimmed !== '') {
     const [name] = expectedOutputs;
-    if (name !== undefined) return [{ name, value: trimmed, type: 'string' }];
+    // Through the same checks as a JSON answer (text that is not valid Unicode is malformed).
+    if (name !== undefined) return parseExecutorAnswer({ outputs: [{ name, value: trimmed, type: 'string' }] }, target).outputs;
   }
   const wanted = expectedOutputs && expectedOutputs.length > 0 ? `the outputs ${expectedOutputs.map((n) => JSON.stringify(n)).join(', ')}` : 'outputs';
   throw new ExecutorMalformedResponseError(`${target} answered with text that holds no JSON object of ${wanted}: ${excerpt(trimmed)}`);

@@ -186,3 +186,39 @@ class Found {
     readonly at: string,
   ) {}
 }
+
+const LONE_SURROGATE = /\p{Surrogate}/u;
+/** A lone surrogate can reach parsed JSON only as a `\uD800`–`\uDFFF` escape, or raw in a string that was never UTF-8. */
+const MAY_HOLD_LONE_SURROGATE = /\\u[dD][89a-fA-F]|\p{Surrogate}/u;
+
+/**
+ * Where the first string or key of a parsed JSON document holding a lone UTF-16 surrogate lies
+ * (`outputs[0].value.why[1]`, `(root)` for the document itself), or undefined. JSON allows
+ * `"\ud800"`, but such text has no UTF-8 form: RFC 8785 (JCS) refuses to hash it and DynamoDB
+ * would store U+FFFD instead, so a record holding it can be neither sealed nor read back as sent.
+ * With `text`, the JSON text the value was parsed from, a text without any surrogate escape is
+ * answered at once. Call it on a document whose depth is bounded ({@link jsonShape}).
+ */
+export function loneSurrogatePath(value: unknown, text?: string): string | undefined {
+  if (text !== undefined && !MAY_HOLD_LONE_SURROGATE.test(text)) return undefined;
+  return loneSurrogateAt(value, '');
+}
+
+function loneSurrogateAt(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? path || '(root)' : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const at = loneSurrogateAt(value[i], `${path}[${i}]`);
+      if (at !== undefined) return at;
+    }
+    return undefined;
+  }
+  for (const [key, child] of Object.entries(value)) {
+    const keyPath = path === '' ? key : `${path}.${key}`;
+    if (LONE_SURROGATE.test(key)) return keyPath;
+    const at = loneSurrogateAt(child, keyPath);
+    if (at !== undefined) return at;
+  }
+  return undefined;
+}

@@ -10,7 +10,7 @@ import { appendSegment, parsePath, readSegments, type PathSegment } from './fiel
 import { isJsonObject, type JsonValue } from './json.js';
 import { issuePath, toFieldIssues } from './schema-util.js';
 import type { SimilarityProvider } from './similarity.js';
-import { PATH_ROOTS, toPathDocument, type DecisionView } from './snapshot.js';
+import { ModelParametersSchema, PATH_ROOTS, toPathDocument, type DecisionView } from './snapshot.js';
 import { MAX_RULES, PolicyBodySchema, PolicyNameSchema, RuleSchema, ruleName, type PolicyBody, type PolicyEvaluation, type Rule, type RuleResult, type Violation } from './policy-model.js';
 
 export * from './policy-model.js';
@@ -40,6 +40,56 @@ export function fieldPathProblem(field: string): string | undefined {
   const root = segs[0];
   if (typeof root !== 'string' || !(PATH_ROOTS as readonly string[]).includes(root)) {
     return `field path '${field}' must start with one of ${PATH_ROOTS.join(', ')}`;
+  }
+  const unreachable = unreachableReason(segs);
+  return unreachable === undefined ? undefined : `field path '${field}' cannot address a value: ${unreachable}`;
+}
+
+const MODEL_PARAMETER_FIELDS = Object.keys(ModelParametersSchema.shape);
+/** The fields of a dependency call in the path document (see dependenciesToObject). */
+const DEPENDENCY_FIELDS = ['kind', 'request', 'response', 'latencyMs'];
+const SCALAR_KIND: Readonly<Record<string, string>> = {
+  functionName: 'a string',
+  executionTimeMs: 'a number',
+  'modelParameters.modelName': 'a string',
+  'modelParameters.modelVersion': 'a string',
+  'modelParameters.temperature': 'a number',
+  'modelParameters.maxTokens': 'a number',
+  'modelParameters.topP': 'a number',
+  'modelParameters.seed': 'a number',
+  'dependencies.*.kind': 'a string',
+  'dependencies.*.latencyMs': 'a number',
+};
+
+/**
+ * Why a path that parses and starts at a root still cannot address anything in any decision, or
+ * undefined: every decision has the same shape above the recorded values (the path document of
+ * toPathDocument), so `outputs[0]` (outputs are keyed by name: the first output is not
+ * `outputs[0]`), `modelParameters.temprature` or `functionName.length` would read "missing" on every
+ * snapshot, and a policy holding it could never pass. Refused when the rule is written instead.
+ */
+function unreachableReason(segs: readonly PathSegment[]): string | undefined {
+  const [root, second, third] = segs as [string, PathSegment | undefined, PathSegment | undefined];
+  const scalarBelow = (at: string, key: string): string | undefined => {
+    const kind = SCALAR_KIND[key];
+    return kind === undefined ? undefined : `${at} is ${kind}: nothing lies below it`;
+  };
+  if (second === undefined) return undefined;
+  if (root === 'functionName' || root === 'executionTimeMs') return scalarBelow(root, root);
+  if (typeof second === 'number') {
+    const entry = root === 'inputs' ? "an input's" : root === 'outputs' ? "an output's" : root === 'dependencies' ? "a call's" : undefined;
+    return entry === undefined ? `${root} is an object: its fields are named (${root}.<name>), not indexed` : `under ${root} the first segment is ${entry} name (${root}.<name>), not an index`;
+  }
+  const at = appendSegment(root, second);
+  if (root === 'modelParameters') {
+    if (!MODEL_PARAMETER_FIELDS.includes(second)) return `modelParameters has no field '${second}' (it has ${MODEL_PARAMETER_FIELDS.join(', ')})`;
+    return third === undefined ? undefined : scalarBelow(at, at);
+  }
+  if (root === 'tags') return third === undefined ? undefined : `${at} is a string: nothing lies below it`;
+  if (root === 'dependencies' && third !== undefined) {
+    const callAt = appendSegment(at, third);
+    if (typeof third === 'number' || !DEPENDENCY_FIELDS.includes(third)) return `${at} has no field ${typeof third === 'number' ? `[${third}]` : `'${third}'`} (it has ${DEPENDENCY_FIELDS.join(', ')})`;
+    return segs.length > 3 ? scalarBelow(callAt, `dependencies.*.${third}`) : undefined;
   }
   return undefined;
 }

@@ -47,6 +47,12 @@ export const ReplayResultSchema = z.strictObject({
   /** `contentHash` pins the stored policy version judged under (absent for an inline policy, and on results stored before results pinned it). */
   policy: z.nullable(z.strictObject({ name: z.string(), version: z.nullable(z.int()), contentHash: z.optional(z.string()), rules: z.array(RuleResultSchema) })),
   policyViolations: z.array(ViolationSchema),
+  /**
+   * ValidationOnly with a policy: the snapshot its relative rules compared with (the latest earlier
+   * snapshot of the function with the same inputsHash, as validate picks), or null when there was
+   * none (those rules are skipped). Absent otherwise: an executed replay's baseline is the snapshot.
+   */
+  baselineId: z.optional(z.nullable(z.string())),
   /** The noise profile a noise-aware Tolerant replay compared with; null (or absent, on results stored before noise profiles) without one. */
   noiseProfile: z.optional(z.nullable(z.strictObject({ functionName: z.string(), version: z.int() }))),
   /**

@@ -18,7 +18,7 @@ import { evaluatePolicy, type PolicyStore } from './policy.js';
 import type { Clock, IdGenerator, SnapshotStore } from './ports.js';
 import { SimilarityProviderError, type SimilarityProvider } from './similarity.js';
 import { readableSnapshot, verifyContentHash, type DecisionView, type ModelParameters, type NamedValue, type Snapshot } from './snapshot.js';
-import { resolvePolicy } from './validation.js';
+import { evaluateWithIntegrity, resolvePolicy } from './validation.js';
 import { parseReplayRequest, preparedReplay, type Overrides, type PreparedReplay, type ReplayResult } from './replay-model.js';
 
 export * from './replay-model.js';
@@ -42,16 +42,46 @@ export async function prepareReplay(policies: PolicyStore, body: unknown): Promi
   return preparedReplay(request, wantsPolicy ? await resolvePolicy(policies, request) : undefined);
 }
 
-/** Recorded model parameters and context with the overrides merged over them. */
+/**
+ * Recorded model parameters and context with the overrides merged over them, key by key at every
+ * depth: an object in the overrides is merged into the recorded object at the same place (so
+ * `extra: {reasoning: {effort: "high"}}` keeps the recorded `extra.responseFormat` and
+ * `extra.reasoning.budget`); any other value (a string, a number, an array, null) replaces the
+ * recorded one. Merging only the top level replaced a recorded nested object whole, so the
+ * counterfactual silently dropped settings the overrides never named.
+ *
+ * Throws {@link UnprocessableError} (422, before anything runs) when the snapshot recorded no model
+ * parameters and the overrides give some without `modelName`: model parameters need one (DESIGN §3),
+ * and the executor would be sent parameters naming no model.
+ */
 export function applyOverrides(snapshot: Snapshot, overrides: Overrides | undefined): { modelParameters: ModelParameters | undefined; context: JsonObject | undefined } {
   const mp = overrides?.modelParameters;
-  const modelParameters = mp === undefined ? snapshot.modelParameters : ({ ...snapshot.modelParameters, ...stripUndefined(mp) } as ModelParameters);
-  const context = overrides?.context === undefined ? snapshot.context : { ...snapshot.context, ...overrides.context };
+  let modelParameters = snapshot.modelParameters;
+  if (mp !== undefined) {
+    modelParameters = mergeOver((snapshot.modelParameters ?? {}) as JsonObject, mp as JsonObject) as ModelParameters;
+    if (typeof modelParameters.modelName !== 'string') {
+      throw new UnprocessableError(
+        `snapshot ${snapshot.snapshotId} recorded no modelParameters, so overrides.modelParameters must name the model: add overrides.modelParameters.modelName`,
+        { code: 'OVERRIDE_NEEDS_MODEL_NAME', details: { issues: [{ path: 'overrides.modelParameters.modelName', message: 'required: the snapshot recorded no modelParameters' }] } },
+      );
+    }
+  }
+  const context = overrides?.context === undefined ? snapshot.context : mergeOver(snapshot.context ?? {}, overrides.context);
   return { modelParameters, context };
 }
 
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+const isPlainObject = (v: unknown): v is JsonObject => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** `over` merged into `base` (neither is changed): objects key by key, recursively; other values replace. Undefined values are skipped. */
+function mergeOver(base: JsonObject, over: JsonObject): JsonObject {
+  const out: JsonObject = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    if (value === undefined) continue;
+    const recorded = Object.hasOwn(base, key) ? base[key] : undefined;
+    // defineProperty, not `out[key] =`: a key named __proto__ stays a key.
+    Object.defineProperty(out, key, { value: isPlainObject(recorded) && isPlainObject(value) ? mergeOver(recorded, value) : value, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
 }
 
 /**
@@ -93,14 +123,18 @@ export async function replaySnapshot(deps: ReplayDeps, snapshotId: string, prepa
   }
 
   if (prepared.mode === 'ValidationOnly') {
+    // As validate does without a baselineId: the latest earlier decision with the same inputs, its
+    // integrity checked too (a baseline altered behind the service fails the result, naming it,
+    // whatever the rules that compared with it say), and its id kept on the result.
     const baseline = prepared.policy ? await deps.snapshots.findPreviousWithSameInputs(snapshot) : undefined;
-    const evaluation = prepared.policy ? await evaluatePolicy({ name: prepared.policy.name, rules: prepared.policy.rules }, snapshot, baseline, deps.similarity) : undefined;
+    const evaluation = prepared.policy ? await evaluateWithIntegrity({ name: prepared.policy.name, rules: prepared.policy.rules }, snapshot, baseline, deps.similarity) : undefined;
     return {
       ...base,
       ...nothingRan,
       status: evaluation?.status === 'violated' ? 'Failed' : 'Success',
       outputsMatch: true,
       policy: prepared.policy && evaluation ? { ...policyPinOf(prepared.policy), rules: evaluation.rules } : null,
+      ...(prepared.policy && { baselineId: baseline === undefined ? null : readableSnapshot(baseline).snapshotId }),
       policyViolations: evaluation?.violations ?? [],
       integrity: 'verified',
       createdAt: now(),

@@ -35,8 +35,55 @@ function normalize(text: string): string {
   return (NEEDS_NFKC.test(text) ? text.normalize('NFKC') : text).toLowerCase();
 }
 
-/** Term frequencies of a text after NFKC normalisation and lower-casing. */
+/**
+ * Scripts written without spaces between words (Chinese, Japanese, Thai, Lao, Khmer, Burmese):
+ * there a run of letters is a whole phrase or sentence, so taken as one term, '我喜欢猫' and
+ * '我喜欢狗' shared nothing and scored 0, like unrelated text. Script_Extensions, so that marks
+ * shared by the scripts (the prolonged sound mark ー, the iteration mark 々) count with them.
+ */
+const NO_SPACES = /[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Thai}\p{scx=Lao}\p{scx=Khmer}\p{scx=Myanmar}]/u;
+/** A letter or digit with the combining marks that follow it (a Thai vowel or tone mark stays on its letter). */
+const CLUSTER = /[\p{L}\p{N}]\p{M}*|\p{M}+/gu;
+
+function count(tf: Map<string, number>, term: string): void {
+  tf.set(term, (tf.get(term) ?? 0) + 1);
+}
+
+/**
+ * Counts the terms of one token that holds letters of a script without spaces: each run of such
+ * characters gives its overlapping pairs of neighbouring characters (one character alone is its own
+ * term), the way search engines index CJK text without a dictionary (Lucene's CJK bigrams), and
+ * each run of other letters and digits beside them (`GPT4` in `GPT4模型`) stays one word.
+ */
+function countUnspacedToken(tf: Map<string, number>, token: string): void {
+  const clusters = token.match(CLUSTER) ?? [];
+  let run: string[] = [];
+  let word = '';
+  const flushRun = (): void => {
+    if (run.length === 1) count(tf, run[0] as string);
+    for (let i = 0; i + 1 < run.length; i++) count(tf, `${run[i] as string}${run[i + 1] as string}`);
+    run = [];
+  };
+  for (const cluster of clusters) {
+    if (NO_SPACES.test(cluster)) {
+      if (word !== '') count(tf, word);
+      word = '';
+      run.push(cluster);
+    } else {
+      flushRun();
+      word += cluster;
+    }
+  }
+  flushRun();
+  if (word !== '') count(tf, word);
+}
+
+/**
+ * Term frequencies of a text after NFKC normalisation and lower-casing: its words, and in scripts
+ * written without spaces the pairs of neighbouring characters ({@link countUnspacedToken}).
+ */
 export function termFrequencies(text: string): Map<string, number> {
+  const ascii = !NEEDS_NFKC.test(text);
   const normalized = normalize(text);
   const tf = new Map<string, number>();
   const re = TOKEN;
@@ -44,7 +91,8 @@ export function termFrequencies(text: string): Map<string, number> {
   let m: RegExpExecArray | null;
   while ((m = re.exec(normalized)) !== null) {
     const term = m[0];
-    tf.set(term, (tf.get(term) ?? 0) + 1);
+    if (!ascii && NO_SPACES.test(term)) countUnspacedToken(tf, term);
+    else count(tf, term);
   }
   return tf;
 }
@@ -77,7 +125,8 @@ export function cosineOfCounts(x: Map<string, number>, y: Map<string, number>): 
 
 /**
  * Lexical similarity: normalise (Unicode NFKC, lower case), split on anything that is not a
- * letter, mark or digit, and take the cosine of the term-frequency vectors. Identical texts score
+ * letter, mark or digit (and text of scripts without spaces into pairs of neighbouring characters),
+ * and take the cosine of the term-frequency vectors. Identical texts score
  * exactly 1.0; so do two texts without any token whose normalised forms are equal (e.g. both
  * empty); two texts without tokens that differ score 0. Symmetric, in [0, 1], deterministic.
  */

@@ -113,8 +113,8 @@ async function resolveBaseline(snapshots: SnapshotStore, snapshot: Snapshot, bas
  * what no longer matches or parses. A rule that compared with an altered baseline compared with what
  * is stored now, not with what was recorded: its verdict is not to be trusted, and the report says so.
  */
-async function evaluateWithIntegrity(
-  policy: { name: string; rules: StoredPolicy['rules'] },
+export async function evaluateWithIntegrity(
+  policy: { name: string; rules: readonly StoredPolicy['rules'][number][] },
   snapshot: Snapshot,
   baseline: Snapshot | undefined,
   similarity: SimilarityProvider,
@@ -154,6 +154,13 @@ function integrityViolation(snapshot: Snapshot, field: string, what: string, con
 /** Validates a stored snapshot on demand and stores the report. */
 export async function validateOnDemand(deps: ValidationDeps, snapshotId: string, body: unknown): Promise<ValidationReport> {
   const request = parseOrThrow(ValidateRequestSchema, body, 'validate request');
+  if (request.baselineId !== undefined && request.baselineId === snapshotId.toUpperCase()) {
+    // A decision compared with itself passes every relative rule: a report that says nothing, read as a pass.
+    throw new ValidationError(
+      `baselineId ${request.baselineId} is the snapshot being validated: compared with itself, every rule that compares with a baseline would pass; name an earlier decision, or leave baselineId out for the latest earlier one with the same inputs`,
+      { details: { issues: [{ path: 'baselineId', message: 'is the snapshot being validated' }] } },
+    );
+  }
   const snapshot = await deps.snapshots.get(snapshotId);
   if (!snapshot) throw new NotFoundError('snapshot', snapshotId);
   const policy = await resolvePolicy(deps.policies, request);

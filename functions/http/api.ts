@@ -5,7 +5,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { DomainError, NotFoundError, ServiceBusyError, ValidationError } from '../core/errors.js';
-import { duplicateKeyProblem, jsonShape, type JsonShapeProblem } from '../core/json-shape.js';
+import { duplicateKeyProblem, jsonShape, loneSurrogatePath, type JsonShapeProblem } from '../core/json-shape.js';
 import { UnsupportedMediaTypeError } from './errors.js';
 import { errorStatus } from './status.js';
 import { withoutByteOrderMark } from '../core/byte-order-mark.js';
@@ -165,6 +165,16 @@ export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
       const shape = jsonShape(value);
       const problem = bodyShapeProblem(shape.problem);
       if (problem !== undefined) throw new ValidationError(problem.message, { code: problem.code });
+      const broken = loneSurrogatePath(value, text);
+      if (broken !== undefined) {
+        // I-JSON (RFC 7493), which the records' JCS hashes take: no lone surrogates. Refused here
+        // for every route: sealing a policy, a replay result (its overrides) or a batch item that
+        // held one failed with a 500, or an INTERNAL_ERROR item.
+        throw new ValidationError(`request body holds text that is not valid Unicode (a lone UTF-16 surrogate) at ${broken}; it has no UTF-8 form, so it can be neither hashed nor stored`, {
+          code: 'INVALID_UNICODE',
+          details: { issues: [{ path: broken, message: 'text is not valid Unicode (a lone UTF-16 surrogate)' }] },
+        });
+      }
       const duplicate = duplicateKeyProblem(text, shape.keys);
       if (duplicate !== undefined) {
         const path = duplicate.at === '(root)' ? duplicate.key : `${duplicate.at}.${duplicate.key}`;

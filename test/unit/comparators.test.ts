@@ -110,6 +110,25 @@ describe('MaxIncreasePercent / MaxDecreasePercent', () => {
   it('treats an increase equal to the threshold up to floating-point noise as at the threshold', async () => {
     // (0.33 - 0.3) * 100 / 0.3 computes as 10.000000000000009.
     expect((await run('MaxIncreasePercent', { threshold: 10 }, found(0.33), found(0.3))).status).toBe('passed');
+    // 0.7 → 0.63 computes as −9.999999999999998 %: exactly 10 % down, at the threshold either way.
+    expect((await run('MaxDecreasePercent', { threshold: 10 }, found(0.63), found(0.7))).status).toBe('passed');
+  });
+
+  it('judges the decimal values as written, so no real excess passes as rounding noise', async () => {
+    // Threshold 0 is "must not increase at all": 1e12 → 1e12 + 1 is +1e-10 %, an increase.
+    const tiny = await run('MaxIncreasePercent', { threshold: 0 }, found(1e12 + 1), found(1e12));
+    expect(tiny.status).toBe('violated');
+    expect((await run('MaxDecreasePercent', { threshold: 0 }, found(1e12 - 1), found(1e12))).status).toBe('violated');
+    // 10 % of 1e12 plus 0.005: over the threshold by 5e-10 percentage points.
+    expect((await run('MaxIncreasePercent', { threshold: 10 }, found(1.1e12 + 0.005), found(1e12))).status).toBe('violated');
+    expect((await run('MaxIncreasePercent', { threshold: 10 }, found(1.1e12), found(1e12))).status).toBe('passed');
+    // A threshold far below the old 1e-9 allowance still bounds the change.
+    expect((await run('MaxIncreasePercent', { threshold: 1e-12 }, found(1 + 1e-14), found(1))).status).toBe('passed');
+    expect((await run('MaxIncreasePercent', { threshold: 1e-12 }, found(1 + 1e-13), found(1))).status).toBe('violated');
+    // Magnitudes at both ends of what a snapshot stores.
+    expect((await run('MaxIncreasePercent', { threshold: 50 }, found(1.5e-130), found(1e-130))).status).toBe('passed');
+    expect((await run('MaxIncreasePercent', { threshold: 50 }, found(1.5000000001e-130), found(1e-130))).status).toBe('violated');
+    expect((await run('MaxDecreasePercent', { threshold: 100 }, found(-9e125), found(9e125))).status).toBe('violated');
   });
 
   it('ignores movement in the allowed direction', async () => {

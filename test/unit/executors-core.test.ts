@@ -300,6 +300,20 @@ describe('parseExecutorAnswer', () => {
     expect(parseJsonAnswer('{"outputs":[{"name":"a","value":{"name":"b","value":1}},{"name":"\\u0062","value":2}]}', 'x')).toEqual({ outputs: [{ name: 'a', value: { name: 'b', value: 1 } }, { name: 'b', value: 2 }] });
   });
 
+  it('refuses an answer holding text that is not valid Unicode (a lone surrogate), naming where, instead of failing the replay with a 500', () => {
+    // JSON allows "\ud800"; it has no UTF-8 form, so the result could be neither hashed nor stored.
+    const answer = JSON.parse('{"outputs":[{"name":"decision","value":{"why":["ok","a\\ud800"]}}]}') as unknown;
+    expect(() => parseExecutorAnswer(answer, 'http POST x')).toThrow(ExecutorMalformedResponseError);
+    expect(() => parseExecutorAnswer(answer, 'http POST x')).toThrow('http POST x answered with text that is not valid Unicode (a lone UTF-16 surrogate) at outputs[0].value.why[1]');
+    const inName = JSON.parse('{"outputs":[{"name":"d\\udc00","value":1}]}') as unknown;
+    expect(() => parseExecutorAnswer(inName, 'x')).toThrow(/not valid Unicode .* at outputs\[0\]\.name/);
+    const inDependency = JSON.parse('{"outputs":[{"name":"d","value":1}],"dependencies":[{"name":"rates","kind":"http","request":{"q":"\\ud83d"}}]}') as unknown;
+    expect(() => parseExecutorAnswer(inDependency, 'x')).toThrow(/not valid Unicode .* at dependencies\[0\]\.request\.q/);
+    // A model's prose answer too; a whole emoji (a surrogate pair) is fine.
+    expect(() => parseModelText('Approve \ud800', ['rationale'], 'openai m')).toThrow(/not valid Unicode .* at outputs\[0\]\.value/);
+    expect(parseModelText('Approve \u{1F44D}', ['rationale'], 'openai m')).toEqual([{ name: 'rationale', value: 'Approve \u{1F44D}', type: 'string' }]);
+  });
+
   it('holds a model text answer to the same limits (bedrock, openai)', () => {
     expect(() => parseModelText('{"decision":{"__proto__":{"polluted":1}}}', ['decision'], 'bedrock m')).toThrow(/"__proto__" at outputs\[0\]\.value\.__proto__/);
     expect(() => parseModelText(`{"outputs":[{"name":"decision","value":${'['.repeat(3000)}${']'.repeat(3000)}}]}`, ['decision'], 'openai m')).toThrow(/nested deeper than 64 levels/);

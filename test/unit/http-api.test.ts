@@ -77,6 +77,23 @@ describe('makeHttpHandler', () => {
     expect(parse(await handler(event('POST /echo', { body: '\uFEFF{"a":1,"a":2}' }))).body.error).toMatchObject({ code: 'DUPLICATE_KEY', message: expect.stringContaining('"a" twice') });
   });
 
+  it('answers 400 INVALID_UNICODE naming where for a body with a lone surrogate, which no record could hash or store', async () => {
+    const handler = makeHttpHandler(echo, spyLogger());
+    // A replay's overrides, a policy's rule name: sealing the record failed in JCS with a 500.
+    const res = parse(await handler(event('POST /echo', { body: '{"overrides":{"context":{"a":["ok","x\\ud800"]}}}' })));
+    expect(res.status).toBe(400);
+    expect(res.body.error).toEqual({
+      code: 'INVALID_UNICODE',
+      message: 'request body holds text that is not valid Unicode (a lone UTF-16 surrogate) at overrides.context.a[1]; it has no UTF-8 form, so it can be neither hashed nor stored',
+      details: { issues: [{ path: 'overrides.context.a[1]', message: 'text is not valid Unicode (a lone UTF-16 surrogate)' }] },
+    });
+    // In a key, low or high, escaped in any case, or raw in the event's body string.
+    expect(parse(await handler(event('POST /echo', { body: '{"rules":[{"name":"r","k\\uDC00":1}]}' }))).body.error).toMatchObject({ code: 'INVALID_UNICODE', details: { issues: [{ path: 'rules[0].k\udc00' }] } });
+    expect(parse(await handler(event('POST /echo', { body: '{"a":"\ud83d"}' }))).body.error?.code).toBe('INVALID_UNICODE');
+    // A surrogate pair is one character, escaped or not.
+    expect(parse(await handler(event('POST /echo', { body: '{"a":"\\ud83d\\udc4d \u{1F44D}"}' }))).body.got).toEqual({ a: '\u{1F44D} \u{1F44D}' });
+  });
+
   it.each(['gzip', 'br', 'deflate', 'GZIP', 'gzip, identity'])('answers 415 UNSUPPORTED_MEDIA_TYPE naming the coding for a body with Content-Encoding %j', async (coding) => {
     const handler = makeHttpHandler(echo, spyLogger());
     const res = parse(await handler(event('POST /echo', { body: '{"a":1}', headers: { 'Content-Encoding': coding } })));

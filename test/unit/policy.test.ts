@@ -100,6 +100,31 @@ describe('validatePolicyBody', () => {
     expect(err.message).toContain("rules[1] (bad-root) field: field path 'output.decision' must start with one of functionName, inputs, outputs");
   });
 
+  it.each([
+    ['outputs[0]', "under outputs the first segment is an output's name (outputs.<name>), not an index"],
+    ['inputs[1].income', "under inputs the first segment is an input's name (inputs.<name>), not an index"],
+    ['context[0]', 'context is an object'],
+    ['functionName.length', 'functionName is a string: nothing lies below it'],
+    ['executionTimeMs[0]', 'executionTimeMs is a number: nothing lies below it'],
+    ['modelParameters.temprature', "modelParameters has no field 'temprature' (it has modelName, modelVersion, temperature, maxTokens, topP, seed, extra)"],
+    ['modelParameters.temperature.value', 'modelParameters.temperature is a number: nothing lies below it'],
+    ['tags.env.name', 'tags.env is a string: nothing lies below it'],
+    ['tags[0]', 'tags is an object'],
+    ['dependencies[0]', "under dependencies the first segment is a call's name (dependencies.<name>), not an index"],
+    ['dependencies.rates.answer', "dependencies.rates has no field 'answer' (it has kind, request, response, latencyMs)"],
+    ['dependencies.rates.kind.x', 'dependencies.rates.kind is a string: nothing lies below it'],
+  ])('refuses the field path %s, which can never address a value', (field, reason) => {
+    const err = validationError(() => validatePolicyBody({ rules: [{ name: 'r', field, comparator: 'ExactMatch' }] }));
+    expect(err.message).toContain(`rules[0] (r) field: field path '${field}' cannot address a value: ${reason}`);
+  });
+
+  it.each(['outputs', 'outputs.decision', 'outputs.items[2].price', 'outputs["0"]', 'inputs.applicant.income', 'modelParameters', 'modelParameters.temperature', 'modelParameters.extra.reasoning[0]', 'context', 'context.retrieval.k', 'tags.env', 'dependencies.rates', 'dependencies.rates.response.rate', 'dependencies["search#2"].request.query', 'functionName', 'executionTimeMs'])(
+    'accepts the field path %s',
+    (field) => {
+      expect(validatePolicyBody({ rules: [{ name: 'r', field, comparator: 'ExactMatch' }] }).rules[0]?.field).toBe(field);
+    },
+  );
+
   it('refuses min > max and a missing min, max, threshold, pattern, value or schema', () => {
     expect(validationError(() => validatePolicyBody({ rules: [{ name: 'score-range', field: 'outputs.score', comparator: 'WithinRange', min: 2, max: 1 }] })).message).toContain('rules[0] (score-range) min: min (2) must not be greater than max (1)');
     const err = validationError(() =>

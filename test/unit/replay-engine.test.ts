@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { replayRoutes } from '../../functions/api/replay-routes.js';
-import { NotFoundError, ValidationError } from '../../functions/core/errors.js';
+import { NotFoundError, UnprocessableError, ValidationError } from '../../functions/core/errors.js';
 import {
   ExecutorHttpStatusError,
   ExecutorMalformedResponseError,
@@ -247,6 +247,40 @@ describe('replaySnapshot: ValidationOnly mode', () => {
   });
 });
 
+describe('replaySnapshot: ValidationOnly baseline', () => {
+  const EARLIER_ID = '01JBZ00000000000000000009Z';
+  const sameInputsEarlier = (decision: string): Snapshot =>
+    buildSnapshot({ ...RECORDED, outputs: RECORDED.outputs.map((o) => (o.name === 'decision' ? { ...o, value: decision } : o)) }, EARLIER_ID, '2026-11-01T08:00:00.000Z');
+  const sameDecision = { name: 'same-decision', rules: [{ name: 'same', field: 'outputs.decision', comparator: 'ExactMatch' }] };
+
+  it('names the earlier snapshot with the same inputs that the relative rules compared with', async () => {
+    const w = await world();
+    await w.snapshots.putIfAbsent(sameInputsEarlier('decline'));
+    const result = await replay(w, { mode: 'ValidationOnly', policy: sameDecision });
+    expect(result).toMatchObject({ status: 'Failed', baselineId: EARLIER_ID });
+    expect(result.policyViolations).toEqual([expect.objectContaining({ ruleName: 'same', expected: '"decline"', actual: '"approve"' })]);
+    // No earlier decision: the relative rule is skipped and the result says there was no baseline.
+    const alone = await world();
+    expect(await replay(alone, { mode: 'ValidationOnly', policy: sameDecision })).toMatchObject({ status: 'Success', baselineId: null, policy: { rules: [{ status: 'skipped', reason: 'no baseline' }] } });
+  });
+
+  it('fails, naming it, when that baseline was altered behind the service (as validate does), even if the rules then pass', async () => {
+    const w = await world();
+    const earlier = sameInputsEarlier('decline');
+    await w.snapshots.putIfAbsent(earlier);
+    // Altered so that the rule passes: the decision now reads as the one being validated.
+    (w.snapshots.items.get(EARLIER_ID) as Snapshot).outputs = RECORDED.outputs.map((o) => ({ ...o }));
+    const result = await replay(w, { mode: 'ValidationOnly', policy: sameDecision });
+    expect(result.status).toBe('Failed');
+    expect(result.integrity).toBe('verified');
+    expect(result.policy?.rules).toEqual([expect.objectContaining({ ruleName: 'same', status: 'passed' })]);
+    expect(result.policyViolations).toEqual([
+      expect.objectContaining({ ruleName: 'integrity', field: 'baseline.contentHash', expected: earlier.contentHash, message: expect.stringContaining(`baseline snapshot ${EARLIER_ID} no longer matches its contentHash`) }),
+    ]);
+    expect(executorCalls(w)).toBe(0);
+  });
+});
+
 describe('replaySnapshot: integrity', () => {
   it.each(['Strict', 'Tolerant', 'ValidationOnly'] as const)('re-reads the snapshot and, in %s mode, fails a tampered one as tampered without calling the executor', async (mode) => {
     const w = await world(() => IDENTICAL);
@@ -378,6 +412,40 @@ describe('replaySnapshot: executors', () => {
     expect(result.overrides).toEqual(overrides);
     expect(result.diff?.modelParamsChanged).toBe(true);
     expect(result.diff?.changes).toContainEqual(expect.objectContaining({ path: 'modelParameters.modelVersion', oldValue: '2026-10', newValue: 'v2' }));
+  });
+
+  it('merges nested objects of the overrides key by key, keeping what they do not name', async () => {
+    const w = await world(() => IDENTICAL);
+    const id = '01JBZ0000000000000000000AB';
+    const nested: RecordSnapshot = {
+      ...RECORDED,
+      modelParameters: { modelName: 'credit-llm', temperature: 0, extra: { responseFormat: 'json', reasoning: { effort: 'low', budget: 100 } } },
+      context: { tenant: 'acme', retrieval: { k: 5, index: 'v2', filters: ['eu'] } },
+    };
+    await w.snapshots.putIfAbsent(buildSnapshot(nested, id, '2026-11-01T09:00:00.000Z'));
+    const overrides = { modelParameters: { extra: { reasoning: { effort: 'high' } } }, context: { retrieval: { k: 10, filters: ['us'] } } };
+    const result = await replaySnapshot(w.deps, id, await prepareReplay(w.policies, { mode: 'Strict', overrides }));
+    const seen = w.made[0]?.calls[0];
+    expect(seen?.modelParameters).toEqual({ modelName: 'credit-llm', temperature: 0, extra: { responseFormat: 'json', reasoning: { effort: 'high', budget: 100 } } });
+    // Arrays and other values are replaced whole; a key set to null is null.
+    expect(seen?.context).toEqual({ tenant: 'acme', retrieval: { k: 10, index: 'v2', filters: ['us'] } });
+    expect(result.diff?.changes.map((c) => c.path)).toEqual(['modelParameters.extra.reasoning.effort', 'context.retrieval.k', 'context.retrieval.filters[0]', 'executionTimeMs']);
+  });
+
+  it('refuses (422, nothing run) model parameter overrides without modelName on a snapshot that recorded no model parameters', async () => {
+    const w = await world(() => IDENTICAL);
+    const id = '01JBZ0000000000000000000AC';
+    const { modelParameters: _none, ...bare } = RECORDED;
+    await w.snapshots.putIfAbsent(buildSnapshot(bare, id, '2026-11-01T09:00:00.000Z'));
+    const err = await replaySnapshot(w.deps, id, await prepareReplay(w.policies, { overrides: { modelParameters: { temperature: 0.5 } } })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnprocessableError);
+    expect(err).toMatchObject({ code: 'OVERRIDE_NEEDS_MODEL_NAME' });
+    expect((err as Error).message).toContain('overrides.modelParameters.modelName');
+    expect(executorCalls(w)).toBe(0);
+    // With a modelName the override makes complete model parameters and runs.
+    const ran = await replaySnapshot(w.deps, id, await prepareReplay(w.policies, { overrides: { modelParameters: { modelName: 'credit-llm-2', temperature: 0.5 } } }));
+    expect(ran.status).toBe('Success');
+    expect(w.made.at(-1)?.calls[0]?.modelParameters).toEqual({ modelName: 'credit-llm-2', temperature: 0.5 });
   });
 
   it('records overrides as null when there are none', async () => {

@@ -19,6 +19,15 @@ describe('termFrequencies', () => {
   it('keeps combining marks inside words (Devanagari)', () => {
     expect([...termFrequencies('नमस्ते दुनिया').keys()]).toEqual(['नमस्ते', 'दुनिया']);
   });
+
+  it('splits text of scripts written without spaces into overlapping character pairs', () => {
+    // Chinese: 我喜欢猫 is one run of letters; its terms are the pairs of neighbouring characters.
+    expect([...termFrequencies('我喜欢猫').keys()]).toEqual(['我喜', '喜欢', '欢猫']);
+    // Latin letters and digits beside them stay words of their own; a lone character is its own term.
+    expect([...termFrequencies('GPT4模型 猫').keys()]).toEqual(['gpt4', '模型', '猫']);
+    // Thai: a vowel or tone mark stays with the letter it sits on.
+    expect([...termFrequencies('ไปที่').keys()]).toEqual(['ไป', 'ปที่']);
+  });
 });
 
 describe('LexicalSimilarity', () => {
@@ -46,6 +55,23 @@ describe('LexicalSimilarity', () => {
   it('scores texts without any word by their normalised text', async () => {
     expect(await lexical.similarity('!!', '！！')).toBe(1); // full-width '!' normalises to '!'
     expect(await lexical.similarity('!!', '??')).toBe(0);
+  });
+
+  it('scores near sentences of scripts without spaces by their shared words, not 0', async () => {
+    // One changed character of four: 2 of 3 character pairs are shared.
+    expect(await lexical.similarity('我喜欢猫', '我喜欢狗')).toBeCloseTo(2 / 3, 15);
+    // "The loan was approved" / "The loan was declined" (Japanese): the same frame, another verb.
+    const ja = await lexical.similarity('ローンは承認されました', 'ローンは拒否されました');
+    expect(ja).toBeGreaterThan(0.5);
+    expect(ja).toBeLessThan(1);
+    // "Loan approved" / "loan declined" (Thai), like 'loan approved' / 'loan declined'.
+    const th = await lexical.similarity('อนุมัติสินเชื่อแล้ว', 'ปฏิเสธสินเชื่อแล้ว');
+    expect(th).toBeGreaterThan(0.3);
+    expect(th).toBeLessThan(1);
+    // Unrelated sentences share nothing.
+    expect(await lexical.similarity('贷款已批准', '今天天气很好')).toBe(0);
+    // The same text with other punctuation is the same words.
+    expect(await lexical.similarity('贷款已批准。', '贷款已批准')).toBe(1);
   });
 
   it('computes the cosine of term counts (hand-checked)', async () => {

@@ -106,6 +106,15 @@ describe('validateOnDemand: baseline', () => {
     expect((err as Error).message).toContain('01JBZ0000000000000000000ZZ');
     expect(reports.items.size).toBe(0);
   });
+
+  it('answers 400 naming baselineId when it is the snapshot being validated (every relative rule would pass against itself), storing nothing', async () => {
+    const { deps, reports } = await world();
+    const err = await validateOnDemand(deps, ID.third, { policyName: 'loan-regression', baselineId: ID.third.toLowerCase() }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect(err).toMatchObject({ details: { issues: [{ path: 'baselineId', message: 'is the snapshot being validated' }] } });
+    expect((err as Error).message).toBe(`baselineId ${ID.third} is the snapshot being validated: compared with itself, every rule that compares with a baseline would pass; name an earlier decision, or leave baselineId out for the latest earlier one with the same inputs`);
+    expect(reports.items.size).toBe(0);
+  });
 });
 
 describe('validateOnDemand: request and report', () => {

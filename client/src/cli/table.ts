@@ -36,6 +36,17 @@ export function cell(value: unknown): string {
 }
 
 /**
+ * Formats a compared value (a diff's old / new, a replay's original / replayed): `-` when that side
+ * has none, anything present as compact JSON. Unlike {@link cell}, null is `null`, a string is
+ * quoted (`"1"` is not `1`) and a number is shown whole (0.30000000000000004 is not 0.3): a table of
+ * what changed must not show a change as two equal cells.
+ */
+export function valueCell(value: unknown): string {
+  if (value === undefined) return '-';
+  return terminalSafeJson(JSON.stringify(value));
+}
+
+/**
  * East Asian Wide and Fullwidth characters (Unicode's EastAsianWidth W and F: Hangul, CJK, kana,
  * fullwidth forms) and emoji shown as pictures: two columns of a terminal each.
  */

@@ -3,7 +3,7 @@
  */
 import { REPLAY_MODES, type ReplayRequest, type ReplayResult } from '../../schemas.js';
 import { asUsage, choiceFlag, EXIT, intFlag, numberFlag, str, UsageError, type CommandGroup } from '../framework.js';
-import { columns, keyValues } from '../table.js';
+import { columns, keyValues, valueCell } from '../table.js';
 
 function replayTable(r: ReplayResult): string {
   return (
@@ -19,7 +19,7 @@ function replayTable(r: ReplayResult): string {
       ...(r.error ? ([['error', `${r.error.code}: ${r.error.message}`]] as const) : []),
     ]) +
     '\n' +
-    columns(['path', 'comparator', 'score', 'match', 'original', 'replayed'], r.fieldComparisons.map((c) => [c.path, c.comparator, c.score, c.match, c.original, c.replayed])) +
+    columns(['path', 'comparator', 'score', 'match', 'original', 'replayed'], r.fieldComparisons.map((c) => [c.path, c.comparator, c.score, c.match, valueCell(c.original), valueCell(c.replayed)])) +
     (r.policyViolations.length > 0 ? `\npolicy violations:\n${columns(['rule', 'field', 'message'], r.policyViolations.map((v) => [v.ruleName, v.field, v.message]))}` : '')
   );
 }

@@ -3,7 +3,7 @@
  */
 import type { Snapshot, SnapshotDiff } from '../../schemas.js';
 import { asUsage, EXIT, functionNameValue, instantFlag, intFlag, readJsonArg, requiredFlag, str, UsageError, type CommandGroup } from '../framework.js';
-import { cell, columns, keyValues } from '../table.js';
+import { cell, columns, keyValues, valueCell } from '../table.js';
 import type { RecordSnapshot } from '../../schemas.js';
 import { DecisionReplayError } from '../../errors.js';
 
@@ -55,7 +55,7 @@ function diffTable(d: SnapshotDiff): string {
     ['modelParamsChanged', d.modelParamsChanged],
     ['executionTimeDeltaMs', d.executionTimeDeltaMs],
   ]);
-  return `${head}\n${columns(['path', 'change', 'old', 'new'], d.changes.map((c) => [c.path, c.changeType, c.oldValue, c.newValue]))}`;
+  return `${head}\n${columns(['path', 'change', 'old', 'new'], d.changes.map((c) => [c.path, c.changeType, valueCell(c.oldValue), valueCell(c.newValue)]))}`;
 }
 
 export const snapshotCommands: CommandGroup = {
