@@ -156,9 +156,14 @@ describe('ids in lower case (ULIDs are case-insensitive)', () => {
     expect(res.status).toBe(200);
     expect(res.body.snapshotId).toBe(id);
     expect((await requestJson(t.url, 'GET', `/snapshots/${lower}/diff/${id}`)).status).toBe(200);
-    const validated = await requestJson<{ baselineId: string | null }>(t.url, 'POST', `/snapshots/${lower}/validate`, { policy: { rules: [{ field: 'outputs.rationale', comparator: 'ExactMatch' }] }, baselineId: lower });
+    // A later decision validated against this one, both named in lower case (a snapshot is not its
+    // own baseline: that is a 400 naming baselineId, whatever the case of the ids).
+    const later = (await requestJson<{ snapshotId: string }>(t.url, 'POST', '/snapshots', JSON.parse(decision('edge_case_fn', 'lower')) as unknown)).body.snapshotId;
+    const validated = await requestJson<{ snapshotId: string; baselineId: string | null }>(t.url, 'POST', `/snapshots/${later.toLowerCase()}/validate`, { policy: { rules: [{ field: 'outputs.rationale', comparator: 'ExactMatch' }] }, baselineId: lower });
     expect(validated.status, JSON.stringify(validated.body)).toBe(200);
-    expect(validated.body.baselineId).toBe(id);
+    expect(validated.body).toMatchObject({ snapshotId: later, baselineId: id });
+    const itself = await requestJson<ErrorReply>(t.url, 'POST', `/snapshots/${lower}/validate`, { policy: { rules: [{ field: 'outputs.rationale', comparator: 'ExactMatch' }] }, baselineId: id });
+    expect(itself.status).toBe(400);
   });
 
   it('name the same snapshots in POST /batches, where an id and its lower-case twin are one id listed twice', async () => {
