@@ -11,7 +11,7 @@
  * `aws stepfunctions stop-execution` does on AWS), so that example runs on the same local host
  * started in this process (test/support/host.ts), where the test can reach the state machine.
  *
- * Both batches replay on a model that answers after 200 ms (a server here), so each is still
+ * Both batches replay on a model that answers after 300 ms (a server here), so each is still
  * running when it is cancelled or stopped.
  */
 import { createServer, type Server } from 'node:http';
@@ -36,11 +36,14 @@ const ULID = /[0-9A-HJKMNP-TV-Z]{26}/;
 
 const OUTPUTS = [{ name: 'decision', value: 'approve' }];
 
-/** A model that answers every call with the recorded decision after 200 ms. */
+/**
+ * A model that answers every call with the recorded decision after 300 ms: with one call at a
+ * time, a 60-item batch takes 18 s and a 10-item one 3 s, far longer than the CLI takes to start.
+ */
 async function slowModel(): Promise<{ url: string; server: Server }> {
   const server = createServer((req, res) => {
     req.resume();
-    req.on('end', () => setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ outputs: OUTPUTS })), 200));
+    req.on('end', () => setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ outputs: OUTPUTS })), 300));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/decide`, server };
@@ -91,7 +94,7 @@ describe('README: cancelling a batch with the CLI, against npm start -- --in-mem
   });
 
   it('a 60-item batch is running (the README\'s batch id stands for it)', async () => {
-    const batchId = await runningBatch(session.host.port, model.url, 'cancel_example', 60, 2);
+    const batchId = await runningBatch(session.host.port, model.url, 'cancel_example', 60, 1);
     const shown = ULID.exec(cancelSteps[0]?.command ?? '')?.[0];
     expect(shown).toBeDefined();
     expect(session.subs.unify(shown ?? '', batchId)).toBe(true);

@@ -13,7 +13,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requestJson } from '../support/http.js';
+import { eventually, requestJson } from '../support/http.js';
 import { ReadmeSession, ROOT, tourTests } from '../support/readme-session.js';
 import { compareOutput, fences, parseTour } from '../support/readme-tour.js';
 
@@ -46,6 +46,12 @@ describe('README examples on npm start -- --in-memory: GET /_local/metrics, the 
     expect((await call('PUT', '/functions/approve_loan/executor', { type: 'http', url: `http://127.0.0.1:${session.host.port}/demo/credit/v2` })).status).toBe(200);
     const replayed = await call<{ status: string }>('POST', `/snapshots/${recorded.body.snapshotId}/replay`, {});
     expect(replayed.status).toBe(200);
+    // The on-write lag is measured when the stream delivers the write, after its answer: wait for it
+    // (reading the metrics only writes out what finished invocations recorded).
+    await eventually('the on-write lag of the recorded decision', async () => {
+      const metrics = await call<{ items: { name: string }[] }>('GET', '/_local/metrics');
+      return metrics.body.items.some((i) => i.name === 'OnWriteLag') ? true : undefined;
+    });
   });
 
   tourTests(session, items, 'observability example');
