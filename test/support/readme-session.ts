@@ -27,21 +27,22 @@ export interface Host {
 /**
  * `npm start -- --in-memory`, as the tour says, on free ports; resolves on its ready line. A port
  * another test file took between freePort() and the host's listen ends the host with "port in
- * use": then it starts again on new ports (three tries).
+ * use": then it starts again on new ports (three tries). `args` replaces `--in-memory` (`[]` for a
+ * host on `DATA_DIR`); a start that fails rejects with everything the host printed.
  */
-export async function startHost(env: Record<string, string> = {}): Promise<Host> {
+export async function startHost(env: Record<string, string> = {}, args: readonly string[] = ['--in-memory']): Promise<Host> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startHostOn(await freePort(), await freePort(), await freePort(), env);
+      return await startHostOn(await freePort(), await freePort(), await freePort(), env, args);
     } catch (err) {
       if (attempt >= 3 || !String(err).includes('port in use')) throw err;
     }
   }
 }
 
-async function startHostOn(port: number, dynamoPort: number, s3Port: number, env: Record<string, string>): Promise<Host> {
+async function startHostOn(port: number, dynamoPort: number, s3Port: number, env: Record<string, string>, args: readonly string[]): Promise<Host> {
   // Its own process group, so stopping it reaches npm and the node process npm started.
-  const child = spawn('npm', ['start', '--', '--in-memory'], {
+  const child = spawn('npm', ['start', ...(args.length > 0 ? ['--', ...args] : [])], {
     cwd: ROOT,
     env: { ...process.env, ...env, PORT: String(port), DYNAMODB_PORT: String(dynamoPort), S3_PORT: String(s3Port), TABLE_NAME: '', MANIFEST_BUCKET: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
