@@ -11,6 +11,7 @@ import { TITAN_EMBED_V2_MODEL_ID } from '../functions/adapters/bedrock/titan-mod
 import { SIMILARITY_PROVIDERS } from '../functions/adapters/similarity-provider.js';
 import { scheduledExecutionInput, type ScheduledExecutionInput } from '../functions/api/batch-tasks.js';
 import { parseBatchRequest } from '../functions/core/batch.js';
+import { SCHEDULE_NAME, SCHEDULE_NAME_RULE } from '../functions/core/schedule-name.js';
 import { S3_BUCKET_NAME } from '../functions/core/id-manifest.js';
 import { REPLAY_MODES } from '../functions/core/replay.js';
 import { DomainError } from '../functions/core/errors.js';
@@ -37,7 +38,7 @@ const CRON = /^cron\((?:\S+ ){5}\S+\)$/;
 
 const ScheduleSchema = z.strictObject({
   /** Unique, used in construct ids and as `scheduleName` in the execution input. */
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'letters, digits, "-" and "_" (max 64), starting with a letter or digit'),
+  name: z.string().regex(SCHEDULE_NAME, SCHEDULE_NAME_RULE),
   schedule: z
     .string()
     .refine((s) => RATE.test(s) || CRON.test(s), 'must be "rate(<n> <unit>)" or "cron(<6 fields>)"')

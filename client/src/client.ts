@@ -116,6 +116,8 @@ export interface ListSnapshotsOptions extends PageOptions {
 export interface ListBatchesOptions extends PageOptions {
   functionName?: string;
   status?: BatchStatus | 'CANCELLED';
+  /** Only the runs of this schedule (`trigger: "schedule"`). */
+  scheduleName?: string;
 }
 
 /** Options of a single call. */
@@ -382,7 +384,7 @@ export class DecisionReplayClient {
     return this.request({ method: 'GET', path: `/batches/${seg('batchId', batchId)}/results`, query: { ...page }, retry: 'safe', page: true, options });
   }
 
-  /** `GET /batches?functionName=&status=`: batches, newest first. */
+  /** `GET /batches?functionName=&status=&scheduleName=`: batches, newest first. */
   async listBatches(query: ListBatchesOptions = {}, options?: CallOptions): Promise<Page<Batch>> {
     return this.request({ method: 'GET', path: '/batches', query: { ...query }, retry: 'safe', page: true, options });
   }

@@ -31,8 +31,8 @@ export function batchRoutes(deps: BatchRoutesDeps): RouteMap {
 
     'GET /batches': async (req) => {
       const { limit, cursor } = parseListParams(req.query);
-      const { functionName, status } = req.query;
-      const filters = parseOrThrow(ListBatchesQuerySchema, { ...(functionName !== undefined && { functionName }), ...(status !== undefined && { status }) }, 'batch list query');
+      const { functionName, status, scheduleName } = req.query;
+      const filters = parseOrThrow(ListBatchesQuerySchema, { ...(functionName !== undefined && { functionName }), ...(status !== undefined && { status }), ...(scheduleName !== undefined && { scheduleName }) }, 'batch list query');
       return { status: 200, body: await listBatches(deps.batches, { ...filters, limit, cursor }) };
     },
 

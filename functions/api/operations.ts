@@ -281,9 +281,9 @@ export const OPERATIONS = {
     description:
       'The ids: exactly one of snapshotIds (≤ 100,000, in the body), snapshotManifest (an s3://bucket/key URI or {bucket, key}: CSV with a snapshotId header, JSON Lines of {"snapshotId": …} or one id a line, ≤ 100,000 ids; under uploads/ of the manifest bucket or in a bucket cdk.json idManifestBuckets names; read and validated before anything is written: 400 INVALID_MANIFEST names the line, 400 BATCH_TOO_LARGE the limit, 400 MANIFEST_NOT_ALLOWED the allowed locations, 404 MANIFEST_NOT_FOUND, 413 over 16 MiB, 422 MANIFEST_UNREADABLE when S3 refuses the read) and selector (by function and time window, ≤ 1,000,000). A selector batch whose overrides.modelParameters.modelName the function\'s registered executor does not serve (its models list) is refused with 422 UNSUPPORTED_MODEL, as a single replay with that override is. A policyName is pinned: its version (policyVersion) and that version\'s contentHash (policyContentHash); a version that no longer matches its contentHash is 409 POLICY_TAMPERED.',
     body: { schema: BatchRequestSchema, required: true, description: 'Exactly one of snapshotIds, snapshotManifest and selector' },
-    headers: { 'Idempotency-Key': { ...IDEMPOTENCY_KEY, description: `Retries with the same key and body answer with the same batch and start nothing twice; another body is 409. ${IDEMPOTENCY_KEY.description}` } },
+    headers: { 'Idempotency-Key': { ...IDEMPOTENCY_KEY, description: `Retries with the same key and body answer with the same batch and start nothing twice; another body is 409. A retry while the first request is still writing its listed ids is 503 IDEMPOTENT_REQUEST_IN_PROGRESS with Retry-After (nothing written; send it again). ${IDEMPOTENCY_KEY.description}` } },
     responses: { 202: { description: 'The batch, started (or, on an Idempotency-Key retry, the batch the first request started, in its current status)', json: BatchAcceptedSchema, headers: location('batch') } },
-    errors: [400, 404, 409, 413, 422],
+    errors: [400, 404, 409, 413, 422, 503],
   },
   'GET /batches': {
     operationId: 'listBatches',
@@ -291,6 +291,7 @@ export const OPERATIONS = {
     query: {
       functionName: { description: 'Only batches whose selector named this function' },
       status: { description: 'Only batches in this status', schema: BatchStatusSchema },
+      scheduleName: { description: 'Only the runs of this schedule (`trigger: "schedule"`)' },
       ...LIST_QUERY,
     },
     responses: { 200: { description: 'A page of batches, newest first', json: BatchPageSchema } },

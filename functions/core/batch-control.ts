@@ -13,6 +13,7 @@ import * as z from 'zod/mini';
 import type { Batch, BatchResult, BatchStatus, BatchStore } from './batch.js';
 import { ConflictError, NotFoundError } from './errors.js';
 import type { Clock, Page } from './ports.js';
+import { SCHEDULE_NAME, SCHEDULE_NAME_RULE } from './schedule-name.js';
 import { FunctionNameSchema } from './snapshot.js';
 import { StatsAccumulator, type ReplayStats } from './stats.js';
 
@@ -23,6 +24,8 @@ export const BATCH_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as
 export const ListBatchesQuerySchema = z.strictObject({
   functionName: z.optional(FunctionNameSchema),
   status: z.optional(z.enum(BATCH_STATUSES, { error: `status must be one of ${BATCH_STATUSES.join(', ')}` })),
+  /** Only the runs of this schedule (`trigger: "schedule"`). A name no schedule can have is a 400. */
+  scheduleName: z.optional(z.string().check(z.regex(SCHEDULE_NAME, `scheduleName must be a schedule's name: ${SCHEDULE_NAME_RULE}`))),
 });
 export type ListBatchesQuery = z.infer<typeof ListBatchesQuerySchema>;
 

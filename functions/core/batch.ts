@@ -13,9 +13,9 @@
  */
 import * as z from 'zod/mini';
 import { IsoInstantSchema } from './instant.js';
-import { ConflictError, DomainError, NotFoundError, ValidationError } from './errors.js';
+import { ConflictError, DomainError, NotFoundError, ServiceBusyError, ValidationError } from './errors.js';
 import { canonicalHash } from './json.js';
-import type { Clock, IdGenerator, Page, SnapshotIdIndex, SnapshotStore } from './ports.js';
+import type { Clock, IdGenerator, Page, SnapshotIdIndex } from './ports.js';
 import { checkModeOptions, DEFAULT_TOLERANCE, parseReplayRequest, ReplayOptionsShape, ReplayStatusSchema, ResultErrorSchema } from './replay-request.js';
 import { resolveNamedPolicy, type PolicyStore } from './policy-port.js';
 import { PolicyNameSchema } from './policy-name.js';
@@ -517,8 +517,8 @@ export function newBatch(batchId: string, request: BatchRequest, origin: Pick<Ba
 }
 
 export interface StartBatchDeps {
-  /** `getMany`: the functions of listed snapshots, read to pin their noise profiles. */
-  snapshots: SnapshotIdIndex & Pick<SnapshotStore, 'getMany'>;
+  /** `functionNamesOf`: the functions of listed snapshots, read to pin their noise profiles. */
+  snapshots: SnapshotIdIndex;
   batches: BatchStore;
   manifests: ManifestStore;
   starter: BatchStarter;
@@ -604,9 +604,19 @@ export async function startBatch(deps: StartBatchDeps, body: unknown, idempotenc
       const existing = await deps.batches.get(batchId);
       if (existing) return { batch: await resumeRetriedBatch(deps, existing, listed), created: false };
       // Listed ids, not recorded yet: the request that claimed the key is writing them, and records
-      // the batch once they are written (it answers with it): answered as it will be recorded,
-      // nothing written or started. Past the deadline that request ended first: this one runs it.
-      if (listed !== undefined && claim.claimedAt !== undefined && deps.clock.now() - Date.parse(claim.claimedAt) < BATCH_PLANNING_DEADLINE_MS) return { batch: fresh(), created: false };
+      // the batch once they are written (it answers with it). This one writes and starts nothing,
+      // and says so (503, Retry-After): answering 202 would name a batch that GET /batches/{id}
+      // does not know, and never will if that request has stopped. Past the deadline that request
+      // ended first: this one runs it.
+      if (listed !== undefined && claim.claimedAt !== undefined) {
+        const waitMs = Date.parse(claim.claimedAt) + BATCH_PLANNING_DEADLINE_MS - deps.clock.now();
+        if (waitMs > 0) {
+          throw new ServiceBusyError(
+            `a request with Idempotency-Key '${idempotencyKey}' is still writing the snapshot ids of batch ${batchId} (since ${claim.claimedAt}); send this request again in a few seconds: it answers with that batch once it is recorded, or runs it itself if that request stopped (after ${new Date(Date.parse(claim.claimedAt) + BATCH_PLANNING_DEADLINE_MS).toISOString()})`,
+            { code: 'IDEMPOTENT_REQUEST_IN_PROGRESS', retryAfterSeconds: IN_PROGRESS_RETRY_AFTER_SECONDS, details: { batchId, claimedAt: claim.claimedAt } },
+          );
+        }
+      }
     }
   }
   if (listed !== undefined) {
@@ -629,6 +639,12 @@ export async function startBatch(deps: StartBatchDeps, body: unknown, idempotenc
  * A retry that finds the batch unplanned after this knows that request ended without planning it.
  */
 export const BATCH_PLANNING_DEADLINE_MS = 60_000;
+
+/**
+ * The Retry-After of a retry that finds the first request under its Idempotency-Key still writing
+ * its listed ids: that usually takes well under a second (100,000 ids: a few), so a few seconds.
+ */
+export const IN_PROGRESS_RETRY_AFTER_SECONDS = 2;
 
 /** Whether the API plans a batch itself (listed ids, a selection of at most {@link API_PLANNED_SELECTION_LIMIT}) rather than Plan. */
 function plannedByApi(batch: Batch, listed: readonly string[] | undefined): boolean {
@@ -696,8 +712,8 @@ export type PlanCommand =
   | { schedule: { batchId: string; scheduleName: string; request: unknown; startedAt: string } };
 
 export interface PlanDeps {
-  /** `getMany`: the functions of a schedule's listed snapshots, read to pin their noise profiles. */
-  snapshots: SnapshotIdIndex & Pick<SnapshotStore, 'getMany'>;
+  /** `functionNamesOf`: the functions of a schedule's listed snapshots, read to pin their noise profiles. */
+  snapshots: SnapshotIdIndex;
   batches: BatchStore;
   manifests: ManifestStore;
   /** Pins the version of the policy a scheduled batch names (none: its items judge under the latest). */

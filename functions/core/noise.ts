@@ -42,8 +42,8 @@
 import * as z from 'zod/mini';
 import { NotFoundError, UnprocessableError } from './errors.js';
 import { compareOutputs, type FieldComparison } from './output-comparison.js';
-import type { NamedValue, Snapshot } from './snapshot.js';
-import type { SnapshotStore } from './ports.js';
+import type { NamedValue } from './snapshot.js';
+import type { SnapshotIdIndex } from './ports.js';
 import type { SimilarityProvider } from './similarity.js';
 
 export const NOISE_CLASSES = ['stable', 'numeric-noise', 'text-noise', 'always-different'] as const;
@@ -303,7 +303,7 @@ export const PIN_READS_IN_FLIGHT = 4;
 /**
  * Pins `noiseProfile: 'latest'` of a batch over listed snapshot ids (`snapshotIds`, a
  * `snapshotManifest`), as {@link pinNoiseProfile} pins a selection's: the ids name no function, so
- * their snapshots are read (in requests of {@link PIN_READ_IDS}) for their functions, and each
+ * their snapshots' function names are read (in requests of {@link PIN_READ_IDS}), and each
  * function is pinned to the version that is latest now, so every item of the batch compares with
  * the same profile whichever chunk, function instance or moment it runs in. A single number cannot
  * hold this: version 2 of one function is not version 2 of another. Sorted by function name.
@@ -316,7 +316,7 @@ export const PIN_READS_IN_FLIGHT = 4;
  */
 export async function pinListedNoiseProfiles(
   store: NoiseProfileStore | undefined,
-  snapshots: Pick<SnapshotStore, 'getMany'>,
+  snapshots: Pick<SnapshotIdIndex, 'functionNamesOf'>,
   snapshotIds: readonly string[],
   options: { unprofiled?: 'refuse' | 'leave' } = {},
 ): Promise<PinnedNoiseProfile[]> {
@@ -324,9 +324,9 @@ export async function pinListedNoiseProfiles(
   const functionNames = new Set<string>();
   // A few reads in flight at a time: 100,000 ids are 1,000 reads, well within the API's time.
   for (let i = 0; i < snapshotIds.length; i += PIN_READ_IDS * PIN_READS_IN_FLIGHT) {
-    const reads: Promise<Map<string, Snapshot>>[] = [];
-    for (let j = i; j < Math.min(snapshotIds.length, i + PIN_READ_IDS * PIN_READS_IN_FLIGHT); j += PIN_READ_IDS) reads.push(snapshots.getMany(snapshotIds.slice(j, j + PIN_READ_IDS)));
-    for (const found of await Promise.all(reads)) for (const snapshot of found.values()) functionNames.add(snapshot.functionName);
+    const reads: Promise<Map<string, string>>[] = [];
+    for (let j = i; j < Math.min(snapshotIds.length, i + PIN_READ_IDS * PIN_READS_IN_FLIGHT); j += PIN_READ_IDS) reads.push(snapshots.functionNamesOf(snapshotIds.slice(j, j + PIN_READ_IDS)));
+    for (const found of await Promise.all(reads)) for (const functionName of found.values()) functionNames.add(functionName);
   }
   const sorted = [...functionNames].sort();
   const profiles = await Promise.all(sorted.map((functionName) => store.getLatest(functionName)));

@@ -44,6 +44,12 @@ export interface SnapshotQuery {
 /** A function's snapshot ids by time: what a batch selection pages through (only ids come back). */
 export interface SnapshotIdIndex {
   listIds(query: SnapshotQuery): Promise<Page<string>>;
+  /**
+   * The function of each stored snapshot among `snapshotIds`, by id (an id not stored is absent):
+   * the name alone, not the snapshot, for a caller that needs nothing else (pinning the noise
+   * profiles of 100,000 listed ids reads their names, not their inputs and outputs).
+   */
+  functionNamesOf(snapshotIds: readonly string[]): Promise<Map<string, string>>;
 }
 
 /** What a claimed Idempotency-Key remembers. */

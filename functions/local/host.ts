@@ -372,7 +372,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       }
       if (method === 'GET' && path === '/_local/schedules') {
         const status = scheduler.status();
-        return { status: 200, body: { items: (options.schedules ?? []).map((s) => ({ ...s, ...status[s.name] })) } };
+        // The batch of each schedule's newest run, as `GET /batches?scheduleName=` finds it (Plan
+        // records it once the run's execution starts; null before its first run is recorded).
+        const lastRuns = await Promise.all((options.schedules ?? []).map(async (s) => (await batchStore.list({ scheduleName: s.name, limit: 1 })).items[0]?.batchId ?? null));
+        return { status: 200, body: { items: (options.schedules ?? []).map((s, i) => ({ ...s, ...status[s.name], lastBatchId: lastRuns[i] })) } };
       }
       if (!path.startsWith('/demo/')) return undefined;
       let parsed: unknown;

@@ -179,6 +179,40 @@ describe('batch replays over HTTP (local host)', () => {
     expect(reused.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
   });
 
+  it('answers a retry while the first request under its Idempotency-Key still writes its ids 503 IDEMPOTENT_REQUEST_IN_PROGRESS, never 202 with a batch GET does not know', async () => {
+    // 20,000 listed ids take the first request a while to write; requests sent meanwhile with the
+    // same key used to answer 202 with the batch id it would record, which GET /batches/{id}
+    // answered 404 until then (and forever, had that request stopped).
+    const ids = Array.from({ length: 20_000 }, (_, i) => `01K${String(i).padStart(23, '0')}`);
+    let inProgress = 0;
+    let batchId: string | undefined;
+    for (let round = 0; round < 5 && inProgress === 0; round++) {
+      const key = `in-progress-${round}`;
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, async (_, i) => {
+          await new Promise((r) => setTimeout(r, i * 15));
+          const res = await call<{ batchId: string; error?: { code: string; details: { batchId: string } } }>('POST', '/batches', { snapshotIds: ids, maxConcurrency: 1 }, { 'idempotency-key': key });
+          // Checked the moment it answers: a 202 names a batch that exists.
+          const known = res.status === 202 ? (await call('GET', `/batches/${res.body.batchId}`)).status : undefined;
+          return { ...res, known };
+        }),
+      );
+      const accepted = answers.filter((a) => a.status === 202);
+      expect(answers.every((a) => a.status === 202 || a.status === 503), JSON.stringify(answers.map((a) => a.status))).toBe(true);
+      expect(accepted.length).toBeGreaterThan(0);
+      batchId = accepted[0]?.body.batchId;
+      for (const a of accepted) expect({ batchId: a.body.batchId, known: a.known }).toEqual({ batchId, known: 200 });
+      for (const a of answers.filter((x) => x.status === 503)) {
+        expect(a.body.error).toMatchObject({ code: 'IDEMPOTENT_REQUEST_IN_PROGRESS', details: { batchId } });
+        expect(a.headers.get('retry-after')).toBe('2');
+        inProgress += 1;
+      }
+      expect((await call('POST', `/batches/${batchId ?? ''}/cancel`)).status).toBe(200);
+    }
+    // Not a test of timing: five rounds of six requests have always caught the first one writing.
+    expect(inProgress, 'no request arrived while the first wrote its ids').toBeGreaterThan(0);
+  });
+
   it('answers 404 for an unknown batch and its results', async () => {
     const one = await call<{ error: { code: string } }>('GET', `/batches/${UNKNOWN_ID}`);
     const results = await call<{ error: { code: string } }>('GET', `/batches/${UNKNOWN_ID}/results`);

@@ -221,7 +221,11 @@ describe('decision-replay batch commands (local host)', () => {
       expect(second.items.length).toBeGreaterThan(0);
       expect(second.items.map((b) => b.batchId)).not.toContain(first.items[0]?.batchId);
       const table = await cli(['batch', 'list', '--function', FN, '-o', 'table'], { env });
-      expect(table.stdout).toMatch(/^batchId\s+status\s+total\s+completed\s+match rate\s+createdAt$/m);
+      expect(table.stdout).toMatch(/^batchId\s+status\s+trigger\s+total\s+completed\s+match rate\s+createdAt$/m);
+      expect(table.stdout).toMatch(new RegExp(`^${first.items[0]?.batchId ?? '-'}\\s+SUCCEEDED\\s+api\\s`, 'm'));
+      // No schedule ran here: its filter lists nothing (the scheduled runs are listed in triggers.e2e).
+      const scheduled = await cli(['batch', 'list', '--schedule', 'nightly-loans'], { env });
+      expect(JSON.parse(scheduled.stdout)).toEqual({ items: [] });
     });
 
     it('refuses an unknown status or function name with 400, and exit 2 from the CLI', async () => {
@@ -232,6 +236,9 @@ describe('decision-replay batch commands (local host)', () => {
       const run = await cli(['batch', 'list', '--status', 'DONE'], { env });
       expect(run.code).toBe(2);
       expect(run.stderr).toContain("--status must be one of RUNNING, SUCCEEDED, FAILED, CANCELLED, got 'DONE'");
+      const schedule = await cli(['batch', 'list', '--schedule', 'nightly loans'], { env });
+      expect(schedule.code).toBe(2);
+      expect(schedule.stderr).toContain(`--schedule must be a schedule's name (letters, digits, "-" and "_" (max 64), starting with a letter or digit), got 'nightly loans'`);
     });
   });
 

@@ -406,7 +406,7 @@ describe('scheduled regression replays (local host, controlled clock)', () => {
       recorded.push(res.body);
     }
     const schedules = await api<Page<{ name: string; nextFireAt: string }>>('GET', '/_local/schedules');
-    expect(schedules.body.items).toEqual([expect.objectContaining({ name: 'nightly', schedule: 'rate(1 minute)', nextFireAt: expect.any(String) })]);
+    expect(schedules.body.items).toEqual([expect.objectContaining({ name: 'nightly', schedule: 'rate(1 minute)', nextFireAt: expect.any(String), lastBatchId: null })]);
     const firesAt = Date.parse(schedules.body.items[0]?.nextFireAt ?? '');
 
     // Not yet due: nothing fires.
@@ -435,9 +435,18 @@ describe('scheduled regression replays (local host, controlled clock)', () => {
     const second = (await api<Page<ReplayResult>>('GET', `/snapshots/${recorded[1]?.snapshotId ?? ''}/replays`)).body.items;
     expect(second.map((r) => r.batchId)).toEqual([batchId]);
 
-    // The next fire time moved on, and ticking again now starts nothing new.
-    const after = await api<Page<{ name: string; nextFireAt: string }>>('GET', '/_local/schedules');
+    // The next fire time moved on, the schedule names its run's batch, and ticking again now starts nothing new.
+    const after = await api<Page<{ name: string; nextFireAt: string; lastBatchId: string | null }>>('GET', '/_local/schedules');
     expect(Date.parse(after.body.items[0]?.nextFireAt ?? '')).toBe(firesAt + 60_000);
+    expect(after.body.items[0]?.lastBatchId).toBe(batchId);
+    // The schedule's runs, and only them, by its name; a name no schedule can have is a 400.
+    expect((await api('POST', '/batches', { selector: { functionName: 'sched_fn', lastHours: 24 } })).status).toBe(202);
+    expect((await api<Page<Batch>>('GET', '/batches?scheduleName=nightly')).body.items.map((b) => b.batchId)).toEqual([batchId]);
+    expect((await api<Page<Batch>>('GET', '/batches?scheduleName=weekly')).body.items).toEqual([]);
+    expect((await api<Page<Batch>>('GET', '/batches?functionName=sched_fn')).body.items).toHaveLength(2);
+    const bad = await api<{ error: { code: string; message: string } }>('GET', '/batches?scheduleName=no%20such');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toContain("scheduleName must be a schedule's name");
     expect(t.host.scheduler.tick()).toBe(0);
   });
 });

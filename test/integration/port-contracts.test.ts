@@ -12,7 +12,7 @@ import { DynamoValidationReportStore } from '../../functions/adapters/dynamodb/v
 import type { ExecutorConfigStore } from '../../functions/core/executor.js';
 import type { OnWriteReportStore } from '../../functions/core/on-write.js';
 import type { PolicyStore } from '../../functions/core/policy.js';
-import type { SnapshotStore } from '../../functions/core/ports.js';
+import type { SnapshotIdIndex, SnapshotStore } from '../../functions/core/ports.js';
 import type { ReplayResult, ReplayResultStore } from '../../functions/core/replay.js';
 import { buildSnapshot, type Snapshot } from '../../functions/core/snapshot.js';
 import type { ValidationReport } from '../../functions/core/validation.js';
@@ -20,7 +20,7 @@ import { startTestDynamo, type TestDynamo } from '../support/local-dynamo.js';
 import { fixedClock, MemoryExecutorConfigStore, MemoryPolicyStore, MemoryReplayResultStore, MemorySnapshotStore, MemoryValidationReportStore } from '../support/memory-ports.js';
 
 interface Ports {
-  snapshots: SnapshotStore;
+  snapshots: SnapshotStore & SnapshotIdIndex;
   policies: PolicyStore;
   executors: ExecutorConfigStore;
   reports: OnWriteReportStore;
@@ -133,6 +133,19 @@ describe.each(implementations)('port contract: %s', (_label, make) => {
       expect([...found.keys()].sort()).toEqual(stored.map((s) => s.snapshotId).sort());
       for (const s of stored) expect(found.get(s.snapshotId)).toEqual(await snapshots.get(s.snapshotId));
       expect(await snapshots.getMany([])).toEqual(new Map());
+    });
+
+    it('reads the function names of many snapshots at once, over 100 ids and with one listed twice, leaving out those not stored', async () => {
+      const { snapshots } = make();
+      const fn = unique();
+      const stored = Array.from({ length: 130 }, (_, i) => snapshot(i % 3 === 0 ? `${fn}-b` : fn, ulid(fn, i), i % 60, i));
+      for (const s of stored) await snapshots.putIfAbsent(s);
+      const asked = [stored[1]?.snapshotId ?? '', ...stored.map((s) => s.snapshotId), ulid(fn, 998), ulid(fn, 999)];
+
+      const names = await snapshots.functionNamesOf(asked);
+
+      expect(names).toEqual(new Map(stored.map((s) => [s.snapshotId, s.functionName])));
+      expect(await snapshots.functionNamesOf([])).toEqual(new Map());
     });
 
     it('lets the first Idempotency-Key claim win, and gives a claim back only to the request that holds it', async () => {

@@ -58,6 +58,19 @@ export class MemorySnapshotStore implements SnapshotStore, SnapshotIdIndex {
     return Promise.resolve(found);
   }
 
+  /** How many times `functionNamesOf` was called (one request, whatever the number of ids). */
+  nameReads = 0;
+
+  functionNamesOf(snapshotIds: readonly string[]): Promise<Map<string, string>> {
+    this.nameReads += 1;
+    const found = new Map<string, string>();
+    for (const id of snapshotIds) {
+      const s = this.items.get(id);
+      if (s !== undefined) found.set(id, s.functionName);
+    }
+    return Promise.resolve(found);
+  }
+
   /** As the GSI1 query does: one function, inclusive `from`/`to`, oldest first unless `order` is 'desc'. */
   list(query: SnapshotQuery): Promise<Page<Snapshot>> {
     refuseCursor('MemorySnapshotStore.list', query.cursor);

@@ -34,7 +34,7 @@ import { BatchItemCache, replayBatchChunk, replayBatchItem, STATUS_CHECK_MS, typ
 import { BatchPayloadError, parseReplayChunkPayload, parseReplayItemPayload, parseReplayPayload, parseStatsPayload } from '../../functions/api/batch-tasks.js';
 import { computeBatchStats } from '../../functions/core/batch-stats.js';
 import { cancelBatch, countedAtCancel } from '../../functions/core/batch-control.js';
-import { NotFoundError, PayloadTooLargeError, ValidationError } from '../../functions/core/errors.js';
+import { NotFoundError, PayloadTooLargeError, ServiceBusyError, ValidationError } from '../../functions/core/errors.js';
 import { API_PLANNED_SELECTION_LIMIT, type ManifestRef } from '../../functions/core/batch.js';
 import { manifestSources } from '../../functions/core/id-manifest.js';
 import { modelListAllows, type ExecutionRequest, type ExecutionResult, type Executor } from '../../functions/core/executor.js';
@@ -548,15 +548,23 @@ describe('resolveSelection and startBatch', () => {
 
     const first = startBatch(deps, body, 'key-planning');
     await vi.waitFor(() => expect(held.writes()).toBe(1));
-    const retry = await startBatch(deps, body, 'key-planning');
+    const retry = startBatch(deps, body, 'key-planning');
 
-    // The retry answers with the batch as recorded, still to be planned, and starts nothing.
-    expect(retry).toMatchObject({ created: false, batch: { status: 'RUNNING', total: null } });
+    // The retry says the first request is still at it (503, Retry-After), and writes and starts
+    // nothing: answering 202 would name a batch GET /batches/{id} does not know (yet, or ever).
+    await expect(retry).rejects.toMatchObject({ code: 'IDEMPOTENT_REQUEST_IN_PROGRESS', retryAfterSeconds: 2, details: { batchId: expect.any(String) } });
+    const inProgress = (await retry.catch((err: unknown) => err)) as ServiceBusyError;
+    expect(inProgress).toBeInstanceOf(ServiceBusyError);
     expect(started).toEqual([]);
+    expect(batches.batches.size).toBe(0);
     held.release();
     const { batch } = await first;
-    expect(batch.batchId).toBe(retry.batch.batchId);
+    expect(batch.batchId).toBe((inProgress.details as { batchId: string }).batchId);
     expect(started).toEqual([batch.batchId]);
+    // Sent again once the first request recorded it: that batch (its execution started again by
+    // name, which StartExecution answers with the one already running).
+    expect(await startBatch(deps, body, 'key-planning')).toMatchObject({ created: false, batch: { batchId: batch.batchId, total: 3 } });
+    expect(started).toEqual([batch.batchId, batch.batchId]);
     expect(await batches.get(batch.batchId)).toMatchObject({ status: 'RUNNING', total: 3, manifest: { key: manifestKey(batch.batchId) } });
     expect(held.writes()).toBe(1);
   });

@@ -67,6 +67,13 @@ describe('checkAnswer against the served OpenAPI document', () => {
     await expect(checkAnswer(host.url, 'GET', `/snapshots/${ID}`, json(200, snapshot, { 'content-integrity': 'maybe' }))).rejects.toThrow(/header Content-Integrity/);
   });
 
+  it('reads a header whose schema is a number as a number: Retry-After 2 is an integer, "soon" is not', async () => {
+    const busy = { error: { code: 'IDEMPOTENT_REQUEST_IN_PROGRESS', message: 'still writing', details: { batchId: ID } } };
+    await checkAnswer(host.url, 'POST', '/batches', json(503, busy, { 'retry-after': '2' }));
+    await expect(checkAnswer(host.url, 'POST', '/batches', json(503, busy, { 'retry-after': 'soon' }))).rejects.toThrow(/header Retry-After: 'soon' does not match its schema/);
+    await expect(checkAnswer(host.url, 'POST', '/batches', json(503, busy))).rejects.toThrow(/required header Retry-After is missing/);
+  });
+
   it('leaves the local-only paths alone', async () => {
     await checkAnswer(host.url, 'GET', '/_local/events', json(200, { anything: true }));
     await checkAnswer(host.url, 'POST', '/demo/credit/v1', json(200, [1, 2]));

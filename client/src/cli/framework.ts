@@ -8,6 +8,7 @@
 import type { DecisionReplayClient } from '../client.js';
 import { DecisionReplayValidationError } from '../errors.js';
 import { FunctionNameSchema } from '../../../functions/core/snapshot.js';
+import { SCHEDULE_NAME, SCHEDULE_NAME_RULE } from '../../../functions/core/schedule-name.js';
 import { withoutByteOrderMark } from '../../../functions/core/byte-order-mark.js';
 import { terminalSafe, terminalSafeJson, terminalSafeLines } from './table.js';
 
@@ -214,6 +215,12 @@ export function functionNameValue(what: string, value: string): string {
 /** A function name flag (see {@link functionNameValue}); undefined when absent. */
 export function functionFlag(flag: string, value: string | undefined): string | undefined {
   return value === undefined ? undefined : functionNameValue(`--${flag}`, value);
+}
+
+/** A schedule name flag, checked as the service checks `scheduleName`; undefined when absent. */
+export function scheduleFlag(flag: string, value: string | undefined): string | undefined {
+  if (value !== undefined && !SCHEDULE_NAME.test(value)) throw new UsageError(`--${flag} must be a schedule's name (${SCHEDULE_NAME_RULE}), got '${value}'`);
+  return value;
 }
 
 /** A rate flag: a fraction 0..1 (`0.95`) or a percentage (`95%`). */

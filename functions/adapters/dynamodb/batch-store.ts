@@ -180,6 +180,11 @@ export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchCo
       names['#status'] = 'status';
       values[':status'] = query.status;
     }
+    if (query.scheduleName !== undefined) {
+      filters.push('#scheduleName = :scheduleName');
+      names['#scheduleName'] = 'scheduleName';
+      values[':scheduleName'] = query.scheduleName;
+    }
     return queryPage(
       this.doc,
       {
@@ -190,7 +195,7 @@ export class DynamoBatchStore extends DynamoStore implements BatchStore, BatchCo
         ExpressionAttributeValues: values,
         ...(filters.length > 0 && { FilterExpression: filters.join(' AND '), ExpressionAttributeNames: names }),
       },
-      { limit: query.limit, cursor: query.cursor, binding: `batches:${query.functionName ?? ''}:${query.status ?? ''}` },
+      { limit: query.limit, cursor: query.cursor, binding: `batches:${query.functionName ?? ''}:${query.status ?? ''}:${query.scheduleName ?? ''}` },
       batchOf,
     );
   }

@@ -84,6 +84,20 @@ export class DynamoSnapshotStore extends DynamoStore implements SnapshotStore, S
     return new Map(items.map((item) => [String(item.snapshotId), DynamoSnapshotStore.fromItem(item)]));
   }
 
+  /**
+   * As {@link getMany}, projected to the id and function name: an answer of ~80 bytes an item
+   * instead of the whole snapshot (on AWS a projection reads the same capacity units; what it
+   * saves is the bytes on the wire and their parsing in the function).
+   */
+  async functionNamesOf(snapshotIds: readonly string[]): Promise<Map<string, string>> {
+    const items = await batchGetItems(this.doc, this.tableName, snapshotIds.map((id) => keys.snapshot(id)), {
+      ConsistentRead: true,
+      ProjectionExpression: '#id, #fn',
+      ExpressionAttributeNames: { '#id': 'snapshotId', '#fn': 'functionName' },
+    });
+    return new Map(items.map((item) => [String(item.snapshotId), String(item.functionName)]));
+  }
+
   async list(query: SnapshotQuery): Promise<Page<Snapshot>> {
     return queryPage(this.doc, this.byFunction(query), { limit: query.limit, cursor: query.cursor, binding: `snapshots:${query.functionName}:${query.from ?? ''}:${query.to ?? ''}:${query.order ?? 'asc'}` }, DynamoSnapshotStore.fromItem);
   }

@@ -5,7 +5,7 @@
  * --max-error-rate.
  */
 import { parseIdManifestText, REPLAY_MODES, ValidationError, type Batch, type BatchRequest } from '../../schemas.js';
-import { asUsage, choiceFlag, durationHoursFlag, EXIT, functionFlag, instantFlag, intFlag, numberFlag, rateFlag, readTextArg, str, UsageError, type CommandContext, type CommandGroup } from '../framework.js';
+import { asUsage, choiceFlag, durationHoursFlag, EXIT, functionFlag, instantFlag, intFlag, numberFlag, rateFlag, readTextArg, scheduleFlag, str, UsageError, type CommandContext, type CommandGroup } from '../framework.js';
 import { cell, columns, keyValues, percent, terminalSafe } from '../table.js';
 import { batchCompareCommand } from './batch-compare.js';
 
@@ -258,6 +258,7 @@ export const batchCommands: CommandGroup = {
       options: {
         function: { type: 'string', short: 'f', value: 'NAME', description: 'batches that selected this function' },
         status: { type: 'string', value: 'STATUS', description: STATUSES.join(' | ') },
+        schedule: { type: 'string', value: 'NAME', description: "the runs of this schedule (the CDK context's schedules[].name)" },
         limit: { type: 'string', value: 'N', description: 'page size, 1..1000 (default 50)' },
         cursor: { type: 'string', value: 'CURSOR', description: 'continue after a previous page' },
       },
@@ -265,12 +266,16 @@ export const batchCommands: CommandGroup = {
         const status = choiceFlag('status', str(values, 'status'), STATUSES);
         const limit = intFlag('limit', str(values, 'limit'), 1, 1000);
         const functionName = functionFlag('function', str(values, 'function'));
+        const scheduleName = scheduleFlag('schedule', str(values, 'schedule'));
         const cursor = str(values, 'cursor');
-        const page = await ctx.client.listBatches({ ...(functionName !== undefined && { functionName }), ...(status !== undefined && { status }), ...(limit !== undefined && { limit }), ...(cursor !== undefined && { cursor }) });
+        const page = await ctx.client.listBatches({ ...(functionName !== undefined && { functionName }), ...(status !== undefined && { status }), ...(scheduleName !== undefined && { scheduleName }), ...(limit !== undefined && { limit }), ...(cursor !== undefined && { cursor }) });
         ctx.out.result(
           page,
           (p) =>
-            columns(['batchId', 'status', 'total', 'completed', 'match rate', 'createdAt'], p.items.map((b) => [b.batchId, b.status, b.total, b.completed, b.stats ? (b.stats.successfulReplays > 0 ? percent(b.stats.matchRate) : 'n/a') : '-', b.createdAt])) +
+            columns(
+              ['batchId', 'status', 'trigger', 'total', 'completed', 'match rate', 'createdAt'],
+              p.items.map((b) => [b.batchId, b.status, triggerOf(b), b.total, b.completed, b.stats ? (b.stats.successfulReplays > 0 ? percent(b.stats.matchRate) : 'n/a') : '-', b.createdAt]),
+            ) +
             (p.nextCursor !== undefined ? `next page: --cursor ${p.nextCursor}\n` : ''),
           page.items.map((b) => b.batchId),
         );
@@ -289,6 +294,11 @@ export const batchCommands: CommandGroup = {
     batchCompareCommand,
   ],
 };
+
+/** What started a batch, for a table: `api`, or `schedule <name>`. */
+function triggerOf(batch: Batch): string {
+  return batch.trigger === 'schedule' ? `schedule ${batch.scheduleName ?? '?'}` : batch.trigger;
+}
 
 /** Polls the batch until it ends, reporting progress on stderr; returns the final batch. */
 async function follow(ctx: CommandContext, batchId: string, pollMs: number): Promise<BatchView> {
