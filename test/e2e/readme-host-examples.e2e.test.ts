@@ -5,10 +5,6 @@
  *   helper (read from the README), then runs the section's curl block and compares its output with
  *   the README's: the series, their dimensions and counts exactly; the measured latencies and lags
  *   (marked in the README) by type only. It runs first, so the counts are of that alone.
- * - "## Use it from your code" shows the SDK recorder wrapping a decision function and what the
- *   program prints: the README's TypeScript runs as written (an ES module, for its top-level await;
- *   tsx, the repository's client package) against the host, and must print the lines the README
- *   shows.
  * - "### Limits that keep it responsive" says, under **Special keys**, what happens to a JSON key
  *   `__proto__` and to keys such as `constructor`, with a real request and its answer. That request
  *   is sent (its `…` filled with an ordinary decision) and its answer compared with the README's;
@@ -16,12 +12,12 @@
  *   named `__proto__` is refused naming `rules[i].name`, and an input or output named `__proto__`
  *   is stored and read back.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, requestJson } from '../support/http.js';
 import { exchangeTests, ReadmeSession, ROOT, tourTests } from '../support/readme-session.js';
-import { compareOutput, fences, parseExchanges, parseTour } from '../support/readme-tour.js';
+import { parseExchanges, parseTour } from '../support/readme-tour.js';
 import { canonicalJson, type JsonValue } from '../../functions/core/json.js';
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -30,11 +26,6 @@ const tour = parseTour(README);
 /** The tour's first block defines `pp`; its first saved file is the decision it records. */
 const ppBlock = tour.find((i) => i.kind === 'command');
 const decisionFile = tour.find((i) => i.kind === 'file' && i.name === 'decision.json');
-/** "Use it from your code": the recorder program (a ts block) and the output block right after it. */
-const sdk = fences(README, 'Use it from your code');
-const recorderAt = sdk.findIndex((f) => f.lang === 'ts' && f.text.includes('recorder.wrap(approveLoan'));
-const recorderProgram = sdk[recorderAt];
-const recorderOutput = sdk[recorderAt + 1];
 const LIMITS = '### Limits that keep it responsive';
 const exchanges = parseExchanges(README, LIMITS);
 /** The item itself: from `**Special keys.**` to the next item. */
@@ -47,7 +38,7 @@ const FN = 'special_keys';
 const decision = { functionName: FN, inputs: [{ name: 'applicant', value: { income: 52000 } }], outputs: [{ name: 'decision', value: 'approve' }], executionTimeMs: 3 };
 
 
-describe('README examples on npm start -- --in-memory: GET /_local/metrics, the SDK recorder, special keys', () => {
+describe('README examples on npm start -- --in-memory: GET /_local/metrics, special keys', () => {
   const session = new ReadmeSession();
   const call = <T>(method: string, path: string, body?: unknown) => requestJson<T>(`http://127.0.0.1:${session.host.port}`, method, path, body);
 
@@ -73,20 +64,6 @@ describe('README examples on npm start -- --in-memory: GET /_local/metrics, the 
   });
 
   tourTests(session, items, 'observability example');
-
-  it(`README line ${recorderProgram?.line ?? '?'}: the SDK recorder program prints what the README shows`, async () => {
-    if (recorderProgram === undefined || recorderOutput === undefined) throw new Error('"Use it from your code" no longer has the recorder program');
-    expect(recorderOutput.lang).toBe('');
-    expect(recorderOutput.before.trim()).toBe('');
-    writeFileSync(join(session.dir, 'recorder.mts'), `${recorderProgram.text}\n`);
-    const run = await session.bash.run(`DECISION_REPLAY_URL=http://127.0.0.1:${session.host.port} node --import tsx recorder.mts`);
-    expect(run.stderr).toBe('');
-    expect(run.status).toBe(0);
-    expect(compareOutput([{ line: recorderOutput.line, lang: 'text', text: recorderOutput.text }], run.stdout, session.subs)).toEqual([]);
-    // It recorded the decision it printed.
-    const listed = await call<{ items: { functionName: string; outputs: { name: string; value: unknown }[] }[] }>('GET', '/snapshots?functionName=approve_loan&limit=10');
-    expect(listed.body.items.filter((s) => JSON.stringify(s.outputs).includes('0.458'))).toHaveLength(1);
-  }, 60_000);
 
   it('the special-keys item has its example and names the keys that round-trip', () => {
     expect(exchanges.map((e) => `${e.method} ${e.path} → ${e.status}`)).toEqual(['POST /snapshots → 400']);
