@@ -11,7 +11,7 @@
  * `aws stepfunctions stop-execution` does on AWS), so that example runs on the same local host
  * started in this process (test/support/host.ts), where the test can reach the state machine.
  *
- * Both batches replay on a model that answers after 300 ms (a server here), so each is still
+ * Both batches replay on a slow model (a server here), so each is still
  * running when it is cancelled or stopped.
  */
 import { createServer, type Server } from 'node:http';
@@ -37,13 +37,15 @@ const ULID = /[0-9A-HJKMNP-TV-Z]{26}/;
 const OUTPUTS = [{ name: 'decision', value: 'approve' }];
 
 /**
- * A model that answers every call with the recorded decision after 300 ms: with one call at a
- * time, a 60-item batch takes 18 s and a 10-item one 3 s, far longer than the CLI takes to start.
+ * A model that answers every call with the recorded decision after `delayMs`. With one call at a
+ * time, the 60-item batch takes 18 s at 300 ms, far longer than the CLI takes to start its cancel;
+ * the 10-item batch counts its first chunk of 5 after 3 s at 600 ms and ends 3 s later, the time
+ * the test has to stop it.
  */
-async function slowModel(): Promise<{ url: string; server: Server }> {
+async function slowModel(delayMs: number): Promise<{ url: string; server: Server }> {
   const server = createServer((req, res) => {
     req.resume();
-    req.on('end', () => setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ outputs: OUTPUTS })), 300));
+    req.on('end', () => setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ outputs: OUTPUTS })), delayMs));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/decide`, server };
@@ -82,7 +84,7 @@ describe('README: cancelling a batch with the CLI, against npm start -- --in-mem
   let model: { url: string; server: Server };
 
   beforeAll(async () => {
-    model = await slowModel();
+    model = await slowModel(300);
     await session.start();
     await session.useCli();
   }, 120_000);
@@ -115,7 +117,7 @@ describe('README: a batch whose execution was stopped outside the API ends FAILE
   let model: { url: string; server: Server };
 
   beforeAll(async () => {
-    model = await slowModel();
+    model = await slowModel(600);
     await session.start({}, {
       host: async () => {
         t = await startTestHost();
