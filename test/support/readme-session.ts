@@ -21,6 +21,10 @@ export const ROOT = resolve(import.meta.dirname, '../..');
 export interface Host {
   port: number;
   dynamoPort: number;
+  /** The local S3's port (a host of `startHost` only). */
+  s3Port?: number;
+  /** What `npm start` printed so far, stdout and stderr as they came (a host of `startHost` only). */
+  output?: () => string;
   stop(): Promise<void>;
 }
 
@@ -68,6 +72,8 @@ async function startHostOn(port: number, dynamoPort: number, s3Port: number, env
   return {
     port,
     dynamoPort,
+    s3Port,
+    output: () => output,
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
       process.kill(-child.pid, 'SIGTERM');
