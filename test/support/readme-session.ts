@@ -12,35 +12,41 @@ import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { it } from 'vitest';
+import { requestWithHeaders } from './http.js';
 import { freePort } from './ports.js';
-import { compareOutput, compareTranscript, Substitutions, type TourItem, type TranscriptStep } from './readme-tour.js';
+import { compareJson, compareOutput, compareTranscript, ELIDED, markOptions, parseReadmeJson, Substitutions, type Exchange, type TourItem, type TranscriptStep } from './readme-tour.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 
 export interface Host {
   port: number;
   dynamoPort: number;
+  /** The local S3's port (a host of `startHost` only). */
+  s3Port?: number;
+  /** What `npm start` printed so far, stdout and stderr as they came (a host of `startHost` only). */
+  output?: () => string;
   stop(): Promise<void>;
 }
 
 /**
  * `npm start -- --in-memory`, as the tour says, on free ports; resolves on its ready line. A port
  * another test file took between freePort() and the host's listen ends the host with "port in
- * use": then it starts again on new ports (three tries).
+ * use": then it starts again on new ports (three tries). `args` replaces `--in-memory` (`[]` for a
+ * host on `DATA_DIR`); a start that fails rejects with everything the host printed.
  */
-export async function startHost(env: Record<string, string> = {}): Promise<Host> {
+export async function startHost(env: Record<string, string> = {}, args: readonly string[] = ['--in-memory']): Promise<Host> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startHostOn(await freePort(), await freePort(), await freePort(), env);
+      return await startHostOn(await freePort(), await freePort(), await freePort(), env, args);
     } catch (err) {
       if (attempt >= 3 || !String(err).includes('port in use')) throw err;
     }
   }
 }
 
-async function startHostOn(port: number, dynamoPort: number, s3Port: number, env: Record<string, string>): Promise<Host> {
+async function startHostOn(port: number, dynamoPort: number, s3Port: number, env: Record<string, string>, args: readonly string[]): Promise<Host> {
   // Its own process group, so stopping it reaches npm and the node process npm started.
-  const child = spawn('npm', ['start', '--', '--in-memory'], {
+  const child = spawn('npm', ['start', ...(args.length > 0 ? ['--', ...args] : [])], {
     cwd: ROOT,
     env: { ...process.env, ...env, PORT: String(port), DYNAMODB_PORT: String(dynamoPort), S3_PORT: String(s3Port), TABLE_NAME: '', MANIFEST_BUCKET: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -66,6 +72,8 @@ async function startHostOn(port: number, dynamoPort: number, s3Port: number, env
   return {
     port,
     dynamoPort,
+    s3Port,
+    output: () => output,
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
       process.kill(-child.pid, 'SIGTERM');
@@ -147,8 +155,13 @@ export class ReadmeSession {
   ports: (text: string) => string = (t) => t;
   unports: (text: string) => string = (t) => t;
 
-  /** `env`: more of the host's environment, as a README's `NAME=value npm start` gives it. */
-  async start(env: Record<string, string> = {}): Promise<void> {
+  /**
+   * `env`: more of the host's environment, as a README's `NAME=value npm start` gives it.
+   * `options.host` starts another host instead of `npm start` (the local host in this process, for
+   * an example that needs what only a test can do to it: a clock it sets, an execution stopped
+   * from outside the API); `options.readmePort` is the API port the README's example shows (3000).
+   */
+  async start(env: Record<string, string> = {}, options: { host?: () => Promise<Host>; readmePort?: number } = {}): Promise<void> {
     for (const tool of ['bash', 'curl', 'python3']) {
       if (spawnSync(tool, ['--version']).error) throw new Error(`the README's commands need '${tool}' on PATH (.ci/run installs curl)`);
     }
@@ -156,13 +169,25 @@ export class ReadmeSession {
     // The README's node one-liners, `npx decision-replay` and `npx canonicalize` run "from the
     // repository": give the session the repository's packages.
     symlinkSync(join(ROOT, 'node_modules'), join(this.dir, 'node_modules'));
-    this.host = await startHost(env);
+    this.host = await (options.host ?? (() => startHost(env)))();
     const { port, dynamoPort } = this.host;
     const dir = this.dir;
+    const shown = `127.0.0.1:${options.readmePort ?? 3000}`;
     // The README's files under /tmp go to this session's folder, so two runs at once do not share them.
-    this.ports = (t) => t.replaceAll('127.0.0.1:3000', `127.0.0.1:${port}`).replaceAll('127.0.0.1:8000', `127.0.0.1:${dynamoPort}`).replaceAll(' /tmp/', ` ${dir}/`);
-    this.unports = (t) => t.replaceAll(`127.0.0.1:${port}`, '127.0.0.1:3000').replaceAll(`127.0.0.1:${dynamoPort}`, '127.0.0.1:8000');
+    this.ports = (t) => t.replaceAll(shown, `127.0.0.1:${port}`).replaceAll('127.0.0.1:8000', `127.0.0.1:${dynamoPort}`).replaceAll(' /tmp/', ` ${dir}/`);
+    this.unports = (t) => t.replaceAll(`127.0.0.1:${port}`, shown).replaceAll(`127.0.0.1:${dynamoPort}`, '127.0.0.1:8000');
     this.bash = new Bash(this.dir);
+  }
+
+  /**
+   * `decision-replay` in the session is this repository's CLI (client/bin), printing as it does
+   * when piped, with DECISION_REPLAY_URL set to the host.
+   */
+  async useCli(): Promise<void> {
+    const setup = await this.bash.run(
+      [`export DECISION_REPLAY_URL=http://127.0.0.1:${this.host.port}`, `decision-replay() { node '${join(ROOT, 'client/bin/decision-replay.js')}' "$@"; }`].join('\n'),
+    );
+    if (setup.status !== 0) throw new Error(`session setup failed: ${setup.stderr}`);
   }
 
   async stop(): Promise<void> {
@@ -198,7 +223,7 @@ export function tourTests(session: ReadmeSession, items: readonly TourItem[], wh
       if (run.status !== 0) problems.push(`exit status ${run.status}; stderr:\n${indent(run.stderr)}`);
       if (mark.kind !== 'skip-output' && item.expected.length > 0) {
         const expected = item.expected.map((b) => ({ ...b, text: session.ports(b.text) }));
-        problems.push(...compareOutput(expected, run.stdout, session.subs, mark.kind === 'ignore' ? { ignore: mark.paths } : {}));
+        problems.push(...compareOutput(expected, run.stdout, session.subs, markOptions(mark)));
       }
       if (problems.length > 0) {
         const shown = item.expected.map((b) => b.text).join('\n');
@@ -230,9 +255,12 @@ export function transcriptTests(session: ReadmeSession, steps: readonly Transcri
   for (const step of steps) {
     it(`README line ${step.line}: $ ${step.command.split('\n')[0]?.slice(0, 90) ?? ''}`, async () => {
       const command = session.ports(session.subs.apply(step.command));
-      const run = await session.bash.run(`(exit ${lastStatus}); { ${command}\n} 2>&1`);
+      // A transcript may end a command's output with the line `exit N` without echoing it itself:
+      // that line is the command's exit status, so it is printed after the command and compared.
+      const showsExit = !step.command.includes('$?') && /^exit \d+$/.test(step.expected.findLast((l) => l.trim() !== '') ?? '');
+      const run = await session.bash.run(`(exit ${lastStatus}); { ${command}\n} 2>&1${showsExit ? '; echo "exit $?"' : ''}`);
       lastStatus = run.status;
-      const problems = compareTranscript(step.expected.map(session.ports), run.stdout, session.subs);
+      const problems = compareTranscript(step.expected.map(session.ports), run.stdout, session.subs, markOptions(step.mark ?? { kind: 'compare' }));
       if (problems.length > 0) {
         throw new Error(
           [
@@ -248,5 +276,54 @@ export function transcriptTests(session: ReadmeSession, steps: readonly Transcri
         );
       }
     }, 120_000);
+  }
+}
+
+/**
+ * One test per README exchange (`METHOD /path [body]` and the `STATUS body` it got), in order,
+ * against `session`'s host: the request is sent as shown (ids the session learned put in), and the
+ * answer's status and body must be the README's (JSON compared as in the tour, with the block
+ * mark's options). A request body that elides (`{…, "context": {…}, …}`) is completed by
+ * `complete`: the test says what the `…` stood for, the README's keys are sent as shown.
+ */
+export function exchangeTests(session: ReadmeSession, exchanges: readonly Exchange[], what: string, complete: (exchange: Exchange) => Record<string, unknown> = () => ({})): void {
+  for (const ex of exchanges) {
+    it(`README line ${ex.line}: ${ex.method} ${ex.path} → ${ex.status}`, async () => {
+      const path = session.subs.apply(ex.path);
+      let body: string | undefined;
+      if (ex.body !== undefined) {
+        const shown = parseReadmeJson(session.subs.apply(ex.body)) as Record<string, unknown>;
+        const elided = ELIDED in shown;
+        // Own keys as shown, `__proto__` included (JSON.parse makes it an own key; so does spread).
+        const sent: Record<string, unknown> = elided ? { ...complete(ex), ...shown } : shown;
+        delete sent[ELIDED];
+        body = JSON.stringify(sent);
+      }
+      // The answer is checked against the host's OpenAPI document too (test/support/http.ts).
+      const res = await requestWithHeaders(`http://127.0.0.1:${session.host.port}`, ex.method, path, body);
+      const text = res.text;
+      const problems: string[] = [];
+      if (res.status !== ex.status) problems.push(`status: expected ${ex.status}, got ${res.status}`);
+      let got: unknown;
+      try {
+        got = JSON.parse(text);
+      } catch {
+        problems.push(`the answer is not JSON: ${text.slice(0, 200)}`);
+      }
+      if (got !== undefined) problems.push(...compareJson(parseReadmeJson(ex.response), got, session.subs, markOptions(ex.mark)));
+      if (problems.length > 0) {
+        throw new Error(
+          [
+            `The README's ${what} at line ${ex.line} no longer matches the host:`,
+            ...problems.map((p) => `  - ${p}`),
+            `  request (as sent): ${ex.method} ${path} ${body ?? ''}`,
+            '  README shows:',
+            indent(`${ex.status} ${ex.response}`),
+            "  the host answered (its ids put back to the README's):",
+            indent(`${res.status} ${session.subs.revert(text)}`),
+          ].join('\n'),
+        );
+      }
+    }, 60_000);
   }
 }

@@ -28,7 +28,15 @@ import { z } from 'zod';
 export type Mark =
   | { kind: 'compare' }
   | { kind: 'skip' | 'skip-output'; reason: string }
-  | { kind: 'ignore'; paths: string[]; reason: string };
+  | { kind: 'ignore'; paths: string[]; reason: string }
+  | { kind: 'range'; ranges: NumberRange[]; reason: string };
+
+/** A number the README shows that is compared as "within min..max" (a `range` mark). */
+export interface NumberRange {
+  path: string;
+  min: number;
+  max: number;
+}
 
 export interface ExpectedBlock {
   /** 1-based README line of the block's opening fence. */
@@ -49,7 +57,7 @@ export interface Fence {
   before: string;
 }
 
-const MARK = /^<!--\s*tour:\s*(skip|skip-output|ignore((?:\s+[.[][^\s:]*)+)):\s*(\S[^]*?)\s*-->$/;
+const MARK = /^<!--\s*tour:\s*(skip|skip-output|ignore((?:\s+[.[][^\s:]*)+)|range((?:\s+[.[][^\s:]*\s+-?\d+(?:\.\d+)?\.\.-?\d+(?:\.\d+)?)+)):\s*(\S[^]*?)\s*-->$/;
 const SAVE_AS = /Save (?:this|it) as `([^`]+)`/;
 
 /**
@@ -70,16 +78,18 @@ export function fences(markdown: string, heading: string): Fence[] {
   for (let i = start + 1; i < lines.length; i++) {
     const line = lines[i] ?? '';
     if (ends.test(line)) break;
-    const open = /^```(\w*)\s*$/.exec(line);
+    // A fence may be indented (a code block inside a list item): its lines lose that indentation.
+    const open = /^( {0,3})```(\w*)\s*$/.exec(line);
     if (!open) {
       before.push(line);
       continue;
     }
+    const indent = open[1] ?? '';
     const body: string[] = [];
     let j = i + 1;
-    for (; j < lines.length && !/^```\s*$/.test(lines[j] ?? ''); j++) body.push(lines[j] ?? '');
+    for (; j < lines.length && !/^ {0,3}```\s*$/.test(lines[j] ?? ''); j++) body.push((lines[j] ?? '').replace(new RegExp(`^ {0,${indent.length}}`), ''));
     if (j >= lines.length) throw new Error(`README line ${i + 1}: a code block that never closes`);
-    out.push({ line: i + 1, lang: open[1] ?? '', text: body.join('\n'), before: before.join('\n') });
+    out.push({ line: i + 1, lang: open[2] ?? '', text: body.join('\n'), before: before.join('\n') });
     before = [];
     i = j;
   }
@@ -90,9 +100,19 @@ function markOf(before: string, line: number): Mark {
   const last = before.trimEnd().split('\n').at(-1)?.trim() ?? '';
   if (!last.startsWith('<!--') || !/tour:/.test(last)) return { kind: 'compare' };
   const m = MARK.exec(last);
-  const reason = m?.[3];
-  if (!m?.[1] || reason === undefined) throw new Error(`README line ${line}: the tour mark '${last}' is not '<!-- tour: skip|skip-output|ignore <paths>: reason -->'`);
+  const reason = m?.[4];
+  if (!m?.[1] || reason === undefined) throw new Error(`README line ${line}: the tour mark '${last}' is not '<!-- tour: skip|skip-output|ignore <paths>|range <path> <min>..<max>…: reason -->'`);
   if (m[2] !== undefined) return { kind: 'ignore', paths: m[2].trim().split(/\s+/), reason };
+  if (m[3] !== undefined) {
+    const words = m[3].trim().split(/\s+/);
+    const ranges: NumberRange[] = [];
+    for (let i = 0; i + 1 < words.length; i += 2) {
+      const [min = NaN, max = NaN] = (words[i + 1] ?? '').split('..').map(Number);
+      if (!(min <= max)) throw new Error(`README line ${line}: the range ${words[i + 1] ?? ''} of ${words[i] ?? ''} is empty`);
+      ranges.push({ path: words[i] ?? '', min, max });
+    }
+    return { kind: 'range', ranges, reason };
+  }
   return { kind: z.enum(['skip', 'skip-output']).parse(m[1]), reason };
 }
 
@@ -223,33 +243,54 @@ function forEachBracket(line: string, on: (bracket: '{' | '[' | '}' | ']') => vo
 /** Stands for a `…` line: in an object a key that makes it partial, in an array an item. */
 export const ELIDED = '\u2026elided\u2026';
 
+const OBJECT_ELISION = `"${ELIDED}": true`;
+const ARRAY_ELISION = `"${ELIDED}"`;
+
 /**
- * Parses a README JSON block, in which a line that starts with `…` stands for what was left out.
- * Such a line becomes `"…elided…": true` in an object and the item `"…elided…"` in an array.
+ * Parses a README JSON block, in which a `…` stands for what was left out: a line that starts
+ * with `…` (the rest of it is a comment), or a `…` in place of an entry (`{"a":1,…}`, `{…, "b": 2,
+ * …}`). Each becomes `"…elided…": true` in an object and the item `"…elided…"` in an array. A `…`
+ * inside a string is text.
  */
 export function parseReadmeJson(text: string): unknown {
-  const lines = text.split('\n');
-  const out: string[] = [];
+  let out = '';
   const stack: string[] = [];
-  for (const line of lines) {
+  const elision = () => (stack.at(-1) === '{' ? OBJECT_ELISION : ARRAY_ELISION);
+  /** A comma before an elision that follows a value. */
+  const separate = () => {
+    if (out.trim() !== '' && !/[[{,]\s*$/.test(out)) out = out.replace(/\s*$/, (ws) => `,${ws}`);
+  };
+  for (const line of text.split('\n')) {
     if (line.trim().startsWith('\u2026')) {
-      const inObject = stack.at(-1) === '{';
-      const prev = out.findLastIndex((l) => l.trim() !== '');
-      const prevLine = out[prev];
-      if (prevLine !== undefined && !/[[{,]\s*$/.test(prevLine)) out[prev] = `${prevLine},`;
-      out.push(inObject ? `"${ELIDED}": true,` : `"${ELIDED}",`);
+      separate();
+      out += `${elision()},\n`;
       continue;
     }
-    // A comma we added before a closing bracket is not JSON: drop it.
-    if (/^\s*[\]}]/.test(line)) {
-      const prev = out.findLastIndex((l) => l.trim() !== '');
-      const prevLine = out[prev];
-      if (prevLine?.endsWith(`"${ELIDED}": true,`) || prevLine?.endsWith(`"${ELIDED}",`)) out[prev] = prevLine.slice(0, -1);
+    let inString = false;
+    for (let i = 0; i < line.length; i++) {
+      const c = line[i] ?? '';
+      if (inString) {
+        out += c;
+        if (c === '\\') out += line[++i] ?? '';
+        else if (c === '"') inString = false;
+        continue;
+      }
+      if (c === '\u2026') {
+        separate();
+        out += elision();
+        if (!/^\s*[,}\]]/.test(line.slice(i + 1))) out += ',';
+        continue;
+      }
+      if (c === '"') inString = true;
+      else if (c === '{' || c === '[') stack.push(c);
+      else if (c === '}' || c === ']') stack.pop();
+      out += c;
     }
-    out.push(line);
-    forEachBracket(line, (c) => (c === '{' || c === '[' ? stack.push(c) : stack.pop()));
+    out += '\n';
   }
-  return JSON.parse(out.join('\n'));
+  // The comma written after an elision that turned out to be the last entry is not JSON: drop it.
+  const trailing = new RegExp(`(${escape(OBJECT_ELISION)}|${escape(ARRAY_ELISION)}),(\\s*[}\\]])`, 'g');
+  return JSON.parse(out.replace(trailing, '$1$2'));
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -262,14 +303,26 @@ export interface CompareOptions {
    * relative to each JSON value of the output (an `ignore` mark).
    */
   ignore?: string[];
+  /** Paths whose numbers are compared as within a range (a `range` mark), not exactly. */
+  ranges?: NumberRange[];
 }
+
+/** The options a block's mark gives its comparisons. */
+export function markOptions(mark: Mark): CompareOptions {
+  if (mark.kind === 'ignore') return { ignore: mark.paths };
+  if (mark.kind === 'range') return { ranges: mark.ranges };
+  return {};
+}
+
+/** Whether a path pattern (`.a[*].b`) names the path `rel`. */
+const pathMatches = (pattern: string, rel: string) => pattern === rel || (pattern.includes('[*]') && new RegExp(`^${escape(pattern).replaceAll('\\[\\*\\]', '\\[\\d+\\]')}$`).test(rel));
 
 /** `$.a[3].b` or `value 2[3].b` → `.a[3].b` / `[3].b`: the path below its JSON value. */
 const relative = (path: string) => path.replace(/^[^.[]*/, '');
 
 function ignored(path: string, options: CompareOptions): boolean {
   const rel = relative(path);
-  return (options.ignore ?? []).some((p) => p === rel || (p.includes('[*]') && new RegExp(`^${escape(p).replaceAll('\\[\\*\\]', '\\[\\d+\\]')}$`).test(rel)));
+  return (options.ignore ?? []).some((p) => pathMatches(p, rel));
 }
 
 /**
@@ -282,6 +335,12 @@ export function compareJson(expected: unknown, actual: unknown, subs: Substituti
   if (key === 'nextCursor' && typeof expected === 'string' && typeof actual === 'string') return [];
   if (typeName(expected) !== typeName(actual)) return [`${path}: expected ${show(expected)}, got ${show(actual)}`];
   if (ignored(path, options)) return [];
+  const range = (options.ranges ?? []).find((r) => pathMatches(r.path, relative(path)));
+  if (range !== undefined && typeof expected === 'number' && typeof actual === 'number') {
+    const within = (n: number) => n >= range.min && n <= range.max;
+    if (!within(expected)) return [`${path}: the README shows ${expected}, outside its mark's range ${range.min}..${range.max}`];
+    return within(actual) ? [] : [`${path}: expected a number in ${range.min}..${range.max} (the README shows ${expected}), got ${actual}`];
+  }
   if (Array.isArray(expected) && Array.isArray(actual)) return compareArrays(expected, actual, subs, options, path);
   if (isRecord(expected) && isRecord(actual)) {
     const diffs: string[] = [];
@@ -425,30 +484,79 @@ export interface TranscriptStep {
   line: number;
   command: string;
   expected: string[];
+  /** The mark of its block, when it has one (`<!-- tour: range …: why -->`, `ignore`). */
+  mark?: Mark;
 }
 
+/** A request line of a README exchange: `GET /batches/01M8…`, `POST /snapshots  {…}`. */
+const REQUEST_LINE = /^(GET|POST|PUT|PATCH|DELETE) (\/\S*)(?:\s+(\S.*))?$/;
+
 /**
- * The terminal transcripts of a section (`heading` as {@link fences} takes it): its ```sh blocks
- * whose first line starts with `$ `. Each `$ ` line is a command, continued on the next line while
- * a line ends with `\` (as a shell reads it); the lines up to the next command are what it printed
- * (stdout and stderr, as a terminal shows them). Other ```sh blocks (commands without a prompt)
- * are not transcripts.
+ * The terminal transcripts of a section (`heading` as {@link fences} takes it): its blocks in one
+ * of `langs` (```sh by default) whose first line starts with `$ `. Each `$ ` line is a command,
+ * continued on the next line while a line ends with `\` (as a shell reads it); the lines up to the
+ * next command are what it printed (stdout and stderr, as a terminal shows them). Other ```sh
+ * blocks (commands without a prompt) are not transcripts. A block may end with request/response
+ * pairs ({@link parseExchanges}) after a blank line: they are not the last command's output.
  */
-export function parseTranscripts(markdown: string, heading: string): TranscriptStep[][] {
+export function parseTranscripts(markdown: string, heading: string, langs: readonly string[] = ['sh']): TranscriptStep[][] {
   return fences(markdown, heading)
-    .filter((f) => f.lang === 'sh' && f.text.startsWith('$ '))
+    .filter((f) => langs.includes(f.lang) && f.text.startsWith('$ '))
     .map((f) => {
+      const mark = markOf(f.before, f.line);
       const steps: TranscriptStep[] = [];
       let continued = false;
-      f.text.split('\n').forEach((line, i) => {
+      const lines = f.text.split('\n');
+      const exchanges = lines.findIndex((l, i) => i > 0 && lines[i - 1] === '' && REQUEST_LINE.test(l));
+      (exchanges < 0 ? lines : lines.slice(0, exchanges)).forEach((line, i) => {
         const step = steps.at(-1);
         if (continued && step !== undefined) step.command += `\n${line}`;
-        else if (line.startsWith('$ ')) steps.push({ line: f.line + 1 + i, command: line.slice(2), expected: [] });
+        else if (line.startsWith('$ ')) steps.push({ line: f.line + 1 + i, command: line.slice(2), expected: [], ...(mark.kind !== 'compare' && { mark }) });
         else step?.expected.push(line);
         continued = (continued || line.startsWith('$ ')) && line.endsWith('\\');
       });
       return steps;
     });
+}
+
+/** A request the README shows with the answer it got: `POST /path  {body}` then `409 {…}`. */
+export interface Exchange {
+  /** 1-based README line of the request. */
+  line: number;
+  method: string;
+  path: string;
+  /** The body as the README shows it (README JSON: it may elide with `…`). */
+  body?: string;
+  status: number;
+  /** The answer's body as the README shows it (README JSON, may span lines). */
+  response: string;
+  mark: Mark;
+}
+
+/**
+ * The request/response pairs the README shows in the plain (or indented) code blocks of a section:
+ * a line `METHOD /path` (a JSON body after it, optional) and right after it a line `STATUS body`,
+ * the body continued on the lines that follow while they are indented. Other lines are not
+ * exchanges.
+ */
+export function parseExchanges(markdown: string, heading: string): Exchange[] {
+  const out: Exchange[] = [];
+  for (const f of fences(markdown, heading)) {
+    if (f.lang !== '') continue;
+    const mark = markOf(f.before, f.line);
+    const lines = f.text.split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const request = REQUEST_LINE.exec(lines[i] ?? '');
+      const response = /^(\d{3}) (\S.*)$/.exec(lines[i + 1] ?? '');
+      if (!request || !response) continue;
+      const body = [response[2] ?? ''];
+      let j = i + 2;
+      for (; j < lines.length && /^\s+\S/.test(lines[j] ?? ''); j++) body.push((lines[j] ?? '').trim());
+      out.push({ line: f.line + 1 + i, method: request[1] ?? '', path: request[2] ?? '', ...(request[3] !== undefined && { body: request[3] }), status: Number(response[1]), response: body.join('\n'), mark });
+      i = j - 1;
+    }
+  }
+  return out;
 }
 
 /**
@@ -473,20 +581,26 @@ export function normalizeTranscriptLine(line: string): string {
 
 /**
  * The differences between the lines the README shows after a `$ command` and what it printed:
- * line by line after {@link normalizeTranscriptLine}, ids, hashes and timestamps unified as in the
- * tour; progress lines of a running batch are left out on both sides.
+ * JSON values (a command printing JSON, as piped) structurally as in the tour ({@link compareJson},
+ * with the block mark's `options`), other lines one by one after {@link normalizeTranscriptLine};
+ * ids, hashes and timestamps unified as in the tour; progress lines of a running batch are left out
+ * on both sides.
  */
-export function compareTranscript(expected: readonly string[], actualText: string, subs: Substitutions): string[] {
-  const lines = (text: readonly string[]) => text.map(normalizeTranscriptLine).filter((l) => l !== '' && !PROGRESS_LINE.test(l));
-  const want = lines(expected);
-  const got = lines(actualText.split('\n'));
+export function compareTranscript(expected: readonly string[], actualText: string, subs: Substitutions, options: CompareOptions = {}): string[] {
+  const kept = (text: string, parse: (json: string) => unknown) =>
+    segments(text, parse)
+      .map((s) => (s.kind === 'text' ? { ...s, text: normalizeTranscriptLine(s.text) } : s))
+      .filter((s) => s.kind === 'json' || (s.text !== '' && !PROGRESS_LINE.test(s.text)));
+  const want = kept(expected.join('\n'), parseReadmeJson);
+  const got = kept(actualText, (t) => JSON.parse(t));
   const diffs: string[] = [];
   for (let i = 0; i < Math.max(want.length, got.length); i++) {
     const w = want[i];
     const g = got[i];
-    if (w === undefined) diffs.push(`line ${i + 1}: not in the README, printed ${show(g)}`);
-    else if (g === undefined) diffs.push(`line ${i + 1}: expected ${show(w)}, not printed`);
-    else if (!unifyText(w, g, subs)) diffs.push(`line ${i + 1}: expected ${show(w)}, got ${show(g)}`);
+    if (w === undefined) diffs.push(`line ${i + 1}: not in the README, printed ${show(g?.text)}`);
+    else if (g === undefined) diffs.push(`line ${i + 1}: expected ${show(w.text)}, not printed`);
+    else if (w.kind === 'json' && g.kind === 'json') diffs.push(...compareJson(parseReadmeJson(w.text), JSON.parse(g.text), subs, options, `value ${i + 1}`));
+    else if (w.kind !== g.kind || !unifyText(w.text, g.text, subs)) diffs.push(`line ${i + 1}: expected ${show(w.text)}, got ${show(g.text)}`);
   }
   return diffs;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareJson, compareOutput, compareTranscript, ELIDED, normalizeTranscriptLine, parseReadmeJson, parseTour, parseTranscripts, segments, Substitutions, unifyText, type ExpectedBlock } from '../support/readme-tour.js';
+import { compareJson, compareOutput, compareTranscript, ELIDED, fences, normalizeTranscriptLine, parseExchanges, parseReadmeJson, parseTour, parseTranscripts, segments, Substitutions, unifyText, type ExpectedBlock } from '../support/readme-tour.js';
 
 const A = '01M8BT663P81BTSCPETA5YKNX3';
 const B = '01M8BT6BH0GFNHSV2E3KV9VTVR';
@@ -94,6 +94,15 @@ describe('parseTour', () => {
     expect(() => parseTour(doc, '### Missing')).toThrow("README has no section '### Missing'");
   });
 
+  it('reads a range mark as paths with their min..max, and refuses an empty range', () => {
+    const doc = (mark: string) => ['## A tour', mark, `${fence}sh`, 'x', fence].join('\n');
+    expect(parseTour(doc('<!-- tour: range .completed 1..59 .stats[*].n -2.5..3: timing -->'))[0]).toMatchObject({
+      mark: { kind: 'range', ranges: [{ path: '.completed', min: 1, max: 59 }, { path: '.stats[*].n', min: -2.5, max: 3 }], reason: 'timing' },
+    });
+    expect(() => parseTour(doc('<!-- tour: range .completed 9..1: timing -->'))).toThrow(/line 3: the range 9\.\.1 of \.completed is empty/);
+    expect(() => parseTour(doc('<!-- tour: range .completed: timing -->'))).toThrow(/line 3: the tour mark/);
+  });
+
   it('refuses a tour mark it does not know, or one without a reason', () => {
     expect(() => parseTour(['## A tour', '<!-- tour: shape-only -->', `${fence}sh`, 'x', fence].join('\n'))).toThrow(/line 3: the tour mark/);
     expect(() => parseTour(['## A tour', '<!-- tour: skip -->', `${fence}sh`, 'x', fence].join('\n'))).toThrow(/line 3/);
@@ -146,6 +155,14 @@ describe('parseReadmeJson', () => {
   it('reads a `…` as the last entry after a value without a comma', () => {
     expect(parseReadmeJson(['{', '  "status": "Failed",', '  "x": {}', '  …', '}'].join('\n'))).toEqual({ status: 'Failed', x: {}, [ELIDED]: true });
   });
+
+  it('reads a `…` in place of an entry, first, between or last, on one line or across lines', () => {
+    expect(parseReadmeJson('{…, "context": {"__proto__": {"x": 1}}, …}')).toEqual(JSON.parse(`{"${ELIDED}": true, "context": {"__proto__": {"x": 1}}}`));
+    expect(parseReadmeJson('{"a":1,"b":2,…,\n "c":"x",\n "d":"y",…}')).toEqual({ a: 1, b: 2, c: 'x', d: 'y', [ELIDED]: true });
+    expect(parseReadmeJson('{ "s": { "n": 12, "m": 0, … }, "t": [1, …] }')).toEqual({ s: { n: 12, m: 0, [ELIDED]: true }, t: [1, ELIDED] });
+    // In a string it is text.
+    expect(parseReadmeJson('{"…": "…", "a": "x … y"}')).toEqual({ '…': '…', a: 'x … y' });
+  });
 });
 
 describe('compareJson', () => {
@@ -196,6 +213,18 @@ describe('compareJson', () => {
     expect(compareJson([1, ELIDED, 3], [1, 2, 3], subs)).toEqual([]);
     expect(compareJson([1, ELIDED, 4], [1, 2, 3], subs)).toEqual(['$[2]: expected 4, got 3']);
     expect(compareJson([1, 2], [1, 2, 3], subs)).toEqual(['$: expected 2 items, got 3: [1,2,3]']);
+  });
+
+  it('compares a number at a ranged path as within its range, and refuses a README value outside it', () => {
+    const subs = new Substitutions();
+    const options = { ranges: [{ path: '.completed', min: 1, max: 59 }, { path: '.items[*].n', min: 0, max: 2 }] };
+
+    expect(compareJson({ completed: 12, total: 60 }, { completed: 3, total: 60 }, subs, options)).toEqual([]);
+    expect(compareJson({ completed: 12, total: 60 }, { completed: 60, total: 60 }, subs, options)).toEqual(['$.completed: expected a number in 1..59 (the README shows 12), got 60']);
+    expect(compareJson({ completed: 12, total: 60 }, { completed: 12, total: 61 }, subs, options)).toEqual(['$.total: expected 60, got 61']);
+    expect(compareJson({ completed: 0 }, { completed: 3 }, subs, options)).toEqual(["$.completed: the README shows 0, outside its mark's range 1..59"]);
+    expect(compareJson({ completed: 12 }, { completed: '12' }, subs, options)).toEqual(['$.completed: expected 12, got "12"']);
+    expect(compareJson({ items: [{ n: 1 }, { n: 2 }] }, { items: [{ n: 0 }, { n: 3 }] }, subs, options)).toEqual(['$.items[1].n: expected a number in 0..2 (the README shows 2), got 3']);
   });
 
   it('skips the values at ignored paths, but not their type', () => {
@@ -288,6 +317,70 @@ describe('CLI transcripts', () => {
         { line: 9, command: 'echo b', expected: ['b'] },
       ],
     ]);
+  });
+
+  it('reads transcripts of other block languages when asked, with their mark, and stops at the exchanges after them', () => {
+    const doc = [
+      '### Cancel',
+      '<!-- tour: range .completed 1..59: timing -->',
+      fence,
+      '$ decision-replay batch cancel X',
+      '{ "completed": 12 }',
+      '',
+      'POST /batches/X/cancel',
+      '409 {"error":{}}',
+      fence,
+    ].join('\n');
+
+    expect(parseTranscripts(doc, '### Cancel')).toEqual([]);
+    expect(parseTranscripts(doc, '### Cancel', [''])).toEqual([
+      [{ line: 4, command: 'decision-replay batch cancel X', expected: ['{ "completed": 12 }', ''], mark: { kind: 'range', ranges: [{ path: '.completed', min: 1, max: 59 }], reason: 'timing' } }],
+    ]);
+  });
+
+  it('reads request/response exchanges of plain blocks, indented ones included, with a body and an answer over lines', () => {
+    const doc = [
+      '### Limits',
+      '- **Keys.**',
+      '',
+      '  <!-- tour: range .completed 1..9: timing -->',
+      `  ${fence}`,
+      '  GET /batches/X',
+      '  200 {"status":"FAILED",…,',
+      '       "completed":3}',
+      `  ${fence}`,
+      `${fence}`,
+      'POST /snapshots  {…, "context": {"__proto__": {"x": 1}}, …}',
+      '400 {"error":{"code":"UNSTORABLE_KEY"}}',
+      'not an exchange',
+      fence,
+      `${fence}sh`,
+      'GET /x',
+      '200 {}',
+      fence,
+    ].join('\n');
+
+    expect(fences(doc, '### Limits')[0]?.text).toBe(['GET /batches/X', '200 {"status":"FAILED",…,', '     "completed":3}'].join('\n'));
+    expect(parseExchanges(doc, '### Limits')).toEqual([
+      { line: 6, method: 'GET', path: '/batches/X', status: 200, response: '{"status":"FAILED",…,\n"completed":3}', mark: { kind: 'range', ranges: [{ path: '.completed', min: 1, max: 9 }], reason: 'timing' } },
+      { line: 11, method: 'POST', path: '/snapshots', body: '{…, "context": {"__proto__": {"x": 1}}, …}', status: 400, response: '{"error":{"code":"UNSTORABLE_KEY"}}', mark: { kind: 'compare' } },
+    ]);
+  });
+
+  it('compares JSON a command printed structurally, with the mark\'s ranges, and the lines around it one by one', () => {
+    const subs = new Substitutions();
+    const expected = ['decision-replay: BATCH_NOT_RUNNING (HTTP 409)', '{', '  "status": "CANCELLED",', '  "completed": 12,', '  …', '}', 'exit 3'];
+    const printed = (completed: number, status: string, exit: number) => `decision-replay: BATCH_NOT_RUNNING (HTTP 409)\n${JSON.stringify({ status, completed, total: 60 }, null, 2)}\nexit ${exit}\n`;
+    const options = { ranges: [{ path: '.completed', min: 1, max: 59 }] };
+
+    expect(compareTranscript(expected, printed(3, 'CANCELLED', 3), subs, options)).toEqual([]);
+    expect(compareTranscript(expected, printed(3, 'CANCELLED', 3), subs)).toEqual(['value 2.completed: expected 12, got 3']);
+    expect(compareTranscript(expected, printed(3, 'SUCCEEDED', 3), subs, options)).toEqual(['value 2.status: expected "CANCELLED", got "SUCCEEDED"']);
+    expect(compareTranscript(expected, printed(3, 'CANCELLED', 2), subs, options)).toEqual(['line 3: expected "exit 3", got "exit 2"']);
+    const missing = compareTranscript(expected, 'decision-replay: BATCH_NOT_RUNNING (HTTP 409)\nexit 3\n', subs, options);
+    expect(missing).toHaveLength(2);
+    expect(missing[0]).toMatch(/^line 2: expected ".*CANCELLED.*", got "exit 3"$/);
+    expect(missing[1]).toBe('line 3: expected "exit 3", not printed');
   });
 
   it('folds table padding and rules, and makes timings and rates any number, but nothing else', () => {
