@@ -175,6 +175,16 @@ function fmtNum(n: number): string {
   return Number.isInteger(n) ? String(n) : String(Number(n.toPrecision(12)));
 }
 
+/**
+ * A computed percentage, to 12 significant digits whatever its size: it carries binary floating
+ * point's error, which fmtNum would print in full for a large integral one (0.1 → 1e15 computes
+ * as +999999999999999700 % where it is +999999999999999900 %; printed +1000000000000000000 %).
+ * The values it is computed from are printed as they are (fmtNum).
+ */
+function fmtPercent(n: number): string {
+  return String(Number(n.toPrecision(12)));
+}
+
 /** What every comparator gets. */
 export interface ComparatorInput {
   /** The rule's field path (for messages). */
@@ -285,7 +295,7 @@ function percentChange(input: ComparatorInput, direction: 'increase' | 'decrease
   // +10.000000000000009 %, and an allowance for that let real excesses pass (1e12 → 1e12 + 1 under
   // a threshold of 0).
   const violated = direction === 'increase' ? exceedsPercent(c, b, threshold) : exceedsPercent(b, c, threshold, b);
-  const actual = `${pct >= 0 ? '+' : ''}${fmtNum(pct)}% (${fmtNum(b)} → ${fmtNum(c)})`;
+  const actual = `${pct >= 0 ? '+' : ''}${fmtPercent(pct)}% (${fmtNum(b)} → ${fmtNum(c)})`;
   return {
     status: violated ? 'violated' : 'passed',
     score: pct,

@@ -131,6 +131,14 @@ describe('MaxIncreasePercent / MaxDecreasePercent', () => {
     expect((await run('MaxDecreasePercent', { threshold: 100 }, found(-9e125), found(9e125))).status).toBe('violated');
   });
 
+  it("prints a computed percentage to 12 significant digits, not binary floating point's error", async () => {
+    // 0.1 → 1e15 is +999999999999999900 %; it computes as 999999999999999700.
+    const huge = await run('MaxIncreasePercent', { threshold: 10 }, found(1e15), found(0.1));
+    expect(huge).toMatchObject({ status: 'violated', actual: '+1000000000000000000% (0.1 → 1000000000000000)' });
+    // The values themselves are printed as they are, all their digits.
+    expect((await run('MaxIncreasePercent', { threshold: 10 }, found(1234567890123456), found(1))).actual).toBe('+123456789012000000% (1 → 1234567890123456)');
+  });
+
   it('ignores movement in the allowed direction', async () => {
     expect((await run('MaxIncreasePercent', { threshold: 0 }, found(50), found(100))).status).toBe('passed');
     expect((await run('MaxDecreasePercent', { threshold: 0 }, found(150), found(100))).status).toBe('passed');
