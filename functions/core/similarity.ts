@@ -24,9 +24,17 @@ export class SimilarityProviderError extends Error {
   }
 }
 
-// A token is a run of letters, combining marks (part of the letter in e.g. Devanagari) and digits.
-// One shared global regex: safe because each exec loop resets lastIndex and runs to completion synchronously.
-const TOKEN = /[\p{L}\p{M}\p{N}]+/gu;
+// A token is a run of letters, combining marks (part of the letter in e.g. Devanagari) and digits,
+// or one emoji (with its skin-tone modifier, variation selector and zero-width-joined parts) or flag:
+// '👍 approve' and '👎 approve' say opposite things, and scored 1 when emoji were skipped like
+// punctuation. One shared global regex: safe because each exec loop resets lastIndex and runs to
+// completion synchronously.
+const TOKEN = /[\p{L}\p{M}\p{N}]+|\p{Extended_Pictographic}(?:\p{Emoji_Modifier}|\uFE0F|\u200D\p{Extended_Pictographic}(?:\p{Emoji_Modifier}|\uFE0F)*)*|\p{Regional_Indicator}{2}/gu;
+/** What an emoji term leaves out: 👍🏽 and 👍 (or ❤️ and ❤) are one term. */
+const EMOJI_VARIANT = /\p{Emoji_Modifier}|\uFE0F/gu;
+const PICTOGRAPHIC = /^\p{Extended_Pictographic}/u;
+/** White space, which a text without any word is compared without ('' and ' ' say the same). */
+const WHITE_SPACE = /\p{White_Space}+/gu;
 // Characters from tab to '~' (ASCII text and whitespace) are unchanged by NFKC; anything else is normalised.
 const NEEDS_NFKC = /[^\t-~]/;
 
@@ -91,7 +99,9 @@ export function termFrequencies(text: string): Map<string, number> {
   let m: RegExpExecArray | null;
   while ((m = re.exec(normalized)) !== null) {
     const term = m[0];
-    if (!ascii && NO_SPACES.test(term)) countUnspacedToken(tf, term);
+    if (ascii) count(tf, term);
+    else if (PICTOGRAPHIC.test(term)) count(tf, term.replace(EMOJI_VARIANT, ''));
+    else if (NO_SPACES.test(term)) countUnspacedToken(tf, term);
     else count(tf, term);
   }
   return tf;
@@ -127,8 +137,9 @@ export function cosineOfCounts(x: Map<string, number>, y: Map<string, number>): 
  * Lexical similarity: normalise (Unicode NFKC, lower case), split on anything that is not a
  * letter, mark or digit (and text of scripts without spaces into pairs of neighbouring characters),
  * and take the cosine of the term-frequency vectors. Identical texts score
- * exactly 1.0; so do two texts without any token whose normalised forms are equal (e.g. both
- * empty); two texts without tokens that differ score 0. Symmetric, in [0, 1], deterministic.
+ * exactly 1.0; so do two texts without any token whose normalised forms are equal but for white
+ * space (e.g. both empty, or one empty and one a space); two texts without tokens that differ score 0.
+ * An emoji or a flag is a term of its own, whatever its skin tone or variation selector. Symmetric, in [0, 1], deterministic.
  */
 export class LexicalSimilarity implements SimilarityProvider {
   readonly name = 'lexical';
@@ -145,7 +156,7 @@ export function lexicalSimilarity(a: string, b: string): number {
   const tb = termFrequencies(b);
   if (ta.size === 0 || tb.size === 0) {
     if (ta.size !== tb.size) return 0;
-    return normalize(a) === normalize(b) ? 1 : 0;
+    return normalize(a).replace(WHITE_SPACE, '') === normalize(b).replace(WHITE_SPACE, '') ? 1 : 0;
   }
   return cosineOfCounts(ta, tb);
 }

@@ -52,9 +52,26 @@ describe('LexicalSimilarity', () => {
     expect(await lexical.similarity('...', 'approve')).toBe(0);
   });
 
-  it('scores texts without any word by their normalised text', async () => {
+  it('scores texts without any word by their normalised text, white space left out', async () => {
     expect(await lexical.similarity('!!', '！！')).toBe(1); // full-width '!' normalises to '!'
     expect(await lexical.similarity('!!', '??')).toBe(0);
+    // An empty answer and a blank one say the same (they scored 0).
+    expect(await lexical.similarity('', ' \n\t')).toBe(1);
+    expect(await lexical.similarity('! !', '!!')).toBe(1);
+  });
+
+  it('counts an emoji or a flag as a term: a thumbs-up is not a thumbs-down', async () => {
+    // Skipped like punctuation, these scored 1.
+    expect(await lexical.similarity('👍 approve', '👎 approve')).toBeCloseTo(0.5, 15);
+    expect(await lexical.similarity('🇫🇷', '🇩🇪')).toBe(0);
+    expect(await lexical.similarity('👨‍👩‍👧 family', '👨‍👩‍👦 family')).toBeCloseTo(0.5, 15);
+    // The same emoji in another skin tone or presentation is the same term.
+    expect(await lexical.similarity('👍🏽 approve', '👍 approve')).toBe(1);
+    expect(await lexical.similarity('❤️', '❤')).toBe(1);
+    expect([...termFrequencies('👍👍 ok')]).toEqual([
+      ['👍', 2],
+      ['ok', 1],
+    ]);
   });
 
   it('scores near sentences of scripts without spaces by their shared words, not 0', async () => {
