@@ -32,7 +32,8 @@ describe('computed numbers outside DynamoDB range (local host over HTTP)', () =>
 
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: 'violated', rules: [{ status: 'violated', score: 9007199254740991 }] });
-    expect(res.body.violations[0]?.message).toContain('+89999999999999890%');
+    // The real change, to 12 significant digits (+89999999999999900 %), not the stored score's 2^53 - 1.
+    expect(res.body.violations[0]?.message).toContain('+90000000000000000%');
     const stored = await requestJson<{ items: ValidationReport[] }>(t.url, 'GET', `/snapshots/${candidateId}/validations`);
     expect(stored.body.items).toContainEqual(res.body);
   });
