@@ -12,7 +12,7 @@ import { diffSnapshots } from './diff.js';
 import { NotFoundError, UnprocessableError } from './errors.js';
 import { noiseIndex, type NoiseProfile, type NoiseProfileStore } from './noise.js';
 import { ExecutorError, NoExecutorError, UnsupportedModelError, type ExecutionResult, type Executor, type ExecutorConfig, type ExecutorConfigStore } from './executor.js';
-import type { JsonObject } from './json.js';
+import { isJsonObject, type JsonObject } from './json.js';
 import { compareOutputs } from './output-comparison.js';
 import { evaluatePolicy, type PolicyStore } from './policy.js';
 import type { Clock, IdGenerator, SnapshotStore } from './ports.js';
@@ -70,8 +70,6 @@ export function applyOverrides(snapshot: Snapshot, overrides: Overrides | undefi
   return { modelParameters, context };
 }
 
-const isPlainObject = (v: unknown): v is JsonObject => v !== null && typeof v === 'object' && !Array.isArray(v);
-
 /** `over` merged into `base` (neither is changed): objects key by key, recursively; other values replace. Undefined values are skipped. */
 function mergeOver(base: JsonObject, over: JsonObject): JsonObject {
   const out: JsonObject = { ...base };
@@ -79,7 +77,7 @@ function mergeOver(base: JsonObject, over: JsonObject): JsonObject {
     if (value === undefined) continue;
     const recorded = Object.hasOwn(base, key) ? base[key] : undefined;
     // defineProperty, not `out[key] =`: a key named __proto__ stays a key.
-    Object.defineProperty(out, key, { value: isPlainObject(recorded) && isPlainObject(value) ? mergeOver(recorded, value) : value, enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(out, key, { value: isJsonObject(recorded) && isJsonObject(value) ? mergeOver(recorded, value) : value, enumerable: true, writable: true, configurable: true });
   }
   return out;
 }
