@@ -609,10 +609,10 @@ export async function startBatch(deps: StartBatchDeps, body: unknown, idempotenc
       // does not know, and never will if that request has stopped. Past the deadline that request
       // ended first: this one runs it.
       if (listed !== undefined && claim.claimedAt !== undefined) {
-        const waitMs = Date.parse(claim.claimedAt) + BATCH_PLANNING_DEADLINE_MS - deps.clock.now();
-        if (waitMs > 0) {
+        const deadline = Date.parse(claim.claimedAt) + BATCH_PLANNING_DEADLINE_MS;
+        if (deps.clock.now() < deadline) {
           throw new ServiceBusyError(
-            `a request with Idempotency-Key '${idempotencyKey}' is still writing the snapshot ids of batch ${batchId} (since ${claim.claimedAt}); send this request again in a few seconds: it answers with that batch once it is recorded, or runs it itself if that request stopped (after ${new Date(Date.parse(claim.claimedAt) + BATCH_PLANNING_DEADLINE_MS).toISOString()})`,
+            `a request with Idempotency-Key '${idempotencyKey}' is still writing the snapshot ids of batch ${batchId} (since ${claim.claimedAt}); send this request again in a few seconds: it answers with that batch once it is recorded, or runs it itself if that request stopped (after ${new Date(deadline).toISOString()})`,
             { code: 'IDEMPOTENT_REQUEST_IN_PROGRESS', retryAfterSeconds: IN_PROGRESS_RETRY_AFTER_SECONDS, details: { batchId, claimedAt: claim.claimedAt } },
           );
         }

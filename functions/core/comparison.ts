@@ -8,7 +8,7 @@ import * as z from 'zod/mini';
 import type { Batch, BatchResult, BatchStore } from './batch.js';
 import { ComparisonStatsSchema, PairedComparison, seedFrom } from './comparison-stats.js';
 import { NotFoundError, UnprocessableError, ValidationError } from './errors.js';
-import { DEFAULT_TOLERANCE } from './replay-request.js';
+import { DEFAULT_TOLERANCE, pinnedVersions } from './replay-request.js';
 import { parseOrThrow } from './schema-util.js';
 import type { Clock, IdGenerator } from './ports.js';
 import { MIN_STORABLE_MAGNITUDE, storableNumbers } from './storable.js';
@@ -117,9 +117,8 @@ function assertComparable(baseline: Batch, candidate: Batch): void {
   // versions: compared for the functions both pinned (an intersection may hold fewer functions);
   // a batch stored before listed ids were pinned records none.
   if (b.noiseProfile === 'latest' && c.noiseProfile === 'latest') {
-    const pins = (batch: Batch) => new Map((batch.noiseProfileVersions ?? []).map((p) => [p.functionName, p.version]));
-    const bp = pins(baseline);
-    const cp = pins(candidate);
+    const bp = pinnedVersions(baseline.noiseProfileVersions ?? []);
+    const cp = pinnedVersions(candidate.noiseProfileVersions ?? []);
     const changed = [...bp].filter(([fn, v]) => cp.has(fn) && cp.get(fn) !== v).map(([fn]) => fn).sort();
     if (changed.length > 0) {
       const list = (p: Map<string, number>) => changed.map((fn) => `${fn} version ${String(p.get(fn))}`).join(', ');

@@ -110,6 +110,11 @@ export function checkModeOptions(request: { mode?: ReplayMode | undefined; toler
   }
 }
 
+/** A batch's noise-profile pins (`Batch.noiseProfileVersions`) by function name. */
+export function pinnedVersions(pins: readonly PinnedNoiseProfile[]): Map<string, number> {
+  return new Map(pins.map((p) => [p.functionName, p.version]));
+}
+
 /**
  * A parsed request (see {@link parseReplayRequest}) with its defaults and its resolved policy;
  * `pinnedNoiseProfiles`: a batch's pins of `noiseProfile: 'latest'` (see PreparedReplay).
@@ -121,7 +126,7 @@ export function preparedReplay(request: ReplayRequest, policy: PreparedReplay['p
     overrides: request.overrides,
     dependencyMode: request.dependencyMode,
     noiseProfile: request.noiseProfile ?? 'none',
-    ...(pinnedNoiseProfiles !== undefined && { noiseProfileVersions: new Map(pinnedNoiseProfiles.map((p) => [p.functionName, p.version])) }),
+    ...(pinnedNoiseProfiles !== undefined && { noiseProfileVersions: pinnedVersions(pinnedNoiseProfiles) }),
     noiseProfiles: new Map(),
     policy,
   };
