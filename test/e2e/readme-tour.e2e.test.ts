@@ -27,7 +27,12 @@ const POLICY_JSON = /`policy\.json` is `([^`]+)`/.exec(README.split(`## ${CLI_SE
 describe('README "A tour", run against npm start -- --in-memory', () => {
   const session = new ReadmeSession();
 
-  beforeAll(() => session.start(), 120_000);
+  beforeAll(async () => {
+    await session.start();
+    // The tour's terminal transcripts run the CLI as a user who installed it would.
+    const setup = await session.bash.run([`export PATH="${join(ROOT, 'node_modules/.bin')}:$PATH"`, `export DECISION_REPLAY_URL=http://127.0.0.1:${session.host.port}`].join('\n'));
+    if (setup.status !== 0) throw new Error(`session setup failed: ${setup.stderr}`);
+  }, 120_000);
   afterAll(() => session.stop(), 30_000);
 
   tourTests(session, items, 'tour');
@@ -37,13 +42,11 @@ describe('README "A tour", run against npm start -- --in-memory', () => {
   // told `-o table`, so the session's `decision-replay` is the CLI with `-o table` first (a later
   // `-o` in the command still wins). stderr goes where stdout goes, as on a terminal. Each command
   // starts with the previous one's exit status in `$?`, so `$ echo $?` prints it.
-  it(`README section "${CLI_SECTION}": the CLI on PATH, DECISION_REPLAY_URL set, policy.json saved`, async () => {
+  it(`README section "${CLI_SECTION}": the CLI printing tables, policy.json saved`, async () => {
     if (transcripts.length === 0) throw new Error(`README section "${CLI_SECTION}" has no $ transcript`);
     if (POLICY_JSON === undefined) throw new Error(`README section "${CLI_SECTION}" no longer says what policy.json is`);
     writeFileSync(join(session.dir, 'policy.json'), `${JSON.stringify(JSON.parse(POLICY_JSON))}\n`);
-    const setup = await session.bash.run(
-      [`export PATH="${join(ROOT, 'node_modules/.bin')}:$PATH"`, `export DECISION_REPLAY_URL=http://127.0.0.1:${session.host.port}`, 'decision-replay() { command decision-replay -o table "$@"; }'].join('\n'),
-    );
+    const setup = await session.bash.run('decision-replay() { command decision-replay -o table "$@"; }');
     if (setup.status !== 0) throw new Error(`session setup failed: ${setup.stderr}`);
   });
   transcriptTests(session, transcripts.flat(), 'CLI transcript');

@@ -210,6 +210,11 @@ export function tourTests(session: ReadmeSession, items: readonly TourItem[], wh
       });
       continue;
     }
+    if (item.kind === 'transcript') {
+      // A terminal transcript in the tour (```console): its commands in the same session, in order.
+      transcriptTests(session, item.steps, `${what} transcript`);
+      continue;
+    }
     const title = `README line ${item.line}: ${item.script.split('\n')[0]?.slice(0, 90) ?? ''}`;
     if (item.mark.kind === 'skip') {
       it.skip(`${title} (${item.mark.reason})`, () => {});

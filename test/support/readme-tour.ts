@@ -47,7 +47,9 @@ export interface ExpectedBlock {
 
 export type TourItem =
   | { kind: 'command'; line: number; script: string; mark: Mark; expected: ExpectedBlock[] }
-  | { kind: 'file'; line: number; name: string; content: string };
+  | { kind: 'file'; line: number; name: string; content: string }
+  /** A ```console block of `$ command` lines with what each printed ({@link parseTranscripts}). */
+  | { kind: 'transcript'; line: number; steps: TranscriptStep[] };
 
 export interface Fence {
   line: number;
@@ -136,6 +138,10 @@ export function parseTour(markdown: string, heading = 'A tour'): TourItem[] {
         i = j;
       }
       items.push({ kind: 'command', line: f.line, script: f.text, mark: markOf(f.before, f.line), expected });
+      continue;
+    }
+    if (f.lang === 'console' && f.text.startsWith('$ ')) {
+      items.push({ kind: 'transcript', line: f.line, steps: transcriptSteps(f) });
       continue;
     }
     const save = SAVE_AS.exec(f.before.trim().split('\n').at(-1) ?? '');
@@ -502,21 +508,24 @@ const REQUEST_LINE = /^(GET|POST|PUT|PATCH|DELETE) (\/\S*)(?:\s+(\S.*))?$/;
 export function parseTranscripts(markdown: string, heading: string, langs: readonly string[] = ['sh']): TranscriptStep[][] {
   return fences(markdown, heading)
     .filter((f) => langs.includes(f.lang) && f.text.startsWith('$ '))
-    .map((f) => {
-      const mark = markOf(f.before, f.line);
-      const steps: TranscriptStep[] = [];
-      let continued = false;
-      const lines = f.text.split('\n');
-      const exchanges = lines.findIndex((l, i) => i > 0 && lines[i - 1] === '' && REQUEST_LINE.test(l));
-      (exchanges < 0 ? lines : lines.slice(0, exchanges)).forEach((line, i) => {
-        const step = steps.at(-1);
-        if (continued && step !== undefined) step.command += `\n${line}`;
-        else if (line.startsWith('$ ')) steps.push({ line: f.line + 1 + i, command: line.slice(2), expected: [], ...(mark.kind !== 'compare' && { mark }) });
-        else step?.expected.push(line);
-        continued = (continued || line.startsWith('$ ')) && line.endsWith('\\');
-      });
-      return steps;
-    });
+    .map(transcriptSteps);
+}
+
+/** The `$ command` steps of one transcript block ({@link parseTranscripts}). */
+function transcriptSteps(f: Fence): TranscriptStep[] {
+  const mark = markOf(f.before, f.line);
+  const steps: TranscriptStep[] = [];
+  let continued = false;
+  const lines = f.text.split('\n');
+  const exchanges = lines.findIndex((l, i) => i > 0 && lines[i - 1] === '' && REQUEST_LINE.test(l));
+  (exchanges < 0 ? lines : lines.slice(0, exchanges)).forEach((line, i) => {
+    const step = steps.at(-1);
+    if (continued && step !== undefined) step.command += `\n${line}`;
+    else if (line.startsWith('$ ')) steps.push({ line: f.line + 1 + i, command: line.slice(2), expected: [], ...(mark.kind !== 'compare' && { mark }) });
+    else step?.expected.push(line);
+    continued = (continued || line.startsWith('$ ')) && line.endsWith('\\');
+  });
+  return steps;
 }
 
 /** A request the README shows with the answer it got: `POST /path  {body}` then `409 {…}`. */

@@ -88,10 +88,17 @@ describe('parseTour', () => {
       fence,
     ].join('\n');
 
-    expect(parseTour(doc, '### A/B comparisons: better or worse?').map((i) => (i.kind === 'command' ? i.script : i.name))).toEqual(['# a comment, not a heading\necho ab', 'echo detail']);
+    expect(parseTour(doc, '### A/B comparisons: better or worse?').map((i) => (i.kind === 'command' ? i.script : i.kind === 'file' ? i.name : i.line))).toEqual(['# a comment, not a heading\necho ab', 'echo detail']);
     // A `## ` name without its #s still means the `## ` section, which runs up to the next `## `.
     expect(parseTour(doc, 'Batches')).toHaveLength(4);
     expect(() => parseTour(doc, '### Missing')).toThrow("README has no section '### Missing'");
+  });
+
+  it('takes a ```console transcript in the tour as its $ commands, in place among the blocks', () => {
+    const doc = ['## A tour', `${fence}sh`, 'echo one', fence, `${fence}console`, '$ decision-replay get $S1 -q; echo "exit $?"', '01M8BT663P81BTSCPETA5YKNX3', 'exit 1', fence, 'A console block that is no transcript:', `${fence}console`, 'plain', fence, `${fence}sh`, 'echo two', fence].join('\n');
+    const items = parseTour(doc);
+    expect(items.map((i) => i.kind)).toEqual(['command', 'transcript', 'command']);
+    expect(items[1]).toEqual({ kind: 'transcript', line: 5, steps: [{ line: 6, command: 'decision-replay get $S1 -q; echo "exit $?"', expected: ['01M8BT663P81BTSCPETA5YKNX3', 'exit 1'] }] });
   });
 
   it('reads a range mark as paths with their min..max, and refuses an empty range', () => {
