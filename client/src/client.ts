@@ -45,6 +45,7 @@ import {
   type ReplayRequest,
   type ReplayResult,
   type Snapshot,
+  type SnapshotListPage,
   type SnapshotDiffAnswer,
   type StoredExecutorConfig,
   type StoredPolicy,
@@ -290,8 +291,12 @@ export class DecisionReplayClient {
     return { snapshot: body, integrity: integrityOf(headers.get('content-integrity')) };
   }
 
-  /** `GET /snapshots?functionName=&from=&to=`: one page of a function's snapshots by time. */
-  async listSnapshots(query: ListSnapshotsOptions, options?: CallOptions): Promise<Page<Snapshot>> {
+  /**
+   * `GET /snapshots?functionName=&from=&to=`: one page of a function's snapshots by time, each as
+   * stored. `tampered` (present only when some listed snapshot no longer matches its `contentHash`)
+   * names each such item by its index in `items` and its `snapshotId`.
+   */
+  async listSnapshots(query: ListSnapshotsOptions, options?: CallOptions): Promise<SnapshotListPage> {
     return this.request({ method: 'GET', path: '/snapshots', query: { ...query }, retry: 'safe', page: true, options });
   }
 

@@ -8,7 +8,7 @@ import type * as z from 'zod/mini';
 import { describeIssue, issuePath } from '../../functions/core/schema-util.js';
 import { DecisionReplayValidationError } from './errors.js';
 
-export { RecordSnapshotSchema, type RecordSnapshot, type Snapshot, type NamedValue, type ModelParameters } from '../../functions/core/snapshot.js';
+export { RecordSnapshotSchema, type RecordSnapshot, type Snapshot, type SnapshotListPage, type TamperedListing, type NamedValue, type ModelParameters } from '../../functions/core/snapshot.js';
 export type { JsonObject, JsonValue } from '../../functions/core/json.js';
 export { PolicyBodySchema, PolicyNameSchema, type PolicyBody, type StoredPolicy, type Rule, type Violation, type RuleResult } from '../../functions/core/policy.js';
 export { ExecutorConfigSchema, type ExecutorConfig, type StoredExecutorConfig } from '../../functions/core/executor.js';

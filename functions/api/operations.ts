@@ -22,7 +22,7 @@ import { FieldComparisonSchema } from '../core/output-comparison.js';
 import { PolicyBodySchema, RuleResultSchema, RuleSchema, StoredPolicySchema, ViolationSchema } from '../core/policy.js';
 import { pageSchema } from '../core/ports.js';
 import { OverridesSchema, ReplayRequestDocSchema, ReplayResultSchema } from '../core/replay.js';
-import { JsonTreeSchema, ModelParametersSchema, NamedValueSchema, RecordSnapshotSchema, SnapshotSchema } from '../core/snapshot.js';
+import { JsonTreeSchema, ModelParametersSchema, NamedValueSchema, RecordSnapshotSchema, SnapshotListPageSchema, SnapshotSchema } from '../core/snapshot.js';
 import { ReplayStatsSchema } from '../core/replay-stats.js';
 import { ValidateRequestDocSchema, ValidationReportSchema } from '../core/validation.js';
 import { VerificationReportSchema } from '../core/audit/verify.js';
@@ -79,7 +79,6 @@ export interface Operation {
   errors: readonly ErrorStatus[];
 }
 
-const SnapshotPageSchema = pageSchema(SnapshotSchema);
 const StoredPolicyPageSchema = pageSchema(StoredPolicySchema);
 const ValidationReportPageSchema = pageSchema(ValidationReportSchema);
 const ReplayResultPageSchema = pageSchema(ReplayResultSchema);
@@ -94,7 +93,7 @@ export const COMPONENTS: Readonly<Record<string, Schema>> = {
   ModelParameters: ModelParametersSchema,
   RecordSnapshot: RecordSnapshotSchema,
   Snapshot: SnapshotSchema,
-  SnapshotPage: SnapshotPageSchema,
+  SnapshotPage: SnapshotListPageSchema,
   FieldChange: FieldChangeSchema,
   SnapshotDiff: SnapshotDiffSchema,
   SnapshotDiffAnswer: SnapshotDiffAnswerSchema,
@@ -170,7 +169,7 @@ export const OPERATIONS = {
   'GET /snapshots': {
     operationId: 'listSnapshots',
     summary: "List a function's snapshots by time",
-    description: 'Each item is a snapshot as stored: one altered behind the service is listed as altered, and so may not match this schema (GET /snapshots/{id} says which in its Content-Integrity header).',
+    description: 'Each item is a snapshot as stored: one altered behind the service is listed as altered, and so may not match this schema. The Content-Integrity header is `tampered` when any listed snapshot no longer matches its contentHash, and then `tampered` names each by its position in `items` (and its snapshotId, when what is stored still has one); a page of unaltered snapshots has no `tampered`.',
     query: {
       functionName: { description: 'The function whose snapshots to list', required: true },
       from: { description: 'ISO-8601 date or date-time, inclusive' },
@@ -178,7 +177,7 @@ export const OPERATIONS = {
       order: { description: 'asc (oldest first, the default) or desc', schema: z.enum(['asc', 'desc']) },
       ...LIST_QUERY,
     },
-    responses: { 200: { description: 'A page of snapshots', json: SnapshotPageSchema } },
+    responses: { 200: { description: 'A page of snapshots', json: SnapshotListPageSchema, headers: { 'Content-Integrity': { description: 'verified when every listed snapshot still matches its contentHash, else tampered', schema: z.enum(['verified', 'tampered']) } } } },
     errors: [400],
   },
   'GET /snapshots/{id}': {

@@ -5,7 +5,7 @@ import { diffSnapshots, type SnapshotDiffAnswer } from '../core/diff.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import type { Clock, IdGenerator, SnapshotStore } from '../core/ports.js';
 import { recordSnapshot } from '../core/recording.js';
-import { integrityOf, readableSnapshot } from '../core/snapshot.js';
+import { integrityOf, readableSnapshot, tamperedListings, type SnapshotListPage } from '../core/snapshot.js';
 import type { RouteMap } from '../http/api.js';
 import { parseFunctionName, parseListParams, parseTimeRange, ulidParam } from '../http/params.js';
 
@@ -69,7 +69,11 @@ export function snapshotRoutes(deps: SnapshotRoutesDeps): RouteMap {
       const order = req.query.order ?? 'asc';
       if (order !== 'asc' && order !== 'desc') throw new ValidationError(`order must be 'asc' or 'desc', got '${order}'`);
       const page = await deps.store.list({ functionName, ...parseTimeRange(req.query), ...parseListParams(req.query), order });
-      return { status: 200, body: page };
+      // Listed as stored, as a read shows one; what a read's content-integrity header says of one
+      // snapshot, the page says of each: the header over the page, `tampered` naming which.
+      const tampered = tamperedListings(page.items);
+      const body: SnapshotListPage = tampered.length > 0 ? { ...page, tampered } : page;
+      return { status: 200, body, headers: { 'content-integrity': tampered.length > 0 ? 'tampered' : 'verified' } };
     },
   };
 }

@@ -6,6 +6,7 @@ import * as z from 'zod/mini';
 import { canonicalHash, type JsonObject } from './json.js';
 import { JsonObjectSchema, JsonValueSchema, StorableNumberSchema } from './json-value-schema.js';
 import { toFieldIssues } from './schema-util.js';
+import { pageSchema } from './ports.js';
 import { DependenciesSchema, dependenciesToObject, type Dependency, type ReportedDependency } from './dependencies.js';
 
 /** The schema version written into every stored snapshot. */
@@ -180,6 +181,32 @@ export function verifyContentHash(snapshot: Snapshot): boolean {
 /** {@link verifyContentHash} as the verdict routes and reports state. */
 export function integrityOf(snapshot: Snapshot): Integrity {
   return verifyContentHash(snapshot) ? 'verified' : 'tampered';
+}
+
+/**
+ * A listed snapshot that no longer matches its `contentHash`: its position in the page's `items`,
+ * and its `snapshotId` when what is stored still has one (whoever altered it may have removed it).
+ */
+export const TamperedListingSchema = z.strictObject({ index: z.int().check(z.gte(0)), snapshotId: z.optional(z.string()) });
+export type TamperedListing = z.infer<typeof TamperedListingSchema>;
+
+/**
+ * A page of snapshots as `GET /snapshots` answers it: `{items, nextCursor?}` as every list route,
+ * and, only when some listed snapshot no longer matches its hash, `tampered` naming each (the page
+ * lists stored content as it is, as a read does; this is a read's `content-integrity` per item).
+ */
+export const SnapshotListPageSchema = z.extend(pageSchema(SnapshotSchema), { tampered: z.optional(z.array(TamperedListingSchema)) });
+export type SnapshotListPage = z.infer<typeof SnapshotListPageSchema>;
+
+/** Which of `items` no longer match their contentHash ({@link verifyContentHash} on each). */
+export function tamperedListings(items: readonly Snapshot[]): TamperedListing[] {
+  const tampered: TamperedListing[] = [];
+  items.forEach((item, index) => {
+    if (verifyContentHash(item)) return;
+    const id: unknown = (item as { snapshotId?: unknown }).snapshotId;
+    tampered.push(typeof id === 'string' ? { index, snapshotId: id } : { index });
+  });
+  return tampered;
 }
 
 /** The content hash of a stored snapshot, or undefined when its content has no JSON form. */

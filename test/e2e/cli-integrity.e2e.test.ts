@@ -120,8 +120,29 @@ describe('decision-replay CLI on tampered and unstorable data (local host)', () 
     expect(d.stdout).toMatch(/output\s+\(malformed\)\s+7/);
 
     const list = await unchecked(['list', '--function', FN, '-o', 'table'], env);
-    expect(list.code, list.stderr).toBe(0);
+    expect(list.code, list.stderr).toBe(1);
     expect(list.stdout).toContain('approved by hand');
+    for (const id of [gone, text, odd]) expect(list.stderr).toContain(`decision-replay: TAMPERED: snapshot ${id} no longer matches its contentHash; what is listed is what is stored now, not what was recorded\n`);
+  });
+
+  it('list warns TAMPERED for each altered snapshot it lists, on every page of --all, and exits 1; a clean listing exits 0 with no warning', async () => {
+    const fn = `${FN}_list`;
+    const record = async () => (await requestJson<{ snapshotId: string }>(t.url, 'POST', '/snapshots', { ...decision(0.3), functionName: fn })).body.snapshotId;
+    const ids = [await record(), await record(), await record()];
+    const clean = await cli(['list', '--function', fn, '-o', 'table'], { env });
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(clean.stderr).toBe('');
+    await db.send(new UpdateItemCommand({ TableName: t.host.tableName, Key: { pk: { S: `SNAP#${ids[2]}` }, sk: { S: 'SNAP' } }, UpdateExpression: 'SET outputs[1].#v = :v', ExpressionAttributeNames: { '#v': 'value' }, ExpressionAttributeValues: { ':v': { N: '0.95' } } }));
+    const warning = `decision-replay: TAMPERED: snapshot ${ids[2]} no longer matches its contentHash; what is listed is what is stored now, not what was recorded\n`;
+    // The altered one is on the second page of two: --all carries the verdict of every page.
+    const all = await unchecked(['list', '--function', fn, '--limit', '2', '--all', '-o', 'json'], env);
+    expect(all.code).toBe(1);
+    expect((JSON.parse(all.stdout) as { items: { snapshotId: string }[] }).items.map((s) => s.snapshotId)).toEqual(ids);
+    expect(all.stderr).toBe(warning);
+    const quiet = await unchecked(['list', '--function', fn, '-q'], env);
+    expect(quiet).toEqual({ code: 1, stdout: ids.map((id) => `${id}\n`).join(''), stderr: warning });
+    const firstPage = await unchecked(['list', '--function', fn, '--limit', '2', '-o', 'table'], env);
+    expect(firstPage.code, firstPage.stderr).toBe(0);
   });
 
   it('diff of a tampered snapshot prints the diff of what is stored, warns TAMPERED naming it and exits 1; an intact pair exits 0', async () => {

@@ -1,7 +1,7 @@
 /**
  * Snapshot commands: `record`, `get`, `list`, `diff`.
  */
-import type { Snapshot, SnapshotDiff } from '../../schemas.js';
+import type { Snapshot, SnapshotDiff, SnapshotListPage } from '../../schemas.js';
 import { asUsage, EXIT, functionNameValue, instantFlag, intFlag, readJsonArg, requiredFlag, str, UsageError, type CommandGroup } from '../framework.js';
 import { cell, columns, keyValues, valueCell } from '../table.js';
 import type { RecordSnapshot } from '../../schemas.js';
@@ -110,6 +110,7 @@ export const snapshotCommands: CommandGroup = {
         all: { type: 'boolean', description: 'follow every page (from --cursor, when given)' },
         newest: { type: 'boolean', description: 'newest first' },
       },
+      details: 'Snapshots are listed as stored. Each one that no longer matches its contentHash (the service names it in the page\'s `tampered`) gets a TAMPERED warning on stderr, and the command exits 1.',
       async run(ctx, { values }) {
         const functionName = functionNameValue('--function', requiredFlag('function', values.function));
         const from = instantFlag('from', str(values, 'from'));
@@ -121,16 +122,27 @@ export const snapshotCommands: CommandGroup = {
         const query = { functionName, ...(from !== undefined && { from }), ...(to !== undefined && { to }), ...(limit !== undefined && { limit }), ...(values.newest === true && { order: 'desc' as const }) };
         const rows = (items: Snapshot[]) => columns(['snapshotId', 'createdAt', 'model', 'outputs'], items.map((s) => [s.snapshotId, s.createdAt, s.modelParameters ? `${cell(s.modelParameters.modelName)} ${cell(s.modelParameters.modelVersion)}` : '-', outputsSummary(s.outputs)]));
         const cursor = str(values, 'cursor');
+        // The service lists what is stored and names the snapshots that no longer match their
+        // contentHash; as `get` does for one, `list` warns of each and exits 1.
+        const tampered: string[] = [];
+        const noteTampered = (page: SnapshotListPage, pageNumber: number) => {
+          for (const t of page.tampered ?? []) tampered.push(t.snapshotId ?? `item ${t.index} of page ${pageNumber} (its snapshotId is gone)`);
+          return page;
+        };
         if (values.all === true) {
           // Every page: printed as it arrives, not gathered first (a function's whole history can
           // be far more than one string or the heap holds). With --cursor, every page after it:
           // the rest of a listing, not the whole of it again.
-          const pages = ctx.client.iterate((next) => ctx.client.listSnapshots({ ...query, ...((next ?? cursor) !== undefined && { cursor: next ?? cursor }) }));
+          let pageNumber = 0;
+          const pages = ctx.client.iterate(async (next) => noteTampered(await ctx.client.listSnapshots({ ...query, ...((next ?? cursor) !== undefined && { cursor: next ?? cursor }) }), (pageNumber += 1)));
           await ctx.out.list(pages, rows, (s) => s.snapshotId);
-          return;
+        } else {
+          const page = noteTampered(await ctx.client.listSnapshots({ ...query, ...(cursor !== undefined && { cursor }) }), 1);
+          ctx.out.result(page, (p) => rows(p.items) + (p.nextCursor !== undefined ? `next page: --cursor ${p.nextCursor}\n` : ''), page.items.map((s) => s.snapshotId));
         }
-        const page = await ctx.client.listSnapshots({ ...query, ...(cursor !== undefined && { cursor }) });
-        ctx.out.result(page, (p) => rows(p.items) + (p.nextCursor !== undefined ? `next page: --cursor ${p.nextCursor}\n` : ''), page.items.map((s) => s.snapshotId));
+        if (tampered.length === 0) return EXIT.OK;
+        for (const id of tampered) ctx.out.warn(`TAMPERED: snapshot ${id} no longer matches its contentHash; what is listed is what is stored now, not what was recorded`);
+        return EXIT.GATED;
       },
     },
     {
