@@ -109,6 +109,7 @@ describe('integrity of a snapshot altered behind the service (local host over HT
     // Not checked against the OpenAPI document: a snapshot without its id is no snapshot, and the
     // document says a listed altered one may not match the schema.
     const list = async (query: string) => {
+      // eslint-disable-next-line no-restricted-globals -- the stored content as it is, which a tampered snapshot's need not match the schema of
       const res = await fetch(`${t.url}/snapshots?functionName=${fn}${query}`);
       return { status: res.status, headers: res.headers, body: (await res.json()) as ListPage };
     };

@@ -80,7 +80,13 @@ describe('snapshots tampered into shapes that do not parse (local host over HTTP
 
       expect(await integrityOf(id)).toEqual({ status: 200, integrity: 'tampered' });
       // eslint-disable-next-line no-restricted-globals -- lists stored content as it is too, see integrityOf
-      expect((await fetch(`${t.url}/snapshots?functionName=tamper_shapes`)).status).toBe(200);
+      const listed = await fetch(`${t.url}/snapshots?functionName=tamper_shapes`);
+      expect(listed.status).toBe(200);
+      expect(listed.headers.get('content-integrity')).toBe('tampered');
+      // Every snapshot altered so far, and only those, named with its place in the page.
+      const page = (await listed.json()) as { items: { snapshotId: string }[]; tampered: { index: number; snapshotId: string }[] };
+      expect(page.tampered.map((x) => x.snapshotId)).toEqual(tampered);
+      for (const x of page.tampered) expect(page.items[x.index]?.snapshotId).toBe(x.snapshotId);
       expect((await requestWithHeaders(t.url, 'GET', `/snapshots/${id}/diff/${clean}`)).status).toBe(200);
       expect((await requestWithHeaders(t.url, 'GET', `/snapshots/${clean}/diff/${id}`)).status).toBe(200);
       const diffReport = await requestWithHeaders<string>(t.url, 'GET', `/snapshots/${id}/diff/${clean}/report`);
