@@ -297,12 +297,34 @@ export class DecisionReplayClient {
    * names each such item by its index in `items` and its `snapshotId`.
    */
   async listSnapshots(query: ListSnapshotsOptions, options?: CallOptions): Promise<SnapshotListPage> {
-    return this.request({ method: 'GET', path: '/snapshots', query: { ...query }, retry: 'safe', page: true, options });
+    return (await this.listSnapshotsWithHeaders(query, options)).body;
+  }
+
+  private listSnapshotsWithHeaders(query: ListSnapshotsOptions, options?: CallOptions) {
+    return this.requestWithHeaders<SnapshotListPage>({ method: 'GET', path: '/snapshots', query: { ...query }, retry: 'safe', page: true, options });
   }
 
   /** Every snapshot matching `query`, page after page. */
   async *iterateSnapshots(query: Omit<ListSnapshotsOptions, 'cursor'>, options?: CallOptions): AsyncGenerator<Snapshot> {
     yield* this.iterate((cursor) => this.listSnapshots({ ...query, ...(cursor !== undefined && { cursor }) }, options));
+  }
+
+  /**
+   * Every snapshot matching `query` with the service's verdict on each, as
+   * {@link getSnapshotWithIntegrity} gives it for one: `tampered` for those the page names in its
+   * `tampered`, `verified` for the rest, `unknown` for all of a page that came without a
+   * `content-integrity` header (a service from before listings said).
+   */
+  async *iterateSnapshotsWithIntegrity(query: Omit<ListSnapshotsOptions, 'cursor'>, options?: CallOptions): AsyncGenerator<SnapshotRead> {
+    yield* this.iterate(async (cursor): Promise<Page<SnapshotRead>> => {
+      const { body, headers } = await this.listSnapshotsWithHeaders({ ...query, ...(cursor !== undefined && { cursor }) }, options);
+      // The page's verdict; which items it is about is `tampered` (without it, none can be told apart).
+      const page = integrityOf(headers.get('content-integrity'));
+      const tampered = new Set((body.tampered ?? []).map((t) => t.index));
+      const told = page === 'verified' || (page === 'tampered' && body.tampered !== undefined);
+      const integrity = (i: number): SnapshotIntegrity => (!told ? 'unknown' : tampered.has(i) ? 'tampered' : 'verified');
+      return { items: body.items.map((snapshot, i) => ({ snapshot, integrity: integrity(i) })), ...(body.nextCursor !== undefined && { nextCursor: body.nextCursor }) };
+    });
   }
 
   /**

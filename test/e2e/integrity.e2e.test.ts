@@ -1,5 +1,6 @@
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DecisionReplayClient } from '../../client/src/client.js';
 import { LOCAL_AWS } from '../../functions/local/dynalite.js';
 import { startTestHost, type TestHost } from '../support/host.js';
 import { requestWithHeaders } from '../support/http.js';
@@ -125,6 +126,10 @@ describe('integrity of a snapshot altered behind the service (local host over HT
     const rest = await requestWithHeaders<ListPage>(t.url, 'GET', `/snapshots?functionName=${fn}&order=desc&limit=2&cursor=${encodeURIComponent(newest.body.nextCursor ?? '')}`);
     expect(rest.headers.get('content-integrity')).toBe('tampered');
     expect(rest.body.tampered).toEqual([{ index: 0, snapshotId: ids[1] }]);
+    // The SDK gives each listed snapshot its verdict, page after page.
+    const verdicts: string[] = [];
+    for await (const r of new DecisionReplayClient({ endpoint: t.url }).iterateSnapshotsWithIntegrity({ functionName: fn, limit: 3 })) verdicts.push(r.integrity);
+    expect(verdicts).toEqual(['verified', 'tampered', 'verified', 'tampered']);
     const oldest = await requestWithHeaders<ListPage>(t.url, 'GET', `/snapshots?functionName=${fn}&limit=1`);
     expect(oldest.headers.get('content-integrity')).toBe('verified');
     expect(oldest.body.tampered).toBeUndefined();

@@ -120,6 +120,29 @@ describe('DecisionReplayClient', () => {
     }
   });
 
+  it('iterates snapshots with each one’s integrity: tampered as the page names them, verified the rest, unknown without the page’s header', async () => {
+    const snap = (n: number) => ({ snapshotId: `01JZZZZZZZZZZZZZZZZZZZZZ${String(n).padStart(2, '0')}` });
+    const page = (body: Record<string, unknown>, header?: string) => new Response(JSON.stringify(body), { status: 200, headers: header === undefined ? {} : { 'content-integrity': header } });
+    const pages: Record<string, Response> = {
+      '': page({ items: [snap(1), snap(2)], tampered: [{ index: 1, snapshotId: snap(2).snapshotId }], nextCursor: 'c1' }, 'tampered'),
+      c1: page({ items: [snap(3)], nextCursor: 'c2' }, 'verified'),
+      // A service from before listings said: nothing can be told of its items.
+      c2: page({ items: [snap(4)], nextCursor: 'c3' }),
+      // A verdict without the list of which: none of them is told apart.
+      c3: page({ items: [snap(5)] }, 'tampered'),
+    };
+    const { client } = clientWith((call) => pages[call.url.searchParams.get('cursor') ?? ''] as Response);
+    const seen: [string, string][] = [];
+    for await (const r of client.iterateSnapshotsWithIntegrity({ functionName: 'f' })) seen.push([r.snapshot.snapshotId, r.integrity]);
+    expect(seen).toEqual([
+      [snap(1).snapshotId, 'verified'],
+      [snap(2).snapshotId, 'tampered'],
+      [snap(3).snapshotId, 'verified'],
+      [snap(4).snapshotId, 'unknown'],
+      [snap(5).snapshotId, 'unknown'],
+    ]);
+  });
+
   it('reads the snapshot’s content-integrity header: tampered, verified, or unknown when absent', async () => {
     const stored = { snapshotId: '01JZZZZZZZZZZZZZZZZZZZZZZZ', functionName: 'f', inputs: [] };
     for (const [header, integrity] of [['tampered', 'tampered'], ['verified', 'verified'], [undefined, 'unknown']] as const) {
