@@ -12,11 +12,17 @@ import { DependenciesSchema, dependenciesToObject, type Dependency, type Reporte
 /** The schema version written into every stored snapshot. */
 export const SNAPSHOT_SCHEMA_VERSION = 1;
 
+const FUNCTION_NAME_MAX_LENGTH = 200;
+const FUNCTION_NAME_ALPHABET = 'letters, digits, _ . : -';
+
+/** What a function name may be, in words ({@link FunctionNameSchema}'s rule, for messages that check names before sending). */
+export const FUNCTION_NAME_RULE = `${FUNCTION_NAME_ALPHABET}, starting with a letter or digit, at most ${FUNCTION_NAME_MAX_LENGTH} characters`;
+
 /** Function names appear in keys and URL paths, so they are kept to a safe alphabet. */
 export const FunctionNameSchema = z.string().check(
   z.minLength(1, 'functionName must not be empty'),
-  z.maxLength(200, 'functionName must be at most 200 characters'),
-  z.regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'functionName may contain letters, digits, _ . : - and must start with a letter or digit'),
+  z.maxLength(FUNCTION_NAME_MAX_LENGTH, `functionName must be at most ${FUNCTION_NAME_MAX_LENGTH} characters`),
+  z.regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, `functionName may contain ${FUNCTION_NAME_ALPHABET} and must start with a letter or digit`),
 );
 
 export { JsonObjectSchema, JsonTreeSchema, JsonValueSchema, StorableNumberSchema } from './json-value-schema.js';

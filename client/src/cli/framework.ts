@@ -7,7 +7,7 @@
  */
 import type { DecisionReplayClient } from '../client.js';
 import { DecisionReplayValidationError } from '../errors.js';
-import { FunctionNameSchema } from '../../../functions/core/snapshot.js';
+import { FUNCTION_NAME_RULE, FunctionNameSchema } from '../../../functions/core/snapshot.js';
 import { SCHEDULE_NAME, SCHEDULE_NAME_RULE } from '../../../functions/core/schedule-name.js';
 import { withoutByteOrderMark } from '../../../functions/core/byte-order-mark.js';
 import { terminalSafe, terminalSafeJson, terminalSafeLines } from './table.js';
@@ -199,8 +199,6 @@ export function intFlag(flag: string, value: string | undefined, min: number, ma
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new UsageError(`--${flag} must be an integer from ${min} to ${max}, got '${value}'`);
   return Number(value);
 }
-
-const FUNCTION_NAME_RULE = 'letters, digits, _ . : -, starting with a letter or digit, at most 200 characters';
 
 /**
  * A function name, checked as the service checks it (FunctionNameSchema), so a typo is a usage
