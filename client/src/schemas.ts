@@ -5,7 +5,7 @@
  * and there is no second, hand-written copy of any shape to drift.
  */
 import type * as z from 'zod/mini';
-import { describeIssue, issuePath } from '../../functions/core/schema-util.js';
+import { describeIssue, issueLine, issuePath } from '../../functions/core/schema-util.js';
 import { DecisionReplayValidationError } from './errors.js';
 
 export { RecordSnapshotSchema, type RecordSnapshot, type Snapshot, type SnapshotListPage, type TamperedListing, type NamedValue, type ModelParameters } from '../../functions/core/snapshot.js';
@@ -45,7 +45,7 @@ export function checkRequest<S extends z.ZodMiniType>(schema: S, input: unknown,
   );
   const summary = issues
     .slice(0, 5)
-    .map((i) => `${i.path}: ${i.message}`)
+    .map(issueLine)
     .join('; ');
   throw new DecisionReplayValidationError(`invalid ${what}: ${summary}${issues.length > 5 ? ` (and ${issues.length - 5} more)` : ''}`, issues);
 }

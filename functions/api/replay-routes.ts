@@ -6,7 +6,7 @@ import { sealRecord } from '../core/records.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { ExecutorConfigSchema, redactExecutorConfig, registrationIssues, type ExecutorAddressPolicy, type ExecutorConfigStore, type SecretHeaderSource, type StoredExecutorConfig } from '../core/executor.js';
 import { prepareReplay, replaySnapshot, type ReplayDeps, type ReplayResultStore } from '../core/replay.js';
-import { parseOrThrow } from '../core/schema-util.js';
+import { issueLine, parseOrThrow } from '../core/schema-util.js';
 import type { RouteMap } from '../http/api.js';
 import { functionNameParam, parseListParams, ulidParam } from '../http/params.js';
 import { loadSnapshot } from './snapshot-routes.js';
@@ -47,7 +47,7 @@ export function replayRoutes(deps: ReplayRoutesDeps): RouteMap {
       const config = parseOrThrow(ExecutorConfigSchema, req.json(), 'executor configuration');
       const issues = registrationIssues(config, (ref, target) => deps.secretHeaders.refuses(ref, target), (target) => deps.executorAddresses.refuses(target));
       if (issues.length > 0) {
-        throw new ValidationError(`invalid executor configuration: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { details: { issues } });
+        throw new ValidationError(`invalid executor configuration: ${issues.map(issueLine).join('; ')}`, { details: { issues } });
       }
       return { status: 200, body: redacted(await deps.executors.put(functionName, config)) };
     },

@@ -6,7 +6,7 @@ import * as z from 'zod/mini';
 import { ReportedDependenciesSchema } from './dependencies.js';
 import { ExecutorMalformedResponseError } from './executor-errors.js';
 import { duplicateKeyProblem, jsonShape, jsonShapeProblem, loneSurrogatePath } from './json-shape.js';
-import { toFieldIssues } from './schema-util.js';
+import { issueLine, toFieldIssues } from './schema-util.js';
 import { NamedValueSchema, StorableNumberSchema, type NamedValue } from './snapshot.js';
 
 /** What the http and lambda executors (and a model's JSON) answer: `{outputs:[{name, value, type?}], executionTimeMs?}`. */
@@ -51,7 +51,7 @@ export function parseExecutorAnswer(answer: unknown, target: string): ExecutorAn
     };
   }
   const issues = toFieldIssues(result.error);
-  const summary = issues.slice(0, 5).map((i) => `${i.path}: ${i.message}`).join('; ');
+  const summary = issues.slice(0, 5).map(issueLine).join('; ');
   const more = issues.length > 5 ? ` (and ${issues.length - 5} more)` : '';
   throw new ExecutorMalformedResponseError(`${target} answered with an unexpected shape (expected {"outputs":[{"name","value","type"?}],"executionTimeMs"?,"dependencies"?}): ${summary}${more}`);
 }

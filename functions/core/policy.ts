@@ -8,7 +8,7 @@ import { comparatorParamIssues, isComparatorName, loadComparatorEngines, needsBa
 import { ValidationError, type FieldIssue } from './errors.js';
 import { appendSegment, parsePath, readSegments, type PathSegment } from './field-path.js';
 import { isJsonObject, type JsonValue } from './json.js';
-import { issuePath, toFieldIssues } from './schema-util.js';
+import { issueLine, issuePath, toFieldIssues } from './schema-util.js';
 import type { SimilarityProvider } from './similarity.js';
 import { ModelParametersSchema, PATH_ROOTS, toPathDocument, type DecisionView } from './snapshot.js';
 import { MAX_RULES, PolicyBodySchema, PolicyNameSchema, RuleSchema, ruleName, type PolicyBody, type PolicyEvaluation, type Rule, type RuleResult, type Violation } from './policy-model.js';
@@ -164,9 +164,9 @@ export function validatePolicyBody(body: unknown, nameFromPath?: string): Policy
       const [first, second] = issue.path;
       if (first === 'rules' && typeof second === 'number') {
         const rest = issue.path.slice(2).reduce<string>((acc, seg) => appendSegment(acc, typeof seg === 'number' ? seg : String(seg)), '');
-        issues.push({ path: fi.path, message: `${ruleLabel(second, rawRules[second])} ${rest || '(rule)'}: ${fi.message}` });
+        issues.push({ path: fi.path, message: `${ruleLabel(second, rawRules[second])} ${issueLine({ path: rest || '(rule)', message: fi.message })}` });
       } else {
-        issues.push({ path: fi.path, message: `${fi.path}: ${fi.message}` });
+        issues.push({ path: fi.path, message: issueLine(fi) });
       }
     }
     // The rules that are well-formed on their own still get their semantic checks, so one bad rule

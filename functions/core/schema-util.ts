@@ -12,6 +12,16 @@ export function issuePath(path: readonly PropertyKey[]): string {
   return out === '' ? '(body)' : out;
 }
 
+/**
+ * One issue as a message line: `path: message`, or, when the message already opens with the
+ * field's own name (`functionName may contain …`), the path in place of that name
+ * (`selector.functionName may contain …`), not `functionName: functionName may contain …`.
+ */
+export function issueLine(issue: { path: string; message: string }): string {
+  const name = /(?:^|\.)([A-Za-z_$][\w$]*)$/.exec(issue.path)?.[1];
+  return name !== undefined && issue.message.startsWith(`${name} `) ? `${issue.path}${issue.message.slice(name.length)}` : `${issue.path}: ${issue.message}`;
+}
+
 /** Turns zod issues into field issues, one per bad field. */
 export function toFieldIssues(error: z.core.$ZodError): FieldIssue[] {
   return error.issues.map((issue) => ({ path: issuePath(issue.path), message: issue.message }));
@@ -63,7 +73,7 @@ export function parseOrThrow<S extends z.ZodMiniType>(schema: S, input: unknown,
       ? issue.keys.map((key) => ({ path: issuePath([...issue.path, key]), message: issue.message }))
       : [{ path: issuePath(issue.path), message: issue.message }],
   );
-  const summary = issues.slice(0, 5).map((i) => `${i.path}: ${i.message}`).join('; ');
+  const summary = issues.slice(0, 5).map(issueLine).join('; ');
   const more = issues.length > 5 ? ` (and ${issues.length - 5} more)` : '';
   throw new ValidationError(`invalid ${what}: ${summary}${more}`, { details: { issues } });
 }

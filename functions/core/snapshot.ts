@@ -5,7 +5,7 @@
 import * as z from 'zod/mini';
 import { canonicalHash, type JsonObject } from './json.js';
 import { JsonObjectSchema, JsonValueSchema, StorableNumberSchema } from './json-value-schema.js';
-import { toFieldIssues } from './schema-util.js';
+import { issueLine, toFieldIssues } from './schema-util.js';
 import { pageSchema } from './ports.js';
 import { DependenciesSchema, dependenciesToObject, type Dependency, type ReportedDependency } from './dependencies.js';
 
@@ -139,7 +139,7 @@ export type Integrity = z.infer<typeof IntegritySchema>;
 export function storedSnapshotProblems(stored: Snapshot): string[] | undefined {
   const parsed = SnapshotSchema.safeParse(stored);
   if (parsed.success) return undefined;
-  return toFieldIssues(parsed.error).map((i) => `${i.path}: ${i.message}`);
+  return toFieldIssues(parsed.error).map(issueLine);
 }
 
 const SNAPSHOT_KEYS: ReadonlySet<string> = new Set(Object.keys(SnapshotSchema.shape));

@@ -11,7 +11,7 @@
  * rationale (which a Tolerant replay accepts and a Strict one does not).
  */
 import * as z from 'zod/mini';
-import { toFieldIssues } from '../core/schema-util.js';
+import { issueLine, toFieldIssues } from '../core/schema-util.js';
 import { handleDemoVariantRequest } from './demo-variants.js';
 
 export type DemoVersion = 'v1' | 'v2';
@@ -125,13 +125,13 @@ export function handleDemoRequest(method: string, path: string, body: unknown): 
   const started = performance.now();
   const request = DemoRequestSchema.safeParse(body);
   if (!request.success) {
-    return badRequest(`expected the http executor request {functionName, inputs: [{name, value}], …}: ${toFieldIssues(request.error).map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+    return badRequest(`expected the http executor request {functionName, inputs: [{name, value}], …}: ${toFieldIssues(request.error).map(issueLine).join('; ')}`);
   }
   const entry = request.data.inputs.find((i) => i.name === 'applicant');
   if (entry === undefined) return badRequest("inputs must contain an entry named 'applicant' whose value is {income, age, debt?}");
   const applicant = ApplicantSchema.safeParse(entry.value);
   if (!applicant.success) {
-    return badRequest(`invalid applicant: ${toFieldIssues(applicant.error).map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+    return badRequest(`invalid applicant: ${toFieldIssues(applicant.error).map(issueLine).join('; ')}`);
   }
   const result = decideCredit(version, applicant.data);
   return {

@@ -20,7 +20,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod/mini';
-import { toFieldIssues } from '../core/schema-util.js';
+import { issueLine, toFieldIssues } from '../core/schema-util.js';
 import { ApplicantSchema, decideCredit, type Applicant, type DemoVersion } from './demo-model.js';
 
 type Reply = { status: number; body: unknown };
@@ -43,11 +43,11 @@ function round3(x: number): number {
 
 function parse(body: unknown): { request: VariantRequest; applicant: Applicant } | Reply {
   const request = VariantRequestSchema.safeParse(body);
-  if (!request.success) return badRequest(`expected the http executor request {functionName, inputs: [{name, value}], …}: ${toFieldIssues(request.error).map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+  if (!request.success) return badRequest(`expected the http executor request {functionName, inputs: [{name, value}], …}: ${toFieldIssues(request.error).map(issueLine).join('; ')}`);
   const entry = request.data.inputs.find((i) => i.name === 'applicant');
   if (entry === undefined) return badRequest("inputs must contain an entry named 'applicant' whose value is {income, age, debt?}");
   const applicant = ApplicantSchema.safeParse(entry.value);
-  if (!applicant.success) return badRequest(`invalid applicant: ${toFieldIssues(applicant.error).map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+  if (!applicant.success) return badRequest(`invalid applicant: ${toFieldIssues(applicant.error).map(issueLine).join('; ')}`);
   return { request: request.data, applicant: applicant.data };
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError, type FieldIssue } from '../../functions/core/errors.js';
-import { parseOrThrow } from '../../functions/core/schema-util.js';
+import { issueLine, parseOrThrow } from '../../functions/core/schema-util.js';
 import { buildSnapshot, FunctionNameSchema, RecordSnapshotSchema, SNAPSHOT_SCHEMA_VERSION, type RecordSnapshot } from '../../functions/core/snapshot.js';
 
 const valid: RecordSnapshot = {
@@ -43,6 +43,19 @@ describe('RecordSnapshotSchema', () => {
     ]);
     // A value that is there but not JSON still says what it is.
     expect(issuesOf({ ...valid, outputs: [{ name: 'decision', value: 'x' }], dependencies: [{ ...dependency, response: Number.NaN }] }).issues).toEqual([{ path: 'dependencies[0].response', message: 'numbers must be finite' }]);
+  });
+
+  it('says each bad field once in the message: the path in place of a message’s own field name, `path: message` otherwise', () => {
+    const { error, issues } = issuesOf({ ...valid, functionName: 'approve loan!', executionTimeMs: -5, outputs: 'approve' });
+    expect(error.message).toBe('invalid snapshot: functionName may contain letters, digits, _ . : - and must start with a letter or digit; outputs: expected array, got string; executionTimeMs must be >= 0');
+    // The details keep the path and the schema's message apart.
+    expect(issues).toContainEqual({ path: 'executionTimeMs', message: 'executionTimeMs must be >= 0' });
+    expect(issueLine({ path: 'selector.functionName', message: 'functionName may contain letters' })).toBe('selector.functionName may contain letters');
+    expect(issueLine({ path: 'outputs[0].name', message: 'name must not be empty' })).toBe('outputs[0].name must not be empty');
+    // Only the field's whole name: `functionNames` is another word, `(body)` has no name.
+    expect(issueLine({ path: 'function', message: 'functionName may contain letters' })).toBe('function: functionName may contain letters');
+    expect(issueLine({ path: '(body)', message: 'body must be an object' })).toBe('(body): body must be an object');
+    expect(issueLine({ path: 'outputs["a.b"]', message: 'a.b must be set' })).toBe('outputs["a.b"]: a.b must be set');
   });
 
   it('accepts the DESIGN §3 example and a minimal decision (inputs may be empty, type optional)', () => {

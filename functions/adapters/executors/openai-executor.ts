@@ -17,7 +17,7 @@ import {
   type OpenAiExecutorConfig,
   urlWithoutQuery,
 } from '../../core/executor.js';
-import { toFieldIssues } from '../../core/schema-util.js';
+import { issueLine, toFieldIssues } from '../../core/schema-util.js';
 import { postJson, resolvePlumbing, roundMs, type HttpPlumbing, type HttpPlumbingOptions } from './http-executor.js';
 
 /** The part of a chat completion the executor reads. */
@@ -81,7 +81,7 @@ export class OpenAiExecutor implements Executor {
     const json = await postJson(this.url, chatCompletionBody(req, model), this.config, options.timeoutMs, this.plumbing, this.description);
     const parsed = ChatCompletionSchema.safeParse(json);
     if (!parsed.success) {
-      const summary = toFieldIssues(parsed.error).slice(0, 5).map((i) => `${i.path}: ${i.message}`).join('; ');
+      const summary = toFieldIssues(parsed.error).slice(0, 5).map(issueLine).join('; ');
       throw new ExecutorMalformedResponseError(`${this.description} answered with something that is not a chat completion: ${summary}`);
     }
     const [choice] = parsed.data.choices;
