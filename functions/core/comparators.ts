@@ -9,7 +9,7 @@
 import type { Schema, Validator } from '@cfworker/json-schema';
 import { distance } from 'fastest-levenshtein';
 import type { PathRead } from './field-path.js';
-import { canonicalJson, jsonEquals, type JsonValue } from './json.js';
+import { canonicalJson, jsonEquals, jsonKind, type JsonValue } from './json.js';
 import { SimilarityProviderError, type SimilarityProvider } from './similarity.js';
 import { MAX_SCHEMA_COST, schemaCost, schemaShape, type SchemaShape } from './schema-cost.js';
 import { describeMetaSchemaIssues, metaSchemaIssues } from './json-schema-meta.js';
@@ -159,13 +159,6 @@ export function display(value: JsonValue): string {
 
 const MISSING = '(missing)';
 
-function kindOf(value: JsonValue): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  return `a ${typeof value}`;
-}
-
 /** The text a similarity comparator compares: strings as they are, anything else as canonical JSON. */
 export function comparableText(value: JsonValue): string {
   return typeof value === 'string' ? value : canonicalJson(value);
@@ -226,7 +219,7 @@ function isVerdict(x: ComparatorVerdict | { candidate: JsonValue; baseline: Json
 
 /** A finite number, or the problem with the value (for a message). */
 function numberProblem(value: JsonValue): string | undefined {
-  if (typeof value !== 'number') return `is ${kindOf(value)} (${display(value)}), not a number`;
+  if (typeof value !== 'number') return `is ${jsonKind(value)} (${display(value)}), not a number`;
   if (!Number.isFinite(value)) return `is ${String(value)}, not a finite number`;
   return undefined;
 }
@@ -365,7 +358,7 @@ function regex(input: ComparatorInput, pattern: string): ComparatorVerdict {
   const expected = `matches /${pattern}/ (RE2)`;
   if (!candidate.found) return missingCandidate(field, expected);
   const v = candidate.value;
-  if (typeof v !== 'string') return { status: 'violated', expected, actual: display(v), message: `${field} is ${kindOf(v)}, not a string, so it cannot match a pattern` };
+  if (typeof v !== 'string') return { status: 'violated', expected, actual: display(v), message: `${field} is ${jsonKind(v)}, not a string, so it cannot match a pattern` };
   // Matched as NFC text, the pattern's literals too (as Levenshtein and Contains compare): 'é'
   // written as e + U+0301 is the same text as the composed letter, however a model writes it.
   const text = v.normalize('NFC');
@@ -390,7 +383,7 @@ function contains(input: ComparatorInput, value: JsonValue): ComparatorVerdict {
   const v = candidate.value;
   if (typeof v === 'string') {
     if (typeof value !== 'string') {
-      return { status: 'violated', expected, actual: display(v), message: `${field} is a string, and a string can only contain a string value, not ${kindOf(value)}` };
+      return { status: 'violated', expected, actual: display(v), message: `${field} is a string, and a string can only contain a string value, not ${jsonKind(value)}` };
     }
     // NFC text in NFC text, as Levenshtein and Regex compare.
     const ok = v.normalize('NFC').includes(value.normalize('NFC'));
@@ -400,7 +393,7 @@ function contains(input: ComparatorInput, value: JsonValue): ComparatorVerdict {
     const ok = v.some((el) => jsonEquals(el, value));
     return { status: ok ? 'passed' : 'violated', expected, actual: display(v), message: ok ? `${field} has an element equal to ${display(value)}` : `${field} has no element equal to ${display(value)}` };
   }
-  return { status: 'violated', expected, actual: display(v), message: `${field} is ${kindOf(v)}; Contains needs a string or an array` };
+  return { status: 'violated', expected, actual: display(v), message: `${field} is ${jsonKind(v)}; Contains needs a string or an array` };
 }
 
 function jsonSchema(input: ComparatorInput, schema: JsonValue): ComparatorVerdict {

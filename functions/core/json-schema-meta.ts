@@ -15,7 +15,7 @@
  *
  * Iterative (a deep schema cannot overflow the stack) and linear in the size of the schema.
  */
-import { isJsonObject, type JsonValue } from './json.js';
+import { isJsonObject, jsonKind, type JsonValue } from './json.js';
 
 /** The shape the meta-schema gives a keyword's value. */
 type ValueShape =
@@ -125,10 +125,9 @@ function pointerToken(key: string): string {
   return encodeURIComponent(key.replace(/~/g, '~0').replace(/\//g, '~1')).replace(/%24/g, '$');
 }
 
+/** {@link jsonKind}, with a primitive's own value (`number 1.5`, `string "x"`). */
 function kindOf(value: JsonValue): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
+  if (value === null || typeof value === 'object') return jsonKind(value);
   const text = JSON.stringify(value);
   return `${typeof value} ${text.length > 40 ? `${text.slice(0, 39)}…` : text}`;
 }

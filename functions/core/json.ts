@@ -38,3 +38,11 @@ export function jsonEquals(a: unknown, b: unknown): boolean {
 export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/** What kind of JSON value `value` is, for messages: `null`, `an array`, `an object`, `a string`, …, `missing` when absent. */
+export function jsonKind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  return value === undefined ? 'missing' : `a ${typeof value}`;
+}

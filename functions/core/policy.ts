@@ -7,7 +7,7 @@ import type * as z from 'zod/mini';
 import { comparatorParamIssues, isComparatorName, loadComparatorEngines, needsBaseline as comparatorNeedsBaseline, runComparator, type ComparatorName, type ComparatorVerdict } from './comparators.js';
 import { ValidationError, type FieldIssue } from './errors.js';
 import { appendSegment, parsePath, readSegments, type PathSegment } from './field-path.js';
-import { isJsonObject, type JsonValue } from './json.js';
+import { isJsonObject, jsonKind, type JsonValue } from './json.js';
 import { issueLine, issuePath, toFieldIssues } from './schema-util.js';
 import type { SimilarityProvider } from './similarity.js';
 import { ModelParametersSchema, PATH_ROOTS, toPathDocument, type DecisionView } from './snapshot.js';
@@ -224,14 +224,6 @@ function unusableRule(rule: Rule, issues: readonly FieldIssue[]): ComparatorVerd
     actual: '(not evaluated)',
     message: `${rule.field} could not be checked: the rule cannot be applied (${issues.map((i) => i.message).join('; ')}); store a corrected version of the policy`,
   };
-}
-
-/** The JSON type of a stored value, for messages. */
-function jsonKind(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'an object';
-  return value === undefined ? 'missing' : `a ${typeof value}`;
 }
 
 /**

@@ -262,6 +262,7 @@ describe('a stored policy whose rules are not a list of rules (written behind th
     ['not a list', 'notalist', "policy 'broken' version 1 cannot be applied: its rules are a string, not a list of rules; store a corrected version of the policy"],
     ['missing', undefined, "policy 'broken' version 1 cannot be applied: its rules are missing, not a list of rules; store a corrected version of the policy"],
     ['a list with a null entry', [{ field: 'outputs.score', comparator: 'WithinRange', min: 0, max: 1 }, null], "policy 'broken' version 1 cannot be applied: rules[1] is null, not a rule; store a corrected version of the policy"],
+    ['a list with an array entry', [[{ field: 'outputs.score', comparator: 'WithinRange', min: 0, max: 1 }]], "policy 'broken' version 1 cannot be applied: rules[0] is an array, not a rule; store a corrected version of the policy"],
   ])('rules %s: violated on write as a whole, beside the other policies\' reports', async (_what, rules, message) => {
     const { deps, policies } = await world();
     await policies.putNextVersion(broken(rules), '2026-10-01T00:00:00.000Z');
