@@ -606,11 +606,17 @@ export class DecisionReplayClient {
     const cap = Math.min(5000, this.retryBaseDelayMs * 2 ** attempt);
     const ms = Math.max(atLeastMs, Math.random() * cap);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(resolve, ms);
-      signal?.addEventListener('abort', () => {
+      // The listener goes when the wait ends either way: the caller's signal may be one that many
+      // requests share (a recorder's), and would otherwise gather one listener per retry.
+      const onAbort = () => {
         clearTimeout(timer);
-        reject(signal.reason as Error);
-      }, { once: true });
+        reject(signal?.reason as Error);
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 }

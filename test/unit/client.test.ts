@@ -3,6 +3,7 @@
  * never a rewritten copy), what it refuses before sending (empty path segments), and what it reads
  * from the answer besides the body (the snapshot's `content-integrity`).
  */
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { DecisionReplayClient } from '../../client/src/client.js';
 import { DecisionReplayValidationError } from '../../client/src/errors.js';
@@ -134,5 +135,18 @@ describe('DecisionReplayClient', () => {
     await client.getPolicy('p', { version: 2 });
     await client.getPolicy('p');
     expect(calls.map((c) => `${c.url.pathname}${c.url.search}`)).toEqual(['/policies/p?version=2', '/policies/p']);
+  });
+
+  it('leaves no abort listener behind on the caller’s signal after a retry’s backoff (a recorder’s one signal serves every request)', async () => {
+    // Each backoff listened for the signal's abort and never stopped: a recorder against a service
+    // answering 503 piled up one listener per retry on its one signal, without end (Node warned of
+    // a leak after 10), each holding its request until the recorder closed.
+    let n = 0;
+    const fetch = (async () => (++n % 2 === 1 ? new Response('{}', { status: 503 }) : new Response('{}', { status: 200 }))) as unknown as typeof globalThis.fetch;
+    const client = new DecisionReplayClient({ endpoint: 'http://127.0.0.1:1', fetch, retries: 1, retryBaseDelayMs: 1 });
+    const signal = new AbortController().signal;
+    for (let i = 0; i < 20; i++) await client.getOpenApi({ signal });
+    expect(n).toBe(40);
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0);
   });
 });
