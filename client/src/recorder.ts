@@ -157,6 +157,11 @@ export function createRecorder(options: RecorderOptions): Recorder {
   const counts = { recorded: 0, failed: 0, dropped: 0 };
   /** Aborts the requests still running when close() gives up waiting. */
   const giveUp = new AbortController();
+  /**
+   * Fails each send still running, when close() gives up: the abort alone ends only the requests
+   * whose fetch heeds its signal, and close() must return on time even when one does not.
+   */
+  const abandons = new Set<(reason: unknown) => void>();
 
   const report = (error: unknown, functionName: string) => {
     if (!options.onError) return;
@@ -182,9 +187,14 @@ export function createRecorder(options: RecorderOptions): Recorder {
     // Every way a send can fail lands in the one rejection handler: a promise executor turns a
     // synchronous throw (the client refusing the body before sending it, a body that does not parse)
     // into a rejection, so nothing escapes into the timer that runs the sender and `inFlight` always
-    // comes back down.
-    new Promise<unknown>((resolve) => {
-      resolve(client.recordSnapshot(JSON.parse(item.json) as RecordSnapshot, { idempotencyKey: item.key, signal: giveUp.signal }));
+    // comes back down; so does close() abandoning it.
+    let abandon: (reason: unknown) => void = () => undefined;
+    new Promise<unknown>((resolve, reject) => {
+      abandon = reject;
+      abandons.add(abandon);
+      new Promise<unknown>((sent) => {
+        sent(client.recordSnapshot(JSON.parse(item.json) as RecordSnapshot, { idempotencyKey: item.key, signal: giveUp.signal }));
+      }).then(resolve, reject);
     })
       .then(
         () => {
@@ -196,6 +206,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
         },
       )
       .finally(() => {
+        abandons.delete(abandon);
         inFlight--;
         pump();
       });
@@ -338,6 +349,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
           queue = [];
           head = 0;
           giveUp.abort(new DecisionReplayNetworkError(`close() gave up after ${timeoutMs} ms: the service had not answered; this decision was not recorded`));
+          for (const fail of abandons) fail(giveUp.signal.reason);
           settleIdle();
           resolve();
         }, timeoutMs);

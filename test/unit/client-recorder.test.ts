@@ -255,6 +255,22 @@ describe('createRecorder', () => {
     expect((errors[0] as Error).message).toMatch(/close\(\) gave up after 50 ms/);
   });
 
+  it('close({timeoutMs}) keeps its time limit when the client’s fetch does not heed the abort', async () => {
+    // close() aborted the requests running and then waited for them to settle: with a fetch that
+    // ignores its signal (a wrapper that drops it, a stub) they never did, and close() never returned.
+    const { DecisionReplayClient } = await import('../../client/src/client.js');
+    const deaf = (() => new Promise<Response>(() => undefined)) as unknown as typeof fetch;
+    const errors: unknown[] = [];
+    const recorder = createRecorder({ client: new DecisionReplayClient({ endpoint: 'http://127.0.0.1:1', fetch: deaf }), concurrency: 2, onError: (err) => errors.push(err) });
+    const wrapped = recorder.wrap(score, wrapOptions);
+    for (let income = 1; income <= 3; income++) wrapped({ income });
+
+    await recorder.close({ timeoutMs: 20 });
+
+    expect(recorder.stats()).toEqual({ recorded: 0, failed: 2, dropped: 1, pending: 0 });
+    expect(errors.map((e) => (e as Error).message)).toEqual([expect.stringMatching(/close\(\) gave up after 20 ms/), expect.stringMatching(/close\(\) gave up after 20 ms/)]);
+  }, 5000);
+
   it('close({timeoutMs}) refuses a time limit that is not a number of milliseconds', async () => {
     const { client } = fakeClient();
     const recorder = createRecorder({ client });
