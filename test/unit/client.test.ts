@@ -149,4 +149,25 @@ describe('DecisionReplayClient', () => {
     expect(n).toBe(40);
     expect(getEventListeners(signal, 'abort')).toHaveLength(0);
   });
+
+  it('says a request could not be signed (no AWS credentials) as CREDENTIALS_ERROR, at once, not as a network failure after every retry', async () => {
+    // Missing credentials were caught as a failed fetch: retried 3 times, then NETWORK_ERROR "…:
+    // Could not load credentials from any providers (after 4 attempts)" — the CLI said the
+    // service could not be reached.
+    let asked = 0;
+    let fetched = 0;
+    const fetch = (async () => {
+      fetched += 1;
+      return new Response('{}', { status: 200 });
+    }) as unknown as typeof globalThis.fetch;
+    const credentials = async () => {
+      asked += 1;
+      throw new Error('Could not load credentials from any providers');
+    };
+    const client = new DecisionReplayClient({ endpoint: 'https://abc123def4.execute-api.eu-west-1.amazonaws.com', fetch, credentials, retryBaseDelayMs: 1 });
+    const err = await client.getOpenApi().then(() => undefined, (e: unknown) => e);
+    expect(err).toMatchObject({ name: 'DecisionReplayError', status: 0, code: 'CREDENTIALS_ERROR', message: expect.stringMatching(/^GET https:\/\/abc123def4\.execute-api\.eu-west-1\.amazonaws\.com\/openapi\.json: could not sign the request \(SigV4\): Could not load credentials from any providers; /) });
+    expect(asked).toBe(1);
+    expect(fetched).toBe(0);
+  });
 });
