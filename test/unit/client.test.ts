@@ -170,4 +170,17 @@ describe('DecisionReplayClient', () => {
     expect(asked).toBe(1);
     expect(fetched).toBe(0);
   });
+
+  it('refuses a body nested thousands of levels deep as INVALID_REQUEST naming where, not with a stack overflow', async () => {
+    // The schema check walks values recursively: 5,000 nested arrays overflowed the stack, so the
+    // SDK rejected with a bare RangeError and the CLI's `record` exited 3 ("Maximum call stack size
+    // exceeded") where a body the schema refuses is a usage error (exit 2).
+    const { client, calls } = clientWith();
+    let deep: unknown = 1;
+    for (let i = 0; i < 5000; i++) deep = [deep];
+    const err = await client.recordSnapshot({ functionName: 'f', inputs: [{ name: 'x', value: deep as never }], outputs: [{ name: 'y', value: 1 }] }).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(DecisionReplayValidationError);
+    expect(err).toMatchObject({ status: 0, code: 'INVALID_REQUEST', message: expect.stringMatching(/^invalid snapshot: inputs\[0\]\.value(\[0\])+: nested deeper than 64 levels/) });
+    expect(calls).toHaveLength(0);
+  });
 });
