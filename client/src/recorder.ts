@@ -287,10 +287,13 @@ export function createRecorder(options: RecorderOptions): Recorder {
         executionTimeMs: Math.round(ms * 1000) / 1000,
         ...(calls.length > 0 && { dependencies: [...calls] }),
       });
-      // Each call's dependency calls are gathered in its own scope (concurrent calls never mix).
-      const onResult = (captured: Captured | undefined, result: unknown, ms: number, made: readonly DependencyCall[]) => enqueue(functionName, captured, () => decision(outputs(result as Awaited<R>), ms, made));
-      const onError = (captured: Captured | undefined, error: unknown, ms: number, made: readonly DependencyCall[]) => {
-        if (recordErrors) enqueue(functionName, captured, () => decision(errorOutputs(error), ms, made));
+      // Each call's dependency calls are gathered in its own scope (concurrent calls never mix); a
+      // call that could not be recorded there fails the decision as a mapper's error would.
+      type Made = { calls: readonly DependencyCall[]; problem: unknown };
+      const withProblem = (captured: Captured | undefined, made: Made): Captured | undefined => (captured !== undefined && made.problem !== undefined ? { error: made.problem } : captured);
+      const onResult = (captured: Captured | undefined, result: unknown, ms: number, made: Made) => enqueue(functionName, withProblem(captured, made), () => decision(outputs(result as Awaited<R>), ms, made.calls));
+      const onError = (captured: Captured | undefined, error: unknown, ms: number, made: Made) => {
+        if (recordErrors) enqueue(functionName, withProblem(captured, made), () => decision(errorOutputs(error), ms, made.calls));
       };
 
       return function recorded(this: unknown, ...args: A): R {
@@ -303,22 +306,22 @@ export function createRecorder(options: RecorderOptions): Recorder {
         try {
           result = scope.run(() => fn.apply(this, args));
         } catch (err) {
-          onError(captured, err, performance.now() - start, scope.calls);
+          onError(captured, err, performance.now() - start, scope);
           throw err;
         }
         if (isThenable(result)) {
           // The caller gets `result` itself; recording hangs off a branch of it.
           try {
             result.then(
-              (value) => onResult(captured, value, performance.now() - start, scope.calls),
-              (err: unknown) => onError(captured, err, performance.now() - start, scope.calls),
+              (value) => onResult(captured, value, performance.now() - start, scope),
+              (err: unknown) => onError(captured, err, performance.now() - start, scope),
             );
           } catch {
             // a thenable whose then() throws: the caller's business, not the recorder's
           }
           return result;
         }
-        onResult(captured, result, performance.now() - start, scope.calls);
+        onResult(captured, result, performance.now() - start, scope);
         return result;
       };
     },
