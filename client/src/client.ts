@@ -592,8 +592,8 @@ export class DecisionReplayClient {
       signal?.throwIfAborted();
       let res: Response;
       let text: string;
+      const sent = this.signing === 'sigv4' ? { ...headers, ...(await this.signed(spec.method, url, headers, body)) } : headers;
       try {
-        const sent = this.signing === 'sigv4' ? { ...headers, ...(await this.sign({ method: spec.method, url, headers, ...(body !== undefined && { body }) })) } : headers;
         const timeout = AbortSignal.timeout(this.timeoutMs);
         res = await this.fetchImpl(url, { method: spec.method, headers: sent, ...(body !== undefined && { body }), signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
         // The body is read under the same time limit; a connection lost or timed out while it
@@ -624,20 +624,35 @@ export class DecisionReplayClient {
     }
   }
 
-  private sign(request: SignableRequest): Promise<Record<string, string>> {
-    this.signer ??= import('./sigv4.js').then((m) => m.createSigner({ region: this.region as string, ...(this.credentials !== undefined && { credentials: this.credentials }) }));
-    return this.signer.then((sign) => sign(request));
+  /**
+   * The SigV4 headers of a request. A failure (no credentials in the default chain, a provider
+   * that throws) is no network failure: CREDENTIALS_ERROR, at once, not retried.
+   */
+  private async signed(method: string, url: URL, headers: Record<string, string>, body: string | undefined): Promise<Record<string, string>> {
+    try {
+      this.signer ??= import('./sigv4.js').then((m) => m.createSigner({ region: this.region as string, ...(this.credentials !== undefined && { credentials: this.credentials }) }));
+      const sign = await this.signer;
+      return await sign({ method, url, headers, ...(body !== undefined && { body }) });
+    } catch (err) {
+      throw new DecisionReplayError(0, 'CREDENTIALS_ERROR', `${method} ${url.origin}${url.pathname}: could not sign the request (SigV4): ${err instanceof Error ? err.message : String(err)}; give the client credentials (the credentials option), or AWS credentials to the default chain (AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, SSO, a container or instance role)`, undefined, { cause: err });
+    }
   }
 
   private backoff(attempt: number, signal: AbortSignal | undefined, atLeastMs = 0): Promise<void> {
     const cap = Math.min(5000, this.retryBaseDelayMs * 2 ** attempt);
     const ms = Math.max(atLeastMs, Math.random() * cap);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(resolve, ms);
-      signal?.addEventListener('abort', () => {
+      // The listener goes when the wait ends either way: the caller's signal may be one that many
+      // requests share (a recorder's), and would otherwise gather one listener per retry.
+      const onAbort = () => {
         clearTimeout(timer);
-        reject(signal.reason as Error);
-      }, { once: true });
+        reject(signal?.reason as Error);
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 }

@@ -21,8 +21,11 @@
  * Repeated calls to the same name are numbered in call order — `rates`, `rates#2`, `rates#3` — both
  * when recording and when replaying, so the n-th call is answered with the n-th recorded one.
  * Requests and responses are recorded as JSON (taken at call time); a recorded response comes back
- * as that JSON (a `Date` comes back as its ISO string). The service refuses a snapshot with more
- * than 50 calls or a call larger than 32 KiB (the recorder then counts the decision as failed).
+ * as that JSON (a `Date` comes back as its ISO string). Inside a wrapped call, a request or answer
+ * JSON cannot hold (a BigInt, a cycle) never fails the call: it goes on, its answer returned
+ * unchanged, and the decision counts as failed (to `onError`, the TypeError naming the call); in a
+ * replay it is refused with that TypeError. The service refuses a snapshot with more than 50 calls
+ * or a call larger than 32 KiB (the recorder then counts the decision as failed).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
@@ -53,6 +56,8 @@ interface Scope {
   readonly seen: Map<string, number>;
   /** In a recorded-mode replay: the recorded responses by (numbered) name. */
   readonly recorded?: ReadonlyMap<string, JsonValue>;
+  /** In a wrapped call: the first call that could not be recorded (the decision then fails). */
+  problem?: unknown;
 }
 
 const scopes = new AsyncLocalStorage<Scope>();
@@ -88,6 +93,24 @@ export async function dependency<T>(name: string, kind: DependencyKind, request:
   const scope = scopes.getStore();
   if (scope === undefined) return liveFn();
   const callName = nextName(scope, name);
+  if (scope.kind === 'record') {
+    // Recording never fails the caller's call: what cannot be recorded fails the decision instead.
+    let asked: JsonValue = null;
+    try {
+      asked = toJson(request, `the request of dependency '${callName}'`);
+    } catch (err) {
+      scope.problem ??= err;
+    }
+    const started = performance.now();
+    const answer = await liveFn();
+    const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
+    try {
+      if (scope.problem === undefined) scope.calls.push({ name: callName, kind, request: asked, response: toJson(answer, `the response of dependency '${callName}'`), latencyMs });
+    } catch (err) {
+      scope.problem ??= err;
+    }
+    return answer;
+  }
   const asked = toJson(request, `the request of dependency '${callName}'`);
   if (scope.recorded?.has(callName)) {
     const response = scope.recorded.get(callName) as JsonValue;
@@ -106,10 +129,19 @@ export function inReplay(): boolean {
   return scopes.getStore()?.kind === 'replay';
 }
 
-/** A fresh recording scope: `calls` fills as what `run` runs (and what it awaits) makes dependency calls. */
-export function recordingScope(): { calls: DependencyCall[]; run<R>(fn: () => R): R } {
+/**
+ * A fresh recording scope: `calls` fills as what `run` runs (and what it awaits) makes dependency
+ * calls; `problem` is the first call that could not be recorded (a request or answer not JSON).
+ */
+export function recordingScope(): { calls: DependencyCall[]; readonly problem: unknown; run<R>(fn: () => R): R } {
   const scope: Scope = { kind: 'record', calls: [], seen: new Map() };
-  return { calls: scope.calls, run: (fn) => scopes.run(scope, fn) };
+  return {
+    calls: scope.calls,
+    get problem() {
+      return scope.problem;
+    },
+    run: (fn) => scopes.run(scope, fn),
+  };
 }
 
 /**

@@ -6,12 +6,15 @@
  * it, and hands the decision to a bounded queue; a background sender posts it. The caller gets
  * `fn`'s own result (the very same promise for an async `fn`) or `fn`'s own error, unchanged. The
  * recorder never throws into the caller and never waits for the service:
- * - the decision is turned into JSON at call time (so later mutations of the arguments or the
- *   result do not change what is recorded); a property JSON leaves out of an object (`undefined`,
+ * - the decision is turned into JSON at call time: its inputs, model parameters and context before
+ *   `fn` runs, so they are the arguments as `fn` received them (neither `fn` changing its own
+ *   arguments nor an async call's caller changing them while it runs alters what is recorded), and
+ *   its outputs when `fn`'s result is there; a property JSON leaves out of an object (`undefined`,
  *   a function, a symbol) is left out of the inputs and outputs as well; a mapper that throws, a
  *   value that is not JSON, or a decision the service's schema refuses (checked by the client
  *   before sending) counts as `failed` and is reported to `onError`;
- * - when `maxQueue` decisions are waiting, new ones are dropped and counted (`dropped`);
+ * - when `maxQueue` decisions are waiting as a call starts or ends, its decision is dropped and
+ *   counted (`dropped`), without mapping its arguments;
  * - each decision gets one Idempotency-Key at call time, and every retry of it (the client's
  *   retries with backoff) sends the same key, so the service records it once;
  * - `recorded + failed + dropped + pending` always equals the number of decisions captured.
@@ -102,6 +105,9 @@ export interface Recorder {
   replay<R>(executorRequest: ExecutorRequestLike, fn: () => R | Promise<R>): Promise<{ result: Awaited<R>; dependencies: DependencyCall[] }>;
 }
 
+/** A decision's JSON taken at call time, or why it could not be. */
+type Captured = { json: string } | { error: unknown };
+
 interface Pending {
   functionName: string;
   json: string;
@@ -151,6 +157,11 @@ export function createRecorder(options: RecorderOptions): Recorder {
   const counts = { recorded: 0, failed: 0, dropped: 0 };
   /** Aborts the requests still running when close() gives up waiting. */
   const giveUp = new AbortController();
+  /**
+   * Fails each send still running, when close() gives up: the abort alone ends only the requests
+   * whose fetch heeds its signal, and close() must return on time even when one does not.
+   */
+  const abandons = new Set<(reason: unknown) => void>();
 
   const report = (error: unknown, functionName: string) => {
     if (!options.onError) return;
@@ -176,9 +187,14 @@ export function createRecorder(options: RecorderOptions): Recorder {
     // Every way a send can fail lands in the one rejection handler: a promise executor turns a
     // synchronous throw (the client refusing the body before sending it, a body that does not parse)
     // into a rejection, so nothing escapes into the timer that runs the sender and `inFlight` always
-    // comes back down.
-    new Promise<unknown>((resolve) => {
-      resolve(client.recordSnapshot(JSON.parse(item.json) as RecordSnapshot, { idempotencyKey: item.key, signal: giveUp.signal }));
+    // comes back down; so does close() abandoning it.
+    let abandon: (reason: unknown) => void = () => undefined;
+    new Promise<unknown>((resolve, reject) => {
+      abandon = reject;
+      abandons.add(abandon);
+      new Promise<unknown>((sent) => {
+        sent(client.recordSnapshot(JSON.parse(item.json) as RecordSnapshot, { idempotencyKey: item.key, signal: giveUp.signal }));
+      }).then(resolve, reject);
     })
       .then(
         () => {
@@ -190,6 +206,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
         },
       )
       .finally(() => {
+        abandons.delete(abandon);
         inFlight--;
         pump();
       });
@@ -219,14 +236,33 @@ export function createRecorder(options: RecorderOptions): Recorder {
     timer.unref?.();
   };
 
-  const enqueue = (functionName: string, build: () => RecordSnapshot) => {
-    if (closed || queued() >= maxQueue) {
+  const full = () => closed || queued() >= maxQueue;
+
+  /**
+   * The part of a decision its arguments give (inputs, model parameters, context), as JSON, taken
+   * before `fn` runs: `undefined` when the queue is full (the decision will be dropped), the error
+   * when a mapper throws or a value is not JSON (the decision will fail).
+   */
+  const capture = (build: () => Pick<RecordSnapshot, 'inputs' | 'modelParameters' | 'context'>): Captured | undefined => {
+    if (full()) return undefined;
+    try {
+      return { json: JSON.stringify(build()) };
+    } catch (error) {
+      return { error };
+    }
+  };
+
+  /** Queues a decision: what `capture` took, and the rest (`functionName` first, outputs, …) built now. */
+  const enqueue = (functionName: string, captured: Captured | undefined, build: () => Omit<RecordSnapshot, 'inputs' | 'modelParameters' | 'context'>) => {
+    if (captured === undefined || full()) {
       counts.dropped++;
       return;
     }
     let json: string;
     try {
-      json = JSON.stringify(build());
+      if ('error' in captured) throw captured.error;
+      // Two JSON objects joined into one: both are non-empty (`inputs`, `functionName`).
+      json = `${captured.json.slice(0, -1)},${JSON.stringify(build()).slice(1)}`;
     } catch (err) {
       counts.failed++;
       report(err, functionName);
@@ -239,51 +275,53 @@ export function createRecorder(options: RecorderOptions): Recorder {
   return {
     wrap<A extends unknown[], R>(fn: (...args: A) => R, wrapOptions: WrapOptions<A, R>): (...args: A) => R {
       const { functionName, inputs, outputs, modelParameters, context, tags, recordErrors = false, errorOutputs = defaultErrorOutputs } = wrapOptions;
-      const decision = (args: A, outs: NamedValues, ms: number, calls: readonly DependencyCall[]): RecordSnapshot => {
+      const fromArgs = (args: A) => () => {
         const mp = typeof modelParameters === 'function' ? modelParameters(...args) : modelParameters;
         const ctx = typeof context === 'function' ? context(...args) : context;
-        return {
-          functionName,
-          inputs: toNamed(inputs(...args)),
-          outputs: toNamed(outs),
-          ...(mp !== undefined && { modelParameters: mp }),
-          ...(ctx !== undefined && { context: ctx }),
-          ...(tags !== undefined && { tags }),
-          executionTimeMs: Math.round(ms * 1000) / 1000,
-          ...(calls.length > 0 && { dependencies: [...calls] }),
-        };
+        return { inputs: toNamed(inputs(...args)), ...(mp !== undefined && { modelParameters: mp }), ...(ctx !== undefined && { context: ctx }) };
       };
-      // Each call's dependency calls are gathered in its own scope (concurrent calls never mix).
-      const onResult = (args: A, result: unknown, ms: number, made: readonly DependencyCall[]) => enqueue(functionName, () => decision(args, outputs(result as Awaited<R>), ms, made));
-      const onError = (args: A, error: unknown, ms: number, made: readonly DependencyCall[]) => {
-        if (recordErrors) enqueue(functionName, () => decision(args, errorOutputs(error), ms, made));
+      const decision = (outs: NamedValues, ms: number, calls: readonly DependencyCall[]) => ({
+        functionName,
+        outputs: toNamed(outs),
+        ...(tags !== undefined && { tags }),
+        executionTimeMs: Math.round(ms * 1000) / 1000,
+        ...(calls.length > 0 && { dependencies: [...calls] }),
+      });
+      // Each call's dependency calls are gathered in its own scope (concurrent calls never mix); a
+      // call that could not be recorded there fails the decision as a mapper's error would.
+      type Made = { calls: readonly DependencyCall[]; problem: unknown };
+      const withProblem = (captured: Captured | undefined, made: Made): Captured | undefined => (captured !== undefined && made.problem !== undefined ? { error: made.problem } : captured);
+      const onResult = (captured: Captured | undefined, result: unknown, ms: number, made: Made) => enqueue(functionName, withProblem(captured, made), () => decision(outputs(result as Awaited<R>), ms, made.calls));
+      const onError = (captured: Captured | undefined, error: unknown, ms: number, made: Made) => {
+        if (recordErrors) enqueue(functionName, withProblem(captured, made), () => decision(errorOutputs(error), ms, made.calls));
       };
 
       return function recorded(this: unknown, ...args: A): R {
         // Answering an executor request is a replay, not a production decision: nothing is recorded.
         if (inReplay()) return fn.apply(this, args);
+        const captured = capture(fromArgs(args));
         const start = performance.now();
         const scope = recordingScope();
         let result: R;
         try {
           result = scope.run(() => fn.apply(this, args));
         } catch (err) {
-          onError(args, err, performance.now() - start, scope.calls);
+          onError(captured, err, performance.now() - start, scope);
           throw err;
         }
         if (isThenable(result)) {
           // The caller gets `result` itself; recording hangs off a branch of it.
           try {
             result.then(
-              (value) => onResult(args, value, performance.now() - start, scope.calls),
-              (err: unknown) => onError(args, err, performance.now() - start, scope.calls),
+              (value) => onResult(captured, value, performance.now() - start, scope),
+              (err: unknown) => onError(captured, err, performance.now() - start, scope),
             );
           } catch {
             // a thenable whose then() throws: the caller's business, not the recorder's
           }
           return result;
         }
-        onResult(args, result, performance.now() - start, scope.calls);
+        onResult(captured, result, performance.now() - start, scope);
         return result;
       };
     },
@@ -314,6 +352,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
           queue = [];
           head = 0;
           giveUp.abort(new DecisionReplayNetworkError(`close() gave up after ${timeoutMs} ms: the service had not answered; this decision was not recorded`));
+          for (const fail of abandons) fail(giveUp.signal.reason);
           settleIdle();
           resolve();
         }, timeoutMs);

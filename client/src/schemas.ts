@@ -6,6 +6,7 @@
  */
 import type * as z from 'zod/mini';
 import { describeIssue, issueLine, issuePath } from '../../functions/core/schema-util.js';
+import { jsonShapeProblem, MAX_JSON_DEPTH } from '../../functions/core/json-shape.js';
 import { DecisionReplayValidationError } from './errors.js';
 
 export { RecordSnapshotSchema, type RecordSnapshot, type Snapshot, type SnapshotListPage, type TamperedListing, type NamedValue, type ModelParameters } from '../../functions/core/snapshot.js';
@@ -35,7 +36,19 @@ export type { ChainHead } from '../../functions/core/audit/ports.js';
  * field, before anything is sent.
  */
 export function checkRequest<S extends z.ZodMiniType>(schema: S, input: unknown, what: string): z.infer<S> {
-  const result = schema.safeParse(input, { error: describeIssue });
+  let result: ReturnType<S['safeParse']>;
+  try {
+    result = schema.safeParse(input, { error: describeIssue }) as ReturnType<S['safeParse']>;
+  } catch (err) {
+    // The schemas walk values recursively: thousands of nested brackets overflow the stack. The
+    // service refuses such a body before any schema sees it (json-shape.ts); so does the client,
+    // naming where, as a usage error rather than a RangeError.
+    if (!(err instanceof RangeError)) throw err;
+    const problem = jsonShapeProblem(input);
+    const at = problem?.kind === 'too-deep' ? problem.at : '(root)';
+    const message = problem?.kind === 'too-deep' ? `nested deeper than ${MAX_JSON_DEPTH} levels` : `nested too deeply to be checked (${err.message})`;
+    throw new DecisionReplayValidationError(`invalid ${what}: ${at}: ${message}`, [{ path: at, message }]);
+  }
   // What is sent is the input itself, not zod's copy of it: the schemas transform nothing, and the
   // copy would silently lose what a plain object cannot hold (an own `__proto__` key from
   // JSON.parse becomes a prototype change), which the service refuses as UNSTORABLE_KEY.

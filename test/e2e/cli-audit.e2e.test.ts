@@ -558,6 +558,48 @@ describe('decision-replay verify / export / verify --bundle (local host)', () =>
     expect(report.chainBreaks).toEqual([expect.objectContaining({ id: '2026-11-30T10:02:00.000Z', reason: expect.stringContaining('another hash') })]);
   });
 
+  it('names a digest, signature or manifest that no window of the bundle reads, even listed in bundle.json with its right hash (each was CLEAN)', async () => {
+    // The verification reads the digests of the range's windows, the one before them, the late
+    // horizon after them and those sealing pinned policy versions. Any other window file was never
+    // read: a real digest copied under another window's name, a signature or manifest without its
+    // digest, or a digest forged for a window the bundle does not cover (a manifest naming records
+    // that never existed, signed with another key) passed as CLEAN, while an auditor opening the
+    // folder would take them for sealed evidence.
+    const dir = copyOfBundle('unread-window-files');
+    const at = (window: string, ext: 'json' | 'sig' | 'jsonl') => `${ext === 'jsonl' ? 'manifests' : 'digests'}/${window}.${ext}`;
+    const real = '2026-11-30T10:01:00.000Z';
+    const copy = (from: string, to: string) => cpSync(join(dir, from), join(dir, to));
+    copy(at(real, 'json'), at('2026-11-30T11:00:00.000Z', 'json'));
+    copy(at(real, 'sig'), at('2026-11-30T11:00:00.000Z', 'sig'));
+    copy(at(real, 'sig'), at('2026-11-30T11:30:00.000Z', 'sig'));
+    copy(at(real, 'jsonl'), at('2026-11-30T11:30:00.000Z', 'jsonl'));
+    const forged = '2026-11-30T12:00:00.000Z';
+    const manifest = `${canonicalJson({ contentHash: 'a'.repeat(64), createdAt: '2026-11-30T12:00:01.000Z', functionName: FN, id: '01M8ZZZZZZZZZZZZZZZZZZZZZZ', kind: 'snapshot', pk: 'SNAP#01M8ZZZZZZZZZZZZZZZZZZZZZZ', sk: 'SNAP' })}\n`;
+    const realDigest = JSON.parse(readFileSync(join(dir, at(real, 'json')), 'utf8')) as Record<string, unknown>;
+    const digest = canonicalJson({ ...realDigest, windowStart: forged, windowEnd: '2026-11-30T12:01:00.000Z', previousWindowStart: '2026-11-30T11:59:00.000Z', manifestObject: at(forged, 'jsonl'), manifestHash: createHash('sha256').update(manifest).digest('hex'), recordCount: 1 });
+    writeFileSync(join(dir, at(forged, 'jsonl')), manifest);
+    writeFileSync(join(dir, at(forged, 'json')), digest);
+    writeFileSync(join(dir, at(forged, 'sig')), sign('sha256', Buffer.from(digest), { key: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey, dsaEncoding: 'der' }));
+    const added = [at('2026-11-30T11:00:00.000Z', 'json'), at('2026-11-30T11:00:00.000Z', 'sig'), at('2026-11-30T11:30:00.000Z', 'sig'), at('2026-11-30T11:30:00.000Z', 'jsonl'), at(forged, 'json'), at(forged, 'sig'), at(forged, 'jsonl')];
+    resealBundleJson(dir, (m) => {
+      for (const file of added) m.files[file] = createHash('sha256').update(readFileSync(join(dir, file))).digest('hex');
+      m.counts.digests += 2;
+    });
+
+    const { code, report } = await verifyJson(['--bundle', dir]);
+
+    expect(code).toBe(1);
+    expect(report.altered.filter((f) => f.kind === 'bundle-file').map((f) => [f.id, f.reason])).toEqual([
+      [at('2026-11-30T11:00:00.000Z', 'json'), expect.stringMatching(/states window 2026-11-30T10:01:00.000Z/)],
+      [at('2026-11-30T11:30:00.000Z', 'sig'), expect.stringMatching(/no digest of its window/)],
+      [at(forged, 'json'), expect.stringMatching(/does not verify with the public key/)],
+      [at('2026-11-30T11:30:00.000Z', 'jsonl'), expect.stringMatching(/no digest of its window/)],
+    ]);
+    for (const finding of report.altered.filter((f) => f.kind === 'bundle-file')) expect(finding.reason).toMatch(/no window the verification checks/);
+    // The real digest under its own name, and everything else, verify as before.
+    expect(report.counts).toMatchObject({ missing: 0, unexpected: 0, chainBreaks: 0, badSignatures: 0 });
+  });
+
   it('names a swapped public key: no signature verifies with it, exit 1', async () => {
     const dir = copyOfBundle('key');
     const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateGates, summaryTable } from '../../client/src/cli/commands/batch.js';
+import { evaluateGates, ProgressReporter, summaryTable } from '../../client/src/cli/commands/batch.js';
 import type { Batch } from '../../client/src/schemas.js';
 import { StatsAccumulator } from '../../functions/core/stats.js';
 
@@ -42,6 +42,20 @@ describe('batch run summary', () => {
     expect(row(text, 'match rate')).toBe('n/a (no successful replay)');
     expect(row(text, 'p50 / p95 / p99 ms')).toBe('n/a');
     expect(row(summaryTable(finished([{ outputsMatch: false }])), 'match rate')).toBe('0.0%');
+  });
+
+  it('fails --min-match-rate on a batch in which no replay ran, showing n/a as its actual rate, not 0.0%, in the gates and the last progress line', () => {
+    // The summary said "match rate n/a (no successful replay)" while the gates table and the
+    // progress line of the same run said 0.0%: every replay a mismatch, which nothing had measured.
+    const empty = finished([]);
+    const text = summaryTable(empty, evaluateGates(empty, 0.9, 0));
+    expect(text).toMatch(/^min-match-rate\s+90\.0%\s+n\/a \(no successful replay\)\s+FAIL$/m);
+    expect(text).toMatch(/^max-error-rate\s+0\.0%\s+0\.0%\s+pass$/m);
+    let line = '';
+    new ProgressReporter({ write: (s: string) => (line += s), isTTY: false }, 0, () => 1000).update(empty, true);
+    expect(line).toMatch(/ match n\/a\n$/);
+    // A batch whose replays all mismatched did measure 0%.
+    expect(summaryTable(finished([{ outputsMatch: false }]), evaluateGates(finished([{ outputsMatch: false }]), 0.9, undefined))).toMatch(/^min-match-rate\s+90\.0%\s+0\.0%\s+FAIL$/m);
   });
 
   it('shows tampered 0 for a clean batch', () => {

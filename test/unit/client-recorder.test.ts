@@ -153,6 +153,34 @@ describe('createRecorder', () => {
     expect(sent[0]?.body.inputs).toEqual([{ name: 'applicant', value: { income: 52000 } }]);
   });
 
+  it('records the arguments as the function received them: not as an async call’s caller or the function itself changed them afterwards', async () => {
+    // The inputs were read when the call ended: an async call's caller that reused its object
+    // while the call ran, or a function that sorted its own argument, had the changed values
+    // recorded — inputs the function never saw, which a replay would then feed it.
+    const { client, sent } = fakeClient();
+    const recorder = createRecorder({ client });
+    const slow = recorder.wrap(async (a: { income: number }) => {
+      await new Promise((r) => setTimeout(r, 5));
+      return score(a);
+    }, wrapOptions);
+    const applicant = { income: 52000 };
+    const pending = slow(applicant);
+    applicant.income = 1;
+    await pending;
+    const sorting = recorder.wrap((incomes: number[]) => ({ first: incomes.sort((x, y) => x - y)[0] }), {
+      functionName: 'lowest_income',
+      inputs: (incomes) => ({ incomes }),
+      outputs: (r) => r,
+      modelParameters: (incomes) => ({ modelName: 'm', modelVersion: String(incomes[0]) }),
+      context: (incomes) => ({ firstAsGiven: incomes[0] ?? null }),
+    });
+    expect(sorting([30, 10, 20])).toEqual({ first: 10 });
+    await recorder.flush();
+    expect(sent.map((s) => s.body.inputs)).toEqual([[{ name: 'applicant', value: { income: 52000 } }], [{ name: 'incomes', value: [30, 10, 20] }]]);
+    expect(sent[1]?.body).toMatchObject({ functionName: 'lowest_income', outputs: [{ name: 'first', value: 10 }], modelParameters: { modelVersion: '30' }, context: { firstAsGiven: 30 } });
+    expect(recorder.stats()).toEqual({ recorded: 2, failed: 0, dropped: 0, pending: 0 });
+  });
+
   it('drops and counts beyond maxQueue, and recorded + failed + dropped + pending always equals the calls', async () => {
     const gate: (() => void)[] = [];
     const { client, sent } = fakeClient((n) => (n % 3 === 0 ? Promise.reject(new DecisionReplayError(400, 'VALIDATION_ERROR', 'bad')) : new Promise((r) => gate.push(() => r({})))));
@@ -226,6 +254,22 @@ describe('createRecorder', () => {
     expect(errors).toHaveLength(2);
     expect((errors[0] as Error).message).toMatch(/close\(\) gave up after 50 ms/);
   });
+
+  it('close({timeoutMs}) keeps its time limit when the client’s fetch does not heed the abort', async () => {
+    // close() aborted the requests running and then waited for them to settle: with a fetch that
+    // ignores its signal (a wrapper that drops it, a stub) they never did, and close() never returned.
+    const { DecisionReplayClient } = await import('../../client/src/client.js');
+    const deaf = (() => new Promise<Response>(() => undefined)) as unknown as typeof fetch;
+    const errors: unknown[] = [];
+    const recorder = createRecorder({ client: new DecisionReplayClient({ endpoint: 'http://127.0.0.1:1', fetch: deaf }), concurrency: 2, onError: (err) => errors.push(err) });
+    const wrapped = recorder.wrap(score, wrapOptions);
+    for (let income = 1; income <= 3; income++) wrapped({ income });
+
+    await recorder.close({ timeoutMs: 20 });
+
+    expect(recorder.stats()).toEqual({ recorded: 0, failed: 2, dropped: 1, pending: 0 });
+    expect(errors.map((e) => (e as Error).message)).toEqual([expect.stringMatching(/close\(\) gave up after 20 ms/), expect.stringMatching(/close\(\) gave up after 20 ms/)]);
+  }, 5000);
 
   it('close({timeoutMs}) refuses a time limit that is not a number of milliseconds', async () => {
     const { client } = fakeClient();

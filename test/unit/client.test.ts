@@ -3,6 +3,7 @@
  * never a rewritten copy), what it refuses before sending (empty path segments), and what it reads
  * from the answer besides the body (the snapshot's `content-integrity`).
  */
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { DecisionReplayClient } from '../../client/src/client.js';
 import { DecisionReplayValidationError } from '../../client/src/errors.js';
@@ -157,5 +158,52 @@ describe('DecisionReplayClient', () => {
     await client.getPolicy('p', { version: 2 });
     await client.getPolicy('p');
     expect(calls.map((c) => `${c.url.pathname}${c.url.search}`)).toEqual(['/policies/p?version=2', '/policies/p']);
+  });
+
+  it('leaves no abort listener behind on the caller’s signal after a retry’s backoff (a recorder’s one signal serves every request)', async () => {
+    // Each backoff listened for the signal's abort and never stopped: a recorder against a service
+    // answering 503 piled up one listener per retry on its one signal, without end (Node warned of
+    // a leak after 10), each holding its request until the recorder closed.
+    let n = 0;
+    const fetch = (async () => (++n % 2 === 1 ? new Response('{}', { status: 503 }) : new Response('{}', { status: 200 }))) as unknown as typeof globalThis.fetch;
+    const client = new DecisionReplayClient({ endpoint: 'http://127.0.0.1:1', fetch, retries: 1, retryBaseDelayMs: 1 });
+    const signal = new AbortController().signal;
+    for (let i = 0; i < 20; i++) await client.getOpenApi({ signal });
+    expect(n).toBe(40);
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+  });
+
+  it('says a request could not be signed (no AWS credentials) as CREDENTIALS_ERROR, at once, not as a network failure after every retry', async () => {
+    // Missing credentials were caught as a failed fetch: retried 3 times, then NETWORK_ERROR "…:
+    // Could not load credentials from any providers (after 4 attempts)" — the CLI said the
+    // service could not be reached.
+    let asked = 0;
+    let fetched = 0;
+    const fetch = (async () => {
+      fetched += 1;
+      return new Response('{}', { status: 200 });
+    }) as unknown as typeof globalThis.fetch;
+    const credentials = async () => {
+      asked += 1;
+      throw new Error('Could not load credentials from any providers');
+    };
+    const client = new DecisionReplayClient({ endpoint: 'https://abc123def4.execute-api.eu-west-1.amazonaws.com', fetch, credentials, retryBaseDelayMs: 1 });
+    const err = await client.getOpenApi().then(() => undefined, (e: unknown) => e);
+    expect(err).toMatchObject({ name: 'DecisionReplayError', status: 0, code: 'CREDENTIALS_ERROR', message: expect.stringMatching(/^GET https:\/\/abc123def4\.execute-api\.eu-west-1\.amazonaws\.com\/openapi\.json: could not sign the request \(SigV4\): Could not load credentials from any providers; /) });
+    expect(asked).toBe(1);
+    expect(fetched).toBe(0);
+  });
+
+  it('refuses a body nested thousands of levels deep as INVALID_REQUEST naming where, not with a stack overflow', async () => {
+    // The schema check walks values recursively: 5,000 nested arrays overflowed the stack, so the
+    // SDK rejected with a bare RangeError and the CLI's `record` exited 3 ("Maximum call stack size
+    // exceeded") where a body the schema refuses is a usage error (exit 2).
+    const { client, calls } = clientWith();
+    let deep: unknown = 1;
+    for (let i = 0; i < 5000; i++) deep = [deep];
+    const err = await client.recordSnapshot({ functionName: 'f', inputs: [{ name: 'x', value: deep as never }], outputs: [{ name: 'y', value: 1 }] }).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(DecisionReplayValidationError);
+    expect(err).toMatchObject({ status: 0, code: 'INVALID_REQUEST', message: expect.stringMatching(/^invalid snapshot: inputs\[0\]\.value(\[0\])+: nested deeper than 64 levels/) });
+    expect(calls).toHaveLength(0);
   });
 });

@@ -107,4 +107,27 @@ describe('recorder.dependency', () => {
     await expect(recorder.dependency('a.b', 'tool', {}, () => 1)).rejects.toThrow(/field path key/);
     await expect(recorder.dependency('a', 'queue' as never, {}, () => 1)).rejects.toThrow(/kind must be one of/);
   });
+
+  it('never fails a wrapped call over a dependency request or answer JSON cannot hold: the call goes on, the decision counts as failed', async () => {
+    // A tool answering a BigInt (a database driver's int8) made recorder.dependency throw a
+    // TypeError into the decision: the same code ran fine unwrapped, and failed once recorded.
+    const { client, sent } = capturingClient();
+    const errors: unknown[] = [];
+    const recorder = createRecorder({ client, onError: (err) => errors.push(err) });
+    let liveCalls = 0;
+    const decide = recorder.wrap(
+      async (id: number) => {
+        const row = await recorder.dependency('accounts', 'retrieval', { id }, () => ({ id, balance: 10n ** 20n, seen: ++liveCalls }));
+        const again = await recorder.dependency('audit', 'tool', { id: BigInt(id) }, () => 'ok');
+        return { rich: row.balance > 0n, again };
+      },
+      { functionName: 'bigint_tool', inputs: (id) => ({ id }), outputs: (r) => ({ rich: r.rich, again: r.again }) },
+    );
+    await expect(decide(7)).resolves.toEqual({ rich: true, again: 'ok' });
+    expect(liveCalls).toBe(1);
+    await recorder.flush();
+    expect(sent).toHaveLength(0);
+    expect(recorder.stats()).toEqual({ recorded: 0, failed: 1, dropped: 0, pending: 0 });
+    expect(errors).toEqual([expect.objectContaining({ name: 'TypeError', message: expect.stringMatching(/^the response of dependency 'accounts' is not JSON: .*BigInt/) })]);
+  });
 });

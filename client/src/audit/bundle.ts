@@ -28,7 +28,7 @@ import { createInterface } from 'node:readline';
 import * as z from 'zod/mini';
 import { FileAuditStore } from '../../../functions/adapters/audit/file-audit-store.js';
 import { makeDirectory } from '../../../functions/adapters/make-directory.js';
-import { auditObjects, DEFAULT_SETTLE_MS, DigestSchema, keyFingerprint, lateWindows, parseManifest, windowOf, type ManifestEntry } from '../../../functions/core/audit/digest.js';
+import { auditObjects, DEFAULT_SETTLE_MS, DigestSchema, keyFingerprint, lateWindows, parseManifest, sha256, verifyDigestSignature, windowOf, type ManifestEntry } from '../../../functions/core/audit/digest.js';
 import type { AuditRecordSource, RecordLocator } from '../../../functions/core/audit/ports.js';
 import { notListedReason, verifyRange } from '../../../functions/core/audit/verify-range.js';
 import type { Finding, FoundRecord, VerificationReport } from '../../../functions/core/audit/verify.js';
@@ -675,10 +675,12 @@ export async function verifyBundle(dir: string, options: { trustedKeyPem?: strin
   for (const reason of windowFindings) bundleFile('bundle.json', reason);
   const interval = lengths.size === 1 ? ([...lengths][0] as number) : bundle.intervalMinutes * 60_000;
   const exportedAt = Math.max(Date.parse(bundle.exportedAt), newestSealedEnd + DEFAULT_SETTLE_MS);
+  const read = new Set<string>();
   const report = await verifyRange(
-    { records, store: bundleStore(dir), signer: { publicKeyPem: async () => keyUsed }, clock: { now: () => exportedAt }, intervalMs: interval, recordsLabel: 'in the bundle', offline: true, policyLocator: policyVersionLocator },
+    { records, store: bundleStore(dir, read), signer: { publicKeyPem: async () => keyUsed }, clock: { now: () => exportedAt }, intervalMs: interval, recordsLabel: 'in the bundle', offline: true, policyLocator: policyVersionLocator },
     { from: options.from ?? bundle.from, to: options.to ?? bundle.to, functionName: bundle.functionName },
   );
+  for (const finding of await unreadWindowFiles(dir, files, read, keyUsed)) fileFindings.push(finding);
   const outside: Finding[] = [];
   const unsealed = report.unsealed;
   const bundleWindows = { from: iso(windowOf(Date.parse(bundle.from), interval).start), to: iso(windowOf(Date.parse(bundle.to) - 1, interval).start + interval) };
@@ -725,17 +727,61 @@ export async function verifyBundle(dir: string, options: { trustedKeyPem?: strin
   return { report: merged, bundle, keyFingerprint: trusted };
 }
 
-/** The bundle's digests, signatures and manifests; a folder in a file's place reads as missing (named by the verification), not as a crash. */
-function bundleStore(dir: string): Pick<FileAuditStore, 'getObject' | 'listDigests'> {
+/**
+ * The bundle's digests, signatures and manifests; a folder in a file's place reads as missing (named
+ * by the verification), not as a crash. Each name asked for is added to `read`.
+ */
+function bundleStore(dir: string, read: Set<string>): Pick<FileAuditStore, 'getObject' | 'listDigests'> {
   const files = new FileAuditStore(dir);
   return {
     listDigests: (from, to) => files.listDigests(from, to),
-    getObject: (name) =>
-      files.getObject(name).catch((err: unknown) => {
+    getObject: (name) => {
+      read.add(name);
+      return files.getObject(name).catch((err: unknown) => {
         if ((err as NodeJS.ErrnoException).code === 'EISDIR') return undefined;
         throw err;
-      }),
+      });
+    },
   };
+}
+
+/**
+ * The window files (digest, signature, manifest) the verification did not read — it reads the
+ * range's windows, the one before them, the late horizon after them and the seals of pinned policy
+ * versions — checked for what every file an export writes is: a digest that states the window it
+ * is named after, whose signature verifies with the key and whose manifest is its window's and
+ * matches its hash; a signature or a manifest beside its window's digest. A genuine digest of
+ * another window passes (it is the service's own); one copied under another name, forged, or a
+ * signature or manifest without a digest would otherwise sit in the bundle unverified, looking sealed.
+ */
+async function unreadWindowFiles(dir: string, files: readonly string[], read: ReadonlySet<string>, publicKey: string): Promise<Finding[]> {
+  const present = new Set(files);
+  const findings: Finding[] = [];
+  const bytesOf = (name: string) => (present.has(name) ? readFile(join(dir, name)).catch(() => undefined) : Promise.resolve(undefined));
+  for (const file of [...present].sort()) {
+    const m = /^(?:digests|manifests)\/(.+)\.(json|sig|jsonl)$/.exec(file);
+    if (m === null || read.has(file) || !WINDOW_FILE.test(file)) continue;
+    const window = m[1] as string;
+    const name = (problem: string) => findings.push({ id: file, kind: 'bundle-file', reason: `not read by the verification (no window the verification checks is ${window}), and ${problem}: it was added or changed after the export` });
+    if (m[2] !== 'json') {
+      if (!present.has(auditObjects.digest(window))) name(`there is no digest of its window ${window} in the bundle, so nothing verifies what it says`);
+      continue;
+    }
+    const bytes = await bytesOf(file);
+    let digest;
+    try {
+      digest = bytes && DigestSchema.parse(JSON.parse(bytes.toString('utf8')));
+    } catch {
+      digest = undefined;
+    }
+    const signature = await bytesOf(auditObjects.signature(window));
+    const manifest = await bytesOf(auditObjects.manifest(window));
+    if (bytes === undefined || digest === undefined) name('it is not a digest');
+    else if (digest.windowStart !== window) name(`it states window ${digest.windowStart} (another window's digest under this name)`);
+    else if (signature === undefined || !verifyDigestSignature(bytes, signature, publicKey)) name(`its signature ${signature === undefined ? 'is missing' : 'does not verify with the public key'}`);
+    else if (digest.manifestObject !== auditObjects.manifest(window) || manifest === undefined || sha256(manifest).toString('hex') !== digest.manifestHash) name(`its manifest ${digest.manifestObject} is not its window's, or not the one it signed`);
+  }
+  return findings;
 }
 
 /**

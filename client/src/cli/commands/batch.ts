@@ -25,12 +25,23 @@ interface Gate {
   passed: boolean;
 }
 
+/**
+ * The match rate a batch measured: none when no replay ran (nothing selected, or every one an
+ * error), where the stats' 0 would read as "nothing matched".
+ */
+function measuredMatchRate(stats: BatchView['stats']): number | undefined {
+  return stats !== undefined && stats.successfulReplays > 0 ? stats.matchRate : undefined;
+}
+
+const NO_MATCH_RATE = 'n/a (no successful replay)';
+
 export function evaluateGates(batch: BatchView, minMatchRate: number | undefined, maxErrorRate: number | undefined): Gate[] {
   const gates: Gate[] = [{ name: 'status', actual: batch.status, passed: batch.status === 'SUCCEEDED' }];
   const stats = batch.stats;
   if (minMatchRate !== undefined) {
-    const actual = stats?.matchRate ?? 0;
-    gates.push({ name: 'min-match-rate', threshold: minMatchRate, actual, passed: stats !== undefined && actual >= minMatchRate });
+    // No rate measured fails the gate: nothing showed the candidate matches.
+    const actual = measuredMatchRate(stats);
+    gates.push({ name: 'min-match-rate', threshold: minMatchRate, actual: actual ?? NO_MATCH_RATE, passed: actual !== undefined && actual >= minMatchRate });
   }
   if (maxErrorRate !== undefined) {
     const actual = stats && stats.totalReplays > 0 ? stats.failedReplays / stats.totalReplays : 0;
@@ -59,7 +70,7 @@ export function summaryTable(batch: BatchView, gates: readonly Gate[] = []): str
       ['tampered', s.tampered],
       // No replay ran (nothing selected, or every one an error): no rate or time was measured, and
       // the stats' 0 would read as "nothing matched" and "instant".
-      ['match rate', s.successfulReplays > 0 ? percent(s.matchRate) : 'n/a (no successful replay)'],
+      ['match rate', measuredMatchRate(s) === undefined ? NO_MATCH_RATE : percent(s.matchRate)],
       ['p50 / p95 / p99 ms', s.successfulReplays > 0 ? `${cell(s.p50ExecutionTimeMs)} / ${cell(s.p95ExecutionTimeMs)} / ${cell(s.p99ExecutionTimeMs)}` : 'n/a'],
     );
   }
@@ -137,7 +148,8 @@ export class ProgressReporter {
     const total = batch.total;
     const eta = rate > 0 && total !== null ? (total - done) / rate : Infinity;
     const p = batch.progress;
-    const match = batch.stats ? percent(batch.stats.matchRate) : p && p.successful > 0 ? percent(p.matches / p.successful) : '-';
+    const measured = measuredMatchRate(batch.stats);
+    const match = batch.stats ? (measured === undefined ? 'n/a' : percent(measured)) : p && p.successful > 0 ? percent(p.matches / p.successful) : '-';
     // The bar's own control sequences (\r, erase line) are the only ones written: what the service
     // answered is shown escaped.
     const facts = terminalSafe(`${done}/${total ?? '?'}  ${rate.toFixed(1)}/s  ETA ${TERMINAL.has(batch.status) ? '0s' : duration(eta)}  match ${match}`);
