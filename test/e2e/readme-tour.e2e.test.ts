@@ -104,6 +104,14 @@ describe('README "A tour", run against npm start -- --in-memory', () => {
           expect(loaded.requests).toEqual([]);
           const title = await loaded.page.title();
           for (const id of [a, b].filter((x) => x !== '')) expect(title).toContain(id);
+          if (command.view === 'replay') {
+            // "its item of this batch": the latest replay is the one the batch stored for it.
+            const batchId = session.subs.apply(reportCommands[0]?.ids[0] ?? '');
+            const results = await requestJson<{ items: { snapshotId: string; replayId: string }[] }>(`http://127.0.0.1:${session.host.port}`, 'GET', `/batches/${batchId}/results?limit=100`);
+            const item = results.body.items.find((r) => r.snapshotId === a);
+            expect(item, `the batch of README line ${reportCommands[0]?.line ?? '-'} replayed ${a}`).toBeDefined();
+            expect(title).toContain(`Replay ${item?.replayId ?? ''} of ${a}`);
+          }
           const painted = await paintedPixels(loaded.page);
           expect(Object.keys(painted).length).toBeGreaterThan(0);
           expect(await loaded.page.evaluate(() => document.documentElement.getAttribute('data-charts-drawn'))).toBe(String(Object.keys(painted).length));
