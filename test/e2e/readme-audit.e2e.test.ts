@@ -14,7 +14,12 @@
  * the insider's rewrite, the bundle's edits) is done here as it says.
  *
  * Two hosts: the README's verify run and its export run are two runs (two ports, two keys).
+ *
+ * The ```sh blocks of "## The audit seal" ("Verifying one digest with openssl only": curl, jq,
+ * base64, openssl, sha256sum and `npx canonicalize` on the window 23:49) run in the verify run's
+ * session, after its seal, compared as the tour's blocks are (test/support/readme-session.ts).
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,13 +31,16 @@ import { recordContentHash } from '../../functions/core/records.js';
 import { LOCAL_AWS } from '../../functions/local/dynalite.js';
 import { startTestHost, type TestHost } from '../support/host.js';
 import { requestJson } from '../support/http.js';
-import { ReadmeSession, ROOT, transcriptTests } from '../support/readme-session.js';
-import { parseTranscripts } from '../support/readme-tour.js';
+import { ReadmeSession, ROOT, tourTests, transcriptTests } from '../support/readme-session.js';
+import { parseTour, parseTranscripts } from '../support/readme-tour.js';
 
 const SECTION = '### The CLI: verify a range, export a bundle, verify it offline';
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const [verifyClean = [], verifyAltered = [], exported = [], offline = [], tampered = [], resealed = []] = parseTranscripts(README, SECTION, ['console']);
 const text = README.slice(README.indexOf(`\n${SECTION}\n`));
+/** The ```sh blocks of the seal's section (its CLI subsection's transcripts are ```console). */
+const SEAL_SECTION = 'The audit seal: signed digests and verification';
+const sealBlocks = parseTour(README, SEAL_SECTION);
 /** The API ports the README's two runs show (`source http://127.0.0.1:3913`, `… from http://127.0.0.1:3919)`). */
 const portOf = (steps: { expected: string[] }[]) => Number(/http:\/\/127\.0\.0\.1:(\d+)/.exec(steps.flatMap((s) => s.expected).join('\n'))?.[1] ?? 3000);
 
@@ -93,6 +101,15 @@ describe('README: decision-replay verify of a range, clean and after an insider 
     snapshotIds = await run.record('approve_loan', { policy: { rules: [{ name: 'score-range', field: 'outputs.score', comparator: 'WithinRange', min: 0, max: 1 }] } });
     await run.seal('2026-11-30T23:50:05.000Z');
   });
+
+  it(`README section "${SEAL_SECTION}": its commands' URL is this host, and jq is on PATH`, async () => {
+    if (spawnSync('jq', ['--version']).error) throw new Error("the README's digest check needs 'jq' on PATH (.ci/run installs it)");
+    expect(sealBlocks.map((b) => (b.kind === 'command' ? b.script.split('\n')[0] : b.name))).toEqual(['curl -s "$URL/audit/public-key" > public-key.pem', 'jq -r .manifestHash digest.json']);
+    const setup = await run.session.bash.run(`export URL=http://127.0.0.1:${run.session.host.port}`);
+    expect(setup.status).toBe(0);
+  });
+
+  tourTests(run.session, sealBlocks, 'audit seal');
 
   transcriptTests(run.session, verifyClean, 'verify transcript');
 

@@ -37,6 +37,11 @@ export async function openReport(browser: Browser, name: string, html: string, w
   mkdirSync(ARTIFACTS_DIR, { recursive: true });
   const file = join(ARTIFACTS_DIR, `${name}.html`);
   writeFileSync(file, html);
+  return openFile(browser, file, width);
+}
+
+/** Opens a saved report (an absolute path) from disk, recording its errors and requests. */
+export async function openFile(browser: Browser, file: string, width = 1280): Promise<LoadedReport> {
   const url = `file://${file}`;
   const page = await browser.newPage();
   await page.setViewport({ width, height: 900 });

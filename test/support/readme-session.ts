@@ -199,14 +199,16 @@ export class ReadmeSession {
 
 /**
  * One test per item of a README section, in order, in `session`: a file the prose asks to save is
- * saved; a command runs in the session's bash and must exit 0, and what it prints must match the
- * output shown after it (unless its mark says otherwise). A failure names the README line.
+ * saved (the README's host in it mapped to this one, as in a command); a command runs in the
+ * session's bash and must exit 0, and what it prints must match the output shown after it (unless
+ * its mark says otherwise). A failure names the README line.
  */
 export function tourTests(session: ReadmeSession, items: readonly TourItem[], what: string): void {
   for (const item of items) {
     if (item.kind === 'file') {
       it(`README line ${item.line}: save ${item.name}`, () => {
-        writeFileSync(join(session.dir, item.name), item.content);
+        // A file names the README's host as its commands do (`http://127.0.0.1:3000`): this host.
+        writeFileSync(join(session.dir, item.name), session.ports(item.content));
       });
       continue;
     }

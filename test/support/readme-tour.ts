@@ -11,7 +11,8 @@
  *   real id.
  * - ISO-8601 timestamps and UUIDs: any value of that form.
  * - timings: a number under a timing key (`executionTimeMs`, `…ExecutionTimeMs`, `executionTimeDeltaMs`,
- *   `latencyMs`), or the old/new value of a diff change on the path `executionTimeMs`.
+ *   `latencyMs`), also in JSON printed inside a text line (`calls: [{"latencyMs":12.5}]`), or the
+ *   old/new value of a diff change on the path `executionTimeMs`.
  * - `nextCursor`: any string (it encodes ids and a random nonce).
  *
  * A README output shown partly (a line `…` or `… what was left out …`) is compared as a subset: an
@@ -22,6 +23,10 @@
  * - `<!-- tour: skip-output: why -->` it runs and must exit 0, but its output is not compared;
  * - `<!-- tour: ignore .a[*].b .c: why -->` values at those paths (of each JSON value in the
  *   output) are not compared, only their type: for values a random model picks.
+ * - `<!-- tour: range .a.b 1..9 bytes ±1%: why -->` the number at a JSON path, or in a text line
+ *   the number written before a word (`230,386 bytes`), is compared as within min..max (the
+ *   README's own number must lie in it too), or as within ±p % of the README's number: for counts
+ *   that depend on timing, and sizes that vary a little from run to run.
  */
 import { z } from 'zod';
 
@@ -31,12 +36,14 @@ export type Mark =
   | { kind: 'ignore'; paths: string[]; reason: string }
   | { kind: 'range'; ranges: NumberRange[]; reason: string };
 
-/** A number the README shows that is compared as "within min..max" (a `range` mark). */
-export interface NumberRange {
+/**
+ * A number the README shows that is compared as "within min..max", or as "within ±percent % of the
+ * README's number" (a `range` mark).
+ */
+export type NumberRange = {
+  /** A JSON path (`.a[*].b`), or a word: in a text line, the number written before it (`230,386 bytes`). */
   path: string;
-  min: number;
-  max: number;
-}
+} & ({ min: number; max: number } | { percent: number });
 
 export interface ExpectedBlock {
   /** 1-based README line of the block's opening fence. */
@@ -59,7 +66,7 @@ export interface Fence {
   before: string;
 }
 
-const MARK = /^<!--\s*tour:\s*(skip|skip-output|ignore((?:\s+[.[][^\s:]*)+)|range((?:\s+[.[][^\s:]*\s+-?\d+(?:\.\d+)?\.\.-?\d+(?:\.\d+)?)+)):\s*(\S[^]*?)\s*-->$/;
+const MARK = /^<!--\s*tour:\s*(skip|skip-output|ignore((?:\s+[.[][^\s:]*)+)|range((?:\s+(?:[.[][^\s:]*|[A-Za-z][\w-]*)\s+(?:-?\d+(?:\.\d+)?\.\.-?\d+(?:\.\d+)?|±\d+(?:\.\d+)?%))+)):\s*(\S[^]*?)\s*-->$/;
 const SAVE_AS = /Save (?:this|it) as `([^`]+)`/;
 
 /**
@@ -103,15 +110,21 @@ function markOf(before: string, line: number): Mark {
   if (!last.startsWith('<!--') || !/tour:/.test(last)) return { kind: 'compare' };
   const m = MARK.exec(last);
   const reason = m?.[4];
-  if (!m?.[1] || reason === undefined) throw new Error(`README line ${line}: the tour mark '${last}' is not '<!-- tour: skip|skip-output|ignore <paths>|range <path> <min>..<max>…: reason -->'`);
+  if (!m?.[1] || reason === undefined) throw new Error(`README line ${line}: the tour mark '${last}' is not '<!-- tour: skip|skip-output|ignore <paths>|range <path> <min>..<max>|±<p>%…: reason -->'`);
   if (m[2] !== undefined) return { kind: 'ignore', paths: m[2].trim().split(/\s+/), reason };
   if (m[3] !== undefined) {
     const words = m[3].trim().split(/\s+/);
     const ranges: NumberRange[] = [];
     for (let i = 0; i + 1 < words.length; i += 2) {
-      const [min = NaN, max = NaN] = (words[i + 1] ?? '').split('..').map(Number);
-      if (!(min <= max)) throw new Error(`README line ${line}: the range ${words[i + 1] ?? ''} of ${words[i] ?? ''} is empty`);
-      ranges.push({ path: words[i] ?? '', min, max });
+      const path = words[i] ?? '';
+      const bounds = words[i + 1] ?? '';
+      if (bounds.startsWith('±')) {
+        ranges.push({ path, percent: Number(bounds.slice(1, -1)) });
+        continue;
+      }
+      const [min = NaN, max = NaN] = bounds.split('..').map(Number);
+      if (!(min <= max)) throw new Error(`README line ${line}: the range ${bounds} of ${path} is empty`);
+      ranges.push({ path, min, max });
     }
     return { kind: 'range', ranges, reason };
   }
@@ -160,7 +173,10 @@ const UUID = '(?<![0-9a-zA-Z])[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0
 const TOKEN = new RegExp(`(${ULID})|(${SHA256})|(${ISO})|(${UUID})`, 'g');
 const CLASS_PATTERN = [ULID, SHA256, ISO, UUID];
 
-const TIMING_KEY = /^(?:executionTimeMs|executionTimeDeltaMs|latencyMs|[a-z0-9]+ExecutionTimeMs)$/;
+const TIMING_KEYS = 'executionTimeMs|executionTimeDeltaMs|latencyMs|[a-z0-9]+ExecutionTimeMs';
+const TIMING_KEY = new RegExp(`^(?:${TIMING_KEYS})$`);
+/** A timing in JSON printed inside a text line: `"latencyMs":129.929`. */
+const TIMING_IN_TEXT = new RegExp(`"(${TIMING_KEYS})":(\\s*)-?\\d+(?:\\.\\d+)?(?:[eE][-+]?\\d+)?`, 'g');
 
 /**
  * README id/hash → real id/hash, learned as outputs are compared; one-to-one both ways. A
@@ -228,6 +244,34 @@ export function unifyText(expected: string, actual: string, subs: Substitutions)
     trial.set(p.value, p.actual);
   }
   return pairs.every((p) => p.kind > 1 || subs.unify(p.value, p.actual));
+}
+
+/** A number as a text line writes it, with thousands separators or not: `230,386`, `12`, `0.5`. */
+const TEXT_NUMBER = '(?<![\\d.,])(\\d{1,3}(?:,\\d{3})+|\\d+(?:\\.\\d+)?)';
+
+/**
+ * Why the text line `actual` is not the README's `expected` ({@link unifyText}), or undefined when
+ * it is. Timings in JSON printed inside the line are any number, and so is the number before the
+ * word of a word range (`bytes` in `(230,386 bytes)`) when it lies within its range (the README's
+ * too).
+ */
+export function compareTextLine(expected: string, actual: string, subs: Substitutions, options: CompareOptions = {}): string | undefined {
+  let want = expected.replace(TIMING_IN_TEXT, '"$1":$2#');
+  let got = actual.replace(TIMING_IN_TEXT, '"$1":$2#');
+  for (const range of (options.ranges ?? []).filter((r) => /^[A-Za-z]/.test(r.path))) {
+    const counted = new RegExp(`${TEXT_NUMBER} ${escape(range.path)}\\b`, 'g');
+    const numbers = (line: string) => [...line.matchAll(counted)].map((m) => Number((m[1] ?? '').replaceAll(',', '')));
+    const shown = numbers(want);
+    const printed = numbers(got);
+    // Different counts of ranged numbers: the lines differ, as the comparison below says.
+    for (let i = 0; i < Math.min(shown.length, printed.length); i++) {
+      const problem = rangeProblem(range, shown[i] ?? NaN, printed[i] ?? NaN);
+      if (problem !== undefined) return `the number of ${range.path}: ${problem}; expected ${show(expected)}, got ${show(actual)}`;
+    }
+    want = want.replace(counted, `# ${range.path}`);
+    got = got.replace(counted, `# ${range.path}`);
+  }
+  return unifyText(want, got, subs) ? undefined : `expected ${show(expected)}, got ${show(actual)}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -320,6 +364,17 @@ export function markOptions(mark: Mark): CompareOptions {
   return {};
 }
 
+/** Why `actual` is not within `range` of the README's `shown`, or undefined when it is. */
+function rangeProblem(range: NumberRange, shown: number, actual: number): string | undefined {
+  if ('percent' in range) {
+    const [min, max] = [shown * (1 - range.percent / 100), shown * (1 + range.percent / 100)].sort((a, b) => a - b) as [number, number];
+    return actual >= min && actual <= max ? undefined : `expected a number within ±${range.percent}% of the README's ${shown} (${Number(min.toPrecision(6))}..${Number(max.toPrecision(6))}), got ${actual}`;
+  }
+  const within = (n: number) => n >= range.min && n <= range.max;
+  if (!within(shown)) return `the README shows ${shown}, outside its mark's range ${range.min}..${range.max}`;
+  return within(actual) ? undefined : `expected a number in ${range.min}..${range.max} (the README shows ${shown}), got ${actual}`;
+}
+
 /** Whether a path pattern (`.a[*].b`) names the path `rel`. */
 const pathMatches = (pattern: string, rel: string) => pattern === rel || (pattern.includes('[*]') && new RegExp(`^${escape(pattern).replaceAll('\\[\\*\\]', '\\[\\d+\\]')}$`).test(rel));
 
@@ -343,9 +398,8 @@ export function compareJson(expected: unknown, actual: unknown, subs: Substituti
   if (ignored(path, options)) return [];
   const range = (options.ranges ?? []).find((r) => pathMatches(r.path, relative(path)));
   if (range !== undefined && typeof expected === 'number' && typeof actual === 'number') {
-    const within = (n: number) => n >= range.min && n <= range.max;
-    if (!within(expected)) return [`${path}: the README shows ${expected}, outside its mark's range ${range.min}..${range.max}`];
-    return within(actual) ? [] : [`${path}: expected a number in ${range.min}..${range.max} (the README shows ${expected}), got ${actual}`];
+    const problem = rangeProblem(range, expected, actual);
+    return problem === undefined ? [] : [`${path}: ${problem}`];
   }
   if (Array.isArray(expected) && Array.isArray(actual)) return compareArrays(expected, actual, subs, options, path);
   if (isRecord(expected) && isRecord(actual)) {
@@ -476,7 +530,10 @@ export function compareOutput(expected: ExpectedBlock[], actualText: string, sub
     if (g === undefined) return;
     if (w.kind === 'json' && g.kind === 'json') diffs.push(...compareJson(parseReadmeJson(w.text), JSON.parse(g.text), subs, options, `value ${i + 1}`));
     else if (w.kind !== g.kind) diffs.push(`line/value ${i + 1}: expected ${show(w.text)}, got ${show(g.text)}`);
-    else if (!unifyText(w.text, g.text, subs)) diffs.push(`line ${i + 1}: expected ${show(w.text)}, got ${show(g.text)}`);
+    else {
+      const problem = compareTextLine(w.text, g.text, subs, options);
+      if (problem !== undefined) diffs.push(`line ${i + 1}: ${problem}`);
+    }
   });
   return diffs;
 }
@@ -609,7 +666,11 @@ export function compareTranscript(expected: readonly string[], actualText: strin
     if (w === undefined) diffs.push(`line ${i + 1}: not in the README, printed ${show(g?.text)}`);
     else if (g === undefined) diffs.push(`line ${i + 1}: expected ${show(w.text)}, not printed`);
     else if (w.kind === 'json' && g.kind === 'json') diffs.push(...compareJson(parseReadmeJson(w.text), JSON.parse(g.text), subs, options, `value ${i + 1}`));
-    else if (w.kind !== g.kind || !unifyText(w.text, g.text, subs)) diffs.push(`line ${i + 1}: expected ${show(w.text)}, got ${show(g.text)}`);
+    else if (w.kind !== g.kind) diffs.push(`line ${i + 1}: expected ${show(w.text)}, got ${show(g.text)}`);
+    else {
+      const problem = compareTextLine(w.text, g.text, subs, options);
+      if (problem !== undefined) diffs.push(`line ${i + 1}: ${problem}`);
+    }
   }
   return diffs;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareJson, compareOutput, compareTranscript, ELIDED, fences, normalizeTranscriptLine, parseExchanges, parseReadmeJson, parseTour, parseTranscripts, segments, Substitutions, unifyText, type ExpectedBlock } from '../support/readme-tour.js';
+import { compareJson, compareOutput, compareTextLine, compareTranscript, ELIDED, fences, normalizeTranscriptLine, parseExchanges, parseReadmeJson, parseTour, parseTranscripts, segments, Substitutions, unifyText, type ExpectedBlock } from '../support/readme-tour.js';
 
 const A = '01M8BT663P81BTSCPETA5YKNX3';
 const B = '01M8BT6BH0GFNHSV2E3KV9VTVR';
@@ -107,6 +107,11 @@ describe('parseTour', () => {
       mark: { kind: 'range', ranges: [{ path: '.completed', min: 1, max: 59 }, { path: '.stats[*].n', min: -2.5, max: 3 }], reason: 'timing' },
     });
     expect(() => parseTour(doc('<!-- tour: range .completed 9..1: timing -->'))).toThrow(/line 3: the range 9\.\.1 of \.completed is empty/);
+    // A word names the number before it in a text line; ±p% is relative to the README's number.
+    expect(parseTour(doc('<!-- tour: range bytes ±1.5% .n 0..2: sizes vary -->'))[0]).toMatchObject({
+      mark: { kind: 'range', ranges: [{ path: 'bytes', percent: 1.5 }, { path: '.n', min: 0, max: 2 }], reason: 'sizes vary' },
+    });
+    expect(() => parseTour(doc('<!-- tour: range bytes 1%: no sign -->'))).toThrow(/line 3: the tour mark/);
     expect(() => parseTour(doc('<!-- tour: range .completed: timing -->'))).toThrow(/line 3: the tour mark/);
   });
 
@@ -234,6 +239,15 @@ describe('compareJson', () => {
     expect(compareJson({ items: [{ n: 1 }, { n: 2 }] }, { items: [{ n: 0 }, { n: 3 }] }, subs, options)).toEqual(['$.items[1].n: expected a number in 0..2 (the README shows 2), got 3']);
   });
 
+  it('compares a number at a ±p% path as within p% of the README\'s', () => {
+    const subs = new Substitutions();
+    const options = { ranges: [{ path: '.size', percent: 1 }] };
+
+    expect(compareJson({ size: 1000 }, { size: 1010 }, subs, options)).toEqual([]);
+    expect(compareJson({ size: 1000 }, { size: 990 }, subs, options)).toEqual([]);
+    expect(compareJson({ size: 1000 }, { size: 1011 }, subs, options)).toEqual(["$.size: expected a number within ±1% of the README's 1000 (990..1010), got 1011"]);
+  });
+
   it('skips the values at ignored paths, but not their type', () => {
     const subs = new Substitutions();
     const options = { ignore: ['.outputs[*].value'] };
@@ -278,6 +292,16 @@ describe('compareOutput', () => {
     expect(compareOutput(plain('201 201\n{"error":{"code":"X"}}\n409'), '201 201 \n{"error": {"code": "X"}}\n409\n', subs)).toEqual([]);
     expect(compareOutput(plain('200'), '200\n201\n', subs)).toEqual(['expected 1 lines/JSON values, got 2']);
     expect(compareOutput(plain('content-integrity: verified'), 'content-integrity: tampered\r\n', subs)).toEqual(['line 1: expected "content-integrity: verified", got "content-integrity: tampered"']);
+  });
+
+  it('lets a timing in JSON printed inside a text line differ, and nothing else there', () => {
+    const subs = new Substitutions();
+    const shown = 'calls: [{"name":"rates","response":{"rate":0.067},"latencyMs":129.929}]';
+
+    expect(compareOutput(plain(shown), 'calls: [{"name":"rates","response":{"rate":0.067},"latencyMs":0.4}]\n', subs)).toEqual([]);
+    expect(compareOutput(plain(shown), 'calls: [{"name":"rates","response":{"rate":0.06},"latencyMs":129.929}]\n', subs)).toEqual([
+      `line 1: expected ${JSON.stringify(shown)}, got ${JSON.stringify('calls: [{"name":"rates","response":{"rate":0.06},"latencyMs":129.929}]')}`,
+    ]);
   });
 
   it('says when the README shows JSON and the command printed something else', () => {
@@ -400,6 +424,26 @@ describe('CLI transcripts', () => {
     expect(normalizeTranscriptLine('latency (ms, bootstrap 95% CI, 1000 resamples, seed 1541784856):')).toBe('latency (ms, bootstrap #% CI, # resamples, seed #):');
     expect(normalizeTranscriptLine('batch X SUCCEEDED 10/10  7.3/s  ETA 0s  match 70.0%')).toBe('batch X SUCCEEDED 10/10 #/s ETA 0s match 70.0%');
     expect(normalizeTranscriptLine('output  score      0.674')).toBe('output score 0.674');
+  });
+
+  it('compares the number before a ranged word as within its range, with or without thousands separators, and the rest of the line exactly', () => {
+    const subs = new Substitutions();
+    const line = `wrote the report of batch ${A} to report.html (230,386 bytes)`;
+    const percent = { ranges: [{ path: 'bytes', percent: 1 }] };
+
+    expect(compareTextLine(line, `wrote the report of batch ${REAL_A} to report.html (231,999 bytes)`, subs, percent)).toBeUndefined();
+    expect(compareTextLine(line, `wrote the report of batch ${REAL_A} to report.html (232,900 bytes)`, subs, percent)).toBe(
+      `the number of bytes: expected a number within ±1% of the README's 230386 (228082..232690), got 232900; expected ${JSON.stringify(line)}, got ${JSON.stringify(`wrote the report of batch ${REAL_A} to report.html (232,900 bytes)`)}`,
+    );
+    expect(compareTextLine(line, `wrote the report of batch ${REAL_A} to other.html (230,386 bytes)`, subs, percent)).toMatch(/^expected ".*report\.html.*", got ".*other\.html.*"$/);
+    expect(compareTextLine(line, `wrote the report of batch ${REAL_A} to report.html (230,386 bytes)`, subs)).toBeUndefined();
+    expect(compareTextLine(line, `wrote the report of batch ${REAL_A} to report.html (230,387 bytes)`, subs)).toMatch(/^expected /);
+    const absolute = { ranges: [{ path: 'bytes', min: 1000, max: 2000 }] };
+    expect(compareTextLine('(1500 bytes)', '(1,999 bytes)', subs, absolute)).toBeUndefined();
+    expect(compareTextLine('(1500 bytes)', '(2001 bytes)', subs, absolute)).toMatch(/^the number of bytes: expected a number in 1000\.\.2000 \(the README shows 1500\), got 2001/);
+    expect(compareTextLine('(999 bytes)', '(1500 bytes)', subs, absolute)).toMatch(/^the number of bytes: the README shows 999, outside its mark's range 1000\.\.2000/);
+    // Through a transcript with its mark: table padding folded first.
+    expect(compareTranscript([line], `wrote the report of batch ${REAL_A} to report.html (229,001 bytes)\n`, subs, percent)).toEqual([]);
   });
 
   it('compares line by line, unifying ids, leaving out progress lines, and names what differs', () => {
