@@ -104,7 +104,7 @@ describe('README: decision-replay verify of a range, clean and after an insider 
 
   it(`README section "${SEAL_SECTION}": its commands' URL is this host, and jq is on PATH`, async () => {
     if (spawnSync('jq', ['--version']).error) throw new Error("the README's digest check needs 'jq' on PATH (.ci/run installs it)");
-    expect(sealBlocks.map((b) => (b.kind === 'command' ? b.script.split('\n')[0] : b.name))).toEqual(['curl -s "$URL/audit/public-key" > public-key.pem', 'jq -r .manifestHash digest.json']);
+    expect(sealBlocks.map((b) => (b.kind === 'command' ? b.script.split('\n')[0] : b.kind === 'file' ? b.name : b.line))).toEqual(['curl -s "$URL/audit/public-key" > public-key.pem', 'jq -r .manifestHash digest.json']);
     const setup = await run.session.bash.run(`export URL=http://127.0.0.1:${run.session.host.port}`);
     expect(setup.status).toBe(0);
   });
