@@ -27,7 +27,7 @@ import { parseTour, parseTranscripts, type TourItem } from '../support/readme-to
 import { withoutGenerationTime } from '../support/reports.js';
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
-const items: TourItem[] = parseTour(README);
+const items: TourItem[] = parseTour(README, 'A tour', { transcripts: true });
 /** "Use it from your code" shows the tour's main steps from a terminal, with the CLI, on the tour's host after the tour. */
 const CLI_SECTION = 'Use it from your code';
 const transcripts = parseTranscripts(README, CLI_SECTION);

@@ -133,10 +133,12 @@ function markOf(before: string, line: number): Mark {
 
 /**
  * The tour as items: each ```sh block with the output blocks that directly follow it (nothing but
- * blank lines between), and each block the prose asks to save as a file. Other blocks (a snapshot
- * shown for illustration, TypeScript) are not part of the script.
+ * blank lines between), and each block the prose asks to save as a file; with `transcripts`, each
+ * ```console block of `$ command` lines too, in its place (for a section whose transcripts run in
+ * order with its blocks, rather than on their own as {@link parseTranscripts} gives them). Other
+ * blocks (a snapshot shown for illustration, TypeScript) are not part of the script.
  */
-export function parseTour(markdown: string, heading = 'A tour'): TourItem[] {
+export function parseTour(markdown: string, heading = 'A tour', options: { transcripts?: boolean } = {}): TourItem[] {
   const all = fences(markdown, heading);
   const items: TourItem[] = [];
   for (let i = 0; i < all.length; i++) {
@@ -153,7 +155,7 @@ export function parseTour(markdown: string, heading = 'A tour'): TourItem[] {
       items.push({ kind: 'command', line: f.line, script: f.text, mark: markOf(f.before, f.line), expected });
       continue;
     }
-    if (f.lang === 'console' && f.text.startsWith('$ ')) {
+    if (options.transcripts === true && f.lang === 'console' && f.text.startsWith('$ ')) {
       items.push({ kind: 'transcript', line: f.line, steps: transcriptSteps(f) });
       continue;
     }

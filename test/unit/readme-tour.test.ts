@@ -96,8 +96,10 @@ describe('parseTour', () => {
 
   it('takes a ```console transcript in the tour as its $ commands, in place among the blocks', () => {
     const doc = ['## A tour', `${fence}sh`, 'echo one', fence, `${fence}console`, '$ decision-replay get $S1 -q; echo "exit $?"', '01M8BT663P81BTSCPETA5YKNX3', 'exit 1', fence, 'A console block that is no transcript:', `${fence}console`, 'plain', fence, `${fence}sh`, 'echo two', fence].join('\n');
-    const items = parseTour(doc);
+    const items = parseTour(doc, 'A tour', { transcripts: true });
     expect(items.map((i) => i.kind)).toEqual(['command', 'transcript', 'command']);
+    // Without the option a section's transcripts are left to parseTranscripts.
+    expect(parseTour(doc).map((i) => i.kind)).toEqual(['command', 'command']);
     expect(items[1]).toEqual({ kind: 'transcript', line: 5, steps: [{ line: 6, command: 'decision-replay get $S1 -q; echo "exit $?"', expected: ['01M8BT663P81BTSCPETA5YKNX3', 'exit 1'] }] });
   });
 
