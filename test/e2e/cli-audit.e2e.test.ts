@@ -612,6 +612,25 @@ describe('decision-replay verify / export / verify --bundle (local host)', () =>
     expect(report.badSignatures).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'public-key.pem', kind: 'bundle-file' })]));
   });
 
+  it('says a missing or damaged public key is why no signature verifies, not that every digest was changed, exit 1', async () => {
+    for (const [name, key, says] of [
+      ['key-gone', undefined, 'missing or empty'],
+      ['key-garbage', '-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----\n', 'not a readable public key (SPKI PEM)'],
+    ] as const) {
+      const dir = copyOfBundle(name);
+      if (key === undefined) rmSync(join(dir, 'public-key.pem'));
+      else writeFileSync(join(dir, 'public-key.pem'), key);
+
+      const { code, report } = await verifyJson(['--bundle', dir]);
+
+      expect(code).toBe(1);
+      const digests = report.badSignatures.filter((f) => f.kind === 'digest');
+      expect(digests.length).toBeGreaterThanOrEqual(4);
+      for (const f of digests) expect(f.reason).toBe(`the signature cannot be checked: the public key it is checked with is ${says}`);
+      expect(report.badSignatures).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'public-key.pem', kind: 'bundle-file', reason: expect.stringContaining('(unreadable)') })]));
+    }
+  });
+
   it('names a bundle re-sealed end to end with another key (records, manifests, digests, signatures, key, bundle.json) once the trusted key is given', async () => {
     const dir = copyOfBundle('resealed');
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });

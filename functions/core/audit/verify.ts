@@ -206,7 +206,13 @@ export class VerificationRun {
     const digest = this.parse(windowStart, bytes);
     if (signature === undefined) this.findings.badSignatures.push({ id: windowStart, kind: 'digest', window: windowStart, reason: 'the signature of this digest is missing' });
     else if (!verifyDigestSignature(bytes, signature, this.publicKey)) {
-      this.findings.badSignatures.push({ id: windowStart, kind: 'digest', window: windowStart, reason: 'the signature does not verify with the public key: the digest or its signature was changed' });
+      // A key that is no public key (missing, empty, damaged) verifies nothing: that is the finding,
+      // not a change to every digest.
+      const reason =
+        typeof this.publicKey === 'string'
+          ? `the signature cannot be checked: the public key it is checked with is ${this.publicKey.trim() === '' ? 'missing or empty' : 'not a readable public key (SPKI PEM)'}`
+          : 'the signature does not verify with the public key: the digest or its signature was changed';
+      this.findings.badSignatures.push({ id: windowStart, kind: 'digest', window: windowStart, reason });
     }
     if (!digest) {
       this.previous = undefined;
