@@ -34,6 +34,7 @@ function measuredMatchRate(stats: BatchView['stats']): number | undefined {
 }
 
 const NO_MATCH_RATE = 'n/a (no successful replay)';
+const NO_REPLAY = 'n/a (no replay ran)';
 
 export function evaluateGates(batch: BatchView, minMatchRate: number | undefined, maxErrorRate: number | undefined): Gate[] {
   const gates: Gate[] = [{ name: 'status', actual: batch.status, passed: batch.status === 'SUCCEEDED' }];
@@ -44,8 +45,10 @@ export function evaluateGates(batch: BatchView, minMatchRate: number | undefined
     gates.push({ name: 'min-match-rate', threshold: minMatchRate, actual: actual ?? NO_MATCH_RATE, passed: actual !== undefined && actual >= minMatchRate });
   }
   if (maxErrorRate !== undefined) {
-    const actual = stats && stats.totalReplays > 0 ? stats.failedReplays / stats.totalReplays : 0;
-    gates.push({ name: 'max-error-rate', threshold: maxErrorRate, actual, passed: stats !== undefined && actual <= maxErrorRate });
+    // Nor does a batch in which nothing ran pass it: no replay showed the candidate runs cleanly
+    // (an empty selection in a CI gate is a mistake to show, as --min-match-rate shows it).
+    const actual = stats !== undefined && stats.totalReplays > 0 ? stats.failedReplays / stats.totalReplays : undefined;
+    gates.push({ name: 'max-error-rate', threshold: maxErrorRate, actual: actual ?? NO_REPLAY, passed: actual !== undefined && actual <= maxErrorRate });
   }
   return gates;
 }
