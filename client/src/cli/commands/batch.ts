@@ -33,6 +33,12 @@ function measuredMatchRate(stats: BatchView['stats']): number | undefined {
   return stats !== undefined && stats.successfulReplays > 0 ? stats.matchRate : undefined;
 }
 
+/** {@link measuredMatchRate} as a table shows it: a percentage, or `none` when none was measured. */
+function matchRateText(stats: NonNullable<BatchView['stats']>, none: string): string {
+  const rate = measuredMatchRate(stats);
+  return rate === undefined ? none : percent(rate);
+}
+
 const NO_MATCH_RATE = 'n/a (no successful replay)';
 const NO_REPLAY = 'n/a (no replay ran)';
 
@@ -73,7 +79,7 @@ export function summaryTable(batch: BatchView, gates: readonly Gate[] = []): str
       ['tampered', s.tampered],
       // No replay ran (nothing selected, or every one an error): no rate or time was measured, and
       // the stats' 0 would read as "nothing matched" and "instant".
-      ['match rate', measuredMatchRate(s) === undefined ? NO_MATCH_RATE : percent(s.matchRate)],
+      ['match rate', matchRateText(s, NO_MATCH_RATE)],
       ['p50 / p95 / p99 ms', s.successfulReplays > 0 ? `${cell(s.p50ExecutionTimeMs)} / ${cell(s.p95ExecutionTimeMs)} / ${cell(s.p99ExecutionTimeMs)}` : 'n/a'],
     );
   }
@@ -151,8 +157,7 @@ export class ProgressReporter {
     const total = batch.total;
     const eta = rate > 0 && total !== null ? (total - done) / rate : Infinity;
     const p = batch.progress;
-    const measured = measuredMatchRate(batch.stats);
-    const match = batch.stats ? (measured === undefined ? 'n/a' : percent(measured)) : p && p.successful > 0 ? percent(p.matches / p.successful) : '-';
+    const match = batch.stats ? matchRateText(batch.stats, 'n/a') : p && p.successful > 0 ? percent(p.matches / p.successful) : '-';
     // The bar's own control sequences (\r, erase line) are the only ones written: what the service
     // answered is shown escaped.
     const facts = terminalSafe(`${done}/${total ?? '?'}  ${rate.toFixed(1)}/s  ETA ${TERMINAL.has(batch.status) ? '0s' : duration(eta)}  match ${match}`);
@@ -289,7 +294,7 @@ export const batchCommands: CommandGroup = {
           (p) =>
             columns(
               ['batchId', 'status', 'trigger', 'total', 'completed', 'match rate', 'createdAt'],
-              p.items.map((b) => [b.batchId, b.status, triggerOf(b), b.total, b.completed, b.stats ? (b.stats.successfulReplays > 0 ? percent(b.stats.matchRate) : 'n/a') : '-', b.createdAt]),
+              p.items.map((b) => [b.batchId, b.status, triggerOf(b), b.total, b.completed, b.stats ? matchRateText(b.stats, 'n/a') : '-', b.createdAt]),
             ) +
             (p.nextCursor !== undefined ? `next page: --cursor ${p.nextCursor}\n` : ''),
           page.items.map((b) => b.batchId),
